@@ -1,0 +1,73 @@
+import { BlockNotFoundError, describe, InvalidArgumentError } from '../errors.js'
+import { blake3Hasher, loadBlake3 } from '../hash/blake3.js'
+import { formatId, idKey } from './id.js'
+import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
+import { checkByteRange, resolveByteRange } from './range.js'
+
+/**
+ * A store in memory whose IDs are the BLAKE3-256 multihash of the data (`1e 20` + 32 bytes), exactly
+ * as py-hamt's `InMemoryCAS`, so in-memory roots are equal in both libraries.
+ *
+ * @example
+ * ```ts
+ * const store = await MemoryStore.create()
+ * const map = await HAMT.create({ store })
+ * ```
+ */
+export class MemoryStore implements ContentAddressedStore {
+  readonly #blocks = new Map<string, { id: Uint8Array; data: Uint8Array }>()
+
+  private constructor() {}
+
+  /** Creates an empty store (loads the BLAKE3 WASM module the IDs need). */
+  static async create(): Promise<MemoryStore> {
+    await loadBlake3()
+    return new MemoryStore()
+  }
+
+  async save(data: Uint8Array, _codec: Codec, options?: AbortOptions): Promise<Uint8Array> {
+    options?.signal?.throwIfAborted()
+    if (!(data instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`data must be a Uint8Array, got ${describe(data)}`)
+    }
+    const id = blake3Hasher.digest(data).bytes
+    // Copy: the caller may reuse its buffer, and an ID must keep naming the same bytes.
+    this.#blocks.set(idKey(id), { id, data: data.slice() })
+    return id
+  }
+
+  async load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+    options?.signal?.throwIfAborted()
+    if (!(id instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`MemoryStore IDs are multihash bytes, got ${describe(id)}`)
+    }
+    const block = this.#blocks.get(idKey(id))?.data
+    if (block === undefined) throw new BlockNotFoundError(`no block ${formatId(id)} in the memory store`)
+    if (options?.range === undefined) return block.slice()
+    checkByteRange(options.range)
+    const [start, end] = resolveByteRange(options.range, block.length)
+    return block.slice(start, end)
+  }
+
+  /** True when a block with this ID is stored. */
+  has(id: StoreId): boolean {
+    return id instanceof Uint8Array && this.#blocks.has(idKey(id))
+  }
+
+  /** How many blocks are stored. */
+  get blockCount(): number {
+    return this.#blocks.size
+  }
+
+  /** Total bytes of all stored blocks. */
+  get byteCount(): number {
+    let total = 0
+    for (const block of this.#blocks.values()) total += block.data.length
+    return total
+  }
+
+  /** Every stored block as `[id, bytes]`, for export and tests. */
+  *blocks(): IterableIterator<[Uint8Array, Uint8Array]> {
+    for (const { id, data } of this.#blocks.values()) yield [id.slice(), data.slice()]
+  }
+}

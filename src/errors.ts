@@ -1,0 +1,128 @@
+/**
+ * The error codes ts-hamt throws. Codes are stable: match on `code` (or use {@link isHamtError}),
+ * never on the message text.
+ */
+export type HamtErrorCode =
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_INVALID_HASH'
+  | 'ERR_HASH_EXHAUSTED'
+  | 'ERR_KEY_NOT_FOUND'
+  | 'ERR_BLOCK_NOT_FOUND'
+  | 'ERR_INVALID_NODE'
+  | 'ERR_RANGE_NOT_SATISFIABLE'
+  | 'ERR_READ_ONLY'
+  | 'ERR_UNFLUSHED_CHANGES'
+  | 'ERR_STORE'
+  | 'ERR_INVALID_VALUE'
+
+/** Base class of every error ts-hamt throws on purpose. The original failure, if any, is in `cause`. */
+export class HamtError extends Error {
+  readonly code: HamtErrorCode
+
+  constructor(code: HamtErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** An argument had the wrong type or value; the message names the argument and what was expected. */
+export class InvalidArgumentError extends HamtError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_ARGUMENT', message, options)
+  }
+}
+
+/** The hash function returned something other than a non-empty `Uint8Array`. */
+export class InvalidHashError extends HamtError {
+  constructor(message: string) {
+    super('ERR_INVALID_HASH', message)
+  }
+}
+
+/** More keys share a hash prefix than the hash has bytes to separate them; nothing was changed. */
+export class HashExhaustedError extends HamtError {
+  constructor(message: string) {
+    super('ERR_HASH_EXHAUSTED', message)
+  }
+}
+
+/** `delete` of a key that is not in the map. */
+export class KeyNotFoundError extends HamtError {
+  readonly key: string
+
+  constructor(key: string) {
+    super('ERR_KEY_NOT_FOUND', `key not found: ${JSON.stringify(key)}`)
+    this.key = key
+  }
+}
+
+/** The store has no block for this ID. */
+export class BlockNotFoundError extends HamtError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BLOCK_NOT_FOUND', message, options)
+  }
+}
+
+/** A block that should be a HAMT node is not a valid py-hamt node. */
+export class InvalidNodeError extends HamtError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_NODE', message, options)
+  }
+}
+
+/** A byte range asks for bytes outside the value. */
+export class RangeNotSatisfiableError extends HamtError {
+  constructor(message: string) {
+    super('ERR_RANGE_NOT_SATISFIABLE', message)
+  }
+}
+
+/** A write on a map opened read-only. */
+export class ReadOnlyError extends HamtError {
+  constructor(operation: string) {
+    super('ERR_READ_ONLY', `cannot ${operation}: the map is read-only (call enableWrite() first)`)
+  }
+}
+
+/** The root ID was asked for while changes are only in memory. */
+export class UnflushedChangesError extends HamtError {
+  constructor() {
+    super('ERR_UNFLUSHED_CHANGES', 'the map has unflushed changes: call flush() to get its root ID')
+  }
+}
+
+/** The store failed while saving or loading; the store's own error is in `cause`. */
+export class StoreError extends HamtError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_STORE', message, options)
+  }
+}
+
+/** A value that cannot be stored (not DAG-CBOR encodable, or not bytes for a bytes map), or a stored value that cannot be decoded. */
+export class InvalidValueError extends HamtError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_VALUE', message, options)
+  }
+}
+
+/**
+ * True when `err` is an error thrown by ts-hamt, optionally with a given code.
+ *
+ * @example
+ * ```ts
+ * try { await map.delete('missing') } catch (err) {
+ *   if (isHamtError(err, 'ERR_KEY_NOT_FOUND')) console.log('nothing to delete')
+ * }
+ * ```
+ */
+export function isHamtError(err: unknown, code?: HamtErrorCode): err is HamtError {
+  return err instanceof HamtError && (code === undefined || err.code === code)
+}
+
+/** Names the kind of a value for error messages: `string`, `null`, `Uint8Array`, `Array`, … */
+export function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value !== 'object') return typeof value
+  return value.constructor?.name ?? 'object'
+}

@@ -1,0 +1,84 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import { decode as cborDecode } from 'cborg'
+import { isStoreId } from '../cas/id.js'
+import type { StoreId } from '../cas/interface.js'
+import { describe, InvalidNodeError } from '../errors.js'
+import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
+
+const EMPTY_BUCKET = new Map<string, StoreId>()
+
+/**
+ * Encodes a node as py-hamt does: a 256-element DAG-CBOR array of buckets (`{key: pointer}`, keys in
+ * canonical order) and links (`[id]`). `idOf` gives the stored ID of a dirty child.
+ */
+export function encodeNode(node: Node, idOf: (child: Node) => StoreId): Uint8Array {
+  const data = node.slots.map((slot) => {
+    if (slot === undefined) return EMPTY_BUCKET
+    if (slot instanceof Link) return [slot.id ?? idOf(slot.node as Node)]
+    const bucket = new Map<string, StoreId>()
+    for (let i = 0; i < slot.keys.length; i++) bucket.set(slot.keys[i] as string, slot.pointers[i] as StoreId)
+    return bucket
+  })
+  return dagCbor.encode(data)
+}
+
+// Maps are decoded as Map so that non-string keys can be named in an error instead of coerced.
+const decodeOptions = { ...dagCbor.decodeOptions, useMaps: true }
+
+/** Decodes and validates a node block; anything that is not a valid py-hamt node is an InvalidNodeError. */
+export function decodeNode(bytes: Uint8Array, name: string): Node {
+  let data: unknown
+  try {
+    data = cborDecode(bytes, decodeOptions)
+  } catch (cause) {
+    throw new InvalidNodeError(`node ${name} is not valid DAG-CBOR: ${(cause as Error).message}`, { cause })
+  }
+  if (!Array.isArray(data)) {
+    throw new InvalidNodeError(`node ${name} must be an array of ${SLOTS} slots, got ${describe(data)}`)
+  }
+  if (data.length !== SLOTS) {
+    throw new InvalidNodeError(`node ${name} must have ${SLOTS} slots, got ${data.length}`)
+  }
+  const slots = data.map((item, index) => decodeSlot(item, index, name))
+  return new Node(slots, CLEAN)
+}
+
+function decodeSlot(item: unknown, index: number, name: string): Slot {
+  if (item instanceof Map) {
+    if (item.size === 0) return undefined
+    const keys: string[] = []
+    const pointers: StoreId[] = []
+    for (const [key, pointer] of item) {
+      if (typeof key !== 'string') {
+        throw new InvalidNodeError(
+          `node ${name} slot ${index}: bucket key must be a string, got ${describe(key)}`,
+        )
+      }
+      if (!isStoreId(pointer)) {
+        throw new InvalidNodeError(
+          `node ${name} slot ${index}: value pointer of ${JSON.stringify(key)} must be a CID or bytes, got ${describe(pointer)}`,
+        )
+      }
+      keys.push(key)
+      pointers.push(pointer)
+    }
+    return new Bucket(keys, pointers)
+  }
+  if (Array.isArray(item)) {
+    if (item.length !== 1) {
+      throw new InvalidNodeError(
+        `node ${name} slot ${index}: a link must be a one-element array, got ${item.length} elements`,
+      )
+    }
+    const id: unknown = item[0]
+    if (!isStoreId(id)) {
+      throw new InvalidNodeError(
+        `node ${name} slot ${index}: link must be a CID or bytes, got ${describe(id)}`,
+      )
+    }
+    return Link.toStored(id)
+  }
+  throw new InvalidNodeError(
+    `node ${name} slot ${index}: must be a bucket (map) or a link ([id]), got ${describe(item)}`,
+  )
+}

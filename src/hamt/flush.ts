@@ -1,0 +1,73 @@
+import { idKey } from '../cas/id.js'
+import type { AbortOptions, StoreId } from '../cas/interface.js'
+import { encodeNode } from './codec.js'
+import type { NodeLoader } from './loader.js'
+import { CLEAN, Link, type Node } from './node.js'
+
+/** Dirty nodes below (and including) `root`, grouped by height: leaves first, the root last. */
+function dirtyWaves(root: Node): Node[][] {
+  const waves: Node[][] = []
+  const heightOf = (node: Node): number => {
+    let height = 0
+    for (const slot of node.slots) {
+      if (slot instanceof Link && slot.node !== undefined) height = Math.max(height, heightOf(slot.node) + 1)
+    }
+    const wave = waves[height]
+    if (wave === undefined) waves[height] = [node]
+    else wave.push(node)
+    return height
+  }
+  heightOf(root)
+  return waves
+}
+
+/**
+ * Saves every dirty node under `root`, children before parents, at most `concurrency` saves at a
+ * time, and returns the root's ID. The tree is changed only after every save succeeded: a failed
+ * flush leaves all changes in memory, and a retry starts over.
+ */
+export async function flushTree(
+  root: Node,
+  loader: NodeLoader,
+  concurrency: number,
+  options: AbortOptions | undefined,
+): Promise<StoreId> {
+  const saved = new Map<Node, { id: StoreId; size: number }>()
+  const idOf = (child: Node): StoreId => (saved.get(child) as { id: StoreId }).id
+  for (const wave of dirtyWaves(root)) {
+    await runPool(wave, concurrency, async (node) => {
+      const bytes = encodeNode(node, idOf)
+      const id = await loader.save(bytes, 'dag-cbor', options)
+      saved.set(node, { id, size: bytes.length })
+    })
+  }
+  // Every save succeeded: relink to stored IDs and hand the nodes to the clean cache. Relinking
+  // replaces a slot by an equivalent one, so a snapshot being iterated still sees the same content.
+  for (const [node, { id, size }] of saved) {
+    for (let index = 0; index < node.slots.length; index++) {
+      const slot = node.slots[index]
+      if (slot instanceof Link && slot.node !== undefined) node.slots[index] = Link.toStored(idOf(slot.node))
+    }
+    node.epoch = CLEAN
+    loader.cache.set(idKey(id), node, size)
+  }
+  return idOf(root)
+}
+
+/** Runs `task` over `items` with at most `limit` at once; on the first failure starts no more, waits for the running ones, and rethrows. */
+async function runPool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failure: { error: unknown } | undefined
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++] as T
+      try {
+        await task(item)
+      } catch (error) {
+        failure ??= { error }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  if (failure !== undefined) throw failure.error
+}

@@ -1,0 +1,413 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import { formatId, isStoreId } from '../cas/id.js'
+import type { AbortOptions, StoreId } from '../cas/interface.js'
+import { checkByteRange } from '../cas/range.js'
+import {
+  describe,
+  InvalidArgumentError,
+  InvalidValueError,
+  KeyNotFoundError,
+  ReadOnlyError,
+  UnflushedChangesError,
+} from '../errors.js'
+import { blake3, loadBlake3 } from '../hash/blake3.js'
+import { flushTree } from './flush.js'
+import type { CacheStats, GetOptions, HamtOptions, HashFn } from './interface.js'
+import { makeKeyHasher } from './keys.js'
+import { NodeLoader } from './loader.js'
+import { RwLock } from './lock.js'
+import { buildSubtree, collectEntries, type Entry, slotIndex } from './mutate.js'
+import { Bucket, Link, Node, type Slot } from './node.js'
+import { dirtyStats, walkEntries } from './walk.js'
+
+const DEFAULTS = { maxBucketSize: 4, cacheBytes: 32 << 20, flushConcurrency: 16 }
+
+/** The nodes from the root down to the one whose slot holds the key's bucket (or is empty). */
+type Path = { nodes: Node[]; hash: Uint8Array }
+
+/**
+ * A hash array mapped trie on a content-addressed store, byte-compatible with py-hamt's `HAMT`.
+ *
+ * Writes go to dirty nodes in memory; {@link HAMT.flush} saves them and returns the root ID.
+ * Every mutation is atomic: when it throws, the map is exactly as it was.
+ *
+ * @example
+ * ```ts
+ * const store = await MemoryStore.create()
+ * const map = await HAMT.create({ store })
+ * await map.set('temperature', { unit: 'K', values: [280.5, 281.2] })
+ * const root = await map.flush()
+ * const again = await HAMT.open(root, { store, readOnly: true })
+ * console.log(await again.get('temperature'))
+ * ```
+ */
+export class HAMT<V = unknown> {
+  readonly maxBucketSize: number
+  readonly valuesAreBytes: boolean
+  readonly #loader: NodeLoader
+  readonly #hashKey: (key: string) => Uint8Array
+  readonly #flushConcurrency: number
+  readonly #lock = new RwLock()
+  #readOnly: boolean
+  #root: Link
+  /** Key count when known (a new map, or after a full walk); kept up to date by writes. */
+  #size: number | undefined
+  /** Writes may change a dirty node in place only if it was made in the current epoch. */
+  #epoch = 0
+  /** Count of committed writes, to tell whether the map changed during a long read. */
+  #writes = 0
+
+  private constructor(options: HamtOptions, hashFn: HashFn, root: Link, size: number | undefined) {
+    this.maxBucketSize = options.maxBucketSize ?? DEFAULTS.maxBucketSize
+    this.valuesAreBytes = options.valuesAreBytes ?? false
+    this.#readOnly = options.readOnly ?? false
+    this.#flushConcurrency = options.flushConcurrency ?? DEFAULTS.flushConcurrency
+    this.#loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes)
+    this.#hashKey = makeKeyHasher(hashFn)
+    this.#root = root
+    this.#size = size
+  }
+
+  /** Creates an empty map. Nothing is saved until {@link HAMT.flush}. */
+  static async create<V = unknown>(options: HamtOptions): Promise<HAMT<V>> {
+    const hashFn = await checkOptions(options)
+    const root = Link.toDirty(new Node(undefined, 0))
+    return new HAMT<V>(options, hashFn, root, 0)
+  }
+
+  /** Opens the map whose root node has this ID; loads and checks the root node at once. */
+  static async open<V = unknown>(rootId: StoreId, options: HamtOptions): Promise<HAMT<V>> {
+    if (!isStoreId(rootId)) {
+      throw new InvalidArgumentError(`rootId must be a CID or bytes, got ${describe(rootId)}`)
+    }
+    const hashFn = await checkOptions(options)
+    const map = new HAMT<V>(options, hashFn, Link.toStored(rootId), undefined)
+    await map.#loader.load(rootId)
+    return map
+  }
+
+  /** True when writes are refused. */
+  get readOnly(): boolean {
+    return this.#readOnly
+  }
+
+  /** The ID of the root node. Throws {@link UnflushedChangesError} while there are unflushed changes. */
+  get rootId(): StoreId {
+    if (this.#root.id === undefined) throw new UnflushedChangesError()
+    return this.#root.id
+  }
+
+  /** True while changes exist only in memory. */
+  get hasUnflushedChanges(): boolean {
+    return this.#root.id === undefined
+  }
+
+  /** Sets `key` to `value`: the value is saved as its own block and the bucket holds its ID. */
+  async set(key: string, value: V, options?: AbortOptions): Promise<void> {
+    this.#assertWritable('set')
+    const hash = this.#hashKey(key)
+    const data = this.#encodeValue(key, value)
+    // The value block is saved before taking the lock, so many sets can upload values at once.
+    const pointer = await this.#loader.save(data, 'raw', options)
+    await this.#setPointer(key, hash, pointer, options)
+  }
+
+  /** Sets `key` to the ID of a value already in the store (as py-hamt's `_set_pointer`). */
+  async setPointer(key: string, pointer: StoreId, options?: AbortOptions): Promise<void> {
+    this.#assertWritable('set')
+    if (!isStoreId(pointer))
+      throw new InvalidArgumentError(`pointer must be a CID or bytes, got ${describe(pointer)}`)
+    await this.#setPointer(key, this.#hashKey(key), pointer, options)
+  }
+
+  async #setPointer(key: string, hash: Uint8Array, pointer: StoreId, options?: AbortOptions): Promise<void> {
+    await this.#lock.write(async () => {
+      this.#assertWritable('set')
+      const path = await this.#loadPath(hash, key, options)
+      const depth = path.nodes.length - 1
+      const leaf = path.nodes[depth] as Node
+      const bucket = leaf.slots[slotIndex(hash, depth, key)] as Bucket | undefined
+      const isNew = bucket === undefined || bucket.indexOf(key) < 0
+      let replacement: Slot
+      if (bucket === undefined) replacement = new Bucket([key], [pointer])
+      else if (!isNew || bucket.size < this.maxBucketSize) replacement = bucket.with(key, pointer)
+      else replacement = Link.toDirty(this.#splitBucket(bucket, { key, pointer, hash }, depth + 1))
+      this.#commit(path, depth, replacement)
+      if (isNew && this.#size !== undefined) this.#size++
+      this.#writes++
+    })
+  }
+
+  /** Removes `key`; throws {@link KeyNotFoundError} when it is not in the map. */
+  async delete(key: string, options?: AbortOptions): Promise<void> {
+    this.#assertWritable('delete')
+    const hash = this.#hashKey(key)
+    await this.#lock.write(async () => {
+      this.#assertWritable('delete')
+      const path = await this.#loadPath(hash, key, options)
+      let depth = path.nodes.length - 1
+      const bucket = (path.nodes[depth] as Node).slots[slotIndex(hash, depth, key)]
+      const index = bucket instanceof Bucket ? bucket.indexOf(key) : -1
+      if (!(bucket instanceof Bucket) || index < 0) throw new KeyNotFoundError(key)
+      // Collapse, bottom-up, every node on the path whose whole subtree now fits in one bucket, so the
+      // tree stays the canonical one for its key set. All loads happen here, before any change.
+      let replacement: Slot = bucket.without(index)
+      while (depth > 0) {
+        const node = path.nodes[depth] as Node
+        const merged = await collectEntries(
+          node,
+          this.maxBucketSize,
+          this.#loader,
+          options,
+          slotIndex(hash, depth, key),
+          replacement,
+        )
+        if (merged === null) break
+        replacement = merged.size === 0 ? undefined : merged
+        depth--
+      }
+      this.#commit(path, depth, replacement)
+      if (this.#size !== undefined) this.#size--
+      this.#writes++
+    })
+  }
+
+  /**
+   * The value of `key`, or `undefined` when absent. With `range`, the raw bytes of that part of the
+   * stored value (not decoded).
+   */
+  async get(
+    key: string,
+    options: GetOptions & { range: NonNullable<GetOptions['range']> },
+  ): Promise<Uint8Array | undefined>
+  async get(key: string, options?: GetOptions): Promise<V | undefined>
+  async get(key: string, options?: GetOptions): Promise<V | Uint8Array | undefined> {
+    if (options?.range !== undefined) checkByteRange(options.range)
+    const pointer = await this.getPointer(key, options)
+    if (pointer === undefined) return undefined
+    const bytes = await this.#loader.loadValue(pointer, { signal: options?.signal, range: options?.range })
+    if (options?.range !== undefined || this.valuesAreBytes) return bytes
+    return this.#decodeValue(key, pointer, bytes)
+  }
+
+  /** True when `key` is in the map. */
+  async has(key: string, options?: AbortOptions): Promise<boolean> {
+    return (await this.getPointer(key, options)) !== undefined
+  }
+
+  /** The store ID of `key`'s value, or `undefined` when absent. */
+  async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
+    const hash = this.#hashKey(key)
+    return this.#reading(async () => {
+      let node = await this.#loader.follow(this.#root, options)
+      for (let depth = 0; ; depth++) {
+        const slot = node.slots[slotIndex(hash, depth, key)]
+        if (slot instanceof Link) {
+          node = await this.#loader.follow(slot, options)
+          continue
+        }
+        if (slot === undefined) return undefined
+        const index = slot.indexOf(key)
+        return index < 0 ? undefined : slot.pointers[index]
+      }
+    })
+  }
+
+  /** Number of keys. Walks the whole tree once for a map opened by ID; after that it is kept as writes happen. */
+  async size(options?: AbortOptions): Promise<number> {
+    if (this.#size !== undefined) return this.#size
+    const writesBefore = this.#writes
+    let count = 0
+    for await (const _ of this.pointers(options)) count++
+    // The walk saw a snapshot; its count describes the live map only if no write came in between.
+    if (this.#writes === writesBefore) this.#size = count
+    return count
+  }
+
+  /**
+   * Every `[key, pointer]`, from a snapshot taken when iteration starts: writes made while iterating
+   * are not seen, and never block on the iteration.
+   */
+  async *pointers(options?: AbortOptions): AsyncGenerator<[string, StoreId]> {
+    const root = this.#readOnly ? this.#root : await this.#lock.read(async () => this.#snapshot())
+    yield* walkEntries(root, this.#loader, options)
+  }
+
+  /** Every key (see {@link HAMT.pointers} for consistency). */
+  async *keys(options?: AbortOptions): AsyncGenerator<string> {
+    for await (const [key] of this.pointers(options)) yield key
+  }
+
+  /** Every value (see {@link HAMT.pointers} for consistency). */
+  async *values(options?: AbortOptions): AsyncGenerator<V> {
+    for await (const [, value] of this.entries(options)) yield value
+  }
+
+  /** Every `[key, value]` (see {@link HAMT.pointers} for consistency). */
+  async *entries(options?: AbortOptions): AsyncGenerator<[string, V]> {
+    for await (const [key, pointer] of this.pointers(options)) {
+      const bytes = await this.#loader.loadValue(pointer, options)
+      yield [key, this.valuesAreBytes ? (bytes as V) : this.#decodeValue(key, pointer, bytes)]
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<[string, V]> {
+    return this.entries()
+  }
+
+  /**
+   * Saves every changed node to the store, bottom-up, and returns the root ID (py-hamt's `vacate`).
+   * The map stays writable. If a save fails, the changes stay in memory and `flush()` can be retried.
+   */
+  async flush(options?: AbortOptions): Promise<StoreId> {
+    return this.#lock.write(async () => this.#flushLocked(options))
+  }
+
+  /** Flushes, then refuses writes; reads no longer take a lock (py-hamt's `make_read_only`). */
+  async makeReadOnly(options?: AbortOptions): Promise<StoreId> {
+    return this.#lock.write(async () => {
+      const root = await this.#flushLocked(options)
+      this.#readOnly = true
+      return root
+    })
+  }
+
+  /** Allows writes again (py-hamt's `enable_write`). */
+  async enableWrite(): Promise<void> {
+    await this.#lock.write(async () => {
+      this.#readOnly = false
+    })
+  }
+
+  /** What the map holds in memory: cached clean nodes and unflushed dirty nodes. */
+  async cacheStats(): Promise<CacheStats> {
+    return this.#reading(async () => ({
+      cachedNodes: this.#loader.cache.count,
+      cachedBytes: this.#loader.cache.bytes,
+      ...dirtyStats(this.#root),
+    }))
+  }
+
+  /** Empties the read cache. Unflushed changes are kept: `flush()` is what frees them. */
+  async clearCache(): Promise<void> {
+    this.#loader.cache.clear()
+  }
+
+  async #flushLocked(options?: AbortOptions): Promise<StoreId> {
+    if (this.#root.id !== undefined) return this.#root.id
+    const rootId = await flushTree(this.#root.node as Node, this.#loader, this.#flushConcurrency, options)
+    this.#root = Link.toStored(rootId)
+    return rootId
+  }
+
+  /** Runs a read under the shared lock, or lock-free on a read-only map (nothing changes there). */
+  #reading<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#readOnly ? fn() : this.#lock.read(fn)
+  }
+
+  /** Freezes the current tree for a reader: later writes copy the nodes they change. */
+  #snapshot(): Link {
+    this.#epoch++
+    return this.#root
+  }
+
+  async #loadPath(hash: Uint8Array, key: string, options?: AbortOptions): Promise<Path> {
+    const nodes = [await this.#loader.follow(this.#root, options)]
+    for (;;) {
+      const depth = nodes.length - 1
+      const slot = (nodes[depth] as Node).slots[slotIndex(hash, depth, key)]
+      if (!(slot instanceof Link)) return { nodes, hash }
+      nodes.push(await this.#loader.follow(slot, options))
+    }
+  }
+
+  #splitBucket(bucket: Bucket, added: Entry, depth: number): Node {
+    const entries: Entry[] = bucket.keys.map((key, i) => ({
+      key,
+      pointer: bucket.pointers[i] as StoreId,
+      hash: this.#hashKey(key),
+    }))
+    entries.push(added)
+    return buildSubtree(entries, depth, this.maxBucketSize, this.#epoch)
+  }
+
+  /**
+   * Puts `replacement` into the path's slot at `depth` and relinks every node above it. Synchronous:
+   * no reader or writer can see the tree between the first change and the last.
+   */
+  #commit(path: Path, depth: number, replacement: Slot): void {
+    let child = replacement
+    for (let d = depth; d >= 0; d--) {
+      let node = path.nodes[d] as Node
+      if (node.epoch !== this.#epoch) node = node.copy(this.#epoch)
+      node.slots[path.hash[d] as number] = child
+      child = Link.toDirty(node)
+    }
+    this.#root = child as Link
+  }
+
+  #assertWritable(operation: string): void {
+    if (this.#readOnly) throw new ReadOnlyError(operation)
+  }
+
+  #encodeValue(key: string, value: V): Uint8Array {
+    if (this.valuesAreBytes) {
+      if (value instanceof Uint8Array) return value
+      throw new InvalidValueError(
+        `value of ${JSON.stringify(key)} must be a Uint8Array (valuesAreBytes), got ${describe(value)}`,
+      )
+    }
+    try {
+      return dagCbor.encode(value)
+    } catch (cause) {
+      throw new InvalidValueError(
+        `value of ${JSON.stringify(key)} cannot be encoded as DAG-CBOR: ${(cause as Error).message}`,
+        { cause },
+      )
+    }
+  }
+
+  #decodeValue(key: string, pointer: StoreId, bytes: Uint8Array): V {
+    try {
+      return dagCbor.decode(bytes) as V
+    } catch (cause) {
+      throw new InvalidValueError(
+        `value of ${JSON.stringify(key)} (${formatId(pointer)}) is not DAG-CBOR; was it written with valuesAreBytes?`,
+        { cause },
+      )
+    }
+  }
+}
+
+/** Checks options at the boundary and returns the hash function to use. */
+async function checkOptions(options: HamtOptions): Promise<HashFn> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options must be an object with at least { store }')
+  }
+  const { store, maxBucketSize, cacheBytes, flushConcurrency, hashFn } = options
+  if (typeof store?.save !== 'function' || typeof store?.load !== 'function') {
+    throw new InvalidArgumentError('options.store must have save(data, codec) and load(id) methods')
+  }
+  checkPositiveInteger('options.maxBucketSize', maxBucketSize)
+  checkPositiveInteger('options.flushConcurrency', flushConcurrency)
+  if (cacheBytes !== undefined && !(Number.isSafeInteger(cacheBytes) && cacheBytes >= 0)) {
+    throw new InvalidArgumentError(
+      `options.cacheBytes must be a non-negative integer, got ${String(cacheBytes)}`,
+    )
+  }
+  if (hashFn === undefined) {
+    await loadBlake3()
+    return blake3
+  }
+  if (typeof hashFn !== 'function')
+    throw new InvalidArgumentError(`options.hashFn must be a function, got ${describe(hashFn)}`)
+  // Fail at creation, not at the first write, for a function that does not return bytes.
+  makeKeyHasher(hashFn)('')
+  return hashFn
+}
+
+function checkPositiveInteger(name: string, value: unknown): void {
+  if (value !== undefined && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 1)) {
+    throw new InvalidArgumentError(`${name} must be an integer of at least 1, got ${String(value)}`)
+  }
+}

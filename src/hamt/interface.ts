@@ -1,0 +1,37 @@
+import type { AbortOptions, ByteRange, ContentAddressedStore } from '../cas/interface.js'
+
+/** Hashes a key's UTF-8 bytes. Must return a non-empty `Uint8Array`, the same for the same input. */
+export type HashFn = (data: Uint8Array) => Uint8Array
+
+export interface HamtOptions {
+  /** Where nodes and values are saved. */
+  store: ContentAddressedStore
+  /** Hash of the key bytes; default BLAKE3 with a 32-byte output (py-hamt's default). */
+  hashFn?: HashFn
+  /** Keys a bucket holds before it splits into a child node; default 4, at least 1. Only affects writes. */
+  maxBucketSize?: number
+  /** Store values as given bytes instead of DAG-CBOR encoding them; default false. */
+  valuesAreBytes?: boolean
+  /** Refuse writes; reads then run without any lock. Default false. */
+  readOnly?: boolean
+  /** Budget of the cache of clean nodes, in encoded bytes; default 32 MiB. */
+  cacheBytes?: number
+  /** Node saves in flight at once during `flush()`; default 16. */
+  flushConcurrency?: number
+}
+
+export interface GetOptions extends AbortOptions {
+  /** Read only these bytes of the stored value; the result is then the raw bytes, not decoded. */
+  range?: ByteRange
+}
+
+/** What the map holds in memory. Byte counts are of encoded nodes (their size in the store). */
+export interface CacheStats {
+  /** Clean nodes held by the read cache. */
+  cachedNodes: number
+  cachedBytes: number
+  /** Nodes with changes that only `flush()` writes to the store. */
+  dirtyNodes: number
+  /** Estimated encoded size of the dirty nodes. */
+  dirtyBytes: number
+}

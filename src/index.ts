@@ -1,0 +1,15 @@
+export { bytesToHex, formatId, hexToBytes, idKey, isStoreId } from './cas/id.js'
+export type {
+  AbortOptions,
+  ByteRange,
+  Codec,
+  ContentAddressedStore,
+  LoadOptions,
+  StoreId,
+} from './cas/interface.js'
+export { MemoryStore } from './cas/memory.js'
+export { resolveByteRange } from './cas/range.js'
+export * from './errors.js'
+export { HAMT } from './hamt/hamt.js'
+export type { CacheStats, GetOptions, HamtOptions, HashFn } from './hamt/interface.js'
+export { blake3, blake3Hasher, loadBlake3 } from './hash/blake3.js'

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""JSON-over-stdio driver around the REAL py-hamt 3.6.0, for ts-hamt's interop tests.
+
+Usage (with the interpreter from scripts/python-env.sh):
+
+    python pyhamt_driver.py build < request.json > response.json
+    python pyhamt_driver.py read  < request.json > response.json
+
+One JSON object in on stdin, one JSON object out on stdout. On any error the
+driver prints a message to stderr and exits non-zero (2 for bad usage or a bad
+request, 1 when py-hamt itself fails; set PYHAMT_DRIVER_TRACE=1 for its traceback).
+
+build
+    in:  {"maxBucketSize": int, "valuesAreBytes": bool,
+          "ops": [["set", key, valueHex] | ["delete", key], ...]}
+    out: {"root": hex, "blocks": {idHex: dataHex, ...}, "missingDeletes": [key, ...]}
+
+    valueHex is the hex of the value's bytes. With valuesAreBytes those bytes are
+    stored as they are; otherwise they are the DAG-CBOR encoding of the value,
+    which is decoded and handed to py-hamt as a Python object, so py-hamt
+    re-encodes it itself (a canonical round trip). "blocks" is every block in
+    the InMemoryCAS store after make_read_only(): the reachable HAMT nodes plus
+    every value block ever written (values of deleted/overwritten keys stay).
+    Deleting a missing key is not an error: the key is listed in missingDeletes.
+
+read
+    in:  {"root": hex, "blocks": {idHex: dataHex}, "valuesAreBytes": bool,
+          "verifyIds": bool (optional, default true)}
+    out: {"size": n, "entries": {key: valueHex, ...}}
+
+    Opens the HAMT read-only at root over an InMemoryCAS holding the blocks,
+    iterates all keys and gets every value. valueHex is the raw value bytes
+    (valuesAreBytes) or dag_cbor.encode(value). "size" counts the keys that
+    iteration yielded, so a malformed map that yields a key twice shows up as
+    size != len(entries). With verifyIds every block id must be the blake3
+    multihash of its data (what InMemoryCAS would have produced), which catches
+    a writer that mislabels blocks: InMemoryCAS itself never checks.
+
+Every command runs in a single asyncio.run, so large histories (10k+ ops) cost
+one event loop, not one per operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import dag_cbor
+from multiformats import multihash
+from py_hamt import HAMT, InMemoryCAS
+
+JsonObject = dict[str, Any]
+
+
+class RequestError(Exception):
+    """The request is malformed (as opposed to py-hamt failing on a valid one)."""
+
+
+# ---------------------------------------------------------------- request parsing
+
+
+def field(req: JsonObject, name: str, kind: type, default: Any = None) -> Any:
+    """Return req[name], checking its JSON type; a missing field uses default if given."""
+    if name not in req:
+        if default is not None:
+            return default
+        raise RequestError(f"missing field {name!r}")
+    value = req[name]
+    # bool is a subclass of int in Python: don't accept true as a bucket size.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise RequestError(f"field {name!r} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def from_hex(text: Any, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise RequestError(f"{what} must be a hex string, got {text!r}")
+    try:
+        return bytes.fromhex(text)
+    except ValueError as exc:
+        raise RequestError(f"{what} is not valid hex: {text!r}") from exc
+
+
+def decode_value(raw: bytes, values_are_bytes: bool, key: str) -> Any:
+    """Turn the request's value bytes into what hamt.set expects."""
+    if values_are_bytes:
+        return raw
+    try:
+        return dag_cbor.decode(raw)
+    except Exception as exc:  # dag_cbor raises several error types
+        raise RequestError(f"value for key {key!r} is not valid DAG-CBOR: {exc}") from exc
+
+
+def encode_value(value: Any, values_are_bytes: bool) -> str:
+    """Hex of a value read back from py-hamt, in the same form the requests use."""
+    return (value if values_are_bytes else dag_cbor.encode(value)).hex()
+
+
+# ---------------------------------------------------------------- commands
+
+
+async def apply_op(hamt: HAMT, op: Any, values_are_bytes: bool, missing: list[str]) -> None:
+    if not isinstance(op, list) or not op or not isinstance(op[0], str):
+        raise RequestError(f"bad op {op!r}")
+    name, args = op[0], op[1:]
+    if name == "set" and len(args) == 2 and isinstance(args[0], str):
+        key = args[0]
+        value = decode_value(from_hex(args[1], f"value of {key!r}"), values_are_bytes, key)
+        await hamt.set(key, value)
+    elif name == "delete" and len(args) == 1 and isinstance(args[0], str):
+        try:
+            await hamt.delete(args[0])
+        except KeyError:
+            # py-hamt raises a bare KeyError for a missing key and leaves the tree
+            # unchanged (its delete is failure-atomic), so carry on and report it.
+            missing.append(args[0])
+    else:
+        raise RequestError(f"bad op {op!r}")
+
+
+async def build(req: JsonObject) -> JsonObject:
+    max_bucket_size = field(req, "maxBucketSize", int)
+    values_are_bytes = field(req, "valuesAreBytes", bool)
+    ops = field(req, "ops", list)
+
+    cas = InMemoryCAS()
+    hamt = await HAMT.build(
+        cas=cas, max_bucket_size=max_bucket_size, values_are_bytes=values_are_bytes
+    )
+    missing: list[str] = []
+    for op in ops:
+        await apply_op(hamt, op, values_are_bytes, missing)
+    # The root id is only valid once the write buffer has been flushed.
+    await hamt.make_read_only()
+
+    return {
+        "root": as_bytes(hamt.root_node_id).hex(),
+        "blocks": {bid.hex(): data.hex() for bid, data in cas.store.items()},
+        "missingDeletes": missing,
+    }
+
+
+def load_blocks(blocks: JsonObject, verify_ids: bool) -> InMemoryCAS:
+    cas = InMemoryCAS()
+    for id_hex, data_hex in blocks.items():
+        block_id = from_hex(id_hex, "block id")
+        data = from_hex(data_hex, f"block {id_hex}")
+        if verify_ids:
+            expected = multihash.digest(data, "blake3", size=32)
+            if expected != block_id:
+                raise RequestError(
+                    f"block {id_hex} is not the blake3 multihash of its data "
+                    f"(expected {expected.hex()})"
+                )
+        cas.store[block_id] = data
+    return cas
+
+
+async def read(req: JsonObject) -> JsonObject:
+    root = from_hex(field(req, "root", str), "root")
+    values_are_bytes = field(req, "valuesAreBytes", bool)
+    verify_ids = field(req, "verifyIds", bool, default=True)
+    cas = load_blocks(field(req, "blocks", dict), verify_ids)
+
+    hamt = HAMT(cas=cas, root_node_id=root, read_only=True, values_are_bytes=values_are_bytes)
+    size = 0
+    entries: dict[str, str] = {}
+    async for key in hamt.keys():
+        size += 1
+        entries[key] = encode_value(await hamt.get(key), values_are_bytes)
+    return {"size": size, "entries": entries}
+
+
+def as_bytes(node_id: Any) -> bytes:
+    # InMemoryCAS ids are raw multihash bytes; anything else means py-hamt changed.
+    if not isinstance(node_id, (bytes, bytearray)):
+        raise TypeError(f"expected a bytes root id from InMemoryCAS, got {type(node_id)}")
+    return bytes(node_id)
+
+
+COMMANDS: dict[str, Callable[[JsonObject], Awaitable[JsonObject]]] = {
+    "build": build,
+    "read": read,
+}
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def fail(message: str, code: int) -> int:
+    print(f"pyhamt_driver: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[1] not in COMMANDS:
+        return fail(f"usage: {argv[0]} {{{'|'.join(COMMANDS)}}} < request.json", 2)
+    try:
+        req = json.load(sys.stdin)
+    except json.JSONDecodeError as exc:
+        return fail(f"stdin is not valid JSON: {exc}", 2)
+    if not isinstance(req, dict):
+        return fail("the request must be a JSON object", 2)
+
+    try:
+        result = asyncio.run(COMMANDS[argv[1]](req))
+    except RequestError as exc:
+        return fail(f"bad request: {exc}", 2)
+    except Exception as exc:  # py-hamt's own failure: one line unless asked for more
+        if os.environ.get("PYHAMT_DRIVER_TRACE"):
+            traceback.print_exc()
+        return fail(f"{argv[1]} failed: {exc!r}", 1)
+
+    json.dump(result, sys.stdout, separators=(",", ":"))
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
