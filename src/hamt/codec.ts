@@ -5,7 +5,7 @@ import type { StoreId } from '../cas/interface.js'
 import { describe, InvalidNodeError } from '../errors.js'
 import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
 
-const EMPTY_BUCKET = new Map<string, StoreId>()
+const EMPTY_BUCKET: Record<string, StoreId> = Object.freeze(Object.create(null))
 
 /**
  * Encodes a node as py-hamt does: a 256-element DAG-CBOR array of buckets (`{key: pointer}`, keys in
@@ -15,8 +15,10 @@ export function encodeNode(node: Node, idOf: (child: Node) => StoreId): Uint8Arr
   const data = node.slots.map((slot) => {
     if (slot === undefined) return EMPTY_BUCKET
     if (slot instanceof Link) return [slot.id ?? idOf(slot.node as Node)]
-    const bucket = new Map<string, StoreId>()
-    for (let i = 0; i < slot.keys.length; i++) bucket.set(slot.keys[i] as string, slot.pointers[i] as StoreId)
+    // A null-prototype object, not a Map: @ipld/dag-cbor refuses the (valid) empty-string key in a
+    // Map, and without a prototype a "__proto__" key is an ordinary key.
+    const bucket: Record<string, StoreId> = Object.create(null)
+    for (let i = 0; i < slot.keys.length; i++) bucket[slot.keys[i] as string] = slot.pointers[i] as StoreId
     return bucket
   })
   return dagCbor.encode(data)

@@ -13,6 +13,7 @@ import {
 import { blake3, loadBlake3 } from '../hash/blake3.js'
 import { flushTree } from './flush.js'
 import type { CacheStats, GetOptions, HamtOptions, HashFn } from './interface.js'
+import { checkTree } from './invariants.js'
 import { makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
 import { RwLock } from './lock.js'
@@ -56,6 +57,8 @@ export class HAMT<V = unknown> {
   #epoch = 0
   /** Count of committed writes, to tell whether the map changed during a long read. */
   #writes = 0
+  /** Sets still saving their value, before they queue for the lock. */
+  readonly #writesInFlight = new Set<Promise<void>>()
 
   private constructor(options: HamtOptions, hashFn: HashFn, root: Link, size: number | undefined) {
     this.maxBucketSize = options.maxBucketSize ?? DEFAULTS.maxBucketSize
@@ -107,9 +110,18 @@ export class HAMT<V = unknown> {
     this.#assertWritable('set')
     const hash = this.#hashKey(key)
     const data = this.#encodeValue(key, value)
-    // The value block is saved before taking the lock, so many sets can upload values at once.
-    const pointer = await this.#loader.save(data, 'raw', options)
-    await this.#setPointer(key, hash, pointer, options)
+    // The value block is saved before taking the lock, so many sets can upload values at once;
+    // flush() waits for such sets, so it includes every write called before it.
+    const write = (async () => {
+      const pointer = await this.#loader.save(data, 'raw', options)
+      await this.#setPointer(key, hash, pointer, options)
+    })()
+    this.#writesInFlight.add(write)
+    try {
+      await write
+    } finally {
+      this.#writesInFlight.delete(write)
+    }
   }
 
   /** Sets `key` to the ID of a value already in the store (as py-hamt's `_set_pointer`). */
@@ -260,11 +272,13 @@ export class HAMT<V = unknown> {
    * The map stays writable. If a save fails, the changes stay in memory and `flush()` can be retried.
    */
   async flush(options?: AbortOptions): Promise<StoreId> {
+    await this.#settleWritesInFlight()
     return this.#lock.write(async () => this.#flushLocked(options))
   }
 
   /** Flushes, then refuses writes; reads no longer take a lock (py-hamt's `make_read_only`). */
   async makeReadOnly(options?: AbortOptions): Promise<StoreId> {
+    await this.#settleWritesInFlight()
     return this.#lock.write(async () => {
       const root = await this.#flushLocked(options)
       this.#readOnly = true
@@ -288,9 +302,27 @@ export class HAMT<V = unknown> {
     }))
   }
 
+  /**
+   * Checks the tree against the canonical-shape rules and returns every problem found (empty when
+   * sound). Loads every node: meant for tests and `verify` tools, not hot paths.
+   */
+  async verify(options?: AbortOptions): Promise<{ problems: string[]; keyCount: number }> {
+    const root = this.#readOnly ? this.#root : await this.#lock.read(async () => this.#snapshot())
+    const result = await checkTree(root, this.#loader, { maxBucketSize: this.maxBucketSize, hashKey: this.#hashKey }, options)
+    if (this.#size !== undefined && this.#root === root && result.keyCount !== this.#size) {
+      result.problems.push(`size() says ${this.#size} keys but the tree holds ${result.keyCount}`)
+    }
+    return result
+  }
+
   /** Empties the read cache. Unflushed changes are kept: `flush()` is what frees them. */
   async clearCache(): Promise<void> {
     this.#loader.cache.clear()
+  }
+
+  /** Waits until every set called so far has its pointer in the tree (or has failed). */
+  async #settleWritesInFlight(): Promise<void> {
+    await Promise.allSettled([...this.#writesInFlight])
   }
 
   async #flushLocked(options?: AbortOptions): Promise<StoreId> {
