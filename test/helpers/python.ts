@@ -1,0 +1,41 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+const repo = fileURLToPath(new URL('../..', import.meta.url))
+let python: Promise<string> | undefined
+
+/** The venv's python with the real py-hamt 3.6.0, installing it on first use (cached in .cache/pyenv). */
+export function pyHamtPython(): Promise<string> {
+  python ??= run('bash', [`${repo}/scripts/python-env.sh`], { maxBuffer: 1 << 20, timeout: 900_000 }).then(
+    ({ stdout }) => stdout.trim().split('\n').at(-1) as string,
+  )
+  return python
+}
+
+/** Runs a command of test/interop/pyhamt_driver.py: JSON in, JSON out. */
+export async function pyHamtDriver<T>(command: 'build' | 'read', request: unknown): Promise<T> {
+  const exe = await pyHamtPython()
+  const child = execFile(exe, ['-W', 'ignore', `${repo}/test/interop/pyhamt_driver.py`, command], {
+    maxBuffer: 1 << 30,
+    timeout: 600_000,
+  })
+  const output = new Promise<T>((resolve, reject) => {
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr?.on('data', (chunk) => {
+      stderr += chunk
+    })
+    child.on('error', reject)
+    child.on('close', (code) => {
+      if (code === 0) resolve(JSON.parse(stdout) as T)
+      else reject(new Error(`pyhamt_driver ${command} exited ${code}: ${stderr.trim()}`))
+    })
+  })
+  child.stdin?.end(JSON.stringify(request))
+  return output
+}
