@@ -10,7 +10,8 @@
 # Status goes to stderr; the python path is printed on stdout as the last line.
 # Needs only python3 (with venv/ensurepip) and access to PyPI.
 # Set PYTHON=/path/to/python3 to pick the base interpreter.
-set -euo pipefail
+# (-E so the ERR trap that shows the install log also fires inside functions.)
+set -Eeuo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"

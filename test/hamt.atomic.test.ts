@@ -5,7 +5,10 @@ import { InstrumentedStore } from './helpers/instrumented-store.js'
 import { assertSound } from './helpers/maps.js'
 
 /** A flushed map of `n` keys on an instrumented store, reopened with a cold cache. */
-async function coldMap(n: number, maxBucketSize = 2): Promise<{ map: HAMT<number>; store: InstrumentedStore; root: StoreId }> {
+async function coldMap(
+  n: number,
+  maxBucketSize = 2,
+): Promise<{ map: HAMT<number>; store: InstrumentedStore; root: StoreId }> {
   const store = new InstrumentedStore(await MemoryStore.create())
   const writer = await HAMT.create<number>({ store, maxBucketSize })
   for (let i = 0; i < n; i++) await writer.set(`k${i}`, i)
@@ -14,7 +17,8 @@ async function coldMap(n: number, maxBucketSize = 2): Promise<{ map: HAMT<number
   return { map, store, root }
 }
 
-const isStoreFailure = (err: unknown): boolean => isHamtError(err, 'ERR_STORE') && /injected/.test(String(err))
+const isStoreFailure = (err: unknown): boolean =>
+  isHamtError(err, 'ERR_STORE') && /injected/.test(String(err))
 
 describe('HAMT atomicity under store failures', () => {
   it('a set whose node loads fail changes nothing, and a retry succeeds', async () => {

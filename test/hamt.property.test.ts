@@ -4,7 +4,10 @@ import fc from 'fast-check'
 import { HAMT, type HashFn, isHamtError, MemoryStore } from '../src/index.js'
 import { assertSound } from './helpers/maps.js'
 
-type Op = { kind: 'set'; key: string; value: number } | { kind: 'delete'; key: string } | { kind: 'get'; key: string }
+type Op =
+  | { kind: 'set'; key: string; value: number }
+  | { kind: 'delete'; key: string }
+  | { kind: 'get'; key: string }
 
 /** Keys from a small alphabet so histories revisit keys; a 2-byte hash makes deep collisions common. */
 const keyArb = fc.oneof(
@@ -12,7 +15,10 @@ const keyArb = fc.oneof(
   fc.string({ minLength: 0, maxLength: 3 }),
 )
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('set' as const), key: keyArb, value: fc.integer() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('set' as const), key: keyArb, value: fc.integer() }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: keyArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('get' as const), key: keyArb }) },
 )
@@ -43,7 +49,9 @@ async function runHistory(ops: Op[], maxBucketSize: number, hashFn: HashFn | und
       }
     } catch (err) {
       // A missing delete, or a 2-byte hash running out, is a legal refusal that must change nothing.
-      const allowed = isHamtError(err, 'ERR_KEY_NOT_FOUND') ? !model.has(op.key) : isHamtError(err, 'ERR_HASH_EXHAUSTED')
+      const allowed = isHamtError(err, 'ERR_KEY_NOT_FOUND')
+        ? !model.has(op.key)
+        : isHamtError(err, 'ERR_HASH_EXHAUSTED')
       assert.ok(allowed, `${where}: unexpected ${String(err)}`)
     }
     await assertSound(map, where)
@@ -63,8 +71,10 @@ async function runHistory(ops: Op[], maxBucketSize: number, hashFn: HashFn | und
 describe('HAMT against a Map model', () => {
   it('random histories with BLAKE3, bucket sizes 1–8', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 400 }), fc.integer({ min: 1, max: 8 }), (ops, m) =>
-        runHistory(ops, m, undefined),
+      fc.asyncProperty(
+        fc.array(opArb, { minLength: 1, maxLength: 400 }),
+        fc.integer({ min: 1, max: 8 }),
+        (ops, m) => runHistory(ops, m, undefined),
       ),
       { numRuns: 40 },
     )
@@ -72,8 +82,10 @@ describe('HAMT against a Map model', () => {
 
   it('random histories with a 2-byte hash (deep collisions, hash exhaustion), bucket sizes 1–8', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 400 }), fc.integer({ min: 1, max: 8 }), (ops, m) =>
-        runHistory(ops, m, twoByteHash),
+      fc.asyncProperty(
+        fc.array(opArb, { minLength: 1, maxLength: 400 }),
+        fc.integer({ min: 1, max: 8 }),
+        (ops, m) => runHistory(ops, m, twoByteHash),
       ),
       { numRuns: 40 },
     )

@@ -57,7 +57,10 @@ describe('HAMT basics', () => {
     assert.deepEqual(await map.get('v', { range: { offset: 10, length: 5 } }), value.slice(10, 15))
     assert.deepEqual(await map.get('v', { range: { offset: 95 } }), value.slice(95))
     assert.deepEqual(await map.get('v', { range: { suffix: 3 } }), value.slice(97))
-    await assert.rejects(map.get('v', { range: { offset: 98, length: 5 } }), code('ERR_RANGE_NOT_SATISFIABLE'))
+    await assert.rejects(
+      map.get('v', { range: { offset: 98, length: 5 } }),
+      code('ERR_RANGE_NOT_SATISFIABLE'),
+    )
     await assert.rejects(map.get('v', { range: { suffix: -1 } }), code('ERR_INVALID_ARGUMENT'))
     assert.equal(await map.get('absent', { range: { suffix: 1 } }), undefined)
   })
@@ -122,7 +125,8 @@ describe('HAMT basics', () => {
 describe('HAMT spec facts', () => {
   it('BLAKE3 of "5", "15", "123", "317", "349" starts with 0xb3; of "0", "993", "1498" with 0x4d', async () => {
     await newMap()
-    for (const key of ['5', '15', '123', '317', '349']) assert.equal(blake3(new TextEncoder().encode(key))[0], 0xb3)
+    for (const key of ['5', '15', '123', '317', '349'])
+      assert.equal(blake3(new TextEncoder().encode(key))[0], 0xb3)
     for (const key of ['0', '993', '1498']) assert.equal(blake3(new TextEncoder().encode(key))[0], 0x4d)
   })
 
@@ -214,7 +218,10 @@ describe('HAMT bad input', () => {
   it('rejects a bucket size below 1 and other bad options', async () => {
     const store = await MemoryStore.create()
     for (const maxBucketSize of [0, -1, 1.5, Number.NaN]) {
-      await assert.rejects(HAMT.create({ store, maxBucketSize }), /maxBucketSize must be an integer of at least 1/)
+      await assert.rejects(
+        HAMT.create({ store, maxBucketSize }),
+        /maxBucketSize must be an integer of at least 1/,
+      )
     }
     await assert.rejects(HAMT.create({} as never), /options.store/)
     await assert.rejects(HAMT.create({ store, cacheBytes: -5 }), code('ERR_INVALID_ARGUMENT'))

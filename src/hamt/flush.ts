@@ -1,8 +1,8 @@
 import { idKey } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
-import { encodeNode } from './codec.js'
 import type { NodeLoader } from './loader.js'
 import { CLEAN, Link, type Node } from './node.js'
+import { encodeNode } from './node-encoder.js'
 
 /** Dirty nodes below (and including) `root`, grouped by height: leaves first, the root last. */
 function dirtyWaves(root: Node): Node[][] {

@@ -303,12 +303,18 @@ export class HAMT<V = unknown> {
   }
 
   /**
-   * Checks the tree against the canonical-shape rules and returns every problem found (empty when
-   * sound). Loads every node: meant for tests and `verify` tools, not hot paths.
+   * Checks the tree against the canonical-shape rules for this map's `maxBucketSize` (open a map with
+   * its writer's bucket size to check it) and returns every problem found, empty when sound. Loads
+   * every node: meant for tests and `verify` tools, not hot paths.
    */
   async verify(options?: AbortOptions): Promise<{ problems: string[]; keyCount: number }> {
     const root = this.#readOnly ? this.#root : await this.#lock.read(async () => this.#snapshot())
-    const result = await checkTree(root, this.#loader, { maxBucketSize: this.maxBucketSize, hashKey: this.#hashKey }, options)
+    const result = await checkTree(
+      root,
+      this.#loader,
+      { maxBucketSize: this.maxBucketSize, hashKey: this.#hashKey },
+      options,
+    )
     if (this.#size !== undefined && this.#root === root && result.keyCount !== this.#size) {
       result.problems.push(`size() says ${this.#size} keys but the tree holds ${result.keyCount}`)
     }

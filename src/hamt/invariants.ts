@@ -46,7 +46,9 @@ export async function checkTree(
         const childName = slot.id === undefined ? 'dirty node' : `node ${formatId(slot.id)}`
         const childCount = await visit(child, depth + 1, [...prefix, index], childName)
         if (childCount <= shape.maxBucketSize) {
-          problems.push(`${where}: linked subtree holds ${childCount} keys, which fit in one bucket (not canonical)`)
+          problems.push(
+            `${where}: linked subtree holds ${childCount} keys, which fit in one bucket (not canonical)`,
+          )
         }
         count += childCount
       }
@@ -55,6 +57,11 @@ export async function checkTree(
   }
 
   const rootNode = await loader.follow(root, options)
-  const keyCount = await visit(rootNode, 0, [], root.id === undefined ? 'root (dirty)' : `root ${formatId(root.id)}`)
+  const keyCount = await visit(
+    rootNode,
+    0,
+    [],
+    root.id === undefined ? 'root (dirty)' : `root ${formatId(root.id)}`,
+  )
   return { problems, keyCount }
 }

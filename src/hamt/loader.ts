@@ -1,9 +1,9 @@
 import { formatId, idKey } from '../cas/id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from '../cas/interface.js'
 import { HamtError, StoreError } from '../errors.js'
-import { decodeNode } from './codec.js'
 import type { Link, Node } from './node.js'
 import { NodeCache } from './node-cache.js'
+import { decodeNode } from './node-decoder.js'
 
 /** Errors we pass through untouched: our own typed ones and the caller's abort. */
 function isPassThrough(err: unknown): boolean {

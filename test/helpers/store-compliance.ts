@@ -12,7 +12,8 @@ export function storeComplianceSuite(
   unknownId: () => Promise<Parameters<ContentAddressedStore['load']>[0]>,
 ): void {
   describe(`store compliance: ${name}`, () => {
-    const bytes = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * seed + 7) & 255)
+    const bytes = (n: number, seed = 1): Uint8Array =>
+      Uint8Array.from({ length: n }, (_, i) => (i * seed + 7) & 255)
 
     it('saves and loads the same bytes, for raw and dag-cbor', async () => {
       const store = await makeStore()
@@ -62,14 +63,22 @@ export function storeComplianceSuite(
       const store = await makeStore()
       const id = await store.save(bytes(100), 'raw')
       for (const range of [{ offset: 101 }, { offset: 90, length: 11 }, { suffix: 101 }]) {
-        await assert.rejects(store.load(id, { range }), (err) => isHamtError(err, 'ERR_RANGE_NOT_SATISFIABLE'))
+        await assert.rejects(store.load(id, { range }), (err) =>
+          isHamtError(err, 'ERR_RANGE_NOT_SATISFIABLE'),
+        )
       }
     })
 
     it('rejects a malformed range with ERR_INVALID_ARGUMENT', async () => {
       const store = await makeStore()
       const id = await store.save(bytes(100), 'raw')
-      const bad = [{ offset: -1 }, { offset: 1.5 }, { offset: 0, length: -2 }, { suffix: -1 }, { suffix: 1, offset: 0 }]
+      const bad = [
+        { offset: -1 },
+        { offset: 1.5 },
+        { offset: 0, length: -2 },
+        { suffix: -1 },
+        { suffix: 1, offset: 0 },
+      ]
       for (const range of bad) {
         await assert.rejects(
           store.load(id, { range: range as never }),

@@ -47,7 +47,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import dag_cbor
@@ -183,7 +183,7 @@ def as_bytes(node_id: Any) -> bytes:
     return bytes(node_id)
 
 
-COMMANDS: dict[str, Callable[[JsonObject], Awaitable[JsonObject]]] = {
+COMMANDS: dict[str, Callable[[JsonObject], Coroutine[Any, Any, JsonObject]]] = {
     "build": build,
     "read": read,
 }

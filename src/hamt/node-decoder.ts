@@ -5,25 +5,6 @@ import type { StoreId } from '../cas/interface.js'
 import { describe, InvalidNodeError } from '../errors.js'
 import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
 
-const EMPTY_BUCKET: Record<string, StoreId> = Object.freeze(Object.create(null))
-
-/**
- * Encodes a node as py-hamt does: a 256-element DAG-CBOR array of buckets (`{key: pointer}`, keys in
- * canonical order) and links (`[id]`). `idOf` gives the stored ID of a dirty child.
- */
-export function encodeNode(node: Node, idOf: (child: Node) => StoreId): Uint8Array {
-  const data = node.slots.map((slot) => {
-    if (slot === undefined) return EMPTY_BUCKET
-    if (slot instanceof Link) return [slot.id ?? idOf(slot.node as Node)]
-    // A null-prototype object, not a Map: @ipld/dag-cbor refuses the (valid) empty-string key in a
-    // Map, and without a prototype a "__proto__" key is an ordinary key.
-    const bucket: Record<string, StoreId> = Object.create(null)
-    for (let i = 0; i < slot.keys.length; i++) bucket[slot.keys[i] as string] = slot.pointers[i] as StoreId
-    return bucket
-  })
-  return dagCbor.encode(data)
-}
-
 // Maps are decoded as Map so that non-string keys can be named in an error instead of coerced.
 const decodeOptions = { ...dagCbor.decodeOptions, useMaps: true }
 

@@ -1,0 +1,67 @@
+// One benchmark run in its own process, so peak RSS belongs to this run alone.
+// Usage: tsx bench/hamt-worker.ts <ts-hamt|iamap> <keys> <gets> <seed>   → one JSON line on stdout
+import * as dagCbor from '@ipld/dag-cbor'
+import iamap from 'iamap'
+import { CID } from 'multiformats/cid'
+import { blake3, blake3Hasher, bytesToHex, HAMT, loadBlake3, MemoryStore } from '../src/index.js'
+
+const [impl, keysArg, getsArg, seedArg] = process.argv.slice(2)
+const keys = Number(keysArg)
+const gets = Number(getsArg)
+let seed = Number(seedArg)
+const random = (): number => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31
+  return seed / 2 ** 31
+}
+const getKeys = Array.from({ length: gets }, () => `key-${Math.floor(random() * keys)}`)
+const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9
+
+async function benchTsHamt() {
+  const store = await MemoryStore.create()
+  const map = await HAMT.create<number>({ store })
+  let start = process.hrtime.bigint()
+  for (let i = 0; i < keys; i++) await map.set(`key-${i}`, i)
+  const setSeconds = seconds(start)
+  start = process.hrtime.bigint()
+  const root = await map.flush()
+  const flushSeconds = seconds(start)
+  const reader = await HAMT.open<number>(root, { store, readOnly: true, cacheBytes: 256 << 20 })
+  start = process.hrtime.bigint()
+  for (const key of getKeys) if ((await reader.get(key)) === undefined) throw new Error(`lost ${key}`)
+  const getSeconds = seconds(start)
+  return { impl: 'ts-hamt', setSeconds, flushSeconds, getSeconds, root: bytesToHex(root as Uint8Array) }
+}
+
+/** iamap (rvagg) with the same hash and content addressing: DAG-CBOR nodes named by BLAKE3 CIDs. */
+async function benchIamap() {
+  await loadBlake3()
+  iamap.registerHasher(0x1e, 32, blake3)
+  const blocks = new Map<string, Uint8Array>()
+  const store = {
+    async save(node: unknown) {
+      const bytes = dagCbor.encode(node)
+      const cid = CID.createV1(dagCbor.code, blake3Hasher.digest(bytes))
+      blocks.set(cid.toString(), bytes)
+      return cid
+    },
+    async load(cid: CID) {
+      return dagCbor.decode(blocks.get(cid.toString()) as Uint8Array)
+    },
+    isEqual: (a: CID, b: CID) => a.equals(b),
+    isLink: (obj: unknown) => CID.asCID(obj) !== null,
+  }
+  let map = await iamap.create(store, { hashAlg: 0x1e, bitWidth: 8, bucketSize: 4 })
+  let start = process.hrtime.bigint()
+  for (let i = 0; i < keys; i++) map = await map.set(`key-${i}`, i)
+  const setSeconds = seconds(start)
+  const reader = await iamap.load(store, map.id)
+  start = process.hrtime.bigint()
+  for (const key of getKeys) if ((await reader.get(key)) === undefined) throw new Error(`lost ${key}`)
+  const getSeconds = seconds(start)
+  // iamap saves every changed node on every set: there is no separate flush.
+  return { impl: 'iamap 3', setSeconds, flushSeconds: 0, getSeconds, root: map.id.toString() }
+}
+
+const result = impl === 'iamap' ? await benchIamap() : await benchTsHamt()
+const peakRssBytes = process.resourceUsage().maxRSS * 1024
+console.log(JSON.stringify({ ...result, n: keys, gets, peakRssBytes }))
