@@ -1,5 +1,5 @@
 import { BlockNotFoundError, describe, InvalidArgumentError } from '../errors.js'
-import { blake3Hasher, loadBlake3 } from '../hash/blake3.js'
+import { blake3Multihash, loadBlake3 } from '../hash/blake3.js'
 import { formatId, idKey } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, resolveByteRange } from './range.js'
@@ -30,7 +30,7 @@ export class MemoryStore implements ContentAddressedStore {
     if (!(data instanceof Uint8Array)) {
       throw new InvalidArgumentError(`data must be a Uint8Array, got ${describe(data)}`)
     }
-    const id = blake3Hasher.digest(data).bytes
+    const id = blake3Multihash(data)
     // Copy: the caller may reuse its buffer, and an ID must keep naming the same bytes.
     this.#blocks.set(idKey(id), { id, data: data.slice() })
     return id

@@ -1,7 +1,6 @@
 import { describe, InvalidArgumentError, InvalidHashError } from '../errors.js'
 import type { HashFn } from './interface.js'
-
-const utf8 = new TextEncoder()
+import { utf8Encode } from './utf8.js'
 
 /** Keys are strings whose UTF-8 bytes are hashed; a lone surrogate has no UTF-8 form, so it is refused. */
 export function checkKey(key: unknown): asserts key is string {
@@ -17,7 +16,7 @@ export function checkKey(key: unknown): asserts key is string {
 export function makeKeyHasher(hashFn: HashFn): (key: string) => Uint8Array {
   return (key) => {
     checkKey(key)
-    const hash: unknown = hashFn(utf8.encode(key))
+    const hash: unknown = hashFn(utf8Encode(key))
     if (!(hash instanceof Uint8Array)) {
       throw new InvalidHashError(`hashFn must return a Uint8Array, got ${describe(hash)}`)
     }

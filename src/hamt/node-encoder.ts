@@ -1,5 +1,6 @@
 import type { StoreId } from '../cas/interface.js'
 import { Bucket, Link, type Node } from './node.js'
+import { compareUtf8, utf8Length, writeUtf8 } from './utf8.js'
 
 // Hand-written because profiling a 300k-key build showed @ipld/dag-cbor's generic encoder (token
 // stream, map sorting, CID sniffing) at ~25% of the time plus much of the GC. It writes canonical
@@ -11,7 +12,6 @@ const MAJOR_TEXT = 3
 const MAJOR_ARRAY = 4
 const MAJOR_MAP = 5
 const TAG_CID = [0xd8, 0x2a] // tag 42
-const utf8 = new TextEncoder()
 
 class Writer {
   bytes = new Uint8Array(4096)
@@ -57,14 +57,29 @@ class Writer {
 
   raw(data: Uint8Array): void {
     this.ensure(data.length)
+    // IDs are ~34 bytes: a plain loop beats TypedArray.prototype.set at that size.
+    if (data.length <= 64) {
+      const b = this.bytes
+      for (let i = 0; i < data.length; i++) b[this.length++] = data[i] as number
+      return
+    }
     this.bytes.set(data, this.length)
     this.length += data.length
+  }
+
+  text(s: string): void {
+    const length = utf8Length(s)
+    this.head(MAJOR_TEXT, length)
+    this.ensure(length)
+    this.length = writeUtf8(s, this.bytes, this.length)
   }
 
   result(): Uint8Array {
     return this.bytes.slice(0, this.length)
   }
 }
+
+const writer = new Writer()
 
 function writeId(w: Writer, id: StoreId): void {
   if (id instanceof Uint8Array) {
@@ -81,25 +96,22 @@ function writeId(w: Writer, id: StoreId): void {
 }
 
 /** DAG-CBOR map key order: shorter encoded key first, then bytewise. */
-function compareKeys(a: Uint8Array, b: Uint8Array): number {
-  if (a.length !== b.length) return a.length - b.length
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
-  }
-  return 0
+function compareKeys(a: string, b: string): number {
+  return utf8Length(a) - utf8Length(b) || compareUtf8(a, b)
 }
 
 function writeBucket(w: Writer, bucket: Bucket): void {
-  const entries = bucket.keys.map((key, i) => ({
-    key: utf8.encode(key),
-    pointer: bucket.pointers[i] as StoreId,
-  }))
-  entries.sort((a, b) => compareKeys(a.key, b.key))
-  w.head(MAJOR_MAP, entries.length)
-  for (const { key, pointer } of entries) {
-    w.head(MAJOR_TEXT, key.length)
-    w.raw(key)
-    writeId(w, pointer)
+  w.head(MAJOR_MAP, bucket.size)
+  if (bucket.size === 1) {
+    w.text(bucket.keys[0] as string)
+    writeId(w, bucket.pointers[0] as StoreId)
+    return
+  }
+  const order = bucket.keys.map((_, i) => i)
+  order.sort((i, j) => compareKeys(bucket.keys[i] as string, bucket.keys[j] as string))
+  for (const i of order) {
+    w.text(bucket.keys[i] as string)
+    writeId(w, bucket.pointers[i] as StoreId)
   }
 }
 
@@ -108,7 +120,9 @@ function writeBucket(w: Writer, bucket: Bucket): void {
  * canonical order) and links (`[id]`). `idOf` gives the stored ID of a dirty child.
  */
 export function encodeNode(node: Node, idOf: (child: Node) => StoreId): Uint8Array {
-  const w = new Writer()
+  // One writer for all nodes: encoding is synchronous, and result() copies the bytes out.
+  const w = writer
+  w.length = 0
   w.head(MAJOR_ARRAY, node.slots.length)
   for (const slot of node.slots) {
     if (slot === undefined) {

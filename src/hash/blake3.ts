@@ -33,3 +33,12 @@ export const blake3Hasher = from({
   code: BLAKE3_CODE,
   encode: blake3,
 }) as SyncMultihashHasher<typeof BLAKE3_CODE>
+
+/** The BLAKE3-256 multihash of `data` as bytes (`1e 20` + digest): py-hamt InMemoryCAS's ID. */
+export function blake3Multihash(data: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(34)
+  out[0] = BLAKE3_CODE
+  out[1] = 32
+  out.set(blake3(data), 2)
+  return out
+}
