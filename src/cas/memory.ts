@@ -1,6 +1,7 @@
 import { BlockNotFoundError, describe, InvalidArgumentError } from '../errors.js'
 import { blake3Multihash, loadBlake3 } from '../hash/blake3.js'
-import { formatId, idKey } from './id.js'
+import { formatId } from './id.js'
+import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, resolveByteRange } from './range.js'
 
@@ -15,7 +16,7 @@ import { checkByteRange, resolveByteRange } from './range.js'
  * ```
  */
 export class MemoryStore implements ContentAddressedStore {
-  readonly #blocks = new Map<string, { id: Uint8Array; data: Uint8Array }>()
+  readonly #blocks = new IdMap<Uint8Array>()
 
   private constructor() {}
 
@@ -32,7 +33,7 @@ export class MemoryStore implements ContentAddressedStore {
     }
     const id = blake3Multihash(data)
     // Copy: the caller may reuse its buffer, and an ID must keep naming the same bytes.
-    this.#blocks.set(idKey(id), { id, data: data.slice() })
+    this.#blocks.set(id, data.slice())
     return id
   }
 
@@ -41,7 +42,7 @@ export class MemoryStore implements ContentAddressedStore {
     if (!(id instanceof Uint8Array)) {
       throw new InvalidArgumentError(`MemoryStore IDs are multihash bytes, got ${describe(id)}`)
     }
-    const block = this.#blocks.get(idKey(id))?.data
+    const block = this.#blocks.get(id)
     if (block === undefined) throw new BlockNotFoundError(`no block ${formatId(id)} in the memory store`)
     if (options?.range === undefined) return block.slice()
     checkByteRange(options.range)
@@ -51,7 +52,7 @@ export class MemoryStore implements ContentAddressedStore {
 
   /** True when a block with this ID is stored. */
   has(id: StoreId): boolean {
-    return id instanceof Uint8Array && this.#blocks.has(idKey(id))
+    return id instanceof Uint8Array && this.#blocks.has(id)
   }
 
   /** How many blocks are stored. */
@@ -62,12 +63,12 @@ export class MemoryStore implements ContentAddressedStore {
   /** Total bytes of all stored blocks. */
   get byteCount(): number {
     let total = 0
-    for (const block of this.#blocks.values()) total += block.data.length
+    for (const [, block] of this.#blocks.entries()) total += block.length
     return total
   }
 
   /** Every stored block as `[id, bytes]`, for export and tests. */
   *blocks(): IterableIterator<[Uint8Array, Uint8Array]> {
-    for (const { id, data } of this.#blocks.values()) yield [id.slice(), data.slice()]
+    for (const [id, data] of this.#blocks.entries()) yield [id.slice(), data.slice()]
   }
 }

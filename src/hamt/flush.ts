@@ -1,4 +1,3 @@
-import { idKey } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import type { NodeLoader } from './loader.js'
 import { CLEAN, Link, type Node } from './node.js'
@@ -49,7 +48,7 @@ export async function flushTree(
       if (slot instanceof Link && slot.node !== undefined) node.slots[index] = Link.toStored(idOf(slot.node))
     }
     node.epoch = CLEAN
-    loader.cache.set(idKey(id), node, size)
+    loader.cache.set(id, node, size)
   }
   return idOf(root)
 }

@@ -211,11 +211,12 @@ export class HAMT<V = unknown> {
   async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
     const hash = this.#hashKey(key)
     return this.#reading(async () => {
-      let node = await this.#loader.follow(this.#root, options)
+      // Nodes in memory are followed without an await: a warm lookup is then one synchronous walk.
+      let node = this.#loader.inMemory(this.#root) ?? (await this.#loader.follow(this.#root, options))
       for (let depth = 0; ; depth++) {
         const slot = node.slots[slotIndex(hash, depth, key)]
         if (slot instanceof Link) {
-          node = await this.#loader.follow(slot, options)
+          node = this.#loader.inMemory(slot) ?? (await this.#loader.follow(slot, options))
           continue
         }
         if (slot === undefined) return undefined
@@ -350,12 +351,12 @@ export class HAMT<V = unknown> {
   }
 
   async #loadPath(hash: Uint8Array, key: string, options?: AbortOptions): Promise<Path> {
-    const nodes = [await this.#loader.follow(this.#root, options)]
+    const nodes = [this.#loader.inMemory(this.#root) ?? (await this.#loader.follow(this.#root, options))]
     for (;;) {
       const depth = nodes.length - 1
       const slot = (nodes[depth] as Node).slots[slotIndex(hash, depth, key)]
       if (!(slot instanceof Link)) return { nodes, hash }
-      nodes.push(await this.#loader.follow(slot, options))
+      nodes.push(this.#loader.inMemory(slot) ?? (await this.#loader.follow(slot, options)))
     }
   }
 
@@ -376,9 +377,16 @@ export class HAMT<V = unknown> {
   #commit(path: Path, depth: number, replacement: Slot): void {
     let child = replacement
     for (let d = depth; d >= 0; d--) {
-      let node = path.nodes[d] as Node
-      if (node.epoch !== this.#epoch) node = node.copy(this.#epoch)
+      const original = path.nodes[d] as Node
+      const node = original.epoch === this.#epoch ? original : original.copy(this.#epoch)
       node.slots[path.hash[d] as number] = child
+      // Changed in place and already linked from its parent (or the root): nothing above changes.
+      if (
+        node === original &&
+        (d === 0 ? this.#root.node === node : isLinkTo(path.nodes[d - 1], path.hash[d - 1], node))
+      ) {
+        return
+      }
       child = Link.toDirty(node)
     }
     this.#root = child as Link
@@ -415,6 +423,11 @@ export class HAMT<V = unknown> {
       )
     }
   }
+}
+
+function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {
+  const slot = parent?.slots[index as number]
+  return slot instanceof Link && slot.node === node
 }
 
 /** Checks options at the boundary and returns the hash function to use. */

@@ -1,4 +1,4 @@
-import { formatId, idKey } from '../cas/id.js'
+import { formatId } from '../cas/id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from '../cas/interface.js'
 import { HamtError, StoreError } from '../errors.js'
 import type { Link, Node } from './node.js'
@@ -13,14 +13,21 @@ function isPassThrough(err: unknown): boolean {
   )
 }
 
-/** Runs a store call, naming what failed when the store throws an error of its own kind. */
-export async function callStore<T>(what: string, call: () => Promise<T>): Promise<T> {
+/**
+ * Runs a store call, naming what failed when the store throws an error of its own kind. `what` is a
+ * function so that the label (hex of an ID) is only built on failure, not on every call.
+ */
+export function callStore<T>(what: () => string, call: () => Promise<T>): Promise<T> {
+  let pending: Promise<T>
   try {
-    return await call()
+    pending = call()
   } catch (err) {
-    if (isPassThrough(err)) throw err
-    throw new StoreError(`${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+    pending = Promise.reject(err)
   }
+  return pending.catch((err: unknown) => {
+    if (isPassThrough(err)) throw err
+    throw new StoreError(`${what()} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+  })
 }
 
 /** Loads nodes through a byte-bounded cache of clean nodes; the only path from store to nodes. */
@@ -34,28 +41,38 @@ export class NodeLoader {
   }
 
   async load(id: StoreId, options?: AbortOptions): Promise<Node> {
-    const key = idKey(id)
-    const cached = this.cache.get(key)
+    const cached = this.cache.get(id)
     if (cached !== undefined) return cached
-    const name = formatId(id)
-    const bytes = await callStore(`loading node ${name}`, () =>
-      this.#store.load(id, { signal: options?.signal }),
+    const bytes = await callStore(
+      () => `loading node ${formatId(id)}`,
+      () => this.#store.load(id, { signal: options?.signal }),
     )
-    const node = decodeNode(bytes, name)
-    this.cache.set(key, node, bytes.length)
+    const node = decodeNode(bytes, formatId(id))
+    this.cache.set(id, node, bytes.length)
     return node
   }
 
   /** The node a link points to: in memory when dirty, else from cache or store. */
   async follow(link: Link, options?: AbortOptions): Promise<Node> {
-    return link.node ?? this.load(link.id as StoreId, options)
+    return this.inMemory(link) ?? this.load(link.id as StoreId, options)
+  }
+
+  /** The node a link points to if it is in memory (dirty or cached), without waiting; else undefined. */
+  inMemory(link: Link): Node | undefined {
+    return link.node ?? this.cache.get(link.id as StoreId)
   }
 
   async loadValue(pointer: StoreId, options?: LoadOptions): Promise<Uint8Array> {
-    return callStore(`loading value ${formatId(pointer)}`, () => this.#store.load(pointer, options))
+    return callStore(
+      () => `loading value ${formatId(pointer)}`,
+      () => this.#store.load(pointer, options),
+    )
   }
 
   async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
-    return callStore(`saving a ${codec} block`, () => this.#store.save(data, codec, options))
+    return callStore(
+      () => `saving a ${codec} block`,
+      () => this.#store.save(data, codec, options),
+    )
   }
 }

@@ -10,7 +10,7 @@ export class RwLock {
   readonly #queue: Waiter[] = []
 
   async read<T>(fn: () => Promise<T>): Promise<T> {
-    await this.#acquire(false)
+    if (!this.#tryTake(false)) await this.#wait(false)
     try {
       return await fn()
     } finally {
@@ -20,7 +20,7 @@ export class RwLock {
   }
 
   async write<T>(fn: () => Promise<T>): Promise<T> {
-    await this.#acquire(true)
+    if (!this.#tryTake(true)) await this.#wait(true)
     try {
       return await fn()
     } finally {
@@ -29,11 +29,14 @@ export class RwLock {
     }
   }
 
-  #acquire(exclusive: boolean): Promise<void> {
-    if (this.#queue.length === 0 && this.#canGrant(exclusive)) {
-      this.#take(exclusive)
-      return Promise.resolve()
-    }
+  /** Takes the lock at once when nobody waits and it is free: no promise, no extra tick. */
+  #tryTake(exclusive: boolean): boolean {
+    if (this.#queue.length > 0 || !this.#canGrant(exclusive)) return false
+    this.#take(exclusive)
+    return true
+  }
+
+  #wait(exclusive: boolean): Promise<void> {
     return new Promise((resolve) => this.#queue.push({ exclusive, grant: resolve }))
   }
 
