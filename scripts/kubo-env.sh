@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Builds a pinned Kubo (the IPFS daemon, binary `ipfs`) from its Go module and caches
+# it in $REPO/.cache/kubo/<version>/ipfs, for the tests that talk to a real daemon.
+#
+#   IPFS="$(bash scripts/kubo-env.sh | tail -n1)"   # path of the ipfs binary
+#
+# Idempotent: a stamp next to the binary records what was built; when it matches, the
+# script returns at once. Status goes to stderr; the binary's path is the last stdout
+# line. Needs only Go (>= the go directive of the pinned release) and the Go module
+# proxy: no GitHub, no prebuilt downloads.
+# (-E so the ERR trap that shows the build log also fires inside functions.)
+set -Eeuo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The newest Kubo release on the module proxy that builds with the Go on this machine.
+KUBO_VERSION="v0.43.1"
+KUBO_MODULE="github.com/ipfs/kubo"
+DIR="$REPO/.cache/kubo/$KUBO_VERSION"
+BIN="$DIR/ipfs"
+STAMP="$DIR/.ts-hamt-stamp"
+LOG="$DIR/build.log"
+
+say() { echo "kubo-env: $*" >&2; }
+die() {
+  say "error: $*"
+  exit 1
+}
+
+command -v go >/dev/null 2>&1 || die "'go' not found; install Go >= 1.26.5 (Kubo $KUBO_VERSION needs it)"
+mkdir -p "$DIR"
+
+# What the stamp must say: the release and the Go toolchain that built it (a Go
+# upgrade rebuilds, so a toolchain bug fix reaches the binary too).
+WANT="$KUBO_MODULE@$KUBO_VERSION $(go env GOVERSION) $(go env GOOS)/$(go env GOARCH)"
+
+is_current() {
+  [[ -x "$BIN" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]
+}
+
+ready() {
+  say "ok, Kubo $KUBO_VERSION ready ($1)"
+  echo "$BIN"
+  exit 0
+}
+
+is_current && ready cached
+
+# Serialise concurrent runs (e.g. two test files started at once) so they don't build
+# into the same directory together. Without flock we just go on.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$DIR/.lock"
+  flock 9
+  # Another run may have finished the build while we waited.
+  is_current && ready "cached, built by a concurrent run"
+fi
+
+: >"$LOG"
+on_error() {
+  say "build failed; last lines of $LOG:"
+  tail -n 40 "$LOG" >&2 || true
+}
+trap on_error ERR
+
+# A static binary that needs no C toolchain (release builds of Kubo are made the
+# same way); -trimpath keeps local paths out of the binary.
+export CGO_ENABLED=0
+BUILD_FLAGS=(-trimpath)
+
+# Builds into $BIN.tmp so a half-written binary is never taken for a good one.
+rm -f "$BIN.tmp"
+TMP_BIN_DIR=""
+TMP_SRC=""
+cleanup() { rm -rf "$TMP_BIN_DIR" "$TMP_SRC"; }
+trap cleanup EXIT
+
+# The plain way first. It works only while the release's go.mod has no replace or
+# exclude directives (Go refuses those for `go install pkg@version`).
+try_go_install() {
+  TMP_BIN_DIR="$(mktemp -d "$DIR/gobin.XXXXXX")"
+  if GOBIN="$TMP_BIN_DIR" go install "${BUILD_FLAGS[@]}" "$KUBO_MODULE/cmd/ipfs@$KUBO_VERSION" >>"$LOG" 2>&1; then
+    mv "$TMP_BIN_DIR/ipfs" "$BIN.tmp"
+    return 0
+  fi
+  if grep -qE 'contains one or more (replace|exclude) directives|must not contain directives' "$LOG"; then
+    return 1
+  fi
+  die "go install failed for another reason than replace/exclude directives"
+}
+
+# Otherwise build the release as the main module, so its replace/exclude directives
+# apply: download it through the proxy, copy it (the module cache is read-only) and
+# `go build` there.
+build_in_module_copy() {
+  local json src
+  json="$(go mod download -json "$KUBO_MODULE@$KUBO_VERSION" 2>>"$LOG")"
+  src="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$json")"
+  [[ -n "$src" && -d "$src" ]] || die "go mod download gave no module directory: $json"
+  TMP_SRC="$(mktemp -d "$DIR/src.XXXXXX")"
+  cp -R "$src/." "$TMP_SRC"
+  chmod -R u+w "$TMP_SRC"
+  # -mod=mod: go.sum of a release can lack lines for the replacement modules;
+  # this lets Go add them instead of failing (the pinned versions stay as they are).
+  (cd "$TMP_SRC" && GOFLAGS="${GOFLAGS:-} -mod=mod" go build "${BUILD_FLAGS[@]}" -o "$BIN.tmp" ./cmd/ipfs) >>"$LOG" 2>&1
+}
+
+say "building Kubo $KUBO_VERSION with $(go env GOVERSION) into .cache/kubo/$KUBO_VERSION (log: $LOG; a first build takes minutes)"
+START=$SECONDS
+if try_go_install; then
+  HOW="go install"
+else
+  say "go install refused the release's replace/exclude directives; building inside a copy of the module"
+  build_in_module_copy
+  HOW="go build in module copy"
+fi
+
+# The binary must run and be the release we pinned.
+GOT="$("$BIN.tmp" version 2>>"$LOG")"
+[[ "$GOT" == "ipfs version ${KUBO_VERSION#v}" ]] || die "built binary says '$GOT', expected ${KUBO_VERSION#v}"
+
+trap - ERR
+mv -f "$BIN.tmp" "$BIN"
+ELAPSED=$((SECONDS - START))
+echo "$KUBO_VERSION built by '$HOW' with $(go env GOVERSION) in ${ELAPSED}s on $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$DIR/build-time.txt"
+# Written last and atomically: only a complete, verified build gets a stamp.
+echo "$WANT" >"$STAMP.tmp"
+mv "$STAMP.tmp" "$STAMP"
+
+ready "built by '$HOW' in ${ELAPSED}s"
