@@ -1,6 +1,8 @@
 // Which BLAKE3 implementation should hash HAMT keys (short) and blocks (~300 B – 1 MiB)?
 // Measures each candidate in the same run and cross-checks their digests.
-import { blake3 as napiBlake3 } from '@napi-rs/blake-hash'
+// The native @napi-rs/blake-hash was also measured once (2026-11-25): ~2000 ns for 8-24 B inputs (8x
+// slower than hash-wasm; the N-API call dominates), 7x faster at 1 MiB. Node-only, and npm 11 wrote a
+// lock file for its optional platform packages that its own `npm ci` then rejected, so it was dropped.
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
 import { createBLAKE3 } from 'hash-wasm'
 
@@ -12,7 +14,6 @@ const candidates: Record<string, (data: Uint8Array) => Uint8Array> = {
     return wasm.digest('binary')
   },
   '@noble/hashes': (data) => nobleBlake3(data),
-  '@napi-rs/blake-hash (Node only)': (data) => new Uint8Array(napiBlake3(data)),
 }
 
 const sizes = [8, 24, 300, 4096, 1 << 20]

@@ -12,8 +12,9 @@
 set -Eeuo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# The newest Kubo release on the module proxy that builds with the Go on this machine.
-KUBO_VERSION="v0.43.1"
+# The newest Kubo release that builds from the Go module proxy alone. (v0.43.1 is newer
+# but replaces go-libp2p with a fork commit the proxy does not serve: 403.)
+KUBO_VERSION="v0.43.0"
 KUBO_MODULE="github.com/ipfs/kubo"
 DIR="$REPO/.cache/kubo/$KUBO_VERSION"
 BIN="$DIR/ipfs"
@@ -100,7 +101,7 @@ build_in_module_copy() {
   chmod -R u+w "$TMP_SRC"
   # -mod=mod: go.sum of a release can lack lines for the replacement modules;
   # this lets Go add them instead of failing (the pinned versions stay as they are).
-  (cd "$TMP_SRC" && GOFLAGS="${GOFLAGS:-} -mod=mod" go build "${BUILD_FLAGS[@]}" -o "$BIN.tmp" ./cmd/ipfs) >>"$LOG" 2>&1
+  GOFLAGS="${GOFLAGS:-} -mod=mod" go -C "$TMP_SRC" build "${BUILD_FLAGS[@]}" -o "$BIN.tmp" ./cmd/ipfs >>"$LOG" 2>&1
 }
 
 say "building Kubo $KUBO_VERSION with $(go env GOVERSION) into .cache/kubo/$KUBO_VERSION (log: $LOG; a first build takes minutes)"
