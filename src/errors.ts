@@ -121,7 +121,7 @@ export function isHamtError(err: unknown, code?: HamtErrorCode): err is HamtErro
 }
 
 /** Names the kind of a value for error messages: `string`, `null`, `Uint8Array`, `Array`, … */
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === null) return 'null'
   if (typeof value !== 'object') return typeof value
   return value.constructor?.name ?? 'object'

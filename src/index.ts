@@ -9,7 +9,22 @@ export type {
 } from './cas/interface.js'
 export { MemoryStore } from './cas/memory.js'
 export { resolveByteRange } from './cas/range.js'
-export * from './errors.js'
+export {
+  BlockNotFoundError,
+  HamtError,
+  type HamtErrorCode,
+  HashExhaustedError,
+  InvalidArgumentError,
+  InvalidHashError,
+  InvalidNodeError,
+  InvalidValueError,
+  isHamtError,
+  KeyNotFoundError,
+  RangeNotSatisfiableError,
+  ReadOnlyError,
+  StoreError,
+  UnflushedChangesError,
+} from './errors.js'
 export { HAMT } from './hamt/hamt.js'
 export type { CacheStats, GetOptions, HamtOptions, HashFn } from './hamt/interface.js'
 export { blake3, blake3Hasher, blake3Multihash, loadBlake3 } from './hash/blake3.js'

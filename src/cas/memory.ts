@@ -1,4 +1,4 @@
-import { BlockNotFoundError, describe, InvalidArgumentError } from '../errors.js'
+import { BlockNotFoundError, describeValue, InvalidArgumentError } from '../errors.js'
 import { blake3Multihash, loadBlake3 } from '../hash/blake3.js'
 import { formatId } from './id.js'
 import { IdMap } from './id-map.js'
@@ -29,7 +29,7 @@ export class MemoryStore implements ContentAddressedStore {
   async save(data: Uint8Array, _codec: Codec, options?: AbortOptions): Promise<Uint8Array> {
     options?.signal?.throwIfAborted()
     if (!(data instanceof Uint8Array)) {
-      throw new InvalidArgumentError(`data must be a Uint8Array, got ${describe(data)}`)
+      throw new InvalidArgumentError(`data must be a Uint8Array, got ${describeValue(data)}`)
     }
     const id = blake3Multihash(data)
     // Copy: the caller may reuse its buffer, and an ID must keep naming the same bytes.
@@ -40,7 +40,7 @@ export class MemoryStore implements ContentAddressedStore {
   async load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
     options?.signal?.throwIfAborted()
     if (!(id instanceof Uint8Array)) {
-      throw new InvalidArgumentError(`MemoryStore IDs are multihash bytes, got ${describe(id)}`)
+      throw new InvalidArgumentError(`MemoryStore IDs are multihash bytes, got ${describeValue(id)}`)
     }
     const block = this.#blocks.get(id)
     if (block === undefined) throw new BlockNotFoundError(`no block ${formatId(id)} in the memory store`)

@@ -1,16 +1,13 @@
-import * as dagCbor from '@ipld/dag-cbor'
-import { formatId, isStoreId } from '../cas/id.js'
+import { isStoreId } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { checkByteRange } from '../cas/range.js'
 import {
-  describe,
+  describeValue,
   InvalidArgumentError,
-  InvalidValueError,
   KeyNotFoundError,
   ReadOnlyError,
   UnflushedChangesError,
 } from '../errors.js'
-import { blake3, loadBlake3 } from '../hash/blake3.js'
 import { flushTree } from './flush.js'
 import type { CacheStats, GetOptions, HamtOptions, HashFn } from './interface.js'
 import { checkTree } from './invariants.js'
@@ -19,9 +16,9 @@ import { NodeLoader } from './loader.js'
 import { RwLock } from './lock.js'
 import { buildSubtree, collectEntries, type Entry, slotIndex } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
+import { checkOptions, DEFAULTS } from './options.js'
+import { decodeValue, encodeValue } from './values.js'
 import { dirtyStats, walkEntries } from './walk.js'
-
-const DEFAULTS = { maxBucketSize: 4, cacheBytes: 32 << 20, flushConcurrency: 16 }
 
 /** The nodes from the root down to the one whose slot holds the key's bucket (or is empty). */
 type Path = { nodes: Node[]; hash: Uint8Array }
@@ -81,7 +78,7 @@ export class HAMT<V = unknown> {
   /** Opens the map whose root node has this ID; loads and checks the root node at once. */
   static async open<V = unknown>(rootId: StoreId, options: HamtOptions): Promise<HAMT<V>> {
     if (!isStoreId(rootId)) {
-      throw new InvalidArgumentError(`rootId must be a CID or bytes, got ${describe(rootId)}`)
+      throw new InvalidArgumentError(`rootId must be a CID or bytes, got ${describeValue(rootId)}`)
     }
     const hashFn = await checkOptions(options)
     const map = new HAMT<V>(options, hashFn, Link.toStored(rootId), undefined)
@@ -128,7 +125,7 @@ export class HAMT<V = unknown> {
   async setPointer(key: string, pointer: StoreId, options?: AbortOptions): Promise<void> {
     this.#assertWritable('set')
     if (!isStoreId(pointer))
-      throw new InvalidArgumentError(`pointer must be a CID or bytes, got ${describe(pointer)}`)
+      throw new InvalidArgumentError(`pointer must be a CID or bytes, got ${describeValue(pointer)}`)
     await this.#setPointer(key, this.#hashKey(key), pointer, options)
   }
 
@@ -397,68 +394,15 @@ export class HAMT<V = unknown> {
   }
 
   #encodeValue(key: string, value: V): Uint8Array {
-    if (this.valuesAreBytes) {
-      if (value instanceof Uint8Array) return value
-      throw new InvalidValueError(
-        `value of ${JSON.stringify(key)} must be a Uint8Array (valuesAreBytes), got ${describe(value)}`,
-      )
-    }
-    try {
-      return dagCbor.encode(value)
-    } catch (cause) {
-      throw new InvalidValueError(
-        `value of ${JSON.stringify(key)} cannot be encoded as DAG-CBOR: ${(cause as Error).message}`,
-        { cause },
-      )
-    }
+    return encodeValue(key, value, this.valuesAreBytes)
   }
 
   #decodeValue(key: string, pointer: StoreId, bytes: Uint8Array): V {
-    try {
-      return dagCbor.decode(bytes) as V
-    } catch (cause) {
-      throw new InvalidValueError(
-        `value of ${JSON.stringify(key)} (${formatId(pointer)}) is not DAG-CBOR; was it written with valuesAreBytes?`,
-        { cause },
-      )
-    }
+    return decodeValue(key, pointer, bytes) as V
   }
 }
 
 function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {
   const slot = parent?.slots[index as number]
   return slot instanceof Link && slot.node === node
-}
-
-/** Checks options at the boundary and returns the hash function to use. */
-async function checkOptions(options: HamtOptions): Promise<HashFn> {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidArgumentError('options must be an object with at least { store }')
-  }
-  const { store, maxBucketSize, cacheBytes, flushConcurrency, hashFn } = options
-  if (typeof store?.save !== 'function' || typeof store?.load !== 'function') {
-    throw new InvalidArgumentError('options.store must have save(data, codec) and load(id) methods')
-  }
-  checkPositiveInteger('options.maxBucketSize', maxBucketSize)
-  checkPositiveInteger('options.flushConcurrency', flushConcurrency)
-  if (cacheBytes !== undefined && !(Number.isSafeInteger(cacheBytes) && cacheBytes >= 0)) {
-    throw new InvalidArgumentError(
-      `options.cacheBytes must be a non-negative integer, got ${String(cacheBytes)}`,
-    )
-  }
-  if (hashFn === undefined) {
-    await loadBlake3()
-    return blake3
-  }
-  if (typeof hashFn !== 'function')
-    throw new InvalidArgumentError(`options.hashFn must be a function, got ${describe(hashFn)}`)
-  // Fail at creation, not at the first write, for a function that does not return bytes.
-  makeKeyHasher(hashFn)('')
-  return hashFn
-}
-
-function checkPositiveInteger(name: string, value: unknown): void {
-  if (value !== undefined && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 1)) {
-    throw new InvalidArgumentError(`${name} must be an integer of at least 1, got ${String(value)}`)
-  }
 }

@@ -2,7 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { decode as cborDecode } from 'cborg'
 import { isStoreId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
-import { describe, InvalidNodeError } from '../errors.js'
+import { describeValue, InvalidNodeError } from '../errors.js'
 import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
 
 // Maps are decoded as Map so that non-string keys can be named in an error instead of coerced.
@@ -17,7 +17,7 @@ export function decodeNode(bytes: Uint8Array, name: string): Node {
     throw new InvalidNodeError(`node ${name} is not valid DAG-CBOR: ${(cause as Error).message}`, { cause })
   }
   if (!Array.isArray(data)) {
-    throw new InvalidNodeError(`node ${name} must be an array of ${SLOTS} slots, got ${describe(data)}`)
+    throw new InvalidNodeError(`node ${name} must be an array of ${SLOTS} slots, got ${describeValue(data)}`)
   }
   if (data.length !== SLOTS) {
     throw new InvalidNodeError(`node ${name} must have ${SLOTS} slots, got ${data.length}`)
@@ -34,12 +34,12 @@ function decodeSlot(item: unknown, index: number, name: string): Slot {
     for (const [key, pointer] of item) {
       if (typeof key !== 'string') {
         throw new InvalidNodeError(
-          `node ${name} slot ${index}: bucket key must be a string, got ${describe(key)}`,
+          `node ${name} slot ${index}: bucket key must be a string, got ${describeValue(key)}`,
         )
       }
       if (!isStoreId(pointer)) {
         throw new InvalidNodeError(
-          `node ${name} slot ${index}: value pointer of ${JSON.stringify(key)} must be a CID or bytes, got ${describe(pointer)}`,
+          `node ${name} slot ${index}: value pointer of ${JSON.stringify(key)} must be a CID or bytes, got ${describeValue(pointer)}`,
         )
       }
       keys.push(key)
@@ -56,12 +56,12 @@ function decodeSlot(item: unknown, index: number, name: string): Slot {
     const id: unknown = item[0]
     if (!isStoreId(id)) {
       throw new InvalidNodeError(
-        `node ${name} slot ${index}: link must be a CID or bytes, got ${describe(id)}`,
+        `node ${name} slot ${index}: link must be a CID or bytes, got ${describeValue(id)}`,
       )
     }
     return Link.toStored(id)
   }
   throw new InvalidNodeError(
-    `node ${name} slot ${index}: must be a bucket (map) or a link ([id]), got ${describe(item)}`,
+    `node ${name} slot ${index}: must be a bucket (map) or a link ([id]), got ${describeValue(item)}`,
   )
 }

@@ -1,0 +1,39 @@
+import { describeValue, InvalidArgumentError } from '../errors.js'
+import { blake3, loadBlake3 } from '../hash/blake3.js'
+import type { HamtOptions, HashFn } from './interface.js'
+import { makeKeyHasher } from './keys.js'
+
+export const DEFAULTS = { maxBucketSize: 4, cacheBytes: 32 << 20, flushConcurrency: 16 }
+
+/** Checks options at the boundary and returns the hash function to use. */
+export async function checkOptions(options: HamtOptions): Promise<HashFn> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('options must be an object with at least { store }')
+  }
+  const { store, maxBucketSize, cacheBytes, flushConcurrency, hashFn } = options
+  if (typeof store?.save !== 'function' || typeof store?.load !== 'function') {
+    throw new InvalidArgumentError('options.store must have save(data, codec) and load(id) methods')
+  }
+  checkPositiveInteger('options.maxBucketSize', maxBucketSize)
+  checkPositiveInteger('options.flushConcurrency', flushConcurrency)
+  if (cacheBytes !== undefined && !(Number.isSafeInteger(cacheBytes) && cacheBytes >= 0)) {
+    throw new InvalidArgumentError(
+      `options.cacheBytes must be a non-negative integer, got ${String(cacheBytes)}`,
+    )
+  }
+  if (hashFn === undefined) {
+    await loadBlake3()
+    return blake3
+  }
+  if (typeof hashFn !== 'function')
+    throw new InvalidArgumentError(`options.hashFn must be a function, got ${describeValue(hashFn)}`)
+  // Fail at creation, not at the first write, for a function that does not return bytes.
+  makeKeyHasher(hashFn)('')
+  return hashFn
+}
+
+function checkPositiveInteger(name: string, value: unknown): void {
+  if (value !== undefined && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 1)) {
+    throw new InvalidArgumentError(`${name} must be an integer of at least 1, got ${String(value)}`)
+  }
+}

@@ -1,0 +1,34 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import { formatId } from '../cas/id.js'
+import type { StoreId } from '../cas/interface.js'
+import { describeValue, InvalidValueError } from '../errors.js'
+
+/** The bytes stored for a value: as given for a bytes map, else its DAG-CBOR encoding. */
+export function encodeValue(key: string, value: unknown, valuesAreBytes: boolean): Uint8Array {
+  if (valuesAreBytes) {
+    if (value instanceof Uint8Array) return value
+    throw new InvalidValueError(
+      `value of ${JSON.stringify(key)} must be a Uint8Array (valuesAreBytes), got ${describeValue(value)}`,
+    )
+  }
+  try {
+    return dagCbor.encode(value)
+  } catch (cause) {
+    throw new InvalidValueError(
+      `value of ${JSON.stringify(key)} cannot be encoded as DAG-CBOR: ${(cause as Error).message}`,
+      { cause },
+    )
+  }
+}
+
+/** A stored DAG-CBOR value, decoded; anything else is an InvalidValueError naming the key and block. */
+export function decodeValue(key: string, pointer: StoreId, bytes: Uint8Array): unknown {
+  try {
+    return dagCbor.decode(bytes)
+  } catch (cause) {
+    throw new InvalidValueError(
+      `value of ${JSON.stringify(key)} (${formatId(pointer)}) is not DAG-CBOR; was it written with valuesAreBytes?`,
+      { cause },
+    )
+  }
+}
