@@ -101,4 +101,26 @@ describe('HAMT atomicity under store failures', () => {
     await map.delete('y')
     assert.deepEqual(await map.flush({ signal: AbortSignal.timeout(10_000) }), root)
   })
+
+  it('an abort during a set or delete, on a store that ignores signals, changes nothing', async () => {
+    const inner = await MemoryStore.create()
+    let abortOnSave: AbortController | undefined
+    const store = {
+      save: async (data: Uint8Array, codec: 'raw' | 'dag-cbor') => {
+        abortOnSave?.abort()
+        return inner.save(data, codec)
+      },
+      load: (id: StoreId) => inner.load(id),
+    }
+    const map = await HAMT.create<number>({ store })
+    await map.set('kept', 1)
+    const root = await map.flush()
+    abortOnSave = new AbortController()
+    await assert.rejects(map.set('k', 1, { signal: abortOnSave.signal }), { name: 'AbortError' })
+    abortOnSave = undefined
+    assert.equal(await map.has('k'), false)
+    assert.deepEqual(await map.flush(), root)
+    await assert.rejects(map.delete('kept', { signal: AbortSignal.abort() }), { name: 'AbortError' })
+    assert.equal(await map.get('kept'), 1)
+  })
 })

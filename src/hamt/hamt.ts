@@ -104,6 +104,7 @@ export class HAMT<V = unknown> {
 
   /** Sets `key` to `value`: the value is saved as its own block and the bucket holds its ID. */
   async set(key: string, value: V, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
     this.#assertWritable('set')
     const hash = this.#hashKey(key)
     const data = this.#encodeValue(key, value)
@@ -141,6 +142,8 @@ export class HAMT<V = unknown> {
       if (bucket === undefined) replacement = new Bucket([key], [pointer])
       else if (!isNew || bucket.size < this.maxBucketSize) replacement = bucket.with(key, pointer)
       else replacement = Link.toDirty(this.#splitBucket(bucket, { key, pointer, hash }, depth + 1))
+      // Checked here too, for stores that ignore the signal: an abort never lands half-way.
+      options?.signal?.throwIfAborted()
       this.#commit(path, depth, replacement)
       if (isNew && this.#size !== undefined) this.#size++
       this.#writes++
@@ -149,6 +152,7 @@ export class HAMT<V = unknown> {
 
   /** Removes `key`; throws {@link KeyNotFoundError} when it is not in the map. */
   async delete(key: string, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
     this.#assertWritable('delete')
     const hash = this.#hashKey(key)
     await this.#lock.write(async () => {
@@ -175,6 +179,7 @@ export class HAMT<V = unknown> {
         replacement = merged.size === 0 ? undefined : merged
         depth--
       }
+      options?.signal?.throwIfAborted()
       this.#commit(path, depth, replacement)
       if (this.#size !== undefined) this.#size--
       this.#writes++
@@ -191,6 +196,7 @@ export class HAMT<V = unknown> {
   ): Promise<Uint8Array | undefined>
   async get(key: string, options?: GetOptions): Promise<V | undefined>
   async get(key: string, options?: GetOptions): Promise<V | Uint8Array | undefined> {
+    options?.signal?.throwIfAborted()
     if (options?.range !== undefined) checkByteRange(options.range)
     const pointer = await this.getPointer(key, options)
     if (pointer === undefined) return undefined
