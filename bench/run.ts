@@ -2,7 +2,7 @@
 // process (for a clean peak RSS), and writes BENCHMARKS.md plus bench/results/hamt.json.
 // Usage: tsx bench/run.ts [--sizes 10000,100000,1000000] [--gets 100000] [--seed 7]
 import { execFile } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -116,7 +116,8 @@ Raw seconds:
 | implementation | keys | set | flush | gets | peak RSS |
 |---|---:|---:|---:|---:|---:|
 ${raw.join('\n')}
-`
+
+${await readFile(`${repo}/bench/notes.md`, 'utf8')}`
 await writeFile(
   `${repo}/bench/results/hamt.json`,
   `${JSON.stringify({ date: new Date().toISOString(), gets, results }, null, 2)}\n`,
