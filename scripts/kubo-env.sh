@@ -30,9 +30,15 @@ die() {
 command -v go >/dev/null 2>&1 || die "'go' not found; install Go >= 1.26.5 (Kubo $KUBO_VERSION needs it)"
 mkdir -p "$DIR"
 
-# What the stamp must say: the release and the Go toolchain that built it (a Go
+# CGO off: a static binary, and the build needs no C toolchain. -trimpath keeps local
+# paths out of it. The blank telemetry endpoint gives a binary that has nowhere to
+# report to, whatever a repo's config says (Kubo documents this switch for packagers).
+export CGO_ENABLED=0
+BUILD_FLAGS=(-trimpath -ldflags "-X $KUBO_MODULE/plugin/plugins/telemetry.defaultEndpoint=")
+
+# What the stamp must say: the release, the build flags and the Go toolchain (a Go
 # upgrade rebuilds, so a toolchain bug fix reaches the binary too).
-WANT="$KUBO_MODULE@$KUBO_VERSION $(go env GOVERSION) $(go env GOOS)/$(go env GOARCH)"
+WANT="$KUBO_MODULE@$KUBO_VERSION ${BUILD_FLAGS[*]} $(go env GOVERSION) $(go env GOOS)/$(go env GOARCH)"
 
 is_current() {
   [[ -x "$BIN" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]
@@ -61,11 +67,6 @@ on_error() {
   tail -n 40 "$LOG" >&2 || true
 }
 trap on_error ERR
-
-# A static binary that needs no C toolchain (release builds of Kubo are made the
-# same way); -trimpath keeps local paths out of the binary.
-export CGO_ENABLED=0
-BUILD_FLAGS=(-trimpath)
 
 # Builds into $BIN.tmp so a half-written binary is never taken for a good one.
 rm -f "$BIN.tmp"
@@ -99,9 +100,9 @@ build_in_module_copy() {
   TMP_SRC="$(mktemp -d "$DIR/src.XXXXXX")"
   cp -R "$src/." "$TMP_SRC"
   chmod -R u+w "$TMP_SRC"
-  # -mod=mod: go.sum of a release can lack lines for the replacement modules;
-  # this lets Go add them instead of failing (the pinned versions stay as they are).
-  GOFLAGS="${GOFLAGS:-} -mod=mod" go -C "$TMP_SRC" build "${BUILD_FLAGS[@]}" -o "$BIN.tmp" ./cmd/ipfs >>"$LOG" 2>&1
+  # The default -mod=readonly is enough: the release's go.sum covers every dependency,
+  # so the build uses exactly the versions Kubo released with.
+  go -C "$TMP_SRC" build "${BUILD_FLAGS[@]}" -o "$BIN.tmp" ./cmd/ipfs >>"$LOG" 2>&1
 }
 
 say "building Kubo $KUBO_VERSION with $(go env GOVERSION) into .cache/kubo/$KUBO_VERSION (log: $LOG; a first build takes minutes)"
@@ -121,7 +122,7 @@ GOT="$("$BIN.tmp" version 2>>"$LOG")"
 trap - ERR
 mv -f "$BIN.tmp" "$BIN"
 ELAPSED=$((SECONDS - START))
-echo "$KUBO_VERSION built by '$HOW' with $(go env GOVERSION) in ${ELAPSED}s on $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$DIR/build-time.txt"
+echo "$KUBO_VERSION built by '$HOW' with $(go env GOVERSION) in ${ELAPSED}s on $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$DIR/build-time.txt"
 # Written last and atomically: only a complete, verified build gets a stamp.
 echo "$WANT" >"$STAMP.tmp"
 mv "$STAMP.tmp" "$STAMP"
