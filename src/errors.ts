@@ -14,6 +14,7 @@ export type HamtErrorCode =
   | 'ERR_UNFLUSHED_CHANGES'
   | 'ERR_STORE'
   | 'ERR_INVALID_VALUE'
+  | 'ERR_INTEGRITY'
 
 /** Base class of every error ts-hamt throws on purpose. The original failure, if any, is in `cause`. */
 export class HamtError extends Error {
@@ -96,6 +97,13 @@ export class UnflushedChangesError extends HamtError {
 export class StoreError extends HamtError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_STORE', message, options)
+  }
+}
+
+/** A block's bytes do not hash to its ID: the source (a gateway, a store) served wrong data. */
+export class IntegrityError extends HamtError {
+  constructor(message: string) {
+    super('ERR_INTEGRITY', message)
   }
 }
 

@@ -1,3 +1,5 @@
+export { GatewayReader, normalizeGatewayUrl } from './cas/gateway.js'
+export { type HttpOptions, HttpStatusError } from './cas/http.js'
 export { bytesToHex, formatId, hexToBytes, idKey, isStoreId } from './cas/id.js'
 export type {
   AbortOptions,
@@ -7,6 +9,7 @@ export type {
   LoadOptions,
   StoreId,
 } from './cas/interface.js'
+export { KuboStore, type KuboStoreOptions } from './cas/kubo.js'
 export { MemoryStore } from './cas/memory.js'
 export { resolveByteRange } from './cas/range.js'
 export {
@@ -14,6 +17,7 @@ export {
   HamtError,
   type HamtErrorCode,
   HashExhaustedError,
+  IntegrityError,
   InvalidArgumentError,
   InvalidHashError,
   InvalidNodeError,

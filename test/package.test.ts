@@ -10,14 +10,18 @@ describe('package', () => {
   it('exports exactly the documented public API (update README and this list together)', () => {
     assert.deepEqual(Object.keys(api).sort(), [
       'BlockNotFoundError',
+      'GatewayReader',
       'HAMT',
       'HamtError',
       'HashExhaustedError',
+      'HttpStatusError',
+      'IntegrityError',
       'InvalidArgumentError',
       'InvalidHashError',
       'InvalidNodeError',
       'InvalidValueError',
       'KeyNotFoundError',
+      'KuboStore',
       'MemoryStore',
       'RangeNotSatisfiableError',
       'ReadOnlyError',
@@ -33,6 +37,7 @@ describe('package', () => {
       'isHamtError',
       'isStoreId',
       'loadBlake3',
+      'normalizeGatewayUrl',
       'resolveByteRange',
     ])
   })

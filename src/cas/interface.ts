@@ -30,4 +30,10 @@ export interface LoadOptions extends AbortOptions {
 export interface ContentAddressedStore {
   save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId>
   load(id: StoreId, options?: LoadOptions): Promise<Uint8Array>
+  /**
+   * Optional: makes every block saved so far durable, for stores that buffer writes. `HAMT.flush()`
+   * calls it after saving its nodes and before it commits the new root; if it throws, the map keeps
+   * its changes and the flush can be retried.
+   */
+  flush?(options?: AbortOptions): Promise<void>
 }

@@ -40,6 +40,8 @@ export async function flushTree(
       saved.set(node, { id, size: bytes.length })
     })
   }
+  // Buffering stores upload here; until they have, nothing below changes and a retry starts over.
+  await loader.flushStore(options)
   // Every save succeeded: relink to stored IDs and hand the nodes to the clean cache. Relinking
   // replaces a slot by an equivalent one, so a snapshot being iterated still sees the same content.
   for (const [node, { id, size }] of saved) {

@@ -336,7 +336,11 @@ export class HAMT<V = unknown> {
   }
 
   async #flushLocked(options?: AbortOptions): Promise<StoreId> {
-    if (this.#root.id !== undefined) return this.#root.id
+    if (this.#root.id !== undefined) {
+      // No node changed, but values may still wait in a buffering store (setPointer, overwrites).
+      await this.#loader.flushStore(options)
+      return this.#root.id
+    }
     const rootId = await flushTree(this.#root.node as Node, this.#loader, this.#flushConcurrency, options)
     this.#root = Link.toStored(rootId)
     return rootId

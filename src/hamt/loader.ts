@@ -69,6 +69,16 @@ export class NodeLoader {
     )
   }
 
+  /** Lets a buffering store write out what it holds (see `ContentAddressedStore.flush`). */
+  async flushStore(options?: AbortOptions): Promise<void> {
+    const store = this.#store
+    if (typeof store.flush !== 'function') return
+    await callStore(
+      () => 'writing buffered blocks to the store',
+      () => (store.flush as (options?: AbortOptions) => Promise<void>).call(store, options),
+    )
+  }
+
   async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
     return callStore(
       () => `saving a ${codec} block`,

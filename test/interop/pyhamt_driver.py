@@ -5,6 +5,8 @@ Usage (with the interpreter from scripts/python-env.sh):
 
     python pyhamt_driver.py build < request.json > response.json
     python pyhamt_driver.py read  < request.json > response.json
+    python pyhamt_driver.py kubo-build < request.json > response.json
+    python pyhamt_driver.py kubo-read  < request.json > response.json
 
 One JSON object in on stdin, one JSON object out on stdout. On any error the
 driver prints a message to stderr and exits non-zero (2 for bad usage or a bad
@@ -36,6 +38,23 @@ read
     multihash of its data (what InMemoryCAS would have produced), which catches
     a writer that mislabels blocks: InMemoryCAS itself never checks.
 
+kubo-build
+    in:  {"rpcUrl": str, "gatewayUrl": str, "maxBucketSize": int,
+          "valuesAreBytes": bool, "ops": [...as in build...]}
+    out: {"root": cidString, "missingDeletes": [key, ...]}
+
+    As build, but over KuboCAS(rpc_base_url=rpcUrl, gateway_base_url=gatewayUrl)
+    with its defaults (blake3, CIDv1, raw values, dag-cbor nodes, no pinning),
+    so the blocks land in that Kubo daemon. "root" is the root CID as a string
+    (base32 "b..."), the form ts-hamt's KuboStore hands out.
+
+kubo-read
+    in:  {"rpcUrl": str, "gatewayUrl": str, "root": cidString, "valuesAreBytes": bool}
+    out: {"size": n, "entries": {key: valueHex, ...}}
+
+    As read, but opens the HAMT read-only at the root CID over KuboCAS, so every
+    block is fetched from the daemon's gateway.
+
 Every command runs in a single asyncio.run, so large histories (10k+ ops) cost
 one event loop, not one per operation.
 """
@@ -51,8 +70,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import dag_cbor
-from multiformats import multihash
-from py_hamt import HAMT, InMemoryCAS
+from multiformats import CID, multihash
+from py_hamt import HAMT, InMemoryCAS, KuboCAS
 
 JsonObject = dict[str, Any]
 
@@ -123,12 +142,10 @@ async def apply_op(hamt: HAMT, op: Any, values_are_bytes: bool, missing: list[st
         raise RequestError(f"bad op {op!r}")
 
 
-async def build(req: JsonObject) -> JsonObject:
-    max_bucket_size = field(req, "maxBucketSize", int)
-    values_are_bytes = field(req, "valuesAreBytes", bool)
-    ops = field(req, "ops", list)
-
-    cas = InMemoryCAS()
+async def run_ops(
+    cas: InMemoryCAS | KuboCAS, max_bucket_size: int, values_are_bytes: bool, ops: list[Any]
+) -> tuple[HAMT, list[str]]:
+    """Apply ops to a new HAMT on cas and flush it; return it and the missing deletes."""
     hamt = await HAMT.build(
         cas=cas, max_bucket_size=max_bucket_size, values_are_bytes=values_are_bytes
     )
@@ -137,7 +154,25 @@ async def build(req: JsonObject) -> JsonObject:
         await apply_op(hamt, op, values_are_bytes, missing)
     # The root id is only valid once the write buffer has been flushed.
     await hamt.make_read_only()
+    return hamt, missing
 
+
+async def read_all(hamt: HAMT, values_are_bytes: bool) -> JsonObject:
+    size = 0
+    entries: dict[str, str] = {}
+    async for key in hamt.keys():
+        size += 1
+        entries[key] = encode_value(await hamt.get(key), values_are_bytes)
+    return {"size": size, "entries": entries}
+
+
+async def build(req: JsonObject) -> JsonObject:
+    max_bucket_size = field(req, "maxBucketSize", int)
+    values_are_bytes = field(req, "valuesAreBytes", bool)
+    ops = field(req, "ops", list)
+
+    cas = InMemoryCAS()
+    hamt, missing = await run_ops(cas, max_bucket_size, values_are_bytes, ops)
     return {
         "root": as_bytes(hamt.root_node_id).hex(),
         "blocks": {bid.hex(): data.hex() for bid, data in cas.store.items()},
@@ -168,12 +203,36 @@ async def read(req: JsonObject) -> JsonObject:
     cas = load_blocks(field(req, "blocks", dict), verify_ids)
 
     hamt = HAMT(cas=cas, root_node_id=root, read_only=True, values_are_bytes=values_are_bytes)
-    size = 0
-    entries: dict[str, str] = {}
-    async for key in hamt.keys():
-        size += 1
-        entries[key] = encode_value(await hamt.get(key), values_are_bytes)
-    return {"size": size, "entries": entries}
+    return await read_all(hamt, values_are_bytes)
+
+
+def kubo_cas(req: JsonObject) -> KuboCAS:
+    return KuboCAS(
+        rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)
+    )
+
+
+async def kubo_build(req: JsonObject) -> JsonObject:
+    max_bucket_size = field(req, "maxBucketSize", int)
+    values_are_bytes = field(req, "valuesAreBytes", bool)
+    ops = field(req, "ops", list)
+
+    async with kubo_cas(req) as cas:
+        hamt, missing = await run_ops(cas, max_bucket_size, values_are_bytes, ops)
+        return {"root": str(as_cid(hamt.root_node_id)), "missingDeletes": missing}
+
+
+async def kubo_read(req: JsonObject) -> JsonObject:
+    root_text = field(req, "root", str)
+    values_are_bytes = field(req, "valuesAreBytes", bool)
+    try:
+        root = CID.decode(root_text)
+    except Exception as exc:  # multiformats raises several error types
+        raise RequestError(f"root is not a CID: {root_text!r} ({exc})") from exc
+
+    async with kubo_cas(req) as cas:
+        hamt = HAMT(cas=cas, root_node_id=root, read_only=True, values_are_bytes=values_are_bytes)
+        return await read_all(hamt, values_are_bytes)
 
 
 def as_bytes(node_id: Any) -> bytes:
@@ -183,9 +242,18 @@ def as_bytes(node_id: Any) -> bytes:
     return bytes(node_id)
 
 
+def as_cid(node_id: Any) -> CID:
+    # KuboCAS ids are CIDs; anything else means py-hamt changed.
+    if not isinstance(node_id, CID):
+        raise TypeError(f"expected a CID root id from KuboCAS, got {type(node_id)}")
+    return node_id
+
+
 COMMANDS: dict[str, Callable[[JsonObject], Coroutine[Any, Any, JsonObject]]] = {
     "build": build,
     "read": read,
+    "kubo-build": kubo_build,
+    "kubo-read": kubo_read,
 }
 
 

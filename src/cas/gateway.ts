@@ -1,0 +1,153 @@
+import { CID } from 'multiformats/cid'
+import {
+  BlockNotFoundError,
+  HamtError,
+  InvalidArgumentError,
+  RangeNotSatisfiableError,
+  StoreError,
+} from '../errors.js'
+import { type HttpClient, HttpStatusError } from './http.js'
+import type { ByteRange, LoadOptions } from './interface.js'
+import { checkByteRange, resolveByteRange } from './range.js'
+import { readUnixfsFile } from './unixfs.js'
+import { canVerify, verifyBlock } from './verify.js'
+
+const DAG_PB = 0x70
+
+/** Gateway URL forms as py-hamt takes them: `http://h:8080`, `…/`, `…/ipfs`, `…/ipfs/` → `http://h:8080/ipfs/`. */
+export function normalizeGatewayUrl(url: string): string {
+  checkHttpUrl('gatewayUrl', url)
+  let base = url.replace(/\/+$/, '')
+  if (!base.endsWith('/ipfs')) base = `${base}/ipfs`
+  return `${base}/`
+}
+
+export function checkHttpUrl(name: string, url: unknown): asserts url is string {
+  let parsed: URL
+  try {
+    parsed = new URL(String(url))
+  } catch {
+    throw new InvalidArgumentError(`${name} must be an http(s) URL, got ${JSON.stringify(url)}`)
+  }
+  if (typeof url !== 'string' || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new InvalidArgumentError(`${name} must be an http(s) URL, got ${JSON.stringify(url)}`)
+  }
+}
+
+/**
+ * Reads blocks and files from IPFS HTTP gateways, trying each gateway in order until one answers
+ * well. With `verify`, every block is fetched raw (`?format=raw`) and checked against its CID before
+ * use; files above one block (dag-pb) are assembled from verified blocks, fetching only the blocks
+ * a byte range needs. Without it, the gateway is asked for the range directly (py-hamt's behaviour).
+ */
+export class GatewayReader {
+  readonly urls: readonly string[]
+  readonly #http: HttpClient
+  readonly #verify: boolean
+
+  constructor(urls: readonly string[], http: HttpClient, verify: boolean) {
+    if (urls.length === 0) throw new InvalidArgumentError('gatewayUrl: at least one gateway is needed')
+    this.urls = [...new Set(urls.map(normalizeGatewayUrl))]
+    this.#http = http
+    this.#verify = verify
+  }
+
+  async load(cid: CID, options: LoadOptions = {}): Promise<Uint8Array> {
+    if (options.range !== undefined) checkByteRange(options.range)
+    const failures: Array<{ url: string; error: unknown }> = []
+    for (const url of this.urls) {
+      try {
+        return await this.#loadFrom(url, cid, options)
+      } catch (error) {
+        // The caller's abort and a range outside the value are answers, not gateway failures.
+        if (options.signal?.aborted || error instanceof RangeNotSatisfiableError) throw error
+        failures.push({ url, error })
+      }
+    }
+    throw summarize(cid, failures)
+  }
+
+  async #loadFrom(url: string, cid: CID, options: LoadOptions): Promise<Uint8Array> {
+    const fetchBlock = (block: CID): Promise<Uint8Array> => this.#fetchRawBlock(url, block, options.signal)
+    if (this.#verify && !canVerify(cid)) {
+      throw new StoreError(
+        `cannot verify ${cid}: its hash function is not supported (pass verify: false to read it)`,
+      )
+    }
+    if (cid.code === DAG_PB) {
+      if (this.#verify) return readUnixfsFile(cid, fetchBlock, options.range)
+      return this.#fetchFileRange(url, cid, options.range, options.signal)
+    }
+    const block = await fetchBlock(cid)
+    if (options.range === undefined) return block
+    const [start, end] = resolveByteRange(options.range, block.length)
+    return block.slice(start, end)
+  }
+
+  async #fetchRawBlock(url: string, cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
+    const bytes = await this.#http.request(
+      'GET',
+      `${url}${cid}?format=raw`,
+      { headers: { accept: 'application/vnd.ipld.raw' }, signal },
+      async (response) => new Uint8Array(await response.arrayBuffer()),
+    )
+    if (this.#verify) await verifyBlock(cid, bytes, url)
+    return bytes
+  }
+
+  /** Unverified file read with an HTTP Range header; a 206 must say which bytes it carries. */
+  async #fetchFileRange(
+    url: string,
+    cid: CID,
+    range: ByteRange | undefined,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> {
+    const headers: Record<string, string> = {}
+    if (range !== undefined) {
+      if ('suffix' in range) headers.range = `bytes=-${range.suffix}`
+      else
+        headers.range = `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`
+    }
+    return this.#http.request('GET', `${url}${cid}`, { headers, signal }, async (response) => {
+      const body = new Uint8Array(await response.arrayBuffer())
+      if (range === undefined || response.status === 200) {
+        if (range === undefined) return body
+        const [start, end] = resolveByteRange(range, body.length)
+        return body.slice(start, end)
+      }
+      const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '')
+      if (
+        response.status !== 206 ||
+        match === null ||
+        Number(match[2]) - Number(match[1]) + 1 !== body.length
+      ) {
+        throw new StoreError(
+          `${url}${cid}: the answer to a Range request does not say which bytes it carries`,
+        )
+      }
+      return body
+    })
+  }
+}
+
+/** One error for a read that failed on every gateway: not found everywhere, or the most telling failure. */
+function summarize(cid: CID, failures: Array<{ url: string; error: unknown }>): Error {
+  const notFound = (error: unknown): boolean => error instanceof HttpStatusError && error.status === 404
+  const detail = failures.map(({ url, error }) => `${url}: ${(error as Error).message}`).join('; ')
+  if (failures.every(({ error }) => notFound(error))) {
+    return new BlockNotFoundError(`no gateway has ${cid} (${detail})`)
+  }
+  const typed = failures.find(({ error }) => error instanceof HamtError && !notFound(error))?.error
+  if (failures.length === 1 && typed instanceof HamtError) return typed
+  if (typed instanceof HamtError && typed.code === 'ERR_INTEGRITY') return typed
+  return new StoreError(`reading ${cid} failed on every gateway: ${detail}`, { cause: typed })
+}
+
+export function asCid(id: unknown, what: string): CID {
+  const cid = CID.asCID(id)
+  if (cid === null)
+    throw new InvalidArgumentError(
+      `${what} must be a CID, got ${id instanceof Uint8Array ? 'bytes' : typeof id}`,
+    )
+  return cid
+}

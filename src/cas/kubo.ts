@@ -1,0 +1,276 @@
+import { CarWriter } from '@ipld/car'
+import { CID } from 'multiformats/cid'
+import { create as createDigest } from 'multiformats/hashes/digest'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { InvalidArgumentError, StoreError } from '../errors.js'
+import { BLAKE3_CODE, blake3, loadBlake3 } from '../hash/blake3.js'
+import { asCid, checkHttpUrl, GatewayReader } from './gateway.js'
+import { HttpClient, type HttpOptions } from './http.js'
+import { IdMap } from './id-map.js'
+import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
+import { checkByteRange, resolveByteRange } from './range.js'
+
+const CODECS: Record<Codec, number> = { raw: 0x55, 'dag-cbor': 0x71 }
+const DAG_PB = 0x70
+
+export interface KuboStoreOptions extends HttpOptions {
+  /** Kubo's RPC API, for writes and pins; default `http://127.0.0.1:5001`. `null`: a read-only store. */
+  rpcUrl?: string | null
+  /** One gateway or several (tried in order); default `http://127.0.0.1:8080`. */
+  gatewayUrl?: string | readonly string[]
+  /** Hash of `add`; default `blake3` (py-hamt's). */
+  hash?: 'blake3' | 'sha2-256'
+  /** Chunker of `add`; default `size-1048576` (py-hamt's). Data above one chunk becomes a UnixFS file. */
+  chunker?: string
+  /** Pin every block as it is added (py-hamt's `pin_on_add`); default false. */
+  pinOnAdd?: boolean
+  /** Check every block read against its CID; default true. */
+  verify?: boolean
+  /** Bytes of blocks held for batched upload before they are sent; default 8 MiB. */
+  writeBufferBytes?: number
+}
+
+type Pending = { cid: CID; bytes: Uint8Array }
+
+/**
+ * A store on an IPFS Kubo daemon, with py-hamt `KuboCAS`'s IDs: data is added as CIDv1 with BLAKE3
+ * and 1 MiB chunks, values are raw CIDs and nodes dag-cbor CIDs. Reads go to the HTTP gateway and
+ * every block is verified against its CID.
+ *
+ * Writes are batched: a block of at most one chunk gets the CID that `add` would give it, computed
+ * here, and waits in a write buffer; the buffer goes to Kubo as one CAR (`dag/import`) when it is
+ * full or on {@link KuboStore.flush} (which `HAMT.flush()` calls). Larger data is added at once.
+ *
+ * @example
+ * ```ts
+ * const store = new KuboStore({ rpcUrl: 'http://127.0.0.1:5001', gatewayUrl: 'http://127.0.0.1:8080' })
+ * const map = await HAMT.create({ store })
+ * await map.set('answer', 42)
+ * const root = await map.flush() // a CID, readable by py-hamt and any gateway
+ * ```
+ */
+export class KuboStore implements ContentAddressedStore {
+  readonly rpcUrl: string | null
+  readonly gateway: GatewayReader
+  readonly #http: HttpClient
+  readonly #hash: 'blake3' | 'sha2-256'
+  readonly #chunkSize: number | undefined
+  readonly #addUrl: string | undefined
+  readonly #pinOnAdd: boolean
+  readonly #bufferLimit: number
+  #buffer = new IdMap<Pending>()
+  #bufferBytes = 0
+  /** Uploads run one at a time, in order; each batch is what the buffer held when it started. */
+  #uploading: Promise<void> = Promise.resolve()
+
+  constructor(options: KuboStoreOptions = {}) {
+    this.#http = new HttpClient(options)
+    const rpcUrl = options.rpcUrl === undefined ? 'http://127.0.0.1:5001' : options.rpcUrl
+    if (rpcUrl !== null) checkHttpUrl('rpcUrl', rpcUrl)
+    // As py-hamt: the base URL, with or without a trailing slash or /api/v0.
+    this.rpcUrl = rpcUrl === null ? null : rpcUrl.replace(/\/+$/, '').replace(/\/api\/v0$/, '')
+    const gateways = options.gatewayUrl ?? 'http://127.0.0.1:8080'
+    this.gateway = new GatewayReader(
+      typeof gateways === 'string' ? [gateways] : gateways,
+      this.#http,
+      options.verify ?? true,
+    )
+    this.#hash = options.hash ?? 'blake3'
+    if (this.#hash !== 'blake3' && this.#hash !== 'sha2-256') {
+      throw new InvalidArgumentError(`hash must be 'blake3' or 'sha2-256', got ${JSON.stringify(this.#hash)}`)
+    }
+    const chunker = options.chunker ?? 'size-1048576'
+    if (!/^(size-[1-9]\d*|rabin(-[1-9]\d*-[1-9]\d*-[1-9]\d*)?)$/.test(chunker)) {
+      throw new InvalidArgumentError(
+        `chunker must be size-<bytes> or rabin[-min-avg-max], got ${JSON.stringify(chunker)}`,
+      )
+    }
+    // Only a fixed-size chunker says for sure that data up to its size stays one raw block.
+    this.#chunkSize = chunker.startsWith('size-') ? Number(chunker.slice(5)) : undefined
+    this.#pinOnAdd = options.pinOnAdd ?? false
+    this.#bufferLimit = options.writeBufferBytes ?? 8 << 20
+    if (!Number.isSafeInteger(this.#bufferLimit) || this.#bufferLimit < 0) {
+      throw new InvalidArgumentError(
+        `writeBufferBytes must be a non-negative integer, got ${this.#bufferLimit}`,
+      )
+    }
+    if (this.rpcUrl !== null) {
+      const params = new URLSearchParams({
+        hash: this.#hash,
+        chunker,
+        pin: String(this.#pinOnAdd),
+        'cid-version': '1',
+      })
+      this.#addUrl = `${this.rpcUrl}/api/v0/add?${params}`
+    }
+  }
+
+  /** Saves `data` and returns its CID (codec `codec`, or dag-pb for data above one chunk). */
+  async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<CID> {
+    options?.signal?.throwIfAborted()
+    if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data must be a Uint8Array')
+    if (CODECS[codec] === undefined)
+      throw new InvalidArgumentError(`codec must be 'raw' or 'dag-cbor', got ${codec}`)
+    this.#writable('save')
+    if (this.#chunkSize === undefined || data.length > this.#chunkSize)
+      return this.#addNow(data, codec, options)
+    const rawCid = CID.createV1(CODECS.raw, await this.#digest(data))
+    // Keyed by multihash: Kubo stores blocks by hash, so a raw and a dag-cbor CID name the same block.
+    if (!this.#buffer.has(rawCid.multihash.bytes)) {
+      this.#buffer.set(rawCid.multihash.bytes, { cid: rawCid, bytes: data.slice() })
+      this.#bufferBytes += data.length
+    }
+    if (this.#bufferBytes >= this.#bufferLimit) await this.flush(options)
+    return CID.createV1(CODECS[codec], rawCid.multihash)
+  }
+
+  /**
+   * Sends every buffered block to Kubo. A failure leaves the blocks buffered for the next flush;
+   * `HAMT.flush()` calls this before it commits a new root.
+   */
+  async flush(options?: AbortOptions): Promise<void> {
+    const run = this.#uploading.then(() => this.#uploadBuffer(options))
+    // A failed upload must not poison the queue: the next flush retries what is still buffered.
+    this.#uploading = run.catch(() => {})
+    await run
+  }
+
+  async load(id: StoreId, options: LoadOptions = {}): Promise<Uint8Array> {
+    options.signal?.throwIfAborted()
+    const cid = asCid(id, 'id')
+    if (options.range !== undefined) checkByteRange(options.range)
+    const pending = this.#buffer.get(cid.multihash.bytes)
+    if (pending !== undefined) {
+      if (options.range === undefined) return pending.bytes.slice()
+      const [start, end] = resolveByteRange(options.range, pending.bytes.length)
+      return pending.bytes.slice(start, end)
+    }
+    return this.gateway.load(cid, options)
+  }
+
+  /** Pins `id` (and, recursively, everything it links to: a HAMT root pins the whole map). */
+  async pin(id: StoreId, options: AbortOptions & { recursive?: boolean } = {}): Promise<void> {
+    await this.#rpc(
+      'pin/add',
+      { arg: String(asCid(id, 'id')), recursive: String(options.recursive ?? true) },
+      options,
+    )
+  }
+
+  async unpin(id: StoreId, options: AbortOptions & { recursive?: boolean } = {}): Promise<void> {
+    await this.#rpc(
+      'pin/rm',
+      { arg: String(asCid(id, 'id')), recursive: String(options.recursive ?? true) },
+      options,
+    )
+  }
+
+  /** Moves a recursive pin from `from` to `to` (a new root of the same map shares most blocks). */
+  async updatePin(
+    from: StoreId,
+    to: StoreId,
+    options: AbortOptions & { unpin?: boolean } = {},
+  ): Promise<void> {
+    const params = new URLSearchParams()
+    params.append('arg', String(asCid(from, 'from')))
+    params.append('arg', String(asCid(to, 'to')))
+    params.append('unpin', String(options.unpin ?? true))
+    await this.#rpc('pin/update', params, options)
+  }
+
+  /** The pins of the daemon: `{ cid, type }` with type `recursive`, `direct` or `indirect`. */
+  async listPins(options: AbortOptions & { type?: 'all' | 'recursive' | 'direct' | 'indirect' } = {}) {
+    const answer = (await this.#rpc('pin/ls', { type: options.type ?? 'recursive' }, options)) as {
+      Keys?: Record<string, { Type: string }>
+    }
+    return Object.entries(answer.Keys ?? {}).map(([cid, { Type }]) => ({ cid: CID.parse(cid), type: Type }))
+  }
+
+  /** Bytes waiting in the write buffer. */
+  get bufferedBytes(): number {
+    return this.#bufferBytes
+  }
+
+  async #uploadBuffer(options?: AbortOptions): Promise<void> {
+    if (this.#buffer.size === 0) return
+    const blocks = [...this.#buffer.entries()].map(([, pending]) => pending)
+    const car = await encodeCar(blocks, this.#pinOnAdd)
+    const params = new URLSearchParams({ 'pin-roots': String(this.#pinOnAdd), stats: 'true' })
+    const answer = await this.#http.request(
+      'POST',
+      `${this.rpcUrl}/api/v0/dag/import?${params}`,
+      { body: () => form(car), signal: options?.signal },
+      (response) => response.text(),
+    )
+    if (/"PinErrorMsg":"[^"]/.test(answer))
+      throw new StoreError(`dag/import could not pin: ${answer.slice(0, 300)}`)
+    // Only what was sent leaves the buffer: blocks saved during the upload wait for the next one.
+    for (const block of blocks) {
+      if (this.#buffer.delete(block.cid.multihash.bytes)) this.#bufferBytes -= block.bytes.length
+    }
+  }
+
+  /** One `add` request, as py-hamt does it: for data above one chunk, which Kubo turns into a file. */
+  async #addNow(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<CID> {
+    const answer = await this.#http.request(
+      'POST',
+      this.#addUrl as string,
+      { body: () => form(data), signal: options?.signal },
+      (response) => response.json() as Promise<{ Hash: string }>,
+    )
+    const cid = CID.parse(answer.Hash)
+    // As py-hamt: label a single-block answer with the codec asked for; a UnixFS file stays dag-pb.
+    return cid.code === DAG_PB ? cid : CID.createV1(CODECS[codec], cid.multihash)
+  }
+
+  async #digest(data: Uint8Array) {
+    if (this.#hash === 'sha2-256') return sha256.digest(data)
+    await loadBlake3()
+    return createDigest(BLAKE3_CODE, blake3(data))
+  }
+
+  async #rpc(
+    command: string,
+    params: Record<string, string> | URLSearchParams,
+    options: AbortOptions,
+  ): Promise<unknown> {
+    this.#writable(command)
+    const query = new URLSearchParams(params)
+    return this.#http.request(
+      'POST',
+      `${this.rpcUrl}/api/v0/${command}?${query}`,
+      { signal: options.signal },
+      (r) => r.json(),
+    )
+  }
+
+  #writable(operation: string): void {
+    if (this.rpcUrl === null)
+      throw new StoreError(`cannot ${operation}: this KuboStore has no rpcUrl (read-only)`)
+  }
+}
+
+function form(data: Uint8Array): FormData {
+  const body = new FormData()
+  body.append('file', new Blob([data as Uint8Array<ArrayBuffer>]))
+  return body
+}
+
+/** The blocks as one CAR file; with pinning, every block is a root so `dag/import` pins each one. */
+async function encodeCar(blocks: Pending[], everyBlockIsRoot: boolean): Promise<Uint8Array> {
+  const { writer, out } = CarWriter.create(everyBlockIsRoot ? blocks.map((b) => b.cid) : [])
+  const chunks: Uint8Array[] = []
+  const collected = (async () => {
+    for await (const chunk of out) chunks.push(chunk)
+  })()
+  for (const block of blocks) await writer.put(block)
+  await writer.close()
+  await collected
+  const car = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+  let at = 0
+  for (const chunk of chunks) {
+    car.set(chunk, at)
+    at += chunk.length
+  }
+  return car
+}

@@ -1,0 +1,48 @@
+import type { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { IntegrityError } from '../errors.js'
+import { BLAKE3_CODE, blake3, loadBlake3 } from '../hash/blake3.js'
+
+/** Multihash codes whose digest we can recompute: the ones IPFS stores use in practice. */
+const SHA2_256 = 0x12
+
+/** True when `verifyBlock` can check blocks under this CID's hash function. */
+export function canVerify(cid: CID): boolean {
+  const code = cid.multihash.code
+  return code === BLAKE3_CODE || code === SHA2_256 || code === identity.code
+}
+
+/**
+ * Throws an {@link IntegrityError} unless `bytes` hash to `cid`'s multihash. Run on every block read
+ * from the network before it is decoded or returned: a gateway is not trusted to serve the right bytes.
+ */
+export async function verifyBlock(cid: CID, bytes: Uint8Array, source: string): Promise<void> {
+  const expected = cid.multihash
+  let digest: Uint8Array
+  if (expected.code === BLAKE3_CODE) {
+    await loadBlake3()
+    digest = blake3(bytes)
+    // BLAKE3 is extendable: a shorter digest length in the multihash is a prefix of the output.
+    if (expected.size !== digest.length) digest = digest.subarray(0, expected.size)
+  } else if (expected.code === SHA2_256) {
+    digest = (await sha256.digest(bytes)).digest
+  } else if (expected.code === identity.code) {
+    digest = bytes
+  } else {
+    throw new IntegrityError(
+      `cannot verify ${cid}: unsupported multihash code 0x${expected.code.toString(16)}`,
+    )
+  }
+  if (!equal(digest, expected.digest)) {
+    throw new IntegrityError(
+      `block ${cid} from ${source} does not match its CID (${bytes.length} bytes received)`,
+    )
+  }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
