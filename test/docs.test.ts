@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { startKubo } from './helpers/kubo.js'
 
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('..', import.meta.url))
@@ -16,7 +17,12 @@ async function runTs(file: string): Promise<string> {
 }
 
 describe('README code blocks', async () => {
-  const readme = await readFile(`${repo}/README.md`, 'utf8')
+  // Blocks that use Kubo's default addresses run against a daemon of the test's own.
+  const daemon = await startKubo()
+  after(() => daemon.stop())
+  const readme = (await readFile(`${repo}/README.md`, 'utf8'))
+    .replaceAll('http://127.0.0.1:5001', daemon.rpcUrl)
+    .replaceAll('http://127.0.0.1:8080', daemon.gatewayUrl)
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string)
   it('has code blocks to check', () => assert.ok(blocks.length >= 3))
   await mkdir(`${repo}/.cache/readme`, { recursive: true })

@@ -273,6 +273,37 @@ describe('KuboStore on a real daemon', () => {
     }
   })
 
+  it('keeps at most `concurrency` requests in flight and sends custom headers with each', async () => {
+    const writer = new KuboStore({ ...urls, writeBufferBytes: 0 })
+    const cids = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => writer.save(bytes(100, i + 1), 'raw')),
+    )
+    let inFlight = 0
+    let maxInFlight = 0
+    const headersSeen: string[] = []
+    const tracked = countingFetch(async (url, init) => {
+      headersSeen.push(new Headers(init?.headers).get('x-api-key') ?? '')
+      inFlight++
+      maxInFlight = Math.max(maxInFlight, inFlight)
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        return await fetch(url, init)
+      } finally {
+        inFlight--
+      }
+    })
+    const store = new KuboStore({
+      ...urls,
+      fetch: tracked.fetch,
+      concurrency: 3,
+      headers: { 'x-api-key': 'k1' },
+    })
+    const loaded = await Promise.all(cids.map((cid) => store.load(cid)))
+    for (const [i, data] of loaded.entries()) assert.deepEqual(data, bytes(100, i + 1))
+    assert.equal(maxInFlight, 3)
+    assert.ok(headersSeen.length === 20 && headersSeen.every((h) => h === 'k1'))
+  })
+
   it('a store without rpcUrl reads and refuses writes', async () => {
     const reader = new KuboStore({ rpcUrl: null, gatewayUrl: daemon.gatewayUrl })
     await assert.rejects(reader.save(bytes(3), 'raw'), /has no rpcUrl \(read-only\)/)
