@@ -15,7 +15,10 @@ export function pyHamtPython(): Promise<string> {
 }
 
 /** Runs a command of test/interop/pyhamt_driver.py: JSON in, JSON out. */
-export async function pyHamtDriver<T>(command: 'build' | 'read', request: unknown): Promise<T> {
+export async function pyHamtDriver<T>(
+  command: 'build' | 'read' | 'kubo-build' | 'kubo-read',
+  request: unknown,
+): Promise<T> {
   const exe = await pyHamtPython()
   const child = execFile(exe, ['-W', 'ignore', `${repo}/test/interop/pyhamt_driver.py`, command], {
     maxBuffer: 1 << 30,
