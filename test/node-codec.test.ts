@@ -4,8 +4,9 @@ import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
 import { Bucket, Link, Node, type Slot } from '../src/hamt/node.js'
-import { decodeNode } from '../src/hamt/node-decoder.js'
+import { decodeAnyNode, decodeNode } from '../src/hamt/node-decoder.js'
 import { encodeNode } from '../src/hamt/node-encoder.js'
+import { decodeCanonicalNode } from '../src/hamt/node-fast-decoder.js'
 import { blake3Hasher, isHamtError, loadBlake3, type StoreId } from '../src/index.js'
 
 await loadBlake3()
@@ -154,5 +155,92 @@ describe('node decoder rejects what is not a py-hamt node (spec §1)', () => {
       () => decodeNode(Uint8Array.of(0xff, 0x00), 'N'),
       (err) => isHamtError(err, 'ERR_INVALID_NODE'),
     )
+  })
+})
+
+describe('fast node decoder (checked against the validating cborg path)', () => {
+  const noChildren = () => new Uint8Array(0)
+  const outcome = (decode: () => Node | undefined): string => {
+    try {
+      const node = decode()
+      return node === undefined
+        ? 'declined'
+        : `node ${Buffer.from(encodeNode(node, noChildren)).toString('hex')}`
+    } catch {
+      return 'error'
+    }
+  }
+
+  it('decodes random canonical nodes exactly as the validating path does', () => {
+    fc.assert(
+      fc.property(nodeArb, (node) => {
+        const bytes = encodeNode(node, noChildren)
+        const fast = decodeCanonicalNode(bytes)
+        assert.ok(fast !== undefined, 'a canonical node takes the fast path')
+        assert.equal(
+          outcome(() => fast),
+          outcome(() => decodeAnyNode(bytes, 'n')),
+        )
+        fast.slots.forEach((slot, i) => {
+          const reference = decodeAnyNode(bytes, 'n').slots[i]
+          if (slot instanceof Link)
+            assert.equal(CID.asCID(slot.id) !== null, CID.asCID((reference as Link).id) !== null)
+        })
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  it('never accepts corrupted bytes that the validating path rejects or reads differently', () => {
+    const corruption = fc.record({
+      at: fc.nat(),
+      kind: fc.constantFrom('flip', 'set', 'truncate', 'insert', 'delete'),
+      value: fc.integer({ min: 0, max: 255 }),
+    })
+    fc.assert(
+      fc.property(nodeArb, fc.array(corruption, { minLength: 1, maxLength: 3 }), (node, changes) => {
+        let bytes = Array.from(encodeNode(node, noChildren))
+        for (const { at, kind, value } of changes) {
+          const i = at % bytes.length
+          if (kind === 'flip') bytes[i] = (bytes[i] as number) ^ (1 << (value & 7))
+          else if (kind === 'set') bytes[i] = value
+          else if (kind === 'truncate') bytes = bytes.slice(0, i)
+          else if (kind === 'insert') bytes.splice(i, 0, value)
+          else bytes.splice(i, 1)
+        }
+        const data = Uint8Array.from(bytes)
+        const fast = outcome(() => decodeCanonicalNode(data))
+        if (fast !== 'declined')
+          assert.equal(
+            fast,
+            outcome(() => decodeAnyNode(data, 'n')),
+          )
+        assert.notEqual(fast, 'error', 'the fast path declines, it never throws')
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('declines valid but non-canonical encodings, which the validating path still reads', async () => {
+    const id = blake3Hasher.digest(Uint8Array.of(1)).bytes
+    // Written by hand (encoders sort keys): slot 0 is {"bb": id, "a": id}, keys out of canonical order,
+    // which cborg reads but py-hamt never writes.
+    const pointer = [0x58, id.length, ...id]
+    const unsorted = Uint8Array.from([
+      0x99,
+      0x01,
+      0x00,
+      0xa2,
+      0x62,
+      0x62,
+      0x62,
+      ...pointer,
+      0x61,
+      0x61,
+      ...pointer,
+      ...new Array(255).fill(0xa0),
+    ])
+    assert.equal(decodeCanonicalNode(unsorted), undefined)
+    assert.deepEqual((decodeNode(unsorted, 'n').slots[0] as Bucket).keys, ['bb', 'a'])
   })
 })

@@ -4,12 +4,18 @@ import { isStoreId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
 import { describeValue, InvalidNodeError } from '../errors.js'
 import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
+import { decodeCanonicalNode } from './node-fast-decoder.js'
 
 // Maps are decoded as Map so that non-string keys can be named in an error instead of coerced.
 const decodeOptions = { ...dagCbor.decodeOptions, useMaps: true }
 
 /** Decodes and validates a node block; anything that is not a valid py-hamt node is an InvalidNodeError. */
 export function decodeNode(bytes: Uint8Array, name: string): Node {
+  return decodeCanonicalNode(bytes) ?? decodeAnyNode(bytes, name)
+}
+
+/** The validating path: any DAG-CBOR the library accepts, with an error naming what is wrong. */
+export function decodeAnyNode(bytes: Uint8Array, name: string): Node {
   let data: unknown
   try {
     data = cborDecode(bytes, decodeOptions)

@@ -1,0 +1,140 @@
+import { CID } from 'multiformats/cid'
+import type { StoreId } from '../cas/interface.js'
+import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
+
+// Decoding nodes through cborg cost 20-80 µs a node, most of a cold read (BENCHMARKS.md). This
+// reader accepts only nodes in strictly canonical form (shortest lengths, keys sorted and unique,
+// valid UTF-8, nothing after the array) and returns undefined for anything else, which the
+// validating cborg path then decides on. So it can be faster but never more lenient;
+// test/node-codec.test.ts checks it against that path on random and corrupted nodes.
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+class Reader {
+  at = 0
+  constructor(readonly bytes: Uint8Array) {}
+
+  /** The argument of a head of major type `major`, in shortest form; undefined otherwise. */
+  head(major: number): number | undefined {
+    const b = this.bytes
+    const first = b[this.at++]
+    if (first === undefined || first >> 5 !== major) return undefined
+    const info = first & 0x1f
+    if (info < 24) return info
+    if (info === 24) {
+      const v = b[this.at++]
+      return v !== undefined && v >= 24 ? v : undefined
+    }
+    if (info === 25) {
+      if (this.at + 2 > b.length) return undefined
+      const v = ((b[this.at] as number) << 8) | (b[this.at + 1] as number)
+      this.at += 2
+      return v >= 0x100 ? v : undefined
+    }
+    if (info === 26) {
+      if (this.at + 4 > b.length) return undefined
+      const v =
+        (b[this.at] as number) * 0x1000000 +
+        (((b[this.at + 1] as number) << 16) | ((b[this.at + 2] as number) << 8) | (b[this.at + 3] as number))
+      this.at += 4
+      return v >= 0x10000 ? v : undefined
+    }
+    return undefined
+  }
+
+  take(length: number): Uint8Array | undefined {
+    if (this.at + length > this.bytes.length) return undefined
+    const out = this.bytes.subarray(this.at, this.at + length)
+    this.at += length
+    return out
+  }
+
+  peek(): number | undefined {
+    return this.bytes[this.at]
+  }
+}
+
+function readId(r: Reader): StoreId | undefined {
+  if (r.peek() === 0xd8) {
+    if (r.bytes[r.at + 1] !== 0x2a) return undefined
+    r.at += 2
+    const length = r.head(2)
+    const bytes = length === undefined ? undefined : r.take(length)
+    if (bytes === undefined || bytes[0] !== 0) return undefined
+    try {
+      return CID.decode(bytes.slice(1))
+    } catch {
+      return undefined
+    }
+  }
+  const length = r.head(2)
+  const bytes = length === undefined ? undefined : r.take(length)
+  return bytes?.slice()
+}
+
+/** Canonical order of encoded keys: shorter first, then bytewise; strictly increasing means unique. */
+function isBefore(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return a.length < b.length
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return (a[i] as number) < (b[i] as number)
+  }
+  return false
+}
+
+function readKey(bytes: Uint8Array): string | undefined {
+  let ascii = true
+  for (let i = 0; i < bytes.length; i++) {
+    if ((bytes[i] as number) >= 0x80) {
+      ascii = false
+      break
+    }
+  }
+  if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[])
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    return undefined
+  }
+}
+
+function readBucket(r: Reader): Slot | null {
+  const size = r.head(5)
+  if (size === undefined) return null
+  if (size === 0) return undefined
+  const keys: string[] = []
+  const pointers: StoreId[] = []
+  let previous: Uint8Array | undefined
+  for (let i = 0; i < size; i++) {
+    const length = r.head(3)
+    const keyBytes = length === undefined ? undefined : r.take(length)
+    if (keyBytes === undefined || (previous !== undefined && !isBefore(previous, keyBytes))) return null
+    previous = keyBytes
+    const key = readKey(keyBytes)
+    const pointer = readId(r)
+    if (key === undefined || pointer === undefined) return null
+    keys.push(key)
+    pointers.push(pointer)
+  }
+  return new Bucket(keys, pointers)
+}
+
+/** The node, if `bytes` is a py-hamt node in strictly canonical DAG-CBOR; undefined otherwise. */
+export function decodeCanonicalNode(bytes: Uint8Array): Node | undefined {
+  const r = new Reader(bytes)
+  if (r.head(4) !== SLOTS) return undefined
+  const slots = new Array<Slot>(SLOTS)
+  for (let i = 0; i < SLOTS; i++) {
+    const first = r.peek()
+    if (first === 0x81) {
+      r.at++
+      const id = readId(r)
+      if (id === undefined) return undefined
+      slots[i] = Link.toStored(id)
+    } else {
+      const bucket = readBucket(r)
+      if (bucket === null) return undefined
+      slots[i] = bucket
+    }
+  }
+  return r.at === bytes.length ? new Node(slots, CLEAN) : undefined
+}
