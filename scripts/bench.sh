@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Benchmarks: installs what they need (like scripts/test.sh), then runs bench/run.ts with any arguments.
+# Benchmarks: installs what they need (like scripts/test.sh), runs the in-memory HAMT benchmark and the
+# Kubo benchmark, then assembles BENCHMARKS.md. Arguments go to both runners (e.g. --sizes 10000,100000).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [[ -d node_modules ]] || npm ci --no-audit --no-fund --loglevel=error
 bash scripts/python-env.sh >/dev/null
+bash scripts/kubo-env.sh >/dev/null
 node --import tsx bench/run.ts "$@"
+node --import tsx bench/kubo.ts "$@"
+node --import tsx bench/report.ts

@@ -1,9 +1,10 @@
 import { CarWriter } from '@ipld/car'
 import { CID } from 'multiformats/cid'
-import { create as createDigest } from 'multiformats/hashes/digest'
+import { Digest } from 'multiformats/hashes/digest'
+import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { InvalidArgumentError, StoreError } from '../errors.js'
-import { BLAKE3_CODE, blake3, loadBlake3 } from '../hash/blake3.js'
+import { BLAKE3_CODE, blake3Multihash, loadBlake3 } from '../hash/blake3.js'
 import { asCid, checkHttpUrl, GatewayReader } from './gateway.js'
 import { HttpClient, type HttpOptions } from './http.js'
 import { IdMap } from './id-map.js'
@@ -30,7 +31,7 @@ export interface KuboStoreOptions extends HttpOptions {
   writeBufferBytes?: number
 }
 
-type Pending = { cid: CID; bytes: Uint8Array }
+type Pending = { multihash: MultihashDigest; bytes: Uint8Array }
 
 /**
  * A store on an IPFS Kubo daemon, with py-hamt `KuboCAS`'s IDs: data is added as CIDv1 with BLAKE3
@@ -60,6 +61,7 @@ export class KuboStore implements ContentAddressedStore {
   readonly #bufferLimit: number
   #buffer = new IdMap<Pending>()
   #bufferBytes = 0
+  #blake3Ready = false
   /** Uploads run one at a time, in order; each batch is what the buffer held when it started. */
   #uploading: Promise<void> = Promise.resolve()
 
@@ -114,14 +116,15 @@ export class KuboStore implements ContentAddressedStore {
     this.#writable('save')
     if (this.#chunkSize === undefined || data.length > this.#chunkSize)
       return this.#addNow(data, codec, options)
-    const rawCid = CID.createV1(CODECS.raw, await this.#digest(data))
+    const cid = CID.createV1(CODECS[codec], await this.#digest(data))
     // Keyed by multihash: Kubo stores blocks by hash, so a raw and a dag-cbor CID name the same block.
-    if (!this.#buffer.has(rawCid.multihash.bytes)) {
-      this.#buffer.set(rawCid.multihash.bytes, { cid: rawCid, bytes: data.slice() })
+    const key = cid.multihash.bytes
+    if (!this.#buffer.has(key)) {
+      this.#buffer.set(key, { multihash: cid.multihash, bytes: data.slice() })
       this.#bufferBytes += data.length
     }
     if (this.#bufferBytes >= this.#bufferLimit) await this.flush(options)
-    return CID.createV1(CODECS[codec], rawCid.multihash)
+    return cid
   }
 
   /**
@@ -206,7 +209,7 @@ export class KuboStore implements ContentAddressedStore {
       throw new StoreError(`dag/import could not pin: ${answer.slice(0, 300)}`)
     // Only what was sent leaves the buffer: blocks saved during the upload wait for the next one.
     for (const block of blocks) {
-      if (this.#buffer.delete(block.cid.multihash.bytes)) this.#bufferBytes -= block.bytes.length
+      if (this.#buffer.delete(block.multihash.bytes)) this.#bufferBytes -= block.bytes.length
     }
   }
 
@@ -223,10 +226,14 @@ export class KuboStore implements ContentAddressedStore {
     return cid.code === DAG_PB ? cid : CID.createV1(CODECS[codec], cid.multihash)
   }
 
-  async #digest(data: Uint8Array) {
+  async #digest(data: Uint8Array): Promise<MultihashDigest> {
     if (this.#hash === 'sha2-256') return sha256.digest(data)
-    await loadBlake3()
-    return createDigest(BLAKE3_CODE, blake3(data))
+    if (!this.#blake3Ready) {
+      await loadBlake3()
+      this.#blake3Ready = true
+    }
+    const bytes = blake3Multihash(data)
+    return new Digest(BLAKE3_CODE, 32, bytes.subarray(2), bytes)
   }
 
   async #rpc(
@@ -257,7 +264,9 @@ function form(data: Uint8Array): FormData {
 }
 
 /** The blocks as one CAR file; with pinning, every block is a root so `dag/import` pins each one. */
-async function encodeCar(blocks: Pending[], everyBlockIsRoot: boolean): Promise<Uint8Array> {
+async function encodeCar(pending: Pending[], everyBlockIsRoot: boolean): Promise<Uint8Array> {
+  // As `add` stores them: raw CIDs (Kubo keys blocks by multihash, so any codec label finds them).
+  const blocks = pending.map(({ multihash, bytes }) => ({ cid: CID.createV1(CODECS.raw, multihash), bytes }))
   const { writer, out } = CarWriter.create(everyBlockIsRoot ? blocks.map((b) => b.cid) : [])
   const chunks: Uint8Array[] = []
   const collected = (async () => {
