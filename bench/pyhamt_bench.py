@@ -29,16 +29,15 @@ import time
 from typing import Any
 
 from py_hamt import HAMT, InMemoryCAS
+from py_hamt.store_httpx import ContentAddressedStore
 
 IMPL = "py-hamt 3.6.0"
 
 
-def parse_args(argv: list[str]) -> tuple[int, int, int]:
-    usage = f"usage: {argv[0]} N GETS SEED"
-    if len(argv) != 4:
-        sys.exit(usage)
+def parse_counts(argv: list[str], usage: str) -> tuple[int, int, int]:
+    """N GETS SEED from the end of argv, checked."""
     try:
-        n, gets, seed = (int(a) for a in argv[1:])
+        n, gets, seed = (int(a) for a in argv[-3:])
     except ValueError:
         sys.exit(usage)
     if n < 0 or gets < 0 or (gets > 0 and n == 0):
@@ -46,8 +45,8 @@ def parse_args(argv: list[str]) -> tuple[int, int, int]:
     return n, gets, seed
 
 
-async def build(cas: InMemoryCAS, n: int) -> tuple[bytes, float, float]:
-    """Set n keys, then flush; return (root, set seconds, flush seconds)."""
+async def time_build(cas: ContentAddressedStore, n: int) -> tuple[Any, float, float]:
+    """Set key-<i> to i for i < n on `cas`, then flush; return (root, set seconds, flush seconds)."""
     hamt = await HAMT.build(cas=cas, values_are_bytes=False)
     start = time.perf_counter()
     for i in range(n):
@@ -57,11 +56,11 @@ async def build(cas: InMemoryCAS, n: int) -> tuple[bytes, float, float]:
     start = time.perf_counter()
     await hamt.make_read_only()
     flush_seconds = time.perf_counter() - start
-    return bytes(hamt.root_node_id), set_seconds, flush_seconds
+    return hamt.root_node_id, set_seconds, flush_seconds
 
 
-async def random_gets(cas: InMemoryCAS, root: bytes, indices: list[int]) -> float:
-    """Time sequential gets of key-<i> for each i; check every value read back."""
+async def time_gets(cas: ContentAddressedStore, root: Any, indices: list[int]) -> float:
+    """Time sequential gets of key-<i> for each i on a fresh read-only HAMT; check every value."""
     hamt = HAMT(cas=cas, root_node_id=root, read_only=True, values_are_bytes=False)
     start = time.perf_counter()
     for i in indices:
@@ -73,31 +72,38 @@ async def random_gets(cas: InMemoryCAS, root: bytes, indices: list[int]) -> floa
     return time.perf_counter() - start
 
 
-def peak_rss_bytes() -> int:
-    # ru_maxrss is in KiB on Linux (bytes on macOS; we run on Linux).
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-async def run(n: int, gets: int, seed: int) -> dict[str, Any]:
-    cas = InMemoryCAS()
-    root, set_seconds, flush_seconds = await build(cas, n)
+def random_indices(n: int, gets: int, seed: int) -> list[int]:
     rng = random.Random(seed)
-    indices = [rng.randrange(n) for _ in range(gets)]
-    get_seconds = await random_gets(cas, root, indices)
+    return [rng.randrange(n) for _ in range(gets)]
+
+
+def result(impl: str, n: int, timings: tuple[float, float, float], gets: int, root: str) -> dict[str, Any]:
+    """The JSON line both py-hamt benchmarks print; peak RSS is ru_maxrss, KiB on Linux."""
+    set_seconds, flush_seconds, get_seconds = timings
     return {
-        "impl": IMPL,
+        "impl": impl,
         "n": n,
         "setSeconds": round(set_seconds, 6),
         "flushSeconds": round(flush_seconds, 6),
         "gets": gets,
         "getSeconds": round(get_seconds, 6),
-        "peakRssBytes": peak_rss_bytes(),
-        "root": root.hex(),
+        "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "root": root,
     }
 
 
+async def run(n: int, gets: int, seed: int) -> dict[str, Any]:
+    cas = InMemoryCAS()
+    root, set_seconds, flush_seconds = await time_build(cas, n)
+    get_seconds = await time_gets(cas, root, random_indices(n, gets, seed))
+    return result(IMPL, n, (set_seconds, flush_seconds, get_seconds), gets, bytes(root).hex())
+
+
 def main() -> None:
-    n, gets, seed = parse_args(sys.argv)
+    usage = f"usage: {sys.argv[0]} N GETS SEED"
+    if len(sys.argv) != 4:
+        sys.exit(usage)
+    n, gets, seed = parse_counts(sys.argv, usage)
     print(json.dumps(asyncio.run(run(n, gets, seed))))
 
 
