@@ -15,6 +15,7 @@ export type HamtErrorCode =
   | 'ERR_STORE'
   | 'ERR_INVALID_VALUE'
   | 'ERR_INTEGRITY'
+  | 'ERR_DECRYPTION'
 
 /** Base class of every error ts-hamt throws on purpose. The original failure, if any, is in `cause`. */
 export class HamtError extends Error {
@@ -104,6 +105,13 @@ export class StoreError extends HamtError {
 export class IntegrityError extends HamtError {
   constructor(message: string) {
     super('ERR_INTEGRITY', message)
+  }
+}
+
+/** An encrypted value could not be opened: wrong key, wrong header, or the value was changed. */
+export class DecryptionError extends HamtError {
+  constructor(message: string) {
+    super('ERR_DECRYPTION', message)
   }
 }
 

@@ -14,6 +14,7 @@ export { MemoryStore } from './cas/memory.js'
 export { resolveByteRange } from './cas/range.js'
 export {
   BlockNotFoundError,
+  DecryptionError,
   HamtError,
   type HamtErrorCode,
   HashExhaustedError,
@@ -32,3 +33,6 @@ export {
 export { HAMT } from './hamt/hamt.js'
 export type { CacheStats, GetOptions, HamtOptions, HashFn } from './hamt/interface.js'
 export { blake3, blake3Hasher, blake3Multihash, loadBlake3 } from './hash/blake3.js'
+export { EncryptedZarrHAMTStore, type EncryptedZarrOptions } from './zarr/encrypted.js'
+export type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './zarr/interface.js'
+export { hamtKey, ZarrHAMTStore } from './zarr/store.js'

@@ -163,6 +163,10 @@ describe('KuboStore on a real daemon', () => {
     const strict = new KuboStore({ ...urls, fetch: failing.fetch, retryDelayMs: 5 })
     await assert.rejects(strict.load(cid), /HTTP 500: boom/)
     assert.equal(failing.counts.total, 1, 'an HTTP answer is not retried')
+    const garbled = countingFetch(async () => new Response('{"Hash": ', { status: 200 }))
+    const confused = new KuboStore({ ...urls, fetch: garbled.fetch, retryDelayMs: 5 })
+    await assert.rejects(confused.save(bytes(2 << 20), 'raw'), (e) => isHamtError(e, 'ERR_STORE'))
+    assert.equal(garbled.counts.total, 1, 'an answer that is not JSON is not retried')
   })
 
   it('times out a gateway that never answers, after its retries, with a clear error', async () => {

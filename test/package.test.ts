@@ -10,6 +10,8 @@ describe('package', () => {
   it('exports exactly the documented public API (update README and this list together)', () => {
     assert.deepEqual(Object.keys(api).sort(), [
       'BlockNotFoundError',
+      'DecryptionError',
+      'EncryptedZarrHAMTStore',
       'GatewayReader',
       'HAMT',
       'HamtError',
@@ -27,11 +29,13 @@ describe('package', () => {
       'ReadOnlyError',
       'StoreError',
       'UnflushedChangesError',
+      'ZarrHAMTStore',
       'blake3',
       'blake3Hasher',
       'blake3Multihash',
       'bytesToHex',
       'formatId',
+      'hamtKey',
       'hexToBytes',
       'idKey',
       'isHamtError',

@@ -130,17 +130,23 @@ export class GatewayReader {
   }
 }
 
-/** One error for a read that failed on every gateway: not found everywhere, or the most telling failure. */
+/**
+ * One error for a read that failed on every gateway: not found anywhere; else wrong bytes, which
+ * callers must see as such; else the one gateway's own error; else all failures in one message.
+ */
 function summarize(cid: CID, failures: Array<{ url: string; error: unknown }>): Error {
   const notFound = (error: unknown): boolean => error instanceof HttpStatusError && error.status === 404
   const detail = failures.map(({ url, error }) => `${url}: ${(error as Error).message}`).join('; ')
   if (failures.every(({ error }) => notFound(error))) {
     return new BlockNotFoundError(`no gateway has ${cid} (${detail})`)
   }
-  const typed = failures.find(({ error }) => error instanceof HamtError && !notFound(error))?.error
-  if (failures.length === 1 && typed instanceof HamtError) return typed
-  if (typed instanceof HamtError && typed.code === 'ERR_INTEGRITY') return typed
-  return new StoreError(`reading ${cid} failed on every gateway: ${detail}`, { cause: typed })
+  const integrity = failures.find(({ error }) => error instanceof HamtError && error.code === 'ERR_INTEGRITY')
+  if (integrity !== undefined) return integrity.error as HamtError
+  const only = failures.length === 1 ? failures[0]?.error : undefined
+  if (only instanceof HamtError) return only
+  return new StoreError(`reading ${cid} failed on every gateway: ${detail}`, {
+    cause: failures.at(-1)?.error,
+  })
 }
 
 export function asCid(id: unknown, what: string): CID {

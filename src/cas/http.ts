@@ -96,6 +96,11 @@ export class HttpClient {
         // a network failure or our timeout is worth another try.
         if (init.signal?.aborted) throw init.signal.reason
         if (cause instanceof HamtError) throw cause
+        // fetch reports network failures (connecting, or a body cut short) as TypeError; anything
+        // else, such as an answer that is not the JSON it should be, will not improve on a retry.
+        if (!(cause instanceof TypeError) && !timeout.aborted) {
+          throw new StoreError(`${method} ${url}: ${describeCause(cause)}`, { cause })
+        }
         if (attempt >= this.#retries) {
           const why = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : describeCause(cause)
           throw new StoreError(`${method} ${url} failed after ${attempt + 1} attempts: ${why}`, { cause })

@@ -59,7 +59,7 @@ export class KuboStore implements ContentAddressedStore {
   readonly #addUrl: string | undefined
   readonly #pinOnAdd: boolean
   readonly #bufferLimit: number
-  #buffer = new IdMap<Pending>()
+  readonly #buffer = new IdMap<Pending>()
   #bufferBytes = 0
   #blake3Ready = false
   /** Uploads run one at a time, in order; each batch is what the buffer held when it started. */
@@ -182,7 +182,9 @@ export class KuboStore implements ContentAddressedStore {
   }
 
   /** The pins of the daemon: `{ cid, type }` with type `recursive`, `direct` or `indirect`. */
-  async listPins(options: AbortOptions & { type?: 'all' | 'recursive' | 'direct' | 'indirect' } = {}) {
+  async listPins(
+    options: AbortOptions & { type?: 'all' | 'recursive' | 'direct' | 'indirect' } = {},
+  ): Promise<Array<{ cid: CID; type: string }>> {
     const answer = (await this.#rpc('pin/ls', { type: options.type ?? 'recursive' }, options)) as {
       Keys?: Record<string, { Type: string }>
     }

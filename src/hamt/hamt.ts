@@ -1,5 +1,5 @@
 import { isStoreId } from '../cas/id.js'
-import type { AbortOptions, StoreId } from '../cas/interface.js'
+import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { checkByteRange } from '../cas/range.js'
 import {
   describeValue,
@@ -40,6 +40,8 @@ type Path = { nodes: Node[]; hash: Uint8Array }
  * ```
  */
 export class HAMT<V = unknown> {
+  /** The store this map reads and writes (py-hamt's `cas`). */
+  readonly store: ContentAddressedStore
   readonly maxBucketSize: number
   readonly valuesAreBytes: boolean
   readonly #loader: NodeLoader
@@ -58,6 +60,7 @@ export class HAMT<V = unknown> {
   readonly #writesInFlight = new Set<Promise<void>>()
 
   private constructor(options: HamtOptions, hashFn: HashFn, root: Link, size: number | undefined) {
+    this.store = options.store
     this.maxBucketSize = options.maxBucketSize ?? DEFAULTS.maxBucketSize
     this.valuesAreBytes = options.valuesAreBytes ?? false
     this.#readOnly = options.readOnly ?? false
