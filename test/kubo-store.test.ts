@@ -149,6 +149,26 @@ describe('KuboStore on a real daemon', () => {
     assert.ok(!(await store.listPins()).some((p) => p.cid.equals(second)))
   })
 
+  it('pins every block it adds with pinOnAdd, through the batched upload as through a single add', async () => {
+    const store = new KuboStore({ ...urls, pinOnAdd: true })
+    const small = await store.save(bytes(64, 5), 'raw')
+    const node = await store.save(bytes(80, 6), 'dag-cbor')
+    await store.flush()
+    const large = await store.save(bytes((1 << 20) + 10, 7), 'raw')
+    const pinned = await store.listPins({ type: 'all' })
+    const has = (cid: CID) =>
+      pinned.some((p) => p.cid.multihash.bytes.join() === cid.multihash.bytes.join() && p.type !== 'indirect')
+    assert.ok(has(small) && has(node) && has(large), 'each saved block is pinned')
+    const unpinned = new KuboStore(urls)
+    const loose = await unpinned.save(bytes(64, 8), 'raw')
+    await unpinned.flush()
+    assert.ok(
+      !(await store.listPins({ type: 'all' })).some(
+        (p) => p.cid.multihash.bytes.join() === loose.multihash.bytes.join(),
+      ),
+    )
+  })
+
   it('retries network errors with back-off, but not HTTP error answers', async () => {
     const cid = await new KuboStore({ ...urls, writeBufferBytes: 0 }).save(bytes(50), 'raw')
     let failures = 2

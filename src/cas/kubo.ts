@@ -1,4 +1,4 @@
-import { CarWriter } from '@ipld/car'
+import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import { CID } from 'multiformats/cid'
 import { Digest } from 'multiformats/hashes/digest'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
@@ -199,7 +199,7 @@ export class KuboStore implements ContentAddressedStore {
   async #uploadBuffer(options?: AbortOptions): Promise<void> {
     if (this.#buffer.size === 0) return
     const blocks = [...this.#buffer.entries()].map(([, pending]) => pending)
-    const car = await encodeCar(blocks, this.#pinOnAdd)
+    const car = encodeCar(blocks, this.#pinOnAdd)
     const params = new URLSearchParams({ 'pin-roots': String(this.#pinOnAdd), stats: 'true' })
     const answer = await this.#http.request(
       'POST',
@@ -266,22 +266,15 @@ function form(data: Uint8Array): FormData {
 }
 
 /** The blocks as one CAR file; with pinning, every block is a root so `dag/import` pins each one. */
-async function encodeCar(pending: Pending[], everyBlockIsRoot: boolean): Promise<Uint8Array> {
+function encodeCar(pending: Pending[], everyBlockIsRoot: boolean): Uint8Array {
   // As `add` stores them: raw CIDs (Kubo keys blocks by multihash, so any codec label finds them).
   const blocks = pending.map(({ multihash, bytes }) => ({ cid: CID.createV1(CODECS.raw, multihash), bytes }))
-  const { writer, out } = CarWriter.create(everyBlockIsRoot ? blocks.map((b) => b.cid) : [])
-  const chunks: Uint8Array[] = []
-  const collected = (async () => {
-    for await (const chunk of out) chunks.push(chunk)
-  })()
-  for (const block of blocks) await writer.put(block)
-  await writer.close()
-  await collected
-  const car = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-  let at = 0
-  for (const chunk of chunks) {
-    car.set(chunk, at)
-    at += chunk.length
-  }
-  return car
+  const roots = everyBlockIsRoot ? blocks.map((b) => b.cid) : []
+  // The buffer writer lays the CAR out synchronously once its exact size is known; the streaming
+  // CarWriter awaited once per block.
+  const headerSize = CarBufferWriter.headerLength({ roots })
+  const size = blocks.reduce((total, block) => total + CarBufferWriter.blockLength(block), headerSize)
+  const writer = CarBufferWriter.createWriter(new ArrayBuffer(size), { roots, headerSize })
+  for (const block of blocks) writer.write(block)
+  return writer.close()
 }
