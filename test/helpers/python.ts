@@ -15,12 +15,21 @@ export function pyHamtPython(): Promise<string> {
 }
 
 /** Runs a command of test/interop/pyhamt_driver.py: JSON in, JSON out. */
-export async function pyHamtDriver<T>(
+export function pyHamtDriver<T>(
   command: 'build' | 'read' | 'kubo-build' | 'kubo-read',
   request: unknown,
 ): Promise<T> {
+  return runDriver<T>('pyhamt_driver.py', command, request)
+}
+
+/** Runs a command of test/interop/zarr_driver.py (py-hamt's Zarr stores with xarray): JSON in, JSON out. */
+export function zarrDriver<T>(command: 'write' | 'read', request: unknown): Promise<T> {
+  return runDriver<T>('zarr_driver.py', command, request)
+}
+
+async function runDriver<T>(script: string, command: string, request: unknown): Promise<T> {
   const exe = await pyHamtPython()
-  const child = execFile(exe, ['-W', 'ignore', `${repo}/test/interop/pyhamt_driver.py`, command], {
+  const child = execFile(exe, ['-W', 'ignore', `${repo}/test/interop/${script}`, command], {
     maxBuffer: 1 << 30,
     timeout: 600_000,
   })
@@ -36,7 +45,7 @@ export async function pyHamtDriver<T>(
     child.on('error', reject)
     child.on('close', (code) => {
       if (code === 0) resolve(JSON.parse(stdout) as T)
-      else reject(new Error(`pyhamt_driver ${command} exited ${code}: ${stderr.trim()}`))
+      else reject(new Error(`${script} ${command} exited ${code}: ${stderr.trim()}`))
     })
   })
   child.stdin?.end(JSON.stringify(request))
