@@ -46,21 +46,40 @@ describe('package', () => {
     ])
   })
 
-  it('bundles for the browser with no Node built-ins', async () => {
-    const result = await build({
-      entryPoints: [`${repo}/src/index.ts`],
-      bundle: true,
-      platform: 'browser',
-      format: 'esm',
-      write: false,
-      logLevel: 'silent',
-      metafile: true,
+  it('bundles for the browser with no Node built-ins: the library, and the read path with zarrita', async () => {
+    await assertBrowserBundle({ entryPoints: [`${repo}/src/index.ts`] })
+    // What a web page that reads a published dataset imports: zarrita over a gateway-backed HAMT.
+    await assertBrowserBundle({
+      stdin: {
+        contents: `import * as zarr from 'zarrita'
+import { HAMT, KuboStore, ZarrHAMTStore } from './src/index.ts'
+const store = new KuboStore({ rpcUrl: null, gatewayUrl: 'https://gateway.example' })
+export async function open(root) {
+  const map = await HAMT.open(root, { store, readOnly: true, valuesAreBytes: true })
+  return zarr.open(zarr.root(new ZarrHAMTStore(map)), { kind: 'group' })
+}`,
+        resolveDir: repo,
+        loader: 'ts',
+      },
     })
-    const inputs = Object.keys(result.metafile.inputs)
-    assert.deepEqual(
-      inputs.filter((path) => path.startsWith('node:')),
-      [],
-    )
-    assert.ok((result.outputFiles[0]?.contents.length ?? 0) > 10_000)
   })
 })
+
+/** Bundles `entry` for browsers: esbuild fails on any Node built-in, and the metafile must name none. */
+async function assertBrowserBundle(entry: Parameters<typeof build>[0]): Promise<void> {
+  const result = await build({
+    ...entry,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    logLevel: 'silent',
+    metafile: true,
+  })
+  const inputs = Object.keys(result.metafile.inputs)
+  assert.deepEqual(
+    inputs.filter((path) => path.startsWith('node:')),
+    [],
+  )
+  assert.ok((result.outputFiles[0]?.contents.length ?? 0) > 10_000)
+}
