@@ -1,0 +1,447 @@
+// Benchmarks reading a Zarr v3 dataset from a Kubo daemon: ts-hamt + zarrita against py-hamt 3.6.0 +
+// zarr 3 + xarray, on the same dataset (written once by py-hamt, bench/pyhamt_zarr_bench.py) and the same
+// daemon. Every read runs in a fresh process (cold caches: new store, map and HTTP connections). Timed
+// reads go straight to the daemon's gateway; one more read of each kind goes through a fresh counting
+// proxy (test/helpers/proxy.ts), so both readers' requests are counted the same way. Writes
+// bench/results/NAME.json and NAME.md and prints the markdown section.
+// Usage: node --import tsx bench/zarr.ts [--runs 3] [--lat 100] [--lon 500] [--repo-dir DIR] [--out NAME]
+// --runs: each (reader, task) is measured that many times, readers alternating which goes first; the
+// tables show medians. --repo-dir: where the daemon's repo goes (default /dev/shm when it exists).
+// Internal: `bench/zarr.ts --worker all|point GATEWAY ROOT LAT LON` is one ts-hamt read (prints JSON).
+import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { CID } from 'multiformats/cid'
+import * as zarr from 'zarrita'
+import {
+  type ContentAddressedStore,
+  HAMT,
+  KuboStore,
+  type LoadOptions,
+  type StoreId,
+  ZarrHAMTStore,
+} from '../src/index.js'
+import type { KuboDaemon } from '../test/helpers/kubo.js'
+
+const run = promisify(execFile)
+const repo = fileURLToPath(new URL('..', import.meta.url))
+const self = fileURLToPath(import.meta.url)
+const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9
+
+type Task = 'all' | 'point'
+type ReadResult = {
+  openSeconds: number
+  readSeconds: number
+  seconds: number
+  /** Float64 sum of what was read: the whole of temp (all) or the series (point). */
+  sum: number
+  /** The point's time series (point only). */
+  values?: number[]
+}
+
+// --- one ts-hamt read, in its own process ------------------------------------------------------
+
+/** Opens the map and `temp` cold, then reads all of it or one point's time series. */
+async function tsRead(task: Task, gatewayUrl: string, root: string, lat: number, lon: number) {
+  const start = process.hrtime.bigint()
+  const store = new KuboStore({ rpcUrl: null, gatewayUrl })
+  const map = await HAMT.open<Uint8Array>(CID.parse(root), { store, readOnly: true, valuesAreBytes: true })
+  const arr = await zarr.open(zarr.root(new ZarrHAMTStore(map)).resolve('temp'), { kind: 'array' })
+  const openSeconds = seconds(start)
+  const chunk = task === 'all' ? await zarr.get(arr) : await zarr.get(arr, [null, lat, lon])
+  const total = seconds(start)
+  const data = chunk.data
+  if (!(data instanceof Float32Array)) throw new Error(`temp read back as ${data?.constructor.name}`)
+  let sum = 0
+  for (let i = 0; i < data.length; i++) sum += data[i] as number
+  const result: ReadResult = { openSeconds, readSeconds: total - openSeconds, seconds: total, sum }
+  if (task === 'point') result.values = Array.from(data)
+  return result
+}
+
+if (process.argv[2] === '--worker') {
+  const [task, gatewayUrl, root, lat, lon] = process.argv.slice(3) as [Task, string, string, string, string]
+  process.stdout.write(`${JSON.stringify(await tsRead(task, gatewayUrl, root, Number(lat), Number(lon)))}\n`)
+  process.exit(0)
+}
+
+// --- the benchmark -----------------------------------------------------------------------------
+
+const { startKubo } = await import('../test/helpers/kubo.js')
+const { startProxy } = await import('../test/helpers/proxy.js')
+const { pyHamtPython } = await import('../test/helpers/python.js')
+
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 ? (process.argv[i + 1] as string) : fallback
+}
+const runs = Number(arg('runs', '3'))
+const lat = Number(arg('lat', '100'))
+const lon = Number(arg('lon', '500'))
+const repoDir = arg('repo-dir', existsSync('/dev/shm') ? '/dev/shm' : '')
+const out = arg('out', 'zarr')
+if (!/^[\w.-]+$/.test(out)) throw new Error('--out must be a plain file name')
+if (![runs, lat, lon].every((n) => Number.isSafeInteger(n) && n >= 0) || runs < 1) {
+  throw new Error('--runs must be a positive integer, --lat and --lon non-negative integers')
+}
+// startKubo makes its repo in os.tmpdir(), which follows TMPDIR: on RAM, off the VM's noisy disk.
+if (repoDir !== '') process.env.TMPDIR = repoDir
+const log = (message: string): void => {
+  process.stderr.write(`bench/zarr: ${message}\n`)
+}
+
+const python = await pyHamtPython()
+const pyScript = `${repo}/bench/pyhamt_zarr_bench.py`
+const RTOL = 1e-9
+
+/** Runs bench/pyhamt_zarr_bench.py and parses its last line of output. */
+async function py<T>(...args: string[]): Promise<T> {
+  const { stdout } = await run(python, ['-W', 'ignore', pyScript, ...args], {
+    cwd: repo,
+    maxBuffer: 1 << 26,
+    timeout: 3_600_000,
+  })
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as T
+}
+
+type WriteResult = {
+  root: string
+  bytes: number
+  seconds: number
+  checksum: number
+  shape: number[]
+  chunks: number[]
+}
+
+/** A store that records the ID of every block loaded through it. */
+class RecordingStore implements ContentAddressedStore {
+  readonly loaded = new Set<string>()
+  constructor(private readonly inner: ContentAddressedStore) {}
+  save(): Promise<StoreId> {
+    throw new Error('read only')
+  }
+  load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+    this.loaded.add(String(id))
+    return this.inner.load(id, options)
+  }
+}
+
+type Blocks = { total: number; hamtNodes: number; values: number }
+
+/**
+ * The blocks that reading `keys` must touch: the HAMT nodes from the root down to each key and the
+ * value blocks themselves, counted from the CIDs a fresh map loads (nodes are dag-cbor, values raw).
+ */
+async function blocksFor(gatewayUrl: string, root: string, keys: string[]): Promise<Blocks> {
+  const store = new RecordingStore(new KuboStore({ rpcUrl: null, gatewayUrl }))
+  const map = await HAMT.open<Uint8Array>(CID.parse(root), { store, readOnly: true, valuesAreBytes: true })
+  for (const key of keys) {
+    if ((await map.get(key)) === undefined) throw new Error(`${key} is not in the map`)
+  }
+  const cids = [...store.loaded].map((s) => CID.parse(s))
+  const hamtNodes = cids.filter((c) => c.code === 0x71).length
+  return { total: cids.length, hamtNodes, values: cids.length - hamtNodes }
+}
+
+type Reader = 'ts' | 'py'
+type Counted = ReadResult & { requests: number; distinctBlocks: number }
+
+/** One cold read of `task` by `reader` against `gatewayUrl`, in a fresh process. */
+async function read(reader: Reader, task: Task, rpcUrl: string, gatewayUrl: string, root: string) {
+  if (reader === 'ts') {
+    const args = ['--import', 'tsx', self, '--worker', task, gatewayUrl, root, String(lat), String(lon)]
+    const { stdout } = await run(process.execPath, args, {
+      cwd: repo,
+      maxBuffer: 1 << 26,
+      timeout: 3_600_000,
+    })
+    return JSON.parse(stdout.trim().split('\n').at(-1) as string) as ReadResult
+  }
+  if (task === 'all') {
+    const r = await py<ReadResult & { checksum: number }>('read-all', rpcUrl, gatewayUrl, root)
+    return { ...r, sum: r.checksum }
+  }
+  return py<ReadResult>('read-point', rpcUrl, gatewayUrl, root, String(lat), String(lon))
+}
+
+/** The same read through a fresh counting proxy in front of the gateway: requests and distinct CIDs. */
+async function counted(reader: Reader, task: Task, daemon: KuboDaemon, root: string): Promise<Counted> {
+  const proxy = await startProxy(daemon.gatewayUrl)
+  try {
+    const result = await read(reader, task, daemon.rpcUrl, proxy.url, root)
+    const cids = new Set(
+      proxy.seen.map((r) => {
+        const match = /^\/ipfs\/([^/?#]+)/.exec(r.url)
+        if (match === null) throw new Error(`unexpected request ${r.method} ${r.url}`)
+        return CID.parse(match[1] as string).toString()
+      }),
+    )
+    return { ...result, requests: proxy.seen.length, distinctBlocks: cids.size }
+  } finally {
+    await proxy.close()
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
+}
+const close = (a: number, b: number): boolean => Math.abs(a - b) <= RTOL * Math.max(Math.abs(a), Math.abs(b))
+
+const tasks: Task[] = ['all', 'point']
+const readers: Reader[] = ['ts', 'py']
+const results: Record<Task, Record<Reader, ReadResult[]>> = {
+  all: { ts: [], py: [] },
+  point: { ts: [], py: [] },
+}
+const counts: Record<Task, Record<Reader, Counted[]>> = {
+  all: { ts: [], py: [] },
+  point: { ts: [], py: [] },
+}
+let write: WriteResult
+let minimum: { all: Blocks; point: Blocks; pointWithCoords: Blocks; chunkKeys: string[] }
+
+const daemon = await startKubo()
+try {
+  log(`writing the dataset with py-hamt (daemon repo in ${os.tmpdir()})…`)
+  write = await py<WriteResult>('write', daemon.rpcUrl, daemon.gatewayUrl)
+  log(`  ${(write.bytes / 1e6).toFixed(1)} MB in ${write.seconds.toFixed(2)} s; root ${write.root}`)
+
+  // The minimum of each read: temp's metadata and the chunks it needs (chunk keys in zarr v3's default
+  // encoding, "c/" and "/"), with the HAMT nodes above them. A point lies in one chunk per time step of
+  // chunks.
+  const grid = write.shape.map((n, i) => Math.ceil(n / (write.chunks[i] as number))) as [
+    number,
+    number,
+    number,
+  ]
+  const [, cy, cx] = write.chunks as [number, number, number]
+  const allKeys: string[] = []
+  for (let t = 0; t < grid[0]; t++) {
+    for (let y = 0; y < grid[1]; y++) for (let x = 0; x < grid[2]; x++) allKeys.push(`temp/c/${t}/${y}/${x}`)
+  }
+  const chunkKeys = Array.from({ length: grid[0] }, (_, t) => {
+    return `temp/c/${t}/${Math.floor(lat / cy)}/${Math.floor(lon / cx)}`
+  })
+  const all = await blocksFor(daemon.gatewayUrl, write.root, ['temp/zarr.json', ...allKeys])
+  const point = await blocksFor(daemon.gatewayUrl, write.root, ['temp/zarr.json', ...chunkKeys])
+  // What xarray needs on top for the same read: the group's metadata and the coordinates it indexes by.
+  const coords = ['time', 'lat', 'lon'].flatMap((c) => [`${c}/zarr.json`, `${c}/c/0`])
+  const pointWithCoords = await blocksFor(daemon.gatewayUrl, write.root, [
+    'zarr.json',
+    'temp/zarr.json',
+    ...coords,
+    ...chunkKeys,
+  ])
+  minimum = { all, point, pointWithCoords, chunkKeys }
+  log(`  a point read needs ${point.total} blocks (${point.hamtNodes} HAMT nodes, ${point.values} values)`)
+
+  for (let r = 0; r < runs; r++) {
+    for (const task of tasks) {
+      for (const reader of r % 2 === 0 ? readers : [...readers].reverse()) {
+        const m = await read(reader, task, daemon.rpcUrl, daemon.gatewayUrl, write.root)
+        results[task][reader].push(m)
+        log(
+          `run ${r + 1}/${runs} ${task} ${reader}: ${m.seconds.toFixed(3)} s (open ${m.openSeconds.toFixed(3)})`,
+        )
+      }
+    }
+  }
+  for (const task of tasks) {
+    for (const reader of readers) {
+      const m = await counted(reader, task, daemon, write.root)
+      counts[task][reader].push(m)
+      log(
+        `counted ${task} ${reader}: ${m.seconds.toFixed(3)} s through the proxy, ` +
+          `${m.requests} requests, ${m.distinctBlocks} blocks`,
+      )
+    }
+  }
+} finally {
+  await daemon.stop()
+}
+
+// Both readers must agree with what was written, and with each other on the point's series.
+for (const reader of readers) {
+  for (const m of [...results.all[reader], ...counts.all[reader]]) {
+    if (!close(m.sum, write.checksum)) {
+      throw new Error(`${reader} full read sums to ${m.sum}, the writer's data to ${write.checksum}`)
+    }
+  }
+}
+const series = results.point.ts[0]?.values ?? []
+if (series.length !== write.shape[0]) throw new Error(`ts point series has ${series.length} values`)
+for (const reader of readers) {
+  for (const m of [...results.point[reader], ...counts.point[reader]]) {
+    if (JSON.stringify(m.values) !== JSON.stringify(series)) {
+      throw new Error(
+        `${reader} point series differs: ${JSON.stringify(m.values)} vs ${JSON.stringify(series)}`,
+      )
+    }
+  }
+}
+log('checks passed: both readers match the written checksum and each other on the point series')
+
+type Summary = {
+  seconds: number
+  openSeconds: number
+  readSeconds: number
+  proxiedSeconds: number
+  requests: number
+  blocks: number
+}
+const summarize = (task: Task, reader: Reader): Summary => {
+  const ms = results[task][reader]
+  const c = counts[task][reader][0] as Counted
+  return {
+    seconds: median(ms.map((m) => m.seconds)),
+    openSeconds: median(ms.map((m) => m.openSeconds)),
+    readSeconds: median(ms.map((m) => m.readSeconds)),
+    proxiedSeconds: c.seconds,
+    requests: c.requests,
+    blocks: c.distinctBlocks,
+  }
+}
+const summary = {
+  all: { ts: summarize('all', 'ts'), py: summarize('all', 'py') },
+  point: { ts: summarize('point', 'ts'), py: summarize('point', 'py') },
+}
+
+/** A markdown table of right-aligned columns, padded the way biome formats markdown. */
+function markdownTable(header: string[], body: string[][]): string {
+  const length = (cell: string): number => [...cell].length
+  const widths = header.map((h, i) => Math.max(3, length(h), ...body.map((row) => length(row[i] ?? ''))))
+  const line = (cells: string[]): string =>
+    `| ${cells.map((c, i) => ' '.repeat((widths[i] as number) - length(c)) + c).join(' | ')} |`
+  return [line(header), line(widths.map((w) => `${'-'.repeat(w - 1)}:`)), ...body.map(line)].join('\n')
+}
+
+const fixed = (x: number, digits = 2): string => x.toFixed(digits)
+const times = (x: number): string => `${x.toFixed(1)}×`
+const label: Record<Task, string> = {
+  all: 'full read of temp',
+  point: `point read (lat ${lat}, lon ${lon})`,
+}
+const mb = (write.bytes / 1e6).toFixed(1)
+const [nt, ny, nx] = write.shape
+const [ct, cy, cx] = write.chunks
+const nChunks = write.shape.reduce((n, s, i) => n * Math.ceil(s / (write.chunks[i] as number)), 1)
+const digits = (task: Task): number => (task === 'all' ? 2 : 3)
+
+const main = tasks.map((task) => {
+  const { ts, py } = summary[task]
+  return [
+    label[task],
+    fixed(ts.seconds, digits(task)),
+    fixed(py.seconds, digits(task)),
+    times(py.seconds / ts.seconds),
+    String(ts.requests),
+    String(py.requests),
+  ]
+})
+const detail = tasks.map((task) => {
+  const { ts, py } = summary[task]
+  return [
+    label[task],
+    fixed(ts.openSeconds, 3),
+    fixed(ts.readSeconds, 3),
+    fixed(py.openSeconds, 3),
+    fixed(py.readSeconds, 3),
+    fixed(ts.proxiedSeconds, digits(task)),
+    fixed(py.proxiedSeconds, digits(task)),
+    task === 'point'
+      ? `${minimum.point.total} / ${minimum.pointWithCoords.total}`
+      : String(minimum.all.total),
+    String(ts.blocks),
+    String(py.blocks),
+  ]
+})
+const fullRatio = summary.all.py.seconds / summary.all.ts.seconds
+const pointMinimal = summary.point.ts.requests <= minimum.point.total
+
+const markdown = `## Zarr: reading a dataset from Kubo
+
+Generated by \`node --import tsx bench/zarr.ts${runs === 3 ? '' : ` --runs ${runs}`}\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, Kubo v0.43.0,
+daemon repo in ${repoDir === '' ? `the OS temp dir (${os.tmpdir()})` : repoDir}.
+Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
+
+- **Dataset**: written once by py-hamt 3.6.0 with xarray (\`ds.to_zarr(ZarrHAMTStore(…), zarr_format=3)\` over
+  \`KuboCAS\`, ${fixed(write.seconds, 1)} s) into a fresh offline daemon: \`temp\`, float32, ${nt} × ${ny} × ${nx} (${mb} MB
+  uncompressed), chunks ${ct} × ${cy} × ${cx} (${nChunks} chunks), zstd level 3; a smooth field plus seeded noise;
+  coordinates time (int64), lat and lon (float32). Both readers read these same blocks.
+- **Readers**, each with its defaults: ts-hamt \`KuboStore\` (gateway only; every block verified against its
+  CID), \`HAMT.open\`, zarrita \`zarr.open\` of \`temp\` and \`zarr.get\`; py-hamt \`KuboCAS\` (no content
+  verification), a read-only \`HAMT\`, \`ZarrHAMTStore\`, \`xarray.open_zarr(…, zarr_format=3, consolidated=False)\`
+  and \`.values\` (zarr 3.0.9 without dask: zarr's own concurrency, 10 by default).
+- **Cold**: every read runs in a new process with a new store and map. Seconds are measured inside the process,
+  from opening the map to having the values (process start and imports excluded), straight against the daemon's
+  gateway; medians of ${runs} runs, the readers alternating which goes first. The daemon's own caches are warm for
+  both after the first read.
+- **Requests**: one more read of each kind through a fresh counting HTTP proxy in front of the gateway
+  (\`test/helpers/proxy.ts\`, the same counter for both); blocks are the distinct CIDs among the requests. The
+  proxy buffers every answer and shares the CPU, so reads through it are slower; their seconds are in the second
+  table only.
+- **Checks**: every full read sums (float64) to the written data's sum within ${RTOL} relative; every point read
+  gives the same ${nt} values.
+- **Point read**: \`temp[:, ${lat}, ${lon}]\`, which lies in ${minimum.chunkKeys.length} chunks (one per ${ct} time steps). Its
+  minimum is the blocks a fresh map loads to get \`temp/zarr.json\` and those chunks: ${minimum.point.hamtNodes} HAMT node(s) from
+  the root down and ${minimum.point.values} values, ${minimum.point.total} in all. xarray also reads the group's and the coordinates'
+  metadata and the coordinates' chunks (it indexes by them): with those, ${minimum.pointWithCoords.total}.
+- py/ts is how many times faster ts-hamt is. Targets: the full read at least 2× py-hamt
+  (${fullRatio >= 2 ? 'met' : 'not met'}: ${times(fullRatio)}); a point read that fetches no more blocks than needed
+  (${pointMinimal ? 'met' : 'not met'}: ${summary.point.ts.requests} requests for ${minimum.point.total} blocks).
+
+${markdownTable(['task', 'ts-hamt s', 'py-hamt s', 'py/ts', 'ts requests', 'py requests'], main)}
+
+Where the time goes (open: the map and the array's metadata; read: the values), the same reads through the
+counting proxy, and the distinct blocks fetched against the minimum (root, HAMT nodes, \`temp/zarr.json\` and
+the chunks; for the point read also with xarray's extra metadata and coordinates):
+
+${markdownTable(
+  [
+    'task',
+    'ts open s',
+    'ts read s',
+    'py open s',
+    'py read s',
+    'ts proxied s',
+    'py proxied s',
+    'min blocks',
+    'ts blocks',
+    'py blocks',
+  ],
+  detail,
+)}
+`
+
+await writeFile(
+  `${repo}/bench/results/${out}.json`,
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      kubo: 'v0.43.0',
+      repoDir: os.tmpdir(),
+      runs,
+      lat,
+      lon,
+      write,
+      minimum,
+      summary,
+      results,
+      counts,
+    },
+    null,
+    2,
+  )}\n`,
+)
+await writeFile(`${repo}/bench/results/${out}.md`, markdown)
+// As the linter wants them (JSON arrays of numbers on one line, markdown wrapping).
+await run('npx', ['biome', 'format', '--write', `bench/results/${out}.json`, `bench/results/${out}.md`], {
+  cwd: repo,
+})
+process.stdout.write(markdown)
+log(`wrote bench/results/${out}.json and bench/results/${out}.md`)
