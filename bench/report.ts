@@ -11,6 +11,7 @@ const sections = [
   '# Benchmarks\n\nMade by `npm run bench` (each runner in `bench/`, then `bench/report.ts`). Every comparison is\nmeasured side by side in the same run on the same machine; raw numbers are in `bench/results/`.',
   await read('bench/results/hamt.md'),
   await read('bench/results/kubo.md'),
+  await read('bench/results/zarr.md'),
   await read('bench/notes.md'),
 ]
 await writeFile(`${repo}/BENCHMARKS.md`, `${sections.join('\n\n')}\n`)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks: installs what they need (like scripts/test.sh), runs the in-memory HAMT benchmark and the
-# Kubo benchmark, then assembles BENCHMARKS.md. Arguments go to both runners (e.g. --sizes 10000,100000).
+# Benchmarks: installs what they need (like scripts/test.sh), runs the in-memory HAMT, Kubo and Zarr
+# benchmarks, then assembles BENCHMARKS.md. Arguments go to both runners (e.g. --sizes 10000,100000).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [[ -d node_modules ]] || npm ci --no-audit --no-fund --loglevel=error
@@ -8,4 +8,5 @@ bash scripts/python-env.sh >/dev/null
 bash scripts/kubo-env.sh >/dev/null
 node --import tsx bench/run.ts "$@"
 node --import tsx bench/kubo.ts "$@"
+node --import tsx bench/zarr.ts
 node --import tsx bench/report.ts
