@@ -61,11 +61,11 @@ one event loop, not one per operation.
 
 from __future__ import annotations
 
-import asyncio
+# The shared command-line shape; this file's folder is on sys.path when run as a script.
+from driver_io import JsonObject, RequestError, run_driver
+
 import json
-import os
 import sys
-import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -73,11 +73,6 @@ import dag_cbor
 from multiformats import CID, multihash
 from py_hamt import HAMT, InMemoryCAS, KuboCAS
 
-JsonObject = dict[str, Any]
-
-
-class RequestError(Exception):
-    """The request is malformed (as opposed to py-hamt failing on a valid one)."""
 
 
 # ---------------------------------------------------------------- request parsing
@@ -260,34 +255,5 @@ COMMANDS: dict[str, Callable[[JsonObject], Coroutine[Any, Any, JsonObject]]] = {
 # ---------------------------------------------------------------- entry point
 
 
-def fail(message: str, code: int) -> int:
-    print(f"pyhamt_driver: {message}", file=sys.stderr)
-    return code
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[1] not in COMMANDS:
-        return fail(f"usage: {argv[0]} {{{'|'.join(COMMANDS)}}} < request.json", 2)
-    try:
-        req = json.load(sys.stdin)
-    except json.JSONDecodeError as exc:
-        return fail(f"stdin is not valid JSON: {exc}", 2)
-    if not isinstance(req, dict):
-        return fail("the request must be a JSON object", 2)
-
-    try:
-        result = asyncio.run(COMMANDS[argv[1]](req))
-    except RequestError as exc:
-        return fail(f"bad request: {exc}", 2)
-    except Exception as exc:  # py-hamt's own failure: one line unless asked for more
-        if os.environ.get("PYHAMT_DRIVER_TRACE"):
-            traceback.print_exc()
-        return fail(f"{argv[1]} failed: {exc!r}", 1)
-
-    json.dump(result, sys.stdout, separators=(",", ":"))
-    sys.stdout.write("\n")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_driver("pyhamt_driver", COMMANDS, sys.argv))

@@ -61,12 +61,12 @@ usage py-hamt documents, and KuboCAS keeps one HTTP client per event loop for it
 
 from __future__ import annotations
 
-import asyncio
+# The shared command-line shape; this file's folder is on sys.path when run as a script.
+from driver_io import JsonObject, RequestError, run_driver
+
 import json
 import math
-import os
 import sys
-import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -79,12 +79,7 @@ from py_hamt import HAMT, InMemoryCAS, KuboCAS, SimpleEncryptedZarrHAMTStore, Za
 from zarr.codecs import ZstdCodec
 from zarr.core.buffer import default_buffer_prototype
 
-JsonObject = dict[str, Any]
 Cas = InMemoryCAS | KuboCAS
-
-
-class RequestError(Exception):
-    """The request is malformed (as opposed to py-hamt, zarr or xarray failing on a valid one)."""
 
 
 # ---------------------------------------------------------------- request parsing
@@ -363,35 +358,5 @@ COMMANDS: dict[str, Callable[[JsonObject], Coroutine[Any, Any, JsonObject]]] = {
 # ---------------------------------------------------------------- entry point
 
 
-def fail(message: str, code: int) -> int:
-    print(f"zarr_driver: {message}", file=sys.stderr)
-    return code
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[1] not in COMMANDS:
-        return fail(f"usage: {argv[0]} {{{'|'.join(COMMANDS)}}} < request.json", 2)
-    try:
-        req = json.load(sys.stdin)
-    except json.JSONDecodeError as exc:
-        return fail(f"stdin is not valid JSON: {exc}", 2)
-    if not isinstance(req, dict):
-        return fail("the request must be a JSON object", 2)
-
-    try:
-        result = asyncio.run(COMMANDS[argv[1]](req))
-    except RequestError as exc:
-        return fail(f"bad request: {exc}", 2)
-    except Exception as exc:  # py-hamt/zarr/xarray failing: one line unless asked for more
-        if os.environ.get("ZARR_DRIVER_TRACE"):
-            traceback.print_exc()
-        return fail(f"{argv[1]} failed: {exc!r}", 1)
-
-    # allow_nan=False: every NaN/inf must already have been mapped to valid JSON.
-    json.dump(result, sys.stdout, separators=(",", ":"), allow_nan=False)
-    sys.stdout.write("\n")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_driver("zarr_driver", COMMANDS, sys.argv))
