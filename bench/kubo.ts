@@ -19,13 +19,10 @@ import type { CID } from 'multiformats/cid'
 import { HAMT, KuboStore } from '../src/index.js'
 import { type KuboDaemon, kuboBinary, startKubo } from '../test/helpers/kubo.js'
 import { pyHamtPython } from '../test/helpers/python.js'
+import { arg, markdownTable, seconds } from './common.js'
 
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('..', import.meta.url))
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? (process.argv[i + 1] as string) : fallback
-}
 const sizes = arg('sizes', '10000,100000').split(',').map(Number)
 const gets = Number(arg('gets', '2000'))
 const seed = Number(arg('seed', '7'))
@@ -40,7 +37,6 @@ if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1) || !Number.isSafeIntege
   throw new Error('--sizes must be positive integers and --gets a non-negative integer')
 }
 
-const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9
 const log = (message: string): void => {
   process.stderr.write(`bench/kubo: ${message}\n`)
 }
@@ -267,13 +263,6 @@ const tsWrite = (r: Row): number => r.ts.setSeconds + r.ts.flushSeconds
 const pyWrite = (r: Row): number => r.py.setSeconds + r.py.flushSeconds
 
 /** A markdown table of right-aligned columns, padded the way biome formats markdown. */
-function markdownTable(header: string[], body: string[][]): string {
-  const length = (cell: string): number => [...cell].length
-  const widths = header.map((h, i) => Math.max(3, length(h), ...body.map((row) => length(row[i] ?? ''))))
-  const line = (cells: string[]): string =>
-    `| ${cells.map((c, i) => ' '.repeat((widths[i] as number) - length(c)) + c).join(' | ')} |`
-  return [line(header), line(widths.map((w) => `${'-'.repeat(w - 1)}:`)), ...body.map(line)].join('\n')
-}
 
 const table = rows.map((r) => [
   r.n.toLocaleString('en'),

@@ -7,13 +7,10 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { pyHamtPython } from '../test/helpers/python.js'
+import { arg } from './common.js'
 
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('..', import.meta.url))
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? (process.argv[i + 1] as string) : fallback
-}
 const sizes = arg('sizes', '10000,100000,1000000').split(',').map(Number)
 const gets = Number(arg('gets', '100000'))
 const seed = arg('seed', '7')
@@ -123,5 +120,5 @@ await writeFile(
 )
 await writeFile(`${repo}/bench/results/hamt.md`, markdown)
 process.stderr.write(
-  'bench: wrote bench/results/hamt.md and hamt.json (npm run bench:report makes BENCHMARKS.md)\n',
+  'bench: wrote bench/results/hamt.md and hamt.json (bench/report.ts makes BENCHMARKS.md)\n',
 )

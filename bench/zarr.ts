@@ -25,11 +25,11 @@ import {
   ZarrHAMTStore,
 } from '../src/index.js'
 import type { KuboDaemon } from '../test/helpers/kubo.js'
+import { arg, markdownTable, seconds } from './common.js'
 
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const self = fileURLToPath(import.meta.url)
-const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9
 
 type Task = 'all' | 'point'
 type ReadResult = {
@@ -74,10 +74,6 @@ const { startKubo } = await import('../test/helpers/kubo.js')
 const { startProxy } = await import('../test/helpers/proxy.js')
 const { pyHamtPython } = await import('../test/helpers/python.js')
 
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i >= 0 ? (process.argv[i + 1] as string) : fallback
-}
 const runs = Number(arg('runs', '3'))
 const lat = Number(arg('lat', '100'))
 const lon = Number(arg('lon', '500'))
@@ -312,13 +308,6 @@ const summary = {
 }
 
 /** A markdown table of right-aligned columns, padded the way biome formats markdown. */
-function markdownTable(header: string[], body: string[][]): string {
-  const length = (cell: string): number => [...cell].length
-  const widths = header.map((h, i) => Math.max(3, length(h), ...body.map((row) => length(row[i] ?? ''))))
-  const line = (cells: string[]): string =>
-    `| ${cells.map((c, i) => ' '.repeat((widths[i] as number) - length(c)) + c).join(' | ')} |`
-  return [line(header), line(widths.map((w) => `${'-'.repeat(w - 1)}:`)), ...body.map(line)].join('\n')
-}
 
 const fixed = (x: number, digits = 2): string => x.toFixed(digits)
 const times = (x: number): string => `${x.toFixed(1)}×`

@@ -20,6 +20,28 @@ class RequestError(Exception):
     """The request is malformed (as opposed to the library under test failing on a valid one)."""
 
 
+def field(req: JsonObject, name: str, kind: type, default: Any = None) -> Any:
+    """Return req[name], checking its JSON type; a missing field uses default if given."""
+    if name not in req:
+        if default is not None:
+            return default
+        raise RequestError(f"missing field {name!r}")
+    value = req[name]
+    # bool is a subclass of int in Python: don't accept true as a bucket size.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise RequestError(f"field {name!r} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def from_hex(text: Any, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise RequestError(f"{what} must be a hex string, got {text!r}")
+    try:
+        return bytes.fromhex(text)
+    except ValueError as exc:
+        raise RequestError(f"{what} is not valid hex: {text!r}") from exc
+
+
 def run_driver(name: str, commands: dict[str, Command], argv: list[str]) -> int:
     def fail(message: str, code: int) -> int:
         print(f"{name}: {message}", file=sys.stderr)

@@ -62,7 +62,7 @@ one event loop, not one per operation.
 from __future__ import annotations
 
 # The shared command-line shape; this file's folder is on sys.path when run as a script.
-from driver_io import JsonObject, RequestError, run_driver
+from driver_io import JsonObject, RequestError, field, from_hex, run_driver
 
 import json
 import sys
@@ -76,28 +76,6 @@ from py_hamt import HAMT, InMemoryCAS, KuboCAS
 
 
 # ---------------------------------------------------------------- request parsing
-
-
-def field(req: JsonObject, name: str, kind: type, default: Any = None) -> Any:
-    """Return req[name], checking its JSON type; a missing field uses default if given."""
-    if name not in req:
-        if default is not None:
-            return default
-        raise RequestError(f"missing field {name!r}")
-    value = req[name]
-    # bool is a subclass of int in Python: don't accept true as a bucket size.
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise RequestError(f"field {name!r} must be {kind.__name__}, got {value!r}")
-    return value
-
-
-def from_hex(text: Any, what: str) -> bytes:
-    if not isinstance(text, str):
-        raise RequestError(f"{what} must be a hex string, got {text!r}")
-    try:
-        return bytes.fromhex(text)
-    except ValueError as exc:
-        raise RequestError(f"{what} is not valid hex: {text!r}") from exc
 
 
 def decode_value(raw: bytes, values_are_bytes: bool, key: str) -> Any:
