@@ -1,6 +1,6 @@
 export { GatewayReader, normalizeGatewayUrl } from './cas/gateway.js'
 export { type HttpOptions, HttpStatusError } from './cas/http.js'
-export { bytesToHex, formatId, hexToBytes, idKey, isStoreId } from './cas/id.js'
+export { bytesToHex, formatId, hexToBytes, isStoreId } from './cas/id.js'
 export type {
   AbortOptions,
   ByteRange,

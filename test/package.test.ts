@@ -37,7 +37,6 @@ describe('package', () => {
       'formatId',
       'hamtKey',
       'hexToBytes',
-      'idKey',
       'isHamtError',
       'isStoreId',
       'loadBlake3',

@@ -8,7 +8,7 @@ import {
 } from '../errors.js'
 import { type HttpClient, HttpStatusError } from './http.js'
 import type { ByteRange, LoadOptions } from './interface.js'
-import { checkByteRange, resolveByteRange } from './range.js'
+import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
 import { canVerify, verifyBlock } from './verify.js'
 
@@ -80,8 +80,7 @@ export class GatewayReader {
     }
     const block = await fetchBlock(cid)
     if (options.range === undefined) return block
-    const [start, end] = resolveByteRange(options.range, block.length)
-    return block.slice(start, end)
+    return sliceByteRange(block, options.range)
   }
 
   async #fetchRawBlock(url: string, cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
@@ -112,8 +111,7 @@ export class GatewayReader {
       const body = new Uint8Array(await response.arrayBuffer())
       if (range === undefined || response.status === 200) {
         if (range === undefined) return body
-        const [start, end] = resolveByteRange(range, body.length)
-        return body.slice(start, end)
+        return sliceByteRange(body, range)
       }
       const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '')
       if (

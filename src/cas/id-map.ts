@@ -21,7 +21,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * A map keyed by store ID, compared by bytes. Building a string key per lookup (`idKey`) cost ~0.7 µs
+ * A map keyed by store ID, compared by bytes. Building a string key per lookup cost ~0.7 µs
  * in V8, most of a warm get; here a small integer picks a short chain compared byte by byte.
  * A CID and a byte ID with the same bytes are the same key, which no store produces.
  */

@@ -6,18 +6,6 @@ export function isStoreId(value: unknown): value is StoreId {
   return value instanceof Uint8Array || CID.asCID(value) !== null
 }
 
-/**
- * A string that is equal for equal IDs, for use as a `Map` key; CIDs and byte IDs never collide.
- * One char per byte, built in one call: a string grown by `+=` is a rope of many small objects in V8,
- * which made the keys of a 1M-block store cost over 1 KB each.
- */
-export function idKey(id: StoreId): string {
-  const bytes = id instanceof Uint8Array ? id : id.bytes
-  return (
-    (id instanceof Uint8Array ? 'b' : 'c') + String.fromCharCode.apply(null, bytes as unknown as number[])
-  )
-}
-
 /** Human-readable ID for messages: the CID string, or hex for byte IDs. */
 export function formatId(id: StoreId): string {
   return id instanceof Uint8Array ? `0x${bytesToHex(id)}` : id.toString()

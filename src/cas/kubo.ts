@@ -9,7 +9,7 @@ import { asCid, checkHttpUrl, GatewayReader } from './gateway.js'
 import { HttpClient, type HttpOptions } from './http.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
-import { checkByteRange, resolveByteRange } from './range.js'
+import { checkByteRange, sliceByteRange } from './range.js'
 
 const CODECS: Record<Codec, number> = { raw: 0x55, 'dag-cbor': 0x71 }
 const DAG_PB = 0x70
@@ -144,9 +144,9 @@ export class KuboStore implements ContentAddressedStore {
     if (options.range !== undefined) checkByteRange(options.range)
     const pending = this.#buffer.get(cid.multihash.bytes)
     if (pending !== undefined) {
-      if (options.range === undefined) return pending.bytes.slice()
-      const [start, end] = resolveByteRange(options.range, pending.bytes.length)
-      return pending.bytes.slice(start, end)
+      return options.range === undefined
+        ? pending.bytes.slice()
+        : sliceByteRange(pending.bytes, options.range)
     }
     return this.gateway.load(cid, options)
   }

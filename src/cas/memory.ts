@@ -3,7 +3,7 @@ import { blake3Multihash, loadBlake3 } from '../hash/blake3.js'
 import { formatId } from './id.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
-import { checkByteRange, resolveByteRange } from './range.js'
+import { checkByteRange, sliceByteRange } from './range.js'
 
 /**
  * A store in memory whose IDs are the BLAKE3-256 multihash of the data (`1e 20` + 32 bytes), exactly
@@ -46,8 +46,7 @@ export class MemoryStore implements ContentAddressedStore {
     if (block === undefined) throw new BlockNotFoundError(`no block ${formatId(id)} in the memory store`)
     if (options?.range === undefined) return block.slice()
     checkByteRange(options.range)
-    const [start, end] = resolveByteRange(options.range, block.length)
-    return block.slice(start, end)
+    return sliceByteRange(block, options.range)
   }
 
   /** True when a block with this ID is stored. */

@@ -48,3 +48,9 @@ export function resolveByteRange(range: ByteRange, size: number): [number, numbe
   }
   return [range.offset, end]
 }
+
+/** A copy of the bytes a range selects, under the same bounds rules as {@link resolveByteRange}. */
+export function sliceByteRange(bytes: Uint8Array, range: ByteRange): Uint8Array {
+  const [start, end] = resolveByteRange(range, bytes.length)
+  return bytes.slice(start, end)
+}

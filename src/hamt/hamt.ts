@@ -248,7 +248,7 @@ export class HAMT<V = unknown> {
    * are not seen, and never block on the iteration.
    */
   async *pointers(options?: AbortOptions): AsyncGenerator<[string, StoreId]> {
-    const root = this.#readOnly ? this.#root : await this.#lock.read(async () => this.#snapshot())
+    const root = await this.#snapshot()
     yield* walkEntries(root, this.#loader, options)
   }
 
@@ -315,7 +315,7 @@ export class HAMT<V = unknown> {
    * every node: meant for tests and `verify` tools, not hot paths.
    */
   async verify(options?: AbortOptions): Promise<{ problems: string[]; keyCount: number }> {
-    const root = this.#readOnly ? this.#root : await this.#lock.read(async () => this.#snapshot())
+    const root = await this.#snapshot()
     const result = await checkTree(
       root,
       this.#loader,
@@ -354,10 +354,16 @@ export class HAMT<V = unknown> {
     return this.#readOnly ? fn() : this.#lock.read(fn)
   }
 
-  /** Freezes the current tree for a reader: later writes copy the nodes they change. */
-  #snapshot(): Link {
-    this.#epoch++
-    return this.#root
+  /**
+   * The root for a long reader. A read-only map never changes under it; a writable one is frozen:
+   * later writes copy the nodes they change instead of changing them in place.
+   */
+  async #snapshot(): Promise<Link> {
+    if (this.#readOnly) return this.#root
+    return this.#lock.read(async () => {
+      this.#epoch++
+      return this.#root
+    })
   }
 
   async #loadPath(hash: Uint8Array, key: string, options?: AbortOptions): Promise<Path> {

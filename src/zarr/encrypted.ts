@@ -1,9 +1,10 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import type { ByteRange } from '../cas/interface.js'
+import { sliceByteRange } from '../cas/range.js'
 import { DecryptionError, describeValue, InvalidArgumentError } from '../errors.js'
 import type { HAMT } from '../hamt/hamt.js'
 import type { ZarrGetOptions, ZarrHamtStoreOptions } from './interface.js'
-import { sliceRange, ZarrHAMTStore } from './store.js'
+import { ZarrHAMTStore } from './store.js'
 
 const NONCE = 24
 const TAG = 16
@@ -91,7 +92,7 @@ export class EncryptedZarrHAMTStore extends ZarrHAMTStore {
     options?: ZarrGetOptions,
   ): Promise<Uint8Array | undefined> {
     const plain = await this.get(key, options)
-    return plain === undefined ? undefined : sliceRange(plain, range)
+    return plain === undefined ? undefined : sliceByteRange(plain, range)
   }
 
   protected override async writeValue(key: string, value: Uint8Array): Promise<void> {

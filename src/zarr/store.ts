@@ -1,5 +1,5 @@
 import type { ByteRange } from '../cas/interface.js'
-import { resolveByteRange } from '../cas/range.js'
+import { sliceByteRange } from '../cas/range.js'
 import { InvalidArgumentError, ReadOnlyError } from '../errors.js'
 import type { HAMT } from '../hamt/hamt.js'
 import type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './interface.js'
@@ -128,7 +128,7 @@ export class ZarrHAMTStore {
     options?: ZarrGetOptions,
   ): Promise<Uint8Array | undefined> {
     const cached = this.#metadata.get(key)
-    if (cached !== undefined) return sliceRange(cached, range)
+    if (cached !== undefined) return sliceByteRange(cached, range)
     return this.hamt.get(key, { range, signal: options?.signal })
   }
 
@@ -139,10 +139,4 @@ export class ZarrHAMTStore {
   #assertWritable(operation: string): void {
     if (this.readOnly) throw new ReadOnlyError(`${operation} on a read-only Zarr store`)
   }
-}
-
-/** A byte range of bytes already in memory, with the same bounds rules as the stores. */
-export function sliceRange(bytes: Uint8Array, range: ByteRange): Uint8Array {
-  const [start, end] = resolveByteRange(range, bytes.length)
-  return bytes.slice(start, end)
 }
