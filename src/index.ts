@@ -1,3 +1,17 @@
+export { exportCar, linksOf } from './car/export.js'
+export { importCar } from './car/import.js'
+export type {
+  BlockSink,
+  BlockSource,
+  CarProgress,
+  ExportCarOptions,
+  ImportCarOptions,
+} from './car/interface.js'
+export {
+  type BlockstoreLike,
+  BlockstoreStore,
+  type BlockstoreStoreOptions,
+} from './cas/blockstore.js'
 export { GatewayReader, normalizeGatewayUrl } from './cas/gateway.js'
 export { type HttpOptions, HttpStatusError } from './cas/http.js'
 export { bytesToHex, formatId, hexToBytes, isStoreId } from './cas/id.js'
@@ -12,6 +26,7 @@ export type {
 export { KuboStore, type KuboStoreOptions } from './cas/kubo.js'
 export { MemoryStore } from './cas/memory.js'
 export { resolveByteRange } from './cas/range.js'
+export { TrustlessGatewayStore, type TrustlessGatewayStoreOptions } from './cas/trustless-gateway.js'
 export {
   BlockNotFoundError,
   DecryptionError,

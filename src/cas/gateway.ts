@@ -7,7 +7,7 @@ import {
   StoreError,
 } from '../errors.js'
 import { type HttpClient, HttpStatusError } from './http.js'
-import type { ByteRange, LoadOptions } from './interface.js'
+import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
 import { canVerify, verifyBlock } from './verify.js'
@@ -54,13 +54,33 @@ export class GatewayReader {
 
   async load(cid: CID, options: LoadOptions = {}): Promise<Uint8Array> {
     if (options.range !== undefined) checkByteRange(options.range)
+    return this.#fromFirstThatAnswers(cid, options.signal, (url) => this.#loadFrom(url, cid, options))
+  }
+
+  /** One block's bytes (for a UnixFS file, its root node), fetched raw and, with `verify`, checked. */
+  async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
+    if (this.#verify && !canVerify(cid)) {
+      throw new StoreError(
+        `cannot verify ${cid}: its hash function is not supported (pass verify: false to read it)`,
+      )
+    }
+    return this.#fromFirstThatAnswers(cid, options.signal, (url) =>
+      this.#fetchRawBlock(url, cid, options.signal),
+    )
+  }
+
+  async #fromFirstThatAnswers(
+    cid: CID,
+    signal: AbortSignal | undefined,
+    read: (url: string) => Promise<Uint8Array>,
+  ): Promise<Uint8Array> {
     const failures: Array<{ url: string; error: unknown }> = []
     for (const url of this.urls) {
       try {
-        return await this.#loadFrom(url, cid, options)
+        return await read(url)
       } catch (error) {
         // The caller's abort and a range outside the value are answers, not gateway failures.
-        if (options.signal?.aborted || error instanceof RangeNotSatisfiableError) throw error
+        if (signal?.aborted || error instanceof RangeNotSatisfiableError) throw error
         failures.push({ url, error })
       }
     }

@@ -10,6 +10,7 @@ import { HttpClient, type HttpOptions } from './http.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
+import { verifyBlock } from './verify.js'
 
 const CODECS: Record<Codec, number> = { raw: 0x55, 'dag-cbor': 0x71 }
 const DAG_PB = 0x70
@@ -149,6 +150,28 @@ export class KuboStore implements ContentAddressedStore {
         : sliceByteRange(pending.bytes, options.range)
     }
     return this.gateway.load(cid, options)
+  }
+
+  /** One block's bytes (for a UnixFS file, its root node): buffered, or from a gateway and checked. */
+  async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
+    options.signal?.throwIfAborted()
+    const block = asCid(cid, 'cid')
+    const pending = this.#buffer.get(block.multihash.bytes)
+    if (pending !== undefined) return pending.bytes.slice()
+    return this.gateway.getBlock(block, options)
+  }
+
+  /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
+  async putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    this.#writable('putBlock')
+    const block = asCid(cid, 'cid')
+    await verifyBlock(block, bytes, 'putBlock')
+    if (!this.#buffer.has(block.multihash.bytes)) {
+      this.#buffer.set(block.multihash.bytes, { multihash: block.multihash, bytes: bytes.slice() })
+      this.#bufferBytes += bytes.length
+    }
+    if (this.#bufferBytes >= this.#bufferLimit) await this.flush(options)
   }
 
   /** Pins `id` (and, recursively, everything it links to: a HAMT root pins the whole map). */

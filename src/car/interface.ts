@@ -1,0 +1,29 @@
+import type { CID } from 'multiformats/cid'
+import type { AbortOptions } from '../cas/interface.js'
+
+/** A store that hands out whole blocks by CID: BlockstoreStore, DiskStore, KuboStore, TrustlessGatewayStore. */
+export interface BlockSource {
+  getBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array>
+}
+
+/** A store that takes whole blocks under their CIDs: BlockstoreStore, DiskStore, KuboStore. */
+export interface BlockSink {
+  putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  flush?(options?: AbortOptions): Promise<void>
+}
+
+/** Counts so far, passed to `onProgress` after every block. */
+export interface CarProgress {
+  blocks: number
+  bytes: number
+}
+
+export interface ExportCarOptions extends AbortOptions {
+  /** Blocks fetched at once while walking the DAG; default 16. */
+  concurrency?: number
+  onProgress?: (progress: CarProgress) => void
+}
+
+export interface ImportCarOptions extends AbortOptions {
+  onProgress?: (progress: CarProgress) => void
+}

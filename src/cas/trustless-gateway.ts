@@ -1,0 +1,54 @@
+import type { CID } from 'multiformats/cid'
+import { InvalidArgumentError, StoreError } from '../errors.js'
+import { asCid, GatewayReader } from './gateway.js'
+import { HttpClient, type HttpOptions } from './http.js'
+import type { AbortOptions, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
+
+export interface TrustlessGatewayStoreOptions extends HttpOptions {
+  /** One gateway URL or several, tried in order for every block (`https://ipfs.io`, `http://127.0.0.1:8080`…). */
+  gateways: string | readonly string[]
+}
+
+/**
+ * A read-only store over IPFS HTTP gateways that trusts none of them: every block is fetched as a
+ * verifiable raw block (`Accept: application/vnd.ipld.raw`, `?format=raw`) and checked against its
+ * CID before use; a gateway that fails, lacks the block or answers wrong bytes is skipped for the
+ * next. Values above one block (UnixFS files) are assembled from verified blocks, fetching only
+ * those a byte range needs. Works in browsers: it only needs `fetch`.
+ *
+ * @example
+ * ```ts
+ * const store = new TrustlessGatewayStore({ gateways: ['https://ipfs.io', 'https://dweb.link'] })
+ * const map = await HAMT.open(CID.parse('bafyr…'), { store, readOnly: true })
+ * ```
+ */
+export class TrustlessGatewayStore implements ContentAddressedStore {
+  readonly gateway: GatewayReader
+
+  constructor(options: TrustlessGatewayStoreOptions) {
+    const gateways = options?.gateways
+    if (typeof gateways !== 'string' && !Array.isArray(gateways)) {
+      throw new InvalidArgumentError('gateways must be a URL or an array of URLs')
+    }
+    this.gateway = new GatewayReader(
+      typeof gateways === 'string' ? [gateways] : gateways,
+      new HttpClient(options),
+      true,
+    )
+  }
+
+  async save(): Promise<never> {
+    throw new StoreError('cannot save: a TrustlessGatewayStore is read-only')
+  }
+
+  async load(id: StoreId, options: LoadOptions = {}): Promise<Uint8Array> {
+    options.signal?.throwIfAborted()
+    return this.gateway.load(asCid(id, 'id'), options)
+  }
+
+  /** One block's verified bytes (for a UnixFS file, its root node). */
+  async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
+    options.signal?.throwIfAborted()
+    return this.gateway.getBlock(asCid(cid, 'cid'), options)
+  }
+}

@@ -1,0 +1,69 @@
+import * as dagPb from '@ipld/dag-pb'
+import { UnixFS } from 'ipfs-unixfs'
+import { CID } from 'multiformats/cid'
+import type { MultihashDigest } from 'multiformats/hashes/interface'
+
+const RAW = 0x55
+
+/** Kubo's balanced layout puts at most this many links in one node (go-unixfs `DefaultLinksPerBlock`). */
+export const LINKS_PER_NODE = 174
+
+export interface Block {
+  cid: CID
+  bytes: Uint8Array
+}
+
+type Digester = (bytes: Uint8Array) => MultihashDigest | Promise<MultihashDigest>
+
+interface Child {
+  cid: CID
+  /** Bytes of file data under this child. */
+  fileSize: number
+  /** Serialized size of the child's block plus all its descendants (dag-pb `Tsize`). */
+  dagSize: number
+}
+
+/**
+ * The blocks of `data` laid out as Kubo's `add --cid-version=1 --raw-leaves --chunker=size-<n>` lays
+ * them out: fixed-size raw leaves under a balanced tree of dag-pb UnixFS file nodes, at most 174
+ * links each, filled left to right. Data of one chunk or less is the one raw leaf itself.
+ * `ipfs-unixfs-importer` builds the same shape but hashes with SHA-256 only, and py-hamt uses BLAKE3.
+ */
+export async function buildUnixfsFile(
+  data: Uint8Array,
+  chunkSize: number,
+  digest: Digester,
+): Promise<{ root: CID; blocks: Block[] }> {
+  const blocks: Block[] = []
+  let level: Child[] = []
+  // Empty data is one empty leaf, as Kubo adds it.
+  const leafCount = Math.max(1, Math.ceil(data.length / chunkSize))
+  for (let i = 0; i < leafCount; i++) {
+    const bytes = data.slice(i * chunkSize, (i + 1) * chunkSize)
+    const cid = CID.createV1(RAW, await digest(bytes))
+    blocks.push({ cid, bytes })
+    level.push({ cid, fileSize: bytes.length, dagSize: bytes.length })
+  }
+  // Grouping each level by 174 gives Kubo's balanced tree: every subtree is full before the next starts.
+  while (level.length > 1) {
+    const parents: Child[] = []
+    for (let i = 0; i < level.length; i += LINKS_PER_NODE) {
+      parents.push(await fileNode(level.slice(i, i + LINKS_PER_NODE), digest, blocks))
+    }
+    level = parents
+  }
+  return { root: (level[0] as Child).cid, blocks }
+}
+
+async function fileNode(children: Child[], digest: Digester, blocks: Block[]): Promise<Child> {
+  const unixfs = new UnixFS({ type: 'file', blockSizes: children.map((c) => BigInt(c.fileSize)) })
+  const bytes = dagPb.encode({
+    Data: unixfs.marshal(),
+    Links: children.map((c) => ({ Hash: c.cid, Name: '', Tsize: c.dagSize })),
+  })
+  const cid = CID.createV1(dagPb.code, await digest(bytes))
+  blocks.push({ cid, bytes })
+  const fileSize = children.reduce((sum, c) => sum + c.fileSize, 0)
+  const dagSize = children.reduce((sum, c) => sum + c.dagSize, bytes.length)
+  return { cid, fileSize, dagSize }
+}
