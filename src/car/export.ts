@@ -4,6 +4,7 @@ import { varint } from 'multiformats'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { IdMap } from '../cas/id-map.js'
+import type { StoreId } from '../cas/interface.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import type { BlockSource, ExportCarOptions } from './interface.js'
 
@@ -23,11 +24,11 @@ const RAW = 0x55
  */
 export async function* exportCar(
   source: BlockSource,
-  root: CID,
+  root: StoreId,
   options: ExportCarOptions = {},
 ): AsyncGenerator<Uint8Array> {
   const rootCid = CID.asCID(root)
-  if (rootCid === null) throw new InvalidArgumentError('root must be a CID')
+  if (rootCid === null) throw new InvalidArgumentError('root must be a CID (a map flushed to a CID store)')
   if (typeof source?.getBlock !== 'function') {
     throw new InvalidArgumentError('source must be a store with getBlock (BlockstoreStore, KuboStore, …)')
   }

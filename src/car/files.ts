@@ -3,6 +3,7 @@ import { rename, rm } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { CID } from 'multiformats/cid'
+import type { StoreId } from '../cas/interface.js'
 import { exportCar } from './export.js'
 import { importCar } from './import.js'
 import type { BlockSink, BlockSource, ExportCarOptions, ImportCarOptions } from './interface.js'
@@ -18,7 +19,7 @@ import type { BlockSink, BlockSource, ExportCarOptions, ImportCarOptions } from 
  */
 export async function exportCarFile(
   source: BlockSource,
-  root: CID,
+  root: StoreId,
   path: string,
   options: ExportCarOptions = {},
 ): Promise<void> {
