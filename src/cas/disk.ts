@@ -26,6 +26,7 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
  */
 export class DiskStore extends BlockstoreStore {
   readonly directory: string
+  declare readonly blockstore: FsBlockstore
 
   private constructor(blockstore: FsBlockstore, options: BlockstoreStoreOptions) {
     super(blockstore, options)
