@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import * as api from '../src/index.js'
+import * as nodeApi from '../src/node.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 
@@ -10,6 +11,7 @@ describe('package', () => {
   it('exports exactly the documented public API (update README and this list together)', () => {
     assert.deepEqual(Object.keys(api).sort(), [
       'BlockNotFoundError',
+      'BlockstoreStore',
       'DecryptionError',
       'EncryptedZarrHAMTStore',
       'GatewayReader',
@@ -28,31 +30,38 @@ describe('package', () => {
       'RangeNotSatisfiableError',
       'ReadOnlyError',
       'StoreError',
+      'TrustlessGatewayStore',
       'UnflushedChangesError',
       'ZarrHAMTStore',
       'blake3',
       'blake3Hasher',
       'blake3Multihash',
       'bytesToHex',
+      'exportCar',
       'formatId',
       'hamtKey',
       'hexToBytes',
+      'importCar',
       'isHamtError',
       'isStoreId',
+      'linksOf',
       'loadBlake3',
       'normalizeGatewayUrl',
       'resolveByteRange',
     ])
+    // Node-only parts live behind their own subpath, so the browser bundle stays clean.
+    assert.deepEqual(Object.keys(nodeApi).sort(), ['DiskStore', 'exportCarFile', 'importCarFile'])
   })
 
   it('bundles for the browser with no Node built-ins: the library, and the read path with zarrita', async () => {
     await assertBrowserBundle({ entryPoints: [`${repo}/src/index.ts`] })
-    // What a web page that reads a published dataset imports: zarrita over a gateway-backed HAMT.
+    // What a web page that reads a published dataset imports: zarrita over a HAMT read from trustless gateways, and CAR export.
     await assertBrowserBundle({
       stdin: {
         contents: `import * as zarr from 'zarrita'
-import { HAMT, KuboStore, ZarrHAMTStore } from './src/index.ts'
-const store = new KuboStore({ rpcUrl: null, gatewayUrl: 'https://gateway.example' })
+import { HAMT, TrustlessGatewayStore, ZarrHAMTStore, exportCar } from './src/index.ts'
+const store = new TrustlessGatewayStore({ gateways: ['https://gateway.example', 'https://other.example'] })
+export const car = (root) => exportCar(store, root)
 export async function open(root) {
   const map = await HAMT.open(root, { store, readOnly: true, valuesAreBytes: true })
   return zarr.open(zarr.root(new ZarrHAMTStore(map)), { kind: 'group' })
