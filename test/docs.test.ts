@@ -2,7 +2,9 @@
 // run it (imports of 'ts-hamt' point at the source).
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -29,7 +31,11 @@ describe('README code blocks', async () => {
   for (const [index, block] of blocks.entries()) {
     it(`block ${index + 1} runs`, async () => {
       const file = `${repo}/.cache/readme/block-${index + 1}.ts`
-      await writeFile(file, block.replaceAll("from 'ts-hamt'", `from '${repo}/src/index.ts'`))
+      const source = block
+        .replaceAll("from 'ts-hamt/node'", `from '${repo}/src/node.ts'`)
+        .replaceAll("from 'ts-hamt'", `from '${repo}/src/index.ts'`)
+      // Blocks that write to a directory of their own write under a fresh temporary one.
+      await writeFile(file, source.replaceAll("'./my-maps", `'${await mkdtemp(join(tmpdir(), 'readme-'))}`))
       await runTs(file)
     })
   }
@@ -41,9 +47,30 @@ describe('README code blocks', async () => {
 })
 
 describe('examples', () => {
-  it('examples/demo.ts writes, reopens and reads back the station readings', async () => {
-    const out = await runTs(`${repo}/examples/demo.ts`)
-    assert.match(out, /^wrote 1095 readings; root 1e20[0-9a-f]{64}$/m)
-    assert.match(out, /^Oslo on 2025-07-01: max -?\d+(\.\d)? °C/m)
+  it('examples/demo.ts writes a Zarr dataset to the on-disk store and reads it back by root CID', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-demo-'))
+    try {
+      const { stdout: out } = await run('node', ['--import', 'tsx', 'examples/demo.ts', directory], {
+        cwd: repo,
+        timeout: 120_000,
+      })
+      const root = /^root (bafy\w+)$/m.exec(out)?.[1]
+      assert.ok(root, out)
+      assert.match(out, /^air_temperature: float32 30 × 18 × 36, chunks 10 × 18 × 36, K$/m)
+      assert.match(
+        out,
+        /^air_temperature on day 15, 35\.\.55°N × 5°W\.\.25°E \(K\):\n( {2}(\d+\.\d ){3}\d+\.\d\n){3}/m,
+      )
+      // The same content gives the same root: a second run into a fresh directory agrees.
+      const again = await mkdtemp(join(tmpdir(), 'ts-hamt-demo-'))
+      const second = await run('node', ['--import', 'tsx', 'examples/demo.ts', again], {
+        cwd: repo,
+        timeout: 120_000,
+      })
+      await rm(again, { recursive: true, force: true })
+      assert.match(second.stdout, new RegExp(`^root ${root}$`, 'm'))
+    } finally {
+      await rm(directory, { recursive: true, force: true })
+    }
   })
 })
