@@ -14,7 +14,7 @@ import { type Rgb, valueColour, valueRange } from '../examples/viewer/src/colour
 import { formatValue } from '../examples/viewer/src/format.js'
 import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
-import { zarrDriver } from './helpers/python.js'
+import { toShardedDriver, zarrDriver } from './helpers/python.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const artifacts = join(repo, 'test-artifacts')
@@ -174,6 +174,23 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
       (await page.textContent('#status')) ?? '',
       /ERR_INVALID_ARGUMENT: root must be a CID, got "not-a-cid"/,
     )
+    pageErrors.length = 0
+  })
+
+  it('recognises a sharded root written by py-hamt and says that layout is not supported yet', async () => {
+    const sharded = await toShardedDriver<{ root: string }>('convert', {
+      rpcUrl: kubo?.rpcUrl,
+      gatewayUrl: kubo?.gatewayUrl,
+      root: written.root,
+    })
+    await page.goto(viewerUrl(sharded.root), { timeout: WAIT_MS })
+    await page.waitForSelector('body[data-state="error"]', { timeout: WAIT_MS })
+    const status = (await page.textContent('#status')) ?? ''
+    assert.match(
+      status,
+      new RegExp(`root ${sharded.root} is a py-hamt sharded Zarr store \\(sharded_zarr_v2\\)`),
+    )
+    assert.match(status, /reads only Zarr on a HAMT so far/)
     pageErrors.length = 0
   })
 })

@@ -30,6 +30,7 @@ const ui = {
   legendUnits: element('legend-units', HTMLElement),
   nanSwatch: element('nan-swatch', HTMLElement),
   point: element('point', HTMLElement),
+  marker: element('marker', HTMLElement),
   chart: element('chart', HTMLCanvasElement),
 }
 
@@ -84,6 +85,7 @@ async function open(
     ui.variable.value = initial.variable as string
   ui.point.textContent = 'Click the map for the time series of a point.'
   ui.chart.hidden = true
+  ui.marker.hidden = true
   ui.viewer.hidden = false
   configureTime(initial.time ?? 0)
   await render()
@@ -139,6 +141,7 @@ async function showPoint(cell: { x: number; y: number }): Promise<void> {
   const variable = selectedVariable()
   const [yDim, xDim] = variable.dims.slice(-2) as [string, string]
   const where = [coordinateText(yDim, cell.y, dataset), coordinateText(xDim, cell.x, dataset)].join(', ')
+  placeMarker(cell, grid, rowsGoNorth(variable))
   const value = grid.values[cell.y * grid.width + cell.x] as number
   ui.point.textContent = `${where}: ${formatValue(value)} ${variable.units}`.trim()
   Object.assign(ui.point.dataset, { x: String(cell.x), y: String(cell.y), value: String(value) })
@@ -164,6 +167,13 @@ async function showPoint(cell: { x: number; y: number }): Promise<void> {
   const span = finite === undefined ? 'no data' : `${formatValue(finite.min)} to ${formatValue(finite.max)}`
   ui.chart.setAttribute('aria-label', `${variable.name} at ${where}: ${series.length} values, ${span}`)
   Object.assign(ui.chart.dataset, { variable: variable.name, x: String(cell.x), y: String(cell.y) })
+}
+
+function placeMarker(cell: { x: number; y: number }, grid: Grid, northUp: boolean): void {
+  const screenRow = northUp ? grid.height - 1 - cell.y : cell.y
+  ui.marker.style.left = `${((cell.x + 0.5) / grid.width) * ui.map.clientWidth}px`
+  ui.marker.style.top = `${((screenRow + 0.5) / grid.height) * ui.map.clientHeight}px`
+  ui.marker.hidden = false
 }
 
 function coordinateText(dim: string, index: number, dataset: Dataset): string {
