@@ -17,6 +17,10 @@ type Expected = {
 }
 type Written = { root: string; expected: Record<string, Expected> }
 
+/** Bounds: the set-up may build Kubo on a first run; each test then takes seconds. */
+const SETUP = { timeout: 30 * 60_000 }
+const TEST = { timeout: 120_000 }
+
 const nanAware = (values: ArrayLike<number>): Array<number | null> =>
   Array.from(values, (v) => (Number.isNaN(v) ? null : v))
 
@@ -34,6 +38,7 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
   let kubo: KuboDaemon
   const written: Record<'plain' | 'consolidated', Written> = {} as never
 
+  // A first run may build Kubo (minutes); after that this takes seconds.
   before(async () => {
     kubo = await startKubo()
     for (const consolidated of [false, true]) {
@@ -45,11 +50,11 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
         consolidated,
       })
     }
-  })
+  }, SETUP)
   after(() => kubo?.stop())
 
   for (const kind of ['plain', 'consolidated'] as const) {
-    it(`lists and reads every variable as py-hamt wrote it (${kind} metadata)`, async () => {
+    it(`lists and reads every variable as py-hamt wrote it (${kind} metadata)`, TEST, async () => {
       const { root, expected } = written[kind]
       const dataset = await openDataset(root, kubo.gatewayUrl)
       assert.equal(dataset.layout, 'hamt')
@@ -87,7 +92,7 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
     })
   }
 
-  it('refuses a sharded root written by py-hamt with a message naming its layout', async () => {
+  it('refuses a sharded root written by py-hamt with a message naming its layout', TEST, async () => {
     const sharded = await toShardedDriver<{ root: string }>('convert', {
       rpcUrl: kubo.rpcUrl,
       gatewayUrl: kubo.gatewayUrl,
@@ -100,7 +105,7 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
     )
   })
 
-  it('says what is wrong with a bad root, gateway or selection', async () => {
+  it('says what is wrong with a bad root, gateway or selection', TEST, async () => {
     const { root } = written.plain
     await rejectsWith(
       openDataset('nope', kubo.gatewayUrl),

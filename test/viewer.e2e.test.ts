@@ -20,6 +20,9 @@ const repo = fileURLToPath(new URL('..', import.meta.url))
 const artifacts = join(repo, 'test-artifacts')
 /** Bound of every wait on the page: reading a slice through the gateway takes well under a second. */
 const WAIT_MS = 30_000
+/** The set-up may build Kubo and install Chromium on a first run; each test then takes seconds. */
+const SETUP = { timeout: 30 * 60_000 }
+const TEST = { timeout: 120_000 }
 /** Canvas colours may differ by rounding only. */
 const COLOUR_TOLERANCE = 2
 
@@ -40,6 +43,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
   let page: Page
   const pageErrors: string[] = []
 
+  // A first run may build Kubo (minutes) and install Chromium; after that this takes seconds.
   before(async () => {
     kubo = await startKubo()
     written = await zarrDriver<Written>('write', {
@@ -62,7 +66,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(message.text())
     })
-  })
+  }, SETUP)
 
   after(async () => {
     await browser?.close()
@@ -80,7 +84,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     assert.deepEqual(pageErrors, [], 'the page logged errors')
   }
 
-  it('lists every variable of two or more dimensions that py-hamt wrote', async () => {
+  it('lists every variable of two or more dimensions that py-hamt wrote', TEST, async () => {
     await page.goto(viewerUrl(written.root), { timeout: WAIT_MS })
     const drawable = Object.entries(written.expected)
       .filter(([, v]) => v.shape.length >= 2)
@@ -94,7 +98,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     assert.deepEqual(options, drawable)
   })
 
-  it('draws each cell in the colour of its value on the legend scale, NaN distinctly', async () => {
+  it('draws each cell in the colour of its value on the legend scale, NaN distinctly', TEST, async () => {
     await page.selectOption('#variable', 'temp')
     await rendered('temp', 0)
     const slice = expectedSlice(written, 'temp', 0)
@@ -102,7 +106,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     await assertMapShows(page, written, slice)
   })
 
-  it('redraws when the time step and the variable change', async () => {
+  it('redraws when the time step and the variable change', TEST, async () => {
     const before = await sampleCells(page, written, 'temp')
     await page.locator('#time').fill('3')
     await rendered('temp', 3)
@@ -123,7 +127,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     assert.ok(changedCells(later, precip) > later.length / 2, 'most cells change colour with the variable')
   })
 
-  it("shows a clicked point's value and its time series as a line chart", async () => {
+  it("shows a clicked point's value and its time series as a line chart", TEST, async () => {
     await page.selectOption('#variable', 'temp')
     await rendered('temp', 3)
     const { width, height, rowsGoNorth } = gridOf(written, 'temp')
@@ -167,7 +171,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     console.log(`viewer screenshot: ${screenshot}`)
   })
 
-  it('says clearly what is wrong with a root it cannot open', async () => {
+  it('says clearly what is wrong with a root it cannot open', TEST, async () => {
     await page.goto(viewerUrl('not-a-cid'), { timeout: WAIT_MS })
     await page.waitForSelector('body[data-state="error"]', { timeout: WAIT_MS })
     assert.match(
@@ -177,22 +181,26 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     pageErrors.length = 0
   })
 
-  it('recognises a sharded root written by py-hamt and says that layout is not supported yet', async () => {
-    const sharded = await toShardedDriver<{ root: string }>('convert', {
-      rpcUrl: kubo?.rpcUrl,
-      gatewayUrl: kubo?.gatewayUrl,
-      root: written.root,
-    })
-    await page.goto(viewerUrl(sharded.root), { timeout: WAIT_MS })
-    await page.waitForSelector('body[data-state="error"]', { timeout: WAIT_MS })
-    const status = (await page.textContent('#status')) ?? ''
-    assert.match(
-      status,
-      new RegExp(`root ${sharded.root} is a py-hamt sharded Zarr store \\(sharded_zarr_v2\\)`),
-    )
-    assert.match(status, /reads only Zarr on a HAMT so far/)
-    pageErrors.length = 0
-  })
+  it(
+    'recognises a sharded root written by py-hamt and says that layout is not supported yet',
+    TEST,
+    async () => {
+      const sharded = await toShardedDriver<{ root: string }>('convert', {
+        rpcUrl: kubo?.rpcUrl,
+        gatewayUrl: kubo?.gatewayUrl,
+        root: written.root,
+      })
+      await page.goto(viewerUrl(sharded.root), { timeout: WAIT_MS })
+      await page.waitForSelector('body[data-state="error"]', { timeout: WAIT_MS })
+      const status = (await page.textContent('#status')) ?? ''
+      assert.match(
+        status,
+        new RegExp(`root ${sharded.root} is a py-hamt sharded Zarr store \\(sharded_zarr_v2\\)`),
+      )
+      assert.match(status, /reads only Zarr on a HAMT so far/)
+      pageErrors.length = 0
+    },
+  )
 })
 
 type Slice = { name: string; width: number; height: number; rowsGoNorth: boolean; values: number[] }

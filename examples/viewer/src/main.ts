@@ -126,6 +126,12 @@ async function render(): Promise<void> {
   ui.map.dataset.rendered = `${variable.name}@${t}`
   history.replaceState(null, '', `?${new URLSearchParams(queryOf(dataset, variable, t))}`)
   setStatus('ready', `${dataset.title || dataset.root}: ${variable.name} at ${ui.timeLabel.value}`)
+  // A point picked on another variable's grid may not exist on this one.
+  if (view.cell !== undefined && (view.cell.x >= grid.width || view.cell.y >= grid.height)) {
+    delete view.cell
+    ui.marker.hidden = true
+    ui.chart.hidden = true
+  }
   if (view.cell !== undefined) await showPoint(view.cell)
 }
 
