@@ -26,7 +26,8 @@ export function scaleColour(fraction: number): Rgb {
   const below = Math.min(Math.floor(position), VIRIDIS.length - 2)
   const t = position - below
   const [a, b] = [VIRIDIS[below] as Rgb, VIRIDIS[below + 1] as Rgb]
-  return [0, 1, 2].map((i) => Math.round(a[i]! + (b[i]! - a[i]!) * t)) as unknown as Rgb
+  const mix = (from: number, to: number): number => Math.round(from + (to - from) * t)
+  return [mix(a[0], b[0]), mix(a[1], b[1]), mix(a[2], b[2])]
 }
 
 /** The range a slice is drawn with: its smallest and largest finite values. */

@@ -2,7 +2,7 @@
 // form), pick a variable and a time step, and click the map for a point's time series.
 import { isHamtError } from '../../../src/index.js'
 import { drawSeriesChart } from './chart.js'
-import { cellAt, drawColourMap, drawScaleBar, NAN_COLOUR, type ValueRange, valueRange } from './colour-map.js'
+import { cellAt, drawColourMap, drawScaleBar, NAN_COLOUR, valueRange } from './colour-map.js'
 import { type Dataset, type Grid, openDataset, type VariableInfo } from './dataset.js'
 import { describeQuantity, formatTime, formatValue } from './format.js'
 
@@ -38,7 +38,6 @@ const ui = {
 const view: {
   dataset?: Dataset
   grid?: Grid
-  range?: ValueRange | undefined
   cell?: { x: number; y: number }
   generation: number
 } = { generation: 0 }
@@ -119,7 +118,7 @@ async function render(): Promise<void> {
   if (generation !== view.generation) return
   const range = valueRange(grid.values)
   drawColourMap(ui.map, grid, range, rowsGoNorth(variable))
-  Object.assign(view, { grid, range })
+  view.grid = grid
   ui.legendMin.textContent = range === undefined ? 'no data' : formatValue(range.min)
   ui.legendMax.textContent = range === undefined ? '' : formatValue(range.max)
   ui.legendUnits.textContent = variable.units
