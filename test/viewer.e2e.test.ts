@@ -128,8 +128,10 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
   })
 
   it("shows a clicked point's value and its time series as a line chart", TEST, async () => {
+    // Time step 0: the screenshot then also shows NaN cells (bottom left).
     await page.selectOption('#variable', 'temp')
-    await rendered('temp', 3)
+    await page.locator('#time').fill('0')
+    await rendered('temp', 0)
     const { width, height, rowsGoNorth } = gridOf(written, 'temp')
     const [x, y] = [13, 4]
     const box = (await page.locator('#map').boundingBox())!
@@ -143,7 +145,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
 
     const temp = written.expected.temp!
     const series = Array.from({ length: temp.shape[0]! }, (_, t) => temp.values[(t * height + y) * width + x])
-    const value = series[3] ?? Number.NaN
+    const value = series[0] ?? Number.NaN
     assert.equal(await page.getAttribute('#point', 'data-value'), String(value))
     const finite = valueRange(series.map((v) => v ?? Number.NaN))!
     const label = await page.getAttribute('#chart', 'aria-label')
