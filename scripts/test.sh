@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test run, from a fresh clone: installs what the tests need (npm packages, the Python
-# venv with the real py-hamt 3.6.0), then lints, typechecks and runs every test.
+# venv with the real py-hamt 3.6.0, Chromium), then lints, typechecks and runs every test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,6 +13,8 @@ if [[ "$(cat node_modules/.ts-hamt-lock 2>/dev/null || true)" != "$lock_hash" ]]
 fi
 
 bash scripts/python-env.sh >/dev/null
+# Debian's Chromium for the browser viewer's end-to-end test (apt-get, once per machine).
+bash scripts/chromium-env.sh >/dev/null
 
 echo "test: lint (biome)" >&2
 npx biome check .

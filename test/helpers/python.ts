@@ -27,6 +27,11 @@ export function zarrDriver<T>(command: 'write' | 'read', request: unknown): Prom
   return runDriver<T>('zarr_driver.py', command, request)
 }
 
+/** Runs test/interop/to_sharded_driver.py: py-hamt's HAMT-to-sharded converter on a Kubo dataset. */
+export function toShardedDriver<T>(command: 'convert', request: unknown): Promise<T> {
+  return runDriver<T>('to_sharded_driver.py', command, request)
+}
+
 async function runDriver<T>(script: string, command: string, request: unknown): Promise<T> {
   const exe = await pyHamtPython()
   const child = execFile(exe, ['-W', 'ignore', `${repo}/test/interop/${script}`, command], {

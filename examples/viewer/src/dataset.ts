@@ -1,0 +1,220 @@
+// Opens a published Zarr v3 dataset by its root CID through an IPFS gateway, for the viewer. The
+// rest of the viewer sees only `Dataset`, so py-hamt's sharded layout can plug in beside the HAMT.
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import * as zarr from 'zarrita'
+import {
+  type ContentAddressedStore,
+  HAMT,
+  InvalidArgumentError,
+  KuboStore,
+  ZarrHAMTStore,
+} from '../../../src/index.js'
+
+/** A data variable the viewer can draw: at least two dimensions, the last two being y and x. */
+export interface VariableInfo {
+  readonly name: string
+  readonly shape: readonly number[]
+  /** `dimension_names` from zarr.json, or `dim_0`, `dim_1`, … when the writer gave none. */
+  readonly dims: readonly string[]
+  readonly units: string
+  readonly longName: string
+}
+
+/** A 1-D coordinate array (time, lat, lon, …) with its CF units. */
+export interface Coordinate {
+  readonly name: string
+  readonly units: string
+  readonly values: Float64Array
+}
+
+/** A 2-D slice in row-major order (`values[y * width + x]`), NaN where there is no data. */
+export interface Grid {
+  readonly width: number
+  readonly height: number
+  readonly values: Float64Array
+}
+
+export interface Dataset {
+  readonly layout: 'hamt'
+  readonly root: string
+  readonly title: string
+  readonly variables: readonly VariableInfo[]
+  /** The coordinate array named like `dim`, when the dataset has one. */
+  coordinate(dim: string): Coordinate | undefined
+  /** The y/x plane of `variable` at `timeIndex` along its first dimension (ignored for 2-D variables). */
+  slice(variable: string, timeIndex: number): Promise<Grid>
+  /** Every value of `variable` along its first dimension at one y/x cell (3-D and up). */
+  series(variable: string, y: number, x: number): Promise<Float64Array>
+}
+
+/** How a root CID is laid out, read from its root block. */
+export type Layout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: string }
+
+/**
+ * Opens the dataset at `root` through `gatewayUrl`, every block checked against its CID.
+ * A sharded root (py-hamt `ShardedZarrStore`) is recognised and refused with a clear message until
+ * that layout lands.
+ *
+ * @example
+ * ```ts
+ * const dataset = await openDataset('bafyr4i…', 'http://127.0.0.1:8080')
+ * const grid = await dataset.slice(dataset.variables[0].name, 0)
+ * ```
+ */
+export async function openDataset(root: string, gatewayUrl: string): Promise<Dataset> {
+  const rootId = parseRoot(root)
+  const store = new KuboStore({ rpcUrl: null, gatewayUrl: checkGateway(gatewayUrl), timeoutMs: 30_000 })
+  const layout = detectLayout(await store.load(rootId), root)
+  if (layout.kind === 'sharded') {
+    throw new InvalidArgumentError(
+      `root ${root} is a py-hamt sharded Zarr store (${layout.manifestVersion}); ` +
+        'this viewer reads only Zarr on a HAMT so far',
+    )
+  }
+  return openHamtDataset(store, rootId, root)
+}
+
+function parseRoot(root: string): CID {
+  try {
+    return CID.parse(root.trim())
+  } catch (error) {
+    throw new InvalidArgumentError(`root must be a CID, got ${JSON.stringify(root)}`, { cause: error })
+  }
+}
+
+function checkGateway(gatewayUrl: string): string {
+  const url = URL.canParse(gatewayUrl) ? new URL(gatewayUrl) : undefined
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw new InvalidArgumentError(`gateway must be an http(s) URL, got ${JSON.stringify(gatewayUrl)}`)
+  }
+  return gatewayUrl
+}
+
+/** A HAMT root node is a 256-slot array; a sharded store's root is a map with `manifest_version`. */
+export function detectLayout(rootBlock: Uint8Array, root: string): Layout {
+  let decoded: unknown
+  try {
+    decoded = dagCbor.decode(rootBlock)
+  } catch (error) {
+    throw new InvalidArgumentError(`root ${root} is not a DAG-CBOR block`, { cause: error })
+  }
+  if (Array.isArray(decoded)) return { kind: 'hamt' }
+  const version = (decoded as { manifest_version?: unknown } | null)?.manifest_version
+  if (typeof version === 'string') return { kind: 'sharded', manifestVersion: version }
+  throw new InvalidArgumentError(`root ${root} is neither a HAMT node nor a sharded Zarr manifest`)
+}
+
+type ArrayMetadata = {
+  node_type: 'array' | 'group'
+  shape?: number[]
+  dimension_names?: (string | null)[] | null
+  attributes?: Record<string, unknown>
+}
+
+async function openHamtDataset(store: ContentAddressedStore, rootId: CID, root: string): Promise<Dataset> {
+  const map = await HAMT.open<Uint8Array>(rootId, { store, readOnly: true, valuesAreBytes: true })
+  const zarrStore = new ZarrHAMTStore(map)
+  const group = await zarr.open(zarr.root(zarrStore), { kind: 'group' })
+  const arrays = await listArrays(zarrStore)
+
+  const coordinates = new Map<string, Coordinate>()
+  const variables: VariableInfo[] = []
+  for (const [name, meta] of arrays) {
+    const shape = meta.shape ?? []
+    const dims = shape.map((_, i) => meta.dimension_names?.[i] ?? `dim_${i}`)
+    const attrs = meta.attributes ?? {}
+    if (shape.length === 1 && dims[0] === name) {
+      const array = await zarr.open(group.resolve(name), { kind: 'array' })
+      const { data } = await zarr.get(array)
+      coordinates.set(name, { name, units: text(attrs.units), values: toFloat64(data) })
+    } else if (shape.length >= 2) {
+      variables.push({ name, shape, dims, units: text(attrs.units), longName: text(attrs.long_name) })
+    }
+  }
+  variables.sort((a, b) => a.name.localeCompare(b.name))
+
+  const opened = new Map<string, Promise<zarr.Array<zarr.DataType, ZarrHAMTStore>>>()
+  const openArray = (name: string): Promise<zarr.Array<zarr.DataType, ZarrHAMTStore>> => {
+    let array = opened.get(name)
+    if (array === undefined) {
+      array = zarr.open(group.resolve(name), { kind: 'array' })
+      opened.set(name, array)
+    }
+    return array
+  }
+  const info = (name: string): VariableInfo => {
+    const found = variables.find((v) => v.name === name)
+    if (found === undefined)
+      throw new InvalidArgumentError(`no drawable variable named ${JSON.stringify(name)}`)
+    return found
+  }
+
+  return {
+    layout: 'hamt',
+    root,
+    title: text(group.attrs.title),
+    variables,
+    coordinate: (dim) => coordinates.get(dim),
+    async slice(name, timeIndex) {
+      const { shape } = info(name)
+      const lead = shape
+        .slice(0, -2)
+        .map((size, i) => (i === 0 ? checkIndex(timeIndex, size, 'time step') : 0))
+      const result = await zarr.get(await openArray(name), [...lead, null, null])
+      const [height, width] = shape.slice(-2) as [number, number]
+      return { width, height, values: toFloat64(result.data) }
+    },
+    async series(name, y, x) {
+      const { shape } = info(name)
+      if (shape.length < 3) throw new InvalidArgumentError(`${name} has no time dimension`)
+      const [height, width] = shape.slice(-2) as [number, number]
+      const middle = shape.slice(1, -2).map(() => 0)
+      const selection = [null, ...middle, checkIndex(y, height, 'y'), checkIndex(x, width, 'x')]
+      const result = await zarr.get(await openArray(name), selection)
+      return toFloat64(result.data)
+    },
+  }
+}
+
+/**
+ * Every array of the root group with its metadata: from the consolidated metadata in the root
+ * zarr.json when the writer left some (no listing needed), else by listing the group's children.
+ */
+async function listArrays(store: ZarrHAMTStore): Promise<Map<string, ArrayMetadata>> {
+  const readJson = async (key: string): Promise<unknown> => {
+    const bytes = await store.get(`/${key}`)
+    return bytes === undefined ? undefined : JSON.parse(new TextDecoder().decode(bytes))
+  }
+  const rootMeta = (await readJson('zarr.json')) as
+    | { consolidated_metadata?: { metadata?: object } }
+    | undefined
+  const consolidated = rootMeta?.consolidated_metadata?.metadata as Record<string, ArrayMetadata> | undefined
+  const arrays = new Map<string, ArrayMetadata>()
+  if (consolidated !== undefined) {
+    for (const [name, meta] of Object.entries(consolidated)) {
+      if (meta.node_type === 'array' && !name.includes('/')) arrays.set(name, meta)
+    }
+    return arrays
+  }
+  for await (const name of store.listDir('')) {
+    const meta = (await readJson(`${name}/zarr.json`)) as ArrayMetadata | undefined
+    if (meta?.node_type === 'array') arrays.set(name, meta)
+  }
+  return arrays
+}
+
+function checkIndex(index: number, size: number, what: string): number {
+  if (!Number.isInteger(index) || index < 0 || index >= size) {
+    throw new InvalidArgumentError(`${what} must be an integer in 0..${size - 1}, got ${index}`)
+  }
+  return index
+}
+
+/** Any numeric Zarr data (int64 comes as BigInt64Array) as doubles. */
+function toFloat64(data: unknown): Float64Array {
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Float64Array.from(data, Number)
+  return Float64Array.from(data as ArrayLike<number>)
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : '')

@@ -1,0 +1,145 @@
+// The viewer's read path (examples/viewer/src/dataset.ts) in Node, against datasets the real py-hamt
+// 3.6.0 wrote into a real Kubo: what it lists and reads must equal what py-hamt wrote, and every bad
+// root or selection must be a typed error that says what is wrong.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import * as dagCbor from '@ipld/dag-cbor'
+import { openDataset } from '../examples/viewer/src/dataset.js'
+import { formatId, isHamtError, KuboStore } from '../src/index.js'
+import { type KuboDaemon, startKubo } from './helpers/kubo.js'
+import { toShardedDriver, zarrDriver } from './helpers/python.js'
+
+type Expected = {
+  shape: number[]
+  dims: string[]
+  values: Array<number | null>
+  attrs: Record<string, unknown>
+}
+type Written = { root: string; expected: Record<string, Expected> }
+
+/** Bounds: the set-up may build Kubo on a first run; each test then takes seconds. */
+const SETUP = { timeout: 30 * 60_000 }
+const TEST = { timeout: 120_000 }
+
+const nanAware = (values: ArrayLike<number>): Array<number | null> =>
+  Array.from(values, (v) => (Number.isNaN(v) ? null : v))
+
+/** Rejects with a ts-hamt error of `code` whose message matches `message`. */
+async function rejectsWith(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isHamtError(error), `not a HamtError: ${error}`)
+    assert.equal(error.code, code)
+    assert.match(error.message, message)
+    return true
+  })
+}
+
+describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 into Kubo', () => {
+  let kubo: KuboDaemon
+  const written: Record<'plain' | 'consolidated', Written> = {} as never
+
+  // A first run may build Kubo (minutes); after that this takes seconds.
+  before(async () => {
+    kubo = await startKubo()
+    for (const consolidated of [false, true]) {
+      written[consolidated ? 'consolidated' : 'plain'] = await zarrDriver<Written>('write', {
+        store: 'kubo',
+        rpcUrl: kubo.rpcUrl,
+        gatewayUrl: kubo.gatewayUrl,
+        dataset: 'climate',
+        consolidated,
+      })
+    }
+  }, SETUP)
+  after(() => kubo?.stop())
+
+  for (const kind of ['plain', 'consolidated'] as const) {
+    it(`lists and reads every variable as py-hamt wrote it (${kind} metadata)`, TEST, async () => {
+      const { root, expected } = written[kind]
+      const dataset = await openDataset(root, kubo.gatewayUrl)
+      assert.equal(dataset.layout, 'hamt')
+      const drawable = Object.keys(expected).filter((name) => expected[name]!.shape.length >= 2)
+      assert.deepEqual(dataset.variables.map((v) => v.name).sort(), drawable.sort())
+
+      for (const variable of dataset.variables) {
+        const want = expected[variable.name]!
+        assert.deepEqual(variable.shape, want.shape, `${variable.name} shape`)
+        assert.deepEqual(variable.dims, want.dims, `${variable.name} dims`)
+        assert.equal(variable.units, want.attrs.units, `${variable.name} units`)
+        const [height, width] = want.shape.slice(-2) as [number, number]
+        const steps = want.shape.length >= 3 ? want.shape[0]! : 1
+        for (let t = 0; t < steps; t++) {
+          const grid = await dataset.slice(variable.name, t)
+          assert.deepEqual([grid.height, grid.width], [height, width])
+          const plane = want.values.slice(t * width * height, (t + 1) * width * height)
+          assert.deepEqual(nanAware(grid.values), plane, `${variable.name} at time step ${t}`)
+        }
+        if (steps > 1) {
+          const [y, x] = [height - 1, 1]
+          const series = want.values.filter((_, i) => i % (width * height) === y * width + x)
+          assert.deepEqual(
+            nanAware(await dataset.series(variable.name, y, x)),
+            series,
+            `${variable.name} series`,
+          )
+        }
+      }
+      for (const dim of ['time', 'lat', 'lon']) {
+        const coordinate = dataset.coordinate(dim)
+        assert.deepEqual(nanAware(coordinate?.values ?? []), expected[dim]!.values, `${dim} values`)
+        assert.equal(coordinate?.units, expected[dim]!.attrs.units, `${dim} units`)
+      }
+    })
+  }
+
+  it('refuses a sharded root written by py-hamt with a message naming its layout', TEST, async () => {
+    const sharded = await toShardedDriver<{ root: string }>('convert', {
+      rpcUrl: kubo.rpcUrl,
+      gatewayUrl: kubo.gatewayUrl,
+      root: written.plain.root,
+    })
+    await rejectsWith(
+      openDataset(sharded.root, kubo.gatewayUrl),
+      'ERR_INVALID_ARGUMENT',
+      /is a py-hamt sharded Zarr store \(sharded_zarr_v2\); this viewer reads only Zarr on a HAMT so far/,
+    )
+  })
+
+  it('says what is wrong with a bad root, gateway or selection', TEST, async () => {
+    const { root } = written.plain
+    await rejectsWith(
+      openDataset('nope', kubo.gatewayUrl),
+      'ERR_INVALID_ARGUMENT',
+      /root must be a CID, got "nope"/,
+    )
+    await rejectsWith(
+      openDataset(root, 'ftp://x'),
+      'ERR_INVALID_ARGUMENT',
+      /gateway must be an http\(s\) URL/,
+    )
+
+    // A DAG-CBOR block that is neither layout.
+    const store = new KuboStore({ rpcUrl: kubo.rpcUrl, gatewayUrl: kubo.gatewayUrl })
+    const other = formatId(await store.save(dagCbor.encode({ hello: 'world' }), 'dag-cbor'))
+    await store.flush()
+    await rejectsWith(
+      openDataset(other, kubo.gatewayUrl),
+      'ERR_INVALID_ARGUMENT',
+      /is neither a HAMT node nor a sharded Zarr manifest/,
+    )
+
+    const dataset = await openDataset(root, kubo.gatewayUrl)
+    await rejectsWith(
+      dataset.slice('temp', 6),
+      'ERR_INVALID_ARGUMENT',
+      /time step must be an integer in 0\.\.5, got 6/,
+    )
+    await rejectsWith(dataset.slice('station_count', 0), 'ERR_INVALID_ARGUMENT', /no drawable variable named/)
+    await rejectsWith(dataset.series('mask', 0, 0), 'ERR_INVALID_ARGUMENT', /mask has no time dimension/)
+    await rejectsWith(
+      dataset.series('temp', 0, 20),
+      'ERR_INVALID_ARGUMENT',
+      /x must be an integer in 0\.\.19/,
+    )
+  })
+})

@@ -1,0 +1,276 @@
+// End to end: the browser viewer (examples/viewer, built by Vite) in a real headless Chromium reads a
+// dataset that the real py-hamt 3.6.0 wrote into a real Kubo, straight from Kubo's gateway (which
+// answers cross-origin GETs with `Access-Control-Allow-Origin: *`, so no proxy is needed).
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import type { Page } from 'playwright-core'
+import { build } from 'vite'
+import { LINE_COLOUR } from '../examples/viewer/src/chart.js'
+import { type Rgb, valueColour, valueRange } from '../examples/viewer/src/colour-map.js'
+import { formatValue } from '../examples/viewer/src/format.js'
+import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
+import { type KuboDaemon, startKubo } from './helpers/kubo.js'
+import { toShardedDriver, zarrDriver } from './helpers/python.js'
+
+const repo = fileURLToPath(new URL('..', import.meta.url))
+const artifacts = join(repo, 'test-artifacts')
+/** Bound of every wait on the page: reading a slice through the gateway takes well under a second. */
+const WAIT_MS = 30_000
+/** The set-up may build Kubo and install Chromium on a first run; each test then takes seconds. */
+const SETUP = { timeout: 30 * 60_000 }
+const TEST = { timeout: 120_000 }
+/** Canvas colours may differ by rounding only. */
+const COLOUR_TOLERANCE = 2
+
+type Expected = {
+  shape: number[]
+  dims: string[]
+  values: Array<number | null>
+  attrs: Record<string, unknown>
+}
+type Written = { root: string; expected: Record<string, Expected> }
+
+describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, dataset by py-hamt)', () => {
+  let kubo: KuboDaemon | undefined
+  let server: StaticServer | undefined
+  let browser: Browser | undefined
+  let buildDir: string | undefined
+  let written: Written
+  let page: Page
+  const pageErrors: string[] = []
+
+  // A first run may build Kubo (minutes) and install Chromium; after that this takes seconds.
+  before(async () => {
+    kubo = await startKubo()
+    written = await zarrDriver<Written>('write', {
+      store: 'kubo',
+      rpcUrl: kubo.rpcUrl,
+      gatewayUrl: kubo.gatewayUrl,
+      dataset: 'climate',
+    })
+    buildDir = await mkdtemp(join(tmpdir(), 'ts-hamt-viewer-'))
+    await build({
+      root: join(repo, 'examples/viewer'),
+      logLevel: 'warn',
+      build: { outDir: buildDir, emptyOutDir: true },
+    })
+    server = await serveStatic(buildDir)
+    browser = await launchChromium()
+    page = await browser.context.newPage()
+    page.setDefaultTimeout(WAIT_MS)
+    page.on('pageerror', (error) => pageErrors.push(error.message))
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text())
+    })
+  }, SETUP)
+
+  after(async () => {
+    await browser?.close()
+    await server?.close()
+    await kubo?.stop()
+    if (buildDir !== undefined) await rm(buildDir, { recursive: true, force: true })
+  })
+
+  const viewerUrl = (root: string): string =>
+    `${server?.url}/?${new URLSearchParams({ gateway: kubo?.gatewayUrl ?? '', root })}`
+
+  /** Waits until the map shows `variable` at time step `t`. */
+  const rendered = async (variable: string, t: number): Promise<void> => {
+    await page.waitForSelector(`#map[data-rendered="${variable}@${t}"]`, { timeout: WAIT_MS })
+    assert.deepEqual(pageErrors, [], 'the page logged errors')
+  }
+
+  it('lists every variable of two or more dimensions that py-hamt wrote', TEST, async () => {
+    await page.goto(viewerUrl(written.root), { timeout: WAIT_MS })
+    const drawable = Object.entries(written.expected)
+      .filter(([, v]) => v.shape.length >= 2)
+      .map(([name]) => name)
+      .sort()
+    assert.ok(drawable.length >= 2, 'the fixture has at least two variables to switch between')
+    await rendered(drawable[0]!, 0)
+    const options = await page.$$eval('#variable option', (os) =>
+      os.map((o) => (o as HTMLOptionElement).value),
+    )
+    assert.deepEqual(options, drawable)
+  })
+
+  it('draws each cell in the colour of its value on the legend scale, NaN distinctly', TEST, async () => {
+    await page.selectOption('#variable', 'temp')
+    await rendered('temp', 0)
+    const slice = expectedSlice(written, 'temp', 0)
+    assert.ok(slice.values.some(Number.isNaN), 'the fixture has NaN cells in temp at time 0')
+    await assertMapShows(page, written, slice)
+  })
+
+  it('redraws when the time step and the variable change', TEST, async () => {
+    const before = await sampleCells(page, written, 'temp')
+    await page.locator('#time').fill('3')
+    await rendered('temp', 3)
+    const later = await sampleCells(page, written, 'temp')
+    await assertMapShows(page, written, expectedSlice(written, 'temp', 3))
+    assert.ok(changedCells(before, later) > before.length / 2, 'most cells change colour with the time step')
+
+    const time = written.expected.time!
+    const [, origin] = /since (.+)$/.exec(String(time.attrs.units))!
+    const days = time.values[3]!
+    const date = new Date(Date.parse(`${origin}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10)
+    assert.equal(await page.textContent('#time-label'), date)
+
+    await page.selectOption('#variable', 'precip')
+    await rendered('precip', 3)
+    await assertMapShows(page, written, expectedSlice(written, 'precip', 3))
+    const precip = await sampleCells(page, written, 'precip')
+    assert.ok(changedCells(later, precip) > later.length / 2, 'most cells change colour with the variable')
+  })
+
+  it("shows a clicked point's value and its time series as a line chart", TEST, async () => {
+    // Time step 0: the screenshot then also shows NaN cells (bottom left).
+    await page.selectOption('#variable', 'temp')
+    await page.locator('#time').fill('0')
+    await rendered('temp', 0)
+    const { width, height, rowsGoNorth } = gridOf(written, 'temp')
+    const [x, y] = [13, 4]
+    const box = (await page.locator('#map').boundingBox())!
+    const screenRow = rowsGoNorth ? height - 1 - y : y
+    await page.locator('#map').click({
+      position: { x: ((x + 0.5) * box.width) / width, y: ((screenRow + 0.5) * box.height) / height },
+    })
+    await page.waitForSelector(`#chart[data-variable="temp"][data-x="${x}"][data-y="${y}"]`, {
+      timeout: WAIT_MS,
+    })
+
+    const temp = written.expected.temp!
+    const series = Array.from({ length: temp.shape[0]! }, (_, t) => temp.values[(t * height + y) * width + x])
+    const value = series[0] ?? Number.NaN
+    assert.equal(await page.getAttribute('#point', 'data-value'), String(value))
+    const finite = valueRange(series.map((v) => v ?? Number.NaN))!
+    const label = await page.getAttribute('#chart', 'aria-label')
+    assert.match(
+      label ?? '',
+      new RegExp(`${series.length} values, ${formatValue(finite.min)} to ${formatValue(finite.max)}$`),
+    )
+
+    // The line is drawn across the plot: its colour appears in most columns between the axes.
+    const columns = await page.evaluate((colour) => {
+      const canvas = document.getElementById('chart') as HTMLCanvasElement
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height)
+      const hit = new Set<number>()
+      for (let i = 0; i < data.length; i += 4) {
+        const close = [0, 1, 2].every((c) => Math.abs(data[i + c]! - colour[c]!) <= 8)
+        if (close && data[i + 3]! > 200) hit.add((i / 4) % canvas.width)
+      }
+      return { hit: hit.size, width: canvas.width }
+    }, parseRgb(LINE_COLOUR))
+    assert.ok(columns.hit > columns.width / 2, `line colour in ${columns.hit} of ${columns.width} columns`)
+
+    await mkdir(artifacts, { recursive: true })
+    const screenshot = join(artifacts, 'viewer-e2e.png')
+    await page.screenshot({ path: screenshot, fullPage: true })
+    console.log(`viewer screenshot: ${screenshot}`)
+  })
+
+  it('says clearly what is wrong with a root it cannot open', TEST, async () => {
+    await page.goto(viewerUrl('not-a-cid'), { timeout: WAIT_MS })
+    await page.waitForSelector('body[data-state="error"]', { timeout: WAIT_MS })
+    assert.match(
+      (await page.textContent('#status')) ?? '',
+      /ERR_INVALID_ARGUMENT: root must be a CID, got "not-a-cid"/,
+    )
+    pageErrors.length = 0
+  })
+
+  it(
+    'recognises a sharded root written by py-hamt and says that layout is not supported yet',
+    TEST,
+    async () => {
+      const sharded = await toShardedDriver<{ root: string }>('convert', {
+        rpcUrl: kubo?.rpcUrl,
+        gatewayUrl: kubo?.gatewayUrl,
+        root: written.root,
+      })
+      await page.goto(viewerUrl(sharded.root), { timeout: WAIT_MS })
+      await page.waitForSelector('body[data-state="error"]', { timeout: WAIT_MS })
+      const status = (await page.textContent('#status')) ?? ''
+      assert.match(
+        status,
+        new RegExp(`root ${sharded.root} is a py-hamt sharded Zarr store \\(sharded_zarr_v2\\)`),
+      )
+      assert.match(status, /reads only Zarr on a HAMT so far/)
+      pageErrors.length = 0
+    },
+  )
+})
+
+type Slice = { name: string; width: number; height: number; rowsGoNorth: boolean; values: number[] }
+
+/** The y/x grid of a variable and whether its rows go south to north (then row 0 is drawn at the bottom). */
+function gridOf(written: Written, name: string): { width: number; height: number; rowsGoNorth: boolean } {
+  const variable = written.expected[name]!
+  const [height, width] = variable.shape.slice(-2) as [number, number]
+  const ys = written.expected[variable.dims.at(-2)!]!.values as number[]
+  return { width, height, rowsGoNorth: ys.at(-1)! > ys[0]! }
+}
+
+/** py-hamt's values of `name` at time step `t`, NaN for missing. */
+function expectedSlice(written: Written, name: string, t: number): Slice {
+  const grid = gridOf(written, name)
+  const size = grid.width * grid.height
+  const values = written.expected[name]!.values.slice(t * size, (t + 1) * size).map((v) => v ?? Number.NaN)
+  return { name, ...grid, values }
+}
+
+/** The colour at the centre of every cell of the map, in data order (`[y * width + x]`). */
+async function sampleCells(page: Page, written: Written, name: string): Promise<Rgb[]> {
+  const { width, height, rowsGoNorth } = gridOf(written, name)
+  const screen = await page.evaluate(
+    ([nx, ny]) => {
+      const canvas = document.getElementById('map') as HTMLCanvasElement
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height)
+      const cells: number[][] = []
+      for (let row = 0; row < ny; row++) {
+        for (let col = 0; col < nx; col++) {
+          const px = Math.floor(((col + 0.5) * canvas.width) / nx)
+          const py = Math.floor(((row + 0.5) * canvas.height) / ny)
+          const at = (py * canvas.width + px) * 4
+          cells.push([data[at]!, data[at + 1]!, data[at + 2]!])
+        }
+      }
+      return cells
+    },
+    [width, height] as const,
+  )
+  return Array.from({ length: width * height }, (_, i) => {
+    const [y, x] = [Math.floor(i / width), i % width]
+    const row = rowsGoNorth ? height - 1 - y : y
+    return screen[row * width + x] as unknown as Rgb
+  })
+}
+
+/** Every cell has its value's colour on the slice's range; the legend names that range. */
+async function assertMapShows(page: Page, written: Written, slice: Slice): Promise<void> {
+  const cells = await sampleCells(page, written, slice.name)
+  const range = valueRange(slice.values)
+  const wrong = slice.values.flatMap((value, i) => {
+    const want = valueColour(value, range)
+    const got = cells[i]!
+    const ok = want.every((c, k) => Math.abs(c - got[k]!) <= COLOUR_TOLERANCE)
+    return ok ? [] : [`cell ${i} (value ${value}): want rgb(${want}), got rgb(${got})`]
+  })
+  assert.deepEqual(wrong, [], `${slice.name}: cells drawn in the wrong colour`)
+  assert.ok(new Set(cells.map(String)).size > 10, 'the map is not blank or flat')
+  assert.equal(await page.textContent('#legend-min'), formatValue(range!.min))
+  assert.equal(await page.textContent('#legend-max'), formatValue(range!.max))
+}
+
+function changedCells(a: readonly Rgb[], b: readonly Rgb[]): number {
+  return a.filter((colour, i) => String(colour) !== String(b[i])).length
+}
+
+function parseRgb(css: string): [number, number, number] {
+  const [r, g, b] = (css.match(/\d+/g) ?? []).map(Number)
+  return [r!, g!, b!]
+}
