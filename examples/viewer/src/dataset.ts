@@ -7,7 +7,7 @@ import {
   type ContentAddressedStore,
   HAMT,
   InvalidArgumentError,
-  KuboStore,
+  TrustlessGatewayStore,
   ZarrHAMTStore,
 } from '../../../src/index.js'
 
@@ -64,7 +64,7 @@ export type Layout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: stri
  */
 export async function openDataset(root: string, gatewayUrl: string): Promise<Dataset> {
   const rootId = parseRoot(root)
-  const store = new KuboStore({ rpcUrl: null, gatewayUrl: checkGateway(gatewayUrl), timeoutMs: 30_000 })
+  const store = new TrustlessGatewayStore({ gateways: checkGateway(gatewayUrl), timeoutMs: 30_000 })
   const layout = detectLayout(await store.load(rootId), root)
   if (layout.kind === 'sharded') {
     throw new InvalidArgumentError(
