@@ -134,7 +134,7 @@ export class BlockstoreStore implements ContentAddressedStore {
       bytes = await collect(this.blockstore.get(cid, options))
     } catch (error) {
       if (options.signal?.aborted) throw error
-      if (isNotFound(error)) throw new BlockNotFoundError(`block ${cid} is not in the blockstore`)
+      if (isNotFound(error)) throw new BlockNotFoundError(`block ${cid} is not in ${this.description}`)
       throw new StoreError(`reading block ${cid} failed: ${(error as Error).message}`, { cause: error })
     }
     if (this.#verify) await verifyBlock(cid, bytes, 'the blockstore')
@@ -163,6 +163,11 @@ export class BlockstoreStore implements ContentAddressedStore {
     // A failed write must not poison the queue: the next flush retries what is still buffered.
     this.#writing = run.catch(() => {})
     await run
+  }
+
+  /** What this store is, for messages. */
+  get description(): string {
+    return 'the blockstore'
   }
 
   /** Bytes waiting in the write buffer. */

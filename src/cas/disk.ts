@@ -33,6 +33,10 @@ export class DiskStore extends BlockstoreStore {
     this.directory = blockstore.path
   }
 
+  override get description(): string {
+    return `the disk store at ${this.directory}`
+  }
+
   /** Opens (and by default creates) the store in `directory`. */
   static async open(directory: string, options: DiskStoreOptions = {}): Promise<DiskStore> {
     if (typeof directory !== 'string' || directory === '') {

@@ -1,0 +1,14 @@
+import type { ParseArgsConfig } from 'node:util'
+import type { Context } from '../context.js'
+
+export type Flags = Record<string, string | boolean | string[] | undefined>
+
+/** One CLI command: its name, one-line summary, usage, flags, and what it does. */
+export interface Command {
+  name: string
+  summary: string
+  usage: string
+  help?: string
+  flags?: NonNullable<ParseArgsConfig['options']>
+  run(context: Context, args: string[], flags: Flags): Promise<void>
+}

@@ -1,0 +1,136 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { InvalidArgumentError, KeyNotFoundError } from '../../errors.js'
+import { HAMT } from '../../hamt/hamt.js'
+import { type Context, parseRoot } from '../context.js'
+import { jsonReplacer } from '../output.js'
+import type { Command } from './command.js'
+
+const valueFlags = {
+  type: { type: 'string', default: 'string' },
+  file: { type: 'string' },
+  raw: { type: 'boolean', default: false },
+  out: { type: 'string' },
+  prefix: { type: 'string' },
+} as const
+
+async function openMap(context: Context, root: string | undefined, raw: boolean, readOnly: boolean) {
+  return HAMT.open<unknown>(parseRoot(root), {
+    store: await context.store(),
+    readOnly,
+    valuesAreBytes: raw,
+  })
+}
+
+export const create: Command = {
+  name: 'create',
+  summary: 'create an empty map and print its root CID',
+  usage: 'create',
+  async run(context) {
+    const map = await HAMT.create<unknown>({ store: await context.store() })
+    const root = await map.flush()
+    context.output.result({ root: String(root) }, () => String(root))
+  },
+}
+
+export const set: Command = {
+  name: 'set',
+  summary: 'set KEY to VALUE in the map at ROOT; print the new root CID',
+  usage: 'set ROOT KEY [VALUE] [--type string|json|number] [--file PATH --raw]',
+  help: `VALUE is stored as a DAG-CBOR string by default; --type json parses it as JSON, --type number
+as a number. --file PATH reads the value from a file (with --raw, stored as raw bytes, as Zarr chunks are).`,
+  flags: valueFlags,
+  async run(context, [root, key, text], flags) {
+    if (key === undefined) throw new InvalidArgumentError('KEY is missing')
+    const raw = flags.raw === true
+    let value: unknown
+    if (typeof flags.file === 'string') {
+      const bytes = new Uint8Array(await readFile(flags.file))
+      value = bytes
+    } else {
+      if (text === undefined) throw new InvalidArgumentError('VALUE is missing (or give --file PATH)')
+      if (raw) throw new InvalidArgumentError('--raw needs --file PATH: raw values are bytes')
+      value = parseValue(text, String(flags.type))
+    }
+    const map = await openMap(context, root, raw, false)
+    await map.set(key, value)
+    const next = await map.flush()
+    context.output.result({ root: String(next) }, () => String(next))
+  },
+}
+
+export const get: Command = {
+  name: 'get',
+  summary: 'print the value of KEY in the map at ROOT',
+  usage: 'get ROOT KEY [--raw] [--out PATH]',
+  help: '--raw reads the stored bytes as they are; --out PATH writes them (or the value) to a file.',
+  flags: valueFlags,
+  async run(context, [root, key], flags) {
+    if (key === undefined) throw new InvalidArgumentError('KEY is missing')
+    const raw = flags.raw === true
+    const map = await openMap(context, root, raw, true)
+    const value = await map.get(key)
+    if (value === undefined) throw new KeyNotFoundError(key)
+    if (typeof flags.out === 'string') {
+      await writeFile(flags.out, value instanceof Uint8Array ? value : JSON.stringify(value, jsonReplacer))
+      context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`)
+      return
+    }
+    context.output.result({ key, value }, () =>
+      value instanceof Uint8Array
+        ? `<${value.length} bytes: ${Buffer.from(value.subarray(0, 32)).toString('hex')}${value.length > 32 ? '…' : ''}>`
+        : typeof value === 'string'
+          ? value
+          : JSON.stringify(value, jsonReplacer),
+    )
+  },
+}
+
+export const remove: Command = {
+  name: 'delete',
+  summary: 'delete KEY from the map at ROOT; print the new root CID',
+  usage: 'delete ROOT KEY',
+  async run(context, [root, key]) {
+    if (key === undefined) throw new InvalidArgumentError('KEY is missing')
+    const map = await openMap(context, root, true, false)
+    await map.delete(key)
+    const next = await map.flush()
+    context.output.result({ root: String(next) }, () => String(next))
+  },
+}
+
+export const keys: Command = {
+  name: 'keys',
+  summary: 'list the keys of the map at ROOT',
+  usage: 'keys ROOT [--prefix P]',
+  flags: valueFlags,
+  async run(context, [root], flags) {
+    const map = await openMap(context, root, true, true)
+    const prefix = typeof flags.prefix === 'string' ? flags.prefix : ''
+    const found: string[] = []
+    for await (const key of map.keys()) {
+      if (!key.startsWith(prefix)) continue
+      if (context.output.json) found.push(key)
+      else context.output.line(key)
+    }
+    if (context.output.json) context.output.result({ keys: found.sort() })
+  },
+}
+
+function parseValue(text: string, type: string): unknown {
+  if (type === 'string') return text
+  if (type === 'number') {
+    const number = Number(text)
+    if (text.trim() === '' || !Number.isFinite(number)) {
+      throw new InvalidArgumentError(`VALUE is not a number: ${JSON.stringify(text)}`)
+    }
+    return number
+  }
+  if (type === 'json') {
+    try {
+      return JSON.parse(text)
+    } catch (error) {
+      throw new InvalidArgumentError(`VALUE is not JSON: ${(error as Error).message}`)
+    }
+  }
+  throw new InvalidArgumentError(`--type must be string, json or number, got ${JSON.stringify(type)}`)
+}

@@ -1,0 +1,40 @@
+import { KuboStore } from '../../cas/kubo.js'
+import { InvalidArgumentError } from '../../errors.js'
+import { type Context, parseRoot } from '../context.js'
+import type { Command } from './command.js'
+
+async function kubo(context: Context): Promise<KuboStore> {
+  const store = await context.store()
+  if (!(store instanceof KuboStore)) {
+    throw new InvalidArgumentError(`pins live in Kubo: give --kubo URL (the store is ${context.storeName})`)
+  }
+  return store
+}
+
+export const pin: Command = {
+  name: 'pin',
+  summary: 'pin add|rm ROOT, pin ls: recursive pins on the Kubo daemon',
+  usage: 'pin add ROOT | pin rm ROOT | pin ls   (needs --kubo URL)',
+  async run(context, [action, root]) {
+    const store = await kubo(context)
+    if (action === 'add' || action === 'rm') {
+      const cid = parseRoot(root)
+      if (action === 'add') await store.pin(cid)
+      else await store.unpin(cid)
+      context.output.result(
+        { [action === 'add' ? 'pinned' : 'unpinned']: String(cid) },
+        () => `${action === 'add' ? 'pinned' : 'unpinned'} ${cid}`,
+      )
+      return
+    }
+    if (action === 'ls') {
+      const pins = await store.listPins()
+      context.output.result(
+        pins.map(({ cid, type }) => ({ cid: String(cid), type })),
+        () => pins.map(({ cid, type }) => `${cid} ${type}`).join('\n'),
+      )
+      return
+    }
+    throw new InvalidArgumentError(`pin needs add, rm or ls, got ${JSON.stringify(action)}`)
+  },
+}

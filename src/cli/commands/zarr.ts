@@ -1,0 +1,156 @@
+import * as zarr from 'zarrita'
+import { InvalidArgumentError } from '../../errors.js'
+import { HAMT } from '../../hamt/hamt.js'
+import { ZarrHAMTStore } from '../../zarr/store.js'
+import { type Context, parseRoot } from '../context.js'
+import type { Command } from './command.js'
+
+type Readable = zarr.AsyncReadable & { list?: () => AsyncIterable<string> }
+
+/** The dataset at ROOT as a zarrita store, and the keys of its metadata documents. */
+async function openZarr(
+  context: Context,
+  root: string | undefined,
+): Promise<{ store: Readable; metadataKeys: string[] }> {
+  const map = await HAMT.open<Uint8Array>(parseRoot(root), {
+    store: await context.store(),
+    readOnly: true,
+    valuesAreBytes: true,
+  })
+  const store = new ZarrHAMTStore(map)
+  const metadataKeys: string[] = []
+  for await (const key of store.list())
+    if (key === 'zarr.json' || key.endsWith('/zarr.json')) metadataKeys.push(key)
+  return { store, metadataKeys: metadataKeys.sort() }
+}
+
+interface NodeInfo {
+  path: string
+  kind: 'group' | 'array'
+  attributes: Record<string, unknown>
+  shape?: number[]
+  dtype?: string
+  chunks?: number[]
+  dimensions?: string[] | null
+  codecs?: string[]
+}
+
+export const zarrCommand: Command = {
+  name: 'zarr',
+  summary: 'zarr info ROOT: groups and arrays; zarr get ROOT ARRAY [--select …]: values',
+  usage: 'zarr info ROOT | zarr get ROOT ARRAY [--select "0,:,10:20"] [--limit N]',
+  help: `--select takes one item per dimension, comma-separated: an index (3), a slice (10:20, 10:20:2,
+:, 5:), or nothing for the whole dimension. --limit caps the values printed as text (default 100).`,
+  flags: { select: { type: 'string' }, limit: { type: 'string', default: '100' } },
+  async run(context, [action, root, arrayPath], flags) {
+    if (action === 'info') return info(context, root)
+    if (action === 'get')
+      return get(context, root, arrayPath, flags.select as string | undefined, Number(flags.limit))
+    throw new InvalidArgumentError(`zarr needs info or get, got ${JSON.stringify(action)}`)
+  },
+}
+
+async function info(context: Context, root: string | undefined): Promise<void> {
+  const { store, metadataKeys } = await openZarr(context, root)
+  if (metadataKeys.length === 0)
+    throw new InvalidArgumentError(`${root} holds no zarr.json: not a Zarr v3 dataset`)
+  const nodes: NodeInfo[] = []
+  for (const key of metadataKeys) {
+    const path = `/${key.slice(0, -'zarr.json'.length).replace(/\/$/, '')}`
+    const bytes = await store.get(`/${key}` as zarr.AbsolutePath)
+    const meta = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
+    const attributes = (meta.attributes ?? {}) as Record<string, unknown>
+    if (meta.node_type === 'array') {
+      const grid = meta.chunk_grid as { configuration?: { chunk_shape?: number[] } } | undefined
+      nodes.push({
+        path,
+        kind: 'array',
+        attributes,
+        shape: meta.shape as number[],
+        dtype: String(meta.data_type),
+        chunks: grid?.configuration?.chunk_shape ?? [],
+        dimensions: (meta.dimension_names as string[] | undefined) ?? null,
+        codecs: ((meta.codecs as Array<{ name: string }> | undefined) ?? []).map((c) => c.name),
+      })
+    } else {
+      nodes.push({ path, kind: 'group', attributes })
+    }
+  }
+  context.output.result({ root, nodes }, () =>
+    nodes
+      .map((node) => {
+        const attrs =
+          Object.keys(node.attributes).length > 0
+            ? `\n    attributes: ${JSON.stringify(node.attributes)}`
+            : ''
+        if (node.kind === 'group') return `${node.path} (group)${attrs}`
+        const dims = node.dimensions ? ` (${node.dimensions.join(', ')})` : ''
+        return `${node.path}: ${node.dtype} ${node.shape?.join(' × ')}${dims}, chunks ${node.chunks?.join(' × ')}, codecs ${node.codecs?.join(' → ')}${attrs}`
+      })
+      .join('\n'),
+  )
+}
+
+async function get(
+  context: Context,
+  root: string | undefined,
+  arrayPath: string | undefined,
+  select: string | undefined,
+  limit: number,
+): Promise<void> {
+  if (arrayPath === undefined)
+    throw new InvalidArgumentError('ARRAY is missing: the path of an array, e.g. temp')
+  const { store } = await openZarr(context, root)
+  let array: zarr.Array<zarr.DataType, Readable>
+  try {
+    array = await zarr.open(zarr.root(store).resolve(arrayPath), { kind: 'array' })
+  } catch (error) {
+    throw new InvalidArgumentError(`${arrayPath} is not an array of ${root}: ${(error as Error).message}`)
+  }
+  const selection = parseSelection(select, array.shape)
+  const chunk = (await zarr.get(array, selection)) as { data: ArrayLike<unknown>; shape: number[] }
+  const values = Array.from(chunk.data, (v) =>
+    typeof v === 'bigint' ? Number(v) : typeof v === 'number' && Number.isNaN(v) ? null : v,
+  )
+  context.output.result({ array: arrayPath, dtype: array.dtype, shape: chunk.shape, values }, () => {
+    const shown = values.slice(0, Number.isFinite(limit) && limit > 0 ? limit : 100)
+    const more =
+      values.length > shown.length ? ` … (${values.length - shown.length} more; --json prints all)` : ''
+    return `${arrayPath}: ${array.dtype}, selection shape ${chunk.shape.join(' × ') || 'scalar'}\n${shown.join(' ')}${more}`
+  })
+}
+
+/** "0,:,10:20" → zarrita's selection for an array of `shape`. */
+export function parseSelection(
+  text: string | undefined,
+  shape: readonly number[],
+): Array<number | zarr.Slice | null> | null {
+  if (text === undefined || text.trim() === '') return null
+  const items = text.split(',').map((item) => item.trim())
+  if (items.length !== shape.length) {
+    throw new InvalidArgumentError(
+      `--select has ${items.length} items but the array has ${shape.length} dimensions`,
+    )
+  }
+  return items.map((item, dim) => {
+    const size = shape[dim] as number
+    if (item === '' || item === ':') return null
+    const parts = item.split(':')
+    const int = (part: string | undefined, what: string): number | null => {
+      if (part === undefined || part === '') return null
+      if (!/^-?\d+$/.test(part))
+        throw new InvalidArgumentError(`--select item ${dim + 1} (${item}): ${what} must be an integer`)
+      return Number(part)
+    }
+    if (parts.length === 1) {
+      const index = int(parts[0], 'index') as number
+      if (index < -size || index >= size) {
+        throw new InvalidArgumentError(`--select item ${dim + 1}: index ${index} is outside 0..${size - 1}`)
+      }
+      return index < 0 ? size + index : index
+    }
+    if (parts.length > 3)
+      throw new InvalidArgumentError(`--select item ${dim + 1} (${item}) is not start:stop[:step]`)
+    return zarr.slice(int(parts[0], 'start'), int(parts[1], 'stop'), int(parts[2], 'step'))
+  })
+}

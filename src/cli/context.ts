@@ -1,0 +1,87 @@
+import { CID } from 'multiformats/cid'
+import type { BlockSink, BlockSource } from '../car/interface.js'
+import { DiskStore } from '../cas/disk.js'
+import type { ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { KuboStore } from '../cas/kubo.js'
+import { TrustlessGatewayStore } from '../cas/trustless-gateway.js'
+import { InvalidArgumentError } from '../errors.js'
+import type { Output } from './output.js'
+
+/** The options every command takes, chosen before the command runs. */
+export interface GlobalOptions {
+  /** On-disk store directory (the default store). */
+  store: string
+  /** Kubo RPC URL: read and write through a Kubo daemon. */
+  kubo?: string
+  /** Gateways: with `kubo`, where it reads; alone, a read-only trustless gateway store. */
+  gateways: string[]
+  json: boolean
+  progress: boolean
+}
+
+export type CliStore = ContentAddressedStore & BlockSource & Partial<BlockSink>
+
+export interface Context {
+  options: GlobalOptions
+  output: Output
+  /** The store the flags name, opened on first use. */
+  store(): Promise<CliStore>
+  /** A description of the store for messages: `disk ./.ts-hamt`, `kubo http://…`. */
+  storeName: string
+}
+
+export function makeContext(options: GlobalOptions, output: Output): Context {
+  let opened: Promise<CliStore> | undefined
+  const storeName =
+    options.kubo !== undefined
+      ? `kubo ${options.kubo}`
+      : options.gateways.length > 0
+        ? `gateway ${options.gateways.join(', ')}`
+        : `disk ${options.store}`
+  return {
+    options,
+    output,
+    storeName,
+    store: () => {
+      opened ??= openStore(options)
+      return opened
+    },
+  }
+}
+
+async function openStore(options: GlobalOptions): Promise<CliStore> {
+  if (options.kubo !== undefined) {
+    return new KuboStore({
+      rpcUrl: options.kubo,
+      ...(options.gateways.length > 0 ? { gatewayUrl: options.gateways } : {}),
+      retries: 1,
+      timeoutMs: 30_000,
+    })
+  }
+  if (options.gateways.length > 0) {
+    return new TrustlessGatewayStore({ gateways: options.gateways, retries: 1, timeoutMs: 30_000 })
+  }
+  return DiskStore.open(options.store)
+}
+
+/** A root argument as a CID; the message names the argument. */
+export function parseRoot(text: string | undefined, name = 'ROOT'): CID {
+  if (text === undefined) throw new InvalidArgumentError(`${name} is missing: give a root CID`)
+  try {
+    return CID.parse(text)
+  } catch {
+    throw new InvalidArgumentError(`${name} is not a CID: ${JSON.stringify(text)}`)
+  }
+}
+
+/** The store as a writer of whole blocks, or a clear error for read-only stores. */
+export function asSink(store: CliStore, storeName: string): BlockSink {
+  if (typeof store.putBlock !== 'function' || store instanceof TrustlessGatewayStore) {
+    throw new InvalidArgumentError(`the store (${storeName}) is read-only: use the disk store or --kubo`)
+  }
+  return store as BlockSink
+}
+
+export function idText(id: StoreId): string {
+  return String(id)
+}

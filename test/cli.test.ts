@@ -1,0 +1,267 @@
+// The real `ts-hamt` binary (built into dist/ by `npm run build`, as the package ships it) against
+// the on-disk store and a real Kubo daemon, error paths included.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { HAMT, KuboStore, loadBlake3, ZarrHAMTStore } from '../src/index.js'
+import { DiskStore } from '../src/node.js'
+import { writeClimate } from './helpers/climate.js'
+import { startKubo } from './helpers/kubo.js'
+
+const execFileAsync = promisify(execFile)
+const repo = fileURLToPath(new URL('..', import.meta.url))
+const bin = join(repo, 'dist/cli/main.js')
+await loadBlake3()
+const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-'))
+after(() => rm(scratch, { recursive: true, force: true }))
+
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the binary in `scratch` (so its default store is scratch/.ts-hamt) and never throws. */
+async function cli(...args: string[]): Promise<Run> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, ...args], {
+      cwd: scratch,
+      timeout: 120_000,
+      env: { ...process.env, TS_HAMT_STORE: '' },
+    })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code?: number; stdout: string; stderr: string }
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
+async function ok(...args: string[]): Promise<string> {
+  const run = await cli(...args)
+  assert.equal(run.code, 0, `ts-hamt ${args.join(' ')} failed: ${run.stderr}`)
+  return run.stdout.trim()
+}
+
+before(async () => {
+  await execFileAsync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repo, timeout: 300_000 })
+})
+
+describe('ts-hamt CLI on the on-disk store', () => {
+  it('creates a map, sets, gets, deletes and lists keys; roots change as the map does', async () => {
+    const empty = await ok('create')
+    assert.match(empty, /^bafyr4\w+$/)
+    let root = await ok('set', empty, 'greeting', 'hello')
+    root = await ok('set', root, 'answer', '42', '--type', 'number')
+    root = await ok('set', root, 'record', '{"a":[1,2],"b":null}', '--type', 'json')
+    assert.equal(await ok('get', root, 'greeting'), 'hello')
+    assert.equal(await ok('get', root, 'answer'), '42')
+    assert.deepEqual(JSON.parse(await ok('get', root, 'record', '--json')), {
+      key: 'record',
+      value: { a: [1, 2], b: null },
+    })
+    assert.deepEqual((await ok('keys', root)).split('\n').sort(), ['answer', 'greeting', 'record'])
+    const deleted = await ok('delete', root, 'record')
+    assert.deepEqual(JSON.parse(await ok('keys', deleted, '--json')), { keys: ['answer', 'greeting'] })
+    // The same content gives the same root, whatever the history: set then delete = never set.
+    assert.equal(
+      deleted,
+      await ok('set', await ok('set', empty, 'greeting', 'hello'), 'answer', '42', '--type', 'number'),
+    )
+
+    // The library opens what the CLI wrote.
+    const map = await HAMT.open<unknown>(await import('multiformats/cid').then((m) => m.CID.parse(deleted)), {
+      store: await DiskStore.open(join(scratch, '.ts-hamt')),
+      readOnly: true,
+    })
+    assert.equal(await map.get('answer'), 42)
+  })
+
+  it('stores files as raw bytes and writes them back out', async () => {
+    const file = join(scratch, 'blob.bin')
+    const data = Uint8Array.from({ length: 5000 }, (_, i) => (i * 13) & 255)
+    await writeFile(file, data)
+    const root = await ok('set', await ok('create'), 'blob', '--file', file, '--raw')
+    await ok('get', root, 'blob', '--raw', '--out', join(scratch, 'out.bin'))
+    assert.deepEqual(new Uint8Array(await readFile(join(scratch, 'out.bin'))), data)
+  })
+
+  it('stats counts keys, nodes, depths and bucket fill', async () => {
+    const store = join(scratch, 'stats-store')
+    let root = await ok('create', '--store', store)
+    const map = await HAMT.open<number>(await import('multiformats/cid').then((m) => m.CID.parse(root)), {
+      store: await DiskStore.open(store),
+    })
+    for (let i = 0; i < 3000; i++) await map.set(`k${i}`, i)
+    root = String(await map.flush())
+    const stats = JSON.parse(await ok('stats', root, '--store', store, '--json'))
+    assert.equal(stats.keys, 3000)
+    assert.equal(
+      stats.keysAtDepth.reduce((a: number, b: number) => a + b, 0),
+      3000,
+    )
+    assert.ok(stats.nodes > 1 && stats.keysAtDepth.length >= 2)
+    assert.equal(
+      stats.bucketFill.reduce((sum: number, n: number, size: number) => sum + n * size, 0),
+      3000,
+    )
+    assert.ok(stats.bucketFill.length <= 5, 'no bucket above py-hamt’s default size 4')
+    assert.match(await ok('stats', root, '--store', store), /^keys {8}3000$/m)
+  })
+
+  it('verify passes a sound map and names a corrupt and a missing block, exiting 1', async () => {
+    const store = join(scratch, 'verify-store')
+    let root = await ok('create', '--store', store)
+    for (const key of ['a', 'b', 'c']) root = await ok('set', root, key, `value of ${key}`, '--store', store)
+    assert.match(await ok('verify', root, '--store', store), /^ok: 4 blocks, \d+ bytes, 3 keys$/)
+
+    const files = (await readdir(store, { recursive: true, withFileTypes: true })).filter((e) =>
+      e.name.endsWith('.data'),
+    )
+    // Corrupt one value block (the smallest file is a value, the node is ~300 bytes), delete another.
+    const sized = await Promise.all(
+      files.map(async (f) => ({
+        path: join(f.parentPath, f.name),
+        size: (await readFile(join(f.parentPath, f.name))).length,
+      })),
+    )
+    const values = sized.filter((f) => f.size < 50)
+    assert.ok(values.length >= 2)
+    const [corrupt, missing] = values as [(typeof values)[0], (typeof values)[0]]
+    const bytes = await readFile(corrupt.path)
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 1
+    await writeFile(corrupt.path, bytes)
+    await unlink(missing.path)
+
+    const run = await cli('verify', root, '--store', store, '--json')
+    assert.equal(run.code, 1)
+    const report = JSON.parse(run.stdout)
+    assert.equal(report.ok, false)
+    assert.equal(report.missing.length, 1)
+    assert.equal(report.corrupt.length, 1)
+    assert.match(report.corrupt[0].error, /does not match its CID/)
+    const text = await cli('verify', root, '--store', store)
+    assert.match(text.stdout, /^FAILED: /)
+    assert.match(text.stdout, /^missing: bafk\w+$/m)
+    assert.match(text.stdout, /^corrupt: bafk\w+: /m)
+  })
+
+  it('exits non-zero with a clear message on errors, and has --help for every command', async () => {
+    const missing = await cli('get', 'bafkr4ihkr4ld3m4gqkjf4reryxsy2s5tkbxprqkow6fin2iiyvreuzzab4', 'k')
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /is not in the disk store at .*\.ts-hamt \(ERR_BLOCK_NOT_FOUND\)/)
+    const notCid = await cli('get', 'not-a-cid', 'k')
+    assert.equal(notCid.code, 2)
+    assert.match(notCid.stderr, /ROOT is not a CID: "not-a-cid"/)
+    const unknownCommand = await cli('frobnicate')
+    assert.equal(unknownCommand.code, 2)
+    assert.match(unknownCommand.stderr, /unknown command "frobnicate"/)
+    const badFlag = await cli('keys', 'x', '--bogus')
+    assert.equal(badFlag.code, 2)
+    assert.match(badFlag.stderr, /--bogus/)
+    const json = await cli('get', 'not-a-cid', 'k', '--json')
+    assert.deepEqual(JSON.parse(json.stderr).error.code, 'ERR_INVALID_ARGUMENT')
+    const nothing = await cli()
+    assert.equal(nothing.code, 2)
+    assert.match(nothing.stdout, /^Usage: ts-hamt COMMAND/)
+    for (const command of [
+      'create',
+      'set',
+      'get',
+      'delete',
+      'keys',
+      'stats',
+      'verify',
+      'export',
+      'import',
+      'zarr',
+      'pin',
+    ]) {
+      const help = await ok(command, '--help')
+      assert.match(help, new RegExp(`^Usage: ts-hamt ${command}`), command)
+      assert.match(help, /--store DIR/)
+    }
+    const pins = await cli('pin', 'ls')
+    assert.equal(pins.code, 2)
+    assert.match(pins.stderr, /--kubo/)
+  })
+})
+
+describe('ts-hamt CLI with a real Kubo daemon', () => {
+  const daemon = startKubo()
+  after(async () => (await daemon).stop())
+
+  it('writes through Kubo, pins, exports a CAR that imports into the disk store with the same root', async () => {
+    const { rpcUrl, gatewayUrl } = await daemon
+    const kubo = ['--kubo', rpcUrl, '--gateway', gatewayUrl]
+    let root = await ok('create', ...kubo)
+    for (let i = 0; i < 10; i++) root = await ok('set', root, `key-${i}`, `${i}`, '--type', 'number', ...kubo)
+    assert.equal(await ok('get', root, 'key-7', ...kubo), '7')
+    assert.match(await ok('pin', 'add', root, ...kubo), new RegExp(`pinned ${root}`))
+    const pins = JSON.parse(await ok('pin', 'ls', ...kubo, '--json')) as Array<{ cid: string }>
+    assert.ok(pins.some((p) => p.cid === root))
+    await ok('pin', 'rm', root, ...kubo)
+
+    const car = join(scratch, 'kubo.car')
+    const exported = await cli('export', root, car, ...kubo, '--progress')
+    assert.equal(exported.code, 0, exported.stderr)
+    assert.match(exported.stderr, /exported \d+/, 'progress on stderr')
+    const store = join(scratch, 'from-car')
+    const imported = JSON.parse(await ok('import', car, '--store', store, '--json'))
+    assert.deepEqual(imported.roots, [root])
+    assert.equal(await ok('get', root, 'key-9', '--store', store), '9')
+    assert.match(await ok('verify', root, '--store', store), /^ok: /)
+
+    // Read-only through a trustless gateway alone.
+    assert.equal(await ok('get', root, 'key-3', '--gateway', gatewayUrl), '3')
+    const readOnly = await cli('import', car, '--gateway', gatewayUrl)
+    assert.equal(readOnly.code, 2)
+    assert.match(readOnly.stderr, /read-only/)
+  })
+
+  it('zarr info and zarr get read a dataset through a gateway; values equal what was written', async () => {
+    const { rpcUrl, gatewayUrl } = await daemon
+    const map = await HAMT.create<Uint8Array>({
+      store: new KuboStore({ rpcUrl, gatewayUrl }),
+      valuesAreBytes: true,
+    })
+    const written = await writeClimate(new ZarrHAMTStore(map))
+    const root = String(await map.flush())
+    const info = JSON.parse(await ok('zarr', 'info', root, '--gateway', gatewayUrl, '--json'))
+    const temp = info.nodes.find((n: { path: string }) => n.path === '/temp')
+    assert.deepEqual(temp.shape, written.temp?.shape)
+    assert.deepEqual(temp.dimensions, ['time', 'lat', 'lon'])
+    assert.deepEqual(temp.chunks, [2, 3, 4])
+    assert.equal(info.nodes.find((n: { path: string }) => n.path === '/').kind, 'group')
+    assert.match(
+      await ok('zarr', 'info', root, '--gateway', gatewayUrl),
+      /^\/temp: float32 4 × 6 × 8 \(time, lat, lon\), chunks 2 × 3 × 4/m,
+    )
+
+    const [, ny, nx] = (written.temp as { shape: number[] }).shape as [number, number, number]
+    const got = JSON.parse(
+      await ok('zarr', 'get', root, 'temp', '--select', '2,1:4,:', '--gateway', gatewayUrl, '--json'),
+    )
+    assert.deepEqual(got.shape, [3, nx])
+    const all = written.temp?.values as Array<number | null>
+    const expected = [1, 2, 3].flatMap((y) => all.slice((2 * ny + y) * nx, (2 * ny + y + 1) * nx))
+    assert.deepEqual(got.values, expected)
+    const bad = await cli('zarr', 'get', root, 'temp', '--select', '9,:,:', '--gateway', gatewayUrl)
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /index 9 is outside 0\.\.3/)
+  })
+
+  it('names the store when it cannot be reached', async () => {
+    const root = 'bafyr4igb3js3dqlnsvmbi533lhghfet3l4r35vbi7mlrvxjb6f3n5wkc3m'
+    const run = await cli('get', root, 'k', '--kubo', 'http://127.0.0.1:9', '--gateway', 'http://127.0.0.1:9')
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /127\.0\.0\.1:9/)
+    const badUrl = await cli('get', root, 'k', '--gateway', 'ftp://example')
+    assert.equal(badUrl.code, 2)
+    assert.match(badUrl.stderr, /http\(s\) URL/)
+  })
+})
