@@ -21,5 +21,7 @@ npx biome check .
 echo "test: typecheck (tsc)" >&2
 npx tsc -p tsconfig.json --noEmit
 
+echo "test: build (dist/, which the CLI tests run as the package ships it)" >&2
+npx tsc -p tsconfig.build.json
 echo "test: node --test" >&2
 node --import tsx --test --test-concurrency=2 test/*.test.ts

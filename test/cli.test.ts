@@ -6,16 +6,15 @@ import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { HAMT, KuboStore, loadBlake3, ZarrHAMTStore } from '../src/index.js'
 import { DiskStore } from '../src/node.js'
+import { cliBinary, ensureCliBuilt } from './helpers/cli.js'
 import { writeClimate } from './helpers/climate.js'
 import { startKubo } from './helpers/kubo.js'
 
 const execFileAsync = promisify(execFile)
-const repo = fileURLToPath(new URL('..', import.meta.url))
-const bin = join(repo, 'dist/cli/main.js')
+const bin = cliBinary
 await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-'))
 after(() => rm(scratch, { recursive: true, force: true }))
@@ -47,9 +46,7 @@ async function ok(...args: string[]): Promise<string> {
   return run.stdout.trim()
 }
 
-before(async () => {
-  await execFileAsync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: repo, timeout: 300_000 })
-})
+before(ensureCliBuilt)
 
 describe('ts-hamt CLI on the on-disk store', () => {
   it('creates a map, sets, gets, deletes and lists keys; roots change as the map does', async () => {

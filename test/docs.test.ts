@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { cliBinary, ensureCliBuilt } from './helpers/cli.js'
 import { startKubo } from './helpers/kubo.js'
 
 const run = promisify(execFile)
@@ -43,6 +44,32 @@ describe('README code blocks', async () => {
     const out = await runTs(`${repo}/.cache/readme/block-1.ts`)
     assert.match(out, /\{ unit: 'K', values: \[ 280\.5, 281\.2 \] \}\nundefined\n/)
     assert.match(out, /nothing to delete/)
+  })
+})
+
+describe('README shell examples', () => {
+  it('the ts-hamt command-line session runs as written, with the built binary on PATH', async () => {
+    await ensureCliBuilt()
+    const readme = await readFile(`${repo}/README.md`, 'utf8')
+    const scripts = [...readme.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1] as string)
+    assert.ok(scripts.length >= 1)
+    const dir = await mkdtemp(join(tmpdir(), 'readme-cli-'))
+    try {
+      await mkdir(join(dir, 'bin'))
+      await writeFile(join(dir, 'bin/ts-hamt'), `#!/bin/sh\nexec node ${cliBinary} "$@"\n`, { mode: 0o755 })
+      for (const script of scripts) {
+        const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
+          cwd: dir,
+          timeout: 120_000,
+          env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}`, TS_HAMT_STORE: '' },
+        })
+        assert.match(stdout, /\{"lat":59\.9,"lon":10\.7\}/)
+        assert.match(stdout, /^ok: \d+ blocks/m)
+        assert.match(stdout, /^hello$/m, 'the imported copy answers')
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
 
