@@ -6,8 +6,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
 import {
+  blake3Hasher,
+  type ContentAddressedStore,
   exportCar,
   HAMT,
   importCar,
@@ -21,6 +24,7 @@ import { DiskStore, exportCarFile, importCarFile } from '../src/node.js'
 import { readVariable, writeClimate } from './helpers/climate.js'
 import { startKubo } from './helpers/kubo.js'
 import { startProxy } from './helpers/proxy.js'
+import { storeComplianceSuite } from './helpers/store-compliance.js'
 
 await loadBlake3()
 const daemon = await startKubo()
@@ -155,6 +159,25 @@ describe('CAR export and import', () => {
     await assert.rejects(collect(exportCar(empty, root)), (e) => isHamtError(e, 'ERR_BLOCK_NOT_FOUND'))
   })
 })
+
+// The read contract of the trustless store: blocks are written through Kubo's RPC and every load
+// goes through the gateway, verified (the store itself is read-only, so saves are Kubo's).
+storeComplianceSuite(
+  'TrustlessGatewayStore (saves through Kubo, loads through the gateway)',
+  async () => {
+    const writer = new KuboStore({
+      rpcUrl: daemon.rpcUrl,
+      gatewayUrl: daemon.gatewayUrl,
+      writeBufferBytes: 0,
+    })
+    const reader = new TrustlessGatewayStore({ gateways: daemon.gatewayUrl })
+    return {
+      save: (data, codec, options) => writer.save(data, codec, options),
+      load: (id, options) => reader.load(id, options),
+    } satisfies ContentAddressedStore
+  },
+  async () => CID.createV1(0x55, blake3Hasher.digest(new TextEncoder().encode(`never ${Math.random()}`))),
+)
 
 describe('TrustlessGatewayStore', () => {
   it('detects wrong and truncated blocks and fails over to the next gateway', async () => {
