@@ -1,0 +1,167 @@
+// Sharded Zarr interop with the real py-hamt 3.6.0 ShardedZarrStore + xarray on one real Kubo daemon:
+// stores Python writes open in ts-hamt (zarrita) with every value equal, replaying Python's exact
+// store calls gives the same root CIDs, stores ts-hamt writes open in xarray, and the HAMT → sharded
+// converter gives py-hamt's root CID and a dataset equal to its source.
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { CID } from 'multiformats/cid'
+import { convertHamtToSharded, HAMT, hexToBytes, KuboStore, ShardedZarrStore } from '../src/index.js'
+import { readVariable, type Variable, writeClimate } from './helpers/climate.js'
+import { startKubo } from './helpers/kubo.js'
+import { shardedDriver, zarrDriver } from './helpers/python.js'
+
+type Described = Variable & { dims: string[] }
+type Written = {
+  roots: string[]
+  logs: [string, string, string][][]
+  group: string | null
+  expected: Record<string, Described>
+}
+type Read = { version: string; variables: Record<string, Described>; metadataKeys: string[] }
+
+const daemon = await startKubo()
+after(() => daemon.stop())
+const urls = { rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl }
+const kubo = (): KuboStore => new KuboStore(urls)
+const CHUNKS_PER_SHARD = 5
+
+/** Replays one phase of Python's store calls, in the order they reached py-hamt's store. */
+async function replay(store: ShardedZarrStore, log: [string, string, string][]): Promise<void> {
+  for (const [op, key, hex] of log) {
+    if (op === 'set') await store.set(key, hexToBytes(hex))
+    else if (op === 'delete') await store.delete(key)
+    else if (op === 'delete_dir') await store.deleteDir(key)
+    else if (op === 'clear') await store.clear()
+    else assert.fail(`unknown store call ${op}`)
+  }
+}
+
+/** Every variable as zarrita reads it through ts-hamt, compared with what xarray wrote. */
+async function assertSameValues(store: ShardedZarrStore, expected: Record<string, Described>): Promise<void> {
+  for (const [name, want] of Object.entries(expected)) {
+    const got = await readVariable(store, name)
+    assert.deepEqual(got.shape, want.shape, `${name} shape`)
+    assert.deepEqual(got.values, want.values, `${name} values`)
+  }
+}
+
+const scenarios = ['single', 'multi', 'forecast', 'append'] as const
+
+describe('py-hamt writes, ts-hamt reads and writes the same bytes', () => {
+  for (const scenario of scenarios) {
+    for (const version of ['v1', 'v2'] as const) {
+      it(`${scenario} ${version}`, async () => {
+        const written = await shardedDriver<Written>('write', {
+          ...urls,
+          scenario,
+          version,
+          chunksPerShard: CHUNKS_PER_SHARD,
+        })
+        const opened = await ShardedZarrStore.open(written.roots.at(-1) as string, { store: kubo() })
+        assert.equal(opened.version, `sharded_zarr_${version}`)
+        // v2 roots with one top-level group read as if that group were the root (py-hamt's default group).
+        await assertSameValues(opened, written.expected)
+
+        const primary = scenario === 'forecast' ? 't2m' : 'temp'
+        const want = written.expected[primary] as Described
+        const shape = scenario === 'append' ? [4, ...want.shape.slice(1)] : want.shape
+        const chunkShape = {
+          single: [2, 8, 10],
+          append: [2, 8, 10],
+          multi: [2, 8, 10],
+          forecast: [1, 2, 5, 3],
+        }[scenario]
+        let store =
+          version === 'v1'
+            ? await ShardedZarrStore.create({
+                store: kubo(),
+                arrayShape: shape,
+                chunkShape,
+                chunksPerShard: CHUNKS_PER_SHARD,
+              })
+            : await ShardedZarrStore.create({ store: kubo(), chunksPerShard: CHUNKS_PER_SHARD })
+        for (const [phase, log] of written.logs.entries()) {
+          if (phase > 0)
+            store = await ShardedZarrStore.open(written.roots[phase - 1] as string, {
+              store: kubo(),
+              readOnly: false,
+            })
+          await replay(store, log)
+          assert.equal((await store.flush()).toString(), written.roots[phase], `root after phase ${phase}`)
+        }
+      })
+    }
+  }
+})
+
+describe('ts-hamt writes with zarrita, py-hamt reads with xarray', () => {
+  for (const version of ['v1', 'v2'] as const) {
+    it(`climate ${version}`, async () => {
+      const store =
+        version === 'v1'
+          ? await ShardedZarrStore.create({
+              store: kubo(),
+              arrayShape: [4, 6, 8],
+              chunkShape: [2, 3, 4],
+              chunksPerShard: 3,
+            })
+          : await ShardedZarrStore.create({ store: kubo(), chunksPerShard: 3 })
+      const group = version === 'v1' ? '' : '0'
+      const wrote = await writeClimate(store, group)
+      const root = await store.flush()
+      const read = await shardedDriver<Read>('read', {
+        ...urls,
+        root: root.toString(),
+        ...(group ? { group } : {}),
+      })
+      assert.equal(read.version, `sharded_zarr_${version}`)
+      for (const [name, want] of Object.entries(wrote)) {
+        const got = read.variables[name]
+        assert.ok(got, `xarray sees ${name}`)
+        assert.deepEqual(got.shape, want.shape, `${name} shape`)
+        assert.deepEqual(got.values, want.values, `${name} values`)
+      }
+      // v1 shards only the primary array: coordinates stay in the metadata map, as py-hamt keeps them.
+      if (version === 'v1') assert.ok(read.metadataKeys.includes('lat/c/0'))
+    })
+  }
+})
+
+describe('convertHamtToSharded', () => {
+  it('gives py-hamt converter’s root CID, reuses chunk CIDs, and xarray reads the source dataset', async () => {
+    const source = await zarrDriver<{ root: string; expected: Record<string, Described> }>('write', {
+      store: 'kubo',
+      ...urls,
+      dataset: 'climate',
+    })
+    const hamt = await HAMT.open<Uint8Array>(CID.parse(source.root), {
+      store: kubo(),
+      valuesAreBytes: true,
+      readOnly: true,
+    })
+    const progress: { phase: string; done: number; total: number }[] = []
+    const root = await convertHamtToSharded(hamt, kubo(), {
+      chunksPerShard: 7,
+      onProgress: (p) => progress.push(p),
+    })
+    const python = await shardedDriver<{ root: string }>('convert', {
+      ...urls,
+      hamtRoot: source.root,
+      chunksPerShard: 7,
+    })
+    assert.equal(root.toString(), python.root)
+    assert.equal(progress.at(-1)?.phase, 'flush')
+    assert.equal(progress.at(-1)?.done, await hamt.size())
+
+    const read = await shardedDriver<Read>('read', { ...urls, root: root.toString() })
+    assert.equal(read.version, 'sharded_zarr_v2')
+    for (const [name, want] of Object.entries(source.expected)) {
+      assert.deepEqual(read.variables[name]?.values, want.values, `${name} values`)
+    }
+    // Chunk CIDs are the HAMT's: every chunk pointer of the HAMT is a shard entry of the result.
+    const sharded = await ShardedZarrStore.open(root, { store: kubo() })
+    const key = 'temp/c/1/1/1'
+    assert.deepEqual(await sharded.get(key), await hamt.get(key))
+    await assertSameValues(sharded, source.expected as Record<string, Described>)
+  })
+})
