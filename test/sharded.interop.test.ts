@@ -165,3 +165,87 @@ describe('convertHamtToSharded', () => {
     await assertSameValues(sharded, source.expected as Record<string, Described>)
   })
 })
+
+type Op =
+  | { op: 'resize'; shape: number[]; arrayPath?: string }
+  | { op: 'resizeVariable'; name: string; shape: number[] }
+  | { op: 'graft'; root: string; offset: number[] }
+  | { op: 'migrate'; path: string }
+
+/** Applies the operations in ts-hamt as the driver's `ops` command does in py-hamt, then flushes. */
+async function applyOps(store: ShardedZarrStore, ops: Op[]): Promise<string> {
+  for (const op of ops) {
+    if (op.op === 'resize')
+      await store.resize(op.shape, op.arrayPath === undefined ? {} : { arrayPath: op.arrayPath })
+    else if (op.op === 'resizeVariable') await store.resizeVariable(op.name, op.shape)
+    else if (op.op === 'graft') await store.graft(op.root, op.offset)
+    else await store.migrateToV2(op.path)
+  }
+  return (await store.flush()).toString()
+}
+
+describe('resize, graft and v1 → v2 migration give py-hamt’s root CIDs', async () => {
+  const single = (version: 'v1' | 'v2'): Promise<Written> =>
+    shardedDriver<Written>('write', {
+      ...urls,
+      scenario: 'single',
+      version,
+      chunksPerShard: CHUNKS_PER_SHARD,
+    })
+  const [v1, v2] = await Promise.all([single('v1'), single('v2')])
+  const rootOf = (written: Written): string => written.roots.at(-1) as string
+  const cases: { name: string; root: () => string; ops: Op[] }[] = [
+    {
+      name: 'v1: grow the first dimension, then the metadata',
+      root: () => rootOf(v1),
+      ops: [
+        { op: 'resize', shape: [9, 16, 20] },
+        { op: 'resizeVariable', name: 'temp', shape: [9, 16, 20] },
+      ],
+    },
+    {
+      name: 'v1: shrink and grow inner dimensions',
+      root: () => rootOf(v1),
+      ops: [{ op: 'resize', shape: [6, 9, 31] }],
+    },
+    {
+      name: 'v2: resize one array and its metadata',
+      root: () => rootOf(v2),
+      ops: [
+        { op: 'resize', shape: [6, 16, 35], arrayPath: '0/temp' },
+        { op: 'resizeVariable', name: '0/temp', shape: [8, 16, 35] },
+      ],
+    },
+    { name: 'v1 → v2 migration', root: () => rootOf(v1), ops: [{ op: 'migrate', path: '0/temp' }] },
+  ]
+  for (const { name, root, ops } of cases) {
+    it(name, async () => {
+      const python = await shardedDriver<{ root: string }>('ops', { ...urls, root: root(), ops })
+      const store = await ShardedZarrStore.open(root(), { store: kubo(), readOnly: false })
+      assert.equal(await applyOps(store, ops), python.root)
+    })
+  }
+
+  it('graft a store into a bigger one at a chunk offset', async () => {
+    const create = { arrayShape: [12, 16, 20], chunkShape: [2, 8, 10], chunksPerShard: CHUNKS_PER_SHARD }
+    const ops: Op[] = [{ op: 'graft', root: rootOf(v1), offset: [3, 0, 0] }]
+    const python = await shardedDriver<{ root: string }>('ops', { ...urls, create, ops })
+    const store = await ShardedZarrStore.create({ store: kubo(), ...create })
+    assert.equal(await applyOps(store, ops), python.root)
+    const grafted = await ShardedZarrStore.open(python.root, { store: kubo() })
+    const source = await ShardedZarrStore.open(rootOf(v1), { store: kubo() })
+    assert.deepEqual(await grafted.get('temp/c/4/1/1'), await source.get('temp/c/1/1/1'))
+    assert.equal(await grafted.get('temp/c/0/0/0'), undefined)
+  })
+
+  it('a migrated store reads the same in xarray and zarrita', async () => {
+    const store = await ShardedZarrStore.open(rootOf(v1), { store: kubo(), readOnly: false })
+    const migrated = await store.migrateToV2('0/temp')
+    assert.equal(store.version, 'sharded_zarr_v2')
+    const read = await shardedDriver<Read>('read', { ...urls, root: migrated.toString(), group: '0' })
+    for (const [name, want] of Object.entries(v1.expected)) {
+      assert.deepEqual(read.variables[name]?.values, want.values, `${name} values in xarray`)
+    }
+    await assertSameValues(await ShardedZarrStore.open(migrated, { store: kubo() }), v1.expected)
+  })
+})

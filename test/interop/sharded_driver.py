@@ -21,6 +21,11 @@ write    in:  {"scenario": "single"|"multi"|"forecast"|"append", "version": "v1"
 read     in:  {"root", "group"?: str}
          out: {"version", "variables": {name: describe(var)}, "metadataKeys": [...]}
 convert  in:  {"hamtRoot", "chunksPerShard"}   out: {"root"}  (py_hamt.convert_hamt_to_sharded)
+ops      in:  {"root"} or {"create": {"arrayShape", "chunkShape", "chunksPerShard"}} (a new v1 store),
+               "ops": [{"op": "resize", "shape", "arrayPath"?} | {"op": "resizeVariable", "name", "shape"} |
+                       {"op": "graft", "root", "offset", "sourceArrayPath"?, "targetArrayPath"?} |
+                       {"op": "migrate", "path"}]
+         out: {"root"}: the root after the operations, in order, and a flush.
 """
 
 from __future__ import annotations
@@ -153,5 +158,36 @@ async def convert(req: JsonObject) -> JsonObject:
         return {"root": str(root)}
 
 
+async def ops(req: JsonObject) -> JsonObject:
+    operations = field(req, "ops", list)
+    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
+        if "create" in req:
+            spec = field(req, "create", dict)
+            store = await ShardedZarrStore.open(
+                cas=cas, read_only=False,
+                array_shape=tuple(field(spec, "arrayShape", list)),
+                chunk_shape=tuple(field(spec, "chunkShape", list)),
+                chunks_per_shard=field(spec, "chunksPerShard", int),
+            )
+        else:
+            store = await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=field(req, "root", str))
+        for op in operations:
+            kind = field(op, "op", str)
+            if kind == "resize":
+                await store.resize_store(tuple(field(op, "shape", list)), array_path=op.get("arrayPath"))
+            elif kind == "resizeVariable":
+                await store.resize_variable(field(op, "name", str), tuple(field(op, "shape", list)))
+            elif kind == "graft":
+                await store.graft_store(
+                    field(op, "root", str), tuple(field(op, "offset", list)),
+                    source_array_path=op.get("sourceArrayPath"), target_array_path=op.get("targetArrayPath"),
+                )
+            elif kind == "migrate":
+                await store.migrate_v1_to_v2(field(op, "path", str))
+            else:
+                raise RequestError(f"unknown op {kind!r}")
+        return {"root": str(await store.flush())}
+
+
 if __name__ == "__main__":
-    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert}, sys.argv))
+    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops}, sys.argv))
