@@ -108,9 +108,9 @@ export class ShardTable {
     const { shard, position } = index.grid.slotOf(coords)
     const key = cacheKey(index.path, shard)
     await this.#locks.run(key, async () => {
-      await this.shard(index, shard)
-      // The shard may have been evicted while its load settled: cache it again before the change.
-      if (!this.#cache.has(key)) this.#cache.put(key, await this.#load(index, shard, key))
+      const entries = await this.shard(index, shard)
+      // Evicted since it loaded (clean shards may go at once under a small bound): our copy is current.
+      if (!this.#cache.has(key)) this.#cache.put(key, entries, true)
       this.#cache.setEntry(key, position, entry)
     })
   }

@@ -29,7 +29,7 @@ export function zarrDriver<T>(command: 'write' | 'read', request: unknown): Prom
 
 /** Runs a command of test/interop/sharded_driver.py (py-hamt's ShardedZarrStore with xarray, on Kubo): JSON in, JSON out. */
 export function shardedDriver<T>(
-  command: 'write' | 'read' | 'convert' | 'ops',
+  command: 'write' | 'read' | 'convert' | 'ops' | 'json',
   request: unknown,
 ): Promise<T> {
   return runDriver<T>('sharded_driver.py', command, request)

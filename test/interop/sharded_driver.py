@@ -26,6 +26,8 @@ ops      in:  {"root"} or {"create": {"arrayShape", "chunkShape", "chunksPerShar
                        {"op": "graft", "root", "offset", "sourceArrayPath"?, "targetArrayPath"?} |
                        {"op": "migrate", "path"}]
          out: {"root"}: the root after the operations, in order, and a flush.
+json     in:  {"texts": [str], "indent"?: int}   out: {"dumps": [json.dumps(json.loads(text), indent=indent)]}
+         (py-hamt rewrites metadata this way; no Kubo needed)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from driver_io import JsonObject, RequestError, field, run_driver
 
 import contextlib
 import io
+import json
 import sys
 import warnings
 from typing import Any
@@ -189,5 +192,10 @@ async def ops(req: JsonObject) -> JsonObject:
         return {"root": str(await store.flush())}
 
 
+async def json_roundtrip(req: JsonObject) -> JsonObject:
+    indent = req.get("indent")
+    return {"dumps": [json.dumps(json.loads(text), indent=indent) for text in field(req, "texts", list)]}
+
+
 if __name__ == "__main__":
-    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops}, sys.argv))
+    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops, "json": json_roundtrip}, sys.argv))
