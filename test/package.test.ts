@@ -10,6 +10,7 @@ describe('package', () => {
   it('exports exactly the documented public API (update README and this list together)', () => {
     assert.deepEqual(Object.keys(api).sort(), [
       'BlockNotFoundError',
+      'ChunkOutOfBoundsError',
       'DecryptionError',
       'EncryptedZarrHAMTStore',
       'GatewayReader',
@@ -20,6 +21,7 @@ describe('package', () => {
       'IntegrityError',
       'InvalidArgumentError',
       'InvalidHashError',
+      'InvalidManifestError',
       'InvalidNodeError',
       'InvalidValueError',
       'KeyNotFoundError',
@@ -27,6 +29,7 @@ describe('package', () => {
       'MemoryStore',
       'RangeNotSatisfiableError',
       'ReadOnlyError',
+      'ShardedZarrStore',
       'StoreError',
       'UnflushedChangesError',
       'ZarrHAMTStore',
@@ -34,6 +37,7 @@ describe('package', () => {
       'blake3Hasher',
       'blake3Multihash',
       'bytesToHex',
+      'convertHamtToSharded',
       'formatId',
       'hamtKey',
       'hexToBytes',
