@@ -94,6 +94,37 @@ describe('py-hamt writes, ts-hamt reads and writes the same bytes', () => {
   }
 })
 
+describe('Zarr format 2 datasets in sharded stores (classic chunk keys such as temp/0.1.2)', () => {
+  for (const version of ['v1', 'v2'] as const) {
+    it(`single ${version}`, async () => {
+      const request = {
+        ...urls,
+        scenario: 'single',
+        version,
+        chunksPerShard: CHUNKS_PER_SHARD,
+        zarrFormat: 2,
+      }
+      const written = await shardedDriver<Written>('write', request)
+      const root = written.roots[0] as string
+      await assertSameValues(await ShardedZarrStore.open(root, { store: kubo() }), written.expected)
+      const store =
+        version === 'v1'
+          ? await ShardedZarrStore.create({
+              store: kubo(),
+              arrayShape: written.expected.temp?.shape as number[],
+              chunkShape: [2, 8, 10],
+              chunksPerShard: CHUNKS_PER_SHARD,
+            })
+          : await ShardedZarrStore.create({ store: kubo(), chunksPerShard: CHUNKS_PER_SHARD })
+      await replay(store, written.logs[0] as [string, string, string][])
+      assert.equal((await store.flush()).toString(), root)
+      // v2 shards the classic keys of registered arrays; v1 keeps them in the metadata map.
+      const classicKeys = store.metadataKeys().filter((key) => /^(0\/)?temp\/\d+\.\d+\.\d+$/.test(key))
+      assert.equal(classicKeys.length, version === 'v1' ? 12 : 0)
+    })
+  }
+})
+
 describe('ts-hamt writes with zarrita, py-hamt reads with xarray', () => {
   for (const version of ['v1', 'v2'] as const) {
     it(`climate ${version}`, async () => {

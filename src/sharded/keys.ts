@@ -43,9 +43,11 @@ export function chunkKey(arrayPath: string, coords: readonly number[]): string {
   return arrayPath === '' ? `c/${coords.join('/')}` : `${arrayPath}/c/${coords.join('/')}`
 }
 
+const isDecimal = (part: string): boolean => /^\d+$/.test(part)
+
 function parseCoords(key: string, text: string): number[] {
   return text.split('/').map((part) => {
-    if (!/^\d+$/.test(part)) {
+    if (!isDecimal(part)) {
       throw new InvalidArgumentError(
         `chunk key ${JSON.stringify(key)}: coordinate ${JSON.stringify(part)} is not an integer`,
       )
@@ -74,9 +76,13 @@ export function routeKey(state: RootState, primary: PrimaryArray, key: string): 
     arrayPath = ''
     coordText = key.slice(2)
   } else {
-    return null
+    return v1 ? null : classicV2Chunk(state, key)
   }
   if (!v1) {
+    if (!coordText.split('/').every(isDecimal)) {
+      const classic = classicV2Chunk(state, key)
+      if (classic !== null) return classic
+    }
     const coords = parseCoords(key, coordText)
     state.arrays.get(arrayPath)?.grid.assertContains(coords, key)
     return { arrayPath, coords }
@@ -93,6 +99,36 @@ export function routeKey(state: RootState, primary: PrimaryArray, key: string): 
   if (arrayPath !== '' && !exclusive && coords.length !== grid.chunksPerDim.length && ownMetadata) return null
   grid.assertContains(coords, key)
   return { arrayPath, coords }
+}
+
+/**
+ * A Zarr v2 chunk key of a registered v2 array: `path/0.1` (dot separator) or `path/0/1` (slash
+ * separator, matched against the longest array path first), as py-hamt 3.6.0 routes them.
+ */
+function classicV2Chunk(state: RootState, key: string): ChunkRef | null {
+  const slash = key.lastIndexOf('/')
+  const dotted = key.slice(slash + 1)
+  if (dotted.includes('.')) {
+    const arrayPath = normalizePath(key.slice(0, Math.max(slash, 0)))
+    const parts = dotted.split('.')
+    const index = state.arrays.get(arrayPath)
+    if (index !== undefined && parts.every(isDecimal) && parts.length === index.grid.chunksPerDim.length) {
+      const coords = parts.map(Number)
+      index.grid.assertContains(coords, key)
+      return { arrayPath, coords }
+    }
+  }
+  const byLongestPath = [...state.arrays.values()].sort((a, b) => b.path.length - a.path.length)
+  for (const { path, grid } of byLongestPath) {
+    const prefix = path === '' ? '' : `${path}/`
+    if (!key.startsWith(prefix)) continue
+    const parts = key.slice(prefix.length).split('/')
+    if (parts.length !== grid.chunksPerDim.length || !parts.every(isDecimal)) continue
+    const coords = parts.map(Number)
+    grid.assertContains(coords, key)
+    return { arrayPath: path, coords }
+  }
+  return null
 }
 
 /** v2 with every array under one top-level group: reads of `temp/…` go to `<group>/temp/…` (py-hamt's default group). */

@@ -5,17 +5,16 @@ import { describeValue, InvalidArgumentError, ReadOnlyError, UnflushedChangesErr
 import { RwLock } from '../hamt/lock.js'
 import type { RangeQuery, ZarrGetOptions } from '../zarr/interface.js'
 import { hamtKey } from '../zarr/store.js'
-import { ChunkGrid, checkGeometry } from './geometry.js'
+import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
 import { SHARDED_V1, SHARDED_V2 } from './interface.js'
 import { type ChunkRef, chunkKey, effectiveReadKey, type PrimaryArray, routeKey } from './keys.js'
 import { decodeRoot, newV1Root, newV2Root, normalizePath } from './manifest.js'
 import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
+import { checkCacheBytes, checkCreateOptions, toCid } from './options.js'
 import { inferV1Primary } from './primary.js'
 import { ShardTable, saveForCid } from './shard-table.js'
-
-const DEFAULT_CACHE_BYTES = 100 * 1024 * 1024
 
 /** Public description of one sharded array. */
 export interface ShardedArrayInfo {
@@ -24,28 +23,6 @@ export interface ShardedArrayInfo {
   chunkShape: number[]
   chunksPerShard: number
   shardCount: number
-}
-
-function toCid(rootId: CID | string): CID {
-  if (typeof rootId === 'string') {
-    try {
-      return CID.parse(rootId)
-    } catch (cause) {
-      throw new InvalidArgumentError(`rootId is not a CID string: ${JSON.stringify(rootId)}`, { cause })
-    }
-  }
-  const cid = CID.asCID(rootId)
-  if (cid === null)
-    throw new InvalidArgumentError(`rootId must be a CID or CID string, got ${describeValue(rootId)}`)
-  return cid
-}
-
-function checkCacheBytes(value: unknown): number {
-  if (value === undefined) return DEFAULT_CACHE_BYTES
-  if (typeof value !== 'number' || !(value >= 0)) {
-    throw new InvalidArgumentError(`maxCacheBytes must be a non-negative number, got ${String(value)}`)
-  }
-  return value
 }
 
 /**
@@ -108,30 +85,8 @@ export class ShardedZarrStore {
    * (py-hamt 3.6.0's default for a shape); without, or with `manifestVersion: 'sharded_zarr_v2'`, a v2 root.
    */
   static async create(options: CreateShardedOptions): Promise<ShardedZarrStore> {
-    const { arrayShape, chunkShape, chunksPerShard, manifestVersion } = options
-    if (manifestVersion !== undefined && manifestVersion !== SHARDED_V1 && manifestVersion !== SHARDED_V2) {
-      throw new InvalidArgumentError(
-        `manifestVersion must be "${SHARDED_V1}" or "${SHARDED_V2}", got ${String(manifestVersion)}`,
-      )
-    }
-    if ((arrayShape === undefined) !== (chunkShape === undefined)) {
-      throw new InvalidArgumentError('give arrayShape and chunkShape together')
-    }
-    if (!Number.isSafeInteger(chunksPerShard) || chunksPerShard <= 0) {
-      throw new InvalidArgumentError(
-        `chunksPerShard must be a positive integer, got ${String(chunksPerShard)}`,
-      )
-    }
-    const version: ManifestVersion = manifestVersion ?? (arrayShape === undefined ? SHARDED_V2 : SHARDED_V1)
-    if (arrayShape !== undefined) {
-      const problem = checkGeometry(arrayShape, chunkShape, chunksPerShard)
-      if (problem !== undefined) throw new InvalidArgumentError(problem)
-    } else if (version === SHARDED_V1) {
-      throw new InvalidArgumentError('a v1 store needs arrayShape and chunkShape')
-    }
-    const grid =
-      arrayShape === undefined ? undefined : new ChunkGrid(arrayShape, chunkShape as number[], chunksPerShard)
-    const state = version === SHARDED_V1 ? newV1Root(grid as ChunkGrid) : newV2Root(chunksPerShard)
+    const { version, grid } = checkCreateOptions(options)
+    const state = version === SHARDED_V1 ? newV1Root(grid as ChunkGrid) : newV2Root(options.chunksPerShard)
     let primary: PrimaryArray = { path: version === SHARDED_V1 ? '' : undefined, inferred: false }
     if (version === SHARDED_V2 && grid !== undefined) {
       const path = normalizePath(options.primaryArrayPath ?? '')

@@ -10,7 +10,7 @@ Every request has "rpcUrl" and "gatewayUrl" of a Kubo daemon: py-hamt's sharded 
 that returns CIDs (InMemoryCAS returns bare multihashes, and ShardedZarrStore.set refuses them).
 
 write    in:  {"scenario": "single"|"multi"|"forecast"|"append", "version": "v1"|"v2",
-               "chunksPerShard": int}
+               "chunksPerShard": int, "zarrFormat"?: 2|3 (default 3)}
          out: {"roots": [root CID after each phase], "logs": [[[op, key, hex], ...] per phase],
                "group": "0" | null, "expected": {name: describe(var)}}
          v1 opens the store from the primary array's shape (py-hamt 3.6.0's default for a shape);
@@ -107,7 +107,11 @@ async def write(req: JsonObject) -> JsonObject:
     if version not in ("v1", "v2"):
         raise RequestError(f"version must be 'v1' or 'v2', got {version!r}")
     cps = field(req, "chunksPerShard", int)
+    zarr_format = field(req, "zarrFormat", int, default=3)
     ds, encoding, primary = scenario_dataset(scenario)
+    if zarr_format == 2:
+        # Zarr v2 metadata has no v3 codec lists: plain chunks, uncompressed.
+        encoding = {name: {"chunks": enc["chunks"], "compressors": None} for name, enc in encoding.items()}
     group = "0" if version == "v2" else None
     phases = [ds.isel(time=slice(0, 4)), ds.isel(time=slice(4, None))] if scenario == "append" else [ds]
 
@@ -129,9 +133,9 @@ async def write(req: JsonObject) -> JsonObject:
             log: list[list[str]] = []
             log_calls(store, log)
             if i == 0:
-                part.to_zarr(store, mode="w", zarr_format=3, consolidated=False, encoding=encoding, group=group)
+                part.to_zarr(store, mode="w", zarr_format=zarr_format, consolidated=False, encoding=encoding, group=group)
             else:
-                part.to_zarr(store, append_dim="time", zarr_format=3, consolidated=False, group=group)
+                part.to_zarr(store, append_dim="time", zarr_format=zarr_format, consolidated=False, group=group)
             roots.append(str(await store.flush()))
             logs.append(log)
     expected = {str(n): describe(v) for n, v in ds.variables.items()}
