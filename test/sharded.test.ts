@@ -2,7 +2,15 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
-import { isHamtError, MemoryStore, ShardedZarrStore } from '../src/index.js'
+import * as zarr from 'zarrita'
+import {
+  convertHamtToSharded,
+  HAMT,
+  isHamtError,
+  MemoryStore,
+  ShardedZarrStore,
+  ZarrHAMTStore,
+} from '../src/index.js'
 import { dumpPyJson, parsePyJson } from '../src/sharded/pyjson.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { InstrumentedStore } from './helpers/instrumented-store.js'
@@ -357,5 +365,69 @@ describe('Python-compatible JSON (py-hamt rewrites metadata with json.dumps)', (
     }
     for (const bad of ['{"a": }', '{"a": 1} x', '\ufeff{}', ''])
       assert.equal(parsePyJson(new TextEncoder().encode(bad)), undefined)
+  })
+})
+
+describe('convertHamtToSharded', () => {
+  it('copies a HAMT-backed Zarr into a v2 sharded store, reusing chunk CIDs, with progress', async () => {
+    const cas = new InstrumentedStore(await CidMemoryStore.create())
+    const map = await HAMT.create<Uint8Array>({ store: cas, valuesAreBytes: true })
+    const zarrStore = new ZarrHAMTStore(map)
+    const group = await zarr.create(zarr.root(zarrStore))
+    const a = await zarr.create(group.resolve('a'), { shape: [6, 4], chunkShape: [2, 2], dtype: 'int32' })
+    await zarr.set(a, null, {
+      data: Int32Array.from({ length: 24 }, (_, i) => i * 3),
+      shape: [6, 4],
+      stride: [4, 1],
+    })
+    // A Zarr format 2 chunk key of the same array: rewritten to its v3 key.
+    await map.set('a/2.1', (await map.get('a/c/2/1')) as Uint8Array)
+    await map.delete('a/c/2/1')
+    await map.flush()
+    const progress: number[] = []
+    const saved: string[] = []
+    const recording = {
+      load: cas.load.bind(cas),
+      save: async (data: Uint8Array, codec: 'raw' | 'dag-cbor') => {
+        saved.push(codec === 'raw' ? new TextDecoder().decode(data) : codec)
+        return cas.save(data, codec)
+      },
+    }
+    const root = await convertHamtToSharded(map, recording, {
+      chunksPerShard: 4,
+      progressEvery: 1,
+      onProgress: ({ done }) => progress.push(done),
+    })
+    // Saved: the shards and the root, and py-hamt's default root group (a/zarr.json comes first in
+    // the HAMT, before the real zarr.json replaces it). No chunk is uploaded again.
+    assert.deepEqual(saved.sort(), [
+      'dag-cbor',
+      'dag-cbor',
+      'dag-cbor',
+      '{"zarr_format": 3, "node_type": "group", "attributes": {}}',
+    ])
+    assert.deepEqual(
+      progress,
+      [...progress].sort((x, y) => x - y),
+    )
+    assert.equal(progress.at(-1), await map.size())
+    const sharded = await ShardedZarrStore.open(root, { store: cas })
+    const { data } = await zarr.get(await zarr.open(zarr.root(sharded).resolve('a'), { kind: 'array' }))
+    assert.deepEqual(
+      Array.from(data as Int32Array),
+      Array.from({ length: 24 }, (_, i) => i * 3),
+    )
+
+    await map.set('a/not-a-chunk', bytes(1))
+    await assert.rejects(
+      convertHamtToSharded(map, cas),
+      (err) => isHamtError(err, 'ERR_INVALID_VALUE') && err.message.includes('a/not-a-chunk'),
+    )
+    const memoryMap = await HAMT.create<Uint8Array>({
+      store: await MemoryStore.create(),
+      valuesAreBytes: true,
+    })
+    await memoryMap.set('zarr.json', bytes(123, 125))
+    await assert.rejects(convertHamtToSharded(memoryMap, cas), (err) => isHamtError(err, 'ERR_INVALID_VALUE'))
   })
 })
