@@ -272,6 +272,18 @@ describe('flush, cache and locking', () => {
     assert.equal((await collect(reopened.list())).length, model.size)
   })
 
+  it('v1: the first chunk write in call order picks the sharded array, however writes interleave', async () => {
+    const store = await newV1()
+    await Promise.all([
+      store.set('temp/c/0/0', bytes(1)),
+      store.set('precip/c/0/0', bytes(2)),
+      store.set('temp/c/1/1', bytes(3)),
+    ])
+    assert.deepEqual(store.arrays()[0]?.path, 'temp')
+    assert.deepEqual(store.metadataKeys(), ['precip/c/0/0'])
+    assert.deepEqual(await store.get('precip/c/0/0'), bytes(2))
+  })
+
   it('a failed save leaves the store as it was', async () => {
     const cas = new InstrumentedStore(await CidMemoryStore.create())
     const store = await ShardedZarrStore.create({ store: cas, chunksPerShard: 4 })

@@ -178,11 +178,14 @@ export class ShardedZarrStore {
     const key = hamtKey(path)
     this.#assertWritable('set')
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
-    const ref = routeKey(this.#table.state, this.#primary, key)
-    if (ref === null) {
-      await this.#structure.write(() => this.#metadata.set(key, value))
+    if (routeKey(this.#table.state, this.#primary, key) === null || this.#primaryUnsettled()) {
+      await this.#structure.write(async () => {
+        if (routeKey(this.#table.state, this.#primary, key) === null) return this.#metadata.set(key, value)
+        return this.#setChunk(key, await saveForCid(this.#table.store, value, 'raw'))
+      })
       return
     }
+    // Chunks upload outside any lock and only share the structure lock: writes to other shards run in parallel.
     const cid = await saveForCid(this.#table.store, value, 'raw')
     await this.#structure.read(() => this.#setChunk(key, cid))
   }
@@ -191,11 +194,27 @@ export class ShardedZarrStore {
   async setPointer(path: string, cid: CID): Promise<void> {
     const key = hamtKey(path)
     this.#assertWritable('setPointer')
-    if (CID.asCID(cid) === null)
+    if (CID.asCID(cid) === null) {
       throw new InvalidArgumentError(`pointer of ${key} must be a CID, got ${describeValue(cid)}`)
-    const ref = routeKey(this.#table.state, this.#primary, key)
-    if (ref === null) await this.#structure.write(() => this.#metadata.setPointer(key, cid))
-    else await this.#structure.read(() => this.#setChunk(key, cid))
+    }
+    if (routeKey(this.#table.state, this.#primary, key) === null || this.#primaryUnsettled()) {
+      await this.#structure.write(async () => {
+        if (routeKey(this.#table.state, this.#primary, key) === null)
+          return this.#metadata.setPointer(key, cid)
+        return this.#setChunk(key, cid)
+      })
+      return
+    }
+    await this.#structure.read(() => this.#setChunk(key, cid))
+  }
+
+  /**
+   * v1 before its first chunk write: that write decides which array is sharded, so chunk writes go
+   * one at a time, in call order, as in py-hamt, until it is recorded.
+   */
+  #primaryUnsettled(): boolean {
+    const state = this.#table.state
+    return state.version === SHARDED_V1 && state.recordedPrimary === undefined && !this.#primary.inferred
   }
 
   async #setChunk(key: string, cid: CID): Promise<void> {
