@@ -14,6 +14,7 @@ import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
 import { checkCacheBytes, checkCreateOptions, toCid } from './options.js'
 import { inferV1Primary } from './primary.js'
+import { KeyedMutex } from './shard-cache.js'
 import { ShardTable, saveForCid } from './shard-table.js'
 
 /** Public description of one sharded array. */
@@ -45,6 +46,8 @@ export class ShardedZarrStore {
   readonly #structure = new RwLock()
   readonly #primary: PrimaryArray
   readonly #metadata: MetadataWriter
+  /** Writes of one key apply in call order (a chunk upload may take longer than a later delete). */
+  readonly #keyOrder = new KeyedMutex()
 
   private constructor(table: ShardTable, readOnly: boolean, primary: PrimaryArray) {
     this.#table = table
@@ -178,6 +181,10 @@ export class ShardedZarrStore {
     const key = hamtKey(path)
     this.#assertWritable('set')
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
+    await this.#keyOrder.run(key, () => this.#set(key, value))
+  }
+
+  async #set(key: string, value: Uint8Array): Promise<void> {
     if (routeKey(this.#table.state, this.#primary, key) === null || this.#primaryUnsettled()) {
       await this.#structure.write(async () => {
         if (routeKey(this.#table.state, this.#primary, key) === null) return this.#metadata.set(key, value)
@@ -197,6 +204,10 @@ export class ShardedZarrStore {
     if (CID.asCID(cid) === null) {
       throw new InvalidArgumentError(`pointer of ${key} must be a CID, got ${describeValue(cid)}`)
     }
+    await this.#keyOrder.run(key, () => this.#setPointer(key, cid))
+  }
+
+  async #setPointer(key: string, cid: CID): Promise<void> {
     if (routeKey(this.#table.state, this.#primary, key) === null || this.#primaryUnsettled()) {
       await this.#structure.write(async () => {
         if (routeKey(this.#table.state, this.#primary, key) === null)
@@ -250,6 +261,10 @@ export class ShardedZarrStore {
   async delete(path: string): Promise<void> {
     const key = hamtKey(path)
     this.#assertWritable('delete')
+    await this.#keyOrder.run(key, () => this.#delete(key))
+  }
+
+  async #delete(key: string): Promise<void> {
     await this.#structure.write(async () => {
       const ref = routeKey(this.#table.state, this.#primary, key)
       const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
