@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
+import * as zarr from 'zarrita'
 import { convertHamtToSharded, HAMT, hexToBytes, KuboStore, ShardedZarrStore } from '../src/index.js'
 import { readVariable, type Variable, writeClimate } from './helpers/climate.js'
 import { startKubo } from './helpers/kubo.js'
@@ -154,6 +155,66 @@ describe('ts-hamt writes with zarrita, py-hamt reads with xarray', () => {
       }
       // v1 shards only the primary array: coordinates stay in the metadata map, as py-hamt keeps them.
       if (version === 'v1') assert.ok(read.metadataKeys.includes('lat/c/0'))
+    })
+  }
+})
+
+describe('ts-hamt appends along time, xarray reads the longer dataset', () => {
+  for (const version of ['v1', 'v2'] as const) {
+    it(version, async () => {
+      const store =
+        version === 'v1'
+          ? await ShardedZarrStore.create({
+              store: kubo(),
+              arrayShape: [4, 6, 8],
+              chunkShape: [2, 3, 4],
+              chunksPerShard: 3,
+            })
+          : await ShardedZarrStore.create({ store: kubo(), chunksPerShard: 3 })
+      const group = version === 'v1' ? '' : '0'
+      const path = (name: string): string => (group === '' ? name : `${group}/${name}`)
+      const wrote = await writeClimate(store, group)
+      await store.flush()
+      // Two more time steps: py-hamt's resize_variable for each time-dimensioned array (v1 also resizes
+      // its one shard index), then zarrita writes the new steps.
+      if (version === 'v1') await store.resize([6, 6, 8])
+      await store.resizeVariable(path('time'), [6])
+      for (const name of ['temp', 'precip']) await store.resizeVariable(path(name), [6, 6, 8])
+      const grow = async (name: string, extra: number[]): Promise<void> => {
+        const want = wrote[name] as Variable
+        const array = await zarr.open(zarr.root(store).resolve(path(name)), { kind: 'array' })
+        const values = [...want.values, ...extra]
+        const numbers = values.map((v) => v ?? Number.NaN)
+        const data =
+          array.dtype === 'int32'
+            ? Int32Array.from(numbers)
+            : array.dtype === 'float64'
+              ? Float64Array.from(numbers)
+              : Float32Array.from(numbers)
+        const shape = [...array.shape]
+        const stride = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1))
+        await zarr.set(array, null, { data, shape, stride } as never)
+        wrote[name] = { ...want, shape, values }
+      }
+      await grow('time', [4, 5])
+      await grow(
+        'temp',
+        Array.from({ length: 96 }, (_, i) => 300 + i / 4),
+      )
+      await grow(
+        'precip',
+        Array.from({ length: 96 }, (_, i) => -i / 8),
+      )
+      const root = await store.flush()
+      const read = await shardedDriver<Read>('read', {
+        ...urls,
+        root: root.toString(),
+        ...(group ? { group } : {}),
+      })
+      for (const [name, want] of Object.entries(wrote)) {
+        assert.deepEqual(read.variables[name]?.shape, want.shape, `${name} shape`)
+        assert.deepEqual(read.variables[name]?.values, want.values, `${name} values`)
+      }
     })
   }
 })

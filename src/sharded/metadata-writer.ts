@@ -68,6 +68,7 @@ export class MetadataWriter {
   }
 
   record(key: string, cid: CID): void {
+    this.#readCache.delete(key)
     this.#table.state.metadata.set(key, cid)
     this.#table.rootDirty = true
   }
