@@ -98,6 +98,26 @@ describe('ShardedZarrStore basics', () => {
     assert.deepEqual(store.metadataKeys(), [])
   })
 
+  it('checks its arguments', async () => {
+    const store = await CidMemoryStore.create()
+    const invalid = (err: unknown): boolean => isHamtError(err, 'ERR_INVALID_ARGUMENT')
+    await assert.rejects(ShardedZarrStore.open('not a cid', { store }), invalid)
+    await assert.rejects(ShardedZarrStore.open((await newV1(store)).arrays() as never, { store }), invalid)
+    await assert.rejects(ShardedZarrStore.create({ store: {} as never, chunksPerShard: 3 }), invalid)
+    await assert.rejects(ShardedZarrStore.create({ store, chunksPerShard: 0 }), invalid)
+    await assert.rejects(ShardedZarrStore.create({ store, chunksPerShard: 3, arrayShape: [4] }), invalid)
+    await assert.rejects(
+      ShardedZarrStore.create({ store, chunksPerShard: 3, arrayShape: [4], chunkShape: [0] }),
+      invalid,
+    )
+    await assert.rejects(
+      ShardedZarrStore.create({ store, chunksPerShard: 3, manifestVersion: 'sharded_zarr_v1' }),
+      invalid,
+    )
+    await assert.rejects(ShardedZarrStore.create({ store, chunksPerShard: 3, maxCacheBytes: -1 }), invalid)
+    await assert.rejects((await newV1(store)).set('a/c/0/0', 'text' as never), invalid)
+  })
+
   it('refuses writes when read-only', async () => {
     const cas = await CidMemoryStore.create()
     const root = await (await newV1(cas)).flush()

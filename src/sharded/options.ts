@@ -1,4 +1,5 @@
 import { CID } from 'multiformats/cid'
+import type { ContentAddressedStore } from '../cas/interface.js'
 import { describeValue, InvalidArgumentError } from '../errors.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
 import type { CreateShardedOptions, ManifestVersion } from './interface.js'
@@ -21,6 +22,19 @@ export function toCid(rootId: CID | string): CID {
   return cid
 }
 
+/** The options object and its `store`, checked at the boundary. */
+export function checkStore(options: unknown): ContentAddressedStore {
+  const store = (options as { store?: unknown } | undefined)?.store as
+    | Partial<ContentAddressedStore>
+    | undefined
+  if (typeof store?.load !== 'function' || typeof store.save !== 'function') {
+    throw new InvalidArgumentError(
+      `options.store must be a ContentAddressedStore, got ${describeValue(store)}`,
+    )
+  }
+  return store as ContentAddressedStore
+}
+
 export function checkCacheBytes(value: unknown): number {
   if (value === undefined) return DEFAULT_CACHE_BYTES
   if (typeof value !== 'number' || !(value >= 0)) {
@@ -34,6 +48,7 @@ export function checkCreateOptions(options: CreateShardedOptions): {
   version: ManifestVersion
   grid: ChunkGrid | undefined
 } {
+  checkStore(options)
   const { arrayShape, chunkShape, chunksPerShard, manifestVersion } = options
   if (manifestVersion !== undefined && manifestVersion !== SHARDED_V1 && manifestVersion !== SHARDED_V2) {
     throw new InvalidArgumentError(

@@ -12,7 +12,7 @@ import { type ChunkRef, chunkKey, effectiveReadKey, type PrimaryArray, routeKey 
 import { decodeRoot, newV1Root, newV2Root, normalizePath } from './manifest.js'
 import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
-import { checkCacheBytes, checkCreateOptions, toCid } from './options.js'
+import { checkCacheBytes, checkCreateOptions, checkStore, toCid } from './options.js'
 import { inferV1Primary } from './primary.js'
 import { KeyedMutex } from './shard-cache.js'
 import { ShardTable, saveForCid } from './shard-table.js'
@@ -59,6 +59,7 @@ export class ShardedZarrStore {
   /** Opens the store whose root has this CID (v1 or v2, told by `manifest_version`); read-only unless `readOnly: false`. */
   static async open(rootId: CID | string, options: ShardedStoreOptions): Promise<ShardedZarrStore> {
     const cid = toCid(rootId)
+    checkStore(options)
     const maxCacheBytes = checkCacheBytes(options.maxCacheBytes)
     const state = decodeRoot(await options.store.load(cid, options))
     const table = new ShardTable(options.store, state, cid, maxCacheBytes)
