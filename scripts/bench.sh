@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks: installs what they need (like scripts/test.sh), runs the in-memory HAMT, Kubo and Zarr
+# Benchmarks: installs what they need (like scripts/test.sh), runs the in-memory HAMT, Kubo, Zarr and sharded Zarr
 # benchmarks, then assembles BENCHMARKS.md. Arguments go to both runners (e.g. --sizes 10000,100000).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,4 +9,5 @@ bash scripts/kubo-env.sh >/dev/null
 node --import tsx bench/run.ts "$@"
 node --import tsx bench/kubo.ts "$@"
 node --import tsx bench/zarr.ts
+node --import tsx bench/sharded.ts
 node --import tsx bench/report.ts

@@ -16,6 +16,8 @@ export type HamtErrorCode =
   | 'ERR_INVALID_VALUE'
   | 'ERR_INTEGRITY'
   | 'ERR_DECRYPTION'
+  | 'ERR_INVALID_MANIFEST'
+  | 'ERR_CHUNK_OUT_OF_BOUNDS'
 
 /** Base class of every error ts-hamt throws on purpose. The original failure, if any, is in `cause`. */
 export class HamtError extends Error {
@@ -119,6 +121,23 @@ export class DecryptionError extends HamtError {
 export class InvalidValueError extends HamtError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_INVALID_VALUE', message, options)
+  }
+}
+
+/** A sharded Zarr root or shard is malformed: wrong version, field type, length or shard count. */
+export class InvalidManifestError extends HamtError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_MANIFEST', message, options)
+  }
+}
+
+/** A chunk key names a chunk outside the array's chunk grid (or has the wrong number of coordinates). */
+export class ChunkOutOfBoundsError extends HamtError {
+  readonly key: string
+
+  constructor(key: string, message: string) {
+    super('ERR_CHUNK_OUT_OF_BOUNDS', `chunk key ${JSON.stringify(key)}: ${message}`)
+    this.key = key
   }
 }
 

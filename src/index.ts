@@ -29,6 +29,7 @@ export { resolveByteRange } from './cas/range.js'
 export { TrustlessGatewayStore, type TrustlessGatewayStoreOptions } from './cas/trustless-gateway.js'
 export {
   BlockNotFoundError,
+  ChunkOutOfBoundsError,
   DecryptionError,
   HamtError,
   type HamtErrorCode,
@@ -36,6 +37,7 @@ export {
   IntegrityError,
   InvalidArgumentError,
   InvalidHashError,
+  InvalidManifestError,
   InvalidNodeError,
   InvalidValueError,
   isHamtError,
@@ -48,6 +50,14 @@ export {
 export { HAMT } from './hamt/hamt.js'
 export type { CacheStats, GetOptions, HamtOptions, HashFn } from './hamt/interface.js'
 export { blake3, blake3Hasher, blake3Multihash, loadBlake3 } from './hash/blake3.js'
+export { type ConvertOptions, convertHamtToSharded } from './sharded/converter.js'
+export type {
+  ConversionProgress,
+  CreateShardedOptions,
+  ManifestVersion,
+  ShardedStoreOptions,
+} from './sharded/interface.js'
+export { type ShardedArrayInfo, ShardedZarrStore } from './sharded/store.js'
 export { EncryptedZarrHAMTStore, type EncryptedZarrOptions } from './zarr/encrypted.js'
 export type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './zarr/interface.js'
 export { hamtKey, ZarrHAMTStore } from './zarr/store.js'

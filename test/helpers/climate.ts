@@ -1,5 +1,7 @@
 import * as zarr from 'zarrita'
-import type { ZarrHAMTStore } from '../../src/index.js'
+import type { ShardedZarrStore, ZarrHAMTStore } from '../../src/index.js'
+
+type ZarrStore = ZarrHAMTStore | ShardedZarrStore
 
 /** A variable as the interop tests compare it: flat C-order values, NaN as null. */
 export type Variable = {
@@ -15,11 +17,13 @@ const zstd = [bytesCodec, { name: 'zstd', configuration: { level: 3, checksum: f
 
 /**
  * Writes a small climate-like dataset with zarrita, in the form xarray reads: a root group with
- * attributes, arrays with `dimension_names`, coordinates as arrays of their own. Returns what it wrote.
+ * attributes, arrays with `dimension_names`, coordinates as arrays of their own; in `groupPath` if given
+ * (a v2 sharded store needs one). Returns what it wrote.
  */
-export async function writeClimate(store: ZarrHAMTStore): Promise<Record<string, Variable>> {
+export async function writeClimate(store: ZarrStore, groupPath = ''): Promise<Record<string, Variable>> {
   const [nt, ny, nx] = [4, 6, 8]
-  const group = await zarr.create(zarr.root(store), {
+  const root = zarr.root(store)
+  const group = await zarr.create(groupPath === '' ? root : root.resolve(groupPath), {
     attributes: { title: 'ts-hamt climate', institution: 'ts-hamt tests' },
   })
   const vars: Record<string, Variable> = {}
@@ -114,7 +118,7 @@ export async function writeClimate(store: ZarrHAMTStore): Promise<Record<string,
 }
 
 /** Reads every array of a Zarr group through zarrita, flattening values like `Variable`. */
-export async function readVariable(store: ZarrHAMTStore, name: string): Promise<Variable> {
+export async function readVariable(store: ZarrStore, name: string): Promise<Variable> {
   const array = await zarr.open(zarr.root(store).resolve(name), { kind: 'array' })
   const { data, shape } = await zarr.get(array)
   const values = Array.from(data as ArrayLike<number | bigint>, (v) => {

@@ -32,6 +32,14 @@ export function toShardedDriver<T>(command: 'convert', request: unknown): Promis
   return runDriver<T>('to_sharded_driver.py', command, request)
 }
 
+/** Runs a command of test/interop/sharded_driver.py (py-hamt's ShardedZarrStore with xarray, on Kubo): JSON in, JSON out. */
+export function shardedDriver<T>(
+  command: 'write' | 'read' | 'convert' | 'ops' | 'json',
+  request: unknown,
+): Promise<T> {
+  return runDriver<T>('sharded_driver.py', command, request)
+}
+
 async function runDriver<T>(script: string, command: string, request: unknown): Promise<T> {
   const exe = await pyHamtPython()
   const child = execFile(exe, ['-W', 'ignore', `${repo}/test/interop/${script}`, command], {

@@ -1,0 +1,112 @@
+import { ChunkOutOfBoundsError } from '../errors.js'
+
+/** Where a chunk's CID lives: which shard of its array, and which entry of that shard. */
+export interface ShardSlot {
+  shard: number
+  position: number
+}
+
+/**
+ * The chunk grid of one array and how it is cut into shards: chunks per dimension are
+ * `ceil(shape / chunk)`, numbered row-major (last dimension fastest), `chunksPerShard` to a shard.
+ * The constructor trusts its input; {@link checkGeometry} is what validates it.
+ */
+export class ChunkGrid {
+  readonly arrayShape: readonly number[]
+  readonly chunkShape: readonly number[]
+  readonly chunksPerShard: number
+  readonly chunksPerDim: readonly number[]
+  readonly totalChunks: number
+  readonly shardCount: number
+
+  constructor(arrayShape: readonly number[], chunkShape: readonly number[], chunksPerShard: number) {
+    this.arrayShape = [...arrayShape]
+    this.chunkShape = [...chunkShape]
+    this.chunksPerShard = chunksPerShard
+    this.chunksPerDim = arrayShape.map((size, i) => Math.ceil(size / (chunkShape[i] as number)))
+    this.totalChunks = this.chunksPerDim.reduce((product, n) => product * n, 1)
+    this.shardCount = this.totalChunks === 0 ? 0 : Math.ceil(this.totalChunks / chunksPerShard)
+  }
+
+  /** The same chunk shape and shard size over a new array shape. */
+  withShape(arrayShape: readonly number[]): ChunkGrid {
+    return new ChunkGrid(arrayShape, this.chunkShape, this.chunksPerShard)
+  }
+
+  /** True when `coords` has this grid's rank and every coordinate is inside it. */
+  contains(coords: readonly number[]): boolean {
+    return (
+      coords.length === this.chunksPerDim.length &&
+      coords.every((c, i) => Number.isSafeInteger(c) && c >= 0 && c < (this.chunksPerDim[i] as number))
+    )
+  }
+
+  /** Throws {@link ChunkOutOfBoundsError} (naming `key`) unless `coords` is inside the grid. */
+  assertContains(coords: readonly number[], key: string): void {
+    if (coords.length !== this.chunksPerDim.length) {
+      throw new ChunkOutOfBoundsError(
+        key,
+        `${coords.length} coordinates for an array of rank ${this.chunksPerDim.length}`,
+      )
+    }
+    coords.forEach((c, i) => {
+      const size = this.chunksPerDim[i] as number
+      if (!(c >= 0 && c < size)) {
+        throw new ChunkOutOfBoundsError(key, `coordinate ${c} of dimension ${i} is outside 0..${size - 1}`)
+      }
+    })
+  }
+
+  /** The row-major number of the chunk at `coords` (assumed inside the grid). */
+  linearIndex(coords: readonly number[]): number {
+    let index = 0
+    for (let i = 0; i < coords.length; i++)
+      index = index * (this.chunksPerDim[i] as number) + (coords[i] as number)
+    return index
+  }
+
+  /** The coordinates of the chunk numbered `index`. */
+  coordsOf(index: number): number[] {
+    const coords = new Array<number>(this.chunksPerDim.length)
+    let rest = index
+    for (let i = this.chunksPerDim.length - 1; i >= 0; i--) {
+      const size = this.chunksPerDim[i] as number
+      coords[i] = rest % size
+      rest = Math.floor(rest / size)
+    }
+    return coords
+  }
+
+  /** The shard and entry of the chunk at `coords`. */
+  slotOf(coords: readonly number[]): ShardSlot {
+    const index = this.linearIndex(coords)
+    return { shard: Math.floor(index / this.chunksPerShard), position: index % this.chunksPerShard }
+  }
+}
+
+const isNonNegativeInt = (n: unknown): n is number =>
+  typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
+
+/**
+ * Why these shapes cannot form a grid, or undefined when they can: shapes must be arrays of
+ * integers of the same rank, array sizes >= 0, chunk sizes and `chunksPerShard` > 0.
+ */
+export function checkGeometry(
+  arrayShape: unknown,
+  chunkShape: unknown,
+  chunksPerShard: unknown,
+): string | undefined {
+  if (!Array.isArray(arrayShape) || !arrayShape.every(isNonNegativeInt)) {
+    return `array_shape must be a list of non-negative integers, got ${JSON.stringify(arrayShape)}`
+  }
+  if (!Array.isArray(chunkShape) || !chunkShape.every((n) => isNonNegativeInt(n) && n > 0)) {
+    return `chunk_shape must be a list of positive integers, got ${JSON.stringify(chunkShape)}`
+  }
+  if (arrayShape.length !== chunkShape.length) {
+    return `array_shape (rank ${arrayShape.length}) and chunk_shape (rank ${chunkShape.length}) differ in rank`
+  }
+  if (!isNonNegativeInt(chunksPerShard) || chunksPerShard === 0) {
+    return `chunks_per_shard must be a positive integer, got ${JSON.stringify(chunksPerShard)}`
+  }
+  return undefined
+}

@@ -1,0 +1,184 @@
+import type { CID } from 'multiformats/cid'
+import { InvalidArgumentError } from '../errors.js'
+import { ChunkGrid, checkGeometry } from './geometry.js'
+import { SHARDED_V1 } from './interface.js'
+import { arrayPathOfMetadataKey, isMetadataKey, type PrimaryArray } from './keys.js'
+import { normalizePath } from './manifest.js'
+import {
+  arrayGeometryOf,
+  declaredShape,
+  groupPathOfMetadataKey,
+  isJsonObject,
+  V2_GROUP_JSON,
+  V3_GROUP_JSON,
+} from './metadata.js'
+import { dumpPyJson, type PyJson, parsePyJson } from './pyjson.js'
+import { type ShardTable, saveForCid } from './shard-table.js'
+
+const V2_GROUP_REQUIRED =
+  'sharded_zarr_v2 writes need an explicit Zarr group (as py-hamt 3.6.0): put arrays under a group such as "0/temp", ' +
+  'not at the top level after a root group'
+
+/**
+ * Writes to the root's metadata map as py-hamt 3.6.0 does, so that the same writes give the same
+ * root: array documents register (or resize) shard indexes, v2 adds missing parent groups and
+ * refuses top-level arrays after a root group, and written metadata is kept for reads.
+ */
+export class MetadataWriter {
+  readonly #table: ShardTable
+  readonly #primary: PrimaryArray
+  readonly #readCache = new Map<string, Uint8Array>()
+  /** v2: a root group document was just written, so a top-level array next is refused. */
+  #rootGroupPending = false
+
+  constructor(table: ShardTable, primary: PrimaryArray) {
+    this.#table = table
+    this.#primary = primary
+  }
+
+  cached(key: string): Uint8Array | undefined {
+    return this.#readCache.get(key)
+  }
+
+  /** Sets a metadata key from its bytes. */
+  async set(key: string, value: Uint8Array): Promise<void> {
+    const bytes = this.#stripRootConsolidated(key, value)
+    const json = parsePyJson(bytes)
+    this.#checkGroupRule(key, json)
+    const cid = await saveForCid(this.#table.store, bytes, 'raw')
+    await this.register(key, json)
+    await this.#ensureParentGroups(key)
+    this.record(key, cid)
+    if (isMetadataKey(key)) this.#readCache.set(key, bytes.slice())
+  }
+
+  /** Sets a metadata key to an existing block (the converter's path): registers arrays from its content. */
+  async setPointer(key: string, cid: CID): Promise<void> {
+    let pointer = cid
+    if (this.#table.state.version !== SHARDED_V1) {
+      const bytes = await this.#table.store.load(cid)
+      const stripped = this.#stripRootConsolidated(key, bytes)
+      if (stripped !== bytes) pointer = await saveForCid(this.#table.store, stripped, 'raw')
+    }
+    if (arrayPathOfMetadataKey(key) !== undefined)
+      await this.register(key, parsePyJson(await this.#table.store.load(pointer)))
+    await this.#ensureParentGroups(key)
+    this.record(key, pointer)
+    this.#readCache.delete(key)
+  }
+
+  record(key: string, cid: CID): void {
+    this.#readCache.delete(key)
+    this.#table.state.metadata.set(key, cid)
+    this.#table.rootDirty = true
+  }
+
+  /** Removes a key from the metadata map; true when it was there. */
+  forget(key: string): boolean {
+    this.#readCache.delete(key)
+    return this.#table.state.metadata.delete(key)
+  }
+
+  clearCache(): void {
+    this.#readCache.clear()
+  }
+
+  /** An array document registers its index (v2) or resizes the store when its shape changed (v1). */
+  async register(key: string, json: PyJson | undefined): Promise<void> {
+    const path = arrayPathOfMetadataKey(key)
+    if (path === undefined || !isJsonObject(json)) return
+    const state = this.#table.state
+    const geometry = arrayGeometryOf(json)
+    if (state.version === SHARDED_V1) {
+      const shape = geometry?.shape ?? declaredShape(json)
+      const index = state.arrays.get('')
+      if (shape === undefined || index === undefined) return
+      const current = index.grid.arrayShape
+      if (shape.length === current.length && shape.some((n, i) => n !== current[i]))
+        await this.#table.resize(index, shape)
+      return
+    }
+    if (geometry === undefined) return
+    const arrayPath = normalizePath(path)
+    const existing = state.arrays.get(arrayPath)
+    if (existing === undefined) {
+      const chunksPerShard = this.#defaultChunksPerShard()
+      const problem = checkGeometry(geometry.shape, geometry.chunkShape, chunksPerShard)
+      if (problem !== undefined) throw new InvalidArgumentError(`${key}: ${problem}`)
+      const grid = new ChunkGrid(geometry.shape, geometry.chunkShape, chunksPerShard)
+      state.arrays.set(arrayPath, { path: arrayPath, grid, shardCids: new Array(grid.shardCount).fill(null) })
+      this.#primary.path ??= arrayPath
+      this.#table.rootDirty = true
+      return
+    }
+    if (
+      geometry.chunkShape.some((n, i) => n !== existing.grid.chunkShape[i]) ||
+      geometry.chunkShape.length !== existing.grid.chunkShape.length
+    ) {
+      throw new InvalidArgumentError(
+        `${key}: cannot change the chunk shape of the sharded array ${JSON.stringify(arrayPath)}`,
+      )
+    }
+    if (geometry.shape.some((n, i) => n !== existing.grid.arrayShape[i]))
+      await this.#table.resize(existing, geometry.shape)
+  }
+
+  #defaultChunksPerShard(): number {
+    const state = this.#table.state
+    const primary = this.#primary.path === undefined ? undefined : state.arrays.get(this.#primary.path)
+    if (primary !== undefined) return primary.grid.chunksPerShard
+    const config = state.extras.root.sharding_config as Record<string, unknown> | undefined
+    const value = config?.chunks_per_shard
+    if (typeof value !== 'number')
+      throw new InvalidArgumentError('the v2 root has no default chunks_per_shard')
+    return value
+  }
+
+  #checkGroupRule(key: string, json: PyJson | undefined): void {
+    if (this.#table.state.version === SHARDED_V1 || !isJsonObject(json)) return
+    const groupPath = groupPathOfMetadataKey(key)
+    const arrayPath = arrayPathOfMetadataKey(key)
+    const geometry = arrayGeometryOf(json)
+    if (groupPath !== undefined && geometry === undefined) {
+      this.#rootGroupPending = groupPath === ''
+      return
+    }
+    if (arrayPath === undefined || geometry === undefined) return
+    const pending = this.#rootGroupPending
+    this.#rootGroupPending = false
+    if (!normalizePath(arrayPath).includes('/') && pending)
+      throw new InvalidArgumentError(`${key}: ${V2_GROUP_REQUIRED}`)
+  }
+
+  /** v2 with every array in groups: the root group must not carry consolidated metadata (py-hamt drops it). */
+  #stripRootConsolidated(key: string, bytes: Uint8Array): Uint8Array {
+    const state = this.#table.state
+    if (key !== 'zarr.json' || state.version === SHARDED_V1 || state.arrays.size === 0) return bytes
+    if ([...state.arrays.keys()].some((path) => !path.includes('/'))) return bytes
+    const json = parsePyJson(bytes)
+    if (!isJsonObject(json) || json.get('node_type') !== 'group' || !json.has('consolidated_metadata'))
+      return bytes
+    const stripped = new Map(json)
+    stripped.delete('consolidated_metadata')
+    return dumpPyJson(stripped)
+  }
+
+  async #ensureParentGroups(key: string): Promise<void> {
+    const state = this.#table.state
+    const path = arrayPathOfMetadataKey(key)
+    if (state.version === SHARDED_V1 || path === undefined) return
+    const classic = key === '.zarray' || key.endsWith('/.zarray')
+    const parts = normalizePath(path).split('/')
+    const parents = [''].concat(
+      path === '' ? [] : parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/')),
+    )
+    for (const parent of parents) {
+      const name = classic ? '.zgroup' : 'zarr.json'
+      const groupKey = parent === '' ? name : `${parent}/${name}`
+      if (state.metadata.has(groupKey)) continue
+      const document = classic ? V2_GROUP_JSON : V3_GROUP_JSON
+      this.record(groupKey, await saveForCid(this.#table.store, document, 'raw'))
+      this.#readCache.set(groupKey, document.slice())
+    }
+  }
+}

@@ -1,0 +1,159 @@
+import type { CID } from 'multiformats/cid'
+import { ChunkOutOfBoundsError, InvalidArgumentError } from '../errors.js'
+import type { ArrayIndex } from './interface.js'
+import { SHARDED_V1 } from './interface.js'
+import { chunkKey, type PrimaryArray } from './keys.js'
+import { newV2Root, normalizePath } from './manifest.js'
+import { isJsonObject, V2_GROUP_JSON, V3_GROUP_JSON, withShape } from './metadata.js'
+import type { MetadataWriter } from './metadata-writer.js'
+import { dumpPyJson, parsePyJson } from './pyjson.js'
+import { type ShardTable, saveForCid } from './shard-table.js'
+
+function indexFor(table: ShardTable, path: string, what: string): ArrayIndex {
+  const index = table.indexOf(path)
+  if (index === undefined)
+    throw new InvalidArgumentError(`${what}: no sharded array at ${JSON.stringify(path)}`)
+  return index
+}
+
+/** Copies the chunk CIDs of `source` into `target` shifted by `chunkOffset`; all-or-nothing. */
+export async function graftChunks(
+  target: ShardTable,
+  source: ShardTable,
+  sourcePrimary: PrimaryArray,
+  chunkOffset: readonly number[],
+  options: { sourceArrayPath?: string; targetArrayPath?: string },
+): Promise<void> {
+  const sourcePath = options.sourceArrayPath ?? sourcePrimary.path
+  if (sourcePath === undefined) return
+  const sourceIndex = indexFor(source, normalizePath(sourcePath), 'graft source')
+  const targetPath = normalizePath(options.targetArrayPath ?? sourcePath)
+  const targetIndex = indexFor(target, targetPath, 'graft target')
+  const rank = sourceIndex.grid.chunksPerDim.length
+  if (
+    !Array.isArray(chunkOffset) ||
+    chunkOffset.length !== rank ||
+    targetIndex.grid.chunksPerDim.length !== rank ||
+    !chunkOffset.every((n) => Number.isSafeInteger(n) && n >= 0)
+  ) {
+    throw new InvalidArgumentError(
+      `chunkOffset must be ${rank} non-negative integers matching both arrays' rank, got ${JSON.stringify(chunkOffset)}`,
+    )
+  }
+  const moves: [number[], CID][] = []
+  for await (const [coords, cid] of source.chunks(sourceIndex)) {
+    const shifted = coords.map((c, i) => c + (chunkOffset[i] as number))
+    if (!targetIndex.grid.contains(shifted)) {
+      throw new ChunkOutOfBoundsError(
+        chunkKey(targetPath, shifted),
+        'graft target is outside the target array',
+      )
+    }
+    moves.push([shifted, cid])
+  }
+  for (const [coords, cid] of moves) await target.setEntry(targetIndex, coords, cid)
+}
+
+/** py-hamt's `resize_variable`: the array document gets the new shape (written with indent 2); v2 resizes the index too. */
+export async function resizeArrayMetadata(
+  table: ShardTable,
+  metadata: MetadataWriter,
+  name: string,
+  newShape: readonly number[],
+): Promise<void> {
+  if (!Array.isArray(newShape) || !newShape.every((n) => Number.isSafeInteger(n) && n >= 0)) {
+    throw new InvalidArgumentError(`newShape must be non-negative integers, got ${JSON.stringify(newShape)}`)
+  }
+  const path = normalizePath(name)
+  const key = path === '' ? 'zarr.json' : `${path}/zarr.json`
+  const cid = table.state.metadata.get(key)
+  if (cid === undefined)
+    throw new InvalidArgumentError(`resizeVariable: no metadata ${JSON.stringify(key)} to resize`)
+  const json = parsePyJson(await table.store.load(cid))
+  if (!isJsonObject(json)) throw new InvalidArgumentError(`resizeVariable: ${key} is not a JSON object`)
+  const resized = withShape(json, newShape)
+  const bytes = dumpPyJson(resized, 2)
+  const newCid = await saveForCid(table.store, bytes, 'raw')
+  if (table.state.version !== SHARDED_V1) await metadata.register(key, resized)
+  metadata.record(key, newCid)
+}
+
+function migrationSource(metadata: Map<string, CID>, primary: string): string {
+  const leaf = primary.split('/').at(-1) as string
+  const candidates = [...new Set([primary, leaf]), '']
+  for (const candidate of candidates) {
+    const keys =
+      candidate === '' ? ['zarr.json', '.zarray'] : [`${candidate}/zarr.json`, `${candidate}/.zarray`]
+    if (keys.some((key) => metadata.has(key))) return candidate
+  }
+  return leaf
+}
+
+function migratedKey(key: string, source: string, primary: string): string {
+  const parent = primary.includes('/') ? primary.slice(0, primary.lastIndexOf('/')) : ''
+  if (source !== '') {
+    if (key.startsWith(`${source}/`)) return `${primary}/${key.slice(source.length + 1)}`
+  } else if (key.startsWith('c/') || key === 'zarr.json' || key === '.zarray') {
+    return `${primary}/${key}`
+  }
+  if (parent !== '' && key.includes('/') && !key.startsWith(`${parent}/`)) return `${parent}/${key}`
+  return key
+}
+
+/** Parent groups the migrated array needs; an existing v3 parent group loses its consolidated metadata. */
+async function addParentGroups(
+  table: ShardTable,
+  metadata: Map<string, CID>,
+  arrayPath: string,
+): Promise<void> {
+  const parts = arrayPath.split('/')
+  const classic = metadata.has(`${arrayPath}/.zarray`)
+  for (let depth = 0; depth < parts.length; depth++) {
+    const group = parts.slice(0, depth).join('/')
+    const name = classic ? '.zgroup' : 'zarr.json'
+    const key = group === '' ? name : `${group}/${name}`
+    const existing = metadata.get(key)
+    if (existing === undefined) {
+      metadata.set(key, await saveForCid(table.store, classic ? V2_GROUP_JSON : V3_GROUP_JSON, 'raw'))
+      continue
+    }
+    if (classic) continue
+    const json = parsePyJson(await table.store.load(existing))
+    if (!isJsonObject(json) || json.get('node_type') !== 'group' || !json.has('consolidated_metadata'))
+      continue
+    const stripped = new Map(json)
+    stripped.delete('consolidated_metadata')
+    metadata.set(key, await saveForCid(table.store, dumpPyJson(stripped), 'raw'))
+  }
+}
+
+/**
+ * py-hamt's `migrate_v1_to_v2`: the v1 shards become the index of `primaryArrayPath`, metadata keys
+ * move under it (and its parent), missing parent groups are added. The caller flushes before and after.
+ */
+export async function migrateV1ToV2(
+  table: ShardTable,
+  metadata: MetadataWriter,
+  primaryArrayPath: string,
+): Promise<string> {
+  if (typeof primaryArrayPath !== 'string' || normalizePath(primaryArrayPath) === '') {
+    throw new InvalidArgumentError('primaryArrayPath must be a non-empty array path')
+  }
+  const state = table.state
+  if (state.version !== SHARDED_V1)
+    throw new InvalidArgumentError('only a sharded_zarr_v1 store can be migrated to v2')
+  const primary = normalizePath(primaryArrayPath)
+  const source = migrationSource(state.metadata, primary)
+  const migrated = new Map<string, CID>()
+  for (const [key, cid] of state.metadata) migrated.set(migratedKey(key, source, primary), cid)
+  await addParentGroups(table, migrated, primary)
+  const old = state.arrays.get('') as ArrayIndex
+  const next = newV2Root(old.grid.chunksPerShard)
+  next.metadata = migrated
+  next.arrays.set(primary, { path: primary, grid: old.grid, shardCids: [...old.shardCids] })
+  table.clearCache()
+  metadata.clearCache()
+  table.state = next
+  table.rootDirty = true
+  return primary
+}

@@ -1,0 +1,72 @@
+import { CID } from 'multiformats/cid'
+import type { ContentAddressedStore } from '../cas/interface.js'
+import { describeValue, InvalidArgumentError } from '../errors.js'
+import { ChunkGrid, checkGeometry } from './geometry.js'
+import type { CreateShardedOptions, ManifestVersion } from './interface.js'
+import { SHARDED_V1, SHARDED_V2 } from './interface.js'
+
+const DEFAULT_CACHE_BYTES = 100 * 1024 * 1024
+
+/** A root ID given as a CID or its string form. */
+export function toCid(rootId: CID | string): CID {
+  if (typeof rootId === 'string') {
+    try {
+      return CID.parse(rootId)
+    } catch (cause) {
+      throw new InvalidArgumentError(`rootId is not a CID string: ${JSON.stringify(rootId)}`, { cause })
+    }
+  }
+  const cid = CID.asCID(rootId)
+  if (cid === null)
+    throw new InvalidArgumentError(`rootId must be a CID or CID string, got ${describeValue(rootId)}`)
+  return cid
+}
+
+/** The options object and its `store`, checked at the boundary. */
+export function checkStore(options: unknown): ContentAddressedStore {
+  const store = (options as { store?: unknown } | undefined)?.store as
+    | Partial<ContentAddressedStore>
+    | undefined
+  if (typeof store?.load !== 'function' || typeof store.save !== 'function') {
+    throw new InvalidArgumentError(
+      `options.store must be a ContentAddressedStore, got ${describeValue(store)}`,
+    )
+  }
+  return store as ContentAddressedStore
+}
+
+export function checkCacheBytes(value: unknown): number {
+  if (value === undefined) return DEFAULT_CACHE_BYTES
+  if (typeof value !== 'number' || !(value >= 0)) {
+    throw new InvalidArgumentError(`maxCacheBytes must be a non-negative number, got ${String(value)}`)
+  }
+  return value
+}
+
+/** The version a new store gets (py-hamt 3.6.0: v1 from a shape, else v2) and the grid of its seeded array. */
+export function checkCreateOptions(options: CreateShardedOptions): {
+  version: ManifestVersion
+  grid: ChunkGrid | undefined
+} {
+  checkStore(options)
+  const { arrayShape, chunkShape, chunksPerShard, manifestVersion } = options
+  if (manifestVersion !== undefined && manifestVersion !== SHARDED_V1 && manifestVersion !== SHARDED_V2) {
+    throw new InvalidArgumentError(
+      `manifestVersion must be "${SHARDED_V1}" or "${SHARDED_V2}", got ${String(manifestVersion)}`,
+    )
+  }
+  if ((arrayShape === undefined) !== (chunkShape === undefined)) {
+    throw new InvalidArgumentError('give arrayShape and chunkShape together')
+  }
+  if (!Number.isSafeInteger(chunksPerShard) || chunksPerShard <= 0) {
+    throw new InvalidArgumentError(`chunksPerShard must be a positive integer, got ${String(chunksPerShard)}`)
+  }
+  const version = manifestVersion ?? (arrayShape === undefined ? SHARDED_V2 : SHARDED_V1)
+  if (arrayShape === undefined) {
+    if (version === SHARDED_V1) throw new InvalidArgumentError('a v1 store needs arrayShape and chunkShape')
+    return { version, grid: undefined }
+  }
+  const problem = checkGeometry(arrayShape, chunkShape, chunksPerShard)
+  if (problem !== undefined) throw new InvalidArgumentError(problem)
+  return { version, grid: new ChunkGrid(arrayShape, chunkShape as number[], chunksPerShard) }
+}

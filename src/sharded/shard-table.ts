@@ -1,0 +1,257 @@
+import { CID } from 'multiformats/cid'
+import { formatId } from '../cas/id.js'
+import type { AbortOptions, Codec, ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { InvalidArgumentError, StoreError } from '../errors.js'
+import type { ChunkGrid } from './geometry.js'
+import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
+import { decodeShard, encodeRoot, encodeShard } from './manifest.js'
+import { KeyedMutex, ShardCache } from './shard-cache.js'
+
+/** How many shards a flush saves at once (py-hamt uses 8 too). */
+const FLUSH_CONCURRENCY = 8
+
+const cacheKey = (path: string, shard: number): string => `${path}\u0000${shard}`
+
+/**
+ * Saves a block and insists on a CID: shard entries and root links are CBOR tag-42 links, so a
+ * store with bare multihash IDs (MemoryStore, py-hamt's InMemoryCAS) cannot hold a sharded Zarr.
+ */
+export async function saveForCid(
+  store: ContentAddressedStore,
+  data: Uint8Array,
+  codec: Codec,
+  options?: AbortOptions,
+): Promise<CID> {
+  const id: StoreId = await store.save(data, codec, options)
+  const cid = CID.asCID(id)
+  if (cid === null) {
+    throw new StoreError(
+      `the sharded Zarr store needs a store whose IDs are CIDs (such as KuboStore); it returned ${formatId(id)}`,
+    )
+  }
+  return cid
+}
+
+/**
+ * The root state of a sharded store with its shards: loads shards into a bounded cache, changes
+ * entries under a per-shard lock, and on flush saves only the shards that changed, then the root.
+ */
+export class ShardTable {
+  readonly store: ContentAddressedStore
+  state: RootState
+  /** True when the root differs from the last one saved (or was never saved). */
+  rootDirty: boolean
+  rootId: CID | undefined
+  readonly #cache: ShardCache
+  readonly #locks = new KeyedMutex()
+  readonly #loading = new Map<string, Promise<ShardEntry[]>>()
+
+  constructor(
+    store: ContentAddressedStore,
+    state: RootState,
+    rootId: CID | undefined,
+    maxCacheBytes: number,
+  ) {
+    this.store = store
+    this.state = state
+    this.rootId = rootId
+    this.rootDirty = rootId === undefined
+    this.#cache = new ShardCache(maxCacheBytes)
+  }
+
+  cacheStats(): { bytes: number; shards: number; dirty: number } {
+    return this.#cache.stats()
+  }
+
+  /** The index of the array at `path` (v1: the single index), or undefined. */
+  indexOf(path: string): ArrayIndex | undefined {
+    return this.state.arrays.get(this.state.version === 'sharded_zarr_v1' ? '' : path)
+  }
+
+  /** The entries of one shard: from the cache, else loaded (one load however many callers ask). */
+  async shard(index: ArrayIndex, shard: number, options?: AbortOptions): Promise<ShardEntry[]> {
+    const key = cacheKey(index.path, shard)
+    const cached = this.#cache.get(key)
+    if (cached !== undefined) return cached
+    const pending = this.#loading.get(key)
+    if (pending !== undefined) return pending
+    const load = this.#load(index, shard, key, options).finally(() => this.#loading.delete(key))
+    this.#loading.set(key, load)
+    return load
+  }
+
+  async #load(index: ArrayIndex, shard: number, key: string, options?: AbortOptions): Promise<ShardEntry[]> {
+    const id = index.shardCids[shard]
+    const size = index.grid.chunksPerShard
+    if (id === null || id === undefined) {
+      const empty = new Array<ShardEntry>(size).fill(null)
+      this.#cache.put(key, empty)
+      return empty
+    }
+    const bytes = await this.store.load(id, options)
+    const entries = decodeShard(bytes, size, `shard ${shard} (${id}) of array ${JSON.stringify(index.path)}`)
+    // A write may have cached (and changed) this shard while it loaded: that copy wins.
+    const raced = this.#cache.get(key)
+    if (raced !== undefined) return raced
+    this.#cache.put(key, entries)
+    return entries
+  }
+
+  /** The chunk CID at `coords` of an array, or null. */
+  async entry(index: ArrayIndex, coords: readonly number[], options?: AbortOptions): Promise<ShardEntry> {
+    const { shard, position } = index.grid.slotOf(coords)
+    return (await this.shard(index, shard, options))[position] ?? null
+  }
+
+  /** Sets the chunk CID at `coords` (null: no chunk) under that shard's lock; the shard becomes dirty. */
+  async setEntry(index: ArrayIndex, coords: readonly number[], entry: ShardEntry): Promise<void> {
+    const { shard, position } = index.grid.slotOf(coords)
+    const key = cacheKey(index.path, shard)
+    await this.#locks.run(key, async () => {
+      const entries = await this.shard(index, shard)
+      // Evicted since it loaded (clean shards may go at once under a small bound): our copy is current.
+      if (!this.#cache.has(key)) this.#cache.put(key, entries, true)
+      this.#cache.setEntry(key, position, entry)
+    })
+  }
+
+  /** Every chunk of an array that has a CID, as `[coords, cid]`, shard by shard. */
+  async *chunks(index: ArrayIndex, options?: AbortOptions): AsyncGenerator<[number[], CID]> {
+    const { grid } = index
+    for (let shard = 0; shard < grid.shardCount; shard++) {
+      if (index.shardCids[shard] === null && !this.#cache.has(cacheKey(index.path, shard))) continue
+      const entries = await this.shard(index, shard, options)
+      for (let position = 0; position < entries.length; position++) {
+        const cid = entries[position]
+        const linear = shard * grid.chunksPerShard + position
+        if (cid !== null && cid !== undefined && linear < grid.totalChunks) yield [grid.coordsOf(linear), cid]
+      }
+    }
+  }
+
+  /**
+   * Gives an array a new shape. Growing the first dimension only appends to the row-major grid, so
+   * shards stay as they are; any other change moves every chunk to its new linear position.
+   */
+  async resize(index: ArrayIndex, newShape: readonly number[]): Promise<void> {
+    const old = index.grid
+    if (
+      newShape.length !== old.arrayShape.length ||
+      !newShape.every((n) => Number.isSafeInteger(n) && n >= 0)
+    ) {
+      throw new InvalidArgumentError(
+        `new shape ${JSON.stringify(newShape)} must be ${old.arrayShape.length} non-negative integers`,
+      )
+    }
+    const grid = old.withShape(newShape)
+    const appendOnly =
+      old.arrayShape.length > 0 &&
+      (newShape[0] as number) >= (old.arrayShape[0] as number) &&
+      newShape.slice(1).every((n, i) => n === old.arrayShape[i + 1])
+    if (appendOnly) {
+      const shardCids = index.shardCids.slice(0, grid.shardCount)
+      while (shardCids.length < grid.shardCount) shardCids.push(null)
+      index.grid = grid
+      index.shardCids = shardCids
+      this.rootDirty = true
+      return
+    }
+    await this.#remap(index, old, grid)
+  }
+
+  async #remap(index: ArrayIndex, old: ChunkGrid, grid: ChunkGrid): Promise<void> {
+    const oldShards: (ShardEntry[] | undefined)[] = []
+    for (let shard = 0; shard < old.shardCount; shard++) {
+      const stored = index.shardCids[shard] !== null || this.#cache.has(cacheKey(index.path, shard))
+      oldShards.push(stored ? [...(await this.shard(index, shard))] : undefined)
+    }
+    const newShards = Array.from({ length: grid.shardCount }, () =>
+      new Array<ShardEntry>(grid.chunksPerShard).fill(null),
+    )
+    oldShards.forEach((entries, shard) => {
+      entries?.forEach((cid, position) => {
+        const linear = shard * old.chunksPerShard + position
+        if (cid === null || linear >= old.totalChunks) return
+        const coords = old.coordsOf(linear)
+        if (!grid.contains(coords)) return
+        const slot = grid.slotOf(coords)
+        ;(newShards[slot.shard] as ShardEntry[])[slot.position] = cid
+      })
+    })
+    const oldCids = index.shardCids
+    const dirtyBefore = new Set(this.#cache.dirtyKeys())
+    index.grid = grid
+    index.shardCids = newShards.map((entries, shard) => {
+      const key = cacheKey(index.path, shard)
+      const before = oldShards[shard]
+      if (entries.every((cid) => cid === null)) {
+        this.#cache.discard(key)
+        return null
+      }
+      const unchanged = before?.every((cid, i) => sameEntry(cid, entries[i] ?? null))
+      if (unchanged && (oldCids[shard] !== null || dirtyBefore.has(key))) return oldCids[shard] ?? null
+      this.#cache.put(key, entries, true)
+      return null
+    })
+    for (let shard = grid.shardCount; shard < old.shardCount; shard++)
+      this.#cache.discard(cacheKey(index.path, shard))
+    this.rootDirty = true
+  }
+
+  /** Forgets every cached shard of an array path (after its index was replaced or removed). */
+  forget(index: ArrayIndex): void {
+    for (let shard = 0; shard < index.grid.shardCount; shard++)
+      this.#cache.discard(cacheKey(index.path, shard))
+  }
+
+  clearCache(): void {
+    this.#cache.clear()
+  }
+
+  /** True when shards or the root have changes not yet saved. */
+  get hasUnflushedChanges(): boolean {
+    return this.rootDirty || this.#cache.dirtyKeys().length > 0
+  }
+
+  /** Saves the changed shards, then the root if it changed; makes the store durable; returns the root CID. */
+  async flush(options?: AbortOptions): Promise<CID> {
+    const dirty = this.#cache.dirtyKeys().sort()
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < dirty.length) {
+        const key = dirty[next++] as string
+        await this.#locks.run(key, () => this.#saveShard(key, options))
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(FLUSH_CONCURRENCY, dirty.length) }, worker))
+    if (this.rootDirty || this.rootId === undefined) {
+      const rootId = await saveForCid(this.store, encodeRoot(this.state), 'dag-cbor', options)
+      await this.store.flush?.(options)
+      this.rootId = rootId
+      this.rootDirty = false
+    } else {
+      await this.store.flush?.(options)
+    }
+    return this.rootId
+  }
+
+  async #saveShard(key: string, options?: AbortOptions): Promise<void> {
+    const entries = this.#cache.get(key)
+    if (entries === undefined || !this.#cache.isDirty(key)) return
+    const separator = key.lastIndexOf('\u0000')
+    const index = this.state.arrays.get(key.slice(0, separator))
+    const shard = Number(key.slice(separator + 1))
+    const cid = await saveForCid(this.store, encodeShard(entries), 'dag-cbor', options)
+    if (index !== undefined && shard < index.shardCids.length) {
+      if (!sameEntry(index.shardCids[shard] ?? null, cid)) {
+        index.shardCids[shard] = cid
+        this.rootDirty = true
+      }
+    }
+    this.#cache.markClean(key)
+  }
+}
+
+function sameEntry(a: ShardEntry, b: ShardEntry): boolean {
+  return a === null || b === null ? a === b : a.equals(b)
+}

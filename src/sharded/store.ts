@@ -1,0 +1,406 @@
+import { CID } from 'multiformats/cid'
+import type { AbortOptions } from '../cas/interface.js'
+import { sliceByteRange } from '../cas/range.js'
+import { describeValue, InvalidArgumentError, ReadOnlyError, UnflushedChangesError } from '../errors.js'
+import { RwLock } from '../hamt/lock.js'
+import type { RangeQuery, ZarrGetOptions } from '../zarr/interface.js'
+import { hamtKey } from '../zarr/store.js'
+import type { ChunkGrid } from './geometry.js'
+import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
+import { SHARDED_V1, SHARDED_V2 } from './interface.js'
+import { type ChunkRef, chunkKey, effectiveReadKey, type PrimaryArray, routeKey } from './keys.js'
+import { decodeRoot, newV1Root, newV2Root, normalizePath } from './manifest.js'
+import { MetadataWriter } from './metadata-writer.js'
+import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
+import { checkCacheBytes, checkCreateOptions, checkStore, toCid } from './options.js'
+import { inferV1Primary } from './primary.js'
+import { KeyedMutex } from './shard-cache.js'
+import { ShardTable, saveForCid } from './shard-table.js'
+
+/** Public description of one sharded array. */
+export interface ShardedArrayInfo {
+  path: string
+  arrayShape: number[]
+  chunkShape: number[]
+  chunksPerShard: number
+  shardCount: number
+}
+
+/**
+ * A Zarr v3 store for zarrita over py-hamt's sharded layout (`ShardedZarrStore`): a root with the
+ * metadata and, per array, a list of shards, each a flat list of chunk CIDs. A point read costs the
+ * root, one shard and the chunk. Reads and writes v1 and v2 roots as py-hamt 3.6.0 does, byte for byte.
+ *
+ * @example
+ * ```ts
+ * import * as zarr from 'zarrita'
+ * const store = await ShardedZarrStore.open(rootCid, { store: new KuboStore({ rpcUrl: null, gatewayUrl }) })
+ * const temp = await zarr.open(zarr.root(store).resolve('temp'), { kind: 'array' })
+ * const series = await zarr.get(temp, [null, 10, 20])
+ * ```
+ */
+export class ShardedZarrStore {
+  readonly #table: ShardTable
+  readonly #readOnly: boolean
+  /** Structural changes (metadata, resizes, flush) take it alone; chunk reads and writes share it. */
+  readonly #structure = new RwLock()
+  readonly #primary: PrimaryArray
+  readonly #metadata: MetadataWriter
+  /** Writes of one key apply in call order (a chunk upload may take longer than a later delete). */
+  readonly #keyOrder = new KeyedMutex()
+
+  private constructor(table: ShardTable, readOnly: boolean, primary: PrimaryArray) {
+    this.#table = table
+    this.#readOnly = readOnly
+    this.#primary = primary
+    this.#metadata = new MetadataWriter(table, primary)
+  }
+
+  /** Opens the store whose root has this CID (v1 or v2, told by `manifest_version`); read-only unless `readOnly: false`. */
+  static async open(rootId: CID | string, options: ShardedStoreOptions): Promise<ShardedZarrStore> {
+    const cid = toCid(rootId)
+    checkStore(options)
+    const maxCacheBytes = checkCacheBytes(options.maxCacheBytes)
+    const state = decodeRoot(await options.store.load(cid, options))
+    const table = new ShardTable(options.store, state, cid, maxCacheBytes)
+    const readOnly = options.readOnly ?? true
+    let primary: PrimaryArray
+    if (state.version === SHARDED_V1) {
+      primary = { path: state.recordedPrimary ?? '', inferred: false }
+      if (state.recordedPrimary === undefined) {
+        const inferred = await inferV1Primary(table, options)
+        if (inferred !== undefined) {
+          primary = { path: inferred, inferred: true }
+          // Recorded so that a later reopen routes the same way (py-hamt does the same when writable).
+          if (!readOnly) {
+            state.recordedPrimary = inferred
+            table.rootDirty = true
+          }
+        }
+      }
+    } else {
+      primary = { path: state.arrays.keys().next().value, inferred: false }
+    }
+    return new ShardedZarrStore(table, readOnly, primary)
+  }
+
+  /**
+   * Creates an empty store. With `arrayShape` and `chunkShape` it is a v1 root over that one array
+   * (py-hamt 3.6.0's default for a shape); without, or with `manifestVersion: 'sharded_zarr_v2'`, a v2 root.
+   */
+  static async create(options: CreateShardedOptions): Promise<ShardedZarrStore> {
+    const { version, grid } = checkCreateOptions(options)
+    const state = version === SHARDED_V1 ? newV1Root(grid as ChunkGrid) : newV2Root(options.chunksPerShard)
+    let primary: PrimaryArray = { path: version === SHARDED_V1 ? '' : undefined, inferred: false }
+    if (version === SHARDED_V2 && grid !== undefined) {
+      const path = normalizePath(options.primaryArrayPath ?? '')
+      state.arrays.set(path, { path, grid, shardCids: new Array(grid.shardCount).fill(null) })
+      primary = { path, inferred: false }
+    }
+    const table = new ShardTable(options.store, state, undefined, checkCacheBytes(options.maxCacheBytes))
+    return new ShardedZarrStore(table, options.readOnly ?? false, primary)
+  }
+
+  get version(): ManifestVersion {
+    return this.#table.state.version
+  }
+
+  get readOnly(): boolean {
+    return this.#readOnly
+  }
+
+  /** The root CID; throws {@link UnflushedChangesError} while there are changes only in memory. */
+  get rootId(): CID {
+    if (this.#table.hasUnflushedChanges || this.#table.rootId === undefined) throw new UnflushedChangesError()
+    return this.#table.rootId
+  }
+
+  get hasUnflushedChanges(): boolean {
+    return this.#table.hasUnflushedChanges
+  }
+
+  /** The sharded arrays (v1: the one index, under the primary array's path). */
+  arrays(): ShardedArrayInfo[] {
+    return [...this.#table.state.arrays.values()].map(({ path, grid }) => ({
+      path: this.version === SHARDED_V1 ? (this.#primary.path ?? path) : path,
+      arrayShape: [...grid.arrayShape],
+      chunkShape: [...grid.chunkShape],
+      chunksPerShard: grid.chunksPerShard,
+      shardCount: grid.shardCount,
+    }))
+  }
+
+  /** Size of the shard cache: estimated bytes, shards held, shards with unflushed changes. */
+  cacheStats(): { bytes: number; shards: number; dirty: number } {
+    return this.#table.cacheStats()
+  }
+
+  async get(path: string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
+    return this.#structure.read(() => this.#read(hamtKey(path), undefined, options))
+  }
+
+  async getRange(path: string, range: RangeQuery, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
+    const byteRange =
+      'suffixLength' in range
+        ? { suffix: range.suffixLength }
+        : { offset: range.offset, length: range.length }
+    return this.#structure.read(() => this.#read(hamtKey(path), byteRange, options))
+  }
+
+  async has(path: string, options?: ZarrGetOptions): Promise<boolean> {
+    return this.#structure.read(async () => (await this.#locate(hamtKey(path), options)) !== undefined)
+  }
+
+  async #locate(key: string, options?: AbortOptions): Promise<CID | undefined> {
+    const state = this.#table.state
+    const lookup = effectiveReadKey(state, key)
+    const ref = routeKey(state, this.#primary, lookup)
+    const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
+    if (ref !== null && index !== undefined) {
+      const cid = await this.#table.entry(index, ref.coords, options)
+      if (cid !== null) return cid
+    }
+    // Legacy roots may hold a chunk key in the metadata map.
+    return state.metadata.get(lookup)
+  }
+
+  async #read(
+    key: string,
+    range: { offset: number; length?: number } | { suffix: number } | undefined,
+    options?: AbortOptions,
+  ): Promise<Uint8Array | undefined> {
+    const cached = this.#metadata.cached(effectiveReadKey(this.#table.state, key))
+    if (cached !== undefined) return range === undefined ? cached.slice() : sliceByteRange(cached, range)
+    const cid = await this.#locate(key, options)
+    if (cid === undefined) return undefined
+    if (range === undefined) return this.#table.store.load(cid, options)
+    return this.#table.store.load(cid, { ...options, range })
+  }
+
+  /** Writes a value: metadata to the root's map, a chunk's CID into its shard. */
+  async set(path: string, value: Uint8Array): Promise<void> {
+    const key = hamtKey(path)
+    this.#assertWritable('set')
+    if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
+    await this.#keyOrder.run(key, () => this.#set(key, value))
+  }
+
+  async #set(key: string, value: Uint8Array): Promise<void> {
+    if (routeKey(this.#table.state, this.#primary, key) === null || this.#primaryUnsettled()) {
+      await this.#structure.write(async () => {
+        if (routeKey(this.#table.state, this.#primary, key) === null) return this.#metadata.set(key, value)
+        return this.#setChunk(key, await saveForCid(this.#table.store, value, 'raw'))
+      })
+      return
+    }
+    // Chunks upload outside any lock and only share the structure lock: writes to other shards run in parallel.
+    const cid = await saveForCid(this.#table.store, value, 'raw')
+    await this.#structure.read(() => this.#setChunk(key, cid))
+  }
+
+  /** Points `key` at an existing block (no upload): what the converter uses to reuse chunk CIDs. */
+  async setPointer(path: string, cid: CID): Promise<void> {
+    const key = hamtKey(path)
+    this.#assertWritable('setPointer')
+    if (CID.asCID(cid) === null) {
+      throw new InvalidArgumentError(`pointer of ${key} must be a CID, got ${describeValue(cid)}`)
+    }
+    await this.#keyOrder.run(key, () => this.#setPointer(key, cid))
+  }
+
+  async #setPointer(key: string, cid: CID): Promise<void> {
+    if (routeKey(this.#table.state, this.#primary, key) === null || this.#primaryUnsettled()) {
+      await this.#structure.write(async () => {
+        if (routeKey(this.#table.state, this.#primary, key) === null)
+          return this.#metadata.setPointer(key, cid)
+        return this.#setChunk(key, cid)
+      })
+      return
+    }
+    await this.#structure.read(() => this.#setChunk(key, cid))
+  }
+
+  /**
+   * v1 before its first chunk write: that write decides which array is sharded, so chunk writes go
+   * one at a time, in call order, as in py-hamt, until it is recorded.
+   */
+  #primaryUnsettled(): boolean {
+    const state = this.#table.state
+    return state.version === SHARDED_V1 && state.recordedPrimary === undefined && !this.#primary.inferred
+  }
+
+  async #setChunk(key: string, cid: CID): Promise<void> {
+    const ref = routeKey(this.#table.state, this.#primary, key)
+    if (ref === null) return this.#metadata.record(key, cid)
+    const index = this.#indexForWrite(ref, key)
+    await this.#table.setEntry(index, ref.coords, cid)
+    this.#afterChunkWrite(ref, key)
+  }
+
+  #indexForWrite(ref: ChunkRef, key: string): ArrayIndex {
+    const index = this.#table.indexOf(ref.arrayPath)
+    if (index === undefined) {
+      throw new InvalidArgumentError(
+        `chunk key ${JSON.stringify(key)}: no array ${JSON.stringify(ref.arrayPath)} is registered (write its zarr.json first)`,
+      )
+    }
+    return index
+  }
+
+  #afterChunkWrite(ref: ChunkRef, key: string): void {
+    const state = this.#table.state
+    // The chunk now lives in a shard: a copy in the legacy metadata map must not resurface.
+    if (this.#metadata.forget(key)) this.#table.rootDirty = true
+    if (state.version === SHARDED_V1 && !this.#primary.inferred && state.recordedPrimary === undefined) {
+      state.recordedPrimary = ref.arrayPath
+      this.#primary.path = ref.arrayPath
+      this.#table.rootDirty = true
+    }
+  }
+
+  /** Removes a key; a missing key is not an error. */
+  async delete(path: string): Promise<void> {
+    const key = hamtKey(path)
+    this.#assertWritable('delete')
+    await this.#keyOrder.run(key, () => this.#delete(key))
+  }
+
+  async #delete(key: string): Promise<void> {
+    await this.#structure.write(async () => {
+      const ref = routeKey(this.#table.state, this.#primary, key)
+      const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
+      if (ref !== null && index !== undefined) await this.#table.setEntry(index, ref.coords, null)
+      if (this.#metadata.forget(key)) this.#table.rootDirty = true
+    })
+  }
+
+  /**
+   * Removes every key under `prefix` (all keys for `""`). v2 also drops the shard indexes of the
+   * arrays under it, as py-hamt does (zarr calls this when an array is overwritten).
+   */
+  async deleteDir(prefix: string): Promise<void> {
+    this.#assertWritable('deleteDir')
+    const dir = normalizePath(prefix)
+    if (this.version === SHARDED_V1) {
+      const start = dir === '' ? '' : `${dir}/`
+      const keys: string[] = []
+      for await (const key of this.list()) if (key.startsWith(start)) keys.push(key)
+      for (const key of keys) await this.delete(key)
+      return
+    }
+    await this.#structure.write(async () => {
+      const state = this.#table.state
+      const inside = (path: string): boolean => dir === '' || path === dir || path.startsWith(`${dir}/`)
+      for (const key of [...state.metadata.keys()])
+        if (dir === '' || key.startsWith(`${dir}/`)) this.#metadata.forget(key)
+      for (const index of [...state.arrays.values()]) {
+        if (!inside(index.path)) continue
+        this.#table.forget(index)
+        state.arrays.delete(index.path)
+      }
+      this.#primary.path = state.arrays.keys().next().value
+      this.#table.rootDirty = true
+    })
+  }
+
+  /** Removes every key (py-hamt's `clear`). */
+  async clear(): Promise<void> {
+    await this.deleteDir('')
+  }
+
+  /** The keys of the root's metadata map (`zarr.json`, `temp/zarr.json`, v1 coordinate chunks, …). */
+  metadataKeys(): string[] {
+    return [...this.#table.state.metadata.keys()]
+  }
+
+  /** Every key: the metadata keys, then every chunk that has a CID. */
+  async *list(options?: ZarrGetOptions): AsyncGenerator<string> {
+    const state = this.#table.state
+    const seen = new Set(state.metadata.keys())
+    yield* seen
+    for (const index of [...state.arrays.values()]) {
+      const listed = state.version === SHARDED_V1 ? (this.#primary.path ?? '') : index.path
+      for await (const [coords] of this.#table.chunks(index, options)) {
+        const key = chunkKey(listed, coords)
+        if (!seen.has(key)) yield key
+      }
+    }
+  }
+
+  async *listPrefix(prefix: string, options?: ZarrGetOptions): AsyncGenerator<string> {
+    for await (const key of this.list(options)) if (key.startsWith(prefix)) yield key
+  }
+
+  /** The direct children of a directory, each once (`listDir('temp')` gives `zarr.json` and `c`). */
+  async *listDir(prefix = '', options?: ZarrGetOptions): AsyncGenerator<string> {
+    const start = normalizePath(prefix) === '' ? '' : `${normalizePath(prefix)}/`
+    const seen = new Set<string>()
+    for await (const key of this.list(options)) {
+      if (!key.startsWith(start)) continue
+      const child = key.slice(start.length).split('/', 1)[0] as string
+      if (child !== '' && !seen.has(child)) {
+        seen.add(child)
+        yield child
+      }
+    }
+  }
+
+  /** Saves the changed shards and the root; returns the root CID. */
+  async flush(options?: AbortOptions): Promise<CID> {
+    return this.#structure.write(() => this.#table.flush(options))
+  }
+
+  /**
+   * Gives a sharded array a new shape (v1: the one array; v2: `arrayPath`, default the first array).
+   * Growing the first dimension keeps every shard; other changes move chunks to their new positions.
+   * The array's `zarr.json` is not changed: see {@link ShardedZarrStore.resizeVariable}.
+   */
+  async resize(newShape: readonly number[], options: { arrayPath?: string } = {}): Promise<void> {
+    this.#assertWritable('resize')
+    await this.#structure.write(async () => {
+      const path =
+        this.version === SHARDED_V1 ? '' : normalizePath(options.arrayPath ?? this.#primary.path ?? '')
+      const index = this.#table.indexOf(path)
+      if (index === undefined) throw new InvalidArgumentError(`no sharded array at ${JSON.stringify(path)}`)
+      await this.#table.resize(index, newShape)
+    })
+  }
+
+  /** Rewrites the `shape` of an array's `zarr.json` (as py-hamt, indented by 2) and, in v2, resizes its index to match. */
+  async resizeVariable(name: string, newShape: readonly number[]): Promise<void> {
+    this.#assertWritable('resizeVariable')
+    await this.#structure.write(() => resizeArrayMetadata(this.#table, this.#metadata, name, newShape))
+  }
+
+  /**
+   * Copies every chunk CID of another sharded store (same store backend) into this one, shifted by
+   * `chunkOffset` chunks. Fails before changing anything if a chunk would land outside the target grid.
+   */
+  async graft(
+    sourceRootId: CID | string,
+    chunkOffset: readonly number[],
+    options: { sourceArrayPath?: string; targetArrayPath?: string } = {},
+  ): Promise<void> {
+    this.#assertWritable('graft')
+    const source = await ShardedZarrStore.open(sourceRootId, { store: this.#table.store })
+    await this.#structure.write(() =>
+      graftChunks(this.#table, source.#table, source.#primary, chunkOffset, options),
+    )
+  }
+
+  /** Rewrites a v1 root as v2, the shards kept as they are under `primaryArrayPath`; flushes and returns the new root CID. */
+  async migrateToV2(primaryArrayPath: string): Promise<CID> {
+    this.#assertWritable('migrateToV2')
+    return this.#structure.write(async () => {
+      await this.#table.flush()
+      const path = await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath)
+      this.#primary.path = path
+      this.#primary.inferred = false
+      return this.#table.flush()
+    })
+  }
+
+  #assertWritable(operation: string): void {
+    if (this.#readOnly) throw new ReadOnlyError(`${operation} on a read-only sharded Zarr store`)
+  }
+}

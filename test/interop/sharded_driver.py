@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""JSON-over-stdio driver for ts-hamt's sharded Zarr interop tests: writes, reads and converts
+datasets with the REAL py-hamt 3.6.0 ShardedZarrStore (on a KuboCAS) and xarray.
+
+    python sharded_driver.py write   < request.json > response.json
+    python sharded_driver.py read    < request.json > response.json
+    python sharded_driver.py convert < request.json > response.json
+
+Every request has "rpcUrl" and "gatewayUrl" of a Kubo daemon: py-hamt's sharded store needs a CAS
+that returns CIDs (InMemoryCAS returns bare multihashes, and ShardedZarrStore.set refuses them).
+
+write    in:  {"scenario": "single"|"multi"|"forecast"|"append", "version": "v1"|"v2",
+               "chunksPerShard": int, "zarrFormat"?: 2|3 (default 3)}
+         out: {"roots": [root CID after each phase], "logs": [[[op, key, hex], ...] per phase],
+               "group": "0" | null, "expected": {name: describe(var)}}
+         v1 opens the store from the primary array's shape (py-hamt 3.6.0's default for a shape);
+         v2 from chunks_per_shard alone, the dataset written under group "0" (v2 requires a group).
+         "append" writes 4 time steps, flushes, reopens the root writable and appends 2 more.
+         The logs are every store call (set/delete/delete_dir/clear) in the order they reached
+         the store, so a peer can replay them and must reach the same root CIDs.
+read     in:  {"root", "group"?: str}
+         out: {"version", "variables": {name: describe(var)}, "metadataKeys": [...]}
+convert  in:  {"hamtRoot", "chunksPerShard"}   out: {"root"}  (py_hamt.convert_hamt_to_sharded)
+ops      in:  {"root"} or {"create": {"arrayShape", "chunkShape", "chunksPerShard"}} (a new v1 store),
+               "ops": [{"op": "resize", "shape", "arrayPath"?} | {"op": "resizeVariable", "name", "shape"} |
+                       {"op": "graft", "root", "offset", "sourceArrayPath"?, "targetArrayPath"?} |
+                       {"op": "migrate", "path"}]
+         out: {"root"}: the root after the operations, in order, and a flush.
+json     in:  {"texts": [str], "indent"?: int}   out: {"dumps": [json.dumps(json.loads(text), indent=indent)]}
+         (py-hamt rewrites metadata this way; no Kubo needed)
+"""
+
+from __future__ import annotations
+
+from driver_io import JsonObject, RequestError, field, run_driver
+
+import contextlib
+import io
+import json
+import sys
+import warnings
+from typing import Any
+
+import dag_cbor
+import numpy as np
+import xarray as xr
+from multiformats import CID
+from py_hamt import KuboCAS, ShardedZarrStore, convert_hamt_to_sharded
+from zarr_driver import climate_dataset, describe
+
+warnings.simplefilter("ignore")
+
+
+def scenario_dataset(name: str) -> tuple[xr.Dataset, dict[str, JsonObject], str]:
+    """The dataset of a scenario, its to_zarr encoding and its primary (sharded in v1) variable."""
+    ds, encoding = climate_dataset()
+    if name in ("single", "append"):
+        keep = ["temp"]
+        ds = ds[keep]
+        encoding = {k: v for k, v in encoding.items() if k in ("temp", "time", "lat", "lon")}
+        return ds, encoding, "temp"
+    if name == "multi":
+        return ds, encoding, "temp"
+    if name == "forecast":
+        nref, nstep, nlat, nlon = 3, 4, 5, 6
+        values = (np.arange(nref * nstep * nlat * nlon) * 0.25 - 40).astype(np.float32)
+        values[[3, 77]] = np.nan
+        fds = xr.Dataset(
+            {"t2m": (("forecast_reference_time", "step", "lat", "lon"),
+                     values.reshape(nref, nstep, nlat, nlon), {"units": "K"})},
+            coords={
+                "forecast_reference_time": ("forecast_reference_time", np.array([0, 6, 12], dtype=np.int64),
+                                            {"units": "hours since 2024-01-01"}),
+                "step": ("step", np.arange(nstep, dtype=np.int64) * 3, {"units": "hours"}),
+                "lat": ("lat", np.linspace(10, 14, nlat, dtype=np.float32)),
+                "lon": ("lon", np.linspace(20, 25, nlon, dtype=np.float32)),
+            },
+        )
+        fenc: dict[str, JsonObject] = {
+            "t2m": {"chunks": (1, 2, 5, 3), "compressors": None},
+            "forecast_reference_time": {"chunks": (nref,), "compressors": None},
+            "step": {"chunks": (nstep,), "compressors": None},
+            "lat": {"chunks": (nlat,), "compressors": None},
+            "lon": {"chunks": (nlon,), "compressors": None},
+        }
+        return fds, fenc, "t2m"
+    raise RequestError(f"unknown scenario {name!r}")
+
+
+def log_calls(store: ShardedZarrStore, log: list[list[str]]) -> None:
+    """Records every mutating call as it reaches the store (the store's write lock is FIFO)."""
+    for op in ("set", "delete", "delete_dir", "clear"):
+        original = getattr(store, op)
+
+        def wrapper(*args: Any, _op: str = op, _original: Any = original) -> Any:
+            key = args[0] if args and isinstance(args[0], str) else ""
+            data = args[1].to_bytes().hex() if _op == "set" else ""
+            log.append([_op, key, data])
+            return _original(*args)
+
+        setattr(store, op, wrapper)
+
+
+async def write(req: JsonObject) -> JsonObject:
+    scenario = field(req, "scenario", str)
+    version = field(req, "version", str)
+    if version not in ("v1", "v2"):
+        raise RequestError(f"version must be 'v1' or 'v2', got {version!r}")
+    cps = field(req, "chunksPerShard", int)
+    zarr_format = field(req, "zarrFormat", int, default=3)
+    ds, encoding, primary = scenario_dataset(scenario)
+    if zarr_format == 2:
+        # Zarr v2 metadata has no v3 codec lists: plain chunks, uncompressed.
+        encoding = {name: {"chunks": enc["chunks"], "compressors": None} for name, enc in encoding.items()}
+    group = "0" if version == "v2" else None
+    phases = [ds.isel(time=slice(0, 4)), ds.isel(time=slice(4, None))] if scenario == "append" else [ds]
+
+    roots: list[str] = []
+    logs: list[list[list[str]]] = []
+    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
+        for i, part in enumerate(phases):
+            if i == 0 and version == "v1":
+                var = part[primary]
+                shape = tuple(var.shape)
+                chunks = tuple(encoding[primary]["chunks"])
+                store = await ShardedZarrStore.open(
+                    cas=cas, read_only=False, array_shape=shape, chunk_shape=chunks, chunks_per_shard=cps
+                )
+            elif i == 0:
+                store = await ShardedZarrStore.open(cas=cas, read_only=False, chunks_per_shard=cps)
+            else:
+                store = await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=roots[-1])
+            log: list[list[str]] = []
+            log_calls(store, log)
+            if i == 0:
+                part.to_zarr(store, mode="w", zarr_format=zarr_format, consolidated=False, encoding=encoding, group=group)
+            else:
+                part.to_zarr(store, append_dim="time", zarr_format=zarr_format, consolidated=False, group=group)
+            roots.append(str(await store.flush()))
+            logs.append(log)
+    expected = {str(n): describe(v) for n, v in ds.variables.items()}
+    return {"roots": roots, "logs": logs, "group": group, "expected": expected}
+
+
+async def read(req: JsonObject) -> JsonObject:
+    root = field(req, "root", str)
+    group = req.get("group")
+    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
+        store = await ShardedZarrStore.open(cas=cas, read_only=True, root_cid=root)
+        ds = xr.open_zarr(store, zarr_format=3, consolidated=False, decode_times=False, group=group)
+        ds.load()
+        root_obj = dag_cbor.decode(await cas.load(CID.decode(root)))
+        return {
+            "version": root_obj["manifest_version"],
+            "variables": {str(n): describe(v) for n, v in ds.variables.items()},
+            "metadataKeys": sorted(root_obj["metadata"]),
+        }
+
+
+async def convert(req: JsonObject) -> JsonObject:
+    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
+        # The converter prints progress to stdout, which carries this driver's JSON answer.
+        with contextlib.redirect_stdout(io.StringIO()):
+            root = await convert_hamt_to_sharded(cas, field(req, "hamtRoot", str), field(req, "chunksPerShard", int))
+        return {"root": str(root)}
+
+
+async def ops(req: JsonObject) -> JsonObject:
+    operations = field(req, "ops", list)
+    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
+        if "create" in req:
+            spec = field(req, "create", dict)
+            store = await ShardedZarrStore.open(
+                cas=cas, read_only=False,
+                array_shape=tuple(field(spec, "arrayShape", list)),
+                chunk_shape=tuple(field(spec, "chunkShape", list)),
+                chunks_per_shard=field(spec, "chunksPerShard", int),
+            )
+        else:
+            store = await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=field(req, "root", str))
+        for op in operations:
+            kind = field(op, "op", str)
+            if kind == "resize":
+                await store.resize_store(tuple(field(op, "shape", list)), array_path=op.get("arrayPath"))
+            elif kind == "resizeVariable":
+                await store.resize_variable(field(op, "name", str), tuple(field(op, "shape", list)))
+            elif kind == "graft":
+                await store.graft_store(
+                    field(op, "root", str), tuple(field(op, "offset", list)),
+                    source_array_path=op.get("sourceArrayPath"), target_array_path=op.get("targetArrayPath"),
+                )
+            elif kind == "migrate":
+                await store.migrate_v1_to_v2(field(op, "path", str))
+            else:
+                raise RequestError(f"unknown op {kind!r}")
+        return {"root": str(await store.flush())}
+
+
+async def json_roundtrip(req: JsonObject) -> JsonObject:
+    indent = req.get("indent")
+    return {"dumps": [json.dumps(json.loads(text), indent=indent) for text in field(req, "texts", list)]}
+
+
+if __name__ == "__main__":
+    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops, "json": json_roundtrip}, sys.argv))
