@@ -247,6 +247,23 @@ describe('ts-hamt CLI with a real Kubo daemon', () => {
     const all = written.temp?.values as Array<number | null>
     const expected = [1, 2, 3].flatMap((y) => all.slice((2 * ny + y) * nx, (2 * ny + y + 1) * nx))
     assert.deepEqual(got.values, expected)
+
+    // Converted to py-hamt's sharded layout, chunks reused: the same values through the same commands.
+    const kubo = ['--kubo', rpcUrl, '--gateway', gatewayUrl]
+    const converted = await cli('convert', root, '--chunks-per-shard', '4', ...kubo, '--progress')
+    assert.equal(converted.code, 0, converted.stderr)
+    assert.match(converted.stderr, /converting \[#*\.*\] \d+\/\d+/, 'a progress bar on stderr')
+    const sharded = converted.stdout.trim()
+    assert.notEqual(sharded, root)
+    assert.match(await ok('zarr', 'info', sharded, '--gateway', gatewayUrl), /sharded Zarr/)
+    const fromShards = JSON.parse(
+      await ok('zarr', 'get', sharded, 'temp', '--select', '2,1:4,:', '--gateway', gatewayUrl, '--json'),
+    )
+    assert.deepEqual(fromShards.values, expected)
+    const readOnly = await cli('convert', root, '--gateway', gatewayUrl)
+    assert.equal(readOnly.code, 2)
+    assert.match(readOnly.stderr, /read-only/)
+
     const bad = await cli('zarr', 'get', root, 'temp', '--select', '9,:,:', '--gateway', gatewayUrl)
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /index 9 is outside 0\.\.3/)

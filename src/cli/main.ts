@@ -6,6 +6,7 @@ import { HamtError, InvalidArgumentError } from '../errors.js'
 import { loadBlake3 } from '../hash/blake3.js'
 import { exportCommand, importCommand } from './commands/car.js'
 import type { Command, Flags } from './commands/command.js'
+import { convert } from './commands/convert.js'
 import { stats, verify } from './commands/inspect.js'
 import { create, get, keys, remove, set } from './commands/map.js'
 import { pin } from './commands/pin.js'
@@ -24,6 +25,7 @@ export const commands: Command[] = [
   exportCommand,
   importCommand,
   zarrCommand,
+  convert,
   pin,
 ]
 

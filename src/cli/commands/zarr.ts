@@ -1,27 +1,41 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import type { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
 import { InvalidArgumentError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
+import { ShardedZarrStore } from '../../sharded/store.js'
 import { ZarrHAMTStore } from '../../zarr/store.js'
-import { type Context, parseRoot } from '../context.js'
+import { type CliStore, type Context, parseRoot } from '../context.js'
 import type { Command } from './command.js'
 
 type Readable = zarr.AsyncReadable & { list?: () => AsyncIterable<string> }
 
-/** The dataset at ROOT as a zarrita store, and the keys of its metadata documents. */
+/** The dataset at ROOT as a zarrita store (a HAMT or py-hamt's sharded layout), and its metadata keys. */
 async function openZarr(
   context: Context,
   root: string | undefined,
-): Promise<{ store: Readable; metadataKeys: string[] }> {
-  const map = await HAMT.open<Uint8Array>(parseRoot(root), {
-    store: await context.store(),
-    readOnly: true,
-    valuesAreBytes: true,
-  })
-  const store = new ZarrHAMTStore(map)
+): Promise<{ store: Readable; metadataKeys: string[]; layout: 'hamt' | 'sharded' }> {
+  const cid = parseRoot(root)
+  const cas = await context.store()
+  const layout = (await isShardedRoot(cas, cid)) ? 'sharded' : 'hamt'
+  const store: Readable =
+    layout === 'sharded'
+      ? await ShardedZarrStore.open(cid, { store: cas, readOnly: true })
+      : new ZarrHAMTStore(
+          await HAMT.open<Uint8Array>(cid, { store: cas, readOnly: true, valuesAreBytes: true }),
+        )
   const metadataKeys: string[] = []
-  for await (const key of store.list())
+  for await (const key of (store as ZarrHAMTStore).list()) {
     if (key === 'zarr.json' || key.endsWith('/zarr.json')) metadataKeys.push(key)
-  return { store, metadataKeys: metadataKeys.sort() }
+  }
+  return { store, metadataKeys: metadataKeys.sort(), layout }
+}
+
+/** A sharded root is a DAG-CBOR map naming its `manifest_version`; a HAMT root is a 256-slot array. */
+async function isShardedRoot(store: CliStore, cid: CID): Promise<boolean> {
+  if (cid.code !== dagCbor.code) return false
+  const root = dagCbor.decode(await store.getBlock(cid)) as unknown
+  return root !== null && typeof root === 'object' && !Array.isArray(root) && 'manifest_version' in root
 }
 
 interface NodeInfo {
@@ -51,7 +65,7 @@ export const zarrCommand: Command = {
 }
 
 async function info(context: Context, root: string | undefined): Promise<void> {
-  const { store, metadataKeys } = await openZarr(context, root)
+  const { store, metadataKeys, layout } = await openZarr(context, root)
   if (metadataKeys.length === 0)
     throw new InvalidArgumentError(`${root} holds no zarr.json: not a Zarr v3 dataset`)
   const nodes: NodeInfo[] = []
@@ -76,9 +90,10 @@ async function info(context: Context, root: string | undefined): Promise<void> {
       nodes.push({ path, kind: 'group', attributes })
     }
   }
-  context.output.result({ root, nodes }, () =>
-    nodes
-      .map((node) => {
+  context.output.result({ root, layout, nodes }, () =>
+    [
+      `${root}: ${layout === 'sharded' ? 'sharded Zarr (py-hamt ShardedZarrStore)' : 'Zarr on a HAMT'}`,
+      ...nodes.map((node) => {
         const attrs =
           Object.keys(node.attributes).length > 0
             ? `\n    attributes: ${JSON.stringify(node.attributes)}`
@@ -86,8 +101,8 @@ async function info(context: Context, root: string | undefined): Promise<void> {
         if (node.kind === 'group') return `${node.path} (group)${attrs}`
         const dims = node.dimensions ? ` (${node.dimensions.join(', ')})` : ''
         return `${node.path}: ${node.dtype} ${node.shape?.join(' × ')}${dims}, chunks ${node.chunks?.join(' × ')}, codecs ${node.codecs?.join(' → ')}${attrs}`
-      })
-      .join('\n'),
+      }),
+    ].join('\n'),
   )
 }
 
