@@ -1,12 +1,12 @@
 // Opens a published Zarr v3 dataset by its root CID through an IPFS gateway, for the viewer. The
-// rest of the viewer sees only `Dataset`, so py-hamt's sharded layout can plug in beside the HAMT.
+// rest of the viewer sees only `Dataset`, whichever layout (HAMT or py-hamt sharded) holds the data.
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
 import {
-  type ContentAddressedStore,
   HAMT,
   InvalidArgumentError,
+  ShardedZarrStore,
   TrustlessGatewayStore,
   ZarrHAMTStore,
 } from '../../../src/index.js'
@@ -36,7 +36,7 @@ export interface Grid {
 }
 
 export interface Dataset {
-  readonly layout: 'hamt'
+  readonly layout: 'hamt' | 'sharded'
   readonly root: string
   readonly title: string
   readonly variables: readonly VariableInfo[]
@@ -53,8 +53,7 @@ export type Layout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: stri
 
 /**
  * Opens the dataset at `root` through `gatewayUrl`, every block checked against its CID.
- * A sharded root (py-hamt `ShardedZarrStore`) is recognised and refused with a clear message until
- * that layout lands.
+ * The root may be Zarr on a HAMT or py-hamt's sharded layout (`ShardedZarrStore`, v1 or v2).
  *
  * @example
  * ```ts
@@ -67,12 +66,10 @@ export async function openDataset(root: string, gatewayUrl: string): Promise<Dat
   const store = new TrustlessGatewayStore({ gateways: checkGateway(gatewayUrl), timeoutMs: 30_000 })
   const layout = detectLayout(await store.load(rootId), root)
   if (layout.kind === 'sharded') {
-    throw new InvalidArgumentError(
-      `root ${root} is a py-hamt sharded Zarr store (${layout.manifestVersion}); ` +
-        'this viewer reads only Zarr on a HAMT so far',
-    )
+    return openZarrDataset(await ShardedZarrStore.open(rootId, { store, readOnly: true }), root, 'sharded')
   }
-  return openHamtDataset(store, rootId, root)
+  const map = await HAMT.open<Uint8Array>(rootId, { store, readOnly: true, valuesAreBytes: true })
+  return openZarrDataset(new ZarrHAMTStore(map), root, 'hamt')
 }
 
 function parseRoot(root: string): CID {
@@ -112,9 +109,14 @@ type ArrayMetadata = {
   attributes?: Record<string, unknown>
 }
 
-async function openHamtDataset(store: ContentAddressedStore, rootId: CID, root: string): Promise<Dataset> {
-  const map = await HAMT.open<Uint8Array>(rootId, { store, readOnly: true, valuesAreBytes: true })
-  const zarrStore = new ZarrHAMTStore(map)
+/** Either layout's store: both speak zarrita's contract and list a directory's children. */
+type DatasetStore = ZarrHAMTStore | ShardedZarrStore
+
+async function openZarrDataset(
+  zarrStore: DatasetStore,
+  root: string,
+  layout: Dataset['layout'],
+): Promise<Dataset> {
   const group = await zarr.open(zarr.root(zarrStore), { kind: 'group' })
   const arrays = await listArrays(zarrStore)
 
@@ -134,8 +136,8 @@ async function openHamtDataset(store: ContentAddressedStore, rootId: CID, root: 
   }
   variables.sort((a, b) => a.name.localeCompare(b.name))
 
-  const opened = new Map<string, Promise<zarr.Array<zarr.DataType, ZarrHAMTStore>>>()
-  const openArray = (name: string): Promise<zarr.Array<zarr.DataType, ZarrHAMTStore>> => {
+  const opened = new Map<string, Promise<zarr.Array<zarr.DataType, DatasetStore>>>()
+  const openArray = (name: string): Promise<zarr.Array<zarr.DataType, DatasetStore>> => {
     let array = opened.get(name)
     if (array === undefined) {
       array = zarr.open(group.resolve(name), { kind: 'array' })
@@ -151,7 +153,7 @@ async function openHamtDataset(store: ContentAddressedStore, rootId: CID, root: 
   }
 
   return {
-    layout: 'hamt',
+    layout,
     root,
     title: text(group.attrs.title),
     variables,
@@ -181,7 +183,7 @@ async function openHamtDataset(store: ContentAddressedStore, rootId: CID, root: 
  * Every array of the root group with its metadata: from the consolidated metadata in the root
  * zarr.json when the writer left some (no listing needed), else by listing the group's children.
  */
-async function listArrays(store: ZarrHAMTStore): Promise<Map<string, ArrayMetadata>> {
+async function listArrays(store: DatasetStore): Promise<Map<string, ArrayMetadata>> {
   const readJson = async (key: string): Promise<unknown> => {
     const bytes = await store.get(`/${key}`)
     return bytes === undefined ? undefined : JSON.parse(new TextDecoder().decode(bytes))
