@@ -203,6 +203,38 @@ describe('HAMT modes and cache', () => {
     for (let r = 0; r < 5; r++) await reader.getPointer('k1')
     assert.equal(store.loads, loadsAfterFirst, 'no store load for cached nodes')
   })
+
+  it('loads a node once when concurrent lookups need it, and another caller’s abort is not shared', async () => {
+    const { InstrumentedStore } = await import('./helpers/instrumented-store.js')
+    const store = new InstrumentedStore(await MemoryStore.create())
+    const writer = await HAMT.create<number>({ store })
+    for (let i = 0; i < 2000; i++) await writer.set(`k${i}`, i)
+    const root = await writer.flush()
+
+    const sequential = await HAMT.open<number>(root, { store, readOnly: true })
+    let before = store.loads
+    for (let i = 0; i < 2000; i += 10) await sequential.getPointer(`k${i}`)
+    const distinctNodes = store.loads - before
+
+    const concurrent = await HAMT.open<number>(root, { store, readOnly: true })
+    before = store.loads
+    const keys = Array.from({ length: 200 }, (_, j) => `k${j * 10}`)
+    const values = await Promise.all(keys.map((key) => concurrent.get(key)))
+    assert.deepEqual(
+      values,
+      keys.map((_, j) => j * 10),
+    )
+    assert.equal(store.loads - before, distinctNodes + keys.length, 'each node once, plus one load per value')
+
+    // The first caller aborts; the second, sharing its load, still gets its answer.
+    const third = await HAMT.open<number>(root, { store, readOnly: true })
+    const controller = new AbortController()
+    const aborted = third.get('k5', { signal: controller.signal })
+    const other = third.get('k6')
+    controller.abort()
+    await assert.rejects(aborted, { name: 'AbortError' })
+    assert.equal(await other, 6)
+  })
 })
 
 describe('HAMT bad input', () => {

@@ -1,16 +1,18 @@
 import { formatId } from '../cas/id.js'
+import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from '../cas/interface.js'
 import { HamtError, StoreError } from '../errors.js'
 import type { Link, Node } from './node.js'
 import { NodeCache } from './node-cache.js'
 import { decodeNode } from './node-decoder.js'
 
+function isAbort(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')
+}
+
 /** Errors we pass through untouched: our own typed ones and the caller's abort. */
 function isPassThrough(err: unknown): boolean {
-  return (
-    err instanceof HamtError ||
-    (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))
-  )
+  return err instanceof HamtError || isAbort(err)
 }
 
 /**
@@ -34,6 +36,8 @@ export function callStore<T>(what: () => string, call: () => Promise<T>): Promis
 export class NodeLoader {
   readonly cache: NodeCache
   readonly #store: ContentAddressedStore
+  /** Loads under way: concurrent lookups through the same uncached node fetch it once. */
+  readonly #loading = new IdMap<Promise<Node>>()
 
   constructor(store: ContentAddressedStore, cacheBytes: number) {
     this.#store = store
@@ -43,6 +47,25 @@ export class NodeLoader {
   async load(id: StoreId, options?: AbortOptions): Promise<Node> {
     const cached = this.cache.get(id)
     if (cached !== undefined) return cached
+    const pending = this.#loading.get(id)
+    if (pending !== undefined) {
+      try {
+        return await pending
+      } catch (error) {
+        // Another caller's abort is not ours: load it again below.
+        if (options?.signal?.aborted || !isAbort(error)) throw error
+      }
+    }
+    const loading = this.#loadFromStore(id, options)
+    this.#loading.set(id, loading)
+    try {
+      return await loading
+    } finally {
+      if (this.#loading.get(id) === loading) this.#loading.delete(id)
+    }
+  }
+
+  async #loadFromStore(id: StoreId, options?: AbortOptions): Promise<Node> {
     const bytes = await callStore(
       () => `loading node ${formatId(id)}`,
       () => this.#store.load(id, { signal: options?.signal }),
