@@ -7,7 +7,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { openDataset } from '../examples/viewer/src/dataset.js'
 import { formatId, isHamtError, KuboStore } from '../src/index.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
-import { toShardedDriver, zarrDriver } from './helpers/python.js'
+import { shardedDriver, zarrDriver } from './helpers/python.js'
 
 type Expected = {
   shape: number[]
@@ -51,10 +51,11 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
       })
     }
     // The same dataset in py-hamt's sharded layout, by py-hamt's own converter.
-    const sharded = await toShardedDriver<{ root: string }>('convert', {
+    const sharded = await shardedDriver<{ root: string }>('convert', {
       rpcUrl: kubo.rpcUrl,
       gatewayUrl: kubo.gatewayUrl,
-      root: written.plain.root,
+      hamtRoot: written.plain.root,
+      chunksPerShard: 64,
     })
     written.sharded = { root: sharded.root, expected: written.plain.expected }
   }, SETUP)

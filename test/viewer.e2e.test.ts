@@ -14,7 +14,7 @@ import { type Rgb, valueColour, valueRange } from '../examples/viewer/src/colour
 import { formatValue } from '../examples/viewer/src/format.js'
 import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
-import { toShardedDriver, zarrDriver } from './helpers/python.js'
+import { shardedDriver, zarrDriver } from './helpers/python.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const artifacts = join(repo, 'test-artifacts')
@@ -187,10 +187,11 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     'draws the same dataset in py-hamt’s sharded layout (converted by py-hamt) cell for cell',
     TEST,
     async () => {
-      const sharded = await toShardedDriver<{ root: string }>('convert', {
+      const sharded = await shardedDriver<{ root: string }>('convert', {
         rpcUrl: kubo?.rpcUrl,
         gatewayUrl: kubo?.gatewayUrl,
-        root: written.root,
+        hamtRoot: written.root,
+        chunksPerShard: 64,
       })
       await page.goto(`${viewerUrl(sharded.root)}&var=precip&t=2`, { timeout: WAIT_MS })
       await rendered('precip', 2)

@@ -27,11 +27,6 @@ export function zarrDriver<T>(command: 'write' | 'read', request: unknown): Prom
   return runDriver<T>('zarr_driver.py', command, request)
 }
 
-/** Runs test/interop/to_sharded_driver.py: py-hamt's HAMT-to-sharded converter on a Kubo dataset. */
-export function toShardedDriver<T>(command: 'convert', request: unknown): Promise<T> {
-  return runDriver<T>('to_sharded_driver.py', command, request)
-}
-
 /** Runs a command of test/interop/sharded_driver.py (py-hamt's ShardedZarrStore with xarray, on Kubo): JSON in, JSON out. */
 export function shardedDriver<T>(
   command: 'write' | 'read' | 'convert' | 'ops' | 'json',
