@@ -226,14 +226,44 @@ describe('HAMT modes and cache', () => {
     )
     assert.equal(store.loads - before, distinctNodes + keys.length, 'each node once, plus one load per value')
 
-    // The first caller aborts; the second, sharing its load, still gets its answer.
+    // The first caller aborts (with its own reason); the second, sharing its load, still gets its answer.
     const third = await HAMT.open<number>(root, { store, readOnly: true })
     const controller = new AbortController()
     const aborted = third.get('k5', { signal: controller.signal })
     const other = third.get('k6')
-    controller.abort()
-    await assert.rejects(aborted, { name: 'AbortError' })
+    controller.abort(new Error('the user pressed cancel'))
+    await assert.rejects(aborted, /the user pressed cancel/)
     assert.equal(await other, 6)
+  })
+
+  it('a caller that joins a slow shared load and aborts gets its abort at once', async () => {
+    const inner = await MemoryStore.create()
+    const writer = await HAMT.create<number>({ store: inner })
+    for (let i = 0; i < 500; i++) await writer.set(`k${i}`, i)
+    const root = await writer.flush()
+    // A store whose loads wait, once armed, until the test releases them: a stalled gateway.
+    let gate: Promise<void> | undefined
+    let release: () => void = () => {}
+    const stalled = {
+      save: inner.save.bind(inner),
+      load: async (...args: Parameters<MemoryStore['load']>) => {
+        if (gate !== undefined) await gate
+        return inner.load(...args)
+      },
+    }
+    const slow = await HAMT.open<number>(root, { store: stalled, readOnly: true })
+    gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    // getPointer: node loads only (the value load would wait on this signal-deaf store too).
+    const keys = Array.from({ length: 500 }, (_, i) => `k${i}`)
+    const first = Promise.all(keys.map((key) => slow.getPointer(key)))
+    const controller = new AbortController()
+    const second = Promise.all(keys.map((key) => slow.getPointer(key, { signal: controller.signal })))
+    controller.abort()
+    await assert.rejects(second, { name: 'AbortError' })
+    release()
+    assert.equal((await first).filter((pointer) => pointer !== undefined).length, 500)
   })
 })
 

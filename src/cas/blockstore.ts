@@ -10,7 +10,7 @@ import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId }
 import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
 import { type Block, buildUnixfsFile } from './unixfs-builder.js'
-import { verifyBlock } from './verify.js'
+import { canVerify, verifyBlock } from './verify.js'
 
 const CODECS: Record<Codec, number> = { raw: 0x55, 'dag-cbor': 0x71 }
 const DAG_PB = 0x70
@@ -127,6 +127,7 @@ export class BlockstoreStore implements ContentAddressedStore {
   /** The bytes of one block (for a UnixFS file, its root node), checked against the CID. */
   async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted()
+    if (this.#verify) checkVerifiable(cid)
     const pending = this.#buffer.get(cid.multihash.bytes)
     if (pending !== undefined) return pending.bytes.slice()
     let bytes: Uint8Array
@@ -137,13 +138,14 @@ export class BlockstoreStore implements ContentAddressedStore {
       if (isNotFound(error)) throw new BlockNotFoundError(`block ${cid} is not in ${this.description}`)
       throw new StoreError(`reading block ${cid} failed: ${(error as Error).message}`, { cause: error })
     }
-    if (this.#verify) await verifyBlock(cid, bytes, 'the blockstore')
+    if (this.#verify) await verifyBlock(cid, bytes, this.description)
     return bytes
   }
 
   /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
   async putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
+    checkVerifiable(cid)
     await verifyBlock(cid, bytes, 'putBlock')
     this.#bufferBlock({ cid, bytes: bytes.slice() })
     if (this.#bufferBytes >= this.#bufferLimit) await this.flush(options)
@@ -186,23 +188,28 @@ export class BlockstoreStore implements ContentAddressedStore {
     // Only what was buffered when the write started leaves the buffer, each block once it is written.
     const blocks = [...this.#buffer.entries()].map(([, block]) => block)
     let next = 0
+    let failure: { error: unknown } | undefined
     const writeNext = async (): Promise<void> => {
-      while (next < blocks.length) {
-        options?.signal?.throwIfAborted()
+      // After a failure no writer takes a new block, so nothing is still writing when flush() rejects.
+      while (next < blocks.length && failure === undefined) {
         const block = blocks[next++] as Block
         try {
+          options?.signal?.throwIfAborted()
           await this.blockstore.put(block.cid, block.bytes, options)
         } catch (error) {
-          if (options?.signal?.aborted) throw error
-          throw new StoreError(`writing block ${block.cid} failed: ${(error as Error).message}`, {
-            cause: error,
-          })
+          failure ??= { error }
+          return
         }
         if (this.#buffer.delete(block.cid.multihash.bytes)) this.#bufferBytes -= block.bytes.length
       }
     }
-    const writers = Array.from({ length: Math.min(this.#writeConcurrency, blocks.length) }, writeNext)
-    await Promise.all(writers)
+    await Promise.allSettled(Array.from({ length: Math.min(this.#writeConcurrency, blocks.length) }, writeNext))
+    if (failure === undefined) return
+    const { error } = failure
+    if (options?.signal?.aborted) throw error
+    throw new StoreError(`writing blocks to ${this.description} failed: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
 
   async #digest(data: Uint8Array): Promise<MultihashDigest> {
@@ -219,10 +226,23 @@ function positiveInteger(name: string, value: number): number {
   return value
 }
 
-/** interface-store's NotFoundError (by name: several copies of the package may be loaded). */
+/**
+ * interface-store's NotFoundError (by name: several copies of the package may be loaded).
+ * blockstore-fs wraps every read failure in one, so a wrapped file-system error must say ENOENT.
+ */
 function isNotFound(error: unknown): boolean {
-  const { name, code } = (error ?? {}) as { name?: string; code?: string }
-  return name === 'NotFoundError' || code === 'ERR_NOT_FOUND'
+  const { name, code, message } = (error ?? {}) as { name?: string; code?: string; message?: string }
+  if (name !== 'NotFoundError' && code !== 'ERR_NOT_FOUND') return false
+  return !/\bE[A-Z]{3,}\b/.test(message ?? '') || /\bENOENT\b/.test(message ?? '')
+}
+
+/** A block under a hash we cannot recompute cannot be checked: say so, rather than call it corrupt. */
+function checkVerifiable(cid: CID): void {
+  if (!canVerify(cid)) {
+    throw new StoreError(
+      `cannot verify ${cid}: hash 0x${cid.multihash.code.toString(16)} is not supported (BLAKE3, SHA-256 are; pass verify: false to read it)`,
+    )
+  }
 }
 
 async function collect(

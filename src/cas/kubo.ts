@@ -10,6 +10,7 @@ import { HttpClient, type HttpOptions } from './http.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
+import { readUnixfsFile } from './unixfs.js'
 import { verifyBlock } from './verify.js'
 
 const CODECS: Record<Codec, number> = { raw: 0x55, 'dag-cbor': 0x71 }
@@ -145,6 +146,8 @@ export class KuboStore implements ContentAddressedStore {
     if (options.range !== undefined) checkByteRange(options.range)
     const pending = this.#buffer.get(cid.multihash.bytes)
     if (pending !== undefined) {
+      // A buffered file root (from putBlock) is a dag-pb node: read the file it roots, not the node.
+      if (cid.code === DAG_PB) return readUnixfsFile(cid, (block) => this.getBlock(block, options), options.range)
       return options.range === undefined
         ? pending.bytes.slice()
         : sliceByteRange(pending.bytes, options.range)

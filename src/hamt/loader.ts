@@ -6,13 +6,23 @@ import type { Link, Node } from './node.js'
 import { NodeCache } from './node-cache.js'
 import { decodeNode } from './node-decoder.js'
 
-function isAbort(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError')
-}
-
 /** Errors we pass through untouched: our own typed ones and the caller's abort. */
 function isPassThrough(err: unknown): boolean {
-  return err instanceof HamtError || isAbort(err)
+  return (
+    err instanceof HamtError ||
+    (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))
+  )
+}
+
+/** `promise`, or the signal's abort reason as soon as it fires (a joined load is not waited out). */
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise
+  signal.throwIfAborted()
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
 
 /**
@@ -37,7 +47,7 @@ export class NodeLoader {
   readonly cache: NodeCache
   readonly #store: ContentAddressedStore
   /** Loads under way: concurrent lookups through the same uncached node fetch it once. */
-  readonly #loading = new IdMap<Promise<Node>>()
+  readonly #loading = new IdMap<{ promise: Promise<Node>; signal: AbortSignal | undefined }>()
 
   constructor(store: ContentAddressedStore, cacheBytes: number) {
     this.#store = store
@@ -45,21 +55,23 @@ export class NodeLoader {
   }
 
   async load(id: StoreId, options?: AbortOptions): Promise<Node> {
-    const cached = this.cache.get(id)
-    if (cached !== undefined) return cached
-    const pending = this.#loading.get(id)
-    if (pending !== undefined) {
+    for (;;) {
+      const cached = this.cache.get(id)
+      if (cached !== undefined) return cached
+      const shared = this.#loading.get(id)
+      if (shared === undefined) break
       try {
-        return await pending
+        return await withSignal(shared.promise, options?.signal)
       } catch (error) {
-        // Another caller's abort is not ours: load it again below.
-        if (options?.signal?.aborted || !isAbort(error)) throw error
+        // The load's owner gave up (its signal, not ours): load it again, or join whoever did.
+        if (options?.signal?.aborted || shared.signal?.aborted !== true) throw error
+        if (this.#loading.get(id) === shared) this.#loading.delete(id)
       }
     }
-    const loading = this.#loadFromStore(id, options)
+    const loading = { promise: this.#loadFromStore(id, options), signal: options?.signal }
     this.#loading.set(id, loading)
     try {
-      return await loading
+      return await loading.promise
     } finally {
       if (this.#loading.get(id) === loading) this.#loading.delete(id)
     }
