@@ -1,10 +1,11 @@
 // CAR export and import, and trustless gateway reads, end to end through a real Kubo daemon:
 // on-disk store → CAR file → `ipfs dag import` → Kubo's gateway → TrustlessGatewayStore.
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
@@ -154,6 +155,36 @@ describe('CAR export and import', () => {
     const tampered = car.slice()
     tampered[tampered.length - 3] = (tampered[tampered.length - 3] as number) ^ 1
     await assert.rejects(importCar(target, tampered), (e) => isHamtError(e, 'ERR_INTEGRITY'))
+    // A CAR cut between blocks, or with its header only, is incomplete: no root comes back.
+    const { roots, blocks } = await blocksOf(car)
+    const withoutLast = [...blocks].slice(0, -1).map(([cid, bytes]) => ({ cid: CID.parse(cid), bytes }))
+    for (const partial of [withoutLast, []]) {
+      await assert.rejects(
+        importCar(await DiskStore.open(freshDir()), await collect(exportCarFrom(partial, roots))),
+        (e) => isHamtError(e, 'ERR_INVALID_VALUE') && /incomplete/.test(String(e)),
+      )
+    }
+    // …but a CAR may leave out blocks the target already has.
+    const holder = await DiskStore.open(freshDir())
+    const [lastCid, lastBytes] = [...blocks].at(-1) as [string, Uint8Array]
+    await holder.putBlock(CID.parse(lastCid), lastBytes)
+    const completed = await importCar(holder, await collect(exportCarFrom(withoutLast, roots)))
+    assert.deepEqual(completed.roots.map(String), roots)
+
+    // A failed file import closes its file; a missing file is named as such.
+    const carPath = join(scratch, 'tampered.car')
+    await writeFile(carPath, tampered)
+    const openFiles = async () => (await readdir('/proc/self/fd')).length
+    const before = await openFiles()
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(importCarFile(target, carPath), (e) => isHamtError(e, 'ERR_INTEGRITY'))
+    }
+    assert.equal(await openFiles(), before, 'no file left open')
+    await assert.rejects(
+      importCarFile(target, join(scratch, 'no-such.car')),
+      (e) => isHamtError(e, 'ERR_INVALID_ARGUMENT') && /no-such\.car/.test(String(e)),
+    )
+
     // Exporting a root the store does not have names the missing block.
     const empty = await DiskStore.open(freshDir())
     await assert.rejects(collect(exportCar(empty, root)), (e) => isHamtError(e, 'ERR_BLOCK_NOT_FOUND'))
@@ -235,6 +266,19 @@ describe('TrustlessGatewayStore', () => {
     )
   })
 })
+
+/** A CAR of `blocks` with `roots`, streamed as chunks (for importCar's streaming path). */
+async function* exportCarFrom(
+  blocks: Array<{ cid: CID; bytes: Uint8Array }>,
+  roots: string[],
+): AsyncGenerator<Uint8Array> {
+  const rootCids = roots.map((r) => CID.parse(r))
+  const headerSize = CarBufferWriter.headerLength({ roots: rootCids })
+  const size = blocks.reduce((n, b) => n + CarBufferWriter.blockLength(b), headerSize)
+  const writer = CarBufferWriter.createWriter(new ArrayBuffer(size), { roots: rootCids, headerSize })
+  for (const block of blocks) writer.write(block)
+  yield writer.close()
+}
 
 /** The roots and blocks (by CID string) of a CAR, parsed by @ipld/car's own reader. */
 async function blocksOf(car: Uint8Array): Promise<{ roots: string[]; blocks: Map<string, Uint8Array> }> {

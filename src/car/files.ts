@@ -1,9 +1,10 @@
-import { createReadStream, createWriteStream } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { type FileHandle, open, rename, rm } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { CID } from 'multiformats/cid'
 import type { StoreId } from '../cas/interface.js'
+import { InvalidArgumentError } from '../errors.js'
 import { exportCar } from './export.js'
 import { importCar } from './import.js'
 import type { BlockSink, BlockSource, ExportCarOptions, ImportCarOptions } from './interface.js'
@@ -41,5 +42,19 @@ export async function importCarFile(
   path: string,
   options: ImportCarOptions = {},
 ): Promise<{ roots: CID[]; blocks: number }> {
-  return importCar(target, createReadStream(path), options)
+  let handle: FileHandle
+  try {
+    handle = await open(path, 'r')
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot read the CAR file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+  const stream = handle.createReadStream()
+  try {
+    return await importCar(target, stream, options)
+  } finally {
+    stream.destroy()
+    await handle.close().catch(() => {})
+  }
 }

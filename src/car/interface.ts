@@ -9,6 +9,8 @@ export interface BlockSource {
 /** A store that takes whole blocks under their CIDs: BlockstoreStore, DiskStore, KuboStore. */
 export interface BlockSink {
   putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  /** Whether the block is already held; a CAR may leave out blocks the target has. */
+  hasBlock?(cid: CID, options?: AbortOptions): Promise<boolean>
   flush?(options?: AbortOptions): Promise<void>
 }
 

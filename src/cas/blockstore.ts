@@ -203,7 +203,9 @@ export class BlockstoreStore implements ContentAddressedStore {
         if (this.#buffer.delete(block.cid.multihash.bytes)) this.#bufferBytes -= block.bytes.length
       }
     }
-    await Promise.allSettled(Array.from({ length: Math.min(this.#writeConcurrency, blocks.length) }, writeNext))
+    await Promise.allSettled(
+      Array.from({ length: Math.min(this.#writeConcurrency, blocks.length) }, writeNext),
+    )
     if (failure === undefined) return
     const { error } = failure
     if (options?.signal?.aborted) throw error

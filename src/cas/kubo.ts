@@ -3,7 +3,7 @@ import { CID } from 'multiformats/cid'
 import { Digest } from 'multiformats/hashes/digest'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { InvalidArgumentError, StoreError } from '../errors.js'
+import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
 import { BLAKE3_CODE, blake3Multihash, loadBlake3 } from '../hash/blake3.js'
 import { asCid, checkHttpUrl, GatewayReader } from './gateway.js'
 import { HttpClient, type HttpOptions } from './http.js'
@@ -147,7 +147,8 @@ export class KuboStore implements ContentAddressedStore {
     const pending = this.#buffer.get(cid.multihash.bytes)
     if (pending !== undefined) {
       // A buffered file root (from putBlock) is a dag-pb node: read the file it roots, not the node.
-      if (cid.code === DAG_PB) return readUnixfsFile(cid, (block) => this.getBlock(block, options), options.range)
+      if (cid.code === DAG_PB)
+        return readUnixfsFile(cid, (block) => this.getBlock(block, options), options.range)
       return options.range === undefined
         ? pending.bytes.slice()
         : sliceByteRange(pending.bytes, options.range)
@@ -162,6 +163,18 @@ export class KuboStore implements ContentAddressedStore {
     const pending = this.#buffer.get(block.multihash.bytes)
     if (pending !== undefined) return pending.bytes.slice()
     return this.gateway.getBlock(block, options)
+  }
+
+  /** True when the block is buffered or a gateway serves it. */
+  async hasBlock(cid: CID, options: AbortOptions = {}): Promise<boolean> {
+    if (this.#buffer.has(asCid(cid, 'cid').multihash.bytes)) return true
+    try {
+      await this.gateway.getBlock(cid, options)
+      return true
+    } catch (error) {
+      if (error instanceof BlockNotFoundError) return false
+      throw error
+    }
   }
 
   /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
