@@ -2,6 +2,7 @@
 // the on-disk store and a real Kubo daemon, error paths included.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -182,6 +183,29 @@ describe('ts-hamt CLI on the on-disk store', () => {
       assert.match(help, new RegExp(`^Usage: ts-hamt ${command}`), command)
       assert.match(help, /--store DIR/)
     }
+    // A read never creates a store: a mistyped --store is an error and leaves nothing behind.
+    const typo = await cli(
+      'get',
+      'bafkr4ihkr4ld3m4gqkjf4reryxsy2s5tkbxprqkow6fin2iiyvreuzzab4',
+      'k',
+      '--store',
+      'no-such-store',
+    )
+    assert.equal(typo.code, 1)
+    assert.match(typo.stderr, /cannot open the disk store at no-such-store/)
+    assert.equal(existsSync(join(scratch, 'no-such-store')), false)
+    const missingFile = await cli(
+      'set',
+      'bafkr4ihkr4ld3m4gqkjf4reryxsy2s5tkbxprqkow6fin2iiyvreuzzab4',
+      'k',
+      '--file',
+      'nope.bin',
+    )
+    assert.equal(missingFile.code, 2)
+    assert.match(missingFile.stderr, /cannot read --file nope\.bin/)
+    const badLimit = await cli('zarr', 'get', 'x', 'y', '--limit', 'abc')
+    assert.equal(badLimit.code, 2)
+    assert.match(badLimit.stderr, /--limit must be a positive integer, got "abc"/)
     const pins = await cli('pin', 'ls')
     assert.equal(pins.code, 2)
     assert.match(pins.stderr, /--kubo/)
@@ -276,6 +300,6 @@ describe('ts-hamt CLI with a real Kubo daemon', () => {
     assert.match(run.stderr, /127\.0\.0\.1:9/)
     const badUrl = await cli('get', root, 'k', '--gateway', 'ftp://example')
     assert.equal(badUrl.code, 2)
-    assert.match(badUrl.stderr, /http\(s\) URL/)
+    assert.match(badUrl.stderr, /gateways must be an http\(s\) URL, got "ftp:\/\/example"/)
   })
 })

@@ -32,6 +32,7 @@ export async function* exportCar(
   if (typeof source?.getBlock !== 'function') {
     throw new InvalidArgumentError('source must be a store with getBlock (BlockstoreStore, KuboStore, …)')
   }
+  checkConcurrency(options.concurrency)
   yield carHeader(rootCid)
   let blocks = 0
   let bytes = 0
@@ -50,9 +51,6 @@ async function* walkDag(
   options: ExportCarOptions,
 ): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
   const concurrency = options.concurrency ?? 16
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    throw new InvalidArgumentError(`concurrency must be a positive integer, got ${concurrency}`)
-  }
   const seen = new IdMap<true>()
   seen.set(root, true)
   const queue: CID[] = [root]
@@ -82,6 +80,12 @@ async function* walkDag(
       head = 0
     }
     yield { cid, bytes }
+  }
+}
+
+function checkConcurrency(concurrency: number | undefined): void {
+  if (concurrency !== undefined && (!Number.isSafeInteger(concurrency) || concurrency < 1)) {
+    throw new InvalidArgumentError(`concurrency must be a positive integer, got ${concurrency}`)
   }
 }
 

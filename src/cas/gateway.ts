@@ -15,8 +15,8 @@ import { canVerify, verifyBlock } from './verify.js'
 const DAG_PB = 0x70
 
 /** Gateway URL forms as py-hamt takes them: `http://h:8080`, `…/`, `…/ipfs`, `…/ipfs/` → `http://h:8080/ipfs/`. */
-export function normalizeGatewayUrl(url: string): string {
-  checkHttpUrl('gatewayUrl', url)
+export function normalizeGatewayUrl(url: string, optionName = 'gatewayUrl'): string {
+  checkHttpUrl(optionName, url)
   let base = url.replace(/\/+$/, '')
   if (!base.endsWith('/ipfs')) base = `${base}/ipfs`
   return `${base}/`
@@ -45,9 +45,9 @@ export class GatewayReader {
   readonly #http: HttpClient
   readonly #verify: boolean
 
-  constructor(urls: readonly string[], http: HttpClient, verify: boolean) {
-    if (urls.length === 0) throw new InvalidArgumentError('gatewayUrl: at least one gateway is needed')
-    this.urls = [...new Set(urls.map(normalizeGatewayUrl))]
+  constructor(urls: readonly string[], http: HttpClient, verify: boolean, optionName = 'gatewayUrl') {
+    if (urls.length === 0) throw new InvalidArgumentError(`${optionName}: at least one gateway is needed`)
+    this.urls = [...new Set(urls.map((url) => normalizeGatewayUrl(url, optionName)))]
     this.#http = http
     this.#verify = verify
   }

@@ -30,7 +30,7 @@ export interface Context {
   storeName: string
 }
 
-export function makeContext(options: GlobalOptions, output: Output): Context {
+export function makeContext(options: GlobalOptions, output: Output, writes: boolean): Context {
   let opened: Promise<CliStore> | undefined
   const storeName =
     options.kubo !== undefined
@@ -43,13 +43,13 @@ export function makeContext(options: GlobalOptions, output: Output): Context {
     output,
     storeName,
     store: () => {
-      opened ??= openStore(options)
+      opened ??= openStore(options, writes)
       return opened
     },
   }
 }
 
-async function openStore(options: GlobalOptions): Promise<CliStore> {
+async function openStore(options: GlobalOptions, writes: boolean): Promise<CliStore> {
   if (options.kubo !== undefined) {
     return new KuboStore({
       rpcUrl: options.kubo,
@@ -61,7 +61,8 @@ async function openStore(options: GlobalOptions): Promise<CliStore> {
   if (options.gateways.length > 0) {
     return new TrustlessGatewayStore({ gateways: options.gateways, retries: 1, timeoutMs: 30_000 })
   }
-  return DiskStore.open(options.store)
+  // A read never creates the directory: a mistyped --store is an error, not an empty store.
+  return DiskStore.open(options.store, { createIfMissing: writes })
 }
 
 /** A root argument as a CID; the message names the argument. */

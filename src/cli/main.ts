@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     const output = makeOutput(options.json, options.progress && !options.json)
     await loadBlake3()
     const args = parsed.positionals.slice(parsed.positionals.indexOf(command.name) + 1)
-    await command.run(makeContext(options, output), args, values)
+    await command.run(makeContext(options, output, command.writes === true), args, values)
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (error) {
     const usageError = error instanceof InvalidArgumentError

@@ -29,6 +29,7 @@ export const exportCommand: Command = {
 
 export const importCommand: Command = {
   name: 'import',
+  writes: true,
   summary: 'add every block of a CAR file to the store; print its roots',
   usage: 'import FILE.car',
   async run(context, [file]) {

@@ -9,6 +9,8 @@ export interface Command {
   summary: string
   usage: string
   help?: string
+  /** Writes to the store: only these create a missing on-disk store directory. */
+  writes?: boolean
   flags?: NonNullable<ParseArgsConfig['options']>
   run(context: Context, args: string[], flags: Flags): Promise<void>
 }

@@ -6,6 +6,7 @@ import type { Command } from './command.js'
 
 export const convert: Command = {
   name: 'convert',
+  writes: true,
   summary: 'convert a Zarr dataset on a HAMT to py-hamt’s sharded layout; print the new root CID',
   usage: 'convert ROOT [--chunks-per-shard N]',
   help: `Chunks are not copied: the shards link the chunk CIDs the HAMT already holds, so only shards,

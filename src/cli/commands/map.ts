@@ -23,6 +23,7 @@ async function openMap(context: Context, root: string | undefined, raw: boolean,
 
 export const create: Command = {
   name: 'create',
+  writes: true,
   summary: 'create an empty map and print its root CID',
   usage: 'create',
   async run(context) {
@@ -34,6 +35,7 @@ export const create: Command = {
 
 export const set: Command = {
   name: 'set',
+  writes: true,
   summary: 'set KEY to VALUE in the map at ROOT; print the new root CID',
   usage: 'set ROOT KEY [VALUE] [--type string|json|number] [--file PATH --raw]',
   help: `VALUE is stored as a DAG-CBOR string by default; --type json parses it as JSON, --type number
@@ -44,7 +46,12 @@ as a number. --file PATH reads the value from a file (with --raw, stored as raw 
     const raw = flags.raw === true
     let value: unknown
     if (typeof flags.file === 'string') {
-      const bytes = new Uint8Array(await readFile(flags.file))
+      let bytes: Uint8Array
+      try {
+        bytes = new Uint8Array(await readFile(flags.file))
+      } catch (error) {
+        throw new InvalidArgumentError(`cannot read --file ${flags.file}: ${(error as Error).message}`)
+      }
       value = bytes
     } else {
       if (text === undefined) throw new InvalidArgumentError('VALUE is missing (or give --file PATH)')
@@ -71,7 +78,14 @@ export const get: Command = {
     const value = await map.get(key)
     if (value === undefined) throw new KeyNotFoundError(key)
     if (typeof flags.out === 'string') {
-      await writeFile(flags.out, value instanceof Uint8Array ? value : JSON.stringify(value, jsonReplacer))
+      // As printed: bytes as they are, a string as its text, anything else as JSON.
+      const content =
+        value instanceof Uint8Array
+          ? value
+          : typeof value === 'string'
+            ? value
+            : JSON.stringify(value, jsonReplacer)
+      await writeFile(flags.out, content)
       context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`)
       return
     }
@@ -87,6 +101,7 @@ export const get: Command = {
 
 export const remove: Command = {
   name: 'delete',
+  writes: true,
   summary: 'delete KEY from the map at ROOT; print the new root CID',
   usage: 'delete ROOT KEY',
   async run(context, [root, key]) {

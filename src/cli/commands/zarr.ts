@@ -14,6 +14,7 @@ type Readable = zarr.AsyncReadable & { list?: () => AsyncIterable<string> }
 async function openZarr(
   context: Context,
   root: string | undefined,
+  listMetadata: boolean,
 ): Promise<{ store: Readable; metadataKeys: string[]; layout: 'hamt' | 'sharded' }> {
   const cid = parseRoot(root)
   const cas = await context.store()
@@ -24,8 +25,15 @@ async function openZarr(
       : new ZarrHAMTStore(
           await HAMT.open<Uint8Array>(cid, { store: cas, readOnly: true, valuesAreBytes: true }),
         )
+  // Listing walks the whole HAMT (or every shard): only `info` needs it.
   const metadataKeys: string[] = []
-  for await (const key of (store as ZarrHAMTStore).list()) {
+  const keys =
+    store instanceof ShardedZarrStore
+      ? store.metadataKeys()
+      : listMetadata
+        ? (store as ZarrHAMTStore).list()
+        : []
+  for await (const key of keys) {
     if (key === 'zarr.json' || key.endsWith('/zarr.json')) metadataKeys.push(key)
   }
   return { store, metadataKeys: metadataKeys.sort(), layout }
@@ -58,14 +66,21 @@ export const zarrCommand: Command = {
   flags: { select: { type: 'string' }, limit: { type: 'string', default: '100' } },
   async run(context, [action, root, arrayPath], flags) {
     if (action === 'info') return info(context, root)
-    if (action === 'get')
-      return get(context, root, arrayPath, flags.select as string | undefined, Number(flags.limit))
+    if (action === 'get') {
+      const limit = Number(flags.limit)
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new InvalidArgumentError(
+          `--limit must be a positive integer, got ${JSON.stringify(flags.limit)}`,
+        )
+      }
+      return get(context, root, arrayPath, flags.select as string | undefined, limit)
+    }
     throw new InvalidArgumentError(`zarr needs info or get, got ${JSON.stringify(action)}`)
   },
 }
 
 async function info(context: Context, root: string | undefined): Promise<void> {
-  const { store, metadataKeys, layout } = await openZarr(context, root)
+  const { store, metadataKeys, layout } = await openZarr(context, root, true)
   if (metadataKeys.length === 0)
     throw new InvalidArgumentError(`${root} holds no zarr.json: not a Zarr v3 dataset`)
   const nodes: NodeInfo[] = []
@@ -115,7 +130,7 @@ async function get(
 ): Promise<void> {
   if (arrayPath === undefined)
     throw new InvalidArgumentError('ARRAY is missing: the path of an array, e.g. temp')
-  const { store } = await openZarr(context, root)
+  const { store } = await openZarr(context, root, false)
   let array: zarr.Array<zarr.DataType, Readable>
   try {
     array = await zarr.open(zarr.root(store).resolve(arrayPath), { kind: 'array' })
@@ -124,11 +139,10 @@ async function get(
   }
   const selection = parseSelection(select, array.shape)
   const chunk = (await zarr.get(array, selection)) as { data: ArrayLike<unknown>; shape: number[] }
-  const values = Array.from(chunk.data, (v) =>
-    typeof v === 'bigint' ? Number(v) : typeof v === 'number' && Number.isNaN(v) ? null : v,
-  )
+  // 64-bit integers stay exact: JSON carries them as strings (jsonReplacer), text as digits.
+  const values = Array.from(chunk.data, (v) => (typeof v === 'number' && Number.isNaN(v) ? null : v))
   context.output.result({ array: arrayPath, dtype: array.dtype, shape: chunk.shape, values }, () => {
-    const shown = values.slice(0, Number.isFinite(limit) && limit > 0 ? limit : 100)
+    const shown = values.slice(0, limit).map((v) => (v === null ? 'NaN' : String(v)))
     const more =
       values.length > shown.length ? ` … (${values.length - shown.length} more; --json prints all)` : ''
     return `${arrayPath}: ${array.dtype}, selection shape ${chunk.shape.join(' × ') || 'scalar'}\n${shown.join(' ')}${more}`
