@@ -2,6 +2,8 @@
 // on-disk store → CAR file → `ipfs dag import` → Kubo's gateway → TrustlessGatewayStore.
 import assert from 'node:assert/strict'
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -246,6 +248,44 @@ describe('TrustlessGatewayStore', () => {
     } finally {
       await flipped.close()
       await truncated.close()
+    }
+  })
+
+  it('cuts off a gateway that streams more than a block can hold, and fails over', async () => {
+    const disk = await DiskStore.open(freshDir())
+    const map = await HAMT.create<string>({ store: disk })
+    await map.set('k', 'v')
+    const root = await map.flush()
+    await kuboDagImport(await collect(exportCar(disk, root)))
+    // A hostile gateway: an endless body with no length (bounded here at 64 MiB so the test stops).
+    let sent = 0
+    const endless = createServer((_, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.ipld.raw' })
+      const chunk = new Uint8Array(64 << 10)
+      const pump = (): void => {
+        while (sent < 64 << 20 && !res.destroyed) {
+          sent += chunk.length
+          if (!res.write(chunk)) return void res.once('drain', pump)
+        }
+        res.end()
+      }
+      pump()
+    })
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(endless.address() as AddressInfo).port}`
+    try {
+      const alone = new TrustlessGatewayStore({ gateways: url, retries: 0 })
+      await assert.rejects(
+        alone.getBlock(root as CID),
+        (e) => isHamtError(e, 'ERR_STORE') && /larger than a block can be/.test(String(e)),
+      )
+      assert.ok(sent < 16 << 20, `stopped reading after ${sent} bytes`)
+      const withFallback = new TrustlessGatewayStore({ gateways: [url, daemon.gatewayUrl], retries: 0 })
+      const reader = await HAMT.open<string>(root, { store: withFallback, readOnly: true })
+      assert.equal(await reader.get('k'), 'v')
+    } finally {
+      endless.closeAllConnections()
+      await new Promise((resolve) => endless.close(resolve))
     }
   })
 

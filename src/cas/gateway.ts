@@ -14,6 +14,44 @@ import { canVerify, verifyBlock } from './verify.js'
 
 const DAG_PB = 0x70
 
+/**
+ * The largest raw block accepted from a gateway: IPFS blocks stay within 2 MiB (bitswap's limit),
+ * so twice that is generous; a gateway that streams more is cut off rather than trusted with memory.
+ */
+export const MAX_BLOCK_BYTES = 4 << 20
+
+/** A raw block's body, read up to {@link MAX_BLOCK_BYTES}. */
+async function readBlockBody(response: Response, source: string): Promise<Uint8Array> {
+  const tooLarge = (): StoreError =>
+    new StoreError(`${source}: the answer is larger than a block can be (${MAX_BLOCK_BYTES} bytes)`)
+  if (Number(response.headers.get('content-length') ?? 0) > MAX_BLOCK_BYTES) {
+    await response.body?.cancel()
+    throw tooLarge()
+  }
+  if (response.body === null) return new Uint8Array(await response.arrayBuffer())
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let length = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    length += value.length
+    if (length > MAX_BLOCK_BYTES) {
+      await reader.cancel()
+      throw tooLarge()
+    }
+    chunks.push(value)
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array
+  const out = new Uint8Array(length)
+  let at = 0
+  for (const chunk of chunks) {
+    out.set(chunk, at)
+    at += chunk.length
+  }
+  return out
+}
+
 /** Gateway URL forms as py-hamt takes them: `http://h:8080`, `…/`, `…/ipfs`, `…/ipfs/` → `http://h:8080/ipfs/`. */
 export function normalizeGatewayUrl(url: string, optionName = 'gatewayUrl'): string {
   checkHttpUrl(optionName, url)
@@ -108,7 +146,7 @@ export class GatewayReader {
       'GET',
       `${url}${cid}?format=raw`,
       { headers: { accept: 'application/vnd.ipld.raw' }, signal },
-      async (response) => new Uint8Array(await response.arrayBuffer()),
+      (response) => readBlockBody(response, `${url}${cid}`),
     )
     if (this.#verify) await verifyBlock(cid, bytes, url)
     return bytes
