@@ -50,24 +50,42 @@ storeComplianceSuite(
   unknownCid,
 )
 
+/** The CID a real Kubo's `add` gives `data` with py-hamt's parameters and a `chunk`-byte chunker. */
+async function kuboAdd(rpcUrl: string, data: Uint8Array, chunk: number): Promise<CID> {
+  const form = new FormData()
+  form.append('file', new Blob([data as Uint8Array<ArrayBuffer>]))
+  const params = new URLSearchParams({
+    hash: 'blake3',
+    chunker: `size-${chunk}`,
+    pin: 'false',
+    'cid-version': '1',
+  })
+  const response = await fetch(`${rpcUrl}/api/v0/add?${params}`, { method: 'POST', body: form })
+  assert.ok(response.ok, await response.clone().text())
+  return CID.parse(((await response.json()) as { Hash: string }).Hash)
+}
+
 describe('BlockstoreStore IDs equal a real Kubo daemon’s', () => {
   const daemon = startKubo()
   after(async () => (await daemon).stop())
 
   it('for values of one chunk and for UnixFS files of several levels (balanced, 174 links)', async () => {
-    const { rpcUrl, gatewayUrl } = await daemon
+    const { rpcUrl } = await daemon
     // A 64-byte chunker makes a two-level tree (> 174 leaves) from a few hundred KB.
     for (const [chunk, sizes] of [
       [1 << 20, [0, 1, 5000, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 17]],
       [64, [64 * 174, 64 * 174 + 1, 64 * 175, 64 * 174 * 174 + 1, 64 * 174 * 2 + 63]],
     ] as const) {
-      const kubo = new KuboStore({ rpcUrl, gatewayUrl, chunker: `size-${chunk}` })
       const local = new BlockstoreStore(new MemoryBlockstore(), { chunkSize: chunk })
       for (const size of sizes) {
         const data = bytes(size, size + 3)
+        // Kubo's own answer to py-hamt's `add` (KuboStore computes small CIDs locally, so ask Kubo).
+        const added = await kuboAdd(rpcUrl, data, chunk)
         for (const codec of ['raw', 'dag-cbor'] as const) {
-          const expected = await kubo.save(data, codec)
           const actual = await local.save(data, codec)
+          // As py-hamt: a single-block answer is relabelled with the codec asked for.
+          const expected =
+            added.code === 0x70 ? added : CID.createV1(codec === 'raw' ? 0x55 : 0x71, added.multihash)
           assert.equal(actual.toString(), expected.toString(), `chunk ${chunk}, ${size} bytes, ${codec}`)
         }
         await local.flush()
