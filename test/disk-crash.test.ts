@@ -12,7 +12,7 @@ import { base32upper } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { verifyBlock } from '../src/cas/verify.js'
-import { HAMT, loadBlake3 } from '../src/index.js'
+import { exportCar, HAMT, loadBlake3 } from '../src/index.js'
 import { DiskStore } from '../src/node.js'
 import { crashBatchEntries } from './helpers/crash-model.js'
 
@@ -20,65 +20,63 @@ await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-crash-'))
 after(() => rm(scratch, { recursive: true, force: true }))
 
-/** Runs the writer until it has started flushing batch `killAt`, waits `delayMs`, then SIGKILLs it. */
+/** Runs the writer until it kills itself after `killAfterPuts` block writes; returns its last flushed root. */
 async function writeUntilKilled(
   directory: string,
-  killAt: number,
-  delayMs: number,
-): Promise<string | undefined> {
+  killAfterPuts: number,
+): Promise<{ lastRoot: string | undefined; batches: number; putsFlushed: number }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/helpers/disk-writer.ts', directory, '200'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    ['--import', 'tsx', 'test/helpers/disk-writer.ts', directory, String(killAfterPuts)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   const exited = new Promise<NodeJS.Signals | null>((resolve) =>
     child.once('exit', (_, signal) => resolve(signal)),
   )
+  const guard = setTimeout(() => child.kill('SIGKILL'), 120_000)
   let lastRoot: string | undefined
-  const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  let batches = 0
+  let putsFlushed = 0
   for await (const line of createInterface({ input: child.stdout })) {
-    const message = JSON.parse(line) as { flushing?: number; batch?: number; root?: string }
-    if (message.root !== undefined) lastRoot = message.root
-    if (message.flushing === killAt) {
-      setTimeout(() => child.kill('SIGKILL'), delayMs)
-      break
-    }
+    const message = JSON.parse(line) as { batch: number; root: string; puts: number }
+    lastRoot = message.root
+    batches = message.batch + 1
+    putsFlushed = message.puts
   }
   const signal = await exited
   clearTimeout(guard)
-  assert.equal(signal, 'SIGKILL', 'the writer was killed, not finished')
-  return lastRoot
+  assert.equal(signal, 'SIGKILL', 'the writer killed itself mid-flush, it did not finish')
+  return { lastRoot, batches, putsFlushed }
 }
 
 describe('DiskStore survives a writer killed mid-flush', () => {
-  for (const [killAt, delayMs] of [
-    [3, 0],
-    [4, 15],
-    [6, 40],
-  ] as const) {
-    it(`killed ${delayMs} ms into flushing batch ${killAt}`, async () => {
-      const directory = join(scratch, `kill-${killAt}-${delayMs}`)
-      const lastRoot = await writeUntilKilled(directory, killAt, delayMs)
-      assert.ok(lastRoot !== undefined, 'some flushes completed before the kill')
+  // Kill points inside the flushes of different batches (a batch writes ~300 to ~320 blocks).
+  for (const killAfterPuts of [700, 1150, 1999]) {
+    it(`killed right after its block write number ${killAfterPuts}`, async () => {
+      const directory = join(scratch, `kill-${killAfterPuts}`)
+      const { lastRoot, batches, putsFlushed } = await writeUntilKilled(directory, killAfterPuts)
+      assert.ok(lastRoot !== undefined && batches > 0, 'some flushes completed before the kill')
+      assert.ok(putsFlushed < killAfterPuts, 'the kill came after the last completed flush')
 
       const store = await DiskStore.open(directory)
       const map = await HAMT.open<unknown>(CID.parse(lastRoot), { store, readOnly: true })
       assert.deepEqual((await map.verify()).problems, [])
-      // The last completed flush was of batch killAt - 1: every entry of batches 0..killAt-1.
+      // The last completed flush holds every entry of batches 0..batches-1, and nothing after.
       let expectedSize = 0
-      for (let batch = 0; batch < killAt; batch++) {
+      for (let batch = 0; batch < batches; batch++) {
         for (const [key, value] of crashBatchEntries(batch)) {
           assert.deepEqual(await map.get(key), value, key)
           expectedSize++
         }
       }
       assert.equal(await map.size(), expectedSize)
-      assert.equal(await map.get(`b${killAt}-k0`), undefined, 'nothing of the killed batch is reachable')
+      assert.equal(await map.get(`b${batches}-k0`), undefined, 'nothing of the killed batch is reachable')
 
-      // Every block file on disk is whole, including those the killed flush got to write.
-      // (Listed by hand: blockstore-fs's getAll decodes its multihash file names as CIDs and fails.)
+      // The killed flush did write blocks (more files than the last root reaches), and every
+      // block file on disk is whole. (Listed by hand: blockstore-fs's getAll decodes its
+      // multihash file names as CIDs and fails.)
+      let reachable = 0
+      for await (const _ of exportCar(store, CID.parse(lastRoot))) reachable++
       let files = 0
       for (const entry of await readdir(directory, { recursive: true, withFileTypes: true })) {
         if (!entry.isFile() || !entry.name.endsWith('.data')) continue
@@ -87,7 +85,7 @@ describe('DiskStore survives a writer killed mid-flush', () => {
         await verifyBlock(CID.createV1(0x55, multihash), bytes, entry.name)
         files++
       }
-      assert.ok(files > 0)
+      assert.ok(files > reachable - 1, `${files} block files, ${reachable - 1} reachable from the last root`)
 
       // …and the store takes new writes: the map carries on from the last root.
       const writable = await HAMT.open<unknown>(CID.parse(lastRoot), { store })
