@@ -36,3 +36,4 @@ export { blake3, blake3Hasher, blake3Multihash, loadBlake3 } from './hash/blake3
 export { EncryptedZarrHAMTStore, type EncryptedZarrOptions } from './zarr/encrypted.js'
 export type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './zarr/interface.js'
 export { hamtKey, ZarrHAMTStore } from './zarr/store.js'
+export { registerZstdCodec } from './zarr/zstd.js'

@@ -41,6 +41,7 @@ describe('package', () => {
       'isStoreId',
       'loadBlake3',
       'normalizeGatewayUrl',
+      'registerZstdCodec',
       'resolveByteRange',
     ])
   })

@@ -1,0 +1,110 @@
+import { registry } from 'zarrita'
+import { ZSTDDecoder } from 'zstddec'
+import { InvalidArgumentError } from '../errors.js'
+
+/** The registry entries zarrita looks `zstd` up under (Zarr v3 and numcodecs-style v2 metadata). */
+const ZSTD_NAMES = ['zstd', 'numcodecs.zstd'] as const
+
+/** Decoded sizes above this go to the reference codec: the fast path allocates the whole output at once. */
+const MAX_FAST_DECODED_BYTES = 1 << 30
+
+type CodecRegistry = typeof registry
+type CodecLoader = NonNullable<ReturnType<CodecRegistry['get']>>
+type CodecEntry = Awaited<ReturnType<CodecLoader>>
+type ChunkCodec = ReturnType<CodecEntry['fromConfig']>
+
+/** Loaders this module installed, so that registering twice keeps the original fallback. */
+const ours = new WeakSet<CodecLoader>()
+
+let decoder: Promise<ZSTDDecoder> | undefined
+function loadDecoder(): Promise<ZSTDDecoder> {
+  decoder ??= (async () => {
+    const instance = new ZSTDDecoder()
+    await instance.init()
+    return instance
+  })()
+  return decoder
+}
+
+/**
+ * The decompressed size a zstd frame declares in its header (RFC 8878, 3.1.1.1), or `undefined` when
+ * `bytes` is not one frame that declares it. Only then can the output be allocated once, up front.
+ */
+export function zstdFrameContentSize(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 6 || bytes[0] !== 0x28 || bytes[1] !== 0xb5 || bytes[2] !== 0x2f || bytes[3] !== 0xfd) {
+    return undefined
+  }
+  const descriptor = bytes[4] as number
+  const sizeFlag = descriptor >> 6
+  const singleSegment = (descriptor >> 5) & 1
+  const dictionaryIdBytes = [0, 1, 2, 4][descriptor & 3] as number
+  const sizeBytes = [singleSegment, 2, 4, 8][sizeFlag] as number
+  if (sizeBytes === 0) return undefined
+  const at = 5 + (singleSegment ? 0 : 1) + dictionaryIdBytes
+  if (at + sizeBytes > bytes.length) return undefined
+  let size = 0
+  for (let i = sizeBytes - 1; i >= 0; i--) size = size * 256 + (bytes[at + i] as number)
+  return sizeBytes === 2 ? size + 256 : size
+}
+
+/**
+ * zarrita's `zstd` codec with a faster decoder: zstddec's WebAssembly build decompresses straight
+ * into one buffer of the size the frame declares (zarrita's default copies the input into WASM a
+ * byte at a time). Encoding, frames without a declared size and frames the fast path rejects go to
+ * the codec it replaces, so results and errors are the reference codec's.
+ */
+class FastZstdCodec {
+  readonly kind = 'bytes_to_bytes' as const
+  readonly #fast: ZSTDDecoder
+  readonly #reference: ChunkCodec
+
+  constructor(fast: ZSTDDecoder, reference: ChunkCodec) {
+    this.#fast = fast
+    this.#reference = reference
+  }
+
+  encode(bytes: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    return this.#reference.encode(bytes)
+  }
+
+  decode(bytes: Uint8Array): Uint8Array | Promise<Uint8Array> {
+    const size = zstdFrameContentSize(bytes)
+    if (size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES) {
+      const out = this.#fast.decode(bytes, size)
+      // zstddec does not report zstd's errors; a short or long result means this frame needs the reference.
+      if (out.length === size) return out
+    }
+    return this.#reference.decode(bytes)
+  }
+}
+
+/**
+ * Makes zarrita decode `zstd` chunks with zstddec's WebAssembly decoder (about 1.4× faster per chunk
+ * than zarrita's default on real climate data, bench/zstd.ts) instead of its default, in `codecs`
+ * (zarrita's global `registry` unless given). {@link ZarrHAMTStore} calls it, so readers through it
+ * get the fast decoder without asking; call it yourself for other zarrita stores. Idempotent.
+ *
+ * @example
+ * ```ts
+ * import * as zarr from 'zarrita'
+ * registerZstdCodec() // for every zarrita store, e.g. zarr.FetchStore
+ * const arr = await zarr.open(new zarr.FetchStore('https://example.com/data.zarr'), { kind: 'array' })
+ * ```
+ */
+export function registerZstdCodec(codecs: CodecRegistry = registry): void {
+  if (!(codecs instanceof Map))
+    throw new InvalidArgumentError('registerZstdCodec needs a zarrita codec registry')
+  for (const name of ZSTD_NAMES) {
+    const reference = codecs.get(name)
+    if (reference === undefined || ours.has(reference)) continue
+    const loader: CodecLoader = async () => {
+      const [fast, Reference] = await Promise.all([loadDecoder(), reference()])
+      return {
+        kind: 'bytes_to_bytes',
+        fromConfig: (config, meta) => new FastZstdCodec(fast, Reference.fromConfig(config, meta)),
+      }
+    }
+    ours.add(loader)
+    codecs.set(name, loader)
+  }
+}
