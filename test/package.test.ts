@@ -46,6 +46,16 @@ describe('package', () => {
     ])
   })
 
+  it('exports the Node-only API from its own subpath (ts-hamt/node)', async () => {
+    const node = await import('../src/node/index.js')
+    assert.deepEqual(Object.keys(node).sort(), ['nodeHttpFetch', 'zstdWorkerDecoder'])
+    const manifest = (await import('../package.json', { with: { type: 'json' } })).default
+    assert.deepEqual(manifest.exports['./node'], {
+      types: './dist/node/index.d.ts',
+      import: './dist/node/index.js',
+    })
+  })
+
   it('bundles for the browser with no Node built-ins: the library, and the read path with zarrita', async () => {
     await assertBrowserBundle({ entryPoints: [`${repo}/src/index.ts`] })
     // What a web page that reads a published dataset imports: zarrita over a gateway-backed HAMT.

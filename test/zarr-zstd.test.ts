@@ -18,7 +18,7 @@ function referenceRegistry(): Registry {
 }
 
 async function fastCodec(registry = referenceRegistry()) {
-  registerZstdCodec(registry)
+  registerZstdCodec({}, registry)
   const entry = await (registry.get('zstd') as Loader)()
   return entry.fromConfig({ level: 3, checksum: false }, {} as never)
 }
@@ -102,14 +102,14 @@ describe('zstd decoding for zarrita', () => {
   it('registers once, keeping the reference it replaced, and rejects what is not a registry', async () => {
     const registry = referenceRegistry()
     const original = registry.get('zstd')
-    registerZstdCodec(registry)
+    registerZstdCodec({}, registry)
     const installed = registry.get('zstd')
     assert.notEqual(installed, original)
     assert.notEqual(registry.get('numcodecs.zstd'), original)
-    registerZstdCodec(registry)
+    registerZstdCodec({}, registry)
     assert.equal(registry.get('zstd'), installed)
     assert.throws(
-      () => registerZstdCodec({} as Registry),
+      () => registerZstdCodec({}, {} as Registry),
       (error) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
     )
   })

@@ -13,18 +13,34 @@ type CodecLoader = NonNullable<ReturnType<CodecRegistry['get']>>
 type CodecEntry = Awaited<ReturnType<CodecLoader>>
 type ChunkCodec = ReturnType<CodecEntry['fromConfig']>
 
-/** Loaders this module installed, so that registering twice keeps the original fallback. */
-const ours = new WeakSet<CodecLoader>()
-
-let decoder: Promise<ZSTDDecoder> | undefined
-function loadDecoder(): Promise<ZSTDDecoder> {
-  decoder ??= (async () => {
-    const instance = new ZSTDDecoder()
-    await instance.init()
-    return instance
-  })()
-  return decoder
+/**
+ * Decompresses one zstd frame whose decompressed size is known. A result of any other length (or a
+ * rejection) sends the frame to the reference codec, so a decoder need not report zstd's errors.
+ */
+export interface ZstdDecoder {
+  decode(compressed: Uint8Array, size: number): Uint8Array | Promise<Uint8Array>
 }
+
+export interface ZstdCodecOptions {
+  /** Where frames are decompressed; default zstddec's WebAssembly build in this thread. */
+  decoder?: ZstdDecoder
+}
+
+let inThread: Promise<ZSTDDecoder> | undefined
+/** zstddec in this thread, instantiated on first use. */
+const inThreadDecoder: ZstdDecoder = {
+  async decode(compressed, size) {
+    inThread ??= (async () => {
+      const instance = new ZSTDDecoder()
+      await instance.init()
+      return instance
+    })()
+    return (await inThread).decode(compressed, size)
+  },
+}
+
+/** What each installed loader decodes with, so that registering again only changes the decoder. */
+const installed = new WeakMap<CodecLoader, { decoder: ZstdDecoder }>()
 
 /**
  * The decompressed size a zstd frame declares in its header (RFC 8878, 3.1.1.1), or `undefined` when
@@ -55,11 +71,11 @@ export function zstdFrameContentSize(bytes: Uint8Array): number | undefined {
  */
 class FastZstdCodec {
   readonly kind = 'bytes_to_bytes' as const
-  readonly #fast: ZSTDDecoder
+  readonly #settings: { decoder: ZstdDecoder }
   readonly #reference: ChunkCodec
 
-  constructor(fast: ZSTDDecoder, reference: ChunkCodec) {
-    this.#fast = fast
+  constructor(settings: { decoder: ZstdDecoder }, reference: ChunkCodec) {
+    this.#settings = settings
     this.#reference = reference
   }
 
@@ -67,12 +83,16 @@ class FastZstdCodec {
     return this.#reference.encode(bytes)
   }
 
-  decode(bytes: Uint8Array): Uint8Array | Promise<Uint8Array> {
+  async decode(bytes: Uint8Array): Promise<Uint8Array> {
     const size = zstdFrameContentSize(bytes)
     if (size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES) {
-      const out = this.#fast.decode(bytes, size)
-      // zstddec does not report zstd's errors; a short or long result means this frame needs the reference.
-      if (out.length === size) return out
+      // zstddec does not report zstd's errors: a failure or a result of another size means this frame
+      // needs the reference, which decodes it or throws the error that says what is wrong.
+      let out: Uint8Array | undefined
+      try {
+        out = await this.#settings.decoder.decode(bytes, size)
+      } catch {}
+      if (out?.length === size) return out
     }
     return this.#reference.decode(bytes)
   }
@@ -81,8 +101,10 @@ class FastZstdCodec {
 /**
  * Makes zarrita decode `zstd` chunks with zstddec's WebAssembly decoder (about 1.4× faster per chunk
  * than zarrita's default on real climate data, bench/zstd.ts) instead of its default, in `codecs`
- * (zarrita's global `registry` unless given). {@link ZarrHAMTStore} calls it, so readers through it
- * get the fast decoder without asking; call it yourself for other zarrita stores. Idempotent.
+ * (zarrita's global `registry` unless given). {@link ZarrHAMTStore} calls it without options, so
+ * readers through it get the fast decoder without asking; call it yourself for other zarrita stores,
+ * or to decode elsewhere (`zstdWorkerDecoder()` of `ts-hamt/node` decodes on worker threads). Calling
+ * it again changes only the decoder, when `options.decoder` is given.
  *
  * @example
  * ```ts
@@ -91,20 +113,31 @@ class FastZstdCodec {
  * const arr = await zarr.open(new zarr.FetchStore('https://example.com/data.zarr'), { kind: 'array' })
  * ```
  */
-export function registerZstdCodec(codecs: CodecRegistry = registry): void {
-  if (!(codecs instanceof Map))
+export function registerZstdCodec(options: ZstdCodecOptions = {}, codecs: CodecRegistry = registry): void {
+  if (!(codecs instanceof Map)) {
     throw new InvalidArgumentError('registerZstdCodec needs a zarrita codec registry')
+  }
+  const decoder = options.decoder
+  if (decoder !== undefined && typeof decoder?.decode !== 'function') {
+    throw new InvalidArgumentError('options.decoder must have a decode(compressed, size) method')
+  }
   for (const name of ZSTD_NAMES) {
     const reference = codecs.get(name)
-    if (reference === undefined || ours.has(reference)) continue
+    if (reference === undefined) continue
+    const current = installed.get(reference)
+    if (current !== undefined) {
+      if (decoder !== undefined) current.decoder = decoder
+      continue
+    }
+    const settings = { decoder: decoder ?? inThreadDecoder }
     const loader: CodecLoader = async () => {
-      const [fast, Reference] = await Promise.all([loadDecoder(), reference()])
+      const Reference = await reference()
       return {
         kind: 'bytes_to_bytes',
-        fromConfig: (config, meta) => new FastZstdCodec(fast, Reference.fromConfig(config, meta)),
+        fromConfig: (config, meta) => new FastZstdCodec(settings, Reference.fromConfig(config, meta)),
       }
     }
-    ours.add(loader)
+    installed.set(loader, settings)
     codecs.set(name, loader)
   }
 }
