@@ -2,12 +2,14 @@
 // zarr 3 + xarray, on the same dataset (written once by py-hamt, bench/pyhamt_zarr_bench.py) and the same
 // daemon. Every read runs in a fresh process (cold caches: new store, map and HTTP connections). Timed
 // reads go straight to the daemon's gateway; one more read of each kind goes through a fresh counting
-// proxy (test/helpers/proxy.ts), so both readers' requests are counted the same way. Writes
+// proxy (test/helpers/proxy.ts), so every reader's requests are counted the same way. Writes
 // bench/results/NAME.json and NAME.md and prints the markdown section.
 // Usage: node --import tsx bench/zarr.ts [--runs 3] [--lat 100] [--lon 500] [--repo-dir DIR] [--out NAME]
 // --runs: each (reader, task) is measured that many times, readers alternating which goes first; the
 // tables show medians. --repo-dir: where the daemon's repo goes (default /dev/shm when it exists).
-// Internal: `bench/zarr.ts --worker all|point GATEWAY ROOT LAT LON` is one ts-hamt read (prints JSON).
+// ts-hamt reads in three setups (see `setups`): its defaults (what a browser gets too), with ts-hamt/node
+// (node:http fetch, zstd on worker threads), and that without block verification (as py-hamt reads).
+// Internal: `bench/zarr.ts --worker all|point GATEWAY ROOT LAT LON SETUP` is one ts-hamt read (prints JSON).
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
@@ -21,9 +23,11 @@ import {
   HAMT,
   KuboStore,
   type LoadOptions,
+  registerZstdCodec,
   type StoreId,
   ZarrHAMTStore,
 } from '../src/index.js'
+import { nodeHttpFetch, zstdWorkerDecoder } from '../src/node/index.js'
 import type { KuboDaemon } from '../test/helpers/kubo.js'
 import { arg, markdownTable, seconds } from './common.js'
 
@@ -32,6 +36,13 @@ const repo = fileURLToPath(new URL('..', import.meta.url))
 const self = fileURLToPath(import.meta.url)
 
 type Task = 'all' | 'point'
+/** How ts-hamt is set up for a read. */
+type Setup = 'default' | 'node' | 'nodeUnverified'
+const setups: Record<Setup, string> = {
+  default: 'ts-hamt',
+  node: 'ts-hamt/node',
+  nodeUnverified: 'ts-hamt/node, verify: false',
+}
 type ReadResult = {
   openSeconds: number
   readSeconds: number
@@ -45,9 +56,17 @@ type ReadResult = {
 // --- one ts-hamt read, in its own process ------------------------------------------------------
 
 /** Opens the map and `temp` cold, then reads all of it or one point's time series. */
-async function tsRead(task: Task, gatewayUrl: string, root: string, lat: number, lon: number) {
+async function tsRead(task: Task, gatewayUrl: string, root: string, lat: number, lon: number, setup: Setup) {
+  // ts-hamt/node's setup is part of the timed read: its worker threads start here.
   const start = process.hrtime.bigint()
-  const store = new KuboStore({ rpcUrl: null, gatewayUrl })
+  const node = setup !== 'default'
+  if (node) registerZstdCodec({ decoder: zstdWorkerDecoder() })
+  const store = new KuboStore({
+    rpcUrl: null,
+    gatewayUrl,
+    ...(node ? { fetch: nodeHttpFetch() } : {}),
+    verify: setup !== 'nodeUnverified',
+  })
   const map = await HAMT.open<Uint8Array>(CID.parse(root), { store, readOnly: true, valuesAreBytes: true })
   const arr = await zarr.open(zarr.root(new ZarrHAMTStore(map)).resolve('temp'), { kind: 'array' })
   const openSeconds = seconds(start)
@@ -63,8 +82,16 @@ async function tsRead(task: Task, gatewayUrl: string, root: string, lat: number,
 }
 
 if (process.argv[2] === '--worker') {
-  const [task, gatewayUrl, root, lat, lon] = process.argv.slice(3) as [Task, string, string, string, string]
-  process.stdout.write(`${JSON.stringify(await tsRead(task, gatewayUrl, root, Number(lat), Number(lon)))}\n`)
+  const [task, gatewayUrl, root, lat, lon, setup] = process.argv.slice(3) as [
+    Task,
+    string,
+    string,
+    string,
+    string,
+    Setup,
+  ]
+  const result = await tsRead(task, gatewayUrl, root, Number(lat), Number(lon), setup)
+  process.stdout.write(`${JSON.stringify(result)}\n`)
   process.exit(0)
 }
 
@@ -142,13 +169,24 @@ async function blocksFor(gatewayUrl: string, root: string, keys: string[]): Prom
   return { total: cids.length, hamtNodes, values: cids.length - hamtNodes }
 }
 
-type Reader = 'ts' | 'py'
+type Reader = Setup | 'py'
 type Counted = ReadResult & { requests: number; distinctBlocks: number }
 
 /** One cold read of `task` by `reader` against `gatewayUrl`, in a fresh process. */
 async function read(reader: Reader, task: Task, rpcUrl: string, gatewayUrl: string, root: string) {
-  if (reader === 'ts') {
-    const args = ['--import', 'tsx', self, '--worker', task, gatewayUrl, root, String(lat), String(lon)]
+  if (reader !== 'py') {
+    const args = [
+      '--import',
+      'tsx',
+      self,
+      '--worker',
+      task,
+      gatewayUrl,
+      root,
+      String(lat),
+      String(lon),
+      reader,
+    ]
     const { stdout } = await run(process.execPath, args, {
       cwd: repo,
       maxBuffer: 1 << 26,
@@ -189,15 +227,11 @@ const median = (xs: number[]): number => {
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= RTOL * Math.max(Math.abs(a), Math.abs(b))
 
 const tasks: Task[] = ['all', 'point']
-const readers: Reader[] = ['ts', 'py']
-const results: Record<Task, Record<Reader, ReadResult[]>> = {
-  all: { ts: [], py: [] },
-  point: { ts: [], py: [] },
-}
-const counts: Record<Task, Record<Reader, Counted[]>> = {
-  all: { ts: [], py: [] },
-  point: { ts: [], py: [] },
-}
+const tsReaders = Object.keys(setups) as Setup[]
+const readers: Reader[] = [...tsReaders, 'py']
+const perReader = <T>(): Record<Reader, T[]> => ({ default: [], node: [], nodeUnverified: [], py: [] })
+const results: Record<Task, Record<Reader, ReadResult[]>> = { all: perReader(), point: perReader() }
+const counts: Record<Task, Record<Reader, Counted[]>> = { all: perReader(), point: perReader() }
 let write: WriteResult
 let minimum: { all: Blocks; point: Blocks; pointWithCoords: Blocks; chunkKeys: string[] }
 
@@ -261,7 +295,7 @@ try {
   await daemon.stop()
 }
 
-// Both readers must agree with what was written, and with each other on the point's series.
+// Every reader must agree with what was written, and with each other on the point's series.
 for (const reader of readers) {
   for (const m of [...results.all[reader], ...counts.all[reader]]) {
     if (!close(m.sum, write.checksum)) {
@@ -269,7 +303,7 @@ for (const reader of readers) {
     }
   }
 }
-const series = results.point.ts[0]?.values ?? []
+const series = results.point.default[0]?.values ?? []
 if (series.length !== write.shape[0]) throw new Error(`ts point series has ${series.length} values`)
 for (const reader of readers) {
   for (const m of [...results.point[reader], ...counts.point[reader]]) {
@@ -280,7 +314,7 @@ for (const reader of readers) {
     }
   }
 }
-log('checks passed: both readers match the written checksum and each other on the point series')
+log('checks passed: every reader matches the written checksum and each other on the point series')
 
 type Summary = {
   seconds: number
@@ -302,12 +336,9 @@ const summarize = (task: Task, reader: Reader): Summary => {
     blocks: c.distinctBlocks,
   }
 }
-const summary = {
-  all: { ts: summarize('all', 'ts'), py: summarize('all', 'py') },
-  point: { ts: summarize('point', 'ts'), py: summarize('point', 'py') },
-}
-
-/** A markdown table of right-aligned columns, padded the way biome formats markdown. */
+const summarizeTask = (task: Task) =>
+  Object.fromEntries(readers.map((reader) => [reader, summarize(task, reader)])) as Record<Reader, Summary>
+const summary = { all: summarizeTask('all'), point: summarizeTask('point') }
 
 const fixed = (x: number, digits = 2): string => x.toFixed(digits)
 const times = (x: number): string => `${x.toFixed(1)}×`
@@ -321,36 +352,30 @@ const [ct, cy, cx] = write.chunks
 const nChunks = write.shape.reduce((n, s, i) => n * Math.ceil(s / (write.chunks[i] as number)), 1)
 const digits = (task: Task): number => (task === 'all' ? 2 : 3)
 
-const main = tasks.map((task) => {
-  const { ts, py } = summary[task]
-  return [
-    label[task],
-    fixed(ts.seconds, digits(task)),
-    fixed(py.seconds, digits(task)),
-    times(py.seconds / ts.seconds),
-    String(ts.requests),
-    String(py.requests),
-  ]
-})
-const detail = tasks.map((task) => {
-  const { ts, py } = summary[task]
-  return [
-    label[task],
-    fixed(ts.openSeconds, 3),
-    fixed(ts.readSeconds, 3),
-    fixed(py.openSeconds, 3),
-    fixed(py.readSeconds, 3),
-    fixed(ts.proxiedSeconds, digits(task)),
-    fixed(py.proxiedSeconds, digits(task)),
-    task === 'point'
-      ? `${minimum.point.total} / ${minimum.pointWithCoords.total}`
-      : String(minimum.all.total),
-    String(ts.blocks),
-    String(py.blocks),
-  ]
-})
-const fullRatio = summary.all.py.seconds / summary.all.ts.seconds
-const pointMinimal = summary.point.ts.requests <= minimum.point.total
+const readerLabel: Record<Reader, string> = { ...setups, py: 'py-hamt + xarray' }
+/** One row per task and reader: seconds, ratio to py-hamt, where the time goes, requests and blocks. */
+const rows = tasks.flatMap((task) =>
+  readers.map((reader) => {
+    const m = summary[task][reader]
+    return [
+      reader === readers[0] ? label[task] : '',
+      readerLabel[reader],
+      fixed(m.seconds, digits(task)),
+      reader === 'py' ? '' : times(summary[task].py.seconds / m.seconds),
+      fixed(m.openSeconds, 3),
+      fixed(m.readSeconds, 3),
+      fixed(m.proxiedSeconds, digits(task)),
+      String(m.requests),
+      String(m.blocks),
+    ]
+  }),
+)
+const ratio = (reader: Setup): number => summary.all.py.seconds / summary.all[reader].seconds
+const bestSetup = tsReaders
+  .filter((r) => r !== 'nodeUnverified')
+  .reduce((a, b) => (ratio(a) >= ratio(b) ? a : b))
+const fullRatio = ratio(bestSetup)
+const pointMinimal = tsReaders.every((r) => summary.point[r].requests <= minimum.point.total)
 
 const markdown = `## Zarr: reading a dataset from Kubo
 
@@ -361,9 +386,14 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
 - **Dataset**: written once by py-hamt 3.6.0 with xarray (\`ds.to_zarr(ZarrHAMTStore(…), zarr_format=3)\` over
   \`KuboCAS\`, ${fixed(write.seconds, 1)} s) into a fresh offline daemon: \`temp\`, float32, ${nt} × ${ny} × ${nx} (${mb} MB
   uncompressed), chunks ${ct} × ${cy} × ${cx} (${nChunks} chunks), zstd level 3; a smooth field plus seeded noise;
-  coordinates time (int64), lat and lon (float32). Both readers read these same blocks.
-- **Readers**, each with its defaults: ts-hamt \`KuboStore\` (gateway only; every block verified against its
-  CID), \`HAMT.open\`, zarrita \`zarr.open\` of \`temp\` and \`zarr.get\`; py-hamt \`KuboCAS\` (no content
+  coordinates time (int64), lat and lon (float32). Every reader reads these same blocks.
+- **Readers**: ts-hamt \`KuboStore\` (gateway only; every block verified against its CID), \`HAMT.open\`,
+  zarrita \`zarr.open\` of \`temp\` and \`zarr.get\`, in three setups: _${setups.default}_, its defaults (the global
+  \`fetch\`; zstd decoded by zstddec's WebAssembly build in the main thread, which \`ZarrHAMTStore\` registers;
+  what a browser gets); _${setups.node}_, with \`fetch: nodeHttpFetch()\` and
+  \`registerZstdCodec({ decoder: zstdWorkerDecoder() })\` (node:http keep-alive requests; zstd on
+  ${Math.min(os.availableParallelism(), 4)} worker threads, started inside the timed read); _${setups.nodeUnverified}_, the same
+  without checking blocks against their CIDs, as py-hamt reads. py-hamt, with its defaults: \`KuboCAS\` (no content
   verification), a read-only \`HAMT\`, \`ZarrHAMTStore\`, \`xarray.open_zarr(…, zarr_format=3, consolidated=False)\`
   and \`.values\` (zarr 3.0.9 without dask: zarr's own concurrency, 10 by default).
 - **Cold**: every read runs in a new process with a new store and map. Seconds are measured inside the process,
@@ -371,7 +401,7 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
   gateway; medians of ${runs} runs, the readers alternating which goes first. The daemon's own caches are warm for
   both after the first read.
 - **Requests**: one more read of each kind through a fresh counting HTTP proxy in front of the gateway
-  (\`test/helpers/proxy.ts\`, the same counter for both); blocks are the distinct CIDs among the requests. The
+  (\`test/helpers/proxy.ts\`, the same counter for all); blocks are the distinct CIDs among the requests. The
   proxy buffers every answer and shares the CPU, so reads through it are slower; their seconds are in the second
   table only.
 - **Checks**: every full read sums (float64) to the written data's sum within ${RTOL} relative; every point read
@@ -380,31 +410,14 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
   minimum is the blocks a fresh map loads to get \`temp/zarr.json\` and those chunks: ${minimum.point.hamtNodes} HAMT node(s) from
   the root down and ${minimum.point.values} values, ${minimum.point.total} in all. xarray also reads the group's and the coordinates'
   metadata and the coordinates' chunks (it indexes by them): with those, ${minimum.pointWithCoords.total}.
-- py/ts is how many times faster ts-hamt is. Targets: the full read at least 2× py-hamt
-  (${fullRatio >= 2 ? 'met' : 'not met'}: ${times(fullRatio)}); a point read that fetches no more blocks than needed
-  (${pointMinimal ? 'met' : 'not met'}: ${summary.point.ts.requests} requests for ${minimum.point.total} blocks).
+- py/this is how many times faster than py-hamt a reader is; open is the map and the array's metadata, read
+  the values; proxied is the read through the counting proxy. Minimum blocks: ${minimum.all.total} for the full read
+  (root, HAMT nodes, \`temp/zarr.json\`, the chunks), ${minimum.point.total} for the point read (${minimum.pointWithCoords.total} with xarray's extra
+  metadata and coordinates). Targets: the full read at least 2× py-hamt, with verification
+  (${fullRatio >= 2 ? 'met' : 'not met'}: ${times(fullRatio)} with ${setups[bestSetup]}, ${times(ratio('default'))} with ${setups.default}, ${times(ratio('nodeUnverified'))} unverified); a point
+  read that fetches no more blocks than needed (${pointMinimal ? 'met' : 'not met'}: ${summary.point.default.requests} requests for ${minimum.point.total} blocks).
 
-${markdownTable(['task', 'ts-hamt s', 'py-hamt s', 'py/ts', 'ts requests', 'py requests'], main)}
-
-Where the time goes (open: the map and the array's metadata; read: the values), the same reads through the
-counting proxy, and the distinct blocks fetched against the minimum (root, HAMT nodes, \`temp/zarr.json\` and
-the chunks; for the point read also with xarray's extra metadata and coordinates):
-
-${markdownTable(
-  [
-    'task',
-    'ts open s',
-    'ts read s',
-    'py open s',
-    'py read s',
-    'ts proxied s',
-    'py proxied s',
-    'min blocks',
-    'ts blocks',
-    'py blocks',
-  ],
-  detail,
-)}
+${markdownTable(['task', 'reader', 'seconds', 'py/this', 'open s', 'read s', 'proxied s', 'requests', 'blocks'], rows)}
 `
 
 await writeFile(
