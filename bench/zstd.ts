@@ -1,8 +1,8 @@
 // zstd decoders for zarrita, on the real chunks of the Zarr benchmark's dataset (written by zarr-python
 // through bench/pyhamt_zarr_bench.py write-local: the same frames bench/zarr.ts reads from Kubo). Every
 // candidate's output is checked byte for byte against zarrita's default (numcodecs' WASM build) first.
-// Rows: the npm candidates in this thread; ts-hamt's decoder on worker threads (all chunks at once, as
-// zarrita asks); numcodecs' C library from Python in one thread (zarr-python's decoder), the native floor.
+// Rows: the npm candidates in this thread; ts-hamt/node's decoder in this thread and on worker threads (all
+// chunks at once, as zarrita asks); numcodecs' C library from Python in one thread (zarr-python's decoder), the native floor.
 // Usage: node --import tsx bench/zstd.ts [--repeats 5] [--out zstd]
 import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import NumcodecsZstd from 'numcodecs/zstd'
 import { ZSTDDecoder } from 'zstddec'
-import { zstdWorkerDecoder } from '../src/node/index.js'
+import { nodeZstdDecoder } from '../src/node/index.js'
 import { zstdFrameContentSize } from '../src/zarr/zstd.js'
 import { pyHamtPython } from '../test/helpers/python.js'
 import { arg, markdownTable } from './common.js'
@@ -97,26 +97,26 @@ try {
     process.stderr.write(`bench/zstd: ${name} ${median(seconds).toFixed(3)} s\n`)
   }
 
-  const threads = Math.min(os.availableParallelism(), 4)
-  const workers = zstdWorkerDecoder({ threads })
-  try {
-    const all = await Promise.all(frames.map((f, i) => workers.decode(f, sizes[i] as number)))
-    all.forEach((d, i) => {
-      if (!same(d, reference[i] as Uint8Array)) throw new Error(`workers decode ${files[i]} differently`)
-    })
-    const seconds: number[] = []
-    for (let r = 0; r < repeats; r++) {
-      const start = performance.now()
-      await Promise.all(frames.map((f, i) => workers.decode(f, sizes[i] as number)))
-      seconds.push((performance.now() - start) / 1000)
+  // ts-hamt/node's decoder in this thread and on its default worker threads, all chunks asked at once as zarrita does.
+  for (const threads of [0, Math.min(Math.max(os.availableParallelism() - 1, 1), 4)]) {
+    const decoder = nodeZstdDecoder({ threads })
+    try {
+      const all = await Promise.all(frames.map((f, i) => decoder.decode(f, sizes[i] as number)))
+      all.forEach((d, i) => {
+        if (!same(d, reference[i] as Uint8Array))
+          throw new Error(`nodeZstdDecoder decodes ${files[i]} differently`)
+      })
+      const seconds: number[] = []
+      for (let r = 0; r < repeats; r++) {
+        const start = performance.now()
+        await Promise.all(frames.map((f, i) => decoder.decode(f, sizes[i] as number)))
+        seconds.push((performance.now() - start) / 1000)
+      }
+      const where = threads === 0 ? 'in this thread' : `on ${threads} worker thread(s)`
+      rows.push({ name: `nodeZstdDecoder, ${where}`, note: 'ts-hamt/node (@foxglove/wasm-zstd)', seconds })
+    } finally {
+      await decoder.close()
     }
-    rows.push({
-      name: `zstddec on ${threads} worker threads`,
-      note: 'zstdWorkerDecoder (ts-hamt/node)',
-      seconds,
-    })
-  } finally {
-    await workers.close()
   }
   const native = await py<{ seconds: number[]; bytes: number }>('decode-local', dir, String(repeats))
   if (native.bytes !== decoded) throw new Error(`numcodecs (C) decoded ${native.bytes} bytes, not ${decoded}`)

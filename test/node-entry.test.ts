@@ -1,5 +1,5 @@
 // ts-hamt/node against a real Kubo daemon (offline, loopback): the node:http fetch and the zstd
-// worker threads, each checked against what the default path (global fetch, numcodecs) gives.
+// decoder (in this thread and on worker threads), each checked against what the default path (global fetch, numcodecs) gives.
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -8,7 +8,7 @@ import { CID } from 'multiformats/cid'
 import NumcodecsZstd from 'numcodecs/zstd'
 import * as zarr from 'zarrita'
 import { blake3Hasher, HAMT, isHamtError, KuboStore, loadBlake3, registerZstdCodec } from '../src/index.js'
-import { nodeHttpFetch, zstdWorkerDecoder } from '../src/node/index.js'
+import { nodeHttpFetch, nodeZstdDecoder } from '../src/node/index.js'
 import { startKubo } from './helpers/kubo.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
 
@@ -121,7 +121,7 @@ describe('nodeHttpFetch', () => {
   })
 })
 
-describe('zstdWorkerDecoder', () => {
+describe('nodeZstdDecoder', () => {
   const reference = new NumcodecsZstd(3)
   const field = (n: number, seed: number): Uint8Array =>
     new Uint8Array(
@@ -129,43 +129,45 @@ describe('zstdWorkerDecoder', () => {
         .buffer,
     )
 
-  it('decodes on worker threads what the reference encoder wrote, many frames at once', async () => {
-    const decoder = zstdWorkerDecoder({ threads: 2 })
-    try {
-      const raws = Array.from({ length: 12 }, (_, i) => field(20_000 + i * 1000, i + 1))
-      const frames: Uint8Array[] = await Promise.all(raws.map((raw) => reference.encode(raw)))
-      const decoded = await Promise.all(
-        frames.map((frame, i) => decoder.decode(frame, (raws[i] as Uint8Array).length)),
+  for (const threads of [0, 2]) {
+    it(`decodes what the reference encoder wrote, many frames at once (${threads} worker threads)`, async () => {
+      const decoder = nodeZstdDecoder({ threads })
+      try {
+        const raws = Array.from({ length: 12 }, (_, i) => field(20_000 + i * 1000, i + 1))
+        const frames: Uint8Array[] = await Promise.all(raws.map((raw) => reference.encode(raw)))
+        const decoded = await Promise.all(
+          frames.map((frame, i) => decoder.decode(frame, (raws[i] as Uint8Array).length)),
+        )
+        for (const [i, out] of decoded.entries())
+          assert.deepEqual(out, await reference.decode(frames[i] as Uint8Array))
+        // A frame the decoder cannot decode comes back as an error or a result of another size, never as wrong bytes.
+        const corrupt = (frames[0] as Uint8Array).slice()
+        corrupt.fill(0x55, 30, 90)
+        const size = (raws[0] as Uint8Array).length
+        assert.ok(
+          await reference.decode(corrupt).then(
+            () => false,
+            () => true,
+          ),
+          'zstd detects this corruption',
+        )
+        const out = await Promise.resolve()
+          .then(() => decoder.decode(corrupt, size))
+          .catch(() => undefined)
+        assert.notEqual(out?.length, size)
+      } finally {
+        await decoder.close()
+      }
+      await assert.rejects(async () => decoder.decode(new Uint8Array(8), 8), /closed/)
+      assert.throws(
+        () => nodeZstdDecoder({ threads: -1 }),
+        (error) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
       )
-      for (const [i, out] of decoded.entries())
-        assert.deepEqual(out, await reference.decode(frames[i] as Uint8Array))
-      // A frame the decoder cannot decode comes back as an error or a result of another size, never as wrong bytes.
-      const corrupt = (frames[0] as Uint8Array).slice()
-      corrupt.fill(0x55, 30, 90)
-      const size = (raws[0] as Uint8Array).length
-      assert.ok(
-        await reference.decode(corrupt).then(
-          () => false,
-          () => true,
-        ),
-        'zstd detects this corruption',
-      )
-      const out = await Promise.resolve()
-        .then(() => decoder.decode(corrupt, size))
-        .catch(() => undefined)
-      assert.notEqual(out?.length, size)
-    } finally {
-      await decoder.close()
-    }
-    await assert.rejects(async () => decoder.decode(new Uint8Array(8), 8), /closed/)
-    assert.throws(
-      () => zstdWorkerDecoder({ threads: 0 }),
-      (error) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
-    )
-  })
+    })
+  }
 
   it('serves zarrita through registerZstdCodec: an array on Kubo reads back equal, corrupt chunks still fail', async () => {
-    const decoder = zstdWorkerDecoder({ threads: 2 })
+    const decoder = nodeZstdDecoder({ threads: 2 })
     const registry = new Map(zarr.registry)
     registerZstdCodec({ decoder }, registry)
     try {

@@ -1,2 +1,2 @@
 export { type NodeHttpFetchOptions, nodeHttpFetch } from './http-fetch.js'
-export { type ZstdWorkerOptions, zstdWorkerDecoder } from './zstd-workers.js'
+export { type NodeZstdOptions, nodeZstdDecoder } from './zstd.js'
