@@ -36,6 +36,8 @@ const repo = fileURLToPath(new URL('..', import.meta.url))
 const self = fileURLToPath(import.meta.url)
 
 type Task = 'all' | 'point'
+/** `fetch`: every chunk's bytes to the main thread, neither decoded nor assembled (ts-hamt only). */
+type TsTask = Task | 'fetch'
 /** How ts-hamt is set up for a read. */
 type Setup = 'default' | 'node' | 'nodeUnverified'
 const setups: Record<Setup, string> = {
@@ -56,7 +58,14 @@ type ReadResult = {
 // --- one ts-hamt read, in its own process ------------------------------------------------------
 
 /** Opens the map and `temp` cold, then reads all of it or one point's time series. */
-async function tsRead(task: Task, gatewayUrl: string, root: string, lat: number, lon: number, setup: Setup) {
+async function tsRead(
+  task: TsTask,
+  gatewayUrl: string,
+  root: string,
+  lat: number,
+  lon: number,
+  setup: Setup,
+) {
   // ts-hamt/node's setup is part of the timed read: its worker threads start here.
   const start = process.hrtime.bigint()
   const node = setup !== 'default'
@@ -68,8 +77,22 @@ async function tsRead(task: Task, gatewayUrl: string, root: string, lat: number,
     verify: setup !== 'nodeUnverified',
   })
   const map = await HAMT.open<Uint8Array>(CID.parse(root), { store, readOnly: true, valuesAreBytes: true })
-  const arr = await zarr.open(zarr.root(new ZarrHAMTStore(map)).resolve('temp'), { kind: 'array' })
+  const zarrStore = new ZarrHAMTStore(map)
+  const arr = await zarr.open(zarr.root(zarrStore).resolve('temp'), { kind: 'array' })
   const openSeconds = seconds(start)
+  if (task === 'fetch') {
+    const grid = arr.shape.map((n, i) => Math.ceil(n / (arr.chunks[i] as number)))
+    const keys = Array.from({ length: grid.reduce((a, b) => a * b, 1) }, (_, i) => {
+      const coords = grid.map(
+        (_, d) => Math.floor(i / grid.slice(d + 1).reduce((a, b) => a * b, 1)) % (grid[d] as number),
+      )
+      return `/temp/c/${coords.join('/')}` as const
+    })
+    const values = await Promise.all(keys.map((key) => zarrStore.get(key)))
+    const total = seconds(start)
+    const bytes = values.reduce((n, v) => n + (v?.length ?? 0), 0)
+    return { openSeconds, readSeconds: total - openSeconds, seconds: total, sum: bytes } satisfies ReadResult
+  }
   const chunk = task === 'all' ? await zarr.get(arr) : await zarr.get(arr, [null, lat, lon])
   const total = seconds(start)
   const data = chunk.data
@@ -83,7 +106,7 @@ async function tsRead(task: Task, gatewayUrl: string, root: string, lat: number,
 
 if (process.argv[2] === '--worker') {
   const [task, gatewayUrl, root, lat, lon, setup] = process.argv.slice(3) as [
-    Task,
+    TsTask,
     string,
     string,
     string,
@@ -173,7 +196,7 @@ type Reader = Setup | 'py'
 type Counted = ReadResult & { requests: number; distinctBlocks: number }
 
 /** One cold read of `task` by `reader` against `gatewayUrl`, in a fresh process. */
-async function read(reader: Reader, task: Task, rpcUrl: string, gatewayUrl: string, root: string) {
+async function read(reader: Reader, task: TsTask, rpcUrl: string, gatewayUrl: string, root: string) {
   if (reader !== 'py') {
     const args = [
       '--import',
@@ -194,6 +217,7 @@ async function read(reader: Reader, task: Task, rpcUrl: string, gatewayUrl: stri
     })
     return JSON.parse(stdout.trim().split('\n').at(-1) as string) as ReadResult
   }
+  if (task === 'fetch') throw new Error('the fetch-only read is ts-hamt only')
   if (task === 'all') {
     const r = await py<ReadResult & { checksum: number }>('read-all', rpcUrl, gatewayUrl, root)
     return { ...r, sum: r.checksum }
@@ -232,6 +256,8 @@ const readers: Reader[] = [...tsReaders, 'py']
 const perReader = <T>(): Record<Reader, T[]> => ({ default: [], node: [], nodeUnverified: [], py: [] })
 const results: Record<Task, Record<Reader, ReadResult[]>> = { all: perReader(), point: perReader() }
 const counts: Record<Task, Record<Reader, Counted[]>> = { all: perReader(), point: perReader() }
+const fetchSetups = ['node', 'nodeUnverified'] as const
+const fetchOnly: Record<(typeof fetchSetups)[number], ReadResult[]> = { node: [], nodeUnverified: [] }
 let write: WriteResult
 let minimum: { all: Blocks; point: Blocks; pointWithCoords: Blocks; chunkKeys: string[] }
 
@@ -279,6 +305,14 @@ try {
           `run ${r + 1}/${runs} ${task} ${reader}: ${m.seconds.toFixed(3)} s (open ${m.openSeconds.toFixed(3)})`,
         )
       }
+    }
+  }
+  // What fetching alone costs: every chunk's bytes, verified or not, with ts-hamt/node's fetch.
+  for (let r = 0; r < runs; r++) {
+    for (const setup of fetchSetups) {
+      const m = await read(setup, 'fetch', daemon.rpcUrl, daemon.gatewayUrl, write.root)
+      fetchOnly[setup].push(m)
+      log(`run ${r + 1}/${runs} fetch only ${setup}: ${m.seconds.toFixed(3)} s, ${m.sum} bytes`)
     }
   }
   for (const task of tasks) {
@@ -375,6 +409,9 @@ const bestSetup = tsReaders
   .filter((r) => r !== 'nodeUnverified')
   .reduce((a, b) => (ratio(a) >= ratio(b) ? a : b))
 const fullRatio = ratio(bestSetup)
+const fetchSeconds = (setup: (typeof fetchSetups)[number]): number =>
+  median(fetchOnly[setup].map((m) => m.seconds))
+const compressedBytes = fetchOnly.node[0]?.sum ?? 0
 const pointMinimal = tsReaders.every((r) => summary.point[r].requests <= minimum.point.total)
 
 const markdown = `## Zarr: reading a dataset from Kubo
@@ -418,6 +455,10 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
   read that fetches no more blocks than needed (${pointMinimal ? 'met' : 'not met'}: ${summary.point.default.requests} requests for ${minimum.point.total} blocks).
 
 ${markdownTable(['task', 'reader', 'seconds', 'py/this', 'open s', 'read s', 'proxied s', 'requests', 'blocks'], rows)}
+
+Fetching alone (every chunk's ${(compressedBytes / 1e6).toFixed(1)} MB of compressed bytes to the main thread through \`ZarrHAMTStore.get\`, all at once,
+neither decoded nor assembled; ${setups.node}'s fetch; medians of ${runs}): ${fixed(fetchSeconds('node'))} s verified, ${fixed(fetchSeconds('nodeUnverified'))} s
+unverified, against ${fixed(summary.all.node.seconds)} s and ${fixed(summary.all.nodeUnverified.seconds)} s for the full reads and ${fixed(summary.all.py.seconds)} s for py-hamt + xarray.
 `
 
 await writeFile(
@@ -433,6 +474,7 @@ await writeFile(
       write,
       minimum,
       summary,
+      fetchOnly,
       results,
       counts,
     },
