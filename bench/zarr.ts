@@ -8,7 +8,7 @@
 // --runs: each (reader, task) is measured that many times, readers alternating which goes first; the
 // tables show medians. --repo-dir: where the daemon's repo goes (default /dev/shm when it exists).
 // ts-hamt reads in three setups (see `setups`): its defaults (what a browser gets too), with ts-hamt/node
-// (node:http fetch, @foxglove/wasm-zstd on worker threads), and that without block verification (as py-hamt reads).
+// (node:http fetch; zstd and BLAKE3 on worker threads), and that without block verification (as py-hamt reads).
 // Internal: `bench/zarr.ts --worker all|point GATEWAY ROOT LAT LON SETUP` is one ts-hamt read (prints JSON).
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -27,7 +27,7 @@ import {
   type StoreId,
   ZarrHAMTStore,
 } from '../src/index.js'
-import { nodeHttpFetch, nodeZstdDecoder } from '../src/node/index.js'
+import { nodeHttpFetch, nodeWorkers } from '../src/node/index.js'
 import type { KuboDaemon } from '../test/helpers/kubo.js'
 import { arg, markdownTable, seconds } from './common.js'
 
@@ -69,11 +69,12 @@ async function tsRead(
   // ts-hamt/node's setup is part of the timed read: its worker threads start here.
   const start = process.hrtime.bigint()
   const node = setup !== 'default'
-  if (node) registerZstdCodec({ decoder: nodeZstdDecoder() })
+  const workers = node ? nodeWorkers() : undefined
+  if (workers) registerZstdCodec({ decoder: workers.zstdDecoder })
   const store = new KuboStore({
     rpcUrl: null,
     gatewayUrl,
-    ...(node ? { fetch: nodeHttpFetch() } : {}),
+    ...(workers ? { fetch: nodeHttpFetch(), blake3Digest: workers.blake3Digest } : {}),
     verify: setup !== 'nodeUnverified',
   })
   const map = await HAMT.open<Uint8Array>(CID.parse(root), { store, readOnly: true, valuesAreBytes: true })
@@ -427,9 +428,9 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
 - **Readers**: ts-hamt \`KuboStore\` (gateway only; every block verified against its CID), \`HAMT.open\`,
   zarrita \`zarr.open\` of \`temp\` and \`zarr.get\`, in three setups: _${setups.default}_, its defaults (the global
   \`fetch\`; zstd decoded by zstddec's WebAssembly build in the main thread, which \`ZarrHAMTStore\` registers;
-  what a browser gets); _${setups.node}_, with \`fetch: nodeHttpFetch()\` and
-  \`registerZstdCodec({ decoder: nodeZstdDecoder() })\` (node:http keep-alive requests; zstd by
-  @foxglove/wasm-zstd on ${Math.min(Math.max(os.availableParallelism() - 1, 1), 4)} worker thread(s), started inside the timed read); _${setups.nodeUnverified}_, the same
+  what a browser gets); _${setups.node}_, with \`nodeHttpFetch()\` and \`nodeWorkers()\` for
+  \`fetch\`, \`blake3Digest\` and the zstd decoder (node:http keep-alive requests; zstd by @foxglove/wasm-zstd
+  and BLAKE3 of blocks over 64 KiB on ${Math.min(Math.max(os.availableParallelism() - 1, 1), 4)} worker thread(s), started inside the timed read); _${setups.nodeUnverified}_, the same
   without checking blocks against their CIDs, as py-hamt reads. py-hamt, with its defaults: \`KuboCAS\` (no content
   verification), a read-only \`HAMT\`, \`ZarrHAMTStore\`, \`xarray.open_zarr(…, zarr_format=3, consolidated=False)\`
   and \`.values\` (zarr 3.0.9 without dask: zarr's own concurrency, 10 by default).

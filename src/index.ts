@@ -12,6 +12,7 @@ export type {
 export { KuboStore, type KuboStoreOptions } from './cas/kubo.js'
 export { MemoryStore } from './cas/memory.js'
 export { resolveByteRange } from './cas/range.js'
+export type { Blake3Digest } from './cas/verify.js'
 export {
   BlockNotFoundError,
   DecryptionError,

@@ -1,5 +1,5 @@
 // ts-hamt/node against a real Kubo daemon (offline, loopback): the node:http fetch and the zstd
-// decoder (in this thread and on worker threads), each checked against what the default path (global fetch, numcodecs) gives.
+// decoder and BLAKE3 hasher (in this thread and on worker threads), each checked against what the default path (global fetch, numcodecs) gives.
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -7,8 +7,16 @@ import { after, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import NumcodecsZstd from 'numcodecs/zstd'
 import * as zarr from 'zarrita'
-import { blake3Hasher, HAMT, isHamtError, KuboStore, loadBlake3, registerZstdCodec } from '../src/index.js'
-import { nodeHttpFetch, nodeZstdDecoder } from '../src/node/index.js'
+import {
+  blake3,
+  blake3Hasher,
+  HAMT,
+  isHamtError,
+  KuboStore,
+  loadBlake3,
+  registerZstdCodec,
+} from '../src/index.js'
+import { nodeHttpFetch, nodeWorkers } from '../src/node/index.js'
 import { startKubo } from './helpers/kubo.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
 
@@ -121,7 +129,7 @@ describe('nodeHttpFetch', () => {
   })
 })
 
-describe('nodeZstdDecoder', () => {
+describe('nodeWorkers', () => {
   const reference = new NumcodecsZstd(3)
   const field = (n: number, seed: number): Uint8Array =>
     new Uint8Array(
@@ -131,7 +139,8 @@ describe('nodeZstdDecoder', () => {
 
   for (const threads of [0, 2]) {
     it(`decodes what the reference encoder wrote, many frames at once (${threads} worker threads)`, async () => {
-      const decoder = nodeZstdDecoder({ threads })
+      const workers = nodeWorkers({ threads })
+      const decoder = workers.zstdDecoder
       try {
         const raws = Array.from({ length: 12 }, (_, i) => field(20_000 + i * 1000, i + 1))
         const frames: Uint8Array[] = await Promise.all(raws.map((raw) => reference.encode(raw)))
@@ -156,20 +165,56 @@ describe('nodeZstdDecoder', () => {
           .catch(() => undefined)
         assert.notEqual(out?.length, size)
       } finally {
-        await decoder.close()
+        await workers.close()
       }
       await assert.rejects(async () => decoder.decode(new Uint8Array(8), 8), /closed/)
       assert.throws(
-        () => nodeZstdDecoder({ threads: -1 }),
+        () => nodeWorkers({ threads: -1 }),
+        (error) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
+      )
+    })
+
+    it(`hashes blocks as the library does, and a store verifying with it rejects altered blocks (${threads} worker threads)`, async () => {
+      const workers = nodeWorkers({ threads })
+      try {
+        for (const size of [0, 100, 70_000, 1_000_000]) {
+          const block = bytes(size, size + 1)
+          assert.deepEqual(await workers.blake3Digest(block), blake3(block))
+        }
+        const writer = new KuboStore({ rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl })
+        const large = bytes(600_000, 13)
+        const id = await writer.save(large, 'raw')
+        await writer.flush()
+        const base = nodeHttpFetch()
+        const reader = (alter: boolean) =>
+          new KuboStore({
+            rpcUrl: null,
+            gatewayUrl: daemon.gatewayUrl,
+            blake3Digest: workers.blake3Digest,
+            fetch: async (input, init) => {
+              const response = await base(input, init)
+              if (!alter) return response
+              const body = new Uint8Array(await response.arrayBuffer())
+              body[body.length >> 1] = (body[body.length >> 1] as number) ^ 1
+              return new Response(body, { status: response.status, headers: response.headers })
+            },
+          })
+        assert.deepEqual(await reader(false).load(id), large)
+        await assert.rejects(reader(true).load(id), (error) => isHamtError(error, 'ERR_INTEGRITY'))
+      } finally {
+        await workers.close()
+      }
+      assert.throws(
+        () => new KuboStore({ rpcUrl: null, blake3Digest: 5 as never }),
         (error) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
       )
     })
   }
 
   it('serves zarrita through registerZstdCodec: an array on Kubo reads back equal, corrupt chunks still fail', async () => {
-    const decoder = nodeZstdDecoder({ threads: 2 })
+    const workers = nodeWorkers({ threads: 2 })
     const registry = new Map(zarr.registry)
-    registerZstdCodec({ decoder }, registry)
+    registerZstdCodec({ decoder: workers.zstdDecoder }, registry)
     try {
       const entry = await (registry.get('zstd') as NonNullable<ReturnType<typeof registry.get>>)()
       const codec = entry.fromConfig({ level: 3, checksum: false }, {} as never)
@@ -192,7 +237,7 @@ describe('nodeZstdDecoder', () => {
       const reopened = await HAMT.open<Uint8Array>(root, { store, readOnly: true, valuesAreBytes: true })
       assert.deepEqual(await codec.decode((await reopened.get('chunk')) as Uint8Array), raw)
     } finally {
-      await decoder.close()
+      await workers.close()
     }
   })
 })

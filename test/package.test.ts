@@ -48,7 +48,7 @@ describe('package', () => {
 
   it('exports the Node-only API from its own subpath (ts-hamt/node)', async () => {
     const node = await import('../src/node/index.js')
-    assert.deepEqual(Object.keys(node).sort(), ['nodeHttpFetch', 'nodeZstdDecoder'])
+    assert.deepEqual(Object.keys(node).sort(), ['nodeHttpFetch', 'nodeWorkers'])
     const manifest = (await import('../package.json', { with: { type: 'json' } })).default
     assert.deepEqual(manifest.exports['./node'], {
       types: './dist/node/index.d.ts',

@@ -10,7 +10,7 @@ import { type HttpClient, HttpStatusError } from './http.js'
 import type { ByteRange, LoadOptions } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
-import { canVerify, verifyBlock } from './verify.js'
+import { type Blake3Digest, canVerify, verifyBlock } from './verify.js'
 
 const DAG_PB = 0x70
 
@@ -44,12 +44,14 @@ export class GatewayReader {
   readonly urls: readonly string[]
   readonly #http: HttpClient
   readonly #verify: boolean
+  readonly #blake3Digest: Blake3Digest | undefined
 
-  constructor(urls: readonly string[], http: HttpClient, verify: boolean) {
+  constructor(urls: readonly string[], http: HttpClient, verify: boolean, blake3Digest?: Blake3Digest) {
     if (urls.length === 0) throw new InvalidArgumentError('gatewayUrl: at least one gateway is needed')
     this.urls = [...new Set(urls.map(normalizeGatewayUrl))]
     this.#http = http
     this.#verify = verify
+    this.#blake3Digest = blake3Digest
   }
 
   async load(cid: CID, options: LoadOptions = {}): Promise<Uint8Array> {
@@ -90,7 +92,7 @@ export class GatewayReader {
       { headers: { accept: 'application/vnd.ipld.raw' }, signal },
       async (response) => new Uint8Array(await response.arrayBuffer()),
     )
-    if (this.#verify) await verifyBlock(cid, bytes, url)
+    if (this.#verify) await verifyBlock(cid, bytes, url, this.#blake3Digest)
     return bytes
   }
 

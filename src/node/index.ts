@@ -1,2 +1,2 @@
 export { type NodeHttpFetchOptions, nodeHttpFetch } from './http-fetch.js'
-export { type NodeZstdOptions, nodeZstdDecoder } from './zstd.js'
+export { type NodeWorkers, type NodeWorkersOptions, nodeWorkers } from './workers.js'
