@@ -29,7 +29,10 @@ describe('README code blocks', async () => {
   for (const [index, block] of blocks.entries()) {
     it(`block ${index + 1} runs`, async () => {
       const file = `${repo}/.cache/readme/block-${index + 1}.ts`
-      await writeFile(file, block.replaceAll("from 'ts-hamt'", `from '${repo}/src/index.ts'`))
+      const source = block
+        .replaceAll("from 'ts-hamt/node'", `from '${repo}/src/node/index.ts'`)
+        .replaceAll("from 'ts-hamt'", `from '${repo}/src/index.ts'`)
+      await writeFile(file, source)
       await runTs(file)
     })
   }
