@@ -12,7 +12,7 @@
 // Internal: `bench/zarr.ts --worker all|point GATEWAY ROOT LAT LON SETUP` is one ts-hamt read (prints JSON).
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -49,6 +49,10 @@ type ReadResult = {
   openSeconds: number
   readSeconds: number
   seconds: number
+  /** CPU seconds (user + system, every thread) the reading process spent on the read. */
+  cpuSeconds: number
+  /** CPU seconds of the Kubo daemon during the read (Linux only). */
+  daemonCpuSeconds?: number
   /** Float64 sum of what was read: the whole of temp (all) or the series (point). */
   sum: number
   /** The point's time series (point only). */
@@ -68,6 +72,11 @@ async function tsRead(
 ) {
   // ts-hamt/node's setup is part of the timed read: its worker threads start here.
   const start = process.hrtime.bigint()
+  const cpuStart = process.cpuUsage()
+  const cpu = (): number => {
+    const { user, system } = process.cpuUsage(cpuStart)
+    return (user + system) / 1e6
+  }
   const node = setup !== 'default'
   const workers = node ? nodeWorkers() : undefined
   if (workers) registerZstdCodec({ decoder: workers.zstdDecoder })
@@ -91,16 +100,30 @@ async function tsRead(
     })
     const values = await Promise.all(keys.map((key) => zarrStore.get(key)))
     const total = seconds(start)
+    const cpuSeconds = cpu()
     const bytes = values.reduce((n, v) => n + (v?.length ?? 0), 0)
-    return { openSeconds, readSeconds: total - openSeconds, seconds: total, sum: bytes } satisfies ReadResult
+    return {
+      openSeconds,
+      readSeconds: total - openSeconds,
+      seconds: total,
+      cpuSeconds,
+      sum: bytes,
+    } satisfies ReadResult
   }
   const chunk = task === 'all' ? await zarr.get(arr) : await zarr.get(arr, [null, lat, lon])
   const total = seconds(start)
+  const cpuSeconds = cpu()
   const data = chunk.data
   if (!(data instanceof Float32Array)) throw new Error(`temp read back as ${data?.constructor.name}`)
   let sum = 0
   for (let i = 0; i < data.length; i++) sum += data[i] as number
-  const result: ReadResult = { openSeconds, readSeconds: total - openSeconds, seconds: total, sum }
+  const result: ReadResult = {
+    openSeconds,
+    readSeconds: total - openSeconds,
+    seconds: total,
+    cpuSeconds,
+    sum,
+  }
   if (task === 'point') result.values = Array.from(data)
   return result
 }
@@ -262,8 +285,30 @@ const fetchOnly: Record<(typeof fetchSetups)[number], ReadResult[]> = { node: []
 let write: WriteResult
 let minimum: { all: Blocks; point: Blocks; pointWithCoords: Blocks; chunkKeys: string[] }
 
+/**
+ * CPU seconds the daemon has used so far, from /proc (Linux; the pid found by its gateway port with
+ * ss), or undefined where that is not available: the read's other CPU bill, on the same cores.
+ */
+async function daemonCpuReader(gatewayUrl: string): Promise<() => Promise<number | undefined>> {
+  const port = new URL(gatewayUrl).port
+  const pid = await run('ss', ['-ltnpH', `sport = :${port}`]).then(
+    ({ stdout }) => /pid=(\d+)/.exec(stdout)?.[1],
+    () => undefined,
+  )
+  const ticks = await run('getconf', ['CLK_TCK']).then(
+    ({ stdout }) => Number(stdout),
+    () => 100,
+  )
+  return async () => {
+    if (pid === undefined) return undefined
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? []
+    return (Number(fields[11]) + Number(fields[12])) / ticks // utime, stime
+  }
+}
+
 const daemon = await startKubo()
 try {
+  const daemonCpu = await daemonCpuReader(daemon.gatewayUrl)
   log(`writing the dataset with py-hamt (daemon repo in ${os.tmpdir()})…`)
   write = await py<WriteResult>('write', daemon.rpcUrl, daemon.gatewayUrl)
   log(`  ${(write.bytes / 1e6).toFixed(1)} MB in ${write.seconds.toFixed(2)} s; root ${write.root}`)
@@ -300,7 +345,11 @@ try {
   for (let r = 0; r < runs; r++) {
     for (const task of tasks) {
       for (const reader of r % 2 === 0 ? readers : [...readers].reverse()) {
+        const before = await daemonCpu()
         const m = await read(reader, task, daemon.rpcUrl, daemon.gatewayUrl, write.root)
+        const after = await daemonCpu()
+        // The whole read, process start included: an upper bound of what the timed part cost Kubo.
+        if (before !== undefined && after !== undefined) m.daemonCpuSeconds = after - before
         results[task][reader].push(m)
         log(
           `run ${r + 1}/${runs} ${task} ${reader}: ${m.seconds.toFixed(3)} s (open ${m.openSeconds.toFixed(3)})`,
@@ -355,6 +404,8 @@ type Summary = {
   seconds: number
   openSeconds: number
   readSeconds: number
+  cpuSeconds: number
+  daemonCpuSeconds: number | undefined
   proxiedSeconds: number
   requests: number
   blocks: number
@@ -366,6 +417,10 @@ const summarize = (task: Task, reader: Reader): Summary => {
     seconds: median(ms.map((m) => m.seconds)),
     openSeconds: median(ms.map((m) => m.openSeconds)),
     readSeconds: median(ms.map((m) => m.readSeconds)),
+    cpuSeconds: median(ms.map((m) => m.cpuSeconds)),
+    daemonCpuSeconds: ms.every((m) => m.daemonCpuSeconds !== undefined)
+      ? median(ms.map((m) => m.daemonCpuSeconds as number))
+      : undefined,
     proxiedSeconds: c.seconds,
     requests: c.requests,
     blocks: c.distinctBlocks,
@@ -399,6 +454,8 @@ const rows = tasks.flatMap((task) =>
       reader === 'py' ? '' : times(summary[task].py.seconds / m.seconds),
       fixed(m.openSeconds, 3),
       fixed(m.readSeconds, 3),
+      fixed(m.cpuSeconds, digits(task)),
+      m.daemonCpuSeconds === undefined ? '' : fixed(m.daemonCpuSeconds, 2),
       fixed(m.proxiedSeconds, digits(task)),
       String(m.requests),
       String(m.blocks),
@@ -412,6 +469,8 @@ const bestSetup = tsReaders
 const fullRatio = ratio(bestSetup)
 const fetchSeconds = (setup: (typeof fetchSetups)[number]): number =>
   median(fetchOnly[setup].map((m) => m.seconds))
+const fetchCpu = (setup: (typeof fetchSetups)[number]): number =>
+  median(fetchOnly[setup].map((m) => m.cpuSeconds))
 const compressedBytes = fetchOnly.node[0]?.sum ?? 0
 const pointMinimal = tsReaders.every((r) => summary.point[r].requests <= minimum.point.total)
 
@@ -449,17 +508,19 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
   the root down and ${minimum.point.values} values, ${minimum.point.total} in all. xarray also reads the group's and the coordinates'
   metadata and the coordinates' chunks (it indexes by them): with those, ${minimum.pointWithCoords.total}.
 - py/this is how many times faster than py-hamt a reader is; open is the map and the array's metadata, read
-  the values; proxied is the read through the counting proxy. Minimum blocks: ${minimum.all.total} for the full read
+  the values; CPU s the reading process's CPU time in that time, every thread, user and system (not the
+  daemon's); Kubo CPU s the daemon's, over the whole read including the reader's start (so an upper
+  bound; 10 ms resolution); proxied is the read through the counting proxy. Minimum blocks: ${minimum.all.total} for the full read
   (root, HAMT nodes, \`temp/zarr.json\`, the chunks), ${minimum.point.total} for the point read (${minimum.pointWithCoords.total} with xarray's extra
   metadata and coordinates). Targets: the full read at least 2× py-hamt, with verification
   (${fullRatio >= 2 ? 'met' : 'not met'}: ${times(fullRatio)} with ${setups[bestSetup]}, ${times(ratio('default'))} with ${setups.default}, ${times(ratio('nodeUnverified'))} unverified); a point
   read that fetches no more blocks than needed (${pointMinimal ? 'met' : 'not met'}: ${summary.point.default.requests} requests for ${minimum.point.total} blocks).
 
-${markdownTable(['task', 'reader', 'seconds', 'py/this', 'open s', 'read s', 'proxied s', 'requests', 'blocks'], rows)}
+${markdownTable(['task', 'reader', 'seconds', 'py/this', 'open s', 'read s', 'CPU s', 'Kubo CPU s', 'proxied s', 'requests', 'blocks'], rows)}
 
 Fetching alone (every chunk's ${(compressedBytes / 1e6).toFixed(1)} MB of compressed bytes to the main thread through \`ZarrHAMTStore.get\`, all at once,
 neither decoded nor assembled; ${setups.node}'s fetch; medians of ${runs}): ${fixed(fetchSeconds('node'))} s verified, ${fixed(fetchSeconds('nodeUnverified'))} s
-unverified, against ${fixed(summary.all.node.seconds)} s and ${fixed(summary.all.nodeUnverified.seconds)} s for the full reads and ${fixed(summary.all.py.seconds)} s for py-hamt + xarray.
+unverified (CPU ${fixed(fetchCpu('node'))} s and ${fixed(fetchCpu('nodeUnverified'))} s), against ${fixed(summary.all.node.seconds)} s and ${fixed(summary.all.nodeUnverified.seconds)} s for the full reads and ${fixed(summary.all.py.seconds)} s for py-hamt + xarray.
 `
 
 await writeFile(
