@@ -496,11 +496,11 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
 - **Cold**: every read runs in a new process with a new store and map. Seconds are measured inside the process,
   from opening the map to having the values (process start and imports excluded), straight against the daemon's
   gateway; medians of ${runs} runs, the readers alternating which goes first. The daemon's own caches are warm for
-  both after the first read.
+  every reader after the first read.
 - **Requests**: one more read of each kind through a fresh counting HTTP proxy in front of the gateway
   (\`test/helpers/proxy.ts\`, the same counter for all); blocks are the distinct CIDs among the requests. The
-  proxy buffers every answer and shares the CPU, so reads through it are slower; their seconds are in the second
-  table only.
+  proxy buffers every answer and shares the CPU, so reads through it are slower; their seconds are in the proxied
+  column only.
 - **Checks**: every full read sums (float64) to the written data's sum within ${RTOL} relative; every point read
   gives the same ${nt} values.
 - **Point read**: \`temp[:, ${lat}, ${lon}]\`, which lies in ${minimum.chunkKeys.length} chunks (one per ${ct} time steps). Its

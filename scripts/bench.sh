@@ -9,4 +9,5 @@ bash scripts/kubo-env.sh >/dev/null
 node --import tsx bench/run.ts "$@"
 node --import tsx bench/kubo.ts "$@"
 node --import tsx bench/zarr.ts
+node --import tsx bench/zstd.ts
 node --import tsx bench/report.ts

@@ -99,7 +99,7 @@ class FastZstdCodec {
 }
 
 /**
- * Makes zarrita decode `zstd` chunks with zstddec's WebAssembly decoder (about 1.4× faster per chunk
+ * Makes zarrita decode `zstd` chunks with zstddec's WebAssembly decoder (about 1.3× faster per chunk
  * than zarrita's default on real climate data, bench/zstd.ts) instead of its default, in `codecs`
  * (zarrita's global `registry` unless given). {@link ZarrHAMTStore} calls it without options, so
  * readers through it get the fast decoder without asking; call it yourself for other zarrita stores,
