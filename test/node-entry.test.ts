@@ -107,6 +107,35 @@ describe('nodeHttpFetch', () => {
     }
   })
 
+  it('fails like fetch on a body cut short, and the store retries it', async () => {
+    // Answers the first request with 10 of 1000 promised bytes, then drops the connection.
+    let requests = 0
+    const server = createServer((_request, response) => {
+      requests++
+      response.writeHead(200, { 'content-length': '1000' })
+      response.write(new Uint8Array(10), () => response.socket?.destroy())
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      const fetchFn = nodeHttpFetch()
+      await assert.rejects(fetchFn(`${url}/ipfs/x`), (error) => error instanceof TypeError)
+      const store = new KuboStore({
+        rpcUrl: null,
+        gatewayUrl: url,
+        fetch: fetchFn,
+        retries: 1,
+        retryDelayMs: 1,
+      })
+      const before = requests
+      await assert.rejects(store.load(await unknownCid()), (error) => isHamtError(error, 'ERR_STORE'))
+      assert.equal(requests - before, 2, 'one try and one retry')
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
   it('hands requests with a body to the fallback, and rejects a bad maxSockets', async () => {
     const seen: string[] = []
     const fallback: typeof fetch = async (input, init) => {

@@ -62,13 +62,18 @@ class BufferedResponse extends Response {
   }
 }
 
+/** Bodies up to this size that declare their length are received straight into one buffer. */
+const PREALLOCATE_LIMIT = 256 << 20
+
 /** Node's http answers in chunks; with a Content-Length the body is copied once, into its final buffer. */
 function readBody(response: http.IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
     const declared = Number(response.headers['content-length'])
     const chunks: Buffer[] = []
-    let out = Number.isSafeInteger(declared) ? new Uint8Array(declared) : undefined
+    const preallocate = Number.isSafeInteger(declared) && declared >= 0 && declared <= PREALLOCATE_LIMIT
+    let out = preallocate ? new Uint8Array(declared) : undefined
     let length = 0
+    let ended = false
     response.on('data', (chunk: Buffer) => {
       if (out !== undefined && length + chunk.length <= out.length) out.set(chunk, length)
       else {
@@ -79,12 +84,17 @@ function readBody(response: http.IncomingMessage): Promise<Uint8Array<ArrayBuffe
       length += chunk.length
     })
     response.on('end', () => {
+      ended = true
       if (out !== undefined && length === out.length) resolve(out)
       else if (out !== undefined)
         reject(new TypeError(`terminated: body ended after ${length} of ${out.length} bytes`))
       else resolve(new Uint8Array(Buffer.concat(chunks, length)))
     })
     response.on('error', (cause) => reject(new TypeError('terminated', { cause })))
+    // A connection closed mid-body may end the stream without 'end' or 'error'.
+    response.on('close', () => {
+      if (!ended) reject(new TypeError(`terminated: connection closed after ${length} bytes of the body`))
+    })
   })
 }
 

@@ -64,6 +64,8 @@ class WorkerThread {
   readonly #worker: Worker
   readonly #pending = new Map<number, Pending>()
   #nextId = 0
+  /** Set once the thread has failed or exited: it takes no more tasks. */
+  #dead = false
 
   constructor() {
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: MODULES })
@@ -100,7 +102,12 @@ class WorkerThread {
     return this.#worker.terminate()
   }
 
+  get alive(): boolean {
+    return !this.#dead
+  }
+
   #failAll(error: Error): void {
+    this.#dead = true
     for (const { reject } of this.#pending.values()) reject(error)
     this.#pending.clear()
   }
@@ -144,8 +151,10 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
   }
   const run = async (task: Task): Promise<Uint8Array> => {
     open()
-    if (pool.length === 0 || (task.op === 'blake3' && task.bytes.length < SMALL_BLOCK)) return inThread(task)
-    return pool.reduce((best, thread) => (thread.load < best.load ? thread : best)).run(task)
+    const alive = pool.filter((thread) => thread.alive)
+    // No thread (threads: 0, or every one failed) or a small block: the calling thread does it.
+    if (alive.length === 0 || (task.op === 'blake3' && task.bytes.length < SMALL_BLOCK)) return inThread(task)
+    return alive.reduce((best, thread) => (thread.load < best.load ? thread : best)).run(task)
   }
   return {
     zstdDecoder: { decode: (frame, size) => run({ op: 'zstd', frame, size }) },
