@@ -6,6 +6,8 @@ Usage (with the interpreter from scripts/python-env.sh):
     python bench/pyhamt_zarr_bench.py write RPC GATEWAY
     python bench/pyhamt_zarr_bench.py read-all RPC GATEWAY ROOT
     python bench/pyhamt_zarr_bench.py read-point RPC GATEWAY ROOT LAT LON
+    python bench/pyhamt_zarr_bench.py write-local DIR
+    python bench/pyhamt_zarr_bench.py decode-local DIR REPEATS
 
 RPC and GATEWAY are a Kubo daemon's base URLs. Each command prints one JSON line.
 
@@ -22,11 +24,20 @@ read-all
     A fresh KuboCAS and read-only HAMT at ROOT; times xarray.open_zarr(ZarrHAMTStore(hamt,
     read_only=True), zarr_format=3, consolidated=False) ("openSeconds") and ds["temp"].values
     ("readSeconds"), a full load.
-    {"openSeconds", "readSeconds", "seconds": their sum, "checksum": float64 sum of temp, "n"}
+    {"openSeconds", "readSeconds", "seconds": their sum, "cpuSeconds": process CPU time (all threads), "checksum": float64 sum of temp, "n"}
 
 read-point
     The same, cold (fresh KuboCAS and HAMT), then ds["temp"][:, LAT, LON].values: one point's time
     series. {"openSeconds", "readSeconds", "seconds", "sum", "values": [the series]}
+
+write-local
+    Writes the same dataset with the same encoding into a zarr LocalStore at DIR (no HAMT): the chunk
+    files DIR/temp/c/T/Y/X are the zstd frames the write above stores as HAMT values.
+    {"dir": DIR, "chunks": number of temp chunks}
+
+decode-local
+    Decodes every temp chunk under DIR with numcodecs' Zstd (zstd's C library, as zarr-python does),
+    REPEATS times in one thread. {"seconds": [one per repeat], "bytes": decoded bytes per repeat}
 
 xarray calls into the store synchronously and zarr runs the store's coroutines on its own event
 loop (a background thread); the rest of each command runs in one asyncio.run, as in
@@ -120,12 +131,13 @@ async def open_dataset(cas: KuboCAS, root: str) -> xr.Dataset:
 
 async def read_all(rpc: str, gateway: str, root: str) -> dict[str, Any]:
     async with KuboCAS(rpc_base_url=rpc, gateway_base_url=gateway) as cas:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         ds = await open_dataset(cas, root)
         opened = time.perf_counter()
         values = ds["temp"].values
-        done = time.perf_counter()
+        done, cpu_done = time.perf_counter(), time.process_time()
     return {
+        "cpuSeconds": cpu_done - cpu_start,
         "openSeconds": opened - start,
         "readSeconds": done - opened,
         "seconds": done - start,
@@ -136,12 +148,13 @@ async def read_all(rpc: str, gateway: str, root: str) -> dict[str, Any]:
 
 async def read_point(rpc: str, gateway: str, root: str, lat: int, lon: int) -> dict[str, Any]:
     async with KuboCAS(rpc_base_url=rpc, gateway_base_url=gateway) as cas:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         ds = await open_dataset(cas, root)
         opened = time.perf_counter()
         values = ds["temp"][:, lat, lon].values
-        done = time.perf_counter()
+        done, cpu_done = time.perf_counter(), time.process_time()
     return {
+        "cpuSeconds": cpu_done - cpu_start,
         "openSeconds": opened - start,
         "readSeconds": done - opened,
         "seconds": done - start,
@@ -150,10 +163,37 @@ async def read_point(rpc: str, gateway: str, root: str, lat: int, lon: int) -> d
     }
 
 
+def write_local(directory: str) -> dict[str, Any]:
+    import zarr
+
+    ds, encoding = dataset()
+    ds.to_zarr(zarr.storage.LocalStore(directory), zarr_format=3, mode="w", consolidated=False, encoding=encoding)
+    return {"dir": directory, "chunks": sum(1 for _ in chunk_files(directory))}
+
+
+def chunk_files(directory: str) -> list[str]:
+    import glob
+
+    return sorted(glob.glob(f"{directory}/temp/c/*/*/*"))
+
+
+def decode_local(directory: str, repeats: int) -> dict[str, Any]:
+    from numcodecs import Zstd
+
+    frames = [open(path, "rb").read() for path in chunk_files(directory)]
+    codec = Zstd()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        total = sum(len(codec.decode(frame)) for frame in frames)
+        seconds.append(time.perf_counter() - start)
+    return {"seconds": seconds, "bytes": total}
+
+
 def main(argv: list[str]) -> None:
     usage = (
         f"usage: {argv[0]} write RPC GATEWAY | read-all RPC GATEWAY ROOT"
-        " | read-point RPC GATEWAY ROOT LAT LON"
+        " | read-point RPC GATEWAY ROOT LAT LON | write-local DIR | decode-local DIR REPEATS"
     )
     command, args = (argv[1], argv[2:]) if len(argv) > 1 else ("", [])
     if command == "write" and len(args) == 2:
@@ -163,6 +203,10 @@ def main(argv: list[str]) -> None:
     elif command == "read-point" and len(args) == 5:
         rpc, gateway, root, lat, lon = args
         result = asyncio.run(read_point(rpc, gateway, root, int(lat), int(lon)))
+    elif command == "write-local" and len(args) == 1:
+        result = write_local(args[0])
+    elif command == "decode-local" and len(args) == 2:
+        result = decode_local(args[0], int(args[1]))
     else:
         sys.exit(usage)
     print(json.dumps(result))

@@ -2,71 +2,29 @@
 // zarr 3 + xarray, on the same dataset (written once by py-hamt, bench/pyhamt_zarr_bench.py) and the same
 // daemon. Every read runs in a fresh process (cold caches: new store, map and HTTP connections). Timed
 // reads go straight to the daemon's gateway; one more read of each kind goes through a fresh counting
-// proxy (test/helpers/proxy.ts), so both readers' requests are counted the same way. Writes
+// proxy (test/helpers/proxy.ts), so every reader's requests are counted the same way. Writes
 // bench/results/NAME.json and NAME.md and prints the markdown section.
 // Usage: node --import tsx bench/zarr.ts [--runs 3] [--lat 100] [--lon 500] [--repo-dir DIR] [--out NAME]
 // --runs: each (reader, task) is measured that many times, readers alternating which goes first; the
 // tables show medians. --repo-dir: where the daemon's repo goes (default /dev/shm when it exists).
-// Internal: `bench/zarr.ts --worker all|point GATEWAY ROOT LAT LON` is one ts-hamt read (prints JSON).
+// ts-hamt reads in three setups (see `setups`): its defaults (what a browser gets too), with ts-hamt/node
+// (node:http fetch; zstd and BLAKE3 on worker threads), and that without block verification (as py-hamt reads).
+// Each ts-hamt read runs bench/zarr-read.ts in a new process.
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { CID } from 'multiformats/cid'
-import * as zarr from 'zarrita'
-import {
-  type ContentAddressedStore,
-  HAMT,
-  KuboStore,
-  type LoadOptions,
-  type StoreId,
-  ZarrHAMTStore,
-} from '../src/index.js'
+import { type ContentAddressedStore, HAMT, KuboStore, type LoadOptions, type StoreId } from '../src/index.js'
 import type { KuboDaemon } from '../test/helpers/kubo.js'
-import { arg, markdownTable, seconds } from './common.js'
+import { arg, markdownTable } from './common.js'
+import { type ReadResult, type Setup, setups, type Task, type TsTask } from './zarr-read.js'
 
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('..', import.meta.url))
-const self = fileURLToPath(import.meta.url)
-
-type Task = 'all' | 'point'
-type ReadResult = {
-  openSeconds: number
-  readSeconds: number
-  seconds: number
-  /** Float64 sum of what was read: the whole of temp (all) or the series (point). */
-  sum: number
-  /** The point's time series (point only). */
-  values?: number[]
-}
-
-// --- one ts-hamt read, in its own process ------------------------------------------------------
-
-/** Opens the map and `temp` cold, then reads all of it or one point's time series. */
-async function tsRead(task: Task, gatewayUrl: string, root: string, lat: number, lon: number) {
-  const start = process.hrtime.bigint()
-  const store = new KuboStore({ rpcUrl: null, gatewayUrl })
-  const map = await HAMT.open<Uint8Array>(CID.parse(root), { store, readOnly: true, valuesAreBytes: true })
-  const arr = await zarr.open(zarr.root(new ZarrHAMTStore(map)).resolve('temp'), { kind: 'array' })
-  const openSeconds = seconds(start)
-  const chunk = task === 'all' ? await zarr.get(arr) : await zarr.get(arr, [null, lat, lon])
-  const total = seconds(start)
-  const data = chunk.data
-  if (!(data instanceof Float32Array)) throw new Error(`temp read back as ${data?.constructor.name}`)
-  let sum = 0
-  for (let i = 0; i < data.length; i++) sum += data[i] as number
-  const result: ReadResult = { openSeconds, readSeconds: total - openSeconds, seconds: total, sum }
-  if (task === 'point') result.values = Array.from(data)
-  return result
-}
-
-if (process.argv[2] === '--worker') {
-  const [task, gatewayUrl, root, lat, lon] = process.argv.slice(3) as [Task, string, string, string, string]
-  process.stdout.write(`${JSON.stringify(await tsRead(task, gatewayUrl, root, Number(lat), Number(lon)))}\n`)
-  process.exit(0)
-}
+const readerScript = fileURLToPath(new URL('zarr-read.ts', import.meta.url))
 
 // --- the benchmark -----------------------------------------------------------------------------
 
@@ -142,13 +100,13 @@ async function blocksFor(gatewayUrl: string, root: string, keys: string[]): Prom
   return { total: cids.length, hamtNodes, values: cids.length - hamtNodes }
 }
 
-type Reader = 'ts' | 'py'
+type Reader = Setup | 'py'
 type Counted = ReadResult & { requests: number; distinctBlocks: number }
 
 /** One cold read of `task` by `reader` against `gatewayUrl`, in a fresh process. */
-async function read(reader: Reader, task: Task, rpcUrl: string, gatewayUrl: string, root: string) {
-  if (reader === 'ts') {
-    const args = ['--import', 'tsx', self, '--worker', task, gatewayUrl, root, String(lat), String(lon)]
+async function read(reader: Reader, task: TsTask, rpcUrl: string, gatewayUrl: string, root: string) {
+  if (reader !== 'py') {
+    const args = ['--import', 'tsx', readerScript, task, gatewayUrl, root, String(lat), String(lon), reader]
     const { stdout } = await run(process.execPath, args, {
       cwd: repo,
       maxBuffer: 1 << 26,
@@ -156,6 +114,7 @@ async function read(reader: Reader, task: Task, rpcUrl: string, gatewayUrl: stri
     })
     return JSON.parse(stdout.trim().split('\n').at(-1) as string) as ReadResult
   }
+  if (task === 'fetch') throw new Error('the fetch-only read is ts-hamt only')
   if (task === 'all') {
     const r = await py<ReadResult & { checksum: number }>('read-all', rpcUrl, gatewayUrl, root)
     return { ...r, sum: r.checksum }
@@ -189,20 +148,40 @@ const median = (xs: number[]): number => {
 const close = (a: number, b: number): boolean => Math.abs(a - b) <= RTOL * Math.max(Math.abs(a), Math.abs(b))
 
 const tasks: Task[] = ['all', 'point']
-const readers: Reader[] = ['ts', 'py']
-const results: Record<Task, Record<Reader, ReadResult[]>> = {
-  all: { ts: [], py: [] },
-  point: { ts: [], py: [] },
-}
-const counts: Record<Task, Record<Reader, Counted[]>> = {
-  all: { ts: [], py: [] },
-  point: { ts: [], py: [] },
-}
+const tsReaders = Object.keys(setups) as Setup[]
+const readers: Reader[] = [...tsReaders, 'py']
+const perReader = <T>(): Record<Reader, T[]> => ({ default: [], node: [], nodeUnverified: [], py: [] })
+const results: Record<Task, Record<Reader, ReadResult[]>> = { all: perReader(), point: perReader() }
+const counts: Record<Task, Record<Reader, Counted[]>> = { all: perReader(), point: perReader() }
+const fetchSetups = ['node', 'nodeUnverified'] as const
+const fetchOnly: Record<(typeof fetchSetups)[number], ReadResult[]> = { node: [], nodeUnverified: [] }
 let write: WriteResult
 let minimum: { all: Blocks; point: Blocks; pointWithCoords: Blocks; chunkKeys: string[] }
 
+/**
+ * CPU seconds the daemon has used so far, from /proc (Linux; the pid found by its gateway port with
+ * ss), or undefined where that is not available: the read's other CPU bill, on the same cores.
+ */
+async function daemonCpuReader(gatewayUrl: string): Promise<() => Promise<number | undefined>> {
+  const port = new URL(gatewayUrl).port
+  const pid = await run('ss', ['-ltnpH', `sport = :${port}`]).then(
+    ({ stdout }) => /pid=(\d+)/.exec(stdout)?.[1],
+    () => undefined,
+  )
+  const ticks = await run('getconf', ['CLK_TCK']).then(
+    ({ stdout }) => Number(stdout),
+    () => 100,
+  )
+  return async () => {
+    if (pid === undefined) return undefined
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? []
+    return (Number(fields[11]) + Number(fields[12])) / ticks // utime, stime
+  }
+}
+
 const daemon = await startKubo()
 try {
+  const daemonCpu = await daemonCpuReader(daemon.gatewayUrl)
   log(`writing the dataset with py-hamt (daemon repo in ${os.tmpdir()})…`)
   write = await py<WriteResult>('write', daemon.rpcUrl, daemon.gatewayUrl)
   log(`  ${(write.bytes / 1e6).toFixed(1)} MB in ${write.seconds.toFixed(2)} s; root ${write.root}`)
@@ -239,12 +218,24 @@ try {
   for (let r = 0; r < runs; r++) {
     for (const task of tasks) {
       for (const reader of r % 2 === 0 ? readers : [...readers].reverse()) {
+        const before = await daemonCpu()
         const m = await read(reader, task, daemon.rpcUrl, daemon.gatewayUrl, write.root)
+        const after = await daemonCpu()
+        // The whole read, process start included: an upper bound of what the timed part cost Kubo.
+        if (before !== undefined && after !== undefined) m.daemonCpuSeconds = after - before
         results[task][reader].push(m)
         log(
           `run ${r + 1}/${runs} ${task} ${reader}: ${m.seconds.toFixed(3)} s (open ${m.openSeconds.toFixed(3)})`,
         )
       }
+    }
+  }
+  // What fetching alone costs: every chunk's bytes, verified or not, with ts-hamt/node's fetch.
+  for (let r = 0; r < runs; r++) {
+    for (const setup of fetchSetups) {
+      const m = await read(setup, 'fetch', daemon.rpcUrl, daemon.gatewayUrl, write.root)
+      fetchOnly[setup].push(m)
+      log(`run ${r + 1}/${runs} fetch only ${setup}: ${m.seconds.toFixed(3)} s, ${m.sum} bytes`)
     }
   }
   for (const task of tasks) {
@@ -261,7 +252,7 @@ try {
   await daemon.stop()
 }
 
-// Both readers must agree with what was written, and with each other on the point's series.
+// Every reader must agree with what was written, and with each other on the point's series.
 for (const reader of readers) {
   for (const m of [...results.all[reader], ...counts.all[reader]]) {
     if (!close(m.sum, write.checksum)) {
@@ -269,7 +260,7 @@ for (const reader of readers) {
     }
   }
 }
-const series = results.point.ts[0]?.values ?? []
+const series = results.point.default[0]?.values ?? []
 if (series.length !== write.shape[0]) throw new Error(`ts point series has ${series.length} values`)
 for (const reader of readers) {
   for (const m of [...results.point[reader], ...counts.point[reader]]) {
@@ -280,12 +271,14 @@ for (const reader of readers) {
     }
   }
 }
-log('checks passed: both readers match the written checksum and each other on the point series')
+log('checks passed: every reader matches the written checksum and each other on the point series')
 
 type Summary = {
   seconds: number
   openSeconds: number
   readSeconds: number
+  cpuSeconds: number
+  daemonCpuSeconds: number | undefined
   proxiedSeconds: number
   requests: number
   blocks: number
@@ -297,17 +290,18 @@ const summarize = (task: Task, reader: Reader): Summary => {
     seconds: median(ms.map((m) => m.seconds)),
     openSeconds: median(ms.map((m) => m.openSeconds)),
     readSeconds: median(ms.map((m) => m.readSeconds)),
+    cpuSeconds: median(ms.map((m) => m.cpuSeconds)),
+    daemonCpuSeconds: ms.every((m) => m.daemonCpuSeconds !== undefined)
+      ? median(ms.map((m) => m.daemonCpuSeconds as number))
+      : undefined,
     proxiedSeconds: c.seconds,
     requests: c.requests,
     blocks: c.distinctBlocks,
   }
 }
-const summary = {
-  all: { ts: summarize('all', 'ts'), py: summarize('all', 'py') },
-  point: { ts: summarize('point', 'ts'), py: summarize('point', 'py') },
-}
-
-/** A markdown table of right-aligned columns, padded the way biome formats markdown. */
+const summarizeTask = (task: Task) =>
+  Object.fromEntries(readers.map((reader) => [reader, summarize(task, reader)])) as Record<Reader, Summary>
+const summary = { all: summarizeTask('all'), point: summarizeTask('point') }
 
 const fixed = (x: number, digits = 2): string => x.toFixed(digits)
 const times = (x: number): string => `${x.toFixed(1)}×`
@@ -321,36 +315,37 @@ const [ct, cy, cx] = write.chunks
 const nChunks = write.shape.reduce((n, s, i) => n * Math.ceil(s / (write.chunks[i] as number)), 1)
 const digits = (task: Task): number => (task === 'all' ? 2 : 3)
 
-const main = tasks.map((task) => {
-  const { ts, py } = summary[task]
-  return [
-    label[task],
-    fixed(ts.seconds, digits(task)),
-    fixed(py.seconds, digits(task)),
-    times(py.seconds / ts.seconds),
-    String(ts.requests),
-    String(py.requests),
-  ]
-})
-const detail = tasks.map((task) => {
-  const { ts, py } = summary[task]
-  return [
-    label[task],
-    fixed(ts.openSeconds, 3),
-    fixed(ts.readSeconds, 3),
-    fixed(py.openSeconds, 3),
-    fixed(py.readSeconds, 3),
-    fixed(ts.proxiedSeconds, digits(task)),
-    fixed(py.proxiedSeconds, digits(task)),
-    task === 'point'
-      ? `${minimum.point.total} / ${minimum.pointWithCoords.total}`
-      : String(minimum.all.total),
-    String(ts.blocks),
-    String(py.blocks),
-  ]
-})
-const fullRatio = summary.all.py.seconds / summary.all.ts.seconds
-const pointMinimal = summary.point.ts.requests <= minimum.point.total
+const readerLabel: Record<Reader, string> = { ...setups, py: 'py-hamt + xarray' }
+/** One row per task and reader: seconds, ratio to py-hamt, where the time goes, requests and blocks. */
+const rows = tasks.flatMap((task) =>
+  readers.map((reader) => {
+    const m = summary[task][reader]
+    return [
+      reader === readers[0] ? label[task] : '',
+      readerLabel[reader],
+      fixed(m.seconds, digits(task)),
+      reader === 'py' ? '' : times(summary[task].py.seconds / m.seconds),
+      fixed(m.openSeconds, 3),
+      fixed(m.readSeconds, 3),
+      fixed(m.cpuSeconds, digits(task)),
+      m.daemonCpuSeconds === undefined ? '' : fixed(m.daemonCpuSeconds, 2),
+      fixed(m.proxiedSeconds, digits(task)),
+      String(m.requests),
+      String(m.blocks),
+    ]
+  }),
+)
+const ratio = (reader: Setup): number => summary.all.py.seconds / summary.all[reader].seconds
+const bestSetup = tsReaders
+  .filter((r) => r !== 'nodeUnverified')
+  .reduce((a, b) => (ratio(a) >= ratio(b) ? a : b))
+const fullRatio = ratio(bestSetup)
+const fetchSeconds = (setup: (typeof fetchSetups)[number]): number =>
+  median(fetchOnly[setup].map((m) => m.seconds))
+const fetchCpu = (setup: (typeof fetchSetups)[number]): number =>
+  median(fetchOnly[setup].map((m) => m.cpuSeconds))
+const compressedBytes = fetchOnly.node[0]?.sum ?? 0
+const pointMinimal = tsReaders.every((r) => summary.point[r].requests <= minimum.point.total)
 
 const markdown = `## Zarr: reading a dataset from Kubo
 
@@ -361,50 +356,44 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
 - **Dataset**: written once by py-hamt 3.6.0 with xarray (\`ds.to_zarr(ZarrHAMTStore(…), zarr_format=3)\` over
   \`KuboCAS\`, ${fixed(write.seconds, 1)} s) into a fresh offline daemon: \`temp\`, float32, ${nt} × ${ny} × ${nx} (${mb} MB
   uncompressed), chunks ${ct} × ${cy} × ${cx} (${nChunks} chunks), zstd level 3; a smooth field plus seeded noise;
-  coordinates time (int64), lat and lon (float32). Both readers read these same blocks.
-- **Readers**, each with its defaults: ts-hamt \`KuboStore\` (gateway only; every block verified against its
-  CID), \`HAMT.open\`, zarrita \`zarr.open\` of \`temp\` and \`zarr.get\`; py-hamt \`KuboCAS\` (no content
+  coordinates time (int64), lat and lon (float32). Every reader reads these same blocks.
+- **Readers**: ts-hamt \`KuboStore\` (gateway only; every block verified against its CID), \`HAMT.open\`,
+  zarrita \`zarr.open\` of \`temp\` and \`zarr.get\`, in three setups: _${setups.default}_, its defaults (the global
+  \`fetch\`; zstd decoded by zstddec's WebAssembly build in the main thread, which \`ZarrHAMTStore\` registers;
+  what a browser gets); _${setups.node}_, with \`nodeHttpFetch()\` and \`nodeWorkers()\` for
+  \`fetch\`, \`blake3Digest\` and the zstd decoder (node:http keep-alive requests; zstd by @foxglove/wasm-zstd
+  and BLAKE3 of blocks over 64 KiB on ${Math.min(Math.max(os.availableParallelism() - 1, 1), 4)} worker thread(s), started inside the timed read); _${setups.nodeUnverified}_, the same
+  without checking blocks against their CIDs, as py-hamt reads. py-hamt, with its defaults: \`KuboCAS\` (no content
   verification), a read-only \`HAMT\`, \`ZarrHAMTStore\`, \`xarray.open_zarr(…, zarr_format=3, consolidated=False)\`
   and \`.values\` (zarr 3.0.9 without dask: zarr's own concurrency, 10 by default).
 - **Cold**: every read runs in a new process with a new store and map. Seconds are measured inside the process,
   from opening the map to having the values (process start and imports excluded), straight against the daemon's
   gateway; medians of ${runs} runs, the readers alternating which goes first. The daemon's own caches are warm for
-  both after the first read.
+  every reader after the first read.
 - **Requests**: one more read of each kind through a fresh counting HTTP proxy in front of the gateway
-  (\`test/helpers/proxy.ts\`, the same counter for both); blocks are the distinct CIDs among the requests. The
-  proxy buffers every answer and shares the CPU, so reads through it are slower; their seconds are in the second
-  table only.
+  (\`test/helpers/proxy.ts\`, the same counter for all); blocks are the distinct CIDs among the requests. The
+  proxy buffers every answer and shares the CPU, so reads through it are slower; their seconds are in the proxied
+  column only.
 - **Checks**: every full read sums (float64) to the written data's sum within ${RTOL} relative; every point read
   gives the same ${nt} values.
 - **Point read**: \`temp[:, ${lat}, ${lon}]\`, which lies in ${minimum.chunkKeys.length} chunks (one per ${ct} time steps). Its
   minimum is the blocks a fresh map loads to get \`temp/zarr.json\` and those chunks: ${minimum.point.hamtNodes} HAMT node(s) from
   the root down and ${minimum.point.values} values, ${minimum.point.total} in all. xarray also reads the group's and the coordinates'
   metadata and the coordinates' chunks (it indexes by them): with those, ${minimum.pointWithCoords.total}.
-- py/ts is how many times faster ts-hamt is. Targets: the full read at least 2× py-hamt
-  (${fullRatio >= 2 ? 'met' : 'not met'}: ${times(fullRatio)}); a point read that fetches no more blocks than needed
-  (${pointMinimal ? 'met' : 'not met'}: ${summary.point.ts.requests} requests for ${minimum.point.total} blocks).
+- py/this is how many times faster than py-hamt a reader is; open is the map and the array's metadata, read
+  the values; CPU s the reading process's CPU time in that time, every thread, user and system (not the
+  daemon's); Kubo CPU s the daemon's, over the whole read including the reader's start (so an upper
+  bound; 10 ms resolution); proxied is the read through the counting proxy. Minimum blocks: ${minimum.all.total} for the full read
+  (root, HAMT nodes, \`temp/zarr.json\`, the chunks), ${minimum.point.total} for the point read (${minimum.pointWithCoords.total} with xarray's extra
+  metadata and coordinates). Targets: the full read at least 2× py-hamt, with verification
+  (${fullRatio >= 2 ? 'met' : 'not met'}: ${times(fullRatio)} with ${setups[bestSetup]}, ${times(ratio('default'))} with ${setups.default}, ${times(ratio('nodeUnverified'))} unverified); a point
+  read that fetches no more blocks than needed (${pointMinimal ? 'met' : 'not met'}: ${summary.point.default.requests} requests for ${minimum.point.total} blocks).
 
-${markdownTable(['task', 'ts-hamt s', 'py-hamt s', 'py/ts', 'ts requests', 'py requests'], main)}
+${markdownTable(['task', 'reader', 'seconds', 'py/this', 'open s', 'read s', 'CPU s', 'Kubo CPU s', 'proxied s', 'requests', 'blocks'], rows)}
 
-Where the time goes (open: the map and the array's metadata; read: the values), the same reads through the
-counting proxy, and the distinct blocks fetched against the minimum (root, HAMT nodes, \`temp/zarr.json\` and
-the chunks; for the point read also with xarray's extra metadata and coordinates):
-
-${markdownTable(
-  [
-    'task',
-    'ts open s',
-    'ts read s',
-    'py open s',
-    'py read s',
-    'ts proxied s',
-    'py proxied s',
-    'min blocks',
-    'ts blocks',
-    'py blocks',
-  ],
-  detail,
-)}
+Fetching alone (every chunk's ${(compressedBytes / 1e6).toFixed(1)} MB of compressed bytes to the main thread through \`ZarrHAMTStore.get\`, all at once,
+neither decoded nor assembled; ${setups.node}'s fetch; medians of ${runs}): ${fixed(fetchSeconds('node'))} s verified, ${fixed(fetchSeconds('nodeUnverified'))} s
+unverified (CPU ${fixed(fetchCpu('node'))} s and ${fixed(fetchCpu('nodeUnverified'))} s), against ${fixed(summary.all.node.seconds)} s and ${fixed(summary.all.nodeUnverified.seconds)} s for the full reads and ${fixed(summary.all.py.seconds)} s for py-hamt + xarray.
 `
 
 await writeFile(
@@ -420,6 +409,7 @@ await writeFile(
       write,
       minimum,
       summary,
+      fetchOnly,
       results,
       counts,
     },

@@ -4,7 +4,7 @@
 // Usage: npm run demo [-- <store directory>]   (default: ./.ts-hamt-demo)
 import * as zarr from 'zarrita'
 import { HAMT, ZarrHAMTStore } from '../src/index.js'
-import { DiskStore } from '../src/node.js'
+import { DiskStore } from '../src/node/index.js'
 
 const directory = process.argv[2] ?? '.ts-hamt-demo'
 const [days, lats, lons] = [30, 18, 36] // daily, on a 10° grid

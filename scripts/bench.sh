@@ -10,4 +10,5 @@ node --import tsx bench/run.ts "$@"
 node --import tsx bench/kubo.ts "$@"
 node --import tsx bench/zarr.ts
 node --import tsx bench/sharded.ts
+node --import tsx bench/zstd.ts
 node --import tsx bench/report.ts

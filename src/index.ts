@@ -27,6 +27,7 @@ export { KuboStore, type KuboStoreOptions } from './cas/kubo.js'
 export { MemoryStore } from './cas/memory.js'
 export { resolveByteRange } from './cas/range.js'
 export { TrustlessGatewayStore, type TrustlessGatewayStoreOptions } from './cas/trustless-gateway.js'
+export type { Blake3Digest } from './cas/verify.js'
 export {
   BlockNotFoundError,
   ChunkOutOfBoundsError,
@@ -61,3 +62,4 @@ export { type ShardedArrayInfo, ShardedZarrStore } from './sharded/store.js'
 export { EncryptedZarrHAMTStore, type EncryptedZarrOptions } from './zarr/encrypted.js'
 export type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './zarr/interface.js'
 export { hamtKey, ZarrHAMTStore } from './zarr/store.js'
+export { registerZstdCodec } from './zarr/zstd.js'

@@ -9,7 +9,7 @@ import { MemoryBlockstore } from 'blockstore-core/memory'
 import { LevelBlockstore } from 'blockstore-level'
 import { CID } from 'multiformats/cid'
 import { BlockstoreStore, blake3Hasher, HAMT, isHamtError, KuboStore, loadBlake3 } from '../src/index.js'
-import { DiskStore } from '../src/node.js'
+import { DiskStore } from '../src/node/index.js'
 import { startKubo } from './helpers/kubo.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
 

@@ -23,7 +23,7 @@ import {
   TrustlessGatewayStore,
   ZarrHAMTStore,
 } from '../src/index.js'
-import { DiskStore, exportCarFile, importCarFile } from '../src/node.js'
+import { DiskStore, exportCarFile, importCarFile } from '../src/node/index.js'
 import { readVariable, writeClimate } from './helpers/climate.js'
 import { startKubo } from './helpers/kubo.js'
 import { startProxy } from './helpers/proxy.js'

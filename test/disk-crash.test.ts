@@ -13,7 +13,7 @@ import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { verifyBlock } from '../src/cas/verify.js'
 import { exportCar, HAMT, loadBlake3 } from '../src/index.js'
-import { DiskStore } from '../src/node.js'
+import { DiskStore } from '../src/node/index.js'
 import { crashBatchEntries } from './helpers/crash-model.js'
 
 await loadBlake3()

@@ -33,7 +33,7 @@ describe('README code blocks', async () => {
     it(`block ${index + 1} runs`, async () => {
       const file = `${repo}/.cache/readme/block-${index + 1}.ts`
       const source = block
-        .replaceAll("from 'ts-hamt/node'", `from '${repo}/src/node.ts'`)
+        .replaceAll("from 'ts-hamt/node'", `from '${repo}/src/node/index.ts'`)
         .replaceAll("from 'ts-hamt'", `from '${repo}/src/index.ts'`)
       // Blocks that write to a directory of their own write under a fresh temporary one.
       await writeFile(file, source.replaceAll("'./my-maps", `'${await mkdtemp(join(tmpdir(), 'readme-'))}`))

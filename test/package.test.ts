@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import * as api from '../src/index.js'
-import * as nodeApi from '../src/node.js'
+import * as nodeApi from '../src/node/index.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 
@@ -51,10 +51,25 @@ describe('package', () => {
       'linksOf',
       'loadBlake3',
       'normalizeGatewayUrl',
+      'registerZstdCodec',
       'resolveByteRange',
     ])
+  })
+
+  it('exports the Node-only API from its own subpath (ts-hamt/node)', async () => {
     // Node-only parts live behind their own subpath, so the browser bundle stays clean.
-    assert.deepEqual(Object.keys(nodeApi).sort(), ['DiskStore', 'exportCarFile', 'importCarFile'])
+    assert.deepEqual(Object.keys(nodeApi).sort(), [
+      'DiskStore',
+      'exportCarFile',
+      'importCarFile',
+      'nodeHttpFetch',
+      'nodeWorkers',
+    ])
+    const manifest = (await import('../package.json', { with: { type: 'json' } })).default
+    assert.deepEqual(manifest.exports['./node'], {
+      types: './dist/node/index.d.ts',
+      import: './dist/node/index.js',
+    })
   })
 
   it('bundles for the browser with no Node built-ins: the library, and the read path with zarrita', async () => {

@@ -10,7 +10,7 @@ import { type HttpClient, HttpStatusError } from './http.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
-import { canVerify, verifyBlock } from './verify.js'
+import { type Blake3Digest, canVerify, verifyBlock } from './verify.js'
 
 const DAG_PB = 0x70
 
@@ -82,12 +82,20 @@ export class GatewayReader {
   readonly urls: readonly string[]
   readonly #http: HttpClient
   readonly #verify: boolean
+  readonly #blake3Digest: Blake3Digest | undefined
 
-  constructor(urls: readonly string[], http: HttpClient, verify: boolean, optionName = 'gatewayUrl') {
+  constructor(
+    urls: readonly string[],
+    http: HttpClient,
+    verify: boolean,
+    options: { optionName?: string; blake3Digest?: Blake3Digest } = {},
+  ) {
+    const optionName = options.optionName ?? 'gatewayUrl'
     if (urls.length === 0) throw new InvalidArgumentError(`${optionName}: at least one gateway is needed`)
     this.urls = [...new Set(urls.map((url) => normalizeGatewayUrl(url, optionName)))]
     this.#http = http
     this.#verify = verify
+    this.#blake3Digest = options.blake3Digest
   }
 
   async load(cid: CID, options: LoadOptions = {}): Promise<Uint8Array> {
@@ -148,7 +156,7 @@ export class GatewayReader {
       { headers: { accept: 'application/vnd.ipld.raw' }, signal },
       (response) => readBlockBody(response, `${url}${cid}`),
     )
-    if (this.#verify) await verifyBlock(cid, bytes, url)
+    if (this.#verify) await verifyBlock(cid, bytes, url, this.#blake3Digest)
     return bytes
   }
 

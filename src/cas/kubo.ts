@@ -11,7 +11,7 @@ import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
-import { verifyBlock } from './verify.js'
+import { type Blake3Digest, verifyBlock } from './verify.js'
 
 const CODECS: Record<Codec, number> = { raw: 0x55, 'dag-cbor': 0x71 }
 const DAG_PB = 0x70
@@ -29,6 +29,8 @@ export interface KuboStoreOptions extends HttpOptions {
   pinOnAdd?: boolean
   /** Check every block read against its CID; default true. */
   verify?: boolean
+  /** How blocks under BLAKE3 CIDs are hashed to verify them; default in this thread (see {@link Blake3Digest}). */
+  blake3Digest?: Blake3Digest
   /** Bytes of blocks held for batched upload before they are sent; default 8 MiB. */
   writeBufferBytes?: number
 }
@@ -74,10 +76,14 @@ export class KuboStore implements ContentAddressedStore {
     // As py-hamt: the base URL, with or without a trailing slash or /api/v0.
     this.rpcUrl = rpcUrl === null ? null : rpcUrl.replace(/\/+$/, '').replace(/\/api\/v0$/, '')
     const gateways = options.gatewayUrl ?? 'http://127.0.0.1:8080'
+    if (options.blake3Digest !== undefined && typeof options.blake3Digest !== 'function') {
+      throw new InvalidArgumentError('blake3Digest must be a function from bytes to a digest')
+    }
     this.gateway = new GatewayReader(
       typeof gateways === 'string' ? [gateways] : gateways,
       this.#http,
       options.verify ?? true,
+      { blake3Digest: options.blake3Digest },
     )
     this.#hash = options.hash ?? 'blake3'
     if (this.#hash !== 'blake3' && this.#hash !== 'sha2-256') {

@@ -34,7 +34,7 @@ export class TrustlessGatewayStore implements ContentAddressedStore {
       typeof gateways === 'string' ? [gateways] : gateways,
       new HttpClient(options),
       true,
-      'gateways',
+      { optionName: 'gateways' },
     )
   }
 

@@ -3,6 +3,7 @@ import { sliceByteRange } from '../cas/range.js'
 import { InvalidArgumentError, ReadOnlyError } from '../errors.js'
 import type { HAMT } from '../hamt/hamt.js'
 import type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './interface.js'
+import { registerZstdCodec } from './zstd.js'
 
 /** zarrita hands stores absolute paths (`/temp/c/0/0`); the HAMT keys are the Zarr keys verbatim (`temp/c/0/0`). */
 export function hamtKey(path: string): string {
@@ -20,7 +21,8 @@ const isMetadata = (key: string): boolean => key === 'zarr.json' || key.endsWith
 
 /**
  * A Zarr v3 store on a HAMT, for zarrita, byte-compatible with py-hamt's `ZarrHAMTStore`: Zarr keys
- * are HAMT keys, values the exact bytes Zarr produced. A missing key reads as `undefined`.
+ * are HAMT keys, values the exact bytes Zarr produced. A missing key reads as `undefined`. Creating one
+ * also switches zarrita's `zstd` decoding to a faster WebAssembly decoder ({@link registerZstdCodec}).
  *
  * @example
  * ```ts
@@ -44,6 +46,8 @@ export class ZarrHAMTStore {
     }
     this.hamt = hamt
     this.#readOnly = options.readOnly
+    // Readers through this store get the faster zstd decoder without a setup call of their own.
+    registerZstdCodec()
   }
 
   /** True when writes are refused (the option, else the HAMT's mode). */

@@ -2,7 +2,7 @@
 // `{ "batch": n, "root": cid }` after every flush. With a kill count it SIGKILLs itself right after
 // that many block writes, wherever the flush is: other writes may be half done on disk.
 import { HAMT, loadBlake3 } from '../../src/index.js'
-import { DiskStore } from '../../src/node.js'
+import { DiskStore } from '../../src/node/index.js'
 import { crashBatchEntries } from './crash-model.js'
 
 const [directory, killAfterPuts = '0', maxBatches = '40'] = process.argv.slice(2)

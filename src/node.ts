@@ -1,2 +1,0 @@
-export { exportCarFile, importCarFile } from './car/files.js'
-export { DiskStore, type DiskStoreOptions } from './cas/disk.js'
