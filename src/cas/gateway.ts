@@ -24,12 +24,18 @@ export const MAX_BLOCK_BYTES = 4 << 20
 async function readBlockBody(response: Response, source: string): Promise<Uint8Array> {
   const tooLarge = (): StoreError =>
     new StoreError(`${source}: the answer is larger than a block can be (${MAX_BLOCK_BYTES} bytes)`)
-  if (Number(response.headers.get('content-length') ?? 0) > MAX_BLOCK_BYTES) {
-    await response.body?.cancel()
-    throw tooLarge()
+  const declared = response.headers.get('content-length')
+  if (declared !== null) {
+    // A declared length is enforced by fetch itself: check it, then take the body whole.
+    if (Number(declared) > MAX_BLOCK_BYTES) {
+      await response.body?.cancel()
+      throw tooLarge()
+    }
+    return new Uint8Array(await response.arrayBuffer())
   }
-  if (response.body === null) return new Uint8Array(await response.arrayBuffer())
-  const reader = response.body.getReader()
+  const body = response.body
+  if (body === null) return new Uint8Array(0)
+  const reader = body.getReader()
   const chunks: Uint8Array[] = []
   let length = 0
   for (;;) {
