@@ -11,6 +11,7 @@ import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
+import { concatBytes } from '../src/cas/concat.js'
 import {
   blake3Hasher,
   type ContentAddressedStore,
@@ -55,13 +56,7 @@ async function kuboDagImport(car: Uint8Array): Promise<string> {
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
   for await (const chunk of chunks) parts.push(chunk)
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
+  return concatBytes(parts)
 }
 
 /** A map with small values, CBOR values and two values above one chunk (UnixFS files). */

@@ -126,19 +126,23 @@ describe('Zarr format 2 datasets in sharded stores (classic chunk keys such as t
   }
 })
 
+/** An empty sharded store for the climate dataset: v1 from its shape, v2 with the arrays in group "0". */
+async function newClimateStore(version: 'v1' | 'v2'): Promise<{ store: ShardedZarrStore; group: string }> {
+  if (version === 'v2')
+    return { store: await ShardedZarrStore.create({ store: kubo(), chunksPerShard: 3 }), group: '0' }
+  const store = await ShardedZarrStore.create({
+    store: kubo(),
+    arrayShape: [4, 6, 8],
+    chunkShape: [2, 3, 4],
+    chunksPerShard: 3,
+  })
+  return { store, group: '' }
+}
+
 describe('ts-hamt writes with zarrita, py-hamt reads with xarray', () => {
   for (const version of ['v1', 'v2'] as const) {
     it(`climate ${version}`, async () => {
-      const store =
-        version === 'v1'
-          ? await ShardedZarrStore.create({
-              store: kubo(),
-              arrayShape: [4, 6, 8],
-              chunkShape: [2, 3, 4],
-              chunksPerShard: 3,
-            })
-          : await ShardedZarrStore.create({ store: kubo(), chunksPerShard: 3 })
-      const group = version === 'v1' ? '' : '0'
+      const { store, group } = await newClimateStore(version)
       const wrote = await writeClimate(store, group)
       const root = await store.flush()
       const read = await shardedDriver<Read>('read', {
@@ -162,16 +166,7 @@ describe('ts-hamt writes with zarrita, py-hamt reads with xarray', () => {
 describe('ts-hamt appends along time, xarray reads the longer dataset', () => {
   for (const version of ['v1', 'v2'] as const) {
     it(version, async () => {
-      const store =
-        version === 'v1'
-          ? await ShardedZarrStore.create({
-              store: kubo(),
-              arrayShape: [4, 6, 8],
-              chunkShape: [2, 3, 4],
-              chunksPerShard: 3,
-            })
-          : await ShardedZarrStore.create({ store: kubo(), chunksPerShard: 3 })
-      const group = version === 'v1' ? '' : '0'
+      const { store, group } = await newClimateStore(version)
       const path = (name: string): string => (group === '' ? name : `${group}/${name}`)
       const wrote = await writeClimate(store, group)
       await store.flush()

@@ -7,15 +7,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { openDataset } from '../examples/viewer/src/dataset.js'
 import { formatId, isHamtError, KuboStore } from '../src/index.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
-import { shardedDriver, zarrDriver } from './helpers/python.js'
-
-type Expected = {
-  shape: number[]
-  dims: string[]
-  values: Array<number | null>
-  attrs: Record<string, unknown>
-}
-type Written = { root: string; expected: Record<string, Expected> }
+import { shardedDriver, type ZarrWritten as Written, zarrDriver } from './helpers/python.js'
 
 /** Bounds: the set-up may build Kubo on a first run; each test then takes seconds. */
 const SETUP = { timeout: 30 * 60_000 }

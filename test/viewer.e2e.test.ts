@@ -14,7 +14,7 @@ import { type Rgb, valueColour, valueRange } from '../examples/viewer/src/colour
 import { formatValue } from '../examples/viewer/src/format.js'
 import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
-import { shardedDriver, zarrDriver } from './helpers/python.js'
+import { shardedDriver, type ZarrWritten as Written, zarrDriver } from './helpers/python.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const artifacts = join(repo, 'test-artifacts')
@@ -25,14 +25,6 @@ const SETUP = { timeout: 30 * 60_000 }
 const TEST = { timeout: 120_000 }
 /** Canvas colours may differ by rounding only. */
 const COLOUR_TOLERANCE = 2
-
-type Expected = {
-  shape: number[]
-  dims: string[]
-  values: Array<number | null>
-  attrs: Record<string, unknown>
-}
-type Written = { root: string; expected: Record<string, Expected> }
 
 describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, dataset by py-hamt)', () => {
   let kubo: KuboDaemon | undefined

@@ -3,6 +3,7 @@ import * as dagPb from '@ipld/dag-pb'
 import { varint } from 'multiformats'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
+import { concatBytes } from '../cas/concat.js'
 import { IdMap } from '../cas/id-map.js'
 import type { StoreId } from '../cas/interface.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
@@ -130,13 +131,7 @@ function carBlock(cid: CID, bytes: Uint8Array): Uint8Array {
 /** A CARv1 section: the varint length of the parts, then the parts. */
 function lengthPrefixed(parts: Uint8Array[]): Uint8Array {
   const length = parts.reduce((sum, part) => sum + part.length, 0)
-  const prefix = varint.encodingLength(length)
-  const out = new Uint8Array(prefix + length)
-  varint.encodeTo(length, out)
-  let at = prefix
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
+  const prefix = new Uint8Array(varint.encodingLength(length))
+  varint.encodeTo(length, prefix)
+  return concatBytes([prefix, ...parts])
 }

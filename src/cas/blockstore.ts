@@ -4,6 +4,7 @@ import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
 import { BLAKE3_CODE, blake3Multihash, loadBlake3 } from '../hash/blake3.js'
+import { concatBytes } from './concat.js'
 import { asCid } from './gateway.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
@@ -253,19 +254,8 @@ async function collect(
   const value = await result
   if (value instanceof Uint8Array) return plain(value)
   const chunks: Uint8Array[] = []
-  let length = 0
-  for await (const chunk of value) {
-    chunks.push(chunk)
-    length += chunk.length
-  }
-  if (chunks.length === 1) return plain(chunks[0] as Uint8Array)
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
+  for await (const chunk of value) chunks.push(chunk)
+  return plain(concatBytes(chunks))
 }
 
 /** Node's Buffers (blockstore-fs reads) as plain Uint8Arrays, as every other store returns. */

@@ -6,6 +6,7 @@ import {
   RangeNotSatisfiableError,
   StoreError,
 } from '../errors.js'
+import { concatBytes } from './concat.js'
 import { type HttpClient, HttpStatusError } from './http.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
@@ -48,14 +49,7 @@ async function readBlockBody(response: Response, source: string): Promise<Uint8A
     }
     chunks.push(value)
   }
-  if (chunks.length === 1) return chunks[0] as Uint8Array
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
+  return concatBytes(chunks)
 }
 
 /** Gateway URL forms as py-hamt takes them: `http://h:8080`, `…/`, `…/ipfs`, `…/ipfs/` → `http://h:8080/ipfs/`. */

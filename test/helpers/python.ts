@@ -27,6 +27,17 @@ export function zarrDriver<T>(command: 'write' | 'read', request: unknown): Prom
   return runDriver<T>('zarr_driver.py', command, request)
 }
 
+/** A variable as zarr_driver.py's `write` reports it: flat C-order values, NaN as null. */
+export type ZarrVariable = {
+  shape: number[]
+  dims: string[]
+  values: Array<number | null>
+  attrs: Record<string, unknown>
+}
+
+/** What zarr_driver.py's `write` answers: the dataset's root and every variable it wrote. */
+export type ZarrWritten = { root: string; expected: Record<string, ZarrVariable> }
+
 /** Runs a command of test/interop/sharded_driver.py (py-hamt's ShardedZarrStore with xarray, on Kubo): JSON in, JSON out. */
 export function shardedDriver<T>(
   command: 'write' | 'read' | 'convert' | 'ops' | 'json',
