@@ -126,8 +126,9 @@ export class BlockstoreStore implements ContentAddressedStore {
   }
 
   /** The bytes of one block (for a UnixFS file, its root node), checked against the CID. */
-  async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
+  async getBlock(block: CID, options: AbortOptions = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted()
+    const cid = asCid(block, 'cid')
     if (this.#verify) checkVerifiable(cid)
     const pending = this.#buffer.get(cid.multihash.bytes)
     if (pending !== undefined) return pending.bytes.slice()
@@ -144,8 +145,10 @@ export class BlockstoreStore implements ContentAddressedStore {
   }
 
   /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
-  async putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+  async putBlock(block: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
+    const cid = asCid(block, 'cid')
+    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array')
     checkVerifiable(cid)
     await verifyBlock(cid, bytes, 'putBlock')
     this.#bufferBlock({ cid, bytes: bytes.slice() })
@@ -153,7 +156,8 @@ export class BlockstoreStore implements ContentAddressedStore {
   }
 
   /** True when the block is buffered or in the blockstore. */
-  async hasBlock(cid: CID, options?: AbortOptions): Promise<boolean> {
+  async hasBlock(block: CID, options?: AbortOptions): Promise<boolean> {
+    const cid = asCid(block, 'cid')
     return this.#buffer.has(cid.multihash.bytes) || (await this.blockstore.has(cid, options))
   }
 

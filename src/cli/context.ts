@@ -1,7 +1,7 @@
 import { CID } from 'multiformats/cid'
 import type { BlockSink, BlockSource } from '../car/interface.js'
 import { DiskStore } from '../cas/disk.js'
-import type { ContentAddressedStore, StoreId } from '../cas/interface.js'
+import type { ContentAddressedStore } from '../cas/interface.js'
 import { KuboStore } from '../cas/kubo.js'
 import { TrustlessGatewayStore } from '../cas/trustless-gateway.js'
 import { InvalidArgumentError } from '../errors.js'
@@ -81,8 +81,4 @@ export function asSink(store: CliStore, storeName: string): BlockSink {
     throw new InvalidArgumentError(`the store (${storeName}) is read-only: use the disk store or --kubo`)
   }
   return store as BlockSink
-}
-
-export function idText(id: StoreId): string {
-  return String(id)
 }
