@@ -1,4 +1,4 @@
-export { exportCar, linksOf } from './car/export.js'
+export { exportCar } from './car/export.js'
 export { importCar } from './car/import.js'
 export type {
   BlockSink,
@@ -7,6 +7,7 @@ export type {
   ExportCarOptions,
   ImportCarOptions,
 } from './car/interface.js'
+export { linksOf } from './car/walk.js'
 export {
   type BlockstoreLike,
   BlockstoreStore,
@@ -61,5 +62,6 @@ export type {
 export { type ShardedArrayInfo, ShardedZarrStore } from './sharded/store.js'
 export { EncryptedZarrHAMTStore, type EncryptedZarrOptions } from './zarr/encrypted.js'
 export type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './zarr/interface.js'
+export { openZarrRoot, type ZarrLayout, zarrLayoutOf } from './zarr/open.js'
 export { hamtKey, ZarrHAMTStore } from './zarr/store.js'
 export { registerZstdCodec } from './zarr/zstd.js'

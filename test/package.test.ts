@@ -51,8 +51,10 @@ describe('package', () => {
       'linksOf',
       'loadBlake3',
       'normalizeGatewayUrl',
+      'openZarrRoot',
       'registerZstdCodec',
       'resolveByteRange',
+      'zarrLayoutOf',
     ])
   })
 

@@ -2,8 +2,8 @@ import { CarBlockIterator } from '@ipld/car/iterator'
 import type { CID } from 'multiformats/cid'
 import { IdMap } from '../cas/id-map.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
-import { linksOf } from './export.js'
 import type { BlockSink, ImportCarOptions } from './interface.js'
+import { linksOf } from './walk.js'
 
 /**
  * Adds every block of a CAR file (v1 or v2) to `target`, streaming, then flushes it; returns the

@@ -1,17 +1,16 @@
 import { CID } from 'multiformats/cid'
-import { Digest } from 'multiformats/hashes/digest'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
-import { sha256 } from 'multiformats/hashes/sha2'
+import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
-import { BLAKE3_CODE, blake3Multihash, loadBlake3 } from '../hash/blake3.js'
 import { concatBytes } from './concat.js'
 import { asCid } from './gateway.js'
+import { type BlockHash, blockDigest, blockHashOption } from './id.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
 import { type Block, buildUnixfsFile } from './unixfs-builder.js'
-import { canVerify, verifyBlock } from './verify.js'
+import { checkVerifiable, verifyBlock } from './verify.js'
 
 const CODECS: Record<Codec, number> = { raw: 0x55, 'dag-cbor': 0x71 }
 const DAG_PB = 0x70
@@ -63,7 +62,7 @@ export interface BlockstoreStoreOptions {
  */
 export class BlockstoreStore implements ContentAddressedStore {
   readonly blockstore: BlockstoreLike
-  readonly #hash: 'blake3' | 'sha2-256'
+  readonly #hash: BlockHash
   readonly #chunkSize: number
   readonly #verify: boolean
   readonly #bufferLimit: number
@@ -78,19 +77,11 @@ export class BlockstoreStore implements ContentAddressedStore {
       throw new InvalidArgumentError('blockstore must have get and put methods (an interface-blockstore)')
     }
     this.blockstore = blockstore
-    this.#hash = options.hash ?? 'blake3'
-    if (this.#hash !== 'blake3' && this.#hash !== 'sha2-256') {
-      throw new InvalidArgumentError(`hash must be 'blake3' or 'sha2-256', got ${JSON.stringify(this.#hash)}`)
-    }
-    this.#chunkSize = positiveInteger('chunkSize', options.chunkSize ?? 1 << 20)
+    this.#hash = blockHashOption(options.hash)
+    this.#chunkSize = integerOption('chunkSize', options.chunkSize, 1 << 20)
     this.#verify = options.verify ?? true
-    this.#bufferLimit = options.writeBufferBytes ?? 8 << 20
-    if (!Number.isSafeInteger(this.#bufferLimit) || this.#bufferLimit < 0) {
-      throw new InvalidArgumentError(
-        `writeBufferBytes must be a non-negative integer, got ${this.#bufferLimit}`,
-      )
-    }
-    this.#writeConcurrency = positiveInteger('writeConcurrency', options.writeConcurrency ?? 16)
+    this.#bufferLimit = integerOption('writeBufferBytes', options.writeBufferBytes, 8 << 20, 0)
+    this.#writeConcurrency = integerOption('writeConcurrency', options.writeConcurrency, 16)
   }
 
   /** Saves `data` and returns its CID (codec `codec`, or dag-pb for data above one chunk). */
@@ -99,8 +90,7 @@ export class BlockstoreStore implements ContentAddressedStore {
     if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data must be a Uint8Array')
     if (CODECS[codec] === undefined)
       throw new InvalidArgumentError(`codec must be 'raw' or 'dag-cbor', got ${codec}`)
-    if (this.#hash === 'blake3') await loadBlake3()
-    const digest = (bytes: Uint8Array): Promise<MultihashDigest> => this.#digest(bytes)
+    const digest = (bytes: Uint8Array): Promise<MultihashDigest> => blockDigest(this.#hash, bytes)
     let root: CID
     if (data.length <= this.#chunkSize) {
       root = CID.createV1(CODECS[codec], await digest(data))
@@ -218,19 +208,6 @@ export class BlockstoreStore implements ContentAddressedStore {
       cause: error,
     })
   }
-
-  async #digest(data: Uint8Array): Promise<MultihashDigest> {
-    if (this.#hash === 'sha2-256') return sha256.digest(data)
-    const bytes = blake3Multihash(data)
-    return new Digest(BLAKE3_CODE, 32, bytes.subarray(2), bytes)
-  }
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`${name} must be a positive integer, got ${value}`)
-  }
-  return value
 }
 
 /**
@@ -241,15 +218,6 @@ function isNotFound(error: unknown): boolean {
   const { name, code, message } = (error ?? {}) as { name?: string; code?: string; message?: string }
   if (name !== 'NotFoundError' && code !== 'ERR_NOT_FOUND') return false
   return !/\bE[A-Z]{3,}\b/.test(message ?? '') || /\bENOENT\b/.test(message ?? '')
-}
-
-/** A block under a hash we cannot recompute cannot be checked: say so, rather than call it corrupt. */
-function checkVerifiable(cid: CID): void {
-  if (!canVerify(cid)) {
-    throw new StoreError(
-      `cannot verify ${cid}: hash 0x${cid.multihash.code.toString(16)} is not supported (BLAKE3, SHA-256 are; pass verify: false to read it)`,
-    )
-  }
 }
 
 async function collect(

@@ -11,7 +11,7 @@ import { type HttpClient, HttpStatusError } from './http.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
-import { type Blake3Digest, canVerify, verifyBlock } from './verify.js'
+import { type Blake3Digest, checkVerifiable, verifyBlock } from './verify.js'
 
 const DAG_PB = 0x70
 
@@ -105,11 +105,7 @@ export class GatewayReader {
 
   /** One block's bytes (for a UnixFS file, its root node), fetched raw and, with `verify`, checked. */
   async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
-    if (this.#verify && !canVerify(cid)) {
-      throw new StoreError(
-        `cannot verify ${cid}: its hash function is not supported (pass verify: false to read it)`,
-      )
-    }
+    if (this.#verify) checkVerifiable(cid)
     return this.#fromFirstThatAnswers(cid, options.signal, (url) =>
       this.#fetchRawBlock(url, cid, options.signal),
     )
@@ -135,11 +131,7 @@ export class GatewayReader {
 
   async #loadFrom(url: string, cid: CID, options: LoadOptions): Promise<Uint8Array> {
     const fetchBlock = (block: CID): Promise<Uint8Array> => this.#fetchRawBlock(url, block, options.signal)
-    if (this.#verify && !canVerify(cid)) {
-      throw new StoreError(
-        `cannot verify ${cid}: its hash function is not supported (pass verify: false to read it)`,
-      )
-    }
+    if (this.#verify) checkVerifiable(cid)
     if (cid.code === DAG_PB) {
       if (this.#verify) return readUnixfsFile(cid, fetchBlock, options.range)
       return this.#fetchFileRange(url, cid, options.range, options.signal)

@@ -1,4 +1,5 @@
-import { HamtError, InvalidArgumentError, StoreError } from '../errors.js'
+import { integerOption } from '../check.js'
+import { HamtError, StoreError } from '../errors.js'
 
 /** How a store talks HTTP: shared by the Kubo store and the gateway reader. */
 export interface HttpOptions {
@@ -28,14 +29,6 @@ export class HttpStatusError extends StoreError {
   }
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new InvalidArgumentError(`${name} must be an integer of at least ${min}, got ${String(value)}`)
-  }
-  return value
-}
-
 /** fetch with a concurrency limit, per-attempt timeouts, and retries with back-off for network failures. */
 export class HttpClient {
   readonly #fetch: typeof globalThis.fetch
@@ -49,10 +42,10 @@ export class HttpClient {
 
   constructor(options: HttpOptions = {}) {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis)
-    this.#limit = positiveInteger('concurrency', options.concurrency, 32)
-    this.#retries = positiveInteger('retries', options.retries, 3, 0)
-    this.#retryDelayMs = positiveInteger('retryDelayMs', options.retryDelayMs, 100, 0)
-    this.#timeoutMs = positiveInteger('timeoutMs', options.timeoutMs, 60_000)
+    this.#limit = integerOption('concurrency', options.concurrency, 32)
+    this.#retries = integerOption('retries', options.retries, 3, 0)
+    this.#retryDelayMs = integerOption('retryDelayMs', options.retryDelayMs, 100, 0)
+    this.#timeoutMs = integerOption('timeoutMs', options.timeoutMs, 60_000)
     this.#headers = { ...options.headers }
     const auth = options.auth
     if (auth !== undefined) {

@@ -1,5 +1,28 @@
 import { CID } from 'multiformats/cid'
+import type { MultihashDigest } from 'multiformats/hashes/interface'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { InvalidArgumentError } from '../errors.js'
+import { blake3Hasher, blake3Loaded, loadBlake3 } from '../hash/blake3.js'
 import type { StoreId } from './interface.js'
+
+/** The hash a CID store names new blocks with: BLAKE3 (py-hamt's) or SHA-256. */
+export type BlockHash = 'blake3' | 'sha2-256'
+
+/** The `hash` option of a CID store, `blake3` when absent. */
+export function blockHashOption(hash: unknown): BlockHash {
+  if (hash === undefined) return 'blake3'
+  if (hash !== 'blake3' && hash !== 'sha2-256') {
+    throw new InvalidArgumentError(`hash must be 'blake3' or 'sha2-256', got ${JSON.stringify(hash)}`)
+  }
+  return hash
+}
+
+/** The multihash a new block gets under `hash` (BLAKE3's WASM loaded on first use). */
+export async function blockDigest(hash: BlockHash, data: Uint8Array): Promise<MultihashDigest> {
+  if (hash === 'sha2-256') return sha256.digest(data)
+  if (!blake3Loaded()) await loadBlake3()
+  return blake3Hasher.digest(data)
+}
 
 /** True for the values a store may use as an ID: a CID or a byte string. */
 export function isStoreId(value: unknown): value is StoreId {

@@ -1,12 +1,11 @@
 import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import { CID } from 'multiformats/cid'
-import { Digest } from 'multiformats/hashes/digest'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
-import { sha256 } from 'multiformats/hashes/sha2'
+import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
-import { BLAKE3_CODE, blake3Multihash, loadBlake3 } from '../hash/blake3.js'
 import { asCid, checkHttpUrl, GatewayReader } from './gateway.js'
 import { HttpClient, type HttpOptions } from './http.js'
+import { type BlockHash, blockDigest, blockHashOption } from './id.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
@@ -58,14 +57,13 @@ export class KuboStore implements ContentAddressedStore {
   readonly rpcUrl: string | null
   readonly gateway: GatewayReader
   readonly #http: HttpClient
-  readonly #hash: 'blake3' | 'sha2-256'
+  readonly #hash: BlockHash
   readonly #chunkSize: number | undefined
   readonly #addUrl: string | undefined
   readonly #pinOnAdd: boolean
   readonly #bufferLimit: number
   readonly #buffer = new IdMap<Pending>()
   #bufferBytes = 0
-  #blake3Ready = false
   /** Uploads run one at a time, in order; each batch is what the buffer held when it started. */
   #uploading: Promise<void> = Promise.resolve()
 
@@ -85,10 +83,7 @@ export class KuboStore implements ContentAddressedStore {
       options.verify ?? true,
       { blake3Digest: options.blake3Digest },
     )
-    this.#hash = options.hash ?? 'blake3'
-    if (this.#hash !== 'blake3' && this.#hash !== 'sha2-256') {
-      throw new InvalidArgumentError(`hash must be 'blake3' or 'sha2-256', got ${JSON.stringify(this.#hash)}`)
-    }
+    this.#hash = blockHashOption(options.hash)
     const chunker = options.chunker ?? 'size-1048576'
     if (!/^(size-[1-9]\d*|rabin(-[1-9]\d*-[1-9]\d*-[1-9]\d*)?)$/.test(chunker)) {
       throw new InvalidArgumentError(
@@ -98,12 +93,7 @@ export class KuboStore implements ContentAddressedStore {
     // Only a fixed-size chunker says for sure that data up to its size stays one raw block.
     this.#chunkSize = chunker.startsWith('size-') ? Number(chunker.slice(5)) : undefined
     this.#pinOnAdd = options.pinOnAdd ?? false
-    this.#bufferLimit = options.writeBufferBytes ?? 8 << 20
-    if (!Number.isSafeInteger(this.#bufferLimit) || this.#bufferLimit < 0) {
-      throw new InvalidArgumentError(
-        `writeBufferBytes must be a non-negative integer, got ${this.#bufferLimit}`,
-      )
-    }
+    this.#bufferLimit = integerOption('writeBufferBytes', options.writeBufferBytes, 8 << 20, 0)
     if (this.rpcUrl !== null) {
       const params = new URLSearchParams({
         hash: this.#hash,
@@ -124,14 +114,8 @@ export class KuboStore implements ContentAddressedStore {
     this.#writable('save')
     if (this.#chunkSize === undefined || data.length > this.#chunkSize)
       return this.#addNow(data, codec, options)
-    const cid = CID.createV1(CODECS[codec], await this.#digest(data))
-    // Keyed by multihash: Kubo stores blocks by hash, so a raw and a dag-cbor CID name the same block.
-    const key = cid.multihash.bytes
-    if (!this.#buffer.has(key)) {
-      this.#buffer.set(key, { multihash: cid.multihash, bytes: data.slice() })
-      this.#bufferBytes += data.length
-    }
-    if (this.#bufferBytes >= this.#bufferLimit) await this.flush(options)
+    const cid = CID.createV1(CODECS[codec], await blockDigest(this.#hash, data))
+    await this.#bufferBlock(cid.multihash, data, options)
     return cid
   }
 
@@ -189,8 +173,14 @@ export class KuboStore implements ContentAddressedStore {
     this.#writable('putBlock')
     const block = asCid(cid, 'cid')
     await verifyBlock(block, bytes, 'putBlock')
-    if (!this.#buffer.has(block.multihash.bytes)) {
-      this.#buffer.set(block.multihash.bytes, { multihash: block.multihash, bytes: bytes.slice() })
+    await this.#bufferBlock(block.multihash, bytes, options)
+  }
+
+  /** Buffers a copy of the block, and uploads the buffer once it is full. */
+  async #bufferBlock(multihash: MultihashDigest, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+    // Keyed by multihash: Kubo stores blocks by hash, so a raw and a dag-cbor CID name the same block.
+    if (!this.#buffer.has(multihash.bytes)) {
+      this.#buffer.set(multihash.bytes, { multihash, bytes: bytes.slice() })
       this.#bufferBytes += bytes.length
     }
     if (this.#bufferBytes >= this.#bufferLimit) await this.flush(options)
@@ -271,16 +261,6 @@ export class KuboStore implements ContentAddressedStore {
     const cid = CID.parse(answer.Hash)
     // As py-hamt: label a single-block answer with the codec asked for; a UnixFS file stays dag-pb.
     return cid.code === DAG_PB ? cid : CID.createV1(CODECS[codec], cid.multihash)
-  }
-
-  async #digest(data: Uint8Array): Promise<MultihashDigest> {
-    if (this.#hash === 'sha2-256') return sha256.digest(data)
-    if (!this.#blake3Ready) {
-      await loadBlake3()
-      this.#blake3Ready = true
-    }
-    const bytes = blake3Multihash(data)
-    return new Digest(BLAKE3_CODE, 32, bytes.subarray(2), bytes)
   }
 
   async #rpc(

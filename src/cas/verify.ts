@@ -1,7 +1,7 @@
 import type { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { IntegrityError } from '../errors.js'
+import { IntegrityError, StoreError } from '../errors.js'
 import { BLAKE3_CODE, blake3, loadBlake3 } from '../hash/blake3.js'
 
 /** Multihash codes whose digest we can recompute: the ones IPFS stores use in practice. */
@@ -22,6 +22,18 @@ async function blake3InThisThread(bytes: Uint8Array): Promise<Uint8Array> {
 export function canVerify(cid: CID): boolean {
   const code = cid.multihash.code
   return code === BLAKE3_CODE || code === SHA2_256 || code === identity.code
+}
+
+/**
+ * Throws a StoreError for a CID whose hash we cannot recompute: such a block can be neither checked
+ * nor called corrupt (not an {@link IntegrityError}).
+ */
+export function checkVerifiable(cid: CID): void {
+  if (!canVerify(cid)) {
+    throw new StoreError(
+      `cannot verify ${cid}: hash 0x${cid.multihash.code.toString(16)} is not supported (BLAKE3, SHA-256 are; pass verify: false to read it)`,
+    )
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { integerOption } from '../check.js'
 import { describeValue, InvalidArgumentError } from '../errors.js'
 import { blake3, loadBlake3 } from '../hash/blake3.js'
 import type { HamtOptions, HashFn } from './interface.js'
@@ -14,13 +15,9 @@ export async function checkOptions(options: HamtOptions): Promise<HashFn> {
   if (typeof store?.save !== 'function' || typeof store?.load !== 'function') {
     throw new InvalidArgumentError('options.store must have save(data, codec) and load(id) methods')
   }
-  checkPositiveInteger('options.maxBucketSize', maxBucketSize)
-  checkPositiveInteger('options.flushConcurrency', flushConcurrency)
-  if (cacheBytes !== undefined && !(Number.isSafeInteger(cacheBytes) && cacheBytes >= 0)) {
-    throw new InvalidArgumentError(
-      `options.cacheBytes must be a non-negative integer, got ${String(cacheBytes)}`,
-    )
-  }
+  integerOption('options.maxBucketSize', maxBucketSize, DEFAULTS.maxBucketSize)
+  integerOption('options.flushConcurrency', flushConcurrency, DEFAULTS.flushConcurrency)
+  integerOption('options.cacheBytes', cacheBytes, DEFAULTS.cacheBytes, 0)
   if (hashFn === undefined) {
     await loadBlake3()
     return blake3
@@ -30,10 +27,4 @@ export async function checkOptions(options: HamtOptions): Promise<HashFn> {
   // Fail at creation, not at the first write, for a function that does not return bytes.
   makeKeyHasher(hashFn)('')
   return hashFn
-}
-
-function checkPositiveInteger(name: string, value: unknown): void {
-  if (value !== undefined && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 1)) {
-    throw new InvalidArgumentError(`${name} must be an integer of at least 1, got ${String(value)}`)
-  }
 }

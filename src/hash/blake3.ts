@@ -14,6 +14,11 @@ export async function loadBlake3(): Promise<void> {
   wasmHasher ??= await createBLAKE3(256)
 }
 
+/** True once {@link loadBlake3} has finished: hashing can then run synchronously. */
+export function blake3Loaded(): boolean {
+  return wasmHasher !== undefined
+}
+
 /**
  * BLAKE3 with a 32-byte output (the raw digest, no multihash prefix): the HAMT's default key hash,
  * as py-hamt's `blake3_hashfn`. Call {@link loadBlake3} once before the first use.

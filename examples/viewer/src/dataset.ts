@@ -1,14 +1,13 @@
 // Opens a published Zarr v3 dataset by its root CID through an IPFS gateway, for the viewer. The
 // rest of the viewer sees only `Dataset`, whichever layout (HAMT or py-hamt sharded) holds the data.
-import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
 import {
-  HAMT,
   InvalidArgumentError,
-  ShardedZarrStore,
+  openZarrRoot,
+  type ShardedZarrStore,
   TrustlessGatewayStore,
-  ZarrHAMTStore,
+  type ZarrHAMTStore,
 } from '../../../src/index.js'
 
 /** A data variable the viewer can draw: at least two dimensions, the last two being y and x. */
@@ -49,7 +48,6 @@ export interface Dataset {
 }
 
 /** How a root CID is laid out, read from its root block. */
-export type Layout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: string }
 
 /**
  * Opens the dataset at `root` through `gatewayUrl`, every block checked against its CID.
@@ -64,12 +62,8 @@ export type Layout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: stri
 export async function openDataset(root: string, gatewayUrl: string): Promise<Dataset> {
   const rootId = parseRoot(root)
   const store = new TrustlessGatewayStore({ gateways: checkGateway(gatewayUrl), timeoutMs: 30_000 })
-  const layout = detectLayout(await store.load(rootId), root)
-  if (layout.kind === 'sharded') {
-    return openZarrDataset(await ShardedZarrStore.open(rootId, { store, readOnly: true }), root, 'sharded')
-  }
-  const map = await HAMT.open<Uint8Array>(rootId, { store, readOnly: true, valuesAreBytes: true })
-  return openZarrDataset(new ZarrHAMTStore(map), root, 'hamt')
+  const { layout, store: zarrStore } = await openZarrRoot(rootId, { store })
+  return openZarrDataset(zarrStore, root, layout.kind)
 }
 
 function parseRoot(root: string): CID {
@@ -86,20 +80,6 @@ function checkGateway(gatewayUrl: string): string {
     throw new InvalidArgumentError(`gateway must be an http(s) URL, got ${JSON.stringify(gatewayUrl)}`)
   }
   return gatewayUrl
-}
-
-/** A HAMT root node is a 256-slot array; a sharded store's root is a map with `manifest_version`. */
-export function detectLayout(rootBlock: Uint8Array, root: string): Layout {
-  let decoded: unknown
-  try {
-    decoded = dagCbor.decode(rootBlock)
-  } catch (error) {
-    throw new InvalidArgumentError(`root ${root} is not a DAG-CBOR block`, { cause: error })
-  }
-  if (Array.isArray(decoded)) return { kind: 'hamt' }
-  const version = (decoded as { manifest_version?: unknown } | null)?.manifest_version
-  if (typeof version === 'string') return { kind: 'sharded', manifestVersion: version }
-  throw new InvalidArgumentError(`root ${root} is neither a HAMT node nor a sharded Zarr manifest`)
 }
 
 type ArrayMetadata = {

@@ -1,5 +1,5 @@
-import { linksOf } from '../../car/export.js'
-import { IdMap } from '../../cas/id-map.js'
+import type { CID } from 'multiformats/cid'
+import { walkDag } from '../../car/walk.js'
 import type { StoreId } from '../../cas/interface.js'
 import { isHamtError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
@@ -95,6 +95,7 @@ export const stats: Command = {
 
 export interface VerifyReport {
   root: string
+  /** Sound blocks: fetched, matching their CIDs, links readable. */
   blocks: number
   bytes: number
   missing: string[]
@@ -124,40 +125,14 @@ export async function verifyMap(
     keys: null,
     ok: false,
   }
-  const seen = new IdMap<true>()
-  let level = [parseRoot(String(root))]
-  seen.set(level[0] as StoreId, true)
-  while (level.length > 0) {
-    const next: typeof level = []
-    const fetched = await mapConcurrent(level, 32, (cid) =>
-      store.getBlock(cid).then(
-        (bytes) => ({ cid, bytes, error: undefined }),
-        (error: unknown) => ({ cid, bytes: undefined, error }),
-      ),
-    )
-    for (const { cid, bytes, error } of fetched) {
-      if (bytes === undefined) {
-        if (isHamtError(error, 'ERR_BLOCK_NOT_FOUND')) report.missing.push(String(cid))
-        else report.corrupt.push({ cid: String(cid), error: (error as Error).message })
-        continue
-      }
-      report.blocks++
-      report.bytes += bytes.length
-      let links: ReturnType<typeof linksOf>
-      try {
-        links = linksOf(cid, bytes)
-      } catch (decodeError) {
-        report.corrupt.push({ cid: String(cid), error: (decodeError as Error).message })
-        continue
-      }
-      for (const link of links) {
-        if (seen.has(link)) continue
-        seen.set(link, true)
-        next.push(link)
-      }
-    }
+  const onError = (cid: CID, error: unknown): void => {
+    if (isHamtError(error, 'ERR_BLOCK_NOT_FOUND')) report.missing.push(String(cid))
+    else report.corrupt.push({ cid: String(cid), error: (error as Error).message })
+  }
+  for await (const { bytes } of walkDag(store, parseRoot(String(root)), { concurrency: 32, onError })) {
+    report.blocks++
+    report.bytes += bytes.length
     onBlock?.(report.blocks)
-    level = next
   }
   if (report.missing.length === 0 && report.corrupt.length === 0) {
     try {

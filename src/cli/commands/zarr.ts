@@ -1,11 +1,8 @@
-import * as dagCbor from '@ipld/dag-cbor'
-import type { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
 import { InvalidArgumentError } from '../../errors.js'
-import { HAMT } from '../../hamt/hamt.js'
 import { ShardedZarrStore } from '../../sharded/store.js'
-import { ZarrHAMTStore } from '../../zarr/store.js'
-import { type CliStore, type Context, parseRoot } from '../context.js'
+import { openZarrRoot, type ZarrLayout } from '../../zarr/open.js'
+import { type Context, parseRoot } from '../context.js'
 import type { Command } from './command.js'
 
 type Readable = zarr.AsyncReadable & { list?: () => AsyncIterable<string> }
@@ -15,35 +12,16 @@ async function openZarr(
   context: Context,
   root: string | undefined,
   listMetadata: boolean,
-): Promise<{ store: Readable; metadataKeys: string[]; layout: 'hamt' | 'sharded' }> {
-  const cid = parseRoot(root)
-  const cas = await context.store()
-  const layout = (await isShardedRoot(cas, cid)) ? 'sharded' : 'hamt'
-  const store: Readable =
-    layout === 'sharded'
-      ? await ShardedZarrStore.open(cid, { store: cas, readOnly: true })
-      : new ZarrHAMTStore(
-          await HAMT.open<Uint8Array>(cid, { store: cas, readOnly: true, valuesAreBytes: true }),
-        )
+): Promise<{ store: Readable; metadataKeys: string[]; layout: ZarrLayout['kind'] }> {
+  const opened = await openZarrRoot(parseRoot(root), { store: await context.store() })
+  const store = opened.store
   // Listing walks the whole HAMT (or every shard): only `info` needs it.
   const metadataKeys: string[] = []
-  const keys =
-    store instanceof ShardedZarrStore
-      ? store.metadataKeys()
-      : listMetadata
-        ? (store as ZarrHAMTStore).list()
-        : []
+  const keys = store instanceof ShardedZarrStore ? store.metadataKeys() : listMetadata ? store.list() : []
   for await (const key of keys) {
     if (key === 'zarr.json' || key.endsWith('/zarr.json')) metadataKeys.push(key)
   }
-  return { store, metadataKeys: metadataKeys.sort(), layout }
-}
-
-/** A sharded root is a DAG-CBOR map naming its `manifest_version`; a HAMT root is a 256-slot array. */
-async function isShardedRoot(store: CliStore, cid: CID): Promise<boolean> {
-  if (cid.code !== dagCbor.code) return false
-  const root = dagCbor.decode(await store.getBlock(cid)) as unknown
-  return root !== null && typeof root === 'object' && !Array.isArray(root) && 'manifest_version' in root
+  return { store, metadataKeys: metadataKeys.sort(), layout: opened.layout.kind }
 }
 
 interface NodeInfo {

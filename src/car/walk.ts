@@ -1,0 +1,102 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import * as dagPb from '@ipld/dag-pb'
+import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
+import { IdMap } from '../cas/id-map.js'
+import type { AbortOptions } from '../cas/interface.js'
+import { InvalidValueError } from '../errors.js'
+import type { BlockSource } from './interface.js'
+
+const RAW = 0x55
+
+export interface WalkOptions extends AbortOptions {
+  /** Blocks fetched at once. */
+  concurrency: number
+  /**
+   * Called for a block that cannot be fetched or whose links cannot be read; the walk then goes on
+   * without it (what `verify` wants). Without it, the walk stops with that error (what export wants).
+   */
+  onError?: (cid: CID, error: unknown) => void
+}
+
+type Fetched = { ticket: number; cid: CID } & ({ bytes: Uint8Array } | { error: unknown })
+
+/** Every block reachable from `root`, each once, in arrival order, `concurrency` fetched at a time. */
+export async function* walkDag(
+  source: BlockSource,
+  root: CID,
+  options: WalkOptions,
+): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
+  const seen = new IdMap<true>()
+  seen.set(root, true)
+  const queue: CID[] = [root]
+  let head = 0
+  const inFlight = new Map<number, Promise<Fetched>>()
+  let tickets = 0
+  while (head < queue.length || inFlight.size > 0) {
+    while (head < queue.length && inFlight.size < options.concurrency) {
+      const cid = queue[head++] as CID
+      const ticket = tickets++
+      inFlight.set(
+        ticket,
+        fetchBlock(source, cid, options).then(
+          (bytes) => ({ ticket, cid, bytes }),
+          (error: unknown) => ({ ticket, cid, error }),
+        ),
+      )
+    }
+    const fetched = await Promise.race(inFlight.values())
+    inFlight.delete(fetched.ticket)
+    const { cid } = fetched
+    let links: CID[]
+    try {
+      if ('error' in fetched) throw fetched.error
+      links = linksOf(cid, fetched.bytes)
+    } catch (error) {
+      if (options.onError === undefined || options.signal?.aborted) throw error
+      options.onError(cid, error)
+      continue
+    }
+    for (const link of links) {
+      if (seen.has(link)) continue
+      seen.set(link, true)
+      queue.push(link)
+    }
+    // Let the queue's consumed prefix be collected on long walks.
+    if (head > 65_536) {
+      queue.splice(0, head)
+      head = 0
+    }
+    yield { cid, bytes: fetched.bytes }
+  }
+}
+
+async function fetchBlock(source: BlockSource, cid: CID, options: AbortOptions): Promise<Uint8Array> {
+  // An identity CID carries its bytes; no store holds it as a block.
+  if (cid.multihash.code === identity.code) return cid.multihash.digest
+  return source.getBlock(cid, { signal: options.signal })
+}
+
+/** The CIDs a block links to: dag-cbor tag-42 links anywhere in it, dag-pb links, none for raw. */
+export function linksOf(cid: CID, bytes: Uint8Array): CID[] {
+  if (cid.code === RAW) return []
+  if (cid.code === dagPb.code) return dagPb.decode(bytes).Links.map((link) => link.Hash)
+  if (cid.code === dagCbor.code) {
+    const links: CID[] = []
+    collectLinks(dagCbor.decode(bytes), links)
+    return links
+  }
+  throw new InvalidValueError(
+    `block ${cid} has codec 0x${cid.code.toString(16)}; only dag-cbor, dag-pb and raw links can be followed`,
+  )
+}
+
+function collectLinks(value: unknown, links: CID[]): void {
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return
+  const cid = CID.asCID(value)
+  if (cid !== null) {
+    links.push(cid)
+    return
+  }
+  for (const child of Array.isArray(value) ? value : Object.values(value)) collectLinks(child, links)
+}

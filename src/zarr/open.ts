@@ -1,0 +1,49 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import type { CID } from 'multiformats/cid'
+import type { ContentAddressedStore } from '../cas/interface.js'
+import { InvalidArgumentError } from '../errors.js'
+import { HAMT } from '../hamt/hamt.js'
+import { ShardedZarrStore } from '../sharded/store.js'
+import { ZarrHAMTStore } from './store.js'
+
+/** How a Zarr dataset's root is laid out: a HAMT, or py-hamt's sharded store (with its manifest version). */
+export type ZarrLayout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: string }
+
+/**
+ * The layout of a Zarr root block: a HAMT root node is a 256-slot DAG-CBOR array, a sharded store's
+ * root a DAG-CBOR map with `manifest_version`. Anything else is an InvalidArgumentError naming `root`.
+ */
+export function zarrLayoutOf(rootBlock: Uint8Array, root: string): ZarrLayout {
+  let decoded: unknown
+  try {
+    decoded = dagCbor.decode(rootBlock)
+  } catch (error) {
+    throw new InvalidArgumentError(`root ${root} is not a DAG-CBOR block`, { cause: error })
+  }
+  if (Array.isArray(decoded)) return { kind: 'hamt' }
+  const version = (decoded as { manifest_version?: unknown } | null)?.manifest_version
+  if (typeof version === 'string') return { kind: 'sharded', manifestVersion: version }
+  throw new InvalidArgumentError(`root ${root} is neither a HAMT node nor a sharded Zarr manifest`)
+}
+
+/**
+ * Opens the Zarr dataset at `root` read-only, whichever layout holds it, as a zarrita store.
+ *
+ * @example
+ * ```ts
+ * const { layout, store: zarrStore } = await openZarrRoot(root, { store })
+ * const group = await zarr.open(zarr.root(zarrStore), { kind: 'group' })
+ * ```
+ */
+export async function openZarrRoot(
+  root: CID,
+  options: { store: ContentAddressedStore },
+): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
+  const { store } = options
+  const layout = zarrLayoutOf(await store.load(root), String(root))
+  if (layout.kind === 'sharded') {
+    return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true }) }
+  }
+  const map = await HAMT.open<Uint8Array>(root, { store, readOnly: true, valuesAreBytes: true })
+  return { layout, store: new ZarrHAMTStore(map) }
+}
