@@ -14,7 +14,7 @@ import {
   loadBlake3,
   normalizeGatewayUrl,
 } from '../src/index.js'
-import { connectPeers, type KuboDaemon, startKubo } from './helpers/kubo.js'
+import { connectPeers, type KuboDaemon, kuboAddCid, startKubo } from './helpers/kubo.js'
 import { startProxy } from './helpers/proxy.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
 
@@ -55,15 +55,7 @@ describe('KuboStore on a real daemon', () => {
     for (const size of [0, 10, 5000, 1 << 20, (1 << 20) + 1]) {
       for (const codec of ['raw', 'dag-cbor'] as const) {
         const data = bytes(size, size + 7)
-        const form = new FormData()
-        form.append('file', new Blob([data as Uint8Array<ArrayBuffer>]))
-        const added = await fetch(
-          `${daemon.rpcUrl}/api/v0/add?hash=blake3&chunker=size-1048576&pin=false&cid-version=1`,
-          { method: 'POST', body: form },
-        ).then((r) => r.json() as Promise<{ Hash: string }>)
-        const single = CID.parse(added.Hash)
-        const expected =
-          single.code === 0x70 ? single : CID.createV1(codec === 'raw' ? 0x55 : 0x71, single.multihash)
+        const expected = await kuboAddCid(daemon.rpcUrl, data, codec)
         const ours = await store.save(data, codec)
         assert.equal(ours.toString(), expected.toString(), `${size} bytes as ${codec}`)
       }

@@ -2,6 +2,7 @@
 // 127.0.0.1 only, with nothing that reaches beyond the machine (no bootstrap, mDNS, NAT
 // port mapping, AutoConf, AutoTLS, routing or telemetry). The binary is built from the
 // pinned Go module by scripts/kubo-env.sh and cached in .cache/kubo.
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { CID } from 'multiformats/cid'
 
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('../..', import.meta.url))
@@ -85,6 +87,30 @@ export async function connectPeers(a: KuboDaemon, b: KuboDaemon): Promise<void> 
   const addr = b.multiaddrs[0]
   if (addr === undefined) throw new Error(`daemon ${b.peerId} has no swarm address`)
   await rpc(a.rpcUrl, 'swarm/connect', { arg: addr })
+}
+
+/**
+ * The CID a real Kubo's `add` gives `data` with py-hamt's parameters (BLAKE3, CIDv1, a `chunkSize`
+ * chunker), labelled as py-hamt labels it: a single block gets the codec asked for, a file stays dag-pb.
+ */
+export async function kuboAddCid(
+  rpcUrl: string,
+  data: Uint8Array,
+  codec: 'raw' | 'dag-cbor',
+  chunkSize = 1 << 20,
+): Promise<CID> {
+  const form = new FormData()
+  form.append('file', new Blob([data as Uint8Array<ArrayBuffer>]))
+  const params = new URLSearchParams({
+    hash: 'blake3',
+    chunker: `size-${chunkSize}`,
+    pin: 'false',
+    'cid-version': '1',
+  })
+  const response = await fetch(`${rpcUrl}/api/v0/add?${params}`, { method: 'POST', body: form })
+  if (!response.ok) throw new Error(`add answered ${response.status}: ${await response.text()}`)
+  const added = CID.parse(((await response.json()) as { Hash: string }).Hash)
+  return added.code === 0x70 ? added : CID.createV1(codec === 'raw' ? 0x55 : 0x71, added.multihash)
 }
 
 /** POSTs to the RPC API and returns the parsed JSON answer; throws with Kubo's message on failure. */
