@@ -129,38 +129,31 @@ async def open_dataset(cas: KuboCAS, root: str) -> xr.Dataset:
     return xr.open_zarr(ZarrHAMTStore(hamt, read_only=True), zarr_format=3, consolidated=False)
 
 
-async def read_all(rpc: str, gateway: str, root: str) -> dict[str, Any]:
+async def timed_read(rpc: str, gateway: str, root: str, select: Any) -> tuple[dict[str, Any], Any]:
+    """Opens the dataset and reads `temp[select]`, timing both; returns the timings and the values."""
     async with KuboCAS(rpc_base_url=rpc, gateway_base_url=gateway) as cas:
         start, cpu_start = time.perf_counter(), time.process_time()
         ds = await open_dataset(cas, root)
         opened = time.perf_counter()
-        values = ds["temp"].values
+        values = ds["temp"][select].values
         done, cpu_done = time.perf_counter(), time.process_time()
-    return {
+    timings = {
         "cpuSeconds": cpu_done - cpu_start,
         "openSeconds": opened - start,
         "readSeconds": done - opened,
         "seconds": done - start,
-        "checksum": float(values.sum(dtype=np.float64)),
-        "n": int(values.size),
     }
+    return timings, values
+
+
+async def read_all(rpc: str, gateway: str, root: str) -> dict[str, Any]:
+    timings, values = await timed_read(rpc, gateway, root, ...)
+    return {**timings, "checksum": float(values.sum(dtype=np.float64)), "n": int(values.size)}
 
 
 async def read_point(rpc: str, gateway: str, root: str, lat: int, lon: int) -> dict[str, Any]:
-    async with KuboCAS(rpc_base_url=rpc, gateway_base_url=gateway) as cas:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        ds = await open_dataset(cas, root)
-        opened = time.perf_counter()
-        values = ds["temp"][:, lat, lon].values
-        done, cpu_done = time.perf_counter(), time.process_time()
-    return {
-        "cpuSeconds": cpu_done - cpu_start,
-        "openSeconds": opened - start,
-        "readSeconds": done - opened,
-        "seconds": done - start,
-        "sum": float(values.sum(dtype=np.float64)),
-        "values": [float(v) for v in values],
-    }
+    timings, values = await timed_read(rpc, gateway, root, (slice(None), lat, lon))
+    return {**timings, "sum": float(values.sum(dtype=np.float64)), "values": [float(v) for v in values]}
 
 
 def write_local(directory: str) -> dict[str, Any]:
