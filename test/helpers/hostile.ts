@@ -59,7 +59,10 @@ export async function withinBudget<T>(
 
 /** Asserts that a budgeted case ended in a ts-hamt error with `code` (or any ts-hamt error). */
 export function assertTypedError(outcome: { value?: unknown; error?: unknown }, code?: HamtErrorCode): void {
-  assert.ok('error' in outcome && outcome.error !== undefined, `expected a typed error, got ${String(outcome.value)}`)
+  assert.ok(
+    'error' in outcome && outcome.error !== undefined,
+    `expected a typed error, got ${String(outcome.value)}`,
+  )
   assert.ok(
     isHamtError(outcome.error, code),
     `expected ${code ?? 'a ts-hamt error'}, got ${String((outcome.error as Error)?.stack ?? outcome.error)}`,
