@@ -139,7 +139,8 @@ export class GatewayReader {
       const wanted = range === undefined || 'suffix' in range ? range?.suffix : range.length
       if (range === undefined || response.status === 200) {
         // A gateway that ignores Range sends the whole file: read it only up to the range's end.
-        const end = range !== undefined && 'offset' in range && wanted !== undefined ? range.offset + wanted : undefined
+        const end =
+          range !== undefined && 'offset' in range && wanted !== undefined ? range.offset + wanted : undefined
         const body =
           end === undefined
             ? new Uint8Array(await response.arrayBuffer())

@@ -33,12 +33,9 @@ export class TrustlessGatewayStore implements ContentAddressedStore {
     const urls = typeof gateways === 'string' ? [gateways] : gateways
     if (urls[0] !== undefined) checkHttpUrl('gateways', urls[0])
     // Credentials go to the first gateway only: the others are fallbacks, maybe public ones.
-    this.gateway = new GatewayReader(
-      urls,
-      new HttpClient(options, [urls[0]]),
-      true,
-      { optionName: 'gateways' },
-    )
+    this.gateway = new GatewayReader(urls, new HttpClient(options, [urls[0]]), true, {
+      optionName: 'gateways',
+    })
   }
 
   async save(): Promise<never> {
