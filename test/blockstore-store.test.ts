@@ -1,10 +1,12 @@
 // BlockstoreStore over real interface-blockstore implementations (blockstore-core's memory store,
 // blockstore-level, blockstore-fs through DiskStore), and its IDs against a real Kubo daemon.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { LevelBlockstore } from 'blockstore-level'
 import { CID } from 'multiformats/cid'
@@ -13,6 +15,7 @@ import { DiskStore } from '../src/node/index.js'
 import { kuboAddCid, startKubo } from './helpers/kubo.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
 
+const run = promisify(execFile)
 await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-blockstore-'))
 after(() => rm(scratch, { recursive: true, force: true }))
@@ -186,6 +189,81 @@ describe('BlockstoreStore writes and failures', () => {
     assert.deepEqual(await again.get('big'), bytes(3 << 20, 5))
     assert.equal(await again.size(), 301)
     assert.deepEqual((await again.verify()).problems, [])
+  })
+})
+
+describe('DiskStore on a full disk', () => {
+  /** A 1 MiB tmpfs (root only); the cases that need one are skipped, saying why, without it. */
+  async function tinyDisk(): Promise<{ path: string; release(): Promise<void> } | string> {
+    const path = await mkdtemp(join(tmpdir(), 'ts-hamt-full-'))
+    try {
+      await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', path])
+    } catch (error) {
+      await rm(path, { recursive: true, force: true })
+      return `no tmpfs mount: ${(error as Error).message.split('\n')[0]}`
+    }
+    return {
+      path,
+      release: async () => {
+        await run('umount', [path]).catch(() => {})
+        await rm(path, { recursive: true, force: true })
+      },
+    }
+  }
+  const tempFiles = async (directory: string): Promise<string[]> =>
+    (await readdir(directory, { recursive: true })).filter((name) => /(^|\/)\.[^/]+\.tmp$/.test(name))
+
+  it('a flush that fills the disk fails with ERR_STORE, leaves no temporary file, and succeeds once there is room', async (t) => {
+    const disk = await tinyDisk()
+    if (typeof disk === 'string') return t.skip(disk)
+    try {
+      const filler = join(disk.path, 'filler')
+      await writeFile(filler, new Uint8Array(700 << 10))
+      const store = await DiskStore.open(join(disk.path, 'store'))
+      const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+      for (let i = 0; i < 40; i++) await map.set(`v${i}`, bytes(10_000, i + 1))
+      await assert.rejects(map.flush(), (e) => isHamtError(e, 'ERR_STORE') && /ENOSPC/.test(String(e)))
+      assert.deepEqual(await tempFiles(disk.path), [])
+      assert.equal(map.hasUnflushedChanges, true)
+      await rm(filler)
+      const root = await map.flush()
+      const again = await HAMT.open<Uint8Array>(root, {
+        store: await DiskStore.open(join(disk.path, 'store')),
+        valuesAreBytes: true,
+      })
+      assert.deepEqual(await again.get('v39'), bytes(10_000, 40))
+      assert.deepEqual(await tempFiles(disk.path), [])
+    } finally {
+      await disk.release()
+    }
+  })
+
+  it('open removes the temporary files a killed writer left, but not those of a live one', async () => {
+    const directory = freshDir()
+    const store = await DiskStore.open(directory)
+    const cid = await store.save(bytes(100, 7), 'raw')
+    await store.flush()
+    const shard = (await readdir(directory, { withFileTypes: true })).find((e) => e.isDirectory())
+      ?.name as string
+    const leftover = join(directory, shard, '.CIQLEFTOVER.data.tmp')
+    // A pid that was alive and is not now: a child that has exited.
+    const dead = (await run(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])).stdout
+    for (const [pid, kept] of [
+      [String(process.pid), true],
+      [dead, false],
+    ] as const) {
+      await writeFile(leftover, bytes(10))
+      await writeFile(join(directory, `.ts-hamt-writing-${pid}`), '')
+      const reopened = await DiskStore.open(directory)
+      assert.equal((await tempFiles(directory)).length, kept ? 1 : 0, `writer ${pid}`)
+      assert.deepEqual(await reopened.load(cid), bytes(100, 7))
+      await rm(join(directory, `.ts-hamt-writing-${pid}`), { force: true })
+    }
+    assert.deepEqual(
+      (await readdir(directory)).filter((name) => name.startsWith('.ts-hamt-writing-')),
+      [],
+      'a flush that succeeds leaves no marker',
+    )
   })
 })
 

@@ -1,12 +1,14 @@
 // CAR export and import, and trustless gateway reads, end to end through a real Kubo daemon:
 // on-disk store → CAR file → `ipfs dag import` → Kubo's gateway → TrustlessGatewayStore.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
@@ -30,6 +32,7 @@ import { startKubo } from './helpers/kubo.js'
 import { startProxy } from './helpers/proxy.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
 
+const run = promisify(execFile)
 await loadBlake3()
 const daemon = await startKubo()
 after(() => daemon.stop())
@@ -188,6 +191,37 @@ describe('CAR export and import', () => {
   })
 })
 
+describe('exportCarFile when the file system fails', () => {
+  it('a full disk or a missing directory is ERR_STORE with the fs code, and leaves no partial file', async (t) => {
+    const store = await DiskStore.open(freshDir())
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    for (let i = 0; i < 30; i++) await map.set(`v${i}`, bytes(10_000, i + 1))
+    const root = await map.flush()
+    const missing = join(scratch, 'no-such-dir', 'out.car')
+    await assert.rejects(
+      exportCarFile(store, root, missing),
+      (e) => isHamtError(e, 'ERR_STORE') && /ENOENT/.test(String(e)) && /out\.car/.test(String(e)),
+    )
+    const disk = await mkdtemp(join(tmpdir(), 'ts-hamt-full-'))
+    try {
+      await run('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk])
+    } catch (error) {
+      await rm(disk, { recursive: true, force: true })
+      return t.skip(`no tmpfs mount: ${(error as Error).message.split('\n')[0]}`)
+    }
+    try {
+      await assert.rejects(
+        exportCarFile(store, root, join(disk, 'out.car')),
+        (e) => isHamtError(e, 'ERR_STORE') && /ENOSPC/.test(String(e)),
+      )
+      assert.deepEqual(await readdir(disk), [], 'no partial file is left')
+    } finally {
+      await run('umount', [disk]).catch(() => {})
+      await rm(disk, { recursive: true, force: true })
+    }
+  })
+})
+
 // The read contract of the trustless store: blocks are written through Kubo's RPC and every load
 // goes through the gateway, verified (the store itself is read-only, so saves are Kubo's).
 storeComplianceSuite(
@@ -272,7 +306,7 @@ describe('TrustlessGatewayStore', () => {
       const alone = new TrustlessGatewayStore({ gateways: url, retries: 0 })
       await assert.rejects(
         alone.getBlock(root as CID),
-        (e) => isHamtError(e, 'ERR_STORE') && /larger than a block can be/.test(String(e)),
+        (e) => isHamtError(e, 'ERR_STORE') && /more than the 4194304 bytes it may have/.test(String(e)),
       )
       assert.ok(sent < 16 << 20, `stopped reading after ${sent} bytes`)
       const withFallback = new TrustlessGatewayStore({ gateways: [url, daemon.gatewayUrl], retries: 0 })

@@ -377,6 +377,45 @@ describe('HAMT on Kubo: faults and peers', () => {
     }
   })
 
+  it('an rpcUrl answering 2xx without importing fails the flush and keeps the blocks; the right daemon then takes them', async () => {
+    // First another service (200 with its own JSON), then the daemon itself behind the same URL.
+    let impostor = true
+    const server = createServer(async (req, res) => {
+      const chunks: Buffer[] = []
+      for await (const chunk of req) chunks.push(chunk as Buffer)
+      if (impostor) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')
+        return
+      }
+      const answer = await fetch(`${daemon.rpcUrl}${req.url}`, {
+        method: req.method,
+        headers: { 'content-type': req.headers['content-type'] ?? '' },
+        body: Buffer.concat(chunks),
+      })
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(await answer.text())
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const rpcUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const store = new KuboStore({ rpcUrl, gatewayUrl: daemon.gatewayUrl })
+      const map = await buildOn(store, 300)
+      await assert.rejects(map.flush(), (e) => isHamtError(e, 'ERR_STORE') && /dag\/import/.test(String(e)))
+      assert.ok(store.bufferedBytes > 0, 'the blocks are still buffered')
+      assert.equal(map.hasUnflushedChanges, true)
+      impostor = false
+      const root = await map.flush()
+      assert.equal(store.bufferedBytes, 0)
+      const reader = await HAMT.open<number>(root, {
+        store: new KuboStore({ rpcUrl: null, gatewayUrl: daemon.gatewayUrl }),
+      })
+      assert.equal(await reader.size(), 300)
+      assert.equal(await reader.get('key-299'), 299 * 3)
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
+
   it('a map written through daemon A reads in full through daemon B’s gateway once they are peered', async () => {
     const a: KuboDaemon = await startKubo({ offline: false })
     const b: KuboDaemon = await startKubo({ offline: false })

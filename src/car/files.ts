@@ -1,12 +1,12 @@
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, type ReadStream } from 'node:fs'
 import { type FileHandle, open, rename, rm } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { CID } from 'multiformats/cid'
 import type { StoreId } from '../cas/interface.js'
-import { InvalidArgumentError } from '../errors.js'
+import { HamtError, InvalidArgumentError, StoreError } from '../errors.js'
 import { exportCar } from './export.js'
-import { importCar } from './import.js'
+import { importCarFrom } from './import.js'
 import type { BlockSink, BlockSource, ExportCarOptions, ImportCarOptions } from './interface.js'
 
 /**
@@ -31,12 +31,22 @@ export async function exportCarFile(
     })
     await rename(partial, path)
   } catch (error) {
-    await rm(partial, { force: true })
-    throw error
+    await rm(partial, { force: true }).catch(() => {})
+    // The source's own errors (a missing block…) and an abort stay as they are; a file-system
+    // failure (a full disk, no permission) is the store side of an export.
+    if (error instanceof HamtError || options.signal?.aborted) throw error
+    const code = (error as NodeJS.ErrnoException).code
+    throw new StoreError(
+      `writing the CAR file ${path} failed${code ? ` (${code})` : ''}: ${(error as Error).message}`,
+      { cause: error },
+    )
   }
 }
 
-/** Imports the CAR file at `path` into `target` (see `importCar`), streaming; returns its roots. */
+/**
+ * Imports the CAR file at `path` into `target` (see `importCar`), streaming; returns its roots. The
+ * file is read twice, checked in full before the first block is added, so a bad CAR changes nothing.
+ */
 export async function importCarFile(
   target: BlockSink,
   path: string,
@@ -50,11 +60,17 @@ export async function importCarFile(
       cause: error,
     })
   }
-  const stream = handle.createReadStream()
+  // Read twice: once to check the whole CAR, once to import it, so a bad CAR changes nothing.
+  const streams: ReadStream[] = []
+  const openStream = (): ReadStream => {
+    const stream = handle.createReadStream({ start: 0, autoClose: false })
+    streams.push(stream)
+    return stream
+  }
   try {
-    return await importCar(target, stream, options)
+    return await importCarFrom(target, openStream, options)
   } finally {
-    stream.destroy()
+    for (const stream of streams) stream.destroy()
     await handle.close().catch(() => {})
   }
 }

@@ -1,15 +1,20 @@
 import { CarBlockIterator } from '@ipld/car/iterator'
 import type { CID } from 'multiformats/cid'
 import { IdMap } from '../cas/id-map.js'
+import { canVerify, verifyBlock } from '../cas/verify.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import type { BlockSink, ImportCarOptions } from './interface.js'
 import { linksOf } from './walk.js'
 
+type CarSource = Uint8Array | AsyncIterable<Uint8Array>
+
 /**
- * Adds every block of a CAR file (v1 or v2) to `target`, streaming, then flushes it; returns the
- * CAR's roots. Each block is checked against its CID by the target before it is kept, and the CAR
- * must be whole: every block its blocks link to is in it (or already in the target), so a corrupt
- * or truncated CAR stops with an error and no root is returned.
+ * Adds every block of a CAR file (v1 or v2) to `target`, then flushes it; returns the CAR's roots.
+ * The CAR must be whole and right: every block matches its CID and decodes, and every block its
+ * blocks link to is in it (or already in the target). A CAR given as bytes is checked in full before
+ * the first block goes to the target, so a corrupt or truncated one leaves the target as it was; a
+ * stream cannot be read twice, so from one, the blocks before a bad one may already be in the target
+ * (never the bad one, and no root is returned). `importCarFile` reads its file twice to check first.
  *
  * @example
  * ```ts
@@ -19,12 +24,48 @@ import { linksOf } from './walk.js'
  */
 export async function importCar(
   target: BlockSink,
-  car: Uint8Array | AsyncIterable<Uint8Array>,
+  car: CarSource,
   options: ImportCarOptions = {},
 ): Promise<{ roots: CID[]; blocks: number }> {
+  checkTarget(target)
+  if (car instanceof Uint8Array) return importCarFrom(target, () => car, options)
+  return importCarFrom(target, () => car, { ...options, checkFirst: false })
+}
+
+/**
+ * Imports the CAR that `open` yields (called once per pass). With `checkFirst` (the default), a
+ * first pass checks every block and link without touching the target, and a second adds them.
+ */
+export async function importCarFrom(
+  target: BlockSink,
+  open: () => CarSource,
+  options: ImportCarOptions & { checkFirst?: boolean } = {},
+): Promise<{ roots: CID[]; blocks: number }> {
+  checkTarget(target)
+  if (options.checkFirst ?? true) await readCar(open(), target, options, undefined)
+  const imported = await readCar(open(), target, options, (cid, bytes) =>
+    target.putBlock(cid, bytes, { signal: options.signal }),
+  )
+  await target.flush?.({ signal: options.signal })
+  return imported
+}
+
+function checkTarget(target: BlockSink): void {
   if (typeof target?.putBlock !== 'function') {
     throw new InvalidArgumentError('target must be a store with putBlock (BlockstoreStore, KuboStore, …)')
   }
+}
+
+/**
+ * Reads every block of the CAR, checking it against its CID and reading its links before handing it
+ * to `put` (when given); throws unless the CAR is whole. Progress is reported only while putting.
+ */
+async function readCar(
+  car: CarSource,
+  target: BlockSink,
+  options: ImportCarOptions,
+  put: ((cid: CID, bytes: Uint8Array) => Promise<void>) | undefined,
+): Promise<{ roots: CID[]; blocks: number }> {
   let reader: CarBlockIterator
   try {
     reader =
@@ -56,15 +97,18 @@ export async function importCar(
       }
       if (next.done) break
       const { cid, bytes: data } = next.value
-      await target.putBlock(cid, data, { signal: options.signal })
+      // A target without the hash refuses the block itself, with its own error.
+      if (canVerify(cid)) await verifyBlock(cid, data, 'the CAR file')
+      const links = blockLinks(cid, data, blocks)
+      await put?.(cid, data)
       imported.set(cid.multihash.bytes, true)
       unresolved.delete(cid.multihash.bytes)
-      for (const link of linksOf(cid, data)) {
+      for (const link of links) {
         if (!imported.has(link.multihash.bytes)) unresolved.set(link.multihash.bytes, link)
       }
       blocks++
       bytes += data.length
-      options.onProgress?.({ blocks, bytes })
+      if (put !== undefined) options.onProgress?.({ blocks, bytes })
     }
   } finally {
     // Closes the source (a file stream) when the import stops early.
@@ -75,8 +119,19 @@ export async function importCar(
     [...unresolved.entries()].map(([, cid]) => cid),
     options,
   )
-  await target.flush?.({ signal: options.signal })
   return { roots, blocks }
+}
+
+function blockLinks(cid: CID, data: Uint8Array, index: number): CID[] {
+  try {
+    return linksOf(cid, data)
+  } catch (error) {
+    if (error instanceof InvalidValueError) throw error
+    throw new InvalidValueError(
+      `block ${index} of the CAR file (${cid}) does not decode: ${(error as Error).message}`,
+      { cause: error },
+    )
+  }
 }
 
 /** Every root and link must be in the CAR or already in the target: a CAR cut between blocks is not whole. */

@@ -1,10 +1,40 @@
+import { readdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
+import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError, StoreError } from '../errors.js'
 import { BlockstoreStore, type BlockstoreStoreOptions } from './blockstore.js'
+import type { AbortOptions } from './interface.js'
 
 export interface DiskStoreOptions extends BlockstoreStoreOptions {
   /** Create the directory when it does not exist; default true. */
   createIfMissing?: boolean
+}
+
+/** Marks a directory a process is writing blocks into (followed by its pid). */
+const WRITING_MARKER = '.ts-hamt-writing-'
+/** blockstore-fs (through steno) writes `dir/.<name>.tmp` and renames it to `dir/<name>`. */
+const TEMP_FILE = /^\..+\.tmp$/
+
+/** An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk). */
+class CleaningFsBlockstore extends FsBlockstore {
+  override async put(
+    key: CID,
+    value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+    options?: AbortOptions,
+  ): Promise<CID> {
+    try {
+      return await super.put(key, value, options)
+    } catch (error) {
+      // A runtime field of FsBlockstore that its types mark private.
+      const sharding = (
+        this as unknown as { shardingStrategy: { encode(cid: CID): { dir: string; file: string } } }
+      ).shardingStrategy
+      const { dir, file } = sharding.encode(key)
+      await rm(join(this.path, dir, `.${file}.tmp`), { force: true }).catch(() => {})
+      throw error
+    }
+  }
 }
 
 /**
@@ -12,7 +42,8 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
  * Helia's and js-ipfs's on-disk repos), each written to a temporary file and renamed into place, so
  * a crashed process leaves whole blocks or none. Blocks are written on flush: a root returned by
  * `HAMT.flush()` has every block it needs on disk. IDs equal {@link KuboStore}'s for the same data.
- * Node.js only (import from `ts-hamt/node`).
+ * A failed write (a full disk) removes its temporary file; those of a process killed while writing
+ * are removed by the next `open` once no process is writing. Node.js only (import from `ts-hamt/node`).
  *
  * @example
  * ```ts
@@ -27,6 +58,7 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
 export class DiskStore extends BlockstoreStore {
   readonly directory: string
   declare readonly blockstore: FsBlockstore
+  #flushing = 0
 
   private constructor(blockstore: FsBlockstore, options: BlockstoreStoreOptions) {
     super(blockstore, options)
@@ -37,20 +69,66 @@ export class DiskStore extends BlockstoreStore {
     return `the disk store at ${this.directory}`
   }
 
+  /** Writes the buffered blocks; while it runs, a marker tells other processes' `open` not to clean up. */
+  override async flush(options?: AbortOptions): Promise<void> {
+    const marker = join(this.directory, `${WRITING_MARKER}${process.pid}`)
+    if (this.#flushing++ === 0) await writeFile(marker, '').catch(() => {})
+    let written = false
+    try {
+      await super.flush(options)
+      written = true
+    } finally {
+      // After a failure the marker stays, so a later open knows to look for leftovers.
+      if (--this.#flushing === 0 && written) await rm(marker, { force: true }).catch(() => {})
+    }
+  }
+
   /** Opens (and by default creates) the store in `directory`. */
   static async open(directory: string, options: DiskStoreOptions = {}): Promise<DiskStore> {
     if (typeof directory !== 'string' || directory === '') {
       throw new InvalidArgumentError(`directory must be a non-empty path, got ${JSON.stringify(directory)}`)
     }
     const { createIfMissing = true, ...storeOptions } = options
-    const blockstore = new FsBlockstore(directory, { createIfMissing })
+    const blockstore = new CleaningFsBlockstore(directory, { createIfMissing })
     try {
       await blockstore.open()
+      await removeLeftovers(blockstore.path)
     } catch (error) {
       throw new StoreError(`cannot open the disk store at ${directory}: ${(error as Error).message}`, {
         cause: error,
       })
     }
     return new DiskStore(blockstore, storeOptions)
+  }
+}
+
+/**
+ * Removes the temporary files of writers that died, when a marker says one did and no writer is
+ * alive now (a live one's temporary files are its blocks in flight). Costs one `readdir` otherwise.
+ */
+async function removeLeftovers(directory: string): Promise<void> {
+  const entries = await readdir(directory, { withFileTypes: true })
+  const markers = entries.filter((entry) => entry.name.startsWith(WRITING_MARKER))
+  if (markers.length === 0) return
+  const alive = markers.some((marker) => isAlive(Number(marker.name.slice(WRITING_MARKER.length))))
+  if (alive) return
+  for (const shard of entries) {
+    if (!shard.isDirectory()) continue
+    const files = await readdir(join(directory, shard.name))
+    for (const file of files) {
+      if (TEMP_FILE.test(file)) await rm(join(directory, shard.name, file), { force: true })
+    }
+  }
+  for (const marker of markers) await rm(join(directory, marker.name), { force: true })
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

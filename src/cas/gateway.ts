@@ -6,8 +6,7 @@ import {
   RangeNotSatisfiableError,
   StoreError,
 } from '../errors.js'
-import { concatBytes } from './concat.js'
-import { type HttpClient, HttpStatusError } from './http.js'
+import { type HttpClient, HttpStatusError, readBody } from './http.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
@@ -20,37 +19,6 @@ const DAG_PB = 0x70
  * so twice that is generous; a gateway that streams more is cut off rather than trusted with memory.
  */
 export const MAX_BLOCK_BYTES = 4 << 20
-
-/** A raw block's body, read up to {@link MAX_BLOCK_BYTES}. */
-async function readBlockBody(response: Response, source: string): Promise<Uint8Array> {
-  const tooLarge = (): StoreError =>
-    new StoreError(`${source}: the answer is larger than a block can be (${MAX_BLOCK_BYTES} bytes)`)
-  const declared = response.headers.get('content-length')
-  if (declared !== null) {
-    // A declared length is enforced by fetch itself: check it, then take the body whole.
-    if (Number(declared) > MAX_BLOCK_BYTES) {
-      await response.body?.cancel()
-      throw tooLarge()
-    }
-    return new Uint8Array(await response.arrayBuffer())
-  }
-  const body = response.body
-  if (body === null) return new Uint8Array(0)
-  const reader = body.getReader()
-  const chunks: Uint8Array[] = []
-  let length = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    length += value.length
-    if (length > MAX_BLOCK_BYTES) {
-      await reader.cancel()
-      throw tooLarge()
-    }
-    chunks.push(value)
-  }
-  return concatBytes(chunks)
-}
 
 /** Gateway URL forms as py-hamt takes them: `http://h:8080`, `…/`, `…/ipfs`, `…/ipfs/` → `http://h:8080/ipfs/`. */
 export function normalizeGatewayUrl(url: string, optionName = 'gatewayUrl'): string {
@@ -146,7 +114,7 @@ export class GatewayReader {
       'GET',
       `${url}${cid}?format=raw`,
       { headers: { accept: 'application/vnd.ipld.raw' }, signal },
-      (response) => readBlockBody(response, `${url}${cid}`),
+      (response) => readBody(response, MAX_BLOCK_BYTES, `${url}${cid}`),
     )
     if (this.#verify) await verifyBlock(cid, bytes, url, this.#blake3Digest)
     return bytes
@@ -166,11 +134,20 @@ export class GatewayReader {
         headers.range = `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`
     }
     return this.#http.request('GET', `${url}${cid}`, { headers, signal }, async (response) => {
-      const body = new Uint8Array(await response.arrayBuffer())
+      // Unverified reads trust the gateway's bytes, not its lengths: a range is read only as far as it goes.
+      const source = `${url}${cid}`
+      const wanted = range === undefined || 'suffix' in range ? range?.suffix : range.length
       if (range === undefined || response.status === 200) {
-        if (range === undefined) return body
-        return sliceByteRange(body, range)
+        // A gateway that ignores Range sends the whole file: read it only up to the range's end.
+        const end =
+          range !== undefined && 'offset' in range && wanted !== undefined ? range.offset + wanted : undefined
+        const body =
+          end === undefined
+            ? new Uint8Array(await response.arrayBuffer())
+            : await readBody(response, end, source, true)
+        return range === undefined ? body : sliceByteRange(body, range)
       }
+      const body = await readBody(response, wanted ?? Number.POSITIVE_INFINITY, source)
       const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '')
       if (
         response.status !== 206 ||

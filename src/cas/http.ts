@@ -1,11 +1,16 @@
 import { integerOption } from '../check.js'
 import { HamtError, StoreError } from '../errors.js'
+import { concatBytes } from './concat.js'
 
 /** How a store talks HTTP: shared by the Kubo store and the gateway reader. */
 export interface HttpOptions {
-  /** Sent with every request (for example an API key). */
+  /**
+   * Sent with every request to the origins they are meant for (for example an API key): the RPC
+   * URL and the first gateway, as py-hamt 3.6.0 does. Other gateways, and any redirect to another
+   * origin, get only `Accept`, `Accept-Encoding`, `Accept-Language` and `User-Agent` from them.
+   */
   headers?: Record<string, string>
-  /** Basic or bearer credentials, sent as an `Authorization` header. */
+  /** Basic or bearer credentials, sent as an `Authorization` header to the same origins as `headers`. */
   auth?: { username: string; password: string } | { bearer: string }
   /** Your own `fetch` (a proxy agent, a test double, a fetch with cookies…); default the global one. */
   fetch?: typeof globalThis.fetch
@@ -29,10 +34,61 @@ export class HttpStatusError extends StoreError {
   }
 }
 
+/** Configured headers that may go to any origin: content negotiation, never a credential (py-hamt's list). */
+const FORWARDABLE_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'user-agent'])
+
+/** As fetch: at most this many redirects per request. */
+const MAX_REDIRECTS = 20
+
+/** Bytes of an error answer quoted in its HttpStatusError; the rest is not read. */
+const ERROR_BODY_BYTES = 1024
+
+/**
+ * Reads a body of at most `limit` bytes, stopping at the first byte beyond it: a declared
+ * Content-Length above the limit is refused before any byte is read, and a body without one is
+ * counted as it streams. With `truncate`, the first `limit` bytes are returned instead of an error.
+ * Either way the rest of the body is not read (the connection is closed).
+ */
+export async function readBody(
+  response: Response,
+  limit: number,
+  source: string,
+  truncate = false,
+): Promise<Uint8Array> {
+  const tooLarge = (what: string): StoreError =>
+    new StoreError(`${source}: the answer is ${what}, more than the ${limit} bytes it may have`)
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
+  if (declared > limit && !truncate) {
+    await response.body?.cancel().catch(() => {})
+    throw tooLarge(`declared as ${declared} bytes`)
+  }
+  // fetch itself holds a body to its declared length, so this one is read whole.
+  if (declared <= limit) return new Uint8Array(await response.arrayBuffer())
+  const body = response.body
+  if (body === null) return new Uint8Array(0)
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let length = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    chunks.push(value)
+    length += value.length
+    if (length > limit) {
+      await reader.cancel().catch(() => {})
+      if (truncate) return concatBytes(chunks).subarray(0, limit)
+      throw tooLarge('longer')
+    }
+  }
+  return concatBytes(chunks)
+}
+
 /** fetch with a concurrency limit, per-attempt timeouts, and retries with back-off for network failures. */
 export class HttpClient {
   readonly #fetch: typeof globalThis.fetch
   readonly #headers: Record<string, string>
+  readonly #forwardableHeaders: Record<string, string>
+  readonly #credentialedOrigins: ReadonlySet<string>
   readonly #retries: number
   readonly #retryDelayMs: number
   readonly #timeoutMs: number
@@ -40,7 +96,8 @@ export class HttpClient {
   #active = 0
   readonly #waiting: Array<() => void> = []
 
-  constructor(options: HttpOptions = {}) {
+  /** `credentialedFor`: the URLs whose origins get `headers` and `auth` in full. */
+  constructor(options: HttpOptions = {}, credentialedFor: ReadonlyArray<string | null | undefined> = []) {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis)
     this.#limit = integerOption('concurrency', options.concurrency, 32)
     this.#retries = integerOption('retries', options.retries, 3, 0)
@@ -52,6 +109,10 @@ export class HttpClient {
       if ('bearer' in auth) this.#headers.authorization = `Bearer ${auth.bearer}`
       else this.#headers.authorization = `Basic ${btoa(`${auth.username}:${auth.password}`)}`
     }
+    this.#forwardableHeaders = Object.fromEntries(
+      Object.entries(this.#headers).filter(([name]) => FORWARDABLE_HEADERS.has(name.toLowerCase())),
+    )
+    this.#credentialedOrigins = new Set(credentialedFor.flatMap((url) => (url ? [originOf(url)] : [])))
   }
 
   /**
@@ -72,15 +133,11 @@ export class HttpClient {
       const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
       try {
         return await this.#limited(async () => {
-          const response = await this.#fetch(url, {
-            method,
-            headers: { ...this.#headers, ...init.headers },
-            body: init.body?.(),
-            signal,
-          })
+          const response = await this.#send(method, url, init, signal)
           if (!response.ok) {
-            const body = await response.text().catch(() => '')
-            throw new HttpStatusError(method, url, response.status, body.trim())
+            const body = await readBody(response, ERROR_BODY_BYTES, url, true).catch(() => undefined)
+            const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
+            throw new HttpStatusError(method, url, response.status, text)
           }
           return await read(response)
         })
@@ -101,6 +158,50 @@ export class HttpClient {
         await this.#sleep(attempt, init.signal)
       }
     }
+  }
+
+  /**
+   * One attempt, following redirects here rather than in fetch, which would forward custom headers
+   * (an API key) to whatever origin a redirect names: each hop gets the headers its origin may get.
+   */
+  async #send(
+    method: 'GET' | 'POST',
+    url: string,
+    init: { headers?: Record<string, string>; body?: () => BodyInit },
+    signal: AbortSignal,
+  ): Promise<Response> {
+    let target = url
+    for (let hops = 0; ; hops++) {
+      const response = await this.#fetch(target, {
+        method,
+        headers: { ...this.#headersFor(target), ...init.headers },
+        body: method === 'GET' ? undefined : init.body?.(),
+        signal,
+        redirect: 'manual',
+      })
+      // A browser hides where an opaque redirect goes: let it follow, with no credentials at all.
+      if (response.type === 'opaqueredirect') {
+        return this.#fetch(target, {
+          method,
+          headers: { ...this.#forwardableHeaders, ...init.headers },
+          body: method === 'GET' ? undefined : init.body?.(),
+          signal,
+          redirect: 'follow',
+        })
+      }
+      const location = response.headers.get('location')
+      if (response.status < 300 || response.status > 399 || location === null) return response
+      await response.body?.cancel().catch(() => {})
+      if (hops >= MAX_REDIRECTS)
+        throw new StoreError(`${method} ${url}: more than ${MAX_REDIRECTS} redirects`)
+      target = new URL(location, target).href
+      // As fetch: 303, and 301/302 after a POST, continue as a GET without the body.
+      if (response.status === 303 || (method === 'POST' && response.status <= 302)) method = 'GET'
+    }
+  }
+
+  #headersFor(url: string): Record<string, string> {
+    return this.#credentialedOrigins.has(originOf(url)) ? this.#headers : this.#forwardableHeaders
   }
 
   async #limited<T>(run: () => Promise<T>): Promise<T> {
@@ -129,6 +230,11 @@ export class HttpClient {
       )
     })
   }
+}
+
+/** `scheme://host:port` with the scheme's default port left out, so `https://h` and `https://h:443` are one origin. */
+function originOf(url: string): string {
+  return new URL(url).origin
 }
 
 /** fetch's network errors say only "fetch failed"; the reason (ECONNREFUSED…) is in their cause. */

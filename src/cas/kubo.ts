@@ -4,7 +4,7 @@ import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
 import { asCid, checkHttpUrl, GatewayReader } from './gateway.js'
-import { HttpClient, type HttpOptions } from './http.js'
+import { HttpClient, type HttpOptions, readBody } from './http.js'
 import { type BlockHash, blockDigest, blockHashOption } from './id.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
@@ -35,6 +35,11 @@ export interface KuboStoreOptions extends HttpOptions {
 }
 
 type Pending = { multihash: MultihashDigest; bytes: Uint8Array }
+
+/** The most an RPC answer may be (a pin listing can be long); the rest is not read. */
+const RPC_ANSWER_BYTES = 64 << 20
+/** The most an `add` answer (one JSON line) may be. */
+const ADD_ANSWER_BYTES = 64 << 10
 
 /**
  * A store on an IPFS Kubo daemon, with py-hamt `KuboCAS`'s IDs: data is added as CIDv1 with BLAKE3
@@ -68,12 +73,15 @@ export class KuboStore implements ContentAddressedStore {
   #uploading: Promise<void> = Promise.resolve()
 
   constructor(options: KuboStoreOptions = {}) {
-    this.#http = new HttpClient(options)
     const rpcUrl = options.rpcUrl === undefined ? 'http://127.0.0.1:5001' : options.rpcUrl
     if (rpcUrl !== null) checkHttpUrl('rpcUrl', rpcUrl)
     // As py-hamt: the base URL, with or without a trailing slash or /api/v0.
     this.rpcUrl = rpcUrl === null ? null : rpcUrl.replace(/\/+$/, '').replace(/\/api\/v0$/, '')
     const gateways = options.gatewayUrl ?? 'http://127.0.0.1:8080'
+    const primary = typeof gateways === 'string' ? gateways : gateways[0]
+    if (primary !== undefined) checkHttpUrl('gatewayUrl', primary)
+    // Credentials go to the daemon and the first gateway only, as py-hamt sends them.
+    this.#http = new HttpClient(options, [this.rpcUrl, primary])
     if (options.blake3Digest !== undefined && typeof options.blake3Digest !== 'function') {
       throw new InvalidArgumentError('blake3Digest must be a function from bytes to a digest')
     }
@@ -236,14 +244,16 @@ export class KuboStore implements ContentAddressedStore {
     const blocks = [...this.#buffer.entries()].map(([, pending]) => pending)
     const car = encodeCar(blocks, this.#pinOnAdd)
     const params = new URLSearchParams({ 'pin-roots': String(this.#pinOnAdd), stats: 'true' })
+    const url = `${this.rpcUrl}/api/v0/dag/import?${params}`
+    // Kubo answers a line per root (when pinning) and a line of stats: about 150 bytes a block.
+    const limit = ADD_ANSWER_BYTES + 256 * blocks.length
     const answer = await this.#http.request(
       'POST',
-      `${this.rpcUrl}/api/v0/dag/import?${params}`,
+      url,
       { body: () => form(car), signal: options?.signal },
-      (response) => response.text(),
+      (r) => readBody(r, limit, url),
     )
-    if (/"PinErrorMsg":"[^"]/.test(answer))
-      throw new StoreError(`dag/import could not pin: ${answer.slice(0, 300)}`)
+    checkImportAnswer(new TextDecoder().decode(answer), blocks, this.#pinOnAdd)
     // Only what was sent leaves the buffer: blocks saved during the upload wait for the next one.
     for (const block of blocks) {
       if (this.#buffer.delete(block.multihash.bytes)) this.#bufferBytes -= block.bytes.length
@@ -252,13 +262,20 @@ export class KuboStore implements ContentAddressedStore {
 
   /** One `add` request, as py-hamt does it: for data above one chunk, which Kubo turns into a file. */
   async #addNow(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<CID> {
+    const url = this.#addUrl as string
     const answer = await this.#http.request(
       'POST',
-      this.#addUrl as string,
+      url,
       { body: () => form(data), signal: options?.signal },
-      (response) => response.json() as Promise<{ Hash: string }>,
+      (r) => readJson(r, ADD_ANSWER_BYTES, url),
     )
-    const cid = CID.parse(answer.Hash)
+    const hash = (answer as { Hash?: unknown } | null)?.Hash
+    let cid: CID
+    try {
+      cid = CID.parse(String(hash))
+    } catch (cause) {
+      throw new StoreError(`add: the answer names no CID (Hash ${JSON.stringify(hash)})`, { cause })
+    }
     // As py-hamt: label a single-block answer with the codec asked for; a UnixFS file stays dag-pb.
     return cid.code === DAG_PB ? cid : CID.createV1(CODECS[codec], cid.multihash)
   }
@@ -269,18 +286,55 @@ export class KuboStore implements ContentAddressedStore {
     options: AbortOptions,
   ): Promise<unknown> {
     this.#writable(command)
-    const query = new URLSearchParams(params)
-    return this.#http.request(
-      'POST',
-      `${this.rpcUrl}/api/v0/${command}?${query}`,
-      { signal: options.signal },
-      (r) => r.json(),
+    const url = `${this.rpcUrl}/api/v0/${command}?${new URLSearchParams(params)}`
+    return this.#http.request('POST', url, { signal: options.signal }, (r) =>
+      readJson(r, RPC_ANSWER_BYTES, url),
     )
   }
 
   #writable(operation: string): void {
     if (this.rpcUrl === null)
       throw new StoreError(`cannot ${operation}: this KuboStore has no rpcUrl (read-only)`)
+  }
+}
+
+async function readJson(response: Response, limit: number, source: string): Promise<unknown> {
+  return JSON.parse(new TextDecoder().decode(await readBody(response, limit, source)))
+}
+
+/**
+ * A `dag/import` answer must account for what was sent: Kubo (v0.43) ends it with
+ * `{"Stats":{"BlockCount":n,"BlockBytesCount":b}}` for the CAR's blocks and, when pinning, names
+ * each root with an empty `PinErrorMsg`. Any other 2xx body (a wrong `rpcUrl`, a proxy's page) is
+ * not an import, and the blocks stay buffered.
+ */
+function checkImportAnswer(answer: string, blocks: Pending[], pinned: boolean): void {
+  const invalid = (why: string): StoreError =>
+    new StoreError(`dag/import ${why}: ${JSON.stringify(answer.slice(0, 300))}`)
+  type Line = {
+    Stats?: { BlockCount?: unknown; BlockBytesCount?: unknown }
+    Root?: { Cid?: { '/'?: unknown }; PinErrorMsg?: unknown }
+  }
+  let lines: Line[]
+  try {
+    lines = answer
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as Line)
+  } catch {
+    throw invalid('answered something other than Kubo’s JSON lines')
+  }
+  const stats = lines.find((line) => line?.Stats !== undefined)?.Stats
+  const bytes = blocks.reduce((total, block) => total + block.bytes.length, 0)
+  if (stats?.BlockCount !== blocks.length || stats.BlockBytesCount !== bytes) {
+    throw invalid(`did not report importing the ${blocks.length} blocks (${bytes} bytes) sent`)
+  }
+  if (!pinned) return
+  const failed = lines.find((line) => line?.Root !== undefined && line.Root.PinErrorMsg !== '')
+  if (failed !== undefined) throw invalid('could not pin')
+  const named = new Set(lines.map((line) => String(line?.Root?.Cid?.['/'])))
+  for (const { multihash } of blocks) {
+    if (!named.has(String(CID.createV1(CODECS.raw, multihash)))) throw invalid(`did not pin every block sent`)
   }
 }
 

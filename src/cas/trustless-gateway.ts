@@ -1,6 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError, StoreError } from '../errors.js'
-import { asCid, GatewayReader } from './gateway.js'
+import { asCid, checkHttpUrl, GatewayReader } from './gateway.js'
 import { HttpClient, type HttpOptions } from './http.js'
 import type { AbortOptions, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 
@@ -30,12 +30,12 @@ export class TrustlessGatewayStore implements ContentAddressedStore {
     if (typeof gateways !== 'string' && !Array.isArray(gateways)) {
       throw new InvalidArgumentError('gateways must be a URL or an array of URLs')
     }
-    this.gateway = new GatewayReader(
-      typeof gateways === 'string' ? [gateways] : gateways,
-      new HttpClient(options),
-      true,
-      { optionName: 'gateways' },
-    )
+    const urls = typeof gateways === 'string' ? [gateways] : gateways
+    if (urls[0] !== undefined) checkHttpUrl('gateways', urls[0])
+    // Credentials go to the first gateway only: the others are fallbacks, maybe public ones.
+    this.gateway = new GatewayReader(urls, new HttpClient(options, [urls[0]]), true, {
+      optionName: 'gateways',
+    })
   }
 
   async save(): Promise<never> {

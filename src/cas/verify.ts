@@ -1,3 +1,4 @@
+import { equals } from 'multiformats/bytes'
 import type { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -6,6 +7,12 @@ import { BLAKE3_CODE, blake3, loadBlake3 } from '../hash/blake3.js'
 
 /** Multihash codes whose digest we can recompute: the ones IPFS stores use in practice. */
 const SHA2_256 = 0x12
+
+/** The only digest length that verifies for each fixed-length hash: a shorter one would match too many blocks. */
+const DIGEST_LENGTHS = new Map([
+  [BLAKE3_CODE, 32],
+  [SHA2_256, 32],
+])
 
 /**
  * Computes the BLAKE3-256 digest of a block being verified. The default hashes in the calling thread;
@@ -26,12 +33,23 @@ export function canVerify(cid: CID): boolean {
 
 /**
  * Throws a StoreError for a CID whose hash we cannot recompute: such a block can be neither checked
- * nor called corrupt (not an {@link IntegrityError}).
+ * nor called corrupt (not an {@link IntegrityError}). A supported hash with a digest of the wrong
+ * length (a truncated BLAKE3, say) is an IntegrityError: no block can be proven to be it.
  */
 export function checkVerifiable(cid: CID): void {
   if (!canVerify(cid)) {
     throw new StoreError(
       `cannot verify ${cid}: hash 0x${cid.multihash.code.toString(16)} is not supported (BLAKE3, SHA-256 are; pass verify: false to read it)`,
+    )
+  }
+  checkDigestLength(cid)
+}
+
+function checkDigestLength(cid: CID): void {
+  const expected = DIGEST_LENGTHS.get(cid.multihash.code)
+  if (expected !== undefined && cid.multihash.size !== expected) {
+    throw new IntegrityError(
+      `${cid} has a ${cid.multihash.size}-byte digest where its hash has ${expected}: no block can be verified against it`,
     )
   }
 }
@@ -48,10 +66,9 @@ export async function verifyBlock(
 ): Promise<void> {
   const expected = cid.multihash
   let digest: Uint8Array
+  if (expected.code === BLAKE3_CODE || expected.code === SHA2_256) checkDigestLength(cid)
   if (expected.code === BLAKE3_CODE) {
     digest = await blake3Digest(bytes)
-    // BLAKE3 is extendable: a shorter digest length in the multihash is a prefix of the output.
-    if (expected.size !== digest.length) digest = digest.subarray(0, expected.size)
   } else if (expected.code === SHA2_256) {
     digest = (await sha256.digest(bytes)).digest
   } else if (expected.code === identity.code) {
@@ -61,15 +78,9 @@ export async function verifyBlock(
       `cannot verify ${cid}: unsupported multihash code 0x${expected.code.toString(16)}`,
     )
   }
-  if (!equal(digest, expected.digest)) {
+  if (!equals(digest, expected.digest)) {
     throw new IntegrityError(
       `block ${cid} from ${source} does not match its CID (${bytes.length} bytes received)`,
     )
   }
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
