@@ -2,7 +2,8 @@ import { CID } from 'multiformats/cid'
 import { formatId } from '../cas/id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { InvalidArgumentError, StoreError } from '../errors.js'
-import type { ChunkGrid } from './geometry.js'
+import { SingleFlight } from '../util/single-flight.js'
+import { type ChunkGrid, checkGeometry } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { decodeShard, encodeRoot, encodeShard } from './manifest.js'
 import { KeyedMutex, ShardCache } from './shard-cache.js'
@@ -44,7 +45,7 @@ export class ShardTable {
   rootId: CID | undefined
   readonly #cache: ShardCache
   readonly #locks = new KeyedMutex()
-  readonly #loading = new Map<string, Promise<ShardEntry[]>>()
+  readonly #loading = new SingleFlight<string, ShardEntry[]>()
 
   constructor(
     store: ContentAddressedStore,
@@ -73,14 +74,15 @@ export class ShardTable {
     const key = cacheKey(index.path, shard)
     const cached = this.#cache.get(key)
     if (cached !== undefined) return cached
-    const pending = this.#loading.get(key)
-    if (pending !== undefined) return pending
-    const load = this.#load(index, shard, key, options).finally(() => this.#loading.delete(key))
-    this.#loading.set(key, load)
-    return load
+    return this.#loading.run(
+      key,
+      (signal) => this.#load(index, shard, key, signal),
+      options?.signal,
+      () => this.#cache.get(key),
+    )
   }
 
-  async #load(index: ArrayIndex, shard: number, key: string, options?: AbortOptions): Promise<ShardEntry[]> {
+  async #load(index: ArrayIndex, shard: number, key: string, signal?: AbortSignal): Promise<ShardEntry[]> {
     const id = index.shardCids[shard]
     const size = index.grid.chunksPerShard
     if (id === null || id === undefined) {
@@ -88,7 +90,7 @@ export class ShardTable {
       this.#cache.put(key, empty)
       return empty
     }
-    const bytes = await this.store.load(id, options)
+    const bytes = await this.store.load(id, { signal })
     const entries = decodeShard(bytes, size, `shard ${shard} (${id}) of array ${JSON.stringify(index.path)}`)
     // A write may have cached (and changed) this shard while it loaded: that copy wins.
     const raced = this.#cache.get(key)
@@ -97,18 +99,30 @@ export class ShardTable {
     return entries
   }
 
+  /** True when a shard was never written: no CID and nothing in memory (reading it costs nothing). */
+  #unwritten(index: ArrayIndex, shard: number): boolean {
+    return (index.shardCids[shard] ?? null) === null && !this.#cache.has(cacheKey(index.path, shard))
+  }
+
   /** The chunk CID at `coords` of an array, or null. */
   async entry(index: ArrayIndex, coords: readonly number[], options?: AbortOptions): Promise<ShardEntry> {
     const { shard, position } = index.grid.slotOf(coords)
+    if (this.#unwritten(index, shard)) return null
     return (await this.shard(index, shard, options))[position] ?? null
   }
 
-  /** Sets the chunk CID at `coords` (null: no chunk) under that shard's lock; the shard becomes dirty. */
+  /**
+   * Sets the chunk CID at `coords` (null: no chunk) under that shard's lock. Only a change makes
+   * the shard dirty: deleting an absent chunk or setting the CID it has leaves the root as it was
+   * (py-hamt 3.6.0 does the same, and zarr deletes every all-fill chunk).
+   */
   async setEntry(index: ArrayIndex, coords: readonly number[], entry: ShardEntry): Promise<void> {
     const { shard, position } = index.grid.slotOf(coords)
     const key = cacheKey(index.path, shard)
     await this.#locks.run(key, async () => {
+      if (entry === null && this.#unwritten(index, shard)) return
       const entries = await this.shard(index, shard)
+      if (sameEntry(entries[position] ?? null, entry)) return
       // Evicted since it loaded (clean shards may go at once under a small bound): our copy is current.
       if (!this.#cache.has(key)) this.#cache.put(key, entries, true)
       this.#cache.setEntry(key, position, entry)
@@ -119,7 +133,7 @@ export class ShardTable {
   async *chunks(index: ArrayIndex, options?: AbortOptions): AsyncGenerator<[number[], CID]> {
     const { grid } = index
     for (let shard = 0; shard < grid.shardCount; shard++) {
-      if (index.shardCids[shard] === null && !this.#cache.has(cacheKey(index.path, shard))) continue
+      if (this.#unwritten(index, shard)) continue
       const entries = await this.shard(index, shard, options)
       for (let position = 0; position < entries.length; position++) {
         const cid = entries[position]
@@ -143,6 +157,8 @@ export class ShardTable {
         `new shape ${JSON.stringify(newShape)} must be ${old.arrayShape.length} non-negative integers`,
       )
     }
+    const problem = checkGeometry(newShape, old.chunkShape, old.chunksPerShard)
+    if (problem !== undefined) throw new InvalidArgumentError(`new shape: ${problem}`)
     const grid = old.withShape(newShape)
     const appendOnly =
       old.arrayShape.length > 0 &&
@@ -161,13 +177,10 @@ export class ShardTable {
 
   async #remap(index: ArrayIndex, old: ChunkGrid, grid: ChunkGrid): Promise<void> {
     const oldShards: (ShardEntry[] | undefined)[] = []
-    for (let shard = 0; shard < old.shardCount; shard++) {
-      const stored = index.shardCids[shard] !== null || this.#cache.has(cacheKey(index.path, shard))
-      oldShards.push(stored ? [...(await this.shard(index, shard))] : undefined)
-    }
-    const newShards = Array.from({ length: grid.shardCount }, () =>
-      new Array<ShardEntry>(grid.chunksPerShard).fill(null),
-    )
+    for (let shard = 0; shard < old.shardCount; shard++)
+      oldShards.push(this.#unwritten(index, shard) ? undefined : [...(await this.shard(index, shard))])
+    // Only shards that receive a chunk are allocated: a vast, empty grid costs nothing.
+    const newShards = new Map<number, ShardEntry[]>()
     oldShards.forEach((entries, shard) => {
       entries?.forEach((cid, position) => {
         const linear = shard * old.chunksPerShard + position
@@ -175,19 +188,25 @@ export class ShardTable {
         const coords = old.coordsOf(linear)
         if (!grid.contains(coords)) return
         const slot = grid.slotOf(coords)
-        ;(newShards[slot.shard] as ShardEntry[])[slot.position] = cid
+        let target = newShards.get(slot.shard)
+        if (target === undefined) {
+          target = new Array<ShardEntry>(grid.chunksPerShard).fill(null)
+          newShards.set(slot.shard, target)
+        }
+        target[slot.position] = cid
       })
     })
     const oldCids = index.shardCids
     const dirtyBefore = new Set(this.#cache.dirtyKeys())
     index.grid = grid
-    index.shardCids = newShards.map((entries, shard) => {
+    index.shardCids = Array.from({ length: grid.shardCount }, (_, shard) => {
       const key = cacheKey(index.path, shard)
-      const before = oldShards[shard]
-      if (entries.every((cid) => cid === null)) {
+      const entries = newShards.get(shard)
+      if (entries === undefined) {
         this.#cache.discard(key)
         return null
       }
+      const before = oldShards[shard]
       const unchanged = before?.every((cid, i) => sameEntry(cid, entries[i] ?? null))
       if (unchanged && (oldCids[shard] !== null || dirtyBefore.has(key))) return oldCids[shard] ?? null
       this.#cache.put(key, entries, true)
@@ -213,43 +232,69 @@ export class ShardTable {
     return this.rootDirty || this.#cache.dirtyKeys().length > 0
   }
 
-  /** Saves the changed shards, then the root if it changed; makes the store durable; returns the root CID. */
+  /**
+   * Saves the changed shards, then the root if it changed; makes the store durable; returns the
+   * root CID. The caller holds the structure lock alone. Nothing changes until every save has
+   * succeeded, and a failure waits for the saves under way: a failed flush leaves the table as it
+   * was (a retry saves the same blocks) and nothing of it runs on after it rejected.
+   */
   async flush(options?: AbortOptions): Promise<CID> {
     const dirty = this.#cache.dirtyKeys().sort()
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < dirty.length) {
-        const key = dirty[next++] as string
-        await this.#locks.run(key, () => this.#saveShard(key, options))
-      }
+    const savedCids = await saveAll(dirty, (key) =>
+      saveForCid(this.store, encodeShard(this.#cache.get(key) as ShardEntry[]), 'dag-cbor', options),
+    )
+    const changed = new Map<string, ShardEntry[]>()
+    dirty.forEach((key, i) => {
+      const separator = key.lastIndexOf('\u0000')
+      const index = this.state.arrays.get(key.slice(0, separator))
+      const shard = Number(key.slice(separator + 1))
+      const cid = savedCids[i] as CID
+      if (index === undefined || shard >= index.shardCids.length) return
+      if (sameEntry(index.shardCids[shard] ?? null, cid)) return
+      const cids = changed.get(index.path) ?? [...index.shardCids]
+      cids[shard] = cid
+      changed.set(index.path, cids)
+    })
+    let rootId = this.rootId
+    if (changed.size > 0 || this.rootDirty || rootId === undefined) {
+      const arrays = new Map(
+        [...this.state.arrays].map(([path, index]) => {
+          const shardCids = changed.get(path)
+          return [path, shardCids === undefined ? index : { ...index, shardCids }]
+        }),
+      )
+      rootId = await saveForCid(this.store, encodeRoot({ ...this.state, arrays }), 'dag-cbor', options)
     }
-    await Promise.all(Array.from({ length: Math.min(FLUSH_CONCURRENCY, dirty.length) }, worker))
-    if (this.rootDirty || this.rootId === undefined) {
-      const rootId = await saveForCid(this.store, encodeRoot(this.state), 'dag-cbor', options)
-      await this.store.flush?.(options)
-      this.rootId = rootId
-      this.rootDirty = false
-    } else {
-      await this.store.flush?.(options)
-    }
-    return this.rootId
+    await this.store.flush?.(options)
+    for (const [path, shardCids] of changed) (this.state.arrays.get(path) as ArrayIndex).shardCids = shardCids
+    for (const key of dirty) this.#cache.markClean(key)
+    this.rootId = rootId
+    this.rootDirty = false
+    return rootId
   }
+}
 
-  async #saveShard(key: string, options?: AbortOptions): Promise<void> {
-    const entries = this.#cache.get(key)
-    if (entries === undefined || !this.#cache.isDirty(key)) return
-    const separator = key.lastIndexOf('\u0000')
-    const index = this.state.arrays.get(key.slice(0, separator))
-    const shard = Number(key.slice(separator + 1))
-    const cid = await saveForCid(this.store, encodeShard(entries), 'dag-cbor', options)
-    if (index !== undefined && shard < index.shardCids.length) {
-      if (!sameEntry(index.shardCids[shard] ?? null, cid)) {
-        index.shardCids[shard] = cid
-        this.rootDirty = true
+/**
+ * Runs `save` over `keys`, {@link FLUSH_CONCURRENCY} at a time, and returns the results in order.
+ * After a failure no new save starts, and the first error is thrown once those under way settled.
+ */
+async function saveAll(keys: readonly string[], save: (key: string) => Promise<CID>): Promise<CID[]> {
+  const results = new Array<CID>(keys.length)
+  let next = 0
+  let failure: { error: unknown } | undefined
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < keys.length) {
+      const i = next++
+      try {
+        results[i] = await save(keys[i] as string)
+      } catch (error) {
+        failure ??= { error }
       }
     }
-    this.#cache.markClean(key)
   }
+  await Promise.all(Array.from({ length: Math.min(FLUSH_CONCURRENCY, keys.length) }, worker))
+  if (failure !== undefined) throw failure.error
+  return results
 }
 
 function sameEntry(a: ShardEntry, b: ShardEntry): boolean {

@@ -182,20 +182,11 @@ export class ShardedZarrStore {
     const key = hamtKey(path)
     this.#assertWritable('set')
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
-    await this.#keyOrder.run(key, () => this.#set(key, value))
-  }
-
-  async #set(key: string, value: Uint8Array): Promise<void> {
-    if (routeKey(this.#table.state, this.#primary, key) === null || this.#primaryUnsettled()) {
-      await this.#structure.write(async () => {
-        if (routeKey(this.#table.state, this.#primary, key) === null) return this.#metadata.set(key, value)
-        return this.#setChunk(key, await saveForCid(this.#table.store, value, 'raw'))
-      })
-      return
-    }
-    // Chunks upload outside any lock and only share the structure lock: writes to other shards run in parallel.
-    const cid = await saveForCid(this.#table.store, value, 'raw')
-    await this.#structure.read(() => this.#setChunk(key, cid))
+    await this.#inCallOrder(key, async (exclusive) => {
+      if (exclusive && routeKey(this.#table.state, this.#primary, key) === null)
+        return this.#metadata.set(key, value)
+      await this.#setChunk(key, await saveForCid(this.#table.store, value, 'raw'))
+    })
   }
 
   /** Points `key` at an existing block (no upload): what the converter uses to reuse chunk CIDs. */
@@ -205,19 +196,28 @@ export class ShardedZarrStore {
     if (CID.asCID(cid) === null) {
       throw new InvalidArgumentError(`pointer of ${key} must be a CID, got ${describeValue(cid)}`)
     }
-    await this.#keyOrder.run(key, () => this.#setPointer(key, cid))
+    await this.#inCallOrder(key, async (exclusive) => {
+      if (exclusive && routeKey(this.#table.state, this.#primary, key) === null)
+        return this.#metadata.setPointer(key, cid)
+      await this.#setChunk(key, cid)
+    })
   }
 
-  async #setPointer(key: string, cid: CID): Promise<void> {
-    if (routeKey(this.#table.state, this.#primary, key) === null || this.#primaryUnsettled()) {
-      await this.#structure.write(async () => {
-        if (routeKey(this.#table.state, this.#primary, key) === null)
-          return this.#metadata.setPointer(key, cid)
-        return this.#setChunk(key, cid)
-      })
-      return
+  /**
+   * Runs a write of `key` in call order: its place in the structure lock is taken at the call,
+   * before any upload, so a later flush, resize or metadata write sees it. A chunk of a settled
+   * layout shares the lock (uploads overlap, writes of one key still apply in call order);
+   * anything else holds the lock alone.
+   */
+  #inCallOrder(key: string, write: (exclusive: boolean) => Promise<void>): Promise<void> {
+    let shared: boolean
+    try {
+      shared = routeKey(this.#table.state, this.#primary, key) !== null && !this.#primaryUnsettled()
+    } catch {
+      shared = false // Writes queued before this one may make the key valid: it is routed again in turn.
     }
-    await this.#structure.read(() => this.#setChunk(key, cid))
+    if (shared) return this.#structure.read(() => this.#keyOrder.run(key, () => write(false)))
+    return this.#structure.write(() => write(true))
   }
 
   /**
@@ -262,10 +262,6 @@ export class ShardedZarrStore {
   async delete(path: string): Promise<void> {
     const key = hamtKey(path)
     this.#assertWritable('delete')
-    await this.#keyOrder.run(key, () => this.#delete(key))
-  }
-
-  async #delete(key: string): Promise<void> {
     await this.#structure.write(async () => {
       const ref = routeKey(this.#table.state, this.#primary, key)
       const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
