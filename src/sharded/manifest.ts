@@ -202,8 +202,28 @@ export function encodeRoot(state: RootState): Uint8Array {
   return dagCbor.encode({ ...state.extras.root, manifest_version: SHARDED_V2, metadata, arrays })
 }
 
-/** Decodes a shard: a DAG-CBOR list of exactly `expected` entries, each a CID or null. */
+/** The length a CBOR array header at the start of `bytes` declares, or undefined if it is no definite-length array. */
+function declaredArrayLength(bytes: Uint8Array): number | undefined {
+  const first = bytes[0]
+  if (first === undefined || first >> 5 !== 4) return undefined
+  const info = first & 0x1f
+  if (info < 24) return info
+  const width = { 24: 1, 25: 2, 26: 4, 27: 8 }[info]
+  if (width === undefined || bytes.length < 1 + width) return undefined
+  let length = 0
+  for (let i = 1; i <= width; i++) length = length * 256 + (bytes[i] as number)
+  return length
+}
+
+/**
+ * Decodes a shard: a DAG-CBOR list of exactly `expected` entries, each a CID or null. A list
+ * header of another length is refused before decoding (decoding a list costs ~20 bytes an entry).
+ */
 export function decodeShard(bytes: Uint8Array, expected: number, label: string): ShardEntry[] {
+  const declared = declaredArrayLength(bytes)
+  if (declared !== undefined && declared !== expected) {
+    throw new InvalidManifestError(`${label} has ${declared} entries, expected chunks_per_shard = ${expected}`)
+  }
   const shard = decodeCbor(bytes, label)
   if (!Array.isArray(shard))
     throw new InvalidManifestError(`${label} must be a list, got ${describeValue(shard)}`)
