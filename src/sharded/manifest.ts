@@ -222,7 +222,9 @@ function declaredArrayLength(bytes: Uint8Array): number | undefined {
 export function decodeShard(bytes: Uint8Array, expected: number, label: string): ShardEntry[] {
   const declared = declaredArrayLength(bytes)
   if (declared !== undefined && declared !== expected) {
-    throw new InvalidManifestError(`${label} has ${declared} entries, expected chunks_per_shard = ${expected}`)
+    throw new InvalidManifestError(
+      `${label} has ${declared} entries, expected chunks_per_shard = ${expected}`,
+    )
   }
   const shard = decodeCbor(bytes, label)
   if (!Array.isArray(shard))
