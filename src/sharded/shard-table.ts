@@ -6,6 +6,7 @@ import { SingleFlight } from '../util/single-flight.js'
 import { type ChunkGrid, checkGeometry } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { decodeShard, encodeRoot, encodeShard } from './manifest.js'
+import type { ShardedRoot } from './root.js'
 import { KeyedMutex, ShardCache } from './shard-cache.js'
 
 /** How many shards a flush saves at once (py-hamt uses 8 too). */
@@ -34,30 +35,25 @@ export async function saveForCid(
 }
 
 /**
- * The root state of a sharded store with its shards: loads shards into a bounded cache, changes
- * entries under a per-shard lock, and on flush saves only the shards that changed, then the root.
+ * The shards of a sharded store's arrays: loads them into a bounded cache, changes entries under a
+ * per-shard lock, and on flush saves only the shards that changed, then the root (owned by `root`).
  */
 export class ShardTable {
   readonly store: ContentAddressedStore
-  state: RootState
-  /** True when the root differs from the last one saved (or was never saved). */
-  rootDirty: boolean
-  rootId: CID | undefined
+  readonly root: ShardedRoot
   readonly #cache: ShardCache
   readonly #locks = new KeyedMutex()
   readonly #loading = new SingleFlight<string, ShardEntry[]>()
 
-  constructor(
-    store: ContentAddressedStore,
-    state: RootState,
-    rootId: CID | undefined,
-    maxCacheBytes: number,
-  ) {
+  constructor(store: ContentAddressedStore, root: ShardedRoot, maxCacheBytes: number) {
     this.store = store
-    this.state = state
-    this.rootId = rootId
-    this.rootDirty = rootId === undefined
+    this.root = root
     this.#cache = new ShardCache(maxCacheBytes)
+  }
+
+  /** The root state (read only: changes go through {@link ShardTable.root}). */
+  get state(): RootState {
+    return this.root.state
   }
 
   cacheStats(): { bytes: number; shards: number; dirty: number } {
@@ -167,9 +163,7 @@ export class ShardTable {
     if (appendOnly) {
       const shardCids = index.shardCids.slice(0, grid.shardCount)
       while (shardCids.length < grid.shardCount) shardCids.push(null)
-      index.grid = grid
-      index.shardCids = shardCids
-      this.rootDirty = true
+      this.root.reshape(index, grid, shardCids)
       return
     }
     await this.#remap(index, old, grid)
@@ -198,8 +192,7 @@ export class ShardTable {
     })
     const oldCids = index.shardCids
     const dirtyBefore = new Set(this.#cache.dirtyKeys())
-    index.grid = grid
-    index.shardCids = Array.from({ length: grid.shardCount }, (_, shard) => {
+    const shardCids = Array.from({ length: grid.shardCount }, (_, shard): ShardEntry => {
       const key = cacheKey(index.path, shard)
       const entries = newShards.get(shard)
       if (entries === undefined) {
@@ -214,7 +207,7 @@ export class ShardTable {
     })
     for (let shard = grid.shardCount; shard < old.shardCount; shard++)
       this.#cache.discard(cacheKey(index.path, shard))
-    this.rootDirty = true
+    this.root.reshape(index, grid, shardCids)
   }
 
   /** Forgets every cached shard of an array path (after its index was replaced or removed). */
@@ -229,7 +222,7 @@ export class ShardTable {
 
   /** True when shards or the root have changes not yet saved. */
   get hasUnflushedChanges(): boolean {
-    return this.rootDirty || this.#cache.dirtyKeys().length > 0
+    return this.root.changed || this.#cache.dirtyKeys().length > 0
   }
 
   /**
@@ -255,8 +248,8 @@ export class ShardTable {
       cids[shard] = cid
       changed.set(index.path, cids)
     })
-    let rootId = this.rootId
-    if (changed.size > 0 || this.rootDirty || rootId === undefined) {
+    let rootId = this.root.savedId
+    if (changed.size > 0 || this.root.changed || rootId === undefined) {
       const arrays = new Map(
         [...this.state.arrays].map(([path, index]) => {
           const shardCids = changed.get(path)
@@ -266,10 +259,8 @@ export class ShardTable {
       rootId = await saveForCid(this.store, encodeRoot({ ...this.state, arrays }), 'dag-cbor', options)
     }
     await this.store.flush?.(options)
-    for (const [path, shardCids] of changed) (this.state.arrays.get(path) as ArrayIndex).shardCids = shardCids
+    this.root.saved(rootId, changed)
     for (const key of dirty) this.#cache.markClean(key)
-    this.rootId = rootId
-    this.rootDirty = false
     return rootId
   }
 }

@@ -14,6 +14,7 @@ import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
 import { checkCacheBytes, checkCreateOptions, checkStore, toCid } from './options.js'
 import { inferV1Primary } from './primary.js'
+import { ShardedRoot } from './root.js'
 import { KeyedMutex } from './shard-cache.js'
 import { ShardTable, saveForCid } from './shard-table.js'
 
@@ -41,19 +42,19 @@ export interface ShardedArrayInfo {
  */
 export class ShardedZarrStore {
   readonly #table: ShardTable
+  readonly #root: ShardedRoot
   readonly #readOnly: boolean
   /** Structural changes (metadata, resizes, flush) take it alone; chunk reads and writes share it. */
   readonly #structure = new RwLock()
-  readonly #primary: PrimaryArray
   readonly #metadata: MetadataWriter
   /** Writes of one key apply in call order (a chunk upload may take longer than a later delete). */
   readonly #keyOrder = new KeyedMutex()
 
-  private constructor(table: ShardTable, readOnly: boolean, primary: PrimaryArray) {
+  private constructor(table: ShardTable, readOnly: boolean) {
     this.#table = table
+    this.#root = table.root
     this.#readOnly = readOnly
-    this.#primary = primary
-    this.#metadata = new MetadataWriter(table, primary)
+    this.#metadata = new MetadataWriter(table)
   }
 
   /** Opens the store whose root has this CID (v1 or v2, told by `manifest_version`); read-only unless `readOnly: false`. */
@@ -62,26 +63,19 @@ export class ShardedZarrStore {
     checkStore(options)
     const maxCacheBytes = checkCacheBytes(options.maxCacheBytes)
     const state = decodeRoot(await options.store.load(cid, options))
-    const table = new ShardTable(options.store, state, cid, maxCacheBytes)
+    const primary: PrimaryArray =
+      state.version === SHARDED_V1
+        ? { path: state.recordedPrimary ?? '', inferred: false }
+        : { path: state.arrays.keys().next().value, inferred: false }
+    const root = new ShardedRoot(state, cid, primary)
+    const table = new ShardTable(options.store, root, maxCacheBytes)
     const readOnly = options.readOnly ?? true
-    let primary: PrimaryArray
-    if (state.version === SHARDED_V1) {
-      primary = { path: state.recordedPrimary ?? '', inferred: false }
-      if (state.recordedPrimary === undefined) {
-        const inferred = await inferV1Primary(table, options)
-        if (inferred !== undefined) {
-          primary = { path: inferred, inferred: true }
-          // Recorded so that a later reopen routes the same way (py-hamt does the same when writable).
-          if (!readOnly) {
-            state.recordedPrimary = inferred
-            table.rootDirty = true
-          }
-        }
-      }
-    } else {
-      primary = { path: state.arrays.keys().next().value, inferred: false }
+    if (state.version === SHARDED_V1 && state.recordedPrimary === undefined) {
+      const inferred = await inferV1Primary(table, options)
+      // Recorded when writable, so that a later reopen routes the same way (as py-hamt does).
+      if (inferred !== undefined) readOnly ? root.inferPrimary(inferred) : root.recordPrimary(inferred)
     }
-    return new ShardedZarrStore(table, readOnly, primary)
+    return new ShardedZarrStore(table, readOnly)
   }
 
   /**
@@ -91,14 +85,14 @@ export class ShardedZarrStore {
   static async create(options: CreateShardedOptions): Promise<ShardedZarrStore> {
     const { version, grid } = checkCreateOptions(options)
     const state = version === SHARDED_V1 ? newV1Root(grid as ChunkGrid) : newV2Root(options.chunksPerShard)
-    let primary: PrimaryArray = { path: version === SHARDED_V1 ? '' : undefined, inferred: false }
-    if (version === SHARDED_V2 && grid !== undefined) {
-      const path = normalizePath(options.primaryArrayPath ?? '')
-      state.arrays.set(path, { path, grid, shardCids: new Array(grid.shardCount).fill(null) })
-      primary = { path, inferred: false }
-    }
-    const table = new ShardTable(options.store, state, undefined, checkCacheBytes(options.maxCacheBytes))
-    return new ShardedZarrStore(table, options.readOnly ?? false, primary)
+    const root = new ShardedRoot(state, undefined, {
+      path: version === SHARDED_V1 ? '' : undefined,
+      inferred: false,
+    })
+    if (version === SHARDED_V2 && grid !== undefined)
+      root.registerArray(normalizePath(options.primaryArrayPath ?? ''), grid)
+    const table = new ShardTable(options.store, root, checkCacheBytes(options.maxCacheBytes))
+    return new ShardedZarrStore(table, options.readOnly ?? false)
   }
 
   get version(): ManifestVersion {
@@ -111,8 +105,9 @@ export class ShardedZarrStore {
 
   /** The root CID; throws {@link UnflushedChangesError} while there are changes only in memory. */
   get rootId(): CID {
-    if (this.#table.hasUnflushedChanges || this.#table.rootId === undefined) throw new UnflushedChangesError()
-    return this.#table.rootId
+    const id = this.#root.savedId
+    if (this.#table.hasUnflushedChanges || id === undefined) throw new UnflushedChangesError()
+    return id
   }
 
   get hasUnflushedChanges(): boolean {
@@ -122,7 +117,7 @@ export class ShardedZarrStore {
   /** The sharded arrays (v1: the one index, under the primary array's path). */
   arrays(): ShardedArrayInfo[] {
     return [...this.#table.state.arrays.values()].map(({ path, grid }) => ({
-      path: this.version === SHARDED_V1 ? (this.#primary.path ?? path) : path,
+      path: this.version === SHARDED_V1 ? (this.#root.primary.path ?? path) : path,
       arrayShape: [...grid.arrayShape],
       chunkShape: [...grid.chunkShape],
       chunksPerShard: grid.chunksPerShard,
@@ -154,7 +149,7 @@ export class ShardedZarrStore {
   async #locate(key: string, options?: AbortOptions): Promise<CID | undefined> {
     const state = this.#table.state
     const lookup = effectiveReadKey(state, key)
-    const ref = routeKey(state, this.#primary, lookup)
+    const ref = routeKey(state, this.#root.primary, lookup)
     const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
     if (ref !== null && index !== undefined) {
       const cid = await this.#table.entry(index, ref.coords, options)
@@ -183,7 +178,7 @@ export class ShardedZarrStore {
     this.#assertWritable('set')
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
     await this.#inCallOrder(key, async (exclusive) => {
-      if (exclusive && routeKey(this.#table.state, this.#primary, key) === null)
+      if (exclusive && routeKey(this.#table.state, this.#root.primary, key) === null)
         return this.#metadata.set(key, value)
       await this.#setChunk(key, await saveForCid(this.#table.store, value, 'raw'))
     })
@@ -197,7 +192,7 @@ export class ShardedZarrStore {
       throw new InvalidArgumentError(`pointer of ${key} must be a CID, got ${describeValue(cid)}`)
     }
     await this.#inCallOrder(key, async (exclusive) => {
-      if (exclusive && routeKey(this.#table.state, this.#primary, key) === null)
+      if (exclusive && routeKey(this.#table.state, this.#root.primary, key) === null)
         return this.#metadata.setPointer(key, cid)
       await this.#setChunk(key, cid)
     })
@@ -212,7 +207,7 @@ export class ShardedZarrStore {
   #inCallOrder(key: string, write: (exclusive: boolean) => Promise<void>): Promise<void> {
     let shared: boolean
     try {
-      shared = routeKey(this.#table.state, this.#primary, key) !== null && !this.#primaryUnsettled()
+      shared = routeKey(this.#table.state, this.#root.primary, key) !== null && !this.#root.primaryUnsettled
     } catch {
       shared = false // Writes queued before this one may make the key valid: it is routed again in turn.
     }
@@ -220,17 +215,8 @@ export class ShardedZarrStore {
     return this.#structure.write(() => write(true))
   }
 
-  /**
-   * v1 before its first chunk write: that write decides which array is sharded, so chunk writes go
-   * one at a time, in call order, as in py-hamt, until it is recorded.
-   */
-  #primaryUnsettled(): boolean {
-    const state = this.#table.state
-    return state.version === SHARDED_V1 && state.recordedPrimary === undefined && !this.#primary.inferred
-  }
-
   async #setChunk(key: string, cid: CID): Promise<void> {
-    const ref = routeKey(this.#table.state, this.#primary, key)
+    const ref = routeKey(this.#table.state, this.#root.primary, key)
     if (ref === null) return this.#metadata.record(key, cid)
     const index = this.#indexForWrite(ref, key)
     await this.#table.setEntry(index, ref.coords, cid)
@@ -248,14 +234,10 @@ export class ShardedZarrStore {
   }
 
   #afterChunkWrite(ref: ChunkRef, key: string): void {
-    const state = this.#table.state
     // The chunk now lives in a shard: a copy in the legacy metadata map must not resurface.
-    if (this.#metadata.forget(key)) this.#table.rootDirty = true
-    if (state.version === SHARDED_V1 && !this.#primary.inferred && state.recordedPrimary === undefined) {
-      state.recordedPrimary = ref.arrayPath
-      this.#primary.path = ref.arrayPath
-      this.#table.rootDirty = true
-    }
+    this.#metadata.forget(key)
+    // v1: the first chunk write in call order decides which array is sharded (writes until then run alone).
+    if (this.#root.primaryUnsettled) this.#root.recordPrimary(ref.arrayPath)
   }
 
   /** Removes a key; a missing key is not an error. */
@@ -263,10 +245,10 @@ export class ShardedZarrStore {
     const key = hamtKey(path)
     this.#assertWritable('delete')
     await this.#structure.write(async () => {
-      const ref = routeKey(this.#table.state, this.#primary, key)
+      const ref = routeKey(this.#table.state, this.#root.primary, key)
       const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
       if (ref !== null && index !== undefined) await this.#table.setEntry(index, ref.coords, null)
-      if (this.#metadata.forget(key)) this.#table.rootDirty = true
+      this.#metadata.forget(key)
     })
   }
 
@@ -289,13 +271,9 @@ export class ShardedZarrStore {
       const inside = (path: string): boolean => dir === '' || path === dir || path.startsWith(`${dir}/`)
       for (const key of [...state.metadata.keys()])
         if (dir === '' || key.startsWith(`${dir}/`)) this.#metadata.forget(key)
-      for (const index of [...state.arrays.values()]) {
-        if (!inside(index.path)) continue
-        this.#table.forget(index)
-        state.arrays.delete(index.path)
-      }
-      this.#primary.path = state.arrays.keys().next().value
-      this.#table.rootDirty = true
+      const removed = [...state.arrays.values()].filter((index) => inside(index.path))
+      for (const index of removed) this.#table.forget(index)
+      this.#root.removeArrays(removed)
     })
   }
 
@@ -315,7 +293,7 @@ export class ShardedZarrStore {
     const seen = new Set(state.metadata.keys())
     yield* seen
     for (const index of [...state.arrays.values()]) {
-      const listed = state.version === SHARDED_V1 ? (this.#primary.path ?? '') : index.path
+      const listed = state.version === SHARDED_V1 ? (this.#root.primary.path ?? '') : index.path
       for await (const [coords] of this.#table.chunks(index, options)) {
         const key = chunkKey(listed, coords)
         if (!seen.has(key)) yield key
@@ -355,7 +333,7 @@ export class ShardedZarrStore {
     this.#assertWritable('resize')
     await this.#structure.write(async () => {
       const path =
-        this.version === SHARDED_V1 ? '' : normalizePath(options.arrayPath ?? this.#primary.path ?? '')
+        this.version === SHARDED_V1 ? '' : normalizePath(options.arrayPath ?? this.#root.primary.path ?? '')
       const index = this.#table.indexOf(path)
       if (index === undefined) throw new InvalidArgumentError(`no sharded array at ${JSON.stringify(path)}`)
       await this.#table.resize(index, newShape)
@@ -379,9 +357,7 @@ export class ShardedZarrStore {
   ): Promise<void> {
     this.#assertWritable('graft')
     const source = await ShardedZarrStore.open(sourceRootId, { store: this.#table.store })
-    await this.#structure.write(() =>
-      graftChunks(this.#table, source.#table, source.#primary, chunkOffset, options),
-    )
+    await this.#structure.write(() => graftChunks(this.#table, source.#table, chunkOffset, options))
   }
 
   /** Rewrites a v1 root as v2, the shards kept as they are under `primaryArrayPath`; flushes and returns the new root CID. */
@@ -389,9 +365,7 @@ export class ShardedZarrStore {
     this.#assertWritable('migrateToV2')
     return this.#structure.write(async () => {
       await this.#table.flush()
-      const path = await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath)
-      this.#primary.path = path
-      this.#primary.inferred = false
+      await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath)
       return this.#table.flush()
     })
   }
