@@ -1,7 +1,8 @@
 import type { CID } from 'multiformats/cid'
 import type { ChunkGrid } from './geometry.js'
 import { type ArrayIndex, type RootState, SHARDED_V1, type ShardEntry } from './interface.js'
-import type { PrimaryArray } from './keys.js'
+import type { ChunkRef, PrimaryArray } from './keys.js'
+import { layoutOf, type ShardLayout } from './layout.js'
 
 /**
  * The one owner of a sharded store's root: the decoded root state, whether it differs from the
@@ -10,15 +11,37 @@ import type { PrimaryArray } from './keys.js'
  */
 export class ShardedRoot {
   #state: RootState
+  #layout: ShardLayout
   #changed: boolean
   #savedId: CID | undefined
   readonly #primary: PrimaryArray
 
-  constructor(state: RootState, savedId: CID | undefined, primary: PrimaryArray) {
+  constructor(state: RootState, savedId: CID | undefined, primary?: PrimaryArray) {
     this.#state = state
+    this.#layout = layoutOf(state.version)
     this.#savedId = savedId
     this.#changed = savedId === undefined
-    this.#primary = { ...primary }
+    this.#primary = { ...(primary ?? this.#layout.initialPrimary(state)) }
+  }
+
+  /** What differs between root versions, chosen by this root's version. */
+  get layout(): ShardLayout {
+    return this.#layout
+  }
+
+  /** Where `key` lives now: a chunk in a shard, or the metadata map (`null`). */
+  route(key: string): ChunkRef | null {
+    return this.#layout.route(this.#state, this.#primary, key)
+  }
+
+  /** The key a read of `key` looks up. */
+  readKey(key: string): string {
+    return this.#layout.readKey(this.#state, key)
+  }
+
+  /** The index of the array at `path` (v1: the single index), or undefined. */
+  indexOf(path: string): ArrayIndex | undefined {
+    return this.#state.arrays.get(this.#layout.indexKey(path))
   }
 
   /** The root as it is now (read it; change it only through this class). */
@@ -100,6 +123,7 @@ export class ShardedRoot {
   /** Replaces the whole root (v1 → v2 migration); `primary` is its first array. */
   replace(state: RootState, primary: string): void {
     this.#state = state
+    this.#layout = layoutOf(state.version)
     this.#primary.path = primary
     this.#primary.inferred = false
     this.#changed = true

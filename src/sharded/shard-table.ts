@@ -5,7 +5,8 @@ import { InvalidArgumentError, StoreError } from '../errors.js'
 import { SingleFlight } from '../util/single-flight.js'
 import { type ChunkGrid, checkGeometry } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
-import { decodeShard, encodeRoot, encodeShard } from './manifest.js'
+import { encodeRoot } from './layout.js'
+import { decodeShard, encodeShard } from './manifest.js'
 import type { ShardedRoot } from './root.js'
 import { KeyedMutex, ShardCache } from './shard-cache.js'
 
@@ -62,7 +63,7 @@ export class ShardTable {
 
   /** The index of the array at `path` (v1: the single index), or undefined. */
   indexOf(path: string): ArrayIndex | undefined {
-    return this.state.arrays.get(this.state.version === 'sharded_zarr_v1' ? '' : path)
+    return this.root.indexOf(path)
   }
 
   /** The entries of one shard: from the cache, else loaded (one load however many callers ask). */

@@ -8,8 +8,11 @@ import { hamtKey } from '../zarr/store.js'
 import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
 import { SHARDED_V1, SHARDED_V2 } from './interface.js'
-import { type ChunkRef, chunkKey, effectiveReadKey, type PrimaryArray, routeKey } from './keys.js'
-import { decodeRoot, newV1Root, newV2Root, normalizePath } from './manifest.js'
+import { type ChunkRef, chunkKey } from './keys.js'
+import { decodeRoot } from './layout.js'
+import { newV1Root } from './layout-v1.js'
+import { newV2Root } from './layout-v2.js'
+import { normalizePath } from './manifest.js'
 import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
 import { checkCacheBytes, checkCreateOptions, checkStore, toCid } from './options.js'
@@ -63,14 +66,11 @@ export class ShardedZarrStore {
     checkStore(options)
     const maxCacheBytes = checkCacheBytes(options.maxCacheBytes)
     const state = decodeRoot(await options.store.load(cid, options))
-    const primary: PrimaryArray =
-      state.version === SHARDED_V1
-        ? { path: state.recordedPrimary ?? '', inferred: false }
-        : { path: state.arrays.keys().next().value, inferred: false }
-    const root = new ShardedRoot(state, cid, primary)
+    const root = new ShardedRoot(state, cid)
     const table = new ShardTable(options.store, root, maxCacheBytes)
     const readOnly = options.readOnly ?? true
-    if (state.version === SHARDED_V1 && state.recordedPrimary === undefined) {
+    // A v1 root that does not record its array (older py-hamt): infer it from the metadata.
+    if (root.primaryUnsettled) {
       const inferred = await inferV1Primary(table, options)
       // Recorded when writable, so that a later reopen routes the same way (as py-hamt does).
       if (inferred !== undefined) readOnly ? root.inferPrimary(inferred) : root.recordPrimary(inferred)
@@ -85,10 +85,7 @@ export class ShardedZarrStore {
   static async create(options: CreateShardedOptions): Promise<ShardedZarrStore> {
     const { version, grid } = checkCreateOptions(options)
     const state = version === SHARDED_V1 ? newV1Root(grid as ChunkGrid) : newV2Root(options.chunksPerShard)
-    const root = new ShardedRoot(state, undefined, {
-      path: version === SHARDED_V1 ? '' : undefined,
-      inferred: false,
-    })
+    const root = new ShardedRoot(state, undefined)
     if (version === SHARDED_V2 && grid !== undefined)
       root.registerArray(normalizePath(options.primaryArrayPath ?? ''), grid)
     const table = new ShardTable(options.store, root, checkCacheBytes(options.maxCacheBytes))
@@ -116,12 +113,12 @@ export class ShardedZarrStore {
 
   /** The sharded arrays (v1: the one index, under the primary array's path). */
   arrays(): ShardedArrayInfo[] {
-    return [...this.#table.state.arrays.values()].map(({ path, grid }) => ({
-      path: this.version === SHARDED_V1 ? (this.#root.primary.path ?? path) : path,
-      arrayShape: [...grid.arrayShape],
-      chunkShape: [...grid.chunkShape],
-      chunksPerShard: grid.chunksPerShard,
-      shardCount: grid.shardCount,
+    return [...this.#table.state.arrays.values()].map((index) => ({
+      path: this.#root.layout.publicPath(index, this.#root.primary),
+      arrayShape: [...index.grid.arrayShape],
+      chunkShape: [...index.grid.chunkShape],
+      chunksPerShard: index.grid.chunksPerShard,
+      shardCount: index.grid.shardCount,
     }))
   }
 
@@ -148,8 +145,8 @@ export class ShardedZarrStore {
 
   async #locate(key: string, options?: AbortOptions): Promise<CID | undefined> {
     const state = this.#table.state
-    const lookup = effectiveReadKey(state, key)
-    const ref = routeKey(state, this.#root.primary, lookup)
+    const lookup = this.#root.readKey(key)
+    const ref = this.#root.route(lookup)
     const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
     if (ref !== null && index !== undefined) {
       const cid = await this.#table.entry(index, ref.coords, options)
@@ -164,7 +161,7 @@ export class ShardedZarrStore {
     range: { offset: number; length?: number } | { suffix: number } | undefined,
     options?: AbortOptions,
   ): Promise<Uint8Array | undefined> {
-    const cached = this.#metadata.cached(effectiveReadKey(this.#table.state, key))
+    const cached = this.#metadata.cached(this.#root.readKey(key))
     if (cached !== undefined) return range === undefined ? cached.slice() : sliceByteRange(cached, range)
     const cid = await this.#locate(key, options)
     if (cid === undefined) return undefined
@@ -178,8 +175,7 @@ export class ShardedZarrStore {
     this.#assertWritable('set')
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
     await this.#inCallOrder(key, async (exclusive) => {
-      if (exclusive && routeKey(this.#table.state, this.#root.primary, key) === null)
-        return this.#metadata.set(key, value)
+      if (exclusive && this.#root.route(key) === null) return this.#metadata.set(key, value)
       await this.#setChunk(key, await saveForCid(this.#table.store, value, 'raw'))
     })
   }
@@ -192,8 +188,7 @@ export class ShardedZarrStore {
       throw new InvalidArgumentError(`pointer of ${key} must be a CID, got ${describeValue(cid)}`)
     }
     await this.#inCallOrder(key, async (exclusive) => {
-      if (exclusive && routeKey(this.#table.state, this.#root.primary, key) === null)
-        return this.#metadata.setPointer(key, cid)
+      if (exclusive && this.#root.route(key) === null) return this.#metadata.setPointer(key, cid)
       await this.#setChunk(key, cid)
     })
   }
@@ -207,7 +202,7 @@ export class ShardedZarrStore {
   #inCallOrder(key: string, write: (exclusive: boolean) => Promise<void>): Promise<void> {
     let shared: boolean
     try {
-      shared = routeKey(this.#table.state, this.#root.primary, key) !== null && !this.#root.primaryUnsettled
+      shared = this.#root.route(key) !== null && !this.#root.primaryUnsettled
     } catch {
       shared = false // Writes queued before this one may make the key valid: it is routed again in turn.
     }
@@ -216,7 +211,7 @@ export class ShardedZarrStore {
   }
 
   async #setChunk(key: string, cid: CID): Promise<void> {
-    const ref = routeKey(this.#table.state, this.#root.primary, key)
+    const ref = this.#root.route(key)
     if (ref === null) return this.#metadata.record(key, cid)
     const index = this.#indexForWrite(ref, key)
     await this.#table.setEntry(index, ref.coords, cid)
@@ -245,7 +240,7 @@ export class ShardedZarrStore {
     const key = hamtKey(path)
     this.#assertWritable('delete')
     await this.#structure.write(async () => {
-      const ref = routeKey(this.#table.state, this.#root.primary, key)
+      const ref = this.#root.route(key)
       const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
       if (ref !== null && index !== undefined) await this.#table.setEntry(index, ref.coords, null)
       this.#metadata.forget(key)
@@ -293,7 +288,7 @@ export class ShardedZarrStore {
     const seen = new Set(state.metadata.keys())
     yield* seen
     for (const index of [...state.arrays.values()]) {
-      const listed = state.version === SHARDED_V1 ? (this.#root.primary.path ?? '') : index.path
+      const listed = this.#root.layout.publicPath(index, this.#root.primary)
       for await (const [coords] of this.#table.chunks(index, options)) {
         const key = chunkKey(listed, coords)
         if (!seen.has(key)) yield key
@@ -332,8 +327,7 @@ export class ShardedZarrStore {
   async resize(newShape: readonly number[], options: { arrayPath?: string } = {}): Promise<void> {
     this.#assertWritable('resize')
     await this.#structure.write(async () => {
-      const path =
-        this.version === SHARDED_V1 ? '' : normalizePath(options.arrayPath ?? this.#root.primary.path ?? '')
+      const path = normalizePath(options.arrayPath ?? this.#root.primary.path ?? '')
       const index = this.#table.indexOf(path)
       if (index === undefined) throw new InvalidArgumentError(`no sharded array at ${JSON.stringify(path)}`)
       await this.#table.resize(index, newShape)
