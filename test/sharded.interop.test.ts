@@ -405,6 +405,11 @@ describe('store-call histories give py-hamt’s root CIDs, updates that change n
           .map(([c, hex]): Call => ['set', `${array}/c/${c}`, hex]),
         fc.constantFrom(...coords).map((c): Call => ['delete', `${array}/c/${c}`, '']),
         fc.constant<Call>(['flush', '', '']),
+        // Metadata updates that change nothing: the same document again, an absent key deleted.
+        fc.constantFrom<Call>(
+          ['set', `${array}/zarr.json`, arrayDoc],
+          ['delete', `${array}/x/zarr.json`, ''],
+        ),
       )
       const [history] = fc.sample(fc.array(call, { minLength: 10, maxLength: 60 }), {
         seed: seed + (version === 'v1' ? 0 : 1),
