@@ -16,12 +16,13 @@ export class ShardedRoot {
   #savedId: CID | undefined
   readonly #primary: PrimaryArray
 
-  constructor(state: RootState, savedId: CID | undefined, primary?: PrimaryArray) {
+  /** A root read from `savedId`, or (undefined) a new one not yet saved. */
+  constructor(state: RootState, savedId: CID | undefined) {
     this.#state = state
     this.#layout = layoutOf(state.version)
     this.#savedId = savedId
     this.#changed = savedId === undefined
-    this.#primary = { ...(primary ?? this.#layout.initialPrimary(state)) }
+    this.#primary = this.#layout.initialPrimary(state)
   }
 
   /** What differs between root versions, chosen by this root's version. */
