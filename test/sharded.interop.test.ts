@@ -4,6 +4,7 @@
 // converter gives py-hamt's root CID and a dataset equal to its source.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
 import { convertHamtToSharded, HAMT, hexToBytes, KuboStore, ShardedZarrStore } from '../src/index.js'
@@ -335,4 +336,86 @@ describe('resize, graft and v1 → v2 migration give py-hamt’s root CIDs', asy
     }
     await assertSameValues(await ShardedZarrStore.open(migrated, { store: kubo() }), v1.expected)
   })
+})
+
+type Call = [op: 'set' | 'delete' | 'flush', key: string, hex: string]
+
+describe('store-call histories give py-hamt’s root CIDs, updates that change nothing included', () => {
+  const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
+  console.log('sharded history seed', seed, '(replay with TS_HAMT_SEED)')
+  const toHex = (data: Uint8Array): string => Buffer.from(data).toString('hex')
+  const json = (value: unknown): string => toHex(new TextEncoder().encode(JSON.stringify(value)))
+  const arrayDoc = json({
+    zarr_format: 3,
+    node_type: 'array',
+    shape: [6, 8],
+    data_type: 'uint8',
+    chunk_grid: { name: 'regular', configuration: { chunk_shape: [2, 2] } },
+    chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+    fill_value: 0,
+    codecs: [{ name: 'bytes' }],
+  })
+  const groupDoc = json({ zarr_format: 3, node_type: 'group', attributes: {} })
+  // A 3x4 grid of chunks, 5 to a shard: 3 shards, the last one short.
+  const coords = [0, 1, 2].flatMap((i) => [0, 1, 2, 3].map((j) => `${i}/${j}`))
+  const layouts = {
+    v1: { array: 'temp', start: [['set', 'zarr.json', groupDoc]] as Call[] },
+    v2: { array: '0/temp', start: [['set', '0/zarr.json', groupDoc]] as Call[] },
+  }
+
+  /** Replays `calls` in py-hamt and in ts-hamt; the roots after each flush must be equal. */
+  async function compare(version: 'v1' | 'v2', calls: Call[]): Promise<void> {
+    const create = { arrayShape: [6, 8], chunkShape: [2, 2], chunksPerShard: 5 }
+    const request = version === 'v1' ? { create, calls } : { chunksPerShard: 5, calls }
+    const python = await shardedDriver<{ roots: string[] }>('replay', { ...urls, ...request })
+    const store =
+      version === 'v1'
+        ? await ShardedZarrStore.create({ store: kubo(), ...create })
+        : await ShardedZarrStore.create({ store: kubo(), chunksPerShard: 5 })
+    const roots: string[] = []
+    for (const [op, key, hex] of calls) {
+      if (op === 'set') await store.set(key, hexToBytes(hex))
+      else if (op === 'delete') await store.delete(key)
+      else roots.push((await store.flush()).toString())
+    }
+    assert.deepEqual(roots, python.roots)
+  }
+
+  for (const version of ['v1', 'v2'] as const) {
+    const { array, start } = layouts[version]
+    const metadata: Call[] = [...start, ['set', `${array}/zarr.json`, arrayDoc]]
+    it(`${version}: zarr's deletes of all-fill chunks in shards never written`, async () => {
+      await compare(version, [
+        ...metadata,
+        ['set', `${array}/c/0/0`, '01'],
+        ...coords.slice(1).map((c): Call => ['delete', `${array}/c/${c}`, '']),
+        ['flush', '', ''],
+        ['set', `${array}/c/0/0`, '01'],
+        ['flush', '', ''],
+        ['delete', `${array}/c/0/0`, ''],
+        ['delete', `${array}/c/0/0`, ''],
+        ['flush', '', ''],
+      ])
+    })
+
+    it(`${version}: a random history of sets, deletes and flushes (seed ${seed})`, async () => {
+      const call = fc.oneof(
+        fc
+          .tuple(fc.constantFrom(...coords), fc.constantFrom('01', '02', '0303'))
+          .map(([c, hex]): Call => ['set', `${array}/c/${c}`, hex]),
+        fc.constantFrom(...coords).map((c): Call => ['delete', `${array}/c/${c}`, '']),
+        fc.constant<Call>(['flush', '', '']),
+        // Metadata updates that change nothing: the same document again, an absent key deleted.
+        fc.constantFrom<Call>(
+          ['set', `${array}/zarr.json`, arrayDoc],
+          ['delete', `${array}/x/zarr.json`, ''],
+        ),
+      )
+      const [history] = fc.sample(fc.array(call, { minLength: 10, maxLength: 60 }), {
+        seed: seed + (version === 'v1' ? 0 : 1),
+        numRuns: 1,
+      })
+      await compare(version, [...metadata, ...(history as Call[]), ['flush', '', '']])
+    })
+  }
 })

@@ -2,6 +2,7 @@ import { formatId } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from '../cas/interface.js'
 import { HamtError, StoreError } from '../errors.js'
+import { type Flight, SingleFlight } from '../util/single-flight.js'
 import type { Link, Node } from './node.js'
 import { NodeCache } from './node-cache.js'
 import { decodeNode } from './node-decoder.js'
@@ -12,17 +13,6 @@ function isPassThrough(err: unknown): boolean {
     err instanceof HamtError ||
     (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))
   )
-}
-
-/** `promise`, or the signal's abort reason as soon as it fires (a joined load is not waited out). */
-function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise
-  signal.throwIfAborted()
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }
 
 /**
@@ -47,7 +37,7 @@ export class NodeLoader {
   readonly cache: NodeCache
   readonly #store: ContentAddressedStore
   /** Loads under way: concurrent lookups through the same uncached node fetch it once. */
-  readonly #loading = new IdMap<{ promise: Promise<Node>; signal: AbortSignal | undefined }>()
+  readonly #loading = new SingleFlight<StoreId, Node>(new IdMap<Flight<Node>>())
 
   constructor(store: ContentAddressedStore, cacheBytes: number) {
     this.#store = store
@@ -55,32 +45,20 @@ export class NodeLoader {
   }
 
   async load(id: StoreId, options?: AbortOptions): Promise<Node> {
-    for (;;) {
-      const cached = this.cache.get(id)
-      if (cached !== undefined) return cached
-      const shared = this.#loading.get(id)
-      if (shared === undefined) break
-      try {
-        return await withSignal(shared.promise, options?.signal)
-      } catch (error) {
-        // The load's owner gave up (its signal, not ours): load it again, or join whoever did.
-        if (options?.signal?.aborted || shared.signal?.aborted !== true) throw error
-        if (this.#loading.get(id) === shared) this.#loading.delete(id)
-      }
-    }
-    const loading = { promise: this.#loadFromStore(id, options), signal: options?.signal }
-    this.#loading.set(id, loading)
-    try {
-      return await loading.promise
-    } finally {
-      if (this.#loading.get(id) === loading) this.#loading.delete(id)
-    }
+    const cached = this.cache.get(id)
+    if (cached !== undefined) return cached
+    return this.#loading.run(
+      id,
+      (signal) => this.#loadFromStore(id, signal),
+      options?.signal,
+      () => this.cache.get(id),
+    )
   }
 
-  async #loadFromStore(id: StoreId, options?: AbortOptions): Promise<Node> {
+  async #loadFromStore(id: StoreId, signal: AbortSignal | undefined): Promise<Node> {
     const bytes = await callStore(
       () => `loading node ${formatId(id)}`,
-      () => this.#store.load(id, { signal: options?.signal }),
+      () => this.#store.load(id, { signal }),
     )
     const node = decodeNode(bytes, formatId(id))
     this.cache.set(id, node, bytes.length)

@@ -88,8 +88,17 @@ const isNonNegativeInt = (n: unknown): n is number =>
   typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 
 /**
+ * Upper bound on `chunks_per_shard` and on an array's shard count. A shard lists every entry and
+ * the root lists every shard, at least one byte each, and each is one block: IPFS blocks stay
+ * within 2 MiB (bitswap's limit) and our readers take at most 4 MiB, so nothing above 4 Mi
+ * entries can ever be read. The bound also keeps chunk numbers (< 2^44) exact as doubles.
+ */
+export const MAX_SHARD_ENTRIES = 1 << 22
+
+/**
  * Why these shapes cannot form a grid, or undefined when they can: shapes must be arrays of
- * integers of the same rank, array sizes >= 0, chunk sizes and `chunksPerShard` > 0.
+ * integers of the same rank, array sizes >= 0, chunk sizes and `chunksPerShard` > 0, and neither
+ * `chunksPerShard` nor the number of shards may pass {@link MAX_SHARD_ENTRIES}.
  */
 export function checkGeometry(
   arrayShape: unknown,
@@ -97,16 +106,32 @@ export function checkGeometry(
   chunksPerShard: unknown,
 ): string | undefined {
   if (!Array.isArray(arrayShape) || !arrayShape.every(isNonNegativeInt)) {
-    return `array_shape must be a list of non-negative integers, got ${JSON.stringify(arrayShape)}`
+    return `array_shape must be a list of non-negative integers, got ${describeShape(arrayShape)}`
   }
   if (!Array.isArray(chunkShape) || !chunkShape.every((n) => isNonNegativeInt(n) && n > 0)) {
-    return `chunk_shape must be a list of positive integers, got ${JSON.stringify(chunkShape)}`
+    return `chunk_shape must be a list of positive integers, got ${describeShape(chunkShape)}`
   }
   if (arrayShape.length !== chunkShape.length) {
     return `array_shape (rank ${arrayShape.length}) and chunk_shape (rank ${chunkShape.length}) differ in rank`
   }
-  if (!isNonNegativeInt(chunksPerShard) || chunksPerShard === 0) {
-    return `chunks_per_shard must be a positive integer, got ${JSON.stringify(chunksPerShard)}`
+  if (!isNonNegativeInt(chunksPerShard) || chunksPerShard === 0 || chunksPerShard > MAX_SHARD_ENTRIES) {
+    return `chunks_per_shard must be an integer in 1..${MAX_SHARD_ENTRIES}, got ${describeShape(chunksPerShard)}`
+  }
+  // Multiplied with a ceiling so that an absurd grid stops early instead of losing precision.
+  const maxChunks = chunksPerShard * MAX_SHARD_ENTRIES
+  if (arrayShape.includes(0)) return undefined
+  let total = 1
+  for (let i = 0; i < arrayShape.length; i++) {
+    total *= Math.ceil((arrayShape[i] as number) / (chunkShape[i] as number))
+    if (total > maxChunks) {
+      return `the grid of array_shape ${describeShape(arrayShape)} over chunk_shape ${describeShape(chunkShape)} needs more than ${MAX_SHARD_ENTRIES} shards of ${chunksPerShard} chunks`
+    }
   }
   return undefined
+}
+
+/** A shape for a message, cut short: a hostile one may be long. */
+function describeShape(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text
 }

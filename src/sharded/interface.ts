@@ -19,7 +19,7 @@ export interface ArrayIndex {
   shardCids: ShardEntry[]
 }
 
-/** The decoded root of a sharded store, as plain data; `manifest.ts` reads and writes it. */
+/** The decoded root of a sharded store, as plain data; its version's layout (`layout-v1.ts`, `layout-v2.ts`) reads and writes it, `ShardedRoot` owns it. */
 export interface RootState {
   version: ManifestVersion
   /** Zarr metadata keys (and, in v1, the chunks of arrays that are not sharded) to their CIDs. */

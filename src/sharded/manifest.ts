@@ -2,11 +2,12 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { describeValue, InvalidManifestError } from '../errors.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
-import { type ArrayIndex, type RootState, SHARDED_V1, SHARDED_V2, type ShardEntry } from './interface.js'
+import type { ArrayIndex, ShardEntry } from './interface.js'
 
-type Fields = Record<string, unknown>
+/** A decoded DAG-CBOR map. */
+export type Fields = Record<string, unknown>
 
-const isMap = (value: unknown): value is Fields =>
+export const isMap = (value: unknown): value is Fields =>
   typeof value === 'object' &&
   value !== null &&
   !Array.isArray(value) &&
@@ -27,11 +28,12 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return 0
 }
 
-function without(fields: Fields, known: readonly string[]): Fields {
+export function without(fields: Fields, known: readonly string[]): Fields {
   return Object.fromEntries(Object.entries(fields).filter(([key]) => !known.includes(key)))
 }
 
-function decodeCbor(bytes: Uint8Array, what: string): unknown {
+/** The one place a sharded block is decoded from DAG-CBOR. */
+export function decodeCbor(bytes: Uint8Array, what: string): unknown {
   try {
     return dagCbor.decode(bytes)
   } catch (cause) {
@@ -59,7 +61,7 @@ function decodeShardCids(value: unknown, expected: number, where: string): Shard
 }
 
 /** Reads one array's `{array_shape, chunk_shape, sharding_config, shard_cids}` and checks it against its geometry. */
-function decodeArrayIndex(path: string, fields: unknown, where: string): ArrayIndex {
+export function decodeArrayIndex(path: string, fields: unknown, where: string): ArrayIndex {
   if (!isMap(fields)) throw new InvalidManifestError(`${where} must be a map, got ${describeValue(fields)}`)
   const sharding = fields.sharding_config
   if (!isMap(sharding))
@@ -79,7 +81,7 @@ function decodeArrayIndex(path: string, fields: unknown, where: string): ArrayIn
   return { path, grid, shardCids: decodeShardCids(fields.shard_cids, grid.shardCount, where) }
 }
 
-function decodeMetadata(value: unknown): Map<string, CID> {
+export function decodeMetadata(value: unknown): Map<string, CID> {
   if (!isMap(value))
     throw new InvalidManifestError(`root.metadata must be a map, got ${describeValue(value)}`)
   const metadata = new Map<string, CID>()
@@ -94,84 +96,7 @@ function decodeMetadata(value: unknown): Map<string, CID> {
   return metadata
 }
 
-/**
- * Decodes and validates a root block of either version (told apart by `manifest_version`).
- * Anything malformed is an {@link InvalidManifestError} naming the field.
- */
-export function decodeRoot(bytes: Uint8Array): RootState {
-  const root = decodeCbor(bytes, 'the root')
-  if (!isMap(root)) throw new InvalidManifestError(`the root must be a map, got ${describeValue(root)}`)
-  const version = root.manifest_version
-  if (version === SHARDED_V1) return decodeV1(root)
-  if (version === SHARDED_V2) return decodeV2(root)
-  throw new InvalidManifestError(
-    `unsupported manifest_version ${JSON.stringify(version)}: expected "${SHARDED_V1}" or "${SHARDED_V2}"`,
-  )
-}
-
-function decodeV1(root: Fields): RootState {
-  const chunks = root.chunks
-  if (!isMap(chunks))
-    throw new InvalidManifestError(`root.chunks must be a map, got ${describeValue(chunks)}`)
-  const index = decodeArrayIndex('', chunks, 'root.chunks')
-  const primary = chunks.primary_array_path
-  if (primary !== undefined && typeof primary !== 'string') {
-    throw new InvalidManifestError(
-      `root.chunks.primary_array_path must be a string, got ${describeValue(primary)}`,
-    )
-  }
-  return {
-    version: SHARDED_V1,
-    metadata: decodeMetadata(root.metadata),
-    arrays: new Map([['', index]]),
-    recordedPrimary: primary === undefined ? undefined : normalizePath(primary),
-    extras: {
-      root: without(root, ['manifest_version', 'metadata', 'chunks']),
-      chunks: without(chunks, [
-        'array_shape',
-        'chunk_shape',
-        'sharding_config',
-        'shard_cids',
-        'primary_array_path',
-      ]),
-      shardingConfig: without(chunks.sharding_config as Fields, ['chunks_per_shard']),
-    },
-  }
-}
-
-function decodeV2(root: Fields): RootState {
-  const arraysField = root.arrays
-  if (!isMap(arraysField))
-    throw new InvalidManifestError(`root.arrays must be a map, got ${describeValue(arraysField)}`)
-  if (root.sharding_config !== undefined && !isMap(root.sharding_config)) {
-    throw new InvalidManifestError(
-      `root.sharding_config must be a map, got ${describeValue(root.sharding_config)}`,
-    )
-  }
-  const metadata = decodeMetadata(root.metadata)
-  const arrays = new Map<string, ArrayIndex>()
-  for (const path of canonicalOrder(Object.keys(arraysField))) {
-    const index = decodeArrayIndex(
-      normalizePath(path),
-      arraysField[path],
-      `root.arrays[${JSON.stringify(path)}]`,
-    )
-    arrays.set(index.path, index)
-  }
-  return {
-    version: SHARDED_V2,
-    metadata,
-    arrays,
-    recordedPrimary: undefined,
-    extras: {
-      root: without(root, ['manifest_version', 'metadata', 'arrays']),
-      chunks: {},
-      shardingConfig: {},
-    },
-  }
-}
-
-function encodeArrayIndex(index: ArrayIndex, shardingConfig: Fields): Fields {
+export function encodeArrayIndex(index: ArrayIndex, shardingConfig: Fields): Fields {
   return {
     array_shape: [...index.grid.arrayShape],
     chunk_shape: [...index.grid.chunkShape],
@@ -180,30 +105,30 @@ function encodeArrayIndex(index: ArrayIndex, shardingConfig: Fields): Fields {
   }
 }
 
-/** Encodes a root as py-hamt writes it (DAG-CBOR is canonical, so field order does not matter). */
-export function encodeRoot(state: RootState): Uint8Array {
-  const metadata = Object.fromEntries(state.metadata)
-  if (state.version === SHARDED_V1) {
-    const index = state.arrays.get('') as ArrayIndex
-    const chunks: Fields = {
-      ...state.extras.chunks,
-      ...encodeArrayIndex(index, {
-        ...state.extras.shardingConfig,
-        chunks_per_shard: index.grid.chunksPerShard,
-      }),
-    }
-    if (state.recordedPrimary !== undefined) chunks.primary_array_path = state.recordedPrimary
-    return dagCbor.encode({ ...state.extras.root, manifest_version: SHARDED_V1, metadata, chunks })
-  }
-  const arrays: Fields = {}
-  for (const [path, index] of state.arrays) {
-    arrays[path] = encodeArrayIndex(index, { chunks_per_shard: index.grid.chunksPerShard, order: 'C' })
-  }
-  return dagCbor.encode({ ...state.extras.root, manifest_version: SHARDED_V2, metadata, arrays })
+/** The length a CBOR array header at the start of `bytes` declares, or undefined if it is no definite-length array. */
+function declaredArrayLength(bytes: Uint8Array): number | undefined {
+  const first = bytes[0]
+  if (first === undefined || first >> 5 !== 4) return undefined
+  const info = first & 0x1f
+  if (info < 24) return info
+  const width = { 24: 1, 25: 2, 26: 4, 27: 8 }[info]
+  if (width === undefined || bytes.length < 1 + width) return undefined
+  let length = 0
+  for (let i = 1; i <= width; i++) length = length * 256 + (bytes[i] as number)
+  return length
 }
 
-/** Decodes a shard: a DAG-CBOR list of exactly `expected` entries, each a CID or null. */
+/**
+ * Decodes a shard: a DAG-CBOR list of exactly `expected` entries, each a CID or null. A list
+ * header of another length is refused before decoding (decoding a list costs ~20 bytes an entry).
+ */
 export function decodeShard(bytes: Uint8Array, expected: number, label: string): ShardEntry[] {
+  const declared = declaredArrayLength(bytes)
+  if (declared !== undefined && declared !== expected) {
+    throw new InvalidManifestError(
+      `${label} has ${declared} entries, expected chunks_per_shard = ${expected}`,
+    )
+  }
   const shard = decodeCbor(bytes, label)
   if (!Array.isArray(shard))
     throw new InvalidManifestError(`${label} must be a list, got ${describeValue(shard)}`)
@@ -223,36 +148,6 @@ export function decodeShard(bytes: Uint8Array, expected: number, label: string):
 
 export function encodeShard(entries: readonly ShardEntry[]): Uint8Array {
   return dagCbor.encode(entries)
-}
-
-/** A new, empty v1 root over one array (py-hamt 3.6.0's shape-based `open`). */
-export function newV1Root(grid: ChunkGrid): RootState {
-  return {
-    version: SHARDED_V1,
-    metadata: new Map(),
-    arrays: new Map([['', { path: '', grid, shardCids: new Array(grid.shardCount).fill(null) }]]),
-    recordedPrimary: undefined,
-    extras: { root: {}, chunks: {}, shardingConfig: {} },
-  }
-}
-
-/** A new, empty v2 root; `chunksPerShard` is the default for arrays registered later. */
-export function newV2Root(chunksPerShard: number): RootState {
-  return {
-    version: SHARDED_V2,
-    metadata: new Map(),
-    arrays: new Map(),
-    recordedPrimary: undefined,
-    extras: {
-      root: {
-        store_type: 'py_hamt.sharded_zarr',
-        zarr_format: 3,
-        sharding_config: { chunks_per_shard: chunksPerShard, order: 'C' },
-      },
-      chunks: {},
-      shardingConfig: {},
-    },
-  }
 }
 
 /** py-hamt's array paths: no leading or trailing slashes. */

@@ -2,7 +2,7 @@ import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError } from '../errors.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
 import { SHARDED_V1 } from './interface.js'
-import { arrayPathOfMetadataKey, isMetadataKey, type PrimaryArray } from './keys.js'
+import { arrayPathOfMetadataKey, isMetadataKey } from './keys.js'
 import { normalizePath } from './manifest.js'
 import {
   arrayGeometryOf,
@@ -26,14 +26,12 @@ const V2_GROUP_REQUIRED =
  */
 export class MetadataWriter {
   readonly #table: ShardTable
-  readonly #primary: PrimaryArray
   readonly #readCache = new Map<string, Uint8Array>()
   /** v2: a root group document was just written, so a top-level array next is refused. */
   #rootGroupPending = false
 
-  constructor(table: ShardTable, primary: PrimaryArray) {
+  constructor(table: ShardTable) {
     this.#table = table
-    this.#primary = primary
   }
 
   cached(key: string): Uint8Array | undefined {
@@ -69,14 +67,13 @@ export class MetadataWriter {
 
   record(key: string, cid: CID): void {
     this.#readCache.delete(key)
-    this.#table.state.metadata.set(key, cid)
-    this.#table.rootDirty = true
+    this.#table.root.recordMetadata(key, cid)
   }
 
   /** Removes a key from the metadata map; true when it was there. */
   forget(key: string): boolean {
     this.#readCache.delete(key)
-    return this.#table.state.metadata.delete(key)
+    return this.#table.root.forgetMetadata(key)
   }
 
   clearCache(): void {
@@ -105,10 +102,10 @@ export class MetadataWriter {
       const chunksPerShard = this.#defaultChunksPerShard()
       const problem = checkGeometry(geometry.shape, geometry.chunkShape, chunksPerShard)
       if (problem !== undefined) throw new InvalidArgumentError(`${key}: ${problem}`)
-      const grid = new ChunkGrid(geometry.shape, geometry.chunkShape, chunksPerShard)
-      state.arrays.set(arrayPath, { path: arrayPath, grid, shardCids: new Array(grid.shardCount).fill(null) })
-      this.#primary.path ??= arrayPath
-      this.#table.rootDirty = true
+      this.#table.root.registerArray(
+        arrayPath,
+        new ChunkGrid(geometry.shape, geometry.chunkShape, chunksPerShard),
+      )
       return
     }
     if (
@@ -125,7 +122,8 @@ export class MetadataWriter {
 
   #defaultChunksPerShard(): number {
     const state = this.#table.state
-    const primary = this.#primary.path === undefined ? undefined : state.arrays.get(this.#primary.path)
+    const { path } = this.#table.root.primary
+    const primary = path === undefined ? undefined : state.arrays.get(path)
     if (primary !== undefined) return primary.grid.chunksPerShard
     const config = state.extras.root.sharding_config as Record<string, unknown> | undefined
     const value = config?.chunks_per_shard

@@ -2,8 +2,9 @@ import type { CID } from 'multiformats/cid'
 import { ChunkOutOfBoundsError, InvalidArgumentError } from '../errors.js'
 import type { ArrayIndex } from './interface.js'
 import { SHARDED_V1 } from './interface.js'
-import { chunkKey, type PrimaryArray } from './keys.js'
-import { newV2Root, normalizePath } from './manifest.js'
+import { chunkKey } from './keys.js'
+import { newV2Root } from './layout-v2.js'
+import { normalizePath } from './manifest.js'
 import { isJsonObject, V2_GROUP_JSON, V3_GROUP_JSON, withShape } from './metadata.js'
 import type { MetadataWriter } from './metadata-writer.js'
 import { dumpPyJson, parsePyJson } from './pyjson.js'
@@ -20,11 +21,10 @@ function indexFor(table: ShardTable, path: string, what: string): ArrayIndex {
 export async function graftChunks(
   target: ShardTable,
   source: ShardTable,
-  sourcePrimary: PrimaryArray,
   chunkOffset: readonly number[],
   options: { sourceArrayPath?: string; targetArrayPath?: string },
 ): Promise<void> {
-  const sourcePath = options.sourceArrayPath ?? sourcePrimary.path
+  const sourcePath = options.sourceArrayPath ?? source.root.primary.path
   if (sourcePath === undefined) return
   const sourceIndex = indexFor(source, normalizePath(sourcePath), 'graft source')
   const targetPath = normalizePath(options.targetArrayPath ?? sourcePath)
@@ -153,7 +153,6 @@ export async function migrateV1ToV2(
   next.arrays.set(primary, { path: primary, grid: old.grid, shardCids: [...old.shardCids] })
   table.clearCache()
   metadata.clearCache()
-  table.state = next
-  table.rootDirty = true
+  table.root.replace(next, primary)
   return primary
 }

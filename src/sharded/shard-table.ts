@@ -2,9 +2,12 @@ import { CID } from 'multiformats/cid'
 import { formatId } from '../cas/id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { InvalidArgumentError, StoreError } from '../errors.js'
-import type { ChunkGrid } from './geometry.js'
+import { SingleFlight } from '../util/single-flight.js'
+import { type ChunkGrid, checkGeometry } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
-import { decodeShard, encodeRoot, encodeShard } from './manifest.js'
+import { encodeRoot } from './layout.js'
+import { decodeShard, encodeShard } from './manifest.js'
+import type { ShardedRoot } from './root.js'
 import { KeyedMutex, ShardCache } from './shard-cache.js'
 
 /** How many shards a flush saves at once (py-hamt uses 8 too). */
@@ -33,30 +36,25 @@ export async function saveForCid(
 }
 
 /**
- * The root state of a sharded store with its shards: loads shards into a bounded cache, changes
- * entries under a per-shard lock, and on flush saves only the shards that changed, then the root.
+ * The shards of a sharded store's arrays: loads them into a bounded cache, changes entries under a
+ * per-shard lock, and on flush saves only the shards that changed, then the root (owned by `root`).
  */
 export class ShardTable {
   readonly store: ContentAddressedStore
-  state: RootState
-  /** True when the root differs from the last one saved (or was never saved). */
-  rootDirty: boolean
-  rootId: CID | undefined
+  readonly root: ShardedRoot
   readonly #cache: ShardCache
   readonly #locks = new KeyedMutex()
-  readonly #loading = new Map<string, Promise<ShardEntry[]>>()
+  readonly #loading = new SingleFlight<string, ShardEntry[]>()
 
-  constructor(
-    store: ContentAddressedStore,
-    state: RootState,
-    rootId: CID | undefined,
-    maxCacheBytes: number,
-  ) {
+  constructor(store: ContentAddressedStore, root: ShardedRoot, maxCacheBytes: number) {
     this.store = store
-    this.state = state
-    this.rootId = rootId
-    this.rootDirty = rootId === undefined
+    this.root = root
     this.#cache = new ShardCache(maxCacheBytes)
+  }
+
+  /** The root state (read only: changes go through {@link ShardTable.root}). */
+  get state(): RootState {
+    return this.root.state
   }
 
   cacheStats(): { bytes: number; shards: number; dirty: number } {
@@ -65,7 +63,7 @@ export class ShardTable {
 
   /** The index of the array at `path` (v1: the single index), or undefined. */
   indexOf(path: string): ArrayIndex | undefined {
-    return this.state.arrays.get(this.state.version === 'sharded_zarr_v1' ? '' : path)
+    return this.root.indexOf(path)
   }
 
   /** The entries of one shard: from the cache, else loaded (one load however many callers ask). */
@@ -73,14 +71,15 @@ export class ShardTable {
     const key = cacheKey(index.path, shard)
     const cached = this.#cache.get(key)
     if (cached !== undefined) return cached
-    const pending = this.#loading.get(key)
-    if (pending !== undefined) return pending
-    const load = this.#load(index, shard, key, options).finally(() => this.#loading.delete(key))
-    this.#loading.set(key, load)
-    return load
+    return this.#loading.run(
+      key,
+      (signal) => this.#load(index, shard, key, signal),
+      options?.signal,
+      () => this.#cache.get(key),
+    )
   }
 
-  async #load(index: ArrayIndex, shard: number, key: string, options?: AbortOptions): Promise<ShardEntry[]> {
+  async #load(index: ArrayIndex, shard: number, key: string, signal?: AbortSignal): Promise<ShardEntry[]> {
     const id = index.shardCids[shard]
     const size = index.grid.chunksPerShard
     if (id === null || id === undefined) {
@@ -88,7 +87,7 @@ export class ShardTable {
       this.#cache.put(key, empty)
       return empty
     }
-    const bytes = await this.store.load(id, options)
+    const bytes = await this.store.load(id, { signal })
     const entries = decodeShard(bytes, size, `shard ${shard} (${id}) of array ${JSON.stringify(index.path)}`)
     // A write may have cached (and changed) this shard while it loaded: that copy wins.
     const raced = this.#cache.get(key)
@@ -97,18 +96,30 @@ export class ShardTable {
     return entries
   }
 
+  /** True when a shard was never written: no CID and nothing in memory (reading it costs nothing). */
+  #unwritten(index: ArrayIndex, shard: number): boolean {
+    return (index.shardCids[shard] ?? null) === null && !this.#cache.has(cacheKey(index.path, shard))
+  }
+
   /** The chunk CID at `coords` of an array, or null. */
   async entry(index: ArrayIndex, coords: readonly number[], options?: AbortOptions): Promise<ShardEntry> {
     const { shard, position } = index.grid.slotOf(coords)
+    if (this.#unwritten(index, shard)) return null
     return (await this.shard(index, shard, options))[position] ?? null
   }
 
-  /** Sets the chunk CID at `coords` (null: no chunk) under that shard's lock; the shard becomes dirty. */
+  /**
+   * Sets the chunk CID at `coords` (null: no chunk) under that shard's lock. Only a change makes
+   * the shard dirty: deleting an absent chunk or setting the CID it has leaves the root as it was
+   * (py-hamt 3.6.0 does the same, and zarr deletes every all-fill chunk).
+   */
   async setEntry(index: ArrayIndex, coords: readonly number[], entry: ShardEntry): Promise<void> {
     const { shard, position } = index.grid.slotOf(coords)
     const key = cacheKey(index.path, shard)
     await this.#locks.run(key, async () => {
+      if (entry === null && this.#unwritten(index, shard)) return
       const entries = await this.shard(index, shard)
+      if (sameEntry(entries[position] ?? null, entry)) return
       // Evicted since it loaded (clean shards may go at once under a small bound): our copy is current.
       if (!this.#cache.has(key)) this.#cache.put(key, entries, true)
       this.#cache.setEntry(key, position, entry)
@@ -119,7 +130,7 @@ export class ShardTable {
   async *chunks(index: ArrayIndex, options?: AbortOptions): AsyncGenerator<[number[], CID]> {
     const { grid } = index
     for (let shard = 0; shard < grid.shardCount; shard++) {
-      if (index.shardCids[shard] === null && !this.#cache.has(cacheKey(index.path, shard))) continue
+      if (this.#unwritten(index, shard)) continue
       const entries = await this.shard(index, shard, options)
       for (let position = 0; position < entries.length; position++) {
         const cid = entries[position]
@@ -143,6 +154,8 @@ export class ShardTable {
         `new shape ${JSON.stringify(newShape)} must be ${old.arrayShape.length} non-negative integers`,
       )
     }
+    const problem = checkGeometry(newShape, old.chunkShape, old.chunksPerShard)
+    if (problem !== undefined) throw new InvalidArgumentError(`new shape: ${problem}`)
     const grid = old.withShape(newShape)
     const appendOnly =
       old.arrayShape.length > 0 &&
@@ -151,9 +164,7 @@ export class ShardTable {
     if (appendOnly) {
       const shardCids = index.shardCids.slice(0, grid.shardCount)
       while (shardCids.length < grid.shardCount) shardCids.push(null)
-      index.grid = grid
-      index.shardCids = shardCids
-      this.rootDirty = true
+      this.root.reshape(index, grid, shardCids)
       return
     }
     await this.#remap(index, old, grid)
@@ -161,13 +172,10 @@ export class ShardTable {
 
   async #remap(index: ArrayIndex, old: ChunkGrid, grid: ChunkGrid): Promise<void> {
     const oldShards: (ShardEntry[] | undefined)[] = []
-    for (let shard = 0; shard < old.shardCount; shard++) {
-      const stored = index.shardCids[shard] !== null || this.#cache.has(cacheKey(index.path, shard))
-      oldShards.push(stored ? [...(await this.shard(index, shard))] : undefined)
-    }
-    const newShards = Array.from({ length: grid.shardCount }, () =>
-      new Array<ShardEntry>(grid.chunksPerShard).fill(null),
-    )
+    for (let shard = 0; shard < old.shardCount; shard++)
+      oldShards.push(this.#unwritten(index, shard) ? undefined : [...(await this.shard(index, shard))])
+    // Only shards that receive a chunk are allocated: a vast, empty grid costs nothing.
+    const newShards = new Map<number, ShardEntry[]>()
     oldShards.forEach((entries, shard) => {
       entries?.forEach((cid, position) => {
         const linear = shard * old.chunksPerShard + position
@@ -175,19 +183,24 @@ export class ShardTable {
         const coords = old.coordsOf(linear)
         if (!grid.contains(coords)) return
         const slot = grid.slotOf(coords)
-        ;(newShards[slot.shard] as ShardEntry[])[slot.position] = cid
+        let target = newShards.get(slot.shard)
+        if (target === undefined) {
+          target = new Array<ShardEntry>(grid.chunksPerShard).fill(null)
+          newShards.set(slot.shard, target)
+        }
+        target[slot.position] = cid
       })
     })
     const oldCids = index.shardCids
     const dirtyBefore = new Set(this.#cache.dirtyKeys())
-    index.grid = grid
-    index.shardCids = newShards.map((entries, shard) => {
+    const shardCids = Array.from({ length: grid.shardCount }, (_, shard): ShardEntry => {
       const key = cacheKey(index.path, shard)
-      const before = oldShards[shard]
-      if (entries.every((cid) => cid === null)) {
+      const entries = newShards.get(shard)
+      if (entries === undefined) {
         this.#cache.discard(key)
         return null
       }
+      const before = oldShards[shard]
       const unchanged = before?.every((cid, i) => sameEntry(cid, entries[i] ?? null))
       if (unchanged && (oldCids[shard] !== null || dirtyBefore.has(key))) return oldCids[shard] ?? null
       this.#cache.put(key, entries, true)
@@ -195,7 +208,7 @@ export class ShardTable {
     })
     for (let shard = grid.shardCount; shard < old.shardCount; shard++)
       this.#cache.discard(cacheKey(index.path, shard))
-    this.rootDirty = true
+    this.root.reshape(index, grid, shardCids)
   }
 
   /** Forgets every cached shard of an array path (after its index was replaced or removed). */
@@ -210,46 +223,70 @@ export class ShardTable {
 
   /** True when shards or the root have changes not yet saved. */
   get hasUnflushedChanges(): boolean {
-    return this.rootDirty || this.#cache.dirtyKeys().length > 0
+    return this.root.changed || this.#cache.dirtyKeys().length > 0
   }
 
-  /** Saves the changed shards, then the root if it changed; makes the store durable; returns the root CID. */
+  /**
+   * Saves the changed shards, then the root if it changed; makes the store durable; returns the
+   * root CID. The caller holds the structure lock alone. Nothing changes until every save has
+   * succeeded, and a failure waits for the saves under way: a failed flush leaves the table as it
+   * was (a retry saves the same blocks) and nothing of it runs on after it rejected.
+   */
   async flush(options?: AbortOptions): Promise<CID> {
     const dirty = this.#cache.dirtyKeys().sort()
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < dirty.length) {
-        const key = dirty[next++] as string
-        await this.#locks.run(key, () => this.#saveShard(key, options))
-      }
+    const savedCids = await saveAll(dirty, (key) =>
+      saveForCid(this.store, encodeShard(this.#cache.get(key) as ShardEntry[]), 'dag-cbor', options),
+    )
+    const changed = new Map<string, ShardEntry[]>()
+    dirty.forEach((key, i) => {
+      const separator = key.lastIndexOf('\u0000')
+      const index = this.state.arrays.get(key.slice(0, separator))
+      const shard = Number(key.slice(separator + 1))
+      const cid = savedCids[i] as CID
+      if (index === undefined || shard >= index.shardCids.length) return
+      if (sameEntry(index.shardCids[shard] ?? null, cid)) return
+      const cids = changed.get(index.path) ?? [...index.shardCids]
+      cids[shard] = cid
+      changed.set(index.path, cids)
+    })
+    let rootId = this.root.savedId
+    if (changed.size > 0 || this.root.changed || rootId === undefined) {
+      const arrays = new Map(
+        [...this.state.arrays].map(([path, index]) => {
+          const shardCids = changed.get(path)
+          return [path, shardCids === undefined ? index : { ...index, shardCids }]
+        }),
+      )
+      rootId = await saveForCid(this.store, encodeRoot({ ...this.state, arrays }), 'dag-cbor', options)
     }
-    await Promise.all(Array.from({ length: Math.min(FLUSH_CONCURRENCY, dirty.length) }, worker))
-    if (this.rootDirty || this.rootId === undefined) {
-      const rootId = await saveForCid(this.store, encodeRoot(this.state), 'dag-cbor', options)
-      await this.store.flush?.(options)
-      this.rootId = rootId
-      this.rootDirty = false
-    } else {
-      await this.store.flush?.(options)
-    }
-    return this.rootId
+    await this.store.flush?.(options)
+    this.root.saved(rootId, changed)
+    for (const key of dirty) this.#cache.markClean(key)
+    return rootId
   }
+}
 
-  async #saveShard(key: string, options?: AbortOptions): Promise<void> {
-    const entries = this.#cache.get(key)
-    if (entries === undefined || !this.#cache.isDirty(key)) return
-    const separator = key.lastIndexOf('\u0000')
-    const index = this.state.arrays.get(key.slice(0, separator))
-    const shard = Number(key.slice(separator + 1))
-    const cid = await saveForCid(this.store, encodeShard(entries), 'dag-cbor', options)
-    if (index !== undefined && shard < index.shardCids.length) {
-      if (!sameEntry(index.shardCids[shard] ?? null, cid)) {
-        index.shardCids[shard] = cid
-        this.rootDirty = true
+/**
+ * Runs `save` over `keys`, {@link FLUSH_CONCURRENCY} at a time, and returns the results in order.
+ * After a failure no new save starts, and the first error is thrown once those under way settled.
+ */
+async function saveAll(keys: readonly string[], save: (key: string) => Promise<CID>): Promise<CID[]> {
+  const results = new Array<CID>(keys.length)
+  let next = 0
+  let failure: { error: unknown } | undefined
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < keys.length) {
+      const i = next++
+      try {
+        results[i] = await save(keys[i] as string)
+      } catch (error) {
+        failure ??= { error }
       }
     }
-    this.#cache.markClean(key)
   }
+  await Promise.all(Array.from({ length: Math.min(FLUSH_CONCURRENCY, keys.length) }, worker))
+  if (failure !== undefined) throw failure.error
+  return results
 }
 
 function sameEntry(a: ShardEntry, b: ShardEntry): boolean {

@@ -8,12 +8,16 @@ import { hamtKey } from '../zarr/store.js'
 import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
 import { SHARDED_V1, SHARDED_V2 } from './interface.js'
-import { type ChunkRef, chunkKey, effectiveReadKey, type PrimaryArray, routeKey } from './keys.js'
-import { decodeRoot, newV1Root, newV2Root, normalizePath } from './manifest.js'
+import { type ChunkRef, chunkKey } from './keys.js'
+import { decodeRoot } from './layout.js'
+import { newV1Root } from './layout-v1.js'
+import { newV2Root } from './layout-v2.js'
+import { normalizePath } from './manifest.js'
 import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
 import { checkCacheBytes, checkCreateOptions, checkStore, toCid } from './options.js'
 import { inferV1Primary } from './primary.js'
+import { ShardedRoot } from './root.js'
 import { KeyedMutex } from './shard-cache.js'
 import { ShardTable, saveForCid } from './shard-table.js'
 
@@ -41,19 +45,19 @@ export interface ShardedArrayInfo {
  */
 export class ShardedZarrStore {
   readonly #table: ShardTable
+  readonly #root: ShardedRoot
   readonly #readOnly: boolean
   /** Structural changes (metadata, resizes, flush) take it alone; chunk reads and writes share it. */
   readonly #structure = new RwLock()
-  readonly #primary: PrimaryArray
   readonly #metadata: MetadataWriter
   /** Writes of one key apply in call order (a chunk upload may take longer than a later delete). */
   readonly #keyOrder = new KeyedMutex()
 
-  private constructor(table: ShardTable, readOnly: boolean, primary: PrimaryArray) {
+  private constructor(table: ShardTable, readOnly: boolean) {
     this.#table = table
+    this.#root = table.root
     this.#readOnly = readOnly
-    this.#primary = primary
-    this.#metadata = new MetadataWriter(table, primary)
+    this.#metadata = new MetadataWriter(table)
   }
 
   /** Opens the store whose root has this CID (v1 or v2, told by `manifest_version`); read-only unless `readOnly: false`. */
@@ -62,26 +66,16 @@ export class ShardedZarrStore {
     checkStore(options)
     const maxCacheBytes = checkCacheBytes(options.maxCacheBytes)
     const state = decodeRoot(await options.store.load(cid, options))
-    const table = new ShardTable(options.store, state, cid, maxCacheBytes)
+    const root = new ShardedRoot(state, cid)
+    const table = new ShardTable(options.store, root, maxCacheBytes)
     const readOnly = options.readOnly ?? true
-    let primary: PrimaryArray
-    if (state.version === SHARDED_V1) {
-      primary = { path: state.recordedPrimary ?? '', inferred: false }
-      if (state.recordedPrimary === undefined) {
-        const inferred = await inferV1Primary(table, options)
-        if (inferred !== undefined) {
-          primary = { path: inferred, inferred: true }
-          // Recorded so that a later reopen routes the same way (py-hamt does the same when writable).
-          if (!readOnly) {
-            state.recordedPrimary = inferred
-            table.rootDirty = true
-          }
-        }
-      }
-    } else {
-      primary = { path: state.arrays.keys().next().value, inferred: false }
+    // A v1 root that does not record its array (older py-hamt): infer it from the metadata.
+    if (root.primaryUnsettled) {
+      const inferred = await inferV1Primary(table, options)
+      // Recorded when writable, so that a later reopen routes the same way (as py-hamt does).
+      if (inferred !== undefined) readOnly ? root.inferPrimary(inferred) : root.recordPrimary(inferred)
     }
-    return new ShardedZarrStore(table, readOnly, primary)
+    return new ShardedZarrStore(table, readOnly)
   }
 
   /**
@@ -91,14 +85,11 @@ export class ShardedZarrStore {
   static async create(options: CreateShardedOptions): Promise<ShardedZarrStore> {
     const { version, grid } = checkCreateOptions(options)
     const state = version === SHARDED_V1 ? newV1Root(grid as ChunkGrid) : newV2Root(options.chunksPerShard)
-    let primary: PrimaryArray = { path: version === SHARDED_V1 ? '' : undefined, inferred: false }
-    if (version === SHARDED_V2 && grid !== undefined) {
-      const path = normalizePath(options.primaryArrayPath ?? '')
-      state.arrays.set(path, { path, grid, shardCids: new Array(grid.shardCount).fill(null) })
-      primary = { path, inferred: false }
-    }
-    const table = new ShardTable(options.store, state, undefined, checkCacheBytes(options.maxCacheBytes))
-    return new ShardedZarrStore(table, options.readOnly ?? false, primary)
+    const root = new ShardedRoot(state, undefined)
+    if (version === SHARDED_V2 && grid !== undefined)
+      root.registerArray(normalizePath(options.primaryArrayPath ?? ''), grid)
+    const table = new ShardTable(options.store, root, checkCacheBytes(options.maxCacheBytes))
+    return new ShardedZarrStore(table, options.readOnly ?? false)
   }
 
   get version(): ManifestVersion {
@@ -111,8 +102,9 @@ export class ShardedZarrStore {
 
   /** The root CID; throws {@link UnflushedChangesError} while there are changes only in memory. */
   get rootId(): CID {
-    if (this.#table.hasUnflushedChanges || this.#table.rootId === undefined) throw new UnflushedChangesError()
-    return this.#table.rootId
+    const id = this.#root.savedId
+    if (this.#table.hasUnflushedChanges || id === undefined) throw new UnflushedChangesError()
+    return id
   }
 
   get hasUnflushedChanges(): boolean {
@@ -121,12 +113,12 @@ export class ShardedZarrStore {
 
   /** The sharded arrays (v1: the one index, under the primary array's path). */
   arrays(): ShardedArrayInfo[] {
-    return [...this.#table.state.arrays.values()].map(({ path, grid }) => ({
-      path: this.version === SHARDED_V1 ? (this.#primary.path ?? path) : path,
-      arrayShape: [...grid.arrayShape],
-      chunkShape: [...grid.chunkShape],
-      chunksPerShard: grid.chunksPerShard,
-      shardCount: grid.shardCount,
+    return [...this.#table.state.arrays.values()].map((index) => ({
+      path: this.#root.layout.publicPath(index, this.#root.primary),
+      arrayShape: [...index.grid.arrayShape],
+      chunkShape: [...index.grid.chunkShape],
+      chunksPerShard: index.grid.chunksPerShard,
+      shardCount: index.grid.shardCount,
     }))
   }
 
@@ -153,8 +145,8 @@ export class ShardedZarrStore {
 
   async #locate(key: string, options?: AbortOptions): Promise<CID | undefined> {
     const state = this.#table.state
-    const lookup = effectiveReadKey(state, key)
-    const ref = routeKey(state, this.#primary, lookup)
+    const lookup = this.#root.readKey(key)
+    const ref = this.#root.route(lookup)
     const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
     if (ref !== null && index !== undefined) {
       const cid = await this.#table.entry(index, ref.coords, options)
@@ -169,7 +161,7 @@ export class ShardedZarrStore {
     range: { offset: number; length?: number } | { suffix: number } | undefined,
     options?: AbortOptions,
   ): Promise<Uint8Array | undefined> {
-    const cached = this.#metadata.cached(effectiveReadKey(this.#table.state, key))
+    const cached = this.#metadata.cached(this.#root.readKey(key))
     if (cached !== undefined) return range === undefined ? cached.slice() : sliceByteRange(cached, range)
     const cid = await this.#locate(key, options)
     if (cid === undefined) return undefined
@@ -182,20 +174,10 @@ export class ShardedZarrStore {
     const key = hamtKey(path)
     this.#assertWritable('set')
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
-    await this.#keyOrder.run(key, () => this.#set(key, value))
-  }
-
-  async #set(key: string, value: Uint8Array): Promise<void> {
-    if (routeKey(this.#table.state, this.#primary, key) === null || this.#primaryUnsettled()) {
-      await this.#structure.write(async () => {
-        if (routeKey(this.#table.state, this.#primary, key) === null) return this.#metadata.set(key, value)
-        return this.#setChunk(key, await saveForCid(this.#table.store, value, 'raw'))
-      })
-      return
-    }
-    // Chunks upload outside any lock and only share the structure lock: writes to other shards run in parallel.
-    const cid = await saveForCid(this.#table.store, value, 'raw')
-    await this.#structure.read(() => this.#setChunk(key, cid))
+    await this.#inCallOrder(key, async (exclusive) => {
+      if (exclusive && this.#root.route(key) === null) return this.#metadata.set(key, value)
+      await this.#setChunk(key, await saveForCid(this.#table.store, value, 'raw'))
+    })
   }
 
   /** Points `key` at an existing block (no upload): what the converter uses to reuse chunk CIDs. */
@@ -205,32 +187,31 @@ export class ShardedZarrStore {
     if (CID.asCID(cid) === null) {
       throw new InvalidArgumentError(`pointer of ${key} must be a CID, got ${describeValue(cid)}`)
     }
-    await this.#keyOrder.run(key, () => this.#setPointer(key, cid))
-  }
-
-  async #setPointer(key: string, cid: CID): Promise<void> {
-    if (routeKey(this.#table.state, this.#primary, key) === null || this.#primaryUnsettled()) {
-      await this.#structure.write(async () => {
-        if (routeKey(this.#table.state, this.#primary, key) === null)
-          return this.#metadata.setPointer(key, cid)
-        return this.#setChunk(key, cid)
-      })
-      return
-    }
-    await this.#structure.read(() => this.#setChunk(key, cid))
+    await this.#inCallOrder(key, async (exclusive) => {
+      if (exclusive && this.#root.route(key) === null) return this.#metadata.setPointer(key, cid)
+      await this.#setChunk(key, cid)
+    })
   }
 
   /**
-   * v1 before its first chunk write: that write decides which array is sharded, so chunk writes go
-   * one at a time, in call order, as in py-hamt, until it is recorded.
+   * Runs a write of `key` in call order: its place in the structure lock is taken at the call,
+   * before any upload, so a later flush, resize or metadata write sees it. A chunk of a settled
+   * layout shares the lock (uploads overlap, writes of one key still apply in call order);
+   * anything else holds the lock alone.
    */
-  #primaryUnsettled(): boolean {
-    const state = this.#table.state
-    return state.version === SHARDED_V1 && state.recordedPrimary === undefined && !this.#primary.inferred
+  #inCallOrder(key: string, write: (exclusive: boolean) => Promise<void>): Promise<void> {
+    let shared: boolean
+    try {
+      shared = this.#root.route(key) !== null && !this.#root.primaryUnsettled
+    } catch {
+      shared = false // Writes queued before this one may make the key valid: it is routed again in turn.
+    }
+    if (shared) return this.#structure.read(() => this.#keyOrder.run(key, () => write(false)))
+    return this.#structure.write(() => write(true))
   }
 
   async #setChunk(key: string, cid: CID): Promise<void> {
-    const ref = routeKey(this.#table.state, this.#primary, key)
+    const ref = this.#root.route(key)
     if (ref === null) return this.#metadata.record(key, cid)
     const index = this.#indexForWrite(ref, key)
     await this.#table.setEntry(index, ref.coords, cid)
@@ -248,29 +229,21 @@ export class ShardedZarrStore {
   }
 
   #afterChunkWrite(ref: ChunkRef, key: string): void {
-    const state = this.#table.state
     // The chunk now lives in a shard: a copy in the legacy metadata map must not resurface.
-    if (this.#metadata.forget(key)) this.#table.rootDirty = true
-    if (state.version === SHARDED_V1 && !this.#primary.inferred && state.recordedPrimary === undefined) {
-      state.recordedPrimary = ref.arrayPath
-      this.#primary.path = ref.arrayPath
-      this.#table.rootDirty = true
-    }
+    this.#metadata.forget(key)
+    // v1: the first chunk write in call order decides which array is sharded (writes until then run alone).
+    if (this.#root.primaryUnsettled) this.#root.recordPrimary(ref.arrayPath)
   }
 
   /** Removes a key; a missing key is not an error. */
   async delete(path: string): Promise<void> {
     const key = hamtKey(path)
     this.#assertWritable('delete')
-    await this.#keyOrder.run(key, () => this.#delete(key))
-  }
-
-  async #delete(key: string): Promise<void> {
     await this.#structure.write(async () => {
-      const ref = routeKey(this.#table.state, this.#primary, key)
+      const ref = this.#root.route(key)
       const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
       if (ref !== null && index !== undefined) await this.#table.setEntry(index, ref.coords, null)
-      if (this.#metadata.forget(key)) this.#table.rootDirty = true
+      this.#metadata.forget(key)
     })
   }
 
@@ -293,13 +266,9 @@ export class ShardedZarrStore {
       const inside = (path: string): boolean => dir === '' || path === dir || path.startsWith(`${dir}/`)
       for (const key of [...state.metadata.keys()])
         if (dir === '' || key.startsWith(`${dir}/`)) this.#metadata.forget(key)
-      for (const index of [...state.arrays.values()]) {
-        if (!inside(index.path)) continue
-        this.#table.forget(index)
-        state.arrays.delete(index.path)
-      }
-      this.#primary.path = state.arrays.keys().next().value
-      this.#table.rootDirty = true
+      const removed = [...state.arrays.values()].filter((index) => inside(index.path))
+      for (const index of removed) this.#table.forget(index)
+      this.#root.removeArrays(removed)
     })
   }
 
@@ -319,7 +288,7 @@ export class ShardedZarrStore {
     const seen = new Set(state.metadata.keys())
     yield* seen
     for (const index of [...state.arrays.values()]) {
-      const listed = state.version === SHARDED_V1 ? (this.#primary.path ?? '') : index.path
+      const listed = this.#root.layout.publicPath(index, this.#root.primary)
       for await (const [coords] of this.#table.chunks(index, options)) {
         const key = chunkKey(listed, coords)
         if (!seen.has(key)) yield key
@@ -358,8 +327,7 @@ export class ShardedZarrStore {
   async resize(newShape: readonly number[], options: { arrayPath?: string } = {}): Promise<void> {
     this.#assertWritable('resize')
     await this.#structure.write(async () => {
-      const path =
-        this.version === SHARDED_V1 ? '' : normalizePath(options.arrayPath ?? this.#primary.path ?? '')
+      const path = normalizePath(options.arrayPath ?? this.#root.primary.path ?? '')
       const index = this.#table.indexOf(path)
       if (index === undefined) throw new InvalidArgumentError(`no sharded array at ${JSON.stringify(path)}`)
       await this.#table.resize(index, newShape)
@@ -383,9 +351,7 @@ export class ShardedZarrStore {
   ): Promise<void> {
     this.#assertWritable('graft')
     const source = await ShardedZarrStore.open(sourceRootId, { store: this.#table.store })
-    await this.#structure.write(() =>
-      graftChunks(this.#table, source.#table, source.#primary, chunkOffset, options),
-    )
+    await this.#structure.write(() => graftChunks(this.#table, source.#table, chunkOffset, options))
   }
 
   /** Rewrites a v1 root as v2, the shards kept as they are under `primaryArrayPath`; flushes and returns the new root CID. */
@@ -393,9 +359,7 @@ export class ShardedZarrStore {
     this.#assertWritable('migrateToV2')
     return this.#structure.write(async () => {
       await this.#table.flush()
-      const path = await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath)
-      this.#primary.path = path
-      this.#primary.inferred = false
+      await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath)
       return this.#table.flush()
     })
   }

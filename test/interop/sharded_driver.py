@@ -26,13 +26,17 @@ ops      in:  {"root"} or {"create": {"arrayShape", "chunkShape", "chunksPerShar
                        {"op": "graft", "root", "offset", "sourceArrayPath"?, "targetArrayPath"?} |
                        {"op": "migrate", "path"}]
          out: {"root"}: the root after the operations, in order, and a flush.
+replay   in:  {"create": {"arrayShape", "chunkShape", "chunksPerShard"}} (a new v1 store) or
+               {"chunksPerShard"} (a new v2 store), "calls": [[op, key, hex], ...] with op "set",
+               "delete" or "flush" (key and hex empty)
+         out: {"roots": [root CID after each "flush" call]}: store calls replayed as zarr makes them.
 json     in:  {"texts": [str], "indent"?: int}   out: {"dumps": [json.dumps(json.loads(text), indent=indent)]}
          (py-hamt rewrites metadata this way; no Kubo needed)
 """
 
 from __future__ import annotations
 
-from driver_io import JsonObject, RequestError, field, run_driver
+from driver_io import JsonObject, RequestError, field, from_hex, run_driver
 
 import contextlib
 import io
@@ -46,6 +50,7 @@ import numpy as np
 import xarray as xr
 from multiformats import CID
 from py_hamt import KuboCAS, ShardedZarrStore, convert_hamt_to_sharded
+from zarr.core.buffer import default_buffer_prototype
 from zarr_driver import climate_dataset, describe
 
 warnings.simplefilter("ignore")
@@ -196,10 +201,39 @@ async def ops(req: JsonObject) -> JsonObject:
         return {"root": str(await store.flush())}
 
 
+async def replay(req: JsonObject) -> JsonObject:
+    calls = field(req, "calls", list)
+    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
+        if "create" in req:
+            spec = field(req, "create", dict)
+            store = await ShardedZarrStore.open(
+                cas=cas, read_only=False,
+                array_shape=tuple(field(spec, "arrayShape", list)),
+                chunk_shape=tuple(field(spec, "chunkShape", list)),
+                chunks_per_shard=field(spec, "chunksPerShard", int),
+            )
+        else:
+            store = await ShardedZarrStore.open(cas=cas, read_only=False, chunks_per_shard=field(req, "chunksPerShard", int))
+        roots: list[str] = []
+        for call in calls:
+            if not isinstance(call, list) or len(call) != 3:
+                raise RequestError(f"a call must be [op, key, hex], got {call!r}")
+            op, key, data = call
+            if op == "set":
+                await store.set(key, default_buffer_prototype().buffer.from_bytes(from_hex(data, key)))
+            elif op == "delete":
+                await store.delete(key)
+            elif op == "flush":
+                roots.append(str(await store.flush()))
+            else:
+                raise RequestError(f"unknown call {op!r}")
+        return {"roots": roots}
+
+
 async def json_roundtrip(req: JsonObject) -> JsonObject:
     indent = req.get("indent")
     return {"dumps": [json.dumps(json.loads(text), indent=indent) for text in field(req, "texts", list)]}
 
 
 if __name__ == "__main__":
-    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops, "json": json_roundtrip}, sys.argv))
+    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops, "replay": replay, "json": json_roundtrip}, sys.argv))

@@ -1,0 +1,68 @@
+/** Where a {@link SingleFlight} keeps the runs under way: a `Map`, or a map keyed by bytes (IdMap). */
+export interface FlightMap<K, V> {
+  get(key: K): V | undefined
+  set(key: K, value: V): void
+  delete(key: K): unknown
+}
+
+/** One run under way and the signal of the caller that started it. */
+export interface Flight<V> {
+  promise: Promise<V>
+  signal: AbortSignal | undefined
+}
+
+/** `promise`, or the signal's abort reason as soon as it fires (a joined run is not waited out). */
+function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise
+  signal.throwIfAborted()
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+/**
+ * Concurrent calls for one key share one run (a block load, a shard decode). Each caller waits
+ * under its own signal: its abort rejects only its own wait, and when the caller that started the
+ * run aborts it, the others start over (or join whoever did) instead of failing with it.
+ */
+export class SingleFlight<K, V> {
+  readonly #flights: FlightMap<K, Flight<V>>
+
+  constructor(flights: FlightMap<K, Flight<V>> = new Map<K, Flight<V>>()) {
+    this.#flights = flights
+  }
+
+  /**
+   * `load(signal)` for `key`, or the result of the run for `key` already under way. `cached`, if
+   * given, is asked first each time round (a run that ended may have filled the caller's cache).
+   */
+  async run(
+    key: K,
+    load: (signal: AbortSignal | undefined) => Promise<V>,
+    signal?: AbortSignal,
+    cached?: () => V | undefined,
+  ): Promise<V> {
+    for (;;) {
+      const hit = cached?.()
+      if (hit !== undefined) return hit
+      const shared = this.#flights.get(key)
+      if (shared === undefined) break
+      try {
+        return await withSignal(shared.promise, signal)
+      } catch (error) {
+        // Ours aborted, or the run failed on its own: that is our answer. Its owner aborted: go again.
+        if (signal?.aborted || shared.signal?.aborted !== true) throw error
+        if (this.#flights.get(key) === shared) this.#flights.delete(key)
+      }
+    }
+    const flight: Flight<V> = { promise: load(signal), signal }
+    this.#flights.set(key, flight)
+    try {
+      return await flight.promise
+    } finally {
+      if (this.#flights.get(key) === flight) this.#flights.delete(key)
+    }
+  }
+}

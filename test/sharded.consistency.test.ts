@@ -1,0 +1,211 @@
+// ShardedZarrStore: updates that change nothing leave the root, a shared shard load survives its
+// first caller's abort, a failed flush leaves the store as it was, and writes apply in call order.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import {
+  type AbortOptions,
+  type Codec,
+  type ContentAddressedStore,
+  type LoadOptions,
+  ShardedZarrStore,
+  type StoreId,
+} from '../src/index.js'
+import { CidMemoryStore } from './helpers/cid-store.js'
+
+const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values)
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const v3Array = (shape: number[], chunkShape: number[]): Uint8Array =>
+  new TextEncoder().encode(
+    JSON.stringify({
+      zarr_format: 3,
+      node_type: 'array',
+      shape,
+      data_type: 'uint8',
+      chunk_grid: { name: 'regular', configuration: { chunk_shape: chunkShape } },
+    }),
+  )
+
+/** A real in-memory CID store whose calls can be slowed or failed per call, and which counts saves under way. */
+class LatencyStore implements ContentAddressedStore {
+  readonly inner: CidMemoryStore
+  saveDelay: (data: Uint8Array, codec: Codec) => number = () => 0
+  loadDelay: () => number = () => 0
+  failSave: (data: Uint8Array, codec: Codec) => boolean = () => false
+  savesUnderWay = 0
+
+  constructor(inner: CidMemoryStore) {
+    this.inner = inner
+  }
+
+  async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
+    this.savesUnderWay++
+    try {
+      await sleep(this.saveDelay(data, codec))
+      if (this.failSave(data, codec)) throw new Error('injected save failure')
+      return await this.inner.save(data, codec, options)
+    } finally {
+      this.savesUnderWay--
+    }
+  }
+
+  async load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+    const delay = this.loadDelay()
+    if (delay > 0) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, delay)
+        options?.signal?.addEventListener('abort', () => {
+          clearTimeout(timer)
+          reject(options.signal?.reason)
+        })
+      })
+    }
+    return this.inner.load(id, options)
+  }
+}
+
+/** A v1 store over a 4x4 grid of 1x1 chunks, 3 chunks a shard (6 shards): chunk keys `a/c/i/j`. */
+function newV1(store: ContentAddressedStore): Promise<ShardedZarrStore> {
+  return ShardedZarrStore.create({ store, arrayShape: [4, 4], chunkShape: [1, 1], chunksPerShard: 3 })
+}
+
+describe('updates that change nothing leave the root as it was (as py-hamt 3.6.0)', () => {
+  it('deleting chunks of shards never written keeps them null and the root unchanged', async () => {
+    const cas = await CidMemoryStore.create()
+    const store = await newV1(cas)
+    await store.set('a/c/0/0', bytes(1))
+    const before = await store.flush()
+    // Shard 0 holds a/c/0/0; a/c/3/3 (shard 5) and a/c/1/2 (shard 1) were never written.
+    await store.delete('a/c/3/3')
+    await store.delete('a/c/1/2')
+    assert.equal(store.hasUnflushedChanges, false)
+    assert.equal(store.cacheStats().dirty, 0)
+    assert.equal((await store.flush()).toString(), before.toString())
+  })
+
+  it('setting a chunk to the CID it has, or deleting an absent chunk of a written shard, dirties nothing', async () => {
+    const cas = await CidMemoryStore.create()
+    const store = await newV1(cas)
+    await store.set('a/c/0/0', bytes(1))
+    const before = await store.flush()
+    await store.set('a/c/0/0', bytes(1))
+    await store.delete('a/c/0/1')
+    assert.equal(store.cacheStats().dirty, 0)
+    assert.equal((await store.flush()).toString(), before.toString())
+  })
+
+  it('a shard written and emptied again is saved and linked, as py-hamt does', async () => {
+    const cas = await CidMemoryStore.create()
+    const store = await newV1(cas)
+    const empty = await store.flush()
+    await store.set('a/c/3/3', bytes(1))
+    await store.delete('a/c/3/3')
+    assert.notEqual((await store.flush()).toString(), empty.toString())
+  })
+})
+
+describe('a shard load shared by concurrent readers', () => {
+  it('survives the abort of the caller that started it', async () => {
+    const cas = new LatencyStore(await CidMemoryStore.create())
+    const writer = await newV1(cas)
+    await writer.set('a/c/0/0', bytes(7))
+    const root = await writer.flush()
+    const reader = await ShardedZarrStore.open(root, { store: cas })
+    cas.loadDelay = () => 30
+    const first = new AbortController()
+    const aborted = reader.get('a/c/0/0', { signal: first.signal })
+    const joined = reader.get('a/c/0/1', { signal: new AbortController().signal })
+    const plain = reader.get('a/c/0/0')
+    await sleep(5)
+    first.abort(new DOMException('stop', 'AbortError'))
+    await assert.rejects(aborted, { name: 'AbortError' })
+    assert.equal(await joined, undefined)
+    assert.deepEqual(await plain, bytes(7))
+  })
+})
+
+describe('a failed flush', () => {
+  it('waits for the saves under way and leaves the store as it was; a retry gives the root of an unfailed run', async () => {
+    const cas = new LatencyStore(await CidMemoryStore.create())
+    const store = await newV1(cas)
+    const writes: [string, Uint8Array][] = [
+      ['a/c/0/0', bytes(1)],
+      ['a/c/1/1', bytes(2)],
+      ['a/c/2/2', bytes(3)],
+      ['a/c/3/3', bytes(4)],
+    ]
+    for (const [key, value] of writes) await store.set(key, value)
+    const dirty = store.cacheStats().dirty
+    assert.equal(dirty, 4)
+    // The first shard saved fails at once; the others take a while.
+    let shardSaves = 0
+    cas.saveDelay = (_, codec) => (codec === 'dag-cbor' ? 40 : 0)
+    cas.failSave = (_, codec) => codec === 'dag-cbor' && ++shardSaves === 1
+    await assert.rejects(store.flush(), /injected save failure/)
+    assert.equal(cas.savesUnderWay, 0, 'no save of the failed flush runs on after it rejected')
+    await sleep(100)
+    assert.equal(store.cacheStats().dirty, dirty)
+    assert.equal(store.hasUnflushedChanges, true)
+    assert.throws(() => store.rootId, { code: 'ERR_UNFLUSHED_CHANGES' })
+
+    cas.failSave = () => false
+    const retried = await store.flush()
+    const control = await newV1(await CidMemoryStore.create())
+    for (const [key, value] of writes) await control.set(key, value)
+    assert.equal(retried.toString(), (await control.flush()).toString())
+    const reopened = await ShardedZarrStore.open(retried, { store: cas })
+    for (const [key, value] of writes) assert.deepEqual(await reopened.get(key), value)
+  })
+
+  it('a failed root save leaves the shard table as it was', async () => {
+    const cas = new LatencyStore(await CidMemoryStore.create())
+    const store = await newV1(cas)
+    await store.set('a/c/0/0', bytes(1))
+    const first = await store.flush()
+    await store.set('a/c/3/3', bytes(2))
+    // Shard 5 saves, then the root save fails: shard 5 must stay unflushed and unlinked.
+    cas.failSave = (data, codec) => codec === 'dag-cbor' && data[0] !== 0x83
+    await assert.rejects(store.flush(), /injected save failure/)
+    assert.equal(store.cacheStats().dirty, 1)
+    cas.failSave = () => false
+    const retried = await store.flush()
+    assert.notEqual(retried.toString(), first.toString())
+    assert.deepEqual(await (await ShardedZarrStore.open(retried, { store: cas })).get('a/c/3/3'), bytes(2))
+  })
+})
+
+describe('writes apply in call order, whatever their uploads take', () => {
+  it('a flush called after a set includes it', async () => {
+    const cas = new LatencyStore(await CidMemoryStore.create())
+    const store = await newV1(cas)
+    await store.set('a/c/0/0', bytes(0))
+    cas.saveDelay = (_, codec) => (codec === 'raw' ? 30 : 0)
+    const set = store.set('a/c/1/1', bytes(9))
+    const root = await store.flush()
+    await set
+    const reopened = await ShardedZarrStore.open(root, { store: cas })
+    assert.deepEqual(await reopened.get('a/c/1/1'), bytes(9))
+    assert.equal(store.hasUnflushedChanges, false)
+  })
+
+  it('writes issued during a flush: a chunk, then a metadata write that shrinks its array', async () => {
+    const cas = new LatencyStore(await CidMemoryStore.create())
+    const store = await ShardedZarrStore.create({ store: cas, chunksPerShard: 2 })
+    await store.set('g/zarr.json', new TextEncoder().encode('{"zarr_format":3,"node_type":"group"}'))
+    await store.set('g/a/zarr.json', v3Array([4, 4], [1, 1]))
+    await store.set('g/a/c/0/0', bytes(1))
+    cas.saveDelay = (data) => (data.length === 1 && data[0] === 5 ? 30 : 0)
+    const flushing = store.flush()
+    const chunk = store.set('g/a/c/3/3', bytes(5))
+    const shrink = store.set('g/a/zarr.json', v3Array([2, 2], [1, 1]))
+    await Promise.all([flushing, chunk, shrink])
+    // In call order the chunk was written, then dropped by the shrink.
+    assert.deepEqual(store.arrays()[0]?.arrayShape, [2, 2])
+    assert.deepEqual(await store.get('g/a/c/0/0'), bytes(1))
+    const keys: string[] = []
+    for await (const key of store.list()) keys.push(key)
+    assert.deepEqual(
+      keys.filter((key) => key.includes('/c/')),
+      ['g/a/c/0/0'],
+    )
+  })
+})
