@@ -28,10 +28,11 @@ type Frame = { node: Node; link: Link; depth: number; next: number; keys: number
 /**
  * Every `[key, pointer]` below `root`, depth first in slot order, loading nodes as it goes.
  *
- * Linear in distinct blocks whatever the tree: a key is yielded only at the slot its hash selects
- * (else {@link InvalidNodeError}), so a subtree holding keys can be walked once only; a keyless
- * subtree (old py-hamt versions left empty nodes) is skipped when its ID comes again; and no node
- * may sit deeper than the hash reaches.
+ * Linear in distinct blocks whatever the tree. A node's first key must hash to the slots that led
+ * to it (else {@link InvalidNodeError}): a key's hash selects one path, so a node holding keys can
+ * be reached once only. Hashing one key per node, not every key, keeps walks fast; `verify()` checks
+ * them all. A keyless subtree (old py-hamt versions left empty nodes, linked from many slots) is
+ * skipped when its ID comes again, and no node may sit deeper than the hash reaches.
  */
 export async function* walkEntries(
   root: Link,
@@ -57,12 +58,13 @@ export async function* walkEntries(
     }
     const slot = frame.node.slots[index]
     if (slot instanceof Bucket) {
-      path[frame.depth] = index
+      if (frame.keys === 0 && slot.size > 0) {
+        path[frame.depth] = index
+        assertKeyPlace(slot.keys[0] as string, hasher, path, frame)
+      }
       for (let i = 0; i < slot.keys.length; i++) {
-        const key = slot.keys[i] as string
-        assertKeyPlace(key, hasher, path, frame)
         frame.keys++
-        yield [key, slot.pointers[i] as StoreId]
+        yield [slot.keys[i] as string, slot.pointers[i] as StoreId]
       }
     } else if (slot instanceof Link) {
       if (slot.id !== undefined && keyless.has(slot.id)) continue
