@@ -135,6 +135,29 @@ describe('HAMT writes apply in call order', () => {
     assert.deepEqual(await Promise.all([before, after, size, sizeAfter]), [1, 2, 1, 0])
   })
 
+  it('switches between read-only and writable apply in call order too', async () => {
+    const map = await HAMT.create<number>({
+      store: new JitteryStore(await MemoryStore.create(), random(seed + 3)),
+    })
+    await map.set('a', 1)
+    // Writable now, read-only once the switch applies: the set after it is refused.
+    const [, refused] = await Promise.allSettled([map.makeReadOnly(), map.set('b', 2)])
+    assert.ok(refused.status === 'rejected' && isHamtError(refused.reason, 'ERR_READ_ONLY'))
+    // Read-only now, writable after a switch still in the queue: the set and read after it go through.
+    const sequence = [map.makeReadOnly(), map.enableWrite(), map.set('c', 3), map.get('c'), map.size()]
+    const outcomes = await Promise.allSettled(sequence)
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+      String(outcomes.map((o) => (o.status === 'rejected' ? o.reason : '')).join(' ')),
+    )
+    assert.deepEqual(outcomes.slice(3), [
+      { status: 'fulfilled', value: 3 },
+      { status: 'fulfilled', value: 2 },
+    ])
+    assert.equal(map.readOnly, false)
+  })
+
   type Op =
     | { kind: 'set'; key: string; value: number }
     | { kind: 'delete'; key: string }

@@ -56,6 +56,8 @@ export class HAMT<V = unknown> {
   #epoch = 0
   /** Count of committed writes, to tell whether the map changed during a long read. */
   #writes = 0
+  /** makeReadOnly/enableWrite calls not yet applied: while any is, calls queue to learn the mode. */
+  #modeChanges = 0
 
   private constructor(options: HamtOptions, hashFn: HashFn, root: Link, size: number | undefined) {
     this.store = options.store
@@ -109,7 +111,7 @@ export class HAMT<V = unknown> {
    */
   async set(key: string, value: V, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
-    this.#assertWritable('set')
+    this.#assertWritableAtCall('set')
     const hash = this.#hasher.hash(key)
     const data = this.#encodeValue(key, value)
     // The upload starts now, overlapping other sets' uploads, and the write takes its place in the
@@ -122,7 +124,7 @@ export class HAMT<V = unknown> {
 
   /** Sets `key` to the ID of a value already in the store (as py-hamt's `_set_pointer`). */
   async setPointer(key: string, pointer: StoreId, options?: AbortOptions): Promise<void> {
-    this.#assertWritable('set')
+    this.#assertWritableAtCall('set')
     if (!isStoreId(pointer))
       throw new InvalidArgumentError(`pointer must be a CID or bytes, got ${describeValue(pointer)}`)
     const hash = this.#hasher.hash(key)
@@ -155,7 +157,7 @@ export class HAMT<V = unknown> {
   /** Removes `key`; throws {@link KeyNotFoundError} when it is not in the map. */
   async delete(key: string, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
-    this.#assertWritable('delete')
+    this.#assertWritableAtCall('delete')
     const hash = this.#hasher.hash(key)
     await this.#lock.write(async () => {
       this.#assertWritable('delete')
@@ -285,7 +287,7 @@ export class HAMT<V = unknown> {
 
   /** Flushes, then refuses writes; reads no longer take a lock (py-hamt's `make_read_only`). */
   async makeReadOnly(options?: AbortOptions): Promise<StoreId> {
-    return this.#lock.write(async () => {
+    return this.#changeMode(async () => {
       const root = await this.#flushLocked(options)
       this.#readOnly = true
       return root
@@ -294,9 +296,19 @@ export class HAMT<V = unknown> {
 
   /** Allows writes again (py-hamt's `enable_write`). */
   async enableWrite(): Promise<void> {
-    await this.#lock.write(async () => {
+    await this.#changeMode(async () => {
       this.#readOnly = false
     })
+  }
+
+  /** Runs a switch of mode in call order; until it is applied, no call may rely on the current mode. */
+  async #changeMode<T>(change: () => Promise<T>): Promise<T> {
+    this.#modeChanges++
+    try {
+      return await this.#lock.write(change)
+    } finally {
+      this.#modeChanges--
+    }
   }
 
   /** What the map holds in memory: cached clean nodes and unflushed dirty nodes. */
@@ -345,7 +357,7 @@ export class HAMT<V = unknown> {
 
   /** Runs a read under the shared lock, or lock-free on a read-only map (nothing changes there). */
   #reading<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#readOnly ? fn() : this.#lock.read(fn)
+    return this.#readOnly && this.#modeChanges === 0 ? fn() : this.#lock.read(fn)
   }
 
   /**
@@ -359,7 +371,7 @@ export class HAMT<V = unknown> {
       if (!this.#readOnly && !(countOnly && this.#size !== undefined)) this.#epoch++
       return { root: this.#root, size: this.#size, writes: this.#writes }
     }
-    return this.#readOnly ? take() : this.#lock.read(take)
+    return this.#readOnly && this.#modeChanges === 0 ? take() : this.#lock.read(take)
   }
 
   async #loadPath(hash: Uint8Array, key: string, options?: AbortOptions): Promise<Path> {
@@ -407,6 +419,11 @@ export class HAMT<V = unknown> {
 
   #assertWritable(operation: string): void {
     if (this.#readOnly) throw new ReadOnlyError(operation)
+  }
+
+  /** The check at call time: fails fast on a read-only map, unless a pending switch may change that. */
+  #assertWritableAtCall(operation: string): void {
+    if (this.#modeChanges === 0) this.#assertWritable(operation)
   }
 
   #encodeValue(key: string, value: V): Uint8Array {
