@@ -2,11 +2,9 @@
 // stay cheap, so a stranger's CAR of identity CIDs cannot make an import quadratic.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { hashOf, IdMap } from '../src/cas/id-map.js'
-import { BlockstoreStore, importCar } from '../src/index.js'
 import { withinBudget } from './helpers/hostile.js'
 
 const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -42,22 +40,7 @@ function exerciseMap(ids: Array<Uint8Array | CID>): void {
 const cids = crafted(N, 'tail').map((bytes) => CID.createV1(0x55, identity.digest(bytes)))
 const prefixed = crafted(N, 'prefix')
 const mixedLengths = crafted(N, 'tail', 48).map((id, i) => id.subarray(0, 9 + (i % 40)))
-// importCar itself peaks at ~4.5 KiB a block (mostly garbage not yet collected), so the CAR case
-// uses fewer blocks to stay inside the 64 MiB budget; the quadratic import it guards showed at 5k too.
 const sameHash = collidingIds(N)
-const CAR_BLOCKS = 5_000
-const car = carOf(cids.slice(0, CAR_BLOCKS))
-
-/** A CAR holding one block per identity CID (its bytes are the CID's digest). */
-function carOf(blockCids: CID[]): Uint8Array {
-  const blocks = blockCids.map((cid) => ({ cid, bytes: cid.multihash.digest }))
-  const roots = [blockCids[0] as CID]
-  const headerSize = CarBufferWriter.headerLength({ roots })
-  const size = blocks.reduce((n, b) => n + CarBufferWriter.blockLength(b), headerSize)
-  const writer = CarBufferWriter.createWriter(new ArrayBuffer(size), { roots, headerSize })
-  for (const block of blocks) writer.write(block)
-  return writer.close()
-}
 
 describe('hostile IDs in the ID map', () => {
   it(`${N} identity CIDs sharing a tail: linear`, async () => {
@@ -84,25 +67,6 @@ describe('hostile IDs in the ID map', () => {
     )
     const outcome = await withinBudget('one hash for all', () => exerciseMap(ids), { ms: 3_000 })
     assert.equal(outcome.error, undefined, String(outcome.error))
-  })
-
-  it(`a CAR of ${CAR_BLOCKS} identity-CID blocks sharing a tail imports in linear time`, async () => {
-    const kept = new Map<string, Uint8Array>()
-    const blockstore = {
-      get: async (cid: CID) => kept.get(cid.multihash.bytes.join()) as Uint8Array,
-      put: async (cid: CID, bytes: Uint8Array) => {
-        kept.set(cid.multihash.bytes.join(), bytes)
-        return cid
-      },
-      has: async (cid: CID) => kept.has(cid.multihash.bytes.join()),
-    }
-    const outcome = await withinBudget(
-      'identity CAR import',
-      () => importCar(new BlockstoreStore(blockstore), car),
-      { ms: 2_500 },
-    )
-    assert.equal(outcome.error, undefined, String(outcome.error))
-    assert.equal(outcome.value?.blocks, CAR_BLOCKS)
   })
 })
 
