@@ -248,7 +248,9 @@ export class HAMT<V = unknown> {
 
   /**
    * Every `[key, pointer]`, from a snapshot taken when iteration starts: writes made while iterating
-   * are not seen, and never block on the iteration.
+   * are not seen, and never block on the iteration. Each distinct block is walked once: a node
+   * reached at a slot its first key does not hash to, or deeper than the hash reaches, is
+   * `ERR_INVALID_NODE` (a stranger's tree cannot make the walk exponential).
    */
   async *pointers(options?: AbortOptions): AsyncGenerator<[string, StoreId]> {
     const { root } = await this.#snapshot()
@@ -322,8 +324,9 @@ export class HAMT<V = unknown> {
 
   /**
    * Checks the tree against the canonical-shape rules for this map's `maxBucketSize` (open a map with
-   * its writer's bucket size to check it) and returns every problem found, empty when sound. Loads
-   * every node: meant for tests and `verify` tools, not hot paths.
+   * its writer's bucket size to check it) and returns every problem found, empty when sound: keys in
+   * the wrong slot, a node linked from more than one slot, a node deeper than the hash reaches, ….
+   * Loads every distinct node once: meant for tests and `verify` tools, not hot paths.
    */
   async verify(options?: AbortOptions): Promise<{ problems: string[]; keyCount: number }> {
     const { root } = await this.#snapshot()
