@@ -37,10 +37,10 @@ export class InvalidArgumentError extends HamtError {
   }
 }
 
-/** The hash function returned something other than a non-empty `Uint8Array`. */
+/** The hash function threw, or returned something other than a non-empty `Uint8Array` of its usual length. */
 export class InvalidHashError extends HamtError {
-  constructor(message: string) {
-    super('ERR_INVALID_HASH', message)
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INVALID_HASH', message, options)
   }
 }
 

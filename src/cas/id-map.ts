@@ -1,17 +1,37 @@
+import { toHex } from 'multiformats/bytes'
 import type { StoreId } from './interface.js'
 
 type Entry<V> = { bytes: Uint8Array; value: V; next: Entry<V> | undefined }
+
+/** Entries one chain holds before further colliding IDs go to the string-keyed overflow map. */
+const CHAIN_LIMIT = 8
 
 function bytesOf(id: StoreId): Uint8Array {
   return id instanceof Uint8Array ? id : id.bytes
 }
 
-/** 30 bits from the ID's last bytes: IDs end in a hash digest, so these bits are already uniform. */
-function hashOf(bytes: Uint8Array): number {
+/**
+ * 30 bits from every byte of the ID, four bytes a step. Whole IDs, not their tails: identity CIDs
+ * (and any ID from a stranger's CAR) choose their own bytes, and hashing part of them let 10k IDs
+ * sharing a tail land in one chain. Exported for tests only.
+ */
+export function hashOf(bytes: Uint8Array): number {
   const n = bytes.length
-  let h = n
-  for (let i = Math.max(0, n - 4); i < n; i++) h = (h << 8) | (bytes[i] as number)
-  return h & 0x3fffffff
+  let h = n ^ 0x2c1b3c6d
+  let i = 0
+  for (; i + 4 <= n; i += 4) {
+    const word =
+      (bytes[i] as number) |
+      ((bytes[i + 1] as number) << 8) |
+      ((bytes[i + 2] as number) << 16) |
+      ((bytes[i + 3] as number) << 24)
+    h = Math.imul(h ^ word, 0x9e3779b1)
+    h ^= h >>> 16
+  }
+  for (; i < n; i++) h = Math.imul(h ^ (bytes[i] as number), 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) & 0x3fffffff
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -23,14 +43,18 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 /**
  * A map keyed by store ID, compared by bytes. Building a string key per lookup cost ~0.7 µs
  * in V8, most of a warm get; here a small integer picks a short chain compared byte by byte.
+ * Chains are capped: IDs crafted to collide go to a map keyed by their hex (V8's own seeded string
+ * hash), so no input makes a lookup cost more than a few comparisons and one hex string.
  * A CID and a byte ID with the same bytes are the same key, which no store produces.
  */
 export class IdMap<V> {
   readonly #table = new Map<number, Entry<V>>()
+  /** IDs whose chain was full when they came; empty unless IDs were made to collide. */
+  readonly #overflow = new Map<string, { bytes: Uint8Array; value: V }>()
   #size = 0
 
   get size(): number {
-    return this.#size
+    return this.#size + this.#overflow.size
   }
 
   get(id: StoreId): V | undefined {
@@ -38,7 +62,7 @@ export class IdMap<V> {
     for (let e = this.#table.get(hashOf(bytes)); e !== undefined; e = e.next) {
       if (equalBytes(e.bytes, bytes)) return e.value
     }
-    return undefined
+    return this.#overflow.size === 0 ? undefined : this.#overflow.get(toHex(bytes))?.value
   }
 
   has(id: StoreId): boolean {
@@ -47,15 +71,24 @@ export class IdMap<V> {
 
   set(id: StoreId, value: V): void {
     const bytes = bytesOf(id)
-    const hash = this.#table.get(hashOf(bytes))
-    for (let e = hash; e !== undefined; e = e.next) {
+    const key = hashOf(bytes)
+    const head = this.#table.get(key)
+    let length = 0
+    for (let e = head; e !== undefined; e = e.next, length++) {
       if (equalBytes(e.bytes, bytes)) {
         e.value = value
         return
       }
     }
-    this.#table.set(hashOf(bytes), { bytes, value, next: hash })
-    this.#size++
+    if (length < CHAIN_LIMIT && (this.#overflow.size === 0 || !this.#overflow.has(toHex(bytes)))) {
+      this.#table.set(key, { bytes, value, next: head })
+      this.#size++
+      return
+    }
+    const hex = toHex(bytes)
+    const existing = this.#overflow.get(hex)
+    if (existing !== undefined) existing.value = value
+    else this.#overflow.set(hex, { bytes, value })
   }
 
   delete(id: StoreId): boolean {
@@ -70,11 +103,12 @@ export class IdMap<V> {
       this.#size--
       return true
     }
-    return false
+    return this.#overflow.size !== 0 && this.#overflow.delete(toHex(bytes))
   }
 
   clear(): void {
     this.#table.clear()
+    this.#overflow.clear()
     this.#size = 0
   }
 
@@ -82,5 +116,6 @@ export class IdMap<V> {
     for (const head of this.#table.values()) {
       for (let e: Entry<V> | undefined = head; e !== undefined; e = e.next) yield [e.bytes, e.value]
     }
+    for (const { bytes, value } of this.#overflow.values()) yield [bytes, value]
   }
 }

@@ -11,14 +11,14 @@ import {
 import { flushTree } from './flush.js'
 import type { CacheStats, GetOptions, HamtOptions, HashFn } from './interface.js'
 import { checkTree } from './invariants.js'
-import { makeKeyHasher } from './keys.js'
+import { type KeyHasher, makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
 import { RwLock } from './lock.js'
 import { buildSubtree, collectEntries, type Entry, slotIndex } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
 import { decodeValue, encodeValue } from './values.js'
-import { dirtyStats, walkEntries } from './walk.js'
+import { assertLinkDepth, dirtyStats, walkEntries } from './walk.js'
 
 /** The nodes from the root down to the one whose slot holds the key's bucket (or is empty). */
 type Path = { nodes: Node[]; hash: Uint8Array }
@@ -45,7 +45,7 @@ export class HAMT<V = unknown> {
   readonly maxBucketSize: number
   readonly valuesAreBytes: boolean
   readonly #loader: NodeLoader
-  readonly #hashKey: (key: string) => Uint8Array
+  readonly #hasher: KeyHasher
   readonly #flushConcurrency: number
   readonly #lock = new RwLock()
   #readOnly: boolean
@@ -56,8 +56,8 @@ export class HAMT<V = unknown> {
   #epoch = 0
   /** Count of committed writes, to tell whether the map changed during a long read. */
   #writes = 0
-  /** Sets still saving their value, before they queue for the lock. */
-  readonly #writesInFlight = new Set<Promise<void>>()
+  /** makeReadOnly/enableWrite calls not yet applied: while any is, calls queue to learn the mode. */
+  #modeChanges = 0
 
   private constructor(options: HamtOptions, hashFn: HashFn, root: Link, size: number | undefined) {
     this.store = options.store
@@ -66,7 +66,7 @@ export class HAMT<V = unknown> {
     this.#readOnly = options.readOnly ?? false
     this.#flushConcurrency = options.flushConcurrency ?? DEFAULTS.flushConcurrency
     this.#loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes)
-    this.#hashKey = makeKeyHasher(hashFn)
+    this.#hasher = makeKeyHasher(hashFn)
     this.#root = root
     this.#size = size
   }
@@ -105,59 +105,60 @@ export class HAMT<V = unknown> {
     return this.#root.id === undefined
   }
 
-  /** Sets `key` to `value`: the value is saved as its own block and the bucket holds its ID. */
+  /**
+   * Sets `key` to `value`: the value is saved as its own block and the bucket holds its ID.
+   * Writes apply in call order (the last call wins), while their value uploads run at once.
+   */
   async set(key: string, value: V, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
-    this.#assertWritable('set')
-    const hash = this.#hashKey(key)
+    this.#assertWritableAtCall('set')
+    const hash = this.#hasher.hash(key)
     const data = this.#encodeValue(key, value)
-    // The value block is saved before taking the lock, so many sets can upload values at once;
-    // flush() waits for such sets, so it includes every write called before it.
-    const write = (async () => {
-      const pointer = await this.#loader.save(data, 'raw', options)
-      await this.#setPointer(key, hash, pointer, options)
-    })()
-    this.#writesInFlight.add(write)
-    try {
-      await write
-    } finally {
-      this.#writesInFlight.delete(write)
-    }
+    // The upload starts now, overlapping other sets' uploads, and the write takes its place in the
+    // lock's queue now too: it applies after every call made before it, whatever the upload times.
+    const upload = this.#loader.save(data, 'raw', options)
+    // Awaited in turn below; this only keeps an early failure from counting as unhandled meanwhile.
+    upload.catch(() => {})
+    await this.#lock.write(async () => this.#setPointerLocked(key, hash, await upload, options))
   }
 
   /** Sets `key` to the ID of a value already in the store (as py-hamt's `_set_pointer`). */
   async setPointer(key: string, pointer: StoreId, options?: AbortOptions): Promise<void> {
-    this.#assertWritable('set')
+    this.#assertWritableAtCall('set')
     if (!isStoreId(pointer))
       throw new InvalidArgumentError(`pointer must be a CID or bytes, got ${describeValue(pointer)}`)
-    await this.#setPointer(key, this.#hashKey(key), pointer, options)
+    const hash = this.#hasher.hash(key)
+    await this.#lock.write(async () => this.#setPointerLocked(key, hash, pointer, options))
   }
 
-  async #setPointer(key: string, hash: Uint8Array, pointer: StoreId, options?: AbortOptions): Promise<void> {
-    await this.#lock.write(async () => {
-      this.#assertWritable('set')
-      const path = await this.#loadPath(hash, key, options)
-      const depth = path.nodes.length - 1
-      const leaf = path.nodes[depth] as Node
-      const bucket = leaf.slots[slotIndex(hash, depth, key)] as Bucket | undefined
-      const isNew = bucket === undefined || bucket.indexOf(key) < 0
-      let replacement: Slot
-      if (bucket === undefined) replacement = new Bucket([key], [pointer])
-      else if (!isNew || bucket.size < this.maxBucketSize) replacement = bucket.with(key, pointer)
-      else replacement = Link.toDirty(this.#splitBucket(bucket, { key, pointer, hash }, depth + 1))
-      // Checked here too, for stores that ignore the signal: an abort never lands half-way.
-      options?.signal?.throwIfAborted()
-      this.#commit(path, depth, replacement)
-      if (isNew && this.#size !== undefined) this.#size++
-      this.#writes++
-    })
+  async #setPointerLocked(
+    key: string,
+    hash: Uint8Array,
+    pointer: StoreId,
+    options?: AbortOptions,
+  ): Promise<void> {
+    this.#assertWritable('set')
+    const path = await this.#loadPath(hash, key, options)
+    const depth = path.nodes.length - 1
+    const leaf = path.nodes[depth] as Node
+    const bucket = leaf.slots[slotIndex(hash, depth, key)] as Bucket | undefined
+    const isNew = bucket === undefined || bucket.indexOf(key) < 0
+    let replacement: Slot
+    if (bucket === undefined) replacement = new Bucket([key], [pointer])
+    else if (!isNew || bucket.size < this.maxBucketSize) replacement = bucket.with(key, pointer)
+    else replacement = Link.toDirty(this.#splitBucket(bucket, { key, pointer, hash }, depth + 1))
+    // Checked here too, for stores that ignore the signal: an abort never lands half-way.
+    options?.signal?.throwIfAborted()
+    this.#commit(path, depth, replacement)
+    if (isNew && this.#size !== undefined) this.#size++
+    this.#writes++
   }
 
   /** Removes `key`; throws {@link KeyNotFoundError} when it is not in the map. */
   async delete(key: string, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
-    this.#assertWritable('delete')
-    const hash = this.#hashKey(key)
+    this.#assertWritableAtCall('delete')
+    const hash = this.#hasher.hash(key)
     await this.#lock.write(async () => {
       this.#assertWritable('delete')
       const path = await this.#loadPath(hash, key, options)
@@ -175,6 +176,7 @@ export class HAMT<V = unknown> {
           this.maxBucketSize,
           this.#loader,
           options,
+          { depth, hashLength: hash.length },
           slotIndex(hash, depth, key),
           replacement,
         )
@@ -215,13 +217,14 @@ export class HAMT<V = unknown> {
 
   /** The store ID of `key`'s value, or `undefined` when absent. */
   async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
-    const hash = this.#hashKey(key)
+    const hash = this.#hasher.hash(key)
     return this.#reading(async () => {
       // Nodes in memory are followed without an await: a warm lookup is then one synchronous walk.
       let node = this.#loader.inMemory(this.#root) ?? (await this.#loader.follow(this.#root, options))
       for (let depth = 0; ; depth++) {
         const slot = node.slots[slotIndex(hash, depth, key)]
         if (slot instanceof Link) {
+          assertLinkDepth(slot, depth, hash.length)
           node = this.#loader.inMemory(slot) ?? (await this.#loader.follow(slot, options))
           continue
         }
@@ -234,22 +237,24 @@ export class HAMT<V = unknown> {
 
   /** Number of keys. Walks the whole tree once for a map opened by ID; after that it is kept as writes happen. */
   async size(options?: AbortOptions): Promise<number> {
-    if (this.#size !== undefined) return this.#size
-    const writesBefore = this.#writes
+    const snapshot = await this.#snapshot(true)
+    if (snapshot.size !== undefined) return snapshot.size
     let count = 0
-    for await (const _ of this.pointers(options)) count++
+    for await (const _ of walkEntries(snapshot.root, this.#loader, this.#hasher, options)) count++
     // The walk saw a snapshot; its count describes the live map only if no write came in between.
-    if (this.#writes === writesBefore) this.#size = count
+    if (this.#writes === snapshot.writes) this.#size = count
     return count
   }
 
   /**
    * Every `[key, pointer]`, from a snapshot taken when iteration starts: writes made while iterating
-   * are not seen, and never block on the iteration.
+   * are not seen, and never block on the iteration. Each distinct block is walked once: a node
+   * reached at a slot its first key does not hash to, or deeper than the hash reaches, is
+   * `ERR_INVALID_NODE` (a stranger's tree cannot make the walk exponential).
    */
   async *pointers(options?: AbortOptions): AsyncGenerator<[string, StoreId]> {
-    const root = await this.#snapshot()
-    yield* walkEntries(root, this.#loader, options)
+    const { root } = await this.#snapshot()
+    yield* walkEntries(root, this.#loader, this.#hasher, options)
   }
 
   /** Every key (see {@link HAMT.pointers} for consistency). */
@@ -279,14 +284,12 @@ export class HAMT<V = unknown> {
    * The map stays writable. If a save fails, the changes stay in memory and `flush()` can be retried.
    */
   async flush(options?: AbortOptions): Promise<StoreId> {
-    await this.#settleWritesInFlight()
     return this.#lock.write(async () => this.#flushLocked(options))
   }
 
   /** Flushes, then refuses writes; reads no longer take a lock (py-hamt's `make_read_only`). */
   async makeReadOnly(options?: AbortOptions): Promise<StoreId> {
-    await this.#settleWritesInFlight()
-    return this.#lock.write(async () => {
+    return this.#changeMode(async () => {
       const root = await this.#flushLocked(options)
       this.#readOnly = true
       return root
@@ -295,9 +298,19 @@ export class HAMT<V = unknown> {
 
   /** Allows writes again (py-hamt's `enable_write`). */
   async enableWrite(): Promise<void> {
-    await this.#lock.write(async () => {
+    await this.#changeMode(async () => {
       this.#readOnly = false
     })
+  }
+
+  /** Runs a switch of mode in call order; until it is applied, no call may rely on the current mode. */
+  async #changeMode<T>(change: () => Promise<T>): Promise<T> {
+    this.#modeChanges++
+    try {
+      return await this.#lock.write(change)
+    } finally {
+      this.#modeChanges--
+    }
   }
 
   /** What the map holds in memory: cached clean nodes and unflushed dirty nodes. */
@@ -311,15 +324,16 @@ export class HAMT<V = unknown> {
 
   /**
    * Checks the tree against the canonical-shape rules for this map's `maxBucketSize` (open a map with
-   * its writer's bucket size to check it) and returns every problem found, empty when sound. Loads
-   * every node: meant for tests and `verify` tools, not hot paths.
+   * its writer's bucket size to check it) and returns every problem found, empty when sound: keys in
+   * the wrong slot, a node linked from more than one slot, a node deeper than the hash reaches, ….
+   * Loads every distinct node once: meant for tests and `verify` tools, not hot paths.
    */
   async verify(options?: AbortOptions): Promise<{ problems: string[]; keyCount: number }> {
-    const root = await this.#snapshot()
+    const { root } = await this.#snapshot()
     const result = await checkTree(
       root,
       this.#loader,
-      { maxBucketSize: this.maxBucketSize, hashKey: this.#hashKey },
+      { maxBucketSize: this.maxBucketSize, hasher: this.#hasher },
       options,
     )
     if (this.#size !== undefined && this.#root === root && result.keyCount !== this.#size) {
@@ -331,11 +345,6 @@ export class HAMT<V = unknown> {
   /** Empties the read cache. Unflushed changes are kept: `flush()` is what frees them. */
   async clearCache(): Promise<void> {
     this.#loader.cache.clear()
-  }
-
-  /** Waits until every set called so far has its pointer in the tree (or has failed). */
-  async #settleWritesInFlight(): Promise<void> {
-    await Promise.allSettled([...this.#writesInFlight])
   }
 
   async #flushLocked(options?: AbortOptions): Promise<StoreId> {
@@ -351,19 +360,21 @@ export class HAMT<V = unknown> {
 
   /** Runs a read under the shared lock, or lock-free on a read-only map (nothing changes there). */
   #reading<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#readOnly ? fn() : this.#lock.read(fn)
+    return this.#readOnly && this.#modeChanges === 0 ? fn() : this.#lock.read(fn)
   }
 
   /**
-   * The root for a long reader. A read-only map never changes under it; a writable one is frozen:
-   * later writes copy the nodes they change instead of changing them in place.
+   * The root for a long reader, taken in call order. A read-only map never changes under it; a
+   * writable one is frozen: later writes copy the nodes they change instead of changing them in place.
+   * Carries the key count when known (`countOnly` then freezes nothing) and the write count, to tell
+   * later whether the live map still matches.
    */
-  async #snapshot(): Promise<Link> {
-    if (this.#readOnly) return this.#root
-    return this.#lock.read(async () => {
-      this.#epoch++
-      return this.#root
-    })
+  async #snapshot(countOnly = false): Promise<{ root: Link; size: number | undefined; writes: number }> {
+    const take = async (): Promise<{ root: Link; size: number | undefined; writes: number }> => {
+      if (!this.#readOnly && !(countOnly && this.#size !== undefined)) this.#epoch++
+      return { root: this.#root, size: this.#size, writes: this.#writes }
+    }
+    return this.#readOnly && this.#modeChanges === 0 ? take() : this.#lock.read(take)
   }
 
   async #loadPath(hash: Uint8Array, key: string, options?: AbortOptions): Promise<Path> {
@@ -372,6 +383,7 @@ export class HAMT<V = unknown> {
       const depth = nodes.length - 1
       const slot = (nodes[depth] as Node).slots[slotIndex(hash, depth, key)]
       if (!(slot instanceof Link)) return { nodes, hash }
+      assertLinkDepth(slot, depth, hash.length)
       nodes.push(this.#loader.inMemory(slot) ?? (await this.#loader.follow(slot, options)))
     }
   }
@@ -380,7 +392,7 @@ export class HAMT<V = unknown> {
     const entries: Entry[] = bucket.keys.map((key, i) => ({
       key,
       pointer: bucket.pointers[i] as StoreId,
-      hash: this.#hashKey(key),
+      hash: this.#hasher.hash(key),
     }))
     entries.push(added)
     return buildSubtree(entries, depth, this.maxBucketSize, this.#epoch)
@@ -410,6 +422,11 @@ export class HAMT<V = unknown> {
 
   #assertWritable(operation: string): void {
     if (this.#readOnly) throw new ReadOnlyError(operation)
+  }
+
+  /** The check at call time: fails fast on a read-only map, unless a pending switch may change that. */
+  #assertWritableAtCall(operation: string): void {
+    if (this.#modeChanges === 0) this.#assertWritable(operation)
   }
 
   #encodeValue(key: string, value: V): Uint8Array {

@@ -1,6 +1,9 @@
 import type { AbortOptions, ByteRange, ContentAddressedStore } from '../cas/interface.js'
 
-/** Hashes a key's UTF-8 bytes. Must return a non-empty `Uint8Array`, the same for the same input. */
+/**
+ * Hashes a key's UTF-8 bytes. Must return a non-empty `Uint8Array`, the same for the same input and of
+ * one length for every input; one that throws or breaks this is `ERR_INVALID_HASH`, and nothing changes.
+ */
 export type HashFn = (data: Uint8Array) => Uint8Array
 
 export interface HamtOptions {

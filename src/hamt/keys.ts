@@ -13,16 +13,48 @@ export function checkKey(key: unknown): asserts key is string {
   }
 }
 
-/** Wraps a hash function so every key is checked and every digest is checked to be non-empty bytes. */
-export function makeKeyHasher(hashFn: HashFn): (key: string) => Uint8Array {
-  return (key) => {
-    checkKey(key)
-    const hash: unknown = hashFn(utf8Encode(key))
+/** A map's key hash: checked keys in, checked digests out, all of {@link KeyHasher.length} bytes. */
+export interface KeyHasher {
+  hash(key: string): Uint8Array
+  /** Bytes of every digest: a tree has nodes at depths 0 to `length - 1` only. */
+  readonly length: number
+}
+
+/**
+ * Wraps a hash function so every key is checked and every digest is checked to be bytes of one
+ * length (that of the empty key's hash). A throwing or wrong hash is an {@link InvalidHashError},
+ * raised before the map is touched.
+ */
+export function makeKeyHasher(hashFn: HashFn): KeyHasher {
+  const digest = (key: string): Uint8Array => {
+    let hash: unknown
+    try {
+      hash = hashFn(utf8Encode(key))
+    } catch (error) {
+      throw new InvalidHashError(
+        `hashFn threw for key ${JSON.stringify(key)}: ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      )
+    }
     if (!(hash instanceof Uint8Array)) {
       throw new InvalidHashError(`hashFn must return a Uint8Array, got ${describeValue(hash)}`)
     }
-    if (hash.length === 0)
-      throw new InvalidHashError('hashFn returned an empty hash; at least 1 byte is needed')
     return hash
+  }
+  const length = digest('').length
+  if (length === 0) throw new InvalidHashError('hashFn returned an empty hash; at least 1 byte is needed')
+  return {
+    length,
+    hash(key) {
+      checkKey(key)
+      const hash = digest(key)
+      if (hash.length !== length) {
+        throw new InvalidHashError(
+          `hashFn returned ${hash.length} bytes for key ${JSON.stringify(key)} but ${length} for the empty key; ` +
+            'every hash must have the same length',
+        )
+      }
+      return hash
+    },
   }
 }

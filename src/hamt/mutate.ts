@@ -1,7 +1,9 @@
+import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
-import { HashExhaustedError } from '../errors.js'
+import { HashExhaustedError, InvalidNodeError } from '../errors.js'
 import type { NodeLoader } from './loader.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
+import { assertLinkDepth, describeLink } from './walk.js'
 
 /** A key with its pointer and hash, on its way into a new subtree. */
 export type Entry = { key: string; pointer: StoreId; hash: Uint8Array }
@@ -44,15 +46,26 @@ export function buildSubtree(entries: Entry[], depth: number, maxBucketSize: num
   return node
 }
 
+/** Where a collapse looks: the node's depth, the hash length, and the stored nodes seen so far. */
+export type CollectScope = {
+  depth: number
+  hashLength: number
+  /** Key counts of the stored subtrees already collected, so a repeated link costs nothing. */
+  seen?: IdMap<number>
+}
+
 /**
  * All entries of `node`'s subtree as one bucket, with slot `replacedIndex` read as `replacement`,
- * or `null` as soon as they are more than `limit`. Loads only what it must to decide.
+ * or `null` as soon as they are more than `limit`. Loads only what it must to decide. A subtree
+ * linked twice counts once when it is keyless (old py-hamt left empty nodes) and is an
+ * {@link InvalidNodeError} when it holds keys, so hostile trees cost one visit per block.
  */
 export async function collectEntries(
   node: Node,
   limit: number,
   loader: NodeLoader,
   options: AbortOptions | undefined,
+  scope: CollectScope,
   replacedIndex = -1,
   replacement: Slot = undefined,
 ): Promise<Bucket | null> {
@@ -71,10 +84,22 @@ export async function collectEntries(
   }
   // Buckets first: in a canonical tree a node with a link has more than `limit` entries, and
   // counting its buckets often proves that without loading the child.
+  const seen = scope.seen ?? new IdMap<number>()
   for (const link of links) {
+    if (link.id !== undefined) {
+      const count = seen.get(link.id)
+      if (count === 0) continue
+      if (count !== undefined)
+        throw new InvalidNodeError(
+          `${describeLink(link)} is linked from two slots; its keys can belong to one only`,
+        )
+    }
+    assertLinkDepth(link, scope.depth, scope.hashLength)
     const child = await loader.follow(link, options)
-    const childEntries = await collectEntries(child, limit - keys.length, loader, options)
+    const childScope = { depth: scope.depth + 1, hashLength: scope.hashLength, seen }
+    const childEntries = await collectEntries(child, limit - keys.length, loader, options, childScope)
     if (childEntries === null) return null
+    if (link.id !== undefined) seen.set(link.id, childEntries.size)
     keys.push(...childEntries.keys)
     pointers.push(...childEntries.pointers)
   }

@@ -2,7 +2,6 @@ import { integerOption } from '../check.js'
 import { describeValue, InvalidArgumentError } from '../errors.js'
 import { blake3, loadBlake3 } from '../hash/blake3.js'
 import type { HamtOptions, HashFn } from './interface.js'
-import { makeKeyHasher } from './keys.js'
 
 export const DEFAULTS = { maxBucketSize: 4, cacheBytes: 32 << 20, flushConcurrency: 16 }
 
@@ -24,7 +23,5 @@ export async function checkOptions(options: HamtOptions): Promise<HashFn> {
   }
   if (typeof hashFn !== 'function')
     throw new InvalidArgumentError(`options.hashFn must be a function, got ${describeValue(hashFn)}`)
-  // Fail at creation, not at the first write, for a function that does not return bytes.
-  makeKeyHasher(hashFn)('')
   return hashFn
 }

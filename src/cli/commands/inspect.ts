@@ -1,7 +1,9 @@
 import type { CID } from 'multiformats/cid'
 import { walkDag } from '../../car/walk.js'
-import type { StoreId } from '../../cas/interface.js'
-import { isHamtError } from '../../errors.js'
+import { formatId } from '../../cas/id.js'
+import { IdMap } from '../../cas/id-map.js'
+import type { ContentAddressedStore, StoreId } from '../../cas/interface.js'
+import { InvalidNodeError, isHamtError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
 import { Bucket, Link } from '../../hamt/node.js'
 import { decodeNode } from '../../hamt/node-decoder.js'
@@ -21,9 +23,15 @@ export interface TreeStats {
   slotUse: number
 }
 
-/** Walks every node of the tree (not the values) and counts. */
+/** BLAKE3's 32 bytes, the hash the CLI opens maps with: nodes sit at depths 0 to 31. */
+const HASH_BYTES = 32
+
+/**
+ * Walks every node of the tree (not the values) and counts. Each distinct node counts once, however
+ * many slots link to it, so a hostile tree of repeated links costs its distinct blocks only.
+ */
 export async function treeStats(
-  store: CliStore,
+  store: Pick<ContentAddressedStore, 'load'>,
   root: StoreId,
   onNode?: (nodes: number) => void,
 ): Promise<TreeStats> {
@@ -37,7 +45,14 @@ export async function treeStats(
   }
   let usedSlots = 0
   let level: StoreId[] = [root]
+  const seen = new IdMap<true>()
+  seen.set(root, true)
   for (let depth = 0; level.length > 0; depth++) {
+    if (depth >= HASH_BYTES) {
+      throw new InvalidNodeError(
+        `node ${formatId(level[0] as StoreId)} sits at depth ${depth}, deeper than a ${HASH_BYTES}-byte hash reaches`,
+      )
+    }
     const next: StoreId[] = []
     // One level at a time, its nodes loaded together.
     const blocks = await mapConcurrent(level, 32, (id) => store.load(id))
@@ -54,7 +69,8 @@ export async function treeStats(
           stats.keys += slot.size
           stats.keysAtDepth[depth] = (stats.keysAtDepth[depth] ?? 0) + slot.size
           stats.bucketFill[slot.size] = (stats.bucketFill[slot.size] ?? 0) + 1
-        } else if (slot instanceof Link && slot.id !== undefined) {
+        } else if (slot instanceof Link && slot.id !== undefined && !seen.has(slot.id)) {
+          seen.set(slot.id, true)
           next.push(slot.id)
         }
       }

@@ -1,0 +1,239 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import {
+  type AbortOptions,
+  type Codec,
+  type ContentAddressedStore,
+  HAMT,
+  type HashFn,
+  isHamtError,
+  type LoadOptions,
+  MemoryStore,
+  type StoreId,
+} from '../src/index.js'
+import { assertSound } from './helpers/maps.js'
+
+const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
+console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+
+/** A small seeded generator (mulberry32), so a failing run replays from its seed. */
+function random(state: number): () => number {
+  return () => {
+    state = (state + 0x6d2b79f5) | 0
+    let t = Math.imul(state ^ (state >>> 15), 1 | state)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A memory store whose calls take a random time and whose saves fail with probability `failRate`. */
+class JitteryStore implements ContentAddressedStore {
+  failRate = 0
+  readonly #inner: ContentAddressedStore
+  readonly #random: () => number
+
+  constructor(inner: ContentAddressedStore, rng: () => number) {
+    this.#inner = inner
+    this.#random = rng
+  }
+
+  async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
+    const fail = this.#random() < this.failRate
+    await sleep(this.#random() * 4)
+    if (fail) throw new Error('injected save failure')
+    return this.#inner.save(data, codec, options)
+  }
+
+  async load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+    await sleep(this.#random() * 2)
+    return this.#inner.load(id, options)
+  }
+}
+
+const isInjected = (err: unknown): boolean => isHamtError(err, 'ERR_STORE') && /injected/.test(String(err))
+
+describe('HAMT writes apply in call order', () => {
+  it('set then delete of one key, not awaited: the key is gone, every run', async () => {
+    const rng = random(seed)
+    for (let run = 0; run < 60; run++) {
+      const map = await HAMT.create<number>({ store: new JitteryStore(await MemoryStore.create(), rng) })
+      const [set, del] = await Promise.allSettled([map.set('a', 1), map.delete('a')])
+      assert.equal(set.status, 'fulfilled', `run ${run}`)
+      assert.equal(del.status, 'fulfilled', `run ${run}: delete came after the set`)
+      assert.equal(await map.has('a'), false, `run ${run}`)
+    }
+  })
+
+  it('three sets of one key, not awaited: the last call wins, every run', async () => {
+    const rng = random(seed + 1)
+    for (let run = 0; run < 60; run++) {
+      const map = await HAMT.create<number>({ store: new JitteryStore(await MemoryStore.create(), rng) })
+      await Promise.all([map.set('k', 1), map.set('k', 2), map.set('k', 3)])
+      assert.equal(await map.get('k'), 3, `run ${run}`)
+    }
+  })
+
+  it('value uploads still overlap', async () => {
+    let inFlight = 0
+    let peak = 0
+    const inner = await MemoryStore.create()
+    const store: ContentAddressedStore = {
+      save: async (data, codec) => {
+        peak = Math.max(peak, ++inFlight)
+        await sleep(5)
+        inFlight--
+        return inner.save(data, codec)
+      },
+      load: (id) => inner.load(id),
+    }
+    const map = await HAMT.create<number>({ store })
+    await Promise.all(Array.from({ length: 20 }, (_, i) => map.set(`k${i}`, i)))
+    assert.ok(peak >= 10, `at most ${peak} uploads ran at once`)
+  })
+
+  it('a set whose upload fails changes nothing and does not hold up later calls', async () => {
+    const inner = await MemoryStore.create()
+    let failNext = false
+    const store: ContentAddressedStore = {
+      save: async (data, codec) => {
+        await sleep(failNext ? 10 : 1)
+        if (failNext) {
+          failNext = false
+          throw new Error('injected save failure')
+        }
+        return inner.save(data, codec)
+      },
+      load: (id) => inner.load(id),
+    }
+    const map = await HAMT.create<number>({ store })
+    await map.set('a', 0)
+    failNext = true
+    const [failed, later, get] = await Promise.allSettled([map.set('a', 1), map.set('b', 2), map.get('a')])
+    assert.equal(failed.status, 'rejected')
+    assert.ok(isInjected((failed as PromiseRejectedResult).reason))
+    assert.equal(later.status, 'fulfilled')
+    assert.deepEqual(get, { status: 'fulfilled', value: 0 })
+    assert.equal(await map.get('a'), 0)
+    assert.equal(await map.get('b'), 2)
+  })
+
+  it('a read called after a write sees it; one called before does not', async () => {
+    const map = await HAMT.create<number>({
+      store: new JitteryStore(await MemoryStore.create(), random(seed + 2)),
+    })
+    await map.set('a', 1)
+    const before = map.get('a')
+    const set = map.set('a', 2)
+    const after = map.get('a')
+    const size = map.size()
+    const del = map.delete('a')
+    const sizeAfter = map.size()
+    await Promise.all([set, del])
+    assert.deepEqual(await Promise.all([before, after, size, sizeAfter]), [1, 2, 1, 0])
+  })
+
+  it('switches between read-only and writable apply in call order too', async () => {
+    const map = await HAMT.create<number>({
+      store: new JitteryStore(await MemoryStore.create(), random(seed + 3)),
+    })
+    await map.set('a', 1)
+    // Writable now, read-only once the switch applies: the set after it is refused.
+    const [, refused] = await Promise.allSettled([map.makeReadOnly(), map.set('b', 2)])
+    assert.ok(refused.status === 'rejected' && isHamtError(refused.reason, 'ERR_READ_ONLY'))
+    // Read-only now, writable after a switch still in the queue: the set and read after it go through.
+    const sequence = [map.makeReadOnly(), map.enableWrite(), map.set('c', 3), map.get('c'), map.size()]
+    const outcomes = await Promise.allSettled(sequence)
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+      String(outcomes.map((o) => (o.status === 'rejected' ? o.reason : '')).join(' ')),
+    )
+    assert.deepEqual(outcomes.slice(3), [
+      { status: 'fulfilled', value: 3 },
+      { status: 'fulfilled', value: 2 },
+    ])
+    assert.equal(map.readOnly, false)
+  })
+
+  type Op =
+    | { kind: 'set'; key: string; value: number }
+    | { kind: 'delete'; key: string }
+    | { kind: 'get'; key: string }
+    | { kind: 'flush' }
+  const keyArb = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h')
+  const opArb: fc.Arbitrary<Op> = fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc.record({ kind: fc.constant('set' as const), key: keyArb, value: fc.integer() }),
+    },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: keyArb }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('get' as const), key: keyArb }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
+  )
+  /** One hash byte: eight keys in a few slots, so sets split buckets and deletes collapse them. */
+  const tinyHash: HashFn = (data) => Uint8Array.of((data[0] ?? 0) & 3, data[0] ?? 0)
+
+  it('random interleavings of set, delete, get and flush, not awaited, match a Map applied in call order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(opArb, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer(),
+        async (rounds, maxBucketSize, storeSeed) => {
+          const inner = await MemoryStore.create()
+          const store = new JitteryStore(inner, random(storeSeed))
+          store.failRate = 0.15
+          const map = await HAMT.create<number>({ store, maxBucketSize, hashFn: tinyHash })
+          const model = new Map<string, number>()
+          // Rounds: each issues its calls at once without awaiting, then waits for all of them.
+          for (const ops of rounds) {
+            const calls = ops.map((op): Promise<unknown> => {
+              if (op.kind === 'set') return map.set(op.key, op.value)
+              if (op.kind === 'delete') return map.delete(op.key)
+              if (op.kind === 'get') return map.get(op.key)
+              return map.flush()
+            })
+            const outcomes = await Promise.allSettled(calls)
+            for (const [i, op] of ops.entries()) {
+              const outcome = outcomes[i] as PromiseSettledResult<unknown>
+              const where = `${i}: ${JSON.stringify(op)} → ${outcome.status}`
+              if (outcome.status === 'rejected') {
+                const err = outcome.reason
+                if (op.kind === 'delete' && isHamtError(err, 'ERR_KEY_NOT_FOUND')) {
+                  assert.ok(!model.has(op.key), `${where}: the key was there`)
+                } else {
+                  assert.ok(op.kind !== 'get' && isInjected(err), `${where}: ${String(err)}`)
+                }
+                continue
+              }
+              if (op.kind === 'set') model.set(op.key, op.value)
+              else if (op.kind === 'delete')
+                assert.ok(model.delete(op.key), `${where}: the key was not there`)
+              else if (op.kind === 'get') assert.equal(outcome.value, model.get(op.key), where)
+              else {
+                // A flush's root holds exactly the model at its place in the call order.
+                const reopened = await HAMT.open<number>(outcome.value as StoreId, {
+                  store: inner,
+                  hashFn: tinyHash,
+                  readOnly: true,
+                })
+                const entries = new Map<string, number>()
+                for await (const [k, v] of reopened) entries.set(k, v)
+                assert.deepEqual(entries, model, where)
+              }
+            }
+            store.failRate = 0
+            await assertSound(map)
+            assert.equal(await map.size(), model.size)
+            for (const key of 'abcdefgh') assert.equal(await map.get(key), model.get(key))
+            store.failRate = 0.15
+          }
+        },
+      ),
+      { numRuns: 60, seed },
+    )
+  })
+})

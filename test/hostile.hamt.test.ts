@@ -1,0 +1,188 @@
+// Tiny hostile trees: a few KB of blocks that try to make walks and reads run forever.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { treeStats } from '../src/cli/commands/inspect.js'
+import { Bucket, Link, Node, type Slot } from '../src/hamt/node.js'
+import { encodeNode } from '../src/hamt/node-encoder.js'
+import { blake3, loadBlake3 } from '../src/hash/blake3.js'
+import { HAMT, type HashFn, MemoryStore, type StoreId } from '../src/index.js'
+import { assertTypedError, withinBudget } from './helpers/hostile.js'
+
+await loadBlake3()
+const utf8 = new TextEncoder()
+const hashOf = (key: string): Uint8Array => blake3(utf8.encode(key))
+
+/** Saves a node whose slots are given by index (the rest empty) and returns its ID. */
+async function saveNode(store: MemoryStore, slots: Record<number, Slot>): Promise<StoreId> {
+  const node = new Node()
+  for (const [index, slot] of Object.entries(slots)) node.slots[Number(index)] = slot
+  return store.save(
+    encodeNode(node, () => assert.fail('no dirty children')),
+    'dag-cbor',
+  )
+}
+
+/** A node with all 256 slots linking to `child`. */
+const everySlot = (child: StoreId): Record<number, Slot> =>
+  Object.fromEntries(Array.from({ length: 256 }, (_, i) => [i, Link.toStored(child)]))
+
+/** `levels` nodes above `leaf`, each linking to the one below from all 256 slots. */
+async function repeatedLinks(store: MemoryStore, leaf: StoreId, levels: number): Promise<StoreId> {
+  let id = leaf
+  for (let level = 0; level < levels; level++) id = await saveNode(store, everySlot(id))
+  return id
+}
+
+/** Runs every walk of the map under budget and returns their outcomes. */
+async function walkAll(map: HAMT<unknown>, name: string) {
+  return {
+    size: await withinBudget(`${name}: size`, (signal) => map.size({ signal })),
+    keys: await withinBudget(`${name}: keys`, async (signal) => {
+      const keys: string[] = []
+      for await (const key of map.keys({ signal })) keys.push(key)
+      return keys
+    }),
+    verify: await withinBudget(`${name}: verify`, (signal) => map.verify({ signal })),
+  }
+}
+
+describe('hostile trees: walks stay linear in distinct blocks', () => {
+  it('one keyed child linked from all 256 slots at each of 4 levels: ERR_INVALID_NODE, at once', async () => {
+    const store = await MemoryStore.create()
+    const key = 'k'
+    const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
+    const leaf = await saveNode(store, { [hashOf(key)[4] as number]: new Bucket([key], [pointer]) })
+    const root = await repeatedLinks(store, leaf, 4)
+    const map = await HAMT.open(root, { store })
+    const { size, keys, verify } = await walkAll(map, 'keyed')
+    assertTypedError(size, 'ERR_INVALID_NODE')
+    assertTypedError(keys, 'ERR_INVALID_NODE')
+    assert.match((keys.error as Error).message, /does not belong there/)
+    const problems = (verify.value as { problems: string[] }).problems
+    assert.ok(
+      problems.some((p) => /links to node .* again/.test(p)),
+      problems[0],
+    )
+    // The one path the key's hash selects is readable; a delete must not walk the copies.
+    assert.equal(await map.has(key), true)
+    assertTypedError(
+      await withinBudget('keyed: delete', (signal) => map.delete(key, { signal })),
+      'ERR_INVALID_NODE',
+    )
+    const stats = await withinBudget('keyed: CLI stats', () => treeStats(store, root))
+    assert.deepEqual([stats.value?.nodes, stats.value?.keys], [5, 1], 'each distinct node counted once')
+  })
+
+  it('one keyless child linked from all 256 slots at each of 4 levels: empty, and verify names the repeats', async () => {
+    const store = await MemoryStore.create()
+    const root = await repeatedLinks(store, await saveNode(store, {}), 4)
+    const map = await HAMT.open(root, { store })
+    const { size, keys, verify } = await walkAll(map, 'keyless')
+    assert.equal(size.value, 0)
+    assert.deepEqual(keys.value, [])
+    const { problems, keyCount } = verify.value as { problems: string[]; keyCount: number }
+    assert.equal(keyCount, 0)
+    assert.ok(problems.filter((p) => /again/.test(p)).length >= 4 * 255, `${problems.length} problems`)
+    const stats = await withinBudget('keyless: CLI stats', () => treeStats(store, root))
+    assert.equal(stats.value?.nodes, 5)
+    assert.equal(stats.value?.keys, 0)
+  })
+
+  it('256 distinct parents sharing one child, three times over: linear too', async () => {
+    const store = await MemoryStore.create()
+    let child = await saveNode(store, {})
+    for (let level = 0; level < 3; level++) {
+      const parents: Record<number, Slot> = {}
+      for (let i = 0; i < 256; i++)
+        parents[i] = Link.toStored(await saveNode(store, { [i]: Link.toStored(child) }))
+      child = await saveNode(store, parents)
+    }
+    const map = await HAMT.open(child, { store })
+    const { size, verify } = await walkAll(map, 'fan-in')
+    assert.equal(size.value, 0)
+    assert.ok((verify.value as { problems: string[] }).problems.length > 0)
+    assert.equal((await withinBudget('fan-in: CLI stats', () => treeStats(store, child))).value?.keys, 0)
+  })
+
+  it('a chain deeper than the hash: reads and writes say ERR_INVALID_NODE, not ERR_HASH_EXHAUSTED', async () => {
+    const store = await MemoryStore.create()
+    const key = 'deep'
+    const hash = hashOf(key)
+    const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
+    // A node at depth 32 holds the key; the nodes above follow its hash, so every read goes down.
+    let id = await saveNode(store, { [hash[0] as number]: new Bucket([key], [pointer]) })
+    for (let depth = 31; depth >= 0; depth--)
+      id = await saveNode(store, { [hash[depth] as number]: Link.toStored(id) })
+    const map = await HAMT.open(id, { store })
+    for (const [name, run] of [
+      ['get', () => map.get(key)],
+      ['set', () => map.set(key, 1)],
+      ['delete', () => map.delete(key)],
+      [
+        'keys',
+        async () => {
+          for await (const _ of map.keys());
+        },
+      ],
+    ] as const) {
+      const outcome = await withinBudget(`deep: ${name}`, run)
+      assertTypedError(outcome, 'ERR_INVALID_NODE')
+      assert.match((outcome.error as Error).message, /depth 32, but a 32-byte hash/)
+    }
+    const { problems } = await map.verify()
+    assert.ok(
+      problems.some((p) => /deeper than a 32-byte hash/.test(p)),
+      problems.join('\n'),
+    )
+    assertTypedError(await withinBudget('deep: CLI stats', () => treeStats(store, id)), 'ERR_INVALID_NODE')
+  })
+
+  it('a link out of the last level of a short hash is ERR_INVALID_NODE', async () => {
+    const store = await MemoryStore.create()
+    const twoBytes: HashFn = (data) => Uint8Array.of(data[0] ?? 0, data[1] ?? 0)
+    const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
+    const bottom = await saveNode(store, { 0: new Bucket(['ab'], [pointer]) })
+    const middle = await saveNode(store, { 98: Link.toStored(bottom) })
+    const root = await saveNode(store, { 97: Link.toStored(middle) })
+    const map = await HAMT.open(root, { store, hashFn: twoBytes })
+    assertTypedError(await withinBudget('short: get', () => map.get('ab')), 'ERR_INVALID_NODE')
+    assertTypedError(await withinBudget('short: set', () => map.set('ab', 1)), 'ERR_INVALID_NODE')
+    assertTypedError(await withinBudget('short: size', () => map.size()), 'ERR_INVALID_NODE')
+    // A key on another path is still readable and writable.
+    await map.set('zz', 1)
+    assert.equal(await map.get('zz'), 1)
+  })
+
+  it('a key in the wrong slot: walks say ERR_INVALID_NODE, verify names it, get does not find it', async () => {
+    const store = await MemoryStore.create()
+    const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
+    const wrong = ((hashOf('x')[0] as number) + 1) % 256
+    const root = await saveNode(store, { [wrong]: new Bucket(['x'], [pointer]) })
+    const map = await HAMT.open(root, { store })
+    const { size, keys, verify } = await walkAll(map, 'misplaced')
+    assertTypedError(size, 'ERR_INVALID_NODE')
+    assertTypedError(keys, 'ERR_INVALID_NODE')
+    assert.ok(
+      (verify.value as { problems: string[] }).problems.some((p) => /"x" does not belong here/.test(p)),
+    )
+    assert.equal(await map.get('x'), undefined)
+  })
+
+  it('a store that serves a node linking to itself (no content addressing): bounded, ERR_INVALID_NODE', async () => {
+    const inner = await MemoryStore.create()
+    const self = Uint8Array.of(0x1e, 0x20, ...new Uint8Array(32).fill(7))
+    const node = new Node()
+    node.slots.fill(Link.toStored(self))
+    const bytes = encodeNode(node, () => assert.fail('no dirty children'))
+    const store = {
+      save: (data: Uint8Array, codec: 'raw' | 'dag-cbor') => inner.save(data, codec),
+      load: async () => bytes,
+    }
+    const map = await HAMT.open(self, { store })
+    const { size, keys, verify } = await walkAll(map, 'cycle')
+    assertTypedError(size, 'ERR_INVALID_NODE')
+    assertTypedError(keys, 'ERR_INVALID_NODE')
+    assert.ok((verify.value as { problems: string[] }).problems.length > 0)
+    assertTypedError(await withinBudget('cycle: get', () => map.get('k')), 'ERR_INVALID_NODE')
+  })
+})

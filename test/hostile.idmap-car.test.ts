@@ -1,0 +1,55 @@
+// A stranger's CAR of identity CIDs chooses every byte of its IDs: 10k of them sharing a tail fell
+// in one chain of the ID map and took minutes to import (5k: 5.3 s here). 5k, not 10k, blocks and a
+// file of its own: importCar with BlockstoreStore peaks at ~7 KiB a tiny block (10k: +75 MiB).
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import * as CarBufferWriter from '@ipld/car/buffer-writer'
+import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
+import { BlockstoreStore, importCar } from '../src/index.js'
+import { withinBudget } from './helpers/hostile.js'
+
+const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
+console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const N = 5_000
+
+/** A CAR of `count` raw blocks under identity CIDs: a varying 8-byte head, then a shared 32-byte tail. */
+function identityCar(count: number): Uint8Array {
+  const tail = Uint8Array.from({ length: 32 }, (_, i) => (seed + i * 13) & 0xff)
+  const blocks = Array.from({ length: count }, (_, i) => {
+    const bytes = new Uint8Array(40)
+    new DataView(bytes.buffer).setUint32(0, i ^ seed)
+    new DataView(bytes.buffer).setUint32(4, i)
+    bytes.set(tail, 8)
+    return { cid: CID.createV1(0x55, identity.digest(bytes)), bytes }
+  })
+  const roots = [blocks[0]?.cid as CID]
+  const headerSize = CarBufferWriter.headerLength({ roots })
+  const size = blocks.reduce((n, b) => n + CarBufferWriter.blockLength(b), headerSize)
+  const writer = CarBufferWriter.createWriter(new ArrayBuffer(size), { roots, headerSize })
+  for (const block of blocks) writer.write(block)
+  return writer.close()
+}
+
+describe('hostile CAR of identity CIDs', () => {
+  it(`${N} identity-CID blocks sharing a tail import in linear time`, async () => {
+    const car = identityCar(N)
+    const kept = new Map<string, Uint8Array>()
+    const blockstore = {
+      get: async (cid: CID) => kept.get(cid.multihash.bytes.join()) as Uint8Array,
+      put: async (cid: CID, bytes: Uint8Array) => {
+        kept.set(cid.multihash.bytes.join(), bytes)
+        return cid
+      },
+      has: async (cid: CID) => kept.has(cid.multihash.bytes.join()),
+    }
+    const outcome = await withinBudget(
+      'identity CAR import',
+      () => importCar(new BlockstoreStore(blockstore), car),
+      { ms: 4_000 },
+    )
+    assert.equal(outcome.error, undefined, String(outcome.error))
+    assert.equal(outcome.value?.blocks, N)
+    assert.equal(kept.size, N)
+  })
+})

@@ -1,0 +1,96 @@
+// IDs crafted to collide in the ID map (node cache, stores' buffers, CAR import): each lookup must
+// stay cheap, so a stranger's CAR of identity CIDs cannot make an import quadratic.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
+import { hashOf, IdMap } from '../src/cas/id-map.js'
+import { withinBudget } from './helpers/hostile.js'
+
+const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
+console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const N = 10_000
+
+/** `count` distinct byte strings: a varying part (from `i` and the seed) placed before or after a fixed part. */
+function crafted(count: number, shared: 'tail' | 'prefix', length = 40): Uint8Array[] {
+  const fixed = Uint8Array.from({ length: length - 8 }, (_, i) => (seed + i * 13) & 0xff)
+  return Array.from({ length: count }, (_, i) => {
+    const varying = new Uint8Array(8)
+    new DataView(varying.buffer).setUint32(0, i ^ seed)
+    new DataView(varying.buffer).setUint32(4, i)
+    const out = new Uint8Array(length)
+    out.set(shared === 'tail' ? varying : fixed, 0)
+    out.set(shared === 'tail' ? fixed : varying, shared === 'tail' ? 8 : length - 8)
+    return out
+  })
+}
+
+function exerciseMap(ids: Array<Uint8Array | CID>): void {
+  const map = new IdMap<number>()
+  for (const [i, id] of ids.entries()) map.set(id, i)
+  assert.equal(map.size, ids.length)
+  for (const [i, id] of ids.entries()) assert.equal(map.get(id), i)
+  for (const [i, id] of ids.entries()) if (i % 2 === 0) assert.ok(map.delete(id))
+  assert.equal(map.size, ids.length / 2)
+  for (const [i, id] of ids.entries()) assert.equal(map.has(id), i % 2 === 1)
+  assert.equal([...map.entries()].length, ids.length / 2)
+}
+
+// Inputs are built before the first budgeted case, so the budgets measure only the map's work.
+const cids = crafted(N, 'tail').map((bytes) => CID.createV1(0x55, identity.digest(bytes)))
+const prefixed = crafted(N, 'prefix')
+const mixedLengths = crafted(N, 'tail', 48).map((id, i) => id.subarray(0, 9 + (i % 40)))
+const sameHash = collidingIds(N)
+
+describe('hostile IDs in the ID map', () => {
+  it(`${N} identity CIDs sharing a tail: linear`, async () => {
+    const outcome = await withinBudget('shared tail', () => exerciseMap(cids), { ms: 3_000 })
+    assert.equal(outcome.error, undefined, String(outcome.error))
+  })
+
+  it(`${N} IDs sharing a prefix, and IDs of many lengths: linear`, async () => {
+    for (const [name, ids] of [
+      ['shared prefix', prefixed],
+      ['mixed lengths', mixedLengths],
+    ] as const) {
+      const outcome = await withinBudget(name, () => exerciseMap(ids), { ms: 3_000 })
+      assert.equal(outcome.error, undefined, String(outcome.error))
+    }
+  })
+
+  it(`${N} IDs crafted to share one full-ID hash: the chain cap keeps it linear`, async () => {
+    const ids = sameHash
+    assert.equal(
+      new Set(ids.map(hashOf)).size,
+      1,
+      'the crafted IDs collide (update collidingIds if the hash changed)',
+    )
+    const outcome = await withinBudget('one hash for all', () => exerciseMap(ids), { ms: 3_000 })
+    assert.equal(outcome.error, undefined, String(outcome.error))
+  })
+})
+
+/**
+ * 36-byte IDs that all reach one hash state: any fixed, unkeyed hash can be inverted like this,
+ * which is why chains are capped. Mirrors the word loop of `hashOf`.
+ */
+function collidingIds(count: number): Uint8Array[] {
+  const C = 0x9e3779b1
+  let inverse = C // Newton's iteration for C⁻¹ mod 2³²
+  for (let i = 0; i < 5; i++) inverse = Math.imul(inverse, 2 - Math.imul(C, inverse))
+  const target = 0x12345678
+  const unshift = (y: number): number => y ^ (y >>> 16) // its own inverse on 32 bits
+  return Array.from({ length: count }, (_, n) => {
+    const bytes = new Uint8Array(36)
+    const view = new DataView(bytes.buffer)
+    view.setUint32(0, n ^ seed, true)
+    view.setUint32(4, n, true)
+    let h = 36 ^ 0x2c1b3c6d
+    for (let i = 0; i < 32; i += 4) {
+      h = Math.imul(h ^ view.getInt32(i, true), C)
+      h ^= h >>> 16
+    }
+    view.setInt32(32, h ^ Math.imul(unshift(target), inverse), true)
+    return bytes
+  })
+}
