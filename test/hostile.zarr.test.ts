@@ -77,11 +77,15 @@ interface Reader {
 async function readers(): Promise<Reader[]> {
   const memory = await MemoryStore.create()
   const disk = await DiskStore.open(join(scratch, 'disk'))
+  // Values above 16 bytes become UnixFS files there: ranges are then read across 16-byte leaves.
+  const chunked = await DiskStore.open(join(scratch, 'chunked'), { chunkSize: 16 })
   const pointers: StoreId[] = []
   const diskIds: StoreId[] = []
+  const fileIds: StoreId[] = []
   for (const value of values) {
     pointers.push(await memory.save(value, 'raw'))
     diskIds.push(await disk.save(value, 'raw'))
+    fileIds.push(await chunked.save(value, 'raw'))
   }
   const map = await HAMT.create<Uint8Array>({ store: memory, valuesAreBytes: true })
   const zarrStore = new ZarrHAMTStore(map)
@@ -121,6 +125,11 @@ async function readers(): Promise<Reader[]> {
       name: 'DiskStore.load',
       offsetOnly: true,
       read: (i, r) => disk.load(diskIds[i] as StoreId, byteRange(r)),
+    },
+    {
+      name: 'DiskStore.load of a UnixFS file',
+      offsetOnly: true,
+      read: (i, r) => chunked.load(fileIds[i] as StoreId, byteRange(r)),
     },
     { name: 'HAMT.get', offsetOnly: true, read: (i, r) => map.get(`k${i}`, byteRange(r)) },
     {
