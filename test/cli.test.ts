@@ -5,7 +5,7 @@ import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { CID } from 'multiformats/cid'
@@ -337,6 +337,13 @@ describe('ts-hamt CLI: signals, pipes and exit codes', () => {
     assert.equal(existsSync(live), true, 'a running process’s partial file is kept')
     assert.equal(existsSync(other), true)
     assert.equal(existsSync(out), true)
+    // get --out writes the same way: whole under its name, nothing left beside it.
+    await ok('get', root, 'key-1', '--out', join(dir, 'value.txt'), '--store', storeDir)
+    assert.match(await readFile(join(dir, 'value.txt'), 'utf8'), /^value 1 x+$/)
+    assert.deepEqual((await partials(dir)).sort(), [basename(live), basename(other)].sort())
+    const noDir = await cli('get', root, 'key-1', '--out', join(dir, 'nope', 'v.txt'), '--store', storeDir)
+    assert.equal(noDir.code, 1)
+    assert.match(noDir.stderr, /nope\/v\.txt.*\(ENOENT\)$/m)
   })
 
   it('keys piped into a reader that stops after one line ends quietly', async () => {

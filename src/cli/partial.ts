@@ -1,5 +1,6 @@
-import { readdir, rm } from 'node:fs/promises'
+import { readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import type { RunControl } from './context.js'
 
 /** The name `exportCarFile` writes `path` under until the file is complete (its naming, restated). */
 export function partialPath(path: string, pid = process.pid): string {
@@ -36,5 +37,28 @@ function isRunning(pid: number): boolean {
   } catch (error) {
     // EPERM: it runs, as another user.
     return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Writes `content` to `path` as exportCarFile writes a CAR: under a partial name, renamed once
+ * complete, so neither a failure nor a signal leaves a truncated file under the real name.
+ */
+export async function writeWholeFile(
+  control: RunControl,
+  path: string,
+  content: string | Uint8Array,
+): Promise<void> {
+  await removeStalePartials(path)
+  const partial = partialPath(path)
+  const forget = control.removeOnStop(partial)
+  try {
+    await writeFile(partial, content, { signal: control.signal })
+    await rename(partial, path)
+  } catch (error) {
+    await rm(partial, { force: true })
+    throw error
+  } finally {
+    forget()
   }
 }

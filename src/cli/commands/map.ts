@@ -1,8 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { InvalidArgumentError, KeyNotFoundError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
 import { type Context, parseRoot, UsageError } from '../context.js'
 import { jsonReplacer } from '../output.js'
+import { writeWholeFile } from '../partial.js'
 import type { Command } from './command.js'
 
 const valueFlags = {
@@ -87,7 +88,7 @@ export const get: Command = {
           : typeof value === 'string'
             ? value
             : JSON.stringify(value, jsonReplacer)
-      await writeFile(flags.out, content)
+      await writeWholeFile(context, flags.out, content)
       context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`)
       return
     }
