@@ -23,10 +23,13 @@ export function toByteRange(range: RangeQuery): ByteRange {
   if (typeof range !== 'object' || range === null) {
     throw new InvalidArgumentError('range must be { offset, length } or { suffixLength }')
   }
-  const byteRange: ByteRange =
-    'suffixLength' in range ? { suffix: range.suffixLength } : { offset: range.offset, length: range.length }
+  // Fields are carried over as given, so a query mixing both shapes is refused, not half-read.
+  const { suffixLength, ...rest } = range as { suffixLength?: unknown }
+  const byteRange: unknown = 'suffixLength' in range ? { suffix: suffixLength, ...rest } : range
   checkByteRange(byteRange)
-  return byteRange
+  return 'suffix' in byteRange
+    ? { suffix: byteRange.suffix }
+    : { offset: byteRange.offset, length: byteRange.length }
 }
 
 function sameId(a: StoreId, b: StoreId): boolean {
