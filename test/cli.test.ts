@@ -249,6 +249,8 @@ describe('ts-hamt CLI: signals, pipes and exit codes', () => {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const
+  // A closed terminal (SIGHUP) is a stop too.
+  const exportStops = [...stops, ['SIGHUP', 129]] as const
   const points = {
     // The gateway has the first block request: the export has started, nothing is written yet.
     'first block request': { answer: 0, reached: (_p: CliProcess, gw: HoldingGateway) => gw.requests(1) },
@@ -262,7 +264,7 @@ describe('ts-hamt CLI: signals, pipes and exit codes', () => {
     // Blocks have been written to the partial file and reported.
     'first progress output': { answer: 8, reached: (p: CliProcess) => p.firstStderr },
   }
-  for (const [signal, code] of stops) {
+  for (const [signal, code] of exportStops) {
     for (const [point, { answer, reached }] of Object.entries(points)) {
       it(`export stopped by ${signal} at its ${point}: exits ${code}, no partial file survives`, async () => {
         const gateway = await startHoldingGateway(disk, answer)

@@ -31,7 +31,7 @@ export interface Context {
   store(): Promise<CliStore>
   /** A description of the store for messages: `disk ./.ts-hamt`, `kubo http://…`. */
   storeName: string
-  /** Aborted by SIGINT/SIGTERM: pass it to long work so it stops and cleans up. */
+  /** Aborted by SIGINT, SIGTERM or SIGHUP: pass it to long work so it stops and cleans up. */
   signal: AbortSignal
   /** Registers a file that must not survive an interrupted run; returns the unregistering function. */
   removeOnStop(path: string): () => void

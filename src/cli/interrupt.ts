@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs'
 
 /** The exit code of a run ended by a signal: 128 + its number, as shells report it. */
-const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const
+const EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const
 
 export type StopSignal = keyof typeof EXIT_CODES
 
@@ -9,9 +9,10 @@ export type StopSignal = keyof typeof EXIT_CODES
 export const GRACE_MS = 3_000
 
 /**
- * SIGINT/SIGTERM for one CLI run: the first one aborts `signal`, so the command stops and removes
- * what it was writing; a second one, or a command that does not stop in time, ends the process at
- * once after removing the files registered with {@link Interrupt.removeOnStop}.
+ * SIGINT, SIGTERM and SIGHUP (a closed terminal) for one CLI run: the first one aborts `signal`, so
+ * the command stops and removes what it was writing; a second one, or a command that does not stop
+ * in time, ends the process at once after removing the files registered with
+ * {@link Interrupt.removeOnStop}.
  */
 export class Interrupt {
   readonly #controller = new AbortController()

@@ -76,7 +76,7 @@ function commandHelp(command: Command): string {
 
 /**
  * Runs the CLI on `argv` (without node and the script); returns the exit code: 0, 1 when the command
- * failed (data, files, store), 2 for a usage error, 130/143 when stopped by SIGINT/SIGTERM.
+ * failed (data, files, store), 2 for a usage error, 130/143/129 when stopped by SIGINT/SIGTERM/SIGHUP.
  */
 export async function main(argv: string[], interrupt: Interrupt): Promise<number> {
   const name = argv.find(

@@ -11,7 +11,7 @@ export interface Command {
   help?: string
   /** Writes to the store: only these create a missing on-disk store directory. */
   writes?: boolean
-  /** Honours `context.signal` (stops and cleans up): after SIGINT/SIGTERM it gets a grace period for that. */
+  /** Honours `context.signal` (stops and cleans up): after a stop signal it gets a grace period for that. */
   stopsOnAbort?: boolean
   flags?: NonNullable<ParseArgsConfig['options']>
   run(context: Context, args: string[], flags: Flags): Promise<void>
