@@ -325,6 +325,32 @@ describe('ts-hamt CLI: signals, pipes and exit codes', () => {
     }
   })
 
+  it('work that does not stop on its signal is abandoned: at once for reads, after a grace period for writers', async () => {
+    const gateway = await startHoldingGateway(disk, 0)
+    try {
+      // keys does not take the signal: its walk waits on the gateway, and the run ends at once.
+      const keys = spawnCli(['keys', root, '--gateway', gateway.url], scratch)
+      await gateway.requests(1)
+      let started = performance.now()
+      keys.child.kill('SIGINT')
+      assert.deepEqual(await keys.exit, { code: 130, signal: null }, keys.stderr())
+      assert.ok(performance.now() - started < 2_000)
+      // convert opens its source before it can be told to stop: that load is given up after the grace.
+      const convert = spawnCli(
+        ['convert', zarrRoot, '--kubo', gateway.url, '--gateway', gateway.url],
+        scratch,
+      )
+      await gateway.requests(2)
+      started = performance.now()
+      convert.child.kill('SIGTERM')
+      assert.deepEqual(await convert.exit, { code: 143, signal: null }, convert.stderr())
+      assert.match(convert.stderr(), /stopped by SIGTERM/)
+      noStackTrace(convert.stderr())
+    } finally {
+      await gateway.close()
+    }
+  })
+
   it('export removes partial files of runs that died, and keeps those of live ones', async () => {
     const dir = await freshDir()
     const out = join(dir, 'out.car')
