@@ -1,16 +1,24 @@
 // The real `ts-hamt` binary (built into dist/ by `npm run build`, as the package ships it) against
 // the on-disk store and a real Kubo daemon, error paths included.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
+import { CID } from 'multiformats/cid'
 import { HAMT, KuboStore, loadBlake3, ZarrHAMTStore } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { cliBinary, ensureCliBuilt } from './helpers/cli.js'
+import {
+  type CliProcess,
+  cliBinary,
+  ensureCliBuilt,
+  type HoldingGateway,
+  spawnCli,
+  startHoldingGateway,
+} from './helpers/cli.js'
 import { writeClimate } from './helpers/climate.js'
 import { startKubo } from './helpers/kubo.js'
 
@@ -201,14 +209,211 @@ describe('ts-hamt CLI on the on-disk store', () => {
       '--file',
       'nope.bin',
     )
-    assert.equal(missingFile.code, 2)
-    assert.match(missingFile.stderr, /cannot read --file nope\.bin/)
+    assert.equal(missingFile.code, 1, 'a file that cannot be read is not a usage error')
+    assert.match(missingFile.stderr, /cannot read --file nope\.bin: .*\(ERR_INVALID_ARGUMENT, ENOENT\)/)
     const badLimit = await cli('zarr', 'get', 'x', 'y', '--limit', 'abc')
     assert.equal(badLimit.code, 2)
     assert.match(badLimit.stderr, /--limit must be a positive integer, got "abc"/)
     const pins = await cli('pin', 'ls')
     assert.equal(pins.code, 2)
     assert.match(pins.stderr, /--kubo/)
+  })
+})
+
+describe('ts-hamt CLI: signals, pipes and exit codes', () => {
+  const storeDir = join(scratch, 'signals-store')
+  let disk: DiskStore
+  let root: string
+  let zarrRoot: string
+  let dirs = 0
+  const freshDir = async (): Promise<string> => {
+    const dir = join(scratch, `run-${dirs++}`)
+    await mkdir(dir)
+    return dir
+  }
+  const partials = async (dir: string): Promise<string[]> =>
+    (await readdir(dir)).filter((name) => name.includes('.partial-'))
+  const noStackTrace = (stderr: string): void => assert.doesNotMatch(stderr, /\n\s+at |Error:/, stderr)
+
+  before(async () => {
+    disk = await DiskStore.open(storeDir)
+    const map = await HAMT.create<unknown>({ store: disk })
+    for (let i = 0; i < 60; i++) await map.set(`key-${i}`, `value ${i} ${'x'.repeat(2000)}`)
+    root = String(await map.flush())
+    const zarrMap = await HAMT.create<Uint8Array>({ store: disk, valuesAreBytes: true })
+    await writeClimate(new ZarrHAMTStore(zarrMap))
+    zarrRoot = String(await zarrMap.flush())
+  })
+
+  const stops = [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const
+  // A closed terminal (SIGHUP) is a stop too.
+  const exportStops = [...stops, ['SIGHUP', 129]] as const
+  const points = {
+    // The gateway has the first block request: the export has started, nothing is written yet.
+    'first block request': { answer: 0, reached: (_p: CliProcess, gw: HoldingGateway) => gw.requests(1) },
+    // The partial file exists (the gateway answers nothing, so it stays empty).
+    'partial file on disk': {
+      answer: 0,
+      reached: async (_p: CliProcess, _gw: HoldingGateway, dir: string) => {
+        while ((await partials(dir)).length === 0) await new Promise((r) => setTimeout(r, 5))
+      },
+    },
+    // Blocks have been written to the partial file and reported.
+    'first progress output': { answer: 8, reached: (p: CliProcess) => p.firstStderr },
+  }
+  for (const [signal, code] of exportStops) {
+    for (const [point, { answer, reached }] of Object.entries(points)) {
+      it(`export stopped by ${signal} at its ${point}: exits ${code}, no partial file survives`, async () => {
+        const gateway = await startHoldingGateway(disk, answer)
+        try {
+          const dir = await freshDir()
+          const out = join(dir, 'out.car')
+          const run = spawnCli(['export', root, out, '--gateway', gateway.url, '--progress'], scratch)
+          await reached(run, gateway, dir)
+          run.child.kill(signal)
+          assert.deepEqual(await run.exit, { code, signal: null }, run.stderr())
+          assert.deepEqual(await partials(dir), [])
+          assert.equal(existsSync(out), false)
+          assert.match(run.stderr(), new RegExp(`stopped by ${signal}`))
+          noStackTrace(run.stderr())
+        } finally {
+          await gateway.close()
+        }
+      })
+    }
+  }
+
+  it('import stopped by SIGINT or SIGTERM while its writes wait on the store exits 130 or 143', async () => {
+    const car = join(await freshDir(), 'map.car')
+    await ok('export', root, car, '--store', storeDir)
+    // A Kubo that never answers: the import reads the CAR, reports progress, then waits to upload.
+    // (Not a FIFO that stalls: Node cannot exit while a read of one is pending, signal or not.)
+    const kubo = await startHoldingGateway(disk, 0)
+    try {
+      for (const [signal, code] of stops) {
+        const run = spawnCli(
+          ['import', car, '--kubo', kubo.url, '--gateway', kubo.url, '--progress'],
+          scratch,
+        )
+        await run.firstStderr
+        run.child.kill(signal)
+        assert.deepEqual(await run.exit, { code, signal: null }, run.stderr())
+        assert.match(run.stderr(), new RegExp(`stopped by ${signal}`))
+        noStackTrace(run.stderr())
+      }
+    } finally {
+      await kubo.close()
+    }
+  })
+
+  it('convert stopped by SIGTERM while its writes wait on the store exits 143', async () => {
+    const gateway = await startHoldingGateway(disk, Number.POSITIVE_INFINITY)
+    try {
+      const run = spawnCli(
+        ['convert', zarrRoot, '--kubo', gateway.url, '--gateway', gateway.url, '--progress'],
+        scratch,
+      )
+      await run.firstStderr
+      run.child.kill('SIGTERM')
+      assert.deepEqual(await run.exit, { code: 143, signal: null }, run.stderr())
+      noStackTrace(run.stderr())
+    } finally {
+      await gateway.close()
+    }
+  })
+
+  it('work that does not stop on its signal is abandoned: at once for reads, after a grace period for writers', async () => {
+    const gateway = await startHoldingGateway(disk, 0)
+    try {
+      // keys does not take the signal: its walk waits on the gateway, and the run ends at once.
+      const keys = spawnCli(['keys', root, '--gateway', gateway.url], scratch)
+      await gateway.requests(1)
+      let started = performance.now()
+      keys.child.kill('SIGINT')
+      assert.deepEqual(await keys.exit, { code: 130, signal: null }, keys.stderr())
+      assert.ok(performance.now() - started < 2_000)
+      // convert opens its source before it can be told to stop: that load is given up after the grace.
+      const convert = spawnCli(
+        ['convert', zarrRoot, '--kubo', gateway.url, '--gateway', gateway.url],
+        scratch,
+      )
+      await gateway.requests(2)
+      started = performance.now()
+      convert.child.kill('SIGTERM')
+      assert.deepEqual(await convert.exit, { code: 143, signal: null }, convert.stderr())
+      assert.match(convert.stderr(), /stopped by SIGTERM/)
+      noStackTrace(convert.stderr())
+    } finally {
+      await gateway.close()
+    }
+  })
+
+  it('export removes partial files of runs that died, and keeps those of live ones', async () => {
+    const dir = await freshDir()
+    const out = join(dir, 'out.car')
+    const exited = spawn(process.execPath, ['-e', ''])
+    await new Promise((resolve) => exited.on('exit', resolve))
+    const dead = `${out}.partial-${exited.pid}`
+    const live = `${out}.partial-${process.pid}`
+    const other = `${out}.partial-notes`
+    for (const file of [dead, live, other]) await writeFile(file, 'left over')
+    await ok('export', root, out, '--store', storeDir)
+    assert.equal(existsSync(dead), false, 'the dead run’s partial file is removed')
+    assert.equal(existsSync(live), true, 'a running process’s partial file is kept')
+    assert.equal(existsSync(other), true)
+    assert.equal(existsSync(out), true)
+    // get --out writes the same way: whole under its name, nothing left beside it.
+    await ok('get', root, 'key-1', '--out', join(dir, 'value.txt'), '--store', storeDir)
+    assert.match(await readFile(join(dir, 'value.txt'), 'utf8'), /^value 1 x+$/)
+    assert.deepEqual((await partials(dir)).sort(), [basename(live), basename(other)].sort())
+    const noDir = await cli('get', root, 'key-1', '--out', join(dir, 'nope', 'v.txt'), '--store', storeDir)
+    assert.equal(noDir.code, 1)
+    assert.match(noDir.stderr, /nope\/v\.txt.*\(ENOENT\)$/m)
+  })
+
+  it('keys piped into a reader that stops after one line ends quietly', async () => {
+    const map = await HAMT.create<Uint8Array>({ store: disk, valuesAreBytes: true })
+    const pointer = await disk.save(Uint8Array.of(1), 'raw')
+    // Far more than a pipe holds (64 KiB), so the CLI is still writing when the reader goes.
+    for (let i = 0; i < 2000; i++) await map.setPointer(`key-${i}-${'k'.repeat(120)}`, pointer)
+    const many = String(await map.flush())
+    const run = spawnCli(['keys', many, '--store', storeDir], scratch)
+    const firstLine = await new Promise<string>((resolve) =>
+      run.child.stdout?.once('data', (chunk: Buffer) => {
+        run.child.stdout?.destroy()
+        resolve(chunk.toString().split('\n')[0] as string)
+      }),
+    )
+    assert.match(firstLine, /^key-\d+-k+$/)
+    assert.deepEqual(await run.exit, { code: 0, signal: null })
+    assert.equal(run.stderr(), '')
+  })
+
+  it('data failures exit 1 (2 is for usage errors); fs errors name the path and the errno code', async () => {
+    const notZarr = await cli('zarr', 'info', root, '--store', storeDir)
+    assert.equal(notZarr.code, 1, notZarr.stderr)
+    assert.match(notZarr.stderr, /not a Zarr v3 dataset/)
+    const value = String(
+      await (await HAMT.open(CID.parse(root), { store: disk, readOnly: true })).getPointer('key-1'),
+    )
+    const notNode = await cli('zarr', 'info', value, '--store', storeDir)
+    assert.equal(notNode.code, 1, notNode.stderr)
+    assert.match(notNode.stderr, /neither a HAMT node nor a sharded Zarr manifest/)
+    const noCar = await cli('import', 'missing.car', '--store', storeDir)
+    assert.equal(noCar.code, 1, noCar.stderr)
+    assert.match(noCar.stderr, /missing\.car.*ENOENT/)
+    const noDir = await cli('export', root, join('no-such-dir', 'out.car'), '--store', storeDir)
+    assert.equal(noDir.code, 1, noDir.stderr)
+    assert.match(noDir.stderr, /no-such-dir\/out\.car.*: no such file or directory \(ENOENT\)$/m)
+    const json = await cli('export', root, join('no-such-dir', 'out.car'), '--store', storeDir, '--json')
+    const { error } = JSON.parse(json.stderr)
+    assert.equal(error.code, 'ENOENT')
+    assert.match(error.path, /no-such-dir\/out\.car/)
+    const usage = await cli('zarr', 'info', 'not-a-cid')
+    assert.equal(usage.code, 2)
   })
 })
 

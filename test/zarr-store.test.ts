@@ -155,6 +155,55 @@ describe('ZarrHAMTStore with zarrita', () => {
     assert.equal(await zarrStore.get('/zarr.json'), undefined)
   })
 
+  it('deletes a key once when deletes of it run at once: none fails, and the key is gone', async () => {
+    const { map, zarrStore } = await newZarr()
+    const other = new ZarrHAMTStore(map)
+    for (const key of ['/a/c/0', '/zarr.json']) {
+      await zarrStore.set(key, Uint8Array.of(1, 2, 3))
+      const results = await Promise.allSettled([
+        zarrStore.delete(key),
+        zarrStore.delete(key),
+        other.delete(key),
+        map.delete(key.slice(1)),
+      ])
+      // Exactly one delete removed it: the HAMT's own delete says so when it was not that one.
+      const failed = results.filter((r) => r.status === 'rejected')
+      assert.ok(
+        failed.length <= 1,
+        `${key}: ${failed.map((r) => String((r as PromiseRejectedResult).reason))}`,
+      )
+      for (const r of failed) assert.ok(isHamtError((r as PromiseRejectedResult).reason, 'ERR_KEY_NOT_FOUND'))
+      assert.equal(await zarrStore.has(key), false)
+      assert.equal(await zarrStore.get(key), undefined)
+      assert.equal(await map.size(), 0)
+    }
+  })
+
+  it('never serves stale metadata: changes made directly or through another store are seen', async () => {
+    const { map, zarrStore } = await newZarr()
+    const text = (bytes: Uint8Array | undefined) =>
+      bytes === undefined ? undefined : new TextDecoder().decode(bytes)
+    const json = (v: number) => new TextEncoder().encode(`{"v":${v}}`)
+    await zarrStore.set('/temp/zarr.json', json(1))
+    assert.equal(text(await zarrStore.get('/temp/zarr.json')), '{"v":1}')
+    await map.set('temp/zarr.json', json(2))
+    assert.equal(text(await zarrStore.get('/temp/zarr.json')), '{"v":2}')
+    assert.equal(text(await zarrStore.getRange('/temp/zarr.json', { suffixLength: 2 })), '2}')
+    await new ZarrHAMTStore(map).set('/temp/zarr.json', json(3))
+    assert.equal(text(await zarrStore.get('/temp/zarr.json')), '{"v":3}')
+    await map.delete('temp/zarr.json')
+    assert.equal(await zarrStore.get('/temp/zarr.json'), undefined)
+    assert.equal(await zarrStore.getRange('/temp/zarr.json', { offset: 0, length: 1 }), undefined)
+    assert.equal(await zarrStore.has('/temp/zarr.json'), false)
+    // Back to an earlier value: the same bytes again, whatever was cached in between.
+    await map.set('temp/zarr.json', json(1))
+    assert.equal(text(await zarrStore.get('/temp/zarr.json')), '{"v":1}')
+    // A caller changing the bytes it got back changes nothing stored or cached.
+    const got = (await zarrStore.get('/temp/zarr.json')) as Uint8Array
+    got.fill(0)
+    assert.equal(text(await zarrStore.get('/temp/zarr.json')), '{"v":1}')
+  })
+
   it('refuses writes on a read-only store with a clear error, and honours an AbortSignal', async () => {
     const { map, store } = await newZarr()
     await map.set('zarr.json', Uint8Array.of(1))
@@ -231,6 +280,20 @@ describe('EncryptedZarrHAMTStore', () => {
     )
     await map.set('zarr.json', Uint8Array.of(1, 2, 3))
     await assert.rejects(new EncryptedZarrHAMTStore(map, { key, header }).get('/zarr.json'), /too short/)
+  })
+
+  it('deletes at once without an error and never serves stale metadata', async () => {
+    const map = await HAMT.create<Uint8Array>({ store: await MemoryStore.create(), valuesAreBytes: true })
+    const first = new EncryptedZarrHAMTStore(map, { key, header })
+    const second = new EncryptedZarrHAMTStore(map, { key, header })
+    await first.set('/zarr.json', new TextEncoder().encode('{"v":1}'))
+    assert.equal(new TextDecoder().decode(await first.get('/zarr.json')), '{"v":1}')
+    await second.set('/zarr.json', new TextEncoder().encode('{"v":2}'))
+    assert.equal(new TextDecoder().decode(await first.get('/zarr.json')), '{"v":2}')
+    assert.deepEqual(await first.getRange('/zarr.json', { offset: 5, length: 1 }), Uint8Array.of(0x32))
+    await Promise.all([first.delete('/zarr.json'), second.delete('/zarr.json'), first.delete('/zarr.json')])
+    assert.equal(await first.get('/zarr.json'), undefined)
+    assert.equal(await first.has('/zarr.json'), false)
   })
 
   it('requires a 32-byte key', async () => {

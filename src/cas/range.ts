@@ -29,10 +29,12 @@ export function checkByteRange(range: unknown): asserts range is ByteRange {
 }
 
 /**
- * The `[start, end)` byte positions a range selects in a value of `size` bytes.
- * Throws when any requested byte lies outside the value.
+ * The `[start, end)` byte positions a range selects in a value of `size` bytes. Every path that
+ * slices a value goes through here, so a malformed range (see {@link checkByteRange}) is an
+ * InvalidArgumentError on all of them, and a range reaching outside the value a RangeNotSatisfiableError.
  */
 export function resolveByteRange(range: ByteRange, size: number): [number, number] {
+  checkByteRange(range)
   if ('suffix' in range) {
     if (range.suffix > size) {
       throw new RangeNotSatisfiableError(

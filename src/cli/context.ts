@@ -19,6 +19,9 @@ export interface GlobalOptions {
   progress: boolean
 }
 
+/** A mistake in the command line itself (exit code 2); failures of the data or the files exit 1. */
+export class UsageError extends InvalidArgumentError {}
+
 export type CliStore = ContentAddressedStore & BlockSource & Partial<BlockSink>
 
 export interface Context {
@@ -28,9 +31,21 @@ export interface Context {
   store(): Promise<CliStore>
   /** A description of the store for messages: `disk ./.ts-hamt`, `kubo http://…`. */
   storeName: string
+  /** Aborted by SIGINT, SIGTERM or SIGHUP: pass it to long work so it stops and cleans up. */
+  signal: AbortSignal
+  /** Registers a file that must not survive an interrupted run; returns the unregistering function. */
+  removeOnStop(path: string): () => void
 }
 
-export function makeContext(options: GlobalOptions, output: Output, writes: boolean): Context {
+/** What a run gets from its process: the abort signal and the list of files to remove if stopped. */
+export type RunControl = Pick<Context, 'signal' | 'removeOnStop'>
+
+export function makeContext(
+  options: GlobalOptions,
+  output: Output,
+  writes: boolean,
+  control: RunControl,
+): Context {
   let opened: Promise<CliStore> | undefined
   const storeName =
     options.kubo !== undefined
@@ -42,6 +57,8 @@ export function makeContext(options: GlobalOptions, output: Output, writes: bool
     options,
     output,
     storeName,
+    signal: control.signal,
+    removeOnStop: (path) => control.removeOnStop(path),
     store: () => {
       opened ??= openStore(options, writes)
       return opened
@@ -50,6 +67,16 @@ export function makeContext(options: GlobalOptions, output: Output, writes: bool
 }
 
 async function openStore(options: GlobalOptions, writes: boolean): Promise<CliStore> {
+  try {
+    return await openNamedStore(options, writes)
+  } catch (error) {
+    // The stores check their URLs: a bad one is a mistake in the flags.
+    if (error instanceof InvalidArgumentError) throw new UsageError(error.message, { cause: error })
+    throw error
+  }
+}
+
+async function openNamedStore(options: GlobalOptions, writes: boolean): Promise<CliStore> {
   if (options.kubo !== undefined) {
     return new KuboStore({
       rpcUrl: options.kubo,
@@ -67,18 +94,18 @@ async function openStore(options: GlobalOptions, writes: boolean): Promise<CliSt
 
 /** A root argument as a CID; the message names the argument. */
 export function parseRoot(text: string | undefined, name = 'ROOT'): CID {
-  if (text === undefined) throw new InvalidArgumentError(`${name} is missing: give a root CID`)
+  if (text === undefined) throw new UsageError(`${name} is missing: give a root CID`)
   try {
     return CID.parse(text)
   } catch {
-    throw new InvalidArgumentError(`${name} is not a CID: ${JSON.stringify(text)}`)
+    throw new UsageError(`${name} is not a CID: ${JSON.stringify(text)}`)
   }
 }
 
 /** The store as a writer of whole blocks, or a clear error for read-only stores. */
 export function asSink(store: CliStore, storeName: string): BlockSink {
   if (typeof store.putBlock !== 'function' || store instanceof TrustlessGatewayStore) {
-    throw new InvalidArgumentError(`the store (${storeName}) is read-only: use the disk store or --kubo`)
+    throw new UsageError(`the store (${storeName}) is read-only: use the disk store or --kubo`)
   }
   return store as BlockSink
 }

@@ -2,7 +2,6 @@
 // The ts-hamt command line: maps, Zarr datasets and CAR files on the on-disk store (default), a
 // Kubo daemon (--kubo) or trustless gateways (--gateway). `ts-hamt --help` lists the commands.
 import { parseArgs } from 'node:util'
-import { HamtError, InvalidArgumentError } from '../errors.js'
 import { loadBlake3 } from '../hash/blake3.js'
 import { exportCommand, importCommand } from './commands/car.js'
 import type { Command, Flags } from './commands/command.js'
@@ -11,8 +10,9 @@ import { stats, verify } from './commands/inspect.js'
 import { create, get, keys, remove, set } from './commands/map.js'
 import { pin } from './commands/pin.js'
 import { zarrCommand } from './commands/zarr.js'
-import { type GlobalOptions, makeContext } from './context.js'
-import { makeOutput } from './output.js'
+import { type GlobalOptions, makeContext, UsageError } from './context.js'
+import { GRACE_MS, Interrupt, untilStopped } from './interrupt.js'
+import { describeError, formatError, makeOutput } from './output.js'
 
 export const commands: Command[] = [
   create,
@@ -74,8 +74,11 @@ function commandHelp(command: Command): string {
   ].join('\n')
 }
 
-/** Runs the CLI on `argv` (without node and the script); returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the CLI on `argv` (without node and the script); returns the exit code: 0, 1 when the command
+ * failed (data, files, store), 2 for a usage error, 130/143/129 when stopped by SIGINT/SIGTERM/SIGHUP.
+ */
+export async function main(argv: string[], interrupt: Interrupt): Promise<number> {
   const name = argv.find(
     (arg, i) => !arg.startsWith('-') && !['--store', '--kubo', '--gateway'].includes(argv[i - 1] ?? ''),
   )
@@ -87,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
       return name === undefined && !argv.includes('--help') && !argv.includes('-h') ? 2 : 0
     }
     if (command === undefined)
-      throw new InvalidArgumentError(`unknown command ${JSON.stringify(name)}; ts-hamt --help lists them`)
+      throw new UsageError(`unknown command ${JSON.stringify(name)}; ts-hamt --help lists them`)
     let parsed: ReturnType<typeof parseArgs>
     try {
       parsed = parseArgs({
@@ -98,9 +101,7 @@ export async function main(argv: string[]): Promise<number> {
         strict: true,
       })
     } catch (error) {
-      throw new InvalidArgumentError(
-        `${(error as Error).message}; ts-hamt ${command.name} --help shows the options`,
-      )
+      throw new UsageError(`${(error as Error).message}; ts-hamt ${command.name} --help shows the options`)
     }
     const values = parsed.values as Flags
     if (values.help === true) {
@@ -117,16 +118,37 @@ export async function main(argv: string[]): Promise<number> {
     const output = makeOutput(options.json, options.progress && !options.json)
     await loadBlake3()
     const args = parsed.positionals.slice(parsed.positionals.indexOf(command.name) + 1)
-    await command.run(makeContext(options, output, command.writes === true), args, values)
+    const context = makeContext(options, output, command.writes === true, interrupt)
+    const work = command.run(context, args, values)
+    await untilStopped(work, interrupt, command.stopsOnAbort === true ? GRACE_MS : 0)
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (error) {
-    const usageError = error instanceof InvalidArgumentError
-    const code = error instanceof HamtError ? error.code : 'ERR_UNEXPECTED'
-    const message = error instanceof Error ? error.message : String(error)
-    if (wantsJson) process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`)
-    else process.stderr.write(`ts-hamt: ${message}${error instanceof HamtError ? ` (${code})` : ''}\n`)
-    return usageError ? 2 : 1
+    if (interrupt.received !== undefined) {
+      interrupt.removeFiles()
+      reportStop(interrupt, wantsJson)
+      return interrupt.exitCode as number
+    }
+    process.stderr.write(`${formatError(describeError(error), wantsJson)}\n`)
+    return error instanceof UsageError ? 2 : 1
   }
 }
 
-process.exitCode = await main(process.argv.slice(2))
+function reportStop(interrupt: Interrupt, json: boolean): void {
+  const message = `stopped by ${interrupt.received}`
+  process.stderr.write(
+    json ? `${JSON.stringify({ error: { code: 'ERR_INTERRUPTED', message } })}\n` : `ts-hamt: ${message}\n`,
+  )
+}
+
+const interrupt = new Interrupt()
+// A reader that stops early (`ts-hamt keys ROOT | head`) is not an error: stop quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') process.stderr.write(`${formatError(describeError(error), false)}\n`)
+  interrupt.exitNow(error.code === 'EPIPE' ? 0 : 1)
+})
+process.stderr.on('error', () => {}) // Nowhere left to report it.
+const code = await main(process.argv.slice(2), interrupt)
+// Work abandoned after a signal may still hold sockets or timers: do not wait for it.
+if (interrupt.received !== undefined) interrupt.exitNow(code)
+interrupt.dispose()
+process.exitCode = code

@@ -1,3 +1,5 @@
+import { HamtError } from '../errors.js'
+
 /** Where a command's results go: text for people, or one JSON document with `--json`. */
 export interface Output {
   readonly json: boolean
@@ -62,4 +64,53 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString()
   // CIDs serialise themselves as {"/": "bafy…"} (their toJSON) before reaching here.
   return value
+}
+
+/** An error as the CLI reports it: a stable `code`, a message, and the errno and path of an fs failure. */
+export interface ErrorReport {
+  /** The ts-hamt code (`ERR_…`), the errno code of a bare system error (`ENOENT`), else `ERR_UNEXPECTED`. */
+  code: string
+  message: string
+  /** The system error code found in the error or its causes (`ENOENT`, `EACCES`, `ENOSPC`…). */
+  errno?: string
+  /** The file the failed system call was about. */
+  path?: string
+}
+
+/** The system error (errno code and syscall) that `error` is or was caused by, if any. */
+function systemErrorOf(error: unknown): NodeJS.ErrnoException | undefined {
+  let current = error
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    const e = current as NodeJS.ErrnoException
+    if (typeof e.code === 'string' && typeof e.syscall === 'string') return e
+    current = e.cause
+  }
+  return undefined
+}
+
+export function describeError(error: unknown): ErrorReport {
+  const system = systemErrorOf(error)
+  const fs =
+    system === undefined
+      ? {}
+      : { errno: system.code as string, ...(system.path ? { path: system.path } : {}) }
+  if (error instanceof HamtError) return { code: error.code, message: error.message, ...fs }
+  if (system !== undefined && system === error) {
+    // Node says "ENOENT: no such file or directory, open 'x'": put the path first and the code last.
+    const what = /^\w+: (.*?)(?:, \w+(?: '.*')?)?$/.exec(system.message)?.[1] ?? system.message
+    const where =
+      system.path === undefined ? `${system.syscall} failed` : `cannot ${system.syscall} ${system.path}`
+    return { code: system.code as string, message: `${where}: ${what}`, ...fs }
+  }
+  return { code: 'ERR_UNEXPECTED', message: error instanceof Error ? error.message : String(error), ...fs }
+}
+
+/** The line (or JSON document, with `--json`) that reports a failed command on stderr. */
+export function formatError(report: ErrorReport, json: boolean): string {
+  if (json) return JSON.stringify({ error: report })
+  const codes =
+    report.errno === undefined || report.errno === report.code
+      ? report.code
+      : `${report.code}, ${report.errno}`
+  return `ts-hamt: ${report.message} (${codes})`
 }

@@ -4,7 +4,7 @@ import { sliceByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, ReadOnlyError, UnflushedChangesError } from '../errors.js'
 import { RwLock } from '../hamt/lock.js'
 import type { RangeQuery, ZarrGetOptions } from '../zarr/interface.js'
-import { hamtKey } from '../zarr/store.js'
+import { hamtKey, toByteRange } from '../zarr/store.js'
 import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
 import { SHARDED_V1, SHARDED_V2 } from './interface.js'
@@ -132,10 +132,7 @@ export class ShardedZarrStore {
   }
 
   async getRange(path: string, range: RangeQuery, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
-    const byteRange =
-      'suffixLength' in range
-        ? { suffix: range.suffixLength }
-        : { offset: range.offset, length: range.length }
+    const byteRange = toByteRange(range)
     return this.#structure.read(() => this.#read(hamtKey(path), byteRange, options))
   }
 

@@ -80,9 +80,12 @@ export class EncryptedZarrHAMTStore extends ZarrHAMTStore {
     }
   }
 
-  protected override async readValue(key: string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
-    const stored = await this.hamt.get(key, { signal: options?.signal })
-    return stored === undefined ? undefined : this.open(stored, key)
+  protected override decodeStored(key: string, stored: Uint8Array): Uint8Array {
+    return this.open(stored, key)
+  }
+
+  protected override encodeForStore(_key: string, value: Uint8Array): Uint8Array {
+    return this.seal(value)
   }
 
   // A range of ciphertext cannot be authenticated: the whole value is read, opened, then sliced.
@@ -93,9 +96,5 @@ export class EncryptedZarrHAMTStore extends ZarrHAMTStore {
   ): Promise<Uint8Array | undefined> {
     const plain = await this.get(key, options)
     return plain === undefined ? undefined : sliceByteRange(plain, range)
-  }
-
-  protected override async writeValue(key: string, value: Uint8Array): Promise<void> {
-    await this.hamt.set(key, this.seal(value))
   }
 }

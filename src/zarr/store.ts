@@ -1,7 +1,11 @@
-import type { ByteRange } from '../cas/interface.js'
-import { sliceByteRange } from '../cas/range.js'
-import { InvalidArgumentError, ReadOnlyError } from '../errors.js'
+import { equals } from 'multiformats/bytes'
+import { CID } from 'multiformats/cid'
+import { formatId } from '../cas/id.js'
+import type { ByteRange, StoreId } from '../cas/interface.js'
+import { checkByteRange, sliceByteRange } from '../cas/range.js'
+import { InvalidArgumentError, KeyNotFoundError, ReadOnlyError } from '../errors.js'
 import type { HAMT } from '../hamt/hamt.js'
+import { callStore } from '../hamt/loader.js'
 import type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './interface.js'
 import { registerZstdCodec } from './zstd.js'
 
@@ -11,10 +15,28 @@ export function hamtKey(path: string): string {
   return path.startsWith('/') ? path.slice(1) : path
 }
 
-function toByteRange(range: RangeQuery): ByteRange {
-  return 'suffixLength' in range
-    ? { suffix: range.suffixLength }
-    : { offset: range.offset, length: range.length }
+/**
+ * zarrita's range query as the store layer's byte range, checked: a malformed one is an
+ * InvalidArgumentError before anything is read, whichever store it reaches.
+ */
+export function toByteRange(range: RangeQuery): ByteRange {
+  if (typeof range !== 'object' || range === null) {
+    throw new InvalidArgumentError('range must be { offset, length } or { suffixLength }')
+  }
+  // Fields are carried over as given, so a query mixing both shapes is refused, not half-read.
+  const { suffixLength, ...rest } = range as { suffixLength?: unknown }
+  const byteRange: unknown = 'suffixLength' in range ? { suffix: suffixLength, ...rest } : range
+  checkByteRange(byteRange)
+  return 'suffix' in byteRange
+    ? { suffix: byteRange.suffix }
+    : { offset: byteRange.offset, length: byteRange.length }
+}
+
+function sameId(a: StoreId, b: StoreId): boolean {
+  const cidA = CID.asCID(a)
+  const cidB = CID.asCID(b)
+  if (cidA !== null || cidB !== null) return cidA !== null && cidB !== null && cidA.equals(cidB)
+  return equals(a as Uint8Array, b as Uint8Array)
 }
 
 const isMetadata = (key: string): boolean => key === 'zarr.json' || key.endsWith('/zarr.json')
@@ -37,8 +59,12 @@ const isMetadata = (key: string): boolean => key === 'zarr.json' || key.endsWith
 export class ZarrHAMTStore {
   readonly hamt: HAMT<Uint8Array>
   readonly #readOnly: boolean | undefined
-  /** Decoded values of `zarr.json` keys, kept in step with this store's writes and deletes. */
-  readonly #metadata = new Map<string, Uint8Array>()
+  /**
+   * Decoded `zarr.json` values with the pointer each was read from. An entry is used only while its
+   * key still points there (content addressing: same pointer, same bytes), so writes made directly to
+   * the HAMT or through another store can never be hidden by it.
+   */
+  readonly #metadata = new Map<string, { pointer: StoreId; value: Uint8Array }>()
 
   constructor(hamt: HAMT<Uint8Array>, options: ZarrHamtStoreOptions = {}) {
     if (!hamt.valuesAreBytes) {
@@ -57,11 +83,9 @@ export class ZarrHAMTStore {
 
   async get(path: AbsolutePath | string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
     const key = hamtKey(path)
-    const cached = this.#metadata.get(key)
-    if (cached !== undefined) return cached.slice()
-    const value = await this.readValue(key, options)
-    if (value !== undefined && isMetadata(key)) this.#metadata.set(key, value.slice())
-    return value
+    if (isMetadata(key)) return (await this.#readMetadata(key, options))?.slice()
+    const stored = await this.hamt.get(key, { signal: options?.signal })
+    return stored === undefined ? undefined : this.decodeStored(key, stored)
   }
 
   async getRange(
@@ -69,28 +93,31 @@ export class ZarrHAMTStore {
     range: RangeQuery,
     options?: ZarrGetOptions,
   ): Promise<Uint8Array | undefined> {
-    return this.readRange(hamtKey(path), toByteRange(range), options)
+    const byteRange = toByteRange(range)
+    return this.readRange(hamtKey(path), byteRange, options)
   }
 
   async set(path: AbsolutePath | string, value: Uint8Array): Promise<void> {
     const key = hamtKey(path)
     this.#assertWritable('set')
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
-    await this.writeValue(key, value)
-    if (isMetadata(key)) this.#metadata.set(key, value.slice())
+    await this.hamt.set(key, this.encodeForStore(key, value))
   }
 
-  /** Removes a key; a missing key is not an error. */
+  /** Removes a key; a missing key is not an error, also when another delete of it runs at once. */
   async delete(path: AbsolutePath | string): Promise<void> {
     const key = hamtKey(path)
     this.#assertWritable('delete')
-    this.#metadata.delete(key)
-    if (await this.hamt.has(key)) await this.hamt.delete(key)
+    try {
+      // One call: the HAMT checks for the key under its write lock, and changes nothing when absent.
+      await this.hamt.delete(key)
+    } catch (error) {
+      if (!(error instanceof KeyNotFoundError && error.key === key)) throw error
+    }
   }
 
   async has(path: AbsolutePath | string, options?: ZarrGetOptions): Promise<boolean> {
-    const key = hamtKey(path)
-    return this.#metadata.has(key) || this.hamt.has(key, options)
+    return this.hamt.has(hamtKey(path), options)
   }
 
   /** Every key, without a leading slash (as zarr-python lists them). */
@@ -121,23 +148,45 @@ export class ZarrHAMTStore {
     }
   }
 
-  /** The stored value of `key` as Zarr sees it; the encrypted store overrides this pair. */
-  protected async readValue(key: string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
-    return this.hamt.get(key, { signal: options?.signal })
+  /** The value as Zarr sees it from the bytes the HAMT holds; the encrypted store opens them here. */
+  protected decodeStored(_key: string, stored: Uint8Array): Uint8Array {
+    return stored
   }
 
+  /** The bytes the HAMT is to hold for a value; the encrypted store seals them here. */
+  protected encodeForStore(_key: string, value: Uint8Array): Uint8Array {
+    return value
+  }
+
+  /** A checked range of a value (see {@link toByteRange}); the encrypted store opens the whole value first. */
   protected async readRange(
     key: string,
     range: ByteRange,
     options?: ZarrGetOptions,
   ): Promise<Uint8Array | undefined> {
-    const cached = this.#metadata.get(key)
-    if (cached !== undefined) return sliceByteRange(cached, range)
+    if (isMetadata(key)) {
+      const value = await this.#readMetadata(key, options)
+      return value === undefined ? undefined : sliceByteRange(value, range)
+    }
     return this.hamt.get(key, { range, signal: options?.signal })
   }
 
-  protected async writeValue(key: string, value: Uint8Array): Promise<void> {
-    await this.hamt.set(key, value)
+  /** A metadata value, from the cache when the key still points at the value cached. Not copied. */
+  async #readMetadata(key: string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
+    const pointer = await this.hamt.getPointer(key, options)
+    if (pointer === undefined) {
+      this.#metadata.delete(key)
+      return undefined
+    }
+    const cached = this.#metadata.get(key)
+    if (cached !== undefined && sameId(cached.pointer, pointer)) return cached.value
+    const stored = await callStore(
+      () => `loading value ${formatId(pointer)}`,
+      () => this.hamt.store.load(pointer, { signal: options?.signal }),
+    )
+    const value = this.decodeStored(key, stored)
+    this.#metadata.set(key, { pointer, value })
+    return value
   }
 
   #assertWritable(operation: string): void {

@@ -1,8 +1,11 @@
-import { execFile } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { CID } from 'multiformats/cid'
 
 const repo = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -21,4 +24,86 @@ function newestSource(directory: string): number {
     if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs)
   }
   return newest
+}
+
+/** A loopback gateway (and Kubo RPC stand-in) that answers a set number of block requests, then holds every request open. */
+export interface HoldingGateway {
+  url: string
+  /** Block requests answered so far. */
+  answered(): number
+  /** Resolves once `count` requests have arrived (answered or held). */
+  requests(count: number): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * Serves `GET /ipfs/CID` from `source` for the first `answer` requests and holds every later request
+ * (and every `POST /api/v0/…`) unanswered, so a command stops mid-work at a known point.
+ */
+export async function startHoldingGateway(
+  source: { getBlock(cid: CID): Promise<Uint8Array> },
+  answer: number,
+): Promise<HoldingGateway> {
+  let seen = 0
+  let answered = 0
+  const waiters: Array<{ count: number; resolve: () => void }> = []
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    seen++
+    for (const waiter of waiters.filter((w) => seen >= w.count)) waiter.resolve()
+    const match = /^\/ipfs\/([^/?]+)/.exec(req.url ?? '')
+    if (req.method !== 'GET' || match === null || answered >= answer) return // held
+    answered++
+    try {
+      const bytes = await source.getBlock(CID.parse(match[1] as string))
+      res.writeHead(200, { 'content-type': 'application/vnd.ipld.raw' }).end(bytes)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    answered: () => answered,
+    requests: (count) =>
+      seen >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/** A running `ts-hamt` process: its output so far and how it ended. */
+export interface CliProcess {
+  child: ChildProcess
+  stdout(): string
+  stderr(): string
+  /** Resolves once stderr has printed something (progress, say). */
+  firstStderr: Promise<void>
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/** Starts the binary in `cwd` without waiting for it. */
+export function spawnCli(args: string[], cwd: string): CliProcess {
+  const child = spawn(process.execPath, [cliBinary, ...args], {
+    cwd,
+    env: { ...process.env, TS_HAMT_STORE: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+  })
+  const firstStderr = new Promise<void>((resolve) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+      resolve()
+    })
+  })
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  )
+  return { child, stdout: () => stdout, stderr: () => stderr, firstStderr, exit }
 }

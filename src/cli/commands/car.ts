@@ -1,24 +1,31 @@
 import { exportCarFile, importCarFile } from '../../car/files.js'
-import { InvalidArgumentError } from '../../errors.js'
-import { asSink, parseRoot } from '../context.js'
+import { asSink, parseRoot, UsageError } from '../context.js'
+import { partialPath, removeStalePartials } from '../partial.js'
 import type { Command } from './command.js'
 
 export const exportCommand: Command = {
   name: 'export',
+  stopsOnAbort: true,
   summary: 'write the map at ROOT (every node and value) to a CAR file',
   usage: 'export ROOT FILE.car',
   help: 'The CAR has ROOT as its root; `ipfs dag import FILE.car` loads it into Kubo.',
   async run(context, [root, file]) {
     const cid = parseRoot(root)
-    if (file === undefined) throw new InvalidArgumentError('FILE is missing: where to write the CAR')
+    if (file === undefined) throw new UsageError('FILE is missing: where to write the CAR')
+    const store = await context.store()
+    await removeStalePartials(file)
+    // exportCarFile removes its partial file when it fails or is aborted; this covers a forced exit.
+    const forget = context.removeOnStop(partialPath(file))
     const progress = context.output.progress('exported')
     let total = { blocks: 0, bytes: 0 }
-    await exportCarFile(await context.store(), cid, file, {
+    await exportCarFile(store, cid, file, {
+      signal: context.signal,
       onProgress: (p) => {
         total = p
         progress.update(p.blocks, undefined, `blocks, ${(p.bytes / 1e6).toFixed(1)} MB`)
       },
     })
+    forget()
     progress.done()
     context.output.result(
       { root: String(cid), file, ...total },
@@ -30,13 +37,15 @@ export const exportCommand: Command = {
 export const importCommand: Command = {
   name: 'import',
   writes: true,
+  stopsOnAbort: true,
   summary: 'add every block of a CAR file to the store; print its roots',
   usage: 'import FILE.car',
   async run(context, [file]) {
-    if (file === undefined) throw new InvalidArgumentError('FILE is missing: the CAR to import')
+    if (file === undefined) throw new UsageError('FILE is missing: the CAR to import')
     const sink = asSink(await context.store(), context.storeName)
     const progress = context.output.progress('imported')
     const { roots, blocks } = await importCarFile(sink, file, {
+      signal: context.signal,
       onProgress: (p) => progress.update(p.blocks, undefined, `blocks, ${(p.bytes / 1e6).toFixed(1)} MB`),
     })
     progress.done()

@@ -11,6 +11,8 @@ export interface Command {
   help?: string
   /** Writes to the store: only these create a missing on-disk store directory. */
   writes?: boolean
+  /** Honours `context.signal` (stops and cleans up): after a stop signal it gets a grace period for that. */
+  stopsOnAbort?: boolean
   flags?: NonNullable<ParseArgsConfig['options']>
   run(context: Context, args: string[], flags: Flags): Promise<void>
 }

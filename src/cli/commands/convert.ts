@@ -1,12 +1,12 @@
-import { InvalidArgumentError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
 import { convertHamtToSharded } from '../../sharded/converter.js'
-import { asSink, parseRoot } from '../context.js'
+import { asSink, parseRoot, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
 export const convert: Command = {
   name: 'convert',
   writes: true,
+  stopsOnAbort: true,
   summary: 'convert a Zarr dataset on a HAMT to py-hamt’s sharded layout; print the new root CID',
   usage: 'convert ROOT [--chunks-per-shard N]',
   help: `Chunks are not copied: the shards link the chunk CIDs the HAMT already holds, so only shards,
@@ -15,9 +15,7 @@ metadata and the new root are written. --chunks-per-shard defaults to 6250, as p
   async run(context, [root], flags) {
     const chunksPerShard = Number(flags['chunks-per-shard'])
     if (!Number.isSafeInteger(chunksPerShard) || chunksPerShard < 1) {
-      throw new InvalidArgumentError(
-        `--chunks-per-shard must be a positive integer, got ${flags['chunks-per-shard']}`,
-      )
+      throw new UsageError(`--chunks-per-shard must be a positive integer, got ${flags['chunks-per-shard']}`)
     }
     const store = await context.store()
     asSink(store, context.storeName)
@@ -29,6 +27,7 @@ metadata and the new root are written. --chunks-per-shard defaults to 6250, as p
     const progress = context.output.progress('converting')
     const converted = await convertHamtToSharded(source, store, {
       chunksPerShard,
+      signal: context.signal,
       onProgress: ({ phase, done, total }) => progress.update(done, total, phase),
     })
     progress.done()

@@ -1,8 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { InvalidArgumentError, KeyNotFoundError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
-import { type Context, parseRoot } from '../context.js'
+import { type Context, parseRoot, UsageError } from '../context.js'
 import { jsonReplacer } from '../output.js'
+import { writeWholeFile } from '../partial.js'
 import type { Command } from './command.js'
 
 const valueFlags = {
@@ -42,7 +43,7 @@ export const set: Command = {
 as a number. --file PATH reads the value from a file (with --raw, stored as raw bytes, as Zarr chunks are).`,
   flags: valueFlags,
   async run(context, [root, key, text], flags) {
-    if (key === undefined) throw new InvalidArgumentError('KEY is missing')
+    if (key === undefined) throw new UsageError('KEY is missing')
     const raw = flags.raw === true
     let value: unknown
     if (typeof flags.file === 'string') {
@@ -50,12 +51,14 @@ as a number. --file PATH reads the value from a file (with --raw, stored as raw 
       try {
         bytes = new Uint8Array(await readFile(flags.file))
       } catch (error) {
-        throw new InvalidArgumentError(`cannot read --file ${flags.file}: ${(error as Error).message}`)
+        throw new InvalidArgumentError(`cannot read --file ${flags.file}: ${(error as Error).message}`, {
+          cause: error,
+        })
       }
       value = bytes
     } else {
-      if (text === undefined) throw new InvalidArgumentError('VALUE is missing (or give --file PATH)')
-      if (raw) throw new InvalidArgumentError('--raw needs --file PATH: raw values are bytes')
+      if (text === undefined) throw new UsageError('VALUE is missing (or give --file PATH)')
+      if (raw) throw new UsageError('--raw needs --file PATH: raw values are bytes')
       value = parseValue(text, String(flags.type))
     }
     const map = await openMap(context, root, raw, false)
@@ -72,7 +75,7 @@ export const get: Command = {
   help: '--raw reads the stored bytes as they are; --out PATH writes them (or the value) to a file.',
   flags: valueFlags,
   async run(context, [root, key], flags) {
-    if (key === undefined) throw new InvalidArgumentError('KEY is missing')
+    if (key === undefined) throw new UsageError('KEY is missing')
     const raw = flags.raw === true
     const map = await openMap(context, root, raw, true)
     const value = await map.get(key)
@@ -85,7 +88,7 @@ export const get: Command = {
           : typeof value === 'string'
             ? value
             : JSON.stringify(value, jsonReplacer)
-      await writeFile(flags.out, content)
+      await writeWholeFile(context, flags.out, content)
       context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`)
       return
     }
@@ -105,7 +108,7 @@ export const remove: Command = {
   summary: 'delete KEY from the map at ROOT; print the new root CID',
   usage: 'delete ROOT KEY',
   async run(context, [root, key]) {
-    if (key === undefined) throw new InvalidArgumentError('KEY is missing')
+    if (key === undefined) throw new UsageError('KEY is missing')
     const map = await openMap(context, root, true, false)
     await map.delete(key)
     const next = await map.flush()
@@ -136,7 +139,7 @@ function parseValue(text: string, type: string): unknown {
   if (type === 'number') {
     const number = Number(text)
     if (text.trim() === '' || !Number.isFinite(number)) {
-      throw new InvalidArgumentError(`VALUE is not a number: ${JSON.stringify(text)}`)
+      throw new UsageError(`VALUE is not a number: ${JSON.stringify(text)}`)
     }
     return number
   }
@@ -144,8 +147,8 @@ function parseValue(text: string, type: string): unknown {
     try {
       return JSON.parse(text)
     } catch (error) {
-      throw new InvalidArgumentError(`VALUE is not JSON: ${(error as Error).message}`)
+      throw new UsageError(`VALUE is not JSON: ${(error as Error).message}`)
     }
   }
-  throw new InvalidArgumentError(`--type must be string, json or number, got ${JSON.stringify(type)}`)
+  throw new UsageError(`--type must be string, json or number, got ${JSON.stringify(type)}`)
 }

@@ -1,12 +1,11 @@
 import { KuboStore } from '../../cas/kubo.js'
-import { InvalidArgumentError } from '../../errors.js'
-import { type Context, parseRoot } from '../context.js'
+import { type Context, parseRoot, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
 async function kubo(context: Context): Promise<KuboStore> {
   const store = await context.store()
   if (!(store instanceof KuboStore)) {
-    throw new InvalidArgumentError(`pins live in Kubo: give --kubo URL (the store is ${context.storeName})`)
+    throw new UsageError(`pins live in Kubo: give --kubo URL (the store is ${context.storeName})`)
   }
   return store
 }
@@ -35,6 +34,6 @@ export const pin: Command = {
       )
       return
     }
-    throw new InvalidArgumentError(`pin needs add, rm or ls, got ${JSON.stringify(action)}`)
+    throw new UsageError(`pin needs add, rm or ls, got ${JSON.stringify(action)}`)
   },
 }

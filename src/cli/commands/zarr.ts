@@ -2,7 +2,7 @@ import * as zarr from 'zarrita'
 import { InvalidArgumentError } from '../../errors.js'
 import { ShardedZarrStore } from '../../sharded/store.js'
 import { openZarrRoot, type ZarrLayout } from '../../zarr/open.js'
-import { type Context, parseRoot } from '../context.js'
+import { type Context, parseRoot, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
 type Readable = zarr.AsyncReadable & { list?: () => AsyncIterable<string> }
@@ -47,13 +47,11 @@ export const zarrCommand: Command = {
     if (action === 'get') {
       const limit = Number(flags.limit)
       if (!Number.isSafeInteger(limit) || limit < 1) {
-        throw new InvalidArgumentError(
-          `--limit must be a positive integer, got ${JSON.stringify(flags.limit)}`,
-        )
+        throw new UsageError(`--limit must be a positive integer, got ${JSON.stringify(flags.limit)}`)
       }
       return get(context, root, arrayPath, flags.select as string | undefined, limit)
     }
-    throw new InvalidArgumentError(`zarr needs info or get, got ${JSON.stringify(action)}`)
+    throw new UsageError(`zarr needs info or get, got ${JSON.stringify(action)}`)
   },
 }
 
@@ -106,8 +104,7 @@ async function get(
   select: string | undefined,
   limit: number,
 ): Promise<void> {
-  if (arrayPath === undefined)
-    throw new InvalidArgumentError('ARRAY is missing: the path of an array, e.g. temp')
+  if (arrayPath === undefined) throw new UsageError('ARRAY is missing: the path of an array, e.g. temp')
   const { store } = await openZarr(context, root, false)
   let array: zarr.Array<zarr.DataType, Readable>
   try {
@@ -135,9 +132,7 @@ export function parseSelection(
   if (text === undefined || text.trim() === '') return null
   const items = text.split(',').map((item) => item.trim())
   if (items.length !== shape.length) {
-    throw new InvalidArgumentError(
-      `--select has ${items.length} items but the array has ${shape.length} dimensions`,
-    )
+    throw new UsageError(`--select has ${items.length} items but the array has ${shape.length} dimensions`)
   }
   return items.map((item, dim) => {
     const size = shape[dim] as number
@@ -146,18 +141,17 @@ export function parseSelection(
     const int = (part: string | undefined, what: string): number | null => {
       if (part === undefined || part === '') return null
       if (!/^-?\d+$/.test(part))
-        throw new InvalidArgumentError(`--select item ${dim + 1} (${item}): ${what} must be an integer`)
+        throw new UsageError(`--select item ${dim + 1} (${item}): ${what} must be an integer`)
       return Number(part)
     }
     if (parts.length === 1) {
       const index = int(parts[0], 'index') as number
       if (index < -size || index >= size) {
-        throw new InvalidArgumentError(`--select item ${dim + 1}: index ${index} is outside 0..${size - 1}`)
+        throw new UsageError(`--select item ${dim + 1}: index ${index} is outside 0..${size - 1}`)
       }
       return index < 0 ? size + index : index
     }
-    if (parts.length > 3)
-      throw new InvalidArgumentError(`--select item ${dim + 1} (${item}) is not start:stop[:step]`)
+    if (parts.length > 3) throw new UsageError(`--select item ${dim + 1} (${item}) is not start:stop[:step]`)
     return zarr.slice(int(parts[0], 'start'), int(parts[1], 'stop'), int(parts[2], 'step'))
   })
 }
