@@ -407,10 +407,14 @@ describe('ts-hamt CLI: signals, pipes and exit codes', () => {
     assert.match(noCar.stderr, /missing\.car.*ENOENT/)
     const noDir = await cli('export', root, join('no-such-dir', 'out.car'), '--store', storeDir)
     assert.equal(noDir.code, 1, noDir.stderr)
-    assert.match(noDir.stderr, /no-such-dir\/out\.car.*: no such file or directory \(ENOENT\)$/m)
+    assert.match(
+      noDir.stderr,
+      /no-such-dir\/out\.car.*: no such file or directory \(ENOENT\) \(ERR_STORE\)$/m,
+    )
     const json = await cli('export', root, join('no-such-dir', 'out.car'), '--store', storeDir, '--json')
     const { error } = JSON.parse(json.stderr)
-    assert.equal(error.code, 'ENOENT')
+    assert.equal(error.code, 'ERR_STORE')
+    assert.equal(error.errno, 'ENOENT')
     assert.match(error.path, /no-such-dir\/out\.car/)
     const usage = await cli('zarr', 'info', 'not-a-cid')
     assert.equal(usage.code, 2)

@@ -5,6 +5,8 @@ import { pipeline } from 'node:stream/promises'
 import type { CID } from 'multiformats/cid'
 import type { StoreId } from '../cas/interface.js'
 import { HamtError, InvalidArgumentError, StoreError } from '../errors.js'
+import { partialPath, removeStalePartials } from '../util/partial-files.js'
+import { describeSystemError, systemErrorOf } from '../util/system-error.js'
 import { exportCar } from './export.js'
 import { importCarFrom } from './import.js'
 import type { BlockSink, BlockSource, ExportCarOptions, ImportCarOptions } from './interface.js'
@@ -24,7 +26,8 @@ export async function exportCarFile(
   path: string,
   options: ExportCarOptions = {},
 ): Promise<void> {
-  const partial = `${path}.partial-${process.pid}`
+  await removeStalePartials(path)
+  const partial = partialPath(path)
   try {
     await pipeline(Readable.from(exportCar(source, root, options)), createWriteStream(partial), {
       signal: options.signal,
@@ -35,11 +38,9 @@ export async function exportCarFile(
     // The source's own errors (a missing block…) and an abort stay as they are; a file-system
     // failure (a full disk, no permission) is the store side of an export.
     if (error instanceof HamtError || options.signal?.aborted) throw error
-    const code = (error as NodeJS.ErrnoException).code
-    throw new StoreError(
-      `writing the CAR file ${path} failed${code ? ` (${code})` : ''}: ${(error as Error).message}`,
-      { cause: error },
-    )
+    const system = systemErrorOf(error)
+    const why = system === undefined ? (error as Error).message : describeSystemError(system)
+    throw new StoreError(`writing the CAR file ${path} failed: ${why}`, { cause: error })
   }
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError, StoreError } from '../errors.js'
+import { isProcessAlive } from '../util/partial-files.js'
 import { BlockstoreStore, type BlockstoreStoreOptions } from './blockstore.js'
 import type { AbortOptions } from './interface.js'
 
@@ -110,7 +111,7 @@ async function removeLeftovers(directory: string): Promise<void> {
   const entries = await readdir(directory, { withFileTypes: true })
   const markers = entries.filter((entry) => entry.name.startsWith(WRITING_MARKER))
   if (markers.length === 0) return
-  const alive = markers.some((marker) => isAlive(Number(marker.name.slice(WRITING_MARKER.length))))
+  const alive = markers.some((marker) => isProcessAlive(Number(marker.name.slice(WRITING_MARKER.length))))
   if (alive) return
   for (const shard of entries) {
     if (!shard.isDirectory()) continue
@@ -120,15 +121,4 @@ async function removeLeftovers(directory: string): Promise<void> {
     }
   }
   for (const marker of markers) await rm(join(directory, marker.name), { force: true })
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }

@@ -1,4 +1,5 @@
 import { HamtError } from '../errors.js'
+import { describeSystemError, systemErrorOf } from '../util/system-error.js'
 
 /** Where a command's results go: text for people, or one JSON document with `--json`. */
 export interface Output {
@@ -77,17 +78,6 @@ export interface ErrorReport {
   path?: string
 }
 
-/** The system error (errno code and syscall) that `error` is or was caused by, if any. */
-function systemErrorOf(error: unknown): NodeJS.ErrnoException | undefined {
-  let current = error
-  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
-    const e = current as NodeJS.ErrnoException
-    if (typeof e.code === 'string' && typeof e.syscall === 'string') return e
-    current = e.cause
-  }
-  return undefined
-}
-
 export function describeError(error: unknown): ErrorReport {
   const system = systemErrorOf(error)
   const fs =
@@ -96,11 +86,7 @@ export function describeError(error: unknown): ErrorReport {
       : { errno: system.code as string, ...(system.path ? { path: system.path } : {}) }
   if (error instanceof HamtError) return { code: error.code, message: error.message, ...fs }
   if (system !== undefined && system === error) {
-    // Node says "ENOENT: no such file or directory, open 'x'": put the path first and the code last.
-    const what = /^\w+: (.*?)(?:, \w+(?: '.*')?)?$/.exec(system.message)?.[1] ?? system.message
-    const where =
-      system.path === undefined ? `${system.syscall} failed` : `cannot ${system.syscall} ${system.path}`
-    return { code: system.code as string, message: `${where}: ${what}`, ...fs }
+    return { code: system.code as string, message: describeSystemError(system), ...fs }
   }
   return { code: 'ERR_UNEXPECTED', message: error instanceof Error ? error.message : String(error), ...fs }
 }
@@ -108,9 +94,11 @@ export function describeError(error: unknown): ErrorReport {
 /** The line (or JSON document, with `--json`) that reports a failed command on stderr. */
 export function formatError(report: ErrorReport, json: boolean): string {
   if (json) return JSON.stringify({ error: report })
-  const codes =
-    report.errno === undefined || report.errno === report.code
-      ? report.code
-      : `${report.code}, ${report.errno}`
-  return `ts-hamt: ${report.message} (${codes})`
+  // A system error's message already ends with its errno code: name each code once.
+  const codes = [...new Set([report.code, report.errno])].filter(
+    (code) => code !== undefined && !report.message.endsWith(`(${code})`),
+  )
+  return codes.length === 0
+    ? `ts-hamt: ${report.message}`
+    : `ts-hamt: ${report.message} (${codes.join(', ')})`
 }

@@ -1,6 +1,6 @@
 import { exportCarFile, importCarFile } from '../../car/files.js'
+import { partialPath, removeStalePartials } from '../../util/partial-files.js'
 import { asSink, parseRoot, UsageError } from '../context.js'
-import { partialPath, removeStalePartials } from '../partial.js'
 import type { Command } from './command.js'
 
 export const exportCommand: Command = {

@@ -1,0 +1,44 @@
+// Files written under a partial name and renamed once whole (CAR exports, the CLI's `--out`), and
+// the process-liveness test that tells a killed writer's leftovers from a live writer's work.
+// Node-only: imported only by Node-only modules (ts-hamt/node, the CLI, the disk store).
+import { readdir, rm } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+
+/** The name `path` is written under until it is complete: `path.partial-<pid>`. */
+export function partialPath(path: string, pid: number = process.pid): string {
+  return `${path}.partial-${pid}`
+}
+
+/** True when process `pid` exists (also when it belongs to another user). */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Removes the partial files of `path` that killed runs left behind: those whose process is gone (a
+ * file with this process's own pid predates it). Returns their paths; a missing directory is none.
+ */
+export async function removeStalePartials(path: string): Promise<string[]> {
+  const directory = dirname(path)
+  const prefix = `${basename(path)}.partial-`
+  let names: string[]
+  try {
+    names = await readdir(directory)
+  } catch {
+    return [] // No directory, no leftovers; the write itself reports the problem.
+  }
+  const removed: string[] = []
+  for (const name of names) {
+    const pid = name.startsWith(prefix) ? name.slice(prefix.length) : ''
+    if (!/^[1-9]\d*$/.test(pid) || (Number(pid) !== process.pid && isProcessAlive(Number(pid)))) continue
+    await rm(join(directory, name), { force: true })
+    removed.push(join(directory, name))
+  }
+  return removed
+}
