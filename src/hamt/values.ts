@@ -1,6 +1,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { formatId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
+import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { describeValue, InvalidValueError } from '../errors.js'
 
 /** The bytes stored for a value: as given for a bytes map, else its DAG-CBOR encoding. */
@@ -24,7 +25,7 @@ export function encodeValue(key: string, value: unknown, valuesAreBytes: boolean
 /** A stored DAG-CBOR value, decoded; anything else is an InvalidValueError naming the key and block. */
 export function decodeValue(key: string, pointer: StoreId, bytes: Uint8Array): unknown {
   try {
-    return dagCbor.decode(bytes)
+    return decodeDagCbor(bytes)
   } catch (cause) {
     throw new InvalidValueError(
       `value of ${JSON.stringify(key)} (${formatId(pointer)}) is not DAG-CBOR; was it written with valuesAreBytes?`,

@@ -1,5 +1,6 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
+import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { describeValue, InvalidManifestError } from '../errors.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
 import { type ArrayIndex, type RootState, SHARDED_V1, SHARDED_V2, type ShardEntry } from './interface.js'
@@ -33,7 +34,7 @@ function without(fields: Fields, known: readonly string[]): Fields {
 
 function decodeCbor(bytes: Uint8Array, what: string): unknown {
   try {
-    return dagCbor.decode(bytes)
+    return decodeDagCbor(bytes)
   } catch (cause) {
     throw new InvalidManifestError(`${what} is not valid DAG-CBOR`, { cause })
   }
