@@ -326,6 +326,21 @@ describe('text is read exactly as Python reads it (issue 11)', () => {
     for (const [i, value] of values.entries()) assert.deepEqual(await again.get(`v${i}`), value)
   })
 
+  it('a value with a lone surrogate is ERR_INVALID_VALUE (no UTF-8 form), not stored as U+FFFD', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create({ store })
+    await map.set('k', 'kept')
+    for (const value of ['\ud800', { '\udc00': 1 }, ['ok', { deep: 'x\udbff' }]]) {
+      await assert.rejects(
+        () => map.set('k', value),
+        (err) => isHamtError(err, 'ERR_INVALID_VALUE') && /lone surrogate/.test((err as Error).message),
+      )
+    }
+    assert.equal(await map.get('k'), 'kept', 'a failed set changes nothing')
+    await map.set('k', '\u{1f600}\ufeff')
+    assert.equal(await (await HAMT.open(await map.flush(), { store })).get('k'), '\u{1f600}\ufeff')
+  })
+
   it('a DAG-CBOR value whose string is not UTF-8 is ERR_INVALID_VALUE, not U+FFFD', () => {
     const bytes = dagCbor.encode({ name: 'ab' })
     bytes[bytes.length - 1] = 0xc3 // "a" then a lead byte with no continuation

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
-import { decodeDagCbor, decodeUtf8 } from '../src/codec/dag-cbor.js'
+import { decodeDagCbor, decodeUtf8, encodeDagCbor } from '../src/codec/dag-cbor.js'
 import { compareUtf8, utf8Encode, utf8Length } from '../src/hamt/utf8.js'
 import { blake3Hasher, linksOf, loadBlake3 } from '../src/index.js'
 
@@ -86,6 +86,7 @@ describe('utf8 decoding (as Python decodes)', () => {
         const bytes = dagCbor.encode(v)
         assert.deepEqual(decodeDagCbor(bytes), v)
         assert.deepEqual(dagCbor.encode(decodeDagCbor(bytes)), bytes)
+        assert.deepEqual(encodeDagCbor(v), bytes, 'encodeDagCbor writes what @ipld/dag-cbor writes')
       }),
       { numRuns: 1000 },
     )

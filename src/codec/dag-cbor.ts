@@ -1,5 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
-import { type DecodeOptions, decode, type Token, Tokenizer } from 'cborg'
+import { type DecodeOptions, decode, encode, type Token, Tokenizer } from 'cborg'
 
 // Every DAG-CBOR block the library reads goes through decodeDagCbor, so that text strings come out
 // exactly as Python reads them. cborg decodes strings with a module-level default TextDecoder, which
@@ -90,4 +90,34 @@ export interface DecodeDagCborOptions {
  */
 export function decodeDagCbor(bytes: Uint8Array, options: DecodeDagCborOptions = {}): unknown {
   return options.useMaps === true ? decodeWithMaps(bytes) : decodeValue(bytes)
+}
+
+// TextEncoder writes a lone surrogate as U+FFFD, so a value would read back changed; Python refuses it.
+const encodeOptions = {
+  ...dagCbor.encodeOptions,
+  typeEncoders: {
+    ...dagCbor.encodeOptions.typeEncoders,
+    string: (text: string): null => {
+      if (!text.isWellFormed()) {
+        throw new Error(
+          `string ${JSON.stringify(text.slice(0, 40))} is not well-formed Unicode (it has a lone surrogate)`,
+        )
+      }
+      return null
+    },
+  },
+}
+
+/**
+ * Encodes `value` as @ipld/dag-cbor does, but refuses strings (keys included) with a lone surrogate,
+ * which have no UTF-8 form, instead of writing U+FFFD in their place.
+ *
+ * @example
+ * ```ts
+ * encodeDagCbor({ name: 'x' }) // a1646e616d656178
+ * encodeDagCbor('\ud800') // throws
+ * ```
+ */
+export function encodeDagCbor(value: unknown): Uint8Array {
+  return encode(value, encodeOptions)
 }

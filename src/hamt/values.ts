@@ -1,7 +1,6 @@
-import * as dagCbor from '@ipld/dag-cbor'
 import { formatId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
-import { decodeDagCbor } from '../codec/dag-cbor.js'
+import { decodeDagCbor, encodeDagCbor } from '../codec/dag-cbor.js'
 import { describeValue, InvalidValueError } from '../errors.js'
 
 /** The bytes stored for a value: as given for a bytes map, else its DAG-CBOR encoding. */
@@ -13,7 +12,7 @@ export function encodeValue(key: string, value: unknown, valuesAreBytes: boolean
     )
   }
   try {
-    return dagCbor.encode(value)
+    return encodeDagCbor(value)
   } catch (cause) {
     throw new InvalidValueError(
       `value of ${JSON.stringify(key)} cannot be encoded as DAG-CBOR: ${(cause as Error).message}`,
