@@ -50,12 +50,14 @@ const SPECIAL_KEYS = [
   '\u0301', // a combining mark alone
   '\ufb01', // the "fi" ligature
   'fi',
-  '\uff5e', // UTF-16 sorts this after U+1F600, UTF-8 before
+  '\uff5e', // UTF-16 sorts this after U+1F600, UTF-8 before…
+  '\uff5e!', // …also at the same UTF-8 length, where bytes decide
   '\u{1f600}',
+  '\uffff!',
+  '\u{10000}',
   '\ud7ff',
   '\ue000',
   '\uffff',
-  '\u{10000}',
   '\u{10ffff}',
   '__proto__',
   'temp/c/0/0',
@@ -75,15 +77,16 @@ const withBom = (arb: fc.Arbitrary<string>): fc.Arbitrary<string> =>
 
 /**
  * Keys whose BLAKE3 hashes share a prefix, found by search: one group sharing the first byte (more
- * keys than a bucket holds, so children are forced) and pairs sharing the first two bytes (chains).
+ * keys than a bucket holds, so children are forced), pairs sharing the first two bytes (chains), and
+ * pairs sharing a root bucket whose UTF-8 and UTF-16 orders differ.
  */
-function collidingKeys(): string[] {
+function collidingKeys(): { colliding: string[]; orderPair: string[] } {
   const byFirst = new Map<number, string[]>()
   const byTwo = new Map<number, string[]>()
   const encoder = new TextEncoder()
   for (let i = 0; i < 4000; i++) {
     // Mixed so that keys whose UTF-8 and UTF-16 orders differ, or that differ only by a BOM, share buckets.
-    const key = `${['\uff5e', '\u{1f600}', '\ufeff', 'e\u0301', '\u00e7'][i % 5]}${seed % 1000}.${i}`
+    const key = `${['\uff5e!', '\u{1f600}', '\ufeff', 'e\u0301', '\u00e7'][i % 5]}${seed % 1000}.${i}`
     const hash = blake3(encoder.encode(key))
     const first = hash[0] as number
     const two = (first << 8) | (hash[1] as number)
@@ -92,9 +95,21 @@ function collidingKeys(): string[] {
   }
   const widest = [...byFirst.values()].sort((a, b) => b.length - a.length)[0] ?? []
   const pairs = [...byTwo.values()].filter((keys) => keys.length > 1).slice(0, 10)
-  return [...widest.slice(0, 12), ...pairs.flat()]
+  // Two keys in one root bucket, of one UTF-8 length, that UTF-16 and UTF-8 order differently.
+  const sameLength = (a: string, b: string): boolean => encoder.encode(a).length === encoder.encode(b).length
+  const ordered = [...byFirst.values()]
+    .flatMap((keys) => {
+      const high = keys.find((k) => k.startsWith('\uff5e!'))
+      const astral = keys.find((k) => k.startsWith('\u{1f600}') && high !== undefined && sameLength(k, high))
+      return high !== undefined && astral !== undefined ? [[high, astral]] : []
+    })
+    .slice(0, 2)
+  return {
+    colliding: [...widest.slice(0, 12), ...pairs.flat(), ...ordered.flat()],
+    orderPair: ordered[0] ?? [],
+  }
 }
-const COLLIDING = collidingKeys()
+const { colliding: COLLIDING, orderPair: ORDER_PAIR } = collidingKeys()
 
 const keyArb = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...SPECIAL_KEYS) },
@@ -235,7 +250,7 @@ function makeHistory(
       minLength: shape.steps,
       maxLength: shape.steps,
     }),
-    fc.integer({ min: 1, max: 4 }),
+    fc.integer({ min: shape.valuesAreBytes ? 1 : 2, max: 4 }),
   )
   const [[steps, maxBucketSize]] = fc.sample(arb, { seed: seed + salt, numRuns: 1 }) as [[Step[], number]]
   // Rare draws made certain: the first sets get a long key and values of 0 and above 1 MiB.
@@ -247,6 +262,11 @@ function makeHistory(
       const value = sets[i + 1]?.value
       if (value?.kind === 'bytes') value.size = size
     })
+  }
+  // And a root bucket holding two keys that UTF-16 and UTF-8 order differently, saved at once.
+  const first = sets[0]
+  if (first !== undefined && !shape.valuesAreBytes) {
+    steps.unshift(...ORDER_PAIR.map((key) => ({ ...first, key })), { op: 'reopen' })
   }
   return { ...materialize(steps, shape.maxLargeValues), maxBucketSize }
 }
