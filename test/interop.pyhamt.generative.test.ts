@@ -305,14 +305,18 @@ async function replayInTs(
   return { root: await map.flush(), checkpoints, missing }
 }
 
-/** Every entry of the map at `root`, as key → value bytes in hex, read by iteration and by get. */
+/**
+ * Every entry of the map at `root`, as key → value bytes in hex, read by iteration and by get; the
+ * writer's bucket size lets verify() check the canonical shape.
+ */
 async function readInTs(
   store: ContentAddressedStore,
   root: StoreId,
-  valuesAreBytes: boolean,
+  options: { valuesAreBytes: boolean; maxBucketSize: number },
   keys: Iterable<string>,
 ) {
-  const map = await HAMT.open<unknown>(root, { store, readOnly: true, valuesAreBytes })
+  const { valuesAreBytes } = options
+  const map = await HAMT.open<unknown>(root, { store, readOnly: true, ...options })
   const hex = (value: unknown): string =>
     bytesToHex(valuesAreBytes ? (value as Uint8Array) : dagCbor.encode(value))
   const entries = new Map<string, string>()
@@ -398,7 +402,7 @@ describe(`generative interop with py-hamt 3.6.0 (seed ${seed})`, () => {
         assert.equal(bytesToHex((await pyStore.save(hexToBytes(data), 'raw')) as Uint8Array), id)
       }
       assertSameMap(
-        await readInTs(pyStore, hexToBytes(py.root), valuesAreBytes, model.keys()),
+        await readInTs(pyStore, hexToBytes(py.root), { valuesAreBytes, maxBucketSize }, model.keys()),
         model,
         'ts-hamt reading py-hamt',
       )
@@ -456,7 +460,12 @@ describe(`generative interop with py-hamt 3.6.0 (seed ${seed})`, () => {
         assert.deepEqual(ts.checkpoints.map(String), py.checkpoints, 'root CIDs at each reopen')
         assert.equal(String(ts.root), py.root, 'final root CID')
         assertSameMap(
-          await readInTs(new KuboStore(urls), CID.parse(py.root), valuesAreBytes, model.keys()),
+          await readInTs(
+            new KuboStore(urls),
+            CID.parse(py.root),
+            { valuesAreBytes, maxBucketSize },
+            model.keys(),
+          ),
           model,
           'ts-hamt reading py-hamt',
         )
