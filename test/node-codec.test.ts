@@ -7,7 +7,8 @@ import { Bucket, Link, Node, type Slot } from '../src/hamt/node.js'
 import { decodeAnyNode, decodeNode } from '../src/hamt/node-decoder.js'
 import { encodeNode } from '../src/hamt/node-encoder.js'
 import { decodeCanonicalNode } from '../src/hamt/node-fast-decoder.js'
-import { blake3Hasher, isHamtError, loadBlake3, type StoreId } from '../src/index.js'
+import { decodeValue } from '../src/hamt/values.js'
+import { blake3Hasher, HAMT, isHamtError, loadBlake3, MemoryStore, type StoreId } from '../src/index.js'
 
 await loadBlake3()
 
@@ -181,8 +182,9 @@ describe('fast node decoder (checked against the validating cborg path)', () => 
           outcome(() => fast),
           outcome(() => decodeAnyNode(bytes, 'n')),
         )
+        const referenceSlots = decodeAnyNode(bytes, 'n').slots
         fast.slots.forEach((slot, i) => {
-          const reference = decodeAnyNode(bytes, 'n').slots[i]
+          const reference = referenceSlots[i]
           if (slot instanceof Link)
             assert.equal(CID.asCID(slot.id) !== null, CID.asCID((reference as Link).id) !== null)
         })
@@ -242,5 +244,113 @@ describe('fast node decoder (checked against the validating cborg path)', () => 
     ])
     assert.equal(decodeCanonicalNode(unsorted), undefined)
     assert.deepEqual((decodeNode(unsorted, 'n').slots[0] as Bucket).keys, ['bb', 'a'])
+  })
+})
+
+describe('text is read exactly as Python reads it (issue 11)', () => {
+  const noChildren = () => new Uint8Array(0)
+  const pointer = new Uint8Array(34)
+  /** A node whose slot 0 holds `keys` (sorted canonically by the encoder). */
+  const nodeWithKeys = (keys: string[]): Uint8Array => {
+    const bucket: Record<string, Uint8Array> = Object.create(null)
+    for (const key of keys) bucket[key] = pointer
+    return dagCbor.encode([bucket, ...Array.from({ length: 255 }, () => ({}))])
+  }
+  const keysOf = (node: Node): readonly string[] => (node.slots[0] as Bucket).keys
+
+  it('keeps a leading U+FEFF in bucket keys, on the fast and on the validating path', () => {
+    const keys = ['', 'k', '\ufeff', '\ufeffk', '\ufeff\ufeffk', 'a\ufeff']
+    const bytes = nodeWithKeys(keys)
+    const fast = decodeCanonicalNode(bytes)
+    assert.ok(fast !== undefined)
+    assert.deepEqual(new Set(keysOf(fast)), new Set(keys))
+    assert.deepEqual(new Set(keysOf(decodeAnyNode(bytes, 'n'))), new Set(keys))
+    assert.deepEqual(encodeNode(fast, noChildren), bytes, 'and writes the same bytes again')
+  })
+
+  it('reads ASCII keys of 64 KB, 125 KB and 1 MB on both paths', () => {
+    for (const length of [65_536, 125_000, 1 << 20]) {
+      const key = 'k'.repeat(length - 1) + String(length % 10)
+      const bytes = nodeWithKeys([key, 'short'])
+      const fast = decodeCanonicalNode(bytes)
+      assert.ok(fast !== undefined, `${length}: fast path`)
+      assert.ok(keysOf(fast).includes(key))
+      assert.ok(keysOf(decodeAnyNode(bytes, 'n')).includes(key))
+    }
+  })
+
+  it('rejects a bucket key that is not UTF-8, instead of reading U+FFFD', () => {
+    const bytes = nodeWithKeys(['kx'])
+    const at = bytes.indexOf(0x78) // the "x" of "kx"
+    bytes[at] = 0xff
+    assert.equal(decodeCanonicalNode(bytes), undefined)
+    assert.throws(
+      () => decodeNode(bytes, 'N'),
+      (err) => isHamtError(err, 'ERR_INVALID_NODE') && /not valid UTF-8/.test((err as Error).message),
+    )
+  })
+
+  it('a map keeps keys with a leading U+FEFF and long keys after flush and reopen', async () => {
+    const keys = ['', 'k', '\ufeff', '\ufeffk', 'x'.repeat(65_536), 'y'.repeat(125_000), 'z'.repeat(1 << 20)]
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true, maxBucketSize: 2 })
+    for (const [i, key] of keys.entries()) await map.set(key, Uint8Array.of(i))
+    const root = await map.flush()
+    const again = await HAMT.open<Uint8Array>(root, { store, valuesAreBytes: true, maxBucketSize: 2 })
+    for (const [i, key] of keys.entries())
+      assert.deepEqual(await again.get(key), Uint8Array.of(i), `key ${i}`)
+    const read: string[] = []
+    for await (const key of again.keys()) read.push(key)
+    assert.deepEqual(read.sort(), [...keys].sort())
+    assert.deepEqual((await again.verify()).problems, [])
+    await again.set('k', Uint8Array.of(99))
+    assert.deepEqual(
+      await (await HAMT.open<Uint8Array>(await again.flush(), { store, valuesAreBytes: true })).get(
+        '\ufeffk',
+      ),
+      Uint8Array.of(3),
+      'a later write keeps the key as it was',
+    )
+  })
+
+  it('DAG-CBOR values keep strings with a leading U+FEFF, also as map keys', async () => {
+    const values: unknown[] = [
+      { '\ufeffname': '\ufeffvalue' },
+      { '': 1, '\ufeff': 2 },
+      ['\ufeff', '\ufeff\ufeff', 'x\ufeff', '\ufeff'.repeat(40)],
+      '\ufeff'.repeat(3) + 'long'.repeat(100),
+    ]
+    const store = await MemoryStore.create()
+    const map = await HAMT.create({ store })
+    for (const [i, value] of values.entries()) await map.set(`v${i}`, value)
+    const again = await HAMT.open(await map.flush(), { store })
+    for (const [i, value] of values.entries()) assert.deepEqual(await again.get(`v${i}`), value)
+  })
+
+  it('a value with a lone surrogate is ERR_INVALID_VALUE (no UTF-8 form), not stored as U+FFFD', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create({ store })
+    await map.set('k', 'kept')
+    for (const value of ['\ud800', { '\udc00': 1 }, ['ok', { deep: 'x\udbff' }]]) {
+      await assert.rejects(
+        () => map.set('k', value),
+        (err) => isHamtError(err, 'ERR_INVALID_VALUE') && /lone surrogate/.test((err as Error).message),
+      )
+    }
+    assert.equal(await map.get('k'), 'kept', 'a failed set changes nothing')
+    await map.set('k', '\u{1f600}\ufeff')
+    assert.equal(await (await HAMT.open(await map.flush(), { store })).get('k'), '\u{1f600}\ufeff')
+  })
+
+  it('a DAG-CBOR value whose string is not UTF-8 is ERR_INVALID_VALUE, not U+FFFD', () => {
+    const bytes = dagCbor.encode({ name: 'ab' })
+    bytes[bytes.length - 1] = 0xc3 // "a" then a lead byte with no continuation
+    assert.throws(
+      () => decodeValue('k', pointer, bytes),
+      (err) =>
+        isHamtError(err, 'ERR_INVALID_VALUE') &&
+        err.cause instanceof Error &&
+        /not valid UTF-8/.test(err.cause.message),
+    )
   })
 })

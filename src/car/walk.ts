@@ -4,6 +4,7 @@ import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions } from '../cas/interface.js'
+import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidValueError } from '../errors.js'
 import type { BlockSource } from './interface.js'
 
@@ -83,7 +84,7 @@ export function linksOf(cid: CID, bytes: Uint8Array): CID[] {
   if (cid.code === dagPb.code) return dagPb.decode(bytes).Links.map((link) => link.Hash)
   if (cid.code === dagCbor.code) {
     const links: CID[] = []
-    collectLinks(dagCbor.decode(bytes), links)
+    collectLinks(decodeDagCbor(bytes), links)
     return links
   }
   throw new InvalidValueError(

@@ -1,13 +1,9 @@
-import * as dagCbor from '@ipld/dag-cbor'
-import { decode as cborDecode } from 'cborg'
 import { isStoreId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
+import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { describeValue, InvalidNodeError } from '../errors.js'
 import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
 import { decodeCanonicalNode } from './node-fast-decoder.js'
-
-// Maps are decoded as Map so that non-string keys can be named in an error instead of coerced.
-const decodeOptions = { ...dagCbor.decodeOptions, useMaps: true }
 
 /** Decodes and validates a node block; anything that is not a valid py-hamt node is an InvalidNodeError. */
 export function decodeNode(bytes: Uint8Array, name: string): Node {
@@ -18,7 +14,8 @@ export function decodeNode(bytes: Uint8Array, name: string): Node {
 export function decodeAnyNode(bytes: Uint8Array, name: string): Node {
   let data: unknown
   try {
-    data = cborDecode(bytes, decodeOptions)
+    // Maps as Map, so that a non-string key can be named in an error instead of coerced.
+    data = decodeDagCbor(bytes, { useMaps: true })
   } catch (cause) {
     throw new InvalidNodeError(`node ${name} is not valid DAG-CBOR: ${(cause as Error).message}`, { cause })
   }

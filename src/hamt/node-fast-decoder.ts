@@ -1,5 +1,6 @@
 import { CID } from 'multiformats/cid'
 import type { StoreId } from '../cas/interface.js'
+import { decodeUtf8 } from '../codec/dag-cbor.js'
 import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
 
 // Decoding nodes through cborg cost 20-80 µs a node, most of a cold read (BENCHMARKS.md). This
@@ -7,8 +8,6 @@ import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
 // valid UTF-8, nothing after the array) and returns undefined for anything else, which the
 // validating cborg path then decides on. So it can be faster but never more lenient;
 // test/node-codec.test.ts checks it against that path on random and corrupted nodes.
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 class Reader {
   at = 0
@@ -82,16 +81,8 @@ function isBefore(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function readKey(bytes: Uint8Array): string | undefined {
-  let ascii = true
-  for (let i = 0; i < bytes.length; i++) {
-    if ((bytes[i] as number) >= 0x80) {
-      ascii = false
-      break
-    }
-  }
-  if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[])
   try {
-    return utf8.decode(bytes)
+    return decodeUtf8(bytes)
   } catch {
     return undefined
   }

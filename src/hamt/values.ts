@@ -1,6 +1,6 @@
-import * as dagCbor from '@ipld/dag-cbor'
 import { formatId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
+import { decodeDagCbor, encodeDagCbor } from '../codec/dag-cbor.js'
 import { describeValue, InvalidValueError } from '../errors.js'
 
 /** The bytes stored for a value: as given for a bytes map, else its DAG-CBOR encoding. */
@@ -12,7 +12,7 @@ export function encodeValue(key: string, value: unknown, valuesAreBytes: boolean
     )
   }
   try {
-    return dagCbor.encode(value)
+    return encodeDagCbor(value)
   } catch (cause) {
     throw new InvalidValueError(
       `value of ${JSON.stringify(key)} cannot be encoded as DAG-CBOR: ${(cause as Error).message}`,
@@ -24,7 +24,7 @@ export function encodeValue(key: string, value: unknown, valuesAreBytes: boolean
 /** A stored DAG-CBOR value, decoded; anything else is an InvalidValueError naming the key and block. */
 export function decodeValue(key: string, pointer: StoreId, bytes: Uint8Array): unknown {
   try {
-    return dagCbor.decode(bytes)
+    return decodeDagCbor(bytes)
   } catch (cause) {
     throw new InvalidValueError(
       `value of ${JSON.stringify(key)} (${formatId(pointer)}) is not DAG-CBOR; was it written with valuesAreBytes?`,

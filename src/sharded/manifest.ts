@@ -1,5 +1,6 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
+import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { describeValue, InvalidManifestError } from '../errors.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
 import type { ArrayIndex, ShardEntry } from './interface.js'
@@ -35,7 +36,7 @@ export function without(fields: Fields, known: readonly string[]): Fields {
 /** The one place a sharded block is decoded from DAG-CBOR. */
 export function decodeCbor(bytes: Uint8Array, what: string): unknown {
   try {
-    return dagCbor.decode(bytes)
+    return decodeDagCbor(bytes)
   } catch (cause) {
     throw new InvalidManifestError(`${what} is not valid DAG-CBOR`, { cause })
   }

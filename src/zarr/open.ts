@@ -1,6 +1,6 @@
-import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
 import type { ContentAddressedStore } from '../cas/interface.js'
+import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { ShardedZarrStore } from '../sharded/store.js'
@@ -16,7 +16,7 @@ export type ZarrLayout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: 
 export function zarrLayoutOf(rootBlock: Uint8Array, root: string): ZarrLayout {
   let decoded: unknown
   try {
-    decoded = dagCbor.decode(rootBlock)
+    decoded = decodeDagCbor(rootBlock)
   } catch (error) {
     throw new InvalidArgumentError(`root ${root} is not a DAG-CBOR block`, { cause: error })
   }

@@ -16,7 +16,7 @@ export function pyHamtPython(): Promise<string> {
 
 /** Runs a command of test/interop/pyhamt_driver.py: JSON in, JSON out. */
 export function pyHamtDriver<T>(
-  command: 'build' | 'read' | 'kubo-build' | 'kubo-read',
+  command: 'build' | 'read' | 'kubo-build' | 'kubo-read' | 'cbor-roundtrip',
   request: unknown,
 ): Promise<T> {
   return runDriver<T>('pyhamt_driver.py', command, request)

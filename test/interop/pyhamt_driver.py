@@ -7,6 +7,7 @@ Usage (with the interpreter from scripts/python-env.sh):
     python pyhamt_driver.py read  < request.json > response.json
     python pyhamt_driver.py kubo-build < request.json > response.json
     python pyhamt_driver.py kubo-read  < request.json > response.json
+    python pyhamt_driver.py cbor-roundtrip < request.json > response.json
 
 One JSON object in on stdin, one JSON object out on stdout. On any error the
 driver prints a message to stderr and exits non-zero (2 for bad usage or a bad
@@ -14,8 +15,9 @@ request, 1 when py-hamt itself fails; set PYHAMT_DRIVER_TRACE=1 for its tracebac
 
 build
     in:  {"maxBucketSize": int, "valuesAreBytes": bool,
-          "ops": [["set", key, valueHex] | ["delete", key], ...]}
-    out: {"root": hex, "blocks": {idHex: dataHex, ...}, "missingDeletes": [key, ...]}
+          "ops": [["set", key, valueHex] | ["delete", key] | ["reopen"], ...]}
+    out: {"root": hex, "blocks": {idHex: dataHex, ...}, "missingDeletes": [key, ...],
+          "checkpoints": [hex, ...]}
 
     valueHex is the hex of the value's bytes. With valuesAreBytes those bytes are
     stored as they are; otherwise they are the DAG-CBOR encoding of the value,
@@ -24,6 +26,8 @@ build
     the InMemoryCAS store after make_read_only(): the reachable HAMT nodes plus
     every value block ever written (values of deleted/overwritten keys stay).
     Deleting a missing key is not an error: the key is listed in missingDeletes.
+    ["reopen"] flushes (make_read_only), notes the root in checkpoints and goes on
+    with a new writable HAMT opened at that root, as a later session would.
 
 read
     in:  {"root": hex, "blocks": {idHex: dataHex}, "valuesAreBytes": bool,
@@ -41,7 +45,7 @@ read
 kubo-build
     in:  {"rpcUrl": str, "gatewayUrl": str, "maxBucketSize": int,
           "valuesAreBytes": bool, "ops": [...as in build...]}
-    out: {"root": cidString, "missingDeletes": [key, ...]}
+    out: {"root": cidString, "missingDeletes": [key, ...], "checkpoints": [cidString, ...]}
 
     As build, but over KuboCAS(rpc_base_url=rpcUrl, gateway_base_url=gatewayUrl)
     with its defaults (blake3, CIDv1, raw values, dag-cbor nodes, no pinning),
@@ -54,6 +58,14 @@ kubo-read
 
     As read, but opens the HAMT read-only at the root CID over KuboCAS, so every
     block is fetched from the daemon's gateway.
+
+cbor-roundtrip
+    in:  {"items": [hex, ...]}
+    out: {"items": [{"ok": hex} | {"error": message}, ...]}
+
+    Decodes each item with dag_cbor (as py-hamt does for values and nodes) and
+    encodes the result again, or reports why it could not be decoded; so a test
+    can compare another decoder's reading of the same bytes with Python's.
 
 Every command runs in a single asyncio.run, so large histories (10k+ ops) cost
 one event loop, not one per operation.
@@ -117,17 +129,29 @@ async def apply_op(hamt: HAMT, op: Any, values_are_bytes: bool, missing: list[st
 
 async def run_ops(
     cas: InMemoryCAS | KuboCAS, max_bucket_size: int, values_are_bytes: bool, ops: list[Any]
-) -> tuple[HAMT, list[str]]:
-    """Apply ops to a new HAMT on cas and flush it; return it and the missing deletes."""
+) -> tuple[HAMT, list[str], list[Any]]:
+    """Apply ops to a new HAMT on cas and flush it; return it, the missing deletes and the
+    root at each ["reopen"]."""
     hamt = await HAMT.build(
         cas=cas, max_bucket_size=max_bucket_size, values_are_bytes=values_are_bytes
     )
     missing: list[str] = []
+    checkpoints: list[Any] = []
     for op in ops:
-        await apply_op(hamt, op, values_are_bytes, missing)
+        if op == ["reopen"]:
+            await hamt.make_read_only()
+            checkpoints.append(hamt.root_node_id)
+            hamt = HAMT(
+                cas=cas,
+                root_node_id=hamt.root_node_id,
+                max_bucket_size=max_bucket_size,
+                values_are_bytes=values_are_bytes,
+            )
+        else:
+            await apply_op(hamt, op, values_are_bytes, missing)
     # The root id is only valid once the write buffer has been flushed.
     await hamt.make_read_only()
-    return hamt, missing
+    return hamt, missing, checkpoints
 
 
 async def read_all(hamt: HAMT, values_are_bytes: bool) -> JsonObject:
@@ -145,11 +169,12 @@ async def build(req: JsonObject) -> JsonObject:
     ops = field(req, "ops", list)
 
     cas = InMemoryCAS()
-    hamt, missing = await run_ops(cas, max_bucket_size, values_are_bytes, ops)
+    hamt, missing, checkpoints = await run_ops(cas, max_bucket_size, values_are_bytes, ops)
     return {
         "root": as_bytes(hamt.root_node_id).hex(),
         "blocks": {bid.hex(): data.hex() for bid, data in cas.store.items()},
         "missingDeletes": missing,
+        "checkpoints": [as_bytes(root).hex() for root in checkpoints],
     }
 
 
@@ -191,8 +216,12 @@ async def kubo_build(req: JsonObject) -> JsonObject:
     ops = field(req, "ops", list)
 
     async with kubo_cas(req) as cas:
-        hamt, missing = await run_ops(cas, max_bucket_size, values_are_bytes, ops)
-        return {"root": str(as_cid(hamt.root_node_id)), "missingDeletes": missing}
+        hamt, missing, checkpoints = await run_ops(cas, max_bucket_size, values_are_bytes, ops)
+        return {
+            "root": str(as_cid(hamt.root_node_id)),
+            "missingDeletes": missing,
+            "checkpoints": [str(as_cid(root)) for root in checkpoints],
+        }
 
 
 async def kubo_read(req: JsonObject) -> JsonObject:
@@ -206,6 +235,17 @@ async def kubo_read(req: JsonObject) -> JsonObject:
     async with kubo_cas(req) as cas:
         hamt = HAMT(cas=cas, root_node_id=root, read_only=True, values_are_bytes=values_are_bytes)
         return await read_all(hamt, values_are_bytes)
+
+
+async def cbor_roundtrip(req: JsonObject) -> JsonObject:
+    results: list[JsonObject] = []
+    for i, item in enumerate(field(req, "items", list)):
+        data = from_hex(item, f"item {i}")
+        try:
+            results.append({"ok": dag_cbor.encode(dag_cbor.decode(data)).hex()})
+        except Exception as exc:  # dag_cbor raises several error types
+            results.append({"error": f"{type(exc).__name__}: {exc}"})
+    return {"items": results}
 
 
 def as_bytes(node_id: Any) -> bytes:
@@ -227,6 +267,7 @@ COMMANDS: dict[str, Callable[[JsonObject], Coroutine[Any, Any, JsonObject]]] = {
     "read": read,
     "kubo-build": kubo_build,
     "kubo-read": kubo_read,
+    "cbor-roundtrip": cbor_roundtrip,
 }
 
 

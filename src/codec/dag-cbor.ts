@@ -1,0 +1,123 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import { type DecodeOptions, decode, encode, type Token, Tokenizer } from 'cborg'
+
+// Every DAG-CBOR block the library reads goes through decodeDagCbor, so that text strings come out
+// exactly as Python reads them. cborg decodes strings with a module-level default TextDecoder, which
+// drops a leading U+FEFF and replaces invalid UTF-8 with U+FFFD, and it has no option to change that.
+// The tokenizer below fixes up only the string tokens cborg can have got wrong, so the common path
+// costs one byte check per token.
+
+const exactUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** Longest ASCII run turned into a string with one `fromCharCode.apply` (engines cap arguments). */
+const ASCII_CHUNK = 4096
+
+/**
+ * The text of UTF-8 `bytes` exactly as Python decodes it: a leading U+FEFF is kept, nothing is
+ * normalised, and invalid UTF-8 is a TypeError.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  if (bytes.length > ASCII_CHUNK) return exactUtf8.decode(bytes)
+  for (let i = 0; i < bytes.length; i++) {
+    if ((bytes[i] as number) >= 0x80) return exactUtf8.decode(bytes)
+  }
+  return String.fromCharCode.apply(null, bytes as unknown as number[])
+}
+
+/** Bytes of the head of a text string whose first byte has `minor` as its low 5 bits. */
+function headLength(minor: number): number {
+  return minor < 24 ? 1 : 1 + (1 << (minor - 24))
+}
+
+class ExactStringTokenizer extends Tokenizer {
+  override next(): Token {
+    const data = this.data
+    const start = this._pos
+    const token = super.next()
+    const first = data[start] as number
+    if (first >> 5 === 3) {
+      const from = start + headLength(first & 0x1f)
+      const to = start + (token.encodedLength as number)
+      // cborg got it right unless it stripped a BOM (EF BB BF) or replaced invalid bytes by U+FFFD.
+      const bom = to - from >= 3 && data[from] === 0xef && data[from + 1] === 0xbb && data[from + 2] === 0xbf
+      if (bom || (token.value as string).includes('\ufffd')) token.value = exactText(data, from, to)
+    }
+    return token
+  }
+}
+
+function exactText(data: Uint8Array, from: number, to: number): string {
+  try {
+    return exactUtf8.decode(data.subarray(from, to))
+  } catch {
+    throw new Error(`CBOR decode error: the text string at byte ${from} is not valid UTF-8`)
+  }
+}
+
+/** A tokenizer and the options that use it, reused: decoding is synchronous and never re-entered. */
+function exactDecoder(options: DecodeOptions): (bytes: Uint8Array) => unknown {
+  const tokenizer = new ExactStringTokenizer(new Uint8Array(0), options)
+  const withTokenizer = { ...options, tokenizer }
+  return (bytes) => {
+    tokenizer.data = bytes
+    tokenizer._pos = 0
+    try {
+      return decode(bytes, withTokenizer)
+    } finally {
+      tokenizer.data = EMPTY // drop the block: a long-lived reference would keep it in memory
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0)
+const decodeValue = exactDecoder(dagCbor.decodeOptions)
+const decodeWithMaps = exactDecoder({ ...dagCbor.decodeOptions, useMaps: true })
+
+/** How {@link decodeDagCbor} represents CBOR maps. */
+export interface DecodeDagCborOptions {
+  /** Maps as `Map` (keys of any type kept, to be named in errors) instead of plain objects. */
+  useMaps?: boolean
+}
+
+/**
+ * Decodes one DAG-CBOR block as @ipld/dag-cbor does (strict, CIDs for tag 42, no duplicate keys),
+ * but with every text string decoded exactly (see {@link decodeUtf8}). Throws cborg's errors.
+ *
+ * @example
+ * ```ts
+ * decodeDagCbor(dagCbor.encode({ '\ufeffname': 1 })) // { '\ufeffname': 1 }
+ * ```
+ */
+export function decodeDagCbor(bytes: Uint8Array, options: DecodeDagCborOptions = {}): unknown {
+  return options.useMaps === true ? decodeWithMaps(bytes) : decodeValue(bytes)
+}
+
+// TextEncoder writes a lone surrogate as U+FFFD, so a value would read back changed; Python refuses it.
+const encodeOptions = {
+  ...dagCbor.encodeOptions,
+  typeEncoders: {
+    ...dagCbor.encodeOptions.typeEncoders,
+    string: (text: string): null => {
+      if (!text.isWellFormed()) {
+        throw new Error(
+          `string ${JSON.stringify(text.slice(0, 40))} is not well-formed Unicode (it has a lone surrogate)`,
+        )
+      }
+      return null
+    },
+  },
+}
+
+/**
+ * Encodes `value` as @ipld/dag-cbor does, but refuses strings (keys included) with a lone surrogate,
+ * which have no UTF-8 form, instead of writing U+FFFD in their place.
+ *
+ * @example
+ * ```ts
+ * encodeDagCbor({ name: 'x' }) // a1646e616d656178
+ * encodeDagCbor('\ud800') // throws
+ * ```
+ */
+export function encodeDagCbor(value: unknown): Uint8Array {
+  return encode(value, encodeOptions)
+}
