@@ -209,3 +209,70 @@ describe('writes apply in call order, whatever their uploads take', () => {
     )
   })
 })
+
+/** Drains a listing in the background. */
+async function collect(keys: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = []
+  for await (const key of keys) out.push(key)
+  return out
+}
+
+describe('a shard load that outlives a structural change (listings take no lock)', () => {
+  it('v2: after deleteDir and a new array at the same path, the old shard does not come back', async () => {
+    const cas = new LatencyStore(await CidMemoryStore.create())
+    const writer = await ShardedZarrStore.create({ store: cas, chunksPerShard: 4 })
+    await writer.set('g/zarr.json', new TextEncoder().encode('{"zarr_format":3,"node_type":"group"}'))
+    await writer.set('g/a/zarr.json', v3Array([4, 4], [1, 1]))
+    await writer.set('g/a/c/0/0', bytes(1))
+    await writer.set('g/a/c/0/1', bytes(2))
+    const root = await writer.flush()
+    const store = await ShardedZarrStore.open(root, { store: cas, readOnly: false })
+    cas.loadDelay = () => 30
+    const listing = collect(store.list())
+    await sleep(5) // the listing now loads shard 0 of g/a
+    cas.loadDelay = () => 0
+    await store.deleteDir('g/a')
+    await store.set('g/a/zarr.json', v3Array([4, 4], [1, 1]))
+    await store.set('g/a/c/0/2', bytes(3))
+    await listing
+    const reopened = await ShardedZarrStore.open(await store.flush(), { store: cas })
+    const chunks = (await collect(reopened.list())).filter((key) => key.includes('/c/'))
+    assert.deepEqual(chunks, ['g/a/c/0/2'])
+    assert.equal(await store.get('g/a/c/0/0'), undefined)
+  })
+})
+
+describe('store failures are typed', () => {
+  it('loading the root, a shard or a chunk, and saving: StoreError naming the call, cause kept', async () => {
+    const inner = await CidMemoryStore.create()
+    const writer = await newV1(inner)
+    await writer.set('a/c/0/0', bytes(1))
+    const root = await writer.flush()
+    const cause = new Error('connection reset')
+    let failLoads = false
+    let failSaves = false
+    const cas: ContentAddressedStore = {
+      load: (id, options) => (failLoads ? Promise.reject(cause) : inner.load(id, options)),
+      save: (data, codec, options) => (failSaves ? Promise.reject(cause) : inner.save(data, codec, options)),
+    }
+    const isStoreError = (error: unknown): boolean => {
+      const e = error as { code?: string; cause?: unknown; message?: string }
+      return e.code === 'ERR_STORE' && e.cause === cause && /connection reset/.test(e.message ?? '')
+    }
+    failLoads = true
+    await assert.rejects(ShardedZarrStore.open(root, { store: cas }), isStoreError)
+    failLoads = false
+    const store = await ShardedZarrStore.open(root, { store: cas, readOnly: false })
+    failLoads = true
+    await assert.rejects(store.get('a/c/0/0'), isStoreError) // the shard
+    failLoads = false
+    await store.get('a/c/0/0')
+    failLoads = true
+    await assert.rejects(store.get('a/c/0/0'), isStoreError) // the chunk (shard now cached)
+    failLoads = false
+    failSaves = true
+    await assert.rejects(store.set('a/c/1/1', bytes(2)), isStoreError)
+    await store.delete('a/c/0/0')
+    await assert.rejects(store.flush(), isStoreError)
+  })
+})

@@ -20,6 +20,7 @@ import { inferV1Primary } from './primary.js'
 import { ShardedRoot } from './root.js'
 import { KeyedMutex } from './shard-cache.js'
 import { ShardTable, saveForCid } from './shard-table.js'
+import { withTypedErrors } from './typed-store.js'
 
 /** Public description of one sharded array. */
 export interface ShardedArrayInfo {
@@ -65,7 +66,7 @@ export class ShardedZarrStore {
     const cid = toCid(rootId)
     checkStore(options)
     const maxCacheBytes = checkCacheBytes(options.maxCacheBytes)
-    const state = decodeRoot(await options.store.load(cid, options))
+    const state = decodeRoot(await withTypedErrors(options.store).load(cid, options))
     const root = new ShardedRoot(state, cid)
     const table = new ShardTable(options.store, root, maxCacheBytes)
     const readOnly = options.readOnly ?? true
