@@ -276,3 +276,188 @@ describe('store failures are typed', () => {
     await assert.rejects(store.flush(), isStoreError)
   })
 })
+
+/**
+ * A real store whose Nth call from now (load, save or flush; 1 = the next) fails or aborts the
+ * signal the test passed, and which can run a hook at every call (to issue writes mid-flush).
+ */
+class FaultStore implements ContentAddressedStore {
+  readonly inner: CidMemoryStore
+  calls = 0
+  failAt = 0
+  mode: 'fail' | 'abort' = 'fail'
+  controller = new AbortController()
+  onCall: (call: number) => void = () => {}
+
+  constructor(inner: CidMemoryStore) {
+    this.inner = inner
+  }
+
+  arm(failAt: number, mode: 'fail' | 'abort' = 'fail'): AbortSignal {
+    this.calls = 0
+    this.failAt = failAt
+    this.mode = mode
+    this.controller = new AbortController()
+    return this.controller.signal
+  }
+
+  async #call(): Promise<void> {
+    const call = ++this.calls
+    this.onCall(call)
+    await sleep(1)
+    if (call !== this.failAt) return
+    if (this.mode === 'fail') throw new Error(`injected failure at call ${call}`)
+    this.controller.abort(new DOMException(`aborted at call ${call}`, 'AbortError'))
+    this.controller.signal.throwIfAborted()
+  }
+
+  async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
+    await this.#call()
+    return this.inner.save(data, codec, options)
+  }
+
+  async load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+    await this.#call()
+    return this.inner.load(id, options)
+  }
+
+  async flush(options?: AbortOptions): Promise<void> {
+    await this.#call()
+    options?.signal?.throwIfAborted()
+  }
+}
+
+/** Everything a user can observe of a store, as one comparable string. */
+async function observe(store: ShardedZarrStore): Promise<string> {
+  const keys = (await collect(store.list())).sort()
+  const values = await Promise.all(keys.map(async (key) => Array.from((await store.get(key)) ?? [])))
+  let root: string
+  try {
+    root = store.rootId.toString()
+  } catch (error) {
+    root = (error as { code: string }).code
+  }
+  return JSON.stringify({
+    version: store.version,
+    root,
+    unflushed: store.hasUnflushedChanges,
+    dirty: store.cacheStats().dirty,
+    arrays: store.arrays(),
+    metadata: store.metadataKeys().sort(),
+    entries: keys.map((key, i) => [key, values[i]]),
+  })
+}
+
+const GROUP = new TextEncoder().encode('{"zarr_format":3,"node_type":"group"}')
+
+/** A v2 store with two arrays, flushed, then changed in both arrays' shards and the metadata. */
+async function changedV2(cas: ContentAddressedStore): Promise<ShardedZarrStore> {
+  const store = await ShardedZarrStore.create({ store: cas, chunksPerShard: 3 })
+  await store.set('g/zarr.json', GROUP)
+  await store.set('g/a/zarr.json', v3Array([4, 4], [1, 1]))
+  await store.set('g/b/zarr.json', v3Array([3, 3], [1, 1]))
+  for (const key of ['g/a/c/0/0', 'g/a/c/2/1', 'g/b/c/1/1']) await store.set(key, bytes(key.length))
+  await store.flush()
+  for (const key of ['g/a/c/0/1', 'g/a/c/3/3', 'g/b/c/0/0', 'g/b/c/2/2'])
+    await store.set(key, bytes(key.charCodeAt(2)))
+  await store.delete('g/a/c/2/1')
+  await store.set('g/b/zarr.json', v3Array([3, 4], [1, 1]))
+  return store
+}
+
+describe('a flush failing or aborted at every store call', () => {
+  it('leaves everything as it was, and a retry gives the root of a clean run', async () => {
+    const clean = await (await changedV2(await CidMemoryStore.create())).flush()
+    for (const mode of ['fail', 'abort'] as const) {
+      let failures = 0
+      for (let n = 1; ; n++) {
+        const cas = new FaultStore(await CidMemoryStore.create())
+        const store = await changedV2(cas)
+        const before = await observe(store)
+        const signal = cas.arm(n, mode)
+        const outcome = await store.flush({ signal }).then(
+          (root) => ({ root }),
+          (error: unknown) => ({ error }),
+        )
+        cas.arm(0)
+        if ('root' in outcome) {
+          assert.equal(outcome.root.toString(), clean.toString(), `${mode}: the unfailed flush`)
+          break
+        }
+        failures++
+        const error = outcome.error as { name?: string; code?: string }
+        if (mode === 'abort')
+          assert.equal(error.name, 'AbortError', `call ${n}: the caller's abort, unwrapped`)
+        else assert.equal(error.code, 'ERR_STORE', `call ${n}: a StoreError`)
+        assert.equal(await observe(store), before, `${mode} at call ${n}: the store is as it was`)
+        assert.equal((await store.flush()).toString(), clean.toString(), `${mode} at call ${n}: the retry`)
+      }
+      assert.ok(failures >= 5, `${mode}: every call of the flush was failed once (${failures})`)
+    }
+  })
+
+  it('writes issued at each call of a failing flush apply after it, in call order', async () => {
+    const issued: [string, Uint8Array | null][] = []
+    for (let n = 1; n <= 6; n++) {
+      const cas = new FaultStore(await CidMemoryStore.create())
+      const store = await changedV2(cas)
+      const writes: Promise<void>[] = []
+      issued.length = 0
+      cas.onCall = (call) => {
+        const key = `g/a/c/${call % 4}/${(call * 3) % 4}`
+        const value = call % 3 === 0 ? null : bytes(100 + call)
+        issued.push([key, value])
+        writes.push(value === null ? store.delete(key) : store.set(key, value))
+      }
+      cas.arm(n)
+      await assert.rejects(store.flush(), { code: 'ERR_STORE' })
+      cas.onCall = () => {}
+      await Promise.all(writes)
+      const control = await changedV2(await CidMemoryStore.create())
+      for (const [key, value] of issued)
+        await (value === null ? control.delete(key) : control.set(key, value))
+      assert.equal(
+        (await store.flush()).toString(),
+        (await control.flush()).toString(),
+        `failure at call ${n}`,
+      )
+    }
+  })
+})
+
+/** A v1 store with chunks and metadata (`temp` under the root group), flushed. */
+async function flushedV1(cas: ContentAddressedStore): Promise<ShardedZarrStore> {
+  const store = await newV1(cas)
+  await store.set('zarr.json', GROUP)
+  await store.set('temp/zarr.json', v3Array([4, 4], [1, 1]))
+  for (const key of ['temp/c/0/0', 'temp/c/1/2', 'temp/c/3/3']) await store.set(key, bytes(key.length))
+  await store.flush()
+  return store
+}
+
+describe('migrateToV2 is all or nothing', () => {
+  it('failed or aborted at any store call, the store stays v1 as it was; a retry gives the clean root', async () => {
+    const clean = await (await flushedV1(await CidMemoryStore.create())).migrateToV2('0/temp')
+    let failures = 0
+    for (let n = 1; ; n++) {
+      const cas = new FaultStore(await CidMemoryStore.create())
+      const store = await flushedV1(cas)
+      const before = await observe(store)
+      cas.arm(n)
+      const outcome = await store.migrateToV2('0/temp').then(
+        (root) => ({ root }),
+        (error: unknown) => ({ error }),
+      )
+      cas.arm(0)
+      if ('root' in outcome) {
+        assert.equal(outcome.root.toString(), clean.toString())
+        break
+      }
+      failures++
+      assert.equal((outcome.error as { code?: string }).code, 'ERR_STORE')
+      assert.equal(await observe(store), before, `failure at call ${n}: still the v1 store it was`)
+      assert.equal((await store.migrateToV2('0/temp')).toString(), clean.toString(), `retry after call ${n}`)
+    }
+    assert.ok(failures >= 2, `every call of the migration was failed once (${failures})`)
+  })
+})

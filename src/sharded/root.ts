@@ -130,6 +130,23 @@ export class ShardedRoot {
     this.#changed = true
   }
 
+  /**
+   * Remembers the root as it is; the function returned puts it back (state, version, primary,
+   * saved CID). For changes made of several steps that must all succeed, such as a migration.
+   */
+  checkpoint(): () => void {
+    const [state, layout, changed, savedId] = [this.#state, this.#layout, this.#changed, this.#savedId]
+    const { path, inferred } = this.#primary
+    return () => {
+      this.#state = state
+      this.#layout = layout
+      this.#changed = changed
+      this.#savedId = savedId
+      this.#primary.path = path
+      this.#primary.inferred = inferred
+    }
+  }
+
   /** After a flush saved the root as `id`: links the shards it saved, by array path. */
   saved(id: CID, shardCids: ReadonlyMap<string, ShardEntry[]>): void {
     for (const [path, cids] of shardCids) {

@@ -355,13 +355,25 @@ export class ShardedZarrStore {
     await this.#structure.write(() => graftChunks(this.#table, source.#table, chunkOffset, options))
   }
 
-  /** Rewrites a v1 root as v2, the shards kept as they are under `primaryArrayPath`; flushes and returns the new root CID. */
+  /**
+   * Rewrites a v1 root as v2, the shards kept as they are under `primaryArrayPath`; flushes and
+   * returns the new root CID. All or nothing: if it fails, the store is the v1 store it was (flushed).
+   */
   async migrateToV2(primaryArrayPath: string): Promise<CID> {
     this.#assertWritable('migrateToV2')
     return this.#structure.write(async () => {
       await this.#table.flush()
-      await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath)
-      return this.#table.flush()
+      // Everything is saved and clean now: restoring the root alone restores the store.
+      const restore = this.#root.checkpoint()
+      try {
+        await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath)
+        return await this.#table.flush()
+      } catch (error) {
+        restore()
+        this.#table.clearCache()
+        this.#metadata.clearCache()
+        throw error
+      }
     })
   }
 
