@@ -461,3 +461,17 @@ describe('migrateToV2 is all or nothing', () => {
     assert.ok(failures >= 2, `every call of the migration was failed once (${failures})`)
   })
 })
+
+describe('a v1 root that does not record its array (older py-hamt)', () => {
+  it('an abort while its array is inferred rejects the open; a store failure keeps the default, as py-hamt', async () => {
+    const cas = new FaultStore(await CidMemoryStore.create())
+    const writer = await newV1(cas)
+    await writer.set('temp/zarr.json', v3Array([4, 4], [1, 1])) // no chunk yet: nothing recorded
+    const root = await writer.flush()
+    assert.equal((await ShardedZarrStore.open(root, { store: cas })).arrays()[0]?.path, 'temp')
+    const signal = cas.arm(2, 'abort') // call 1 loads the root, call 2 the array's zarr.json
+    await assert.rejects(ShardedZarrStore.open(root, { store: cas, signal }), { name: 'AbortError' })
+    cas.arm(2)
+    assert.equal((await ShardedZarrStore.open(root, { store: cas })).arrays()[0]?.path, '')
+  })
+})
