@@ -41,13 +41,19 @@ async function replay(store: ShardedZarrStore, log: [string, string, string][]):
 /** Every variable as zarrita reads it through ts-hamt, compared with what xarray wrote. */
 async function assertSameValues(store: ShardedZarrStore, expected: Record<string, Described>): Promise<void> {
   for (const [name, want] of Object.entries(expected)) {
+    if (want.shape.length === 0) {
+      // zarrita reads a 0-d array as its one value, not as {data, shape}.
+      const array = await zarr.open(zarr.root(store).resolve(name), { kind: 'array' })
+      assert.deepEqual([Number(await zarr.get(array))], want.values, `${name} value`)
+      continue
+    }
     const got = await readVariable(store, name)
     assert.deepEqual(got.shape, want.shape, `${name} shape`)
     assert.deepEqual(got.values, want.values, `${name} values`)
   }
 }
 
-const scenarios = ['single', 'multi', 'forecast', 'append'] as const
+const scenarios = ['single', 'multi', 'forecast', 'append', 'scalar'] as const
 
 describe('py-hamt writes, ts-hamt reads and writes the same bytes', () => {
   for (const scenario of scenarios) {
@@ -64,7 +70,7 @@ describe('py-hamt writes, ts-hamt reads and writes the same bytes', () => {
         // v2 roots with one top-level group read as if that group were the root (py-hamt's default group).
         await assertSameValues(opened, written.expected)
 
-        const primary = scenario === 'forecast' ? 't2m' : 'temp'
+        const primary = { forecast: 't2m', scalar: 's' }[scenario as string] ?? 'temp'
         const want = written.expected[primary] as Described
         const shape = scenario === 'append' ? [4, ...want.shape.slice(1)] : want.shape
         const chunkShape = {
@@ -72,6 +78,7 @@ describe('py-hamt writes, ts-hamt reads and writes the same bytes', () => {
           append: [2, 8, 10],
           multi: [2, 8, 10],
           forecast: [1, 2, 5, 3],
+          scalar: [],
         }[scenario]
         let store =
           version === 'v1'

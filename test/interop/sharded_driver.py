@@ -9,7 +9,7 @@ datasets with the REAL py-hamt 3.6.0 ShardedZarrStore (on a KuboCAS) and xarray.
 Every request has "rpcUrl" and "gatewayUrl" of a Kubo daemon: py-hamt's sharded store needs a CAS
 that returns CIDs (InMemoryCAS returns bare multihashes, and ShardedZarrStore.set refuses them).
 
-write    in:  {"scenario": "single"|"multi"|"forecast"|"append", "version": "v1"|"v2",
+write    in:  {"scenario": "single"|"multi"|"forecast"|"append"|"scalar", "version": "v1"|"v2",
                "chunksPerShard": int, "zarrFormat"?: 2|3 (default 3)}
          out: {"roots": [root CID after each phase], "logs": [[[op, key, hex], ...] per phase],
                "group": "0" | null, "expected": {name: describe(var)}}
@@ -89,6 +89,15 @@ def scenario_dataset(name: str) -> tuple[xr.Dataset, dict[str, JsonObject], str]
             "lon": {"chunks": (nlon,), "compressors": None},
         }
         return fds, fenc, "t2m"
+    if name == "scalar":
+        # A 0-d array: its one chunk key `s/c` has no coordinates (py-hamt keeps it in the metadata map).
+        sds = xr.Dataset(
+            {"s": xr.DataArray(np.float32(3.5), attrs={"units": "K"}),
+             "v": ("x", np.arange(5, dtype=np.float32))},
+        )
+        senc: dict[str, JsonObject] = {"s": {"chunks": (), "compressors": None},
+                                       "v": {"chunks": (5,), "compressors": None}}
+        return sds, senc, "s"
     raise RequestError(f"unknown scenario {name!r}")
 
 
