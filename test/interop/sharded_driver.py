@@ -26,8 +26,8 @@ ops      in:  {"root"} or {"create": {"arrayShape", "chunkShape", "chunksPerShar
                        {"op": "graft", "root", "offset", "sourceArrayPath"?, "targetArrayPath"?} |
                        {"op": "migrate", "path"}]
          out: {"root"}: the root after the operations, in order, and a flush.
-replay   in:  {"create": {"arrayShape", "chunkShape", "chunksPerShard"}} (a new v1 store) or
-               {"chunksPerShard"} (a new v2 store), "calls": [[op, key, hex], ...] with op "set",
+replay   in:  {"create": {"arrayShape", "chunkShape", "chunksPerShard"}} (a new v1 store),
+               {"root"} (an existing store) or {"chunksPerShard"} (a new v2 store), "calls": [[op, key, hex], ...] with op "set",
                "delete" or "flush" (key and hex empty)
          out: {"roots": [root CID after each "flush" call]}: store calls replayed as zarr makes them.
 json     in:  {"texts": [str], "indent"?: int}   out: {"dumps": [json.dumps(json.loads(text), indent=indent)]}
@@ -221,6 +221,8 @@ async def replay(req: JsonObject) -> JsonObject:
                 chunk_shape=tuple(field(spec, "chunkShape", list)),
                 chunks_per_shard=field(spec, "chunksPerShard", int),
             )
+        elif "root" in req:
+            store = await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=field(req, "root", str))
         else:
             store = await ShardedZarrStore.open(cas=cas, read_only=False, chunks_per_shard=field(req, "chunksPerShard", int))
         roots: list[str] = []
