@@ -1,8 +1,8 @@
 import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError } from '../errors.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
-import { SHARDED_V1 } from './interface.js'
 import { arrayPathOfMetadataKey, isMetadataKey } from './keys.js'
+import type { ShardLayout } from './layout.js'
 import { normalizePath } from './manifest.js'
 import {
   arrayGeometryOf,
@@ -34,6 +34,11 @@ export class MetadataWriter {
     this.#table = table
   }
 
+  /** The layout of the root now (a migration changes it). */
+  get #layout(): ShardLayout {
+    return this.#table.root.layout
+  }
+
   cached(key: string): Uint8Array | undefined {
     return this.#readCache.get(key)
   }
@@ -53,7 +58,7 @@ export class MetadataWriter {
   /** Sets a metadata key to an existing block (the converter's path): registers arrays from its content. */
   async setPointer(key: string, cid: CID): Promise<void> {
     let pointer = cid
-    if (this.#table.state.version !== SHARDED_V1) {
+    if (this.#layout.indexPerArray) {
       const bytes = await this.#table.store.load(cid)
       const stripped = this.#stripRootConsolidated(key, bytes)
       if (stripped !== bytes) pointer = await saveForCid(this.#table.store, stripped, 'raw')
@@ -86,7 +91,7 @@ export class MetadataWriter {
     if (path === undefined || !isJsonObject(json)) return
     const state = this.#table.state
     const geometry = arrayGeometryOf(json)
-    if (state.version === SHARDED_V1) {
+    if (!this.#layout.indexPerArray) {
       const shape = geometry?.shape ?? declaredShape(json)
       const index = state.arrays.get('')
       if (shape === undefined || index === undefined) return
@@ -133,7 +138,7 @@ export class MetadataWriter {
   }
 
   #checkGroupRule(key: string, json: PyJson | undefined): void {
-    if (this.#table.state.version === SHARDED_V1 || !isJsonObject(json)) return
+    if (!this.#layout.indexPerArray || !isJsonObject(json)) return
     const groupPath = groupPathOfMetadataKey(key)
     const arrayPath = arrayPathOfMetadataKey(key)
     const geometry = arrayGeometryOf(json)
@@ -151,7 +156,7 @@ export class MetadataWriter {
   /** v2 with every array in groups: the root group must not carry consolidated metadata (py-hamt drops it). */
   #stripRootConsolidated(key: string, bytes: Uint8Array): Uint8Array {
     const state = this.#table.state
-    if (key !== 'zarr.json' || state.version === SHARDED_V1 || state.arrays.size === 0) return bytes
+    if (key !== 'zarr.json' || !this.#layout.indexPerArray || state.arrays.size === 0) return bytes
     if ([...state.arrays.keys()].some((path) => !path.includes('/'))) return bytes
     const json = parsePyJson(bytes)
     if (!isJsonObject(json) || json.get('node_type') !== 'group' || !json.has('consolidated_metadata'))
@@ -164,7 +169,7 @@ export class MetadataWriter {
   async #ensureParentGroups(key: string): Promise<void> {
     const state = this.#table.state
     const path = arrayPathOfMetadataKey(key)
-    if (state.version === SHARDED_V1 || path === undefined) return
+    if (!this.#layout.indexPerArray || path === undefined) return
     const classic = key === '.zarray' || key.endsWith('/.zarray')
     const parts = normalizePath(path).split('/')
     const parents = [''].concat(

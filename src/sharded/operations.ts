@@ -74,7 +74,7 @@ export async function resizeArrayMetadata(
   const resized = withShape(json, newShape)
   const bytes = dumpPyJson(resized, 2)
   const newCid = await saveForCid(table.store, bytes, 'raw')
-  if (table.state.version !== SHARDED_V1) await metadata.register(key, resized)
+  if (table.root.layout.indexPerArray) await metadata.register(key, resized)
   metadata.record(key, newCid)
 }
 

@@ -1,6 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import type { ChunkGrid } from './geometry.js'
-import { type ArrayIndex, type RootState, SHARDED_V1, type ShardEntry } from './interface.js'
+import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import type { ChunkRef, PrimaryArray } from './keys.js'
 import { layoutOf, type ShardLayout } from './layout.js'
 
@@ -67,11 +67,7 @@ export class ShardedRoot {
 
   /** v1 before its first chunk write: that write decides which array is sharded. */
   get primaryUnsettled(): boolean {
-    return (
-      this.#state.version === SHARDED_V1 &&
-      this.#state.recordedPrimary === undefined &&
-      !this.#primary.inferred
-    )
+    return this.#layout.primaryUnsettled(this.#state, this.#primary)
   }
 
   recordMetadata(key: string, cid: CID): void {

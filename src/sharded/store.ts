@@ -5,13 +5,9 @@ import { describeValue, InvalidArgumentError, ReadOnlyError, UnflushedChangesErr
 import { RwLock } from '../hamt/lock.js'
 import type { RangeQuery, ZarrGetOptions } from '../zarr/interface.js'
 import { hamtKey } from '../zarr/store.js'
-import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
-import { SHARDED_V1, SHARDED_V2 } from './interface.js'
 import { type ChunkRef, chunkKey } from './keys.js'
-import { decodeRoot } from './layout.js'
-import { newV1Root } from './layout-v1.js'
-import { newV2Root } from './layout-v2.js'
+import { decodeRoot, layoutOf } from './layout.js'
 import { normalizePath } from './manifest.js'
 import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
@@ -85,10 +81,8 @@ export class ShardedZarrStore {
    */
   static async create(options: CreateShardedOptions): Promise<ShardedZarrStore> {
     const { version, grid } = checkCreateOptions(options)
-    const state = version === SHARDED_V1 ? newV1Root(grid as ChunkGrid) : newV2Root(options.chunksPerShard)
-    const root = new ShardedRoot(state, undefined)
-    if (version === SHARDED_V2 && grid !== undefined)
-      root.registerArray(normalizePath(options.primaryArrayPath ?? ''), grid)
+    const array = grid && { path: normalizePath(options.primaryArrayPath ?? ''), grid }
+    const root = new ShardedRoot(layoutOf(version).newRoot(options.chunksPerShard, array), undefined)
     const table = new ShardTable(options.store, root, checkCacheBytes(options.maxCacheBytes))
     return new ShardedZarrStore(table, options.readOnly ?? false)
   }
@@ -255,7 +249,7 @@ export class ShardedZarrStore {
   async deleteDir(prefix: string): Promise<void> {
     this.#assertWritable('deleteDir')
     const dir = normalizePath(prefix)
-    if (this.version === SHARDED_V1) {
+    if (!this.#root.layout.indexPerArray) {
       const start = dir === '' ? '' : `${dir}/`
       const keys: string[] = []
       for await (const key of this.list()) if (key.startsWith(start)) keys.push(key)
