@@ -475,3 +475,39 @@ describe('a v1 root that does not record its array (older py-hamt)', () => {
     assert.equal((await ShardedZarrStore.open(root, { store: cas })).arrays()[0]?.path, '')
   })
 })
+
+describe('a metadata write failing at any store call', () => {
+  it('v2: an array document under a new group registers nothing unless it is all written', async () => {
+    const build = async (cas: ContentAddressedStore): Promise<ShardedZarrStore> => {
+      const store = await ShardedZarrStore.create({ store: cas, chunksPerShard: 3 })
+      await store.set('g/zarr.json', GROUP)
+      await store.set('g/a/zarr.json', v3Array([4, 4], [1, 1]))
+      await store.set('g/a/c/0/0', bytes(1))
+      await store.flush()
+      return store
+    }
+    const write = (store: ShardedZarrStore): Promise<void> =>
+      store.set('g/h/b/zarr.json', v3Array([3, 3], [1, 1])) // saves the document, then group g/h
+    const control = await build(await CidMemoryStore.create())
+    await write(control)
+    const clean = await control.flush()
+    let failures = 0
+    for (let n = 1; ; n++) {
+      const cas = new FaultStore(await CidMemoryStore.create())
+      const store = await build(cas)
+      const before = await observe(store)
+      cas.arm(n)
+      const failed = await write(store).then(
+        () => false,
+        () => true,
+      )
+      cas.arm(0)
+      if (!failed) break
+      failures++
+      assert.equal(await observe(store), before, `failure at call ${n}: nothing registered or recorded`)
+      await write(store)
+      assert.equal((await store.flush()).toString(), clean.toString(), `retry after call ${n}`)
+    }
+    assert.ok(failures >= 2, `every call of the write was failed once (${failures})`)
+  })
+})

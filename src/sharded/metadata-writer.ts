@@ -43,14 +43,18 @@ export class MetadataWriter {
     return this.#readCache.get(key)
   }
 
-  /** Sets a metadata key from its bytes. */
+  /**
+   * Sets a metadata key from its bytes. Every block is saved before the root changes, so a
+   * failed write changes nothing (a registration's own loads come before its changes too).
+   */
   async set(key: string, value: Uint8Array): Promise<void> {
     const bytes = this.#stripRootConsolidated(key, value)
     const json = parsePyJson(bytes)
     this.#checkGroupRule(key, json)
     const cid = await saveForCid(this.#table.store, bytes, 'raw')
+    const groups = await this.#saveMissingParentGroups(key)
     await this.register(key, json)
-    await this.#ensureParentGroups(key)
+    this.#recordGroups(groups)
     this.record(key, cid)
     if (isMetadataKey(key)) this.#readCache.set(key, bytes.slice())
   }
@@ -63,9 +67,11 @@ export class MetadataWriter {
       const stripped = this.#stripRootConsolidated(key, bytes)
       if (stripped !== bytes) pointer = await saveForCid(this.#table.store, stripped, 'raw')
     }
-    if (arrayPathOfMetadataKey(key) !== undefined)
-      await this.register(key, parsePyJson(await this.#table.store.load(pointer)))
-    await this.#ensureParentGroups(key)
+    const isArray = arrayPathOfMetadataKey(key) !== undefined
+    const json = isArray ? parsePyJson(await this.#table.store.load(pointer)) : undefined
+    const groups = await this.#saveMissingParentGroups(key)
+    if (isArray) await this.register(key, json)
+    this.#recordGroups(groups)
     this.record(key, pointer)
     this.#readCache.delete(key)
   }
@@ -166,10 +172,12 @@ export class MetadataWriter {
     return dumpPyJson(stripped)
   }
 
-  async #ensureParentGroups(key: string): Promise<void> {
+  /** v2: saves the group documents missing above an array document (py-hamt adds them); recorded by {@link MetadataWriter.#recordGroups}. */
+  async #saveMissingParentGroups(key: string): Promise<[string, CID, Uint8Array][]> {
     const state = this.#table.state
     const path = arrayPathOfMetadataKey(key)
-    if (!this.#layout.indexPerArray || path === undefined) return
+    const groups: [string, CID, Uint8Array][] = []
+    if (!this.#layout.indexPerArray || path === undefined) return groups
     const classic = key === '.zarray' || key.endsWith('/.zarray')
     const parts = normalizePath(path).split('/')
     const parents = [''].concat(
@@ -180,7 +188,14 @@ export class MetadataWriter {
       const groupKey = parent === '' ? name : `${parent}/${name}`
       if (state.metadata.has(groupKey)) continue
       const document = classic ? V2_GROUP_JSON : V3_GROUP_JSON
-      this.record(groupKey, await saveForCid(this.#table.store, document, 'raw'))
+      groups.push([groupKey, await saveForCid(this.#table.store, document, 'raw'), document])
+    }
+    return groups
+  }
+
+  #recordGroups(groups: readonly [string, CID, Uint8Array][]): void {
+    for (const [groupKey, cid, document] of groups) {
+      this.record(groupKey, cid)
       this.#readCache.set(groupKey, document.slice())
     }
   }
