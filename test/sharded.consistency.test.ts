@@ -187,6 +187,28 @@ describe('writes apply in call order, whatever their uploads take', () => {
     assert.equal(store.hasUnflushedChanges, false)
   })
 
+  it('a write called after deleteDir applies after it (v1 and v2)', async () => {
+    for (const version of ['v1', 'v2'] as const) {
+      const cas = await CidMemoryStore.create()
+      const store =
+        version === 'v1' ? await newV1(cas) : await ShardedZarrStore.create({ store: cas, chunksPerShard: 3 })
+      const array = version === 'v1' ? 'a' : 'g/a'
+      if (version === 'v2')
+        await store.set('g/zarr.json', new TextEncoder().encode('{"zarr_format":3,"node_type":"group"}'))
+      await store.set(`${array}/zarr.json`, v3Array([4, 4], [1, 1]))
+      await store.set(`${array}/c/0/0`, bytes(1))
+      await store.set(`${array}/c/3/3`, bytes(1))
+      const calls = [
+        store.deleteDir(array),
+        store.set(`${array}/zarr.json`, v3Array([4, 4], [1, 1])),
+        store.set(`${array}/c/0/0`, bytes(2)),
+      ]
+      await Promise.all(calls)
+      assert.deepEqual(await store.get(`${array}/c/0/0`), bytes(2), version)
+      assert.equal(await store.get(`${array}/c/3/3`), undefined, version)
+    }
+  })
+
   it('writes issued during a flush: a chunk, then a metadata write that shrinks its array', async () => {
     const cas = new LatencyStore(await CidMemoryStore.create())
     const store = await ShardedZarrStore.create({ store: cas, chunksPerShard: 2 })

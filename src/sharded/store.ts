@@ -234,12 +234,15 @@ export class ShardedZarrStore {
   async delete(path: string): Promise<void> {
     const key = hamtKey(path)
     this.#assertWritable('delete')
-    await this.#structure.write(async () => {
-      const ref = this.#root.route(key)
-      const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
-      if (ref !== null && index !== undefined) await this.#table.setEntry(index, ref.coords, null)
-      this.#metadata.forget(key)
-    })
+    await this.#structure.write(() => this.#deleteKey(key))
+  }
+
+  /** `delete` inside the structure lock. */
+  async #deleteKey(key: string): Promise<void> {
+    const ref = this.#root.route(key)
+    const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
+    if (ref !== null && index !== undefined) await this.#table.setEntry(index, ref.coords, null)
+    this.#metadata.forget(key)
   }
 
   /**
@@ -249,14 +252,15 @@ export class ShardedZarrStore {
   async deleteDir(prefix: string): Promise<void> {
     this.#assertWritable('deleteDir')
     const dir = normalizePath(prefix)
-    if (!this.#root.layout.indexPerArray) {
-      const start = dir === '' ? '' : `${dir}/`
-      const keys: string[] = []
-      for await (const key of this.list()) if (key.startsWith(start)) keys.push(key)
-      for (const key of keys) await this.delete(key)
-      return
-    }
+    // One turn of the lock, taken at the call: a write called after deleteDir applies after it.
     await this.#structure.write(async () => {
+      if (!this.#root.layout.indexPerArray) {
+        const start = dir === '' ? '' : `${dir}/`
+        const keys: string[] = []
+        for await (const key of this.list()) if (key.startsWith(start)) keys.push(key)
+        for (const key of keys) await this.#deleteKey(key)
+        return
+      }
       const state = this.#table.state
       const inside = (path: string): boolean => dir === '' || path === dir || path.startsWith(`${dir}/`)
       for (const key of [...state.metadata.keys()])
