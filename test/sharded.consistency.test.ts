@@ -533,3 +533,43 @@ describe('a metadata write failing at any store call', () => {
     assert.ok(failures >= 2, `every call of the write was failed once (${failures})`)
   })
 })
+
+describe('graft is all or nothing', () => {
+  it('failing at any store call, the target is as it was; a retry gives the clean root', async () => {
+    const build = async (
+      cas: ContentAddressedStore,
+    ): Promise<{ target: ShardedZarrStore; source: string }> => {
+      const create = { store: cas, chunkShape: [1, 1], chunksPerShard: 4 }
+      const source = await ShardedZarrStore.create({ ...create, arrayShape: [3, 3] })
+      for (const [i, key] of ['a/c/0/0', 'a/c/1/2', 'a/c/2/1', 'a/c/2/2'].entries())
+        await source.set(key, bytes(i))
+      const writer = await ShardedZarrStore.create({ ...create, arrayShape: [8, 8] })
+      for (const key of ['a/c/3/3', 'a/c/4/5', 'a/c/5/4', 'a/c/7/7']) await writer.set(key, bytes(7))
+      const root = await writer.flush()
+      // Reopened, keeping no clean shard: the graft must load the target's shards, and each load can fail.
+      const target = await ShardedZarrStore.open(root, { store: cas, readOnly: false, maxCacheBytes: 0 })
+      return { target, source: (await source.flush()).toString() }
+    }
+    const control = await build(await CidMemoryStore.create())
+    await control.target.graft(control.source, [3, 3])
+    const clean = await control.target.flush()
+    let failures = 0
+    for (let n = 1; ; n++) {
+      const cas = new FaultStore(await CidMemoryStore.create())
+      const { target, source } = await build(cas)
+      const before = await observe(target)
+      cas.arm(n)
+      const failed = await target.graft(source, [3, 3]).then(
+        () => false,
+        () => true,
+      )
+      cas.arm(0)
+      if (!failed) break
+      failures++
+      assert.equal(await observe(target), before, `failure at call ${n}: the target is as it was`)
+      await target.graft(source, [3, 3])
+      assert.equal((await target.flush()).toString(), clean.toString(), `retry after call ${n}`)
+    }
+    assert.ok(failures >= 4, `every call of the graft was failed once (${failures})`)
+  })
+})

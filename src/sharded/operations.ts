@@ -51,7 +51,7 @@ export async function graftChunks(
     }
     moves.push([shifted, cid])
   }
-  for (const [coords, cid] of moves) await target.setEntry(targetIndex, coords, cid)
+  await target.setEntries(targetIndex, moves)
 }
 
 /** py-hamt's `resize_variable`: the array document gets the new shape (written with indent 2); v2 resizes the index too. */

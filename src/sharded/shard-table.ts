@@ -136,6 +136,36 @@ export class ShardTable {
     })
   }
 
+  /**
+   * Sets many entries, all or nothing: every shard they touch is loaded before any changes, then
+   * all change at once. The caller holds the structure lock alone (no entry write runs meanwhile).
+   */
+  async setEntries(
+    index: ArrayIndex,
+    updates: readonly (readonly [readonly number[], ShardEntry])[],
+  ): Promise<void> {
+    const byShard = new Map<number, [number, ShardEntry][]>()
+    for (const [coords, entry] of updates) {
+      const { shard, position } = index.grid.slotOf(coords)
+      const changes = byShard.get(shard) ?? []
+      changes.push([position, entry])
+      byShard.set(shard, changes)
+    }
+    const current = new Map<number, ShardEntry[]>()
+    for (const shard of byShard.keys())
+      if (!this.#unwritten(index, shard)) current.set(shard, [...(await this.shard(index, shard))])
+    for (const [shard, changes] of byShard) {
+      const entries = current.get(shard) ?? new Array<ShardEntry>(index.grid.chunksPerShard).fill(null)
+      let changed = false
+      for (const [position, entry] of changes) {
+        if (sameEntry(entries[position] ?? null, entry)) continue
+        entries[position] = entry
+        changed = true
+      }
+      if (changed) this.#cache.put(cacheKey(index.path, shard), entries, true)
+    }
+  }
+
   /** Every chunk of an array that has a CID, as `[coords, cid]`, shard by shard. */
   async *chunks(index: ArrayIndex, options?: AbortOptions): AsyncGenerator<[number[], CID]> {
     const { grid } = index

@@ -341,7 +341,7 @@ export class ShardedZarrStore {
 
   /**
    * Copies every chunk CID of another sharded store (same store backend) into this one, shifted by
-   * `chunkOffset` chunks. Fails before changing anything if a chunk would land outside the target grid.
+   * `chunkOffset` chunks. All or nothing: a chunk outside the target grid or a failed load changes nothing.
    */
   async graft(
     sourceRootId: CID | string,
