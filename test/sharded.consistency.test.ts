@@ -573,3 +573,36 @@ describe('graft is all or nothing', () => {
     assert.ok(failures >= 4, `every call of the graft was failed once (${failures})`)
   })
 })
+
+describe('deleteDir is all or nothing', () => {
+  it('v1: failing at any store call, the store is as it was; a retry gives the clean root', async () => {
+    const build = async (cas: ContentAddressedStore): Promise<ShardedZarrStore> => {
+      const writer = await flushedV1(cas)
+      await writer.set('temp/c/2/0', bytes(4))
+      await writer.set('other/zarr.json', GROUP)
+      const root = await writer.flush()
+      return ShardedZarrStore.open(root, { store: cas, readOnly: false, maxCacheBytes: 0 })
+    }
+    const control = await build(await CidMemoryStore.create())
+    await control.deleteDir('temp')
+    const clean = await control.flush()
+    let failures = 0
+    for (let n = 1; ; n++) {
+      const cas = new FaultStore(await CidMemoryStore.create())
+      const store = await build(cas)
+      const before = await observe(store)
+      cas.arm(n)
+      const failed = await store.deleteDir('temp').then(
+        () => false,
+        () => true,
+      )
+      cas.arm(0)
+      if (!failed) break
+      failures++
+      assert.equal(await observe(store), before, `failure at call ${n}: the store is as it was`)
+      await store.deleteDir('temp')
+      assert.equal((await store.flush()).toString(), clean.toString(), `retry after call ${n}`)
+    }
+    assert.ok(failures >= 4, `every call of deleteDir was failed once (${failures})`)
+  })
+})

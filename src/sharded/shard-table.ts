@@ -155,6 +155,7 @@ export class ShardTable {
     for (const shard of byShard.keys())
       if (!this.#unwritten(index, shard)) current.set(shard, [...(await this.shard(index, shard))])
     for (const [shard, changes] of byShard) {
+      if (!current.has(shard) && changes.every(([, entry]) => entry === null)) continue
       const entries = current.get(shard) ?? new Array<ShardEntry>(index.grid.chunksPerShard).fill(null)
       let changed = false
       for (const [position, entry] of changes) {

@@ -254,13 +254,7 @@ export class ShardedZarrStore {
     const dir = normalizePath(prefix)
     // One turn of the lock, taken at the call: a write called after deleteDir applies after it.
     await this.#structure.write(async () => {
-      if (!this.#root.layout.indexPerArray) {
-        const start = dir === '' ? '' : `${dir}/`
-        const keys: string[] = []
-        for await (const key of this.list()) if (key.startsWith(start)) keys.push(key)
-        for (const key of keys) await this.#deleteKey(key)
-        return
-      }
+      if (!this.#root.layout.indexPerArray) return this.#deleteKeysUnder(dir)
       const state = this.#table.state
       const inside = (path: string): boolean => dir === '' || path === dir || path.startsWith(`${dir}/`)
       for (const key of [...state.metadata.keys()])
@@ -269,6 +263,24 @@ export class ShardedZarrStore {
       for (const index of removed) this.#table.forget(index)
       this.#root.removeArrays(removed)
     })
+  }
+
+  /**
+   * v1's deleteDir: every listed key under `dir`, all or nothing (the shards of the chunks are
+   * loaded before anything changes). The caller holds the structure lock.
+   */
+  async #deleteKeysUnder(dir: string): Promise<void> {
+    const start = dir === '' ? '' : `${dir}/`
+    const keys: string[] = []
+    for await (const key of this.list()) if (key.startsWith(start)) keys.push(key)
+    const chunks: [readonly number[], null][] = []
+    for (const key of keys) {
+      const ref = this.#root.route(key)
+      if (ref !== null) chunks.push([ref.coords, null])
+    }
+    const index = this.#table.indexOf('') // v1 has one index, whatever the array's path
+    if (index !== undefined) await this.#table.setEntries(index, chunks)
+    for (const key of keys) this.#metadata.forget(key)
   }
 
   /** Removes every key (py-hamt's `clear`). */
