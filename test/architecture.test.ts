@@ -12,6 +12,7 @@ const src = fileURLToPath(new URL('../src', import.meta.url))
 /** Lowest first. Modules in one entry are peers and may not import each other. */
 const LAYERS: readonly (readonly string[])[] = [
   ['util'],
+  ['codec'],
   ['errors.ts'],
   ['check.ts'],
   ['hash'],

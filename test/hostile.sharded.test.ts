@@ -101,6 +101,56 @@ describe('absurd geometries', () => {
   })
 })
 
+describe('geometry at the exact bounds', () => {
+  const ones = (rank: number): number[] => new Array(rank).fill(1)
+
+  it('exactly 2**22 shards is a geometry (the root must list them all); 2**22+1 is not', async () => {
+    const atBound = await withinBudget('2**22 shards', () =>
+      open(v1Root({ shape: [2 ** 22], chunks: [1], perShard: 1, shards: [null] })),
+    )
+    assertTypedError(atBound, 'ERR_INVALID_MANIFEST')
+    assert.match(String(atBound.error), /has 1 entries but the geometry needs 4194304 shards/)
+    const past = await withinBudget('2**22+1 shards', () =>
+      open(v1Root({ shape: [2 ** 22 + 1], chunks: [1], perShard: 1, shards: [null] })),
+    )
+    assertTypedError(past, 'ERR_INVALID_MANIFEST')
+    assert.match(String(past.error), /needs more than 4194304 shards/)
+  })
+
+  it('rank 0 (a scalar) and rank 64 open; a chunk key of the wrong rank is a typed error', async () => {
+    for (const rank of [0, 64]) {
+      const outcome = await withinBudget(`rank ${rank}`, async () => {
+        const store = await open(
+          v1Root({ shape: ones(rank), chunks: ones(rank), perShard: 1, shards: [null] }),
+        )
+        assert.equal(store.arrays()[0]?.shardCount, 1)
+        const key = rank === 0 ? 'a/c' : `a/c/${new Array(rank).fill(0).join('/')}`
+        assert.equal(await store.get(key), undefined)
+        return store.get('a/c/0/0')
+      })
+      if (rank === 0)
+        assert.equal(outcome.value, undefined) // `a/c/0/0` is no chunk of a scalar: metadata
+      else assertTypedError(outcome, 'ERR_CHUNK_OUT_OF_BOUNDS')
+    }
+  })
+
+  it('rank 64 of two chunks each (2**64 chunks) is refused; rank 100000 of ones opens at once', async () => {
+    const twos = new Array(64).fill(2)
+    assertTypedError(
+      await withinBudget('2**64 chunks', () =>
+        open(v1Root({ shape: twos, chunks: ones(64), perShard: 4, shards: [null] })),
+      ),
+      'ERR_INVALID_MANIFEST',
+    )
+    const wide = v1Root({ shape: ones(100_000), chunks: ones(100_000), perShard: 1, shards: [null] })
+    const outcome = await withinBudget('rank 100000', async () => {
+      const store = await open(wide)
+      return collect(store.list())
+    })
+    assert.deepEqual(outcome.value, [])
+  })
+})
+
 describe('missing chunks cost nothing', () => {
   it('a root under 1 KB claiming 2**31 chunks: reads, has and listing are instant', async () => {
     const shards = new Array(512).fill(null)

@@ -4,6 +4,7 @@
 // converter gives py-hamt's root CID and a dataset equal to its source.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
@@ -41,13 +42,19 @@ async function replay(store: ShardedZarrStore, log: [string, string, string][]):
 /** Every variable as zarrita reads it through ts-hamt, compared with what xarray wrote. */
 async function assertSameValues(store: ShardedZarrStore, expected: Record<string, Described>): Promise<void> {
   for (const [name, want] of Object.entries(expected)) {
+    if (want.shape.length === 0) {
+      // zarrita reads a 0-d array as its one value, not as {data, shape}.
+      const array = await zarr.open(zarr.root(store).resolve(name), { kind: 'array' })
+      assert.deepEqual([Number(await zarr.get(array))], want.values, `${name} value`)
+      continue
+    }
     const got = await readVariable(store, name)
     assert.deepEqual(got.shape, want.shape, `${name} shape`)
     assert.deepEqual(got.values, want.values, `${name} values`)
   }
 }
 
-const scenarios = ['single', 'multi', 'forecast', 'append'] as const
+const scenarios = ['single', 'multi', 'forecast', 'append', 'scalar'] as const
 
 describe('py-hamt writes, ts-hamt reads and writes the same bytes', () => {
   for (const scenario of scenarios) {
@@ -64,7 +71,7 @@ describe('py-hamt writes, ts-hamt reads and writes the same bytes', () => {
         // v2 roots with one top-level group read as if that group were the root (py-hamt's default group).
         await assertSameValues(opened, written.expected)
 
-        const primary = scenario === 'forecast' ? 't2m' : 'temp'
+        const primary = { forecast: 't2m', scalar: 's' }[scenario as string] ?? 'temp'
         const want = written.expected[primary] as Described
         const shape = scenario === 'append' ? [4, ...want.shape.slice(1)] : want.shape
         const chunkShape = {
@@ -72,6 +79,7 @@ describe('py-hamt writes, ts-hamt reads and writes the same bytes', () => {
           append: [2, 8, 10],
           multi: [2, 8, 10],
           forecast: [1, 2, 5, 3],
+          scalar: [],
         }[scenario]
         let store =
           version === 'v1'
@@ -339,6 +347,8 @@ describe('resize, graft and v1 → v2 migration give py-hamt’s root CIDs', asy
 })
 
 type Call = [op: 'set' | 'delete' | 'flush', key: string, hex: string]
+type Fields = Record<string, unknown>
+const map = (fields: Fields, key: string): Fields => fields[key] as Fields
 
 describe('store-call histories give py-hamt’s root CIDs, updates that change nothing included', () => {
   const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -364,14 +374,25 @@ describe('store-call histories give py-hamt’s root CIDs, updates that change n
   }
 
   /** Replays `calls` in py-hamt and in ts-hamt; the roots after each flush must be equal. */
-  async function compare(version: 'v1' | 'v2', calls: Call[]): Promise<void> {
-    const create = { arrayShape: [6, 8], chunkShape: [2, 2], chunksPerShard: 5 }
-    const request = version === 'v1' ? { create, calls } : { chunksPerShard: 5, calls }
+  const create = { arrayShape: [6, 8], chunkShape: [2, 2], chunksPerShard: 5 }
+  const newStore = (version: 'v1' | 'v2'): Promise<ShardedZarrStore> =>
+    version === 'v1'
+      ? ShardedZarrStore.create({ store: kubo(), ...create })
+      : ShardedZarrStore.create({ store: kubo(), chunksPerShard: 5 })
+
+  /** Replays `calls` in py-hamt and in ts-hamt (on a new store, or on `root`); the roots after each flush must be equal. */
+  async function compare(version: 'v1' | 'v2', calls: Call[], root?: string): Promise<void> {
+    const request =
+      root !== undefined
+        ? { root, calls }
+        : version === 'v1'
+          ? { create, calls }
+          : { chunksPerShard: 5, calls }
     const python = await shardedDriver<{ roots: string[] }>('replay', { ...urls, ...request })
     const store =
-      version === 'v1'
-        ? await ShardedZarrStore.create({ store: kubo(), ...create })
-        : await ShardedZarrStore.create({ store: kubo(), chunksPerShard: 5 })
+      root !== undefined
+        ? await ShardedZarrStore.open(root, { store: kubo(), readOnly: false })
+        : await newStore(version)
     const roots: string[] = []
     for (const [op, key, hex] of calls) {
       if (op === 'set') await store.set(key, hexToBytes(hex))
@@ -396,6 +417,54 @@ describe('store-call histories give py-hamt’s root CIDs, updates that change n
         ['delete', `${array}/c/0/0`, ''],
         ['flush', '', ''],
       ])
+    })
+
+    /** A root of `version` as ts-hamt writes it, then changed by `edit` at the DAG-CBOR level. */
+    async function editedRoot(edit: (fields: Fields) => void): Promise<string> {
+      const store = await newStore(version)
+      for (const [, key, hex] of [...metadata, ['set', `${array}/c/0/0`, '01']] as Call[])
+        await store.set(key, hexToBytes(hex))
+      const cas = kubo()
+      const fields = dagCbor.decode(await cas.load(await store.flush())) as Fields
+      edit(fields)
+      const root = await cas.save(dagCbor.encode(fields), 'dag-cbor')
+      await cas.flush()
+      return root.toString()
+    }
+
+    it(`${version}: root fields py-hamt does not interpret survive a rewrite as in py-hamt`, async () => {
+      const root = await editedRoot((fields) => {
+        fields.x_top = { k: [1, 2], text: 'é' }
+        const index = version === 'v1' ? map(fields, 'chunks') : map(map(fields, 'arrays'), array)
+        index.x_index = 'kept in v1, dropped in v2'
+        map(index, 'sharding_config').x_config = 7
+        if (version === 'v2') map(fields, 'sharding_config').x_default = true
+      })
+      await compare(
+        version,
+        [
+          ['set', `${array}/c/1/1`, '02'],
+          ['flush', '', ''],
+        ],
+        root,
+      )
+    })
+
+    it(`${version}: root strings and metadata keys starting with U+FEFF survive a rewrite as in py-hamt`, async () => {
+      const root = await editedRoot((fields) => {
+        fields.x_top = { '\ufeffbom': '\ufeffvalue' }
+      })
+      await compare(
+        version,
+        [
+          ['set', `${array}/c/1/1`, '02'],
+          ['set', '\ufeffodd/zarr.json', groupDoc],
+          ['flush', '', ''],
+          ['delete', '\ufeffodd/zarr.json', ''],
+          ['flush', '', ''],
+        ],
+        root,
+      )
     })
 
     it(`${version}: a random history of sets, deletes and flushes (seed ${seed})`, async () => {

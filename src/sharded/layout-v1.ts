@@ -1,4 +1,4 @@
-import { describeValue, InvalidManifestError } from '../errors.js'
+import { describeValue, InvalidArgumentError, InvalidManifestError } from '../errors.js'
 import type { ChunkGrid } from './geometry.js'
 import { type ArrayIndex, type RootState, SHARDED_V1 } from './interface.js'
 import { COORDINATE_NAMES, isMetadataKey, parseCoords, splitChunkKey } from './keys.js'
@@ -19,6 +19,12 @@ import {
  */
 export const V1_LAYOUT: ShardLayout = {
   version: SHARDED_V1,
+  indexPerArray: false,
+
+  newRoot(_chunksPerShard, array) {
+    if (array === undefined) throw new InvalidArgumentError('a v1 store needs arrayShape and chunkShape')
+    return newV1Root(array.grid)
+  },
 
   decode(root: Fields): RootState {
     const chunks = root.chunks
@@ -65,6 +71,7 @@ export const V1_LAYOUT: ShardLayout = {
   },
 
   initialPrimary: (state) => ({ path: state.recordedPrimary ?? '', inferred: false }),
+  primaryUnsettled: (state, primary) => state.recordedPrimary === undefined && !primary.inferred,
 
   route(state, primary, key) {
     if (isMetadataKey(key)) return null
@@ -93,7 +100,7 @@ export const V1_LAYOUT: ShardLayout = {
 }
 
 /** A new, empty v1 root over one array (py-hamt 3.6.0's shape-based `open`). */
-export function newV1Root(grid: ChunkGrid): RootState {
+function newV1Root(grid: ChunkGrid): RootState {
   return {
     version: SHARDED_V1,
     metadata: new Map(),

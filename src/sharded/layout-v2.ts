@@ -1,5 +1,5 @@
 import { describeValue, InvalidManifestError } from '../errors.js'
-import { type ArrayIndex, type RootState, SHARDED_V2 } from './interface.js'
+import { type ArrayIndex, type RootState, SHARDED_V2, type ShardEntry } from './interface.js'
 import { type ChunkRef, isDecimal, isMetadataKey, parseCoords, splitChunkKey } from './keys.js'
 import type { ShardLayout } from './layout.js'
 import {
@@ -16,6 +16,16 @@ import {
 /** `sharded_zarr_v2`: one shard index per registered array, under `arrays[path]`. */
 export const V2_LAYOUT: ShardLayout = {
   version: SHARDED_V2,
+  indexPerArray: true,
+
+  newRoot(chunksPerShard, array) {
+    const state = newV2Root(chunksPerShard)
+    if (array !== undefined) {
+      const shardCids = new Array<ShardEntry>(array.grid.shardCount).fill(null)
+      state.arrays.set(array.path, { path: array.path, grid: array.grid, shardCids })
+    }
+    return state
+  },
 
   decode(root: Fields): RootState {
     const arraysField = root.arrays
@@ -59,6 +69,7 @@ export const V2_LAYOUT: ShardLayout = {
   },
 
   initialPrimary: (state) => ({ path: state.arrays.keys().next().value, inferred: false }),
+  primaryUnsettled: () => false,
 
   route(state, _primary, key) {
     if (isMetadataKey(key)) return null

@@ -1,8 +1,8 @@
 import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError } from '../errors.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
-import { SHARDED_V1 } from './interface.js'
 import { arrayPathOfMetadataKey, isMetadataKey } from './keys.js'
+import type { ShardLayout } from './layout.js'
 import { normalizePath } from './manifest.js'
 import {
   arrayGeometryOf,
@@ -34,18 +34,27 @@ export class MetadataWriter {
     this.#table = table
   }
 
+  /** The layout of the root now (a migration changes it). */
+  get #layout(): ShardLayout {
+    return this.#table.root.layout
+  }
+
   cached(key: string): Uint8Array | undefined {
     return this.#readCache.get(key)
   }
 
-  /** Sets a metadata key from its bytes. */
+  /**
+   * Sets a metadata key from its bytes. Every block is saved before the root changes, so a
+   * failed write changes nothing (a registration's own loads come before its changes too).
+   */
   async set(key: string, value: Uint8Array): Promise<void> {
     const bytes = this.#stripRootConsolidated(key, value)
     const json = parsePyJson(bytes)
     this.#checkGroupRule(key, json)
     const cid = await saveForCid(this.#table.store, bytes, 'raw')
+    const groups = await this.#saveMissingParentGroups(key)
     await this.register(key, json)
-    await this.#ensureParentGroups(key)
+    this.#recordGroups(groups)
     this.record(key, cid)
     if (isMetadataKey(key)) this.#readCache.set(key, bytes.slice())
   }
@@ -53,14 +62,16 @@ export class MetadataWriter {
   /** Sets a metadata key to an existing block (the converter's path): registers arrays from its content. */
   async setPointer(key: string, cid: CID): Promise<void> {
     let pointer = cid
-    if (this.#table.state.version !== SHARDED_V1) {
+    if (this.#layout.indexPerArray) {
       const bytes = await this.#table.store.load(cid)
       const stripped = this.#stripRootConsolidated(key, bytes)
       if (stripped !== bytes) pointer = await saveForCid(this.#table.store, stripped, 'raw')
     }
-    if (arrayPathOfMetadataKey(key) !== undefined)
-      await this.register(key, parsePyJson(await this.#table.store.load(pointer)))
-    await this.#ensureParentGroups(key)
+    const isArray = arrayPathOfMetadataKey(key) !== undefined
+    const json = isArray ? parsePyJson(await this.#table.store.load(pointer)) : undefined
+    const groups = await this.#saveMissingParentGroups(key)
+    if (isArray) await this.register(key, json)
+    this.#recordGroups(groups)
     this.record(key, pointer)
     this.#readCache.delete(key)
   }
@@ -86,7 +97,7 @@ export class MetadataWriter {
     if (path === undefined || !isJsonObject(json)) return
     const state = this.#table.state
     const geometry = arrayGeometryOf(json)
-    if (state.version === SHARDED_V1) {
+    if (!this.#layout.indexPerArray) {
       const shape = geometry?.shape ?? declaredShape(json)
       const index = state.arrays.get('')
       if (shape === undefined || index === undefined) return
@@ -133,7 +144,7 @@ export class MetadataWriter {
   }
 
   #checkGroupRule(key: string, json: PyJson | undefined): void {
-    if (this.#table.state.version === SHARDED_V1 || !isJsonObject(json)) return
+    if (!this.#layout.indexPerArray || !isJsonObject(json)) return
     const groupPath = groupPathOfMetadataKey(key)
     const arrayPath = arrayPathOfMetadataKey(key)
     const geometry = arrayGeometryOf(json)
@@ -151,7 +162,7 @@ export class MetadataWriter {
   /** v2 with every array in groups: the root group must not carry consolidated metadata (py-hamt drops it). */
   #stripRootConsolidated(key: string, bytes: Uint8Array): Uint8Array {
     const state = this.#table.state
-    if (key !== 'zarr.json' || state.version === SHARDED_V1 || state.arrays.size === 0) return bytes
+    if (key !== 'zarr.json' || !this.#layout.indexPerArray || state.arrays.size === 0) return bytes
     if ([...state.arrays.keys()].some((path) => !path.includes('/'))) return bytes
     const json = parsePyJson(bytes)
     if (!isJsonObject(json) || json.get('node_type') !== 'group' || !json.has('consolidated_metadata'))
@@ -161,10 +172,12 @@ export class MetadataWriter {
     return dumpPyJson(stripped)
   }
 
-  async #ensureParentGroups(key: string): Promise<void> {
+  /** v2: saves the group documents missing above an array document (py-hamt adds them); recorded by {@link MetadataWriter.#recordGroups}. */
+  async #saveMissingParentGroups(key: string): Promise<[string, CID, Uint8Array][]> {
     const state = this.#table.state
     const path = arrayPathOfMetadataKey(key)
-    if (state.version === SHARDED_V1 || path === undefined) return
+    const groups: [string, CID, Uint8Array][] = []
+    if (!this.#layout.indexPerArray || path === undefined) return groups
     const classic = key === '.zarray' || key.endsWith('/.zarray')
     const parts = normalizePath(path).split('/')
     const parents = [''].concat(
@@ -175,7 +188,14 @@ export class MetadataWriter {
       const groupKey = parent === '' ? name : `${parent}/${name}`
       if (state.metadata.has(groupKey)) continue
       const document = classic ? V2_GROUP_JSON : V3_GROUP_JSON
-      this.record(groupKey, await saveForCid(this.#table.store, document, 'raw'))
+      groups.push([groupKey, await saveForCid(this.#table.store, document, 'raw'), document])
+    }
+    return groups
+  }
+
+  #recordGroups(groups: readonly [string, CID, Uint8Array][]): void {
+    for (const [groupKey, cid, document] of groups) {
+      this.record(groupKey, cid)
       this.#readCache.set(groupKey, document.slice())
     }
   }

@@ -51,7 +51,7 @@ export async function graftChunks(
     }
     moves.push([shifted, cid])
   }
-  for (const [coords, cid] of moves) await target.setEntry(targetIndex, coords, cid)
+  await target.setEntries(targetIndex, moves)
 }
 
 /** py-hamt's `resize_variable`: the array document gets the new shape (written with indent 2); v2 resizes the index too. */
@@ -74,7 +74,7 @@ export async function resizeArrayMetadata(
   const resized = withShape(json, newShape)
   const bytes = dumpPyJson(resized, 2)
   const newCid = await saveForCid(table.store, bytes, 'raw')
-  if (table.state.version !== SHARDED_V1) await metadata.register(key, resized)
+  if (table.root.layout.indexPerArray) await metadata.register(key, resized)
   metadata.record(key, newCid)
 }
 

@@ -4,6 +4,7 @@ import { describeValue, InvalidArgumentError } from '../errors.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
 import type { CreateShardedOptions, ManifestVersion } from './interface.js'
 import { SHARDED_V1, SHARDED_V2 } from './interface.js'
+import { describeVersions, isManifestVersion } from './layout.js'
 
 const DEFAULT_CACHE_BYTES = 100 * 1024 * 1024
 
@@ -50,9 +51,9 @@ export function checkCreateOptions(options: CreateShardedOptions): {
 } {
   checkStore(options)
   const { arrayShape, chunkShape, chunksPerShard, manifestVersion } = options
-  if (manifestVersion !== undefined && manifestVersion !== SHARDED_V1 && manifestVersion !== SHARDED_V2) {
+  if (manifestVersion !== undefined && !isManifestVersion(manifestVersion)) {
     throw new InvalidArgumentError(
-      `manifestVersion must be "${SHARDED_V1}" or "${SHARDED_V2}", got ${String(manifestVersion)}`,
+      `manifestVersion must be ${describeVersions()}, got ${String(manifestVersion)}`,
     )
   }
   if ((arrayShape === undefined) !== (chunkShape === undefined)) {
@@ -62,10 +63,7 @@ export function checkCreateOptions(options: CreateShardedOptions): {
     throw new InvalidArgumentError(`chunksPerShard must be a positive integer, got ${String(chunksPerShard)}`)
   }
   const version = manifestVersion ?? (arrayShape === undefined ? SHARDED_V2 : SHARDED_V1)
-  if (arrayShape === undefined) {
-    if (version === SHARDED_V1) throw new InvalidArgumentError('a v1 store needs arrayShape and chunkShape')
-    return { version, grid: undefined }
-  }
+  if (arrayShape === undefined) return { version, grid: undefined }
   const problem = checkGeometry(arrayShape, chunkShape, chunksPerShard)
   if (problem !== undefined) throw new InvalidArgumentError(problem)
   return { version, grid: new ChunkGrid(arrayShape, chunkShape as number[], chunksPerShard) }

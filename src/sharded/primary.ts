@@ -8,7 +8,8 @@ import type { ShardTable } from './shard-table.js'
 /**
  * For a v1 root that does not record which array it shards (older py-hamt): the one array whose
  * `zarr.json` declares the root's shape and chunk shape, skipping coordinate arrays. Undefined when
- * none or several match, or when a candidate cannot be read (guessing could misroute chunks).
+ * none or several match, or when a candidate cannot be read (guessing could misroute chunks), as
+ * py-hamt 3.6.0 does; an abort is thrown, not taken for an unreadable candidate.
  */
 export async function inferV1Primary(table: ShardTable, options?: AbortOptions): Promise<string | undefined> {
   const { grid } = table.state.arrays.get('') ?? {}
@@ -23,6 +24,8 @@ export async function inferV1Primary(table: ShardTable, options?: AbortOptions):
     try {
       bytes = await table.store.load(cid, options)
     } catch {
+      // The caller's abort is its answer (py-hamt re-raises cancellation); any other failure keeps the default.
+      options?.signal?.throwIfAborted()
       return undefined
     }
     const json = parsePyJson(bytes)

@@ -1,6 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import type { ChunkGrid } from './geometry.js'
-import { type ArrayIndex, type RootState, SHARDED_V1, type ShardEntry } from './interface.js'
+import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import type { ChunkRef, PrimaryArray } from './keys.js'
 import { layoutOf, type ShardLayout } from './layout.js'
 
@@ -67,11 +67,7 @@ export class ShardedRoot {
 
   /** v1 before its first chunk write: that write decides which array is sharded. */
   get primaryUnsettled(): boolean {
-    return (
-      this.#state.version === SHARDED_V1 &&
-      this.#state.recordedPrimary === undefined &&
-      !this.#primary.inferred
-    )
+    return this.#layout.primaryUnsettled(this.#state, this.#primary)
   }
 
   recordMetadata(key: string, cid: CID): void {
@@ -128,6 +124,23 @@ export class ShardedRoot {
     this.#primary.path = primary
     this.#primary.inferred = false
     this.#changed = true
+  }
+
+  /**
+   * Remembers the root as it is; the function returned puts it back (state, version, primary,
+   * saved CID). For changes made of several steps that must all succeed, such as a migration.
+   */
+  checkpoint(): () => void {
+    const [state, layout, changed, savedId] = [this.#state, this.#layout, this.#changed, this.#savedId]
+    const { path, inferred } = this.#primary
+    return () => {
+      this.#state = state
+      this.#layout = layout
+      this.#changed = changed
+      this.#savedId = savedId
+      this.#primary.path = path
+      this.#primary.inferred = inferred
+    }
   }
 
   /** After a flush saved the root as `id`: links the shards it saved, by array path. */

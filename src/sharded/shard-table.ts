@@ -9,6 +9,7 @@ import { encodeRoot } from './layout.js'
 import { decodeShard, encodeShard } from './manifest.js'
 import type { ShardedRoot } from './root.js'
 import { KeyedMutex, ShardCache } from './shard-cache.js'
+import { withTypedErrors } from './typed-store.js'
 
 /** How many shards a flush saves at once (py-hamt uses 8 too). */
 const FLUSH_CONCURRENCY = 8
@@ -46,8 +47,9 @@ export class ShardTable {
   readonly #locks = new KeyedMutex()
   readonly #loading = new SingleFlight<string, ShardEntry[]>()
 
+  /** `store` is used with its failures typed (see {@link withTypedErrors}). */
   constructor(store: ContentAddressedStore, root: ShardedRoot, maxCacheBytes: number) {
-    this.store = store
+    this.store = withTypedErrors(store)
     this.root = root
     this.#cache = new ShardCache(maxCacheBytes)
   }
@@ -66,29 +68,37 @@ export class ShardTable {
     return this.root.indexOf(path)
   }
 
-  /** The entries of one shard: from the cache, else loaded (one load however many callers ask). */
+  /**
+   * The entries of one shard: from the cache, else loaded (one load however many callers ask).
+   * Loads are shared per shard *and* CID: a load of a shard that a resize, deleteDir or migration
+   * has since replaced is never joined by a reader of the new one.
+   */
   async shard(index: ArrayIndex, shard: number, options?: AbortOptions): Promise<ShardEntry[]> {
     const key = cacheKey(index.path, shard)
     const cached = this.#cache.get(key)
     if (cached !== undefined) return cached
+    const id = index.shardCids[shard] ?? null
     return this.#loading.run(
-      key,
-      (signal) => this.#load(index, shard, key, signal),
+      `${key}\u0000${id ?? ''}`,
+      (signal) => this.#load(index, shard, id, signal),
       options?.signal,
       () => this.#cache.get(key),
     )
   }
 
-  async #load(index: ArrayIndex, shard: number, key: string, signal?: AbortSignal): Promise<ShardEntry[]> {
-    const id = index.shardCids[shard]
+  async #load(index: ArrayIndex, shard: number, id: ShardEntry, signal?: AbortSignal): Promise<ShardEntry[]> {
+    const key = cacheKey(index.path, shard)
     const size = index.grid.chunksPerShard
-    if (id === null || id === undefined) {
+    if (id === null) {
       const empty = new Array<ShardEntry>(size).fill(null)
       this.#cache.put(key, empty)
       return empty
     }
     const bytes = await this.store.load(id, { signal })
     const entries = decodeShard(bytes, size, `shard ${shard} (${id}) of array ${JSON.stringify(index.path)}`)
+    // Replaced while it loaded (the index dropped, or this shard relinked): the entries are only the caller's.
+    if (this.state.arrays.get(index.path) !== index || !sameEntry(index.shardCids[shard] ?? null, id))
+      return entries
     // A write may have cached (and changed) this shard while it loaded: that copy wins.
     const raced = this.#cache.get(key)
     if (raced !== undefined) return raced
@@ -124,6 +134,37 @@ export class ShardTable {
       if (!this.#cache.has(key)) this.#cache.put(key, entries, true)
       this.#cache.setEntry(key, position, entry)
     })
+  }
+
+  /**
+   * Sets many entries, all or nothing: every shard they touch is loaded before any changes, then
+   * all change at once. The caller holds the structure lock alone (no entry write runs meanwhile).
+   */
+  async setEntries(
+    index: ArrayIndex,
+    updates: readonly (readonly [readonly number[], ShardEntry])[],
+  ): Promise<void> {
+    const byShard = new Map<number, [number, ShardEntry][]>()
+    for (const [coords, entry] of updates) {
+      const { shard, position } = index.grid.slotOf(coords)
+      const changes = byShard.get(shard) ?? []
+      changes.push([position, entry])
+      byShard.set(shard, changes)
+    }
+    const current = new Map<number, ShardEntry[]>()
+    for (const shard of byShard.keys())
+      if (!this.#unwritten(index, shard)) current.set(shard, [...(await this.shard(index, shard))])
+    for (const [shard, changes] of byShard) {
+      if (!current.has(shard) && changes.every(([, entry]) => entry === null)) continue
+      const entries = current.get(shard) ?? new Array<ShardEntry>(index.grid.chunksPerShard).fill(null)
+      let changed = false
+      for (const [position, entry] of changes) {
+        if (sameEntry(entries[position] ?? null, entry)) continue
+        entries[position] = entry
+        changed = true
+      }
+      if (changed) this.#cache.put(cacheKey(index.path, shard), entries, true)
+    }
   }
 
   /** Every chunk of an array that has a CID, as `[coords, cid]`, shard by shard. */

@@ -5,13 +5,9 @@ import { describeValue, InvalidArgumentError, ReadOnlyError, UnflushedChangesErr
 import { RwLock } from '../hamt/lock.js'
 import type { RangeQuery, ZarrGetOptions } from '../zarr/interface.js'
 import { hamtKey, toByteRange } from '../zarr/store.js'
-import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
-import { SHARDED_V1, SHARDED_V2 } from './interface.js'
 import { type ChunkRef, chunkKey } from './keys.js'
-import { decodeRoot } from './layout.js'
-import { newV1Root } from './layout-v1.js'
-import { newV2Root } from './layout-v2.js'
+import { decodeRoot, layoutOf } from './layout.js'
 import { normalizePath } from './manifest.js'
 import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
@@ -20,6 +16,7 @@ import { inferV1Primary } from './primary.js'
 import { ShardedRoot } from './root.js'
 import { KeyedMutex } from './shard-cache.js'
 import { ShardTable, saveForCid } from './shard-table.js'
+import { withTypedErrors } from './typed-store.js'
 
 /** Public description of one sharded array. */
 export interface ShardedArrayInfo {
@@ -65,7 +62,7 @@ export class ShardedZarrStore {
     const cid = toCid(rootId)
     checkStore(options)
     const maxCacheBytes = checkCacheBytes(options.maxCacheBytes)
-    const state = decodeRoot(await options.store.load(cid, options))
+    const state = decodeRoot(await withTypedErrors(options.store).load(cid, options))
     const root = new ShardedRoot(state, cid)
     const table = new ShardTable(options.store, root, maxCacheBytes)
     const readOnly = options.readOnly ?? true
@@ -84,10 +81,8 @@ export class ShardedZarrStore {
    */
   static async create(options: CreateShardedOptions): Promise<ShardedZarrStore> {
     const { version, grid } = checkCreateOptions(options)
-    const state = version === SHARDED_V1 ? newV1Root(grid as ChunkGrid) : newV2Root(options.chunksPerShard)
-    const root = new ShardedRoot(state, undefined)
-    if (version === SHARDED_V2 && grid !== undefined)
-      root.registerArray(normalizePath(options.primaryArrayPath ?? ''), grid)
+    const array = grid && { path: normalizePath(options.primaryArrayPath ?? ''), grid }
+    const root = new ShardedRoot(layoutOf(version).newRoot(options.chunksPerShard, array), undefined)
     const table = new ShardTable(options.store, root, checkCacheBytes(options.maxCacheBytes))
     return new ShardedZarrStore(table, options.readOnly ?? false)
   }
@@ -236,12 +231,15 @@ export class ShardedZarrStore {
   async delete(path: string): Promise<void> {
     const key = hamtKey(path)
     this.#assertWritable('delete')
-    await this.#structure.write(async () => {
-      const ref = this.#root.route(key)
-      const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
-      if (ref !== null && index !== undefined) await this.#table.setEntry(index, ref.coords, null)
-      this.#metadata.forget(key)
-    })
+    await this.#structure.write(() => this.#deleteKey(key))
+  }
+
+  /** `delete` inside the structure lock. */
+  async #deleteKey(key: string): Promise<void> {
+    const ref = this.#root.route(key)
+    const index = ref === null ? undefined : this.#table.indexOf(ref.arrayPath)
+    if (ref !== null && index !== undefined) await this.#table.setEntry(index, ref.coords, null)
+    this.#metadata.forget(key)
   }
 
   /**
@@ -251,14 +249,9 @@ export class ShardedZarrStore {
   async deleteDir(prefix: string): Promise<void> {
     this.#assertWritable('deleteDir')
     const dir = normalizePath(prefix)
-    if (this.version === SHARDED_V1) {
-      const start = dir === '' ? '' : `${dir}/`
-      const keys: string[] = []
-      for await (const key of this.list()) if (key.startsWith(start)) keys.push(key)
-      for (const key of keys) await this.delete(key)
-      return
-    }
+    // One turn of the lock, taken at the call: a write called after deleteDir applies after it.
     await this.#structure.write(async () => {
+      if (!this.#root.layout.indexPerArray) return this.#deleteKeysUnder(dir)
       const state = this.#table.state
       const inside = (path: string): boolean => dir === '' || path === dir || path.startsWith(`${dir}/`)
       for (const key of [...state.metadata.keys()])
@@ -267,6 +260,24 @@ export class ShardedZarrStore {
       for (const index of removed) this.#table.forget(index)
       this.#root.removeArrays(removed)
     })
+  }
+
+  /**
+   * v1's deleteDir: every listed key under `dir`, all or nothing (the shards of the chunks are
+   * loaded before anything changes). The caller holds the structure lock.
+   */
+  async #deleteKeysUnder(dir: string): Promise<void> {
+    const start = dir === '' ? '' : `${dir}/`
+    const keys: string[] = []
+    for await (const key of this.list()) if (key.startsWith(start)) keys.push(key)
+    const chunks: [readonly number[], null][] = []
+    for (const key of keys) {
+      const ref = this.#root.route(key)
+      if (ref !== null) chunks.push([ref.coords, null])
+    }
+    const index = this.#table.indexOf('') // v1 has one index, whatever the array's path
+    if (index !== undefined) await this.#table.setEntries(index, chunks)
+    for (const key of keys) this.#metadata.forget(key)
   }
 
   /** Removes every key (py-hamt's `clear`). */
@@ -339,7 +350,7 @@ export class ShardedZarrStore {
 
   /**
    * Copies every chunk CID of another sharded store (same store backend) into this one, shifted by
-   * `chunkOffset` chunks. Fails before changing anything if a chunk would land outside the target grid.
+   * `chunkOffset` chunks. All or nothing: a chunk outside the target grid or a failed load changes nothing.
    */
   async graft(
     sourceRootId: CID | string,
@@ -351,13 +362,25 @@ export class ShardedZarrStore {
     await this.#structure.write(() => graftChunks(this.#table, source.#table, chunkOffset, options))
   }
 
-  /** Rewrites a v1 root as v2, the shards kept as they are under `primaryArrayPath`; flushes and returns the new root CID. */
+  /**
+   * Rewrites a v1 root as v2, the shards kept as they are under `primaryArrayPath`; flushes and
+   * returns the new root CID. All or nothing: if it fails, the store is the v1 store it was (flushed).
+   */
   async migrateToV2(primaryArrayPath: string): Promise<CID> {
     this.#assertWritable('migrateToV2')
     return this.#structure.write(async () => {
       await this.#table.flush()
-      await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath)
-      return this.#table.flush()
+      // Everything is saved and clean now: restoring the root alone restores the store.
+      const restore = this.#root.checkpoint()
+      try {
+        await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath)
+        return await this.#table.flush()
+      } catch (error) {
+        restore()
+        this.#table.clearCache()
+        this.#metadata.clearCache()
+        throw error
+      }
     })
   }
 

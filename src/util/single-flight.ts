@@ -11,10 +11,10 @@ export interface Flight<V> {
   signal: AbortSignal | undefined
 }
 
-/** `promise`, or the signal's abort reason as soon as it fires (a joined run is not waited out). */
+/** `promise`, or the signal's abort reason as soon as it fires (a run is not waited out). */
 function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise
-  signal.throwIfAborted()
+  if (signal.aborted) return Promise.reject(signal.reason)
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
@@ -24,8 +24,9 @@ function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pr
 
 /**
  * Concurrent calls for one key share one run (a block load, a shard decode). Each caller waits
- * under its own signal: its abort rejects only its own wait, and when the caller that started the
- * run aborts it, the others start over (or join whoever did) instead of failing with it.
+ * under its own signal, the one that started the run included: an abort rejects only that
+ * caller's wait, and when the starter aborts, the others start over (or join whoever did)
+ * instead of failing with it. A run is forgotten as soon as it settles, whoever still waits.
  */
 export class SingleFlight<K, V> {
   readonly #flights: FlightMap<K, Flight<V>>
@@ -37,6 +38,7 @@ export class SingleFlight<K, V> {
   /**
    * `load(signal)` for `key`, or the result of the run for `key` already under way. `cached`, if
    * given, is asked first each time round (a run that ended may have filled the caller's cache).
+   * A caller whose signal has already fired gets its abort reason and starts nothing.
    */
   async run(
     key: K,
@@ -54,15 +56,24 @@ export class SingleFlight<K, V> {
       } catch (error) {
         // Ours aborted, or the run failed on its own: that is our answer. Its owner aborted: go again.
         if (signal?.aborted || shared.signal?.aborted !== true) throw error
-        if (this.#flights.get(key) === shared) this.#flights.delete(key)
+        this.#forget(key, shared)
       }
     }
-    const flight: Flight<V> = { promise: load(signal), signal }
-    this.#flights.set(key, flight)
+    signal?.throwIfAborted()
+    let promise: Promise<V>
     try {
-      return await flight.promise
-    } finally {
-      if (this.#flights.get(key) === flight) this.#flights.delete(key)
+      promise = load(signal)
+    } catch (error) {
+      promise = Promise.reject(error)
     }
+    const flight: Flight<V> = { promise, signal }
+    this.#flights.set(key, flight)
+    const forget = (): void => this.#forget(key, flight)
+    flight.promise.then(forget, forget)
+    return withSignal(flight.promise, signal)
+  }
+
+  #forget(key: K, flight: Flight<V>): void {
+    if (this.#flights.get(key) === flight) this.#flights.delete(key)
   }
 }

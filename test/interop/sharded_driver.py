@@ -9,7 +9,7 @@ datasets with the REAL py-hamt 3.6.0 ShardedZarrStore (on a KuboCAS) and xarray.
 Every request has "rpcUrl" and "gatewayUrl" of a Kubo daemon: py-hamt's sharded store needs a CAS
 that returns CIDs (InMemoryCAS returns bare multihashes, and ShardedZarrStore.set refuses them).
 
-write    in:  {"scenario": "single"|"multi"|"forecast"|"append", "version": "v1"|"v2",
+write    in:  {"scenario": "single"|"multi"|"forecast"|"append"|"scalar", "version": "v1"|"v2",
                "chunksPerShard": int, "zarrFormat"?: 2|3 (default 3)}
          out: {"roots": [root CID after each phase], "logs": [[[op, key, hex], ...] per phase],
                "group": "0" | null, "expected": {name: describe(var)}}
@@ -26,8 +26,8 @@ ops      in:  {"root"} or {"create": {"arrayShape", "chunkShape", "chunksPerShar
                        {"op": "graft", "root", "offset", "sourceArrayPath"?, "targetArrayPath"?} |
                        {"op": "migrate", "path"}]
          out: {"root"}: the root after the operations, in order, and a flush.
-replay   in:  {"create": {"arrayShape", "chunkShape", "chunksPerShard"}} (a new v1 store) or
-               {"chunksPerShard"} (a new v2 store), "calls": [[op, key, hex], ...] with op "set",
+replay   in:  {"create": {"arrayShape", "chunkShape", "chunksPerShard"}} (a new v1 store),
+               {"root"} (an existing store) or {"chunksPerShard"} (a new v2 store), "calls": [[op, key, hex], ...] with op "set",
                "delete" or "flush" (key and hex empty)
          out: {"roots": [root CID after each "flush" call]}: store calls replayed as zarr makes them.
 json     in:  {"texts": [str], "indent"?: int}   out: {"dumps": [json.dumps(json.loads(text), indent=indent)]}
@@ -89,6 +89,15 @@ def scenario_dataset(name: str) -> tuple[xr.Dataset, dict[str, JsonObject], str]
             "lon": {"chunks": (nlon,), "compressors": None},
         }
         return fds, fenc, "t2m"
+    if name == "scalar":
+        # A 0-d array: its one chunk key `s/c` has no coordinates (py-hamt keeps it in the metadata map).
+        sds = xr.Dataset(
+            {"s": xr.DataArray(np.float32(3.5), attrs={"units": "K"}),
+             "v": ("x", np.arange(5, dtype=np.float32))},
+        )
+        senc: dict[str, JsonObject] = {"s": {"chunks": (), "compressors": None},
+                                       "v": {"chunks": (5,), "compressors": None}}
+        return sds, senc, "s"
     raise RequestError(f"unknown scenario {name!r}")
 
 
@@ -212,6 +221,8 @@ async def replay(req: JsonObject) -> JsonObject:
                 chunk_shape=tuple(field(spec, "chunkShape", list)),
                 chunks_per_shard=field(spec, "chunksPerShard", int),
             )
+        elif "root" in req:
+            store = await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=field(req, "root", str))
         else:
             store = await ShardedZarrStore.open(cas=cas, read_only=False, chunks_per_shard=field(req, "chunksPerShard", int))
         roots: list[str] = []

@@ -1,0 +1,31 @@
+import { formatId } from '../cas/id.js'
+import type { ContentAddressedStore } from '../cas/interface.js'
+import { callStore } from '../hamt/loader.js'
+
+/**
+ * `store` with its failures typed as the HAMT's are: an error of the store's own kind becomes a
+ * StoreError naming the call and keeping the cause; ours (BlockNotFoundError, …) and aborts pass.
+ */
+export function withTypedErrors(store: ContentAddressedStore): ContentAddressedStore {
+  const typed: ContentAddressedStore = {
+    load: (id, options) =>
+      callStore(
+        () => `loading ${formatId(id)}`,
+        () => store.load(id, options),
+      ),
+    save: (data, codec, options) =>
+      callStore(
+        () => `saving a ${codec} block`,
+        () => store.save(data, codec, options),
+      ),
+  }
+  const flush = store.flush
+  if (typeof flush === 'function') {
+    typed.flush = (options) =>
+      callStore(
+        () => 'writing buffered blocks to the store',
+        () => flush.call(store, options),
+      )
+  }
+  return typed
+}
