@@ -57,7 +57,11 @@ export async function readBody(
 ): Promise<Uint8Array> {
   const tooLarge = (what: string): StoreError =>
     new StoreError(`${source}: the answer is ${what}, more than the ${limit} bytes it may have`)
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
+  // A declared length counts only for a body not content-encoded: fetch decodes gzip and friends,
+  // and a few hundred KB of gzip can declare themselves and then decode to gigabytes.
+  const encoding = response.headers.get('content-encoding')?.trim().toLowerCase() ?? 'identity'
+  const declared =
+    encoding === 'identity' ? Number(response.headers.get('content-length') ?? Number.NaN) : Number.NaN
   if (declared > limit && !truncate) {
     await response.body?.cancel().catch(() => {})
     throw tooLarge(`declared as ${declared} bytes`)
