@@ -73,3 +73,42 @@ describe('a compressed body is held to the cap as it is decoded, not by its Cont
     })
   }
 })
+
+describe('the block cap is exact', () => {
+  for (const [fetchName, makeFetch] of fetches) {
+    it(`${fetchName}: a chunked or declared body of exactly 4 MiB is read; one byte more is ERR_STORE`, async () => {
+      const cap = new Uint8Array(4 * MiB).map((_, i) => (i * 13) & 255)
+      const cid = await rawCid(cap)
+      const over = new Uint8Array(4 * MiB + 1)
+      for (const [body, declare] of [
+        [cap, false],
+        [cap, true],
+        [over, false],
+        [over, true],
+      ] as const) {
+        const gateway = await serve((_req, res) => {
+          res.writeHead(200, declare ? { 'content-length': String(body.length) } : {})
+          // Chunked: in pieces that end exactly at the cap.
+          for (let at = 0; at < body.length; at += MiB) res.write(body.subarray(at, at + MiB))
+          res.end()
+        })
+        const store = new TrustlessGatewayStore({ gateways: gateway, fetch: makeFetch(), retries: 0 })
+        const outcome = await withinBudget(`${body.length} bytes`, () => store.load(cid))
+        if (body === cap) assert.deepEqual(outcome.value, cap, String(outcome.error))
+        else assertTypedError(outcome, 'ERR_STORE')
+      }
+    })
+
+    it(`${fetchName}: a body longer than its Content-Length is read only to that length`, async () => {
+      const bytes = Uint8Array.of(1, 2, 3)
+      const cid = await rawCid(bytes)
+      const gateway = await serve((_req, res) => {
+        res.socket?.write(`HTTP/1.1 200 OK\r\ncontent-length: 3\r\nconnection: close\r\n\r\n`)
+        res.socket?.end(Buffer.concat([Buffer.from(bytes), Buffer.alloc(8 * MiB, 1)]))
+      })
+      const store = new TrustlessGatewayStore({ gateways: gateway, fetch: makeFetch(), retries: 0 })
+      const outcome = await withinBudget('longer than declared', () => store.load(cid))
+      assert.deepEqual(outcome.value, bytes, String(outcome.error))
+    })
+  }
+})
