@@ -112,3 +112,31 @@ describe('the block cap is exact', () => {
     })
   }
 })
+
+describe('a dag/import answer must name what was sent', () => {
+  it('the right counts with another root, or a pin error, fail a pinning flush and keep the buffer', async () => {
+    const sent = await rawCid(Uint8Array.of(1, 2, 3))
+    const other = await rawCid(Uint8Array.of(3, 2, 1))
+    const stats = '{"Stats":{"BlockCount":1,"BlockBytesCount":3}}'
+    const root = (cid: CID, error = '') =>
+      JSON.stringify({ Root: { Cid: { '/': String(cid) }, PinErrorMsg: error } })
+    for (const [answer, ok] of [
+      [`${root(sent)}\n${stats}\n`, true],
+      [`${root(other)}\n${stats}\n`, false],
+      [`${root(sent, 'pinning failed')}\n${stats}\n`, false],
+      [`${stats}\n`, false],
+      [`${root(sent)}\n{"Stats":{"BlockCount":2,"BlockBytesCount":3}}\n`, false],
+    ] as const) {
+      const rpc = await serve((req, res) => {
+        req.resume()
+        req.on('end', () => res.writeHead(200).end(answer))
+      })
+      const store = new KuboStore({ rpcUrl: rpc, gatewayUrl: rpc, pinOnAdd: true, retries: 0 })
+      await store.save(Uint8Array.of(1, 2, 3), 'raw')
+      const outcome = await withinBudget('dag/import answer', () => store.flush())
+      if (ok) assert.equal(outcome.error, undefined, String(outcome.error))
+      else assertTypedError(outcome, 'ERR_STORE')
+      assert.equal(store.bufferedBytes, ok ? 0 : 3)
+    }
+  })
+})
