@@ -13,8 +13,12 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
 
 /** Marks a directory a process is writing blocks into (followed by its pid). */
 const WRITING_MARKER = '.ts-hamt-writing-'
-/** blockstore-fs (through steno) writes `dir/.<name>.tmp` and renames it to `dir/<name>`. */
-const TEMP_FILE = /^\..+\.tmp$/
+/**
+ * blockstore-fs (through steno) writes `<shard>/.<name>.data.tmp` and renames it to `<shard>/<name>.data`;
+ * its shards and names are base32 (upper case). Nothing else in the directory is ours to remove.
+ */
+const SHARD = /^[A-Z2-7]+$/
+const TEMP_FILE = /^\.[A-Z2-7]+\.data\.tmp$/
 
 /** An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk). */
 class CleaningFsBlockstore extends FsBlockstore {
@@ -113,7 +117,7 @@ async function removeLeftovers(directory: string): Promise<void> {
   const alive = markers.some((marker) => isAlive(Number(marker.name.slice(WRITING_MARKER.length))))
   if (alive) return
   for (const shard of entries) {
-    if (!shard.isDirectory()) continue
+    if (!shard.isDirectory() || !SHARD.test(shard.name)) continue
     const files = await readdir(join(directory, shard.name))
     for (const file of files) {
       if (TEMP_FILE.test(file)) await rm(join(directory, shard.name, file), { force: true })

@@ -1,0 +1,40 @@
+// DiskStore's clean-up of a killed writer's temporary files touches only blockstore-fs's own files:
+// a store opened in a directory that holds other things leaves them alone.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { promisify } from 'node:util'
+import { DiskStore } from '../src/node/index.js'
+
+const run = promisify(execFile)
+const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-hostile-disk-'))
+after(() => rm(scratch, { recursive: true, force: true }))
+
+describe('DiskStore clean-up after a killed writer', () => {
+  it('removes blockstore-fs temporary files in shard folders only, never other files', async () => {
+    const directory = join(scratch, 'shared')
+    const store = await DiskStore.open(directory)
+    await store.save(Uint8Array.of(1, 2, 3), 'raw')
+    await store.flush()
+    const shard = (await readdir(directory, { withFileTypes: true })).find((e) => e.isDirectory())
+      ?.name as string
+    const blockTemp = join(directory, shard, '.CIQLEFTOVER.data.tmp')
+    await writeFile(blockTemp, 'x')
+    // Someone else's files beside the store: a project folder, an editor's temporary file.
+    await mkdir(join(directory, 'notes'))
+    const theirs = [join(directory, 'notes', '.draft.tmp'), join(directory, shard, '.draft.tmp')]
+    for (const path of theirs) await writeFile(path, 'keep me')
+    const dead = (await run(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])).stdout
+    await writeFile(join(directory, `.ts-hamt-writing-${dead}`), '')
+    await DiskStore.open(directory)
+    assert.deepEqual(await readdir(join(directory, 'notes')), ['.draft.tmp'])
+    assert.ok((await readdir(join(directory, shard))).includes('.draft.tmp'))
+    assert.ok(
+      !(await readdir(join(directory, shard))).includes('.CIQLEFTOVER.data.tmp'),
+      'the block temp goes',
+    )
+  })
+})
