@@ -8,6 +8,7 @@ import * as dagPb from '@ipld/dag-pb'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
 import { blockDigest } from '../src/cas/id.js'
 import { BlockstoreStore, TrustlessGatewayStore } from '../src/index.js'
 import { nodeHttpFetch } from '../src/node/index.js'
@@ -125,6 +126,22 @@ describe('UnixFS nodes that cannot be a file', () => {
     for (const [storeName, store] of await storesOver([inner, asRaw, parent])) {
       const bytes = await store.load(parent.cid)
       assert.deepEqual(bytes, Uint8Array.from([...inner.bytes, 9, 9]), storeName)
+    }
+  })
+})
+
+describe('identity CIDs carry their bytes', () => {
+  it('a file with identity leaves, small and of 100 KB, reads from every store without asking for them', async () => {
+    const small = CID.createV1(RAW, identity.digest(Uint8Array.of(5, 6, 7)))
+    const big = CID.createV1(RAW, identity.digest(new Uint8Array(100_000).fill(8)))
+    const leaf = await block(RAW, Uint8Array.of(1, 2))
+    const file = await pbNode([small, leaf.cid, big], fileData([3, 2, 100_000]))
+    const expected = Uint8Array.from([5, 6, 7, 1, 2, ...new Uint8Array(100_000).fill(8)])
+    for (const [storeName, store, reads] of await storesOver([leaf, file])) {
+      const before = reads()
+      const outcome = await withinBudget(`${storeName}: identity leaves`, () => store.load(file.cid))
+      assert.deepEqual(outcome.value, expected, `${storeName}: ${String(outcome.error)}`)
+      assert.equal(reads() - before, 2, `${storeName}: the root and the one stored leaf`)
     }
   })
 })

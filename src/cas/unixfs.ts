@@ -1,6 +1,7 @@
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
 import { InvalidNodeError, InvalidValueError } from '../errors.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'
@@ -78,7 +79,10 @@ class FileRead {
     const key = String(cid)
     let node = this.#fetched.get(key)
     if (node === undefined) {
-      node = this.#fetchBlock(cid).then((block) => {
+      // An identity CID carries its block: Kubo inlines small leaves so, and no store holds them.
+      const fetched =
+        cid.multihash.code === identity.code ? Promise.resolve(cid.multihash.digest) : this.#fetchBlock(cid)
+      node = fetched.then((block) => {
         const parsed = parseFileNode(cid, block)
         this.#parsed.set(key, parsed)
         return parsed
