@@ -84,7 +84,9 @@ const chain = await (async () => {
     blocks.push(top)
     if (i === 1000) at1000 = top
   }
-  return { stores: await storesOver(blocks), top: top.cid, at1000: at1000.cid }
+  const blockstore = new MemoryBlockstore()
+  for (const b of blocks) await blockstore.put(b.cid, b.bytes)
+  return { blockstore, top: top.cid, at1000: at1000.cid }
 })()
 
 // Warm up BLAKE3 and the HTTP stack so the memory budget measures the cases.
@@ -148,12 +150,12 @@ describe('identity CIDs carry their bytes', () => {
 
 describe('UnixFS shapes that cost more than their blocks', () => {
   it('a chain of 1 000 levels reads its one byte; one of 20 000 is ERR_INVALID_NODE, within budget', async () => {
-    for (const [storeName, store] of chain.stores) {
-      const shallow = await withinBudget(`${storeName}: 1 000 levels`, () => store.load(chain.at1000))
-      assert.deepEqual(shallow.value, Uint8Array.of(42), String(shallow.error))
-      const deep = await withinBudget(`${storeName}: 20 000 levels`, () => store.load(chain.top))
-      assertTypedError(deep, 'ERR_INVALID_NODE')
-    }
+    // The bound is the file walk's, whatever the store: a blockstore shows it without a thousand
+    // requests' worth of HTTP garbage in the memory budget.
+    const store = new BlockstoreStore(chain.blockstore)
+    const shallow = await withinBudget('1 000 levels', () => store.load(chain.at1000))
+    assert.deepEqual(shallow.value, Uint8Array.of(42), String(shallow.error))
+    assertTypedError(await withinBudget('20 000 levels', () => store.load(chain.top)), 'ERR_INVALID_NODE')
   })
 
   it('one block linked many times is fetched once per read, not once per link', async () => {
