@@ -38,3 +38,27 @@ describe('DiskStore clean-up after a killed writer', () => {
     )
   })
 })
+
+describe('a killed writer whose pid comes back', () => {
+  it('a marker under this process’s own pid, with no flush running here, is a dead writer’s (pid 1 in a restarted container)', async () => {
+    const directory = join(scratch, 'own-pid')
+    const store = await DiskStore.open(directory)
+    await store.save(Uint8Array.of(4, 5, 6), 'raw')
+    await store.flush()
+    const shard = (await readdir(directory, { withFileTypes: true })).find((e) => e.isDirectory())
+      ?.name as string
+    await writeFile(join(directory, shard, '.CIQLEFTOVER.data.tmp'), 'x')
+    await writeFile(join(directory, `.ts-hamt-writing-${process.pid}`), '')
+    await DiskStore.open(directory)
+    assert.deepEqual(
+      (await readdir(join(directory, shard))).filter((name) => name.endsWith('.tmp')),
+      [],
+      'the leftover goes',
+    )
+    assert.deepEqual(
+      (await readdir(directory)).filter((name) => name.startsWith('.ts-hamt-writing-')),
+      [],
+      'and so does the marker',
+    )
+  })
+})
