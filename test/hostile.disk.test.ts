@@ -62,3 +62,23 @@ describe('a killed writer whose pid comes back', () => {
     )
   })
 })
+
+describe('two stores on one directory in one process', () => {
+  it('the marker stays while either one is still flushing', async () => {
+    const directory = join(scratch, 'two-stores')
+    const [slow, quick] = [await DiskStore.open(directory), await DiskStore.open(directory)]
+    for (let i = 0; i < 3000; i++) await slow.save(Uint8Array.of(i & 255, i >> 8, 1), 'raw')
+    await quick.save(Uint8Array.of(9, 9, 9), 'raw')
+    let slowDone = false
+    const slowFlush = slow.flush().then(() => {
+      slowDone = true
+    })
+    await quick.flush()
+    const markers = async () =>
+      (await readdir(directory)).filter((name) => name.startsWith('.ts-hamt-writing-'))
+    assert.equal(slowDone, false, 'the slow flush is still running (else this test shows nothing)')
+    assert.deepEqual(await markers(), [`.ts-hamt-writing-${process.pid}`])
+    await slowFlush
+    assert.deepEqual(await markers(), [])
+  })
+})
