@@ -46,8 +46,8 @@ const ERROR_BODY_BYTES = 1024
 
 /**
  * Reads a body of at most `limit` bytes, stopping at the first byte beyond it: a declared
- * Content-Length above the limit is refused before any byte is read, and a body without one is
- * counted as it streams. With `truncate`, the first `limit` bytes are returned instead of an error.
+ * Content-Length above the limit is refused before any byte is read, and a body without one (or
+ * content-encoded, whose Content-Length is not what fetch hands over) is counted as it streams. With `truncate`, the first `limit` bytes are returned instead of an error.
  * Either way the rest of the body is not read (the connection is closed).
  */
 export async function readBody(
