@@ -1,93 +1,13 @@
 // UnixFS files built to hurt: every read ends in the right bytes or a typed error, within a time and
 // memory budget (test/helpers/hostile.ts), from a blockstore and from a loopback gateway.
 import assert from 'node:assert/strict'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import * as dagPb from '@ipld/dag-pb'
-import { MemoryBlockstore } from 'blockstore-core/memory'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
-import { blockDigest } from '../src/cas/id.js'
-import { BlockstoreStore, TrustlessGatewayStore } from '../src/index.js'
-import { nodeHttpFetch } from '../src/node/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
-
-const RAW = 0x55
-type Block = { cid: CID; bytes: Uint8Array }
-
-const servers: Array<{ close(): void; closeAllConnections(): void }> = []
-after(() => {
-  for (const server of servers) {
-    server.closeAllConnections()
-    server.close()
-  }
-})
-
-async function block(code: number, bytes: Uint8Array): Promise<Block> {
-  return { cid: CID.createV1(code, await blockDigest('blake3', bytes)), bytes }
-}
-
-/** A dag-pb node over `links` with this UnixFS data (or none). */
-function pbNode(links: CID[], data?: Uint8Array): Promise<Block> {
-  const node = dagPb.encode({ Data: data, Links: links.map((Hash) => ({ Hash, Name: '', Tsize: 0 })) })
-  return block(dagPb.code, node)
-}
-
-function fileData(blockSizes: Array<number | bigint>, type: 'file' | 'directory' = 'file'): Uint8Array {
-  return new UnixFS({ type, blockSizes: blockSizes.map(BigInt) }).marshal()
-}
-
-/** Every store that reads UnixFS files, over the same blocks; each returns how many block reads it made. */
-async function storesOver(
-  blocks: Block[],
-): Promise<Array<[string, BlockstoreStore | TrustlessGatewayStore, () => number]>> {
-  const memory = new MemoryBlockstore()
-  const served = new Map<string, Uint8Array>()
-  for (const b of blocks) {
-    await memory.put(b.cid, b.bytes)
-    served.set(String(b.cid), b.bytes)
-  }
-  let gets = 0
-  const counting = Object.assign(Object.create(memory), {
-    get: (cid: CID, options?: unknown) => {
-      gets++
-      return memory.get(cid, options as never)
-    },
-  })
-  let requests = 0
-  const server = createServer((req, res) => {
-    requests++
-    const bytes = served.get(/^\/ipfs\/([^?/]+)/.exec(req.url ?? '')?.[1] ?? '')
-    if (bytes === undefined) res.writeHead(404).end()
-    else res.writeHead(200).end(bytes)
-  })
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return [
-    ['blockstore', new BlockstoreStore(counting), () => gets],
-    ['gateway', new TrustlessGatewayStore({ gateways: url, fetch: nodeHttpFetch() }), () => requests],
-  ]
-}
-
-// A chain of single-child nodes over a 1-byte leaf (about 1 MB of blocks), built before the first
-// budgeted case so its building does not count.
-const chain = await (async () => {
-  const leaf = await block(RAW, Uint8Array.of(42))
-  const blocks = [leaf]
-  let top = leaf
-  let at1000 = leaf
-  for (let i = 1; i <= 20_000; i++) {
-    top = await pbNode([top.cid], fileData([1]))
-    blocks.push(top)
-    if (i === 1000) at1000 = top
-  }
-  const blockstore = new MemoryBlockstore()
-  for (const b of blocks) await blockstore.put(b.cid, b.bytes)
-  return { blockstore, top: top.cid, at1000: at1000.cid }
-})()
+import { type Block, block, fileData, pbNode, RAW, storesOver } from './helpers/unixfs.js'
 
 // Warm up BLAKE3 and the HTTP stack so the memory budget measures the cases.
 await (async () => {
@@ -132,6 +52,28 @@ describe('UnixFS nodes that cannot be a file', () => {
   })
 })
 
+describe('a file larger than one array', () => {
+  it('a whole read of 10**12 bytes (five small blocks) is ERR_INVALID_ARGUMENT; a range of it reads', async () => {
+    const leaf = await block(RAW, Uint8Array.of(7))
+    let top = leaf
+    const blocks = [leaf]
+    for (let level = 1, size = 1; level <= 4; level++, size *= 1000) {
+      top = await pbNode(Array(1000).fill(top.cid), fileData(Array(1000).fill(size)))
+      blocks.push(top)
+    }
+    for (const [storeName, store] of await storesOver(blocks)) {
+      assertTypedError(
+        await withinBudget(`${storeName}: 10**12 bytes`, () => store.load(top.cid)),
+        'ERR_INVALID_ARGUMENT',
+      )
+      const range = await withinBudget(`${storeName}: a range`, () =>
+        store.load(top.cid, { range: { offset: 999_999_999_990, length: 10 } }),
+      )
+      assert.deepEqual(range.value, new Uint8Array(10).fill(7), String(range.error))
+    }
+  })
+})
+
 describe('identity CIDs carry their bytes', () => {
   it('a file with identity leaves, small and of 100 KB, reads from every store without asking for them', async () => {
     const small = CID.createV1(RAW, identity.digest(Uint8Array.of(5, 6, 7)))
@@ -144,31 +86,6 @@ describe('identity CIDs carry their bytes', () => {
       const outcome = await withinBudget(`${storeName}: identity leaves`, () => store.load(file.cid))
       assert.deepEqual(outcome.value, expected, `${storeName}: ${String(outcome.error)}`)
       assert.equal(reads() - before, 2, `${storeName}: the root and the one stored leaf`)
-    }
-  })
-})
-
-describe('UnixFS shapes that cost more than their blocks', () => {
-  it('a chain of 1 000 levels reads its one byte; one of 20 000 is ERR_INVALID_NODE, within budget', async () => {
-    // The bound is the file walk's, whatever the store: a blockstore shows it without a thousand
-    // requests' worth of HTTP garbage in the memory budget.
-    const store = new BlockstoreStore(chain.blockstore)
-    const shallow = await withinBudget('1 000 levels', () => store.load(chain.at1000))
-    assert.deepEqual(shallow.value, Uint8Array.of(42), String(shallow.error))
-    assertTypedError(await withinBudget('20 000 levels', () => store.load(chain.top)), 'ERR_INVALID_NODE')
-  })
-
-  it('one block linked many times is fetched once per read, not once per link', async () => {
-    // 1 000 links to a node of 1 000 links to one 1-byte leaf: a 1 MB file from 3 blocks.
-    const leaf = await block(RAW, Uint8Array.of(7))
-    const middle = await pbNode(Array(1000).fill(leaf.cid), fileData(Array(1000).fill(1)))
-    const root = await pbNode(Array(1000).fill(middle.cid), fileData(Array(1000).fill(1000)))
-    for (const [storeName, store, reads] of await storesOver([leaf, middle, root])) {
-      const before = reads()
-      const outcome = await withinBudget(`${storeName}: shared blocks`, () => store.load(root.cid))
-      assert.equal((outcome.value as Uint8Array)?.length, 1_000_000, String(outcome.error))
-      assert.ok((outcome.value as Uint8Array).every((byte) => byte === 7))
-      assert.ok(reads() - before <= 3, `${storeName}: ${reads() - before} block reads for 3 blocks`)
     }
   })
 })

@@ -2,7 +2,7 @@ import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
-import { InvalidNodeError, InvalidValueError } from '../errors.js'
+import { InvalidArgumentError, InvalidNodeError, InvalidValueError } from '../errors.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'
 
@@ -40,7 +40,16 @@ export async function readUnixfsFile(
   const node = await read.node(root)
   const [start, end] = range === undefined ? [0, node.size] : resolveByteRange(range, node.size)
   await read.check(root, node, start, end, 0)
-  const out = new Uint8Array(end - start)
+  let out: Uint8Array
+  try {
+    out = new Uint8Array(end - start)
+  } catch (cause) {
+    // Sizes that add up, from a few blocks linked many times, can pass what one array may hold.
+    throw new InvalidArgumentError(
+      `the file ${root} is ${node.size} bytes; ${end - start} at once are more than one array holds here: read it by range`,
+      { cause },
+    )
+  }
   read.copy(root, node, start, end, out, 0)
   return out
 }
