@@ -74,12 +74,18 @@ describe('a compressed body is held to the cap as it is decoded, not by its Cont
   }
 })
 
+// Bodies of the cases below, made before the first budgeted case so they do not count against it.
+const cap = new Uint8Array(4 * MiB).map((_, i) => (i * 13) & 255)
+const capCid = await rawCid(cap)
+const over = new Uint8Array(4 * MiB + 1)
+const short = Uint8Array.of(1, 2, 3)
+const shortCid = await rawCid(short)
+const tooLong = Buffer.concat([Buffer.from(short), Buffer.alloc(MiB, 1)])
+
 describe('the block cap is exact', () => {
   for (const [fetchName, makeFetch] of fetches) {
     it(`${fetchName}: a chunked or declared body of exactly 4 MiB is read; one byte more is ERR_STORE`, async () => {
-      const cap = new Uint8Array(4 * MiB).map((_, i) => (i * 13) & 255)
-      const cid = await rawCid(cap)
-      const over = new Uint8Array(4 * MiB + 1)
+      const cid = capCid
       for (const [body, declare] of [
         [cap, false],
         [cap, true],
@@ -100,15 +106,13 @@ describe('the block cap is exact', () => {
     })
 
     it(`${fetchName}: a body longer than its Content-Length is read only to that length`, async () => {
-      const bytes = Uint8Array.of(1, 2, 3)
-      const cid = await rawCid(bytes)
       const gateway = await serve((_req, res) => {
         res.socket?.write(`HTTP/1.1 200 OK\r\ncontent-length: 3\r\nconnection: close\r\n\r\n`)
-        res.socket?.end(Buffer.concat([Buffer.from(bytes), Buffer.alloc(8 * MiB, 1)]))
+        res.socket?.end(tooLong)
       })
       const store = new TrustlessGatewayStore({ gateways: gateway, fetch: makeFetch(), retries: 0 })
-      const outcome = await withinBudget('longer than declared', () => store.load(cid))
-      assert.deepEqual(outcome.value, bytes, String(outcome.error))
+      const outcome = await withinBudget('longer than declared', () => store.load(shortCid))
+      assert.deepEqual(outcome.value, short, String(outcome.error))
     })
   }
 })
