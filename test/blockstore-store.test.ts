@@ -1,7 +1,7 @@
 // BlockstoreStore over real interface-blockstore implementations (blockstore-core's memory store,
 // blockstore-level, blockstore-fs through DiskStore), and its IDs against a real Kubo daemon.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -238,7 +238,7 @@ describe('DiskStore on a full disk', () => {
     }
   })
 
-  it('open removes the temporary files a killed writer left, but not those of a live one', async () => {
+  it('open removes the temporary files a killed writer left, but not those of a live one', async (t) => {
     const directory = freshDir()
     const store = await DiskStore.open(directory)
     const cid = await store.save(bytes(100, 7), 'raw')
@@ -246,10 +246,12 @@ describe('DiskStore on a full disk', () => {
     const shard = (await readdir(directory, { withFileTypes: true })).find((e) => e.isDirectory())
       ?.name as string
     const leftover = join(directory, shard, '.CIQLEFTOVER.data.tmp')
-    // A pid that was alive and is not now: a child that has exited.
+    // A pid that was alive and is not now: a child that has exited; a live writer: a child still running.
     const dead = (await run(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])).stdout
+    const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'])
+    t.after(() => live.kill())
     for (const [pid, kept] of [
-      [String(process.pid), true],
+      [String(live.pid), true],
       [dead, false],
     ] as const) {
       await writeFile(leftover, bytes(10))

@@ -2,10 +2,12 @@
 // memory budget (test/helpers/hostile.ts), and a refused CAR given as bytes or as a file leaves the
 // target as it was. Generated cases print their seed; TS_HAMT_SEED=<n> replays one.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import * as dagCbor from '@ipld/dag-cbor'
 import { MemoryBlockstore } from 'blockstore-core/memory'
@@ -13,11 +15,12 @@ import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { blockDigest } from '../src/cas/id.js'
-import { BlockstoreStore, HAMT, importCar } from '../src/index.js'
+import { BlockstoreStore, HAMT, importCar, isHamtError } from '../src/index.js'
 import { importCarFile } from '../src/node/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
 const RAW = 0x55
+const run = promisify(execFile)
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-hostile-car-'))
 after(() => rm(scratch, { recursive: true, force: true }))
 let files = 0
@@ -196,5 +199,35 @@ describe('hostile CAR files', () => {
         for (const r of outcome.value?.roots ?? []) assert.equal(String(r), String(root))
       }
     }
+  })
+})
+
+describe('a CAR from a pipe', () => {
+  /** `importCarFile` on a named pipe that a child process writes `car` into. */
+  async function fromPipe(target: BlockstoreStore, car: Uint8Array) {
+    const source = join(scratch, `pipe-source-${files}.car`)
+    const fifo = join(scratch, `pipe-${files++}`)
+    await writeFile(source, car)
+    await run('mkfifo', [fifo])
+    const writer = run('sh', ['-c', 'cat "$0" > "$1"', source, fifo])
+    try {
+      return await importCarFile(target, fifo)
+    } finally {
+      await writer.catch(() => {})
+    }
+  }
+
+  it('imports in one pass (a pipe cannot be read twice); a bad block is still never kept', async () => {
+    const good = await block(RAW, Uint8Array.of(1, 2, 3))
+    const target = freshTarget()
+    const imported = await fromPipe(target.store, carOf([good.cid], [good]))
+    assert.deepEqual(imported.roots.map(String), [String(good.cid)])
+    assert.deepEqual(await target.store.getBlock(good.cid), good.bytes)
+    const forged = { cid: (await block(RAW, Uint8Array.of(9))).cid, bytes: Uint8Array.of(8) }
+    const refused = freshTarget()
+    await assert.rejects(fromPipe(refused.store, carOf([good.cid], [forged, good])), (e) =>
+      isHamtError(e, 'ERR_INTEGRITY'),
+    )
+    assert.ok(await refused.untouched(), 'the forged block, first, never reached the target')
   })
 })

@@ -45,8 +45,9 @@ export async function exportCarFile(
 }
 
 /**
- * Imports the CAR file at `path` into `target` (see `importCar`), streaming; returns its roots. The
- * file is read twice, checked in full before the first block is added, so a bad CAR changes nothing.
+ * Imports the CAR file at `path` into `target` (see `importCar`), streaming; returns its roots. A
+ * regular file is read twice, checked in full before the first block is added, so a bad CAR changes
+ * nothing; a pipe (`/dev/stdin`, `<(curl …)`) can be read once only, so it is imported as a stream.
  */
 export async function importCarFile(
   target: BlockSink,
@@ -61,15 +62,15 @@ export async function importCarFile(
       cause: error,
     })
   }
-  // Read twice: once to check the whole CAR, once to import it, so a bad CAR changes nothing.
   const streams: ReadStream[] = []
-  const openStream = (): ReadStream => {
-    const stream = handle.createReadStream({ start: 0, autoClose: false })
-    streams.push(stream)
-    return stream
-  }
   try {
-    return await importCarFrom(target, openStream, options)
+    const seekable = (await handle.stat()).isFile()
+    const openStream = (): ReadStream => {
+      const stream = handle.createReadStream({ start: seekable ? 0 : undefined, autoClose: false })
+      streams.push(stream)
+      return stream
+    }
+    return await importCarFrom(target, openStream, { ...options, checkFirst: seekable })
   } finally {
     for (const stream of streams) stream.destroy()
     await handle.close().catch(() => {})

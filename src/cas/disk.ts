@@ -14,8 +14,12 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
 
 /** Marks a directory a process is writing blocks into (followed by its pid). */
 const WRITING_MARKER = '.ts-hamt-writing-'
-/** blockstore-fs (through steno) writes `dir/.<name>.tmp` and renames it to `dir/<name>`. */
-const TEMP_FILE = /^\..+\.tmp$/
+/**
+ * blockstore-fs (through steno) writes `<shard>/.<name>.data.tmp` and renames it to `<shard>/<name>.data`;
+ * its shards and names are base32 (upper case). Nothing else in the directory is ours to remove.
+ */
+const SHARD = /^[A-Z2-7]+$/
+const TEMP_FILE = /^\.[A-Z2-7]+\.data\.tmp$/
 
 /** An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk). */
 class CleaningFsBlockstore extends FsBlockstore {
@@ -56,10 +60,15 @@ class CleaningFsBlockstore extends FsBlockstore {
  * const again = await HAMT.open(root, { store: await DiskStore.open('./my-maps'), readOnly: true })
  * ```
  */
+/**
+ * Flushes running in this process, per directory: a marker under this process's pid is a live
+ * writer only while one runs (else it is a killed writer's whose pid came back, pid 1 in a container).
+ */
+const flushesHere = new Map<string, number>()
+
 export class DiskStore extends BlockstoreStore {
   readonly directory: string
   declare readonly blockstore: FsBlockstore
-  #flushing = 0
 
   private constructor(blockstore: FsBlockstore, options: BlockstoreStoreOptions) {
     super(blockstore, options)
@@ -73,14 +82,19 @@ export class DiskStore extends BlockstoreStore {
   /** Writes the buffered blocks; while it runs, a marker tells other processes' `open` not to clean up. */
   override async flush(options?: AbortOptions): Promise<void> {
     const marker = join(this.directory, `${WRITING_MARKER}${process.pid}`)
-    if (this.#flushing++ === 0) await writeFile(marker, '').catch(() => {})
+    const running = flushesHere.get(this.directory) ?? 0
+    flushesHere.set(this.directory, running + 1)
+    if (running === 0) await writeFile(marker, '').catch(() => {})
     let written = false
     try {
       await super.flush(options)
       written = true
     } finally {
+      const left = (flushesHere.get(this.directory) ?? 1) - 1
+      if (left === 0) flushesHere.delete(this.directory)
+      else flushesHere.set(this.directory, left)
       // After a failure the marker stays, so a later open knows to look for leftovers.
-      if (--this.#flushing === 0 && written) await rm(marker, { force: true }).catch(() => {})
+      if (left === 0 && written) await rm(marker, { force: true }).catch(() => {})
     }
   }
 
@@ -111,10 +125,13 @@ async function removeLeftovers(directory: string): Promise<void> {
   const entries = await readdir(directory, { withFileTypes: true })
   const markers = entries.filter((entry) => entry.name.startsWith(WRITING_MARKER))
   if (markers.length === 0) return
-  const alive = markers.some((marker) => isProcessAlive(Number(marker.name.slice(WRITING_MARKER.length))))
+  const alive = markers.some((marker) => {
+    const pid = Number(marker.name.slice(WRITING_MARKER.length))
+    return pid === process.pid ? flushesHere.has(directory) : isProcessAlive(pid)
+  })
   if (alive) return
   for (const shard of entries) {
-    if (!shard.isDirectory()) continue
+    if (!shard.isDirectory() || !SHARD.test(shard.name)) continue
     const files = await readdir(join(directory, shard.name))
     for (const file of files) {
       if (TEMP_FILE.test(file)) await rm(join(directory, shard.name, file), { force: true })

@@ -37,16 +37,17 @@ export class HttpStatusError extends StoreError {
 /** Configured headers that may go to any origin: content negotiation, never a credential (py-hamt's list). */
 const FORWARDABLE_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'user-agent'])
 
-/** As fetch: at most this many redirects per request. */
+/** As fetch: at most this many redirects per request, and only these statuses redirect. */
 const MAX_REDIRECTS = 20
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 
 /** Bytes of an error answer quoted in its HttpStatusError; the rest is not read. */
 const ERROR_BODY_BYTES = 1024
 
 /**
  * Reads a body of at most `limit` bytes, stopping at the first byte beyond it: a declared
- * Content-Length above the limit is refused before any byte is read, and a body without one is
- * counted as it streams. With `truncate`, the first `limit` bytes are returned instead of an error.
+ * Content-Length above the limit is refused before any byte is read, and a body without one (or
+ * content-encoded, whose Content-Length is not what fetch hands over) is counted as it streams. With `truncate`, the first `limit` bytes are returned instead of an error.
  * Either way the rest of the body is not read (the connection is closed).
  */
 export async function readBody(
@@ -57,7 +58,11 @@ export async function readBody(
 ): Promise<Uint8Array> {
   const tooLarge = (what: string): StoreError =>
     new StoreError(`${source}: the answer is ${what}, more than the ${limit} bytes it may have`)
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN)
+  // A declared length counts only for a body not content-encoded: fetch decodes gzip and friends,
+  // and a few hundred KB of gzip can declare themselves and then decode to gigabytes.
+  const encoding = response.headers.get('content-encoding')?.trim().toLowerCase() ?? 'identity'
+  const declared =
+    encoding === 'identity' ? Number(response.headers.get('content-length') ?? Number.NaN) : Number.NaN
   if (declared > limit && !truncate) {
     await response.body?.cancel().catch(() => {})
     throw tooLarge(`declared as ${declared} bytes`)
@@ -190,11 +195,11 @@ export class HttpClient {
         })
       }
       const location = response.headers.get('location')
-      if (response.status < 300 || response.status > 399 || location === null) return response
+      if (!REDIRECT_STATUSES.has(response.status) || location === null) return response
       await response.body?.cancel().catch(() => {})
       if (hops >= MAX_REDIRECTS)
         throw new StoreError(`${method} ${url}: more than ${MAX_REDIRECTS} redirects`)
-      target = new URL(location, target).href
+      target = redirectTarget(method, url, location, target)
       // As fetch: 303, and 301/302 after a POST, continue as a GET without the body.
       if (response.status === 303 || (method === 'POST' && response.status <= 302)) method = 'GET'
     }
@@ -230,6 +235,27 @@ export class HttpClient {
       )
     })
   }
+}
+
+/**
+ * Where a redirect goes: as fetch, only to http(s); and not to userinfo of the answering server's
+ * choosing, which Node's http would send as credentials (a relative Location keeps the URL's own).
+ */
+function redirectTarget(method: string, url: string, location: string, from: string): string {
+  const previous = new URL(from)
+  let next: URL | undefined
+  try {
+    next = new URL(location, previous)
+  } catch {}
+  if (
+    next === undefined ||
+    (next.protocol !== 'http:' && next.protocol !== 'https:') ||
+    ((next.username !== '' || next.password !== '') &&
+      (next.username !== previous.username || next.password !== previous.password))
+  ) {
+    throw new StoreError(`${method} ${url}: refused a redirect to ${JSON.stringify(location.slice(0, 100))}`)
+  }
+  return next.href
 }
 
 /** `scheme://host:port` with the scheme's default port left out, so `https://h` and `https://h:443` are one origin. */

@@ -1,8 +1,8 @@
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
-import { InvalidNodeError, InvalidValueError } from '../errors.js'
-import { concatBytes } from './concat.js'
+import { identity } from 'multiformats/hashes/identity'
+import { InvalidArgumentError, InvalidNodeError, InvalidValueError } from '../errors.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'
 
@@ -19,56 +19,130 @@ interface FileNode {
 }
 
 /**
+ * Levels a file may have: Kubo's balanced DAGs stay within about 6 and trickle DAGs within about 20
+ * for any file that fits in memory; a deeper chain is a hostile one, which would cost memory per level.
+ */
+const MAX_DEPTH = 1024
+
+/**
  * Reads a UnixFS file (what Kubo's `add` makes of data above one chunk) whole or by byte range,
  * block by block: only the blocks that overlap the range are fetched, each verified by `fetchBlock`.
- * The sizes a node claims for its children are checked against each child fetched, and the output
- * is assembled only from bytes received, so a lying node costs no more memory than its blocks.
+ * The sizes a node claims for its children are all checked against the children fetched before the
+ * output is allocated, so a lying node costs no more memory than its blocks; a block the file links
+ * many times is fetched once, and a subtree read whole once is copied from the output after that.
  */
 export async function readUnixfsFile(
   root: CID,
   fetchBlock: BlockFetcher,
   range?: ByteRange,
 ): Promise<Uint8Array> {
-  const node = parseFileNode(root, await fetchBlock(root))
+  const read = new FileRead(fetchBlock)
+  const node = await read.node(root)
   const [start, end] = range === undefined ? [0, node.size] : resolveByteRange(range, node.size)
-  const pieces = await collectRange(root, node, start, end, fetchBlock)
-  const bytes = concatBytes(pieces)
-  // A copy, so a small range does not keep a whole block alive.
-  return pieces.length === 1 ? bytes.slice() : bytes
+  await read.check(root, node, start, end, 0)
+  let out: Uint8Array
+  try {
+    out = new Uint8Array(end - start)
+  } catch (cause) {
+    // Sizes that add up, from a few blocks linked many times, can pass what one array may hold.
+    throw new InvalidArgumentError(
+      `the file ${root} is ${node.size} bytes; ${end - start} at once are more than one array holds here: read it by range`,
+      { cause },
+    )
+  }
+  read.copy(root, node, start, end, out, 0)
+  return out
 }
 
-/** The pieces of bytes [start, end) of the file node `node` (of block `cid`), in order. */
-async function collectRange(
-  cid: CID,
+/** The children of `node` that bytes [start, end) of it overlap, with the part of each they cover. */
+function* overlapping(
   node: FileNode,
   start: number,
   end: number,
-  fetchBlock: BlockFetcher,
-): Promise<Uint8Array[]> {
-  const pieces: Array<Promise<Uint8Array[]>> = []
-  if (start < node.inline.length) {
-    pieces.push(Promise.resolve([node.inline.subarray(start, Math.min(end, node.inline.length))]))
-  }
+): Generator<{ cid: CID; size: number; childStart: number; from: number; to: number }> {
   let position = node.inline.length
   for (const child of node.children) {
     const childStart = position
     position += child.size
     if (childStart >= end || position <= start) continue
     const from = Math.max(start, childStart) - childStart
-    const to = Math.min(end, position) - childStart
-    pieces.push(
-      fetchBlock(child.cid).then((block) => {
-        const childNode = parseFileNode(child.cid, block)
-        if (childNode.size !== child.size) {
-          throw new InvalidNodeError(
-            `UnixFS node ${cid} says its child ${child.cid} holds ${child.size} bytes, but it holds ${childNode.size}`,
-          )
-        }
-        return collectRange(child.cid, childNode, from, to, fetchBlock)
-      }),
-    )
+    yield { ...child, childStart, from, to: Math.min(end, position) - childStart }
   }
-  return (await Promise.all(pieces)).flat()
+}
+
+/** One read of a file: each block is fetched and parsed once, however many links name it. */
+class FileRead {
+  readonly #fetchBlock: BlockFetcher
+  readonly #fetched = new Map<string, Promise<FileNode>>()
+  readonly #parsed = new Map<string, FileNode>()
+  /** Links already checked, as `cid size from to`. */
+  readonly #checked = new Set<string>()
+  /** Where in the output a subtree read whole was first copied. */
+  readonly #copied = new Map<string, number>()
+
+  constructor(fetchBlock: BlockFetcher) {
+    this.#fetchBlock = fetchBlock
+  }
+
+  node(cid: CID): Promise<FileNode> {
+    const key = String(cid)
+    let node = this.#fetched.get(key)
+    if (node === undefined) {
+      // An identity CID carries its block: Kubo inlines small leaves so, and no store holds them.
+      const fetched =
+        cid.multihash.code === identity.code ? Promise.resolve(cid.multihash.digest) : this.#fetchBlock(cid)
+      node = fetched.then((block) => {
+        const parsed = parseFileNode(cid, block)
+        this.#parsed.set(key, parsed)
+        return parsed
+      })
+      this.#fetched.set(key, node)
+    }
+    return node
+  }
+
+  /** Fetches every node that bytes [start, end) of `node` lie in, checking each size claimed for it. */
+  async check(cid: CID, node: FileNode, start: number, end: number, depth: number): Promise<void> {
+    if (depth > MAX_DEPTH) {
+      throw new InvalidNodeError(`UnixFS file node ${cid} is more than ${MAX_DEPTH} levels deep`)
+    }
+    const checks: Array<Promise<void>> = []
+    for (const child of overlapping(node, start, end)) {
+      const key = `${child.cid} ${child.size} ${child.from} ${child.to}`
+      if (this.#checked.has(key)) continue
+      this.#checked.add(key)
+      checks.push(
+        this.node(child.cid).then((childNode) => {
+          if (childNode.size !== child.size) {
+            throw new InvalidNodeError(
+              `UnixFS node ${cid} says its child ${child.cid} holds ${child.size} bytes, but it holds ${childNode.size}`,
+            )
+          }
+          return this.check(child.cid, childNode, child.from, child.to, depth + 1)
+        }),
+      )
+    }
+    await Promise.all(checks)
+  }
+
+  /** Copies bytes [start, end) of a checked `node` into `out` at `at`. */
+  copy(cid: CID, node: FileNode, start: number, end: number, out: Uint8Array, at: number): void {
+    const whole = start === 0 && end === node.size
+    const key = String(cid)
+    const earlier = whole ? this.#copied.get(key) : undefined
+    if (earlier !== undefined) {
+      out.copyWithin(at, earlier, earlier + node.size)
+      return
+    }
+    if (start < node.inline.length)
+      out.set(node.inline.subarray(start, Math.min(end, node.inline.length)), at)
+    for (const child of overlapping(node, start, end)) {
+      if (child.from === child.to) continue
+      const childNode = this.#parsed.get(String(child.cid)) as FileNode
+      this.copy(child.cid, childNode, child.from, child.to, out, at + child.childStart + child.from - start)
+    }
+    if (whole) this.#copied.set(key, at)
+  }
 }
 
 /** A raw leaf, or a dag-pb UnixFS file node whose sizes add up (links, blockSizes and its filesize agree). */
