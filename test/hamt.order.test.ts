@@ -158,6 +158,64 @@ describe('HAMT writes apply in call order', () => {
     assert.equal(map.readOnly, false)
   })
 
+  it('a call queued behind a stuck upload ends when its signal aborts; the calls behind it still apply', async () => {
+    const inner = await MemoryStore.create()
+    let hang = false
+    let release = (): void => {}
+    const store: ContentAddressedStore = {
+      save: async (data, codec) => {
+        // The first save after arming never ends until the test lets it go (a hung gateway).
+        if (hang) {
+          hang = false
+          await new Promise<void>((resolve) => (release = resolve))
+        }
+        return inner.save(data, codec)
+      },
+      load: (id) => inner.load(id),
+    }
+    const map = await HAMT.create<number>({ store })
+    await map.set('x', 1)
+    hang = true
+    const held = map.set('a', 1)
+    const controller = new AbortController()
+    const signal = controller.signal
+    const queued = [
+      map.get('x', { signal }),
+      map.set('b', 2, { signal }),
+      map.delete('x', { signal }),
+      map.flush({ signal }),
+      map.size({ signal }),
+      map.verify({ signal }),
+      map.makeReadOnly({ signal }),
+    ]
+    const later = map.set('c', 3)
+    const settled = queued.map(() => false)
+    for (const [i, call] of queued.entries())
+      call.then(
+        () => (settled[i] = true),
+        () => (settled[i] = true),
+      )
+    controller.abort()
+    for (let turn = 0; turn < 10; turn++) await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(
+      settled,
+      queued.map(() => true),
+      'every aborted call ended while the upload was stuck',
+    )
+    for (const outcome of await Promise.allSettled(queued)) {
+      assert.ok(outcome.status === 'rejected' && (outcome.reason as Error).name === 'AbortError')
+    }
+    release()
+    await Promise.all([held, later])
+    assert.deepEqual(
+      await Promise.all(['a', 'b', 'c', 'x'].map((key) => map.get(key))),
+      [1, undefined, 3, 1],
+      'the aborted writes did not apply, the others did, in order',
+    )
+    assert.equal(map.readOnly, false)
+    await assertSound(map)
+  })
+
   type Op =
     | { kind: 'set'; key: string; value: number }
     | { kind: 'delete'; key: string }

@@ -27,7 +27,9 @@ type Path = { nodes: Node[]; hash: Uint8Array }
  * A hash array mapped trie on a content-addressed store, byte-compatible with py-hamt's `HAMT`.
  *
  * Writes go to dirty nodes in memory; {@link HAMT.flush} saves them and returns the root ID.
- * Every mutation is atomic: when it throws, the map is exactly as it was.
+ * Every mutation is atomic: when it throws, the map is exactly as it was. Calls apply in call
+ * order, so a call waits for the writes called before it, value uploads included: a stuck store
+ * holds up later calls, and a call's `signal` ends its wait (the call then changes nothing).
  *
  * @example
  * ```ts
@@ -119,7 +121,10 @@ export class HAMT<V = unknown> {
     const upload = this.#loader.save(data, 'raw', options)
     // Awaited in turn below; this only keeps an early failure from counting as unhandled meanwhile.
     upload.catch(() => {})
-    await this.#lock.write(async () => this.#setPointerLocked(key, hash, await upload, options))
+    await this.#lock.write(
+      async () => this.#setPointerLocked(key, hash, await upload, options),
+      options?.signal,
+    )
   }
 
   /** Sets `key` to the ID of a value already in the store (as py-hamt's `_set_pointer`). */
@@ -128,7 +133,7 @@ export class HAMT<V = unknown> {
     if (!isStoreId(pointer))
       throw new InvalidArgumentError(`pointer must be a CID or bytes, got ${describeValue(pointer)}`)
     const hash = this.#hasher.hash(key)
-    await this.#lock.write(async () => this.#setPointerLocked(key, hash, pointer, options))
+    await this.#lock.write(async () => this.#setPointerLocked(key, hash, pointer, options), options?.signal)
   }
 
   async #setPointerLocked(
@@ -188,7 +193,7 @@ export class HAMT<V = unknown> {
       this.#commit(path, depth, replacement)
       if (this.#size !== undefined) this.#size--
       this.#writes++
-    })
+    }, options?.signal)
   }
 
   /**
@@ -218,7 +223,7 @@ export class HAMT<V = unknown> {
   /** The store ID of `key`'s value, or `undefined` when absent. */
   async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
     const hash = this.#hasher.hash(key)
-    return this.#reading(async () => {
+    return this.#reading(options?.signal, async () => {
       // Nodes in memory are followed without an await: a warm lookup is then one synchronous walk.
       let node = this.#loader.inMemory(this.#root) ?? (await this.#loader.follow(this.#root, options))
       for (let depth = 0; ; depth++) {
@@ -237,7 +242,7 @@ export class HAMT<V = unknown> {
 
   /** Number of keys. Walks the whole tree once for a map opened by ID; after that it is kept as writes happen. */
   async size(options?: AbortOptions): Promise<number> {
-    const snapshot = await this.#snapshot(true)
+    const snapshot = await this.#snapshot(options?.signal, true)
     if (snapshot.size !== undefined) return snapshot.size
     let count = 0
     for await (const _ of walkEntries(snapshot.root, this.#loader, this.#hasher, options)) count++
@@ -253,7 +258,7 @@ export class HAMT<V = unknown> {
    * `ERR_INVALID_NODE` (a stranger's tree cannot make the walk exponential).
    */
   async *pointers(options?: AbortOptions): AsyncGenerator<[string, StoreId]> {
-    const { root } = await this.#snapshot()
+    const { root } = await this.#snapshot(options?.signal)
     yield* walkEntries(root, this.#loader, this.#hasher, options)
   }
 
@@ -284,7 +289,7 @@ export class HAMT<V = unknown> {
    * The map stays writable. If a save fails, the changes stay in memory and `flush()` can be retried.
    */
   async flush(options?: AbortOptions): Promise<StoreId> {
-    return this.#lock.write(async () => this.#flushLocked(options))
+    return this.#lock.write(async () => this.#flushLocked(options), options?.signal)
   }
 
   /** Flushes, then refuses writes; reads no longer take a lock (py-hamt's `make_read_only`). */
@@ -293,7 +298,7 @@ export class HAMT<V = unknown> {
       const root = await this.#flushLocked(options)
       this.#readOnly = true
       return root
-    })
+    }, options?.signal)
   }
 
   /** Allows writes again (py-hamt's `enable_write`). */
@@ -304,10 +309,10 @@ export class HAMT<V = unknown> {
   }
 
   /** Runs a switch of mode in call order; until it is applied, no call may rely on the current mode. */
-  async #changeMode<T>(change: () => Promise<T>): Promise<T> {
+  async #changeMode<T>(change: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.#modeChanges++
     try {
-      return await this.#lock.write(change)
+      return await this.#lock.write(change, signal)
     } finally {
       this.#modeChanges--
     }
@@ -315,7 +320,7 @@ export class HAMT<V = unknown> {
 
   /** What the map holds in memory: cached clean nodes and unflushed dirty nodes. */
   async cacheStats(): Promise<CacheStats> {
-    return this.#reading(async () => ({
+    return this.#reading(undefined, async () => ({
       cachedNodes: this.#loader.cache.count,
       cachedBytes: this.#loader.cache.bytes,
       ...dirtyStats(this.#root),
@@ -329,7 +334,7 @@ export class HAMT<V = unknown> {
    * Loads every distinct node once: meant for tests and `verify` tools, not hot paths.
    */
   async verify(options?: AbortOptions): Promise<{ problems: string[]; keyCount: number }> {
-    const { root } = await this.#snapshot()
+    const { root } = await this.#snapshot(options?.signal)
     const result = await checkTree(
       root,
       this.#loader,
@@ -359,8 +364,8 @@ export class HAMT<V = unknown> {
   }
 
   /** Runs a read under the shared lock, or lock-free on a read-only map (nothing changes there). */
-  #reading<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#readOnly && this.#modeChanges === 0 ? fn() : this.#lock.read(fn)
+  #reading<T>(signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    return this.#readOnly && this.#modeChanges === 0 ? fn() : this.#lock.read(fn, signal)
   }
 
   /**
@@ -369,12 +374,15 @@ export class HAMT<V = unknown> {
    * Carries the key count when known (`countOnly` then freezes nothing) and the write count, to tell
    * later whether the live map still matches.
    */
-  async #snapshot(countOnly = false): Promise<{ root: Link; size: number | undefined; writes: number }> {
+  async #snapshot(
+    signal: AbortSignal | undefined,
+    countOnly = false,
+  ): Promise<{ root: Link; size: number | undefined; writes: number }> {
     const take = async (): Promise<{ root: Link; size: number | undefined; writes: number }> => {
       if (!this.#readOnly && !(countOnly && this.#size !== undefined)) this.#epoch++
       return { root: this.#root, size: this.#size, writes: this.#writes }
     }
-    return this.#readOnly && this.#modeChanges === 0 ? take() : this.#lock.read(take)
+    return this.#readOnly && this.#modeChanges === 0 ? take() : this.#lock.read(take, signal)
   }
 
   async #loadPath(hash: Uint8Array, key: string, options?: AbortOptions): Promise<Path> {

@@ -3,14 +3,15 @@ type Waiter = { exclusive: boolean; grant: () => void }
 /**
  * A first-come-first-served read-write lock for async code: readers share it, a writer holds it
  * alone, and a waiting writer holds back readers that arrive after it (no writer starvation).
+ * A caller's signal ends its wait: an aborted waiter leaves the queue and the calls behind it move up.
  */
 export class RwLock {
   #readers = 0
   #writing = false
   readonly #queue: Waiter[] = []
 
-  async read<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.#tryTake(false)) await this.#wait(false)
+  async read<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (!this.#tryTake(false, signal)) await this.#wait(false, signal)
     try {
       return await fn()
     } finally {
@@ -19,8 +20,8 @@ export class RwLock {
     }
   }
 
-  async write<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.#tryTake(true)) await this.#wait(true)
+  async write<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (!this.#tryTake(true, signal)) await this.#wait(true, signal)
     try {
       return await fn()
     } finally {
@@ -30,14 +31,33 @@ export class RwLock {
   }
 
   /** Takes the lock at once when nobody waits and it is free: no promise, no extra tick. */
-  #tryTake(exclusive: boolean): boolean {
+  #tryTake(exclusive: boolean, signal: AbortSignal | undefined): boolean {
+    signal?.throwIfAborted()
     if (this.#queue.length > 0 || !this.#canGrant(exclusive)) return false
     this.#take(exclusive)
     return true
   }
 
-  #wait(exclusive: boolean): Promise<void> {
-    return new Promise((resolve) => this.#queue.push({ exclusive, grant: resolve }))
+  #wait(exclusive: boolean, signal: AbortSignal | undefined): Promise<void> {
+    if (signal === undefined) return new Promise((resolve) => this.#queue.push({ exclusive, grant: resolve }))
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        exclusive,
+        grant: () => {
+          signal.removeEventListener('abort', onAbort)
+          resolve()
+        },
+      }
+      // A stuck holder (an upload that never ends) must not keep an aborted caller waiting.
+      const onAbort = (): void => {
+        const index = this.#queue.indexOf(waiter)
+        if (index >= 0) this.#queue.splice(index, 1)
+        this.#drain()
+        reject(signal.reason)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      this.#queue.push(waiter)
+    })
   }
 
   #canGrant(exclusive: boolean): boolean {
