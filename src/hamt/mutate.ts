@@ -1,6 +1,7 @@
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { HashExhaustedError, InvalidNodeError } from '../errors.js'
+import type { KeyHasher } from './keys.js'
 import type { NodeLoader } from './loader.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { assertLinkDepth, describeLink } from './walk.js'
@@ -44,6 +45,24 @@ export function buildSubtree(entries: Entry[], depth: number, maxBucketSize: num
         : Link.toDirty(buildSubtree(group, depth + 1, maxBucketSize, epoch))
   }
   return node
+}
+
+/** The subtree that replaces a full bucket when `added` joins it (the bucket's keys are hashed again). */
+export function splitBucket(
+  bucket: Bucket,
+  added: Entry,
+  depth: number,
+  maxBucketSize: number,
+  epoch: number,
+  hasher: KeyHasher,
+): Node {
+  const entries: Entry[] = bucket.keys.map((key, i) => ({
+    key,
+    pointer: bucket.pointers[i] as StoreId,
+    hash: hasher.hash(key),
+  }))
+  entries.push(added)
+  return buildSubtree(entries, depth, maxBucketSize, epoch)
 }
 
 /** Where a collapse looks: the node's depth, the hash length, and the stored nodes seen so far. */
