@@ -251,7 +251,9 @@ export class HAMT<V = unknown> {
    * Every `[key, pointer]`, from a snapshot taken when iteration starts: writes made while iterating
    * are not seen, and never block on the iteration. Each distinct block is walked once: a node
    * reached at a slot its first key does not hash to, or deeper than the hash reaches, is
-   * `ERR_INVALID_NODE` (a stranger's tree cannot make the walk exponential).
+   * `ERR_INVALID_NODE` (a stranger's tree cannot make the walk exponential). Only that first key is
+   * hashed, so on a malformed tree a later key in the wrong slot is still listed though `get` cannot
+   * find it: {@link HAMT.verify} checks every key.
    */
   async *pointers(options?: AbortOptions): AsyncGenerator<[string, StoreId]> {
     const { root } = await this.#snapshot(options?.signal)
