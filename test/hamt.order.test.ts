@@ -261,6 +261,41 @@ describe('HAMT writes apply in call order', () => {
     await assertSound(map)
   })
 
+  it('an iteration sees the map as it was when it started, through writes and flushes; leaving it early or never finishing it holds up nothing', async () => {
+    const rng = random(seed + 4)
+    for (let run = 0; run < 10; run++) {
+      const store = new JitteryStore(await MemoryStore.create(), rng)
+      const map = await HAMT.create<number>({ store, maxBucketSize: 1, cacheBytes: 0 })
+      for (let i = 0; i < 40; i++) await map.set(`k${i}`, i)
+      if (run % 2 === 1) await map.flush()
+      const before = new Map<string, number>()
+      for await (const [k, v] of map) before.set(k, v)
+      const iterator = map.entries()
+      const seen = new Map<string, number>()
+      const first = await iterator.next()
+      seen.set(...(first.value as [string, number]))
+      // Writes and flushes while the iteration is half-way, some awaited, some not.
+      const writes = [map.set('k1', -1), map.delete('k2'), map.set('z', 26), map.flush(), map.delete('k3')]
+      for (let r = iterator.next(); ; ) {
+        const step = await r
+        if (step.done) break
+        seen.set(...step.value)
+        if (rng() < 0.5) await map.set(`x${seen.size}`, 0)
+        r = iterator.next()
+      }
+      await Promise.all(writes)
+      assert.deepEqual(seen, before, `run ${run}`)
+      // One left early and one never finished: writes and reads still go through.
+      for await (const _ of map.keys()) break
+      const abandoned = map.keys()
+      await abandoned.next()
+      await map.set('after', 1)
+      assert.equal(await map.get('after'), 1)
+      await map.flush()
+      await assertSound(map)
+    }
+  })
+
   /** Writes 120 keys, flushes, then overwrites and deletes some: the flush after this saves many nodes. */
   async function history(map: HAMT<number>): Promise<void> {
     for (let i = 0; i < 120; i++) await map.set(`k${i}`, i)
