@@ -8,7 +8,7 @@ import type { CacheStats, GetOptions, HamtOptions, HashFn } from './interface.js
 import { checkTree } from './invariants.js'
 import { type KeyHasher, makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
-import { collectEntries, slotIndex, splitBucket } from './mutate.js'
+import { collapsePath, slotIndex, splitBucket } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
 import { decodeValue, encodeValue } from './values.js'
@@ -23,7 +23,8 @@ type Path = { nodes: Node[]; hash: Uint8Array }
  * Writes go to dirty nodes in memory; {@link HAMT.flush} saves them and returns the root ID.
  * Every mutation is atomic: when it throws, the map is exactly as it was. Calls apply in call
  * order, so a call waits for the writes called before it, value uploads included: a stuck store
- * holds up later calls, and a call's `signal` ends its wait (the call then changes nothing).
+ * holds up later calls, and a call's `signal` ends its wait (the call then changes nothing). A store
+ * must not call back into the map it serves and wait for that call: it would wait behind itself.
  *
  * @example
  * ```ts
@@ -163,30 +164,18 @@ export class HAMT<V = unknown> {
     await this.#calls.write(async () => {
       this.#calls.assertWritable('delete')
       const path = await this.#loadPath(hash, key, options)
-      let depth = path.nodes.length - 1
+      const depth = path.nodes.length - 1
       const bucket = (path.nodes[depth] as Node).slots[slotIndex(hash, depth, key)]
       const index = bucket instanceof Bucket ? bucket.indexOf(key) : -1
       if (!(bucket instanceof Bucket) || index < 0) throw new KeyNotFoundError(key)
-      // Collapse, bottom-up, every node on the path whose whole subtree now fits in one bucket, so the
-      // tree stays the canonical one for its key set. All loads happen here, before any change.
-      let replacement: Slot = bucket.without(index)
-      while (depth > 0) {
-        const node = path.nodes[depth] as Node
-        const merged = await collectEntries(
-          node,
-          this.maxBucketSize,
-          this.#loader,
-          options,
-          { depth, hashLength: hash.length },
-          slotIndex(hash, depth, key),
-          replacement,
-        )
-        if (merged === null) break
-        replacement = merged.size === 0 ? undefined : merged
-        depth--
-      }
+      // All loads happen here, before any change.
+      const collapsed = await collapsePath(path.nodes, hash, key, bucket.without(index), {
+        maxBucketSize: this.maxBucketSize,
+        loader: this.#loader,
+        options,
+      })
       options?.signal?.throwIfAborted()
-      this.#commit(path, depth, replacement)
+      this.#commit(path, collapsed.depth, collapsed.replacement)
       if (this.#size !== undefined) this.#size--
       this.#writes++
     }, options?.signal)

@@ -124,3 +124,33 @@ export async function collectEntries(
   }
   return new Bucket(keys, pointers)
 }
+
+/**
+ * Where a delete lands: slot `hash[depth]` of the deepest node on the path gets `replacement`, then
+ * every node on the path whose whole subtree now fits in one bucket collapses into it, bottom-up, so
+ * the tree stays the canonical one for its key set. Loads only; changes nothing.
+ */
+export async function collapsePath(
+  nodes: Node[],
+  hash: Uint8Array,
+  key: string,
+  replacement: Slot,
+  context: { maxBucketSize: number; loader: NodeLoader; options: AbortOptions | undefined },
+): Promise<{ depth: number; replacement: Slot }> {
+  let depth = nodes.length - 1
+  while (depth > 0) {
+    const merged = await collectEntries(
+      nodes[depth] as Node,
+      context.maxBucketSize,
+      context.loader,
+      context.options,
+      { depth, hashLength: hash.length },
+      slotIndex(hash, depth, key),
+      replacement,
+    )
+    if (merged === null) break
+    replacement = merged.size === 0 ? undefined : merged
+    depth--
+  }
+  return { depth, replacement }
+}
