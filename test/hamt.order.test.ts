@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import { RwLock } from '../src/hamt/lock.js'
 import {
   type AbortOptions,
   type Codec,
@@ -259,6 +260,31 @@ describe('HAMT writes apply in call order', () => {
     )
     assert.equal(map.readOnly, false)
     await assertSound(map)
+  })
+
+  it('the lock: an aborted writer leaves the queue, and the readers it held back go ahead at once', async () => {
+    const lock = new RwLock()
+    let releaseFirst = (): void => {}
+    const first = lock.read(() => new Promise<void>((resolve) => (releaseFirst = resolve)))
+    const controller = new AbortController()
+    const order: string[] = []
+    const writer = lock.write(async () => order.push('writer'), controller.signal)
+    const reader = lock.read(async () => order.push('reader'))
+    const laterWriter = lock.write(async () => order.push('later writer'))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(order, [], 'the reader waits behind the queued writer')
+    controller.abort()
+    await assert.rejects(writer, { name: 'AbortError' })
+    await reader
+    assert.deepEqual(order, ['reader'], 'the reader ran beside the first one')
+    releaseFirst()
+    await Promise.all([first, laterWriter])
+    assert.deepEqual(order, ['reader', 'later writer'])
+    await assert.rejects(
+      lock.read(async () => 1, controller.signal),
+      { name: 'AbortError' },
+      'an aborted signal is refused at once',
+    )
   })
 
   it('an iteration sees the map as it was when it started, through writes and flushes; leaving it early or never finishing it holds up nothing', async () => {
