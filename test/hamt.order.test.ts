@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { getEventListeners } from 'node:events'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { RwLock } from '../src/hamt/lock.js'
@@ -285,6 +286,30 @@ describe('HAMT writes apply in call order', () => {
       { name: 'AbortError' },
       'an aborted signal is refused at once',
     )
+  })
+
+  it('many calls queued under one signal share one abort listener (no EventTarget leak warning), and one abort ends them all', async () => {
+    const inner = await MemoryStore.create()
+    const map = await HAMT.create<number>({
+      store: { save: (data, codec) => inner.save(data, codec), load: (id) => inner.load(id) },
+    })
+    const controller = new AbortController()
+    const { signal } = controller
+    const calls = Array.from({ length: 200 }, (_, i) => map.set(`k${i}`, i, { signal }))
+    calls.push(map.flush({ signal }) as Promise<never>)
+    assert.ok(
+      getEventListeners(signal, 'abort').length <= 1,
+      `${getEventListeners(signal, 'abort').length} listeners`,
+    )
+    await Promise.all(calls.slice(0, 100))
+    controller.abort()
+    const outcomes = await Promise.allSettled(calls)
+    const aborted = outcomes.filter(
+      (o) => o.status === 'rejected' && (o.reason as Error).name === 'AbortError',
+    )
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length + aborted.length, calls.length)
+    assert.equal(getEventListeners(signal, 'abort').length, 0, 'nothing left listening')
+    assert.equal(await map.size(), outcomes.slice(0, 200).filter((o) => o.status === 'fulfilled').length)
   })
 
   it('an iteration sees the map as it was when it started, through writes and flushes; leaving it early or never finishing it holds up nothing', async () => {

@@ -1,4 +1,7 @@
-type Waiter = { exclusive: boolean; grant: () => void }
+type Waiter = { exclusive: boolean; grant: () => void; reject?: (reason: unknown) => void }
+
+/** The waiters of one signal and the one listener that ends their waits. */
+type Watch = { waiters: Set<Waiter>; onAbort: () => void }
 
 /**
  * A first-come-first-served read-write lock for async code: readers share it, a writer holds it
@@ -8,7 +11,9 @@ type Waiter = { exclusive: boolean; grant: () => void }
 export class RwLock {
   #readers = 0
   #writing = false
-  readonly #queue: Waiter[] = []
+  #queue: Waiter[] = []
+  /** One abort listener per signal, however many calls wait under it (a batch under one timeout). */
+  readonly #watches = new Map<AbortSignal, Watch>()
 
   async read<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (!this.#tryTake(false, signal)) await this.#wait(false, signal)
@@ -44,20 +49,45 @@ export class RwLock {
       const waiter: Waiter = {
         exclusive,
         grant: () => {
-          signal.removeEventListener('abort', onAbort)
+          this.#unwatch(signal, waiter)
           resolve()
         },
+        reject,
       }
-      // A stuck holder (an upload that never ends) must not keep an aborted caller waiting.
-      const onAbort = (): void => {
-        const index = this.#queue.indexOf(waiter)
-        if (index >= 0) this.#queue.splice(index, 1)
-        this.#drain()
-        reject(signal.reason)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
+      this.#watch(signal, waiter)
       this.#queue.push(waiter)
     })
+  }
+
+  #watch(signal: AbortSignal, waiter: Waiter): void {
+    let watch = this.#watches.get(signal)
+    if (watch === undefined) {
+      // A stuck holder (an upload that never ends) must not keep an aborted caller waiting.
+      const onAbort = (): void => this.#abort(signal)
+      watch = { waiters: new Set(), onAbort }
+      this.#watches.set(signal, watch)
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
+    watch.waiters.add(waiter)
+  }
+
+  #unwatch(signal: AbortSignal, waiter: Waiter): void {
+    const watch = this.#watches.get(signal)
+    if (watch === undefined) return
+    watch.waiters.delete(waiter)
+    if (watch.waiters.size > 0) return
+    signal.removeEventListener('abort', watch.onAbort)
+    this.#watches.delete(signal)
+  }
+
+  /** Ends every wait under `signal` at once (one pass over the queue), then lets the rest move up. */
+  #abort(signal: AbortSignal): void {
+    const watch = this.#watches.get(signal)
+    if (watch === undefined) return
+    this.#watches.delete(signal)
+    this.#queue = this.#queue.filter((waiter) => !watch.waiters.has(waiter))
+    for (const waiter of watch.waiters) waiter.reject?.(signal.reason)
+    this.#drain()
   }
 
   #canGrant(exclusive: boolean): boolean {
