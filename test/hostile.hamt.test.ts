@@ -221,6 +221,29 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
     ])
   })
 
+  it('an empty node linked from two slots beside a key (leftovers of an old writer): reads, walks and deletes work', async () => {
+    const store = await MemoryStore.create()
+    const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
+    const key = 'k'
+    const hash = hashOf(key)
+    const empty = await saveNode(store, {})
+    const others = [0, 1, 2].filter((i) => i !== hash[1]).slice(0, 2)
+    const child = await saveNode(store, {
+      [hash[1] as number]: new Bucket([key], [pointer]),
+      [others[0] as number]: Link.toStored(empty),
+      [others[1] as number]: Link.toStored(empty),
+    })
+    const root = await saveNode(store, { [hash[0] as number]: Link.toStored(child) })
+    const map = await HAMT.open<unknown>(root, { store })
+    const { size, keys } = await walkAll(map, 'leftovers')
+    assert.equal(size.value, 1)
+    assert.deepEqual(keys.value, [key])
+    assert.equal(await map.get(key), null)
+    await map.delete(key)
+    assert.equal(await map.size(), 0)
+    assert.deepEqual((await map.verify()).problems, [], 'the delete collapsed the leftovers away')
+  })
+
   it('a store that serves a node linking to itself (no content addressing): bounded, ERR_INVALID_NODE', async () => {
     const inner = await MemoryStore.create()
     const self = Uint8Array.of(0x1e, 0x20, ...new Uint8Array(32).fill(7))
