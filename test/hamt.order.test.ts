@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
+import { getEventListeners } from 'node:events'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import { RwLock } from '../src/hamt/lock.js'
 import {
   type AbortOptions,
   type Codec,
@@ -49,6 +51,51 @@ class JitteryStore implements ContentAddressedStore {
 
   async load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
     await sleep(this.#random() * 2)
+    return this.#inner.load(id, options)
+  }
+}
+
+/**
+ * A memory store whose calls wait in a pool and are let go one per event-loop turn, the newest first
+ * (`lifo`: the call made last answers first) or in a random order, so answers come back in the
+ * orders a real network may choose. Saves fail with probability `failRate`.
+ */
+class ScheduledStore implements ContentAddressedStore {
+  failRate = 0
+  readonly #inner: ContentAddressedStore
+  readonly #random: () => number
+  readonly #order: 'lifo' | 'random'
+  readonly #waiting: Array<() => void> = []
+
+  constructor(inner: ContentAddressedStore, rng: () => number, order: 'lifo' | 'random') {
+    this.#inner = inner
+    this.#random = rng
+    this.#order = order
+  }
+
+  #turn(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#waiting.push(resolve)
+      setImmediate(() => {
+        const index =
+          this.#order === 'lifo'
+            ? this.#waiting.length - 1
+            : Math.floor(this.#random() * this.#waiting.length)
+        const [next] = this.#waiting.splice(index, 1)
+        next?.()
+      })
+    })
+  }
+
+  async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
+    const fail = this.#random() < this.failRate
+    await this.#turn()
+    if (fail) throw new Error('injected save failure')
+    return this.#inner.save(data, codec, options)
+  }
+
+  async load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+    await this.#turn()
     return this.#inner.load(id, options)
   }
 }
@@ -158,6 +205,262 @@ describe('HAMT writes apply in call order', () => {
     assert.equal(map.readOnly, false)
   })
 
+  it('a call queued behind a stuck upload ends when its signal aborts; the calls behind it still apply', async () => {
+    const inner = await MemoryStore.create()
+    let hang = false
+    let release = (): void => {}
+    const store: ContentAddressedStore = {
+      save: async (data, codec) => {
+        // The first save after arming never ends until the test lets it go (a hung gateway).
+        if (hang) {
+          hang = false
+          await new Promise<void>((resolve) => (release = resolve))
+        }
+        return inner.save(data, codec)
+      },
+      load: (id) => inner.load(id),
+    }
+    const map = await HAMT.create<number>({ store })
+    await map.set('x', 1)
+    hang = true
+    const held = map.set('a', 1)
+    const controller = new AbortController()
+    const signal = controller.signal
+    const queued = [
+      map.get('x', { signal }),
+      map.set('b', 2, { signal }),
+      map.delete('x', { signal }),
+      map.flush({ signal }),
+      map.size({ signal }),
+      map.verify({ signal }),
+      map.makeReadOnly({ signal }),
+    ]
+    const later = map.set('c', 3)
+    const settled = queued.map(() => false)
+    for (const [i, call] of queued.entries())
+      call.then(
+        () => (settled[i] = true),
+        () => (settled[i] = true),
+      )
+    controller.abort()
+    for (let turn = 0; turn < 10; turn++) await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(
+      settled,
+      queued.map(() => true),
+      'every aborted call ended while the upload was stuck',
+    )
+    for (const outcome of await Promise.allSettled(queued)) {
+      assert.ok(outcome.status === 'rejected' && (outcome.reason as Error).name === 'AbortError')
+    }
+    release()
+    await Promise.all([held, later])
+    assert.deepEqual(
+      await Promise.all(['a', 'b', 'c', 'x'].map((key) => map.get(key))),
+      [1, undefined, 3, 1],
+      'the aborted writes did not apply, the others did, in order',
+    )
+    assert.equal(map.readOnly, false)
+    await assertSound(map)
+  })
+
+  it('the lock: an aborted writer leaves the queue, and the readers it held back go ahead at once', async () => {
+    const lock = new RwLock()
+    let releaseFirst = (): void => {}
+    const first = lock.read(() => new Promise<void>((resolve) => (releaseFirst = resolve)))
+    const controller = new AbortController()
+    const order: string[] = []
+    const writer = lock.write(async () => order.push('writer'), controller.signal)
+    const reader = lock.read(async () => order.push('reader'))
+    const laterWriter = lock.write(async () => order.push('later writer'))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(order, [], 'the reader waits behind the queued writer')
+    controller.abort()
+    await assert.rejects(writer, { name: 'AbortError' })
+    await reader
+    assert.deepEqual(order, ['reader'], 'the reader ran beside the first one')
+    releaseFirst()
+    await Promise.all([first, laterWriter])
+    assert.deepEqual(order, ['reader', 'later writer'])
+    await assert.rejects(
+      lock.read(async () => 1, controller.signal),
+      { name: 'AbortError' },
+      'an aborted signal is refused at once',
+    )
+  })
+
+  it('many calls queued under one signal share one abort listener (no EventTarget leak warning), and one abort ends them all', async () => {
+    const inner = await MemoryStore.create()
+    const map = await HAMT.create<number>({
+      store: { save: (data, codec) => inner.save(data, codec), load: (id) => inner.load(id) },
+    })
+    const controller = new AbortController()
+    const { signal } = controller
+    const calls = Array.from({ length: 200 }, (_, i) => map.set(`k${i}`, i, { signal }))
+    calls.push(map.flush({ signal }) as Promise<never>)
+    assert.ok(
+      getEventListeners(signal, 'abort').length <= 1,
+      `${getEventListeners(signal, 'abort').length} listeners`,
+    )
+    await Promise.all(calls.slice(0, 100))
+    controller.abort()
+    const outcomes = await Promise.allSettled(calls)
+    const aborted = outcomes.filter(
+      (o) => o.status === 'rejected' && (o.reason as Error).name === 'AbortError',
+    )
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length + aborted.length, calls.length)
+    assert.equal(getEventListeners(signal, 'abort').length, 0, 'nothing left listening')
+    assert.equal(await map.size(), outcomes.slice(0, 200).filter((o) => o.status === 'fulfilled').length)
+  })
+
+  it('an iteration sees the map as it was when it started, through writes and flushes; leaving it early or never finishing it holds up nothing', async () => {
+    const rng = random(seed + 4)
+    for (let run = 0; run < 10; run++) {
+      const store = new JitteryStore(await MemoryStore.create(), rng)
+      const map = await HAMT.create<number>({ store, maxBucketSize: 1, cacheBytes: 0 })
+      for (let i = 0; i < 40; i++) await map.set(`k${i}`, i)
+      if (run % 2 === 1) await map.flush()
+      const before = new Map<string, number>()
+      for await (const [k, v] of map) before.set(k, v)
+      const iterator = map.entries()
+      const seen = new Map<string, number>()
+      const first = await iterator.next()
+      seen.set(...(first.value as [string, number]))
+      // Writes and flushes while the iteration is half-way, some awaited, some not.
+      const writes = [map.set('k1', -1), map.delete('k2'), map.set('z', 26), map.flush(), map.delete('k3')]
+      for (let r = iterator.next(); ; ) {
+        const step = await r
+        if (step.done) break
+        seen.set(...step.value)
+        if (rng() < 0.5) await map.set(`x${seen.size}`, 0)
+        r = iterator.next()
+      }
+      await Promise.all(writes)
+      assert.deepEqual(seen, before, `run ${run}`)
+      // One left early and one never finished: writes and reads still go through.
+      for await (const _ of map.keys()) break
+      const abandoned = map.keys()
+      await abandoned.next()
+      await map.set('after', 1)
+      assert.equal(await map.get('after'), 1)
+      await map.flush()
+      await assertSound(map)
+    }
+  })
+
+  /** Writes 120 keys, flushes, then overwrites and deletes some: the flush after this saves many nodes. */
+  async function history(map: HAMT<number>): Promise<void> {
+    for (let i = 0; i < 120; i++) await map.set(`k${i}`, i)
+    await map.flush()
+    for (let i = 0; i < 120; i += 3) await map.set(`k${i}`, -i)
+    for (let i = 1; i < 120; i += 7) await map.delete(`k${i}`)
+  }
+  /** Writes called while a flush is under way: they queue behind it. */
+  const queuedWrites = (map: HAMT<number>): Promise<unknown>[] => [
+    map.set('q', 1),
+    map.delete('k2'),
+    map.set('k5', 99),
+  ]
+
+  it('a flush failing at each of its store calls, with writes queued behind it: a retry gives the clean root', async () => {
+    const clean = await HAMT.create<number>({ store: await MemoryStore.create(), maxBucketSize: 1 })
+    await history(clean)
+    await Promise.all(queuedWrites(clean))
+    const cleanRoot = await clean.flush()
+    for (let failAt = 1; ; failAt++) {
+      const inner = await MemoryStore.create()
+      let nodeSaves = 0
+      let armed = false
+      // Only the flush's node saves fail: the queued sets' value uploads must go through.
+      const store: ContentAddressedStore = {
+        save: async (data, codec) => {
+          if (armed && codec === 'dag-cbor' && ++nodeSaves === failAt)
+            throw new Error('injected save failure')
+          return inner.save(data, codec)
+        },
+        load: (id) => inner.load(id),
+      }
+      const map = await HAMT.create<number>({ store, maxBucketSize: 1 })
+      await history(map)
+      armed = true
+      const [flushed, ...writes] = await Promise.allSettled([map.flush(), ...queuedWrites(map)])
+      assert.deepEqual(
+        writes.map((w) => w.status),
+        ['fulfilled', 'fulfilled', 'fulfilled'],
+        `fail at save ${failAt}`,
+      )
+      armed = false
+      assert.deepEqual(await map.flush(), cleanRoot, `fail at save ${failAt}`)
+      await assertSound(map)
+      if (flushed.status === 'fulfilled') {
+        assert.ok(failAt > 5, `the flush saved ${failAt - 1} nodes only`)
+        break
+      }
+      assert.ok(isInjected(flushed.reason), String(flushed.reason))
+    }
+  })
+
+  it('a signal aborted at each store call of a set, a delete or a flush: nothing changes, and a retry gives the clean root', async () => {
+    const inner = await MemoryStore.create()
+    const seedMap = await HAMT.create<number>({ store: inner, maxBucketSize: 1 })
+    await history(seedMap)
+    const start = await seedMap.flush()
+    const calls: Array<[string, (map: HAMT<number>, signal: AbortSignal) => Promise<unknown>]> = [
+      ['set of a new key', (map, signal) => map.set('new key', 7, { signal })],
+      ['set of a key in a full bucket', (map, signal) => map.set('k3', 7, { signal })],
+      ['delete', (map, signal) => map.delete('k6', { signal })],
+      ['flush after a delete', async (map, signal) => map.flush({ signal })],
+    ]
+    for (const honoursSignal of [true, false]) {
+      for (const [name, call] of calls) {
+        // What the call gives without an abort, from the same start.
+        const expected = await HAMT.open<number>(start, { store: inner, maxBucketSize: 1 })
+        if (name.startsWith('flush')) await expected.delete('k0')
+        await call(expected, new AbortController().signal)
+        const expectedRoot = await expected.flush()
+        for (let abortAt = 1; ; abortAt++) {
+          const controller = new AbortController()
+          let seen = 0
+          let armed = false
+          const abortOnCall = (): void => {
+            if (!armed || ++seen !== abortAt) return
+            controller.abort()
+            if (honoursSignal) controller.signal.throwIfAborted()
+          }
+          const store: ContentAddressedStore = {
+            save: async (data, codec) => {
+              abortOnCall()
+              return inner.save(data, codec)
+            },
+            load: async (id) => {
+              abortOnCall()
+              return inner.load(id)
+            },
+          }
+          const where = `${name} aborted at store call ${abortAt}${honoursSignal ? '' : ' (store ignores signals)'}`
+          const map = await HAMT.open<number>(start, { store, maxBucketSize: 1, cacheBytes: 0 })
+          if (name.startsWith('flush')) await map.delete('k0')
+          armed = true
+          const outcome = await call(map, controller.signal).then(
+            () => undefined,
+            (err: unknown) => err,
+          )
+          armed = false
+          if (outcome === undefined) {
+            assert.ok(abortAt > seen, `${where}: the call ignored the abort`)
+            assert.deepEqual(await map.flush(), expectedRoot, where)
+            break
+          }
+          assert.equal((outcome as Error).name, 'AbortError', `${where}: ${String(outcome)}`)
+          const unchanged = await HAMT.open<number>(start, { store: inner, maxBucketSize: 1 })
+          if (name.startsWith('flush')) await unchanged.delete('k0')
+          assert.deepEqual(await map.flush(), await unchanged.flush(), `${where}: the map changed`)
+          await call(map, new AbortController().signal)
+          assert.deepEqual(await map.flush(), expectedRoot, `${where}: the retry`)
+        }
+      }
+    }
+  })
+
   type Op =
     | { kind: 'set'; key: string; value: number }
     | { kind: 'delete'; key: string }
@@ -176,15 +479,19 @@ describe('HAMT writes apply in call order', () => {
   /** One hash byte: eight keys in a few slots, so sets split buckets and deletes collapse them. */
   const tinyHash: HashFn = (data) => Uint8Array.of((data[0] ?? 0) & 3, data[0] ?? 0)
 
-  it('random interleavings of set, delete, get and flush, not awaited, match a Map applied in call order', async () => {
+  it('random interleavings of set, delete, get and flush, not awaited, match a Map applied in call order, whatever order the store answers in', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.array(opArb, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 4 }),
         fc.integer({ min: 1, max: 3 }),
         fc.integer(),
-        async (rounds, maxBucketSize, storeSeed) => {
+        fc.constantFrom('jitter', 'lifo', 'random'),
+        async (rounds, maxBucketSize, storeSeed, order) => {
           const inner = await MemoryStore.create()
-          const store = new JitteryStore(inner, random(storeSeed))
+          const store =
+            order === 'jitter'
+              ? new JitteryStore(inner, random(storeSeed))
+              : new ScheduledStore(inner, random(storeSeed), order)
           store.failRate = 0.15
           const map = await HAMT.create<number>({ store, maxBucketSize, hashFn: tinyHash })
           const model = new Map<string, number>()
@@ -233,7 +540,7 @@ describe('HAMT writes apply in call order', () => {
           }
         },
       ),
-      { numRuns: 60, seed },
+      { numRuns: 90, seed },
     )
   })
 })

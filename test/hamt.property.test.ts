@@ -72,7 +72,7 @@ describe('HAMT against a Map model', () => {
   it('random histories with BLAKE3, bucket sizes 1–8', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(opArb, { minLength: 1, maxLength: 400 }),
+        fc.array(opArb, { minLength: 1, maxLength: 400, size: 'max' }),
         fc.integer({ min: 1, max: 8 }),
         (ops, m) => runHistory(ops, m, undefined),
       ),
@@ -83,7 +83,7 @@ describe('HAMT against a Map model', () => {
   it('random histories with a 2-byte hash (deep collisions, hash exhaustion), bucket sizes 1–8', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(opArb, { minLength: 1, maxLength: 400 }),
+        fc.array(opArb, { minLength: 1, maxLength: 400, size: 'max' }),
         fc.integer({ min: 1, max: 8 }),
         (ops, m) => runHistory(ops, m, twoByteHash),
       ),

@@ -168,6 +168,82 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
     assert.equal(await map.get('x'), undefined)
   })
 
+  it('a misplaced key after a well-placed one: verify names it; get and has agree that it is absent', async () => {
+    // Walks check one key per node (what keeps them linear), so keys() may still list this key:
+    // documented on HAMT.pointers; verify() is the check that looks at every key.
+    const store = await MemoryStore.create()
+    const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
+    const slot = hashOf('a')[0] as number
+    const stray = Array.from({ length: 64 }, (_, i) => `s${i}`).find((k) => hashOf(k)[0] !== slot) as string
+    const root = await saveNode(store, { [slot]: new Bucket(['a', stray], [pointer, pointer]) })
+    const map = await HAMT.open(root, { store })
+    const { problems } = await map.verify()
+    assert.ok(
+      problems.some((p) => p.includes(`${JSON.stringify(stray)} does not belong here`)),
+      problems.join('\n'),
+    )
+    assert.deepEqual([await map.get(stray), await map.has(stray)], [undefined, false])
+    assert.deepEqual([await map.has('a')], [true])
+  })
+
+  it('a bucket far over maxBucketSize (from an old or a hostile writer): read in full, and a set splits it', async () => {
+    const store = await MemoryStore.create()
+    const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
+    const keys: string[] = []
+    for (let i = 0; keys.length < 301; i++) if (hashOf(`k${i}`)[0] === 0x4d) keys.push(`k${i}`)
+    const added = keys.pop() as string
+    const root = await saveNode(store, {
+      77: new Bucket(
+        keys,
+        keys.map(() => pointer),
+      ),
+    })
+    const map = await HAMT.open<unknown>(root, { store })
+    const { size, keys: listed, verify } = await walkAll(map, 'oversized')
+    assert.equal(size.value, 300)
+    assert.deepEqual(listed.value, keys)
+    assert.ok(
+      (verify.value as { problems: string[] }).problems.some((p) =>
+        /300 keys exceeds maxBucketSize 4/.test(p),
+      ),
+    )
+    assert.equal(await map.get(keys[7] as string), null)
+    await map.delete(keys[0] as string)
+    await map.set(added, 1)
+    await map.set(keys[1] as string, 2)
+    assert.equal(await map.size(), 300)
+    assert.deepEqual((await map.verify()).problems, [], 'the write rebuilt the slot canonically')
+    assert.deepEqual(await Promise.all([added, keys[0], keys[1], keys[2]].map((k) => map.get(k as string))), [
+      1,
+      undefined,
+      2,
+      null,
+    ])
+  })
+
+  it('an empty node linked from two slots beside a key (leftovers of an old writer): reads, walks and deletes work', async () => {
+    const store = await MemoryStore.create()
+    const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
+    const key = 'k'
+    const hash = hashOf(key)
+    const empty = await saveNode(store, {})
+    const others = [0, 1, 2].filter((i) => i !== hash[1]).slice(0, 2)
+    const child = await saveNode(store, {
+      [hash[1] as number]: new Bucket([key], [pointer]),
+      [others[0] as number]: Link.toStored(empty),
+      [others[1] as number]: Link.toStored(empty),
+    })
+    const root = await saveNode(store, { [hash[0] as number]: Link.toStored(child) })
+    const map = await HAMT.open<unknown>(root, { store })
+    const { size, keys } = await walkAll(map, 'leftovers')
+    assert.equal(size.value, 1)
+    assert.deepEqual(keys.value, [key])
+    assert.equal(await map.get(key), null)
+    await map.delete(key)
+    assert.equal(await map.size(), 0)
+    assert.deepEqual((await map.verify()).problems, [], 'the delete collapsed the leftovers away')
+  })
+
   it('a store that serves a node linking to itself (no content addressing): bounded, ERR_INVALID_NODE', async () => {
     const inner = await MemoryStore.create()
     const self = Uint8Array.of(0x1e, 0x20, ...new Uint8Array(32).fill(7))

@@ -2,6 +2,8 @@
 // stay cheap, so a stranger's CAR of identity CIDs cannot make an import quadratic.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { toHex } from 'multiformats/bytes'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { hashOf, IdMap } from '../src/cas/id-map.js'
@@ -70,11 +72,64 @@ describe('hostile IDs in the ID map', () => {
   })
 })
 
+describe('the ID map against a plain Map of hex strings', () => {
+  // 24 IDs sharing one hash (three chains' worth), some of them identity CIDs and the same bytes
+  // again as a plain byte ID (one key), and 8 ordinary IDs.
+  const cidHeader = Uint8Array.of(0x01, 0x55, 0x00, 0x20)
+  const collidingCids = collidingIds(12, cidHeader).map((bytes) => CID.decode(bytes))
+  const pool: Array<Uint8Array | CID> = [
+    ...collidingIds(12),
+    ...collidingCids,
+    ...collidingCids.slice(0, 4).map((cid) => cid.bytes.slice()),
+    ...crafted(8, 'prefix', 36),
+  ]
+  const bytesOf = (id: Uint8Array | CID): Uint8Array => (id instanceof Uint8Array ? id : id.bytes)
+
+  type Op = { kind: 'set' | 'delete' | 'get'; id: number; value: number }
+  const opArb: fc.Arbitrary<Op> = fc.record({
+    kind: fc.constantFrom('set', 'set', 'delete', 'get'),
+    id: fc.nat(pool.length - 1),
+    value: fc.integer(),
+  })
+
+  it('any sequence of set, delete and get, colliding IDs included, agrees on every answer', () => {
+    assert.equal(
+      new Set(pool.slice(0, 28).map((id) => hashOf(bytesOf(id)))).size,
+      1,
+      'the crafted IDs collide',
+    )
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 20, maxLength: 300, size: 'max' }), (ops) => {
+        const map = new IdMap<number>()
+        const model = new Map<string, number>()
+        for (const [step, op] of ops.entries()) {
+          const id = pool[op.id] as Uint8Array | CID
+          const hex = toHex(bytesOf(id))
+          const where = `step ${step}: ${op.kind} #${op.id}`
+          if (op.kind === 'set') {
+            map.set(id, op.value)
+            model.set(hex, op.value)
+          } else if (op.kind === 'delete') assert.equal(map.delete(id), model.delete(hex), where)
+          else assert.equal(map.get(id), model.get(hex), where)
+          assert.equal(map.size, model.size, where)
+        }
+        const entries = new Map([...map.entries()].map(([bytes, value]) => [toHex(bytes), value]))
+        assert.equal(entries.size, map.size, 'entries() yields each ID once')
+        assert.deepEqual(entries, model)
+        for (const [i, id] of pool.entries())
+          assert.equal(map.has(id), model.has(toHex(bytesOf(id))), `#${i}`)
+      }),
+      { numRuns: 300, seed },
+    )
+  })
+})
+
 /**
  * 36-byte IDs that all reach one hash state: any fixed, unkeyed hash can be inverted like this,
- * which is why chains are capped. Mirrors the word loop of `hashOf`.
+ * which is why chains are capped. Mirrors the word loop of `hashOf`. `header` fixes the first bytes
+ * (a CID's prefix).
  */
-function collidingIds(count: number): Uint8Array[] {
+function collidingIds(count: number, header = new Uint8Array(0)): Uint8Array[] {
   const C = 0x9e3779b1
   let inverse = C // Newton's iteration for C⁻¹ mod 2³²
   for (let i = 0; i < 5; i++) inverse = Math.imul(inverse, 2 - Math.imul(C, inverse))
@@ -83,8 +138,9 @@ function collidingIds(count: number): Uint8Array[] {
   return Array.from({ length: count }, (_, n) => {
     const bytes = new Uint8Array(36)
     const view = new DataView(bytes.buffer)
-    view.setUint32(0, n ^ seed, true)
+    view.setUint32(8, n ^ seed, true)
     view.setUint32(4, n, true)
+    bytes.set(header)
     let h = 36 ^ 0x2c1b3c6d
     for (let i = 0; i < 32; i += 4) {
       h = Math.imul(h ^ view.getInt32(i, true), C)

@@ -42,6 +42,8 @@ export async function flushTree(
   }
   // Buffering stores upload here; until they have, nothing below changes and a retry starts over.
   await loader.flushStore(options)
+  // As for set and delete, for stores that ignore the signal: an aborted flush changes nothing.
+  options?.signal?.throwIfAborted()
   // Every save succeeded: relink to stored IDs and hand the nodes to the clean cache. Relinking
   // replaces a slot by an equivalent one, so a snapshot being iterated still sees the same content.
   for (const [node, { id, size }] of saved) {

@@ -1,20 +1,14 @@
 import { isStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { checkByteRange } from '../cas/range.js'
-import {
-  describeValue,
-  InvalidArgumentError,
-  KeyNotFoundError,
-  ReadOnlyError,
-  UnflushedChangesError,
-} from '../errors.js'
+import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
+import { CallOrder } from './call-order.js'
 import { flushTree } from './flush.js'
 import type { CacheStats, GetOptions, HamtOptions, HashFn } from './interface.js'
 import { checkTree } from './invariants.js'
 import { type KeyHasher, makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
-import { RwLock } from './lock.js'
-import { buildSubtree, collectEntries, type Entry, slotIndex } from './mutate.js'
+import { collapsePath, slotIndex, splitBucket } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
 import { decodeValue, encodeValue } from './values.js'
@@ -27,7 +21,10 @@ type Path = { nodes: Node[]; hash: Uint8Array }
  * A hash array mapped trie on a content-addressed store, byte-compatible with py-hamt's `HAMT`.
  *
  * Writes go to dirty nodes in memory; {@link HAMT.flush} saves them and returns the root ID.
- * Every mutation is atomic: when it throws, the map is exactly as it was.
+ * Every mutation is atomic: when it throws, the map is exactly as it was. Calls apply in call
+ * order, so a call waits for the writes called before it, value uploads included: a stuck store
+ * holds up later calls, and a call's `signal` ends its wait (the call then changes nothing). A store
+ * must not call back into the map it serves and wait for that call: it would wait behind itself.
  *
  * @example
  * ```ts
@@ -47,8 +44,7 @@ export class HAMT<V = unknown> {
   readonly #loader: NodeLoader
   readonly #hasher: KeyHasher
   readonly #flushConcurrency: number
-  readonly #lock = new RwLock()
-  #readOnly: boolean
+  readonly #calls: CallOrder
   #root: Link
   /** Key count when known (a new map, or after a full walk); kept up to date by writes. */
   #size: number | undefined
@@ -56,14 +52,12 @@ export class HAMT<V = unknown> {
   #epoch = 0
   /** Count of committed writes, to tell whether the map changed during a long read. */
   #writes = 0
-  /** makeReadOnly/enableWrite calls not yet applied: while any is, calls queue to learn the mode. */
-  #modeChanges = 0
 
   private constructor(options: HamtOptions, hashFn: HashFn, root: Link, size: number | undefined) {
     this.store = options.store
     this.maxBucketSize = options.maxBucketSize ?? DEFAULTS.maxBucketSize
     this.valuesAreBytes = options.valuesAreBytes ?? false
-    this.#readOnly = options.readOnly ?? false
+    this.#calls = new CallOrder(options.readOnly ?? false)
     this.#flushConcurrency = options.flushConcurrency ?? DEFAULTS.flushConcurrency
     this.#loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes)
     this.#hasher = makeKeyHasher(hashFn)
@@ -91,7 +85,7 @@ export class HAMT<V = unknown> {
 
   /** True when writes are refused. */
   get readOnly(): boolean {
-    return this.#readOnly
+    return this.#calls.readOnly
   }
 
   /** The ID of the root node. Throws {@link UnflushedChangesError} while there are unflushed changes. */
@@ -111,24 +105,27 @@ export class HAMT<V = unknown> {
    */
   async set(key: string, value: V, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
-    this.#assertWritableAtCall('set')
+    this.#calls.assertWritableAtCall('set')
     const hash = this.#hasher.hash(key)
-    const data = this.#encodeValue(key, value)
+    const data = encodeValue(key, value, this.valuesAreBytes)
     // The upload starts now, overlapping other sets' uploads, and the write takes its place in the
     // lock's queue now too: it applies after every call made before it, whatever the upload times.
     const upload = this.#loader.save(data, 'raw', options)
     // Awaited in turn below; this only keeps an early failure from counting as unhandled meanwhile.
     upload.catch(() => {})
-    await this.#lock.write(async () => this.#setPointerLocked(key, hash, await upload, options))
+    await this.#calls.write(
+      async () => this.#setPointerLocked(key, hash, await upload, options),
+      options?.signal,
+    )
   }
 
   /** Sets `key` to the ID of a value already in the store (as py-hamt's `_set_pointer`). */
   async setPointer(key: string, pointer: StoreId, options?: AbortOptions): Promise<void> {
-    this.#assertWritableAtCall('set')
+    this.#calls.assertWritableAtCall('set')
     if (!isStoreId(pointer))
       throw new InvalidArgumentError(`pointer must be a CID or bytes, got ${describeValue(pointer)}`)
     const hash = this.#hasher.hash(key)
-    await this.#lock.write(async () => this.#setPointerLocked(key, hash, pointer, options))
+    await this.#calls.write(async () => this.#setPointerLocked(key, hash, pointer, options), options?.signal)
   }
 
   async #setPointerLocked(
@@ -137,7 +134,7 @@ export class HAMT<V = unknown> {
     pointer: StoreId,
     options?: AbortOptions,
   ): Promise<void> {
-    this.#assertWritable('set')
+    this.#calls.assertWritable('set')
     const path = await this.#loadPath(hash, key, options)
     const depth = path.nodes.length - 1
     const leaf = path.nodes[depth] as Node
@@ -146,7 +143,12 @@ export class HAMT<V = unknown> {
     let replacement: Slot
     if (bucket === undefined) replacement = new Bucket([key], [pointer])
     else if (!isNew || bucket.size < this.maxBucketSize) replacement = bucket.with(key, pointer)
-    else replacement = Link.toDirty(this.#splitBucket(bucket, { key, pointer, hash }, depth + 1))
+    else {
+      const added = { key, pointer, hash }
+      replacement = Link.toDirty(
+        splitBucket(bucket, added, depth + 1, this.maxBucketSize, this.#epoch, this.#hasher),
+      )
+    }
     // Checked here too, for stores that ignore the signal: an abort never lands half-way.
     options?.signal?.throwIfAborted()
     this.#commit(path, depth, replacement)
@@ -157,38 +159,26 @@ export class HAMT<V = unknown> {
   /** Removes `key`; throws {@link KeyNotFoundError} when it is not in the map. */
   async delete(key: string, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
-    this.#assertWritableAtCall('delete')
+    this.#calls.assertWritableAtCall('delete')
     const hash = this.#hasher.hash(key)
-    await this.#lock.write(async () => {
-      this.#assertWritable('delete')
+    await this.#calls.write(async () => {
+      this.#calls.assertWritable('delete')
       const path = await this.#loadPath(hash, key, options)
-      let depth = path.nodes.length - 1
+      const depth = path.nodes.length - 1
       const bucket = (path.nodes[depth] as Node).slots[slotIndex(hash, depth, key)]
       const index = bucket instanceof Bucket ? bucket.indexOf(key) : -1
       if (!(bucket instanceof Bucket) || index < 0) throw new KeyNotFoundError(key)
-      // Collapse, bottom-up, every node on the path whose whole subtree now fits in one bucket, so the
-      // tree stays the canonical one for its key set. All loads happen here, before any change.
-      let replacement: Slot = bucket.without(index)
-      while (depth > 0) {
-        const node = path.nodes[depth] as Node
-        const merged = await collectEntries(
-          node,
-          this.maxBucketSize,
-          this.#loader,
-          options,
-          { depth, hashLength: hash.length },
-          slotIndex(hash, depth, key),
-          replacement,
-        )
-        if (merged === null) break
-        replacement = merged.size === 0 ? undefined : merged
-        depth--
-      }
+      // All loads happen here, before any change.
+      const collapsed = await collapsePath(path.nodes, hash, key, bucket.without(index), {
+        maxBucketSize: this.maxBucketSize,
+        loader: this.#loader,
+        options,
+      })
       options?.signal?.throwIfAborted()
-      this.#commit(path, depth, replacement)
+      this.#commit(path, collapsed.depth, collapsed.replacement)
       if (this.#size !== undefined) this.#size--
       this.#writes++
-    })
+    }, options?.signal)
   }
 
   /**
@@ -207,7 +197,7 @@ export class HAMT<V = unknown> {
     if (pointer === undefined) return undefined
     const bytes = await this.#loader.loadValue(pointer, { signal: options?.signal, range: options?.range })
     if (options?.range !== undefined || this.valuesAreBytes) return bytes
-    return this.#decodeValue(key, pointer, bytes)
+    return decodeValue(key, pointer, bytes) as V
   }
 
   /** True when `key` is in the map. */
@@ -218,7 +208,7 @@ export class HAMT<V = unknown> {
   /** The store ID of `key`'s value, or `undefined` when absent. */
   async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
     const hash = this.#hasher.hash(key)
-    return this.#reading(async () => {
+    return this.#calls.read(async () => {
       // Nodes in memory are followed without an await: a warm lookup is then one synchronous walk.
       let node = this.#loader.inMemory(this.#root) ?? (await this.#loader.follow(this.#root, options))
       for (let depth = 0; ; depth++) {
@@ -232,12 +222,12 @@ export class HAMT<V = unknown> {
         const index = slot.indexOf(key)
         return index < 0 ? undefined : slot.pointers[index]
       }
-    })
+    }, options?.signal)
   }
 
   /** Number of keys. Walks the whole tree once for a map opened by ID; after that it is kept as writes happen. */
   async size(options?: AbortOptions): Promise<number> {
-    const snapshot = await this.#snapshot(true)
+    const snapshot = await this.#snapshot(options?.signal, true)
     if (snapshot.size !== undefined) return snapshot.size
     let count = 0
     for await (const _ of walkEntries(snapshot.root, this.#loader, this.#hasher, options)) count++
@@ -250,10 +240,12 @@ export class HAMT<V = unknown> {
    * Every `[key, pointer]`, from a snapshot taken when iteration starts: writes made while iterating
    * are not seen, and never block on the iteration. Each distinct block is walked once: a node
    * reached at a slot its first key does not hash to, or deeper than the hash reaches, is
-   * `ERR_INVALID_NODE` (a stranger's tree cannot make the walk exponential).
+   * `ERR_INVALID_NODE` (a stranger's tree cannot make the walk exponential). Only that first key is
+   * hashed, so on a malformed tree a later key in the wrong slot is still listed though `get` cannot
+   * find it: {@link HAMT.verify} checks every key.
    */
   async *pointers(options?: AbortOptions): AsyncGenerator<[string, StoreId]> {
-    const { root } = await this.#snapshot()
+    const { root } = await this.#snapshot(options?.signal)
     yield* walkEntries(root, this.#loader, this.#hasher, options)
   }
 
@@ -271,7 +263,7 @@ export class HAMT<V = unknown> {
   async *entries(options?: AbortOptions): AsyncGenerator<[string, V]> {
     for await (const [key, pointer] of this.pointers(options)) {
       const bytes = await this.#loader.loadValue(pointer, options)
-      yield [key, this.valuesAreBytes ? (bytes as V) : this.#decodeValue(key, pointer, bytes)]
+      yield [key, this.valuesAreBytes ? (bytes as V) : (decodeValue(key, pointer, bytes) as V)]
     }
   }
 
@@ -284,42 +276,29 @@ export class HAMT<V = unknown> {
    * The map stays writable. If a save fails, the changes stay in memory and `flush()` can be retried.
    */
   async flush(options?: AbortOptions): Promise<StoreId> {
-    return this.#lock.write(async () => this.#flushLocked(options))
+    return this.#calls.write(async () => this.#flushLocked(options), options?.signal)
   }
 
   /** Flushes, then refuses writes; reads no longer take a lock (py-hamt's `make_read_only`). */
   async makeReadOnly(options?: AbortOptions): Promise<StoreId> {
-    return this.#changeMode(async () => {
-      const root = await this.#flushLocked(options)
-      this.#readOnly = true
-      return root
-    })
+    return this.#calls.switchMode(true, async () => this.#flushLocked(options), options?.signal)
   }
 
   /** Allows writes again (py-hamt's `enable_write`). */
   async enableWrite(): Promise<void> {
-    await this.#changeMode(async () => {
-      this.#readOnly = false
-    })
-  }
-
-  /** Runs a switch of mode in call order; until it is applied, no call may rely on the current mode. */
-  async #changeMode<T>(change: () => Promise<T>): Promise<T> {
-    this.#modeChanges++
-    try {
-      return await this.#lock.write(change)
-    } finally {
-      this.#modeChanges--
-    }
+    await this.#calls.switchMode(false, async () => {}, undefined)
   }
 
   /** What the map holds in memory: cached clean nodes and unflushed dirty nodes. */
   async cacheStats(): Promise<CacheStats> {
-    return this.#reading(async () => ({
-      cachedNodes: this.#loader.cache.count,
-      cachedBytes: this.#loader.cache.bytes,
-      ...dirtyStats(this.#root),
-    }))
+    return this.#calls.read(
+      async () => ({
+        cachedNodes: this.#loader.cache.count,
+        cachedBytes: this.#loader.cache.bytes,
+        ...dirtyStats(this.#root),
+      }),
+      undefined,
+    )
   }
 
   /**
@@ -329,7 +308,7 @@ export class HAMT<V = unknown> {
    * Loads every distinct node once: meant for tests and `verify` tools, not hot paths.
    */
   async verify(options?: AbortOptions): Promise<{ problems: string[]; keyCount: number }> {
-    const { root } = await this.#snapshot()
+    const { root } = await this.#snapshot(options?.signal)
     const result = await checkTree(
       root,
       this.#loader,
@@ -358,23 +337,21 @@ export class HAMT<V = unknown> {
     return rootId
   }
 
-  /** Runs a read under the shared lock, or lock-free on a read-only map (nothing changes there). */
-  #reading<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#readOnly && this.#modeChanges === 0 ? fn() : this.#lock.read(fn)
-  }
-
   /**
    * The root for a long reader, taken in call order. A read-only map never changes under it; a
    * writable one is frozen: later writes copy the nodes they change instead of changing them in place.
    * Carries the key count when known (`countOnly` then freezes nothing) and the write count, to tell
    * later whether the live map still matches.
    */
-  async #snapshot(countOnly = false): Promise<{ root: Link; size: number | undefined; writes: number }> {
+  async #snapshot(
+    signal: AbortSignal | undefined,
+    countOnly = false,
+  ): Promise<{ root: Link; size: number | undefined; writes: number }> {
     const take = async (): Promise<{ root: Link; size: number | undefined; writes: number }> => {
-      if (!this.#readOnly && !(countOnly && this.#size !== undefined)) this.#epoch++
+      if (!this.#calls.readOnly && !(countOnly && this.#size !== undefined)) this.#epoch++
       return { root: this.#root, size: this.#size, writes: this.#writes }
     }
-    return this.#readOnly && this.#modeChanges === 0 ? take() : this.#lock.read(take)
+    return this.#calls.read(take, signal)
   }
 
   async #loadPath(hash: Uint8Array, key: string, options?: AbortOptions): Promise<Path> {
@@ -386,16 +363,6 @@ export class HAMT<V = unknown> {
       assertLinkDepth(slot, depth, hash.length)
       nodes.push(this.#loader.inMemory(slot) ?? (await this.#loader.follow(slot, options)))
     }
-  }
-
-  #splitBucket(bucket: Bucket, added: Entry, depth: number): Node {
-    const entries: Entry[] = bucket.keys.map((key, i) => ({
-      key,
-      pointer: bucket.pointers[i] as StoreId,
-      hash: this.#hasher.hash(key),
-    }))
-    entries.push(added)
-    return buildSubtree(entries, depth, this.maxBucketSize, this.#epoch)
   }
 
   /**
@@ -418,23 +385,6 @@ export class HAMT<V = unknown> {
       child = Link.toDirty(node)
     }
     this.#root = child as Link
-  }
-
-  #assertWritable(operation: string): void {
-    if (this.#readOnly) throw new ReadOnlyError(operation)
-  }
-
-  /** The check at call time: fails fast on a read-only map, unless a pending switch may change that. */
-  #assertWritableAtCall(operation: string): void {
-    if (this.#modeChanges === 0) this.#assertWritable(operation)
-  }
-
-  #encodeValue(key: string, value: V): Uint8Array {
-    return encodeValue(key, value, this.valuesAreBytes)
-  }
-
-  #decodeValue(key: string, pointer: StoreId, bytes: Uint8Array): V {
-    return decodeValue(key, pointer, bytes) as V
   }
 }
 

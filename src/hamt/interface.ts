@@ -3,6 +3,7 @@ import type { AbortOptions, ByteRange, ContentAddressedStore } from '../cas/inte
 /**
  * Hashes a key's UTF-8 bytes. Must return a non-empty `Uint8Array`, the same for the same input and of
  * one length for every input; one that throws or breaks this is `ERR_INVALID_HASH`, and nothing changes.
+ * It may return the same buffer every time: the map copies each digest.
  */
 export type HashFn = (data: Uint8Array) => Uint8Array
 

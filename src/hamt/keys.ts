@@ -39,7 +39,8 @@ export function makeKeyHasher(hashFn: HashFn): KeyHasher {
     if (!(hash instanceof Uint8Array)) {
       throw new InvalidHashError(`hashFn must return a Uint8Array, got ${describeValue(hash)}`)
     }
-    return hash
+    // A copy: writes keep a key's hash across other keys' hashing, and a hashFn may reuse its buffer.
+    return hash.slice()
   }
   const length = digest('').length
   if (length === 0) throw new InvalidHashError('hashFn returned an empty hash; at least 1 byte is needed')

@@ -1,16 +1,22 @@
-type Waiter = { exclusive: boolean; grant: () => void }
+type Waiter = { exclusive: boolean; grant: () => void; reject?: (reason: unknown) => void }
+
+/** The waiters of one signal and the one listener that ends their waits. */
+type Watch = { waiters: Set<Waiter>; onAbort: () => void }
 
 /**
  * A first-come-first-served read-write lock for async code: readers share it, a writer holds it
  * alone, and a waiting writer holds back readers that arrive after it (no writer starvation).
+ * A caller's signal ends its wait: an aborted waiter leaves the queue and the calls behind it move up.
  */
 export class RwLock {
   #readers = 0
   #writing = false
-  readonly #queue: Waiter[] = []
+  #queue: Waiter[] = []
+  /** One abort listener per signal, however many calls wait under it (a batch under one timeout). */
+  readonly #watches = new Map<AbortSignal, Watch>()
 
-  async read<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.#tryTake(false)) await this.#wait(false)
+  async read<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (!this.#tryTake(false, signal)) await this.#wait(false, signal)
     try {
       return await fn()
     } finally {
@@ -19,8 +25,8 @@ export class RwLock {
     }
   }
 
-  async write<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.#tryTake(true)) await this.#wait(true)
+  async write<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (!this.#tryTake(true, signal)) await this.#wait(true, signal)
     try {
       return await fn()
     } finally {
@@ -30,14 +36,58 @@ export class RwLock {
   }
 
   /** Takes the lock at once when nobody waits and it is free: no promise, no extra tick. */
-  #tryTake(exclusive: boolean): boolean {
+  #tryTake(exclusive: boolean, signal: AbortSignal | undefined): boolean {
+    signal?.throwIfAborted()
     if (this.#queue.length > 0 || !this.#canGrant(exclusive)) return false
     this.#take(exclusive)
     return true
   }
 
-  #wait(exclusive: boolean): Promise<void> {
-    return new Promise((resolve) => this.#queue.push({ exclusive, grant: resolve }))
+  #wait(exclusive: boolean, signal: AbortSignal | undefined): Promise<void> {
+    if (signal === undefined) return new Promise((resolve) => this.#queue.push({ exclusive, grant: resolve }))
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        exclusive,
+        grant: () => {
+          this.#unwatch(signal, waiter)
+          resolve()
+        },
+        reject,
+      }
+      this.#watch(signal, waiter)
+      this.#queue.push(waiter)
+    })
+  }
+
+  #watch(signal: AbortSignal, waiter: Waiter): void {
+    let watch = this.#watches.get(signal)
+    if (watch === undefined) {
+      // A stuck holder (an upload that never ends) must not keep an aborted caller waiting.
+      const onAbort = (): void => this.#abort(signal)
+      watch = { waiters: new Set(), onAbort }
+      this.#watches.set(signal, watch)
+      signal.addEventListener('abort', onAbort, { once: true })
+    }
+    watch.waiters.add(waiter)
+  }
+
+  #unwatch(signal: AbortSignal, waiter: Waiter): void {
+    const watch = this.#watches.get(signal)
+    if (watch === undefined) return
+    watch.waiters.delete(waiter)
+    if (watch.waiters.size > 0) return
+    signal.removeEventListener('abort', watch.onAbort)
+    this.#watches.delete(signal)
+  }
+
+  /** Ends every wait under `signal` at once (one pass over the queue), then lets the rest move up. */
+  #abort(signal: AbortSignal): void {
+    const watch = this.#watches.get(signal)
+    if (watch === undefined) return
+    this.#watches.delete(signal)
+    this.#queue = this.#queue.filter((waiter) => !watch.waiters.has(waiter))
+    for (const waiter of watch.waiters) waiter.reject?.(signal.reason)
+    this.#drain()
   }
 
   #canGrant(exclusive: boolean): boolean {

@@ -1,6 +1,7 @@
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { HashExhaustedError, InvalidNodeError } from '../errors.js'
+import type { KeyHasher } from './keys.js'
 import type { NodeLoader } from './loader.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { assertLinkDepth, describeLink } from './walk.js'
@@ -44,6 +45,24 @@ export function buildSubtree(entries: Entry[], depth: number, maxBucketSize: num
         : Link.toDirty(buildSubtree(group, depth + 1, maxBucketSize, epoch))
   }
   return node
+}
+
+/** The subtree that replaces a full bucket when `added` joins it (the bucket's keys are hashed again). */
+export function splitBucket(
+  bucket: Bucket,
+  added: Entry,
+  depth: number,
+  maxBucketSize: number,
+  epoch: number,
+  hasher: KeyHasher,
+): Node {
+  const entries: Entry[] = bucket.keys.map((key, i) => ({
+    key,
+    pointer: bucket.pointers[i] as StoreId,
+    hash: hasher.hash(key),
+  }))
+  entries.push(added)
+  return buildSubtree(entries, depth, maxBucketSize, epoch)
 }
 
 /** Where a collapse looks: the node's depth, the hash length, and the stored nodes seen so far. */
@@ -104,4 +123,34 @@ export async function collectEntries(
     pointers.push(...childEntries.pointers)
   }
   return new Bucket(keys, pointers)
+}
+
+/**
+ * Where a delete lands: slot `hash[depth]` of the deepest node on the path gets `replacement`, then
+ * every node on the path whose whole subtree now fits in one bucket collapses into it, bottom-up, so
+ * the tree stays the canonical one for its key set. Loads only; changes nothing.
+ */
+export async function collapsePath(
+  nodes: Node[],
+  hash: Uint8Array,
+  key: string,
+  replacement: Slot,
+  context: { maxBucketSize: number; loader: NodeLoader; options: AbortOptions | undefined },
+): Promise<{ depth: number; replacement: Slot }> {
+  let depth = nodes.length - 1
+  while (depth > 0) {
+    const merged = await collectEntries(
+      nodes[depth] as Node,
+      context.maxBucketSize,
+      context.loader,
+      context.options,
+      { depth, hashLength: hash.length },
+      slotIndex(hash, depth, key),
+      replacement,
+    )
+    if (merged === null) break
+    replacement = merged.size === 0 ? undefined : merged
+    depth--
+  }
+  return { depth, replacement }
 }

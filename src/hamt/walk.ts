@@ -83,7 +83,8 @@ function assertKeyPlace(key: string, hasher: KeyHasher, path: number[], frame: F
     if (hash[d] === path[d]) continue
     throw new InvalidNodeError(
       `${describeLink(frame.link)} at depth ${frame.depth}, slot ${path[frame.depth]}: key ${JSON.stringify(key)} ` +
-        `does not belong there (byte ${d} of its hash is ${hash[d]}, the path took slot ${path[d]})`,
+        `does not belong there (byte ${d} of its hash is ${hash[d]}, the path took slot ${path[d]}; ` +
+        'a malformed tree, or one written with another hashFn)',
     )
   }
 }

@@ -1,0 +1,56 @@
+import { ReadOnlyError } from '../errors.js'
+import { RwLock } from './lock.js'
+
+/**
+ * Runs a map's calls in the order they were made, and owns its read-only/writable mode. Writes and
+ * mode switches hold the lock alone; reads share it, and skip it on a read-only map (nothing
+ * changes there) unless a switch is still queued, since until then no call may trust the mode.
+ */
+export class CallOrder {
+  readonly #lock = new RwLock()
+  #readOnly: boolean
+  /** makeReadOnly/enableWrite calls not yet applied. */
+  #modeChanges = 0
+
+  constructor(readOnly: boolean) {
+    this.#readOnly = readOnly
+  }
+
+  get readOnly(): boolean {
+    return this.#readOnly
+  }
+
+  /** Runs `fn` alone, after every call made before it; `signal` ends the wait. */
+  write<T>(fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    return this.#lock.write(fn, signal)
+  }
+
+  /** Runs `fn` after the writes made before it, beside other reads. */
+  read<T>(fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    return this.#readOnly && this.#modeChanges === 0 ? fn() : this.#lock.read(fn, signal)
+  }
+
+  /** Runs `fn` as a write, then switches the mode to `readOnly` (if `fn` succeeded). */
+  async switchMode<T>(readOnly: boolean, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    this.#modeChanges++
+    try {
+      return await this.#lock.write(async () => {
+        const result = await fn()
+        this.#readOnly = readOnly
+        return result
+      }, signal)
+    } finally {
+      this.#modeChanges--
+    }
+  }
+
+  /** The check inside a write: refuses it on a read-only map. */
+  assertWritable(operation: string): void {
+    if (this.#readOnly) throw new ReadOnlyError(operation)
+  }
+
+  /** The check at call time: fails fast on a read-only map, unless a queued switch may change that. */
+  assertWritableAtCall(operation: string): void {
+    if (this.#modeChanges === 0) this.assertWritable(operation)
+  }
+}
