@@ -30,7 +30,7 @@ const historyArb = fc.array(
     { weight: 4, arbitrary: fc.tuple(fc.constant('set' as const), keyArb, ipldValue) },
     { weight: 1, arbitrary: fc.tuple(fc.constant('delete' as const), keyArb) },
   ),
-  { minLength: 1, maxLength: 300 },
+  { minLength: 1, maxLength: 300, size: 'max' }, // fast-check's default size would cap histories near 10 ops
 )
 
 /** Runs a history on ts-hamt's MemoryStore; returns the root, every block and the expected content. */
