@@ -32,6 +32,8 @@ export class HamtError extends Error {
 
 /** An argument had the wrong type or value; the message names the argument and what was expected. */
 export class InvalidArgumentError extends HamtError {
+  declare readonly code: 'ERR_INVALID_ARGUMENT'
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_INVALID_ARGUMENT', message, options)
   }
@@ -39,6 +41,8 @@ export class InvalidArgumentError extends HamtError {
 
 /** The hash function threw, or returned something other than a non-empty `Uint8Array` of its usual length. */
 export class InvalidHashError extends HamtError {
+  declare readonly code: 'ERR_INVALID_HASH'
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_INVALID_HASH', message, options)
   }
@@ -46,6 +50,8 @@ export class InvalidHashError extends HamtError {
 
 /** More keys share a hash prefix than the hash has bytes to separate them; nothing was changed. */
 export class HashExhaustedError extends HamtError {
+  declare readonly code: 'ERR_HASH_EXHAUSTED'
+
   constructor(message: string) {
     super('ERR_HASH_EXHAUSTED', message)
   }
@@ -53,6 +59,8 @@ export class HashExhaustedError extends HamtError {
 
 /** `delete` of a key that is not in the map. */
 export class KeyNotFoundError extends HamtError {
+  declare readonly code: 'ERR_KEY_NOT_FOUND'
+
   readonly key: string
 
   constructor(key: string) {
@@ -63,6 +71,8 @@ export class KeyNotFoundError extends HamtError {
 
 /** The store has no block for this ID. */
 export class BlockNotFoundError extends HamtError {
+  declare readonly code: 'ERR_BLOCK_NOT_FOUND'
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_BLOCK_NOT_FOUND', message, options)
   }
@@ -70,6 +80,8 @@ export class BlockNotFoundError extends HamtError {
 
 /** A block that should be a HAMT node is not a valid py-hamt node. */
 export class InvalidNodeError extends HamtError {
+  declare readonly code: 'ERR_INVALID_NODE'
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_INVALID_NODE', message, options)
   }
@@ -77,6 +89,8 @@ export class InvalidNodeError extends HamtError {
 
 /** A byte range asks for bytes outside the value. */
 export class RangeNotSatisfiableError extends HamtError {
+  declare readonly code: 'ERR_RANGE_NOT_SATISFIABLE'
+
   constructor(message: string) {
     super('ERR_RANGE_NOT_SATISFIABLE', message)
   }
@@ -84,6 +98,8 @@ export class RangeNotSatisfiableError extends HamtError {
 
 /** A write on a map opened read-only. */
 export class ReadOnlyError extends HamtError {
+  declare readonly code: 'ERR_READ_ONLY'
+
   constructor(operation: string) {
     super('ERR_READ_ONLY', `cannot ${operation}: the map is read-only (call enableWrite() first)`)
   }
@@ -91,6 +107,8 @@ export class ReadOnlyError extends HamtError {
 
 /** The root ID was asked for while changes are only in memory. */
 export class UnflushedChangesError extends HamtError {
+  declare readonly code: 'ERR_UNFLUSHED_CHANGES'
+
   constructor() {
     super('ERR_UNFLUSHED_CHANGES', 'the map has unflushed changes: call flush() to get its root ID')
   }
@@ -98,6 +116,8 @@ export class UnflushedChangesError extends HamtError {
 
 /** The store failed while saving or loading; the store's own error is in `cause`. */
 export class StoreError extends HamtError {
+  declare readonly code: 'ERR_STORE'
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_STORE', message, options)
   }
@@ -105,6 +125,8 @@ export class StoreError extends HamtError {
 
 /** A block's bytes do not hash to its ID: the source (a gateway, a store) served wrong data. */
 export class IntegrityError extends HamtError {
+  declare readonly code: 'ERR_INTEGRITY'
+
   constructor(message: string) {
     super('ERR_INTEGRITY', message)
   }
@@ -112,6 +134,8 @@ export class IntegrityError extends HamtError {
 
 /** An encrypted value could not be opened: wrong key, wrong header, or the value was changed. */
 export class DecryptionError extends HamtError {
+  declare readonly code: 'ERR_DECRYPTION'
+
   constructor(message: string) {
     super('ERR_DECRYPTION', message)
   }
@@ -119,6 +143,8 @@ export class DecryptionError extends HamtError {
 
 /** A value that cannot be stored (not DAG-CBOR encodable, or not bytes for a bytes map), or a stored value that cannot be decoded. */
 export class InvalidValueError extends HamtError {
+  declare readonly code: 'ERR_INVALID_VALUE'
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_INVALID_VALUE', message, options)
   }
@@ -126,6 +152,8 @@ export class InvalidValueError extends HamtError {
 
 /** A sharded Zarr root or shard is malformed: wrong version, field type, length or shard count. */
 export class InvalidManifestError extends HamtError {
+  declare readonly code: 'ERR_INVALID_MANIFEST'
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_INVALID_MANIFEST', message, options)
   }
@@ -133,6 +161,8 @@ export class InvalidManifestError extends HamtError {
 
 /** A chunk key names a chunk outside the array's chunk grid (or has the wrong number of coordinates). */
 export class ChunkOutOfBoundsError extends HamtError {
+  declare readonly code: 'ERR_CHUNK_OUT_OF_BOUNDS'
+
   readonly key: string
 
   constructor(key: string, message: string) {
@@ -141,17 +171,41 @@ export class ChunkOutOfBoundsError extends HamtError {
   }
 }
 
+/** Every error class ts-hamt throws, told apart by their `code`. */
+export type AnyHamtError =
+  | InvalidArgumentError
+  | InvalidHashError
+  | HashExhaustedError
+  | KeyNotFoundError
+  | BlockNotFoundError
+  | InvalidNodeError
+  | RangeNotSatisfiableError
+  | ReadOnlyError
+  | UnflushedChangesError
+  | StoreError
+  | IntegrityError
+  | DecryptionError
+  | InvalidValueError
+  | InvalidManifestError
+  | ChunkOutOfBoundsError
+
+/** The error class of a code: `HamtErrorOf<'ERR_KEY_NOT_FOUND'>` is `KeyNotFoundError`. */
+export type HamtErrorOf<C extends HamtErrorCode> = Extract<AnyHamtError, { code: C }>
+
 /**
- * True when `err` is an error thrown by ts-hamt, optionally with a given code.
+ * True when `err` is an error thrown by ts-hamt, optionally with a given code; with a code it narrows
+ * to that code's class, so its own fields (`key` of a KeyNotFoundError…) are typed.
  *
  * @example
  * ```ts
  * try { await map.delete('missing') } catch (err) {
- *   if (isHamtError(err, 'ERR_KEY_NOT_FOUND')) console.log('nothing to delete')
+ *   if (isHamtError(err, 'ERR_KEY_NOT_FOUND')) console.log(`nothing to delete at ${err.key}`)
  * }
  * ```
  */
-export function isHamtError(err: unknown, code?: HamtErrorCode): err is HamtError {
+export function isHamtError(err: unknown): err is AnyHamtError
+export function isHamtError<C extends HamtErrorCode>(err: unknown, code: C | undefined): err is HamtErrorOf<C>
+export function isHamtError(err: unknown, code?: HamtErrorCode): boolean {
   return err instanceof HamtError && (code === undefined || err.code === code)
 }
 

@@ -30,11 +30,13 @@ export { resolveByteRange } from './cas/range.js'
 export { TrustlessGatewayStore, type TrustlessGatewayStoreOptions } from './cas/trustless-gateway.js'
 export type { Blake3Digest } from './cas/verify.js'
 export {
+  type AnyHamtError,
   BlockNotFoundError,
   ChunkOutOfBoundsError,
   DecryptionError,
   HamtError,
   type HamtErrorCode,
+  type HamtErrorOf,
   HashExhaustedError,
   IntegrityError,
   InvalidArgumentError,
