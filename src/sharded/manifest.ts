@@ -150,8 +150,3 @@ export function decodeShard(bytes: Uint8Array, expected: number, label: string):
 export function encodeShard(entries: readonly ShardEntry[]): Uint8Array {
   return dagCbor.encode(entries)
 }
-
-/** py-hamt's array paths: no leading or trailing slashes. */
-export function normalizePath(path: string): string {
-  return path.replace(/^\/+|\/+$/g, '')
-}

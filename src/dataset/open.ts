@@ -4,7 +4,7 @@ import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { ShardedZarrStore } from '../sharded/store.js'
-import { ZarrHAMTStore } from './store.js'
+import { ZarrHAMTStore } from '../zarr/store.js'
 
 /** How a Zarr dataset's root is laid out: a HAMT, or py-hamt's sharded store (with its manifest version). */
 export type ZarrLayout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: string }
