@@ -1,4 +1,5 @@
 import type { CID } from 'multiformats/cid'
+import { toCid } from '../cas/id.js'
 import type { ContentAddressedStore } from '../cas/interface.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
@@ -36,10 +37,11 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root: string): ZarrLayout {
  * ```
  */
 export async function openZarrRoot(
-  root: CID,
+  rootId: CID | string,
   options: { store: ContentAddressedStore },
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
   const { store } = options
+  const root = toCid(rootId, 'root')
   const layout = zarrLayoutOf(await store.load(root), String(root))
   if (layout.kind === 'sharded') {
     return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true }) }

@@ -1,4 +1,4 @@
-import { isStoreId } from '../cas/id.js'
+import { isStoreId, toCid } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { checkByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
@@ -72,14 +72,18 @@ export class HAMT<V = unknown> {
     return new HAMT<V>(options, hashFn, root, 0)
   }
 
-  /** Opens the map whose root node has this ID; loads and checks the root node at once. */
-  static async open<V = unknown>(rootId: StoreId, options: HamtOptions): Promise<HAMT<V>> {
-    if (!isStoreId(rootId)) {
-      throw new InvalidArgumentError(`rootId must be a CID or bytes, got ${describeValue(rootId)}`)
+  /**
+   * Opens the map whose root node has this ID (a CID, its string form, or a byte ID); loads and
+   * checks the root node at once.
+   */
+  static async open<V = unknown>(rootId: StoreId | string, options: HamtOptions): Promise<HAMT<V>> {
+    const id = typeof rootId === 'string' ? toCid(rootId, 'rootId') : rootId
+    if (!isStoreId(id)) {
+      throw new InvalidArgumentError(`rootId must be a CID or bytes, got ${describeValue(id)}`)
     }
     const hashFn = await checkOptions(options)
-    const map = new HAMT<V>(options, hashFn, Link.toStored(rootId), undefined)
-    await map.#loader.load(rootId)
+    const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined)
+    await map.#loader.load(id)
     return map
   }
 
