@@ -51,7 +51,14 @@ export {
   UnflushedChangesError,
 } from './errors.js'
 export { HAMT } from './hamt/hamt.js'
-export type { CacheStats, GetOptions, HamtOptions, HashFn } from './hamt/interface.js'
+export type {
+  CacheStats,
+  GetOptions,
+  HamtNode,
+  HamtOptions,
+  HashFn,
+  NodesOptions,
+} from './hamt/interface.js'
 export { blake3, blake3Hasher, blake3Multihash, loadBlake3 } from './hash/blake3.js'
 export { type ConvertOptions, convertHamtToSharded } from './sharded/converter.js'
 export type {

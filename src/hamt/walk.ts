@@ -1,11 +1,13 @@
 import { formatId } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
+import { integerOption } from '../check.js'
 import { InvalidNodeError } from '../errors.js'
-import type { CacheStats } from './interface.js'
+import type { CacheStats, HamtNode, NodesOptions } from './interface.js'
 import type { KeyHasher } from './keys.js'
 import type { NodeLoader } from './loader.js'
 import { Bucket, Link, type Node } from './node.js'
+import { encodeNode } from './node-encoder.js'
 
 /**
  * Refuses a link out of a node at `depth` when the node it leads to would sit deeper than a hash of
@@ -21,6 +23,27 @@ export function assertLinkDepth(link: Link, depth: number, hashLength: number): 
 
 export function describeLink(link: Link): string {
   return link.id === undefined ? 'a dirty node' : `node ${formatId(link.id)}`
+}
+
+/**
+ * The nodes from `root` down along `hash` to the one whose slot holds the key's bucket or is empty.
+ * Nodes in memory are followed without an await: a warm lookup is one synchronous walk.
+ */
+export async function pathTo(
+  root: Link,
+  hash: Uint8Array,
+  loader: NodeLoader,
+  options?: AbortOptions,
+): Promise<Node[]> {
+  const nodes = [loader.inMemory(root) ?? (await loader.follow(root, options))]
+  for (;;) {
+    const depth = nodes.length - 1
+    // Defined: no node sits deeper than the hash reaches (assertLinkDepth below).
+    const slot = (nodes[depth] as Node).slots[hash[depth] as number]
+    if (!(slot instanceof Link)) return nodes
+    assertLinkDepth(slot, depth, hash.length)
+    nodes.push(loader.inMemory(slot) ?? (await loader.follow(slot, options)))
+  }
 }
 
 type Frame = { node: Node; link: Link; depth: number; next: number; keys: number }
@@ -87,6 +110,56 @@ function assertKeyPlace(key: string, hasher: KeyHasher, path: number[], frame: F
         'a malformed tree, or one written with another hashFn)',
     )
   }
+}
+
+/**
+ * Every node below `root`, level by level, each distinct stored node once however many slots link to
+ * it, so the walk is linear in distinct blocks; a link deeper than the hash reaches is
+ * {@link InvalidNodeError}. A level's nodes load `concurrency` at a time, a group settling before
+ * the next starts (a failure is thrown with no load of the walk left running); only the next
+ * level's links are held, never a level of nodes.
+ */
+export async function* walkNodes(
+  root: Link,
+  loader: NodeLoader,
+  hashLength: number,
+  options: NodesOptions = {},
+): AsyncGenerator<HamtNode> {
+  const concurrency = integerOption('concurrency', options.concurrency, 16)
+  const seen = new IdMap<true>()
+  if (root.id !== undefined) seen.set(root.id, true)
+  let level: Link[] = [root]
+  for (let depth = 0; level.length > 0; depth++) {
+    const next: Link[] = []
+    for (let start = 0; start < level.length; start += concurrency) {
+      const group = level.slice(start, start + concurrency)
+      const loads = await Promise.allSettled(group.map((link) => loader.follow(link, options)))
+      for (const [i, load] of loads.entries()) {
+        if (load.status === 'rejected') throw load.reason
+        const link = group[i] as Link
+        const buckets: number[] = []
+        let links = 0
+        for (const slot of load.value.slots) {
+          if (slot instanceof Bucket) buckets.push(slot.size)
+          else if (slot instanceof Link) {
+            links++
+            assertLinkDepth(slot, depth, hashLength)
+            if (slot.id !== undefined && seen.has(slot.id)) continue
+            if (slot.id !== undefined) seen.set(slot.id, true)
+            next.push(slot)
+          }
+        }
+        // Every node the decoder accepts is DAG-CBOR in its one strict form, so it encodes to its stored length.
+        const bytes = link.id === undefined ? undefined : encodeNode(load.value, dirtyChild).length
+        yield { id: link.id, depth, bytes, buckets, links }
+      }
+    }
+    level = next
+  }
+}
+
+function dirtyChild(): never {
+  throw new Error('a stored node cannot link to an unflushed one')
 }
 
 /** Count and estimated encoded size of the dirty nodes reachable from `root`. */
