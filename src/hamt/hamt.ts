@@ -213,7 +213,8 @@ export class HAMT<V = unknown> {
   async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
     const hash = this.#hasher.hash(key)
     return this.#calls.read(async () => {
-      const nodes = await pathTo(this.#root, hash, this.#loader, options)
+      const found = pathTo(this.#root, hash, this.#loader, options)
+      const nodes = Array.isArray(found) ? found : await found
       const bucket = (nodes.at(-1) as Node).slots[hash[nodes.length - 1] as number] as Bucket | undefined
       const index = bucket?.indexOf(key) ?? -1
       return index < 0 ? undefined : bucket?.pointers[index]

@@ -27,23 +27,47 @@ export function describeLink(link: Link): string {
 
 /**
  * The nodes from `root` down along `hash` to the one whose slot holds the key's bucket or is empty.
- * Nodes in memory are followed without an await: a warm lookup is one synchronous walk.
+ * Synchronous while the nodes are in memory, so a warm lookup costs no await; a promise once a node
+ * has to be loaded.
  */
-export async function pathTo(
+export function pathTo(
   root: Link,
   hash: Uint8Array,
   loader: NodeLoader,
   options?: AbortOptions,
-): Promise<Node[]> {
-  const nodes = [loader.inMemory(root) ?? (await loader.follow(root, options))]
-  for (;;) {
-    const depth = nodes.length - 1
-    // Defined: no node sits deeper than the hash reaches (assertLinkDepth below).
-    const slot = (nodes[depth] as Node).slots[hash[depth] as number]
-    if (!(slot instanceof Link)) return nodes
-    assertLinkDepth(slot, depth, hash.length)
-    nodes.push(loader.inMemory(slot) ?? (await loader.follow(slot, options)))
+): Node[] | Promise<Node[]> {
+  return descend([], root, hash, loader, options)
+}
+
+function descend(
+  nodes: Node[],
+  from: Link,
+  hash: Uint8Array,
+  loader: NodeLoader,
+  options: AbortOptions | undefined,
+): Node[] | Promise<Node[]> {
+  for (let link: Link | undefined = from; link !== undefined; ) {
+    const node = loader.inMemory(link)
+    if (node === undefined) {
+      return loader.follow(link, options).then((loaded) => {
+        const next = step(nodes, loaded, hash)
+        return next === undefined ? nodes : descend(nodes, next, hash, loader, options)
+      })
+    }
+    link = step(nodes, node, hash)
   }
+  return nodes
+}
+
+/** Adds `node` to the path; the link its slot for `hash` holds, if any, is where the path goes on. */
+function step(nodes: Node[], node: Node, hash: Uint8Array): Link | undefined {
+  nodes.push(node)
+  const depth = nodes.length - 1
+  // Defined: no node sits deeper than the hash reaches (assertLinkDepth below).
+  const slot = node.slots[hash[depth] as number]
+  if (!(slot instanceof Link)) return undefined
+  assertLinkDepth(slot, depth, hash.length)
+  return slot
 }
 
 type Frame = { node: Node; link: Link; depth: number; next: number; keys: number }
