@@ -53,6 +53,17 @@ describe('HAMT.nodes', () => {
     }
   })
 
+  it('leaves the node cache as it was: one scan does not push out what lookups use', async () => {
+    const { store, map } = await filledMap(600)
+    const opened = await HAMT.open(await map.flush(), { store, readOnly: true })
+    const before = await opened.cacheStats()
+    const nodes = await collect(opened)
+    assert.ok(nodes.length > 100)
+    assert.deepEqual(await opened.cacheStats(), before)
+    // A node already cached reports the size it was cached with.
+    assert.equal(nodes[0]?.bytes, (await store.load(nodes[0]?.id as StoreId)).length)
+  })
+
   it('walks unflushed nodes too (no ID, no size yet) and agrees with size()', async () => {
     const { map } = await filledMap(50)
     const nodes = await collect(map)

@@ -7,7 +7,6 @@ import type { CacheStats, HamtNode, NodesOptions } from './interface.js'
 import type { KeyHasher } from './keys.js'
 import type { NodeLoader } from './loader.js'
 import { Bucket, Link, type Node } from './node.js'
-import { encodeNode } from './node-encoder.js'
 
 /**
  * Refuses a link out of a node at `depth` when the node it leads to would sit deeper than a hash of
@@ -140,8 +139,9 @@ function assertKeyPlace(key: string, hasher: KeyHasher, path: number[], frame: F
  * Every node below `root`, level by level, each distinct stored node once however many slots link to
  * it, so the walk is linear in distinct blocks; a link deeper than the hash reaches is
  * {@link InvalidNodeError}. A level's nodes load `concurrency` at a time, a group settling before
- * the next starts (a failure is thrown with no load of the walk left running); only the next
- * level's links are held, never a level of nodes.
+ * the next starts (a failure is thrown with no load of the walk left running), through
+ * {@link NodeLoader.scan}, which leaves the node cache as it was; only the next level's links are
+ * held, never a level of nodes.
  */
 export async function* walkNodes(
   root: Link,
@@ -157,13 +157,13 @@ export async function* walkNodes(
     const next: Link[] = []
     for (let start = 0; start < level.length; start += concurrency) {
       const group = level.slice(start, start + concurrency)
-      const loads = await Promise.allSettled(group.map((link) => loader.follow(link, options)))
+      const loads = await Promise.allSettled(group.map((link) => loader.scan(link, options)))
       for (const [i, load] of loads.entries()) {
         if (load.status === 'rejected') throw load.reason
         const link = group[i] as Link
         const buckets: number[] = []
         let links = 0
-        for (const slot of load.value.slots) {
+        for (const slot of load.value.node.slots) {
           if (slot instanceof Bucket) buckets.push(slot.size)
           else if (slot instanceof Link) {
             links++
@@ -173,17 +173,11 @@ export async function* walkNodes(
             next.push(slot)
           }
         }
-        // Every node the decoder accepts is DAG-CBOR in its one strict form, so it encodes to its stored length.
-        const bytes = link.id === undefined ? undefined : encodeNode(load.value, dirtyChild).length
-        yield { id: link.id, depth, bytes, buckets, links }
+        yield { id: link.id, depth, bytes: load.value.bytes, buckets, links }
       }
     }
     level = next
   }
-}
-
-function dirtyChild(): never {
-  throw new Error('a stored node cannot link to an unflushed one')
 }
 
 /** Count and estimated encoded size of the dirty nodes reachable from `root`. */
