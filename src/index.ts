@@ -29,6 +29,7 @@ export { MemoryStore } from './cas/memory.js'
 export { resolveByteRange } from './cas/range.js'
 export { TrustlessGatewayStore, type TrustlessGatewayStoreOptions } from './cas/trustless-gateway.js'
 export type { Blake3Digest } from './cas/verify.js'
+export { openZarrRoot, type ZarrLayout, zarrLayoutOf } from './dataset/open.js'
 export {
   type AnyHamtError,
   BlockNotFoundError,
@@ -52,7 +53,14 @@ export {
   UnflushedChangesError,
 } from './errors.js'
 export { HAMT } from './hamt/hamt.js'
-export type { CacheStats, GetOptions, HamtOptions, HashFn } from './hamt/interface.js'
+export type {
+  CacheStats,
+  GetOptions,
+  HamtNode,
+  HamtOptions,
+  HashFn,
+  NodesOptions,
+} from './hamt/interface.js'
 export { blake3, blake3Hasher, blake3Multihash, loadBlake3 } from './hash/blake3.js'
 export { type ConvertOptions, convertHamtToSharded } from './sharded/converter.js'
 export type {
@@ -64,6 +72,6 @@ export type {
 export { type ShardedArrayInfo, ShardedZarrStore } from './sharded/store.js'
 export { EncryptedZarrHAMTStore, type EncryptedZarrOptions } from './zarr/encrypted.js'
 export type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './zarr/interface.js'
-export { openZarrRoot, type ZarrLayout, zarrLayoutOf } from './zarr/open.js'
-export { hamtKey, ZarrHAMTStore } from './zarr/store.js'
+export { hamtKey } from './zarr/keys.js'
+export { ZarrHAMTStore } from './zarr/store.js'
 export { registerZstdCodec } from './zarr/zstd.js'

@@ -1,7 +1,8 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { varint } from 'multiformats'
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import { concatBytes } from '../cas/concat.js'
+import { toCid } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
 import { integerOption } from '../check.js'
 import { InvalidArgumentError } from '../errors.js'
@@ -22,11 +23,10 @@ import { walkDag } from './walk.js'
  */
 export async function* exportCar(
   source: BlockSource,
-  root: StoreId,
+  root: StoreId | string,
   options: ExportCarOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const rootCid = CID.asCID(root)
-  if (rootCid === null) throw new InvalidArgumentError('root must be a CID (a map flushed to a CID store)')
+  const rootCid = toCid(root, 'root')
   if (typeof source?.getBlock !== 'function') {
     throw new InvalidArgumentError('source must be a store with getBlock (BlockstoreStore, KuboStore, …)')
   }

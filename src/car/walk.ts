@@ -1,14 +1,13 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import { identity } from 'multiformats/hashes/identity'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions } from '../cas/interface.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidValueError } from '../errors.js'
 import type { BlockSource } from './interface.js'
-
-const RAW = 0x55
 
 export interface WalkOptions extends AbortOptions {
   /** Blocks fetched at once. */
@@ -80,7 +79,7 @@ async function fetchBlock(source: BlockSource, cid: CID, options: AbortOptions):
 
 /** The CIDs a block links to: dag-cbor tag-42 links anywhere in it, dag-pb links, none for raw. */
 export function linksOf(cid: CID, bytes: Uint8Array): CID[] {
-  if (cid.code === RAW) return []
+  if (cid.code === raw.code) return []
   if (cid.code === dagPb.code) return dagPb.decode(bytes).Links.map((link) => link.Hash)
   if (cid.code === dagCbor.code) {
     const links: CID[] = []

@@ -1,4 +1,4 @@
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import {
   BlockNotFoundError,
   HamtError,
@@ -182,11 +182,5 @@ function summarize(cid: CID, failures: Array<{ url: string; error: unknown }>): 
   })
 }
 
-export function asCid(id: unknown, what: string): CID {
-  const cid = CID.asCID(id)
-  if (cid === null)
-    throw new InvalidArgumentError(
-      `${what} must be a CID, got ${id instanceof Uint8Array ? 'bytes' : typeof id}`,
-    )
-  return cid
-}
+/** Kept for the stores that import it from here; it is {@link toCid}. */
+export { toCid as asCid } from './id.js'

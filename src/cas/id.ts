@@ -1,7 +1,8 @@
+import { fromHex, toHex } from 'multiformats/bytes'
 import { CID } from 'multiformats/cid'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { InvalidArgumentError } from '../errors.js'
+import { describeValue, InvalidArgumentError } from '../errors.js'
 import { blake3Hasher, blake3Loaded, loadBlake3 } from '../hash/blake3.js'
 import type { StoreId } from './interface.js'
 
@@ -34,19 +35,35 @@ export function formatId(id: StoreId): string {
   return id instanceof Uint8Array ? `0x${bytesToHex(id)}` : id.toString()
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+/** Hex of `bytes` (multiformats' `toHex`, kept under this name as a public export). */
+export const bytesToHex: (bytes: Uint8Array) => string = toHex
 
-export function bytesToHex(bytes: Uint8Array): string {
-  const out = new Array<string>(bytes.length)
-  for (let i = 0; i < bytes.length; i++) out[i] = HEX[bytes[i] as number] as string
-  return out.join('')
+/** Bytes of an even-length hex string; anything else is a TypeError (multiformats' `fromHex` does not check). */
+export function hexToBytes(hex: string): Uint8Array {
+  if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+    throw new TypeError(`expected an even-length hex string, got ${JSON.stringify(String(hex).slice(0, 16))}`)
+  }
+  return fromHex(hex)
 }
 
-export function hexToBytes(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
-    throw new TypeError(`expected an even-length hex string, got ${JSON.stringify(hex.slice(0, 16))}`)
+/**
+ * A CID given as a CID object (from any copy of multiformats) or its string form, checked at the
+ * boundary: the one coercion every root argument goes through. Anything else is an
+ * {@link InvalidArgumentError} that names the argument (`name`) and what it got.
+
+ */
+export function toCid(value: unknown, name: string): CID {
+  if (typeof value === 'string') {
+    try {
+      return CID.parse(value)
+    } catch (cause) {
+      throw new InvalidArgumentError(`${name} must be a CID, got ${JSON.stringify(value.slice(0, 100))}`, {
+        cause,
+      })
+    }
   }
-  const out = new Uint8Array(hex.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16)
-  return out
+  const cid = CID.asCID(value)
+  if (cid !== null) return cid
+  const got = value instanceof Uint8Array ? 'bytes (a store ID that is not a CID)' : describeValue(value)
+  throw new InvalidArgumentError(`${name} must be a CID, got ${got}`)
 }

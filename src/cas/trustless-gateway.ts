@@ -1,7 +1,8 @@
 import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError, StoreError } from '../errors.js'
-import { asCid, checkHttpUrl, GatewayReader } from './gateway.js'
+import { checkHttpUrl, GatewayReader } from './gateway.js'
 import { HttpClient, type HttpOptions } from './http.js'
+import { toCid } from './id.js'
 import type { AbortOptions, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 
 export interface TrustlessGatewayStoreOptions extends HttpOptions {
@@ -44,12 +45,12 @@ export class TrustlessGatewayStore implements ContentAddressedStore {
 
   async load(id: StoreId, options: LoadOptions = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted()
-    return this.gateway.load(asCid(id, 'id'), options)
+    return this.gateway.load(toCid(id, 'id'), options)
   }
 
   /** One block's verified bytes (for a UnixFS file, its root node). */
   async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted()
-    return this.gateway.getBlock(asCid(cid, 'cid'), options)
+    return this.gateway.getBlock(toCid(cid, 'cid'), options)
   }
 }

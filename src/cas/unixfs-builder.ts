@@ -1,9 +1,8 @@
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
-
-const RAW = 0x55
 
 /** Kubo's balanced layout puts at most this many links in one node (go-unixfs `DefaultLinksPerBlock`). */
 export const LINKS_PER_NODE = 174
@@ -40,7 +39,7 @@ export async function buildUnixfsFile(
   const leafCount = Math.max(1, Math.ceil(data.length / chunkSize))
   for (let i = 0; i < leafCount; i++) {
     const bytes = data.slice(i * chunkSize, (i + 1) * chunkSize)
-    const cid = CID.createV1(RAW, await digest(bytes))
+    const cid = CID.createV1(raw.code, await digest(bytes))
     blocks.push({ cid, bytes })
     level.push({ cid, fileSize: bytes.length, dagSize: bytes.length })
   }

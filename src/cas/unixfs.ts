@@ -1,12 +1,11 @@
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import { identity } from 'multiformats/hashes/identity'
 import { InvalidArgumentError, InvalidNodeError, InvalidValueError } from '../errors.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'
-
-const RAW = 0x55
 
 /** Fetches one block, already checked against its CID. */
 export type BlockFetcher = (cid: CID) => Promise<Uint8Array>
@@ -147,7 +146,7 @@ class FileRead {
 
 /** A raw leaf, or a dag-pb UnixFS file node whose sizes add up (links, blockSizes and its filesize agree). */
 function parseFileNode(cid: CID, block: Uint8Array): FileNode {
-  if (cid.code === RAW) return { size: block.length, inline: block, children: [] }
+  if (cid.code === raw.code) return { size: block.length, inline: block, children: [] }
   let node: dagPb.PBNode
   let fs: UnixFS
   try {

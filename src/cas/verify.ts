@@ -5,13 +5,10 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { IntegrityError, StoreError } from '../errors.js'
 import { BLAKE3_CODE, blake3, loadBlake3 } from '../hash/blake3.js'
 
-/** Multihash codes whose digest we can recompute: the ones IPFS stores use in practice. */
-const SHA2_256 = 0x12
-
 /** The only digest length that verifies for each fixed-length hash: a shorter one would match too many blocks. */
 const DIGEST_LENGTHS = new Map([
   [BLAKE3_CODE, 32],
-  [SHA2_256, 32],
+  [sha256.code, 32],
 ])
 
 /**
@@ -28,7 +25,7 @@ async function blake3InThisThread(bytes: Uint8Array): Promise<Uint8Array> {
 /** True when `verifyBlock` can check blocks under this CID's hash function. */
 export function canVerify(cid: CID): boolean {
   const code = cid.multihash.code
-  return code === BLAKE3_CODE || code === SHA2_256 || code === identity.code
+  return code === BLAKE3_CODE || code === sha256.code || code === identity.code
 }
 
 /**
@@ -66,10 +63,10 @@ export async function verifyBlock(
 ): Promise<void> {
   const expected = cid.multihash
   let digest: Uint8Array
-  if (expected.code === BLAKE3_CODE || expected.code === SHA2_256) checkDigestLength(cid)
+  if (expected.code === BLAKE3_CODE || expected.code === sha256.code) checkDigestLength(cid)
   if (expected.code === BLAKE3_CODE) {
     digest = await blake3Digest(bytes)
-  } else if (expected.code === SHA2_256) {
+  } else if (expected.code === sha256.code) {
     digest = (await sha256.digest(bytes)).digest
   } else if (expected.code === identity.code) {
     digest = bytes

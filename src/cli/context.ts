@@ -1,6 +1,7 @@
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import type { BlockSink, BlockSource } from '../car/interface.js'
 import { DiskStore } from '../cas/disk.js'
+import { toCid } from '../cas/id.js'
 import type { ContentAddressedStore } from '../cas/interface.js'
 import { KuboStore } from '../cas/kubo.js'
 import { TrustlessGatewayStore } from '../cas/trustless-gateway.js'
@@ -96,9 +97,10 @@ async function openNamedStore(options: GlobalOptions, writes: boolean): Promise<
 export function parseRoot(text: string | undefined, name = 'ROOT'): CID {
   if (text === undefined) throw new UsageError(`${name} is missing: give a root CID`)
   try {
-    return CID.parse(text)
-  } catch {
-    throw new UsageError(`${name} is not a CID: ${JSON.stringify(text)}`)
+    return toCid(text, name)
+  } catch (cause) {
+    // A mistyped argument is a usage error (exit 2), not a data error.
+    throw new UsageError(`${name} is not a CID: ${JSON.stringify(text)}`, { cause })
   }
 }
 

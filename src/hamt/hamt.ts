@@ -1,10 +1,10 @@
-import { isStoreId } from '../cas/id.js'
+import { isStoreId, toCid } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { checkByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
 import { CallOrder } from './call-order.js'
 import { flushTree } from './flush.js'
-import type { CacheStats, GetOptions, HamtOptions, HashFn } from './interface.js'
+import type { CacheStats, GetOptions, HamtNode, HamtOptions, HashFn, NodesOptions } from './interface.js'
 import { checkTree } from './invariants.js'
 import { type KeyHasher, makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
@@ -12,7 +12,7 @@ import { collapsePath, slotIndex, splitBucket } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
 import { decodeValue, encodeValue } from './values.js'
-import { assertLinkDepth, dirtyStats, walkEntries } from './walk.js'
+import { dirtyStats, pathTo, walkEntries, walkNodes } from './walk.js'
 
 /** The nodes from the root down to the one whose slot holds the key's bucket (or is empty). */
 type Path = { nodes: Node[]; hash: Uint8Array }
@@ -72,14 +72,18 @@ export class HAMT<V = unknown> {
     return new HAMT<V>(options, hashFn, root, 0)
   }
 
-  /** Opens the map whose root node has this ID; loads and checks the root node at once. */
-  static async open<V = unknown>(rootId: StoreId, options: HamtOptions): Promise<HAMT<V>> {
-    if (!isStoreId(rootId)) {
-      throw new InvalidArgumentError(`rootId must be a CID or bytes, got ${describeValue(rootId)}`)
+  /**
+   * Opens the map whose root node has this ID (a CID, its string form, or a byte ID); loads and
+   * checks the root node at once.
+   */
+  static async open<V = unknown>(rootId: StoreId | string, options: HamtOptions): Promise<HAMT<V>> {
+    const id = typeof rootId === 'string' ? toCid(rootId, 'rootId') : rootId
+    if (!isStoreId(id)) {
+      throw new InvalidArgumentError(`rootId must be a CID or bytes, got ${describeValue(id)}`)
     }
     const hashFn = await checkOptions(options)
-    const map = new HAMT<V>(options, hashFn, Link.toStored(rootId), undefined)
-    await map.#loader.load(rootId)
+    const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined)
+    await map.#loader.load(id)
     return map
   }
 
@@ -135,7 +139,7 @@ export class HAMT<V = unknown> {
     options?: AbortOptions,
   ): Promise<void> {
     this.#calls.assertWritable('set')
-    const path = await this.#loadPath(hash, key, options)
+    const path: Path = { nodes: await pathTo(this.#root, hash, this.#loader, options), hash }
     const depth = path.nodes.length - 1
     const leaf = path.nodes[depth] as Node
     const bucket = leaf.slots[slotIndex(hash, depth, key)] as Bucket | undefined
@@ -163,7 +167,7 @@ export class HAMT<V = unknown> {
     const hash = this.#hasher.hash(key)
     await this.#calls.write(async () => {
       this.#calls.assertWritable('delete')
-      const path = await this.#loadPath(hash, key, options)
+      const path: Path = { nodes: await pathTo(this.#root, hash, this.#loader, options), hash }
       const depth = path.nodes.length - 1
       const bucket = (path.nodes[depth] as Node).slots[slotIndex(hash, depth, key)]
       const index = bucket instanceof Bucket ? bucket.indexOf(key) : -1
@@ -209,19 +213,11 @@ export class HAMT<V = unknown> {
   async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
     const hash = this.#hasher.hash(key)
     return this.#calls.read(async () => {
-      // Nodes in memory are followed without an await: a warm lookup is then one synchronous walk.
-      let node = this.#loader.inMemory(this.#root) ?? (await this.#loader.follow(this.#root, options))
-      for (let depth = 0; ; depth++) {
-        const slot = node.slots[slotIndex(hash, depth, key)]
-        if (slot instanceof Link) {
-          assertLinkDepth(slot, depth, hash.length)
-          node = this.#loader.inMemory(slot) ?? (await this.#loader.follow(slot, options))
-          continue
-        }
-        if (slot === undefined) return undefined
-        const index = slot.indexOf(key)
-        return index < 0 ? undefined : slot.pointers[index]
-      }
+      const found = pathTo(this.#root, hash, this.#loader, options)
+      const nodes = Array.isArray(found) ? found : await found
+      const bucket = (nodes.at(-1) as Node).slots[hash[nodes.length - 1] as number] as Bucket | undefined
+      const index = bucket?.indexOf(key) ?? -1
+      return index < 0 ? undefined : bucket?.pointers[index]
     }, options?.signal)
   }
 
@@ -321,6 +317,27 @@ export class HAMT<V = unknown> {
     return result
   }
 
+  /**
+   * Every node of the tree from a snapshot (see {@link HAMT.pointers}), level by level from the root:
+   * its ID, depth, encoded size and bucket sizes. Each distinct stored node comes once however many
+   * slots link to it, and no walk goes deeper than the hash reaches (else `ERR_INVALID_NODE`), so a
+   * stranger's tree costs its distinct blocks. Values are not loaded.
+   *
+   * @example
+   * ```ts
+   * let nodes = 0
+   * let keys = 0
+   * for await (const node of map.nodes()) {
+   *   nodes++
+   *   for (const size of node.buckets) keys += size
+   * }
+   * ```
+   */
+  async *nodes(options?: NodesOptions): AsyncGenerator<HamtNode> {
+    const { root } = await this.#snapshot(options?.signal)
+    yield* walkNodes(root, this.#loader, this.#hasher.length, options)
+  }
+
   /** Empties the read cache. Unflushed changes are kept: `flush()` is what frees them. */
   async clearCache(): Promise<void> {
     this.#loader.cache.clear()
@@ -352,17 +369,6 @@ export class HAMT<V = unknown> {
       return { root: this.#root, size: this.#size, writes: this.#writes }
     }
     return this.#calls.read(take, signal)
-  }
-
-  async #loadPath(hash: Uint8Array, key: string, options?: AbortOptions): Promise<Path> {
-    const nodes = [this.#loader.inMemory(this.#root) ?? (await this.#loader.follow(this.#root, options))]
-    for (;;) {
-      const depth = nodes.length - 1
-      const slot = (nodes[depth] as Node).slots[slotIndex(hash, depth, key)]
-      if (!(slot instanceof Link)) return { nodes, hash }
-      assertLinkDepth(slot, depth, hash.length)
-      nodes.push(this.#loader.inMemory(slot) ?? (await this.#loader.follow(slot, options)))
-    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { AbortOptions, ByteRange, ContentAddressedStore } from '../cas/interface.js'
+import type { AbortOptions, ByteRange, ContentAddressedStore, StoreId } from '../cas/interface.js'
 
 /**
  * Hashes a key's UTF-8 bytes. Must return a non-empty `Uint8Array`, the same for the same input and of
@@ -38,4 +38,23 @@ export interface CacheStats {
   dirtyNodes: number
   /** Estimated encoded size of the dirty nodes. */
   dirtyBytes: number
+}
+
+/** One node of the tree, as `HAMT.nodes()` yields it. */
+export interface HamtNode {
+  /** The node's store ID; undefined for a node with unflushed changes. */
+  readonly id: StoreId | undefined
+  /** Its depth: 0 for the root. */
+  readonly depth: number
+  /** Its encoded size in bytes as stored; undefined for a node with unflushed changes. */
+  readonly bytes: number | undefined
+  /** The key count of each of its buckets, in slot order. */
+  readonly buckets: readonly number[]
+  /** Its links to child nodes. */
+  readonly links: number
+}
+
+export interface NodesOptions extends AbortOptions {
+  /** Nodes of one level loaded at once; default 16. */
+  concurrency?: number
 }

@@ -4,6 +4,7 @@ import type { AbortOptions } from '../cas/interface.js'
 import type { KeyHasher } from './keys.js'
 import type { NodeLoader } from './loader.js'
 import { Bucket, Link, type Node } from './node.js'
+import { describeLink } from './walk.js'
 
 /** What {@link checkTree} needs to know about the map. */
 export type TreeShape = { maxBucketSize: number; hasher: KeyHasher }
@@ -51,7 +52,7 @@ export async function checkTree(
         checkBucket(slot, where, [...prefix, index])
         count += slot.size
       } else if (slot instanceof Link) {
-        const childName = slot.id === undefined ? 'dirty node' : `node ${formatId(slot.id)}`
+        const childName = describeLink(slot)
         if (depth + 1 >= shape.hasher.length) {
           problems.push(
             `${where}: links to ${childName} at depth ${depth + 1}, deeper than a ${shape.hasher.length}-byte hash reaches`,

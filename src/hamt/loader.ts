@@ -56,13 +56,30 @@ export class NodeLoader {
   }
 
   async #loadFromStore(id: StoreId, signal: AbortSignal | undefined): Promise<Node> {
+    const { node, bytes } = await this.#read(id, signal)
+    this.cache.set(id, node, bytes)
+    return node
+  }
+
+  async #read(id: StoreId, signal: AbortSignal | undefined): Promise<{ node: Node; bytes: number }> {
     const bytes = await callStore(
       () => `loading node ${formatId(id)}`,
       () => this.#store.load(id, { signal }),
     )
-    const node = decodeNode(bytes, formatId(id))
-    this.cache.set(id, node, bytes.length)
-    return node
+    return { node: decodeNode(bytes, formatId(id)), bytes: bytes.length }
+  }
+
+  /**
+   * The node a link points to and its encoded size (undefined for a dirty node), for a walk over
+   * every node: a node not in memory is read without caching it, so one scan of the tree does not
+   * push out the nodes lookups use (and the walk itself reads each node once).
+   */
+  async scan(link: Link, options?: AbortOptions): Promise<{ node: Node; bytes: number | undefined }> {
+    if (link.node !== undefined) return { node: link.node, bytes: undefined }
+    const id = link.id as StoreId
+    const cached = this.cache.get(id)
+    if (cached !== undefined) return { node: cached, bytes: this.cache.sizeOf(id) }
+    return this.#read(id, options?.signal)
   }
 
   /** The node a link points to: in memory when dirty, else from cache or store. */

@@ -29,6 +29,11 @@ export class NodeCache {
     return entry.node
   }
 
+  /** The encoded size of a cached node, without counting as a use. */
+  sizeOf(id: StoreId): number | undefined {
+    return this.#entries.get(id)?.bytes
+  }
+
   set(id: StoreId, node: Node, bytes: number): void {
     if (bytes > this.#maxBytes) return
     const previous = this.#entries.get(id)

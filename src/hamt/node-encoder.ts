@@ -1,6 +1,6 @@
 import type { StoreId } from '../cas/interface.js'
 import { Bucket, Link, type Node } from './node.js'
-import { compareUtf8, utf8Length, writeUtf8 } from './utf8.js'
+import { compareDagCborKeys, utf8Length, writeUtf8 } from './utf8.js'
 
 // Hand-written because profiling a 300k-key build showed @ipld/dag-cbor's generic encoder (token
 // stream, map sorting, CID sniffing) at ~25% of the time plus much of the GC. It writes canonical
@@ -95,11 +95,6 @@ function writeId(w: Writer, id: StoreId): void {
   w.raw(id.bytes)
 }
 
-/** DAG-CBOR map key order: shorter encoded key first, then bytewise. */
-function compareKeys(a: string, b: string): number {
-  return utf8Length(a) - utf8Length(b) || compareUtf8(a, b)
-}
-
 function writeBucket(w: Writer, bucket: Bucket): void {
   w.head(MAJOR_MAP, bucket.size)
   if (bucket.size === 1) {
@@ -108,7 +103,7 @@ function writeBucket(w: Writer, bucket: Bucket): void {
     return
   }
   const order = bucket.keys.map((_, i) => i)
-  order.sort((i, j) => compareKeys(bucket.keys[i] as string, bucket.keys[j] as string))
+  order.sort((i, j) => compareDagCborKeys(bucket.keys[i] as string, bucket.keys[j] as string))
   for (const i of order) {
     w.text(bucket.keys[i] as string)
     writeId(w, bucket.pointers[i] as StoreId)

@@ -66,3 +66,8 @@ export function compareUtf8(a: string, b: string): number {
   }
   return a.length - b.length
 }
+
+/** DAG-CBOR's map key order (shorter encoded key first, then bytewise), the order py-hamt reads a map in. */
+export function compareDagCborKeys(a: string, b: string): number {
+  return utf8Length(a) - utf8Length(b) || compareUtf8(a, b)
+}

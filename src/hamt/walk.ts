@@ -1,8 +1,9 @@
 import { formatId } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
+import { integerOption } from '../check.js'
 import { InvalidNodeError } from '../errors.js'
-import type { CacheStats } from './interface.js'
+import type { CacheStats, HamtNode, NodesOptions } from './interface.js'
 import type { KeyHasher } from './keys.js'
 import type { NodeLoader } from './loader.js'
 import { Bucket, Link, type Node } from './node.js'
@@ -21,6 +22,51 @@ export function assertLinkDepth(link: Link, depth: number, hashLength: number): 
 
 export function describeLink(link: Link): string {
   return link.id === undefined ? 'a dirty node' : `node ${formatId(link.id)}`
+}
+
+/**
+ * The nodes from `root` down along `hash` to the one whose slot holds the key's bucket or is empty.
+ * Synchronous while the nodes are in memory, so a warm lookup costs no await; a promise once a node
+ * has to be loaded.
+ */
+export function pathTo(
+  root: Link,
+  hash: Uint8Array,
+  loader: NodeLoader,
+  options?: AbortOptions,
+): Node[] | Promise<Node[]> {
+  return descend([], root, hash, loader, options)
+}
+
+function descend(
+  nodes: Node[],
+  from: Link,
+  hash: Uint8Array,
+  loader: NodeLoader,
+  options: AbortOptions | undefined,
+): Node[] | Promise<Node[]> {
+  for (let link: Link | undefined = from; link !== undefined; ) {
+    const node = loader.inMemory(link)
+    if (node === undefined) {
+      return loader.follow(link, options).then((loaded) => {
+        const next = step(nodes, loaded, hash)
+        return next === undefined ? nodes : descend(nodes, next, hash, loader, options)
+      })
+    }
+    link = step(nodes, node, hash)
+  }
+  return nodes
+}
+
+/** Adds `node` to the path; the link its slot for `hash` holds, if any, is where the path goes on. */
+function step(nodes: Node[], node: Node, hash: Uint8Array): Link | undefined {
+  nodes.push(node)
+  const depth = nodes.length - 1
+  // Defined: no node sits deeper than the hash reaches (assertLinkDepth below).
+  const slot = node.slots[hash[depth] as number]
+  if (!(slot instanceof Link)) return undefined
+  assertLinkDepth(slot, depth, hash.length)
+  return slot
 }
 
 type Frame = { node: Node; link: Link; depth: number; next: number; keys: number }
@@ -86,6 +132,51 @@ function assertKeyPlace(key: string, hasher: KeyHasher, path: number[], frame: F
         `does not belong there (byte ${d} of its hash is ${hash[d]}, the path took slot ${path[d]}; ` +
         'a malformed tree, or one written with another hashFn)',
     )
+  }
+}
+
+/**
+ * Every node below `root`, level by level, each distinct stored node once however many slots link to
+ * it, so the walk is linear in distinct blocks; a link deeper than the hash reaches is
+ * {@link InvalidNodeError}. A level's nodes load `concurrency` at a time, a group settling before
+ * the next starts (a failure is thrown with no load of the walk left running), through
+ * {@link NodeLoader.scan}, which leaves the node cache as it was; only the next level's links are
+ * held, never a level of nodes.
+ */
+export async function* walkNodes(
+  root: Link,
+  loader: NodeLoader,
+  hashLength: number,
+  options: NodesOptions = {},
+): AsyncGenerator<HamtNode> {
+  const concurrency = integerOption('concurrency', options.concurrency, 16)
+  const seen = new IdMap<true>()
+  if (root.id !== undefined) seen.set(root.id, true)
+  let level: Link[] = [root]
+  for (let depth = 0; level.length > 0; depth++) {
+    const next: Link[] = []
+    for (let start = 0; start < level.length; start += concurrency) {
+      const group = level.slice(start, start + concurrency)
+      const loads = await Promise.allSettled(group.map((link) => loader.scan(link, options)))
+      for (const [i, load] of loads.entries()) {
+        if (load.status === 'rejected') throw load.reason
+        const link = group[i] as Link
+        const buckets: number[] = []
+        let links = 0
+        for (const slot of load.value.node.slots) {
+          if (slot instanceof Bucket) buckets.push(slot.size)
+          else if (slot instanceof Link) {
+            links++
+            assertLinkDepth(slot, depth, hashLength)
+            if (slot.id !== undefined && seen.has(slot.id)) continue
+            if (slot.id !== undefined) seen.set(slot.id, true)
+            next.push(slot)
+          }
+        }
+        yield { id: link.id, depth, bytes: load.value.bytes, buckets, links }
+      }
+    }
+    level = next
   }
 }
 

@@ -3,15 +3,10 @@ import { formatId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore } from '../cas/interface.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import type { HAMT } from '../hamt/hamt.js'
+import { chunkKey, isDecimal, isMetadataKey } from '../zarr/keys.js'
 import type { ConversionProgress } from './interface.js'
 import { SHARDED_V2 } from './interface.js'
-import { chunkKey } from './keys.js'
 import { ShardedZarrStore } from './store.js'
-
-/** Conversion copies these keys first, so every array registers its index before its chunks arrive. */
-const METADATA_SUFFIXES = ['zarr.json', '.zarray', '.zattrs', '.zgroup', '.zmetadata']
-const isMetadata = (key: string): boolean => METADATA_SUFFIXES.some((suffix) => key.endsWith(suffix))
-const isDecimal = (part: string): boolean => /^\d+$/.test(part)
 
 export interface ConvertOptions extends AbortOptions {
   /** Chunk CIDs per shard; default 6250 (py-hamt's converter default). */
@@ -29,7 +24,7 @@ function v3ChunkKey(
   key: string,
   arrays: { arrays(): { path: string; chunkShape: number[] }[] },
 ): string | undefined {
-  if (isMetadata(key)) return undefined
+  if (isMetadataKey(key)) return undefined
   const slash = key.lastIndexOf('/')
   const [arrayPath, last] = slash === -1 ? ['', key] : [key.slice(0, slash), key.slice(slash + 1)]
   if (last.includes('.')) {
@@ -96,8 +91,9 @@ export async function convertHamtToSharded(
     if (options.onProgress !== undefined && (force || done % every === 0))
       options.onProgress({ phase, done, total })
   }
+  // Metadata first, so every array registers its index before its chunks arrive.
   for await (const [key, pointer] of source.pointers(options)) {
-    if (!isMetadata(key)) continue
+    if (!isMetadataKey(key)) continue
     await dest.setPointer(key, asCid(key, pointer))
     done++
     report('metadata')
@@ -106,7 +102,7 @@ export async function convertHamtToSharded(
   for await (const [key, pointer] of source.pointers(options)) {
     const target = v3ChunkKey(key, dest)
     if (target === undefined) {
-      if (isMetadata(key)) continue
+      if (isMetadataKey(key)) continue
       throw new InvalidValueError(`cannot classify the Zarr key ${JSON.stringify(key)} as metadata or chunk`)
     }
     await dest.setPointer(target, asCid(key, pointer))

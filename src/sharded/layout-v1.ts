@@ -1,7 +1,8 @@
 import { describeValue, InvalidArgumentError, InvalidManifestError } from '../errors.js'
+import { isMetadataKey, normalizePath, parseCoords, splitChunkKey } from '../zarr/keys.js'
 import type { ChunkGrid } from './geometry.js'
 import { type ArrayIndex, type RootState, SHARDED_V1 } from './interface.js'
-import { COORDINATE_NAMES, isMetadataKey, parseCoords, splitChunkKey } from './keys.js'
+import { COORDINATE_NAMES } from './keys.js'
 import type { ShardLayout } from './layout.js'
 import {
   decodeArrayIndex,
@@ -9,7 +10,6 @@ import {
   encodeArrayIndex,
   type Fields,
   isMap,
-  normalizePath,
   without,
 } from './manifest.js'
 

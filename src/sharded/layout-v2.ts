@@ -1,6 +1,7 @@
 import { describeValue, InvalidManifestError } from '../errors.js'
+import { isDecimal, isMetadataKey, normalizePath, parseCoords, splitChunkKey } from '../zarr/keys.js'
 import { type ArrayIndex, type RootState, SHARDED_V2, type ShardEntry } from './interface.js'
-import { type ChunkRef, isDecimal, isMetadataKey, parseCoords, splitChunkKey } from './keys.js'
+import type { ChunkRef } from './keys.js'
 import type { ShardLayout } from './layout.js'
 import {
   canonicalOrder,
@@ -9,7 +10,6 @@ import {
   encodeArrayIndex,
   type Fields,
   isMap,
-  normalizePath,
   without,
 } from './manifest.js'
 

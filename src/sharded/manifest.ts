@@ -2,6 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { describeValue, InvalidManifestError } from '../errors.js'
+import { compareDagCborKeys } from '../hamt/utf8.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
 import type { ArrayIndex, ShardEntry } from './interface.js'
 
@@ -15,18 +16,9 @@ export const isMap = (value: unknown): value is Fields =>
   !(value instanceof Uint8Array) &&
   CID.asCID(value) === null
 
-/** DAG-CBOR's canonical key order (shorter first, then bytewise), which is the order py-hamt reads a map in. */
+/** `keys` in DAG-CBOR's canonical order, which is the order py-hamt reads a map in. */
 export function canonicalOrder(keys: Iterable<string>): string[] {
-  const encoder = new TextEncoder()
-  return [...keys]
-    .map((key) => ({ key, bytes: encoder.encode(key) }))
-    .sort((a, b) => a.bytes.length - b.bytes.length || compareBytes(a.bytes, b.bytes))
-    .map(({ key }) => key)
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
-  return 0
+  return [...keys].sort(compareDagCborKeys)
 }
 
 export function without(fields: Fields, known: readonly string[]): Fields {
@@ -149,9 +141,4 @@ export function decodeShard(bytes: Uint8Array, expected: number, label: string):
 
 export function encodeShard(entries: readonly ShardEntry[]): Uint8Array {
   return dagCbor.encode(entries)
-}
-
-/** py-hamt's array paths: no leading or trailing slashes. */
-export function normalizePath(path: string): string {
-  return path.replace(/^\/+|\/+$/g, '')
 }

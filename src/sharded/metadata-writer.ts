@@ -1,9 +1,9 @@
 import type { CID } from 'multiformats/cid'
 import { InvalidArgumentError } from '../errors.js'
+import { isMetadataKey, normalizePath } from '../zarr/keys.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
-import { arrayPathOfMetadataKey, isMetadataKey } from './keys.js'
+import { arrayPathOfMetadataKey } from './keys.js'
 import type { ShardLayout } from './layout.js'
-import { normalizePath } from './manifest.js'
 import {
   arrayGeometryOf,
   declaredShape,

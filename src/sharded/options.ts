@@ -1,4 +1,3 @@
-import { CID } from 'multiformats/cid'
 import type { ContentAddressedStore } from '../cas/interface.js'
 import { describeValue, InvalidArgumentError } from '../errors.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
@@ -7,21 +6,6 @@ import { SHARDED_V1, SHARDED_V2 } from './interface.js'
 import { describeVersions, isManifestVersion } from './layout.js'
 
 const DEFAULT_CACHE_BYTES = 100 * 1024 * 1024
-
-/** A root ID given as a CID or its string form. */
-export function toCid(rootId: CID | string): CID {
-  if (typeof rootId === 'string') {
-    try {
-      return CID.parse(rootId)
-    } catch (cause) {
-      throw new InvalidArgumentError(`rootId is not a CID string: ${JSON.stringify(rootId)}`, { cause })
-    }
-  }
-  const cid = CID.asCID(rootId)
-  if (cid === null)
-    throw new InvalidArgumentError(`rootId must be a CID or CID string, got ${describeValue(rootId)}`)
-  return cid
-}
 
 /** The options object and its `store`, checked at the boundary. */
 export function checkStore(options: unknown): ContentAddressedStore {

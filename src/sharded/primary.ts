@@ -1,6 +1,6 @@
 import type { AbortOptions } from '../cas/interface.js'
+import { normalizePath } from '../zarr/keys.js'
 import { arrayPathOfMetadataKey, COORDINATE_NAMES } from './keys.js'
-import { normalizePath } from './manifest.js'
 import { arrayGeometryOf, isJsonObject } from './metadata.js'
 import { parsePyJson } from './pyjson.js'
 import type { ShardTable } from './shard-table.js'

@@ -4,6 +4,8 @@
  * bytes: Python keeps `0.0` a float, writes `1e-05`, `", "` separators and `\uXXXX` escapes.
  */
 
+import { decodeUtf8 } from '../codec/dag-cbor.js'
+
 /** A parsed JSON value that remembers what Python would: ints apart from floats. */
 export type PyJson = null | boolean | string | PyInt | number | PyJson[] | Map<string, PyJson>
 
@@ -108,9 +110,7 @@ class Parser {
 /** `json.loads(bytes.decode('utf-8'))`, or undefined where Python would fail (bad UTF-8 or JSON). */
 export function parsePyJson(bytes: Uint8Array): PyJson | undefined {
   try {
-    return new Parser(
-      new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes),
-    ).parseDocument()
+    return new Parser(decodeUtf8(bytes)).parseDocument()
   } catch {
     return undefined
   }

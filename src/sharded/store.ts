@@ -1,17 +1,17 @@
 import { CID } from 'multiformats/cid'
+import { toCid } from '../cas/id.js'
 import type { AbortOptions } from '../cas/interface.js'
 import { sliceByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, ReadOnlyError, UnflushedChangesError } from '../errors.js'
 import { RwLock } from '../hamt/lock.js'
 import type { RangeQuery, ZarrGetOptions } from '../zarr/interface.js'
-import { hamtKey, toByteRange } from '../zarr/store.js'
+import { chunkKey, hamtKey, normalizePath, toByteRange } from '../zarr/keys.js'
 import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
-import { type ChunkRef, chunkKey } from './keys.js'
+import type { ChunkRef } from './keys.js'
 import { decodeRoot, layoutOf } from './layout.js'
-import { normalizePath } from './manifest.js'
 import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
-import { checkCacheBytes, checkCreateOptions, checkStore, toCid } from './options.js'
+import { checkCacheBytes, checkCreateOptions, checkStore } from './options.js'
 import { inferV1Primary } from './primary.js'
 import { ShardedRoot } from './root.js'
 import { KeyedMutex } from './shard-cache.js'
@@ -59,7 +59,7 @@ export class ShardedZarrStore {
 
   /** Opens the store whose root has this CID (v1 or v2, told by `manifest_version`); read-only unless `readOnly: false`. */
   static async open(rootId: CID | string, options: ShardedStoreOptions): Promise<ShardedZarrStore> {
-    const cid = toCid(rootId)
+    const cid = toCid(rootId, 'rootId')
     checkStore(options)
     const maxCacheBytes = checkCacheBytes(options.maxCacheBytes)
     const state = decodeRoot(await withTypedErrors(options.store).load(cid, options))

@@ -2,35 +2,13 @@ import { equals } from 'multiformats/bytes'
 import { CID } from 'multiformats/cid'
 import { formatId } from '../cas/id.js'
 import type { ByteRange, StoreId } from '../cas/interface.js'
-import { checkByteRange, sliceByteRange } from '../cas/range.js'
+import { sliceByteRange } from '../cas/range.js'
 import { InvalidArgumentError, KeyNotFoundError, ReadOnlyError } from '../errors.js'
 import type { HAMT } from '../hamt/hamt.js'
 import { callStore } from '../hamt/loader.js'
 import type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './interface.js'
+import { hamtKey, isMetadataKey, toByteRange } from './keys.js'
 import { registerZstdCodec } from './zstd.js'
-
-/** zarrita hands stores absolute paths (`/temp/c/0/0`); the HAMT keys are the Zarr keys verbatim (`temp/c/0/0`). */
-export function hamtKey(path: string): string {
-  if (typeof path !== 'string') throw new InvalidArgumentError(`key must be a string, got ${typeof path}`)
-  return path.startsWith('/') ? path.slice(1) : path
-}
-
-/**
- * zarrita's range query as the store layer's byte range, checked: a malformed one is an
- * InvalidArgumentError before anything is read, whichever store it reaches.
- */
-export function toByteRange(range: RangeQuery): ByteRange {
-  if (typeof range !== 'object' || range === null) {
-    throw new InvalidArgumentError('range must be { offset, length } or { suffixLength }')
-  }
-  // Fields are carried over as given, so a query mixing both shapes is refused, not half-read.
-  const { suffixLength, ...rest } = range as { suffixLength?: unknown }
-  const byteRange: unknown = 'suffixLength' in range ? { suffix: suffixLength, ...rest } : range
-  checkByteRange(byteRange)
-  return 'suffix' in byteRange
-    ? { suffix: byteRange.suffix }
-    : { offset: byteRange.offset, length: byteRange.length }
-}
 
 function sameId(a: StoreId, b: StoreId): boolean {
   const cidA = CID.asCID(a)
@@ -38,8 +16,6 @@ function sameId(a: StoreId, b: StoreId): boolean {
   if (cidA !== null || cidB !== null) return cidA !== null && cidB !== null && cidA.equals(cidB)
   return equals(a as Uint8Array, b as Uint8Array)
 }
-
-const isMetadata = (key: string): boolean => key === 'zarr.json' || key.endsWith('/zarr.json')
 
 /**
  * A Zarr v3 store on a HAMT, for zarrita, byte-compatible with py-hamt's `ZarrHAMTStore`: Zarr keys
@@ -83,7 +59,7 @@ export class ZarrHAMTStore {
 
   async get(path: AbsolutePath | string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
     const key = hamtKey(path)
-    if (isMetadata(key)) return (await this.#readMetadata(key, options))?.slice()
+    if (isMetadataKey(key)) return (await this.#readMetadata(key, options))?.slice()
     const stored = await this.hamt.get(key, { signal: options?.signal })
     return stored === undefined ? undefined : this.decodeStored(key, stored)
   }
@@ -164,7 +140,7 @@ export class ZarrHAMTStore {
     range: ByteRange,
     options?: ZarrGetOptions,
   ): Promise<Uint8Array | undefined> {
-    if (isMetadata(key)) {
+    if (isMetadataKey(key)) {
       const value = await this.#readMetadata(key, options)
       return value === undefined ? undefined : sliceByteRange(value, range)
     }

@@ -1,13 +1,8 @@
 import type { CID } from 'multiformats/cid'
 import { walkDag } from '../../car/walk.js'
-import { formatId } from '../../cas/id.js'
-import { IdMap } from '../../cas/id-map.js'
 import type { ContentAddressedStore, StoreId } from '../../cas/interface.js'
-import { InvalidNodeError, isHamtError } from '../../errors.js'
+import { isHamtError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
-import { Bucket, Link } from '../../hamt/node.js'
-import { decodeNode } from '../../hamt/node-decoder.js'
-import { mapConcurrent } from '../concurrency.js'
 import { type CliStore, parseRoot } from '../context.js'
 import type { Command } from './command.js'
 
@@ -23,15 +18,12 @@ export interface TreeStats {
   slotUse: number
 }
 
-/** BLAKE3's 32 bytes, the hash the CLI opens maps with: nodes sit at depths 0 to 31. */
-const HASH_BYTES = 32
-
 /**
- * Walks every node of the tree (not the values) and counts. Each distinct node counts once, however
- * many slots link to it, so a hostile tree of repeated links costs its distinct blocks only.
+ * Counts over every node of the tree (not the values), from {@link HAMT.nodes}: each distinct node
+ * counts once however many slots link to it, and the depth is bounded by the map's hash.
  */
 export async function treeStats(
-  store: Pick<ContentAddressedStore, 'load'>,
+  store: ContentAddressedStore,
   root: StoreId,
   onNode?: (nodes: number) => void,
 ): Promise<TreeStats> {
@@ -44,39 +36,20 @@ export async function treeStats(
     slotUse: 0,
   }
   let usedSlots = 0
-  let level: StoreId[] = [root]
-  const seen = new IdMap<true>()
-  seen.set(root, true)
-  for (let depth = 0; level.length > 0; depth++) {
-    if (depth >= HASH_BYTES) {
-      throw new InvalidNodeError(
-        `node ${formatId(level[0] as StoreId)} sits at depth ${depth}, deeper than a ${HASH_BYTES}-byte hash reaches`,
-      )
+  const map = await HAMT.open(root, { store, readOnly: true })
+  for await (const node of map.nodes({ concurrency: 32 })) {
+    const bytes = node.bytes as number
+    stats.nodes++
+    stats.nodeBytes.total += bytes
+    stats.nodeBytes.min = Math.min(stats.nodeBytes.min, bytes)
+    stats.nodeBytes.max = Math.max(stats.nodeBytes.max, bytes)
+    usedSlots += node.buckets.length + node.links
+    for (const size of node.buckets) {
+      stats.keys += size
+      stats.keysAtDepth[node.depth] = (stats.keysAtDepth[node.depth] ?? 0) + size
+      stats.bucketFill[size] = (stats.bucketFill[size] ?? 0) + 1
     }
-    const next: StoreId[] = []
-    // One level at a time, its nodes loaded together.
-    const blocks = await mapConcurrent(level, 32, (id) => store.load(id))
-    blocks.forEach((bytes, i) => {
-      const node = decodeNode(bytes, String(level[i]))
-      stats.nodes++
-      stats.nodeBytes.total += bytes.length
-      stats.nodeBytes.min = Math.min(stats.nodeBytes.min, bytes.length)
-      stats.nodeBytes.max = Math.max(stats.nodeBytes.max, bytes.length)
-      for (const slot of node.slots) {
-        if (slot === undefined) continue
-        usedSlots++
-        if (slot instanceof Bucket) {
-          stats.keys += slot.size
-          stats.keysAtDepth[depth] = (stats.keysAtDepth[depth] ?? 0) + slot.size
-          stats.bucketFill[slot.size] = (stats.bucketFill[slot.size] ?? 0) + 1
-        } else if (slot instanceof Link && slot.id !== undefined && !seen.has(slot.id)) {
-          seen.set(slot.id, true)
-          next.push(slot.id)
-        }
-      }
-    })
     onNode?.(stats.nodes)
-    level = next
   }
   stats.slotUse = usedSlots / (stats.nodes * 256)
   stats.keysAtDepth = Array.from(stats.keysAtDepth, (n) => n ?? 0)

@@ -1,7 +1,9 @@
 import * as zarr from 'zarrita'
+import { decodeUtf8 } from '../../codec/dag-cbor.js'
+import { openZarrRoot, type ZarrLayout } from '../../dataset/open.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { ShardedZarrStore } from '../../sharded/store.js'
-import { openZarrRoot, type ZarrLayout } from '../../zarr/open.js'
+import { zarrJsonPath } from '../../zarr/keys.js'
 import { type Context, parseRoot, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
@@ -19,9 +21,23 @@ async function openZarr(
   const metadataKeys: string[] = []
   const keys = store instanceof ShardedZarrStore ? store.metadataKeys() : listMetadata ? store.list() : []
   for await (const key of keys) {
-    if (key === 'zarr.json' || key.endsWith('/zarr.json')) metadataKeys.push(key)
+    if (zarrJsonPath(key) !== undefined) metadataKeys.push(key)
   }
   return { store, metadataKeys: metadataKeys.sort(), layout: opened.layout.kind }
+}
+
+/** A zarr.json as Python reads it: strict UTF-8 (a BOM kept, so JSON refuses it), one JSON object. */
+function parseZarrJson(key: string, bytes: Uint8Array | undefined): Record<string, unknown> {
+  let meta: unknown
+  try {
+    meta = JSON.parse(decodeUtf8(bytes ?? new Uint8Array()))
+  } catch (cause) {
+    throw new InvalidArgumentError(`${key} is not UTF-8 JSON`, { cause })
+  }
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    throw new InvalidArgumentError(`${key} is not a JSON object`)
+  }
+  return meta as Record<string, unknown>
 }
 
 interface NodeInfo {
@@ -61,9 +77,9 @@ async function info(context: Context, root: string | undefined): Promise<void> {
     throw new InvalidArgumentError(`${root} holds no zarr.json: not a Zarr v3 dataset`)
   const nodes: NodeInfo[] = []
   for (const key of metadataKeys) {
-    const path = `/${key.slice(0, -'zarr.json'.length).replace(/\/$/, '')}`
+    const path = `/${zarrJsonPath(key)}`
     const bytes = await store.get(`/${key}` as zarr.AbsolutePath)
-    const meta = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
+    const meta = parseZarrJson(key, bytes)
     const attributes = (meta.attributes ?? {}) as Record<string, unknown>
     if (meta.node_type === 'array') {
       const grid = meta.chunk_grid as { configuration?: { chunk_shape?: number[] } } | undefined

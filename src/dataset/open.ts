@@ -1,10 +1,11 @@
 import type { CID } from 'multiformats/cid'
+import { toCid } from '../cas/id.js'
 import type { ContentAddressedStore } from '../cas/interface.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { ShardedZarrStore } from '../sharded/store.js'
-import { ZarrHAMTStore } from './store.js'
+import { ZarrHAMTStore } from '../zarr/store.js'
 
 /** How a Zarr dataset's root is laid out: a HAMT, or py-hamt's sharded store (with its manifest version). */
 export type ZarrLayout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: string }
@@ -36,10 +37,11 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root: string): ZarrLayout {
  * ```
  */
 export async function openZarrRoot(
-  root: CID,
+  rootId: CID | string,
   options: { store: ContentAddressedStore },
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
   const { store } = options
+  const root = toCid(rootId, 'root')
   const layout = zarrLayoutOf(await store.load(root), String(root))
   if (layout.kind === 'sharded') {
     return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true }) }
