@@ -26,11 +26,15 @@ async function openZarr(
   return { store, metadataKeys: metadataKeys.sort(), layout: opened.layout.kind }
 }
 
-/** A zarr.json as Python reads it: strict UTF-8 (a BOM kept, so JSON refuses it), one JSON object. */
-function parseZarrJson(key: string, bytes: Uint8Array | undefined): Record<string, unknown> {
+/**
+ * A zarr.json as zarr-python reads it, `json.loads` on its bytes: strict UTF-8 after an optional
+ * leading BOM (Python detects `utf-8-sig` there), one JSON object.
+ */
+function parseZarrJson(key: string, bytes: Uint8Array = new Uint8Array()): Record<string, unknown> {
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
   let meta: unknown
   try {
-    meta = JSON.parse(decodeUtf8(bytes ?? new Uint8Array()))
+    meta = JSON.parse(decodeUtf8(bom ? bytes.subarray(3) : bytes))
   } catch (cause) {
     throw new InvalidArgumentError(`${key} is not UTF-8 JSON`, { cause })
   }
