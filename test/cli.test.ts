@@ -156,6 +156,15 @@ describe('ts-hamt CLI on the on-disk store', () => {
     assert.match(text.stdout, /^corrupt: bafk\w+: /m)
   })
 
+  it("--version and -V print package.json's version and nothing else", async () => {
+    const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'))
+    assert.match(manifest.version, /^\d+\.\d+\.\d+/)
+    for (const flag of ['--version', '-V']) {
+      const run = await cli(flag)
+      assert.deepEqual(run, { code: 0, stdout: `${manifest.version}\n`, stderr: '' }, flag)
+    }
+  })
+
   it('exits non-zero with a clear message on errors, and has --help for every command', async () => {
     const missing = await cli('get', 'bafkr4ihkr4ld3m4gqkjf4reryxsy2s5tkbxprqkow6fin2iiyvreuzzab4', 'k')
     assert.equal(missing.code, 1)

@@ -8,6 +8,8 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import * as zarr from 'zarrita'
+import { HAMT, KuboStore, ZarrHAMTStore } from '../src/index.js'
 import { cliBinary, ensureCliBuilt } from './helpers/cli.js'
 import { startKubo } from './helpers/kubo.js'
 
@@ -23,11 +25,19 @@ describe('README code blocks', async () => {
   // Blocks that use Kubo's default addresses run against a daemon of the test's own.
   const daemon = await startKubo()
   after(() => daemon.stop())
+  // The opening example reads a published dataset from public gateways: here, the daemon's gateway.
+  const published = await publishExampleDataset(daemon)
   const readme = (await readFile(`${repo}/README.md`, 'utf8'))
     .replaceAll('http://127.0.0.1:5001', daemon.rpcUrl)
     .replaceAll('http://127.0.0.1:8080', daemon.gatewayUrl)
+    .replaceAll('https://trustless-gateway.link', daemon.gatewayUrl)
   const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string)
   it('has code blocks to check', () => assert.ok(blocks.length >= 3))
+  const numberOf = (text: string): number => {
+    const index = blocks.findIndex((block) => block.includes(text))
+    assert.ok(index >= 0, `a README block contains ${text}`)
+    return index + 1
+  }
   await mkdir(`${repo}/.cache/readme`, { recursive: true })
   for (const [index, block] of blocks.entries()) {
     it(`block ${index + 1} runs`, async () => {
@@ -40,12 +50,33 @@ describe('README code blocks', async () => {
       await runTs(file)
     })
   }
-  it('the first block prints what its comments say', async () => {
+  it('the opening example is the first block, names the dataset the tests publish and prints what it says', async () => {
+    assert.equal(numberOf('openZarrRoot(CID.parse('), 1)
+    assert.ok(blocks[0]?.includes(published), `README's opening example should read ${published}`)
     const out = await runTs(`${repo}/.cache/readme/block-1.ts`)
+    assert.match(out, /^\[ 2, 3 \] Float32Array\(3\) \[ 280\.5, 281, 281\.5 \]$/m)
+  })
+  it('the HAMT example prints what its comments say', async () => {
+    const out = await runTs(`${repo}/.cache/readme/block-${numberOf("map.delete('humidity')")}.ts`)
     assert.match(out, /\{ unit: 'K', values: \[ 280\.5, 281\.2 \] \}\nundefined\n/)
     assert.match(out, /nothing to delete/)
   })
 })
+
+/** The dataset README's opening example reads, written to the daemon (the same content, the same root). */
+async function publishExampleDataset(daemon: { rpcUrl: string; gatewayUrl: string }): Promise<string> {
+  const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl })
+  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+  const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)))
+  const temperature = await zarr.create(group.resolve('temperature'), {
+    shape: [2, 3],
+    chunkShape: [1, 3],
+    dtype: 'float32',
+  })
+  const data = Float32Array.of(280.5, 281, 281.5, 279, 279.5, 280)
+  await zarr.set(temperature, null, { data, shape: [2, 3], stride: [3, 1] })
+  return String(await map.flush())
+}
 
 describe('README shell examples', () => {
   it('the ts-hamt command-line session runs as written, with the built binary on PATH', async () => {

@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, posix } from 'node:path'
+import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { build } from 'esbuild'
 import * as api from '../src/index.js'
 import * as nodeApi from '../src/node/index.js'
+import { ensureCliBuilt } from './helpers/cli.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 
@@ -71,6 +78,7 @@ describe('package', () => {
     assert.deepEqual(manifest.exports['./node'], {
       types: './dist/node/index.d.ts',
       import: './dist/node/index.js',
+      default: './dist/node/index.js',
     })
   })
 
@@ -93,6 +101,122 @@ export async function open(root) {
     })
   })
 })
+
+const run = promisify(execFile)
+const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'))
+
+describe('the package as npm packs it', () => {
+  let packed: { files: Array<{ path: string }>; size: number; unpackedSize: number; entryCount: number }
+  let paths: Set<string>
+  before(async () => {
+    await ensureCliBuilt()
+    // --ignore-scripts: prepack would rebuild dist/, which ensureCliBuilt has just made current.
+    const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: repo,
+      timeout: 120_000,
+    })
+    packed = JSON.parse(stdout)[0]
+    paths = new Set(packed.files.map((file) => file.path))
+    console.log(
+      `packed: ${packed.entryCount} files, ${(packed.size / 1024).toFixed(0)} KiB tarball, ${(packed.unpackedSize / 1024).toFixed(0)} KiB unpacked`,
+    )
+  })
+
+  it('holds dist/, the manifest, README and LICENSE, and no tests, sources, benches or caches', () => {
+    for (const path of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts']) {
+      assert.ok(paths.has(path), `${path} is packed`)
+    }
+    const stray = [...paths].filter(
+      (path) => !/^dist\//.test(path) && !['package.json', 'README.md', 'LICENSE'].includes(path),
+    )
+    assert.deepEqual(stray, [])
+    assert.deepEqual(
+      [...paths].filter((path) =>
+        /(^|\/)(test|tests|__tests__|fixtures|bench)\/|\.test\.|\.spec\./.test(path),
+      ),
+      [],
+    )
+    assert.ok(packed.unpackedSize < 2 * 1024 * 1024, `unpacked size ${packed.unpackedSize} under 2 MiB`)
+  })
+
+  it('every exports, types and bin target is in the package', () => {
+    const targets = [
+      ...exportTargets(manifest.exports),
+      ...Object.values(manifest.bin as Record<string, string>),
+    ]
+    assert.ok(targets.length >= 6)
+    for (const target of targets) assert.ok(paths.has(posix.normalize(target)), `${target} is packed`)
+  })
+
+  it('has no source maps whose sources are missing (the build emits none; any packed map must resolve)', () => {
+    const maps = [...paths].filter((path) => path.endsWith('.map'))
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(join(repo, map), 'utf8')) as { sources: string[] }
+      for (const source of sources) {
+        const resolved = posix.normalize(posix.join(posix.dirname(map), source))
+        assert.ok(paths.has(resolved), `${map} names ${source}, which is not packed`)
+      }
+    }
+    // Nor a sourceMappingURL comment pointing at a map that is not there.
+    for (const path of [...paths].filter((p) => p.endsWith('.js') || p.endsWith('.d.ts'))) {
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(join(repo, path), 'utf8'))?.[1]
+      if (url !== undefined) assert.ok(paths.has(posix.join(posix.dirname(path), url)), `${path} → ${url}`)
+    }
+  })
+})
+
+describe('installed as a dependency', () => {
+  // A consumer project whose node_modules/ts-hamt is this package: resolution goes through `exports`.
+  let consumer: string
+  before(async () => {
+    await ensureCliBuilt()
+    consumer = await mkdtemp(join(tmpdir(), 'ts-hamt-consumer-'))
+    await mkdir(join(consumer, 'node_modules'))
+    await symlink(repo, join(consumer, 'node_modules', 'ts-hamt'), 'dir')
+  })
+  after(() => rm(consumer, { recursive: true, force: true }))
+
+  it(`require() loads both entry points (require(esm), Node ${process.version}), with the same exports as import`, async () => {
+    const script = join(consumer, 'use.cjs')
+    await writeFile(
+      script,
+      `const api = require('ts-hamt')
+const node = require('ts-hamt/node')
+const { version } = require('ts-hamt/package.json')
+console.log(JSON.stringify({ api: Object.keys(api).sort(), node: Object.keys(node).sort(), version, hamt: typeof api.HAMT.create }))
+`,
+    )
+    const { stdout, stderr } = await run(process.execPath, [script], { cwd: consumer, timeout: 60_000 })
+    const got = JSON.parse(stdout)
+    assert.deepEqual(got.api, Object.keys(api).sort())
+    assert.deepEqual(got.node, Object.keys(nodeApi).sort())
+    assert.equal(got.version, manifest.version)
+    assert.equal(got.hamt, 'function')
+    assert.doesNotMatch(stderr, /Error/)
+  })
+
+  it('import by package name resolves to dist/ and works', async () => {
+    const script = join(consumer, 'use.mjs')
+    await writeFile(
+      script,
+      `import { HAMT, MemoryStore } from 'ts-hamt'
+import { DiskStore } from 'ts-hamt/node'
+const map = await HAMT.create({ store: await MemoryStore.create() })
+await map.set('a', 1)
+console.log(import.meta.resolve('ts-hamt'), typeof DiskStore, await map.get('a'))
+`,
+    )
+    const { stdout } = await run(process.execPath, [script], { cwd: consumer, timeout: 60_000 })
+    assert.match(stdout, /\/dist\/index\.js function 1\n$/)
+  })
+})
+
+/** Every file path named in an `exports` map, whatever the conditions' nesting. */
+function exportTargets(entry: unknown): string[] {
+  if (typeof entry === 'string') return [entry]
+  if (entry === null || typeof entry !== 'object') return []
+  return Object.values(entry).flatMap(exportTargets)
+}
 
 /** Bundles `entry` for browsers: esbuild fails on any Node built-in, and the metafile must name none. */
 async function assertBrowserBundle(entry: Parameters<typeof build>[0]): Promise<void> {

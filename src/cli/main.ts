@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The ts-hamt command line: maps, Zarr datasets and CAR files on the on-disk store (default), a
 // Kubo daemon (--kubo) or trustless gateways (--gateway). `ts-hamt --help` lists the commands.
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadBlake3 } from '../hash/blake3.js'
 import { exportCommand, importCommand } from './commands/car.js'
@@ -45,7 +46,8 @@ const GLOBAL_HELP = `Options for every command:
   --gateway URL    without --kubo: read through trustless gateways (repeat for failover; read-only)
   --json           print results as JSON, for scripts
   --progress       show progress on stderr (default: when stderr is a terminal); --no-progress hides it
-  -h, --help       help for a command`
+  -h, --help       help for a command
+  -V, --version    print ts-hamt's version`
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length))
@@ -61,6 +63,12 @@ function usage(): string {
     '',
     'ts-hamt COMMAND --help shows a command’s arguments.',
   ].join('\n')
+}
+
+/** The version in the package's own package.json (two levels up from src/cli/ and from dist/cli/). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+  return String(manifest.version)
 }
 
 function commandHelp(command: Command): string {
@@ -85,6 +93,10 @@ export async function main(argv: string[], interrupt: Interrupt): Promise<number
   const command = commands.find((c) => c.name === name)
   const wantsJson = argv.includes('--json')
   try {
+    if (name === undefined && (argv.includes('--version') || argv.includes('-V'))) {
+      process.stdout.write(`${packageVersion()}\n`)
+      return 0
+    }
     if (name === undefined || name === 'help') {
       process.stdout.write(`${usage()}\n`)
       return name === undefined && !argv.includes('--help') && !argv.includes('-h') ? 2 : 0
