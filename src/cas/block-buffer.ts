@@ -1,4 +1,5 @@
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
 import { RwLock } from '../util/rw-lock.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions } from './interface.js'
@@ -20,6 +21,30 @@ export type WriteBlocks = (
   options: AbortOptions | undefined,
 ) => Promise<void>
 
+/**
+ * A buffered block: its bytes and multihash copied into the buffer's slabs, and its CID kept only
+ * when the caller holds it anyway (`save`); a CAR's CIDs are rebuilt when written instead of kept.
+ */
+class Entry implements BufferedBlock {
+  readonly key: Uint8Array
+  readonly bytes: Uint8Array
+  readonly #cid: CID | undefined
+  readonly #version: 0 | 1
+  readonly #code: number
+
+  constructor(cid: CID, key: Uint8Array, bytes: Uint8Array, keepCid: boolean) {
+    this.key = key
+    this.bytes = bytes
+    this.#cid = keepCid ? cid : undefined
+    this.#version = cid.version
+    this.#code = cid.code
+  }
+
+  get cid(): CID {
+    return this.#cid ?? CID.create(this.#version, this.#code, Digest.decode(this.key))
+  }
+}
+
 /** Small blocks are copied into shared slabs: a copy with its own ArrayBuffer costs ~300 bytes more. */
 const SLAB_BYTES = 64 << 10
 const SLAB_BLOCK_LIMIT = 4 << 10
@@ -36,7 +61,7 @@ export class BlockBuffer {
   /** Position of each buffered block in #order. */
   readonly #index = new IdMap<number>()
   /** Buffered blocks in arrival order; a written block leaves a hole until the next flush compacts. */
-  #order: (BufferedBlock | undefined)[] = []
+  #order: (Entry | undefined)[] = []
   #bytes = 0
   readonly #flushes = new RwLock()
   #slab = new Uint8Array(0)
@@ -63,16 +88,20 @@ export class BlockBuffer {
     return this.#index.has(cid.multihash.bytes)
   }
 
-  /** Buffers a copy of each block not buffered yet, then flushes if the buffer is full. */
-  async add(blocks: readonly BufferedBlock[], options?: AbortOptions): Promise<void> {
+  /**
+   * Buffers a copy of each block not buffered yet, and returns true when the buffer is full (the
+   * caller flushes). `keepCids`: hold the CID objects (the caller keeps them anyway) rather than
+   * rebuild them when written.
+   */
+  add(blocks: readonly BufferedBlock[], keepCids: boolean): boolean {
     for (const { cid, bytes } of blocks) {
-      const key = cid.multihash.bytes
-      if (this.#index.has(key)) continue
+      if (this.#index.has(cid.multihash.bytes)) continue
+      const key = this.#copy(cid.multihash.bytes)
       this.#index.set(key, this.#order.length)
-      this.#order.push({ cid, bytes: this.#copy(bytes) })
+      this.#order.push(new Entry(cid, key, this.#copy(bytes), keepCids))
       this.#bytes += bytes.length
     }
-    if (this.#bytes >= this.#limit) await this.flush(options)
+    return this.#bytes >= this.#limit
   }
 
   /** Writes what is buffered now, after any flush under way; `options.signal` ends the wait. */
@@ -84,14 +113,14 @@ export class BlockBuffer {
     this.#compact()
     if (this.#order.length === 0) return
     // Blocks buffered while this batch is written get positions after it and wait for the next flush.
-    const batch = this.#order.slice() as BufferedBlock[]
-    await this.#write(batch, (block) => this.#remove(block), options)
+    const batch = this.#order.slice() as Entry[]
+    await this.#write(batch, (block) => this.#remove(block as Entry), options)
     for (const block of batch) this.#remove(block)
     this.#compact()
   }
 
-  #remove(block: BufferedBlock): void {
-    const key = block.cid.multihash.bytes
+  #remove(block: Entry): void {
+    const { key } = block
     const position = this.#index.get(key)
     if (position === undefined || this.#order[position] !== block) return
     this.#index.delete(key)
@@ -104,7 +133,7 @@ export class BlockBuffer {
     if (this.#index.size === this.#order.length) return
     const kept = this.#order.filter((block) => block !== undefined)
     kept.forEach((block, position) => {
-      this.#index.set(block.cid.multihash.bytes, position)
+      this.#index.set(block.key, position)
     })
     this.#order = kept
   }

@@ -89,12 +89,13 @@ export class BufferedBlocks {
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array')
     checkVerifiable(cid)
     await verifyBlock(cid, bytes, 'putBlock')
-    await this.#buffer.add([{ cid, bytes }], options)
+    // Not keeping a CAR's CID objects (and their own ArrayBuffers) is most of a tiny block's cost.
+    if (this.#buffer.add([{ cid, bytes }], false)) await this.flush(options)
   }
 
   /** Buffers blocks whose CIDs were computed here (copies are kept), flushing when the buffer is full. */
-  add(blocks: readonly BufferedBlock[], options?: AbortOptions): Promise<void> {
-    return this.#buffer.add(blocks, options)
+  async add(blocks: readonly BufferedBlock[], options?: AbortOptions): Promise<void> {
+    if (this.#buffer.add(blocks, true)) await this.flush(options)
   }
 
   /** Writes every buffered block to the transport (after any flush under way). */
