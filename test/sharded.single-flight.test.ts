@@ -39,6 +39,23 @@ class ManualLoad {
   }
 }
 
+/** Runs `body`, then fails if the process printed MaxListenersExceededWarning meanwhile. */
+async function withoutListenerWarnings(body: () => Promise<void>): Promise<void> {
+  const warnings: Error[] = []
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning)
+  }
+  process.on('warning', onWarning)
+  try {
+    await body()
+    await tick()
+  } finally {
+    process.off('warning', onWarning)
+  }
+  const leaks = warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)
+  assert.deepEqual(leaks, [])
+}
+
 function setup(honoursSignal: boolean): {
   flights: Map<string, Flight<string>>
   single: SingleFlight<string, string>
@@ -157,12 +174,7 @@ describe('SingleFlight', () => {
   })
 
   it('30 callers joining one run under one signal add one abort listener, and an abort answers them all', async () => {
-    const warnings: Error[] = []
-    const onWarning = (warning: Error): void => {
-      warnings.push(warning)
-    }
-    process.on('warning', onWarning)
-    try {
+    await withoutListenerWarnings(async () => {
       const { single, loader, flights } = setup(false)
       const controller = new AbortController()
       const calls = Array.from({ length: 30 }, () => single.run('k', loader.load, controller.signal))
@@ -182,23 +194,11 @@ describe('SingleFlight', () => {
       loader.resolve('v')
       assert.deepEqual(await Promise.all(more), Array(30).fill('v'))
       assert.equal(getEventListeners(second.signal, 'abort').length, 0)
-      await tick()
-      assert.deepEqual(
-        warnings.filter((w) => w.name === 'MaxListenersExceededWarning'),
-        [],
-      )
-    } finally {
-      process.off('warning', onWarning)
-    }
+    })
   })
 
   it('30 concurrent gets under one signal through an uncached node print no MaxListenersExceededWarning', async () => {
-    const warnings: Error[] = []
-    const onWarning = (warning: Error): void => {
-      warnings.push(warning)
-    }
-    process.on('warning', onWarning)
-    try {
+    await withoutListenerWarnings(async () => {
       const inner = await MemoryStore.create()
       const map = await HAMT.create<number>({ store: inner })
       for (let i = 0; i < 200; i++) await map.set(`k${i}`, i)
@@ -229,13 +229,6 @@ describe('SingleFlight', () => {
         Array.from({ length: 30 }, (_, i) => i),
       )
       assert.equal(getEventListeners(signal, 'abort').length, 0)
-      await tick()
-      assert.deepEqual(
-        warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message),
-        [],
-      )
-    } finally {
-      process.off('warning', onWarning)
-    }
+    })
   })
 })
