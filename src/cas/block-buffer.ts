@@ -96,7 +96,8 @@ export class BlockBuffer {
   add(blocks: readonly BufferedBlock[], keepCids: boolean): boolean {
     for (const { cid, bytes } of blocks) {
       if (this.#index.has(cid.multihash.bytes)) continue
-      const key = this.#copy(cid.multihash.bytes)
+      // A kept CID holds its multihash already; else the multihash is copied out of whatever held it.
+      const key = keepCids ? cid.multihash.bytes : this.#copy(cid.multihash.bytes)
       this.#index.set(key, this.#order.length)
       this.#order.push(new Entry(cid, key, this.#copy(bytes), keepCids))
       this.#bytes += bytes.length
@@ -114,23 +115,36 @@ export class BlockBuffer {
     if (this.#order.length === 0) return
     // Blocks buffered while this batch is written get positions after it and wait for the next flush.
     const batch = this.#order.slice() as Entry[]
-    await this.#write(batch, (block) => this.#remove(block as Entry), options)
-    for (const block of batch) this.#remove(block)
+    let reported = 0
+    await this.#write(
+      batch,
+      (block) => {
+        if (this.#remove(block as Entry)) reported++
+      },
+      options,
+    )
+    if (reported < batch.length) for (const block of batch) this.#remove(block)
     this.#compact()
   }
 
-  #remove(block: Entry): void {
+  /** Takes a written block out; false if it was out already. */
+  #remove(block: Entry): boolean {
     const { key } = block
     const position = this.#index.get(key)
-    if (position === undefined || this.#order[position] !== block) return
+    if (position === undefined || this.#order[position] !== block) return false
     this.#index.delete(key)
     this.#order[position] = undefined
     this.#bytes -= block.bytes.length
+    return true
   }
 
   /** Drops the holes written blocks left, renumbering the rest (in order). */
   #compact(): void {
     if (this.#index.size === this.#order.length) return
+    if (this.#index.size === 0) {
+      this.#order = []
+      return
+    }
     const kept = this.#order.filter((block) => block !== undefined)
     kept.forEach((block, position) => {
       this.#index.set(block.key, position)
