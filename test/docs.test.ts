@@ -51,7 +51,7 @@ describe('README code blocks', async () => {
     })
   }
   it('the opening example is the first block, names the dataset the tests publish and prints what it says', async () => {
-    assert.equal(numberOf('openZarrRoot(CID.parse('), 1)
+    assert.equal(numberOf('await openZarrRoot('), 1)
     assert.ok(blocks[0]?.includes(published), `README's opening example should read ${published}`)
     const out = await runTs(`${repo}/.cache/readme/block-1.ts`)
     assert.match(out, /^\[ 2, 3 \] Float32Array\(3\) \[ 280\.5, 281, 281\.5 \]$/m)

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { getEventListeners } from 'node:events'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { RwLock } from '../src/hamt/lock.js'
 import {
   type AbortOptions,
   type Codec,
@@ -14,6 +13,7 @@ import {
   MemoryStore,
   type StoreId,
 } from '../src/index.js'
+import { RwLock } from '../src/util/rw-lock.js'
 import { assertSound } from './helpers/maps.js'
 
 const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))

@@ -2,7 +2,10 @@
 // pattern: each caller waits under its own signal, nobody starts a load it has already given up
 // on, and a run never outlives its settling in the map of runs under way.
 import assert from 'node:assert/strict'
+import { getEventListeners } from 'node:events'
 import { describe, it } from 'node:test'
+import { MemoryStore } from '../src/cas/memory.js'
+import { HAMT } from '../src/hamt/hamt.js'
 import { type Flight, SingleFlight } from '../src/util/single-flight.js'
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
@@ -34,6 +37,23 @@ class ManualLoad {
   reject(error: unknown, call = this.calls - 1): void {
     this.#settle[call]?.reject(error)
   }
+}
+
+/** Runs `body`, then fails if the process printed MaxListenersExceededWarning meanwhile. */
+async function withoutListenerWarnings(body: () => Promise<void>): Promise<void> {
+  const warnings: Error[] = []
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning)
+  }
+  process.on('warning', onWarning)
+  try {
+    await body()
+    await tick()
+  } finally {
+    process.off('warning', onWarning)
+  }
+  const leaks = warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message)
+  assert.deepEqual(leaks, [])
 }
 
 function setup(honoursSignal: boolean): {
@@ -151,5 +171,64 @@ describe('SingleFlight', () => {
     }
     await assert.rejects(single.run('k', load), TypeError)
     assert.equal(flights.size, 0)
+  })
+
+  it('30 callers joining one run under one signal add one abort listener, and an abort answers them all', async () => {
+    await withoutListenerWarnings(async () => {
+      const { single, loader, flights } = setup(false)
+      const controller = new AbortController()
+      const calls = Array.from({ length: 30 }, () => single.run('k', loader.load, controller.signal))
+      assert.equal(loader.calls, 1)
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 1)
+      controller.abort()
+      const outcomes = await Promise.allSettled(calls)
+      assert.ok(outcomes.every((o) => o.status === 'rejected' && (o.reason as Error).name === 'AbortError'))
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 0, 'nothing left listening')
+      loader.resolve('late')
+      await tick()
+      assert.equal(flights.size, 0)
+      // A run that ends normally takes its listener with it.
+      const second = new AbortController()
+      const more = Array.from({ length: 30 }, () => single.run('j', loader.load, second.signal))
+      assert.equal(getEventListeners(second.signal, 'abort').length, 1)
+      loader.resolve('v')
+      assert.deepEqual(await Promise.all(more), Array(30).fill('v'))
+      assert.equal(getEventListeners(second.signal, 'abort').length, 0)
+    })
+  })
+
+  it('30 concurrent gets under one signal through an uncached node print no MaxListenersExceededWarning', async () => {
+    await withoutListenerWarnings(async () => {
+      const inner = await MemoryStore.create()
+      const map = await HAMT.create<number>({ store: inner })
+      for (let i = 0; i < 200; i++) await map.set(`k${i}`, i)
+      const root = await map.flush()
+      let release!: () => void
+      let gate: Promise<void> | undefined
+      const slow = {
+        save: (data: Uint8Array, codec: 'raw' | 'dag-cbor') => inner.save(data, codec),
+        load: async (id: Uint8Array) => {
+          await gate
+          return inner.load(id)
+        },
+      }
+      const cold = await HAMT.open<number>(root, { store: slow as never, cacheBytes: 0 })
+      gate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const { signal } = new AbortController()
+      const gets = Array.from({ length: 30 }, (_, i) => cold.get(`k${i}`, { signal }))
+      await tick()
+      assert.ok(
+        getEventListeners(signal, 'abort').length <= 1,
+        `${getEventListeners(signal, 'abort').length} abort listeners on one signal`,
+      )
+      release()
+      assert.deepEqual(
+        await Promise.all(gets),
+        Array.from({ length: 30 }, (_, i) => i),
+      )
+      assert.equal(getEventListeners(signal, 'abort').length, 0)
+    })
   })
 })

@@ -1,3 +1,4 @@
+import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { CarBlockIterator } from '@ipld/car/iterator'
 import type { CID } from 'multiformats/cid'
 import { IdMap } from '../cas/id-map.js'
@@ -7,6 +8,8 @@ import type { BlockSink, ImportCarOptions } from './interface.js'
 import { linksOf } from './walk.js'
 
 type CarSource = Uint8Array | AsyncIterable<Uint8Array>
+
+type CarBlock = { cid: CID; bytes: Uint8Array }
 
 /**
  * Adds every block of a CAR file (v1 or v2) to `target`, then flushes it; returns the CAR's roots.
@@ -73,29 +76,51 @@ async function readCar(
   put: ((cid: CID, bytes: Uint8Array) => Promise<void>) | undefined,
   verify: boolean,
 ): Promise<{ roots: CID[]; blocks: number }> {
+  // Bytes are decoded at once, synchronously: the streaming decoder awaited several times a block
+  // and made ~10 KiB of garbage each, which set the peak memory of importing tiny blocks.
+  if (car instanceof Uint8Array) {
+    let reader: CarBufferReader
+    try {
+      reader = CarBufferReader.fromBytes(car)
+    } catch (error) {
+      throw new InvalidValueError(`not a CAR file, or a corrupt one: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+    return checkBlocks(reader.getRoots(), reader.blocks().values(), target, options, put, verify)
+  }
   let reader: CarBlockIterator
   try {
-    reader =
-      car instanceof Uint8Array
-        ? await CarBlockIterator.fromBytes(car)
-        : await CarBlockIterator.fromIterable(car)
+    reader = await CarBlockIterator.fromIterable(car)
   } catch (error) {
     throw new InvalidValueError(`not a CAR file: ${(error as Error).message}`, { cause: error })
   }
-  const roots = await reader.getRoots()
+  return checkBlocks(await reader.getRoots(), reader[Symbol.asyncIterator](), target, options, put, verify)
+}
+
+/** The body of {@link readCar} over decoded blocks (an iterator of a stream's blocks may throw). */
+async function checkBlocks(
+  roots: CID[],
+  iterator: Iterator<CarBlock> | AsyncIterator<CarBlock>,
+  target: BlockSink,
+  options: ImportCarOptions,
+  put: ((cid: CID, bytes: Uint8Array) => Promise<void>) | undefined,
+  verify: boolean,
+): Promise<{ roots: CID[]; blocks: number }> {
   // Blocks seen, and links not yet matched by a block: at the end those must be in the target.
   const imported = new IdMap<true>()
   const unresolved = new IdMap<CID>()
   for (const root of roots) unresolved.set(root.multihash.bytes, root)
   let blocks = 0
   let bytes = 0
-  const iterator = reader[Symbol.asyncIterator]()
   try {
     for (;;) {
       options.signal?.throwIfAborted()
-      let next: IteratorResult<{ cid: CID; bytes: Uint8Array }>
+      let next: IteratorResult<CarBlock>
       try {
-        next = await iterator.next()
+        // A decoded CAR's blocks come synchronously: no promise a block for them.
+        const result = iterator.next()
+        next = result instanceof Promise ? await result : result
       } catch (error) {
         throw new InvalidValueError(
           `the CAR file is corrupt after ${blocks} blocks: ${(error as Error).message}`,

@@ -2,18 +2,14 @@ import { CID } from 'multiformats/cid'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
+import { mapPool } from '../util/pool.js'
+import type { BufferedBlock } from './block-buffer.js'
+import { BufferedBlocks, codecCode } from './buffered-blocks.js'
 import { concatBytes } from './concat.js'
-import { asCid } from './gateway.js'
 import { type BlockHash, blockDigest, blockHashOption } from './id.js'
-import { IdMap } from './id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
-import { checkByteRange, sliceByteRange } from './range.js'
-import { readUnixfsFile } from './unixfs.js'
-import { type Block, buildUnixfsFile } from './unixfs-builder.js'
+import { buildUnixfsFile } from './unixfs-builder.js'
 import { checkVerifiable, verifyBlock } from './verify.js'
-
-const CODECS: Record<Codec, number> = { raw: 0x55, 'dag-cbor': 0x71 }
-const DAG_PB = 0x70
 
 /**
  * The part of an `interface-blockstore` Blockstore this store uses. `get` may return the bytes, a
@@ -65,12 +61,8 @@ export class BlockstoreStore implements ContentAddressedStore {
   readonly #hash: BlockHash
   readonly #chunkSize: number
   readonly #verify: boolean
-  readonly #bufferLimit: number
   readonly #writeConcurrency: number
-  /** Keyed by multihash, as blockstores key blocks: a raw and a dag-cbor CID name the same block. */
-  readonly #buffer = new IdMap<Block>()
-  #bufferBytes = 0
-  #writing: Promise<void> = Promise.resolve()
+  readonly #blocks: BufferedBlocks
 
   constructor(blockstore: BlockstoreLike, options: BlockstoreStoreOptions = {}) {
     if (typeof blockstore?.get !== 'function' || typeof blockstore.put !== 'function') {
@@ -80,48 +72,70 @@ export class BlockstoreStore implements ContentAddressedStore {
     this.#hash = blockHashOption(options.hash)
     this.#chunkSize = integerOption('chunkSize', options.chunkSize, 1 << 20)
     this.#verify = options.verify ?? true
-    this.#bufferLimit = integerOption('writeBufferBytes', options.writeBufferBytes, 8 << 20, 0)
+    const bufferLimit = integerOption('writeBufferBytes', options.writeBufferBytes, 8 << 20, 0)
     this.#writeConcurrency = integerOption('writeConcurrency', options.writeConcurrency, 16)
+    this.#blocks = new BufferedBlocks(bufferLimit, {
+      getBlock: (cid, options) => this.#read(cid, options),
+      hasBlock: async (cid, options) => await this.blockstore.has(cid, options),
+      writeBlocks: (blocks, written, options) => this.#write(blocks, written, options),
+    })
   }
 
   /** Saves `data` and returns its CID (codec `codec`, or dag-pb for data above one chunk). */
   async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<CID> {
     options?.signal?.throwIfAborted()
     if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data must be a Uint8Array')
-    if (CODECS[codec] === undefined)
-      throw new InvalidArgumentError(`codec must be 'raw' or 'dag-cbor', got ${codec}`)
+    const code = codecCode(codec)
     const digest = (bytes: Uint8Array): Promise<MultihashDigest> => blockDigest(this.#hash, bytes)
-    let root: CID
     if (data.length <= this.#chunkSize) {
-      root = CID.createV1(CODECS[codec], await digest(data))
-      this.#bufferBlock({ cid: root, bytes: data.slice() })
-    } else {
-      const file = await buildUnixfsFile(data, this.#chunkSize, digest)
-      for (const block of file.blocks) this.#bufferBlock(block)
-      root = file.root
+      const cid = CID.createV1(code, await digest(data))
+      await this.#blocks.add([{ cid, bytes: data }], options)
+      return cid
     }
-    if (this.#bufferBytes >= this.#bufferLimit) await this.flush(options)
-    return root
+    const file = await buildUnixfsFile(data, this.#chunkSize, digest)
+    await this.#blocks.add(file.blocks, options)
+    return file.root
   }
 
-  async load(id: StoreId, options: LoadOptions = {}): Promise<Uint8Array> {
-    options.signal?.throwIfAborted()
-    const cid = asCid(id, 'id')
-    if (options.range !== undefined) checkByteRange(options.range)
-    if (cid.code === DAG_PB) {
-      return readUnixfsFile(cid, (block) => this.getBlock(block, options), options.range)
-    }
-    const bytes = await this.getBlock(cid, options)
-    return options.range === undefined ? bytes : sliceByteRange(bytes, options.range)
+  load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+    return this.#blocks.load(id, options)
   }
 
   /** The bytes of one block (for a UnixFS file, its root node), checked against the CID. */
-  async getBlock(block: CID, options: AbortOptions = {}): Promise<Uint8Array> {
-    options.signal?.throwIfAborted()
-    const cid = asCid(block, 'cid')
+  getBlock(block: CID, options?: AbortOptions): Promise<Uint8Array> {
+    return this.#blocks.getBlock(block, options)
+  }
+
+  /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
+  putBlock(block: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+    return this.#blocks.putBlock(block, bytes, options)
+  }
+
+  /** True when the block is buffered or in the blockstore. */
+  hasBlock(block: CID, options?: AbortOptions): Promise<boolean> {
+    return this.#blocks.hasBlock(block, options)
+  }
+
+  /**
+   * Writes every buffered block to the blockstore. A failure leaves the unwritten blocks buffered
+   * for the next flush; `HAMT.flush()` calls this before it commits a new root.
+   */
+  flush(options?: AbortOptions): Promise<void> {
+    return this.#blocks.flush(options)
+  }
+
+  /** What this store is, for messages. */
+  get description(): string {
+    return 'the blockstore'
+  }
+
+  /** Bytes waiting in the write buffer. */
+  get bufferedBytes(): number {
+    return this.#blocks.bufferedBytes
+  }
+
+  async #read(cid: CID, options: AbortOptions): Promise<Uint8Array> {
     if (this.#verify) checkVerifiable(cid)
-    const pending = this.#buffer.get(cid.multihash.bytes)
-    if (pending !== undefined) return pending.bytes.slice()
     let bytes: Uint8Array
     try {
       bytes = await collect(this.blockstore.get(cid, options))
@@ -134,79 +148,28 @@ export class BlockstoreStore implements ContentAddressedStore {
     return bytes
   }
 
-  /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
-  async putBlock(block: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
-    options?.signal?.throwIfAborted()
-    const cid = asCid(block, 'cid')
-    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array')
-    checkVerifiable(cid)
-    await verifyBlock(cid, bytes, 'putBlock')
-    this.#bufferBlock({ cid, bytes: bytes.slice() })
-    if (this.#bufferBytes >= this.#bufferLimit) await this.flush(options)
-  }
-
-  /** True when the block is buffered or in the blockstore. */
-  async hasBlock(block: CID, options?: AbortOptions): Promise<boolean> {
-    const cid = asCid(block, 'cid')
-    return this.#buffer.has(cid.multihash.bytes) || (await this.blockstore.has(cid, options))
-  }
-
-  /**
-   * Writes every buffered block to the blockstore. A failure leaves the unwritten blocks buffered
-   * for the next flush; `HAMT.flush()` calls this before it commits a new root.
-   */
-  async flush(options?: AbortOptions): Promise<void> {
-    const run = this.#writing.then(() => this.#writeBuffer(options))
-    // A failed write must not poison the queue: the next flush retries what is still buffered.
-    this.#writing = run.catch(() => {})
-    await run
-  }
-
-  /** What this store is, for messages. */
-  get description(): string {
-    return 'the blockstore'
-  }
-
-  /** Bytes waiting in the write buffer. */
-  get bufferedBytes(): number {
-    return this.#bufferBytes
-  }
-
-  #bufferBlock(block: Block): void {
-    const key = block.cid.multihash.bytes
-    if (this.#buffer.has(key)) return
-    this.#buffer.set(key, block)
-    this.#bufferBytes += block.bytes.length
-  }
-
-  async #writeBuffer(options?: AbortOptions): Promise<void> {
-    // Only what was buffered when the write started leaves the buffer, each block once it is written.
-    const blocks = [...this.#buffer.entries()].map(([, block]) => block)
-    let next = 0
-    let failure: { error: unknown } | undefined
-    const writeNext = async (): Promise<void> => {
-      // After a failure no writer takes a new block, so nothing is still writing when flush() rejects.
-      while (next < blocks.length && failure === undefined) {
-        const block = blocks[next++] as Block
-        try {
-          options?.signal?.throwIfAborted()
+  /** Up to `writeConcurrency` puts at once; after a failure none starts, and what was written leaves the buffer. */
+  async #write(
+    blocks: readonly BufferedBlock[],
+    written: (block: BufferedBlock) => void,
+    options: AbortOptions | undefined,
+  ): Promise<void> {
+    try {
+      await mapPool(
+        blocks,
+        this.#writeConcurrency,
+        async (block) => {
           await this.blockstore.put(block.cid, block.bytes, options)
-        } catch (error) {
-          failure ??= { error }
-          return
-        }
-        if (this.#buffer.delete(block.cid.multihash.bytes)) this.#bufferBytes -= block.bytes.length
-      }
+          written(block)
+        },
+        options?.signal,
+      )
+    } catch (error) {
+      if (options?.signal?.aborted) throw error
+      throw new StoreError(`writing blocks to ${this.description} failed: ${(error as Error).message}`, {
+        cause: error,
+      })
     }
-    await Promise.allSettled(
-      Array.from({ length: Math.min(this.#writeConcurrency, blocks.length) }, writeNext),
-    )
-    if (failure === undefined) return
-    const { error } = failure
-    if (options?.signal?.aborted) throw error
-    throw new StoreError(`writing blocks to ${this.description} failed: ${(error as Error).message}`, {
-      cause: error,
-    })
   }
 }
 

@@ -1,3 +1,4 @@
+import { code as dagPbCode } from '@ipld/dag-pb'
 import type { CID } from 'multiformats/cid'
 import {
   BlockNotFoundError,
@@ -11,8 +12,6 @@ import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
 import { type Blake3Digest, checkVerifiable, verifyBlock } from './verify.js'
-
-const DAG_PB = 0x70
 
 /**
  * The largest raw block accepted from a gateway: IPFS blocks stay within 2 MiB (bitswap's limit),
@@ -100,7 +99,7 @@ export class GatewayReader {
   async #loadFrom(url: string, cid: CID, options: LoadOptions): Promise<Uint8Array> {
     const fetchBlock = (block: CID): Promise<Uint8Array> => this.#fetchRawBlock(url, block, options.signal)
     if (this.#verify) checkVerifiable(cid)
-    if (cid.code === DAG_PB) {
+    if (cid.code === dagPbCode) {
       if (this.#verify) return readUnixfsFile(cid, fetchBlock, options.range)
       return this.#fetchFileRange(url, cid, options.range, options.signal)
     }
@@ -183,4 +182,3 @@ function summarize(cid: CID, failures: Array<{ url: string; error: unknown }>): 
 }
 
 /** Kept for the stores that import it from here; it is {@link toCid}. */
-export { toCid as asCid } from './id.js'

@@ -1,19 +1,15 @@
 import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import { CID } from 'multiformats/cid'
-import type { MultihashDigest } from 'multiformats/hashes/interface'
+import { code as rawCode } from 'multiformats/codecs/raw'
 import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
-import { asCid, checkHttpUrl, GatewayReader } from './gateway.js'
+import type { BufferedBlock } from './block-buffer.js'
+import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
+import { checkHttpUrl, GatewayReader } from './gateway.js'
 import { HttpClient, type HttpOptions, readBody } from './http.js'
-import { type BlockHash, blockDigest, blockHashOption } from './id.js'
-import { IdMap } from './id-map.js'
+import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
-import { checkByteRange, sliceByteRange } from './range.js'
-import { readUnixfsFile } from './unixfs.js'
-import { type Blake3Digest, verifyBlock } from './verify.js'
-
-const CODECS: Record<Codec, number> = { raw: 0x55, 'dag-cbor': 0x71 }
-const DAG_PB = 0x70
+import type { Blake3Digest } from './verify.js'
 
 export interface KuboStoreOptions extends HttpOptions {
   /** Kubo's RPC API, for writes and pins; default `http://127.0.0.1:5001`. `null`: a read-only store. */
@@ -33,8 +29,6 @@ export interface KuboStoreOptions extends HttpOptions {
   /** Bytes of blocks held for batched upload before they are sent; default 8 MiB. */
   writeBufferBytes?: number
 }
-
-type Pending = { multihash: MultihashDigest; bytes: Uint8Array }
 
 /** The most an RPC answer may be (a pin listing can be long); the rest is not read. */
 const RPC_ANSWER_BYTES = 64 << 20
@@ -66,11 +60,7 @@ export class KuboStore implements ContentAddressedStore {
   readonly #chunkSize: number | undefined
   readonly #addUrl: string | undefined
   readonly #pinOnAdd: boolean
-  readonly #bufferLimit: number
-  readonly #buffer = new IdMap<Pending>()
-  #bufferBytes = 0
-  /** Uploads run one at a time, in order; each batch is what the buffer held when it started. */
-  #uploading: Promise<void> = Promise.resolve()
+  readonly #blocks: BufferedBlocks
 
   constructor(options: KuboStoreOptions = {}) {
     const rpcUrl = options.rpcUrl === undefined ? 'http://127.0.0.1:5001' : options.rpcUrl
@@ -101,7 +91,16 @@ export class KuboStore implements ContentAddressedStore {
     // Only a fixed-size chunker says for sure that data up to its size stays one raw block.
     this.#chunkSize = chunker.startsWith('size-') ? Number(chunker.slice(5)) : undefined
     this.#pinOnAdd = options.pinOnAdd ?? false
-    this.#bufferLimit = integerOption('writeBufferBytes', options.writeBufferBytes, 8 << 20, 0)
+    this.#blocks = new BufferedBlocks(
+      integerOption('writeBufferBytes', options.writeBufferBytes, 8 << 20, 0),
+      {
+        getBlock: (cid, options) => this.gateway.getBlock(cid, options),
+        hasBlock: (cid, options) => this.#gatewayHas(cid, options),
+        load: (cid, options) => this.gateway.load(cid, options),
+        // Uploads run one at a time, in order; each batch is what the buffer held when it started.
+        writeBlocks: (blocks, _written, options) => this.#upload(blocks, options),
+      },
+    )
     if (this.rpcUrl !== null) {
       const params = new URLSearchParams({
         hash: this.#hash,
@@ -117,13 +116,12 @@ export class KuboStore implements ContentAddressedStore {
   async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<CID> {
     options?.signal?.throwIfAborted()
     if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data must be a Uint8Array')
-    if (CODECS[codec] === undefined)
-      throw new InvalidArgumentError(`codec must be 'raw' or 'dag-cbor', got ${codec}`)
+    const code = codecCode(codec)
     this.#writable('save')
     if (this.#chunkSize === undefined || data.length > this.#chunkSize)
-      return this.#addNow(data, codec, options)
-    const cid = CID.createV1(CODECS[codec], await blockDigest(this.#hash, data))
-    await this.#bufferBlock(cid.multihash, data, options)
+      return this.#addNow(data, code, options)
+    const cid = CID.createV1(code, await blockDigest(this.#hash, data))
+    await this.#blocks.add([{ cid, bytes: data }], options)
     return cid
   }
 
@@ -131,41 +129,32 @@ export class KuboStore implements ContentAddressedStore {
    * Sends every buffered block to Kubo. A failure leaves the blocks buffered for the next flush;
    * `HAMT.flush()` calls this before it commits a new root.
    */
-  async flush(options?: AbortOptions): Promise<void> {
-    const run = this.#uploading.then(() => this.#uploadBuffer(options))
-    // A failed upload must not poison the queue: the next flush retries what is still buffered.
-    this.#uploading = run.catch(() => {})
-    await run
+  flush(options?: AbortOptions): Promise<void> {
+    return this.#blocks.flush(options)
   }
 
-  async load(id: StoreId, options: LoadOptions = {}): Promise<Uint8Array> {
-    options.signal?.throwIfAborted()
-    const cid = asCid(id, 'id')
-    if (options.range !== undefined) checkByteRange(options.range)
-    const pending = this.#buffer.get(cid.multihash.bytes)
-    if (pending !== undefined) {
-      // A buffered file root (from putBlock) is a dag-pb node: read the file it roots, not the node.
-      if (cid.code === DAG_PB)
-        return readUnixfsFile(cid, (block) => this.getBlock(block, options), options.range)
-      return options.range === undefined
-        ? pending.bytes.slice()
-        : sliceByteRange(pending.bytes, options.range)
-    }
-    return this.gateway.load(cid, options)
+  load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+    return this.#blocks.load(id, options)
   }
 
   /** One block's bytes (for a UnixFS file, its root node): buffered, or from a gateway and checked. */
-  async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
-    options.signal?.throwIfAborted()
-    const block = asCid(cid, 'cid')
-    const pending = this.#buffer.get(block.multihash.bytes)
-    if (pending !== undefined) return pending.bytes.slice()
-    return this.gateway.getBlock(block, options)
+  getBlock(cid: CID, options?: AbortOptions): Promise<Uint8Array> {
+    return this.#blocks.getBlock(cid, options)
   }
 
   /** True when the block is buffered or a gateway serves it. */
-  async hasBlock(cid: CID, options: AbortOptions = {}): Promise<boolean> {
-    if (this.#buffer.has(asCid(cid, 'cid').multihash.bytes)) return true
+  hasBlock(cid: CID, options?: AbortOptions): Promise<boolean> {
+    return this.#blocks.hasBlock(cid, options)
+  }
+
+  /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
+  async putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    this.#writable('putBlock')
+    await this.#blocks.putBlock(cid, bytes, options)
+  }
+
+  async #gatewayHas(cid: CID, options: AbortOptions): Promise<boolean> {
     try {
       await this.gateway.getBlock(cid, options)
       return true
@@ -175,30 +164,11 @@ export class KuboStore implements ContentAddressedStore {
     }
   }
 
-  /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
-  async putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
-    options?.signal?.throwIfAborted()
-    this.#writable('putBlock')
-    const block = asCid(cid, 'cid')
-    await verifyBlock(block, bytes, 'putBlock')
-    await this.#bufferBlock(block.multihash, bytes, options)
-  }
-
-  /** Buffers a copy of the block, and uploads the buffer once it is full. */
-  async #bufferBlock(multihash: MultihashDigest, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
-    // Keyed by multihash: Kubo stores blocks by hash, so a raw and a dag-cbor CID name the same block.
-    if (!this.#buffer.has(multihash.bytes)) {
-      this.#buffer.set(multihash.bytes, { multihash, bytes: bytes.slice() })
-      this.#bufferBytes += bytes.length
-    }
-    if (this.#bufferBytes >= this.#bufferLimit) await this.flush(options)
-  }
-
   /** Pins `id` (and, recursively, everything it links to: a HAMT root pins the whole map). */
   async pin(id: StoreId, options: AbortOptions & { recursive?: boolean } = {}): Promise<void> {
     await this.#rpc(
       'pin/add',
-      { arg: String(asCid(id, 'id')), recursive: String(options.recursive ?? true) },
+      { arg: String(toCid(id, 'id')), recursive: String(options.recursive ?? true) },
       options,
     )
   }
@@ -206,7 +176,7 @@ export class KuboStore implements ContentAddressedStore {
   async unpin(id: StoreId, options: AbortOptions & { recursive?: boolean } = {}): Promise<void> {
     await this.#rpc(
       'pin/rm',
-      { arg: String(asCid(id, 'id')), recursive: String(options.recursive ?? true) },
+      { arg: String(toCid(id, 'id')), recursive: String(options.recursive ?? true) },
       options,
     )
   }
@@ -218,8 +188,8 @@ export class KuboStore implements ContentAddressedStore {
     options: AbortOptions & { unpin?: boolean } = {},
   ): Promise<void> {
     const params = new URLSearchParams()
-    params.append('arg', String(asCid(from, 'from')))
-    params.append('arg', String(asCid(to, 'to')))
+    params.append('arg', String(toCid(from, 'from')))
+    params.append('arg', String(toCid(to, 'to')))
     params.append('unpin', String(options.unpin ?? true))
     await this.#rpc('pin/update', params, options)
   }
@@ -236,12 +206,11 @@ export class KuboStore implements ContentAddressedStore {
 
   /** Bytes waiting in the write buffer. */
   get bufferedBytes(): number {
-    return this.#bufferBytes
+    return this.#blocks.bufferedBytes
   }
 
-  async #uploadBuffer(options?: AbortOptions): Promise<void> {
-    if (this.#buffer.size === 0) return
-    const blocks = [...this.#buffer.entries()].map(([, pending]) => pending)
+  /** One `dag/import` of every block given; the buffer drops them all once Kubo accounted for them. */
+  async #upload(blocks: readonly BufferedBlock[], options?: AbortOptions): Promise<void> {
     const car = encodeCar(blocks, this.#pinOnAdd)
     const params = new URLSearchParams({ 'pin-roots': String(this.#pinOnAdd), stats: 'true' })
     const url = `${this.rpcUrl}/api/v0/dag/import?${params}`
@@ -254,14 +223,10 @@ export class KuboStore implements ContentAddressedStore {
       (r) => readBody(r, limit, url),
     )
     checkImportAnswer(new TextDecoder().decode(answer), blocks, this.#pinOnAdd)
-    // Only what was sent leaves the buffer: blocks saved during the upload wait for the next one.
-    for (const block of blocks) {
-      if (this.#buffer.delete(block.multihash.bytes)) this.#bufferBytes -= block.bytes.length
-    }
   }
 
   /** One `add` request, as py-hamt does it: for data above one chunk, which Kubo turns into a file. */
-  async #addNow(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<CID> {
+  async #addNow(data: Uint8Array, code: number, options?: AbortOptions): Promise<CID> {
     const url = this.#addUrl as string
     const answer = await this.#http.request(
       'POST',
@@ -277,7 +242,7 @@ export class KuboStore implements ContentAddressedStore {
       throw new StoreError(`add: the answer names no CID (Hash ${JSON.stringify(hash)})`, { cause })
     }
     // As py-hamt: label a single-block answer with the codec asked for; a UnixFS file stays dag-pb.
-    return cid.code === DAG_PB ? cid : CID.createV1(CODECS[codec], cid.multihash)
+    return isFileRoot(cid) ? cid : CID.createV1(code, cid.multihash)
   }
 
   async #rpc(
@@ -308,7 +273,7 @@ async function readJson(response: Response, limit: number, source: string): Prom
  * each root with an empty `PinErrorMsg`. Any other 2xx body (a wrong `rpcUrl`, a proxy's page) is
  * not an import, and the blocks stay buffered.
  */
-function checkImportAnswer(answer: string, blocks: Pending[], pinned: boolean): void {
+function checkImportAnswer(answer: string, blocks: readonly BufferedBlock[], pinned: boolean): void {
   const invalid = (why: string): StoreError =>
     new StoreError(`dag/import ${why}: ${JSON.stringify(answer.slice(0, 300))}`)
   type Line = {
@@ -333,8 +298,9 @@ function checkImportAnswer(answer: string, blocks: Pending[], pinned: boolean): 
   const failed = lines.find((line) => line?.Root !== undefined && line.Root.PinErrorMsg !== '')
   if (failed !== undefined) throw invalid('could not pin')
   const named = new Set(lines.map((line) => String(line?.Root?.Cid?.['/'])))
-  for (const { multihash } of blocks) {
-    if (!named.has(String(CID.createV1(CODECS.raw, multihash)))) throw invalid(`did not pin every block sent`)
+  for (const { cid } of blocks) {
+    if (!named.has(String(CID.createV1(rawCode, cid.multihash))))
+      throw invalid(`did not pin every block sent`)
   }
 }
 
@@ -345,9 +311,9 @@ function form(data: Uint8Array): FormData {
 }
 
 /** The blocks as one CAR file; with pinning, every block is a root so `dag/import` pins each one. */
-function encodeCar(pending: Pending[], everyBlockIsRoot: boolean): Uint8Array {
+function encodeCar(buffered: readonly BufferedBlock[], everyBlockIsRoot: boolean): Uint8Array {
   // As `add` stores them: raw CIDs (Kubo keys blocks by multihash, so any codec label finds them).
-  const blocks = pending.map(({ multihash, bytes }) => ({ cid: CID.createV1(CODECS.raw, multihash), bytes }))
+  const blocks = buffered.map(({ cid, bytes }) => ({ cid: CID.createV1(rawCode, cid.multihash), bytes }))
   const roots = everyBlockIsRoot ? blocks.map((b) => b.cid) : []
   // The buffer writer lays the CAR out synchronously once its exact size is known; the streaming
   // CarWriter awaited once per block.

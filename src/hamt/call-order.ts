@@ -1,5 +1,5 @@
 import { ReadOnlyError } from '../errors.js'
-import { RwLock } from './lock.js'
+import { RwLock } from '../util/rw-lock.js'
 
 /**
  * Runs a map's calls in the order they were made, and owns its read-only/writable mode. Writes and

@@ -1,4 +1,5 @@
 import type { AbortOptions, StoreId } from '../cas/interface.js'
+import { mapPool } from '../util/pool.js'
 import type { NodeLoader } from './loader.js'
 import { CLEAN, Link, type Node } from './node.js'
 import { encodeNode } from './node-encoder.js'
@@ -34,11 +35,16 @@ export async function flushTree(
   const saved = new Map<Node, { id: StoreId; size: number }>()
   const idOf = (child: Node): StoreId => (saved.get(child) as { id: StoreId }).id
   for (const wave of dirtyWaves(root)) {
-    await runPool(wave, concurrency, async (node) => {
-      const bytes = encodeNode(node, idOf)
-      const id = await loader.save(bytes, 'dag-cbor', options)
-      saved.set(node, { id, size: bytes.length })
-    })
+    await mapPool(
+      wave,
+      concurrency,
+      async (node) => {
+        const bytes = encodeNode(node, idOf)
+        const id = await loader.save(bytes, 'dag-cbor', options)
+        saved.set(node, { id, size: bytes.length })
+      },
+      options?.signal,
+    )
   }
   // Buffering stores upload here; until they have, nothing below changes and a retry starts over.
   await loader.flushStore(options)
@@ -55,22 +61,4 @@ export async function flushTree(
     loader.cache.set(id, node, size)
   }
   return idOf(root)
-}
-
-/** Runs `task` over `items` with at most `limit` at once; on the first failure starts no more, waits for the running ones, and rethrows. */
-async function runPool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failure: { error: unknown } | undefined
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++] as T
-      try {
-        await task(item)
-      } catch (error) {
-        failure ??= { error }
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  if (failure !== undefined) throw failure.error
 }

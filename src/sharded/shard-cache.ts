@@ -107,28 +107,3 @@ function estimateBytes(entries: readonly ShardEntry[]): number {
   for (const entry of entries) if (entry !== null) bytes += CID_BYTES
   return bytes
 }
-
-/**
- * One async mutex per key: `run(key, fn)` calls run one at a time per key, in arrival order, so a
- * shard's load-modify cycle never interleaves with another on the same shard.
- */
-export class KeyedMutex {
-  readonly #tails = new Map<string, Promise<void>>()
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve()
-    let release!: () => void
-    const done = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    const tail = previous.then(() => done)
-    this.#tails.set(key, tail)
-    await previous
-    try {
-      return await fn()
-    } finally {
-      release()
-      if (this.#tails.get(key) === tail) this.#tails.delete(key)
-    }
-  }
-}

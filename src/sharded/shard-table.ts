@@ -2,13 +2,15 @@ import { CID } from 'multiformats/cid'
 import { formatId } from '../cas/id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { InvalidArgumentError, StoreError } from '../errors.js'
+import { KeyedMutex } from '../util/keyed-mutex.js'
+import { mapPool } from '../util/pool.js'
 import { SingleFlight } from '../util/single-flight.js'
 import { type ChunkGrid, checkGeometry } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { encodeRoot } from './layout.js'
 import { decodeShard, encodeShard } from './manifest.js'
 import type { ShardedRoot } from './root.js'
-import { KeyedMutex, ShardCache } from './shard-cache.js'
+import { ShardCache } from './shard-cache.js'
 import { withTypedErrors } from './typed-store.js'
 
 /** How many shards a flush saves at once (py-hamt uses 8 too). */
@@ -275,8 +277,11 @@ export class ShardTable {
    */
   async flush(options?: AbortOptions): Promise<CID> {
     const dirty = this.#cache.dirtyKeys().sort()
-    const savedCids = await saveAll(dirty, (key) =>
-      saveForCid(this.store, encodeShard(this.#cache.get(key) as ShardEntry[]), 'dag-cbor', options),
+    const savedCids = await mapPool(
+      dirty,
+      FLUSH_CONCURRENCY,
+      (key) => saveForCid(this.store, encodeShard(this.#cache.get(key) as ShardEntry[]), 'dag-cbor', options),
+      options?.signal,
     )
     const changed = new Map<string, ShardEntry[]>()
     dirty.forEach((key, i) => {
@@ -305,29 +310,6 @@ export class ShardTable {
     for (const key of dirty) this.#cache.markClean(key)
     return rootId
   }
-}
-
-/**
- * Runs `save` over `keys`, {@link FLUSH_CONCURRENCY} at a time, and returns the results in order.
- * After a failure no new save starts, and the first error is thrown once those under way settled.
- */
-async function saveAll(keys: readonly string[], save: (key: string) => Promise<CID>): Promise<CID[]> {
-  const results = new Array<CID>(keys.length)
-  let next = 0
-  let failure: { error: unknown } | undefined
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < keys.length) {
-      const i = next++
-      try {
-        results[i] = await save(keys[i] as string)
-      } catch (error) {
-        failure ??= { error }
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(FLUSH_CONCURRENCY, keys.length) }, worker))
-  if (failure !== undefined) throw failure.error
-  return results
 }
 
 function sameEntry(a: ShardEntry, b: ShardEntry): boolean {

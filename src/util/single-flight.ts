@@ -1,3 +1,5 @@
+import { raceAbort } from './abort.js'
+
 /** Where a {@link SingleFlight} keeps the runs under way: a `Map`, or a map keyed by bytes (IdMap). */
 export interface FlightMap<K, V> {
   get(key: K): V | undefined
@@ -11,22 +13,12 @@ export interface Flight<V> {
   signal: AbortSignal | undefined
 }
 
-/** `promise`, or the signal's abort reason as soon as it fires (a run is not waited out). */
-function withSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
-}
-
 /**
  * Concurrent calls for one key share one run (a block load, a shard decode). Each caller waits
  * under its own signal, the one that started the run included: an abort rejects only that
  * caller's wait, and when the starter aborts, the others start over (or join whoever did)
  * instead of failing with it. A run is forgotten as soon as it settles, whoever still waits.
+ * Callers under one signal share one abort listener (see {@link raceAbort}).
  */
 export class SingleFlight<K, V> {
   readonly #flights: FlightMap<K, Flight<V>>
@@ -52,7 +44,7 @@ export class SingleFlight<K, V> {
       const shared = this.#flights.get(key)
       if (shared === undefined) break
       try {
-        return await withSignal(shared.promise, signal)
+        return await raceAbort(shared.promise, signal)
       } catch (error) {
         // Ours aborted, or the run failed on its own: that is our answer. Its owner aborted: go again.
         if (signal?.aborted || shared.signal?.aborted !== true) throw error
@@ -70,7 +62,7 @@ export class SingleFlight<K, V> {
     this.#flights.set(key, flight)
     const forget = (): void => this.#forget(key, flight)
     flight.promise.then(forget, forget)
-    return withSignal(flight.promise, signal)
+    return raceAbort(flight.promise, signal)
   }
 
   #forget(key: K, flight: Flight<V>): void {

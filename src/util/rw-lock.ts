@@ -1,12 +1,15 @@
+import { watchAbort } from './abort.js'
+
 type Waiter = { exclusive: boolean; grant: () => void; reject?: (reason: unknown) => void }
 
 /** The waiters of one signal and the one listener that ends their waits. */
-type Watch = { waiters: Set<Waiter>; onAbort: () => void }
+type Watch = { waiters: Set<Waiter>; unwatch: () => void }
 
 /**
  * A first-come-first-served read-write lock for async code: readers share it, a writer holds it
  * alone, and a waiting writer holds back readers that arrive after it (no writer starvation).
  * A caller's signal ends its wait: an aborted waiter leaves the queue and the calls behind it move up.
+ * A lock taken for writes only is a serial queue (a store's flushes run one after another).
  */
 export class RwLock {
   #readers = 0
@@ -63,10 +66,8 @@ export class RwLock {
     let watch = this.#watches.get(signal)
     if (watch === undefined) {
       // A stuck holder (an upload that never ends) must not keep an aborted caller waiting.
-      const onAbort = (): void => this.#abort(signal)
-      watch = { waiters: new Set(), onAbort }
+      watch = { waiters: new Set(), unwatch: watchAbort(signal, () => this.#abort(signal)) }
       this.#watches.set(signal, watch)
-      signal.addEventListener('abort', onAbort, { once: true })
     }
     watch.waiters.add(waiter)
   }
@@ -76,7 +77,7 @@ export class RwLock {
     if (watch === undefined) return
     watch.waiters.delete(waiter)
     if (watch.waiters.size > 0) return
-    signal.removeEventListener('abort', watch.onAbort)
+    watch.unwatch()
     this.#watches.delete(signal)
   }
 
@@ -88,6 +89,11 @@ export class RwLock {
     this.#queue = this.#queue.filter((waiter) => !watch.waiters.has(waiter))
     for (const waiter of watch.waiters) waiter.reject?.(signal.reason)
     this.#drain()
+  }
+
+  /** True when nobody holds the lock and nobody waits for it. */
+  get idle(): boolean {
+    return this.#readers === 0 && !this.#writing && this.#queue.length === 0
   }
 
   #canGrant(exclusive: boolean): boolean {

@@ -1,0 +1,166 @@
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { RwLock } from '../util/rw-lock.js'
+import { IdMap } from './id-map.js'
+import type { AbortOptions } from './interface.js'
+
+/** A block waiting in a {@link BlockBuffer}. */
+export interface BufferedBlock {
+  readonly cid: CID
+  readonly bytes: Uint8Array
+}
+
+/**
+ * A store's transport for buffered blocks: writes `blocks` (in the order they were buffered).
+ * A block passed to `written` leaves the buffer at once; when the call resolves, every block of
+ * the batch has; when it rejects, those not reported stay buffered for the next flush.
+ */
+export type WriteBlocks = (
+  blocks: readonly BufferedBlock[],
+  written: (block: BufferedBlock) => void,
+  options: AbortOptions | undefined,
+) => Promise<void>
+
+/**
+ * A buffered block: its bytes and multihash copied into the buffer's slabs, and its CID kept only
+ * when the caller holds it anyway (`save`); a CAR's CIDs are rebuilt when written instead of kept.
+ */
+class Entry implements BufferedBlock {
+  readonly key: Uint8Array
+  readonly bytes: Uint8Array
+  readonly #cid: CID | undefined
+  readonly #version: 0 | 1
+  readonly #code: number
+
+  constructor(cid: CID, key: Uint8Array, bytes: Uint8Array, keepCid: boolean) {
+    this.key = key
+    this.bytes = bytes
+    this.#cid = keepCid ? cid : undefined
+    this.#version = cid.version
+    this.#code = cid.code
+  }
+
+  get cid(): CID {
+    return this.#cid ?? CID.create(this.#version, this.#code, Digest.decode(this.key))
+  }
+}
+
+/** Small blocks are copied into shared slabs: a copy with its own ArrayBuffer costs ~300 bytes more. */
+const SLAB_BYTES = 64 << 10
+const SLAB_BLOCK_LIMIT = 4 << 10
+
+/**
+ * The blocks a store holds until they are written: readable at once, keyed by multihash (stores
+ * key blocks by hash, so a raw and a dag-cbor CID name one block), kept in the order they came (a
+ * flush writes children before the parents saved after them). Flushes run one at a time, each
+ * writing what the buffer held when it started; a failed flush keeps what it did not write.
+ */
+export class BlockBuffer {
+  readonly #limit: number
+  readonly #write: WriteBlocks
+  /** Position of each buffered block in #order. */
+  readonly #index = new IdMap<number>()
+  /** Buffered blocks in arrival order; a written block leaves a hole until the next flush compacts. */
+  #order: (Entry | undefined)[] = []
+  #bytes = 0
+  readonly #flushes = new RwLock()
+  #slab = new Uint8Array(0)
+  #slabUsed = 0
+
+  /** `limit`: bytes held before {@link BlockBuffer.add} flushes (0: every add flushes). */
+  constructor(limit: number, write: WriteBlocks) {
+    this.#limit = limit
+    this.#write = write
+  }
+
+  /** Bytes waiting to be written. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  /** The buffered bytes of the block with `cid`'s multihash (not a copy: callers copy), or undefined. */
+  get(cid: CID): Uint8Array | undefined {
+    const position = this.#index.get(cid.multihash.bytes)
+    return position === undefined ? undefined : this.#order[position]?.bytes
+  }
+
+  has(cid: CID): boolean {
+    return this.#index.has(cid.multihash.bytes)
+  }
+
+  /**
+   * Buffers a copy of each block not buffered yet, and returns true when the buffer is full (the
+   * caller flushes). `keepCids`: hold the CID objects (the caller keeps them anyway) rather than
+   * rebuild them when written.
+   */
+  add(blocks: readonly BufferedBlock[], keepCids: boolean): boolean {
+    for (const { cid, bytes } of blocks) {
+      if (this.#index.has(cid.multihash.bytes)) continue
+      // A kept CID holds its multihash already; else the multihash is copied out of whatever held it.
+      const key = keepCids ? cid.multihash.bytes : this.#copy(cid.multihash.bytes)
+      this.#index.set(key, this.#order.length)
+      this.#order.push(new Entry(cid, key, this.#copy(bytes), keepCids))
+      this.#bytes += bytes.length
+    }
+    return this.#bytes >= this.#limit
+  }
+
+  /** Writes what is buffered now, after any flush under way; `options.signal` ends the wait. */
+  flush(options?: AbortOptions): Promise<void> {
+    return this.#flushes.write(() => this.#flushNow(options), options?.signal)
+  }
+
+  async #flushNow(options: AbortOptions | undefined): Promise<void> {
+    this.#compact()
+    if (this.#order.length === 0) return
+    // Blocks buffered while this batch is written get positions after it and wait for the next flush.
+    const batch = this.#order.slice() as Entry[]
+    let reported = 0
+    await this.#write(
+      batch,
+      (block) => {
+        if (this.#remove(block as Entry)) reported++
+      },
+      options,
+    )
+    if (reported < batch.length) for (const block of batch) this.#remove(block)
+    this.#compact()
+  }
+
+  /** Takes a written block out; false if it was out already. */
+  #remove(block: Entry): boolean {
+    const { key } = block
+    const position = this.#index.get(key)
+    if (position === undefined || this.#order[position] !== block) return false
+    this.#index.delete(key)
+    this.#order[position] = undefined
+    this.#bytes -= block.bytes.length
+    return true
+  }
+
+  /** Drops the holes written blocks left, renumbering the rest (in order). */
+  #compact(): void {
+    if (this.#index.size === this.#order.length) return
+    if (this.#index.size === 0) {
+      this.#order = []
+      return
+    }
+    const kept = this.#order.filter((block) => block !== undefined)
+    kept.forEach((block, position) => {
+      this.#index.set(block.key, position)
+    })
+    this.#order = kept
+  }
+
+  #copy(bytes: Uint8Array): Uint8Array {
+    if (bytes.length > SLAB_BLOCK_LIMIT) return bytes.slice()
+    if (this.#slab.length - this.#slabUsed < bytes.length) {
+      this.#slab = new Uint8Array(SLAB_BYTES)
+      this.#slabUsed = 0
+    }
+    const copy = this.#slab.subarray(this.#slabUsed, this.#slabUsed + bytes.length)
+    copy.set(bytes)
+    this.#slabUsed += bytes.length
+    return copy
+  }
+}

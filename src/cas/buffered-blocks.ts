@@ -1,0 +1,105 @@
+import { code as dagCborCode } from '@ipld/dag-cbor'
+import { code as dagPbCode } from '@ipld/dag-pb'
+import type { CID } from 'multiformats/cid'
+import { code as rawCode } from 'multiformats/codecs/raw'
+import { InvalidArgumentError } from '../errors.js'
+import { BlockBuffer, type BufferedBlock, type WriteBlocks } from './block-buffer.js'
+import { toCid } from './id.js'
+import type { AbortOptions, Codec, LoadOptions, StoreId } from './interface.js'
+import { checkByteRange, sliceByteRange } from './range.js'
+import { readUnixfsFile } from './unixfs.js'
+import { checkVerifiable, verifyBlock } from './verify.js'
+
+/** The multicodec of each {@link Codec} a store saves under. */
+const CODEC_CODES: Readonly<Record<Codec, number>> = { raw: rawCode, 'dag-cbor': dagCborCode }
+
+/** The multicodec code of `codec`; an InvalidArgumentError for anything but 'raw' and 'dag-cbor'. */
+export function codecCode(codec: Codec): number {
+  const code = Object.hasOwn(CODEC_CODES, codec) ? CODEC_CODES[codec] : undefined
+  if (code === undefined) throw new InvalidArgumentError(`codec must be 'raw' or 'dag-cbor', got ${codec}`)
+  return code
+}
+
+/** True for a UnixFS file node (dag-pb): its value is the file it roots, read block by block. */
+export function isFileRoot(cid: CID): boolean {
+  return cid.code === dagPbCode
+}
+
+/** Where a CID store's blocks live beyond its write buffer (a blockstore, a Kubo daemon). */
+export interface BlockTransport {
+  /** One block's bytes, checked against its CID; a BlockNotFoundError when it is not there. */
+  getBlock(cid: CID, options: AbortOptions): Promise<Uint8Array>
+  hasBlock(cid: CID, options: AbortOptions): Promise<boolean>
+  /** Writes buffered blocks (see {@link WriteBlocks}). */
+  writeBlocks: WriteBlocks
+  /** A value that is not buffered, when the transport reads values its own way (a gateway's ranges). */
+  load?(cid: CID, options: LoadOptions): Promise<Uint8Array>
+}
+
+/**
+ * The one block path of the CID stores: reads see buffered blocks first and then the transport, a
+ * UnixFS file is assembled from its blocks, and written blocks wait in a {@link BlockBuffer}.
+ */
+export class BufferedBlocks {
+  readonly #buffer: BlockBuffer
+  readonly #transport: BlockTransport
+
+  /** `limit`: bytes buffered before a write goes to the transport. */
+  constructor(limit: number, transport: BlockTransport) {
+    this.#buffer = new BlockBuffer(limit, transport.writeBlocks)
+    this.#transport = transport
+  }
+
+  /** Bytes waiting in the write buffer. */
+  get bufferedBytes(): number {
+    return this.#buffer.bytes
+  }
+
+  /** A value: a block, a byte range of it, or the file a dag-pb root names. */
+  async load(id: StoreId, options: LoadOptions = {}): Promise<Uint8Array> {
+    options.signal?.throwIfAborted()
+    const cid = toCid(id, 'id')
+    if (options.range !== undefined) checkByteRange(options.range)
+    if (this.#transport.load !== undefined && !this.#buffer.has(cid))
+      return this.#transport.load(cid, options)
+    if (isFileRoot(cid)) return readUnixfsFile(cid, (block) => this.getBlock(block, options), options.range)
+    const bytes = await this.getBlock(cid, options)
+    return options.range === undefined ? bytes : sliceByteRange(bytes, options.range)
+  }
+
+  /** One block's bytes (for a UnixFS file, its root node): a copy of the buffered one, or the transport's. */
+  async getBlock(block: CID, options: AbortOptions = {}): Promise<Uint8Array> {
+    options.signal?.throwIfAborted()
+    const cid = toCid(block, 'cid')
+    const buffered = this.#buffer.get(cid)
+    if (buffered !== undefined) return buffered.slice()
+    return this.#transport.getBlock(cid, options)
+  }
+
+  /** True when the block is buffered or the transport has it. */
+  async hasBlock(block: CID, options: AbortOptions = {}): Promise<boolean> {
+    const cid = toCid(block, 'cid')
+    return this.#buffer.has(cid) || (await this.#transport.hasBlock(cid, options))
+  }
+
+  /** Buffers a block under its CID once its bytes are checked against it (a CAR's block, say). */
+  async putBlock(block: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    const cid = toCid(block, 'cid')
+    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array')
+    checkVerifiable(cid)
+    await verifyBlock(cid, bytes, 'putBlock')
+    // Not keeping a CAR's CID objects (and their own ArrayBuffers) is most of a tiny block's cost.
+    if (this.#buffer.add([{ cid, bytes }], false)) await this.flush(options)
+  }
+
+  /** Buffers blocks whose CIDs were computed here (copies are kept), flushing when the buffer is full. */
+  async add(blocks: readonly BufferedBlock[], options?: AbortOptions): Promise<void> {
+    if (this.#buffer.add(blocks, true)) await this.flush(options)
+  }
+
+  /** Writes every buffered block to the transport (after any flush under way). */
+  flush(options?: AbortOptions): Promise<void> {
+    return this.#buffer.flush(options)
+  }
+}

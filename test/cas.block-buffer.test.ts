@@ -1,0 +1,146 @@
+// The one write buffer of the CID stores (BlockstoreStore, DiskStore, KuboStore): blocks keep the
+// order they came in, a failed flush keeps exactly what it did not write, flushes run one at a time.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { MemoryBlockstore } from 'blockstore-core/memory'
+import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { BlockBuffer, type BufferedBlock } from '../src/cas/block-buffer.js'
+import { BlockstoreStore } from '../src/cas/blockstore.js'
+
+async function blockOf(i: number, size = 40, code = 0x55): Promise<BufferedBlock> {
+  const bytes = new Uint8Array(size).fill(i & 0xff)
+  new DataView(bytes.buffer).setUint32(0, i)
+  return { cid: CID.createV1(code, await sha256.digest(bytes)), bytes }
+}
+
+const names = (blocks: readonly BufferedBlock[]): string[] => blocks.map((b) => String(b.cid))
+
+describe('BlockBuffer', () => {
+  it('writes blocks in arrival order, each multihash once, and holds copies', async () => {
+    const batches: BufferedBlock[][] = []
+    const buffer = new BlockBuffer(1 << 20, async (blocks) => {
+      batches.push([...blocks])
+    })
+    const blocks = await Promise.all(Array.from({ length: 300 }, (_, i) => blockOf(i, i % 2 ? 40 : 5000)))
+    buffer.add(blocks.slice(0, 150), true)
+    buffer.add(blocks.slice(150), false)
+    // The same bytes under a dag-cbor CID are the same block.
+    const first = blocks[0] as BufferedBlock
+    buffer.add([{ cid: CID.createV1(0x71, first.cid.multihash), bytes: first.bytes }], true)
+    const source = (blocks[1] as BufferedBlock).bytes
+    const kept = source.slice()
+    source.fill(0xee)
+    assert.deepEqual(buffer.get((blocks[1] as BufferedBlock).cid), kept, 'the buffer kept a copy')
+    source.set(kept)
+    for (const block of blocks) assert.deepEqual(buffer.get(block.cid), block.bytes)
+    assert.equal(
+      buffer.bytes,
+      blocks.reduce((n, b) => n + b.bytes.length, 0),
+    )
+    await buffer.flush()
+    assert.equal(batches.length, 1)
+    assert.deepEqual(names(batches[0] as BufferedBlock[]), names(blocks), 'kept and rebuilt CIDs alike')
+    assert.equal(buffer.bytes, 0)
+    assert.equal(buffer.get(first.cid), undefined)
+    await buffer.flush()
+    assert.equal(batches.length, 1, 'an empty buffer writes nothing')
+  })
+
+  it('a failed flush keeps what it did not write, in order, and a retry writes only that', async () => {
+    const blocks = await Promise.all(Array.from({ length: 10 }, (_, i) => blockOf(i)))
+    for (let failAt = 0; failAt < 6; failAt++) {
+      const written: string[] = []
+      let fail = true
+      const buffer = new BlockBuffer(1 << 20, async (batch, done) => {
+        for (const block of batch) {
+          if (fail && String(block.cid) === String(blocks[failAt]?.cid)) throw new Error('injected')
+          written.push(String(block.cid))
+          done(block)
+        }
+      })
+      buffer.add(blocks.slice(0, 6), failAt % 2 === 0)
+      await assert.rejects(buffer.flush(), /injected/)
+      buffer.add(blocks.slice(6), true)
+      assert.equal(buffer.bytes, 40 * (blocks.length - failAt))
+      fail = false
+      await buffer.flush()
+      assert.deepEqual(written, names(blocks), `failing at ${failAt}`)
+      assert.equal(buffer.bytes, 0)
+    }
+  })
+
+  it('flushes run one at a time; blocks added during one wait for the next', async () => {
+    const batches: string[][] = []
+    let release!: () => void
+    let running = 0
+    const buffer = new BlockBuffer(1 << 20, async (batch) => {
+      running++
+      assert.equal(running, 1, 'two flushes at once')
+      batches.push(names(batch))
+      if (batches.length === 1) await new Promise<void>((resolve) => (release = resolve))
+      running--
+    })
+    const blocks = await Promise.all(Array.from({ length: 4 }, (_, i) => blockOf(i)))
+    buffer.add(blocks.slice(0, 2), true)
+    const first = buffer.flush()
+    await new Promise((resolve) => setImmediate(resolve))
+    buffer.add(blocks.slice(2), false)
+    const second = buffer.flush()
+    const controller = new AbortController()
+    const gaveUp = buffer.flush({ signal: controller.signal })
+    controller.abort()
+    await assert.rejects(gaveUp, { name: 'AbortError' })
+    release()
+    await Promise.all([first, second])
+    assert.deepEqual(batches, [names(blocks.slice(0, 2)), names(blocks.slice(2))])
+  })
+
+  it('an add says when the buffer is full', async () => {
+    const buffer = new BlockBuffer(100, async () => {})
+    assert.equal(buffer.add([await blockOf(1)], true), false)
+    assert.equal(buffer.add([await blockOf(2), await blockOf(3)], true), true)
+    await buffer.flush()
+    assert.equal(buffer.bytes, 0)
+  })
+
+  it('CIDs of every version, codec and hash come back as they went in', async () => {
+    const bytes = Uint8Array.of(1, 2, 3)
+    const digest = await sha256.digest(bytes)
+    const cids = [
+      CID.createV0(digest),
+      CID.createV1(0x71, digest),
+      CID.createV1(0x55, identity.digest(bytes)),
+    ]
+    const batches: string[][] = []
+    const buffer = new BlockBuffer(1 << 20, async (blocks) => {
+      batches.push(names(blocks))
+    })
+    for (const cid of cids) buffer.add([{ cid, bytes }], false)
+    await buffer.flush()
+    // v0 and the dag-cbor v1 share a multihash: one block, under the CID it came with.
+    assert.deepEqual(batches, [[String(cids[0]), String(cids[2])]])
+  })
+})
+
+describe('BlockstoreStore writes in the order it saved', () => {
+  it('children before the parents saved after them (a flush cut short leaves no dangling parent)', async () => {
+    const order: string[] = []
+    const memory = new MemoryBlockstore()
+    const blockstore = {
+      get: (cid: CID) => memory.get(cid),
+      has: (cid: CID) => memory.has(cid),
+      put: async (cid: CID, bytes: Uint8Array) => {
+        order.push(String(cid))
+        return memory.put(cid, bytes)
+      },
+    }
+    const store = new BlockstoreStore(blockstore, { hash: 'sha2-256', writeConcurrency: 1 })
+    const saved: string[] = []
+    for (let i = 0; i < 200; i++)
+      saved.push(String(await store.save(new TextEncoder().encode(`value ${i}`), 'raw')))
+    await store.flush()
+    assert.deepEqual(order, saved)
+  })
+})
