@@ -32,14 +32,9 @@ node --import tsx --test --test-concurrency=2 test/*.test.ts
 # The second runtime runs the fast part: every test file that starts no Kubo daemon, no py-hamt and
 # no Chromium (those test the other side's bytes and the shipped dist/, which the first run covered;
 # the library's own code paths, fetch, streams, zlib and the package's require()/import are all here).
-# Left out until their memory budget is fixed (see the README's Development section): on Node 24 the
-# process's peak RSS in these files rises past the 64 MiB budget, though the same inputs stay under it
-# on Node 20 and in a plain script on Node 24: the budget also counts node:test's cost per promise.
-OVER_BUDGET_ON_24=(test/hostile.car.test.ts test/hostile.codec.test.ts test/hostile.idmap-car.test.ts test/hostile.sharded.test.ts)
 fast=()
 for file in test/*.test.ts; do
   grep -qE "helpers/(kubo|python|browser)\.js" "$file" && continue
-  [[ " ${OVER_BUDGET_ON_24[*]} " == *" $file "* ]] && continue
   fast+=("$file")
 done
 echo "test: node --test, the fast part (${#fast[@]} files), on Node $("$NODE24" --version)" >&2
