@@ -21,8 +21,9 @@ type CarBlock = { cid: CID; bytes: Uint8Array }
  *
  * @example
  * ```ts
- * const { roots } = await importCar(store, carBytes)
- * const map = await HAMT.open(roots[0], { store })
+ * const { roots: [root] } = await importCar(store, carBytes)
+ * if (root === undefined) throw new Error('the CAR names no root')
+ * const map = await HAMT.open(root, { store })
  * ```
  */
 export async function importCar(

@@ -27,7 +27,7 @@ function sameId(a: StoreId, b: StoreId): boolean {
  * import * as zarr from 'zarrita'
  * const map = await HAMT.create<Uint8Array>({ store: await MemoryStore.create(), valuesAreBytes: true })
  * const root = zarr.root(new ZarrHAMTStore(map))
- * const temp = await zarr.create(root.resolve('temp'), { shape: [4, 4], chunk_shape: [2, 2], data_type: 'float32' })
+ * const temp = await zarr.create(root.resolve('temp'), { shape: [4, 4], chunkShape: [2, 2], dtype: 'float32' })
  * await zarr.set(temp, null, 1.5)
  * const rootId = await map.flush()
  * ```
