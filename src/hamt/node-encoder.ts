@@ -4,7 +4,7 @@ import { compareDagCborKeys, utf8Length, writeUtf8 } from './utf8.js'
 
 // Hand-written because profiling a 300k-key build showed @ipld/dag-cbor's generic encoder (token
 // stream, map sorting, CID sniffing) at ~25% of the time plus much of the GC. It writes canonical
-// DAG-CBOR for exactly one shape, the HAMT node; test/node-encoder.test.ts checks it byte for byte
+// DAG-CBOR for exactly one shape, the HAMT node; test/node-codec.test.ts checks it byte for byte
 // against @ipld/dag-cbor on random nodes.
 
 const MAJOR_BYTES = 2

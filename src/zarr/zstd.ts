@@ -103,8 +103,8 @@ class FastZstdCodec {
  * than zarrita's default on real climate data, bench/zstd.ts) instead of its default, in `codecs`
  * (zarrita's global `registry` unless given). {@link ZarrHAMTStore} calls it without options, so
  * readers through it get the fast decoder without asking; call it yourself for other zarrita stores,
- * or to decode elsewhere (`nodeZstdDecoder()` of `ts-hamt/node`: a faster decoder, on worker threads). Calling
- * it again changes only the decoder, when `options.decoder` is given.
+ * or to decode elsewhere (`nodeWorkers().zstdDecoder` of `ts-hamt/node`: a faster decoder, on worker
+ * threads). Calling it again changes only the decoder, when `options.decoder` is given.
  *
  * @example
  * ```ts
