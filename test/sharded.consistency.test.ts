@@ -11,19 +11,10 @@ import {
   type StoreId,
 } from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
+import { atEveryStoreCall, FaultStore } from './helpers/fault-injection.js'
+import { bytes, newV1, v3Array } from './helpers/sharded.js'
 
-const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values)
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-const v3Array = (shape: number[], chunkShape: number[]): Uint8Array =>
-  new TextEncoder().encode(
-    JSON.stringify({
-      zarr_format: 3,
-      node_type: 'array',
-      shape,
-      data_type: 'uint8',
-      chunk_grid: { name: 'regular', configuration: { chunk_shape: chunkShape } },
-    }),
-  )
 
 /** A real in-memory CID store whose calls can be slowed or failed per call, and which counts saves under way. */
 class LatencyStore implements ContentAddressedStore {
@@ -61,11 +52,6 @@ class LatencyStore implements ContentAddressedStore {
     }
     return this.inner.load(id, options)
   }
-}
-
-/** A v1 store over a 4x4 grid of 1x1 chunks, 3 chunks a shard (6 shards): chunk keys `a/c/i/j`. */
-function newV1(store: ContentAddressedStore): Promise<ShardedZarrStore> {
-  return ShardedZarrStore.create({ store, arrayShape: [4, 4], chunkShape: [1, 1], chunksPerShard: 3 })
 }
 
 describe('updates that change nothing leave the root as it was (as py-hamt 3.6.0)', () => {
@@ -299,56 +285,6 @@ describe('store failures are typed', () => {
   })
 })
 
-/**
- * A real store whose Nth call from now (load, save or flush; 1 = the next) fails or aborts the
- * signal the test passed, and which can run a hook at every call (to issue writes mid-flush).
- */
-class FaultStore implements ContentAddressedStore {
-  readonly inner: CidMemoryStore
-  calls = 0
-  failAt = 0
-  mode: 'fail' | 'abort' = 'fail'
-  controller = new AbortController()
-  onCall: (call: number) => void = () => {}
-
-  constructor(inner: CidMemoryStore) {
-    this.inner = inner
-  }
-
-  arm(failAt: number, mode: 'fail' | 'abort' = 'fail'): AbortSignal {
-    this.calls = 0
-    this.failAt = failAt
-    this.mode = mode
-    this.controller = new AbortController()
-    return this.controller.signal
-  }
-
-  async #call(): Promise<void> {
-    const call = ++this.calls
-    this.onCall(call)
-    await sleep(1)
-    if (call !== this.failAt) return
-    if (this.mode === 'fail') throw new Error(`injected failure at call ${call}`)
-    this.controller.abort(new DOMException(`aborted at call ${call}`, 'AbortError'))
-    this.controller.signal.throwIfAborted()
-  }
-
-  async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
-    await this.#call()
-    return this.inner.save(data, codec, options)
-  }
-
-  async load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
-    await this.#call()
-    return this.inner.load(id, options)
-  }
-
-  async flush(options?: AbortOptions): Promise<void> {
-    await this.#call()
-    options?.signal?.throwIfAborted()
-  }
-}
-
 /** Everything a user can observe of a store, as one comparable string. */
 async function observe(store: ShardedZarrStore): Promise<string> {
   const keys = (await collect(store.list())).sort()
@@ -389,31 +325,22 @@ async function changedV2(cas: ContentAddressedStore): Promise<ShardedZarrStore> 
 
 describe('a flush failing or aborted at every store call', () => {
   it('leaves everything as it was, and a retry gives the root of a clean run', async () => {
-    const clean = await (await changedV2(await CidMemoryStore.create())).flush()
+    const clean = (await (await changedV2(await CidMemoryStore.create())).flush()).toString()
     for (const mode of ['fail', 'abort'] as const) {
-      let failures = 0
-      for (let n = 1; ; n++) {
-        const cas = new FaultStore(await CidMemoryStore.create())
-        const store = await changedV2(cas)
-        const before = await observe(store)
-        const signal = cas.arm(n, mode)
-        const outcome = await store.flush({ signal }).then(
-          (root) => ({ root }),
-          (error: unknown) => ({ error }),
-        )
-        cas.arm(0)
-        if ('root' in outcome) {
-          assert.equal(outcome.root.toString(), clean.toString(), `${mode}: the unfailed flush`)
-          break
-        }
-        failures++
-        const error = outcome.error as { name?: string; code?: string }
-        if (mode === 'abort')
-          assert.equal(error.name, 'AbortError', `call ${n}: the caller's abort, unwrapped`)
-        else assert.equal(error.code, 'ERR_STORE', `call ${n}: a StoreError`)
-        assert.equal(await observe(store), before, `${mode} at call ${n}: the store is as it was`)
-        assert.equal((await store.flush()).toString(), clean.toString(), `${mode} at call ${n}: the retry`)
-      }
+      const { failures, result } = await atEveryStoreCall({
+        mode,
+        build: changedV2,
+        run: (store, signal) => store.flush({ signal }),
+        observe,
+        unchanged: 'the store is as it was',
+        afterFailure: async (store, error, n) => {
+          const { name, code } = error as { name?: string; code?: string }
+          if (mode === 'abort') assert.equal(name, 'AbortError', `call ${n}: the caller's abort, unwrapped`)
+          else assert.equal(code, 'ERR_STORE', `call ${n}: a StoreError`)
+          assert.equal((await store.flush()).toString(), clean, `${mode} at call ${n}: the retry`)
+        },
+      })
+      assert.equal(result.toString(), clean, `${mode}: the unfailed flush`)
       assert.ok(failures >= 5, `${mode}: every call of the flush was failed once (${failures})`)
     }
   })
@@ -459,27 +386,18 @@ async function flushedV1(cas: ContentAddressedStore): Promise<ShardedZarrStore> 
 
 describe('migrateToV2 is all or nothing', () => {
   it('failed or aborted at any store call, the store stays v1 as it was; a retry gives the clean root', async () => {
-    const clean = await (await flushedV1(await CidMemoryStore.create())).migrateToV2('0/temp')
-    let failures = 0
-    for (let n = 1; ; n++) {
-      const cas = new FaultStore(await CidMemoryStore.create())
-      const store = await flushedV1(cas)
-      const before = await observe(store)
-      cas.arm(n)
-      const outcome = await store.migrateToV2('0/temp').then(
-        (root) => ({ root }),
-        (error: unknown) => ({ error }),
-      )
-      cas.arm(0)
-      if ('root' in outcome) {
-        assert.equal(outcome.root.toString(), clean.toString())
-        break
-      }
-      failures++
-      assert.equal((outcome.error as { code?: string }).code, 'ERR_STORE')
-      assert.equal(await observe(store), before, `failure at call ${n}: still the v1 store it was`)
-      assert.equal((await store.migrateToV2('0/temp')).toString(), clean.toString(), `retry after call ${n}`)
-    }
+    const clean = (await (await flushedV1(await CidMemoryStore.create())).migrateToV2('0/temp')).toString()
+    const { failures, result } = await atEveryStoreCall({
+      build: flushedV1,
+      run: (store) => store.migrateToV2('0/temp'),
+      observe,
+      unchanged: 'still the v1 store it was',
+      afterFailure: async (store, error, n) => {
+        assert.equal((error as { code?: string }).code, 'ERR_STORE', `call ${n}: a StoreError`)
+        assert.equal((await store.migrateToV2('0/temp')).toString(), clean, `retry after call ${n}`)
+      },
+    })
+    assert.equal(result.toString(), clean, 'the unfailed migration')
     assert.ok(failures >= 2, `every call of the migration was failed once (${failures})`)
   })
 })
@@ -513,23 +431,16 @@ describe('a metadata write failing at any store call', () => {
     const control = await build(await CidMemoryStore.create())
     await write(control)
     const clean = await control.flush()
-    let failures = 0
-    for (let n = 1; ; n++) {
-      const cas = new FaultStore(await CidMemoryStore.create())
-      const store = await build(cas)
-      const before = await observe(store)
-      cas.arm(n)
-      const failed = await write(store).then(
-        () => false,
-        () => true,
-      )
-      cas.arm(0)
-      if (!failed) break
-      failures++
-      assert.equal(await observe(store), before, `failure at call ${n}: nothing registered or recorded`)
-      await write(store)
-      assert.equal((await store.flush()).toString(), clean.toString(), `retry after call ${n}`)
-    }
+    const { failures } = await atEveryStoreCall({
+      build,
+      run: write,
+      observe,
+      unchanged: 'nothing registered or recorded',
+      afterFailure: async (store, _error, n) => {
+        await write(store)
+        assert.equal((await store.flush()).toString(), clean.toString(), `retry after call ${n}`)
+      },
+    })
     assert.ok(failures >= 2, `every call of the write was failed once (${failures})`)
   })
 })
@@ -553,23 +464,16 @@ describe('graft is all or nothing', () => {
     const control = await build(await CidMemoryStore.create())
     await control.target.graft(control.source, [3, 3])
     const clean = await control.target.flush()
-    let failures = 0
-    for (let n = 1; ; n++) {
-      const cas = new FaultStore(await CidMemoryStore.create())
-      const { target, source } = await build(cas)
-      const before = await observe(target)
-      cas.arm(n)
-      const failed = await target.graft(source, [3, 3]).then(
-        () => false,
-        () => true,
-      )
-      cas.arm(0)
-      if (!failed) break
-      failures++
-      assert.equal(await observe(target), before, `failure at call ${n}: the target is as it was`)
-      await target.graft(source, [3, 3])
-      assert.equal((await target.flush()).toString(), clean.toString(), `retry after call ${n}`)
-    }
+    const { failures } = await atEveryStoreCall({
+      build,
+      run: ({ target, source }) => target.graft(source, [3, 3]),
+      observe: ({ target }) => observe(target),
+      unchanged: 'the target is as it was',
+      afterFailure: async ({ target, source }, _error, n) => {
+        await target.graft(source, [3, 3])
+        assert.equal((await target.flush()).toString(), clean.toString(), `retry after call ${n}`)
+      },
+    })
     assert.ok(failures >= 4, `every call of the graft was failed once (${failures})`)
   })
 })
@@ -586,23 +490,16 @@ describe('deleteDir is all or nothing', () => {
     const control = await build(await CidMemoryStore.create())
     await control.deleteDir('temp')
     const clean = await control.flush()
-    let failures = 0
-    for (let n = 1; ; n++) {
-      const cas = new FaultStore(await CidMemoryStore.create())
-      const store = await build(cas)
-      const before = await observe(store)
-      cas.arm(n)
-      const failed = await store.deleteDir('temp').then(
-        () => false,
-        () => true,
-      )
-      cas.arm(0)
-      if (!failed) break
-      failures++
-      assert.equal(await observe(store), before, `failure at call ${n}: the store is as it was`)
-      await store.deleteDir('temp')
-      assert.equal((await store.flush()).toString(), clean.toString(), `retry after call ${n}`)
-    }
+    const { failures } = await atEveryStoreCall({
+      build,
+      run: (store) => store.deleteDir('temp'),
+      observe,
+      unchanged: 'the store is as it was',
+      afterFailure: async (store, _error, n) => {
+        await store.deleteDir('temp')
+        assert.equal((await store.flush()).toString(), clean.toString(), `retry after call ${n}`)
+      },
+    })
     assert.ok(failures >= 4, `every call of deleteDir was failed once (${failures})`)
   })
 })

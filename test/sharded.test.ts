@@ -15,37 +15,12 @@ import { dumpPyJson, parsePyJson } from '../src/sharded/pyjson.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { InstrumentedStore } from './helpers/instrumented-store.js'
 import { shardedDriver } from './helpers/python.js'
-
-const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values)
-const v3Array = (shape: number[], chunkShape: number[]): Uint8Array =>
-  new TextEncoder().encode(
-    JSON.stringify({
-      zarr_format: 3,
-      node_type: 'array',
-      shape,
-      data_type: 'uint8',
-      chunk_grid: { name: 'regular', configuration: { chunk_shape: chunkShape } },
-    }),
-  )
+import { bytes, newV1, v3Array } from './helpers/sharded.js'
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []
   for await (const item of items) out.push(item)
   return out
-}
-
-/** A v1 store over a 4x4 grid of 1x1 chunks, 3 chunks a shard (6 shards, the last one short). */
-async function newV1(
-  store?: CidMemoryStore | InstrumentedStore,
-  maxCacheBytes?: number,
-): Promise<ShardedZarrStore> {
-  return ShardedZarrStore.create({
-    store: store ?? (await CidMemoryStore.create()),
-    arrayShape: [4, 4],
-    chunkShape: [1, 1],
-    chunksPerShard: 3,
-    ...(maxCacheBytes === undefined ? {} : { maxCacheBytes }),
-  })
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: tests reshape decoded DAG-CBOR freely to make it malformed
