@@ -115,6 +115,25 @@ def log_calls(store: ShardedZarrStore, log: list[list[str]]) -> None:
         setattr(store, op, wrapper)
 
 
+def kubo_cas(req: JsonObject) -> KuboCAS:
+    return KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str))
+
+
+async def writable_store(cas: KuboCAS, req: JsonObject, new_v2: bool = False) -> ShardedZarrStore:
+    """A new v1 store of `create`'s geometry, else the store at `root`; with new_v2 and neither, a new v2 store."""
+    if "create" in req:
+        spec = field(req, "create", dict)
+        return await ShardedZarrStore.open(
+            cas=cas, read_only=False,
+            array_shape=tuple(field(spec, "arrayShape", list)),
+            chunk_shape=tuple(field(spec, "chunkShape", list)),
+            chunks_per_shard=field(spec, "chunksPerShard", int),
+        )
+    if new_v2 and "root" not in req:
+        return await ShardedZarrStore.open(cas=cas, read_only=False, chunks_per_shard=field(req, "chunksPerShard", int))
+    return await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=field(req, "root", str))
+
+
 async def write(req: JsonObject) -> JsonObject:
     scenario = field(req, "scenario", str)
     version = field(req, "version", str)
@@ -131,7 +150,7 @@ async def write(req: JsonObject) -> JsonObject:
 
     roots: list[str] = []
     logs: list[list[list[str]]] = []
-    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
+    async with kubo_cas(req) as cas:
         for i, part in enumerate(phases):
             if i == 0 and version == "v1":
                 var = part[primary]
@@ -159,7 +178,7 @@ async def write(req: JsonObject) -> JsonObject:
 async def read(req: JsonObject) -> JsonObject:
     root = field(req, "root", str)
     group = req.get("group")
-    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
+    async with kubo_cas(req) as cas:
         store = await ShardedZarrStore.open(cas=cas, read_only=True, root_cid=root)
         ds = xr.open_zarr(store, zarr_format=3, consolidated=False, decode_times=False, group=group)
         ds.load()
@@ -172,7 +191,7 @@ async def read(req: JsonObject) -> JsonObject:
 
 
 async def convert(req: JsonObject) -> JsonObject:
-    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
+    async with kubo_cas(req) as cas:
         # The converter prints progress to stdout, which carries this driver's JSON answer.
         with contextlib.redirect_stdout(io.StringIO()):
             root = await convert_hamt_to_sharded(cas, field(req, "hamtRoot", str), field(req, "chunksPerShard", int))
@@ -181,17 +200,8 @@ async def convert(req: JsonObject) -> JsonObject:
 
 async def ops(req: JsonObject) -> JsonObject:
     operations = field(req, "ops", list)
-    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
-        if "create" in req:
-            spec = field(req, "create", dict)
-            store = await ShardedZarrStore.open(
-                cas=cas, read_only=False,
-                array_shape=tuple(field(spec, "arrayShape", list)),
-                chunk_shape=tuple(field(spec, "chunkShape", list)),
-                chunks_per_shard=field(spec, "chunksPerShard", int),
-            )
-        else:
-            store = await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=field(req, "root", str))
+    async with kubo_cas(req) as cas:
+        store = await writable_store(cas, req)
         for op in operations:
             kind = field(op, "op", str)
             if kind == "resize":
@@ -212,19 +222,8 @@ async def ops(req: JsonObject) -> JsonObject:
 
 async def replay(req: JsonObject) -> JsonObject:
     calls = field(req, "calls", list)
-    async with KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str)) as cas:
-        if "create" in req:
-            spec = field(req, "create", dict)
-            store = await ShardedZarrStore.open(
-                cas=cas, read_only=False,
-                array_shape=tuple(field(spec, "arrayShape", list)),
-                chunk_shape=tuple(field(spec, "chunkShape", list)),
-                chunks_per_shard=field(spec, "chunksPerShard", int),
-            )
-        elif "root" in req:
-            store = await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=field(req, "root", str))
-        else:
-            store = await ShardedZarrStore.open(cas=cas, read_only=False, chunks_per_shard=field(req, "chunksPerShard", int))
+    async with kubo_cas(req) as cas:
+        store = await writable_store(cas, req, new_v2=True)
         roots: list[str] = []
         for call in calls:
             if not isinstance(call, list) or len(call) != 3:
