@@ -153,6 +153,7 @@ describe('blocks handed to a blockstore', () => {
     const blockstore = new MemoryBlockstore()
     const put = blockstore.put.bind(blockstore)
     blockstore.put = (cid, bytes, options) => {
+      assert.ok(bytes instanceof Uint8Array)
       views.push(bytes, cid.bytes, cid.multihash.bytes, structuredClone(bytes))
       return put(cid, bytes, options)
     }
