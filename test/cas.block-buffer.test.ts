@@ -144,3 +144,28 @@ describe('BlockstoreStore writes in the order it saved', () => {
     assert.deepEqual(order, saved)
   })
 })
+
+describe('blocks handed to a blockstore', () => {
+  it('own their bytes: a store that keeps or structured-clones them (IndexedDB) keeps no shared slab', async () => {
+    // browser-level and blockstore-idb store the Uint8Array they get by structured clone, which
+    // copies the whole ArrayBuffer under a view; MemoryBlockstore keeps the view (and CID) itself.
+    const views: Uint8Array[] = []
+    const blockstore = new MemoryBlockstore()
+    const put = blockstore.put.bind(blockstore)
+    blockstore.put = (cid, bytes, options) => {
+      assert.ok(bytes instanceof Uint8Array)
+      views.push(bytes, cid.bytes, cid.multihash.bytes, structuredClone(bytes))
+      return put(cid, bytes, options)
+    }
+    const store = new BlockstoreStore(blockstore, { hash: 'sha2-256' })
+    const blocks = await Promise.all(Array.from({ length: 200 }, (_, i) => blockOf(i)))
+    for (const block of blocks.slice(0, 100)) await store.save(block.bytes, 'raw')
+    for (const block of blocks.slice(100)) await store.putBlock(block.cid, block.bytes)
+    await store.flush()
+    assert.equal(views.length, 800)
+    for (const view of views) {
+      const held = view.buffer.byteLength
+      assert.ok(held <= 1024, `a ${view.length}-byte block or CID holds a ${held}-byte buffer`)
+    }
+  })
+})

@@ -2,6 +2,7 @@
 // is accepted everywhere a root is taken, and anything else fails with one message naming the argument.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { base36 } from 'multiformats/bases/base36'
 import { CID } from 'multiformats/cid'
 import { toCid } from '../src/cas/id.js'
 import {
@@ -37,6 +38,27 @@ describe('CID coercion', () => {
     assert.throws(() => toCid('nope', 'root'), /^InvalidArgumentError: root must be a CID, got "nope"$/)
     assert.throws(() => toCid(42, 'rootId'), /rootId must be a CID, got number/)
     assert.throws(() => toCid(cid.multihash.bytes, 'id'), /id must be a CID, got bytes/)
+  })
+
+  it('toCid reads the string forms Kubo prints (base32, its upper case, base36, CIDv0) and nothing around them', () => {
+    const cid = CID.parse('bafyreigbtj4x7ip5legnfznufuopl4sg4knzc2cof6duas4b3q2fy6swua')
+    assert.ok(
+      toCid(String(cid).toUpperCase(), 'root').equals(cid),
+      'base32upper (`ipfs cid format -b base32upper`)',
+    )
+    assert.ok(toCid(cid.toString(base36), 'root').equals(cid), 'base36')
+    const v0 = 'QmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n'
+    assert.equal(String(toCid(v0, 'root')), v0)
+    for (const text of [
+      ` ${cid}`,
+      `${cid}\n`,
+      `/ipfs/${cid}`,
+      `ipfs://${cid}`,
+      '',
+      'B',
+      `${cid}`.toUpperCase().slice(0, 20),
+    ])
+      assert.throws(() => toCid(text, 'root'), /^InvalidArgumentError: root must be a CID, got /)
   })
 
   it('every root argument takes a CID string as well as a CID', async () => {

@@ -58,4 +58,28 @@ describe('hostile trees: HAMT.nodes stays linear in distinct blocks', () => {
       [0, 1, 2],
     )
   })
+
+  it('a store that never answers: the walk ends with the signal, as get() does', async () => {
+    const store = await MemoryStore.create()
+    const child = await saveNode(store, {})
+    const root = await saveNode(store, {
+      0: Link.toStored(child),
+      1: Link.toStored(await saveNode(store, { 5: Link.toStored(child) })),
+    })
+    let answering = true
+    const silent = {
+      save: store.save.bind(store),
+      load: (id: StoreId, options?: { signal?: AbortSignal }) =>
+        answering ? store.load(id, options) : new Promise<Uint8Array>(() => {}),
+    }
+    const map = await HAMT.open(root, { store: silent })
+    answering = false
+    const controller = new AbortController()
+    const reason = new Error('gave up')
+    setTimeout(() => controller.abort(reason), 50)
+    const outcome = await withinBudget('silent store: nodes', () => walk(map, controller.signal), {
+      ms: 2_000,
+    })
+    assert.equal(outcome.error, reason)
+  })
 })

@@ -13,7 +13,8 @@ export interface BufferedBlock {
 /**
  * A store's transport for buffered blocks: writes `blocks` (in the order they were buffered).
  * A block passed to `written` leaves the buffer at once; when the call resolves, every block of
- * the batch has; when it rejects, those not reported stay buffered for the next flush.
+ * the batch has; when it rejects, those not reported stay buffered for the next flush. A block's
+ * bytes may be a view into a shared slab: a transport that keeps them (a blockstore) copies them.
  */
 export type WriteBlocks = (
   blocks: readonly BufferedBlock[],
@@ -41,7 +42,8 @@ class Entry implements BufferedBlock {
   }
 
   get cid(): CID {
-    return this.#cid ?? CID.create(this.#version, this.#code, Digest.decode(this.key))
+    // A copy of the key: a CID a blockstore keeps must not pin the slab the key lives in.
+    return this.#cid ?? CID.create(this.#version, this.#code, Digest.decode(this.key.slice()))
   }
 }
 

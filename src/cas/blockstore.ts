@@ -159,7 +159,7 @@ export class BlockstoreStore implements ContentAddressedStore {
         blocks,
         this.#writeConcurrency,
         async (block) => {
-          await this.blockstore.put(block.cid, block.bytes, options)
+          await this.blockstore.put(block.cid, ownBuffer(block.bytes), options)
           written(block)
         },
         options?.signal,
@@ -191,6 +191,15 @@ async function collect(
   const chunks: Uint8Array[] = []
   for await (const chunk of value) chunks.push(chunk)
   return plain(concatBytes(chunks))
+}
+
+/**
+ * `bytes` with an ArrayBuffer of its own: a blockstore keeps what it is given (in memory, or by
+ * structured clone into IndexedDB, which copies the whole buffer), and a tiny buffered block is a
+ * view into a shared 64 KiB slab.
+ */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
 }
 
 /** Node's Buffers (blockstore-fs reads) as plain Uint8Arrays, as every other store returns. */

@@ -1,3 +1,4 @@
+import { base32upper } from 'multiformats/bases/base32'
 import { fromHex, toHex } from 'multiformats/bytes'
 import { CID } from 'multiformats/cid'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
@@ -55,7 +56,8 @@ export function hexToBytes(hex: string): Uint8Array {
 export function toCid(value: unknown, name: string): CID {
   if (typeof value === 'string') {
     try {
-      return CID.parse(value)
+      // CID.parse reads base58btc, base32 and base36; Kubo also prints base32 in upper case ('B…').
+      return value.startsWith(base32upper.prefix) ? CID.parse(value, base32upper) : CID.parse(value)
     } catch (cause) {
       throw new InvalidArgumentError(`${name} must be a CID, got ${JSON.stringify(value.slice(0, 100))}`, {
         cause,

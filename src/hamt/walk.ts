@@ -3,6 +3,7 @@ import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { integerOption } from '../check.js'
 import { InvalidNodeError } from '../errors.js'
+import { raceAbort } from '../util/abort.js'
 import type { CacheStats, HamtNode, NodesOptions } from './interface.js'
 import type { KeyHasher } from './keys.js'
 import type { NodeLoader } from './loader.js'
@@ -156,8 +157,13 @@ export async function* walkNodes(
   for (let depth = 0; level.length > 0; depth++) {
     const next: Link[] = []
     for (let start = 0; start < level.length; start += concurrency) {
+      options.signal?.throwIfAborted()
       const group = level.slice(start, start + concurrency)
-      const loads = await Promise.allSettled(group.map((link) => loader.scan(link, options)))
+      // A scan reads the store directly (not through the single-flight loads), so the signal is raced
+      // here: a store that ignores it must not hold the walk.
+      const loads = await Promise.allSettled(
+        group.map((link) => raceAbort(loader.scan(link, options), options.signal)),
+      )
       for (const [i, load] of loads.entries()) {
         if (load.status === 'rejected') throw load.reason
         const link = group[i] as Link
