@@ -1,53 +1,33 @@
 // The real `ts-hamt` binary (built into dist/ by `npm run build`, as the package ships it) against
 // the on-disk store and a real Kubo daemon, error paths included.
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { promisify } from 'node:util'
 import { CID } from 'multiformats/cid'
 import { HAMT, KuboStore, loadBlake3, ZarrHAMTStore } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import {
   type CliProcess,
-  cliBinary,
+  type CliRun,
   ensureCliBuilt,
   type HoldingGateway,
+  runCli,
   spawnCli,
   startHoldingGateway,
 } from './helpers/cli.js'
 import { writeClimate } from './helpers/climate.js'
 import { startKubo } from './helpers/kubo.js'
 
-const execFileAsync = promisify(execFile)
-const bin = cliBinary
 await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-'))
 after(() => rm(scratch, { recursive: true, force: true }))
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
 /** Runs the binary in `scratch` (so its default store is scratch/.ts-hamt) and never throws. */
-async function cli(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, ...args], {
-      cwd: scratch,
-      timeout: 120_000,
-      env: { ...process.env, TS_HAMT_STORE: '' },
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code?: number; stdout: string; stderr: string }
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args)
 
 async function ok(...args: string[]): Promise<string> {
   const run = await cli(...args)

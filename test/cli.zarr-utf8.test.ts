@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { HAMT, loadBlake3 } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { cliBinary, ensureCliBuilt } from './helpers/cli.js'
+import { type CliRun, ensureCliBuilt, runCli } from './helpers/cli.js'
 import { pyHamtPython } from './helpers/python.js'
 
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-utf8-'))
@@ -18,19 +18,7 @@ after(() => rm(scratch, { recursive: true, force: true }))
 before(ensureCliBuilt)
 await loadBlake3()
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cliBinary, ...args], {
-      cwd: scratch,
-      timeout: 60_000,
-      env: { ...process.env, TS_HAMT_STORE: '' },
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const e = error as { code?: number; stdout: string; stderr: string }
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args, 60_000)
 
 /** A Zarr on a HAMT in a disk store whose root group's zarr.json is `bytes`. */
 async function datasetWith(bytes: Uint8Array): Promise<{ store: string; root: string }> {

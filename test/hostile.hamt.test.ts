@@ -5,33 +5,13 @@ import { treeStats } from '../src/cli/commands/inspect.js'
 import { Bucket, Link, Node, type Slot } from '../src/hamt/node.js'
 import { encodeNode } from '../src/hamt/node-encoder.js'
 import { blake3, loadBlake3 } from '../src/hash/blake3.js'
-import { HAMT, type HashFn, MemoryStore, type StoreId } from '../src/index.js'
+import { HAMT, MemoryStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { repeatedLinks, saveNode, tooDeepForShortHash } from './helpers/hostile-trees.js'
 
 await loadBlake3()
 const utf8 = new TextEncoder()
 const hashOf = (key: string): Uint8Array => blake3(utf8.encode(key))
-
-/** Saves a node whose slots are given by index (the rest empty) and returns its ID. */
-async function saveNode(store: MemoryStore, slots: Record<number, Slot>): Promise<StoreId> {
-  const node = new Node()
-  for (const [index, slot] of Object.entries(slots)) node.slots[Number(index)] = slot
-  return store.save(
-    encodeNode(node, () => assert.fail('no dirty children')),
-    'dag-cbor',
-  )
-}
-
-/** A node with all 256 slots linking to `child`. */
-const everySlot = (child: StoreId): Record<number, Slot> =>
-  Object.fromEntries(Array.from({ length: 256 }, (_, i) => [i, Link.toStored(child)]))
-
-/** `levels` nodes above `leaf`, each linking to the one below from all 256 slots. */
-async function repeatedLinks(store: MemoryStore, leaf: StoreId, levels: number): Promise<StoreId> {
-  let id = leaf
-  for (let level = 0; level < levels; level++) id = await saveNode(store, everySlot(id))
-  return id
-}
 
 /** Runs every walk of the map under budget and returns their outcomes. */
 async function walkAll(map: HAMT<unknown>, name: string) {
@@ -139,12 +119,8 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
 
   it('a link out of the last level of a short hash is ERR_INVALID_NODE', async () => {
     const store = await MemoryStore.create()
-    const twoBytes: HashFn = (data) => Uint8Array.of(data[0] ?? 0, data[1] ?? 0)
-    const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
-    const bottom = await saveNode(store, { 0: new Bucket(['ab'], [pointer]) })
-    const middle = await saveNode(store, { 98: Link.toStored(bottom) })
-    const root = await saveNode(store, { 97: Link.toStored(middle) })
-    const map = await HAMT.open(root, { store, hashFn: twoBytes })
+    const { root, hashFn } = await tooDeepForShortHash(store)
+    const map = await HAMT.open(root, { store, hashFn })
     assertTypedError(await withinBudget('short: get', () => map.get('ab')), 'ERR_INVALID_NODE')
     assertTypedError(await withinBudget('short: set', () => map.set('ab', 1)), 'ERR_INVALID_NODE')
     assertTypedError(await withinBudget('short: size', () => map.size()), 'ERR_INVALID_NODE')

@@ -1,19 +1,10 @@
 // HAMT.nodes() on tiny hostile trees: each distinct block once, depth bounded by the map's own hash.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Bucket, Link, Node, type Slot } from '../src/hamt/node.js'
-import { encodeNode } from '../src/hamt/node-encoder.js'
-import { HAMT, type HamtNode, type HashFn, MemoryStore, type StoreId } from '../src/index.js'
+import { Link } from '../src/hamt/node.js'
+import { HAMT, type HamtNode, MemoryStore, type StoreId } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
-
-async function saveNode(store: MemoryStore, slots: Record<number, Slot>): Promise<StoreId> {
-  const node = new Node()
-  for (const [index, slot] of Object.entries(slots)) node.slots[Number(index)] = slot
-  return store.save(
-    encodeNode(node, () => assert.fail('no dirty children')),
-    'dag-cbor',
-  )
-}
+import { repeatedLinks, saveNode, tooDeepForShortHash } from './helpers/hostile-trees.js'
 
 async function walk(map: HAMT<unknown>, signal: AbortSignal): Promise<HamtNode[]> {
   const out: HamtNode[] = []
@@ -24,13 +15,7 @@ async function walk(map: HAMT<unknown>, signal: AbortSignal): Promise<HamtNode[]
 describe('hostile trees: HAMT.nodes stays linear in distinct blocks', () => {
   it('256 links to one child at each of 8 levels (256^8 paths): 9 nodes', async () => {
     const store = await MemoryStore.create()
-    let id = await saveNode(store, {})
-    for (let level = 0; level < 8; level++) {
-      id = await saveNode(
-        store,
-        Object.fromEntries(Array.from({ length: 256 }, (_, i) => [i, Link.toStored(id)])),
-      )
-    }
+    const id = await repeatedLinks(store, await saveNode(store, {}), 8)
     const map = await HAMT.open(id, { store })
     const { value } = await withinBudget('fan-out: nodes', (signal) => walk(map, signal))
     assert.equal(value?.length, 9)
@@ -42,12 +27,8 @@ describe('hostile trees: HAMT.nodes stays linear in distinct blocks', () => {
 
   it('a link below the last level of a 2-byte hash is ERR_INVALID_NODE (the bound is the map’s hash)', async () => {
     const store = await MemoryStore.create()
-    const twoBytes: HashFn = (data) => Uint8Array.of(data[0] ?? 0, data[1] ?? 0)
-    const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
-    const bottom = await saveNode(store, { 0: new Bucket(['ab'], [pointer]) })
-    const middle = await saveNode(store, { 98: Link.toStored(bottom) })
-    const root = await saveNode(store, { 97: Link.toStored(middle) })
-    const short = await HAMT.open(root, { store, hashFn: twoBytes })
+    const { root, hashFn } = await tooDeepForShortHash(store)
+    const short = await HAMT.open(root, { store, hashFn })
     const outcome = await withinBudget('short: nodes', (signal) => walk(short, signal))
     assertTypedError(outcome, 'ERR_INVALID_NODE')
     assert.match((outcome.error as Error).message, /a 2-byte hash addresses depths 0 to 1 only/)

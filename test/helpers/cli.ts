@@ -26,6 +26,28 @@ function newestSource(directory: string): number {
   return newest
 }
 
+/** What a CLI run gave: its exit code (-1 when killed) and its output. */
+export interface CliRun {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the binary in `cwd` (so its default store is cwd/.ts-hamt) and never throws. */
+export async function runCli(cwd: string, args: string[], timeout = 120_000): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cliBinary, ...args], {
+      cwd,
+      timeout,
+      env: { ...process.env, TS_HAMT_STORE: '' },
+    })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const e = error as { code?: number; stdout: string; stderr: string }
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout, stderr: e.stderr }
+  }
+}
+
 /** A loopback gateway (and Kubo RPC stand-in) that answers a set number of block requests, then holds every request open. */
 export interface HoldingGateway {
   url: string
