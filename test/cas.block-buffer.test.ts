@@ -169,3 +169,19 @@ describe('blocks handed to a blockstore', () => {
     }
   })
 })
+
+describe('putBlock', () => {
+  it('buffers the bytes it checked: a caller changing its array while putBlock runs changes nothing', async () => {
+    for (const size of [40, 100_000]) {
+      const store = new BlockstoreStore(new MemoryBlockstore())
+      const { cid, bytes } = await blockOf(size, size)
+      const original = bytes.slice()
+      const put = store.putBlock(cid, bytes)
+      bytes.fill(0xee) // after the call, before it settles
+      await put
+      assert.deepEqual(await store.getBlock(cid), original, `${size}-byte block`)
+      await store.flush()
+      assert.deepEqual(await store.getBlock(cid), original, `${size}-byte block, flushed`)
+    }
+  })
+})

@@ -88,9 +88,11 @@ export class BufferedBlocks {
     const cid = toCid(block, 'cid')
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array')
     checkVerifiable(cid)
-    await verifyBlock(cid, bytes, 'putBlock')
+    // Checked and buffered as one copy: the caller's array may change while the hash is awaited.
+    const own = bytes.slice()
+    await verifyBlock(cid, own, 'putBlock')
     // Not keeping a CAR's CID objects (and their own ArrayBuffers) is most of a tiny block's cost.
-    if (this.#buffer.add([{ cid, bytes }], false)) await this.flush(options)
+    if (this.#buffer.add([{ cid, bytes: own }], false)) await this.flush(options)
   }
 
   /** Buffers blocks whose CIDs were computed here (copies are kept), flushing when the buffer is full. */
