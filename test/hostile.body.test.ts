@@ -6,12 +6,12 @@ import type { AddressInfo } from 'node:net'
 import { after, describe, it } from 'node:test'
 import { gzipSync } from 'node:zlib'
 import { CID } from 'multiformats/cid'
+import { code as RAW } from 'multiformats/codecs/raw'
 import { blockDigest } from '../src/cas/id.js'
 import { KuboStore, TrustlessGatewayStore } from '../src/index.js'
 import { nodeHttpFetch } from '../src/node/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
-const RAW = 0x55
 const MiB = 1 << 20
 
 const servers: Array<{ close(): void; closeAllConnections(): void }> = []

@@ -13,13 +13,13 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
+import { code as RAW } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { blockDigest } from '../src/cas/id.js'
 import { BlockstoreStore, HAMT, importCar, isHamtError } from '../src/index.js'
 import { importCarFile } from '../src/node/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
-const RAW = 0x55
 const run = promisify(execFile)
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-hostile-car-'))
 after(() => rm(scratch, { recursive: true, force: true }))

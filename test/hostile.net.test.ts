@@ -8,6 +8,7 @@ import * as dagPb from '@ipld/dag-pb'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
+import { code as RAW } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { blockDigest } from '../src/cas/id.js'
 import { buildUnixfsFile } from '../src/cas/unixfs-builder.js'
@@ -15,7 +16,6 @@ import { BlockstoreStore, KuboStore, TrustlessGatewayStore } from '../src/index.
 import { nodeHttpFetch } from '../src/node/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
-const RAW = 0x55
 const BLAKE3 = 0x1e
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void

@@ -6,12 +6,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { after, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
+import { code as RAW } from 'multiformats/codecs/raw'
 import { blockDigest } from '../src/cas/id.js'
 import { KuboStore, TrustlessGatewayStore } from '../src/index.js'
 import { nodeHttpFetch } from '../src/node/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
-
-const RAW = 0x55
 
 interface Seen {
   method: string

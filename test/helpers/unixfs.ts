@@ -11,7 +11,7 @@ import { blockDigest } from '../../src/cas/id.js'
 import { BlockstoreStore, TrustlessGatewayStore } from '../../src/index.js'
 import { nodeHttpFetch } from '../../src/node/index.js'
 
-export const RAW = 0x55
+export { code as RAW } from 'multiformats/codecs/raw'
 export type Block = { cid: CID; bytes: Uint8Array }
 const servers: Array<{ close(): void; closeAllConnections(): void }> = []
 after(() => {
