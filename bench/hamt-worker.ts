@@ -3,7 +3,8 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import iamap from 'iamap'
 import { CID } from 'multiformats/cid'
-import { blake3, blake3Hasher, bytesToHex, HAMT, loadBlake3, MemoryStore } from '../src/index.js'
+import { blake3, blake3Hasher, bytesToHex, loadBlake3 } from '../src/blocks.js'
+import { HAMT, MemoryStore } from '../src/index.js'
 
 const [impl, keysArg, getsArg, seedArg] = process.argv.slice(2)
 const keys = Number(keysArg)

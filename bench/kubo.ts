@@ -109,7 +109,7 @@ type TsResult = {
 async function benchTsHamt(n: number, car: string): Promise<TsResult> {
   return withDaemon(async (daemon) => {
     const writer = countingFetch()
-    const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl, fetch: writer.fetch })
+    const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl, fetch: writer.fetch })
     const map = await HAMT.create<number>({ store })
     let start = process.hrtime.bigint()
     for (let i = 0; i < n; i++) await map.set(`key-${i}`, i)
@@ -121,7 +121,7 @@ async function benchTsHamt(n: number, car: string): Promise<TsResult> {
     const reader = countingFetch()
     const readStore = new KuboStore({
       rpcUrl: daemon.rpcUrl,
-      gatewayUrl: daemon.gatewayUrl,
+      gateways: daemon.gatewayUrl,
       fetch: reader.fetch,
     })
     const keys = randomKeys(n)

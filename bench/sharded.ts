@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
-import { convertHamtToSharded, HAMT, KuboStore, ShardedZarrStore, ZarrHAMTStore } from '../src/index.js'
+import { HAMT, KuboStore, ShardedZarrStore, ZarrHAMTStore } from '../src/index.js'
+import { convertHamtToSharded } from '../src/layout.js'
 import type { KuboDaemon } from '../test/helpers/kubo.js'
 import { arg, markdownTable, seconds } from './common.js'
 
@@ -33,7 +34,7 @@ const CHUNKS_PER_SHARD = 6250
 /** Opens `temp` cold in either layout and reads one point's time series. */
 async function tsRead(layout: Layout, gatewayUrl: string, root: string, lat: number, lon: number) {
   const start = process.hrtime.bigint()
-  const store = new KuboStore({ rpcUrl: null, gatewayUrl })
+  const store = new KuboStore({ rpcUrl: null, gateways: gatewayUrl })
   const zarrStore =
     layout === 'sharded'
       ? await ShardedZarrStore.open(root, { store })
@@ -94,7 +95,7 @@ async function py<T>(script: string, ...args: string[]): Promise<T> {
 /** Writes the dataset with zarrita into a HAMT on Kubo (xarray-readable: dimension names, coordinates). */
 async function writeDataset(daemon: KuboDaemon): Promise<{ root: string; seconds: number }> {
   const start = process.hrtime.bigint()
-  const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl })
+  const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl })
   const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
   const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)), {
     attributes: { title: 'sharded bench' },
@@ -173,7 +174,7 @@ try {
   written = await writeDataset(daemon)
   log(`wrote the HAMT dataset in ${written.seconds.toFixed(1)} s: ${written.root}`)
   const start = process.hrtime.bigint()
-  const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl })
+  const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl })
   const hamt = await HAMT.open<Uint8Array>(CID.parse(written.root), {
     store,
     valuesAreBytes: true,

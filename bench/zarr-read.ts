@@ -54,7 +54,7 @@ async function tsRead(
   if (workers) registerZstdCodec({ decoder: workers.zstdDecoder })
   const store = new KuboStore({
     rpcUrl: null,
-    gatewayUrl,
+    gateways: gatewayUrl,
     ...(workers ? { fetch: nodeHttpFetch(), blake3Digest: workers.blake3Digest } : {}),
     verify: setup !== 'nodeUnverified',
   })

@@ -90,7 +90,7 @@ type Blocks = { total: number; hamtNodes: number; values: number }
  * value blocks themselves, counted from the CIDs a fresh map loads (nodes are dag-cbor, values raw).
  */
 async function blocksFor(gatewayUrl: string, root: string, keys: string[]): Promise<Blocks> {
-  const store = new RecordingStore(new KuboStore({ rpcUrl: null, gatewayUrl }))
+  const store = new RecordingStore(new KuboStore({ rpcUrl: null, gateways: gatewayUrl }))
   const map = await HAMT.open<Uint8Array>(CID.parse(root), { store, readOnly: true, valuesAreBytes: true })
   for (const key of keys) {
     if ((await map.get(key)) === undefined) throw new Error(`${key} is not in the map`)

@@ -1,3 +1,6 @@
+// The package root: what a user reaches for (the map, the stores, the Zarr stores, CAR files, the
+// errors) and the types their options need. Building blocks are in `ts-hamt/blocks`, Zarr layout
+// tools in `ts-hamt/layout`, Node-only parts in `ts-hamt/node`.
 export { exportCar } from './car/export.js'
 export { importCar } from './car/import.js'
 export type {
@@ -7,15 +10,12 @@ export type {
   ExportCarOptions,
   ImportCarOptions,
 } from './car/interface.js'
-export { linksOf } from './car/walk.js'
 export {
   type BlockstoreLike,
   BlockstoreStore,
   type BlockstoreStoreOptions,
 } from './cas/blockstore.js'
-export { GatewayReader, normalizeGatewayUrl } from './cas/gateway.js'
 export { type HttpOptions, HttpStatusError } from './cas/http.js'
-export { bytesToHex, formatId, hexToBytes, isStoreId } from './cas/id.js'
 export type {
   AbortOptions,
   ByteRange,
@@ -26,10 +26,9 @@ export type {
 } from './cas/interface.js'
 export { KuboStore, type KuboStoreOptions } from './cas/kubo.js'
 export { MemoryStore } from './cas/memory.js'
-export { resolveByteRange } from './cas/range.js'
 export { TrustlessGatewayStore, type TrustlessGatewayStoreOptions } from './cas/trustless-gateway.js'
 export type { Blake3Digest } from './cas/verify.js'
-export { openZarrRoot, type ZarrLayout, zarrLayoutOf } from './dataset/open.js'
+export { openZarrRoot, type ZarrLayout } from './dataset/open.js'
 export {
   type AnyHamtError,
   BlockNotFoundError,
@@ -56,22 +55,14 @@ export { HAMT } from './hamt/hamt.js'
 export type {
   CacheStats,
   GetOptions,
-  HamtNode,
-  HamtOptions,
+  HAMTNode,
+  HAMTOptions,
   HashFn,
   NodesOptions,
 } from './hamt/interface.js'
-export { blake3, blake3Hasher, blake3Multihash, loadBlake3 } from './hash/blake3.js'
-export { type ConvertOptions, convertHamtToSharded } from './sharded/converter.js'
-export type {
-  ConversionProgress,
-  CreateShardedOptions,
-  ManifestVersion,
-  ShardedStoreOptions,
-} from './sharded/interface.js'
+export type { CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './sharded/interface.js'
 export { type ShardedArrayInfo, ShardedZarrStore } from './sharded/store.js'
 export { EncryptedZarrHAMTStore, type EncryptedZarrOptions } from './zarr/encrypted.js'
-export type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './zarr/interface.js'
-export { hamtKey } from './zarr/keys.js'
+export type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHAMTStoreOptions } from './zarr/interface.js'
 export { ZarrHAMTStore } from './zarr/store.js'
 export { registerZstdCodec } from './zarr/zstd.js'

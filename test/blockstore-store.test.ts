@@ -10,7 +10,8 @@ import { promisify } from 'node:util'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { LevelBlockstore } from 'blockstore-level'
 import { CID } from 'multiformats/cid'
-import { BlockstoreStore, blake3Hasher, HAMT, isHamtError, KuboStore, loadBlake3 } from '../src/index.js'
+import { blake3Hasher, loadBlake3 } from '../src/blocks.js'
+import { BlockstoreStore, HAMT, isHamtError, KuboStore } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { kuboAddCid, startKubo } from './helpers/kubo.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
@@ -90,7 +91,7 @@ describe('BlockstoreStore IDs equal a real Kubo daemon’s', () => {
     const roots: string[] = []
     for (const store of [
       new BlockstoreStore(new MemoryBlockstore()),
-      new KuboStore({ rpcUrl, gatewayUrl }),
+      new KuboStore({ rpcUrl, gateways: gatewayUrl }),
     ]) {
       const map = await HAMT.create<unknown>({ store })
       for (let i = 0; i < 2000; i++) await map.set(`key-${i}`, i % 3 === 0 ? bytes(i % 200) : { i })

@@ -13,16 +13,15 @@ import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
+import { blake3Hasher, loadBlake3 } from '../src/blocks.js'
 import { concatBytes } from '../src/cas/concat.js'
 import {
-  blake3Hasher,
   type ContentAddressedStore,
   exportCar,
   HAMT,
   importCar,
   isHamtError,
   KuboStore,
-  loadBlake3,
   TrustlessGatewayStore,
   ZarrHAMTStore,
 } from '../src/index.js'
@@ -125,7 +124,7 @@ describe('CAR export and import', () => {
     const written = await writeClimate(new ZarrHAMTStore(map))
     const root = await map.flush()
     const car = await collect(exportCar(disk, root))
-    const kubo = new KuboStore({ rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl })
+    const kubo = new KuboStore({ rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl })
     const { roots } = await importCar(kubo, car)
     assert.deepEqual(roots.map(String), [String(root)])
     const gateway = new TrustlessGatewayStore({ gateways: daemon.gatewayUrl })
@@ -229,7 +228,7 @@ storeComplianceSuite(
   async () => {
     const writer = new KuboStore({
       rpcUrl: daemon.rpcUrl,
-      gatewayUrl: daemon.gatewayUrl,
+      gateways: daemon.gatewayUrl,
       writeBufferBytes: 0,
     })
     const reader = new TrustlessGatewayStore({ gateways: daemon.gatewayUrl })

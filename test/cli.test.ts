@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
-import { HAMT, KuboStore, loadBlake3, ZarrHAMTStore } from '../src/index.js'
+import { loadBlake3 } from '../src/blocks.js'
+import { HAMT, KuboStore, ZarrHAMTStore } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import {
   type CliProcess,
@@ -81,6 +82,7 @@ describe('ts-hamt CLI on the on-disk store', () => {
     let root = await ok('create', '--store', store)
     const map = await HAMT.open<number>(await import('multiformats/cid').then((m) => m.CID.parse(root)), {
       store: await DiskStore.open(store),
+      readOnly: false,
     })
     for (let i = 0; i < 3000; i++) await map.set(`k${i}`, i)
     root = String(await map.flush())
@@ -445,7 +447,7 @@ describe('ts-hamt CLI with a real Kubo daemon', () => {
   it('zarr info and zarr get read a dataset through a gateway; values equal what was written', async () => {
     const { rpcUrl, gatewayUrl } = await daemon
     const map = await HAMT.create<Uint8Array>({
-      store: new KuboStore({ rpcUrl, gatewayUrl }),
+      store: new KuboStore({ rpcUrl, gateways: gatewayUrl }),
       valuesAreBytes: true,
     })
     const written = await writeClimate(new ZarrHAMTStore(map))

@@ -11,8 +11,9 @@ import { after, describe, it } from 'node:test'
 import { base32upper } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
+import { loadBlake3 } from '../src/blocks.js'
 import { verifyBlock } from '../src/cas/verify.js'
-import { exportCar, HAMT, loadBlake3 } from '../src/index.js'
+import { exportCar, HAMT } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { crashBatchEntries } from './helpers/crash-model.js'
 
@@ -88,7 +89,7 @@ describe('DiskStore survives a writer killed mid-flush', () => {
       assert.ok(files > reachable - 1, `${files} block files, ${reachable - 1} reachable from the last root`)
 
       // …and the store takes new writes: the map carries on from the last root.
-      const writable = await HAMT.open<unknown>(CID.parse(lastRoot), { store })
+      const writable = await HAMT.open<unknown>(CID.parse(lastRoot), { store, readOnly: false })
       await writable.set('after the crash', true)
       const next = await writable.flush()
       const reread = await HAMT.open<unknown>(next, {

@@ -16,6 +16,21 @@ import { startKubo } from './helpers/kubo.js'
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('..', import.meta.url))
 
+/** Each entry point of package.json's `exports` ('ts-hamt', 'ts-hamt/node', …) → its source file. */
+const entries = new Map(
+  Object.entries(
+    JSON.parse(await readFile(`${repo}/package.json`, 'utf8')).exports as Record<
+      string,
+      string | { import?: string }
+    >,
+  ).flatMap(([subpath, target]) => {
+    const built = typeof target === 'string' ? target : target.import
+    if (built === undefined || !built.endsWith('.js')) return []
+    const source = `${repo}/${built.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')}`
+    return [[subpath === '.' ? 'ts-hamt' : `ts-hamt/${subpath.slice(2)}`, source] as const]
+  }),
+)
+
 async function runTs(file: string): Promise<string> {
   const { stdout } = await run('node', ['--import', 'tsx', file], { cwd: repo, timeout: 120_000 })
   return stdout
@@ -42,9 +57,11 @@ describe('README code blocks', async () => {
   for (const [index, block] of blocks.entries()) {
     it(`block ${index + 1} runs`, async () => {
       const file = `${repo}/.cache/readme/block-${index + 1}.ts`
-      const source = block
-        .replaceAll("from 'ts-hamt/node'", `from '${repo}/src/node/index.ts'`)
-        .replaceAll("from 'ts-hamt'", `from '${repo}/src/index.ts'`)
+      const source = block.replace(/from '(ts-hamt(?:\/[\w-]+)?)'/g, (_, specifier: string) => {
+        const entry = entries.get(specifier)
+        assert.ok(entry !== undefined, `${specifier} is an entry point in package.json's exports`)
+        return `from '${entry}'`
+      })
       // Blocks that write to a directory of their own write under a fresh temporary one.
       await writeFile(file, source.replaceAll("'./my-maps", `'${await mkdtemp(join(tmpdir(), 'readme-'))}`))
       await runTs(file)
@@ -65,7 +82,7 @@ describe('README code blocks', async () => {
 
 /** The dataset README's opening example reads, written to the daemon (the same content, the same root). */
 async function publishExampleDataset(daemon: { rpcUrl: string; gatewayUrl: string }): Promise<string> {
-  const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl })
+  const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl })
   const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
   const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)))
   const temperature = await zarr.create(group.resolve('temperature'), {

@@ -13,7 +13,7 @@ async function coldMap(
   const writer = await HAMT.create<number>({ store, maxBucketSize })
   for (let i = 0; i < n; i++) await writer.set(`k${i}`, i)
   const root = await writer.flush()
-  const map = await HAMT.open<number>(root, { store, maxBucketSize })
+  const map = await HAMT.open<number>(root, { store, maxBucketSize, readOnly: false })
   return { map, store, root }
 }
 

@@ -102,6 +102,7 @@ describe('a user hashFn that reuses one output buffer (as WASM hashers that retu
       store,
       maxBucketSize: 1,
       hashFn: sharedBufferHash(),
+      readOnly: false,
     })
     const found = await Promise.all(keys.map((key) => reader.get(key)))
     assert.deepEqual(

@@ -4,15 +4,15 @@ import { describe, it } from 'node:test'
 import {
   type ContentAddressedStore,
   HAMT,
-  type HamtNode,
+  type HAMTNode,
   isHamtError,
   type LoadOptions,
   MemoryStore,
   type StoreId,
 } from '../src/index.js'
 
-async function collect(map: HAMT<unknown>, concurrency?: number): Promise<HamtNode[]> {
-  const out: HamtNode[] = []
+async function collect(map: HAMT<unknown>, concurrency?: number): Promise<HAMTNode[]> {
+  const out: HAMTNode[] = []
   for await (const node of map.nodes({ concurrency })) out.push(node)
   return out
 }

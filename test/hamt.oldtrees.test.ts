@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { bytesToHex, HAMT, hexToBytes, MemoryStore } from '../src/index.js'
+import { bytesToHex, hexToBytes } from '../src/blocks.js'
+import { HAMT, MemoryStore } from '../src/index.js'
 
 type Tree = { maxBucketSize: number; root: string; keys: string[]; blocks: Record<string, string> }
 // Made by test/fixtures/pyhamt_old_trees.py (see there how to run py-hamt 3.0.0).
@@ -54,6 +55,7 @@ describe('trees from py-hamt 3.0.0 (children never collapsed)', () => {
         store,
         maxBucketSize: tree.maxBucketSize,
         valuesAreBytes: true,
+        readOnly: false,
       })
       const [gone, ...kept] = tree.keys
       await map.delete(gone as string)

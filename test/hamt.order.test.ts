@@ -413,7 +413,7 @@ describe('HAMT writes apply in call order', () => {
     for (const honoursSignal of [true, false]) {
       for (const [name, call] of calls) {
         // What the call gives without an abort, from the same start.
-        const expected = await HAMT.open<number>(start, { store: inner, maxBucketSize: 1 })
+        const expected = await HAMT.open<number>(start, { store: inner, maxBucketSize: 1, readOnly: false })
         if (name.startsWith('flush')) await expected.delete('k0')
         await call(expected, new AbortController().signal)
         const expectedRoot = await expected.flush()
@@ -437,7 +437,12 @@ describe('HAMT writes apply in call order', () => {
             },
           }
           const where = `${name} aborted at store call ${abortAt}${honoursSignal ? '' : ' (store ignores signals)'}`
-          const map = await HAMT.open<number>(start, { store, maxBucketSize: 1, cacheBytes: 0 })
+          const map = await HAMT.open<number>(start, {
+            store,
+            maxBucketSize: 1,
+            cacheBytes: 0,
+            readOnly: false,
+          })
           if (name.startsWith('flush')) await map.delete('k0')
           armed = true
           const outcome = await call(map, controller.signal).then(
@@ -451,7 +456,11 @@ describe('HAMT writes apply in call order', () => {
             break
           }
           assert.equal((outcome as Error).name, 'AbortError', `${where}: ${String(outcome)}`)
-          const unchanged = await HAMT.open<number>(start, { store: inner, maxBucketSize: 1 })
+          const unchanged = await HAMT.open<number>(start, {
+            store: inner,
+            maxBucketSize: 1,
+            readOnly: false,
+          })
           if (name.startsWith('flush')) await unchanged.delete('k0')
           assert.deepEqual(await map.flush(), await unchanged.flush(), `${where}: the map changed`)
           await call(map, new AbortController().signal)

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
-import { blake3, bytesToHex, HAMT, isHamtError, MemoryStore } from '../src/index.js'
+import { blake3, bytesToHex } from '../src/blocks.js'
+import { HAMT, isHamtError, MemoryStore } from '../src/index.js'
 import { assertSound, firstCharHash, newMap } from './helpers/maps.js'
 
 const code = (c: string) => (err: unknown) => isHamtError(err, c as never)

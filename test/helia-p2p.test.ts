@@ -10,7 +10,8 @@ import { withLibp2pLight } from '@helia/libp2p'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { createHeliaLight } from 'helia'
-import { BlockstoreStore, blake3Hasher, HAMT, loadBlake3, ZarrHAMTStore } from '../src/index.js'
+import { blake3Hasher, loadBlake3 } from '../src/blocks.js'
+import { BlockstoreStore, HAMT, ZarrHAMTStore } from '../src/index.js'
 import { readVariable, writeClimate } from './helpers/climate.js'
 
 await loadBlake3()

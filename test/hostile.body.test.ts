@@ -64,7 +64,7 @@ describe('a compressed body is held to the cap as it is decoded, not by its Cont
       const gateway = new TrustlessGatewayStore({ gateways: bombing, ...options })
       // nodeHttpFetch does not decode: the compressed bytes are not the block.
       assertTypedError(await withinBudget('gzip bomb block', () => gateway.load(cid)))
-      const kubo = new KuboStore({ rpcUrl: bombing, gatewayUrl: bombing, chunker: 'size-1000', ...options })
+      const kubo = new KuboStore({ rpcUrl: bombing, gateways: bombing, chunker: 'size-1000', ...options })
       // Above one chunk: sent to `add` at once, whose answer is read up to 64 KiB.
       const add = await withinBudget('gzip bomb add', () => kubo.save(new Uint8Array(2000), 'raw'))
       assertTypedError(add, 'ERR_STORE')
@@ -135,7 +135,7 @@ describe('a dag/import answer must name what was sent', () => {
         req.resume()
         req.on('end', () => res.writeHead(200).end(answer))
       })
-      const store = new KuboStore({ rpcUrl: rpc, gatewayUrl: rpc, pinOnAdd: true, retries: 0 })
+      const store = new KuboStore({ rpcUrl: rpc, gateways: rpc, pinOnAdd: true, retries: 0 })
       await store.save(Uint8Array.of(1, 2, 3), 'raw')
       const outcome = await withinBudget('dag/import answer', () => store.flush())
       if (ok) assert.equal(outcome.error, undefined, String(outcome.error))

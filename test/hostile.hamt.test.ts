@@ -33,7 +33,7 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
     const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
     const leaf = await saveNode(store, { [hashOf(key)[4] as number]: new Bucket([key], [pointer]) })
     const root = await repeatedLinks(store, leaf, 4)
-    const map = await HAMT.open(root, { store })
+    const map = await HAMT.open(root, { store, readOnly: false })
     const { size, keys, verify } = await walkAll(map, 'keyed')
     assertTypedError(size, 'ERR_INVALID_NODE')
     assertTypedError(keys, 'ERR_INVALID_NODE')
@@ -56,7 +56,7 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
   it('one keyless child linked from all 256 slots at each of 4 levels: empty, and verify names the repeats', async () => {
     const store = await MemoryStore.create()
     const root = await repeatedLinks(store, await saveNode(store, {}), 4)
-    const map = await HAMT.open(root, { store })
+    const map = await HAMT.open(root, { store, readOnly: false })
     const { size, keys, verify } = await walkAll(map, 'keyless')
     assert.equal(size.value, 0)
     assert.deepEqual(keys.value, [])
@@ -77,7 +77,7 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
         parents[i] = Link.toStored(await saveNode(store, { [i]: Link.toStored(child) }))
       child = await saveNode(store, parents)
     }
-    const map = await HAMT.open(child, { store })
+    const map = await HAMT.open(child, { store, readOnly: false })
     const { size, verify } = await walkAll(map, 'fan-in')
     assert.equal(size.value, 0)
     assert.ok((verify.value as { problems: string[] }).problems.length > 0)
@@ -93,7 +93,7 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
     let id = await saveNode(store, { [hash[0] as number]: new Bucket([key], [pointer]) })
     for (let depth = 31; depth >= 0; depth--)
       id = await saveNode(store, { [hash[depth] as number]: Link.toStored(id) })
-    const map = await HAMT.open(id, { store })
+    const map = await HAMT.open(id, { store, readOnly: false })
     for (const [name, run] of [
       ['get', () => map.get(key)],
       ['set', () => map.set(key, 1)],
@@ -120,7 +120,7 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
   it('a link out of the last level of a short hash is ERR_INVALID_NODE', async () => {
     const store = await MemoryStore.create()
     const { root, hashFn } = await tooDeepForShortHash(store)
-    const map = await HAMT.open(root, { store, hashFn })
+    const map = await HAMT.open(root, { store, hashFn, readOnly: false })
     assertTypedError(await withinBudget('short: get', () => map.get('ab')), 'ERR_INVALID_NODE')
     assertTypedError(await withinBudget('short: set', () => map.set('ab', 1)), 'ERR_INVALID_NODE')
     assertTypedError(await withinBudget('short: size', () => map.size()), 'ERR_INVALID_NODE')
@@ -134,7 +134,7 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
     const pointer = await store.save(Uint8Array.of(0xf6), 'raw')
     const wrong = ((hashOf('x')[0] as number) + 1) % 256
     const root = await saveNode(store, { [wrong]: new Bucket(['x'], [pointer]) })
-    const map = await HAMT.open(root, { store })
+    const map = await HAMT.open(root, { store, readOnly: false })
     const { size, keys, verify } = await walkAll(map, 'misplaced')
     assertTypedError(size, 'ERR_INVALID_NODE')
     assertTypedError(keys, 'ERR_INVALID_NODE')
@@ -174,7 +174,7 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
         keys.map(() => pointer),
       ),
     })
-    const map = await HAMT.open<unknown>(root, { store })
+    const map = await HAMT.open<unknown>(root, { store, readOnly: false })
     const { size, keys: listed, verify } = await walkAll(map, 'oversized')
     assert.equal(size.value, 300)
     assert.deepEqual(listed.value, keys)
@@ -210,7 +210,7 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
       [others[1] as number]: Link.toStored(empty),
     })
     const root = await saveNode(store, { [hash[0] as number]: Link.toStored(child) })
-    const map = await HAMT.open<unknown>(root, { store })
+    const map = await HAMT.open<unknown>(root, { store, readOnly: false })
     const { size, keys } = await walkAll(map, 'leftovers')
     assert.equal(size.value, 1)
     assert.deepEqual(keys.value, [key])
@@ -230,7 +230,7 @@ describe('hostile trees: walks stay linear in distinct blocks', () => {
       save: (data: Uint8Array, codec: 'raw' | 'dag-cbor') => inner.save(data, codec),
       load: async () => bytes,
     }
-    const map = await HAMT.open(self, { store })
+    const map = await HAMT.open(self, { store, readOnly: false })
     const { size, keys, verify } = await walkAll(map, 'cycle')
     assertTypedError(size, 'ERR_INVALID_NODE')
     assertTypedError(keys, 'ERR_INVALID_NODE')

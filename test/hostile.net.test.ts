@@ -121,7 +121,7 @@ describe('UnixFS files are assembled from checked sizes, not claimed ones', () =
     const stores = {
       blockstore: new BlockstoreStore(memory),
       trustless: new TrustlessGatewayStore({ gateways: gateway.url }),
-      kubo: new KuboStore({ rpcUrl: null, gatewayUrl: gateway.url }),
+      kubo: new KuboStore({ rpcUrl: null, gateways: gateway.url }),
     }
     for (const [storeName, store] of Object.entries(stores)) {
       assert.deepEqual(await store.load(honest.cid), leaf.bytes, `${storeName}: the honest file`)
@@ -158,7 +158,7 @@ describe('truncated digests verify nothing', () => {
     const gateway = await blockGateway(served)
     const stores = {
       trustless: new TrustlessGatewayStore({ gateways: gateway.url }),
-      kubo: new KuboStore({ rpcUrl: 'http://127.0.0.1:9', gatewayUrl: gateway.url }),
+      kubo: new KuboStore({ rpcUrl: 'http://127.0.0.1:9', gateways: gateway.url }),
       blockstore: new BlockstoreStore(new MemoryBlockstore()),
     }
     for (const [name, store] of Object.entries(stores)) {
@@ -219,7 +219,7 @@ describe('the block cap holds with every fetch we ship, early', () => {
       })
       const kubo = new KuboStore({
         rpcUrl: rpc.url,
-        gatewayUrl: gateway.url,
+        gateways: gateway.url,
         chunker: 'size-1000',
         ...options,
         timeoutMs: 30_000,
@@ -298,7 +298,7 @@ describe('credentials stay with the origins they were given for', () => {
       const secrets = { 'x-api-key': 'k-123', 'x-auth-token': 't-456' }
       const store = new KuboStore({
         rpcUrl: null,
-        gatewayUrl: primary.url,
+        gateways: primary.url,
         headers: { ...secrets, 'user-agent': 'ts-hamt-test', accept: 'application/vnd.ipld.raw' },
         auth: { bearer: 'b-789' },
         fetch: makeFetch(),
@@ -353,7 +353,7 @@ describe('Kubo’s dag/import answer must account for the blocks sent', () => {
         req.resume()
         res.writeHead(200, { 'content-type': 'application/json' }).end(body)
       })
-      const store = new KuboStore({ rpcUrl: impostor.url, gatewayUrl: impostor.url })
+      const store = new KuboStore({ rpcUrl: impostor.url, gateways: impostor.url })
       await store.save(Uint8Array.of(1, 2, 3), 'raw')
       await store.save(Uint8Array.of(4, 5), 'raw')
       const outcome = await withinBudget('impostor', () => store.flush())

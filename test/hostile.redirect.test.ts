@@ -216,7 +216,7 @@ describe('redirects re-decide credentials at every hop', () => {
         })
         const kubo = new KuboStore({
           rpcUrl: rpc.url,
-          gatewayUrl: rpc.url,
+          gateways: rpc.url,
           chunker: 'size-1000',
           fetch: makeFetch(),
           ...options,

@@ -4,8 +4,9 @@ import { after, before, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
-import { bytesToHex, HAMT, KuboStore } from '../src/index.js'
-import { startKubo } from './helpers/kubo.js'
+import { bytesToHex } from '../src/blocks.js'
+import { HAMT, KuboStore } from '../src/index.js'
+import { kuboOptions, startKubo } from './helpers/kubo.js'
 import { pyHamtDriver, pyHamtPython } from './helpers/python.js'
 
 type Op = ['set', string, string] | ['delete', string]
@@ -48,7 +49,7 @@ describe('interop with py-hamt 3.6.0 KuboCAS on one daemon', () => {
   it('random histories: the same root CID, and each opens the other’s map with every value equal', async () => {
     await fc.assert(
       fc.asyncProperty(historyArb, fc.integer({ min: 1, max: 6 }), async (history, maxBucketSize) => {
-        const store = new KuboStore(urls)
+        const store = new KuboStore(kuboOptions(urls))
         const map = await HAMT.create({ store, maxBucketSize })
         const model = new Map<string, string>()
         const ops: Op[] = []
@@ -78,7 +79,10 @@ describe('interop with py-hamt 3.6.0 KuboCAS on one daemon', () => {
         })
         assert.deepEqual(new Map(Object.entries(pyRead.entries)), model)
         // …and ts-hamt reads the map py-hamt wrote, through a fresh store.
-        const reader = await HAMT.open(CID.parse(py.root), { store: new KuboStore(urls), readOnly: true })
+        const reader = await HAMT.open(CID.parse(py.root), {
+          store: new KuboStore(kuboOptions(urls)),
+          readOnly: true,
+        })
         const entries = new Map<string, string>()
         for await (const [key, value] of reader) entries.set(key, bytesToHex(dagCbor.encode(value)))
         assert.deepEqual(entries, model)
@@ -89,7 +93,7 @@ describe('interop with py-hamt 3.6.0 KuboCAS on one daemon', () => {
 
   it('5000 keys of bytes values: same root CID both ways', async () => {
     const ops: Op[] = []
-    const store = new KuboStore(urls)
+    const store = new KuboStore(kuboOptions(urls))
     const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
     for (let i = 0; i < 5000; i++) {
       const value = new TextEncoder().encode(`chunk ${i} `.repeat(1 + (i % 7)))

@@ -8,20 +8,10 @@ import { after, before, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
+import { blake3, blake3Hasher, bytesToHex, hexToBytes, loadBlake3 } from '../src/blocks.js'
 import { decodeDagCbor } from '../src/codec/dag-cbor.js'
-import {
-  blake3,
-  blake3Hasher,
-  bytesToHex,
-  type ContentAddressedStore,
-  HAMT,
-  hexToBytes,
-  KuboStore,
-  loadBlake3,
-  MemoryStore,
-  type StoreId,
-} from '../src/index.js'
-import { startKubo } from './helpers/kubo.js'
+import { type ContentAddressedStore, HAMT, KuboStore, MemoryStore, type StoreId } from '../src/index.js'
+import { kuboOptions, startKubo } from './helpers/kubo.js'
 import { pyHamtDriver, pyHamtPython } from './helpers/python.js'
 
 const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -299,7 +289,7 @@ async function replayInTs(
     } else {
       const root = await map.flush()
       checkpoints.push(root)
-      map = await HAMT.open(root, { store, ...options })
+      map = await HAMT.open(root, { store, ...options, readOnly: false })
     }
   }
   return { root: await map.flush(), checkpoints, missing }
@@ -446,7 +436,7 @@ describe(`generative interop with py-hamt 3.6.0 (seed ${seed})`, () => {
         const { ops, model, maxBucketSize } = makeHistory(shape, 100 + index)
         console.log(`Kubo, ${name}: ${describeOps(ops)}, maxBucketSize ${maxBucketSize}`)
         const { valuesAreBytes } = shape
-        const ts = await replayInTs(new KuboStore(urls), ops, { maxBucketSize, valuesAreBytes })
+        const ts = await replayInTs(new KuboStore(kuboOptions(urls)), ops, { maxBucketSize, valuesAreBytes })
         const py = await pyHamtDriver<{ root: string; missingDeletes: string[]; checkpoints: string[] }>(
           'kubo-build',
           {
@@ -461,7 +451,7 @@ describe(`generative interop with py-hamt 3.6.0 (seed ${seed})`, () => {
         assert.equal(String(ts.root), py.root, 'final root CID')
         assertSameMap(
           await readInTs(
-            new KuboStore(urls),
+            new KuboStore(kuboOptions(urls)),
             CID.parse(py.root),
             { valuesAreBytes, maxBucketSize },
             model.keys(),

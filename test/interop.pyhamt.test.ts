@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
-import { bytesToHex, HAMT, hexToBytes, MemoryStore } from '../src/index.js'
+import { bytesToHex, hexToBytes } from '../src/blocks.js'
+import { HAMT, MemoryStore } from '../src/index.js'
 import { pyHamtDriver, pyHamtPython } from './helpers/python.js'
 
 type Op = ['set', string, string] | ['delete', string]

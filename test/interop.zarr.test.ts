@@ -3,11 +3,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
+import { bytesToHex, hexToBytes } from '../src/blocks.js'
 import {
-  bytesToHex,
   EncryptedZarrHAMTStore,
   HAMT,
-  hexToBytes,
   KuboStore,
   MemoryStore,
   type StoreId,
@@ -72,12 +71,12 @@ const kubo: Backend = {
   name: 'on Kubo',
   request: { store: 'kubo', rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl },
   async newMap() {
-    const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl })
+    const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl })
     const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
     return { map, export: async (root) => ({ root: String(root) }) }
   },
   async open(written) {
-    const store = new KuboStore({ rpcUrl: null, gatewayUrl: daemon.gatewayUrl })
+    const store = new KuboStore({ rpcUrl: null, gateways: daemon.gatewayUrl })
     return HAMT.open<Uint8Array>(CID.parse(written.root), { store, readOnly: true, valuesAreBytes: true })
   },
 }

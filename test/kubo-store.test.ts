@@ -4,16 +4,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
-import {
-  type ByteRange,
-  blake3Hasher,
-  HAMT,
-  isHamtError,
-  KuboStore,
-  type KuboStoreOptions,
-  loadBlake3,
-  normalizeGatewayUrl,
-} from '../src/index.js'
+import { blake3Hasher, loadBlake3 } from '../src/blocks.js'
+import { type ByteRange, HAMT, isHamtError, KuboStore, type KuboStoreOptions } from '../src/index.js'
 import { connectPeers, type KuboDaemon, kuboAddCid, startKubo } from './helpers/kubo.js'
 import { startProxy } from './helpers/proxy.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
@@ -21,7 +13,7 @@ import { storeComplianceSuite } from './helpers/store-compliance.js'
 await loadBlake3()
 const daemon = await startKubo()
 after(() => daemon.stop())
-const urls = { rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl }
+const urls = { rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl }
 const unknownCid = async () =>
   CID.createV1(0x55, blake3Hasher.digest(new TextEncoder().encode(`never ${Math.random()}`)))
 const bytes = (n: number, seed = 1): Uint8Array =>
@@ -107,11 +99,11 @@ describe('KuboStore on a real daemon', () => {
 
   it('takes RPC and gateway URLs in the forms py-hamt takes', async () => {
     for (const form of ['http://h:8080', 'http://h:8080/', 'http://h:8080/ipfs', 'http://h:8080/ipfs/']) {
-      assert.equal(normalizeGatewayUrl(form), 'http://h:8080/ipfs/')
+      assert.deepEqual(new KuboStore({ rpcUrl: null, gateways: form }).gateways, ['http://h:8080/ipfs/'])
     }
     const store = new KuboStore({
       rpcUrl: `${daemon.rpcUrl}/api/v0/`,
-      gatewayUrl: `${daemon.gatewayUrl}/ipfs`,
+      gateways: `${daemon.gatewayUrl}/ipfs`,
     })
     assert.equal(store.rpcUrl, daemon.rpcUrl)
     const cid = await store.save(bytes(10), 'raw')
@@ -121,7 +113,7 @@ describe('KuboStore on a real daemon', () => {
       () => new KuboStore({ rpcUrl: 'localhost:5001' }),
       (e) => isHamtError(e, 'ERR_INVALID_ARGUMENT'),
     )
-    assert.throws(() => new KuboStore({ gatewayUrl: 'ftp://x' }), /gatewayUrl must be an http\(s\) URL/)
+    assert.throws(() => new KuboStore({ gateways: 'ftp://x' }), /gateways must be an http\(s\) URL/)
     assert.throws(() => new KuboStore({ chunker: 'size-0' }), /chunker/)
   })
 
@@ -188,7 +180,7 @@ describe('KuboStore on a real daemon', () => {
       const port = (silent.address() as AddressInfo).port
       const store = new KuboStore({
         rpcUrl: null,
-        gatewayUrl: `http://127.0.0.1:${port}`,
+        gateways: `http://127.0.0.1:${port}`,
         timeoutMs: 200,
         retries: 1,
         retryDelayMs: 5,
@@ -233,7 +225,7 @@ describe('KuboStore on a real daemon', () => {
     })
     try {
       for (const proxy of [flipped, truncated]) {
-        const liar = new KuboStore({ rpcUrl: null, gatewayUrl: proxy.url })
+        const liar = new KuboStore({ rpcUrl: null, gateways: proxy.url })
         await assert.rejects(
           liar.load(cid),
           (e) => isHamtError(e, 'ERR_INTEGRITY') && /does not match its CID/.test(String(e)),
@@ -242,13 +234,13 @@ describe('KuboStore on a real daemon', () => {
           isHamtError(e, 'ERR_INTEGRITY'),
         )
       }
-      const failover = new KuboStore({ rpcUrl: null, gatewayUrl: [flipped.url, daemon.gatewayUrl] })
+      const failover = new KuboStore({ rpcUrl: null, gateways: [flipped.url, daemon.gatewayUrl] })
       assert.deepEqual(await failover.load(cid), data)
       const map = await HAMT.create<number>({ store })
       await map.set('k', 1)
       const root = await map.flush()
       await assert.rejects(
-        HAMT.open(root, { store: new KuboStore({ rpcUrl: null, gatewayUrl: flipped.url }) }),
+        HAMT.open(root, { store: new KuboStore({ rpcUrl: null, gateways: flipped.url }) }),
         (e) => isHamtError(e, 'ERR_INTEGRITY'),
       )
     } finally {
@@ -265,18 +257,18 @@ describe('KuboStore on a real daemon', () => {
       const rpc = await startProxy(daemon.rpcUrl, { requireAuthorization: header })
       const gateway = await startProxy(daemon.gatewayUrl, { requireAuthorization: header })
       try {
-        const store = new KuboStore({ rpcUrl: rpc.url, gatewayUrl: gateway.url, auth })
+        const store = new KuboStore({ rpcUrl: rpc.url, gateways: gateway.url, auth })
         const map = await HAMT.create<string>({ store })
         await map.set('greeting', 'hello')
         const root = await map.flush()
         const reader = await HAMT.open<string>(root, {
-          store: new KuboStore({ rpcUrl: null, gatewayUrl: gateway.url, auth }),
+          store: new KuboStore({ rpcUrl: null, gateways: gateway.url, auth }),
         })
         assert.equal(await reader.get('greeting'), 'hello')
         assert.ok(rpc.seen.length > 0 && gateway.seen.length > 0)
         assert.ok([...rpc.seen, ...gateway.seen].every((r) => r.authorization === header))
         const { counts, fetch } = countingFetch()
-        const anonymous = new KuboStore({ rpcUrl: rpc.url, gatewayUrl: gateway.url, fetch })
+        const anonymous = new KuboStore({ rpcUrl: rpc.url, gateways: gateway.url, fetch })
         await assert.rejects(
           anonymous.save(bytes(5), 'raw').then(() => anonymous.flush()),
           /HTTP 401/,
@@ -321,7 +313,7 @@ describe('KuboStore on a real daemon', () => {
   })
 
   it('a store without rpcUrl reads and refuses writes', async () => {
-    const reader = new KuboStore({ rpcUrl: null, gatewayUrl: daemon.gatewayUrl })
+    const reader = new KuboStore({ rpcUrl: null, gateways: daemon.gatewayUrl })
     await assert.rejects(reader.save(bytes(3), 'raw'), /has no rpcUrl \(read-only\)/)
     await assert.rejects(reader.pin(await unknownCid()), /read-only/)
   })
@@ -339,7 +331,7 @@ describe('HAMT on Kubo: faults and peers', () => {
     const victim = await startKubo()
     try {
       const undisturbed = await (
-        await buildOn(new KuboStore({ rpcUrl: reference.rpcUrl, gatewayUrl: reference.gatewayUrl }), 2000)
+        await buildOn(new KuboStore({ rpcUrl: reference.rpcUrl, gateways: reference.gatewayUrl }), 2000)
       ).flush()
       let killed = false
       const { fetch } = countingFetch(async (url) => {
@@ -351,7 +343,7 @@ describe('HAMT on Kubo: faults and peers', () => {
       })
       const store = new KuboStore({
         rpcUrl: victim.rpcUrl,
-        gatewayUrl: victim.gatewayUrl,
+        gateways: victim.gatewayUrl,
         fetch,
         retries: 2,
         retryDelayMs: 20,
@@ -368,7 +360,7 @@ describe('HAMT on Kubo: faults and peers', () => {
       const root = await map.flush()
       assert.equal(String(root), String(undisturbed))
       const reader = await HAMT.open<number>(root, {
-        store: new KuboStore({ rpcUrl: null, gatewayUrl: victim.gatewayUrl }),
+        store: new KuboStore({ rpcUrl: null, gateways: victim.gatewayUrl }),
       })
       for (let i = 0; i < 2000; i += 97) assert.equal(await reader.get(`key-${i}`), i * 3)
     } finally {
@@ -397,7 +389,7 @@ describe('HAMT on Kubo: faults and peers', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     try {
       const rpcUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-      const store = new KuboStore({ rpcUrl, gatewayUrl: daemon.gatewayUrl })
+      const store = new KuboStore({ rpcUrl, gateways: daemon.gatewayUrl })
       const map = await buildOn(store, 300)
       await assert.rejects(map.flush(), (e) => isHamtError(e, 'ERR_STORE') && /dag\/import/.test(String(e)))
       assert.ok(store.bufferedBytes > 0, 'the blocks are still buffered')
@@ -406,7 +398,7 @@ describe('HAMT on Kubo: faults and peers', () => {
       const root = await map.flush()
       assert.equal(store.bufferedBytes, 0)
       const reader = await HAMT.open<number>(root, {
-        store: new KuboStore({ rpcUrl: null, gatewayUrl: daemon.gatewayUrl }),
+        store: new KuboStore({ rpcUrl: null, gateways: daemon.gatewayUrl }),
       })
       assert.equal(await reader.size(), 300)
       assert.equal(await reader.get('key-299'), 299 * 3)
@@ -421,9 +413,9 @@ describe('HAMT on Kubo: faults and peers', () => {
     const b: KuboDaemon = await startKubo({ offline: false })
     try {
       await connectPeers(a, b)
-      const map = await buildOn(new KuboStore({ rpcUrl: a.rpcUrl, gatewayUrl: a.gatewayUrl }), 500)
+      const map = await buildOn(new KuboStore({ rpcUrl: a.rpcUrl, gateways: a.gatewayUrl }), 500)
       const root = await map.flush()
-      const options: KuboStoreOptions = { rpcUrl: null, gatewayUrl: b.gatewayUrl, timeoutMs: 20_000 }
+      const options: KuboStoreOptions = { rpcUrl: null, gateways: b.gatewayUrl, timeoutMs: 20_000 }
       const reader = await HAMT.open<number>(root, { store: new KuboStore(options), readOnly: true })
       let n = 0
       for await (const [key, value] of reader) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { blake3Hasher, bytesToHex, isHamtError, MemoryStore } from '../src/index.js'
+import { blake3Hasher, bytesToHex } from '../src/blocks.js'
+import { isHamtError, MemoryStore } from '../src/index.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
 
 storeComplianceSuite(

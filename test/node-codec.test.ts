@@ -3,12 +3,13 @@ import { describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
+import { blake3Hasher, loadBlake3 } from '../src/blocks.js'
 import { Bucket, Link, Node, type Slot } from '../src/hamt/node.js'
 import { decodeAnyNode, decodeNode } from '../src/hamt/node-decoder.js'
 import { encodeNode } from '../src/hamt/node-encoder.js'
 import { decodeCanonicalNode } from '../src/hamt/node-fast-decoder.js'
 import { decodeValue } from '../src/hamt/values.js'
-import { blake3Hasher, HAMT, isHamtError, loadBlake3, MemoryStore, type StoreId } from '../src/index.js'
+import { HAMT, isHamtError, MemoryStore, type StoreId } from '../src/index.js'
 
 await loadBlake3()
 
@@ -296,7 +297,12 @@ describe('text is read exactly as Python reads it (issue 11)', () => {
     const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true, maxBucketSize: 2 })
     for (const [i, key] of keys.entries()) await map.set(key, Uint8Array.of(i))
     const root = await map.flush()
-    const again = await HAMT.open<Uint8Array>(root, { store, valuesAreBytes: true, maxBucketSize: 2 })
+    const again = await HAMT.open<Uint8Array>(root, {
+      store,
+      valuesAreBytes: true,
+      maxBucketSize: 2,
+      readOnly: false,
+    })
     for (const [i, key] of keys.entries())
       assert.deepEqual(await again.get(key), Uint8Array.of(i), `key ${i}`)
     const read: string[] = []

@@ -7,15 +7,8 @@ import { after, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import NumcodecsZstd from 'numcodecs/zstd'
 import * as zarr from 'zarrita'
-import {
-  blake3,
-  blake3Hasher,
-  HAMT,
-  isHamtError,
-  KuboStore,
-  loadBlake3,
-  registerZstdCodec,
-} from '../src/index.js'
+import { blake3, blake3Hasher, loadBlake3 } from '../src/blocks.js'
+import { HAMT, isHamtError, KuboStore, registerZstdCodec } from '../src/index.js'
 import { nodeHttpFetch, nodeWorkers } from '../src/node/index.js'
 import { startKubo } from './helpers/kubo.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
@@ -30,7 +23,7 @@ const bytes = (n: number, seed = 1): Uint8Array =>
 
 storeComplianceSuite(
   'KuboStore over nodeHttpFetch',
-  async () => new KuboStore({ rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl, fetch: nodeHttpFetch() }),
+  async () => new KuboStore({ rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl, fetch: nodeHttpFetch() }),
   unknownCid,
 )
 
@@ -38,15 +31,15 @@ describe('nodeHttpFetch', () => {
   it('reads what the global fetch reads: blocks, a UnixFS file by range, status, headers', async () => {
     const writer = new KuboStore({
       rpcUrl: daemon.rpcUrl,
-      gatewayUrl: daemon.gatewayUrl,
+      gateways: daemon.gatewayUrl,
       chunker: 'size-1000',
     })
     const small = await writer.save(bytes(3000, 3), 'raw')
     const large = await writer.save(bytes(2_500_000, 5), 'raw') // a UnixFS file of 1000-byte chunks
     await writer.flush()
     const fetchFn = nodeHttpFetch()
-    const reader = new KuboStore({ rpcUrl: null, gatewayUrl: daemon.gatewayUrl, fetch: fetchFn })
-    const plain = new KuboStore({ rpcUrl: null, gatewayUrl: daemon.gatewayUrl })
+    const reader = new KuboStore({ rpcUrl: null, gateways: daemon.gatewayUrl, fetch: fetchFn })
+    const plain = new KuboStore({ rpcUrl: null, gateways: daemon.gatewayUrl })
     assert.deepEqual(await reader.load(small), await plain.load(small))
     const range = { offset: 1_234_567, length: 4321 }
     assert.deepEqual(await reader.load(large, { range }), await plain.load(large, { range }))
@@ -67,11 +60,11 @@ describe('nodeHttpFetch', () => {
     assert.ok((await response.text()).length > 0)
     const reader = new KuboStore({
       rpcUrl: null,
-      gatewayUrl: daemon.gatewayUrl,
+      gateways: daemon.gatewayUrl,
       fetch: fetchFn,
       timeoutMs: 2000,
     })
-    const plain = new KuboStore({ rpcUrl: null, gatewayUrl: daemon.gatewayUrl, timeoutMs: 2000 })
+    const plain = new KuboStore({ rpcUrl: null, gateways: daemon.gatewayUrl, timeoutMs: 2000 })
     const missing = await unknownCid()
     const expected = await plain.load(missing).then(
       () => assert.fail('the block should be missing'),
@@ -96,7 +89,7 @@ describe('nodeHttpFetch', () => {
       await assert.rejects(fetchFn('http://127.0.0.1:1/'), (error) => error instanceof TypeError)
       const store = new KuboStore({
         rpcUrl: null,
-        gatewayUrl: 'http://127.0.0.1:1',
+        gateways: 'http://127.0.0.1:1',
         fetch: fetchFn,
         retries: 0,
       })
@@ -124,7 +117,7 @@ describe('nodeHttpFetch', () => {
       await assert.rejects(response.arrayBuffer(), (error) => error instanceof TypeError)
       const store = new KuboStore({
         rpcUrl: null,
-        gatewayUrl: url,
+        gateways: url,
         fetch: fetchFn,
         retries: 1,
         retryDelayMs: 1,
@@ -146,7 +139,7 @@ describe('nodeHttpFetch', () => {
     }
     const store = new KuboStore({
       rpcUrl: daemon.rpcUrl,
-      gatewayUrl: daemon.gatewayUrl,
+      gateways: daemon.gatewayUrl,
       fetch: nodeHttpFetch({ fallback }),
     })
     const id = await store.save(bytes(100, 9), 'raw')
@@ -212,7 +205,7 @@ describe('nodeWorkers', () => {
           const block = bytes(size, size + 1)
           assert.deepEqual(await workers.blake3Digest(block), blake3(block))
         }
-        const writer = new KuboStore({ rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl })
+        const writer = new KuboStore({ rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl })
         const large = bytes(600_000, 13)
         const id = await writer.save(large, 'raw')
         await writer.flush()
@@ -220,7 +213,7 @@ describe('nodeWorkers', () => {
         const reader = (alter: boolean) =>
           new KuboStore({
             rpcUrl: null,
-            gatewayUrl: daemon.gatewayUrl,
+            gateways: daemon.gatewayUrl,
             blake3Digest: workers.blake3Digest,
             fetch: async (input, init) => {
               const response = await base(input, init)
@@ -259,7 +252,7 @@ describe('nodeWorkers', () => {
       // The same through a map on Kubo, as the benchmark reads.
       const store = new KuboStore({
         rpcUrl: daemon.rpcUrl,
-        gatewayUrl: daemon.gatewayUrl,
+        gateways: daemon.gatewayUrl,
         fetch: nodeHttpFetch(),
       })
       const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })

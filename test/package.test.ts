@@ -8,7 +8,9 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { build } from 'esbuild'
+import * as blocksApi from '../src/blocks.js'
 import * as api from '../src/index.js'
+import * as layoutApi from '../src/layout.js'
 import * as nodeApi from '../src/node/index.js'
 import { ensureCliBuilt } from './helpers/cli.js'
 
@@ -16,13 +18,13 @@ const repo = fileURLToPath(new URL('..', import.meta.url))
 
 describe('package', () => {
   it('exports exactly the documented public API (update README and this list together)', () => {
+    // The root is what a user reaches for: the map, the stores, the Zarr stores, CAR files, the errors.
     assert.deepEqual(Object.keys(api).sort(), [
       'BlockNotFoundError',
       'BlockstoreStore',
       'ChunkOutOfBoundsError',
       'DecryptionError',
       'EncryptedZarrHAMTStore',
-      'GatewayReader',
       'HAMT',
       'HamtError',
       'HashExhaustedError',
@@ -43,26 +45,42 @@ describe('package', () => {
       'TrustlessGatewayStore',
       'UnflushedChangesError',
       'ZarrHAMTStore',
+      'exportCar',
+      'importCar',
+      'isHamtError',
+      'openZarrRoot',
+      'registerZstdCodec',
+    ])
+  })
+
+  it('exports building blocks and Zarr layout tools from their own subpaths (ts-hamt/blocks, ts-hamt/layout)', async () => {
+    assert.deepEqual(Object.keys(blocksApi).sort(), [
       'blake3',
       'blake3Hasher',
       'blake3Multihash',
       'bytesToHex',
-      'convertHamtToSharded',
-      'exportCar',
       'formatId',
-      'hamtKey',
       'hexToBytes',
-      'importCar',
-      'isHamtError',
       'isStoreId',
       'linksOf',
       'loadBlake3',
-      'normalizeGatewayUrl',
-      'openZarrRoot',
-      'registerZstdCodec',
       'resolveByteRange',
-      'zarrLayoutOf',
     ])
+    assert.deepEqual(Object.keys(layoutApi).sort(), ['convertHamtToSharded', 'hamtKey', 'zarrLayoutOf'])
+    // Each name has one home: no entry point repeats another's runtime exports.
+    const homes = [api, nodeApi, blocksApi, layoutApi].flatMap((entry) => Object.keys(entry))
+    assert.deepEqual(
+      homes.filter((name, i) => homes.indexOf(name) !== i),
+      [],
+    )
+    const manifest = (await import('../package.json', { with: { type: 'json' } })).default
+    for (const name of ['blocks', 'layout']) {
+      assert.deepEqual(manifest.exports[`./${name}` as keyof typeof manifest.exports], {
+        types: `./dist/${name}.d.ts`,
+        import: `./dist/${name}.js`,
+        default: `./dist/${name}.js`,
+      })
+    }
   })
 
   it('exports the Node-only API from its own subpath (ts-hamt/node)', async () => {
@@ -83,7 +101,9 @@ describe('package', () => {
   })
 
   it('bundles for the browser with no Node built-ins: the library, and the read path with zarrita', async () => {
-    await assertBrowserBundle({ entryPoints: [`${repo}/src/index.ts`] })
+    for (const entry of ['index', 'blocks', 'layout']) {
+      await assertBrowserBundle({ entryPoints: [`${repo}/src/${entry}.ts`] })
+    }
     // What a web page that reads a published dataset imports: zarrita over a HAMT read from trustless gateways, and CAR export.
     await assertBrowserBundle({
       stdin: {
@@ -144,7 +164,10 @@ describe('the package as npm packs it', () => {
       ...exportTargets(manifest.exports),
       ...Object.values(manifest.bin as Record<string, string>),
     ]
-    assert.ok(targets.length >= 6)
+    assert.ok(targets.length >= 12)
+    for (const entry of ['index', 'blocks', 'layout', 'node/index']) {
+      assert.ok(targets.includes(`./dist/${entry}.js`) && targets.includes(`./dist/${entry}.d.ts`), entry)
+    }
     for (const target of targets) assert.ok(paths.has(posix.normalize(target)), `${target} is packed`)
   })
 
@@ -176,20 +199,25 @@ describe('installed as a dependency', () => {
   })
   after(() => rm(consumer, { recursive: true, force: true }))
 
-  it(`require() loads both entry points (require(esm), Node ${process.version}), with the same exports as import`, async () => {
+  it(`require() loads every entry point (require(esm), Node ${process.version}), with the same exports as import`, async () => {
     const script = join(consumer, 'use.cjs')
     await writeFile(
       script,
       `const api = require('ts-hamt')
 const node = require('ts-hamt/node')
+const blocks = require('ts-hamt/blocks')
+const layout = require('ts-hamt/layout')
 const { version } = require('ts-hamt/package.json')
-console.log(JSON.stringify({ api: Object.keys(api).sort(), node: Object.keys(node).sort(), version, hamt: typeof api.HAMT.create }))
+const keys = (entry) => Object.keys(entry).sort()
+console.log(JSON.stringify({ api: keys(api), node: keys(node), blocks: keys(blocks), layout: keys(layout), version, hamt: typeof api.HAMT.create }))
 `,
     )
     const { stdout, stderr } = await run(process.execPath, [script], { cwd: consumer, timeout: 60_000 })
     const got = JSON.parse(stdout)
     assert.deepEqual(got.api, Object.keys(api).sort())
     assert.deepEqual(got.node, Object.keys(nodeApi).sort())
+    assert.deepEqual(got.blocks, Object.keys(blocksApi).sort())
+    assert.deepEqual(got.layout, Object.keys(layoutApi).sort())
     assert.equal(got.version, manifest.version)
     assert.equal(got.hamt, 'function')
     assert.doesNotMatch(stderr, /Error/)

@@ -5,7 +5,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { decode as cborDecode } from 'cborg'
 import fc from 'fast-check'
 import { toHex } from 'multiformats/bytes'
-import { bytesToHex, hexToBytes } from '../src/index.js'
+import { bytesToHex, hexToBytes } from '../src/blocks.js'
 import { canonicalOrder } from '../src/sharded/manifest.js'
 import { parsePyJson } from '../src/sharded/pyjson.js'
 

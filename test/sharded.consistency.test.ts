@@ -458,7 +458,7 @@ describe('graft is all or nothing', () => {
       for (const key of ['a/c/3/3', 'a/c/4/5', 'a/c/5/4', 'a/c/7/7']) await writer.set(key, bytes(7))
       const root = await writer.flush()
       // Reopened, keeping no clean shard: the graft must load the target's shards, and each load can fail.
-      const target = await ShardedZarrStore.open(root, { store: cas, readOnly: false, maxCacheBytes: 0 })
+      const target = await ShardedZarrStore.open(root, { store: cas, readOnly: false, cacheBytes: 0 })
       return { target, source: (await source.flush()).toString() }
     }
     const control = await build(await CidMemoryStore.create())
@@ -485,7 +485,7 @@ describe('deleteDir is all or nothing', () => {
       await writer.set('temp/c/2/0', bytes(4))
       await writer.set('other/zarr.json', GROUP)
       const root = await writer.flush()
-      return ShardedZarrStore.open(root, { store: cas, readOnly: false, maxCacheBytes: 0 })
+      return ShardedZarrStore.open(root, { store: cas, readOnly: false, cacheBytes: 0 })
     }
     const control = await build(await CidMemoryStore.create())
     await control.deleteDir('temp')

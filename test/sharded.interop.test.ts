@@ -8,9 +8,11 @@ import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
-import { convertHamtToSharded, HAMT, hexToBytes, KuboStore, ShardedZarrStore } from '../src/index.js'
+import { hexToBytes } from '../src/blocks.js'
+import { HAMT, KuboStore, ShardedZarrStore } from '../src/index.js'
+import { convertHamtToSharded } from '../src/layout.js'
 import { readVariable, type Variable, writeClimate } from './helpers/climate.js'
-import { startKubo } from './helpers/kubo.js'
+import { kuboOptions, startKubo } from './helpers/kubo.js'
 import { shardedDriver, zarrDriver } from './helpers/python.js'
 
 type Described = Variable & { dims: string[] }
@@ -25,7 +27,7 @@ type Read = { version: string; variables: Record<string, Described>; metadataKey
 const daemon = await startKubo()
 after(() => daemon.stop())
 const urls = { rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl }
-const kubo = (): KuboStore => new KuboStore(urls)
+const kubo = (): KuboStore => new KuboStore(kuboOptions(urls))
 const CHUNKS_PER_SHARD = 5
 
 /** Replays one phase of Python's store calls, in the order they reached py-hamt's store. */

@@ -212,7 +212,7 @@ describe('SingleFlight', () => {
           return inner.load(id)
         },
       }
-      const cold = await HAMT.open<number>(root, { store: slow as never, cacheBytes: 0 })
+      const cold = await HAMT.open<number>(root, { store: slow as never, cacheBytes: 0, readOnly: false })
       gate = new Promise<void>((resolve) => {
         release = resolve
       })

@@ -3,14 +3,8 @@ import { describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import type { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
-import {
-  convertHamtToSharded,
-  HAMT,
-  isHamtError,
-  MemoryStore,
-  ShardedZarrStore,
-  ZarrHAMTStore,
-} from '../src/index.js'
+import { HAMT, isHamtError, MemoryStore, ShardedZarrStore, ZarrHAMTStore } from '../src/index.js'
+import { convertHamtToSharded } from '../src/layout.js'
 import { dumpPyJson, parsePyJson } from '../src/sharded/pyjson.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { InstrumentedStore } from './helpers/instrumented-store.js'
@@ -89,7 +83,7 @@ describe('ShardedZarrStore basics', () => {
       ShardedZarrStore.create({ store, chunksPerShard: 3, manifestVersion: 'sharded_zarr_v1' }),
       invalid,
     )
-    await assert.rejects(ShardedZarrStore.create({ store, chunksPerShard: 3, maxCacheBytes: -1 }), invalid)
+    await assert.rejects(ShardedZarrStore.create({ store, chunksPerShard: 3, cacheBytes: -1 }), invalid)
     await assert.rejects((await newV1(store)).set('a/c/0/0', 'text' as never), invalid)
   })
 
@@ -234,7 +228,7 @@ describe('flush, cache and locking', () => {
     assert.equal(store.cacheStats().shards, 6)
     const root = await store.flush()
     assert.equal(store.cacheStats().shards, 0, 'clean shards are evicted at once under a zero bound')
-    const reopened = await ShardedZarrStore.open(root, { store: cas, maxCacheBytes: 0 })
+    const reopened = await ShardedZarrStore.open(root, { store: cas, cacheBytes: 0 })
     for (let i = 0; i < 16; i++)
       assert.deepEqual(await reopened.get(`a/c/${Math.floor(i / 4)}/${i % 4}`), bytes(i))
     assert.equal(reopened.cacheStats().shards, 0)

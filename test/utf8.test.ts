@@ -3,9 +3,9 @@ import { describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
+import { blake3Hasher, linksOf, loadBlake3 } from '../src/blocks.js'
 import { decodeDagCbor, decodeUtf8, encodeDagCbor } from '../src/codec/dag-cbor.js'
 import { compareUtf8, utf8Encode, utf8Length } from '../src/hamt/utf8.js'
-import { blake3Hasher, linksOf, loadBlake3 } from '../src/index.js'
 
 await loadBlake3()
 

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import { openDataset } from '../examples/viewer/src/dataset.js'
-import { formatId, isHamtError, KuboStore } from '../src/index.js'
+import { formatId } from '../src/blocks.js'
+import { isHamtError, KuboStore } from '../src/index.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
 import { shardedDriver, type ZarrWritten as Written, zarrDriver } from './helpers/python.js'
 
@@ -106,7 +107,7 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
     )
 
     // A DAG-CBOR block that is neither layout.
-    const store = new KuboStore({ rpcUrl: kubo.rpcUrl, gatewayUrl: kubo.gatewayUrl })
+    const store = new KuboStore({ rpcUrl: kubo.rpcUrl, gateways: kubo.gatewayUrl })
     const other = formatId(await store.save(dagCbor.encode({ hello: 'world' }), 'dag-cbor'))
     await store.flush()
     await rejectsWith(

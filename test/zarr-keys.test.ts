@@ -2,7 +2,8 @@
 // key the converter copies as metadata is one the sharded store also keeps as metadata.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { convertHamtToSharded, HAMT, ShardedZarrStore } from '../src/index.js'
+import { HAMT, ShardedZarrStore } from '../src/index.js'
+import { convertHamtToSharded } from '../src/layout.js'
 import { isMetadataKey, zarrJsonPath } from '../src/zarr/keys.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 

@@ -20,11 +20,22 @@ import { type Blake3Digest, checkVerifiable, verifyBlock } from './verify.js'
 export const MAX_BLOCK_BYTES = 4 << 20
 
 /** Gateway URL forms as py-hamt takes them: `http://h:8080`, `…/`, `…/ipfs`, `…/ipfs/` → `http://h:8080/ipfs/`. */
-export function normalizeGatewayUrl(url: string, optionName = 'gatewayUrl'): string {
-  checkHttpUrl(optionName, url)
+export function normalizeGatewayUrl(url: string): string {
+  checkHttpUrl('gateways', url)
   let base = url.replace(/\/+$/, '')
   if (!base.endsWith('/ipfs')) base = `${base}/ipfs`
   return `${base}/`
+}
+
+/** The `gateways` option of the stores that read from gateways: one URL or several, in order; checked here. */
+export function gatewayList(gateways: unknown): readonly string[] {
+  if (typeof gateways !== 'string' && !Array.isArray(gateways)) {
+    throw new InvalidArgumentError('gateways must be a URL or an array of URLs')
+  }
+  const urls: readonly string[] = typeof gateways === 'string' ? [gateways] : gateways
+  if (urls.length === 0) throw new InvalidArgumentError('gateways: at least one gateway is needed')
+  for (const url of urls) checkHttpUrl('gateways', url)
+  return urls
 }
 
 export function checkHttpUrl(name: string, url: unknown): asserts url is string {
@@ -55,11 +66,10 @@ export class GatewayReader {
     urls: readonly string[],
     http: HttpClient,
     verify: boolean,
-    options: { optionName?: string; blake3Digest?: Blake3Digest } = {},
+    options: { blake3Digest?: Blake3Digest } = {},
   ) {
-    const optionName = options.optionName ?? 'gatewayUrl'
-    if (urls.length === 0) throw new InvalidArgumentError(`${optionName}: at least one gateway is needed`)
-    this.urls = [...new Set(urls.map((url) => normalizeGatewayUrl(url, optionName)))]
+    if (urls.length === 0) throw new InvalidArgumentError('gateways: at least one gateway is needed')
+    this.urls = [...new Set(urls.map(normalizeGatewayUrl))]
     this.#http = http
     this.#verify = verify
     this.#blake3Digest = options.blake3Digest

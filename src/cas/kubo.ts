@@ -5,7 +5,7 @@ import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
 import type { BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
-import { checkHttpUrl, GatewayReader } from './gateway.js'
+import { checkHttpUrl, GatewayReader, gatewayList } from './gateway.js'
 import { HttpClient, type HttpOptions, readBody } from './http.js'
 import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
@@ -15,7 +15,7 @@ export interface KuboStoreOptions extends HttpOptions {
   /** Kubo's RPC API, for writes and pins; default `http://127.0.0.1:5001`. `null`: a read-only store. */
   rpcUrl?: string | null
   /** One gateway or several (tried in order); default `http://127.0.0.1:8080`. */
-  gatewayUrl?: string | readonly string[]
+  gateways?: string | readonly string[]
   /** Hash of `add`; default `blake3` (py-hamt's). */
   hash?: 'blake3' | 'sha2-256'
   /** Chunker of `add`; default `size-1048576` (py-hamt's). Data above one chunk becomes a UnixFS file. */
@@ -46,7 +46,7 @@ const ADD_ANSWER_BYTES = 64 << 10
  *
  * @example
  * ```ts
- * const store = new KuboStore({ rpcUrl: 'http://127.0.0.1:5001', gatewayUrl: 'http://127.0.0.1:8080' })
+ * const store = new KuboStore({ rpcUrl: 'http://127.0.0.1:5001', gateways: 'http://127.0.0.1:8080' })
  * const map = await HAMT.create({ store })
  * await map.set('answer', 42)
  * const root = await map.flush() // a CID, readable by py-hamt and any gateway
@@ -54,7 +54,7 @@ const ADD_ANSWER_BYTES = 64 << 10
  */
 export class KuboStore implements ContentAddressedStore {
   readonly rpcUrl: string | null
-  readonly gateway: GatewayReader
+  readonly #gateway: GatewayReader
   readonly #http: HttpClient
   readonly #hash: BlockHash
   readonly #chunkSize: number | undefined
@@ -67,20 +67,15 @@ export class KuboStore implements ContentAddressedStore {
     if (rpcUrl !== null) checkHttpUrl('rpcUrl', rpcUrl)
     // As py-hamt: the base URL, with or without a trailing slash or /api/v0.
     this.rpcUrl = rpcUrl === null ? null : rpcUrl.replace(/\/+$/, '').replace(/\/api\/v0$/, '')
-    const gateways = options.gatewayUrl ?? 'http://127.0.0.1:8080'
-    const primary = typeof gateways === 'string' ? gateways : gateways[0]
-    if (primary !== undefined) checkHttpUrl('gatewayUrl', primary)
+    const gateways = gatewayList(options.gateways ?? 'http://127.0.0.1:8080')
     // Credentials go to the daemon and the first gateway only, as py-hamt sends them.
-    this.#http = new HttpClient(options, [this.rpcUrl, primary])
+    this.#http = new HttpClient(options, [this.rpcUrl, gateways[0]])
     if (options.blake3Digest !== undefined && typeof options.blake3Digest !== 'function') {
       throw new InvalidArgumentError('blake3Digest must be a function from bytes to a digest')
     }
-    this.gateway = new GatewayReader(
-      typeof gateways === 'string' ? [gateways] : gateways,
-      this.#http,
-      options.verify ?? true,
-      { blake3Digest: options.blake3Digest },
-    )
+    this.#gateway = new GatewayReader(gateways, this.#http, options.verify ?? true, {
+      blake3Digest: options.blake3Digest,
+    })
     this.#hash = blockHashOption(options.hash)
     const chunker = options.chunker ?? 'size-1048576'
     if (!/^(size-[1-9]\d*|rabin(-[1-9]\d*-[1-9]\d*-[1-9]\d*)?)$/.test(chunker)) {
@@ -94,9 +89,9 @@ export class KuboStore implements ContentAddressedStore {
     this.#blocks = new BufferedBlocks(
       integerOption('writeBufferBytes', options.writeBufferBytes, 8 << 20, 0),
       {
-        getBlock: (cid, options) => this.gateway.getBlock(cid, options),
+        getBlock: (cid, options) => this.#gateway.getBlock(cid, options),
         hasBlock: (cid, options) => this.#gatewayHas(cid, options),
-        load: (cid, options) => this.gateway.load(cid, options),
+        load: (cid, options) => this.#gateway.load(cid, options),
         // Uploads run one at a time, in order; each batch is what the buffer held when it started.
         writeBlocks: (blocks, _written, options) => this.#upload(blocks, options),
       },
@@ -110,6 +105,11 @@ export class KuboStore implements ContentAddressedStore {
       })
       this.#addUrl = `${this.rpcUrl}/api/v0/add?${params}`
     }
+  }
+
+  /** The gateways reads go to, in the order they are tried, each as `…/ipfs/` (duplicates once). */
+  get gateways(): readonly string[] {
+    return this.#gateway.urls
   }
 
   /** Saves `data` and returns its CID (codec `codec`, or dag-pb for data above one chunk). */
@@ -156,7 +156,7 @@ export class KuboStore implements ContentAddressedStore {
 
   async #gatewayHas(cid: CID, options: AbortOptions): Promise<boolean> {
     try {
-      await this.gateway.getBlock(cid, options)
+      await this.#gateway.getBlock(cid, options)
       return true
     } catch (error) {
       if (error instanceof BlockNotFoundError) return false

@@ -1,6 +1,6 @@
 import type { CID } from 'multiformats/cid'
-import { InvalidArgumentError, StoreError } from '../errors.js'
-import { checkHttpUrl, GatewayReader } from './gateway.js'
+import { StoreError } from '../errors.js'
+import { GatewayReader, gatewayList } from './gateway.js'
 import { HttpClient, type HttpOptions } from './http.js'
 import { toCid } from './id.js'
 import type { AbortOptions, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
@@ -24,19 +24,17 @@ export interface TrustlessGatewayStoreOptions extends HttpOptions {
  * ```
  */
 export class TrustlessGatewayStore implements ContentAddressedStore {
-  readonly gateway: GatewayReader
+  readonly #gateway: GatewayReader
 
   constructor(options: TrustlessGatewayStoreOptions) {
-    const gateways = options?.gateways
-    if (typeof gateways !== 'string' && !Array.isArray(gateways)) {
-      throw new InvalidArgumentError('gateways must be a URL or an array of URLs')
-    }
-    const urls = typeof gateways === 'string' ? [gateways] : gateways
-    if (urls[0] !== undefined) checkHttpUrl('gateways', urls[0])
+    const urls = gatewayList(options?.gateways)
     // Credentials go to the first gateway only: the others are fallbacks, maybe public ones.
-    this.gateway = new GatewayReader(urls, new HttpClient(options, [urls[0]]), true, {
-      optionName: 'gateways',
-    })
+    this.#gateway = new GatewayReader(urls, new HttpClient(options, [urls[0]]), true)
+  }
+
+  /** The gateways in the order they are tried, each as `…/ipfs/` (duplicates once). */
+  get gateways(): readonly string[] {
+    return this.#gateway.urls
   }
 
   async save(): Promise<never> {
@@ -45,12 +43,12 @@ export class TrustlessGatewayStore implements ContentAddressedStore {
 
   async load(id: StoreId, options: LoadOptions = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted()
-    return this.gateway.load(toCid(id, 'id'), options)
+    return this.#gateway.load(toCid(id, 'id'), options)
   }
 
   /** One block's verified bytes (for a UnixFS file, its root node). */
   async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted()
-    return this.gateway.getBlock(toCid(cid, 'cid'), options)
+    return this.#gateway.getBlock(toCid(cid, 'cid'), options)
   }
 }

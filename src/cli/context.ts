@@ -81,7 +81,7 @@ async function openNamedStore(options: GlobalOptions, writes: boolean): Promise<
   if (options.kubo !== undefined) {
     return new KuboStore({
       rpcUrl: options.kubo,
-      ...(options.gateways.length > 0 ? { gatewayUrl: options.gateways } : {}),
+      ...(options.gateways.length > 0 ? { gateways: options.gateways } : {}),
       retries: 1,
       timeoutMs: 30_000,
     })

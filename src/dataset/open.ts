@@ -1,6 +1,5 @@
-import type { CID } from 'multiformats/cid'
 import { toCid } from '../cas/id.js'
-import type { ContentAddressedStore } from '../cas/interface.js'
+import type { ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
@@ -37,7 +36,7 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root: string): ZarrLayout {
  * ```
  */
 export async function openZarrRoot(
-  rootId: CID | string,
+  rootId: StoreId | string,
   options: { store: ContentAddressedStore },
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
   const { store } = options

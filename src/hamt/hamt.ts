@@ -4,7 +4,7 @@ import { checkByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
 import { CallOrder } from './call-order.js'
 import { flushTree } from './flush.js'
-import type { CacheStats, GetOptions, HamtNode, HamtOptions, HashFn, NodesOptions } from './interface.js'
+import type { CacheStats, GetOptions, HAMTNode, HAMTOptions, HashFn, NodesOptions } from './interface.js'
 import { checkTree } from './invariants.js'
 import { type KeyHasher, makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
@@ -53,11 +53,17 @@ export class HAMT<V = unknown> {
   /** Count of committed writes, to tell whether the map changed during a long read. */
   #writes = 0
 
-  private constructor(options: HamtOptions, hashFn: HashFn, root: Link, size: number | undefined) {
+  private constructor(
+    options: HAMTOptions,
+    hashFn: HashFn,
+    root: Link,
+    size: number | undefined,
+    readOnly: boolean,
+  ) {
     this.store = options.store
     this.maxBucketSize = options.maxBucketSize ?? DEFAULTS.maxBucketSize
     this.valuesAreBytes = options.valuesAreBytes ?? false
-    this.#calls = new CallOrder(options.readOnly ?? false)
+    this.#calls = new CallOrder(readOnly)
     this.#flushConcurrency = options.flushConcurrency ?? DEFAULTS.flushConcurrency
     this.#loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes)
     this.#hasher = makeKeyHasher(hashFn)
@@ -65,24 +71,26 @@ export class HAMT<V = unknown> {
     this.#size = size
   }
 
-  /** Creates an empty map. Nothing is saved until {@link HAMT.flush}. */
-  static async create<V = unknown>(options: HamtOptions): Promise<HAMT<V>> {
+  /** Creates an empty, writable map (unless `readOnly: true`). Nothing is saved until {@link HAMT.flush}. */
+  static async create<V = unknown>(options: HAMTOptions): Promise<HAMT<V>> {
     const hashFn = await checkOptions(options)
     const root = Link.toDirty(new Node(undefined, 0))
-    return new HAMT<V>(options, hashFn, root, 0)
+    return new HAMT<V>(options, hashFn, root, 0, options.readOnly ?? false)
   }
 
   /**
    * Opens the map whose root node has this ID (a CID, its string form, or a byte ID); loads and
-   * checks the root node at once.
+   * checks the root node at once. Read-only unless `readOnly: false`, as every opener of this
+   * package: `create` writes, `open` reads. Writes never change the root they started from; a
+   * writable map's `flush()` gives a new root.
    */
-  static async open<V = unknown>(rootId: StoreId | string, options: HamtOptions): Promise<HAMT<V>> {
+  static async open<V = unknown>(rootId: StoreId | string, options: HAMTOptions): Promise<HAMT<V>> {
     const id = typeof rootId === 'string' ? toCid(rootId, 'rootId') : rootId
     if (!isStoreId(id)) {
       throw new InvalidArgumentError(`rootId must be a CID or bytes, got ${describeValue(id)}`)
     }
     const hashFn = await checkOptions(options)
-    const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined)
+    const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined, options.readOnly ?? true)
     await map.#loader.load(id)
     return map
   }
@@ -333,7 +341,7 @@ export class HAMT<V = unknown> {
    * }
    * ```
    */
-  async *nodes(options?: NodesOptions): AsyncGenerator<HamtNode> {
+  async *nodes(options?: NodesOptions): AsyncGenerator<HAMTNode> {
     const { root } = await this.#snapshot(options?.signal)
     yield* walkNodes(root, this.#loader, this.#hasher.length, options)
   }

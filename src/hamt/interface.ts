@@ -7,7 +7,7 @@ import type { AbortOptions, ByteRange, ContentAddressedStore, StoreId } from '..
  */
 export type HashFn = (data: Uint8Array) => Uint8Array
 
-export interface HamtOptions {
+export interface HAMTOptions {
   /** Where nodes and values are saved. */
   store: ContentAddressedStore
   /** Hash of the key bytes; default BLAKE3 with a 32-byte output (py-hamt's default). */
@@ -16,7 +16,7 @@ export interface HamtOptions {
   maxBucketSize?: number
   /** Store values as given bytes instead of DAG-CBOR encoding them; default false. */
   valuesAreBytes?: boolean
-  /** Refuse writes; reads then run without any lock. Default false. */
+  /** Refuse writes; reads then run without any lock. Default: false for `HAMT.create`, true for `HAMT.open`. */
   readOnly?: boolean
   /** Budget of the cache of clean nodes, in encoded bytes; default 32 MiB. */
   cacheBytes?: number
@@ -41,7 +41,7 @@ export interface CacheStats {
 }
 
 /** One node of the tree, as `HAMT.nodes()` yields it. */
-export interface HamtNode {
+export interface HAMTNode {
   /** The node's store ID; undefined for a node with unflushed changes. */
   readonly id: StoreId | undefined
   /** Its depth: 0 for the root. */

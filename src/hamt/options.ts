@@ -1,12 +1,12 @@
 import { integerOption } from '../check.js'
 import { describeValue, InvalidArgumentError } from '../errors.js'
 import { blake3, loadBlake3 } from '../hash/blake3.js'
-import type { HamtOptions, HashFn } from './interface.js'
+import type { HAMTOptions, HashFn } from './interface.js'
 
 export const DEFAULTS = { maxBucketSize: 4, cacheBytes: 32 << 20, flushConcurrency: 16 }
 
 /** Checks options at the boundary and returns the hash function to use. */
-export async function checkOptions(options: HamtOptions): Promise<HashFn> {
+export async function checkOptions(options: HAMTOptions): Promise<HashFn> {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options must be an object with at least { store }')
   }

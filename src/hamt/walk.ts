@@ -4,7 +4,7 @@ import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { integerOption } from '../check.js'
 import { InvalidNodeError } from '../errors.js'
 import { raceAbort } from '../util/abort.js'
-import type { CacheStats, HamtNode, NodesOptions } from './interface.js'
+import type { CacheStats, HAMTNode, NodesOptions } from './interface.js'
 import type { KeyHasher } from './keys.js'
 import type { NodeLoader } from './loader.js'
 import { Bucket, Link, type Node } from './node.js'
@@ -149,7 +149,7 @@ export async function* walkNodes(
   loader: NodeLoader,
   hashLength: number,
   options: NodesOptions = {},
-): AsyncGenerator<HamtNode> {
+): AsyncGenerator<HAMTNode> {
   const concurrency = integerOption('concurrency', options.concurrency, 16)
   const seen = new IdMap<true>()
   if (root.id !== undefined) seen.set(root.id, true)

@@ -153,7 +153,7 @@ function headersOf(response: http.IncomingMessage): Headers {
  * ```ts
  * import { KuboStore } from 'ts-hamt'
  * import { nodeHttpFetch } from 'ts-hamt/node'
- * const store = new KuboStore({ rpcUrl: null, gatewayUrl: 'http://127.0.0.1:8080', fetch: nodeHttpFetch() })
+ * const store = new KuboStore({ rpcUrl: null, gateways: 'http://127.0.0.1:8080', fetch: nodeHttpFetch() })
  * ```
  */
 export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof globalThis.fetch {

@@ -16,7 +16,7 @@ export interface ConvertOptions extends AbortOptions {
   /** Default 200. */
   progressEvery?: number
   /** Shard cache bound of the new store. */
-  maxCacheBytes?: number
+  cacheBytes?: number
 }
 
 /** The Zarr v3 chunk key of a HAMT key: v3 keys as they are, Zarr v2 keys (`t/0.1`, `t/0/1`) rewritten. */
@@ -61,7 +61,7 @@ function asCid(key: string, pointer: unknown): CID {
  *
  * @example
  * ```ts
- * const kubo = new KuboStore({ rpcUrl, gatewayUrl })
+ * const kubo = new KuboStore({ rpcUrl, gateways: gatewayUrl })
  * const hamt = await HAMT.open<Uint8Array>(hamtRoot, { store: kubo, valuesAreBytes: true, readOnly: true })
  * const shardedRoot = await convertHamtToSharded(hamt, kubo, {
  *   chunksPerShard: 6250,
@@ -83,7 +83,7 @@ export async function convertHamtToSharded(
     store: target,
     chunksPerShard,
     manifestVersion: SHARDED_V2,
-    ...(options.maxCacheBytes === undefined ? {} : { maxCacheBytes: options.maxCacheBytes }),
+    ...(options.cacheBytes === undefined ? {} : { cacheBytes: options.cacheBytes }),
   })
   const total = await source.size(options)
   let done = 0

@@ -43,7 +43,7 @@ export interface ShardedStoreOptions extends AbortOptions {
   /** Refuse writes. Default: false for `create`, true for `open`. */
   readOnly?: boolean
   /** Upper bound on the bytes of decoded shards kept in memory (shards with unflushed changes are always kept); default 100 MiB. */
-  maxCacheBytes?: number
+  cacheBytes?: number
 }
 
 /** What a new store looks like; see {@link ShardedZarrStore.create}. */

@@ -1,4 +1,5 @@
 import type { ContentAddressedStore } from '../cas/interface.js'
+import { integerOption } from '../check.js'
 import { describeValue, InvalidArgumentError } from '../errors.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
 import type { CreateShardedOptions, ManifestVersion } from './interface.js'
@@ -20,12 +21,9 @@ export function checkStore(options: unknown): ContentAddressedStore {
   return store as ContentAddressedStore
 }
 
+/** `options.cacheBytes`, checked as the HAMT checks its own (an integer of at least 0). */
 export function checkCacheBytes(value: unknown): number {
-  if (value === undefined) return DEFAULT_CACHE_BYTES
-  if (typeof value !== 'number' || !(value >= 0)) {
-    throw new InvalidArgumentError(`maxCacheBytes must be a non-negative number, got ${String(value)}`)
-  }
-  return value
+  return integerOption('options.cacheBytes', value, DEFAULT_CACHE_BYTES, 0)
 }
 
 /** The version a new store gets (py-hamt 3.6.0: v1 from a shape, else v2) and the grid of its seeded array. */

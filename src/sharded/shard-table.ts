@@ -50,10 +50,10 @@ export class ShardTable {
   readonly #loading = new SingleFlight<string, ShardEntry[]>()
 
   /** `store` is used with its failures typed (see {@link withTypedErrors}). */
-  constructor(store: ContentAddressedStore, root: ShardedRoot, maxCacheBytes: number) {
+  constructor(store: ContentAddressedStore, root: ShardedRoot, cacheBytes: number) {
     this.store = withTypedErrors(store)
     this.root = root
-    this.#cache = new ShardCache(maxCacheBytes)
+    this.#cache = new ShardCache(cacheBytes)
   }
 
   /** The root state (read only: changes go through {@link ShardTable.root}). */

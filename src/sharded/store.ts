@@ -1,6 +1,6 @@
 import { CID } from 'multiformats/cid'
 import { toCid } from '../cas/id.js'
-import type { AbortOptions } from '../cas/interface.js'
+import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { sliceByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, ReadOnlyError, UnflushedChangesError } from '../errors.js'
 import { KeyedMutex } from '../util/keyed-mutex.js'
@@ -35,7 +35,7 @@ export interface ShardedArrayInfo {
  * @example
  * ```ts
  * import * as zarr from 'zarrita'
- * const store = await ShardedZarrStore.open(rootCid, { store: new KuboStore({ rpcUrl: null, gatewayUrl }) })
+ * const store = await ShardedZarrStore.open(rootCid, { store: new KuboStore({ rpcUrl: null, gateways: gatewayUrl }) })
  * const temp = await zarr.open(zarr.root(store).resolve('temp'), { kind: 'array' })
  * const series = await zarr.get(temp, [null, 10, 20])
  * ```
@@ -58,13 +58,13 @@ export class ShardedZarrStore {
   }
 
   /** Opens the store whose root has this CID (v1 or v2, told by `manifest_version`); read-only unless `readOnly: false`. */
-  static async open(rootId: CID | string, options: ShardedStoreOptions): Promise<ShardedZarrStore> {
+  static async open(rootId: StoreId | string, options: ShardedStoreOptions): Promise<ShardedZarrStore> {
     const cid = toCid(rootId, 'rootId')
     checkStore(options)
-    const maxCacheBytes = checkCacheBytes(options.maxCacheBytes)
+    const cacheBytes = checkCacheBytes(options.cacheBytes)
     const state = decodeRoot(await withTypedErrors(options.store).load(cid, options))
     const root = new ShardedRoot(state, cid)
-    const table = new ShardTable(options.store, root, maxCacheBytes)
+    const table = new ShardTable(options.store, root, cacheBytes)
     const readOnly = options.readOnly ?? true
     // A v1 root that does not record its array (older py-hamt): infer it from the metadata.
     if (root.primaryUnsettled) {
@@ -83,7 +83,7 @@ export class ShardedZarrStore {
     const { version, grid } = checkCreateOptions(options)
     const array = grid && { path: normalizePath(options.primaryArrayPath ?? ''), grid }
     const root = new ShardedRoot(layoutOf(version).newRoot(options.chunksPerShard, array), undefined)
-    const table = new ShardTable(options.store, root, checkCacheBytes(options.maxCacheBytes))
+    const table = new ShardTable(options.store, root, checkCacheBytes(options.cacheBytes))
     return new ShardedZarrStore(table, options.readOnly ?? false)
   }
 
@@ -353,7 +353,7 @@ export class ShardedZarrStore {
    * `chunkOffset` chunks. All or nothing: a chunk outside the target grid or a failed load changes nothing.
    */
   async graft(
-    sourceRootId: CID | string,
+    sourceRootId: StoreId | string,
     chunkOffset: readonly number[],
     options: { sourceArrayPath?: string; targetArrayPath?: string } = {},
   ): Promise<void> {

@@ -3,13 +3,13 @@ import type { ByteRange } from '../cas/interface.js'
 import { sliceByteRange } from '../cas/range.js'
 import { DecryptionError, describeValue, InvalidArgumentError } from '../errors.js'
 import type { HAMT } from '../hamt/hamt.js'
-import type { ZarrGetOptions, ZarrHamtStoreOptions } from './interface.js'
+import type { ZarrGetOptions, ZarrHAMTStoreOptions } from './interface.js'
 import { ZarrHAMTStore } from './store.js'
 
 const NONCE = 24
 const TAG = 16
 
-export interface EncryptedZarrOptions extends ZarrHamtStoreOptions {
+export interface EncryptedZarrOptions extends ZarrHAMTStoreOptions {
   /** 32-byte XChaCha20-Poly1305 key. */
   key: Uint8Array
   /** Associated data bound to every value (py-hamt's `header`); a different header cannot open them. */

@@ -7,7 +7,7 @@ export interface ZarrGetOptions {
   signal?: AbortSignal
 }
 
-export interface ZarrHamtStoreOptions {
+export interface ZarrHAMTStoreOptions {
   /** Refuse `set` and `delete`; default: the HAMT's own mode. */
   readOnly?: boolean
 }

@@ -6,7 +6,7 @@ import { sliceByteRange } from '../cas/range.js'
 import { InvalidArgumentError, KeyNotFoundError, ReadOnlyError } from '../errors.js'
 import type { HAMT } from '../hamt/hamt.js'
 import { callStore } from '../hamt/loader.js'
-import type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './interface.js'
+import type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHAMTStoreOptions } from './interface.js'
 import { hamtKey, isMetadataKey, toByteRange } from './keys.js'
 import { registerZstdCodec } from './zstd.js'
 
@@ -42,7 +42,7 @@ export class ZarrHAMTStore {
    */
   readonly #metadata = new Map<string, { pointer: StoreId; value: Uint8Array }>()
 
-  constructor(hamt: HAMT<Uint8Array>, options: ZarrHamtStoreOptions = {}) {
+  constructor(hamt: HAMT<Uint8Array>, options: ZarrHAMTStoreOptions = {}) {
     if (!hamt.valuesAreBytes) {
       throw new InvalidArgumentError('ZarrHAMTStore needs a HAMT created with valuesAreBytes: true')
     }

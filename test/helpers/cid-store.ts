@@ -1,14 +1,13 @@
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
+import { blake3Multihash, loadBlake3 } from '../../src/blocks.js'
 import { sliceByteRange } from '../../src/cas/range.js'
 import {
   type AbortOptions,
   BlockNotFoundError,
-  blake3Multihash,
   type Codec,
   type ContentAddressedStore,
   type LoadOptions,
-  loadBlake3,
   type StoreId,
 } from '../../src/index.js'
 

@@ -1,7 +1,8 @@
 // A child process for the crash test: writes batches into a DiskStore, printing one JSON line
 // `{ "batch": n, "root": cid }` after every flush. With a kill count it SIGKILLs itself right after
 // that many block writes, wherever the flush is: other writes may be half done on disk.
-import { HAMT, loadBlake3 } from '../../src/index.js'
+import { loadBlake3 } from '../../src/blocks.js'
+import { HAMT } from '../../src/index.js'
 import { DiskStore } from '../../src/node/index.js'
 import { crashBatchEntries } from './crash-model.js'
 

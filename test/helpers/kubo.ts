@@ -389,3 +389,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.kill(process.pid, signal)
   })
 }
+
+/** KuboStore's options for a daemon's URLs (the Python drivers take the same URLs as `rpcUrl`/`gatewayUrl`). */
+export function kuboOptions(urls: { rpcUrl: string; gatewayUrl: string }): {
+  rpcUrl: string
+  gateways: string
+} {
+  return { rpcUrl: urls.rpcUrl, gateways: urls.gatewayUrl }
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
-import { HAMT, type HamtOptions, MemoryStore } from '../../src/index.js'
+import { HAMT, type HAMTOptions, MemoryStore } from '../../src/index.js'
 
-export async function newMap<V = unknown>(options: Partial<HamtOptions> = {}): Promise<HAMT<V>> {
+export async function newMap<V = unknown>(options: Partial<HAMTOptions> = {}): Promise<HAMT<V>> {
   const store = options.store ?? (await MemoryStore.create())
   return HAMT.create<V>({ ...options, store })
 }

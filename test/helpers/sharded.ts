@@ -18,15 +18,12 @@ export const v3Array = (shape: number[], chunkShape: number[]): Uint8Array =>
   )
 
 /** A v1 store over a 4x4 grid of 1x1 chunks (keys `a/c/i/j`), 3 chunks a shard: 6 shards, the last one short. */
-export async function newV1(
-  store?: ContentAddressedStore,
-  maxCacheBytes?: number,
-): Promise<ShardedZarrStore> {
+export async function newV1(store?: ContentAddressedStore, cacheBytes?: number): Promise<ShardedZarrStore> {
   return ShardedZarrStore.create({
     store: store ?? (await CidMemoryStore.create()),
     arrayShape: [4, 4],
     chunkShape: [1, 1],
     chunksPerShard: 3,
-    ...(maxCacheBytes === undefined ? {} : { maxCacheBytes }),
+    ...(cacheBytes === undefined ? {} : { cacheBytes }),
   })
 }

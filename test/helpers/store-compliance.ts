@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { type ContentAddressedStore, isHamtError, isStoreId } from '../../src/index.js'
+import { isStoreId } from '../../src/blocks.js'
+import { type ContentAddressedStore, isHamtError } from '../../src/index.js'
 
 /**
  * The contract every store backend must meet. Each backend's test file calls this with a factory;

@@ -1,0 +1,6 @@
+// `ts-hamt/blocks`: building blocks for working with blocks and IDs yourself (IDs and hex, byte
+// ranges, the links of a block, BLAKE3). The maps and stores do not need them; the root has those.
+export { linksOf } from './car/walk.js'
+export { bytesToHex, formatId, hexToBytes, isStoreId } from './cas/id.js'
+export { resolveByteRange } from './cas/range.js'
+export { blake3, blake3Hasher, blake3Multihash, loadBlake3 } from './hash/blake3.js'
