@@ -57,7 +57,7 @@ class CleaningFsBlockstore extends FsBlockstore {
  * await map.set('answer', 42)
  * const root = await map.flush()
  * // later, in another process:
- * const again = await HAMT.open(root, { store: await DiskStore.open('./my-maps'), readOnly: true })
+ * const again = await HAMT.open(root, { store: await DiskStore.open('./my-maps') })
  * ```
  */
 /**

@@ -20,7 +20,7 @@ export interface TrustlessGatewayStoreOptions extends HttpOptions {
  * @example
  * ```ts
  * const store = new TrustlessGatewayStore({ gateways: ['https://ipfs.io', 'https://dweb.link'] })
- * const map = await HAMT.open(CID.parse('bafyr…'), { store, readOnly: true })
+ * const map = await HAMT.open(CID.parse('bafyr…'), { store })
  * ```
  */
 export class TrustlessGatewayStore implements ContentAddressedStore {

@@ -27,7 +27,8 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root: string): ZarrLayout {
 }
 
 /**
- * Opens the Zarr dataset at `root` read-only, whichever layout holds it, as a zarrita store.
+ * Opens the Zarr dataset at `rootId` (a CID, its string form or what a flush returned) read-only,
+ * whichever layout holds it, as a zarrita store.
  *
  * @example
  * ```ts

@@ -32,7 +32,7 @@ type Path = { nodes: Node[]; hash: Uint8Array }
  * const map = await HAMT.create({ store })
  * await map.set('temperature', { unit: 'K', values: [280.5, 281.2] })
  * const root = await map.flush()
- * const again = await HAMT.open(root, { store, readOnly: true })
+ * const again = await HAMT.open(root, { store }) // read-only: open reads, create writes
  * console.log(await again.get('temperature'))
  * ```
  */

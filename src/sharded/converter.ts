@@ -62,7 +62,7 @@ function asCid(key: string, pointer: unknown): CID {
  * @example
  * ```ts
  * const kubo = new KuboStore({ rpcUrl, gateways: gatewayUrl })
- * const hamt = await HAMT.open<Uint8Array>(hamtRoot, { store: kubo, valuesAreBytes: true, readOnly: true })
+ * const hamt = await HAMT.open<Uint8Array>(hamtRoot, { store: kubo, valuesAreBytes: true })
  * const shardedRoot = await convertHamtToSharded(hamt, kubo, {
  *   chunksPerShard: 6250,
  *   onProgress: ({ phase, done, total }) => console.log(phase, done, total),

@@ -57,7 +57,10 @@ export class ShardedZarrStore {
     this.#metadata = new MetadataWriter(table)
   }
 
-  /** Opens the store whose root has this CID (v1 or v2, told by `manifest_version`); read-only unless `readOnly: false`. */
+  /**
+   * Opens the store whose root has this CID, given as a CID, its string form or what a flush returned
+   * (v1 or v2, told by `manifest_version`); read-only unless `readOnly: false`, as every opener.
+   */
   static async open(rootId: StoreId | string, options: ShardedStoreOptions): Promise<ShardedZarrStore> {
     const cid = toCid(rootId, 'rootId')
     checkStore(options)
