@@ -16,15 +16,15 @@ import { startKubo } from './helpers/kubo.js'
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('..', import.meta.url))
 
-/** Each entry point of package.json's `exports` ('ts-hamt', 'ts-hamt/node', …) → its source file. */
+/** Each entry point of package.json's `exports` ('ts-hamt', 'ts-hamt/node', …) → the source file Node resolves it to. */
 const entries = new Map(
   Object.entries(
     JSON.parse(await readFile(`${repo}/package.json`, 'utf8')).exports as Record<
       string,
-      string | { import?: string }
+      string | { node?: string; import?: string }
     >,
   ).flatMap(([subpath, target]) => {
-    const built = typeof target === 'string' ? target : target.import
+    const built = typeof target === 'string' ? target : (target.node ?? target.import)
     if (built === undefined || !built.endsWith('.js')) return []
     const source = `${repo}/${built.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')}`
     return [[subpath === '.' ? 'ts-hamt' : `ts-hamt/${subpath.slice(2)}`, source] as const]
