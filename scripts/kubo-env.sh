@@ -20,12 +20,10 @@ DIR="$REPO/.cache/kubo/$KUBO_VERSION"
 BIN="$DIR/ipfs"
 STAMP="$DIR/.ts-hamt-stamp"
 LOG="$DIR/build.log"
-
-say() { echo "kubo-env: $*" >&2; }
-die() {
-  say "error: $*"
-  exit 1
-}
+ENV_NAME=kubo-env
+TOOL="$BIN"
+# shellcheck source=lib/env.sh
+source "$REPO/scripts/lib/env.sh"
 
 command -v go >/dev/null 2>&1 || die "'go' not found; install Go >= 1.26.5 (Kubo $KUBO_VERSION needs it)"
 mkdir -p "$DIR"
@@ -40,33 +38,9 @@ BUILD_FLAGS=(-trimpath -ldflags "-X $KUBO_MODULE/plugin/plugins/telemetry.defaul
 # upgrade rebuilds, so a toolchain bug fix reaches the binary too).
 WANT="$KUBO_MODULE@$KUBO_VERSION ${BUILD_FLAGS[*]} $(go env GOVERSION) $(go env GOOS)/$(go env GOARCH)"
 
-is_current() {
-  [[ -x "$BIN" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]
-}
-
-ready() {
-  say "ok, Kubo $KUBO_VERSION ready ($1)"
-  echo "$BIN"
-  exit 0
-}
-
-is_current && ready cached
-
-# Serialise concurrent runs (e.g. two test files started at once) so they don't build
-# into the same directory together. Without flock we just go on.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$DIR/.lock"
-  flock 9
-  # Another run may have finished the build while we waited.
-  is_current && ready "cached, built by a concurrent run"
-fi
-
-: >"$LOG"
-on_error() {
-  say "build failed; last lines of $LOG:"
-  tail -n 40 "$LOG" >&2 || true
-}
-trap on_error ERR
+# Two test files started at once build into one directory once.
+env_ready_or_lock "$DIR/.lock" "Kubo $KUBO_VERSION" "cached, built by a concurrent run"
+env_log_failures build
 
 # Builds into $BIN.tmp so a half-written binary is never taken for a good one.
 rm -f "$BIN.tmp"
@@ -123,8 +97,5 @@ trap - ERR
 mv -f "$BIN.tmp" "$BIN"
 ELAPSED=$((SECONDS - START))
 echo "$KUBO_VERSION built by '$HOW' with $(go env GOVERSION) in ${ELAPSED}s on $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$DIR/build-time.txt"
-# Written last and atomically: only a complete, verified build gets a stamp.
-echo "$WANT" >"$STAMP.tmp"
-mv "$STAMP.tmp" "$STAMP"
-
-ready "built by '$HOW' in ${ELAPSED}s"
+env_stamp
+env_ready "Kubo $KUBO_VERSION" "built by '$HOW' in ${ELAPSED}s"

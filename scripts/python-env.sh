@@ -27,12 +27,10 @@ PYHAMT_PIN="py-hamt==3.6.0"
 # Inside the venv, so deleting the venv also invalidates the stamp.
 STAMP="$VENV/.ts-hamt-stamp"
 LOG="$CACHE/pyenv-install.log"
-
-say() { echo "python-env: $*" >&2; }
-die() {
-  say "error: $*"
-  exit 1
-}
+ENV_NAME=python-env
+TOOL="$VENV_PY"
+# shellcheck source=lib/env.sh
+source "$REPO/scripts/lib/env.sh"
 
 command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install Python 3.11+ or set PYTHON"
 [[ -f "$REQS" ]] || die "missing $REQS"
@@ -52,38 +50,13 @@ print(h.hexdigest())
 EOF
 }
 
-is_current() {
-  [[ -x "$VENV_PY" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]
-}
-
 WANT="$(wanted_stamp)"
 
-if is_current; then
-  say "ok, py-hamt 3.6.0 ready (cached)"
-  echo "$VENV_PY"
-  exit 0
-fi
-
-# Serialise concurrent runs (e.g. tests and benchmarks started together) so they
-# don't build the same venv at once. flock is optional: without it we just go on.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$CACHE/pyenv.lock"
-  flock 9
-  # Another run may have finished the install while we waited.
-  if is_current; then
-    say "ok, py-hamt 3.6.0 ready (cached)"
-    echo "$VENV_PY"
-    exit 0
-  fi
-fi
+# Tests and benchmarks started together build the venv once.
+env_ready_or_lock "$CACHE/pyenv.lock" "py-hamt 3.6.0" cached
 
 say "installing py-hamt 3.6.0 and its pinned dependencies into .cache/pyenv (log: $LOG)"
-: >"$LOG"
-on_error() {
-  say "install failed; last lines of $LOG:"
-  tail -n 40 "$LOG" >&2 || true
-}
-trap on_error ERR
+env_log_failures install
 
 # Always start from a fresh venv: an interrupted or outdated install may have
 # left anything behind, and a partial venv is never reused since the stamp is
@@ -114,10 +87,7 @@ got = version("py-hamt")
 assert got == want, f"py-hamt {got} installed, expected {want}"
 EOF
 
-trap - ERR
-# Written last and atomically: only a complete, verified install gets a stamp.
-echo "$WANT" >"$STAMP.tmp"
-mv "$STAMP.tmp" "$STAMP"
+env_stamp
 
 say "ok, installed py-hamt 3.6.0 ($("$VENV_PY" -c 'import platform; print("Python", platform.python_version())'))"
 echo "$VENV_PY"

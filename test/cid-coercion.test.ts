@@ -80,6 +80,23 @@ describe('CID coercion', () => {
     assert.ok(await ShardedZarrStore.open(shardedRoot, { store }))
   })
 
+  it('ShardedZarrStore.setPointer takes a CID string as well as a CID, and names its argument otherwise', async () => {
+    const store = await CidMemoryStore.create()
+    const sharded = await ShardedZarrStore.create({ store, chunksPerShard: 4 })
+    const group = new TextEncoder().encode('{"zarr_format": 3, "node_type": "group"}')
+    const pointer = await store.save(group, 'raw')
+    await sharded.setPointer('zarr.json', String(pointer))
+    assert.deepEqual(await sharded.get('zarr.json'), group)
+    await rejectsNaming(
+      sharded.setPointer('zarr.json', 'nope'),
+      /^pointer of zarr.json must be a CID, got "nope"$/,
+    )
+    await rejectsNaming(
+      sharded.setPointer('zarr.json', 42 as never),
+      /^pointer of zarr.json must be a CID, got number/,
+    )
+  })
+
   it('a malformed root is one typed error, naming the argument, wherever it is given', async () => {
     const store = await CidMemoryStore.create()
     await rejectsNaming(HAMT.open('nope', { store }), /^rootId must be a CID, got "nope"$/)

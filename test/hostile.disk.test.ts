@@ -13,14 +13,23 @@ const run = promisify(execFile)
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-hostile-disk-'))
 after(() => rm(scratch, { recursive: true, force: true }))
 
+/** A store in `scratch/name` holding one flushed block; returns its directory and its one shard folder. */
+async function storeWithOneShard(
+  name: string,
+  block: Uint8Array,
+): Promise<{ directory: string; shard: string }> {
+  const directory = join(scratch, name)
+  const store = await DiskStore.open(directory)
+  await store.save(block, 'raw')
+  await store.flush()
+  const shard = (await readdir(directory, { withFileTypes: true })).find((e) => e.isDirectory())?.name
+  assert.ok(shard !== undefined, 'a shard folder')
+  return { directory, shard }
+}
+
 describe('DiskStore clean-up after a killed writer', () => {
   it('removes blockstore-fs temporary files in shard folders only, never other files', async () => {
-    const directory = join(scratch, 'shared')
-    const store = await DiskStore.open(directory)
-    await store.save(Uint8Array.of(1, 2, 3), 'raw')
-    await store.flush()
-    const shard = (await readdir(directory, { withFileTypes: true })).find((e) => e.isDirectory())
-      ?.name as string
+    const { directory, shard } = await storeWithOneShard('shared', Uint8Array.of(1, 2, 3))
     const blockTemp = join(directory, shard, '.CIQLEFTOVER.data.tmp')
     await writeFile(blockTemp, 'x')
     // Someone else's files beside the store: a project folder, an editor's temporary file.
@@ -41,12 +50,7 @@ describe('DiskStore clean-up after a killed writer', () => {
 
 describe('a killed writer whose pid comes back', () => {
   it('a marker under this process’s own pid, with no flush running here, is a dead writer’s (pid 1 in a restarted container)', async () => {
-    const directory = join(scratch, 'own-pid')
-    const store = await DiskStore.open(directory)
-    await store.save(Uint8Array.of(4, 5, 6), 'raw')
-    await store.flush()
-    const shard = (await readdir(directory, { withFileTypes: true })).find((e) => e.isDirectory())
-      ?.name as string
+    const { directory, shard } = await storeWithOneShard('own-pid', Uint8Array.of(4, 5, 6))
     await writeFile(join(directory, shard, '.CIQLEFTOVER.data.tmp'), 'x')
     await writeFile(join(directory, `.ts-hamt-writing-${process.pid}`), '')
     await DiskStore.open(directory)

@@ -1,9 +1,8 @@
 // Lying gateways and lying blocks: every case ends in correct data or a typed error, within a time
 // and memory budget (test/helpers/hostile.ts). Servers listen on loopback only.
 import assert from 'node:assert/strict'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { after, describe, it } from 'node:test'
+import type { ServerResponse } from 'node:http'
+import { describe, it } from 'node:test'
 import * as dagPb from '@ipld/dag-pb'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { UnixFS } from 'ipfs-unixfs'
@@ -15,36 +14,9 @@ import { buildUnixfsFile } from '../src/cas/unixfs-builder.js'
 import { BlockstoreStore, KuboStore, TrustlessGatewayStore } from '../src/index.js'
 import { nodeHttpFetch } from '../src/node/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { type Loopback, serve } from './helpers/loopback.js'
 
 const BLAKE3 = 0x1e
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void
-interface Loopback {
-  url: string
-  origin: string
-  seen: Array<{ url: string; headers: IncomingMessage['headers'] }>
-}
-
-const servers: Array<{ close(): void; closeAllConnections(): void }> = []
-after(() => {
-  for (const server of servers) {
-    server.closeAllConnections()
-    server.close()
-  }
-})
-
-/** A loopback HTTP server answering with `handler`; it records every request it gets. */
-async function serve(handler: Handler): Promise<Loopback> {
-  const seen: Loopback['seen'] = []
-  const server = createServer((req, res) => {
-    seen.push({ url: req.url ?? '', headers: req.headers })
-    handler(req, res)
-  })
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  return { url: origin, origin, seen }
-}
 
 /** A gateway serving these blocks (by CID string after /ipfs/), 404 for anything else. */
 async function blockGateway(blocks: Map<string, Uint8Array>): Promise<Loopback> {

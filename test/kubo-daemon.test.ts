@@ -6,11 +6,10 @@ import { after, before, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import { blake3 } from '@noble/hashes/blake3.js'
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { connectPeers, type KuboDaemon, kuboBinary, rpc, startKubo } from './helpers/kubo.js'
 
-const RAW = 0x55
-const DAG_CBOR = 0x71
 const BLAKE3 = 0x1e
 /** py-hamt 3.6.0 KuboCAS's default /api/v0/add parameters. */
 const ADD_PARAMS = 'hash=blake3&chunker=size-1048576&pin=false&cid-version=1'
@@ -115,7 +114,11 @@ describe('Kubo daemon (real)', { timeout: 30 * 60_000 }, () => {
     const [answer] = await add(daemon, data)
     assert.ok(answer)
     assert.ok(answer.Hash.startsWith('bafkr4'), answer.Hash)
-    assert.equal(answer.Hash, blake3Cid(RAW, data).toString(), 'raw codec + blake3 of the bytes themselves')
+    assert.equal(
+      answer.Hash,
+      blake3Cid(raw.code, data).toString(),
+      'raw codec + blake3 of the bytes themselves',
+    )
 
     const whole = await gatewayGet(daemon, answer.Hash)
     assert.equal(whole.status, 200)
@@ -147,16 +150,16 @@ describe('Kubo daemon (real)', { timeout: 30 * 60_000 }, () => {
       const [single] = await add(daemon, file)
       assert.equal(batch[i]?.Name, `f${i}`, 'answers come in request order')
       assert.equal(batch[i]?.Hash, single?.Hash)
-      assert.equal(batch[i]?.Hash, blake3Cid(RAW, file).toString())
+      assert.equal(batch[i]?.Hash, blake3Cid(raw.code, file).toString())
     }
   })
 
   it('imports a CAR of blake3 blocks while offline', { timeout: TEST_TIMEOUT }, async () => {
     const daemon = await start()
     const leaf = bytes('a leaf block')
-    const leafCid = blake3Cid(RAW, leaf)
+    const leafCid = blake3Cid(raw.code, leaf)
     const node = dagCbor.encode({ hamt: [leafCid], n: 1 })
-    const nodeCid = blake3Cid(DAG_CBOR, node)
+    const nodeCid = blake3Cid(dagCbor.code, node)
     const form = new FormData()
     form.append(
       'file',

@@ -9,7 +9,7 @@ import {
 } from '../errors.js'
 import { type HttpClient, HttpStatusError, readBody } from './http.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
-import { checkByteRange, sliceByteRange } from './range.js'
+import { checkByteRange, resolveByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
 import { type Blake3Digest, checkVerifiable, verifyBlock } from './verify.js'
 
@@ -136,40 +136,96 @@ export class GatewayReader {
     range: ByteRange | undefined,
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
-    const headers: Record<string, string> = {}
-    if (range !== undefined) {
-      if ('suffix' in range) headers.range = `bytes=-${range.suffix}`
-      else
-        headers.range = `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`
+    const source = `${url}${cid}`
+    // A zero-length range names no byte (`bytes=5-4` is malformed): ask for the byte at its offset,
+    // so the gateway still says whether the offset is inside the file, and return none.
+    const empty = range !== undefined && 'offset' in range && range.length === 0
+    const asked: ByteRange | undefined = empty ? { offset: range.offset, length: 1 } : range
+    const headers: Record<string, string> = asked === undefined ? {} : { range: rangeHeader(asked) }
+    try {
+      return await this.#http.request('GET', source, { headers, signal }, async (response) => {
+        // Unverified reads trust the gateway's bytes, not its lengths: a range is read only as far as it goes.
+        if (range === undefined || response.status === 200) {
+          // A gateway that ignores Range sends the whole file: read it only up to the range's end.
+          const bounded = range !== undefined && 'offset' in range && range.length !== undefined
+          const body = bounded
+            ? await readBody(response, range.offset + (range.length ?? 0), source, true)
+            : new Uint8Array(await response.arrayBuffer())
+          return range === undefined ? body : sliceByteRange(body, range)
+        }
+        const wanted = asked !== undefined && 'suffix' in asked ? asked.suffix : asked?.length
+        const body = await readBody(response, wanted ?? Number.POSITIVE_INFINITY, source)
+        if (response.status !== 206) throw notSaying(source)
+        checkPartialAnswer(source, range, response.headers.get('content-range'), body)
+        return empty ? new Uint8Array(0) : body
+      })
+    } catch (error) {
+      if (range !== undefined && error instanceof HttpStatusError && error.status === 416) {
+        return unsatisfiedRange(source, range, error)
+      }
+      throw error
     }
-    return this.#http.request('GET', `${url}${cid}`, { headers, signal }, async (response) => {
-      // Unverified reads trust the gateway's bytes, not its lengths: a range is read only as far as it goes.
-      const source = `${url}${cid}`
-      const wanted = range === undefined || 'suffix' in range ? range?.suffix : range.length
-      if (range === undefined || response.status === 200) {
-        // A gateway that ignores Range sends the whole file: read it only up to the range's end.
-        const end =
-          range !== undefined && 'offset' in range && wanted !== undefined ? range.offset + wanted : undefined
-        const body =
-          end === undefined
-            ? new Uint8Array(await response.arrayBuffer())
-            : await readBody(response, end, source, true)
-        return range === undefined ? body : sliceByteRange(body, range)
-      }
-      const body = await readBody(response, wanted ?? Number.POSITIVE_INFINITY, source)
-      const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '')
-      if (
-        response.status !== 206 ||
-        match === null ||
-        Number(match[2]) - Number(match[1]) + 1 !== body.length
-      ) {
-        throw new StoreError(
-          `${url}${cid}: the answer to a Range request does not say which bytes it carries`,
-        )
-      }
-      return body
-    })
   }
+}
+
+function notSaying(source: string): StoreError {
+  return new StoreError(`${source}: the answer to a Range request does not say which bytes it carries`)
+}
+
+/**
+ * A 206 must carry the bytes the range selects, as its `Content-Range` says: where it names the
+ * file's size, a range reaching outside the file is refused as every other path refuses it.
+ */
+function checkPartialAnswer(
+  source: string,
+  range: ByteRange,
+  contentRange: string | null,
+  body: Uint8Array,
+): void {
+  const answered = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? '')
+  if (answered === null) throw notSaying(source)
+  const [first, last, total] = [Number(answered[1]), Number(answered[2]), answered[3]]
+  if (last - first + 1 !== body.length) throw notSaying(source)
+  if ('offset' in range && range.length === 0) return // one byte asked to locate the offset, none given back
+  let start: number | undefined
+  let length: number | undefined
+  if (total !== '*') {
+    const [from, to] = resolveByteRange(range, Number(total))
+    ;[start, length] = [from, to - from]
+  } else if ('offset' in range) [start, length] = [range.offset, range.length]
+  else length = range.suffix
+  if ((start !== undefined && first !== start) || (length !== undefined && body.length !== length)) {
+    throw new StoreError(
+      `${source}: asked for range ${JSON.stringify(range)}, the gateway sent bytes ${first}-${last}`,
+    )
+  }
+}
+
+function rangeHeader(range: ByteRange): string {
+  if ('suffix' in range) return `bytes=-${range.suffix}`
+  return `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`
+}
+
+/**
+ * A 416 selects no byte, which is right for a range that selects none at the file's end (offset =
+ * size, a suffix of 0): with the size it names (`Content-Range: bytes *\/size`), the range is
+ * resolved as every other path resolves it; without it, the range is out of the file.
+ */
+function unsatisfiedRange(source: string, range: ByteRange, error: HttpStatusError): Uint8Array {
+  const size = /^bytes \*\/(\d+)$/.exec(error.headers.get('content-range') ?? '')?.[1]
+  if (size === undefined) {
+    throw new RangeNotSatisfiableError(
+      `${source}: the gateway found range ${JSON.stringify(range)} outside the file`,
+    )
+  }
+  const [start, end] = resolveByteRange(range, Number(size))
+  if (start !== end) {
+    throw new StoreError(
+      `${source}: the gateway refused range ${JSON.stringify(range)} of a ${size}-byte file`,
+      { cause: error },
+    )
+  }
+  return new Uint8Array(0)
 }
 
 /**

@@ -27,10 +27,13 @@ export interface HttpOptions {
 /** An HTTP answer outside 2xx: not retried, the status tells callers what happened. */
 export class HttpStatusError extends StoreError {
   readonly status: number
+  /** The answer's headers (a 416 says the file's size in `Content-Range`). */
+  readonly headers: Headers
 
-  constructor(method: string, url: string, status: number, body: string) {
+  constructor(method: string, url: string, status: number, body: string, headers = new Headers()) {
     super(`${method} ${url} answered HTTP ${status}${body ? `: ${body.slice(0, 300)}` : ''}`)
     this.status = status
+    this.headers = headers
   }
 }
 
@@ -142,7 +145,7 @@ export class HttpClient {
           if (!response.ok) {
             const body = await readBody(response, ERROR_BODY_BYTES, url, true).catch(() => undefined)
             const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
-            throw new HttpStatusError(method, url, response.status, text)
+            throw new HttpStatusError(method, url, response.status, text, response.headers)
           }
           return await read(response)
         })

@@ -2,13 +2,14 @@ import * as CarBufferWriter from '@ipld/car/buffer-writer'
 import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import { integerOption } from '../check.js'
-import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
+import { BlockNotFoundError, IntegrityError, InvalidArgumentError, StoreError } from '../errors.js'
 import type { BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
 import { checkHttpUrl, GatewayReader, gatewayList } from './gateway.js'
 import { HttpClient, type HttpOptions, readBody } from './http.js'
 import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
+import { unixfsFileRoot } from './unixfs-builder.js'
 import type { Blake3Digest } from './verify.js'
 
 export interface KuboStoreOptions extends HttpOptions {
@@ -225,9 +226,18 @@ export class KuboStore implements ContentAddressedStore {
     checkImportAnswer(new TextDecoder().decode(answer), blocks, this.#pinOnAdd)
   }
 
-  /** One `add` request, as py-hamt does it: for data above one chunk, which Kubo turns into a file. */
+  /**
+   * One `add` request, as py-hamt does it: for data above one chunk, which Kubo turns into a file.
+   * With a fixed-size chunker the answer must be the file's CID as laid out here; a rabin chunker's
+   * boundaries are Kubo's own, so its answer is taken as given.
+   */
   async #addNow(data: Uint8Array, code: number, options?: AbortOptions): Promise<CID> {
     const url = this.#addUrl as string
+    // Computed before the upload, so the check is of the bytes sent.
+    const expected =
+      this.#chunkSize === undefined
+        ? undefined
+        : await unixfsFileRoot(data, this.#chunkSize, (bytes) => blockDigest(this.#hash, bytes))
     const answer = await this.#http.request(
       'POST',
       url,
@@ -240,6 +250,9 @@ export class KuboStore implements ContentAddressedStore {
       cid = CID.parse(String(hash))
     } catch (cause) {
       throw new StoreError(`add: the answer names no CID (Hash ${JSON.stringify(hash)})`, { cause })
+    }
+    if (expected !== undefined && !cid.equals(expected)) {
+      throw new IntegrityError(`add answered ${cid} for ${data.length} bytes whose file is ${expected}`)
     }
     // As py-hamt: label a single-block answer with the codec asked for; a UnixFS file stays dag-pb.
     return isFileRoot(cid) ? cid : CID.createV1(code, cid.multihash)

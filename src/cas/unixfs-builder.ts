@@ -34,13 +34,33 @@ export async function buildUnixfsFile(
   digest: Digester,
 ): Promise<{ root: CID; blocks: Block[] }> {
   const blocks: Block[] = []
+  const root = await layOut(data, chunkSize, digest, blocks)
+  return { root, blocks }
+}
+
+/**
+ * The root CID {@link buildUnixfsFile} gives `data`, without keeping its blocks: what a Kubo `add`
+ * with the same chunker must answer (checked against Kubo 0.43 at chunk and 174-link boundaries).
+ */
+export function unixfsFileRoot(data: Uint8Array, chunkSize: number, digest: Digester): Promise<CID> {
+  return layOut(data, chunkSize, digest, undefined)
+}
+
+/** Lays the file out bottom-up; with `blocks`, each block is kept there (its leaves copied out of `data`). */
+async function layOut(
+  data: Uint8Array,
+  chunkSize: number,
+  digest: Digester,
+  blocks: Block[] | undefined,
+): Promise<CID> {
   let level: Child[] = []
   // Empty data is one empty leaf, as Kubo adds it.
   const leafCount = Math.max(1, Math.ceil(data.length / chunkSize))
   for (let i = 0; i < leafCount; i++) {
-    const bytes = data.slice(i * chunkSize, (i + 1) * chunkSize)
+    const chunk = data.subarray(i * chunkSize, (i + 1) * chunkSize)
+    const bytes = blocks === undefined ? chunk : chunk.slice()
     const cid = CID.createV1(raw.code, await digest(bytes))
-    blocks.push({ cid, bytes })
+    blocks?.push({ cid, bytes })
     level.push({ cid, fileSize: bytes.length, dagSize: bytes.length })
   }
   // Grouping each level by 174 gives Kubo's balanced tree: every subtree is full before the next starts.
@@ -51,17 +71,17 @@ export async function buildUnixfsFile(
     }
     level = parents
   }
-  return { root: (level[0] as Child).cid, blocks }
+  return (level[0] as Child).cid
 }
 
-async function fileNode(children: Child[], digest: Digester, blocks: Block[]): Promise<Child> {
+async function fileNode(children: Child[], digest: Digester, blocks: Block[] | undefined): Promise<Child> {
   const unixfs = new UnixFS({ type: 'file', blockSizes: children.map((c) => BigInt(c.fileSize)) })
   const bytes = dagPb.encode({
     Data: unixfs.marshal(),
     Links: children.map((c) => ({ Hash: c.cid, Name: '', Tsize: c.dagSize })),
   })
   const cid = CID.createV1(dagPb.code, await digest(bytes))
-  blocks.push({ cid, bytes })
+  blocks?.push({ cid, bytes })
   const fileSize = children.reduce((sum, c) => sum + c.fileSize, 0)
   const dagSize = children.reduce((sum, c) => sum + c.dagSize, bytes.length)
   return { cid, fileSize, dagSize }

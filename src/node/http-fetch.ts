@@ -1,5 +1,7 @@
 import http from 'node:http'
 import https from 'node:https'
+import { pipeline, type Readable, type Transform } from 'node:stream'
+import zlib from 'node:zlib'
 import { InvalidArgumentError } from '../errors.js'
 
 export interface NodeHttpFetchOptions {
@@ -13,9 +15,12 @@ export interface NodeHttpFetchOptions {
  * A response over Node's `IncomingMessage`, returned as soon as the headers arrive: `arrayBuffer()`
  * and friends read the message directly (no trip through web streams, which cost Node's `fetch`
  * about 1 ms for each 500 KB body), while `body` streams it, so a reader can stop at any length.
+ * A content-encoded body is decoded as fetch decodes it, as it is read.
  */
 class NodeResponse extends Response {
   readonly #message: http.IncomingMessage
+  /** The message, or the last of the decoders it is piped through. */
+  readonly #source: Readable
   readonly #signal: AbortSignal | undefined
   readonly #empty: boolean
   #used = false
@@ -32,6 +37,7 @@ class NodeResponse extends Response {
     this.#message = message
     this.#signal = signal
     this.#empty = empty
+    this.#source = empty ? message : decoded(message)
     if (empty) message.resume()
     Object.defineProperty(this, 'url', { value: url })
   }
@@ -42,7 +48,7 @@ class NodeResponse extends Response {
 
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     if (this.#stream === undefined) {
-      this.#stream = this.#empty ? null : streamOf(this.#message, this.#signal)
+      this.#stream = this.#empty ? null : streamOf(this.#message, this.#source, this.#signal)
     }
     return this.#stream
   }
@@ -58,7 +64,10 @@ class NodeResponse extends Response {
       throw new TypeError('Body is unusable: Body has already been read')
     this.#used = true
     if (this.#empty) return new Uint8Array(0)
-    return readBody(this.#message).catch((error: unknown) => {
+    // A declared length is the length on the wire: it sizes the buffer only for a body not encoded.
+    const declared =
+      this.#source === this.#message ? Number(this.#message.headers['content-length']) : Number.NaN
+    return readBody(this.#source, declared).catch((error: unknown) => {
       throw this.#signal?.aborted ? this.#signal.reason : error
     })
   }
@@ -72,12 +81,54 @@ class NodeResponse extends Response {
   }
 }
 
-/** The message as a web stream that fails as fetch's do (TypeError, or the abort reason); cancel closes the connection. */
+/** As fetch decodes them: at most this many codings are undone, and unknown ones are left as they are. */
+const MAX_CODINGS = 5
+
+function decoderFor(coding: string): Transform | undefined {
+  switch (coding) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip()
+    case 'deflate':
+      return zlib.createInflate()
+    case 'br':
+      return zlib.createBrotliDecompress()
+    case 'zstd': {
+      // Node 22.15+ and 23.8+ only.
+      const zstd = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress
+      return zstd?.()
+    }
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The message's body with its `Content-Encoding` undone (the last coding applied first). A body in
+ * a coding we cannot undo is handed over as it came, as fetch hands it over.
+ */
+function decoded(message: http.IncomingMessage): Readable {
+  const codings = (message.headers['content-encoding'] ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity')
+  if (codings.length === 0 || codings.length > MAX_CODINGS) return message
+  const decoders = codings.reverse().map(decoderFor)
+  if (!decoders.every((decoder) => decoder !== undefined)) {
+    for (const decoder of decoders) decoder?.destroy()
+    return message
+  }
+  // A failure anywhere (a cut connection, a corrupt stream) destroys every stage with that error.
+  return pipeline([message, ...decoders], () => {}) as unknown as Readable
+}
+
+/** The body as a web stream that fails as fetch's do (TypeError, or the abort reason); cancel closes the connection. */
 function streamOf(
   message: http.IncomingMessage,
+  source: Readable,
   signal?: AbortSignal,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
-  const chunks = message[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   return new ReadableStream({
     async pull(controller) {
       try {
@@ -91,6 +142,7 @@ function streamOf(
       }
     },
     cancel() {
+      source.destroy()
       message.destroy()
     },
   })
@@ -102,16 +154,15 @@ function streamOf(
  */
 const PREALLOCATE_LIMIT = 4 << 20
 
-/** Node's http answers in chunks; with a Content-Length the body is copied once, into its final buffer. */
-function readBody(response: http.IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
+/** Node's http answers in chunks; with a declared length the body is copied once, into its final buffer. */
+function readBody(source: Readable, declared: number): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
-    const declared = Number(response.headers['content-length'])
     const chunks: Buffer[] = []
     const preallocate = Number.isSafeInteger(declared) && declared >= 0 && declared <= PREALLOCATE_LIMIT
     let out = preallocate ? new Uint8Array(declared) : undefined
     let length = 0
     let ended = false
-    response.on('data', (chunk: Buffer) => {
+    source.on('data', (chunk: Buffer) => {
       if (out !== undefined && length + chunk.length <= out.length) out.set(chunk, length)
       else {
         if (out !== undefined) chunks.push(Buffer.from(out.buffer, 0, length))
@@ -120,16 +171,16 @@ function readBody(response: http.IncomingMessage): Promise<Uint8Array<ArrayBuffe
       }
       length += chunk.length
     })
-    response.on('end', () => {
+    source.on('end', () => {
       ended = true
       if (out !== undefined && length === out.length) resolve(out)
       else if (out !== undefined)
         reject(new TypeError(`terminated: body ended after ${length} of ${out.length} bytes`))
       else resolve(new Uint8Array(Buffer.concat(chunks, length)))
     })
-    response.on('error', (cause) => reject(new TypeError('terminated', { cause })))
+    source.on('error', (cause) => reject(new TypeError('terminated', { cause })))
     // A connection closed mid-body may end the stream without 'end' or 'error'.
-    response.on('close', () => {
+    source.on('close', () => {
       if (!ended) reject(new TypeError(`terminated: connection closed after ${length} bytes of the body`))
     })
   })
@@ -147,7 +198,9 @@ function headersOf(response: http.IncomingMessage): Headers {
  * with keep-alive connections, and everything else to `fallback`. Node's own `fetch` parses HTTP in
  * WebAssembly and streams bodies through web streams: reading a 100 MB dataset from a local Kubo
  * costs about twice the CPU (bench/notes.md). Failures behave as `fetch`'s: network errors are
- * `TypeError`s, an aborted signal rejects with its reason, HTTP errors are responses.
+ * `TypeError`s, an aborted signal rejects with its reason, HTTP errors are responses. A body sent
+ * with `Content-Encoding` gzip, deflate or br (zstd where `node:zlib` has it) is decoded as it is
+ * read, as `fetch` does, so a reader's length limit counts decoded bytes.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 import { describeValue, InvalidArgumentError, InvalidManifestError } from '../errors.js'
-import { isMetadataKey, normalizePath, parseCoords, splitChunkKey } from '../zarr/keys.js'
+import { isShardedMetadataKey, normalizePath, parseCoords, splitChunkKey } from '../zarr/keys.js'
 import type { ChunkGrid } from './geometry.js'
 import { type ArrayIndex, type RootState, SHARDED_V1 } from './interface.js'
 import { COORDINATE_NAMES } from './keys.js'
@@ -74,7 +74,7 @@ export const V1_LAYOUT: ShardLayout = {
   primaryUnsettled: (state, primary) => state.recordedPrimary === undefined && !primary.inferred,
 
   route(state, primary, key) {
-    if (isMetadataKey(key)) return null
+    if (isShardedMetadataKey(key)) return null
     const split = splitChunkKey(key)
     // Bare `c/…` keys stay metadata unless the root records the root array as primary.
     if (split === undefined || (split.bare && state.recordedPrimary !== '')) return null

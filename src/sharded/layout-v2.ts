@@ -1,5 +1,5 @@
 import { describeValue, InvalidManifestError } from '../errors.js'
-import { isDecimal, isMetadataKey, normalizePath, parseCoords, splitChunkKey } from '../zarr/keys.js'
+import { isDecimal, isShardedMetadataKey, normalizePath, parseCoords, splitChunkKey } from '../zarr/keys.js'
 import { type ArrayIndex, type RootState, SHARDED_V2, type ShardEntry } from './interface.js'
 import type { ChunkRef } from './keys.js'
 import type { ShardLayout } from './layout.js'
@@ -72,7 +72,7 @@ export const V2_LAYOUT: ShardLayout = {
   primaryUnsettled: () => false,
 
   route(state, _primary, key) {
-    if (isMetadataKey(key)) return null
+    if (isShardedMetadataKey(key)) return null
     const split = splitChunkKey(key)
     if (split === undefined) return classicChunk(state, key)
     const { arrayPath, coordText } = split

@@ -1,8 +1,8 @@
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import { toCid } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { sliceByteRange } from '../cas/range.js'
-import { describeValue, InvalidArgumentError, ReadOnlyError, UnflushedChangesError } from '../errors.js'
+import { InvalidArgumentError, ReadOnlyError, UnflushedChangesError } from '../errors.js'
 import { KeyedMutex } from '../util/keyed-mutex.js'
 import { RwLock } from '../util/rw-lock.js'
 import type { RangeQuery, ZarrGetOptions } from '../zarr/interface.js'
@@ -175,13 +175,14 @@ export class ShardedZarrStore {
     })
   }
 
-  /** Points `key` at an existing block (no upload): what the converter uses to reuse chunk CIDs. */
-  async setPointer(path: string, cid: CID): Promise<void> {
+  /**
+   * Points `key` at an existing block (no upload), given as a CID or its string: what the converter
+   * uses to reuse chunk CIDs.
+   */
+  async setPointer(path: string, pointer: CID | string): Promise<void> {
     const key = hamtKey(path)
     this.#assertWritable('setPointer')
-    if (CID.asCID(cid) === null) {
-      throw new InvalidArgumentError(`pointer of ${key} must be a CID, got ${describeValue(cid)}`)
-    }
+    const cid = toCid(pointer, `pointer of ${key}`)
     await this.#inCallOrder(key, async (exclusive) => {
       if (exclusive && this.#root.route(key) === null) return this.#metadata.setPointer(key, cid)
       await this.#setChunk(key, cid)

@@ -29,15 +29,22 @@ export function toByteRange(range: RangeQuery): ByteRange {
 }
 
 /**
- * Zarr v3's `zarr.json` and Zarr v2's `.zarray`, `.zattrs`, `.zgroup` and consolidated `.zmetadata`.
- * py-hamt 3.6.0's converter uses this list; its sharded store leaves out `.zmetadata`, but no key it
- * accepts as a chunk ends so (a key like `g/c/.zmetadata` it refuses with a ValueError).
+ * Zarr v3's `zarr.json` and Zarr v2's `.zarray`, `.zattrs`, `.zgroup` and consolidated `.zmetadata`:
+ * py-hamt 3.6.0's converter list.
  */
 const METADATA_SUFFIXES = ['zarr.json', '.zarray', '.zattrs', '.zgroup', '.zmetadata'] as const
 
 /** True for a Zarr metadata key. A plain suffix test, as py-hamt's (`key.endswith(...)`). */
 export const isMetadataKey = (key: string): boolean =>
   METADATA_SUFFIXES.some((suffix) => key.endsWith(suffix))
+
+/**
+ * The sharded layouts' rule, py-hamt 3.6.0's ShardedZarrStore's: the list without `.zmetadata`, which
+ * it routes as any other key. `x/.zmetadata` has no chunk marker and stays metadata; `x/c/0/.zmetadata`
+ * is a chunk key with a bad coordinate (an error) wherever `x/c/…` keys are chunks.
+ */
+export const isShardedMetadataKey = (key: string): boolean =>
+  !key.endsWith('.zmetadata') && isMetadataKey(key)
 
 /** The node path of a Zarr v3 metadata key (`temp/zarr.json` → `temp`, `zarr.json` → ``), else undefined. */
 export function zarrJsonPath(key: string): string | undefined {

@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import * as dagCbor from '@ipld/dag-cbor'
+import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
 
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('../..', import.meta.url))
@@ -98,11 +101,12 @@ export async function kuboAddCid(
   data: Uint8Array,
   codec: 'raw' | 'dag-cbor',
   chunkSize = 1 << 20,
+  hash: 'blake3' | 'sha2-256' = 'blake3',
 ): Promise<CID> {
   const form = new FormData()
   form.append('file', new Blob([data as Uint8Array<ArrayBuffer>]))
   const params = new URLSearchParams({
-    hash: 'blake3',
+    hash,
     chunker: `size-${chunkSize}`,
     pin: 'false',
     'cid-version': '1',
@@ -110,7 +114,9 @@ export async function kuboAddCid(
   const response = await fetch(`${rpcUrl}/api/v0/add?${params}`, { method: 'POST', body: form })
   if (!response.ok) throw new Error(`add answered ${response.status}: ${await response.text()}`)
   const added = CID.parse(((await response.json()) as { Hash: string }).Hash)
-  return added.code === 0x70 ? added : CID.createV1(codec === 'raw' ? 0x55 : 0x71, added.multihash)
+  return added.code === dagPb.code
+    ? added
+    : CID.createV1(codec === 'raw' ? raw.code : dagCbor.code, added.multihash)
 }
 
 /** POSTs to the RPC API and returns the parsed JSON answer; throws with Kubo's message on failure. */

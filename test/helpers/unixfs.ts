@@ -1,8 +1,5 @@
 // UnixFS blocks built by hand for hostile tests, and the stores that read them: a blockstore and a
 // loopback gateway over the same blocks, each counting its block reads. Servers close after the file.
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { after } from 'node:test'
 import * as dagPb from '@ipld/dag-pb'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { UnixFS } from 'ipfs-unixfs'
@@ -10,17 +7,10 @@ import { CID } from 'multiformats/cid'
 import { blockDigest } from '../../src/cas/id.js'
 import { BlockstoreStore, TrustlessGatewayStore } from '../../src/index.js'
 import { nodeHttpFetch } from '../../src/node/index.js'
+import { serve } from './loopback.js'
 
 export { code as RAW } from 'multiformats/codecs/raw'
 export type Block = { cid: CID; bytes: Uint8Array }
-const servers: Array<{ close(): void; closeAllConnections(): void }> = []
-after(() => {
-  for (const server of servers) {
-    server.closeAllConnections()
-    server.close()
-  }
-})
-
 export async function block(code: number, bytes: Uint8Array): Promise<Block> {
   return { cid: CID.createV1(code, await blockDigest('blake3', bytes)), bytes }
 }
@@ -55,18 +45,17 @@ export async function storesOver(
       return memory.get(cid, options as never)
     },
   })
-  let requests = 0
-  const server = createServer((req, res) => {
-    requests++
+  const gateway = await serve((req, res) => {
     const bytes = served.get(/^\/ipfs\/([^?/]+)/.exec(req.url ?? '')?.[1] ?? '')
     if (bytes === undefined) res.writeHead(404).end()
     else res.writeHead(200).end(bytes)
   })
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return [
     ['blockstore', new BlockstoreStore(counting), () => gets],
-    ['gateway', new TrustlessGatewayStore({ gateways: url, fetch: nodeHttpFetch() }), () => requests],
+    [
+      'gateway',
+      new TrustlessGatewayStore({ gateways: gateway.url, fetch: nodeHttpFetch() }),
+      () => gateway.seen.length,
+    ],
   ]
 }

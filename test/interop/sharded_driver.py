@@ -30,6 +30,11 @@ replay   in:  {"create": {"arrayShape", "chunkShape", "chunksPerShard"}} (a new 
                {"root"} (an existing store) or {"chunksPerShard"} (a new v2 store), "calls": [[op, key, hex], ...] with op "set",
                "delete" or "flush" (key and hex empty)
          out: {"roots": [root CID after each "flush" call]}: store calls replayed as zarr makes them.
+route    in:  {"setup": {"arrayShape"?, "chunkShape"?, "chunksPerShard", "metadata": {key: json text}},
+               "keys": [str]}  (no Kubo: an in-memory CAS that returns CIDs)
+         out: {"routes": {key: "metadata" | "chunk" | "lost" | "error: <class>"}}: where py-hamt puts a
+         `set` of each key on a fresh store made as `setup` says (v1 with a shape, else v2, then
+         `metadata` set in order); "lost" when the set succeeds and a get finds nothing.
 json     in:  {"texts": [str], "indent"?: int}   out: {"dumps": [json.dumps(json.loads(text), indent=indent)]}
          (py-hamt rewrites metadata this way; no Kubo needed)
 """
@@ -48,8 +53,9 @@ from typing import Any
 import dag_cbor
 import numpy as np
 import xarray as xr
-from multiformats import CID
+from multiformats import CID, multihash
 from py_hamt import KuboCAS, ShardedZarrStore, convert_hamt_to_sharded
+from py_hamt.store_httpx import ContentAddressedStore
 from zarr.core.buffer import default_buffer_prototype
 from zarr_driver import climate_dataset, describe
 
@@ -240,10 +246,58 @@ async def replay(req: JsonObject) -> JsonObject:
         return {"roots": roots}
 
 
+class CidMemoryCAS(ContentAddressedStore):
+    """In memory, returning CIDs as KuboCAS does (InMemoryCAS returns bare multihashes)."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[bytes, bytes] = {}
+
+    async def save(self, data: bytes, codec: Any) -> CID:
+        digest = multihash.digest(data, "blake3", size=32)
+        self.blocks[bytes(digest)] = bytes(data)
+        return CID("base32", 1, codec, digest)
+
+    async def load(self, id: Any, offset: int | None = None, length: int | None = None,
+                   suffix: int | None = None) -> bytes:
+        data = self.blocks[bytes(CID.decode(id).digest if not isinstance(id, CID) else id.digest)]
+        if suffix is not None:
+            return data[len(data) - suffix:] if suffix else b""
+        start = offset or 0
+        return data[start:] if length is None else data[start:start + length]
+
+
+async def route(req: JsonObject) -> JsonObject:
+    setup = field(req, "setup", dict)
+    buffer = default_buffer_prototype().buffer.from_bytes
+    routes: dict[str, str] = {}
+    for key in field(req, "keys", list):
+        cas = CidMemoryCAS()
+        if "arrayShape" in setup:
+            store = await ShardedZarrStore.open(
+                cas=cas, read_only=False, array_shape=tuple(setup["arrayShape"]),
+                chunk_shape=tuple(setup["chunkShape"]), chunks_per_shard=field(setup, "chunksPerShard", int))
+        else:
+            store = await ShardedZarrStore.open(cas=cas, read_only=False,
+                                                chunks_per_shard=field(setup, "chunksPerShard", int))
+        for meta_key, text in field(setup, "metadata", dict, default={}).items():
+            await store.set(meta_key, buffer(text.encode()))
+        try:
+            await store.set(key, buffer(b"{}"))
+        except Exception as error:  # noqa: BLE001 - the class is the answer
+            routes[key] = f"error: {type(error).__name__}"
+            continue
+        if key in store._root_obj.get("metadata", {}):
+            routes[key] = "metadata"
+        else:
+            found = await store.get(key, default_buffer_prototype())
+            routes[key] = "chunk" if found is not None else "lost"
+    return {"routes": routes}
+
+
 async def json_roundtrip(req: JsonObject) -> JsonObject:
     indent = req.get("indent")
     return {"dumps": [json.dumps(json.loads(text), indent=indent) for text in field(req, "texts", list)]}
 
 
 if __name__ == "__main__":
-    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops, "replay": replay, "json": json_roundtrip}, sys.argv))
+    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops, "replay": replay, "route": route, "json": json_roundtrip}, sys.argv))

@@ -1,0 +1,58 @@
+// Loopback HTTP servers for tests that play a gateway or an RPC server. Every server started here
+// is closed (its connections too) when the test file ends.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after } from 'node:test'
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void
+
+/** One request a server got; `body` is read only with `readBodies`. */
+export interface Seen {
+  method: string
+  url: string
+  headers: IncomingMessage['headers']
+  body?: Buffer
+}
+
+export interface Loopback {
+  /** `http://127.0.0.1:<port>`, no trailing slash. */
+  url: string
+  port: number
+  /** Every request, in arrival order. */
+  seen: Seen[]
+}
+
+const servers: Array<{ close(): void; closeAllConnections(): void }> = []
+after(() => {
+  for (const server of servers) {
+    server.closeAllConnections()
+    server.close()
+  }
+})
+
+/**
+ * A server on 127.0.0.1 answering with `handler`. By default the handler gets the request at once
+ * (it may read or ignore the body); with `readBodies` it is called once the body is in, and the body
+ * is recorded in `seen`.
+ */
+export async function serve(handler: Handler, options: { readBodies?: boolean } = {}): Promise<Loopback> {
+  const seen: Seen[] = []
+  const server = createServer((req, res) => {
+    const request: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers }
+    if (!options.readBodies) {
+      seen.push(request)
+      handler(req, res)
+      return
+    }
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      seen.push({ ...request, body: Buffer.concat(chunks) })
+      handler(req, res)
+    })
+  })
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  return { url: `http://127.0.0.1:${port}`, port, seen }
+}
