@@ -74,4 +74,3 @@ export { EncryptedZarrHAMTStore, type EncryptedZarrOptions } from './zarr/encryp
 export type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHamtStoreOptions } from './zarr/interface.js'
 export { hamtKey } from './zarr/keys.js'
 export { ZarrHAMTStore } from './zarr/store.js'
-export { registerZstdCodec } from './zarr/zstd.js'

@@ -7,16 +7,9 @@ import { after, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import NumcodecsZstd from 'numcodecs/zstd'
 import * as zarr from 'zarrita'
-import {
-  blake3,
-  blake3Hasher,
-  HAMT,
-  isHamtError,
-  KuboStore,
-  loadBlake3,
-  registerZstdCodec,
-} from '../src/index.js'
+import { blake3, blake3Hasher, HAMT, isHamtError, KuboStore, loadBlake3 } from '../src/index.js'
 import { nodeHttpFetch, nodeWorkers } from '../src/node/index.js'
+import { registerZstdCodec } from '../src/zstd/node.js'
 import { startKubo } from './helpers/kubo.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
 

@@ -122,8 +122,9 @@ class WorkerThread {
  *
  * @example
  * ```ts
- * import { KuboStore, registerZstdCodec } from 'ts-hamt'
+ * import { KuboStore } from 'ts-hamt'
  * import { nodeHttpFetch, nodeWorkers } from 'ts-hamt/node'
+ * import { registerZstdCodec } from 'ts-hamt/zstd'
  * const workers = nodeWorkers()
  * registerZstdCodec({ decoder: workers.zstdDecoder })
  * const store = new KuboStore({ rpcUrl: null, fetch: nodeHttpFetch(), blake3Digest: workers.blake3Digest })

@@ -4,6 +4,7 @@ import { openZarrRoot, type ZarrLayout } from '../../dataset/open.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { ShardedZarrStore } from '../../sharded/store.js'
 import { zarrJsonPath } from '../../zarr/keys.js'
+import { registerZstdCodec } from '../../zstd/node.js'
 import { type Context, parseRoot, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
@@ -133,6 +134,7 @@ async function get(
     throw new InvalidArgumentError(`${arrayPath} is not an array of ${root}: ${(error as Error).message}`)
   }
   const selection = parseSelection(select, array.shape)
+  registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
   const chunk = (await zarr.get(array, selection)) as { data: ArrayLike<unknown>; shape: number[] }
   // 64-bit integers stay exact: JSON carries them as strings (jsonReplacer), text as digits.
   const values = Array.from(chunk.data, (v) => (typeof v === 'number' && Number.isNaN(v) ? null : v))
