@@ -44,6 +44,8 @@ describe('README code blocks', async () => {
       const file = `${repo}/.cache/readme/block-${index + 1}.ts`
       const source = block
         .replaceAll("from 'ts-hamt/node'", `from '${repo}/src/node/index.ts'`)
+        // What Node resolves ts-hamt/zstd to (the exports map's `node` condition).
+        .replaceAll("from 'ts-hamt/zstd'", `from '${repo}/src/zstd/node.ts'`)
         .replaceAll("from 'ts-hamt'", `from '${repo}/src/index.ts'`)
       // Blocks that write to a directory of their own write under a fresh temporary one.
       await writeFile(file, source.replaceAll("'./my-maps", `'${await mkdtemp(join(tmpdir(), 'readme-'))}`))
