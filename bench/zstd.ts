@@ -82,68 +82,68 @@ try {
   const reference = await Promise.all(frames.map((f) => numcodecs.decode(f)))
   const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0 && a.length === b.length
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
-  const rows: Array<{ name: string; note: string; seconds: number[]; cpuSeconds: number[] }> = []
-  /** Wall and CPU seconds (every thread of the process) of each of `repeats` passes of `pass`. */
-  const measure = async (pass: () => Promise<unknown>) => {
-    const seconds: number[] = []
-    const cpuSeconds: number[] = []
-    for (let r = 0; r < repeats; r++) {
-      const cpu = process.cpuUsage()
-      const start = performance.now()
-      await pass()
-      seconds.push((performance.now() - start) / 1000)
-      const { user, system } = process.cpuUsage(cpu)
-      cpuSeconds.push((user + system) / 1e6)
-    }
-    return { seconds, cpuSeconds }
-  }
-  for (const { name, decode, note } of candidates) {
-    for (const [i, frame] of frames.entries()) {
-      if (!same(await decode(frame, sizes[i] as number), reference[i] as Uint8Array)) {
-        throw new Error(`${name} decodes chunk ${files[i]} differently from numcodecs`)
-      }
-    }
-    const { seconds, cpuSeconds } = await measure(async () => {
-      for (const [i, frame] of frames.entries()) await decode(frame, sizes[i] as number)
-    })
-    rows.push({ name, note, seconds, cpuSeconds })
-    process.stderr.write(`bench/zstd: ${name} ${median(seconds).toFixed(3)} s\n`)
-  }
 
-  // Node's zlib (absent on Node 20): one chunk at a time, and every chunk at once as zarrita asks.
+  /** One pass over every chunk: one at a time, or all asked at once as zarrita asks. */
+  type Pass = { name: string; note: string; decode: Decode; allAtOnce: boolean }
+  const passes: Pass[] = candidates.map((c) => ({ ...c, allAtOnce: false }))
+  // Node's zlib (absent on Node 20), ts-hamt/zstd's default there.
   if (zlibDecoder !== undefined) {
     const zlib = zlibDecoder
-    for (const [i, frame] of frames.entries()) {
-      if (!same(await zlib.decode(frame, sizes[i] as number), reference[i] as Uint8Array)) {
-        throw new Error(`node:zlib decodes chunk ${files[i]} differently from numcodecs`)
-      }
-    }
     const note = "ts-hamt/zstd's default in Node 22.15+"
-    const one = await measure(async () => {
-      for (const [i, frame] of frames.entries()) await zlib.decode(frame, sizes[i] as number)
+    const name = `node:zlib (zstd ${process.versions.zstd ?? '?'})`
+    passes.push({ name: `${name}, one chunk at a time`, note, decode: zlib.decode, allAtOnce: false })
+    passes.push({
+      name: `${name}, all at once (libuv's threads)`,
+      note,
+      decode: zlib.decode,
+      allAtOnce: true,
     })
-    rows.push({ name: `node:zlib ${process.versions.zlib}, one chunk at a time`, note, ...one })
-    const all = await measure(() => Promise.all(frames.map((f, i) => zlib.decode(f, sizes[i] as number))))
-    rows.push({ name: "node:zlib, all chunks at once (libuv's threads)", note, ...all })
+  }
+  // ts-hamt/node's decoder in this thread and on its default worker threads, all chunks asked at once.
+  const pools = [0, Math.min(Math.max(os.availableParallelism() - 1, 1), 4)].map((threads) => {
+    const workers = nodeWorkers({ threads })
+    const where = threads === 0 ? 'in this thread' : `on ${threads} worker thread(s)`
+    passes.push({
+      name: `nodeWorkers, ${where}`,
+      note: 'ts-hamt/node (@foxglove/wasm-zstd)',
+      decode: workers.zstdDecoder.decode,
+      allAtOnce: true,
+    })
+    return workers
+  })
+  const decodeAll = async ({ decode, allAtOnce }: Pass): Promise<Uint8Array[]> => {
+    if (allAtOnce) return Promise.all(frames.map((f, i) => decode(f, sizes[i] as number)))
+    const out: Uint8Array[] = []
+    for (const [i, frame] of frames.entries()) out.push(await decode(frame, sizes[i] as number))
+    return out
   }
 
-  // ts-hamt/node's decoder in this thread and on its default worker threads, all chunks asked at once as zarrita does.
-  for (const threads of [0, Math.min(Math.max(os.availableParallelism() - 1, 1), 4)]) {
-    const workers = nodeWorkers({ threads })
-    const decode = (f: Uint8Array, i: number): Promise<Uint8Array> =>
-      Promise.resolve(workers.zstdDecoder.decode(f, sizes[i] as number))
-    try {
-      const all = await Promise.all(frames.map(decode))
-      for (const [i, d] of all.entries()) {
-        if (!same(d, reference[i] as Uint8Array))
-          throw new Error(`nodeWorkers decodes ${files[i]} differently`)
+  const rows: Array<{ name: string; note: string; seconds: number[]; cpuSeconds: number[] }> = passes.map(
+    ({ name, note }) => ({ name, note, seconds: [], cpuSeconds: [] }),
+  )
+  try {
+    for (const pass of passes) {
+      for (const [i, out] of (await decodeAll(pass)).entries()) {
+        if (!same(out, reference[i] as Uint8Array)) {
+          throw new Error(`${pass.name} decodes chunk ${files[i]} differently from numcodecs`)
+        }
       }
-      const timed = await measure(() => Promise.all(frames.map(decode)))
-      const where = threads === 0 ? 'in this thread' : `on ${threads} worker thread(s)`
-      rows.push({ name: `nodeWorkers, ${where}`, note: 'ts-hamt/node (@foxglove/wasm-zstd)', ...timed })
-    } finally {
-      await workers.close()
     }
+    // Rounds alternate the decoders, so that load from elsewhere on the machine spreads over all of them.
+    for (let r = 0; r < repeats; r++) {
+      for (const [p, pass] of passes.entries()) {
+        const cpu = process.cpuUsage()
+        const start = performance.now()
+        await decodeAll(pass)
+        const row = rows[p] as (typeof rows)[number]
+        row.seconds.push((performance.now() - start) / 1000)
+        const { user, system } = process.cpuUsage(cpu)
+        row.cpuSeconds.push((user + system) / 1e6)
+      }
+      process.stderr.write(`bench/zstd: round ${r + 1} of ${repeats}\n`)
+    }
+  } finally {
+    await Promise.all(pools.map((workers) => workers.close()))
   }
   const native = await py<{ seconds: number[]; bytes: number }>('decode-local', dir, String(repeats))
   if (native.bytes !== decoded) throw new Error(`numcodecs (C) decoded ${native.bytes} bytes, not ${decoded}`)
@@ -171,8 +171,9 @@ try {
 
 Generated by \`node --import tsx bench/zstd.ts\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}.
 The ${frames.length} chunks of \`temp\` (zstd level 3, ${(compressed / 1e6).toFixed(1)} MB compressed, ${(decoded / 1e6).toFixed(1)} MB decoded), written by zarr-python;
-every decoder's output equals numcodecs' byte for byte. Medians of ${repeats} passes over all chunks (wall ms, and
-CPU ms of every thread of the process); speed-up (wall) against zarrita's default; MB/s of decoded bytes.
+every decoder's output equals numcodecs' byte for byte. Medians of ${repeats} passes over all chunks, the decoders
+alternating pass by pass (wall ms, and CPU ms of every thread of the process); speed-up (wall) against zarrita's
+default; MB/s of decoded bytes.
 
 ${markdownTable(['decoder', 'what', 'ms', 'CPU ms', 'ms / chunk', 'speed-up', 'MB/s'], body)}
 `

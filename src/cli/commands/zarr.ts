@@ -127,6 +127,7 @@ async function get(
 ): Promise<void> {
   if (arrayPath === undefined) throw new UsageError('ARRAY is missing: the path of an array, e.g. temp')
   const { store } = await openZarr(context, root, false)
+  registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
   let array: zarr.Array<zarr.DataType, Readable>
   try {
     array = await zarr.open(zarr.root(store).resolve(arrayPath), { kind: 'array' })
@@ -134,7 +135,6 @@ async function get(
     throw new InvalidArgumentError(`${arrayPath} is not an array of ${root}: ${(error as Error).message}`)
   }
   const selection = parseSelection(select, array.shape)
-  registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
   const chunk = (await zarr.get(array, selection)) as { data: ArrayLike<unknown>; shape: number[] }
   // 64-bit integers stay exact: JSON carries them as strings (jsonReplacer), text as digits.
   const values = Array.from(chunk.data, (v) => (typeof v === 'number' && Number.isNaN(v) ? null : v))
