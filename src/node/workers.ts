@@ -158,7 +158,7 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
     return alive.reduce((best, thread) => (thread.load < best.load ? thread : best)).run(task)
   }
   return {
-    zstdDecoder: { decode: (frame, size) => run({ op: 'zstd', frame, size }) },
+    zstdDecoder: { name: 'nodeWorkers', decode: (frame, size) => run({ op: 'zstd', frame, size }) },
     blake3Digest: (bytes) => run({ op: 'blake3', bytes }),
     async close() {
       closed = true
