@@ -7,6 +7,7 @@ import { type ZstdDecoder, zstdFrameContentSize } from '../src/zarr/zstd.js'
 import { registerZstdCodec } from '../src/zstd/node.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { zstddecDecoder } from '../src/zstd/zstddec.js'
+import { climateField, frameWithoutContentSize } from './helpers/zstd.js'
 
 type Registry = typeof zarr.registry
 type Loader = NonNullable<ReturnType<Registry['get']>>
@@ -29,24 +30,8 @@ async function fastCodec(decoder: ZstdDecoder, registry = referenceRegistry()) {
   return entry.fromConfig({ level: 3, checksum: false }, {} as never)
 }
 
-/** Float32 data like a climate field: smooth with noise, so it compresses as real chunks do. */
-function field(n: number, seed: number): Uint8Array {
-  const values = new Float32Array(n)
-  let state = seed
-  for (let i = 0; i < n; i++) {
-    state = (state * 1103515245 + 12345) >>> 0
-    values[i] = 273 + 30 * Math.cos(i / 997) + (state / 2 ** 32 - 0.5) * 0.1
-  }
-  return new Uint8Array(values.buffer)
-}
-
-/** One zstd frame of raw blocks without a content size in its header (RFC 8878 3.1.1), as streaming encoders write. */
-function frameWithoutContentSize(payload: Uint8Array): Uint8Array {
-  assert.ok(payload.length < 1 << 17)
-  const header = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58] // no size, not single-segment, window 2^21
-  const block = (payload.length << 3) | 1 // raw block, last
-  return Uint8Array.from([...header, block & 0xff, (block >> 8) & 0xff, block >> 16, ...payload])
-}
+/** Climate-like float32 data as bytes. */
+const field = (n: number, seed: number): Uint8Array => new Uint8Array(climateField(n, seed).buffer)
 
 for (const decoder of decoders)
   describe(`zstd decoding for zarrita with ${decoder.name}`, () => {

@@ -8,6 +8,7 @@ import * as zarr from 'zarrita'
 import { HAMT, MemoryStore, ZarrHAMTStore } from '../src/index.js'
 import { registerZstdCodec as registerForBrowsers } from '../src/zstd/index.js'
 import { registerZstdCodec } from '../src/zstd/node.js'
+import { climateField as field, frameWithoutContentSize } from './helpers/zstd.js'
 
 type Loader = NonNullable<ReturnType<typeof zarr.registry.get>>
 const NAMES = ['zstd', 'numcodecs.zstd'] as const
@@ -16,34 +17,6 @@ const NAMES = ['zstd', 'numcodecs.zstd'] as const
 function nodeHasZstd(): boolean {
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
   return major >= 24 || (major === 23 && minor >= 8) || (major === 22 && minor >= 15)
-}
-
-/** Float32 values like a climate field (smooth plus noise), as bytes. */
-function field(n: number, seed: number): Float32Array {
-  const values = new Float32Array(n)
-  let state = seed
-  for (let i = 0; i < n; i++) {
-    state = (state * 1103515245 + 12345) >>> 0
-    values[i] = 273 + 30 * Math.cos(i / 97) + (state / 2 ** 32 - 0.5) * 0.1
-  }
-  return values
-}
-
-/** One zstd frame of one raw block that does not declare its content size, as streaming encoders write. */
-function frameWithoutContentSize(payload: Uint8Array): Uint8Array {
-  const block = (payload.length << 3) | 1
-  return Uint8Array.from([
-    0x28,
-    0xb5,
-    0x2f,
-    0xfd,
-    0x00,
-    0x58,
-    block & 0xff,
-    (block >> 8) & 0xff,
-    block >> 16,
-    ...payload,
-  ])
 }
 
 describe('ts-hamt/zstd and the global zarrita registry', () => {
