@@ -12,8 +12,10 @@ const sections = [
   await read('bench/results/hamt.md'),
   await read('bench/results/kubo.md'),
   await read('bench/results/zarr.md'),
+  await read('bench/results/zarr-node24.md'),
   await read('bench/results/sharded.md'),
   await read('bench/results/zstd.md'),
+  await read('bench/results/zstd-node24.md'),
   await read('bench/notes.md'),
 ]
 await writeFile(`${repo}/BENCHMARKS.md`, `${sections.join('\n\n')}\n`)

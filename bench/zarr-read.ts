@@ -5,8 +5,10 @@
 import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
-import { HAMT, KuboStore, registerZstdCodec, ZarrHAMTStore } from '../src/index.js'
+import { HAMT, KuboStore, ZarrHAMTStore } from '../src/index.js'
 import { nodeHttpFetch, nodeWorkers } from '../src/node/index.js'
+// What `import 'ts-hamt/zstd'` resolves to in Node (the exports map's `node` condition).
+import { registerZstdCodec } from '../src/zstd/node.js'
 import { seconds } from './common.js'
 
 export type Task = 'all' | 'point'
@@ -51,7 +53,8 @@ async function tsRead(
   }
   const node = setup !== 'default'
   const workers = node ? nodeWorkers() : undefined
-  if (workers) registerZstdCodec({ decoder: workers.zstdDecoder })
+  // The README's set-up: the default decoder (zlib on Node 22.15+, else zstddec), or the workers'.
+  registerZstdCodec(workers ? { decoder: workers.zstdDecoder } : {})
   const store = new KuboStore({
     rpcUrl: null,
     gateways: gatewayUrl,

@@ -1,7 +1,8 @@
 // zstd decoders for zarrita, on the real chunks of the Zarr benchmark's dataset (written by zarr-python
 // through bench/pyhamt_zarr_bench.py write-local: the same frames bench/zarr.ts reads from Kubo). Every
 // candidate's output is checked byte for byte against zarrita's default (numcodecs' WASM build) first.
-// Rows: the npm candidates in this thread; ts-hamt/node's decoder in this thread and on worker threads (all
+// Rows: the npm candidates in this thread; Node's zlib (22.15+: the default of ts-hamt/zstd in Node), one
+// chunk at a time and all at once (libuv's threads); ts-hamt/node's decoder in this thread and on worker threads (all
 // chunks at once, as zarrita asks); numcodecs' C library from Python in one thread (zarr-python's decoder), the native floor.
 // Usage: node --import tsx bench/zstd.ts [--repeats 5] [--out zstd]
 import { execFile } from 'node:child_process'
@@ -15,6 +16,7 @@ import NumcodecsZstd from 'numcodecs/zstd'
 import { ZSTDDecoder } from 'zstddec'
 import { nodeWorkers } from '../src/node/index.js'
 import { zstdFrameContentSize } from '../src/zarr/zstd.js'
+import { zlibDecoder } from '../src/zstd/zlib.js'
 import { pyHamtPython } from '../test/helpers/python.js'
 import { arg, markdownTable } from './common.js'
 
@@ -80,45 +82,68 @@ try {
   const reference = await Promise.all(frames.map((f) => numcodecs.decode(f)))
   const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0 && a.length === b.length
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number
-  const rows: Array<{ name: string; note: string; seconds: number[] }> = []
-  for (const { name, decode, note } of candidates) {
-    for (const [i, frame] of frames.entries()) {
-      if (!same(await decode(frame, sizes[i] as number), reference[i] as Uint8Array)) {
-        throw new Error(`${name} decodes chunk ${files[i]} differently from numcodecs`)
-      }
-    }
-    const seconds: number[] = []
-    for (let r = 0; r < repeats; r++) {
-      const start = performance.now()
-      for (const [i, frame] of frames.entries()) await decode(frame, sizes[i] as number)
-      seconds.push((performance.now() - start) / 1000)
-    }
-    rows.push({ name, note, seconds })
-    process.stderr.write(`bench/zstd: ${name} ${median(seconds).toFixed(3)} s\n`)
+
+  /** One pass over every chunk: one at a time, or all asked at once as zarrita asks. */
+  type Pass = { name: string; note: string; decode: Decode; allAtOnce: boolean }
+  const passes: Pass[] = candidates.map((c) => ({ ...c, allAtOnce: false }))
+  // Node's zlib (absent on Node 20), ts-hamt/zstd's default there.
+  if (zlibDecoder !== undefined) {
+    const zlib = zlibDecoder
+    const note = "ts-hamt/zstd's default in Node 22.15+"
+    const name = `node:zlib (zstd ${process.versions.zstd ?? '?'})`
+    passes.push({ name: `${name}, one chunk at a time`, note, decode: zlib.decode, allAtOnce: false })
+    passes.push({
+      name: `${name}, all at once (libuv's threads)`,
+      note,
+      decode: zlib.decode,
+      allAtOnce: true,
+    })
+  }
+  // ts-hamt/node's decoder in this thread and on its default worker threads, all chunks asked at once.
+  const pools = [0, Math.min(Math.max(os.availableParallelism() - 1, 1), 4)].map((threads) => {
+    const workers = nodeWorkers({ threads })
+    const where = threads === 0 ? 'in this thread' : `on ${threads} worker thread(s)`
+    passes.push({
+      name: `nodeWorkers, ${where}`,
+      note: 'ts-hamt/node (@foxglove/wasm-zstd)',
+      decode: workers.zstdDecoder.decode,
+      allAtOnce: true,
+    })
+    return workers
+  })
+  const decodeAll = async ({ decode, allAtOnce }: Pass): Promise<Uint8Array[]> => {
+    if (allAtOnce) return Promise.all(frames.map((f, i) => decode(f, sizes[i] as number)))
+    const out: Uint8Array[] = []
+    for (const [i, frame] of frames.entries()) out.push(await decode(frame, sizes[i] as number))
+    return out
   }
 
-  // ts-hamt/node's decoder in this thread and on its default worker threads, all chunks asked at once as zarrita does.
-  for (const threads of [0, Math.min(Math.max(os.availableParallelism() - 1, 1), 4)]) {
-    const workers = nodeWorkers({ threads })
-    const decode = (f: Uint8Array, i: number): Promise<Uint8Array> =>
-      Promise.resolve(workers.zstdDecoder.decode(f, sizes[i] as number))
-    try {
-      const all = await Promise.all(frames.map(decode))
-      for (const [i, d] of all.entries()) {
-        if (!same(d, reference[i] as Uint8Array))
-          throw new Error(`nodeWorkers decodes ${files[i]} differently`)
+  const rows: Array<{ name: string; note: string; seconds: number[]; cpuSeconds: number[] }> = passes.map(
+    ({ name, note }) => ({ name, note, seconds: [], cpuSeconds: [] }),
+  )
+  try {
+    for (const pass of passes) {
+      for (const [i, out] of (await decodeAll(pass)).entries()) {
+        if (!same(out, reference[i] as Uint8Array)) {
+          throw new Error(`${pass.name} decodes chunk ${files[i]} differently from numcodecs`)
+        }
       }
-      const seconds: number[] = []
-      for (let r = 0; r < repeats; r++) {
-        const start = performance.now()
-        await Promise.all(frames.map(decode))
-        seconds.push((performance.now() - start) / 1000)
-      }
-      const where = threads === 0 ? 'in this thread' : `on ${threads} worker thread(s)`
-      rows.push({ name: `nodeWorkers, ${where}`, note: 'ts-hamt/node (@foxglove/wasm-zstd)', seconds })
-    } finally {
-      await workers.close()
     }
+    // Rounds alternate the decoders, so that load from elsewhere on the machine spreads over all of them.
+    for (let r = 0; r < repeats; r++) {
+      for (const [p, pass] of passes.entries()) {
+        const cpu = process.cpuUsage()
+        const start = performance.now()
+        await decodeAll(pass)
+        const row = rows[p] as (typeof rows)[number]
+        row.seconds.push((performance.now() - start) / 1000)
+        const { user, system } = process.cpuUsage(cpu)
+        row.cpuSeconds.push((user + system) / 1e6)
+      }
+      process.stderr.write(`bench/zstd: round ${r + 1} of ${repeats}\n`)
+    }
+  } finally {
+    await Promise.all(pools.map((workers) => workers.close()))
   }
   const native = await py<{ seconds: number[]; bytes: number }>('decode-local', dir, String(repeats))
   if (native.bytes !== decoded) throw new Error(`numcodecs (C) decoded ${native.bytes} bytes, not ${decoded}`)
@@ -126,15 +151,17 @@ try {
     name: 'numcodecs (C) from Python',
     note: "zarr-python's decoder, one thread",
     seconds: native.seconds,
+    cpuSeconds: native.seconds, // one thread, timed in Python: wall time is its CPU time
   })
 
   const base = median(rows[0]?.seconds ?? [])
-  const body = rows.map(({ name, note, seconds }) => {
+  const body = rows.map(({ name, note, seconds, cpuSeconds }) => {
     const s = median(seconds)
     return [
       name,
       note,
       (s * 1000).toFixed(0),
+      (median(cpuSeconds) * 1000).toFixed(0),
       ((s * 1000) / frames.length).toFixed(2),
       `${(base / s).toFixed(2)}×`,
       (decoded / s / 1e6).toFixed(0),
@@ -144,10 +171,11 @@ try {
 
 Generated by \`node --import tsx bench/zstd.ts\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}.
 The ${frames.length} chunks of \`temp\` (zstd level 3, ${(compressed / 1e6).toFixed(1)} MB compressed, ${(decoded / 1e6).toFixed(1)} MB decoded), written by zarr-python;
-every decoder's output equals numcodecs' byte for byte. Medians of ${repeats} passes over all chunks; speed-up
-against zarrita's default; MB/s of decoded bytes.
+every decoder's output equals numcodecs' byte for byte. Medians of ${repeats} passes over all chunks, the decoders
+alternating pass by pass (wall ms, and CPU ms of every thread of the process); speed-up (wall) against zarrita's
+default; MB/s of decoded bytes.
 
-${markdownTable(['decoder', 'what', 'ms', 'ms / chunk', 'speed-up', 'MB/s'], body)}
+${markdownTable(['decoder', 'what', 'ms', 'CPU ms', 'ms / chunk', 'speed-up', 'MB/s'], body)}
 `
   await writeFile(`${repo}/bench/results/${out}.md`, markdown)
   await writeFile(

@@ -5,6 +5,9 @@
 import * as zarr from 'zarrita'
 import { HAMT, ZarrHAMTStore } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
+import { registerZstdCodec } from '../src/zstd/node.js'
+
+registerZstdCodec() // zarrita's zstd chunks decode with Node's zlib (22.15+) or zstddec
 
 const directory = process.argv[2] ?? '.ts-hamt-demo'
 const [days, lats, lons] = [30, 18, 36] // daily, on a 10° grid

@@ -20,7 +20,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['hamt', 'car'],
   ['zarr'],
   ['sharded'],
-  ['dataset'],
+  ['dataset', 'zstd'],
   ['cli', 'node', 'index.ts', 'blocks.ts', 'layout.ts'],
 ]
 

@@ -12,6 +12,8 @@ import * as blocksApi from '../src/blocks.js'
 import * as api from '../src/index.js'
 import * as layoutApi from '../src/layout.js'
 import * as nodeApi from '../src/node/index.js'
+import * as zstdApi from '../src/zstd/index.js'
+import * as zstdNodeApi from '../src/zstd/node.js'
 import { ensureCliBuilt } from './helpers/cli.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
@@ -68,7 +70,7 @@ describe('package', () => {
     ])
     assert.deepEqual(Object.keys(layoutApi).sort(), ['convertHamtToSharded', 'hamtKey', 'zarrLayoutOf'])
     // Each name has one home: no entry point repeats another's runtime exports.
-    const homes = [api, nodeApi, blocksApi, layoutApi].flatMap((entry) => Object.keys(entry))
+    const homes = [api, nodeApi, blocksApi, layoutApi, zstdApi].flatMap((entry) => Object.keys(entry))
     assert.deepEqual(
       homes.filter((name, i) => homes.indexOf(name) !== i),
       [],
@@ -100,6 +102,22 @@ describe('package', () => {
     })
   })
 
+  it('exports zstd registration from its own subpath (ts-hamt/zstd), for Node and for the rest alike', async () => {
+    // The `node` condition comes before `import`: Node gets zlib's zstd, bundlers for browsers never see node:zlib.
+    assert.deepEqual(Object.keys(zstdApi).sort(), ['registerZstdCodec', 'zstdFrameContentSize'])
+    assert.deepEqual(Object.keys(zstdNodeApi).sort(), Object.keys(zstdApi).sort())
+    const manifest = (await import('../package.json', { with: { type: 'json' } })).default
+    assert.deepEqual(Object.entries(manifest.exports['./zstd']), [
+      ['types', './dist/zstd/index.d.ts'],
+      ['node', './dist/zstd/node.js'],
+      ['import', './dist/zstd/index.js'],
+      ['default', './dist/zstd/index.js'],
+    ])
+    // zarrita is the app's own: a peer, so that the registry registerZstdCodec() changes is the one the app reads with.
+    assert.equal(manifest.peerDependencies?.zarrita, manifest.devDependencies?.zarrita)
+    assert.equal((manifest.dependencies as Record<string, string>).zarrita, undefined)
+  })
+
   it('bundles for the browser with no Node built-ins: the library, and the read path with zarrita', async () => {
     for (const entry of ['index', 'blocks', 'layout']) {
       await assertBrowserBundle({ entryPoints: [`${repo}/src/${entry}.ts`] })
@@ -109,6 +127,8 @@ describe('package', () => {
       stdin: {
         contents: `import * as zarr from 'zarrita'
 import { HAMT, TrustlessGatewayStore, ZarrHAMTStore, exportCar } from './src/index.ts'
+import { registerZstdCodec } from './src/zstd/index.ts'
+registerZstdCodec()
 const store = new TrustlessGatewayStore({ gateways: ['https://gateway.example', 'https://other.example'] })
 export const car = (root) => exportCar(store, root)
 export async function open(root) {
@@ -207,9 +227,10 @@ describe('installed as a dependency', () => {
 const node = require('ts-hamt/node')
 const blocks = require('ts-hamt/blocks')
 const layout = require('ts-hamt/layout')
+const zstd = require('ts-hamt/zstd')
 const { version } = require('ts-hamt/package.json')
 const keys = (entry) => Object.keys(entry).sort()
-console.log(JSON.stringify({ api: keys(api), node: keys(node), blocks: keys(blocks), layout: keys(layout), version, hamt: typeof api.HAMT.create }))
+console.log(JSON.stringify({ api: keys(api), node: keys(node), blocks: keys(blocks), layout: keys(layout), zstd: keys(zstd), version, hamt: typeof api.HAMT.create }))
 `,
     )
     const { stdout, stderr } = await run(process.execPath, [script], { cwd: consumer, timeout: 60_000 })
@@ -218,9 +239,68 @@ console.log(JSON.stringify({ api: keys(api), node: keys(node), blocks: keys(bloc
     assert.deepEqual(got.node, Object.keys(nodeApi).sort())
     assert.deepEqual(got.blocks, Object.keys(blocksApi).sort())
     assert.deepEqual(got.layout, Object.keys(layoutApi).sort())
+    assert.deepEqual(got.zstd, Object.keys(zstdNodeApi).sort())
     assert.equal(got.version, manifest.version)
     assert.equal(got.hamt, 'function')
     assert.doesNotMatch(stderr, /Error/)
+  })
+
+  it('the root entry loads neither zarrita nor a zstd decoder; ts-hamt/zstd does, node:zlib only in Node', async () => {
+    const bundle = async (contents: string, platform: 'browser' | 'node') => {
+      const result = await build({
+        stdin: { contents, resolveDir: consumer, loader: 'js' },
+        bundle: true,
+        platform,
+        format: 'esm',
+        write: false,
+        logLevel: 'silent',
+        metafile: true,
+        external: platform === 'node' ? ['node:*'] : [],
+      })
+      // Every input, and every import left external (Node's built-ins); node_modules/ts-hamt is a symlink to the repository.
+      const { inputs } = result.metafile
+      const imported = Object.values(inputs).flatMap((input) => input.imports.map((i) => i.path))
+      return [...new Set([...Object.keys(inputs), ...imported])].map((path) =>
+        path.replace(/^.*?node_modules\//, 'node_modules/'),
+      )
+    }
+    const zstdPackages = /node_modules\/(zarrita|zstddec|numcodecs|@foxglove\/wasm-zstd|fzstd)\//
+    for (const platform of ['browser', 'node'] as const) {
+      const root = await bundle(`export * from 'ts-hamt'`, platform)
+      assert.ok(
+        root.some((path) => path.endsWith('dist/index.js')),
+        `${platform}: ${root.slice(0, 5)}`,
+      )
+      assert.deepEqual(
+        root.filter((path) => zstdPackages.test(path)),
+        [],
+        `the root for ${platform}`,
+      )
+    }
+    const browser = await bundle(`export * from 'ts-hamt/zstd'`, 'browser')
+    assert.ok(browser.some((path) => path.endsWith('dist/zstd/index.js')))
+    assert.ok(browser.some((path) => path.startsWith('node_modules/zstddec/')))
+    assert.deepEqual(
+      browser.filter((path) => path.startsWith('node:')),
+      [],
+    )
+    const node = await bundle(`export * from 'ts-hamt/zstd'`, 'node')
+    assert.ok(node.some((path) => path.endsWith('dist/zstd/node.js')))
+    assert.ok(node.includes('node:zlib'))
+  })
+
+  it('in Node, ts-hamt/zstd decodes with zlib where Node has zstd, else zstddec', async () => {
+    const [major, minor] = process.versions.node.split('.').map(Number) as [number, number]
+    const hasZstd = major >= 24 || (major === 23 && minor >= 8) || (major === 22 && minor >= 15)
+    const script = join(consumer, 'zstd.mjs')
+    await writeFile(
+      script,
+      `import { registerZstdCodec } from 'ts-hamt/zstd'
+console.log(import.meta.resolve('ts-hamt/zstd'), registerZstdCodec(undefined, new Map([['zstd', async () => ({})]])).name)
+`,
+    )
+    const { stdout } = await run(process.execPath, [script], { cwd: consumer, timeout: 60_000 })
+    assert.match(stdout, new RegExp(`/dist/zstd/node\\.js ${hasZstd ? 'node:zlib' : 'zstddec'}\n$`))
   })
 
   it('import by package name resolves to dist/ and works', async () => {

@@ -2,7 +2,7 @@
 // dataset that the real py-hamt 3.6.0 wrote into a real Kubo, straight from Kubo's gateway (which
 // answers cross-origin GETs with `Access-Control-Allow-Origin: *`, so no proxy is needed).
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -34,6 +34,8 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
   let written: Written
   let page: Page
   const pageErrors: string[] = []
+  /** Every path the page requested from the viewer's own server (scripts, styles). */
+  const requested: string[] = []
 
   // A first run may build Kubo (minutes) and install Chromium; after that this takes seconds.
   before(async () => {
@@ -54,6 +56,9 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     browser = await launchChromium()
     page = await browser.context.newPage()
     page.setDefaultTimeout(WAIT_MS)
+    page.on('request', (request) => {
+      if (request.url().startsWith(server?.url ?? '-')) requested.push(new URL(request.url()).pathname)
+    })
     page.on('pageerror', (error) => pageErrors.push(error.message))
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(message.text())
@@ -164,6 +169,25 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     await page.screenshot({ path: screenshot, fullPage: true })
     console.log(`viewer screenshot: ${screenshot}`)
   })
+
+  it(
+    "decoded the zstd chunks without downloading zarrita's own zstd decoder (numcodecs' WASM)",
+    TEST,
+    async () => {
+      // Vite splits zarrita's `import('numcodecs/zstd')` into its own file: it must exist, and not be fetched.
+      const assets = await readdir(join(buildDir ?? '', 'assets'))
+      const reference = assets.filter((name) => /^zstd-.*\.js$/.test(name))
+      assert.equal(reference.length, 1, `zarrita's zstd module in the build: ${assets.join(', ')}`)
+      assert.ok(
+        requested.some((path) => /\/assets\/index-.*\.js$/.test(path)),
+        requested.join(', '),
+      )
+      assert.deepEqual(
+        requested.filter((path) => path.endsWith(`/${reference[0]}`)),
+        [],
+      )
+    },
+  )
 
   it('says clearly what is wrong with a root it cannot open', TEST, async () => {
     await page.goto(viewerUrl('not-a-cid'), { timeout: WAIT_MS })

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import NumcodecsZstd from 'numcodecs/zstd'
-import * as zarr from 'zarrita'
-import { HAMT, isHamtError, MemoryStore, registerZstdCodec, ZarrHAMTStore } from '../src/index.js'
-import { zstdFrameContentSize } from '../src/zarr/zstd.js'
+import type * as zarr from 'zarrita'
+import { isHamtError } from '../src/index.js'
+import { type ZstdDecoder, zstdFrameContentSize } from '../src/zarr/zstd.js'
+import { registerZstdCodec } from '../src/zstd/node.js'
+import { zlibDecoder } from '../src/zstd/zlib.js'
+import { zstddecDecoder } from '../src/zstd/zstddec.js'
+import { climateField, frameWithoutContentSize } from './helpers/zstd.js'
 
 type Registry = typeof zarr.registry
 type Loader = NonNullable<ReturnType<Registry['get']>>
@@ -17,77 +21,91 @@ function referenceRegistry(): Registry {
   ])
 }
 
-async function fastCodec(registry = referenceRegistry()) {
-  registerZstdCodec({}, registry)
+/** Every decoder this runtime has: zstddec everywhere, Node's zlib where it has zstd (22.15+). */
+const decoders = [zstddecDecoder, ...(zlibDecoder ? [zlibDecoder] : [])]
+
+async function fastCodec(decoder: ZstdDecoder, registry = referenceRegistry()) {
+  registerZstdCodec({ decoder }, registry)
   const entry = await (registry.get('zstd') as Loader)()
   return entry.fromConfig({ level: 3, checksum: false }, {} as never)
 }
 
-/** Float32 data like a climate field: smooth with noise, so it compresses as real chunks do. */
-function field(n: number, seed: number): Uint8Array {
-  const values = new Float32Array(n)
-  let state = seed
-  for (let i = 0; i < n; i++) {
-    state = (state * 1103515245 + 12345) >>> 0
-    values[i] = 273 + 30 * Math.cos(i / 997) + (state / 2 ** 32 - 0.5) * 0.1
-  }
-  return new Uint8Array(values.buffer)
-}
+/** Climate-like float32 data as bytes. */
+const field = (n: number, seed: number): Uint8Array => new Uint8Array(climateField(n, seed).buffer)
 
-/** One zstd frame of raw blocks without a content size in its header (RFC 8878 3.1.1), as streaming encoders write. */
-function frameWithoutContentSize(payload: Uint8Array): Uint8Array {
-  assert.ok(payload.length < 1 << 17)
-  const header = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58] // no size, not single-segment, window 2^21
-  const block = (payload.length << 3) | 1 // raw block, last
-  return Uint8Array.from([...header, block & 0xff, (block >> 8) & 0xff, block >> 16, ...payload])
-}
+for (const decoder of decoders)
+  describe(`zstd decoding for zarrita with ${decoder.name}`, () => {
+    const reference = new NumcodecsZstd(3)
 
-describe('zstd decoding for zarrita', () => {
-  const reference = new NumcodecsZstd(3)
+    it('decodes what the reference encoder wrote, byte for byte, at several sizes and levels', async () => {
+      const fast = await fastCodec(decoder)
+      for (const [size, level] of [
+        [1, 1],
+        [1000, 3],
+        [65_536, 3],
+        [655_360, 3],
+        [655_360, 19],
+      ] as const) {
+        const raw = field(Math.ceil(size / 4), size).subarray(0, size)
+        const compressed = await new NumcodecsZstd(level).encode(raw)
+        assert.equal(zstdFrameContentSize(compressed), size)
+        const decoded = await fast.decode(compressed)
+        assert.deepEqual(decoded, await reference.decode(compressed))
+        assert.deepEqual(decoded, raw)
+      }
+    })
 
-  it('decodes what the reference encoder wrote, byte for byte, at several sizes and levels', async () => {
-    const fast = await fastCodec()
-    for (const [size, level] of [
-      [1, 1],
-      [1000, 3],
-      [65_536, 3],
-      [655_360, 3],
-      [655_360, 19],
-    ] as const) {
-      const raw = field(Math.ceil(size / 4), size).subarray(0, size)
-      const compressed = await new NumcodecsZstd(level).encode(raw)
-      assert.equal(zstdFrameContentSize(compressed), size)
-      const decoded = await fast.decode(compressed)
-      assert.deepEqual(decoded, await reference.decode(compressed))
-      assert.deepEqual(decoded, raw)
-    }
+    it('falls back to the reference codec for frames without a size, several frames, and bad input', async () => {
+      const fast = await fastCodec(decoder)
+      const payload = field(1000, 7)
+      const unsized = frameWithoutContentSize(payload)
+      assert.equal(zstdFrameContentSize(unsized), undefined)
+      assert.deepEqual(await fast.decode(unsized), await reference.decode(unsized))
+      assert.deepEqual(await fast.decode(unsized), payload)
+
+      const [a, b] = [await reference.encode(field(500, 1)), await reference.encode(field(700, 2))]
+      const two = new Uint8Array([...a, ...b])
+      assert.deepEqual(await fast.decode(two), await reference.decode(two))
+
+      const corrupt = (await reference.encode(field(5000, 3))).slice()
+      corrupt.fill(0xab, 20, 60)
+      await assert.rejects(async () => reference.decode(corrupt))
+      await assert.rejects(async () => fast.decode(corrupt))
+      await assert.rejects(async () => fast.decode(new Uint8Array([1, 2, 3])))
+    })
+
+    it('encodes with the reference codec', async () => {
+      const fast = await fastCodec(decoder)
+      const raw = field(4096, 11)
+      assert.deepEqual(await fast.encode(raw), await reference.encode(raw))
+    })
+
+    it('a frame declaring a size other than what it holds: the same bytes or the same refusal as the reference', async () => {
+      const fast = await fastCodec(decoder)
+      const payload = field(300, 9)
+      for (const declared of [payload.length - 1, payload.length + 1, 1, 200]) {
+        // Single segment, 2-byte content size field (value - 256), one raw block.
+        const header = [0x28, 0xb5, 0x2f, 0xfd, 0x60, (declared - 256) & 0xff, (declared - 256) >> 8]
+        const frame =
+          declared >= 256
+            ? Uint8Array.from(header)
+            : Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x20, declared])
+        const block = (payload.length << 3) | 1
+        const lying = Uint8Array.from([...frame, block & 0xff, (block >> 8) & 0xff, block >> 16, ...payload])
+        assert.equal(zstdFrameContentSize(lying), declared)
+        const outcome = (decoding: Promise<Uint8Array>) =>
+          decoding.then(
+            (bytes) => ({ bytes }),
+            () => ({ error: true }),
+          )
+        const expected = await outcome(reference.decode(lying))
+        const got = await outcome(Promise.resolve(fast.decode(lying)))
+        assert.deepEqual(got, expected, `declared ${declared} for ${payload.length} bytes`)
+      }
+    })
   })
 
-  it('falls back to the reference codec for frames without a size, several frames, and bad input', async () => {
-    const fast = await fastCodec()
-    const payload = field(1000, 7)
-    const unsized = frameWithoutContentSize(payload)
-    assert.equal(zstdFrameContentSize(unsized), undefined)
-    assert.deepEqual(await fast.decode(unsized), await reference.decode(unsized))
-    assert.deepEqual(await fast.decode(unsized), payload)
-
-    const [a, b] = [await reference.encode(field(500, 1)), await reference.encode(field(700, 2))]
-    const two = new Uint8Array([...a, ...b])
-    assert.deepEqual(await fast.decode(two), await reference.decode(two))
-
-    const corrupt = (await reference.encode(field(5000, 3))).slice()
-    corrupt.fill(0xab, 20, 60)
-    await assert.rejects(async () => reference.decode(corrupt))
-    await assert.rejects(async () => fast.decode(corrupt))
-    await assert.rejects(async () => fast.decode(new Uint8Array([1, 2, 3])))
-  })
-
-  it('encodes with the reference codec', async () => {
-    const fast = await fastCodec()
-    const raw = field(4096, 11)
-    assert.deepEqual(await fast.encode(raw), await reference.encode(raw))
-  })
-
+describe('zstd codec registration', () => {
   it('reads the frame header size fields of every width', () => {
     const frame = (descriptor: number, ...rest: number[]) =>
       Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, descriptor, ...rest, 0, 0, 0])
@@ -114,29 +132,19 @@ describe('zstd decoding for zarrita', () => {
     )
   })
 
-  it('is what zarrita uses once a ZarrHAMTStore exists, and round-trips a zstd array', async () => {
-    const store = await MemoryStore.create()
-    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
-    const zarrStore = new ZarrHAMTStore(map)
-    // zarrita's own entry makes numcodecs' codec; after the store registers ours, zstd is no longer it.
-    const entry = await (zarr.registry.get('zstd') as Loader)()
-    const codec = entry.fromConfig({ level: 3, checksum: false }, {} as never)
-    assert.ok(!(codec instanceof NumcodecsZstd))
-    assert.equal(entry.kind, 'bytes_to_bytes')
-    const array = await zarr.create(zarr.root(zarrStore).resolve('temp'), {
-      shape: [40, 300],
-      chunkShape: [20, 150],
-      dtype: 'float32',
-      codecs: [
-        { name: 'bytes', configuration: { endian: 'little' } },
-        { name: 'zstd', configuration: { level: 3, checksum: true } },
-      ],
-    })
-    const values = new Float32Array(field(12_000, 5).buffer)
-    await zarr.set(array, null, { data: values, shape: [40, 300], stride: [300, 1] })
-    const stored = (await map.get('temp/c/1/1')) as Uint8Array
-    assert.ok(zstdFrameContentSize(stored) === 20 * 150 * 4)
-    const read = await zarr.get(await zarr.open(zarr.root(zarrStore).resolve('temp'), { kind: 'array' }))
-    assert.deepEqual(read.data, values)
+  it('returns the decoder in use; a given decoder replaces it, registering without one keeps it', () => {
+    const registry = referenceRegistry()
+    const custom: ZstdDecoder = {
+      name: 'custom',
+      decode: (frame, size) => zstddecDecoder.decode(frame, size),
+    }
+    const first = registerZstdCodec({}, registry)
+    assert.ok(decoders.includes(first))
+    assert.equal(registerZstdCodec({ decoder: custom }, registry), custom)
+    assert.equal(registerZstdCodec({}, registry), custom)
+    assert.throws(
+      () => registerZstdCodec({ decoder: {} as ZstdDecoder }, registry),
+      (error) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
+    )
   })
 })

@@ -122,8 +122,9 @@ class WorkerThread {
  *
  * @example
  * ```ts
- * import { KuboStore, registerZstdCodec } from 'ts-hamt'
+ * import { KuboStore } from 'ts-hamt'
  * import { nodeHttpFetch, nodeWorkers } from 'ts-hamt/node'
+ * import { registerZstdCodec } from 'ts-hamt/zstd'
  * const workers = nodeWorkers()
  * registerZstdCodec({ decoder: workers.zstdDecoder })
  * const store = new KuboStore({ rpcUrl: null, fetch: nodeHttpFetch(), blake3Digest: workers.blake3Digest })
@@ -157,7 +158,7 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
     return alive.reduce((best, thread) => (thread.load < best.load ? thread : best)).run(task)
   }
   return {
-    zstdDecoder: { decode: (frame, size) => run({ op: 'zstd', frame, size }) },
+    zstdDecoder: { name: 'nodeWorkers', decode: (frame, size) => run({ op: 'zstd', frame, size }) },
     blake3Digest: (bytes) => run({ op: 'blake3', bytes }),
     async close() {
       closed = true

@@ -8,7 +8,6 @@ import type { HAMT } from '../hamt/hamt.js'
 import { callStore } from '../hamt/loader.js'
 import type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHAMTStoreOptions } from './interface.js'
 import { hamtKey, isMetadataKey, toByteRange } from './keys.js'
-import { registerZstdCodec } from './zstd.js'
 
 function sameId(a: StoreId, b: StoreId): boolean {
   const cidA = CID.asCID(a)
@@ -20,7 +19,7 @@ function sameId(a: StoreId, b: StoreId): boolean {
 /**
  * A Zarr v3 store on a HAMT, for zarrita, byte-compatible with py-hamt's `ZarrHAMTStore`: Zarr keys
  * are HAMT keys, values the exact bytes Zarr produced. A missing key reads as `undefined`. Creating one
- * also switches zarrita's `zstd` decoding to a faster WebAssembly decoder ({@link registerZstdCodec}).
+ * changes nothing global; for faster `zstd` decoding call `registerZstdCodec()` of `ts-hamt/zstd`.
  *
  * @example
  * ```ts
@@ -48,8 +47,6 @@ export class ZarrHAMTStore {
     }
     this.hamt = hamt
     this.#readOnly = options.readOnly
-    // Readers through this store get the faster zstd decoder without a setup call of their own.
-    registerZstdCodec()
   }
 
   /** True when writes are refused (the option, else the HAMT's mode). */

@@ -1,5 +1,4 @@
-import { registry } from 'zarrita'
-import { ZSTDDecoder } from 'zstddec'
+import type { registry } from 'zarrita'
 import { InvalidArgumentError } from '../errors.js'
 
 /** The registry entries zarrita looks `zstd` up under (Zarr v3 and numcodecs-style v2 metadata). */
@@ -8,7 +7,8 @@ const ZSTD_NAMES = ['zstd', 'numcodecs.zstd'] as const
 /** Decoded sizes above this go to the reference codec: the fast path allocates the whole output at once. */
 const MAX_FAST_DECODED_BYTES = 1 << 30
 
-type CodecRegistry = typeof registry
+/** zarrita's codec registry (its global `registry`, or a `Map` of the same shape). */
+export type CodecRegistry = typeof registry
 type CodecLoader = NonNullable<ReturnType<CodecRegistry['get']>>
 type CodecEntry = Awaited<ReturnType<CodecLoader>>
 type ChunkCodec = ReturnType<CodecEntry['fromConfig']>
@@ -19,24 +19,16 @@ type ChunkCodec = ReturnType<CodecEntry['fromConfig']>
  */
 export interface ZstdDecoder {
   decode(compressed: Uint8Array, size: number): Uint8Array | Promise<Uint8Array>
+  /** What decodes, for diagnostics (`'node:zlib'`, `'zstddec'`). */
+  readonly name?: string
 }
 
 export interface ZstdCodecOptions {
-  /** Where frames are decompressed; default zstddec's WebAssembly build in this thread. */
+  /**
+   * Where frames are decompressed. Default: Node's `zlib` where it has zstd (Node 22.15+, on libuv's
+   * threads), else zstddec's WebAssembly build in this thread (Node 20, browsers).
+   */
   decoder?: ZstdDecoder
-}
-
-let inThread: Promise<ZSTDDecoder> | undefined
-/** zstddec in this thread, instantiated on first use. */
-const inThreadDecoder: ZstdDecoder = {
-  async decode(compressed, size) {
-    inThread ??= (async () => {
-      const instance = new ZSTDDecoder()
-      await instance.init()
-      return instance
-    })()
-    return (await inThread).decode(compressed, size)
-  },
 }
 
 /** What each installed loader decodes with, so that registering again only changes the decoder. */
@@ -64,80 +56,97 @@ export function zstdFrameContentSize(bytes: Uint8Array): number | undefined {
 }
 
 /**
- * zarrita's `zstd` codec with a faster decoder: zstddec's WebAssembly build decompresses straight
- * into one buffer of the size the frame declares (zarrita's default copies the input into WASM a
- * byte at a time). Encoding, frames without a declared size and frames the fast path rejects go to
- * the codec it replaces, so results and errors are the reference codec's.
+ * zarrita's `zstd` codec with a faster decoder that decompresses straight into one buffer of the
+ * size the frame declares. Encoding, frames without a declared size and frames the fast path rejects
+ * go to the codec it replaces, so results and errors are the reference codec's. The reference is
+ * loaded only then: in a browser, zarrita's own decoder (numcodecs' WASM) is not downloaded to read.
  */
 class FastZstdCodec {
   readonly kind = 'bytes_to_bytes' as const
   readonly #settings: { decoder: ZstdDecoder }
-  readonly #reference: ChunkCodec
+  readonly #reference: () => Promise<ChunkCodec>
 
-  constructor(settings: { decoder: ZstdDecoder }, reference: ChunkCodec) {
+  constructor(settings: { decoder: ZstdDecoder }, reference: () => Promise<ChunkCodec>) {
     this.#settings = settings
     this.#reference = reference
   }
 
-  encode(bytes: Uint8Array): Uint8Array | Promise<Uint8Array> {
-    return this.#reference.encode(bytes)
+  async encode(bytes: Uint8Array): Promise<Uint8Array> {
+    return (await this.#reference()).encode(bytes)
   }
 
   async decode(bytes: Uint8Array): Promise<Uint8Array> {
     const size = zstdFrameContentSize(bytes)
     if (size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES) {
-      // zstddec does not report zstd's errors: a failure or a result of another size means this frame
-      // needs the reference, which decodes it or throws the error that says what is wrong.
+      // A decoder need not report zstd's errors: a failure or a result of another size means this
+      // frame needs the reference, which decodes it or throws the error that says what is wrong.
       let out: Uint8Array | undefined
       try {
         out = await this.#settings.decoder.decode(bytes, size)
       } catch {}
       if (out?.length === size) return out
     }
-    return this.#reference.decode(bytes)
+    return (await this.#reference()).decode(bytes)
+  }
+}
+
+/** `reference`'s codec for one config, made on first use and then kept (a failed load is retried). */
+function lazyReference(
+  reference: CodecLoader,
+  config: unknown,
+  meta: Parameters<CodecEntry['fromConfig']>[1],
+) {
+  let codec: Promise<ChunkCodec> | undefined
+  return (): Promise<ChunkCodec> => {
+    codec ??= reference()
+      .then((Reference) => Reference.fromConfig(config, meta))
+      .catch((error: unknown) => {
+        codec = undefined
+        throw error
+      })
+    return codec
   }
 }
 
 /**
- * Makes zarrita decode `zstd` chunks with zstddec's WebAssembly decoder (about 1.3× faster per chunk
- * than zarrita's default on real climate data, bench/zstd.ts) instead of its default, in `codecs`
- * (zarrita's global `registry` unless given). {@link ZarrHAMTStore} calls it without options, so
- * readers through it get the fast decoder without asking; call it yourself for other zarrita stores,
- * or to decode elsewhere (`nodeWorkers().zstdDecoder` of `ts-hamt/node`: a faster decoder, on worker
- * threads). Calling it again changes only the decoder, when `options.decoder` is given.
- *
- * @example
- * ```ts
- * import * as zarr from 'zarrita'
- * registerZstdCodec() // for every zarrita store, e.g. zarr.FetchStore
- * const arr = await zarr.open(new zarr.FetchStore('https://example.com/data.zarr'), { kind: 'array' })
- * ```
+ * Replaces the `zstd` entries of `codecs` by {@link FastZstdCodec} decoding with `options.decoder`,
+ * else `defaultDecoder`; the entry point of `ts-hamt/zstd` for each runtime supplies the default.
+ * Returns the decoder the `zstd` entry now uses.
  */
-export function registerZstdCodec(options: ZstdCodecOptions = {}, codecs: CodecRegistry = registry): void {
+export function installZstdCodec(
+  codecs: CodecRegistry,
+  defaultDecoder: ZstdDecoder,
+  options: ZstdCodecOptions = {},
+): ZstdDecoder {
   if (!(codecs instanceof Map)) {
     throw new InvalidArgumentError('registerZstdCodec needs a zarrita codec registry')
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError('registerZstdCodec options must be an object')
   }
   const decoder = options.decoder
   if (decoder !== undefined && typeof decoder?.decode !== 'function') {
     throw new InvalidArgumentError('options.decoder must have a decode(compressed, size) method')
   }
+  let inUse: ZstdDecoder | undefined
   for (const name of ZSTD_NAMES) {
     const reference = codecs.get(name)
     if (reference === undefined) continue
     const current = installed.get(reference)
     if (current !== undefined) {
       if (decoder !== undefined) current.decoder = decoder
+      inUse ??= current.decoder
       continue
     }
-    const settings = { decoder: decoder ?? inThreadDecoder }
-    const loader: CodecLoader = async () => {
-      const Reference = await reference()
-      return {
-        kind: 'bytes_to_bytes',
-        fromConfig: (config, meta) => new FastZstdCodec(settings, Reference.fromConfig(config, meta)),
-      }
-    }
+    const settings = { decoder: decoder ?? defaultDecoder }
+    // Not awaiting `reference()` here is the point: its module is loaded only when a codec needs it.
+    const loader: CodecLoader = async () => ({
+      kind: 'bytes_to_bytes',
+      fromConfig: (config, meta) => new FastZstdCodec(settings, lazyReference(reference, config, meta)),
+    })
     installed.set(loader, settings)
     codecs.set(name, loader)
+    inUse ??= settings.decoder
   }
+  return inUse ?? decoder ?? defaultDecoder
 }

@@ -9,6 +9,7 @@ import {
   TrustlessGatewayStore,
   type ZarrHAMTStore,
 } from '../../../src/index.js'
+import { registerZstdCodec } from '../../../src/zstd/index.js'
 
 /** A data variable the viewer can draw: at least two dimensions, the last two being y and x. */
 export interface VariableInfo {
@@ -60,6 +61,9 @@ export interface Dataset {
  * ```
  */
 export async function openDataset(root: string, gatewayUrl: string): Promise<Dataset> {
+  // The page is the app, so zarrita's registry is ours: zstd chunks decode with zstddec's WebAssembly
+  // build, and zarrita's own zstd module (numcodecs' WASM) is fetched only for a frame that needs it.
+  registerZstdCodec()
   const rootId = parseRoot(root)
   const store = new TrustlessGatewayStore({ gateways: checkGateway(gatewayUrl), timeoutMs: 30_000 })
   const { layout, store: zarrStore } = await openZarrRoot(rootId, { store })

@@ -4,6 +4,7 @@ import { openZarrRoot, type ZarrLayout } from '../../dataset/open.js'
 import { InvalidArgumentError } from '../../errors.js'
 import { ShardedZarrStore } from '../../sharded/store.js'
 import { zarrJsonPath } from '../../zarr/keys.js'
+import { registerZstdCodec } from '../../zstd/node.js'
 import { type Context, parseRoot, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
@@ -126,6 +127,7 @@ async function get(
 ): Promise<void> {
   if (arrayPath === undefined) throw new UsageError('ARRAY is missing: the path of an array, e.g. temp')
   const { store } = await openZarr(context, root, false)
+  registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
   let array: zarr.Array<zarr.DataType, Readable>
   try {
     array = await zarr.open(zarr.root(store).resolve(arrayPath), { kind: 'array' })

@@ -1,0 +1,91 @@
+// Hostile zstd frames for the fast codec of ts-hamt/zstd, with each decoder this runtime has: a frame
+// that declares a huge size, and mutated frames, must cost little and give exactly what zarrita's own
+// codec gives (the same bytes, or a refusal). Errors stay zarrita's (it wraps them in its pipeline).
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import NumcodecsZstd from 'numcodecs/zstd'
+import type * as zarr from 'zarrita'
+import type { ZstdDecoder } from '../src/zarr/zstd.js'
+import { registerZstdCodec } from '../src/zstd/node.js'
+import { zlibDecoder } from '../src/zstd/zlib.js'
+import { zstddecDecoder } from '../src/zstd/zstddec.js'
+import { withinBudget } from './helpers/hostile.js'
+
+const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
+console.log('seed', seed, `(replay with TS_HAMT_SEED=${seed})`)
+
+type Registry = typeof zarr.registry
+type Loader = NonNullable<ReturnType<Registry['get']>>
+const reference = new NumcodecsZstd(3)
+
+async function fastCodec(decoder: ZstdDecoder) {
+  const original = (): ReturnType<Loader> => import('numcodecs/zstd').then((m) => m.default as never)
+  const registry: Registry = new Map([['zstd', original]])
+  registerZstdCodec({ decoder }, registry)
+  return (await (registry.get('zstd') as Loader)()).fromConfig({ level: 3, checksum: false }, {} as never)
+}
+
+/** A frame of one raw block of `payload` whose single-segment header declares `declared` bytes (4-byte field). */
+function frameDeclaring(declared: number, payload: Uint8Array): Uint8Array {
+  const block = (payload.length << 3) | 1
+  const size = [declared & 0xff, (declared >>> 8) & 0xff, (declared >>> 16) & 0xff, declared >>> 24]
+  return Uint8Array.from([
+    0x28,
+    0xb5,
+    0x2f,
+    0xfd,
+    0xa0,
+    ...size,
+    block & 0xff,
+    (block >> 8) & 0xff,
+    block >> 16,
+    ...payload,
+  ])
+}
+
+const outcome = (decoding: Promise<Uint8Array>) =>
+  decoding.then(
+    (bytes) => ({ bytes }),
+    () => ({ error: true }),
+  )
+
+for (const decoder of [zstddecDecoder, ...(zlibDecoder ? [zlibDecoder] : [])]) {
+  describe(`hostile zstd frames, ${decoder.name}`, () => {
+    it('a 112-byte frame declaring 1 GiB, 4 GiB - 1 or just over the fast limit is refused within budget', async () => {
+      const fast = await fastCodec(decoder)
+      for (const declared of [2 ** 30, 2 ** 30 + 1, 2 ** 32 - 1]) {
+        const frame = frameDeclaring(declared, new Uint8Array(100).fill(7))
+        const result = await withinBudget(`declares ${declared}`, () => fast.decode(frame))
+        assert.ok(result.error !== undefined, `declared ${declared}: decoded ${String(result.value)}`)
+      }
+    })
+
+    it('mutated frames decode exactly as the reference decodes them, or are refused as it refuses them', async () => {
+      const fast = await fastCodec(decoder)
+      const values = new Float32Array(4096).map(
+        (_, i) => 273 + Math.sin(i / 50) * 20 + ((i * 7919) % 13) / 100,
+      )
+      const valid = await reference.encode(new Uint8Array(values.buffer))
+      const mutation = fc.record({
+        edits: fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), {
+          maxLength: 4,
+        }),
+        cut: fc.nat(valid.length),
+        tail: fc.uint8Array({ maxLength: 16 }),
+      })
+      await withinBudget('mutated frames', () =>
+        fc.assert(
+          fc.asyncProperty(mutation, async ({ edits, cut, tail }) => {
+            const frame = new Uint8Array([...valid.subarray(0, Math.max(cut, 6)), ...tail])
+            for (const [at, value] of edits) if (at < frame.length) frame[at] = value
+            const expected = await outcome(reference.decode(frame))
+            const got = await outcome(Promise.resolve(fast.decode(frame)))
+            assert.deepEqual(got, expected)
+          }),
+          { seed, numRuns: 300 },
+        ),
+      )
+    })
+  })
+}
