@@ -51,7 +51,6 @@ describe('package', () => {
       'importCar',
       'isHamtError',
       'openZarrRoot',
-      'registerZstdCodec',
     ])
   })
 
