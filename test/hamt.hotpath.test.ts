@@ -1,0 +1,57 @@
+// The fast paths of set, flush and get (issue 13, "Speed") against plain references: the key
+// hasher's reused buffer against BLAKE3 of TextEncoder's bytes (noble's BLAKE3, not ours).
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
+import fc from 'fast-check'
+import { makeKeyHasher } from '../src/hamt/keys.js'
+import { blake3, loadBlake3 } from '../src/index.js'
+
+await loadBlake3()
+
+const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
+console.log('seed', seed)
+const encoder = new TextEncoder()
+
+describe('key hashing without an array per key', () => {
+  const hasher = makeKeyHasher(blake3)
+
+  it('hashes a key as BLAKE3 of its UTF-8 bytes, across the reused buffer limit', () => {
+    // 1024 bytes is the reused buffer: keys around it, in 1-, 2-, 3- and 4-byte characters.
+    const lengths = [0, 1, 9, 63, 64, 65, 340, 341, 342, 512, 1023, 1024, 1025, 5000]
+    for (const char of ['a', 'é', '€', '😀']) {
+      for (const length of lengths) {
+        const key = char.repeat(Math.ceil(length / char.length))
+        assert.deepEqual(hasher.hash(key), nobleBlake3(encoder.encode(key)), `${length} × ${char}`)
+      }
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 600 }), (key) => {
+        assert.deepEqual(hasher.hash(key), nobleBlake3(encoder.encode(key)))
+      }),
+      { numRuns: 2000, seed },
+    )
+  })
+
+  it('gives each key a digest of its own: a later key does not change an earlier digest', () => {
+    const first = hasher.hash('key-1')
+    const copy = first.slice()
+    hasher.hash('key-2')
+    hasher.hash('x'.repeat(3000))
+    assert.deepEqual(first, copy)
+  })
+
+  it('refuses a lone surrogate before hashing', () => {
+    assert.throws(() => hasher.hash('a\uD800b'), { code: 'ERR_INVALID_ARGUMENT' })
+  })
+
+  it('blake3 of any input length agrees with noble, whatever buffer the input is a view of', () => {
+    const big = new Uint8Array(4096).map((_, i) => (i * 131 + 7) & 255)
+    for (const length of [0, 1, 31, 32, 1023, 1024, 1025, 2048, 4000]) {
+      for (const offset of [0, 3]) {
+        const view = big.subarray(offset, offset + length)
+        assert.deepEqual(blake3(view), nobleBlake3(view), `${length} at ${offset}`)
+      }
+    }
+  })
+})
