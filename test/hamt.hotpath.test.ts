@@ -5,6 +5,7 @@ import { describe, it } from 'node:test'
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
 import fc from 'fast-check'
 import { makeKeyHasher } from '../src/hamt/keys.js'
+import { Bucket } from '../src/hamt/node.js'
 import { blake3, loadBlake3 } from '../src/index.js'
 
 await loadBlake3()
@@ -53,5 +54,65 @@ describe('key hashing without an array per key', () => {
         assert.deepEqual(blake3(view), nobleBlake3(view), `${length} at ${offset}`)
       }
     }
+  })
+})
+
+/** DAG-CBOR map key order by bytes: shorter UTF-8 first, then bytewise (the spec, not our comparator). */
+function canonicalOrder(keys: readonly string[]): string[] {
+  const encoded = keys.map((key) => ({ key, bytes: encoder.encode(key) }))
+  encoded.sort((a, b) => {
+    if (a.bytes.length !== b.bytes.length) return a.bytes.length - b.bytes.length
+    for (let i = 0; i < a.bytes.length; i++)
+      if (a.bytes[i] !== b.bytes[i]) return (a.bytes[i] as number) - (b.bytes[i] as number)
+    return 0
+  })
+  return encoded.map((e) => e.key)
+}
+
+describe('buckets kept in DAG-CBOR key order', () => {
+  const keyArb = fc.oneof(
+    fc.constantFrom('a', 'b', 'bb', 'é', 'z', '\uE000', '😀', '\uFFFF', 'aa'),
+    fc.string({ unit: 'grapheme', maxLength: 4 }),
+  )
+  const pointer = (n: number): Uint8Array => Uint8Array.of(n & 255, n >> 8)
+
+  it('with() and without() keep the keys in order and agree with a Map model', () => {
+    const opArb = fc.array(fc.tuple(fc.boolean(), keyArb, fc.nat(1000)), { maxLength: 40 })
+    fc.assert(
+      fc.property(opArb, (ops) => {
+        let bucket: Bucket | undefined
+        const model = new Map<string, number>()
+        for (const [add, key, value] of ops) {
+          if (add || bucket === undefined) {
+            bucket =
+              bucket === undefined ? new Bucket([key], [pointer(value)]) : bucket.with(key, pointer(value))
+            model.set(key, value)
+          } else {
+            const index = bucket.indexOf(key)
+            if (index < 0) continue
+            bucket = bucket.without(index)
+            model.delete(key)
+          }
+          const keys = bucket?.keys ?? []
+          assert.deepEqual(keys, canonicalOrder([...model.keys()]))
+          keys.forEach((k, i) => assert.deepEqual(bucket?.pointers[i], pointer(model.get(k) as number)))
+        }
+      }),
+      { numRuns: 1000, seed },
+    )
+  })
+
+  it('a bucket made from entries in any order holds them sorted, each key with its pointer', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(keyArb, { maxLength: 8 }), (keys) => {
+        const bucket = new Bucket(
+          keys,
+          keys.map((_, i) => pointer(i)),
+        )
+        assert.deepEqual(bucket.keys, canonicalOrder(keys))
+        bucket.keys.forEach((k, i) => assert.deepEqual(bucket.pointers[i], pointer(keys.indexOf(k))))
+      }),
+      { numRuns: 1000, seed },
+    )
   })
 })
