@@ -6,7 +6,7 @@ import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
 import fc from 'fast-check'
 import { makeKeyHasher } from '../src/hamt/keys.js'
 import { Bucket } from '../src/hamt/node.js'
-import { blake3, loadBlake3 } from '../src/index.js'
+import { blake3, type Codec, HAMT, loadBlake3, MemoryStore, type StoreId } from '../src/index.js'
 
 await loadBlake3()
 
@@ -95,7 +95,9 @@ describe('buckets kept in DAG-CBOR key order', () => {
           }
           const keys = bucket?.keys ?? []
           assert.deepEqual(keys, canonicalOrder([...model.keys()]))
-          keys.forEach((k, i) => assert.deepEqual(bucket?.pointers[i], pointer(model.get(k) as number)))
+          for (const [i, k] of keys.entries()) {
+            assert.deepEqual(bucket?.pointers[i], pointer(model.get(k) as number))
+          }
         }
       }),
       { numRuns: 1000, seed },
@@ -110,9 +112,47 @@ describe('buckets kept in DAG-CBOR key order', () => {
           keys.map((_, i) => pointer(i)),
         )
         assert.deepEqual(bucket.keys, canonicalOrder(keys))
-        bucket.keys.forEach((k, i) => assert.deepEqual(bucket.pointers[i], pointer(keys.indexOf(k))))
+        for (const [i, k] of bucket.keys.entries()) {
+          assert.deepEqual(bucket.pointers[i], pointer(keys.indexOf(k)))
+        }
       }),
       { numRuns: 1000, seed },
     )
+  })
+})
+
+describe('gets answered without waiting when they may be', () => {
+  it('a get after a set still waiting for its upload sees that set, not the tree before it', async () => {
+    const inner = await MemoryStore.create()
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let held = false
+    const store = {
+      save: async (data: Uint8Array, codec: Codec): Promise<StoreId> => {
+        if (held) await gate
+        return inner.save(data, codec)
+      },
+      load: inner.load.bind(inner),
+    }
+    const map = await HAMT.create<number>({ store })
+    await map.set('a', 1)
+    held = true
+    const set = map.set('a', 2)
+    const got = map.get('a')
+    const pointer = map.getPointer('b')
+    release()
+    await set
+    assert.equal(await got, 2)
+    assert.equal(await pointer, undefined)
+  })
+
+  it('an aborted signal fails a warm get at once', async () => {
+    const map = await HAMT.create<number>({ store: await MemoryStore.create() })
+    await map.set('a', 1)
+    const signal = AbortSignal.abort()
+    await assert.rejects(map.getPointer('a', { signal }), { name: 'AbortError' })
+    await assert.rejects(map.get('a', { signal }), { name: 'AbortError' })
   })
 })
