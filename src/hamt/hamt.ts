@@ -132,14 +132,22 @@ export class HAMT<V = unknown> {
     await this.#calls.write(async () => this.#setPointerLocked(key, hash, pointer, options), options?.signal)
   }
 
-  async #setPointerLocked(
+  /** In the write's turn; synchronous (no promise) when the key's path is in memory. */
+  #setPointerLocked(
     key: string,
     hash: Uint8Array,
     pointer: StoreId,
-    options?: AbortOptions,
-  ): Promise<void> {
+    options: AbortOptions | undefined,
+  ): void | Promise<void> {
     this.#calls.assertWritable('set')
-    const path: Path = { nodes: await pathTo(this.#root, hash, this.#loader, options), hash }
+    const found = pathTo(this.#root, hash, this.#loader, options)
+    if (Array.isArray(found)) return this.#setInPath({ nodes: found, hash }, key, pointer, options)
+    return found.then((nodes) => this.#setInPath({ nodes, hash }, key, pointer, options))
+  }
+
+  /** Plans the change on a loaded path and commits it. */
+  #setInPath(path: Path, key: string, pointer: StoreId, options: AbortOptions | undefined): void {
+    const hash = path.hash
     const depth = path.nodes.length - 1
     const leaf = path.nodes[depth] as Node
     const bucket = leaf.slots[slotIndex(hash, depth, key)] as Bucket | undefined
