@@ -2,8 +2,10 @@
 // hasher's reused buffer against BLAKE3 of TextEncoder's bytes (noble's BLAKE3, not ours).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import * as dagCbor from '@ipld/dag-cbor'
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
 import fc from 'fast-check'
+import { decodeDagCbor, encodeDagCbor } from '../src/codec/dag-cbor.js'
 import { makeKeyHasher } from '../src/hamt/keys.js'
 import { Bucket } from '../src/hamt/node.js'
 import { blake3, type Codec, HAMT, loadBlake3, MemoryStore, type StoreId } from '../src/index.js'
@@ -154,5 +156,27 @@ describe('gets answered without waiting when they may be', () => {
     const signal = AbortSignal.abort()
     await assert.rejects(map.getPointer('a', { signal }), { name: 'AbortError' })
     await assert.rejects(map.get('a', { signal }), { name: 'AbortError' })
+  })
+})
+
+describe('integer values read and written without cborg', () => {
+  const edges = [0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]
+  const integers = [...edges, ...edges.map((n) => -1 - n), -0, 0.5, -1.5]
+
+  it('encodes and decodes exactly as @ipld/dag-cbor', () => {
+    const check = (n: number): void => {
+      const expected = dagCbor.encode(n)
+      assert.deepEqual(encodeDagCbor(n), expected, `encode ${n}`)
+      assert.ok(Object.is(decodeDagCbor(expected), dagCbor.decode(expected)), `decode ${n}`)
+    }
+    for (const n of integers) check(n)
+    fc.assert(fc.property(fc.maxSafeInteger(), check), { numRuns: 3000, seed })
+  })
+
+  it('refuses what cborg refuses: integers not in shortest form, bytes after the integer', () => {
+    for (const bytes of [[0x18, 0x05], [0x39, 0x00, 0x10], [0x1a, 0, 0, 0xff, 0xff], [0x01, 0x00], [0x18]]) {
+      assert.throws(() => decodeDagCbor(Uint8Array.from(bytes)), `${bytes}`)
+      assert.throws(() => dagCbor.decode(Uint8Array.from(bytes)), `${bytes} (cborg)`)
+    }
   })
 })
