@@ -180,3 +180,52 @@ describe('integer values read and written without cborg', () => {
     }
   })
 })
+
+describe('links remember their cached node, and forget it when the cache does', () => {
+  /** A memory store that counts node loads (dag-cbor blocks are nodes; values are raw). */
+  async function countingStore(): Promise<{ store: MemoryStore; nodeLoads: () => number }> {
+    const inner = await MemoryStore.create()
+    const nodes = new Set<string>()
+    let loads = 0
+    const store = Object.create(inner) as MemoryStore
+    store.save = async (data, codec) => {
+      const id = await inner.save(data, codec)
+      if (codec === 'dag-cbor') nodes.add(Buffer.from(id).toString('hex'))
+      return id
+    }
+    store.load = async (id, options) => {
+      if (nodes.has(Buffer.from(id as Uint8Array).toString('hex'))) loads++
+      return inner.load(id, options)
+    }
+    return { store, nodeLoads: () => loads }
+  }
+
+  it('after clearCache a get loads its nodes again instead of following a remembered one', async () => {
+    const { store, nodeLoads } = await countingStore()
+    const writer = await HAMT.create<number>({ store })
+    for (let i = 0; i < 3000; i++) await writer.set(`key-${i}`, i)
+    const map = await HAMT.open<number>(await writer.flush(), { store, readOnly: true })
+    assert.equal(await map.get('key-7'), 7)
+    const warm = nodeLoads()
+    assert.equal(await map.get('key-7'), 7)
+    assert.equal(nodeLoads(), warm, 'a warm get loads nothing')
+    await map.clearCache()
+    assert.equal(await map.get('key-7'), 7)
+    assert.ok(nodeLoads() > warm, 'the cleared cache is not bypassed')
+    assert.equal((await map.cacheStats()).cachedNodes > 0, true)
+  })
+
+  it('a small cache still answers every key, and its evicted nodes are loaded again', async () => {
+    const { store, nodeLoads } = await countingStore()
+    const writer = await HAMT.create<number>({ store })
+    for (let i = 0; i < 5000; i++) await writer.set(`key-${i}`, i)
+    const root = await writer.flush()
+    const map = await HAMT.open<number>(root, { store, readOnly: true, cacheBytes: 4000 })
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 5000; i += 7) assert.equal(await map.get(`key-${i}`), i)
+    }
+    assert.ok((await map.cacheStats()).cachedBytes <= 4000)
+    // Two rounds over ~60 leaf nodes through a cache of a few: most loads repeat.
+    assert.ok(nodeLoads() > 120, `${nodeLoads()} node loads`)
+  })
+})

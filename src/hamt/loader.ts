@@ -89,7 +89,7 @@ export class NodeLoader {
 
   /** The node a link points to if it is in memory (dirty or cached), without waiting; else undefined. */
   inMemory(link: Link): Node | undefined {
-    return link.node ?? this.cache.get(link.id as StoreId)
+    return link.node ?? this.cache.follow(link)
   }
 
   // Not async: an async function returning a promise adds two microtask ticks to every call.

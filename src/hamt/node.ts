@@ -79,6 +79,13 @@ function isSorted(keys: readonly string[]): boolean {
  * `node` while the child has unflushed changes. Exactly one of the two is set.
  */
 export class Link {
+  /**
+   * The node cache's entry for a stored child, remembered at the first lookup, so that a warm walk
+   * follows a pointer instead of hashing the ID at every level. Only a memo: the cache empties the
+   * entry when it lets the node go.
+   */
+  cached: CachedNode | undefined = undefined
+
   private constructor(
     readonly id: StoreId | undefined,
     readonly node: Node | undefined,
@@ -91,6 +98,14 @@ export class Link {
   static toDirty(node: Node): Link {
     return new Link(undefined, node)
   }
+}
+
+/** A node cache's entry as a link remembers it: `node` is undefined once the cache dropped it. */
+export interface CachedNode {
+  readonly node: Node | undefined
+  used: boolean
+  /** The cache that holds the entry: a link is only followed through its own map's cache. */
+  readonly owner: object
 }
 
 /** An empty slot is `undefined` (encoded as `{}`): most slots are empty and cost nothing this way. */
