@@ -8,6 +8,7 @@ import fc from 'fast-check'
 import { decodeDagCbor, encodeDagCbor } from '../src/codec/dag-cbor.js'
 import { makeKeyHasher } from '../src/hamt/keys.js'
 import { Bucket } from '../src/hamt/node.js'
+import { blake3ChunkInto } from '../src/hash/blake3-chunk.js'
 import { blake3, type Codec, HAMT, loadBlake3, MemoryStore, type StoreId } from '../src/index.js'
 
 await loadBlake3()
@@ -46,6 +47,15 @@ describe('key hashing without an array per key', () => {
 
   it('refuses a lone surrogate before hashing', () => {
     assert.throws(() => hasher.hash('a\uD800b'), { code: 'ERR_INVALID_ARGUMENT' })
+  })
+
+  it('the one-chunk JS BLAKE3 agrees with noble for every length from 0 to 1024 bytes', () => {
+    const input = new Uint8Array(1024).map((_, i) => (i * 193 + 11) & 255)
+    const out = new Uint8Array(40)
+    for (let length = 0; length <= 1024; length++) {
+      blake3ChunkInto(input, length, out, 5)
+      assert.deepEqual(out.subarray(5, 37), nobleBlake3(input.subarray(0, length)), `${length} bytes`)
+    }
   })
 
   it('blake3 of any input length agrees with noble, whatever buffer the input is a view of', () => {
