@@ -51,7 +51,8 @@ describe('hostile DAG-CBOR text', () => {
     assert.equal(slow.error, undefined)
     const slot = (slow.value as Node).slots[0]
     assert.ok(slot instanceof Bucket)
-    assert.deepEqual(slot.keys, [key, 'a'])
+    // Held in canonical key order, as every bucket is.
+    assert.deepEqual(slot.keys, ['a', key])
   })
   it('random bytes in a big value string: correct text or ERR_INVALID_VALUE, within budget', async () => {
     const cases = fc.sample(fc.tuple(fc.nat(), fc.integer({ min: 0x80, max: 0xff })), { seed, numRuns: 10 })

@@ -32,3 +32,38 @@ describe('MemoryStore', () => {
     assert.equal(store.byteCount, 2)
   })
 })
+
+describe('MemoryStore small blocks in shared chunks', () => {
+  it('keeps every block exact across chunk ends, at the size limit and above it', async () => {
+    const store = await MemoryStore.create()
+    const saved: [Uint8Array, Uint8Array][] = []
+    // ~1.7 MB of blocks of 0-4097 bytes: several 1 MiB chunks, blocks that do not fit a chunk's end.
+    for (let i = 0; i < 900; i++) {
+      const size = i === 0 ? 0 : i % 3 === 0 ? 4096 : i % 7 === 0 ? 4097 : (i * 37) % 4000
+      const data = new Uint8Array(size).map((_, j) => (i * 31 + j) & 255)
+      saved.push([(await store.save(data, 'raw')) as Uint8Array, data])
+    }
+    let total = 0
+    const distinct = new Map(saved.map(([id, data]) => [bytesToHex(id), data]))
+    for (const [id, data] of saved) {
+      assert.deepEqual(await store.load(id), data)
+      if (data.length >= 3) {
+        assert.deepEqual(await store.load(id, { range: { offset: 1, length: 2 } }), data.slice(1, 3))
+      }
+    }
+    for (const data of distinct.values()) total += data.length
+    assert.equal(store.blockCount, distinct.size)
+    assert.equal(store.byteCount, total)
+    for (const [id, data] of store.blocks()) assert.deepEqual(data, distinct.get(bytesToHex(id)))
+  })
+
+  it('a loaded block is a copy: changing it changes neither the store nor its neighbours', async () => {
+    const store = await MemoryStore.create()
+    const a = await store.save(Uint8Array.of(1, 2, 3), 'raw')
+    const b = await store.save(Uint8Array.of(4, 5, 6), 'raw')
+    const loaded = await store.load(a)
+    loaded.fill(9)
+    assert.deepEqual(await store.load(a), Uint8Array.of(1, 2, 3))
+    assert.deepEqual(await store.load(b), Uint8Array.of(4, 5, 6))
+  })
+})

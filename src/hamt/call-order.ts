@@ -30,6 +30,14 @@ export class CallOrder {
     return this.#readOnly && this.#modeChanges === 0 ? fn() : this.#lock.read(fn, signal)
   }
 
+  /**
+   * True when a read called now would run at once: a read-only map, or no write running or waiting.
+   * A read that then finishes synchronously needs no lock: nothing else runs meanwhile.
+   */
+  get readableNow(): boolean {
+    return (this.#readOnly && this.#modeChanges === 0) || this.#lock.readableNow
+  }
+
   /** Runs `fn` as a write, then switches the mode to `readOnly` (if `fn` succeeded). */
   async switchMode<T>(readOnly: boolean, fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     this.#modeChanges++

@@ -12,7 +12,7 @@ import { collapsePath, slotIndex, splitBucket } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
 import { decodeValue, encodeValue } from './values.js'
-import { dirtyStats, pathTo, walkEntries, walkNodes } from './walk.js'
+import { dirtyStats, pathInMemory, pathTo, walkEntries, walkNodes } from './walk.js'
 
 /** The nodes from the root down to the one whose slot holds the key's bucket (or is empty). */
 type Path = { nodes: Node[]; hash: Uint8Array }
@@ -140,14 +140,22 @@ export class HAMT<V = unknown> {
     await this.#calls.write(async () => this.#setPointerLocked(key, hash, pointer, options), options?.signal)
   }
 
-  async #setPointerLocked(
+  /** In the write's turn; synchronous (no promise) when the key's path is in memory. */
+  #setPointerLocked(
     key: string,
     hash: Uint8Array,
     pointer: StoreId,
-    options?: AbortOptions,
-  ): Promise<void> {
+    options: AbortOptions | undefined,
+  ): void | Promise<void> {
     this.#calls.assertWritable('set')
-    const path: Path = { nodes: await pathTo(this.#root, hash, this.#loader, options), hash }
+    const found = pathTo(this.#root, hash, this.#loader, options)
+    if (Array.isArray(found)) return this.#setInPath({ nodes: found, hash }, key, pointer, options)
+    return found.then((nodes) => this.#setInPath({ nodes, hash }, key, pointer, options))
+  }
+
+  /** Plans the change on a loaded path and commits it. */
+  #setInPath(path: Path, key: string, pointer: StoreId, options: AbortOptions | undefined): void {
+    const hash = path.hash
     const depth = path.nodes.length - 1
     const leaf = path.nodes[depth] as Node
     const bucket = leaf.slots[slotIndex(hash, depth, key)] as Bucket | undefined
@@ -205,9 +213,11 @@ export class HAMT<V = unknown> {
   async get(key: string, options?: GetOptions): Promise<V | Uint8Array | undefined> {
     options?.signal?.throwIfAborted()
     if (options?.range !== undefined) checkByteRange(options.range)
-    const pointer = await this.getPointer(key, options)
+    const found = this.#pointerOf(key, options)
+    const pointer = found instanceof Promise ? await found : found
     if (pointer === undefined) return undefined
-    const bytes = await this.#loader.loadValue(pointer, { signal: options?.signal, range: options?.range })
+    const load = options === undefined ? undefined : { signal: options.signal, range: options.range }
+    const bytes = await this.#loader.loadValue(pointer, load)
     if (options?.range !== undefined || this.valuesAreBytes) return bytes
     return decodeValue(key, pointer, bytes) as V
   }
@@ -219,13 +229,26 @@ export class HAMT<V = unknown> {
 
   /** The store ID of `key`'s value, or `undefined` when absent. */
   async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
+    return this.#pointerOf(key, options)
+  }
+
+  /**
+   * `key`'s pointer, without a promise when the read may run at once and its path is in memory
+   * (the common warm lookup); else in call order, loading nodes as needed.
+   */
+  #pointerOf(
+    key: string,
+    options: AbortOptions | undefined,
+  ): StoreId | undefined | Promise<StoreId | undefined> {
     const hash = this.#hasher.hash(key)
+    if (this.#calls.readableNow) {
+      options?.signal?.throwIfAborted()
+      const nodes = pathInMemory(this.#root, hash, this.#loader)
+      if (nodes !== undefined) return pointerIn(nodes, hash, key)
+    }
     return this.#calls.read(async () => {
       const found = pathTo(this.#root, hash, this.#loader, options)
-      const nodes = Array.isArray(found) ? found : await found
-      const bucket = (nodes.at(-1) as Node).slots[hash[nodes.length - 1] as number] as Bucket | undefined
-      const index = bucket?.indexOf(key) ?? -1
-      return index < 0 ? undefined : bucket?.pointers[index]
+      return pointerIn(Array.isArray(found) ? found : await found, hash, key)
     }, options?.signal)
   }
 
@@ -400,6 +423,14 @@ export class HAMT<V = unknown> {
     }
     this.#root = child as Link
   }
+}
+
+/** The pointer of `key` in the bucket its path ends at, if there. */
+function pointerIn(nodes: Node[], hash: Uint8Array, key: string): StoreId | undefined {
+  const bucket = (nodes.at(-1) as Node).slots[hash[nodes.length - 1] as number]
+  if (!(bucket instanceof Bucket)) return undefined
+  const index = bucket.indexOf(key)
+  return index < 0 ? undefined : bucket.pointers[index]
 }
 
 function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {

@@ -1,6 +1,7 @@
 import { describeValue, InvalidArgumentError, InvalidHashError } from '../errors.js'
+import { blake3, blake3Prefix } from '../hash/blake3.js'
 import type { HashFn } from './interface.js'
-import { utf8Encode } from './utf8.js'
+import { utf8Encode, writeUtf8 } from './utf8.js'
 
 /** Keys are strings whose UTF-8 bytes are hashed; a lone surrogate has no UTF-8 form, so it is refused. */
 export function checkKey(key: unknown): asserts key is string {
@@ -26,6 +27,7 @@ export interface KeyHasher {
  * raised before the map is touched.
  */
 export function makeKeyHasher(hashFn: HashFn): KeyHasher {
+  if (hashFn === blake3) return blake3KeyHasher
   const digest = (key: string): Uint8Array => {
     let hash: unknown
     try {
@@ -58,4 +60,21 @@ export function makeKeyHasher(hashFn: HashFn): KeyHasher {
       return hash
     },
   }
+}
+
+/** Where keys are written as UTF-8 before BLAKE3 hashes them in place. */
+const keyBuffer = new Uint8Array(1024)
+
+/**
+ * The default hash without an array per key: the key is written into a reused buffer and hashed
+ * from there (synchronously, so no other key uses the buffer meanwhile). The digest is a fresh array.
+ */
+const blake3KeyHasher: KeyHasher = {
+  length: 32,
+  hash(key) {
+    checkKey(key)
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; a longer key gets a buffer of its own.
+    const buffer = key.length * 3 <= keyBuffer.length ? keyBuffer : new Uint8Array(key.length * 3)
+    return blake3Prefix(buffer, writeUtf8(key, buffer, 0))
+  },
 }

@@ -89,10 +89,11 @@ export class NodeLoader {
 
   /** The node a link points to if it is in memory (dirty or cached), without waiting; else undefined. */
   inMemory(link: Link): Node | undefined {
-    return link.node ?? this.cache.get(link.id as StoreId)
+    return link.node ?? this.cache.follow(link)
   }
 
-  async loadValue(pointer: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+  // Not async: an async function returning a promise adds two microtask ticks to every call.
+  loadValue(pointer: StoreId, options?: LoadOptions): Promise<Uint8Array> {
     return callStore(
       () => `loading value ${formatId(pointer)}`,
       () => this.#store.load(pointer, options),
@@ -109,7 +110,7 @@ export class NodeLoader {
     )
   }
 
-  async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
+  save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
     return callStore(
       () => `saving a ${codec} block`,
       () => this.#store.save(data, codec, options),

@@ -1,8 +1,8 @@
 import { IdMap } from '../cas/id-map.js'
 import type { StoreId } from '../cas/interface.js'
-import type { Node } from './node.js'
+import type { CachedNode, Link, Node } from './node.js'
 
-type Entry = { id: StoreId; node: Node; bytes: number; used: boolean; live: boolean }
+type Entry = CachedNode & { id: StoreId; node: Node | undefined; bytes: number; live: boolean }
 
 /**
  * Clean nodes by ID, bounded by the sum of their encoded sizes, evicting with the second-chance
@@ -29,6 +29,23 @@ export class NodeCache {
     return entry.node
   }
 
+  /** The cached node a stored link points to, through the link's memo of its entry when it has one. */
+  follow(link: Link): Node | undefined {
+    const memo = link.cached
+    if (memo !== undefined && memo.owner === this) {
+      const node = memo.node
+      if (node !== undefined) {
+        memo.used = true
+        return node
+      }
+    }
+    const entry = this.#entries.get(link.id as StoreId)
+    if (entry === undefined) return undefined
+    entry.used = true
+    link.cached = entry
+    return entry.node
+  }
+
   /** The encoded size of a cached node, without counting as a use. */
   sizeOf(id: StoreId): number | undefined {
     return this.#entries.get(id)?.bytes
@@ -37,11 +54,8 @@ export class NodeCache {
   set(id: StoreId, node: Node, bytes: number): void {
     if (bytes > this.#maxBytes) return
     const previous = this.#entries.get(id)
-    if (previous !== undefined) {
-      previous.live = false
-      this.#bytes -= previous.bytes
-    }
-    const entry: Entry = { id, node, bytes, used: false, live: true }
+    if (previous !== undefined) this.#drop(previous)
+    const entry: Entry = { id, node, bytes, used: false, live: true, owner: this }
     this.#entries.set(id, entry)
     this.#queue.push(entry)
     this.#bytes += bytes
@@ -57,9 +71,8 @@ export class NodeCache {
         this.#queue.push(entry)
         continue
       }
-      entry.live = false
       this.#entries.delete(entry.id)
-      this.#bytes -= entry.bytes
+      this.#drop(entry)
     }
     if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#head)
@@ -67,7 +80,15 @@ export class NodeCache {
     }
   }
 
+  /** Lets an entry's node go: links that remember the entry find it empty. */
+  #drop(entry: Entry): void {
+    entry.live = false
+    entry.node = undefined
+    this.#bytes -= entry.bytes
+  }
+
   clear(): void {
+    for (const [, entry] of this.#entries.entries()) this.#drop(entry)
     this.#entries.clear()
     this.#queue = []
     this.#head = 0

@@ -1,6 +1,6 @@
 import type { StoreId } from '../cas/interface.js'
 import { Bucket, Link, type Node } from './node.js'
-import { compareDagCborKeys, utf8Length, writeUtf8 } from './utf8.js'
+import { utf8Length, writeUtf8 } from './utf8.js'
 
 // Hand-written because profiling a 300k-key build showed @ipld/dag-cbor's generic encoder (token
 // stream, map sorting, CID sniffing) at ~25% of the time plus much of the GC. It writes canonical
@@ -96,15 +96,9 @@ function writeId(w: Writer, id: StoreId): void {
 }
 
 function writeBucket(w: Writer, bucket: Bucket): void {
+  // A bucket's keys are already in DAG-CBOR key order (see Bucket).
   w.head(MAJOR_MAP, bucket.size)
-  if (bucket.size === 1) {
-    w.text(bucket.keys[0] as string)
-    writeId(w, bucket.pointers[0] as StoreId)
-    return
-  }
-  const order = bucket.keys.map((_, i) => i)
-  order.sort((i, j) => compareDagCborKeys(bucket.keys[i] as string, bucket.keys[j] as string))
-  for (const i of order) {
+  for (let i = 0; i < bucket.keys.length; i++) {
     w.text(bucket.keys[i] as string)
     writeId(w, bucket.pointers[i] as StoreId)
   }

@@ -66,21 +66,42 @@ function readId(r: Reader): StoreId | undefined {
       return undefined
     }
   }
+  // One copy straight from the block: IDs are most of a node, and a view per ID was garbage.
   const length = r.head(2)
-  const bytes = length === undefined ? undefined : r.take(length)
-  return bytes?.slice()
+  if (length === undefined || r.at + length > r.bytes.length) return undefined
+  r.at += length
+  return r.bytes.slice(r.at - length, r.at)
 }
 
-/** Canonical order of encoded keys: shorter first, then bytewise; strictly increasing means unique. */
-function isBefore(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return a.length < b.length
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] !== b[i]) return (a[i] as number) < (b[i] as number)
+/**
+ * Canonical order of encoded keys, `a` and `b` given by offset and length in `bytes`: shorter first,
+ * then bytewise; strictly increasing means unique.
+ */
+function isBefore(bytes: Uint8Array, a: number, aLength: number, b: number, bLength: number): boolean {
+  if (aLength !== bLength) return aLength < bLength
+  for (let i = 0; i < aLength; i++) {
+    const x = bytes[a + i] as number
+    const y = bytes[b + i] as number
+    if (x !== y) return x < y
   }
   return false
 }
 
-function readKey(bytes: Uint8Array): string | undefined {
+/** A key's text; short ASCII keys (the usual) are read in place, anything else by decodeUtf8. */
+function readKey(bytes: Uint8Array, start: number, length: number): string | undefined {
+  if (length <= 32) {
+    let key = ''
+    for (let i = start; i < start + length; i++) {
+      const c = bytes[i] as number
+      if (c >= 0x80) return readUtf8(bytes.subarray(start, start + length))
+      key += String.fromCharCode(c)
+    }
+    return key
+  }
+  return readUtf8(bytes.subarray(start, start + length))
+}
+
+function readUtf8(bytes: Uint8Array): string | undefined {
   try {
     return decodeUtf8(bytes)
   } catch {
@@ -94,13 +115,17 @@ function readBucket(r: Reader): Slot | null {
   if (size === 0) return undefined
   const keys: string[] = []
   const pointers: StoreId[] = []
-  let previous: Uint8Array | undefined
+  let previous = -1
+  let previousLength = 0
   for (let i = 0; i < size; i++) {
     const length = r.head(3)
-    const keyBytes = length === undefined ? undefined : r.take(length)
-    if (keyBytes === undefined || (previous !== undefined && !isBefore(previous, keyBytes))) return null
-    previous = keyBytes
-    const key = readKey(keyBytes)
+    const start = r.at
+    if (length === undefined || start + length > r.bytes.length) return null
+    if (previous >= 0 && !isBefore(r.bytes, previous, previousLength, start, length)) return null
+    previous = start
+    previousLength = length
+    r.at += length
+    const key = readKey(r.bytes, start, length)
     const pointer = readId(r)
     if (key === undefined || pointer === undefined) return null
     keys.push(key)

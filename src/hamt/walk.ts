@@ -46,17 +46,28 @@ function descend(
   loader: NodeLoader,
   options: AbortOptions | undefined,
 ): Node[] | Promise<Node[]> {
+  const stopped = walkInMemory(nodes, from, hash, loader)
+  if (stopped === undefined) return nodes
+  return loader.follow(stopped, options).then((loaded) => {
+    const next = step(nodes, loaded, hash)
+    return next === undefined ? nodes : descend(nodes, next, hash, loader, options)
+  })
+}
+
+/** The path as {@link pathTo} finds it, if every node on it is in memory; else undefined (nothing loaded). */
+export function pathInMemory(root: Link, hash: Uint8Array, loader: NodeLoader): Node[] | undefined {
+  const nodes: Node[] = []
+  return walkInMemory(nodes, root, hash, loader) === undefined ? nodes : undefined
+}
+
+/** Adds nodes to the path while they are in memory; the link to the first one that is not, if any. */
+function walkInMemory(nodes: Node[], from: Link, hash: Uint8Array, loader: NodeLoader): Link | undefined {
   for (let link: Link | undefined = from; link !== undefined; ) {
     const node = loader.inMemory(link)
-    if (node === undefined) {
-      return loader.follow(link, options).then((loaded) => {
-        const next = step(nodes, loaded, hash)
-        return next === undefined ? nodes : descend(nodes, next, hash, loader, options)
-      })
-    }
+    if (node === undefined) return link
     link = step(nodes, node, hash)
   }
-  return nodes
+  return undefined
 }
 
 /** Adds `node` to the path; the link its slot for `hash` holds, if any, is where the path goes on. */

@@ -1,6 +1,7 @@
 import { createBLAKE3, type IHasher } from 'hash-wasm'
 import { from } from 'multiformats/hashes/hasher'
 import type { SyncMultihashHasher } from 'multiformats/hashes/interface'
+import { blake3ChunkInto, SMALL_INPUT } from './blake3-chunk.js'
 
 /** Multicodec code of BLAKE3-256 multihashes. */
 export const BLAKE3_CODE = 0x1e
@@ -24,11 +25,31 @@ export function blake3Loaded(): boolean {
  * as py-hamt's `blake3_hashfn`. Call {@link loadBlake3} once before the first use.
  */
 export function blake3(data: Uint8Array): Uint8Array<ArrayBuffer> {
+  return blake3Prefix(data, data.length)
+}
+
+/**
+ * Inputs up to this size are copied here before hashing: hash-wasm takes a view of the input's
+ * `buffer`, and for a small array V8 then moves its bytes off the heap, which cost more than the
+ * hash (0.9 µs against 0.4 µs for a 9-byte key).
+ */
+const staging = new Uint8Array(1024)
+
+/** BLAKE3 of `data[0..length)`: a reused buffer can be hashed without a view of it per call. */
+export function blake3Prefix(data: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
+  if (length <= SMALL_INPUT) {
+    const out = new Uint8Array(32)
+    blake3ChunkInto(data, length, out, 0)
+    return out
+  }
   if (wasmHasher === undefined) {
     throw new Error('BLAKE3 is not loaded yet: await loadBlake3() first')
   }
   wasmHasher.init()
-  wasmHasher.update(data)
+  if (length <= staging.length) {
+    if (data !== staging) staging.set(length === data.length ? data : data.subarray(0, length))
+    wasmHasher.update(staging.subarray(0, length))
+  } else wasmHasher.update(data.subarray(0, length))
   return wasmHasher.digest('binary') as Uint8Array<ArrayBuffer>
 }
 
@@ -44,6 +65,7 @@ export function blake3Multihash(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(34)
   out[0] = BLAKE3_CODE
   out[1] = 32
-  out.set(blake3(data), 2)
+  if (data.length <= SMALL_INPUT) blake3ChunkInto(data, data.length, out, 2)
+  else out.set(blake3(data), 2)
   return out
 }

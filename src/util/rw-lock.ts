@@ -99,6 +99,11 @@ export class RwLock {
     this.#drain()
   }
 
+  /** True when a read would take the lock at once: no writer holds it and nobody waits. */
+  get readableNow(): boolean {
+    return !this.#writing && this.#waiting === 0
+  }
+
   /** True when nobody holds the lock and nobody waits for it. */
   get idle(): boolean {
     return this.#readers === 0 && !this.#writing && this.#waiting === 0
