@@ -115,7 +115,8 @@ class EntryReader {
       grown.set(table.hashes)
       table.hashes = grown
     }
-    table.hashes.set(hash, index * length)
+    const hashes = table.hashes
+    for (let i = 0, at = index * length; i < length; i++, at++) hashes[at] = hash[i] as number
     table.keys.push(key)
     return this.#batch.length === VALUE_BATCH
   }
@@ -124,22 +125,18 @@ class EntryReader {
     const batch = this.#batch
     this.#batch = []
     const { loader, signal } = this.#context
+    const options = { signal }
+    const saves = batch.map((data) => loader.save(data, 'raw', options))
+    let ids: StoreId[]
+    try {
+      ids = await Promise.all(saves)
+    } catch (error) {
+      // Every save of the batch settles before the failure is reported: nothing runs on after it.
+      await Promise.allSettled(saves)
+      throw error
+    }
     const pointers = this.table.pointers
-    const first = pointers.length
-    let failure: { error: unknown } | undefined
-    // Each save gets its handlers at once, so a failure is never unhandled and all have settled below.
-    const saves = batch.map((data, i) =>
-      loader.save(data, 'raw', { signal }).then(
-        (id) => {
-          pointers[first + i] = id
-        },
-        (error: unknown) => {
-          failure ??= { error }
-        },
-      ),
-    )
-    await Promise.all(saves)
-    if (failure !== undefined) throw failure.error
+    for (const id of ids) pointers.push(id)
   }
 }
 
@@ -242,23 +239,19 @@ class TreeBuilder {
     const limit = this.#context.maxBucketSize
     const keys: string[] = []
     const pointers: StoreId[] = []
-    // From the last entry back: the first time a key is seen is its last value.
+    // From the last entry back: the first time a key is seen is its last value. Each new key is
+    // inserted in DAG-CBOR key order, so the bucket is built sorted.
     for (let i = to - 1; i >= from; i--) {
       const entry = this.#order[i] as number
       const key = allKeys[entry] as string
       if (keys.includes(key)) continue
       if (keys.length === limit) return undefined
-      keys.push(key)
-      pointers.push(allPointers[entry] as StoreId)
+      let at = keys.length
+      while (at > 0 && compareDagCborKeys(keys[at - 1] as string, key) > 0) at--
+      keys.splice(at, 0, key)
+      pointers.splice(at, 0, allPointers[entry] as StoreId)
     }
     this.size += keys.length
-    if (keys.length === 1) return new Bucket(keys, pointers)
-    const sorted = keys
-      .map((_, i) => i)
-      .sort((i, j) => compareDagCborKeys(keys[i] as string, keys[j] as string))
-    return new Bucket(
-      sorted.map((i) => keys[i] as string),
-      sorted.map((i) => pointers[i] as StoreId),
-    )
+    return new Bucket(keys, pointers)
   }
 }
