@@ -26,10 +26,12 @@ type Result = {
   flushSeconds: number
   getSeconds: number
   peakRssBytes: number
+  /** CPU seconds of the build (set + flush, or fromEntries), ts-hamt only. */
+  buildCpuSeconds?: number
   root?: string
 }
 
-async function measure(impl: 'ts-hamt' | 'iamap' | 'py-hamt', n: number): Promise<Result> {
+async function measure(impl: 'ts-hamt' | 'ts-hamt-bulk' | 'iamap' | 'py-hamt', n: number): Promise<Result> {
   const options = { cwd: repo, maxBuffer: 1 << 24, timeout: 3_600_000 }
   const { stdout } =
     impl === 'py-hamt'
@@ -48,7 +50,7 @@ async function measure(impl: 'ts-hamt' | 'iamap' | 'py-hamt', n: number): Promis
 
 const results: Result[] = []
 for (const n of sizes) {
-  for (const impl of ['ts-hamt', 'py-hamt', 'iamap'] as const) {
+  for (const impl of ['ts-hamt', 'ts-hamt-bulk', 'py-hamt', 'iamap'] as const) {
     if (impl === 'iamap' && n > iamapMaxKeys) continue
     process.stderr.write(`bench: ${impl} with ${n} keys… `)
     const result = await measure(impl, n)
@@ -58,7 +60,11 @@ for (const n of sizes) {
 }
 
 const find = (impl: string, n: number): Result | undefined =>
-  results.find((r) => r.impl.startsWith(impl) && r.n === n)
+  results.find(
+    (r) => (r.impl === impl || r.impl.startsWith(`${impl} `)) && r.n === n && !r.impl.endsWith(' bulk'),
+  )
+const findBulk = (n: number): Result | undefined =>
+  results.find((r) => r.impl === 'ts-hamt bulk' && r.n === n)
 const build = (r: Result): number => r.setSeconds + r.flushSeconds
 const perOp = (seconds: number, ops: number): string => `${((seconds / ops) * 1e6).toFixed(2)} µs`
 const ratio = (ours: number, theirs: number | undefined): string =>
@@ -84,6 +90,24 @@ const rows = sizes.map((n) => {
     ia ? mb(ia.peakRssBytes) : '–',
   ]
 })
+const bulkRows = sizes.map((n) => {
+  const ts = find('ts-hamt', n) as Result
+  const bulk = findBulk(n) as Result
+  const py = find('py-hamt', n)
+  if (bulk.root !== ts.root) throw new Error(`bulk root differs at ${n} keys: ${bulk.root} vs ${ts.root}`)
+  const cpu = (r: Result): number => r.buildCpuSeconds ?? build(r)
+  return [
+    n.toLocaleString('en'),
+    perOp(build(bulk), n),
+    perOp(cpu(bulk), n),
+    perOp(build(ts), n),
+    perOp(cpu(ts), n),
+    ratio(cpu(bulk), cpu(ts)),
+    ratio(build(bulk), py && build(py)),
+    mb(bulk.peakRssBytes),
+    mb(ts.peakRssBytes),
+  ]
+})
 const raw = results.map(
   (r) =>
     `| ${r.impl} | ${r.n.toLocaleString('en')} | ${r.setSeconds.toFixed(2)} | ${r.flushSeconds.toFixed(2)} | ${r.getSeconds.toFixed(2)} | ${mb(r.peakRssBytes)} |`,
@@ -107,6 +131,17 @@ ts-hamt's throughput divided by the peer's (higher is better for ts-hamt). Raw n
 | keys | ts-hamt build per key | vs py-hamt | vs iamap | ts-hamt get | vs py-hamt | vs iamap | peak RSS ts-hamt | py-hamt | iamap |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
+
+### Bulk build: \`HAMT.fromEntries\` against set + flush
+
+The same keys and values through \`HAMT.fromEntries\` (from a generator, so no input array is held),
+in a process of its own; its root equals set + flush's (checked by the runner). CPU is the process's
+user + system time over the build, steadier than wall time on a shared machine. The speed-up is
+CPU against CPU; \`vs py-hamt\` is wall against wall (py-hamt's CPU time is not measured).
+
+| keys | bulk per key (wall) | bulk per key (CPU) | set + flush (wall) | set + flush (CPU) | bulk speed-up (CPU) | bulk vs py-hamt | peak RSS bulk | peak RSS set + flush |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${bulkRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
 
 Raw seconds:
 

@@ -2,6 +2,7 @@ import { isStoreId, toCid } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { checkByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
+import { buildFromEntries } from './bulk.js'
 import { CallOrder } from './call-order.js'
 import { flushTree } from './flush.js'
 import type { CacheStats, GetOptions, HAMTNode, HAMTOptions, HashFn, NodesOptions } from './interface.js'
@@ -76,6 +77,44 @@ export class HAMT<V = unknown> {
     const hashFn = await checkOptions(options)
     const root = Link.toDirty(new Node(undefined, 0))
     return new HAMT<V>(options, hashFn, root, 0, options.readOnly ?? false)
+  }
+
+  /**
+   * Builds a map holding `entries` (an iterable or async iterable of `[key, value]`; a repeated key
+   * keeps its last value, as in a `Map`) in one pass: keys are hashed once, values saved in batches,
+   * and the tree is built bottom-up and saved as it is built, without a write per key. The root is the
+   * one `set` of every entry and `flush` would give, and the map returned is already flushed.
+   * Throws what `set` would throw for the first bad entry (or `flush` for a failing store), and then
+   * returns no map; values saved before the failure stay in the store, as after a failed `set`.
+   * `options.signal` ends the build the same way.
+   *
+   * @example
+   * ```ts
+   * const store = await MemoryStore.create()
+   * const rows = new Map([['a', 1], ['b', 2]])
+   * const map = await HAMT.fromEntries(rows, { store })
+   * console.log(map.rootId, await map.get('b'))
+   * ```
+   */
+  static async fromEntries<V = unknown>(
+    entries: Iterable<readonly [string, V]> | AsyncIterable<readonly [string, V]>,
+    options: HamtOptions & AbortOptions,
+  ): Promise<HAMT<V>> {
+    options?.signal?.throwIfAborted()
+    const hashFn = await checkOptions(options)
+    const map = new HAMT<V>(options, hashFn, Link.toDirty(new Node(undefined, 0)), 0)
+    const built = await buildFromEntries(entries, {
+      hasher: map.#hasher,
+      loader: map.#loader,
+      maxBucketSize: map.maxBucketSize,
+      valuesAreBytes: map.valuesAreBytes,
+      concurrency: map.#flushConcurrency,
+      signal: options.signal,
+    })
+    map.#loader.cache.set(built.rootId, built.root, built.bytes)
+    map.#root = Link.toStored(built.rootId)
+    map.#size = built.size
+    return map
   }
 
   /**
