@@ -13,8 +13,20 @@ const random = (): number => {
   seed = (seed * 1103515245 + 12345) % 2 ** 31
   return seed / 2 ** 31
 }
-const getKeys = Array.from({ length: gets }, () => `key-${Math.floor(random() * keys)}`)
+const getIndexes = Array.from({ length: gets }, () => Math.floor(random() * keys))
+const getKeys = getIndexes.map((i) => `key-${i}`)
 const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9
+
+/** Every get must return the key's own value; the sum lets bench/run.ts compare with the peers' runners. */
+function checkGets(values: unknown[]): number {
+  let sum = 0
+  values.forEach((value, g) => {
+    const want = getIndexes[g] as number
+    if (value !== want) throw new Error(`get ${getKeys[g]} gave ${String(value)}`)
+    sum += want
+  })
+  return sum
+}
 
 async function benchTsHamt() {
   const store = await MemoryStore.create()
@@ -26,10 +38,20 @@ async function benchTsHamt() {
   const root = await map.flush()
   const flushSeconds = seconds(start)
   const reader = await HAMT.open<number>(root, { store, readOnly: true, cacheBytes: 256 << 20 })
+  const values = new Array<unknown>(gets)
   start = process.hrtime.bigint()
-  for (const key of getKeys) if ((await reader.get(key)) === undefined) throw new Error(`lost ${key}`)
+  for (let g = 0; g < gets; g++) values[g] = await reader.get(getKeys[g] as string)
   const getSeconds = seconds(start)
-  return { impl: 'ts-hamt', setSeconds, flushSeconds, getSeconds, root: bytesToHex(root as Uint8Array) }
+  const getSum = checkGets(values)
+  return {
+    impl: 'ts-hamt',
+    setSeconds,
+    flushSeconds,
+    getSeconds,
+    root: bytesToHex(root as Uint8Array),
+    blocks: store.blockCount,
+    getSum,
+  }
 }
 
 /** iamap (rvagg) with the same hash and content addressing: DAG-CBOR nodes named by BLAKE3 CIDs. */
@@ -55,11 +77,21 @@ async function benchIamap() {
   for (let i = 0; i < keys; i++) map = await map.set(`key-${i}`, i)
   const setSeconds = seconds(start)
   const reader = await iamap.load(store, map.id)
+  const values = new Array<unknown>(gets)
   start = process.hrtime.bigint()
-  for (const key of getKeys) if ((await reader.get(key)) === undefined) throw new Error(`lost ${key}`)
+  for (let g = 0; g < gets; g++) values[g] = await reader.get(getKeys[g] as string)
   const getSeconds = seconds(start)
+  const getSum = checkGets(values)
   // iamap saves every changed node on every set: there is no separate flush.
-  return { impl: 'iamap 3', setSeconds, flushSeconds: 0, getSeconds, root: map.id.toString() }
+  return {
+    impl: 'iamap 3',
+    setSeconds,
+    flushSeconds: 0,
+    getSeconds,
+    root: map.id.toString(),
+    blocks: blocks.size,
+    getSum,
+  }
 }
 
 const result = impl === 'iamap' ? await benchIamap() : await benchTsHamt()
