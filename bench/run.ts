@@ -1,6 +1,8 @@
-// Runs the HAMT benchmark: ts-hamt, py-hamt 3.6.0 and iamap, same keys and gets, each run in its own
-// process (for a clean peak RSS), and writes bench/results/hamt.md and hamt.json.
-// Usage: tsx bench/run.ts [--sizes 10000,100000,1000000] [--gets 100000] [--seed 7]
+// Runs the HAMT benchmark: ts-hamt, py-hamt 3.6.0 and iamap, and the Go and Rust peers go-hamt-ipld and
+// fvm_ipld_hamt (bench/peers/, built by scripts/peers-env.sh), same keys and gets, each run in its own
+// process (for a clean peak RSS), interleaved over rounds; writes the medians to bench/results/hamt.md
+// and hamt.json. Fails when a runner's gets disagree with the others'.
+// Usage: tsx bench/run.ts [--sizes 10000,100000,1000000] [--gets 100000] [--seed 7] [--rounds 3] [--peers false]
 import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -14,6 +16,8 @@ const repo = fileURLToPath(new URL('..', import.meta.url))
 const sizes = arg('sizes', '10000,100000,1000000').split(',').map(Number)
 const gets = Number(arg('gets', '100000'))
 const seed = arg('seed', '7')
+const rounds = Number(arg('rounds', '3'))
+const withPeers = arg('peers', 'true') !== 'false'
 // iamap saves every intermediate node of every set and its store keeps them all: 2.3 GB at 100k keys,
 // so 1M would not fit in this machine's memory.
 const iamapMaxKeys = 100_000
@@ -26,45 +30,86 @@ type Result = {
   flushSeconds: number
   getSeconds: number
   peakRssBytes: number
-  /** CPU seconds of the build (set + flush, or fromEntries), ts-hamt only. */
-  buildCpuSeconds?: number
   root?: string
+  /** Blocks in the store after the flush (nodes, plus one per value where values are blocks). */
+  blocks?: number
+  /** Sum of the values the gets returned: every runner checks its own, this checks they agree. */
+  getSum?: number
 }
 
-async function measure(impl: 'ts-hamt' | 'ts-hamt-bulk' | 'iamap' | 'py-hamt', n: number): Promise<Result> {
+const runners = ['ts-hamt', 'py-hamt', 'iamap', 'go-hamt-ipld', 'fvm-inline', 'fvm-blocks'] as const
+type Runner = (typeof runners)[number]
+const peers: Runner[] = ['go-hamt-ipld', 'fvm-inline', 'fvm-blocks']
+
+// The peers' binaries, built (or found cached) once: the go-hamt-ipld runner, then fvm_ipld_hamt's.
+const peerBins = withPeers
+  ? (await run('bash', [`${repo}/scripts/peers-env.sh`], { maxBuffer: 1 << 20, timeout: 1_800_000 })).stdout
+      .trim()
+      .split('\n')
+      .slice(-2)
+  : []
+
+async function measure(runner: Runner, n: number): Promise<Result> {
   const options = { cwd: repo, maxBuffer: 1 << 24, timeout: 3_600_000 }
-  const { stdout } =
-    impl === 'py-hamt'
-      ? await run(
-          await pyHamtPython(),
-          ['-W', 'ignore', 'bench/pyhamt_bench.py', String(n), String(gets), seed],
-          options,
-        )
-      : await run(
-          'node',
-          ['--import', 'tsx', 'bench/hamt-worker.ts', impl, String(n), String(gets), seed],
-          options,
-        )
+  const counts = [String(n), String(gets), seed]
+  const [file, args] =
+    runner === 'py-hamt'
+      ? [await pyHamtPython(), ['-W', 'ignore', 'bench/pyhamt_bench.py', ...counts]]
+      : runner === 'go-hamt-ipld'
+        ? [peerBins[0] as string, counts]
+        : runner === 'fvm-inline' || runner === 'fvm-blocks'
+          ? [peerBins[1] as string, [runner === 'fvm-inline' ? 'inline' : 'blocks', ...counts]]
+          : ['node', ['--import', 'tsx', 'bench/hamt-worker.ts', runner, ...counts]]
+  const { stdout } = await run(file, args, options)
   return JSON.parse(stdout.trim().split('\n').at(-1) as string) as Result
 }
 
-const results: Result[] = []
-for (const n of sizes) {
-  for (const impl of ['ts-hamt', 'ts-hamt-bulk', 'py-hamt', 'iamap'] as const) {
-    if (impl === 'iamap' && n > iamapMaxKeys) continue
-    process.stderr.write(`bench: ${impl} with ${n} keys… `)
-    const result = await measure(impl, n)
-    process.stderr.write(`${(result.setSeconds + result.flushSeconds).toFixed(2)} s to build\n`)
-    results.push(result)
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] as number
+}
+
+// Interleaved: each round runs every implementation at every size once, so a slow spell of the
+// machine falls on all of them alike.
+const runs = new Map<string, Result[]>()
+for (let round = 1; round <= rounds; round++) {
+  for (const n of sizes) {
+    for (const runner of runners) {
+      if (runner === 'iamap' && n > iamapMaxKeys) continue
+      if (!withPeers && peers.includes(runner)) continue
+      process.stderr.write(`bench: round ${round}/${rounds}, ${runner} with ${n} keys… `)
+      const result = await measure(runner, n)
+      process.stderr.write(`${(result.setSeconds + result.flushSeconds).toFixed(2)} s to build\n`)
+      const key = `${runner} ${n}`
+      runs.set(key, [...(runs.get(key) ?? []), result])
+    }
   }
 }
 
-const find = (impl: string, n: number): Result | undefined =>
-  results.find(
-    (r) => (r.impl === impl || r.impl.startsWith(`${impl} `)) && r.n === n && !r.impl.endsWith(' bulk'),
-  )
-const findBulk = (n: number): Result | undefined =>
-  results.find((r) => r.impl === 'ts-hamt bulk' && r.n === n)
+// Every runner checked its own gets (key-i must hold i); equal sums show they also read the same keys.
+for (const n of sizes) {
+  const sums = [...runs.entries()]
+    .filter(([key]) => key.endsWith(` ${n}`))
+    .flatMap(([key, results]) => results.map((r) => [key, r.getSum] as const))
+    .filter(([, sum]) => sum !== undefined)
+  if (new Set(sums.map(([, sum]) => sum)).size > 1)
+    throw new Error(`runners' gets disagree at ${n} keys: ${JSON.stringify(sums)}`)
+}
+
+const byRunner = new Map<string, Result>()
+for (const [key, results] of runs) {
+  const first = results[0] as Result
+  byRunner.set(key, {
+    ...first,
+    setSeconds: median(results.map((r) => r.setSeconds)),
+    flushSeconds: median(results.map((r) => r.flushSeconds)),
+    getSeconds: median(results.map((r) => r.getSeconds)),
+    peakRssBytes: median(results.map((r) => r.peakRssBytes)),
+  })
+}
+const results = [...byRunner.values()]
+
+const find = (runner: Runner, n: number): Result | undefined => byRunner.get(`${runner} ${n}`)
 const build = (r: Result): number => r.setSeconds + r.flushSeconds
 const perOp = (seconds: number, ops: number): string => `${((seconds / ops) * 1e6).toFixed(2)} µs`
 const ratio = (ours: number, theirs: number | undefined): string =>
@@ -90,28 +135,39 @@ const rows = sizes.map((n) => {
     ia ? mb(ia.peakRssBytes) : '–',
   ]
 })
-const bulkRows = sizes.map((n) => {
-  const ts = find('ts-hamt', n) as Result
-  const bulk = findBulk(n) as Result
-  const py = find('py-hamt', n)
-  if (bulk.root !== ts.root) throw new Error(`bulk root differs at ${n} keys: ${bulk.root} vs ${ts.root}`)
-  const cpu = (r: Result): number => r.buildCpuSeconds ?? build(r)
-  return [
-    n.toLocaleString('en'),
-    perOp(build(bulk), n),
-    perOp(cpu(bulk), n),
-    perOp(build(ts), n),
-    perOp(cpu(ts), n),
-    ratio(cpu(bulk), cpu(ts)),
-    ratio(build(bulk), py && build(py)),
-    mb(bulk.peakRssBytes),
-    mb(ts.peakRssBytes),
-  ]
-})
 const raw = results.map(
   (r) =>
-    `| ${r.impl} | ${r.n.toLocaleString('en')} | ${r.setSeconds.toFixed(2)} | ${r.flushSeconds.toFixed(2)} | ${r.getSeconds.toFixed(2)} | ${mb(r.peakRssBytes)} |`,
+    `| ${r.impl} | ${r.n.toLocaleString('en')} | ${r.setSeconds.toFixed(3)} | ${r.flushSeconds.toFixed(3)} | ${r.getSeconds.toFixed(3)} | ${mb(r.peakRssBytes)} | ${r.blocks?.toLocaleString('en') ?? '–'} |`,
 )
+
+// Per key, every implementation side by side (build = set + flush), and ts-hamt against the peer that
+// stores the same blocks as ts-hamt (fvm_ipld_hamt with each value a block).
+const us = (seconds: number, ops: number): string => ((seconds / ops) * 1e6).toFixed(2)
+const perKey = (runner: Runner): string[] => {
+  const cells = sizes.map((n) => {
+    const r = find(runner, n)
+    return r ? `${us(build(r), n)} / ${us(r.getSeconds, r.gets)}` : '–'
+  })
+  const largest = [...sizes]
+    .reverse()
+    .map((n) => find(runner, n))
+    .find((r) => r !== undefined)
+  return [largest?.impl ?? runner, ...cells, largest ? mb(largest.peakRssBytes) : '–']
+}
+const vsFvm = sizes.map((n) => {
+  const ts = find('ts-hamt', n) as Result
+  const fvm = find('fvm-blocks', n)
+  return fvm
+    ? `${(build(ts) / build(fvm)).toFixed(1)}× / ${(ts.getSeconds / fvm.getSeconds).toFixed(1)}×`
+    : '–'
+})
+const peerRows = [
+  ...runners.filter((r) => sizes.some((n) => find(r, n))).map(perKey),
+  ['ts-hamt ÷ fvm_ipld_hamt (values as blocks)', ...vsFvm, ''],
+]
+const peerTable = `| per key, µs: build / get | ${sizes.map((n) => n.toLocaleString('en')).join(' | ')} | peak RSS at ${Math.max(...sizes).toLocaleString('en')} |
+|---|${sizes.map(() => '---:|').join('')}---:|
+${peerRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`
 const markdown = `## In memory: ts-hamt, py-hamt and iamap
 
 Generated by \`npm run bench\` (\`bench/run.ts\`) on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}.
@@ -132,26 +188,35 @@ ts-hamt's throughput divided by the peer's (higher is better for ts-hamt). Raw n
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
 
-### Bulk build: \`HAMT.fromEntries\` against set + flush
+### Peers: go-hamt-ipld and fvm_ipld_hamt
 
-The same keys and values through \`HAMT.fromEntries\` (from a generator, so no input array is held),
-in a process of its own; its root equals set + flush's (checked by the runner). CPU is the process's
-user + system time over the build, steadier than wall time on a shared machine. The speed-up is
-CPU against CPU; \`vs py-hamt\` is wall against wall (py-hamt's CPU time is not measured).
+${withPeers ? '' : 'Not run (`--peers false`).\n\n'}The Go and Rust HAMTs of the Filecoin field, on the same workload (same keys, values, gets and seed,
+256-wide nodes, BLAKE3 of the key's UTF-8 bytes, DAG-CBOR blocks named by BLAKE3 CIDs, in-memory store,
+cold reopen before the gets). Our runners in \`bench/peers/\`, built from the Go module proxy and crates.io by
+\`scripts/peers-env.sh\`. Both use buckets of 3 (go-hamt-ipld's is a constant; fvm_ipld_hamt's default)
+where ts-hamt and py-hamt use 4.
 
-| keys | bulk per key (wall) | bulk per key (CPU) | set + flush (wall) | set + flush (CPU) | bulk speed-up (CPU) | bulk vs py-hamt | peak RSS bulk | peak RSS set + flush |
-|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-${bulkRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
+- **go-hamt-ipld** v3.4.1 keeps values inline in the buckets; its store's \`DefaultMultihash\` is BLAKE3.
+- **fvm_ipld_hamt** 0.10.6 in two layouts: values inline, and \`Hamt<String, Cid>\` with each value
+  \`put_cbor\` as its own block, as ts-hamt and py-hamt store them (its gets then read the value block
+  too). fvm_ipld_hamt asks for Blake2b-256 IDs at flush whatever it is configured with, so the runner's
+  store names every block by its BLAKE3 multihash instead.
+- Honesty checks: every runner checks that each get returns its key's value and reports the sum, which
+  must agree across runners; the peers also walk the whole map afterwards (untimed) and fail unless
+  every entry is there and the blocks read are exactly the blocks stored.
+- ${rounds} interleaved round${rounds === 1 ? '' : 's'}, medians (here and above).
 
-Raw seconds:
+${peerTable}
 
-| implementation | keys | set | flush | gets | peak RSS |
-|---|---:|---:|---:|---:|---:|
+Raw seconds (medians):
+
+| implementation | keys | set | flush | gets | peak RSS | blocks |
+|---|---:|---:|---:|---:|---:|---:|
 ${raw.join('\n')}
 `
 await writeFile(
   `${repo}/bench/results/hamt.json`,
-  `${JSON.stringify({ date: new Date().toISOString(), gets, results }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), gets, rounds, results, runs: [...runs.values()].flat() }, null, 2)}\n`,
 )
 await writeFile(`${repo}/bench/results/hamt.md`, markdown)
 process.stderr.write(

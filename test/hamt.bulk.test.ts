@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import type { StoreId } from '../src/cas/interface.js'
-import { HAMT, type HamtOptions, type HashFn, isHamtError, MemoryStore } from '../src/index.js'
+import { HAMT, type HAMTOptions, type HashFn, isHamtError, MemoryStore } from '../src/index.js'
 
 const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
 console.log('seed', seed, `(replay with TS_HAMT_SEED=${seed})`)
@@ -50,7 +50,7 @@ const hashes: Record<string, HashFn | undefined> = {
 type Outcome = { root: StoreId } | { code: string }
 
 /** What `set` of every entry and `flush` give: the root, or the code of the error that stopped them. */
-async function reference(entries: Array<[string, unknown]>, options: HamtOptions): Promise<Outcome> {
+async function reference(entries: Array<[string, unknown]>, options: HAMTOptions): Promise<Outcome> {
   const map = await HAMT.create(options)
   try {
     for (const [key, value] of entries) await map.set(key, value)
@@ -63,7 +63,7 @@ async function reference(entries: Array<[string, unknown]>, options: HamtOptions
 
 async function bulk(
   entries: Iterable<[string, unknown]> | AsyncIterable<[string, unknown]>,
-  options: HamtOptions,
+  options: HAMTOptions,
 ): Promise<Outcome & { map?: HAMT }> {
   try {
     const map = await HAMT.fromEntries(entries, options)
@@ -80,7 +80,7 @@ async function* asAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
 
 async function assertSameAsSetAndFlush(
   entries: Array<[string, unknown]>,
-  options: Omit<HamtOptions, 'store'>,
+  options: Omit<HAMTOptions, 'store'>,
   async = false,
 ): Promise<void> {
   const expected = await reference(entries, { ...options, store: await MemoryStore.create() })

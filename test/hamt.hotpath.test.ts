@@ -5,11 +5,12 @@ import { describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
 import fc from 'fast-check'
+import { blake3, loadBlake3 } from '../src/blocks.js'
 import { decodeDagCbor, encodeDagCbor } from '../src/codec/dag-cbor.js'
 import { makeKeyHasher } from '../src/hamt/keys.js'
 import { Bucket } from '../src/hamt/node.js'
 import { blake3ChunkInto } from '../src/hash/blake3-chunk.js'
-import { blake3, type Codec, HAMT, loadBlake3, MemoryStore, type StoreId } from '../src/index.js'
+import { type Codec, HAMT, MemoryStore, type StoreId } from '../src/index.js'
 
 await loadBlake3()
 

@@ -2,8 +2,9 @@
 // node left in the store, and a retry with good entries that succeeds.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { blake3 } from '../src/blocks.js'
 import type { ContentAddressedStore } from '../src/cas/interface.js'
-import { blake3, HAMT, type HamtOptions, type HashFn, isHamtError, MemoryStore } from '../src/index.js'
+import { HAMT, type HAMTOptions, type HashFn, isHamtError, MemoryStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
 const good = Array.from({ length: 3000 }, (_, i) => [`key-${i}`, i] as [string, unknown])
@@ -19,7 +20,7 @@ function holdsNode(store: MemoryStore): boolean {
 }
 
 /** The error `set` gives on the first bad entry, in a set loop over `entries`. */
-async function setError(entries: unknown[], options: Omit<HamtOptions, 'store'>): Promise<unknown> {
+async function setError(entries: unknown[], options: Omit<HAMTOptions, 'store'>): Promise<unknown> {
   const map = await HAMT.create({ ...options, store: await MemoryStore.create() })
   try {
     for (const [key, value] of entries as Array<[string, unknown]>) await map.set(key, value)
@@ -29,7 +30,7 @@ async function setError(entries: unknown[], options: Omit<HamtOptions, 'store'>)
   assert.fail('set accepted every entry')
 }
 
-async function rootOfSets(entries: Array<[string, unknown]>, options: Omit<HamtOptions, 'store'> = {}) {
+async function rootOfSets(entries: Array<[string, unknown]>, options: Omit<HAMTOptions, 'store'> = {}) {
   const map = await HAMT.create({ ...options, store: await MemoryStore.create() })
   for (const [key, value] of entries) await map.set(key, value)
   return map.flush()
@@ -39,8 +40,8 @@ async function rootOfSets(entries: Array<[string, unknown]>, options: Omit<HamtO
 async function assertFailsAsSet(
   name: string,
   entries: unknown[],
-  options: Omit<HamtOptions, 'store'> = {},
-  retryOptions: Omit<HamtOptions, 'store'> = options,
+  options: Omit<HAMTOptions, 'store'> = {},
+  retryOptions: Omit<HAMTOptions, 'store'> = options,
 ): Promise<void> {
   const expected = (await setError(entries, options)) as Error & { code: string }
   const store = await MemoryStore.create()

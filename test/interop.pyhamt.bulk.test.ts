@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
-import { bytesToHex, HAMT, MemoryStore } from '../src/index.js'
+import { bytesToHex } from '../src/blocks.js'
+import { HAMT, MemoryStore } from '../src/index.js'
 import { pyHamtDriver, pyHamtPython } from './helpers/python.js'
 
 type Read = { size: number; entries: Record<string, string> }

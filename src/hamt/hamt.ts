@@ -98,11 +98,17 @@ export class HAMT<V = unknown> {
    */
   static async fromEntries<V = unknown>(
     entries: Iterable<readonly [string, V]> | AsyncIterable<readonly [string, V]>,
-    options: HamtOptions & AbortOptions,
+    options: HAMTOptions & AbortOptions,
   ): Promise<HAMT<V>> {
     options?.signal?.throwIfAborted()
     const hashFn = await checkOptions(options)
-    const map = new HAMT<V>(options, hashFn, Link.toDirty(new Node(undefined, 0)), 0)
+    const map = new HAMT<V>(
+      options,
+      hashFn,
+      Link.toDirty(new Node(undefined, 0)),
+      0,
+      options.readOnly ?? false,
+    )
     const built = await buildFromEntries(entries, {
       hasher: map.#hasher,
       loader: map.#loader,
