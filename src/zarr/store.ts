@@ -166,6 +166,12 @@ export class ZarrHAMTStore {
   }
 
   #assertWritable(operation: string): void {
-    if (this.readOnly) throw new ReadOnlyError(`${operation} on a read-only Zarr store`)
+    if (!this.readOnly) return
+    throw new ReadOnlyError(
+      operation,
+      this.#readOnly === true
+        ? 'this Zarr store was made with readOnly: true'
+        : "this Zarr store's HAMT is read-only (HAMT.open reads unless given readOnly: false; store.hamt.enableWrite() makes it writable)",
+    )
   }
 }

@@ -1,0 +1,85 @@
+// What a new user of the package meets after `create` writes, `open` reads: a refused write says how
+// to write instead, and the openers take what the README says they take.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import * as zarr from 'zarrita'
+import {
+  HAMT,
+  isHamtError,
+  MemoryStore,
+  openZarrRoot,
+  ShardedZarrStore,
+  ZarrHAMTStore,
+} from '../src/index.js'
+import { zarrLayoutOf } from '../src/layout.js'
+import { CidMemoryStore } from './helpers/cid-store.js'
+
+/** Asserts an ERR_READ_ONLY whose message matches every pattern (the remedy it names). */
+const readOnlySaying =
+  (...patterns: RegExp[]) =>
+  (err: unknown): boolean => {
+    assert.ok(isHamtError(err, 'ERR_READ_ONLY'), `expected ERR_READ_ONLY, got ${String(err)}`)
+    for (const pattern of patterns) assert.match(err.message, pattern)
+    return true
+  }
+
+describe('a refused write says how to write', () => {
+  it('HAMT.open without readOnly: false: the message names the option and enableWrite()', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<number>({ store })
+    await map.set('a', 1)
+    const opened = await HAMT.open<number>(await map.flush(), { store })
+    await assert.rejects(
+      opened.set('b', 2),
+      readOnlySaying(/^cannot set: /, /readOnly: false/, /enableWrite\(\)/),
+    )
+    await assert.rejects(opened.delete('a'), readOnlySaying(/^cannot delete: /, /readOnly: false/))
+    // The advice works: the same map is writable after enableWrite().
+    await opened.enableWrite()
+    await opened.set('b', 2)
+    assert.equal(await opened.get('b'), 2)
+  })
+
+  it('a ZarrHAMTStore on an opened HAMT, or made readOnly: true, says which and how', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    await zarr.create(zarr.root(new ZarrHAMTStore(map)).resolve('t'), {
+      shape: [2],
+      chunkShape: [2],
+      dtype: 'uint8',
+    })
+    const root = await map.flush()
+    const onOpened = new ZarrHAMTStore(await HAMT.open<Uint8Array>(root, { store, valuesAreBytes: true }))
+    await assert.rejects(
+      onOpened.set('/t/c/0', Uint8Array.of(1)),
+      readOnlySaying(/^cannot set: /, /Zarr store's HAMT is read-only/, /readOnly: false/, /enableWrite\(\)/),
+    )
+    const madeReadOnly = new ZarrHAMTStore(map, { readOnly: true })
+    await assert.rejects(
+      madeReadOnly.delete('/t/zarr.json'),
+      readOnlySaying(/^cannot delete: /, /Zarr store was made with readOnly: true/),
+    )
+  })
+
+  it('a ShardedZarrStore opened to read names its own remedy, not a method it does not have', async () => {
+    const store = await CidMemoryStore.create()
+    const writer = await ShardedZarrStore.create({
+      store,
+      chunksPerShard: 2,
+      arrayShape: [4],
+      chunkShape: [1],
+    })
+    await writer.set('c/0', Uint8Array.of(1))
+    const root = await writer.flush()
+    for (const reader of [
+      await ShardedZarrStore.open(root, { store }),
+      (await openZarrRoot(root, { store })).store,
+    ]) {
+      await assert.rejects(reader.set('c/1', Uint8Array.of(2)), (err: unknown) => {
+        readOnlySaying(/^cannot set: /, /ShardedZarrStore\.open/, /readOnly: false/)(err)
+        assert.doesNotMatch((err as Error).message, /enableWrite/)
+        return true
+      })
+    }
+  })
+})
