@@ -83,3 +83,40 @@ describe('a refused write says how to write', () => {
     }
   })
 })
+
+describe('openers take what the README says', () => {
+  it('openZarrRoot opens a HAMT dataset at the byte ID a MemoryStore flush returns', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    const temp = await zarr.create(zarr.root(new ZarrHAMTStore(map)).resolve('t'), {
+      shape: [3],
+      chunkShape: [3],
+      dtype: 'int32',
+    })
+    await zarr.set(temp, null, 7)
+    const root = await map.flush()
+    assert.ok(root instanceof Uint8Array, 'MemoryStore gives byte IDs')
+    const { layout, store: opened } = await openZarrRoot(root, { store })
+    assert.deepEqual(layout, { kind: 'hamt' })
+    const read = await zarr.open(zarr.root(opened).resolve('t'), { kind: 'array' })
+    assert.deepEqual(Array.from((await zarr.get(read)).data as Int32Array), [7, 7, 7])
+    // Anything that is not an ID is still refused at the boundary, naming the argument.
+    await assert.rejects(openZarrRoot(42 as never, { store }), (err: unknown) => {
+      assert.ok(isHamtError(err, 'ERR_INVALID_ARGUMENT'))
+      assert.match(err.message, /^root must be a CID or bytes, got /)
+      return true
+    })
+  })
+
+  it('zarrLayoutOf takes the root block alone, as the README calls it', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create({ store })
+    const block = await store.load(await map.flush())
+    assert.deepEqual(zarrLayoutOf(block), { kind: 'hamt' })
+    assert.throws(
+      () => zarrLayoutOf(Uint8Array.of(0xff)),
+      (err: unknown) =>
+        isHamtError(err, 'ERR_INVALID_ARGUMENT') && /^rootBlock is not a DAG-CBOR block/.test(err.message),
+    )
+  })
+})

@@ -1,7 +1,7 @@
-import { toCid } from '../cas/id.js'
+import { formatId, isStoreId, toCid } from '../cas/id.js'
 import type { ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
-import { InvalidArgumentError } from '../errors.js'
+import { describeValue, InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { ShardedZarrStore } from '../sharded/store.js'
 import { ZarrHAMTStore } from '../zarr/store.js'
@@ -11,19 +11,26 @@ export type ZarrLayout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: 
 
 /**
  * The layout of a Zarr root block: a HAMT root node is a 256-slot DAG-CBOR array, a sharded store's
- * root a DAG-CBOR map with `manifest_version`. Anything else is an InvalidArgumentError naming `root`.
+ * root a DAG-CBOR map with `manifest_version`. Anything else is an InvalidArgumentError naming `root` (the
+ * root's ID, for the message) or else `rootBlock`.
+ *
+ * @example
+ * ```ts
+ * const layout = zarrLayoutOf(await store.load(root)) // { kind: 'hamt' } or { kind: 'sharded', manifestVersion }
+ * ```
  */
-export function zarrLayoutOf(rootBlock: Uint8Array, root: string): ZarrLayout {
+export function zarrLayoutOf(rootBlock: Uint8Array, root?: string): ZarrLayout {
+  const what = root === undefined ? 'rootBlock' : `root ${root}`
   let decoded: unknown
   try {
     decoded = decodeDagCbor(rootBlock)
   } catch (error) {
-    throw new InvalidArgumentError(`root ${root} is not a DAG-CBOR block`, { cause: error })
+    throw new InvalidArgumentError(`${what} is not a DAG-CBOR block`, { cause: error })
   }
   if (Array.isArray(decoded)) return { kind: 'hamt' }
   const version = (decoded as { manifest_version?: unknown } | null)?.manifest_version
   if (typeof version === 'string') return { kind: 'sharded', manifestVersion: version }
-  throw new InvalidArgumentError(`root ${root} is neither a HAMT node nor a sharded Zarr manifest`)
+  throw new InvalidArgumentError(`${what} is neither a HAMT node nor a sharded Zarr manifest`)
 }
 
 /**
@@ -41,8 +48,11 @@ export async function openZarrRoot(
   options: { store: ContentAddressedStore },
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
   const { store } = options
-  const root = toCid(rootId, 'root')
-  const layout = zarrLayoutOf(await store.load(root), String(root))
+  // A HAMT opens at any store ID (a MemoryStore's are bytes); the sharded layout checks for a CID itself.
+  const root = typeof rootId === 'string' ? toCid(rootId, 'root') : rootId
+  if (!isStoreId(root))
+    throw new InvalidArgumentError(`root must be a CID or bytes, got ${describeValue(root)}`)
+  const layout = zarrLayoutOf(await store.load(root), formatId(root))
   if (layout.kind === 'sharded') {
     return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true }) }
   }
