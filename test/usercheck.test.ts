@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as zarr from 'zarrita'
 import {
+  type ContentAddressedStore,
   HAMT,
   isHamtError,
   MemoryStore,
@@ -118,5 +119,34 @@ describe('openers take what the README says', () => {
       (err: unknown) =>
         isHamtError(err, 'ERR_INVALID_ARGUMENT') && /^rootBlock is not a DAG-CBOR block/.test(err.message),
     )
+  })
+
+  it('HAMT.open and openZarrRoot take a signal that bounds the load of the root, as ShardedZarrStore.open does', {
+    timeout: 10_000,
+  }, async () => {
+    const memory = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store: memory, valuesAreBytes: true })
+    const root = await map.flush()
+    // A store whose loads answer only when their signal aborts: a gateway that never answers.
+    const seen: (AbortSignal | undefined)[] = []
+    const stalled: ContentAddressedStore = {
+      save: (data, codec) => memory.save(data, codec),
+      load: (_id, options) =>
+        new Promise((_, reject) => {
+          seen.push(options?.signal)
+          options?.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true })
+        }),
+    }
+    for (const open of [
+      (signal: AbortSignal) => HAMT.open(root, { store: stalled, signal }),
+      (signal: AbortSignal) => openZarrRoot(root, { store: stalled, signal }),
+    ]) {
+      const controller = new AbortController()
+      const opening = open(controller.signal)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      controller.abort()
+      await assert.rejects(opening, { name: 'AbortError' })
+    }
+    assert.ok(seen.length >= 2 && seen.every((signal) => signal !== undefined))
   })
 })

@@ -1,7 +1,7 @@
-import { formatId, isStoreId, toCid } from '../cas/id.js'
-import type { ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { formatId, toStoreId } from '../cas/id.js'
+import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
-import { describeValue, InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { ShardedZarrStore } from '../sharded/store.js'
 import { ZarrHAMTStore } from '../zarr/store.js'
@@ -35,7 +35,7 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root?: string): ZarrLayout {
 
 /**
  * Opens the Zarr dataset at `rootId` (a CID, its string form or what a flush returned) read-only,
- * whichever layout holds it, as a zarrita store.
+ * whichever layout holds it, as a zarrita store. `signal` bounds the loads of the root.
  *
  * @example
  * ```ts
@@ -45,17 +45,15 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root?: string): ZarrLayout {
  */
 export async function openZarrRoot(
   rootId: StoreId | string,
-  options: { store: ContentAddressedStore },
+  options: { store: ContentAddressedStore } & AbortOptions,
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
-  const { store } = options
+  const { store, signal } = options
   // A HAMT opens at any store ID (a MemoryStore's are bytes); the sharded layout checks for a CID itself.
-  const root = typeof rootId === 'string' ? toCid(rootId, 'root') : rootId
-  if (!isStoreId(root))
-    throw new InvalidArgumentError(`root must be a CID or bytes, got ${describeValue(root)}`)
-  const layout = zarrLayoutOf(await store.load(root), formatId(root))
+  const root = toStoreId(rootId, 'root')
+  const layout = zarrLayoutOf(await store.load(root, { signal }), formatId(root))
   if (layout.kind === 'sharded') {
-    return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true }) }
+    return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true, signal }) }
   }
-  const map = await HAMT.open<Uint8Array>(root, { store, readOnly: true, valuesAreBytes: true })
+  const map = await HAMT.open<Uint8Array>(root, { store, readOnly: true, valuesAreBytes: true, signal })
   return { layout, store: new ZarrHAMTStore(map) }
 }
