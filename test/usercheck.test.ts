@@ -2,10 +2,15 @@
 // to write instead, and the openers take what the README says they take.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { MemoryBlockstore } from 'blockstore-core/memory'
 import * as zarr from 'zarrita'
 import {
+  BlockstoreStore,
+  type CarSource,
   type ContentAddressedStore,
+  exportCar,
   HAMT,
+  importCar,
   isHamtError,
   MemoryStore,
   openZarrRoot,
@@ -148,5 +153,20 @@ describe('openers take what the README says', () => {
       await assert.rejects(opening, { name: 'AbortError' })
     }
     assert.ok(seen.length >= 2 && seen.every((signal) => signal !== undefined))
+  })
+})
+
+describe('every type a public signature names is exported', () => {
+  it('importCar takes a CarSource, a name a wrapper of it can use', async () => {
+    const source = new BlockstoreStore(new MemoryBlockstore())
+    const map = await HAMT.create<number>({ store: source })
+    await map.set('a', 1)
+    const root = await map.flush()
+    // A user's own function over importCar names its parameter's type (a type error before it was exported).
+    const importInto = (target: BlockstoreStore, car: CarSource) => importCar(target, car)
+    const target = new BlockstoreStore(new MemoryBlockstore())
+    const { roots } = await importInto(target, exportCar(source, root))
+    assert.equal(String(roots[0]), String(root))
+    assert.equal(await (await HAMT.open<number>(root, { store: target })).get('a'), 1)
   })
 })
