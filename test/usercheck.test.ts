@@ -60,6 +60,13 @@ describe('a refused write says how to write', () => {
       onOpened.set('/t/c/0', Uint8Array.of(1)),
       readOnlySaying(/^cannot set: /, /Zarr store's HAMT is read-only/, /readOnly: false/, /enableWrite\(\)/),
     )
+    // Opened without valuesAreBytes (the other option a Zarr reader needs): the message says where it goes.
+    const notBytes = await HAMT.open<Uint8Array>(root, { store })
+    assert.throws(
+      () => new ZarrHAMTStore(notBytes),
+      (err: unknown) =>
+        isHamtError(err, 'ERR_INVALID_ARGUMENT') && /valuesAreBytes: true to HAMT\.open/.test(err.message),
+    )
     const madeReadOnly = new ZarrHAMTStore(map, { readOnly: true })
     await assert.rejects(
       madeReadOnly.delete('/t/zarr.json'),

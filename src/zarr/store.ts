@@ -44,7 +44,9 @@ export class ZarrHAMTStore {
 
   constructor(hamt: HAMT<Uint8Array>, options: ZarrHAMTStoreOptions = {}) {
     if (!hamt.valuesAreBytes) {
-      throw new InvalidArgumentError('ZarrHAMTStore needs a HAMT created with valuesAreBytes: true')
+      throw new InvalidArgumentError(
+        'ZarrHAMTStore needs a HAMT of bytes: pass valuesAreBytes: true to HAMT.open or HAMT.create',
+      )
     }
     this.hamt = hamt
     this.#readOnly = options.readOnly
