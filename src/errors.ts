@@ -96,12 +96,19 @@ export class RangeNotSatisfiableError extends HamtError {
   }
 }
 
-/** A write on a map opened read-only. */
+/** A write on a read-only map or store. */
 export class ReadOnlyError extends HamtError {
   declare readonly code: 'ERR_READ_ONLY'
 
-  constructor(operation: string) {
-    super('ERR_READ_ONLY', `cannot ${operation}: the map is read-only (call enableWrite() first)`)
+  /**
+   * `why`: what is read-only and how to write instead, which only the refusing class knows (openers
+   * read by default, so the usual remedy is `readOnly: false`; a `HAMT` also has `enableWrite()`).
+   */
+  constructor(
+    operation: string,
+    why = 'the map is read-only (HAMT.open reads unless given readOnly: false; enableWrite() makes it writable)',
+  ) {
+    super('ERR_READ_ONLY', `cannot ${operation}: ${why}`)
   }
 }
 

@@ -7,6 +7,7 @@ export type {
   BlockSink,
   BlockSource,
   CarProgress,
+  CarSource,
   ExportCarOptions,
   ImportCarOptions,
 } from './car/interface.js'

@@ -4,10 +4,8 @@ import type { CID } from 'multiformats/cid'
 import { IdMap } from '../cas/id-map.js'
 import { canVerify, verifyBlock } from '../cas/verify.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
-import type { BlockSink, ImportCarOptions } from './interface.js'
+import type { BlockSink, CarSource, ImportCarOptions } from './interface.js'
 import { linksOf } from './walk.js'
-
-type CarSource = Uint8Array | AsyncIterable<Uint8Array>
 
 type CarBlock = { cid: CID; bytes: Uint8Array }
 

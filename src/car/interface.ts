@@ -14,6 +14,9 @@ export interface BlockSink {
   flush?(options?: AbortOptions): Promise<void>
 }
 
+/** A CAR for `importCar`: all its bytes (checked in full before any block is added), or a stream of them. */
+export type CarSource = Uint8Array | AsyncIterable<Uint8Array>
+
 /** Counts so far, passed to `onProgress` after every block. */
 export interface CarProgress {
   blocks: number

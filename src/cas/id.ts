@@ -48,8 +48,19 @@ export function hexToBytes(hex: string): Uint8Array {
 }
 
 /**
+ * A root given as any store ID (a CID, or bytes as MemoryStore gives) or a CID's string form; anything
+ * else is an {@link InvalidArgumentError} naming the argument (`name`).
+ */
+export function toStoreId(value: unknown, name: string): StoreId {
+  const id = typeof value === 'string' ? toCid(value, name) : value
+  if (!isStoreId(id))
+    throw new InvalidArgumentError(`${name} must be a CID or bytes, got ${describeValue(id)}`)
+  return id
+}
+
+/**
  * A CID given as a CID object (from any copy of multiformats) or its string form, checked at the
- * boundary: the one coercion every root argument goes through. Anything else is an
+ * boundary: the one coercion every CID argument goes through. Anything else is an
  * {@link InvalidArgumentError} that names the argument (`name`) and what it got.
 
  */

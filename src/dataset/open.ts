@@ -1,5 +1,5 @@
-import { toCid } from '../cas/id.js'
-import type { ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { formatId, toStoreId } from '../cas/id.js'
+import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
@@ -11,24 +11,31 @@ export type ZarrLayout = { kind: 'hamt' } | { kind: 'sharded'; manifestVersion: 
 
 /**
  * The layout of a Zarr root block: a HAMT root node is a 256-slot DAG-CBOR array, a sharded store's
- * root a DAG-CBOR map with `manifest_version`. Anything else is an InvalidArgumentError naming `root`.
+ * root a DAG-CBOR map with `manifest_version`. Anything else is an InvalidArgumentError naming `root` (the
+ * root's ID, for the message) or else `rootBlock`.
+ *
+ * @example
+ * ```ts
+ * const layout = zarrLayoutOf(await store.load(root)) // { kind: 'hamt' } or { kind: 'sharded', manifestVersion }
+ * ```
  */
-export function zarrLayoutOf(rootBlock: Uint8Array, root: string): ZarrLayout {
+export function zarrLayoutOf(rootBlock: Uint8Array, root?: string): ZarrLayout {
+  const what = root === undefined ? 'rootBlock' : `root ${root}`
   let decoded: unknown
   try {
     decoded = decodeDagCbor(rootBlock)
   } catch (error) {
-    throw new InvalidArgumentError(`root ${root} is not a DAG-CBOR block`, { cause: error })
+    throw new InvalidArgumentError(`${what} is not a DAG-CBOR block`, { cause: error })
   }
   if (Array.isArray(decoded)) return { kind: 'hamt' }
   const version = (decoded as { manifest_version?: unknown } | null)?.manifest_version
   if (typeof version === 'string') return { kind: 'sharded', manifestVersion: version }
-  throw new InvalidArgumentError(`root ${root} is neither a HAMT node nor a sharded Zarr manifest`)
+  throw new InvalidArgumentError(`${what} is neither a HAMT node nor a sharded Zarr manifest`)
 }
 
 /**
  * Opens the Zarr dataset at `rootId` (a CID, its string form or what a flush returned) read-only,
- * whichever layout holds it, as a zarrita store.
+ * whichever layout holds it, as a zarrita store. `signal` bounds the loads of the root.
  *
  * @example
  * ```ts
@@ -38,14 +45,15 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root: string): ZarrLayout {
  */
 export async function openZarrRoot(
   rootId: StoreId | string,
-  options: { store: ContentAddressedStore },
+  options: { store: ContentAddressedStore } & AbortOptions,
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
-  const { store } = options
-  const root = toCid(rootId, 'root')
-  const layout = zarrLayoutOf(await store.load(root), String(root))
+  const { store, signal } = options
+  // A HAMT opens at any store ID (a MemoryStore's are bytes); the sharded layout checks for a CID itself.
+  const root = toStoreId(rootId, 'root')
+  const layout = zarrLayoutOf(await store.load(root, { signal }), formatId(root))
   if (layout.kind === 'sharded') {
-    return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true }) }
+    return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true, signal }) }
   }
-  const map = await HAMT.open<Uint8Array>(root, { store, readOnly: true, valuesAreBytes: true })
+  const map = await HAMT.open<Uint8Array>(root, { store, readOnly: true, valuesAreBytes: true, signal })
   return { layout, store: new ZarrHAMTStore(map) }
 }

@@ -1,4 +1,4 @@
-import { isStoreId, toCid } from '../cas/id.js'
+import { isStoreId, toStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { checkByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
@@ -127,16 +127,17 @@ export class HAMT<V = unknown> {
    * Opens the map whose root node has this ID (a CID, its string form, or a byte ID); loads and
    * checks the root node at once. Read-only unless `readOnly: false`, as every opener of this
    * package: `create` writes, `open` reads. Writes never change the root they started from; a
-   * writable map's `flush()` gives a new root.
+   * writable map's `flush()` gives a new root. `signal` bounds the load of the root, as it does for
+   * `ShardedZarrStore.open`.
    */
-  static async open<V = unknown>(rootId: StoreId | string, options: HAMTOptions): Promise<HAMT<V>> {
-    const id = typeof rootId === 'string' ? toCid(rootId, 'rootId') : rootId
-    if (!isStoreId(id)) {
-      throw new InvalidArgumentError(`rootId must be a CID or bytes, got ${describeValue(id)}`)
-    }
+  static async open<V = unknown>(
+    rootId: StoreId | string,
+    options: HAMTOptions & AbortOptions,
+  ): Promise<HAMT<V>> {
+    const id = toStoreId(rootId, 'rootId')
     const hashFn = await checkOptions(options)
     const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined, options.readOnly ?? true)
-    await map.#loader.load(id)
+    await map.#loader.load(id, { signal: options.signal })
     return map
   }
 

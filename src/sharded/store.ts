@@ -389,6 +389,11 @@ export class ShardedZarrStore {
   }
 
   #assertWritable(operation: string): void {
-    if (this.#readOnly) throw new ReadOnlyError(`${operation} on a read-only sharded Zarr store`)
+    if (this.#readOnly) {
+      throw new ReadOnlyError(
+        operation,
+        'this sharded Zarr store is read-only (ShardedZarrStore.open reads unless given readOnly: false)',
+      )
+    }
   }
 }

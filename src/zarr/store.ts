@@ -43,7 +43,9 @@ export class ZarrHAMTStore {
 
   constructor(hamt: HAMT<Uint8Array>, options: ZarrHAMTStoreOptions = {}) {
     if (!hamt.valuesAreBytes) {
-      throw new InvalidArgumentError('ZarrHAMTStore needs a HAMT created with valuesAreBytes: true')
+      throw new InvalidArgumentError(
+        'ZarrHAMTStore needs a HAMT of bytes: pass valuesAreBytes: true to HAMT.open or HAMT.create',
+      )
     }
     this.hamt = hamt
     this.#readOnly = options.readOnly
@@ -163,6 +165,12 @@ export class ZarrHAMTStore {
   }
 
   #assertWritable(operation: string): void {
-    if (this.readOnly) throw new ReadOnlyError(`${operation} on a read-only Zarr store`)
+    if (!this.readOnly) return
+    throw new ReadOnlyError(
+      operation,
+      this.#readOnly === true
+        ? 'this Zarr store was made with readOnly: true'
+        : "this Zarr store's HAMT is read-only (HAMT.open reads unless given readOnly: false; store.hamt.enableWrite() makes it writable)",
+    )
   }
 }
