@@ -57,6 +57,27 @@ describe("ts-hamt's Node entry point", () => {
     }
   })
 
+  it('keeps the global fetch when proxy variables are set (node:http would not follow them)', async () => {
+    const block = bytes(100, 5)
+    const cid = CID.createV1(0x55, blake3Hasher.digest(block))
+    const gateway = await recordingGateway(block)
+    const saved = process.env.HTTPS_PROXY
+    // A proxy for https only: this plain-http gateway is still reached directly, by the global fetch.
+    process.env.HTTPS_PROXY = 'http://127.0.0.1:1'
+    try {
+      const store = new nodeEntry.KuboStore({ rpcUrl: null, gateways: gateway.url })
+      assert.deepEqual(await store.load(cid), block)
+      assert.deepEqual(
+        gateway.seen.map((headers) => headers['sec-fetch-mode']),
+        ['cors'],
+      )
+    } finally {
+      if (saved === undefined) delete process.env.HTTPS_PROXY
+      else process.env.HTTPS_PROXY = saved
+      await gateway.close()
+    }
+  })
+
   it('still verifies every block: wrong bytes are an IntegrityError', async () => {
     const block = bytes(300_000, 11)
     const cid = CID.createV1(0x55, blake3Hasher.digest(block))
