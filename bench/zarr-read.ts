@@ -5,7 +5,8 @@
 import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
-import { HAMT, KuboStore, ZarrHAMTStore } from '../src/index.js'
+// What `import 'ts-hamt'` resolves to in Node (the exports map's `node` condition): node:http, native BLAKE3.
+import { HAMT, KuboStore, ZarrHAMTStore } from '../src/index.node.js'
 import { nodeHttpFetch, nodeWorkers } from '../src/node/index.js'
 // What `import 'ts-hamt/zstd'` resolves to in Node (the exports map's `node` condition).
 import { registerZstdCodec } from '../src/zstd/node.js'

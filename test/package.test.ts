@@ -314,7 +314,8 @@ console.log(import.meta.resolve('ts-hamt'), typeof DiskStore, await map.get('a')
 `,
     )
     const { stdout } = await run(process.execPath, [script], { cwd: consumer, timeout: 60_000 })
-    assert.match(stdout, /\/dist\/index\.js function 1\n$/)
+    // Node takes the root's `node` condition: the same API with node:http and native BLAKE3 as defaults.
+    assert.match(stdout, /\/dist\/index\.node\.js function 1\n$/)
   })
 })
 

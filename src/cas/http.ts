@@ -12,7 +12,11 @@ export interface HttpOptions {
   headers?: Record<string, string>
   /** Basic or bearer credentials, sent as an `Authorization` header to the same origins as `headers`. */
   auth?: { username: string; password: string } | { bearer: string }
-  /** Your own `fetch` (a proxy agent, a test double, a fetch with cookies…); default the global one. */
+  /**
+   * Your own `fetch` (a proxy agent, a test double, a fetch with cookies…). Default: in Node, one
+   * `nodeHttpFetch()` of `ts-hamt/node` shared by every store (node:http keep-alive connections; about
+   * half the CPU of Node's `fetch` on large reads); elsewhere the global `fetch`.
+   */
   fetch?: typeof globalThis.fetch
   /** Requests in flight at once; default 32. */
   concurrency?: number
@@ -91,6 +95,14 @@ export async function readBody(
   return concatBytes(chunks)
 }
 
+/** Makes the fetch of stores given none; the Node entry point sets it (node:http), elsewhere it is the global fetch. */
+let defaultFetch: () => typeof globalThis.fetch = () => globalThis.fetch.bind(globalThis)
+
+/** Sets how stores given no `fetch` get one: for the runtime's entry point only (src/index.node.ts). */
+export function setDefaultFetch(make: () => typeof globalThis.fetch): void {
+  defaultFetch = make
+}
+
 /** fetch with a concurrency limit, per-attempt timeouts, and retries with back-off for network failures. */
 export class HttpClient {
   readonly #fetch: typeof globalThis.fetch
@@ -106,7 +118,7 @@ export class HttpClient {
 
   /** `credentialedFor`: the URLs whose origins get `headers` and `auth` in full. */
   constructor(options: HttpOptions = {}, credentialedFor: ReadonlyArray<string | null | undefined> = []) {
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis)
+    this.#fetch = options.fetch ?? defaultFetch()
     this.#limit = integerOption('concurrency', options.concurrency, 32)
     this.#retries = integerOption('retries', options.retries, 3, 0)
     this.#retryDelayMs = integerOption('retryDelayMs', options.retryDelayMs, 100, 0)

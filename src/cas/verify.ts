@@ -17,9 +17,17 @@ const DIGEST_LENGTHS = new Map([
  */
 export type Blake3Digest = (bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>
 
-async function blake3InThisThread(bytes: Uint8Array): Promise<Uint8Array> {
+/** hash-wasm's BLAKE3 in the calling thread: the default everywhere but in Node (see src/index.node.ts). */
+export async function blake3InThisThread(bytes: Uint8Array): Promise<Uint8Array> {
   await loadBlake3()
   return blake3(bytes)
+}
+
+let defaultBlake3Digest: Blake3Digest = blake3InThisThread
+
+/** Sets how blocks are hashed when a store is given no `blake3Digest`: for the runtime's entry point only. */
+export function setDefaultBlake3Digest(digest: Blake3Digest): void {
+  defaultBlake3Digest = digest
 }
 
 /** True when `verifyBlock` can check blocks under this CID's hash function. */
@@ -59,7 +67,7 @@ export async function verifyBlock(
   cid: CID,
   bytes: Uint8Array,
   source: string,
-  blake3Digest: Blake3Digest = blake3InThisThread,
+  blake3Digest: Blake3Digest = defaultBlake3Digest,
 ): Promise<void> {
   const expected = cid.multihash
   let digest: Uint8Array
