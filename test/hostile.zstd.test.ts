@@ -1,12 +1,16 @@
 // Hostile zstd frames for the fast codec of ts-hamt/zstd, with each decoder this runtime has: a frame
-// that declares a huge size, and mutated frames, must cost little and give exactly what zarrita's own
-// codec gives (the same bytes, or a refusal). Errors stay zarrita's (it wraps them in its pipeline).
+// that declares a huge size, and mutated frames, must cost little and give what zarrita's own codec
+// gives: the same bytes where it decodes. Where it refuses, the fast codec refuses too, or (a frame
+// without a checksum whose corruption this libzstd does not detect: Node 24's zlib decodes some that
+// numcodecs' build calls corrupt) gives exactly the declared number of bytes, never more. Errors stay
+// zarrita's (it wraps them in its pipeline).
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import NumcodecsZstd from 'numcodecs/zstd'
 import type * as zarr from 'zarrita'
-import type { ZstdDecoder } from '../src/zarr/zstd.js'
+import { type ZstdDecoder, zstdFrameContentSize } from '../src/zarr/zstd.js'
 import { registerZstdCodec } from '../src/zstd/node.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { zstddecDecoder } from '../src/zstd/zstddec.js'
@@ -44,10 +48,12 @@ function frameDeclaring(declared: number, payload: Uint8Array): Uint8Array {
   ])
 }
 
+// Outcomes as short strings: a failing case prints in a line, so shrinking one stays within budget
+// (printing two 16 KiB byte-by-byte diffs took seconds a step).
 const outcome = (decoding: Promise<Uint8Array>) =>
   decoding.then(
-    (bytes) => ({ bytes }),
-    () => ({ error: true }),
+    (bytes) => `${bytes.length} bytes, sha256 ${createHash('sha256').update(bytes).digest('hex')}`,
+    () => 'refused',
   )
 
 for (const decoder of [zstddecDecoder, ...(zlibDecoder ? [zlibDecoder] : [])]) {
@@ -81,7 +87,8 @@ for (const decoder of [zstddecDecoder, ...(zlibDecoder ? [zlibDecoder] : [])]) {
             for (const [at, value] of edits) if (at < frame.length) frame[at] = value
             const expected = await outcome(reference.decode(frame))
             const got = await outcome(Promise.resolve(fast.decode(frame)))
-            assert.deepEqual(got, expected)
+            if (expected !== 'refused' || got === 'refused') assert.equal(got, expected)
+            else assert.match(got, new RegExp(`^${zstdFrameContentSize(frame)} bytes,`))
           }),
           { seed, numRuns: 300 },
         ),
