@@ -13,6 +13,11 @@ const DAY_MS = 86_400_000
 // Below this a day number times DAY_US plus a time of day stays an exact double.
 const SAFE_SUM = 2 ** 53 - 2 * DAY_US
 const MAX_DATE_MS = 8.64e15
+// Years beyond a C int are refused, as cftime refuses them.
+const MAX_YEAR = 2 ** 31 - 1
+// Set by CFDatetime.#fromDays just before it constructs a date it has computed, so the constructor
+// skips validating it (decoding makes one date a value).
+let trusted: { calendar: Calendar; days: number; microOfDay: number } | undefined
 
 const pad = (value: number, width: number): string => String(value).padStart(width, '0')
 
@@ -55,6 +60,22 @@ export class CFDatetime {
     microsecond = 0,
     calendar: Calendar | string = 'standard',
   ) {
+    const computed = trusted
+    trusted = undefined
+    this.year = year
+    this.month = month
+    this.day = day
+    this.hour = hour
+    this.minute = minute
+    this.second = second
+    this.microsecond = microsecond
+    if (computed !== undefined) {
+      // Made by #fromDays from a valid day number: nothing to check.
+      this.calendar = computed.calendar
+      this.#days = computed.days
+      this.#microOfDay = computed.microOfDay
+      return
+    }
     const known = calendarOf(String(calendar))
     if (known === undefined)
       throw new InvalidArgumentError(`calendar: unknown CF calendar ${JSON.stringify(calendar)}`)
@@ -67,7 +88,7 @@ export class CFDatetime {
     if (year === 0 && !rules.hasYearZero) {
       throw new InvalidArgumentError(`year: the ${known} calendar has no year 0 (1 BC is year -1)`)
     }
-    if (Math.abs(year) >= 2 ** 31) throw new InvalidArgumentError(`year: ${year} is out of range`)
+    if (Math.abs(year) > MAX_YEAR) throw new InvalidArgumentError(`year: ${year} is out of range`)
     const astronomical = astronomicalYear(rules, year)
     checkRange('month', month, 1, 12)
     checkRange('day', day, 1, rules.daysInMonth(astronomical, month))
@@ -80,13 +101,6 @@ export class CFDatetime {
     checkRange('minute', minute, 0, 59)
     checkRange('second', second, 0, 59)
     checkRange('microsecond', microsecond, 0, 999_999)
-    this.year = year
-    this.month = month
-    this.day = day
-    this.hour = hour
-    this.minute = minute
-    this.second = second
-    this.microsecond = microsecond
     this.calendar = known
     this.#days = rules.toDays(astronomical, month, day)
     this.#microOfDay = ((hour * 60 + minute) * 60 + second) * 1e6 + microsecond
@@ -96,16 +110,18 @@ export class CFDatetime {
   static #fromDays(calendar: Calendar, days: number, microOfDay: number): CFDatetime {
     const rules = rulesOf(calendar)
     const [year, month, day] = rules.fromDays(days)
+    const shown = displayYear(rules, year)
+    if (Math.abs(shown) > MAX_YEAR) throw new InvalidValueError(`a date in year ${shown} is out of range`)
     const seconds = Math.floor(microOfDay / 1e6)
+    trusted = { calendar, days, microOfDay }
     return new CFDatetime(
-      displayYear(rules, year),
+      shown,
       month,
       day,
       Math.floor(seconds / 3600),
       Math.floor(seconds / 60) % 60,
       seconds % 60,
       microOfDay % 1e6,
-      calendar,
     )
   }
 

@@ -198,10 +198,9 @@ function encodedFills(
 
 function reinterpretScalar(value: number | bigint, from: string, to: string): number | bigint {
   const source = typedArrayOf(from, 1)
-  try {
-    source[0] = (typeof source[0] === 'bigint' ? BigInt(value) : Number(value)) as never
-  } catch (error) {
-    throw new InvalidValueError(`_FillValue: ${value} is not a ${from} value`, { cause: error })
+  source[0] = (typeof source[0] === 'bigint' ? BigInt(value) : Number(value)) as never
+  if (source[0] !== (typeof source[0] === 'bigint' ? BigInt(value) : Number(value))) {
+    throw new InvalidValueError(`_FillValue: ${value} is not a ${from} value`)
   }
   return reinterpret(source, to)[0] as number | bigint
 }
