@@ -168,6 +168,12 @@ test('malformed CF attributes: typed errors naming the attribute', async () => {
     )
     assertTypedError(outcome, 'ERR_INVALID_VALUE')
   }
+  for (const attrs of [null, 'x', [1]]) {
+    assertTypedError(
+      await withinBudget('attrs not an object', () => cfValueDecoder(attrs as never, 'int16', 0)),
+      'ERR_INVALID_ARGUMENT',
+    )
+  }
   const decoder = cfValueDecoder({ _FillValue: 3 }, 'int16', 0)
   assertTypedError(
     await withinBudget('wrong array', () => decoder.decode(new Float64Array(2) as never)),
