@@ -9,6 +9,7 @@ import json
 import sys
 import warnings
 
+import cftime
 import numpy as np
 import xarray as xr
 import zarr
@@ -17,6 +18,11 @@ warnings.simplefilter("ignore")
 
 
 def number(text, dtype):
+    if dtype.startswith("cftime:"):
+        y, m, d, h = (int(part) for part in text.split(","))
+        return cftime.datetime(y, m, d, h, calendar=dtype[7:])
+    if dtype.startswith("datetime64"):
+        return np.datetime64(text)
     if np.dtype(dtype).kind == "f":
         return float(text)
     return int(text)
@@ -36,12 +42,13 @@ def write(request):
     encoding = {}
     for spec in request["variables"]:
         dtype = spec["dtype"]
-        data = np.array([number(v, dtype) for v in spec["values"]], dtype=dtype)
+        values = [number(v, dtype) for v in spec["values"]]
+        data = np.array(values, dtype=object if dtype.startswith("cftime:") else dtype)
         variables[spec["name"]] = ((f"x_{spec['name']}",), data, spec["attrs"])
         fill = spec.get("fill")
         if fill is not None:
             encoding[spec["name"]] = {"_FillValue": np.array(number(fill, dtype), dtype=dtype).item()}
-        elif np.dtype(dtype).kind == "f" and not spec.get("defaultFill"):
+        elif data.dtype.kind == "f" and not spec.get("defaultFill"):
             encoding[spec["name"]] = {"_FillValue": None}
     xr.Dataset(variables).to_zarr(request["dir"], zarr_format=3, consolidated=False, encoding=encoding, mode="w")
     opened = xr.open_zarr(request["dir"], consolidated=False)
