@@ -165,10 +165,12 @@ function pyNumber(text: string): number | bigint {
   return /^-?\d+$/.test(text) && !Number.isSafeInteger(Number(text)) ? BigInt(text) : Number(text)
 }
 
-function check(spec: Spec, written: Written): void {
+function check(spec: Spec, written: Written, zarrFormat = 3): void {
   const what = `${JSON.stringify(spec)} on disk ${JSON.stringify(written.zarr.attributes)} (seed ${seed})`
   const attrs = written.zarr.attributes ?? {}
-  const decoder = cfValueDecoder(attrs, written.zarr.data_type, written.zarr.fill_value)
+  const decoder = cfValueDecoder(attrs, written.zarr.data_type, written.zarr.fill_value, {
+    fillValueAsMask: zarrFormat === 2,
+  })
   const { values, mask } = decoder.decode(rawArray(spec.dtype, written.raw))
   if (written.error !== undefined) assert.fail(`xarray could not decode ${what}: ${written.error}`)
   if (decoder.timeLike && written.dtype?.startsWith('datetime64')) {
@@ -207,6 +209,19 @@ test('cfValueDecoder matches xarray.decode_cf on Zarr v3 data written by xarray'
     variables: specs,
   })
   for (const spec of specs) check(spec, written[spec.name] as Written)
+})
+
+test('with fillValueAsMask, Zarr v2 data written by xarray decodes as xarray decodes it', async () => {
+  const specs = [
+    ...FIXED.filter((spec) => !spec.attrs.units),
+    ...Array.from({ length: 80 }, (_, i) => randomSpec(i)),
+  ]
+  const written = await cfDriver<Record<string, Written>>('write', {
+    dir: join(dir, 'v2.zarr'),
+    zarrFormat: 2,
+    variables: specs,
+  })
+  for (const spec of specs) check(spec, written[spec.name] as Written, 2)
 })
 
 test('times xarray encoded itself (its units, NaT, cftime calendars) decode to its dates', async () => {
