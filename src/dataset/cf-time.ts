@@ -1,0 +1,153 @@
+// CF time decoding as cftime 1.6 (and so xarray's decode_cf) does it: values are whole microseconds
+// after a reference date, counted in the variable's calendar.
+import { InvalidArgumentError, InvalidValueError } from '../errors.js'
+import { type Calendar, calendarOf } from './calendars.js'
+import { CFDatetime } from './cf-datetime.js'
+import { labelPeriod } from './cf-time-label.js'
+import { parseDate, splitUnits, timeUnitOf } from './cf-time-parse.js'
+import { divideRounded, toMicroseconds } from './cf-time-scale.js'
+
+export type { Calendar } from './calendars.js'
+export { CFDatetime } from './cf-datetime.js'
+export { type LabelPeriod, labelPeriod } from './cf-time-label.js'
+export type { LabelResolution } from './cf-time-parse.js'
+
+/** A parsed units string: the unit's canonical name, its length in microseconds and the reference date. */
+export interface TimeUnits {
+  /** 'microseconds', 'milliseconds', 'seconds', 'minutes', 'hours', 'days', or 'months' (360_day) / 'common_years' (noleap). */
+  unit: string
+  /** The unit's length in microseconds. */
+  microseconds: number
+  /** The reference date, in the calendar, with any UTC offset of the units string applied. */
+  epoch: CFDatetime
+}
+
+/**
+ * Parses CF time units '<unit> since <date>' as cftime does. Undefined when `units` is not a time
+ * unit at all (no 'since', or an unknown unit such as 'weeks' or 'm'); an InvalidArgumentError when it
+ * is one but cannot be decoded (a malformed or nonexistent date, 'months' outside 360_day).
+ *
+ * @example
+ * ```ts
+ * parseTimeUnits('hours since 2000-01-01 12:30:00 +05:00')?.epoch.toISOString() // '2000-01-01T07:30:00'
+ * parseTimeUnits('kelvin') // undefined
+ * ```
+ */
+export function parseTimeUnits(units: string, calendar: string = 'standard'): TimeUnits | undefined {
+  if (typeof units !== 'string') return undefined
+  const split = splitUnits(units.length > 1000 ? units.slice(0, 1000) : units)
+  const unit = split === undefined ? undefined : timeUnitOf(split.unitName)
+  if (split === undefined || unit === undefined) return undefined
+  const known = calendarOf(String(calendar))
+  if (known === undefined)
+    throw new InvalidArgumentError(`calendar: unknown CF calendar ${JSON.stringify(calendar)}`)
+  if (unit.unit === 'months' && known !== '360_day') {
+    throw new InvalidArgumentError(
+      `units: 'months since' is only defined for the 360_day calendar, not ${known}`,
+    )
+  }
+  if (unit.unit === 'common_years' && known !== 'noleap' && known !== '365_day') {
+    throw new InvalidArgumentError(
+      `units: 'common_years since' is only defined for the noleap calendar, not ${known}`,
+    )
+  }
+  const date = parseDate(split.date, 'units')
+  let epoch: CFDatetime
+  try {
+    epoch = new CFDatetime(
+      date.year,
+      date.month,
+      date.day,
+      date.hour,
+      date.minute,
+      date.second,
+      date.microsecond,
+      known,
+    )
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `units: the reference date of ${JSON.stringify(units.slice(0, 100))} is not valid`,
+      {
+        cause: error,
+      },
+    )
+  }
+  if (date.offsetMinutes !== 0) epoch = epoch.addMicroseconds(-date.offsetMinutes * 60e6)
+  return { unit: unit.unit, microseconds: unit.microseconds, epoch }
+}
+
+function requireUnits(units: string, calendar: string | undefined): TimeUnits {
+  const parsed = parseTimeUnits(units, calendar ?? 'standard')
+  if (parsed === undefined) {
+    throw new InvalidArgumentError(
+      `units: expected '<unit> since <date>' with a time unit, got ${JSON.stringify(String(units).slice(0, 100))}`,
+    )
+  }
+  return parsed
+}
+
+/**
+ * Decodes CF time values ('<unit> since <date>' in a calendar, default 'standard') to dates, as
+ * cftime's num2date: whole microseconds, floats rounded as cftime does. A value beyond int64
+ * microseconds, or NaN/±Infinity, is an InvalidValueError (see {@link decodeTimesWithNaT} to keep NaN as a gap).
+ *
+ * @example
+ * ```ts
+ * decodeTimes([0, 59], 'days since 2001-01-01', 'noleap').map(String) // ['2001-01-01T00:00:00', '2001-03-01T00:00:00']
+ * ```
+ */
+export function decodeTimes(
+  values: ArrayLike<number | bigint>,
+  units: string,
+  calendar?: string,
+): CFDatetime[] {
+  const dates = decodeTimesWithNaT(values, units, calendar)
+  const gap = dates.indexOf(undefined)
+  if (gap >= 0) throw new InvalidValueError(`time value ${gap} is ${values[gap]}, not a time`)
+  return dates as CFDatetime[]
+}
+
+/**
+ * As {@link decodeTimes}, but NaN, ±Infinity and the int64 NaT sentinel (-2^63n) decode to undefined,
+ * as xarray gives NaT for them.
+ */
+export function decodeTimesWithNaT(
+  values: ArrayLike<number | bigint>,
+  units: string,
+  calendar?: string,
+): Array<CFDatetime | undefined> {
+  const { unit, microseconds, epoch } = requireUnits(units, calendar)
+  const snap = unit !== 'microseconds' && unit !== 'milliseconds'
+  const dates = new Array<CFDatetime | undefined>(values.length)
+  for (let index = 0; index < values.length; index++) {
+    const scaled = toMicroseconds(values[index] as number | bigint, microseconds, snap, index)
+    dates[index] = scaled === undefined ? undefined : epoch.addMicroseconds(scaled)
+  }
+  return dates
+}
+
+/**
+ * The value of a date in a variable's time units, as cftime's date2num: exact when the date falls on
+ * a whole unit, else the (fractional) quotient. `label` may be a CFDatetime, a JS Date (see
+ * {@link CFDatetime.fromDate}) or a date string as in units ('2024-07-01T12:00', also '2024' and '2024-07').
+ *
+ * @example
+ * ```ts
+ * encodeTime('2000-01-02T12:00', 'days since 2000-01-01') // 1.5
+ * ```
+ */
+export function encodeTime(label: string | Date | CFDatetime, units: string, calendar?: string): number {
+  const { microseconds, epoch } = requireUnits(units, calendar)
+  const date = toCalendar(label, epoch.calendar)
+  const delta = date.microsecondsSince(epoch)
+  const factor = BigInt(microseconds)
+  return delta % factor === 0n ? Number(delta / factor) : divideRounded(delta, factor)
+}
+
+function toCalendar(label: string | Date | CFDatetime, calendar: Calendar): CFDatetime {
+  if (label instanceof CFDatetime) return label
+  if (label instanceof Date) return CFDatetime.fromDate(label, calendar)
+  if (typeof label !== 'string')
+    throw new InvalidArgumentError('label: expected a string, a Date or a CFDatetime')
+  return labelPeriod(label, calendar).start
+}
