@@ -1,5 +1,7 @@
 import { integerOption } from '../check.js'
 import { HamtError, StoreError } from '../errors.js'
+import { watchAbort } from '../util/abort.js'
+import { ConcurrencyLimit } from '../util/pool.js'
 import { concatBytes } from './concat.js'
 
 /** How a store talks HTTP: shared by the Kubo store and the gateway reader. */
@@ -18,17 +20,44 @@ export interface HttpOptions {
    * half the CPU of Node's `fetch` on large reads); elsewhere the global `fetch`.
    */
   fetch?: typeof globalThis.fetch
-  /** Requests in flight at once; default 32. */
+  /**
+   * Requests in flight at once to each gateway, and to the RPC API; default 32 (py-hamt's
+   * `concurrency`, which is per gateway too). A slot is held per attempt, not while waiting to retry.
+   */
   concurrency?: number
-  /** Retries after a network error or timeout (never after an HTTP answer); default 3. */
+  /**
+   * Retries of one request after a network error, a timeout, or an answer that means "try again"
+   * (HTTP 429, 500, 502, 503, 504); other answers are final. Default 3 (py-hamt's `max_retries`).
+   */
   retries?: number
-  /** First retry delay in ms, doubled each retry, ±25% jitter; default 100. */
+  /**
+   * First retry delay in ms, doubled each retry, ±25% jitter; default 100. A `Retry-After` header
+   * (seconds or an HTTP date) on a 429/5xx replaces it.
+   */
   retryDelayMs?: number
-  /** Time limit of one request attempt in ms; default 60 000. */
+  /**
+   * The longest wait before a retry in ms, whether from back-off or `Retry-After`; default 300 000
+   * (py-hamt's cap). The caller's `signal` ends a wait at any time.
+   */
+  maxRetryDelayMs?: number
+  /** Time limit of one request attempt in ms, counted from when it gets its slot; default 60 000. */
   timeoutMs?: number
+  /**
+   * Failed reads in a row (after their retries; a 404 or wrong bytes count too) after which a
+   * gateway is tried after the others, for `gatewayCooldownMs`; default 3 (py-hamt's).
+   */
+  gatewayFailureThreshold?: number
+  /**
+   * How long a failing gateway stays at the back of the order, in ms; default 30 000 (py-hamt's).
+   * Then reads try it again, and one more failure sends it back.
+   */
+  gatewayCooldownMs?: number
 }
 
-/** An HTTP answer outside 2xx: not retried, the status tells callers what happened. */
+/** Answers that mean "try again later" (py-hamt 3.6.0 retries the same ones). */
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504])
+
+/** An HTTP answer outside 2xx (after its retries, for 429 and 5xx ones); the status tells callers what happened. */
 export class HttpStatusError extends StoreError {
   readonly status: number
   /** The answer's headers (a 416 says the file's size in `Content-Range`). */
@@ -103,7 +132,20 @@ export function setDefaultFetch(make: () => typeof globalThis.fetch): void {
   defaultFetch = make
 }
 
-/** fetch with a concurrency limit, per-attempt timeouts, and retries with back-off for network failures. */
+/** Per-request settings of {@link HttpClient.request}. */
+export interface RequestInit {
+  headers?: Record<string, string>
+  /** A function, so each attempt gets a fresh body. */
+  body?: () => BodyInit
+  signal?: AbortSignal
+  /** The limit the attempts take their slots from (one per gateway); default the client's own. */
+  limit?: ConcurrencyLimit
+}
+
+/**
+ * fetch with a concurrency limit, per-attempt timeouts, and retries with back-off for network
+ * failures and answers that mean "try again".
+ */
 export class HttpClient {
   readonly #fetch: typeof globalThis.fetch
   readonly #headers: Record<string, string>
@@ -111,17 +153,20 @@ export class HttpClient {
   readonly #credentialedOrigins: ReadonlySet<string>
   readonly #retries: number
   readonly #retryDelayMs: number
+  readonly #maxRetryDelayMs: number
   readonly #timeoutMs: number
-  readonly #limit: number
-  #active = 0
-  readonly #waiting: Array<() => void> = []
+  /** The `concurrency` option: the size of this client's own limit, and of each gateway's. */
+  readonly concurrency: number
+  readonly #limit: ConcurrencyLimit
 
   /** `credentialedFor`: the URLs whose origins get `headers` and `auth` in full. */
   constructor(options: HttpOptions = {}, credentialedFor: ReadonlyArray<string | null | undefined> = []) {
     this.#fetch = options.fetch ?? defaultFetch()
-    this.#limit = integerOption('concurrency', options.concurrency, 32)
+    this.concurrency = integerOption('concurrency', options.concurrency, 32)
+    this.#limit = new ConcurrencyLimit(this.concurrency)
     this.#retries = integerOption('retries', options.retries, 3, 0)
     this.#retryDelayMs = integerOption('retryDelayMs', options.retryDelayMs, 100, 0)
+    this.#maxRetryDelayMs = integerOption('maxRetryDelayMs', options.maxRetryDelayMs, 300_000, 0)
     this.#timeoutMs = integerOption('timeoutMs', options.timeoutMs, 60_000)
     this.#headers = { ...options.headers }
     const auth = options.auth
@@ -136,48 +181,92 @@ export class HttpClient {
   }
 
   /**
-   * Sends a request and hands a 2xx response to `read`, whose result is returned. A non-2xx answer is
-   * an {@link HttpStatusError} and is not retried. A network error or timeout, while connecting or
-   * while `read` consumes the body, is retried; after the last retry it is a StoreError naming the
-   * URL. `body` is a function so each attempt gets a fresh one.
+   * Sends a request and hands a 2xx response to `read`, whose result is returned. A network error
+   * or timeout (while connecting or while `read` consumes the body) and an answer of 429, 500, 502,
+   * 503 or 504 are retried after a back-off; once retries run out, the last answer is an
+   * {@link HttpStatusError} and a network failure a StoreError naming the URL. Other answers are an
+   * HttpStatusError at once. The caller's signal ends the request, a wait for a slot, or a back-off.
    */
   async request<T>(
     method: 'GET' | 'POST',
     url: string,
-    init: { headers?: Record<string, string>; body?: () => BodyInit; signal?: AbortSignal },
+    init: RequestInit,
     read: (response: Response) => Promise<T>,
   ): Promise<T> {
+    const limit = init.limit ?? this.#limit
+    let resent = false
     for (let attempt = 0; ; attempt++) {
       init.signal?.throwIfAborted()
-      const timeout = AbortSignal.timeout(this.#timeoutMs)
-      const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
+      let timedOut = false
       try {
-        return await this.#limited(async () => {
-          const response = await this.#send(method, url, init, signal)
-          if (!response.ok) {
-            const body = await readBody(response, ERROR_BODY_BYTES, url, true).catch(() => undefined)
-            const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
-            throw new HttpStatusError(method, url, response.status, text, response.headers)
+        return await limit.run(async () => {
+          // The attempt's time starts with its slot: waiting in the queue is not the server's fault.
+          const timeout = AbortSignal.timeout(this.#timeoutMs)
+          try {
+            return await this.#attempt(method, url, init, timeout, read)
+          } finally {
+            timedOut = timeout.aborted
           }
-          return await read(response)
-        })
-      } catch (cause) {
-        // The caller's own abort is final, so is an HTTP answer or a verdict of `read` (our errors);
-        // a network failure or our timeout is worth another try.
+        }, init.signal)
+      } catch (thrown) {
         if (init.signal?.aborted) throw init.signal.reason
-        if (cause instanceof HamtError) throw cause
+        // A GET that never reached the server goes again at once, once, on a new connection.
+        if (thrown instanceof ClosedBeforeAnswer && !resent) {
+          resent = true
+          attempt--
+          continue
+        }
+        const cause = thrown instanceof ClosedBeforeAnswer ? thrown.cause : thrown
+        const retryable = cause instanceof HttpStatusError ? RETRYABLE_STATUSES.has(cause.status) : true
+        // The caller's own abort is final, so is a verdict of `read` (our errors) and any answer
+        // not in the "try again" list.
+        if (cause instanceof HamtError && !(cause instanceof HttpStatusError && retryable)) throw cause
         // fetch reports network failures (connecting, or a body cut short) as TypeError; anything
         // else, such as an answer that is not the JSON it should be, will not improve on a retry.
-        if (!(cause instanceof TypeError) && !timeout.aborted) {
+        if (!(cause instanceof HamtError) && !(cause instanceof TypeError) && !timedOut) {
           throw new StoreError(`${method} ${url}: ${describeCause(cause)}`, { cause })
         }
         if (attempt >= this.#retries) {
-          const why = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : describeCause(cause)
+          if (cause instanceof HttpStatusError) throw cause
+          const why = timedOut ? `timed out after ${this.#timeoutMs} ms` : describeCause(cause)
           throw new StoreError(`${method} ${url} failed after ${attempt + 1} attempts: ${why}`, { cause })
         }
-        await this.#sleep(attempt, init.signal)
+        const retryAfter = cause instanceof HttpStatusError ? cause.headers.get('retry-after') : null
+        await sleep(this.#retryDelay(attempt, retryAfter), init.signal)
       }
     }
+  }
+
+  /** One attempt: send, refuse a non-2xx answer (quoting the start of its body), `read` the rest. */
+  async #attempt<T>(
+    method: 'GET' | 'POST',
+    url: string,
+    init: RequestInit,
+    timeout: AbortSignal,
+    read: (response: Response) => Promise<T>,
+  ): Promise<T> {
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
+    const response = await this.#send(method, url, init, signal).catch((error: unknown) => {
+      throw method === 'GET' && !signal.aborted && connectionClosed(error)
+        ? new ClosedBeforeAnswer('the connection closed before an answer', { cause: error })
+        : error
+    })
+    if (!response.ok) {
+      const body = await readBody(response, ERROR_BODY_BYTES, url, true).catch(() => undefined)
+      const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
+      throw new HttpStatusError(method, url, response.status, text, response.headers)
+    }
+    return await read(response)
+  }
+
+  /**
+   * The wait before retry `attempt + 1`: the server's `Retry-After` where it gives a usable one,
+   * else exponential back-off with ±25% jitter; never more than `maxRetryDelayMs`.
+   */
+  #retryDelay(attempt: number, retryAfter: string | null): number {
+    const asked = retryAfterMs(retryAfter, Date.now())
+    const delay = asked ?? this.#retryDelayMs * 2 ** Math.min(attempt, 52) * (0.75 + Math.random() * 0.5)
+    return Math.min(delay, this.#maxRetryDelayMs)
   }
 
   /**
@@ -187,7 +276,7 @@ export class HttpClient {
   async #send(
     method: 'GET' | 'POST',
     url: string,
-    init: { headers?: Record<string, string>; body?: () => BodyInit },
+    init: RequestInit,
     signal: AbortSignal,
   ): Promise<Response> {
     let target = url
@@ -223,33 +312,41 @@ export class HttpClient {
   #headersFor(url: string): Record<string, string> {
     return this.#credentialedOrigins.has(originOf(url)) ? this.#headers : this.#forwardableHeaders
   }
+}
 
-  async #limited<T>(run: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.#limit) await new Promise<void>((resolve) => this.#waiting.push(resolve))
-    this.#active++
-    try {
-      return await run()
-    } finally {
-      this.#active--
-      this.#waiting.shift()?.()
-    }
-  }
+/**
+ * A `Retry-After` value in ms from `now`: delay-seconds, or an HTTP date (one in the past is 0).
+ * Anything else (a negative or non-numeric value, an unparsable date) is undefined: back-off applies.
+ */
+export function retryAfterMs(value: string | null, now: number): number | undefined {
+  if (value === null) return undefined
+  const text = value.trim()
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000
+  // Date.parse also takes forms HTTP never sends ("5", "2026"); an HTTP date names its weekday or month.
+  if (!/[a-z]{3}/i.test(text)) return undefined
+  const at = Date.parse(text)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+}
 
-  #sleep(attempt: number, signal: AbortSignal | undefined): Promise<void> {
-    const base = this.#retryDelayMs * 2 ** attempt
-    const delay = base * (0.75 + Math.random() * 0.5)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, delay)
-      signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer)
-          reject(signal.reason)
-        },
-        { once: true },
-      )
-    })
-  }
+/** Waits `ms`, or rejects with the signal's reason as soon as it fires. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // setTimeout takes at most 2^31-1 ms and fires at once beyond it.
+    const timer = setTimeout(
+      () => {
+        unwatch()
+        resolve()
+      },
+      Math.min(ms, 2 ** 31 - 1),
+    )
+    const unwatch =
+      signal === undefined
+        ? (): void => {}
+        : watchAbort(signal, () => {
+            clearTimeout(timer)
+            reject(signal.reason)
+          })
+  })
 }
 
 /**
@@ -276,6 +373,19 @@ function redirectTarget(method: string, url: string, location: string, from: str
 /** `scheme://host:port` with the scheme's default port left out, so `https://h` and `https://h:443` are one origin. */
 function originOf(url: string): string {
   return new URL(url).origin
+}
+
+/**
+ * A request on a kept-alive connection that the server closed (nginx after `keepalive_requests`, or
+ * idle): fetch rejects before any answer, with the socket's error as its cause.
+ */
+class ClosedBeforeAnswer extends Error {}
+
+function connectionClosed(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } })?.cause?.code
+  return (
+    error instanceof TypeError && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE')
+  )
 }
 
 /** fetch's network errors say only "fetch failed"; the reason (ECONNREFUSED…) is in their cause. */
