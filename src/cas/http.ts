@@ -194,7 +194,7 @@ export class HttpClient {
     read: (response: Response) => Promise<T>,
   ): Promise<T> {
     const limit = init.limit ?? this.#limit
-    let resent = false
+    let resent = 0
     for (let attempt = 0; ; attempt++) {
       init.signal?.throwIfAborted()
       let timedOut = false
@@ -210,9 +210,10 @@ export class HttpClient {
         }, init.signal)
       } catch (thrown) {
         if (init.signal?.aborted) throw init.signal.reason
-        // A GET that never reached the server goes again at once, once, on a new connection.
-        if (thrown instanceof ClosedBeforeAnswer && !resent) {
-          resent = true
+        // A GET that never reached the server goes again at once, without counting as a retry:
+        // the closed connection is dropped from the pool, and the next one may be stale too.
+        if (thrown instanceof ClosedBeforeAnswer && resent < MAX_RESENDS) {
+          resent++
           attempt--
           continue
         }
@@ -380,6 +381,13 @@ function originOf(url: string): string {
  * idle): fetch rejects before any answer, with the socket's error as its cause.
  */
 class ClosedBeforeAnswer extends Error {}
+
+/**
+ * Resends of one request after {@link ClosedBeforeAnswer}: undici keeps several idle connections
+ * per origin even for one request at a time, and each may have been closed; a server that closes
+ * every connection unanswered still costs only this many extra requests per request.
+ */
+const MAX_RESENDS = 3
 
 function connectionClosed(error: unknown): boolean {
   const code = (error as { cause?: { code?: unknown } })?.cause?.code
