@@ -17,7 +17,10 @@ export interface HttpOptions {
   /**
    * Your own `fetch` (a proxy agent, a test double, a fetch with cookies…). Default: in Node, one
    * `nodeHttpFetch()` of `ts-hamt/node` shared by every store (node:http keep-alive connections; about
-   * half the CPU of Node's `fetch` on large reads); elsewhere the global `fetch`.
+   * half the CPU of Node's `fetch` on large reads); elsewhere the global `fetch`. Both speak
+   * HTTP/1.1 in Node (20 and 24), even to a server that offers HTTP/2; browsers negotiate HTTP/2 or
+   * 3 themselves. For HTTP/2 in Node, pass a fetch that negotiates it (undici's
+   * `new Agent({ allowH2: true })` as its `dispatcher`).
    */
   fetch?: typeof globalThis.fetch
   /**
@@ -27,7 +30,8 @@ export interface HttpOptions {
   concurrency?: number
   /**
    * Retries of one request after a network error, a timeout, or an answer that means "try again"
-   * (HTTP 429, 500, 502, 503, 504); other answers are final. Default 3 (py-hamt's `max_retries`).
+   * (HTTP 429, 500, 502, 503, 504; for Kubo's RPC not 500, its answer to every failed command);
+   * other answers are final. Default 3 (py-hamt's `max_retries`).
    */
   retries?: number
   /**
@@ -56,6 +60,8 @@ export interface HttpOptions {
 
 /** Answers that mean "try again later" (py-hamt 3.6.0 retries the same ones). */
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504])
+/** The same for POSTs (Kubo's RPC), less 500: Kubo answers every failed command so (`pin/rm` of what is not pinned…). */
+const RETRYABLE_POST_STATUSES = new Set([429, 502, 503, 504])
 
 /** An HTTP answer outside 2xx (after its retries, for 429 and 5xx ones); the status tells callers what happened. */
 export class HttpStatusError extends StoreError {
@@ -218,7 +224,8 @@ export class HttpClient {
           continue
         }
         const cause = thrown instanceof ClosedBeforeAnswer ? thrown.cause : thrown
-        const retryable = cause instanceof HttpStatusError ? RETRYABLE_STATUSES.has(cause.status) : true
+        const statuses = method === 'GET' ? RETRYABLE_STATUSES : RETRYABLE_POST_STATUSES
+        const retryable = cause instanceof HttpStatusError ? statuses.has(cause.status) : true
         // The caller's own abort is final, so is a verdict of `read` (our errors) and any answer
         // not in the "try again" list.
         if (cause instanceof HamtError && !(cause instanceof HttpStatusError && retryable)) throw cause
