@@ -392,20 +392,40 @@ describe('a UnixFS file fails over per block, not per file', () => {
   })
 })
 
+/** A gateway that closes each connection as its request number `after + 1` arrives; counts those dropped. */
+async function droppingAfter(after: number): Promise<Loopback & { dropped: () => number }> {
+  const perSocket = new WeakMap<object, number>()
+  let dropped = 0
+  const server = await serve((req, res) => {
+    const n = (perSocket.get(req.socket) ?? 0) + 1
+    perSocket.set(req.socket, n)
+    if (n <= after) return answer(req, res)
+    dropped++
+    req.socket.destroy()
+  })
+  return { ...server, dropped: () => dropped }
+}
+
 describe('servers that close kept-alive connections', () => {
+  it('nodeHttpFetch on its own sends a GET again when its kept-alive connection was closed', async () => {
+    const a = await droppingAfter(2)
+    const fetch = nodeHttpFetch({ maxSockets: 4 })
+    const outcome = await withinBudget('nodeHttpFetch alone', async () => {
+      for (let round = 0; round < 3; round++) {
+        for (const { cid, bytes } of blocks) {
+          const response = await fetch(`${a.url}/ipfs/${cid}`)
+          assert.deepEqual(new Uint8Array(await response.arrayBuffer()), bytes)
+        }
+      }
+    })
+    assert.equal(outcome.error, undefined)
+    assert.ok(a.dropped() >= 5)
+    assert.equal(a.seen.length, 3 * blocks.length + a.dropped())
+  })
+
   for (const [fetchName, makeFetch] of fetches) {
     it(`${fetchName}: a server dropping each connection after 2 requests fails no read, even with retries: 0`, async () => {
-      const perSocket = new WeakMap<object, number>()
-      let dropped = 0
-      const a = await serve((req, res) => {
-        const n = (perSocket.get(req.socket) ?? 0) + 1
-        perSocket.set(req.socket, n)
-        // Closed as the third request arrives: it was sent on a connection the server gave up.
-        if (n > 2) {
-          dropped++
-          req.socket.destroy()
-        } else answer(req, res)
-      })
+      const a = await droppingAfter(2)
       const store = new TrustlessGatewayStore({ gateways: a.url, fetch: makeFetch(), retries: 0 })
       const outcome = await withinBudget('drops', async () => {
         for (let round = 0; round < 3; round++) {
@@ -413,8 +433,8 @@ describe('servers that close kept-alive connections', () => {
         }
       })
       assert.equal(outcome.error, undefined)
-      assert.ok(dropped >= 5, `the server dropped ${dropped} requests`)
-      assert.equal(a.seen.length, 3 * blocks.length + dropped, 'each dropped request sent again once')
+      assert.ok(a.dropped() >= 5, `the server dropped ${a.dropped()} requests`)
+      assert.equal(a.seen.length, 3 * blocks.length + a.dropped(), 'each dropped request sent again once')
     })
 
     it(`${fetchName}: nginx's keepalive_requests (Connection: close on the Nth answer), in parallel`, async () => {
