@@ -1,8 +1,9 @@
 import { integerOption } from '../check.js'
 import { HamtError, StoreError } from '../errors.js'
-import { watchAbort } from '../util/abort.js'
+import { sleep } from '../util/abort.js'
 import { ConcurrencyLimit } from '../util/pool.js'
 import { concatBytes } from './concat.js'
+import { RETRYABLE_POST_STATUSES, RETRYABLE_STATUSES, retryDelay } from './retry.js'
 
 /** How a store talks HTTP: shared by the Kubo store and the gateway reader. */
 export interface HttpOptions {
@@ -57,11 +58,6 @@ export interface HttpOptions {
    */
   gatewayCooldownMs?: number
 }
-
-/** Answers that mean "try again later" (py-hamt 3.6.0 retries the same ones). */
-const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504])
-/** The same for POSTs (Kubo's RPC), less 500: Kubo answers every failed command so (`pin/rm` of what is not pinned…). */
-const RETRYABLE_POST_STATUSES = new Set([429, 502, 503, 504])
 
 /** An HTTP answer outside 2xx (after its retries, for 429 and 5xx ones); the status tells callers what happened. */
 export class HttpStatusError extends StoreError {
@@ -240,7 +236,7 @@ export class HttpClient {
           throw new StoreError(`${method} ${url} failed after ${attempt + 1} attempts: ${why}`, { cause })
         }
         const retryAfter = cause instanceof HttpStatusError ? cause.headers.get('retry-after') : null
-        await sleep(this.#retryDelay(attempt, retryAfter), init.signal)
+        await sleep(retryDelay(attempt, retryAfter, this.#retryDelayMs, this.#maxRetryDelayMs), init.signal)
       }
     }
   }
@@ -265,16 +261,6 @@ export class HttpClient {
       throw new HttpStatusError(method, url, response.status, text, response.headers)
     }
     return await read(response)
-  }
-
-  /**
-   * The wait before retry `attempt + 1`: the server's `Retry-After` where it gives a usable one,
-   * else exponential back-off with ±25% jitter; never more than `maxRetryDelayMs`.
-   */
-  #retryDelay(attempt: number, retryAfter: string | null): number {
-    const asked = retryAfterMs(retryAfter, Date.now())
-    const delay = asked ?? this.#retryDelayMs * 2 ** Math.min(attempt, 52) * (0.75 + Math.random() * 0.5)
-    return Math.min(delay, this.#maxRetryDelayMs)
   }
 
   /**
@@ -320,41 +306,6 @@ export class HttpClient {
   #headersFor(url: string): Record<string, string> {
     return this.#credentialedOrigins.has(originOf(url)) ? this.#headers : this.#forwardableHeaders
   }
-}
-
-/**
- * A `Retry-After` value in ms from `now`: delay-seconds, or an HTTP date (one in the past is 0).
- * Anything else (a negative or non-numeric value, an unparsable date) is undefined: back-off applies.
- */
-export function retryAfterMs(value: string | null, now: number): number | undefined {
-  if (value === null) return undefined
-  const text = value.trim()
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000
-  // Date.parse also takes forms HTTP never sends ("5", "2026"); an HTTP date names its weekday or month.
-  if (!/[a-z]{3}/i.test(text)) return undefined
-  const at = Date.parse(text)
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
-}
-
-/** Waits `ms`, or rejects with the signal's reason as soon as it fires. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // setTimeout takes at most 2^31-1 ms and fires at once beyond it.
-    const timer = setTimeout(
-      () => {
-        unwatch()
-        resolve()
-      },
-      Math.min(ms, 2 ** 31 - 1),
-    )
-    const unwatch =
-      signal === undefined
-        ? (): void => {}
-        : watchAbort(signal, () => {
-            clearTimeout(timer)
-            reject(signal.reason)
-          })
-  })
 }
 
 /**
