@@ -140,6 +140,18 @@ export interface GatewayFailure {
 /**
  * A read failed on every gateway, each for its own reason (unless each said 404, which is a
  * {@link BlockNotFoundError}): like an `AggregateError`, it lists them all, in the order tried.
+ * A store with one gateway throws that gateway's own error instead.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.load(root)
+ * } catch (err) {
+ *   if (err instanceof GatewaysFailedError) {
+ *     for (const { url, status } of err.failures) console.log(url, status ?? 'no answer')
+ *   }
+ * }
+ * ```
  */
 export class GatewaysFailedError extends StoreError {
   readonly failures: readonly GatewayFailure[]
