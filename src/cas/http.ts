@@ -220,16 +220,8 @@ export class HttpClient {
           continue
         }
         const cause = thrown instanceof ClosedBeforeAnswer ? thrown.cause : thrown
-        const statuses = method === 'GET' ? RETRYABLE_STATUSES : RETRYABLE_POST_STATUSES
-        const retryable = cause instanceof HttpStatusError ? statuses.has(cause.status) : true
-        // The caller's own abort is final, so is a verdict of `read` (our errors) and any answer
-        // not in the "try again" list.
-        if (cause instanceof HamtError && !(cause instanceof HttpStatusError && retryable)) throw cause
-        // fetch reports network failures (connecting, or a body cut short) as TypeError; anything
-        // else, such as an answer that is not the JSON it should be, will not improve on a retry.
-        if (!(cause instanceof HamtError) && !(cause instanceof TypeError) && !timedOut) {
-          throw new StoreError(`${method} ${url}: ${describeCause(cause)}`, { cause })
-        }
+        const final = finalError(method, url, cause, timedOut)
+        if (final !== undefined) throw final
         if (attempt >= this.#retries) {
           if (cause instanceof HttpStatusError) throw cause
           const why = timedOut ? `timed out after ${this.#timeoutMs} ms` : describeCause(cause)
@@ -332,6 +324,20 @@ function redirectTarget(method: string, url: string, location: string, from: str
 /** `scheme://host:port` with the scheme's default port left out, so `https://h` and `https://h:443` are one origin. */
 function originOf(url: string): string {
   return new URL(url).origin
+}
+
+/** The error a failed attempt ends the request with, or undefined when another try may do better. */
+function finalError(method: string, url: string, cause: unknown, timedOut: boolean): Error | undefined {
+  if (cause instanceof HttpStatusError) {
+    const statuses = method === 'GET' ? RETRYABLE_STATUSES : RETRYABLE_POST_STATUSES
+    return statuses.has(cause.status) ? undefined : cause
+  }
+  // A verdict of `read` (our errors: too long, wrong bytes…) will not change on a retry.
+  if (cause instanceof HamtError) return cause
+  // fetch reports network failures (connecting, or a body cut short) as TypeError; anything
+  // else, such as an answer that is not the JSON it should be, will not improve on a retry.
+  if (cause instanceof TypeError || timedOut) return undefined
+  return new StoreError(`${method} ${url}: ${describeCause(cause)}`, { cause })
 }
 
 /**
