@@ -130,6 +130,44 @@ export class StoreError extends HamtError {
   }
 }
 
+/** How one gateway failed a read: its URL (`…/ipfs/`), its last HTTP status if it answered, and its error. */
+export interface GatewayFailure {
+  url: string
+  status?: number
+  error: unknown
+}
+
+/**
+ * A read failed on every gateway, each for its own reason (unless each said 404, which is a
+ * {@link BlockNotFoundError}): like an `AggregateError`, it lists them all, in the order tried.
+ * A store with one gateway throws that gateway's own error instead.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await store.load(root)
+ * } catch (err) {
+ *   if (err instanceof GatewaysFailedError) {
+ *     for (const { url, status } of err.failures) console.log(url, status ?? 'no answer')
+ *   }
+ * }
+ * ```
+ */
+export class GatewaysFailedError extends StoreError {
+  readonly failures: readonly GatewayFailure[]
+
+  constructor(what: string, failures: readonly GatewayFailure[]) {
+    const detail = failures
+      .map(({ url, status, error }) => {
+        const message = error instanceof Error ? error.message : String(error)
+        return status === undefined ? `${url}: ${message}` : `${url} (HTTP ${status}): ${message}`
+      })
+      .join('; ')
+    super(`${what} failed on every gateway (${detail})`, { cause: failures.at(-1)?.error })
+    this.failures = failures
+  }
+}
+
 /** A block's bytes do not hash to its ID: the source (a gateway, a store) served wrong data. */
 export class IntegrityError extends HamtError {
   declare readonly code: 'ERR_INTEGRITY'

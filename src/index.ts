@@ -35,6 +35,8 @@ export {
   BlockNotFoundError,
   ChunkOutOfBoundsError,
   DecryptionError,
+  type GatewayFailure,
+  GatewaysFailedError,
   HamtError,
   type HamtErrorCode,
   type HamtErrorOf,

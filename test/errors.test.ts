@@ -23,6 +23,7 @@ describe('errors', () => {
     check(new errors.ReadOnlyError('set'), 'ERR_READ_ONLY')
     check(new errors.UnflushedChangesError(), 'ERR_UNFLUSHED_CHANGES')
     check(new errors.StoreError('m'), 'ERR_STORE')
+    check(new errors.GatewaysFailedError('reading x', []), 'ERR_STORE')
     check(new errors.IntegrityError('m'), 'ERR_INTEGRITY')
     check(new errors.DecryptionError('m'), 'ERR_DECRYPTION')
     check(new errors.InvalidValueError('m'), 'ERR_INVALID_VALUE')

@@ -211,7 +211,7 @@ describe('KuboStore on a real daemon', () => {
     )
   })
 
-  it('retries network errors with back-off, but not HTTP error answers', async () => {
+  it('retries network errors and "try again" answers (500) with back-off, but not other HTTP errors', async () => {
     const cid = await new KuboStore({ ...urls, writeBufferBytes: 0 }).save(bytes(50), 'raw')
     let failures = 2
     const flaky = countingFetch(async () => {
@@ -221,10 +221,14 @@ describe('KuboStore on a real daemon', () => {
     const store = new KuboStore({ ...urls, fetch: flaky.fetch, retryDelayMs: 5 })
     assert.deepEqual(await store.load(cid), bytes(50))
     assert.equal(flaky.counts.total, 3)
-    const failing = countingFetch(async () => new Response('boom', { status: 500 }))
+    const busy = countingFetch(async () => new Response('boom', { status: 500 }))
+    const patient = new KuboStore({ ...urls, fetch: busy.fetch, retryDelayMs: 5 })
+    await assert.rejects(patient.load(cid), /HTTP 500: boom/)
+    assert.equal(busy.counts.total, 4, 'a 500 is tried again: one attempt and three retries')
+    const failing = countingFetch(async () => new Response('no', { status: 403 }))
     const strict = new KuboStore({ ...urls, fetch: failing.fetch, retryDelayMs: 5 })
-    await assert.rejects(strict.load(cid), /HTTP 500: boom/)
-    assert.equal(failing.counts.total, 1, 'an HTTP answer is not retried')
+    await assert.rejects(strict.load(cid), /HTTP 403: no/)
+    assert.equal(failing.counts.total, 1, 'a 403 is not retried')
     const garbled = countingFetch(async () => new Response('{"Hash": ', { status: 200 }))
     const confused = new KuboStore({ ...urls, fetch: garbled.fetch, retryDelayMs: 5 })
     await assert.rejects(confused.save(bytes(2 << 20), 'raw'), (e) => isHamtError(e, 'ERR_STORE'))

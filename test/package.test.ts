@@ -27,6 +27,7 @@ describe('package', () => {
       'ChunkOutOfBoundsError',
       'DecryptionError',
       'EncryptedZarrHAMTStore',
+      'GatewaysFailedError',
       'HAMT',
       'HamtError',
       'HashExhaustedError',

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { mapPool } from '../src/util/pool.js'
+import { ConcurrencyLimit, mapPool } from '../src/util/pool.js'
 
 const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
 console.log('seed', seed)
@@ -179,5 +179,60 @@ describe('bounded pool: abort', () => {
         RangeError,
       )
     }
+  })
+})
+
+describe('ConcurrencyLimit (per-gateway and per-client request slots)', () => {
+  it('never runs more than its limit, starts waiters in call order, and a new caller cannot overtake them', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 30 }),
+        async (limit, delays) => {
+          const slots = new ConcurrencyLimit(limit)
+          const probe = new Probe()
+          const started: number[] = []
+          const calls = delays.map((delay, i) =>
+            slots.run(() => {
+              started.push(i)
+              return probe.run(i, delay, () => i)
+            }),
+          )
+          // A call made once the first task ended still queues behind the earlier waiters.
+          await calls[0]
+          const late = slots.run(async () => started.push(-1))
+          assert.deepEqual(
+            await Promise.all(calls),
+            delays.map((_, i) => i),
+          )
+          await late
+          assert.ok(probe.maxActive <= limit)
+          assert.deepEqual(started, [...delays.map((_, i) => i), -1])
+          assert.equal(slots.saturated, false)
+        },
+      ),
+      { seed, numRuns: 100 },
+    )
+  })
+
+  it('a waiter whose signal fires leaves the queue with its reason; the others still run', async () => {
+    const slots = new ConcurrencyLimit(1)
+    let release: () => void = () => {}
+    const first = slots.run(() => new Promise<void>((resolve) => (release = resolve)))
+    assert.equal(slots.saturated, true)
+    const controller = new AbortController()
+    const reason = new Error('gave up')
+    let ran = false
+    const waiting = slots.run(async () => {
+      ran = true
+    }, controller.signal)
+    const after = slots.run(async () => 'after')
+    controller.abort(reason)
+    await assert.rejects(waiting, (e) => e === reason)
+    release()
+    await first
+    assert.equal(await after, 'after')
+    assert.equal(ran, false)
+    assert.throws(() => new ConcurrencyLimit(0), RangeError)
   })
 })

@@ -1,12 +1,17 @@
 import { code as dagPbCode } from '@ipld/dag-pb'
 import type { CID } from 'multiformats/cid'
+import { integerOption } from '../check.js'
 import {
   BlockNotFoundError,
+  type GatewayFailure,
+  GatewaysFailedError,
   HamtError,
   InvalidArgumentError,
   RangeNotSatisfiableError,
   StoreError,
 } from '../errors.js'
+import { ConcurrencyLimit } from '../util/pool.js'
+import { GatewayHealth } from './gateway-health.js'
 import { type HttpClient, HttpStatusError, readBody } from './http.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import { checkByteRange, resolveByteRange, sliceByteRange } from './range.js'
@@ -50,14 +55,31 @@ export function checkHttpUrl(name: string, url: unknown): asserts url is string 
   }
 }
 
+/** A gateway as the reader keeps it: its URL, its record of failures, its own concurrency limit. */
+interface Gateway {
+  url: string
+  health: GatewayHealth
+  limit: ConcurrencyLimit
+}
+
+/** Settings of a {@link GatewayReader} beyond its URLs and client. */
+export interface GatewayReaderOptions {
+  blake3Digest?: Blake3Digest
+  gatewayFailureThreshold?: number
+  gatewayCooldownMs?: number
+}
+
 /**
- * Reads blocks and files from IPFS HTTP gateways, trying each gateway in order until one answers
- * well. With `verify`, every block is fetched raw (`?format=raw`) and checked against its CID before
- * use; files above one block (dag-pb) are assembled from verified blocks, fetching only the blocks
- * a byte range needs. Without it, the gateway is asked for the range directly (py-hamt's behaviour).
+ * Reads blocks and files from IPFS HTTP gateways: healthy gateways first, then those with a free
+ * slot, each tried in turn until one answers well (never raced: that would spend every gateway's
+ * rate limit at once). With `verify`, every block is fetched raw (`?format=raw`) and checked
+ * against its CID before use; files above one block (dag-pb) are assembled from verified blocks,
+ * each block failing over on its own, fetching only the blocks a byte range needs. Without it, the
+ * gateway is asked for the range directly (py-hamt's behaviour).
  */
 export class GatewayReader {
   readonly urls: readonly string[]
+  readonly #gateways: readonly Gateway[]
   readonly #http: HttpClient
   readonly #verify: boolean
   readonly #blake3Digest: Blake3Digest | undefined
@@ -66,10 +88,17 @@ export class GatewayReader {
     urls: readonly string[],
     http: HttpClient,
     verify: boolean,
-    options: { blake3Digest?: Blake3Digest } = {},
+    options: GatewayReaderOptions = {},
   ) {
     if (urls.length === 0) throw new InvalidArgumentError('gateways: at least one gateway is needed')
     this.urls = [...new Set(urls.map(normalizeGatewayUrl))]
+    const threshold = integerOption('gatewayFailureThreshold', options.gatewayFailureThreshold, 3)
+    const cooldownMs = integerOption('gatewayCooldownMs', options.gatewayCooldownMs, 30_000, 0)
+    this.#gateways = this.urls.map((url) => ({
+      url,
+      health: new GatewayHealth(threshold, cooldownMs),
+      limit: new ConcurrencyLimit(http.concurrency),
+    }))
     this.#http = http
     this.#verify = verify
     this.#blake3Digest = options.blake3Digest
@@ -77,52 +106,82 @@ export class GatewayReader {
 
   async load(cid: CID, options: LoadOptions = {}): Promise<Uint8Array> {
     if (options.range !== undefined) checkByteRange(options.range)
-    return this.#fromFirstThatAnswers(cid, options.signal, (url) => this.#loadFrom(url, cid, options))
+    if (this.#verify) checkVerifiable(cid)
+    // A verified file is assembled here block by block, so each block fails over on its own.
+    if (cid.code === dagPbCode && this.#verify) {
+      return readUnixfsFile(cid, (block) => this.getBlock(block, { signal: options.signal }), options.range)
+    }
+    return this.#fromFirstThatAnswers(cid, options.signal, (gateway) => this.#loadFrom(gateway, cid, options))
   }
 
   /** One block's bytes (for a UnixFS file, its root node), fetched raw and, with `verify`, checked. */
   async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
     if (this.#verify) checkVerifiable(cid)
-    return this.#fromFirstThatAnswers(cid, options.signal, (url) =>
-      this.#fetchRawBlock(url, cid, options.signal),
+    return this.#fromFirstThatAnswers(cid, options.signal, (gateway) =>
+      this.#fetchRawBlock(gateway, cid, options.signal),
     )
+  }
+
+  /** Healthy gateways first, then those with a free slot; the configured order within each rank. */
+  #ordered(): readonly Gateway[] {
+    if (this.#gateways.length === 1) return this.#gateways
+    const now = performance.now()
+    const rank = new Map(
+      this.#gateways.map((g) => [g, (g.health.healthy(now) ? 0 : 2) + (g.limit.saturated ? 1 : 0)]),
+    )
+    return [...this.#gateways].sort((a, b) => (rank.get(a) as number) - (rank.get(b) as number))
   }
 
   async #fromFirstThatAnswers(
     cid: CID,
     signal: AbortSignal | undefined,
-    read: (url: string) => Promise<Uint8Array>,
+    read: (gateway: Gateway) => Promise<Uint8Array>,
   ): Promise<Uint8Array> {
-    const failures: Array<{ url: string; error: unknown }> = []
-    for (const url of this.urls) {
+    const failures: GatewayFailure[] = []
+    for (const gateway of this.#ordered()) {
       try {
-        return await read(url)
+        return await this.#tryGateway(gateway, signal, read)
       } catch (error) {
-        // The caller's abort and a range outside the value are answers, not gateway failures.
-        if (signal?.aborted || error instanceof RangeNotSatisfiableError) throw error
-        failures.push({ url, error })
+        if (!isGatewayFailure(error, signal)) throw error
+        const status = error instanceof HttpStatusError ? error.status : undefined
+        failures.push({ url: gateway.url, status, error })
       }
     }
     throw summarize(cid, failures)
   }
 
-  async #loadFrom(url: string, cid: CID, options: LoadOptions): Promise<Uint8Array> {
-    const fetchBlock = (block: CID): Promise<Uint8Array> => this.#fetchRawBlock(url, block, options.signal)
-    if (this.#verify) checkVerifiable(cid)
-    if (cid.code === dagPbCode) {
-      if (this.#verify) return readUnixfsFile(cid, fetchBlock, options.range)
-      return this.#fetchFileRange(url, cid, options.range, options.signal)
+  /**
+   * One gateway's try at a read, its retries included; its health learns the outcome. The
+   * caller's abort and a range outside the value are answers, not failures of the gateway.
+   */
+  async #tryGateway(
+    gateway: Gateway,
+    signal: AbortSignal | undefined,
+    read: (gateway: Gateway) => Promise<Uint8Array>,
+  ): Promise<Uint8Array> {
+    try {
+      const bytes = await read(gateway)
+      gateway.health.succeeded()
+      return bytes
+    } catch (error) {
+      if (isGatewayFailure(error, signal)) gateway.health.failed(performance.now())
+      throw error
     }
-    const block = await fetchBlock(cid)
+  }
+
+  async #loadFrom(gateway: Gateway, cid: CID, options: LoadOptions): Promise<Uint8Array> {
+    if (cid.code === dagPbCode) return this.#fetchFileRange(gateway, cid, options.range, options.signal)
+    const block = await this.#fetchRawBlock(gateway, cid, options.signal)
     if (options.range === undefined) return block
     return sliceByteRange(block, options.range)
   }
 
-  async #fetchRawBlock(url: string, cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
+  async #fetchRawBlock(gateway: Gateway, cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
+    const url = gateway.url
     const bytes = await this.#http.request(
       'GET',
       `${url}${cid}?format=raw`,
-      { headers: { accept: 'application/vnd.ipld.raw' }, signal },
+      { headers: { accept: 'application/vnd.ipld.raw' }, signal, limit: gateway.limit },
       (response) => readBody(response, MAX_BLOCK_BYTES, `${url}${cid}`),
     )
     if (this.#verify) await verifyBlock(cid, bytes, url, this.#blake3Digest)
@@ -131,34 +190,39 @@ export class GatewayReader {
 
   /** Unverified file read with an HTTP Range header; a 206 must say which bytes it carries. */
   async #fetchFileRange(
-    url: string,
+    gateway: Gateway,
     cid: CID,
     range: ByteRange | undefined,
     signal?: AbortSignal,
   ): Promise<Uint8Array> {
-    const source = `${url}${cid}`
+    const source = `${gateway.url}${cid}`
     // A zero-length range names no byte (`bytes=5-4` is malformed): ask for the byte at its offset,
     // so the gateway still says whether the offset is inside the file, and return none.
     const empty = range !== undefined && 'offset' in range && range.length === 0
     const asked: ByteRange | undefined = empty ? { offset: range.offset, length: 1 } : range
     const headers: Record<string, string> = asked === undefined ? {} : { range: rangeHeader(asked) }
     try {
-      return await this.#http.request('GET', source, { headers, signal }, async (response) => {
-        // Unverified reads trust the gateway's bytes, not its lengths: a range is read only as far as it goes.
-        if (range === undefined || response.status === 200) {
-          // A gateway that ignores Range sends the whole file: read it only up to the range's end.
-          const bounded = range !== undefined && 'offset' in range && range.length !== undefined
-          const body = bounded
-            ? await readBody(response, range.offset + (range.length ?? 0), source, true)
-            : new Uint8Array(await response.arrayBuffer())
-          return range === undefined ? body : sliceByteRange(body, range)
-        }
-        const wanted = asked !== undefined && 'suffix' in asked ? asked.suffix : asked?.length
-        const body = await readBody(response, wanted ?? Number.POSITIVE_INFINITY, source)
-        if (response.status !== 206) throw notSaying(source)
-        checkPartialAnswer(source, range, response.headers.get('content-range'), body)
-        return empty ? new Uint8Array(0) : body
-      })
+      return await this.#http.request(
+        'GET',
+        source,
+        { headers, signal, limit: gateway.limit },
+        async (response) => {
+          // Unverified reads trust the gateway's bytes, not its lengths: a range is read only as far as it goes.
+          if (range === undefined || response.status === 200) {
+            // A gateway that ignores Range sends the whole file: read it only up to the range's end.
+            const bounded = range !== undefined && 'offset' in range && range.length !== undefined
+            const body = bounded
+              ? await readBody(response, range.offset + (range.length ?? 0), source, true)
+              : new Uint8Array(await response.arrayBuffer())
+            return range === undefined ? body : sliceByteRange(body, range)
+          }
+          const wanted = asked !== undefined && 'suffix' in asked ? asked.suffix : asked?.length
+          const body = await readBody(response, wanted ?? Number.POSITIVE_INFINITY, source)
+          if (response.status !== 206) throw notSaying(source)
+          checkPartialAnswer(source, range, response.headers.get('content-range'), body)
+          return empty ? new Uint8Array(0) : body
+        },
+      )
     } catch (error) {
       if (range !== undefined && error instanceof HttpStatusError && error.status === 416) {
         return unsatisfiedRange(source, range, error)
@@ -228,23 +292,21 @@ function unsatisfiedRange(source: string, range: ByteRange, error: HttpStatusErr
   return new Uint8Array(0)
 }
 
-/**
- * One error for a read that failed on every gateway: not found anywhere; else wrong bytes, which
- * callers must see as such; else the one gateway's own error; else all failures in one message.
- */
-function summarize(cid: CID, failures: Array<{ url: string; error: unknown }>): Error {
-  const notFound = (error: unknown): boolean => error instanceof HttpStatusError && error.status === 404
-  const detail = failures.map(({ url, error }) => `${url}: ${(error as Error).message}`).join('; ')
-  if (failures.every(({ error }) => notFound(error))) {
-    return new BlockNotFoundError(`no gateway has ${cid} (${detail})`)
-  }
-  const integrity = failures.find(({ error }) => error instanceof HamtError && error.code === 'ERR_INTEGRITY')
-  if (integrity !== undefined) return integrity.error as HamtError
-  const only = failures.length === 1 ? failures[0]?.error : undefined
-  if (only instanceof HamtError) return only
-  return new StoreError(`reading ${cid} failed on every gateway: ${detail}`, {
-    cause: failures.at(-1)?.error,
-  })
+/** A gateway's failure, as opposed to the caller's abort or a range outside the value (final answers). */
+function isGatewayFailure(error: unknown, signal: AbortSignal | undefined): boolean {
+  return !signal?.aborted && !(error instanceof RangeNotSatisfiableError)
 }
 
-/** Kept for the stores that import it from here; it is {@link toCid}. */
+/**
+ * One error for a read that failed on every gateway: not found anywhere (every gateway said 404);
+ * else the one gateway's own error; else all failures, each with its gateway, in one error.
+ */
+function summarize(cid: CID, failures: readonly GatewayFailure[]): Error {
+  if (failures.every(({ status }) => status === 404)) {
+    const detail = failures.map(({ url, error }) => `${url}: ${(error as Error).message}`).join('; ')
+    return new BlockNotFoundError(`no gateway has ${cid} (${detail})`)
+  }
+  const only = failures.length === 1 ? failures[0]?.error : undefined
+  if (only instanceof HamtError) return only
+  return new GatewaysFailedError(`reading ${cid}`, failures)
+}

@@ -1,6 +1,9 @@
 import { integerOption } from '../check.js'
 import { HamtError, StoreError } from '../errors.js'
+import { sleep } from '../util/abort.js'
+import { ConcurrencyLimit } from '../util/pool.js'
 import { concatBytes } from './concat.js'
+import { RETRYABLE_POST_STATUSES, RETRYABLE_STATUSES, retryDelay } from './retry.js'
 
 /** How a store talks HTTP: shared by the Kubo store and the gateway reader. */
 export interface HttpOptions {
@@ -15,20 +18,48 @@ export interface HttpOptions {
   /**
    * Your own `fetch` (a proxy agent, a test double, a fetch with cookies…). Default: in Node, one
    * `nodeHttpFetch()` of `ts-hamt/node` shared by every store (node:http keep-alive connections; about
-   * half the CPU of Node's `fetch` on large reads); elsewhere the global `fetch`.
+   * half the CPU of Node's `fetch` on large reads); elsewhere the global `fetch`. Both speak
+   * HTTP/1.1 in Node (20 and 24), even to a server that offers HTTP/2; browsers negotiate HTTP/2 or
+   * 3 themselves. For HTTP/2 in Node, pass a fetch that negotiates it (undici's
+   * `new Agent({ allowH2: true })` as its `dispatcher`).
    */
   fetch?: typeof globalThis.fetch
-  /** Requests in flight at once; default 32. */
+  /**
+   * Requests in flight at once to each gateway, and to the RPC API; default 32 (py-hamt's
+   * `concurrency`, which is per gateway too). A slot is held per attempt, not while waiting to retry.
+   */
   concurrency?: number
-  /** Retries after a network error or timeout (never after an HTTP answer); default 3. */
+  /**
+   * Retries of one request after a network error, a timeout, or an answer that means "try again"
+   * (HTTP 429, 500, 502, 503, 504; for Kubo's RPC not 500, its answer to every failed command);
+   * other answers are final. Default 3 (py-hamt's `max_retries`).
+   */
   retries?: number
-  /** First retry delay in ms, doubled each retry, ±25% jitter; default 100. */
+  /**
+   * First retry delay in ms, doubled each retry, ±25% jitter; default 100. A `Retry-After` header
+   * (seconds or an HTTP date) on a 429/5xx replaces it.
+   */
   retryDelayMs?: number
-  /** Time limit of one request attempt in ms; default 60 000. */
+  /**
+   * The longest wait before a retry in ms, whether from back-off or `Retry-After`; default 300 000
+   * (py-hamt's cap). The caller's `signal` ends a wait at any time.
+   */
+  maxRetryDelayMs?: number
+  /** Time limit of one request attempt in ms, counted from when it gets its slot; default 60 000. */
   timeoutMs?: number
+  /**
+   * Failed reads in a row (after their retries; a 404 or wrong bytes count too) after which a
+   * gateway is tried after the others, for `gatewayCooldownMs`; default 3 (py-hamt's).
+   */
+  gatewayFailureThreshold?: number
+  /**
+   * How long a failing gateway stays at the back of the order, in ms; default 30 000 (py-hamt's).
+   * Then reads try it again, and one more failure sends it back.
+   */
+  gatewayCooldownMs?: number
 }
 
-/** An HTTP answer outside 2xx: not retried, the status tells callers what happened. */
+/** An HTTP answer outside 2xx (after its retries, for 429 and 5xx ones); the status tells callers what happened. */
 export class HttpStatusError extends StoreError {
   readonly status: number
   /** The answer's headers (a 416 says the file's size in `Content-Range`). */
@@ -103,7 +134,20 @@ export function setDefaultFetch(make: () => typeof globalThis.fetch): void {
   defaultFetch = make
 }
 
-/** fetch with a concurrency limit, per-attempt timeouts, and retries with back-off for network failures. */
+/** Per-request settings of {@link HttpClient.request}. */
+export interface RequestInit {
+  headers?: Record<string, string>
+  /** A function, so each attempt gets a fresh body. */
+  body?: () => BodyInit
+  signal?: AbortSignal
+  /** The limit the attempts take their slots from (one per gateway); default the client's own. */
+  limit?: ConcurrencyLimit
+}
+
+/**
+ * fetch with a concurrency limit, per-attempt timeouts, and retries with back-off for network
+ * failures and answers that mean "try again".
+ */
 export class HttpClient {
   readonly #fetch: typeof globalThis.fetch
   readonly #headers: Record<string, string>
@@ -111,17 +155,20 @@ export class HttpClient {
   readonly #credentialedOrigins: ReadonlySet<string>
   readonly #retries: number
   readonly #retryDelayMs: number
+  readonly #maxRetryDelayMs: number
   readonly #timeoutMs: number
-  readonly #limit: number
-  #active = 0
-  readonly #waiting: Array<() => void> = []
+  /** The `concurrency` option: the size of this client's own limit, and of each gateway's. */
+  readonly concurrency: number
+  readonly #limit: ConcurrencyLimit
 
   /** `credentialedFor`: the URLs whose origins get `headers` and `auth` in full. */
   constructor(options: HttpOptions = {}, credentialedFor: ReadonlyArray<string | null | undefined> = []) {
     this.#fetch = options.fetch ?? defaultFetch()
-    this.#limit = integerOption('concurrency', options.concurrency, 32)
+    this.concurrency = integerOption('concurrency', options.concurrency, 32)
+    this.#limit = new ConcurrencyLimit(this.concurrency)
     this.#retries = integerOption('retries', options.retries, 3, 0)
     this.#retryDelayMs = integerOption('retryDelayMs', options.retryDelayMs, 100, 0)
+    this.#maxRetryDelayMs = integerOption('maxRetryDelayMs', options.maxRetryDelayMs, 300_000, 0)
     this.#timeoutMs = integerOption('timeoutMs', options.timeoutMs, 60_000)
     this.#headers = { ...options.headers }
     const auth = options.auth
@@ -136,48 +183,76 @@ export class HttpClient {
   }
 
   /**
-   * Sends a request and hands a 2xx response to `read`, whose result is returned. A non-2xx answer is
-   * an {@link HttpStatusError} and is not retried. A network error or timeout, while connecting or
-   * while `read` consumes the body, is retried; after the last retry it is a StoreError naming the
-   * URL. `body` is a function so each attempt gets a fresh one.
+   * Sends a request and hands a 2xx response to `read`, whose result is returned. A network error
+   * or timeout (while connecting or while `read` consumes the body) and an answer of 429, 500, 502,
+   * 503 or 504 are retried after a back-off; once retries run out, the last answer is an
+   * {@link HttpStatusError} and a network failure a StoreError naming the URL. Other answers are an
+   * HttpStatusError at once. The caller's signal ends the request, a wait for a slot, or a back-off.
    */
   async request<T>(
     method: 'GET' | 'POST',
     url: string,
-    init: { headers?: Record<string, string>; body?: () => BodyInit; signal?: AbortSignal },
+    init: RequestInit,
     read: (response: Response) => Promise<T>,
   ): Promise<T> {
+    const limit = init.limit ?? this.#limit
+    let resent = 0
     for (let attempt = 0; ; attempt++) {
       init.signal?.throwIfAborted()
-      const timeout = AbortSignal.timeout(this.#timeoutMs)
-      const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
+      let timedOut = false
       try {
-        return await this.#limited(async () => {
-          const response = await this.#send(method, url, init, signal)
-          if (!response.ok) {
-            const body = await readBody(response, ERROR_BODY_BYTES, url, true).catch(() => undefined)
-            const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
-            throw new HttpStatusError(method, url, response.status, text, response.headers)
+        return await limit.run(async () => {
+          // The attempt's time starts with its slot: waiting in the queue is not the server's fault.
+          const timeout = AbortSignal.timeout(this.#timeoutMs)
+          try {
+            return await this.#attempt(method, url, init, timeout, read)
+          } finally {
+            timedOut = timeout.aborted
           }
-          return await read(response)
-        })
-      } catch (cause) {
-        // The caller's own abort is final, so is an HTTP answer or a verdict of `read` (our errors);
-        // a network failure or our timeout is worth another try.
+        }, init.signal)
+      } catch (thrown) {
         if (init.signal?.aborted) throw init.signal.reason
-        if (cause instanceof HamtError) throw cause
-        // fetch reports network failures (connecting, or a body cut short) as TypeError; anything
-        // else, such as an answer that is not the JSON it should be, will not improve on a retry.
-        if (!(cause instanceof TypeError) && !timeout.aborted) {
-          throw new StoreError(`${method} ${url}: ${describeCause(cause)}`, { cause })
+        // A GET that never reached the server goes again at once, without counting as a retry:
+        // the closed connection is dropped from the pool, and the next one may be stale too.
+        if (thrown instanceof ClosedBeforeAnswer && resent < MAX_RESENDS) {
+          resent++
+          attempt--
+          continue
         }
+        const cause = thrown instanceof ClosedBeforeAnswer ? thrown.cause : thrown
+        const final = finalError(method, url, cause, timedOut)
+        if (final !== undefined) throw final
         if (attempt >= this.#retries) {
-          const why = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : describeCause(cause)
+          if (cause instanceof HttpStatusError) throw cause
+          const why = timedOut ? `timed out after ${this.#timeoutMs} ms` : describeCause(cause)
           throw new StoreError(`${method} ${url} failed after ${attempt + 1} attempts: ${why}`, { cause })
         }
-        await this.#sleep(attempt, init.signal)
+        const retryAfter = cause instanceof HttpStatusError ? cause.headers.get('retry-after') : null
+        await sleep(retryDelay(attempt, retryAfter, this.#retryDelayMs, this.#maxRetryDelayMs), init.signal)
       }
     }
+  }
+
+  /** One attempt: send, refuse a non-2xx answer (quoting the start of its body), `read` the rest. */
+  async #attempt<T>(
+    method: 'GET' | 'POST',
+    url: string,
+    init: RequestInit,
+    timeout: AbortSignal,
+    read: (response: Response) => Promise<T>,
+  ): Promise<T> {
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
+    const response = await this.#send(method, url, init, signal).catch((error: unknown) => {
+      throw method === 'GET' && !signal.aborted && connectionClosed(error)
+        ? new ClosedBeforeAnswer('the connection closed before an answer', { cause: error })
+        : error
+    })
+    if (!response.ok) {
+      const body = await readBody(response, ERROR_BODY_BYTES, url, true).catch(() => undefined)
+      const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
+      throw new HttpStatusError(method, url, response.status, text, response.headers)
+    }
+    return await read(response)
   }
 
   /**
@@ -187,7 +262,7 @@ export class HttpClient {
   async #send(
     method: 'GET' | 'POST',
     url: string,
-    init: { headers?: Record<string, string>; body?: () => BodyInit },
+    init: RequestInit,
     signal: AbortSignal,
   ): Promise<Response> {
     let target = url
@@ -223,33 +298,6 @@ export class HttpClient {
   #headersFor(url: string): Record<string, string> {
     return this.#credentialedOrigins.has(originOf(url)) ? this.#headers : this.#forwardableHeaders
   }
-
-  async #limited<T>(run: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.#limit) await new Promise<void>((resolve) => this.#waiting.push(resolve))
-    this.#active++
-    try {
-      return await run()
-    } finally {
-      this.#active--
-      this.#waiting.shift()?.()
-    }
-  }
-
-  #sleep(attempt: number, signal: AbortSignal | undefined): Promise<void> {
-    const base = this.#retryDelayMs * 2 ** attempt
-    const delay = base * (0.75 + Math.random() * 0.5)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, delay)
-      signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer)
-          reject(signal.reason)
-        },
-        { once: true },
-      )
-    })
-  }
 }
 
 /**
@@ -276,6 +324,40 @@ function redirectTarget(method: string, url: string, location: string, from: str
 /** `scheme://host:port` with the scheme's default port left out, so `https://h` and `https://h:443` are one origin. */
 function originOf(url: string): string {
   return new URL(url).origin
+}
+
+/** The error a failed attempt ends the request with, or undefined when another try may do better. */
+function finalError(method: string, url: string, cause: unknown, timedOut: boolean): Error | undefined {
+  if (cause instanceof HttpStatusError) {
+    const statuses = method === 'GET' ? RETRYABLE_STATUSES : RETRYABLE_POST_STATUSES
+    return statuses.has(cause.status) ? undefined : cause
+  }
+  // A verdict of `read` (our errors: too long, wrong bytes…) will not change on a retry.
+  if (cause instanceof HamtError) return cause
+  // fetch reports network failures (connecting, or a body cut short) as TypeError; anything
+  // else, such as an answer that is not the JSON it should be, will not improve on a retry.
+  if (cause instanceof TypeError || timedOut) return undefined
+  return new StoreError(`${method} ${url}: ${describeCause(cause)}`, { cause })
+}
+
+/**
+ * A request on a kept-alive connection that the server closed (nginx after `keepalive_requests`, or
+ * idle): fetch rejects before any answer, with the socket's error as its cause.
+ */
+class ClosedBeforeAnswer extends Error {}
+
+/**
+ * Resends of one request after {@link ClosedBeforeAnswer}: undici keeps several idle connections
+ * per origin even for one request at a time, and each may have been closed; a server that closes
+ * every connection unanswered still costs only this many extra requests per request.
+ */
+const MAX_RESENDS = 3
+
+function connectionClosed(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } })?.cause?.code
+  return (
+    error instanceof TypeError && (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE')
+  )
 }
 
 /** fetch's network errors say only "fetch failed"; the reason (ECONNREFUSED…) is in their cause. */

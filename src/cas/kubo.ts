@@ -74,9 +74,7 @@ export class KuboStore implements ContentAddressedStore {
     if (options.blake3Digest !== undefined && typeof options.blake3Digest !== 'function') {
       throw new InvalidArgumentError('blake3Digest must be a function from bytes to a digest')
     }
-    this.#gateway = new GatewayReader(gateways, this.#http, options.verify ?? true, {
-      blake3Digest: options.blake3Digest,
-    })
+    this.#gateway = new GatewayReader(gateways, this.#http, options.verify ?? true, options)
     this.#hash = blockHashOption(options.hash)
     const chunker = options.chunker ?? 'size-1048576'
     if (!/^(size-[1-9]\d*|rabin(-[1-9]\d*-[1-9]\d*-[1-9]\d*)?)$/.test(chunker)) {

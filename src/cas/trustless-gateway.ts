@@ -6,7 +6,10 @@ import { toCid } from './id.js'
 import type { AbortOptions, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 
 export interface TrustlessGatewayStoreOptions extends HttpOptions {
-  /** One gateway URL or several, tried in order for every block (`https://ipfs.io`, `http://127.0.0.1:8080`…). */
+  /**
+   * One gateway URL or several (`https://ipfs.io`, `http://127.0.0.1:8080`…), tried in this order
+   * for every block, except that failing gateways wait at the back (`gatewayFailureThreshold`).
+   */
   gateways: string | readonly string[]
 }
 
@@ -29,7 +32,7 @@ export class TrustlessGatewayStore implements ContentAddressedStore {
   constructor(options: TrustlessGatewayStoreOptions) {
     const urls = gatewayList(options?.gateways)
     // Credentials go to the first gateway only: the others are fallbacks, maybe public ones.
-    this.#gateway = new GatewayReader(urls, new HttpClient(options, [urls[0]]), true)
+    this.#gateway = new GatewayReader(urls, new HttpClient(options, [urls[0]]), true, options)
   }
 
   /** The gateways in the order they are tried, each as `…/ipfs/` (duplicates once). */

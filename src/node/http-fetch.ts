@@ -193,6 +193,36 @@ function headersOf(response: http.IncomingMessage): Headers {
   return headers
 }
 
+/** A request sent on a kept-alive connection that the server had closed: nothing reached it. */
+class StaleSocket extends Error {}
+
+/** Errors of a connection closed under a request before any answer (a reset, a write to a closed socket). */
+function closedBeforeAnswer(cause: unknown): boolean {
+  const code = (cause as { code?: unknown })?.code
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED'
+}
+
+/**
+ * Sends a GET until it goes out on a connection the server still has. A server may close a
+ * kept-alive connection at any time (nginx after `keepalive_requests` or its idle timeout) and a
+ * request may be on the way on it; such a request never reached the server, so it is sent again at
+ * once (as Node's docs advise). Each failed try destroys one stale pooled socket, so after at most
+ * `maxSockets` of them a new connection is made; past that the failure is the caller's.
+ */
+async function sendOnLiveSocket(
+  send: () => Promise<http.IncomingMessage>,
+  maxSockets: number,
+): Promise<http.IncomingMessage> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await send()
+    } catch (error) {
+      if (!(error instanceof StaleSocket)) throw error
+      if (tries >= maxSockets) throw new TypeError('fetch failed', { cause: error.cause })
+    }
+  }
+}
+
 /**
  * A `fetch` for Node that sends GET and HEAD requests without a body through `node:http`/`node:https`
  * with keep-alive connections, and everything else to `fallback`. Node's own `fetch` parses HTTP in
@@ -200,7 +230,9 @@ function headersOf(response: http.IncomingMessage): Headers {
  * costs about twice the CPU (bench/notes.md). Failures behave as `fetch`'s: network errors are
  * `TypeError`s, an aborted signal rejects with its reason, HTTP errors are responses. A body sent
  * with `Content-Encoding` gzip, deflate or br (zstd where `node:zlib` has it) is decoded as it is
- * read, as `fetch` does, so a reader's length limit counts decoded bytes.
+ * read, as `fetch` does, so a reader's length limit counts decoded bytes. A request that went out
+ * on a kept-alive connection the server had just closed is sent again on another. HTTP/1.1 only:
+ * `node:http` has no HTTP/2 (see the README for what each runtime negotiates).
  *
  * @example
  * ```ts
@@ -227,19 +259,24 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof global
     const agent = agents[url.protocol as keyof typeof agents]
     if (!plain || agent === undefined) return fallback(input, init)
     init.signal?.throwIfAborted()
-    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const request = (url.protocol === 'https:' ? https : http).request(url, {
-        method,
-        agent,
-        headers: Object.fromEntries(new Headers(init.headers)),
-        signal: init.signal ?? undefined,
+    const send = (): Promise<http.IncomingMessage> =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const request = (url.protocol === 'https:' ? https : http).request(url, {
+          method,
+          agent,
+          headers: Object.fromEntries(new Headers(init.headers)),
+          signal: init.signal ?? undefined,
+        })
+        request.on('response', resolve)
+        request.on('error', (cause) => {
+          if (init.signal?.aborted) reject(init.signal.reason)
+          else if (request.reusedSocket && closedBeforeAnswer(cause))
+            reject(new StaleSocket('the server closed the connection', { cause }))
+          else reject(new TypeError('fetch failed', { cause }))
+        })
+        request.end()
       })
-      request.on('response', resolve)
-      request.on('error', (cause) => {
-        reject(init.signal?.aborted ? init.signal.reason : new TypeError('fetch failed', { cause }))
-      })
-      request.end()
-    })
+    const response = await sendOnLiveSocket(send, maxSockets)
     // Redirects are rare on a gateway: with `redirect: 'manual'` the caller sees them (HttpClient
     // decides which headers the next origin may get); otherwise the fallback follows them as fetch does.
     const status = response.statusCode ?? 0

@@ -39,3 +39,25 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
     promise.then(resolve, reject).finally(unwatch)
   })
 }
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it fires. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    // setTimeout takes at most 2^31-1 ms and fires at once beyond it.
+    const timer = setTimeout(
+      () => {
+        unwatch()
+        resolve()
+      },
+      Math.min(ms, 2 ** 31 - 1),
+    )
+    const unwatch =
+      signal === undefined
+        ? (): void => {}
+        : watchAbort(signal, () => {
+            clearTimeout(timer)
+            reject(signal.reason)
+          })
+  })
+}

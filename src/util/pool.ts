@@ -1,3 +1,5 @@
+import { watchAbort } from './abort.js'
+
 /**
  * `task` over `items`, at most `limit` at a time, and the results in the order of `items`.
  * On the first failure no new task starts; the call waits for those under way, then rejects with
@@ -36,4 +38,60 @@ export async function mapPool<T, R>(
   // Fired while the last tasks ran: the caller gave up on the answer.
   signal?.throwIfAborted()
   return results
+}
+
+/**
+ * At most `limit` tasks of `run` at a time; later calls wait their turn in call order. A finished
+ * task hands its slot straight to the next waiter, so a new caller cannot overtake the queue. A
+ * caller whose signal fires while it waits leaves the queue with the signal's reason.
+ */
+export class ConcurrencyLimit {
+  readonly limit: number
+  #active = 0
+  readonly #waiting: Array<{ start: () => void }> = []
+
+  constructor(limit: number) {
+    if (!(Number.isSafeInteger(limit) && limit >= 1))
+      throw new RangeError(`limit must be an integer >= 1, got ${limit}`)
+    this.limit = limit
+  }
+
+  /** True when a new task would have to wait. */
+  get saturated(): boolean {
+    return this.#active >= this.limit
+  }
+
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted()
+    if (this.#active < this.limit) this.#active++
+    else await this.#queue(signal)
+    try {
+      return await task()
+    } finally {
+      const next = this.#waiting.shift()
+      if (next === undefined) this.#active--
+      else next.start()
+    }
+  }
+
+  /** Waits for a slot handed over by a finishing task (the count stays as it was). */
+  #queue(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const entry = {
+        start: (): void => {
+          unwatch()
+          resolve()
+        },
+      }
+      const unwatch =
+        signal === undefined
+          ? (): void => {}
+          : watchAbort(signal, () => {
+              const at = this.#waiting.indexOf(entry)
+              if (at !== -1) this.#waiting.splice(at, 1)
+              reject(signal.reason)
+            })
+      this.#waiting.push(entry)
+    })
+  }
 }
