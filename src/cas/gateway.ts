@@ -7,6 +7,7 @@ import {
   RangeNotSatisfiableError,
   StoreError,
 } from '../errors.js'
+import { traceGateway } from '../telemetry/hooks.js'
 import { type HttpClient, HttpStatusError, readBody } from './http.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import { checkByteRange, resolveByteRange, sliceByteRange } from './range.js'
@@ -96,7 +97,7 @@ export class GatewayReader {
     const failures: Array<{ url: string; error: unknown }> = []
     for (const url of this.urls) {
       try {
-        return await read(url)
+        return await traceGateway(url, cid, () => read(url))
       } catch (error) {
         // The caller's abort and a range outside the value are answers, not gateway failures.
         if (signal?.aborted || error instanceof RangeNotSatisfiableError) throw error

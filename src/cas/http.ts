@@ -1,5 +1,6 @@
 import { integerOption } from '../check.js'
 import { HamtError, StoreError } from '../errors.js'
+import { noteRetry } from '../telemetry/hooks.js'
 import { concatBytes } from './concat.js'
 
 /** How a store talks HTTP: shared by the Kubo store and the gateway reader. */
@@ -175,6 +176,7 @@ export class HttpClient {
           const why = timeout.aborted ? `timed out after ${this.#timeoutMs} ms` : describeCause(cause)
           throw new StoreError(`${method} ${url} failed after ${attempt + 1} attempts: ${why}`, { cause })
         }
+        noteRetry(url, cause)
         await this.#sleep(attempt, init.signal)
       }
     }
