@@ -65,7 +65,7 @@ export class NodeLoader {
   async #read(id: StoreId, signal: AbortSignal | undefined): Promise<{ node: Node; bytes: number }> {
     const bytes = await callStore(
       () => `loading node ${formatId(id)}`,
-      () => traceLoad(id, false, () => this.#store.load(id, { signal })),
+      () => traceLoad(this.#store, id, { signal }),
     )
     return { node: decodeNode(bytes, formatId(id)), bytes: bytes.length }
   }
@@ -97,7 +97,7 @@ export class NodeLoader {
   loadValue(pointer: StoreId, options?: LoadOptions): Promise<Uint8Array> {
     return callStore(
       () => `loading value ${formatId(pointer)}`,
-      () => traceLoad(pointer, options?.range !== undefined, () => this.#store.load(pointer, options)),
+      () => traceLoad(this.#store, pointer, options),
     )
   }
 

@@ -12,7 +12,7 @@ export function withTypedErrors(store: ContentAddressedStore): ContentAddressedS
     load: (id, options) =>
       callStore(
         () => `loading ${formatId(id)}`,
-        () => traceLoad(id, options?.range !== undefined, () => store.load(id, options)),
+        () => traceLoad(store, id, options),
       ),
     save: (data, codec, options) =>
       callStore(

@@ -84,18 +84,18 @@ function observe<T>(event: Begun, run: () => Promise<T>, outcome: (value: T) => 
   )
 }
 
-/** One store load (`py_hamt.cas.load`): the bytes `load` returns and its status. */
-export function traceLoad(
-  id: unknown,
-  ranged: boolean,
-  load: () => Promise<Uint8Array>,
+/** One store load (`py_hamt.cas.load`): `store.load(id, options)`, its bytes and its status. */
+export function traceLoad<I, O extends { range?: unknown } | undefined>(
+  store: { load(id: I, options: O): Promise<Uint8Array> },
+  id: I,
+  options: O,
 ): Promise<Uint8Array> {
-  if (active === undefined) return load()
-  return observe({ op: 'cas.load', id: idText(id), ranged }, load, (bytes) => ({
-    status: 'ok',
-    bytes: bytes.length,
-  }))
+  if (active === undefined) return store.load(id, options)
+  const ranged = options?.range !== undefined
+  return observe({ op: 'cas.load', id: idText(id), ranged }, () => store.load(id, options), loaded)
 }
+
+const loaded = (bytes: Uint8Array): Outcome => ({ status: 'ok', bytes: bytes.length })
 
 /** One gateway's attempt at a load (`ts_hamt.gateway.request`). */
 export function traceGateway(
@@ -104,10 +104,7 @@ export function traceGateway(
   read: () => Promise<Uint8Array>,
 ): Promise<Uint8Array> {
   if (active === undefined) return read()
-  return observe({ op: 'gateway.request', gateway, id: idText(id) }, read, (bytes) => ({
-    status: 'ok',
-    bytes: bytes.length,
-  }))
+  return observe({ op: 'gateway.request', gateway, id: idText(id) }, read, loaded)
 }
 
 /** A retry the HTTP client decided on, after a failed attempt at `url`. */

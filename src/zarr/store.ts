@@ -179,7 +179,7 @@ export class ZarrHAMTStore {
     if (cached !== undefined && sameId(cached.pointer, pointer)) return cached.value
     const stored = await callStore(
       () => `loading value ${formatId(pointer)}`,
-      () => traceLoad(pointer, false, () => this.hamt.store.load(pointer, { signal: options?.signal })),
+      () => traceLoad(this.hamt.store, pointer, { signal: options?.signal }),
     )
     const value = this.decodeStored(key, stored)
     this.#metadata.set(key, { pointer, value })
