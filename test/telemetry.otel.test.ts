@@ -11,7 +11,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { HAMT, KuboStore, ShardedZarrStore, TrustlessGatewayStore, ZarrHAMTStore } from '../src/index.js'
-import { instrument } from '../src/telemetry/index.js'
+import { collectRetrievalStats, instrument } from '../src/telemetry/index.js'
 import { type KuboDaemon, kuboOptions, startKubo } from './helpers/kubo.js'
 import { serve } from './helpers/loopback.js'
 import { counterSum, histogramTotals, otel, startOtel } from './helpers/otel.js'
@@ -55,12 +55,16 @@ describe('OpenTelemetry: a HAMT read from Kubo', () => {
     })
     takeSpans()
 
+    // The retrieval snapshot alongside OpenTelemetry: both sinks hear every read.
+    const stats = collectRetrievalStats()
     const map = await HAMT.open<number>(writer.rootId, { store: new KuboStore(kuboOptions(daemon)) })
     const keys = ['key-0', 'key-17', 'key-299', 'key-17', 'absent', 'key-42', 'key-123']
     const got = []
     for (const key of keys) got.push(await map.get(key))
     assert.deepEqual(got, [0, 17, 299, 17, undefined, 42, 123])
     const spans = takeSpans()
+    const snapshot = stats.snapshot()
+    stats.stop()
 
     const lookups = named(spans, 'py_hamt.hamt.lookup')
     assert.deepEqual(
@@ -116,6 +120,13 @@ describe('OpenTelemetry: a HAMT read from Kubo', () => {
     assert.equal(loads.length - outside.length, misses)
     assert.equal(outside[0], writer.rootId.toString())
     assert.equal(outside.length, 1 + 6)
+    assert.equal(snapshot.loads.requests, loads.length)
+    assert.equal(snapshot.lookups.requests, keys.length)
+    assert.equal(snapshot.lookups.nodeLoads - snapshot.lookups.nodeCacheHits, misses)
+    assert.deepEqual(
+      snapshot.gateways.map((g) => [g.gateway, g.requests]),
+      [[gateway, loads.length]],
+    )
     takeSpans()
 
     const after = await harness.metrics()

@@ -150,6 +150,24 @@ describe('retrieval snapshot', () => {
     assert.deepEqual(snapshot.topKeys[0], { key: 'sharded_store:a/c/0/0', requests: 2 })
   })
 
+  it('tracks at most maxTracked distinct IDs and keys, says so, and still counts every load exactly', async () => {
+    const store = new RecordingStore(await MemoryStore.create())
+    const writer = await HAMT.create<number>({ store })
+    for (let i = 0; i < 10; i++) await writer.set(`k${i}`, i)
+    await writer.flush()
+    const reader = await HAMT.open<number>(writer.rootId, { store })
+    const collector = collectRetrievalStats({ maxTracked: 3 })
+    const opened = store.loads.length
+    for (let i = 0; i < 10; i++) assert.equal(await reader.get(`k${i}`), i)
+    const snapshot = collector.snapshot()
+    collector.stop()
+    assert.equal(snapshot.truncated, true)
+    assert.equal(snapshot.loads.requests, store.loads.length - opened)
+    assert.equal(snapshot.loads.uniqueIds, 3)
+    assert.ok(snapshot.topKeys.length <= 3 && snapshot.topIds.length <= 3)
+    assert.equal(snapshot.lookups.requests, 10)
+  })
+
   it('refuses options that are not positive integers', () => {
     assert.throws(() => collectRetrievalStats({ top: 0 }), RangeError)
     assert.throws(() => collectRetrievalStats({ sampleLimit: 1.5 }), RangeError)
