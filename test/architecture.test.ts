@@ -16,6 +16,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts'],
   ['check.ts'],
   ['hash'],
+  ['telemetry'],
   ['cas'],
   ['hamt', 'car'],
   ['zarr'],

@@ -12,6 +12,7 @@ import * as blocksApi from '../src/blocks.js'
 import * as api from '../src/index.js'
 import * as layoutApi from '../src/layout.js'
 import * as nodeApi from '../src/node/index.js'
+import * as telemetryApi from '../src/telemetry/index.js'
 import * as zstdApi from '../src/zstd/index.js'
 import * as zstdNodeApi from '../src/zstd/node.js'
 import { ensureCliBuilt } from './helpers/cli.js'
@@ -70,7 +71,9 @@ describe('package', () => {
     ])
     assert.deepEqual(Object.keys(layoutApi).sort(), ['convertHamtToSharded', 'hamtKey', 'zarrLayoutOf'])
     // Each name has one home: no entry point repeats another's runtime exports.
-    const homes = [api, nodeApi, blocksApi, layoutApi, zstdApi].flatMap((entry) => Object.keys(entry))
+    const homes = [api, nodeApi, blocksApi, layoutApi, zstdApi, telemetryApi].flatMap((entry) =>
+      Object.keys(entry),
+    )
     assert.deepEqual(
       homes.filter((name, i) => homes.indexOf(name) !== i),
       [],
@@ -118,8 +121,20 @@ describe('package', () => {
     assert.equal((manifest.dependencies as Record<string, string>).zarrita, undefined)
   })
 
+  it('exports telemetry from its own subpath (ts-hamt/telemetry); OpenTelemetry is an optional peer it never imports', async () => {
+    assert.deepEqual(Object.keys(telemetryApi).sort(), ['collectRetrievalStats', 'instrument'])
+    const manifest = (await import('../package.json', { with: { type: 'json' } })).default
+    assert.deepEqual(manifest.exports['./telemetry'], {
+      types: './dist/telemetry/index.d.ts',
+      import: './dist/telemetry/index.js',
+      default: './dist/telemetry/index.js',
+    })
+    assert.equal(manifest.peerDependenciesMeta['@opentelemetry/api']?.optional, true)
+    assert.equal((manifest.dependencies as Record<string, string>)['@opentelemetry/api'], undefined)
+  })
+
   it('bundles for the browser with no Node built-ins: the library, and the read path with zarrita', async () => {
-    for (const entry of ['index', 'blocks', 'layout']) {
+    for (const entry of ['index', 'blocks', 'layout', 'telemetry/index']) {
       await assertBrowserBundle({ entryPoints: [`${repo}/src/${entry}.ts`] })
     }
     // What a web page that reads a published dataset imports: zarrita over a HAMT read from trustless gateways, and CAR export.
@@ -228,9 +243,10 @@ const node = require('ts-hamt/node')
 const blocks = require('ts-hamt/blocks')
 const layout = require('ts-hamt/layout')
 const zstd = require('ts-hamt/zstd')
+const telemetry = require('ts-hamt/telemetry')
 const { version } = require('ts-hamt/package.json')
 const keys = (entry) => Object.keys(entry).sort()
-console.log(JSON.stringify({ api: keys(api), node: keys(node), blocks: keys(blocks), layout: keys(layout), zstd: keys(zstd), version, hamt: typeof api.HAMT.create }))
+console.log(JSON.stringify({ api: keys(api), node: keys(node), blocks: keys(blocks), layout: keys(layout), zstd: keys(zstd), telemetry: keys(telemetry), version, hamt: typeof api.HAMT.create }))
 `,
     )
     const { stdout, stderr } = await run(process.execPath, [script], { cwd: consumer, timeout: 60_000 })
@@ -240,6 +256,7 @@ console.log(JSON.stringify({ api: keys(api), node: keys(node), blocks: keys(bloc
     assert.deepEqual(got.blocks, Object.keys(blocksApi).sort())
     assert.deepEqual(got.layout, Object.keys(layoutApi).sort())
     assert.deepEqual(got.zstd, Object.keys(zstdNodeApi).sort())
+    assert.deepEqual(got.telemetry, Object.keys(telemetryApi).sort())
     assert.equal(got.version, manifest.version)
     assert.equal(got.hamt, 'function')
     assert.doesNotMatch(stderr, /Error/)
@@ -341,6 +358,11 @@ async function assertBrowserBundle(entry: Parameters<typeof build>[0]): Promise<
   const inputs = Object.keys(result.metafile.inputs)
   assert.deepEqual(
     inputs.filter((path) => path.startsWith('node:')),
+    [],
+  )
+  // OpenTelemetry is the user's to pass (ts-hamt/telemetry's instrument): no bundle may pull it in.
+  assert.deepEqual(
+    inputs.filter((path) => path.includes('@opentelemetry')),
     [],
   )
   assert.ok((result.outputFiles[0]?.contents.length ?? 0) > 10_000)

@@ -10,6 +10,7 @@ import {
   RangeNotSatisfiableError,
   StoreError,
 } from '../errors.js'
+import { traceGateway } from '../telemetry/hooks.js'
 import { ConcurrencyLimit } from '../util/pool.js'
 import { GatewayHealth } from './gateway-health.js'
 import { type HttpClient, HttpStatusError, readBody } from './http.js'
@@ -140,7 +141,7 @@ export class GatewayReader {
     const failures: GatewayFailure[] = []
     for (const gateway of this.#ordered()) {
       try {
-        return await this.#tryGateway(gateway, signal, read)
+        return await traceGateway(gateway.url, cid, () => this.#tryGateway(gateway, signal, read))
       } catch (error) {
         if (!isGatewayFailure(error, signal)) throw error
         const status = error instanceof HttpStatusError ? error.status : undefined

@@ -1,5 +1,6 @@
 import { integerOption } from '../check.js'
 import { HamtError, StoreError } from '../errors.js'
+import { noteRetry } from '../telemetry/hooks.js'
 import { sleep } from '../util/abort.js'
 import { ConcurrencyLimit } from '../util/pool.js'
 import { concatBytes } from './concat.js'
@@ -227,6 +228,7 @@ export class HttpClient {
           const why = timedOut ? `timed out after ${this.#timeoutMs} ms` : describeCause(cause)
           throw new StoreError(`${method} ${url} failed after ${attempt + 1} attempts: ${why}`, { cause })
         }
+        noteRetry(url, cause)
         const retryAfter = cause instanceof HttpStatusError ? cause.headers.get('retry-after') : null
         await sleep(retryDelay(attempt, retryAfter, this.#retryDelayMs, this.#maxRetryDelayMs), init.signal)
       }

@@ -4,6 +4,7 @@ import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { IntegrityError, StoreError } from '../errors.js'
 import { BLAKE3_CODE, blake3, loadBlake3 } from '../hash/blake3.js'
+import { noteVerifyFailure } from '../telemetry/hooks.js'
 
 /** The only digest length that verifies for each fixed-length hash: a shorter one would match too many blocks. */
 const DIGEST_LENGTHS = new Map([
@@ -84,6 +85,7 @@ export async function verifyBlock(
     )
   }
   if (!equals(digest, expected.digest)) {
+    noteVerifyFailure(cid, source)
     throw new IntegrityError(
       `block ${cid} from ${source} does not match its CID (${bytes.length} bytes received)`,
     )

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadBlake3 } from '../hash/blake3.js'
+import { collectRetrievalStats, type RetrievalStats } from '../telemetry/index.js'
 import { exportCommand, importCommand } from './commands/car.js'
 import type { Command, Flags } from './commands/command.js'
 import { convert } from './commands/convert.js'
@@ -14,6 +15,7 @@ import { zarrCommand } from './commands/zarr.js'
 import { type GlobalOptions, makeContext, UsageError } from './context.js'
 import { GRACE_MS, Interrupt, untilStopped } from './interrupt.js'
 import { describeError, formatError, makeOutput } from './output.js'
+import { formatRetrievalReport } from './retrieval-report.js'
 
 export const commands: Command[] = [
   create,
@@ -36,6 +38,7 @@ const globalFlags = {
   gateway: { type: 'string', multiple: true },
   json: { type: 'boolean', default: false },
   progress: { type: 'boolean' },
+  'retrieval-stats': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
 
@@ -46,6 +49,9 @@ const GLOBAL_HELP = `Options for every command:
   --gateway URL    without --kubo: read through trustless gateways (repeat for failover; read-only)
   --json           print results as JSON, for scripts
   --progress       show progress on stderr (default: when stderr is a terminal); --no-progress hides it
+  --retrieval-stats
+                   after the command, print on stderr what it read: loads, repeated IDs, bytes,
+                   retries, per gateway, latency percentiles, the most read keys (JSON with --json)
   -h, --help       help for a command
   -V, --version    print ts-hamt's version`
 
@@ -92,6 +98,7 @@ export async function main(argv: string[], interrupt: Interrupt): Promise<number
   )
   const command = commands.find((c) => c.name === name)
   const wantsJson = argv.includes('--json')
+  let stats: RetrievalStats | undefined
   try {
     if (name === undefined && (argv.includes('--version') || argv.includes('-V'))) {
       process.stdout.write(`${packageVersion()}\n`)
@@ -131,6 +138,7 @@ export async function main(argv: string[], interrupt: Interrupt): Promise<number
     await loadBlake3()
     const args = parsed.positionals.slice(parsed.positionals.indexOf(command.name) + 1)
     const context = makeContext(options, output, command.writes === true, interrupt)
+    if (values['retrieval-stats'] === true) stats = collectRetrievalStats({ top: 5 })
     const work = command.run(context, args, values)
     await untilStopped(work, interrupt, command.stopsOnAbort === true ? GRACE_MS : 0)
     return typeof process.exitCode === 'number' ? process.exitCode : 0
@@ -142,6 +150,10 @@ export async function main(argv: string[], interrupt: Interrupt): Promise<number
     }
     process.stderr.write(`${formatError(describeError(error), wantsJson)}\n`)
     return error instanceof UsageError ? 2 : 1
+  } finally {
+    // Also after a failure: what was read on the way is often why it failed.
+    if (stats !== undefined) process.stderr.write(`${formatRetrievalReport(stats.snapshot(), wantsJson)}\n`)
+    stats?.stop()
   }
 }
 

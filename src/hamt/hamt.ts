@@ -2,6 +2,7 @@ import { isStoreId, toStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { checkByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
+import { type LookupProbe, observing, traceLookup } from '../telemetry/hooks.js'
 import { buildFromEntries } from './bulk.js'
 import { CallOrder } from './call-order.js'
 import { flushTree } from './flush.js'
@@ -259,7 +260,9 @@ export class HAMT<V = unknown> {
   async get(key: string, options?: GetOptions): Promise<V | Uint8Array | undefined> {
     options?.signal?.throwIfAborted()
     if (options?.range !== undefined) checkByteRange(options.range)
-    const found = this.#pointerOf(key, options)
+    const found = observing()
+      ? traceLookup(key, (probe) => this.#pointerOf(key, options, probe))
+      : this.#pointerOf(key, options)
     const pointer = found instanceof Promise ? await found : found
     if (pointer === undefined) return undefined
     const load = options === undefined ? undefined : { signal: options.signal, range: options.range }
@@ -275,7 +278,9 @@ export class HAMT<V = unknown> {
 
   /** The store ID of `key`'s value, or `undefined` when absent. */
   async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
-    return this.#pointerOf(key, options)
+    return observing()
+      ? traceLookup(key, (probe) => this.#pointerOf(key, options, probe))
+      : this.#pointerOf(key, options)
   }
 
   /**
@@ -285,15 +290,16 @@ export class HAMT<V = unknown> {
   #pointerOf(
     key: string,
     options: AbortOptions | undefined,
+    probe?: LookupProbe,
   ): StoreId | undefined | Promise<StoreId | undefined> {
     const hash = this.#hasher.hash(key)
     if (this.#calls.readableNow) {
       options?.signal?.throwIfAborted()
-      const nodes = pathInMemory(this.#root, hash, this.#loader)
+      const nodes = pathInMemory(this.#root, hash, this.#loader, probe)
       if (nodes !== undefined) return pointerIn(nodes, hash, key)
     }
     return this.#calls.read(async () => {
-      const found = pathTo(this.#root, hash, this.#loader, options)
+      const found = pathTo(this.#root, hash, this.#loader, options, probe)
       return pointerIn(Array.isArray(found) ? found : await found, hash, key)
     }, options?.signal)
   }

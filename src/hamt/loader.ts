@@ -2,6 +2,7 @@ import { formatId } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from '../cas/interface.js'
 import { HamtError, StoreError } from '../errors.js'
+import { timeNodeLoad, traceLoad } from '../telemetry/hooks.js'
 import { type Flight, SingleFlight } from '../util/single-flight.js'
 import type { Link, Node } from './node.js'
 import { NodeCache } from './node-cache.js'
@@ -56,7 +57,7 @@ export class NodeLoader {
   }
 
   async #loadFromStore(id: StoreId, signal: AbortSignal | undefined): Promise<Node> {
-    const { node, bytes } = await this.#read(id, signal)
+    const { node, bytes } = await timeNodeLoad(() => this.#read(id, signal))
     this.cache.set(id, node, bytes)
     return node
   }
@@ -64,7 +65,7 @@ export class NodeLoader {
   async #read(id: StoreId, signal: AbortSignal | undefined): Promise<{ node: Node; bytes: number }> {
     const bytes = await callStore(
       () => `loading node ${formatId(id)}`,
-      () => this.#store.load(id, { signal }),
+      () => traceLoad(this.#store, id, { signal }),
     )
     return { node: decodeNode(bytes, formatId(id)), bytes: bytes.length }
   }
@@ -96,7 +97,7 @@ export class NodeLoader {
   loadValue(pointer: StoreId, options?: LoadOptions): Promise<Uint8Array> {
     return callStore(
       () => `loading value ${formatId(pointer)}`,
-      () => this.#store.load(pointer, options),
+      () => traceLoad(this.#store, pointer, options),
     )
   }
 

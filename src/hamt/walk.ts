@@ -3,6 +3,7 @@ import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { integerOption } from '../check.js'
 import { InvalidNodeError } from '../errors.js'
+import type { LookupProbe } from '../telemetry/hooks.js'
 import { raceAbort } from '../util/abort.js'
 import type { CacheStats, HAMTNode, NodesOptions } from './interface.js'
 import type { KeyHasher } from './keys.js'
@@ -35,8 +36,9 @@ export function pathTo(
   hash: Uint8Array,
   loader: NodeLoader,
   options?: AbortOptions,
+  probe?: LookupProbe,
 ): Node[] | Promise<Node[]> {
-  return descend([], root, hash, loader, options)
+  return descend([], root, hash, loader, options, probe)
 }
 
 function descend(
@@ -45,19 +47,30 @@ function descend(
   hash: Uint8Array,
   loader: NodeLoader,
   options: AbortOptions | undefined,
+  probe: LookupProbe | undefined,
 ): Node[] | Promise<Node[]> {
   const stopped = walkInMemory(nodes, from, hash, loader)
+  if (probe !== undefined) probe.nodes = nodes.length
   if (stopped === undefined) return nodes
+  if (probe !== undefined) probe.misses++
   return loader.follow(stopped, options).then((loaded) => {
     const next = step(nodes, loaded, hash)
-    return next === undefined ? nodes : descend(nodes, next, hash, loader, options)
+    if (probe !== undefined) probe.nodes = nodes.length
+    return next === undefined ? nodes : descend(nodes, next, hash, loader, options, probe)
   })
 }
 
 /** The path as {@link pathTo} finds it, if every node on it is in memory; else undefined (nothing loaded). */
-export function pathInMemory(root: Link, hash: Uint8Array, loader: NodeLoader): Node[] | undefined {
+export function pathInMemory(
+  root: Link,
+  hash: Uint8Array,
+  loader: NodeLoader,
+  probe?: LookupProbe,
+): Node[] | undefined {
   const nodes: Node[] = []
-  return walkInMemory(nodes, root, hash, loader) === undefined ? nodes : undefined
+  if (walkInMemory(nodes, root, hash, loader) !== undefined) return undefined
+  if (probe !== undefined) probe.nodes = nodes.length
+  return nodes
 }
 
 /** Adds nodes to the path while they are in memory; the link to the first one that is not, if any. */

@@ -2,6 +2,7 @@ import { CID } from 'multiformats/cid'
 import { formatId } from '../cas/id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { InvalidArgumentError, StoreError } from '../errors.js'
+import { noteShardHit, traceShardLoad } from '../telemetry/hooks.js'
 import { KeyedMutex } from '../util/keyed-mutex.js'
 import { mapPool } from '../util/pool.js'
 import { SingleFlight } from '../util/single-flight.js'
@@ -78,11 +79,11 @@ export class ShardTable {
   async shard(index: ArrayIndex, shard: number, options?: AbortOptions): Promise<ShardEntry[]> {
     const key = cacheKey(index.path, shard)
     const cached = this.#cache.get(key)
-    if (cached !== undefined) return cached
+    if (cached !== undefined) return noteShardHit(shard, cached)
     const id = index.shardCids[shard] ?? null
     return this.#loading.run(
       `${key}\u0000${id ?? ''}`,
-      (signal) => this.#load(index, shard, id, signal),
+      (signal) => traceShardLoad(shard, index.path, () => this.#load(index, shard, id, signal)),
       options?.signal,
       () => this.#cache.get(key),
     )

@@ -3,10 +3,11 @@ import { toCid } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { sliceByteRange } from '../cas/range.js'
 import { InvalidArgumentError, ReadOnlyError, UnflushedChangesError } from '../errors.js'
+import { traceZarrGet } from '../telemetry/hooks.js'
 import { KeyedMutex } from '../util/keyed-mutex.js'
 import { RwLock } from '../util/rw-lock.js'
 import type { RangeQuery, ZarrGetOptions } from '../zarr/interface.js'
-import { chunkKey, hamtKey, normalizePath, toByteRange } from '../zarr/keys.js'
+import { chunkKey, hamtKey, isShardedMetadataKey, normalizePath, toByteRange } from '../zarr/keys.js'
 import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
 import type { ChunkRef } from './keys.js'
 import { decodeRoot, layoutOf } from './layout.js'
@@ -126,12 +127,26 @@ export class ShardedZarrStore {
   }
 
   async get(path: string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
-    return this.#structure.read(() => this.#read(hamtKey(path), undefined, options))
+    const key = hamtKey(path)
+    return traceZarrGet(
+      'sharded_store',
+      key,
+      false,
+      () => kindOf(key),
+      () => this.#structure.read(() => this.#read(key, undefined, options)),
+    )
   }
 
   async getRange(path: string, range: RangeQuery, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
     const byteRange = toByteRange(range)
-    return this.#structure.read(() => this.#read(hamtKey(path), byteRange, options))
+    const key = hamtKey(path)
+    return traceZarrGet(
+      'sharded_store',
+      key,
+      true,
+      () => kindOf(key),
+      () => this.#structure.read(() => this.#read(key, byteRange, options)),
+    )
   }
 
   async has(path: string, options?: ZarrGetOptions): Promise<boolean> {
@@ -396,4 +411,8 @@ export class ShardedZarrStore {
       )
     }
   }
+}
+
+function kindOf(key: string): 'metadata' | 'chunk' {
+  return isShardedMetadataKey(key) ? 'metadata' : 'chunk'
 }

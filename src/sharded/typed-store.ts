@@ -1,6 +1,7 @@
 import { formatId } from '../cas/id.js'
 import type { ContentAddressedStore } from '../cas/interface.js'
 import { callStore } from '../hamt/loader.js'
+import { traceLoad } from '../telemetry/hooks.js'
 
 /**
  * `store` with its failures typed as the HAMT's are: an error of the store's own kind becomes a
@@ -11,7 +12,7 @@ export function withTypedErrors(store: ContentAddressedStore): ContentAddressedS
     load: (id, options) =>
       callStore(
         () => `loading ${formatId(id)}`,
-        () => store.load(id, options),
+        () => traceLoad(store, id, options),
       ),
     save: (data, codec, options) =>
       callStore(

@@ -6,8 +6,13 @@ import { sliceByteRange } from '../cas/range.js'
 import { InvalidArgumentError, KeyNotFoundError, ReadOnlyError } from '../errors.js'
 import type { HAMT } from '../hamt/hamt.js'
 import { callStore } from '../hamt/loader.js'
+import { traceLoad, traceZarrGet } from '../telemetry/hooks.js'
 import type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHAMTStoreOptions } from './interface.js'
 import { hamtKey, isMetadataKey, toByteRange } from './keys.js'
+
+function kindOf(key: string): 'metadata' | 'chunk' {
+  return isMetadataKey(key) ? 'metadata' : 'chunk'
+}
 
 function sameId(a: StoreId, b: StoreId): boolean {
   const cidA = CID.asCID(a)
@@ -58,6 +63,16 @@ export class ZarrHAMTStore {
 
   async get(path: AbsolutePath | string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
     const key = hamtKey(path)
+    return traceZarrGet(
+      'hamt_store',
+      key,
+      false,
+      () => kindOf(key),
+      () => this.#get(key, options),
+    )
+  }
+
+  async #get(key: string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
     if (isMetadataKey(key)) return (await this.#readMetadata(key, options))?.slice()
     const stored = await this.hamt.get(key, { signal: options?.signal })
     return stored === undefined ? undefined : this.decodeStored(key, stored)
@@ -69,7 +84,14 @@ export class ZarrHAMTStore {
     options?: ZarrGetOptions,
   ): Promise<Uint8Array | undefined> {
     const byteRange = toByteRange(range)
-    return this.readRange(hamtKey(path), byteRange, options)
+    const key = hamtKey(path)
+    return traceZarrGet(
+      'hamt_store',
+      key,
+      true,
+      () => kindOf(key),
+      () => this.readRange(key, byteRange, options),
+    )
   }
 
   async set(path: AbsolutePath | string, value: Uint8Array): Promise<void> {
@@ -157,7 +179,7 @@ export class ZarrHAMTStore {
     if (cached !== undefined && sameId(cached.pointer, pointer)) return cached.value
     const stored = await callStore(
       () => `loading value ${formatId(pointer)}`,
-      () => this.hamt.store.load(pointer, { signal: options?.signal }),
+      () => traceLoad(this.hamt.store, pointer, { signal: options?.signal }),
     )
     const value = this.decodeStored(key, stored)
     this.#metadata.set(key, { pointer, value })
