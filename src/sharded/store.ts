@@ -14,6 +14,7 @@ import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
 import { checkCacheBytes, checkCreateOptions, checkStore } from './options.js'
 import { inferV1Primary } from './primary.js'
+import { checkShardReadMode, type ShardReadMode } from './read-mode.js'
 import { ShardedRoot } from './root.js'
 import { ShardTable, saveForCid } from './shard-table.js'
 import { withTypedErrors } from './typed-store.js'
@@ -65,10 +66,11 @@ export class ShardedZarrStore {
     const cid = toCid(rootId, 'rootId')
     checkStore(options)
     const cacheBytes = checkCacheBytes(options.cacheBytes)
+    const readOnly = options.readOnly ?? true
+    const readMode = readOnly ? checkShardReadMode(options.shardReadMode) : 'full'
     const state = decodeRoot(await withTypedErrors(options.store).load(cid, options))
     const root = new ShardedRoot(state, cid)
-    const table = new ShardTable(options.store, root, cacheBytes)
-    const readOnly = options.readOnly ?? true
+    const table = new ShardTable(options.store, root, cacheBytes, readMode)
     // A v1 root that does not record its array (older py-hamt): infer it from the metadata.
     if (root.primaryUnsettled) {
       const inferred = await inferV1Primary(table, options)
@@ -86,8 +88,10 @@ export class ShardedZarrStore {
     const { version, grid } = checkCreateOptions(options)
     const array = grid && { path: normalizePath(options.primaryArrayPath ?? ''), grid }
     const root = new ShardedRoot(layoutOf(version).newRoot(options.chunksPerShard, array), undefined)
-    const table = new ShardTable(options.store, root, checkCacheBytes(options.cacheBytes))
-    return new ShardedZarrStore(table, options.readOnly ?? false)
+    const readOnly = options.readOnly ?? false
+    const readMode = readOnly ? checkShardReadMode(options.shardReadMode) : 'full'
+    const table = new ShardTable(options.store, root, checkCacheBytes(options.cacheBytes), readMode)
+    return new ShardedZarrStore(table, readOnly)
   }
 
   get version(): ManifestVersion {
@@ -118,6 +122,15 @@ export class ShardedZarrStore {
       chunksPerShard: index.grid.chunksPerShard,
       shardCount: index.grid.shardCount,
     }))
+  }
+
+  /**
+   * How shard misses are read now: the mode asked for (`'full'` in a writable store, whatever was
+   * asked), or `'full'` once `'auto'` has switched after 256 reads of one shard.
+   */
+  get shardReadMode(): ShardReadMode {
+    const { mode, readsFull } = this.#table.readMode
+    return readsFull ? 'full' : mode
   }
 
   /** Size of the shard cache: estimated bytes, shards held, shards with unflushed changes. */
