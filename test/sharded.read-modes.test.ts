@@ -15,6 +15,7 @@ import {
   type StoreId,
 } from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
+import { shardedDriver } from './helpers/python.js'
 
 /** Counts the loads of each block and the bytes they return; `delayMs` keeps loads in flight a while. */
 class CountingStore implements ContentAddressedStore {
@@ -214,4 +215,61 @@ describe('shard read modes', () => {
     await assert.rejects(aborted, /user stopped/)
     assert.deepEqual(await other, chunkOf(0, 2))
   })
+})
+
+describe('shard read modes against py-hamt 3.6.0 (its ShardedZarrStore on a counting in-memory CAS)', () => {
+  const CHUNKS = 600
+  const PER = 300
+  const runs: Array<[ShardReadMode, string, number[]]> = [
+    [
+      'auto',
+      '300 reads of shard 0, then 10 of shard 1',
+      [...Array(300).keys(), ...Array.from({ length: 10 }, (_, i) => 300 + i)],
+    ],
+    [
+      'auto',
+      '200 reads of each shard',
+      [...Array(200).keys(), ...Array.from({ length: 200 }, (_, i) => 300 + i)],
+    ],
+    ['auto', 'one chunk 256 times', new Array(256).fill(7)],
+    ['sparse', '300 reads of shard 0, then 3 of shard 1', [...Array(300).keys(), 300, 301, 302]],
+    ['full', '3 reads of each shard', [0, 1, 2, 300, 301, 302]],
+  ]
+  let ours: { root: CID; cas: CidMemoryStore } | undefined
+  const build = async (): Promise<{ root: CID; cas: CidMemoryStore }> => {
+    if (ours !== undefined) return ours
+    const cas = await CidMemoryStore.create()
+    const store = await ShardedZarrStore.create({
+      store: cas,
+      arrayShape: [CHUNKS],
+      chunkShape: [1],
+      chunksPerShard: PER,
+      primaryArrayPath: 'a',
+    })
+    for (let i = 0; i < CHUNKS; i++) await store.set(`a/c/${i}`, Uint8Array.of(i % 256))
+    ours = { root: await store.flush(), cas }
+    return ours
+  }
+  for (const [mode, name, reads] of runs) {
+    it(`${mode}, ${name}: the same shard loads and the same switch`, async () => {
+      const py = await shardedDriver<{ shardLoads: number[]; latched: boolean }>('modes', {
+        mode,
+        chunks: CHUNKS,
+        chunksPerShard: PER,
+        reads,
+      })
+      const { root, cas: inner } = await build()
+      const counting = new CountingStore(inner)
+      const store = await ShardedZarrStore.open(root, { store: counting, shardReadMode: mode })
+      const { decode } = await import('@ipld/dag-cbor')
+      const shards = (decode(await inner.load(root)) as { chunks: { shard_cids: CID[] } }).chunks.shard_cids
+      counting.reset()
+      for (const i of reads) assert.deepEqual(await store.get(`a/c/${i}`), Uint8Array.of(i % 256))
+      assert.deepEqual(
+        shards.map((cid) => counting.loadsOf(cid)),
+        py.shardLoads,
+      )
+      assert.equal(store.shardReadMode === 'full' && mode === 'auto', py.latched)
+    })
+  }
 })
