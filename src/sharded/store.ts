@@ -32,6 +32,8 @@ export interface ShardedArrayInfo {
  * A Zarr v3 store for zarrita over py-hamt's sharded layout (`ShardedZarrStore`): a root with the
  * metadata and, per array, a list of shards, each a flat list of chunk CIDs. A point read costs the
  * root, one shard and the chunk. Reads and writes v1 and v2 roots as py-hamt 3.6.0 does, byte for byte.
+ * A read-only store reads shards as `shardReadMode` says (py-hamt's `shard_read_mode`, default
+ * `'auto'`): see {@link ShardReadMode}.
  *
  * @example
  * ```ts
@@ -39,6 +41,8 @@ export interface ShardedArrayInfo {
  * const store = await ShardedZarrStore.open(rootCid, { store: new KuboStore({ rpcUrl: null, gateways: gatewayUrl }) })
  * const temp = await zarr.open(zarr.root(store).resolve('temp'), { kind: 'array' })
  * const series = await zarr.get(temp, [null, 10, 20])
+ * // A known scan: decode each shard once and cache it, without auto's 256 reads to notice.
+ * const scan = await ShardedZarrStore.open(rootCid, { store: new KuboStore({ rpcUrl: null }), shardReadMode: 'full' })
  * ```
  */
 export class ShardedZarrStore {
