@@ -119,6 +119,11 @@ describe('shard read modes', () => {
       ShardedZarrStore.open(root, { store: cas, shardReadMode: 'lazy' as ShardReadMode }),
       (error: unknown) => isHamtError(error, 'ERR_INVALID_ARGUMENT') && /shardReadMode/.test(String(error)),
     )
+    await assert.rejects(
+      ShardedZarrStore.open(root, { store: cas, readOnly: false, shardReadMode: 'lazy' as ShardReadMode }),
+      (error: unknown) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
+      'a writable store, which reads full, still refuses a bad mode',
+    )
   })
 
   it('costs, counted: sparse loads the shard block on every miss and caches nothing; full loads it once', async () => {

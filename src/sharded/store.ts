@@ -71,7 +71,9 @@ export class ShardedZarrStore {
     checkStore(options)
     const cacheBytes = checkCacheBytes(options.cacheBytes)
     const readOnly = options.readOnly ?? true
-    const readMode = readOnly ? checkShardReadMode(options.shardReadMode) : 'full'
+    const asked = checkShardReadMode(options.shardReadMode)
+    // A writable store reads full, so that its unsaved writes are seen (py-hamt does the same).
+    const readMode = readOnly ? asked : 'full'
     const state = decodeRoot(await withTypedErrors(options.store).load(cid, options))
     const root = new ShardedRoot(state, cid)
     const table = new ShardTable(options.store, root, cacheBytes, readMode)
@@ -93,7 +95,8 @@ export class ShardedZarrStore {
     const array = grid && { path: normalizePath(options.primaryArrayPath ?? ''), grid }
     const root = new ShardedRoot(layoutOf(version).newRoot(options.chunksPerShard, array), undefined)
     const readOnly = options.readOnly ?? false
-    const readMode = readOnly ? checkShardReadMode(options.shardReadMode) : 'full'
+    const asked = checkShardReadMode(options.shardReadMode)
+    const readMode = readOnly ? asked : 'full'
     const table = new ShardTable(options.store, root, checkCacheBytes(options.cacheBytes), readMode)
     return new ShardedZarrStore(table, readOnly)
   }
