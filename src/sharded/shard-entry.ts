@@ -51,6 +51,8 @@ export function decodeShardEntry(
   position: number,
   label: string,
 ): ShardEntry {
+  if (bytes.length === 0 || (bytes[0] as number) >> 5 !== 4)
+    throw new InvalidManifestError(`${label} must be a list`)
   const [declared, first] = readHead(bytes, 0, 4, () => label)
   if (declared !== expected) {
     throw new InvalidManifestError(
