@@ -134,7 +134,9 @@ export class ShardTable {
     const key = cacheKey(index.path, shard)
     const cached = this.#cache.get(key)
     if (cached !== undefined) return cached[position] ?? null
-    if (this.#readPolicy.sparse(key)) return this.#sparseEntry(index, shard, position, options)
+    const id = index.shardCids[shard] ?? null
+    if (id !== null && this.#readPolicy.sparse(key))
+      return this.#sparseEntry(index, shard, id, position, options)
     return (await this.shard(index, shard, options))[position] ?? null
   }
 
@@ -142,10 +144,10 @@ export class ShardTable {
   async #sparseEntry(
     index: ArrayIndex,
     shard: number,
+    id: CID,
     position: number,
     options?: AbortOptions,
   ): Promise<ShardEntry> {
-    const id = index.shardCids[shard] as CID
     const bytes = await this.#sparseLoading.run(
       `${cacheKey(index.path, shard)}\u0000${id}`,
       (signal) => this.store.load(id, { signal }),
