@@ -4,8 +4,11 @@
 // sharded layout by both converters (which must agree on the root CID). Every read runs cold in a fresh
 // process; one more read per reader goes through a counting proxy for requests and distinct blocks.
 // Writes bench/results/NAME.json and NAME.md.
+// Then the shard read modes (full, sparse, auto): a point read (one chunk), the point's time series and
+// the whole array, each once per mode and reader through a proxy that counts requests and body bytes.
 // Usage: node --import tsx bench/sharded.ts [--runs 3] [--lat 37] [--lon 101] [--out sharded]
-// Internal: `bench/sharded.ts --worker sharded|hamt GATEWAY ROOT LAT LON` is one ts-hamt read (prints JSON).
+// Internal: `bench/sharded.ts --worker sharded|hamt GATEWAY ROOT LAT LON` is one ts-hamt read (prints JSON),
+// `--mode-worker MODE point|series|full GATEWAY ROOT LAT LON` one read in a shard read mode.
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
@@ -14,7 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
-import { HAMT, KuboStore, ShardedZarrStore, ZarrHAMTStore } from '../src/index.js'
+import { HAMT, KuboStore, ShardedZarrStore, type ShardReadMode, ZarrHAMTStore } from '../src/index.js'
 import { convertHamtToSharded } from '../src/layout.js'
 import type { KuboDaemon } from '../test/helpers/kubo.js'
 import { arg, markdownTable, seconds } from './common.js'
@@ -48,6 +51,49 @@ async function tsRead(layout: Layout, gatewayUrl: string, root: string, lat: num
   const values = Array.from(data as Float32Array)
   const sum = values.reduce((a, b) => a + b, 0)
   return { openSeconds, readSeconds: total - openSeconds, seconds: total, sum, values } satisfies ReadResult
+}
+
+type ModeRead = 'point' | 'series' | 'full'
+type ModeResult = { seconds: number; sum: number; latched: boolean }
+
+/** One cold read in a shard read mode: the chunk holding (0, lat, lon), the series, or all of temp. */
+async function tsModeRead(
+  mode: ShardReadMode,
+  what: ModeRead,
+  gatewayUrl: string,
+  root: string,
+  lat: number,
+  lon: number,
+) {
+  const start = process.hrtime.bigint()
+  const store = new KuboStore({ rpcUrl: null, gateways: gatewayUrl })
+  const sharded = await ShardedZarrStore.open(root, { store, shardReadMode: mode })
+  let sum = 0
+  if (what === 'point') {
+    const chunk = await sharded.get(`temp/c/0/${Math.floor(lat / CHUNKS[1])}/${Math.floor(lon / CHUNKS[2])}`)
+    for (const byte of chunk ?? []) sum += byte
+  } else {
+    const temp = await zarr.open(zarr.root(sharded).resolve('temp'), { kind: 'array' })
+    const { data } = await zarr.get(temp, what === 'series' ? [null, lat, lon] : null)
+    for (const value of data as Float32Array) sum += value
+  }
+  const latched = mode === 'auto' && sharded.shardReadMode === 'full'
+  return { seconds: seconds(start), sum, latched } satisfies ModeResult
+}
+
+if (process.argv[2] === '--mode-worker') {
+  const [mode, what, gatewayUrl, root, lat, lon] = process.argv.slice(3) as [
+    ShardReadMode,
+    ModeRead,
+    string,
+    string,
+    string,
+    string,
+  ]
+  process.stdout.write(
+    `${JSON.stringify(await tsModeRead(mode, what, gatewayUrl, root, Number(lat), Number(lon)))}\n`,
+  )
+  process.exit(0)
 }
 
 if (process.argv[2] === '--worker') {
@@ -157,6 +203,27 @@ async function read(layout: Layout, reader: Reader, daemon: KuboDaemon, gatewayU
   return py<ReadResult>(script, 'read-point', daemon.rpcUrl, gatewayUrl, root, String(lat), String(lon))
 }
 
+async function modeRead(
+  mode: ShardReadMode,
+  what: ModeRead,
+  reader: Reader,
+  daemon: KuboDaemon,
+  gatewayUrl: string,
+  root: string,
+) {
+  const where = [gatewayUrl, root, String(lat), String(lon)]
+  if (reader === 'ts') {
+    const args = ['--import', 'tsx', self, '--mode-worker', mode, what, ...where]
+    const { stdout } = await run(process.execPath, args, {
+      cwd: repo,
+      maxBuffer: 1 << 26,
+      timeout: 1_200_000,
+    })
+    return JSON.parse(stdout.trim().split('\n').at(-1) as string) as ModeResult
+  }
+  return py<ModeResult>('pyhamt_sharded_bench.py', 'read-mode', mode, what, daemon.rpcUrl, ...where)
+}
+
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   const mid = s.length >> 1
@@ -168,6 +235,11 @@ const cells = new Map<string, Cell>()
 const cellKey = (layout: Layout, reader: Reader): string => `${layout}/${reader}`
 let written: { root: string; seconds: number }
 let converted: { ts: number; py: number; root: string }
+type ModeCell = ModeResult & { requests: number; bytes: number }
+const modeCells = new Map<string, ModeCell>()
+const modeKey = (what: ModeRead, mode: ShardReadMode, reader: Reader): string => `${what}/${mode}/${reader}`
+const MODES: readonly ShardReadMode[] = ['full', 'sparse', 'auto']
+const MODE_READS: readonly ModeRead[] = ['point', 'series', 'full']
 
 const daemon = await startKubo()
 try {
@@ -232,9 +304,41 @@ try {
       }
     }
   }
+  for (const what of MODE_READS) {
+    for (const mode of MODES) {
+      for (const reader of ['ts', 'py'] as const) {
+        let bytes = 0
+        const proxy = await startProxy(daemon.gatewayUrl, {
+          rewriteBody: (body) => {
+            bytes += body.length
+            return body
+          },
+        })
+        try {
+          const m = await modeRead(mode, what, reader, daemon, proxy.url, shardedRoot)
+          modeCells.set(modeKey(what, mode, reader), { ...m, requests: proxy.seen.length, bytes })
+          log(
+            `${what} ${mode} ${reader}: ${proxy.seen.length} requests, ${bytes} bytes, ${m.seconds.toFixed(2)} s`,
+          )
+        } finally {
+          await proxy.close()
+        }
+      }
+    }
+  }
 } finally {
   await daemon.stop()
 }
+
+for (const what of MODE_READS) {
+  const sums = MODES.flatMap((mode) =>
+    (['ts', 'py'] as const).map((r) => modeCells.get(modeKey(what, mode, r))?.sum),
+  )
+  const sum = sums[0] as number
+  if (!sums.every((s) => s !== undefined && Math.abs(s - sum) <= 1e-6 * Math.abs(sum)))
+    throw new Error(`${what}: the readers' sums differ: ${sums.join(', ')}`)
+}
+log('checks passed: every mode and reader read the same sums')
 
 const series = cells.get('sharded/ts')?.values ?? []
 for (const [key, cell] of cells) {
@@ -288,8 +392,40 @@ daemon repo in ${repoDir || os.tmpdir()}. Raw numbers: [bench/results/${out}.jso
 
 ${markdownTable(['layout', 'ts-hamt s', 'py-hamt s', 'py/ts', 'ts requests', 'py requests', 'ts blocks', 'py blocks'], rows)}
 
+MODES_TABLE
+
 Sharded against HAMT, same reader: ts-hamt ${(s('hamt', 'ts') / s('sharded', 'ts')).toFixed(1)}× faster sharded (${get('sharded', 'ts').blocks} blocks
 instead of ${get('hamt', 'ts').blocks}); py-hamt ${(s('hamt', 'py') / s('sharded', 'py')).toFixed(1)}× (${get('sharded', 'py').requests} requests instead of ${get('hamt', 'py').requests}).
+`
+
+const mb = (bytes: number): string => (bytes / 1e6).toFixed(bytes < 1e5 ? 3 : 1)
+const modeRows = MODE_READS.flatMap((what) =>
+  MODES.map((mode) => {
+    const ts = modeCells.get(modeKey(what, mode, 'ts')) as ModeCell
+    const py = modeCells.get(modeKey(what, mode, 'py')) as ModeCell
+    const auto =
+      mode === 'auto' ? ` (switched: ts ${ts.latched ? 'yes' : 'no'}, py ${py.latched ? 'yes' : 'no'})` : ''
+    return [
+      `${what} ${mode}${auto}`,
+      String(ts.requests),
+      String(py.requests),
+      mb(ts.bytes),
+      mb(py.bytes),
+      ts.seconds.toFixed(2),
+      py.seconds.toFixed(2),
+    ]
+  }),
+)
+const modesMarkdown = `### Shard read modes: requests and bytes
+
+Each read once, cold (a new process), through a proxy counting the gateway's requests and answer bytes (the
+root and metadata included); seconds include the proxy. **point**: \`store.get\` of the one chunk holding
+(0, ${lat}, ${lon}) (ts-hamt \`ShardedZarrStore.get\`, py-hamt \`ShardedZarrStore.get\`); **series**: \`temp[:, ${lat}, ${lon}]\`
+(zarrita / xarray, ${SHAPE[0]} chunks); **full**: all of \`temp\` (${nChunks} chunks). Shards: ${CHUNKS_PER_SHARD} entries, one
+block each. Every sparse read fetches its whole shard block (a range of it cannot be verified, nor located without
+the whole block); ts-hamt shares one block load among concurrent reads of a shard, py-hamt loads it once per entry.
+
+${markdownTable(['read / mode', 'ts requests', 'py requests', 'ts MB', 'py MB', 'ts s', 'py s'], modeRows)}
 `
 
 const json = {
@@ -302,7 +438,9 @@ const json = {
   convert: converted,
   minimumSharded,
   reads: Object.fromEntries(cells),
+  modes: Object.fromEntries(modeCells),
 }
 await writeFile(`${repo}/bench/results/${out}.json`, `${JSON.stringify(json, null, 2)}\n`)
-await writeFile(`${repo}/bench/results/${out}.md`, markdown)
-console.log(markdown)
+const full = markdown.replace('MODES_TABLE', modesMarkdown)
+await writeFile(`${repo}/bench/results/${out}.md`, full)
+console.log(full)

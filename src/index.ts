@@ -64,6 +64,7 @@ export type {
   NodesOptions,
 } from './hamt/interface.js'
 export type { CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './sharded/interface.js'
+export type { ShardReadMode } from './sharded/read-mode.js'
 export { type ShardedArrayInfo, ShardedZarrStore } from './sharded/store.js'
 export { EncryptedZarrHAMTStore, type EncryptedZarrOptions } from './zarr/encrypted.js'
 export type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHAMTStoreOptions } from './zarr/interface.js'

@@ -137,6 +137,46 @@ describe('Zarr format 2 datasets in sharded stores (classic chunk keys such as t
   }
 })
 
+describe('shard read modes: full, sparse and auto read the same bytes as py-hamt 3.6.0 in each mode', () => {
+  for (const version of ['v1', 'v2'] as const) {
+    it(`multi ${version}`, async () => {
+      const written = await shardedDriver<Written>('write', {
+        ...urls,
+        scenario: 'multi',
+        version,
+        chunksPerShard: CHUNKS_PER_SHARD,
+      })
+      const root = written.roots.at(-1) as string
+      const keys: string[] = []
+      for await (const key of (await ShardedZarrStore.open(root, { store: kubo() })).list()) keys.push(key)
+      assert.ok(keys.filter((key) => key.includes('/c/')).length > 10, 'chunk keys listed')
+      const hex = (bytes: Uint8Array | undefined): string | null =>
+        bytes === undefined ? null : Buffer.from(bytes).toString('hex')
+      const reads: Record<string, Record<string, string | null>> = {}
+      for (const mode of ['full', 'sparse', 'auto'] as const) {
+        const store = await ShardedZarrStore.open(root, { store: kubo(), shardReadMode: mode })
+        reads[`ts ${mode}`] = Object.fromEntries(
+          await Promise.all(keys.map(async (key) => [key, hex(await store.get(key))] as const)),
+        )
+        const py = await shardedDriver<{ values: Record<string, string | null> }>('get', {
+          ...urls,
+          root,
+          mode,
+          keys,
+        })
+        reads[`py ${mode}`] = py.values
+      }
+      const [first, ...others] = Object.entries(reads)
+      assert.ok(
+        first && Object.values(first[1]).every((value) => value !== null),
+        'every listed key has bytes',
+      )
+      for (const [reader, values] of others)
+        assert.deepEqual(values, first?.[1], `${reader} against ${first?.[0]}`)
+    })
+  }
+})
+
 /** An empty sharded store for the climate dataset: v1 from its shape, v2 with the arrays in group "0". */
 async function newClimateStore(version: 'v1' | 'v2'): Promise<{ store: ShardedZarrStore; group: string }> {
   if (version === 'v2')

@@ -1,6 +1,7 @@
 import type { CID } from 'multiformats/cid'
 import type { AbortOptions, ContentAddressedStore } from '../cas/interface.js'
 import type { ChunkGrid } from './geometry.js'
+import type { ShardReadMode } from './read-mode.js'
 
 /** The two root layouts of py-hamt's `ShardedZarrStore`; 3.6.0 writes v1 from a shape, v2 otherwise. */
 export type ManifestVersion = 'sharded_zarr_v1' | 'sharded_zarr_v2'
@@ -44,6 +45,11 @@ export interface ShardedStoreOptions extends AbortOptions {
   readOnly?: boolean
   /** Upper bound on the bytes of decoded shards kept in memory (shards with unflushed changes are always kept); default 100 MiB. */
   cacheBytes?: number
+  /**
+   * How a read-only store reads a shard it has not cached (py-hamt 3.6.0's `shard_read_mode`):
+   * `'auto'` (default), `'sparse'` or `'full'`; see {@link ShardReadMode}. A writable store reads full.
+   */
+  shardReadMode?: ShardReadMode
 }
 
 /** What a new store looks like; see {@link ShardedZarrStore.create}. */

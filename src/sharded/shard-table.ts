@@ -10,8 +10,10 @@ import { type ChunkGrid, checkGeometry } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { encodeRoot } from './layout.js'
 import { decodeShard, encodeShard } from './manifest.js'
+import { type ShardReadMode, ShardReadPolicy } from './read-mode.js'
 import type { ShardedRoot } from './root.js'
 import { ShardCache } from './shard-cache.js'
+import { decodeShardEntry } from './shard-entry.js'
 import { withTypedErrors } from './typed-store.js'
 
 /** How many shards a flush saves at once (py-hamt uses 8 too). */
@@ -49,12 +51,24 @@ export class ShardTable {
   readonly #cache: ShardCache
   readonly #locks = new KeyedMutex()
   readonly #loading = new SingleFlight<string, ShardEntry[]>()
+  /** Shard blocks being loaded for sparse reads: shared while in flight, never cached. */
+  readonly #sparseLoading = new SingleFlight<string, Uint8Array>()
+  readonly #readPolicy: ShardReadPolicy
 
-  /** `store` is used with its failures typed (see {@link withTypedErrors}). */
-  constructor(store: ContentAddressedStore, root: ShardedRoot, cacheBytes: number) {
+  /**
+   * `store` is used with its failures typed (see {@link withTypedErrors}). `readMode` applies to
+   * {@link ShardTable.entry}; the caller passes `'full'` for a writable store.
+   */
+  constructor(store: ContentAddressedStore, root: ShardedRoot, cacheBytes: number, readMode: ShardReadMode) {
     this.store = withTypedErrors(store)
     this.root = root
     this.#cache = new ShardCache(cacheBytes)
+    this.#readPolicy = new ShardReadPolicy(readMode)
+  }
+
+  /** The shard read mode, and whether `auto` has switched to full reads. */
+  get readMode(): { mode: ShardReadMode; readsFull: boolean } {
+    return { mode: this.#readPolicy.mode, readsFull: this.#readPolicy.readsFull }
   }
 
   /** The root state (read only: changes go through {@link ShardTable.root}). */
@@ -114,11 +128,34 @@ export class ShardTable {
     return (index.shardCids[shard] ?? null) === null && !this.#cache.has(cacheKey(index.path, shard))
   }
 
-  /** The chunk CID at `coords` of an array, or null. */
+  /** The chunk CID at `coords` of an array, or null; a cache miss is read as the read mode says. */
   async entry(index: ArrayIndex, coords: readonly number[], options?: AbortOptions): Promise<ShardEntry> {
     const { shard, position } = index.grid.slotOf(coords)
     if (this.#unwritten(index, shard)) return null
+    const key = cacheKey(index.path, shard)
+    const cached = this.#cache.get(key)
+    if (cached !== undefined) return cached[position] ?? null
+    const id = index.shardCids[shard] ?? null
+    if (id !== null && this.#readPolicy.sparse(key))
+      return this.#sparseEntry(index, shard, id, position, options)
     return (await this.shard(index, shard, options))[position] ?? null
+  }
+
+  /** One entry from the whole (verified) shard block, the others left undecoded and nothing cached. */
+  async #sparseEntry(
+    index: ArrayIndex,
+    shard: number,
+    id: CID,
+    position: number,
+    options?: AbortOptions,
+  ): Promise<ShardEntry> {
+    const bytes = await this.#sparseLoading.run(
+      `${cacheKey(index.path, shard)}\u0000${id}`,
+      (signal) => this.store.load(id, { signal }),
+      options?.signal,
+    )
+    const label = `shard ${shard} (${id}) of array ${JSON.stringify(index.path)}`
+    return decodeShardEntry(bytes, index.grid.chunksPerShard, position, label)
   }
 
   /**

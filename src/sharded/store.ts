@@ -15,6 +15,7 @@ import { MetadataWriter } from './metadata-writer.js'
 import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
 import { checkCacheBytes, checkCreateOptions, checkStore } from './options.js'
 import { inferV1Primary } from './primary.js'
+import { checkShardReadMode, type ShardReadMode } from './read-mode.js'
 import { ShardedRoot } from './root.js'
 import { ShardTable, saveForCid } from './shard-table.js'
 import { withTypedErrors } from './typed-store.js'
@@ -32,6 +33,8 @@ export interface ShardedArrayInfo {
  * A Zarr v3 store for zarrita over py-hamt's sharded layout (`ShardedZarrStore`): a root with the
  * metadata and, per array, a list of shards, each a flat list of chunk CIDs. A point read costs the
  * root, one shard and the chunk. Reads and writes v1 and v2 roots as py-hamt 3.6.0 does, byte for byte.
+ * A read-only store reads shards as `shardReadMode` says (py-hamt's `shard_read_mode`, default
+ * `'auto'`): see {@link ShardReadMode}.
  *
  * @example
  * ```ts
@@ -39,6 +42,8 @@ export interface ShardedArrayInfo {
  * const store = await ShardedZarrStore.open(rootCid, { store: new KuboStore({ rpcUrl: null, gateways: gatewayUrl }) })
  * const temp = await zarr.open(zarr.root(store).resolve('temp'), { kind: 'array' })
  * const series = await zarr.get(temp, [null, 10, 20])
+ * // A known scan: decode each shard once and cache it, without auto's 256 reads to notice.
+ * const scan = await ShardedZarrStore.open(rootCid, { store: new KuboStore({ rpcUrl: null }), shardReadMode: 'full' })
  * ```
  */
 export class ShardedZarrStore {
@@ -66,10 +71,13 @@ export class ShardedZarrStore {
     const cid = toCid(rootId, 'rootId')
     checkStore(options)
     const cacheBytes = checkCacheBytes(options.cacheBytes)
+    const readOnly = options.readOnly ?? true
+    const asked = checkShardReadMode(options.shardReadMode)
+    // A writable store reads full, so that its unsaved writes are seen (py-hamt does the same).
+    const readMode = readOnly ? asked : 'full'
     const state = decodeRoot(await withTypedErrors(options.store).load(cid, options))
     const root = new ShardedRoot(state, cid)
-    const table = new ShardTable(options.store, root, cacheBytes)
-    const readOnly = options.readOnly ?? true
+    const table = new ShardTable(options.store, root, cacheBytes, readMode)
     // A v1 root that does not record its array (older py-hamt): infer it from the metadata.
     if (root.primaryUnsettled) {
       const inferred = await inferV1Primary(table, options)
@@ -87,8 +95,11 @@ export class ShardedZarrStore {
     const { version, grid } = checkCreateOptions(options)
     const array = grid && { path: normalizePath(options.primaryArrayPath ?? ''), grid }
     const root = new ShardedRoot(layoutOf(version).newRoot(options.chunksPerShard, array), undefined)
-    const table = new ShardTable(options.store, root, checkCacheBytes(options.cacheBytes))
-    return new ShardedZarrStore(table, options.readOnly ?? false)
+    const readOnly = options.readOnly ?? false
+    const asked = checkShardReadMode(options.shardReadMode)
+    const readMode = readOnly ? asked : 'full'
+    const table = new ShardTable(options.store, root, checkCacheBytes(options.cacheBytes), readMode)
+    return new ShardedZarrStore(table, readOnly)
   }
 
   get version(): ManifestVersion {
@@ -119,6 +130,15 @@ export class ShardedZarrStore {
       chunksPerShard: index.grid.chunksPerShard,
       shardCount: index.grid.shardCount,
     }))
+  }
+
+  /**
+   * How shard misses are read now: the mode asked for (`'full'` in a writable store, whatever was
+   * asked), or `'full'` once `'auto'` has switched after 256 reads of one shard.
+   */
+  get shardReadMode(): ShardReadMode {
+    const { mode, readsFull } = this.#table.readMode
+    return readsFull ? 'full' : mode
   }
 
   /** Size of the shard cache: estimated bytes, shards held, shards with unflushed changes. */

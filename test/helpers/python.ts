@@ -40,7 +40,7 @@ export type ZarrWritten = { root: string; expected: Record<string, ZarrVariable>
 
 /** Runs a command of test/interop/sharded_driver.py (py-hamt's ShardedZarrStore with xarray, on Kubo): JSON in, JSON out. */
 export function shardedDriver<T>(
-  command: 'write' | 'read' | 'convert' | 'ops' | 'replay' | 'route' | 'json',
+  command: 'write' | 'read' | 'convert' | 'ops' | 'replay' | 'route' | 'json' | 'get' | 'modes',
   request: unknown,
 ): Promise<T> {
   return runDriver<T>('sharded_driver.py', command, request)

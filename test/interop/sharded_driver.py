@@ -35,6 +35,13 @@ route    in:  {"setup": {"arrayShape"?, "chunkShape"?, "chunksPerShard", "metada
          out: {"routes": {key: "metadata" | "chunk" | "lost" | "error: <class>"}}: where py-hamt puts a
          `set` of each key on a fresh store made as `setup` says (v1 with a shape, else v2, then
          `metadata` set in order); "lost" when the set succeeds and a get finds nothing.
+get      in:  {"root", "mode": "full"|"sparse"|"auto", "keys": [str]}
+         out: {"values": {key: hex | null}}: store.get of each key, in order, on one read-only store
+         opened with that shard_read_mode.
+modes    in:  {"mode", "chunks": int, "chunksPerShard": int, "reads": [chunk index]}  (no Kubo)
+         out: {"shardLoads": [loads of each shard], "latched": bool}: a 1-d array of `chunks` one-byte
+         chunks written to an in-memory CAS that counts loads, reopened read-only with that
+         shard_read_mode; the reads (chunk keys a/c/<index>, array "a") run one after another.
 json     in:  {"texts": [str], "indent"?: int}   out: {"dumps": [json.dumps(json.loads(text), indent=indent)]}
          (py-hamt rewrites metadata this way; no Kubo needed)
 """
@@ -294,10 +301,54 @@ async def route(req: JsonObject) -> JsonObject:
     return {"routes": routes}
 
 
+async def get(req: JsonObject) -> JsonObject:
+    mode = field(req, "mode", str)
+    values: dict[str, str | None] = {}
+    async with kubo_cas(req) as cas:
+        store = await ShardedZarrStore.open(cas=cas, read_only=True, root_cid=field(req, "root", str),
+                                            shard_read_mode=mode)
+        for key in field(req, "keys", list):
+            found = await store.get(key, default_buffer_prototype())
+            values[key] = None if found is None else found.to_bytes().hex()
+    return {"values": values}
+
+
+class CountingCAS(CidMemoryCAS):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: dict[str, int] = {}
+
+    async def load(self, id: Any, offset: int | None = None, length: int | None = None,
+                   suffix: int | None = None) -> bytes:
+        self.loads[str(id)] = self.loads.get(str(id), 0) + 1
+        return await super().load(id, offset, length, suffix)
+
+
+async def modes(req: JsonObject) -> JsonObject:
+    chunks = field(req, "chunks", int)
+    per_shard = field(req, "chunksPerShard", int)
+    cas = CountingCAS()
+    buffer = default_buffer_prototype().buffer.from_bytes
+    writer = await ShardedZarrStore.open(cas=cas, read_only=False, array_shape=(chunks,), chunk_shape=(1,),
+                                         chunks_per_shard=per_shard, primary_array_path="a")
+    for index in range(chunks):
+        await writer.set(f"a/c/{index}", buffer(bytes([index % 256])))
+    root = await writer.flush()
+    reader = await ShardedZarrStore.open(cas=cas, read_only=True, root_cid=str(root),
+                                         shard_read_mode=field(req, "mode", str))
+    shard_cids = [str(cid) for cid in reader.array_indices[""].shard_cids]
+    cas.loads.clear()
+    for index in field(req, "reads", list):
+        found = await reader.get(f"a/c/{index}", default_buffer_prototype())
+        if found is None or found.to_bytes() != bytes([index % 256]):
+            raise RequestError(f"a/c/{index} read back wrong")
+    return {"shardLoads": [cas.loads.get(cid, 0) for cid in shard_cids], "latched": reader._full_mode_latched}
+
+
 async def json_roundtrip(req: JsonObject) -> JsonObject:
     indent = req.get("indent")
     return {"dumps": [json.dumps(json.loads(text), indent=indent) for text in field(req, "texts", list)]}
 
 
 if __name__ == "__main__":
-    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops, "replay": replay, "route": route, "json": json_roundtrip}, sys.argv))
+    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops, "replay": replay, "route": route, "json": json_roundtrip, "get": get, "modes": modes}, sys.argv))
