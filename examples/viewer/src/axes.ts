@@ -12,7 +12,7 @@ export interface Tick {
 
 const DEGREE_STEPS = [0.1, 0.2, 0.25, 0.5, 1, 2, 2.5, 5, 10, 15, 20, 30, 45, 60, 90]
 
-/** Round values along `axis`, about `wanted` of them, each where it falls on the map. */
+/** Round values along `axis`, about `wanted` of them, each where it falls on the map, in screen order. */
 export function ticks(axis: ScreenAxis, wanted = 6): Tick[] {
   const n = axis.values.length
   if (n === 0 || !axis.values.every(Number.isFinite)) return []
@@ -27,7 +27,7 @@ export function ticks(axis: ScreenAxis, wanted = 6): Tick[] {
     const fraction = axisPosition(axis, value) / n
     if (fraction >= 0 && fraction <= 1) found.push({ value, fraction, label: tickLabel(axis.kind, value) })
   }
-  return found
+  return found.sort((a, b) => a.fraction - b.fraction)
 }
 
 /** The coordinate value `position` cells from the leading edge (linear between the end centres). */

@@ -1,10 +1,8 @@
 // The viewer page: open a root CID through a gateway (from the URL query `?gateway=…&root=…` or the
 // form), pick a variable, a time step and any other leading dimension (level), and click the map for
 // a point's time series. The colour range stays fixed across steps until the user changes it.
-import { isHamtError } from '../../../src/index.js'
 import { renderAttributes } from './attributes.js'
 import { renderTicks } from './axes.js'
-import { drawSeriesChart } from './chart.js'
 import { drawCoastlines } from './coastlines.js'
 import {
   attributeRange,
@@ -16,90 +14,22 @@ import {
   valueRange,
 } from './colour-map.js'
 import { type Dataset, type Grid, openDataset, type VariableInfo } from './dataset.js'
-import { download, fileNamePart, mapPng, seriesCsv } from './downloads.js'
-import { describeQuantity, formatTime, formatValue, isoTime } from './format.js'
-import { type MapLayout, mapLayout, screenCell } from './map-layout.js'
+import { download, fileNamePart, mapPng } from './downloads.js'
+import { describeQuantity, formatTime, formatValue } from './format.js'
+import { mapLayout } from './map-layout.js'
+import { clearPoint, downloadSeries, placeMarker, showPoint } from './point.js'
+import {
+  type ChosenRange,
+  leadingIndices,
+  selectedVariable,
+  setStatus,
+  showError,
+  timeIndex,
+  ui,
+  view,
+} from './state.js'
 
 const DEFAULT_GATEWAY = 'http://127.0.0.1:8080'
-
-function element<T extends HTMLElement>(id: string, type: new () => T): T {
-  const found = document.getElementById(id)
-  if (!(found instanceof type)) throw new Error(`the page has no <${type.name}> #${id}`)
-  return found
-}
-
-const ui = {
-  form: element('open-form', HTMLFormElement),
-  gateway: element('gateway', HTMLInputElement),
-  root: element('root', HTMLInputElement),
-  status: element('status', HTMLElement),
-  viewer: element('viewer', HTMLElement),
-  variable: element('variable', HTMLSelectElement),
-  time: element('time', HTMLInputElement),
-  timeLabel: element('time-label', HTMLOutputElement),
-  extraDims: element('extra-dims', HTMLElement),
-  recentre: element('recentre', HTMLInputElement),
-  coastlines: element('coastlines', HTMLInputElement),
-  map: element('map', HTMLCanvasElement),
-  coast: element('coast', HTMLCanvasElement),
-  xTicks: element('x-ticks', HTMLElement),
-  yTicks: element('y-ticks', HTMLElement),
-  scale: element('scale', HTMLCanvasElement),
-  legendMin: element('legend-min', HTMLElement),
-  legendMax: element('legend-max', HTMLElement),
-  legendUnits: element('legend-units', HTMLElement),
-  nanSwatch: element('nan-swatch', HTMLElement),
-  rangeForm: element('range-form', HTMLFormElement),
-  rangeMin: element('range-min', HTMLInputElement),
-  rangeMax: element('range-max', HTMLInputElement),
-  rangeReset: element('range-reset', HTMLButtonElement),
-  rangeSource: element('range-source', HTMLElement),
-  point: element('point', HTMLElement),
-  marker: element('marker', HTMLElement),
-  chart: element('chart', HTMLCanvasElement),
-  downloadCsv: element('download-csv', HTMLButtonElement),
-  downloadPng: element('download-png', HTMLButtonElement),
-  attributes: element('attributes', HTMLElement),
-}
-
-/** The colour range of a variable and where it came from. */
-type ChosenRange = { range: ValueRange | undefined; source: string }
-
-/** What is on screen; `generation` drops the answers of reads a newer selection has overtaken. */
-const view: {
-  dataset?: Dataset
-  grid?: Grid
-  layout?: MapLayout
-  cell?: { x: number; y: number }
-  series?: { variable: VariableInfo; cell: { x: number; y: number }; leading: number[]; values: Float64Array }
-  /** Per variable, kept across time steps and levels until the user sets another. */
-  ranges: Map<string, ChosenRange>
-  generation: number
-} = { ranges: new Map(), generation: 0 }
-
-function setStatus(state: 'idle' | 'loading' | 'ready' | 'error', message: string): void {
-  document.body.dataset.state = state
-  ui.status.textContent = message
-}
-
-function showError(error: unknown): void {
-  const message = error instanceof Error ? error.message : String(error)
-  setStatus('error', isHamtError(error) ? `${error.code}: ${message}` : message)
-}
-
-const selectedVariable = (): VariableInfo => {
-  const found = view.dataset?.variables.find((v) => v.name === ui.variable.value)
-  if (found === undefined) throw new Error(`no variable ${ui.variable.value} is open`)
-  return found
-}
-const timeIndex = (): number => Number(ui.time.value)
-/** The index along every dimension before the last two: the time slider, then the selectors. */
-const leadingIndices = (variable: VariableInfo): number[] =>
-  variable.dims.slice(0, -2).map((dim, i) => {
-    if (i === 0) return timeIndex()
-    const select = ui.extraDims.querySelector<HTMLSelectElement>(`select[data-dim="${CSS.escape(dim)}"]`)
-    return Number(select?.value ?? 0)
-  })
 
 type Initial = { variable?: string; time?: number; at?: Record<string, number>; range?: ValueRange }
 
@@ -273,96 +203,6 @@ function queryOf(dataset: Dataset, variable: VariableInfo, leading: number[]): R
   if (!ui.recentre.checked) query.recentre = '0'
   if (!ui.coastlines.checked) query.coast = '0'
   return query
-}
-
-function clearPoint(): void {
-  delete view.cell
-  delete view.series
-  ui.point.textContent = 'Click the map for the time series of a point.'
-  ui.marker.hidden = true
-  ui.chart.hidden = true
-  ui.downloadCsv.disabled = true
-}
-
-/** The value at a cell and, for variables with time, its time series as a chart. */
-async function showPoint(cell: { x: number; y: number }): Promise<void> {
-  const { dataset, grid, layout } = view
-  if (dataset === undefined || grid === undefined || layout === undefined) return
-  const generation = view.generation
-  const variable = selectedVariable()
-  const leading = leadingIndices(variable)
-  const [yDim, xDim] = variable.dims.slice(-2) as [string, string]
-  const { column, row } = screenCell(layout, cell)
-  const where = [
-    coordinateText(yDim, layout.y.values[row], cell.y),
-    coordinateText(xDim, layout.x.values[column], cell.x),
-  ].join(', ')
-  placeMarker(cell, layout)
-  const value = grid.values[cell.y * grid.width + cell.x] as number
-  ui.point.textContent = `${where}: ${formatValue(value)} ${variable.units}`.trim()
-  Object.assign(ui.point.dataset, { x: String(cell.x), y: String(cell.y), value: String(value) })
-  if (variable.shape.length < 3) {
-    ui.chart.hidden = true
-    ui.downloadCsv.disabled = true
-    return
-  }
-  const series = await dataset.series(variable.name, cell.y, cell.x, leading)
-  if (generation !== view.generation) return
-  view.series = { variable, cell, leading, values: series }
-  const timeDim = variable.dims[0] as string
-  const time = dataset.coordinate(timeDim)
-  const times = time?.values ?? Float64Array.from(series, (_, i) => i)
-  ui.chart.hidden = false
-  drawSeriesChart(ui.chart, {
-    times,
-    values: series,
-    xLabel: time === undefined ? `${timeDim} (step)` : timeDim,
-    yLabel: describeQuantity(variable.name, variable.longName, variable.units),
-    formatTime: (v) => formatTime(v, time?.units ?? '', time?.attributes.calendar),
-    currentIndex: timeIndex(),
-  })
-  const finite = valueRange(series)
-  const span = finite === undefined ? 'no data' : `${formatValue(finite.min)} to ${formatValue(finite.max)}`
-  ui.chart.setAttribute('aria-label', `${variable.name} at ${where}: ${series.length} values, ${span}`)
-  Object.assign(ui.chart.dataset, { variable: variable.name, x: String(cell.x), y: String(cell.y) })
-  ui.downloadCsv.disabled = false
-}
-
-function placeMarker(cell: { x: number; y: number }, layout: MapLayout): void {
-  const { column, row } = screenCell(layout, cell)
-  ui.marker.style.left = `${((column + 0.5) / layout.width) * ui.map.clientWidth}px`
-  ui.marker.style.top = `${((row + 0.5) / layout.height) * ui.map.clientHeight}px`
-  ui.marker.hidden = false
-}
-
-function coordinateText(dim: string, shown: number | undefined, index: number): string {
-  return view.dataset?.coordinate(dim) === undefined || shown === undefined
-    ? `${dim} #${index}`
-    : `${dim} ${formatValue(shown)}`
-}
-
-/** The clicked series as CSV: time, the point's other coordinates as stored, the values. */
-function downloadSeries(): void {
-  const { dataset, series } = view
-  if (dataset === undefined || series === undefined) return
-  const { variable, cell, leading, values } = series
-  const timeDim = variable.dims[0] as string
-  const time = dataset.coordinate(timeDim)
-  const times = Array.from(values, (_, i) => {
-    const t = time?.values[i]
-    return t === undefined
-      ? String(i)
-      : (isoTime(t, time?.units ?? '', time?.attributes.calendar) ?? String(t))
-  })
-  const fixedIndex = [...leading.slice(1), cell.y, cell.x]
-  const fixed = variable.dims.slice(1).map((dim, i) => {
-    const index = fixedIndex[i] as number
-    const coordinate = dataset.coordinate(dim)
-    return { name: dim, value: coordinate?.values[index] ?? index }
-  })
-  const csv = seriesCsv({ timeName: timeDim, times, fixed, name: variable.name, values })
-  const place = fixed.map((c) => `${c.name}${c.value}`).join('_')
-  download(new Blob([csv], { type: 'text/csv' }), `${fileNamePart(`${variable.name}_${place}`)}.csv`)
 }
 
 // --- wiring --------------------------------------------------------------------------------
