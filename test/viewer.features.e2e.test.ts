@@ -101,6 +101,8 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
   let root: string
   let page: Page
   const pageErrors: string[] = []
+  /** Every URL the page asked for. */
+  const requested: string[] = []
 
   before(async () => {
     const store = await CidMemoryStore.create()
@@ -126,6 +128,7 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
     browser = await launchChromium()
     page = await browser.context.newPage()
     page.setDefaultTimeout(WAIT_MS)
+    page.on('request', (request) => requested.push(request.url()))
     page.on('pageerror', (error) => pageErrors.push(error.message))
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(message.text())
@@ -262,6 +265,16 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
       assert.deepEqual(await coastRuns(page, lat, -175, -80), [], `${lat}°`)
     // The map underneath keeps its data colours.
     await assertMap(west, { min: 0, max: 1 })
+
+    // The outlines came from the viewer's own build (a chunk of their own), nothing from elsewhere.
+    assert.ok(
+      requested.some((url) => /\/assets\/land-110m-[\w-]+\.js$/.test(url) && url.startsWith(server!.url)),
+      'the 1:110m outlines were loaded from the build',
+    )
+    assert.deepEqual(
+      requested.filter((url) => !url.startsWith(server!.url) && !url.startsWith(gatewayUrl)),
+      [],
+    )
 
     await page.uncheck('#coastlines')
     await renderedAs('west@', '[data-coast=""]')

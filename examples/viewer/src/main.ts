@@ -168,6 +168,7 @@ async function draw(): Promise<void> {
   view.layout = layout
   const coast = await drawCoastlines(ui.coast, ui.map, layout, ui.coastlines.checked)
   if (generation !== view.generation) return
+  ui.coastCredit.hidden = coast === undefined
   renderTicks(ui.xTicks, layout.x, 'x')
   renderTicks(ui.yTicks, layout.y, 'y')
   ui.legendMin.textContent = range === undefined ? 'no data' : formatValue(range.min)

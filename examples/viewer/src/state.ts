@@ -24,6 +24,7 @@ export const ui = {
   coastlines: element('coastlines', HTMLInputElement),
   map: element('map', HTMLCanvasElement),
   coast: element('coast', HTMLCanvasElement),
+  coastCredit: element('coast-credit', HTMLElement),
   xTicks: element('x-ticks', HTMLElement),
   yTicks: element('y-ticks', HTMLElement),
   scale: element('scale', HTMLCanvasElement),
