@@ -340,6 +340,15 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
     ]
     assert.equal(csv, `${expected.join('\n')}\n`)
 
+    // Shown in stored order (0–360), the marker follows the point to screen column 3.
+    await page.uncheck('#recentre')
+    await renderedAs('ta@0,2', '[data-recentred="false"]')
+    const marker = await page.$eval('#marker', (m) => Number.parseFloat((m as HTMLElement).style.left))
+    assert.ok(Math.abs(marker - (3.5 / NX) * (box.width - 2)) < 1, `marker at ${marker}px`)
+    assert.match((await page.textContent('#point')) ?? '', /^lat 35, lon 30: /)
+    await page.check('#recentre')
+    await renderedAs('ta@0,2', '[data-recentred="true"]')
+
     await mkdir(artifacts, { recursive: true })
     const screenshot = join(artifacts, 'viewer-features.png')
     await page.screenshot({ path: screenshot, fullPage: true })

@@ -17,7 +17,7 @@ import { type Dataset, type Grid, openDataset, type VariableInfo } from './datas
 import { download, fileNamePart, mapPng } from './downloads.js'
 import { describeQuantity, formatTime, formatValue } from './format.js'
 import { mapLayout } from './map-layout.js'
-import { clearPoint, downloadSeries, placeMarker, showPoint } from './point.js'
+import { clearPoint, downloadSeries, labelPoint, showPoint } from './point.js'
 import {
   type ChosenRange,
   leadingIndices,
@@ -144,8 +144,6 @@ async function render(): Promise<void> {
   if (generation !== view.generation) return
   history.replaceState(null, '', `?${new URLSearchParams(queryOf(dataset, variable, leading))}`)
   setStatus('ready', `${dataset.title || dataset.root}: ${variable.name} at ${ui.timeLabel.value}`)
-  // A point picked on another variable's grid may not exist on this one.
-  if (view.cell !== undefined && (view.cell.x >= grid.width || view.cell.y >= grid.height)) clearPoint()
   if (view.cell !== undefined) await showPoint(view.cell)
 }
 
@@ -177,7 +175,9 @@ async function draw(): Promise<void> {
   ui.rangeMin.value = range === undefined ? '' : String(range.min)
   ui.rangeMax.value = range === undefined ? '' : String(range.max)
   ui.rangeSource.textContent = source
-  if (view.cell !== undefined) placeMarker(view.cell, layout)
+  // A point picked on another variable's grid may not exist on this one.
+  if (view.cell !== undefined && (view.cell.x >= grid.width || view.cell.y >= grid.height)) clearPoint()
+  if (view.cell !== undefined) labelPoint(view.cell)
   Object.assign(ui.map.dataset, {
     range: range === undefined ? '' : `${range.min},${range.max}`,
     recentred: String(layout.recentred),

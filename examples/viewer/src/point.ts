@@ -15,13 +15,14 @@ export function clearPoint(): void {
   ui.downloadCsv.disabled = true
 }
 
-/** The value at a cell and, for variables with time, its time series as a chart. */
-export async function showPoint(cell: { x: number; y: number }): Promise<void> {
-  const { dataset, grid, layout } = view
-  if (dataset === undefined || grid === undefined || layout === undefined) return
-  const generation = view.generation
+/**
+ * Marks `cell` on the map and names it with its coordinates as shown (recentred longitudes too) and
+ * its value; returns the place's name.
+ */
+export function labelPoint(cell: { x: number; y: number }): string {
+  const { grid, layout } = view
+  if (grid === undefined || layout === undefined) return ''
   const variable = selectedVariable()
-  const leading = leadingIndices(variable)
   const [yDim, xDim] = variable.dims.slice(-2) as [string, string]
   const { column, row } = screenCell(layout, cell)
   const where = [
@@ -32,6 +33,17 @@ export async function showPoint(cell: { x: number; y: number }): Promise<void> {
   const value = grid.values[cell.y * grid.width + cell.x] as number
   ui.point.textContent = `${where}: ${formatValue(value)} ${variable.units}`.trim()
   Object.assign(ui.point.dataset, { x: String(cell.x), y: String(cell.y), value: String(value) })
+  return where
+}
+
+/** The value at a cell and, for variables with time, its time series as a chart. */
+export async function showPoint(cell: { x: number; y: number }): Promise<void> {
+  const { dataset } = view
+  if (dataset === undefined) return
+  const generation = view.generation
+  const variable = selectedVariable()
+  const leading = leadingIndices(variable)
+  const where = labelPoint(cell)
   if (variable.shape.length < 3) {
     ui.chart.hidden = true
     ui.downloadCsv.disabled = true
@@ -59,7 +71,7 @@ export async function showPoint(cell: { x: number; y: number }): Promise<void> {
   ui.downloadCsv.disabled = false
 }
 
-export function placeMarker(cell: { x: number; y: number }, layout: MapLayout): void {
+function placeMarker(cell: { x: number; y: number }, layout: MapLayout): void {
   const { column, row } = screenCell(layout, cell)
   ui.marker.style.left = `${((column + 0.5) / layout.width) * ui.map.clientWidth}px`
   ui.marker.style.top = `${((row + 0.5) / layout.height) * ui.map.clientHeight}px`
