@@ -83,13 +83,24 @@ function configureDimensions(wantedTime: number, wantedAt: Record<string, number
     return label
   })
   ui.extraDims.replaceChildren(...selectors)
+  showAttributes(variable)
+}
+
+/** The index chosen in each level-like selector, by dimension name (kept when the variable changes). */
+function selectedAt(): Record<string, number> {
+  const at: Record<string, number> = {}
+  for (const select of ui.extraDims.querySelectorAll('select'))
+    at[select.dataset.dim ?? ''] = Number(select.value)
+  return at
+}
+
+function showAttributes(variable: VariableInfo): void {
   const dataset = view.dataset
-  if (dataset !== undefined) {
-    renderAttributes(ui.attributes, [
-      { title: `Dataset${dataset.title === '' ? '' : `: ${dataset.title}`}`, attributes: dataset.attributes },
-      { title: `Variable ${variable.name} (${variable.dims.join(', ')})`, attributes: variable.attributes },
-    ])
-  }
+  if (dataset === undefined) return
+  renderAttributes(ui.attributes, [
+    { title: `Dataset${dataset.title === '' ? '' : `: ${dataset.title}`}`, attributes: dataset.attributes },
+    { title: `Variable ${variable.name} (${variable.dims.join(', ')})`, attributes: variable.attributes },
+  ])
 }
 
 const clampIndex = (wanted: number, size: number): number =>
@@ -225,7 +236,7 @@ ui.form.addEventListener(
 ui.variable.addEventListener(
   'change',
   guarded(async () => {
-    configureDimensions(timeIndex(), {})
+    configureDimensions(timeIndex(), selectedAt())
     await render()
   }),
 )
