@@ -36,6 +36,8 @@ const ramp = (t: number, y: number, x: number): number => ((y * NX + x) % 11) * 
 /** ta: each level its own band, inside valid_min/valid_max 190..300. */
 const ta = (t: number, z: number, y: number, x: number): number => 200 + 40 * z + ((x + y) % 10) + t
 const TA_RANGE = { min: 190, max: 300 }
+/** Attributes are the dataset writer's text: shown as text, never as markup. */
+const HOSTILE_TEXT = '<img src="x" onerror="document.body.dataset.pwned = 1">'
 /** west: 1 on the western hemisphere (longitude past 180°E), 0 on the eastern. */
 const west = (_y: number, x: number): number => ((LONS[x] as number) > 180 ? 1 : 0)
 
@@ -52,7 +54,12 @@ async function writeDataset(store: CidMemoryStore): Promise<string> {
   const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
   const root = zarr.root(new ZarrHAMTStore(map))
   const group = await zarr.create(root, {
-    attributes: { title: 'viewer features', Conventions: 'CF-1.8', source: 'test/viewer.features.e2e' },
+    attributes: {
+      title: 'viewer features',
+      Conventions: 'CF-1.8',
+      history: HOSTILE_TEXT,
+      source: 'test/viewer.features.e2e',
+    },
   })
   const put = async (
     name: string,
@@ -295,9 +302,12 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
     assert.equal(rows[0]?.title, 'Dataset: viewer features')
     assert.deepEqual(rows[0]?.rows, [
       ['Conventions', 'CF-1.8'],
+      ['history', HOSTILE_TEXT],
       ['source', 'test/viewer.features.e2e'],
       ['title', 'viewer features'],
     ])
+    assert.equal(await page.$$eval('#attributes img', (images) => images.length), 0)
+    assert.equal(await page.getAttribute('body', 'data-pwned'), null)
     assert.equal(rows[1]?.title, 'Variable ta (time, level, lat, lon)')
     assert.deepEqual(rows[1]?.rows, [
       ['long_name', 'air temperature'],
