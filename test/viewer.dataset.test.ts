@@ -67,10 +67,13 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
         assert.deepEqual(variable.shape, want.shape, `${variable.name} shape`)
         assert.deepEqual(variable.dims, want.dims, `${variable.name} dims`)
         assert.equal(variable.units, want.attrs.units, `${variable.name} units`)
+        for (const [key, value] of Object.entries(want.attrs)) {
+          assert.deepEqual(variable.attributes[key], value, `${variable.name} attribute ${key}`)
+        }
         const [height, width] = want.shape.slice(-2) as [number, number]
         const steps = want.shape.length >= 3 ? want.shape[0]! : 1
         for (let t = 0; t < steps; t++) {
-          const grid = await dataset.slice(variable.name, t)
+          const grid = await dataset.slice(variable.name, t % 2 === 0 ? t : [t])
           assert.deepEqual([grid.height, grid.width], [height, width])
           const plane = want.values.slice(t * width * height, (t + 1) * width * height)
           assert.deepEqual(nanAware(grid.values), plane, `${variable.name} at time step ${t}`)
@@ -85,6 +88,8 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
           )
         }
       }
+      assert.equal(dataset.attributes.title, 'ts-hamt interop climate fixture')
+      assert.equal(dataset.attributes.institution, 'ts-hamt')
       for (const dim of ['time', 'lat', 'lon']) {
         const coordinate = dataset.coordinate(dim)
         assert.deepEqual(nanAware(coordinate?.values ?? []), expected[dim]!.values, `${dim} values`)
@@ -121,6 +126,11 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
       dataset.slice('temp', 6),
       'ERR_INVALID_ARGUMENT',
       /time step must be an integer in 0\.\.5, got 6/,
+    )
+    await rejectsWith(
+      dataset.slice('temp', [-1]),
+      'ERR_INVALID_ARGUMENT',
+      /time step must be an integer in 0\.\.5, got -1/,
     )
     await rejectsWith(dataset.slice('station_count', 0), 'ERR_INVALID_ARGUMENT', /no drawable variable named/)
     await rejectsWith(dataset.series('mask', 0, 0), 'ERR_INVALID_ARGUMENT', /mask has no time dimension/)

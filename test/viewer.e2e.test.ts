@@ -75,8 +75,8 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
   const viewerUrl = (root: string): string =>
     `${server?.url}/?${new URLSearchParams({ gateway: kubo?.gatewayUrl ?? '', root })}`
 
-  /** Waits until the map shows `variable` at time step `t`. */
-  const rendered = async (variable: string, t: number): Promise<void> => {
+  /** Waits until the map shows `variable` at time step `t` ('' for a variable without time). */
+  const rendered = async (variable: string, t: number | ''): Promise<void> => {
     await page.waitForSelector(`#map[data-rendered="${variable}@${t}"]`, { timeout: WAIT_MS })
     assert.deepEqual(pageErrors, [], 'the page logged errors')
   }
@@ -88,7 +88,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
       .map(([name]) => name)
       .sort()
     assert.ok(drawable.length >= 2, 'the fixture has at least two variables to switch between')
-    await rendered(drawable[0]!, 0)
+    await rendered(drawable[0]!, written.expected[drawable[0]!]!.shape.length > 2 ? 0 : '')
     const options = await page.$$eval('#variable option', (os) =>
       os.map((o) => (o as HTMLOptionElement).value),
     )
@@ -101,6 +101,9 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     const slice = expectedSlice(written, 'temp', 0)
     assert.ok(slice.values.some(Number.isNaN), 'the fixture has NaN cells in temp at time 0')
     await assertMapShows(page, written, slice)
+    // The fixture's longitudes are 0..342 east: shown from 180°W, so 0° is not the left edge.
+    assert.ok(gridOf(written, 'temp').columns[0] !== 0, 'the fixture is recentred')
+    assert.equal(await page.getAttribute('#map', 'data-recentred'), 'true')
   })
 
   it('redraws when the time step and the variable change', TEST, async () => {
@@ -108,7 +111,8 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     await page.locator('#time').fill('3')
     await rendered('temp', 3)
     const later = await sampleCells(page, written, 'temp')
-    await assertMapShows(page, written, expectedSlice(written, 'temp', 3))
+    // Step 3 is warmer than all of step 0, whose range the map keeps: every cell at the top colour.
+    await assertMapShows(page, written, expectedSlice(written, 'temp', 3), { flat: true })
     assert.ok(changedCells(before, later) > before.length / 2, 'most cells change colour with the time step')
 
     const time = written.expected.time!
@@ -129,12 +133,16 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     await page.selectOption('#variable', 'temp')
     await page.locator('#time').fill('0')
     await rendered('temp', 0)
-    const { width, height, rowsGoNorth } = gridOf(written, 'temp')
+    const { width, height, rowsGoNorth, columns: screenColumns } = gridOf(written, 'temp')
     const [x, y] = [13, 4]
     const box = (await page.locator('#map').boundingBox())!
     const screenRow = rowsGoNorth ? height - 1 - y : y
+    const screenColumn = screenColumns.indexOf(x)
     await page.locator('#map').click({
-      position: { x: ((x + 0.5) * box.width) / width, y: ((screenRow + 0.5) * box.height) / height },
+      position: {
+        x: ((screenColumn + 0.5) * box.width) / width,
+        y: ((screenRow + 0.5) * box.height) / height,
+      },
     })
     await page.waitForSelector(`#chart[data-variable="temp"][data-x="${x}"][data-y="${y}"]`, {
       timeout: WAIT_MS,
@@ -217,14 +225,22 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
   )
 })
 
-type Slice = { name: string; width: number; height: number; rowsGoNorth: boolean; values: number[] }
+type Grid = { width: number; height: number; rowsGoNorth: boolean; columns: number[] }
+type Slice = Grid & { name: string; values: number[] }
 
-/** The y/x grid of a variable and whether its rows go south to north (then row 0 is drawn at the bottom). */
-function gridOf(written: Written, name: string): { width: number; height: number; rowsGoNorth: boolean } {
+/**
+ * The y/x grid of a variable, whether its rows go south to north (then row 0 is drawn at the bottom),
+ * and the data column of each screen column: longitudes past 180° are shown west of 0°, from -180°.
+ */
+function gridOf(written: Written, name: string): Grid {
   const variable = written.expected[name]!
   const [height, width] = variable.shape.slice(-2) as [number, number]
   const ys = written.expected[variable.dims.at(-2)!]!.values as number[]
-  return { width, height, rowsGoNorth: ys.at(-1)! > ys[0]! }
+  const lons = (written.expected[variable.dims.at(-1)!]!.values as number[]).map((lon) =>
+    lon >= 180 ? lon - 360 : lon,
+  )
+  const columns = lons.map((_, i) => i).sort((a, b) => lons[a]! - lons[b]!)
+  return { width, height, rowsGoNorth: ys.at(-1)! > ys[0]!, columns }
 }
 
 /** py-hamt's values of `name` at time step `t`, NaN for missing. */
@@ -237,7 +253,7 @@ function expectedSlice(written: Written, name: string, t: number): Slice {
 
 /** The colour at the centre of every cell of the map, in data order (`[y * width + x]`). */
 async function sampleCells(page: Page, written: Written, name: string): Promise<Rgb[]> {
-  const { width, height, rowsGoNorth } = gridOf(written, name)
+  const { width, height, rowsGoNorth, columns } = gridOf(written, name)
   const screen = await page.evaluate(
     ([nx, ny]) => {
       const canvas = document.getElementById('map') as HTMLCanvasElement
@@ -258,14 +274,23 @@ async function sampleCells(page: Page, written: Written, name: string): Promise<
   return Array.from({ length: width * height }, (_, i) => {
     const [y, x] = [Math.floor(i / width), i % width]
     const row = rowsGoNorth ? height - 1 - y : y
-    return screen[row * width + x] as unknown as Rgb
+    return screen[row * width + columns.indexOf(x)] as unknown as Rgb
   })
 }
 
-/** Every cell has its value's colour on the slice's range; the legend names that range. */
-async function assertMapShows(page: Page, written: Written, slice: Slice): Promise<void> {
+/**
+ * Every cell has its value's colour on the variable's range, which is the range of its first time
+ * step (the fixture has no valid_min/valid_max); the legend names that range. Unless `flat` (every
+ * value beyond the range), the map shows many colours.
+ */
+async function assertMapShows(
+  page: Page,
+  written: Written,
+  slice: Slice,
+  { flat = false } = {},
+): Promise<void> {
   const cells = await sampleCells(page, written, slice.name)
-  const range = valueRange(slice.values)
+  const range = valueRange(expectedSlice(written, slice.name, 0).values)
   const wrong = slice.values.flatMap((value, i) => {
     const want = valueColour(value, range)
     const got = cells[i]!
@@ -273,7 +298,7 @@ async function assertMapShows(page: Page, written: Written, slice: Slice): Promi
     return ok ? [] : [`cell ${i} (value ${value}): want rgb(${want}), got rgb(${got})`]
   })
   assert.deepEqual(wrong, [], `${slice.name}: cells drawn in the wrong colour`)
-  assert.ok(new Set(cells.map(String)).size > 10, 'the map is not blank or flat')
+  if (!flat) assert.ok(new Set(cells.map(String)).size > 10, 'the map is not blank or flat')
   assert.equal(await page.textContent('#legend-min'), formatValue(range!.min))
   assert.equal(await page.textContent('#legend-max'), formatValue(range!.max))
 }

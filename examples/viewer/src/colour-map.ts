@@ -1,6 +1,7 @@
 // The colour map: values to colours on a perceptual scale (viridis), drawn cell by cell onto a
 // canvas, north up. NaN cells get a grey that the scale never uses, so missing data stands out.
 import type { Grid } from './dataset.js'
+import { dataCell, type MapLayout } from './map-layout.js'
 
 export type Rgb = readonly [number, number, number]
 
@@ -30,7 +31,7 @@ export function scaleColour(fraction: number): Rgb {
   return [mix(a[0], b[0]), mix(a[1], b[1]), mix(a[2], b[2])]
 }
 
-/** The range a slice is drawn with: its smallest and largest finite values. */
+/** The values at the two ends of the scale. */
 export interface ValueRange {
   readonly min: number
   readonly max: number
@@ -61,14 +62,30 @@ const MAX_WIDTH = 640
 const MAX_HEIGHT = 480
 
 /**
- * Draws `grid` onto `canvas` filling it, north up: with `rowsGoNorth` (the y coordinate grows with
- * the row index, as latitude usually does) row 0 is drawn at the bottom.
+ * The range fixed by the variable's attributes, CF's `valid_min`/`valid_max` or `valid_range`, else
+ * `actual_range` (all in the stored values' units, as the map shows them).
  */
+export function attributeRange(attributes: Readonly<Record<string, unknown>>): ValueRange | undefined {
+  const pair = (value: unknown): ValueRange | undefined =>
+    Array.isArray(value) && value.length === 2 ? orderedRange(value[0], value[1]) : undefined
+  return (
+    orderedRange(attributes.valid_min, attributes.valid_max) ??
+    pair(attributes.valid_range) ??
+    pair(attributes.actual_range)
+  )
+}
+
+function orderedRange(min: unknown, max: unknown): ValueRange | undefined {
+  if (typeof min !== 'number' || typeof max !== 'number') return undefined
+  return Number.isFinite(min) && Number.isFinite(max) && min <= max ? { min, max } : undefined
+}
+
+/** Draws `grid` onto `canvas` filling it, each cell where `layout` puts it. */
 export function drawColourMap(
   canvas: HTMLCanvasElement,
   grid: Grid,
   range: ValueRange | undefined,
-  rowsGoNorth: boolean,
+  layout: MapLayout,
 ): void {
   const zoom = Math.min(MAX_WIDTH / grid.width, MAX_HEIGHT / grid.height)
   canvas.width = Math.max(1, Math.round(grid.width * zoom))
@@ -79,12 +96,12 @@ export function drawColourMap(
   cells.width = grid.width
   cells.height = grid.height
   const image = new ImageData(grid.width, grid.height)
-  for (let row = 0; row < grid.height; row++) {
-    const screenRow = rowsGoNorth ? grid.height - 1 - row : row
-    for (let col = 0; col < grid.width; col++) {
+  for (let screenRow = 0; screenRow < grid.height; screenRow++) {
+    const row = layout.rows[screenRow] as number
+    for (let screenColumn = 0; screenColumn < grid.width; screenColumn++) {
+      const col = layout.columns[screenColumn] as number
       const [r, g, b] = valueColour(grid.values[row * grid.width + col] as number, range)
-      const at = (screenRow * grid.width + col) * 4
-      image.data.set([r, g, b, 255], at)
+      image.data.set([r, g, b, 255], (screenRow * grid.width + screenColumn) * 4)
     }
   }
   cells.getContext('2d')?.putImageData(image, 0, 0)
@@ -94,19 +111,17 @@ export function drawColourMap(
   context.drawImage(cells, 0, 0, canvas.width, canvas.height)
 }
 
-/** The grid cell under a point of the canvas (CSS pixels relative to its top-left corner). */
+/** The data cell under a point of the canvas (CSS pixels relative to its top-left corner). */
 export function cellAt(
   canvas: HTMLCanvasElement,
-  grid: Pick<Grid, 'width' | 'height'>,
+  layout: MapLayout,
   offsetX: number,
   offsetY: number,
-  rowsGoNorth: boolean,
 ): { x: number; y: number } {
   const rect = canvas.getBoundingClientRect()
   const clamp = (v: number, size: number): number => Math.min(size - 1, Math.max(0, Math.floor(v)))
-  const x = clamp((offsetX / rect.width) * grid.width, grid.width)
-  const screenRow = clamp((offsetY / rect.height) * grid.height, grid.height)
-  return { x, y: rowsGoNorth ? grid.height - 1 - screenRow : screenRow }
+  const column = clamp((offsetX / rect.width) * layout.width, layout.width)
+  return dataCell(layout, column, clamp((offsetY / rect.height) * layout.height, layout.height))
 }
 
 /** Paints the scale from minimum (left) to maximum (right) across `canvas`. */

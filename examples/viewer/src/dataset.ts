@@ -1,5 +1,6 @@
 // Opens a published Zarr v3 dataset by its root CID through an IPFS gateway, for the viewer. The
-// rest of the viewer sees only `Dataset`, whichever layout (HAMT or py-hamt sharded) holds the data.
+// rest of the viewer sees only `Dataset`, whichever layout (HAMT or py-hamt sharded) holds the data:
+// this is the one module that reads, so it can move to a labelled dataset API without the rest changing.
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
 import {
@@ -19,6 +20,8 @@ export interface VariableInfo {
   readonly dims: readonly string[]
   readonly units: string
   readonly longName: string
+  /** The array's attributes as stored in zarr.json (xarray's `_FillValue` included, undecoded). */
+  readonly attributes: Readonly<Record<string, unknown>>
 }
 
 /** A 1-D coordinate array (time, lat, lon, …) with its CF units. */
@@ -26,7 +29,14 @@ export interface Coordinate {
   readonly name: string
   readonly units: string
   readonly values: Float64Array
+  readonly attributes: Readonly<Record<string, unknown>>
 }
+
+/**
+ * Where a 2-D slice sits along the dimensions before the last two: one index per dimension (missing
+ * ones are 0), or a number as the index along the first (time) with the others at 0.
+ */
+export type Leading = number | readonly number[]
 
 /** A 2-D slice in row-major order (`values[y * width + x]`), NaN where there is no data. */
 export interface Grid {
@@ -39,13 +49,18 @@ export interface Dataset {
   readonly layout: 'hamt' | 'sharded'
   readonly root: string
   readonly title: string
+  /** The root group's attributes (title, institution, history, …). */
+  readonly attributes: Readonly<Record<string, unknown>>
   readonly variables: readonly VariableInfo[]
   /** The coordinate array named like `dim`, when the dataset has one. */
   coordinate(dim: string): Coordinate | undefined
-  /** The y/x plane of `variable` at `timeIndex` along its first dimension (ignored for 2-D variables). */
-  slice(variable: string, timeIndex: number): Promise<Grid>
-  /** Every value of `variable` along its first dimension at one y/x cell (3-D and up). */
-  series(variable: string, y: number, x: number): Promise<Float64Array>
+  /** The y/x plane of `variable` at `leading` (ignored for 2-D variables). */
+  slice(variable: string, leading: Leading): Promise<Grid>
+  /**
+   * Every value of `variable` along its first dimension at one y/x cell (3-D and up), the other
+   * leading dimensions at `leading` (its first entry is ignored).
+   */
+  series(variable: string, y: number, x: number, leading?: Leading): Promise<Float64Array>
 }
 
 /** How a root CID is laid out, read from its root block. */
@@ -113,9 +128,10 @@ async function openZarrDataset(
     if (shape.length === 1 && dims[0] === name) {
       const array = await zarr.open(group.resolve(name), { kind: 'array' })
       const { data } = await zarr.get(array)
-      coordinates.set(name, { name, units: text(attrs.units), values: toFloat64(data) })
+      coordinates.set(name, { name, units: text(attrs.units), values: toFloat64(data), attributes: attrs })
     } else if (shape.length >= 2) {
-      variables.push({ name, shape, dims, units: text(attrs.units), longName: text(attrs.long_name) })
+      const longName = text(attrs.long_name)
+      variables.push({ name, shape, dims, units: text(attrs.units), longName, attributes: attrs })
     }
   }
   variables.sort((a, b) => a.name.localeCompare(b.name))
@@ -140,22 +156,21 @@ async function openZarrDataset(
     layout,
     root,
     title: text(group.attrs.title),
+    attributes: group.attrs,
     variables,
     coordinate: (dim) => coordinates.get(dim),
-    async slice(name, timeIndex) {
-      const { shape } = info(name)
-      const lead = shape
-        .slice(0, -2)
-        .map((size, i) => (i === 0 ? checkIndex(timeIndex, size, 'time step') : 0))
+    async slice(name, leading) {
+      const { shape, dims } = info(name)
+      const lead = leadingIndices(shape, dims, leading)
       const result = await zarr.get(await openArray(name), [...lead, null, null])
       const [height, width] = shape.slice(-2) as [number, number]
       return { width, height, values: toFloat64(result.data) }
     },
-    async series(name, y, x) {
-      const { shape } = info(name)
+    async series(name, y, x, leading = 0) {
+      const { shape, dims } = info(name)
       if (shape.length < 3) throw new InvalidArgumentError(`${name} has no time dimension`)
       const [height, width] = shape.slice(-2) as [number, number]
-      const middle = shape.slice(1, -2).map(() => 0)
+      const middle = leadingIndices(shape, dims, leading).slice(1)
       const selection = [null, ...middle, checkIndex(y, height, 'y'), checkIndex(x, width, 'x')]
       const result = await zarr.get(await openArray(name), selection)
       return toFloat64(result.data)
@@ -188,6 +203,14 @@ async function listArrays(store: DatasetStore): Promise<Map<string, ArrayMetadat
     if (meta?.node_type === 'array') arrays.set(name, meta)
   }
   return arrays
+}
+
+/** One checked index per dimension before the last two; the first is called the time step. */
+function leadingIndices(shape: readonly number[], dims: readonly string[], leading: Leading): number[] {
+  const given = typeof leading === 'number' ? [leading] : leading
+  return shape
+    .slice(0, -2)
+    .map((size, i) => checkIndex(given[i] ?? 0, size, i === 0 ? 'time step' : `${dims[i]} index`))
 }
 
 function checkIndex(index: number, size: number, what: string): number {
