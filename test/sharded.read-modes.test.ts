@@ -113,8 +113,8 @@ describe('shard read modes', () => {
     }
   })
 
-  it('is auto by default, as py-hamt; a bad mode is refused by name', async () => {
-    assert.equal((await open(undefined)).store.shardReadMode, 'auto')
+  it('is full by default (py-hamt: auto; whole shards decode fast here); a bad mode is refused by name', async () => {
+    assert.equal((await open(undefined)).store.shardReadMode, 'full')
     await assert.rejects(
       ShardedZarrStore.open(root, { store: cas, shardReadMode: 'lazy' as ShardReadMode }),
       (error: unknown) => isHamtError(error, 'ERR_INVALID_ARGUMENT') && /shardReadMode/.test(String(error)),

@@ -47,7 +47,7 @@ export interface ShardedStoreOptions extends AbortOptions {
   cacheBytes?: number
   /**
    * How a read-only store reads a shard it has not cached (py-hamt 3.6.0's `shard_read_mode`):
-   * `'auto'` (default), `'sparse'` or `'full'`; see {@link ShardReadMode}. A writable store reads full.
+   * `'full'` (default; py-hamt's is `'auto'`), `'sparse'` or `'auto'`; see {@link ShardReadMode}. A writable store reads full.
    */
   shardReadMode?: ShardReadMode
 }

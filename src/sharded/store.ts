@@ -33,8 +33,8 @@ export interface ShardedArrayInfo {
  * A Zarr v3 store for zarrita over py-hamt's sharded layout (`ShardedZarrStore`): a root with the
  * metadata and, per array, a list of shards, each a flat list of chunk CIDs. A point read costs the
  * root, one shard and the chunk. Reads and writes v1 and v2 roots as py-hamt 3.6.0 does, byte for byte.
- * A read-only store reads shards as `shardReadMode` says (py-hamt's `shard_read_mode`, default
- * `'auto'`): see {@link ShardReadMode}.
+ * A read-only store reads shards as `shardReadMode` says (py-hamt's `shard_read_mode`; default
+ * `'full'`, py-hamt's is `'auto'`): see {@link ShardReadMode}.
  *
  * @example
  * ```ts
