@@ -355,6 +355,17 @@ describe('when every gateway fails', () => {
     }
   })
 
+  it('wrong bytes from every gateway stay ERR_INTEGRITY, naming each gateway', async () => {
+    const log: string[] = []
+    const a = await gateway('a', log, (_req, res) => res.writeHead(200).end('not the block'))
+    const b = await gateway('b', log, (_req, res) => res.writeHead(200).end('nor this'))
+    const store = new TrustlessGatewayStore({ gateways: [a.url, b.url], ...quick, retries: 0 })
+    const outcome = await withinBudget('all lie', () => store.load(block.cid))
+    assertTypedError(outcome, 'ERR_INTEGRITY')
+    assert.deepEqual(log, ['a', 'b'])
+    for (const url of [a.url, b.url]) assert.ok(String(outcome.error).includes(`${url}/ipfs/`))
+  })
+
   it('with one gateway its own error is the error (as py-hamt re-raises it)', async () => {
     const a = await serve((_req, res) => res.writeHead(403).end())
     const store = new TrustlessGatewayStore({ gateways: a.url, ...quick })

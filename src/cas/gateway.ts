@@ -6,6 +6,7 @@ import {
   type GatewayFailure,
   GatewaysFailedError,
   HamtError,
+  IntegrityError,
   InvalidArgumentError,
   RangeNotSatisfiableError,
   StoreError,
@@ -309,5 +310,10 @@ function summarize(cid: CID, failures: readonly GatewayFailure[]): Error {
   }
   const only = failures.length === 1 ? failures[0]?.error : undefined
   if (only instanceof HamtError) return only
+  // Wrong bytes from every gateway stay ERR_INTEGRITY, as from one: callers match on that code.
+  if (failures.every(({ error }) => error instanceof IntegrityError)) {
+    const detail = failures.map(({ url, error }) => `${url}: ${(error as Error).message}`).join('; ')
+    return new IntegrityError(`every gateway served wrong bytes for ${cid} (${detail})`)
+  }
   return new GatewaysFailedError(`reading ${cid}`, failures)
 }
