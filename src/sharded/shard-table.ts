@@ -134,7 +134,7 @@ export class ShardTable {
     if (this.#unwritten(index, shard)) return null
     const key = cacheKey(index.path, shard)
     const cached = this.#cache.get(key)
-    if (cached !== undefined) return cached[position] ?? null
+    if (cached !== undefined) return noteShardHit(shard, cached)[position] ?? null
     const id = index.shardCids[shard] ?? null
     if (id !== null && this.#readPolicy.sparse(key))
       return this.#sparseEntry(index, shard, id, position, options)
