@@ -55,10 +55,13 @@ export {
 export { HAMT } from './hamt/hamt.js'
 export type {
   CacheStats,
+  ChangeKind,
+  DiffOptions,
   GetOptions,
   HAMTNode,
   HAMTOptions,
   HashFn,
+  MapChange,
   NodesOptions,
 } from './hamt/interface.js'
 export type { CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './sharded/interface.js'

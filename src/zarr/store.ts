@@ -1,6 +1,4 @@
-import { equals } from 'multiformats/bytes'
-import { CID } from 'multiformats/cid'
-import { formatId } from '../cas/id.js'
+import { formatId, sameId } from '../cas/id.js'
 import type { ByteRange, StoreId } from '../cas/interface.js'
 import { sliceByteRange } from '../cas/range.js'
 import { InvalidArgumentError, KeyNotFoundError, ReadOnlyError } from '../errors.js'
@@ -8,13 +6,6 @@ import type { HAMT } from '../hamt/hamt.js'
 import { callStore } from '../hamt/loader.js'
 import type { AbsolutePath, RangeQuery, ZarrGetOptions, ZarrHAMTStoreOptions } from './interface.js'
 import { hamtKey, isMetadataKey, toByteRange } from './keys.js'
-
-function sameId(a: StoreId, b: StoreId): boolean {
-  const cidA = CID.asCID(a)
-  const cidB = CID.asCID(b)
-  if (cidA !== null || cidB !== null) return cidA !== null && cidB !== null && cidA.equals(cidB)
-  return equals(a as Uint8Array, b as Uint8Array)
-}
 
 /**
  * A Zarr v3 store on a HAMT, for zarrita, byte-compatible with py-hamt's `ZarrHAMTStore`: Zarr keys

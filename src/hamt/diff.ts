@@ -1,0 +1,187 @@
+import { formatId, sameId } from '../cas/id.js'
+import type { AbortOptions, StoreId } from '../cas/interface.js'
+import type { ChangeKind, DiffOptions, HAMTOptions, MapChange } from './interface.js'
+import { type KeyHasher, makeKeyHasher } from './keys.js'
+import { NodeLoader } from './loader.js'
+import { Bucket, Link, type Node, SLOTS } from './node.js'
+import { checkOptions, DEFAULTS } from './options.js'
+import { decodeValue } from './values.js'
+import { assertKeyPlace, assertLinkDepth, walkEntries } from './walk.js'
+
+/** A differing key with the value pointers of each side: what the tree walk finds. */
+export interface PointerChange {
+  readonly key: string
+  readonly kind: ChangeKind
+  readonly before?: StoreId
+  readonly after?: StoreId
+}
+
+interface DiffContext {
+  readonly loader: NodeLoader
+  readonly hasher: KeyHasher
+  readonly options: AbortOptions | undefined
+  /** Pairs of node IDs already compared: a malformed tree linking one node from many slots costs it once. */
+  readonly pairs: Set<string>
+}
+
+/**
+ * Every key whose pointer differs between the trees at `from` and `to`, walking only where they
+ * differ: a slot holding the same child ID (or the same bucket) on both sides is skipped unread, so
+ * the nodes loaded follow the paths of the changes, not the size of the maps. A slot that is a bucket
+ * on one side and a child node on the other (a bucket split, or children merged back on delete) is
+ * settled by walking that child's keys against the bucket.
+ */
+export function diffTrees(
+  from: Link,
+  to: Link,
+  loader: NodeLoader,
+  hasher: KeyHasher,
+  options?: AbortOptions,
+): AsyncGenerator<PointerChange> {
+  return diffLinks(from, to, 0, [], { loader, hasher, options, pairs: new Set() })
+}
+
+async function* diffLinks(
+  a: Link,
+  b: Link,
+  depth: number,
+  path: number[],
+  ctx: DiffContext,
+): AsyncGenerator<PointerChange> {
+  if (a === b || (a.node !== undefined && a.node === b.node)) return
+  if (a.id !== undefined && b.id !== undefined) {
+    if (sameId(a.id, b.id)) return
+    const pair = `${formatId(a.id)} ${formatId(b.id)}`
+    if (ctx.pairs.has(pair)) return
+    ctx.pairs.add(pair)
+  }
+  ctx.options?.signal?.throwIfAborted()
+  const [nodeA, nodeB] = await Promise.all([
+    ctx.loader.follow(a, ctx.options),
+    ctx.loader.follow(b, ctx.options),
+  ])
+  assertNodePlace(nodeA, a, depth, path, ctx.hasher)
+  assertNodePlace(nodeB, b, depth, path, ctx.hasher)
+  for (let i = 0; i < SLOTS; i++) {
+    const slotA = nodeA.slots[i]
+    const slotB = nodeB.slots[i]
+    if (slotA === slotB) continue
+    path[depth] = i
+    if (slotA instanceof Link && slotB instanceof Link) {
+      assertLinkDepth(slotA, depth, ctx.hasher.length)
+      assertLinkDepth(slotB, depth, ctx.hasher.length)
+      yield* diffLinks(slotA, slotB, depth + 1, path, ctx)
+    } else if (slotA instanceof Link) {
+      assertLinkDepth(slotA, depth, ctx.hasher.length)
+      yield* diffSubtreeWithBucket(slotA, slotB as Bucket | undefined, 'from', depth + 1, path, ctx)
+    } else if (slotB instanceof Link) {
+      assertLinkDepth(slotB, depth, ctx.hasher.length)
+      yield* diffSubtreeWithBucket(slotB, slotA, 'to', depth + 1, path, ctx)
+    } else {
+      yield* diffBuckets(slotA, slotB)
+    }
+  }
+}
+
+/** A node holding keys belongs at one path only: its first key must hash along it (as in walks). */
+function assertNodePlace(node: Node, link: Link, depth: number, path: number[], hasher: KeyHasher): void {
+  const index = node.slots.findIndex((slot) => slot instanceof Bucket)
+  if (index < 0) return
+  const saved = path[depth]
+  path[depth] = index
+  assertKeyPlace((node.slots[index] as Bucket).keys[0] as string, hasher, path, { link, depth })
+  path[depth] = saved as number
+}
+
+/** Keys of two buckets (either may be absent) that differ. */
+function* diffBuckets(a: Bucket | undefined, b: Bucket | undefined): Generator<PointerChange> {
+  const inB = indexer(b)
+  for (let i = 0; i < (a?.size ?? 0); i++) {
+    const key = (a as Bucket).keys[i] as string
+    const before = (a as Bucket).pointers[i] as StoreId
+    const j = inB(key)
+    if (j < 0) yield { key, kind: 'removed', before }
+    else {
+      const after = (b as Bucket).pointers[j] as StoreId
+      if (!sameId(before, after)) yield { key, kind: 'changed', before, after }
+    }
+  }
+  const inA = indexer(a)
+  for (let j = 0; j < (b?.size ?? 0); j++) {
+    const key = (b as Bucket).keys[j] as string
+    if (inA(key) < 0) yield { key, kind: 'added', after: (b as Bucket).pointers[j] as StoreId }
+  }
+}
+
+/** A key's index in a bucket (-1 if absent): a scan for the usual handful, a map for a stranger's big one. */
+function indexer(bucket: Bucket | undefined): (key: string) => number {
+  if (bucket === undefined) return () => -1
+  if (bucket.size <= 16) return (key) => bucket.indexOf(key)
+  const index = new Map(bucket.keys.map((key, i) => [key, i]))
+  return (key) => index.get(key) ?? -1
+}
+
+/**
+ * A child node on one side (`side`) against a bucket, or nothing, on the other: every key under the
+ * child differs unless the bucket holds it with the same pointer. Costs the child's keys, which in a
+ * canonical tree are all but at most a bucket's worth changed.
+ */
+async function* diffSubtreeWithBucket(
+  child: Link,
+  bucket: Bucket | undefined,
+  side: 'from' | 'to',
+  depth: number,
+  path: number[],
+  ctx: DiffContext,
+): AsyncGenerator<PointerChange> {
+  const inBucket = indexer(bucket)
+  const matched = new Set<number>()
+  const entries = walkEntries(child, ctx.loader, ctx.hasher, ctx.options, { depth, path })
+  for await (const [key, pointer] of entries) {
+    const j = inBucket(key)
+    if (j < 0) {
+      yield side === 'from'
+        ? { key, kind: 'removed', before: pointer }
+        : { key, kind: 'added', after: pointer }
+      continue
+    }
+    matched.add(j)
+    const other = (bucket as Bucket).pointers[j] as StoreId
+    if (sameId(pointer, other)) continue
+    const [before, after] = side === 'from' ? [pointer, other] : [other, pointer]
+    yield { key, kind: 'changed', before, after }
+  }
+  for (let j = 0; j < (bucket?.size ?? 0); j++) {
+    if (matched.has(j)) continue
+    const key = (bucket as Bucket).keys[j] as string
+    const pointer = (bucket as Bucket).pointers[j] as StoreId
+    yield side === 'from' ? { key, kind: 'added', after: pointer } : { key, kind: 'removed', before: pointer }
+  }
+}
+
+/** `HAMT.diff` once its roots are checked: the tree walk, with the values loaded unless `keysOnly`. */
+export async function* diffMaps<V>(
+  from: StoreId,
+  to: StoreId,
+  options: HAMTOptions & DiffOptions,
+): AsyncGenerator<MapChange<V>> {
+  const hasher = makeKeyHasher(await checkOptions(options))
+  const loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes)
+  const changes = diffTrees(Link.toStored(from), Link.toStored(to), loader, hasher, options)
+  const valueOf = async (key: string, pointer: StoreId | undefined): Promise<V | undefined> => {
+    if (pointer === undefined) return undefined
+    const bytes = await loader.loadValue(pointer, { signal: options.signal })
+    return (options.valuesAreBytes ? bytes : decodeValue(key, pointer, bytes)) as V
+  }
+  for await (const { key, kind, before, after } of changes) {
+    if (options.keysOnly) {
+      yield { key, kind }
+      continue
+    }
+    const [beforeValue, afterValue] = await Promise.all([valueOf(key, before), valueOf(key, after)])
+    const change: { key: string; kind: ChangeKind; before?: V; after?: V } = { key, kind }
+    if (before !== undefined) change.before = beforeValue
+    if (after !== undefined) change.after = afterValue
+    yield change
+  }
+}
