@@ -168,7 +168,7 @@ export async function* diffMaps<V>(
   const hasher = makeKeyHasher(await checkOptions(options))
   const loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes)
   const changes = diffTrees(Link.toStored(from), Link.toStored(to), loader, hasher, options)
-  const valueOf = async (key: string, pointer: StoreId | undefined): Promise<V | undefined> => {
+  const loadValue = async (key: string, pointer: StoreId | undefined): Promise<V | undefined> => {
     if (pointer === undefined) return undefined
     const bytes = await loader.loadValue(pointer, { signal: options.signal })
     return (options.valuesAreBytes ? bytes : decodeValue(key, pointer, bytes)) as V
@@ -178,7 +178,7 @@ export async function* diffMaps<V>(
       yield { key, kind }
       continue
     }
-    const [beforeValue, afterValue] = await Promise.all([valueOf(key, before), valueOf(key, after)])
+    const [beforeValue, afterValue] = await Promise.all([loadValue(key, before), loadValue(key, after)])
     const change: { key: string; kind: ChangeKind; before?: V; after?: V } = { key, kind }
     if (before !== undefined) change.before = beforeValue
     if (after !== undefined) change.after = afterValue
