@@ -47,6 +47,7 @@ describe('package', () => {
       'TrustlessGatewayStore',
       'UnflushedChangesError',
       'ZarrHAMTStore',
+      'diffZarrRoots',
       'exportCar',
       'importCar',
       'isHamtError',
