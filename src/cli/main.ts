@@ -7,6 +7,7 @@ import { loadBlake3 } from '../hash/blake3.js'
 import { exportCommand, importCommand } from './commands/car.js'
 import type { Command, Flags } from './commands/command.js'
 import { convert } from './commands/convert.js'
+import { diff } from './commands/diff.js'
 import { stats, verify } from './commands/inspect.js'
 import { create, get, keys, remove, set } from './commands/map.js'
 import { pin } from './commands/pin.js'
@@ -21,6 +22,7 @@ export const commands: Command[] = [
   get,
   remove,
   keys,
+  diff,
   stats,
   verify,
   exportCommand,
