@@ -22,7 +22,7 @@ import { walkDag } from './walk.js'
  * ```ts
  * const chunks: Uint8Array[] = []
  * for await (const chunk of exportCar(store, root)) chunks.push(chunk) // or pipe to a file
- * const change = exportCar(store, today, { base: yesterday }) // only what yesterday lacks
+ * const change = exportCar(store, root, { base: hamtRoot }) // only the blocks hamtRoot lacks
  * ```
  */
 export async function* exportCar(

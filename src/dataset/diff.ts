@@ -52,7 +52,8 @@ type ReadValue = (side: Side, key: string) => Promise<Uint8Array | undefined>
  *
  * @example
  * ```ts
- * for await (const change of diffZarrRoots(yesterday, today, { store })) {
+ * // hamtRoot: yesterday's version of the dataset, root: today's
+ * for await (const change of diffZarrRoots(hamtRoot, root, { store })) {
  *   if (change.type === 'chunk') console.log(change.path, change.coords, change.kind)
  * }
  * ```

@@ -161,8 +161,11 @@ export class HAMT<V = unknown> {
    *
    * @example
    * ```ts
-   * for await (const change of HAMT.diff(yesterday, today, { store })) {
-   *   console.log(change.kind, change.key, change.before, change.after)
+   * const before = map.rootId
+   * await map.set('temperature', new Uint8Array([1, 2]))
+   * const after = await map.flush()
+   * for await (const change of HAMT.diff(before, after, { store, valuesAreBytes: true })) {
+   *   console.log(change.kind, change.key, change.before, change.after) // changed temperature …
    * }
    * ```
    */
