@@ -193,7 +193,7 @@ describe('HAMT.diff cost', () => {
     const touched = [...new Set(random)].slice(0, 100)
     for (const [n, i] of touched.entries()) {
       if (n % 3 === 0) await map.delete(`key-${i}`)
-      else await map.set(`key-${i}`, -i)
+      else await map.set(`key-${i}`, -i - 1)
     }
     for (let i = 0; i < 20; i++) await map.set(`new-${i}`, i)
     const after = await map.flush()

@@ -1,3 +1,4 @@
+import { equals } from 'multiformats/bytes'
 import { formatId, sameId } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import type { ChangeKind, DiffOptions, HAMTOptions, MapChange } from './interface.js'
@@ -78,8 +79,9 @@ async function* diffLinks(
     } else if (slotB instanceof Link) {
       assertLinkDepth(slotB, depth, ctx.hasher.length)
       yield* diffSubtreeWithBucket(slotB, slotA, 'to', depth + 1, path, ctx)
-    } else {
-      yield* diffBuckets(slotA, slotB)
+    } else if (!(slotA instanceof Bucket && slotB instanceof Bucket && sameBucket(slotA, slotB))) {
+      // A plain loop: `yield*` of a sync generator inside an async one costs promises even when empty.
+      for (const change of diffBuckets(slotA, slotB)) yield change
     }
   }
 }
@@ -116,6 +118,26 @@ function assertNodePlace(node: Node, link: Link, depth: number, path: number[], 
   path[depth] = saved as number
 }
 
+/**
+ * Two pointers from decoded nodes are the same block's: the decoder gives CIDs or bytes, compared by
+ * their bytes (what `sameId` does, without its `CID.asCID` per call, which was most of a diff's CPU).
+ */
+function samePointer(a: StoreId, b: StoreId): boolean {
+  const bytesA = a instanceof Uint8Array ? a : a.bytes
+  const bytesB = b instanceof Uint8Array ? b : b.bytes
+  return a instanceof Uint8Array === b instanceof Uint8Array && equals(bytesA, bytesB)
+}
+
+/** True when two buckets hold the same keys in the same order with the same pointers. */
+function sameBucket(a: Bucket, b: Bucket): boolean {
+  if (a.size !== b.size) return false
+  for (let i = 0; i < a.size; i++) {
+    if (a.keys[i] !== b.keys[i] || !samePointer(a.pointers[i] as StoreId, b.pointers[i] as StoreId))
+      return false
+  }
+  return true
+}
+
 /** Keys of two buckets (either may be absent) that differ. */
 function* diffBuckets(a: Bucket | undefined, b: Bucket | undefined): Generator<PointerChange> {
   const inB = indexer(b)
@@ -126,7 +148,7 @@ function* diffBuckets(a: Bucket | undefined, b: Bucket | undefined): Generator<P
     if (j < 0) yield { key, kind: 'removed', before }
     else {
       const after = (b as Bucket).pointers[j] as StoreId
-      if (!sameId(before, after)) yield { key, kind: 'changed', before, after }
+      if (!samePointer(before, after)) yield { key, kind: 'changed', before, after }
     }
   }
   const inA = indexer(a)
@@ -170,7 +192,7 @@ async function* diffSubtreeWithBucket(
     }
     matched.add(j)
     const other = (bucket as Bucket).pointers[j] as StoreId
-    if (sameId(pointer, other)) continue
+    if (samePointer(pointer, other)) continue
     const [before, after] = side === 'from' ? [pointer, other] : [other, pointer]
     yield { key, kind: 'changed', before, after }
   }
