@@ -29,6 +29,7 @@ export { KuboStore, type KuboStoreOptions } from './cas/kubo.js'
 export { MemoryStore } from './cas/memory.js'
 export { TrustlessGatewayStore, type TrustlessGatewayStoreOptions } from './cas/trustless-gateway.js'
 export type { Blake3Digest } from './cas/verify.js'
+export { diffZarrRoots, type ZarrChange, type ZarrDiffOptions } from './dataset/diff.js'
 export { openZarrRoot, type ZarrLayout } from './dataset/open.js'
 export {
   type AnyHamtError,
@@ -57,10 +58,13 @@ export {
 export { HAMT } from './hamt/hamt.js'
 export type {
   CacheStats,
+  ChangeKind,
+  DiffOptions,
   GetOptions,
   HAMTNode,
   HAMTOptions,
   HashFn,
+  MapChange,
   NodesOptions,
 } from './hamt/interface.js'
 export type { CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './sharded/interface.js'

@@ -49,6 +49,7 @@ describe('package', () => {
       'TrustlessGatewayStore',
       'UnflushedChangesError',
       'ZarrHAMTStore',
+      'diffZarrRoots',
       'exportCar',
       'importCar',
       'isHamtError',

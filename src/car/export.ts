@@ -6,6 +6,7 @@ import { toCid } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
 import { integerOption } from '../check.js'
 import { InvalidArgumentError } from '../errors.js'
+import { walkDifference } from './difference.js'
 import type { BlockSource, ExportCarOptions } from './interface.js'
 import { walkDag } from './walk.js'
 
@@ -14,11 +15,14 @@ import { walkDag } from './walk.js'
  * HAMT (nodes and values, large values' UnixFS blocks included), a Zarr dataset on a HAMT, or any
  * DAG of dag-cbor, dag-pb and raw blocks. The root is the CAR's one root; blocks come in the
  * order they arrive. Every block is read through `source`, so a verifying store checks it first.
+ * With `options.base`, only the blocks reachable from `root` and not from `base`: what a receiver
+ * that holds `base` needs to have `root` (see {@link ExportCarOptions.exact}).
  *
  * @example
  * ```ts
  * const chunks: Uint8Array[] = []
  * for await (const chunk of exportCar(store, root)) chunks.push(chunk) // or pipe to a file
+ * const change = exportCar(store, root, { base: hamtRoot }) // only the blocks hamtRoot lacks
  * ```
  */
 export async function* exportCar(
@@ -30,11 +34,20 @@ export async function* exportCar(
   if (typeof source?.getBlock !== 'function') {
     throw new InvalidArgumentError('source must be a store with getBlock (BlockstoreStore, KuboStore, …)')
   }
+  const baseCid = options.base === undefined ? undefined : toCid(options.base, 'options.base')
   const concurrency = integerOption('concurrency', options.concurrency, 16)
+  const walk =
+    baseCid === undefined
+      ? walkDag(source, rootCid, { concurrency, signal: options.signal })
+      : walkDifference(source, rootCid, baseCid, {
+          concurrency,
+          signal: options.signal,
+          exact: options.exact,
+        })
   yield carHeader(rootCid)
   let blocks = 0
   let bytes = 0
-  for await (const block of walkDag(source, rootCid, { concurrency, signal: options.signal })) {
+  for await (const block of walk) {
     yield carBlock(block.cid, block.bytes)
     blocks++
     bytes += block.bytes.length

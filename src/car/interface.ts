@@ -1,5 +1,5 @@
 import type { CID } from 'multiformats/cid'
-import type { AbortOptions } from '../cas/interface.js'
+import type { AbortOptions, StoreId } from '../cas/interface.js'
 
 /** A store that hands out whole blocks by CID: BlockstoreStore, DiskStore, KuboStore, TrustlessGatewayStore. */
 export interface BlockSource {
@@ -26,6 +26,17 @@ export interface CarProgress {
 export interface ExportCarOptions extends AbortOptions {
   /** Blocks fetched at once while walking the DAG; default 16. */
   concurrency?: number
+  /**
+   * A root the receiver already holds (yesterday's version): the CAR then holds only the blocks
+   * reachable from `root` and not from `base`, and the walk skips every block both reach.
+   */
+  base?: StoreId | string
+  /**
+   * With `base`: also leave out blocks that `root` reaches through new blocks and `base` only
+   * through shared ones (one value under an old and a new key), at the cost of walking all of
+   * `base`. Default false: the walk follows the size of the change, and such blocks are sent again.
+   */
+  exact?: boolean
   onProgress?: (progress: CarProgress) => void
 }
 

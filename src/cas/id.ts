@@ -1,5 +1,5 @@
 import { base32upper } from 'multiformats/bases/base32'
-import { fromHex, toHex } from 'multiformats/bytes'
+import { equals, fromHex, toHex } from 'multiformats/bytes'
 import { CID } from 'multiformats/cid'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -29,6 +29,14 @@ export async function blockDigest(hash: BlockHash, data: Uint8Array): Promise<Mu
 /** True for the values a store may use as an ID: a CID or a byte string. */
 export function isStoreId(value: unknown): value is StoreId {
   return value instanceof Uint8Array || CID.asCID(value) !== null
+}
+
+/** True when two store IDs are the same block's: equal CIDs, or equal bytes (a CID never equals bytes). */
+export function sameId(a: StoreId, b: StoreId): boolean {
+  const cidA = CID.asCID(a)
+  const cidB = CID.asCID(b)
+  if (cidA !== null || cidB !== null) return cidA !== null && cidB !== null && cidA.equals(cidB)
+  return equals(a as Uint8Array, b as Uint8Array)
 }
 
 /** Human-readable ID for messages: the CID string, or hex for byte IDs. */

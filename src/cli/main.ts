@@ -8,6 +8,7 @@ import { collectRetrievalStats, type RetrievalStats } from '../telemetry/index.j
 import { exportCommand, importCommand } from './commands/car.js'
 import type { Command, Flags } from './commands/command.js'
 import { convert } from './commands/convert.js'
+import { diff } from './commands/diff.js'
 import { stats, verify } from './commands/inspect.js'
 import { create, get, keys, remove, set } from './commands/map.js'
 import { pin } from './commands/pin.js'
@@ -23,6 +24,7 @@ export const commands: Command[] = [
   get,
   remove,
   keys,
+  diff,
   stats,
   verify,
   exportCommand,

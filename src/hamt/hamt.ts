@@ -5,8 +5,18 @@ import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChanges
 import { type LookupProbe, observing, traceLookup } from '../telemetry/hooks.js'
 import { buildFromEntries } from './bulk.js'
 import { CallOrder } from './call-order.js'
+import { diffMaps } from './diff.js'
 import { flushTree } from './flush.js'
-import type { CacheStats, GetOptions, HAMTNode, HAMTOptions, HashFn, NodesOptions } from './interface.js'
+import type {
+  CacheStats,
+  DiffOptions,
+  GetOptions,
+  HAMTNode,
+  HAMTOptions,
+  HashFn,
+  MapChange,
+  NodesOptions,
+} from './interface.js'
 import { checkTree } from './invariants.js'
 import { type KeyHasher, makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
@@ -140,6 +150,32 @@ export class HAMT<V = unknown> {
     const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined, options.readOnly ?? true)
     await map.#loader.load(id, { signal: options.signal })
     return map
+  }
+
+  /**
+   * What changed from the map at root `from` to the map at root `to` (both in `options.store`, read
+   * only): each key added, removed or changed, with its values as `get` gives them (`keysOnly` skips
+   * loading them). Only the parts of the trees that differ are read: subtrees with the same ID are
+   * skipped, so the cost follows the size of the change, not of the maps. Changes stream in the
+   * trees' slot order (not key order). Pass the maps' `hashFn` and `valuesAreBytes`; `signal` ends
+   * the walk. A bad root is an `ERR_INVALID_ARGUMENT` thrown at the call.
+   *
+   * @example
+   * ```ts
+   * const before = map.rootId
+   * await map.set('temperature', new Uint8Array([1, 2]))
+   * const after = await map.flush()
+   * for await (const change of HAMT.diff(before, after, { store, valuesAreBytes: true })) {
+   *   console.log(change.kind, change.key, change.before, change.after) // changed temperature …
+   * }
+   * ```
+   */
+  static diff<V = unknown>(
+    from: StoreId | string,
+    to: StoreId | string,
+    options: HAMTOptions & DiffOptions,
+  ): AsyncGenerator<MapChange<V>> {
+    return diffMaps<V>(toStoreId(from, 'from'), toStoreId(to, 'to'), options)
   }
 
   /** True when writes are refused. */

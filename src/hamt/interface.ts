@@ -58,3 +58,21 @@ export interface NodesOptions extends AbortOptions {
   /** Nodes of one level loaded at once; default 16. */
   concurrency?: number
 }
+
+/** How a key differs between two maps: only in the second, only in the first, or in both with other values. */
+export type ChangeKind = 'added' | 'removed' | 'changed'
+
+/** One key that differs between two maps, as `HAMT.diff` yields it. */
+export interface MapChange<V = unknown> {
+  readonly key: string
+  readonly kind: ChangeKind
+  /** The value in the first map; absent for `added`, and with `keysOnly`. */
+  readonly before?: V
+  /** The value in the second map; absent for `removed`, and with `keysOnly`. */
+  readonly after?: V
+}
+
+export interface DiffOptions extends AbortOptions {
+  /** Yield keys and kinds only, without loading any value; default false. */
+  keysOnly?: boolean
+}

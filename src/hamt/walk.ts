@@ -94,10 +94,17 @@ function step(nodes: Node[], node: Node, hash: Uint8Array): Link | undefined {
   return slot
 }
 
+/** Where a subtree's root sits: its depth and the slots taken from the map's root to it. */
+export interface SubtreePlace {
+  readonly depth: number
+  readonly path: readonly number[]
+}
+
 type Frame = { node: Node; link: Link; depth: number; next: number; keys: number }
 
 /**
- * Every `[key, pointer]` below `root`, depth first in slot order, loading nodes as it goes.
+ * Every `[key, pointer]` below `root`, depth first in slot order, loading nodes as it goes. `at` places
+ * a subtree's root in its map (a diff walks subtrees), so keys are checked against the whole path.
  *
  * Linear in distinct blocks whatever the tree. A node's first key must hash to the slots that led
  * to it (else {@link InvalidNodeError}): a key's hash selects one path, so a node holding keys can
@@ -110,12 +117,13 @@ export async function* walkEntries(
   loader: NodeLoader,
   hasher: KeyHasher,
   options?: AbortOptions,
+  at: SubtreePlace = { depth: 0, path: [] },
 ): AsyncGenerator<[string, StoreId]> {
   const keyless = new IdMap<true>()
   /** path[d]: the slot taken at depth d on the way to the current slot. */
-  const path: number[] = []
+  const path: number[] = at.path.slice(0, at.depth)
   const stack: Frame[] = [
-    { node: await loader.follow(root, options), link: root, depth: 0, next: 0, keys: 0 },
+    { node: await loader.follow(root, options), link: root, depth: at.depth, next: 0, keys: 0 },
   ]
   while (stack.length > 0) {
     const frame = stack[stack.length - 1] as Frame
@@ -148,7 +156,12 @@ export async function* walkEntries(
 }
 
 /** The key's hash must begin with the slots that lead to it, `path[0..depth]`. */
-function assertKeyPlace(key: string, hasher: KeyHasher, path: number[], frame: Frame): void {
+export function assertKeyPlace(
+  key: string,
+  hasher: KeyHasher,
+  path: readonly number[],
+  frame: { readonly link: Link; readonly depth: number },
+): void {
   const hash = hasher.hash(key)
   for (let d = frame.depth; d >= 0; d--) {
     if (hash[d] === path[d]) continue

@@ -1,6 +1,4 @@
-import { equals } from 'multiformats/bytes'
-import { CID } from 'multiformats/cid'
-import { formatId } from '../cas/id.js'
+import { formatId, sameId } from '../cas/id.js'
 import type { ByteRange, StoreId } from '../cas/interface.js'
 import { sliceByteRange } from '../cas/range.js'
 import { InvalidArgumentError, KeyNotFoundError, ReadOnlyError } from '../errors.js'
@@ -12,13 +10,6 @@ import { hamtKey, isMetadataKey, toByteRange } from './keys.js'
 
 function kindOf(key: string): 'metadata' | 'chunk' {
   return isMetadataKey(key) ? 'metadata' : 'chunk'
-}
-
-function sameId(a: StoreId, b: StoreId): boolean {
-  const cidA = CID.asCID(a)
-  const cidB = CID.asCID(b)
-  if (cidA !== null || cidB !== null) return cidA !== null && cidB !== null && cidA.equals(cidB)
-  return equals(a as Uint8Array, b as Uint8Array)
 }
 
 /**

@@ -27,6 +27,11 @@ export function zarrDriver<T>(command: 'write' | 'read', request: unknown): Prom
   return runDriver<T>('zarr_driver.py', command, request)
 }
 
+/** Runs a command of test/interop/zarr_versions_driver.py (versions of one dataset, py-hamt + xarray): JSON in, JSON out. */
+export function zarrVersionsDriver<T>(command: 'append', request: unknown): Promise<T> {
+  return runDriver<T>('zarr_versions_driver.py', command, request)
+}
+
 /** A variable as zarr_driver.py's `write` reports it: flat C-order values, NaN as null. */
 export type ZarrVariable = {
   shape: number[]

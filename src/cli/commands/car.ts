@@ -7,10 +7,13 @@ export const exportCommand: Command = {
   name: 'export',
   stopsOnAbort: true,
   summary: 'write the map at ROOT (every node and value) to a CAR file',
-  usage: 'export ROOT FILE.car',
-  help: 'The CAR has ROOT as its root; `ipfs dag import FILE.car` loads it into Kubo.',
-  async run(context, [root, file]) {
+  usage: 'export ROOT FILE.car [--base OLD]',
+  help: `The CAR has ROOT as its root; \`ipfs dag import FILE.car\` loads it into Kubo. With --base OLD, only
+the blocks ROOT reaches and OLD does not: what a holder of OLD needs to have ROOT.`,
+  flags: { base: { type: 'string' } },
+  async run(context, [root, file], flags) {
     const cid = parseRoot(root)
+    const base = typeof flags.base === 'string' ? parseRoot(flags.base, '--base') : undefined
     if (file === undefined) throw new UsageError('FILE is missing: where to write the CAR')
     const store = await context.store()
     await removeStalePartials(file)
@@ -20,6 +23,7 @@ export const exportCommand: Command = {
     let total = { blocks: 0, bytes: 0 }
     await exportCarFile(store, cid, file, {
       signal: context.signal,
+      ...(base === undefined ? {} : { base }),
       onProgress: (p) => {
         total = p
         progress.update(p.blocks, undefined, `blocks, ${(p.bytes / 1e6).toFixed(1)} MB`)
@@ -28,7 +32,7 @@ export const exportCommand: Command = {
     forget()
     progress.done()
     context.output.result(
-      { root: String(cid), file, ...total },
+      { root: String(cid), ...(base === undefined ? {} : { base: String(base) }), file, ...total },
       () => `exported ${total.blocks} blocks (${total.bytes} bytes) to ${file}`,
     )
   },

@@ -12,9 +12,11 @@ async function kubo(context: Context): Promise<KuboStore> {
 
 export const pin: Command = {
   name: 'pin',
-  summary: 'pin add|rm ROOT, pin ls: recursive pins on the Kubo daemon',
-  usage: 'pin add ROOT | pin rm ROOT | pin ls   (needs --kubo URL)',
-  async run(context, [action, root]) {
+  summary: 'pin add|rm ROOT, pin update FROM TO, pin ls: recursive pins on the Kubo daemon',
+  usage: 'pin add ROOT | pin rm ROOT | pin update FROM TO | pin ls   (needs --kubo URL)',
+  help: 'pin update moves a recursive pin to a new version: Kubo walks only what differs.',
+  async run(context, args) {
+    const [action, root] = args
     const store = await kubo(context)
     if (action === 'add' || action === 'rm') {
       const cid = parseRoot(root)
@@ -26,6 +28,16 @@ export const pin: Command = {
       )
       return
     }
+    if (action === 'update') {
+      const next = parseRoot(args[2], 'TO')
+      const cid = parseRoot(root, 'FROM')
+      await store.updatePin(cid, next)
+      context.output.result(
+        { unpinned: String(cid), pinned: String(next) },
+        () => `moved pin ${cid} -> ${next}`,
+      )
+      return
+    }
     if (action === 'ls') {
       const pins = await store.listPins()
       context.output.result(
@@ -34,6 +46,6 @@ export const pin: Command = {
       )
       return
     }
-    throw new UsageError(`pin needs add, rm or ls, got ${JSON.stringify(action)}`)
+    throw new UsageError(`pin needs add, rm, update or ls, got ${JSON.stringify(action)}`)
   },
 }

@@ -1,0 +1,149 @@
+import type { CID } from 'multiformats/cid'
+import { formatId, sameId } from '../cas/id.js'
+import type { AbortOptions, ContentAddressedStore } from '../cas/interface.js'
+import type { ChangeKind } from '../hamt/interface.js'
+import { callStore } from '../hamt/loader.js'
+import { chunkKey } from '../zarr/keys.js'
+import type { ChunkGrid } from './geometry.js'
+import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
+import { layoutOf } from './layout.js'
+import { decodeShard } from './manifest.js'
+
+/** A key whose block differs between two sharded roots, with the CID on each side where present. */
+export interface ShardedKeyChange {
+  readonly key: string
+  readonly kind: ChangeKind
+  readonly before?: CID
+  readonly after?: CID
+}
+
+/**
+ * The keys that differ between two decoded sharded roots: metadata entries compared by CID, and per
+ * array only the shards whose CIDs differ are read. Chunk keys are `<array>/c/<coords>`, under the
+ * array's public path (as `ShardedZarrStore` lists them).
+ */
+export async function* diffShardedRoots(
+  from: RootState,
+  to: RootState,
+  store: ContentAddressedStore,
+  options?: AbortOptions,
+): AsyncGenerator<ShardedKeyChange> {
+  yield* diffCidMaps(from.metadata, to.metadata)
+  const arraysFrom = byPublicPath(from)
+  const arraysTo = byPublicPath(to)
+  for (const path of new Set([...arraysFrom.keys(), ...arraysTo.keys()])) {
+    yield* diffArrays(arraysFrom.get(path), arraysTo.get(path), path, store, options)
+  }
+}
+
+function* diffCidMaps(a: ReadonlyMap<string, CID>, b: ReadonlyMap<string, CID>): Generator<ShardedKeyChange> {
+  for (const [key, before] of a) {
+    const after = b.get(key)
+    if (after === undefined) yield { key, kind: 'removed', before }
+    else if (!sameId(before, after)) yield { key, kind: 'changed', before, after }
+  }
+  for (const [key, after] of b) if (!a.has(key)) yield { key, kind: 'added', after }
+}
+
+function byPublicPath(state: RootState): Map<string, ArrayIndex> {
+  const layout = layoutOf(state.version)
+  const primary = layout.initialPrimary(state)
+  return new Map([...state.arrays.values()].map((index) => [layout.publicPath(index, primary), index]))
+}
+
+/**
+ * Appending along the first dimension keeps every chunk's number (row-major, first dimension
+ * slowest), so shards can be compared by position; any other change of grid renumbers the chunks.
+ */
+function sameNumbering(a: ChunkGrid, b: ChunkGrid): boolean {
+  return (
+    a.chunksPerShard === b.chunksPerShard &&
+    a.chunkShape.length === b.chunkShape.length &&
+    a.chunkShape.every((size, i) => size === b.chunkShape[i]) &&
+    a.chunksPerDim.every((n, i) => i === 0 || n === b.chunksPerDim[i])
+  )
+}
+
+async function* diffArrays(
+  a: ArrayIndex | undefined,
+  b: ArrayIndex | undefined,
+  path: string,
+  store: ContentAddressedStore,
+  options: AbortOptions | undefined,
+): AsyncGenerator<ShardedKeyChange> {
+  if (a !== undefined && b !== undefined && sameNumbering(a.grid, b.grid)) {
+    const shards = Math.max(a.shardCids.length, b.shardCids.length)
+    for (let shard = 0; shard < shards; shard++) {
+      const cidA = a.shardCids[shard] ?? null
+      const cidB = b.shardCids[shard] ?? null
+      if (cidA === cidB || (cidA !== null && cidB !== null && sameId(cidA, cidB))) continue
+      const entriesA = await loadShard(a, shard, store, options)
+      const entriesB = await loadShard(b, shard, store, options)
+      const base = shard * a.grid.chunksPerShard
+      for (const { index, kind, before, after } of diffEntries(entriesA, entriesB, base)) {
+        const grid = after !== undefined ? b.grid : a.grid
+        if (index >= grid.totalChunks) continue
+        const key = chunkKey(path, grid.coordsOf(index))
+        yield { key, kind, ...(before && { before }), ...(after && { after }) }
+      }
+    }
+    return
+  }
+  // Renumbered (or only on one side): compare by coordinates over every shard of both.
+  const chunksA = a === undefined ? new Map<string, CID>() : await chunksByKey(a, path, store, options)
+  const chunksB = b === undefined ? new Map<string, CID>() : await chunksByKey(b, path, store, options)
+  yield* diffCidMaps(chunksA, chunksB)
+}
+
+/** Chunk numbers (from `base`) whose entries differ between two shards (undefined: never written). */
+function* diffEntries(
+  a: readonly ShardEntry[] | undefined,
+  b: readonly ShardEntry[] | undefined,
+  base: number,
+): Generator<{ index: number; kind: ChangeKind; before?: CID; after?: CID }> {
+  const length = Math.max(a?.length ?? 0, b?.length ?? 0)
+  for (let i = 0; i < length; i++) {
+    const before = a?.[i] ?? null
+    const after = b?.[i] ?? null
+    if (before === null && after === null) continue
+    if (before === null) yield { index: base + i, kind: 'added', after: after as CID }
+    else if (after === null) yield { index: base + i, kind: 'removed', before }
+    else if (!sameId(before, after)) yield { index: base + i, kind: 'changed', before, after }
+  }
+}
+
+async function chunksByKey(
+  index: ArrayIndex,
+  path: string,
+  store: ContentAddressedStore,
+  options: AbortOptions | undefined,
+): Promise<Map<string, CID>> {
+  const chunks = new Map<string, CID>()
+  for (let shard = 0; shard < index.shardCids.length; shard++) {
+    const entries = await loadShard(index, shard, store, options)
+    entries?.forEach((cid, i) => {
+      const number = shard * index.grid.chunksPerShard + i
+      if (cid !== null && number < index.grid.totalChunks)
+        chunks.set(chunkKey(path, index.grid.coordsOf(number)), cid)
+    })
+  }
+  return chunks
+}
+
+/** A shard's entries; undefined for a shard never written (null in the root). */
+async function loadShard(
+  index: ArrayIndex,
+  shard: number,
+  store: ContentAddressedStore,
+  options: AbortOptions | undefined,
+): Promise<ShardEntry[] | undefined> {
+  options?.signal?.throwIfAborted()
+  const cid = index.shardCids[shard]
+  if (cid === null || cid === undefined) return undefined
+  const label = `shard ${shard} (${formatId(cid)}) of array ${JSON.stringify(index.path)}`
+  const bytes = await callStore(
+    () => `loading ${label}`,
+    () => store.load(cid, { signal: options?.signal }),
+  )
+  return decodeShard(bytes, index.grid.chunksPerShard, label)
+}
