@@ -47,6 +47,7 @@ export {
   InvalidValueError,
   isHamtError,
   KeyNotFoundError,
+  LabelNotFoundError,
   RangeNotSatisfiableError,
   ReadOnlyError,
   StoreError,

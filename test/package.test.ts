@@ -39,6 +39,7 @@ describe('package', () => {
       'InvalidValueError',
       'KeyNotFoundError',
       'KuboStore',
+      'LabelNotFoundError',
       'MemoryStore',
       'RangeNotSatisfiableError',
       'ReadOnlyError',
