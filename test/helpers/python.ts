@@ -51,6 +51,11 @@ export function shardedDriver<T>(
   return runDriver<T>('sharded_driver.py', command, request)
 }
 
+/** Runs a command of test/interop/cftime_driver.py (cftime's num2date/date2num): JSON in, JSON out. */
+export function cftimeDriver<T>(command: 'num2date' | 'date2num', request: unknown): Promise<T> {
+  return runDriver<T>('cftime_driver.py', command, request)
+}
+
 async function runDriver<T>(script: string, command: string, request: unknown): Promise<T> {
   const exe = await pyHamtPython()
   const child = execFile(exe, ['-W', 'ignore', `${repo}/test/interop/${script}`, command], {

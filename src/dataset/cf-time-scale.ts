@@ -1,0 +1,105 @@
+// Turning a time value into whole microseconds exactly as cftime 1.6's num2date does: floats are
+// scaled in x87 long double (64-bit significand), rounded half to even, and for units of a second
+// or longer a result 1 µs off a whole second snaps to it (cftime issue 187); integers are exact.
+import { InvalidValueError } from '../errors.js'
+
+const INT64_MAX = 2n ** 63n - 1n
+const INT64_MIN = -(2n ** 63n)
+const bits = new DataView(new ArrayBuffer(8))
+
+function bitLength(value: bigint): number {
+  return value === 0n ? 0 : value.toString(2).length
+}
+
+/** `value / 2^shift` (value >= 0) rounded to an integer, half to even. */
+function shiftRoundHalfEven(value: bigint, shift: number): bigint {
+  if (shift <= 0) return value << BigInt(-shift)
+  const s = BigInt(shift)
+  const quotient = value >> s
+  const remainder = value - (quotient << s)
+  const half = 1n << (s - 1n)
+  return remainder > half || (remainder === half && (quotient & 1n) === 1n) ? quotient + 1n : quotient
+}
+
+/** A finite non-integer double as `mantissa * 2^exponent` with an integer mantissa. */
+function decompose(value: number): { mantissa: bigint; exponent: number } {
+  bits.setFloat64(0, value)
+  const high = bits.getUint32(0)
+  const low = bits.getUint32(4)
+  const biased = (high >>> 20) & 0x7ff
+  let mantissa = (BigInt(high & 0xfffff) << 32n) | BigInt(low)
+  if (biased !== 0) mantissa |= 1n << 52n
+  const signed = value < 0 ? -mantissa : mantissa
+  return { mantissa: signed, exponent: (biased === 0 ? 1 : biased) - 1075 }
+}
+
+/**
+ * Whole microseconds of `value` units of `factor` µs, or undefined for NaN and ±Infinity (cftime
+ * masks them). `snap` is cftime's rule for units of a second or more. Beyond int64: InvalidValueError.
+ */
+export function toMicroseconds(
+  value: number | bigint,
+  factor: number,
+  snap: boolean,
+  index: number,
+): number | bigint | undefined {
+  if (typeof value === 'bigint') return checked(value * BigInt(factor), value, index)
+  if (typeof value !== 'number')
+    throw new InvalidValueError(`time value ${index}: expected a number, got ${typeof value}`)
+  if (!Number.isFinite(value)) return undefined
+  if (Number.isInteger(value)) {
+    const product = value * factor
+    if (Math.abs(product) <= Number.MAX_SAFE_INTEGER) return product
+    return checked(BigInt(value) * BigInt(factor), value, index)
+  }
+  // The product rounded to a 64-bit significand, as `mantissa * 2^exponent`.
+  const parts = decompose(value)
+  let mantissa = parts.mantissa * BigInt(factor)
+  let exponent = parts.exponent
+  const negative = mantissa < 0n
+  const magnitude = negative ? -mantissa : mantissa
+  const excess = bitLength(magnitude) - 64
+  if (excess > 0) {
+    const rounded = shiftRoundHalfEven(magnitude, excess)
+    mantissa = negative ? -rounded : rounded
+    exponent += excess
+  }
+  const abs = negative ? -mantissa : mantissa
+  if (exponent >= 0) return checked(mantissa << BigInt(exponent), value, index)
+  const nearest = shiftRoundHalfEven(abs, -exponent)
+  let result = negative ? -nearest : nearest
+  if (snap) {
+    const micro = ((result % 1_000_000n) + 1_000_000n) % 1_000_000n
+    const floor = mantissa >> BigInt(-exponent) // BigInt >> floors toward -infinity
+    const exact = floor << BigInt(-exponent) === mantissa
+    if (micro === 1n) result = floor
+    else if (micro === 999_999n) result = exact ? floor : floor + 1n
+  }
+  return checked(result, value, index)
+}
+
+function checked(microseconds: bigint, value: number | bigint, index: number): number | bigint {
+  if (microseconds > INT64_MAX || microseconds < INT64_MIN) {
+    throw new InvalidValueError(`time value ${index} (${value}) is outside the range of 64-bit microseconds`)
+  }
+  const asNumber = Number(microseconds)
+  return Number.isSafeInteger(asNumber) ? asNumber : microseconds
+}
+
+/** `numerator / denominator` as the nearest double, as Python's int / int (correctly rounded). */
+export function divideRounded(numerator: bigint, denominator: bigint): number {
+  const negative = numerator < 0n !== denominator < 0n
+  const a = numerator < 0n ? -numerator : numerator
+  const b = denominator < 0n ? -denominator : denominator
+  if (a <= BigInt(Number.MAX_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER)) {
+    const quotient = Number(a) / Number(b)
+    return negative ? -quotient : quotient
+  }
+  // 56+ quotient bits with a sticky bit for the remainder: Number() then rounds exactly once.
+  const shift = Math.max(0, 56 - (bitLength(a) - bitLength(b)))
+  const scaled = a << BigInt(shift)
+  let quotient = scaled / b
+  if (quotient * b !== scaled) quotient |= 1n
+  const result = Number(quotient) / 2 ** shift
+  return negative ? -result : result
+}
