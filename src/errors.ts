@@ -190,7 +190,10 @@ export class LabelNotFoundError extends HamtError {
   readonly coordinate: string
 
   constructor(label: string, coordinate: string, hint = '') {
-    super('ERR_LABEL_NOT_FOUND', `label ${label} not found in coordinate ${JSON.stringify(coordinate)}${hint}`)
+    super(
+      'ERR_LABEL_NOT_FOUND',
+      `label ${label} not found in coordinate ${JSON.stringify(coordinate)}${hint}`,
+    )
     this.label = label
     this.coordinate = coordinate
   }

@@ -112,7 +112,9 @@ export class Dataset {
     for (const [dim, coord] of this.#coordinates) {
       const selection = this.#selection(dim)
       coords[dim] =
-        selection.kind === 'point' ? coordinateValue(coord, selection.index) : coordinateSlice(coord, selection)
+        selection.kind === 'point'
+          ? coordinateValue(coord, selection.index)
+          : coordinateSlice(coord, selection)
     }
     return coords
   }
@@ -134,7 +136,9 @@ export class Dataset {
 
   /** Selects every variable by position along the named dimensions. */
   isel(indexers: Readonly<Record<string, PositionIndexer>>): Dataset {
-    return this.#select(indexers, (dim, view, indexer) => resolvePositions(indexer as PositionIndexer, sizeOf(view), dim))
+    return this.#select(indexers, (dim, view, indexer) =>
+      resolvePositions(indexer as PositionIndexer, sizeOf(view), dim),
+    )
   }
 
   /** Selects every variable by label (see {@link Variable.sel}). */
@@ -142,7 +146,9 @@ export class Dataset {
     return this.#select(indexers, (dim, view, indexer) => {
       const coord = this.#coordinates.get(dim)
       if (coord === undefined) {
-        throw new InvalidArgumentError(`dimension ${JSON.stringify(dim)} has no coordinate to select by label: use isel`)
+        throw new InvalidArgumentError(
+          `dimension ${JSON.stringify(dim)} has no coordinate to select by label: use isel`,
+        )
       }
       return resolveLabels(coord, view, indexer as LabelIndexer, options)
     })
@@ -201,7 +207,9 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
 
   const listed = [...(await arraysOf(zarrStore, group, signal))]
   const arrays = new Map(
-    await Promise.all(listed.map(async ([name, meta]) => [name, await storedArray(location, name, meta)] as const)),
+    await Promise.all(
+      listed.map(async ([name, meta]) => [name, await storedArray(location, name, meta)] as const),
+    ),
   )
   const coordinates = new Map<string, CoordinateInfo>()
   await Promise.all(
@@ -236,7 +244,11 @@ async function readJson(store: ZarrStore, key: string, signal?: AbortSignal): Pr
 }
 
 /** The children of a group that are arrays or groups, with their metadata. */
-async function childrenOf(store: ZarrStore, group: string, signal?: AbortSignal): Promise<Map<string, ArrayMeta>> {
+async function childrenOf(
+  store: ZarrStore,
+  group: string,
+  signal?: AbortSignal,
+): Promise<Map<string, ArrayMeta>> {
   const meta = (await readJson(store, joinKey(group, 'zarr.json'), signal)) as
     | { consolidated_metadata?: { metadata?: unknown } }
     | undefined
@@ -256,7 +268,11 @@ async function childrenOf(store: ZarrStore, group: string, signal?: AbortSignal)
   return children
 }
 
-async function arraysOf(store: ZarrStore, group: string, signal?: AbortSignal): Promise<Map<string, ArrayMeta>> {
+async function arraysOf(
+  store: ZarrStore,
+  group: string,
+  signal?: AbortSignal,
+): Promise<Map<string, ArrayMeta>> {
   const children = await childrenOf(store, group, signal)
   return new Map([...children].filter(([, meta]) => meta.node_type === 'array'))
 }
@@ -265,11 +281,15 @@ async function arraysOf(store: ZarrStore, group: string, signal?: AbortSignal): 
 async function chooseGroup(store: ZarrStore, options: OpenDatasetOptions): Promise<string> {
   if (typeof options.group === 'string') return options.group.replace(/^\/+|\/+$/g, '')
   const children = await childrenOf(store, '', options.signal)
-  const groups = [...children].filter(([, meta]) => meta.node_type === 'group').map(([name]) => name).sort()
+  const groups = [...children]
+    .filter(([, meta]) => meta.node_type === 'group')
+    .map(([name]) => name)
+    .sort()
   const hasArrays = [...children.values()].some((meta) => meta.node_type === 'array')
   if (typeof options.group === 'function') {
     const chosen = options.group(hasArrays ? ['', ...groups] : groups)
-    if (typeof chosen !== 'string') throw new InvalidArgumentError('the group chooser must return a group name')
+    if (typeof chosen !== 'string')
+      throw new InvalidArgumentError('the group chooser must return a group name')
     return chosen.replace(/^\/+|\/+$/g, '')
   }
   if (hasArrays || groups.length === 0) return ''
@@ -279,7 +299,11 @@ async function chooseGroup(store: ZarrStore, options: OpenDatasetOptions): Promi
   )
 }
 
-async function storedArray(location: zarr.Location<ZarrStore>, name: string, meta: ArrayMeta): Promise<StoredArray> {
+async function storedArray(
+  location: zarr.Location<ZarrStore>,
+  name: string,
+  meta: ArrayMeta,
+): Promise<StoredArray> {
   let array: Promise<zarr.Array<zarr.DataType, ZarrStore>> | undefined
   const open = (): Promise<zarr.Array<zarr.DataType, ZarrStore>> => {
     array ??= zarr.open(location.resolve(name), { kind: 'array' })

@@ -95,11 +95,15 @@ export function resolveLabels(
   const name = index.name
   if (isLabelSlice(indexer)) {
     if (method !== 'exact' || tolerance !== undefined) {
-      throw new InvalidArgumentError(`cannot use method or tolerance with a slice (dimension ${JSON.stringify(name)})`)
+      throw new InvalidArgumentError(
+        `cannot use method or tolerance with a slice (dimension ${JSON.stringify(name)})`,
+      )
     }
     const step = indexer.step ?? 1
     if (!Number.isSafeInteger(step) || step <= 0) {
-      throw new InvalidArgumentError(`slice step for ${JSON.stringify(name)} must be a positive integer, got ${step}`)
+      throw new InvalidArgumentError(
+        `slice step for ${JSON.stringify(name)} must be a positive integer, got ${step}`,
+      )
     }
     const start = indexer.start === undefined ? undefined : labelValue(coord, indexer.start)
     const stop = indexer.stop === undefined ? undefined : labelValue(coord, indexer.stop)
@@ -109,7 +113,10 @@ export function resolveLabels(
   const find = (label: Label): number => {
     const position = locate(index, labelValue(coord, label), method, tolerance)
     if (position < 0) {
-      const hint = method === 'exact' ? ": try method 'nearest'" : ` with method '${method}'${tolerance === undefined ? '' : ` within tolerance ${tolerance}`}`
+      const hint =
+        method === 'exact'
+          ? ": try method 'nearest'"
+          : ` with method '${method}'${tolerance === undefined ? '' : ` within tolerance ${tolerance}`}`
       throw new LabelNotFoundError(labelText(label), name, hint)
     }
     return position

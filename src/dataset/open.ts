@@ -59,12 +59,15 @@ export async function openZarrRoot(
   const layout = zarrLayoutOf(await store.load(root, { signal }), formatId(root))
   if (layout.kind === 'sharded') {
     if (encryption !== undefined) {
-      throw new InvalidArgumentError(`root ${formatId(root)} is a sharded store, which py-hamt never encrypts: drop encryption`)
+      throw new InvalidArgumentError(
+        `root ${formatId(root)} is a sharded store, which py-hamt never encrypts: drop encryption`,
+      )
     }
     return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true, signal }) }
   }
   const map = await HAMT.open<Uint8Array>(root, { store, readOnly: true, valuesAreBytes: true, signal })
   if (encryption === undefined) return { layout, store: new ZarrHAMTStore(map) }
-  const header = typeof encryption.header === 'string' ? new TextEncoder().encode(encryption.header) : encryption.header
+  const header =
+    typeof encryption.header === 'string' ? new TextEncoder().encode(encryption.header) : encryption.header
   return { layout, store: new EncryptedZarrHAMTStore(map, { key: encryption.key, header }) }
 }

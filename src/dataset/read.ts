@@ -125,9 +125,16 @@ export async function readBlock(
     | bigint
   const raw = typeof got === 'object' && got !== null ? gather(source.name, got, plan.shape, offsets) : [got]
   if (typeof raw[0] !== 'number' && typeof raw[0] !== 'bigint' && raw.length > 0) {
-    throw new InvalidValueError(`variable ${JSON.stringify(source.name)} has dtype ${source.dtype}: only numbers can be read`)
+    throw new InvalidValueError(
+      `variable ${JSON.stringify(source.name)} has dtype ${source.dtype}: only numbers can be read`,
+    )
   }
-  return { start: plan.start, shape: plan.shape, offset: plan.offset, values: source.decode(raw as ArrayLike<number>) }
+  return {
+    start: plan.start,
+    shape: plan.shape,
+    offset: plan.offset,
+    values: source.decode(raw as ArrayLike<number>),
+  }
 }
 
 /** The block's values in C order from what zarrita read (a bounding box where a dimension takes a list). */
@@ -146,7 +153,8 @@ function gather(
   const n = product(shape)
   const out = new (data.constructor as new (n: number) => NumericArray)(n)
   const index = shape.map(() => 0)
-  const at = (d: number, i: number): number => ((offsets[d]?.[i] ?? i) as number) * (chunk.stride[d] as number)
+  const at = (d: number, i: number): number =>
+    ((offsets[d]?.[i] ?? i) as number) * (chunk.stride[d] as number)
   for (let j = 0; j < n; j++) {
     let source = 0
     for (let d = 0; d < shape.length; d++) source += at(d, index[d] as number)

@@ -24,7 +24,8 @@ export function* rowsOf(labels: BlockLabels, name: string, values: Float64Array)
   const index = dims.map(() => 0)
   for (let j = 0; j < values.length; j++) {
     const row: DataRecord = {}
-    for (let d = 0; d < dims.length; d++) row[dims[d] as string] = (cells[d] as Cell[])[index[d] as number] as Cell
+    for (let d = 0; d < dims.length; d++)
+      row[dims[d] as string] = (cells[d] as Cell[])[index[d] as number] as Cell
     Object.assign(row, labels.scalars)
     const value = values[j] as number
     row[name] = Number.isNaN(value) ? null : value
@@ -54,6 +55,7 @@ export function csvHeader(labels: BlockLabels, name: string): string {
 export function csvRows(labels: BlockLabels, name: string, values: Float64Array): string {
   const columns = [...labels.dims, ...Object.keys(labels.scalars), name]
   let text = ''
-  for (const row of rowsOf(labels, name, values)) text += `${columns.map((c) => csvField(row[c])).join(',')}\n`
+  for (const row of rowsOf(labels, name, values))
+    text += `${columns.map((c) => csvField(row[c])).join(',')}\n`
   return text
 }

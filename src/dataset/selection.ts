@@ -23,7 +23,11 @@ export function fullRange(size: number): DimSelection {
 }
 
 export function sizeOf(selection: DimSelection): number {
-  return selection.kind === 'point' ? 1 : selection.kind === 'range' ? selection.count : selection.indices.length
+  return selection.kind === 'point'
+    ? 1
+    : selection.kind === 'range'
+      ? selection.count
+      : selection.indices.length
 }
 
 /** The stored position of the view's `i`-th position. */
@@ -44,7 +48,8 @@ function checkPosition(i: number, size: number, dim: string): number {
 
 function sliceEnd(value: number | undefined, fallback: number, size: number, what: string): number {
   if (value === undefined || value === null) return fallback
-  if (!Number.isSafeInteger(value)) throw new InvalidArgumentError(`slice ${what} must be an integer, got ${value}`)
+  if (!Number.isSafeInteger(value))
+    throw new InvalidArgumentError(`slice ${what} must be an integer, got ${value}`)
   const v = value < 0 ? value + size : value
   return Math.min(Math.max(v, 0), size)
 }
@@ -58,7 +63,9 @@ export function resolvePositions(indexer: PositionIndexer, size: number, dim: st
   if (typeof indexer === 'object' && indexer !== null) {
     const { start, stop, step = 1 } = indexer as IndexSlice
     if (!Number.isSafeInteger(step) || step <= 0) {
-      throw new InvalidArgumentError(`slice step for ${JSON.stringify(dim)} must be a positive integer, got ${step}`)
+      throw new InvalidArgumentError(
+        `slice step for ${JSON.stringify(dim)} must be a positive integer, got ${step}`,
+      )
     }
     const from = sliceEnd(start, 0, size, 'start')
     const to = sliceEnd(stop, size, size, 'stop')

@@ -1,5 +1,5 @@
 // Where `openDataset` reads blocks from: a store the user made, trustless gateways, or a Helia node.
-import { BlockstoreStore, type BlockstoreLike } from '../cas/blockstore.js'
+import { type BlockstoreLike, BlockstoreStore } from '../cas/blockstore.js'
 import type { ContentAddressedStore } from '../cas/interface.js'
 import { TrustlessGatewayStore } from '../cas/trustless-gateway.js'
 import { InvalidArgumentError } from '../errors.js'

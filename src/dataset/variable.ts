@@ -34,7 +34,10 @@ export function coordinateSlice(
   from = 0,
   to = sizeOf(selection),
 ): CoordinateValue[] {
-  const values = Array.from({ length: to - from }, (_, i) => coord.index.values[positionAt(selection, from + i)] as number)
+  const values = Array.from(
+    { length: to - from },
+    (_, i) => coord.index.values[positionAt(selection, from + i)] as number,
+  )
   if (coord.time === undefined) return values
   return decodeTimesWithNaT(values, coord.time.units, coord.time.calendar)
 }
@@ -91,7 +94,9 @@ export class Variable {
       const selection = this.#selections[d] as DimSelection
       if (coord === undefined) return
       coords[dim] =
-        selection.kind === 'point' ? coordinateValue(coord, selection.index) : coordinateSlice(coord, selection)
+        selection.kind === 'point'
+          ? coordinateValue(coord, selection.index)
+          : coordinateSlice(coord, selection)
     })
     return coords
   }
@@ -170,7 +175,14 @@ export class Variable {
     }
     const values = new Float64Array(this.size)
     for await (const block of this.blocks(options)) values.set(block.values, block.offset)
-    return new DataArray(this, values, this.#labels(this.dims.map(() => 0), this.shape))
+    return new DataArray(
+      this,
+      values,
+      this.#labels(
+        this.dims.map(() => 0),
+        this.shape,
+      ),
+    )
   }
 
   /** The selection as CSV text, streamed: a header line, then a line per value (times ISO, NaN empty). */
@@ -222,7 +234,9 @@ export class Variable {
       }
       const view = selections[d] as DimSelection
       if (view.kind === 'point') {
-        throw new InvalidArgumentError(`dimension ${JSON.stringify(dim)} of ${this.name} is already selected to one position`)
+        throw new InvalidArgumentError(
+          `dimension ${JSON.stringify(dim)} of ${this.name} is already selected to one position`,
+        )
       }
       selections[d] = compose(view, resolve(dim, view, indexer as never))
     }
@@ -237,7 +251,9 @@ export class Variable {
     }
     const coord = this.#coordinates.coordinate(dim)
     if (coord === undefined) {
-      throw new InvalidArgumentError(`dimension ${JSON.stringify(dim)} has no coordinate to select by label: use isel`)
+      throw new InvalidArgumentError(
+        `dimension ${JSON.stringify(dim)} has no coordinate to select by label: use isel`,
+      )
     }
     return coord
   }

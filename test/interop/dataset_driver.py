@@ -70,7 +70,7 @@ def dataset(calendar: str) -> tuple[xr.Dataset, dict[str, JsonObject]]:
     )
     encoding: dict[str, JsonObject] = {
         "temp": {"chunks": (7, 5, 8), "compressors": None},
-        "packed": {"chunks": (4, 17, 6), "compressors": None, "dtype": "int16", "scale_factor": 0.5,
+        "packed": {"chunks": (7, 5, 8), "compressors": None, "dtype": "int16", "scale_factor": 0.5,
                    "add_offset": 10.0, "_FillValue": -32767},
         "elevation": {"chunks": (6, 24), "compressors": None},
         "time": {"chunks": (NTIME,), "compressors": None, "dtype": "int64"},
