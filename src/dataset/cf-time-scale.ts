@@ -35,7 +35,7 @@ function decompose(value: number): { mantissa: bigint; exponent: number } {
 
 /**
  * Whole microseconds of `value` units of `factor` µs, or undefined for NaN and ±Infinity (cftime
- * masks them). `snap` is cftime's rule for units of a second or more. Beyond int64: InvalidValueError.
+ * masks them) and for the int64 NaT sentinel. `snap` is cftime's rule for units of a second or more. Beyond int64: InvalidValueError.
  */
 export function toMicroseconds(
   value: number | bigint,
@@ -43,7 +43,9 @@ export function toMicroseconds(
   snap: boolean,
   index: number,
 ): number | bigint | undefined {
-  if (typeof value === 'bigint') return checked(value * BigInt(factor), value, index)
+  // -2^63 is NaT: xarray (through pandas) decodes it so, and writes it for missing times.
+  if (typeof value === 'bigint')
+    return value === INT64_MIN ? undefined : checked(value * BigInt(factor), value, index)
   if (typeof value !== 'number')
     throw new InvalidValueError(`time value ${index}: expected a number, got ${typeof value}`)
   if (!Number.isFinite(value)) return undefined

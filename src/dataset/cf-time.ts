@@ -315,7 +315,10 @@ export function decodeTimes(
   return dates as CFDatetime[]
 }
 
-/** As {@link decodeTimes}, but NaN and ±Infinity decode to undefined, as cftime masks them and xarray gives NaT. */
+/**
+ * As {@link decodeTimes}, but NaN, ±Infinity and the int64 NaT sentinel (-2^63n) decode to undefined,
+ * as xarray gives NaT for them.
+ */
 export function decodeTimesWithNaT(
   values: ArrayLike<number | bigint>,
   units: string,

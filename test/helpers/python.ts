@@ -56,6 +56,11 @@ export function cftimeDriver<T>(command: 'num2date' | 'date2num', request: unkno
   return runDriver<T>('cftime_driver.py', command, request)
 }
 
+/** Runs a command of test/interop/cf_driver.py (xarray writes Zarr v3 and decodes it): JSON in, JSON out. */
+export function cfDriver<T>(command: 'write', request: unknown): Promise<T> {
+  return runDriver<T>('cf_driver.py', command, request)
+}
+
 async function runDriver<T>(script: string, command: string, request: unknown): Promise<T> {
   const exe = await pyHamtPython()
   const child = execFile(exe, ['-W', 'ignore', `${repo}/test/interop/${script}`, command], {

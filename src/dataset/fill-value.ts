@@ -1,0 +1,113 @@
+// Fill values as numbers. Zarr v3 writes a float array's `fill_value` as a number, 'NaN',
+// 'Infinity', '-Infinity' or '0x…' (the IEEE bits, big-endian); xarray (zarr format 3) writes a
+// float variable's `_FillValue` attribute as base64 of the little-endian float64 ('AAAAAAAA+H8=' is NaN).
+import { base64pad } from 'multiformats/bases/base64'
+import { InvalidValueError } from '../errors.js'
+
+/** Zarr v3 numeric data types (and bool), as in an array's `data_type`. */
+export type ZarrDataType =
+  | 'bool'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'float16'
+  | 'float32'
+  | 'float64'
+
+const NAMED: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  '-Infinity': Number.NEGATIVE_INFINITY,
+}
+
+export const isFloatType = (type: string): boolean =>
+  type === 'float16' || type === 'float32' || type === 'float64'
+export const isIntegerType = (type: string): boolean => /^u?int(8|16|32|64)$/.test(type)
+
+/**
+ * A fill value as a number (bigint for 64-bit integers beyond 2^53, boolean for bool), from any of the
+ * forms Zarr v3 metadata and xarray's attributes use; undefined for null/undefined. `what` names the
+ * attribute for the error a malformed value gets (InvalidValueError).
+ *
+ * @example
+ * ```ts
+ * decodeFillValue('AAAAAICHw8A=', 'float32', '_FillValue') // -9999
+ * decodeFillValue('0x7fc00000', 'float32', 'fill_value') // NaN
+ * ```
+ */
+export function decodeFillValue(
+  value: unknown,
+  dataType: string,
+  what = 'fill value',
+): number | bigint | boolean | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === 'boolean' && dataType === 'bool') return value
+  if (typeof value === 'bigint') return isIntegerType(dataType) ? value : Number(value)
+  if (typeof value === 'number') {
+    if (isIntegerType(dataType) && !Number.isInteger(value)) {
+      throw new InvalidValueError(`${what}: ${value} is not an integer for a ${dataType} array`)
+    }
+    return value
+  }
+  if (typeof value !== 'string') {
+    throw new InvalidValueError(`${what}: expected a number or a string, got ${typeof value}`)
+  }
+  if (Object.hasOwn(NAMED, value)) return NAMED[value]
+  if (/^0x[0-9a-fA-F]+$/.test(value)) return fromHexBits(value, dataType, what)
+  if (isFloatType(dataType) && value.length <= 24) return fromBase64(value, what)
+  if (isIntegerType(dataType) && /^-?[0-9]{1,20}$/.test(value)) return integerText(value)
+  throw new InvalidValueError(
+    `${what}: cannot read ${JSON.stringify(value.slice(0, 40))} as a ${dataType} value`,
+  )
+}
+
+function integerText(text: string): number | bigint {
+  const asNumber = Number(text)
+  return Number.isSafeInteger(asNumber) ? asNumber : BigInt(text)
+}
+
+function fromHexBits(hex: string, dataType: string, what: string): number {
+  const bytes = (hex.length - 2) / 2
+  const view = new DataView(new ArrayBuffer(8))
+  if (dataType === 'float32' && bytes === 4) {
+    view.setUint32(0, Number.parseInt(hex.slice(2), 16))
+    return view.getFloat32(0)
+  }
+  if (dataType === 'float64' && bytes === 8) {
+    view.setBigUint64(0, BigInt(hex))
+    return view.getFloat64(0)
+  }
+  if (dataType === 'float16' && bytes === 2) return float16(Number.parseInt(hex.slice(2), 16))
+  throw new InvalidValueError(`${what}: hex ${hex} is not the width of a ${dataType}`)
+}
+
+function fromBase64(text: string, what: string): number {
+  let bytes: Uint8Array
+  try {
+    bytes = base64pad.baseDecode(text)
+  } catch (error) {
+    throw new InvalidValueError(`${what}: ${JSON.stringify(text)} is neither a number nor base64`, {
+      cause: error,
+    })
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (bytes.length === 8) return view.getFloat64(0, true)
+  if (bytes.length === 4) return view.getFloat32(0, true)
+  throw new InvalidValueError(
+    `${what}: base64 ${JSON.stringify(text)} holds ${bytes.length} bytes, not a float`,
+  )
+}
+
+function float16(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1
+  const exponent = (bits >> 10) & 0x1f
+  const fraction = bits & 0x3ff
+  if (exponent === 0) return sign * fraction * 2 ** -24
+  if (exponent === 0x1f) return fraction === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15)
+}
