@@ -20,5 +20,6 @@ export type {
   ReadOptions,
   ReadProgress,
   SelectOptions,
+  VariableEncoding,
 } from './dataset/interface.js'
 export { DataArray, Variable } from './dataset/variable.js'

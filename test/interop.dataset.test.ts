@@ -37,7 +37,7 @@ const key = Uint8Array.from({ length: 32 }, (_, i) => (i * 7 + 1) & 255)
 const header = 'ts-hamt-dataset'
 const UNITS = 'days since 2000-01-01'
 /** The int16 variable with scale_factor, add_offset and _FillValue (CF value decoding). */
-const PACKED = false
+const PACKED = true
 
 type Setup = {
   layout: 'hamt' | 'sharded-v1' | 'sharded-v2'
@@ -295,6 +295,12 @@ describe('dataset selections against xarray on datasets py-hamt wrote', () => {
       assert.equal(ds.layout.kind, setup.layout === 'hamt' ? 'hamt' : 'sharded')
       assert.deepEqual(ds.dims, { time: 23, lat: 17, lon: 24 })
       assert.deepEqual(ds.dataVars, ['elevation', 'packed', 'temp'])
+      // As the driver encoded it: fill values are numbers here, not xarray's base64.
+      const { fillValue, scaleFactor, addOffset } = ds.variable('packed').encoding
+      assert.deepEqual(
+        { fillValue, scaleFactor, addOffset },
+        { fillValue: -32767, scaleFactor: 0.5, addOffset: 10 },
+      )
       const specs = generate(random, ds, setup.calendar, 40)
       const { results } = await datasetDriver<{ results: PyResult[] }>('select', {
         ...request,

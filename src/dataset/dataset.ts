@@ -22,7 +22,7 @@ import { openZarrRoot, type ZarrLayout } from './open.js'
 import type { StoredArray } from './read.js'
 import { compose, type DimSelection, fullRange, resolvePositions, sizeOf } from './selection.js'
 import { storeOf } from './source.js'
-import { valueDecoder } from './values.js'
+import { decodeToFloat64, lazyDecoder } from './values.js'
 import { coordinateSlice, Variable } from './variable.js'
 
 type ZarrStore = ZarrHAMTStore | ShardedZarrStore
@@ -314,6 +314,7 @@ async function storedArray(
   const names = Array.isArray(meta.dimension_names) ? meta.dimension_names : []
   const dims = shape.map((_, d) => (typeof names[d] === 'string' ? (names[d] as string) : `dim_${d}`))
   const attrs = isRecord(meta.attributes) ? meta.attributes : {}
+  const cf = lazyDecoder(attrs, String(opened.dtype), opened.fillValue)
   return {
     name,
     dims,
@@ -322,7 +323,8 @@ async function storedArray(
     dtype: String(opened.dtype),
     attrs,
     open: (_options?: AbortOptions) => open() as Promise<zarr.Array<zarr.DataType, zarr.Readable>>,
-    decode: valueDecoder(name, String(opened.dtype), attrs, opened.fillValue),
+    cf,
+    decode: (raw) => decodeToFloat64(cf(), raw),
   }
 }
 

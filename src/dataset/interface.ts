@@ -93,3 +93,14 @@ export interface DataBlock {
 
 /** A row of `toRecords()`: each dimension's label (times as ISO strings), then the value. */
 export type DataRecord = Record<string, number | string | null>
+
+/** A variable's CF encoding as read from its attributes. */
+export interface VariableEncoding {
+  /** The dtype xarray decodes to (`float32`, `float64`, …); reads hand out doubles either way. */
+  dtype: string
+  /** `_FillValue` as a number, if declared. */
+  fillValue: number | bigint | undefined
+  missingValues: Array<number | bigint> | undefined
+  scaleFactor: number | undefined
+  addOffset: number | undefined
+}

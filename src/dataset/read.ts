@@ -4,6 +4,7 @@
 import * as zarr from 'zarrita'
 import type { AbortOptions } from '../cas/interface.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
+import type { CFValueDecoder, NumericArray } from './cf.js'
 import type { DataBlock } from './interface.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
 
@@ -16,8 +17,10 @@ export interface StoredArray {
   readonly dtype: string
   readonly attrs: Readonly<Record<string, unknown>>
   open(options?: AbortOptions): Promise<zarr.Array<zarr.DataType, zarr.Readable>>
+  /** The CF decoder of its attributes (made on first use). */
+  cf(): CFValueDecoder
   /** Stored values to decoded doubles (CF scale/offset, fill values NaN). */
-  decode(raw: ArrayLike<number | bigint>): Float64Array
+  decode(raw: NumericArray): Float64Array
 }
 
 /** Where a block lies in the result (positions along the kept dimensions). */
@@ -87,8 +90,6 @@ export function* planBlocks(
   yield* walk(0, [], 0)
 }
 
-type NumericArray = Exclude<zarr.TypedArray<zarr.NumberDataType | zarr.BigintDataType>, never>
-
 /** Reads one planned block of the view and decodes it. */
 export async function readBlock(
   source: StoredArray,
@@ -96,17 +97,22 @@ export async function readBlock(
   plan: BlockPlan,
   options: AbortOptions,
 ): Promise<DataBlock> {
-  const selection: (number | zarr.Slice)[] = []
+  // Every dimension as a slice (a point as one position), so zarrita always hands back an array.
+  const selection: zarr.Slice[] = []
+  const shape: number[] = []
   const offsets: (readonly number[] | undefined)[] = []
   let k = 0
   for (const sel of selections) {
     if (sel.kind === 'point') {
-      selection.push(sel.index)
+      selection.push(zarr.slice(sel.index, sel.index + 1))
+      shape.push(1)
+      offsets.push(undefined)
       continue
     }
     const from = plan.start[k] as number
     const length = plan.shape[k] as number
     k++
+    shape.push(length)
     if (sel.kind === 'range') {
       const first = sel.start + from * sel.step
       selection.push(zarr.slice(first, first + (length - 1) * sel.step + 1, sel.step))
@@ -121,20 +127,36 @@ export async function readBlock(
   const array = await source.open(options)
   const got = (await zarr.get(array, selection, { signal: options.signal })) as
     | zarr.Chunk<zarr.DataType>
-    | number
-    | bigint
-  const raw = typeof got === 'object' && got !== null ? gather(source.name, got, plan.shape, offsets) : [got]
-  if (typeof raw[0] !== 'number' && typeof raw[0] !== 'bigint' && raw.length > 0) {
+    | unknown
+  const raw =
+    typeof got === 'object' && got !== null && 'stride' in got
+      ? gather(source.name, got as zarr.Chunk<zarr.DataType>, shape, offsets)
+      : scalarArray(source, got)
+  return { start: plan.start, shape: plan.shape, offset: plan.offset, values: source.decode(raw) }
+}
+
+/** A 0-d array's one value, as a typed array of its dtype. */
+function scalarArray(source: StoredArray, value: unknown): NumericArray {
+  if (typeof value === 'bigint')
+    return source.dtype === 'uint64' ? BigUint64Array.of(value) : BigInt64Array.of(value)
+  const Typed = SCALAR_TYPES[source.dtype]
+  if (Typed === undefined || typeof value !== 'number') {
     throw new InvalidValueError(
       `variable ${JSON.stringify(source.name)} has dtype ${source.dtype}: only numbers can be read`,
     )
   }
-  return {
-    start: plan.start,
-    shape: plan.shape,
-    offset: plan.offset,
-    values: source.decode(raw as ArrayLike<number>),
-  }
+  return Typed.of(value)
+}
+
+const SCALAR_TYPES: Record<string, { of(value: number): NumericArray }> = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float32: Float32Array,
+  float64: Float64Array,
 }
 
 /** The block's values in C order from what zarrita read (a bounding box where a dimension takes a list). */
@@ -143,12 +165,12 @@ function gather(
   chunk: zarr.Chunk<zarr.DataType>,
   shape: readonly number[],
   offsets: readonly (readonly number[] | undefined)[],
-): ArrayLike<number | bigint> {
+): NumericArray {
   const data = chunk.data as unknown as NumericArray
   if (!ArrayBuffer.isView(data)) {
     throw new InvalidValueError(`variable ${JSON.stringify(name)} does not hold numbers`)
   }
-  const cOrder = chunk.stride.every((s, i) => s === product(chunk.shape.slice(i + 1)))
+  const cOrder = chunk.stride.every((s, i) => s === product(chunk.shape.slice(i + 1)) || chunk.shape[i] === 1)
   if (cOrder && offsets.every((o) => o === undefined)) return data
   const n = product(shape)
   const out = new (data.constructor as new (n: number) => NumericArray)(n)
@@ -156,9 +178,9 @@ function gather(
   const at = (d: number, i: number): number =>
     ((offsets[d]?.[i] ?? i) as number) * (chunk.stride[d] as number)
   for (let j = 0; j < n; j++) {
-    let source = 0
-    for (let d = 0; d < shape.length; d++) source += at(d, index[d] as number)
-    out[j] = data[source] as never
+    let from = 0
+    for (let d = 0; d < shape.length; d++) from += at(d, index[d] as number)
+    out[j] = data[from] as never
     for (let d = shape.length - 1; d >= 0; d--) {
       const next = (index[d] as number) + 1
       if (next < (shape[d] as number)) {

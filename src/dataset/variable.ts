@@ -13,6 +13,7 @@ import type {
   PositionIndexer,
   ReadOptions,
   SelectOptions,
+  VariableEncoding,
 } from './interface.js'
 import { type CoordinateInfo, coordinateValue, labelValue, resolveLabels } from './labels.js'
 import { checkLimit, planBlocks, readBlock, type StoredArray } from './read.js'
@@ -76,6 +77,21 @@ export class Variable {
     const kept = source.dims.flatMap((_dim, d) => (selections[d]?.kind === 'point' ? [] : [d]))
     this.dims = kept.map((d) => source.dims[d] as string)
     this.shape = kept.map((d) => sizeOf(selections[d] as DimSelection))
+  }
+
+  /**
+   * How stored values become values, from the attributes as xarray's decode_cf reads them: fill
+   * values as numbers (not xarray's base64), scale and offset, the decoded dtype.
+   */
+  get encoding(): VariableEncoding {
+    const cf = this.#source.cf()
+    return {
+      dtype: cf.dtype,
+      fillValue: cf.fillValue,
+      missingValues: cf.missingValues,
+      scaleFactor: cf.scaleFactor,
+      addOffset: cf.addOffset,
+    }
   }
 
   /** How many values the selection holds. */
