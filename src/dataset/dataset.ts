@@ -203,6 +203,9 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
   const group = await chooseGroup(zarrStore, options)
   const location = group === '' ? zarr.root(zarrStore) : zarr.root(zarrStore).resolve(group)
   const groupMeta = (await readJson(zarrStore, joinKey(group, 'zarr.json'), signal)) as ArrayMeta | undefined
+  if (group !== '' && groupMeta?.node_type !== 'group') {
+    throw new InvalidArgumentError(`group ${JSON.stringify(group)} is not a Zarr group of this root`)
+  }
   const attrs = isRecord(groupMeta?.attributes) ? groupMeta.attributes : {}
 
   const listed = [...(await arraysOf(zarrStore, group, signal))]
@@ -311,6 +314,15 @@ async function storedArray(
   }
   const opened = await open()
   const shape = opened.shape
+  const chunks = opened.chunks
+  if (
+    !shape.every((n) => Number.isSafeInteger(n) && n >= 0) ||
+    !chunks.every((n) => Number.isSafeInteger(n) && n > 0)
+  ) {
+    throw new InvalidValueError(
+      `array ${JSON.stringify(name)} has shape [${shape}] and chunks [${chunks}]: not a chunk grid`,
+    )
+  }
   const names = Array.isArray(meta.dimension_names) ? meta.dimension_names : []
   const dims = shape.map((_, d) => (typeof names[d] === 'string' ? (names[d] as string) : `dim_${d}`))
   const attrs = isRecord(meta.attributes) ? meta.attributes : {}
@@ -319,7 +331,7 @@ async function storedArray(
     name,
     dims,
     shape,
-    chunks: opened.chunks,
+    chunks,
     dtype: String(opened.dtype),
     attrs,
     open: (_options?: AbortOptions) => open() as Promise<zarr.Array<zarr.DataType, zarr.Readable>>,
@@ -328,7 +340,15 @@ async function storedArray(
   }
 }
 
+/** Coordinates are read whole at open: one longer than this is refused rather than allocated. */
+const MAX_COORDINATE_VALUES = 1 << 24
+
 async function loadCoordinate(array: StoredArray, signal?: AbortSignal): Promise<CoordinateInfo> {
+  if ((array.shape[0] as number) > MAX_COORDINATE_VALUES) {
+    throw new InvalidValueError(
+      `coordinate ${JSON.stringify(array.name)} claims ${array.shape[0]} values, more than the ${MAX_COORDINATE_VALUES} read at open`,
+    )
+  }
   const got = await zarr.get(await array.open(), [null], { signal })
   const raw = (got as zarr.Chunk<zarr.DataType>).data as ArrayLike<number | bigint>
   const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))

@@ -68,11 +68,21 @@ export function* planBlocks(
     return
   }
   const last = kept.length - 1
+  // A block spans a list whole only when the list stays in one chunk: zarrita reads a list's
+  // bounding box, which for scattered positions could be the whole dimension.
+  const compact = kept.map((d) => {
+    const selection = selections[d] as DimSelection
+    if (selection.kind !== 'list') return true
+    const runs = chunkRuns(selection, chunks[d] as number)
+    runs.next()
+    return runs.next().done === true
+  })
+  const compactAfter = kept.map((_, depth) => compact.slice(depth + 1).every(Boolean))
   function* walk(depth: number, prefix: number[], offset: number): Generator<BlockPlan> {
     const rest = product(sizes.slice(depth + 1))
     const d = kept[depth] as number
     for (const [from, to] of chunkRuns(selections[d] as DimSelection, chunks[d] as number)) {
-      if ((to - from) * rest <= maxValues || depth === last) {
+      if (((to - from) * rest <= maxValues && compactAfter[depth]) || depth === last) {
         const step = depth === last ? Math.max(1, maxValues) : to - from
         for (let p = from; p < to; p += step) {
           const end = Math.min(to, p + step)
