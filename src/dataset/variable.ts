@@ -49,8 +49,9 @@ export function coordinateSlice(
  *
  * @example
  * ```ts
- * const t2m = dataset.variable('t2m').sel({ time: '2024-07-01', latitude: 45.2, longitude: 5.1 }, { method: 'nearest' })
- * const { values } = await t2m.load({ signal })
+ * const ds = await openDataset(root, { store })
+ * const t2m = ds.variable('t2m').sel({ time: '2024-07-01', latitude: 45.2, longitude: 5.1 }, { method: 'nearest' })
+ * const { values } = await t2m.load({ signal: AbortSignal.timeout(30_000) })
  * ```
  */
 export class Variable {
