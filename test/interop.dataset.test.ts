@@ -176,6 +176,12 @@ function generate(random: () => number, ds: Dataset, calendar: string, count: nu
         const v = values[int(values.length)] as number
         return { py: v, ts: v }
       }
+      if (random() < 0.25) {
+        // A midpoint: nearest must break the tie as pandas does (towards the larger value).
+        const i = int(values.length - 1)
+        const mid = ((values[i] as number) + (values[i + 1] as number)) / 2
+        return { py: mid, ts: mid }
+      }
       const lo = Math.min(...values)
       const hi = Math.max(...values)
       const v = Math.round((lo - 20 + random() * (hi - lo + 40)) * 4) / 4
