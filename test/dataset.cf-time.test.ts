@@ -7,6 +7,7 @@ import {
   decodeTimes,
   decodeTimesWithNaT,
   encodeTime,
+  labelPeriod,
   parseTimeUnits,
 } from '../src/dataset/cf-time.js'
 import { isHamtError } from '../src/errors.js'
@@ -117,6 +118,7 @@ test('decodeTimes matches cftime.num2date on generated units, values and calenda
   })
   const expected = await cftimeDriver<Num2Date[]>('num2date', { cases })
   let decoded = 0
+  const years = new Set<string>()
   for (const [i, c] of cases.entries()) {
     const want = expected[i] as Num2Date
     const got = decodeOrError(c.values, c.units, c.calendar)
@@ -127,8 +129,13 @@ test('decodeTimes matches cftime.num2date on generated units, values and calenda
     }
     assert.deepEqual(got, { dates: want.dates }, what)
     decoded++
+    for (const date of want.dates ?? []) {
+      const year = Number(/^-?\d+/.exec(date ?? '')?.[0])
+      years.add(year < 1582 ? 'before 1582' : year > 2262 ? 'after 2262' : 'between')
+    }
   }
   assert.ok(decoded > cases.length / 2, `only ${decoded} cases decoded`)
+  assert.equal(years.size, 3, 'dates before the reform and after datetime64[ns] were compared')
 })
 
 test('encodeTime matches cftime.date2num, and round-trips decodeTimes', async () => {
@@ -228,4 +235,69 @@ test('fixed cases: the 1582 reform, years without zero, calendars with impossibl
   const b = new CFDatetime(1582, 10, 14, 0, 0, 0, 0, 'proleptic_gregorian')
   assert.equal(a.compare(b), 0) // the same day on both timelines
   assert.equal(a.microsecondsSince(b), 0n)
+})
+
+test('units strings from a soup of date tokens: parsed or refused exactly as cftime does', async () => {
+  const tokens = [
+    '2000',
+    '-',
+    '1',
+    '01',
+    '12',
+    ':',
+    '30',
+    'T',
+    ' ',
+    '.',
+    '5',
+    'Z',
+    '+',
+    '05',
+    '0530',
+    'x',
+    '-0',
+    '999',
+  ]
+  const cases = Array.from({ length: 600 }, () => {
+    let date = pick(['', '-', '+']) + String(int(0, 3000))
+    for (let i = int(0, 10); i > 0; i--) date += pick(tokens)
+    const calendar = pick(CALENDARS)
+    return {
+      values: [0, 1],
+      int: true,
+      units: `${pick(['hours', 'days', 'seconds'])} since ${date}`,
+      calendar,
+    }
+  })
+  const expected = await cftimeDriver<Num2Date[]>('num2date', { cases })
+  for (const [i, c] of cases.entries()) {
+    const want = expected[i] as Num2Date
+    const got = decodeOrError(c.values, c.units, c.calendar)
+    const what = `${JSON.stringify(c)} (seed ${seed})`
+    if (want.error !== undefined)
+      assert.ok(got.error !== undefined, `cftime refused (${want.error}): ${what}`)
+    else assert.deepEqual(got, { dates: want.dates }, what)
+  }
+})
+
+test('labels name periods as xarray selection reads them', () => {
+  const cases: Array<[string, string, string, string]> = [
+    ['2024', 'standard', '2024-01-01T00:00:00', '2024-12-31T23:59:59.999999'],
+    ['2001-02', '360_day', '2001-02-01T00:00:00', '2001-02-30T23:59:59.999999'],
+    ['2000-02', 'noleap', '2000-02-01T00:00:00', '2000-02-28T23:59:59.999999'],
+    ['2000-02', 'all_leap', '2000-02-01T00:00:00', '2000-02-29T23:59:59.999999'],
+    ['1582-10-04', 'standard', '1582-10-04T00:00:00', '1582-10-04T23:59:59.999999'],
+    ['20240701', 'standard', '2024-07-01T00:00:00', '2024-07-01T23:59:59.999999'],
+    ['2024-07-01T12', 'standard', '2024-07-01T12:00:00', '2024-07-01T12:59:59.999999'],
+    ['2024-07-01 12:30', 'julian', '2024-07-01T12:30:00', '2024-07-01T12:30:59.999999'],
+    ['2024-07-01T12:30:15.25', 'standard', '2024-07-01T12:30:15.250000', '2024-07-01T12:30:15.250000'],
+    ['2024-7-1T00:00+02:00', 'standard', '2024-06-30T22:00:00', '2024-06-30T22:00:59.999999'],
+    ['-0001-12', 'julian', '-0001-12-01T00:00:00', '-0001-12-31T23:59:59.999999'],
+    ['-0001', 'standard', '-0001-01-01T00:00:00', '-0001-12-31T23:59:59.999999'],
+  ]
+  for (const [label, calendar, start, end] of cases) {
+    const period = labelPeriod(label, calendar)
+    assert.deepEqual([String(period.start), String(period.end)], [start, end], `${label} in ${calendar}`)
+  }
+  assert.equal(encodeTime('2024-07-01T12', 'hours since 2024-07-01'), 12)
 })

@@ -86,3 +86,72 @@ function zoneMinutes(zone: string | undefined): number {
   const minutes = Number(groups.hours) * 60 + Number(groups.minutes ?? 0)
   return groups.sign === '-' ? -minutes : minutes
 }
+
+/** The finest field a label gives: xarray selects the whole period of a coarser label. */
+export type LabelResolution =
+  | 'year'
+  | 'month'
+  | 'day'
+  | 'hour'
+  | 'minute'
+  | 'second'
+  | 'millisecond'
+  | 'microsecond'
+
+const FIELDS = ['year', 'month', 'day', 'hour', 'minute', 'second', 'fraction'] as const
+
+// xarray's date-string patterns for time labels (basic, extended, cftime-style), each field optional
+// after the year; `.` before the fraction is any character, as in xarray.
+function labelPattern(dateSep: string, dateTimeSep: string, timeSep: string): RegExp {
+  const pieces = [
+    ['', '(?<year>[+-]?\\d{4,5})'],
+    [dateSep, '(?<month>\\d{2})'],
+    [dateSep, '(?<day>\\d{2})'],
+    [dateTimeSep, '(?<hour>\\d{2})'],
+    [timeSep, '(?<minute>\\d{2})'],
+    [timeSep, '(?<second>\\d{2})'],
+    ['.', '(?<fraction>\\d{1,6})'],
+  ]
+  let pattern = ''
+  for (const [separator, field] of pieces.reverse())
+    pattern = `${separator}${field}${pattern ? `(?:${pattern})?` : ''}`
+  return new RegExp(`^${pattern}$`)
+}
+const LABEL_PATTERNS = [labelPattern('', 'T', ''), labelPattern('-', 'T', ':'), labelPattern('-', ' ', ':')]
+
+/**
+ * A time label as xarray reads one for selection ('2024', '2024-07', '2024-07-01T12', '20240701',
+ * '2024-07-01 12:30:00.5') with its resolution; failing those, a date as in units strings, which
+ * may carry a UTC offset ('2024-7-1T00:00+02:00'), but then nothing may follow it.
+ */
+export function parseLabel(text: string): ParsedDate & { resolution: LabelResolution } {
+  const trimmed = text.trim()
+  if (trimmed.length <= 64) {
+    for (const pattern of LABEL_PATTERNS) {
+      const groups = pattern.exec(trimmed)?.groups
+      if (groups === undefined) continue
+      return {
+        year: Number(groups.year),
+        month: Number(groups.month ?? 1),
+        day: Number(groups.day ?? 1),
+        hour: Number(groups.hour ?? 0),
+        minute: Number(groups.minute ?? 0),
+        second: Number(groups.second ?? 0),
+        microsecond: fraction(groups.fraction, true),
+        offsetMinutes: 0,
+        resolution: resolutionOf(groups),
+      }
+    }
+  }
+  const match = DATE.exec(trimmed)
+  if (match === null || match[0].length !== trimmed.length) {
+    throw new InvalidArgumentError(`label: cannot parse a date from ${JSON.stringify(text.slice(0, 100))}`)
+  }
+  return { ...parseDate(trimmed, 'label', true), resolution: resolutionOf(match.groups ?? {}) }
+}
+
+function resolutionOf(groups: Record<string, string | undefined>): LabelResolution {
+  const finest = FIELDS.filter((field) => groups[field] !== undefined).at(-1) ?? 'year'
+  if (finest !== 'fraction') return finest
+  return (groups.fraction as string).length <= 3 ? 'millisecond' : 'microsecond'
+}

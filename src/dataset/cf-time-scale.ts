@@ -54,6 +54,8 @@ export function toMicroseconds(
     if (Math.abs(product) <= Number.MAX_SAFE_INTEGER) return product
     return checked(BigInt(value) * BigInt(factor), value, index)
   }
+  const quick = roundedProduct(value, factor, snap)
+  if (quick !== undefined) return quick
   // The product rounded to a 64-bit significand, as `mantissa * 2^exponent`.
   const parts = decompose(value)
   let mantissa = parts.mantissa * BigInt(factor)
@@ -78,6 +80,36 @@ export function toMicroseconds(
     else if (micro === 999_999n) result = exact ? floor : floor + 1n
   }
   return checked(result, value, index)
+}
+
+/**
+ * The fast path of the above in doubles: `value * factor = product + error` exactly (Dekker's
+ * two-product), and when that sum is clear of a rounding tie (and of the snap rule), long double
+ * rounding cannot change the nearest integer. Undefined sends the value to the exact path.
+ */
+function roundedProduct(value: number, factor: number, snap: boolean): number | undefined {
+  const product = value * factor
+  // Below 2^53 a long double resolves 2^-10, far inside the margin kept from ties below.
+  if (!(Math.abs(product) < 2 ** 53) || Math.abs(value) < 2 ** -500) return undefined
+  const [valueHigh, valueLow] = split(value)
+  const [factorHigh, factorLow] = split(factor)
+  const error =
+    valueHigh * factorHigh - product + valueHigh * factorLow + valueLow * factorHigh + valueLow * factorLow
+  const floor = Math.floor(product)
+  const fraction = product - floor + error // in (-0.5, 1.5): |error| <= half an ulp of product
+  if (Math.abs(fraction - Math.floor(fraction) - 0.5) < 2 ** -8) return undefined
+  const rounded = floor + Math.round(fraction)
+  if (snap) {
+    const micro = ((rounded % 1e6) + 1e6) % 1e6
+    if (micro === 1 || micro === 999_999) return undefined
+  }
+  return rounded + 0
+}
+
+function split(value: number): [high: number, low: number] {
+  const scaled = 134_217_729 * value // 2^27 + 1
+  const high = scaled - (scaled - value)
+  return [high, value - high]
 }
 
 function checked(microseconds: bigint, value: number | bigint, index: number): number | bigint {

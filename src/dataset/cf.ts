@@ -1,7 +1,7 @@
 // CF value decoding as xarray's decode_cf (mask_and_scale) does it for Zarr v3 data: `_Unsigned`,
 // then `_FillValue`/`missing_value` to NaN, then `scale_factor`/`add_offset`, with xarray's choice of
 // the decoded dtype. No I/O: the caller reads chunks and hands their typed arrays to `decode`.
-import { InvalidValueError } from '../errors.js'
+import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import { decodeFillValue, isFloatType, isIntegerType, type ZarrDataType } from './fill-value.js'
 
 export { decodeFillValue, type ZarrDataType } from './fill-value.js'
@@ -45,6 +45,7 @@ export interface CFValueDecoder {
   readonly timeLike: boolean
   /** Whether decode returns its input unchanged. */
   readonly identity: boolean
+  /** Decodes one chunk's values; with `identity`, the input array itself is returned. */
   decode(raw: NumericArray): CFDecoded
 }
 
@@ -70,14 +71,22 @@ export function cfValueDecoder(
   dataType: ZarrDataType | string,
   fillValue?: unknown,
 ): CFValueDecoder {
+  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) {
+    throw new InvalidArgumentError('attrs: expected the variable attributes as an object')
+  }
+  if (typeof dataType !== 'string')
+    throw new InvalidArgumentError('dataType: expected a Zarr data_type string')
   const zarrFillValue = decodeFillValue(fillValue, dataType, 'fill_value')
+  // Booleans are not CF-decoded (xarray stores them as int8 with a dtype attribute instead).
+  if (dataType === 'bool') attrs = {}
   const fill = decodeFillValue(attrs._FillValue, dataType, '_FillValue')
   const missingValues = missingValuesOf(attrs.missing_value, dataType)
   const scaleFactor = scalarAttribute(attrs.scale_factor, 'scale_factor')
   const addOffset = scalarAttribute(attrs.add_offset, 'add_offset')
   const scaled = scaleFactor !== undefined || addOffset !== undefined
   const units = attrs.units
-  const timeLike = typeof units === 'string' && / since ./.test(units.slice(0, 1000))
+  // xarray's test: re.match('(.+) since (.+)', units)
+  const timeLike = typeof units === 'string' && /^.+ since ./.test(units.slice(0, 1000))
   const unsigned = attrs._Unsigned
   const storedType = signConverted(dataType, unsigned)
   const reinterpretSign = storedType !== dataType
@@ -198,10 +207,9 @@ function encodedFills(
 
 function reinterpretScalar(value: number | bigint, from: string, to: string): number | bigint {
   const source = typedArrayOf(from, 1)
-  try {
-    source[0] = (typeof source[0] === 'bigint' ? BigInt(value) : Number(value)) as never
-  } catch (error) {
-    throw new InvalidValueError(`_FillValue: ${value} is not a ${from} value`, { cause: error })
+  source[0] = (typeof source[0] === 'bigint' ? BigInt(value) : Number(value)) as never
+  if (source[0] !== (typeof source[0] === 'bigint' ? BigInt(value) : Number(value))) {
+    throw new InvalidValueError(`_FillValue: ${value} is not a ${from} value`)
   }
   return reinterpret(source, to)[0] as number | bigint
 }

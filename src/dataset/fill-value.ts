@@ -45,15 +45,18 @@ export function decodeFillValue(
   dataType: string,
   what = 'fill value',
 ): number | bigint | boolean | undefined {
+  const decoded = decodeAny(value, dataType, what)
+  if (typeof decoded === 'number' && isIntegerType(dataType) && !Number.isInteger(decoded)) {
+    throw new InvalidValueError(`${what}: ${decoded} is not an integer for a ${dataType} array`)
+  }
+  return decoded
+}
+
+function decodeAny(value: unknown, dataType: string, what: string): number | bigint | boolean | undefined {
   if (value === undefined || value === null) return undefined
   if (typeof value === 'boolean' && dataType === 'bool') return value
   if (typeof value === 'bigint') return isIntegerType(dataType) ? value : Number(value)
-  if (typeof value === 'number') {
-    if (isIntegerType(dataType) && !Number.isInteger(value)) {
-      throw new InvalidValueError(`${what}: ${value} is not an integer for a ${dataType} array`)
-    }
-    return value
-  }
+  if (typeof value === 'number') return value
   if (typeof value !== 'string') {
     throw new InvalidValueError(`${what}: expected a number or a string, got ${typeof value}`)
   }
