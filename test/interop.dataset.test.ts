@@ -86,18 +86,31 @@ function timeFields(date: CFDatetime): number[] {
   return [date.year, date.month, date.day, date.hour, date.minute, date.second]
 }
 
-/** A time label in one of the forms users give: ISO string, Date (where the calendar has it) or CFDatetime. */
-function timeLabel(random: () => number, date: CFDatetime): Label {
+/**
+ * A time label in one of the forms users give: a Date (where the calendar has it), a CFDatetime, or
+ * a string, the whole instant or a coarser period ('2000-03', '2000-03-05'). xarray gets the string
+ * where it reads strings (one exact label, slice ends), else the instant the string starts at: it
+ * cannot take strings with a method or in a list on a cftime index, where we take that instant.
+ */
+function timeLabel(
+  random: () => number,
+  date: CFDatetime,
+  stringsToPython: boolean,
+): { py: unknown; ts: Label } {
+  const fields = timeFields(date)
   const pick = random()
   const asDate = date.toDate()
   if (
-    pick < 0.35 &&
+    pick < 0.25 &&
     asDate !== undefined &&
     ['standard', 'gregorian', 'proleptic_gregorian'].includes(date.calendar)
   )
-    return asDate
-  if (pick < 0.7) return date.toISOString()
-  return date
+    return { py: { time: fields }, ts: asDate }
+  if (pick < 0.45) return { py: { time: fields }, ts: date }
+  const keep = pick < 0.7 ? 6 : pick < 0.8 ? 3 : pick < 0.9 ? 2 : 4
+  const text = date.toISOString().slice(0, [0, 4, 7, 10, 13, 16, 19][keep])
+  const start = fields.map((v, i) => (i < keep ? v : i < 3 ? 1 : 0))
+  return { py: stringsToPython ? { str: text } : { time: start }, ts: text }
 }
 
 function generate(random: () => number, ds: Dataset, calendar: string, count: number): Spec[] {
@@ -147,7 +160,7 @@ function generate(random: () => number, ds: Dataset, calendar: string, count: nu
     const py: Record<string, unknown> = {}
     const ts: Record<string, LabelIndexer> = {}
     let hasTime = false
-    const labelFor = (dim: string, exact: boolean): { py: unknown; ts: Label } => {
+    const labelFor = (dim: string, exact: boolean, strings = false): { py: unknown; ts: Label } => {
       if (dim === 'time') {
         hasTime = true
         const date =
@@ -169,7 +182,7 @@ function generate(random: () => number, ds: Dataset, calendar: string, count: nu
           0,
           calendar,
         )
-        return { py: { time: timeFields(whole) }, ts: timeLabel(random, whole) }
+        return timeLabel(random, whole, strings)
       }
       const values = numeric(dim)
       if (exact || random() < 0.25) {
@@ -191,7 +204,7 @@ function generate(random: () => number, ds: Dataset, calendar: string, count: nu
       if (random() < 0.35) continue
       const kind = random()
       if (kind < 0.45 || (method !== undefined && kind >= 0.75)) {
-        const label = labelFor(dim, method === undefined && random() < 0.85)
+        const label = labelFor(dim, method === undefined && random() < 0.85, method === undefined)
         py[dim] = label.py
         ts[dim] = label.ts
       } else if (kind < 0.75) {
@@ -201,8 +214,8 @@ function generate(random: () => number, ds: Dataset, calendar: string, count: nu
         py[dim] = labels.map((l) => l.py)
         ts[dim] = labels.map((l) => l.ts)
       } else {
-        const a = random() < 0.15 ? undefined : labelFor(dim, random() < 0.5)
-        const b = random() < 0.15 ? undefined : labelFor(dim, random() < 0.5)
+        const a = random() < 0.15 ? undefined : labelFor(dim, random() < 0.5, true)
+        const b = random() < 0.15 ? undefined : labelFor(dim, random() < 0.5, true)
         const step = random() < 0.8 ? 1 : 2
         py[dim] = { slice: [a?.py ?? null, b?.py ?? null, step] }
         ts[dim] = { start: a?.ts, stop: b?.ts, step }

@@ -1,9 +1,16 @@
 // `sel` for one dimension: labels (numbers, or times as ISO strings, Dates or CFDatetimes) turned
 // into positions of the view through its coordinate, with xarray's methods and errors.
 import { describeValue, InvalidArgumentError, LabelNotFoundError } from '../errors.js'
-import { CFDatetime, decodeTimesWithNaT, encodeTime } from './cf-time.js'
+import { CFDatetime, decodeTimesWithNaT, encodeTime, labelPeriod } from './cf-time.js'
 import type { CoordinateValue, Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
-import { type CoordinateIndex, coordinateIndex, locate, type Method, sliceBounds } from './lookup.js'
+import {
+  type CoordinateIndex,
+  coordinateIndex,
+  locate,
+  type Method,
+  periodPositions,
+  sliceBounds,
+} from './lookup.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
 
 const METHODS: readonly Method[] = ['exact', 'nearest', 'pad', 'ffill', 'backfill', 'bfill']
@@ -105,8 +112,17 @@ export function resolveLabels(
         `slice step for ${JSON.stringify(name)} must be a positive integer, got ${step}`,
       )
     }
-    const start = indexer.start === undefined ? undefined : labelValue(coord, indexer.start)
-    const stop = indexer.stop === undefined ? undefined : labelValue(coord, indexer.stop)
+    // A time string bounds a slice by its period: the start's first instant, the stop's last (pandas).
+    const descending = index.order === 'descending'
+    const bound = (label: Label | undefined, side: 'start' | 'stop'): number | undefined => {
+      if (label === undefined) return undefined
+      if (typeof label !== 'string' || coord.time === undefined) return labelValue(coord, label)
+      const period = labelPeriod(label, coord.time.calendar)
+      const edge = (side === 'start') !== descending ? period.start : period.end
+      return encodeTime(edge, coord.time.units, coord.time.calendar)
+    }
+    const start = bound(indexer.start, 'start')
+    const stop = bound(indexer.stop, 'stop')
     const bounds = sliceBounds(index, start, stop)
     return { kind: 'range', start: bounds.start, step, count: Math.ceil((bounds.stop - bounds.start) / step) }
   }
@@ -122,5 +138,84 @@ export function resolveLabels(
     return position
   }
   if (Array.isArray(indexer)) return { kind: 'list', indices: indexer.map(find) }
+  if (typeof indexer === 'string' && method === 'exact' && coord.time !== undefined) {
+    const period = periodOf(coord, index, indexer)
+    if (period !== undefined) return period
+  }
   return { kind: 'point', index: find(indexer as Label) }
+}
+
+const RESOLUTIONS = [
+  'microsecond',
+  'millisecond',
+  'second',
+  'minute',
+  'hour',
+  'day',
+  'month',
+  'year',
+] as const
+const PANDAS_CALENDARS = new Set(['standard', 'gregorian', 'proleptic_gregorian'])
+// datetime64[ns] holds 1677-09-21 to 2262-04-11; xarray decodes outside it with cftime.
+const PANDAS_FIRST = '1677-09-22T00:00:00'
+const PANDAS_LAST = '2262-04-11T00:00:00'
+
+/** How xarray indexes a time coordinate: pandas (with its finest resolution) or CFTimeIndex. */
+const indexKinds = new WeakMap<CoordinateInfo, { pandas: boolean; resolution: number }>()
+
+function timeIndexKind(coord: CoordinateInfo): { pandas: boolean; resolution: number } {
+  let kind = indexKinds.get(coord)
+  if (kind !== undefined) return kind
+  const time = coord.time as { units: string; calendar: string }
+  const dates = decodeTimesWithNaT(coord.index.values, time.units, time.calendar).filter(
+    (date): date is CFDatetime => date !== undefined,
+  )
+  const iso = dates.map((date) => date.toISOString())
+  const pandas =
+    PANDAS_CALENDARS.has(time.calendar) && iso.every((text) => text >= PANDAS_FIRST && text <= PANDAS_LAST)
+  let resolution = RESOLUTIONS.indexOf('day')
+  for (const date of dates) {
+    const finest =
+      date.microsecond % 1000 !== 0
+        ? 0
+        : date.microsecond !== 0
+          ? 1
+          : date.second !== 0
+            ? 2
+            : date.minute !== 0
+              ? 3
+              : date.hour !== 0
+                ? 4
+                : 5
+    resolution = Math.min(resolution, finest)
+  }
+  kind = { pandas, resolution }
+  indexKinds.set(coord, kind)
+  return kind
+}
+
+/**
+ * A time string names a period, as xarray reads `sel(time='2024-07')`: every position in it (the
+ * dimension is kept) when xarray indexes with cftime, or with pandas when the label is coarser than
+ * the coordinate's resolution; undefined when the label is one instant to look up.
+ */
+function periodOf(coord: CoordinateInfo, index: CoordinateIndex, label: string): DimSelection | undefined {
+  const time = coord.time as { units: string; calendar: string }
+  const period = labelPeriod(label, time.calendar)
+  const kind = timeIndexKind(coord)
+  if (kind.pandas && RESOLUTIONS.indexOf(period.resolution) <= kind.resolution) return undefined
+  const start = encodeTime(period.start, time.units, time.calendar)
+  const end = encodeTime(period.end, time.units, time.calendar)
+  const positions = periodPositions(index, start, end)
+  if (
+    positions === undefined ||
+    (kind.pandas && positions.kind === 'list' && positions.indices.length === 0)
+  ) {
+    throw new LabelNotFoundError(
+      labelText(label),
+      index.name,
+      ': no time of the coordinate falls in that period',
+    )
+  }
+  return positions
 }

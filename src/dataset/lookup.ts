@@ -131,3 +131,33 @@ export function sliceBounds(
   const to = stop === undefined ? n : countBefore(index, castLabel(index, stop), true)
   return { start: from, stop: Math.max(from, to) }
 }
+
+/**
+ * Positions whose values lie in `[start, end]` (a time label's period): a range on an ascending
+ * coordinate, else a list; undefined when the period lies wholly before or after an ascending one,
+ * where pandas and xarray raise KeyError.
+ */
+export function periodPositions(
+  index: CoordinateIndex,
+  start: number,
+  end: number,
+):
+  | { kind: 'range'; start: number; step: 1; count: number }
+  | { kind: 'list'; indices: number[] }
+  | undefined {
+  const { values } = index
+  if (index.order === 'ascending') {
+    const first = values[0] as number
+    const last = values[values.length - 1] as number
+    if (values.length > 0 && ((start < first && end < first) || (start > last && end > last)))
+      return undefined
+    const from = countBefore(index, start, false)
+    const to = countBefore(index, end, true)
+    return { kind: 'range', start: from, step: 1, count: Math.max(0, to - from) }
+  }
+  const indices: number[] = []
+  values.forEach((v, i) => {
+    if (v >= start && v <= end) indices.push(i)
+  })
+  return { kind: 'list', indices }
+}

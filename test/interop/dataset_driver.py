@@ -17,7 +17,8 @@ write   in:  {..., "calendar": CF calendar of the time coordinate}
 select  in:  {..., "root", "group"?, "selections": [{"op": "sel"|"isel", "var", "indexers",
               "method"?, "tolerance"?}]}
         Indexers: a number, a time as {"time": [y, m, d, H, M, S]} (made a cftime/pandas time of
-        the index's kind), a list of those, or {"slice": [start, stop, step]} (null for none).
+        the index's kind) or {"str": text} (given to xarray as the string), a list of those, or
+        {"slice": [start, stop, step]} (null for none).
         out: {"results": [{"ok": true, "dims", "shape", "values" (flat, NaN null), "coords":
               {name: flat values, times as [y, m, d, H, M, S, us]}} | {"ok": false, "error": class name,
               "message"}]}
@@ -119,6 +120,8 @@ def time_label(spec: list[int], index: Any) -> Any:
 
 
 def label_of(value: Any, index: Any) -> Any:
+    if isinstance(value, dict) and "str" in value:
+        return value["str"]
     if isinstance(value, dict) and "time" in value:
         return time_label(value["time"], index)
     return value
