@@ -169,6 +169,18 @@ describe('selections and reads', async () => {
     await assert.rejects(reading, /enough/)
   })
 
+  it('a series across chunks is one read while it fits maxBlockValues (not one per chunk)', async () => {
+    const series = ds.variable('temp').isel({ lat: 0, lon: 0 }) // time chunks of 2: two chunks
+    const shapes = async (maxBlockValues?: number): Promise<number[][]> => {
+      const out: number[][] = []
+      for await (const block of series.blocks(maxBlockValues === undefined ? {} : { maxBlockValues }))
+        out.push([...block.shape])
+      return out
+    }
+    assert.deepEqual(await shapes(), [[4]])
+    assert.deepEqual(await shapes(3), [[2], [2]])
+  })
+
   it('a point series as records and CSV, times as ISO strings, NaN as null', async () => {
     const series = await ds.variable('temp').point({ lat: 12, lon: 100 }).load()
     assert.deepEqual(series.dims, ['time'])

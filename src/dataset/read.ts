@@ -54,6 +54,27 @@ function* chunkRuns(selection: DimSelection, chunk: number): Generator<[number, 
   }
 }
 
+/**
+ * Chunk runs of a range merged while they hold at most `limit` positions, so that one read fetches
+ * many chunks at once (a point's time series over one-step chunks is one read, not one per step).
+ * A list's runs stay apart: a read covers a list's bounding box.
+ */
+function* mergedRuns(selection: DimSelection, chunk: number, limit: number): Generator<[number, number]> {
+  if (selection.kind !== 'range') {
+    yield* chunkRuns(selection, chunk)
+    return
+  }
+  let current: [number, number] | undefined
+  for (const [from, to] of chunkRuns(selection, chunk)) {
+    if (current !== undefined && to - current[0] <= limit) current[1] = to
+    else {
+      if (current !== undefined) yield current
+      current = [from, to]
+    }
+  }
+  if (current !== undefined) yield current
+}
+
 /** The blocks of a view, in C order of the result, each at most `maxValues` values where chunks allow. */
 export function* planBlocks(
   selections: readonly DimSelection[],
@@ -81,7 +102,8 @@ export function* planBlocks(
   function* walk(depth: number, prefix: number[], offset: number): Generator<BlockPlan> {
     const rest = product(sizes.slice(depth + 1))
     const d = kept[depth] as number
-    for (const [from, to] of chunkRuns(selections[d] as DimSelection, chunks[d] as number)) {
+    const limit = Math.max(1, Math.floor(maxValues / rest))
+    for (const [from, to] of mergedRuns(selections[d] as DimSelection, chunks[d] as number, limit)) {
       if (((to - from) * rest <= maxValues && compactAfter[depth]) || depth === last) {
         const step = depth === last ? Math.max(1, maxValues) : to - from
         for (let p = from; p < to; p += step) {
