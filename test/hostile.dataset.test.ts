@@ -113,7 +113,16 @@ describe('hostile datasets', () => {
     )
     const zero = await build({ 'z/zarr.json': arrayMeta([10], [0], ['i'], 'float32') })
     const zeroOutcome = await withinBudget('zero chunk', () => openDataset(zero.root, { store: zero.store }))
-    assert.ok(zeroOutcome.error !== undefined, 'a zero chunk is refused')
+    assertTypedError(zeroOutcome, 'ERR_INVALID_VALUE')
+    const badCodec = await build({
+      'q/zarr.json': { ...arrayMeta([4], [2], ['i'], 'float32'), codecs: [{ name: 'nonsense' }] },
+      'q/c/0': 'eight by',
+    })
+    assertTypedError(
+      await withinBudget('unknown codec', async () =>
+        (await openDataset(badCodec.root, { store: badCodec.store })).variable('q').load(),
+      ),
+    )
     const fine = await build({}, { x: { dims: ['x'], values: [1, 2, 3] } })
     assertTypedError(
       await withinBudget('missing group', () => openDataset(fine.root, { store: fine.store, group: 'nope' })),

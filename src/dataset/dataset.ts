@@ -4,7 +4,7 @@
 import * as zarr from 'zarrita'
 import { formatId, toStoreId } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
-import { InvalidArgumentError, InvalidValueError } from '../errors.js'
+import { InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
 import type { ShardedZarrStore } from '../sharded/store.js'
 import type { ZarrHAMTStore } from '../zarr/store.js'
 import { parseTimeUnits } from './cf-time.js'
@@ -309,7 +309,15 @@ async function storedArray(
 ): Promise<StoredArray> {
   let array: Promise<zarr.Array<zarr.DataType, ZarrStore>> | undefined
   const open = (): Promise<zarr.Array<zarr.DataType, ZarrStore>> => {
-    array ??= zarr.open(location.resolve(name), { kind: 'array' })
+    array ??= zarr.open(location.resolve(name), { kind: 'array' }).catch((error: unknown) => {
+      if (isHamtError(error)) throw error
+      throw new InvalidValueError(
+        `array ${JSON.stringify(name)}: ${(error as Error)?.message ?? String(error)}`,
+        {
+          cause: error,
+        },
+      )
+    })
     return array
   }
   const opened = await open()
@@ -349,8 +357,19 @@ async function loadCoordinate(array: StoredArray, signal?: AbortSignal): Promise
       `coordinate ${JSON.stringify(array.name)} claims ${array.shape[0]} values, more than the ${MAX_COORDINATE_VALUES} read at open`,
     )
   }
-  const got = await zarr.get(await array.open(), [null], { signal })
-  const raw = (got as zarr.Chunk<zarr.DataType>).data as ArrayLike<number | bigint>
+  let raw: ArrayLike<number | bigint>
+  try {
+    const got = await zarr.get(await array.open(), [null], { signal })
+    raw = (got as zarr.Chunk<zarr.DataType>).data as ArrayLike<number | bigint>
+  } catch (error) {
+    if (isHamtError(error) || signal?.aborted) throw error
+    throw new InvalidValueError(
+      `cannot read coordinate ${JSON.stringify(array.name)}: ${(error as Error)?.message}`,
+      {
+        cause: error,
+      },
+    )
+  }
   const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))
   const index = coordinateIndex(array.name, values, array.dtype === 'float32')
   const units = array.attrs.units

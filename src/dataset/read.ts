@@ -3,7 +3,7 @@
 // the result and memory stays bounded however large the selection.
 import * as zarr from 'zarrita'
 import type { AbortOptions } from '../cas/interface.js'
-import { InvalidArgumentError, InvalidValueError } from '../errors.js'
+import { InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
 import type { CFValueDecoder, NumericArray } from './cf.js'
 import type { DataBlock } from './interface.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
@@ -156,15 +156,31 @@ export async function readBlock(
       offsets.push(picked.map((i) => i - min))
     }
   }
-  const array = await source.open(options)
-  const got = (await zarr.get(array, selection, { signal: options.signal })) as
-    | zarr.Chunk<zarr.DataType>
-    | unknown
+  const got = await readTyped(source, selection, options)
   const raw =
     typeof got === 'object' && got !== null && 'stride' in got
       ? gather(source.name, got as zarr.Chunk<zarr.DataType>, shape, offsets)
       : scalarArray(source, got)
   return { start: plan.start, shape: plan.shape, offset: plan.offset, values: source.decode(raw) }
+}
+
+/** zarrita's read of `selection`; its own failures (codecs, metadata) become InvalidValueError. */
+async function readTyped(
+  source: StoredArray,
+  selection: zarr.Slice[],
+  options: AbortOptions,
+): Promise<unknown> {
+  try {
+    return await zarr.get(await source.open(options), selection, { signal: options.signal })
+  } catch (error) {
+    if (isHamtError(error) || options.signal?.aborted) throw error
+    throw new InvalidValueError(
+      `cannot read ${JSON.stringify(source.name)}: ${(error as Error)?.message ?? String(error)}`,
+      {
+        cause: error,
+      },
+    )
+  }
 }
 
 /** A 0-d array's one value, as a typed array of its dtype. */
