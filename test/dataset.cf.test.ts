@@ -165,10 +165,12 @@ function pyNumber(text: string): number | bigint {
   return /^-?\d+$/.test(text) && !Number.isSafeInteger(Number(text)) ? BigInt(text) : Number(text)
 }
 
-function check(spec: Spec, written: Written): void {
+function check(spec: Spec, written: Written, zarrFormat = 3): void {
   const what = `${JSON.stringify(spec)} on disk ${JSON.stringify(written.zarr.attributes)} (seed ${seed})`
   const attrs = written.zarr.attributes ?? {}
-  const decoder = cfValueDecoder(attrs, written.zarr.data_type, written.zarr.fill_value)
+  const decoder = cfValueDecoder(attrs, written.zarr.data_type, written.zarr.fill_value, {
+    fillValueAsMask: zarrFormat === 2,
+  })
   const { values, mask } = decoder.decode(rawArray(spec.dtype, written.raw))
   if (written.error !== undefined) assert.fail(`xarray could not decode ${what}: ${written.error}`)
   if (decoder.timeLike && written.dtype?.startsWith('datetime64')) {
@@ -207,6 +209,67 @@ test('cfValueDecoder matches xarray.decode_cf on Zarr v3 data written by xarray'
     variables: specs,
   })
   for (const spec of specs) check(spec, written[spec.name] as Written)
+})
+
+test('with fillValueAsMask, Zarr v2 data written by xarray decodes as xarray decodes it', async () => {
+  const specs = [
+    ...FIXED.filter((spec) => !spec.attrs.units),
+    ...Array.from({ length: 80 }, (_, i) => randomSpec(i)),
+  ]
+  const written = await cfDriver<Record<string, Written>>('write', {
+    dir: join(dir, 'v2.zarr'),
+    zarrFormat: 2,
+    variables: specs,
+  })
+  for (const spec of specs) check(spec, written[spec.name] as Written, 2)
+})
+
+test('times xarray encoded itself (its units, NaT, cftime calendars) decode to its dates', async () => {
+  const specs: Spec[] = [
+    {
+      name: 'datetimes',
+      dtype: 'datetime64[ns]',
+      values: ['2000-01-01T06', 'NaT', '2262-04-10', '1990-05-05T00:00:01'],
+      attrs: {},
+    },
+    {
+      name: 'hourly',
+      dtype: 'datetime64[ns]',
+      values: ['2024-07-01T00', '2024-07-01T01', '2024-07-01T02'],
+      attrs: {},
+    },
+    ...['noleap', 'all_leap', '360_day', 'julian', 'standard', 'proleptic_gregorian'].map((calendar) => ({
+      name: `cftime_${calendar}`,
+      dtype: `cftime:${calendar}`,
+      values: ['1,1,1,0', '1582,10,4,12', '2400,2,28,23', '-500,3,1,0'].filter(
+        (v) => !(v.startsWith('-') && calendar === 'standard'),
+      ),
+      attrs: {},
+    })),
+  ]
+  const written = await cfDriver<Record<string, Written>>('write', {
+    dir: join(dir, 'times.zarr'),
+    variables: specs,
+  })
+  for (const spec of specs) {
+    const { zarr, decoded, error } = written[spec.name] as Written
+    assert.equal(error, undefined)
+    const attrs = zarr.attributes ?? {}
+    const decoder = cfValueDecoder(attrs, zarr.data_type, zarr.fill_value)
+    const raw = rawArray(zarr.data_type, (written[spec.name] as Written).raw)
+    const { values } = decoder.decode(raw)
+    const dates = decodeTimesWithNaT(
+      values as ArrayLike<number | bigint>,
+      String(attrs.units),
+      attrs.calendar as string | undefined,
+    )
+    const trim = (text: string): string => text.replace(/\.0+$/, '')
+    assert.deepEqual(
+      dates.map((date) => (date === undefined ? 'NaT' : trim(date.toISOString()))),
+      decoded?.map(trim),
+      `${spec.name}: ${JSON.stringify(attrs)}`,
+    )
+  }
 })
 
 test('the on-disk forms of fill values: base64 floats, NaN strings, ints', async () => {

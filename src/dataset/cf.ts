@@ -51,9 +51,26 @@ export interface CFValueDecoder {
 
 const NAT = -(2n ** 63n)
 
+/** Options of {@link cfValueDecoder}. */
+export interface CFDecodeOptions {
+  /**
+   * Mask with the array's own `fill_value` when there is no `_FillValue` attribute, as xarray does
+   * for Zarr v2 (where it keeps `_FillValue` there). Off by default, as xarray for Zarr v3.
+   */
+  fillValueAsMask?: boolean
+}
+
+/** A Zarr fill value as the array stores it (xarray compares with the float32 itself for float32 arrays). */
+function inStoredType(
+  value: number | bigint | boolean | undefined,
+  dataType: string,
+): number | bigint | boolean | undefined {
+  return dataType === 'float32' && typeof value === 'number' ? Math.fround(value) : value
+}
+
 /**
  * The CF decoder of a variable from its attributes, its Zarr `data_type` and its Zarr `fill_value`
- * (any JSON form). Malformed attributes (a string scale_factor, an undecodable _FillValue) are an
+ * (any JSON form; with `fillValueAsMask`, the Zarr v2 mask). Malformed attributes (a string scale_factor, an undecodable _FillValue) are an
  * InvalidValueError naming the attribute.
  *
  * Deviations from xarray: attributes come from JSON, where `2` and `2.0` are the same, so an integer
@@ -70,6 +87,7 @@ export function cfValueDecoder(
   attrs: Record<string, unknown>,
   dataType: ZarrDataType | string,
   fillValue?: unknown,
+  options: CFDecodeOptions = {},
 ): CFValueDecoder {
   if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) {
     throw new InvalidArgumentError('attrs: expected the variable attributes as an object')
@@ -79,7 +97,10 @@ export function cfValueDecoder(
   const zarrFillValue = decodeFillValue(fillValue, dataType, 'fill_value')
   // Booleans are not CF-decoded (xarray stores them as int8 with a dtype attribute instead).
   if (dataType === 'bool') attrs = {}
-  const fill = decodeFillValue(attrs._FillValue, dataType, '_FillValue')
+  const fill =
+    options.fillValueAsMask && attrs._FillValue === undefined
+      ? inStoredType(zarrFillValue, dataType)
+      : decodeFillValue(attrs._FillValue, dataType, '_FillValue')
   const missingValues = missingValuesOf(attrs.missing_value, dataType)
   const scaleFactor = scalarAttribute(attrs.scale_factor, 'scale_factor')
   const addOffset = scalarAttribute(attrs.add_offset, 'add_offset')
