@@ -40,6 +40,7 @@ const UNITS = 'days since 2000-01-01'
 const PACKED = true
 
 type Setup = {
+  zarrFormat?: 2
   layout: 'hamt' | 'sharded-v1' | 'sharded-v2'
   calendar: string
   encrypted?: boolean
@@ -55,6 +56,8 @@ const SETUPS: Setup[] = [
   { layout: 'hamt', calendar: 'gregorian', encrypted: true, via: 'gateways' },
   { layout: 'sharded-v2', calendar: '365_day', via: 'gateways' },
   { layout: 'hamt', calendar: '366_day', via: 'store' },
+  { layout: 'hamt', calendar: 'standard', via: 'gateways', zarrFormat: 2 },
+  { layout: 'sharded-v1', calendar: 'noleap', via: 'store', zarrFormat: 2 },
 ]
 
 type PyIndexer = unknown
@@ -285,13 +288,14 @@ async function check(ds: Dataset, spec: Spec, expected: PyResult, label: string)
 describe('dataset selections against xarray on datasets py-hamt wrote', () => {
   const random = prng(seed)
   for (const setup of SETUPS) {
-    const name = `${setup.layout}${setup.encrypted ? ' encrypted' : ''}, ${setup.calendar} calendar, via ${setup.via}`
+    const name = `${setup.zarrFormat === 2 ? 'Zarr v2 ' : ''}${setup.layout}${setup.encrypted ? ' encrypted' : ''}, ${setup.calendar} calendar, via ${setup.via}`
     it(name, { timeout: 300_000 }, async () => {
       const request = {
         rpcUrl: daemon.rpcUrl,
         gatewayUrl: daemon.gatewayUrl,
         layout: setup.layout,
         calendar: setup.calendar,
+        ...(setup.zarrFormat === undefined ? {} : { zarrFormat: setup.zarrFormat }),
         ...(setup.encrypted
           ? {
               encryption: {

@@ -28,6 +28,7 @@ import { coordinateSlice, Variable } from './variable.js'
 type ZarrStore = ZarrHAMTStore | ShardedZarrStore
 type ArrayMeta = {
   node_type?: unknown
+  zarr_format?: unknown
   shape?: unknown
   dimension_names?: unknown
   attributes?: unknown
@@ -202,7 +203,7 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
   const zarrStore = opened.store
   const group = await chooseGroup(zarrStore, options)
   const location = group === '' ? zarr.root(zarrStore) : zarr.root(zarrStore).resolve(group)
-  const groupMeta = (await readJson(zarrStore, joinKey(group, 'zarr.json'), signal)) as ArrayMeta | undefined
+  const groupMeta = await nodeMeta(zarrStore, group, signal)
   if (group !== '' && groupMeta?.node_type !== 'group') {
     throw new InvalidArgumentError(`group ${JSON.stringify(group)} is not a Zarr group of this root`)
   }
@@ -264,11 +265,27 @@ async function childrenOf(
     return children
   }
   for await (const name of store.listDir(group, { signal })) {
-    if (name === 'zarr.json' || name === 'c') continue
-    const child = await readJson(store, joinKey(joinKey(group, name), 'zarr.json'), signal)
-    if (isRecord(child)) children.set(name, child)
+    if (name === 'zarr.json' || name === 'c' || name.startsWith('.')) continue
+    const child = await nodeMeta(store, joinKey(group, name), signal)
+    if (child !== undefined) children.set(name, child)
   }
   return children
+}
+
+/**
+ * The metadata of the node at `path` in Zarr v3's shape: its zarr.json, or for Zarr v2 its
+ * `.zarray`/`.zgroup` with `.zattrs` (dimension names from xarray's `_ARRAY_DIMENSIONS`).
+ */
+async function nodeMeta(store: ZarrStore, path: string, signal?: AbortSignal): Promise<ArrayMeta | undefined> {
+  const v3 = await readJson(store, joinKey(path, 'zarr.json'), signal)
+  if (isRecord(v3)) return v3
+  const array = await readJson(store, joinKey(path, '.zarray'), signal)
+  const group = isRecord(array) ? undefined : await readJson(store, joinKey(path, '.zgroup'), signal)
+  if (!isRecord(array) && !isRecord(group)) return undefined
+  const zattrs = await readJson(store, joinKey(path, '.zattrs'), signal)
+  const { _ARRAY_DIMENSIONS: dims, ...attributes } = isRecord(zattrs) ? zattrs : {}
+  if (!isRecord(array)) return { node_type: 'group', zarr_format: 2, attributes }
+  return { node_type: 'array', zarr_format: 2, shape: array.shape, dimension_names: dims, attributes }
 }
 
 async function arraysOf(
@@ -334,7 +351,8 @@ async function storedArray(
   const names = Array.isArray(meta.dimension_names) ? meta.dimension_names : []
   const dims = shape.map((_, d) => (typeof names[d] === 'string' ? (names[d] as string) : `dim_${d}`))
   const attrs = isRecord(meta.attributes) ? meta.attributes : {}
-  const cf = lazyDecoder(attrs, String(opened.dtype), opened.fillValue)
+  // Zarr v2: xarray masks with the array's fill_value (v3 keeps it apart from _FillValue).
+  const cf = lazyDecoder(attrs, String(opened.dtype), opened.fillValue, meta.zarr_format === 2)
   return {
     name,
     dims,

@@ -7,10 +7,11 @@ export function lazyDecoder(
   attrs: Readonly<Record<string, unknown>>,
   dtype: string,
   fillValue: unknown,
+  fillValueAsMask: boolean,
 ): () => CFValueDecoder {
   let decoder: CFValueDecoder | undefined
   return () => {
-    decoder ??= cfValueDecoder({ ...attrs }, dtype, fillValue)
+    decoder ??= cfValueDecoder({ ...attrs }, dtype, fillValue, { fillValueAsMask })
     return decoder
   }
 }

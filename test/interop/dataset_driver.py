@@ -7,7 +7,7 @@ selections with xarray's .sel/.isel on it.
     python dataset_driver.py select < request.json > response.json
 
 Common fields: "rpcUrl", "gatewayUrl" (Kubo), "layout": "hamt" | "sharded-v1" | "sharded-v2",
-"encryption"?: {"keyHex", "headerHex"} (HAMT only).
+"encryption"?: {"keyHex", "headerHex"} (HAMT only), "zarrFormat"?: 2 | 3 (default 3).
 
 write   in:  {..., "calendar": CF calendar of the time coordinate}
         out: {"root": cid, "group": "0" | null}
@@ -96,19 +96,20 @@ async def write(req: JsonObject) -> JsonObject:
     layout = layout_of(req)
     enc = parse_encryption(req)
     ds, encoding = dataset(field(req, "calendar", str))
+    fmt = field(req, "zarrFormat", int, default=3)
     async with kubo_cas_for(req) as cas:
         if layout == "hamt":
             hamt = await HAMT.build(cas=cas, values_are_bytes=True)
-            ds.to_zarr(zarr_store(hamt, False, enc), zarr_format=3, mode="w", consolidated=False, encoding=encoding)
+            ds.to_zarr(zarr_store(hamt, False, enc), zarr_format=fmt, mode="w", consolidated=False, encoding=encoding)
             await hamt.make_read_only()
             return {"root": str(hamt.root_node_id), "group": None}
         if layout == "sharded-v1":
             store = await ShardedZarrStore.open(cas=cas, read_only=False, array_shape=(NTIME, NLAT, NLON),
                                                 chunk_shape=(7, 5, 8), chunks_per_shard=5)
-            ds.to_zarr(store, zarr_format=3, mode="w", consolidated=False, encoding=encoding)
+            ds.to_zarr(store, zarr_format=fmt, mode="w", consolidated=False, encoding=encoding)
             return {"root": str(await store.flush()), "group": None}
         store = await ShardedZarrStore.open(cas=cas, read_only=False, chunks_per_shard=3)
-        ds.to_zarr(store, zarr_format=3, mode="w", consolidated=False, encoding=encoding, group="0")
+        ds.to_zarr(store, zarr_format=fmt, mode="w", consolidated=False, encoding=encoding, group="0")
         return {"root": str(await store.flush()), "group": "0"}
 
 
@@ -181,7 +182,8 @@ async def select(req: JsonObject) -> JsonObject:
             store: Any = zarr_store(hamt, True, enc)
         else:
             store = await ShardedZarrStore.open(cas=cas, read_only=True, root_cid=root)
-        ds = xr.open_zarr(store, zarr_format=3, consolidated=False, group=req.get("group"))
+        ds = xr.open_zarr(store, zarr_format=field(req, "zarrFormat", int, default=3), consolidated=False,
+                          group=req.get("group"))
         ds.load()
         return {"results": [answer(ds, sel) for sel in field(req, "selections", list)]}
 
