@@ -211,6 +211,14 @@ describe('selections and reads', async () => {
     }
     const range = ds.variable('temp').timeRange('2020-01-02', '2020-01-03T12:00')
     assert.deepEqual(range.shape, [2, 6, 8])
+    // The README's first example: a point, then a time range, as CSV.
+    const csv = (
+      await ds.variable('temp').point({ lat: 12, lon: 100 }).timeRange('2020-01-02', '2020-01-03').load()
+    ).toCSV()
+    assert.equal(csv.split('\n')[1], `2020-01-02T00:00:00,10,90,${temp[at(1, 3, 2)] ?? ''}`)
+    // A month on daily data is the month (xarray's partial dates); a day is that day.
+    assert.deepEqual(ds.variable('temp').sel({ time: '2020-01' }).shape, [4, 6, 8])
+    assert.deepEqual(ds.variable('temp').sel({ time: '2020-01-02' }).shape, [6, 8])
     const box = ds.variable('temp').box({ lat: [30, -10], lon: [90, 0] })
     assert.deepEqual(box.coords.lat, [-10, 10, 30])
     assert.deepEqual(box.coords.lon, [0, 45, 90])
