@@ -236,6 +236,19 @@ describe('hostile selections', async () => {
     assert.equal(outcome.value, 100_000)
   })
 
+  it('100k exact labels on an unordered coordinate of 200k values are looked up within budget', async () => {
+    const n = 200_000
+    const values = Array.from({ length: n }, (_, i) => (i * 7919) % 200_003)
+    const big = await build({}, { u: { dims: ['u'], values } })
+    const outcome = await withinBudget('unordered lookups', async () => {
+      const view = (await openDataset(big.root, { store: big.store })).variable('u')
+      // Labels from the end: the worst case of a scan from the start.
+      const labels = Array.from({ length: 100_000 }, (_, i) => values[n - 1 - ((i * 37) % 1000)] as number)
+      return [...(await view.sel({ u: labels }).load()).values].every((v, i) => v === labels[i])
+    })
+    assert.equal(outcome.value, true)
+  })
+
   it('an exact lookup on an unordered coordinate works as pandas get_loc', async () => {
     assert.deepEqual(
       [

@@ -276,7 +276,11 @@ async function childrenOf(
  * The metadata of the node at `path` in Zarr v3's shape: its zarr.json, or for Zarr v2 its
  * `.zarray`/`.zgroup` with `.zattrs` (dimension names from xarray's `_ARRAY_DIMENSIONS`).
  */
-async function nodeMeta(store: ZarrStore, path: string, signal?: AbortSignal): Promise<ArrayMeta | undefined> {
+async function nodeMeta(
+  store: ZarrStore,
+  path: string,
+  signal?: AbortSignal,
+): Promise<ArrayMeta | undefined> {
   const v3 = await readJson(store, joinKey(path, 'zarr.json'), signal)
   if (isRecord(v3)) return v3
   const array = await readJson(store, joinKey(path, '.zarray'), signal)

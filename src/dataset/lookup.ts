@@ -62,8 +62,19 @@ function countBefore(index: CoordinateIndex, label: number, orEqual: boolean): n
   return lo
 }
 
+/** First position of each value of an unordered coordinate, built on its first exact lookup. */
+const firstPositions = new WeakMap<CoordinateIndex, Map<number, number>>()
+
 function exactPosition(index: CoordinateIndex, label: number): number {
-  if (index.order === 'unordered') return index.values.indexOf(label)
+  if (index.order === 'unordered') {
+    let positions = firstPositions.get(index)
+    if (positions === undefined) {
+      positions = new Map()
+      for (let i = index.values.length - 1; i >= 0; i--) positions.set(index.values[i] as number, i)
+      firstPositions.set(index, positions)
+    }
+    return Number.isNaN(label) ? -1 : (positions.get(label) ?? -1)
+  }
   const at = countBefore(index, label, false)
   return at < index.values.length && index.values[at] === label ? at : -1
 }
