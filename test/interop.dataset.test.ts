@@ -75,6 +75,7 @@ type Spec = {
 type PyResult =
   | {
       ok: true
+      attrs: Record<string, unknown>
       dims: string[]
       shape: number[]
       values: (number | null)[]
@@ -268,6 +269,7 @@ async function check(ds: Dataset, spec: Spec, expected: PyResult, label: string)
   }
   const { variable, values } = outcome as { variable: Variable; values: Float64Array }
   assert.deepEqual(variable.dims, expected.dims, `${label}: dims`)
+  assert.deepEqual(variable.attrs, expected.attrs, `${label}: attrs`)
   assert.deepEqual(variable.shape, expected.shape, `${label}: shape`)
   assert.deepEqual(
     [...values].map((v) => (Number.isNaN(v) ? null : v)),
@@ -324,6 +326,10 @@ describe('dataset selections against xarray on datasets py-hamt wrote', () => {
         { fillValue, scaleFactor, addOffset },
         { fillValue: -32767, scaleFactor: 0.5, addOffset: 10 },
       )
+      // As xarray shows a decoded time: its units and calendar are encoding, not attributes.
+      assert.deepEqual(ds.variable('time').attrs, {})
+      const { units, calendar } = ds.variable('time').encoding
+      assert.deepEqual({ units, calendar }, { units: UNITS, calendar: setup.calendar })
       const specs = generate(random, ds, setup.calendar, 40)
       const { results } = await datasetDriver<{ results: PyResult[] }>('select', {
         ...request,

@@ -354,9 +354,10 @@ async function storedArray(
   }
   const names = Array.isArray(meta.dimension_names) ? meta.dimension_names : []
   const dims = shape.map((_, d) => (typeof names[d] === 'string' ? (names[d] as string) : `dim_${d}`))
-  const attrs = isRecord(meta.attributes) ? meta.attributes : {}
+  const rawAttrs = isRecord(meta.attributes) ? meta.attributes : {}
+  const attrs = decodedAttrs(rawAttrs)
   // Zarr v2: xarray masks with the array's fill_value (v3 keeps it apart from _FillValue).
-  const cf = lazyDecoder(attrs, String(opened.dtype), opened.fillValue, meta.zarr_format === 2)
+  const cf = lazyDecoder(rawAttrs, String(opened.dtype), opened.fillValue, meta.zarr_format === 2)
   return {
     name,
     dims,
@@ -364,10 +365,38 @@ async function storedArray(
     chunks,
     dtype: String(opened.dtype),
     attrs,
+    rawAttrs,
     open: (_options?: AbortOptions) => open() as Promise<zarr.Array<zarr.DataType, zarr.Readable>>,
     cf,
     decode: (raw) => decodeToFloat64(cf(), raw),
   }
+}
+
+/** What xarray's decode_cf moves from a variable's attributes to its encoding. */
+const ENCODING_ATTRS = [
+  '_FillValue',
+  'missing_value',
+  'scale_factor',
+  'add_offset',
+  '_Unsigned',
+  'coordinates',
+]
+
+/** The attributes as xarray shows them once decoded: no CF encoding keys, and no units/calendar of a time. */
+function decodedAttrs(raw: Record<string, unknown>): Record<string, unknown> {
+  const attrs = Object.fromEntries(Object.entries(raw).filter(([key]) => !ENCODING_ATTRS.includes(key)))
+  if (typeof raw.units === 'string') {
+    const calendar = typeof raw.calendar === 'string' ? raw.calendar : 'standard'
+    try {
+      if (parseTimeUnits(raw.units, calendar) !== undefined) {
+        delete attrs.units
+        delete attrs.calendar
+      }
+    } catch {
+      // Not decodable as a time: xarray leaves such units where they are.
+    }
+  }
+  return attrs
 }
 
 /** Coordinates are read whole at open: one longer than this is refused rather than allocated. */
@@ -394,8 +423,8 @@ async function loadCoordinate(array: StoredArray, signal?: AbortSignal): Promise
   }
   const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))
   const index = coordinateIndex(array.name, values, array.dtype === 'float32')
-  const units = array.attrs.units
-  const calendar = typeof array.attrs.calendar === 'string' ? array.attrs.calendar : 'standard'
+  const units = array.rawAttrs.units
+  const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
   if (typeof units === 'string') {
     try {
       if (parseTimeUnits(units, calendar) !== undefined) return { index, time: { units, calendar } }

@@ -103,4 +103,7 @@ export interface VariableEncoding {
   missingValues: Array<number | bigint> | undefined
   scaleFactor: number | undefined
   addOffset: number | undefined
+  /** A CF time's units and calendar ('days since 2000-01-01', 'noleap'). */
+  units?: string
+  calendar?: string
 }

@@ -15,7 +15,10 @@ export interface StoredArray {
   readonly shape: readonly number[]
   readonly chunks: readonly number[]
   readonly dtype: string
+  /** The attributes as xarray shows them after decode_cf. */
   readonly attrs: Readonly<Record<string, unknown>>
+  /** The attributes as stored. */
+  readonly rawAttrs: Readonly<Record<string, unknown>>
   open(options?: AbortOptions): Promise<zarr.Array<zarr.DataType, zarr.Readable>>
   /** The CF decoder of its attributes (made on first use). */
   cf(): CFValueDecoder

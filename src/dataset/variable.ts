@@ -59,7 +59,10 @@ export class Variable {
   /** The dimensions the selection keeps (a dimension selected by one label or position is dropped). */
   readonly dims: readonly string[]
   readonly shape: readonly number[]
-  /** The attributes as stored (`units`, `long_name`, …). */
+  /**
+   * The attributes as xarray shows them after decode_cf (`units`, `long_name`, …): the CF encoding
+   * (`_FillValue`, `scale_factor`, a time's `units` and `calendar`…) is in {@link Variable.encoding}.
+   */
   readonly attrs: Readonly<Record<string, unknown>>
   /** The stored data type (`float32`, `int64`, …). */
   readonly dtype: string
@@ -92,6 +95,12 @@ export class Variable {
       missingValues: cf.missingValues,
       scaleFactor: cf.scaleFactor,
       addOffset: cf.addOffset,
+      ...(cf.timeLike
+        ? {
+            units: this.#source.rawAttrs.units as string,
+            calendar: (this.#source.rawAttrs.calendar as string | undefined) ?? 'standard',
+          }
+        : {}),
     }
   }
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from py_hamt import HAMT, KuboCAS, ShardedZarrStore
-from zarr_driver import json_number, parse_encryption, zarr_store
+from zarr_driver import json_number, parse_encryption, to_json, zarr_store
 
 warnings.simplefilter("ignore")
 
@@ -169,6 +169,7 @@ def answer(ds: xr.Dataset, sel: JsonObject) -> JsonObject:
         "shape": list(out.shape),
         "values": [json_number(v) for v in values.ravel()],
         "coords": {str(n): coord_json(np.asarray(c.values)) for n, c in out.coords.items()},
+        "attrs": to_json(dict(out.attrs)),
     }
 
 
