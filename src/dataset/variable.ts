@@ -182,9 +182,19 @@ export class Variable {
     const maxBlock = checkLimit('maxBlockValues', options.maxBlockValues, DEFAULT_BLOCK)
     const total = this.size
     let done = 0
-    for (const plan of planBlocks(this.#selections, this.#source.chunks, maxBlock)) {
+    const plans = planBlocks(this.#selections, this.#source.chunks, maxBlock)
+    // One block is read ahead while the caller handles the last: at most two in memory.
+    const start = (): Promise<DataBlock> | undefined => {
+      const next = plans.next()
+      if (next.done === true) return undefined
       options.signal?.throwIfAborted()
-      const block = await readBlock(this.#source, this.#selections, plan, options)
+      const reading = readBlock(this.#source, this.#selections, next.value, options)
+      reading.catch(() => undefined) // seen when awaited; not unhandled if the caller stops first
+      return reading
+    }
+    for (let reading = start(); reading !== undefined; ) {
+      const block = await reading
+      reading = start()
       done += block.values.length
       options.onProgress?.({ done, total })
       yield block
