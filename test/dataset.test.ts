@@ -124,6 +124,16 @@ describe('openDataset', () => {
     assert.ok(loads() > atOpen, 'reading values loads their chunks')
   })
 
+  it('stops opening when its signal aborts', async () => {
+    const blocks = await MemoryStore.create()
+    const { root } = await climateHamt(blocks)
+    const reason = new Error('user went away')
+    await assert.rejects(
+      openDataset(root, { store: blocks, signal: AbortSignal.abort(reason) }),
+      (err) => err === reason || (err as Error).cause === reason || /user went away|abort/i.test(String(err)),
+    )
+  })
+
   it('needs exactly one source of blocks', async () => {
     await assert.rejects(
       openDataset('bafyreigdmqpykrgxyaxtlafqpqhzrb7qy2rh75nldvfd4tucqmqqme5yje', {}),
