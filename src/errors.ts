@@ -18,6 +18,7 @@ export type HamtErrorCode =
   | 'ERR_DECRYPTION'
   | 'ERR_INVALID_MANIFEST'
   | 'ERR_CHUNK_OUT_OF_BOUNDS'
+  | 'ERR_LABEL_NOT_FOUND'
 
 /** Base class of every error ts-hamt throws on purpose. The original failure, if any, is in `cause`. */
 export class HamtError extends Error {
@@ -216,6 +217,26 @@ export class ChunkOutOfBoundsError extends HamtError {
   }
 }
 
+/**
+ * A `sel` label has no match in its coordinate under the method asked for (xarray's KeyError): the
+ * message names the label and the coordinate; `label` and `coordinate` hold them.
+ */
+export class LabelNotFoundError extends HamtError {
+  declare readonly code: 'ERR_LABEL_NOT_FOUND'
+
+  readonly label: string
+  readonly coordinate: string
+
+  constructor(label: string, coordinate: string, hint = '') {
+    super(
+      'ERR_LABEL_NOT_FOUND',
+      `label ${label} not found in coordinate ${JSON.stringify(coordinate)}${hint}`,
+    )
+    this.label = label
+    this.coordinate = coordinate
+  }
+}
+
 /** Every error class ts-hamt throws, told apart by their `code`. */
 export type AnyHamtError =
   | InvalidArgumentError
@@ -233,6 +254,7 @@ export type AnyHamtError =
   | InvalidValueError
   | InvalidManifestError
   | ChunkOutOfBoundsError
+  | LabelNotFoundError
 
 /** The error class of a code: `HamtErrorOf<'ERR_KEY_NOT_FOUND'>` is `KeyNotFoundError`. */
 export type HamtErrorOf<C extends HamtErrorCode> = Extract<AnyHamtError, { code: C }>

@@ -50,6 +50,7 @@ export {
   InvalidValueError,
   isHamtError,
   KeyNotFoundError,
+  LabelNotFoundError,
   RangeNotSatisfiableError,
   ReadOnlyError,
   StoreError,

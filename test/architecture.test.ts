@@ -22,7 +22,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['zarr'],
   ['sharded'],
   ['dataset', 'zstd'],
-  ['cli', 'node', 'index.ts', 'blocks.ts', 'layout.ts'],
+  ['cli', 'node', 'index.ts', 'blocks.ts', 'layout.ts', 'dataset.ts'],
   ['index.node.ts'],
 ]
 

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { build } from 'esbuild'
 import * as blocksApi from '../src/blocks.js'
+import * as datasetApi from '../src/dataset.js'
 import * as api from '../src/index.js'
 import * as layoutApi from '../src/layout.js'
 import * as nodeApi from '../src/node/index.js'
@@ -41,6 +42,7 @@ describe('package', () => {
       'InvalidValueError',
       'KeyNotFoundError',
       'KuboStore',
+      'LabelNotFoundError',
       'MemoryStore',
       'RangeNotSatisfiableError',
       'ReadOnlyError',
@@ -72,7 +74,7 @@ describe('package', () => {
     ])
     assert.deepEqual(Object.keys(layoutApi).sort(), ['convertHamtToSharded', 'hamtKey', 'zarrLayoutOf'])
     // Each name has one home: no entry point repeats another's runtime exports.
-    const homes = [api, nodeApi, blocksApi, layoutApi, zstdApi, telemetryApi].flatMap((entry) =>
+    const homes = [api, nodeApi, blocksApi, layoutApi, zstdApi, telemetryApi, datasetApi].flatMap((entry) =>
       Object.keys(entry),
     )
     assert.deepEqual(
@@ -80,13 +82,26 @@ describe('package', () => {
       [],
     )
     const manifest = (await import('../package.json', { with: { type: 'json' } })).default
-    for (const name of ['blocks', 'layout']) {
+    for (const name of ['blocks', 'layout', 'dataset']) {
       assert.deepEqual(manifest.exports[`./${name}` as keyof typeof manifest.exports], {
         types: `./dist/${name}.d.ts`,
         import: `./dist/${name}.js`,
         default: `./dist/${name}.js`,
       })
     }
+  })
+
+  it('exports labelled datasets from their own subpath (ts-hamt/dataset), which alone needs zarrita at run time', () => {
+    assert.deepEqual(Object.keys(datasetApi).sort(), [
+      'CFDatetime',
+      'DataArray',
+      'Dataset',
+      'Variable',
+      'decodeTimes',
+      'encodeTime',
+      'openDataset',
+      'parseTimeUnits',
+    ])
   })
 
   it('exports the Node-only API from its own subpath (ts-hamt/node)', async () => {
@@ -135,7 +150,7 @@ describe('package', () => {
   })
 
   it('bundles for the browser with no Node built-ins: the library, and the read path with zarrita', async () => {
-    for (const entry of ['index', 'blocks', 'layout', 'telemetry/index']) {
+    for (const entry of ['index', 'blocks', 'layout', 'telemetry/index', 'dataset']) {
       await assertBrowserBundle({ entryPoints: [`${repo}/src/${entry}.ts`] })
     }
     // What a web page that reads a published dataset imports: zarrita over a HAMT read from trustless gateways, and CAR export.

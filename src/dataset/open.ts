@@ -4,6 +4,7 @@ import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { ShardedZarrStore } from '../sharded/store.js'
+import { EncryptedZarrHAMTStore } from '../zarr/encrypted.js'
 import { ZarrHAMTStore } from '../zarr/store.js'
 
 /** How a Zarr dataset's root is laid out: a HAMT, or py-hamt's sharded store (with its manifest version). */
@@ -35,7 +36,9 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root?: string): ZarrLayout {
 
 /**
  * Opens the Zarr dataset at `rootId` (a CID, its string form or what a flush returned) read-only,
- * whichever layout holds it, as a zarrita store. `signal` bounds the loads of the root.
+ * whichever layout holds it, as a zarrita store. `signal` bounds the loads of the root. With
+ * `encryption` (py-hamt's SimpleEncryptedZarrHAMTStore: a 32-byte key and the header, bytes or text)
+ * a HAMT root opens as an {@link EncryptedZarrHAMTStore}; py-hamt has no encrypted sharded layout.
  *
  * @example
  * ```ts
@@ -45,15 +48,26 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root?: string): ZarrLayout {
  */
 export async function openZarrRoot(
   rootId: StoreId | string,
-  options: { store: ContentAddressedStore } & AbortOptions,
+  options: {
+    store: ContentAddressedStore
+    encryption?: { key: Uint8Array; header: Uint8Array | string } | undefined
+  } & AbortOptions,
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
-  const { store, signal } = options
+  const { store, signal, encryption } = options
   // A HAMT opens at any store ID (a MemoryStore's are bytes); the sharded layout checks for a CID itself.
   const root = toStoreId(rootId, 'root')
   const layout = zarrLayoutOf(await store.load(root, { signal }), formatId(root))
   if (layout.kind === 'sharded') {
+    if (encryption !== undefined) {
+      throw new InvalidArgumentError(
+        `root ${formatId(root)} is a sharded store, which py-hamt never encrypts: drop encryption`,
+      )
+    }
     return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true, signal }) }
   }
   const map = await HAMT.open<Uint8Array>(root, { store, readOnly: true, valuesAreBytes: true, signal })
-  return { layout, store: new ZarrHAMTStore(map) }
+  if (encryption === undefined) return { layout, store: new ZarrHAMTStore(map) }
+  const header =
+    typeof encryption.header === 'string' ? new TextEncoder().encode(encryption.header) : encryption.header
+  return { layout, store: new EncryptedZarrHAMTStore(map, { key: encryption.key, header }) }
 }

@@ -43,6 +43,11 @@ export type ZarrVariable = {
 /** What zarr_driver.py's `write` answers: the dataset's root and every variable it wrote. */
 export type ZarrWritten = { root: string; expected: Record<string, ZarrVariable> }
 
+/** Runs a command of test/interop/dataset_driver.py (a labelled dataset by py-hamt on Kubo, selections by xarray): JSON in, JSON out. */
+export function datasetDriver<T>(command: 'write' | 'select', request: unknown): Promise<T> {
+  return runDriver<T>('dataset_driver.py', command, request)
+}
+
 /** Runs a command of test/interop/sharded_driver.py (py-hamt's ShardedZarrStore with xarray, on Kubo): JSON in, JSON out. */
 export function shardedDriver<T>(
   command: 'write' | 'read' | 'convert' | 'ops' | 'replay' | 'route' | 'json' | 'get' | 'modes',

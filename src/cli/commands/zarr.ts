@@ -7,6 +7,7 @@ import { zarrJsonPath } from '../../zarr/keys.js'
 import { registerZstdCodec } from '../../zstd/node.js'
 import { type Context, parseRoot, UsageError } from '../context.js'
 import type { Command } from './command.js'
+import { cfFacts, getLabelled, labelledFlags, wantsLabelled } from './zarr-dataset.js'
 
 type Readable = zarr.AsyncReadable & { list?: () => AsyncIterable<string> }
 
@@ -54,21 +55,38 @@ interface NodeInfo {
   chunks?: number[]
   dimensions?: string[] | null
   codecs?: string[]
+  /** CF facts: fill value as a number, scale and offset, a time coordinate's decoded range. */
+  cf?: Record<string, unknown>
 }
 
 export const zarrCommand: Command = {
   name: 'zarr',
-  summary: 'zarr info ROOT: groups and arrays; zarr get ROOT ARRAY [--select …]: values',
-  usage: 'zarr info ROOT | zarr get ROOT ARRAY [--select "0,:,10:20"] [--limit N]',
-  help: `--select takes one item per dimension, comma-separated: an index (3), a slice (10:20, 10:20:2,
-:, 5:), or nothing for the whole dimension. --limit caps the values printed as text (default 100).`,
-  flags: { select: { type: 'string' }, limit: { type: 'string', default: '100' } },
+  summary: 'zarr info ROOT: groups and arrays; zarr get ROOT ARRAY [--sel DIM=LABEL …|--select …]: values',
+  usage:
+    'zarr info ROOT | zarr get ROOT VAR [--sel DIM=LABEL]… [--isel DIM=I]… [--method nearest] [--tolerance T] [--csv] [--limit N] | zarr get ROOT ARRAY --select "0,:,10:20"',
+  help: `--sel selects by label as xarray's sel: DIM=LABEL (a number, or a time such as 2024-07-01 or
+2024-07-01T12:00), DIM=A,B,C (a list) or DIM=A..B (a slice, both ends included; either end may be
+empty). --method nearest|pad|ffill|backfill|bfill and --tolerance apply to labels and lists.
+--isel selects by position: DIM=3, DIM=1,2 or DIM=start:stop[:step]. --csv prints one line per
+value (times ISO, NaN empty), streamed; --group picks the Zarr group, --key-hex/--header open a
+dataset encrypted by py-hamt. Values are CF-decoded (scale/offset, fill values NaN).
+--select takes one item per dimension, comma-separated: an index (3), a slice (10:20, 10:20:2,
+:, 5:), or nothing for the whole dimension; it reads raw stored values. --limit caps the values
+printed as text (default 100).`,
+  flags: { select: { type: 'string' }, limit: { type: 'string', default: '100' }, ...labelledFlags },
+  stopsOnAbort: true,
   async run(context, [action, root, arrayPath], flags) {
     if (action === 'info') return info(context, root)
     if (action === 'get') {
       const limit = Number(flags.limit)
       if (!Number.isSafeInteger(limit) || limit < 1) {
         throw new UsageError(`--limit must be a positive integer, got ${JSON.stringify(flags.limit)}`)
+      }
+      if (wantsLabelled(flags)) {
+        if (flags.select !== undefined)
+          throw new UsageError('--select reads raw positions: use --isel with --sel')
+        if (arrayPath === undefined) throw new UsageError('VAR is missing: the name of a variable, e.g. temp')
+        return getLabelled(context, root, arrayPath, flags, limit)
       }
       return get(context, root, arrayPath, flags.select as string | undefined, limit)
     }
@@ -97,6 +115,7 @@ async function info(context: Context, root: string | undefined): Promise<void> {
         chunks: grid?.configuration?.chunk_shape ?? [],
         dimensions: (meta.dimension_names as string[] | undefined) ?? null,
         codecs: ((meta.codecs as Array<{ name: string }> | undefined) ?? []).map((c) => c.name),
+        cf: await cfFacts(store, path, meta),
       })
     } else {
       nodes.push({ path, kind: 'group', attributes })
@@ -112,10 +131,21 @@ async function info(context: Context, root: string | undefined): Promise<void> {
             : ''
         if (node.kind === 'group') return `${node.path} (group)${attrs}`
         const dims = node.dimensions ? ` (${node.dimensions.join(', ')})` : ''
-        return `${node.path}: ${node.dtype} ${node.shape?.join(' × ')}${dims}, chunks ${node.chunks?.join(' × ')}, codecs ${node.codecs?.join(' → ')}${attrs}`
+        return `${node.path}: ${node.dtype} ${node.shape?.join(' × ')}${dims}, chunks ${node.chunks?.join(' × ')}, codecs ${node.codecs?.join(' → ')}${cfText(node.cf)}${attrs}`
       }),
     ].join('\n'),
   )
+}
+
+function cfText(cf: Record<string, unknown> | undefined): string {
+  if (cf === undefined) return ''
+  const parts: string[] = []
+  if (cf.fillValue !== undefined) parts.push(`fill value ${String(cf.fillValue)}`)
+  if (cf.scaleFactor !== undefined) parts.push(`scale ${cf.scaleFactor}`)
+  if (cf.addOffset !== undefined) parts.push(`offset ${cf.addOffset}`)
+  if (Array.isArray(cf.timeRange))
+    parts.push(`time ${cf.timeRange[0]} to ${cf.timeRange[1]} (${cf.calendar})`)
+  return parts.length === 0 ? '' : `\n    ${parts.join(', ')}`
 }
 
 async function get(

@@ -1,0 +1,184 @@
+// `zarr get` by label (`--sel time=2024-07-01 --sel lat=45 --method nearest`) through the dataset
+// layer, and the CF facts `zarr info` shows (fill values as numbers, scale/offset, time ranges).
+import * as zarr from 'zarrita'
+import { hexToBytes } from '../../cas/id.js'
+import { cfValueDecoder } from '../../dataset/cf.js'
+import { decodeTimesWithNaT, parseTimeUnits } from '../../dataset/cf-time.js'
+import { openDataset } from '../../dataset/dataset.js'
+import type { CoordinateValue, LabelIndexer, Method, PositionIndexer } from '../../dataset/interface.js'
+import { cellOf } from '../../dataset/records.js'
+import { registerZstdCodec } from '../../zstd/node.js'
+import { type Context, parseRoot, UsageError } from '../context.js'
+import type { Flags } from './command.js'
+
+/** The flags that make `zarr get` select by label through the dataset layer. */
+export const labelledFlags = {
+  sel: { type: 'string', multiple: true },
+  isel: { type: 'string', multiple: true },
+  method: { type: 'string' },
+  tolerance: { type: 'string' },
+  csv: { type: 'boolean' },
+  group: { type: 'string' },
+  'key-hex': { type: 'string' },
+  header: { type: 'string' },
+} as const
+
+export function wantsLabelled(flags: Flags): boolean {
+  return ['sel', 'isel', 'method', 'tolerance', 'csv', 'group', 'key-hex'].some(
+    (name) => flags[name] !== undefined,
+  )
+}
+
+function pairs(values: unknown, flag: string): Array<[string, string]> {
+  const list = Array.isArray(values) ? (values as string[]) : values === undefined ? [] : [String(values)]
+  return list.map((item) => {
+    const at = item.indexOf('=')
+    if (at <= 0) throw new UsageError(`--${flag} takes DIM=VALUE, got ${JSON.stringify(item)}`)
+    return [item.slice(0, at), item.slice(at + 1)]
+  })
+}
+
+const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/
+
+function label(text: string): string | number {
+  return NUMBER.test(text.trim()) ? Number(text) : text.trim()
+}
+
+/** `--sel` values: a label, `a,b,c` (a list), `a..b` (a slice, both ends included, either may be empty). */
+export function parseSel(values: unknown): Record<string, LabelIndexer> {
+  const indexers: Record<string, LabelIndexer> = {}
+  for (const [dim, text] of pairs(values, 'sel')) {
+    const range = text.split('..')
+    if (range.length === 2) {
+      const [start, stop] = range as [string, string]
+      indexers[dim] = {
+        ...(start === '' ? {} : { start: label(start) }),
+        ...(stop === '' ? {} : { stop: label(stop) }),
+      }
+    } else if (text.includes(',')) indexers[dim] = text.split(',').map(label)
+    else indexers[dim] = label(text)
+  }
+  return indexers
+}
+
+/** `--isel` values: a position, `a,b,c`, or `start:stop[:step]`. */
+export function parseIsel(values: unknown): Record<string, PositionIndexer> {
+  const int = (text: string, dim: string): number | undefined => {
+    if (text === '') return undefined
+    if (!/^-?\d+$/.test(text))
+      throw new UsageError(`--isel ${dim}: ${JSON.stringify(text)} is not an integer`)
+    return Number(text)
+  }
+  const indexers: Record<string, PositionIndexer> = {}
+  for (const [dim, text] of pairs(values, 'isel')) {
+    if (text.includes(':')) {
+      const [start = '', stop = '', step = ''] = text.split(':')
+      indexers[dim] = { start: int(start, dim), stop: int(stop, dim), step: int(step, dim) }
+    } else if (text.includes(',')) indexers[dim] = text.split(',').map((t) => int(t, dim) as number)
+    else indexers[dim] = int(text, dim) as number
+  }
+  return indexers
+}
+
+function coordinateJson(value: readonly CoordinateValue[] | CoordinateValue): unknown {
+  return Array.isArray(value) ? value.map(cellOf) : cellOf(value as CoordinateValue)
+}
+
+export async function getLabelled(
+  context: Context,
+  root: string | undefined,
+  name: string,
+  flags: Flags,
+  limit: number,
+): Promise<void> {
+  if (flags.csv === true && context.output.json) throw new UsageError('--csv and --json exclude each other')
+  const tolerance = flags.tolerance === undefined ? undefined : Number(flags.tolerance)
+  if (tolerance !== undefined && !(tolerance >= 0)) {
+    throw new UsageError(`--tolerance must be a number >= 0, got ${JSON.stringify(flags.tolerance)}`)
+  }
+  const keyHex = flags['key-hex']
+  const encryption =
+    typeof keyHex === 'string' ? { key: hexToBytes(keyHex), header: String(flags.header ?? '') } : undefined
+  registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
+  const ds = await openDataset(parseRoot(root), {
+    store: await context.store(),
+    signal: context.signal,
+    ...(typeof flags.group === 'string' ? { group: flags.group } : {}),
+    ...(encryption === undefined ? {} : { encryption }),
+  })
+  const options = {
+    ...(typeof flags.method === 'string' ? { method: flags.method as Method } : {}),
+    ...(tolerance === undefined ? {} : { tolerance }),
+  }
+  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(parseSel(flags.sel), options)
+  const progress = context.output.progress(`reading ${name}`)
+  const read = {
+    signal: context.signal,
+    onProgress: ({ done, total }: { done: number; total: number }) => progress.update(done, total),
+  }
+  try {
+    if (flags.csv === true) {
+      for await (const text of view.csv(read)) context.output.line(text.slice(0, -1))
+      return
+    }
+    const loaded = await view.load(read)
+    const coords = Object.fromEntries(Object.entries(loaded.coords).map(([k, v]) => [k, coordinateJson(v)]))
+    const values = Array.from(loaded.values, (v) => (Number.isNaN(v) ? null : v))
+    context.output.result(
+      { variable: name, dims: loaded.dims, shape: loaded.shape, coords, values, attrs: loaded.attrs },
+      () => {
+        const rows = loaded.toRecords()
+        const shown = rows.slice(0, limit).map((row) =>
+          Object.entries(row)
+            .map(([k, v]) => `${k}=${v ?? 'NaN'}`)
+            .join(' '),
+        )
+        const more =
+          rows.length > shown.length
+            ? `\n… (${rows.length - shown.length} more; --csv or --json print all)`
+            : ''
+        return `${name} (${loaded.dims.join(', ') || 'scalar'}) shape ${loaded.shape.join(' × ') || 'scalar'}\n${shown.join('\n')}${more}`
+      },
+    )
+  } finally {
+    progress.done()
+  }
+}
+
+/** What `zarr info` adds for an array: its CF fill value, scale and offset, and a time coordinate's range. */
+export async function cfFacts(
+  store: zarr.AsyncReadable,
+  path: string,
+  meta: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const attrs = (meta.attributes ?? {}) as Record<string, unknown>
+  const facts: Record<string, unknown> = {}
+  try {
+    const cf = cfValueDecoder(attrs, String(meta.data_type), meta.fill_value)
+    if (cf.fillValue !== undefined) facts.fillValue = cf.fillValue
+    if (cf.missingValues !== undefined) facts.missingValues = cf.missingValues
+    if (cf.scaleFactor !== undefined) facts.scaleFactor = cf.scaleFactor
+    if (cf.addOffset !== undefined) facts.addOffset = cf.addOffset
+  } catch (error) {
+    facts.cfError = (error as Error).message
+  }
+  const shape = meta.shape as number[] | undefined
+  const units = attrs.units
+  const calendar = typeof attrs.calendar === 'string' ? attrs.calendar : 'standard'
+  if (shape?.length === 1 && (shape[0] as number) > 0 && typeof units === 'string') {
+    try {
+      if (parseTimeUnits(units, calendar) !== undefined) {
+        registerZstdCodec()
+        const array = await zarr.open(zarr.root(store).resolve(path.replace(/^\//, '')), { kind: 'array' })
+        const last = (shape[0] as number) - 1
+        const ends = await Promise.all([zarr.get(array, [0]), zarr.get(array, [last])])
+        const [first, final] = decodeTimesWithNaT(ends as Array<number | bigint>, units, calendar)
+        facts.timeRange = [first?.toISOString() ?? null, final?.toISOString() ?? null]
+        facts.calendar = calendar
+      }
+    } catch (error) {
+      facts.timeError = (error as Error).message
+    }
+  }
+  return facts
+}

@@ -1,0 +1,221 @@
+// `sel` for one dimension: labels (numbers, or times as ISO strings, Dates or CFDatetimes) turned
+// into positions of the view through its coordinate, with xarray's methods and errors.
+import { describeValue, InvalidArgumentError, LabelNotFoundError } from '../errors.js'
+import { CFDatetime, decodeTimesWithNaT, encodeTime, labelPeriod } from './cf-time.js'
+import type { CoordinateValue, Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
+import {
+  type CoordinateIndex,
+  coordinateIndex,
+  locate,
+  type Method,
+  periodPositions,
+  sliceBounds,
+} from './lookup.js'
+import { type DimSelection, positionAt, sizeOf } from './selection.js'
+
+const METHODS: readonly Method[] = ['exact', 'nearest', 'pad', 'ffill', 'backfill', 'bfill']
+
+/** A dimension's coordinate: its stored values as numbers, and its CF time units when it is a time. */
+export interface CoordinateInfo {
+  readonly index: CoordinateIndex
+  readonly time?: { readonly units: string; readonly calendar: string }
+}
+
+/** The coordinate's value at a stored position: a number, or a decoded time (undefined for NaT). */
+export function coordinateValue(coord: CoordinateInfo, position: number): CoordinateValue {
+  const value = coord.index.values[position] as number
+  if (coord.time === undefined) return value
+  return decodeTimesWithNaT([value], coord.time.units, coord.time.calendar)[0]
+}
+
+export function isLabelSlice(value: unknown): value is LabelSlice {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    !(value instanceof CFDatetime) &&
+    Object.keys(value).every((key) => key === 'start' || key === 'stop' || key === 'step')
+  )
+}
+
+/** A label as a number in the coordinate's units. */
+export function labelValue(coord: CoordinateInfo, label: Label): number {
+  if (typeof label === 'number') return label
+  if (typeof label === 'bigint') return Number(label)
+  if (typeof label === 'string' || label instanceof Date || label instanceof CFDatetime) {
+    if (coord.time === undefined) {
+      throw new InvalidArgumentError(
+        `coordinate ${JSON.stringify(coord.index.name)} is not a CF time (no "<unit> since <date>" units): give a number, got ${labelText(label)}`,
+      )
+    }
+    return encodeTime(label, coord.time.units, coord.time.calendar)
+  }
+  throw new InvalidArgumentError(
+    `label for ${JSON.stringify(coord.index.name)} must be a number, a time string, a Date or a CFDatetime, got ${describeValue(label)}`,
+  )
+}
+
+/** A label as messages show it. */
+export function labelText(label: unknown): string {
+  if (typeof label === 'string') return JSON.stringify(label.length > 100 ? `${label.slice(0, 100)}…` : label)
+  if (label instanceof Date) return Number.isNaN(label.getTime()) ? 'Invalid Date' : label.toISOString()
+  if (label instanceof CFDatetime) return label.toISOString()
+  return String(label)
+}
+
+export function checkSelectOptions(options: SelectOptions | undefined): {
+  method: Method
+  tolerance: number | undefined
+} {
+  const method = options?.method ?? 'exact'
+  if (!METHODS.includes(method)) {
+    throw new InvalidArgumentError(`method must be one of ${METHODS.join(', ')}, got ${labelText(method)}`)
+  }
+  const tolerance = options?.tolerance
+  if (tolerance !== undefined && !(typeof tolerance === 'number' && tolerance >= 0)) {
+    throw new InvalidArgumentError(`tolerance must be a number >= 0, got ${labelText(tolerance)}`)
+  }
+  return { method, tolerance }
+}
+
+/** The coordinate restricted to what the view keeps (the stored one when the view keeps all). */
+function viewIndex(coord: CoordinateInfo, view: DimSelection): CoordinateIndex {
+  const { index } = coord
+  if (view.kind === 'range' && view.start === 0 && view.step === 1 && view.count === index.values.length) {
+    return index
+  }
+  const values = new Float64Array(sizeOf(view))
+  for (let i = 0; i < values.length; i++) values[i] = index.values[positionAt(view, i)] as number
+  return coordinateIndex(index.name, values, index.float32)
+}
+
+/** Positions of the view (relative to it) that `indexer` selects along `coord`'s dimension. */
+export function resolveLabels(
+  coord: CoordinateInfo,
+  view: DimSelection,
+  indexer: LabelIndexer,
+  options: SelectOptions | undefined,
+): DimSelection {
+  const { method, tolerance } = checkSelectOptions(options)
+  const index = viewIndex(coord, view)
+  const name = index.name
+  if (isLabelSlice(indexer)) {
+    if (method !== 'exact' || tolerance !== undefined) {
+      throw new InvalidArgumentError(
+        `cannot use method or tolerance with a slice (dimension ${JSON.stringify(name)})`,
+      )
+    }
+    const step = indexer.step ?? 1
+    if (!Number.isSafeInteger(step) || step <= 0) {
+      throw new InvalidArgumentError(
+        `slice step for ${JSON.stringify(name)} must be a positive integer, got ${step}`,
+      )
+    }
+    // A time string bounds a slice by its period: the start's first instant, the stop's last (pandas).
+    const descending = index.order === 'descending'
+    const bound = (label: Label | undefined, side: 'start' | 'stop'): number | undefined => {
+      if (label === undefined) return undefined
+      if (typeof label !== 'string' || coord.time === undefined) return labelValue(coord, label)
+      const period = labelPeriod(label, coord.time.calendar)
+      const edge = (side === 'start') !== descending ? period.start : period.end
+      return encodeTime(edge, coord.time.units, coord.time.calendar)
+    }
+    const start = bound(indexer.start, 'start')
+    const stop = bound(indexer.stop, 'stop')
+    const bounds = sliceBounds(index, start, stop)
+    return { kind: 'range', start: bounds.start, step, count: Math.ceil((bounds.stop - bounds.start) / step) }
+  }
+  const find = (label: Label): number => {
+    const position = locate(index, labelValue(coord, label), method, tolerance)
+    if (position < 0) {
+      const hint =
+        method === 'exact'
+          ? ": try method 'nearest'"
+          : ` with method '${method}'${tolerance === undefined ? '' : ` within tolerance ${tolerance}`}`
+      throw new LabelNotFoundError(labelText(label), name, hint)
+    }
+    return position
+  }
+  if (Array.isArray(indexer)) return { kind: 'list', indices: indexer.map(find) }
+  if (typeof indexer === 'string' && method === 'exact' && coord.time !== undefined) {
+    const period = periodOf(coord, index, indexer)
+    if (period !== undefined) return period
+  }
+  return { kind: 'point', index: find(indexer as Label) }
+}
+
+const RESOLUTIONS = [
+  'microsecond',
+  'millisecond',
+  'second',
+  'minute',
+  'hour',
+  'day',
+  'month',
+  'year',
+] as const
+const PANDAS_CALENDARS = new Set(['standard', 'gregorian', 'proleptic_gregorian'])
+// datetime64[ns] holds 1677-09-21 to 2262-04-11; xarray decodes outside it with cftime.
+const PANDAS_FIRST = '1677-09-22T00:00:00'
+const PANDAS_LAST = '2262-04-11T00:00:00'
+
+/** How xarray indexes a time coordinate: pandas (with its finest resolution) or CFTimeIndex. */
+const indexKinds = new WeakMap<CoordinateInfo, { pandas: boolean; resolution: number }>()
+
+function timeIndexKind(coord: CoordinateInfo): { pandas: boolean; resolution: number } {
+  let kind = indexKinds.get(coord)
+  if (kind !== undefined) return kind
+  const time = coord.time as { units: string; calendar: string }
+  const dates = decodeTimesWithNaT(coord.index.values, time.units, time.calendar).filter(
+    (date): date is CFDatetime => date !== undefined,
+  )
+  const iso = dates.map((date) => date.toISOString())
+  const pandas =
+    PANDAS_CALENDARS.has(time.calendar) && iso.every((text) => text >= PANDAS_FIRST && text <= PANDAS_LAST)
+  let resolution = RESOLUTIONS.indexOf('day')
+  for (const date of dates) {
+    const finest =
+      date.microsecond % 1000 !== 0
+        ? 0
+        : date.microsecond !== 0
+          ? 1
+          : date.second !== 0
+            ? 2
+            : date.minute !== 0
+              ? 3
+              : date.hour !== 0
+                ? 4
+                : 5
+    resolution = Math.min(resolution, finest)
+  }
+  kind = { pandas, resolution }
+  indexKinds.set(coord, kind)
+  return kind
+}
+
+/**
+ * A time string names a period, as xarray reads `sel(time='2024-07')`: every position in it (the
+ * dimension is kept) when xarray indexes with cftime, or with pandas when the label is coarser than
+ * the coordinate's resolution; undefined when the label is one instant to look up.
+ */
+function periodOf(coord: CoordinateInfo, index: CoordinateIndex, label: string): DimSelection | undefined {
+  const time = coord.time as { units: string; calendar: string }
+  const period = labelPeriod(label, time.calendar)
+  const kind = timeIndexKind(coord)
+  if (kind.pandas && RESOLUTIONS.indexOf(period.resolution) <= kind.resolution) return undefined
+  const start = encodeTime(period.start, time.units, time.calendar)
+  const end = encodeTime(period.end, time.units, time.calendar)
+  const positions = periodPositions(index, start, end)
+  if (
+    positions === undefined ||
+    (kind.pandas && positions.kind === 'list' && positions.indices.length === 0)
+  ) {
+    throw new LabelNotFoundError(
+      labelText(label),
+      index.name,
+      ': no time of the coordinate falls in that period',
+    )
+  }
+  return positions
+}

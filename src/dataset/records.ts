@@ -1,0 +1,61 @@
+// A selection as rows, one per value: each dimension's label, the scalar coordinates, the value;
+// as objects (`toRecords`) or CSV text. Times are ISO strings, NaN is null (an empty CSV field).
+import { CFDatetime } from './cf-time.js'
+import type { CoordinateValue, DataRecord } from './interface.js'
+
+export type Cell = number | string | null
+
+export function cellOf(value: CoordinateValue): Cell {
+  if (value instanceof CFDatetime) return value.toISOString()
+  if (value === undefined || Number.isNaN(value)) return null
+  return value
+}
+
+/** The labels of a block: per kept dimension, its cells along the block. */
+export interface BlockLabels {
+  readonly dims: readonly string[]
+  readonly cells: readonly (readonly Cell[])[]
+  readonly scalars: Readonly<Record<string, Cell>>
+}
+
+/** Rows of a block of `values` (C order over the cells' lengths). */
+export function* rowsOf(labels: BlockLabels, name: string, values: Float64Array): Generator<DataRecord> {
+  const { dims, cells } = labels
+  const index = dims.map(() => 0)
+  for (let j = 0; j < values.length; j++) {
+    const row: DataRecord = {}
+    for (let d = 0; d < dims.length; d++)
+      row[dims[d] as string] = (cells[d] as Cell[])[index[d] as number] as Cell
+    Object.assign(row, labels.scalars)
+    const value = values[j] as number
+    row[name] = Number.isNaN(value) ? null : value
+    yield row
+    for (let d = dims.length - 1; d >= 0; d--) {
+      const next = (index[d] as number) + 1
+      if (next < (cells[d] as Cell[]).length) {
+        index[d] = next
+        break
+      }
+      index[d] = 0
+    }
+  }
+}
+
+function csvField(cell: Cell | undefined): string {
+  if (cell === null || cell === undefined) return ''
+  const text = String(cell)
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+export function csvHeader(labels: BlockLabels, name: string): string {
+  return `${[...labels.dims, ...Object.keys(labels.scalars), name].map(csvField).join(',')}\n`
+}
+
+/** CSV lines (each ending in a newline) of a block, without the header. */
+export function csvRows(labels: BlockLabels, name: string, values: Float64Array): string {
+  const columns = [...labels.dims, ...Object.keys(labels.scalars), name]
+  let text = ''
+  for (const row of rowsOf(labels, name, values))
+    text += `${columns.map((c) => csvField(row[c])).join(',')}\n`
+  return text
+}

@@ -1,0 +1,27 @@
+// Stored values to the doubles a view hands out: xarray's decode_cf through cf.ts (scale and offset,
+// fill values NaN), then one Float64Array whatever the decoded dtype (int64 beyond 2^53 rounds).
+import { type CFValueDecoder, cfValueDecoder, type NumericArray } from './cf.js'
+
+/** A variable's CF decoder, made on first use: a malformed attribute fails the reads of that variable only. */
+export function lazyDecoder(
+  attrs: Readonly<Record<string, unknown>>,
+  dtype: string,
+  fillValue: unknown,
+  fillValueAsMask: boolean,
+): () => CFValueDecoder {
+  let decoder: CFValueDecoder | undefined
+  return () => {
+    decoder ??= cfValueDecoder({ ...attrs }, dtype, fillValue, { fillValueAsMask })
+    return decoder
+  }
+}
+
+export function decodeToFloat64(decoder: CFValueDecoder, raw: NumericArray): Float64Array {
+  const { values, mask } = decoder.decode(raw)
+  const out =
+    values instanceof Float64Array && values !== raw
+      ? values
+      : Float64Array.from(values as ArrayLike<number>, Number)
+  if (mask !== undefined) for (let i = 0; i < mask.length; i++) if (mask[i] === 1) out[i] = Number.NaN
+  return out
+}
