@@ -67,10 +67,18 @@ describe('README code blocks', async () => {
       await runTs(file)
     })
   }
-  it('the opening example is the first block, names the dataset the tests publish and prints what it says', async () => {
-    assert.equal(numberOf('await openZarrRoot('), 1)
-    assert.ok(blocks[0]?.includes(published), `README's opening example should read ${published}`)
-    const out = await runTs(`${repo}/.cache/readme/block-1.ts`)
+  it('the opening examples come first, name the dataset the tests publish and print what they say', async () => {
+    assert.equal(numberOf('await openDataset('), 1)
+    assert.equal(numberOf('await openZarrRoot('), 2)
+    for (const block of blocks.slice(0, 2))
+      assert.ok(block.includes(published), `README's opening examples should read ${published}`)
+    // The point nearest 45.2°N 5.1°E (latitude stored north to south) over July: both days, CF-decoded.
+    const csv = await runTs(`${repo}/.cache/readme/block-1.ts`)
+    assert.equal(
+      csv.trim(),
+      'time,latitude,longitude,t2m\n2024-07-01T00:00:00,45,5,293\n2024-07-02T00:00:00,45,5,299',
+    )
+    const out = await runTs(`${repo}/.cache/readme/block-2.ts`)
     assert.match(out, /^\[ 2, 3 \] Float32Array\(3\) \[ 280\.5, 281, 281\.5 \]$/m)
   })
   it('the HAMT example prints what its comments say', async () => {
@@ -80,18 +88,44 @@ describe('README code blocks', async () => {
   })
 })
 
-/** The dataset README's opening example reads, written to the daemon (the same content, the same root). */
+/**
+ * The dataset the README's opening examples read, written to the daemon (the same content, the same
+ * root): CF coordinates (time in days since a date, latitude north to south) for `openDataset`, and
+ * `temperature` for the zarrita example.
+ */
 async function publishExampleDataset(daemon: { rpcUrl: string; gatewayUrl: string }): Promise<string> {
   const store = new KuboStore({ rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl })
   const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
-  const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)))
-  const temperature = await zarr.create(group.resolve('temperature'), {
-    shape: [2, 3],
-    chunkShape: [1, 3],
-    dtype: 'float32',
+  const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)), {
+    attributes: { title: 'ts-hamt README example' },
   })
-  const data = Float32Array.of(280.5, 281, 281.5, 279, 279.5, 280)
-  await zarr.set(temperature, null, { data, shape: [2, 3], stride: [3, 1] })
+  const put = async (
+    name: string,
+    dtype: 'int32' | 'float32',
+    dims: string[],
+    attributes: Record<string, unknown>,
+    data: Int32Array | Float32Array,
+    shape: number[],
+  ) => {
+    const array = await zarr.create(group.resolve(name), {
+      shape,
+      // One time step a chunk for the data variables; coordinates whole.
+      chunkShape: shape.map((size, i) => (i === 0 && shape.length > 1 ? 1 : size)),
+      dtype,
+      dimensionNames: dims,
+      attributes,
+    })
+    const stride = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1))
+    await zarr.set(array, null, { data, shape, stride } as never)
+  }
+  const days = { units: 'days since 2024-07-01', calendar: 'standard' }
+  await put('time', 'int32', ['time'], days, Int32Array.of(0, 1), [2])
+  await put('latitude', 'float32', ['latitude'], { units: 'degrees_north' }, Float32Array.of(46, 45), [2])
+  await put('longitude', 'float32', ['longitude'], { units: 'degrees_east' }, Float32Array.of(5, 6, 7), [3])
+  const temperature = Float32Array.of(280.5, 281, 281.5, 279, 279.5, 280)
+  await put('temperature', 'float32', ['time', 'longitude'], { units: 'K' }, temperature, [2, 3])
+  const t2m = Float32Array.from({ length: 12 }, (_, i) => 290 + i)
+  await put('t2m', 'float32', ['time', 'latitude', 'longitude'], { units: 'K' }, t2m, [2, 2, 3])
   return String(await map.flush())
 }
 
