@@ -144,8 +144,8 @@ export class Variable {
   }
 
   /** The values nearest a point (method `nearest` unless given), e.g. `{ lat: 45.2, lon: 5.1 }`. */
-  point(labels: Readonly<Record<string, Label>>, options: SelectOptions = { method: 'nearest' }): Variable {
-    return this.sel(labels, options)
+  point(labels: Readonly<Record<string, Label>>, options?: SelectOptions): Variable {
+    return this.sel(labels, { ...options, method: options?.method ?? 'nearest' })
   }
 
   /**

@@ -1,0 +1,76 @@
+// Session 5 review: what an outsider reading a published dataset met first. Each test failed
+// before its fix.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { loadBlake3 } from '../src/blocks.js'
+import { openDataset } from '../src/dataset.js'
+import { HAMT, isHamtError, MemoryStore, ZarrHAMTStore } from '../src/index.js'
+import { instrument } from '../src/telemetry/index.js'
+import { writeClimate } from './helpers/climate.js'
+import { otel, startOtel } from './helpers/otel.js'
+
+await loadBlake3()
+
+const harness = startOtel()
+
+// writeClimate: time 0..3 days since 2020-01-01, lat -50..50 step 20, lon 0..315 step 45.
+async function climate() {
+  const store = await MemoryStore.create()
+  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+  await writeClimate(new ZarrHAMTStore(map))
+  return openDataset(await map.flush(), { store })
+}
+
+describe('Variable.point and sel', async () => {
+  const temp = (await climate()).variable('temp')
+
+  it('point with a tolerance but no method stays nearest, as its TSDoc says', async () => {
+    const near = temp.point({ lat: -31, lon: 44 }, { tolerance: 2 })
+    assert.deepEqual(near.dims, ['time'])
+    const expected = await temp.sel({ lat: -30, lon: 45 }).load()
+    assert.deepEqual([...(await near.load()).values], [...expected.values])
+    assert.throws(
+      () => temp.point({ lat: -35, lon: 45 }, { tolerance: 2 }),
+      (err) => isHamtError(err, 'ERR_LABEL_NOT_FOUND'),
+    )
+  })
+
+  it('a NaN slice bound is refused, not read as an absent end', () => {
+    for (const slice of [
+      { start: Number.NaN, stop: 0 },
+      { start: -10, stop: Number.NaN },
+    ]) {
+      assert.throws(
+        () => temp.sel({ lat: slice }),
+        (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT') && /NaN/.test(err.message),
+      )
+    }
+  })
+})
+
+describe('instrument', () => {
+  it('called twice with the same API, counts each read once; each stop ends its own call', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<number>({ store })
+    await map.set('a', 1)
+    const root = await map.flush()
+    harness.reset()
+    const stopFirst = instrument(otel)
+    const stopSecond = instrument(otel)
+    const loads = () => harness.spans().filter((s) => s.name === 'py_hamt.cas.load').length
+    await (await HAMT.open<number>(root, { store })).get('a')
+    const once = loads()
+    assert.ok(once > 0)
+    stopFirst()
+    harness.reset()
+    await (await HAMT.open<number>(root, { store })).get('a')
+    assert.equal(loads(), once, 'still instrumented by the second call')
+    stopFirst() // a repeated stop changes nothing
+    await (await HAMT.open<number>(root, { store })).get('a')
+    assert.equal(loads(), 2 * once)
+    stopSecond()
+    harness.reset()
+    await (await HAMT.open<number>(root, { store })).get('a')
+    assert.equal(loads(), 0)
+  })
+})
