@@ -2,11 +2,16 @@
 // before its fix.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { CID } from 'multiformats/cid'
+import { code as RAW } from 'multiformats/codecs/raw'
 import { loadBlake3 } from '../src/blocks.js'
+import { blockDigest } from '../src/cas/id.js'
 import { openDataset } from '../src/dataset.js'
-import { HAMT, isHamtError, MemoryStore, ZarrHAMTStore } from '../src/index.js'
+import { HAMT, isHamtError, MemoryStore, TrustlessGatewayStore, ZarrHAMTStore } from '../src/index.js'
 import { instrument } from '../src/telemetry/index.js'
 import { writeClimate } from './helpers/climate.js'
+import { withinBudget } from './helpers/hostile.js'
+import { serve } from './helpers/loopback.js'
 import { otel, startOtel } from './helpers/otel.js'
 
 await loadBlake3()
@@ -72,5 +77,32 @@ describe('instrument', () => {
     harness.reset()
     await (await HAMT.open<number>(root, { store })).get('a')
     assert.equal(loads(), 0)
+  })
+})
+
+describe('gateways', () => {
+  it('a gateway asking to be retried in a year is passed over for the next one, not waited for', async () => {
+    const bytes = Uint8Array.of(1, 2, 3)
+    const cid = CID.createV1(RAW, await blockDigest('blake3', bytes))
+    const busy = await serve((_req, res) => res.writeHead(429, { 'retry-after': '31536000' }).end())
+    const good = await serve((_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/vnd.ipld.raw' }).end(bytes),
+    )
+    const store = new TrustlessGatewayStore({ gateways: [busy.url, good.url] })
+    const read = await withinBudget('Retry-After: a year', () =>
+      store.load(cid, { signal: AbortSignal.timeout(5_000) }),
+    )
+    assert.deepEqual(read.value, bytes)
+    assert.equal(busy.seen.length, 1)
+    // The last gateway's Retry-After is still honoured (capped by maxRetryDelayMs).
+    let n = 0
+    const once = await serve((_req, res) =>
+      ++n === 1
+        ? res.writeHead(503, { 'retry-after': '3600' }).end()
+        : res.writeHead(200, { 'content-type': 'application/vnd.ipld.raw' }).end(bytes),
+    )
+    const last = new TrustlessGatewayStore({ gateways: [busy.url, once.url], maxRetryDelayMs: 20 })
+    assert.deepEqual(await last.load(cid), bytes)
+    assert.equal(n, 2)
   })
 })
