@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import { code as RAW } from 'multiformats/codecs/raw'
+import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
 import { blockDigest } from '../src/cas/id.js'
 import { openDataset } from '../src/dataset.js'
@@ -104,5 +105,38 @@ describe('gateways', () => {
     const last = new TrustlessGatewayStore({ gateways: [busy.url, once.url], maxRetryDelayMs: 20 })
     assert.deepEqual(await last.load(cid), bytes)
     assert.equal(n, 2)
+  })
+})
+
+describe('a dimension of length 0', () => {
+  it('opens (a dataset created empty, before its first append); reads give empty arrays', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)), { attributes: {} })
+    const codecs = [{ name: 'bytes', configuration: { endian: 'little' } }]
+    const array = (name: string, shape: number[], dims: string[], attributes = {}) =>
+      zarr.create(group.resolve(name), {
+        shape,
+        chunkShape: shape.map((n) => Math.max(1, n)),
+        dtype: 'float64',
+        dimensionNames: dims,
+        attributes,
+        codecs,
+      })
+    await array('time', [0], ['time'], { units: 'days since 2000-01-01' })
+    const x = await array('x', [3], ['x'])
+    await zarr.set(x, null, { data: Float64Array.of(1, 2, 3), shape: [3], stride: [1] } as never)
+    await array('v', [0, 3], ['time', 'x'])
+    const ds = await openDataset(await map.flush(), { store })
+    const v = ds.variable('v')
+    assert.deepEqual(v.shape, [0, 3])
+    const all = await v.load()
+    assert.deepEqual([all.shape, all.values.length], [[0, 3], 0])
+    assert.deepEqual((await v.sel({ x: 2 }).load()).shape, [0])
+    assert.deepEqual((await v.timeRange('2000', '2001').load()).shape, [0, 3])
+    assert.throws(
+      () => v.sel({ time: '2000-01-01T00:00' }, { method: 'nearest' }),
+      (err) => isHamtError(err, 'ERR_LABEL_NOT_FOUND'),
+    )
   })
 })
