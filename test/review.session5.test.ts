@@ -7,6 +7,7 @@ import { code as RAW } from 'multiformats/codecs/raw'
 import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
 import { blockDigest } from '../src/cas/id.js'
+import { parseSel } from '../src/cli/commands/zarr-dataset.js'
 import { openDataset } from '../src/dataset.js'
 import { HAMT, isHamtError, MemoryStore, TrustlessGatewayStore, ZarrHAMTStore } from '../src/index.js'
 import { instrument } from '../src/telemetry/index.js'
@@ -138,5 +139,20 @@ describe('a dimension of length 0', () => {
       () => v.sel({ time: '2000-01-01T00:00' }, { method: 'nearest' }),
       (err) => isHamtError(err, 'ERR_LABEL_NOT_FOUND'),
     )
+  })
+})
+
+describe('zarr get --sel', () => {
+  it("a year on a time dimension stays a time label, not a number in the file's units", () => {
+    const isTime = (dim: string) => dim === 'time'
+    assert.deepEqual(parseSel(['time=2024', 'lat=45', 'lon=1..2'], isTime), {
+      time: '2024',
+      lat: 45,
+      lon: { start: 1, stop: 2 },
+    })
+    assert.deepEqual(parseSel(['time=2024..2025', 'time2=1,2'], isTime), {
+      time: { start: '2024', stop: '2025' },
+      time2: [1, 2],
+    })
   })
 })
