@@ -56,6 +56,13 @@ describe('Variable.point and sel', async () => {
 })
 
 describe('instrument', () => {
+  it('refuses what is not the API module with ERR_INVALID_ARGUMENT, as every other option check', () => {
+    assert.throws(
+      () => instrument({} as never),
+      (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT'),
+    )
+  })
+
   it('called twice with the same API, counts each read once; each stop ends its own call', async () => {
     const store = await MemoryStore.create()
     const map = await HAMT.create<number>({ store })

@@ -1,5 +1,6 @@
 // Spans and metrics through the OpenTelemetry API module the user hands over: ts-hamt never imports
 // `@opentelemetry/api` itself, so without it nothing is loaded and every bundle builds.
+import { InvalidArgumentError } from '../errors.js'
 import { attachSink } from './hooks.js'
 import type { Begun, Ending, Instant, Outcome, Sink } from './interface.js'
 
@@ -106,7 +107,9 @@ const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  */
 export function instrument(api: OpenTelemetryApi): () => void {
   if (typeof api?.trace?.getTracer !== 'function' || typeof api?.metrics?.getMeter !== 'function') {
-    throw new TypeError('instrument(api): api must be the @opentelemetry/api module (import * as otel)')
+    throw new InvalidArgumentError(
+      'instrument(api): api must be the @opentelemetry/api module (import * as otel)',
+    )
   }
   let entry = instrumented.get(api)
   if (entry === undefined) {
