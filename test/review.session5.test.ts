@@ -42,6 +42,22 @@ describe('Variable.point and sel', async () => {
     )
   })
 
+  it('a coordinate read as a variable: one column, its times as ISO (not the raw number under a repeated header)', async () => {
+    const ds = await climate()
+    const time = await ds
+      .variable('time')
+      .isel({ time: [0, 2] })
+      .load()
+    assert.equal(time.toCSV(), 'time\n2020-01-01T00:00:00\n2020-01-03T00:00:00\n')
+    assert.deepEqual(time.toRecords(), [{ time: '2020-01-01T00:00:00' }, { time: '2020-01-03T00:00:00' }])
+    const one = await ds.variable('time').isel({ time: 1 }).load()
+    assert.deepEqual(one.toRecords(), [{ time: '2020-01-02T00:00:00' }])
+    let csv = ''
+    for await (const text of ds.variable('lat').csv()) csv += text
+    assert.equal(csv.split('\n')[0], 'lat')
+    assert.equal(csv.split('\n')[1], '-50')
+  })
+
   it('a NaN slice bound is refused, not read as an absent end', () => {
     for (const slice of [
       { start: Number.NaN, stop: 0 },

@@ -327,7 +327,10 @@ export class DataArray {
     this.#labels = labels
   }
 
-  /** One record per value: each dimension's label (times as ISO strings), scalar coordinates, the value (NaN as null). */
+  /**
+   * One record per value: each dimension's label (times as ISO strings), scalar coordinates, the
+   * value (NaN as null). A coordinate's own records hold its label alone (a time as ISO, not its number).
+   */
   toRecords(): DataRecord[] {
     return [...rowsOf(this.#labels, this.name, this.values)]
   }
