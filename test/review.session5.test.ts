@@ -132,6 +132,21 @@ describe('gateways', () => {
   })
 })
 
+describe('openDataset options', () => {
+  it('a group that is neither a name nor a chooser is refused, not read as the root group', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    await writeClimate(new ZarrHAMTStore(map))
+    const root = await map.flush()
+    for (const group of [5, null, {}]) {
+      await assert.rejects(
+        openDataset(root, { store, group: group as never }),
+        (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT') && /group/.test(err.message),
+      )
+    }
+  })
+})
+
 describe('a dimension of length 0', () => {
   it('opens (a dataset created empty, before its first append); reads give empty arrays', async () => {
     const store = await MemoryStore.create()
