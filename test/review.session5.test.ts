@@ -9,7 +9,14 @@ import { loadBlake3 } from '../src/blocks.js'
 import { blockDigest } from '../src/cas/id.js'
 import { parseSel } from '../src/cli/commands/zarr-dataset.js'
 import { openDataset } from '../src/dataset.js'
-import { HAMT, isHamtError, MemoryStore, TrustlessGatewayStore, ZarrHAMTStore } from '../src/index.js'
+import {
+  type ContentAddressedStore,
+  HAMT,
+  isHamtError,
+  MemoryStore,
+  TrustlessGatewayStore,
+  ZarrHAMTStore,
+} from '../src/index.js'
 import { instrument } from '../src/telemetry/index.js'
 import { writeClimate } from './helpers/climate.js'
 import { withinBudget } from './helpers/hostile.js'
@@ -143,6 +150,38 @@ describe('openDataset options', () => {
         openDataset(root, { store, group: group as never }),
         (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT') && /group/.test(err.message),
       )
+    }
+  })
+})
+
+describe('abort', () => {
+  it("aborting at any store load of openDataset then load() rejects with the caller's own reason", async () => {
+    const base = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store: base, valuesAreBytes: true })
+    await writeClimate(new ZarrHAMTStore(map))
+    const root = await map.flush()
+    for (let n = 1; ; n++) {
+      const controller = new AbortController()
+      const reason = new Error(`stopped at load ${n}`)
+      let loads = 0
+      const store: ContentAddressedStore = {
+        save: (data, codec) => base.save(data, codec),
+        load: (id, options) => {
+          if (++loads === n) controller.abort(reason)
+          return base.load(id, options)
+        },
+      }
+      const { signal } = controller
+      const read = async () =>
+        (await openDataset(root, { store, signal })).variable('temp').sel({ lat: 10 }).load({ signal })
+      if (n > 100) assert.fail('the read never finished')
+      try {
+        await read()
+        if (signal.aborted) assert.fail(`finished after an abort at load ${n}`)
+        break // fewer than n loads in all
+      } catch (err) {
+        assert.equal(err, reason, `abort at load ${n}: ${(err as Error).message}`)
+      }
     }
   })
 })
