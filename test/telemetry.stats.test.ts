@@ -13,6 +13,7 @@ import {
   type Codec,
   type ContentAddressedStore,
   HAMT,
+  isHamtError,
   type LoadOptions,
   MemoryStore,
   ShardedZarrStore,
@@ -169,8 +170,10 @@ describe('retrieval snapshot', () => {
   })
 
   it('refuses options that are not positive integers', () => {
-    assert.throws(() => collectRetrievalStats({ top: 0 }), RangeError)
-    assert.throws(() => collectRetrievalStats({ sampleLimit: 1.5 }), RangeError)
+    const invalid = (err: unknown) =>
+      isHamtError(err, 'ERR_INVALID_ARGUMENT') && /sampleLimit|top/.test(err.message)
+    assert.throws(() => collectRetrievalStats({ top: 0 }), invalid)
+    assert.throws(() => collectRetrievalStats({ sampleLimit: 1.5 }), invalid)
   })
 })
 

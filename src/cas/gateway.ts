@@ -113,14 +113,16 @@ export class GatewayReader {
     if (cid.code === dagPbCode && this.#verify) {
       return readUnixfsFile(cid, (block) => this.getBlock(block, { signal: options.signal }), options.range)
     }
-    return this.#fromFirstThatAnswers(cid, options.signal, (gateway) => this.#loadFrom(gateway, cid, options))
+    return this.#fromFirstThatAnswers(cid, options.signal, (gateway, failOver) =>
+      this.#loadFrom(gateway, cid, options, failOver),
+    )
   }
 
   /** One block's bytes (for a UnixFS file, its root node), fetched raw and, with `verify`, checked. */
   async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
     if (this.#verify) checkVerifiable(cid)
-    return this.#fromFirstThatAnswers(cid, options.signal, (gateway) =>
-      this.#fetchRawBlock(gateway, cid, options.signal),
+    return this.#fromFirstThatAnswers(cid, options.signal, (gateway, failOver) =>
+      this.#fetchRawBlock(gateway, cid, options.signal, failOver),
     )
   }
 
@@ -137,12 +139,16 @@ export class GatewayReader {
   async #fromFirstThatAnswers(
     cid: CID,
     signal: AbortSignal | undefined,
-    read: (gateway: Gateway) => Promise<Uint8Array>,
+    read: (gateway: Gateway, failOver: boolean) => Promise<Uint8Array>,
   ): Promise<Uint8Array> {
     const failures: GatewayFailure[] = []
-    for (const gateway of this.#ordered()) {
+    const ordered = this.#ordered()
+    for (const [i, gateway] of ordered.entries()) {
+      const failOver = i < ordered.length - 1
       try {
-        return await traceGateway(gateway.url, cid, () => this.#tryGateway(gateway, signal, read))
+        return await traceGateway(gateway.url, cid, () =>
+          this.#tryGateway(gateway, signal, (g) => read(g, failOver)),
+        )
       } catch (error) {
         if (!isGatewayFailure(error, signal)) throw error
         const status = error instanceof HttpStatusError ? error.status : undefined
@@ -171,19 +177,26 @@ export class GatewayReader {
     }
   }
 
-  async #loadFrom(gateway: Gateway, cid: CID, options: LoadOptions): Promise<Uint8Array> {
-    if (cid.code === dagPbCode) return this.#fetchFileRange(gateway, cid, options.range, options.signal)
-    const block = await this.#fetchRawBlock(gateway, cid, options.signal)
+  async #loadFrom(gateway: Gateway, cid: CID, options: LoadOptions, failOver: boolean): Promise<Uint8Array> {
+    if (cid.code === dagPbCode) {
+      return this.#fetchFileRange(gateway, cid, options.range, options.signal, failOver)
+    }
+    const block = await this.#fetchRawBlock(gateway, cid, options.signal, failOver)
     if (options.range === undefined) return block
     return sliceByteRange(block, options.range)
   }
 
-  async #fetchRawBlock(gateway: Gateway, cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
+  async #fetchRawBlock(
+    gateway: Gateway,
+    cid: CID,
+    signal?: AbortSignal,
+    failOver = false,
+  ): Promise<Uint8Array> {
     const url = gateway.url
     const bytes = await this.#http.request(
       'GET',
       `${url}${cid}?format=raw`,
-      { headers: { accept: 'application/vnd.ipld.raw' }, signal, limit: gateway.limit },
+      { headers: { accept: 'application/vnd.ipld.raw' }, signal, limit: gateway.limit, failOver },
       (response) => readBody(response, MAX_BLOCK_BYTES, `${url}${cid}`),
     )
     if (this.#verify) await verifyBlock(cid, bytes, url, this.#blake3Digest)
@@ -196,6 +209,7 @@ export class GatewayReader {
     cid: CID,
     range: ByteRange | undefined,
     signal?: AbortSignal,
+    failOver = false,
   ): Promise<Uint8Array> {
     const source = `${gateway.url}${cid}`
     // A zero-length range names no byte (`bytes=5-4` is malformed): ask for the byte at its offset,
@@ -207,7 +221,7 @@ export class GatewayReader {
       return await this.#http.request(
         'GET',
         source,
-        { headers, signal, limit: gateway.limit },
+        { headers, signal, limit: gateway.limit, failOver },
         async (response) => {
           // Unverified reads trust the gateway's bytes, not its lengths: a range is read only as far as it goes.
           if (range === undefined || response.status === 200) {

@@ -38,7 +38,8 @@ export interface HttpOptions {
   retries?: number
   /**
    * First retry delay in ms, doubled each retry, ±25% jitter; default 100. A `Retry-After` header
-   * (seconds or an HTTP date) on a 429/5xx replaces it.
+   * (seconds or an HTTP date) on a 429/5xx replaces it; a gateway asking for a longer wait than
+   * back-off is passed over at once when another gateway is left to try.
    */
   retryDelayMs?: number
   /**
@@ -143,6 +144,11 @@ export interface RequestInit {
   signal?: AbortSignal
   /** The limit the attempts take their slots from (one per gateway); default the client's own. */
   limit?: ConcurrencyLimit
+  /**
+   * Another source can be asked instead: an answer whose `Retry-After` asks for a longer wait than
+   * back-off would take ends the request with that answer rather than waiting.
+   */
+  failOver?: boolean
 }
 
 /**
@@ -228,9 +234,12 @@ export class HttpClient {
           const why = timedOut ? `timed out after ${this.#timeoutMs} ms` : describeCause(cause)
           throw new StoreError(`${method} ${url} failed after ${attempt + 1} attempts: ${why}`, { cause })
         }
-        noteRetry(url, cause)
         const retryAfter = cause instanceof HttpStatusError ? cause.headers.get('retry-after') : null
-        await sleep(retryDelay(attempt, retryAfter, this.#retryDelayMs, this.#maxRetryDelayMs), init.signal)
+        const wait = retryDelay(attempt, retryAfter, this.#retryDelayMs, this.#maxRetryDelayMs)
+        // A busy gateway's "come back in an hour" must not hold a read another gateway can serve now.
+        if (init.failOver && wait > this.#retryDelayMs * 2 ** Math.min(attempt, 52) * 1.25) throw cause
+        noteRetry(url, cause)
+        await sleep(wait, init.signal)
       }
     }
   }

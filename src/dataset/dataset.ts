@@ -227,18 +227,21 @@ async function loadCoordinate(array: StoredArray, signal?: AbortSignal): Promise
       `coordinate ${JSON.stringify(array.name)} claims ${array.shape[0]} values, more than the ${MAX_COORDINATE_VALUES} read at open`,
     )
   }
-  let raw: ArrayLike<number | bigint>
-  try {
-    const got = await zarr.get(await array.open(), [null], { signal })
-    raw = (got as zarr.Chunk<zarr.DataType>).data as ArrayLike<number | bigint>
-  } catch (error) {
-    if (isHamtError(error) || signal?.aborted) throw error
-    throw new InvalidValueError(
-      `cannot read coordinate ${JSON.stringify(array.name)}: ${(error as Error)?.message}`,
-      {
-        cause: error,
-      },
-    )
+  // zarrita cannot index an empty array; a dataset created empty (before its first append) has one.
+  let raw: ArrayLike<number | bigint> = []
+  if (array.shape[0] !== 0) {
+    try {
+      const got = await zarr.get(await array.open(), [null], { signal })
+      raw = (got as zarr.Chunk<zarr.DataType>).data as ArrayLike<number | bigint>
+    } catch (error) {
+      if (isHamtError(error) || signal?.aborted) throw error
+      throw new InvalidValueError(
+        `cannot read coordinate ${JSON.stringify(array.name)}: ${(error as Error)?.message}`,
+        {
+          cause: error,
+        },
+      )
+    }
   }
   const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))
   const index = coordinateIndex(array.name, values, array.dtype === 'float32')

@@ -72,6 +72,7 @@ async function* diffRoots(from: StoreId, to: StoreId, options: ZarrDiffOptions):
     callStore(
       () => `loading block ${formatId(id)}`,
       () => store.load(id, { signal }),
+      signal,
     )
   const [blockFrom, blockTo] = await Promise.all([load(from), load(to)])
   const layoutFrom = zarrLayoutOf(blockFrom, formatId(from))

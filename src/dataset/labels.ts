@@ -116,7 +116,16 @@ export function resolveLabels(
     const descending = index.order === 'descending'
     const bound = (label: Label | undefined, side: 'start' | 'stop'): number | undefined => {
       if (label === undefined) return undefined
-      if (typeof label !== 'string' || coord.time === undefined) return labelValue(coord, label)
+      if (typeof label !== 'string' || coord.time === undefined) {
+        const value = labelValue(coord, label)
+        // A binary search finds no place for NaN: it would act as an absent end.
+        if (Number.isNaN(value)) {
+          throw new InvalidArgumentError(
+            `slice ${side} for ${JSON.stringify(name)} is NaN: give a label or leave it out`,
+          )
+        }
+        return value
+      }
       const period = labelPeriod(label, coord.time.calendar)
       const edge = (side === 'start') !== descending ? period.start : period.end
       return encodeTime(edge, coord.time.units, coord.time.calendar)

@@ -3,7 +3,7 @@
 // description with its attributes as xarray shows them once decoded.
 import * as zarr from 'zarrita'
 import type { AbortOptions } from '../cas/interface.js'
-import { InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
+import { describeValue, InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
 import type { ShardedZarrStore } from '../sharded/store.js'
 import type { ZarrHAMTStore } from '../zarr/store.js'
 import { parseTimeUnits } from './cf-time.js'
@@ -95,6 +95,11 @@ export async function arraysOf(
 /** The group named by `options.group`, else the root when it holds arrays, else its one child group. */
 export async function chooseGroup(store: ZarrStore, options: OpenDatasetOptions): Promise<string> {
   if (typeof options.group === 'string') return options.group.replace(/^\/+|\/+$/g, '')
+  if (options.group !== undefined && typeof options.group !== 'function') {
+    throw new InvalidArgumentError(
+      `group must be a group name or a chooser function, got ${describeValue(options.group)}`,
+    )
+  }
   const children = await childrenOf(store, '', options.signal)
   const groups = [...children]
     .filter(([, meta]) => meta.node_type === 'group')

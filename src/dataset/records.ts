@@ -28,7 +28,8 @@ export function* rowsOf(labels: BlockLabels, name: string, values: Float64Array)
       row[dims[d] as string] = (cells[d] as Cell[])[index[d] as number] as Cell
     Object.assign(row, labels.scalars)
     const value = values[j] as number
-    row[name] = Number.isNaN(value) ? null : value
+    // A coordinate read as a variable: its label is its value, decoded (a time as ISO, not its raw number).
+    if (!(name in row)) row[name] = Number.isNaN(value) ? null : value
     yield row
     for (let d = dims.length - 1; d >= 0; d--) {
       const next = (index[d] as number) + 1
@@ -47,13 +48,18 @@ function csvField(cell: Cell | undefined): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 
+/** The columns of the rows: each dimension, each scalar coordinate, the value (once: a coordinate is its own dimension). */
+function columnsOf(labels: BlockLabels, name: string): string[] {
+  return [...new Set([...labels.dims, ...Object.keys(labels.scalars), name])]
+}
+
 export function csvHeader(labels: BlockLabels, name: string): string {
-  return `${[...labels.dims, ...Object.keys(labels.scalars), name].map(csvField).join(',')}\n`
+  return `${columnsOf(labels, name).map(csvField).join(',')}\n`
 }
 
 /** CSV lines (each ending in a newline) of a block, without the header. */
 export function csvRows(labels: BlockLabels, name: string, values: Float64Array): string {
-  const columns = [...labels.dims, ...Object.keys(labels.scalars), name]
+  const columns = columnsOf(labels, name)
   let text = ''
   for (const row of rowsOf(labels, name, values))
     text += `${columns.map((c) => csvField(row[c])).join(',')}\n`

@@ -144,8 +144,8 @@ export class Variable {
   }
 
   /** The values nearest a point (method `nearest` unless given), e.g. `{ lat: 45.2, lon: 5.1 }`. */
-  point(labels: Readonly<Record<string, Label>>, options: SelectOptions = { method: 'nearest' }): Variable {
-    return this.sel(labels, options)
+  point(labels: Readonly<Record<string, Label>>, options?: SelectOptions): Variable {
+    return this.sel(labels, { ...options, method: options?.method ?? 'nearest' })
   }
 
   /**
@@ -327,7 +327,10 @@ export class DataArray {
     this.#labels = labels
   }
 
-  /** One record per value: each dimension's label (times as ISO strings), scalar coordinates, the value (NaN as null). */
+  /**
+   * One record per value: each dimension's label (times as ISO strings), scalar coordinates, the
+   * value (NaN as null). A coordinate's own records hold its label alone (a time as ISO, not its number).
+   */
   toRecords(): DataRecord[] {
     return [...rowsOf(this.#labels, this.name, this.values)]
   }

@@ -18,9 +18,10 @@ function isPassThrough(err: unknown): boolean {
 
 /**
  * Runs a store call, naming what failed when the store throws an error of its own kind. `what` is a
- * function so that the label (hex of an ID) is only built on failure, not on every call.
+ * function so that the label (hex of an ID) is only built on failure, not on every call. The reason
+ * of the call's `signal`, whatever its type, is the caller's own abort: it passes untouched.
  */
-export function callStore<T>(what: () => string, call: () => Promise<T>): Promise<T> {
+export function callStore<T>(what: () => string, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   let pending: Promise<T>
   try {
     pending = call()
@@ -28,7 +29,7 @@ export function callStore<T>(what: () => string, call: () => Promise<T>): Promis
     pending = Promise.reject(err)
   }
   return pending.catch((err: unknown) => {
-    if (isPassThrough(err)) throw err
+    if (isPassThrough(err) || (signal?.aborted === true && err === signal.reason)) throw err
     throw new StoreError(`${what()} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
   })
 }
@@ -66,6 +67,7 @@ export class NodeLoader {
     const bytes = await callStore(
       () => `loading node ${formatId(id)}`,
       () => traceLoad(this.#store, id, { signal }),
+      signal,
     )
     return { node: decodeNode(bytes, formatId(id)), bytes: bytes.length }
   }
@@ -98,6 +100,7 @@ export class NodeLoader {
     return callStore(
       () => `loading value ${formatId(pointer)}`,
       () => traceLoad(this.#store, pointer, options),
+      options?.signal,
     )
   }
 
@@ -108,6 +111,7 @@ export class NodeLoader {
     await callStore(
       () => 'writing buffered blocks to the store',
       () => (store.flush as (options?: AbortOptions) => Promise<void>).call(store, options),
+      options?.signal,
     )
   }
 
@@ -115,6 +119,7 @@ export class NodeLoader {
     return callStore(
       () => `saving a ${codec} block`,
       () => this.#store.save(data, codec, options),
+      options?.signal,
     )
   }
 }

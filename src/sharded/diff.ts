@@ -144,6 +144,7 @@ async function loadShard(
   const bytes = await callStore(
     () => `loading ${label}`,
     () => store.load(cid, { signal: options?.signal }),
+    options?.signal,
   )
   return decodeShard(bytes, index.grid.chunksPerShard, label)
 }

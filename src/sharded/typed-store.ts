@@ -13,11 +13,13 @@ export function withTypedErrors(store: ContentAddressedStore): ContentAddressedS
       callStore(
         () => `loading ${formatId(id)}`,
         () => traceLoad(store, id, options),
+        options?.signal,
       ),
     save: (data, codec, options) =>
       callStore(
         () => `saving a ${codec} block`,
         () => store.save(data, codec, options),
+        options?.signal,
       ),
   }
   const flush = store.flush
@@ -26,6 +28,7 @@ export function withTypedErrors(store: ContentAddressedStore): ContentAddressedS
       callStore(
         () => 'writing buffered blocks to the store',
         () => flush.call(store, options),
+        options?.signal,
       )
   }
   return typed

@@ -1,5 +1,6 @@
 // Spans and metrics through the OpenTelemetry API module the user hands over: ts-hamt never imports
 // `@opentelemetry/api` itself, so without it nothing is loaded and every bundle builds.
+import { InvalidArgumentError } from '../errors.js'
 import { attachSink } from './hooks.js'
 import type { Begun, Ending, Instant, Outcome, Sink } from './interface.js'
 
@@ -61,7 +62,8 @@ const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * Sends spans and metrics to OpenTelemetry through `api`, the `@opentelemetry/api` module (1.x) you
  * import, using its global tracer and meter providers (set up by your SDK). Names follow py-hamt
  * 3.6.0's `instrumentation.py`, so one dashboard serves both; what py-hamt lacks is `ts_hamt.*`.
- * Returns the function that stops it. Spans nest when your SDK registers a context manager
+ * Returns the function that stops it. Calling it again with the same module attaches nothing more
+ * (each read is still counted once) and the last of the returned functions to run stops it. Spans nest when your SDK registers a context manager
  * (Node: AsyncLocalStorage).
  *
  * Spans (attributes set at the end unless marked "start"):
@@ -105,10 +107,29 @@ const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  */
 export function instrument(api: OpenTelemetryApi): () => void {
   if (typeof api?.trace?.getTracer !== 'function' || typeof api?.metrics?.getMeter !== 'function') {
-    throw new TypeError('instrument(api): api must be the @opentelemetry/api module (import * as otel)')
+    throw new InvalidArgumentError(
+      'instrument(api): api must be the @opentelemetry/api module (import * as otel)',
+    )
   }
-  return attachSink(otelSink(api))
+  let entry = instrumented.get(api)
+  if (entry === undefined) {
+    entry = { detach: attachSink(otelSink(api)), calls: 0 }
+    instrumented.set(api, entry)
+  }
+  const attached = entry
+  attached.calls++
+  let stopped = false
+  return () => {
+    if (stopped) return
+    stopped = true
+    if (--attached.calls > 0) return
+    attached.detach()
+    instrumented.delete(api)
+  }
 }
+
+/** One sink per API module: a second `instrument` (a hot reload, two libraries) must not count every read twice. */
+const instrumented = new WeakMap<OpenTelemetryApi, { detach: () => void; calls: number }>()
 
 function otelSink(api: OpenTelemetryApi): Sink {
   const tracer = api.trace.getTracer(SCOPE)

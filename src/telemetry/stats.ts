@@ -1,4 +1,5 @@
 // The retrieval snapshot: counts kept in memory, no OpenTelemetry needed, for "why is this slow".
+import { integerOption } from '../check.js'
 import { attachSink } from './hooks.js'
 import type { Begun, Instant, LoadStatus, Outcome, Sink } from './interface.js'
 
@@ -97,9 +98,9 @@ export interface RetrievalStats {
  * ```
  */
 export function collectRetrievalStats(options: RetrievalStatsOptions = {}): RetrievalStats {
-  const top = positive('top', options.top, 20)
-  const maxTracked = positive('maxTracked', options.maxTracked, 100_000)
-  const sampleLimit = positive('sampleLimit', options.sampleLimit, 10_000)
+  const top = integerOption('top', options.top, 20)
+  const maxTracked = integerOption('maxTracked', options.maxTracked, 100_000)
+  const sampleLimit = integerOption('sampleLimit', options.sampleLimit, 10_000)
   let counts = new Counts(maxTracked, sampleLimit)
   const sink: Sink = {
     begin: (event) => {
@@ -126,13 +127,6 @@ export function collectRetrievalStats(options: RetrievalStatsOptions = {}): Retr
       stopped = true
     },
   }
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw new RangeError(`${name} must be a positive integer, got ${value}`)
-  return value
 }
 
 /** A uniform sample of at most `limit` values (reservoir sampling) with exact count, sum, min and max. */

@@ -171,6 +171,7 @@ export class ZarrHAMTStore {
     const stored = await callStore(
       () => `loading value ${formatId(pointer)}`,
       () => traceLoad(this.hamt.store, pointer, { signal: options?.signal }),
+      options?.signal,
     )
     const value = this.decodeStored(key, stored)
     this.#metadata.set(key, { pointer, value })

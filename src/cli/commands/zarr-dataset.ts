@@ -40,14 +40,19 @@ function pairs(values: unknown, flag: string): Array<[string, string]> {
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/
 
-function label(text: string): string | number {
-  return NUMBER.test(text.trim()) ? Number(text) : text.trim()
-}
-
-/** `--sel` values: a label, `a,b,c` (a list), `a..b` (a slice, both ends included, either may be empty). */
-export function parseSel(values: unknown): Record<string, LabelIndexer> {
+/**
+ * `--sel` values: a label, `a,b,c` (a list), `a..b` (a slice, both ends included, either may be
+ * empty). Labels of a dimension `isTime` names stay text: `time=2024` is the year, as in xarray,
+ * not 2024 of the file's units.
+ */
+export function parseSel(
+  values: unknown,
+  isTime: (dim: string) => boolean = () => false,
+): Record<string, LabelIndexer> {
   const indexers: Record<string, LabelIndexer> = {}
   for (const [dim, text] of pairs(values, 'sel')) {
+    const label = (item: string): string | number =>
+      !isTime(dim) && NUMBER.test(item.trim()) ? Number(item) : item.trim()
     const range = text.split('..')
     if (range.length === 2) {
       const [start, stop] = range as [string, string]
@@ -110,7 +115,14 @@ export async function getLabelled(
     ...(typeof flags.method === 'string' ? { method: flags.method as Method } : {}),
     ...(tolerance === undefined ? {} : { tolerance }),
   }
-  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(parseSel(flags.sel), options)
+  const isTime = (dim: string): boolean => {
+    try {
+      return ds.variables.includes(dim) && ds.variable(dim).encoding.calendar !== undefined
+    } catch {
+      return false // attributes that do not decode: sel says what is wrong with the label
+    }
+  }
+  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(parseSel(flags.sel, isTime), options)
   const progress = context.output.progress(`reading ${name}`)
   const read = {
     signal: context.signal,
