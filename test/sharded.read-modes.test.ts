@@ -4,16 +4,19 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { CID } from 'multiformats/cid'
+import { openDataset } from '../src/dataset.js'
 import {
   type AbortOptions,
   type Codec,
   type ContentAddressedStore,
   isHamtError,
   type LoadOptions,
+  openZarrRoot,
   ShardedZarrStore,
   type ShardReadMode,
   type StoreId,
 } from '../src/index.js'
+
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { shardedDriver } from './helpers/python.js'
 
@@ -123,6 +126,16 @@ describe('shard read modes', () => {
       ShardedZarrStore.open(root, { store: cas, readOnly: false, shardReadMode: 'lazy' as ShardReadMode }),
       (error: unknown) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
       'a writable store, which reads full, still refuses a bad mode',
+    )
+  })
+
+  it('openZarrRoot and openDataset pass shardReadMode (and cacheBytes) on to the sharded store', async () => {
+    const opened = await openZarrRoot(root, { store: cas, shardReadMode: 'sparse', cacheBytes: 1024 })
+    assert.equal((opened.store as ShardedZarrStore).shardReadMode, 'sparse')
+    assert.equal((await openZarrRoot(root, { store: cas })).store instanceof ShardedZarrStore, true)
+    await assert.rejects(
+      openDataset(root, { store: cas, shardReadMode: 'lazy' as ShardReadMode }),
+      (error: unknown) => isHamtError(error, 'ERR_INVALID_ARGUMENT') && /shardReadMode/.test(String(error)),
     )
   })
 

@@ -187,8 +187,8 @@ export class Dataset {
 export async function openDataset(root: StoreId | string, options: OpenDatasetOptions): Promise<Dataset> {
   const store = await storeOf(options)
   const rootId = toStoreId(root, 'root')
-  const { signal, encryption } = options
-  const opened = await openZarrRoot(rootId, { store, signal, encryption })
+  const { signal, encryption, shardReadMode, cacheBytes } = options
+  const opened = await openZarrRoot(rootId, { store, signal, encryption, shardReadMode, cacheBytes })
   const zarrStore = opened.store
   const group = await chooseGroup(zarrStore, options)
   const location = group === '' ? zarr.root(zarrStore) : zarr.root(zarrStore).resolve(group)

@@ -2,6 +2,7 @@
 // position, and what a read hands back.
 import type { AbortOptions, ContentAddressedStore } from '../cas/interface.js'
 import type { TrustlessGatewayStoreOptions } from '../cas/trustless-gateway.js'
+import type { ShardReadMode } from '../sharded/read-mode.js'
 import type { CFDatetime } from './cf-time.js'
 import type { Method } from './lookup.js'
 import type { IndexSlice, PositionIndexer } from './selection.js'
@@ -35,6 +36,10 @@ export interface OpenDatasetOptions extends AbortOptions {
    * group when it holds arrays, else its only child group (a sharded v2 root keeps its dataset in a group).
    */
   group?: string | ((groups: readonly string[]) => string)
+  /** For a sharded root: how shards are read (`'full'` default, `'sparse'`, `'auto'`; see ShardReadMode). */
+  shardReadMode?: ShardReadMode
+  /** For a sharded root: the byte budget of its decoded shards (default 100 MiB). */
+  cacheBytes?: number
 }
 
 /** A label: a number in the coordinate's units, or a time as an ISO string, a `Date` or a `CFDatetime`. */

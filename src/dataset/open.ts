@@ -3,6 +3,7 @@ import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interf
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
+import type { ShardReadMode } from '../sharded/read-mode.js'
 import { ShardedZarrStore } from '../sharded/store.js'
 import { EncryptedZarrHAMTStore } from '../zarr/encrypted.js'
 import { ZarrHAMTStore } from '../zarr/store.js'
@@ -51,9 +52,13 @@ export async function openZarrRoot(
   options: {
     store: ContentAddressedStore
     encryption?: { key: Uint8Array; header: Uint8Array | string } | undefined
+    /** For a sharded root: how shards are read (see ShardReadMode; default `'full'`). */
+    shardReadMode?: ShardReadMode | undefined
+    /** For a sharded root: the byte budget of its decoded shards (default 100 MiB). */
+    cacheBytes?: number | undefined
   } & AbortOptions,
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
-  const { store, signal, encryption } = options
+  const { store, signal, encryption, shardReadMode, cacheBytes } = options
   // A HAMT opens at any store ID (a MemoryStore's are bytes); the sharded layout checks for a CID itself.
   const root = toStoreId(rootId, 'root')
   const layout = zarrLayoutOf(await store.load(root, { signal }), formatId(root))
@@ -63,7 +68,14 @@ export async function openZarrRoot(
         `root ${formatId(root)} is a sharded store, which py-hamt never encrypts: drop encryption`,
       )
     }
-    return { layout, store: await ShardedZarrStore.open(root, { store, readOnly: true, signal }) }
+    const sharded = await ShardedZarrStore.open(root, {
+      store,
+      readOnly: true,
+      signal,
+      shardReadMode,
+      cacheBytes,
+    })
+    return { layout, store: sharded }
   }
   const map = await HAMT.open<Uint8Array>(root, { store, readOnly: true, valuesAreBytes: true, signal })
   if (encryption === undefined) return { layout, store: new ZarrHAMTStore(map) }
