@@ -209,7 +209,14 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2
 }
 
-type Cell = { seconds: number[]; cpuSeconds: number[]; first: ReadResult; requests: number; blocks: number }
+type Cell = {
+  seconds: number[]
+  cpuSeconds: number[]
+  openSeconds: number[]
+  first: ReadResult
+  requests: number
+  blocks: number
+}
 type Minimum = { blocks: number; chunks: number; withListing: number }
 const cells = new Map<string, Cell>()
 const minimum = new Map<What, Minimum>()
@@ -251,9 +258,17 @@ try {
       for (const reader of (r % 2 === 0 ? ['ts', 'py'] : ['py', 'ts']) as Reader[]) {
         const m = await read(what, reader, daemon, daemon.gatewayUrl, written.root)
         const key = `${what}/${reader}`
-        const cell = cells.get(key) ?? { seconds: [], cpuSeconds: [], first: m, requests: 0, blocks: 0 }
+        const cell = cells.get(key) ?? {
+          seconds: [],
+          cpuSeconds: [],
+          openSeconds: [],
+          first: m,
+          requests: 0,
+          blocks: 0,
+        }
         cell.seconds.push(m.seconds)
         cell.cpuSeconds.push(m.cpuSeconds)
+        cell.openSeconds.push(m.openSeconds)
         cells.set(key, cell)
         log(
           `run ${r + 1}/${runs} ${what} ${reader}: ${m.seconds.toFixed(3)} s, CPU ${m.cpuSeconds.toFixed(3)} s`,
@@ -379,6 +394,7 @@ const json = {
       {
         seconds: cell.seconds,
         cpuSeconds: cell.cpuSeconds,
+        openSeconds: cell.openSeconds,
         requests: cell.requests,
         blocks: cell.blocks,
         shape: cell.first.shape,
