@@ -5,6 +5,7 @@ import { describe, it } from 'node:test'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { createHeliaLight } from 'helia'
 import { blake3Hasher, loadBlake3 } from '../src/blocks.js'
+import { formatId } from '../src/cas/id.js'
 import { CFDatetime, openDataset } from '../src/dataset.js'
 import {
   BlockstoreStore,
@@ -122,6 +123,27 @@ describe('openDataset', () => {
     assert.equal(loads(), atOpen, 'selecting reads nothing')
     await view.load()
     assert.ok(loads() > atOpen, 'reading values loads their chunks')
+  })
+
+  it('loads the root block once at open, in either layout (it used to be fetched twice)', async () => {
+    const blocks = new BlockstoreStore(new MemoryBlockstore())
+    const hamtRoot = (await climateHamt(blocks)).root
+    const sharded = await ShardedZarrStore.create({ store: blocks, chunksPerShard: 4 })
+    await writeClimate(sharded, 'g')
+    const shardedRoot = await sharded.flush()
+    for (const root of [hamtRoot, shardedRoot]) {
+      const seen = new Map<string, number>()
+      const store: ContentAddressedStore = {
+        save: (data, codec, options) => blocks.save(data, codec, options),
+        load: (id, options) => {
+          const key = formatId(id)
+          seen.set(key, (seen.get(key) ?? 0) + 1)
+          return blocks.load(id, options)
+        },
+      }
+      await openDataset(root, { store })
+      assert.equal(seen.get(formatId(root)), 1, `root ${formatId(root)} loads`)
+    }
   })
 
   it('stops opening when its signal aborts', async () => {
