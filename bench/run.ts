@@ -1,7 +1,7 @@
-// Runs the HAMT benchmark: ts-hamt, py-hamt 3.6.0 and iamap, and the Go and Rust peers go-hamt-ipld and
+// Runs the HAMT benchmark: ts-hamt (set + flush, and the bulk HAMT.fromEntries), py-hamt 3.6.0 and iamap, and the Go and Rust peers go-hamt-ipld and
 // fvm_ipld_hamt (bench/peers/, built by scripts/peers-env.sh), same keys and gets, each run in its own
 // process (for a clean peak RSS), interleaved over rounds; writes the medians to bench/results/hamt.md
-// and hamt.json. Fails when a runner's gets disagree with the others'.
+// and hamt.json. Fails when a runner's gets disagree with the others', or fromEntries' root with set + flush's.
 // Usage: tsx bench/run.ts [--sizes 10000,100000,1000000] [--gets 100000] [--seed 7] [--rounds 3] [--peers false]
 import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
@@ -30,6 +30,8 @@ type Result = {
   flushSeconds: number
   getSeconds: number
   peakRssBytes: number
+  /** CPU seconds of the build (set + flush, or fromEntries), ts-hamt only. */
+  buildCpuSeconds?: number
   root?: string
   /** Blocks in the store after the flush (nodes, plus one per value where values are blocks). */
   blocks?: number
@@ -37,7 +39,15 @@ type Result = {
   getSum?: number
 }
 
-const runners = ['ts-hamt', 'py-hamt', 'iamap', 'go-hamt-ipld', 'fvm-inline', 'fvm-blocks'] as const
+const runners = [
+  'ts-hamt',
+  'ts-hamt-bulk',
+  'py-hamt',
+  'iamap',
+  'go-hamt-ipld',
+  'fvm-inline',
+  'fvm-blocks',
+] as const
 type Runner = (typeof runners)[number]
 const peers: Runner[] = ['go-hamt-ipld', 'fvm-inline', 'fvm-blocks']
 
@@ -86,6 +96,15 @@ for (let round = 1; round <= rounds; round++) {
   }
 }
 
+// fromEntries must build the very tree set + flush builds: the same root in every round.
+for (const n of sizes) {
+  const roots = ['ts-hamt', 'ts-hamt-bulk'].flatMap((runner) =>
+    (runs.get(`${runner} ${n}`) ?? []).map((r) => r.root),
+  )
+  if (new Set(roots).size !== 1)
+    throw new Error(`fromEntries and set + flush give different roots at ${n} keys: ${roots.join(', ')}`)
+}
+
 // Every runner checked its own gets (key-i must hold i); equal sums show they also read the same keys.
 for (const n of sizes) {
   const sums = [...runs.entries()]
@@ -105,6 +124,9 @@ for (const [key, results] of runs) {
     flushSeconds: median(results.map((r) => r.flushSeconds)),
     getSeconds: median(results.map((r) => r.getSeconds)),
     peakRssBytes: median(results.map((r) => r.peakRssBytes)),
+    ...(first.buildCpuSeconds === undefined
+      ? {}
+      : { buildCpuSeconds: median(results.map((r) => r.buildCpuSeconds as number)) }),
   })
 }
 const results = [...byRunner.values()]
@@ -135,9 +157,28 @@ const rows = sizes.map((n) => {
     ia ? mb(ia.peakRssBytes) : '–',
   ]
 })
+const bulkRows = sizes.map((n) => {
+  const ts = find('ts-hamt', n) as Result
+  const bulk = find('ts-hamt-bulk', n) as Result
+  const py = find('py-hamt', n)
+  const fvm = find('fvm-blocks', n)
+  const cpu = (r: Result): number => r.buildCpuSeconds ?? build(r)
+  return [
+    n.toLocaleString('en'),
+    perOp(build(bulk), n),
+    perOp(cpu(bulk), n),
+    perOp(build(ts), n),
+    perOp(cpu(ts), n),
+    ratio(cpu(bulk), cpu(ts)),
+    ratio(build(bulk), py && build(py)),
+    fvm ? `${(build(bulk) / build(fvm)).toFixed(1)}×` : '–',
+    mb(bulk.peakRssBytes),
+    mb(ts.peakRssBytes),
+  ]
+})
 const raw = results.map(
   (r) =>
-    `| ${r.impl} | ${r.n.toLocaleString('en')} | ${r.setSeconds.toFixed(3)} | ${r.flushSeconds.toFixed(3)} | ${r.getSeconds.toFixed(3)} | ${mb(r.peakRssBytes)} | ${r.blocks?.toLocaleString('en') ?? '–'} |`,
+    `| ${r.impl} | ${r.n.toLocaleString('en')} | ${r.setSeconds.toFixed(3)} | ${r.flushSeconds.toFixed(3)} | ${r.buildCpuSeconds?.toFixed(3) ?? '–'} | ${r.getSeconds.toFixed(3)} | ${mb(r.peakRssBytes)} | ${r.blocks?.toLocaleString('en') ?? '–'} |`,
 )
 
 // Per key, every implementation side by side (build = set + flush), and ts-hamt against the peer that
@@ -154,16 +195,18 @@ const perKey = (runner: Runner): string[] => {
     .find((r) => r !== undefined)
   return [largest?.impl ?? runner, ...cells, largest ? mb(largest.peakRssBytes) : '–']
 }
-const vsFvm = sizes.map((n) => {
-  const ts = find('ts-hamt', n) as Result
-  const fvm = find('fvm-blocks', n)
-  return fvm
-    ? `${(build(ts) / build(fvm)).toFixed(1)}× / ${(ts.getSeconds / fvm.getSeconds).toFixed(1)}×`
-    : '–'
-})
+const vsFvm = (runner: Runner): string[] =>
+  sizes.map((n) => {
+    const ts = find(runner, n) as Result
+    const fvm = find('fvm-blocks', n)
+    return fvm
+      ? `${(build(ts) / build(fvm)).toFixed(1)}× / ${(ts.getSeconds / fvm.getSeconds).toFixed(1)}×`
+      : '–'
+  })
 const peerRows = [
   ...runners.filter((r) => sizes.some((n) => find(r, n))).map(perKey),
-  ['ts-hamt ÷ fvm_ipld_hamt (values as blocks)', ...vsFvm, ''],
+  ['ts-hamt ÷ fvm_ipld_hamt (values as blocks)', ...vsFvm('ts-hamt'), ''],
+  ['ts-hamt fromEntries ÷ fvm_ipld_hamt (values as blocks)', ...vsFvm('ts-hamt-bulk'), ''],
 ]
 const peerTable = `| per key, µs: build / get | ${sizes.map((n) => n.toLocaleString('en')).join(' | ')} | peak RSS at ${Math.max(...sizes).toLocaleString('en')} |
 |---|${sizes.map(() => '---:|').join('')}---:|
@@ -188,6 +231,18 @@ ts-hamt's throughput divided by the peer's (higher is better for ts-hamt). Raw n
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
 
+### Bulk build: \`HAMT.fromEntries\` against set + flush
+
+The same keys and values through \`HAMT.fromEntries\` (from a generator, so no input array is held),
+in a process of its own, in the same rounds; its root equals set + flush's (checked by the runner in
+every round). Its gets run on the map it returned, reopened by root as above. CPU is the process's
+user + system time over the build, steadier than wall time on a shared machine; the speed-up is CPU
+against CPU, the peer columns wall against wall (the peers report wall time only).
+
+| keys | fromEntries per key (wall) | fromEntries (CPU) | set + flush (wall) | set + flush (CPU) | fromEntries speed-up (CPU) | fromEntries vs py-hamt | fromEntries ÷ fvm_ipld_hamt (blocks) | peak RSS fromEntries | peak RSS set + flush |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${bulkRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
+
 ### Peers: go-hamt-ipld and fvm_ipld_hamt
 
 ${withPeers ? '' : 'Not run (`--peers false`).\n\n'}The Go and Rust HAMTs of the Filecoin field, on the same workload (same keys, values, gets and seed,
@@ -210,8 +265,8 @@ ${peerTable}
 
 Raw seconds (medians):
 
-| implementation | keys | set | flush | gets | peak RSS | blocks |
-|---|---:|---:|---:|---:|---:|---:|
+| implementation | keys | set | flush | build CPU | gets | peak RSS | blocks |
+|---|---:|---:|---:|---:|---:|---:|---:|
 ${raw.join('\n')}
 `
 await writeFile(
