@@ -1,9 +1,10 @@
 // One benchmark run in its own process, so peak RSS belongs to this run alone.
-// Usage: tsx bench/hamt-worker.ts <ts-hamt|iamap> <keys> <gets> <seed>   → one JSON line on stdout
+// Usage: tsx bench/hamt-worker.ts <ts-hamt|ts-hamt-bulk|iamap> <keys> <gets> <seed>   → one JSON line on stdout
 import * as dagCbor from '@ipld/dag-cbor'
 import iamap from 'iamap'
 import { CID } from 'multiformats/cid'
 import { blake3, blake3Hasher, bytesToHex, loadBlake3 } from '../src/blocks.js'
+import type { StoreId } from '../src/cas/interface.js'
 import { HAMT, MemoryStore } from '../src/index.js'
 
 const [impl, keysArg, getsArg, seedArg] = process.argv.slice(2)
@@ -17,6 +18,11 @@ const random = (): number => {
 const getIndexes = Array.from({ length: gets }, () => Math.floor(random() * keys))
 const getKeys = getIndexes.map((i) => `key-${i}`)
 const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9
+/** CPU seconds (user + system) since `start`: on a shared machine steadier than wall time. */
+const cpuSeconds = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start)
+  return (used.user + used.system) / 1e6
+}
 
 /** Every get must return the key's own value; the sum lets bench/run.ts compare with the peers' runners. */
 function checkGets(values: unknown[]): number {
@@ -32,26 +38,49 @@ function checkGets(values: unknown[]): number {
 async function benchTsHamt() {
   const store = await MemoryStore.create()
   const map = await HAMT.create<number>({ store })
+  const cpu = process.cpuUsage()
   let start = process.hrtime.bigint()
   for (let i = 0; i < keys; i++) await map.set(`key-${i}`, i)
   const setSeconds = seconds(start)
   start = process.hrtime.bigint()
   const root = await map.flush()
   const flushSeconds = seconds(start)
+  const buildCpuSeconds = cpuSeconds(cpu)
+  return { impl: 'ts-hamt', setSeconds, flushSeconds, buildCpuSeconds, ...(await benchGets(store, root)) }
+}
+
+/** The same content through HAMT.fromEntries, keys made as they are read (no input array held). */
+async function benchTsHamtBulk() {
+  const store = await MemoryStore.create()
+  const entries = function* (): Generator<[string, number]> {
+    for (let i = 0; i < keys; i++) yield [`key-${i}`, i]
+  }
+  const cpu = process.cpuUsage()
+  const start = process.hrtime.bigint()
+  const map = await HAMT.fromEntries<number>(entries(), { store })
+  const setSeconds = seconds(start)
+  const buildCpuSeconds = cpuSeconds(cpu)
+  return {
+    impl: 'ts-hamt HAMT.fromEntries',
+    setSeconds,
+    flushSeconds: 0,
+    buildCpuSeconds,
+    ...(await benchGets(store, map.rootId)),
+  }
+}
+
+/** Random gets on the map reopened read-only by its root, from a cold cache. */
+async function benchGets(store: MemoryStore, root: StoreId) {
   const reader = await HAMT.open<number>(root, { store, readOnly: true, cacheBytes: 256 << 20 })
   const values = new Array<unknown>(gets)
-  start = process.hrtime.bigint()
+  const start = process.hrtime.bigint()
   for (let g = 0; g < gets; g++) values[g] = await reader.get(getKeys[g] as string)
   const getSeconds = seconds(start)
-  const getSum = checkGets(values)
   return {
-    impl: 'ts-hamt',
-    setSeconds,
-    flushSeconds,
     getSeconds,
     root: bytesToHex(root as Uint8Array),
     blocks: store.blockCount,
-    getSum,
+    getSum: checkGets(values),
   }
 }
 
@@ -95,6 +124,11 @@ async function benchIamap() {
   }
 }
 
-const result = impl === 'iamap' ? await benchIamap() : await benchTsHamt()
+const result =
+  impl === 'iamap'
+    ? await benchIamap()
+    : impl === 'ts-hamt-bulk'
+      ? await benchTsHamtBulk()
+      : await benchTsHamt()
 const peakRssBytes = process.resourceUsage().maxRSS * 1024
 console.log(JSON.stringify({ ...result, n: keys, gets, peakRssBytes }))

@@ -1,8 +1,10 @@
-// Runs the HAMT benchmark: ts-hamt, py-hamt 3.6.0 and iamap, and the Go and Rust peers go-hamt-ipld and
+// Runs the HAMT benchmark: ts-hamt (set + flush, and the bulk HAMT.fromEntries), py-hamt 3.6.0 and iamap, and the Go and Rust peers go-hamt-ipld and
 // fvm_ipld_hamt (bench/peers/, built by scripts/peers-env.sh), same keys and gets, each run in its own
 // process (for a clean peak RSS), interleaved over rounds; writes the medians to bench/results/hamt.md
-// and hamt.json. Fails when a runner's gets disagree with the others'.
+// and hamt.json. Fails when a runner's gets disagree with the others', or fromEntries' root with set + flush's.
 // Usage: tsx bench/run.ts [--sizes 10000,100000,1000000] [--gets 100000] [--seed 7] [--rounds 3] [--peers false]
+//   [--iamap-max-keys 100000] [--py-max-keys N]: the slow JS and Python peers only up to that many keys
+//   (py-hamt takes ~5 min a round at 1M keys), for a shorter run.
 import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -20,7 +22,8 @@ const rounds = Number(arg('rounds', '3'))
 const withPeers = arg('peers', 'true') !== 'false'
 // iamap saves every intermediate node of every set and its store keeps them all: 2.3 GB at 100k keys,
 // so 1M would not fit in this machine's memory.
-const iamapMaxKeys = 100_000
+const iamapMaxKeys = Number(arg('iamap-max-keys', '100000'))
+const pyMaxKeys = Number(arg('py-max-keys', String(Number.POSITIVE_INFINITY)))
 
 type Result = {
   impl: string
@@ -30,6 +33,8 @@ type Result = {
   flushSeconds: number
   getSeconds: number
   peakRssBytes: number
+  /** CPU seconds of the build (set + flush, or fromEntries), ts-hamt only. */
+  buildCpuSeconds?: number
   root?: string
   /** Blocks in the store after the flush (nodes, plus one per value where values are blocks). */
   blocks?: number
@@ -37,7 +42,15 @@ type Result = {
   getSum?: number
 }
 
-const runners = ['ts-hamt', 'py-hamt', 'iamap', 'go-hamt-ipld', 'fvm-inline', 'fvm-blocks'] as const
+const runners = [
+  'ts-hamt',
+  'ts-hamt-bulk',
+  'py-hamt',
+  'iamap',
+  'go-hamt-ipld',
+  'fvm-inline',
+  'fvm-blocks',
+] as const
 type Runner = (typeof runners)[number]
 const peers: Runner[] = ['go-hamt-ipld', 'fvm-inline', 'fvm-blocks']
 
@@ -71,11 +84,13 @@ const median = (values: number[]): number => {
 
 // Interleaved: each round runs every implementation at every size once, so a slow spell of the
 // machine falls on all of them alike.
+const loadAtStart = os.loadavg()[0] as number
 const runs = new Map<string, Result[]>()
 for (let round = 1; round <= rounds; round++) {
   for (const n of sizes) {
     for (const runner of runners) {
       if (runner === 'iamap' && n > iamapMaxKeys) continue
+      if (runner === 'py-hamt' && n > pyMaxKeys) continue
       if (!withPeers && peers.includes(runner)) continue
       process.stderr.write(`bench: round ${round}/${rounds}, ${runner} with ${n} keys… `)
       const result = await measure(runner, n)
@@ -84,6 +99,15 @@ for (let round = 1; round <= rounds; round++) {
       runs.set(key, [...(runs.get(key) ?? []), result])
     }
   }
+}
+
+// fromEntries must build the very tree set + flush builds: the same root in every round.
+for (const n of sizes) {
+  const roots = ['ts-hamt', 'ts-hamt-bulk'].flatMap((runner) =>
+    (runs.get(`${runner} ${n}`) ?? []).map((r) => r.root),
+  )
+  if (new Set(roots).size !== 1)
+    throw new Error(`fromEntries and set + flush give different roots at ${n} keys: ${roots.join(', ')}`)
 }
 
 // Every runner checked its own gets (key-i must hold i); equal sums show they also read the same keys.
@@ -105,6 +129,9 @@ for (const [key, results] of runs) {
     flushSeconds: median(results.map((r) => r.flushSeconds)),
     getSeconds: median(results.map((r) => r.getSeconds)),
     peakRssBytes: median(results.map((r) => r.peakRssBytes)),
+    ...(first.buildCpuSeconds === undefined
+      ? {}
+      : { buildCpuSeconds: median(results.map((r) => r.buildCpuSeconds as number)) }),
   })
 }
 const results = [...byRunner.values()]
@@ -135,9 +162,28 @@ const rows = sizes.map((n) => {
     ia ? mb(ia.peakRssBytes) : '–',
   ]
 })
+const bulkRows = sizes.map((n) => {
+  const ts = find('ts-hamt', n) as Result
+  const bulk = find('ts-hamt-bulk', n) as Result
+  const py = find('py-hamt', n)
+  const fvm = find('fvm-blocks', n)
+  const cpu = (r: Result): number => r.buildCpuSeconds ?? build(r)
+  return [
+    n.toLocaleString('en'),
+    perOp(build(bulk), n),
+    perOp(cpu(bulk), n),
+    perOp(build(ts), n),
+    perOp(cpu(ts), n),
+    ratio(cpu(bulk), cpu(ts)),
+    ratio(build(bulk), py && build(py)),
+    fvm ? `${(build(bulk) / build(fvm)).toFixed(1)}×` : '–',
+    mb(bulk.peakRssBytes),
+    mb(ts.peakRssBytes),
+  ]
+})
 const raw = results.map(
   (r) =>
-    `| ${r.impl} | ${r.n.toLocaleString('en')} | ${r.setSeconds.toFixed(3)} | ${r.flushSeconds.toFixed(3)} | ${r.getSeconds.toFixed(3)} | ${mb(r.peakRssBytes)} | ${r.blocks?.toLocaleString('en') ?? '–'} |`,
+    `| ${r.impl} | ${r.n.toLocaleString('en')} | ${r.setSeconds.toFixed(3)} | ${r.flushSeconds.toFixed(3)} | ${r.buildCpuSeconds?.toFixed(3) ?? '–'} | ${r.getSeconds.toFixed(3)} | ${mb(r.peakRssBytes)} | ${r.blocks?.toLocaleString('en') ?? '–'} |`,
 )
 
 // Per key, every implementation side by side (build = set + flush), and ts-hamt against the peer that
@@ -154,16 +200,18 @@ const perKey = (runner: Runner): string[] => {
     .find((r) => r !== undefined)
   return [largest?.impl ?? runner, ...cells, largest ? mb(largest.peakRssBytes) : '–']
 }
-const vsFvm = sizes.map((n) => {
-  const ts = find('ts-hamt', n) as Result
-  const fvm = find('fvm-blocks', n)
-  return fvm
-    ? `${(build(ts) / build(fvm)).toFixed(1)}× / ${(ts.getSeconds / fvm.getSeconds).toFixed(1)}×`
-    : '–'
-})
+const vsFvm = (runner: Runner): string[] =>
+  sizes.map((n) => {
+    const ts = find(runner, n) as Result
+    const fvm = find('fvm-blocks', n)
+    return fvm
+      ? `${(build(ts) / build(fvm)).toFixed(1)}× / ${(ts.getSeconds / fvm.getSeconds).toFixed(1)}×`
+      : '–'
+  })
 const peerRows = [
   ...runners.filter((r) => sizes.some((n) => find(r, n))).map(perKey),
-  ['ts-hamt ÷ fvm_ipld_hamt (values as blocks)', ...vsFvm, ''],
+  ['ts-hamt ÷ fvm_ipld_hamt (values as blocks)', ...vsFvm('ts-hamt'), ''],
+  ['ts-hamt fromEntries ÷ fvm_ipld_hamt (values as blocks)', ...vsFvm('ts-hamt-bulk'), ''],
 ]
 const peerTable = `| per key, µs: build / get | ${sizes.map((n) => n.toLocaleString('en')).join(' | ')} | peak RSS at ${Math.max(...sizes).toLocaleString('en')} |
 |---|${sizes.map(() => '---:|').join('')}---:|
@@ -171,6 +219,7 @@ ${peerRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`
 const markdown = `## In memory: ts-hamt, py-hamt and iamap
 
 Generated by \`npm run bench\` (\`bench/run.ts\`) on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, Node ${process.version}.
+Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${(os.loadavg()[0] as number).toFixed(1)} at the end.
 Every implementation runs in its own process on the same machine in the same run; ratios are
 ts-hamt's throughput divided by the peer's (higher is better for ts-hamt). Raw numbers: [bench/results/hamt.json](bench/results/hamt.json).
 
@@ -181,12 +230,25 @@ ts-hamt's throughput divided by the peer's (higher is better for ts-hamt). Raw n
 - **iamap** 3 (rvagg), as a JS peer: same hash (BLAKE3), bucket size 4, 256-wide nodes, DAG-CBOR nodes
   named by BLAKE3 CIDs in a memory store. It keeps values inline and saves every changed node on every
   set (it has no write buffer), so its build cost includes what ts-hamt defers to \`flush()\`.
-  ${sizes.some((n) => n > iamapMaxKeys) ? `Not run above ${iamapMaxKeys.toLocaleString('en')} keys: its store holds every intermediate node (GBs at 100k keys).` : ''}
+  ${sizes.some((n) => n > iamapMaxKeys) ? `Not run above ${iamapMaxKeys.toLocaleString('en')} keys: its store holds every intermediate node (2.3 GB at 100k keys, so 1M does not fit this machine).` : ''}
+  ${sizes.some((n) => n > pyMaxKeys) ? `py-hamt not run above ${pyMaxKeys.toLocaleString('en')} keys in this run (\`--py-max-keys\`, to keep the run short).` : ''}
 - Peak memory is the process's peak RSS, including the in-memory store holding every block.
 
 | keys | ts-hamt build per key | vs py-hamt | vs iamap | ts-hamt get | vs py-hamt | vs iamap | peak RSS ts-hamt | py-hamt | iamap |
 |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
+
+### Bulk build: \`HAMT.fromEntries\` against set + flush
+
+The same keys and values through \`HAMT.fromEntries\` (from a generator, so no input array is held),
+in a process of its own, in the same rounds; its root equals set + flush's (checked by the runner in
+every round). Its gets run on the map it returned, reopened by root as above. CPU is the process's
+user + system time over the build, steadier than wall time on a shared machine; the speed-up is CPU
+against CPU, the peer columns wall against wall (the peers report wall time only).
+
+| keys | fromEntries per key (wall) | fromEntries (CPU) | set + flush (wall) | set + flush (CPU) | fromEntries speed-up (CPU) | fromEntries vs py-hamt | fromEntries ÷ fvm_ipld_hamt (blocks) | peak RSS fromEntries | peak RSS set + flush |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${bulkRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
 
 ### Peers: go-hamt-ipld and fvm_ipld_hamt
 
@@ -210,8 +272,8 @@ ${peerTable}
 
 Raw seconds (medians):
 
-| implementation | keys | set | flush | gets | peak RSS | blocks |
-|---|---:|---:|---:|---:|---:|---:|
+| implementation | keys | set | flush | build CPU | gets | peak RSS | blocks |
+|---|---:|---:|---:|---:|---:|---:|---:|
 ${raw.join('\n')}
 `
 await writeFile(

@@ -22,13 +22,11 @@ GO_BIN="$DIR/go-hamt-bench"
 FVM_BIN="$DIR/fvm-hamt-bench"
 STAMP="$DIR/.ts-hamt-stamp"
 LOG="$DIR/build.log"
+ENV_NAME=peers-env
+TOOLS=("$GO_BIN" "$FVM_BIN")
 export CARGO_HOME="$REPO/.cache/peers/cargo"
-
-say() { echo "peers-env: $*" >&2; }
-die() {
-  say "error: $*"
-  exit 1
-}
+# shellcheck source=lib/env.sh
+source "$REPO/scripts/lib/env.sh"
 
 command -v go >/dev/null 2>&1 || die "'go' not found; install Go >= 1.23 (go-hamt-ipld v3.4.1 needs it)"
 command -v cargo >/dev/null 2>&1 || die "'cargo' not found; install Rust (rustup) to build the fvm_ipld_hamt runner"
@@ -45,32 +43,9 @@ sources_sum() {
 }
 WANT="$VERSION $(sources_sum) ${GO_FLAGS[*]} ${CARGO_FLAGS[*]} $(go env GOVERSION) $(go env GOOS)/$(go env GOARCH) $(cargo --version) $(rustc --version)"
 
-is_current() {
-  [[ -x "$GO_BIN" && -x "$FVM_BIN" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]
-}
-
-ready() {
-  say "ok, peers ready ($1)"
-  echo "$GO_BIN"
-  echo "$FVM_BIN"
-  exit 0
-}
-
-is_current && ready cached
-
-# Serialise concurrent runs so they don't build into the same directory together.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"$DIR/.lock"
-  flock 9
-  is_current && ready "cached, built by a concurrent run"
-fi
-
-: >"$LOG"
-on_error() {
-  say "build failed; last lines of $LOG:"
-  tail -n 40 "$LOG" >&2 || true
-}
-trap on_error ERR
+# Two bench runs started at once build into one directory once.
+env_ready_or_lock "$DIR/.lock" peers "cached, built by a concurrent run"
+env_log_failures build
 rm -f "$GO_BIN.tmp" "$FVM_BIN.tmp" "$STAMP"
 
 say "building the go-hamt-ipld and fvm_ipld_hamt runners into .cache/peers/$VERSION (log: $LOG; a first build takes a few minutes)"
@@ -87,12 +62,8 @@ FVM_SECONDS=$((SECONDS - START))
 "$FVM_BIN.tmp" inline 1000 1000 7 >>"$LOG" 2>&1 || die "the fvm_ipld_hamt runner failed its check run (inline)"
 "$FVM_BIN.tmp" blocks 1000 1000 7 >>"$LOG" 2>&1 || die "the fvm_ipld_hamt runner failed its check run (blocks)"
 
-trap - ERR
 mv -f "$GO_BIN.tmp" "$GO_BIN"
 mv -f "$FVM_BIN.tmp" "$FVM_BIN"
 echo "built with $(go env GOVERSION) in ${GO_SECONDS}s (go-hamt-ipld) and $(rustc --version) in ${FVM_SECONDS}s (fvm_ipld_hamt) on $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$DIR/build-time.txt"
-# Written last and atomically: only complete, checked builds get a stamp.
-echo "$WANT" >"$STAMP.tmp"
-mv "$STAMP.tmp" "$STAMP"
-
-ready "built in $((GO_SECONDS + FVM_SECONDS))s"
+env_stamp
+env_ready peers "built in $((GO_SECONDS + FVM_SECONDS))s"

@@ -4,7 +4,7 @@
 #
 # The sourcing script sets, before calling these:
 #   ENV_NAME  prefix of its status lines ("kubo-env")
-#   TOOL      the path printed when ready
+#   TOOL      the path printed when ready (or TOOLS, an array: several paths, printed in order)
 #   STAMP     the stamp file; WANT, what it must say for TOOL to be current
 #   LOG       the install log quoted on failure
 
@@ -14,14 +14,21 @@ die() {
   exit 1
 }
 
-env_is_current() {
-  [[ -x "$TOOL" && -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]
+# The tools' paths, one a line: TOOLS when the script set it, else TOOL.
+env_tools() {
+  if [[ -n "${TOOLS+set}" ]]; then printf '%s\n' "${TOOLS[@]}"; else echo "$TOOL"; fi
 }
 
-# Says `ok, <what> ready (<how>)`, prints the tool's path and ends the script.
+env_is_current() {
+  local tool
+  while IFS= read -r tool; do [[ -x "$tool" ]] || return 1; done < <(env_tools)
+  [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]
+}
+
+# Says `ok, <what> ready (<how>)`, prints the tools' paths and ends the script.
 env_ready() {
   say "ok, $1 ready ($2)"
-  echo "$TOOL"
+  env_tools
   exit 0
 }
 

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadBlake3 } from '../hash/blake3.js'
+import { useNodeDefaults } from '../node/defaults.js'
 import { collectRetrievalStats, type RetrievalStats } from '../telemetry/index.js'
 import { exportCommand, importCommand } from './commands/car.js'
 import type { Command, Flags } from './commands/command.js'
@@ -166,6 +167,8 @@ function reportStop(interrupt: Interrupt, json: boolean): void {
   )
 }
 
+// Its stores read as those of `import 'ts-hamt'` in Node do: node:http, native BLAKE3 when installed.
+useNodeDefaults()
 const interrupt = new Interrupt()
 // A reader that stops early (`ts-hamt keys ROOT | head`) is not an error: stop quietly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

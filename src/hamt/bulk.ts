@@ -56,6 +56,27 @@ export async function buildFromEntries(
   return { ...built, size: builder.size }
 }
 
+/** Refuses anything but an iterable (or, when `orAsync`, an async iterable) of entries. */
+export function checkEntries(entries: unknown, orAsync: boolean): void {
+  if (
+    entries === null ||
+    typeof entries !== 'object' ||
+    !(Symbol.iterator in entries || (orAsync && Symbol.asyncIterator in entries))
+  ) {
+    throw new InvalidArgumentError(
+      `entries must be an${orAsync ? ' iterable or async' : ''} iterable of [key, value] pairs, got ${describeValue(entries)}`,
+    )
+  }
+}
+
+/** Entry `index` as a `[key, value]` array (the key is checked by the hasher). */
+export function checkEntry(entry: unknown, index: number): readonly [string, unknown] {
+  if (!Array.isArray(entry)) {
+    throw new InvalidArgumentError(`entry ${index} must be a [key, value] array, got ${describeValue(entry)}`)
+  }
+  return entry as unknown as readonly [string, unknown]
+}
+
 /**
  * Hashes each key and saves each value, in input order. Only batch ends await: a sync iterable is
  * read without a promise per entry, and a batch's saves are all started at once (as `set` starts an
@@ -65,15 +86,7 @@ async function readEntries(
   entries: Iterable<readonly [string, unknown]> | AsyncIterable<readonly [string, unknown]>,
   context: BulkContext,
 ): Promise<Table> {
-  if (
-    entries === null ||
-    typeof entries !== 'object' ||
-    !(Symbol.iterator in entries || Symbol.asyncIterator in entries)
-  ) {
-    throw new InvalidArgumentError(
-      `entries must be an iterable of [key, value] pairs, got ${describeValue(entries)}`,
-    )
-  }
+  checkEntries(entries, true)
   const reader = new EntryReader(context)
   if (Symbol.asyncIterator in entries) {
     for await (const entry of entries) if (reader.add(entry)) await reader.saveBatch()
@@ -100,15 +113,10 @@ class EntryReader {
     this.#context.signal?.throwIfAborted()
     const table = this.table
     const index = table.keys.length
-    if (!Array.isArray(entry)) {
-      throw new InvalidArgumentError(
-        `entry ${index} must be a [key, value] array, got ${describeValue(entry)}`,
-      )
-    }
-    const key = entry[0] as string
+    const [key, value] = checkEntry(entry, index)
     // As in set: the key and its hash are checked before the value is encoded.
     const hash = this.#context.hasher.hash(key)
-    this.#batch.push(encodeValue(key, entry[1], this.#context.valuesAreBytes))
+    this.#batch.push(encodeValue(key, value, this.#context.valuesAreBytes))
     const length = table.hashLength
     if ((index + 1) * length > table.hashes.length) {
       const grown = new Uint8Array(table.hashes.length * 2)

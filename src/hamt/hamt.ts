@@ -3,7 +3,8 @@ import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interf
 import { checkByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
 import { type LookupProbe, observing, traceLookup } from '../telemetry/hooks.js'
-import { buildFromEntries } from './bulk.js'
+import { mapPool } from '../util/pool.js'
+import { buildFromEntries, checkEntries, checkEntry } from './bulk.js'
 import { CallOrder } from './call-order.js'
 import { diffMaps } from './diff.js'
 import { flushTree } from './flush.js'
@@ -212,6 +213,63 @@ export class HAMT<V = unknown> {
       async () => this.#setPointerLocked(key, hash, await upload, options),
       options?.signal,
     )
+  }
+
+  /**
+   * Sets every `[key, value]` of `entries` (a synchronous iterable, read at once) as one write: it
+   * takes its place in call order as one `set` does, and gives the tree that `set` of each entry in
+   * order gives (a repeated key keeps its last value). All or nothing: when any key, value, upload,
+   * node load or the `signal` fails, the map is exactly as it was (values already uploaded stay in
+   * the store, as after a failed `set`). Values upload `flushConcurrency` at a time. To build a new
+   * map from many entries, {@link HAMT.fromEntries} is faster: it saves the tree as it builds it.
+   *
+   * @example
+   * ```ts
+   * const counts = await HAMT.create<number>({ store: await MemoryStore.create() })
+   * await counts.setMany([['a', 1], ['b', 2]])
+   * await counts.setMany(new Map([['c', 3]]))
+   * ```
+   */
+  async setMany(entries: Iterable<readonly [string, V]>, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    this.#calls.assertWritableAtCall('set')
+    checkEntries(entries, false)
+    // Every key and value is checked and encoded now, as each `set` does at its call.
+    const keys: string[] = []
+    const hashes: Uint8Array[] = []
+    const values: Uint8Array[] = []
+    for (const entry of entries) {
+      const [key, value] = checkEntry(entry, keys.length)
+      hashes.push(this.#hasher.hash(key))
+      values.push(encodeValue(key, value, this.valuesAreBytes))
+      keys.push(key)
+    }
+    const uploads = mapPool(
+      values,
+      this.#flushConcurrency,
+      (data) => this.#loader.save(data, 'raw', options),
+      options?.signal,
+    )
+    uploads.catch(() => {})
+    await this.#calls.write(async () => {
+      const pointers = await uploads
+      this.#calls.assertWritable('set')
+      const before = { root: this.#root, size: this.#size, writes: this.#writes }
+      // A new epoch: every node changed from here on is a copy, so `before.root` stays intact.
+      this.#epoch++
+      try {
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i] as string
+          const set = this.#setPointerLocked(key, hashes[i] as Uint8Array, pointers[i] as StoreId, options)
+          if (set !== undefined) await set
+        }
+      } catch (error) {
+        this.#root = before.root
+        this.#size = before.size
+        this.#writes = before.writes
+        throw error
+      }
+    }, options?.signal)
   }
 
   /** Sets `key` to the ID of a value already in the store (as py-hamt's `_set_pointer`). */
