@@ -118,7 +118,7 @@ const rows = {
 
 const json = { keys, changes, depth, nodes: nodesB.size, differingNodes: differing, repeats, rows }
 console.log(JSON.stringify(json, null, 2))
-const markdown = `# Diff of ${changes} changes in ${keys.toLocaleString('en')} keys
+const markdown = `## Diff of ${changes} changes in ${keys.toLocaleString('en')} keys
 
 The two versions have ${nodesB.size} nodes each (depth ${depth}); ${differing} nodes differ between them
 (counted from both trees' node lists). "loads" are block reads from the store by one cold run;
