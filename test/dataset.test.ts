@@ -201,6 +201,36 @@ describe('selections and reads', async () => {
     await assert.rejects(reading, /enough/)
   })
 
+  it('stops reading ahead when the caller stops early (a break aborts the loads it started)', async () => {
+    const base = await MemoryStore.create()
+    const { root } = await climateHamt(base)
+    let reading = false
+    const signals: (AbortSignal | undefined)[] = []
+    const recording = new Proxy(base, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target)
+        if (name !== 'load') return typeof value === 'function' ? value.bind(target) : value
+        return (id: Uint8Array, options?: { signal?: AbortSignal }) => {
+          if (reading) signals.push(options?.signal)
+          return target.load(id, options)
+        }
+      },
+    })
+    const ds = await openDataset(root, { store: recording })
+    reading = true
+    // No signal of the caller's: the loads of blocks() (the read ahead's too) still carry one, which
+    // the break aborts, so a read ahead over a slow gateway does not run on after the caller left.
+    for await (const block of ds.variable('temp').blocks({ maxBlockValues: 8 })) {
+      assert.equal(block.offset, 0)
+      break
+    }
+    assert.ok(signals.length > 0)
+    assert.ok(
+      signals.every((signal) => signal?.aborted === true),
+      'every load blocks() made is aborted once the caller stops',
+    )
+  })
+
   it('a series across chunks is one read while it fits maxBlockValues (not one per chunk)', async () => {
     const series = ds.variable('temp').isel({ lat: 0, lon: 0 }) // time chunks of 2: two chunks
     const shapes = async (maxBlockValues?: number): Promise<number[][]> => {

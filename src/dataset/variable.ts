@@ -183,21 +183,31 @@ export class Variable {
     const total = this.size
     let done = 0
     const plans = planBlocks(this.#selections, this.#source.chunks, maxBlock)
+    // The reads carry a signal of their own, aborted when the caller stops (a break, a throw): the
+    // block read ahead must not go on fetching from a gateway for nobody.
+    const stopped = new AbortController()
+    const signal =
+      options.signal === undefined ? stopped.signal : AbortSignal.any([options.signal, stopped.signal])
+    const readOptions = { ...options, signal }
     // One block is read ahead while the caller handles the last: at most two in memory.
     const start = (): Promise<DataBlock> | undefined => {
       const next = plans.next()
       if (next.done === true) return undefined
       options.signal?.throwIfAborted()
-      const reading = readBlock(this.#source, this.#selections, next.value, options)
+      const reading = readBlock(this.#source, this.#selections, next.value, readOptions)
       reading.catch(() => undefined) // seen when awaited; not unhandled if the caller stops first
       return reading
     }
-    for (let reading = start(); reading !== undefined; ) {
-      const block = await reading
-      reading = start()
-      done += block.values.length
-      options.onProgress?.({ done, total })
-      yield block
+    try {
+      for (let reading = start(); reading !== undefined; ) {
+        const block = await reading
+        reading = start()
+        done += block.values.length
+        options.onProgress?.({ done, total })
+        yield block
+      }
+    } finally {
+      stopped.abort(new DOMException('the caller stopped reading blocks', 'AbortError'))
     }
   }
 
