@@ -1,6 +1,7 @@
 // Day arithmetic of the CF calendars, as cftime counts: every calendar maps a date to a whole day
 // number and back. Years are astronomical inside this file (…, -1, 0, 1, …); the real-world
 // calendars' "no year zero" numbering is applied at the edges (see displayYear/astronomicalYear).
+import { InvalidArgumentError } from '../errors.js'
 
 /** The calendars cftime knows, by their CF names. */
 export type Calendar =
@@ -43,6 +44,14 @@ const CALENDARS: readonly Calendar[] = [
 export function calendarOf(name: string): Calendar | undefined {
   const lower = name.toLowerCase()
   return (CALENDARS as readonly string[]).includes(lower) ? (lower as Calendar) : undefined
+}
+
+/** The calendar `calendar` names (see calendarOf), or an InvalidArgumentError naming it. */
+export function requireCalendar(calendar: unknown): Calendar {
+  const known = calendarOf(String(calendar))
+  if (known === undefined)
+    throw new InvalidArgumentError(`calendar: unknown CF calendar ${JSON.stringify(calendar)}`)
+  return known
 }
 
 const CUMULATIVE_365 = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365]

@@ -1,7 +1,8 @@
 // A date in a CF calendar (cftime's datetime): the calendar's own fields, and a day number plus
 // time of day for arithmetic and comparison.
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
-import { astronomicalYear, type Calendar, calendarOf, displayYear, rulesOf } from './calendars.js'
+import { astronomicalYear, type Calendar, displayYear, requireCalendar, rulesOf } from './calendars.js'
+import type { ParsedDate } from './cf-time-parse.js'
 
 const DAY_US = 86_400_000_000
 const DAY_US_BIG = 86_400_000_000n
@@ -72,9 +73,7 @@ export class CFDatetime {
       this.#microOfDay = computed.microOfDay
       return
     }
-    const known = calendarOf(String(calendar))
-    if (known === undefined)
-      throw new InvalidArgumentError(`calendar: unknown CF calendar ${JSON.stringify(calendar)}`)
+    const known = requireCalendar(calendar)
     const rules = rulesOf(known)
     const fields = { year, month, day, hour, minute, second, microsecond }
     for (const [name, value] of Object.entries(fields)) {
@@ -121,6 +120,12 @@ export class CFDatetime {
     )
   }
 
+  /** The date of a parsed date string's fields in `calendar` (its UTC offset is the caller's to apply). */
+  static fromFields(date: Omit<ParsedDate, 'offsetMinutes'>, calendar: Calendar): CFDatetime {
+    const { year, month, day, hour, minute, second, microsecond } = date
+    return new CFDatetime(year, month, day, hour, minute, second, microsecond, calendar)
+  }
+
   /**
    * The date of a JS Date in a calendar: the same instant for the real-world calendars (standard,
    * gregorian, proleptic_gregorian, julian), the same UTC fields for the others (an error where they do
@@ -129,9 +134,7 @@ export class CFDatetime {
   static fromDate(date: Date, calendar: Calendar | string = 'standard'): CFDatetime {
     const time = date.getTime()
     if (!Number.isFinite(time)) throw new InvalidArgumentError('date: an invalid Date')
-    const known = calendarOf(String(calendar))
-    if (known === undefined)
-      throw new InvalidArgumentError(`calendar: unknown CF calendar ${JSON.stringify(calendar)}`)
+    const known = requireCalendar(calendar)
     if (rulesOf(known).realWorld) {
       const days = Math.floor(time / DAY_MS)
       return CFDatetime.#fromDays(known, days, (time - days * DAY_MS) * 1000)

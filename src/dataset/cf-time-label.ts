@@ -1,6 +1,6 @@
 // Time labels as xarray reads them for selection: a label names a period ('2024-07' is the month).
 import { InvalidArgumentError } from '../errors.js'
-import { type Calendar, calendarOf, rulesOf } from './calendars.js'
+import { type Calendar, requireCalendar, rulesOf } from './calendars.js'
 import { CFDatetime } from './cf-datetime.js'
 import { type LabelResolution, parseLabel } from './cf-time-parse.js'
 
@@ -27,20 +27,9 @@ export interface LabelPeriod {
  */
 export function labelPeriod(label: string, calendar: Calendar | string = 'standard'): LabelPeriod {
   if (typeof label !== 'string') throw new InvalidArgumentError('label: expected a string')
-  const known = calendarOf(String(calendar))
-  if (known === undefined)
-    throw new InvalidArgumentError(`calendar: unknown CF calendar ${JSON.stringify(calendar)}`)
+  const known = requireCalendar(calendar)
   const date = parseLabel(label)
-  let start = new CFDatetime(
-    date.year,
-    date.month,
-    date.day,
-    date.hour,
-    date.minute,
-    date.second,
-    date.microsecond,
-    known,
-  )
+  let start = CFDatetime.fromFields(date, known)
   if (date.offsetMinutes !== 0) start = start.addMicroseconds(-date.offsetMinutes * 60e6)
   return { start, end: periodEnd(start, date.resolution, known), resolution: date.resolution }
 }

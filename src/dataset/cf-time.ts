@@ -1,7 +1,7 @@
 // CF time decoding as cftime 1.6 (and so xarray's decode_cf) does it: values are whole microseconds
 // after a reference date, counted in the variable's calendar.
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
-import { type Calendar, calendarOf } from './calendars.js'
+import { type Calendar, requireCalendar } from './calendars.js'
 import { CFDatetime } from './cf-datetime.js'
 import { labelPeriod } from './cf-time-label.js'
 import { parseDate, splitUnits, timeUnitOf } from './cf-time-parse.js'
@@ -38,9 +38,7 @@ export function parseTimeUnits(units: string, calendar: string = 'standard'): Ti
   const split = splitUnits(units.length > 1000 ? units.slice(0, 1000) : units)
   const unit = split === undefined ? undefined : timeUnitOf(split.unitName)
   if (split === undefined || unit === undefined) return undefined
-  const known = calendarOf(String(calendar))
-  if (known === undefined)
-    throw new InvalidArgumentError(`calendar: unknown CF calendar ${JSON.stringify(calendar)}`)
+  const known = requireCalendar(calendar)
   if (unit.unit === 'months' && known !== '360_day') {
     throw new InvalidArgumentError(
       `units: 'months since' is only defined for the 360_day calendar, not ${known}`,
@@ -54,16 +52,7 @@ export function parseTimeUnits(units: string, calendar: string = 'standard'): Ti
   const date = parseDate(split.date, 'units')
   let epoch: CFDatetime
   try {
-    epoch = new CFDatetime(
-      date.year,
-      date.month,
-      date.day,
-      date.hour,
-      date.minute,
-      date.second,
-      date.microsecond,
-      known,
-    )
+    epoch = CFDatetime.fromFields(date, known)
   } catch (error) {
     throw new InvalidArgumentError(
       `units: the reference date of ${JSON.stringify(units.slice(0, 100))} is not valid`,
