@@ -1,5 +1,6 @@
 // openDataset from what users hold (a Helia node, a sharded v2 root with several groups), laziness,
 // streaming with progress and abort, records and CSV, and the errors a user meets first.
+import './helpers/with-resolvers.js'
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { MemoryBlockstore } from 'blockstore-core/memory'
@@ -19,21 +20,6 @@ import {
 import { writeClimate } from './helpers/climate.js'
 
 await loadBlake3()
-
-// Helia calls Promise.withResolvers (Node 22); Node 20 runs this file too.
-if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
-  Object.defineProperty(Promise, 'withResolvers', {
-    value<T>() {
-      let resolve!: (value: T) => void
-      let reject!: (reason?: unknown) => void
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res
-        reject = rej
-      })
-      return { promise, resolve, reject }
-    },
-  })
-}
 
 /** A store that counts the blocks loaded through it. */
 function counting(store: ContentAddressedStore): { store: ContentAddressedStore; loads: () => number } {

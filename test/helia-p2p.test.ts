@@ -1,6 +1,7 @@
 // Two real Helia nodes on loopback libp2p (TCP, noise, yamux): a map written into node A's
 // blockstore is read by node B, which fetches every block from A over bitswap. BLAKE3 is
 // registered as a hasher on both, since Helia verifies blocks it receives.
+import './helpers/with-resolvers.js'
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -15,21 +16,6 @@ import { BlockstoreStore, HAMT, ZarrHAMTStore } from '../src/index.js'
 import { readVariable, writeClimate } from './helpers/climate.js'
 
 await loadBlake3()
-
-// libp2p 3 calls Promise.withResolvers (Node 22); this machine runs Node 20, so the test adds it.
-if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
-  Object.defineProperty(Promise, 'withResolvers', {
-    value<T>() {
-      let resolve!: (value: T) => void
-      let reject!: (reason?: unknown) => void
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res
-        reject = rej
-      })
-      return { promise, resolve, reject }
-    },
-  })
-}
 
 // Helia's createHelia() adds HTTP gateways, delegated routing and public bootstrap peers; this
 // node gets loopback TCP and bitswap only, so B asks the peers it is connected to and nothing
