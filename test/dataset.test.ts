@@ -18,26 +18,9 @@ import {
   ZarrHAMTStore,
 } from '../src/index.js'
 import { writeClimate } from './helpers/climate.js'
+import { InstrumentedStore } from './helpers/instrumented-store.js'
 
 await loadBlake3()
-
-/** A store that counts the blocks loaded through it. */
-function counting(store: ContentAddressedStore): { store: ContentAddressedStore; loads: () => number } {
-  let loads = 0
-  const counted = new Proxy(store, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver)
-      if (name === 'load') {
-        return (...args: unknown[]) => {
-          loads++
-          return (value as (...a: unknown[]) => unknown).apply(target, args)
-        }
-      }
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
-  return { store: counted, loads: () => loads }
-}
 
 async function climateHamt(store: ContentAddressedStore) {
   const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
@@ -97,7 +80,8 @@ describe('openDataset', () => {
   it('reads only metadata and coordinates until values are asked for', async () => {
     const blocks = await MemoryStore.create()
     const { root } = await climateHamt(blocks)
-    const { store, loads } = counting(blocks)
+    const store = new InstrumentedStore(blocks)
+    const loads = () => store.loads
     const ds = await openDataset(root, { store })
     const atOpen = loads()
     const view = ds
