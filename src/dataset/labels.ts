@@ -9,6 +9,8 @@ import {
   locate,
   type Method,
   periodPositions,
+  repeatedPositions,
+  requireUnique,
   sliceBounds,
 } from './lookup.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
@@ -146,10 +148,18 @@ export function resolveLabels(
     }
     return position
   }
-  if (Array.isArray(indexer)) return { kind: 'list', indices: indexer.map(find) }
+  if (Array.isArray(indexer)) {
+    requireUnique(index, 'a list of labels')
+    return { kind: 'list', indices: indexer.map(find) }
+  }
   if (typeof indexer === 'string' && method === 'exact' && coord.time !== undefined) {
     const period = periodOf(coord, index, indexer)
     if (period !== undefined) return period
+  }
+  if (method === 'exact') {
+    // A label the coordinate holds more than once keeps the dimension with each position (pandas get_loc).
+    const repeated = repeatedPositions(index, labelValue(coord, indexer as Label))
+    if (repeated !== undefined && repeated.length > 1) return { kind: 'list', indices: repeated }
   }
   return { kind: 'point', index: find(indexer as Label) }
 }

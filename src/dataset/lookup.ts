@@ -79,6 +79,51 @@ function exactPosition(index: CoordinateIndex, label: number): number {
   return at < index.values.length && index.values[at] === label ? at : -1
 }
 
+/** Whether no two values are equal (NaNs count as equal, as pandas counts them), found once per index. */
+const uniqueness = new WeakMap<CoordinateIndex, boolean>()
+
+function isUnique(index: CoordinateIndex): boolean {
+  let unique = uniqueness.get(index)
+  if (unique === undefined) {
+    const { values } = index
+    if (index.order === 'unordered') unique = new Set(values).size === values.length
+    else {
+      unique = true
+      for (let i = 1; i < values.length && unique; i++) unique = values[i] !== values[i - 1]
+    }
+    uniqueness.set(index, unique)
+  }
+  return unique
+}
+
+/** pandas looks up with a method, or many labels at once, only in an index of distinct values. */
+export function requireUnique(index: CoordinateIndex, what: string): void {
+  if (!isUnique(index)) {
+    throw new InvalidArgumentError(
+      `coordinate ${JSON.stringify(index.name)} holds a value more than once: ${what} needs distinct values`,
+    )
+  }
+}
+
+/**
+ * Every position holding `label` exactly, in the coordinate's order, when the coordinate repeats
+ * values; undefined when it does not (then `locate` finds the one position).
+ */
+export function repeatedPositions(index: CoordinateIndex, rawLabel: number): number[] | undefined {
+  if (isUnique(index)) return undefined
+  const label = castLabel(index, rawLabel)
+  if (index.order !== 'unordered') {
+    const from = countBefore(index, label, false)
+    const to = countBefore(index, label, true)
+    return Array.from({ length: to - from }, (_, i) => from + i)
+  }
+  const positions: number[] = []
+  index.values.forEach((v, i) => {
+    if (v === label) positions.push(i)
+  })
+  return positions
+}
+
 function requireOrdered(index: CoordinateIndex, what: string): void {
   if (index.order === 'unordered') {
     throw new InvalidArgumentError(
@@ -100,6 +145,7 @@ export function locate(index: CoordinateIndex, rawLabel: number, method: Method,
     return exactPosition(index, label)
   }
   requireOrdered(index, `method ${JSON.stringify(method)}`)
+  requireUnique(index, `method ${JSON.stringify(method)}`)
   const n = index.values.length
   if (n === 0 || Number.isNaN(label)) return -1
   const exact = exactPosition(index, label)
@@ -133,8 +179,16 @@ export function sliceBounds(
   const n = index.values.length
   if (index.order === 'unordered') {
     // pandas slices an unordered index only between labels it holds exactly.
-    const from = start === undefined ? 0 : exactPosition(index, castLabel(index, start))
-    const to = stop === undefined ? n - 1 : exactPosition(index, castLabel(index, stop))
+    // pandas slices an unordered index only between labels it holds exactly, and each once.
+    const bound = (label: number | undefined, fallback: number): number => {
+      if (label === undefined) return fallback
+      if ((repeatedPositions(index, label)?.length ?? 0) > 1) {
+        requireUnique(index, `a slice bounded by ${label}, a value it holds more than once,`)
+      }
+      return exactPosition(index, castLabel(index, label))
+    }
+    const from = bound(start, 0)
+    const to = bound(stop, n - 1)
     if (from < 0 || to < 0) requireOrdered(index, 'a slice between labels it does not hold')
     return { start: from, stop: Math.max(from, to + 1) }
   }
