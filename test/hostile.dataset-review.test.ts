@@ -186,3 +186,68 @@ describe('sel on coordinates with repeated values, as xarray', () => {
     assertSameAsXarray(cases, await ourSel(cases), await xarraySel(cases))
   })
 })
+
+describe('names a dataset chooses', () => {
+  it('arrays and dimensions named __proto__, constructor or toString are own keys of dims, coords and records', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)), { attributes: {} })
+    const codecs = [{ name: 'bytes', configuration: { endian: 'little' } }]
+    const arrays: Array<[string, string, number[]]> = [
+      ['__proto__', '__proto__', [10, 20]],
+      ['constructor', '__proto__', [1, 2]],
+      ['toString', 'toString', [5, 6]],
+    ]
+    for (const [name, dim, values] of arrays) {
+      const array = await zarr.create(group.resolve(name), {
+        shape: [2],
+        chunkShape: [2],
+        dtype: 'float64',
+        dimensionNames: [dim],
+        codecs,
+      })
+      await zarr.set(array, null, { data: Float64Array.from(values), shape: [2], stride: [1] } as never)
+    }
+    const ds = await openDataset(await map.flush(), { store })
+    const own = (record: object): Array<[string, unknown]> => {
+      assert.equal(Object.getPrototypeOf(record), Object.prototype)
+      return Object.entries(record).map(([key, value]) => [
+        key,
+        ArrayBuffer.isView(value) ? [...(value as Float64Array)] : value,
+      ])
+    }
+    assert.deepEqual(own(ds.dims).sort(), [
+      ['__proto__', 2],
+      ['toString', 2],
+    ])
+    assert.deepEqual(own(ds.coords).sort(), [
+      ['__proto__', [10, 20]],
+      ['toString', [5, 6]],
+    ])
+    const ctor = ds.variable('constructor')
+    assert.deepEqual(own(ctor.coords), [['__proto__', [10, 20]]])
+    const records = (await ctor.load()).toRecords()
+    assert.deepEqual(records.map(own), [
+      [
+        ['__proto__', 10],
+        ['constructor', 1],
+      ],
+      [
+        ['__proto__', 20],
+        ['constructor', 2],
+      ],
+    ])
+    assert.deepEqual((await ds.variable('toString').load()).toRecords().map(own), [
+      [['toString', 5]],
+      [['toString', 6]],
+    ])
+    assert.equal((await ctor.load()).toCSV(), '__proto__,constructor\n10,1\n20,2\n')
+    const point = ctor.isel({ ['__proto__']: 1 })
+    assert.deepEqual((await point.load()).toRecords().map(own), [
+      [
+        ['__proto__', 20],
+        ['constructor', 2],
+      ],
+    ])
+  })
+})

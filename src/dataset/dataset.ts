@@ -19,6 +19,7 @@ import { coordinateIndex } from './lookup.js'
 import { arraysOf, chooseGroup, isRecord, nodeMeta, storedArray } from './metadata.js'
 import { openZarrRoot, type ZarrLayout } from './open.js'
 import type { StoredArray } from './read.js'
+import { setOwn } from './records.js'
 import { compose, type DimSelection, fullRange, resolvePositions, sizeOf } from './selection.js'
 import { storeOf } from './source.js'
 import { coordinateSlice, Variable } from './variable.js'
@@ -81,7 +82,7 @@ export class Dataset {
     const dims: Record<string, number> = {}
     for (const [dim, size] of this.#sizes) {
       const selection = this.#selections.get(dim) ?? fullRange(size)
-      if (selection.kind !== 'point') dims[dim] = sizeOf(selection)
+      if (selection.kind !== 'point') setOwn(dims, dim, sizeOf(selection))
     }
     return dims
   }
@@ -101,10 +102,13 @@ export class Dataset {
     const coords: Record<string, CoordinateValues | CoordinateValue> = {}
     for (const [dim, coord] of this.#coordinates) {
       const selection = this.#selection(dim)
-      coords[dim] =
+      setOwn(
+        coords,
+        dim,
         selection.kind === 'point'
           ? coordinateValue(coord, selection.index)
-          : coordinateSlice(coord, selection)
+          : coordinateSlice(coord, selection),
+      )
     }
     return coords
   }

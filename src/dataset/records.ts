@@ -5,6 +5,16 @@ import type { CoordinateValue, DataRecord } from './interface.js'
 
 export type Cell = number | string | null
 
+/**
+ * Sets `record[key]` as an own property whatever the key: names come from the dataset, and an
+ * assignment to `__proto__` would replace the record's prototype instead.
+ */
+export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') {
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true })
+  } else record[key] = value
+}
+
 export function cellOf(value: CoordinateValue): Cell {
   if (value instanceof CFDatetime) return value.toISOString()
   if (value === undefined || Number.isNaN(value)) return null
@@ -25,11 +35,11 @@ export function* rowsOf(labels: BlockLabels, name: string, values: Float64Array)
   for (let j = 0; j < values.length; j++) {
     const row: DataRecord = {}
     for (let d = 0; d < dims.length; d++)
-      row[dims[d] as string] = (cells[d] as Cell[])[index[d] as number] as Cell
-    Object.assign(row, labels.scalars)
+      setOwn(row, dims[d] as string, (cells[d] as Cell[])[index[d] as number] as Cell)
+    for (const [scalar, cell] of Object.entries(labels.scalars)) setOwn(row, scalar, cell)
     const value = values[j] as number
     // A coordinate read as a variable: its label is its value, decoded (a time as ISO, not its raw number).
-    if (!(name in row)) row[name] = Number.isNaN(value) ? null : value
+    if (!Object.hasOwn(row, name)) setOwn<Cell>(row, name, Number.isNaN(value) ? null : value)
     yield row
     for (let d = dims.length - 1; d >= 0; d--) {
       const next = (index[d] as number) + 1

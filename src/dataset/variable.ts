@@ -17,7 +17,7 @@ import type {
 } from './interface.js'
 import { type CoordinateInfo, coordinateValue, labelValue, resolveLabels } from './labels.js'
 import { checkLimit, planBlocks, readBlock, type StoredArray } from './read.js'
-import { type BlockLabels, type Cell, cellOf, csvHeader, csvRows, rowsOf } from './records.js'
+import { type BlockLabels, type Cell, cellOf, csvHeader, csvRows, rowsOf, setOwn } from './records.js'
 import { compose, type DimSelection, positionAt, resolvePositions, sizeOf } from './selection.js'
 
 /** What a view needs from its dataset: the coordinate of a dimension, if it has one. */
@@ -119,10 +119,13 @@ export class Variable {
       const coord = this.#coordinates.coordinate(dim)
       const selection = this.#selections[d] as DimSelection
       if (coord === undefined) return
-      coords[dim] =
+      setOwn(
+        coords,
+        dim,
         selection.kind === 'point'
           ? coordinateValue(coord, selection.index)
-          : coordinateSlice(coord, selection)
+          : coordinateSlice(coord, selection),
+      )
     })
     return coords
   }
@@ -248,7 +251,7 @@ export class Variable {
       const selection = this.#selections[d] as DimSelection
       const coord = this.#coordinates.coordinate(dim)
       if (selection.kind === 'point') {
-        if (coord !== undefined) scalars[dim] = cellOf(coordinateValue(coord, selection.index))
+        if (coord !== undefined) setOwn(scalars, dim, cellOf(coordinateValue(coord, selection.index)))
         return
       }
       const from = start[k] ?? 0
