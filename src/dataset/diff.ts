@@ -8,6 +8,7 @@ import { callStore } from '../hamt/loader.js'
 import { diffShardedRoots } from '../sharded/diff.js'
 import { decodeRoot } from '../sharded/layout.js'
 import { isDecimal, isMetadataKey, splitChunkKey } from '../zarr/keys.js'
+import { isRecord } from './metadata.js'
 import { zarrLayoutOf } from './open.js'
 
 /** One difference between two versions of a Zarr dataset, as {@link diffZarrRoots} yields it. */
@@ -97,10 +98,15 @@ async function* diffRoots(from: StoreId, to: StoreId, options: ZarrDiffOptions):
     changes = HAMT.diff(from, to, { ...open, keysOnly: true })
     readValue = (side, key) => maps[side].get(key, { signal })
   }
-  for await (const change of changes) yield await classify(change, readValue)
+  const naming = namingReader(readValue)
+  for await (const change of changes) yield await classify(change, readValue, naming)
 }
 
-async function classify({ key, kind }: KeyChange, readValue: ReadValue): Promise<ZarrChange> {
+async function classify(
+  { key, kind }: KeyChange,
+  readValue: ReadValue,
+  naming: NamingReader,
+): Promise<ZarrChange> {
   if (isMetadataKey(key)) {
     const [before, after] = await Promise.all([
       kind === 'added' ? undefined : readValue('from', key).then(parseJson),
@@ -122,7 +128,98 @@ async function classify({ key, kind }: KeyChange, readValue: ReadValue): Promise
   if (split !== undefined && parts.every(isDecimal)) {
     return { type: 'chunk', kind, path: split.arrayPath, coords: parts.map(Number) }
   }
-  return { type: 'other', kind, key }
+  const chunk = await chunkOf(key, kind === 'removed' ? 'from' : 'to', naming)
+  return chunk === undefined ? { type: 'other', kind, key } : { type: 'chunk', kind, ...chunk }
+}
+
+/** How an array names its chunks: with v3's default `c` first or not (v2), its separator, its dimensions. */
+interface ChunkNaming {
+  readonly prefixed: boolean
+  readonly separator: string
+  readonly ndim: number
+}
+
+/** The chunk naming of the array at a path in one version, undefined where no array is. */
+type NamingReader = (side: Side, path: string) => Promise<ChunkNaming | undefined>
+
+/** Arrays nest at most this deep below the key's last slashes: a key's dimensions, with room. */
+const MAX_DIMENSIONS = 64
+
+/**
+ * The array a key that is not `…/c/0/1` belongs to (the nearest array above it) and the chunk it
+ * names under that array's chunk key encoding: Zarr v2's `temp/0.1` or `temp/0/1`, v3's `c.0.1`,
+ * a 0-d array's `c` or `0`; undefined when the key is no chunk of it.
+ */
+async function chunkOf(
+  key: string,
+  side: Side,
+  naming: NamingReader,
+): Promise<{ path: string; coords: number[] } | undefined> {
+  const paths: string[] = []
+  for (
+    let at = key.lastIndexOf('/');
+    at > 0 && paths.length < MAX_DIMENSIONS;
+    at = key.lastIndexOf('/', at - 1)
+  ) {
+    paths.push(key.slice(0, at))
+  }
+  paths.push('')
+  for (const path of paths) {
+    const found = await naming(side, path)
+    if (found === undefined) continue
+    const coords = coordsIn(path === '' ? key : key.slice(path.length + 1), found)
+    return coords === undefined ? undefined : { path, coords }
+  }
+  return undefined
+}
+
+function coordsIn(rest: string, naming: ChunkNaming): number[] | undefined {
+  let text = rest
+  if (naming.prefixed) {
+    if (text === 'c') return naming.ndim === 0 ? [] : undefined
+    if (!text.startsWith(`c${naming.separator}`)) return undefined
+    text = text.slice(2)
+  } else if (naming.ndim === 0) return text === '0' ? [] : undefined
+  const parts = text.split(naming.separator)
+  return parts.length === naming.ndim && parts.every(isDecimal) ? parts.map(Number) : undefined
+}
+
+/** Reads each path's array metadata once per version (`zarr.json`, else v2's `.zarray`). */
+function namingReader(readValue: ReadValue): NamingReader {
+  const cache = new Map<string, Promise<ChunkNaming | undefined>>()
+  return (side, path) => {
+    const id = `${side}:${path}`
+    let naming = cache.get(id)
+    if (naming === undefined) {
+      const key = (name: string): string => (path === '' ? name : `${path}/${name}`)
+      naming = (async () => {
+        const v3 = await readValue(side, key('zarr.json'))
+        if (v3 !== undefined) return chunkNaming('zarr.json', parseJson(v3))
+        const v2 = await readValue(side, key('.zarray'))
+        return v2 === undefined ? undefined : chunkNaming('.zarray', parseJson(v2))
+      })()
+      cache.set(id, naming)
+    }
+    return naming
+  }
+}
+
+/** The chunk naming an array's metadata declares (Zarr's defaults where it says none). */
+function chunkNaming(name: 'zarr.json' | '.zarray', document: unknown): ChunkNaming | undefined {
+  if (!isRecord(document) || !Array.isArray(document.shape)) return undefined
+  const ndim = document.shape.length
+  if (name === '.zarray') {
+    return { prefixed: false, separator: document.dimension_separator === '/' ? '/' : '.', ndim }
+  }
+  if (document.node_type !== 'array') return undefined
+  const encoding = isRecord(document.chunk_key_encoding) ? document.chunk_key_encoding : {}
+  const v2 = encoding.name === 'v2'
+  const separator = isRecord(encoding.configuration) ? encoding.configuration.separator : undefined
+  return {
+    prefixed: !v2,
+    separator: separator === '.' || separator === '/' ? separator : v2 ? '.' : '/',
+    ndim,
+  }
 }
 
 function nodeTypeOf(name: string, document: unknown): 'array' | 'group' | undefined {

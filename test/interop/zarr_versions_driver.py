@@ -2,7 +2,7 @@
 """JSON-over-stdio driver for ts-hamt's Zarr diff tests: two versions of one dataset written by the
 REAL py-hamt 3.6.0 (ZarrHAMTStore, InMemoryCAS) with xarray, the second one time step appended.
 
-    python zarr_versions_driver.py append < {} > response.json
+    python zarr_versions_driver.py append < {"zarrFormat": 2|3 (default 3)} > response.json
 
 out: {"roots": [hex, hex], "blocks": {idHex: dataHex} (both versions),
       "values": [{key: sha256 hex of the stored bytes}, ...] (one per version, read back through py-hamt),
@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import sys
 
-from driver_io import JsonObject, run_driver
+from driver_io import JsonObject, RequestError, run_driver
 
 import numpy as np
 import xarray as xr
@@ -59,18 +59,34 @@ async def digests(cas: InMemoryCAS, root: bytes) -> JsonObject:
     return out
 
 
-async def append(_req: JsonObject) -> JsonObject:
+def encoding(zarr_format: int) -> JsonObject:
+    if zarr_format == 3:
+        return ENCODING
+    # The 2-D variable's chunk keys get a `/` separator (`mask/0/0`), the others Zarr v2's `.`.
+    v2 = {name: dict(spec) for name, spec in ENCODING.items()}
+    v2["mask"]["chunk_key_encoding"] = {"name": "v2", "separator": "/"}
+    return v2
+
+
+async def append(req: JsonObject) -> JsonObject:
+    zarr_format = req.get("zarrFormat", 3)
+    if zarr_format not in (2, 3):
+        raise RequestError(f"zarrFormat must be 2 or 3, got {zarr_format!r}")
     cas = InMemoryCAS()
     hamt = await HAMT.build(cas=cas, values_are_bytes=True)
     dataset(range(NTIME)).to_zarr(
-        ZarrHAMTStore(hamt, read_only=False), zarr_format=3, mode="w", consolidated=False, encoding=ENCODING
+        ZarrHAMTStore(hamt, read_only=False),
+        zarr_format=zarr_format,
+        mode="w",
+        consolidated=False,
+        encoding=encoding(zarr_format),
     )
     await hamt.make_read_only()
     first = hamt.root_node_id
 
     hamt = await HAMT.build(cas=cas, root_node_id=first, values_are_bytes=True)
     dataset(range(NTIME, NTIME + 1)).to_zarr(
-        ZarrHAMTStore(hamt, read_only=False), zarr_format=3, append_dim="time", consolidated=False
+        ZarrHAMTStore(hamt, read_only=False), zarr_format=zarr_format, append_dim="time", consolidated=False
     )
     await hamt.make_read_only()
     second = hamt.root_node_id
