@@ -11,6 +11,7 @@ import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
 import { openDataset } from '../src/dataset.js'
 import { HAMT, isHamtError, MemoryStore, ZarrHAMTStore } from '../src/index.js'
+import { withinBudget } from './helpers/hostile.js'
 import { pyHamtPython } from './helpers/python.js'
 
 await loadBlake3()
@@ -249,5 +250,48 @@ describe('names a dataset chooses', () => {
         ['constructor', 2],
       ],
     ])
+  })
+})
+
+describe('time coordinates as xarray writes them', () => {
+  it('an int64 time coordinate holding NaT (-2^63, no _FillValue, as xarray writes it) decodes it to a gap', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)), { attributes: {} })
+    const codecs = [{ name: 'bytes', configuration: { endian: 'little' } }]
+    // What xarray 2026.9 writes for datetime64 ['2000-01-01', 'NaT', '2000-01-03'] (zarr_format=3).
+    const time = await zarr.create(group.resolve('time'), {
+      shape: [3],
+      chunkShape: [3],
+      dtype: 'int64',
+      dimensionNames: ['time'],
+      codecs,
+      attributes: { units: 'days since 2000-01-01 00:00:00', calendar: 'proleptic_gregorian' },
+    })
+    const raw = BigInt64Array.from([0n, -(2n ** 63n), 2n])
+    await zarr.set(time, null, { data: raw, shape: [3], stride: [1] } as never)
+    const v = await zarr.create(group.resolve('v'), {
+      shape: [3],
+      chunkShape: [3],
+      dtype: 'float64',
+      dimensionNames: ['time'],
+      codecs,
+    })
+    await zarr.set(v, null, { data: Float64Array.from([1, 2, 3]), shape: [3], stride: [1] } as never)
+    const ds = await openDataset(await map.flush(), { store })
+    const outcome = await withinBudget('NaT coordinate', async () => {
+      const variable = ds.variable('v')
+      return {
+        records: (await variable.load()).toRecords(),
+        selected: [...(await variable.sel({ time: '2000-01-03' }).load()).values],
+      }
+    })
+    assert.equal(outcome.error, undefined, String((outcome.error as Error)?.stack))
+    assert.deepEqual(outcome.value?.records, [
+      { time: '2000-01-01T00:00:00', v: 1 },
+      { time: null, v: 2 },
+      { time: '2000-01-03T00:00:00', v: 3 },
+    ])
+    assert.deepEqual(outcome.value?.selected, [3])
   })
 })

@@ -5,6 +5,7 @@ import { InvalidValueError } from '../errors.js'
 
 const INT64_MAX = 2n ** 63n - 1n
 const INT64_MIN = -(2n ** 63n)
+const NAT_AS_NUMBER = -(2 ** 63)
 const bits = new DataView(new ArrayBuffer(8))
 
 function bitLength(value: bigint): number {
@@ -49,6 +50,8 @@ export function toMicroseconds(
   if (typeof value !== 'number')
     throw new InvalidValueError(`time value ${index}: expected a number, got ${typeof value}`)
   if (!Number.isFinite(value)) return undefined
+  // The same NaT after an int64 became a float64 (coordinates are held so): exactly -2^63.
+  if (value === NAT_AS_NUMBER) return undefined
   if (Number.isInteger(value)) {
     const product = value * factor
     if (Math.abs(product) <= Number.MAX_SAFE_INTEGER) return product

@@ -97,7 +97,8 @@ export function decodeTimes(
 }
 
 /**
- * As {@link decodeTimes}, but NaN, ±Infinity and the int64 NaT sentinel (-2^63n) decode to undefined,
+ * As {@link decodeTimes}, but NaN, ±Infinity and the int64 NaT sentinel (-2^63n, or the number -2^63 it
+ * becomes in a Float64Array) decode to undefined,
  * as xarray gives NaT for them.
  */
 export function decodeTimesWithNaT(
