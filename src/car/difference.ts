@@ -41,20 +41,26 @@ export async function* walkDifference(
   const marks = new IdMap<Mark>()
   const order: Mark[] = []
   const queue: Mark[] = []
-  const reach = (cid: CID, side: 'base' | 'root'): void => {
-    let mark = marks.get(cid)
-    if (mark === undefined) {
-      mark = { cid, fromBase: false, fromRoot: false, links: undefined, bytes: undefined }
-      marks.set(cid, mark)
-      order.push(mark)
-      queue.push(mark)
-    }
+  const reach = (from: CID, side: 'base' | 'root'): void => {
     const key = side === 'base' ? 'fromBase' : 'fromRoot'
-    if (mark[key]) return
-    mark[key] = true
-    if (side === 'base') mark.bytes = undefined
-    // Already read from the other side: what it links to is reached from this side too.
-    for (const link of mark.links ?? []) reach(link, side)
+    // A loop, not recursion: a chain the other side already read may be thousands of blocks long.
+    const pending = [from]
+    for (let cid = pending.pop(); cid !== undefined; cid = pending.pop()) {
+      let mark = marks.get(cid)
+      if (mark === undefined) {
+        mark = { cid, fromBase: false, fromRoot: false, links: undefined, bytes: undefined }
+        marks.set(cid, mark)
+        order.push(mark)
+        queue.push(mark)
+      }
+      if (mark[key]) continue
+      mark[key] = true
+      if (side === 'base') mark.bytes = undefined
+      // Already read from the other side: what it links to is reached from this side too (in
+      // link order, as a recursion would: pushed last first).
+      const links = mark.links ?? []
+      for (let i = links.length - 1; i >= 0; i--) pending.push(links[i] as CID)
+    }
   }
   reach(base, 'base')
   reach(root, 'root')

@@ -1,0 +1,59 @@
+// exportCar with a base, on DAGs shaped by a stranger: long chains of tiny blocks that each side
+// reaches at a different depth. Each case ends within its budget with the right blocks.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { BlockNotFoundError, exportCar } from '../src/index.js'
+import { withinBudget } from './helpers/hostile.js'
+
+/** Blocks in memory by CID, as a BlockSource. */
+class Blocks {
+  readonly #blocks = new Map<string, Uint8Array>()
+  bytes = 0
+
+  async put(value: unknown): Promise<CID> {
+    const bytes = dagCbor.encode(value)
+    const cid = CID.createV1(dagCbor.code, await sha256.digest(bytes))
+    this.#blocks.set(String(cid), bytes)
+    this.bytes += bytes.length
+    return cid
+  }
+
+  async getBlock(cid: CID): Promise<Uint8Array> {
+    const bytes = this.#blocks.get(String(cid))
+    if (bytes === undefined) throw new BlockNotFoundError(`no block ${cid}`)
+    return bytes
+  }
+}
+
+async function chain(blocks: Blocks, to: CID, length: number, tag: string): Promise<CID> {
+  let head = to
+  for (let i = 0; i < length; i++) head = await blocks.put([head, tag, i])
+  return head
+}
+
+async function drain(car: AsyncIterable<Uint8Array>): Promise<number> {
+  let chunks = 0
+  for await (const _ of car) chunks++
+  return chunks
+}
+
+describe('exportCar with a base over long chains', () => {
+  it('a base reaching the root’s chain only after the walk read it: nothing to send, no stack overflow', async () => {
+    const blocks = new Blocks()
+    // root: a chain of 8000 blocks; base: another 8000 above root, so the walk reads root's whole
+    // chain before base gets to it and must then mark all of it as base's.
+    const root = await chain(blocks, await blocks.put(['tail']), 8000, 'root')
+    const base = await chain(blocks, root, 8000, 'base')
+    assert.ok(blocks.bytes < 1 << 20, `${blocks.bytes} bytes`)
+    for (const exact of [false, true]) {
+      const outcome = await withinBudget(`deep base, exact ${exact}`, () =>
+        drain(exportCar(blocks, root, { base, exact })),
+      )
+      assert.equal(outcome.error, undefined, String((outcome.error as Error)?.stack).slice(0, 300))
+      assert.equal(outcome.value, 1, 'the CAR header alone')
+    }
+  })
+})
