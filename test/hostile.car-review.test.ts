@@ -6,7 +6,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { BlockNotFoundError, exportCar } from '../src/index.js'
-import { withinBudget } from './helpers/hostile.js'
+import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
 /** Blocks in memory by CID, as a BlockSource. */
 class Blocks {
@@ -56,4 +56,28 @@ describe('exportCar with a base over long chains', () => {
       assert.equal(outcome.value, 1, 'the CAR header alone')
     }
   })
+})
+
+describe('exportCar over blocks that do not decode', () => {
+  const nested = new Uint8Array(20_001).fill(0x81) // 20 000 nested one-element lists, then null
+  nested[20_000] = 0xf6
+  for (const [name, bytes] of [
+    ['20 000 nested lists (20 KB)', nested],
+    ['a reserved CBOR byte', Uint8Array.of(0xff)],
+    ['a list claiming 2^64 items', Uint8Array.of(0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)],
+  ] as const) {
+    it(`${name}: ERR_INVALID_VALUE naming the block, with or without a base`, async () => {
+      const cid = CID.createV1(dagCbor.code, await sha256.digest(bytes))
+      const blocks = new Blocks()
+      const base = await blocks.put(['unrelated'])
+      const source = {
+        getBlock: async (wanted: CID) => (wanted.equals(cid) ? bytes : blocks.getBlock(wanted)),
+      }
+      for (const options of [{}, { base }, { base, exact: true }]) {
+        const outcome = await withinBudget(name, () => drain(exportCar(source, cid, options)))
+        assertTypedError(outcome, 'ERR_INVALID_VALUE')
+        assert.match(String((outcome.error as Error).message), new RegExp(String(cid)))
+      }
+    })
+  }
 })

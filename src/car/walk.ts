@@ -77,14 +77,21 @@ async function fetchBlock(source: BlockSource, cid: CID, options: AbortOptions):
   return source.getBlock(cid, { signal: options.signal })
 }
 
-/** The CIDs a block links to: dag-cbor tag-42 links anywhere in it, dag-pb links, none for raw. */
+/**
+ * The CIDs a block links to: dag-cbor tag-42 links anywhere in it, dag-pb links, none for raw. A
+ * block that does not decode (malformed, or nested past the stack) is an InvalidValueError.
+ */
 export function linksOf(cid: CID, bytes: Uint8Array): CID[] {
   if (cid.code === raw.code) return []
-  if (cid.code === dagPb.code) return dagPb.decode(bytes).Links.map((link) => link.Hash)
-  if (cid.code === dagCbor.code) {
-    const links: CID[] = []
-    collectLinks(decodeDagCbor(bytes), links)
-    return links
+  if (cid.code === dagPb.code || cid.code === dagCbor.code) {
+    try {
+      if (cid.code === dagPb.code) return dagPb.decode(bytes).Links.map((link) => link.Hash)
+      const links: CID[] = []
+      collectLinks(decodeDagCbor(bytes), links)
+      return links
+    } catch (cause) {
+      throw new InvalidValueError(`block ${cid} does not decode: ${(cause as Error)?.message}`, { cause })
+    }
   }
   throw new InvalidValueError(
     `block ${cid} has codec 0x${cid.code.toString(16)}; only dag-cbor, dag-pb and raw links can be followed`,
