@@ -11,7 +11,7 @@ import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
 import { openDataset } from '../src/dataset.js'
 import { HAMT, isHamtError, MemoryStore, ZarrHAMTStore } from '../src/index.js'
-import { withinBudget } from './helpers/hostile.js'
+import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { pyHamtPython } from './helpers/python.js'
 
 await loadBlake3()
@@ -293,5 +293,63 @@ describe('time coordinates as xarray writes them', () => {
       { time: '2000-01-03T00:00:00', v: 3 },
     ])
     assert.deepEqual(outcome.value?.selected, [3])
+  })
+})
+
+describe('chunk shapes a stranger declares', () => {
+  /** A root whose array `v` of `shape` declares `chunks`, with no chunk stored (all fill value). */
+  async function declared(shape: number[], chunks: number[]) {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    const zarrStore = new ZarrHAMTStore(map)
+    const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+    await zarrStore.set('/zarr.json', json({ zarr_format: 3, node_type: 'group', attributes: {} }))
+    await zarrStore.set(
+      '/v/zarr.json',
+      json({
+        zarr_format: 3,
+        node_type: 'array',
+        shape,
+        data_type: 'float64',
+        chunk_grid: { name: 'regular', configuration: { chunk_shape: chunks } },
+        chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+        fill_value: 'NaN',
+        codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
+        attributes: {},
+        dimension_names: shape.map((_, d) => `d${d}`),
+      }),
+    )
+    return openDataset(await map.flush(), { store })
+  }
+
+  it('a 10-value array declaring chunks of 10^8 values is refused at read, not allocated (800 MB)', async () => {
+    const ds = await declared([10], [1e8])
+    const outcome = await withinBudget('overhanging chunk', () => ds.variable('v').isel({ d0: 0 }).load())
+    assertTypedError(outcome, 'ERR_INVALID_VALUE')
+    assert.match(String((outcome.error as Error).message), /chunk/)
+  })
+
+  it('chunks larger than the array as appendable datasets have them still read', async () => {
+    for (const [shape, chunks] of [
+      [[10], [1000]],
+      [
+        [3, 4],
+        [512, 4],
+      ],
+      [
+        [0, 4],
+        [1e8, 4],
+      ],
+    ]) {
+      const ds = await declared(shape as number[], chunks as number[])
+      const outcome = await withinBudget('small overhang', async () => [
+        ...(await ds.variable('v').load()).values,
+      ])
+      assert.equal(outcome.error, undefined, String(outcome.error))
+      assert.equal(
+        outcome.value?.length,
+        (shape as number[]).reduce((a, b) => a * b, 1),
+      )
+    }
   })
 })

@@ -167,12 +167,38 @@ export async function readBlock(
   return { start: plan.start, shape: plan.shape, offset: plan.offset, values: source.decode(raw) }
 }
 
+/**
+ * A chunk may overhang its array (room to append) by this factor of the part inside it, or up to
+ * this many values (as many as a coordinate read at open may hold).
+ */
+const MAX_CHUNK_OVERHANG = 16
+const MIN_CHUNK_ALLOWANCE = 1 << 24
+
+/**
+ * zarrita allocates a whole chunk to read any of it, a missing one too (filled): a chunk declared
+ * far larger than the array would cost memory no stored byte accounts for, so it is refused.
+ */
+function checkChunkSize(source: StoredArray): void {
+  let declared = 1
+  let inside = 1
+  source.chunks.forEach((size, d) => {
+    declared *= size
+    inside *= Math.min(size, source.shape[d] as number)
+  })
+  if (declared > Math.max(MIN_CHUNK_ALLOWANCE, inside * MAX_CHUNK_OVERHANG)) {
+    throw new InvalidValueError(
+      `cannot read ${JSON.stringify(source.name)}: its chunks [${source.chunks}] hold ${declared} values, far more than its shape [${source.shape}] needs`,
+    )
+  }
+}
+
 /** zarrita's read of `selection`; its own failures (codecs, metadata) become InvalidValueError. */
 async function readTyped(
   source: StoredArray,
   selection: zarr.Slice[],
   options: AbortOptions,
 ): Promise<unknown> {
+  checkChunkSize(source)
   try {
     return await zarr.get(await source.open(options), selection, { signal: options.signal })
   } catch (error) {
