@@ -296,6 +296,22 @@ describe('time coordinates as xarray writes them', () => {
   })
 })
 
+/** A float64 Zarr v3 array's zarr.json, filled with NaN. */
+function arrayDocument(shape: number[], chunks: number[], dims: string[]): object {
+  return {
+    zarr_format: 3,
+    node_type: 'array',
+    shape,
+    data_type: 'float64',
+    chunk_grid: { name: 'regular', configuration: { chunk_shape: chunks } },
+    chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+    fill_value: 'NaN',
+    codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
+    attributes: {},
+    dimension_names: dims,
+  }
+}
+
 describe('chunk shapes a stranger declares', () => {
   /** A root whose array `v` of `shape` declares `chunks`, with no chunk stored (all fill value). */
   async function declared(shape: number[], chunks: number[]) {
@@ -306,18 +322,13 @@ describe('chunk shapes a stranger declares', () => {
     await zarrStore.set('/zarr.json', json({ zarr_format: 3, node_type: 'group', attributes: {} }))
     await zarrStore.set(
       '/v/zarr.json',
-      json({
-        zarr_format: 3,
-        node_type: 'array',
-        shape,
-        data_type: 'float64',
-        chunk_grid: { name: 'regular', configuration: { chunk_shape: chunks } },
-        chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
-        fill_value: 'NaN',
-        codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
-        attributes: {},
-        dimension_names: shape.map((_, d) => `d${d}`),
-      }),
+      json(
+        arrayDocument(
+          shape,
+          chunks,
+          shape.map((_, d) => `d${d}`),
+        ),
+      ),
     )
     return openDataset(await map.flush(), { store })
   }
@@ -327,6 +338,18 @@ describe('chunk shapes a stranger declares', () => {
     const outcome = await withinBudget('overhanging chunk', () => ds.variable('v').isel({ d0: 0 }).load())
     assertTypedError(outcome, 'ERR_INVALID_VALUE')
     assert.match(String((outcome.error as Error).message), /chunk/)
+  })
+
+  it('a 10-value coordinate declaring chunks of 10^8 values is refused at open, not allocated', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    const zarrStore = new ZarrHAMTStore(map)
+    const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+    await zarrStore.set('/zarr.json', json({ zarr_format: 3, node_type: 'group', attributes: {} }))
+    await zarrStore.set('/x/zarr.json', json(arrayDocument([10], [1e8], ['x'])))
+    const root = await map.flush()
+    const outcome = await withinBudget('overhanging coordinate chunk', () => openDataset(root, { store }))
+    assertTypedError(outcome, 'ERR_INVALID_VALUE')
   })
 
   it('chunks larger than the array as appendable datasets have them still read', async () => {

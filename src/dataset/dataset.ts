@@ -18,7 +18,7 @@ import { type CoordinateInfo, coordinateValue, resolveLabels } from './labels.js
 import { coordinateIndex } from './lookup.js'
 import { arraysOf, chooseGroup, isRecord, nodeMeta, storedArray } from './metadata.js'
 import { openZarrRoot, type ZarrLayout } from './open.js'
-import type { StoredArray } from './read.js'
+import { checkChunkSize, type StoredArray } from './read.js'
 import { setOwn } from './records.js'
 import { compose, type DimSelection, fullRange, resolvePositions, sizeOf } from './selection.js'
 import { storeOf } from './source.js'
@@ -234,6 +234,7 @@ async function loadCoordinate(array: StoredArray, signal?: AbortSignal): Promise
   // zarrita cannot index an empty array; a dataset created empty (before its first append) has one.
   let raw: ArrayLike<number | bigint> = []
   if (array.shape[0] !== 0) {
+    checkChunkSize(array)
     try {
       const got = await zarr.get(await array.open(), [null], { signal })
       raw = (got as zarr.Chunk<zarr.DataType>).data as ArrayLike<number | bigint>
