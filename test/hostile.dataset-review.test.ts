@@ -376,3 +376,21 @@ describe('chunk shapes a stranger declares', () => {
     }
   })
 })
+
+describe('chunks whose bytes do not match their declared shape', () => {
+  // zarr-python refuses each ("cannot reshape array of size 1 into shape (10,)").
+  for (const bytes of [1, 7, 8, 72, 88, 160]) {
+    it(`a chunk of ${bytes} bytes for 10 float64 values is ERR_INVALID_VALUE, not zeros`, async () => {
+      const store = await MemoryStore.create()
+      const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+      const zarrStore = new ZarrHAMTStore(map)
+      const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+      await zarrStore.set('/zarr.json', json({ zarr_format: 3, node_type: 'group', attributes: {} }))
+      await zarrStore.set('/v/zarr.json', json(arrayDocument([10], [10], ['x'])))
+      await zarrStore.set('/v/c/0', new Uint8Array(bytes).fill(0x3f))
+      const ds = await openDataset(await map.flush(), { store })
+      const outcome = await withinBudget('short chunk', () => ds.variable('v').load())
+      assertTypedError(outcome, 'ERR_INVALID_VALUE')
+    })
+  }
+})

@@ -126,15 +126,18 @@ export async function storedArray(
 ): Promise<StoredArray> {
   let array: Promise<zarr.Array<zarr.DataType, ZarrStore>> | undefined
   const open = (): Promise<zarr.Array<zarr.DataType, ZarrStore>> => {
-    array ??= zarr.open(location.resolve(name), { kind: 'array' }).catch((error: unknown) => {
-      if (isHamtError(error)) throw error
-      throw new InvalidValueError(
-        `array ${JSON.stringify(name)}: ${(error as Error)?.message ?? String(error)}`,
-        {
-          cause: error,
-        },
-      )
-    })
+    array ??= zarr
+      .open(location.resolve(name), { kind: 'array' })
+      .then((opened) => checkingChunkLengths(opened, name))
+      .catch((error: unknown) => {
+        if (isHamtError(error)) throw error
+        throw new InvalidValueError(
+          `array ${JSON.stringify(name)}: ${(error as Error)?.message ?? String(error)}`,
+          {
+            cause: error,
+          },
+        )
+      })
     return array
   }
   const opened = await open()
@@ -166,6 +169,29 @@ export async function storedArray(
     cf,
     decode: (raw) => decodeToFloat64(cf(), raw),
   }
+}
+
+/**
+ * The array, with every chunk it decodes checked to hold its chunk shape's values: zarrita reads
+ * a chunk of the wrong length (cut short, or padded) as zeros or as its first values, where
+ * zarr-python refuses it.
+ */
+function checkingChunkLengths(
+  array: zarr.Array<zarr.DataType, ZarrStore>,
+  name: string,
+): zarr.Array<zarr.DataType, ZarrStore> {
+  const getChunk = array.getChunk.bind(array)
+  const expected = array.chunks.reduce((a, b) => a * b, 1)
+  array.getChunk = async (coords, options, opts) => {
+    const chunk = await getChunk(coords, options, opts)
+    if (chunk.data.length !== expected) {
+      throw new InvalidValueError(
+        `array ${JSON.stringify(name)}: chunk [${coords}] decodes to ${chunk.data.length} values, not the ${expected} of its chunk shape [${array.chunks}]`,
+      )
+    }
+    return chunk
+  }
+  return array
 }
 
 /** What xarray's decode_cf moves from a variable's attributes to its encoding. */
