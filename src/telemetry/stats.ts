@@ -171,6 +171,9 @@ class Sample {
   }
 }
 
+/** Characters of a name a tally keeps: keys come from callers and datasets, and may be megabytes. */
+const MAX_NAME_LENGTH = 1024
+
 /** Counts by name, for at most `limit` distinct names (later new names are only counted as missed). */
 class Tally {
   readonly counts = new Map<string, number>()
@@ -181,8 +184,13 @@ class Tally {
     this.#limit = limit
   }
 
-  /** Adds one; the count before (0 for a new name). */
-  add(name: string): number {
+  /** Adds one; the count before (0 for a new name). Names longer than 1024 characters count by their start. */
+  add(fullName: string): number {
+    // A copy, not a slice: an engine's slice may keep the whole key alive.
+    const name =
+      fullName.length > MAX_NAME_LENGTH
+        ? `${fullName.slice(0, MAX_NAME_LENGTH).split('').join('')}…`
+        : fullName
     const before = this.counts.get(name)
     if (before === undefined && this.counts.size >= this.#limit) {
       this.missed = true
