@@ -216,3 +216,25 @@ describe('chunks whose bytes do not match their declared shape', () => {
     })
   }
 })
+
+describe('arrays of a data type this runtime cannot read', () => {
+  it('a complex64 variable (or float16 before Node 24) leaves the dataset open; reading it is ERR_INVALID_VALUE', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    const zarrStore = new ZarrHAMTStore(map)
+    const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+    await zarrStore.set('/zarr.json', json({ zarr_format: 3, node_type: 'group', attributes: {} }))
+    await zarrStore.set('/v/zarr.json', json(arrayDocument([2], [2], ['x'])))
+    await zarrStore.set('/v/c/0', new Uint8Array(Float64Array.of(1.5, 2.5).buffer))
+    await zarrStore.set(
+      '/z/zarr.json',
+      json({ ...arrayDocument([2], [2], ['x']), data_type: 'complex64', fill_value: [0, 0] }),
+    )
+    const ds = await openDataset(await map.flush(), { store })
+    assert.deepEqual(ds.variables, ['v', 'z'])
+    assert.deepEqual([...(await ds.variable('v').load()).values], [1.5, 2.5])
+    const z = ds.variable('z')
+    assert.deepEqual([z.dims, z.shape], [['x'], [2]])
+    assertTypedError(await withinBudget('complex64', () => z.load()), 'ERR_INVALID_VALUE')
+  })
+})

@@ -140,7 +140,33 @@ export async function storedArray(
       })
     return array
   }
-  const opened = await open()
+  const names = Array.isArray(meta.dimension_names) ? meta.dimension_names : []
+  const dimsOf = (shape: readonly number[]): string[] =>
+    shape.map((_, d) => (typeof names[d] === 'string' ? (names[d] as string) : `dim_${d}`))
+  const rawAttrs = isRecord(meta.attributes) ? meta.attributes : {}
+  let opened: zarr.Array<zarr.DataType, ZarrStore>
+  try {
+    opened = await open()
+  } catch (error) {
+    // An array zarrita cannot open here (a data type this runtime lacks: float16 before Node 24,
+    // complex) does not close the dataset: it is listed, and reading it fails with this error.
+    const shape = meta.shape
+    if (!Array.isArray(shape) || !shape.every((n) => Number.isSafeInteger(n) && n >= 0)) throw error
+    const dtype = String((meta as { data_type?: unknown }).data_type ?? 'unknown')
+    const cf = lazyDecoder(rawAttrs, dtype, undefined, meta.zarr_format === 2)
+    return {
+      name,
+      dims: dimsOf(shape),
+      shape,
+      chunks: shape.map((n: number) => Math.max(1, n)),
+      dtype,
+      attrs: decodedAttrs(rawAttrs),
+      rawAttrs,
+      open: () => Promise.reject(error),
+      cf,
+      decode: (raw) => decodeToFloat64(cf(), raw),
+    }
+  }
   const shape = opened.shape
   const chunks = opened.chunks
   if (
@@ -151,9 +177,7 @@ export async function storedArray(
       `array ${JSON.stringify(name)} has shape [${shape}] and chunks [${chunks}]: not a chunk grid`,
     )
   }
-  const names = Array.isArray(meta.dimension_names) ? meta.dimension_names : []
-  const dims = shape.map((_, d) => (typeof names[d] === 'string' ? (names[d] as string) : `dim_${d}`))
-  const rawAttrs = isRecord(meta.attributes) ? meta.attributes : {}
+  const dims = dimsOf(shape)
   const attrs = decodedAttrs(rawAttrs)
   // Zarr v2: xarray masks with the array's fill_value (v3 keeps it apart from _FillValue).
   const cf = lazyDecoder(rawAttrs, String(opened.dtype), opened.fillValue, meta.zarr_format === 2)
