@@ -43,8 +43,8 @@ async function drain(car: AsyncIterable<Uint8Array>): Promise<number> {
 describe('exportCar with a base over long chains', () => {
   it('a base reaching the root’s chain only after the walk read it: nothing to send, no stack overflow', async () => {
     const blocks = new Blocks()
-    // root: a chain of 6500 blocks; base: another 6500 above root (past the depth that overflowed), so the walk reads root's whole
-    // chain before base gets to it and must then mark all of it as base's.
+    // root: a chain of 6500 blocks; base: another 6500 above root (past the depth that overflowed),
+    // so the walk reads root's whole chain before base gets to it, then marks all of it as base's.
     const root = await chain(blocks, await blocks.put(['tail']), 6500, 'root')
     const base = await chain(blocks, root, 6500, 'base')
     assert.ok(blocks.bytes < 1 << 20, `${blocks.bytes} bytes`)
