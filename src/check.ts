@@ -11,3 +11,8 @@ export function integerOption(name: string, value: unknown, fallback: number, mi
   }
   return value
 }
+
+/** A JSON object: not null, not an array. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

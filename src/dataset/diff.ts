@@ -1,5 +1,6 @@
 import { formatId, toStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { isRecord } from '../check.js'
 import { decodeUtf8 } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
@@ -8,7 +9,6 @@ import { callStore } from '../hamt/loader.js'
 import { diffShardedRoots } from '../sharded/diff.js'
 import { decodeRoot } from '../sharded/layout.js'
 import { isDecimal, isMetadataKey, splitChunkKey } from '../zarr/keys.js'
-import { isRecord } from './metadata.js'
 import { zarrLayoutOf } from './open.js'
 
 /** One difference between two versions of a Zarr dataset, as {@link diffZarrRoots} yields it. */

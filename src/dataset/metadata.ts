@@ -3,6 +3,7 @@
 // description with its attributes as xarray shows them once decoded.
 import * as zarr from 'zarrita'
 import type { AbortOptions } from '../cas/interface.js'
+import { isRecord } from '../check.js'
 import { describeValue, InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
 import type { ShardedZarrStore } from '../sharded/store.js'
 import type { ZarrHAMTStore } from '../zarr/store.js'
@@ -20,9 +21,7 @@ export type ArrayMeta = {
   attributes?: unknown
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
+export { isRecord }
 
 export function joinKey(group: string, key: string): string {
   return group === '' ? key : `${group}/${key}`
