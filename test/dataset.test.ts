@@ -230,7 +230,7 @@ describe('selections and reads', async () => {
     assert.equal(csv[0], 'time,lat,lon,temp')
     assert.equal(csv[3], `2020-01-03T00:00:00,10,90,${temp[at(2, 3, 2)] ?? ''}`)
     let streamed = ''
-    for await (const text of ds.variable('temp').point({ lat: 12, lon: 100 }).csv()) streamed += text
+    for await (const text of ds.variable('temp').point({ lat: 12, lon: 100 }).toCSV()) streamed += text
     assert.equal(streamed, series.toCSV())
   })
 

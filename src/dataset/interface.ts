@@ -62,6 +62,18 @@ export interface SelectOptions {
   tolerance?: number
 }
 
+/** Which data variables a dataset helper keeps (default: all of them). */
+export interface VariablesOption {
+  /** Names of the variables to keep; their dimensions' coordinates come along. */
+  variables?: readonly string[]
+}
+
+/** What `Dataset.timeRange` takes besides the range. */
+export interface TimeRangeOptions extends VariablesOption {
+  /** The time dimension (default: the one dimension with CF time units). */
+  dim?: string
+}
+
 /** The values of a coordinate along a kept dimension, or its one value along a dropped one. */
 export type CoordinateValue = number | CFDatetime | undefined
 export type CoordinateValues = readonly CoordinateValue[]

@@ -56,6 +56,32 @@ export function labelValue(coord: CoordinateInfo, label: Label): number {
   )
 }
 
+/**
+ * The label slices of a box given by bounds in either order: each keeps every position between its
+ * two labels, both included, whichever way the coordinate runs.
+ */
+export function boxSlices(
+  bounds: Readonly<Record<string, readonly [Label, Label]>>,
+  coordinateOf: (dim: string) => CoordinateInfo,
+): Record<string, LabelSlice> {
+  if (typeof bounds !== 'object' || bounds === null) {
+    throw new InvalidArgumentError('box bounds must be an object of dimension name to [from, to]')
+  }
+  const slices: Record<string, LabelSlice> = {}
+  for (const [dim, pair] of Object.entries(bounds)) {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new InvalidArgumentError(`box bounds for ${JSON.stringify(dim)} must be [from, to]`)
+    }
+    const coord = coordinateOf(dim)
+    const [a, b] = pair as readonly [Label, Label]
+    // Compared as numbers in the coordinate's units, so times in any form sort correctly.
+    const ascending = labelValue(coord, a) <= labelValue(coord, b)
+    const reversed = ascending === (coord.index.order === 'descending')
+    slices[dim] = reversed ? { start: b, stop: a } : { start: a, stop: b }
+  }
+  return slices
+}
+
 /** A label as messages show it. */
 export function labelText(label: unknown): string {
   if (typeof label === 'string') return JSON.stringify(label.length > 100 ? `${label.slice(0, 100)}…` : label)

@@ -130,7 +130,7 @@ export async function getLabelled(
   }
   try {
     if (flags.csv === true) {
-      for await (const text of view.csv(read)) context.output.line(text.slice(0, -1))
+      for await (const text of view.toCSV(read)) context.output.line(text.slice(0, -1))
       return
     }
     const loaded = await view.load(read)
