@@ -58,8 +58,12 @@ export type LabelIndexer = Label | readonly Label[] | LabelSlice
 export interface SelectOptions {
   /** How a label not in the coordinate is matched; default `'exact'`. */
   method?: Method
-  /** The largest distance a `method` may go from the label, in the coordinate's units. */
-  tolerance?: number
+  /**
+   * The largest distance a `method` may go from the label: a number in the coordinate's units (as
+   * stored), or on a time coordinate a duration as pandas.Timedelta reads it (`'12h'`, `'1D'`,
+   * `'30min'`, `'2 days'`, `'1h30m'`, ISO 8601 `'P1DT6H'`, `'1 days 02:00:00'`).
+   */
+  tolerance?: number | string
 }
 
 /** Which data variables a dataset helper keeps (default: all of them). */
