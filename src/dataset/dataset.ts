@@ -4,8 +4,9 @@
 import * as zarr from 'zarrita'
 import { formatId, toStoreId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
-import { InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
-import { parseTimeUnits } from './cf-time.js'
+import { integerOption } from '../check.js'
+import { InvalidArgumentError, InvalidValueError } from '../errors.js'
+import { ChunkCache } from './chunk-cache.js'
 import type {
   CoordinateValue,
   CoordinateValues,
@@ -20,8 +21,7 @@ import type {
 } from './interface.js'
 import { boxSlices, type CoordinateInfo, coordinateValue, resolveLabels } from './labels.js'
 import { LoadedDataset } from './loaded.js'
-import { coordinateIndex } from './lookup.js'
-import { arraysOf, chooseGroup, isRecord, nodeMeta, storedArray } from './metadata.js'
+import { arraysOf, chooseGroup, isRecord, loadCoordinate, nodeMeta, storedArray } from './metadata.js'
 import { openZarrRoot, type ZarrLayout } from './open.js'
 import { checkLimit, type StoredArray } from './read.js'
 import { type Cell, cellOf } from './records.js'
@@ -329,6 +329,12 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
   const store = await storeOf(options)
   const rootId = toStoreId(root, 'root')
   const { signal, encryption, shardReadMode, cacheBytes } = options
+  const chunkCacheBytes = integerOption(
+    'chunkCacheBytes',
+    options.chunkCacheBytes,
+    DEFAULT_CHUNK_CACHE_BYTES,
+    0,
+  )
   const opened = await openZarrRoot(rootId, { store, signal, encryption, shardReadMode, cacheBytes })
   const zarrStore = opened.store
   const group = await chooseGroup(zarrStore, options)
@@ -340,9 +346,13 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
   const attrs = isRecord(groupMeta?.attributes) ? groupMeta.attributes : {}
 
   const listed = [...(await arraysOf(zarrStore, group, signal))]
+  // With a budget of 0 nothing is kept, but concurrent reads of a chunk still share its load.
+  const chunkCache = new ChunkCache(chunkCacheBytes)
   const arrays = new Map(
     await Promise.all(
-      listed.map(async ([name, meta]) => [name, await storedArray(location, name, meta)] as const),
+      listed.map(
+        async ([name, meta]) => [name, await storedArray(location, name, meta, chunkCache)] as const,
+      ),
     ),
   )
   const coordinates = new Map<string, CoordinateInfo>()
@@ -359,41 +369,8 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
   )
 }
 
-/** Coordinates are read whole at open: one longer than this is refused rather than allocated. */
-const MAX_COORDINATE_VALUES = 1 << 24
-
-async function loadCoordinate(array: StoredArray, signal?: AbortSignal): Promise<CoordinateInfo> {
-  if ((array.shape[0] as number) > MAX_COORDINATE_VALUES) {
-    throw new InvalidValueError(
-      `coordinate ${JSON.stringify(array.name)} claims ${array.shape[0]} values, more than the ${MAX_COORDINATE_VALUES} read at open`,
-    )
-  }
-  // zarrita cannot index an empty array; a dataset created empty (before its first append) has one.
-  let raw: ArrayLike<number | bigint> = []
-  if (array.shape[0] !== 0) {
-    try {
-      const got = await zarr.get(await array.open(), [null], { signal })
-      raw = (got as zarr.Chunk<zarr.DataType>).data as ArrayLike<number | bigint>
-    } catch (error) {
-      if (isHamtError(error) || signal?.aborted) throw error
-      throw new InvalidValueError(
-        `cannot read coordinate ${JSON.stringify(array.name)}: ${(error as Error)?.message}`,
-        {
-          cause: error,
-        },
-      )
-    }
-  }
-  const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))
-  const index = coordinateIndex(array.name, values, array.dtype === 'float32')
-  const units = array.rawAttrs.units
-  const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
-  if (typeof units === 'string') {
-    try {
-      if (parseTimeUnits(units, calendar) !== undefined) return { index, time: { units, calendar } }
-    } catch {
-      // Units that look like a time but do not parse: the coordinate stays numbers, as xarray leaves it undecoded.
-    }
-  }
-  return { index }
-}
+/**
+ * Decoded chunks kept by default: a viewer's clicks and repeated point reads fetch and decode each
+ * chunk once, at the memory of a few typical chunks (1–8 MB each); 0 turns it off.
+ */
+const DEFAULT_CHUNK_CACHE_BYTES = 32 * 1024 * 1024

@@ -40,6 +40,12 @@ export interface OpenDatasetOptions extends AbortOptions {
   shardReadMode?: ShardReadMode
   /** For a sharded root: the byte budget of its decoded shards (default 100 MiB). */
   cacheBytes?: number
+  /**
+   * The byte budget of decoded chunks kept across the dataset's reads (least recently used evicted;
+   * default 32 MiB, 0 for none): reading a point again, or a neighbour in the same chunk, loads and
+   * decodes nothing. Concurrent reads of one chunk share its load either way.
+   */
+  chunkCacheBytes?: number
 }
 
 /** A label: a number in the coordinate's units, or a time as an ISO string, a `Date` or a `CFDatetime`. */
