@@ -102,17 +102,9 @@ describe('openDataset', () => {
     await writeClimate(sharded, 'g')
     const shardedRoot = await sharded.flush()
     for (const root of [hamtRoot, shardedRoot]) {
-      const seen = new Map<string, number>()
-      const store: ContentAddressedStore = {
-        save: (data, codec, options) => blocks.save(data, codec, options),
-        load: (id, options) => {
-          const key = formatId(id)
-          seen.set(key, (seen.get(key) ?? 0) + 1)
-          return blocks.load(id, options)
-        },
-      }
+      const store = new InstrumentedStore(blocks)
       await openDataset(root, { store })
-      assert.equal(seen.get(formatId(root)), 1, `root ${formatId(root)} loads`)
+      assert.equal(store.loadsOf(root), 1, `root ${formatId(root)} loads`)
     }
   })
 
