@@ -28,6 +28,7 @@ const ISO =
   /^P(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?=[0-9])(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+(?:\.[0-9]+)?)S)?)?$/
 const CLOCK = /^(?:([0-9]+)\s*days?(?:\s*,\s*|\s+))?([0-9]+):([0-9]{2}):([0-9]{2}(?:\.[0-9]+)?)$/
 const INT64_MAX = 2n ** 63n - 1n
+const MAX_LENGTH = 200
 
 /**
  * `digits` (an unsigned decimal) times `unit` nanoseconds, to the nearest nanosecond as pandas
@@ -76,6 +77,8 @@ function unitTerms(text: string, body: string): bigint {
  * module comment); an InvalidArgumentError naming the string otherwise. A leading '-' makes it negative.
  */
 export function parseDuration(text: string): bigint {
+  // Far longer than any duration a user writes: refused before any work.
+  if (text.length > MAX_LENGTH) throw bad(text, `it is longer than ${MAX_LENGTH} characters`)
   const trimmed = text.trim()
   const sign = trimmed.startsWith('-') ? -1n : 1n
   const body = trimmed.replace(/^[+-]\s*/, '')
