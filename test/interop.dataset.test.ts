@@ -461,7 +461,11 @@ describe('dataset selections against xarray on datasets py-hamt wrote', () => {
         await check(ds, spec, results[i] as PyResult, label)
         if (!(results[i] as PyResult).ok) failures++
       }
-      console.log(`${name}: ${specs.length} selections, ${failures} refused by both`)
+      const datasets = specs.filter((s) => s.py.op === 'ds').length
+      const durations = specs.filter((s) => typeof s.py.tolerance === 'object').length
+      console.log(
+        `${name}: ${specs.length} selections (${datasets} dataset-wide, ${durations} with a duration tolerance), ${failures} refused by both`,
+      )
     })
   }
 })
