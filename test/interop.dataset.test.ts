@@ -246,6 +246,25 @@ function generate(random: () => number, ds: Dataset, calendar: string, count: nu
       maxBlockValues,
     })
     if (random() < 0.3) specs.push(datasetSpec(random, labelFor))
+    if (random() < 0.2) {
+      // A time alone with a method and a duration tolerance (xarray: tolerance applies to every dimension).
+      const label = labelFor('time', false)
+      const options = {
+        method: methods[int(methods.length)] as (typeof methods)[number],
+        tolerance: durationText(random),
+      }
+      specs.push({
+        py: {
+          op: 'sel',
+          var: 'temp',
+          indexers: { time: label.py },
+          method: options.method,
+          tolerance: { duration: options.tolerance },
+        },
+        run: (d) => d.variable('temp').sel({ time: label.ts }, options),
+        maxBlockValues,
+      })
+    }
   }
   return specs
 }
