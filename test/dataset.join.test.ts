@@ -92,6 +92,33 @@ describe('Dataset.point, box and timeRange over several variables', () => {
     )
   })
 
+  it('one variable failing stops the reads of the others (their loads are aborted)', async () => {
+    const signals: (AbortSignal | undefined)[] = []
+    let loads = 0
+    let armed = false
+    const failing = new Proxy(blocks, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target)
+        if (name !== 'load') return typeof value === 'function' ? value.bind(target) : value
+        return async (id: Uint8Array, options?: { signal?: AbortSignal }) => {
+          if (!armed) return target.load(id, options)
+          signals.push(options?.signal)
+          if (++loads === 2) throw new Error('gateway gone')
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          return target.load(id, options)
+        }
+      },
+    })
+    const view = await openDataset(await map.flush(), { store: failing })
+    armed = true
+    await assert.rejects(view.isel({ time: 0 }).load(), /gateway gone/)
+    assert.ok(signals.length >= 2)
+    assert.ok(
+      signals.every((signal) => signal?.aborted === true),
+      'every load of the dataset read is aborted once one failed',
+    )
+  })
+
   it('names what is wrong: an unknown variable, an empty list, a dimension without a coordinate', () => {
     assert.throws(
       () => ds.point({ lat: 0 }, { variables: ['temp', 'rain'] }),

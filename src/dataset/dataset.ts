@@ -191,18 +191,28 @@ export class Dataset {
     }
     const done = views.map(() => 0)
     const onProgress = options.onProgress
+    // The first variable that fails stops the others' reads: nobody waits for them.
+    const failed = new AbortController()
+    const signal =
+      options.signal === undefined ? failed.signal : AbortSignal.any([options.signal, failed.signal])
     const arrays: DataArray[] = await Promise.all(
       views.map((view, v) =>
-        view.load({
-          ...options,
-          maxValues,
-          onProgress:
-            onProgress &&
-            ((progress) => {
-              done[v] = progress.done
-              onProgress({ done: done.reduce((a, b) => a + b, 0), total })
-            }),
-        }),
+        view
+          .load({
+            ...options,
+            signal,
+            maxValues,
+            onProgress:
+              onProgress &&
+              ((progress) => {
+                done[v] = progress.done
+                onProgress({ done: done.reduce((a, b) => a + b, 0), total })
+              }),
+          })
+          .catch((error: unknown) => {
+            failed.abort(error)
+            throw error
+          }),
       ),
     )
     return new LoadedDataset({ coords: this.coords, attrs: this.attrs }, arrays, this.#joinLabels(views))
