@@ -20,6 +20,9 @@ export type {
   ReadOptions,
   ReadProgress,
   SelectOptions,
+  TimeRangeOptions,
   VariableEncoding,
+  VariablesOption,
 } from './dataset/interface.js'
+export { LoadedDataset } from './dataset/loaded.js'
 export { DataArray, Variable } from './dataset/variable.js'

@@ -10,7 +10,7 @@ import { startKubo } from './helpers/kubo.js'
 import { datasetDriver } from './helpers/python.js'
 
 type PyResult = {
-  ok: true
+  ok: boolean
   dims: string[]
   shape: number[]
   values: (number | null)[]
@@ -82,6 +82,40 @@ describe('ts-hamt zarr get --sel and zarr info on a py-hamt dataset', () => {
     assert.equal(got.coords.lat, (want.coords.lat as number[])[0])
     assert.equal(got.coords.lon, (want.coords.lon as number[])[0])
     assert.equal(got.coords.time, iso((want.coords.time as number[][])[0] as number[]))
+  })
+
+  it('--tolerance as a duration on a time, as xarray takes it (found within it, or exit 1 as xarray raises)', async () => {
+    const { gatewayUrl } = await daemon
+    // Day 33 of the time axis is 5 h from the first label; the second lies 13 days from any.
+    const outcomes = new Set<boolean>()
+    for (const [label, fields, tolerance] of [
+      ['2000-02-03T05:00', [2000, 2, 3, 5, 0, 0], '12h'],
+      ['2000-02-03T05:00', [2000, 2, 3, 5, 0, 0], '4h'],
+      ['2000-02-20', [2000, 2, 20, 0, 0, 0], 'P1DT6H'],
+    ] as const) {
+      const run = await runCli(cwd, [
+        ...['zarr', 'get', root, 'temp', '--sel', `time=${label}`, '--isel', 'lat=3', '--isel', 'lon=4'],
+        ...['--method', 'nearest', '--tolerance', tolerance, '--json', '--gateway', gatewayUrl],
+      ])
+      const want = await xarray({
+        op: 'sel',
+        var: 'temp',
+        indexers: { time: { time: fields } },
+        method: 'nearest',
+        tolerance: { duration: tolerance },
+      })
+      outcomes.add(want.ok)
+      if (!want.ok) {
+        assert.equal(run.code, 1, `${tolerance}: xarray raised, the CLI said ${run.stdout}`)
+        assert.match(run.stderr, /ERR_LABEL_NOT_FOUND/)
+        continue
+      }
+      assert.equal(run.code, 0, run.stderr)
+      const got = JSON.parse(run.stdout)
+      const time = (want.coords.time as number[][])[0] as number[]
+      assert.equal(got.coords.time, iso(time), tolerance)
+    }
+    assert.deepEqual([...outcomes].sort(), [false, true], 'found within one tolerance, not within another')
   })
 
   it('a time range at a point as CSV, one line per value, times ISO and NaN empty', async () => {

@@ -90,6 +90,48 @@ describe('ts-hamt diff and export --base on the on-disk store', () => {
   })
 })
 
+describe('ts-hamt diff across layouts', () => {
+  it('a HAMT root against a sharded one, either way round, is the clear mixed-layout error (exit 1)', async () => {
+    const file = async (name: string, text: string): Promise<string> => {
+      const path = join(scratch, name)
+      await writeFile(path, text)
+      return path
+    }
+    const group = await file('mixed-group.json', '{"zarr_format":3,"node_type":"group"}')
+    const array = await file(
+      'mixed-array.json',
+      JSON.stringify({
+        zarr_format: 3,
+        node_type: 'array',
+        shape: [4],
+        data_type: 'uint8',
+        chunk_grid: { name: 'regular', configuration: { chunk_shape: [2] } },
+        chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+        fill_value: 0,
+        codecs: [{ name: 'bytes' }],
+        dimension_names: ['x'],
+      }),
+    )
+    const chunk = await file('mixed-chunk.bin', 'ab')
+    let hamt = await ok('create')
+    hamt = await ok('set', hamt, 'zarr.json', '--file', group, '--raw')
+    hamt = await ok('set', hamt, 'a/zarr.json', '--file', array, '--raw')
+    hamt = await ok('set', hamt, 'a/c/0', '--file', chunk, '--raw')
+    const sharded = await ok('convert', hamt)
+    for (const [a, b, kinds] of [
+      [hamt, sharded, 'a hamt root and to a sharded one'],
+      [sharded, hamt, 'a sharded root and to a hamt one'],
+    ] as const) {
+      const run = await cli('diff', a, b)
+      assert.equal(run.code, 1, run.stderr)
+      assert.match(
+        run.stderr,
+        new RegExp(`from is ${kinds}: a diff needs one layout \\(ERR_INVALID_ARGUMENT\\)`),
+      )
+    }
+  })
+})
+
 describe('ts-hamt pin update with a real Kubo daemon', () => {
   const daemon = startKubo()
   after(async () => (await daemon).stop())

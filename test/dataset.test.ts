@@ -102,17 +102,9 @@ describe('openDataset', () => {
     await writeClimate(sharded, 'g')
     const shardedRoot = await sharded.flush()
     for (const root of [hamtRoot, shardedRoot]) {
-      const seen = new Map<string, number>()
-      const store: ContentAddressedStore = {
-        save: (data, codec, options) => blocks.save(data, codec, options),
-        load: (id, options) => {
-          const key = formatId(id)
-          seen.set(key, (seen.get(key) ?? 0) + 1)
-          return blocks.load(id, options)
-        },
-      }
+      const store = new InstrumentedStore(blocks)
       await openDataset(root, { store })
-      assert.equal(seen.get(formatId(root)), 1, `root ${formatId(root)} loads`)
+      assert.equal(store.loadsOf(root), 1, `root ${formatId(root)} loads`)
     }
   })
 
@@ -230,7 +222,7 @@ describe('selections and reads', async () => {
     assert.equal(csv[0], 'time,lat,lon,temp')
     assert.equal(csv[3], `2020-01-03T00:00:00,10,90,${temp[at(2, 3, 2)] ?? ''}`)
     let streamed = ''
-    for await (const text of ds.variable('temp').point({ lat: 12, lon: 100 }).csv()) streamed += text
+    for await (const text of ds.variable('temp').point({ lat: 12, lon: 100 }).toCSV()) streamed += text
     assert.equal(streamed, series.toCSV())
   })
 

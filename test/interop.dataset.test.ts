@@ -63,16 +63,17 @@ const SETUPS: Setup[] = [
 type PyIndexer = unknown
 type Spec = {
   py: {
-    op: 'sel' | 'isel'
-    var: string
+    op: 'sel' | 'isel' | 'ds'
+    var?: string
+    vars?: string[]
     indexers: Record<string, PyIndexer>
     method?: string
-    tolerance?: number
+    tolerance?: number | { duration: string }
   }
-  run(ds: Dataset): Variable
   maxBlockValues: number
-}
+} & ({ run(ds: Dataset): Variable } | { runDataset(ds: Dataset): Dataset })
 type PyResult =
+  | { ok: true; records: Record<string, unknown>[] }
   | {
       ok: true
       attrs: Record<string, unknown>
@@ -225,19 +226,127 @@ function generate(random: () => number, ds: Dataset, calendar: string, count: nu
         ts[dim] = { start: a?.ts, stop: b?.ts, step }
       }
     }
+    const onlyTime = Object.keys(ts).length === 1 && hasTime
+    const duration = method !== undefined && onlyTime && random() < 0.6 ? durationText(random) : undefined
     const tolerance =
       method !== undefined && !hasTime && random() < 0.4 ? Math.round(random() * 80) / 4 : undefined
     const options = {
       ...(method === undefined ? {} : { method }),
       ...(tolerance === undefined ? {} : { tolerance }),
+      ...(duration === undefined ? {} : { tolerance: duration }),
+    }
+    const pyOptions = {
+      ...(method === undefined ? {} : { method }),
+      ...(tolerance === undefined ? {} : { tolerance }),
+      ...(duration === undefined ? {} : { tolerance: { duration } }),
     }
     specs.push({
-      py: { op: 'sel', var: variable, indexers: py, ...options },
+      py: { op: 'sel', var: variable, indexers: py, ...pyOptions },
       run: (d) => d.variable(variable).sel(ts, options),
       maxBlockValues,
     })
+    if (random() < 0.3) specs.push(datasetSpec(random, labelFor))
+    if (random() < 0.2) {
+      // A time alone with a method and a duration tolerance (xarray: tolerance applies to every dimension).
+      const label = labelFor('time', false)
+      const options = {
+        method: methods[int(methods.length)] as (typeof methods)[number],
+        tolerance: durationText(random),
+      }
+      specs.push({
+        py: {
+          op: 'sel',
+          var: 'temp',
+          indexers: { time: label.py },
+          method: options.method,
+          tolerance: { duration: options.tolerance },
+        },
+        run: (d) => d.variable('temp').sel({ time: label.ts }, options),
+        maxBlockValues,
+      })
+    }
   }
   return specs
+}
+
+/** A duration as users write one (whole microseconds: xarray takes a cftime index's as a timedelta). */
+function durationText(random: () => number): string {
+  const n = 1 + Math.floor(random() * 60)
+  const pick = random()
+  if (pick < 0.5) return `${n}${['h', 'D', 'min', ' days', ' hours'][Math.floor(random() * 5)]}`
+  if (pick < 0.75) return `P${n % 4}DT${n}H`
+  return `${n % 3} days ${String(n % 24).padStart(2, '0')}:30:00`
+}
+
+/** Dataset.point/box/timeRange over a few variables, against `ds[vars].sel(...).to_dataframe()`. */
+function datasetSpec(
+  random: () => number,
+  labelFor: (dim: string, exact: boolean, strings?: boolean) => { py: unknown; ts: Label },
+): Spec {
+  const all = ['temp', 'packed', 'elevation']
+  const vars = all.filter(() => random() < 0.6)
+  if (vars.length === 0) vars.push(all[Math.floor(random() * 3)] as string)
+  const timed = vars.some((v) => v !== 'elevation')
+  const pick = random()
+  const variables = random() < 0.2 && vars.length === 3 ? undefined : vars
+  const base = { op: 'ds' as const, vars, maxBlockValues: 1 << 20 }
+  if (pick < 0.4) {
+    const py: Record<string, unknown> = {}
+    const ts: Record<string, Label> = {}
+    for (const dim of timed && random() < 0.3 ? ['time'] : ['lat', 'lon']) {
+      const label = labelFor(dim, false)
+      py[dim] = label.py
+      ts[dim] = label.ts
+    }
+    const duration = 'time' in ts && random() < 0.7 ? durationText(random) : undefined
+    return {
+      py: {
+        ...base,
+        indexers: py,
+        method: 'nearest',
+        ...(duration === undefined ? {} : { tolerance: { duration } }),
+      },
+      maxBlockValues: base.maxBlockValues,
+      runDataset: (d) =>
+        d.point(ts, { ...(duration === undefined ? {} : { tolerance: duration }), variables }),
+    }
+  }
+  if (pick < 0.7 || !timed) {
+    const py: Record<string, unknown> = {}
+    const bounds: Record<string, [Label, Label]> = {}
+    for (const dim of ['lat', 'lon']) {
+      if (random() < 0.2) continue
+      const a = labelFor(dim, random() < 0.5)
+      const b = labelFor(dim, random() < 0.5)
+      py[dim] = { box: [a.py, b.py] }
+      bounds[dim] = [a.ts, b.ts]
+    }
+    return {
+      py: { ...base, indexers: py },
+      maxBlockValues: base.maxBlockValues,
+      runDataset: (d) => d.box(bounds, { variables }),
+    }
+  }
+  const a = random() < 0.15 ? undefined : labelFor('time', random() < 0.5, true)
+  const b = random() < 0.15 ? undefined : labelFor('time', random() < 0.5, true)
+  return {
+    py: { ...base, indexers: { time: { slice: [a?.py ?? null, b?.py ?? null, 1] } } },
+    maxBlockValues: base.maxBlockValues,
+    runDataset: (d) => d.timeRange(a?.ts, b?.ts, { variables }),
+  }
+}
+
+/** Rows as comparable text, in a canonical order: xarray orders dimensions its own way. */
+function rowKeys(records: readonly Record<string, unknown>[]): string[] {
+  return records
+    .map((row) =>
+      JSON.stringify(
+        Object.keys(row)
+          .sort()
+          .map((k) => [k, row[k]]),
+      ),
+    )
+    .sort()
 }
 
 function flatCoord(value: unknown): unknown[] {
@@ -247,7 +356,34 @@ function flatCoord(value: unknown): unknown[] {
   )
 }
 
+async function checkDataset(
+  ds: Dataset,
+  run: (ds: Dataset) => Dataset,
+  expected: PyResult,
+  label: string,
+): Promise<void> {
+  let outcome: Record<string, unknown>[] | unknown
+  try {
+    outcome = (await run(ds).load()).toRecords()
+  } catch (error) {
+    outcome = error
+  }
+  if (!expected.ok) {
+    const code = expected.error === 'KeyError' ? 'ERR_LABEL_NOT_FOUND' : 'ERR_INVALID_ARGUMENT'
+    assert.ok(
+      isHamtError(outcome, code),
+      `${label}: xarray raised ${expected.error} (${expected.message}); got ${String(outcome)}`,
+    )
+    return
+  }
+  if (!Array.isArray(outcome)) assert.fail(`${label}: xarray answered, ts-hamt threw ${String(outcome)}`)
+  assert.ok('records' in expected, label)
+  assert.equal(outcome.length, expected.records.length, `${label}: rows`)
+  assert.deepEqual(rowKeys(outcome), rowKeys(expected.records), `${label}: records`)
+}
+
 async function check(ds: Dataset, spec: Spec, expected: PyResult, label: string): Promise<void> {
+  if ('runDataset' in spec) return checkDataset(ds, spec.runDataset, expected, label)
   let outcome: { variable: Variable; values: Float64Array } | unknown
   try {
     const variable = spec.run(ds)
@@ -268,6 +404,7 @@ async function check(ds: Dataset, spec: Spec, expected: PyResult, label: string)
     assert.fail(`${label}: xarray answered, ts-hamt threw ${String(outcome)}`)
   }
   const { variable, values } = outcome as { variable: Variable; values: Float64Array }
+  assert.ok('dims' in expected, label)
   assert.deepEqual(variable.dims, expected.dims, `${label}: dims`)
   assert.deepEqual(variable.attrs, expected.attrs, `${label}: attrs`)
   assert.deepEqual(variable.shape, expected.shape, `${label}: shape`)
@@ -343,7 +480,11 @@ describe('dataset selections against xarray on datasets py-hamt wrote', () => {
         await check(ds, spec, results[i] as PyResult, label)
         if (!(results[i] as PyResult).ok) failures++
       }
-      console.log(`${name}: ${specs.length} selections, ${failures} refused by both`)
+      const datasets = specs.filter((s) => s.py.op === 'ds').length
+      const durations = specs.filter((s) => typeof s.py.tolerance === 'object').length
+      console.log(
+        `${name}: ${specs.length} selections (${datasets} dataset-wide, ${durations} with a duration tolerance), ${failures} refused by both`,
+      )
     })
   }
 })

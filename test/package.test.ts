@@ -96,12 +96,48 @@ describe('package', () => {
       'CFDatetime',
       'DataArray',
       'Dataset',
+      'LoadedDataset',
       'Variable',
       'decodeTimes',
       'encodeTime',
       'openDataset',
       'parseTimeUnits',
     ])
+  })
+
+  it("names the dataset classes' methods alike (toCSV on a Variable, a DataArray and a LoadedDataset)", () => {
+    const methods = (cls: { prototype: object }): string[] =>
+      Object.getOwnPropertyNames(cls.prototype)
+        .filter((name) => name !== 'constructor')
+        .sort()
+    assert.deepEqual(methods(datasetApi.Dataset), [
+      'box',
+      'coords',
+      'dataVars',
+      'dims',
+      'isel',
+      'load',
+      'point',
+      'sel',
+      'timeRange',
+      'variable',
+      'variables',
+    ])
+    assert.deepEqual(methods(datasetApi.Variable), [
+      'blocks',
+      'box',
+      'coords',
+      'encoding',
+      'isel',
+      'load',
+      'point',
+      'sel',
+      'size',
+      'timeRange',
+      'toCSV',
+    ])
+    assert.deepEqual(methods(datasetApi.DataArray), ['toCSV', 'toRecords'])
+    assert.deepEqual(methods(datasetApi.LoadedDataset), ['toCSV', 'toRecords'])
   })
 
   it('exports the Node-only API from its own subpath (ts-hamt/node)', async () => {

@@ -60,7 +60,7 @@ describe('Variable.point and sel', async () => {
     const one = await ds.variable('time').isel({ time: 1 }).load()
     assert.deepEqual(one.toRecords(), [{ time: '2020-01-02T00:00:00' }])
     let csv = ''
-    for await (const text of ds.variable('lat').csv()) csv += text
+    for await (const text of ds.variable('lat').toCSV()) csv += text
     assert.equal(csv.split('\n')[0], 'lat')
     assert.equal(csv.split('\n')[1], '-50')
   })

@@ -4,25 +4,30 @@
 import * as zarr from 'zarrita'
 import { formatId, toStoreId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
-import { InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
-import { parseTimeUnits } from './cf-time.js'
+import { integerOption } from '../check.js'
+import { InvalidArgumentError, InvalidValueError } from '../errors.js'
+import { ChunkCache } from './chunk-cache.js'
 import type {
   CoordinateValue,
   CoordinateValues,
+  Label,
   LabelIndexer,
+  LoadOptions,
   OpenDatasetOptions,
   PositionIndexer,
   SelectOptions,
+  TimeRangeOptions,
+  VariablesOption,
 } from './interface.js'
-import { type CoordinateInfo, coordinateValue, resolveLabels } from './labels.js'
-import { coordinateIndex } from './lookup.js'
-import { arraysOf, chooseGroup, isRecord, nodeMeta, storedArray } from './metadata.js'
+import { boxSlices, type CoordinateInfo, coordinateValue, resolveLabels } from './labels.js'
+import { LoadedDataset } from './loaded.js'
+import { arraysOf, chooseGroup, isRecord, loadCoordinate, nodeMeta, storedArray } from './metadata.js'
 import { openZarrRoot, type ZarrLayout } from './open.js'
-import { checkChunkSize, type StoredArray } from './read.js'
-import { setOwn } from './records.js'
-import { compose, type DimSelection, fullRange, resolvePositions, sizeOf } from './selection.js'
+import { checkLimit, type StoredArray } from './read.js'
+import { type Cell, cellOf, setOwn } from './records.js'
+import { compose, type DimSelection, fullRange, positionAt, resolvePositions, sizeOf } from './selection.js'
 import { storeOf } from './source.js'
-import { coordinateSlice, Variable } from './variable.js'
+import { coordinateSlice, type DataArray, DEFAULT_MAX_VALUES, Variable } from './variable.js'
 
 /**
  * A dataset: its variables (`variable(name)`), dimensions, coordinates and attributes. `isel` and
@@ -33,6 +38,10 @@ import { coordinateSlice, Variable } from './variable.js'
  * const ds = await openDataset('bafyr4i…', { gateways: 'https://ipfs.io' })
  * const july = ds.sel({ time: { start: '2024-07-01', stop: '2024-07-31' } })
  * const rows = (await july.variable('t2m').point({ latitude: 45.2, longitude: 5.1 }).load()).toRecords()
+ * // Several variables at once, joined on their coordinates:
+ * const here = await ds.point({ latitude: 45.2, longitude: 5.1 }, { variables: ['t2m', 'tp'] })
+ *   .timeRange('2024-01-01', '2024-12-31').load()
+ * const csv = here.toCSV() // time,latitude,longitude,t2m,tp
  * ```
  */
 export class Dataset {
@@ -148,6 +157,147 @@ export class Dataset {
     })
   }
 
+  /**
+   * The values nearest a point (method `nearest` unless given) in every data variable, or in
+   * `variables`; a variable without one of the dimensions is kept whole along it, as xarray's `sel`.
+   */
+  point(labels: Readonly<Record<string, Label>>, options?: SelectOptions & VariablesOption): Dataset {
+    const { variables, ...select } = options ?? {}
+    return this.#pick(variables).sel(labels, { ...select, method: select.method ?? 'nearest' })
+  }
+
+  /** A box by label bounds in either order (see {@link Variable.box}) over every data variable, or `variables`. */
+  box(bounds: Readonly<Record<string, readonly [Label, Label]>>, options?: VariablesOption): Dataset {
+    const picked = this.#pick(options?.variables)
+    return picked.sel(boxSlices(bounds, (dim) => picked.#requireCoordinate(dim)))
+  }
+
+  /** A time range, both ends included, along `dim` (default: the one dimension with CF time units). */
+  timeRange(start?: Label, end?: Label, options?: TimeRangeOptions): Dataset {
+    const picked = this.#pick(options?.variables)
+    const dim = options?.dim ?? picked.#timeDim()
+    return picked.sel({ [dim]: { start, stop: end } })
+  }
+
+  /**
+   * Reads every data variable of the selection (refused above `maxValues` values in all); each
+   * becomes a DataArray, and the result's `toRecords()`/`toCSV()` join them on their coordinates.
+   */
+  async load(options: LoadOptions = {}): Promise<LoadedDataset> {
+    const maxValues = checkLimit('maxValues', options.maxValues, DEFAULT_MAX_VALUES)
+    const views = this.dataVars.map((name) => this.variable(name))
+    const total = views.reduce((n, view) => n + view.size, 0)
+    if (total > maxValues) {
+      throw new InvalidArgumentError(
+        `selection holds ${total} values over ${views.length} variables, more than maxValues (${maxValues}): narrow it, or read the variables one by one`,
+      )
+    }
+    const done = views.map(() => 0)
+    const onProgress = options.onProgress
+    // The first variable that fails stops the others' reads: nobody waits for them.
+    const failed = new AbortController()
+    const signal =
+      options.signal === undefined ? failed.signal : AbortSignal.any([options.signal, failed.signal])
+    const arrays: DataArray[] = await Promise.all(
+      views.map((view, v) =>
+        view
+          .load({
+            ...options,
+            signal,
+            maxValues,
+            onProgress:
+              onProgress &&
+              ((progress) => {
+                done[v] = progress.done
+                onProgress({ done: done.reduce((a, b) => a + b, 0), total })
+              }),
+          })
+          .catch((error: unknown) => {
+            failed.abort(error)
+            throw error
+          }),
+      ),
+    )
+    return new LoadedDataset({ coords: this.coords, attrs: this.attrs }, arrays, this.#joinLabels(views))
+  }
+
+  /** The kept dimensions (those of the variables with most dimensions first) and their labels. */
+  #joinLabels(views: readonly Variable[]): {
+    dims: string[]
+    cells: Cell[][]
+    scalars: Record<string, Cell>
+  } {
+    const dims: string[] = []
+    for (const view of [...views].sort((a, b) => b.dims.length - a.dims.length)) {
+      for (const dim of view.dims) if (!dims.includes(dim)) dims.push(dim)
+    }
+    const cells = dims.map((dim) => {
+      const selection = this.#selection(dim)
+      const coord = this.#coordinates.get(dim)
+      return coord === undefined
+        ? Array.from({ length: sizeOf(selection) }, (_, i) => positionAt(selection, i))
+        : coordinateSlice(coord, selection).map(cellOf)
+    })
+    const scalars: Record<string, Cell> = {}
+    for (const [dim, coord] of this.#coordinates) {
+      const selection = this.#selection(dim)
+      if (selection.kind === 'point') setOwn(scalars, dim, cellOf(coordinateValue(coord, selection.index)))
+    }
+    return { dims, cells, scalars }
+  }
+
+  /** The dataset with only `variables` (and the coordinates of their dimensions); all when undefined. */
+  #pick(variables: readonly string[] | undefined): Dataset {
+    if (variables === undefined) return this
+    if (!Array.isArray(variables) || variables.length === 0) {
+      throw new InvalidArgumentError('variables must be a non-empty array of variable names')
+    }
+    const arrays = new Map<string, StoredArray>()
+    for (const name of variables) {
+      const array = typeof name === 'string' ? this.#arrays.get(name) : undefined
+      if (array === undefined) {
+        throw new InvalidArgumentError(
+          `no variable ${typeof name === 'string' ? JSON.stringify(name) : String(name)} in the dataset (it has ${this.variables.join(', ') || 'none'})`,
+        )
+      }
+      arrays.set(name, array)
+      for (const dim of array.dims) {
+        const coordinate = this.#arrays.get(dim)
+        if (this.#coordinates.has(dim) && coordinate !== undefined) arrays.set(dim, coordinate)
+      }
+    }
+    const about = { root: this.root, layout: this.layout, group: this.group, attrs: this.attrs }
+    const used = new Set([...arrays.values()].flatMap((array) => array.dims))
+    const selections = new Map([...this.#selections].filter(([dim]) => used.has(dim)))
+    const coordinates = new Map([...this.#coordinates].filter(([dim]) => arrays.has(dim)))
+    return new Dataset(about, arrays, coordinates, selections)
+  }
+
+  #requireCoordinate(dim: string): CoordinateInfo {
+    if (!this.#sizes.has(dim)) {
+      throw new InvalidArgumentError(
+        `dimension ${JSON.stringify(dim)} is not in the dataset (it has ${[...this.#sizes.keys()].join(', ')})`,
+      )
+    }
+    const coord = this.#coordinates.get(dim)
+    if (coord === undefined) {
+      throw new InvalidArgumentError(
+        `dimension ${JSON.stringify(dim)} has no coordinate to select by label: use isel`,
+      )
+    }
+    return coord
+  }
+
+  #timeDim(): string {
+    const times = [...this.#sizes.keys()].filter((dim) => this.#coordinates.get(dim)?.time !== undefined)
+    if (times.length !== 1) {
+      throw new InvalidArgumentError(
+        `the dataset has ${times.length} dimensions with CF time units (${times.join(', ')}): name the one to use with { dim }`,
+      )
+    }
+    return times[0] as string
+  }
+
   #selection(dim: string): DimSelection {
     return this.#selections.get(dim) ?? fullRange(this.#sizes.get(dim) ?? 0)
   }
@@ -192,6 +342,12 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
   const store = await storeOf(options)
   const rootId = toStoreId(root, 'root')
   const { signal, encryption, shardReadMode, cacheBytes } = options
+  const chunkCacheBytes = integerOption(
+    'chunkCacheBytes',
+    options.chunkCacheBytes,
+    DEFAULT_CHUNK_CACHE_BYTES,
+    0,
+  )
   const opened = await openZarrRoot(rootId, { store, signal, encryption, shardReadMode, cacheBytes })
   const zarrStore = opened.store
   const group = await chooseGroup(zarrStore, options)
@@ -203,9 +359,13 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
   const attrs = isRecord(groupMeta?.attributes) ? groupMeta.attributes : {}
 
   const listed = [...(await arraysOf(zarrStore, group, signal))]
+  // With a budget of 0 nothing is kept, but concurrent reads of a chunk still share its load.
+  const chunkCache = new ChunkCache(chunkCacheBytes)
   const arrays = new Map(
     await Promise.all(
-      listed.map(async ([name, meta]) => [name, await storedArray(location, name, meta)] as const),
+      listed.map(
+        async ([name, meta]) => [name, await storedArray(location, name, meta, chunkCache)] as const,
+      ),
     ),
   )
   const coordinates = new Map<string, CoordinateInfo>()
@@ -222,42 +382,8 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
   )
 }
 
-/** Coordinates are read whole at open: one longer than this is refused rather than allocated. */
-const MAX_COORDINATE_VALUES = 1 << 24
-
-async function loadCoordinate(array: StoredArray, signal?: AbortSignal): Promise<CoordinateInfo> {
-  if ((array.shape[0] as number) > MAX_COORDINATE_VALUES) {
-    throw new InvalidValueError(
-      `coordinate ${JSON.stringify(array.name)} claims ${array.shape[0]} values, more than the ${MAX_COORDINATE_VALUES} read at open`,
-    )
-  }
-  // zarrita cannot index an empty array; a dataset created empty (before its first append) has one.
-  let raw: ArrayLike<number | bigint> = []
-  if (array.shape[0] !== 0) {
-    checkChunkSize(array)
-    try {
-      const got = await zarr.get(await array.open(), [null], { signal })
-      raw = (got as zarr.Chunk<zarr.DataType>).data as ArrayLike<number | bigint>
-    } catch (error) {
-      if (isHamtError(error) || signal?.aborted) throw error
-      throw new InvalidValueError(
-        `cannot read coordinate ${JSON.stringify(array.name)}: ${(error as Error)?.message}`,
-        {
-          cause: error,
-        },
-      )
-    }
-  }
-  const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))
-  const index = coordinateIndex(array.name, values, array.dtype === 'float32')
-  const units = array.rawAttrs.units
-  const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
-  if (typeof units === 'string') {
-    try {
-      if (parseTimeUnits(units, calendar) !== undefined) return { index, time: { units, calendar } }
-    } catch {
-      // Units that look like a time but do not parse: the coordinate stays numbers, as xarray leaves it undecoded.
-    }
-  }
-  return { index }
-}
+/**
+ * Decoded chunks kept by default: a viewer's clicks and repeated point reads fetch and decode each
+ * chunk once, at the memory of a few typical chunks (1–8 MB each); 0 turns it off.
+ */
+const DEFAULT_CHUNK_CACHE_BYTES = 32 * 1024 * 1024

@@ -40,6 +40,12 @@ export interface OpenDatasetOptions extends AbortOptions {
   shardReadMode?: ShardReadMode
   /** For a sharded root: the byte budget of its decoded shards (default 100 MiB). */
   cacheBytes?: number
+  /**
+   * The byte budget of decoded chunks kept across the dataset's reads (least recently used evicted;
+   * default 32 MiB, 0 for none): reading a point again, or a neighbour in the same chunk, loads and
+   * decodes nothing. Concurrent reads of one chunk share its load either way.
+   */
+  chunkCacheBytes?: number
 }
 
 /** A label: a number in the coordinate's units, or a time as an ISO string, a `Date` or a `CFDatetime`. */
@@ -58,8 +64,24 @@ export type LabelIndexer = Label | readonly Label[] | LabelSlice
 export interface SelectOptions {
   /** How a label not in the coordinate is matched; default `'exact'`. */
   method?: Method
-  /** The largest distance a `method` may go from the label, in the coordinate's units. */
-  tolerance?: number
+  /**
+   * The largest distance a `method` may go from the label: a number in the coordinate's units (as
+   * stored), or on a time coordinate a duration as pandas.Timedelta reads it (`'12h'`, `'1D'`,
+   * `'30min'`, `'2 days'`, `'1h30m'`, ISO 8601 `'P1DT6H'`, `'1 days 02:00:00'`).
+   */
+  tolerance?: number | string
+}
+
+/** Which data variables a dataset helper keeps (default: all of them). */
+export interface VariablesOption {
+  /** Names of the variables to keep; their dimensions' coordinates come along. */
+  variables?: readonly string[]
+}
+
+/** What `Dataset.timeRange` takes besides the range. */
+export interface TimeRangeOptions extends VariablesOption {
+  /** The time dimension (default: the one dimension with CF time units). */
+  dim?: string
 }
 
 /** The values of a coordinate along a kept dimension, or its one value along a dropped one. */

@@ -1,7 +1,8 @@
 // `sel` for one dimension: labels (numbers, or times as ISO strings, Dates or CFDatetimes) turned
 // into positions of the view through its coordinate, with xarray's methods and errors.
 import { describeValue, InvalidArgumentError, LabelNotFoundError } from '../errors.js'
-import { CFDatetime, decodeTimesWithNaT, encodeTime, labelPeriod } from './cf-time.js'
+import { CFDatetime, decodeTimesWithNaT, encodeTime, labelPeriod, parseTimeUnits } from './cf-time.js'
+import { parseDuration } from './duration.js'
 import type { CoordinateValue, Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
 import {
   type CoordinateIndex,
@@ -58,6 +59,32 @@ export function labelValue(coord: CoordinateInfo, label: Label): number {
   )
 }
 
+/**
+ * The label slices of a box given by bounds in either order: each keeps every position between its
+ * two labels, both included, whichever way the coordinate runs.
+ */
+export function boxSlices(
+  bounds: Readonly<Record<string, readonly [Label, Label]>>,
+  coordinateOf: (dim: string) => CoordinateInfo,
+): Record<string, LabelSlice> {
+  if (typeof bounds !== 'object' || bounds === null) {
+    throw new InvalidArgumentError('box bounds must be an object of dimension name to [from, to]')
+  }
+  const slices: Record<string, LabelSlice> = {}
+  for (const [dim, pair] of Object.entries(bounds)) {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new InvalidArgumentError(`box bounds for ${JSON.stringify(dim)} must be [from, to]`)
+    }
+    const coord = coordinateOf(dim)
+    const [a, b] = pair as readonly [Label, Label]
+    // Compared as numbers in the coordinate's units, so times in any form sort correctly.
+    const ascending = labelValue(coord, a) <= labelValue(coord, b)
+    const reversed = ascending === (coord.index.order === 'descending')
+    slices[dim] = reversed ? { start: b, stop: a } : { start: a, stop: b }
+  }
+  return slices
+}
+
 /** A label as messages show it. */
 export function labelText(label: unknown): string {
   if (typeof label === 'string') return JSON.stringify(label.length > 100 ? `${label.slice(0, 100)}…` : label)
@@ -69,16 +96,37 @@ export function labelText(label: unknown): string {
 export function checkSelectOptions(options: SelectOptions | undefined): {
   method: Method
   tolerance: number | undefined
+  /** A duration tolerance in nanoseconds (converted per coordinate). */
+  duration: bigint | undefined
 } {
   const method = options?.method ?? 'exact'
   if (!METHODS.includes(method)) {
     throw new InvalidArgumentError(`method must be one of ${METHODS.join(', ')}, got ${labelText(method)}`)
   }
   const tolerance = options?.tolerance
-  if (tolerance !== undefined && !(typeof tolerance === 'number' && tolerance >= 0)) {
-    throw new InvalidArgumentError(`tolerance must be a number >= 0, got ${labelText(tolerance)}`)
+  if (typeof tolerance === 'string') {
+    const duration = parseDuration(tolerance)
+    if (duration < 0n)
+      throw new InvalidArgumentError(`tolerance must not be negative, got ${labelText(tolerance)}`)
+    return { method, tolerance: undefined, duration }
   }
-  return { method, tolerance }
+  if (tolerance !== undefined && !(typeof tolerance === 'number' && tolerance >= 0)) {
+    throw new InvalidArgumentError(
+      `tolerance must be a number >= 0 or a duration string ('12h', 'P1D'), got ${labelText(tolerance)}`,
+    )
+  }
+  return { method, tolerance, duration: undefined }
+}
+
+/** A duration (nanoseconds) in the units of a time coordinate; refused on a coordinate that is no time. */
+function durationIn(coord: CoordinateInfo, ns: bigint, text: unknown): number {
+  const units = coord.time === undefined ? undefined : parseTimeUnits(coord.time.units, coord.time.calendar)
+  if (units === undefined) {
+    throw new InvalidArgumentError(
+      `tolerance ${labelText(text)} is a duration, but coordinate ${JSON.stringify(coord.index.name)} is not a CF time: give a number in its units`,
+    )
+  }
+  return Number(ns) / (units.microseconds * 1000)
 }
 
 /** The coordinate restricted to what the view keeps (the stored one when the view keeps all). */
@@ -99,7 +147,12 @@ export function resolveLabels(
   indexer: LabelIndexer,
   options: SelectOptions | undefined,
 ): DimSelection {
-  const { method, tolerance } = checkSelectOptions(options)
+  const checked = checkSelectOptions(options)
+  const { method } = checked
+  const tolerance =
+    checked.duration === undefined
+      ? checked.tolerance
+      : durationIn(coord, checked.duration, options?.tolerance)
   const index = viewIndex(coord, view)
   const name = index.name
   if (isLabelSlice(indexer)) {
@@ -143,7 +196,7 @@ export function resolveLabels(
       const hint =
         method === 'exact'
           ? ": try method 'nearest'"
-          : ` with method '${method}'${tolerance === undefined ? '' : ` within tolerance ${tolerance}`}`
+          : ` with method '${method}'${tolerance === undefined ? '' : ` within tolerance ${options?.tolerance}`}`
       throw new LabelNotFoundError(labelText(label), name, hint)
     }
     return position

@@ -8,8 +8,11 @@ import { describeValue, InvalidArgumentError, InvalidValueError, isHamtError } f
 import type { ShardedZarrStore } from '../sharded/store.js'
 import type { ZarrHAMTStore } from '../zarr/store.js'
 import { parseTimeUnits } from './cf-time.js'
+import type { ChunkCache } from './chunk-cache.js'
 import type { OpenDatasetOptions } from './interface.js'
-import type { StoredArray } from './read.js'
+import type { CoordinateInfo } from './labels.js'
+import { coordinateIndex } from './lookup.js'
+import { checkChunkSize, type StoredArray } from './read.js'
 import { decodeToFloat64, lazyDecoder } from './values.js'
 
 export type ZarrStore = ZarrHAMTStore | ShardedZarrStore
@@ -122,21 +125,19 @@ export async function storedArray(
   location: zarr.Location<ZarrStore>,
   name: string,
   meta: ArrayMeta,
+  chunkCache?: ChunkCache,
 ): Promise<StoredArray> {
   let array: Promise<zarr.Array<zarr.DataType, ZarrStore>> | undefined
   const open = (): Promise<zarr.Array<zarr.DataType, ZarrStore>> => {
-    array ??= zarr
-      .open(location.resolve(name), { kind: 'array' })
-      .then((opened) => checkingChunkLengths(opened, name))
-      .catch((error: unknown) => {
-        if (isHamtError(error)) throw error
-        throw new InvalidValueError(
-          `array ${JSON.stringify(name)}: ${(error as Error)?.message ?? String(error)}`,
-          {
-            cause: error,
-          },
-        )
-      })
+    array ??= openCached(location, name, chunkCache).catch((error: unknown) => {
+      if (isHamtError(error)) throw error
+      throw new InvalidValueError(
+        `array ${JSON.stringify(name)}: ${(error as Error)?.message ?? String(error)}`,
+        {
+          cause: error,
+        },
+      )
+    })
     return array
   }
   const names = Array.isArray(meta.dimension_names) ? meta.dimension_names : []
@@ -194,6 +195,16 @@ export async function storedArray(
   }
 }
 
+/** The array, its chunks checked, read through the dataset's chunk cache when it has one. */
+async function openCached(
+  location: zarr.Location<ZarrStore>,
+  name: string,
+  chunkCache: ChunkCache | undefined,
+): Promise<zarr.Array<zarr.DataType, ZarrStore>> {
+  const array = checkingChunkLengths(await zarr.open(location.resolve(name), { kind: 'array' }), name)
+  return chunkCache === undefined ? array : chunkCache.wrap(array, name)
+}
+
 /**
  * The array, with every chunk it decodes checked to hold its chunk shape's values: zarrita reads
  * a chunk of the wrong length (cut short, or padded) as zeros or as its first values, where
@@ -242,4 +253,45 @@ function decodedAttrs(raw: Record<string, unknown>): Record<string, unknown> {
     }
   }
   return attrs
+}
+
+/** Coordinates are read whole at open: one longer than this is refused rather than allocated. */
+const MAX_COORDINATE_VALUES = 1 << 24
+
+/** A dimension's coordinate, read whole: its values as numbers, and its CF time units if it has them. */
+export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): Promise<CoordinateInfo> {
+  if ((array.shape[0] as number) > MAX_COORDINATE_VALUES) {
+    throw new InvalidValueError(
+      `coordinate ${JSON.stringify(array.name)} claims ${array.shape[0]} values, more than the ${MAX_COORDINATE_VALUES} read at open`,
+    )
+  }
+  // zarrita cannot index an empty array; a dataset created empty (before its first append) has one.
+  let raw: ArrayLike<number | bigint> = []
+  if (array.shape[0] !== 0) {
+    checkChunkSize(array)
+    try {
+      const got = await zarr.get(await array.open(), [null], { signal })
+      raw = (got as zarr.Chunk<zarr.DataType>).data as ArrayLike<number | bigint>
+    } catch (error) {
+      if (isHamtError(error) || signal?.aborted) throw error
+      throw new InvalidValueError(
+        `cannot read coordinate ${JSON.stringify(array.name)}: ${(error as Error)?.message}`,
+        {
+          cause: error,
+        },
+      )
+    }
+  }
+  const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))
+  const index = coordinateIndex(array.name, values, array.dtype === 'float32')
+  const units = array.rawAttrs.units
+  const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
+  if (typeof units === 'string') {
+    try {
+      if (parseTimeUnits(units, calendar) !== undefined) return { index, time: { units, calendar } }
+    } catch {
+      // Units that look like a time but do not parse: the coordinate stays numbers, as xarray leaves it undecoded.
+    }
+  }
+  return { index }
 }

@@ -1,5 +1,6 @@
-import { formatId, sameId, toStoreId } from '../cas/id.js'
-import type { AbortOptions, ContentAddressedStore, LoadOptions, StoreId } from '../cas/interface.js'
+import { formatId, toStoreId } from '../cas/id.js'
+import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { ROOT_BLOCK } from '../cas/root-block.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
@@ -58,13 +59,13 @@ export async function openZarrRoot(
     cacheBytes?: number | undefined
   } & AbortOptions,
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
-  const { store: given, signal, encryption, shardReadMode, cacheBytes } = options
+  const { store, signal, encryption, shardReadMode, cacheBytes } = options
   // A HAMT opens at any store ID (a MemoryStore's are bytes); the sharded layout checks for a CID itself.
   const root = toStoreId(rootId, 'root')
-  const rootBlock = await given.load(root, { signal })
+  const rootBlock = await store.load(root, { signal })
   const layout = zarrLayoutOf(rootBlock, formatId(root))
-  // The opener below loads the root again: hand it the block just read rather than a second fetch.
-  const store = reusingRoot(given, root, rootBlock)
+  // The opener would load the root again: hand it the block just read rather than a second fetch.
+  const withRoot = { [ROOT_BLOCK]: { id: root, bytes: rootBlock } }
   if (layout.kind === 'sharded') {
     if (encryption !== undefined) {
       throw new InvalidArgumentError(
@@ -77,33 +78,19 @@ export async function openZarrRoot(
       signal,
       shardReadMode,
       cacheBytes,
+      ...withRoot,
     })
     return { layout, store: sharded }
   }
-  const map = await HAMT.open<Uint8Array>(root, { store, readOnly: true, valuesAreBytes: true, signal })
+  const map = await HAMT.open<Uint8Array>(root, {
+    store,
+    readOnly: true,
+    valuesAreBytes: true,
+    signal,
+    ...withRoot,
+  })
   if (encryption === undefined) return { layout, store: new ZarrHAMTStore(map) }
   const header =
     typeof encryption.header === 'string' ? new TextEncoder().encode(encryption.header) : encryption.header
   return { layout, store: new EncryptedZarrHAMTStore(map, { key: encryption.key, header }) }
-}
-
-/** `store`, except that its first whole load of `root` is answered with `block`. */
-function reusingRoot(store: ContentAddressedStore, root: StoreId, block: Uint8Array): ContentAddressedStore {
-  let pending: Uint8Array | undefined = block
-  return new Proxy(store, {
-    get(target, name) {
-      if (name === 'load') {
-        return (id: StoreId, options?: LoadOptions): Promise<Uint8Array> => {
-          if (pending !== undefined && options?.range === undefined && sameId(id, root)) {
-            const bytes = pending
-            pending = undefined
-            return Promise.resolve(bytes)
-          }
-          return target.load(id, options)
-        }
-      }
-      const value = Reflect.get(target, name, target)
-      return typeof value === 'function' ? value.bind(target) : value
-    },
-  })
 }

@@ -1,5 +1,5 @@
 // A lazy labelled variable: a stored array and which positions of each dimension it keeps. `isel`
-// and `sel` make new views at no cost; values are read only by `blocks`, `load` and `csv`.
+// and `sel` make new views at no cost; values are read only by `blocks`, `load` and `toCSV`.
 import { InvalidArgumentError } from '../errors.js'
 import { decodeTimesWithNaT } from './cf-time.js'
 import type {
@@ -15,9 +15,18 @@ import type {
   SelectOptions,
   VariableEncoding,
 } from './interface.js'
-import { type CoordinateInfo, coordinateValue, labelValue, resolveLabels } from './labels.js'
+import { boxSlices, type CoordinateInfo, coordinateValue, resolveLabels } from './labels.js'
 import { checkLimit, planBlocks, readBlock, type StoredArray } from './read.js'
-import { type BlockLabels, type Cell, cellOf, csvHeader, csvRows, rowsOf, setOwn } from './records.js'
+import {
+  type BlockLabels,
+  type Cell,
+  cellOf,
+  columnOf,
+  csvHeader,
+  csvRows,
+  rowsOf,
+  setOwn,
+} from './records.js'
 import { compose, type DimSelection, positionAt, resolvePositions, sizeOf } from './selection.js'
 
 /** What a view needs from its dataset: the coordinate of a dimension, if it has one. */
@@ -26,7 +35,7 @@ export interface CoordinateSource {
 }
 
 const DEFAULT_BLOCK = 1 << 20
-const DEFAULT_MAX_VALUES = 1 << 27
+export const DEFAULT_MAX_VALUES = 1 << 27
 
 /** Decoded coordinate values of the positions `from..to` of a view's dimension. */
 export function coordinateSlice(
@@ -156,19 +165,7 @@ export class Variable {
    * between them, both ends included, whichever way the coordinate runs.
    */
   box(bounds: Readonly<Record<string, readonly [Label, Label]>>): Variable {
-    const slices: Record<string, LabelIndexer> = {}
-    for (const [dim, pair] of Object.entries(bounds)) {
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidArgumentError(`box bounds for ${JSON.stringify(dim)} must be [from, to]`)
-      }
-      const coord = this.#requireCoordinate(dim)
-      const [a, b] = pair
-      // Compared as numbers in the coordinate's units, so times in any form sort correctly.
-      const ascending = labelValue(coord, a) <= labelValue(coord, b)
-      const reversed = ascending === (coord.index.order === 'descending')
-      slices[dim] = reversed ? { start: b, stop: a } : { start: a, stop: b }
-    }
-    return this.sel(slices)
+    return this.sel(boxSlices(bounds, (dim) => this.#requireCoordinate(dim)))
   }
 
   /** A time range, both ends included, along `dim` (default: the one dimension with CF time units). */
@@ -235,10 +232,11 @@ export class Variable {
   }
 
   /** The selection as CSV text, streamed: a header line, then a line per value (times ISO, NaN empty). */
-  async *csv(options: ReadOptions = {}): AsyncGenerator<string> {
-    yield csvHeader(this.#labels([], []), this.name)
+  async *toCSV(options: ReadOptions = {}): AsyncGenerator<string> {
+    yield csvHeader(this.#labels([], []), [this.name])
     for await (const block of this.blocks(options)) {
-      yield csvRows(this.#labels(block.start, block.shape), this.name, block.values)
+      const labels = this.#labels(block.start, block.shape)
+      yield csvRows(labels, [columnOf(labels, this.name, block.values)])
     }
   }
 
@@ -350,6 +348,7 @@ export class DataArray {
 
   /** The records as CSV with a header line. */
   toCSV(): string {
-    return csvHeader(this.#labels, this.name) + csvRows(this.#labels, this.name, this.values)
+    const labels = this.#labels
+    return csvHeader(labels, [this.name]) + csvRows(labels, [columnOf(labels, this.name, this.values)])
   }
 }

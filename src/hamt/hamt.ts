@@ -1,6 +1,7 @@
 import { isStoreId, toStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { checkByteRange } from '../cas/range.js'
+import { givenRootBlock } from '../cas/root-block.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
 import { type LookupProbe, observing, traceLookup } from '../telemetry/hooks.js'
 import { mapPool } from '../util/pool.js'
@@ -149,6 +150,8 @@ export class HAMT<V = unknown> {
     const id = toStoreId(rootId, 'rootId')
     const hashFn = await checkOptions(options)
     const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined, options.readOnly ?? true)
+    const rootBlock = givenRootBlock(options, id)
+    if (rootBlock !== undefined) map.#loader.prime(id, rootBlock)
     await map.#loader.load(id, { signal: options.signal })
     return map
   }

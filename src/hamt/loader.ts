@@ -57,6 +57,11 @@ export class NodeLoader {
     )
   }
 
+  /** Caches the node of a block the caller already loaded from the store for `id`. */
+  prime(id: StoreId, bytes: Uint8Array): void {
+    if (this.cache.get(id) === undefined) this.cache.set(id, decodeNode(bytes, formatId(id)), bytes.length)
+  }
+
   async #loadFromStore(id: StoreId, signal: AbortSignal | undefined): Promise<Node> {
     const { node, bytes } = await timeNodeLoad(() => this.#read(id, signal))
     this.cache.set(id, node, bytes)

@@ -2,6 +2,7 @@ import type { CID } from 'multiformats/cid'
 import { toCid } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { sliceByteRange } from '../cas/range.js'
+import { givenRootBlock } from '../cas/root-block.js'
 import { InvalidArgumentError, ReadOnlyError, UnflushedChangesError } from '../errors.js'
 import { traceZarrGet } from '../telemetry/hooks.js'
 import { KeyedMutex } from '../util/keyed-mutex.js'
@@ -75,7 +76,9 @@ export class ShardedZarrStore {
     const asked = checkShardReadMode(options.shardReadMode)
     // A writable store reads full, so that its unsaved writes are seen (py-hamt does the same).
     const readMode = readOnly ? asked : 'full'
-    const state = decodeRoot(await withTypedErrors(options.store).load(cid, options))
+    const state = decodeRoot(
+      givenRootBlock(options, cid) ?? (await withTypedErrors(options.store).load(cid, options)),
+    )
     const root = new ShardedRoot(state, cid)
     const table = new ShardTable(options.store, root, cacheBytes, readMode)
     // A v1 root that does not record its array (older py-hamt): infer it from the metadata.

@@ -56,8 +56,11 @@ export function shardedDriver<T>(
   return runDriver<T>('sharded_driver.py', command, request)
 }
 
-/** Runs a command of test/interop/cftime_driver.py (cftime's num2date/date2num): JSON in, JSON out. */
-export function cftimeDriver<T>(command: 'num2date' | 'date2num', request: unknown): Promise<T> {
+/** Runs a command of test/interop/cftime_driver.py (cftime's num2date/date2num, pandas.Timedelta): JSON in, JSON out. */
+export function cftimeDriver<T>(
+  command: 'num2date' | 'date2num' | 'timedelta',
+  request: unknown,
+): Promise<T> {
   return runDriver<T>('cftime_driver.py', command, request)
 }
 

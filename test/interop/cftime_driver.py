@@ -4,6 +4,8 @@ num2date: {"cases": [{"values": [...], "int": bool, "units": str, "calendar": st
   -> [{"dates": [isoformat | null], "years": [...]} | {"error": str}]
 date2num: {"cases": [{"date": [y, m, d, h, mi, s, us], "units": str, "calendar": str}]}
   -> [{"value": number} | {"error": str}]
+timedelta: {"cases": [{"text": str}]} -> [{"ns": str (int64 nanoseconds)} | {"error": str}]
+  (pandas.Timedelta, which xarray's sel uses for a time tolerance)
 """
 import json
 import sys
@@ -35,10 +37,22 @@ def date2num(case):
     return {"value": float(value)}
 
 
+def timedelta(case):
+    import pandas as pd
+
+    try:
+        value = pd.Timedelta(case["text"])
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}"}
+    if value is pd.NaT:
+        return {"error": "NaT"}
+    return {"ns": str(value.value)}
+
+
 def main():
     command = sys.argv[1]
     request = json.load(sys.stdin)
-    handler = {"num2date": num2date, "date2num": date2num}[command]
+    handler = {"num2date": num2date, "date2num": date2num, "timedelta": timedelta}[command]
     json.dump([handler(case) for case in request["cases"]], sys.stdout)
 
 

@@ -20,9 +20,12 @@ groups added or removed, metadata documents changed, and chunks by array path an
     const a = parseRoot(from, 'A')
     const b = parseRoot(to, 'B')
     const store = await context.store()
-    const sharded =
-      zarrLayoutOf(await store.load(a, { signal: context.signal }), String(a)).kind === 'sharded'
-    if (flags.zarr === true || sharded)
+    const layoutOf = async (root: typeof a): Promise<string> =>
+      zarrLayoutOf(await store.load(root, { signal: context.signal }), String(root)).kind
+    // Both roots: a HAMT A against a sharded B must get the dataset diff's mixed-layout error, not
+    // fail later reading B as a malformed HAMT node.
+    const [layoutA, layoutB] = await Promise.all([layoutOf(a), layoutOf(b)])
+    if (flags.zarr === true || layoutA === 'sharded' || layoutB === 'sharded')
       return report(context, diffZarrRoots(a, b, { store, signal: context.signal }), zarrLine)
     const changes = HAMT.diff(a, b, { store, keysOnly: true, valuesAreBytes: true, signal: context.signal })
     await report(context, changes, (change) => `${SIGN[change.kind]} ${change.key}`)

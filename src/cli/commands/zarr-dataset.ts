@@ -97,9 +97,13 @@ export async function getLabelled(
   limit: number,
 ): Promise<void> {
   if (flags.csv === true && context.output.json) throw new UsageError('--csv and --json exclude each other')
-  const tolerance = flags.tolerance === undefined ? undefined : Number(flags.tolerance)
-  if (tolerance !== undefined && !(tolerance >= 0)) {
-    throw new UsageError(`--tolerance must be a number >= 0, got ${JSON.stringify(flags.tolerance)}`)
+  // A number is in the coordinate's units; anything else is a duration for a time ('12h', 'P1D').
+  const given = typeof flags.tolerance === 'string' ? flags.tolerance.trim() : undefined
+  const tolerance = given === undefined || given === '' || Number.isNaN(Number(given)) ? given : Number(given)
+  if (typeof tolerance === 'number' && !(tolerance >= 0)) {
+    throw new UsageError(
+      `--tolerance must be a number >= 0 or a duration, got ${JSON.stringify(flags.tolerance)}`,
+    )
   }
   const keyHex = flags['key-hex']
   const encryption =
@@ -130,7 +134,7 @@ export async function getLabelled(
   }
   try {
     if (flags.csv === true) {
-      for await (const text of view.csv(read)) context.output.line(text.slice(0, -1))
+      for await (const text of view.toCSV(read)) context.output.line(text.slice(0, -1))
       return
     }
     const loaded = await view.load(read)
