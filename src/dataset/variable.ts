@@ -26,6 +26,8 @@ export interface CoordinateSource {
 }
 
 const DEFAULT_BLOCK = 1 << 20
+/** The largest default block made to hold one run of chunks along the first dimension (128 MB of doubles). */
+const MAX_CHUNK_RUN_BLOCK = 1 << 24
 const DEFAULT_MAX_VALUES = 1 << 27
 
 /** Decoded coordinate values of the positions `from..to` of a view's dimension. */
@@ -179,7 +181,7 @@ export class Variable {
    * whole never has to fit in memory; `onProgress` follows, `signal` stops it.
    */
   async *blocks(options: ReadOptions = {}): AsyncGenerator<DataBlock> {
-    const maxBlock = checkLimit('maxBlockValues', options.maxBlockValues, DEFAULT_BLOCK)
+    const maxBlock = checkLimit('maxBlockValues', options.maxBlockValues, this.#defaultBlock())
     const total = this.size
     let done = 0
     const plans = planBlocks(this.#selections, this.#source.chunks, maxBlock)
@@ -237,6 +239,20 @@ export class Variable {
     for await (const block of this.blocks(options)) {
       yield csvRows(this.#labels(block.start, block.shape), this.name, block.values)
     }
+  }
+
+  /**
+   * 1M values, or more where one chunk's extent along the first kept dimension holds more (up to
+   * 16M): a block cut inside a chunk's extent there reads that chunk again for every block (a whole
+   * read of 10-step chunks fetched, verified and decoded each chunk 10 times).
+   */
+  #defaultBlock(): number {
+    const kept = this.#selections.flatMap((selection, d) => (selection.kind === 'point' ? [] : [d]))
+    const first = kept[0]
+    if (first === undefined) return DEFAULT_BLOCK
+    let run = Math.min(this.#source.chunks[first] as number, sizeOf(this.#selections[first] as DimSelection))
+    for (const d of kept.slice(1)) run *= sizeOf(this.#selections[d] as DimSelection)
+    return Math.max(DEFAULT_BLOCK, Math.min(run, MAX_CHUNK_RUN_BLOCK))
   }
 
   /** The labels of the box of the result at `start` with `shape`. */
