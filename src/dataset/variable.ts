@@ -180,7 +180,12 @@ export class Variable {
    * Reads the selection block by block, each a C-order run of the result cut at chunk edges, so the
    * whole never has to fit in memory; `onProgress` follows, `signal` stops it.
    */
-  async *blocks(options: ReadOptions = {}): AsyncGenerator<DataBlock> {
+  blocks(options: ReadOptions = {}): AsyncGenerator<DataBlock> {
+    return this.#blocks(options)
+  }
+
+  /** {@link Variable.blocks}, decoding each block into its place in `into` when given (`load`). */
+  async *#blocks(options: ReadOptions, into?: Float64Array): AsyncGenerator<DataBlock> {
     const maxBlock = checkLimit('maxBlockValues', options.maxBlockValues, this.#defaultBlock())
     const total = this.size
     let done = 0
@@ -196,7 +201,7 @@ export class Variable {
       const next = plans.next()
       if (next.done === true) return undefined
       options.signal?.throwIfAborted()
-      const reading = readBlock(this.#source, this.#selections, next.value, readOptions)
+      const reading = readBlock(this.#source, this.#selections, next.value, readOptions, into)
       reading.catch(() => undefined) // seen when awaited; not unhandled if the caller stops first
       return reading
     }
@@ -222,7 +227,9 @@ export class Variable {
       )
     }
     const values = new Float64Array(this.size)
-    for await (const block of this.blocks(options)) values.set(block.values, block.offset)
+    for await (const block of this.#blocks(options, values)) {
+      if (block.values.buffer !== values.buffer) values.set(block.values, block.offset)
+    }
     return new DataArray(
       this,
       values,
