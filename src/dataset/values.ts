@@ -17,7 +17,11 @@ export function lazyDecoder(
 }
 
 /** Decoded doubles, written into `into` (as long as `raw`) when given, else into a new array where needed. */
-export function decodeToFloat64(decoder: CFValueDecoder, raw: NumericArray, into?: Float64Array): Float64Array {
+export function decodeToFloat64(
+  decoder: CFValueDecoder,
+  raw: NumericArray,
+  into?: Float64Array,
+): Float64Array {
   const { values, mask } = decoder.decode(raw)
   const out =
     into !== undefined
