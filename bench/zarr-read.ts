@@ -5,6 +5,8 @@
 import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import * as zarr from 'zarrita'
+// What `import 'ts-hamt/dataset'` resolves to in Node (the exports map's `node` condition).
+import { openDataset } from '../src/dataset.node.js'
 // What `import 'ts-hamt'` resolves to in Node (the exports map's `node` condition): node:http, native BLAKE3.
 import { HAMT, KuboStore, ZarrHAMTStore } from '../src/index.node.js'
 import { nodeHttpFetch, nodeWorkers } from '../src/node/index.js'
@@ -16,9 +18,10 @@ export type Task = 'all' | 'point'
 /** `fetch`: every chunk's bytes to the main thread, neither decoded nor assembled (ts-hamt only). */
 export type TsTask = Task | 'fetch'
 /** How ts-hamt is set up for a read. */
-export type Setup = 'default' | 'node' | 'nodeUnverified'
+export type Setup = 'default' | 'dataset' | 'node' | 'nodeUnverified'
 export const setups: Record<Setup, string> = {
   default: 'ts-hamt',
+  dataset: 'ts-hamt/dataset',
   node: 'ts-hamt/node',
   nodeUnverified: 'ts-hamt/node, verify: false',
 }
@@ -34,6 +37,33 @@ export type ReadResult = {
   sum: number
   /** The point's time series (point only). */
   values?: number[]
+}
+
+/**
+ * The dataset API with its defaults, as xarray is used: `openDataset(root, { gateways })` (every block
+ * verified; reads the metadata and coordinates), then `temp` or one point's series loaded as doubles.
+ */
+async function datasetRead(task: Task, gatewayUrl: string, root: string, lat: number, lon: number) {
+  registerZstdCodec()
+  const start = process.hrtime.bigint()
+  const cpuStart = process.cpuUsage()
+  const ds = await openDataset(root, { gateways: gatewayUrl })
+  const openSeconds = seconds(start)
+  const temp = ds.variable('temp')
+  const { values } = await (task === 'all' ? temp : temp.isel({ lat, lon })).load()
+  const total = seconds(start)
+  const { user, system } = process.cpuUsage(cpuStart)
+  let sum = 0
+  for (let i = 0; i < values.length; i++) sum += values[i] as number
+  const result: ReadResult = {
+    openSeconds,
+    readSeconds: total - openSeconds,
+    seconds: total,
+    cpuSeconds: (user + system) / 1e6,
+    sum,
+  }
+  if (task === 'point') result.values = Array.from(values)
+  return result
 }
 
 /** Opens the map and `temp` cold, then reads all of it or one point's time series. */
@@ -113,7 +143,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     string,
     Setup,
   ]
-  const result = await tsRead(task, gatewayUrl, root, Number(lat), Number(lon), setup)
+  if (setup === 'dataset' && task === 'fetch') throw new Error('the fetch-only read is zarrita setups only')
+  const result =
+    setup === 'dataset'
+      ? await datasetRead(task as Task, gatewayUrl, root, Number(lat), Number(lon))
+      : await tsRead(task, gatewayUrl, root, Number(lat), Number(lon), setup)
   process.stdout.write(`${JSON.stringify(result)}\n`)
   process.exit(0)
 }

@@ -82,7 +82,7 @@ describe('package', () => {
       [],
     )
     const manifest = (await import('../package.json', { with: { type: 'json' } })).default
-    for (const name of ['blocks', 'layout', 'dataset']) {
+    for (const name of ['blocks', 'layout']) {
       assert.deepEqual(manifest.exports[`./${name}` as keyof typeof manifest.exports], {
         types: `./dist/${name}.d.ts`,
         import: `./dist/${name}.js`,
@@ -138,6 +138,18 @@ describe('package', () => {
     ])
     assert.deepEqual(methods(datasetApi.DataArray), ['toCSV', 'toRecords'])
     assert.deepEqual(methods(datasetApi.LoadedDataset), ['toCSV', 'toRecords'])
+  })
+
+  it('serves ts-hamt/dataset to Node from its Node entry (the node condition first), with the same names', async () => {
+    // In Node, openDataset({ gateways }) gets the root Node entry's defaults: node:http and native BLAKE3.
+    const manifest = (await import('../package.json', { with: { type: 'json' } })).default
+    assert.deepEqual(Object.entries(manifest.exports['./dataset']), [
+      ['types', './dist/dataset.d.ts'],
+      ['node', './dist/dataset.node.js'],
+      ['import', './dist/dataset.js'],
+      ['default', './dist/dataset.js'],
+    ])
+    assert.ok(manifest.sideEffects.includes('./dist/dataset.node.js'))
   })
 
   it('exports the Node-only API from its own subpath (ts-hamt/node)', async () => {
@@ -356,6 +368,20 @@ console.log(JSON.stringify({ api: keys(api), node: keys(node), blocks: keys(bloc
     const node = await bundle(`export * from 'ts-hamt/zstd'`, 'node')
     assert.ok(node.some((path) => path.endsWith('dist/zstd/node.js')))
     assert.ok(node.includes('node:zlib'))
+  })
+
+  it('in Node, ts-hamt/dataset resolves to its Node entry, with the names of the browser entry', async () => {
+    const script = join(consumer, 'dataset.mjs')
+    await writeFile(
+      script,
+      `import * as dataset from 'ts-hamt/dataset'
+console.log(JSON.stringify({ url: import.meta.resolve('ts-hamt/dataset'), names: Object.keys(dataset).sort() }))
+`,
+    )
+    const { stdout } = await run(process.execPath, [script], { cwd: consumer, timeout: 60_000 })
+    const got = JSON.parse(stdout)
+    assert.match(got.url, /\/dist\/dataset\.node\.js$/)
+    assert.deepEqual(got.names, Object.keys(datasetApi).sort())
   })
 
   it('in Node, ts-hamt/zstd decodes with zlib where Node has zstd, else zstddec', async () => {

@@ -148,3 +148,29 @@ describe('zstd codec registration', () => {
     )
   })
 })
+
+describe("Node's zlib decoder", {
+  skip: zlibDecoder === undefined && 'this Node has no zstd in zlib',
+}, () => {
+  it('allocates one output buffer a frame (an exactly-sized chunk made zlib allocate a second)', async () => {
+    const decoder = zlibDecoder as ZstdDecoder
+    const size = 655_360
+    const raw = field(size / 4, 5)
+    const compressed = await new NumcodecsZstd(3).encode(raw)
+    // zlib's stream allocates its output chunks with Buffer.allocUnsafe: count what it asks for.
+    const allocUnsafe = Buffer.allocUnsafe
+    let allocated = 0
+    Buffer.allocUnsafe = (n: number) => {
+      allocated += n
+      return allocUnsafe(n)
+    }
+    let decoded: Uint8Array
+    try {
+      decoded = await decoder.decode(compressed, size)
+    } finally {
+      Buffer.allocUnsafe = allocUnsafe
+    }
+    assert.deepEqual(decoded, raw)
+    assert.ok(allocated >= size && allocated < 2 * size, `allocated ${allocated} bytes for ${size}`)
+  })
+})

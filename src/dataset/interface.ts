@@ -98,7 +98,10 @@ export interface ReadProgress {
 export interface ReadOptions extends AbortOptions {
   /** Called after each block with how far the read is. */
   onProgress?: (progress: ReadProgress) => void
-  /** Values a streamed block holds at most (it is cut at chunk edges); default 2^20. */
+  /**
+   * Values a streamed block holds at most (it is cut at chunk edges). Default 2^20, or one chunk's
+   * extent along the first dimension read (up to 2^24) where that holds more, so no chunk is read twice.
+   */
   maxBlockValues?: number
 }
 

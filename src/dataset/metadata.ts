@@ -191,7 +191,7 @@ export async function storedArray(
     rawAttrs,
     open: (_options?: AbortOptions) => open() as Promise<zarr.Array<zarr.DataType, zarr.Readable>>,
     cf,
-    decode: (raw) => decodeToFloat64(cf(), raw),
+    decode: (raw, into) => decodeToFloat64(cf(), raw, into),
   }
 }
 

@@ -22,8 +22,8 @@ export interface StoredArray {
   open(options?: AbortOptions): Promise<zarr.Array<zarr.DataType, zarr.Readable>>
   /** The CF decoder of its attributes (made on first use). */
   cf(): CFValueDecoder
-  /** Stored values to decoded doubles (CF scale/offset, fill values NaN). */
-  decode(raw: NumericArray): Float64Array
+  /** Stored values to decoded doubles (CF scale/offset, fill values NaN), into `into` when given. */
+  decode(raw: NumericArray, into?: Float64Array): Float64Array
 }
 
 /** Where a block lies in the result (positions along the kept dimensions). */
@@ -125,12 +125,16 @@ export function* planBlocks(
   yield* walk(0, [], 0)
 }
 
-/** Reads one planned block of the view and decodes it. */
+/**
+ * Reads one planned block of the view and decodes it; with `into` (the whole result, as `load` holds
+ * it), into its place there rather than into an array of its own that would then be copied.
+ */
 export async function readBlock(
   source: StoredArray,
   selections: readonly DimSelection[],
   plan: BlockPlan,
   options: AbortOptions,
+  into?: Float64Array,
 ): Promise<DataBlock> {
   // Every dimension as a slice (a point as one position), so zarrita always hands back an array.
   const selection: zarr.Slice[] = []
@@ -164,7 +168,8 @@ export async function readBlock(
     typeof got === 'object' && got !== null && 'stride' in got
       ? gather(source.name, got as zarr.Chunk<zarr.DataType>, shape, offsets)
       : scalarArray(source, got)
-  return { start: plan.start, shape: plan.shape, offset: plan.offset, values: source.decode(raw) }
+  const place = into?.subarray(plan.offset, plan.offset + raw.length)
+  return { start: plan.start, shape: plan.shape, offset: plan.offset, values: source.decode(raw, place) }
 }
 
 /**

@@ -35,6 +35,8 @@ export interface CoordinateSource {
 }
 
 const DEFAULT_BLOCK = 1 << 20
+/** The largest default block made to hold one run of chunks along the first dimension (128 MB of doubles). */
+const MAX_CHUNK_RUN_BLOCK = 1 << 24
 export const DEFAULT_MAX_VALUES = 1 << 27
 
 /** Decoded coordinate values of the positions `from..to` of a view's dimension. */
@@ -178,8 +180,13 @@ export class Variable {
    * Reads the selection block by block, each a C-order run of the result cut at chunk edges, so the
    * whole never has to fit in memory; `onProgress` follows, `signal` stops it.
    */
-  async *blocks(options: ReadOptions = {}): AsyncGenerator<DataBlock> {
-    const maxBlock = checkLimit('maxBlockValues', options.maxBlockValues, DEFAULT_BLOCK)
+  blocks(options: ReadOptions = {}): AsyncGenerator<DataBlock> {
+    return this.#blocks(options)
+  }
+
+  /** {@link Variable.blocks}, decoding each block into its place in `into` when given (`load`). */
+  async *#blocks(options: ReadOptions, into?: Float64Array): AsyncGenerator<DataBlock> {
+    const maxBlock = checkLimit('maxBlockValues', options.maxBlockValues, this.#defaultBlock())
     const total = this.size
     let done = 0
     const plans = planBlocks(this.#selections, this.#source.chunks, maxBlock)
@@ -194,7 +201,7 @@ export class Variable {
       const next = plans.next()
       if (next.done === true) return undefined
       options.signal?.throwIfAborted()
-      const reading = readBlock(this.#source, this.#selections, next.value, readOptions)
+      const reading = readBlock(this.#source, this.#selections, next.value, readOptions, into)
       reading.catch(() => undefined) // seen when awaited; not unhandled if the caller stops first
       return reading
     }
@@ -220,7 +227,9 @@ export class Variable {
       )
     }
     const values = new Float64Array(this.size)
-    for await (const block of this.blocks(options)) values.set(block.values, block.offset)
+    for await (const block of this.#blocks(options, values)) {
+      if (block.values.buffer !== values.buffer) values.set(block.values, block.offset)
+    }
     return new DataArray(
       this,
       values,
@@ -238,6 +247,20 @@ export class Variable {
       const labels = this.#labels(block.start, block.shape)
       yield csvRows(labels, [columnOf(labels, this.name, block.values)])
     }
+  }
+
+  /**
+   * 1M values, or more where one chunk's extent along the first kept dimension holds more (up to
+   * 16M): a block cut inside a chunk's extent there reads that chunk again for every block (a whole
+   * read of 10-step chunks fetched, verified and decoded each chunk 10 times).
+   */
+  #defaultBlock(): number {
+    const kept = this.#selections.flatMap((selection, d) => (selection.kind === 'point' ? [] : [d]))
+    const first = kept[0]
+    if (first === undefined) return DEFAULT_BLOCK
+    let run = Math.min(this.#source.chunks[first] as number, sizeOf(this.#selections[first] as DimSelection))
+    for (const d of kept.slice(1)) run *= sizeOf(this.#selections[d] as DimSelection)
+    return Math.max(DEFAULT_BLOCK, Math.min(run, MAX_CHUNK_RUN_BLOCK))
   }
 
   /** The labels of the box of the result at `start` with `shape`. */
