@@ -20,7 +20,7 @@ import type {
 } from './interface.js'
 import { checkTree } from './invariants.js'
 import { type KeyHasher, makeKeyHasher } from './keys.js'
-import { NodeLoader } from './loader.js'
+import { NodeLoader, saveFailure, valueLoadFailure } from './loader.js'
 import { collapsePath, slotIndex, splitBucket } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
@@ -206,7 +206,27 @@ export class HAMT<V = unknown> {
     const data = encodeValue(key, value, this.valuesAreBytes)
     // The upload starts now, overlapping other sets' uploads, and the write takes its place in the
     // lock's queue now too: it applies after every call made before it, whatever the upload times.
-    const upload = this.#loader.save(data, 'raw', options)
+    const saving = this.#loader.saveUnwrapped(data, 'raw', options)
+    if (this.#calls.tryWrite()) {
+      // Nothing holds or waits for the lock: this call holds it from now, as `write` would, but
+      // runs here instead of in two more async functions (most of a set's cost beside the store's).
+      try {
+        let pointer: StoreId
+        try {
+          pointer = await saving
+        } catch (err) {
+          throw saveFailure('raw', err, options?.signal)
+        }
+        const pending = this.#setPointerLocked(key, hash, pointer, options)
+        if (pending !== undefined) await pending
+      } finally {
+        this.#calls.endWrite()
+      }
+      return
+    }
+    const upload = saving.catch((err: unknown) => {
+      throw saveFailure('raw', err, options?.signal)
+    })
     // Awaited in turn below; this only keeps an early failure from counting as unhandled meanwhile.
     upload.catch(() => {})
     await this.#calls.write(
@@ -360,7 +380,12 @@ export class HAMT<V = unknown> {
     const pointer = found instanceof Promise ? await found : found
     if (pointer === undefined) return undefined
     const load = options === undefined ? undefined : { signal: options.signal, range: options.range }
-    const bytes = await this.#loader.loadValue(pointer, load)
+    let bytes: Uint8Array
+    try {
+      bytes = await this.#loader.loadValueUnwrapped(pointer, load)
+    } catch (err) {
+      throw valueLoadFailure(pointer, err, options?.signal)
+    }
     if (options?.range !== undefined || this.valuesAreBytes) return bytes
     return decodeValue(key, pointer, bytes) as V
   }
