@@ -101,6 +101,15 @@ export class MemoryStore implements ContentAddressedStore {
     return (this.#chunks[(offset - start) / CHUNK] as Uint8Array).subarray(start, start + length)
   }
 
+  /** A copy of a block's bytes, made straight from the arena (no view first: one array, not two). */
+  #copy(stored: number): Uint8Array {
+    if (stored < 0) return (this.#large[-1 - stored] as Uint8Array).slice()
+    const length = stored % PLACE
+    const offset = (stored - length) / PLACE
+    const start = offset % CHUNK
+    return (this.#chunks[(offset - start) / CHUNK] as Uint8Array).slice(start, start + length)
+  }
+
   async load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
     options?.signal?.throwIfAborted()
     if (!(id instanceof Uint8Array)) {
@@ -108,8 +117,8 @@ export class MemoryStore implements ContentAddressedStore {
     }
     const stored = this.#blocks.get(id)
     if (stored === undefined) throw new BlockNotFoundError(`no block ${formatId(id)} in the memory store`)
+    if (options?.range === undefined) return this.#copy(stored)
     const block = this.#view(stored)
-    if (options?.range === undefined) return block.slice()
     checkByteRange(options.range)
     return sliceByteRange(block, options.range)
   }

@@ -25,7 +25,7 @@ import { collapsePath, slotIndex, splitBucket } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
 import { decodeValue, encodeValue } from './values.js'
-import { dirtyStats, pathInMemory, pathTo, walkEntries, walkNodes } from './walk.js'
+import { dirtyStats, pathTo, slotInMemory, walkEntries, walkNodes } from './walk.js'
 
 /** The nodes from the root down to the one whose slot holds the key's bucket (or is empty). */
 type Path = { nodes: Node[]; hash: Uint8Array }
@@ -414,8 +414,8 @@ export class HAMT<V = unknown> {
     const hash = this.#hasher.hash(key)
     if (this.#calls.readableNow) {
       options?.signal?.throwIfAborted()
-      const nodes = pathInMemory(this.#root, hash, this.#loader, probe)
-      if (nodes !== undefined) return pointerIn(nodes, hash, key)
+      const slot = slotInMemory(this.#root, hash, this.#loader, probe)
+      if (slot !== null) return pointerInBucket(slot, key)
     }
     return this.#calls.read(async () => {
       const found = pathTo(this.#root, hash, this.#loader, options, probe)
@@ -598,10 +598,13 @@ export class HAMT<V = unknown> {
 
 /** The pointer of `key` in the bucket its path ends at, if there. */
 function pointerIn(nodes: Node[], hash: Uint8Array, key: string): StoreId | undefined {
-  const bucket = (nodes.at(-1) as Node).slots[hash[nodes.length - 1] as number]
-  if (!(bucket instanceof Bucket)) return undefined
-  const index = bucket.indexOf(key)
-  return index < 0 ? undefined : bucket.pointers[index]
+  return pointerInBucket((nodes.at(-1) as Node).slots[hash[nodes.length - 1] as number], key)
+}
+
+function pointerInBucket(slot: Slot, key: string): StoreId | undefined {
+  if (!(slot instanceof Bucket)) return undefined
+  const index = slot.indexOf(key)
+  return index < 0 ? undefined : slot.pointers[index]
 }
 
 function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {

@@ -77,7 +77,7 @@ export class NodeLoader {
       () => traceLoad(this.#store, id, { signal }),
       signal,
     )
-    return { node: decodeNode(bytes, formatId(id)), bytes: bytes.length }
+    return { node: decodeNode(bytes, () => formatId(id)), bytes: bytes.length }
   }
 
   /**
