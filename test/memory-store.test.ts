@@ -66,4 +66,22 @@ describe('MemoryStore small blocks in shared chunks', () => {
     assert.deepEqual(await store.load(a), Uint8Array.of(1, 2, 3))
     assert.deepEqual(await store.load(b), Uint8Array.of(4, 5, 6))
   })
+
+  it("an ID is the caller's: changing one changes neither the store nor the IDs saved around it", async () => {
+    const store = await MemoryStore.create()
+    // More IDs than one of the store's ID chunks holds, so some sit at a chunk's end.
+    const data = Array.from({ length: 1000 }, (_, i) => Uint8Array.of(i & 0xff, i >> 8, 7))
+    const ids: Uint8Array[] = []
+    for (const bytes of data) ids.push((await store.save(bytes, 'raw')) as Uint8Array)
+    const copies = ids.map((id) => id.slice())
+    ids[500]?.fill(0)
+    const again = (await store.save(data[501] as Uint8Array, 'raw')) as Uint8Array
+    again.fill(1)
+    for (const [i, copy] of copies.entries()) {
+      if (i !== 500) assert.deepEqual(ids[i], copy, `ID ${i}`)
+      assert.deepEqual(await store.load(copy), data[i], `block ${i}`)
+    }
+    assert.deepEqual(await store.save(data[7] as Uint8Array, 'raw'), copies[7])
+    assert.equal(store.blockCount, 1000)
+  })
 })

@@ -158,6 +158,21 @@ describe('node decoder rejects what is not a py-hamt node (spec §1)', () => {
       (err) => isHamtError(err, 'ERR_INVALID_NODE'),
     )
   })
+
+  it('a bucket claiming more entries than its bytes could hold is ERR_INVALID_NODE', () => {
+    // 0x99 0x01 0x00: an array of 256; then a map head claiming 2^32 - 1 or 2^16 entries.
+    for (const head of [
+      [0xba, 0xff, 0xff, 0xff, 0xff],
+      [0xb9, 0xff, 0xff],
+    ]) {
+      const bytes = Uint8Array.of(0x99, 0x01, 0x00, ...head, 0x61, 0x61, 0x41, 0x00)
+      assert.equal(decodeCanonicalNode(bytes), undefined)
+      assert.throws(
+        () => decodeNode(bytes, 'N'),
+        (err) => isHamtError(err, 'ERR_INVALID_NODE'),
+      )
+    }
+  })
 })
 
 describe('fast node decoder (checked against the validating cborg path)', () => {

@@ -25,6 +25,18 @@ export class CallOrder {
     return this.#lock.write(fn, signal)
   }
 
+  /**
+   * Starts a write at once when no call holds or waits for the lock (see `RwLock.tryWrite`); the
+   * caller runs it and then calls {@link CallOrder.endWrite}. False when it must queue via `write`.
+   */
+  tryWrite(): boolean {
+    return this.#lock.tryWrite()
+  }
+
+  endWrite(): void {
+    this.#lock.endWrite()
+  }
+
   /** Runs `fn` after the writes made before it, beside other reads. */
   read<T>(fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     return this.#readOnly && this.#modeChanges === 0 ? fn() : this.#lock.read(fn, signal)

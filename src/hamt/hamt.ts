@@ -21,12 +21,12 @@ import type {
 } from './interface.js'
 import { checkTree } from './invariants.js'
 import { type KeyHasher, makeKeyHasher } from './keys.js'
-import { NodeLoader } from './loader.js'
+import { NodeLoader, saveFailure, valueLoadFailure } from './loader.js'
 import { collapsePath, slotIndex, splitBucket } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
 import { decodeValue, encodeValue } from './values.js'
-import { dirtyStats, pathInMemory, pathTo, walkEntries, walkNodes } from './walk.js'
+import { dirtyStats, pathTo, slotInMemory, walkEntries, walkNodes } from './walk.js'
 
 /** The nodes from the root down to the one whose slot holds the key's bucket (or is empty). */
 type Path = { nodes: Node[]; hash: Uint8Array }
@@ -209,7 +209,27 @@ export class HAMT<V = unknown> {
     const data = encodeValue(key, value, this.valuesAreBytes)
     // The upload starts now, overlapping other sets' uploads, and the write takes its place in the
     // lock's queue now too: it applies after every call made before it, whatever the upload times.
-    const upload = this.#loader.save(data, 'raw', options)
+    const saving = this.#loader.saveUnwrapped(data, 'raw', options)
+    if (this.#calls.tryWrite()) {
+      // Nothing holds or waits for the lock: this call holds it from now, as `write` would, but
+      // runs here instead of in two more async functions (most of a set's cost beside the store's).
+      try {
+        let pointer: StoreId
+        try {
+          pointer = await saving
+        } catch (err) {
+          throw saveFailure('raw', err, options?.signal)
+        }
+        const pending = this.#setPointerLocked(key, hash, pointer, options)
+        if (pending !== undefined) await pending
+      } finally {
+        this.#calls.endWrite()
+      }
+      return
+    }
+    const upload = saving.catch((err: unknown) => {
+      throw saveFailure('raw', err, options?.signal)
+    })
     // Awaited in turn below; this only keeps an early failure from counting as unhandled meanwhile.
     upload.catch(() => {})
     await this.#calls.write(
@@ -363,7 +383,12 @@ export class HAMT<V = unknown> {
     const pointer = found instanceof Promise ? await found : found
     if (pointer === undefined) return undefined
     const load = options === undefined ? undefined : { signal: options.signal, range: options.range }
-    const bytes = await this.#loader.loadValue(pointer, load)
+    let bytes: Uint8Array
+    try {
+      bytes = await this.#loader.loadValueUnwrapped(pointer, load)
+    } catch (err) {
+      throw valueLoadFailure(pointer, err, options?.signal)
+    }
     if (options?.range !== undefined || this.valuesAreBytes) return bytes
     return decodeValue(key, pointer, bytes) as V
   }
@@ -392,8 +417,8 @@ export class HAMT<V = unknown> {
     const hash = this.#hasher.hash(key)
     if (this.#calls.readableNow) {
       options?.signal?.throwIfAborted()
-      const nodes = pathInMemory(this.#root, hash, this.#loader, probe)
-      if (nodes !== undefined) return pointerIn(nodes, hash, key)
+      const slot = slotInMemory(this.#root, hash, this.#loader, probe)
+      if (slot !== null) return pointerInBucket(slot, key)
     }
     return this.#calls.read(async () => {
       const found = pathTo(this.#root, hash, this.#loader, options, probe)
@@ -576,10 +601,13 @@ export class HAMT<V = unknown> {
 
 /** The pointer of `key` in the bucket its path ends at, if there. */
 function pointerIn(nodes: Node[], hash: Uint8Array, key: string): StoreId | undefined {
-  const bucket = (nodes.at(-1) as Node).slots[hash[nodes.length - 1] as number]
-  if (!(bucket instanceof Bucket)) return undefined
-  const index = bucket.indexOf(key)
-  return index < 0 ? undefined : bucket.pointers[index]
+  return pointerInBucket((nodes.at(-1) as Node).slots[hash[nodes.length - 1] as number], key)
+}
+
+function pointerInBucket(slot: Slot, key: string): StoreId | undefined {
+  if (!(slot instanceof Bucket)) return undefined
+  const index = slot.indexOf(key)
+  return index < 0 ? undefined : slot.pointers[index]
 }
 
 function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {

@@ -22,16 +22,24 @@ function isPassThrough(err: unknown): boolean {
  * of the call's `signal`, whatever its type, is the caller's own abort: it passes untouched.
  */
 export function callStore<T>(what: () => string, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  let pending: Promise<T>
-  try {
-    pending = call()
-  } catch (err) {
-    pending = Promise.reject(err)
-  }
-  return pending.catch((err: unknown) => {
-    if (isPassThrough(err) || (signal?.aborted === true && err === signal.reason)) throw err
-    throw new StoreError(`${what()} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+  return rejectingCall(call).catch((err: unknown) => {
+    throw storeFailure(what, err, signal)
   })
+}
+
+/** What a failed store call throws (see {@link callStore}), for a caller that awaits the call itself. */
+export function storeFailure(what: () => string, err: unknown, signal: AbortSignal | undefined): unknown {
+  if (isPassThrough(err) || (signal?.aborted === true && err === signal.reason)) return err
+  return new StoreError(`${what()} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+}
+
+/** `call()`, with a synchronous throw turned into a rejection. */
+function rejectingCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call()
+  } catch (err) {
+    return Promise.reject(err)
+  }
 }
 
 /** Loads nodes through a byte-bounded cache of clean nodes; the only path from store to nodes. */
@@ -74,7 +82,7 @@ export class NodeLoader {
       () => traceLoad(this.#store, id, { signal }),
       signal,
     )
-    return { node: decodeNode(bytes, formatId(id)), bytes: bytes.length }
+    return { node: decodeNode(bytes, () => formatId(id)), bytes: bytes.length }
   }
 
   /**
@@ -102,11 +110,30 @@ export class NodeLoader {
 
   // Not async: an async function returning a promise adds two microtask ticks to every call.
   loadValue(pointer: StoreId, options?: LoadOptions): Promise<Uint8Array> {
-    return callStore(
-      () => `loading value ${formatId(pointer)}`,
-      () => traceLoad(this.#store, pointer, options),
-      options?.signal,
-    )
+    return this.loadValueUnwrapped(pointer, options).catch((err: unknown) => {
+      throw valueLoadFailure(pointer, err, options?.signal)
+    })
+  }
+
+  /**
+   * The store's own load of a value, errors unwrapped: for a hot caller that awaits it at once and
+   * throws {@link valueLoadFailure} on failure, saving callStore's promise and closures.
+   */
+  loadValueUnwrapped(pointer: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+    try {
+      return traceLoad(this.#store, pointer, options)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** The store's own save, errors unwrapped (see {@link NodeLoader.loadValueUnwrapped}, {@link saveFailure}). */
+  saveUnwrapped(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
+    try {
+      return this.#store.save(data, codec, options)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** Lets a buffering store write out what it holds (see `ContentAddressedStore.flush`). */
@@ -121,10 +148,18 @@ export class NodeLoader {
   }
 
   save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
-    return callStore(
-      () => `saving a ${codec} block`,
-      () => this.#store.save(data, codec, options),
-      options?.signal,
-    )
+    return this.saveUnwrapped(data, codec, options).catch((err: unknown) => {
+      throw saveFailure(codec, err, options?.signal)
+    })
   }
+}
+
+/** What {@link NodeLoader.loadValue} throws when the load fails with `err`. */
+export function valueLoadFailure(pointer: StoreId, err: unknown, signal: AbortSignal | undefined): unknown {
+  return storeFailure(() => `loading value ${formatId(pointer)}`, err, signal)
+}
+
+/** What {@link NodeLoader.save} throws when the save fails with `err`. */
+export function saveFailure(codec: Codec, err: unknown, signal: AbortSignal | undefined): unknown {
+  return storeFailure(() => `saving a ${codec} block`, err, signal)
 }

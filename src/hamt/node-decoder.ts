@@ -5,9 +5,12 @@ import { describeValue, InvalidNodeError } from '../errors.js'
 import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
 import { decodeCanonicalNode } from './node-fast-decoder.js'
 
-/** Decodes and validates a node block; anything that is not a valid py-hamt node is an InvalidNodeError. */
-export function decodeNode(bytes: Uint8Array, name: string): Node {
-  return decodeCanonicalNode(bytes) ?? decodeAnyNode(bytes, name)
+/**
+ * Decodes and validates a node block; anything that is not a valid py-hamt node is an InvalidNodeError.
+ * `name` names the block in errors; a function is only called on the validating path.
+ */
+export function decodeNode(bytes: Uint8Array, name: string | (() => string)): Node {
+  return decodeCanonicalNode(bytes) ?? decodeAnyNode(bytes, typeof name === 'string' ? name : name())
 }
 
 /** The validating path: any DAG-CBOR the library accepts, with an error naming what is wrong. */

@@ -113,8 +113,11 @@ function readBucket(r: Reader): Slot | null {
   const size = r.head(5)
   if (size === undefined) return null
   if (size === 0) return undefined
-  const keys: string[] = []
-  const pointers: StoreId[] = []
+  // Each entry takes at least two bytes: a longer count is not a node (the validating path says why).
+  if (size * 2 > r.bytes.length - r.at) return null
+  // At their final size: arrays grown by push keep room for 17 entries, and a cached node has many buckets.
+  const keys = new Array<string>(size)
+  const pointers = new Array<StoreId>(size)
   let previous = -1
   let previousLength = 0
   for (let i = 0; i < size; i++) {
@@ -128,10 +131,11 @@ function readBucket(r: Reader): Slot | null {
     const key = readKey(r.bytes, start, length)
     const pointer = readId(r)
     if (key === undefined || pointer === undefined) return null
-    keys.push(key)
-    pointers.push(pointer)
+    keys[i] = key
+    pointers[i] = pointer
   }
-  return new Bucket(keys, pointers)
+  // Checked above: strictly increasing keys.
+  return new Bucket(keys, pointers, true)
 }
 
 /** The node, if `bytes` is a py-hamt node in strictly canonical DAG-CBOR; undefined otherwise. */

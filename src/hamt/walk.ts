@@ -60,17 +60,29 @@ function descend(
   })
 }
 
-/** The path as {@link pathTo} finds it, if every node on it is in memory; else undefined (nothing loaded). */
-export function pathInMemory(
+/**
+ * The bucket (or empty slot) the path as {@link pathTo} finds it ends at, if every node on it is in
+ * memory; else null (nothing loaded). No path array: a warm get needs only the last slot.
+ */
+export function slotInMemory(
   root: Link,
   hash: Uint8Array,
   loader: NodeLoader,
   probe?: LookupProbe,
-): Node[] | undefined {
-  const nodes: Node[] = []
-  if (walkInMemory(nodes, root, hash, loader) !== undefined) return undefined
-  if (probe !== undefined) probe.nodes = nodes.length
-  return nodes
+): Bucket | undefined | null {
+  let link = root
+  for (let depth = 0; ; depth++) {
+    const node = loader.inMemory(link)
+    if (node === undefined) return null
+    // Defined: no node sits deeper than the hash reaches (assertLinkDepth below).
+    const slot = node.slots[hash[depth] as number]
+    if (!(slot instanceof Link)) {
+      if (probe !== undefined) probe.nodes = depth + 1
+      return slot
+    }
+    assertLinkDepth(slot, depth, hash.length)
+    link = slot
+  }
 }
 
 /** Adds nodes to the path while they are in memory; the link to the first one that is not, if any. */

@@ -63,9 +63,14 @@ export const blake3Hasher = from({
 /** The BLAKE3-256 multihash of `data` as bytes (`1e 20` + digest): py-hamt InMemoryCAS's ID. */
 export function blake3Multihash(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(34)
-  out[0] = BLAKE3_CODE
-  out[1] = 32
-  if (data.length <= SMALL_INPUT) blake3ChunkInto(data, data.length, out, 2)
-  else out.set(blake3(data), 2)
+  blake3MultihashInto(data, out, 0)
   return out
+}
+
+/** Writes the BLAKE3-256 multihash of `data` (34 bytes) into `out` at `offset`. */
+export function blake3MultihashInto(data: Uint8Array, out: Uint8Array, offset: number): void {
+  out[offset] = BLAKE3_CODE
+  out[offset + 1] = 32
+  if (data.length <= SMALL_INPUT) blake3ChunkInto(data, data.length, out, offset + 2)
+  else out.set(blake3(data), offset + 2)
 }

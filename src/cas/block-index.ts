@@ -1,0 +1,122 @@
+/**
+ * A MemoryStore's index, ID bytes → a number (where the block is), in typed arrays: no object per
+ * block. An `IdMap` kept an entry object, a `Map` slot and the ID array itself for each block
+ * (~350 bytes), which a 1M-key map's GC walked again and again; here a block costs its ID bytes,
+ * one float and two table slots. IDs are fixed-length (the store makes them all); open addressing
+ * with linear probing at most half full, hashed with a seed of this index's own, so no choice of
+ * IDs can make one index's probes long.
+ */
+export class BlockIndex {
+  readonly #idLength: number
+  readonly #seed = (Math.random() * 0x40000000) | 0
+  /** ID bytes, block after block in insertion order. */
+  #ids: Uint8Array
+  #values: Float64Array
+  /** Entry number + 1 per slot, 0 when empty; the length is a power of two. */
+  #table: Int32Array
+  #size = 0
+
+  constructor(idLength: number) {
+    this.#idLength = idLength
+    this.#ids = new Uint8Array(idLength * 1024)
+    this.#values = new Float64Array(1024)
+    this.#table = new Int32Array(2048)
+  }
+
+  get size(): number {
+    return this.#size
+  }
+
+  /** The value of `id`, or undefined. */
+  get(id: Uint8Array): number | undefined {
+    const entry = this.#find(id)
+    return entry < 0 ? undefined : this.#values[entry]
+  }
+
+  /** Adds `id` with `value`; `id` must not be here yet (ask {@link BlockIndex.get} first). */
+  insert(id: Uint8Array, value: number): void {
+    if (id.length !== this.#idLength) throw new RangeError(`IDs here are ${this.#idLength} bytes`)
+    if ((this.#size + 1) * 2 > this.#table.length) this.#growTable()
+    if (this.#size === this.#values.length) this.#growEntries()
+    const entry = this.#size++
+    this.#ids.set(id, entry * this.#idLength)
+    this.#values[entry] = value
+    this.#place(entry, this.#hash(id, 0))
+  }
+
+  /** Every value in insertion order. */
+  values(): Float64Array {
+    return this.#values.subarray(0, this.#size)
+  }
+
+  /** Every `[id, value]` in insertion order; each ID a copy. */
+  *entries(): IterableIterator<[Uint8Array, number]> {
+    const n = this.#idLength
+    for (let entry = 0; entry < this.#size; entry++) {
+      yield [this.#ids.slice(entry * n, entry * n + n), this.#values[entry] as number]
+    }
+  }
+
+  /** The entry number of `id`, or -1. */
+  #find(id: Uint8Array): number {
+    const n = this.#idLength
+    if (id.length !== n) return -1
+    const table = this.#table
+    const mask = table.length - 1
+    const ids = this.#ids
+    for (let slot = this.#hash(id, 0) & mask; ; slot = (slot + 1) & mask) {
+      const found = (table[slot] as number) - 1
+      if (found < 0) return -1
+      const start = found * n
+      let i = n - 1
+      // Compared from the end: IDs share their multihash prefix.
+      while (i >= 0 && ids[start + i] === id[i]) i--
+      if (i < 0) return found
+    }
+  }
+
+  #place(entry: number, hash: number): void {
+    const table = this.#table
+    const mask = table.length - 1
+    let slot = hash & mask
+    while (table[slot] !== 0) slot = (slot + 1) & mask
+    table[slot] = entry + 1
+  }
+
+  /** 31 bits from every byte of `bytes[start..start + idLength)`, four bytes a step, seeded. */
+  #hash(bytes: Uint8Array, start: number): number {
+    const n = this.#idLength
+    let h = this.#seed ^ n
+    let i = 0
+    for (; i + 4 <= n; i += 4) {
+      const at = start + i
+      const word =
+        (bytes[at] as number) |
+        ((bytes[at + 1] as number) << 8) |
+        ((bytes[at + 2] as number) << 16) |
+        ((bytes[at + 3] as number) << 24)
+      h = Math.imul(h ^ word, 0x9e3779b1)
+      h ^= h >>> 15
+    }
+    for (; i < n; i++) h = Math.imul(h ^ (bytes[start + i] as number), 0x85ebca6b)
+    h ^= h >>> 13
+    h = Math.imul(h, 0xc2b2ae35)
+    return (h ^ (h >>> 16)) & 0x7fffffff
+  }
+
+  #growTable(): void {
+    this.#table = new Int32Array(this.#table.length * 2)
+    for (let entry = 0; entry < this.#size; entry++) {
+      this.#place(entry, this.#hash(this.#ids, entry * this.#idLength))
+    }
+  }
+
+  #growEntries(): void {
+    const ids = new Uint8Array(this.#ids.length * 2)
+    ids.set(this.#ids)
+    this.#ids = ids
+    const values = new Float64Array(this.#values.length * 2)
+    values.set(this.#values)
+    this.#values = values
+  }
+}

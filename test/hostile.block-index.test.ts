@@ -1,0 +1,66 @@
+// MemoryStore's block index (typed arrays, open addressing) against a Map model, and IDs chosen to
+// share every byte but a few: lookups must stay exact and cheap whatever IDs come.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { toHex } from 'multiformats/bytes'
+import { BlockIndex } from '../src/cas/block-index.js'
+import { withinBudget } from './helpers/hostile.js'
+
+const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
+console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const ID = 34
+
+describe('BlockIndex', () => {
+  it('agrees with a Map model through growth, repeats and lookups of absent or wrong-length IDs', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: ID, maxLength: ID }), { maxLength: 3000 }),
+        fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { maxLength: 50 }),
+        (ids, probes) => {
+          const index = new BlockIndex(ID)
+          const model = new Map<string, number>()
+          ids.forEach((id, i) => {
+            const value = i % 3 === 0 ? -1 - i : i * 8193.5
+            if (index.get(id) === undefined) index.insert(id, value)
+            if (!model.has(toHex(id))) model.set(toHex(id), value)
+          })
+          assert.equal(index.size, model.size)
+          for (const id of [...ids, ...probes]) assert.equal(index.get(id), model.get(toHex(id)))
+          assert.deepEqual(
+            [...index.entries()].map(([id, value]) => [toHex(id), value]),
+            [...model.entries()],
+          )
+          assert.deepEqual([...index.values()], [...model.values()])
+        },
+      ),
+      { seed, numRuns: 60 },
+    )
+  })
+
+  it('refuses to insert an ID of another length', () => {
+    assert.throws(() => new BlockIndex(ID).insert(new Uint8Array(33), 1), RangeError)
+  })
+
+  it('IDs that differ in three bytes only, 100k of them, stay cheap to add and find', async () => {
+    const outcome = await withinBudget('100k near-identical IDs', async () => {
+      const index = new BlockIndex(ID)
+      const id = new Uint8Array(ID).fill(seed & 0xff)
+      for (let i = 0; i < 100_000; i++) {
+        id[7] = i & 0xff
+        id[30] = (i >> 8) & 0xff
+        id[19] = i >> 16
+        if (index.get(id) !== undefined) throw new Error(`id ${i} found before it was added`)
+        index.insert(id, i)
+      }
+      for (let i = 0; i < 100_000; i++) {
+        id[7] = i & 0xff
+        id[30] = (i >> 8) & 0xff
+        id[19] = i >> 16
+        assert.equal(index.get(id), i)
+      }
+      assert.equal(index.size, 100_000)
+    })
+    assert.equal(outcome.error, undefined)
+  })
+})
