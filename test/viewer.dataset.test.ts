@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
-import { openDataset } from '../examples/viewer/src/dataset.js'
+import { openViewerDataset as openDataset } from '../examples/viewer/src/dataset.js'
 import { formatId } from '../src/blocks.js'
 import { isHamtError, KuboStore } from '../src/index.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
@@ -82,7 +82,7 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
           const [y, x] = [height - 1, 1]
           const series = want.values.filter((_, i) => i % (width * height) === y * width + x)
           assert.deepEqual(
-            nanAware(await dataset.series(variable.name, y, x)),
+            nanAware((await dataset.series(variable.name, y, x)).values),
             series,
             `${variable.name} series`,
           )
@@ -95,6 +95,15 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
         assert.deepEqual(nanAware(coordinate?.values ?? []), expected[dim]!.values, `${dim} values`)
         assert.equal(coordinate?.units, expected[dim]!.attrs.units, `${dim} units`)
       }
+      // Times are labelled with their dates (standard calendar here: JS Date can check them).
+      const origin = /since (\S+)$/.exec(String(dataset.coordinate('time')?.units))![1]!
+      assert.deepEqual(
+        dataset.coordinate('time')?.labels,
+        expected.time!.values.map((days) =>
+          new Date(Date.parse(`${origin}T00:00:00Z`) + days! * 86_400_000).toISOString().slice(0, 10),
+        ),
+      )
+      assert.equal(dataset.coordinate('time')?.calendar, 'standard')
     })
   }
 
@@ -108,7 +117,7 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
     await rejectsWith(
       openDataset(root, 'ftp://x'),
       'ERR_INVALID_ARGUMENT',
-      /gateway must be an http\(s\) URL/,
+      /gateways must be an http\(s\) URL, got "ftp:\/\/x"/,
     )
 
     // A DAG-CBOR block that is neither layout.

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { build } from 'vite'
 import { LINE_COLOUR } from '../examples/viewer/src/chart.js'
-import { type Rgb, valueColour, valueRange } from '../examples/viewer/src/colour-map.js'
+import { type Rgba, valueColour, valueRange } from '../examples/viewer/src/colour-map.js'
 import { formatValue } from '../examples/viewer/src/format.js'
 import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
@@ -252,7 +252,7 @@ function expectedSlice(written: Written, name: string, t: number): Slice {
 }
 
 /** The colour at the centre of every cell of the map, in data order (`[y * width + x]`). */
-async function sampleCells(page: Page, written: Written, name: string): Promise<Rgb[]> {
+async function sampleCells(page: Page, written: Written, name: string): Promise<Rgba[]> {
   const { width, height, rowsGoNorth, columns } = gridOf(written, name)
   const screen = await page.evaluate(
     ([nx, ny]) => {
@@ -264,7 +264,7 @@ async function sampleCells(page: Page, written: Written, name: string): Promise<
           const px = Math.floor(((col + 0.5) * canvas.width) / nx)
           const py = Math.floor(((row + 0.5) * canvas.height) / ny)
           const at = (py * canvas.width + px) * 4
-          cells.push([data[at]!, data[at + 1]!, data[at + 2]!])
+          cells.push([data[at]!, data[at + 1]!, data[at + 2]!, data[at + 3]!])
         }
       }
       return cells
@@ -274,7 +274,7 @@ async function sampleCells(page: Page, written: Written, name: string): Promise<
   return Array.from({ length: width * height }, (_, i) => {
     const [y, x] = [Math.floor(i / width), i % width]
     const row = rowsGoNorth ? height - 1 - y : y
-    return screen[row * width + columns.indexOf(x)] as unknown as Rgb
+    return screen[row * width + columns.indexOf(x)] as unknown as Rgba
   })
 }
 
@@ -303,7 +303,7 @@ async function assertMapShows(
   assert.equal(await page.textContent('#legend-max'), formatValue(range!.max))
 }
 
-function changedCells(a: readonly Rgb[], b: readonly Rgb[]): number {
+function changedCells(a: readonly Rgba[], b: readonly Rgba[]): number {
   return a.filter((colour, i) => String(colour) !== String(b[i])).length
 }
 

@@ -12,7 +12,7 @@ import { CID } from 'multiformats/cid'
 import type { Page } from 'playwright-core'
 import { build } from 'vite'
 import * as zarr from 'zarrita'
-import { type Rgb, type ValueRange, valueColour } from '../examples/viewer/src/colour-map.js'
+import { type Rgba, type ValueRange, valueColour } from '../examples/viewer/src/colour-map.js'
 import { HAMT, openZarrRoot, TrustlessGatewayStore, ZarrHAMTStore } from '../src/index.js'
 import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
@@ -188,7 +188,7 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
     await assertMap((y, x) => ramp(1, y, x), first)
     // A value present at both steps (6 = 6 x 1 = 3 x 2) has one colour, though step 1 spans 0..20.
     const later = await sampleCells(page)
-    const colourOf6 = (cells: Rgb[], t: number): Set<string> => {
+    const colourOf6 = (cells: Rgba[], t: number): Set<string> => {
       const found = new Set<string>()
       for (let i = 0; i < cells.length; i++) {
         const [row, column] = [Math.floor(i / NX), i % NX]
@@ -328,7 +328,11 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
       position: { x: ((column + 0.5) * box.width) / NX, y: ((row + 0.5) * box.height) / NY },
     })
     await page.waitForSelector(`#chart[data-variable="ta"][data-x="${x}"][data-y="${dataRow(row)}"]`)
-    assert.match((await page.textContent('#point')) ?? '', /^lat 35, lon 30: /)
+    // The point's coordinates as the selectors show them (time decoded, the level with its units).
+    assert.equal(
+      await page.textContent('#point'),
+      `time 2000-01-01, level 500 hPa, lat 35, lon 30: ${ta(0, 2, y, x)} K`,
+    )
     const [file] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')])
     const csv = await readFile((await file.path())!, 'utf8')
     assert.equal(file.suggestedFilename(), 'ta_level500_lat35_lon30.csv')
@@ -343,7 +347,8 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
       series,
       TIMES.map((_, t) => ta(t, 2, y, x)),
     )
-    const day = (days: number): string => new Date(Date.UTC(2000, 0, 1 + days)).toISOString().slice(0, 10)
+    // Times as cftime's isoformat writes them (the library's CSV), computed here with JS Date (standard calendar).
+    const day = (days: number): string => new Date(Date.UTC(2000, 0, 1 + days)).toISOString().slice(0, 19)
     const expected = [
       'time,level,lat,lon,ta',
       ...series.map((value, t) => `${day(TIMES[t]!)},500,35,30,${value}`),
@@ -355,7 +360,10 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
     await renderedAs('ta@0,2', '[data-recentred="false"]')
     const marker = await page.$eval('#marker', (m) => Number.parseFloat((m as HTMLElement).style.left))
     assert.ok(Math.abs(marker - (3.5 / NX) * (box.width - 2)) < 1, `marker at ${marker}px`)
-    assert.match((await page.textContent('#point')) ?? '', /^lat 35, lon 30: /)
+    assert.match(
+      (await page.textContent('#point')) ?? '',
+      /^time 2000-01-01, level 500 hPa, lat 35, lon 30: /,
+    )
     await page.check('#recentre')
     await renderedAs('ta@0,2', '[data-recentred="true"]')
 
@@ -406,7 +414,7 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
 })
 
 /** The colour at the centre of every screen cell of the map, row by row from the top. */
-async function sampleCells(page: Page): Promise<Rgb[]> {
+async function sampleCells(page: Page): Promise<Rgba[]> {
   const cells = await page.evaluate(
     ([nx, ny]) => {
       const canvas = document.getElementById('map') as HTMLCanvasElement
@@ -417,14 +425,14 @@ async function sampleCells(page: Page): Promise<Rgb[]> {
           const px = Math.floor(((col + 0.5) * canvas.width) / nx)
           const py = Math.floor(((row + 0.5) * canvas.height) / ny)
           const at = (py * canvas.width + px) * 4
-          found.push([data[at]!, data[at + 1]!, data[at + 2]!])
+          found.push([data[at]!, data[at + 1]!, data[at + 2]!, data[at + 3]!])
         }
       }
       return found
     },
     [NX, NY] as const,
   )
-  return cells as unknown as Rgb[]
+  return cells as unknown as Rgba[]
 }
 
 /** Each tick label of an axis with its place along the side (0 = left or top edge, 1 = the other). */
