@@ -22,6 +22,8 @@ export interface VariableInfo {
   readonly shape: readonly number[]
   /** `dimension_names` from zarr.json, or `dim_0`, `dim_1`, … when the writer gave none. */
   readonly dims: readonly string[]
+  /** The stored data type (`int16`, `float32`, …); the values shown are decoded doubles. */
+  readonly dtype: string
   /** Of the decoded values (after scale_factor/add_offset). */
   readonly units: string
   readonly longName: string
@@ -126,6 +128,7 @@ function viewOf(dataset: Dataset): ViewerDataset {
         name: variable.name,
         shape: variable.shape,
         dims: variable.dims,
+        dtype: variable.dtype,
         units: text(variable.attrs.units),
         longName: text(variable.attrs.long_name),
         attributes: variable.attrs,

@@ -104,7 +104,20 @@ function showAttributes(variable: VariableInfo): void {
   renderAttributes(ui.attributes, [
     { title: `Dataset${dataset.title === '' ? '' : `: ${dataset.title}`}`, attributes: dataset.attributes },
     { title: `Variable ${variable.name} (${variable.dims.join(', ')})`, attributes: variable.attributes },
+    { title: `Encoding of ${variable.name} (decoded for display)`, attributes: encodingAttributes(variable) },
   ])
+}
+
+/** The CF encoding the values were decoded with, under its attribute names, fill values as numbers. */
+function encodingAttributes({ dtype, encoding }: VariableInfo): Record<string, unknown> {
+  const entries: [string, unknown][] = [
+    ['dtype', dtype],
+    ['_FillValue', encoding.fillValue],
+    ['missing_value', encoding.missingValues],
+    ['scale_factor', encoding.scaleFactor],
+    ['add_offset', encoding.addOffset],
+  ]
+  return Object.fromEntries(entries.filter(([, value]) => value !== undefined))
 }
 
 const clampIndex = (wanted: number, size: number): number =>

@@ -39,7 +39,8 @@ export function labelPoint(cell: { x: number; y: number }): string {
   })
   placeMarker(cell, layout)
   const value = grid.values[cell.y * grid.width + cell.x] as number
-  ui.point.textContent = `${[...when, where].join(', ')}: ${formatValue(value)} ${variable.units}`.trim()
+  const shown = Number.isNaN(value) ? 'no data' : `${formatValue(value)} ${variable.units}`.trim()
+  ui.point.textContent = `${[...when, where].join(', ')}: ${shown}`
   Object.assign(ui.point.dataset, { x: String(cell.x), y: String(cell.y), value: String(value) })
   return where
 }
