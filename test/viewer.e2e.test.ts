@@ -2,19 +2,17 @@
 // dataset that the real py-hamt 3.6.0 wrote into a real Kubo, straight from Kubo's gateway (which
 // answers cross-origin GETs with `Access-Control-Allow-Origin: *`, so no proxy is needed).
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { build } from 'vite'
 import { LINE_COLOUR } from '../examples/viewer/src/chart.js'
 import { type Rgba, valueColour, valueRange } from '../examples/viewer/src/colour-map.js'
 import { formatValue } from '../examples/viewer/src/format.js'
-import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
 import { shardedDriver, type ZarrWritten as Written, zarrDriver } from './helpers/python.js'
+import { openViewerPage, type ViewerPage } from './helpers/viewer-page.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const artifacts = join(repo, 'test-artifacts')
@@ -28,14 +26,12 @@ const COLOUR_TOLERANCE = 2
 
 describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, dataset by py-hamt)', () => {
   let kubo: KuboDaemon | undefined
-  let server: StaticServer | undefined
-  let browser: Browser | undefined
-  let buildDir: string | undefined
+  let viewer: ViewerPage | undefined
   let written: Written
   let page: Page
-  const pageErrors: string[] = []
-  /** Every path the page requested from the viewer's own server (scripts, styles). */
-  const requested: string[] = []
+  let pageErrors: string[]
+  /** Every URL the page asked for. */
+  let requested: string[]
 
   // A first run may build Kubo (minutes) and install Chromium; after that this takes seconds.
   before(async () => {
@@ -46,34 +42,17 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
       gatewayUrl: kubo.gatewayUrl,
       dataset: 'climate',
     })
-    buildDir = await mkdtemp(join(tmpdir(), 'ts-hamt-viewer-'))
-    await build({
-      root: join(repo, 'examples/viewer'),
-      logLevel: 'warn',
-      build: { outDir: buildDir, emptyOutDir: true },
-    })
-    server = await serveStatic(buildDir)
-    browser = await launchChromium()
-    page = await browser.context.newPage()
-    page.setDefaultTimeout(WAIT_MS)
-    page.on('request', (request) => {
-      if (request.url().startsWith(server?.url ?? '-')) requested.push(new URL(request.url()).pathname)
-    })
-    page.on('pageerror', (error) => pageErrors.push(error.message))
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text())
-    })
+    viewer = await openViewerPage(WAIT_MS)
+    ;({ page, pageErrors, requested } = viewer)
   }, SETUP)
 
   after(async () => {
-    await browser?.close()
-    await server?.close()
+    await viewer?.close()
     await kubo?.stop()
-    if (buildDir !== undefined) await rm(buildDir, { recursive: true, force: true })
   })
 
   const viewerUrl = (root: string): string =>
-    `${server?.url}/?${new URLSearchParams({ gateway: kubo?.gatewayUrl ?? '', root })}`
+    `${viewer?.url}/?${new URLSearchParams({ gateway: kubo?.gatewayUrl ?? '', root })}`
 
   /** Waits until the map shows `variable` at time step `t` ('' for a variable without time). */
   const rendered = async (variable: string, t: number | ''): Promise<void> => {
@@ -183,7 +162,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     TEST,
     async () => {
       // Vite splits zarrita's `import('numcodecs/zstd')` into its own file: it must exist, and not be fetched.
-      const assets = await readdir(join(buildDir ?? '', 'assets'))
+      const assets = await readdir(join(viewer?.buildDir ?? '', 'assets'))
       const reference = assets.filter((name) => /^zstd-.*\.js$/.test(name))
       assert.equal(reference.length, 1, `zarrita's zstd module in the build: ${assets.join(', ')}`)
       assert.ok(

@@ -3,20 +3,18 @@
 // coastlines, the attributes panel, and the CSV and PNG downloads. The dataset is generated here
 // with zarrita on a ts-hamt HAMT and served from memory by a loopback trustless gateway.
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import type { Page } from 'playwright-core'
-import { build } from 'vite'
 import * as zarr from 'zarrita'
 import { type Rgba, type ValueRange, valueColour } from '../examples/viewer/src/colour-map.js'
 import { HAMT, openZarrRoot, TrustlessGatewayStore, ZarrHAMTStore } from '../src/index.js'
-import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { serve } from './helpers/loopback.js'
+import { openViewerPage, type ViewerPage } from './helpers/viewer-page.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const artifacts = join(repo, 'test-artifacts')
@@ -101,15 +99,13 @@ async function writeDataset(store: CidMemoryStore): Promise<string> {
 }
 
 describe('browser viewer map tools, end to end (Vite build, Chromium, loopback gateway)', () => {
-  let server: StaticServer | undefined
-  let browser: Browser | undefined
-  let buildDir: string | undefined
+  let viewer: ViewerPage | undefined
   let gatewayUrl: string
   let root: string
   let page: Page
-  const pageErrors: string[] = []
+  let pageErrors: string[]
   /** Every URL the page asked for. */
-  const requested: string[] = []
+  let requested: string[]
 
   before(async () => {
     const store = await CidMemoryStore.create()
@@ -125,32 +121,15 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
       )
     })
     gatewayUrl = gateway.url
-    buildDir = await mkdtemp(join(tmpdir(), 'ts-hamt-viewer-'))
-    await build({
-      root: join(repo, 'examples/viewer'),
-      logLevel: 'warn',
-      build: { outDir: buildDir, emptyOutDir: true },
-    })
-    server = await serveStatic(buildDir)
-    browser = await launchChromium()
-    page = await browser.context.newPage()
-    page.setDefaultTimeout(WAIT_MS)
-    page.on('request', (request) => requested.push(request.url()))
-    page.on('pageerror', (error) => pageErrors.push(error.message))
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text())
-    })
+    viewer = await openViewerPage(WAIT_MS)
+    ;({ page, pageErrors, requested } = viewer)
   }, SETUP)
 
-  after(async () => {
-    await browser?.close()
-    await server?.close()
-    if (buildDir !== undefined) await rm(buildDir, { recursive: true, force: true })
-  })
+  after(() => viewer?.close())
 
   const open = async (query: Record<string, string>, rendered: string, extra = ''): Promise<void> => {
     const search = new URLSearchParams({ gateway: gatewayUrl, root, ...query })
-    await page.goto(`${server?.url}/?${search}`, { timeout: WAIT_MS })
+    await page.goto(`${viewer?.url}/?${search}`, { timeout: WAIT_MS })
     await renderedAs(rendered, extra)
   }
   const renderedAs = async (rendered: string, extra = ''): Promise<void> => {
@@ -275,11 +254,11 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
 
     // The outlines came from the viewer's own build (a chunk of their own), nothing from elsewhere.
     assert.ok(
-      requested.some((url) => /\/assets\/land-110m-[\w-]+\.js$/.test(url) && url.startsWith(server!.url)),
+      requested.some((url) => /\/assets\/land-110m-[\w-]+\.js$/.test(url) && url.startsWith(viewer!.url)),
       'the 1:110m outlines were loaded from the build',
     )
     assert.deepEqual(
-      requested.filter((url) => !url.startsWith(server!.url) && !url.startsWith(gatewayUrl)),
+      requested.filter((url) => !url.startsWith(viewer!.url) && !url.startsWith(gatewayUrl)),
       [],
     )
 
