@@ -109,8 +109,15 @@ describe('browser viewer on CF-encoded data (py-hamt + xarray writer, Kubo gatew
         }
 
         // Colours: on the first step's range of xarray's decoded values; fill cells transparent.
+        const gatewayRequests = (): number =>
+          viewer!.requested.filter((url) => url.startsWith(daemon.gatewayUrl)).length
+        await page.locator('#time').fill('0')
+        await rendered('packed@0')
+        let before = gatewayRequests()
         await page.locator('#time').fill(String(FILL_T))
         await rendered(`packed@${FILL_T}`)
+        // Steps 0 and 1 share their chunks (7 steps a chunk): the same blocks are read for either.
+        const perStep = gatewayRequests() - before
         const range = valueRange(numbers(first.values))!
         assert.equal(await page.textContent('#legend-min'), formatValue(range.min))
         assert.equal(await page.textContent('#legend-max'), formatValue(range.max))
@@ -125,8 +132,12 @@ describe('browser viewer on CF-encoded data (py-hamt + xarray writer, Kubo gatew
         const where = `lat ${formatValue(lats[FILL_Y]!)}, lon ${formatValue(shownLon)}`
         assert.equal(await page.textContent('#point'), `time ${days[FILL_T]}, ${where}: no data`)
         assert.equal(await page.getAttribute('#point', 'data-value'), 'NaN')
+        before = gatewayRequests()
         await page.locator('#time').fill('0')
         await rendered('packed@0')
+        await page.waitForSelector('#chart[data-current="0"]')
+        // The point's series is along time: a new step moves the chart's marker without reading it again.
+        assert.equal(gatewayRequests() - before, perStep, 'requests for a time step with a point shown')
         const value = series.values[0]!
         assert.equal(typeof value, 'number')
         assert.equal(Number(await page.getAttribute('#point', 'data-value')), value)

@@ -3,6 +3,7 @@
 import { CFDatetime } from '../../../src/dataset.js'
 import { drawSeriesChart } from './chart.js'
 import { valueRange } from './colour-map.js'
+import type { VariableInfo } from './dataset.js'
 import { download, fileNamePart } from './downloads.js'
 import { describeQuantity, formatValue } from './format.js'
 import { type MapLayout, screenCell } from './map-layout.js'
@@ -58,9 +59,10 @@ export async function showPoint(cell: { x: number; y: number }): Promise<void> {
     ui.downloadCsv.disabled = true
     return
   }
-  let data: Awaited<ReturnType<typeof dataset.series>>
+  // The series runs along time: a new time step alone moves the chart's marker, without a read.
+  let data = sameSeries(view.series, variable, cell, leading) ? view.series?.data : undefined
   try {
-    data = await dataset.series(variable.name, cell.y, cell.x, leading, { signal: view.reading?.signal })
+    data ??= await dataset.series(variable.name, cell.y, cell.x, leading, { signal: view.reading?.signal })
   } catch (error) {
     if (overtaken(generation)) return
     throw error
@@ -84,8 +86,27 @@ export async function showPoint(cell: { x: number; y: number }): Promise<void> {
   const finite = valueRange(series)
   const span = finite === undefined ? 'no data' : `${formatValue(finite.min)} to ${formatValue(finite.max)}`
   ui.chart.setAttribute('aria-label', `${variable.name} at ${where}: ${series.length} values, ${span}`)
-  Object.assign(ui.chart.dataset, { variable: variable.name, x: String(cell.x), y: String(cell.y) })
+  Object.assign(ui.chart.dataset, {
+    variable: variable.name,
+    x: String(cell.x),
+    y: String(cell.y),
+    current: String(timeIndex()),
+  })
   ui.downloadCsv.disabled = false
+}
+
+function sameSeries(
+  shown: typeof view.series,
+  variable: VariableInfo,
+  cell: { x: number; y: number },
+  leading: readonly number[],
+): boolean {
+  return (
+    shown?.variable === variable &&
+    shown.cell.x === cell.x &&
+    shown.cell.y === cell.y &&
+    shown.leading.slice(1).every((index, d) => index === leading[d + 1])
+  )
 }
 
 function placeMarker(cell: { x: number; y: number }, layout: MapLayout): void {
