@@ -96,14 +96,16 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
         assert.equal(coordinate?.units, expected[dim]!.attrs.units, `${dim} units`)
       }
       // Times are labelled with their dates (standard calendar here: JS Date can check them).
-      const origin = /since (\S+)$/.exec(String(dataset.coordinate('time')?.units))![1]!
+      const time = dataset.coordinate('time')!
+      const origin = /since (\S+)$/.exec(time.units)![1]!
       assert.deepEqual(
-        dataset.coordinate('time')?.labels,
+        expected.time!.values.map((_, index) => time.label(index)),
         expected.time!.values.map((days) =>
           new Date(Date.parse(`${origin}T00:00:00Z`) + days! * 86_400_000).toISOString().slice(0, 10),
         ),
       )
-      assert.equal(dataset.coordinate('time')?.calendar, 'standard')
+      assert.equal(time.calendar, 'standard')
+      assert.equal(time.label(expected.time!.values.length), `#${expected.time!.values.length}`)
     })
   }
 

@@ -14,7 +14,7 @@ const coordinate = (name: string, units: string, values: number[]): Coordinate =
   name,
   units,
   values: Float64Array.from(values),
-  labels: values.map(String),
+  label: (index) => String(values[index]),
   attributes: { units },
 })
 const range = (from: number, step: number, count: number): number[] =>

@@ -4,11 +4,12 @@
 // `ViewerDataset` only.
 import {
   CFDatetime,
+  type CoordinateValues,
   type DataArray,
   type Dataset,
-  encodeTime,
   openDataset,
   type PositionIndexer,
+  parseTimeUnits,
   type Variable,
   type VariableEncoding,
 } from '../../../src/dataset.js'
@@ -38,10 +39,13 @@ export interface Coordinate {
   readonly name: string
   /** Its units; for a CF time, the encoding's ('days since 2000-01-01'). */
   readonly units: string
-  /** Numbers in `units` (for a time: its stored values, NaN for NaT), to place it on an axis. */
+  /**
+   * Numbers in `units`, to place it on an axis (a time's stored values, NaN for NaT; computed on
+   * first use, since a long time axis costs a date per step).
+   */
   readonly values: Float64Array
-  /** Each value as the page shows it: a time as its calendar's own date ('2001-02-30'). */
-  readonly labels: readonly string[]
+  /** The value at `index` as the page shows it: a time as its calendar's own date ('2001-02-30'). */
+  label(index: number): string
   /** A CF time's calendar ('standard', 'noleap', '360_day', …); undefined for other coordinates. */
   readonly calendar?: string
   readonly attributes: Readonly<Record<string, unknown>>
@@ -117,8 +121,10 @@ export async function openViewerDataset(
 
 function viewOf(dataset: Dataset): ViewerDataset {
   const coordinates = new Map<string, Coordinate>()
-  for (const [dim, values] of Object.entries(dataset.coords)) {
-    if (Array.isArray(values)) coordinates.set(dim, coordinateOf(dataset.variable(dim), values))
+  // Every array that is not a data variable is a dimension's coordinate.
+  const dataVars = new Set(dataset.dataVars)
+  for (const name of dataset.variables.filter((name) => !dataVars.has(name))) {
+    coordinates.set(name, coordinateOf(dataset.variable(name)))
   }
   const variables = dataset.dataVars
     .map((name) => dataset.variable(name))
@@ -177,21 +183,46 @@ function viewOf(dataset: Dataset): ViewerDataset {
   }
 }
 
-/** A coordinate's numbers and labels from its decoded values (numbers, or CFDatetimes for a CF time). */
-function coordinateOf(variable: Variable, decoded: readonly unknown[]): Coordinate {
-  const { units, calendar } = variable.encoding
-  const attributes = variable.attrs
-  if (units !== undefined) {
-    const values = Float64Array.from(decoded, (date) =>
-      date instanceof CFDatetime ? encodeTime(date, units, calendar) : Number.NaN,
+/** A coordinate's numbers and labels; a CF time's are made when asked for. */
+function coordinateOf(variable: Variable): Coordinate {
+  const { name, attrs: attributes } = variable
+  const { units, calendar = 'standard' } = variable.encoding
+  if (units === undefined) {
+    const values = Float64Array.from(variable.coords[name] as CoordinateValues, (value) =>
+      typeof value === 'number' ? value : Number.NaN,
     )
-    const labels = decoded.map((date) => (date instanceof CFDatetime ? timeText(date) : 'no time'))
-    return { name: variable.name, units, values, labels, calendar: calendar ?? 'standard', attributes }
+    const unitsText = text(attributes.units)
+    const label = (index: number): string =>
+      index in values ? `${formatValue(values[index] as number)} ${unitsText}`.trim() : `#${index}`
+    return { name, units: unitsText, values, label, attributes }
   }
-  const values = Float64Array.from(decoded, (value) => (typeof value === 'number' ? value : Number.NaN))
-  const unitsText = text(attributes.units)
-  const labels = Array.from(values, (value) => `${formatValue(value)} ${unitsText}`.trim())
-  return { name: variable.name, units: unitsText, values, labels, attributes }
+  const size = variable.shape[0] as number
+  let values: Float64Array | undefined
+  return {
+    name,
+    units,
+    calendar,
+    attributes,
+    get values() {
+      values ??= timeValues(variable.coords[name] as CoordinateValues, units, calendar)
+      return values
+    },
+    label(index) {
+      if (!(Number.isInteger(index) && index >= 0 && index < size)) return `#${index}`
+      const date = variable.isel({ [name]: index }).coords[name]
+      return date instanceof CFDatetime ? timeText(date) : 'no time'
+    },
+  }
+}
+
+/** Decoded times back in their units (what `encodeTime` does, with the units parsed once). */
+function timeValues(dates: CoordinateValues, units: string, calendar: string): Float64Array {
+  const { epoch, microseconds } = parseTimeUnits(units, calendar) as NonNullable<
+    ReturnType<typeof parseTimeUnits>
+  >
+  return Float64Array.from(dates, (date) =>
+    date instanceof CFDatetime ? Number(date.microsecondsSince(epoch)) / microseconds : Number.NaN,
+  )
 }
 
 /** One checked index per dimension before the last two; the first is called the time step. */

@@ -79,7 +79,7 @@ function configureDimensions(wantedTime: number, wantedAt: Record<string, number
     const coordinate = view.dataset?.coordinate(dim)
     const select = document.createElement('select')
     select.dataset.dim = dim
-    for (let k = 0; k < size; k++) select.append(new Option(coordinate?.labels[k] ?? `#${k}`, String(k)))
+    for (let k = 0; k < size; k++) select.append(new Option(coordinate?.label(k) ?? `#${k}`, String(k)))
     select.value = String(clampIndex(wantedAt[dim] ?? 0, size))
     select.addEventListener('change', guarded(render))
     const label = document.createElement('label')
@@ -130,7 +130,7 @@ const GREGORIAN = new Set(['standard', 'gregorian', 'proleptic_gregorian'])
 function showTime(variable: VariableInfo, index: number): void {
   const time = variable.shape.length < 3 ? undefined : view.dataset?.coordinate(variable.dims[0] as string)
   ui.timeLabel.value =
-    variable.shape.length < 3 ? 'no time dimension' : (time?.labels[index] ?? `step ${index}`)
+    variable.shape.length < 3 ? 'no time dimension' : (time?.label(index) ?? `step ${index}`)
   const calendar = time?.calendar
   ui.calendar.textContent = calendar === undefined || GREGORIAN.has(calendar) ? '' : `${calendar} calendar`
 }

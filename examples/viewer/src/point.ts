@@ -36,7 +36,7 @@ export function labelPoint(cell: { x: number; y: number }): string {
   const leading = leadingIndices(variable)
   const when = variable.dims.slice(0, -2).map((dim, d) => {
     const index = leading[d] as number
-    return `${dim} ${dataset.coordinate(dim)?.labels[index] ?? `#${index}`}`
+    return `${dim} ${dataset.coordinate(dim)?.label(index) ?? `#${index}`}`
   })
   placeMarker(cell, layout)
   const value = grid.values[cell.y * grid.width + cell.x] as number
@@ -80,7 +80,7 @@ export async function showPoint(cell: { x: number; y: number }): Promise<void> {
     xLabel: time === undefined ? `${timeDim} (step)` : timeDim,
     yLabel: describeQuantity(variable.name, variable.longName, variable.units),
     // The axis is labelled at its two ends, which are time steps: each shown as its selector shows it.
-    formatTime: (t) => time?.labels[times.indexOf(t)] ?? formatValue(t),
+    formatTime: (t) => time?.label(times.indexOf(t)) ?? formatValue(t),
     currentIndex: timeIndex(),
   })
   const finite = valueRange(series)
