@@ -8,6 +8,7 @@ import { openViewerDataset as openDataset } from '../examples/viewer/src/dataset
 import { formatId } from '../src/blocks.js'
 import { isHamtError, KuboStore } from '../src/index.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
+import { serve } from './helpers/loopback.js'
 import { shardedDriver, type ZarrWritten as Written, zarrDriver } from './helpers/python.js'
 
 /** Bounds: the set-up may build Kubo on a first run; each test then takes seconds. */
@@ -108,6 +109,16 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
       assert.equal(time.label(expected.time!.values.length), `#${expected.time!.values.length}`)
     })
   }
+
+  it('reads through the next gateway of a list (spaces or commas) when one has no block', TEST, async () => {
+    const missing = await serve((_req, res) => void res.writeHead(404).end())
+    const { root, expected } = written.plain
+    const dataset = await openDataset(root, ` ${missing.url}/, ${kubo.gatewayUrl}  `)
+    const [height, width] = expected.temp!.shape.slice(-2) as [number, number]
+    const grid = await dataset.slice('temp', 1)
+    assert.deepEqual(nanAware(grid.values), expected.temp!.values.slice(width * height, 2 * width * height))
+    assert.ok(missing.seen.length > 0, 'the first gateway was asked')
+  })
 
   it('says what is wrong with a bad root, gateway or selection', TEST, async () => {
     const { root } = written.plain
