@@ -3,8 +3,10 @@
 // variable with scale_factor/add_offset/_FillValue, latitude stored north to south), read by the
 // viewer through Kubo's gateway and checked against xarray's own decoding of the same cells.
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { type Rgba, type ValueRange, valueColour, valueRange } from '../examples/viewer/src/colour-map.js'
 import { formatValue } from '../examples/viewer/src/format.js'
@@ -12,6 +14,7 @@ import { type KuboDaemon, startKubo } from './helpers/kubo.js'
 import { datasetDriver } from './helpers/python.js'
 import { openViewerPage, type ViewerPage } from './helpers/viewer-page.js'
 
+const artifacts = fileURLToPath(new URL('../test-artifacts', import.meta.url))
 const WAIT_MS = 30_000
 /** The set-up may build Kubo and install Chromium on a first run; each test then takes seconds. */
 const SETUP = { timeout: 30 * 60_000 }
@@ -163,6 +166,13 @@ describe('browser viewer on CF-encoded data (py-hamt + xarray writer, Kubo gatew
           ['dtype', 'int16'],
           ['scale_factor', '0.5'],
         ])
+        if (calendar === '360_day') {
+          await page.locator('#time').fill(String(FILL_T))
+          await rendered(`packed@${FILL_T}`)
+          await mkdir(artifacts, { recursive: true })
+          await page.screenshot({ path: join(artifacts, 'viewer-cf.png'), fullPage: true })
+          console.log(`viewer screenshot: ${join(artifacts, 'viewer-cf.png')}`)
+        }
         await page.click('#attributes-panel summary')
       },
     )
