@@ -104,7 +104,10 @@ function showAttributes(variable: VariableInfo): void {
   renderAttributes(ui.attributes, [
     { title: `Dataset${dataset.title === '' ? '' : `: ${dataset.title}`}`, attributes: dataset.attributes },
     { title: `Variable ${variable.name} (${variable.dims.join(', ')})`, attributes: variable.attributes },
-    { title: `Encoding of ${variable.name} (how the values shown were decoded)`, attributes: encodingAttributes(variable) },
+    {
+      title: `Encoding of ${variable.name} (how the values shown were decoded)`,
+      attributes: encodingAttributes(variable),
+    },
   ])
 }
 
