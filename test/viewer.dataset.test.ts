@@ -9,7 +9,10 @@ import { formatId } from '../src/blocks.js'
 import { isHamtError, KuboStore } from '../src/index.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
 import { serve } from './helpers/loopback.js'
-import { shardedDriver, type ZarrWritten as Written, zarrDriver } from './helpers/python.js'
+import { datasetDriver, shardedDriver, type ZarrWritten as Written, zarrDriver } from './helpers/python.js'
+
+/** xarray's answer to one selection (test/interop/dataset_driver.py): values NaN as null, times as fields. */
+type XarrayResult = { ok: boolean; values: (number | null)[]; coords: Record<string, unknown[]> }
 
 /** Bounds: the set-up may build Kubo on a first run; each test then takes seconds. */
 const SETUP = { timeout: 30 * 60_000 }
@@ -109,6 +112,54 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
       assert.equal(time.label(expected.time!.values.length), `#${expected.time!.values.length}`)
     })
   }
+
+  it(
+    'opens py-hamt’s sharded v2 layout (the dataset in a group), packed values and julian dates as xarray decodes them',
+    TEST,
+    async () => {
+      const request = {
+        rpcUrl: kubo.rpcUrl,
+        gatewayUrl: kubo.gatewayUrl,
+        layout: 'sharded-v2',
+        calendar: 'julian',
+      }
+      const { root, group } = await datasetDriver<{ root: string; group: string }>('write', request)
+      assert.equal(group, '0')
+      const [slice, series] = (
+        await datasetDriver<{ results: XarrayResult[] }>('select', {
+          ...request,
+          root,
+          group,
+          selections: [
+            { op: 'isel', var: 'packed', indexers: { time: 2 } },
+            { op: 'isel', var: 'packed', indexers: { lat: 4, lon: 9 } },
+          ],
+        })
+      ).results as [XarrayResult, XarrayResult]
+      const dataset = await openDataset(root, kubo.gatewayUrl)
+      assert.equal(dataset.layout, 'sharded')
+      assert.deepEqual(
+        dataset.variables.map((v) => v.name),
+        ['elevation', 'packed', 'temp'],
+      )
+      const packed = dataset.variables.find((v) => v.name === 'packed')!
+      assert.deepEqual(
+        { dtype: packed.dtype, fill: packed.encoding.fillValue, scale: packed.encoding.scaleFactor },
+        { dtype: 'int16', fill: -32767, scale: 0.5 },
+      )
+      assert.deepEqual(nanAware((await dataset.slice('packed', 2)).values), slice.values)
+      assert.deepEqual(nanAware((await dataset.series('packed', 4, 9)).values), series.values)
+      const time = dataset.coordinate('time')!
+      assert.equal(time.calendar, 'julian')
+      const days = (series.coords.time as number[][]).map(([y, m, d]) =>
+        [String(y).padStart(4, '0'), String(m).padStart(2, '0'), String(d).padStart(2, '0')].join('-'),
+      )
+      assert.deepEqual(
+        days.map((_, t) => time.label(t)),
+        days,
+      )
+    },
+  )
 
   it('reads through the next gateway of a list (spaces or commas) when one has no block', TEST, async () => {
     const missing = await serve((_req, res) => void res.writeHead(404).end())
