@@ -109,6 +109,7 @@ describe('browser viewer on CF-encoded data (py-hamt + xarray writer, Kubo gatew
           await page.locator('#time').fill(String(t))
           await rendered(`packed@${t}`)
           assert.equal(await page.textContent('#time-label'), day, `time step ${t}`)
+          assert.equal(await page.getAttribute('#time', 'aria-valuetext'), `${day} ${calendar} calendar`)
         }
 
         // Colours: on the first step's range of xarray's decoded values; fill cells transparent.

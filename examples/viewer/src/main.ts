@@ -136,6 +136,8 @@ function showTime(variable: VariableInfo, index: number): void {
     variable.shape.length < 3 ? 'no time dimension' : (time?.label(index) ?? `step ${index}`)
   const calendar = time?.calendar
   ui.calendar.textContent = calendar === undefined || GREGORIAN.has(calendar) ? '' : `${calendar} calendar`
+  // Screen readers announce the date, not the step number.
+  ui.time.setAttribute('aria-valuetext', `${ui.timeLabel.value} ${ui.calendar.textContent}`.trim())
 }
 
 /**
