@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
-import { openViewerDataset as openDataset } from '../examples/viewer/src/dataset.js'
+import * as zarr from 'zarrita'
+import { openViewerDataset as openDataset, viewerDatasetOf } from '../examples/viewer/src/dataset.js'
 import { formatId } from '../src/blocks.js'
-import { isHamtError, KuboStore } from '../src/index.js'
+import { openDataset as openLibraryDataset } from '../src/dataset.js'
+import { HAMT, isHamtError, KuboStore, MemoryStore, type StoreId, ZarrHAMTStore } from '../src/index.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
 import { serve } from './helpers/loopback.js'
 import { datasetDriver, shardedDriver, type ZarrWritten as Written, zarrDriver } from './helpers/python.js'
@@ -214,3 +216,60 @@ describe('viewer read path (openDataset) on datasets written by py-hamt 3.6.0 in
     )
   })
 })
+
+describe('viewer coordinates (in memory, written with zarrita)', () => {
+  /** A 4-D variable over a noleap time with a NaT, a "months since" axis in the standard calendar, lat, lon. */
+  async function writeDataset(store: MemoryStore): Promise<StoreId> {
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)))
+    const put = async (name: string, dims: string[], values: number[], attributes: object): Promise<void> => {
+      const shape = dims.map((dim) => ({ time: 3, month: 2, lat: 2, lon: 2 })[dim] as number)
+      const array = await zarr.create(group.resolve(name), {
+        shape,
+        chunkShape: shape,
+        dtype: 'float64',
+        dimensionNames: dims,
+        attributes: attributes as Record<string, unknown>,
+        codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
+      })
+      await zarr.set(array, null, { data: Float64Array.from(values), shape, stride: strides(shape) } as never)
+    }
+    await put('time', ['time'], [0, Number.NaN, 59], { units: 'days since 2001-01-01', calendar: 'noleap' })
+    // cftime refuses 'months since' outside 360_day: xarray (and the library) leave these numbers.
+    await put('month', ['month'], [0, 1], { units: 'months since 2000-01-01', calendar: 'standard' })
+    await put('lat', ['lat'], [10, -10], { units: 'degrees_north' })
+    await put('lon', ['lon'], [0, 90], { units: 'degrees_east' })
+    await put(
+      'v',
+      ['time', 'month', 'lat', 'lon'],
+      Array.from({ length: 24 }, (_, i) => i),
+      { units: '1' },
+    )
+    return map.flush()
+  }
+
+  it('labels a decodable time by its calendar (NaT as NaT) and leaves an undecodable one numbers', async () => {
+    const store = await MemoryStore.create()
+    const view = viewerDatasetOf(await openLibraryDataset(await writeDataset(store), { store }))
+    const time = view.coordinate('time')!
+    assert.equal(time.calendar, 'noleap')
+    assert.deepEqual(
+      [0, 1, 2].map((i) => time.label(i)),
+      ['2001-01-01', 'NaT', '2001-03-01'],
+    )
+    assert.deepEqual(nanAware(time.values), [0, null, 59])
+    const month = view.coordinate('month')!
+    assert.equal(month.calendar, undefined)
+    assert.deepEqual(
+      [0, 1].map((i) => month.label(i)),
+      ['0 months since 2000-01-01', '1 months since 2000-01-01'],
+    )
+    assert.deepEqual(Array.from(month.values), [0, 1])
+    assert.deepEqual(Array.from((await view.slice('v', [2, 1])).values), [20, 21, 22, 23])
+    assert.deepEqual(Array.from((await view.series('v', 1, 0, [0, 1])).values), [6, 14, 22])
+  })
+})
+
+function strides(shape: readonly number[]): number[] {
+  return shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1))
+}

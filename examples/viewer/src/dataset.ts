@@ -116,10 +116,11 @@ export async function openViewerDataset(
     gatewayOptions: { timeoutMs: GATEWAY_TIMEOUT_MS },
     signal: options.signal,
   })
-  return viewOf(dataset)
+  return viewerDatasetOf(dataset)
 }
 
-function viewOf(dataset: Dataset): ViewerDataset {
+/** The viewer's view of a dataset opened from any source (`openDataset` with a store, gateways or Helia). */
+export function viewerDatasetOf(dataset: Dataset): ViewerDataset {
   const coordinates = new Map<string, Coordinate>()
   // Every array that is not a data variable is a dimension's coordinate.
   const dataVars = new Set(dataset.dataVars)
@@ -187,11 +188,12 @@ function viewOf(dataset: Dataset): ViewerDataset {
 function coordinateOf(variable: Variable): Coordinate {
   const { name, attrs: attributes } = variable
   const { units, calendar = 'standard' } = variable.encoding
-  if (units === undefined) {
+  const time = units === undefined ? undefined : timeUnitsOf(units, calendar)
+  if (units === undefined || time === undefined) {
     const values = Float64Array.from(variable.coords[name] as CoordinateValues, (value) =>
       typeof value === 'number' ? value : Number.NaN,
     )
-    const unitsText = text(attributes.units)
+    const unitsText = units ?? text(attributes.units)
     const label = (index: number): string =>
       index in values ? `${formatValue(values[index] as number)} ${unitsText}`.trim() : `#${index}`
     return { name, units: unitsText, values, label, attributes }
@@ -204,25 +206,29 @@ function coordinateOf(variable: Variable): Coordinate {
     calendar,
     attributes,
     get values() {
-      values ??= timeValues(variable.coords[name] as CoordinateValues, units, calendar)
+      // Decoded times back in their units, as `encodeTime` does with the units parsed once.
+      values ??= Float64Array.from(variable.coords[name] as CoordinateValues, (date) =>
+        date instanceof CFDatetime
+          ? Number(date.microsecondsSince(time.epoch)) / time.microseconds
+          : Number.NaN,
+      )
       return values
     },
     label(index) {
       if (!(Number.isInteger(index) && index >= 0 && index < size)) return `#${index}`
       const date = variable.isel({ [name]: index }).coords[name]
-      return date instanceof CFDatetime ? timeText(date) : 'no time'
+      return date instanceof CFDatetime ? timeText(date) : 'NaT'
     },
   }
 }
 
-/** Decoded times back in their units (what `encodeTime` does, with the units parsed once). */
-function timeValues(dates: CoordinateValues, units: string, calendar: string): Float64Array {
-  const { epoch, microseconds } = parseTimeUnits(units, calendar) as NonNullable<
-    ReturnType<typeof parseTimeUnits>
-  >
-  return Float64Array.from(dates, (date) =>
-    date instanceof CFDatetime ? Number(date.microsecondsSince(epoch)) / microseconds : Number.NaN,
-  )
+/** CF time units, or undefined where the library leaves the values numbers (units it cannot decode). */
+function timeUnitsOf(units: string, calendar: string): ReturnType<typeof parseTimeUnits> {
+  try {
+    return parseTimeUnits(units, calendar)
+  } catch {
+    return undefined
+  }
 }
 
 /** One checked index per dimension before the last two; the first is called the time step. */
