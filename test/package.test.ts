@@ -201,6 +201,8 @@ describe('package', () => {
     for (const entry of ['index', 'blocks', 'layout', 'telemetry/index', 'dataset']) {
       await assertBrowserBundle({ entryPoints: [`${repo}/src/${entry}.ts`] })
     }
+    // The browser viewer's read path: ts-hamt/dataset from trustless gateways, zstd by WebAssembly.
+    await assertBrowserBundle({ entryPoints: [`${repo}/examples/viewer/src/dataset.ts`] })
     // What a web page that reads a published dataset imports: zarrita over a HAMT read from trustless gateways, and CAR export.
     await assertBrowserBundle({
       stdin: {

@@ -2,19 +2,17 @@
 // dataset that the real py-hamt 3.6.0 wrote into a real Kubo, straight from Kubo's gateway (which
 // answers cross-origin GETs with `Access-Control-Allow-Origin: *`, so no proxy is needed).
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { build } from 'vite'
 import { LINE_COLOUR } from '../examples/viewer/src/chart.js'
-import { type Rgb, valueColour, valueRange } from '../examples/viewer/src/colour-map.js'
+import { type Rgba, valueColour, valueRange } from '../examples/viewer/src/colour-map.js'
 import { formatValue } from '../examples/viewer/src/format.js'
-import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
 import { shardedDriver, type ZarrWritten as Written, zarrDriver } from './helpers/python.js'
+import { openViewerPage, type ViewerPage } from './helpers/viewer-page.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const artifacts = join(repo, 'test-artifacts')
@@ -28,14 +26,12 @@ const COLOUR_TOLERANCE = 2
 
 describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, dataset by py-hamt)', () => {
   let kubo: KuboDaemon | undefined
-  let server: StaticServer | undefined
-  let browser: Browser | undefined
-  let buildDir: string | undefined
+  let viewer: ViewerPage | undefined
   let written: Written
   let page: Page
-  const pageErrors: string[] = []
-  /** Every path the page requested from the viewer's own server (scripts, styles). */
-  const requested: string[] = []
+  let pageErrors: string[]
+  /** Every URL the page asked for. */
+  let requested: string[]
 
   // A first run may build Kubo (minutes) and install Chromium; after that this takes seconds.
   before(async () => {
@@ -46,34 +42,17 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
       gatewayUrl: kubo.gatewayUrl,
       dataset: 'climate',
     })
-    buildDir = await mkdtemp(join(tmpdir(), 'ts-hamt-viewer-'))
-    await build({
-      root: join(repo, 'examples/viewer'),
-      logLevel: 'warn',
-      build: { outDir: buildDir, emptyOutDir: true },
-    })
-    server = await serveStatic(buildDir)
-    browser = await launchChromium()
-    page = await browser.context.newPage()
-    page.setDefaultTimeout(WAIT_MS)
-    page.on('request', (request) => {
-      if (request.url().startsWith(server?.url ?? '-')) requested.push(new URL(request.url()).pathname)
-    })
-    page.on('pageerror', (error) => pageErrors.push(error.message))
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text())
-    })
+    viewer = await openViewerPage(WAIT_MS)
+    ;({ page, pageErrors, requested } = viewer)
   }, SETUP)
 
   after(async () => {
-    await browser?.close()
-    await server?.close()
+    await viewer?.close()
     await kubo?.stop()
-    if (buildDir !== undefined) await rm(buildDir, { recursive: true, force: true })
   })
 
   const viewerUrl = (root: string): string =>
-    `${server?.url}/?${new URLSearchParams({ gateway: kubo?.gatewayUrl ?? '', root })}`
+    `${viewer?.url}/?${new URLSearchParams({ gateway: kubo?.gatewayUrl ?? '', root })}`
 
   /** Waits until the map shows `variable` at time step `t` ('' for a variable without time). */
   const rendered = async (variable: string, t: number | ''): Promise<void> => {
@@ -183,7 +162,7 @@ describe('browser viewer, end to end (Vite build, Chromium, Kubo gateway, datase
     TEST,
     async () => {
       // Vite splits zarrita's `import('numcodecs/zstd')` into its own file: it must exist, and not be fetched.
-      const assets = await readdir(join(buildDir ?? '', 'assets'))
+      const assets = await readdir(join(viewer?.buildDir ?? '', 'assets'))
       const reference = assets.filter((name) => /^zstd-.*\.js$/.test(name))
       assert.equal(reference.length, 1, `zarrita's zstd module in the build: ${assets.join(', ')}`)
       assert.ok(
@@ -252,7 +231,7 @@ function expectedSlice(written: Written, name: string, t: number): Slice {
 }
 
 /** The colour at the centre of every cell of the map, in data order (`[y * width + x]`). */
-async function sampleCells(page: Page, written: Written, name: string): Promise<Rgb[]> {
+async function sampleCells(page: Page, written: Written, name: string): Promise<Rgba[]> {
   const { width, height, rowsGoNorth, columns } = gridOf(written, name)
   const screen = await page.evaluate(
     ([nx, ny]) => {
@@ -264,7 +243,7 @@ async function sampleCells(page: Page, written: Written, name: string): Promise<
           const px = Math.floor(((col + 0.5) * canvas.width) / nx)
           const py = Math.floor(((row + 0.5) * canvas.height) / ny)
           const at = (py * canvas.width + px) * 4
-          cells.push([data[at]!, data[at + 1]!, data[at + 2]!])
+          cells.push([data[at]!, data[at + 1]!, data[at + 2]!, data[at + 3]!])
         }
       }
       return cells
@@ -274,7 +253,7 @@ async function sampleCells(page: Page, written: Written, name: string): Promise<
   return Array.from({ length: width * height }, (_, i) => {
     const [y, x] = [Math.floor(i / width), i % width]
     const row = rowsGoNorth ? height - 1 - y : y
-    return screen[row * width + columns.indexOf(x)] as unknown as Rgb
+    return screen[row * width + columns.indexOf(x)] as unknown as Rgba
   })
 }
 
@@ -303,7 +282,7 @@ async function assertMapShows(
   assert.equal(await page.textContent('#legend-max'), formatValue(range!.max))
 }
 
-function changedCells(a: readonly Rgb[], b: readonly Rgb[]): number {
+function changedCells(a: readonly Rgba[], b: readonly Rgba[]): number {
   return a.filter((colour, i) => String(colour) !== String(b[i])).length
 }
 

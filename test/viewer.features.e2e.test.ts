@@ -3,20 +3,18 @@
 // coastlines, the attributes panel, and the CSV and PNG downloads. The dataset is generated here
 // with zarrita on a ts-hamt HAMT and served from memory by a loopback trustless gateway.
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import type { Page } from 'playwright-core'
-import { build } from 'vite'
 import * as zarr from 'zarrita'
-import { type Rgb, type ValueRange, valueColour } from '../examples/viewer/src/colour-map.js'
+import { type Rgba, type ValueRange, valueColour } from '../examples/viewer/src/colour-map.js'
 import { HAMT, openZarrRoot, TrustlessGatewayStore, ZarrHAMTStore } from '../src/index.js'
-import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { serve } from './helpers/loopback.js'
+import { openViewerPage, type ViewerPage } from './helpers/viewer-page.js'
 
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const artifacts = join(repo, 'test-artifacts')
@@ -101,15 +99,13 @@ async function writeDataset(store: CidMemoryStore): Promise<string> {
 }
 
 describe('browser viewer map tools, end to end (Vite build, Chromium, loopback gateway)', () => {
-  let server: StaticServer | undefined
-  let browser: Browser | undefined
-  let buildDir: string | undefined
+  let viewer: ViewerPage | undefined
   let gatewayUrl: string
   let root: string
   let page: Page
-  const pageErrors: string[] = []
+  let pageErrors: string[]
   /** Every URL the page asked for. */
-  const requested: string[] = []
+  let requested: string[]
 
   before(async () => {
     const store = await CidMemoryStore.create()
@@ -125,32 +121,15 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
       )
     })
     gatewayUrl = gateway.url
-    buildDir = await mkdtemp(join(tmpdir(), 'ts-hamt-viewer-'))
-    await build({
-      root: join(repo, 'examples/viewer'),
-      logLevel: 'warn',
-      build: { outDir: buildDir, emptyOutDir: true },
-    })
-    server = await serveStatic(buildDir)
-    browser = await launchChromium()
-    page = await browser.context.newPage()
-    page.setDefaultTimeout(WAIT_MS)
-    page.on('request', (request) => requested.push(request.url()))
-    page.on('pageerror', (error) => pageErrors.push(error.message))
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text())
-    })
+    viewer = await openViewerPage(WAIT_MS)
+    ;({ page, pageErrors, requested } = viewer)
   }, SETUP)
 
-  after(async () => {
-    await browser?.close()
-    await server?.close()
-    if (buildDir !== undefined) await rm(buildDir, { recursive: true, force: true })
-  })
+  after(() => viewer?.close())
 
   const open = async (query: Record<string, string>, rendered: string, extra = ''): Promise<void> => {
     const search = new URLSearchParams({ gateway: gatewayUrl, root, ...query })
-    await page.goto(`${server?.url}/?${search}`, { timeout: WAIT_MS })
+    await page.goto(`${viewer?.url}/?${search}`, { timeout: WAIT_MS })
     await renderedAs(rendered, extra)
   }
   const renderedAs = async (rendered: string, extra = ''): Promise<void> => {
@@ -188,7 +167,7 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
     await assertMap((y, x) => ramp(1, y, x), first)
     // A value present at both steps (6 = 6 x 1 = 3 x 2) has one colour, though step 1 spans 0..20.
     const later = await sampleCells(page)
-    const colourOf6 = (cells: Rgb[], t: number): Set<string> => {
+    const colourOf6 = (cells: Rgba[], t: number): Set<string> => {
       const found = new Set<string>()
       for (let i = 0; i < cells.length; i++) {
         const [row, column] = [Math.floor(i / NX), i % NX]
@@ -275,11 +254,11 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
 
     // The outlines came from the viewer's own build (a chunk of their own), nothing from elsewhere.
     assert.ok(
-      requested.some((url) => /\/assets\/land-110m-[\w-]+\.js$/.test(url) && url.startsWith(server!.url)),
+      requested.some((url) => /\/assets\/land-110m-[\w-]+\.js$/.test(url) && url.startsWith(viewer!.url)),
       'the 1:110m outlines were loaded from the build',
     )
     assert.deepEqual(
-      requested.filter((url) => !url.startsWith(server!.url) && !url.startsWith(gatewayUrl)),
+      requested.filter((url) => !url.startsWith(viewer!.url) && !url.startsWith(gatewayUrl)),
       [],
     )
 
@@ -328,7 +307,11 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
       position: { x: ((column + 0.5) * box.width) / NX, y: ((row + 0.5) * box.height) / NY },
     })
     await page.waitForSelector(`#chart[data-variable="ta"][data-x="${x}"][data-y="${dataRow(row)}"]`)
-    assert.match((await page.textContent('#point')) ?? '', /^lat 35, lon 30: /)
+    // The point's coordinates as the selectors show them (time decoded, the level with its units).
+    assert.equal(
+      await page.textContent('#point'),
+      `time 2000-01-01, level 500 hPa, lat 35, lon 30: ${ta(0, 2, y, x)} K`,
+    )
     const [file] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')])
     const csv = await readFile((await file.path())!, 'utf8')
     assert.equal(file.suggestedFilename(), 'ta_level500_lat35_lon30.csv')
@@ -343,7 +326,8 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
       series,
       TIMES.map((_, t) => ta(t, 2, y, x)),
     )
-    const day = (days: number): string => new Date(Date.UTC(2000, 0, 1 + days)).toISOString().slice(0, 10)
+    // Times as cftime's isoformat writes them (the library's CSV), computed here with JS Date (standard calendar).
+    const day = (days: number): string => new Date(Date.UTC(2000, 0, 1 + days)).toISOString().slice(0, 19)
     const expected = [
       'time,level,lat,lon,ta',
       ...series.map((value, t) => `${day(TIMES[t]!)},500,35,30,${value}`),
@@ -355,7 +339,10 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
     await renderedAs('ta@0,2', '[data-recentred="false"]')
     const marker = await page.$eval('#marker', (m) => Number.parseFloat((m as HTMLElement).style.left))
     assert.ok(Math.abs(marker - (3.5 / NX) * (box.width - 2)) < 1, `marker at ${marker}px`)
-    assert.match((await page.textContent('#point')) ?? '', /^lat 35, lon 30: /)
+    assert.match(
+      (await page.textContent('#point')) ?? '',
+      /^time 2000-01-01, level 500 hPa, lat 35, lon 30: /,
+    )
     await page.check('#recentre')
     await renderedAs('ta@0,2', '[data-recentred="true"]')
 
@@ -406,7 +393,7 @@ describe('browser viewer map tools, end to end (Vite build, Chromium, loopback g
 })
 
 /** The colour at the centre of every screen cell of the map, row by row from the top. */
-async function sampleCells(page: Page): Promise<Rgb[]> {
+async function sampleCells(page: Page): Promise<Rgba[]> {
   const cells = await page.evaluate(
     ([nx, ny]) => {
       const canvas = document.getElementById('map') as HTMLCanvasElement
@@ -417,14 +404,14 @@ async function sampleCells(page: Page): Promise<Rgb[]> {
           const px = Math.floor(((col + 0.5) * canvas.width) / nx)
           const py = Math.floor(((row + 0.5) * canvas.height) / ny)
           const at = (py * canvas.width + px) * 4
-          found.push([data[at]!, data[at + 1]!, data[at + 2]!])
+          found.push([data[at]!, data[at + 1]!, data[at + 2]!, data[at + 3]!])
         }
       }
       return found
     },
     [NX, NY] as const,
   )
-  return cells as unknown as Rgb[]
+  return cells as unknown as Rgba[]
 }
 
 /** Each tick label of an axis with its place along the side (0 = left or top edge, 1 = the other). */

@@ -1,19 +1,20 @@
 // The viewer's map geometry and exports in Node, without a browser: where cells, ticks and
-// coastlines go (recentred longitudes, north up), the colour range from attributes, and the CSV.
+// coastlines go (recentred longitudes, north up), the colour range from attributes, time labels.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { tickLabel, ticks } from '../examples/viewer/src/axes.js'
 import { coastPieces } from '../examples/viewer/src/coastlines.js'
-import { attributeRange } from '../examples/viewer/src/colour-map.js'
+import { attributeRange, valueColour } from '../examples/viewer/src/colour-map.js'
 import type { Coordinate } from '../examples/viewer/src/dataset.js'
-import { seriesCsv } from '../examples/viewer/src/downloads.js'
-import { isoTime } from '../examples/viewer/src/format.js'
+import { timeText } from '../examples/viewer/src/format.js'
 import { axisPosition, dataCell, mapLayout, screenCell } from '../examples/viewer/src/map-layout.js'
+import { CFDatetime } from '../src/dataset.js'
 
 const coordinate = (name: string, units: string, values: number[]): Coordinate => ({
   name,
   units,
   values: Float64Array.from(values),
+  label: (index) => String(values[index]),
   attributes: { units },
 })
 const range = (from: number, step: number, count: number): number[] =>
@@ -131,23 +132,31 @@ describe('viewer colour range and CSV', () => {
     assert.equal(attributeRange({ valid_range: ['0', '1'] }), undefined)
   })
 
-  it('writes a series as CSV: full precision, empty for missing, quoted names', () => {
-    const csv = seriesCsv({
-      timeName: 'time',
-      times: ['2000-01-01', '2000-02-01'],
-      fixed: [{ name: 'lat, deg', value: 35 }],
-      name: 'ta',
-      values: Float64Array.from([0.1 + 0.2, Number.NaN]),
+  it('unpacks the attribute range of a packed variable as its values are', () => {
+    // CF gives valid_min/valid_max in the stored (packed) units.
+    const packed = { valid_min: -200, valid_max: 200 }
+    assert.deepEqual(attributeRange(packed, { scaleFactor: 0.5, addOffset: 10 }), { min: -90, max: 110 })
+    assert.deepEqual(attributeRange(packed, { scaleFactor: -0.5, addOffset: undefined }), {
+      min: -100,
+      max: 100,
     })
-    assert.equal(csv, 'time,"lat, deg",ta\n2000-01-01,35,0.30000000000000004\n2000-02-01,35,\n')
+    assert.deepEqual(attributeRange(packed, { scaleFactor: undefined, addOffset: undefined }), {
+      min: -200,
+      max: 200,
+    })
   })
 
-  it('names times as dates on the calendars JS Date counts, and only there', () => {
-    assert.equal(isoTime(31, 'days since 2000-01-01'), '2000-02-01')
-    assert.equal(isoTime(6, 'hours since 2000-01-01 00:00'), '2000-01-01 06:00 UTC')
-    assert.equal(isoTime(31, 'days since 2000-01-01', 'proleptic_gregorian'), '2000-02-01')
-    assert.equal(isoTime(31, 'days since 2000-01-01', 'noleap'), undefined)
-    assert.equal(isoTime(31, 'days since 2000-01-01', '360_day'), undefined)
-    assert.equal(isoTime(31, 'months since 2000-01-01'), undefined)
+  it('leaves no-data cells transparent, draws values opaque', () => {
+    assert.deepEqual(valueColour(Number.NaN, { min: 0, max: 1 }), [0, 0, 0, 0])
+    assert.deepEqual(valueColour(1, undefined), [0, 0, 0, 0])
+    assert.deepEqual(valueColour(0, { min: 0, max: 1 }), [68, 1, 84, 255])
+    assert.deepEqual(valueColour(1, { min: 0, max: 1 }), [253, 231, 37, 255])
+  })
+
+  it('names times by their own calendar’s date, never through JS Date', () => {
+    assert.equal(timeText(new CFDatetime(2001, 2, 30, 0, 0, 0, 0, '360_day')), '2001-02-30')
+    assert.equal(timeText(new CFDatetime(2001, 2, 30, 6, 0, 0, 0, '360_day')), '2001-02-30 06:00')
+    assert.equal(timeText(new CFDatetime(1900, 2, 28, 23, 59, 30, 0, 'noleap')), '1900-02-28 23:59:30')
+    assert.equal(timeText(new CFDatetime(-500, 3, 1, 0, 0, 0, 0, 'julian')), '-0500-03-01')
   })
 })

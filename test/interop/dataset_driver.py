@@ -9,11 +9,12 @@ selections with xarray's .sel/.isel on it.
 Common fields: "rpcUrl", "gatewayUrl" (Kubo), "layout": "hamt" | "sharded-v1" | "sharded-v2",
 "encryption"?: {"keyHex", "headerHex"} (HAMT only), "zarrFormat"?: 2 | 3 (default 3).
 
-write   in:  {..., "calendar": CF calendar of the time coordinate}
+write   in:  {..., "calendar": CF calendar of the time coordinate,
+              "timeUnits"?: its units (default "days since 2000-01-01")}
         out: {"root": cid, "group": "0" | null}
         The dataset: temp(time, lat, lon) float32 with NaNs; packed(time, lat, lon) int16 with
         scale_factor/add_offset/_FillValue; elevation(lat, lon); time int64 "days since 2000-01-01"
-        at irregular steps in the calendar; lat float32 north to south; lon float64 ascending.
+        (or timeUnits) at irregular steps in the calendar; lat float32 north to south; lon float64 ascending.
 select  in:  {..., "root", "group"?, "selections": [{"op": "sel"|"isel", "var", "indexers",
               "method"?, "tolerance"?}]}
         Indexers: a number, a time as {"time": [y, m, d, H, M, S]} (made a cftime/pandas time of
@@ -49,7 +50,7 @@ warnings.simplefilter("ignore")
 NTIME, NLAT, NLON = 23, 17, 24
 
 
-def dataset(calendar: str) -> tuple[xr.Dataset, dict[str, JsonObject]]:
+def dataset(calendar: str, units: str = "days since 2000-01-01") -> tuple[xr.Dataset, dict[str, JsonObject]]:
     steps = np.array([1, 2, 3, 1, 5, 8, 13, 1, 1, 2, 30, 31, 29, 1, 4, 7, 11, 2, 3, 60, 90, 1], dtype=np.int64)
     time = np.concatenate([[0], np.cumsum(steps)]).astype(np.int64)
     lat = np.linspace(60, -60, NLAT, dtype=np.float32)
@@ -67,7 +68,7 @@ def dataset(calendar: str) -> tuple[xr.Dataset, dict[str, JsonObject]]:
             "elevation": (("lat", "lon"), (np.arange(NLAT * NLON, dtype=np.float64) * 3.0).reshape(NLAT, NLON)),
         },
         coords={
-            "time": ("time", time, {"units": "days since 2000-01-01", "calendar": calendar}),
+            "time": ("time", time, {"units": units, "calendar": calendar}),
             "lat": ("lat", lat, {"units": "degrees_north"}),
             "lon": ("lon", lon, {"units": "degrees_east"}),
         },
@@ -99,7 +100,7 @@ def layout_of(req: JsonObject) -> str:
 async def write(req: JsonObject) -> JsonObject:
     layout = layout_of(req)
     enc = parse_encryption(req)
-    ds, encoding = dataset(field(req, "calendar", str))
+    ds, encoding = dataset(field(req, "calendar", str), field(req, "timeUnits", str, default="days since 2000-01-01"))
     fmt = field(req, "zarrFormat", int, default=3)
     async with kubo_cas_for(req) as cas:
         if layout == "hamt":

@@ -29,7 +29,11 @@ export function renderAttributes(
   )
 }
 
-/** Text as it is, anything else as JSON (numbers, lists, objects). */
+/** Text as it is, numbers as JS writes them (NaN too), anything else as JSON (lists, objects). */
 export function attributeText(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value)
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value)
+  return JSON.stringify(value, (_key, item: unknown) =>
+    typeof item === 'bigint' || (typeof item === 'number' && !Number.isFinite(item)) ? String(item) : item,
+  )
 }

@@ -1,12 +1,18 @@
 // The colour map: values to colours on a perceptual scale (viridis), drawn cell by cell onto a
-// canvas, north up. NaN cells get a grey that the scale never uses, so missing data stands out.
+// canvas, north up. NaN cells (fill values, missing values) are transparent: the map's background,
+// a grey that the scale never uses, shows through, and a saved PNG keeps them empty.
+import type { VariableEncoding } from '../../../src/dataset.js'
 import type { Grid } from './dataset.js'
 import { dataCell, type MapLayout } from './map-layout.js'
 
 export type Rgb = readonly [number, number, number]
+/** A colour with its opacity (0 = transparent, 255 = opaque), as a canvas stores a pixel. */
+export type Rgba = readonly [number, number, number, number]
 
-/** Shown for NaN (no data): a neutral grey, far from every viridis colour. */
+/** Behind the map, seen through NaN (no data) cells: a neutral grey, far from every viridis colour. */
 export const NAN_COLOUR: Rgb = [200, 200, 200]
+/** A NaN cell's pixel. */
+export const NO_DATA: Rgba = [0, 0, 0, 0]
 
 // Matplotlib's viridis sampled at nine evenly spaced points; linear in between is close enough.
 const VIRIDIS: readonly Rgb[] = [
@@ -50,11 +56,11 @@ export function valueRange(values: ArrayLike<number>): ValueRange | undefined {
   return min <= max ? { min, max } : undefined
 }
 
-/** The colour `value` gets on `range`; a flat slice sits mid-scale. */
-export function valueColour(value: number, range: ValueRange | undefined): Rgb {
-  if (!Number.isFinite(value) || range === undefined) return NAN_COLOUR
+/** The pixel `value` gets on `range`, opaque; a flat slice sits mid-scale; NaN is transparent. */
+export function valueColour(value: number, range: ValueRange | undefined): Rgba {
+  if (!Number.isFinite(value) || range === undefined) return NO_DATA
   const span = range.max - range.min
-  return scaleColour(span === 0 ? 0.5 : (value - range.min) / span)
+  return [...scaleColour(span === 0 ? 0.5 : (value - range.min) / span), 255]
 }
 
 /** Largest size of the map on screen; small grids are scaled up to it, large ones down. */
@@ -63,16 +69,24 @@ const MAX_HEIGHT = 480
 
 /**
  * The range fixed by the variable's attributes, CF's `valid_min`/`valid_max` or `valid_range`, else
- * `actual_range` (all in the stored values' units, as the map shows them).
+ * `actual_range`, in the units the map shows: CF gives them in the packed (stored) units, so a
+ * variable with `scale_factor`/`add_offset` has them unpacked the same way.
  */
-export function attributeRange(attributes: Readonly<Record<string, unknown>>): ValueRange | undefined {
+export function attributeRange(
+  attributes: Readonly<Record<string, unknown>>,
+  encoding?: Pick<VariableEncoding, 'scaleFactor' | 'addOffset'>,
+): ValueRange | undefined {
   const pair = (value: unknown): ValueRange | undefined =>
     Array.isArray(value) && value.length === 2 ? orderedRange(value[0], value[1]) : undefined
-  return (
+  const stored =
     orderedRange(attributes.valid_min, attributes.valid_max) ??
     pair(attributes.valid_range) ??
     pair(attributes.actual_range)
-  )
+  const { scaleFactor = 1, addOffset = 0 } = encoding ?? {}
+  if (stored === undefined || (scaleFactor === 1 && addOffset === 0)) return stored
+  const [a, b] = [stored.min * scaleFactor + addOffset, stored.max * scaleFactor + addOffset]
+  // A negative scale_factor turns the range around.
+  return orderedRange(Math.min(a, b), Math.max(a, b))
 }
 
 function orderedRange(min: unknown, max: unknown): ValueRange | undefined {
@@ -100,8 +114,10 @@ export function drawColourMap(
     const row = layout.rows[screenRow] as number
     for (let screenColumn = 0; screenColumn < grid.width; screenColumn++) {
       const col = layout.columns[screenColumn] as number
-      const [r, g, b] = valueColour(grid.values[row * grid.width + col] as number, range)
-      image.data.set([r, g, b, 255], (screenRow * grid.width + screenColumn) * 4)
+      image.data.set(
+        valueColour(grid.values[row * grid.width + col] as number, range),
+        (screenRow * grid.width + screenColumn) * 4,
+      )
     }
   }
   cells.getContext('2d')?.putImageData(image, 0, 0)

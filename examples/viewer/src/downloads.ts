@@ -1,36 +1,4 @@
-// What the page lets a user take away: the clicked point's series as CSV, the map as PNG.
-
-/** One column of a point's series whose value is the same on every row (the point's lat, lon, level). */
-export interface FixedColumn {
-  readonly name: string
-  readonly value: number
-}
-
-/**
- * CSV (RFC 4180, `\n` line ends) of one point's series: the time column (`times`, ISO dates where the
- * units allow), the point's fixed coordinates, then the values in full precision, empty for missing.
- */
-export function seriesCsv(series: {
-  readonly timeName: string
-  readonly times: readonly string[]
-  readonly fixed: readonly FixedColumn[]
-  readonly name: string
-  readonly values: ArrayLike<number>
-}): string {
-  const header = [series.timeName, ...series.fixed.map((c) => c.name), series.name].map(csvField)
-  const rows = Array.from(series.values, (value, i) =>
-    [
-      csvField(series.times[i] ?? String(i)),
-      ...series.fixed.map((c) => String(c.value)),
-      Number.isNaN(value) ? '' : String(value),
-    ].join(','),
-  )
-  return `${[header.join(','), ...rows].join('\n')}\n`
-}
-
-function csvField(text: string): string {
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
+// What the page lets a user take away: a file (the clicked point's CSV), the map as PNG.
 
 /** Offers `blob` as a file download named `filename`. */
 export function download(blob: Blob, filename: string): void {

@@ -1,40 +1,15 @@
-// Labels for values and CF-style time coordinates ("days since 2020-01-01").
-
-const UNIT_MS: Record<string, number> = {
-  day: 86_400_000,
-  hour: 3_600_000,
-  minute: 60_000,
-  second: 1_000,
-}
-
-/** A CF time coordinate value as an ISO date (and time when not midnight); otherwise the number. */
-export function formatTime(value: number, units: string, calendar?: unknown): string {
-  return isoTime(value, units, calendar) ?? formatValue(value)
-}
-
-/** Calendars that JS `Date` counts (proleptic Gregorian; "standard" differs only before 1582-10-15). */
-const DATE_CALENDARS = new Set(['standard', 'gregorian', 'proleptic_gregorian'])
+// Labels for values and decoded CF times.
+import type { CFDatetime } from '../../../src/dataset.js'
 
 /**
- * The ISO date of a time value in `<unit>s since <date>` on the standard calendar (what JS `Date`
- * counts), undefined for other units and calendars. Kept this small on purpose: CF calendars belong
- * to the library.
+ * A decoded time as its calendar writes it: the date alone at midnight ('2001-02-30' in a 360_day
+ * calendar), else date and time to the minute (to the second when it has seconds). Never through JS
+ * `Date`, which has no February 30 and no noleap year.
  */
-export function isoTime(value: number, units: string, calendar: unknown = 'standard'): string | undefined {
-  if (typeof calendar !== 'string' || !DATE_CALENDARS.has(calendar.toLowerCase())) return undefined
-  const match =
-    /^\s*(day|hour|minute|second)s?\s+since\s+(\d{4}-\d{1,2}-\d{1,2})(?:[ T](\d{1,2}:\d{2}(?::\d{2})?))?/i.exec(
-      units,
-    )
-  const unitMs = match === null ? undefined : UNIT_MS[match[1]!.toLowerCase()]
-  if (match === null || unitMs === undefined || !Number.isFinite(value)) return undefined
-  const [year, month, day] = match[2]!.split('-').map(Number) as [number, number, number]
-  const [hours = 0, minutes = 0, seconds = 0] = (match[3] ?? '').split(':').filter(Boolean).map(Number)
-  const epoch = Date.UTC(year, month - 1, day, hours, minutes, seconds)
-  const time = new Date(epoch + value * unitMs)
-  if (Number.isNaN(time.getTime())) return undefined
-  const iso = time.toISOString()
-  return iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : `${iso.slice(0, 16).replace('T', ' ')} UTC`
+export function timeText(date: CFDatetime): string {
+  const [day, time = ''] = date.toISOString().split('T') as [string, string?]
+  if (time === '00:00:00') return day
+  return `${day} ${time.endsWith(':00') ? time.slice(0, 5) : time}`
 }
 
 /** A data value in at most four significant digits, without trailing zeros; NaN as "no data". */

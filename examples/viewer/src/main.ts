@@ -13,14 +13,16 @@ import {
   type ValueRange,
   valueRange,
 } from './colour-map.js'
-import { type Dataset, type Grid, openDataset, type VariableInfo } from './dataset.js'
+import { type Grid, openViewerDataset, type VariableInfo, type ViewerDataset } from './dataset.js'
 import { download, fileNamePart, mapPng } from './downloads.js'
-import { describeQuantity, formatTime, formatValue } from './format.js'
+import { describeQuantity, formatValue } from './format.js'
 import { mapLayout } from './map-layout.js'
 import { clearPoint, downloadSeries, labelPoint, showPoint } from './point.js'
 import {
   type ChosenRange,
   leadingIndices,
+  nextReading,
+  overtaken,
   selectedVariable,
   setStatus,
   showError,
@@ -34,11 +36,17 @@ const DEFAULT_GATEWAY = 'http://127.0.0.1:8080'
 type Initial = { variable?: string; time?: number; at?: Record<string, number>; range?: ValueRange }
 
 async function open(gateway: string, root: string, initial: Initial): Promise<void> {
-  const generation = ++view.generation
+  const { generation, signal } = nextReading()
   setStatus('loading', `Opening ${root}…`)
   ui.viewer.hidden = true
-  const dataset = await openDataset(root, gateway)
-  if (generation !== view.generation) return
+  let dataset: ViewerDataset
+  try {
+    dataset = await openViewerDataset(root, gateway, { signal })
+  } catch (error) {
+    if (overtaken(generation)) return
+    throw error
+  }
+  if (overtaken(generation)) return
   if (dataset.variables.length === 0) throw new Error(`${root} holds no variable with two or more dimensions`)
   view.dataset = dataset
   view.ranges.clear()
@@ -71,11 +79,7 @@ function configureDimensions(wantedTime: number, wantedAt: Record<string, number
     const coordinate = view.dataset?.coordinate(dim)
     const select = document.createElement('select')
     select.dataset.dim = dim
-    for (let k = 0; k < size; k++) {
-      const value = coordinate?.values[k]
-      const text = value === undefined ? `#${k}` : `${formatValue(value)} ${coordinate?.units ?? ''}`.trim()
-      select.append(new Option(text, String(k)))
-    }
+    for (let k = 0; k < size; k++) select.append(new Option(coordinate?.label(k) ?? `#${k}`, String(k)))
     select.value = String(clampIndex(wantedAt[dim] ?? 0, size))
     select.addEventListener('change', guarded(render))
     const label = document.createElement('label')
@@ -100,39 +104,61 @@ function showAttributes(variable: VariableInfo): void {
   renderAttributes(ui.attributes, [
     { title: `Dataset${dataset.title === '' ? '' : `: ${dataset.title}`}`, attributes: dataset.attributes },
     { title: `Variable ${variable.name} (${variable.dims.join(', ')})`, attributes: variable.attributes },
+    {
+      title: `Encoding of ${variable.name} (how the values shown were decoded)`,
+      attributes: encodingAttributes(variable),
+    },
   ])
+}
+
+/** The CF encoding the values were decoded with, under its attribute names, fill values as numbers. */
+function encodingAttributes({ dtype, encoding }: VariableInfo): Record<string, unknown> {
+  const entries: [string, unknown][] = [
+    ['dtype', dtype],
+    ['_FillValue', encoding.fillValue],
+    ['missing_value', encoding.missingValues],
+    ['scale_factor', encoding.scaleFactor],
+    ['add_offset', encoding.addOffset],
+  ]
+  return Object.fromEntries(entries.filter(([, value]) => value !== undefined))
 }
 
 const clampIndex = (wanted: number, size: number): number =>
   Math.min(Math.max(0, Math.trunc(wanted) || 0), size - 1)
 
-function timeText(variable: VariableInfo, index: number): string {
-  if (variable.shape.length < 3) return 'no time dimension'
-  const time = view.dataset?.coordinate(variable.dims[0] as string)
-  const value = time?.values[index]
-  return value === undefined
-    ? `step ${index}`
-    : formatTime(value, time?.units ?? '', time?.attributes.calendar)
+/** Calendars whose dates read as everyday (Gregorian) dates; any other is named beside the date. */
+const GREGORIAN = new Set(['standard', 'gregorian', 'proleptic_gregorian'])
+
+/** The time step as its calendar's date ('2001-02-30' in a 360_day calendar), or its index. */
+function showTime(variable: VariableInfo, index: number): void {
+  const time = variable.shape.length < 3 ? undefined : view.dataset?.coordinate(variable.dims[0] as string)
+  ui.timeLabel.value =
+    variable.shape.length < 3 ? 'no time dimension' : (time?.label(index) ?? `step ${index}`)
+  const calendar = time?.calendar
+  ui.calendar.textContent = calendar === undefined || GREGORIAN.has(calendar) ? '' : `${calendar} calendar`
+  // Screen readers announce the date, not the step number.
+  ui.time.setAttribute('aria-valuetext', `${ui.timeLabel.value} ${ui.calendar.textContent}`.trim())
 }
 
 /**
  * The colour range of `variable`: the one already chosen, else its attributes' (valid_min/valid_max,
- * valid_range, actual_range), else the range of its first step (every leading index 0).
+ * valid_range, actual_range, unpacked), else the range of its first step (every leading index 0).
  */
 async function rangeOf(
-  dataset: Dataset,
+  dataset: ViewerDataset,
   variable: VariableInfo,
   shown: Grid,
   leading: number[],
+  signal: AbortSignal,
 ): Promise<ChosenRange> {
   const chosen = view.ranges.get(variable.name)
   if (chosen !== undefined) return chosen
-  const fromAttributes = attributeRange(variable.attributes)
+  const fromAttributes = attributeRange(variable.attributes, variable.encoding)
   let result: ChosenRange
   if (fromAttributes !== undefined)
     result = { range: fromAttributes, source: 'from the variable’s attributes' }
   else {
-    const first = leading.every((i) => i === 0) ? shown : await dataset.slice(variable.name, [])
+    const first = leading.every((i) => i === 0) ? shown : await dataset.slice(variable.name, [], { signal })
     result = { range: valueRange(first.values), source: 'from the first step' }
   }
   view.ranges.set(variable.name, result)
@@ -142,17 +168,23 @@ async function rangeOf(
 async function render(): Promise<void> {
   const dataset = view.dataset
   if (dataset === undefined) return
-  const generation = ++view.generation
+  const { generation, signal } = nextReading()
   const variable = selectedVariable()
   const leading = leadingIndices(variable)
-  ui.timeLabel.value = timeText(variable, timeIndex())
+  showTime(variable, timeIndex())
   setStatus('loading', `Reading ${variable.name} at ${ui.timeLabel.value}…`)
-  const grid = await dataset.slice(variable.name, leading)
-  await rangeOf(dataset, variable, grid, leading)
-  if (generation !== view.generation) return
+  let grid: Grid
+  try {
+    grid = await dataset.slice(variable.name, leading, { signal })
+    await rangeOf(dataset, variable, grid, leading, signal)
+  } catch (error) {
+    if (overtaken(generation)) return
+    throw error
+  }
+  if (overtaken(generation)) return
   view.grid = grid
   await draw()
-  if (generation !== view.generation) return
+  if (overtaken(generation)) return
   history.replaceState(null, '', `?${new URLSearchParams(queryOf(dataset, variable, leading))}`)
   setStatus('ready', `${dataset.title || dataset.root}: ${variable.name} at ${ui.timeLabel.value}`)
   if (view.cell !== undefined) await showPoint(view.cell)
@@ -176,7 +208,7 @@ async function draw(): Promise<void> {
   drawColourMap(ui.map, grid, range, layout)
   view.layout = layout
   const coast = await drawCoastlines(ui.coast, ui.map, layout, ui.coastlines.checked)
-  if (generation !== view.generation) return
+  if (overtaken(generation)) return
   ui.coastCredit.hidden = coast === undefined
   renderTicks(ui.xTicks, layout.x, 'x')
   renderTicks(ui.yTicks, layout.y, 'y')
@@ -198,7 +230,7 @@ async function draw(): Promise<void> {
   })
 }
 
-function queryOf(dataset: Dataset, variable: VariableInfo, leading: number[]): Record<string, string> {
+function queryOf(dataset: ViewerDataset, variable: VariableInfo, leading: number[]): Record<string, string> {
   const query: Record<string, string> = {
     gateway: ui.gateway.value,
     root: dataset.root,
@@ -281,7 +313,8 @@ ui.downloadPng.addEventListener(
 )
 
 drawScaleBar(ui.scale)
-ui.nanSwatch.style.background = `rgb(${NAN_COLOUR.join(',')})`
+// No-data cells are transparent: the map's background shows through them, the swatch's colour.
+ui.nanSwatch.style.background = ui.map.style.background = `rgb(${NAN_COLOUR.join(',')})`
 const query = new URLSearchParams(location.search)
 ui.gateway.value = query.get('gateway') ?? DEFAULT_GATEWAY
 ui.root.value = query.get('root') ?? ''
@@ -298,5 +331,5 @@ if (ui.root.value !== '') {
     range: vmin < vmax ? { min: vmin, max: vmax } : undefined,
   })
 } else {
-  setStatus('idle', 'Enter a gateway and the root CID of a Zarr v3 dataset written by py-hamt or ts-hamt.')
+  setStatus('idle', 'Enter gateways and the root CID of a Zarr dataset written by py-hamt or ts-hamt.')
 }

@@ -1,10 +1,13 @@
-// The clicked point: its value, its time series as a chart, and that series as a CSV download.
+// The clicked point: its coordinates and value, its time series as a chart, and that series as a
+// CSV download (the library's `toCSV()`: decoded times, the point's coordinates, decoded values).
+import { CFDatetime } from '../../../src/dataset.js'
 import { drawSeriesChart } from './chart.js'
 import { valueRange } from './colour-map.js'
-import { download, fileNamePart, seriesCsv } from './downloads.js'
-import { describeQuantity, formatTime, formatValue, isoTime } from './format.js'
+import type { VariableInfo } from './dataset.js'
+import { download, fileNamePart } from './downloads.js'
+import { describeQuantity, formatValue } from './format.js'
 import { type MapLayout, screenCell } from './map-layout.js'
-import { leadingIndices, selectedVariable, timeIndex, ui, view } from './state.js'
+import { leadingIndices, overtaken, selectedVariable, timeIndex, ui, view } from './state.js'
 
 export function clearPoint(): void {
   delete view.cell
@@ -16,12 +19,13 @@ export function clearPoint(): void {
 }
 
 /**
- * Marks `cell` on the map and names it with its coordinates as shown (recentred longitudes too) and
- * its value; returns the place's name.
+ * Marks `cell` on the map and names it with its coordinates (the leading ones as their selectors
+ * show them: a time as its calendar's date; lat/lon as on the map, recentred longitudes too) and its
+ * value in physical units; returns the place's name (lat/lon only).
  */
 export function labelPoint(cell: { x: number; y: number }): string {
-  const { grid, layout } = view
-  if (grid === undefined || layout === undefined) return ''
+  const { dataset, grid, layout } = view
+  if (dataset === undefined || grid === undefined || layout === undefined) return ''
   const variable = selectedVariable()
   const [yDim, xDim] = variable.dims.slice(-2) as [string, string]
   const { column, row } = screenCell(layout, cell)
@@ -29,9 +33,15 @@ export function labelPoint(cell: { x: number; y: number }): string {
     coordinateText(yDim, layout.y.values[row], cell.y),
     coordinateText(xDim, layout.x.values[column], cell.x),
   ].join(', ')
+  const leading = leadingIndices(variable)
+  const when = variable.dims.slice(0, -2).map((dim, d) => {
+    const index = leading[d] as number
+    return `${dim} ${dataset.coordinate(dim)?.label(index) ?? `#${index}`}`
+  })
   placeMarker(cell, layout)
   const value = grid.values[cell.y * grid.width + cell.x] as number
-  ui.point.textContent = `${where}: ${formatValue(value)} ${variable.units}`.trim()
+  const shown = Number.isNaN(value) ? 'no data' : `${formatValue(value)} ${variable.units}`.trim()
+  ui.point.textContent = `${[...when, where].join(', ')}: ${shown}`
   Object.assign(ui.point.dataset, { x: String(cell.x), y: String(cell.y), value: String(value) })
   return where
 }
@@ -49,9 +59,17 @@ export async function showPoint(cell: { x: number; y: number }): Promise<void> {
     ui.downloadCsv.disabled = true
     return
   }
-  const series = await dataset.series(variable.name, cell.y, cell.x, leading)
-  if (generation !== view.generation) return
-  view.series = { variable, cell, leading, values: series }
+  // The series runs along time: a new time step alone moves the chart's marker, without a read.
+  let data = sameSeries(view.series, variable, cell, leading) ? view.series?.data : undefined
+  try {
+    data ??= await dataset.series(variable.name, cell.y, cell.x, leading, { signal: view.reading?.signal })
+  } catch (error) {
+    if (overtaken(generation)) return
+    throw error
+  }
+  if (overtaken(generation)) return
+  view.series = { variable, cell, leading, data }
+  const series = data.values
   const timeDim = variable.dims[0] as string
   const time = dataset.coordinate(timeDim)
   const times = time?.values ?? Float64Array.from(series, (_, i) => i)
@@ -61,14 +79,34 @@ export async function showPoint(cell: { x: number; y: number }): Promise<void> {
     values: series,
     xLabel: time === undefined ? `${timeDim} (step)` : timeDim,
     yLabel: describeQuantity(variable.name, variable.longName, variable.units),
-    formatTime: (v) => formatTime(v, time?.units ?? '', time?.attributes.calendar),
+    // The axis is labelled at its two ends, which are time steps: each shown as its selector shows it.
+    formatTime: (t) => time?.label(times.indexOf(t)) ?? formatValue(t),
     currentIndex: timeIndex(),
   })
   const finite = valueRange(series)
   const span = finite === undefined ? 'no data' : `${formatValue(finite.min)} to ${formatValue(finite.max)}`
   ui.chart.setAttribute('aria-label', `${variable.name} at ${where}: ${series.length} values, ${span}`)
-  Object.assign(ui.chart.dataset, { variable: variable.name, x: String(cell.x), y: String(cell.y) })
+  Object.assign(ui.chart.dataset, {
+    variable: variable.name,
+    x: String(cell.x),
+    y: String(cell.y),
+    current: String(timeIndex()),
+  })
   ui.downloadCsv.disabled = false
+}
+
+function sameSeries(
+  shown: typeof view.series,
+  variable: VariableInfo,
+  cell: { x: number; y: number },
+  leading: readonly number[],
+): boolean {
+  return (
+    shown?.variable === variable &&
+    shown.cell.x === cell.x &&
+    shown.cell.y === cell.y &&
+    shown.leading.slice(1).every((index, d) => index === leading[d + 1])
+  )
 }
 
 function placeMarker(cell: { x: number; y: number }, layout: MapLayout): void {
@@ -84,26 +122,22 @@ function coordinateText(dim: string, shown: number | undefined, index: number): 
     : `${dim} ${formatValue(shown)}`
 }
 
-/** The clicked series as CSV: time, the point's other coordinates as stored, the values. */
+/**
+ * The clicked series as CSV, as the library writes it (`DataArray.toCSV()`): the time column,
+ * the point's coordinates as stored, the values; named after the variable and the point.
+ */
 export function downloadSeries(): void {
-  const { dataset, series } = view
-  if (dataset === undefined || series === undefined) return
-  const { variable, cell, leading, values } = series
-  const timeDim = variable.dims[0] as string
-  const time = dataset.coordinate(timeDim)
-  const times = Array.from(values, (_, i) => {
-    const t = time?.values[i]
-    return t === undefined
-      ? String(i)
-      : (isoTime(t, time?.units ?? '', time?.attributes.calendar) ?? String(t))
+  const { series } = view
+  if (series === undefined) return
+  const { variable, cell, leading, data } = series
+  const positions = [...leading.slice(1), cell.y, cell.x]
+  const place = variable.dims.slice(1).map((dim, d) => {
+    const value = data.coords[dim]
+    const shown = value instanceof CFDatetime ? value.toISOString() : (value ?? positions[d])
+    return `${dim}${String(shown)}`
   })
-  const fixedIndex = [...leading.slice(1), cell.y, cell.x]
-  const fixed = variable.dims.slice(1).map((dim, i) => {
-    const index = fixedIndex[i] as number
-    const coordinate = dataset.coordinate(dim)
-    return { name: dim, value: coordinate?.values[index] ?? index }
-  })
-  const csv = seriesCsv({ timeName: timeDim, times, fixed, name: variable.name, values })
-  const place = fixed.map((c) => `${c.name}${c.value}`).join('_')
-  download(new Blob([csv], { type: 'text/csv' }), `${fileNamePart(`${variable.name}_${place}`)}.csv`)
+  download(
+    new Blob([data.toCSV()], { type: 'text/csv' }),
+    `${fileNamePart([variable.name, ...place].join('_'))}.csv`,
+  )
 }

@@ -1,7 +1,9 @@
 // The page's elements and what it shows, shared by the modules that draw and the one that wires.
+
+import type { DataArray } from '../../../src/dataset.js'
 import { isHamtError } from '../../../src/index.js'
 import type { ValueRange } from './colour-map.js'
-import type { Dataset, Grid, VariableInfo } from './dataset.js'
+import type { Grid, VariableInfo, ViewerDataset } from './dataset.js'
 import type { MapLayout } from './map-layout.js'
 
 function element<T extends HTMLElement>(id: string, type: new () => T): T {
@@ -19,6 +21,7 @@ export const ui = {
   variable: element('variable', HTMLSelectElement),
   time: element('time', HTMLInputElement),
   timeLabel: element('time-label', HTMLOutputElement),
+  calendar: element('calendar', HTMLElement),
   extraDims: element('extra-dims', HTMLElement),
   recentre: element('recentre', HTMLInputElement),
   coastlines: element('coastlines', HTMLInputElement),
@@ -48,13 +51,18 @@ export const ui = {
 /** The colour range of a variable and where it came from. */
 export type ChosenRange = { range: ValueRange | undefined; source: string }
 
-/** What is on screen; `generation` drops the answers of reads a newer selection has overtaken. */
+/**
+ * What is on screen; `generation` drops the answers of reads a newer selection has overtaken, and
+ * `reading` aborts them (a dragged slider starts many).
+ */
 export const view: {
-  dataset?: Dataset
+  dataset?: ViewerDataset
   grid?: Grid
   layout?: MapLayout
   cell?: { x: number; y: number }
-  series?: { variable: VariableInfo; cell: { x: number; y: number }; leading: number[]; values: Float64Array }
+  /** The clicked point's series, with its coordinates (for the CSV). */
+  series?: { variable: VariableInfo; cell: { x: number; y: number }; leading: number[]; data: DataArray }
+  reading?: AbortController
   /** Per variable, kept across time steps and levels until the user sets another. */
   ranges: Map<string, ChosenRange>
   generation: number
@@ -83,3 +91,14 @@ export const leadingIndices = (variable: VariableInfo): number[] =>
     const select = ui.extraDims.querySelector<HTMLSelectElement>(`select[data-dim="${CSS.escape(dim)}"]`)
     return Number(select?.value ?? 0)
   })
+
+/** A new selection: the reads of the one before are aborted and their answers will be dropped. */
+export function nextReading(): { generation: number; signal: AbortSignal } {
+  view.reading?.abort(new DOMException('a newer selection overtook this read', 'AbortError'))
+  const controller = new AbortController()
+  view.reading = controller
+  return { generation: ++view.generation, signal: controller.signal }
+}
+
+/** Whether a read started at `generation` was overtaken (then its answer, or its failure, is dropped). */
+export const overtaken = (generation: number): boolean => generation !== view.generation
