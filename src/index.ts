@@ -51,6 +51,8 @@ export {
   isHamtError,
   KeyNotFoundError,
   LabelNotFoundError,
+  type MergeConflict,
+  MergeConflictError,
   RangeNotSatisfiableError,
   ReadOnlyError,
   StoreError,
@@ -68,6 +70,7 @@ export type {
   MapChange,
   NodesOptions,
 } from './hamt/interface.js'
+export { MERGE_DELETE, type MergeOptions, type MergeResolver, type MergeSides } from './hamt/merge.js'
 export type { CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './sharded/interface.js'
 export type { ShardReadMode } from './sharded/read-mode.js'
 export { type ShardedArrayInfo, ShardedZarrStore } from './sharded/store.js'

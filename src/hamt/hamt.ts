@@ -21,6 +21,7 @@ import type {
 import { checkTree } from './invariants.js'
 import { type KeyHasher, makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
+import { type MergeOptions, mergeMaps } from './merge.js'
 import { collapsePath, slotIndex, splitBucket } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
@@ -177,6 +178,39 @@ export class HAMT<V = unknown> {
     options: HAMTOptions & DiffOptions,
   ): AsyncGenerator<MapChange<V>> {
     return diffMaps<V>(toStoreId(from, 'from'), toStoreId(to, 'to'), options)
+  }
+
+  /**
+   * Three-way merge of two maps `a` and `b` made from the map at `base` (all in `options.store`):
+   * keys changed on one side only take that side's value, keys changed alike on both sides are no
+   * conflict, and keys changed differently (a delete against a change included) go to
+   * `options.resolve`, or without it fail the merge with a `MergeConflictError` (`ERR_MERGE_CONFLICT`,
+   * listing them) before anything is written. Returns the merged root, which is exactly the root of
+   * one writer making both change sets (the tree is canonical): N writers that each write a part from
+   * one base, merged, give the root of one writer writing everything. Only where the trees differ is
+   * read, and values are compared by ID, loaded only for the resolver. Pass the maps' `hashFn`,
+   * `maxBucketSize` and `valuesAreBytes`; `signal` ends the merge, which then returns nothing (blocks
+   * saved before that are unreferenced) and can be run again.
+   *
+   * @example
+   * ```ts
+   * const base = map.rootId
+   * const left = await HAMT.open(base, { store, readOnly: false })
+   * await left.set('a', 1)
+   * const right = await HAMT.open(base, { store, readOnly: false })
+   * await right.set('b', 2)
+   * const merged = await HAMT.merge(base, await left.flush(), await right.flush(), { store })
+   * console.log(await (await HAMT.open(merged, { store })).get('b')) // 2
+   * ```
+   */
+  static async merge<V = unknown>(
+    base: StoreId | string,
+    a: StoreId | string,
+    b: StoreId | string,
+    options: HAMTOptions & MergeOptions<V>,
+  ): Promise<StoreId> {
+    const ids = [toStoreId(base, 'base'), toStoreId(a, 'a'), toStoreId(b, 'b')] as const
+    return mergeMaps<V>(...ids, options, (root) => HAMT.open<V>(root, { ...options, readOnly: false }))
   }
 
   /** True when writes are refused. */
