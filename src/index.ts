@@ -30,6 +30,7 @@ export { MemoryStore } from './cas/memory.js'
 export { TrustlessGatewayStore, type TrustlessGatewayStoreOptions } from './cas/trustless-gateway.js'
 export type { Blake3Digest } from './cas/verify.js'
 export { diffZarrRoots, type ZarrChange, type ZarrDiffOptions } from './dataset/diff.js'
+export { mergeZarrRoots, type ZarrMergeOptions } from './dataset/merge.js'
 export { openZarrRoot, type ZarrLayout } from './dataset/open.js'
 export {
   type AnyHamtError,

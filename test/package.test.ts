@@ -57,6 +57,7 @@ describe('package', () => {
       'exportCar',
       'importCar',
       'isHamtError',
+      'mergeZarrRoots',
       'openZarrRoot',
     ])
   })
