@@ -22,6 +22,7 @@ async function rewriteMetadata(store: MemoryStore, root: StoreId, units: string)
     chunkShape: [...GRID.chunks],
     dtype: 'float64',
     fillValue: 0,
+    codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
     dimensionNames: ['y', 'x'],
     attributes: { units },
   })

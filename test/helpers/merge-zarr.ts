@@ -20,6 +20,7 @@ export async function writeBase(store: ContentAddressedStore): Promise<StoreId> 
     chunkShape: [...GRID.chunks],
     dtype: 'float64',
     fillValue: 0,
+    codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
     dimensionNames: ['y', 'x'],
     attributes: { units: 'K' },
   })
