@@ -73,13 +73,14 @@ export class HAMT<V = unknown> {
     root: Link,
     size: number | undefined,
     readOnly: boolean,
+    loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes),
   ) {
     this.store = options.store
     this.maxBucketSize = options.maxBucketSize ?? DEFAULTS.maxBucketSize
     this.valuesAreBytes = options.valuesAreBytes ?? false
     this.#calls = new CallOrder(readOnly)
     this.#flushConcurrency = options.flushConcurrency ?? DEFAULTS.flushConcurrency
-    this.#loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes)
+    this.#loader = loader
     this.#hasher = makeKeyHasher(hashFn)
     this.#root = root
     this.#size = size
@@ -210,7 +211,12 @@ export class HAMT<V = unknown> {
     options: HAMTOptions & MergeOptions<V>,
   ): Promise<StoreId> {
     const ids = [toStoreId(base, 'base'), toStoreId(a, 'a'), toStoreId(b, 'b')] as const
-    return mergeMaps<V>(...ids, options, (root) => HAMT.open<V>(root, { ...options, readOnly: false }))
+    // A map on the merge's loader: the nodes the diffs read are in its cache.
+    return mergeMaps<V>(
+      ...ids,
+      options,
+      (root, loader, hashFn) => new HAMT<V>(options, hashFn, Link.toStored(root), undefined, false, loader),
+    )
   }
 
   /** True when writes are refused. */

@@ -2,7 +2,7 @@ import { sameId } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { describeValue, InvalidArgumentError, type MergeConflict, MergeConflictError } from '../errors.js'
 import { diffTrees, type PointerChange, samePointer } from './diff.js'
-import type { HAMTOptions } from './interface.js'
+import type { HAMTOptions, HashFn } from './interface.js'
 import { makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
 import { Link } from './node.js'
@@ -50,7 +50,7 @@ export async function mergeMaps<V>(
   a: StoreId,
   b: StoreId,
   options: HAMTOptions & MergeOptions<V>,
-  openWritable: (root: StoreId) => Promise<WritableMap>,
+  openWritable: OpenWritable,
 ): Promise<StoreId> {
   const hashFn = await checkOptions(options)
   const { resolve, signal } = options
@@ -82,7 +82,7 @@ export async function mergeMaps<V>(
       if (!sameOptional(edit.pointer, current)) edits.push(edit)
     }
   }
-  return writeEdits(ontoA ? a : b, edits, options, openWritable)
+  return writeEdits(openWritable(ontoA ? a : b, loader, hashFn), edits, options)
 }
 
 /** Sorts the keys of two change sets: changed on one side only, or on both to different pointers. */
@@ -140,22 +140,23 @@ async function resolveConflict<V>(
   return { key, pointer }
 }
 
-/** The part of a writable map the merge writes through (given by `HAMT.merge`, so no import cycle). */
+/** The part of a writable map the merge writes through (made by `HAMT.merge`, so no import cycle). */
 export interface WritableMap {
+  readonly rootId: StoreId
   setPointer(key: string, pointer: StoreId, options?: AbortOptions): Promise<void>
   delete(key: string, options?: AbortOptions): Promise<void>
   flush(options?: AbortOptions): Promise<StoreId>
 }
 
-/** Opens `root` for writing, applies the edits in one batch and flushes: the merged root. */
-async function writeEdits(
-  root: StoreId,
-  edits: Edit[],
-  options: AbortOptions,
-  openWritable: (root: StoreId) => Promise<WritableMap>,
-): Promise<StoreId> {
-  if (edits.length === 0) return root
-  const map = await openWritable(root)
+/**
+ * Opens a root for writing on the merge's loader, whose cache holds the nodes both diffs read: the
+ * paths the edits change, so the writes mostly find them in memory. Given by `HAMT.merge`.
+ */
+export type OpenWritable = (root: StoreId, loader: NodeLoader, hashFn: HashFn) => WritableMap
+
+/** Applies the edits to the map in one batch and flushes: the merged root. */
+async function writeEdits(map: WritableMap, edits: Edit[], options: AbortOptions): Promise<StoreId> {
+  if (edits.length === 0) return map.rootId
   // Deletes first: every state on the way holds a subset of the merged keys, so a set never runs
   // out of hash bits where the merged map itself would not.
   const deletes = edits.filter((edit) => edit.pointer === undefined)
