@@ -122,7 +122,7 @@ function assertNodePlace(node: Node, link: Link, depth: number, path: number[], 
  * Two pointers from decoded nodes are the same block's: the decoder gives CIDs or bytes, compared by
  * their bytes (what `sameId` does, without its `CID.asCID` per call, which was most of a diff's CPU).
  */
-export function samePointer(a: StoreId, b: StoreId): boolean {
+function samePointer(a: StoreId, b: StoreId): boolean {
   const bytesA = a instanceof Uint8Array ? a : a.bytes
   const bytesB = b instanceof Uint8Array ? b : b.bytes
   return a instanceof Uint8Array === b instanceof Uint8Array && equals(bytesA, bytesB)

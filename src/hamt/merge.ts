@@ -1,7 +1,7 @@
 import { sameId } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { describeValue, InvalidArgumentError, type MergeConflict, MergeConflictError } from '../errors.js'
-import { diffTrees, type PointerChange, samePointer } from './diff.js'
+import { diffTrees } from './diff.js'
 import type { HAMTOptions, HashFn } from './interface.js'
 import { makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
@@ -34,10 +34,58 @@ export interface MergeOptions<V = unknown> extends AbortOptions {
 }
 
 /** One key to write onto the side the merge starts from: its new pointer, or undefined to delete it. */
-type Edit = { key: string; pointer: StoreId | undefined }
+export type MergeEdit = { key: string; pointer: StoreId | undefined }
+
+/** A key's change from the base on one side, with the block IDs before and after (as diffs give them). */
+export interface KeyChange {
+  readonly key: string
+  readonly kind: 'added' | 'removed' | 'changed'
+  readonly before?: StoreId | undefined
+  readonly after?: StoreId | undefined
+}
 
 /** A key both sides changed to different pointers, with each side's change from the base. */
-type Conflict = { key: string; a: PointerChange; b: PointerChange }
+type Conflict = { key: string; a: KeyChange; b: KeyChange }
+
+/** How a merge reads a conflicting key's values for the resolver, and saves what it returns. */
+export interface MergeValues<V> {
+  load(key: string, pointer: StoreId): Promise<V>
+  save(key: string, value: V): Promise<StoreId>
+}
+
+/**
+ * What a three-way merge writes, given each side's changes from the base (any layout): the side
+ * to write onto (the one with more changes) and the edits, the other side's changes and the
+ * resolved conflicts. Without a resolver a conflict is a {@link MergeConflictError}, before any write.
+ */
+export async function planMerge<V>(
+  changesA: ReadonlyMap<string, KeyChange>,
+  changesB: ReadonlyMap<string, KeyChange>,
+  resolve: MergeResolver<V> | undefined,
+  values: MergeValues<V>,
+  signal?: AbortSignal,
+): Promise<{ ontoA: boolean; edits: MergeEdit[] }> {
+  const { onlyA, onlyB, conflicts } = partition(changesA, changesB)
+  if (conflicts.length > 0 && resolve === undefined) throw conflictError(conflicts)
+  // Writing onto the side with more changes writes fewer keys; the result is the same either way.
+  const ontoA = onlyB.length <= onlyA.length
+  const edits = (ontoA ? onlyB : onlyA).map(({ key, after }) => ({ key, pointer: after }))
+  if (resolve !== undefined) {
+    for (const conflict of conflicts) {
+      const edit = await resolveConflict(conflict, resolve, values, signal)
+      const current = ontoA ? conflict.a.after : conflict.b.after
+      if (!sameOptional(edit.pointer, current)) edits.push(edit)
+    }
+  }
+  return { ontoA, edits }
+}
+
+/** Checks `options.resolve` at the boundary. */
+export function checkResolver(resolve: unknown): void {
+  if (resolve !== undefined && typeof resolve !== 'function') {
+    throw new InvalidArgumentError(`options.resolve must be a function, got ${describeValue(resolve)}`)
+  }
+}
 
 /**
  * `HAMT.merge` once its roots are checked. Both sides are diffed against the base (shared subtrees
@@ -54,44 +102,39 @@ export async function mergeMaps<V>(
 ): Promise<StoreId> {
   const hashFn = await checkOptions(options)
   const { resolve, signal } = options
-  if (resolve !== undefined && typeof resolve !== 'function') {
-    throw new InvalidArgumentError(`options.resolve must be a function, got ${describeValue(resolve)}`)
-  }
+  checkResolver(resolve)
   signal?.throwIfAborted()
   if (sameId(a, b) || sameId(b, base)) return a
   if (sameId(a, base)) return b
   const hasher = makeKeyHasher(hashFn)
   // One loader for both walks: the base's nodes are read once.
   const loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes)
-  const collect = async (side: StoreId): Promise<Map<string, PointerChange>> => {
-    const changes = new Map<string, PointerChange>()
+  const collect = async (side: StoreId): Promise<Map<string, KeyChange>> => {
+    const changes = new Map<string, KeyChange>()
     for await (const change of diffTrees(Link.toStored(base), Link.toStored(side), loader, hasher, options))
       changes.set(change.key, change)
     return changes
   }
   const [changesA, changesB] = await Promise.all([collect(a), collect(b)])
-  const { onlyA, onlyB, conflicts } = partition(changesA, changesB)
-  if (conflicts.length > 0 && resolve === undefined) throw conflictError(conflicts)
-  // Writing onto the side with more changes writes fewer keys; the root is the same either way.
-  const ontoA = onlyB.length <= onlyA.length
-  const edits = (ontoA ? onlyB : onlyA).map(({ key, after }) => ({ key, pointer: after }))
-  if (resolve !== undefined) {
-    for (const conflict of conflicts) {
-      const edit = await resolveConflict(conflict, resolve, loader, options)
-      const current = ontoA ? conflict.a.after : conflict.b.after
-      if (!sameOptional(edit.pointer, current)) edits.push(edit)
-    }
+  const valuesAreBytes = options.valuesAreBytes ?? false
+  const values: MergeValues<V> = {
+    load: async (key, pointer) => {
+      const bytes = await loader.loadValue(pointer, options)
+      return (valuesAreBytes ? bytes : decodeValue(key, pointer, bytes)) as V
+    },
+    save: (key, value) => loader.save(encodeValue(key, value, valuesAreBytes), 'raw', options),
   }
+  const { ontoA, edits } = await planMerge(changesA, changesB, resolve, values, signal)
   return writeEdits(openWritable(ontoA ? a : b, loader, hashFn), edits, options)
 }
 
 /** Sorts the keys of two change sets: changed on one side only, or on both to different pointers. */
 function partition(
-  changesA: Map<string, PointerChange>,
-  changesB: Map<string, PointerChange>,
-): { onlyA: PointerChange[]; onlyB: PointerChange[]; conflicts: Conflict[] } {
-  const onlyA: PointerChange[] = []
-  const onlyB: PointerChange[] = []
+  changesA: ReadonlyMap<string, KeyChange>,
+  changesB: ReadonlyMap<string, KeyChange>,
+): { onlyA: KeyChange[]; onlyB: KeyChange[]; conflicts: Conflict[] } {
+  const onlyA: KeyChange[] = []
+  const onlyB: KeyChange[] = []
   const conflicts: Conflict[] = []
   for (const [key, changeB] of changesB) {
     const changeA = changesA.get(key)
@@ -104,7 +147,7 @@ function partition(
 }
 
 function sameOptional(x: StoreId | undefined, y: StoreId | undefined): boolean {
-  return x === undefined || y === undefined ? x === y : samePointer(x, y)
+  return x === undefined || y === undefined ? x === y : sameId(x, y)
 }
 
 function conflictError(conflicts: Conflict[]): MergeConflictError {
@@ -119,25 +162,20 @@ function conflictError(conflicts: Conflict[]): MergeConflictError {
 async function resolveConflict<V>(
   { key, a, b }: Conflict,
   resolve: MergeResolver<V>,
-  loader: NodeLoader,
-  options: HAMTOptions & AbortOptions,
-): Promise<Edit> {
-  const valuesAreBytes = options.valuesAreBytes ?? false
-  const load = async (pointer: StoreId | undefined): Promise<V | undefined> => {
-    if (pointer === undefined) return undefined
-    const bytes = await loader.loadValue(pointer, options)
-    return (valuesAreBytes ? bytes : decodeValue(key, pointer, bytes)) as V
-  }
+  values: MergeValues<V>,
+  signal: AbortSignal | undefined,
+): Promise<MergeEdit> {
+  const load = (pointer: StoreId | undefined): Promise<V> | undefined =>
+    pointer === undefined ? undefined : values.load(key, pointer)
   const [baseValue, aValue, bValue] = await Promise.all([load(a.before), load(a.after), load(b.after)])
   const sides: { base?: V; a?: V; b?: V } = {}
-  if (a.before !== undefined) sides.base = baseValue
-  if (a.after !== undefined) sides.a = aValue
-  if (b.after !== undefined) sides.b = bValue
+  if (a.before !== undefined) sides.base = baseValue as V
+  if (a.after !== undefined) sides.a = aValue as V
+  if (b.after !== undefined) sides.b = bValue as V
   const merged = await resolve(key, sides)
-  options.signal?.throwIfAborted()
+  signal?.throwIfAborted()
   if (merged === MERGE_DELETE) return { key, pointer: undefined }
-  const pointer = await loader.save(encodeValue(key, merged, valuesAreBytes), 'raw', options)
-  return { key, pointer }
+  return { key, pointer: await values.save(key, merged) }
 }
 
 /** The part of a writable map the merge writes through (made by `HAMT.merge`, so no import cycle). */
@@ -155,7 +193,7 @@ export interface WritableMap {
 export type OpenWritable = (root: StoreId, loader: NodeLoader, hashFn: HashFn) => WritableMap
 
 /** Applies the edits to the map in one batch and flushes: the merged root. */
-async function writeEdits(map: WritableMap, edits: Edit[], options: AbortOptions): Promise<StoreId> {
+async function writeEdits(map: WritableMap, edits: MergeEdit[], options: AbortOptions): Promise<StoreId> {
   if (edits.length === 0) return map.rootId
   // Deletes first: every state on the way holds a subset of the merged keys, so a set never runs
   // out of hash bits where the merged map itself would not.
