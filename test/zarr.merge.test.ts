@@ -3,10 +3,26 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as zarr from 'zarrita'
-import { HAMT, isHamtError, MemoryStore, mergeZarrRoots, type StoreId, ZarrHAMTStore } from '../src/index.js'
-import { convertHamtToSharded } from '../src/layout.js'
+import {
+  HAMT,
+  isHamtError,
+  MemoryStore,
+  mergeZarrRoots,
+  ShardedZarrStore,
+  type StoreId,
+  ZarrHAMTStore,
+} from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
-import { GRID, ROW_CHUNKS, valueAt, writeBase, writeRows } from './helpers/merge-zarr.js'
+import {
+  GRID,
+  shardedPath,
+  valueAt,
+  writeBase,
+  writeRows,
+  writeShardedBase,
+  writeShardedRows,
+  writeTempMetadata,
+} from './helpers/merge-zarr.js'
 
 async function readTemp(store: MemoryStore, root: StoreId): Promise<number[]> {
   const map = await HAMT.open<Uint8Array>(root, { store, valuesAreBytes: true })
@@ -17,17 +33,14 @@ async function readTemp(store: MemoryStore, root: StoreId): Promise<number[]> {
 /** Rewrites temp's zarr.json through zarrita, with these attributes. */
 async function rewriteMetadata(store: MemoryStore, root: StoreId, units: string): Promise<StoreId> {
   const map = await HAMT.open<Uint8Array>(root, { store, valuesAreBytes: true, readOnly: false })
-  await zarr.create(zarr.root(new ZarrHAMTStore(map)).resolve('temp'), {
-    shape: [...GRID.shape],
-    chunkShape: [...GRID.chunks],
-    dtype: 'float64',
-    fillValue: 0,
-    codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
-    dimensionNames: ['y', 'x'],
-    attributes: { units },
-  })
+  await writeTempMetadata(new ZarrHAMTStore(map), units)
   return map.flush()
 }
+
+const expectedValues = (): number[] =>
+  Array.from({ length: GRID.shape[0] * GRID.shape[1] }, (_, i) =>
+    valueAt(Math.floor(i / GRID.shape[1]), i % GRID.shape[1]),
+  )
 
 describe('mergeZarrRoots', () => {
   it('three writers of disjoint chunk rows, merged in any order, give the one-writer root and its values', async () => {
@@ -54,11 +67,7 @@ describe('mergeZarrRoots', () => {
     )
     assert.equal(String(forward), String(single))
     assert.equal(String(backward), String(single))
-    const expected = Array.from({ length: GRID.shape[0] * GRID.shape[1] }, (_, i) =>
-      valueAt(Math.floor(i / 12), i % 12),
-    )
-    assert.deepEqual(await readTemp(store, forward), expected)
-    assert.equal(ROW_CHUNKS, 6)
+    assert.deepEqual(await readTemp(store, forward), expectedValues())
   })
 
   it('a zarr.json written identically by both writers is no conflict; a different one is, until resolved', async () => {
@@ -87,19 +96,70 @@ describe('mergeZarrRoots', () => {
     assert.equal(String(merged), String(await rewriteMetadata(store, single, 'kelvin')))
   })
 
-  it('refuses sharded roots with a typed error', async () => {
+  for (const version of ['sharded_zarr_v1', 'sharded_zarr_v2'] as const) {
+    it(`sharded roots (${version}): writers of disjoint chunks merge to the one-writer root and its values`, async () => {
+      const store = new CidMemoryStore()
+      const base = await writeShardedBase(store, version)
+      // Shards hold 4 chunks and a row 3: writers share shards, so entries merge within a shard.
+      const parts = [
+        [0, 3],
+        [1, 4],
+        [2, 5],
+      ]
+      const roots = await Promise.all(parts.map((rows) => writeShardedRows(store, base, rows, version)))
+      const single = await writeShardedRows(store, base, [0, 1, 2, 3, 4, 5], version)
+      let merged: StoreId = roots[0] as StoreId
+      for (const root of roots.slice(1)) merged = await mergeZarrRoots(base, merged, root, { store })
+      assert.equal(String(merged), String(single))
+      const swapped = await mergeZarrRoots(
+        base,
+        roots[2] as StoreId,
+        await mergeZarrRoots(base, roots[1] as StoreId, roots[0] as StoreId, { store }),
+        { store },
+      )
+      assert.equal(String(swapped), String(single))
+      const sharded = await ShardedZarrStore.open(merged, { store })
+      const array = await zarr.open(zarr.root(sharded).resolve(shardedPath(version)), { kind: 'array' })
+      assert.deepEqual(Array.from((await zarr.get(array)).data as Float64Array), expectedValues())
+    })
+  }
+
+  it('sharded roots: a chunk both writers wrote differently is a conflict; the resolver settles it', async () => {
     const store = new CidMemoryStore()
-    const base = await writeBase(store)
-    const written = await writeRows(store, base, [0])
-    const sharded = await convertHamtToSharded(
-      await HAMT.open<Uint8Array>(written, { store, valuesAreBytes: true }),
+    const base = await writeShardedBase(store, 'sharded_zarr_v2')
+    const a = await writeShardedRows(store, base, [0, 1], 'sharded_zarr_v2')
+    const other = await ShardedZarrStore.open(base, { store, readOnly: false })
+    await other.set('0/temp/c/1/2', new Uint8Array(64).fill(7))
+    await other.set('0/temp/c/5/0', new Uint8Array(64).fill(9))
+    const b = await other.flush()
+    await assert.rejects(mergeZarrRoots(base, a, b, { store }), (err) => {
+      assert.ok(isHamtError(err, 'ERR_MERGE_CONFLICT'))
+      assert.deepEqual(err.conflicts, [{ key: '0/temp/c/1/2', a: 'added', b: 'added' }])
+      return true
+    })
+    const merged = await mergeZarrRoots(base, a, b, {
       store,
-    )
+      resolve: (_key, sides) => sides.a as Uint8Array,
+    })
+    const expected = await ShardedZarrStore.open(a, { store, readOnly: false })
+    await expected.set('0/temp/c/5/0', new Uint8Array(64).fill(9))
+    assert.equal(String(merged), String(await expected.flush()))
+  })
+
+  it('refuses roots of mixed layouts with a typed error', async () => {
+    const store = new CidMemoryStore()
+    const hamt = await writeBase(store)
+    const sharded = await writeShardedBase(store, 'sharded_zarr_v2')
     await assert.rejects(
-      mergeZarrRoots(base, sharded, written, { store }),
+      mergeZarrRoots(hamt, sharded, hamt, { store }),
       (err) =>
         isHamtError(err, 'ERR_INVALID_ARGUMENT') &&
-        /a is a sharded Zarr root: merging sharded roots is not supported/.test(err.message),
+        /mix layouts \(base: hamt, a: sharded, b: hamt\)/.test(err.message),
+    )
+    const v1 = await writeShardedBase(store, 'sharded_zarr_v1')
+    await assert.rejects(
+      mergeZarrRoots(sharded, v1, sharded, { store }),
+      (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT') && /different manifest versions/.test(err.message),
     )
   })
 })

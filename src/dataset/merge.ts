@@ -1,9 +1,12 @@
-import { formatId, toStoreId } from '../cas/id.js'
+import { formatId, toCid, toStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { callStore } from '../hamt/loader.js'
 import type { MergeResolver } from '../hamt/merge.js'
+import type { RootState } from '../sharded/interface.js'
+import { decodeRoot } from '../sharded/layout.js'
+import { mergeShardedRoots } from '../sharded/merge.js'
 import { zarrLayoutOf } from './open.js'
 
 export interface ZarrMergeOptions extends AbortOptions {
@@ -14,19 +17,19 @@ export interface ZarrMergeOptions extends AbortOptions {
 }
 
 /**
- * Three-way merge of two versions `a` and `b` of a Zarr dataset on a HAMT root, both written from
- * `base` (as `HAMT.merge` with `valuesAreBytes`): chunks and metadata written by one writer are kept,
- * a document written identically by several writers (the same `zarr.json`) is no conflict, keys
- * written differently go to `resolve` or fail with `ERR_MERGE_CONFLICT` before anything is written.
- * Writers that each write their own chunks of one array from the same base, merged in any order,
- * give exactly the root of one writer writing every chunk. Roots on py-hamt's sharded layout are an
- * `ERR_INVALID_ARGUMENT` (not supported). Maps written with another bucket size or hash are not.
+ * Three-way merge of two versions `a` and `b` of a Zarr dataset, both written from `base`: chunks
+ * and metadata written by one writer are kept, a document written identically by several writers
+ * (the same `zarr.json`) is no conflict, keys written differently go to `resolve` or fail with
+ * `ERR_MERGE_CONFLICT` before anything is written. Writers that each write their own chunks of one
+ * array from the same base, merged in any order, give exactly the root of one writer writing every
+ * chunk. On a HAMT root it is `HAMT.merge` with `valuesAreBytes` (pass no other bucket size or hash);
+ * on py-hamt's sharded layout (all three of one manifest version) metadata and chunk entries are
+ * merged by CID, reading only the shards whose CIDs differ. Mixed layouts are an `ERR_INVALID_ARGUMENT`.
  *
  * @example
  * ```ts
- * // base: the dataset with its zarr.json; a, b: two writers' roots, each with its own chunks
- * declare const base: CID, a: CID, b: CID
- * const merged = await mergeZarrRoots(base, a, b, { store })
+ * // hamtRoot: the dataset with its zarr.json; root, rootCid: two writers' roots made from it
+ * const merged = await mergeZarrRoots(hamtRoot, root, rootCid, { store })
  * ```
  */
 export async function mergeZarrRoots(
@@ -37,19 +40,32 @@ export async function mergeZarrRoots(
 ): Promise<StoreId> {
   const roots = { base: toStoreId(base, 'base'), a: toStoreId(a, 'a'), b: toStoreId(b, 'b') }
   const { store, signal } = options
-  for (const [name, id] of Object.entries(roots)) {
-    const block = await callStore(
-      () => `loading block ${formatId(id)}`,
-      () => store.load(id, { signal }),
-      signal,
-    )
-    const layout = zarrLayoutOf(block, formatId(id))
-    if (layout.kind !== 'hamt') {
-      throw new InvalidArgumentError(
-        `${name} is a sharded Zarr root: merging sharded roots is not supported (merge HAMT roots, ` +
-          'then convert the result with convertHamtToSharded)',
-      )
-    }
+  const blocks = await Promise.all(
+    Object.values(roots).map((id) =>
+      callStore(
+        () => `loading block ${formatId(id)}`,
+        () => store.load(id, { signal }),
+        signal,
+      ),
+    ),
+  )
+  const layouts = Object.keys(roots).map((name, i) => [
+    name,
+    zarrLayoutOf(blocks[i] as Uint8Array, name).kind,
+  ])
+  if (layouts.every(([, kind]) => kind === 'hamt')) {
+    return HAMT.merge<Uint8Array>(roots.base, roots.a, roots.b, { ...options, valuesAreBytes: true })
   }
-  return HAMT.merge<Uint8Array>(roots.base, roots.a, roots.b, { ...options, valuesAreBytes: true })
+  if (layouts.every(([, kind]) => kind === 'sharded')) {
+    const [stateBase, stateA, stateB] = blocks.map((block) => decodeRoot(block)) as [
+      RootState,
+      RootState,
+      RootState,
+    ]
+    const cids = { base: toCid(roots.base, 'base'), a: toCid(roots.a, 'a'), b: toCid(roots.b, 'b') }
+    return mergeShardedRoots(cids, { base: stateBase, a: stateA, b: stateB }, options)
+  }
+  throw new InvalidArgumentError(
+    `base, a and b mix layouts (${layouts.map(([name, kind]) => `${name}: ${kind}`).join(', ')}): a merge needs one`,
+  )
 }
