@@ -9,7 +9,19 @@ import { Link } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
 import { decodeValue, encodeValue } from './values.js'
 
-/** What a merge resolver returns to delete a conflicting key from the merged map. */
+/**
+ * What a merge resolver returns to delete a conflicting key from the merged map.
+ *
+ * @example
+ * ```ts
+ * // hamtRoot: the base; root and rootCid: two versions made from it
+ * const merged = await HAMT.merge<number>(hamtRoot, root, rootCid, {
+ *   store,
+ *   // A delete on either side wins; else the larger count.
+ *   resolve: (_key, { a, b }) => (a === undefined || b === undefined ? MERGE_DELETE : Math.max(a, b)),
+ * })
+ * ```
+ */
 export const MERGE_DELETE: unique symbol = Symbol.for('ts-hamt.merge.delete')
 
 /** A conflicting key's values in the base and on each side; a side without the key has no property. */
