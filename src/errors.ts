@@ -19,6 +19,7 @@ export type HamtErrorCode =
   | 'ERR_INVALID_MANIFEST'
   | 'ERR_CHUNK_OUT_OF_BOUNDS'
   | 'ERR_LABEL_NOT_FOUND'
+  | 'ERR_MERGE_CONFLICT'
 
 /** Base class of every error ts-hamt throws on purpose. The original failure, if any, is in `cause`. */
 export class HamtError extends Error {
@@ -237,6 +238,40 @@ export class LabelNotFoundError extends HamtError {
   }
 }
 
+/** A key both sides of a merge changed, each its own way: how each side changed it from the base. */
+export interface MergeConflict {
+  readonly key: string
+  readonly a: 'added' | 'removed' | 'changed'
+  readonly b: 'added' | 'removed' | 'changed'
+}
+
+/**
+ * A three-way merge found keys changed differently on both sides and had no resolver: nothing was
+ * written. `conflicts` lists the first ones in key order (at most {@link MergeConflictError.LISTED}),
+ * `count` counts them all.
+ */
+export class MergeConflictError extends HamtError {
+  declare readonly code: 'ERR_MERGE_CONFLICT'
+
+  /** The most conflicts an error lists; `count` says how many there were. */
+  static readonly LISTED = 100
+
+  readonly conflicts: readonly MergeConflict[]
+  readonly count: number
+
+  constructor(conflicts: readonly MergeConflict[], count: number) {
+    const shown = conflicts.slice(0, 5).map((c) => JSON.stringify(c.key))
+    const more = count > shown.length ? ` and ${count - shown.length} more` : ''
+    super(
+      'ERR_MERGE_CONFLICT',
+      `${count} key${count === 1 ? '' : 's'} changed differently on both sides: ${shown.join(', ')}${more} ` +
+        '(pass a resolve function to settle them; nothing was written)',
+    )
+    this.conflicts = conflicts
+    this.count = count
+  }
+}
+
 /** Every error class ts-hamt throws, told apart by their `code`. */
 export type AnyHamtError =
   | InvalidArgumentError
@@ -255,6 +290,7 @@ export type AnyHamtError =
   | InvalidManifestError
   | ChunkOutOfBoundsError
   | LabelNotFoundError
+  | MergeConflictError
 
 /** The error class of a code: `HamtErrorOf<'ERR_KEY_NOT_FOUND'>` is `KeyNotFoundError`. */
 export type HamtErrorOf<C extends HamtErrorCode> = Extract<AnyHamtError, { code: C }>

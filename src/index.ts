@@ -30,6 +30,7 @@ export { MemoryStore } from './cas/memory.js'
 export { TrustlessGatewayStore, type TrustlessGatewayStoreOptions } from './cas/trustless-gateway.js'
 export type { Blake3Digest } from './cas/verify.js'
 export { diffZarrRoots, type ZarrChange, type ZarrDiffOptions } from './dataset/diff.js'
+export { mergeZarrRoots, type ZarrMergeOptions } from './dataset/merge.js'
 export { openZarrRoot, type ZarrLayout } from './dataset/open.js'
 export {
   type AnyHamtError,
@@ -51,6 +52,8 @@ export {
   isHamtError,
   KeyNotFoundError,
   LabelNotFoundError,
+  type MergeConflict,
+  MergeConflictError,
   RangeNotSatisfiableError,
   ReadOnlyError,
   StoreError,
@@ -68,6 +71,7 @@ export type {
   MapChange,
   NodesOptions,
 } from './hamt/interface.js'
+export { MERGE_DELETE, type MergeOptions, type MergeResolver, type MergeSides } from './hamt/merge.js'
 export type { CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './sharded/interface.js'
 export type { ShardReadMode } from './sharded/read-mode.js'
 export { type ShardedArrayInfo, ShardedZarrStore } from './sharded/store.js'

@@ -43,7 +43,9 @@ describe('package', () => {
       'KeyNotFoundError',
       'KuboStore',
       'LabelNotFoundError',
+      'MERGE_DELETE',
       'MemoryStore',
+      'MergeConflictError',
       'RangeNotSatisfiableError',
       'ReadOnlyError',
       'ShardedZarrStore',
@@ -55,6 +57,7 @@ describe('package', () => {
       'exportCar',
       'importCar',
       'isHamtError',
+      'mergeZarrRoots',
       'openZarrRoot',
     ])
   })

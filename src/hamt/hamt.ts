@@ -22,6 +22,7 @@ import type {
 import { checkTree } from './invariants.js'
 import { type KeyHasher, makeKeyHasher } from './keys.js'
 import { NodeLoader, saveFailure, valueLoadFailure } from './loader.js'
+import { type MergeOptions, mergeMaps } from './merge.js'
 import { collapsePath, slotIndex, splitBucket } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
 import { checkOptions, DEFAULTS } from './options.js'
@@ -73,13 +74,14 @@ export class HAMT<V = unknown> {
     root: Link,
     size: number | undefined,
     readOnly: boolean,
+    loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes),
   ) {
     this.store = options.store
     this.maxBucketSize = options.maxBucketSize ?? DEFAULTS.maxBucketSize
     this.valuesAreBytes = options.valuesAreBytes ?? false
     this.#calls = new CallOrder(readOnly)
     this.#flushConcurrency = options.flushConcurrency ?? DEFAULTS.flushConcurrency
-    this.#loader = new NodeLoader(options.store, options.cacheBytes ?? DEFAULTS.cacheBytes)
+    this.#loader = loader
     this.#hasher = makeKeyHasher(hashFn)
     this.#root = root
     this.#size = size
@@ -180,6 +182,44 @@ export class HAMT<V = unknown> {
     options: HAMTOptions & DiffOptions,
   ): AsyncGenerator<MapChange<V>> {
     return diffMaps<V>(toStoreId(from, 'from'), toStoreId(to, 'to'), options)
+  }
+
+  /**
+   * Three-way merge of two maps `a` and `b` made from the map at `base` (all in `options.store`):
+   * keys changed on one side only take that side's value, keys changed alike on both sides are no
+   * conflict, and keys changed differently (a delete against a change included) go to
+   * `options.resolve`, or without it fail the merge with a `MergeConflictError` (`ERR_MERGE_CONFLICT`,
+   * listing them) before anything is written. Returns the merged root, which is exactly the root of
+   * one writer making both change sets (the tree is canonical): N writers that each write a part from
+   * one base, merged, give the root of one writer writing everything. Only where the trees differ is
+   * read, and values are compared by ID, loaded only for the resolver. Pass the maps' `hashFn`,
+   * `maxBucketSize` and `valuesAreBytes`; `signal` ends the merge, which then returns nothing (blocks
+   * saved before that are unreferenced) and can be run again.
+   *
+   * @example
+   * ```ts
+   * const base = map.rootId
+   * const left = await HAMT.open(base, { store, readOnly: false })
+   * await left.set('a', 1)
+   * const right = await HAMT.open(base, { store, readOnly: false })
+   * await right.set('b', 2)
+   * const merged = await HAMT.merge(base, await left.flush(), await right.flush(), { store })
+   * console.log(await (await HAMT.open(merged, { store })).get('b')) // 2
+   * ```
+   */
+  static async merge<V = unknown>(
+    base: StoreId | string,
+    a: StoreId | string,
+    b: StoreId | string,
+    options: HAMTOptions & MergeOptions<V>,
+  ): Promise<StoreId> {
+    const ids = [toStoreId(base, 'base'), toStoreId(a, 'a'), toStoreId(b, 'b')] as const
+    // A map on the merge's loader: the nodes the diffs read are in its cache.
+    return mergeMaps<V>(
+      ...ids,
+      options,
+      (root, loader, hashFn) => new HAMT<V>(options, hashFn, Link.toStored(root), undefined, false, loader),
+    )
   }
 
   /** True when writes are refused. */
