@@ -65,6 +65,7 @@ describe('package', () => {
       'blake3Hasher',
       'blake3Multihash',
       'bytesToHex',
+      'collectGarbage',
       'formatId',
       'hexToBytes',
       'isStoreId',
