@@ -77,13 +77,15 @@ describe('a garbage collection killed at random points', () => {
       assert.equal(signal, 'SIGKILL', `${where}: the collection was to be killed, it ended`)
 
       const left = await blockFiles(directory) // every file read and checked against its name
-      assert.equal(left.size, all.size - (mode === 'delete' ? killAfter : 0), where)
+      // Deletes run a few at a time: at least `killAfter` were done when it died.
+      if (mode === 'delete') assert.ok(left.size <= all.size - killAfter && left.size >= reach.size, where)
+      else assert.equal(left.size, all.size, where)
       for (const hash of reach) assert.ok(left.has(hash), `${where}: kept block ${hash} is gone`)
       const reopened = await DiskStore.open(directory)
       assert.equal((await reachable(reopened, keep)).size, reach.size, where)
 
       const rerun = await collectGarbage(reopened, { keep })
-      assert.equal(rerun.removed, removed - (mode === 'delete' ? killAfter : 0), where)
+      assert.equal(rerun.removed, left.size - reach.size, where)
       assert.deepEqual([...(await blockFiles(directory))].sort(), [...reach].sort(), where)
       await rm(directory, { recursive: true, force: true })
     }

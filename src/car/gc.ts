@@ -6,6 +6,7 @@ import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, isHamtError } from '../errors.js'
+import { mapPool } from '../util/pool.js'
 import type { BlockSource } from './interface.js'
 import { walkDag } from './walk.js'
 
@@ -27,7 +28,7 @@ export interface GcOptions extends AbortOptions {
   all?: boolean
   /** Report what would be removed and remove nothing; default false. */
   dryRun?: boolean
-  /** Blocks read at once while marking; default 16. */
+  /** Blocks read (and, sweeping, deleted) at once; default 16. */
   concurrency?: number
   /** Called with each block removed (or that a dry run would remove) and its size in bytes. */
   onRemove?: (cid: CID, bytes: number) => void
@@ -108,14 +109,15 @@ class Marks {
   /** Blocks put since the collection began, not yet marked from. */
   #puts: CID[] = []
   readonly #source: BlockSource
-  readonly #concurrency: number
+  readonly concurrency: number
+  #settling: Promise<void> | undefined
   readonly #options: GcOptions
   removed = 0
   removedBytes = 0
 
   constructor(access: CollectableAccess, concurrency: number, options: GcOptions) {
     this.#source = leafCheckingSource(access, options)
-    this.#concurrency = concurrency
+    this.concurrency = concurrency
     this.#options = options
   }
 
@@ -149,8 +151,14 @@ class Marks {
     })
   }
 
-  get putsPending(): boolean {
-    return this.#puts.length > 0
+  /** Marks from every put seen so far, waiting for a walk of them under way. */
+  async settle(): Promise<void> {
+    while (this.#puts.length > 0 || this.#settling !== undefined) {
+      this.#settling ??= this.markPuts().finally(() => {
+        this.#settling = undefined
+      })
+      await this.#settling
+    }
   }
 
   /** What the blocks put meanwhile link to, as far as it is there (a writer's blocks may be partial). */
@@ -164,7 +172,7 @@ class Marks {
 
   async #walk(root: CID, onError: (cid: CID, error: unknown) => void): Promise<void> {
     const walk = walkDag(this.#source, root, {
-      concurrency: this.#concurrency,
+      concurrency: this.concurrency,
       skip: (cid) => this.has(cid),
       onError,
       ...(this.#options.signal ? { signal: this.#options.signal } : {}),
@@ -214,18 +222,18 @@ async function sweep(access: CollectableAccess, marks: Marks, options: GcOptions
   const removeBatch = async (): Promise<void> => {
     const candidates = batch
     batch = []
+    const removeOne = async (cid: CID): Promise<void> => {
+      const bytes = await access.size(cid, options)
+      if (!dryRun) await marks.settle()
+      // Nothing runs between this check and the delete's start: a put seen before it was marked from.
+      if (bytes === undefined || marks.has(cid)) return
+      if (!dryRun) await access.remove(cid, options)
+      marks.removed++
+      marks.removedBytes += bytes
+      options.onRemove?.(cid, bytes)
+    }
     const remove = async (): Promise<void> => {
-      for (const cid of candidates) {
-        options.signal?.throwIfAborted()
-        const bytes = await access.size(cid, options)
-        // Nothing runs between this check and the delete: a put seen before it is marked from.
-        while (!dryRun && marks.putsPending) await marks.markPuts()
-        if (bytes === undefined || marks.has(cid)) continue
-        if (!dryRun) await access.remove(cid, options)
-        marks.removed++
-        marks.removedBytes += bytes
-        options.onRemove?.(cid, bytes)
-      }
+      await mapPool(candidates, marks.concurrency, removeOne, options.signal)
     }
     await (dryRun ? remove() : access.exclusive(remove, options))
     marks.reportSweep()
