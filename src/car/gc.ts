@@ -1,5 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
+import type { BlockstoreStore } from '../cas/blockstore.js'
 import { type CollectableAccess, collectable, isCollectable } from '../cas/collectable.js'
 import { toCid } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
@@ -63,12 +64,13 @@ const SWEEP_BATCH = 256
  *
  * @example
  * ```ts
- * const store = await DiskStore.open('./my-maps')
- * const preview = await collectGarbage(store, { keep: [today], dryRun: true })
- * const { removed, removedBytes } = await collectGarbage(store, { keep: [today] })
+ * const disk = await DiskStore.open('./my-maps')
+ * const preview = await collectGarbage(disk, { keep: [root], dryRun: true })
+ * console.log(`${preview.removed} blocks (${preview.removedBytes} bytes) would go`)
+ * await collectGarbage(disk, { keep: [root] }) // removes exactly those
  * ```
  */
-export async function collectGarbage(store: unknown, options: GcOptions): Promise<GcResult> {
+export async function collectGarbage(store: BlockstoreStore, options: GcOptions): Promise<GcResult> {
   if (!isCollectable(store)) {
     throw new InvalidArgumentError('store must be a DiskStore or BlockstoreStore to collect garbage in')
   }

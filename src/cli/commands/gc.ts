@@ -1,4 +1,5 @@
 import { collectGarbage } from '../../car/gc.js'
+import { DiskStore } from '../../cas/disk.js'
 import { parseRoot, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
@@ -20,11 +21,6 @@ Other processes cannot flush to the store while it runs. For Kubo, use its own \
     if (args.length > 0) {
       throw new UsageError(`gc takes its roots as --keep ROOT, got ${JSON.stringify(args[0])}`)
     }
-    if (context.options.kubo !== undefined || context.options.gateways.length > 0) {
-      throw new UsageError(
-        'gc works on the on-disk store (--store); Kubo collects its own with `ipfs repo gc`',
-      )
-    }
     const keep = ((flags.keep as string[] | undefined) ?? []).map((text) => parseRoot(text, '--keep'))
     const all = flags.all === true
     if (keep.length === 0 && !all) {
@@ -35,6 +31,11 @@ Other processes cannot flush to the store while it runs. For Kubo, use its own \
     if (keep.length > 0 && all) throw new UsageError('--all removes every block: give it without --keep')
     const dryRun = flags['dry-run'] === true
     const store = await context.store()
+    if (!(store instanceof DiskStore)) {
+      throw new UsageError(
+        `gc works on the on-disk store, not ${context.storeName}; Kubo collects its own with \`ipfs repo gc\``,
+      )
+    }
     const progress = context.output.progress(dryRun ? 'gc (dry run)' : 'gc')
     const result = await collectGarbage(store, {
       keep,
