@@ -286,9 +286,14 @@ describe('writers while a collection runs', () => {
     await new Promise((resolve) => setTimeout(resolve, 50))
     await assert.rejects(collectGarbage(store, { keep: [maps[2] as CID] }), { code: 'ERR_STORE' })
     await assert.rejects(collectGarbage(other, { keep: [maps[2] as CID] }), /already/)
+    // Another store on the directory in this process writes as another process would: refused.
+    const map = await HAMT.open<unknown>(maps[2] as CID, { store: other, readOnly: false })
+    await map.set('elsewhere', 1)
+    await assert.rejects(map.flush(), /another store in this process is collecting garbage/)
     go()
     await first
     fs.get = get
+    await map.flush()
     await collectGarbage(other, { keep: [maps[2] as CID] })
   })
 })

@@ -27,8 +27,11 @@ const TEMP_FILE = /^\.[A-Z2-7]+\.data\.tmp$/
 const BLOCK_FILE = /^[A-Z2-7]+\.data$/
 /** Held by the process collecting garbage in the directory (its pid inside); see `car/gc.ts`. */
 const GC_LOCK = '.ts-hamt-gc'
-/** Directories this process is collecting garbage in. */
-const collectingHere = new Set<string>()
+/**
+ * Directories this process is collecting garbage in, with the store collecting: only its own puts
+ * are seen by the collection, so another store on the directory is refused writes like another process.
+ */
+const collectingHere = new Map<string, DiskStore>()
 
 /** Where blockstore-fs keeps a block (a runtime field of FsBlockstore that its types mark private). */
 function blockFile(blockstore: FsBlockstore, cid: CID): { dir: string; file: string } {
@@ -101,11 +104,13 @@ export class DiskStore extends BlockstoreStore {
     let written = false
     let refused = false
     try {
-      const collector = await collectorElsewhere(this.directory)
+      const here = collectingHere.get(this.directory)
+      const collector =
+        here === undefined ? await collectorElsewhere(this.directory) : here === this ? undefined : 'this'
       if (collector !== undefined) {
         refused = true
         throw new StoreError(
-          `cannot write to ${this.description}: process ${collector} is collecting garbage in it; flush again when it ends`,
+          `cannot write to ${this.description}: ${collector === 'this' ? 'another store in this process' : `process ${collector}`} is collecting garbage in it; flush again when it ends`,
         )
       }
       await super.flush(options)
@@ -131,7 +136,7 @@ export class DiskStore extends BlockstoreStore {
       begin: async (options) => {
         const release = await access.begin(options)
         try {
-          await takeCollectorLock(directory, this.description)
+          await takeCollectorLock(this)
         } catch (error) {
           await release()
           throw error
@@ -216,7 +221,8 @@ async function lockHolder(directory: string): Promise<number | undefined> {
  * Creates the lock file (replacing a killed collector's), then refuses if another process is
  * flushing: a flush writes its marker before it reads the lock, so one of the two sees the other.
  */
-async function takeCollectorLock(directory: string, description: string): Promise<void> {
+async function takeCollectorLock(store: DiskStore): Promise<void> {
+  const { directory, description } = store
   const busy = (what: string): StoreError =>
     new StoreError(`cannot collect garbage in ${description}: ${what}; try again when it ends`)
   if (collectingHere.has(directory)) throw busy('this process is collecting garbage in it already')
@@ -229,7 +235,13 @@ async function takeCollectorLock(directory: string, description: string): Promis
     if (holder !== undefined) throw busy(`process ${holder} is collecting garbage in it`)
     await writeFile(lock, String(process.pid))
   }
-  collectingHere.add(directory)
+  collectingHere.set(directory, store)
+  // A flush of this process that began before the lock was taken (its marker has our pid).
+  if (flushesHere.has(directory)) {
+    collectingHere.delete(directory)
+    await rm(lock, { force: true })
+    throw busy('a store in this process is writing to it')
+  }
   const writers = (await readdir(directory))
     .filter((name) => name.startsWith(WRITING_MARKER))
     .map((name) => Number(name.slice(WRITING_MARKER.length)))
