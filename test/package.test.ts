@@ -68,6 +68,7 @@ describe('package', () => {
       'blake3Hasher',
       'blake3Multihash',
       'bytesToHex',
+      'collectGarbage',
       'formatId',
       'hexToBytes',
       'isStoreId',

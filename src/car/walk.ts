@@ -17,6 +17,8 @@ export interface WalkOptions extends AbortOptions {
    * without it (what `verify` wants). Without it, the walk stops with that error (what export wants).
    */
   onError?: (cid: CID, error: unknown) => void
+  /** A link for which this is true is neither fetched nor followed (garbage collection's marked blocks). */
+  skip?: (cid: CID) => boolean
 }
 
 type Fetched = { ticket: number; cid: CID } & ({ bytes: Uint8Array } | { error: unknown })
@@ -58,7 +60,7 @@ export async function* walkDag(
       continue
     }
     for (const link of links) {
-      if (seen.has(link)) continue
+      if (seen.has(link) || options.skip?.(link)) continue
       seen.set(link, true)
       queue.push(link)
     }

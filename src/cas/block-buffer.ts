@@ -112,6 +112,11 @@ export class BlockBuffer {
     return this.#flushes.write(() => this.#flushNow(options), options?.signal)
   }
 
+  /** Runs `fn` between flushes: no buffered block is written while it runs (a sweep's deletes). */
+  exclusive<T>(fn: () => Promise<T>, options?: AbortOptions): Promise<T> {
+    return this.#flushes.write(fn, options?.signal)
+  }
+
   async #flushNow(options: AbortOptions | undefined): Promise<void> {
     this.#compact()
     if (this.#order.length === 0) return

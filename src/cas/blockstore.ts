@@ -5,8 +5,9 @@ import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.
 import { mapPool } from '../util/pool.js'
 import type { BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode } from './buffered-blocks.js'
+import { type CollectableAccess, collectable } from './collectable.js'
 import { concatBytes } from './concat.js'
-import { type BlockHash, blockDigest, blockHashOption } from './id.js'
+import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { buildUnixfsFile } from './unixfs-builder.js'
 import { checkVerifiable, verifyBlock } from './verify.js'
@@ -22,6 +23,9 @@ export interface BlockstoreLike {
   ): Uint8Array | Promise<Uint8Array> | Iterable<Uint8Array> | AsyncIterable<Uint8Array>
   put(cid: CID, bytes: Uint8Array, options?: AbortOptions): unknown
   has(cid: CID, options?: AbortOptions): boolean | Promise<boolean>
+  /** Every block (interface-blockstore's `getAll`); garbage collection needs it and `delete`. */
+  getAll?(options?: AbortOptions): Iterable<{ cid: CID }> | AsyncIterable<{ cid: CID }>
+  delete?(cid: CID, options?: AbortOptions): unknown
 }
 
 export interface BlockstoreStoreOptions {
@@ -63,6 +67,9 @@ export class BlockstoreStore implements ContentAddressedStore {
   readonly #verify: boolean
   readonly #writeConcurrency: number
   readonly #blocks: BufferedBlocks
+  /** Garbage collections running on this store, told of every block put (see `car/gc.ts`). */
+  readonly #putWatches = new Set<(cid: CID) => void>()
+  #collecting = false
 
   constructor(blockstore: BlockstoreLike, options: BlockstoreStoreOptions = {}) {
     if (typeof blockstore?.get !== 'function' || typeof blockstore.put !== 'function') {
@@ -89,10 +96,12 @@ export class BlockstoreStore implements ContentAddressedStore {
     const digest = (bytes: Uint8Array): Promise<MultihashDigest> => blockDigest(this.#hash, bytes)
     if (data.length <= this.#chunkSize) {
       const cid = CID.createV1(code, await digest(data))
+      this.#sawPut(cid)
       await this.#blocks.add([{ cid, bytes: data }], options)
       return cid
     }
     const file = await buildUnixfsFile(data, this.#chunkSize, digest)
+    for (const block of file.blocks) this.#sawPut(block.cid)
     await this.#blocks.add(file.blocks, options)
     return file.root
   }
@@ -108,11 +117,14 @@ export class BlockstoreStore implements ContentAddressedStore {
 
   /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
   putBlock(block: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+    if (this.#putWatches.size > 0) this.#sawPut(toCid(block, 'cid'))
     return this.#blocks.putBlock(block, bytes, options)
   }
 
   /** True when the block is buffered or in the blockstore. */
   hasBlock(block: CID, options?: AbortOptions): Promise<boolean> {
+    // During a garbage collection the answer waits for the batch being deleted (see car/gc.ts).
+    if (this.#collecting) return this.#blocks.exclusive(() => this.#blocks.hasBlock(block, options), options)
     return this.#blocks.hasBlock(block, options)
   }
 
@@ -132,6 +144,51 @@ export class BlockstoreStore implements ContentAddressedStore {
   /** Bytes waiting in the write buffer. */
   get bufferedBytes(): number {
     return this.#blocks.bufferedBytes
+  }
+
+  /** Garbage collection's access: listing and deleting blocks, and the puts made while it runs. */
+  [collectable](): CollectableAccess {
+    const { blockstore } = this
+    const { getAll, delete: remove } = blockstore
+    return {
+      description: this.description,
+      begin: async () => {
+        if (typeof getAll !== 'function' || typeof remove !== 'function') {
+          throw new InvalidArgumentError(noListing(this.description))
+        }
+        if (this.#collecting)
+          throw new StoreError(`a garbage collection is already running on ${this.description}`)
+        this.#collecting = true
+        return async () => {
+          this.#collecting = false
+        }
+      },
+      watchPuts: (onPut) => {
+        const watch = (cid: CID): void => onPut(cid)
+        this.#putWatches.add(watch)
+        return () => this.#putWatches.delete(watch)
+      },
+      flush: (options) => this.flush(options),
+      getBlock: (cid, options) => this.getBlock(cid, options),
+      hasBlock: (cid, options) => this.#blocks.hasBlock(cid, options),
+      list: (options) => listCids(getAll?.call(blockstore, options) ?? []),
+      size: async (cid, options) => {
+        try {
+          return (await collect(blockstore.get(cid, options))).length
+        } catch (error) {
+          if (isNotFound(error)) return undefined
+          throw error
+        }
+      },
+      remove: async (cid, options) => {
+        await remove?.call(blockstore, cid, options)
+      },
+      exclusive: (fn, options) => this.#blocks.exclusive(fn, options),
+    }
+  }
+
+  #sawPut(cid: CID): void {
+    for (const watch of this.#putWatches) watch(cid)
   }
 
   async #read(cid: CID, options: AbortOptions): Promise<Uint8Array> {
@@ -159,6 +216,7 @@ export class BlockstoreStore implements ContentAddressedStore {
         blocks,
         this.#writeConcurrency,
         async (block) => {
+          if (this.#putWatches.size > 0) this.#sawPut(block.cid)
           await this.blockstore.put(block.cid, ownBuffer(block.bytes), options)
           written(block)
         },
@@ -171,6 +229,13 @@ export class BlockstoreStore implements ContentAddressedStore {
       })
     }
   }
+}
+
+const noListing = (description: string): string =>
+  `cannot collect garbage in ${description}: its blockstore has no getAll and delete (an interface-blockstore has both)`
+
+async function* listCids(pairs: Iterable<{ cid: CID }> | AsyncIterable<{ cid: CID }>): AsyncIterable<CID> {
+  for await (const { cid } of pairs) yield cid
 }
 
 /**

@@ -100,6 +100,11 @@ export class BufferedBlocks {
     if (this.#buffer.add(blocks, true)) await this.flush(options)
   }
 
+  /** Runs `fn` between flushes: no buffered block reaches the transport while it runs. */
+  exclusive<T>(fn: () => Promise<T>, options?: AbortOptions): Promise<T> {
+    return this.#buffer.exclusive(fn, options)
+  }
+
   /** Writes every buffered block to the transport (after any flush under way). */
   flush(options?: AbortOptions): Promise<void> {
     return this.#buffer.flush(options)

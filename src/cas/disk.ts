@@ -1,10 +1,14 @@
-import { readdir, rm, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
-import type { CID } from 'multiformats/cid'
+import { base32upper } from 'multiformats/bases/base32'
+import { CID } from 'multiformats/cid'
+import { code as rawCode } from 'multiformats/codecs/raw'
+import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, StoreError } from '../errors.js'
 import { isProcessAlive } from '../util/partial-files.js'
 import { BlockstoreStore, type BlockstoreStoreOptions } from './blockstore.js'
+import { type CollectableAccess, collectable } from './collectable.js'
 import type { AbortOptions } from './interface.js'
 
 export interface DiskStoreOptions extends BlockstoreStoreOptions {
@@ -20,6 +24,22 @@ const WRITING_MARKER = '.ts-hamt-writing-'
  */
 const SHARD = /^[A-Z2-7]+$/
 const TEMP_FILE = /^\.[A-Z2-7]+\.data\.tmp$/
+const BLOCK_FILE = /^[A-Z2-7]+\.data$/
+/** Held by the process collecting garbage in the directory (its pid inside); see `car/gc.ts`. */
+const GC_LOCK = '.ts-hamt-gc'
+/**
+ * Directories this process is collecting garbage in, with the store collecting: only its own puts
+ * are seen by the collection, so another store on the directory is refused writes like another process.
+ */
+const collectingHere = new Map<string, DiskStore>()
+
+/** Where blockstore-fs keeps a block (a runtime field of FsBlockstore that its types mark private). */
+function blockFile(blockstore: FsBlockstore, cid: CID): { dir: string; file: string } {
+  const sharding = (
+    blockstore as unknown as { shardingStrategy: { encode(cid: CID): { dir: string; file: string } } }
+  ).shardingStrategy
+  return sharding.encode(cid)
+}
 
 /** An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk). */
 class CleaningFsBlockstore extends FsBlockstore {
@@ -31,11 +51,7 @@ class CleaningFsBlockstore extends FsBlockstore {
     try {
       return await super.put(key, value, options)
     } catch (error) {
-      // A runtime field of FsBlockstore that its types mark private.
-      const sharding = (
-        this as unknown as { shardingStrategy: { encode(cid: CID): { dir: string; file: string } } }
-      ).shardingStrategy
-      const { dir, file } = sharding.encode(key)
+      const { dir, file } = blockFile(this, key)
       await rm(join(this.path, dir, `.${file}.tmp`), { force: true }).catch(() => {})
       throw error
     }
@@ -86,7 +102,17 @@ export class DiskStore extends BlockstoreStore {
     flushesHere.set(this.directory, running + 1)
     if (running === 0) await writeFile(marker, '').catch(() => {})
     let written = false
+    let refused = false
     try {
+      const here = collectingHere.get(this.directory)
+      const collector =
+        here === undefined ? await collectorElsewhere(this.directory) : here === this ? undefined : 'this'
+      if (collector !== undefined) {
+        refused = true
+        throw new StoreError(
+          `cannot write to ${this.description}: ${collector === 'this' ? 'another store in this process' : `process ${collector}`} is collecting garbage in it; flush again when it ends`,
+        )
+      }
       await super.flush(options)
       written = true
     } finally {
@@ -94,7 +120,43 @@ export class DiskStore extends BlockstoreStore {
       if (left === 0) flushesHere.delete(this.directory)
       else flushesHere.set(this.directory, left)
       // After a failure the marker stays, so a later open knows to look for leftovers.
-      if (left === 0 && written) await rm(marker, { force: true }).catch(() => {})
+      if (left === 0 && (written || refused)) await rm(marker, { force: true }).catch(() => {})
+    }
+  }
+
+  /**
+   * Garbage collection's access: block files listed from the directory, and a lock file that keeps
+   * other processes' flushes (and collections) out while it runs.
+   */
+  override [collectable](): CollectableAccess {
+    const access = super[collectable]()
+    const { directory, blockstore } = this
+    return {
+      ...access,
+      begin: async (options) => {
+        const release = await access.begin(options)
+        try {
+          await takeCollectorLock(this)
+        } catch (error) {
+          await release()
+          throw error
+        }
+        return async () => {
+          collectingHere.delete(directory)
+          await rm(join(directory, GC_LOCK), { force: true })
+          await release()
+        }
+      },
+      list: (options) => listBlockFiles(directory, options),
+      size: async (cid) => {
+        const { dir, file } = blockFile(blockstore, cid)
+        try {
+          return (await stat(join(directory, dir, file))).size
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+          throw error
+        }
+      },
     }
   }
 
@@ -138,4 +200,73 @@ async function removeLeftovers(directory: string): Promise<void> {
     }
   }
   for (const marker of markers) await rm(join(directory, marker.name), { force: true })
+}
+
+/** The pid of a live process other than this one that holds the directory's collector lock. */
+async function collectorElsewhere(directory: string): Promise<number | undefined> {
+  const pid = await lockHolder(directory)
+  return pid !== undefined && pid !== process.pid && isProcessAlive(pid) ? pid : undefined
+}
+
+async function lockHolder(directory: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(join(directory, GC_LOCK), 'utf8')).trim())
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Creates the lock file (replacing a killed collector's), then refuses if another process is
+ * flushing: a flush writes its marker before it reads the lock, so one of the two sees the other.
+ */
+async function takeCollectorLock(store: DiskStore): Promise<void> {
+  const { directory, description } = store
+  const busy = (what: string): StoreError =>
+    new StoreError(`cannot collect garbage in ${description}: ${what}; try again when it ends`)
+  if (collectingHere.has(directory)) throw busy('this process is collecting garbage in it already')
+  const lock = join(directory, GC_LOCK)
+  try {
+    await writeFile(lock, String(process.pid), { flag: 'wx' })
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    const holder = await collectorElsewhere(directory)
+    if (holder !== undefined) throw busy(`process ${holder} is collecting garbage in it`)
+    await writeFile(lock, String(process.pid))
+  }
+  collectingHere.set(directory, store)
+  // A flush of this process that began before the lock was taken (its marker has our pid).
+  if (flushesHere.has(directory)) {
+    collectingHere.delete(directory)
+    await rm(lock, { force: true })
+    throw busy('a store in this process is writing to it')
+  }
+  const writers = (await readdir(directory))
+    .filter((name) => name.startsWith(WRITING_MARKER))
+    .map((name) => Number(name.slice(WRITING_MARKER.length)))
+    .filter((pid) => pid !== process.pid && isProcessAlive(pid))
+  if (writers.length > 0) {
+    collectingHere.delete(directory)
+    await rm(lock, { force: true })
+    throw busy(`process ${writers[0]} is writing to it`)
+  }
+}
+
+/** Every block file in the directory, as a raw CID of its multihash (the file name). */
+async function* listBlockFiles(directory: string, options: AbortOptions): AsyncIterable<CID> {
+  for (const shard of await readdir(directory, { withFileTypes: true })) {
+    if (!shard.isDirectory() || !SHARD.test(shard.name)) continue
+    options.signal?.throwIfAborted()
+    for (const name of await readdir(join(directory, shard.name))) {
+      if (!BLOCK_FILE.test(name)) continue
+      let cid: CID
+      try {
+        cid = CID.createV1(rawCode, Digest.decode(base32upper.decode(name.slice(0, -'.data'.length))))
+      } catch {
+        continue // not a block file of ours
+      }
+      yield cid
+    }
+  }
 }

@@ -10,6 +10,7 @@ import { exportCommand, importCommand } from './commands/car.js'
 import type { Command, Flags } from './commands/command.js'
 import { convert } from './commands/convert.js'
 import { diff } from './commands/diff.js'
+import { gc } from './commands/gc.js'
 import { stats, verify } from './commands/inspect.js'
 import { create, get, keys, remove, set } from './commands/map.js'
 import { merge } from './commands/merge.js'
@@ -35,6 +36,7 @@ export const commands: Command[] = [
   zarrCommand,
   convert,
   pin,
+  gc,
 ]
 
 const globalFlags = {

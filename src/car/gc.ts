@@ -1,0 +1,250 @@
+import type { CID } from 'multiformats/cid'
+import { code as rawCode } from 'multiformats/codecs/raw'
+import type { BlockstoreStore } from '../cas/blockstore.js'
+import { type CollectableAccess, collectable, isCollectable } from '../cas/collectable.js'
+import { toCid } from '../cas/id.js'
+import { IdMap } from '../cas/id-map.js'
+import type { AbortOptions, StoreId } from '../cas/interface.js'
+import { integerOption } from '../check.js'
+import { BlockNotFoundError, InvalidArgumentError, isHamtError } from '../errors.js'
+import { mapPool } from '../util/pool.js'
+import type { BlockSource } from './interface.js'
+import { walkDag } from './walk.js'
+
+/** Where a collection is, passed to `onProgress`. */
+export interface GcProgress {
+  phase: 'mark' | 'sweep'
+  /** Blocks found reachable from the kept roots (and from blocks put during the collection). */
+  marked: number
+  /** Blocks removed (or, in a dry run, that would be) so far. */
+  removed: number
+  /** Their bytes. */
+  removedBytes: number
+}
+
+export interface GcOptions extends AbortOptions {
+  /** The live roots: every block reachable from one of them stays. */
+  keep: readonly (StoreId | string)[]
+  /** With `keep` empty: remove every block. Without it, an empty `keep` is refused. */
+  all?: boolean
+  /** Report what would be removed and remove nothing; default false. */
+  dryRun?: boolean
+  /** Blocks read (and, sweeping, deleted) at once; default 16. */
+  concurrency?: number
+  /** Called with each block removed (or that a dry run would remove) and its size in bytes. */
+  onRemove?: (cid: CID, bytes: number) => void
+  onProgress?: (progress: GcProgress) => void
+}
+
+/** What a collection did (or, in a dry run, would do). */
+export interface GcResult {
+  dryRun: boolean
+  /** Blocks reachable from the kept roots, and from blocks put while it ran. */
+  marked: number
+  /** Blocks removed (dry run: that would be). */
+  removed: number
+  removedBytes: number
+}
+
+/** Blocks deleted under one hold of the store's write lock. */
+const SWEEP_BATCH = 256
+
+/**
+ * Removes every block of `store` (a {@link DiskStore} or {@link BlockstoreStore}) that no root in
+ * `keep` reaches through dag-cbor, dag-pb or raw links. It marks first, reading every kept block
+ * (checked against its CID), and deletes nothing unless the whole mark succeeded: a kept block that
+ * is missing or corrupt is an error and the store is left as it was. Blocks put in this process
+ * while it runs stay, with everything they link to that is still there (a new root over an old
+ * subtree); a DiskStore is locked against other processes' writes meanwhile (their flushes fail
+ * with a StoreError, and a collection does not start while another process flushes). A collection
+ * killed at any point leaves every kept root whole; run it again to finish.
+ *
+ * Keep every root a writer still builds on: a map opened from a root that is not kept may find
+ * its blocks gone when it flushes.
+ *
+ * @example
+ * ```ts
+ * const disk = await DiskStore.open('./my-maps')
+ * const preview = await collectGarbage(disk, { keep: [root], dryRun: true })
+ * console.log(`${preview.removed} blocks (${preview.removedBytes} bytes) would go`)
+ * await collectGarbage(disk, { keep: [root] }) // removes exactly those
+ * ```
+ */
+export async function collectGarbage(store: BlockstoreStore, options: GcOptions): Promise<GcResult> {
+  if (!isCollectable(store)) {
+    throw new InvalidArgumentError('store must be a DiskStore or BlockstoreStore to collect garbage in')
+  }
+  const roots = keptRoots(options)
+  const concurrency = integerOption('concurrency', options.concurrency, 16)
+  const access = store[collectable]()
+  options.signal?.throwIfAborted()
+  const release = await access.begin(options)
+  const marks = new Marks(access, concurrency, options)
+  const stopWatching = access.watchPuts((cid) => marks.sawPut(cid))
+  try {
+    // Blocks buffered before now are written (and seen as puts) before anything is listed.
+    await access.flush(options)
+    for (const root of roots) await marks.markRoot(root)
+    await marks.markPuts()
+    return await sweep(access, marks, options)
+  } finally {
+    stopWatching()
+    await release()
+  }
+}
+
+function keptRoots(options: GcOptions): CID[] {
+  if (options === null || typeof options !== 'object' || !Array.isArray(options.keep)) {
+    throw new InvalidArgumentError('options.keep must be an array of the root IDs to keep')
+  }
+  if (options.keep.length === 0 && options.all !== true) {
+    throw new InvalidArgumentError(
+      'options.keep is empty, which would remove every block: pass all: true to mean it',
+    )
+  }
+  return options.keep.map((root, i) => toCid(root, `keep[${i}]`))
+}
+
+/** The marked blocks (by multihash: a store keeps one block per hash whatever the codec). */
+class Marks {
+  readonly #marked = new IdMap<true>()
+  /** Blocks put since the collection began, not yet marked from. */
+  #puts: CID[] = []
+  readonly #source: BlockSource
+  readonly concurrency: number
+  #settling: Promise<void> | undefined
+  readonly #options: GcOptions
+  removed = 0
+  removedBytes = 0
+
+  constructor(access: CollectableAccess, concurrency: number, options: GcOptions) {
+    this.#source = leafCheckingSource(access, options)
+    this.concurrency = concurrency
+    this.#options = options
+  }
+
+  get size(): number {
+    return this.#marked.size
+  }
+
+  has(cid: CID): boolean {
+    return this.#marked.has(cid.multihash.bytes)
+  }
+
+  /** A put is marked at once (so a sweep under way keeps it); what it links to, at the next `markPuts`. */
+  sawPut(cid: CID): void {
+    if (this.has(cid)) return
+    this.#mark(cid)
+    this.#puts.push(cid)
+  }
+
+  /** Everything under a kept root; a block that cannot be read ends the collection. */
+  async markRoot(root: CID): Promise<void> {
+    if (this.has(root)) return
+    this.#mark(root)
+    await this.#walk(root, (cid, error) => {
+      if (isHamtError(error) && error.code === 'ERR_BLOCK_NOT_FOUND') {
+        throw new BlockNotFoundError(
+          `block ${cid} under the kept root ${root} is missing: nothing was removed`,
+          { cause: error },
+        )
+      }
+      throw error
+    })
+  }
+
+  /** Marks from every put seen so far, waiting for a walk of them under way. */
+  async settle(): Promise<void> {
+    while (this.#puts.length > 0 || this.#settling !== undefined) {
+      this.#settling ??= this.markPuts().finally(() => {
+        this.#settling = undefined
+      })
+      await this.#settling
+    }
+  }
+
+  /** What the blocks put meanwhile link to, as far as it is there (a writer's blocks may be partial). */
+  async markPuts(): Promise<void> {
+    while (this.#puts.length > 0) {
+      const puts = this.#puts
+      this.#puts = []
+      for (const put of puts) await this.#walk(put, () => {})
+    }
+  }
+
+  async #walk(root: CID, onError: (cid: CID, error: unknown) => void): Promise<void> {
+    const walk = walkDag(this.#source, root, {
+      concurrency: this.concurrency,
+      skip: (cid) => this.has(cid),
+      onError,
+      ...(this.#options.signal ? { signal: this.#options.signal } : {}),
+    })
+    for await (const { cid } of walk) {
+      if (!this.has(cid)) this.#mark(cid)
+      this.#report('mark')
+    }
+  }
+
+  #mark(cid: CID): void {
+    // A copy: the multihash is a view into the block that named it.
+    this.#marked.set(cid.multihash.bytes.slice(), true)
+  }
+
+  #report(phase: GcProgress['phase']): void {
+    const { removed, removedBytes } = this
+    this.#options.onProgress?.({ phase, marked: this.size, removed, removedBytes })
+  }
+
+  reportSweep(): void {
+    this.#report('sweep')
+  }
+}
+
+/** Reads blocks that can link; raw blocks (most of a dataset) are only checked to be there. */
+function leafCheckingSource(access: CollectableAccess, options: AbortOptions): BlockSource {
+  const none = new Uint8Array(0)
+  return {
+    getBlock: async (cid) => {
+      if (cid.code !== rawCode) return access.getBlock(cid, options)
+      if (await access.hasBlock(cid, options)) return none
+      throw new BlockNotFoundError(`block ${cid} is not in ${access.description}`)
+    },
+  }
+}
+
+/**
+ * Lists the store, then removes the unmarked blocks a batch at a time under the store's write lock
+ * (so a put seen after a delete is written after it), marking from what was put meanwhile before
+ * each delete. While a batch runs the store's `hasBlock` waits (a CAR import that skips blocks the
+ * store has asks after its puts), so a block it was told is there is marked before it could go.
+ */
+async function sweep(access: CollectableAccess, marks: Marks, options: GcOptions): Promise<GcResult> {
+  const dryRun = options.dryRun === true
+  let batch: CID[] = []
+  const removeBatch = async (): Promise<void> => {
+    const candidates = batch
+    batch = []
+    const removeOne = async (cid: CID): Promise<void> => {
+      const bytes = await access.size(cid, options)
+      if (!dryRun) await marks.settle()
+      // Nothing runs between this check and the delete's start: a put seen before it was marked from.
+      if (bytes === undefined || marks.has(cid)) return
+      if (!dryRun) await access.remove(cid, options)
+      marks.removed++
+      marks.removedBytes += bytes
+      options.onRemove?.(cid, bytes)
+    }
+    const remove = async (): Promise<void> => {
+      await mapPool(candidates, marks.concurrency, removeOne, options.signal)
+    }
+    await (dryRun ? remove() : access.exclusive(remove, options))
+    marks.reportSweep()
+  }
+  for await (const cid of access.list(options)) {
+    if (marks.has(cid)) continue
+    batch.push(cid)
+    if (batch.length >= SWEEP_BATCH) await removeBatch()
+  }
+  if (batch.length > 0) await removeBatch()
+  return { dryRun, marked: marks.size, removed: marks.removed, removedBytes: marks.removedBytes }
+}

@@ -1,0 +1,47 @@
+import type { CID } from 'multiformats/cid'
+import type { AbortOptions } from './interface.js'
+
+/**
+ * The key of a store's garbage-collection access (`car/gc.ts`): a symbol, so the methods that list
+ * and delete blocks are no part of the store's public surface.
+ */
+export const collectable: unique symbol = Symbol.for('ts-hamt.collectable')
+
+/** What garbage collection needs from a store it may delete from (BlockstoreStore, DiskStore). */
+export interface CollectableAccess {
+  /** What the store is, for messages. */
+  readonly description: string
+  /**
+   * Takes the store for one collection (a disk store: its lock file, refused while another process
+   * writes or collects); resolves to the release.
+   */
+  begin(options: AbortOptions): Promise<() => Promise<void>>
+  /**
+   * Calls `onPut` with the CID of every block saved, put or written from now until the returned
+   * function is called, before the block is buffered: a re-put of a block already held is seen too.
+   */
+  watchPuts(onPut: (cid: CID) => void): () => void
+  /** Writes the buffered blocks (so blocks buffered before a collection are seen as puts). */
+  flush(options: AbortOptions): Promise<void>
+  /** One block's bytes, checked against its CID (buffered blocks first). */
+  getBlock(cid: CID, options: AbortOptions): Promise<Uint8Array>
+  /** Whether the block is buffered or held. */
+  hasBlock(cid: CID, options: AbortOptions): Promise<boolean>
+  /** Every held block once, named by a CID with its multihash (its codec may be raw for any block). */
+  list(options: AbortOptions): AsyncIterable<CID>
+  /** The bytes a held block takes; undefined when it is gone. */
+  size(cid: CID, options: AbortOptions): Promise<number | undefined>
+  /** Deletes one held block (gone already is not an error). Call it only inside {@link exclusive}. */
+  remove(cid: CID, options: AbortOptions): Promise<void>
+  /** Runs `fn` while no buffered block is written: a put recorded before a delete is written after it. */
+  exclusive<T>(fn: () => Promise<T>, options: AbortOptions): Promise<T>
+}
+
+/** A store whose unreachable blocks {@link collectGarbage} can remove. */
+export interface Collectable {
+  [collectable](): CollectableAccess
+}
+
+export function isCollectable(store: unknown): store is Collectable {
+  return typeof (store as Partial<Collectable> | null)?.[collectable] === 'function'
+}
