@@ -4,6 +4,7 @@ import type { CID } from 'multiformats/cid'
 import { concatBytes } from '../cas/concat.js'
 import { toCid } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
+import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { integerOption } from '../check.js'
 import { InvalidArgumentError } from '../errors.js'
 import { walkDifference } from './difference.js'
@@ -30,11 +31,16 @@ export async function* exportCar(
   root: StoreId | string,
   options: ExportCarOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const rootCid = toCid(root, 'root')
+  const rootArg = rootArgument(root, 'root', source)
   if (typeof source?.getBlock !== 'function') {
     throw new InvalidArgumentError('source must be a store with getBlock (BlockstoreStore, KuboStore, …)')
   }
-  const baseCid = options.base === undefined ? undefined : toCid(options.base, 'options.base')
+  const baseArg = options.base === undefined ? undefined : rootArgument(options.base, 'options.base', source)
+  const rootCid = toCid(await resolveRootArgument(rootArg, source, options.signal), 'root')
+  const baseCid =
+    baseArg === undefined
+      ? undefined
+      : toCid(await resolveRootArgument(baseArg, source, options.signal), 'options.base')
   const concurrency = integerOption('concurrency', options.concurrency, 16)
   const walk =
     baseCid === undefined

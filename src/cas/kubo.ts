@@ -8,7 +8,18 @@ import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
 import { checkHttpUrl, GatewayReader, gatewayList } from './gateway.js'
 import { HttpClient, type HttpOptions, readBody } from './http.js'
 import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
-import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
+import type {
+  AbortOptions,
+  Codec,
+  ContentAddressedStore,
+  LoadOptions,
+  NameResolver,
+  ResolvedName,
+  ResolveNameOptions,
+  StoreId,
+} from './interface.js'
+import { followIpnsName, type NameRecord } from './ipns.js'
+import { type IpnsName, parseIpnsName } from './ipns-name.js'
 import { unixfsFileRoot } from './unixfs-builder.js'
 import type { Blake3Digest } from './verify.js'
 
@@ -30,6 +41,34 @@ export interface KuboStoreOptions extends HttpOptions {
   /** Bytes of blocks held for batched upload before they are sent; default 8 MiB. */
   writeBufferBytes?: number
 }
+
+/** Options of {@link KuboStore.publishName}. */
+export interface PublishNameOptions extends AbortOptions {
+  /** The name of the daemon's key to publish under (`key/list`; see {@link KuboStore.createKey}); default `self`. */
+  key?: string
+  /** How long the record stays valid, as Kubo reads durations (`24h`, `90m`); default Kubo's (48h). */
+  lifetime?: string
+  /** How long resolvers may cache the record (`5m`); default Kubo's. */
+  ttl?: string
+  /** Publish even when the daemon has no peers (the record is then only in its own datastore); default false. */
+  allowOffline?: boolean
+}
+
+/** What {@link KuboStore.publishName} published. */
+export interface PublishedName {
+  /** The name, as `/ipns/k51…`. */
+  name: string
+  /** What it points to now: `/ipfs/<root>`. */
+  value: string
+  /**
+   * The new record's sequence, read back from the store's gateways and verified; absent when they
+   * do not serve the new record yet (a remote gateway that has not seen it).
+   */
+  sequence?: bigint
+}
+
+/** A Kubo duration (`1h30m`, `500ms`, `48h`). */
+const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/
 
 /** The most an RPC answer may be (a pin listing can be long); the rest is not read. */
 const RPC_ANSWER_BYTES = 64 << 20
@@ -53,7 +92,7 @@ const ADD_ANSWER_BYTES = 64 << 10
  * const root = await map.flush() // a CID, readable by py-hamt and any gateway
  * ```
  */
-export class KuboStore implements ContentAddressedStore {
+export class KuboStore implements ContentAddressedStore, NameResolver {
   readonly rpcUrl: string | null
   readonly #gateway: GatewayReader
   readonly #http: HttpClient
@@ -191,6 +230,86 @@ export class KuboStore implements ContentAddressedStore {
     params.append('arg', String(toCid(to, 'to')))
     params.append('unpin', String(options.unpin ?? true))
     await this.#rpc('pin/update', params, options)
+  }
+
+  /**
+   * Points the IPNS name of the daemon's key `key` (default `self`) at `root` (`name/publish`) and
+   * returns the name and the new record's sequence. Open the root later as `/ipns/<name>`.
+   *
+   * @example
+   * ```ts
+   * const { name } = await store.createKey('era5')
+   * await store.publishName(await map.flush(), { key: 'era5', lifetime: '72h' })
+   * const reopened = await HAMT.open(name, { store }) // the root just published
+   * ```
+   */
+  async publishName(root: StoreId | string, options: PublishNameOptions = {}): Promise<PublishedName> {
+    const value = `/ipfs/${toCid(root, 'root')}`
+    const params: Record<string, string> = { arg: value, key: options.key ?? 'self' }
+    for (const [option, given] of [
+      ['lifetime', options.lifetime],
+      ['ttl', options.ttl],
+    ] as const) {
+      if (given === undefined) continue
+      if (typeof given !== 'string' || !DURATION.test(given)) {
+        throw new InvalidArgumentError(
+          `${option} must be a duration such as '24h' or '90m', got ${JSON.stringify(given)}`,
+        )
+      }
+      params[option] = given
+    }
+    if (options.allowOffline) params['allow-offline'] = 'true'
+    const answer = (await this.#rpc('name/publish', params, options)) as { Name?: unknown; Value?: unknown }
+    if (typeof answer?.Name !== 'string' || answer.Value !== value) {
+      throw new StoreError(
+        `name/publish answered ${JSON.stringify(answer).slice(0, 300)}, not the name of ${value}`,
+      )
+    }
+    const name = parseIpnsName(answer.Name, 'the published name')
+    const record = await this.#gateway.getIpnsRecord(name, options).catch(() => undefined)
+    const published: PublishedName = { name: name.path, value }
+    if (record?.value === value) published.sequence = record.sequence
+    return published
+  }
+
+  /** Makes a new key on the daemon (`key/gen`) and returns its name (`/ipns/k51…`) for {@link KuboStore.publishName}. */
+  async createKey(
+    key: string,
+    options: AbortOptions & { type?: 'ed25519' | 'rsa' } = {},
+  ): Promise<{ key: string; name: string }> {
+    if (typeof key !== 'string' || key === '')
+      throw new InvalidArgumentError('key must be a non-empty string')
+    const type = options.type ?? 'ed25519'
+    if (type !== 'ed25519' && type !== 'rsa') {
+      throw new InvalidArgumentError(`type must be 'ed25519' or 'rsa', got ${JSON.stringify(type)}`)
+    }
+    const answer = (await this.#rpc('key/gen', { arg: key, type }, options)) as { Id?: unknown }
+    return { key, name: parseIpnsName(String(answer?.Id), 'the new key').path }
+  }
+
+  /**
+   * Follows an IPNS name to the root it points to. With an RPC URL the daemon resolves it
+   * (`name/resolve`; the daemon is trusted, as with writes); a read-only store (`rpcUrl: null`)
+   * fetches and verifies the signed records from its gateways, as `TrustlessGatewayStore` does.
+   */
+  async resolveName(name: string, options: ResolveNameOptions = {}): Promise<ResolvedName> {
+    options.signal?.throwIfAborted()
+    const parsed = parseIpnsName(name, 'name')
+    const read =
+      this.rpcUrl === null
+        ? (next: IpnsName) => this.#gateway.getIpnsRecord(next, options)
+        : (next: IpnsName) => this.#resolveOneStep(next, options)
+    return followIpnsName(parsed, read, options.signal)
+  }
+
+  async #resolveOneStep(name: IpnsName, options: AbortOptions): Promise<NameRecord> {
+    const answer = (await this.#rpc('name/resolve', { arg: name.path, recursive: 'false' }, options)) as {
+      Path?: unknown
+    }
+    if (typeof answer?.Path !== 'string') {
+      throw new StoreError(`name/resolve ${name.path} answered ${JSON.stringify(answer).slice(0, 300)}`)
+    }
+    return { value: answer.Path }
   }
 
   /** The pins of the daemon: `{ cid, type }` with type `recursive`, `direct` or `indirect`. */

@@ -2,8 +2,9 @@
 // coordinates named like their dimension, attributes. Opening reads the metadata and the
 // coordinate arrays; values wait until a variable's selection is read.
 import * as zarr from 'zarrita'
-import { formatId, toStoreId } from '../cas/id.js'
+import { formatId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
+import { resolveRoot } from '../cas/ipns.js'
 import { InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
 import { parseTimeUnits } from './cf-time.js'
 import type {
@@ -186,7 +187,7 @@ export class Dataset {
  */
 export async function openDataset(root: StoreId | string, options: OpenDatasetOptions): Promise<Dataset> {
   const store = await storeOf(options)
-  const rootId = toStoreId(root, 'root')
+  const rootId = await resolveRoot(root, 'root', store, options.signal)
   const { signal, encryption, shardReadMode, cacheBytes } = options
   const opened = await openZarrRoot(rootId, { store, signal, encryption, shardReadMode, cacheBytes })
   const zarrStore = opened.store

@@ -1,5 +1,6 @@
-import { formatId, toStoreId } from '../cas/id.js'
+import { formatId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { decodeUtf8 } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
@@ -63,7 +64,11 @@ export function diffZarrRoots(
   to: StoreId | string,
   options: ZarrDiffOptions,
 ): AsyncGenerator<ZarrChange> {
-  return diffRoots(toStoreId(from, 'from'), toStoreId(to, 'to'), options)
+  const [a, b] = [rootArgument(from, 'from', options?.store), rootArgument(to, 'to', options?.store)]
+  return (async function* () {
+    const resolve = (root: typeof a) => resolveRootArgument(root, options.store, options.signal)
+    yield* diffRoots(await resolve(a), await resolve(b), options)
+  })()
 }
 
 async function* diffRoots(from: StoreId, to: StoreId, options: ZarrDiffOptions): AsyncGenerator<ZarrChange> {

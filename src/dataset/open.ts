@@ -1,5 +1,6 @@
-import { formatId, sameId, toStoreId } from '../cas/id.js'
+import { formatId, sameId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, LoadOptions, StoreId } from '../cas/interface.js'
+import { resolveRoot } from '../cas/ipns.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
@@ -60,7 +61,7 @@ export async function openZarrRoot(
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
   const { store: given, signal, encryption, shardReadMode, cacheBytes } = options
   // A HAMT opens at any store ID (a MemoryStore's are bytes); the sharded layout checks for a CID itself.
-  const root = toStoreId(rootId, 'root')
+  const root = await resolveRoot(rootId, 'root', given, signal)
   const rootBlock = await given.load(root, { signal })
   const layout = zarrLayoutOf(rootBlock, formatId(root))
   // The opener below loads the root again: hand it the block just read rather than a second fetch.

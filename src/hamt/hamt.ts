@@ -1,5 +1,6 @@
-import { isStoreId, toStoreId } from '../cas/id.js'
+import { isStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { checkByteRange } from '../cas/range.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
 import { type LookupProbe, observing, traceLookup } from '../telemetry/hooks.js'
@@ -136,8 +137,9 @@ export class HAMT<V = unknown> {
   }
 
   /**
-   * Opens the map whose root node has this ID (a CID, its string form, or a byte ID); loads and
-   * checks the root node at once. Read-only unless `readOnly: false`, as every opener of this
+   * Opens the map whose root node has this ID (a CID, its string form, or a byte ID), or the root an
+   * IPNS name (`/ipns/k51…`) points to now when the store resolves names (`TrustlessGatewayStore`,
+   * `KuboStore`; resolved once, here); loads and checks the root node at once. Read-only unless `readOnly: false`, as every opener of this
    * package: `create` writes, `open` reads. Writes never change the root they started from; a
    * writable map's `flush()` gives a new root. `signal` bounds the load of the root, as it does for
    * `ShardedZarrStore.open`.
@@ -146,8 +148,9 @@ export class HAMT<V = unknown> {
     rootId: StoreId | string,
     options: HAMTOptions & AbortOptions,
   ): Promise<HAMT<V>> {
-    const id = toStoreId(rootId, 'rootId')
+    const root = rootArgument(rootId, 'rootId', options?.store)
     const hashFn = await checkOptions(options)
+    const id = await resolveRootArgument(root, options.store, options.signal)
     const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined, options.readOnly ?? true)
     await map.#loader.load(id, { signal: options.signal })
     return map
@@ -176,7 +179,11 @@ export class HAMT<V = unknown> {
     to: StoreId | string,
     options: HAMTOptions & DiffOptions,
   ): AsyncGenerator<MapChange<V>> {
-    return diffMaps<V>(toStoreId(from, 'from'), toStoreId(to, 'to'), options)
+    const [a, b] = [rootArgument(from, 'from', options?.store), rootArgument(to, 'to', options?.store)]
+    return (async function* () {
+      const resolve = (root: typeof a) => resolveRootArgument(root, options.store, options.signal)
+      yield* diffMaps<V>(await resolve(a), await resolve(b), options)
+    })()
   }
 
   /** True when writes are refused. */

@@ -1,0 +1,84 @@
+// Verifying an IPNS record with the ecosystem's `ipns` package, loaded only when a name is resolved:
+// it brings @libp2p/crypto (about 180 KB minified), which a bundle that never resolves a name need not carry.
+import { IpnsRecordError, type IpnsRecordProblem } from '../errors.js'
+import type { IpnsName } from './ipns-name.js'
+
+/** The most an IPNS record may be (the IPNS record spec's 10 KiB); a longer answer is refused unread. */
+export const MAX_IPNS_RECORD_BYTES = 10 * 1024
+
+/** The media type of a signed record as a trustless gateway serves it (`?format=ipns-record`). */
+export const IPNS_RECORD_TYPE = 'application/vnd.ipfs.ipns-record'
+
+/** What a verified record says. */
+export interface IpnsRecordFields {
+  /** The path it points to: `/ipfs/<cid>[/path]` or `/ipns/<name>[/path]`. */
+  value: string
+  /** Its version: a newer record of a name has a higher sequence. */
+  sequence: bigint
+  /** When it stops being valid (RFC 3339). */
+  validity: string
+}
+
+type IpnsModules = [typeof import('ipns'), typeof import('ipns/validator'), typeof import('ipns/selector')]
+let modules: Promise<IpnsModules> | undefined
+
+function loadIpns(): Promise<IpnsModules> {
+  modules ??= Promise.all([import('ipns'), import('ipns/validator'), import('ipns/selector')])
+  return modules
+}
+
+/** The `ipns` package's errors by name (it does not export their classes), as our problems. */
+const PROBLEMS: Record<string, IpnsRecordProblem> = {
+  SignatureVerificationError: 'signature',
+  RecordExpiredError: 'expired',
+  InvalidEmbeddedPublicKeyError: 'wrong-key',
+  RecordTooLargeError: 'too-large',
+}
+
+/**
+ * Checks that `bytes` are a record of `name`, signed by the name's key (inlined in an ed25519 name;
+ * carried by the record for RSA, and then checked against the name's hash) and not expired; returns
+ * what it says. Anything else is an {@link IpnsRecordError} whose `problem` says what was wrong.
+ */
+export async function verifyIpnsRecord(name: IpnsName, bytes: Uint8Array): Promise<IpnsRecordFields> {
+  if (bytes.length > MAX_IPNS_RECORD_BYTES) {
+    throw new IpnsRecordError(
+      name.path,
+      'too-large',
+      `a record of ${bytes.length} bytes (at most ${MAX_IPNS_RECORD_BYTES})`,
+    )
+  }
+  const [ipns, validator] = await loadIpns()
+  let record: ReturnType<typeof ipns.unmarshalIPNSRecord>
+  try {
+    record = ipns.unmarshalIPNSRecord(bytes)
+  } catch (cause) {
+    const problem = PROBLEMS[(cause as Error)?.name] === 'signature' ? 'signature' : 'malformed'
+    throw new IpnsRecordError(name.path, problem, `not a valid IPNS record (${(cause as Error)?.message})`, {
+      cause,
+    })
+  }
+  try {
+    await validator.ipnsValidator(ipns.multihashToIPNSRoutingKey(name.multihash as never), bytes)
+  } catch (cause) {
+    const problem = PROBLEMS[(cause as Error)?.name] ?? 'malformed'
+    throw new IpnsRecordError(name.path, problem, describe(problem, record.validity, cause), { cause })
+  }
+  return { value: record.value, sequence: record.sequence, validity: record.validity }
+}
+
+function describe(problem: IpnsRecordProblem, validity: string, cause: unknown): string {
+  if (problem === 'signature') return "the record's signature does not verify against the name's key"
+  if (problem === 'wrong-key') return 'the record was signed by another key than the name’s'
+  if (problem === 'expired') return `the record expired at ${validity}`
+  return `the record was refused (${(cause as Error)?.message})`
+}
+
+/**
+ * The best of several verified records of one name: the highest sequence, then the longest
+ * validity (the `ipns` package's selector, as helia chooses); its index in `records`.
+ */
+export async function bestIpnsRecord(name: IpnsName, records: readonly Uint8Array[]): Promise<number> {
+  const [ipns, , selector] = await loadIpns()
+  return selector.ipnsSelector(ipns.multihashToIPNSRoutingKey(name.multihash as never), [...records])
+}

@@ -1,0 +1,113 @@
+// Following IPNS names to roots, and the root argument every opener takes: a store ID, a CID's
+// text, or `/ipns/<name>` when the store can resolve names.
+import { CID } from 'multiformats/cid'
+import { describeValue, InvalidArgumentError, IpnsRecordError } from '../errors.js'
+import { formatId, toStoreId } from './id.js'
+import type { NameResolver, ResolvedName, StoreId } from './interface.js'
+import { type ContentPath, type IpnsName, isIpnsPath, parseContentPath, parseIpnsName } from './ipns-name.js'
+
+/** Names followed in a row before giving up (a name may point to a name): Kubo's limit. */
+export const MAX_IPNS_DEPTH = 32
+
+/** What one record of a name says, as a resolver reads it. */
+export interface NameRecord {
+  value: string
+  sequence?: bigint
+  validity?: string
+}
+
+/**
+ * Follows `name` to a CID: reads its record, and while the value is another name, that name's,
+ * at most {@link MAX_IPNS_DEPTH} deep; paths after each step are joined. The first record's
+ * sequence and validity are the ones reported.
+ */
+export async function followIpnsName(
+  name: IpnsName,
+  readRecord: (name: IpnsName) => Promise<NameRecord>,
+  signal?: AbortSignal,
+): Promise<ResolvedName> {
+  let current = name
+  let path = ''
+  let first: NameRecord | undefined
+  for (let depth = 0; depth < MAX_IPNS_DEPTH; depth++) {
+    signal?.throwIfAborted()
+    const record = await readRecord(current)
+    first ??= record
+    let target: ContentPath
+    try {
+      target = parseContentPath(record.value)
+    } catch (cause) {
+      const shown = JSON.stringify(record.value.slice(0, 100))
+      throw new IpnsRecordError(current.path, 'malformed', `its value ${shown} is not /ipfs/… or /ipns/…`, {
+        cause,
+      })
+    }
+    path = target.path + path
+    if (target.kind === 'ipfs') {
+      const { value, sequence, validity } = first
+      return {
+        name: name.path,
+        cid: target.cid,
+        path,
+        value,
+        ...(sequence === undefined ? {} : { sequence }),
+        ...(validity === undefined ? {} : { validity }),
+      }
+    }
+    current = target.name
+  }
+  throw new IpnsRecordError(name.path, 'too-deep', `leads through more than ${MAX_IPNS_DEPTH} names`)
+}
+
+/** True for a store that can follow IPNS names (see {@link NameResolver}). */
+export function canResolveNames(store: unknown): store is NameResolver {
+  return typeof (store as Partial<NameResolver> | undefined)?.resolveName === 'function'
+}
+
+/**
+ * A root argument checked at the call: a store ID (a CID, its text, bytes) as it is, or an IPNS
+ * name, parsed, when `store` can resolve names; a name for a store that cannot is an
+ * {@link InvalidArgumentError} that says which stores can. `argument` names it in errors.
+ */
+export function rootArgument(value: unknown, argument: string, store: unknown): StoreId | IpnsName {
+  if (!isIpnsPath(value)) return toStoreId(value, argument)
+  const name = parseIpnsName(value, argument)
+  if (!canResolveNames(store)) {
+    throw new InvalidArgumentError(
+      `${argument} ${name.path} is an IPNS name, which a ${describeValue(store)} cannot resolve: ` +
+        'open it through a TrustlessGatewayStore or a KuboStore, or pass the root CID',
+    )
+  }
+  return name
+}
+
+/** The root a {@link rootArgument} names: a store ID as it is; a name resolved once, now, through `store`. */
+export async function resolveRootArgument(
+  root: StoreId | IpnsName,
+  store: unknown,
+  signal?: AbortSignal,
+): Promise<StoreId> {
+  if (!isIpnsName(root)) return root
+  const resolved = await (store as NameResolver).resolveName(root.path, { signal })
+  if (resolved.path !== '') {
+    throw new InvalidArgumentError(
+      `${root.path} points to ${formatId(resolved.cid)}${resolved.path}: a path inside a root is not ` +
+        'followed (publish the root itself under the name)',
+    )
+  }
+  return resolved.cid
+}
+
+/** {@link rootArgument} and {@link resolveRootArgument} in one step, for openers that are async anyway. */
+export async function resolveRoot(
+  value: unknown,
+  argument: string,
+  store: unknown,
+  signal?: AbortSignal,
+): Promise<StoreId> {
+  return resolveRootArgument(rootArgument(value, argument, store), store, signal)
+}
+
+function isIpnsName(root: StoreId | IpnsName): root is IpnsName {
+  return !(root instanceof Uint8Array) && CID.asCID(root) === null
+}
