@@ -40,6 +40,7 @@ describe('package', () => {
       'InvalidManifestError',
       'InvalidNodeError',
       'InvalidValueError',
+      'IpnsRecordError',
       'KeyNotFoundError',
       'KuboStore',
       'LabelNotFoundError',

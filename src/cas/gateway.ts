@@ -15,7 +15,7 @@ import {
 import { traceGateway } from '../telemetry/hooks.js'
 import { ConcurrencyLimit } from '../util/pool.js'
 import { GatewayHealth } from './gateway-health.js'
-import { type HttpClient, HttpStatusError, readBody } from './http.js'
+import { BodyTooLargeError, type HttpClient, HttpStatusError, readBody } from './http.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
 import {
@@ -253,14 +253,13 @@ export class GatewayReader {
             `${url} answered ${JSON.stringify(type.slice(0, 100))}, not ${IPNS_RECORD_TYPE}`,
           )
         }
-        // One byte past the limit is enough to refuse: the rest is never read.
-        const body = await readBody(response, MAX_IPNS_RECORD_BYTES + 1, url, true)
-        if (body.length <= MAX_IPNS_RECORD_BYTES) return body
-        throw new IpnsRecordError(
-          name.path,
-          'too-large',
-          `${url} sent more than the ${MAX_IPNS_RECORD_BYTES} bytes a record may be`,
-        )
+        try {
+          return await readBody(response, MAX_IPNS_RECORD_BYTES, url)
+        } catch (cause) {
+          if (!(cause instanceof BodyTooLargeError)) throw cause
+          const why = `${url} sent more than the ${MAX_IPNS_RECORD_BYTES} bytes a record may be`
+          throw new IpnsRecordError(name.path, 'too-large', why, { cause })
+        }
       },
     )
     await verifyIpnsRecord(name, bytes)
