@@ -12,6 +12,7 @@ import { convert } from './commands/convert.js'
 import { diff } from './commands/diff.js'
 import { stats, verify } from './commands/inspect.js'
 import { create, get, keys, remove, set } from './commands/map.js'
+import { nameCommand } from './commands/name.js'
 import { pin } from './commands/pin.js'
 import { zarrCommand } from './commands/zarr.js'
 import { type GlobalOptions, makeContext, UsageError } from './context.js'
@@ -33,6 +34,7 @@ export const commands: Command[] = [
   zarrCommand,
   convert,
   pin,
+  nameCommand,
 ]
 
 const globalFlags = {
