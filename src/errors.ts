@@ -262,7 +262,7 @@ export type IpnsRecordProblem =
  * @example
  * ```ts
  * try {
- *   await store.resolveName('/ipns/k51qzi5uqu5d…')
+ *   await new TrustlessGatewayStore({ gateways: 'https://ipfs.io' }).resolveName('/ipns/k51qzi5uqu5d…')
  * } catch (err) {
  *   if (isHamtError(err, 'ERR_IPNS_RECORD') && err.problem === 'expired') console.log('republish it')
  * }

@@ -238,9 +238,10 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
    *
    * @example
    * ```ts
-   * const { name } = await store.createKey('era5')
-   * await store.publishName(await map.flush(), { key: 'era5', lifetime: '72h' })
-   * const reopened = await HAMT.open(name, { store }) // the root just published
+   * const kubo = new KuboStore({ rpcUrl, gateways: gatewayUrl })
+   * const { name } = await kubo.createKey('era5')
+   * await kubo.publishName(root, { key: 'era5', lifetime: '72h' })
+   * const reopened = await HAMT.open(name, { store: kubo }) // the root just published
    * ```
    */
   async publishName(root: StoreId | string, options: PublishNameOptions = {}): Promise<PublishedName> {

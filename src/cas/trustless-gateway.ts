@@ -70,8 +70,9 @@ export class TrustlessGatewayStore implements ContentAddressedStore, NameResolve
    *
    * @example
    * ```ts
-   * const { cid, sequence } = await store.resolveName('/ipns/k51qzi5uqu5d…')
-   * const map = await HAMT.open('/ipns/k51qzi5uqu5d…', { store }) // the same, done by the opener
+   * const gateways = new TrustlessGatewayStore({ gateways: 'https://ipfs.io' })
+   * const { cid, sequence } = await gateways.resolveName('/ipns/k51qzi5uqu5d…')
+   * const map = await HAMT.open('/ipns/k51qzi5uqu5d…', { store: gateways }) // the same, done by the opener
    * ```
    */
   async resolveName(name: string, options: ResolveNameOptions = {}): Promise<ResolvedName> {
