@@ -15,14 +15,14 @@ import {
 import { traceGateway } from '../telemetry/hooks.js'
 import { ConcurrencyLimit } from '../util/pool.js'
 import { GatewayHealth } from './gateway-health.js'
-import { BodyTooLargeError, type HttpClient, HttpStatusError, readBody } from './http.js'
+import { type HttpClient, HttpStatusError, readBody } from './http.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
 import {
   bestIpnsRecord,
   IPNS_RECORD_TYPE,
   type IpnsRecordFields,
-  MAX_IPNS_RECORD_BYTES,
+  readIpnsRecordAnswer,
   verifyIpnsRecord,
 } from './ipns-record.js'
 import { checkByteRange, resolveByteRange, sliceByteRange } from './range.js'
@@ -243,24 +243,7 @@ export class GatewayReader {
       'GET',
       `${url}?format=ipns-record`,
       { headers: { accept: IPNS_RECORD_TYPE }, signal, limit: gateway.limit, failOver },
-      async (response) => {
-        const type = response.headers.get('content-type') ?? ''
-        if (type.split(';')[0]?.trim().toLowerCase() !== IPNS_RECORD_TYPE) {
-          await response.body?.cancel().catch(() => {})
-          throw new IpnsRecordError(
-            name.path,
-            'not-a-record',
-            `${url} answered ${JSON.stringify(type.slice(0, 100))}, not ${IPNS_RECORD_TYPE}`,
-          )
-        }
-        try {
-          return await readBody(response, MAX_IPNS_RECORD_BYTES, url)
-        } catch (cause) {
-          if (!(cause instanceof BodyTooLargeError)) throw cause
-          const why = `${url} sent more than the ${MAX_IPNS_RECORD_BYTES} bytes a record may be`
-          throw new IpnsRecordError(name.path, 'too-large', why, { cause })
-        }
-      },
+      (response) => readIpnsRecordAnswer(response, name, url),
     )
     await verifyIpnsRecord(name, bytes)
     return bytes

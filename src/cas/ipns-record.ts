@@ -1,6 +1,7 @@
 // Verifying an IPNS record with the ecosystem's `ipns` package, loaded only when a name is resolved:
 // it brings @libp2p/crypto (about 180 KB minified), which a bundle that never resolves a name need not carry.
 import { IpnsRecordError, type IpnsRecordProblem } from '../errors.js'
+import { BodyTooLargeError, readBody } from './http.js'
 import type { IpnsName } from './ipns-name.js'
 
 /** The most an IPNS record may be (the IPNS record spec's 10 KiB); a longer answer is refused unread. */
@@ -17,6 +18,30 @@ export interface IpnsRecordFields {
   sequence: bigint
   /** When it stops being valid (RFC 3339). */
   validity: string
+}
+
+/**
+ * The body of a gateway's answer to a record request: refused unread unless its type is a record's
+ * (a gateway that ignores `?format=` sends the content, or a page), and past 10 KiB.
+ */
+export async function readIpnsRecordAnswer(
+  response: Response,
+  name: IpnsName,
+  url: string,
+): Promise<Uint8Array> {
+  const type = response.headers.get('content-type') ?? ''
+  if (type.split(';')[0]?.trim().toLowerCase() !== IPNS_RECORD_TYPE) {
+    await response.body?.cancel().catch(() => {})
+    const why = `${url} answered ${JSON.stringify(type.slice(0, 100))}, not ${IPNS_RECORD_TYPE}`
+    throw new IpnsRecordError(name.path, 'not-a-record', why)
+  }
+  try {
+    return await readBody(response, MAX_IPNS_RECORD_BYTES, url)
+  } catch (cause) {
+    if (!(cause instanceof BodyTooLargeError)) throw cause
+    const why = `${url} sent more than the ${MAX_IPNS_RECORD_BYTES} bytes a record may be`
+    throw new IpnsRecordError(name.path, 'too-large', why, { cause })
+  }
 }
 
 type IpnsModules = [typeof import('ipns'), typeof import('ipns/validator'), typeof import('ipns/selector')]

@@ -18,8 +18,14 @@ import type {
   ResolveNameOptions,
   StoreId,
 } from './interface.js'
-import { followIpnsName, type NameRecord } from './ipns.js'
-import { type IpnsName, parseIpnsName } from './ipns-name.js'
+import {
+  createKey,
+  type KuboNames,
+  type PublishedName,
+  type PublishNameOptions,
+  publishName,
+  resolveName,
+} from './kubo-names.js'
 import { unixfsFileRoot } from './unixfs-builder.js'
 import type { Blake3Digest } from './verify.js'
 
@@ -42,33 +48,7 @@ export interface KuboStoreOptions extends HttpOptions {
   writeBufferBytes?: number
 }
 
-/** Options of {@link KuboStore.publishName}. */
-export interface PublishNameOptions extends AbortOptions {
-  /** The name of the daemon's key to publish under (`key/list`; see {@link KuboStore.createKey}); default `self`. */
-  key?: string
-  /** How long the record stays valid, as Kubo reads durations (`24h`, `90m`); default Kubo's (48h). */
-  lifetime?: string
-  /** How long resolvers may cache the record (`5m`); default Kubo's. */
-  ttl?: string
-  /** Publish even when the daemon has no peers (the record is then only in its own datastore); default false. */
-  allowOffline?: boolean
-}
-
-/** What {@link KuboStore.publishName} published. */
-export interface PublishedName {
-  /** The name, as `/ipns/k51…`. */
-  name: string
-  /** What it points to now: `/ipfs/<root>`. */
-  value: string
-  /**
-   * The new record's sequence, read back from the store's gateways and verified; absent when they
-   * do not serve the new record yet (a remote gateway that has not seen it).
-   */
-  sequence?: bigint
-}
-
-/** A Kubo duration (`1h30m`, `500ms`, `48h`). */
-const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/
+export type { PublishedName, PublishNameOptions }
 
 /** The most an RPC answer may be (a pin listing can be long); the rest is not read. */
 const RPC_ANSWER_BYTES = 64 << 20
@@ -101,6 +81,7 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
   readonly #addUrl: string | undefined
   readonly #pinOnAdd: boolean
   readonly #blocks: BufferedBlocks
+  readonly #names: KuboNames
 
   constructor(options: KuboStoreOptions = {}) {
     const rpcUrl = options.rpcUrl === undefined ? 'http://127.0.0.1:5001' : options.rpcUrl
@@ -134,6 +115,11 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
         writeBlocks: (blocks, _written, options) => this.#upload(blocks, options),
       },
     )
+    this.#names = {
+      rpc:
+        this.rpcUrl === null ? undefined : (command, params, options) => this.#rpc(command, params, options),
+      gateway: this.#gateway,
+    }
     if (this.rpcUrl !== null) {
       const params = new URLSearchParams({
         hash: this.#hash,
@@ -244,48 +230,16 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
    * const reopened = await HAMT.open(name, { store: kubo }) // the root just published
    * ```
    */
-  async publishName(root: StoreId | string, options: PublishNameOptions = {}): Promise<PublishedName> {
-    const value = `/ipfs/${toCid(root, 'root')}`
-    const params: Record<string, string> = { arg: value, key: options.key ?? 'self' }
-    for (const [option, given] of [
-      ['lifetime', options.lifetime],
-      ['ttl', options.ttl],
-    ] as const) {
-      if (given === undefined) continue
-      if (typeof given !== 'string' || !DURATION.test(given)) {
-        throw new InvalidArgumentError(
-          `${option} must be a duration such as '24h' or '90m', got ${JSON.stringify(given)}`,
-        )
-      }
-      params[option] = given
-    }
-    if (options.allowOffline) params['allow-offline'] = 'true'
-    const answer = (await this.#rpc('name/publish', params, options)) as { Name?: unknown; Value?: unknown }
-    if (typeof answer?.Name !== 'string' || answer.Value !== value) {
-      throw new StoreError(
-        `name/publish answered ${JSON.stringify(answer).slice(0, 300)}, not the name of ${value}`,
-      )
-    }
-    const name = parseIpnsName(answer.Name, 'the published name')
-    const record = await this.#gateway.getIpnsRecord(name, options).catch(() => undefined)
-    const published: PublishedName = { name: name.path, value }
-    if (record?.value === value) published.sequence = record.sequence
-    return published
+  publishName(root: StoreId | string, options: PublishNameOptions = {}): Promise<PublishedName> {
+    return publishName(this.#names, root, options)
   }
 
   /** Makes a new key on the daemon (`key/gen`) and returns its name (`/ipns/k51…`) for {@link KuboStore.publishName}. */
-  async createKey(
+  createKey(
     key: string,
     options: AbortOptions & { type?: 'ed25519' | 'rsa' } = {},
   ): Promise<{ key: string; name: string }> {
-    if (typeof key !== 'string' || key === '')
-      throw new InvalidArgumentError('key must be a non-empty string')
-    const type = options.type ?? 'ed25519'
-    if (type !== 'ed25519' && type !== 'rsa') {
-      throw new InvalidArgumentError(`type must be 'ed25519' or 'rsa', got ${JSON.stringify(type)}`)
-    }
-    const answer = (await this.#rpc('key/gen', { arg: key, type }, options)) as { Id?: unknown }
-    return { key, name: parseIpnsName(String(answer?.Id), 'the new key').path }
+    return createKey(this.#names, key, options)
   }
 
   /**
@@ -293,24 +247,8 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
    * (`name/resolve`; the daemon is trusted, as with writes); a read-only store (`rpcUrl: null`)
    * fetches and verifies the signed records from its gateways, as `TrustlessGatewayStore` does.
    */
-  async resolveName(name: string, options: ResolveNameOptions = {}): Promise<ResolvedName> {
-    options.signal?.throwIfAborted()
-    const parsed = parseIpnsName(name, 'name')
-    const read =
-      this.rpcUrl === null
-        ? (next: IpnsName) => this.#gateway.getIpnsRecord(next, options)
-        : (next: IpnsName) => this.#resolveOneStep(next, options)
-    return followIpnsName(parsed, read, options.signal)
-  }
-
-  async #resolveOneStep(name: IpnsName, options: AbortOptions): Promise<NameRecord> {
-    const answer = (await this.#rpc('name/resolve', { arg: name.path, recursive: 'false' }, options)) as {
-      Path?: unknown
-    }
-    if (typeof answer?.Path !== 'string') {
-      throw new StoreError(`name/resolve ${name.path} answered ${JSON.stringify(answer).slice(0, 300)}`)
-    }
-    return { value: answer.Path }
+  resolveName(name: string, options: ResolveNameOptions = {}): Promise<ResolvedName> {
+    return resolveName(this.#names, name, options)
   }
 
   /** The pins of the daemon: `{ cid, type }` with type `recursive`, `direct` or `indirect`. */
