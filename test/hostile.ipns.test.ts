@@ -69,6 +69,17 @@ describe('hostile IPNS answers', () => {
     assertTypedError(await withinBudget('stalled record', () => s.resolveName(name)), 'ERR_STORE')
   })
 
+  it('the caller’s signal ends a resolution waiting on a stalled gateway, with its reason', async () => {
+    const stalled = await serve(() => {})
+    const s = new TrustlessGatewayStore({ gateways: stalled.url, retries: 0 })
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(new Error('enough')), 100)
+    const outcome = await withinBudget('aborted resolution', () =>
+      HAMT.open(name, { store: s, signal: controller.signal }),
+    )
+    assert.equal((outcome.error as Error)?.message, 'enough')
+  })
+
   it('garbage of any length up to 10 KiB is refused: ERR_IPNS_RECORD', async () => {
     // One budget for the whole property: a full GC per case would cost more than the cases.
     const property = fc.asyncProperty(fc.uint8Array({ maxLength: 10 * 1024 }), async (bytes) => {

@@ -158,6 +158,12 @@ describe('IPNS names on a real Kubo', () => {
     )
     assert.ok(isHamtError(error, 'ERR_IPNS_RECORD'), String(error))
     assert.equal(error.problem, 'expired')
+    assert.match(error.message, /expired at/)
+    // Kubo itself no longer serves it (HTTP 500): the name fails there too, as a store error.
+    const direct = await refusal(() =>
+      new TrustlessGatewayStore({ gateways: daemon.gatewayUrl, ...quick }).resolveName(name),
+    )
+    assert.ok(isHamtError(direct, 'ERR_STORE'), String(direct))
   })
 
   it('a record of another key served under a name is refused: ed25519 (signature) and RSA (wrong-key)', async () => {
@@ -189,6 +195,21 @@ describe('IPNS names on a real Kubo', () => {
     )
     assert.ok(isHamtError(error, 'ERR_IPNS_RECORD'), String(error))
     assert.equal(error.problem, 'not-a-record')
+  })
+
+  it('HAMT.diff takes names for either side, resolved when the walk starts', async () => {
+    const { name } = await kubo.createKey('diffs')
+    const before = await flushedMap({ x: 1, y: 2 })
+    const after = await flushedMap({ x: 1, y: 3, z: 4 })
+    await kubo.publishName(after, { key: 'diffs', allowOffline: true })
+    const store = new TrustlessGatewayStore({ gateways: daemon.gatewayUrl })
+    const changes = []
+    for await (const change of HAMT.diff(before, name, { store, keysOnly: true }))
+      changes.push(`${change.kind} ${change.key}`)
+    assert.deepEqual(changes.sort(), ['added z', 'changed y'])
+    // A name for a store that cannot resolve names is refused at the call, before any walk.
+    const memory = await MemoryStore.create()
+    assert.throws(() => HAMT.diff(before, name, { store: memory }), /IPNS name/)
   })
 
   it('openZarrRoot takes a name too', async () => {
