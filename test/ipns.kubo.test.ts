@@ -102,6 +102,9 @@ describe('IPNS names on a real Kubo', () => {
     const newest = await both.resolveName(name, { ask: 'all' })
     assert.equal(newest.cid.toString(), second.toString())
     assert.equal(newest.sequence, two.sequence)
+    // Once the newer record was seen, the stale gateway's older one no longer moves the name back.
+    assert.equal((await both.resolveName(name)).cid.toString(), second.toString(), 'no rollback')
+    assert.equal(stale.seen.length, 3, 'the stale gateway was asked each time')
     const map = await HAMT.open<number>(name, {
       store: new TrustlessGatewayStore({ gateways: daemon.gatewayUrl }),
     })

@@ -22,6 +22,7 @@ import {
   bestIpnsRecord,
   IPNS_RECORD_TYPE,
   type IpnsRecordFields,
+  NewestRecords,
   readIpnsRecordAnswer,
   verifyIpnsRecord,
 } from './ipns-record.js'
@@ -94,6 +95,7 @@ export class GatewayReader {
   readonly #http: HttpClient
   readonly #verify: boolean
   readonly #blake3Digest: Blake3Digest | undefined
+  readonly #newestRecords = new NewestRecords()
 
   constructor(
     urls: readonly string[],
@@ -150,6 +152,8 @@ export class GatewayReader {
    * the first gateway that serves a valid one (`ask: 'first'`, the default: one request, as a
    * block read), or from every gateway at once, keeping the highest sequence (`ask: 'all'`). A
    * gateway that serves a refused record fails over to the next, as one serving wrong bytes does.
+   * A name never moves back to an older record than one this reader verified before while that
+   * one is valid.
    */
   async getIpnsRecord(
     name: IpnsName,
@@ -159,7 +163,7 @@ export class GatewayReader {
       this.#fetchIpnsRecord(gateway, name, options.signal, failOver)
     if (options.ask !== 'all' || this.#gateways.length === 1) {
       const bytes = await this.#fromFirstThatAnswers(name.path, options.signal, read)
-      return verifyIpnsRecord(name, bytes)
+      return this.#newestRecords.settle(name, bytes)
     }
     const answers = await Promise.allSettled(
       this.#gateways.map((gateway) =>
@@ -178,7 +182,7 @@ export class GatewayReader {
       })
       throw summarize(name.path, failures)
     }
-    return verifyIpnsRecord(name, records[await bestIpnsRecord(name, records)] as Uint8Array)
+    return this.#newestRecords.settle(name, records[await bestIpnsRecord(name, records)] as Uint8Array)
   }
 
   async #fromFirstThatAnswers(

@@ -99,6 +99,35 @@ function describe(problem: IpnsRecordProblem, validity: string, cause: unknown):
   return `the record was refused (${(cause as Error)?.message})`
 }
 
+/** Names whose newest record a reader remembers (the oldest remembered is dropped beyond). */
+const REMEMBERED_NAMES = 1000
+
+/**
+ * The newest record of each name one reader has verified, so that a gateway serving an older
+ * (validly signed) record cannot move a name back while the newer one is valid: as resolvers that
+ * keep records do, the highest valid sequence seen wins.
+ */
+export class NewestRecords {
+  readonly #records = new Map<string, { bytes: Uint8Array; sequence: bigint }>()
+
+  /** Verifies `bytes` as a record of `name`; returns it, or the newer one seen before if that is still valid. */
+  async settle(name: IpnsName, bytes: Uint8Array): Promise<IpnsRecordFields> {
+    const fresh = await verifyIpnsRecord(name, bytes)
+    const kept = this.#records.get(name.path)
+    if (kept !== undefined && kept.sequence > fresh.sequence) {
+      const still = await verifyIpnsRecord(name, kept.bytes).catch(() => undefined)
+      if (still !== undefined) return still
+    }
+    if (kept === undefined || kept.sequence <= fresh.sequence) {
+      this.#records.delete(name.path)
+      this.#records.set(name.path, { bytes, sequence: fresh.sequence })
+      const oldest = this.#records.keys().next().value
+      if (this.#records.size > REMEMBERED_NAMES && oldest !== undefined) this.#records.delete(oldest)
+    }
+    return fresh
+  }
+}
+
 /**
  * The best of several verified records of one name: the highest sequence, then the longest
  * validity (the `ipns` package's selector, as helia chooses); its index in `records`.
