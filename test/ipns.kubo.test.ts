@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { unmarshalIPNSRecord } from 'ipns'
 import type { CID } from 'multiformats/cid'
+import { openDataset } from '../src/dataset.js'
 import {
   exportCar,
   HAMT,
@@ -12,7 +13,9 @@ import {
   MemoryStore,
   openZarrRoot,
   TrustlessGatewayStore,
+  ZarrHAMTStore,
 } from '../src/index.js'
+import { writeClimate } from './helpers/climate.js'
 import { type KuboDaemon, rpc, startKubo } from './helpers/kubo.js'
 import { serve } from './helpers/loopback.js'
 import { startProxy } from './helpers/proxy.js'
@@ -213,6 +216,28 @@ describe('IPNS names on a real Kubo', () => {
     // A name for a store that cannot resolve names is refused at the call, before any walk.
     const memory = await MemoryStore.create()
     assert.throws(() => HAMT.diff(before, name, { store: memory }), /IPNS name/)
+  })
+
+  it('openDataset takes a name and resolves it once: one record request for the whole open and read', async () => {
+    const { name } = await kubo.createKey('dataset')
+    const map = await HAMT.create<Uint8Array>({ store: kubo, valuesAreBytes: true })
+    const written = await writeClimate(new ZarrHAMTStore(map))
+    await kubo.publishName(await map.flush(), { key: 'dataset', allowOffline: true })
+    const proxy = await startProxy(daemon.gatewayUrl)
+    try {
+      const ds = await openDataset(name, { gateways: proxy.url })
+      assert.equal(ds.attrs.title, 'ts-hamt climate')
+      const temp = await ds.variable('temp').isel({ time: 1, lat: 0 }).load()
+      const expected = (written.temp?.values ?? []).slice(48, 56)
+      assert.deepEqual(
+        [...temp.values].map((v) => (Number.isNaN(v) ? null : v)),
+        expected,
+      )
+      assert.equal(proxy.seen.filter(({ url }) => url.includes('format=ipns-record')).length, 1)
+      assert.ok(proxy.seen.length > 5, 'the blocks came through the same gateway')
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('openZarrRoot takes a name too', async () => {
