@@ -17,7 +17,8 @@ import { walkDag } from './walk.js'
  * DAG of dag-cbor, dag-pb and raw blocks. The root is the CAR's one root; blocks come in the
  * order they arrive. Every block is read through `source`, so a verifying store checks it first.
  * With `options.base`, only the blocks reachable from `root` and not from `base`: what a receiver
- * that holds `base` needs to have `root` (see {@link ExportCarOptions.exact}).
+ * that holds `base` needs to have `root` (see {@link ExportCarOptions.exact}). Either may be an
+ * IPNS name (`/ipns/k51…`) when `source` resolves names; it is resolved before the first block.
  *
  * @example
  * ```ts

@@ -175,7 +175,8 @@ export class Dataset {
 }
 
 /**
- * Opens the dataset at `root` (a CID or its string) from a `store`, trustless `gateways` (every
+ * Opens the dataset at `root` (a CID or its string, or an IPNS name `/ipns/k51…` with `gateways` or a
+ * store that resolves names, resolved once here) from a `store`, trustless `gateways` (every
  * block verified) or a `helia` node, whichever layout holds it (HAMT, py-hamt's sharded v1 or v2,
  * encrypted HAMT with `encryption`). Reads the metadata and the coordinate arrays only.
  *

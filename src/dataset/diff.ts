@@ -48,7 +48,8 @@ type ReadValue = (side: Side, key: string) => Promise<Uint8Array | undefined>
  * layout: arrays and groups added or removed, metadata changed, and the chunks written or deleted,
  * by array path and chunk coordinates. Only what differs is read: on a HAMT the unchanged subtrees,
  * on a sharded root the shards with equal CIDs, are skipped; chunk bytes are never loaded. Streams in
- * the layout's order. A bad root ID is an `ERR_INVALID_ARGUMENT` at the call; two roots of different
+ * the layout's order. Either root may be an IPNS name when the store resolves names (resolved when
+ * the walk starts). A bad root ID is an `ERR_INVALID_ARGUMENT` at the call; two roots of different
  * layouts are one when the walk starts.
  *
  * @example

@@ -37,7 +37,8 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root?: string): ZarrLayout {
 }
 
 /**
- * Opens the Zarr dataset at `rootId` (a CID, its string form or what a flush returned) read-only,
+ * Opens the Zarr dataset at `rootId` (a CID, its string form or what a flush returned, or an IPNS
+ * name `/ipns/k51…` when the store resolves names, resolved once here) read-only,
  * whichever layout holds it, as a zarrita store. `signal` bounds the loads of the root. With
  * `encryption` (py-hamt's SimpleEncryptedZarrHAMTStore: a 32-byte key and the header, bytes or text)
  * a HAMT root opens as an {@link EncryptedZarrHAMTStore}; py-hamt has no encrypted sharded layout.

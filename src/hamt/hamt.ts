@@ -162,7 +162,8 @@ export class HAMT<V = unknown> {
    * loading them). Only the parts of the trees that differ are read: subtrees with the same ID are
    * skipped, so the cost follows the size of the change, not of the maps. Changes stream in the
    * trees' slot order (not key order). Pass the maps' `hashFn` and `valuesAreBytes`; `signal` ends
-   * the walk. A bad root is an `ERR_INVALID_ARGUMENT` thrown at the call.
+   * the walk. A bad root is an `ERR_INVALID_ARGUMENT` thrown at the call. Either root may be an IPNS
+   * name (`/ipns/k51…`) when the store resolves names; it is resolved when the walk starts.
    *
    * @example
    * ```ts
