@@ -6,6 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import fc from 'fast-check'
 import { createIPNSRecord, marshalIPNSRecord } from 'ipns'
 import { base36 } from 'multiformats/bases/base36'
+import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { HAMT, isHamtError, TrustlessGatewayStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
@@ -31,6 +32,13 @@ describe('hostile IPNS answers', () => {
   it('a valid record resolves (the baseline the cases below change)', async () => {
     current = valid
     assert.equal((await store.resolveName(name)).cid.toString(), root.toString())
+    // The same key's name in its other forms: base32 CIDv1, base58 peer ID (its identity multihash).
+    const cid = CID.createV1(0x72, key.publicKey.toMultihash())
+    for (const form of [`/ipns/${cid.toString()}`, `ipns://${base58btc.baseEncode(cid.multihash.bytes)}`]) {
+      const resolved = await store.resolveName(form)
+      assert.equal(resolved.name, name, form)
+      assert.equal(resolved.cid.toString(), root.toString())
+    }
   })
 
   it('an endless body is cut off after 10 KiB: too-large', async () => {
