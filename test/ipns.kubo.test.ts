@@ -2,6 +2,7 @@
 // its own gateway and verify; tampered, expired and wrong-key records are refused with typed errors.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import * as dagCbor from '@ipld/dag-cbor'
 import { unmarshalIPNSRecord } from 'ipns'
 import type { CID } from 'multiformats/cid'
 import { openDataset } from '../src/dataset.js'
@@ -201,6 +202,36 @@ describe('IPNS names on a real Kubo', () => {
     )
     assert.ok(isHamtError(error, 'ERR_IPNS_RECORD'), String(error))
     assert.equal(error.problem, 'not-a-record')
+  })
+
+  it('a name whose record points into a dag-cbor catalog (/ipfs/<cid>/datasets/era5) opens the root the path leads to', async () => {
+    const { name } = await kubo.createKey('catalog')
+    const root = await flushedMap({ in: 1 })
+    const catalog = await kubo.save(dagCbor.encode({ datasets: { era5: root, list: [root] } }), 'dag-cbor')
+    await kubo.flush()
+    await rpc(daemon.rpcUrl, 'name/publish', {
+      arg: `/ipfs/${catalog}/datasets/era5`,
+      key: 'catalog',
+      'allow-offline': 'true',
+    })
+    const store = new TrustlessGatewayStore({ gateways: daemon.gatewayUrl })
+    const resolved = await store.resolveName(name)
+    assert.deepEqual([String(resolved.cid), resolved.path], [String(catalog), '/datasets/era5'])
+    assert.equal(await (await HAMT.open<number>(name, { store })).get('in'), 1)
+    assert.equal(
+      await (await HAMT.open<number>(name, { store: kubo })).get('in'),
+      1,
+      'the daemon resolves, blocks verified',
+    )
+    // A path that ends inside the block names no root.
+    await rpc(daemon.rpcUrl, 'name/publish', {
+      arg: `/ipfs/${catalog}/datasets`,
+      key: 'catalog',
+      'allow-offline': 'true',
+    })
+    const error = await refusal(() => HAMT.open(name, { store }))
+    assert.ok(isHamtError(error, 'ERR_INVALID_ARGUMENT'))
+    assert.match(error.message, /ends inside a block/)
   })
 
   it('HAMT.diff takes names for either side, resolved when the walk starts', async () => {

@@ -44,7 +44,10 @@ export interface ResolvedName {
   name: string
   /** The root the name points to (after following any names it points to). */
   cid: CID
-  /** A path after the root in the record's value (`/ipfs/<cid>/a/b` → `/a/b`); `''` for none. */
+  /**
+   * A path after `cid` in the record's value (`/ipfs/<cid>/a/b` → `/a/b`); `''` for none. The
+   * openers follow it over the store's verified blocks (dag-pb directory names, dag-cbor fields).
+   */
   path: string
   /** The name's record's value, as published (`/ipfs/<cid>…` or `/ipns/<name>…`). */
   value: string

@@ -2,6 +2,7 @@
 // text, or `/ipns/<name>` when the store can resolve names.
 import { CID } from 'multiformats/cid'
 import { describeValue, InvalidArgumentError, IpnsRecordError } from '../errors.js'
+import { followContentPath, type GetBlock } from './content-path.js'
 import { formatId, toStoreId } from './id.js'
 import type { NameResolver, ResolvedName, StoreId } from './interface.js'
 import { type ContentPath, type IpnsName, isIpnsPath, parseContentPath, parseIpnsName } from './ipns-name.js'
@@ -81,7 +82,11 @@ export function rootArgument(value: unknown, argument: string, store: unknown): 
   return name
 }
 
-/** The root a {@link rootArgument} names: a store ID as it is; a name resolved once, now, through `store`. */
+/**
+ * The root a {@link rootArgument} names: a store ID as it is; a name resolved once, now, through
+ * `store`, and a path in its record's value (`/ipfs/<cid>/a/b`) followed over the store's verified
+ * blocks to the CID it leads to.
+ */
 export async function resolveRootArgument(
   root: StoreId | IpnsName,
   store: unknown,
@@ -89,13 +94,14 @@ export async function resolveRootArgument(
 ): Promise<StoreId> {
   if (!isIpnsName(root)) return root
   const resolved = await (store as NameResolver).resolveName(root.path, { signal })
-  if (resolved.path !== '') {
+  if (resolved.path === '') return resolved.cid
+  const getBlock = (store as { getBlock?: GetBlock }).getBlock
+  if (typeof getBlock !== 'function') {
     throw new InvalidArgumentError(
-      `${root.path} points to ${formatId(resolved.cid)}${resolved.path}: a path inside a root is not ` +
-        'followed (publish the root itself under the name)',
+      `${root.path} points to ${formatId(resolved.cid)}${resolved.path}: following a path needs a store with getBlock`,
     )
   }
-  return resolved.cid
+  return followContentPath(resolved.cid, resolved.path, getBlock.bind(store), { signal })
 }
 
 /** {@link rootArgument} and {@link resolveRootArgument} in one step, for openers that are async anyway. */

@@ -3,7 +3,7 @@ import type { BlockSink, BlockSource } from '../car/interface.js'
 import { DiskStore } from '../cas/disk.js'
 import { toCid } from '../cas/id.js'
 import type { ContentAddressedStore } from '../cas/interface.js'
-import { canResolveNames } from '../cas/ipns.js'
+import { canResolveNames, resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { isIpnsPath } from '../cas/ipns-name.js'
 import { KuboStore } from '../cas/kubo.js'
 import { TrustlessGatewayStore } from '../cas/trustless-gateway.js'
@@ -120,17 +120,15 @@ export async function rootOf(context: Context, text: string | undefined, name = 
   if (!canResolveNames(store)) {
     throw new UsageError(`${name} ${text} is an IPNS name: give --gateway URL or --kubo URL to resolve it`)
   }
-  let resolved: Awaited<ReturnType<typeof store.resolveName>>
+  let root: ReturnType<typeof rootArgument>
   try {
-    resolved = await store.resolveName(text, { signal: context.signal })
+    root = rootArgument(text, name, store)
   } catch (error) {
+    // A malformed name is a mistake in the command line; what its record says is data (exit 1).
     if (isHamtError(error, 'ERR_INVALID_ARGUMENT')) throw new UsageError(error.message, { cause: error })
     throw error
   }
-  if (resolved.path !== '') {
-    throw new UsageError(`${name} ${text} points to ${resolved.cid}${resolved.path}, a path inside a root`)
-  }
-  return resolved.cid
+  return toCid(await resolveRootArgument(root, store, context.signal), name)
 }
 
 /** The store as a writer of whole blocks, or a clear error for read-only stores. */
