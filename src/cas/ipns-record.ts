@@ -48,7 +48,13 @@ type IpnsModules = [typeof import('ipns'), typeof import('ipns/validator'), type
 let modules: Promise<IpnsModules> | undefined
 
 function loadIpns(): Promise<IpnsModules> {
-  modules ??= Promise.all([import('ipns'), import('ipns/validator'), import('ipns/selector')])
+  // A failed load (a chunk a browser could not fetch) is tried again on the next name.
+  modules ??= Promise.all([import('ipns'), import('ipns/validator'), import('ipns/selector')]).catch(
+    (error: unknown) => {
+      modules = undefined
+      throw error
+    },
+  )
   return modules
 }
 
@@ -118,12 +124,11 @@ export class NewestRecords {
       const still = await verifyIpnsRecord(name, kept.bytes).catch(() => undefined)
       if (still !== undefined) return still
     }
-    if (kept === undefined || kept.sequence <= fresh.sequence) {
-      this.#records.delete(name.path)
-      this.#records.set(name.path, { bytes, sequence: fresh.sequence })
-      const oldest = this.#records.keys().next().value
-      if (this.#records.size > REMEMBERED_NAMES && oldest !== undefined) this.#records.delete(oldest)
-    }
+    // Remembered from now on (a newer one kept before has expired, or there was none newer).
+    this.#records.delete(name.path)
+    this.#records.set(name.path, { bytes, sequence: fresh.sequence })
+    const oldest = this.#records.keys().next().value
+    if (this.#records.size > REMEMBERED_NAMES && oldest !== undefined) this.#records.delete(oldest)
     return fresh
   }
 }
