@@ -204,11 +204,16 @@ describe('IPNS names on a real Kubo', () => {
     assert.equal(error.problem, 'not-a-record')
   })
 
-  it('a name whose record points into a dag-cbor catalog (/ipfs/<cid>/datasets/era5) opens the root the path leads to', async () => {
+  it('a path into a dag-cbor catalog, after the name or in its record (/ipfs/<cid>/datasets/era5), opens the root it leads to', async () => {
     const { name } = await kubo.createKey('catalog')
     const root = await flushedMap({ in: 1 })
     const catalog = await kubo.save(dagCbor.encode({ datasets: { era5: root, list: [root] } }), 'dag-cbor')
     await kubo.flush()
+    // A path after the name, from the catalog the name points to.
+    await kubo.publishName(catalog, { key: 'catalog', allowOffline: true })
+    const gateway = new TrustlessGatewayStore({ gateways: daemon.gatewayUrl })
+    assert.equal(await (await HAMT.open<number>(`${name}/datasets/list/0`, { store: gateway })).get('in'), 1)
+    // The path inside the record itself.
     await rpc(daemon.rpcUrl, 'name/publish', {
       arg: `/ipfs/${catalog}/datasets/era5`,
       key: 'catalog',

@@ -63,6 +63,19 @@ export function parseIpnsName(value: unknown, argument: string): IpnsName {
   return { path: `/ipns/${CID.createV1(LIBP2P_KEY_CODE, multihash).toString(base36)}`, multihash }
 }
 
+/**
+ * Parses `/ipns/<name>[/path]` (or `ipns://<name>[/path]`): the name as {@link parseIpnsName} reads
+ * it, and the path after it (`''` for none), which an opener follows from the root the name points to.
+ */
+export function parseIpnsPath(value: unknown, argument: string): { name: IpnsName; path: string } {
+  if (typeof value !== 'string') return { name: parseIpnsName(value, argument), path: '' }
+  const prefix = value.startsWith('ipns://') ? 'ipns://' : '/ipns/'
+  const slash = value.indexOf('/', prefix.length)
+  if (slash === -1) return { name: parseIpnsName(value, argument), path: '' }
+  const name = parseIpnsName(value.slice(0, slash), argument)
+  return { name, path: value.slice(slash).replace(/\/+$/, '') }
+}
+
 /** A record's value, parsed: a CID and the path after it, or another name (a name may point to a name). */
 export type ContentPath =
   | { kind: 'ipfs'; cid: CID; path: string }

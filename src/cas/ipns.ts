@@ -5,7 +5,7 @@ import { describeValue, InvalidArgumentError, IpnsRecordError } from '../errors.
 import { followContentPath, type GetBlock } from './content-path.js'
 import { formatId, toStoreId } from './id.js'
 import type { NameResolver, ResolvedName, StoreId } from './interface.js'
-import { type ContentPath, type IpnsName, isIpnsPath, parseContentPath, parseIpnsName } from './ipns-name.js'
+import { type ContentPath, type IpnsName, isIpnsPath, parseContentPath, parseIpnsPath } from './ipns-name.js'
 
 /** Names followed in a row before giving up (a name may point to a name): Kubo's limit. */
 export const MAX_IPNS_DEPTH = 32
@@ -70,16 +70,22 @@ export function canResolveNames(store: unknown): store is NameResolver {
  * name, parsed, when `store` can resolve names; a name for a store that cannot is an
  * {@link InvalidArgumentError} that says which stores can. `argument` names it in errors.
  */
-export function rootArgument(value: unknown, argument: string, store: unknown): StoreId | IpnsName {
+export function rootArgument(value: unknown, argument: string, store: unknown): StoreId | NameArgument {
   if (!isIpnsPath(value)) return toStoreId(value, argument)
-  const name = parseIpnsName(value, argument)
+  const { name, path } = parseIpnsPath(value, argument)
   if (!canResolveNames(store)) {
     throw new InvalidArgumentError(
       `${argument} ${name.path} is an IPNS name, which a ${describeValue(store)} cannot resolve: ` +
         'open it through a TrustlessGatewayStore or a KuboStore, or pass the root CID',
     )
   }
-  return name
+  return { name, path }
+}
+
+/** An IPNS name given as a root, and a path after it (`''` for none). */
+export interface NameArgument {
+  name: IpnsName
+  path: string
 }
 
 /**
@@ -88,20 +94,21 @@ export function rootArgument(value: unknown, argument: string, store: unknown): 
  * blocks to the CID it leads to.
  */
 export async function resolveRootArgument(
-  root: StoreId | IpnsName,
+  root: StoreId | NameArgument,
   store: unknown,
   signal?: AbortSignal,
 ): Promise<StoreId> {
-  if (!isIpnsName(root)) return root
-  const resolved = await (store as NameResolver).resolveName(root.path, { signal })
-  if (resolved.path === '') return resolved.cid
+  if (!isNameArgument(root)) return root
+  const resolved = await (store as NameResolver).resolveName(root.name.path, { signal })
+  const path = resolved.path + root.path
+  if (path === '') return resolved.cid
   const getBlock = (store as { getBlock?: GetBlock }).getBlock
   if (typeof getBlock !== 'function') {
     throw new InvalidArgumentError(
-      `${root.path} points to ${formatId(resolved.cid)}${resolved.path}: following a path needs a store with getBlock`,
+      `${root.name.path}${root.path} leads to ${formatId(resolved.cid)}${path}: following a path needs a store with getBlock`,
     )
   }
-  return followContentPath(resolved.cid, resolved.path, getBlock.bind(store), { signal })
+  return followContentPath(resolved.cid, path, getBlock.bind(store), { signal })
 }
 
 /** {@link rootArgument} and {@link resolveRootArgument} in one step, for openers that are async anyway. */
@@ -114,6 +121,6 @@ export async function resolveRoot(
   return resolveRootArgument(rootArgument(value, argument, store), store, signal)
 }
 
-function isIpnsName(root: StoreId | IpnsName): root is IpnsName {
+function isNameArgument(root: StoreId | NameArgument): root is NameArgument {
   return !(root instanceof Uint8Array) && CID.asCID(root) === null
 }
