@@ -96,6 +96,8 @@ export class GatewayReader {
   readonly #verify: boolean
   readonly #blake3Digest: Blake3Digest | undefined
   readonly #newestRecords = new NewestRecords()
+  /** What each record fetched was verified to say, so one resolution verifies it once. */
+  readonly #verifiedRecords = new WeakMap<Uint8Array, IpnsRecordFields>()
 
   constructor(
     urls: readonly string[],
@@ -163,7 +165,7 @@ export class GatewayReader {
       this.#fetchIpnsRecord(gateway, name, options.signal, failOver)
     if (options.ask !== 'all' || this.#gateways.length === 1) {
       const bytes = await this.#fromFirstThatAnswers(name.path, options.signal, read)
-      return this.#newestRecords.settle(name, bytes)
+      return this.#newestRecords.settle(name, bytes, this.#verifiedRecords.get(bytes))
     }
     const answers = await Promise.allSettled(
       this.#gateways.map((gateway) =>
@@ -182,7 +184,8 @@ export class GatewayReader {
       })
       throw summarize(name.path, failures)
     }
-    return this.#newestRecords.settle(name, records[await bestIpnsRecord(name, records)] as Uint8Array)
+    const best = records[await bestIpnsRecord(name, records)] as Uint8Array
+    return this.#newestRecords.settle(name, best, this.#verifiedRecords.get(best))
   }
 
   async #fromFirstThatAnswers(
@@ -249,7 +252,7 @@ export class GatewayReader {
       { headers: { accept: IPNS_RECORD_TYPE }, signal, limit: gateway.limit, failOver },
       (response) => readIpnsRecordAnswer(response, name, url),
     )
-    await verifyIpnsRecord(name, bytes)
+    this.#verifiedRecords.set(bytes, await verifyIpnsRecord(name, bytes))
     return bytes
   }
 

@@ -116,9 +116,12 @@ const REMEMBERED_NAMES = 1000
 export class NewestRecords {
   readonly #records = new Map<string, { bytes: Uint8Array; sequence: bigint }>()
 
-  /** Verifies `bytes` as a record of `name`; returns it, or the newer one seen before if that is still valid. */
-  async settle(name: IpnsName, bytes: Uint8Array): Promise<IpnsRecordFields> {
-    const fresh = await verifyIpnsRecord(name, bytes)
+  /**
+   * Verifies `bytes` as a record of `name` (unless `verified` says what they were verified to say);
+   * returns it, or the newer one seen before if that is still valid.
+   */
+  async settle(name: IpnsName, bytes: Uint8Array, verified?: IpnsRecordFields): Promise<IpnsRecordFields> {
+    const fresh = verified ?? (await verifyIpnsRecord(name, bytes))
     const kept = this.#records.get(name.path)
     if (kept !== undefined && kept.sequence > fresh.sequence) {
       const still = await verifyIpnsRecord(name, kept.bytes).catch(() => undefined)
