@@ -35,13 +35,16 @@ export interface PublishedName {
   value: string
   /**
    * The new record's sequence, read back from the store's gateways and verified; absent when they
-   * do not serve the new record yet (a remote gateway that has not seen it).
+   * do not serve the new record within 10 s (a remote gateway that has not seen it yet).
    */
   sequence?: bigint
 }
 
 /** A Kubo duration (`1h30m`, `500ms`, `48h`). */
 const DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/
+
+/** How long a publish waits to read its record back from the gateways for its sequence. */
+const READ_BACK_MS = 10_000
 
 /** `name/publish` of `root` under `options.key`; the sequence read back from the gateways when they serve it. */
 export async function publishName(
@@ -71,8 +74,11 @@ export async function publishName(
     )
   }
   const name = parseIpnsName(answer.Name, 'the published name')
-  // Informative only: a remote gateway may not serve the new record yet.
-  const record = await kubo.gateway.getIpnsRecord(name, options).catch(() => undefined)
+  // Informative only, so bounded: a remote gateway may not serve the new record yet.
+  const bound = AbortSignal.timeout(READ_BACK_MS)
+  const signal = options.signal === undefined ? bound : AbortSignal.any([options.signal, bound])
+  const record = await kubo.gateway.getIpnsRecord(name, { signal }).catch(() => undefined)
+  options.signal?.throwIfAborted()
   const published: PublishedName = { name: name.path, value }
   if (record?.value === value) published.sequence = record.sequence
   return published
