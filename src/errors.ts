@@ -20,6 +20,7 @@ export type HamtErrorCode =
   | 'ERR_CHUNK_OUT_OF_BOUNDS'
   | 'ERR_LABEL_NOT_FOUND'
   | 'ERR_MERGE_CONFLICT'
+  | 'ERR_IPNS_RECORD'
 
 /** Base class of every error ts-hamt throws on purpose. The original failure, if any, is in `cause`. */
 export class HamtError extends Error {
@@ -272,6 +273,50 @@ export class MergeConflictError extends HamtError {
   }
 }
 
+/**
+ * What was wrong with an IPNS record: its signature does not verify against the name's key
+ * (`signature`: changed on the way, or signed by another key without saying so), it names a key other
+ * than the name's (`wrong-key`), its validity has passed (`expired`), it is not a well-formed record
+ * (`malformed`), it is longer than the 10 KiB a record may be (`too-large`), or the answer was not a
+ * record at all (`not-a-record`: another content type, an HTML page); or a name leads to names
+ * beyond the depth limit (`too-deep`).
+ */
+export type IpnsRecordProblem =
+  | 'signature'
+  | 'wrong-key'
+  | 'expired'
+  | 'malformed'
+  | 'too-large'
+  | 'not-a-record'
+  | 'too-deep'
+
+/**
+ * An IPNS name could not be resolved because its record was refused: `ipnsName` is the name
+ * (`/ipns/k51…`), `problem` says why; the verifier's own error is in `cause`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await new TrustlessGatewayStore({ gateways: 'https://ipfs.io' }).resolveName('/ipns/k51qzi5uqu5d…')
+ * } catch (err) {
+ *   if (isHamtError(err, 'ERR_IPNS_RECORD') && err.problem === 'expired') console.log('republish it')
+ * }
+ * ```
+ */
+export class IpnsRecordError extends HamtError {
+  declare readonly code: 'ERR_IPNS_RECORD'
+
+  /** The name whose record was refused, as `/ipns/<name>`. */
+  readonly ipnsName: string
+  readonly problem: IpnsRecordProblem
+
+  constructor(name: string, problem: IpnsRecordProblem, message: string, options?: { cause?: unknown }) {
+    super('ERR_IPNS_RECORD', `${name}: ${message}`, options)
+    this.ipnsName = name
+    this.problem = problem
+  }
+}
+
 /** Every error class ts-hamt throws, told apart by their `code`. */
 export type AnyHamtError =
   | InvalidArgumentError
@@ -291,6 +336,7 @@ export type AnyHamtError =
   | ChunkOutOfBoundsError
   | LabelNotFoundError
   | MergeConflictError
+  | IpnsRecordError
 
 /** The error class of a code: `HamtErrorOf<'ERR_KEY_NOT_FOUND'>` is `KeyNotFoundError`. */
 export type HamtErrorOf<C extends HamtErrorCode> = Extract<AnyHamtError, { code: C }>

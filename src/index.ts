@@ -23,9 +23,17 @@ export type {
   Codec,
   ContentAddressedStore,
   LoadOptions,
+  NameResolver,
+  ResolvedName,
+  ResolveNameOptions,
   StoreId,
 } from './cas/interface.js'
-export { KuboStore, type KuboStoreOptions } from './cas/kubo.js'
+export {
+  KuboStore,
+  type KuboStoreOptions,
+  type PublishedName,
+  type PublishNameOptions,
+} from './cas/kubo.js'
 export { MemoryStore } from './cas/memory.js'
 export { TrustlessGatewayStore, type TrustlessGatewayStoreOptions } from './cas/trustless-gateway.js'
 export type { Blake3Digest } from './cas/verify.js'
@@ -49,6 +57,8 @@ export {
   InvalidManifestError,
   InvalidNodeError,
   InvalidValueError,
+  IpnsRecordError,
+  type IpnsRecordProblem,
   isHamtError,
   KeyNotFoundError,
   LabelNotFoundError,

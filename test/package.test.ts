@@ -40,6 +40,7 @@ describe('package', () => {
       'InvalidManifestError',
       'InvalidNodeError',
       'InvalidValueError',
+      'IpnsRecordError',
       'KeyNotFoundError',
       'KuboStore',
       'LabelNotFoundError',
@@ -330,6 +331,40 @@ console.log(JSON.stringify({ api: keys(api), node: keys(node), blocks: keys(bloc
     assert.equal(got.version, manifest.version)
     assert.equal(got.hamt, 'function')
     assert.doesNotMatch(stderr, /Error/)
+  })
+
+  it('the root entry loads the ipns package (and @libp2p/crypto) only when a name is resolved: a chunk of its own', async () => {
+    // Code splitting, as Vite, Rollup and webpack do for a dynamic import (esbuild: `splitting: true`).
+    const result = await build({
+      stdin: { contents: `export * from 'ts-hamt'`, resolveDir: consumer, loader: 'js' },
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      splitting: true,
+      outdir: join(consumer, 'split-out'),
+      minify: true,
+      write: false,
+      logLevel: 'silent',
+      metafile: true,
+    })
+    const outputs = result.metafile.outputs
+    const entry = Object.keys(outputs).find((path) => outputs[path]?.entryPoint !== undefined) as string
+    const eager = new Set([entry])
+    for (const path of eager) {
+      for (const { path: next, kind } of outputs[path]?.imports ?? [])
+        if (kind === 'import-statement') eager.add(next)
+    }
+    const ipns = /node_modules\/(ipns|@libp2p\/crypto)\//
+    const holdsIpns = (path: string): boolean =>
+      Object.keys(outputs[path]?.inputs ?? {}).some((input) => ipns.test(input))
+    const bytes = (paths: string[]): number =>
+      paths.reduce((sum, path) => sum + (outputs[path]?.bytes ?? 0), 0)
+    const lazy = Object.keys(outputs).filter((path) => path.endsWith('.js') && !eager.has(path))
+    console.log(
+      `root, minified: ${bytes([...eager])} bytes loaded at once, ${bytes(lazy)} more on the first name resolved`,
+    )
+    assert.deepEqual([...eager].filter(holdsIpns), [], 'nothing of ipns is loaded at once')
+    assert.ok(lazy.some(holdsIpns), 'ipns is in a chunk loaded on demand')
   })
 
   it('the root entry loads neither zarrita nor a zstd decoder; ts-hamt/zstd does, node:zlib only in Node', async () => {

@@ -4,6 +4,7 @@ import type { CID } from 'multiformats/cid'
 import { concatBytes } from '../cas/concat.js'
 import { toCid } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
+import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { integerOption } from '../check.js'
 import { InvalidArgumentError } from '../errors.js'
 import { walkDifference } from './difference.js'
@@ -16,7 +17,8 @@ import { walkDag } from './walk.js'
  * DAG of dag-cbor, dag-pb and raw blocks. The root is the CAR's one root; blocks come in the
  * order they arrive. Every block is read through `source`, so a verifying store checks it first.
  * With `options.base`, only the blocks reachable from `root` and not from `base`: what a receiver
- * that holds `base` needs to have `root` (see {@link ExportCarOptions.exact}).
+ * that holds `base` needs to have `root` (see {@link ExportCarOptions.exact}). Either may be an
+ * IPNS name (`/ipns/k51…`) when `source` resolves names; it is resolved before the first block.
  *
  * @example
  * ```ts
@@ -30,11 +32,16 @@ export async function* exportCar(
   root: StoreId | string,
   options: ExportCarOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const rootCid = toCid(root, 'root')
+  const rootArg = rootArgument(root, 'root', source)
   if (typeof source?.getBlock !== 'function') {
     throw new InvalidArgumentError('source must be a store with getBlock (BlockstoreStore, KuboStore, …)')
   }
-  const baseCid = options.base === undefined ? undefined : toCid(options.base, 'options.base')
+  const baseArg = options.base === undefined ? undefined : rootArgument(options.base, 'options.base', source)
+  const rootCid = toCid(await resolveRootArgument(rootArg, source, options.signal), 'root')
+  const baseCid =
+    baseArg === undefined
+      ? undefined
+      : toCid(await resolveRootArgument(baseArg, source, options.signal), 'options.base')
   const concurrency = integerOption('concurrency', options.concurrency, 16)
   const walk =
     baseCid === undefined

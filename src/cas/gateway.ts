@@ -8,6 +8,7 @@ import {
   HamtError,
   IntegrityError,
   InvalidArgumentError,
+  IpnsRecordError,
   RangeNotSatisfiableError,
   StoreError,
 } from '../errors.js'
@@ -16,6 +17,15 @@ import { ConcurrencyLimit } from '../util/pool.js'
 import { GatewayHealth } from './gateway-health.js'
 import { type HttpClient, HttpStatusError, readBody } from './http.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
+import type { IpnsName } from './ipns-name.js'
+import {
+  bestIpnsRecord,
+  IPNS_RECORD_TYPE,
+  type IpnsRecordFields,
+  NewestRecords,
+  readIpnsRecordAnswer,
+  verifyIpnsRecord,
+} from './ipns-record.js'
 import { checkByteRange, resolveByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
 import { type Blake3Digest, checkVerifiable, verifyBlock } from './verify.js'
@@ -85,6 +95,9 @@ export class GatewayReader {
   readonly #http: HttpClient
   readonly #verify: boolean
   readonly #blake3Digest: Blake3Digest | undefined
+  readonly #newestRecords = new NewestRecords()
+  /** What each record fetched was verified to say, so one resolution verifies it once. */
+  readonly #verifiedRecords = new WeakMap<Uint8Array, IpnsRecordFields>()
 
   constructor(
     urls: readonly string[],
@@ -136,8 +149,47 @@ export class GatewayReader {
     return [...this.#gateways].sort((a, b) => (rank.get(a) as number) - (rank.get(b) as number))
   }
 
+  /**
+   * The signed record of an IPNS name, verified (signature against the name's key, validity): from
+   * the first gateway that serves a valid one (`ask: 'first'`, the default: one request, as a
+   * block read), or from every gateway at once, keeping the highest sequence (`ask: 'all'`). A
+   * gateway that serves a refused record fails over to the next, as one serving wrong bytes does.
+   * A name never moves back to an older record than one this reader verified before while that
+   * one is valid.
+   */
+  async getIpnsRecord(
+    name: IpnsName,
+    options: AbortOptions & { ask?: 'first' | 'all' } = {},
+  ): Promise<IpnsRecordFields> {
+    const read = (gateway: Gateway, failOver: boolean): Promise<Uint8Array> =>
+      this.#fetchIpnsRecord(gateway, name, options.signal, failOver)
+    if (options.ask !== 'all' || this.#gateways.length === 1) {
+      const bytes = await this.#fromFirstThatAnswers(name.path, options.signal, read)
+      return this.#newestRecords.settle(name, bytes, this.#verifiedRecords.get(bytes))
+    }
+    const answers = await Promise.allSettled(
+      this.#gateways.map((gateway) =>
+        traceGateway(gateway.url, name.path, () =>
+          this.#tryGateway(gateway, options.signal, (g) => read(g, true)),
+        ),
+      ),
+    )
+    options.signal?.throwIfAborted()
+    const records = answers.flatMap((answer) => (answer.status === 'fulfilled' ? [answer.value] : []))
+    if (records.length === 0) {
+      const failures = answers.map((answer, i) => {
+        const error = (answer as PromiseRejectedResult).reason
+        const url = this.#gateways[i]?.url as string
+        return { url, status: error instanceof HttpStatusError ? error.status : undefined, error }
+      })
+      throw summarize(name.path, failures)
+    }
+    const best = records[await bestIpnsRecord(name, records)] as Uint8Array
+    return this.#newestRecords.settle(name, best, this.#verifiedRecords.get(best))
+  }
+
   async #fromFirstThatAnswers(
-    cid: CID,
+    cid: CID | string,
     signal: AbortSignal | undefined,
     read: (gateway: Gateway, failOver: boolean) => Promise<Uint8Array>,
   ): Promise<Uint8Array> {
@@ -184,6 +236,24 @@ export class GatewayReader {
     const block = await this.#fetchRawBlock(gateway, cid, options.signal, failOver)
     if (options.range === undefined) return block
     return sliceByteRange(block, options.range)
+  }
+
+  /** A record asked for as the trustless gateway spec says, its length and type checked before it is read. */
+  async #fetchIpnsRecord(
+    gateway: Gateway,
+    name: IpnsName,
+    signal: AbortSignal | undefined,
+    failOver: boolean,
+  ): Promise<Uint8Array> {
+    const url = `${gateway.url.replace(/ipfs\/$/, 'ipns/')}${name.path.slice('/ipns/'.length)}`
+    const bytes = await this.#http.request(
+      'GET',
+      `${url}?format=ipns-record`,
+      { headers: { accept: IPNS_RECORD_TYPE }, signal, limit: gateway.limit, failOver },
+      (response) => readIpnsRecordAnswer(response, name, url),
+    )
+    this.#verifiedRecords.set(bytes, await verifyIpnsRecord(name, bytes))
+    return bytes
   }
 
   async #fetchRawBlock(
@@ -317,7 +387,7 @@ function isGatewayFailure(error: unknown, signal: AbortSignal | undefined): bool
  * One error for a read that failed on every gateway: not found anywhere (every gateway said 404);
  * else the one gateway's own error; else all failures, each with its gateway, in one error.
  */
-function summarize(cid: CID, failures: readonly GatewayFailure[]): Error {
+function summarize(cid: CID | string, failures: readonly GatewayFailure[]): Error {
   if (failures.every(({ status }) => status === 404)) {
     const detail = failures.map(({ url, error }) => `${url}: ${(error as Error).message}`).join('; ')
     return new BlockNotFoundError(`no gateway has ${cid} (${detail})`)
@@ -328,6 +398,19 @@ function summarize(cid: CID, failures: readonly GatewayFailure[]): Error {
   if (failures.every(({ error }) => error instanceof IntegrityError)) {
     const detail = failures.map(({ url, error }) => `${url}: ${(error as Error).message}`).join('; ')
     return new IntegrityError(`every gateway served wrong bytes for ${cid} (${detail})`)
+  }
+  // A record refused by every gateway stays ERR_IPNS_RECORD, with the first gateway's reason.
+  const first = failures[0]?.error
+  if (first instanceof IpnsRecordError && failures.every(({ error }) => error instanceof IpnsRecordError)) {
+    const detail = failures.map(({ url, error }) => `${url}: ${(error as Error).message}`).join('; ')
+    return new IpnsRecordError(
+      first.ipnsName,
+      first.problem,
+      `every gateway's record was refused (${detail})`,
+      {
+        cause: first,
+      },
+    )
   }
   return new GatewaysFailedError(`reading ${cid}`, failures)
 }

@@ -74,6 +74,9 @@ export class HttpStatusError extends StoreError {
   }
 }
 
+/** A body longer than its reader allows (declared so, or counted as it streamed); the rest was not read. */
+export class BodyTooLargeError extends StoreError {}
+
 /** Configured headers that may go to any origin: content negotiation, never a credential (py-hamt's list). */
 const FORWARDABLE_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'user-agent'])
 
@@ -97,7 +100,7 @@ export async function readBody(
   truncate = false,
 ): Promise<Uint8Array> {
   const tooLarge = (what: string): StoreError =>
-    new StoreError(`${source}: the answer is ${what}, more than the ${limit} bytes it may have`)
+    new BodyTooLargeError(`${source}: the answer is ${what}, more than the ${limit} bytes it may have`)
   // A declared length counts only for a body not content-encoded: fetch decodes gzip and friends,
   // and a few hundred KB of gzip can declare themselves and then decode to gigabytes.
   const encoding = response.headers.get('content-encoding')?.trim().toLowerCase() ?? 'identity'

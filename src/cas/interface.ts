@@ -37,3 +37,39 @@ export interface ContentAddressedStore {
    */
   flush?(options?: AbortOptions): Promise<void>
 }
+
+/** Where an IPNS name led: the root it names now, and the record that said so. */
+export interface ResolvedName {
+  /** The name asked for, as `/ipns/k51…` (base36 libp2p-key, however it was given). */
+  name: string
+  /** The root the name points to (after following any names it points to). */
+  cid: CID
+  /**
+   * A path after `cid` in the record's value (`/ipfs/<cid>/a/b` → `/a/b`); `''` for none. The
+   * openers follow it over the store's verified blocks (dag-pb directory names, dag-cbor fields).
+   */
+  path: string
+  /** The name's record's value, as published (`/ipfs/<cid>…` or `/ipns/<name>…`). */
+  value: string
+  /** The record's sequence (a newer record has a higher one); absent when a Kubo node resolved it. */
+  sequence?: bigint
+  /** When the record stops being valid (RFC 3339); absent when a Kubo node resolved it. */
+  validity?: string
+}
+
+/** Options of {@link NameResolver.resolveName}. */
+export interface ResolveNameOptions extends AbortOptions {
+  /**
+   * With several gateways: take the first valid record (`'first'`, the default: one request, as a
+   * block read), or ask every gateway and keep the highest sequence (`'all'`).
+   */
+  ask?: 'first' | 'all'
+}
+
+/**
+ * A store that can follow IPNS names to roots (`TrustlessGatewayStore` and `KuboStore`): every
+ * opener that takes a root then also takes `/ipns/<name>`, resolved once when it opens.
+ */
+export interface NameResolver {
+  resolveName(name: string, options?: ResolveNameOptions): Promise<ResolvedName>
+}

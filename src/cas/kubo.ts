@@ -8,7 +8,24 @@ import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
 import { checkHttpUrl, GatewayReader, gatewayList } from './gateway.js'
 import { HttpClient, type HttpOptions, readBody } from './http.js'
 import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
-import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
+import type {
+  AbortOptions,
+  Codec,
+  ContentAddressedStore,
+  LoadOptions,
+  NameResolver,
+  ResolvedName,
+  ResolveNameOptions,
+  StoreId,
+} from './interface.js'
+import {
+  createKey,
+  type KuboNames,
+  type PublishedName,
+  type PublishNameOptions,
+  publishName,
+  resolveName,
+} from './kubo-names.js'
 import { unixfsFileRoot } from './unixfs-builder.js'
 import type { Blake3Digest } from './verify.js'
 
@@ -30,6 +47,8 @@ export interface KuboStoreOptions extends HttpOptions {
   /** Bytes of blocks held for batched upload before they are sent; default 8 MiB. */
   writeBufferBytes?: number
 }
+
+export type { PublishedName, PublishNameOptions }
 
 /** The most an RPC answer may be (a pin listing can be long); the rest is not read. */
 const RPC_ANSWER_BYTES = 64 << 20
@@ -53,7 +72,7 @@ const ADD_ANSWER_BYTES = 64 << 10
  * const root = await map.flush() // a CID, readable by py-hamt and any gateway
  * ```
  */
-export class KuboStore implements ContentAddressedStore {
+export class KuboStore implements ContentAddressedStore, NameResolver {
   readonly rpcUrl: string | null
   readonly #gateway: GatewayReader
   readonly #http: HttpClient
@@ -62,6 +81,7 @@ export class KuboStore implements ContentAddressedStore {
   readonly #addUrl: string | undefined
   readonly #pinOnAdd: boolean
   readonly #blocks: BufferedBlocks
+  readonly #names: KuboNames
 
   constructor(options: KuboStoreOptions = {}) {
     const rpcUrl = options.rpcUrl === undefined ? 'http://127.0.0.1:5001' : options.rpcUrl
@@ -95,6 +115,11 @@ export class KuboStore implements ContentAddressedStore {
         writeBlocks: (blocks, _written, options) => this.#upload(blocks, options),
       },
     )
+    this.#names = {
+      rpc:
+        this.rpcUrl === null ? undefined : (command, params, options) => this.#rpc(command, params, options),
+      gateway: this.#gateway,
+    }
     if (this.rpcUrl !== null) {
       const params = new URLSearchParams({
         hash: this.#hash,
@@ -191,6 +216,39 @@ export class KuboStore implements ContentAddressedStore {
     params.append('arg', String(toCid(to, 'to')))
     params.append('unpin', String(options.unpin ?? true))
     await this.#rpc('pin/update', params, options)
+  }
+
+  /**
+   * Points the IPNS name of the daemon's key `key` (default `self`) at `root` (`name/publish`) and
+   * returns the name and the new record's sequence. Open the root later as `/ipns/<name>`.
+   *
+   * @example
+   * ```ts
+   * const kubo = new KuboStore({ rpcUrl, gateways: gatewayUrl })
+   * const { name } = await kubo.createKey('era5')
+   * await kubo.publishName(root, { key: 'era5', lifetime: '72h' })
+   * const reopened = await HAMT.open(name, { store: kubo }) // the root just published
+   * ```
+   */
+  publishName(root: StoreId | string, options: PublishNameOptions = {}): Promise<PublishedName> {
+    return publishName(this.#names, root, options)
+  }
+
+  /** Makes a new key on the daemon (`key/gen`) and returns its name (`/ipns/k51…`) for {@link KuboStore.publishName}. */
+  createKey(
+    key: string,
+    options: AbortOptions & { type?: 'ed25519' | 'rsa' } = {},
+  ): Promise<{ key: string; name: string }> {
+    return createKey(this.#names, key, options)
+  }
+
+  /**
+   * Follows an IPNS name to the root it points to. With an RPC URL the daemon resolves it
+   * (`name/resolve`; the daemon is trusted, as with writes); a read-only store (`rpcUrl: null`)
+   * fetches and verifies the signed records from its gateways, as `TrustlessGatewayStore` does.
+   */
+  resolveName(name: string, options: ResolveNameOptions = {}): Promise<ResolvedName> {
+    return resolveName(this.#names, name, options)
   }
 
   /** The pins of the daemon: `{ cid, type }` with type `recursive`, `direct` or `indirect`. */

@@ -3,7 +3,17 @@ import { StoreError } from '../errors.js'
 import { GatewayReader, gatewayList } from './gateway.js'
 import { HttpClient, type HttpOptions } from './http.js'
 import { toCid } from './id.js'
-import type { AbortOptions, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
+import type {
+  AbortOptions,
+  ContentAddressedStore,
+  LoadOptions,
+  NameResolver,
+  ResolvedName,
+  ResolveNameOptions,
+  StoreId,
+} from './interface.js'
+import { followIpnsName } from './ipns.js'
+import { parseIpnsName } from './ipns-name.js'
 
 export interface TrustlessGatewayStoreOptions extends HttpOptions {
   /**
@@ -18,7 +28,9 @@ export interface TrustlessGatewayStoreOptions extends HttpOptions {
  * verifiable raw block (`Accept: application/vnd.ipld.raw`, `?format=raw`) and checked against its
  * CID before use; a gateway that fails, lacks the block or answers wrong bytes is skipped for the
  * next. Values above one block (UnixFS files) are assembled from verified blocks, fetching only
- * those a byte range needs. Works in browsers: it only needs `fetch`.
+ * those a byte range needs. IPNS names resolve the same way: the name's signed record is fetched
+ * and verified (see {@link TrustlessGatewayStore.resolveName}), so every opener given this store
+ * also takes `/ipns/<name>` as its root. Works in browsers: it only needs `fetch`.
  *
  * @example
  * ```ts
@@ -26,7 +38,7 @@ export interface TrustlessGatewayStoreOptions extends HttpOptions {
  * const map = await HAMT.open(CID.parse('bafyr…'), { store })
  * ```
  */
-export class TrustlessGatewayStore implements ContentAddressedStore {
+export class TrustlessGatewayStore implements ContentAddressedStore, NameResolver {
   readonly #gateway: GatewayReader
 
   constructor(options: TrustlessGatewayStoreOptions) {
@@ -47,6 +59,26 @@ export class TrustlessGatewayStore implements ContentAddressedStore {
   async load(id: StoreId, options: LoadOptions = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted()
     return this.#gateway.load(toCid(id, 'id'), options)
+  }
+
+  /**
+   * Follows an IPNS name (`/ipns/k51…`, `/ipns/12D3Koo…`) to the root it points to now: the name's
+   * signed record is fetched from the gateways (`?format=ipns-record`, at most 10 KiB) and verified
+   * against the name's key (inlined in ed25519 names, carried by the record for RSA) and its
+   * validity; a value that is another name is followed too (32 deep at most). A refused record
+   * is an `ERR_IPNS_RECORD` whose `problem` says why; a gateway serving one fails over to the next.
+   *
+   * @example
+   * ```ts
+   * const gateways = new TrustlessGatewayStore({ gateways: 'https://ipfs.io' })
+   * const { cid, sequence } = await gateways.resolveName('/ipns/k51qzi5uqu5d…')
+   * const map = await HAMT.open('/ipns/k51qzi5uqu5d…', { store: gateways }) // the same, done by the opener
+   * ```
+   */
+  async resolveName(name: string, options: ResolveNameOptions = {}): Promise<ResolvedName> {
+    options.signal?.throwIfAborted()
+    const parsed = parseIpnsName(name, 'name')
+    return followIpnsName(parsed, (next) => this.#gateway.getIpnsRecord(next, options), options.signal)
   }
 
   /** One block's verified bytes (for a UnixFS file, its root node). */

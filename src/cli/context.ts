@@ -3,9 +3,11 @@ import type { BlockSink, BlockSource } from '../car/interface.js'
 import { DiskStore } from '../cas/disk.js'
 import { toCid } from '../cas/id.js'
 import type { ContentAddressedStore } from '../cas/interface.js'
+import { canResolveNames, resolveRootArgument, rootArgument } from '../cas/ipns.js'
+import { isIpnsPath } from '../cas/ipns-name.js'
 import { KuboStore } from '../cas/kubo.js'
 import { TrustlessGatewayStore } from '../cas/trustless-gateway.js'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError, isHamtError } from '../errors.js'
 import type { Output } from './output.js'
 
 /** The options every command takes, chosen before the command runs. */
@@ -102,6 +104,31 @@ export function parseRoot(text: string | undefined, name = 'ROOT'): CID {
     // A mistyped argument is a usage error (exit 2), not a data error.
     throw new UsageError(`${name} is not a CID: ${JSON.stringify(text)}`, { cause })
   }
+}
+
+/**
+ * A root argument as a CID, or an IPNS name (`/ipns/k51…`) resolved once through the store the flags
+ * name (`--gateway` verifies the signed record; `--kubo` asks the daemon); the message names the argument.
+ */
+export async function rootOf(context: Context, text: string | undefined, name = 'ROOT'): Promise<CID> {
+  if (!isIpnsPath(text)) return parseRoot(text, name)
+  // Asked of the flags first: the on-disk store cannot resolve names, whether it exists or not.
+  const store =
+    context.options.kubo === undefined && context.options.gateways.length === 0
+      ? undefined
+      : await context.store()
+  if (!canResolveNames(store)) {
+    throw new UsageError(`${name} ${text} is an IPNS name: give --gateway URL or --kubo URL to resolve it`)
+  }
+  let root: ReturnType<typeof rootArgument>
+  try {
+    root = rootArgument(text, name, store)
+  } catch (error) {
+    // A malformed name is a mistake in the command line; what its record says is data (exit 1).
+    if (isHamtError(error, 'ERR_INVALID_ARGUMENT')) throw new UsageError(error.message, { cause: error })
+    throw error
+  }
+  return toCid(await resolveRootArgument(root, store, context.signal), name)
 }
 
 /** The store as a writer of whole blocks, or a clear error for read-only stores. */

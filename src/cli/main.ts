@@ -14,6 +14,7 @@ import { gc } from './commands/gc.js'
 import { stats, verify } from './commands/inspect.js'
 import { create, get, keys, remove, set } from './commands/map.js'
 import { merge } from './commands/merge.js'
+import { nameCommand } from './commands/name.js'
 import { pin } from './commands/pin.js'
 import { zarrCommand } from './commands/zarr.js'
 import { type GlobalOptions, makeContext, UsageError } from './context.js'
@@ -37,6 +38,7 @@ export const commands: Command[] = [
   convert,
   pin,
   gc,
+  nameCommand,
 ]
 
 const globalFlags = {

@@ -2,8 +2,9 @@
 // coordinates named like their dimension, attributes. Opening reads the metadata and the
 // coordinate arrays; values wait until a variable's selection is read.
 import * as zarr from 'zarrita'
-import { formatId, toStoreId } from '../cas/id.js'
+import { formatId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
+import { resolveRoot } from '../cas/ipns.js'
 import { integerOption } from '../check.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import { ChunkCache } from './chunk-cache.js'
@@ -328,7 +329,8 @@ export class Dataset {
 }
 
 /**
- * Opens the dataset at `root` (a CID or its string) from a `store`, trustless `gateways` (every
+ * Opens the dataset at `root` (a CID or its string, or an IPNS name `/ipns/k51…` with `gateways` or a
+ * store that resolves names, resolved once here) from a `store`, trustless `gateways` (every
  * block verified) or a `helia` node, whichever layout holds it (HAMT, py-hamt's sharded v1 or v2,
  * encrypted HAMT with `encryption`). Reads the metadata and the coordinate arrays only.
  *
@@ -340,7 +342,7 @@ export class Dataset {
  */
 export async function openDataset(root: StoreId | string, options: OpenDatasetOptions): Promise<Dataset> {
   const store = await storeOf(options)
-  const rootId = toStoreId(root, 'root')
+  const rootId = await resolveRoot(root, 'root', store, options.signal)
   const { signal, encryption, shardReadMode, cacheBytes } = options
   const chunkCacheBytes = integerOption(
     'chunkCacheBytes',

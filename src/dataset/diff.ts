@@ -1,5 +1,6 @@
-import { formatId, toStoreId } from '../cas/id.js'
+import { formatId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { isRecord } from '../check.js'
 import { decodeUtf8 } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
@@ -48,7 +49,8 @@ type ReadValue = (side: Side, key: string) => Promise<Uint8Array | undefined>
  * layout: arrays and groups added or removed, metadata changed, and the chunks written or deleted,
  * by array path and chunk coordinates. Only what differs is read: on a HAMT the unchanged subtrees,
  * on a sharded root the shards with equal CIDs, are skipped; chunk bytes are never loaded. Streams in
- * the layout's order. A bad root ID is an `ERR_INVALID_ARGUMENT` at the call; two roots of different
+ * the layout's order. Either root may be an IPNS name when the store resolves names (resolved when
+ * the walk starts). A bad root ID is an `ERR_INVALID_ARGUMENT` at the call; two roots of different
  * layouts are one when the walk starts.
  *
  * @example
@@ -64,7 +66,11 @@ export function diffZarrRoots(
   to: StoreId | string,
   options: ZarrDiffOptions,
 ): AsyncGenerator<ZarrChange> {
-  return diffRoots(toStoreId(from, 'from'), toStoreId(to, 'to'), options)
+  const [a, b] = [rootArgument(from, 'from', options?.store), rootArgument(to, 'to', options?.store)]
+  return (async function* () {
+    const resolve = (root: typeof a) => resolveRootArgument(root, options.store, options.signal)
+    yield* diffRoots(await resolve(a), await resolve(b), options)
+  })()
 }
 
 async function* diffRoots(from: StoreId, to: StoreId, options: ZarrDiffOptions): AsyncGenerator<ZarrChange> {

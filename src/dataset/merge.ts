@@ -1,5 +1,6 @@
-import { formatId, toCid, toStoreId } from '../cas/id.js'
+import { formatId, toCid } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { callStore } from '../hamt/loader.js'
@@ -38,8 +39,18 @@ export async function mergeZarrRoots(
   b: StoreId | string,
   options: ZarrMergeOptions,
 ): Promise<StoreId> {
-  const roots = { base: toStoreId(base, 'base'), a: toStoreId(a, 'a'), b: toStoreId(b, 'b') }
   const { store, signal } = options
+  // Each argument checked at the call, names resolved after.
+  const [baseArg, aArg, bArg] = [
+    rootArgument(base, 'base', store),
+    rootArgument(a, 'a', store),
+    rootArgument(b, 'b', store),
+  ]
+  const roots = {
+    base: await resolveRootArgument(baseArg, store, signal),
+    a: await resolveRootArgument(aArg, store, signal),
+    b: await resolveRootArgument(bArg, store, signal),
+  }
   const blocks = await Promise.all(
     Object.values(roots).map((id) =>
       callStore(

@@ -1,5 +1,6 @@
-import { formatId, toStoreId } from '../cas/id.js'
+import { formatId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { resolveRoot } from '../cas/ipns.js'
 import { ROOT_BLOCK } from '../cas/root-block.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
@@ -37,7 +38,8 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root?: string): ZarrLayout {
 }
 
 /**
- * Opens the Zarr dataset at `rootId` (a CID, its string form or what a flush returned) read-only,
+ * Opens the Zarr dataset at `rootId` (a CID, its string form or what a flush returned, or an IPNS
+ * name `/ipns/k51…` when the store resolves names, resolved once here) read-only,
  * whichever layout holds it, as a zarrita store. `signal` bounds the loads of the root. With
  * `encryption` (py-hamt's SimpleEncryptedZarrHAMTStore: a 32-byte key and the header, bytes or text)
  * a HAMT root opens as an {@link EncryptedZarrHAMTStore}; py-hamt has no encrypted sharded layout.
@@ -61,7 +63,7 @@ export async function openZarrRoot(
 ): Promise<{ layout: ZarrLayout; store: ZarrHAMTStore | ShardedZarrStore }> {
   const { store, signal, encryption, shardReadMode, cacheBytes } = options
   // A HAMT opens at any store ID (a MemoryStore's are bytes); the sharded layout checks for a CID itself.
-  const root = toStoreId(rootId, 'root')
+  const root = await resolveRoot(rootId, 'root', store, signal)
   const rootBlock = await store.load(root, { signal })
   const layout = zarrLayoutOf(rootBlock, formatId(root))
   // The opener would load the root again: hand it the block just read rather than a second fetch.

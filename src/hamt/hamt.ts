@@ -1,5 +1,6 @@
-import { isStoreId, toStoreId } from '../cas/id.js'
+import { isStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { checkByteRange } from '../cas/range.js'
 import { givenRootBlock } from '../cas/root-block.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
@@ -139,8 +140,9 @@ export class HAMT<V = unknown> {
   }
 
   /**
-   * Opens the map whose root node has this ID (a CID, its string form, or a byte ID); loads and
-   * checks the root node at once. Read-only unless `readOnly: false`, as every opener of this
+   * Opens the map whose root node has this ID (a CID, its string form, or a byte ID), or the root an
+   * IPNS name (`/ipns/k51…`) points to now when the store resolves names (`TrustlessGatewayStore`,
+   * `KuboStore`; resolved once, here); loads and checks the root node at once. Read-only unless `readOnly: false`, as every opener of this
    * package: `create` writes, `open` reads. Writes never change the root they started from; a
    * writable map's `flush()` gives a new root. `signal` bounds the load of the root, as it does for
    * `ShardedZarrStore.open`.
@@ -149,8 +151,9 @@ export class HAMT<V = unknown> {
     rootId: StoreId | string,
     options: HAMTOptions & AbortOptions,
   ): Promise<HAMT<V>> {
-    const id = toStoreId(rootId, 'rootId')
+    const root = rootArgument(rootId, 'rootId', options?.store)
     const hashFn = await checkOptions(options)
+    const id = await resolveRootArgument(root, options.store, options.signal)
     const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined, options.readOnly ?? true)
     const rootBlock = givenRootBlock(options, id)
     if (rootBlock !== undefined) map.#loader.prime(id, rootBlock)
@@ -164,7 +167,8 @@ export class HAMT<V = unknown> {
    * loading them). Only the parts of the trees that differ are read: subtrees with the same ID are
    * skipped, so the cost follows the size of the change, not of the maps. Changes stream in the
    * trees' slot order (not key order). Pass the maps' `hashFn` and `valuesAreBytes`; `signal` ends
-   * the walk. A bad root is an `ERR_INVALID_ARGUMENT` thrown at the call.
+   * the walk. A bad root is an `ERR_INVALID_ARGUMENT` thrown at the call. Either root may be an IPNS
+   * name (`/ipns/k51…`) when the store resolves names; it is resolved when the walk starts.
    *
    * @example
    * ```ts
@@ -181,7 +185,11 @@ export class HAMT<V = unknown> {
     to: StoreId | string,
     options: HAMTOptions & DiffOptions,
   ): AsyncGenerator<MapChange<V>> {
-    return diffMaps<V>(toStoreId(from, 'from'), toStoreId(to, 'to'), options)
+    const [a, b] = [rootArgument(from, 'from', options?.store), rootArgument(to, 'to', options?.store)]
+    return (async function* () {
+      const resolve = (root: typeof a) => resolveRootArgument(root, options.store, options.signal)
+      yield* diffMaps<V>(await resolve(a), await resolve(b), options)
+    })()
   }
 
   /**
@@ -213,7 +221,14 @@ export class HAMT<V = unknown> {
     b: StoreId | string,
     options: HAMTOptions & MergeOptions<V>,
   ): Promise<StoreId> {
-    const ids = [toStoreId(base, 'base'), toStoreId(a, 'a'), toStoreId(b, 'b')] as const
+    // Each argument checked at the call, names resolved after.
+    const [baseArg, aArg, bArg] = [
+      rootArgument(base, 'base', options?.store),
+      rootArgument(a, 'a', options?.store),
+      rootArgument(b, 'b', options?.store),
+    ]
+    const resolve = (root: typeof baseArg) => resolveRootArgument(root, options.store, options.signal)
+    const ids = [await resolve(baseArg), await resolve(aArg), await resolve(bArg)] as const
     // A map on the merge's loader: the nodes the diffs read are in its cache.
     return mergeMaps<V>(
       ...ids,

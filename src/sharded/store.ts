@@ -1,6 +1,7 @@
 import type { CID } from 'multiformats/cid'
 import { toCid } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
+import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { sliceByteRange } from '../cas/range.js'
 import { givenRootBlock } from '../cas/root-block.js'
 import { InvalidArgumentError, ReadOnlyError, UnflushedChangesError } from '../errors.js'
@@ -66,11 +67,13 @@ export class ShardedZarrStore {
 
   /**
    * Opens the store whose root has this CID, given as a CID, its string form or what a flush returned
-   * (v1 or v2, told by `manifest_version`); read-only unless `readOnly: false`, as every opener.
+   * (v1 or v2, told by `manifest_version`), or as an IPNS name (`/ipns/k51…`) when the store resolves
+   * names (resolved once, here); read-only unless `readOnly: false`, as every opener.
    */
   static async open(rootId: StoreId | string, options: ShardedStoreOptions): Promise<ShardedZarrStore> {
-    const cid = toCid(rootId, 'rootId')
+    const given = rootArgument(rootId, 'rootId', options?.store)
     checkStore(options)
+    const cid = toCid(await resolveRootArgument(given, options.store, options.signal), 'rootId')
     const cacheBytes = checkCacheBytes(options.cacheBytes)
     const readOnly = options.readOnly ?? true
     const asked = checkShardReadMode(options.shardReadMode)

@@ -1,6 +1,6 @@
 import { exportCarFile, importCarFile } from '../../car/files.js'
 import { partialPath, removeStalePartials } from '../../util/partial-files.js'
-import { asSink, parseRoot, UsageError } from '../context.js'
+import { asSink, rootOf, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
 export const exportCommand: Command = {
@@ -12,8 +12,8 @@ export const exportCommand: Command = {
 the blocks ROOT reaches and OLD does not: what a holder of OLD needs to have ROOT.`,
   flags: { base: { type: 'string' } },
   async run(context, [root, file], flags) {
-    const cid = parseRoot(root)
-    const base = typeof flags.base === 'string' ? parseRoot(flags.base, '--base') : undefined
+    const cid = await rootOf(context, root)
+    const base = typeof flags.base === 'string' ? await rootOf(context, flags.base, '--base') : undefined
     if (file === undefined) throw new UsageError('FILE is missing: where to write the CAR')
     const store = await context.store()
     await removeStalePartials(file)

@@ -1,6 +1,6 @@
 import { HAMT } from '../../hamt/hamt.js'
 import { convertHamtToSharded } from '../../sharded/converter.js'
-import { asSink, parseRoot, UsageError } from '../context.js'
+import { asSink, rootOf, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
 export const convert: Command = {
@@ -19,7 +19,7 @@ metadata and the new root are written. --chunks-per-shard defaults to 6250, as p
     }
     const store = await context.store()
     asSink(store, context.storeName)
-    const source = await HAMT.open<Uint8Array>(parseRoot(root), {
+    const source = await HAMT.open<Uint8Array>(await rootOf(context, root), {
       store,
       readOnly: true,
       valuesAreBytes: true,

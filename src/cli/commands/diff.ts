@@ -1,7 +1,7 @@
 import { diffZarrRoots, type ZarrChange } from '../../dataset/diff.js'
 import { zarrLayoutOf } from '../../dataset/open.js'
 import { HAMT } from '../../hamt/hamt.js'
-import { type Context, parseRoot } from '../context.js'
+import { type Context, rootOf } from '../context.js'
 import type { Command } from './command.js'
 
 const SIGN = { added: '+', removed: '-', changed: '~' } as const
@@ -17,8 +17,8 @@ A map's diff lists keys; with --zarr (implied for sharded roots) a dataset's dif
 groups added or removed, metadata documents changed, and chunks by array path and coordinates.`,
   flags: { zarr: { type: 'boolean', default: false } },
   async run(context, [from, to], flags) {
-    const a = parseRoot(from, 'A')
-    const b = parseRoot(to, 'B')
+    const a = await rootOf(context, from, 'A')
+    const b = await rootOf(context, to, 'B')
     const store = await context.store()
     const layoutOf = async (root: typeof a): Promise<string> =>
       zarrLayoutOf(await store.load(root, { signal: context.signal }), String(root)).kind

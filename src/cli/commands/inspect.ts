@@ -3,7 +3,7 @@ import { walkDag } from '../../car/walk.js'
 import type { ContentAddressedStore, StoreId } from '../../cas/interface.js'
 import { isHamtError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
-import { type CliStore, parseRoot } from '../context.js'
+import { type CliStore, parseRoot, rootOf } from '../context.js'
 import type { Command } from './command.js'
 
 export interface TreeStats {
@@ -64,7 +64,7 @@ export const stats: Command = {
   async run(context, [root]) {
     const store = await context.store()
     const progress = context.output.progress('nodes')
-    const result = await treeStats(store, parseRoot(root), (n) => progress.update(n))
+    const result = await treeStats(store, await rootOf(context, root), (n) => progress.update(n))
     progress.done()
     context.output.result(result, () =>
       [
@@ -145,7 +145,7 @@ export const verify: Command = {
   async run(context, [root]) {
     const store = await context.store()
     const progress = context.output.progress('blocks checked')
-    const report = await verifyMap(store, parseRoot(root), (n) => progress.update(n))
+    const report = await verifyMap(store, await rootOf(context, root), (n) => progress.update(n))
     progress.done()
     context.output.result(report, () =>
       [

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { InvalidArgumentError, KeyNotFoundError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
-import { type Context, parseRoot, UsageError } from '../context.js'
+import { type Context, rootOf, UsageError } from '../context.js'
 import { jsonReplacer } from '../output.js'
 import { writeWholeFile } from '../partial.js'
 import type { Command } from './command.js'
@@ -15,7 +15,7 @@ const valueFlags = {
 } as const
 
 async function openMap(context: Context, root: string | undefined, raw: boolean, readOnly: boolean) {
-  return HAMT.open<unknown>(parseRoot(root), {
+  return HAMT.open<unknown>(await rootOf(context, root), {
     store: await context.store(),
     readOnly,
     valuesAreBytes: raw,

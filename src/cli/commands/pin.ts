@@ -1,5 +1,5 @@
 import { KuboStore } from '../../cas/kubo.js'
-import { type Context, parseRoot, UsageError } from '../context.js'
+import { type Context, rootOf, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
 async function kubo(context: Context): Promise<KuboStore> {
@@ -19,7 +19,7 @@ export const pin: Command = {
     const [action, root] = args
     const store = await kubo(context)
     if (action === 'add' || action === 'rm') {
-      const cid = parseRoot(root)
+      const cid = await rootOf(context, root)
       if (action === 'add') await store.pin(cid)
       else await store.unpin(cid)
       context.output.result(
@@ -29,8 +29,8 @@ export const pin: Command = {
       return
     }
     if (action === 'update') {
-      const next = parseRoot(args[2], 'TO')
-      const cid = parseRoot(root, 'FROM')
+      const next = await rootOf(context, args[2], 'TO')
+      const cid = await rootOf(context, root, 'FROM')
       await store.updatePin(cid, next)
       context.output.result(
         { unpinned: String(cid), pinned: String(next) },

@@ -8,7 +8,7 @@ import { openDataset } from '../../dataset/dataset.js'
 import type { CoordinateValue, LabelIndexer, Method, PositionIndexer } from '../../dataset/interface.js'
 import { cellOf } from '../../dataset/records.js'
 import { registerZstdCodec } from '../../zstd/node.js'
-import { type Context, parseRoot, UsageError } from '../context.js'
+import { type Context, rootOf, UsageError } from '../context.js'
 import type { Flags } from './command.js'
 
 /** The flags that make `zarr get` select by label through the dataset layer. */
@@ -109,7 +109,7 @@ export async function getLabelled(
   const encryption =
     typeof keyHex === 'string' ? { key: hexToBytes(keyHex), header: String(flags.header ?? '') } : undefined
   registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
-  const ds = await openDataset(parseRoot(root), {
+  const ds = await openDataset(await rootOf(context, root), {
     store: await context.store(),
     signal: context.signal,
     ...(typeof flags.group === 'string' ? { group: flags.group } : {}),

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../../errors.js'
 import { ShardedZarrStore } from '../../sharded/store.js'
 import { zarrJsonPath } from '../../zarr/keys.js'
 import { registerZstdCodec } from '../../zstd/node.js'
-import { type Context, parseRoot, UsageError } from '../context.js'
+import { type Context, rootOf, UsageError } from '../context.js'
 import type { Command } from './command.js'
 import { cfFacts, getLabelled, labelledFlags, wantsLabelled } from './zarr-dataset.js'
 
@@ -17,7 +17,7 @@ async function openZarr(
   root: string | undefined,
   listMetadata: boolean,
 ): Promise<{ store: Readable; metadataKeys: string[]; layout: ZarrLayout['kind'] }> {
-  const opened = await openZarrRoot(parseRoot(root), { store: await context.store() })
+  const opened = await openZarrRoot(await rootOf(context, root), { store: await context.store() })
   const store = opened.store
   // Listing walks the whole HAMT (or every shard): only `info` needs it.
   const metadataKeys: string[] = []

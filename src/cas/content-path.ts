@@ -1,0 +1,87 @@
+// A path after a CID (`/ipfs/<cid>/a/b`, as IPNS records may point), followed over verified blocks:
+// named links of dag-pb directories, and map keys and list indexes of dag-cbor blocks.
+import { code as dagCborCode } from '@ipld/dag-cbor'
+import * as dagPb from '@ipld/dag-pb'
+import { CID } from 'multiformats/cid'
+import { decodeDagCbor } from '../codec/dag-cbor.js'
+import { InvalidArgumentError } from '../errors.js'
+import type { AbortOptions } from './interface.js'
+
+/** Segments followed at most: a path is text from a record, and each segment may cost a block. */
+const MAX_SEGMENTS = 256
+
+/** Reads one verified block (a store's `getBlock`). */
+export type GetBlock = (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
+
+/**
+ * The CID that `path` (`/a/b`, segments percent-decoded) leads to from `root`: through the named
+ * links of dag-pb directories (not HAMT-sharded ones) and the keys and indexes of dag-cbor values,
+ * ending at a link. Anything else (a missing name, a path ending inside a block, a raw block) is an
+ * {@link InvalidArgumentError} naming where it stopped.
+ */
+export async function followContentPath(
+  root: CID,
+  path: string,
+  getBlock: GetBlock,
+  options: AbortOptions = {},
+): Promise<CID> {
+  const segments = path.split('/').filter((segment) => segment !== '')
+  if (segments.length > MAX_SEGMENTS)
+    throw new InvalidArgumentError(`path ${path.slice(0, 100)}…: more than ${MAX_SEGMENTS} segments`)
+  const names = segments.map((segment) => decodeSegment(segment, path))
+  let cid = root
+  let at = 0
+  const stop = (why: string): never => {
+    throw new InvalidArgumentError(`/ipfs/${root}${path}: ${why} (at /${segments.slice(0, at).join('/')})`)
+  }
+  while (at < names.length) {
+    options.signal?.throwIfAborted()
+    const block = await getBlock(cid, options)
+    if (cid.code === dagPb.code) {
+      const name = names[at]
+      const link = dagPb.decode(block).Links.find((candidate) => candidate.Name === name)
+      if (link === undefined) return stop(`no link named ${JSON.stringify(name)}`)
+      cid = link.Hash
+      at++
+      continue
+    }
+    if (cid.code !== dagCborCode) return stop(`a block of codec 0x${cid.code.toString(16)} has no paths`)
+    let value = decodeDagCbor(block)
+    let link: CID | null = null
+    while (at < names.length && link === null) {
+      value = childOf(value, names[at] as string)
+      if (value === undefined) return stop(`no field ${JSON.stringify(names[at])}`)
+      at++
+      link = CID.asCID(value)
+    }
+    if (link === null) return stop('the path ends inside a block, not at a link')
+    cid = link
+  }
+  return cid
+}
+
+function childOf(value: unknown, name: string): unknown {
+  if (Array.isArray(value)) return /^(0|[1-9]\d*)$/.test(name) ? value[Number(name)] : undefined
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    CID.asCID(value) !== null ||
+    value instanceof Uint8Array
+  ) {
+    return undefined
+  }
+  return Object.hasOwn(value, name) ? (value as Record<string, unknown>)[name] : undefined
+}
+
+function decodeSegment(segment: string, path: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch (cause) {
+    throw new InvalidArgumentError(
+      `path ${JSON.stringify(path.slice(0, 100))}: a segment is not valid percent-encoding`,
+      {
+        cause,
+      },
+    )
+  }
+}

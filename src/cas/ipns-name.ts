@@ -1,0 +1,97 @@
+// IPNS names and content paths as text: what `/ipns/<name>` and a record's `/ipfs/<cid>[/path]` say.
+// No I/O and no import of the `ipns` package (that stays out of bundles until a name is resolved).
+import { base36 } from 'multiformats/bases/base36'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { identity } from 'multiformats/hashes/identity'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { InvalidArgumentError } from '../errors.js'
+
+/** The multicodec of a CID that names a libp2p public key (`k51…` names). */
+const LIBP2P_KEY_CODE = 0x72
+/** The longest name accepted: an RSA-4096 key inlined is far shorter; longer text is not a name. */
+const MAX_NAME_CHARS = 1000
+
+/** A parsed IPNS name: its canonical text and the multihash of its public key. */
+export interface IpnsName {
+  /** `/ipns/` and the name as a CIDv1 libp2p-key in base36 (`/ipns/k51…`), however it was given. */
+  readonly path: string
+  /** The key's multihash: identity (the key inlined: ed25519) or sha2-256 (RSA, whose key the record carries). */
+  readonly multihash: Digest.Digest<number, number>
+}
+
+/** True when `value` is text that names an IPNS name (`/ipns/…` or `ipns://…`), valid or not. */
+export function isIpnsPath(value: unknown): value is string {
+  return typeof value === 'string' && (value.startsWith('/ipns/') || value.startsWith('ipns://'))
+}
+
+/**
+ * Parses `/ipns/<name>` (or `ipns://<name>`, or the bare name): a CIDv1 libp2p-key (`k51…` in base36,
+ * `bafz…` in base32) or a base58 peer ID (`12D3Koo…`, `Qm…`). DNSLink names (`/ipns/example.org`)
+ * are refused: their answer comes from DNS, which nothing here can verify. `argument` names the
+ * argument in the error.
+ */
+export function parseIpnsName(value: unknown, argument: string): IpnsName {
+  const refuse = (why: string, cause?: unknown): never => {
+    const shown = JSON.stringify(String(value).slice(0, 100))
+    throw new InvalidArgumentError(`${argument} must be an IPNS name (/ipns/k51…), got ${shown}: ${why}`, {
+      cause,
+    })
+  }
+  if (typeof value !== 'string') return refuse('not a string')
+  if (value.length > MAX_NAME_CHARS) return refuse('too long')
+  const text = value.replace(/^\/ipns\/|^ipns:\/\//, '').replace(/\/+$/, '')
+  if (text.includes('/')) return refuse('a path after the name is not supported')
+  if (text.includes('.')) return refuse('DNSLink names are not supported (DNS answers cannot be verified)')
+  let multihash: Digest.Digest<number, number>
+  try {
+    if (text.startsWith('1') || text.startsWith('Qm')) {
+      multihash = Digest.decode(base58btc.baseDecode(text))
+    } else {
+      const cid = CID.parse(text, text.startsWith('k') ? base36 : undefined)
+      if (cid.code !== LIBP2P_KEY_CODE)
+        return refuse(`a CID of codec 0x${cid.code.toString(16)}, not libp2p-key`)
+      multihash = cid.multihash
+    }
+  } catch (cause) {
+    return refuse('not a peer ID or a libp2p-key CID', cause)
+  }
+  if (multihash.code !== identity.code && multihash.code !== sha256.code) {
+    return refuse('the key hash is neither identity nor sha2-256')
+  }
+  return { path: `/ipns/${CID.createV1(LIBP2P_KEY_CODE, multihash).toString(base36)}`, multihash }
+}
+
+/**
+ * Parses `/ipns/<name>[/path]` (or `ipns://<name>[/path]`): the name as {@link parseIpnsName} reads
+ * it, and the path after it (`''` for none), which an opener follows from the root the name points to.
+ */
+export function parseIpnsPath(value: unknown, argument: string): { name: IpnsName; path: string } {
+  if (typeof value !== 'string') return { name: parseIpnsName(value, argument), path: '' }
+  const prefix = value.startsWith('ipns://') ? 'ipns://' : '/ipns/'
+  const slash = value.indexOf('/', prefix.length)
+  if (slash === -1) return { name: parseIpnsName(value, argument), path: '' }
+  const name = parseIpnsName(value.slice(0, slash), argument)
+  return { name, path: value.slice(slash).replace(/\/+$/, '') }
+}
+
+/** A record's value, parsed: a CID and the path after it, or another name (a name may point to a name). */
+export type ContentPath =
+  | { kind: 'ipfs'; cid: CID; path: string }
+  | { kind: 'ipns'; name: IpnsName; path: string }
+
+/**
+ * Parses a content path as records and `name/resolve` give them: `/ipfs/<cid>[/path]` or
+ * `/ipns/<name>[/path]`; `path` is what follows, `''` for none. Anything else throws (the caller
+ * turns it into its own typed error).
+ */
+export function parseContentPath(value: string): ContentPath {
+  const match = /^\/(ipfs|ipns)\/([^/]+)((?:\/[^/]*)*)$/.exec(value.trim())
+  if (match === null)
+    throw new InvalidArgumentError(`not a content path: ${JSON.stringify(value.slice(0, 100))}`)
+  const [, namespace, id, rest] = match as unknown as [string, string, string, string]
+  const path = rest.replace(/\/+$/, '')
+  if (namespace === 'ipfs') return { kind: 'ipfs', cid: CID.parse(id), path }
+  return { kind: 'ipns', name: parseIpnsName(id, 'value'), path }
+}

@@ -1,0 +1,146 @@
+// Verifying an IPNS record with the ecosystem's `ipns` package, loaded only when a name is resolved:
+// it brings @libp2p/crypto (about 180 KB minified), which a bundle that never resolves a name need not carry.
+import { IpnsRecordError, type IpnsRecordProblem } from '../errors.js'
+import { BodyTooLargeError, readBody } from './http.js'
+import type { IpnsName } from './ipns-name.js'
+
+/** The most an IPNS record may be (the IPNS record spec's 10 KiB); a longer answer is refused unread. */
+export const MAX_IPNS_RECORD_BYTES = 10 * 1024
+
+/** The media type of a signed record as a trustless gateway serves it (`?format=ipns-record`). */
+export const IPNS_RECORD_TYPE = 'application/vnd.ipfs.ipns-record'
+
+/** What a verified record says. */
+export interface IpnsRecordFields {
+  /** The path it points to: `/ipfs/<cid>[/path]` or `/ipns/<name>[/path]`. */
+  value: string
+  /** Its version: a newer record of a name has a higher sequence. */
+  sequence: bigint
+  /** When it stops being valid (RFC 3339). */
+  validity: string
+}
+
+/**
+ * The body of a gateway's answer to a record request: refused unread unless its type is a record's
+ * (a gateway that ignores `?format=` sends the content, or a page), and past 10 KiB.
+ */
+export async function readIpnsRecordAnswer(
+  response: Response,
+  name: IpnsName,
+  url: string,
+): Promise<Uint8Array> {
+  const type = response.headers.get('content-type') ?? ''
+  if (type.split(';')[0]?.trim().toLowerCase() !== IPNS_RECORD_TYPE) {
+    await response.body?.cancel().catch(() => {})
+    const why = `${url} answered ${JSON.stringify(type.slice(0, 100))}, not ${IPNS_RECORD_TYPE}`
+    throw new IpnsRecordError(name.path, 'not-a-record', why)
+  }
+  try {
+    return await readBody(response, MAX_IPNS_RECORD_BYTES, url)
+  } catch (cause) {
+    if (!(cause instanceof BodyTooLargeError)) throw cause
+    const why = `${url} sent more than the ${MAX_IPNS_RECORD_BYTES} bytes a record may be`
+    throw new IpnsRecordError(name.path, 'too-large', why, { cause })
+  }
+}
+
+type IpnsModules = [typeof import('ipns'), typeof import('ipns/validator'), typeof import('ipns/selector')]
+let modules: Promise<IpnsModules> | undefined
+
+function loadIpns(): Promise<IpnsModules> {
+  // A failed load (a chunk a browser could not fetch) is tried again on the next name.
+  modules ??= Promise.all([import('ipns'), import('ipns/validator'), import('ipns/selector')]).catch(
+    (error: unknown) => {
+      modules = undefined
+      throw error
+    },
+  )
+  return modules
+}
+
+/** The `ipns` package's errors by name (it does not export their classes), as our problems. */
+const PROBLEMS: Record<string, IpnsRecordProblem> = {
+  SignatureVerificationError: 'signature',
+  RecordExpiredError: 'expired',
+  InvalidEmbeddedPublicKeyError: 'wrong-key',
+  RecordTooLargeError: 'too-large',
+}
+
+/**
+ * Checks that `bytes` are a record of `name`, signed by the name's key (inlined in an ed25519 name;
+ * carried by the record for RSA, and then checked against the name's hash) and not expired; returns
+ * what it says. Anything else is an {@link IpnsRecordError} whose `problem` says what was wrong.
+ */
+export async function verifyIpnsRecord(name: IpnsName, bytes: Uint8Array): Promise<IpnsRecordFields> {
+  if (bytes.length > MAX_IPNS_RECORD_BYTES) {
+    throw new IpnsRecordError(
+      name.path,
+      'too-large',
+      `a record of ${bytes.length} bytes (at most ${MAX_IPNS_RECORD_BYTES})`,
+    )
+  }
+  const [ipns, validator] = await loadIpns()
+  let record: ReturnType<typeof ipns.unmarshalIPNSRecord>
+  try {
+    record = ipns.unmarshalIPNSRecord(bytes)
+  } catch (cause) {
+    const problem = PROBLEMS[(cause as Error)?.name] === 'signature' ? 'signature' : 'malformed'
+    throw new IpnsRecordError(name.path, problem, `not a valid IPNS record (${(cause as Error)?.message})`, {
+      cause,
+    })
+  }
+  try {
+    await validator.ipnsValidator(ipns.multihashToIPNSRoutingKey(name.multihash as never), bytes)
+  } catch (cause) {
+    const problem = PROBLEMS[(cause as Error)?.name] ?? 'malformed'
+    throw new IpnsRecordError(name.path, problem, describe(problem, record.validity, cause), { cause })
+  }
+  return { value: record.value, sequence: record.sequence, validity: record.validity }
+}
+
+function describe(problem: IpnsRecordProblem, validity: string, cause: unknown): string {
+  if (problem === 'signature') return "the record's signature does not verify against the name's key"
+  if (problem === 'wrong-key') return 'the record was signed by another key than the name’s'
+  if (problem === 'expired') return `the record expired at ${validity}`
+  return `the record was refused (${(cause as Error)?.message})`
+}
+
+/** Names whose newest record a reader remembers (the oldest remembered is dropped beyond). */
+const REMEMBERED_NAMES = 1000
+
+/**
+ * The newest record of each name one reader has verified, so that a gateway serving an older
+ * (validly signed) record cannot move a name back while the newer one is valid: as resolvers that
+ * keep records do, the highest valid sequence seen wins.
+ */
+export class NewestRecords {
+  readonly #records = new Map<string, { bytes: Uint8Array; sequence: bigint }>()
+
+  /**
+   * Verifies `bytes` as a record of `name` (unless `verified` says what they were verified to say);
+   * returns it, or the newer one seen before if that is still valid.
+   */
+  async settle(name: IpnsName, bytes: Uint8Array, verified?: IpnsRecordFields): Promise<IpnsRecordFields> {
+    const fresh = verified ?? (await verifyIpnsRecord(name, bytes))
+    const kept = this.#records.get(name.path)
+    if (kept !== undefined && kept.sequence > fresh.sequence) {
+      const still = await verifyIpnsRecord(name, kept.bytes).catch(() => undefined)
+      if (still !== undefined) return still
+    }
+    // Remembered from now on (a newer one kept before has expired, or there was none newer).
+    this.#records.delete(name.path)
+    this.#records.set(name.path, { bytes, sequence: fresh.sequence })
+    const oldest = this.#records.keys().next().value
+    if (this.#records.size > REMEMBERED_NAMES && oldest !== undefined) this.#records.delete(oldest)
+    return fresh
+  }
+}
+
+/**
+ * The best of several verified records of one name: the highest sequence, then the longest
+ * validity (the `ipns` package's selector, as helia chooses); its index in `records`.
+ */
+export async function bestIpnsRecord(name: IpnsName, records: readonly Uint8Array[]): Promise<number> {
+  const [ipns, , selector] = await loadIpns()
+  return selector.ipnsSelector(ipns.multihashToIPNSRoutingKey(name.multihash as never), [...records])
+}
