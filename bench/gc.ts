@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -110,9 +110,11 @@ const table = markdownTable(
     ]
   }),
 )
+const cpus = os.cpus()
+const machine = `${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(1)} at the end`
 await writeFile(join(repo, `bench/results/${out}.json`), `${JSON.stringify({ blocks, rows }, null, 2)}\n`)
 await writeFile(
   join(repo, `bench/results/${out}.md`),
-  `# collectGarbage on a DiskStore of ${blocks} blocks (two maps, one kept)\n\n${table}\n\n${NOTE}\n`,
+  `## Garbage collection: collectGarbage on a DiskStore of ${blocks} blocks (two maps, one kept)\n\nMachine: ${machine}. No peer collects a DiskStore: absolute times, indicative only.\n\n${table}\n\n${NOTE}\n`,
 )
 if (arg('clean', 'false') === 'true') await rm(dir, { recursive: true, force: true })

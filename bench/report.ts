@@ -18,6 +18,7 @@ const sections = [
   await read('bench/results/dataset-sel.md'),
   await read('bench/results/diff.md'),
   await read('bench/results/merge.md'),
+  await read('bench/results/gc.md'),
   await read('bench/results/zstd.md'),
   await read('bench/results/zstd-node24.md'),
   await read('bench/notes.md'),

@@ -16,6 +16,7 @@ node --import tsx bench/sharded.ts --runs 1 --out sharded-modes
 node --import tsx bench/dataset-sel.ts
 node --import tsx bench/diff.ts
 node --import tsx bench/merge-ingest.ts
+node --import tsx bench/gc.ts
 node --import tsx bench/zstd.ts
 node --import tsx bench/report.ts
 # The runners write plain markdown tables; format them as the linter wants.
