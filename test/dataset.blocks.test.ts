@@ -31,7 +31,8 @@ describe('Variable reads', () => {
   it('load() reads each chunk once when a chunk run along the first dimension exceeds the default block', async () => {
     const { root, store, data } = await tallChunks()
     const counted = new InstrumentedStore(store)
-    const ds = await openDataset(root, { store: counted })
+    // No chunk cache: this counts how blocks are cut, not what a cache saves (checked at the end).
+    const ds = await openDataset(root, { store: counted, chunkCacheBytes: 0 })
     const atOpen = counted.loads
     const v = await ds.variable('v').load()
     // Every HAMT node was loaded at open (the listing); what the read loads is the 4 chunks, once each.
@@ -48,5 +49,11 @@ describe('Variable reads', () => {
     }
     assert.equal(blocks, 4)
     assert.equal(counted.loads - before, 16)
+    // With the default chunk cache the same two reads load the 4 chunks once between them.
+    const cached = await openDataset(root, { store: counted })
+    const beforeCached = counted.loads
+    await cached.variable('v').load()
+    for await (const block of cached.variable('v').blocks({ maxBlockValues: 1 << 20 })) void block
+    assert.equal(counted.loads - beforeCached, 4)
   })
 })
