@@ -10,9 +10,10 @@ import type { DataArray } from './variable.js'
  *
  * @example
  * ```ts
+ * const ds = await openDataset('bafyr4i…', { gateways: 'https://ipfs.io' })
  * const here = await ds.point({ latitude: 45.2, longitude: 5.1 }, { variables: ['t2m', 'tp'] })
  *   .timeRange('2024-01-01', '2024-12-31').load()
- * here.arrays.t2m.values // Float64Array
+ * here.arrays.t2m?.values // Float64Array
  * here.toCSV() // 'time,latitude,longitude,t2m,tp\n2024-01-01T00:00:00,45.25,5,271.3,0.0002\n…'
  * ```
  */
