@@ -1,0 +1,42 @@
+// Outside review of garbage collection: sequences of writes, flushes and collections in one process
+// must never remove a block that a root written afterwards needs.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { collectGarbage, loadBlake3 } from '../src/blocks.js'
+import { HAMT } from '../src/index.js'
+import { DiskStore } from '../src/node/index.js'
+import { withinBudget } from './helpers/hostile.js'
+
+await loadBlake3()
+const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-gc-review2-'))
+after(() => rm(scratch, { recursive: true, force: true }))
+
+describe('collectGarbage between two writers of one store', () => {
+  // Known and not fixed: the store cannot tell a block a map has not linked yet from garbage. Until
+  // it can, collectGarbage's TSDoc asks every writer to flush (and its root to be kept) first.
+  const todo = 'a value set before the collection and flushed by another map is removed'
+  it('a value set on a map opened from a kept root, written to disk by another map’s flush, survives a collection', {
+    todo,
+  }, async () => {
+    const store = await DiskStore.open(join(scratch, 'two-writers'))
+    const first = await HAMT.create<string>({ store })
+    await first.set('a', 'one')
+    const base = await first.flush()
+    const second = await HAMT.open<string>(base, { store, readOnly: false })
+    // Its value block goes into the store's write buffer now; its node only at its own flush.
+    await second.set('b', 'the value of b')
+    await first.set('a', 'two')
+    // The store's flush writes every buffered block, the second map's value too.
+    const newer = await first.flush()
+    const outcome = await withinBudget('collection', (signal) =>
+      collectGarbage(store, { keep: [base, newer], signal }),
+    )
+    assert.ok(!(outcome instanceof Error), String(outcome))
+    const root = await second.flush()
+    const reopened = await HAMT.open<string>(root, { store })
+    assert.equal(await reopened.get('b'), 'the value of b')
+  })
+})
