@@ -1,14 +1,14 @@
 // Outside review of garbage collection: sequences of writes, flushes and collections in one process
 // must never remove a block that a root written afterwards needs.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { collectGarbage, loadBlake3 } from '../src/blocks.js'
 import { HAMT } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { withinBudget } from './helpers/hostile.js'
+import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
 await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-gc-review2-'))
@@ -34,9 +34,31 @@ describe('collectGarbage between two writers of one store', () => {
     const outcome = await withinBudget('collection', (signal) =>
       collectGarbage(store, { keep: [base, newer], signal }),
     )
-    assert.ok(!(outcome instanceof Error), String(outcome))
+    if (outcome.error !== undefined) throw outcome.error
     const root = await second.flush()
     const reopened = await HAMT.open<string>(root, { store })
     assert.equal(await reopened.get('b'), 'the value of b')
+  })
+})
+
+describe('collectGarbage and a lock that cannot be taken', () => {
+  it('a directory where the lock file goes: a typed error, and the store still writes and collects once it is gone', async () => {
+    const directory = join(scratch, 'lock-is-a-directory')
+    const store = await DiskStore.open(directory)
+    const map = await HAMT.create<string>({ store })
+    await map.set('a', 'one')
+    const root = await map.flush()
+    await mkdir(join(directory, '.ts-hamt-gc'))
+    const outcome = await withinBudget('collection', (signal) =>
+      collectGarbage(store, { keep: [root], signal }),
+    )
+    assertTypedError(outcome, 'ERR_STORE')
+    // Nothing of the failed attempt stays in the way.
+    await map.set('b', 'two')
+    const newer = await map.flush()
+    await rm(join(directory, '.ts-hamt-gc'), { recursive: true })
+    const result = await collectGarbage(store, { keep: [newer] })
+    assert.ok(result.removed > 0)
+    assert.equal(await (await HAMT.open<string>(newer, { store })).get('b'), 'two')
   })
 })
