@@ -14,10 +14,11 @@ await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-gc-review2-'))
 after(() => rm(scratch, { recursive: true, force: true }))
 
+// Known and not fixed: the store cannot tell a block a map has not linked yet from garbage. Until
+// it can, collectGarbage's TSDoc asks every writer to flush (and its root to be kept) first.
+const todo = 'a value set before the collection and already written is removed'
+
 describe('collectGarbage between two writers of one store', () => {
-  // Known and not fixed: the store cannot tell a block a map has not linked yet from garbage. Until
-  // it can, collectGarbage's TSDoc asks every writer to flush (and its root to be kept) first.
-  const todo = 'a value set before the collection and flushed by another map is removed'
   it('a value set on a map opened from a kept root, written to disk by another map’s flush, survives a collection', {
     todo,
   }, async () => {
@@ -38,6 +39,27 @@ describe('collectGarbage between two writers of one store', () => {
     const root = await second.flush()
     const reopened = await HAMT.open<string>(root, { store })
     assert.equal(await reopened.get('b'), 'the value of b')
+  })
+})
+
+describe('collectGarbage beside one writer', () => {
+  it('values a map set from a kept root, written when the store’s buffer filled, survive a collection', {
+    todo,
+  }, async () => {
+    const store = await DiskStore.open(join(scratch, 'one-writer'), { writeBufferBytes: 4096 })
+    const first = await HAMT.create<string>({ store })
+    await first.set('a', 'one')
+    const base = await first.flush()
+    const map = await HAMT.open<string>(base, { store, readOnly: false })
+    // 40 values of 200 bytes: the 4 KiB buffer fills, and the store writes them before any flush.
+    for (let i = 0; i < 40; i++) await map.set(`k${i}`, `${i}`.padEnd(200, '.'))
+    const outcome = await withinBudget('collection', (signal) =>
+      collectGarbage(store, { keep: [base], signal }),
+    )
+    if (outcome.error !== undefined) throw outcome.error
+    const root = await map.flush()
+    const reopened = await HAMT.open<string>(root, { store })
+    for (let i = 0; i < 40; i++) assert.equal(await reopened.get(`k${i}`), `${i}`.padEnd(200, '.'))
   })
 })
 

@@ -62,7 +62,8 @@ const SWEEP_BATCH = 256
  * Keep every root a writer still builds on: a map opened from a root that is not kept may find
  * its blocks gone when it flushes. Flush every map writing to the store before collecting and keep
  * the roots they return: a value set before the collection began is in no root until its map
- * flushes, and goes if it was already written (another map's flush writes the store's whole buffer).
+ * flushes, and goes if it was already written (a store writes its buffer when it fills, and at any
+ * map's flush).
  *
  * @example
  * ```ts
