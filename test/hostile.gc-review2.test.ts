@@ -5,8 +5,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
+import { MemoryBlockstore } from 'blockstore-core'
 import { collectGarbage, loadBlake3 } from '../src/blocks.js'
-import { HAMT } from '../src/index.js'
+import { BlockstoreStore, HAMT, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
@@ -82,5 +83,38 @@ describe('collectGarbage and a lock that cannot be taken', () => {
     const result = await collectGarbage(store, { keep: [newer] })
     assert.ok(result.removed > 0)
     assert.equal(await (await HAMT.open<string>(newer, { store })).get('b'), 'two')
+  })
+})
+
+describe('collectGarbage with two BlockstoreStores over one blockstore', () => {
+  it('a map written and flushed through the other store while the collection runs keeps its blocks', async () => {
+    const blockstore = new MemoryBlockstore()
+    const collector = new BlockstoreStore(blockstore)
+    const other = new BlockstoreStore(blockstore)
+    const kept = await HAMT.create<number>({ store: collector })
+    for (let i = 0; i < 400; i++) await kept.set(`k${i}`, i)
+    const root = await kept.flush()
+    const garbage = await HAMT.create<number>({ store: collector })
+    for (let i = 0; i < 400; i++) await garbage.set(`g${i}`, -i)
+    await garbage.flush()
+    let written: Promise<StoreId> | undefined
+    const write = async (): Promise<StoreId> => {
+      const map = await HAMT.create<string>({ store: other })
+      await map.set('fresh', 'written meanwhile')
+      return map.flush()
+    }
+    const outcome = await withinBudget('collection', (signal) =>
+      collectGarbage(collector, {
+        keep: [root],
+        concurrency: 1,
+        signal,
+        onProgress: () => {
+          written ??= write()
+        },
+      }),
+    )
+    if (outcome.error !== undefined) throw outcome.error
+    const fresh = await HAMT.open<string>(await (written as Promise<StoreId>), { store: other })
+    assert.equal(await fresh.get('fresh'), 'written meanwhile')
   })
 })
