@@ -60,7 +60,10 @@ const SWEEP_BATCH = 256
  * killed at any point leaves every kept root whole; run it again to finish.
  *
  * Keep every root a writer still builds on: a map opened from a root that is not kept may find
- * its blocks gone when it flushes.
+ * its blocks gone when it flushes. Flush every map writing to the store before collecting and keep
+ * the roots they return: a value set before the collection began is in no root until its map
+ * flushes, and goes if it was already written (a store writes its buffer when it fills, and at any
+ * map's flush).
  *
  * @example
  * ```ts

@@ -67,8 +67,9 @@ export class BlockstoreStore implements ContentAddressedStore {
   readonly #verify: boolean
   readonly #writeConcurrency: number
   readonly #blocks: BufferedBlocks
-  /** Garbage collections running on this store, told of every block put (see `car/gc.ts`). */
-  readonly #putWatches = new Set<(cid: CID) => void>()
+  /** The collection on this store's blockstore, shared by every store over it (see `car/gc.ts`). */
+  readonly #collection: Collection
+  /** True while this store runs that collection. */
   #collecting = false
 
   constructor(blockstore: BlockstoreLike, options: BlockstoreStoreOptions = {}) {
@@ -76,6 +77,7 @@ export class BlockstoreStore implements ContentAddressedStore {
       throw new InvalidArgumentError('blockstore must have get and put methods (an interface-blockstore)')
     }
     this.blockstore = blockstore
+    this.#collection = collectionOf(blockstore)
     this.#hash = blockHashOption(options.hash)
     this.#chunkSize = integerOption('chunkSize', options.chunkSize, 1 << 20)
     this.#verify = options.verify ?? true
@@ -117,14 +119,15 @@ export class BlockstoreStore implements ContentAddressedStore {
 
   /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
   putBlock(block: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
-    if (this.#putWatches.size > 0) this.#sawPut(toCid(block, 'cid'))
+    if (this.#collection.watches.size > 0) this.#sawPut(toCid(block, 'cid'))
     return this.#blocks.putBlock(block, bytes, options)
   }
 
   /** True when the block is buffered or in the blockstore. */
   hasBlock(block: CID, options?: AbortOptions): Promise<boolean> {
     // During a garbage collection the answer waits for the batch being deleted (see car/gc.ts).
-    if (this.#collecting) return this.#blocks.exclusive(() => this.#blocks.hasBlock(block, options), options)
+    const exclusive = this.#collection.exclusive
+    if (exclusive !== undefined) return exclusive(() => this.#blocks.hasBlock(block, options), options ?? {})
     return this.#blocks.hasBlock(block, options)
   }
 
@@ -156,17 +159,19 @@ export class BlockstoreStore implements ContentAddressedStore {
         if (typeof getAll !== 'function' || typeof remove !== 'function') {
           throw new InvalidArgumentError(noListing(this.description))
         }
-        if (this.#collecting)
+        if (this.#collection.exclusive !== undefined)
           throw new StoreError(`a garbage collection is already running on ${this.description}`)
         this.#collecting = true
+        this.#collection.exclusive = (fn, options) => this.#blocks.exclusive(fn, options)
         return async () => {
           this.#collecting = false
+          this.#collection.exclusive = undefined
         }
       },
       watchPuts: (onPut) => {
         const watch = (cid: CID): void => onPut(cid)
-        this.#putWatches.add(watch)
-        return () => this.#putWatches.delete(watch)
+        this.#collection.watches.add(watch)
+        return () => this.#collection.watches.delete(watch)
       },
       flush: (options) => this.flush(options),
       getBlock: (cid, options) => this.getBlock(cid, options),
@@ -188,7 +193,7 @@ export class BlockstoreStore implements ContentAddressedStore {
   }
 
   #sawPut(cid: CID): void {
-    for (const watch of this.#putWatches) watch(cid)
+    for (const watch of this.#collection.watches) watch(cid)
   }
 
   async #read(cid: CID, options: AbortOptions): Promise<Uint8Array> {
@@ -211,17 +216,22 @@ export class BlockstoreStore implements ContentAddressedStore {
     written: (block: BufferedBlock) => void,
     options: AbortOptions | undefined,
   ): Promise<void> {
-    try {
+    const writeAll = async (): Promise<void> => {
       await mapPool(
         blocks,
         this.#writeConcurrency,
         async (block) => {
-          if (this.#putWatches.size > 0) this.#sawPut(block.cid)
+          if (this.#collection.watches.size > 0) this.#sawPut(block.cid)
           await this.blockstore.put(block.cid, ownBuffer(block.bytes), options)
           written(block)
         },
         options?.signal,
       )
+    }
+    // Another store over this blockstore collecting: its deletes and these writes take turns.
+    const exclusive = this.#collecting ? undefined : this.#collection.exclusive
+    try {
+      await (exclusive === undefined ? writeAll() : exclusive(writeAll, options ?? {}))
     } catch (error) {
       if (options?.signal?.aborted) throw error
       throw new StoreError(`writing blocks to ${this.description} failed: ${(error as Error).message}`, {
@@ -229,6 +239,25 @@ export class BlockstoreStore implements ContentAddressedStore {
       })
     }
   }
+}
+
+/** A blockstore's garbage collection: the puts of every store over it are seen, its deletes exclusive. */
+interface Collection {
+  readonly watches: Set<(cid: CID) => void>
+  /** The collecting store's turn-taking (see `CollectableAccess.exclusive`) while one runs. */
+  exclusive: (<T>(fn: () => Promise<T>, options: AbortOptions) => Promise<T>) | undefined
+}
+
+/** By blockstore object: two stores over one (a Helia node's) share its collection. */
+const collections = new WeakMap<object, Collection>()
+
+function collectionOf(blockstore: object): Collection {
+  let collection = collections.get(blockstore)
+  if (collection === undefined) {
+    collection = { watches: new Set(), exclusive: undefined }
+    collections.set(blockstore, collection)
+  }
+  return collection
 }
 
 const noListing = (description: string): string =>

@@ -4,7 +4,7 @@ import { code as dagCborCode } from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import type { AbortOptions } from './interface.js'
 
 /** Segments followed at most: a path is text from a record, and each segment may cost a block. */
@@ -39,14 +39,14 @@ export async function followContentPath(
     const block = await getBlock(cid, options)
     if (cid.code === dagPb.code) {
       const name = names[at]
-      const link = dagPb.decode(block).Links.find((candidate) => candidate.Name === name)
+      const link = decoded(cid, () => dagPb.decode(block)).Links.find((candidate) => candidate.Name === name)
       if (link === undefined) return stop(`no link named ${JSON.stringify(name)}`)
       cid = link.Hash
       at++
       continue
     }
     if (cid.code !== dagCborCode) return stop(`a block of codec 0x${cid.code.toString(16)} has no paths`)
-    let value = decodeDagCbor(block)
+    let value = decoded(cid, () => decodeDagCbor(block))
     let link: CID | null = null
     while (at < names.length && link === null) {
       value = childOf(value, names[at] as string)
@@ -58,6 +58,17 @@ export async function followContentPath(
     cid = link
   }
   return cid
+}
+
+/** A block's decoding: the record's author made the block, so it may not decode (an InvalidValueError). */
+function decoded<T>(cid: CID, decode: () => T): T {
+  try {
+    return decode()
+  } catch (cause) {
+    throw new InvalidValueError(`block ${cid} on the path does not decode: ${(cause as Error)?.message}`, {
+      cause,
+    })
+  }
 }
 
 function childOf(value: unknown, name: string): unknown {

@@ -5,7 +5,7 @@ import { base32upper } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
-import { InvalidArgumentError, StoreError } from '../errors.js'
+import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
 import { isProcessAlive } from '../util/partial-files.js'
 import { BlockstoreStore, type BlockstoreStoreOptions } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
@@ -138,8 +138,17 @@ export class DiskStore extends BlockstoreStore {
         try {
           await takeCollectorLock(this)
         } catch (error) {
+          // A lock the file system refused (a directory in its place, no room): left as it was found.
+          if (collectingHere.get(directory) === this) {
+            collectingHere.delete(directory)
+            await rm(join(directory, GC_LOCK), { force: true }).catch(() => {})
+          }
           await release()
-          throw error
+          if (isHamtError(error)) throw error
+          throw new StoreError(
+            `cannot collect garbage in ${this.description}: its lock file ${GC_LOCK} could not be taken (${(error as Error)?.message ?? String(error)})`,
+            { cause: error },
+          )
         }
         return async () => {
           collectingHere.delete(directory)

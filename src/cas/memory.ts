@@ -48,6 +48,10 @@ export class MemoryStore implements ContentAddressedStore {
     return new MemoryStore()
   }
 
+  /**
+   * Saves a copy of `data`; returns its ID, a view into a buffer shared with other IDs of this
+   * store: copy it (`slice()`) before transferring its buffer. A map's `flush()` gives a copy.
+   */
   async save(data: Uint8Array, _codec: Codec, options?: AbortOptions): Promise<Uint8Array> {
     options?.signal?.throwIfAborted()
     if (!(data instanceof Uint8Array)) {

@@ -245,7 +245,7 @@ export class HAMT<V = unknown> {
   /** The ID of the root node. Throws {@link UnflushedChangesError} while there are unflushed changes. */
   get rootId(): StoreId {
     if (this.#root.id === undefined) throw new UnflushedChangesError()
-    return this.#root.id
+    return ownId(this.#root.id)
   }
 
   /** True while changes exist only in memory. */
@@ -532,12 +532,12 @@ export class HAMT<V = unknown> {
    * The map stays writable. If a save fails, the changes stay in memory and `flush()` can be retried.
    */
   async flush(options?: AbortOptions): Promise<StoreId> {
-    return this.#calls.write(async () => this.#flushLocked(options), options?.signal)
+    return ownId(await this.#calls.write(async () => this.#flushLocked(options), options?.signal))
   }
 
   /** Flushes, then refuses writes; reads no longer take a lock (py-hamt's `make_read_only`). */
   async makeReadOnly(options?: AbortOptions): Promise<StoreId> {
-    return this.#calls.switchMode(true, async () => this.#flushLocked(options), options?.signal)
+    return ownId(await this.#calls.switchMode(true, async () => this.#flushLocked(options), options?.signal))
   }
 
   /** Allows writes again (py-hamt's `enable_write`). */
@@ -668,4 +668,12 @@ function pointerInBucket(slot: Slot, key: string): StoreId | undefined {
 function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {
   const slot = parent?.slots[index as number]
   return slot instanceof Link && slot.node === node
+}
+
+/**
+ * A root handed to the caller: byte IDs in a buffer of their own. MemoryStore's IDs are views into
+ * a chunk shared with the IDs the map holds, and a caller may transfer a root's buffer (postMessage).
+ */
+function ownId(id: StoreId): StoreId {
+  return id instanceof Uint8Array && id.byteLength !== id.buffer.byteLength ? id.slice() : id
 }
