@@ -61,11 +61,12 @@ export function labelValue(coord: CoordinateInfo, label: Label): number {
 
 /**
  * The label slices of a box given by bounds in either order: each keeps every position between its
- * two labels, both included, whichever way the coordinate runs.
+ * two labels, both included, whichever way the view's coordinate runs (a reordered view, e.g. by
+ * `isel` with a reversed list, runs its own way; xarray slices it in that order).
  */
 export function boxSlices(
   bounds: Readonly<Record<string, readonly [Label, Label]>>,
-  coordinateOf: (dim: string) => CoordinateInfo,
+  coordinateOf: (dim: string) => { coord: CoordinateInfo; view: DimSelection },
 ): Record<string, LabelSlice> {
   if (typeof bounds !== 'object' || bounds === null) {
     throw new InvalidArgumentError('box bounds must be an object of dimension name to [from, to]')
@@ -75,11 +76,16 @@ export function boxSlices(
     if (!Array.isArray(pair) || pair.length !== 2) {
       throw new InvalidArgumentError(`box bounds for ${JSON.stringify(dim)} must be [from, to]`)
     }
-    const coord = coordinateOf(dim)
+    const { coord, view } = coordinateOf(dim)
     const [a, b] = pair as readonly [Label, Label]
     // Compared as numbers in the coordinate's units, so times in any form sort correctly.
-    const ascending = labelValue(coord, a) <= labelValue(coord, b)
-    const reversed = ascending === (coord.index.order === 'descending')
+    const index = viewIndex(coord, view)
+    const [va, vb] = [labelValue(coord, a), labelValue(coord, b)]
+    // An unordered view slices between labels it holds (as pandas): the one found first starts.
+    const reversed =
+      index.order === 'unordered'
+        ? locate(index, va, 'exact', undefined) > locate(index, vb, 'exact', undefined)
+        : va <= vb === (index.order === 'descending')
     slices[dim] = reversed ? { start: b, stop: a } : { start: a, stop: b }
   }
   return slices

@@ -167,7 +167,12 @@ export class Variable {
    * between them, both ends included, whichever way the coordinate runs.
    */
   box(bounds: Readonly<Record<string, readonly [Label, Label]>>): Variable {
-    return this.sel(boxSlices(bounds, (dim) => this.#requireCoordinate(dim)))
+    return this.sel(
+      boxSlices(bounds, (dim) => ({
+        coord: this.#requireCoordinate(dim),
+        view: this.#selections[this.#source.dims.indexOf(dim)] as DimSelection,
+      })),
+    )
   }
 
   /** A time range, both ends included, along `dim` (default: the one dimension with CF time units). */
