@@ -313,7 +313,11 @@ export class Variable {
           `dimension ${JSON.stringify(dim)} of ${this.name} is already selected to one position`,
         )
       }
-      selections[d] = compose(view, resolve(dim, view, indexer as never))
+      const selected = compose(view, resolve(dim, view, indexer as never))
+      // A name given to several axes selects each, as xarray's isel and Dataset's selections do.
+      this.#source.dims.forEach((name, axis) => {
+        if (name === dim) selections[axis] = selected
+      })
     }
     return new Variable(this.#source, selections, this.#coordinates)
   }
