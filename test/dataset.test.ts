@@ -236,6 +236,13 @@ describe('selections and reads', async () => {
     }
     const range = ds.variable('temp').timeRange('2020-01-02', '2020-01-03T12:00')
     assert.deepEqual(range.shape, [2, 6, 8])
+    // The dimension as an option, as Dataset.timeRange takes it; the old positional string is refused.
+    assert.deepEqual(ds.variable('temp').timeRange('2020-01-02', undefined, { dim: 'time' }).shape, [3, 6, 8])
+    assert.deepEqual(ds.variable('temp').timeRange(10, 30, { dim: 'lat' }).coords.lat, [10, 30])
+    assert.throws(
+      () => ds.variable('temp').timeRange(10, 30, 'lat' as never),
+      (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT') && err.message.includes('{ dim'),
+    )
     // The README's first example: a point, then a time range, as CSV.
     const csv = (
       await ds.variable('temp').point({ lat: 12, lon: 100 }).timeRange('2020-01-02', '2020-01-03').load()

@@ -1,6 +1,6 @@
 // A lazy labelled variable: a stored array and which positions of each dimension it keeps. `isel`
 // and `sel` make new views at no cost; values are read only by `blocks`, `load` and `toCSV`.
-import { InvalidArgumentError } from '../errors.js'
+import { describeValue, InvalidArgumentError } from '../errors.js'
 import { decodeTimesWithNaT } from './cf-time.js'
 import type {
   CoordinateValue,
@@ -13,6 +13,7 @@ import type {
   PositionIndexer,
   ReadOptions,
   SelectOptions,
+  TimeRangeOptions,
   VariableEncoding,
 } from './interface.js'
 import { boxSlices, type CoordinateInfo, coordinateValue, resolveLabels } from './labels.js'
@@ -175,9 +176,17 @@ export class Variable {
     )
   }
 
-  /** A time range, both ends included, along `dim` (default: the one dimension with CF time units). */
-  timeRange(start?: Label, end?: Label, dim?: string): Variable {
-    const timeDim = dim ?? this.#timeDim()
+  /**
+   * A time range, both ends included, along `options.dim` (default: the one dimension with CF time
+   * units), given as options like the dataset's timeRange.
+   */
+  timeRange(start?: Label, end?: Label, options?: Pick<TimeRangeOptions, 'dim'>): Variable {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new InvalidArgumentError(
+        `timeRange options must be an object such as { dim: 'time' }, got ${describeValue(options)}`,
+      )
+    }
+    const timeDim = options?.dim ?? this.#timeDim()
     return this.sel({ [timeDim]: { start, stop: end } })
   }
 
