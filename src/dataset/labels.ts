@@ -22,10 +22,36 @@ const METHODS: readonly Method[] = ['exact', 'nearest', 'pad', 'ffill', 'backfil
 export interface CoordinateInfo {
   readonly index: CoordinateIndex
   readonly time?: { readonly units: string; readonly calendar: string }
+  /**
+   * A string coordinate (station ids): its values, and them sorted without repeats. The index then
+   * holds each value's rank among the sorted, so lookups and slices compare strings in order.
+   */
+  readonly strings?: { readonly values: readonly string[]; readonly sorted: readonly string[] }
 }
 
-/** The coordinate's value at a stored position: a number, or a decoded time (undefined for NaT). */
+/** A string coordinate: its ranks as the index's numbers (see {@link CoordinateInfo.strings}). */
+export function stringCoordinate(name: string, values: readonly string[]): CoordinateInfo {
+  const sorted = [...new Set(values)].sort()
+  const rank = new Map(sorted.map((value, i) => [value, i]))
+  const ranks = Float64Array.from(values, (value) => rank.get(value) as number)
+  return { index: coordinateIndex(name, ranks, false), strings: { values, sorted } }
+}
+
+/** A string label's rank; one the coordinate lacks falls half-way between its neighbours. */
+function stringRank(sorted: readonly string[], label: string): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((sorted[mid] as string) < label) lo = mid + 1
+    else hi = mid
+  }
+  return sorted[lo] === label ? lo : lo - 0.5
+}
+
+/** The coordinate's value at a stored position: a number, a string, or a decoded time (undefined for NaT). */
 export function coordinateValue(coord: CoordinateInfo, position: number): CoordinateValue {
+  if (coord.strings !== undefined) return coord.strings.values[position]
   const value = coord.index.values[position] as number
   if (coord.time === undefined) return value
   return decodeTimesWithNaT([value], coord.time.units, coord.time.calendar)[0]
@@ -44,6 +70,14 @@ export function isLabelSlice(value: unknown): value is LabelSlice {
 
 /** A label as a number in the coordinate's units. */
 export function labelValue(coord: CoordinateInfo, label: Label): number {
+  if (coord.strings !== undefined) {
+    if (typeof label !== 'string') {
+      throw new InvalidArgumentError(
+        `coordinate ${JSON.stringify(coord.index.name)} holds strings: give a string, got ${describeValue(label)}`,
+      )
+    }
+    return stringRank(coord.strings.sorted, label)
+  }
   if (typeof label === 'number') return label
   if (typeof label === 'bigint') return Number(label)
   if (typeof label === 'string' || label instanceof Date || label instanceof CFDatetime) {
@@ -161,6 +195,12 @@ export function resolveLabels(
       : durationIn(coord, checked.duration, options?.tolerance)
   const index = viewIndex(coord, view)
   const name = index.name
+  if (coord.strings !== undefined && (method === 'nearest' || tolerance !== undefined)) {
+    // Ranks have no distance between them; pandas cannot subtract strings either.
+    throw new InvalidArgumentError(
+      `coordinate ${JSON.stringify(name)} holds strings: method 'nearest' and tolerance need numbers or times`,
+    )
+  }
   if (isLabelSlice(indexer)) {
     if (method !== 'exact' || tolerance !== undefined) {
       throw new InvalidArgumentError(

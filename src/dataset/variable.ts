@@ -47,6 +47,10 @@ export function coordinateSlice(
   from = 0,
   to = sizeOf(selection),
 ): CoordinateValue[] {
+  const strings = coord.strings?.values
+  if (strings !== undefined) {
+    return Array.from({ length: to - from }, (_, i) => strings[positionAt(selection, from + i)])
+  }
   const values = Array.from(
     { length: to - from },
     (_, i) => coord.index.values[positionAt(selection, from + i)] as number,
