@@ -33,8 +33,9 @@ async function xarray(request: unknown): Promise<Written> {
   })
 }
 
-const stations = ['KJFK', 'EGLL', 'RJTT', 'Zürich', 'LFPG']
-const sorted = [...stations].sort()
+const stations = ['KJFK', 'EGLL', '\u{1F600}', 'RJTT', 'Zürich', 'LFPG', '\uFF21']
+// In Python's (code point) order: U+FF21 before U+1F600, where JS's sort() puts it after.
+const sorted = ['EGLL', 'KJFK', 'LFPG', 'RJTT', 'Zürich', '\uFF21', '\u{1F600}']
 const selections: Array<LabelIndexer | { slice: [string | null, string | null] }> = [
   'EGLL',
   'Zürich',
@@ -46,6 +47,9 @@ const sortedSelections: Array<LabelIndexer | { slice: [string | null, string | n
   { slice: ['EGLL', 'KJFK'] },
   { slice: ['B', 'L'] },
   { slice: [null, 'LFPG'] },
+  { slice: ['Z', null] },
+  { slice: ['\uFF21', '\u{1F600}'] },
+  '\u{1F600}',
   ['LFPG'],
 ]
 

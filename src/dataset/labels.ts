@@ -31,10 +31,29 @@ export interface CoordinateInfo {
 
 /** A string coordinate: its ranks as the index's numbers (see {@link CoordinateInfo.strings}). */
 export function stringCoordinate(name: string, values: readonly string[]): CoordinateInfo {
-  const sorted = [...new Set(values)].sort()
+  const sorted = [...new Set(values)].sort(codePointOrder)
   const rank = new Map(sorted.map((value, i) => [value, i]))
   const ranks = Float64Array.from(values, (value) => rank.get(value) as number)
   return { index: coordinateIndex(name, ranks, false), strings: { values, sorted } }
+}
+
+/**
+ * Strings in code point order, as Python compares them (JS's `<` compares UTF-16 units, which puts
+ * characters past U+FFFF before U+E000..U+FFFF): surrogates are moved above the rest of the BMP.
+ */
+function codePointOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x === y) continue
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000
+    }
+    return x - y
+  }
+  return a.length - b.length
 }
 
 /** A string label's rank; one the coordinate lacks falls half-way between its neighbours. */
@@ -43,7 +62,7 @@ function stringRank(sorted: readonly string[], label: string): number {
   let hi = sorted.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if ((sorted[mid] as string) < label) lo = mid + 1
+    if (codePointOrder(sorted[mid] as string, label) < 0) lo = mid + 1
     else hi = mid
   }
   return sorted[lo] === label ? lo : lo - 0.5
