@@ -1,5 +1,6 @@
-// `sel` for one dimension: labels (numbers, or times as ISO strings, Dates or CFDatetimes) turned
-// into positions of the view through its coordinate, with xarray's methods and errors.
+// `sel` for one dimension: labels (numbers, strings of a string coordinate, or times as ISO strings,
+// Dates or CFDatetimes) turned into positions of the view through its coordinate, with xarray's
+// methods and errors.
 import { describeValue, InvalidArgumentError, LabelNotFoundError } from '../errors.js'
 import { CFDatetime, decodeTimesWithNaT, encodeTime, labelPeriod, parseTimeUnits } from './cf-time.js'
 import { parseDuration } from './duration.js'

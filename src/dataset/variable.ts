@@ -127,7 +127,7 @@ export class Variable {
 
   /**
    * The coordinates of the selection: along each kept dimension that has one, its values (numbers,
-   * or CFDatetime for CF times); for each dimension selected to one position, that one value.
+   * strings, or CFDatetime for CF times); for each dimension selected to one position, that one value.
    */
   get coords(): Record<string, CoordinateValues | CoordinateValue> {
     const coords: Record<string, CoordinateValues | CoordinateValue> = {}
@@ -155,6 +155,8 @@ export class Variable {
    * Selects by label as xarray's `sel`: a label drops the dimension, a list keeps it, a slice
    * `{ start, stop }` keeps both ends. `method` (`nearest`, `pad`/`ffill`, `backfill`/`bfill`) and
    * `tolerance` apply to single labels and lists. Times may be ISO strings, Dates or CFDatetimes.
+   * A string coordinate (station ids) takes strings, compared in code point order as Python does;
+   * `nearest` and `tolerance` need numbers or times there.
    */
   sel(indexers: Readonly<Record<string, LabelIndexer>>, options?: SelectOptions): Variable {
     return this.#select(indexers, (dim, view, indexer) =>
