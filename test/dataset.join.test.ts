@@ -137,4 +137,23 @@ describe('Dataset.point, box and timeRange over several variables', () => {
       (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT') && err.message.includes('0 dimensions with CF time'),
     )
   })
+
+  // xarray (checked with the venv): ds.isel(lat=[3,2,1,0]).sel(lat=slice(25, 5)) keeps [20, 10], and
+  // slice(5, 25) keeps nothing; on an unordered view a slice between labels it lacks is a KeyError.
+  it('box on a reordered view orients the bounds by the view, not the stored coordinate', async () => {
+    // lat stored -50..50 step 20; the view runs 50..-50.
+    const reversed = ds.isel({ lat: [5, 4, 3, 2, 1, 0] })
+    assert.deepEqual(reversed.box({ lat: [5, 35] }).coords.lat, [30, 10])
+    assert.deepEqual(reversed.box({ lat: [35, 5] }).coords.lat, [30, 10])
+    const temp = ds.variable('temp').isel({ lat: [5, 4, 3, 2, 1, 0] })
+    assert.deepEqual(temp.box({ lat: [5, 35] }).coords.lat, [30, 10])
+    assert.deepEqual(temp.box({ lat: [-35, 35] }).shape, [4, 4, 8])
+    // Unordered: between labels it holds, as xarray; labels it lacks are refused, typed.
+    const shuffled = ds.isel({ lat: [0, 3, 1, 2] })
+    assert.deepEqual(shuffled.box({ lat: [10, -30] }).coords.lat, [10, -30])
+    assert.throws(
+      () => shuffled.box({ lat: [5, 25] }),
+      (err) => isHamtError(err) && err.message.includes('lat'),
+    )
+  })
 })

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { MemoryBlockstore } from 'blockstore-core/memory'
 import { createHeliaLight } from 'helia'
+import * as zarr from 'zarrita'
 import { blake3Hasher, loadBlake3 } from '../src/blocks.js'
 import { formatId } from '../src/cas/id.js'
 import { CFDatetime, openDataset } from '../src/dataset.js'
@@ -235,6 +236,13 @@ describe('selections and reads', async () => {
     }
     const range = ds.variable('temp').timeRange('2020-01-02', '2020-01-03T12:00')
     assert.deepEqual(range.shape, [2, 6, 8])
+    // The dimension as an option, as Dataset.timeRange takes it; the old positional string is refused.
+    assert.deepEqual(ds.variable('temp').timeRange('2020-01-02', undefined, { dim: 'time' }).shape, [3, 6, 8])
+    assert.deepEqual(ds.variable('temp').timeRange(10, 30, { dim: 'lat' }).coords.lat, [10, 30])
+    assert.throws(
+      () => ds.variable('temp').timeRange(10, 30, 'lat' as never),
+      (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT') && err.message.includes('{ dim'),
+    )
     // The README's first example: a point, then a time range, as CSV.
     const csv = (
       await ds.variable('temp').point({ lat: 12, lon: 100 }).timeRange('2020-01-02', '2020-01-03').load()
@@ -277,5 +285,52 @@ describe('selections and reads', async () => {
     assert.deepEqual(july.variable('temp').shape, [3, 8])
     assert.deepEqual(july.variable('lat').shape, [3])
     assert.deepEqual([...(await july.variable('lat').load()).values], [-10, 10, 30])
+  })
+})
+
+describe('a variable with a repeated dimension name', () => {
+  // xarray warns such variables are unsupported, yet its isel selects every axis of the name
+  // (checked with the venv: Variable(('x','x'), arange(9).reshape(3,3)).isel(x=1) is 4.0).
+  it('Variable and Dataset selections both select every axis of the name', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    const zstore = new ZarrHAMTStore(map)
+    const group = await zarr.create(zarr.root(zstore), { attributes: {} })
+    const codecs = [{ name: 'bytes', configuration: { endian: 'little' } }]
+    const put = async (name: string, dims: string[], shape: number[], values: number[]) => {
+      const array = await zarr.create(group.resolve(name), {
+        shape,
+        chunkShape: shape,
+        dtype: 'float64',
+        dimensionNames: dims,
+        codecs,
+      })
+      const stride = shape.length === 2 ? [shape[1] as number, 1] : [1]
+      await zarr.set(array, null, { data: Float64Array.from(values), shape, stride } as never)
+    }
+    await put('x', ['x'], [3], [10, 20, 30])
+    await put('m', ['x', 'x'], [3, 3], [0, 1, 2, 3, 4, 5, 6, 7, 8])
+    const ds = await openDataset(await map.flush(), { store })
+    const m = ds.variable('m')
+    const viaVariable = [
+      m.isel({ x: 1 }),
+      m.sel({ x: 20 }),
+      m.isel({ x: [0, 2] }),
+      m.sel({ x: [10, 30] }),
+      m.box({ x: [30, 20] }),
+    ]
+    const viaDataset = [
+      ds.isel({ x: 1 }),
+      ds.sel({ x: 20 }),
+      ds.isel({ x: [0, 2] }),
+      ds.sel({ x: [10, 30] }),
+      ds.box({ x: [30, 20] }),
+    ].map((view) => view.variable('m'))
+    const expected = [[4], [0, 2, 6, 8], [0, 2, 6, 8], [4, 5, 7, 8]]
+    for (const [i, want] of [expected[0], ...expected].entries()) {
+      assert.deepEqual([...((await viaVariable[i]?.load())?.values ?? [])], want, `variable ${i}`)
+      assert.deepEqual([...((await viaDataset[i]?.load())?.values ?? [])], want, `dataset ${i}`)
+      assert.deepEqual(viaVariable[i]?.shape, viaDataset[i]?.shape)
+    }
   })
 })

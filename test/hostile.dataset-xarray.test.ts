@@ -136,11 +136,15 @@ describe('sel on coordinates with repeated values, as xarray', () => {
     assert.ok(ours.every((o) => 'error' in o && o.error === 'ERR_INVALID_ARGUMENT'))
   })
 
-  it('a slice of an unordered coordinate bounded by a repeated label is refused, as pandas refuses it', async () => {
+  it('a slice of an unordered coordinate bounded by a repeated label: refused when apart, bounded when side by side, as pandas', async () => {
     const cases: SelCase[] = [
       { values: [1, 3, 1], dtype: 'float64', indexer: { start: 1 } },
       { values: [3, 2, 1, 2], dtype: 'float64', indexer: { stop: 2 } },
       { values: [3, 2, 1, 2], dtype: 'float64', indexer: { start: 3, stop: 1 } },
+      // Held twice side by side: pandas' get_loc is a slice, so it bounds (seed 1842753814 found it).
+      { values: [8.5, 8.5, 6.5, 1, 9.5], dtype: 'float64', indexer: { start: 8.5, step: 2 } },
+      { values: [2, 5, 5, 1], dtype: 'float64', indexer: { start: 2, stop: 5 } },
+      { values: [2, 5, 5, 1], dtype: 'float64', indexer: { start: 5, stop: 1 } },
     ]
     assertSameAsXarray(cases, await ourSel(cases), await xarraySel(cases))
   })

@@ -170,7 +170,9 @@ export class Dataset {
   /** A box by label bounds in either order (see {@link Variable.box}) over every data variable, or `variables`. */
   box(bounds: Readonly<Record<string, readonly [Label, Label]>>, options?: VariablesOption): Dataset {
     const picked = this.#pick(options?.variables)
-    return picked.sel(boxSlices(bounds, (dim) => picked.#requireCoordinate(dim)))
+    return picked.sel(
+      boxSlices(bounds, (dim) => ({ coord: picked.#requireCoordinate(dim), view: picked.#selection(dim) })),
+    )
   }
 
   /** A time range, both ends included, along `dim` (default: the one dimension with CF time units). */

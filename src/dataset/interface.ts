@@ -85,7 +85,7 @@ export interface TimeRangeOptions extends VariablesOption {
 }
 
 /** The values of a coordinate along a kept dimension, or its one value along a dropped one. */
-export type CoordinateValue = number | CFDatetime | undefined
+export type CoordinateValue = number | string | CFDatetime | undefined
 export type CoordinateValues = readonly CoordinateValue[]
 
 export interface ReadProgress {

@@ -1,5 +1,6 @@
-// `sel` for one dimension: labels (numbers, or times as ISO strings, Dates or CFDatetimes) turned
-// into positions of the view through its coordinate, with xarray's methods and errors.
+// `sel` for one dimension: labels (numbers, strings of a string coordinate, or times as ISO strings,
+// Dates or CFDatetimes) turned into positions of the view through its coordinate, with xarray's
+// methods and errors.
 import { describeValue, InvalidArgumentError, LabelNotFoundError } from '../errors.js'
 import { CFDatetime, decodeTimesWithNaT, encodeTime, labelPeriod, parseTimeUnits } from './cf-time.js'
 import { parseDuration } from './duration.js'
@@ -22,10 +23,55 @@ const METHODS: readonly Method[] = ['exact', 'nearest', 'pad', 'ffill', 'backfil
 export interface CoordinateInfo {
   readonly index: CoordinateIndex
   readonly time?: { readonly units: string; readonly calendar: string }
+  /**
+   * A string coordinate (station ids): its values, and them sorted without repeats. The index then
+   * holds each value's rank among the sorted, so lookups and slices compare strings in order.
+   */
+  readonly strings?: { readonly values: readonly string[]; readonly sorted: readonly string[] }
 }
 
-/** The coordinate's value at a stored position: a number, or a decoded time (undefined for NaT). */
+/** A string coordinate: its ranks as the index's numbers (see {@link CoordinateInfo.strings}). */
+export function stringCoordinate(name: string, values: readonly string[]): CoordinateInfo {
+  const sorted = [...new Set(values)].sort(codePointOrder)
+  const rank = new Map(sorted.map((value, i) => [value, i]))
+  const ranks = Float64Array.from(values, (value) => rank.get(value) as number)
+  return { index: coordinateIndex(name, ranks, false), strings: { values, sorted } }
+}
+
+/**
+ * Strings in code point order, as Python compares them (JS's `<` compares UTF-16 units, which puts
+ * characters past U+FFFF before U+E000..U+FFFF): surrogates are moved above the rest of the BMP.
+ */
+function codePointOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x === y) continue
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000
+    }
+    return x - y
+  }
+  return a.length - b.length
+}
+
+/** A string label's rank; one the coordinate lacks falls half-way between its neighbours. */
+function stringRank(sorted: readonly string[], label: string): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (codePointOrder(sorted[mid] as string, label) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return sorted[lo] === label ? lo : lo - 0.5
+}
+
+/** The coordinate's value at a stored position: a number, a string, or a decoded time (undefined for NaT). */
 export function coordinateValue(coord: CoordinateInfo, position: number): CoordinateValue {
+  if (coord.strings !== undefined) return coord.strings.values[position]
   const value = coord.index.values[position] as number
   if (coord.time === undefined) return value
   return decodeTimesWithNaT([value], coord.time.units, coord.time.calendar)[0]
@@ -44,6 +90,14 @@ export function isLabelSlice(value: unknown): value is LabelSlice {
 
 /** A label as a number in the coordinate's units. */
 export function labelValue(coord: CoordinateInfo, label: Label): number {
+  if (coord.strings !== undefined) {
+    if (typeof label !== 'string') {
+      throw new InvalidArgumentError(
+        `coordinate ${JSON.stringify(coord.index.name)} holds strings: give a string, got ${describeValue(label)}`,
+      )
+    }
+    return stringRank(coord.strings.sorted, label)
+  }
   if (typeof label === 'number') return label
   if (typeof label === 'bigint') return Number(label)
   if (typeof label === 'string' || label instanceof Date || label instanceof CFDatetime) {
@@ -61,11 +115,12 @@ export function labelValue(coord: CoordinateInfo, label: Label): number {
 
 /**
  * The label slices of a box given by bounds in either order: each keeps every position between its
- * two labels, both included, whichever way the coordinate runs.
+ * two labels, both included, whichever way the view's coordinate runs (a reordered view, e.g. by
+ * `isel` with a reversed list, runs its own way; xarray slices it in that order).
  */
 export function boxSlices(
   bounds: Readonly<Record<string, readonly [Label, Label]>>,
-  coordinateOf: (dim: string) => CoordinateInfo,
+  coordinateOf: (dim: string) => { coord: CoordinateInfo; view: DimSelection },
 ): Record<string, LabelSlice> {
   if (typeof bounds !== 'object' || bounds === null) {
     throw new InvalidArgumentError('box bounds must be an object of dimension name to [from, to]')
@@ -75,11 +130,16 @@ export function boxSlices(
     if (!Array.isArray(pair) || pair.length !== 2) {
       throw new InvalidArgumentError(`box bounds for ${JSON.stringify(dim)} must be [from, to]`)
     }
-    const coord = coordinateOf(dim)
+    const { coord, view } = coordinateOf(dim)
     const [a, b] = pair as readonly [Label, Label]
     // Compared as numbers in the coordinate's units, so times in any form sort correctly.
-    const ascending = labelValue(coord, a) <= labelValue(coord, b)
-    const reversed = ascending === (coord.index.order === 'descending')
+    const index = viewIndex(coord, view)
+    const [va, vb] = [labelValue(coord, a), labelValue(coord, b)]
+    // An unordered view slices between labels it holds (as pandas): the one found first starts.
+    const reversed =
+      index.order === 'unordered'
+        ? locate(index, va, 'exact', undefined) > locate(index, vb, 'exact', undefined)
+        : va <= vb === (index.order === 'descending')
     slices[dim] = reversed ? { start: b, stop: a } : { start: a, stop: b }
   }
   return slices
@@ -155,6 +215,12 @@ export function resolveLabels(
       : durationIn(coord, checked.duration, options?.tolerance)
   const index = viewIndex(coord, view)
   const name = index.name
+  if (coord.strings !== undefined && (method === 'nearest' || tolerance !== undefined)) {
+    // Ranks have no distance between them; pandas cannot subtract strings either.
+    throw new InvalidArgumentError(
+      `coordinate ${JSON.stringify(name)} holds strings: method 'nearest' and tolerance need numbers or times`,
+    )
+  }
   if (isLabelSlice(indexer)) {
     if (method !== 'exact' || tolerance !== undefined) {
       throw new InvalidArgumentError(

@@ -178,17 +178,22 @@ export function sliceBounds(
 ): { start: number; stop: number } {
   const n = index.values.length
   if (index.order === 'unordered') {
-    // pandas slices an unordered index only between labels it holds exactly.
-    // pandas slices an unordered index only between labels it holds exactly, and each once.
-    const bound = (label: number | undefined, fallback: number): number => {
+    // pandas slices an unordered index only between labels it holds exactly, each once or in one
+    // run of neighbours (its get_loc is then a slice: the run's first starts, its last stops).
+    const bound = (label: number | undefined, fallback: number, side: 'start' | 'stop'): number => {
       if (label === undefined) return fallback
-      if ((repeatedPositions(index, label)?.length ?? 0) > 1) {
-        requireUnique(index, `a slice bounded by ${label}, a value it holds more than once,`)
+      const repeated = repeatedPositions(index, label)
+      if (repeated !== undefined && repeated.length > 1) {
+        const first = repeated[0] as number
+        if (!repeated.every((position, i) => position === first + i)) {
+          requireUnique(index, `a slice bounded by ${label}, a value it holds more than once apart,`)
+        }
+        return side === 'start' ? first : (repeated.at(-1) as number)
       }
       return exactPosition(index, castLabel(index, label))
     }
-    const from = bound(start, 0)
-    const to = bound(stop, n - 1)
+    const from = bound(start, 0, 'start')
+    const to = bound(stop, n - 1, 'stop')
     if (from < 0 || to < 0) requireOrdered(index, 'a slice between labels it does not hold')
     return { start: from, stop: Math.max(from, to + 1) }
   }

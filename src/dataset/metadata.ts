@@ -10,7 +10,7 @@ import type { ZarrHAMTStore } from '../zarr/store.js'
 import { parseTimeUnits } from './cf-time.js'
 import type { ChunkCache } from './chunk-cache.js'
 import type { OpenDatasetOptions } from './interface.js'
-import type { CoordinateInfo } from './labels.js'
+import { type CoordinateInfo, stringCoordinate } from './labels.js'
 import { coordinateIndex } from './lookup.js'
 import { checkChunkSize, type StoredArray } from './read.js'
 import { decodeToFloat64, lazyDecoder } from './values.js'
@@ -22,6 +22,8 @@ export type ArrayMeta = {
   shape?: unknown
   dimension_names?: unknown
   attributes?: unknown
+  /** Zarr v2: the `.zarray` as stored. */
+  v2?: Record<string, unknown>
 }
 
 export { isRecord }
@@ -82,7 +84,14 @@ export async function nodeMeta(
   const zattrs = await readJson(store, joinKey(path, '.zattrs'), signal)
   const { _ARRAY_DIMENSIONS: dims, ...attributes } = isRecord(zattrs) ? zattrs : {}
   if (!isRecord(array)) return { node_type: 'group', zarr_format: 2, attributes }
-  return { node_type: 'array', zarr_format: 2, shape: array.shape, dimension_names: dims, attributes }
+  return {
+    node_type: 'array',
+    zarr_format: 2,
+    shape: array.shape,
+    dimension_names: dims,
+    attributes,
+    v2: array,
+  }
 }
 
 export async function arraysOf(
@@ -129,7 +138,7 @@ export async function storedArray(
 ): Promise<StoredArray> {
   let array: Promise<zarr.Array<zarr.DataType, ZarrStore>> | undefined
   const open = (): Promise<zarr.Array<zarr.DataType, ZarrStore>> => {
-    array ??= openCached(location, name, chunkCache).catch((error: unknown) => {
+    array ??= openCached(location, name, chunkCache, meta.v2).catch((error: unknown) => {
       if (isHamtError(error)) throw error
       throw new InvalidValueError(
         `array ${JSON.stringify(name)}: ${(error as Error)?.message ?? String(error)}`,
@@ -200,9 +209,53 @@ async function openCached(
   location: zarr.Location<ZarrStore>,
   name: string,
   chunkCache: ChunkCache | undefined,
+  v2?: Record<string, unknown>,
 ): Promise<zarr.Array<zarr.DataType, ZarrStore>> {
-  const array = checkingChunkLengths(await zarr.open(location.resolve(name), { kind: 'array' }), name)
+  const at = location.resolve(name)
+  const strings = v2 === undefined ? undefined : v2Strings(v2)
+  const opened =
+    strings === undefined
+      ? await zarr.open(at, { kind: 'array' })
+      : (new zarr.Array(at.store, at.path, strings as never) as zarr.Array<zarr.DataType, ZarrStore>)
+  const array = checkingChunkLengths(opened, name)
   return chunkCache === undefined ? array : chunkCache.wrap(array, name)
+}
+
+/**
+ * Zarr v3 metadata for a v2 array of strings stored vlen-utf8 (xarray writes `<U4` with that
+ * filter): zarrita reads the dtype as fixed-width and gives empty strings, so it is read as v3's
+ * `string`. Undefined for any other array (or filters besides vlen-utf8, or Fortran order).
+ */
+function v2Strings(zarray: Record<string, unknown>): Record<string, unknown> | undefined {
+  const { dtype, filters, compressor, order } = zarray
+  if (typeof dtype !== 'string' || !/^([<>|][US]\d*|\|O)$/.test(dtype) || order === 'F') return undefined
+  if (
+    !Array.isArray(filters) ||
+    filters.length !== 1 ||
+    !isRecord(filters[0]) ||
+    filters[0].id !== 'vlen-utf8'
+  ) {
+    return undefined
+  }
+  const codecs: unknown[] = [{ name: 'vlen-utf8', configuration: {} }]
+  if (isRecord(compressor)) {
+    const { id, ...configuration } = compressor
+    codecs.push({ name: `numcodecs.${String(id)}`, configuration })
+  }
+  return {
+    zarr_format: 3,
+    node_type: 'array',
+    shape: zarray.shape,
+    data_type: 'string',
+    chunk_grid: { name: 'regular', configuration: { chunk_shape: zarray.chunks } },
+    chunk_key_encoding: {
+      name: 'v2',
+      configuration: { separator: zarray.dimension_separator ?? '.' },
+    },
+    codecs,
+    fill_value: '',
+    attributes: {},
+  }
 }
 
 /**
@@ -281,6 +334,11 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
         },
       )
     }
+  }
+  if (array.dtype === 'string') {
+    // Zarr v3 strings (vlen-utf8): zarrita reads them as a plain array of strings.
+    const strings = Array.from(raw as ArrayLike<unknown>, (value) => (typeof value === 'string' ? value : ''))
+    return stringCoordinate(array.name, strings)
   }
   const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))
   const index = coordinateIndex(array.name, values, array.dtype === 'float32')

@@ -1,6 +1,6 @@
 // A lazy labelled variable: a stored array and which positions of each dimension it keeps. `isel`
 // and `sel` make new views at no cost; values are read only by `blocks`, `load` and `toCSV`.
-import { InvalidArgumentError } from '../errors.js'
+import { describeValue, InvalidArgumentError } from '../errors.js'
 import { decodeTimesWithNaT } from './cf-time.js'
 import type {
   CoordinateValue,
@@ -13,6 +13,7 @@ import type {
   PositionIndexer,
   ReadOptions,
   SelectOptions,
+  TimeRangeOptions,
   VariableEncoding,
 } from './interface.js'
 import { boxSlices, type CoordinateInfo, coordinateValue, resolveLabels } from './labels.js'
@@ -46,6 +47,10 @@ export function coordinateSlice(
   from = 0,
   to = sizeOf(selection),
 ): CoordinateValue[] {
+  const strings = coord.strings?.values
+  if (strings !== undefined) {
+    return Array.from({ length: to - from }, (_, i) => strings[positionAt(selection, from + i)])
+  }
   const values = Array.from(
     { length: to - from },
     (_, i) => coord.index.values[positionAt(selection, from + i)] as number,
@@ -122,7 +127,7 @@ export class Variable {
 
   /**
    * The coordinates of the selection: along each kept dimension that has one, its values (numbers,
-   * or CFDatetime for CF times); for each dimension selected to one position, that one value.
+   * strings, or CFDatetime for CF times); for each dimension selected to one position, that one value.
    */
   get coords(): Record<string, CoordinateValues | CoordinateValue> {
     const coords: Record<string, CoordinateValues | CoordinateValue> = {}
@@ -150,6 +155,8 @@ export class Variable {
    * Selects by label as xarray's `sel`: a label drops the dimension, a list keeps it, a slice
    * `{ start, stop }` keeps both ends. `method` (`nearest`, `pad`/`ffill`, `backfill`/`bfill`) and
    * `tolerance` apply to single labels and lists. Times may be ISO strings, Dates or CFDatetimes.
+   * A string coordinate (station ids) takes strings, compared in code point order as Python does;
+   * `nearest` and `tolerance` need numbers or times there.
    */
   sel(indexers: Readonly<Record<string, LabelIndexer>>, options?: SelectOptions): Variable {
     return this.#select(indexers, (dim, view, indexer) =>
@@ -167,12 +174,25 @@ export class Variable {
    * between them, both ends included, whichever way the coordinate runs.
    */
   box(bounds: Readonly<Record<string, readonly [Label, Label]>>): Variable {
-    return this.sel(boxSlices(bounds, (dim) => this.#requireCoordinate(dim)))
+    return this.sel(
+      boxSlices(bounds, (dim) => ({
+        coord: this.#requireCoordinate(dim),
+        view: this.#selections[this.#source.dims.indexOf(dim)] as DimSelection,
+      })),
+    )
   }
 
-  /** A time range, both ends included, along `dim` (default: the one dimension with CF time units). */
-  timeRange(start?: Label, end?: Label, dim?: string): Variable {
-    const timeDim = dim ?? this.#timeDim()
+  /**
+   * A time range, both ends included, along `options.dim` (default: the one dimension with CF time
+   * units), given as options like the dataset's timeRange.
+   */
+  timeRange(start?: Label, end?: Label, options?: Pick<TimeRangeOptions, 'dim'>): Variable {
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new InvalidArgumentError(
+        `timeRange options must be an object such as { dim: 'time' }, got ${describeValue(options)}`,
+      )
+    }
+    const timeDim = options?.dim ?? this.#timeDim()
     return this.sel({ [timeDim]: { start, stop: end } })
   }
 
@@ -308,7 +328,11 @@ export class Variable {
           `dimension ${JSON.stringify(dim)} of ${this.name} is already selected to one position`,
         )
       }
-      selections[d] = compose(view, resolve(dim, view, indexer as never))
+      const selected = compose(view, resolve(dim, view, indexer as never))
+      // A name given to several axes selects each, as xarray's isel and Dataset's selections do.
+      this.#source.dims.forEach((name, axis) => {
+        if (name === dim) selections[axis] = selected
+      })
     }
     return new Variable(this.#source, selections, this.#coordinates)
   }

@@ -3,7 +3,8 @@ import { type Context, rootOf, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
 async function kubo(context: Context): Promise<KuboStore> {
-  const store = await context.store()
+  // The flag first: without it the default disk store may not exist, and that is not the problem.
+  const store = context.options.kubo === undefined ? undefined : await context.store()
   if (!(store instanceof KuboStore)) {
     throw new UsageError(`pins live in Kubo: give --kubo URL (the store is ${context.storeName})`)
   }
