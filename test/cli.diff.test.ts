@@ -5,18 +5,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { CarBufferReader } from '@ipld/car/buffer-reader'
-import { type CliRun, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { cliRunners, ensureCliBuilt } from './helpers/cli.js'
 import { startKubo } from './helpers/kubo.js'
 
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-diff-'))
 after(() => rm(scratch, { recursive: true, force: true }))
-const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args)
-
-async function ok(...args: string[]): Promise<string> {
-  const run = await cli(...args)
-  assert.equal(run.code, 0, `ts-hamt ${args.join(' ')} failed: ${run.stderr}`)
-  return run.stdout.trim()
-}
+/** Runs the binary in `scratch` (so its default store is scratch/.ts-hamt): `cli` never throws, `ok` wants exit 0. */
+const { cli, ok } = cliRunners(scratch)
 
 before(ensureCliBuilt)
 

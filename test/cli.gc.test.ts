@@ -7,19 +7,14 @@ import { after, before, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import { loadBlake3 } from '../src/blocks.js'
 import { DiskStore } from '../src/node/index.js'
-import { type CliRun, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { cliRunners, ensureCliBuilt } from './helpers/cli.js'
 import { blockFiles, reachable } from './helpers/gc-store.js'
 
 await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-gc-'))
 after(() => rm(scratch, { recursive: true, force: true }))
-const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args)
-
-async function ok(...args: string[]): Promise<string> {
-  const run = await cli(...args)
-  assert.equal(run.code, 0, `ts-hamt ${args.join(' ')} failed: ${run.stderr}`)
-  return run.stdout.trim()
-}
+/** Runs the binary in `scratch` (so its default store is scratch/.ts-hamt): `cli` never throws, `ok` wants exit 0. */
+const { cli, ok } = cliRunners(scratch)
 
 before(ensureCliBuilt)
 

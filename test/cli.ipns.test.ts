@@ -6,20 +6,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { unmarshalIPNSRecord } from 'ipns'
-import { type CliRun, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { cliRunners, ensureCliBuilt } from './helpers/cli.js'
 import { type KuboDaemon, startKubo } from './helpers/kubo.js'
 import { startProxy } from './helpers/proxy.js'
 
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-ipns-'))
 let daemon: KuboDaemon
-const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args)
+const { cli, ok } = cliRunners(scratch)
 const onKubo = (): string[] => ['--kubo', daemon.rpcUrl, '--gateway', daemon.gatewayUrl]
-
-async function ok(...args: string[]): Promise<string> {
-  const run = await cli(...args)
-  assert.equal(run.code, 0, `ts-hamt ${args.join(' ')} failed: ${run.stderr}`)
-  return run.stdout.trim()
-}
 
 before(async () => {
   await ensureCliBuilt()

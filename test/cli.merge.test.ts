@@ -4,17 +4,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { type CliRun, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { cliRunners, ensureCliBuilt } from './helpers/cli.js'
 
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-merge-'))
 after(() => rm(scratch, { recursive: true, force: true }))
-const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args)
-
-async function ok(...args: string[]): Promise<string> {
-  const run = await cli(...args)
-  assert.equal(run.code, 0, `ts-hamt ${args.join(' ')} failed: ${run.stderr}`)
-  return run.stdout.trim()
-}
+/** Runs the binary in `scratch` (so its default store is scratch/.ts-hamt): `cli` never throws, `ok` wants exit 0. */
+const { cli, ok } = cliRunners(scratch)
 
 before(ensureCliBuilt)
 

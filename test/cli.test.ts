@@ -13,10 +13,9 @@ import { HAMT, KuboStore, ZarrHAMTStore } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import {
   type CliProcess,
-  type CliRun,
+  cliRunners,
   ensureCliBuilt,
   type HoldingGateway,
-  runCli,
   spawnCli,
   startHoldingGateway,
 } from './helpers/cli.js'
@@ -27,14 +26,8 @@ await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-'))
 after(() => rm(scratch, { recursive: true, force: true }))
 
-/** Runs the binary in `scratch` (so its default store is scratch/.ts-hamt) and never throws. */
-const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args)
-
-async function ok(...args: string[]): Promise<string> {
-  const run = await cli(...args)
-  assert.equal(run.code, 0, `ts-hamt ${args.join(' ')} failed: ${run.stderr}`)
-  return run.stdout.trim()
-}
+/** Runs the binary in `scratch` (so its default store is scratch/.ts-hamt): `cli` never throws, `ok` wants exit 0. */
+const { cli, ok } = cliRunners(scratch)
 
 before(ensureCliBuilt)
 

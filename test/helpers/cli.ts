@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -31,6 +32,23 @@ export interface CliRun {
   code: number
   stdout: string
   stderr: string
+}
+
+/**
+ * The two runners a CLI test file uses in its scratch folder: `cli` (never throws) and `ok` (asserts
+ * exit code 0, naming the command and its stderr, and gives stdout trimmed).
+ */
+export function cliRunners(cwd: string): {
+  cli: (...args: string[]) => Promise<CliRun>
+  ok: (...args: string[]) => Promise<string>
+} {
+  const cli = (...args: string[]): Promise<CliRun> => runCli(cwd, args)
+  const ok = async (...args: string[]): Promise<string> => {
+    const run = await cli(...args)
+    assert.equal(run.code, 0, `ts-hamt ${args.join(' ')} failed: ${run.stderr}`)
+    return run.stdout.trim()
+  }
+  return { cli, ok }
 }
 
 /** Runs the binary in `cwd` (so its default store is cwd/.ts-hamt) and never throws. */
