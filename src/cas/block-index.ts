@@ -1,3 +1,5 @@
+import { hashIdBytes } from './id-map.js'
+
 /**
  * A MemoryStore's index, ID bytes → a number (where the block is), in typed arrays: no object per
  * block. An `IdMap` kept an entry object, a `Map` slot and the ID array itself for each block
@@ -83,25 +85,9 @@ export class BlockIndex {
     table[slot] = entry + 1
   }
 
-  /** 31 bits from every byte of `bytes[start..start + idLength)`, four bytes a step, seeded. */
+  /** 31 bits from every byte of `bytes[start..start + idLength)`, seeded (the one ID hash). */
   #hash(bytes: Uint8Array, start: number): number {
-    const n = this.#idLength
-    let h = this.#seed ^ n
-    let i = 0
-    for (; i + 4 <= n; i += 4) {
-      const at = start + i
-      const word =
-        (bytes[at] as number) |
-        ((bytes[at + 1] as number) << 8) |
-        ((bytes[at + 2] as number) << 16) |
-        ((bytes[at + 3] as number) << 24)
-      h = Math.imul(h ^ word, 0x9e3779b1)
-      h ^= h >>> 15
-    }
-    for (; i < n; i++) h = Math.imul(h ^ (bytes[start + i] as number), 0x85ebca6b)
-    h ^= h >>> 13
-    h = Math.imul(h, 0xc2b2ae35)
-    return (h ^ (h >>> 16)) & 0x7fffffff
+    return hashIdBytes(bytes, start, this.#idLength, this.#seed)
   }
 
   #growTable(): void {

@@ -11,27 +11,33 @@ function bytesOf(id: StoreId): Uint8Array {
 }
 
 /**
- * 30 bits from every byte of the ID, four bytes a step. Whole IDs, not their tails: identity CIDs
- * (and any ID from a stranger's CAR) choose their own bytes, and hashing part of them let 10k IDs
- * sharing a tail land in one chain. Exported for tests only.
+ * The one hash of ID bytes (this map's and `BlockIndex`'s): 31 bits from every byte of
+ * `bytes[start..start + length)`, four bytes a step, mixed with `seed`. Whole IDs, not their tails:
+ * identity CIDs (and any ID from a stranger's CAR) choose their own bytes, and hashing part of them
+ * let 10k IDs sharing a tail land in one chain.
  */
-export function hashOf(bytes: Uint8Array): number {
-  const n = bytes.length
-  let h = n ^ 0x2c1b3c6d
+export function hashIdBytes(bytes: Uint8Array, start: number, length: number, seed: number): number {
+  let h = seed ^ length
   let i = 0
-  for (; i + 4 <= n; i += 4) {
+  for (; i + 4 <= length; i += 4) {
+    const at = start + i
     const word =
-      (bytes[i] as number) |
-      ((bytes[i + 1] as number) << 8) |
-      ((bytes[i + 2] as number) << 16) |
-      ((bytes[i + 3] as number) << 24)
+      (bytes[at] as number) |
+      ((bytes[at + 1] as number) << 8) |
+      ((bytes[at + 2] as number) << 16) |
+      ((bytes[at + 3] as number) << 24)
     h = Math.imul(h ^ word, 0x9e3779b1)
     h ^= h >>> 16
   }
-  for (; i < n; i++) h = Math.imul(h ^ (bytes[i] as number), 0x85ebca6b)
+  for (; i < length; i++) h = Math.imul(h ^ (bytes[start + i] as number), 0x85ebca6b)
   h ^= h >>> 13
   h = Math.imul(h, 0xc2b2ae35)
-  return (h ^ (h >>> 16)) & 0x3fffffff
+  return (h ^ (h >>> 16)) & 0x7fffffff
+}
+
+/** An ID's 30-bit hash in this map (fixed seed: its chains are capped instead). Exported for tests only. */
+export function hashOf(bytes: Uint8Array): number {
+  return hashIdBytes(bytes, 0, bytes.length, 0x2c1b3c6d) & 0x3fffffff
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
