@@ -1,7 +1,12 @@
 import type { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import type { BlockstoreStore } from '../cas/blockstore.js'
-import { type CollectableAccess, collectable, isCollectable } from '../cas/collectable.js'
+import {
+  type CollectableAccess,
+  collectable,
+  isCollectable,
+  type UnflushedWriter,
+} from '../cas/collectable.js'
 import { toCid } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
@@ -88,6 +93,7 @@ export async function collectGarbage(store: BlockstoreStore, options: GcOptions)
     // Blocks buffered before now are written (and seen as puts) before anything is listed.
     await access.flush(options)
     for (const root of roots) await marks.markRoot(root)
+    marks.sawWriters()
     await marks.markPuts()
     return await sweep(access, marks, options)
   } finally {
@@ -114,6 +120,9 @@ class Marks {
   /** Blocks put since the collection began, not yet marked from. */
   #puts: CID[] = []
   readonly #source: BlockSource
+  readonly #access: CollectableAccess
+  /** Each live writer's version when its unflushed state was last marked from. */
+  readonly #writerVersions = new WeakMap<UnflushedWriter, number>()
   readonly concurrency: number
   #settling: Promise<void> | undefined
   readonly #options: GcOptions
@@ -122,6 +131,7 @@ class Marks {
 
   constructor(access: CollectableAccess, concurrency: number, options: GcOptions) {
     this.#source = leafCheckingSource(access, options)
+    this.#access = access
     this.concurrency = concurrency
     this.#options = options
   }
@@ -141,6 +151,20 @@ class Marks {
     this.#puts.push(cid)
   }
 
+  /**
+   * What open writers' unflushed changes refer to is kept like a put (values set before the
+   * collection began may be written already, and are in no root yet); a writer is asked again
+   * only once it has written since.
+   */
+  sawWriters(): void {
+    for (const writer of this.#access.writers()) {
+      const version = writer.version()
+      if (this.#writerVersions.get(writer) === version) continue
+      this.#writerVersions.set(writer, version)
+      for (const cid of writer.unflushed()) this.sawPut(cid)
+    }
+  }
+
   /** Everything under a kept root; a block that cannot be read ends the collection. */
   async markRoot(root: CID): Promise<void> {
     if (this.has(root)) return
@@ -158,6 +182,7 @@ class Marks {
 
   /** Marks from every put seen so far, waiting for a walk of them under way. */
   async settle(): Promise<void> {
+    this.sawWriters()
     while (this.#puts.length > 0 || this.#settling !== undefined) {
       this.#settling ??= this.markPuts().finally(() => {
         this.#settling = undefined
