@@ -71,7 +71,7 @@ export class HAMT<V = unknown> {
   /** Count of committed writes, to tell whether the map changed during a long read. */
   #writes = 0
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
-  readonly #writer: UnflushedWriter | undefined
+  #writer: UnflushedWriter | undefined
 
   private constructor(
     options: HAMTOptions,
@@ -90,10 +90,14 @@ export class HAMT<V = unknown> {
     this.#hasher = makeKeyHasher(hashFn)
     this.#root = root
     this.#size = size
-    if (!readOnly && isCollectable(options.store)) {
-      this.#writer = { version: () => this.#writes, unflushed: () => unflushedIds(this.#root) }
-      options.store[collectable]().addWriter(this.#writer)
-    }
+    if (!readOnly) this.#registerWriter()
+  }
+
+  /** Once writable, on a collectable store: a collection keeps what this map has not flushed yet. */
+  #registerWriter(): void {
+    if (this.#writer !== undefined || !isCollectable(this.store)) return
+    this.#writer = { version: () => this.#writes, unflushed: () => unflushedIds(this.#root) }
+    this.store[collectable]().addWriter(this.#writer)
   }
 
   /** Creates an empty, writable map (unless `readOnly: true`). Nothing is saved until {@link HAMT.flush}. */
@@ -550,7 +554,7 @@ export class HAMT<V = unknown> {
 
   /** Allows writes again (py-hamt's `enable_write`). */
   async enableWrite(): Promise<void> {
-    await this.#calls.switchMode(false, async () => {}, undefined)
+    await this.#calls.switchMode(false, async () => this.#registerWriter(), undefined)
   }
 
   /** What the map holds in memory: cached clean nodes and unflushed dirty nodes. */
