@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import { collectGarbage, loadBlake3 } from '../src/blocks.js'
-import { HAMT, type StoreId } from '../src/index.js'
+import { HAMT, ShardedZarrStore, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { reachable } from './helpers/gc-store.js'
 
@@ -105,5 +105,27 @@ describe('collectGarbage beside a map made writable again', () => {
     await collectGarbage(store, { keep: [CID.asCID(base) as CID] })
     const reopened = await HAMT.open<string>(await map.flush(), { store })
     for (let i = 0; i < 40; i++) assert.equal(await reopened.get(`k${i}`), `${i}`.padEnd(200, '.'))
+  })
+})
+
+describe('collectGarbage beside a sharded Zarr writer', () => {
+  it('chunks set from a kept root, written when the buffer filled but in no flushed shard, survive a collection', async () => {
+    const store = await DiskStore.open(join(scratch, 'sharded'), { writeBufferBytes: 4096 })
+    const create = await ShardedZarrStore.create({
+      store,
+      arrayShape: [8, 8],
+      chunkShape: [1, 1],
+      chunksPerShard: 4,
+    })
+    await create.set('a/c/0/0', new Uint8Array(10).fill(1))
+    const base = await create.flush()
+    const writer = await ShardedZarrStore.open(base, { store, readOnly: false })
+    const chunk = (i: number, j: number): Uint8Array => new Uint8Array(200).fill(i * 8 + j)
+    for (let i = 0; i < 8; i++) for (let j = 0; j < 5; j++) await writer.set(`a/c/${i}/${j}`, chunk(i, j))
+    await collectGarbage(store, { keep: [base] })
+    const reopened = await ShardedZarrStore.open(await writer.flush(), { store })
+    for (let i = 0; i < 8; i++)
+      for (let j = 0; j < 5; j++)
+        assert.deepEqual(await reopened.get(`a/c/${i}/${j}`), chunk(i, j), `a/c/${i}/${j}`)
   })
 })
