@@ -64,11 +64,11 @@ const SWEEP_BATCH = 256
  * with a StoreError, and a collection does not start while another process flushes). A collection
  * killed at any point leaves every kept root whole; run it again to finish.
  *
- * What the writable HAMTs of this process on the store have not flushed stays too: the values
- * they set and everything their changed nodes link to (so a map opened from a root that is not
- * kept still flushes whole). A root a map has flushed is no longer unflushed: keep the roots you
- * still need. Unflushed writes of other processes, and of ShardedZarrStore writers (chunks saved
- * before their shard is flushed), are not seen: flush them before collecting.
+ * What the writable HAMTs and ShardedZarrStores of this process on the store have not flushed
+ * stays too: the values and chunks they set and everything their changed nodes, shards and roots
+ * link to (so a map opened from a root that is not kept still flushes whole). A root a writer has
+ * flushed is no longer unflushed: keep the roots you still need. Other processes' unflushed writes
+ * are not seen: flush them before collecting.
  *
  * @example
  * ```ts
