@@ -1,7 +1,12 @@
 import type { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import type { BlockstoreStore } from '../cas/blockstore.js'
-import { type CollectableAccess, collectable, isCollectable } from '../cas/collectable.js'
+import {
+  type CollectableAccess,
+  collectable,
+  isCollectable,
+  type UnflushedWriter,
+} from '../cas/collectable.js'
 import { toCid } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
@@ -59,11 +64,11 @@ const SWEEP_BATCH = 256
  * with a StoreError, and a collection does not start while another process flushes). A collection
  * killed at any point leaves every kept root whole; run it again to finish.
  *
- * Keep every root a writer still builds on: a map opened from a root that is not kept may find
- * its blocks gone when it flushes. Flush every map writing to the store before collecting and keep
- * the roots they return: a value set before the collection began is in no root until its map
- * flushes, and goes if it was already written (a store writes its buffer when it fills, and at any
- * map's flush).
+ * What the writable HAMTs and ShardedZarrStores of this process on the store have not flushed
+ * stays too: the values and chunks they set and everything their changed nodes, shards and roots
+ * link to (so a map opened from a root that is not kept still flushes whole). A root a writer has
+ * flushed is no longer unflushed: keep the roots you still need. Other processes' unflushed writes
+ * are not seen: flush them before collecting.
  *
  * @example
  * ```ts
@@ -88,6 +93,7 @@ export async function collectGarbage(store: BlockstoreStore, options: GcOptions)
     // Blocks buffered before now are written (and seen as puts) before anything is listed.
     await access.flush(options)
     for (const root of roots) await marks.markRoot(root)
+    marks.sawWriters()
     await marks.markPuts()
     return await sweep(access, marks, options)
   } finally {
@@ -114,6 +120,9 @@ class Marks {
   /** Blocks put since the collection began, not yet marked from. */
   #puts: CID[] = []
   readonly #source: BlockSource
+  readonly #access: CollectableAccess
+  /** Each live writer's version when its unflushed state was last marked from. */
+  readonly #writerVersions = new WeakMap<UnflushedWriter, number>()
   readonly concurrency: number
   #settling: Promise<void> | undefined
   readonly #options: GcOptions
@@ -122,6 +131,7 @@ class Marks {
 
   constructor(access: CollectableAccess, concurrency: number, options: GcOptions) {
     this.#source = leafCheckingSource(access, options)
+    this.#access = access
     this.concurrency = concurrency
     this.#options = options
   }
@@ -141,6 +151,20 @@ class Marks {
     this.#puts.push(cid)
   }
 
+  /**
+   * What open writers' unflushed changes refer to is kept like a put (values set before the
+   * collection began may be written already, and are in no root yet); a writer is asked again
+   * only once it has written since.
+   */
+  sawWriters(): void {
+    for (const writer of this.#access.writers()) {
+      const version = writer.version()
+      if (this.#writerVersions.get(writer) === version) continue
+      this.#writerVersions.set(writer, version)
+      for (const cid of writer.unflushed()) this.sawPut(cid)
+    }
+  }
+
   /** Everything under a kept root; a block that cannot be read ends the collection. */
   async markRoot(root: CID): Promise<void> {
     if (this.has(root)) return
@@ -158,6 +182,7 @@ class Marks {
 
   /** Marks from every put seen so far, waiting for a walk of them under way. */
   async settle(): Promise<void> {
+    this.sawWriters()
     while (this.#puts.length > 0 || this.#settling !== undefined) {
       this.#settling ??= this.markPuts().finally(() => {
         this.#settling = undefined

@@ -5,7 +5,7 @@ import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.
 import { mapPool } from '../util/pool.js'
 import type { BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode } from './buffered-blocks.js'
-import { type CollectableAccess, collectable } from './collectable.js'
+import { type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
 import { concatBytes } from './concat.js'
 import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
@@ -189,6 +189,8 @@ export class BlockstoreStore implements ContentAddressedStore {
         await remove?.call(blockstore, cid, options)
       },
       exclusive: (fn, options) => this.#blocks.exclusive(fn, options),
+      addWriter: (writer) => this.#collection.writers.add(writer),
+      writers: () => this.#collection.writers.live(),
     }
   }
 
@@ -244,6 +246,8 @@ export class BlockstoreStore implements ContentAddressedStore {
 /** A blockstore's garbage collection: the puts of every store over it are seen, its deletes exclusive. */
 interface Collection {
   readonly watches: Set<(cid: CID) => void>
+  /** Maps writing through any store over the blockstore, whose unflushed blocks a collection keeps. */
+  readonly writers: WriterRegistry
   /** The collecting store's turn-taking (see `CollectableAccess.exclusive`) while one runs. */
   exclusive: (<T>(fn: () => Promise<T>, options: AbortOptions) => Promise<T>) | undefined
 }
@@ -254,7 +258,7 @@ const collections = new WeakMap<object, Collection>()
 function collectionOf(blockstore: object): Collection {
   let collection = collections.get(blockstore)
   if (collection === undefined) {
-    collection = { watches: new Set(), exclusive: undefined }
+    collection = { watches: new Set(), writers: new WriterRegistry(), exclusive: undefined }
     collections.set(blockstore, collection)
   }
   return collection

@@ -35,6 +35,40 @@ export interface CollectableAccess {
   remove(cid: CID, options: AbortOptions): Promise<void>
   /** Runs `fn` while no buffered block is written: a put recorded before a delete is written after it. */
   exclusive<T>(fn: () => Promise<T>, options: AbortOptions): Promise<T>
+  /** Registers a writer whose unflushed state a collection keeps; held weakly, until it is collected. */
+  addWriter(writer: UnflushedWriter): void
+  /** The live writers registered. */
+  writers(): Iterable<UnflushedWriter>
+}
+
+/**
+ * A writable map's view for garbage collection: the blocks its unflushed changes refer to (values
+ * set, subtrees its dirty nodes link to), which no root holds until it flushes.
+ */
+export interface UnflushedWriter {
+  /** A count that changes whenever the unflushed state may have changed. */
+  version(): number
+  /** The IDs the unflushed state links to (a collection walks their links too). */
+  unflushed(): Iterable<CID>
+}
+
+/** Writers by weak reference, dropped once their map is garbage collected. */
+export class WriterRegistry {
+  readonly #refs = new Set<WeakRef<UnflushedWriter>>()
+  readonly #finalizer = new FinalizationRegistry<WeakRef<UnflushedWriter>>((ref) => this.#refs.delete(ref))
+
+  add(writer: UnflushedWriter): void {
+    const ref = new WeakRef(writer)
+    this.#refs.add(ref)
+    this.#finalizer.register(writer, ref)
+  }
+
+  *live(): Iterable<UnflushedWriter> {
+    for (const ref of this.#refs) {
+      const writer = ref.deref()
+      if (writer !== undefined) yield writer
+    }
+  }
 }
 
 /** A store whose unreachable blocks {@link collectGarbage} can remove. */

@@ -1,3 +1,5 @@
+import { CID } from 'multiformats/cid'
+import { collectable, isCollectable, type UnflushedWriter } from '../cas/collectable.js'
 import { isStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
@@ -68,6 +70,8 @@ export class HAMT<V = unknown> {
   #epoch = 0
   /** Count of committed writes, to tell whether the map changed during a long read. */
   #writes = 0
+  /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
+  #writer: UnflushedWriter | undefined
 
   private constructor(
     options: HAMTOptions,
@@ -86,6 +90,14 @@ export class HAMT<V = unknown> {
     this.#hasher = makeKeyHasher(hashFn)
     this.#root = root
     this.#size = size
+    if (!readOnly) this.#registerWriter()
+  }
+
+  /** Once writable, on a collectable store: a collection keeps what this map has not flushed yet. */
+  #registerWriter(): void {
+    if (this.#writer !== undefined || !isCollectable(this.store)) return
+    this.#writer = { version: () => this.#writes, unflushed: () => unflushedIds(this.#root) }
+    this.store[collectable]().addWriter(this.#writer)
   }
 
   /** Creates an empty, writable map (unless `readOnly: true`). Nothing is saved until {@link HAMT.flush}. */
@@ -542,7 +554,7 @@ export class HAMT<V = unknown> {
 
   /** Allows writes again (py-hamt's `enable_write`). */
   async enableWrite(): Promise<void> {
-    await this.#calls.switchMode(false, async () => {}, undefined)
+    await this.#calls.switchMode(false, async () => this.#registerWriter(), undefined)
   }
 
   /** What the map holds in memory: cached clean nodes and unflushed dirty nodes. */
@@ -676,4 +688,26 @@ function isLinkTo(parent: Node | undefined, index: number | undefined, node: Nod
  */
 function ownId(id: StoreId): StoreId {
   return id instanceof Uint8Array && id.byteLength !== id.buffer.byteLength ? id.slice() : id
+}
+
+/** The IDs a map's dirty nodes hold: values set and stored subtrees, none while the root is stored. */
+function* unflushedIds(root: Link): Iterable<CID> {
+  if (root.node === undefined) return
+  const nodes: Node[] = [root.node]
+  for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
+    for (const slot of node.slots) {
+      if (slot instanceof Bucket) {
+        for (const pointer of slot.pointers) {
+          const cid = CID.asCID(pointer)
+          if (cid !== null) yield cid
+        }
+      } else if (slot instanceof Link) {
+        if (slot.node !== undefined) nodes.push(slot.node)
+        else {
+          const cid = CID.asCID(slot.id)
+          if (cid !== null) yield cid
+        }
+      }
+    }
+  }
 }

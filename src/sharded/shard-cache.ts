@@ -13,6 +13,8 @@ const CID_BYTES = 120
 export class ShardCache {
   readonly #dirty = new Set<string>()
   readonly #shards: ByteLru<string, ShardEntry[]>
+  /** Counts changes to dirty shards (for garbage collection: ask again once it moved). */
+  changes = 0
 
   constructor(maxBytes: number) {
     this.#shards = new ByteLru(maxBytes, (key) => this.#dirty.has(key))
@@ -30,7 +32,10 @@ export class ShardCache {
   /** Caches a shard; `dirty` pins it until {@link ShardCache.markClean}. */
   put(key: string, entries: ShardEntry[], dirty = false): void {
     this.discard(key)
-    if (dirty) this.#dirty.add(key)
+    if (dirty) {
+      this.#dirty.add(key)
+      this.changes++
+    }
     this.#shards.set(key, entries, estimateBytes(entries))
   }
 
@@ -42,6 +47,7 @@ export class ShardCache {
     entries[position] = entry
     const delta = (entry === null ? 0 : CID_BYTES) - before
     this.#dirty.add(key)
+    this.changes++
     this.#shards.resize(key, (this.#shards.sizeOf(key) as number) + delta)
   }
 
@@ -52,6 +58,14 @@ export class ShardCache {
   /** Keys of the shards with unflushed changes. */
   dirtyKeys(): string[] {
     return [...this.#dirty]
+  }
+
+  /** The entries of the shards with unflushed changes. */
+  *dirtyEntries(): Iterable<readonly ShardEntry[]> {
+    for (const key of this.#dirty) {
+      const entries = this.#shards.peek(key)
+      if (entries !== undefined) yield entries
+    }
   }
 
   markClean(key: string): void {

@@ -1,4 +1,5 @@
 import { CID } from 'multiformats/cid'
+import { collectable, isCollectable, type UnflushedWriter } from '../cas/collectable.js'
 import { formatId } from '../cas/id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { InvalidArgumentError, StoreError } from '../errors.js'
@@ -54,6 +55,8 @@ export class ShardTable {
   /** Shard blocks being loaded for sparse reads: shared while in flight, never cached. */
   readonly #sparseLoading = new SingleFlight<string, Uint8Array>()
   readonly #readPolicy: ShardReadPolicy
+  /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
+  #writer: UnflushedWriter | undefined
 
   /**
    * `store` is used with its failures typed (see {@link withTypedErrors}). `readMode` applies to
@@ -64,6 +67,25 @@ export class ShardTable {
     this.root = root
     this.#cache = new ShardCache(cacheBytes)
     this.#readPolicy = new ShardReadPolicy(readMode)
+  }
+
+  /**
+   * For a writable table on a collectable store: a collection keeps the chunks and metadata its
+   * unflushed changes link to (saved at once, in no root until the flush).
+   */
+  registerWriter(store: ContentAddressedStore): void {
+    if (this.#writer !== undefined || !isCollectable(store)) return
+    this.#writer = { version: () => this.#cache.changes, unflushed: () => this.#unflushedIds() }
+    store[collectable]().addWriter(this.#writer)
+  }
+
+  *#unflushedIds(): Iterable<CID> {
+    if (!this.hasUnflushedChanges) return
+    for (const entries of this.#cache.dirtyEntries()) for (const cid of entries) if (cid !== null) yield cid
+    // The root's own links (metadata, shards not changed): the base may not be a kept root.
+    yield* this.state.metadata.values()
+    for (const index of this.state.arrays.values())
+      for (const cid of index.shardCids) if (cid !== null) yield cid
   }
 
   /** The shard read mode, and whether `auto` has switched to full reads. */

@@ -1,6 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import { toCid } from '../cas/id.js'
-import type { AbortOptions, StoreId } from '../cas/interface.js'
+import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { sliceByteRange } from '../cas/range.js'
 import { givenRootBlock } from '../cas/root-block.js'
@@ -58,11 +58,12 @@ export class ShardedZarrStore {
   /** Writes of one key apply in call order (a chunk upload may take longer than a later delete). */
   readonly #keyOrder = new KeyedMutex()
 
-  private constructor(table: ShardTable, readOnly: boolean) {
+  private constructor(table: ShardTable, readOnly: boolean, store: ContentAddressedStore) {
     this.#table = table
     this.#root = table.root
     this.#readOnly = readOnly
     this.#metadata = new MetadataWriter(table)
+    if (!readOnly) table.registerWriter(store)
   }
 
   /**
@@ -90,7 +91,7 @@ export class ShardedZarrStore {
       // Recorded when writable, so that a later reopen routes the same way (as py-hamt does).
       if (inferred !== undefined) readOnly ? root.inferPrimary(inferred) : root.recordPrimary(inferred)
     }
-    return new ShardedZarrStore(table, readOnly)
+    return new ShardedZarrStore(table, readOnly, options.store)
   }
 
   /**
@@ -105,7 +106,7 @@ export class ShardedZarrStore {
     const asked = checkShardReadMode(options.shardReadMode)
     const readMode = readOnly ? asked : 'full'
     const table = new ShardTable(options.store, root, checkCacheBytes(options.cacheBytes), readMode)
-    return new ShardedZarrStore(table, readOnly)
+    return new ShardedZarrStore(table, readOnly, options.store)
   }
 
   get version(): ManifestVersion {
