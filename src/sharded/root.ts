@@ -13,6 +13,8 @@ export class ShardedRoot {
   #state: RootState
   #layout: ShardLayout
   #changed: boolean
+  /** Counts changes (never goes back, not even on a restored checkpoint): a collection's cue to look again. */
+  #changes = 0
   #savedId: CID | undefined
   readonly #primary: PrimaryArray
 
@@ -23,6 +25,16 @@ export class ShardedRoot {
     this.#savedId = savedId
     this.#changed = savedId === undefined
     this.#primary = this.#layout.initialPrimary(state)
+  }
+
+  /** How many changes this root has had: grows with every intent method. */
+  get changes(): number {
+    return this.#changes
+  }
+
+  #markChanged(): void {
+    this.#changed = true
+    this.#changes++
   }
 
   /** What differs between root versions, chosen by this root's version. */
@@ -72,13 +84,13 @@ export class ShardedRoot {
 
   recordMetadata(key: string, cid: CID): void {
     this.#state.metadata.set(key, cid)
-    this.#changed = true
+    this.#markChanged()
   }
 
   /** Removes a metadata key; true when it was there. */
   forgetMetadata(key: string): boolean {
     const removed = this.#state.metadata.delete(key)
-    if (removed) this.#changed = true
+    if (removed) this.#markChanged()
     return removed
   }
 
@@ -86,21 +98,21 @@ export class ShardedRoot {
   registerArray(path: string, grid: ChunkGrid): void {
     this.#state.arrays.set(path, { path, grid, shardCids: new Array<ShardEntry>(grid.shardCount).fill(null) })
     this.#primary.path ??= path
-    this.#changed = true
+    this.#markChanged()
   }
 
   /** Drops the shard indexes of these arrays; the primary becomes the first array left. */
   removeArrays(indexes: readonly ArrayIndex[]): void {
     for (const index of indexes) this.#state.arrays.delete(index.path)
     this.#primary.path = this.#state.arrays.keys().next().value
-    this.#changed = true
+    this.#markChanged()
   }
 
   /** Gives an array a new grid and shard list (a resize). */
   reshape(index: ArrayIndex, grid: ChunkGrid, shardCids: ShardEntry[]): void {
     index.grid = grid
     index.shardCids = shardCids
-    this.#changed = true
+    this.#markChanged()
   }
 
   /** v1: records which array is sharded (its first chunk write, or a writable open that inferred it). */
@@ -108,7 +120,7 @@ export class ShardedRoot {
     this.#state.recordedPrimary = path
     this.#primary.path = path
     this.#primary.inferred = false
-    this.#changed = true
+    this.#markChanged()
   }
 
   /** v1 roots that do not record their array: the one inferred from metadata, kept in memory only. */
@@ -123,7 +135,7 @@ export class ShardedRoot {
     this.#layout = layoutOf(state.version)
     this.#primary.path = primary
     this.#primary.inferred = false
-    this.#changed = true
+    this.#markChanged()
   }
 
   /**

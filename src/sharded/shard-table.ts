@@ -75,7 +75,11 @@ export class ShardTable {
    */
   registerWriter(store: ContentAddressedStore): void {
     if (this.#writer !== undefined || !isCollectable(store)) return
-    this.#writer = { version: () => this.#cache.changes, unflushed: () => this.#unflushedIds() }
+    // Chunk writes count in the cache, metadata and array changes in the root: either is a cue.
+    this.#writer = {
+      version: () => this.#cache.changes + this.root.changes,
+      unflushed: () => this.#unflushedIds(),
+    }
     store[collectable]().addWriter(this.#writer)
   }
 
