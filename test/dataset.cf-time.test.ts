@@ -12,22 +12,11 @@ import {
 } from '../src/dataset/cf-time.js'
 import { isHamtError } from '../src/errors.js'
 import { cftimeDriver } from './helpers/python.js'
+import { mulberry32, testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function generator(start: number): () => number {
-  let state = start >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
-const random = generator(seed)
+const random = mulberry32(seed)
 const int = (min: number, max: number): number => min + Math.floor(random() * (max - min + 1))
 const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T
 

@@ -8,17 +8,10 @@ import { after, test } from 'node:test'
 import { cfValueDecoder, type NumericArray } from '../src/dataset/cf.js'
 import { decodeTimesWithNaT } from '../src/dataset/cf-time.js'
 import { cfDriver } from './helpers/python.js'
+import { mulberry32, testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
-let state = seed >>> 0
-function random(): number {
-  state = (state + 0x6d2b79f5) >>> 0
-  let t = state
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-}
+const seed = testSeed()
+const random = mulberry32(seed)
 const int = (min: number, max: number): number => min + Math.floor(random() * (max - min + 1))
 const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T
 

@@ -8,20 +8,9 @@ import { openDataset } from '../src/dataset.js'
 import { HAMT, isHamtError, MemoryStore, ZarrHAMTStore } from '../src/index.js'
 import { writeClimate } from './helpers/climate.js'
 import { cftimeDriver } from './helpers/python.js'
+import { mulberry32, testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
-
-function prng(start: number): () => number {
-  let a = start >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const seed = testSeed()
 
 const UNIT_NAMES = [
   ...['W', 'w', 'D', 'd', 'day', 'days', 'Days', 'h', 'hr', 'hour', 'hours', 'HOURS'],
@@ -63,7 +52,7 @@ function durationText(random: () => number): string {
 
 describe('duration tolerances as pandas.Timedelta reads them', () => {
   it('generated strings: the nanoseconds pandas reads (to its float precision), refused where pandas refuses', async () => {
-    const random = prng(seed)
+    const random = mulberry32(seed)
     const texts = Array.from({ length: 400 }, () => durationText(random))
     const answers = await cftimeDriver<Array<{ ns?: string; error?: string }>>('timedelta', {
       cases: texts.map((text) => ({ text })),

@@ -11,18 +11,9 @@ import type { CID } from 'multiformats/cid'
 import { collectGarbage, loadBlake3 } from '../src/blocks.js'
 import { DiskStore } from '../src/node/index.js'
 import { blockFiles, reachable, writeVersions } from './helpers/gc-store.js'
+import { mulberry32, testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
-/** mulberry32: a small seeded generator, so a failing run's kill points can be replayed. */
-function random(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = Math.imul(state ^ (state >>> 15), 1 | state)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const seed = testSeed()
 
 await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-gc-crash-'))
@@ -65,7 +56,7 @@ describe('a garbage collection killed at random points', () => {
     }
     const { removed } = await collectGarbage(store, { keep, dryRun: true })
     assert.equal(removed, all.size - reach.size)
-    const next = random(seed)
+    const next = mulberry32(seed)
     for (let run = 0; run < 12; run++) {
       const mode = run % 4 === 3 ? 'read' : 'delete'
       // Deletes: anywhere in the sweep; reads: anywhere in the mark.

@@ -15,19 +15,9 @@ import {
 } from '../src/index.js'
 import { RwLock } from '../src/util/rw-lock.js'
 import { assertSound } from './helpers/maps.js'
+import { mulberry32, testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
-
-/** A small seeded generator (mulberry32), so a failing run replays from its seed. */
-function random(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = Math.imul(state ^ (state >>> 15), 1 | state)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-}
+const seed = testSeed()
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -104,7 +94,7 @@ const isInjected = (err: unknown): boolean => isHamtError(err, 'ERR_STORE') && /
 
 describe('HAMT writes apply in call order', () => {
   it('set then delete of one key, not awaited: the key is gone, every run', async () => {
-    const rng = random(seed)
+    const rng = mulberry32(seed)
     for (let run = 0; run < 60; run++) {
       const map = await HAMT.create<number>({ store: new JitteryStore(await MemoryStore.create(), rng) })
       const [set, del] = await Promise.allSettled([map.set('a', 1), map.delete('a')])
@@ -115,7 +105,7 @@ describe('HAMT writes apply in call order', () => {
   })
 
   it('three sets of one key, not awaited: the last call wins, every run', async () => {
-    const rng = random(seed + 1)
+    const rng = mulberry32(seed + 1)
     for (let run = 0; run < 60; run++) {
       const map = await HAMT.create<number>({ store: new JitteryStore(await MemoryStore.create(), rng) })
       await Promise.all([map.set('k', 1), map.set('k', 2), map.set('k', 3)])
@@ -169,7 +159,7 @@ describe('HAMT writes apply in call order', () => {
 
   it('a read called after a write sees it; one called before does not', async () => {
     const map = await HAMT.create<number>({
-      store: new JitteryStore(await MemoryStore.create(), random(seed + 2)),
+      store: new JitteryStore(await MemoryStore.create(), mulberry32(seed + 2)),
     })
     await map.set('a', 1)
     const before = map.get('a')
@@ -184,7 +174,7 @@ describe('HAMT writes apply in call order', () => {
 
   it('switches between read-only and writable apply in call order too', async () => {
     const map = await HAMT.create<number>({
-      store: new JitteryStore(await MemoryStore.create(), random(seed + 3)),
+      store: new JitteryStore(await MemoryStore.create(), mulberry32(seed + 3)),
     })
     await map.set('a', 1)
     // Writable now, read-only once the switch applies: the set after it is refused.
@@ -313,7 +303,7 @@ describe('HAMT writes apply in call order', () => {
   })
 
   it('an iteration sees the map as it was when it started, through writes and flushes; leaving it early or never finishing it holds up nothing', async () => {
-    const rng = random(seed + 4)
+    const rng = mulberry32(seed + 4)
     for (let run = 0; run < 10; run++) {
       const store = new JitteryStore(await MemoryStore.create(), rng)
       const map = await HAMT.create<number>({ store, maxBucketSize: 1, cacheBytes: 0 })
@@ -499,8 +489,8 @@ describe('HAMT writes apply in call order', () => {
           const inner = await MemoryStore.create()
           const store =
             order === 'jitter'
-              ? new JitteryStore(inner, random(storeSeed))
-              : new ScheduledStore(inner, random(storeSeed), order)
+              ? new JitteryStore(inner, mulberry32(storeSeed))
+              : new ScheduledStore(inner, mulberry32(storeSeed), order)
           store.failRate = 0.15
           const map = await HAMT.create<number>({ store, maxBucketSize, hashFn: tinyHash })
           const model = new Map<string, number>()

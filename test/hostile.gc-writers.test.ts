@@ -12,21 +12,11 @@ import { collectGarbage, loadBlake3 } from '../src/blocks.js'
 import { HAMT, ShardedZarrStore, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { reachable } from './helpers/gc-store.js'
+import { mulberry32 } from './helpers/random.js'
 
 await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-gc-writers-'))
 after(() => rm(scratch, { recursive: true, force: true }))
-
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Writer = { map: HAMT<string>; model: Map<string, string>; root: StoreId; flushed: Map<string, string> }
 
@@ -34,7 +24,7 @@ describe('collectGarbage beside several writers on one DiskStore', () => {
   it('random sets, deletes, flushes, reopens and collections keeping the last flushed roots lose nothing', async () => {
     const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
     console.log('seed', seed)
-    const next = random(seed)
+    const next = mulberry32(seed)
     const pick = (n: number): number => Math.floor(next() * n)
     // A small buffer: values go to disk while their maps still hold them unflushed.
     const store = await DiskStore.open(join(scratch, `run-${seed}`), { writeBufferBytes: 2048 })

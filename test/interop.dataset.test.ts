@@ -17,21 +17,9 @@ import {
 import { isHamtError, KuboStore } from '../src/index.js'
 import { startKubo } from './helpers/kubo.js'
 import { datasetDriver } from './helpers/python.js'
+import { mulberry32, testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
-
-/** mulberry32: small, seedable. */
-function prng(start: number): () => number {
-  let a = start >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const seed = testSeed()
 
 const key = Uint8Array.from({ length: 32 }, (_, i) => (i * 7 + 1) & 255)
 const header = 'ts-hamt-dataset'
@@ -425,7 +413,7 @@ async function check(ds: Dataset, spec: Spec, expected: PyResult, label: string)
 }
 
 describe('dataset selections against xarray on datasets py-hamt wrote', () => {
-  const random = prng(seed)
+  const random = mulberry32(seed)
   for (const setup of SETUPS) {
     const name = `${setup.zarrFormat === 2 ? 'Zarr v2 ' : ''}${setup.layout}${setup.encrypted ? ' encrypted' : ''}, ${setup.calendar} calendar, via ${setup.via}`
     it(name, { timeout: 300_000 }, async () => {
