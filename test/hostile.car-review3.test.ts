@@ -1,0 +1,117 @@
+// exportCar over generated DAGs that inline some of their dag-cbor nodes under identity CIDs (as
+// Kubo inlines small blocks): what the CAR holds, with and without a base, against a model walk.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { CarReader } from '@ipld/car'
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { identity } from 'multiformats/hashes/identity'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { BlockNotFoundError, exportCar } from '../src/index.js'
+import { withinBudget } from './helpers/hostile.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+
+const seed = testSeed()
+
+/** Blocks in memory by CID, as a BlockSource; identity CIDs are never stored (no store holds them). */
+class Blocks {
+  readonly #blocks = new Map<string, Uint8Array>()
+  readonly links = new Map<string, CID[]>()
+
+  async node(links: CID[], tag: number, inline: boolean): Promise<CID> {
+    const bytes = dagCbor.encode([tag, links])
+    const cid = CID.createV1(dagCbor.code, inline ? identity.digest(bytes) : await sha256.digest(bytes))
+    if (!inline) this.#blocks.set(String(cid), bytes)
+    this.links.set(String(cid), links)
+    return cid
+  }
+
+  async leaf(tag: number): Promise<CID> {
+    const bytes = new TextEncoder().encode(`leaf ${tag}`)
+    const cid = CID.createV1(raw.code, await sha256.digest(bytes))
+    this.#blocks.set(String(cid), bytes)
+    this.links.set(String(cid), [])
+    return cid
+  }
+
+  async getBlock(cid: CID): Promise<Uint8Array> {
+    const bytes = this.#blocks.get(String(cid))
+    if (bytes === undefined) throw new BlockNotFoundError(`no block ${cid}`)
+    return bytes
+  }
+
+  /** Every CID reachable from `root`, itself included: the model. */
+  reachable(root: CID): Set<string> {
+    const seen = new Set<string>([String(root)])
+    const pending = [String(root)]
+    for (let cid = pending.pop(); cid !== undefined; cid = pending.pop()) {
+      for (const link of this.links.get(cid) ?? []) {
+        if (seen.has(String(link))) continue
+        seen.add(String(link))
+        pending.push(String(link))
+      }
+    }
+    return seen
+  }
+}
+
+async function carCids(car: AsyncIterable<Uint8Array>): Promise<string[]> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of car) chunks.push(chunk)
+  const reader = await CarReader.fromBytes(Buffer.concat(chunks))
+  const cids: string[] = []
+  for await (const block of reader.blocks()) cids.push(String(block.cid))
+  return cids
+}
+
+/** A random DAG of leaves and nodes linking to earlier blocks, a third of its nodes inlined. */
+async function randomDag(random: () => number): Promise<{ blocks: Blocks; root: CID; base: CID }> {
+  const blocks = new Blocks()
+  const all: CID[] = []
+  const pick = (): CID => all[Math.floor(random() * all.length)] as CID
+  for (let i = 0; i < 40; i++) {
+    if (all.length === 0 || random() < 0.3) all.push(await blocks.leaf(i))
+    else {
+      const links = Array.from({ length: 1 + Math.floor(random() * 3) }, pick)
+      all.push(await blocks.node(links, i, random() < 0.35))
+    }
+  }
+  // Roots are stored blocks (a CAR root read as the receiver asks for it), over random tops.
+  const root = await blocks.node([pick(), pick(), all.at(-1) as CID], -1, false)
+  const base = await blocks.node([pick(), pick()], -2, false)
+  return { blocks, root, base }
+}
+
+describe('exportCar through identity-inlined dag-cbor nodes', () => {
+  it('a base: blocks reached only through an inlined node are sent (they were left out)', async () => {
+    const blocks = new Blocks()
+    const leaf = await blocks.leaf(0)
+    const inline = await blocks.node([leaf], 1, true)
+    const root = await blocks.node([inline], 2, false)
+    const base = await blocks.node([], 3, false)
+    const outcome = await withinBudget('inlined node under a base', () =>
+      carCids(exportCar(blocks, root, { base })),
+    )
+    assert.equal(outcome.error, undefined, String(outcome.error))
+    assert.deepEqual(new Set(outcome.value), new Set([root, inline, leaf].map(String)))
+  })
+
+  it('generated DAGs: the CAR holds what the model reaches, with and without a base, exact or not', async () => {
+    const random = mulberry32(seed)
+    for (let run = 0; run < 60; run++) {
+      const { blocks, root, base } = await randomDag(random)
+      const fromRoot = blocks.reachable(root)
+      const fromBase = blocks.reachable(base)
+      const difference = new Set([...fromRoot].filter((cid) => !fromBase.has(cid)))
+      const whole = await carCids(exportCar(blocks, root))
+      assert.deepEqual(new Set(whole), fromRoot, `seed ${seed} run ${run}: no base`)
+      assert.equal(whole.length, fromRoot.size, `seed ${seed} run ${run}: each block once`)
+      const exact = await carCids(exportCar(blocks, root, { base, exact: true }))
+      assert.deepEqual(new Set(exact), difference, `seed ${seed} run ${run}: exact`)
+      const quick = new Set(await carCids(exportCar(blocks, root, { base })))
+      for (const cid of difference) assert.ok(quick.has(cid), `seed ${seed} run ${run}: ${cid} missing`)
+      for (const cid of quick) assert.ok(fromRoot.has(cid), `seed ${seed} run ${run}: ${cid} not under root`)
+    }
+  })
+})
