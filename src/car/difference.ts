@@ -85,23 +85,25 @@ export async function* walkDifference(
   }
 }
 
-/** A block is read for its links unless both roots reach it (pruned) or it cannot link (raw, identity). */
+/**
+ * A block is read for its links unless both roots reach it (pruned) or it cannot link (raw). An
+ * identity CID of dag-cbor or dag-pb links as any block does (its bytes are in the CID), as `walkDag` follows it.
+ */
 function mustRead(mark: Mark, exact: boolean | undefined): boolean {
-  if (mark.links !== undefined || !canLink(mark.cid)) return false
+  if (mark.links !== undefined || mark.cid.code === raw.code) return false
   return exact === true ? true : !(mark.fromBase && mark.fromRoot)
 }
-
-const canLink = (cid: CID): boolean => cid.code !== raw.code && cid.multihash.code !== identity.code
 
 async function readLinks(
   source: BlockSource,
   cid: CID,
   options: AbortOptions,
 ): Promise<{ links: CID[]; bytes: Uint8Array }> {
-  const bytes = await source.getBlock(cid, { signal: options.signal })
+  const bytes = await fetchLeaf(source, cid, options)
   return { links: linksOf(cid, bytes), bytes }
 }
 
+/** A block's bytes: an identity CID's from the CID itself, no store holds those. */
 function fetchLeaf(source: BlockSource, cid: CID, options: AbortOptions): Promise<Uint8Array> {
   if (cid.multihash.code === identity.code) return Promise.resolve(cid.multihash.digest)
   return source.getBlock(cid, { signal: options.signal })
