@@ -114,9 +114,12 @@ function keptRoots(options: GcOptions): CID[] {
   return options.keep.map((root, i) => toCid(root, `keep[${i}]`))
 }
 
-/** The marked blocks (by multihash: a store keeps one block per hash whatever the codec). */
+/**
+ * The marked blocks (by multihash: a store keeps one block per hash whatever the codec), each with
+ * whether its links are followed: bytes first reached as raw link nowhere, but under dag-cbor they may.
+ */
 class Marks {
-  readonly #marked = new IdMap<true>()
+  readonly #marked = new IdMap<boolean>()
   /** Blocks put since the collection began, not yet marked from. */
   #puts: CID[] = []
   readonly #source: BlockSource
@@ -140,13 +143,20 @@ class Marks {
     return this.#marked.size
   }
 
+  /** The block stays (under any codec). */
   has(cid: CID): boolean {
     return this.#marked.has(cid.multihash.bytes)
   }
 
+  /** The block stays and, under this CID's codec, nothing more is to be followed from it. */
+  covers(cid: CID): boolean {
+    const followed = this.#marked.get(cid.multihash.bytes)
+    return followed === true || (followed === false && cid.code === rawCode)
+  }
+
   /** A put is marked at once (so a sweep under way keeps it); what it links to, at the next `markPuts`. */
   sawPut(cid: CID): void {
-    if (this.has(cid)) return
+    if (this.covers(cid)) return
     this.#mark(cid)
     this.#puts.push(cid)
   }
@@ -167,7 +177,7 @@ class Marks {
 
   /** Everything under a kept root; a block that cannot be read ends the collection. */
   async markRoot(root: CID): Promise<void> {
-    if (this.has(root)) return
+    if (this.covers(root)) return
     this.#mark(root)
     await this.#walk(root, (cid, error) => {
       if (isHamtError(error) && error.code === 'ERR_BLOCK_NOT_FOUND') {
@@ -203,19 +213,24 @@ class Marks {
   async #walk(root: CID, onError: (cid: CID, error: unknown) => void): Promise<void> {
     const walk = walkDag(this.#source, root, {
       concurrency: this.concurrency,
-      skip: (cid) => this.has(cid),
+      skip: (cid) => this.covers(cid),
       onError,
       ...(this.#options.signal ? { signal: this.#options.signal } : {}),
     })
     for await (const { cid } of walk) {
-      if (!this.has(cid)) this.#mark(cid)
+      if (!this.covers(cid)) this.#mark(cid)
       this.#report('mark')
     }
   }
 
   #mark(cid: CID): void {
+    const followed = cid.code !== rawCode
+    if (this.#marked.get(cid.multihash.bytes) !== undefined) {
+      if (followed) this.#marked.set(cid.multihash.bytes, true)
+      return
+    }
     // A copy: the multihash is a view into the block that named it.
-    this.#marked.set(cid.multihash.bytes.slice(), true)
+    this.#marked.set(cid.multihash.bytes.slice(), followed)
   }
 
   #report(phase: GcProgress['phase']): void {
