@@ -2,14 +2,15 @@
 // Kubo inlines small blocks): what the CAR holds, with and without a base, against a model walk.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { CarReader } from '@ipld/car'
+import { CarReader, CarWriter } from '@ipld/car'
 import * as dagCbor from '@ipld/dag-cbor'
+import { MemoryBlockstore } from 'blockstore-core'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { BlockNotFoundError, exportCar } from '../src/index.js'
-import { withinBudget } from './helpers/hostile.js'
+import { BlockNotFoundError, BlockstoreStore, exportCar, importCar } from '../src/index.js'
+import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
 const seed = testSeed()
@@ -27,12 +28,19 @@ class Blocks {
     return cid
   }
 
-  async leaf(tag: number): Promise<CID> {
+  async leaf(tag: number, inline = false): Promise<CID> {
     const bytes = new TextEncoder().encode(`leaf ${tag}`)
-    const cid = CID.createV1(raw.code, await sha256.digest(bytes))
-    this.#blocks.set(String(cid), bytes)
+    const cid = CID.createV1(raw.code, inline ? identity.digest(bytes) : await sha256.digest(bytes))
+    if (!inline) this.#blocks.set(String(cid), bytes)
     this.links.set(String(cid), [])
     return cid
+  }
+
+  /** A stored block's bytes (an identity CID's are in the CID). */
+  bytesOf(cid: CID): Uint8Array {
+    return cid.multihash.code === identity.code
+      ? cid.multihash.digest
+      : (this.#blocks.get(String(cid)) as Uint8Array)
   }
 
   async getBlock(cid: CID): Promise<Uint8Array> {
@@ -71,7 +79,7 @@ async function randomDag(random: () => number): Promise<{ blocks: Blocks; root: 
   const all: CID[] = []
   const pick = (): CID => all[Math.floor(random() * all.length)] as CID
   for (let i = 0; i < 40; i++) {
-    if (all.length === 0 || random() < 0.3) all.push(await blocks.leaf(i))
+    if (all.length === 0 || random() < 0.3) all.push(await blocks.leaf(i, random() < 0.3))
     else {
       const links = Array.from({ length: 1 + Math.floor(random() * 3) }, pick)
       all.push(await blocks.node(links, i, random() < 0.35))
@@ -112,6 +120,49 @@ describe('exportCar through identity-inlined dag-cbor nodes', () => {
       const quick = new Set(await carCids(exportCar(blocks, root, { base })))
       for (const cid of difference) assert.ok(quick.has(cid), `seed ${seed} run ${run}: ${cid} missing`)
       for (const cid of quick) assert.ok(fromRoot.has(cid), `seed ${seed} run ${run}: ${cid} not under root`)
+    }
+  })
+})
+
+/** A CAR of `cids` under `root`, as any writer may make one. */
+async function carOf(root: CID, cids: CID[], blocks: Blocks): Promise<Uint8Array> {
+  const { writer, out } = CarWriter.create([root])
+  const chunks: Uint8Array[] = []
+  const collected = (async () => {
+    for await (const chunk of out) chunks.push(chunk)
+  })()
+  for (const cid of cids) await writer.put({ cid, bytes: blocks.bytesOf(cid) })
+  await writer.close()
+  await collected
+  return new Uint8Array(Buffer.concat(chunks))
+}
+
+describe('importCar of DAGs with identity CIDs', () => {
+  it('generated: whole with or without its identity blocks; a missing block, even below an inlined node, is refused', async () => {
+    const random = mulberry32(seed + 1)
+    for (let run = 0; run < 60; run++) {
+      const { blocks, root } = await randomDag(random)
+      const reached = [...blocks.reachable(root)].map((text) => CID.parse(text))
+      const isIdentity = (cid: CID): boolean => cid.multihash.code === identity.code
+      // Writers differ on identity blocks: some write them, some leave them out (their bytes are in the CID).
+      for (const withIdentity of [true, false]) {
+        const cids = reached.filter((cid) => withIdentity || !isIdentity(cid))
+        const store = new BlockstoreStore(new MemoryBlockstore())
+        const outcome = await withinBudget('whole CAR', async () =>
+          importCar(store, await carOf(root, cids, blocks)),
+        )
+        assert.equal(outcome.error, undefined, `seed ${seed} run ${run}: ${String(outcome.error)}`)
+      }
+      const stored = reached.filter((cid) => !isIdentity(cid) && !cid.equals(root))
+      if (stored.length === 0) continue
+      const dropped = stored[Math.floor(random() * stored.length)] as CID
+      const cids = reached.filter((cid) => !cid.equals(dropped))
+      const store = new BlockstoreStore(new MemoryBlockstore())
+      const outcome = await withinBudget('CAR without a block', async () =>
+        importCar(store, await carOf(root, cids, blocks)),
+      )
+      assertTypedError(outcome, 'ERR_INVALID_VALUE')
+      assert.match(String((outcome.error as Error).message), /incomplete/, `seed ${seed} run ${run}`)
     }
   })
 })
