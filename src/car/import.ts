@@ -1,6 +1,7 @@
 import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { CarBlockIterator } from '@ipld/car/iterator'
 import type { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
 import { IdMap } from '../cas/id-map.js'
 import { canVerify, verifyBlock } from '../cas/verify.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
@@ -109,7 +110,20 @@ async function checkBlocks(
   // Blocks seen, and links not yet matched by a block: at the end those must be in the target.
   const imported = new IdMap<true>()
   const unresolved = new IdMap<CID>()
-  for (const root of roots) unresolved.set(root.multihash.bytes, root)
+  /** A link must be matched by a block, unless it is an identity CID: then what its bytes link to must. */
+  const need = (first: CID, index: number): void => {
+    const pending = [first]
+    for (let link = pending.pop(); link !== undefined; link = pending.pop()) {
+      if (imported.has(link.multihash.bytes)) continue
+      if (link.multihash.code !== identity.code) {
+        unresolved.set(link.multihash.bytes, link)
+        continue
+      }
+      imported.set(link.multihash.bytes, true)
+      for (const inner of blockLinks(link, link.multihash.digest, index)) pending.push(inner)
+    }
+  }
+  for (const root of roots) need(root, 0)
   let blocks = 0
   let bytes = 0
   try {
@@ -134,9 +148,7 @@ async function checkBlocks(
       await put?.(cid, data)
       imported.set(cid.multihash.bytes, true)
       unresolved.delete(cid.multihash.bytes)
-      for (const link of links) {
-        if (!imported.has(link.multihash.bytes)) unresolved.set(link.multihash.bytes, link)
-      }
+      for (const link of links) need(link, blocks)
       blocks++
       bytes += data.length
       if (put !== undefined) options.onProgress?.({ blocks, bytes })
