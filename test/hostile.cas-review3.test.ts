@@ -1,0 +1,68 @@
+// Stores read a block named by an identity CID from the CID itself, wherever the CID comes from: a
+// UnixFS leaf, a HAMT value pointer in a stranger's tree, or a caller. No store holds such a block,
+// and a gateway need not be asked for it.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import * as dagCbor from '@ipld/dag-cbor'
+import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
+import { Bucket, Node } from '../src/hamt/node.js'
+import { encodeNode } from '../src/hamt/node-encoder.js'
+import { blake3, loadBlake3 } from '../src/hash/blake3.js'
+import { HAMT } from '../src/index.js'
+import { withinBudget } from './helpers/hostile.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+import { type Block, block, RAW, storesOver } from './helpers/unixfs.js'
+
+await loadBlake3()
+const seed = testSeed()
+
+/** A one-node map whose value pointers are identity CIDs of the DAG-CBOR of generated values. */
+async function inlinedValues(random: () => number): Promise<{ root: Block; entries: Map<string, unknown> }> {
+  const entries = new Map<string, unknown>()
+  const node = new Node()
+  for (let i = 0; i < 30; i++) {
+    const key = `key ${i} ${Math.floor(random() * 1e9)}`
+    const value = random() < 0.5 ? { i, text: '\ufeffé\u{1f600}' } : Array.from({ length: i }, () => random())
+    const slot = blake3(new TextEncoder().encode(key))[0] as number
+    const bucket = node.slots[slot]
+    if (bucket instanceof Bucket && bucket.size >= 4) continue
+    const pointer = CID.createV1(RAW, identity.digest(dagCbor.encode(value)))
+    const keys = bucket instanceof Bucket ? [...bucket.keys, key] : [key]
+    const pointers = bucket instanceof Bucket ? [...bucket.pointers, pointer] : [pointer]
+    node.slots[slot] = new Bucket(keys, pointers)
+    entries.set(key, value)
+  }
+  const bytes = encodeNode(node, () => assert.fail('no dirty children'))
+  return { root: await block(dagCbor.code, bytes), entries }
+}
+
+describe('identity CIDs as HAMT value pointers', () => {
+  it('a stranger’s map whose values are inlined reads them on every store, asking for the root node only', async () => {
+    const { root, entries } = await inlinedValues(mulberry32(seed))
+    for (const [storeName, store, reads] of await storesOver([root])) {
+      const before = reads()
+      const outcome = await withinBudget(`${storeName}: inlined values`, async () => {
+        const map = await HAMT.open(root.cid, { store })
+        const got = new Map<string, unknown>()
+        for (const key of entries.keys()) got.set(key, await map.get(key))
+        return got
+      })
+      assert.deepEqual(outcome.value, entries, `${storeName}, seed ${seed}: ${String(outcome.error)}`)
+      assert.equal(reads() - before, 1, `${storeName}: the root node alone`)
+    }
+  })
+
+  it('a range of an inlined value, and getBlock of an identity CID, on every store', async () => {
+    const bytes = Uint8Array.from({ length: 300 }, (_, i) => i % 251)
+    const cid = CID.createV1(RAW, identity.digest(bytes))
+    for (const [storeName, store] of await storesOver([])) {
+      const ranged = await withinBudget(`${storeName}: range`, () =>
+        store.load(cid, { range: { offset: 10, length: 20 } }),
+      )
+      assert.deepEqual(ranged.value, bytes.slice(10, 30), `${storeName}: ${String(ranged.error)}`)
+      const whole = await withinBudget(`${storeName}: getBlock`, () => store.getBlock(cid))
+      assert.deepEqual(whole.value, bytes, `${storeName}: ${String(whole.error)}`)
+    }
+  })
+})
