@@ -4,7 +4,7 @@ import type { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import { InvalidArgumentError } from '../errors.js'
 import { BlockBuffer, type BufferedBlock, type WriteBlocks } from './block-buffer.js'
-import { toCid } from './id.js'
+import { inlineBlock, toCid } from './id.js'
 import type { AbortOptions, Codec, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
@@ -71,7 +71,7 @@ export class BufferedBlocks {
   async getBlock(block: CID, options: AbortOptions = {}): Promise<Uint8Array> {
     options.signal?.throwIfAborted()
     const cid = toCid(block, 'cid')
-    const buffered = this.#buffer.get(cid)
+    const buffered = this.#buffer.get(cid) ?? inlineBlock(cid)
     if (buffered !== undefined) return buffered.slice()
     return this.#transport.getBlock(cid, options)
   }

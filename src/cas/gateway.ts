@@ -16,6 +16,7 @@ import { traceGateway } from '../telemetry/hooks.js'
 import { ConcurrencyLimit } from '../util/pool.js'
 import { GatewayHealth } from './gateway-health.js'
 import { type HttpClient, HttpStatusError, readBody } from './http.js'
+import { inlineBlock } from './id.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
 import {
@@ -122,6 +123,10 @@ export class GatewayReader {
   async load(cid: CID, options: LoadOptions = {}): Promise<Uint8Array> {
     if (options.range !== undefined) checkByteRange(options.range)
     if (this.#verify) checkVerifiable(cid)
+    const inline = inlineBlock(cid)
+    if (inline !== undefined && cid.code !== dagPbCode) {
+      return options.range === undefined ? inline.slice() : sliceByteRange(inline, options.range)
+    }
     // A verified file is assembled here block by block, so each block fails over on its own.
     if (cid.code === dagPbCode && this.#verify) {
       return readUnixfsFile(cid, (block) => this.getBlock(block, { signal: options.signal }), options.range)
@@ -134,6 +139,8 @@ export class GatewayReader {
   /** One block's bytes (for a UnixFS file, its root node), fetched raw and, with `verify`, checked. */
   async getBlock(cid: CID, options: AbortOptions = {}): Promise<Uint8Array> {
     if (this.#verify) checkVerifiable(cid)
+    const inline = inlineBlock(cid)
+    if (inline !== undefined) return inline.slice()
     return this.#fromFirstThatAnswers(cid, options.signal, (gateway, failOver) =>
       this.#fetchRawBlock(gateway, cid, options.signal, failOver),
     )

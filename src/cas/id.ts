@@ -1,6 +1,7 @@
 import { base32upper } from 'multiformats/bases/base32'
 import { equals, fromHex, toHex } from 'multiformats/bytes'
 import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { describeValue, InvalidArgumentError } from '../errors.js'
@@ -87,4 +88,9 @@ export function toCid(value: unknown, name: string): CID {
   if (cid !== null) return cid
   const got = value instanceof Uint8Array ? 'bytes (a store ID that is not a CID)' : describeValue(value)
   throw new InvalidArgumentError(`${name} must be a CID, got ${got}`)
+}
+
+/** The block an identity CID carries in itself (no store holds it, no gateway need be asked), else undefined. */
+export function inlineBlock(cid: CID): Uint8Array | undefined {
+  return cid.multihash.code === identity.code ? cid.multihash.digest : undefined
 }

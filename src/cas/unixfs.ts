@@ -2,8 +2,8 @@ import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { identity } from 'multiformats/hashes/identity'
 import { InvalidArgumentError, InvalidNodeError, InvalidValueError } from '../errors.js'
+import { inlineBlock } from './id.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'
 
@@ -88,8 +88,8 @@ class FileRead {
     let node = this.#fetched.get(key)
     if (node === undefined) {
       // An identity CID carries its block: Kubo inlines small leaves so, and no store holds them.
-      const fetched =
-        cid.multihash.code === identity.code ? Promise.resolve(cid.multihash.digest) : this.#fetchBlock(cid)
+      const inline = inlineBlock(cid)
+      const fetched = inline !== undefined ? Promise.resolve(inline) : this.#fetchBlock(cid)
       node = fetched.then((block) => {
         const parsed = parseFileNode(cid, block)
         this.#parsed.set(key, parsed)
