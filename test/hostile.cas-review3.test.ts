@@ -4,13 +4,17 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
+import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { Bucket, Node } from '../src/hamt/node.js'
 import { encodeNode } from '../src/hamt/node-encoder.js'
 import { blake3, loadBlake3 } from '../src/hash/blake3.js'
-import { HAMT } from '../src/index.js'
+import { HAMT, KuboStore } from '../src/index.js'
+import { nodeHttpFetch } from '../src/node/index.js'
 import { withinBudget } from './helpers/hostile.js'
+import { serve } from './helpers/loopback.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import { type Block, block, RAW, storesOver } from './helpers/unixfs.js'
 
@@ -65,4 +69,67 @@ describe('identity CIDs as HAMT value pointers', () => {
       assert.deepEqual(whole.value, bytes, `${storeName}: ${String(whole.error)}`)
     }
   })
+})
+
+/** The file's bytes repeat with this period, not a power of two, so a range read from a wrong offset differs. */
+const PERIOD = (1 << 20) + 7
+const pattern = Uint8Array.from(
+  { length: 2 * PERIOD },
+  (_, i) => ((i % PERIOD) * 7 + ((i % PERIOD) >>> 11)) & 255,
+)
+const fileByte = (i: number): number => pattern[i % PERIOD] as number
+
+/** A gateway that ignores Range and streams a whole file of `size` bytes (byte i is `fileByte(i)`). */
+async function wholeFileGateway(size: number): Promise<string> {
+  const gateway = await serve((_req, res) => {
+    res.writeHead(200, { 'content-length': String(size) })
+    let sent = 0
+    const pump = (): void => {
+      while (sent < size) {
+        const from = sent % PERIOD
+        const part = pattern.subarray(from, from + Math.min(1 << 20, size - sent))
+        sent += part.length
+        if (!res.write(part)) return void res.once('drain', pump)
+      }
+      res.end()
+    }
+    pump()
+  })
+  return gateway.url
+}
+
+describe('unverified ranges of a gateway that ignores Range', () => {
+  const size = 160 << 20
+  for (const [fetchName, makeFetch] of [
+    ['global fetch', () => globalThis.fetch.bind(globalThis)],
+    ['nodeHttpFetch', () => nodeHttpFetch()],
+  ] as const) {
+    it(`${fetchName}: a suffix or a far offset of a 160 MiB answer holds the range's bytes, not the file's`, async () => {
+      const random = mulberry32(seed + 2)
+      const url = await wholeFileGateway(size)
+      // Any dag-pb CID: an unverified read does not check the bytes against it.
+      const cid = CID.createV1(dagPb.code, await sha256.digest(Uint8Array.of(1)))
+      const store = new KuboStore({
+        rpcUrl: null,
+        gateways: url,
+        verify: false,
+        fetch: makeFetch(),
+        retries: 0,
+      })
+      const length = 1 + Math.floor(random() * 1000)
+      const offset = size - length - Math.floor(random() * 1000)
+      for (const range of [{ suffix: length }, { offset, length }]) {
+        const outcome = await withinBudget(
+          `${fetchName}: ${JSON.stringify(range)}`,
+          () => store.load(cid, { range }),
+          {
+            ms: 20_000,
+          },
+        )
+        const first = 'suffix' in range ? size - range.suffix : range.offset
+        const expected = Uint8Array.from({ length }, (_, i) => fileByte(first + i))
+        assert.deepEqual(outcome.value, expected, `seed ${seed}: ${String(outcome.error)}`)
+      }
+    })
+  }
 })
