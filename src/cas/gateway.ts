@@ -14,6 +14,7 @@ import {
 } from '../errors.js'
 import { traceGateway } from '../telemetry/hooks.js'
 import { ConcurrencyLimit } from '../util/pool.js'
+import { concatBytes } from './concat.js'
 import { GatewayHealth } from './gateway-health.js'
 import { type HttpClient, HttpStatusError, readBody } from './http.js'
 import { inlineBlock } from './id.js'
@@ -301,14 +302,9 @@ export class GatewayReader {
         { headers, signal, limit: gateway.limit, failOver },
         async (response) => {
           // Unverified reads trust the gateway's bytes, not its lengths: a range is read only as far as it goes.
-          if (range === undefined || response.status === 200) {
-            // A gateway that ignores Range sends the whole file: read it only up to the range's end.
-            const bounded = range !== undefined && 'offset' in range && range.length !== undefined
-            const body = bounded
-              ? await readBody(response, range.offset + (range.length ?? 0), source, true)
-              : new Uint8Array(await response.arrayBuffer())
-            return range === undefined ? body : sliceByteRange(body, range)
-          }
+          if (range === undefined) return new Uint8Array(await response.arrayBuffer())
+          // A gateway that ignores Range sends the whole file: only the range's bytes are kept.
+          if (response.status === 200) return readRangeOfWhole(response, range)
           const wanted = asked !== undefined && 'suffix' in asked ? asked.suffix : asked?.length
           const body = await readBody(response, wanted ?? Number.POSITIVE_INFINITY, source)
           if (response.status !== 206) throw notSaying(source)
@@ -323,6 +319,42 @@ export class GatewayReader {
       throw error
     }
   }
+}
+
+/**
+ * The bytes `range` selects from an answer carrying the whole file, holding only those as it streams:
+ * bytes before the range are dropped, a suffix keeps a window of its length, and the read stops at
+ * the range's end. Out of the file (by the bytes that came) is a RangeNotSatisfiableError, as elsewhere.
+ */
+async function readRangeOfWhole(response: Response, range: ByteRange): Promise<Uint8Array> {
+  const start = 'offset' in range ? range.offset : 0
+  const end = 'offset' in range && range.length !== undefined ? range.offset + range.length : Infinity
+  const kept: Uint8Array[] = []
+  let keptBytes = 0
+  let streamed = 0
+  const reader = response.body?.getReader()
+  try {
+    while (reader !== undefined && streamed < end) {
+      const { done, value } = await reader.read()
+      if (done) break
+      const at = streamed
+      streamed += value.length
+      if ('suffix' in range) {
+        kept.push(value)
+        keptBytes += value.length
+        while (kept.length > 1 && keptBytes - (kept[0] as Uint8Array).length >= range.suffix)
+          keptBytes -= (kept.shift() as Uint8Array).length
+      } else if (streamed > start) {
+        kept.push(value.subarray(Math.max(start - at, 0), Math.min(end, streamed) - at))
+      }
+    }
+  } finally {
+    await reader?.cancel().catch(() => {})
+  }
+  // Bytes streamed stand for the file's size: a read stopped at the range's end proves it reaches that far.
+  const [from, to] = resolveByteRange(range, streamed)
+  const bytes = concatBytes(kept)
+  return 'suffix' in range ? bytes.slice(bytes.length - (to - from)) : bytes.slice()
 }
 
 function notSaying(source: string): StoreError {
