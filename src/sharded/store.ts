@@ -160,7 +160,7 @@ export class ShardedZarrStore {
       key,
       false,
       () => kindOf(key),
-      () => this.#structure.read(() => this.#read(key, undefined, options)),
+      () => this.#readInOrder(key, () => this.#read(key, undefined, options)),
     )
   }
 
@@ -172,12 +172,21 @@ export class ShardedZarrStore {
       key,
       true,
       () => kindOf(key),
-      () => this.#structure.read(() => this.#read(key, byteRange, options)),
+      () => this.#readInOrder(key, () => this.#read(key, byteRange, options)),
     )
   }
 
   async has(path: string, options?: ZarrGetOptions): Promise<boolean> {
-    return this.#structure.read(async () => (await this.#locate(hamtKey(path), options)) !== undefined)
+    const key = hamtKey(path)
+    return this.#readInOrder(key, async () => (await this.#locate(key, options)) !== undefined)
+  }
+
+  /**
+   * A read of `key` after the writes called before it, as a HAMT's reads: structural writes by the
+   * lock's turn, and a chunk write of the same key (whose upload may still run) by the key's order.
+   */
+  #readInOrder<T>(key: string, read: () => Promise<T>): Promise<T> {
+    return this.#structure.read(() => (this.#keyOrder.busy(key) ? this.#keyOrder.run(key, read) : read()))
   }
 
   async #locate(key: string, options?: AbortOptions): Promise<CID | undefined> {

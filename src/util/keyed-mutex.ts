@@ -21,6 +21,11 @@ export class KeyedMutex<K = string> {
     }
   }
 
+  /** True while a call of `key` runs or waits. */
+  busy(key: K): boolean {
+    return this.#locks.has(key)
+  }
+
   /** Keys held or waited for (for tests: an idle mutex holds nothing). */
   get size(): number {
     return this.#locks.size
