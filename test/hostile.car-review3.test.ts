@@ -8,7 +8,7 @@ import { MemoryBlockstore } from 'blockstore-core'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { identity } from 'multiformats/hashes/identity'
-import { sha256 } from 'multiformats/hashes/sha2'
+import { sha256, sha512 } from 'multiformats/hashes/sha2'
 import { BlockNotFoundError, BlockstoreStore, exportCar, importCar } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
@@ -125,13 +125,18 @@ describe('exportCar through identity-inlined dag-cbor nodes', () => {
 })
 
 /** A CAR of `cids` under `root`, as any writer may make one. */
-async function carOf(root: CID, cids: CID[], blocks: Blocks): Promise<Uint8Array> {
+async function carOf(
+  root: CID,
+  cids: CID[],
+  blocks: Blocks,
+  extra: ReadonlyMap<string, Uint8Array> = new Map(),
+): Promise<Uint8Array> {
   const { writer, out } = CarWriter.create([root])
   const chunks: Uint8Array[] = []
   const collected = (async () => {
     for await (const chunk of out) chunks.push(chunk)
   })()
-  for (const cid of cids) await writer.put({ cid, bytes: blocks.bytesOf(cid) })
+  for (const cid of cids) await writer.put({ cid, bytes: extra.get(String(cid)) ?? blocks.bytesOf(cid) })
   await writer.close()
   await collected
   return new Uint8Array(Buffer.concat(chunks))
@@ -163,6 +168,33 @@ describe('importCar of DAGs with identity CIDs', () => {
       )
       assertTypedError(outcome, 'ERR_INVALID_VALUE')
       assert.match(String((outcome.error as Error).message), /incomplete/, `seed ${seed} run ${run}`)
+    }
+  })
+})
+
+describe('importCar of a CAR with a block under a hash no store here can check', () => {
+  it('a SHA-512 block anywhere in a generated CAR: a typed error, and nothing reaches the store, not even at its next flush', async () => {
+    const random = mulberry32(seed + 2)
+    for (let run = 0; run < 20; run++) {
+      const { blocks, root } = await randomDag(random)
+      const reached = [...blocks.reachable(root)].map((text) => CID.parse(text))
+      const stored = reached.filter((cid) => cid.multihash.code !== identity.code && !cid.equals(root))
+      // One block of the CAR put under SHA-512 instead (its links are rewritten to it nowhere: a
+      // whole CAR still, since the original stays linked and the new one is an extra block).
+      const odd = stored[Math.floor(random() * stored.length)] ?? root
+      const oddBytes = blocks.bytesOf(odd)
+      const odd512 = CID.createV1(odd.code, await sha512.digest(oddBytes))
+      const cids = [...reached]
+      cids.splice(Math.floor(random() * (cids.length + 1)), 0, odd512)
+      const blockstore = new MemoryBlockstore()
+      const store = new BlockstoreStore(blockstore)
+      const car = await carOf(root, cids, blocks, new Map([[String(odd512), oddBytes]]))
+      const outcome = await withinBudget('CAR with a SHA-512 block', () => importCar(store, car))
+      assertTypedError(outcome)
+      await store.flush()
+      const kept = []
+      for await (const pair of blockstore.getAll()) kept.push(pair.cid)
+      assert.deepEqual(kept.map(String), [], `seed ${seed} run ${run}: a refused CAR put blocks in the store`)
     }
   })
 })
