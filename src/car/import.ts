@@ -3,7 +3,7 @@ import { CarBlockIterator } from '@ipld/car/iterator'
 import type { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { IdMap } from '../cas/id-map.js'
-import { canVerify, verifyBlock } from '../cas/verify.js'
+import { checkVerifiable, verifyBlock } from '../cas/verify.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import type { BlockSink, CarSource, ImportCarOptions } from './interface.js'
 import { linksOf } from './walk.js'
@@ -12,8 +12,9 @@ type CarBlock = { cid: CID; bytes: Uint8Array }
 
 /**
  * Adds every block of a CAR file (v1 or v2) to `target`, then flushes it; returns the CAR's roots.
- * The CAR must be whole and right: every block matches its CID and decodes, and every block its
- * blocks link to is in it (or already in the target). A CAR given as bytes is checked in full before
+ * The CAR must be whole and right: every block matches its CID (BLAKE3, SHA-256 or identity: other
+ * hashes cannot be checked and are refused) and decodes, and every block its blocks link to is in it
+ * (or already in the target; an identity CID carries its block). A CAR given as bytes is checked in full before
  * the first block goes to the target, so a corrupt or truncated one leaves the target as it was; a
  * stream cannot be read twice, so from one, the blocks before a bad one may already be in the target
  * (never the bad one, and no root is returned). `importCarFile` reads its file twice to check first.
@@ -142,8 +143,12 @@ async function checkBlocks(
       }
       if (next.done) break
       const { cid, bytes: data } = next.value
-      // A target without the hash refuses the block itself, with its own error.
-      if (verify && canVerify(cid)) await verifyBlock(cid, data, 'the CAR file')
+      // A hash that cannot be checked is refused here, before any block reaches the target (our
+      // stores refuse it too, but only once the blocks before it are in their write buffers).
+      if (verify) {
+        checkVerifiable(cid)
+        await verifyBlock(cid, data, 'the CAR file')
+      }
       const links = blockLinks(cid, data, blocks)
       await put?.(cid, data)
       imported.set(cid.multihash.bytes, true)
