@@ -81,4 +81,51 @@ describe('ShardedZarrStore calls in call order', () => {
     )
     assert.equal(outcome.error, undefined, String((outcome.error as Error)?.message).slice(0, 2000))
   })
+
+  it('generated writes and resizes fired without waiting, then list: exactly the keys the calls before it leave', async () => {
+    const random = mulberry32(seed + 1)
+    const outcome = await withinBudget(
+      'list in call order',
+      async () => {
+        for (let run = 0; run < 40; run++) {
+          const store = await newV1(new SlowStore(await CidMemoryStore.create(), random))
+          let shape = [4, 4]
+          const model = new Set<string>()
+          const keyIn = (): string =>
+            `a/c/${Math.floor(random() * (shape[0] as number))}/${Math.floor(random() * (shape[1] as number))}`
+          const first = keyIn()
+          await store.set(first, bytes(1)) // settles v1's sharded array (that write runs alone)
+          model.add(first)
+          const running: Promise<void>[] = []
+          for (let i = 0; i < 10; i++) {
+            const pick = random()
+            if (pick < 0.5) {
+              const key = keyIn()
+              model.add(key)
+              running.push(store.set(key, bytes(i)))
+            } else if (pick < 0.8) {
+              const key = keyIn()
+              model.delete(key)
+              running.push(store.delete(key))
+            } else {
+              shape = [1 + Math.floor(random() * 5), 1 + Math.floor(random() * 5)]
+              for (const key of [...model]) {
+                const [, , i0, i1] = key.split('/').map(Number)
+                if ((i0 as number) >= (shape[0] as number) || (i1 as number) >= (shape[1] as number))
+                  model.delete(key)
+              }
+              running.push(store.resize(shape))
+            }
+          }
+          const listed: string[] = []
+          for await (const key of store.list()) listed.push(key)
+          await Promise.all(running)
+          assert.deepEqual(new Set(listed), model, `seed ${seed} run ${run}`)
+          assert.equal(listed.length, model.size, `seed ${seed} run ${run}: each key once`)
+        }
+      },
+      { ms: 20_000 },
+    )
+    assert.equal(outcome.error, undefined, String((outcome.error as Error)?.message).slice(0, 2000))
+  })
 })
