@@ -324,7 +324,7 @@ export class ShardedZarrStore {
   async #deleteKeysUnder(dir: string): Promise<void> {
     const start = dir === '' ? '' : `${dir}/`
     const keys: string[] = []
-    for await (const key of this.list()) if (key.startsWith(start)) keys.push(key)
+    for await (const key of this.#keys()) if (key.startsWith(start)) keys.push(key)
     const chunks: [readonly number[], null][] = []
     for (const key of keys) {
       const ref = this.#root.route(key)
@@ -345,8 +345,22 @@ export class ShardedZarrStore {
     return [...this.#table.state.metadata.keys()]
   }
 
-  /** Every key: the metadata keys, then every chunk that has a CID. */
+  /**
+   * Every key: the metadata keys, then every chunk that has a CID. A read-only store streams them; a
+   * writable one lists in call order (after the writes called before the first key is asked for,
+   * before those called after), so it collects every key first, holding the store alone meanwhile.
+   */
   async *list(options?: ZarrGetOptions): AsyncGenerator<string> {
+    if (this.#readOnly) return yield* this.#keys(options)
+    const keys: string[] = []
+    await this.#structure.write(async () => {
+      for await (const key of this.#keys(options)) keys.push(key)
+    }, options?.signal)
+    yield* keys
+  }
+
+  /** The keys of the state now; the caller keeps it from changing meanwhile (a lock, or read-only). */
+  async *#keys(options?: ZarrGetOptions): AsyncGenerator<string> {
     const state = this.#table.state
     const seen = new Set(state.metadata.keys())
     yield* seen
