@@ -198,3 +198,25 @@ describe('importCar of a CAR with a block under a hash no store here can check',
     }
   })
 })
+
+describe('exportCar over a source that ignores the signal', () => {
+  it('a block that never comes: the caller’s abort ends the export, with or without a base', async () => {
+    const random = mulberry32(seed + 3)
+    const { blocks, root, base } = await randomDag(random)
+    // The root: read by every walk (the base never reaches it).
+    const stalled = String(root)
+    // A source that ignores the signal (a blockstore over a network that takes no AbortSignal).
+    const source = {
+      getBlock: (cid: CID): Promise<Uint8Array> =>
+        String(cid) === stalled ? new Promise<never>(() => {}) : blocks.getBlock(cid),
+    }
+    for (const options of [{}, { base }, { base, exact: true }]) {
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(new Error('caller gave up')), 50)
+      const outcome = await withinBudget(`stalled block, ${JSON.stringify(Object.keys(options))}`, () =>
+        carCids(exportCar(source, root, { ...options, signal: controller.signal })),
+      )
+      assert.equal((outcome.error as Error)?.message, 'caller gave up', `seed ${seed}`)
+    }
+  })
+})
