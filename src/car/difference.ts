@@ -3,6 +3,7 @@ import * as raw from 'multiformats/codecs/raw'
 import { identity } from 'multiformats/hashes/identity'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions } from '../cas/interface.js'
+import { raceAbort } from '../util/abort.js'
 import type { BlockSource } from './interface.js'
 import { linksOf } from './walk.js'
 
@@ -67,7 +68,11 @@ export async function* walkDifference(
   while (queue.length > 0) {
     options.signal?.throwIfAborted()
     const batch = queue.splice(0, options.concurrency).filter((mark) => mustRead(mark, options.exact))
-    const read = await Promise.all(batch.map((mark) => readLinks(source, mark.cid, options)))
+    // Raced with the signal: a source that ignores it must not hold the walk.
+    const read = await raceAbort(
+      Promise.all(batch.map((mark) => readLinks(source, mark.cid, options))),
+      options.signal,
+    )
     for (const [i, mark] of batch.entries()) {
       const { links, bytes } = read[i] as { links: CID[]; bytes: Uint8Array | undefined }
       mark.links = links
@@ -81,7 +86,10 @@ export async function* walkDifference(
   for (const mark of order) {
     if (!mark.fromRoot || mark.fromBase) continue
     options.signal?.throwIfAborted()
-    yield { cid: mark.cid, bytes: mark.bytes ?? (await fetchLeaf(source, mark.cid, options)) }
+    yield {
+      cid: mark.cid,
+      bytes: mark.bytes ?? (await raceAbort(fetchLeaf(source, mark.cid, options), options.signal)),
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions } from '../cas/interface.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidValueError } from '../errors.js'
+import { raceAbort } from '../util/abort.js'
 import type { BlockSource } from './interface.js'
 
 export interface WalkOptions extends AbortOptions {
@@ -47,7 +48,8 @@ export async function* walkDag(
         ),
       )
     }
-    const fetched = await Promise.race(inFlight.values())
+    // Raced with the signal: a source that ignores it must not hold the walk (as HAMT walks race it).
+    const fetched = await raceAbort(Promise.race(inFlight.values()), options.signal)
     inFlight.delete(fetched.ticket)
     const { cid } = fetched
     let links: CID[]
