@@ -220,3 +220,25 @@ describe('exportCar over a source that ignores the signal', () => {
     }
   })
 })
+
+describe('importCar from a stream that stalls', () => {
+  it('a stream that stops sending mid-CAR: the caller’s abort ends the import', async () => {
+    const random = mulberry32(seed + 4)
+    const { blocks, root } = await randomDag(random)
+    const reached = [...blocks.reachable(root)].map((text) => CID.parse(text))
+    const car = await carOf(root, reached, blocks)
+    const cut = 1 + Math.floor(random() * (car.length - 1))
+    // A network stream that sends part of the CAR and then nothing, never ending.
+    async function* stalling(): AsyncGenerator<Uint8Array> {
+      yield car.subarray(0, cut)
+      await new Promise<never>(() => {})
+    }
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(new Error('caller gave up')), 50)
+    const store = new BlockstoreStore(new MemoryBlockstore())
+    const outcome = await withinBudget('stalled stream', () =>
+      importCar(store, stalling(), { signal: controller.signal }),
+    )
+    assert.equal((outcome.error as Error)?.message, 'caller gave up', `seed ${seed}, cut at ${cut}`)
+  })
+})
