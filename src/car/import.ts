@@ -5,6 +5,7 @@ import { identity } from 'multiformats/hashes/identity'
 import { IdMap } from '../cas/id-map.js'
 import { checkVerifiable, verifyBlock } from '../cas/verify.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
+import { raceAbort } from '../util/abort.js'
 import type { BlockSink, CarSource, ImportCarOptions } from './interface.js'
 import { linksOf } from './walk.js'
 
@@ -92,8 +93,10 @@ async function readCar(
   }
   let reader: CarBlockIterator
   try {
-    reader = await CarBlockIterator.fromIterable(car)
+    // Raced with the signal here and below: a stream that stops sending must not outlast an abort.
+    reader = await raceAbort(CarBlockIterator.fromIterable(car), options.signal)
   } catch (error) {
+    if (options.signal?.aborted) throw error
     throw new InvalidValueError(`not a CAR file: ${(error as Error).message}`, { cause: error })
   }
   return checkBlocks(await reader.getRoots(), reader[Symbol.asyncIterator](), target, options, put, verify)
@@ -134,8 +137,9 @@ async function checkBlocks(
       try {
         // A decoded CAR's blocks come synchronously: no promise a block for them.
         const result = iterator.next()
-        next = result instanceof Promise ? await result : result
+        next = result instanceof Promise ? await raceAbort(result, options.signal) : result
       } catch (error) {
+        if (options.signal?.aborted) throw error
         throw new InvalidValueError(
           `the CAR file is corrupt after ${blocks} blocks: ${(error as Error).message}`,
           { cause: error },
@@ -159,8 +163,11 @@ async function checkBlocks(
       if (put !== undefined) options.onProgress?.({ blocks, bytes })
     }
   } finally {
-    // Closes the source (a file stream) when the import stops early.
-    await iterator.return?.()
+    // Closes the source (a file stream) when the import stops early; not awaited after an abort,
+    // where the source may be stalled in a read that a return would wait for.
+    const closing = iterator.return?.()
+    if (!options.signal?.aborted) await closing
+    else Promise.resolve(closing).catch(() => {})
   }
   await checkComplete(
     target,
