@@ -3,11 +3,18 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from '../src/index.js'
+import {
+  type AbortOptions,
+  type Codec,
+  type ContentAddressedStore,
+  type LoadOptions,
+  ShardedZarrStore,
+  type StoreId,
+} from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
-import { bytes, newV1 } from './helpers/sharded.js'
+import { bytes, newV1, v3Array } from './helpers/sharded.js'
 
 const seed = testSeed()
 
@@ -127,5 +134,61 @@ describe('ShardedZarrStore calls in call order', () => {
       { ms: 20_000 },
     )
     assert.equal(outcome.error, undefined, String((outcome.error as Error)?.message).slice(0, 2000))
+  })
+})
+
+/** A CID store whose next save fails once when `failNext` is set. */
+class FailingStore implements ContentAddressedStore {
+  failNext = false
+  constructor(readonly inner: CidMemoryStore) {}
+
+  async save(data: Uint8Array, codec: Codec, options?: AbortOptions): Promise<StoreId> {
+    if (this.failNext) {
+      this.failNext = false
+      throw new Error('injected save failure')
+    }
+    return this.inner.save(data, codec, options)
+  }
+
+  load(id: StoreId, options?: LoadOptions): Promise<Uint8Array> {
+    return this.inner.load(id, options)
+  }
+}
+
+const groupJson = new TextEncoder().encode('{"zarr_format": 3, "node_type": "group", "attributes": {}}')
+
+describe('a failed metadata write of a v2 sharded store changes nothing', () => {
+  it('the root-group rule after a failed write decides as if the write had not been made', async () => {
+    const random = mulberry32(seed + 2)
+    for (let run = 0; run < 10; run++) {
+      // Writes before the failing one: a root group (the rule then refuses a top-level array next), or not.
+      const rootGroupFirst = random() < 0.5
+      const failing =
+        random() < 0.5
+          ? { key: 'g/x/zarr.json', value: v3Array([4], [2]) }
+          : { key: 'zarr.json', value: groupJson }
+      const outcomes: string[] = []
+      for (const attempt of [false, true]) {
+        const cas = new FailingStore(await CidMemoryStore.create())
+        const store = await ShardedZarrStore.create({ store: cas, chunksPerShard: 4 })
+        if (rootGroupFirst) await store.set('zarr.json', groupJson)
+        if (attempt) {
+          cas.failNext = true
+          await assert.rejects(store.set(failing.key, failing.value))
+        }
+        // The same next write, with and without the failed one before it: the same outcome.
+        outcomes.push(
+          await store.set('temp/zarr.json', v3Array([4], [2])).then(
+            () => 'written',
+            (error: Error) => `refused: ${error.message}`,
+          ),
+        )
+      }
+      assert.equal(
+        outcomes[1],
+        outcomes[0],
+        `seed ${seed} run ${run}: root group first ${rootGroupFirst}, failed ${failing.key}`,
+      )
+    }
   })
 })
