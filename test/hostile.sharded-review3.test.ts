@@ -191,4 +191,12 @@ describe('a failed metadata write of a v2 sharded store changes nothing', () => 
       )
     }
   })
+
+  it('a top-level array refused after a root group is taken when written again, as py-hamt 3.6.0 does', async () => {
+    const store = await ShardedZarrStore.create({ store: await CidMemoryStore.create(), chunksPerShard: 4 })
+    await store.set('zarr.json', groupJson)
+    await assert.rejects(store.set('temp/zarr.json', v3Array([4], [2])), /explicit Zarr group/)
+    await store.set('temp/zarr.json', v3Array([4], [2]))
+    assert.ok(await store.has('temp/zarr.json'))
+  })
 })

@@ -50,12 +50,14 @@ export class MetadataWriter {
   async set(key: string, value: Uint8Array): Promise<void> {
     const bytes = this.#stripRootConsolidated(key, value)
     const json = parsePyJson(bytes)
-    this.#checkGroupRule(key, json)
+    const rootGroupPending = this.#checkGroupRule(key, json)
     const cid = await saveForCid(this.#table.store, bytes, 'raw')
     const groups = await this.#saveMissingParentGroups(key)
     await this.register(key, json)
     this.#recordGroups(groups)
     this.record(key, cid)
+    // Only a write that succeeded moves the rule on.
+    this.#rootGroupPending = rootGroupPending
     if (isMetadataKey(key)) this.#readCache.set(key, bytes.slice())
   }
 
@@ -143,20 +145,23 @@ export class MetadataWriter {
     return value
   }
 
-  #checkGroupRule(key: string, json: PyJson | undefined): void {
-    if (!this.#layout.indexPerArray || !isJsonObject(json)) return
+  /**
+   * Refuses a write the root-group rule forbids (which, as in py-hamt, ends the rule: the same write
+   * again is taken); else the rule's state once the write succeeds.
+   */
+  #checkGroupRule(key: string, json: PyJson | undefined): boolean {
+    const pending = this.#rootGroupPending
+    if (!this.#layout.indexPerArray || !isJsonObject(json)) return pending
     const groupPath = groupPathOfMetadataKey(key)
     const arrayPath = arrayPathOfMetadataKey(key)
     const geometry = arrayGeometryOf(json)
-    if (groupPath !== undefined && geometry === undefined) {
-      this.#rootGroupPending = groupPath === ''
-      return
-    }
-    if (arrayPath === undefined || geometry === undefined) return
-    const pending = this.#rootGroupPending
-    this.#rootGroupPending = false
-    if (!normalizePath(arrayPath).includes('/') && pending)
+    if (groupPath !== undefined && geometry === undefined) return groupPath === ''
+    if (arrayPath === undefined || geometry === undefined) return pending
+    if (!normalizePath(arrayPath).includes('/') && pending) {
+      this.#rootGroupPending = false
       throw new InvalidArgumentError(`${key}: ${V2_GROUP_REQUIRED}`)
+    }
+    return false
   }
 
   /** v2 with every array in groups: the root group must not carry consolidated metadata (py-hamt drops it). */
