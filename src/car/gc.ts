@@ -1,5 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
+import { BlockIndex } from '../cas/block-index.js'
 import type { BlockstoreStore } from '../cas/blockstore.js'
 import {
   type CollectableAccess,
@@ -114,9 +115,53 @@ function keptRoots(options: GcOptions): CID[] {
   return options.keep.map((root, i) => toCid(root, `keep[${i}]`))
 }
 
+/** Digest lengths given a typed-array index of their own; other lengths (identity CIDs) share an IdMap. */
+const INDEXED_LENGTHS = 4
+const MAX_INDEXED_LENGTH = 128
+
+/**
+ * A set of multihashes in typed arrays (a `BlockIndex` per length; most stores use one length):
+ * ~60 bytes a block where an `IdMap` entry with its own copy of the bytes took ~300.
+ */
+class MultihashSet {
+  readonly #indexes = new Map<number, BlockIndex>()
+  /** Multihashes of the lengths not indexed, few unless identity CIDs of many lengths are linked. */
+  readonly #others = new IdMap<true>()
+  #indexed = 0
+
+  get size(): number {
+    return this.#indexed + this.#others.size
+  }
+
+  has(multihash: Uint8Array): boolean {
+    const index = this.#indexes.get(multihash.length)
+    return index === undefined ? this.#others.has(multihash) : index.get(multihash) !== undefined
+  }
+
+  /** Adds the multihash (copied). */
+  add(multihash: Uint8Array): void {
+    let index = this.#indexes.get(multihash.length)
+    if (
+      index === undefined &&
+      this.#indexes.size < INDEXED_LENGTHS &&
+      multihash.length <= MAX_INDEXED_LENGTH &&
+      !this.#others.has(multihash)
+    ) {
+      index = new BlockIndex(multihash.length)
+      this.#indexes.set(multihash.length, index)
+    }
+    if (index === undefined) {
+      if (!this.#others.has(multihash)) this.#others.set(multihash.slice(), true)
+    } else if (index.get(multihash) === undefined) {
+      index.insert(multihash, 0)
+      this.#indexed++
+    }
+  }
+}
+
 /** The marked blocks (by multihash: a store keeps one block per hash whatever the codec). */
 class Marks {
-  readonly #marked = new IdMap<true>()
+  readonly #marked = new MultihashSet()
   /** Blocks put since the collection began, not yet marked from. */
   #puts: CID[] = []
   readonly #source: BlockSource
@@ -201,21 +246,19 @@ class Marks {
   }
 
   async #walk(root: CID, onError: (cid: CID, error: unknown) => void): Promise<void> {
+    // Links are marked as they are queued (the walk keeps no set of its own): a link that turns
+    // out missing under a put stays marked, which keeps nothing that is there.
     const walk = walkDag(this.#source, root, {
       concurrency: this.concurrency,
-      skip: (cid) => this.has(cid),
+      visited: { has: (cid) => this.has(cid), add: (cid) => this.#mark(cid) },
       onError,
       ...(this.#options.signal ? { signal: this.#options.signal } : {}),
     })
-    for await (const { cid } of walk) {
-      if (!this.has(cid)) this.#mark(cid)
-      this.#report('mark')
-    }
+    for await (const _ of walk) this.#report('mark')
   }
 
   #mark(cid: CID): void {
-    // A copy: the multihash is a view into the block that named it.
-    this.#marked.set(cid.multihash.bytes.slice(), true)
+    this.#marked.add(cid.multihash.bytes)
   }
 
   #report(phase: GcProgress['phase']): void {
