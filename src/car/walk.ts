@@ -18,8 +18,6 @@ export interface WalkOptions extends AbortOptions {
    * without it (what `verify` wants). Without it, the walk stops with that error (what export wants).
    */
   onError?: (cid: CID, error: unknown) => void
-  /** A link for which this is true is neither fetched nor followed. */
-  skip?: (cid: CID) => boolean
   /**
    * The CIDs the walk has queued, each fetched once; garbage collection passes its marks, so a
    * walk keeps no second set. Default: a set of the walk's own.
@@ -77,7 +75,7 @@ export async function* walkDag(
       continue
     }
     for (const link of links) {
-      if (seen.has(link) || options.skip?.(link)) continue
+      if (seen.has(link)) continue
       seen.add(link)
       queue.push(link)
     }
