@@ -6,9 +6,9 @@ import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import type { StoreId } from '../src/cas/interface.js'
 import { HAMT, type HAMTOptions, type HashFn, isHamtError, MemoryStore } from '../src/index.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, `(replay with TS_HAMT_SEED=${seed})`)
+const seed = testSeed()
 
 const ipldValue = fc.letrec((tie) => ({
   value: fc.oneof(
