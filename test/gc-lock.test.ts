@@ -149,7 +149,7 @@ describe('the collector lock between processes', () => {
     })
   })
 
-  it('a taker killed mid-takeover (its claim left) is passed over; two stores of one process collecting at once: one runs', async () => {
+  it('a taker killed mid-takeover (its claim left) is passed over and its files removed; two stores of one process collecting at once: one runs', async () => {
     const { store, root } = await storeWithRoot('claims')
     const dead = await deadPid()
     const stale = `${dead} 7 aaaaaaaaaaaaaaaa\n`
@@ -157,6 +157,8 @@ describe('the collector lock between processes', () => {
     // The claim a taker makes on this lock before replacing it (disk-lock.ts), its maker dead.
     const claim = `${LOCK}.takeover-${createHash('sha256').update(stale).digest('hex').slice(0, 16)}-1`
     await writeFile(join(store.directory, claim), `${dead} 8 bbbbbbbbbbbbbbbb\n`)
+    // And the staging file of a taker killed before it claimed anything.
+    await writeFile(join(store.directory, `${LOCK}.new-cccccccccccccccc`), `${dead} 9 cccccccccccccccc\n`)
     const second = await DiskStore.open(store.directory)
     const outcomes = await Promise.allSettled([
       collectGarbage(store, { keep: [root], dryRun: true }),

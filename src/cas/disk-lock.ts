@@ -1,7 +1,8 @@
 // A lock file between processes on one directory (a DiskStore's `.ts-hamt-gc`), taken over
 // atomically from a holder that died. Node-only: imported only by the disk store.
 import { createHash, randomBytes } from 'node:crypto'
-import { link, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { link, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { isProcessAlive, processStart } from '../util/partial-files.js'
 
 /**
@@ -101,6 +102,7 @@ export async function takeLock(path: string): Promise<LockOwner | undefined> {
     }
     if (!taken) throw new Error(`${path} changed hands ${MAX_TRIES} times while it was being taken`)
     held.set(path, text)
+    await removeDeadTakers(path)
     return undefined
   } finally {
     if (!taken) ours.delete(text)
@@ -143,4 +145,16 @@ export async function releaseLock(path: string): Promise<void> {
   held.delete(path)
   ours.delete(text)
   if ((await readOwner(path).catch(() => undefined))?.text === text) await rm(path, { force: true })
+}
+
+/** Staging and claim files of takers killed mid-way (passed over, but litter), once the lock is ours. */
+async function removeDeadTakers(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`
+  for (const name of await readdir(dirname(path))) {
+    if (!name.startsWith(`${prefix}new-`) && !name.startsWith(`${prefix}takeover-`)) continue
+    const file = join(dirname(path), name)
+    const owner = await readOwner(file).catch(() => undefined)
+    // No pid: a staging file still being written (writeFile creates, then writes).
+    if (owner?.pid !== undefined && !(await isOwnerAlive(owner))) await rm(file, { force: true })
+  }
 }
