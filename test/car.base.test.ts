@@ -10,9 +10,9 @@ import * as raw from 'multiformats/codecs/raw'
 import { concatBytes } from '../src/cas/concat.js'
 import { BlockstoreStore, exportCar, HAMT, isHamtError } from '../src/index.js'
 import { InstrumentedStore } from './helpers/instrumented-store.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
 /** Every block reachable from `root`, by a walk of its own: dag-cbor decoded and searched for CIDs. */
 async function reachOf(store: BlockstoreStore, root: CID): Promise<Set<string>> {

@@ -286,6 +286,23 @@ describe('selections and reads', async () => {
     assert.deepEqual(july.variable('lat').shape, [3])
     assert.deepEqual([...(await july.variable('lat').load()).values], [-10, 10, 30])
   })
+
+  it('coords decodes each time axis once per dataset; each access returns arrays of its own', () => {
+    const view = ds.isel({ time: { start: 1 } })
+    const first = view.coords
+    const times = first.time as CFDatetime[]
+    assert.deepEqual(
+      times.map((time) => time.toISOString()),
+      ['2020-01-02T00:00:00', '2020-01-03T00:00:00', '2020-01-04T00:00:00'],
+    )
+    times.reverse()
+    ;(first.lat as number[]).length = 0
+    const again = view.coords
+    assert.deepEqual((again.lat as number[]).length, 6)
+    assert.equal((again.time as CFDatetime[])[0]?.toISOString(), '2020-01-02T00:00:00')
+    // The same decoded times, not a second decoding.
+    assert.equal((again.time as CFDatetime[])[0], times[2])
+  })
 })
 
 describe('a variable with a repeated dimension name', () => {

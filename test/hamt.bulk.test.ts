@@ -6,23 +6,10 @@ import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import type { StoreId } from '../src/cas/interface.js'
 import { HAMT, type HAMTOptions, type HashFn, isHamtError, MemoryStore } from '../src/index.js'
+import { ipldValue } from './helpers/arbitraries.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, `(replay with TS_HAMT_SEED=${seed})`)
-
-const ipldValue = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.integer(),
-    fc.double({ noNaN: true, noDefaultInfinity: true }),
-    fc.string(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.uint8Array({ maxLength: 40 }),
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 4 }),
-  ),
-})).value
+const seed = testSeed()
 
 /** Keys from a small pool (so they repeat) and arbitrary strings, empty included. */
 const keyArb = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.string({ maxLength: 6 }))

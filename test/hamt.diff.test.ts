@@ -3,9 +3,9 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { HAMT, type HashFn, isHamtError, type MapChange, MemoryStore, type StoreId } from '../src/index.js'
 import { InstrumentedStore } from './helpers/instrumented-store.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
 type Edit = { kind: 'set'; key: string; value: number } | { kind: 'delete'; key: string }
 

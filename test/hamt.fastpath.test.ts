@@ -16,9 +16,9 @@ import {
   type StoreId,
 } from '../src/index.js'
 import { assertSound } from './helpers/maps.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
 /** A memory store whose calls answer now or a tick later, and fail at a given rate. */
 class FlakyStore implements ContentAddressedStore {

@@ -11,11 +11,11 @@ import { makeKeyHasher } from '../src/hamt/keys.js'
 import { Bucket } from '../src/hamt/node.js'
 import { blake3ChunkInto } from '../src/hash/blake3-chunk.js'
 import { type Codec, HAMT, MemoryStore, type StoreId } from '../src/index.js'
+import { testSeed } from './helpers/random.js'
 
 await loadBlake3()
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed)
+const seed = testSeed()
 const encoder = new TextEncoder()
 
 describe('key hashing without an array per key', () => {

@@ -12,9 +12,9 @@ import {
 } from '../src/index.js'
 import { InstrumentedStore } from './helpers/instrumented-store.js'
 import { assertSound } from './helpers/maps.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
 type Edit = { kind: 'set'; key: string; value: number } | { kind: 'delete'; key: string }
 type Model = Map<string, number>

@@ -7,9 +7,9 @@ import type { ContentAddressedStore, LoadOptions, StoreId } from '../src/cas/int
 import { HAMT, type HashFn, isHamtError, MemoryStore } from '../src/index.js'
 import { InstrumentedStore } from './helpers/instrumented-store.js'
 import { assertSound, firstCharHash } from './helpers/maps.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, `(replay with TS_HAMT_SEED=${seed})`)
+const seed = testSeed()
 
 /** Two hash bytes from a weak mix of the key bytes: many keys share each prefix, so buckets split. */
 const twoByteHash: HashFn = (data) => {

@@ -6,9 +6,9 @@ import fc from 'fast-check'
 import { toHex } from 'multiformats/bytes'
 import { BlockIndex } from '../src/cas/block-index.js'
 import { withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 const ID = 34
 
 describe('BlockIndex', () => {

@@ -19,6 +19,7 @@ import { blockDigest } from '../src/cas/id.js'
 import { BlockstoreStore, HAMT, importCar, isHamtError } from '../src/index.js'
 import { importCarFile } from '../src/node/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
 const run = promisify(execFile)
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-hostile-car-'))
@@ -164,8 +165,7 @@ describe('hostile CAR files', () => {
   })
 
   it('random corruptions of a valid CAR: the right blocks or a typed error, and nothing kept on error', async () => {
-    const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-    console.log('seed', seed)
+    const seed = testSeed()
     const store = new BlockstoreStore(new MemoryBlockstore())
     const map = await HAMT.create<unknown>({ store })
     for (let i = 0; i < 30; i++) await map.set(`key ${i}`, { i, text: 'x'.repeat(i) })

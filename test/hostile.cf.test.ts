@@ -11,9 +11,9 @@ import {
   parseTimeUnits,
 } from '../src/dataset/cf-time.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
 const MB = 'x'.repeat(1 << 20)
 

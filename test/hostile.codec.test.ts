@@ -9,9 +9,9 @@ import { Bucket, type Node } from '../src/hamt/node.js'
 import { decodeNode } from '../src/hamt/node-decoder.js'
 import { decodeValue } from '../src/hamt/values.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, `(replay with TS_HAMT_SEED=${seed})`)
+const seed = testSeed()
 const pointer = new Uint8Array(34)
 const node = (bucket: Record<string, Uint8Array>): Uint8Array =>
   dagCbor.encode([bucket, ...Array.from({ length: 255 }, () => ({}))])

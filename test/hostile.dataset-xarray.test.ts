@@ -12,11 +12,11 @@ import { loadBlake3 } from '../src/blocks.js'
 import { openDataset } from '../src/dataset.js'
 import { HAMT, isHamtError, MemoryStore, ZarrHAMTStore } from '../src/index.js'
 import { pyHamtPython } from './helpers/python.js'
+import { testSeed } from './helpers/random.js'
 
 await loadBlake3()
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
 const run = promisify(execFile)
 const driver = fileURLToPath(new URL('./interop/sel_driver.py', import.meta.url))

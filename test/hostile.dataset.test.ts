@@ -10,11 +10,11 @@ import type { Dataset } from '../src/dataset/dataset.js'
 import { openDataset } from '../src/dataset.js'
 import { HAMT, isHamtError, MemoryStore, type StoreId, ZarrHAMTStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
 await loadBlake3()
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
 const bytesCodec = { name: 'bytes', configuration: { endian: 'little' } }
 

@@ -7,9 +7,9 @@ import fc from 'fast-check'
 import { parseDuration } from '../src/dataset/duration.js'
 import { isHamtError } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
 const MB = 1 << 20
 

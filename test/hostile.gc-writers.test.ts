@@ -12,7 +12,7 @@ import { collectGarbage, loadBlake3 } from '../src/blocks.js'
 import { HAMT, ShardedZarrStore, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { reachable } from './helpers/gc-store.js'
-import { mulberry32 } from './helpers/random.js'
+import { mulberry32, testSeed } from './helpers/random.js'
 
 await loadBlake3()
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-gc-writers-'))
@@ -22,8 +22,7 @@ type Writer = { map: HAMT<string>; model: Map<string, string>; root: StoreId; fl
 
 describe('collectGarbage beside several writers on one DiskStore', () => {
   it('random sets, deletes, flushes, reopens and collections keeping the last flushed roots lose nothing', async () => {
-    const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-    console.log('seed', seed)
+    const seed = testSeed()
     const next = mulberry32(seed)
     const pick = (n: number): number => Math.floor(next() * n)
     // A small buffer: values go to disk while their maps still hold them unflushed.

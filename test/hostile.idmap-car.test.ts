@@ -9,9 +9,9 @@ import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { BlockstoreStore, importCar } from '../src/index.js'
 import { withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 const N = 5_000
 
 /** A CAR of `count` raw blocks under identity CIDs: a varying 8-byte head, then a shared 32-byte tail. */

@@ -8,9 +8,9 @@ import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { hashOf, IdMap } from '../src/cas/id-map.js'
 import { withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 const N = 10_000
 
 /** `count` distinct byte strings: a varying part (from `i` and the seed) placed before or after a fixed part. */

@@ -11,9 +11,9 @@ import { CID } from 'multiformats/cid'
 import { HAMT, isHamtError, TrustlessGatewayStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { serve } from './helpers/loopback.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
 const RECORD_TYPE = 'application/vnd.ipfs.ipns-record'
 const root = CID.parse('bafkqac3jobxhgidsn5rww4yk')

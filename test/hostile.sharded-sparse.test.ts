@@ -11,9 +11,9 @@ import type { CID } from 'multiformats/cid'
 import { ShardedZarrStore, type ShardReadMode } from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, `(replay with TS_HAMT_SEED=${seed})`)
+const seed = testSeed()
 
 const cas = await CidMemoryStore.create()
 const chunks: CID[] = []

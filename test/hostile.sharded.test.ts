@@ -9,6 +9,7 @@ import type { CID } from 'multiformats/cid'
 import { isHamtError, ShardedZarrStore } from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
 const cas = await CidMemoryStore.create()
 const chunk = await cas.save(Uint8Array.from([42]), 'raw')
@@ -259,8 +260,7 @@ describe('repeated shard CIDs', () => {
 })
 
 describe('fuzzed manifests', () => {
-  const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-  console.log('hostile sharded manifest seed', seed, '(replay with TS_HAMT_SEED)')
+  const seed = testSeed()
 
   it(`open, read and list end in data or a typed error (seed ${seed})`, async () => {
     const number = fc.oneof(

@@ -20,9 +20,9 @@ import {
 import { DiskStore } from '../src/node/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
+const seed = testSeed()
 
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-hostile-zarr-'))
 after(() => rm(scratch, { recursive: true, force: true }))

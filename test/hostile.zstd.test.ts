@@ -15,9 +15,9 @@ import { registerZstdCodec } from '../src/zstd/node.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { zstddecDecoder } from '../src/zstd/zstddec.js'
 import { withinBudget } from './helpers/hostile.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, `(replay with TS_HAMT_SEED=${seed})`)
+const seed = testSeed()
 
 type Registry = typeof zarr.registry
 type Loader = NonNullable<ReturnType<Registry['get']>>

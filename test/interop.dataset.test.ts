@@ -344,26 +344,34 @@ function flatCoord(value: unknown): unknown[] {
   )
 }
 
+/** What `run` resolved to, or the error it threw. */
+async function settled<T>(run: () => Promise<T>): Promise<T | unknown> {
+  try {
+    return await run()
+  } catch (error) {
+    return error
+  }
+}
+
+/** Where xarray raised, asserts ts-hamt's typed counterpart and is true; false where xarray answered. */
+function refusedAsXarray(outcome: unknown, expected: PyResult, label: string): boolean {
+  if (expected.ok) return false
+  const code = expected.error === 'KeyError' ? 'ERR_LABEL_NOT_FOUND' : 'ERR_INVALID_ARGUMENT'
+  assert.ok(
+    isHamtError(outcome, code),
+    `${label}: xarray raised ${expected.error} (${expected.message}); got ${String(outcome)}`,
+  )
+  return true
+}
+
 async function checkDataset(
   ds: Dataset,
   run: (ds: Dataset) => Dataset,
   expected: PyResult,
   label: string,
 ): Promise<void> {
-  let outcome: Record<string, unknown>[] | unknown
-  try {
-    outcome = (await run(ds).load()).toRecords()
-  } catch (error) {
-    outcome = error
-  }
-  if (!expected.ok) {
-    const code = expected.error === 'KeyError' ? 'ERR_LABEL_NOT_FOUND' : 'ERR_INVALID_ARGUMENT'
-    assert.ok(
-      isHamtError(outcome, code),
-      `${label}: xarray raised ${expected.error} (${expected.message}); got ${String(outcome)}`,
-    )
-    return
-  }
+  const outcome = await settled(async () => (await run(ds).load()).toRecords())
+  if (refusedAsXarray(outcome, expected, label)) return
   if (!Array.isArray(outcome)) assert.fail(`${label}: xarray answered, ts-hamt threw ${String(outcome)}`)
   assert.ok('records' in expected, label)
   assert.equal(outcome.length, expected.records.length, `${label}: rows`)
@@ -372,22 +380,12 @@ async function checkDataset(
 
 async function check(ds: Dataset, spec: Spec, expected: PyResult, label: string): Promise<void> {
   if ('runDataset' in spec) return checkDataset(ds, spec.runDataset, expected, label)
-  let outcome: { variable: Variable; values: Float64Array } | unknown
-  try {
+  const outcome = await settled(async () => {
     const variable = spec.run(ds)
     const { values } = await variable.load({ maxBlockValues: spec.maxBlockValues })
-    outcome = { variable, values }
-  } catch (error) {
-    outcome = error
-  }
-  if (!expected.ok) {
-    const code = expected.error === 'KeyError' ? 'ERR_LABEL_NOT_FOUND' : 'ERR_INVALID_ARGUMENT'
-    assert.ok(
-      isHamtError(outcome, code),
-      `${label}: xarray raised ${expected.error} (${expected.message}); got ${String(outcome)}`,
-    )
-    return
-  }
+    return { variable, values }
+  })
+  if (refusedAsXarray(outcome, expected, label)) return
   if (!(typeof outcome === 'object' && outcome !== null && 'variable' in outcome)) {
     assert.fail(`${label}: xarray answered, ts-hamt threw ${String(outcome)}`)
   }

@@ -13,9 +13,9 @@ import { decodeDagCbor } from '../src/codec/dag-cbor.js'
 import { type ContentAddressedStore, HAMT, KuboStore, MemoryStore, type StoreId } from '../src/index.js'
 import { kuboOptions, startKubo } from './helpers/kubo.js'
 import { pyHamtDriver, pyHamtPython } from './helpers/python.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, `(replay with TS_HAMT_SEED=${seed})`)
+const seed = testSeed()
 await loadBlake3()
 
 const MiB = 1 << 20

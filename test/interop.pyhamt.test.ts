@@ -5,25 +5,12 @@ import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { bytesToHex, hexToBytes } from '../src/blocks.js'
 import { HAMT, MemoryStore } from '../src/index.js'
+import { ipldValue } from './helpers/arbitraries.js'
 import { pyHamtDriver, pyHamtPython } from './helpers/python.js'
 
 type Op = ['set', string, string] | ['delete', string]
 type Built = { root: string; blocks: Record<string, string>; missingDeletes: string[] }
 type Read = { size: number; entries: Record<string, string> }
-
-const ipldValue = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    fc.integer(),
-    fc.double({ noNaN: true, noDefaultInfinity: true }),
-    fc.string(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.uint8Array({ maxLength: 40 }),
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.string({ maxLength: 6 }), tie('value'), { maxKeys: 4 }),
-  ),
-})).value
 
 const keyArb = fc.oneof(fc.integer({ min: 0, max: 400 }).map(String), fc.string({ maxLength: 8 }))
 const historyArb = fc.array(

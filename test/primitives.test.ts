@@ -8,9 +8,9 @@ import { toHex } from 'multiformats/bytes'
 import { bytesToHex, hexToBytes } from '../src/blocks.js'
 import { canonicalOrder } from '../src/sharded/manifest.js'
 import { parsePyJson } from '../src/sharded/pyjson.js'
+import { testSeed } from './helpers/random.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Date.now() % 2 ** 31)
-console.log('seed', seed)
+const seed = testSeed()
 
 describe('shared primitives', () => {
   it('canonicalOrder is the key order @ipld/dag-cbor writes a map in', () => {

@@ -14,6 +14,7 @@ import { convertHamtToSharded } from '../src/layout.js'
 import { readVariable, type Variable, writeClimate } from './helpers/climate.js'
 import { kuboOptions, startKubo } from './helpers/kubo.js'
 import { shardedDriver, zarrDriver } from './helpers/python.js'
+import { testSeed } from './helpers/random.js'
 
 type Described = Variable & { dims: string[] }
 type Written = {
@@ -393,8 +394,7 @@ type Fields = Record<string, unknown>
 const map = (fields: Fields, key: string): Fields => fields[key] as Fields
 
 describe('store-call histories give py-hamt’s root CIDs, updates that change nothing included', () => {
-  const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-  console.log('sharded history seed', seed, '(replay with TS_HAMT_SEED)')
+  const seed = testSeed()
   const toHex = (data: Uint8Array): string => Buffer.from(data).toString('hex')
   const json = (value: unknown): string => toHex(new TextEncoder().encode(JSON.stringify(value)))
   const arrayDoc = json({

@@ -22,10 +22,10 @@ import {
 import { collectRetrievalStats, type RetrievalStats } from '../src/telemetry/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { ensureCliBuilt } from './helpers/cli.js'
+import { testSeed } from './helpers/random.js'
 import { bytes } from './helpers/sharded.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed)
+const seed = testSeed()
 
 /** Records each load: its ID, whether it had a range, and the bytes it returned. */
 class RecordingStore implements ContentAddressedStore {

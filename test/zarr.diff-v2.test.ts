@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
 import { hexToBytes } from '../src/blocks.js'
-import { diffZarrRoots, HAMT, MemoryStore, type StoreId, type ZarrChange } from '../src/index.js'
+import { diffZarrRoots, HAMT, MemoryStore, type StoreId } from '../src/index.js'
 import { pyHamtPython, zarrVersionsDriver } from './helpers/python.js'
+import { changeLines } from './helpers/zarr-changes.js'
 
 type Versions = {
   roots: [string, string]
@@ -13,23 +14,8 @@ type Versions = {
   ntime: number
 }
 
-function line(change: ZarrChange): string {
-  switch (change.type) {
-    case 'chunk':
-      return `chunk ${change.kind} ${change.path} ${change.coords.join(',')}`
-    case 'node':
-      return `node ${change.kind} ${change.path} ${change.nodeType}`
-    case 'metadata':
-      return `metadata ${change.kind} ${change.key}`
-    case 'other':
-      return `other ${change.kind} ${change.key}`
-  }
-}
-
-async function lines(from: StoreId, to: StoreId, store: MemoryStore): Promise<string[]> {
-  const out: string[] = []
-  for await (const change of diffZarrRoots(from, to, { store })) out.push(line(change))
-  return out.sort()
+function lines(from: StoreId, to: StoreId, store: MemoryStore): Promise<string[]> {
+  return changeLines(diffZarrRoots(from, to, { store }))
 }
 
 describe('diffZarrRoots names the chunks of Zarr v2 arrays', () => {

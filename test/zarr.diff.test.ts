@@ -6,30 +6,11 @@ import { diffZarrRoots, MemoryStore, ShardedZarrStore, type ZarrChange } from '.
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { InstrumentedStore } from './helpers/instrumented-store.js'
 import { pyHamtPython, zarrVersionsDriver } from './helpers/python.js'
+import { testSeed } from './helpers/random.js'
 import { v3Array } from './helpers/sharded.js'
+import { changeLine, changeLines } from './helpers/zarr-changes.js'
 
-const seed = Number(process.env.TS_HAMT_SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log('seed', seed, '(replay with TS_HAMT_SEED)')
-
-/** A change as a sortable line, whatever its type. */
-function line(change: ZarrChange): string {
-  switch (change.type) {
-    case 'chunk':
-      return `chunk ${change.kind} ${change.path} ${change.coords.join(',')}`
-    case 'node':
-      return `node ${change.kind} ${change.path} ${change.nodeType}`
-    case 'metadata':
-      return `metadata ${change.kind} ${change.key}`
-    case 'other':
-      return `other ${change.kind} ${change.key}`
-  }
-}
-
-async function lines(changes: AsyncIterable<ZarrChange>): Promise<string[]> {
-  const out: string[] = []
-  for await (const change of changes) out.push(line(change))
-  return out.sort()
-}
+const seed = testSeed()
 
 /** The expected lines from two key→content maps, by Zarr's key rules (zarr.json documents, `/c/` chunks). */
 function expectedLines(
@@ -82,13 +63,13 @@ describe('diffZarrRoots on versions written by py-hamt 3.6.0 and xarray', () => 
       Map<string, string>,
       Map<string, string>,
     ]
-    assert.deepEqual(changes.map(line).sort(), expectedLines(a, b, new Map()))
+    assert.deepEqual(changes.map(changeLine).sort(), expectedLines(a, b, new Map()))
     // And what an append means: new chunks at the new time index, shapes one longer, nothing else.
     const chunks = changes.filter((c) => c.type === 'chunk')
     assert.ok(chunks.length > 0)
     for (const chunk of chunks) {
-      assert.equal(chunk.kind, 'added', line(chunk))
-      assert.equal(chunk.coords[0], versions.ntime, line(chunk))
+      assert.equal(chunk.kind, 'added', changeLine(chunk))
+      assert.equal(chunk.coords[0], versions.ntime, changeLine(chunk))
     }
     assert.deepEqual([...new Set(chunks.map((c) => c.path))].sort(), ['station_count', 'temp', 'time'])
     const metadata = changes.filter((c) => c.type === 'metadata')
@@ -106,7 +87,7 @@ describe('diffZarrRoots on versions written by py-hamt 3.6.0 and xarray', () => 
 
   it('the other way round the same chunks are removed', async () => {
     const [from, to] = versions.roots.map(hexToBytes) as [Uint8Array, Uint8Array]
-    const back = await lines(diffZarrRoots(to, from, { store: await store }))
+    const back = await changeLines(diffZarrRoots(to, from, { store: await store }))
     const [a, b] = versions.values.map((v) => new Map(Object.entries(v))) as [
       Map<string, string>,
       Map<string, string>,
@@ -171,11 +152,11 @@ describe('diffZarrRoots on sharded roots (v2) against a model', () => {
           const to = await next.flush()
 
           assert.deepEqual(
-            await lines(diffZarrRoots(from, to, { store: cas })),
+            await changeLines(diffZarrRoots(from, to, { store: cas })),
             expectedLines(before, model, nodeTypes),
           )
           assert.deepEqual(
-            await lines(diffZarrRoots(to, from, { store: cas })),
+            await changeLines(diffZarrRoots(to, from, { store: cas })),
             expectedLines(model, before, nodeTypes),
           )
         },
@@ -194,7 +175,7 @@ describe('diffZarrRoots on sharded roots (v2) against a model', () => {
     await store.set('a/c/9/5', Uint8Array.of(0))
     const to = await store.flush()
     const counting = new InstrumentedStore(cas)
-    assert.deepEqual(await lines(diffZarrRoots(from, to, { store: counting })), ['chunk changed a 9,5'])
+    assert.deepEqual(await changeLines(diffZarrRoots(from, to, { store: counting })), ['chunk changed a 9,5'])
     assert.equal(counting.loads, 4, 'two roots and the one shard on each side')
   })
 
@@ -205,8 +186,11 @@ describe('diffZarrRoots on sharded roots (v2) against a model', () => {
     const { HAMT } = await import('../src/index.js')
     const map = await HAMT.create({ store: cas, valuesAreBytes: true })
     await map.set('zarr.json', new Uint8Array(1))
-    await assert.rejects(lines(diffZarrRoots(await sharded.flush(), await map.flush(), { store: cas })), {
-      code: 'ERR_INVALID_ARGUMENT',
-    })
+    await assert.rejects(
+      changeLines(diffZarrRoots(await sharded.flush(), await map.flush(), { store: cas })),
+      {
+        code: 'ERR_INVALID_ARGUMENT',
+      },
+    )
   })
 })

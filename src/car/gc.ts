@@ -1,5 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
+import { BlockIndex } from '../cas/block-index.js'
 import type { BlockstoreStore } from '../cas/blockstore.js'
 import {
   type CollectableAccess,
@@ -114,12 +115,58 @@ function keptRoots(options: GcOptions): CID[] {
   return options.keep.map((root, i) => toCid(root, `keep[${i}]`))
 }
 
+/** Digest lengths given a typed-array index of their own; other lengths (identity CIDs) share an IdMap. */
+const INDEXED_LENGTHS = 4
+const MAX_INDEXED_LENGTH = 128
+
+/**
+ * Multihashes with a small number each, in typed arrays (a `BlockIndex` per length; most stores use
+ * one length): ~60 bytes a block where an `IdMap` entry with its own copy of the bytes took ~300.
+ */
+class MultihashMap {
+  readonly #indexes = new Map<number, BlockIndex>()
+  /** Multihashes of the lengths not indexed, few unless identity CIDs of many lengths are linked. */
+  readonly #others = new IdMap<number>()
+  #indexed = 0
+
+  get size(): number {
+    return this.#indexed + this.#others.size
+  }
+
+  get(multihash: Uint8Array): number | undefined {
+    const index = this.#indexes.get(multihash.length)
+    return index === undefined ? this.#others.get(multihash) : index.get(multihash)
+  }
+
+  /** Sets the multihash's number (the multihash copied when new). */
+  set(multihash: Uint8Array, value: number): void {
+    let index = this.#indexes.get(multihash.length)
+    if (
+      index === undefined &&
+      this.#indexes.size < INDEXED_LENGTHS &&
+      multihash.length <= MAX_INDEXED_LENGTH &&
+      !this.#others.has(multihash)
+    ) {
+      index = new BlockIndex(multihash.length)
+      this.#indexes.set(multihash.length, index)
+    }
+    if (index === undefined) {
+      if (this.#others.has(multihash)) this.#others.set(multihash, value)
+      else this.#others.set(multihash.slice(), value)
+    } else if (!index.update(multihash, value)) {
+      index.insert(multihash, value)
+      this.#indexed++
+    }
+  }
+}
+
 /**
  * The marked blocks (by multihash: a store keeps one block per hash whatever the codec), each with
- * whether its links are followed: bytes first reached as raw link nowhere, but under dag-cbor they may.
+ * whether its links are followed (1) or not (0): bytes first reached as raw link nowhere, but under
+ * dag-cbor they may.
  */
 class Marks {
-  readonly #marked = new IdMap<boolean>()
+  readonly #marked = new MultihashMap()
   /** Blocks put since the collection began, not yet marked from. */
   #puts: CID[] = []
   readonly #source: BlockSource
@@ -145,13 +192,13 @@ class Marks {
 
   /** The block stays (under any codec). */
   has(cid: CID): boolean {
-    return this.#marked.has(cid.multihash.bytes)
+    return this.#marked.get(cid.multihash.bytes) !== undefined
   }
 
   /** The block stays and, under this CID's codec, nothing more is to be followed from it. */
   covers(cid: CID): boolean {
     const followed = this.#marked.get(cid.multihash.bytes)
-    return followed === true || (followed === false && cid.code === rawCode)
+    return followed === 1 || (followed === 0 && cid.code === rawCode)
   }
 
   /** A put is marked at once (so a sweep under way keeps it); what it links to, at the next `markPuts`. */
@@ -211,26 +258,21 @@ class Marks {
   }
 
   async #walk(root: CID, onError: (cid: CID, error: unknown) => void): Promise<void> {
+    // Links are marked as they are queued (the walk keeps no set of its own): a link that turns
+    // out missing under a put stays marked, which keeps nothing that is there.
     const walk = walkDag(this.#source, root, {
       concurrency: this.concurrency,
-      skip: (cid) => this.covers(cid),
+      visited: { has: (cid) => this.covers(cid), add: (cid) => this.#mark(cid) },
       onError,
       ...(this.#options.signal ? { signal: this.#options.signal } : {}),
     })
-    for await (const { cid } of walk) {
-      if (!this.covers(cid)) this.#mark(cid)
-      this.#report('mark')
-    }
+    for await (const _ of walk) this.#report('mark')
   }
 
   #mark(cid: CID): void {
-    const followed = cid.code !== rawCode
-    if (this.#marked.get(cid.multihash.bytes) !== undefined) {
-      if (followed) this.#marked.set(cid.multihash.bytes, true)
-      return
-    }
-    // A copy: the multihash is a view into the block that named it.
-    this.#marked.set(cid.multihash.bytes.slice(), followed)
+    const followed = cid.code === rawCode ? 0 : 1
+    const marked = this.#marked.get(cid.multihash.bytes)
+    if (marked === undefined || marked < followed) this.#marked.set(cid.multihash.bytes, followed)
   }
 
   #report(phase: GcProgress['phase']): void {

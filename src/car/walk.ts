@@ -8,6 +8,7 @@ import type { AbortOptions } from '../cas/interface.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidValueError } from '../errors.js'
 import { raceAbort } from '../util/abort.js'
+import { CidQueue } from './cid-queue.js'
 import type { BlockSource } from './interface.js'
 
 export interface WalkOptions extends AbortOptions {
@@ -18,8 +19,22 @@ export interface WalkOptions extends AbortOptions {
    * without it (what `verify` wants). Without it, the walk stops with that error (what export wants).
    */
   onError?: (cid: CID, error: unknown) => void
-  /** A link for which this is true is neither fetched nor followed (garbage collection's marked blocks). */
-  skip?: (cid: CID) => boolean
+  /**
+   * The CIDs the walk has queued, each fetched once; garbage collection passes its marks, so a
+   * walk keeps no second set. Default: a set of the walk's own.
+   */
+  visited?: VisitedSet
+}
+
+/** The blocks a walk has queued. */
+export interface VisitedSet {
+  has(cid: CID): boolean
+  add(cid: CID): void
+}
+
+function ownVisitedSet(): VisitedSet {
+  const seen = new IdMap<true>()
+  return { has: (cid) => seen.has(cid), add: (cid) => seen.set(cid, true) }
 }
 
 type Fetched = { ticket: number; cid: CID } & ({ bytes: Uint8Array } | { error: unknown })
@@ -30,15 +45,15 @@ export async function* walkDag(
   root: CID,
   options: WalkOptions,
 ): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
-  const seen = new IdMap<true>()
-  seen.set(root, true)
-  const queue: CID[] = [root]
-  let head = 0
+  const seen = options.visited ?? ownVisitedSet()
+  if (!seen.has(root)) seen.add(root)
+  const queue = new CidQueue()
+  queue.push(root)
   const inFlight = new Map<number, Promise<Fetched>>()
   let tickets = 0
-  while (head < queue.length || inFlight.size > 0) {
-    while (head < queue.length && inFlight.size < options.concurrency) {
-      const cid = queue[head++] as CID
+  while (queue.length > 0 || inFlight.size > 0) {
+    while (queue.length > 0 && inFlight.size < options.concurrency) {
+      const cid = queue.shift() as CID
       const ticket = tickets++
       inFlight.set(
         ticket,
@@ -62,14 +77,9 @@ export async function* walkDag(
       continue
     }
     for (const link of links) {
-      if (seen.has(link) || options.skip?.(link)) continue
-      seen.set(link, true)
+      if (seen.has(link)) continue
+      seen.add(link)
       queue.push(link)
-    }
-    // Let the queue's consumed prefix be collected on long walks.
-    if (head > 65_536) {
-      queue.splice(0, head)
-      head = 0
     }
     yield { cid, bytes: fetched.bytes }
   }

@@ -35,6 +35,14 @@ export class BlockIndex {
     return entry < 0 ? undefined : this.#values[entry]
   }
 
+  /** Replaces the value of `id`; false when `id` is not here. */
+  update(id: Uint8Array, value: number): boolean {
+    const entry = this.#find(id)
+    if (entry < 0) return false
+    this.#values[entry] = value
+    return true
+  }
+
   /** Adds `id` with `value`; `id` must not be here yet (ask {@link BlockIndex.get} first). */
   insert(id: Uint8Array, value: number): void {
     if (id.length !== this.#idLength) throw new RangeError(`IDs here are ${this.#idLength} bytes`)

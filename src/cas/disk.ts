@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import { base32upper } from 'multiformats/bases/base32'
@@ -9,6 +9,7 @@ import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
 import { isProcessAlive } from '../util/partial-files.js'
 import { BlockstoreStore, type BlockstoreStoreOptions } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
+import { isOwnerAlive, readOwner, releaseLock, takeLock } from './disk-lock.js'
 import type { AbortOptions } from './interface.js'
 
 export interface DiskStoreOptions extends BlockstoreStoreOptions {
@@ -25,7 +26,7 @@ const WRITING_MARKER = '.ts-hamt-writing-'
 const SHARD = /^[A-Z2-7]+$/
 const TEMP_FILE = /^\.[A-Z2-7]+\.data\.tmp$/
 const BLOCK_FILE = /^[A-Z2-7]+\.data$/
-/** Held by the process collecting garbage in the directory (its pid inside); see `car/gc.ts`. */
+/** Held by the process collecting garbage in the directory (see `disk-lock.ts`, `car/gc.ts`). */
 const GC_LOCK = '.ts-hamt-gc'
 /**
  * Directories this process is collecting garbage in, with the store collecting: only its own puts
@@ -139,10 +140,8 @@ export class DiskStore extends BlockstoreStore {
           await takeCollectorLock(this)
         } catch (error) {
           // A lock the file system refused (a directory in its place, no room): left as it was found.
-          if (collectingHere.get(directory) === this) {
-            collectingHere.delete(directory)
-            await rm(join(directory, GC_LOCK), { force: true }).catch(() => {})
-          }
+          if (collectingHere.get(directory) === this) collectingHere.delete(directory)
+          await releaseLock(join(directory, GC_LOCK)).catch(() => {})
           await release()
           if (isHamtError(error)) throw error
           throw new StoreError(
@@ -152,7 +151,7 @@ export class DiskStore extends BlockstoreStore {
         }
         return async () => {
           collectingHere.delete(directory)
-          await rm(join(directory, GC_LOCK), { force: true })
+          await releaseLock(join(directory, GC_LOCK))
           await release()
         }
       },
@@ -213,22 +212,15 @@ async function removeLeftovers(directory: string): Promise<void> {
 
 /** The pid of a live process other than this one that holds the directory's collector lock. */
 async function collectorElsewhere(directory: string): Promise<number | undefined> {
-  const pid = await lockHolder(directory)
-  return pid !== undefined && pid !== process.pid && isProcessAlive(pid) ? pid : undefined
-}
-
-async function lockHolder(directory: string): Promise<number | undefined> {
-  try {
-    const pid = Number((await readFile(join(directory, GC_LOCK), 'utf8')).trim())
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined
-  } catch {
-    return undefined
-  }
+  // A lock that cannot be read (a directory in its place) keeps no writer out: collections fail on it.
+  const owner = await readOwner(join(directory, GC_LOCK)).catch(() => undefined)
+  if (owner?.pid === undefined || owner.pid === process.pid) return undefined
+  return (await isOwnerAlive(owner)) ? owner.pid : undefined
 }
 
 /**
- * Creates the lock file (replacing a killed collector's), then refuses if another process is
- * flushing: a flush writes its marker before it reads the lock, so one of the two sees the other.
+ * Takes the lock file (in place of a dead collector's, see `disk-lock.ts`), then refuses if another
+ * process is flushing: a flush writes its marker before it reads the lock, so one of the two sees the other.
  */
 async function takeCollectorLock(store: DiskStore): Promise<void> {
   const { directory, description } = store
@@ -236,19 +228,19 @@ async function takeCollectorLock(store: DiskStore): Promise<void> {
     new StoreError(`cannot collect garbage in ${description}: ${what}; try again when it ends`)
   if (collectingHere.has(directory)) throw busy('this process is collecting garbage in it already')
   const lock = join(directory, GC_LOCK)
-  try {
-    await writeFile(lock, String(process.pid), { flag: 'wx' })
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    const holder = await collectorElsewhere(directory)
-    if (holder !== undefined) throw busy(`process ${holder} is collecting garbage in it`)
-    await writeFile(lock, String(process.pid))
+  const holder = await takeLock(lock)
+  if (holder !== undefined) {
+    throw busy(
+      holder.pid === process.pid
+        ? 'this process is collecting garbage in it already'
+        : `process ${holder.pid} is collecting garbage in it`,
+    )
   }
   collectingHere.set(directory, store)
   // A flush of this process that began before the lock was taken (its marker has our pid).
   if (flushesHere.has(directory)) {
     collectingHere.delete(directory)
-    await rm(lock, { force: true })
+    await releaseLock(lock)
     throw busy('a store in this process is writing to it')
   }
   const writers = (await readdir(directory))
@@ -257,7 +249,7 @@ async function takeCollectorLock(store: DiskStore): Promise<void> {
     .filter((pid) => pid !== process.pid && isProcessAlive(pid))
   if (writers.length > 0) {
     collectingHere.delete(directory)
-    await rm(lock, { force: true })
+    await releaseLock(lock)
     throw busy(`process ${writers[0]} is writing to it`)
   }
 }

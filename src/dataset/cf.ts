@@ -247,12 +247,28 @@ const promoted = (type: string): string =>
 function maskToFloat(data: NumericArray, fills: Array<number | bigint>, dtype: string): CFDecoded {
   const single = dtype === 'float32'
   const values = single ? new Float32Array(data.length) : new Float64Array(data.length)
-  const targets = new Set(fills.map((fill) => (single ? Math.fround(Number(fill)) : Number(fill))))
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    for (let i = 0; i < data.length; i++) values[i] = Number(data[i])
+  } else values.set(data)
+  const targets = [...new Set(fills.map((fill) => (single ? Math.fround(Number(fill)) : Number(fill))))]
   const mask = new Uint8Array(data.length)
-  for (let i = 0; i < data.length; i++) values[i] = Number(data[i])
+  // One or two fill values (the usual case): compared directly, not looked up in a Set per value.
+  if (targets.length <= 2) {
+    const first = targets[0] as number
+    const second = (targets[1] ?? first) as number
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i] as number
+      if (value === first || value === second || Number.isNaN(value)) {
+        values[i] = Number.NaN
+        mask[i] = 1
+      }
+    }
+    return { values, mask }
+  }
+  const set = new Set(targets)
   for (let i = 0; i < values.length; i++) {
     const value = values[i] as number
-    if (targets.has(value) || Number.isNaN(value)) {
+    if (set.has(value) || Number.isNaN(value)) {
       values[i] = Number.NaN
       mask[i] = 1
     }

@@ -57,6 +57,7 @@ export class Dataset {
   readonly #coordinates: ReadonlyMap<string, CoordinateInfo>
   readonly #selections: ReadonlyMap<string, DimSelection>
   readonly #sizes: ReadonlyMap<string, number>
+  #coords: (readonly [string, CoordinateValues | CoordinateValue])[] | undefined
 
   /** @internal Made by {@link openDataset}. */
   constructor(
@@ -107,19 +108,22 @@ export class Dataset {
     return [...this.#arrays.keys()].sort()
   }
 
-  /** Coordinate values of the selection: arrays along kept dimensions, one value along dropped ones. */
+  /**
+   * Coordinate values of the selection: arrays along kept dimensions, one value along dropped ones.
+   * Decoded once per dataset (times are the costly part); each call returns fresh arrays.
+   */
   get coords(): Record<string, CoordinateValues | CoordinateValue> {
-    const coords: Record<string, CoordinateValues | CoordinateValue> = {}
-    for (const [dim, coord] of this.#coordinates) {
+    this.#coords ??= [...this.#coordinates].map(([dim, coord]) => {
       const selection = this.#selection(dim)
-      setOwn(
-        coords,
-        dim,
+      const values =
         selection.kind === 'point'
           ? coordinateValue(coord, selection.index)
-          : coordinateSlice(coord, selection),
-      )
-    }
+          : coordinateSlice(coord, selection)
+      return [dim, values] as const
+    })
+    const coords: Record<string, CoordinateValues | CoordinateValue> = {}
+    for (const [dim, values] of this.#coords)
+      setOwn(coords, dim, Array.isArray(values) ? values.slice() : values)
     return coords
   }
 

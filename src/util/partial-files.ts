@@ -1,7 +1,7 @@
 // Files written under a partial name and renamed once whole (CAR exports, the CLI's `--out`), and
 // the process-liveness test that tells a killed writer's leftovers from a live writer's work.
 // Node-only: imported only by Node-only modules (ts-hamt/node, the CLI, the disk store).
-import { readdir, rm } from 'node:fs/promises'
+import { readdir, readFile, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
 /** The name `path` is written under until it is complete: `path.partial-<pid>`. */
@@ -17,6 +17,23 @@ export function isProcessAlive(pid: number): boolean {
     return true
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * When process `pid` started, as the kernel counts it (Linux: field 22 of `/proc/<pid>/stat`, clock
+ * ticks since boot), so a pid the system handed to a new process is told from the one recorded.
+ * Undefined where it cannot be read (no `/proc`: macOS, Windows; or no such process).
+ */
+export async function processStart(pid: number): Promise<string | undefined> {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return undefined
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) is in parentheses and may hold spaces or parentheses itself.
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+    return start !== undefined && /^\d+$/.test(start) ? start : undefined
+  } catch {
+    return undefined
   }
 }
 
