@@ -340,6 +340,8 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
     const strings = Array.from(raw as ArrayLike<unknown>, (value) => (typeof value === 'string' ? value : ''))
     return stringCoordinate(array.name, strings)
   }
+  if (raw instanceof zarr.UnicodeStringArray)
+    return stringCoordinate(array.name, fixedWidthStrings(array.name, raw))
   const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))
   const index = coordinateIndex(array.name, values, array.dtype === 'float32')
   const units = array.rawAttrs.units
@@ -352,4 +354,29 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
     }
   }
   return { index }
+}
+
+/**
+ * numpy's fixed-width unicode (Zarr v2 `<U<n>` without vlen-utf8): n UTF-32 code points a value,
+ * trailing NULs dropped as numpy drops them. A code point outside Unicode is an InvalidValueError
+ * (zarrita's own `get` would throw a RangeError there).
+ */
+function fixedWidthStrings(name: string, raw: zarr.UnicodeStringArray): string[] {
+  const points = new Int32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4)
+  const { chars } = raw
+  return Array.from({ length: raw.length }, (_, i) => {
+    let end = (i + 1) * chars
+    while (end > i * chars && points[end - 1] === 0) end--
+    let text = ''
+    for (let p = i * chars; p < end; p++) {
+      const point = points[p] as number
+      if (point < 0 || point > 0x10ffff) {
+        throw new InvalidValueError(
+          `coordinate ${JSON.stringify(name)}: value ${i} holds code point ${point}, outside Unicode`,
+        )
+      }
+      text += String.fromCodePoint(point)
+    }
+    return text
+  })
 }

@@ -1,0 +1,257 @@
+// An outsider's datasets: xarray writes random labelled datasets (dimensions of length 0 to 9, every
+// kind of coordinate or none, every integer and float dtype, NaN, _FillValue, scale_factor/add_offset,
+// missing_value, times in every calendar, random chunks and compressors, Zarr v3 and v2), we copy
+// them into a HAMT and every value openDataset gives (coordinates, whole variables, random isel) must
+// be what xarray gives. Seeded: TS_HAMT_SEED replays a run.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative, sep } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { loadBlake3 } from '../src/blocks.js'
+import { CFDatetime, openDataset } from '../src/dataset.js'
+import { HAMT, MemoryStore } from '../src/index.js'
+import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { pyHamtPython } from './helpers/python.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+
+await loadBlake3()
+const seed = testSeed()
+const random = mulberry32(seed)
+const int = (n: number): number => Math.floor(random() * n)
+
+const dir = mkdtempSync(join(tmpdir(), 'ts-hamt-review4-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+const driver = fileURLToPath(new URL('./interop/random_dataset_driver.py', import.meta.url))
+
+type Written = {
+  dims: Record<string, number>
+  variables: Record<
+    string,
+    { dims: string[]; shape: number[]; dtype: string; values: string[]; coord: boolean }
+  >
+}
+
+async function xarrayWrite(
+  path: string,
+  seeds: number[],
+  zarrFormat: 2 | 3,
+): Promise<Record<string, Written>> {
+  const python = await pyHamtPython()
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      python,
+      ['-W', 'ignore', driver, 'write'],
+      { maxBuffer: 1 << 28 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`driver failed (dataset seeds ${seeds}): ${stderr}`))
+        else resolve(JSON.parse(stdout) as Record<string, Written>)
+      },
+    )
+    child.stdin?.end(JSON.stringify({ dir: path, seeds, zarrFormat }))
+  })
+}
+
+/** Every file under `path` as a HAMT key (its relative path with `/`), in one in-memory HAMT. */
+async function hamtOf(
+  path: string,
+): Promise<{ root: Awaited<ReturnType<HAMT<Uint8Array>['flush']>>; store: MemoryStore }> {
+  const store = await MemoryStore.create()
+  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+  for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const file = join(entry.parentPath, entry.name)
+    await map.set(relative(path, file).split(sep).join('/'), new Uint8Array(readFileSync(file)))
+  }
+  return { root: await map.flush(), store }
+}
+
+/** A value as the driver writes it: numbers by repr, times ISO, NaT, strings as they are. */
+function same(ours: unknown, theirs: string, dtype: string): boolean {
+  if (ours instanceof CFDatetime)
+    return ours.toISOString().replace(/\.0+$/, '') === theirs.replace(/\.0+$/, '')
+  if (typeof ours === 'string') return ours === theirs
+  if (ours === undefined || ours === null) return theirs === 'NaT' || theirs === 'nan'
+  const expected = Number(theirs)
+  const value = Number(ours)
+  if (Number.isNaN(expected)) return Number.isNaN(value)
+  // xarray decodes in float32 where its dtype says so; our doubles round to its float32 values.
+  if (dtype === 'float32')
+    return Math.fround(value) === expected || Math.abs(value - expected) <= Math.abs(expected) * 1e-6
+  return value === expected
+}
+
+/** Positions of a random isel along each dimension (a number, a list or a slice) and our indexer. */
+function randomIsel(shape: readonly number[]): { indexer: unknown; positions: number[] | number }[] {
+  return shape.map((n) => {
+    const pick = random()
+    if (n > 0 && pick < 0.25) {
+      const i = int(n)
+      return { indexer: random() < 0.5 ? i : i - n, positions: i }
+    }
+    if (n > 0 && pick < 0.5) {
+      const list = Array.from({ length: 1 + int(3) }, () => int(n))
+      return { indexer: list, positions: list }
+    }
+    const start = int(n + 1)
+    const stop = start + int(n + 1 - start)
+    const step = 1 + int(3)
+    const positions: number[] = []
+    for (let p = start; p < stop; p += step) positions.push(p)
+    return { indexer: { start, stop, step }, positions }
+  })
+}
+
+/** The flat C-order values of `values` (shape `shape`) at the chosen positions of each dimension. */
+function pickValues(
+  values: readonly string[],
+  shape: readonly number[],
+  picks: (number[] | number)[],
+): string[] {
+  const out: string[] = []
+  const walk = (d: number, offset: number): void => {
+    if (d === shape.length) {
+      out.push(values[offset] as string)
+      return
+    }
+    const stride = shape.slice(d + 1).reduce((a, b) => a * b, 1)
+    const pick = picks[d] as number[] | number
+    for (const p of typeof pick === 'number' ? [pick] : pick) walk(d + 1, offset + p * stride)
+  }
+  walk(0, 0)
+  return out
+}
+
+async function checkOne(
+  path: string,
+  written: Written,
+  datasetSeed: number,
+  zarrFormat: 2 | 3,
+): Promise<void> {
+  const what = `dataset seed ${datasetSeed}, Zarr v${zarrFormat} (run seed ${seed})`
+  const { root, store } = await hamtOf(path)
+  const ds = await openDataset(root, { store })
+  assert.deepEqual({ ...ds.dims }, written.dims, `dims of ${what}`)
+  const coords = ds.coords as Record<string, readonly unknown[]>
+  for (const [name, v] of Object.entries(written.variables)) {
+    if (!v.coord) continue
+    const ours = coords[name]
+    assert.ok(ours !== undefined, `coordinate ${name} missing in ${what}`)
+    const wrong = v.values.filter((theirs, i) => !same(ours[i], theirs, v.dtype))
+    assert.equal(ours.length, v.values.length, `length of ${name} in ${what}`)
+    assert.deepEqual(wrong, [], `coordinate ${name} of ${what}: ours ${JSON.stringify(ours)}`)
+  }
+  const dataVars = Object.entries(written.variables).filter(([, v]) => !v.coord)
+  assert.deepEqual(ds.dataVars.sort(), dataVars.map(([n]) => n).sort(), `data variables of ${what}`)
+  for (const [name, v] of dataVars) {
+    const variable = ds.variable(name)
+    assert.deepEqual(variable.dims, v.dims, `dims of ${name} in ${what}`)
+    const { values } = await variable.load()
+    const wrong = v.values
+      .map((theirs, i) => ({ i, theirs, ours: values[i] }))
+      .filter(({ theirs, ours }) => !same(ours, theirs, v.dtype))
+    assert.equal(values.length, v.values.length, `size of ${name} in ${what}`)
+    assert.deepEqual(wrong.slice(0, 5), [], `${name} (${v.dtype}) of ${what}`)
+    for (let k = 0; k < 3; k++) {
+      const picks = randomIsel(v.shape)
+      const indexers = Object.fromEntries(v.dims.map((d, i) => [d, picks[i]?.indexer]))
+      const view = variable.isel(indexers as never)
+      const expected = pickValues(
+        v.values,
+        v.shape,
+        picks.map((p) => p.positions),
+      )
+      const got = await view.load({ maxBlockValues: 1 + int(20) })
+      const bad = expected.filter((theirs, i) => !same(got.values[i], theirs, v.dtype))
+      assert.equal(
+        got.values.length,
+        expected.length,
+        `isel ${JSON.stringify(indexers)} of ${name} in ${what}`,
+      )
+      assert.deepEqual(bad, [], `isel ${JSON.stringify(indexers)} of ${name} in ${what}`)
+    }
+  }
+}
+
+describe('random datasets xarray wrote read back as xarray reads them', () => {
+  for (const zarrFormat of [3, 2] as const) {
+    it(`Zarr v${zarrFormat}`, async () => {
+      const seeds = Array.from({ length: 40 }, () => int(2 ** 31))
+      const where = join(dir, `v${zarrFormat}`)
+      const written = await xarrayWrite(where, seeds, zarrFormat)
+      for (const s of seeds) await checkOne(join(where, `${s}.zarr`), written[s] as Written, s, zarrFormat)
+    })
+  }
+})
+
+const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+
+/** A Zarr v2 dataset from its files (key to bytes), in an in-memory HAMT. */
+async function v2Dataset(files: Record<string, Uint8Array>) {
+  const store = await MemoryStore.create()
+  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+  await map.set('.zgroup', json({ zarr_format: 2 }))
+  await map.set('.zattrs', json({}))
+  for (const [key, value] of Object.entries(files)) await map.set(key, value)
+  return { root: await map.flush(), store }
+}
+
+/** numpy's fixed-width unicode (`<U<chars>`): UTF-32LE code points, zero-padded. */
+function utf32(values: readonly (string | number[])[], chars: number): Uint8Array {
+  const out = new Int32Array(values.length * chars)
+  values.forEach((value, i) => {
+    const points = typeof value === 'string' ? Array.from(value, (c) => c.codePointAt(0) as number) : value
+    out.set(points, i * chars)
+  })
+  return new Uint8Array(out.buffer)
+}
+
+function zarray(dtype: string, shape: number[], chunks: number[], filters: unknown = null): Uint8Array {
+  return json({
+    zarr_format: 2,
+    shape,
+    chunks,
+    dtype,
+    fill_value: null,
+    order: 'C',
+    filters,
+    compressor: null,
+    dimension_separator: '.',
+  })
+}
+
+describe('Zarr v2 fixed-width unicode coordinates (<U without vlen-utf8)', () => {
+  it('read as the strings xarray reads (zarr-python 2 wrote them as UTF-32)', async () => {
+    // xarray 2026.9 / zarr 3.0.9 read these files as ['AB', '72503', 'é', 'x'].
+    const { root, store } = await v2Dataset({
+      'station/.zarray': zarray('<U5', [4], [2]),
+      'station/.zattrs': json({ _ARRAY_DIMENSIONS: ['station'] }),
+      'station/0': utf32(['AB', '72503'], 5),
+      'station/1': utf32(['é', 'x'], 5),
+      'v/.zarray': zarray('<f8', [4], [4]),
+      'v/.zattrs': json({ _ARRAY_DIMENSIONS: ['station'] }),
+      'v/0': new Uint8Array(Float64Array.from([1, 2, 3, 4]).buffer),
+    })
+    const ds = await openDataset(root, { store })
+    assert.deepEqual(ds.coords.station, ['AB', '72503', 'é', 'x'])
+    const picked = await ds.variable('v').sel({ station: '72503' }).load()
+    assert.deepEqual([...picked.values], [2])
+  })
+
+  it('a code point outside Unicode is a typed error, not a RangeError', async () => {
+    const { root, store } = await v2Dataset({
+      'station/.zarray': zarray('<U2', [2], [2]),
+      'station/.zattrs': json({ _ARRAY_DIMENSIONS: ['station'] }),
+      'station/0': utf32([[0x41], [0x110000, 0x41]], 2),
+      'v/.zarray': zarray('<f8', [2], [2]),
+      'v/.zattrs': json({ _ARRAY_DIMENSIONS: ['station'] }),
+      'v/0': new Uint8Array(16),
+    })
+    assertTypedError(
+      await withinBudget('code point 0x110000', () => openDataset(root, { store })),
+      'ERR_INVALID_VALUE',
+    )
+  })
+})
