@@ -42,17 +42,17 @@ const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/
 
 /**
  * `--sel` values: a label, `a,b,c` (a list), `a..b` (a slice, both ends included, either may be
- * empty). Labels of a dimension `isTime` names stay text: `time=2024` is the year, as in xarray,
- * not 2024 of the file's units.
+ * empty). Labels of a dimension `keepsText` names stay text: on a time `time=2024` is the year, as
+ * in xarray, not 2024 of the file's units; on a string coordinate `station=72503` is the id.
  */
 export function parseSel(
   values: unknown,
-  isTime: (dim: string) => boolean = () => false,
+  keepsText: (dim: string) => boolean = () => false,
 ): Record<string, LabelIndexer> {
   const indexers: Record<string, LabelIndexer> = {}
   for (const [dim, text] of pairs(values, 'sel')) {
     const label = (item: string): string | number =>
-      !isTime(dim) && NUMBER.test(item.trim()) ? Number(item) : item.trim()
+      !keepsText(dim) && NUMBER.test(item.trim()) ? Number(item) : item.trim()
     const range = text.split('..')
     if (range.length === 2) {
       const [start, stop] = range as [string, string]
@@ -119,14 +119,18 @@ export async function getLabelled(
     ...(typeof flags.method === 'string' ? { method: flags.method as Method } : {}),
     ...(tolerance === undefined ? {} : { tolerance }),
   }
-  const isTime = (dim: string): boolean => {
+  // Times and strings (Zarr v3 `string`, v2 vlen-utf8 or fixed-width `<U`) take labels as text.
+  const keepsText = (dim: string): boolean => {
+    if (!ds.variables.includes(dim)) return false
+    const coordinate = ds.variable(dim)
+    if (coordinate.dtype === 'string' || coordinate.dtype.startsWith('v2:U')) return true
     try {
-      return ds.variables.includes(dim) && ds.variable(dim).encoding.calendar !== undefined
+      return coordinate.encoding.calendar !== undefined
     } catch {
       return false // attributes that do not decode: sel says what is wrong with the label
     }
   }
-  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(parseSel(flags.sel, isTime), options)
+  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(parseSel(flags.sel, keepsText), options)
   const progress = context.output.progress(`reading ${name}`)
   const read = {
     signal: context.signal,

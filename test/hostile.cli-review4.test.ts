@@ -1,0 +1,82 @@
+// An outsider's CLI cases: `zarr get --sel` on a string coordinate whose labels look like numbers
+// (station ids such as 72503) selects by the text, as xarray's `sel(station='72503')` does.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { loadBlake3 } from '../src/blocks.js'
+import { HAMT } from '../src/index.js'
+import { DiskStore } from '../src/node/index.js'
+import { type CliRun, ensureCliBuilt, runCli } from './helpers/cli.js'
+
+const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-review4-'))
+after(() => rm(scratch, { recursive: true, force: true }))
+before(ensureCliBuilt)
+await loadBlake3()
+
+const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args, 60_000)
+const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+
+/** numcodecs' vlen-utf8: a count, then each value's byte length and bytes (little-endian int32s). */
+function vlenUtf8(values: readonly string[]): Uint8Array {
+  const parts = values.map((v) => new TextEncoder().encode(v))
+  const out = new Uint8Array(4 + parts.reduce((n, p) => n + 4 + p.length, 0))
+  const view = new DataView(out.buffer)
+  view.setInt32(0, values.length, true)
+  let at = 4
+  for (const part of parts) {
+    view.setInt32(at, part.length, true)
+    out.set(part, at + 4)
+    at += 4 + part.length
+  }
+  return out
+}
+
+function zarray(dtype: string, shape: number[], filters: unknown = null): Uint8Array {
+  return json({
+    zarr_format: 2,
+    shape,
+    chunks: shape,
+    dtype,
+    fill_value: null,
+    order: 'C',
+    filters,
+    compressor: null,
+    dimension_separator: '.',
+  })
+}
+
+/** A Zarr v2 dataset as xarray writes it: t(station) over a string coordinate of station ids. */
+async function stations(ids: readonly string[]): Promise<{ store: string; root: string }> {
+  const store = await mkdtemp(join(scratch, 'store-'))
+  const map = await HAMT.create<Uint8Array>({ store: await DiskStore.open(store), valuesAreBytes: true })
+  const files: Record<string, Uint8Array> = {
+    '.zgroup': json({ zarr_format: 2 }),
+    '.zattrs': json({}),
+    'station/.zarray': zarray('<U5', [ids.length], [{ id: 'vlen-utf8' }]),
+    'station/.zattrs': json({ _ARRAY_DIMENSIONS: ['station'] }),
+    'station/0': vlenUtf8(ids),
+    't/.zarray': zarray('<f8', [ids.length]),
+    't/.zattrs': json({ _ARRAY_DIMENSIONS: ['station'] }),
+    't/0': new Uint8Array(Float64Array.from(ids, (_, i) => 10 + i).buffer),
+  }
+  for (const [key, value] of Object.entries(files)) await map.set(key, value)
+  return { store, root: String(await map.flush()) }
+}
+
+describe('zarr get --sel on a string coordinate of numeric-looking ids', () => {
+  it('a label, a list and a slice select by the text', async () => {
+    const { store, root } = await stations(['00', '72503', '72503b', 'A'])
+    const get = async (sel: string): Promise<{ values: number[]; coords: Record<string, unknown> }> => {
+      const run = await cli('zarr', 'get', root, 't', '--sel', sel, '--store', store, '--json')
+      assert.equal(run.code, 0, `--sel ${sel}: ${run.stderr}`)
+      return JSON.parse(run.stdout)
+    }
+    const one = await get('station=72503')
+    assert.deepEqual([one.values, one.coords.station], [[11], '72503'])
+    assert.deepEqual((await get('station=00,72503')).values, [10, 11])
+    assert.deepEqual((await get('station=00..72503')).values, [10, 11])
+    assert.deepEqual((await get('station=72503..')).values, [11, 12, 13])
+  })
+})
