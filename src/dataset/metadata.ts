@@ -189,7 +189,9 @@ export async function storedArray(
   const dims = dimsOf(shape)
   const attrs = decodedAttrs(rawAttrs)
   // Zarr v2: xarray masks with the array's fill_value (v3 keeps it apart from _FillValue).
-  const cf = lazyDecoder(rawAttrs, String(opened.dtype), opened.fillValue, meta.zarr_format === 2)
+  // A null fill_value opened as 0 (withZeroFill) still masks nothing.
+  const fillValue = meta.v2 !== undefined && nullFillOf64BitIntegers(meta.v2) ? null : opened.fillValue
+  const cf = lazyDecoder(rawAttrs, String(opened.dtype), fillValue, meta.zarr_format === 2)
   return {
     name,
     dims,
@@ -211,7 +213,8 @@ async function openCached(
   chunkCache: ChunkCache | undefined,
   v2?: Record<string, unknown>,
 ): Promise<zarr.Array<zarr.DataType, ZarrStore>> {
-  const at = location.resolve(name)
+  let at = location.resolve(name)
+  if (v2 !== undefined && nullFillOf64BitIntegers(v2)) at = withZeroFill(at)
   const strings = v2 === undefined ? undefined : v2Strings(v2)
   const opened =
     strings === undefined
@@ -219,6 +222,30 @@ async function openCached(
       : (new zarr.Array(at.store, at.path, strings as never) as zarr.Array<zarr.DataType, ZarrStore>)
   const array = checkingChunkLengths(opened, name)
   return chunkCache === undefined ? array : chunkCache.wrap(array, name)
+}
+
+/** A Zarr v2 array of 64-bit integers whose fill_value is null. */
+function nullFillOf64BitIntegers(zarray: Record<string, unknown>): boolean {
+  return zarray.fill_value === null && typeof zarray.dtype === 'string' && /^[<>|][iu]8$/.test(zarray.dtype)
+}
+
+/**
+ * The array's location over a store that gives its `.zarray` with fill_value 0: zarr-python reads a
+ * chunk never written of a v2 array whose fill_value is null as zeros (xarray writes int64 times so,
+ * and skips their all-zero chunks), where zarrita fills it with null, which BigInt64Array refuses.
+ */
+function withZeroFill(at: zarr.Location<ZarrStore>): zarr.Location<ZarrStore> {
+  const key = `${at.path}/.zarray`
+  const inner = at.store
+  const store = {
+    get: async (path: string, options?: AbortOptions): Promise<Uint8Array | undefined> => {
+      const bytes = await inner.get(path as zarr.AbsolutePath, options)
+      if (path !== key || bytes === undefined) return bytes
+      const zarray = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
+      return new TextEncoder().encode(JSON.stringify({ ...zarray, fill_value: 0 }))
+    },
+  }
+  return new zarr.Location(store as unknown as ZarrStore, at.path)
 }
 
 /**

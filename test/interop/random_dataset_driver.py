@@ -68,7 +68,7 @@ def coordinate(rng, name, n):
     return values, attrs, encoding
 
 
-def data_variable(rng, dims, lengths):
+def data_variable(rng, dims, lengths, zarr_format):
     dtype = str(rng.choice(DTYPES))
     shape = tuple(lengths[d] for d in dims)
     size = int(np.prod(shape)) if shape else 1
@@ -92,10 +92,25 @@ def data_variable(rng, dims, lengths):
         attrs["scale_factor"] = float(rng.choice([0.5, 0.01, 2.0, 0.1]))
         if rng.random() < 0.5:
             attrs["add_offset"] = float(rng.choice([273.15, -10.0, 0.0]))
+    if dtype in ("int8", "int16") and rng.random() < 0.2:
+        attrs["_Unsigned"] = "true"
     if rng.random() < 0.1:
         attrs["missing_value"] = np.array(raw[0] if size > 0 else 0, dtype=dtype).item()
+    if zarr_format == 2 and rng.random() < 0.15:
+        raw = raw.astype(raw.dtype.newbyteorder(">"))  # stored big-endian
+    if rng.random() < 0.05:
+        raw, encoding, attrs = raw > 0, {}, {}
     data = xr.Variable(dims, raw.reshape(shape), attrs)
     return data, encoding
+
+
+def compressor_of(name, zarr_format):
+    if zarr_format == 2:
+        import numcodecs
+        return {"blosc": numcodecs.Blosc(), "zstd": numcodecs.Zstd(level=3), "gzip": numcodecs.GZip()}[name]
+    import zarr.codecs
+    return {"blosc": zarr.codecs.BloscCodec(), "zstd": zarr.codecs.ZstdCodec(level=3),
+            "gzip": zarr.codecs.GzipCodec()}[name]
 
 
 def build(seed, zarr_format):
@@ -116,13 +131,17 @@ def build(seed, zarr_format):
     for v in range(int(rng.integers(1, 4))):
         k = int(rng.integers(0, len(names) + 1))
         dims = tuple(rng.permutation(names)[:k])
-        data, enc = data_variable(rng, dims, lengths)
+        data, enc = data_variable(rng, dims, lengths, zarr_format)
         name = f"v{v}"
         data_vars[name] = xr.Variable(dims, data.data, data.attrs)
         enc["chunks"] = tuple(max(1, int(rng.integers(1, lengths[d] + 2))) for d in dims)
-        compressor = rng.choice(["none", "default"])
+        compressor = rng.choice(["none", "default", "blosc", "zstd", "gzip"])
         if compressor == "none":
             enc["compressors"] = None
+        elif compressor != "default":
+            enc["compressors"] = [compressor_of(compressor, zarr_format)]
+        if zarr_format == 3 and dims and rng.random() < 0.25:
+            enc["shards"] = tuple(c * int(rng.integers(1, 3)) for c in enc["chunks"])
         encoding[name] = enc
     # scale_factor, add_offset and missing_value stay attributes: the raw values are stored as drawn.
     ds = xr.Dataset(data_vars, coords=coords)
