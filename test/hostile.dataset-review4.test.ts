@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { loadBlake3 } from '../src/blocks.js'
 import { CFDatetime, openDataset } from '../src/dataset.js'
-import { HAMT, MemoryStore } from '../src/index.js'
+import { HAMT, isHamtError, MemoryStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { pyHamtPython } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
@@ -288,5 +288,181 @@ describe('Zarr v2 64-bit integers with fill_value null', () => {
       ['2000-01-01T00:00:00', '2000-01-01T00:00:00', '2000-01-01T01:00:00', '2000-01-01T02:00:00'],
     )
     assert.deepEqual([...(await ds.variable('n').load()).values], [0, 0, 7, 8])
+  })
+})
+
+/** A small Zarr v3 dataset (x coordinate, v(x)) whose array `v` has `mutate` applied to its zarr.json. */
+async function mutatedV3(mutate: (meta: Record<string, unknown>) => unknown, chunkBytes?: Uint8Array) {
+  const store = await MemoryStore.create()
+  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+  const array = (dtype: string, dims: string[]) => ({
+    zarr_format: 3,
+    node_type: 'array',
+    shape: [4],
+    data_type: dtype,
+    chunk_grid: { name: 'regular', configuration: { chunk_shape: [2] } },
+    chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+    fill_value: 0,
+    codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
+    attributes: {},
+    dimension_names: dims,
+  })
+  await map.set('zarr.json', json({ zarr_format: 3, node_type: 'group', attributes: {} }))
+  await map.set('x/zarr.json', json(array('float64', ['x'])))
+  await map.set('x/c/0', new Uint8Array(Float64Array.of(1, 2).buffer))
+  await map.set('x/c/1', new Uint8Array(Float64Array.of(3, 4).buffer))
+  const meta = array('int16', ['x']) as Record<string, unknown>
+  const mutated = mutate(meta) ?? meta
+  await map.set(
+    'v/zarr.json',
+    typeof mutated === 'string' ? new TextEncoder().encode(mutated) : json(mutated),
+  )
+  await map.set('v/c/0', chunkBytes ?? new Uint8Array(Int16Array.of(5, 6).buffer))
+  await map.set('v/c/1', chunkBytes ?? new Uint8Array(Int16Array.of(7, 8).buffer))
+  return { root: await map.flush(), store }
+}
+
+const HOSTILE_VALUES: unknown[] = [
+  null,
+  -1,
+  0,
+  1.5,
+  2 ** 53,
+  1e308,
+  'NaN',
+  '',
+  'x'.repeat(1 << 16),
+  [],
+  [[]],
+  [2 ** 31, 2 ** 31],
+  [-1],
+  [1, 2, 3],
+  {},
+  { __proto__: { polluted: true } },
+  JSON.parse('{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 1}}}'),
+  true,
+]
+const FIELDS = [
+  'shape',
+  'data_type',
+  'chunk_grid',
+  'chunk_key_encoding',
+  'fill_value',
+  'codecs',
+  'attributes',
+  'dimension_names',
+  'zarr_format',
+  'node_type',
+]
+
+/** Runs `run`, then waits a moment: the unhandled promise rejections it left behind (each would end a Node process). */
+async function unhandledAfter(run: () => Promise<unknown>): Promise<string[]> {
+  const seen: string[] = []
+  const listener = (reason: unknown): void => {
+    seen.push(String(reason))
+  }
+  process.on('unhandledRejection', listener)
+  try {
+    await run()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  } finally {
+    process.off('unhandledRejection', listener)
+  }
+  return seen
+}
+
+describe('unknown codecs', () => {
+  const cases: Record<string, (meta: Record<string, unknown>) => void> = {
+    'two unknown v3 codecs': (meta) => {
+      meta.codecs = [
+        { name: 'bytes', configuration: { endian: 'little' } },
+        { name: 'evil1' },
+        { name: 'evil2' },
+      ]
+    },
+    'codecs that are not objects': (meta) => {
+      meta.codecs = [1, 2, 3]
+    },
+    'unknown codecs inside a shard': (meta) => {
+      meta.codecs = [
+        {
+          name: 'sharding_indexed',
+          configuration: {
+            chunk_shape: [1],
+            codecs: [
+              { name: 'bytes', configuration: { endian: 'little' } },
+              { name: 'evil1' },
+              { name: 'evil2' },
+            ],
+            index_codecs: [
+              { name: 'bytes', configuration: { endian: 'little' } },
+              { name: 'evil3' },
+              { name: 'evil4' },
+            ],
+          },
+        },
+      ]
+    },
+  }
+  for (const [name, mutate] of Object.entries(cases)) {
+    it(`${name}: reading is ERR_INVALID_VALUE and leaves no unhandled rejection (which ends a Node process)`, async () => {
+      const { root, store } = await mutatedV3(mutate)
+      const unhandled = await unhandledAfter(async () => {
+        const ds = await openDataset(root, { store })
+        assertTypedError(await withinBudget(name, () => ds.variable('v').load()), 'ERR_INVALID_VALUE')
+      })
+      assert.deepEqual(unhandled, [])
+    })
+  }
+
+  it('unknown Zarr v2 filters and compressor: the same', async () => {
+    const { root, store } = await v2Dataset({
+      'v/.zarray': zarray('<f8', [2], [2], [{ id: 'evil1' }, { id: 'evil2' }]),
+      'v/.zattrs': json({ _ARRAY_DIMENSIONS: ['x'] }),
+      'v/0': new Uint8Array(16),
+    })
+    const unhandled = await unhandledAfter(async () => {
+      const ds = await openDataset(root, { store })
+      assertTypedError(await withinBudget('v2 filters', () => ds.variable('v').load()), 'ERR_INVALID_VALUE')
+    })
+    assert.deepEqual(unhandled, [])
+  })
+})
+
+describe('hostile Zarr v3 array metadata', () => {
+  it('every field replaced by hostile values: data or a typed error, within budget', async () => {
+    const failures: string[] = []
+    for (const field of FIELDS) {
+      for (const value of HOSTILE_VALUES) {
+        const { root, store } = await mutatedV3((meta) => {
+          meta[field] = value
+        })
+        const what = `${field} = ${JSON.stringify(value)?.slice(0, 60)}`
+        const outcome = await withinBudget(what, async () => {
+          const ds = await openDataset(root, { store })
+          return ds.dataVars.includes('v') ? [...(await ds.variable('v').load()).values] : []
+        })
+        if ('error' in outcome && outcome.error !== undefined && !isHamtError(outcome.error)) {
+          failures.push(
+            `${what}: ${String((outcome.error as Error)?.stack ?? outcome.error)
+              .split('\n')
+              .slice(0, 2)
+              .join(' | ')}`,
+          )
+        }
+        assert.equal(({} as Record<string, unknown>).polluted, undefined, `prototype polluted by ${what}`)
+      }
+    }
+    assert.deepEqual(failures, [])
+  })
+
+  it('a chunk grid of another rank than the shape is ERR_INVALID_VALUE at open', async () => {
+    for (const chunkShape of [[2, 2], [], [2, 2, 2, 2]]) {
+      const { root, store } = await mutatedV3((meta) => {
+        meta.chunk_grid = { name: 'regular', configuration: { chunk_shape: chunkShape } }
+      })
+      const outcome = await withinBudget(`chunks ${chunkShape}`, () => openDataset(root, { store }))
+      assertTypedError(outcome, 'ERR_INVALID_VALUE')
+    }
   })
 })

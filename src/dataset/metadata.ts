@@ -176,14 +176,20 @@ export async function storedArray(
       decode: (raw) => decodeToFloat64(cf(), raw),
     }
   }
-  const shape = opened.shape
-  const chunks = opened.chunks
+  // zarrita takes `shape` and `chunk_shape` as they are: any JSON value, of any length.
+  const shape = opened.shape as unknown
+  const chunks = opened.chunks as unknown
   if (
+    !Array.isArray(shape) ||
+    !Array.isArray(chunks) ||
+    shape.length !== chunks.length ||
     !shape.every((n) => Number.isSafeInteger(n) && n >= 0) ||
     !chunks.every((n) => Number.isSafeInteger(n) && n > 0)
   ) {
+    const show = (value: unknown): string =>
+      Array.isArray(value) ? `[${value.slice(0, 8)}]`.slice(0, 200) : describeValue(value)
     throw new InvalidValueError(
-      `array ${JSON.stringify(name)} has shape [${shape}] and chunks [${chunks}]: not a chunk grid`,
+      `array ${JSON.stringify(name)} has shape ${show(shape)} and chunks ${show(chunks)}: not a chunk grid`,
     )
   }
   const dims = dimsOf(shape)
