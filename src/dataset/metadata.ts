@@ -138,7 +138,7 @@ export async function storedArray(
 ): Promise<StoredArray> {
   let array: Promise<zarr.Array<zarr.DataType, ZarrStore>> | undefined
   const open = (): Promise<zarr.Array<zarr.DataType, ZarrStore>> => {
-    array ??= openCached(location, name, chunkCache, meta.v2).catch((error: unknown) => {
+    array ??= openCached(location, name, chunkCache, meta).catch((error: unknown) => {
       if (isHamtError(error)) throw error
       throw new InvalidValueError(
         `array ${JSON.stringify(name)}: ${(error as Error)?.message ?? String(error)}`,
@@ -217,8 +217,17 @@ async function openCached(
   location: zarr.Location<ZarrStore>,
   name: string,
   chunkCache: ChunkCache | undefined,
-  v2?: Record<string, unknown>,
+  meta: ArrayMeta,
 ): Promise<zarr.Array<zarr.DataType, ZarrStore>> {
+  const { v2 } = meta
+  const unknown = codecNames(v2 ?? meta).find(
+    (codec) => typeof codec !== 'string' || !zarr.registry.has(codec),
+  )
+  if (unknown !== undefined) {
+    throw new InvalidValueError(
+      `array ${JSON.stringify(name)} uses codec ${JSON.stringify(unknown)?.slice(0, 100)}, which zarrita does not know`,
+    )
+  }
   let at = location.resolve(name)
   if (v2 !== undefined && nullFillOf64BitIntegers(v2)) at = withZeroFill(at)
   const strings = v2 === undefined ? undefined : v2Strings(v2)
@@ -228,6 +237,36 @@ async function openCached(
       : (new zarr.Array(at.store, at.path, strings as never) as zarr.Array<zarr.DataType, ZarrStore>)
   const array = checkingChunkLengths(opened, name)
   return chunkCache === undefined ? array : chunkCache.wrap(array, name)
+}
+
+/**
+ * The registry names of the codecs zarrita would load for an array (v3 codecs with a shard's inner
+ * and index codecs; v2 filters and compressor as `numcodecs.<id>`). Checked before zarrita sees
+ * them: it loads a pipeline's codecs all at once and awaits them in turn, so a second unknown one
+ * rejects unhandled, which ends a Node process.
+ */
+function codecNames(meta: Record<string, unknown>): unknown[] {
+  if (meta.zarr_format === 2 || 'dtype' in meta) {
+    const v2 = [
+      ...(Array.isArray(meta.filters) ? meta.filters : []),
+      ...(meta.compressor ? [meta.compressor] : []),
+    ]
+    return v2.flatMap((codec) => {
+      const id = isRecord(codec) ? codec.id : undefined
+      if (id === 'fixedscaleoffset' || id === 'numcodecs.fixedscaleoffset') return [] // zarrita's own translation
+      return [typeof id === 'string' ? `numcodecs.${id}` : id]
+    })
+  }
+  const names = (codecs: unknown): unknown[] =>
+    !Array.isArray(codecs)
+      ? []
+      : codecs.flatMap((codec) => {
+          if (!isRecord(codec)) return [codec]
+          if (codec.name !== 'sharding_indexed') return [codec.name]
+          const config = isRecord(codec.configuration) ? codec.configuration : {}
+          return [...names(config.codecs), ...names(config.index_codecs)]
+        })
+  return names(meta.codecs)
 }
 
 /** A Zarr v2 array of 64-bit integers whose fill_value is null. */
