@@ -456,6 +456,38 @@ describe('hostile Zarr v3 array metadata', () => {
     assert.deepEqual(failures, [])
   })
 
+  it('every Zarr v2 .zarray field replaced by hostile values: data or a typed error, within budget', async () => {
+    const failures: string[] = []
+    const base = JSON.parse(new TextDecoder().decode(zarray('<i2', [4], [2]))) as Record<string, unknown>
+    for (const field of [...Object.keys(base), 'filters']) {
+      for (const value of HOSTILE_VALUES) {
+        const { root, store } = await v2Dataset({
+          'x/.zarray': zarray('<f8', [4], [4]),
+          'x/.zattrs': json({ _ARRAY_DIMENSIONS: ['x'] }),
+          'x/0': new Uint8Array(Float64Array.of(1, 2, 3, 4).buffer),
+          'v/.zarray': json({ ...base, [field]: value }),
+          'v/.zattrs': json({ _ARRAY_DIMENSIONS: ['x'] }),
+          'v/0': new Uint8Array(Int16Array.of(5, 6).buffer),
+          'v/1': new Uint8Array(Int16Array.of(7, 8).buffer),
+        })
+        const what = `${field} = ${JSON.stringify(value)?.slice(0, 60)}`
+        const unhandled = await unhandledAfter(async () => {
+          const outcome = await withinBudget(what, async () => {
+            const ds = await openDataset(root, { store })
+            return ds.dataVars.includes('v') ? [...(await ds.variable('v').load()).values] : []
+          })
+          if ('error' in outcome && outcome.error !== undefined && !isHamtError(outcome.error)) {
+            const stack = String((outcome.error as Error)?.stack ?? outcome.error)
+            failures.push(`${what}: ${stack.split('\n').slice(0, 2).join(' | ')}`)
+          }
+        })
+        if (unhandled.length > 0) failures.push(`${what}: unhandled ${unhandled}`)
+        assert.equal(({} as Record<string, unknown>).polluted, undefined, `prototype polluted by ${what}`)
+      }
+    }
+    assert.deepEqual(failures, [])
+  })
+
   it('a chunk grid of another rank than the shape is ERR_INVALID_VALUE at open', async () => {
     for (const chunkShape of [[2, 2], [], [2, 2, 2, 2]]) {
       const { root, store } = await mutatedV3((meta) => {

@@ -220,12 +220,12 @@ async function openCached(
   meta: ArrayMeta,
 ): Promise<zarr.Array<zarr.DataType, ZarrStore>> {
   const { v2 } = meta
-  const unknown = codecNames(v2 ?? meta).find(
+  const unknown = codecNames(v2 ?? meta).filter(
     (codec) => typeof codec !== 'string' || !zarr.registry.has(codec),
   )
-  if (unknown !== undefined) {
+  if (unknown.length > 0) {
     throw new InvalidValueError(
-      `array ${JSON.stringify(name)} uses codec ${JSON.stringify(unknown)?.slice(0, 100)}, which zarrita does not know`,
+      `array ${JSON.stringify(name)} uses codec ${String(JSON.stringify(unknown[0])).slice(0, 100)}, which zarrita does not know`,
     )
   }
   let at = location.resolve(name)
@@ -247,10 +247,9 @@ async function openCached(
  */
 function codecNames(meta: Record<string, unknown>): unknown[] {
   if (meta.zarr_format === 2 || 'dtype' in meta) {
-    const v2 = [
-      ...(Array.isArray(meta.filters) ? meta.filters : []),
-      ...(meta.compressor ? [meta.compressor] : []),
-    ]
+    // zarrita iterates `filters` whatever it is: a string of n characters makes n codecs.
+    const filters = meta.filters == null ? [] : Array.isArray(meta.filters) ? meta.filters : [meta.filters]
+    const v2 = [...filters, ...(meta.compressor ? [meta.compressor] : [])]
     return v2.flatMap((codec) => {
       const id = isRecord(codec) ? codec.id : undefined
       if (id === 'fixedscaleoffset' || id === 'numcodecs.fixedscaleoffset') return [] // zarrita's own translation
