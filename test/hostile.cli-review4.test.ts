@@ -80,3 +80,81 @@ describe('zarr get --sel on a string coordinate of numeric-looking ids', () => {
     assert.deepEqual((await get('station=72503..')).values, [11, 12, 13])
   })
 })
+
+/** A Zarr v3 dataset on disk whose arrays (float64, 10 values, one chunk) each carry `overrides` and a chunk of `bytes`. */
+async function hostileArrays(
+  arrays: Record<string, { overrides: Record<string, unknown>; chunk?: Uint8Array }>,
+): Promise<{ store: string; root: string }> {
+  const store = await mkdtemp(join(scratch, 'store-'))
+  const map = await HAMT.create<Uint8Array>({ store: await DiskStore.open(store), valuesAreBytes: true })
+  await map.set('zarr.json', json({ zarr_format: 3, node_type: 'group', attributes: {} }))
+  for (const [name, { overrides, chunk }] of Object.entries(arrays)) {
+    const meta = {
+      zarr_format: 3,
+      node_type: 'array',
+      shape: [10],
+      data_type: 'float64',
+      chunk_grid: { name: 'regular', configuration: { chunk_shape: [10] } },
+      chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+      fill_value: 0,
+      codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
+      attributes: {},
+      dimension_names: ['x'],
+    }
+    await map.set(`${name}/zarr.json`, json({ ...meta, ...overrides }))
+    if (chunk !== undefined) await map.set(`${name}/c/0`, chunk)
+  }
+  return { store, root: String(await map.flush()) }
+}
+
+describe("zarr get (by position) on a stranger's arrays", () => {
+  it('ends in a typed error, never a crash, zeros for a short chunk, or an allocation a few bytes claim', async () => {
+    const ones = new Uint8Array(Float64Array.from({ length: 10 }, () => 1).buffer)
+    const { store, root } = await hostileArrays({
+      codecs: {
+        overrides: {
+          codecs: [
+            { name: 'bytes', configuration: { endian: 'little' } },
+            { name: 'evil1' },
+            { name: 'evil2' },
+          ],
+        },
+        chunk: ones,
+      },
+      short: { overrides: {}, chunk: ones.slice(0, 16) },
+      bigchunk: {
+        overrides: { chunk_grid: { name: 'regular', configuration: { chunk_shape: [1e9] } } },
+        chunk: ones,
+      },
+      huge: {
+        overrides: { shape: [2 ** 40], chunk_grid: { name: 'regular', configuration: { chunk_shape: [1] } } },
+      },
+      fine: { overrides: {}, chunk: ones },
+    })
+    const fine = await cli('zarr', 'get', root, 'fine', '--store', store, '--json')
+    assert.equal(fine.code, 0, fine.stderr)
+    assert.deepEqual(JSON.parse(fine.stdout).values, Array(10).fill(1))
+    const expected: Record<string, string> = {
+      codecs: 'ERR_INVALID_VALUE',
+      short: 'ERR_INVALID_VALUE',
+      bigchunk: 'ERR_INVALID_VALUE',
+      huge: 'ERR_INVALID_ARGUMENT',
+    }
+    for (const [name, code] of Object.entries(expected)) {
+      const run = await cli('zarr', 'get', root, name, '--store', store, '--json')
+      assert.equal(run.code, 1, `${name}: ${run.stdout} ${run.stderr}`)
+      assert.equal(run.stdout, '', name)
+      assert.deepEqual(
+        run.stderr
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line).error?.code),
+        [code],
+        `${name}: ${run.stderr}`,
+      )
+    }
+    const huge = await cli('zarr', 'get', root, 'huge', '--select', '5:8', '--store', store, '--json')
+    assert.equal(huge.code, 0, huge.stderr)
+    assert.deepEqual(JSON.parse(huge.stdout).values, [0, 0, 0])
+  })
+})

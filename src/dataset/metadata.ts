@@ -138,7 +138,7 @@ export async function storedArray(
 ): Promise<StoredArray> {
   let array: Promise<zarr.Array<zarr.DataType, ZarrStore>> | undefined
   const open = (): Promise<zarr.Array<zarr.DataType, ZarrStore>> => {
-    array ??= openCached(location, name, chunkCache, meta).catch((error: unknown) => {
+    array ??= openCheckedArray(location, name, chunkCache, meta).catch((error: unknown) => {
       if (isHamtError(error)) throw error
       throw new InvalidValueError(
         `array ${JSON.stringify(name)}: ${(error as Error)?.message ?? String(error)}`,
@@ -176,22 +176,7 @@ export async function storedArray(
       decode: (raw) => decodeToFloat64(cf(), raw),
     }
   }
-  // zarrita takes `shape` and `chunk_shape` as they are: any JSON value, of any length.
-  const shape = opened.shape as unknown
-  const chunks = opened.chunks as unknown
-  if (
-    !Array.isArray(shape) ||
-    !Array.isArray(chunks) ||
-    shape.length !== chunks.length ||
-    !shape.every((n) => Number.isSafeInteger(n) && n >= 0) ||
-    !chunks.every((n) => Number.isSafeInteger(n) && n > 0)
-  ) {
-    const show = (value: unknown): string =>
-      Array.isArray(value) ? `[${value.slice(0, 8)}]`.slice(0, 200) : describeValue(value)
-    throw new InvalidValueError(
-      `array ${JSON.stringify(name)} has shape ${show(shape)} and chunks ${show(chunks)}: not a chunk grid`,
-    )
-  }
+  const { shape, chunks } = checkGrid(name, opened)
   const dims = dimsOf(shape)
   const attrs = decodedAttrs(rawAttrs)
   // Zarr v2: xarray masks with the array's fill_value (v3 keeps it apart from _FillValue).
@@ -212,8 +197,37 @@ export async function storedArray(
   }
 }
 
-/** The array, its chunks checked, read through the dataset's chunk cache when it has one. */
-async function openCached(
+/**
+ * The array's shape and chunk shape, checked: zarrita takes them as they are, any JSON value of any
+ * length. Not lists of whole numbers of one length (chunks above 0) is an InvalidValueError.
+ */
+export function checkGrid(
+  name: string,
+  array: { shape: unknown; chunks: unknown },
+): { shape: number[]; chunks: number[] } {
+  const { shape, chunks } = array
+  if (
+    !Array.isArray(shape) ||
+    !Array.isArray(chunks) ||
+    shape.length !== chunks.length ||
+    !shape.every((n) => Number.isSafeInteger(n) && n >= 0) ||
+    !chunks.every((n) => Number.isSafeInteger(n) && n > 0)
+  ) {
+    const show = (value: unknown): string =>
+      Array.isArray(value) ? `[${value.slice(0, 8)}]`.slice(0, 200) : describeValue(value)
+    throw new InvalidValueError(
+      `array ${JSON.stringify(name)} has shape ${show(shape)} and chunks ${show(chunks)}: not a chunk grid`,
+    )
+  }
+  return { shape, chunks }
+}
+
+/**
+ * A stranger's array as zarrita reads it, with the dataset's checks: codecs zarrita knows, every
+ * chunk decoded to its chunk shape's length, Zarr v2 strings and null fill values read as
+ * zarr-python reads them; read through `chunkCache` when given.
+ */
+export async function openCheckedArray(
   location: zarr.Location<ZarrStore>,
   name: string,
   chunkCache: ChunkCache | undefined,
