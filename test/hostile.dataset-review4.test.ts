@@ -322,6 +322,16 @@ async function mutatedV3(mutate: (meta: Record<string, unknown>) => unknown, chu
   return { root: await map.flush(), store }
 }
 
+/** The dataset of {@link mutatedV3} with the coordinate x carrying `attributes`. */
+async function withCoordinateAttrs(attributes: Record<string, unknown>) {
+  const { root, store } = await mutatedV3(() => undefined)
+  const map = await HAMT.open<Uint8Array>(root, { store, valuesAreBytes: true, readOnly: false })
+  const bytes = (await map.get('x/zarr.json')) as Uint8Array
+  const meta = JSON.parse(new TextDecoder().decode(bytes))
+  await map.set('x/zarr.json', json({ ...meta, attributes }))
+  return { root: await map.flush(), store }
+}
+
 const HOSTILE_VALUES: unknown[] = [
   null,
   -1,
@@ -483,6 +493,43 @@ describe('hostile Zarr v3 array metadata', () => {
         })
         if (unhandled.length > 0) failures.push(`${what}: unhandled ${unhandled}`)
         assert.equal(({} as Record<string, unknown>).polluted, undefined, `prototype polluted by ${what}`)
+      }
+    }
+    assert.deepEqual(failures, [])
+  })
+
+  it('CF attributes of the variable and its coordinate replaced by hostile values: data or a typed error', async () => {
+    const failures: string[] = []
+    const keys = ['_FillValue', 'missing_value', 'scale_factor', 'add_offset', 'units', 'calendar', '_Unsigned']
+    const values = [
+      ...HOSTILE_VALUES,
+      'days since 2000-01-01',
+      'seconds since 1-1-1',
+      'AAAAAAAA+H8=',
+      Array.from({ length: 5000 }, (_, i) => i),
+    ]
+    for (const key of keys) {
+      for (const value of values) {
+        for (const target of ['v', 'x']) {
+          const { root, store } = await mutatedV3((meta) => {
+            meta.attributes = { [key]: value }
+          })
+          // The coordinate's attributes are mutated by moving them: rebuild with x carrying them.
+          const what = `${target}.${key} = ${JSON.stringify(value)?.slice(0, 60)}`
+          const opened = target === 'v' ? { root, store } : await withCoordinateAttrs({ [key]: value })
+          const outcome = await withinBudget(what, async () => {
+            const ds = await openDataset(opened.root, { store: opened.store })
+            void ds.coords
+            const v = ds.variable('v')
+            void v.encoding
+            const loaded = await v.load()
+            return [loaded.toRecords().length, [...loaded.values]]
+          })
+          if ('error' in outcome && outcome.error !== undefined && !isHamtError(outcome.error)) {
+            const stack = String((outcome.error as Error)?.stack ?? outcome.error)
+            failures.push(`${what}: ${stack.split('\n').slice(0, 2).join(' | ')}`)
+          }
+        }
       }
     }
     assert.deepEqual(failures, [])
