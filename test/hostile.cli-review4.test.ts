@@ -158,3 +158,35 @@ describe("zarr get (by position) on a stranger's arrays", () => {
     assert.deepEqual(JSON.parse(huge.stdout).values, [0, 0, 0])
   })
 })
+
+describe("zarr info on a stranger's time coordinate", () => {
+  it('unknown codecs or a chunk claiming 10^8 values: listed with a timeError, no crash and no allocation', async () => {
+    const time = { attributes: { units: 'days since 2000-01-01' }, dimension_names: ['time'] }
+    const { store, root } = await hostileArrays({
+      codecs: {
+        overrides: {
+          ...time,
+          codecs: [
+            { name: 'bytes', configuration: { endian: 'little' } },
+            { name: 'evil1' },
+            { name: 'evil2' },
+          ],
+        },
+        chunk: new Uint8Array(80),
+      },
+      // No chunk stored: zarrita would fill 10^8 values (800 MB) to read the first one.
+      bigchunk: {
+        overrides: { ...time, chunk_grid: { name: 'regular', configuration: { chunk_shape: [1e8] } } },
+      },
+      fine: { overrides: time, chunk: new Uint8Array(Float64Array.from({ length: 10 }, (_, i) => i).buffer) },
+    })
+    const run = await cli('zarr', 'info', root, '--store', store, '--json')
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(run.stderr, '')
+    const nodes = JSON.parse(run.stdout).nodes as Array<Record<string, unknown>>
+    const node = (path: string) => (nodes.find((n) => n.path === path) as { cf: Record<string, unknown> }).cf
+    assert.deepEqual(node('/fine').timeRange, ['2000-01-01T00:00:00', '2000-01-10T00:00:00'])
+    assert.match(String(node('/codecs').timeError), /codec "evil1"/)
+    assert.match(String(node('/bigchunk').timeError), /chunks \[100000000\]/)
+  })
+})

@@ -6,6 +6,8 @@ import { cfValueDecoder } from '../../dataset/cf.js'
 import { decodeTimesWithNaT, parseTimeUnits } from '../../dataset/cf-time.js'
 import { openDataset } from '../../dataset/dataset.js'
 import type { CoordinateValue, LabelIndexer, Method, PositionIndexer } from '../../dataset/interface.js'
+import { checkGrid, openCheckedArray, type ZarrStore } from '../../dataset/metadata.js'
+import { checkChunkSize } from '../../dataset/read.js'
 import { cellOf } from '../../dataset/records.js'
 import { registerZstdCodec } from '../../zstd/node.js'
 import { type Context, rootOf, UsageError } from '../context.js'
@@ -189,7 +191,10 @@ export async function cfFacts(
     try {
       if (parseTimeUnits(units, calendar) !== undefined) {
         registerZstdCodec()
-        const array = await zarr.open(zarr.root(store).resolve(path.replace(/^\//, '')), { kind: 'array' })
+        // A stranger's coordinate gets the dataset layer's checks (codecs, chunk sizes and lengths).
+        const name = path.replace(/^\//, '')
+        const array = await openCheckedArray(zarr.root(store as ZarrStore), name, undefined, meta)
+        checkChunkSize({ name, ...checkGrid(name, array) })
         const last = (shape[0] as number) - 1
         const ends = await Promise.all([zarr.get(array, [0]), zarr.get(array, [last])])
         const [first, final] = decodeTimesWithNaT(ends as Array<number | bigint>, units, calendar)
