@@ -94,12 +94,10 @@ def data_variable(rng, dims, lengths, zarr_format):
             attrs["add_offset"] = float(rng.choice([273.15, -10.0, 0.0]))
     if dtype in ("int8", "int16") and rng.random() < 0.2:
         attrs["_Unsigned"] = "true"
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 and (size == 0 or not np.isnan(float(raw[0]))):  # NaN is no JSON attribute
         attrs["missing_value"] = np.array(raw[0] if size > 0 else 0, dtype=dtype).item()
     if zarr_format == 2 and rng.random() < 0.15:
         raw = raw.astype(raw.dtype.newbyteorder(">"))  # stored big-endian
-    if rng.random() < 0.05:
-        raw, encoding, attrs = raw > 0, {}, {}
     data = xr.Variable(dims, raw.reshape(shape), attrs)
     return data, encoding
 
