@@ -26,7 +26,13 @@ const dir = mkdtempSync(join(tmpdir(), 'ts-hamt-review4-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 const driver = fileURLToPath(new URL('./interop/random_dataset_driver.py', import.meta.url))
 
+type SpecLabel = { num: string } | { str: string } | { time: string }
+type Selection = {
+  var: string
+  indexers: Record<string, { kind: 'label' | 'list' | 'slice'; labels: SpecLabel[] }>
+} & ({ values: string[]; dims: string[] } | { error: string })
 type Written = {
+  selections: Selection[]
   dims: Record<string, number>
   variables: Record<
     string,
@@ -124,6 +130,45 @@ function pickValues(
   return out
 }
 
+function labelOf(label: SpecLabel): number | string {
+  return 'num' in label ? Number(label.num) : 'str' in label ? label.str : label.time
+}
+
+/** xarray's label selections on the dataset, made again with `sel`: the same values and dims, or both errors. */
+async function checkSelections(ds: Awaited<ReturnType<typeof openDataset>>, written: Written, what: string) {
+  for (const selection of written.selections) {
+    const indexers = Object.fromEntries(
+      Object.entries(selection.indexers).map(([dim, { kind, labels }]) => {
+        const values = labels.map(labelOf)
+        if (kind === 'label') return [dim, values[0]]
+        if (kind === 'list') return [dim, values]
+        return [dim, { start: values[0], stop: values[1] }]
+      }),
+    )
+    const where = `sel ${JSON.stringify(indexers)} of ${selection.var} in ${what}`
+    let ours: { values: Float64Array; dims: readonly string[] } | { error: unknown }
+    try {
+      ours = await ds.variable(selection.var).sel(indexers).load()
+    } catch (error) {
+      if (!isHamtError(error)) throw error
+      ours = { error }
+    }
+    if ('error' in selection) {
+      assert.ok('error' in ours, `${where}: xarray fails (${selection.error}), we gave a result`)
+      continue
+    }
+    assert.ok(
+      !('error' in ours),
+      `${where}: xarray gives values, we fail: ${'error' in ours ? ours.error : ''}`,
+    )
+    assert.deepEqual(ours.dims, selection.dims, where)
+    const dtype = written.variables[selection.var]?.dtype as string
+    const wrong = selection.values.filter((theirs, i) => !same(ours.values[i], theirs, dtype))
+    assert.equal(ours.values.length, selection.values.length, where)
+    assert.deepEqual(wrong, [], where)
+  }
+}
+
 async function checkOne(
   path: string,
   written: Written,
@@ -143,6 +188,7 @@ async function checkOne(
     assert.equal(ours.length, v.values.length, `length of ${name} in ${what}`)
     assert.deepEqual(wrong, [], `coordinate ${name} of ${what}: ours ${JSON.stringify(ours)}`)
   }
+  await checkSelections(ds, written, what)
   const dataVars = Object.entries(written.variables).filter(([, v]) => !v.coord)
   assert.deepEqual(ds.dataVars.sort(), dataVars.map(([n]) => n).sort(), `data variables of ${what}`)
   for (const [name, v] of dataVars) {
@@ -500,7 +546,15 @@ describe('hostile Zarr v3 array metadata', () => {
 
   it('CF attributes of the variable and its coordinate replaced by hostile values: data or a typed error', async () => {
     const failures: string[] = []
-    const keys = ['_FillValue', 'missing_value', 'scale_factor', 'add_offset', 'units', 'calendar', '_Unsigned']
+    const keys = [
+      '_FillValue',
+      'missing_value',
+      'scale_factor',
+      'add_offset',
+      'units',
+      'calendar',
+      '_Unsigned',
+    ]
     const values = [
       ...HOSTILE_VALUES,
       'days since 2000-01-01',

@@ -164,7 +164,8 @@ def write(request):
 def write_one(path, seed, zarr_format):
     ds, encoding = build(seed, zarr_format)
     ds.to_zarr(path, zarr_format=zarr_format, consolidated=False, encoding=encoding, mode="w")
-    opened = xr.open_zarr(path, consolidated=False, use_cftime=True).load()
+    # pandas where xarray picks it (standard calendars in 1678-2262), cftime elsewhere: sel differs.
+    opened = xr.open_zarr(path, consolidated=False).load()
     variables = {}
     for name, var in {**opened.coords, **opened.data_vars}.items():
         variables[str(name)] = {
@@ -174,7 +175,56 @@ def write_one(path, seed, zarr_format):
             "values": [text(v) for v in np.asarray(var.values).ravel()],
             "coord": name in opened.coords,
         }
-    return {"dims": {str(k): int(v) for k, v in opened.sizes.items()}, "variables": variables}
+    return {"dims": {str(k): int(v) for k, v in opened.sizes.items()}, "variables": variables,
+            "selections": selections(np.random.default_rng(seed + 1), opened)}
+
+
+def label_json(value):
+    """A label as the test hands it to sel: numbers by repr, times ISO, strings as they are."""
+    if isinstance(value, (np.datetime64, cftime.datetime)):
+        return {"time": text(value)}
+    if isinstance(value, str):
+        return {"str": value}
+    return {"num": text(value)}
+
+
+def selections(rng, ds):
+    """Random label selections (a label, a list, a slice of labels) on each data variable, with
+    xarray's answer: the values (flat, repr) or the error's class name."""
+    out = []
+    for name, var in ds.data_vars.items():
+        for _ in range(3):
+            indexers = {}
+            for dim in var.dims:
+                if dim not in ds.indexes or ds.sizes[dim] == 0 or rng.random() < 0.3:
+                    continue
+                values = ds.indexes[dim].values if not isinstance(ds.indexes[dim], xr.CFTimeIndex) else list(ds.indexes[dim])
+                pick = lambda: values[int(rng.integers(0, len(values)))]
+                kind = rng.choice(["label", "list", "slice"])
+                # xarray takes no list of time strings, nor (on a cftime index) fractional seconds:
+                # both are ours alone (README), so neither is compared.
+                is_time = isinstance(values[0], (np.datetime64, cftime.datetime))
+                if is_time and (kind == "list" or any("." in text(v) for v in values)):
+                    continue
+                if kind == "label":
+                    indexers[dim] = ("label", pick())
+                elif kind == "list":
+                    indexers[dim] = ("list", [pick() for _ in range(int(rng.integers(1, 4)))])
+                else:
+                    indexers[dim] = ("slice", [pick(), pick()])
+            # Times go to xarray as the ISO strings the test gives us (strings name periods in both).
+            as_given = lambda v: text(v) if isinstance(v, (np.datetime64, cftime.datetime)) else v
+            sel = {k: (as_given(v) if kind == "label" else [as_given(x) for x in v] if kind == "list"
+                       else slice(*(as_given(x) for x in v))) for k, (kind, v) in indexers.items()}
+            spec = {k: {"kind": kind, "labels": [label_json(x) for x in (v if kind != "label" else [v])]}
+                    for k, (kind, v) in indexers.items()}
+            try:
+                picked = var.sel(sel)
+                answer = {"values": [text(v) for v in np.asarray(picked.values).ravel()], "dims": list(picked.dims)}
+            except Exception as error:
+                answer = {"error": type(error).__name__}
+            out.append({"var": str(name), "indexers": spec, **answer})
+    return out
 
 
 def main():
