@@ -1,6 +1,7 @@
 import * as zarr from 'zarrita'
 import { decodeUtf8 } from '../../codec/dag-cbor.js'
-import { checkGrid, nodeMeta, openCheckedArray, type ZarrStore } from '../../dataset/metadata.js'
+import { checkGrid, openCheckedArray } from '../../dataset/checked-array.js'
+import { nodeMeta, type ZarrStore } from '../../dataset/metadata.js'
 import { openZarrRoot, type ZarrLayout } from '../../dataset/open.js'
 import { checkChunkSize } from '../../dataset/read.js'
 import { InvalidArgumentError, InvalidValueError, isHamtError } from '../../errors.js'
