@@ -32,6 +32,7 @@ type Selection = {
   indexers: Record<string, { kind: 'label' | 'list' | 'slice'; labels: SpecLabel[] }>
 } & ({ values: string[]; dims: string[] } | { error: string })
 type Written = {
+  records: Record<string, string>[]
   selections: Selection[]
   dims: Record<string, number>
   variables: Record<
@@ -169,6 +170,32 @@ async function checkSelections(ds: Awaited<ReturnType<typeof openDataset>>, writ
   }
 }
 
+/** A record cell in one spelling for both sides: numbers in the column's dtype, times ISO, NaN. */
+function canonical(cell: unknown, dtype: string | undefined): string {
+  if (cell === null || cell === undefined || cell === 'nan' || cell === 'NaT') return 'NaN'
+  if (typeof cell === 'string' && /^-?\d{4,}-\d\d-\d\dT/.test(cell)) return cell.replace(/\.0+$/, '')
+  if (typeof cell === 'string' && dtype !== undefined && /^(u?int|float)/.test(dtype)) cell = Number(cell)
+  if (typeof cell === 'number') return String(dtype === 'float32' ? Math.fround(cell) : cell)
+  return String(cell)
+}
+
+/** `ds.load().toRecords()` holds the rows of xarray's `to_dataframe()` (as a multiset). */
+async function checkRecords(ds: Awaited<ReturnType<typeof openDataset>>, written: Written, what: string) {
+  const rows = (records: readonly Record<string, unknown>[]): string[] =>
+    records
+      .map((row) =>
+        JSON.stringify(
+          Object.keys(row)
+            .sort()
+            .map((k) => [k, canonical(row[k], written.variables[k]?.dtype)]),
+        ),
+      )
+      .sort()
+  const ours = (await ds.load()).toRecords()
+  assert.equal(ours.length, written.records.length, `rows of ${what}`)
+  assert.deepEqual(rows(ours).slice(0, 20), rows(written.records).slice(0, 20), `records of ${what}`)
+}
+
 async function checkOne(
   path: string,
   written: Written,
@@ -189,6 +216,7 @@ async function checkOne(
     assert.deepEqual(wrong, [], `coordinate ${name} of ${what}: ours ${JSON.stringify(ours)}`)
   }
   await checkSelections(ds, written, what)
+  await checkRecords(ds, written, what)
   const dataVars = Object.entries(written.variables).filter(([, v]) => !v.coord)
   assert.deepEqual(ds.dataVars.sort(), dataVars.map(([n]) => n).sort(), `data variables of ${what}`)
   for (const [name, v] of dataVars) {
@@ -596,6 +624,27 @@ describe('hostile Zarr v3 array metadata', () => {
       })
       const outcome = await withinBudget(`chunks ${chunkShape}`, () => openDataset(root, { store }))
       assertTypedError(outcome, 'ERR_INVALID_VALUE')
+    }
+  })
+})
+
+describe('records of a whole dataset span every dimension, as to_dataframe', () => {
+  it('a dimension only a coordinate has repeats the rows; one of length 0 leaves none', async () => {
+    // xarray: Dataset({'v': 7.0}, coords={'s': [1, 2, 3]}).to_dataframe() has 3 rows; with s of length 0, none.
+    for (const s of [[1, 2, 3], []]) {
+      const { root, store } = await v2Dataset({
+        's/.zarray': zarray('<f8', [s.length], [Math.max(1, s.length)]),
+        's/.zattrs': json({ _ARRAY_DIMENSIONS: ['s'] }),
+        ...(s.length > 0 ? { 's/0': new Uint8Array(Float64Array.from(s).buffer) } : {}),
+        'v/.zarray': zarray('<f8', [], []),
+        'v/.zattrs': json({ _ARRAY_DIMENSIONS: [] }),
+        'v/0': new Uint8Array(Float64Array.of(7).buffer),
+      })
+      const records = (await (await openDataset(root, { store })).load()).toRecords()
+      assert.deepEqual(
+        records,
+        s.map((value) => ({ s: value, v: 7 })),
+      )
     }
   })
 })

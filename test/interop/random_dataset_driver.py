@@ -5,7 +5,7 @@ write: {"dir": path, "seeds": [int], "zarrFormat": 3|2}
   data variables of every integer and float dtype with NaN, _FillValue, scale_factor/add_offset, times
   in any calendar, random chunks and compressors), writes it as dir/<seed>.zarr, reopens it with xarray and
   answers per seed {"dims": {name: length}, "variables": {name: {"dims", "shape", "dtype", "values": [str],
-  "coord": bool}}}. Numbers travel as repr strings, times as ISO strings ("NaT" for missing).
+  "coord": bool}}, "records": to_dataframe() rows, "selections": label selections and xarray's answers}. Numbers travel as repr strings, times as ISO strings ("NaT" for missing).
 """
 import json
 import sys
@@ -149,7 +149,7 @@ def build(seed, zarr_format):
 def text(value):
     if isinstance(value, np.datetime64):
         return "NaT" if np.isnat(value) else str(value.astype("datetime64[us]"))
-    if isinstance(value, cftime.datetime):
+    if isinstance(value, (cftime.datetime, pd.Timestamp)):
         return value.isoformat()
     if isinstance(value, str):
         return value
@@ -175,7 +175,9 @@ def write_one(path, seed, zarr_format):
             "values": [text(v) for v in np.asarray(var.values).ravel()],
             "coord": name in opened.coords,
         }
-    return {"dims": {str(k): int(v) for k, v in opened.sizes.items()}, "variables": variables,
+    frame = opened.to_dataframe().reset_index() if opened.dims else opened.expand_dims("_row").to_dataframe()
+    records = [{str(k): text(v) for k, v in row.items() if k != "_row"} for row in frame.to_dict("records")]
+    return {"dims": {str(k): int(v) for k, v in opened.sizes.items()}, "variables": variables, "records": records,
             "selections": selections(np.random.default_rng(seed + 1), opened)}
 
 
