@@ -238,6 +238,11 @@ export class Dataset {
     for (const view of [...views].sort((a, b) => b.dims.length - a.dims.length)) {
       for (const dim of view.dims) if (!dims.includes(dim)) dims.push(dim)
     }
+    // As xarray's to_dataframe, rows span every kept dimension: one that only a coordinate has
+    // repeats the rows along it (and a length 0 there leaves none).
+    for (const dim of this.#coordinates.keys()) {
+      if (this.#selection(dim).kind !== 'point' && !dims.includes(dim)) dims.push(dim)
+    }
     const cells = dims.map((dim) => {
       const selection = this.#selection(dim)
       const coord = this.#coordinates.get(dim)

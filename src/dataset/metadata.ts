@@ -8,6 +8,7 @@ import { describeValue, InvalidArgumentError, InvalidValueError, isHamtError } f
 import type { ShardedZarrStore } from '../sharded/store.js'
 import type { ZarrHAMTStore } from '../zarr/store.js'
 import { parseTimeUnits } from './cf-time.js'
+import { checkGrid, fixedWidthStrings, nullFillOf64BitIntegers, openCheckedArray } from './checked-array.js'
 import type { ChunkCache } from './chunk-cache.js'
 import type { OpenDatasetOptions } from './interface.js'
 import { type CoordinateInfo, stringCoordinate } from './labels.js'
@@ -138,7 +139,7 @@ export async function storedArray(
 ): Promise<StoredArray> {
   let array: Promise<zarr.Array<zarr.DataType, ZarrStore>> | undefined
   const open = (): Promise<zarr.Array<zarr.DataType, ZarrStore>> => {
-    array ??= openCached(location, name, chunkCache, meta.v2).catch((error: unknown) => {
+    array ??= openCheckedArray(location, name, chunkCache, meta).catch((error: unknown) => {
       if (isHamtError(error)) throw error
       throw new InvalidValueError(
         `array ${JSON.stringify(name)}: ${(error as Error)?.message ?? String(error)}`,
@@ -176,20 +177,13 @@ export async function storedArray(
       decode: (raw) => decodeToFloat64(cf(), raw),
     }
   }
-  const shape = opened.shape
-  const chunks = opened.chunks
-  if (
-    !shape.every((n) => Number.isSafeInteger(n) && n >= 0) ||
-    !chunks.every((n) => Number.isSafeInteger(n) && n > 0)
-  ) {
-    throw new InvalidValueError(
-      `array ${JSON.stringify(name)} has shape [${shape}] and chunks [${chunks}]: not a chunk grid`,
-    )
-  }
+  const { shape, chunks } = checkGrid(name, opened)
   const dims = dimsOf(shape)
   const attrs = decodedAttrs(rawAttrs)
   // Zarr v2: xarray masks with the array's fill_value (v3 keeps it apart from _FillValue).
-  const cf = lazyDecoder(rawAttrs, String(opened.dtype), opened.fillValue, meta.zarr_format === 2)
+  // A null fill_value opened as 0 (withZeroFill) still masks nothing.
+  const fillValue = meta.v2 !== undefined && nullFillOf64BitIntegers(meta.v2) ? null : opened.fillValue
+  const cf = lazyDecoder(rawAttrs, String(opened.dtype), fillValue, meta.zarr_format === 2)
   return {
     name,
     dims,
@@ -202,83 +196,6 @@ export async function storedArray(
     cf,
     decode: (raw, into) => decodeToFloat64(cf(), raw, into),
   }
-}
-
-/** The array, its chunks checked, read through the dataset's chunk cache when it has one. */
-async function openCached(
-  location: zarr.Location<ZarrStore>,
-  name: string,
-  chunkCache: ChunkCache | undefined,
-  v2?: Record<string, unknown>,
-): Promise<zarr.Array<zarr.DataType, ZarrStore>> {
-  const at = location.resolve(name)
-  const strings = v2 === undefined ? undefined : v2Strings(v2)
-  const opened =
-    strings === undefined
-      ? await zarr.open(at, { kind: 'array' })
-      : (new zarr.Array(at.store, at.path, strings as never) as zarr.Array<zarr.DataType, ZarrStore>)
-  const array = checkingChunkLengths(opened, name)
-  return chunkCache === undefined ? array : chunkCache.wrap(array, name)
-}
-
-/**
- * Zarr v3 metadata for a v2 array of strings stored vlen-utf8 (xarray writes `<U4` with that
- * filter): zarrita reads the dtype as fixed-width and gives empty strings, so it is read as v3's
- * `string`. Undefined for any other array (or filters besides vlen-utf8, or Fortran order).
- */
-function v2Strings(zarray: Record<string, unknown>): Record<string, unknown> | undefined {
-  const { dtype, filters, compressor, order } = zarray
-  if (typeof dtype !== 'string' || !/^([<>|][US]\d*|\|O)$/.test(dtype) || order === 'F') return undefined
-  if (
-    !Array.isArray(filters) ||
-    filters.length !== 1 ||
-    !isRecord(filters[0]) ||
-    filters[0].id !== 'vlen-utf8'
-  ) {
-    return undefined
-  }
-  const codecs: unknown[] = [{ name: 'vlen-utf8', configuration: {} }]
-  if (isRecord(compressor)) {
-    const { id, ...configuration } = compressor
-    codecs.push({ name: `numcodecs.${String(id)}`, configuration })
-  }
-  return {
-    zarr_format: 3,
-    node_type: 'array',
-    shape: zarray.shape,
-    data_type: 'string',
-    chunk_grid: { name: 'regular', configuration: { chunk_shape: zarray.chunks } },
-    chunk_key_encoding: {
-      name: 'v2',
-      configuration: { separator: zarray.dimension_separator ?? '.' },
-    },
-    codecs,
-    fill_value: '',
-    attributes: {},
-  }
-}
-
-/**
- * The array, with every chunk it decodes checked to hold its chunk shape's values: zarrita reads
- * a chunk of the wrong length (cut short, or padded) as zeros or as its first values, where
- * zarr-python refuses it.
- */
-function checkingChunkLengths(
-  array: zarr.Array<zarr.DataType, ZarrStore>,
-  name: string,
-): zarr.Array<zarr.DataType, ZarrStore> {
-  const getChunk = array.getChunk.bind(array)
-  const expected = array.chunks.reduce((a, b) => a * b, 1)
-  array.getChunk = async (coords, options, opts) => {
-    const chunk = await getChunk(coords, options, opts)
-    if (chunk.data.length !== expected) {
-      throw new InvalidValueError(
-        `array ${JSON.stringify(name)}: chunk [${coords}] decodes to ${chunk.data.length} values, not the ${expected} of its chunk shape [${array.chunks}]`,
-      )
-    }
-    return chunk
-  }
-  return array
 }
 
 /** What xarray's decode_cf moves from a variable's attributes to its encoding. */
@@ -340,6 +257,8 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
     const strings = Array.from(raw as ArrayLike<unknown>, (value) => (typeof value === 'string' ? value : ''))
     return stringCoordinate(array.name, strings)
   }
+  if (raw instanceof zarr.UnicodeStringArray)
+    return stringCoordinate(array.name, fixedWidthStrings(array.name, raw))
   const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))
   const index = coordinateIndex(array.name, values, array.dtype === 'float32')
   const units = array.rawAttrs.units

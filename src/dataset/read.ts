@@ -183,7 +183,7 @@ const MIN_CHUNK_ALLOWANCE = 1 << 24
  * zarrita allocates a whole chunk to read any of it, a missing one too (filled): a chunk declared
  * far larger than the array would cost memory no stored byte accounts for, so it is refused.
  */
-export function checkChunkSize(source: StoredArray): void {
+export function checkChunkSize(source: Pick<StoredArray, 'name' | 'shape' | 'chunks'>): void {
   let declared = 1
   let inside = 1
   source.chunks.forEach((size, d) => {

@@ -4,8 +4,11 @@ import * as zarr from 'zarrita'
 import { hexToBytes } from '../../cas/id.js'
 import { cfValueDecoder } from '../../dataset/cf.js'
 import { decodeTimesWithNaT, parseTimeUnits } from '../../dataset/cf-time.js'
+import { checkGrid, openCheckedArray } from '../../dataset/checked-array.js'
 import { openDataset } from '../../dataset/dataset.js'
 import type { CoordinateValue, LabelIndexer, Method, PositionIndexer } from '../../dataset/interface.js'
+import type { ZarrStore } from '../../dataset/metadata.js'
+import { checkChunkSize } from '../../dataset/read.js'
 import { cellOf } from '../../dataset/records.js'
 import { registerZstdCodec } from '../../zstd/node.js'
 import { type Context, rootOf, UsageError } from '../context.js'
@@ -42,17 +45,17 @@ const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/
 
 /**
  * `--sel` values: a label, `a,b,c` (a list), `a..b` (a slice, both ends included, either may be
- * empty). Labels of a dimension `isTime` names stay text: `time=2024` is the year, as in xarray,
- * not 2024 of the file's units.
+ * empty). Labels of a dimension `keepsText` names stay text: on a time `time=2024` is the year, as
+ * in xarray, not 2024 of the file's units; on a string coordinate `station=72503` is the id.
  */
 export function parseSel(
   values: unknown,
-  isTime: (dim: string) => boolean = () => false,
+  keepsText: (dim: string) => boolean = () => false,
 ): Record<string, LabelIndexer> {
   const indexers: Record<string, LabelIndexer> = {}
   for (const [dim, text] of pairs(values, 'sel')) {
     const label = (item: string): string | number =>
-      !isTime(dim) && NUMBER.test(item.trim()) ? Number(item) : item.trim()
+      !keepsText(dim) && NUMBER.test(item.trim()) ? Number(item) : item.trim()
     const range = text.split('..')
     if (range.length === 2) {
       const [start, stop] = range as [string, string]
@@ -119,14 +122,18 @@ export async function getLabelled(
     ...(typeof flags.method === 'string' ? { method: flags.method as Method } : {}),
     ...(tolerance === undefined ? {} : { tolerance }),
   }
-  const isTime = (dim: string): boolean => {
+  // Times and strings (Zarr v3 `string`, v2 vlen-utf8 or fixed-width `<U`) take labels as text.
+  const keepsText = (dim: string): boolean => {
+    if (!ds.variables.includes(dim)) return false
+    const coordinate = ds.variable(dim)
+    if (coordinate.dtype === 'string' || coordinate.dtype.startsWith('v2:U')) return true
     try {
-      return ds.variables.includes(dim) && ds.variable(dim).encoding.calendar !== undefined
+      return coordinate.encoding.calendar !== undefined
     } catch {
       return false // attributes that do not decode: sel says what is wrong with the label
     }
   }
-  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(parseSel(flags.sel, isTime), options)
+  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(parseSel(flags.sel, keepsText), options)
   const progress = context.output.progress(`reading ${name}`)
   const read = {
     signal: context.signal,
@@ -185,7 +192,10 @@ export async function cfFacts(
     try {
       if (parseTimeUnits(units, calendar) !== undefined) {
         registerZstdCodec()
-        const array = await zarr.open(zarr.root(store).resolve(path.replace(/^\//, '')), { kind: 'array' })
+        // A stranger's coordinate gets the dataset layer's checks (codecs, chunk sizes and lengths).
+        const name = path.replace(/^\//, '')
+        const array = await openCheckedArray(zarr.root(store as ZarrStore), name, undefined, meta)
+        checkChunkSize({ name, ...checkGrid(name, array) })
         const last = (shape[0] as number) - 1
         const ends = await Promise.all([zarr.get(array, [0]), zarr.get(array, [last])])
         const [first, final] = decodeTimesWithNaT(ends as Array<number | bigint>, units, calendar)

@@ -1,7 +1,10 @@
 import * as zarr from 'zarrita'
 import { decodeUtf8 } from '../../codec/dag-cbor.js'
+import { checkGrid, openCheckedArray } from '../../dataset/checked-array.js'
+import { nodeMeta, type ZarrStore } from '../../dataset/metadata.js'
 import { openZarrRoot, type ZarrLayout } from '../../dataset/open.js'
-import { InvalidArgumentError } from '../../errors.js'
+import { checkChunkSize } from '../../dataset/read.js'
+import { InvalidArgumentError, InvalidValueError, isHamtError } from '../../errors.js'
 import { ShardedZarrStore } from '../../sharded/store.js'
 import { zarrJsonPath } from '../../zarr/keys.js'
 import { registerZstdCodec } from '../../zstd/node.js'
@@ -159,14 +162,27 @@ async function get(
   if (arrayPath === undefined) throw new UsageError('ARRAY is missing: the path of an array, e.g. temp')
   const { store } = await openZarr(context, root, false)
   registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
-  let array: zarr.Array<zarr.DataType, Readable>
-  try {
-    array = await zarr.open(zarr.root(store).resolve(arrayPath), { kind: 'array' })
-  } catch (error) {
-    throw new InvalidArgumentError(`${arrayPath} is not an array of ${root}: ${(error as Error).message}`)
+  // A stranger's array gets the dataset layer's checks: known codecs, chunk lengths and sizes.
+  const path = arrayPath.replace(/^\/+|\/+$/g, '')
+  const meta = await nodeMeta(store as ZarrStore, path, context.signal)
+  if (meta?.node_type !== 'array') throw new InvalidArgumentError(`${arrayPath} is not an array of ${root}`)
+  const array = await openCheckedArray(zarr.root(store as ZarrStore), path, undefined, meta)
+  const { shape, chunks } = checkGrid(arrayPath, array)
+  checkChunkSize({ name: arrayPath, shape, chunks })
+  const selection = parseSelection(select, shape)
+  const size = selectionSize(selection, shape)
+  if (size > MAX_VALUES) {
+    throw new InvalidArgumentError(
+      `the selection of ${arrayPath} holds ${size} values, more than ${MAX_VALUES}: narrow it with --select`,
+    )
   }
-  const selection = parseSelection(select, array.shape)
-  const chunk = (await zarr.get(array, selection)) as { data: ArrayLike<unknown>; shape: number[] }
+  let chunk: { data: ArrayLike<unknown>; shape: number[] }
+  try {
+    chunk = (await zarr.get(array, selection, { signal: context.signal })) as typeof chunk
+  } catch (error) {
+    if (isHamtError(error) || context.signal?.aborted) throw error
+    throw new InvalidValueError(`cannot read ${arrayPath}: ${(error as Error)?.message}`, { cause: error })
+  }
   // 64-bit integers stay exact: JSON carries them as strings (jsonReplacer), text as digits.
   const values = Array.from(chunk.data, (v) => (typeof v === 'number' && Number.isNaN(v) ? null : v))
   context.output.result({ array: arrayPath, dtype: array.dtype, shape: chunk.shape, values }, () => {
@@ -175,6 +191,30 @@ async function get(
       values.length > shown.length ? ` … (${values.length - shown.length} more; --json prints all)` : ''
     return `${arrayPath}: ${array.dtype}, selection shape ${chunk.shape.join(' × ') || 'scalar'}\n${shown.join(' ')}${more}`
   })
+}
+
+/** Values `zarr get` reads at most (as a dataset's `load()`): 1 GiB of doubles. */
+const MAX_VALUES = 2 ** 27
+
+/** How many values a selection of an array of `shape` holds (Python's slice rules). */
+function selectionSize(
+  selection: Array<number | zarr.Slice | null> | null,
+  shape: readonly number[],
+): number {
+  return shape.reduce((total: number, n, d) => {
+    const item = selection?.[d] ?? null
+    if (typeof item === 'number') return total
+    if (item === null) return total * n
+    const step = item.step ?? 1
+    if (step === 0) return total // zarrita refuses it
+    const clamp = (v: number | null, fallback: number, low: number, high: number): number =>
+      v === null ? fallback : Math.min(high, Math.max(low, v < 0 ? v + n : v))
+    const length =
+      step > 0
+        ? Math.ceil((clamp(item.stop, n, 0, n) - clamp(item.start, 0, 0, n)) / step)
+        : Math.ceil((clamp(item.start, n - 1, -1, n - 1) - clamp(item.stop, -1, -1, n - 1)) / -step)
+    return total * Math.max(0, length)
+  }, 1)
 }
 
 /** "0,:,10:20" → zarrita's selection for an array of `shape`. */
