@@ -103,7 +103,10 @@ describe('hostile nodes read without a promise', () => {
     collectGarbage()
     // Each cached node holding its 1 MiB buffer would be over 40 MiB more.
     const held = process.memoryUsage().arrayBuffers - before
-    assert.ok(held < 8 * 2 ** 20, `${(held / 2 ** 20).toFixed(1)} MiB of array buffers held by ${cached} nodes`)
+    assert.ok(
+      held < 8 * 2 ** 20,
+      `${(held / 2 ** 20).toFixed(1)} MiB of array buffers held by ${cached} nodes`,
+    )
     assert.equal((await map.cacheStats()).cachedNodes, cached, 'the nodes measured were still cached')
   })
 })
