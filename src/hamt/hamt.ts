@@ -165,9 +165,9 @@ export class HAMT<V = unknown> {
   ): Promise<HAMT<V>> {
     const root = rootArgument(rootId, 'rootId', options?.store)
     const hashFn = await checkOptions(options)
-    const id = await resolveRootArgument(root, options.store, options.signal)
     // A copy: the caller may transfer the buffer of the ID it gave.
-    const map = new HAMT<V>(options, hashFn, Link.toStored(copyId(id)), undefined, options.readOnly ?? true)
+    const id = copyId(await resolveRootArgument(root, options.store, options.signal))
+    const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined, options.readOnly ?? true)
     const rootBlock = givenRootBlock(options, id)
     if (rootBlock !== undefined) map.#loader.prime(id, rootBlock)
     await map.#loader.load(id, { signal: options.signal })
