@@ -40,6 +40,30 @@ export function sameId(a: StoreId, b: StoreId): boolean {
   return equals(a as Uint8Array, b as Uint8Array)
 }
 
+/**
+ * `bytes` when they fill their buffer, else a copy that does: safe to keep without holding a larger
+ * buffer alive, and to transfer. Decoded node IDs are views into their node's block, MemoryStore's
+ * into a shared chunk.
+ */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+}
+
+/** An ID to keep in a buffer of its own (see {@link ownBytes}); a CID whose bytes are a view, decoded from a copy. */
+export function ownId(id: StoreId): StoreId {
+  if (id instanceof Uint8Array) return ownBytes(id)
+  const bytes = id.bytes
+  return bytes.byteLength === bytes.buffer.byteLength ? id : CID.decode(bytes.slice())
+}
+
+/**
+ * An ID to hand to a caller, who may transfer its buffer: byte IDs always copied (the map may hold
+ * the very array), a CID as {@link ownId} keeps it.
+ */
+export function copyId(id: StoreId): StoreId {
+  return id instanceof Uint8Array ? id.slice() : ownId(id)
+}
+
 /** Human-readable ID for messages: the CID string, or hex for byte IDs. */
 export function formatId(id: StoreId): string {
   return id instanceof Uint8Array ? `0x${bytesToHex(id)}` : id.toString()

@@ -1,6 +1,6 @@
 import { CID } from 'multiformats/cid'
 import { collectable, isCollectable, type UnflushedWriter } from '../cas/collectable.js'
-import { isStoreId } from '../cas/id.js'
+import { copyId, isStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { checkByteRange } from '../cas/range.js'
@@ -165,7 +165,8 @@ export class HAMT<V = unknown> {
   ): Promise<HAMT<V>> {
     const root = rootArgument(rootId, 'rootId', options?.store)
     const hashFn = await checkOptions(options)
-    const id = await resolveRootArgument(root, options.store, options.signal)
+    // A copy: the caller may transfer the buffer of the ID it gave.
+    const id = copyId(await resolveRootArgument(root, options.store, options.signal))
     const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined, options.readOnly ?? true)
     const rootBlock = givenRootBlock(options, id)
     if (rootBlock !== undefined) map.#loader.prime(id, rootBlock)
@@ -257,7 +258,7 @@ export class HAMT<V = unknown> {
   /** The ID of the root node. Throws {@link UnflushedChangesError} while there are unflushed changes. */
   get rootId(): StoreId {
     if (this.#root.id === undefined) throw new UnflushedChangesError()
-    return ownId(this.#root.id)
+    return copyId(this.#root.id)
   }
 
   /** True while changes exist only in memory. */
@@ -444,17 +445,18 @@ export class HAMT<V = unknown> {
   async get(key: string, options?: GetOptions): Promise<V | Uint8Array | undefined> {
     options?.signal?.throwIfAborted()
     if (options?.range !== undefined) checkByteRange(options.range)
-    const found = observing()
-      ? traceLookup(key, (probe) => this.#pointerOf(key, options, probe))
-      : this.#pointerOf(key, options)
+    const found = this.#lookup(key, options)
     const pointer = found instanceof Promise ? await found : found
     if (pointer === undefined) return undefined
-    const load = options === undefined ? undefined : { signal: options.signal, range: options.range }
-    let bytes: Uint8Array
-    try {
-      bytes = await this.#loader.loadValueUnwrapped(pointer, load)
-    } catch (err) {
-      throw valueLoadFailure(pointer, err, options?.signal)
+    // A store holding its blocks in memory hands the value over without a promise (a fresh copy).
+    let bytes = options?.range === undefined ? this.#loader.valueNow(pointer) : undefined
+    if (bytes === undefined) {
+      const load = options === undefined ? undefined : { signal: options.signal, range: options.range }
+      try {
+        bytes = await this.#loader.loadValueUnwrapped(pointer, load)
+      } catch (err) {
+        throw valueLoadFailure(pointer, err, options?.signal)
+      }
     }
     if (options?.range !== undefined || this.valuesAreBytes) return bytes
     return decodeValue(key, pointer, bytes) as V
@@ -462,11 +464,25 @@ export class HAMT<V = unknown> {
 
   /** True when `key` is in the map. */
   async has(key: string, options?: AbortOptions): Promise<boolean> {
-    return (await this.getPointer(key, options)) !== undefined
+    const found = this.#lookup(key, options)
+    return (found instanceof Promise ? await found : found) !== undefined
   }
 
-  /** The store ID of `key`'s value, or `undefined` when absent. */
+  /**
+   * The store ID of `key`'s value, or `undefined` when absent: an ID of its own, though the map's
+   * are views into node blocks, so it may be kept or transferred.
+   */
   async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
+    const found = this.#lookup(key, options)
+    const pointer = found instanceof Promise ? await found : found
+    return pointer === undefined ? undefined : copyId(pointer)
+  }
+
+  /** `key`'s pointer as the map holds it (a view into its node's block), traced when observed. */
+  #lookup(
+    key: string,
+    options: AbortOptions | undefined,
+  ): StoreId | undefined | Promise<StoreId | undefined> {
     return observing()
       ? traceLookup(key, (probe) => this.#pointerOf(key, options, probe))
       : this.#pointerOf(key, options)
@@ -513,13 +529,18 @@ export class HAMT<V = unknown> {
    * find it: {@link HAMT.verify} checks every key.
    */
   async *pointers(options?: AbortOptions): AsyncGenerator<[string, StoreId]> {
+    for await (const [key, pointer] of this.#pointers(options)) yield [key, copyId(pointer)]
+  }
+
+  /** The map's own pointers (views into node blocks), for the walks that do not hand them out. */
+  async *#pointers(options: AbortOptions | undefined): AsyncGenerator<[string, StoreId]> {
     const { root } = await this.#snapshot(options?.signal)
     yield* walkEntries(root, this.#loader, this.#hasher, options)
   }
 
   /** Every key (see {@link HAMT.pointers} for consistency). */
   async *keys(options?: AbortOptions): AsyncGenerator<string> {
-    for await (const [key] of this.pointers(options)) yield key
+    for await (const [key] of this.#pointers(options)) yield key
   }
 
   /** Every value (see {@link HAMT.pointers} for consistency). */
@@ -529,7 +550,7 @@ export class HAMT<V = unknown> {
 
   /** Every `[key, value]` (see {@link HAMT.pointers} for consistency). */
   async *entries(options?: AbortOptions): AsyncGenerator<[string, V]> {
-    for await (const [key, pointer] of this.pointers(options)) {
+    for await (const [key, pointer] of this.#pointers(options)) {
       const bytes = await this.#loader.loadValue(pointer, options)
       yield [key, this.valuesAreBytes ? (bytes as V) : (decodeValue(key, pointer, bytes) as V)]
     }
@@ -544,12 +565,12 @@ export class HAMT<V = unknown> {
    * The map stays writable. If a save fails, the changes stay in memory and `flush()` can be retried.
    */
   async flush(options?: AbortOptions): Promise<StoreId> {
-    return ownId(await this.#calls.write(async () => this.#flushLocked(options), options?.signal))
+    return copyId(await this.#calls.write(async () => this.#flushLocked(options), options?.signal))
   }
 
   /** Flushes, then refuses writes; reads no longer take a lock (py-hamt's `make_read_only`). */
   async makeReadOnly(options?: AbortOptions): Promise<StoreId> {
-    return ownId(await this.#calls.switchMode(true, async () => this.#flushLocked(options), options?.signal))
+    return copyId(await this.#calls.switchMode(true, async () => this.#flushLocked(options), options?.signal))
   }
 
   /** Allows writes again (py-hamt's `enable_write`). */
@@ -680,14 +701,6 @@ function pointerInBucket(slot: Slot, key: string): StoreId | undefined {
 function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {
   const slot = parent?.slots[index as number]
   return slot instanceof Link && slot.node === node
-}
-
-/**
- * A root handed to the caller: byte IDs in a buffer of their own. MemoryStore's IDs are views into
- * a chunk shared with the IDs the map holds, and a caller may transfer a root's buffer (postMessage).
- */
-function ownId(id: StoreId): StoreId {
-  return id instanceof Uint8Array && id.byteLength !== id.buffer.byteLength ? id.slice() : id
 }
 
 /** The IDs a map's dirty nodes hold: values set and stored subtrees, none while the root is stored. */

@@ -1,8 +1,9 @@
-import { formatId } from '../cas/id.js'
+import { formatId, ownBytes } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from '../cas/interface.js'
+import { READ_NOW, type ReadsNow, readsNow } from '../cas/read-now.js'
 import { HamtError, StoreError } from '../errors.js'
-import { timeNodeLoad, traceLoad } from '../telemetry/hooks.js'
+import { observing, timeNodeLoad, traceLoad } from '../telemetry/hooks.js'
 import { type Flight, SingleFlight } from '../util/single-flight.js'
 import type { Link, Node } from './node.js'
 import { NodeCache } from './node-cache.js'
@@ -46,11 +47,14 @@ function rejectingCall<T>(call: () => Promise<T>): Promise<T> {
 export class NodeLoader {
   readonly cache: NodeCache
   readonly #store: ContentAddressedStore
+  /** The store when it hands blocks over without a promise (MemoryStore). */
+  readonly #readsNow: ReadsNow | undefined
   /** Loads under way: concurrent lookups through the same uncached node fetch it once. */
   readonly #loading = new SingleFlight<StoreId, Node>(new IdMap<Flight<Node>>())
 
   constructor(store: ContentAddressedStore, cacheBytes: number) {
     this.#store = store
+    this.#readsNow = readsNow(store)
     this.cache = new NodeCache(cacheBytes)
   }
 
@@ -67,7 +71,7 @@ export class NodeLoader {
 
   /** Caches the node of a block the caller already loaded from the store for `id`. */
   prime(id: StoreId, bytes: Uint8Array): void {
-    if (this.cache.get(id) === undefined) this.cache.set(id, decodeNode(bytes, formatId(id)), bytes.length)
+    if (this.cache.get(id) === undefined) this.cache.set(id, decodeBlock(id, bytes), bytes.length)
   }
 
   async #loadFromStore(id: StoreId, signal: AbortSignal | undefined): Promise<Node> {
@@ -82,7 +86,7 @@ export class NodeLoader {
       () => traceLoad(this.#store, id, { signal }),
       signal,
     )
-    return { node: decodeNode(bytes, () => formatId(id)), bytes: bytes.length }
+    return { node: decodeBlock(id, bytes), bytes: bytes.length }
   }
 
   /**
@@ -106,6 +110,27 @@ export class NodeLoader {
   /** The node a link points to if it is in memory (dirty or cached), without waiting; else undefined. */
   inMemory(link: Link): Node | undefined {
     return link.node ?? this.cache.follow(link)
+  }
+
+  /**
+   * The node a link points to if it can be had without waiting: in memory, or read, decoded and
+   * cached now from a store that holds its blocks in memory; else undefined (see {@link NodeLoader.load}).
+   * A block that is not a node throws here. Not while telemetry observes: loads are traced there.
+   */
+  followNow(link: Link): Node | undefined {
+    const node = link.node ?? this.cache.follow(link)
+    if (node !== undefined || this.#readsNow === undefined || observing()) return node
+    const id = link.id as StoreId
+    const bytes = this.#readsNow[READ_NOW](id)
+    if (bytes === undefined) return undefined
+    const loaded = decodeBlock(id, bytes)
+    this.cache.set(id, loaded, bytes.length)
+    return loaded
+  }
+
+  /** A value's bytes (a copy of its own) if the store hands them over without waiting; else undefined. */
+  valueNow(pointer: StoreId): Uint8Array | undefined {
+    return this.#readsNow === undefined || observing() ? undefined : this.#readsNow[READ_NOW](pointer)
   }
 
   // Not async: an async function returning a promise adds two microtask ticks to every call.
@@ -152,6 +177,14 @@ export class NodeLoader {
       throw saveFailure(codec, err, options?.signal)
     })
   }
+}
+
+/**
+ * The node in a block loaded for `id`. The decoder keeps views into the block (its IDs), so it gets
+ * a block filling its own buffer: a view into a larger one (a CAR file, a pooled Buffer) is copied.
+ */
+function decodeBlock(id: StoreId, bytes: Uint8Array): Node {
+  return decodeNode(ownBytes(bytes), () => formatId(id))
 }
 
 /** What {@link NodeLoader.loadValue} throws when the load fails with `err`. */

@@ -1,3 +1,4 @@
+import { ownId } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { StoreId } from '../cas/interface.js'
 import type { CachedNode, Link, Node } from './node.js'
@@ -51,8 +52,10 @@ export class NodeCache {
     return this.#entries.get(id)?.bytes
   }
 
-  set(id: StoreId, node: Node, bytes: number): void {
+  set(given: StoreId, node: Node, bytes: number): void {
     if (bytes > this.#maxBytes) return
+    // The key outlives the link it came from, which is a view into the parent node's block.
+    const id = ownId(given)
     const previous = this.#entries.get(id)
     if (previous !== undefined) this.#drop(previous)
     const entry: Entry = { id, node, bytes, used: false, live: true, owner: this }

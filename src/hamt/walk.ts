@@ -62,7 +62,8 @@ function descend(
 
 /**
  * The bucket (or empty slot) the path as {@link pathTo} finds it ends at, if every node on it is in
- * memory; else null (nothing loaded). No path array: a warm get needs only the last slot.
+ * memory or can be read at once (`NodeLoader.followNow`); else null. No path array: a warm get needs
+ * only the last slot.
  */
 export function slotInMemory(
   root: Link,
@@ -72,7 +73,7 @@ export function slotInMemory(
 ): Bucket | undefined | null {
   let link = root
   for (let depth = 0; ; depth++) {
-    const node = loader.inMemory(link)
+    const node = loader.followNow(link)
     if (node === undefined) return null
     // Defined: no node sits deeper than the hash reaches (assertLinkDepth below).
     const slot = node.slots[hash[depth] as number]
