@@ -24,13 +24,15 @@ function dirtyWaves(root: Node): Node[][] {
 /**
  * Saves every dirty node under `root`, children before parents, at most `concurrency` saves at a
  * time, and returns the root's ID. The tree is changed only after every save succeeded: a failed
- * flush leaves all changes in memory, and a retry starts over.
+ * flush leaves all changes in memory, and a retry starts over. `copyAtSave`: the store copies the
+ * bytes at the save call, so each node is encoded into the encoder's scratch buffer.
  */
 export async function flushTree(
   root: Node,
   loader: NodeLoader,
   concurrency: number,
   options: AbortOptions | undefined,
+  copyAtSave = false,
 ): Promise<StoreId> {
   const saved = new Map<Node, { id: StoreId; size: number }>()
   const idOf = (child: Node): StoreId => (saved.get(child) as { id: StoreId }).id
@@ -39,9 +41,12 @@ export async function flushTree(
       wave,
       concurrency,
       async (node) => {
-        const bytes = encodeNode(node, idOf)
+        // Encoded and handed to the store in one synchronous step: a scratch view is saved before
+        // the next node's encode can overwrite it.
+        const bytes = encodeNode(node, idOf, copyAtSave)
+        const size = bytes.length
         const id = await loader.save(bytes, 'dag-cbor', options)
-        saved.set(node, { id, size: bytes.length })
+        saved.set(node, { id, size })
       },
       options?.signal,
     )

@@ -1,5 +1,6 @@
 import { CID } from 'multiformats/cid'
 import { collectable, isCollectable, type UnflushedWriter } from '../cas/collectable.js'
+import { copiesAtSave } from '../cas/copy-at-save.js'
 import { isStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
@@ -143,6 +144,7 @@ export class HAMT<V = unknown> {
       maxBucketSize: map.maxBucketSize,
       valuesAreBytes: map.valuesAreBytes,
       concurrency: map.#flushConcurrency,
+      copyAtSave: copiesAtSave(options.store),
       signal: options.signal,
     })
     map.#loader.cache.set(built.rootId, built.root, built.bytes)
@@ -621,7 +623,13 @@ export class HAMT<V = unknown> {
       await this.#loader.flushStore(options)
       return this.#root.id
     }
-    const rootId = await flushTree(this.#root.node as Node, this.#loader, this.#flushConcurrency, options)
+    const rootId = await flushTree(
+      this.#root.node as Node,
+      this.#loader,
+      this.#flushConcurrency,
+      options,
+      copiesAtSave(this.store),
+    )
     this.#root = Link.toStored(rootId)
     return rootId
   }

@@ -74,8 +74,9 @@ class Writer {
     this.length = writeUtf8(s, this.bytes, this.length)
   }
 
-  result(): Uint8Array {
-    return this.bytes.slice(0, this.length)
+  /** The bytes written: a copy, or with `scratch` a view that the next encode overwrites. */
+  result(scratch: boolean): Uint8Array {
+    return scratch ? this.bytes.subarray(0, this.length) : this.bytes.slice(0, this.length)
   }
 }
 
@@ -106,9 +107,12 @@ function writeBucket(w: Writer, bucket: Bucket): void {
 
 /**
  * Encodes a node as py-hamt does: a 256-element DAG-CBOR array of buckets (`{key: pointer}`, keys in
- * canonical order) and links (`[id]`). `idOf` gives the stored ID of a dirty child.
+ * canonical order) and links (`[id]`). `idOf` gives the stored ID of a dirty child. With `scratch`,
+ * the bytes are a view that the next call overwrites, for a store that copies at its `save` call
+ * (`copiesAtSave`): a 1M-key flush then allocates no ~1 KB array per node, whose external memory
+ * started two full garbage collections of the whole tree.
  */
-export function encodeNode(node: Node, idOf: (child: Node) => StoreId): Uint8Array {
+export function encodeNode(node: Node, idOf: (child: Node) => StoreId, scratch = false): Uint8Array {
   // One writer for all nodes: encoding is synchronous, and result() copies the bytes out.
   const w = writer
   w.length = 0
@@ -123,5 +127,5 @@ export function encodeNode(node: Node, idOf: (child: Node) => StoreId): Uint8Arr
       writeBucket(w, slot)
     }
   }
-  return w.result()
+  return w.result(scratch)
 }
