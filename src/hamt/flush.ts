@@ -9,7 +9,9 @@ function dirtyWaves(root: Node): Node[][] {
   const waves: Node[][] = []
   const heightOf = (node: Node): number => {
     let height = 0
-    for (const slot of node.slots) {
+    const slots = node.slots
+    for (let index = 0; index < slots.length; index++) {
+      const slot = slots[index]
       if (slot instanceof Link && slot.node !== undefined) height = Math.max(height, heightOf(slot.node) + 1)
     }
     const wave = waves[height]

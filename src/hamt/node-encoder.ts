@@ -12,6 +12,8 @@ const MAJOR_TEXT = 3
 const MAJOR_ARRAY = 4
 const MAJOR_MAP = 5
 const TAG_CID = [0xd8, 0x2a] // tag 42
+/** `{}`: the head of an empty map, an empty slot. */
+const EMPTY_MAP = (MAJOR_MAP << 5) | 0
 
 class Writer {
   bytes = new Uint8Array(4096)
@@ -116,10 +118,18 @@ export function encodeNode(node: Node, idOf: (child: Node) => StoreId, scratch =
   // One writer for all nodes: encoding is synchronous, and result() copies the bytes out.
   const w = writer
   w.length = 0
-  w.head(MAJOR_ARRAY, node.slots.length)
-  for (const slot of node.slots) {
+  const slots = node.slots
+  w.head(MAJOR_ARRAY, slots.length)
+  for (let index = 0; index < slots.length; index++) {
+    const slot = slots[index]
     if (slot === undefined) {
-      w.head(MAJOR_MAP, 0)
+      // A run of empty slots (most of a large tree's nodes) is one byte each, written in one loop.
+      let end = index + 1
+      while (end < slots.length && slots[end] === undefined) end++
+      w.ensure(end - index)
+      const b = w.bytes
+      for (; index < end; index++) b[w.length++] = EMPTY_MAP
+      index--
     } else if (slot instanceof Link) {
       w.head(MAJOR_ARRAY, 1)
       writeId(w, slot.id ?? idOf(slot.node as Node))
