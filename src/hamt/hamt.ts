@@ -394,7 +394,7 @@ export class HAMT<V = unknown> {
     const bucket = leaf.slots[slotIndex(hash, depth, key)] as Bucket | undefined
     const isNew = bucket === undefined || bucket.indexOf(key) < 0
     let replacement: Slot
-    if (bucket === undefined) replacement = new Bucket([key], [pointer])
+    if (bucket === undefined) replacement = Bucket.of(key, pointer)
     else if (!isNew || bucket.size < this.maxBucketSize) replacement = bucket.with(key, pointer)
     else {
       const added = { key, pointer, hash }
@@ -682,7 +682,7 @@ function pointerIn(nodes: Node[], hash: Uint8Array, key: string): StoreId | unde
 function pointerInBucket(slot: Slot, key: string): StoreId | undefined {
   if (!(slot instanceof Bucket)) return undefined
   const index = slot.indexOf(key)
-  return index < 0 ? undefined : slot.pointers[index]
+  return index < 0 ? undefined : slot.pointerAt(index)
 }
 
 function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {
@@ -705,8 +705,8 @@ function* unflushedIds(root: Link): Iterable<CID> {
   for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
     for (const slot of node.slots) {
       if (slot instanceof Bucket) {
-        for (const pointer of slot.pointers) {
-          const cid = CID.asCID(pointer)
+        for (let i = 0; i < slot.size; i++) {
+          const cid = CID.asCID(slot.pointerAt(i))
           if (cid !== null) yield cid
         }
       } else if (slot instanceof Link) {

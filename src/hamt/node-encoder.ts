@@ -101,9 +101,9 @@ function writeId(w: Writer, id: StoreId): void {
 function writeBucket(w: Writer, bucket: Bucket): void {
   // A bucket's keys are already in DAG-CBOR key order (see Bucket).
   w.head(MAJOR_MAP, bucket.size)
-  for (let i = 0; i < bucket.keys.length; i++) {
-    w.text(bucket.keys[i] as string)
-    writeId(w, bucket.pointers[i] as StoreId)
+  for (let i = 0; i < bucket.size; i++) {
+    w.text(bucket.keyAt(i))
+    writeId(w, bucket.pointerAt(i))
   }
 }
 
