@@ -127,9 +127,9 @@ export function encodeNode(node: Node, idOf: (child: Node) => StoreId, scratch =
       let end = index + 1
       while (end < slots.length && slots[end] === undefined) end++
       w.ensure(end - index)
-      const b = w.bytes
-      for (; index < end; index++) b[w.length++] = EMPTY_MAP
-      index--
+      w.bytes.fill(EMPTY_MAP, w.length, w.length + end - index)
+      w.length += end - index
+      index = end - 1
     } else if (slot instanceof Link) {
       w.head(MAJOR_ARRAY, 1)
       writeId(w, slot.id ?? idOf(slot.node as Node))
