@@ -1,6 +1,7 @@
 import { BlockNotFoundError, describeValue, InvalidArgumentError } from '../errors.js'
 import { blake3MultihashInto, loadBlake3 } from '../hash/blake3.js'
 import { BlockIndex } from './block-index.js'
+import { copyAtSave } from './copy-at-save.js'
 import { formatId } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
@@ -42,6 +43,11 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow {
   #idsUsed = 0
 
   private constructor() {}
+
+  /** `save` copies the bytes before it returns (see `copy-at-save.ts`). */
+  get [copyAtSave](): unknown {
+    return MemoryStore.prototype.save
+  }
 
   /** Creates an empty store (loads the BLAKE3 WASM module the IDs need). */
   static async create(): Promise<MemoryStore> {

@@ -23,6 +23,8 @@ export type BulkContext = {
   valuesAreBytes: boolean
   /** Store saves in flight at once. */
   concurrency: number
+  /** The store copies the bytes at its save call (`copiesAtSave`): nodes are encoded into scratch. */
+  copyAtSave: boolean
   signal: AbortSignal | undefined
 }
 
@@ -203,11 +205,16 @@ class TreeBuilder {
       this.#context.signal,
     )
     const root = new Node(slots, CLEAN)
-    const bytes = encodeNode(root, () => {
-      throw new Error('a bulk-built node links only to saved children')
-    })
+    const bytes = encodeNode(
+      root,
+      () => {
+        throw new Error('a bulk-built node links only to saved children')
+      },
+      this.#context.copyAtSave,
+    )
+    const size = bytes.length
     const rootId = await this.#context.loader.save(bytes, 'dag-cbor', { signal: this.#context.signal })
-    return { rootId, root, bytes: bytes.length }
+    return { rootId, root, bytes: size }
   }
 
   /**

@@ -9,7 +9,9 @@ function dirtyWaves(root: Node): Node[][] {
   const waves: Node[][] = []
   const heightOf = (node: Node): number => {
     let height = 0
-    for (const slot of node.slots) {
+    const slots = node.slots
+    for (let index = 0; index < slots.length; index++) {
+      const slot = slots[index]
       if (slot instanceof Link && slot.node !== undefined) height = Math.max(height, heightOf(slot.node) + 1)
     }
     const wave = waves[height]
@@ -24,13 +26,15 @@ function dirtyWaves(root: Node): Node[][] {
 /**
  * Saves every dirty node under `root`, children before parents, at most `concurrency` saves at a
  * time, and returns the root's ID. The tree is changed only after every save succeeded: a failed
- * flush leaves all changes in memory, and a retry starts over.
+ * flush leaves all changes in memory, and a retry starts over. `copyAtSave`: the store copies the
+ * bytes at the save call, so each node is encoded into the encoder's scratch buffer.
  */
 export async function flushTree(
   root: Node,
   loader: NodeLoader,
   concurrency: number,
   options: AbortOptions | undefined,
+  copyAtSave = false,
 ): Promise<StoreId> {
   const saved = new Map<Node, { id: StoreId; size: number }>()
   const idOf = (child: Node): StoreId => (saved.get(child) as { id: StoreId }).id
@@ -39,9 +43,12 @@ export async function flushTree(
       wave,
       concurrency,
       async (node) => {
-        const bytes = encodeNode(node, idOf)
+        // Encoded and handed to the store in one synchronous step: a scratch view is saved before
+        // the next node's encode can overwrite it.
+        const bytes = encodeNode(node, idOf, copyAtSave)
+        const size = bytes.length
         const id = await loader.save(bytes, 'dag-cbor', options)
-        saved.set(node, { id, size: bytes.length })
+        saved.set(node, { id, size })
       },
       options?.signal,
     )

@@ -1,5 +1,6 @@
 import { CID } from 'multiformats/cid'
 import { collectable, isCollectable, type UnflushedWriter } from '../cas/collectable.js'
+import { copiesAtSave } from '../cas/copy-at-save.js'
 import { copyId, isStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
@@ -143,6 +144,7 @@ export class HAMT<V = unknown> {
       maxBucketSize: map.maxBucketSize,
       valuesAreBytes: map.valuesAreBytes,
       concurrency: map.#flushConcurrency,
+      copyAtSave: copiesAtSave(options.store),
       signal: options.signal,
     })
     map.#loader.cache.set(built.rootId, built.root, built.bytes)
@@ -393,7 +395,7 @@ export class HAMT<V = unknown> {
     const bucket = leaf.slots[slotIndex(hash, depth, key)] as Bucket | undefined
     const isNew = bucket === undefined || bucket.indexOf(key) < 0
     let replacement: Slot
-    if (bucket === undefined) replacement = new Bucket([key], [pointer])
+    if (bucket === undefined) replacement = Bucket.of(key, pointer)
     else if (!isNew || bucket.size < this.maxBucketSize) replacement = bucket.with(key, pointer)
     else {
       const added = { key, pointer, hash }
@@ -642,7 +644,13 @@ export class HAMT<V = unknown> {
       await this.#loader.flushStore(options)
       return this.#root.id
     }
-    const rootId = await flushTree(this.#root.node as Node, this.#loader, this.#flushConcurrency, options)
+    const rootId = await flushTree(
+      this.#root.node as Node,
+      this.#loader,
+      this.#flushConcurrency,
+      options,
+      copiesAtSave(this.store),
+    )
     this.#root = Link.toStored(rootId)
     return rootId
   }
@@ -695,7 +703,7 @@ function pointerIn(nodes: Node[], hash: Uint8Array, key: string): StoreId | unde
 function pointerInBucket(slot: Slot, key: string): StoreId | undefined {
   if (!(slot instanceof Bucket)) return undefined
   const index = slot.indexOf(key)
-  return index < 0 ? undefined : slot.pointers[index]
+  return index < 0 ? undefined : slot.pointerAt(index)
 }
 
 function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {
@@ -710,8 +718,8 @@ function* unflushedIds(root: Link): Iterable<CID> {
   for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
     for (const slot of node.slots) {
       if (slot instanceof Bucket) {
-        for (const pointer of slot.pointers) {
-          const cid = CID.asCID(pointer)
+        for (let i = 0; i < slot.size; i++) {
+          const cid = CID.asCID(slot.pointerAt(i))
           if (cid !== null) yield cid
         }
       } else if (slot instanceof Link) {

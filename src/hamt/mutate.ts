@@ -58,7 +58,7 @@ export function splitBucket(
 ): Node {
   const entries: Entry[] = bucket.keys.map((key, i) => ({
     key,
-    pointer: bucket.pointers[i] as StoreId,
+    pointer: bucket.pointerAt(i),
     hash: hasher.hash(key),
   }))
   entries.push(added)

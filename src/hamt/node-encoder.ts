@@ -12,6 +12,8 @@ const MAJOR_TEXT = 3
 const MAJOR_ARRAY = 4
 const MAJOR_MAP = 5
 const TAG_CID = [0xd8, 0x2a] // tag 42
+/** `{}`: the head of an empty map, an empty slot. */
+const EMPTY_MAP = (MAJOR_MAP << 5) | 0
 
 class Writer {
   bytes = new Uint8Array(4096)
@@ -74,8 +76,9 @@ class Writer {
     this.length = writeUtf8(s, this.bytes, this.length)
   }
 
-  result(): Uint8Array {
-    return this.bytes.slice(0, this.length)
+  /** The bytes written: a copy, or with `scratch` a view that the next encode overwrites. */
+  result(scratch: boolean): Uint8Array {
+    return scratch ? this.bytes.subarray(0, this.length) : this.bytes.slice(0, this.length)
   }
 }
 
@@ -98,24 +101,35 @@ function writeId(w: Writer, id: StoreId): void {
 function writeBucket(w: Writer, bucket: Bucket): void {
   // A bucket's keys are already in DAG-CBOR key order (see Bucket).
   w.head(MAJOR_MAP, bucket.size)
-  for (let i = 0; i < bucket.keys.length; i++) {
-    w.text(bucket.keys[i] as string)
-    writeId(w, bucket.pointers[i] as StoreId)
+  for (let i = 0; i < bucket.size; i++) {
+    w.text(bucket.keyAt(i))
+    writeId(w, bucket.pointerAt(i))
   }
 }
 
 /**
  * Encodes a node as py-hamt does: a 256-element DAG-CBOR array of buckets (`{key: pointer}`, keys in
- * canonical order) and links (`[id]`). `idOf` gives the stored ID of a dirty child.
+ * canonical order) and links (`[id]`). `idOf` gives the stored ID of a dirty child. With `scratch`,
+ * the bytes are a view that the next call overwrites, for a store that copies at its `save` call
+ * (`copiesAtSave`): a 1M-key flush then allocates no ~1 KB array per node, whose external memory
+ * started two full garbage collections of the whole tree.
  */
-export function encodeNode(node: Node, idOf: (child: Node) => StoreId): Uint8Array {
+export function encodeNode(node: Node, idOf: (child: Node) => StoreId, scratch = false): Uint8Array {
   // One writer for all nodes: encoding is synchronous, and result() copies the bytes out.
   const w = writer
   w.length = 0
-  w.head(MAJOR_ARRAY, node.slots.length)
-  for (const slot of node.slots) {
+  const slots = node.slots
+  w.head(MAJOR_ARRAY, slots.length)
+  for (let index = 0; index < slots.length; index++) {
+    const slot = slots[index]
     if (slot === undefined) {
-      w.head(MAJOR_MAP, 0)
+      // A run of empty slots (most of a large tree's nodes) is one byte each, written in one loop.
+      let end = index + 1
+      while (end < slots.length && slots[end] === undefined) end++
+      w.ensure(end - index)
+      w.bytes.fill(EMPTY_MAP, w.length, w.length + end - index)
+      w.length += end - index
+      index = end - 1
     } else if (slot instanceof Link) {
       w.head(MAJOR_ARRAY, 1)
       writeId(w, slot.id ?? idOf(slot.node as Node))
@@ -123,5 +137,5 @@ export function encodeNode(node: Node, idOf: (child: Node) => StoreId): Uint8Arr
       writeBucket(w, slot)
     }
   }
-  return w.result()
+  return w.result(scratch)
 }

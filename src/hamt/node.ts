@@ -9,36 +9,78 @@ export const CLEAN = -1
 
 /**
  * A slot's key→pointer map, never mutated once built (a change makes a new bucket), so clean nodes
- * and snapshots can share it. Parallel arrays: buckets hold a handful of entries, a scan beats a Map.
- * Keys are kept in DAG-CBOR's map key order (the order the node encoder writes), so encoding a
- * bucket sorts nothing: that sort was ~0.8 µs a bucket of a flush.
+ * and snapshots can share it. Keys are kept in DAG-CBOR's map key order (the order the node encoder
+ * writes), so encoding a bucket sorts nothing: that sort was ~0.8 µs a bucket of a flush.
+ * A bucket of one entry (most buckets of a large map: at 1M keys a node holds ~15 keys in 256 slots)
+ * holds its key and pointer themselves; larger ones parallel arrays (a scan beats a Map at this
+ * size). Two one-element arrays cost ~110 bytes and two objects a key, which every young-generation
+ * GC copied and every full GC marked.
  */
 export class Bucket {
-  readonly keys: readonly string[]
-  readonly pointers: readonly StoreId[]
+  /** The key of a one-entry bucket, else the keys (read them with {@link Bucket.keyAt}). */
+  readonly keyOrKeys: string | readonly string[]
+  /** The pointer of a one-entry bucket, else the pointers ({@link Bucket.pointerAt}). */
+  readonly pointerOrPointers: StoreId | readonly StoreId[]
 
   /**
    * Entries in any order; they are sorted here unless already in DAG-CBOR key order (`sorted`:
    * the caller built them in order, as {@link Bucket.with} does, so they are not checked again).
    */
   constructor(keys: readonly string[], pointers: readonly StoreId[], sorted = false) {
-    if (sorted || isSorted(keys)) {
-      this.keys = keys
-      this.pointers = pointers
-      return
+    if (keys.length === 1) {
+      this.keyOrKeys = keys[0] as string
+      this.pointerOrPointers = pointers[0] as StoreId
+    } else if (sorted || isSorted(keys)) {
+      this.keyOrKeys = keys
+      this.pointerOrPointers = pointers
+    } else {
+      const order = keys.map((_, i) => i)
+      order.sort((i, j) => compareDagCborKeys(keys[i] as string, keys[j] as string))
+      this.keyOrKeys = order.map((i) => keys[i] as string)
+      this.pointerOrPointers = order.map((i) => pointers[i] as StoreId)
     }
-    const order = keys.map((_, i) => i)
-    order.sort((i, j) => compareDagCborKeys(keys[i] as string, keys[j] as string))
-    this.keys = order.map((i) => keys[i] as string)
-    this.pointers = order.map((i) => pointers[i] as StoreId)
+  }
+
+  /** A bucket of one entry (its two arrays are garbage at once: cheap, they die young). */
+  static of(key: string, pointer: StoreId): Bucket {
+    return new Bucket([key], [pointer], true)
   }
 
   get size(): number {
-    return this.keys.length
+    const keys = this.keyOrKeys
+    return typeof keys === 'string' ? 1 : keys.length
+  }
+
+  /** The keys in order (a new array for a one-entry bucket: hot loops use {@link Bucket.keyAt}). */
+  get keys(): readonly string[] {
+    const keys = this.keyOrKeys
+    return typeof keys === 'string' ? [keys] : keys
+  }
+
+  /** The pointers, in the keys' order (see {@link Bucket.keys}). */
+  get pointers(): readonly StoreId[] {
+    const keys = this.keyOrKeys
+    return typeof keys === 'string'
+      ? [this.pointerOrPointers as StoreId]
+      : (this.pointerOrPointers as StoreId[])
+  }
+
+  keyAt(index: number): string {
+    const keys = this.keyOrKeys
+    return (typeof keys === 'string' ? keys : keys[index]) as string
+  }
+
+  pointerAt(index: number): StoreId {
+    return (
+      typeof this.keyOrKeys === 'string'
+        ? this.pointerOrPointers
+        : (this.pointerOrPointers as readonly StoreId[])[index]
+    ) as StoreId
   }
 
   indexOf(key: string): number {
-    const keys = this.keys
+    const keys = this.keyOrKeys
+    if (typeof keys === 'string') return keys === key ? 0 : -1
     for (let i = 0; i < keys.length; i++) if (keys[i] === key) return i
     return -1
   }
@@ -46,12 +88,14 @@ export class Bucket {
   /** A bucket with `key` set to `pointer` (replaced if present), keys still in order. */
   with(key: string, pointer: StoreId): Bucket {
     const keys = this.keys
+    const pointers = this.pointers
     let at = 0
     while (at < keys.length && compareDagCborKeys(keys[at] as string, key) < 0) at++
     if (keys[at] === key) {
-      const pointers = this.pointers.slice()
-      pointers[at] = pointer
-      return new Bucket(keys, pointers, true)
+      if (keys.length === 1) return Bucket.of(key, pointer)
+      const replaced = pointers.slice()
+      replaced[at] = pointer
+      return new Bucket(keys, replaced, true)
     }
     // Built at their final size: slice + splice left each array room for ~20 entries (V8 grows a
     // full array by half plus 16), ~280 wasted bytes a bucket, in every bucket a set touched.
@@ -60,23 +104,24 @@ export class Bucket {
     const newPointers = new Array<StoreId>(n + 1)
     for (let i = 0; i < at; i++) {
       newKeys[i] = keys[i] as string
-      newPointers[i] = this.pointers[i] as StoreId
+      newPointers[i] = pointers[i] as StoreId
     }
     newKeys[at] = key
     newPointers[at] = pointer
     for (let i = at; i < n; i++) {
       newKeys[i + 1] = keys[i] as string
-      newPointers[i + 1] = this.pointers[i] as StoreId
+      newPointers[i + 1] = pointers[i] as StoreId
     }
     return new Bucket(newKeys, newPointers, true)
   }
 
   /** A bucket without the entry at `index`, or `undefined` when that leaves it empty. */
   without(index: number): Bucket | undefined {
-    if (this.keys.length === 1) return undefined
+    if (this.size === 1) return undefined
     return new Bucket(
       this.keys.filter((_, i) => i !== index),
       this.pointers.filter((_, i) => i !== index),
+      true,
     )
   }
 }

@@ -152,11 +152,11 @@ export async function* walkEntries(
     if (slot instanceof Bucket) {
       if (frame.keys === 0 && slot.size > 0) {
         path[frame.depth] = index
-        assertKeyPlace(slot.keys[0] as string, hasher, path, frame)
+        assertKeyPlace(slot.keyAt(0), hasher, path, frame)
       }
-      for (let i = 0; i < slot.keys.length; i++) {
+      for (let i = 0; i < slot.size; i++) {
         frame.keys++
-        yield [slot.keys[i] as string, slot.pointers[i] as StoreId]
+        yield [slot.keyAt(i), slot.pointerAt(i)]
       }
     } else if (slot instanceof Link) {
       if (slot.id !== undefined && keyless.has(slot.id)) continue
