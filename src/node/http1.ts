@@ -235,10 +235,6 @@ class Connection {
       if (code === 101) throw new Error('unexpected protocol switch')
       return rest // 100 Continue, 103 Early Hints: the answer follows
     }
-    message.statusCode = code
-    message.statusMessage = status[3] ?? ''
-    message.headers = headers
-    message.rawHeaders = raw
     const connection = String(headers.connection ?? '').toLowerCase()
     if (status[1] === '0' || connection.split(',').some((t) => t.trim() === 'close')) this.#keepAlive = false
     const encoding = headers['transfer-encoding']
@@ -264,6 +260,11 @@ class Connection {
       }
       this.#framing = { kind: 'length', remaining: Number(declared) }
     } else this.#framing = { kind: 'close' }
+    // Only a head that parsed whole makes an answer (a failure before this is the request's).
+    message.statusCode = code
+    message.statusMessage = status[3] ?? ''
+    message.headers = headers
+    message.rawHeaders = raw
     const framing = this.#framing
     const plain = headers['content-encoding'] === undefined
     if (
