@@ -284,6 +284,8 @@ type Summary = {
   openSeconds: number
   readSeconds: number
   cpuSeconds: number
+  /** The main thread's CPU seconds (Node 23.9+; undefined elsewhere and for py-hamt). */
+  mainCpuSeconds: number | undefined
   daemonCpuSeconds: number | undefined
   proxiedSeconds: number
   requests: number
@@ -297,6 +299,9 @@ const summarize = (task: Task, reader: Reader): Summary => {
     openSeconds: median(ms.map((m) => m.openSeconds)),
     readSeconds: median(ms.map((m) => m.readSeconds)),
     cpuSeconds: median(ms.map((m) => m.cpuSeconds)),
+    mainCpuSeconds: ms.every((m) => m.mainCpuSeconds !== undefined)
+      ? median(ms.map((m) => m.mainCpuSeconds as number))
+      : undefined,
     daemonCpuSeconds: ms.every((m) => m.daemonCpuSeconds !== undefined)
       ? median(ms.map((m) => m.daemonCpuSeconds as number))
       : undefined,
@@ -334,6 +339,7 @@ const rows = tasks.flatMap((task) =>
       fixed(m.openSeconds, 3),
       fixed(m.readSeconds, 3),
       fixed(m.cpuSeconds, digits(task)),
+      m.mainCpuSeconds === undefined ? '' : fixed(m.mainCpuSeconds, digits(task)),
       m.daemonCpuSeconds === undefined ? '' : fixed(m.daemonCpuSeconds, 2),
       fixed(m.proxiedSeconds, digits(task)),
       String(m.requests),
@@ -403,14 +409,14 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
   metadata and the coordinates' chunks (it indexes by them): with those, ${minimum.pointWithCoords.total}.
 - py/this is how many times faster than py-hamt a reader is; open is the map and the array's metadata, read
   the values; CPU s the reading process's CPU time in that time, every thread, user and system (not the
-  daemon's); Kubo CPU s the daemon's, over the whole read including the reader's start (so an upper
+  daemon's), main CPU s its main thread's alone (Node 23.9+); Kubo CPU s the daemon's, over the whole read including the reader's start (so an upper
   bound; 10 ms resolution); proxied is the read through the counting proxy. Minimum blocks: ${minimum.all.total} for the full read
   (root, HAMT nodes, \`temp/zarr.json\`, the chunks), ${minimum.point.total} for the point read (${minimum.pointWithCoords.total} with xarray's extra
   metadata and coordinates). Targets: the full read at least 2× py-hamt, with verification
   (${fullRatio >= 2 ? 'met' : 'not met'}: ${times(fullRatio)} with ${setups[bestSetup]}, ${times(ratio('default'))} with ${setups.default}, ${times(ratio('nodeUnverified'))} unverified); a point
   read that fetches no more blocks than needed (${pointMinimal ? 'met' : 'not met'}: ${summary.point.default.requests} requests for ${minimum.point.total} blocks).
 
-${markdownTable(['task', 'reader', 'seconds', 'py/this', 'open s', 'read s', 'CPU s', 'Kubo CPU s', 'proxied s', 'requests', 'blocks'], rows)}
+${markdownTable(['task', 'reader', 'seconds', 'py/this', 'open s', 'read s', 'CPU s', 'main CPU s', 'Kubo CPU s', 'proxied s', 'requests', 'blocks'], rows)}
 
 Fetching alone (every chunk's ${(compressedBytes / 1e6).toFixed(1)} MB of compressed bytes to the main thread through \`ZarrHAMTStore.get\`, all at once,
 neither decoded nor assembled; ${setups.node}'s fetch; medians of ${runs}): ${fixed(fetchSeconds('node'))} s verified, ${fixed(fetchSeconds('nodeUnverified'))} s
