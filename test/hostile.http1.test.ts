@@ -2,9 +2,15 @@
 // themselves: bodies framed every way and cut at every point, answers that must not be trusted, and
 // connections that must not be reused.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, writeFile } from 'node:fs/promises'
 import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { nodeHttpFetch } from '../src/node/http-fetch.js'
 import { withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
@@ -184,6 +190,28 @@ describe('connections are not reused when the answer says or shows they may not 
       server.requests.map((r) => r.connection),
       [1, 2],
     )
+  })
+})
+
+describe('idle connections', () => {
+  it('a kept-alive connection the server never closes does not keep the process from exiting', async () => {
+    const server = await serve(() => ['HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'])
+    const dir = await mkdtemp(join(tmpdir(), 'ts-hamt-http1-'))
+    const script = join(dir, 'fetch-once.mts')
+    const module = fileURLToPath(new URL('../src/node/http-fetch.ts', import.meta.url))
+    await writeFile(
+      script,
+      `import { nodeHttpFetch } from ${JSON.stringify(module)}\n` +
+        `const text = await (await nodeHttpFetch()(${JSON.stringify(`${server.url}/x`)})).text()\n` +
+        'console.log(text)\n',
+    )
+    const started = Date.now()
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], {
+      timeout: 20_000,
+    })
+    assert.equal(stdout.trim(), 'ok')
+    // The server keeps the connection open for ever: only an unref'd idle socket lets the child end.
+    assert.ok(Date.now() - started < 20_000)
   })
 })
 

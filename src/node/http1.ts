@@ -503,7 +503,10 @@ export class Pool {
   #acquire(signal?: AbortSignal): Promise<Connection> {
     signal?.throwIfAborted()
     const idle = this.#idle.pop()
-    if (idle !== undefined) return Promise.resolve(idle)
+    if (idle !== undefined) {
+      idle.socket.ref()
+      return Promise.resolve(idle)
+    }
     if (this.#all.size < this.maxSockets) {
       const connection = new Connection(this)
       this.#all.add(connection)
@@ -529,7 +532,11 @@ export class Pool {
   release(connection: Connection): void {
     const next = this.#waiting.shift()
     if (next !== undefined) next(connection)
-    else this.#idle.push(connection)
+    else {
+      // As node:http's keep-alive agent: an idle connection does not keep the process alive.
+      connection.socket.unref()
+      this.#idle.push(connection)
+    }
   }
 
   /** A connection closed: a waiter may open a new one. */
