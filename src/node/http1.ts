@@ -289,6 +289,7 @@ class Connection {
       message.whole.catch(() => {})
       message.whole.then(
         (body) => {
+          if (message.destroyed) return
           message.push(body)
           message.push(null)
         },
