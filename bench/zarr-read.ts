@@ -31,12 +31,32 @@ export type ReadResult = {
   seconds: number
   /** CPU seconds (user + system, every thread) the reading process spent on the read. */
   cpuSeconds: number
+  /** CPU seconds of the main thread alone (where the runtime tells it: Node 23.9+). */
+  mainCpuSeconds?: number
   /** CPU seconds of the Kubo daemon during the read (Linux only). */
   daemonCpuSeconds?: number
   /** Float64 sum of what was read: the whole of temp (all) or the series (point). */
   sum: number
   /** The point's time series (point only). */
   values?: number[]
+}
+
+type Usage = { user: number; system: number }
+/** The main thread's own CPU use, where Node has `process.threadCpuUsage` (23.9+). */
+const threadCpuUsage = (process as { threadCpuUsage?: (since?: Usage) => Usage }).threadCpuUsage
+
+/** CPU seconds since the call: every thread, and the main thread alone where Node tells it. */
+function cpuClock(): () => { cpuSeconds: number; mainCpuSeconds?: number } {
+  const all = process.cpuUsage()
+  const main = threadCpuUsage?.()
+  return () => {
+    const { user, system } = process.cpuUsage(all)
+    const thread = main === undefined ? undefined : threadCpuUsage?.(main)
+    return {
+      cpuSeconds: (user + system) / 1e6,
+      ...(thread === undefined ? {} : { mainCpuSeconds: (thread.user + thread.system) / 1e6 }),
+    }
+  }
 }
 
 /**
@@ -46,20 +66,20 @@ export type ReadResult = {
 async function datasetRead(task: Task, gatewayUrl: string, root: string, lat: number, lon: number) {
   registerZstdCodec()
   const start = process.hrtime.bigint()
-  const cpuStart = process.cpuUsage()
+  const cpu = cpuClock()
   const ds = await openDataset(root, { gateways: gatewayUrl })
   const openSeconds = seconds(start)
   const temp = ds.variable('temp')
   const { values } = await (task === 'all' ? temp : temp.isel({ lat, lon })).load()
   const total = seconds(start)
-  const { user, system } = process.cpuUsage(cpuStart)
+  const used = cpu()
   let sum = 0
   for (let i = 0; i < values.length; i++) sum += values[i] as number
   const result: ReadResult = {
     openSeconds,
     readSeconds: total - openSeconds,
     seconds: total,
-    cpuSeconds: (user + system) / 1e6,
+    ...used,
     sum,
   }
   if (task === 'point') result.values = Array.from(values)
@@ -77,11 +97,7 @@ async function tsRead(
 ) {
   // ts-hamt/node's setup is part of the timed read: its worker threads start here.
   const start = process.hrtime.bigint()
-  const cpuStart = process.cpuUsage()
-  const cpu = (): number => {
-    const { user, system } = process.cpuUsage(cpuStart)
-    return (user + system) / 1e6
-  }
+  const cpu = cpuClock()
   const node = setup !== 'default'
   const workers = node ? nodeWorkers() : undefined
   // The README's set-up: the default decoder (zlib on Node 22.15+, else zstddec), or the workers'.
@@ -106,19 +122,19 @@ async function tsRead(
     })
     const values = await Promise.all(keys.map((key) => zarrStore.get(key)))
     const total = seconds(start)
-    const cpuSeconds = cpu()
+    const used = cpu()
     const bytes = values.reduce((n, v) => n + (v?.length ?? 0), 0)
     return {
       openSeconds,
       readSeconds: total - openSeconds,
       seconds: total,
-      cpuSeconds,
+      ...used,
       sum: bytes,
     } satisfies ReadResult
   }
   const chunk = task === 'all' ? await zarr.get(arr) : await zarr.get(arr, [null, lat, lon])
   const total = seconds(start)
-  const cpuSeconds = cpu()
+  const used = cpu()
   const data = chunk.data
   if (!(data instanceof Float32Array)) throw new Error(`temp read back as ${data?.constructor.name}`)
   let sum = 0
@@ -127,7 +143,7 @@ async function tsRead(
     openSeconds,
     readSeconds: total - openSeconds,
     seconds: total,
-    cpuSeconds,
+    ...used,
     sum,
   }
   if (task === 'point') result.values = Array.from(data)

@@ -9,7 +9,7 @@
 // tables show medians. --repo-dir: where the daemon's repo goes (default /dev/shm when it exists).
 // ts-hamt reads in three setups (see `setups`): its defaults in Node (the root's Node entry), with ts-hamt/node
 // (node:http fetch; zstd and BLAKE3 on worker threads), and that without block verification (as py-hamt reads).
-// Each ts-hamt read runs bench/zarr-read.ts in a new process.
+// Each ts-hamt read runs bench/zarr-read.ts, bundled to plain JavaScript, in a new process.
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
@@ -25,6 +25,23 @@ import { type ReadResult, type Setup, setups, type Task, type TsTask } from './z
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('..', import.meta.url))
 const readerScript = fileURLToPath(new URL('zarr-read.ts', import.meta.url))
+// The reader runs as plain JavaScript, as users run the package: under tsx (which runs the TypeScript
+// sources) every module imported during the timed read (zarrita loads its codecs on first use) went
+// through tsx's resolver and transform, ~14% of the main thread's CPU samples in the read.
+// Bundled here with our sources inlined and packages left to Node (so it sits inside the repo).
+const readerBundle = `${repo}/bench/.build/zarr-read.mjs`
+await (await import('esbuild')).build({
+  entryPoints: [readerScript],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  packages: 'external',
+  // package.json's sideEffects names dist/ only: the Node entries' set-up calls must stay.
+  ignoreAnnotations: true,
+  target: 'node20',
+  outfile: readerBundle,
+  logLevel: 'warning',
+})
 
 // --- the benchmark -----------------------------------------------------------------------------
 
@@ -106,7 +123,7 @@ type Counted = ReadResult & { requests: number; distinctBlocks: number }
 /** One cold read of `task` by `reader` against `gatewayUrl`, in a fresh process. */
 async function read(reader: Reader, task: TsTask, rpcUrl: string, gatewayUrl: string, root: string) {
   if (reader !== 'py') {
-    const args = ['--import', 'tsx', readerScript, task, gatewayUrl, root, String(lat), String(lon), reader]
+    const args = [readerBundle, task, gatewayUrl, root, String(lat), String(lon), reader]
     const { stdout } = await run(process.execPath, args, {
       cwd: repo,
       maxBuffer: 1 << 26,
@@ -284,6 +301,8 @@ type Summary = {
   openSeconds: number
   readSeconds: number
   cpuSeconds: number
+  /** The main thread's CPU seconds (Node 23.9+; undefined elsewhere and for py-hamt). */
+  mainCpuSeconds: number | undefined
   daemonCpuSeconds: number | undefined
   proxiedSeconds: number
   requests: number
@@ -297,6 +316,9 @@ const summarize = (task: Task, reader: Reader): Summary => {
     openSeconds: median(ms.map((m) => m.openSeconds)),
     readSeconds: median(ms.map((m) => m.readSeconds)),
     cpuSeconds: median(ms.map((m) => m.cpuSeconds)),
+    mainCpuSeconds: ms.every((m) => m.mainCpuSeconds !== undefined)
+      ? median(ms.map((m) => m.mainCpuSeconds as number))
+      : undefined,
     daemonCpuSeconds: ms.every((m) => m.daemonCpuSeconds !== undefined)
       ? median(ms.map((m) => m.daemonCpuSeconds as number))
       : undefined,
@@ -334,6 +356,7 @@ const rows = tasks.flatMap((task) =>
       fixed(m.openSeconds, 3),
       fixed(m.readSeconds, 3),
       fixed(m.cpuSeconds, digits(task)),
+      m.mainCpuSeconds === undefined ? '' : fixed(m.mainCpuSeconds, digits(task)),
       m.daemonCpuSeconds === undefined ? '' : fixed(m.daemonCpuSeconds, 2),
       fixed(m.proxiedSeconds, digits(task)),
       String(m.requests),
@@ -387,7 +410,8 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
   without checking blocks against their CIDs, as py-hamt reads. py-hamt, with its defaults: \`KuboCAS\` (no content
   verification), a read-only \`HAMT\`, \`ZarrHAMTStore\`, \`xarray.open_zarr(…, zarr_format=3, consolidated=False)\`
   and \`.values\` (zarr 3.0.9 without dask: zarr's own concurrency, 10 by default).
-- **Cold**: every read runs in a new process with a new store and map. Seconds are measured inside the process,
+- **Cold**: every read runs in a new process with a new store and map (ts-hamt's as plain JavaScript, bundled
+  with esbuild, not through tsx). Seconds are measured inside the process,
   from opening the map to having the values (process start and imports excluded), straight against the daemon's
   gateway; medians of ${runs} runs, the readers alternating which goes first. The daemon's own caches are warm for
   every reader after the first read.
@@ -403,14 +427,14 @@ Raw numbers: [bench/results/${out}.json](bench/results/${out}.json).
   metadata and the coordinates' chunks (it indexes by them): with those, ${minimum.pointWithCoords.total}.
 - py/this is how many times faster than py-hamt a reader is; open is the map and the array's metadata, read
   the values; CPU s the reading process's CPU time in that time, every thread, user and system (not the
-  daemon's); Kubo CPU s the daemon's, over the whole read including the reader's start (so an upper
+  daemon's), main CPU s its main thread's alone (Node 23.9+); Kubo CPU s the daemon's, over the whole read including the reader's start (so an upper
   bound; 10 ms resolution); proxied is the read through the counting proxy. Minimum blocks: ${minimum.all.total} for the full read
   (root, HAMT nodes, \`temp/zarr.json\`, the chunks), ${minimum.point.total} for the point read (${minimum.pointWithCoords.total} with xarray's extra
   metadata and coordinates). Targets: the full read at least 2× py-hamt, with verification
   (${fullRatio >= 2 ? 'met' : 'not met'}: ${times(fullRatio)} with ${setups[bestSetup]}, ${times(ratio('default'))} with ${setups.default}, ${times(ratio('nodeUnverified'))} unverified); a point
   read that fetches no more blocks than needed (${pointMinimal ? 'met' : 'not met'}: ${summary.point.default.requests} requests for ${minimum.point.total} blocks).
 
-${markdownTable(['task', 'reader', 'seconds', 'py/this', 'open s', 'read s', 'CPU s', 'Kubo CPU s', 'proxied s', 'requests', 'blocks'], rows)}
+${markdownTable(['task', 'reader', 'seconds', 'py/this', 'open s', 'read s', 'CPU s', 'main CPU s', 'Kubo CPU s', 'proxied s', 'requests', 'blocks'], rows)}
 
 Fetching alone (every chunk's ${(compressedBytes / 1e6).toFixed(1)} MB of compressed bytes to the main thread through \`ZarrHAMTStore.get\`, all at once,
 neither decoded nor assembled; ${setups.node}'s fetch; medians of ${runs}): ${fixed(fetchSeconds('node'))} s verified, ${fixed(fetchSeconds('nodeUnverified'))} s

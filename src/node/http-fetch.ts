@@ -3,6 +3,10 @@ import https from 'node:https'
 import { pipeline, type Readable, type Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import { InvalidArgumentError } from '../errors.js'
+import { Pool, type RawMessage, StaleConnection } from './http1.js'
+
+/** An answer's head and body: node:http's `IncomingMessage`, or our HTTP/1.1 client's `RawMessage`. */
+type Incoming = http.IncomingMessage | RawMessage
 
 export interface NodeHttpFetchOptions {
   /** Connections kept open per host; default 32 (the HTTP client's default concurrency). */
@@ -18,7 +22,7 @@ export interface NodeHttpFetchOptions {
  * A content-encoded body is decoded as fetch decodes it, as it is read.
  */
 class NodeResponse extends Response {
-  readonly #message: http.IncomingMessage
+  readonly #message: Incoming
   /** The message, or the last of the decoders it is piped through. */
   readonly #source: Readable
   readonly #signal: AbortSignal | undefined
@@ -26,13 +30,7 @@ class NodeResponse extends Response {
   #used = false
   #stream: ReadableStream<Uint8Array<ArrayBuffer>> | null | undefined
 
-  constructor(
-    message: http.IncomingMessage,
-    init: ResponseInit,
-    url: string,
-    empty: boolean,
-    signal?: AbortSignal,
-  ) {
+  constructor(message: Incoming, init: ResponseInit, url: string, empty: boolean, signal?: AbortSignal) {
     super(null, init)
     this.#message = message
     this.#signal = signal
@@ -64,10 +62,11 @@ class NodeResponse extends Response {
       throw new TypeError('Body is unusable: Body has already been read')
     this.#used = true
     if (this.#empty) return new Uint8Array(0)
+    const whole = 'whole' in this.#message && this.#source === this.#message ? this.#message.whole : undefined
     // A declared length is the length on the wire: it sizes the buffer only for a body not encoded.
     const declared =
       this.#source === this.#message ? Number(this.#message.headers['content-length']) : Number.NaN
-    return readBody(this.#source, declared).catch((error: unknown) => {
+    return (whole ?? readBody(this.#source, declared)).catch((error: unknown) => {
       throw this.#signal?.aborted ? this.#signal.reason : error
     })
   }
@@ -107,7 +106,7 @@ function decoderFor(coding: string): Transform | undefined {
  * The message's body with its `Content-Encoding` undone (the last coding applied first). A body in
  * a coding we cannot undo is handed over as it came, as fetch hands it over.
  */
-function decoded(message: http.IncomingMessage): Readable {
+function decoded(message: Incoming): Readable {
   const codings = (message.headers['content-encoding'] ?? '')
     .split(',')
     .map((coding) => coding.trim().toLowerCase())
@@ -124,7 +123,7 @@ function decoded(message: http.IncomingMessage): Readable {
 
 /** The body as a web stream that fails as fetch's do (TypeError, or the abort reason); cancel closes the connection. */
 function streamOf(
-  message: http.IncomingMessage,
+  message: Incoming,
   source: Readable,
   signal?: AbortSignal,
 ): ReadableStream<Uint8Array<ArrayBuffer>> {
@@ -186,7 +185,7 @@ function readBody(source: Readable, declared: number): Promise<Uint8Array<ArrayB
   })
 }
 
-function headersOf(response: http.IncomingMessage): Headers {
+function headersOf(response: Incoming): Headers {
   const headers = new Headers()
   const raw = response.rawHeaders
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string)
@@ -209,25 +208,24 @@ function closedBeforeAnswer(cause: unknown): boolean {
  * once (as Node's docs advise). Each failed try destroys one stale pooled socket, so after at most
  * `maxSockets` of them a new connection is made; past that the failure is the caller's.
  */
-async function sendOnLiveSocket(
-  send: () => Promise<http.IncomingMessage>,
-  maxSockets: number,
-): Promise<http.IncomingMessage> {
+async function sendOnLiveSocket(send: () => Promise<Incoming>, maxSockets: number): Promise<Incoming> {
   for (let tries = 0; ; tries++) {
     try {
       return await send()
     } catch (error) {
-      if (!(error instanceof StaleSocket)) throw error
+      if (!(error instanceof StaleSocket || error instanceof StaleConnection)) throw error
       if (tries >= maxSockets) throw new TypeError('fetch failed', { cause: error.cause })
     }
   }
 }
 
 /**
- * A `fetch` for Node that sends GET and HEAD requests without a body through `node:http`/`node:https`
- * with keep-alive connections, and everything else to `fallback`. Node's own `fetch` parses HTTP in
- * WebAssembly and streams bodies through web streams: reading a 100 MB dataset from a local Kubo
- * costs about twice the CPU (bench/notes.md). Failures behave as `fetch`'s: network errors are
+ * A `fetch` for Node that sends GET and HEAD requests without a body over keep-alive connections
+ * (`http:` with a small HTTP/1.1 client of its own that reads a body of declared length, up to
+ * 4 MiB, straight into its final buffer; `https:` through `node:https`), and everything else to
+ * `fallback`. Node's own `fetch` parses HTTP in WebAssembly and streams bodies through web streams:
+ * reading a 100 MB dataset from a local Kubo costs about twice the CPU (bench/notes.md), and
+ * `node:http` hands bodies over in 64 KiB pieces (a third of the main thread's work left in that read). Failures behave as `fetch`'s: network errors are
  * `TypeError`s, an aborted signal rejects with its reason, HTTP errors are responses. A body sent
  * with `Content-Encoding` gzip, deflate or br (zstd where `node:zlib` has it) is decoded as it is
  * read, as `fetch` does, so a reader's length limit counts decoded bytes. A request that went out
@@ -251,6 +249,18 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof global
     'https:': new https.Agent({ keepAlive: true, maxSockets }),
   }
   const fallback = options.fallback ?? globalThis.fetch.bind(globalThis)
+  // Plain http goes through our HTTP/1.1 client (./http1.ts), one pool per host and port.
+  const pools = new Map<string, Pool>()
+  const poolFor = (url: URL): Pool => {
+    const key = url.host
+    let pool = pools.get(key)
+    if (pool === undefined) {
+      const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+      pool = new Pool(host, Number(url.port || 80), maxSockets, PREALLOCATE_LIMIT)
+      pools.set(key, pool)
+    }
+    return pool
+  }
 
   return async function fetch(input, init = {}) {
     const method = (init.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase()
@@ -259,12 +269,27 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof global
     const agent = agents[url.protocol as keyof typeof agents]
     if (!plain || agent === undefined) return fallback(input, init)
     init.signal?.throwIfAborted()
-    const send = (): Promise<http.IncomingMessage> =>
+    const headers = new Headers(init.headers)
+    const raw = url.protocol === 'http:' && url.username === '' && url.password === ''
+    const sendRaw = async (): Promise<Incoming> => {
+      let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\n`
+      if (!headers.has('host')) head += `Host: ${url.host}\r\n`
+      for (const [name, value] of headers) head += `${name}: ${value}\r\n`
+      if (!headers.has('connection')) head += 'Connection: keep-alive\r\n'
+      try {
+        return await poolFor(url).request(`${head}\r\n`, method === 'HEAD', init.signal ?? undefined)
+      } catch (cause) {
+        if (init.signal?.aborted) throw init.signal.reason
+        if (cause instanceof StaleConnection) throw cause
+        throw new TypeError('fetch failed', { cause })
+      }
+    }
+    const send = (): Promise<Incoming> =>
       new Promise<http.IncomingMessage>((resolve, reject) => {
         const request = (url.protocol === 'https:' ? https : http).request(url, {
           method,
           agent,
-          headers: Object.fromEntries(new Headers(init.headers)),
+          headers: Object.fromEntries(headers),
           signal: init.signal ?? undefined,
         })
         request.on('response', resolve)
@@ -276,7 +301,7 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof global
         })
         request.end()
       })
-    const response = await sendOnLiveSocket(send, maxSockets)
+    const response = await sendOnLiveSocket(raw ? sendRaw : send, maxSockets)
     // Redirects are rare on a gateway: with `redirect: 'manual'` the caller sees them (HttpClient
     // decides which headers the next origin may get); otherwise the fallback follows them as fetch does.
     const status = response.statusCode ?? 0
