@@ -180,4 +180,27 @@ describe('lookups without a promise over a memory store', () => {
     // At least the nodes below the root and the value: none bypassed the replaced load.
     assert.ok(loads >= 2, `${loads} loads`)
   })
+
+  it("a Proxy over a memory store whose traps bind methods to it is read through the trap's load", async () => {
+    const inner = await MemoryStore.create()
+    const writer = await HAMT.create<number>({ store: inner })
+    for (let i = 0; i < 2000; i++) await writer.set(`key-${i}`, i)
+    const root = await writer.flush()
+    let loads = 0
+    // As a caller wraps a store to count or trace its loads; every other member bound to the store.
+    const store = new Proxy(inner, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target)
+        if (name !== 'load') return typeof value === 'function' ? value.bind(target) : value
+        return (id: Uint8Array, options?: { signal?: AbortSignal }) => {
+          loads++
+          return target.load(id, options)
+        }
+      },
+    })
+    const map = await HAMT.open<number>(root, { store, cacheBytes: 0 })
+    loads = 0
+    assert.equal(await map.get('key-1234'), 1234)
+    assert.ok(loads >= 2, `${loads} loads`)
+  })
 })

@@ -135,9 +135,14 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow {
   }
 
   /** `load` without a promise, for the HAMT's lookups (see `READ_NOW`); undefined sends them to `load`. */
-  [READ_NOW](id: StoreId): Uint8Array | undefined {
-    // A store whose `load` is replaced (a test's counting or failing store) is asked through it.
-    if (this.load !== MemoryStore.prototype.load || !(#blocks in this) || !(id instanceof Uint8Array)) {
+  [READ_NOW](id: StoreId, via: object): Uint8Array | undefined {
+    // A store whose `load` is replaced (a test's counting or failing store, a Proxy's trap) is asked through it.
+    if (
+      this.load !== MemoryStore.prototype.load ||
+      (via as { load?: unknown }).load !== MemoryStore.prototype.load ||
+      !(#blocks in this) ||
+      !(id instanceof Uint8Array)
+    ) {
       return undefined
     }
     const stored = this.#blocks.get(id)

@@ -10,9 +10,11 @@ export const READ_NOW: unique symbol = Symbol('ts-hamt.readNow')
 export interface ReadsNow {
   /**
    * A fresh copy of the block `id` names, in a buffer of its own; undefined when the store cannot
-   * answer at once (the block is missing, or its `load` is not its own): the caller then calls `load`.
+   * answer at once (the block is missing, or the `load` of `via`, the store object the caller holds,
+   * is not its own: a subclass, or a Proxy whose traps bind methods to the store behind it): the caller
+   * then calls `load`.
    */
-  [READ_NOW](id: StoreId): Uint8Array | undefined
+  [READ_NOW](id: StoreId, via: object): Uint8Array | undefined
 }
 
 /** The store, if it can hand blocks over at once. */

@@ -121,7 +121,7 @@ export class NodeLoader {
     const node = link.node ?? this.cache.follow(link)
     if (node !== undefined || this.#readsNow === undefined || observing()) return node
     const id = link.id as StoreId
-    const bytes = this.#readsNow[READ_NOW](id)
+    const bytes = this.#readsNow[READ_NOW](id, this.#readsNow)
     if (bytes === undefined) return undefined
     const loaded = decodeBlock(id, bytes)
     this.cache.set(id, loaded, bytes.length)
@@ -130,7 +130,9 @@ export class NodeLoader {
 
   /** A value's bytes (a copy of its own) if the store hands them over without waiting; else undefined. */
   valueNow(pointer: StoreId): Uint8Array | undefined {
-    return this.#readsNow === undefined || observing() ? undefined : this.#readsNow[READ_NOW](pointer)
+    return this.#readsNow === undefined || observing()
+      ? undefined
+      : this.#readsNow[READ_NOW](pointer, this.#readsNow)
   }
 
   // Not async: an async function returning a promise adds two microtask ticks to every call.
