@@ -9,6 +9,10 @@ import { describeValue, InvalidValueError } from '../errors.js'
 import type { ChunkCache } from './chunk-cache.js'
 import type { ArrayMeta, ZarrStore } from './metadata.js'
 
+/** A shape from a stranger's metadata, shortened for a message. */
+const showShape = (value: unknown): string =>
+  Array.isArray(value) ? `[${value.slice(0, 8)}]`.slice(0, 200) : describeValue(value)
+
 /**
  * The array's shape and chunk shape, checked: zarrita takes them as they are, any JSON value of any
  * length. Not lists of whole numbers of one length (chunks above 0) is an InvalidValueError.
@@ -25,10 +29,8 @@ export function checkGrid(
     !shape.every((n) => Number.isSafeInteger(n) && n >= 0) ||
     !chunks.every((n) => Number.isSafeInteger(n) && n > 0)
   ) {
-    const show = (value: unknown): string =>
-      Array.isArray(value) ? `[${value.slice(0, 8)}]`.slice(0, 200) : describeValue(value)
     throw new InvalidValueError(
-      `array ${JSON.stringify(name)} has shape ${show(shape)} and chunks ${show(chunks)}: not a chunk grid`,
+      `array ${JSON.stringify(name)} has shape ${showShape(shape)} and chunks ${showShape(chunks)}: not a chunk grid`,
     )
   }
   return { shape, chunks }
@@ -54,6 +56,8 @@ export async function openCheckedArray(
       `array ${JSON.stringify(name)} uses codec ${String(JSON.stringify(unknown[0])).slice(0, 100)}, which zarrita does not know`,
     )
   }
+  if (v2 !== undefined) checkOrder(name, v2)
+  else checkShards(name, meta)
   let at = location.resolve(name)
   if (v2 !== undefined && nullFillOf64BitIntegers(v2)) at = withZeroFill(at)
   const strings = v2 === undefined ? undefined : v2Strings(v2)
@@ -92,6 +96,47 @@ function codecNames(meta: Record<string, unknown>): unknown[] {
           return [...names(config.codecs), ...names(config.index_codecs)]
         })
   return names(meta.codecs)
+}
+
+/**
+ * A Zarr v2 array's `order`: "C" or "F" (zarr-python refuses any other, and a missing one).
+ * zarrita reads anything but "F" as C, which would give another array's values.
+ */
+function checkOrder(name: string, zarray: Record<string, unknown>): void {
+  const { order } = zarray
+  if (order !== 'C' && order !== 'F') {
+    throw new InvalidValueError(
+      `array ${JSON.stringify(name)}: .zarray order is ${describeValue(order)}, not "C" or "F"`,
+    )
+  }
+}
+
+/**
+ * Each shard of a Zarr v3 array (nested ones too) holds whole inner chunks, as the sharding spec
+ * requires: zarrita would index a shard by a fraction of a chunk and fail on a byte range of NaN.
+ */
+function checkShards(name: string, meta: Record<string, unknown>): void {
+  const grid = isRecord(meta.chunk_grid) ? meta.chunk_grid.configuration : undefined
+  let shard = isRecord(grid) ? grid.chunk_shape : undefined
+  let codecs = meta.codecs
+  while (Array.isArray(codecs)) {
+    const sharding = codecs.find((codec) => isRecord(codec) && codec.name === 'sharding_indexed')
+    if (sharding === undefined) return
+    const config = isRecord(sharding.configuration) ? sharding.configuration : {}
+    const inner = config.chunk_shape
+    if (
+      !Array.isArray(shard) ||
+      !Array.isArray(inner) ||
+      inner.length !== shard.length ||
+      !inner.every((n, d) => Number.isSafeInteger(n) && n > 0 && (shard as number[])[d] % n === 0)
+    ) {
+      throw new InvalidValueError(
+        `array ${JSON.stringify(name)}: shard shape ${showShape(shard)} is not a whole number of inner chunks of shape ${showShape(inner)}`,
+      )
+    }
+    shard = inner
+    codecs = config.codecs
+  }
 }
 
 /** A Zarr v2 array of 64-bit integers whose fill_value is null. */
