@@ -120,15 +120,15 @@ function checkShards(name: string, meta: Record<string, unknown>): void {
   let shard = isRecord(grid) ? grid.chunk_shape : undefined
   let codecs = meta.codecs
   while (Array.isArray(codecs)) {
-    const sharding = codecs.find((codec) => isRecord(codec) && codec.name === 'sharding_indexed')
-    if (sharding === undefined) return
+    const sharding: unknown = codecs.find((codec) => isRecord(codec) && codec.name === 'sharding_indexed')
+    if (!isRecord(sharding)) return
     const config = isRecord(sharding.configuration) ? sharding.configuration : {}
     const inner = config.chunk_shape
+    const outer: unknown[] = Array.isArray(shard) ? shard : []
     if (
-      !Array.isArray(shard) ||
       !Array.isArray(inner) ||
-      inner.length !== shard.length ||
-      !inner.every((n, d) => Number.isSafeInteger(n) && n > 0 && (shard as number[])[d] % n === 0)
+      inner.length !== outer.length ||
+      !inner.every((n, d) => Number.isSafeInteger(n) && n > 0 && (outer[d] as number) % n === 0)
     ) {
       throw new InvalidValueError(
         `array ${JSON.stringify(name)}: shard shape ${showShape(shard)} is not a whole number of inner chunks of shape ${showShape(inner)}`,

@@ -69,24 +69,43 @@ export function parseSel(
   return indexers
 }
 
-/** `--isel` values: a position, `a,b,c`, or `start:stop[:step]`. */
+/**
+ * `--isel` values: a position, `a,b,c`, or `start:stop[:step]` (step above 0). A malformed one is a
+ * UsageError naming it; a slice's bounds past ±2^53 clamp, selecting to an end as Python's do.
+ */
 export function parseIsel(values: unknown): Record<string, PositionIndexer> {
-  const int = (text: string, dim: string): number | undefined => {
-    if (text === '') return undefined
-    if (!/^-?\d+$/.test(text))
-      throw new UsageError(`--isel ${dim}: ${JSON.stringify(text)} is not an integer`)
-    return Number(text)
-  }
   const indexers: Record<string, PositionIndexer> = {}
   for (const [dim, text] of pairs(values, 'isel')) {
+    const refuse = (why: string): UsageError => new UsageError(`--isel ${dim}=${text}: ${why}`)
+    const int = (part: string): number => {
+      if (!/^-?\d+$/.test(part)) throw refuse(`${JSON.stringify(part)} is not an integer`)
+      return Number(part)
+    }
     if (text.includes(':')) {
-      const [start = '', stop = '', step = ''] = text.split(':')
-      indexers[dim] = { start: int(start, dim), stop: int(stop, dim), step: int(step, dim) }
-    } else if (text.includes(',')) indexers[dim] = text.split(',').map((t) => int(t, dim) as number)
-    else indexers[dim] = int(text, dim) as number
+      const parts = text.split(':')
+      if (parts.length > 3) throw refuse('a slice is start:stop or start:stop:step')
+      const [start, stop, step] = parts.map((part) =>
+        part === '' ? undefined : Math.min(Math.max(int(part), -MAX_POSITION), MAX_POSITION),
+      )
+      if (step !== undefined && step <= 0) {
+        throw refuse(
+          `the step must be a positive integer (steps of 0 or below are not supported), got ${step}`,
+        )
+      }
+      indexers[dim] = { start, stop, step }
+      continue
+    }
+    const positions = text.split(',').map((part) => {
+      const position = int(part)
+      if (!Number.isSafeInteger(position)) throw refuse(`position ${part} is past 2^53, beyond any array`)
+      return position
+    })
+    indexers[dim] = positions.length === 1 ? (positions[0] as number) : positions
   }
   return indexers
 }
+
+const MAX_POSITION = Number.MAX_SAFE_INTEGER
 
 function coordinateJson(value: readonly CoordinateValue[] | CoordinateValue): unknown {
   return Array.isArray(value) ? value.map(cellOf) : cellOf(value as CoordinateValue)
