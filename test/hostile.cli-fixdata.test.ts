@@ -1,4 +1,4 @@
-// `zarr get --isel` on slices a user may type: a step of 0 or below, empty parts, too many parts,
+// `zarr get --isel` (and `--select`) on slices a user may type: a step of 0 or below, empty parts, too many parts,
 // numbers past 2^53. A malformed one is a usage error (exit 2) naming the argument; a slice bound
 // past the end selects to the end, as Python's slices do.
 import assert from 'node:assert/strict'
@@ -83,6 +83,12 @@ describe('zarr get --isel', () => {
       assert.equal(run.code, 0, `--isel ${isel}: ${run.stderr}`)
       const got = JSON.parse(run.stdout).values
       assert.deepEqual(Array.isArray(values) ? got : got[0], values, `--isel ${isel}`)
+    }
+    // --select (raw positions) takes the same slices: zarrita's own refusal of a step was exit 1.
+    for (const select of ['0:10:0', '::0', '9:0:-1']) {
+      const run = await cli('zarr', 'get', root, 't', '--select', select, '--store', store, '--json')
+      assert.equal(run.code, 2, `--select ${select}: exit ${run.code}, ${run.stderr}`)
+      assert.match(run.stderr, /--select item 1/, `--select ${select}: ${run.stderr}`)
     }
     // Out of bounds for this array (the data decides, not the syntax): a failed command, exit 1.
     const beyond = await get('x=10')

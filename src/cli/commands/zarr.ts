@@ -245,6 +245,10 @@ export function parseSelection(
       return index < 0 ? size + index : index
     }
     if (parts.length > 3) throw new UsageError(`--select item ${dim + 1} (${item}) is not start:stop[:step]`)
-    return zarr.slice(int(parts[0], 'start'), int(parts[1], 'stop'), int(parts[2], 'step'))
+    const step = int(parts[2], 'step')
+    if (step !== null && step <= 0) {
+      throw new UsageError(`--select item ${dim + 1} (${item}): the step must be a positive integer`)
+    }
+    return zarr.slice(int(parts[0], 'start'), int(parts[1], 'stop'), step)
   })
 }
