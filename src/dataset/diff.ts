@@ -9,7 +9,7 @@ import type { ChangeKind } from '../hamt/interface.js'
 import { callStore } from '../hamt/loader.js'
 import { diffShardedRoots } from '../sharded/diff.js'
 import { decodeRoot } from '../sharded/layout.js'
-import { isDecimal, isMetadataKey, splitChunkKey } from '../zarr/keys.js'
+import { exactCoords, isMetadataKey, splitChunkKey } from '../zarr/keys.js'
 import { zarrLayoutOf } from './open.js'
 
 /** One difference between two versions of a Zarr dataset, as {@link diffZarrRoots} yields it. */
@@ -130,10 +130,9 @@ async function classify(
     return { type: 'metadata', kind, path, key, ...change }
   }
   const split = splitChunkKey(key)
-  const parts = split?.coordText.split('/') ?? []
-  if (split !== undefined && parts.every(isDecimal)) {
-    return { type: 'chunk', kind, path: split.arrayPath, coords: parts.map(Number) }
-  }
+  const coords = split === undefined ? undefined : exactCoords(split.coordText.split('/'))
+  if (split !== undefined && coords !== undefined)
+    return { type: 'chunk', kind, path: split.arrayPath, coords }
   const chunk = await chunkOf(key, kind === 'removed' ? 'from' : 'to', naming)
   return chunk === undefined ? { type: 'other', kind, key } : { type: 'chunk', kind, ...chunk }
 }
@@ -187,7 +186,7 @@ function coordsIn(rest: string, naming: ChunkNaming): number[] | undefined {
     text = text.slice(2)
   } else if (naming.ndim === 0) return text === '0' ? [] : undefined
   const parts = text.split(naming.separator)
-  return parts.length === naming.ndim && parts.every(isDecimal) ? parts.map(Number) : undefined
+  return parts.length === naming.ndim ? exactCoords(parts) : undefined
 }
 
 /** Reads each path's array metadata once per version (`zarr.json`, else v2's `.zarray`). */

@@ -64,6 +64,17 @@ export function chunkKey(arrayPath: string, coords: readonly number[]): string {
 
 export const isDecimal = (part: string): boolean => /^\d+$/.test(part)
 
+/**
+ * The chunk coordinates a key's parts name as Zarr writes them (no leading zeros, below 2^53), else
+ * undefined: `01` or a number `Number` would round names no chunk a reader asks for.
+ */
+export function exactCoords(parts: readonly string[]): number[] | undefined {
+  const coords = parts.map(Number)
+  return parts.every((part, d) => /^(0|[1-9]\d*)$/.test(part) && Number.isSafeInteger(coords[d]))
+    ? coords
+    : undefined
+}
+
 /** The coordinates `0/1` of chunk key `key`, or an InvalidArgumentError naming the part that is not one. */
 export function parseCoords(key: string, text: string): number[] {
   return text.split('/').map((part) => {
