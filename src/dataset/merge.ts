@@ -1,13 +1,15 @@
-import { formatId, toCid } from '../cas/id.js'
+import { formatId, sameId, toCid } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { callStore } from '../hamt/loader.js'
-import type { MergeResolver } from '../hamt/merge.js'
+import { type KeyChange, MERGE_CHECK, type MergePlan, type MergeResolver } from '../hamt/merge.js'
 import type { RootState } from '../sharded/interface.js'
 import { decodeRoot } from '../sharded/layout.js'
 import { mergeShardedRoots } from '../sharded/merge.js'
+import { PyInt, type PyJson, parsePyJson } from '../sharded/pyjson.js'
+import { isMetadataKey } from '../zarr/keys.js'
 import { zarrLayoutOf } from './open.js'
 
 export interface ZarrMergeOptions extends AbortOptions {
@@ -25,7 +27,10 @@ export interface ZarrMergeOptions extends AbortOptions {
  * array from the same base, merged in any order, give exactly the root of one writer writing every
  * chunk. On a HAMT root it is `HAMT.merge` with `valuesAreBytes` (pass no other bucket size or hash);
  * on py-hamt's sharded layout (all three of one manifest version) metadata and chunk entries are
- * merged by CID, reading only the shards whose CIDs differ. Mixed layouts are an `ERR_INVALID_ARGUMENT`.
+ * merged by CID, reading only the shards whose CIDs differ. Mixed layouts are an `ERR_INVALID_ARGUMENT`,
+ * and so are chunks written under an array metadata whose encoding (codecs, data type, fill value,
+ * chunk grid or key encoding; v2 likewise) the merged root changes, or an array the merge deletes:
+ * they would decode wrong.
  *
  * @example
  * ```ts
@@ -64,8 +69,9 @@ export async function mergeZarrRoots(
     name,
     zarrLayoutOf(blocks[i] as Uint8Array, name).kind,
   ])
+  const checked = { ...options, [MERGE_CHECK]: checkEncodings }
   if (layouts.every(([, kind]) => kind === 'hamt')) {
-    return HAMT.merge<Uint8Array>(roots.base, roots.a, roots.b, { ...options, valuesAreBytes: true })
+    return HAMT.merge<Uint8Array>(roots.base, roots.a, roots.b, { ...checked, valuesAreBytes: true })
   }
   if (layouts.every(([, kind]) => kind === 'sharded')) {
     const [stateBase, stateA, stateB] = blocks.map((block) => decodeRoot(block)) as [
@@ -74,9 +80,105 @@ export async function mergeZarrRoots(
       RootState,
     ]
     const cids = { base: toCid(roots.base, 'base'), a: toCid(roots.a, 'a'), b: toCid(roots.b, 'b') }
-    return mergeShardedRoots(cids, { base: stateBase, a: stateA, b: stateB }, options)
+    return mergeShardedRoots(cids, { base: stateBase, a: stateA, b: stateB }, checked)
   }
   throw new InvalidArgumentError(
     `base, a and b mix layouts (${layouts.map(([name, kind]) => `${name}: ${kind}`).join(', ')}): a merge needs one`,
   )
+}
+
+/** An array's metadata document: v3 `zarr.json` or v2 `.zarray`, at the root or under a path. */
+const ARRAY_METADATA = /(?:^|\/)(?:zarr\.json|\.zarray)$/
+
+/** The fields of array metadata that say how its chunks are named and decoded. */
+const ENCODING_FIELDS = [
+  'node_type',
+  'data_type',
+  'chunk_grid',
+  'chunk_key_encoding',
+  'codecs',
+  'fill_value',
+  'storage_transformers',
+  'dtype',
+  'chunks',
+  'compressor',
+  'filters',
+  'order',
+  'dimension_separator',
+]
+
+/**
+ * Refuses a plan that would put a side's chunks under metadata that decodes them differently from
+ * the metadata that side wrote them under (one writer re-encoded or deleted the array).
+ */
+async function checkEncodings(plan: MergePlan<Uint8Array>): Promise<void> {
+  const { changesA, changesB, values } = plan
+  const metadataKeys = [...new Set([...changesA.keys(), ...changesB.keys()])].filter((key) =>
+    ARRAY_METADATA.test(key),
+  )
+  if (metadataKeys.length === 0) return
+  const dirs = new Map(metadataKeys.map((key) => [key.slice(0, key.lastIndexOf('/') + 1), key]))
+  const sides = [
+    ['a', changesA, changesB],
+    ['b', changesB, changesA],
+  ] as const
+  for (const [side, changes, other] of sides) {
+    for (const [dir, chunk] of chunksUnder(changes, dirs)) {
+      const key = dirs.get(dir) as string
+      // The metadata this side's chunks were written under: its own, else the base's.
+      const own = changes.has(key) ? changes.get(key)?.after : other.get(key)?.before
+      const merged = plan.merged(key)
+      if (own === undefined ? merged === undefined : merged !== undefined && sameId(own, merged)) continue
+      const load = (id: StoreId | undefined) => (id === undefined ? undefined : values.load(key, id))
+      const field = changedField(await load(own), await load(merged))
+      if (field === undefined) continue
+      const array = JSON.stringify(dir.slice(0, -1))
+      const change = merged === undefined ? 'deletes' : `changes its ${field}`
+      throw new InvalidArgumentError(
+        `cannot merge array ${array}: ${side} wrote ${JSON.stringify(chunk)} under a ${key} that the merged root ${change}, so it would decode wrong (nothing was written)`,
+      )
+    }
+  }
+}
+
+/** The first key a side changed under each array directory (metadata documents aside). */
+function chunksUnder(
+  changes: ReadonlyMap<string, KeyChange>,
+  dirs: ReadonlyMap<string, string>,
+): Map<string, string> {
+  const found = new Map<string, string>()
+  for (const key of changes.keys()) {
+    if (isMetadataKey(key)) continue
+    // The nearest directory above the key that holds a changed array document.
+    for (let at = key.lastIndexOf('/'); ; at = key.lastIndexOf('/', at - 1)) {
+      const dir = at < 0 ? '' : key.slice(0, at + 1)
+      if (dirs.has(dir)) {
+        if (!found.has(dir)) found.set(dir, key)
+        break
+      }
+      if (at <= 0) break
+    }
+  }
+  return found
+}
+
+/** The first encoding field two array documents differ in ('document' when one is not JSON or is gone). */
+function changedField(before: Uint8Array | undefined, after: Uint8Array | undefined): string | undefined {
+  if (before === undefined || after === undefined) return before === after ? undefined : 'document'
+  const [x, y] = [parsePyJson(before), parsePyJson(after)]
+  if (!(x instanceof Map) || !(y instanceof Map)) return 'whole document'
+  if (x.get('node_type') === 'group' && y.get('node_type') === 'group') return undefined
+  return ENCODING_FIELDS.find((field) => canonical(x.get(field)) !== canonical(y.get(field)))
+}
+
+/** A JSON value as text with object keys sorted, integers by their digits (past 2^53 too). */
+function canonical(value: PyJson | undefined): string {
+  if (value === undefined) return ''
+  if (value instanceof PyInt) return value.digits
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  if (value instanceof Map) {
+    const fields = [...value].sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))
+    return `{${fields.map(([field, item]) => `${JSON.stringify(field)}:${canonical(item)}`).join(',')}}`
+  }
+  return typeof value === 'number' ? `${value}f` : JSON.stringify(value)
 }

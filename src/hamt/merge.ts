@@ -65,10 +65,34 @@ export interface MergeValues<V> {
   save(key: string, value: V): Promise<StoreId>
 }
 
+/** A merge's plan, as a {@link MergeCheck} sees it before anything is written. */
+export interface MergePlan<V> {
+  readonly changesA: ReadonlyMap<string, KeyChange>
+  readonly changesB: ReadonlyMap<string, KeyChange>
+  /** The merged pointer of a key either side changed (undefined: deleted). */
+  merged(key: string): StoreId | undefined
+  readonly values: MergeValues<V>
+}
+
+/**
+ * Looks at a plan before its writes and throws to refuse it: how a layer above the map (the Zarr
+ * merge, checking chunks against their array's metadata) adds its own rule to the merge.
+ */
+export type MergeCheck<V> = (plan: MergePlan<V>) => Promise<void>
+
+/** The internal option carrying a {@link MergeCheck}: a symbol key, reachable from no entry point. */
+export const MERGE_CHECK: unique symbol = Symbol('ts-hamt.mergeCheck')
+
+/** The check in `options[MERGE_CHECK]`, if any. */
+export function mergeCheckOf<V>(options: object): MergeCheck<V> | undefined {
+  return (options as { [MERGE_CHECK]?: MergeCheck<V> })[MERGE_CHECK]
+}
+
 /**
  * What a three-way merge writes, given each side's changes from the base (any layout): the side
  * to write onto (the one with more changes) and the edits, the other side's changes and the
- * resolved conflicts. Without a resolver a conflict is a {@link MergeConflictError}, before any write.
+ * resolved conflicts. Without a resolver a conflict is a {@link MergeConflictError}, before any
+ * write; `check` sees the plan last and may refuse it.
  */
 export async function planMerge<V>(
   changesA: ReadonlyMap<string, KeyChange>,
@@ -76,6 +100,7 @@ export async function planMerge<V>(
   resolve: MergeResolver<V> | undefined,
   values: MergeValues<V>,
   signal?: AbortSignal,
+  check?: MergeCheck<V>,
 ): Promise<{ ontoA: boolean; edits: MergeEdit[] }> {
   const { onlyA, onlyB, conflicts } = partition(changesA, changesB)
   if (conflicts.length > 0 && resolve === undefined) throw conflictError(conflicts)
@@ -88,6 +113,14 @@ export async function planMerge<V>(
       const current = ontoA ? conflict.a.after : conflict.b.after
       if (!sameOptional(edit.pointer, current)) edits.push(edit)
     }
+  }
+  if (check !== undefined) {
+    const edited = new Map(edits.map(({ key, pointer }) => [key, pointer]))
+    const onto = ontoA ? changesA : changesB
+    const merged = (key: string): StoreId | undefined =>
+      edited.has(key) ? edited.get(key) : onto.get(key)?.after
+    await check({ changesA, changesB, merged, values })
+    signal?.throwIfAborted()
   }
   return { ontoA, edits }
 }
@@ -136,7 +169,7 @@ export async function mergeMaps<V>(
     },
     save: (key, value) => loader.save(encodeValue(key, value, valuesAreBytes), 'raw', options),
   }
-  const { ontoA, edits } = await planMerge(changesA, changesB, resolve, values, signal)
+  const { ontoA, edits } = await planMerge(changesA, changesB, resolve, values, signal, mergeCheckOf(options))
   return writeEdits(openWritable(ontoA ? a : b, loader, hashFn), edits, options)
 }
 

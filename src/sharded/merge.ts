@@ -3,7 +3,7 @@ import { formatId, sameId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { InvalidArgumentError } from '../errors.js'
 import { callStore } from '../hamt/loader.js'
-import { type KeyChange, type MergeEdit, type MergeResolver, planMerge } from '../hamt/merge.js'
+import { type KeyChange, type MergeEdit, type MergeResolver, mergeCheckOf, planMerge } from '../hamt/merge.js'
 import { diffShardedRoots } from './diff.js'
 import type { RootState } from './interface.js'
 import { saveForCid } from './shard-table.js'
@@ -50,7 +50,7 @@ export async function mergeShardedRoots(
       ),
     save: (_key: string, value: Uint8Array) => saveForCid(store, value, 'raw', { signal }),
   }
-  const { ontoA, edits } = await planMerge(changesA, changesB, resolve, values, signal)
+  const { ontoA, edits } = await planMerge(changesA, changesB, resolve, values, signal, mergeCheckOf(options))
   const target = ontoA ? ids.a : ids.b
   if (edits.length === 0) return target
   const isMetadata = (key: string): boolean =>
