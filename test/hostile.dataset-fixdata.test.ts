@@ -169,3 +169,66 @@ describe('sharded arrays', () => {
     }
   })
 })
+
+/**
+ * A Zarr v3 dataset of one bool variable `flag` with these attributes, stored as `bytes` (True,
+ * False, True, False by default; one byte and no dimension for a 0-d variable).
+ */
+async function boolRoot(attributes: Record<string, unknown>, bytes = Uint8Array.of(1, 0, 1, 0), ndim = 1) {
+  const shape = ndim === 0 ? [] : [bytes.length]
+  const meta = {
+    zarr_format: 3,
+    node_type: 'array',
+    shape,
+    data_type: 'bool',
+    chunk_grid: { name: 'regular', configuration: { chunk_shape: shape } },
+    chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+    fill_value: false,
+    codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
+    attributes,
+    dimension_names: ndim === 0 ? [] : ['x'],
+  }
+  return rootOf({
+    'zarr.json': json({ zarr_format: 3, node_type: 'group', attributes: {} }),
+    'flag/zarr.json': json(meta),
+    [ndim === 0 ? 'flag/c' : 'flag/c/0']: bytes,
+  })
+}
+
+describe('bool data variables', () => {
+  // What xarray 2026.9 gives for each (the random datasets of hostile.dataset-review4 compare with it live).
+  const cases: Array<[Record<string, unknown>, number[]]> = [
+    [{}, [1, 0, 1, 0]],
+    [{ _FillValue: false }, [1, Number.NaN, 1, Number.NaN]],
+    [{ _FillValue: true }, [Number.NaN, 0, Number.NaN, 0]],
+    [{ missing_value: true }, [Number.NaN, 0, Number.NaN, 0]],
+    [{ scale_factor: 2 }, [2, 0, 2, 0]],
+    [{ add_offset: 273.15 }, [274.15, 273.15, 274.15, 273.15]],
+    [{ _Unsigned: 'true' }, [1, 0, 1, 0]],
+  ]
+  for (const [attributes, values] of cases) {
+    it(`read as 1 and 0, CF-decoded as xarray: ${JSON.stringify(attributes)}`, async () => {
+      const { root, store } = await boolRoot(attributes)
+      const flag = (await openDataset(root, { store })).variable('flag')
+      assert.equal(flag.dtype, 'bool')
+      assert.deepEqual([...(await flag.load()).values], values)
+      assert.deepEqual([...(await flag.isel({ x: [3, 0] }).load()).values], [values[3], values[0]])
+    })
+  }
+
+  it('bytes other than 0 and 1 are True, as NumPy reads them; a 0-d bool is one value', async () => {
+    const { root, store } = await boolRoot({}, Uint8Array.of(2, 0, 1, 255))
+    assert.deepEqual(
+      [...(await (await openDataset(root, { store })).variable('flag').load()).values],
+      [1, 0, 1, 1],
+    )
+    for (const [byte, value] of [
+      [1, 1],
+      [0, 0],
+    ]) {
+      const scalar = await boolRoot({ scale_factor: 3 }, Uint8Array.of(byte as number), 0)
+      const flag = (await openDataset(scalar.root, { store: scalar.store })).variable('flag')
+      assert.deepEqual([...(await flag.load()).values], [3 * (value as number)])
+    }
+  })
+})

@@ -95,8 +95,6 @@ export function cfValueDecoder(
   if (typeof dataType !== 'string')
     throw new InvalidArgumentError('dataType: expected a Zarr data_type string')
   const zarrFillValue = decodeFillValue(fillValue, dataType, 'fill_value')
-  // Booleans are not CF-decoded (xarray stores them as int8 with a dtype attribute instead).
-  if (dataType === 'bool') attrs = {}
   const fill =
     options.fillValueAsMask && attrs._FillValue === undefined
       ? inStoredType(zarrFillValue, dataType)
@@ -290,7 +288,9 @@ function maskTimes(data: NumericArray, fills: Array<number | bigint>): CFDecoded
   return { values, mask }
 }
 
+/** The typed array of each stored type's values (bool as its bytes 1 and 0). */
 const CONSTRUCTORS = {
+  bool: Uint8Array,
   int8: Int8Array,
   uint8: Uint8Array,
   int16: Int16Array,

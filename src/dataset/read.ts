@@ -217,8 +217,18 @@ async function readTyped(
   }
 }
 
+/**
+ * A bool chunk's values as bytes 1 and 0, as NumPy's casts read them: a stranger's byte 2 is True
+ * (zarrita's BoolArray holds the stored bytes as they are).
+ */
+function boolBytes(data: zarr.BoolArray): Uint8Array {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length)
+  return bytes.every((byte) => byte <= 1) ? bytes : bytes.map((byte) => (byte === 0 ? 0 : 1))
+}
+
 /** A 0-d array's one value, as a typed array of its dtype. */
 function scalarArray(source: StoredArray, value: unknown): NumericArray {
+  if (typeof value === 'boolean') return Uint8Array.of(value ? 1 : 0)
   if (typeof value === 'bigint')
     return source.dtype === 'uint64' ? BigUint64Array.of(value) : BigInt64Array.of(value)
   const Typed = SCALAR_TYPES[source.dtype]
@@ -248,7 +258,7 @@ function gather(
   shape: readonly number[],
   offsets: readonly (readonly number[] | undefined)[],
 ): NumericArray {
-  const data = chunk.data as unknown as NumericArray
+  const data = (chunk.data instanceof zarr.BoolArray ? boolBytes(chunk.data) : chunk.data) as NumericArray
   if (!ArrayBuffer.isView(data)) {
     throw new InvalidValueError(`variable ${JSON.stringify(name)} does not hold numbers`)
   }
