@@ -73,3 +73,29 @@ describe('diffZarrRoots chunk coordinates', () => {
     assert.deepEqual(seen.sort(), [...changed.keys()].sort(), `seed ${seed}`)
   })
 })
+
+describe('diffZarrRoots metadata documents', () => {
+  it('integers past 2^53 (int64 fill values, NaT) keep their digits in before and after', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    // Two neighbours past 2^53, which JSON.parse rounds onto one double.
+    const big = BigInt(2 ** 53) * BigInt(1 + int(1000)) + BigInt(int(2 ** 20))
+    const meta = (fill: bigint): Uint8Array =>
+      new TextEncoder().encode(
+        `{"zarr_format": 3, "node_type": "array", "shape": [4], "data_type": "int64", "fill_value": ${fill}, "attributes": {"_FillValue": -9223372036854775808, "scale": 0.5, "n": 3}}`,
+      )
+    await map.set('t/zarr.json', meta(big))
+    const from = await map.flush()
+    await map.set('t/zarr.json', meta(big + 1n))
+    const to = await map.flush()
+    const changes: ZarrChange[] = []
+    for await (const change of diffZarrRoots(from, to, { store })) changes.push(change)
+    assert.equal(changes.length, 1)
+    const change = changes[0] as Extract<ZarrChange, { type: 'metadata' }>
+    const [before, after] = [change.before, change.after] as Array<Record<string, unknown>>
+    assert.equal(before?.fill_value, big, `seed ${seed}`)
+    assert.equal(after?.fill_value, big + 1n, `seed ${seed}`)
+    assert.deepEqual(after?.attributes, { _FillValue: -(2n ** 63n), scale: 0.5, n: 3 })
+    assert.deepEqual(before?.shape, [4])
+  })
+})

@@ -2,13 +2,13 @@ import { formatId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { isRecord } from '../check.js'
-import { decodeUtf8 } from '../codec/dag-cbor.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import type { ChangeKind } from '../hamt/interface.js'
 import { callStore } from '../hamt/loader.js'
 import { diffShardedRoots } from '../sharded/diff.js'
 import { decodeRoot } from '../sharded/layout.js'
+import { PyInt, type PyJson, parsePyJson } from '../sharded/pyjson.js'
 import { exactCoords, isMetadataKey, splitChunkKey } from '../zarr/keys.js'
 import { zarrLayoutOf } from './open.js'
 
@@ -21,7 +21,7 @@ export type ZarrChange =
       readonly path: string
       readonly nodeType: 'array' | 'group' | undefined
     }
-  /** A metadata document of a node that changed (or a metadata key such as `.zattrs` added or removed), parsed as JSON when it is. */
+  /** A metadata document of a node that changed (or a metadata key such as `.zattrs` added or removed), parsed as JSON when it is (integers past 2^53 as bigints). */
   | {
       readonly type: 'metadata'
       readonly kind: ChangeKind
@@ -234,12 +234,22 @@ function nodeTypeOf(name: string, document: unknown): 'array' | 'group' | undefi
   return type === 'array' || type === 'group' ? type : undefined
 }
 
-/** A metadata document as JSON; its raw bytes when it is not JSON (a diff reports, it does not judge). */
+/**
+ * A metadata document as JSON, integers past 2^53 as bigints (an int64 fill value keeps its digits);
+ * its raw bytes when it is not JSON (a diff reports, it does not judge).
+ */
 function parseJson(bytes: Uint8Array | undefined): unknown {
   if (bytes === undefined) return undefined
-  try {
-    return JSON.parse(decodeUtf8(bytes))
-  } catch {
-    return bytes
+  const parsed = parsePyJson(bytes)
+  return parsed === undefined ? bytes : plain(parsed)
+}
+
+function plain(value: PyJson): unknown {
+  if (value instanceof PyInt) {
+    const number = Number(value.digits)
+    return Number.isSafeInteger(number) ? number : BigInt(value.digits)
   }
+  if (Array.isArray(value)) return value.map(plain)
+  if (value instanceof Map) return Object.fromEntries([...value].map(([key, item]) => [key, plain(item)]))
+  return value
 }
