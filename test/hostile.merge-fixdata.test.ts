@@ -16,25 +16,18 @@ import {
   ZarrHAMTStore,
 } from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
-import { GRID, shardedPath, writeBase, writeShardedBase, writeTempRows } from './helpers/merge-zarr.js'
+import {
+  GRID,
+  shardedPath,
+  tempOptions,
+  writeBase,
+  writeShardedBase,
+  writeTempRows,
+} from './helpers/merge-zarr.js'
 
 type Layout = 'hamt' | 'sharded_zarr_v1' | 'sharded_zarr_v2'
 const LAYOUTS: Layout[] = ['hamt', 'sharded_zarr_v1', 'sharded_zarr_v2']
 const pathOf = (layout: Layout): string => (layout === 'hamt' ? 'temp' : shardedPath(layout))
-
-/** temp's zarr.json options as the base writes them (merge-zarr.ts), with `changes` over them. */
-function tempOptions(changes: Record<string, unknown>): Record<string, unknown> {
-  return {
-    shape: [...GRID.shape],
-    chunkShape: [...GRID.chunks],
-    dtype: 'float64',
-    fillValue: 0,
-    codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
-    dimensionNames: ['y', 'x'],
-    attributes: { units: 'K' },
-    ...changes,
-  }
-}
 
 /**
  * Opens `base` writable in its layout, lets `write` change it through zarrita, flushes: a writer's
@@ -52,7 +45,7 @@ async function writer(
       ? new ZarrHAMTStore(await HAMT.open<Uint8Array>(base, { store, valuesAreBytes: true, readOnly: false }))
       : await ShardedZarrStore.open(base, { store, readOnly: false })
   const at = zarr.root(zarrStore).resolve(pathOf(layout))
-  if (meta !== undefined) await zarr.create(at, tempOptions(meta) as never)
+  if (meta !== undefined) await zarr.create(at, { ...tempOptions(), ...meta } as never)
   if (rows.length > 0) {
     const array = (await zarr.open(at, { kind: 'array' })) as zarr.Array<zarr.DataType, typeof zarrStore>
     if (array.dtype === 'float64') await writeTempRows(zarrStore, rows, pathOf(layout))

@@ -18,17 +18,20 @@ export const valueAt = (y: number, x: number): number => y * 100 + x + 0.25
 
 type ZarrStore = ZarrHAMTStore | ShardedZarrStore
 
+/** zarrita's create options of temp, with these units. */
+export const tempOptions = (units = 'K') => ({
+  shape: [...GRID.shape],
+  chunkShape: [...GRID.chunks],
+  dtype: 'float64' as const,
+  fillValue: 0,
+  codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
+  dimensionNames: ['y', 'x'],
+  attributes: { units },
+})
+
 /** Writes temp's zarr.json (through zarrita), with these units. */
 export async function writeTempMetadata(zarrStore: ZarrStore, units = 'K', path = 'temp'): Promise<void> {
-  await zarr.create(zarr.root(zarrStore).resolve(path), {
-    shape: [...GRID.shape],
-    chunkShape: [...GRID.chunks],
-    dtype: 'float64',
-    fillValue: 0,
-    codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
-    dimensionNames: ['y', 'x'],
-    attributes: { units },
-  })
+  await zarr.create(zarr.root(zarrStore).resolve(path), tempOptions(units))
 }
 
 /** Writes whole rows of chunks of temp. */
