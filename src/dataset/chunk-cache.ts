@@ -33,8 +33,9 @@ export class ChunkCache {
       async (runSignal) => {
         const chunk = await load(runSignal)
         const data = chunk.data as unknown
-        // Numbers only: a chunk of strings or objects has no byte size to budget.
-        if (ArrayBuffer.isView(data)) this.#chunks.set(key, chunk, data.byteLength)
+        // Numbers and bools only: a chunk of strings or objects has no byte size to budget.
+        if (ArrayBuffer.isView(data) || data instanceof zarr.BoolArray)
+          this.#chunks.set(key, chunk, data.byteLength)
         return chunk
       },
       signal,

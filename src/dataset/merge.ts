@@ -147,17 +147,23 @@ function chunksUnder(
   dirs: ReadonlyMap<string, string>,
 ): Map<string, string> {
   const found = new Map<string, string>()
+  // The array directory of each parent directory, once: chunk keys share few parents.
+  const arrayDirs = new Map<string, string | undefined>()
+  const arrayDirOf = (parent: string): string | undefined => {
+    if (!arrayDirs.has(parent)) {
+      let dir: string | undefined = parent
+      while (dir !== undefined && !dirs.has(dir)) {
+        const at = dir.lastIndexOf('/', dir.length - 2)
+        dir = dir === '' ? undefined : at < 0 ? '' : dir.slice(0, at + 1)
+      }
+      arrayDirs.set(parent, dir)
+    }
+    return arrayDirs.get(parent)
+  }
   for (const key of changes.keys()) {
     if (isMetadataKey(key)) continue
-    // The nearest directory above the key that holds a changed array document.
-    for (let at = key.lastIndexOf('/'); ; at = key.lastIndexOf('/', at - 1)) {
-      const dir = at < 0 ? '' : key.slice(0, at + 1)
-      if (dirs.has(dir)) {
-        if (!found.has(dir)) found.set(dir, key)
-        break
-      }
-      if (at <= 0) break
-    }
+    const dir = arrayDirOf(key.slice(0, key.lastIndexOf('/') + 1))
+    if (dir !== undefined && !found.has(dir)) found.set(dir, key)
   }
   return found
 }
