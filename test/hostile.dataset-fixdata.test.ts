@@ -232,3 +232,27 @@ describe('bool data variables', () => {
     }
   })
 })
+
+describe('bool coordinates', () => {
+  it('read as 1 and 0, as a bool variable', async () => {
+    const { root, store } = await rootOf({
+      'zarr.json': json({ zarr_format: 3, node_type: 'group', attributes: {} }),
+      'x/zarr.json': json({
+        zarr_format: 3,
+        node_type: 'array',
+        shape: [2],
+        data_type: 'bool',
+        chunk_grid: { name: 'regular', configuration: { chunk_shape: [2] } },
+        chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+        fill_value: false,
+        codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
+        attributes: {},
+        dimension_names: ['x'],
+      }),
+      'x/c/0': Uint8Array.of(0, 1),
+    })
+    const ds = await openDataset(root, { store })
+    assert.deepEqual(ds.coords.x, [0, 1])
+    assert.deepEqual([...(await ds.variable('x').sel({ x: 1 }).load()).values], [1])
+  })
+})

@@ -259,7 +259,9 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   }
   if (raw instanceof zarr.UnicodeStringArray)
     return stringCoordinate(array.name, fixedWidthStrings(array.name, raw))
-  const values = Float64Array.from({ length: raw.length }, (_, i) => Number(raw[i]))
+  // zarrita's BoolArray is no typed array: its values come through get (a bool coordinate is 1 and 0).
+  const bools = raw instanceof zarr.BoolArray ? raw : undefined
+  const values = Float64Array.from({ length: raw.length }, (_, i) => Number(bools?.get(i) ?? raw[i]))
   const index = coordinateIndex(array.name, values, array.dtype === 'float32')
   const units = array.rawAttrs.units
   const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
