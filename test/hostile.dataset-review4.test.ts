@@ -1,5 +1,5 @@
 // An outsider's datasets: xarray writes random labelled datasets (dimensions of length 0 to 9, every
-// kind of coordinate or none, every integer and float dtype, NaN, _FillValue, scale_factor/add_offset,
+// kind of coordinate or none, every integer, float and bool dtype, NaN, _FillValue, scale_factor/add_offset,
 // missing_value, times in every calendar, random chunks and compressors, Zarr v3 and v2), we copy
 // them into a HAMT and every value openDataset gives (coordinates, whole variables, random isel) must
 // be what xarray gives. Seeded: TS_HAMT_SEED replays a run.
@@ -81,7 +81,8 @@ function same(ours: unknown, theirs: string, dtype: string): boolean {
     return ours.toISOString().replace(/\.0+$/, '') === theirs.replace(/\.0+$/, '')
   if (typeof ours === 'string') return ours === theirs
   if (ours === undefined || ours === null) return theirs === 'NaT' || theirs === 'nan'
-  const expected = Number(theirs)
+  // A bool variable's values are 1 and 0 (NaN where masked): True == 1 in Python too.
+  const expected = theirs === 'True' ? 1 : theirs === 'False' ? 0 : Number(theirs)
   const value = Number(ours)
   if (Number.isNaN(expected)) return Number.isNaN(value)
   // xarray decodes in float32 where its dtype says so; our doubles round to its float32 values.
@@ -173,6 +174,7 @@ async function checkSelections(ds: Awaited<ReturnType<typeof openDataset>>, writ
 /** A record cell in one spelling for both sides: numbers in the column's dtype, times ISO, NaN. */
 function canonical(cell: unknown, dtype: string | undefined): string {
   if (cell === null || cell === undefined || cell === 'nan' || cell === 'NaT') return 'NaN'
+  if (cell === 'True' || cell === 'False') cell = cell === 'True' ? 1 : 0
   if (typeof cell === 'string' && /^-?\d{4,}-\d\d-\d\dT/.test(cell)) return cell.replace(/\.0+$/, '')
   if (typeof cell === 'string' && dtype !== undefined && /^(u?int|float)/.test(dtype)) cell = Number(cell)
   if (typeof cell === 'number') return String(dtype === 'float32' ? Math.fround(cell) : cell)

@@ -2,7 +2,7 @@
 
 write: {"dir": path, "seeds": [int], "zarrFormat": 3|2}
   builds a dataset from each seed (dimensions of length 0 to 9, coordinates of every kind or none,
-  data variables of every integer and float dtype with NaN, _FillValue, scale_factor/add_offset, times
+  data variables of every integer, float and bool dtype with NaN, _FillValue, scale_factor/add_offset, times
   in any calendar, random chunks and compressors), writes it as dir/<seed>.zarr, reopens it with xarray and
   answers per seed {"dims": {name: length}, "variables": {name: {"dims", "shape", "dtype", "values": [str],
   "coord": bool}}, "records": to_dataframe() rows, "selections": label selections and xarray's answers}. Numbers travel as repr strings, times as ISO strings ("NaT" for missing).
@@ -20,7 +20,7 @@ warnings.simplefilter("ignore")
 
 CALENDARS = ["standard", "gregorian", "proleptic_gregorian", "julian", "noleap", "365_day", "all_leap",
              "366_day", "360_day"]
-DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64"]
+DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "bool"]
 LENGTHS = [0, 1, 1, 2, 3, 4, 5, 7, 9]
 
 
@@ -73,6 +73,8 @@ def data_variable(rng, dims, lengths, zarr_format):
     shape = tuple(lengths[d] for d in dims)
     size = int(np.prod(shape)) if shape else 1
     info = np.iinfo(dtype) if dtype[0] in "iu" else None
+    if dtype == "bool":
+        return bool_variable(rng, dims, shape, size, zarr_format)
     if info is not None:
         raw = rng.integers(max(info.min, -(2**53)), min(info.max, 2**53), size, endpoint=True, dtype=np.int64)
         raw = raw.astype(dtype) if dtype != "uint64" else rng.integers(0, 2**53, size, dtype=np.uint64)
@@ -100,6 +102,26 @@ def data_variable(rng, dims, lengths, zarr_format):
         raw = raw.astype(raw.dtype.newbyteorder(">"))  # stored big-endian
     data = xr.Variable(dims, raw.reshape(shape), attrs)
     return data, encoding
+
+
+def bool_variable(rng, dims, shape, size, zarr_format):
+    """Booleans as xarray writes them (v2 `|b1`, v3 `bool`): it CF-decodes them as any dtype, so a
+    _FillValue or missing_value masks (object dtype, NaN) and scale_factor/add_offset make floats."""
+    raw = rng.random(size) < 0.5
+    encoding = {}
+    attrs = {}
+    choice = rng.random()
+    if choice < 0.3:
+        encoding["_FillValue"] = bool(rng.random() < 0.5)
+    elif choice < 0.5:
+        encoding["_FillValue"] = None
+    elif choice < 0.6:
+        attrs["missing_value"] = bool(rng.random() < 0.5)
+    if rng.random() < 0.25:
+        attrs["scale_factor"] = float(rng.choice([0.5, 2.0]))
+        if rng.random() < 0.5:
+            attrs["add_offset"] = float(rng.choice([273.15, -10.0]))
+    return xr.Variable(dims, raw.reshape(shape), attrs), encoding
 
 
 def compressor_of(name, zarr_format):
