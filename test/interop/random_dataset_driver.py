@@ -3,7 +3,8 @@
 write: {"dir": path, "seeds": [int], "zarrFormat": 3|2}
   builds a dataset from each seed (dimensions of length 0 to 9, coordinates of every kind or none,
   data variables of every integer, float and bool dtype with NaN, _FillValue, scale_factor/add_offset, times
-  in any calendar, random chunks and compressors), writes it as dir/<seed>.zarr, reopens it with xarray and
+  in any calendar, random chunks and compressors; some v2 arrays rewritten in Fortran order), writes it as
+  dir/<seed>.zarr, reopens it with xarray and
   answers per seed {"dims": {name: length}, "variables": {name: {"dims", "shape", "dtype", "values": [str],
   "coord": bool}}, "records": to_dataframe() rows, "selections": label selections and xarray's answers}. Numbers travel as repr strings, times as ISO strings ("NaT" for missing).
 """
@@ -183,9 +184,24 @@ def write(request):
             for seed in request["seeds"]}
 
 
+def fortran_order(path):
+    """Rewrites a Zarr v2 array in Fortran order (xarray has no encoding for it; zarr-python does)."""
+    import zarr
+    old = zarr.open_array(path, mode="r")
+    data = old[...]
+    new = zarr.create_array(store=path, shape=old.shape, chunks=old.chunks, dtype=old.dtype, zarr_format=2,
+                            order="F", fill_value=old.metadata.fill_value, compressors=old.compressors,
+                            filters=old.filters, attributes=dict(old.attrs), overwrite=True)
+    new[...] = data
+
+
 def write_one(path, seed, zarr_format):
     ds, encoding = build(seed, zarr_format)
     ds.to_zarr(path, zarr_format=zarr_format, consolidated=False, encoding=encoding, mode="w")
+    rng = np.random.default_rng(seed + 2)
+    for name, var in ds.data_vars.items():
+        if zarr_format == 2 and var.ndim >= 2 and rng.random() < 0.5:
+            fortran_order(f"{path}/{name}")
     # pandas where xarray picks it (standard calendars in 1678-2262), cftime elsewhere: sel differs.
     opened = xr.open_zarr(path, consolidated=False).load()
     variables = {}
