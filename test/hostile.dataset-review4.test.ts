@@ -1,6 +1,6 @@
 // An outsider's datasets: xarray writes random labelled datasets (dimensions of length 0 to 9, every
 // kind of coordinate or none, every integer, float and bool dtype, NaN, _FillValue, scale_factor/add_offset,
-// missing_value, times in every calendar, random chunks and compressors, Zarr v3 and v2), we copy
+// missing_value, times in every calendar, random chunks and compressors, Zarr v3 and v2 (some in F order)), we copy
 // them into a HAMT and every value openDataset gives (coordinates, whole variables, random isel) must
 // be what xarray gives. Seeded: TS_HAMT_SEED replays a run.
 import assert from 'node:assert/strict'
