@@ -1,9 +1,11 @@
 // ts-hamt/node against a real Kubo daemon (offline, loopback): the node:http fetch and the zstd
 // decoder and BLAKE3 hasher (in this thread and on worker threads), each checked against what the default path (global fetch, numcodecs) gives.
 import assert from 'node:assert/strict'
+import { createHook } from 'node:async_hooks'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, describe, it } from 'node:test'
+import zlib from 'node:zlib'
 import { CID } from 'multiformats/cid'
 import NumcodecsZstd from 'numcodecs/zstd'
 import * as zarr from 'zarrita'
@@ -162,9 +164,10 @@ describe('nodeWorkers', () => {
         .buffer,
     )
 
-  for (const threads of [0, 2]) {
-    it(`decodes what the reference encoder wrote, many frames at once (${threads} worker threads)`, async () => {
-      const workers = nodeWorkers({ threads })
+  // The WebAssembly builds in this thread and on two threads, and the defaults (native where the runtime has it).
+  for (const setup of [{ threads: 0, native: false }, { threads: 2, native: false }, {}]) {
+    it(`decodes what the reference encoder wrote, many frames at once (${JSON.stringify(setup)})`, async () => {
+      const workers = nodeWorkers(setup)
       const decoder = workers.zstdDecoder
       try {
         const raws = Array.from({ length: 12 }, (_, i) => field(20_000 + i * 1000, i + 1))
@@ -193,14 +196,16 @@ describe('nodeWorkers', () => {
         await workers.close()
       }
       await assert.rejects(async () => decoder.decode(new Uint8Array(8), 8), /closed/)
-      assert.throws(
-        () => nodeWorkers({ threads: -1 }),
-        (error) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
-      )
+      for (const bad of [{ threads: -1 }, { native: 'yes' as never }]) {
+        assert.throws(
+          () => nodeWorkers(bad),
+          (error) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
+        )
+      }
     })
 
-    it(`hashes blocks as the library does, and a store verifying with it rejects altered blocks (${threads} worker threads)`, async () => {
-      const workers = nodeWorkers({ threads })
+    it(`hashes blocks as the library does, and a store verifying with it rejects altered blocks (${JSON.stringify(setup)})`, async () => {
+      const workers = nodeWorkers(setup)
       try {
         for (const size of [0, 100, 70_000, 1_000_000]) {
           const block = bytes(size, size + 1)
@@ -235,6 +240,33 @@ describe('nodeWorkers', () => {
       )
     })
   }
+
+  it('decodes with zlib where Node has zstd in it, and on its threads with native: false', async () => {
+    // Each zlib stream is one async resource of type ZLIB: counted to see which path decoded.
+    let zlibStreams = 0
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'ZLIB') zlibStreams++
+      },
+    }).enable()
+    const raw = field(20_000, 3)
+    const frame = await reference.encode(raw)
+    try {
+      for (const native of [true, false]) {
+        const workers = nodeWorkers({ threads: 1, native })
+        const before = zlibStreams
+        try {
+          assert.deepEqual(await workers.zstdDecoder.decode(frame, raw.length), raw)
+        } finally {
+          await workers.close()
+        }
+        const zlibHasZstd = typeof (zlib as { zstdDecompress?: unknown }).zstdDecompress === 'function'
+        assert.equal(zlibStreams - before, native && zlibHasZstd ? 1 : 0, `native: ${native}`)
+      }
+    } finally {
+      hook.disable()
+    }
+  })
 
   it('serves zarrita through registerZstdCodec: an array on Kubo reads back equal, corrupt chunks still fail', async () => {
     const workers = nodeWorkers({ threads: 2 })

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHook } from 'node:async_hooks'
 import { describe, it } from 'node:test'
 import NumcodecsZstd from 'numcodecs/zstd'
 import type * as zarr from 'zarrita'
@@ -172,5 +173,34 @@ describe("Node's zlib decoder", {
     }
     assert.deepEqual(decoded, raw)
     assert.ok(allocated >= size && allocated < 2 * size, `allocated ${allocated} bytes for ${size}`)
+  })
+
+  it('decodes a frame in one trip to the thread pool, so frames decoded at once finish as each is done', async () => {
+    // The buffer API's second trip (the stream's end, with no input left) queued behind every frame
+    // submitted meanwhile: in a whole read no chunk was ready until all were decoded. Each trip ends
+    // in one callback of the stream's zlib handle, counted here.
+    const decoder = zlibDecoder as ZstdDecoder
+    const size = 65_536
+    const raw = field(size / 4, 7)
+    const compressed = await new NumcodecsZstd(3).encode(raw)
+    const zlibHandles = new Set<number>()
+    let callbacks = 0
+    const hook = createHook({
+      init(asyncId, type) {
+        if (type === 'ZLIB') zlibHandles.add(asyncId)
+      },
+      before(asyncId) {
+        if (zlibHandles.has(asyncId)) callbacks++
+      },
+    }).enable()
+    let decoded: Uint8Array[]
+    try {
+      decoded = await Promise.all([1, 2, 3].map(() => decoder.decode(compressed, size)))
+    } finally {
+      hook.disable()
+    }
+    for (const bytes of decoded) assert.deepEqual(bytes, raw)
+    assert.equal(zlibHandles.size, 3)
+    assert.equal(callbacks, 3, `${callbacks} thread-pool callbacks for 3 frames`)
   })
 })

@@ -203,7 +203,9 @@ class Connection {
   }
 
   #takeHead(bytes: Uint8Array): Uint8Array {
-    const head = this.#appendHead(bytes, MAX_HEAD)
+    const kept = this.#head.length
+    // Only as much of `bytes` as a head may take is joined: the body behind it stays where it was read.
+    const head = this.#appendHead(bytes.subarray(0, MAX_HEAD + 4), MAX_HEAD)
     const end = indexOfCrlf(head, 2)
     if (end < 0) {
       this.#head = head
@@ -211,7 +213,7 @@ class Connection {
     }
     if (end > MAX_HEAD) throw new Error('response head too large')
     this.#head = new Uint8Array(0)
-    const rest = head.subarray(end + 4)
+    const rest = bytes.subarray(end + 4 - kept)
     const pending = this.#pending as Pending
     const lines = Buffer.from(head.buffer, head.byteOffset, end).toString('latin1').split('\r\n')
     const status = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\r\n]*))?$/.exec(lines[0] as string)

@@ -5,10 +5,21 @@ import type { Blake3Digest } from '../cas/verify.js'
 import { InvalidArgumentError } from '../errors.js'
 import { blake3, loadBlake3 } from '../hash/blake3.js'
 import type { ZstdDecoder } from '../zarr/zstd.js'
+import { zlibDecoder } from '../zstd/zlib.js'
+import { nativeBlake3Digest } from './native-blake3.js'
 
 export interface NodeWorkersOptions {
-  /** Worker threads; 0 works in the calling thread. Default: one fewer than the CPUs, at most 4. */
+  /**
+   * Worker threads for the WebAssembly builds; 0 works in the calling thread. Default: one fewer
+   * than the CPUs, at most 4. They start with the first task that needs them.
+   */
   threads?: number
+  /**
+   * Use what the runtime does natively where it can (default true): zstd with Node's `zlib` (22.15+,
+   * already off the main thread) and BLAKE3 with `@napi-rs/blake-hash` when installed. Each beat
+   * its WebAssembly build on a worker thread in a whole Zarr read; `false` sends both to the threads.
+   */
+  native?: boolean
 }
 
 /** What {@link nodeWorkers} gives: a zstd decoder and a BLAKE3 hasher sharing one set of threads. */
@@ -114,11 +125,14 @@ class WorkerThread {
 }
 
 /**
- * Worker threads for the CPU-heavy steps of reading Zarr from IPFS in Node: zstd decoding with
- * @foxglove/wasm-zstd (1.4× zstddec per chunk, bench/zstd.ts) and BLAKE3 verification of large
- * blocks, so that they run on the other cores while the main thread fetches and assembles. Each task
- * goes to the thread with the fewest waiting; a failed decode falls back to the reference codec.
- * Threads start at once; idle, they do not keep the process alive.
+ * The CPU-heavy steps of reading Zarr from IPFS in Node, each where it costs least: zstd with Node's
+ * `zlib` on libuv's threads and BLAKE3 with `@napi-rs/blake-hash` (native, in this thread: hashing
+ * 500 KB takes less than posting it to a thread) where the runtime has them; otherwise zstd by
+ * @foxglove/wasm-zstd (1.4× zstddec per chunk, bench/zstd.ts) and BLAKE3 of large blocks by hash-wasm
+ * on worker threads, so that they run on the other cores while the main thread fetches and
+ * assembles. Each task goes to the thread with the fewest waiting; a failed decode falls back to the
+ * reference codec. Threads start with the first task that needs them; idle, they do not keep the
+ * process alive.
  *
  * @example
  * ```ts
@@ -135,7 +149,13 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
   if (!Number.isSafeInteger(threads) || threads < 0) {
     throw new InvalidArgumentError(`threads must be a non-negative integer, got ${String(options.threads)}`)
   }
-  const pool = Array.from({ length: threads }, () => new WorkerThread())
+  const native = options.native ?? true
+  if (typeof native !== 'boolean') {
+    throw new InvalidArgumentError(`native must be a boolean, got ${String(options.native)}`)
+  }
+  const nativeZstd = native ? zlibDecoder : undefined
+  const nativeBlake3 = native ? nativeBlake3Digest() : undefined
+  let pool: WorkerThread[] | undefined
   let closed = false
   const open = (): void => {
     if (closed) throw new Error('nodeWorkers: closed')
@@ -152,9 +172,17 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
   }
   const run = async (task: Task): Promise<Uint8Array> => {
     open()
+    if (task.op === 'zstd' && nativeZstd !== undefined) return nativeZstd.decode(task.frame, task.size)
+    if (task.op === 'blake3' && nativeBlake3 !== undefined) {
+      const digest = await nativeBlake3(task.bytes) // a Buffer: handed on as a plain Uint8Array view
+      return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
+    }
+    // A small block is hashed here: posting it would cost more than hashing it.
+    if (task.op === 'blake3' && task.bytes.length < SMALL_BLOCK) return inThread(task)
+    pool ??= Array.from({ length: threads }, () => new WorkerThread())
     const alive = pool.filter((thread) => thread.alive)
-    // No thread (threads: 0, or every one failed) or a small block: the calling thread does it.
-    if (alive.length === 0 || (task.op === 'blake3' && task.bytes.length < SMALL_BLOCK)) return inThread(task)
+    // No thread (threads: 0, or every one failed): the calling thread does it.
+    if (alive.length === 0) return inThread(task)
     return alive.reduce((best, thread) => (thread.load < best.load ? thread : best)).run(task)
   }
   return {
@@ -162,7 +190,7 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
     blake3Digest: (bytes) => run({ op: 'blake3', bytes }),
     async close() {
       closed = true
-      await Promise.all(pool.map((thread) => thread.terminate()))
+      await Promise.all((pool ?? []).map((thread) => thread.terminate()))
     },
   }
 }

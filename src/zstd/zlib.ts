@@ -1,14 +1,11 @@
+import type { Transform } from 'node:stream'
 import * as zlib from 'node:zlib'
 import type { ZstdDecoder } from '../zarr/zstd.js'
 
-type ZstdDecompress = (
-  input: Uint8Array,
-  options: { chunkSize: number; maxOutputLength: number; info: true },
-  callback: (error: Error | null, result: { buffer: Uint8Array; engine: { bytesWritten: number } }) => void,
-) => void
-
 // Node 22.15+ and 23.8+; @types/node 20 does not declare it.
-const zstdDecompress = (zlib as { zstdDecompress?: ZstdDecompress }).zstdDecompress
+const createZstdDecompress = (
+  zlib as { createZstdDecompress?: (options: { chunkSize: number }) => Transform }
+).createZstdDecompress
 /** zlib's smallest output chunk (`zlib.constants.Z_MIN_CHUNK`). */
 const MIN_CHUNK = 64
 
@@ -19,30 +16,40 @@ const MIN_CHUNK = 64
  * size: zlib's default 16 KiB chunks, joined at the end, made a whole read many times slower, and a
  * chunk of exactly the size, once filled, makes zlib allocate a second one and go back to the
  * thread pool to learn that the frame has ended (twice the memory, -14% CPU on a whole read without).
+ * The frame is done once that chunk arrives: `zstdDecompress`'s own end of stream took a second
+ * trip, queued behind every frame submitted meanwhile, so a whole read got no chunk until all were decoded.
  */
 export const zlibDecoder: ZstdDecoder | undefined =
-  zstdDecompress === undefined
+  createZstdDecompress === undefined
     ? undefined
     : {
         name: 'node:zlib',
         decode(compressed, size) {
-          return new Promise((resolve, reject) => {
-            zstdDecompress(
-              compressed,
-              { chunkSize: size + MIN_CHUNK, maxOutputLength: size, info: true },
-              (error, result) => {
-                if (error !== null) reject(error)
-                // Bytes after the first frame (a second frame, junk): zlib stops at the frame's end
-                // when it has room left, so this is the reference codec's case.
-                else if (result.engine.bytesWritten !== compressed.length)
-                  reject(new Error('bytes after the zstd frame'))
-                else {
-                  // A Buffer: handed on as a plain Uint8Array view of the same memory.
-                  const out = result.buffer
-                  resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength))
-                }
-              },
-            )
+          const stream = createZstdDecompress({ chunkSize: size + MIN_CHUNK })
+          return new Promise<Uint8Array>((resolve, reject) => {
+            const fail = (error: Error): void => {
+              reject(error)
+              stream.destroy()
+            }
+            stream.on('data', (out: Buffer) => {
+              // Anything but the whole frame in this one chunk (shorter, longer, bytes after the frame)
+              // is the reference codec's case.
+              if (
+                out.length !== size ||
+                (stream as { bytesWritten?: number }).bytesWritten !== compressed.length
+              )
+                fail(new Error('not one zstd frame of the declared size'))
+              else {
+                // A Buffer: handed on as a plain Uint8Array view of the same memory.
+                resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength))
+                stream.destroy()
+              }
+            })
+            stream.on('error', fail)
+            // Ended or closed without the chunk (a frame cut short): settled already otherwise.
+            stream.on('end', () => fail(new Error('the zstd frame ended short of its declared size')))
+            stream.on('close', () => fail(new Error('the zstd stream closed before the frame ended')))
+            stream.end(compressed)
           })
         },
       }
