@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import NumcodecsZstd from 'numcodecs/zstd'
 import type * as zarr from 'zarrita'
 import { isHamtError } from '../src/index.js'
-import { type ZstdDecoder, zstdFrameContentSize } from '../src/zarr/zstd.js'
+import { type ZstdDecoder, zstdFrameContentSize, zstdFrameLength } from '../src/zarr/zstd.js'
 import { registerZstdCodec } from '../src/zstd/node.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { zstddecDecoder } from '../src/zstd/zstddec.js'
@@ -73,6 +73,46 @@ for (const decoder of decoders)
       await assert.rejects(async () => reference.decode(corrupt))
       await assert.rejects(async () => fast.decode(corrupt))
       await assert.rejects(async () => fast.decode(new Uint8Array([1, 2, 3])))
+    })
+
+    it('a frame cut short in its checksum, or with a wrong one: refused as the reference codec refuses it', async () => {
+      const fast = await fastCodec(decoder)
+      const payload = field(300, 5)
+      // Single segment, 2-byte content size, content checksum flag; one raw last block; 4 checksum bytes.
+      const header = [
+        0x28,
+        0xb5,
+        0x2f,
+        0xfd,
+        0x64,
+        (payload.length - 256) & 0xff,
+        (payload.length - 256) >> 8,
+      ]
+      const block = (payload.length << 3) | 1
+      const frame = Uint8Array.from([
+        ...header,
+        block & 0xff,
+        (block >> 8) & 0xff,
+        block >> 16,
+        ...payload,
+        1,
+        2,
+        3,
+        4,
+      ])
+      assert.equal(zstdFrameContentSize(frame), payload.length)
+      assert.equal(zstdFrameLength(frame), frame.length)
+      const real = await reference.encode(field(100_000, 6))
+      assert.equal(zstdFrameLength(real), real.length)
+      for (const cut of [0, 1, 2, 3, 4]) {
+        assert.equal(
+          zstdFrameLength(frame.subarray(0, frame.length - cut)),
+          cut === 0 ? frame.length : undefined,
+        )
+        const short = frame.subarray(0, frame.length - cut)
+        await assert.rejects(async () => reference.decode(short), `reference, ${cut} bytes cut`)
+        await assert.rejects(async () => fast.decode(short), `${cut} bytes cut`)
+      }
     })
 
     it('encodes with the reference codec', async () => {

@@ -34,25 +34,53 @@ export interface ZstdCodecOptions {
 /** What each installed loader decodes with, so that registering again only changes the decoder. */
 const installed = new WeakMap<CodecLoader, { decoder: ZstdDecoder }>()
 
+/** Where a zstd frame's header (RFC 8878, 3.1.1.1) puts its content size field, if `bytes` starts one. */
+function frameHeader(
+  bytes: Uint8Array,
+): { descriptor: number; sizeAt: number; sizeBytes: number } | undefined {
+  if (bytes.length < 6 || bytes[0] !== 0x28 || bytes[1] !== 0xb5 || bytes[2] !== 0x2f || bytes[3] !== 0xfd) {
+    return undefined
+  }
+  const descriptor = bytes[4] as number
+  const singleSegment = (descriptor >> 5) & 1
+  const dictionaryIdBytes = [0, 1, 2, 4][descriptor & 3] as number
+  const sizeBytes = [singleSegment, 2, 4, 8][descriptor >> 6] as number
+  return { descriptor, sizeAt: 5 + (singleSegment ? 0 : 1) + dictionaryIdBytes, sizeBytes }
+}
+
 /**
  * The decompressed size a zstd frame declares in its header (RFC 8878, 3.1.1.1), or `undefined` when
  * `bytes` is not one frame that declares it. Only then can the output be allocated once, up front.
  */
 export function zstdFrameContentSize(bytes: Uint8Array): number | undefined {
-  if (bytes.length < 6 || bytes[0] !== 0x28 || bytes[1] !== 0xb5 || bytes[2] !== 0x2f || bytes[3] !== 0xfd) {
-    return undefined
-  }
-  const descriptor = bytes[4] as number
-  const sizeFlag = descriptor >> 6
-  const singleSegment = (descriptor >> 5) & 1
-  const dictionaryIdBytes = [0, 1, 2, 4][descriptor & 3] as number
-  const sizeBytes = [singleSegment, 2, 4, 8][sizeFlag] as number
-  if (sizeBytes === 0) return undefined
-  const at = 5 + (singleSegment ? 0 : 1) + dictionaryIdBytes
+  const header = frameHeader(bytes)
+  if (header === undefined || header.sizeBytes === 0) return undefined
+  const { sizeAt: at, sizeBytes } = header
   if (at + sizeBytes > bytes.length) return undefined
   let size = 0
   for (let i = sizeBytes - 1; i >= 0; i--) size = size * 256 + (bytes[at + i] as number)
   return sizeBytes === 2 ? size + 256 : size
+}
+
+/**
+ * The length of the zstd frame `bytes` starts with, read from its header and block headers (RFC 8878,
+ * 3.1.1.2), or `undefined` when no whole frame is there. Node's zlib hands a frame's output over before
+ * it reads the frame's end (a checksum cut off went unnoticed), so a fast decoder gets whole frames only.
+ */
+export function zstdFrameLength(bytes: Uint8Array): number | undefined {
+  const header = frameHeader(bytes)
+  if (header === undefined || (header.descriptor & 0x08) !== 0) return undefined // reserved bit set
+  let at = header.sizeAt + header.sizeBytes
+  for (;;) {
+    if (at + 3 > bytes.length) return undefined
+    const block = (bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16)
+    const type = (block >> 1) & 3
+    if (type === 3) return undefined // reserved block type
+    at += 3 + (type === 1 ? 1 : block >> 3) // an RLE block holds one byte
+    if ((block & 1) === 1) break
+  }
+  at += (header.descriptor & 0x04) !== 0 ? 4 : 0 // the content checksum
+  return at <= bytes.length ? at : undefined
 }
 
 /**
@@ -77,9 +105,15 @@ class FastZstdCodec {
 
   async decode(bytes: Uint8Array): Promise<Uint8Array> {
     const size = zstdFrameContentSize(bytes)
-    if (size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES) {
+    if (
+      size !== undefined &&
+      size > 0 &&
+      size <= MAX_FAST_DECODED_BYTES &&
+      zstdFrameLength(bytes) === bytes.length
+    ) {
       // A decoder need not report zstd's errors: a failure or a result of another size means this
-      // frame needs the reference, which decodes it or throws the error that says what is wrong.
+      // frame needs the reference, which decodes it or throws the error that says what is wrong. Bytes
+      // that are not exactly one whole frame (cut short, several frames, junk after) go there too.
       let out: Uint8Array | undefined
       try {
         out = await this.#settings.decoder.decode(bytes, size)
