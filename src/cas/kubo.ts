@@ -3,7 +3,7 @@ import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import { integerOption } from '../check.js'
 import { BlockNotFoundError, IntegrityError, InvalidArgumentError, StoreError } from '../errors.js'
-import type { BufferedBlock } from './block-buffer.js'
+import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
 import { checkHttpUrl, GatewayReader, gatewayList } from './gateway.js'
 import { HttpClient, type HttpOptions, readBody } from './http.js'
@@ -26,6 +26,7 @@ import {
   publishName,
   resolveName,
 } from './kubo-names.js'
+import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
 import { unixfsFileRoot } from './unixfs-builder.js'
 import type { Blake3Digest } from './verify.js'
 
@@ -172,10 +173,20 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
   }
 
   /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
-  async putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+  putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+    return this.#putBlock(cid, bytes, options, undefined)
+  }
+
+  /** Puts an import may still undo (see `tentative-puts.ts`), when `putBlock` is this class's own. */
+  [TENTATIVE_PUTS](putBlock: unknown): TentativePuts | undefined {
+    if (putBlock !== KuboStore.prototype.putBlock || !(#blocks in this)) return undefined
+    return this.#blocks.tentative((cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch))
+  }
+
+  async #putBlock(cid: CID, bytes: Uint8Array, options: AbortOptions | undefined, batch: Batch | undefined) {
     options?.signal?.throwIfAborted()
     this.#writable('putBlock')
-    await this.#blocks.putBlock(cid, bytes, options)
+    await this.#blocks.putBlock(cid, bytes, options, batch)
   }
 
   async #gatewayHas(cid: CID, options: AbortOptions): Promise<boolean> {
