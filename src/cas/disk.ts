@@ -6,10 +6,9 @@ import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
-import { isProcessAlive } from '../util/partial-files.js'
 import { BlockstoreStore, type BlockstoreStoreOptions } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
-import { isOwnerAlive, readOwner, releaseLock, takeLock } from './disk-lock.js'
+import { isOwnerAlive, markerOwner, ownerText, readOwner, releaseLock, takeLock } from './disk-lock.js'
 import type { AbortOptions } from './interface.js'
 
 export interface DiskStoreOptions extends BlockstoreStoreOptions {
@@ -17,7 +16,7 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
   createIfMissing?: boolean
 }
 
-/** Marks a directory a process is writing blocks into (followed by its pid). */
+/** Marks a directory a process is writing blocks into (followed by its pid; the text names it as `disk-lock.ts` does). */
 const WRITING_MARKER = '.ts-hamt-writing-'
 /**
  * blockstore-fs (through steno) writes `<shard>/.<name>.data.tmp` and renames it to `<shard>/<name>.data`;
@@ -101,7 +100,8 @@ export class DiskStore extends BlockstoreStore {
     const marker = join(this.directory, `${WRITING_MARKER}${process.pid}`)
     const running = flushesHere.get(this.directory) ?? 0
     flushesHere.set(this.directory, running + 1)
-    if (running === 0) await writeFile(marker, '').catch(() => {})
+    // Named as the collector lock names its holder, so a pid handed to another process is told apart.
+    if (running === 0) await writeFile(marker, (await ownerText()).text).catch(() => {})
     let written = false
     let refused = false
     try {
@@ -195,11 +195,9 @@ async function removeLeftovers(directory: string): Promise<void> {
   const entries = await readdir(directory, { withFileTypes: true })
   const markers = entries.filter((entry) => entry.name.startsWith(WRITING_MARKER))
   if (markers.length === 0) return
-  const alive = markers.some((marker) => {
-    const pid = Number(marker.name.slice(WRITING_MARKER.length))
-    return pid === process.pid ? flushesHere.has(directory) : isProcessAlive(pid)
-  })
-  if (alive) return
+  for (const marker of markers) {
+    if (await isWriterAlive(directory, marker.name)) return
+  }
   for (const shard of entries) {
     if (!shard.isDirectory() || !SHARD.test(shard.name)) continue
     const files = await readdir(join(directory, shard.name))
@@ -243,15 +241,28 @@ async function takeCollectorLock(store: DiskStore): Promise<void> {
     await releaseLock(lock)
     throw busy('a store in this process is writing to it')
   }
-  const writers = (await readdir(directory))
-    .filter((name) => name.startsWith(WRITING_MARKER))
-    .map((name) => Number(name.slice(WRITING_MARKER.length)))
-    .filter((pid) => pid !== process.pid && isProcessAlive(pid))
-  if (writers.length > 0) {
+  for (const name of await readdir(directory)) {
+    const pid = writerPid(name)
+    if (pid === undefined || pid === process.pid || !(await isWriterAlive(directory, name))) continue
     collectingHere.delete(directory)
     await releaseLock(lock)
-    throw busy(`process ${writers[0]} is writing to it`)
+    throw busy(`process ${pid} is writing to it`)
   }
+}
+
+/** The pid a writer marker's name carries, or undefined for any other file. */
+function writerPid(name: string): number | undefined {
+  return name.startsWith(WRITING_MARKER) ? Number(name.slice(WRITING_MARKER.length)) : undefined
+}
+
+/**
+ * Whether the writer a marker names is still running: in this process, while a flush runs here;
+ * elsewhere, its pid alive and started when the marker says (`disk-lock.ts`; an older, empty marker: its pid alive).
+ */
+async function isWriterAlive(directory: string, name: string): Promise<boolean> {
+  const pid = writerPid(name) as number
+  if (pid === process.pid) return flushesHere.has(directory)
+  return isOwnerAlive(await markerOwner(join(directory, name), pid))
 }
 
 /** Every block file in the directory, as a raw CID of its multihash (the file name). */
