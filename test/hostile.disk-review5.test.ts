@@ -108,3 +108,35 @@ describe('writer markers name their process as the collector lock does', {
     )
   })
 })
+
+describe('a flush that failed in a process still running', { skip: !linux && 'no /proc' }, () => {
+  it('does not keep other processes’ garbage collection out (nothing of it is writing)', async (t) => {
+    const directory = join(scratch, 'failed-flush')
+    const store = await DiskStore.open(directory)
+    const map = await HAMT.create({ store })
+    await map.set('kept', 1)
+    const root = await map.flush()
+    // A child whose flush fails (its block's shard folder is a file), then stays alive.
+    const script = `
+      import { writeFile } from 'node:fs/promises'
+      import { join } from 'node:path'
+      import { DiskStore } from ${JSON.stringify(new URL('../src/node/index.ts', import.meta.url).href)}
+      const store = await DiskStore.open(${JSON.stringify(directory)})
+      const cid = await store.save(new TextEncoder().encode('child ${process.pid}'), 'raw')
+      const { dir } = store.blockstore.shardingStrategy.encode(cid)
+      await writeFile(join(store.directory, dir), 'not a folder')
+      const failed = await store.flush().then(() => 'flushed', (error) => error.code)
+      process.stdout.write(failed + '\\n')
+      setTimeout(() => {}, 60_000)
+    `
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script])
+    t.after(() => child.kill('SIGKILL'))
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout.once('data', (chunk: Buffer) => resolve(String(chunk).trim()))
+      child.once('exit', (code) => reject(new Error(`child exited ${code}`)))
+    })
+    assert.equal(line, 'ERR_STORE')
+    const outcome = await collectGarbage(store, { keep: [root] }).catch((error: unknown) => error)
+    assert.ok(!(outcome instanceof Error), String(outcome))
+  })
+})

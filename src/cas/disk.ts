@@ -43,6 +43,9 @@ function blockFile(blockstore: FsBlockstore, cid: CID): { dir: string; file: str
 
 /** An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk). */
 class CleaningFsBlockstore extends FsBlockstore {
+  /** Set when a temporary file could not be removed: the writer marker then stays for the next `open`. */
+  leftTemporaryFile = false
+
   override async put(
     key: CID,
     value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
@@ -52,7 +55,10 @@ class CleaningFsBlockstore extends FsBlockstore {
       return await super.put(key, value, options)
     } catch (error) {
       const { dir, file } = blockFile(this, key)
-      await rm(join(this.path, dir, `.${file}.tmp`), { force: true }).catch(() => {})
+      await rm(join(this.path, dir, `.${file}.tmp`), { force: true }).catch((failure: unknown) => {
+        // No shard folder (or a file in its place): no temporary file was made either.
+        if ((failure as NodeJS.ErrnoException).code !== 'ENOTDIR') this.leftTemporaryFile = true
+      })
       throw error
     }
   }
@@ -102,26 +108,24 @@ export class DiskStore extends BlockstoreStore {
     flushesHere.set(this.directory, running + 1)
     // Named as the collector lock names its holder, so a pid handed to another process is told apart.
     if (running === 0) await writeFile(marker, (await ownerText()).text).catch(() => {})
-    let written = false
-    let refused = false
     try {
       const here = collectingHere.get(this.directory)
       const collector =
         here === undefined ? await collectorElsewhere(this.directory) : here === this ? undefined : 'this'
       if (collector !== undefined) {
-        refused = true
         throw new StoreError(
           `cannot write to ${this.description}: ${collector === 'this' ? 'another store in this process' : `process ${collector}`} is collecting garbage in it; flush again when it ends`,
         )
       }
       await super.flush(options)
-      written = true
     } finally {
       const left = (flushesHere.get(this.directory) ?? 1) - 1
       if (left === 0) flushesHere.delete(this.directory)
       else flushesHere.set(this.directory, left)
-      // After a failure the marker stays, so a later open knows to look for leftovers.
-      if (left === 0 && (written || refused)) await rm(marker, { force: true }).catch(() => {})
+      // A failed put removed its temporary file; only one it could not remove keeps the marker for a
+      // later open. A marker kept otherwise would hold other processes' collections off while this one lives.
+      const leftovers = (this.blockstore as CleaningFsBlockstore).leftTemporaryFile
+      if (left === 0 && !leftovers) await rm(marker, { force: true }).catch(() => {})
     }
   }
 
