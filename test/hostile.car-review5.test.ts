@@ -179,3 +179,35 @@ describe('importCar completeness by codec, not by multihash alone', () => {
     })
   }
 })
+
+describe('two imports at once', () => {
+  it('a block one import found buffered by another that then fails stays (the first relied on it)', async () => {
+    const shared = await rawBlock(`shared by two imports ${seed}`)
+    const rootA = await cborBlock({ a: shared.cid })
+    const rootB = await cborBlock({ b: shared.cid })
+    const carA = await carOf([rootA.cid], [rootA, shared])
+    const carB = await carOf([rootB.cid], [rootB]) // relies on the store holding `shared`
+    const blockstore = new MemoryBlockstore()
+    const store = new BlockstoreStore(blockstore, { hash: 'sha2-256' })
+    const putShared = Promise.withResolvers<void>()
+    const fail = Promise.withResolvers<void>()
+    async function* stalling(): AsyncIterable<Uint8Array> {
+      yield carA
+      await fail.promise
+      throw new Error('connection reset')
+    }
+    const importingA = importCar(store, stalling(), {
+      onProgress: ({ blocks }) => {
+        if (blocks === 2) putShared.resolve()
+      },
+    }).catch((e) => e)
+    await putShared.promise
+    const { roots } = await importCar(store, carB)
+    assert.deepEqual(roots, [rootB.cid])
+    fail.resolve()
+    assert.ok((await importingA) instanceof Error)
+    await store.flush()
+    assert.equal(await blockstore.has(rootB.cid), true)
+    assert.equal(await blockstore.has(shared.cid), true, 'the block import B succeeded with is gone')
+  })
+})
