@@ -2,8 +2,8 @@
 // collector lock does, `disk-lock.ts`), so a marker whose pid the system handed to another process
 // is a dead writer's: its leftovers are cleaned up and garbage collection is not refused for it.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -11,6 +11,7 @@ import { collectGarbage } from '../src/blocks.js'
 import { HAMT } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { processStart } from '../src/util/partial-files.js'
+import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-disk-review5-'))
 after(() => rm(scratch, { recursive: true, force: true }))
@@ -138,5 +139,32 @@ describe('a flush that failed in a process still running', { skip: !linux && 'no
     assert.equal(line, 'ERR_STORE')
     const outcome = await collectGarbage(store, { keep: [root] }).catch((error: unknown) => error)
     assert.ok(!(outcome instanceof Error), String(outcome))
+  })
+})
+
+describe('a block file that is not a file (a stranger’s directory)', () => {
+  it('a block file linked to /dev/zero or made a FIFO is a StoreError, not an endless read or wait', {
+    skip: !linux && 'no /dev/zero',
+  }, async () => {
+    const directory = join(scratch, 'dev-zero')
+    const store = await DiskStore.open(directory)
+    const cid = await store.save(new TextEncoder().encode(`a block ${process.pid}`), 'raw')
+    await store.flush()
+    const { dir, file } = (
+      store.blockstore as unknown as {
+        shardingStrategy: { encode(c: unknown): { dir: string; file: string } }
+      }
+    ).shardingStrategy.encode(cid)
+    const path = join(directory, dir, file)
+    const reopened = await DiskStore.open(directory)
+    await rm(path)
+    await symlink('/dev/zero', path)
+    assertTypedError(await withinBudget('/dev/zero', () => reopened.load(cid), { ms: 5_000 }), 'ERR_STORE')
+    // A FIFO no one writes to: opening it to read would wait for a writer for ever.
+    await rm(path)
+    execFileSync('mkfifo', [path])
+    assertTypedError(await withinBudget('FIFO', () => reopened.load(cid), { ms: 5_000 }), 'ERR_STORE')
+    await rm(path)
+    assertTypedError(await withinBudget('missing', () => reopened.load(cid)), 'ERR_BLOCK_NOT_FOUND')
   })
 })

@@ -1,4 +1,5 @@
-import { readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { type FileHandle, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import { base32upper } from 'multiformats/bases/base32'
@@ -41,8 +42,33 @@ function blockFile(blockstore: FsBlockstore, cid: CID): { dir: string; file: str
   return sharding.encode(cid)
 }
 
-/** An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk). */
+/**
+ * An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk),
+ * and reads a block file whole only when it is a regular file: one linked to a device or made a
+ * FIFO (a stranger's directory) would be read without end.
+ */
 class CleaningFsBlockstore extends FsBlockstore {
+  override async *get(key: CID, options?: AbortOptions): AsyncGenerator<Uint8Array> {
+    const { dir, file } = blockFile(this, key)
+    const path = join(this.path, dir, file)
+    options?.signal?.throwIfAborted()
+    let handle: FileHandle
+    try {
+      // Non-blocking: a FIFO in a block's place must not hold the open (regular files ignore the flag).
+      handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+    } catch (error) {
+      // As blockstore-fs reports it (interface-store's NotFoundError, by name; the store reads the code in it).
+      throw Object.assign(new Error(String(error), { cause: error }), { name: 'NotFoundError' })
+    }
+    try {
+      if (!(await handle.stat()).isFile())
+        throw new StoreError(`the block file ${path} is not a regular file: it is not read`)
+      yield await handle.readFile()
+    } finally {
+      await handle.close()
+    }
+  }
+
   /** Set when a temporary file could not be removed: the writer marker then stays for the next `open`. */
   leftTemporaryFile = false
 
