@@ -8,6 +8,7 @@ import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { BlockBuffer, type BufferedBlock } from '../src/cas/block-buffer.js'
 import { BlockstoreStore } from '../src/cas/blockstore.js'
+import './helpers/with-resolvers.js'
 
 async function blockOf(i: number, size = 40, code = 0x55): Promise<BufferedBlock> {
   const bytes = new Uint8Array(size).fill(i & 0xff)
@@ -183,5 +184,53 @@ describe('putBlock', () => {
       await store.flush()
       assert.deepEqual(await store.getBlock(cid), original, `${size}-byte block, flushed`)
     }
+  })
+})
+
+describe('BlockBuffer batches (an import that may fail)', () => {
+  it('a dropped batch takes back only the blocks no one else put; a kept one stays', async () => {
+    const written: string[] = []
+    const buffer = new BlockBuffer(1 << 20, async (blocks, done) => {
+      for (const block of blocks) {
+        written.push(String(block.cid))
+        done(block)
+      }
+    })
+    const [a, b, c, d] = await Promise.all([1, 2, 3, 4].map((i) => blockOf(i)))
+    const [failing, succeeding] = [{}, {}]
+    buffer.add([a, b, c] as BufferedBlock[], false, failing)
+    buffer.add([b] as BufferedBlock[], true) // saved meanwhile: kept whatever the batch does
+    buffer.add([c, d] as BufferedBlock[], false, succeeding)
+    buffer.settle(succeeding, true)
+    buffer.settle(failing, false)
+    assert.equal(buffer.get((a as BufferedBlock).cid), undefined)
+    await buffer.flush()
+    assert.deepEqual(written.sort(), names([b, c, d] as BufferedBlock[]).sort())
+  })
+
+  it('a batch dropped while a flush writes it: the flush ends whole, nothing is written twice', async () => {
+    const writing = Promise.withResolvers<void>()
+    const release = Promise.withResolvers<void>()
+    const written: string[] = []
+    const buffer = new BlockBuffer(1 << 20, async (blocks, done) => {
+      writing.resolve()
+      await release.promise
+      for (const block of blocks) {
+        written.push(String(block.cid))
+        done(block)
+      }
+    })
+    const blocks = await Promise.all([1, 2, 3].map((i) => blockOf(i)))
+    const batch = {}
+    buffer.add(blocks.slice(0, 2), false, batch)
+    const flushing = buffer.flush()
+    await writing.promise
+    buffer.add(blocks.slice(2), false, batch)
+    buffer.settle(batch, false)
+    release.resolve()
+    await flushing
+    assert.equal(buffer.bytes, 0)
+    await buffer.flush()
+    assert.deepEqual(written, names(blocks.slice(0, 2)))
   })
 })

@@ -1,11 +1,10 @@
 import type { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { identity } from 'multiformats/hashes/identity'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions } from '../cas/interface.js'
 import { raceAbort } from '../util/abort.js'
 import type { BlockSource } from './interface.js'
-import { linksOf } from './walk.js'
+import { fetchBlock, linksOf } from './walk.js'
 
 export interface DifferenceOptions extends AbortOptions {
   /** Blocks fetched at once. */
@@ -88,7 +87,7 @@ export async function* walkDifference(
     options.signal?.throwIfAborted()
     yield {
       cid: mark.cid,
-      bytes: mark.bytes ?? (await raceAbort(fetchLeaf(source, mark.cid, options), options.signal)),
+      bytes: mark.bytes ?? (await raceAbort(fetchBlock(source, mark.cid, options), options.signal)),
     }
   }
 }
@@ -107,12 +106,6 @@ async function readLinks(
   cid: CID,
   options: AbortOptions,
 ): Promise<{ links: CID[]; bytes: Uint8Array }> {
-  const bytes = await fetchLeaf(source, cid, options)
+  const bytes = await fetchBlock(source, cid, options)
   return { links: linksOf(cid, bytes), bytes }
-}
-
-/** A block's bytes: an identity CID's from the CID itself, no store holds those. */
-function fetchLeaf(source: BlockSource, cid: CID, options: AbortOptions): Promise<Uint8Array> {
-  if (cid.multihash.code === identity.code) return Promise.resolve(cid.multihash.digest)
-  return source.getBlock(cid, { signal: options.signal })
 }

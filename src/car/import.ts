@@ -1,13 +1,12 @@
 import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { CarBlockIterator } from '@ipld/car/iterator'
 import type { CID } from 'multiformats/cid'
-import { identity } from 'multiformats/hashes/identity'
-import { IdMap } from '../cas/id-map.js'
+import { tentativePuts } from '../cas/tentative-puts.js'
 import { checkVerifiable, verifyBlock } from '../cas/verify.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import { raceAbort } from '../util/abort.js'
-import type { BlockSink, CarSource, ImportCarOptions } from './interface.js'
-import { linksOf } from './walk.js'
+import { CarLinks } from './car-links.js'
+import type { BlockSink, BlockSource, CarSource, ImportCarOptions } from './interface.js'
 
 type CarBlock = { cid: CID; bytes: Uint8Array }
 
@@ -17,8 +16,10 @@ type CarBlock = { cid: CID; bytes: Uint8Array }
  * hashes cannot be checked and are refused) and decodes, and every block its blocks link to is in it
  * (or already in the target; an identity CID carries its block). A CAR given as bytes is checked in full before
  * the first block goes to the target, so a corrupt or truncated one leaves the target as it was; a
- * stream cannot be read twice, so from one, the blocks before a bad one may already be in the target
- * (never the bad one, and no root is returned). `importCarFile` reads its file twice to check first.
+ * stream cannot be read twice: our stores take back the blocks a failed or aborted import left in
+ * their write buffer (those a full buffer wrote meanwhile stay, unlinked), another target may keep
+ * the blocks before a bad one (never the bad one, and no root is returned). `importCarFile` reads
+ * its file twice to check first. A block matches a link by multihash and is read as the link's codec.
  *
  * @example
  * ```ts
@@ -48,17 +49,30 @@ export async function importCarFrom(
 ): Promise<{ roots: CID[]; blocks: number }> {
   checkTarget(target)
   const checkFirst = options.checkFirst ?? true
-  if (checkFirst) await readCar(open(), target, options, undefined, true)
-  // Hashed once by the check and once by the target (ours verify): not a third time in between.
-  const imported = await readCar(
-    open(),
-    target,
-    options,
-    (cid, bytes) => target.putBlock(cid, bytes, { signal: options.signal }),
-    !checkFirst,
-  )
-  await target.flush?.({ signal: options.signal })
-  return imported
+  // Our stores' puts are undone if the import fails: no later flush writes what it left buffered.
+  const tentative = tentativePuts(target)
+  const signal = options.signal
+  const put = tentative?.put ?? ((cid: CID, bytes: Uint8Array) => target.putBlock(cid, bytes, { signal }))
+  const getBlock = (target as Partial<BlockSource>).getBlock
+  const readBack =
+    typeof getBlock === 'function' ? (cid: CID) => getBlock.call(target, cid, { signal }) : undefined
+  try {
+    if (checkFirst) await readCar(open(), target, options, undefined, true)
+    // Hashed once by the check and once by the target (ours verify): not a third time in between.
+    const imported = await readCar(
+      open(),
+      target,
+      options,
+      { put: (cid, bytes) => put(cid, bytes, { signal }), readBack },
+      !checkFirst,
+    )
+    await target.flush?.({ signal })
+    tentative?.keep()
+    return imported
+  } catch (error) {
+    tentative?.drop()
+    throw error
+  }
 }
 
 function checkTarget(target: BlockSink): void {
@@ -67,15 +81,21 @@ function checkTarget(target: BlockSink): void {
   }
 }
 
+/** What the put pass does with each block, and how it reads one back (the target's `getBlock`). */
+interface Putting {
+  put(cid: CID, bytes: Uint8Array): Promise<void>
+  readBack: ((cid: CID) => Promise<Uint8Array>) | undefined
+}
+
 /**
  * Reads every block of the CAR, checking it against its CID (with `verify`) and reading its links
- * before handing it to `put` (when given); throws unless the CAR is whole. Progress is reported only while putting.
+ * before handing it to `putting` (when given); throws unless the CAR is whole. Progress is reported only while putting.
  */
 async function readCar(
   car: CarSource,
   target: BlockSink,
   options: ImportCarOptions,
-  put: ((cid: CID, bytes: Uint8Array) => Promise<void>) | undefined,
+  putting: Putting | undefined,
   verify: boolean,
 ): Promise<{ roots: CID[]; blocks: number }> {
   // Bytes are decoded at once, synchronously: the streaming decoder awaited several times a block
@@ -89,7 +109,7 @@ async function readCar(
         cause: error,
       })
     }
-    return checkBlocks(reader.getRoots(), reader.blocks().values(), target, options, put, verify)
+    return checkBlocks(reader.getRoots(), reader.blocks().values(), target, options, putting, verify)
   }
   let reader: CarBlockIterator
   try {
@@ -99,7 +119,14 @@ async function readCar(
     if (options.signal?.aborted) throw error
     throw new InvalidValueError(`not a CAR file: ${(error as Error).message}`, { cause: error })
   }
-  return checkBlocks(await reader.getRoots(), reader[Symbol.asyncIterator](), target, options, put, verify)
+  return checkBlocks(
+    await reader.getRoots(),
+    reader[Symbol.asyncIterator](),
+    target,
+    options,
+    putting,
+    verify,
+  )
 }
 
 /** The body of {@link readCar} over decoded blocks (an iterator of a stream's blocks may throw). */
@@ -108,26 +135,11 @@ async function checkBlocks(
   iterator: Iterator<CarBlock> | AsyncIterator<CarBlock>,
   target: BlockSink,
   options: ImportCarOptions,
-  put: ((cid: CID, bytes: Uint8Array) => Promise<void>) | undefined,
+  putting: Putting | undefined,
   verify: boolean,
 ): Promise<{ roots: CID[]; blocks: number }> {
-  // Blocks seen, and links not yet matched by a block: at the end those must be in the target.
-  const imported = new IdMap<true>()
-  const unresolved = new IdMap<CID>()
-  /** A link must be matched by a block, unless it is an identity CID: then what its bytes link to must. */
-  const need = (first: CID, index: number): void => {
-    const pending = [first]
-    for (let link = pending.pop(); link !== undefined; link = pending.pop()) {
-      if (imported.has(link.multihash.bytes)) continue
-      if (link.multihash.code !== identity.code) {
-        unresolved.set(link.multihash.bytes, link)
-        continue
-      }
-      imported.set(link.multihash.bytes, true)
-      for (const inner of blockLinks(link, link.multihash.digest, index)) pending.push(inner)
-    }
-  }
-  for (const root of roots) need(root, 0)
+  const links = new CarLinks()
+  for (const root of roots) links.need(root, 0)
   let blocks = 0
   let bytes = 0
   try {
@@ -153,14 +165,12 @@ async function checkBlocks(
         checkVerifiable(cid)
         await verifyBlock(cid, data, 'the CAR file')
       }
-      const links = blockLinks(cid, data, blocks)
-      await put?.(cid, data)
-      imported.set(cid.multihash.bytes, true)
-      unresolved.delete(cid.multihash.bytes)
-      for (const link of links) need(link, blocks)
+      const linked = links.arrive(cid, data, blocks)
+      await putting?.put(cid, data)
+      for (const link of linked) links.need(link, blocks)
       blocks++
       bytes += data.length
-      if (put !== undefined) options.onProgress?.({ blocks, bytes })
+      if (putting !== undefined) options.onProgress?.({ blocks, bytes })
     }
   } finally {
     // Closes the source (a file stream) when the import stops early; not awaited after an abort,
@@ -169,24 +179,18 @@ async function checkBlocks(
     if (!options.signal?.aborted) await closing
     else Promise.resolve(closing).catch(() => {})
   }
-  await checkComplete(
-    target,
-    [...unresolved.entries()].map(([, cid]) => cid),
-    options,
-  )
-  return { roots, blocks }
-}
-
-function blockLinks(cid: CID, data: Uint8Array, index: number): CID[] {
-  try {
-    return linksOf(cid, data)
-  } catch (error) {
-    if (error instanceof InvalidValueError) throw error
-    throw new InvalidValueError(
-      `block ${index} of the CAR file (${cid}) does not decode: ${(error as Error).message}`,
-      { cause: error },
-    )
+  // A check pass leaves blocks to read back to the put pass, which has them in the target.
+  if (putting !== undefined && links.readsBack) {
+    const { readBack } = putting
+    if (readBack === undefined) {
+      throw new InvalidValueError(
+        'the CAR file carries a block under another codec than a link names it by, and the target has no getBlock to read its links back',
+      )
+    }
+    await links.readBack(readBack, blocks)
   }
+  await checkComplete(target, links.missing(), options)
+  return { roots, blocks }
 }
 
 /** Every root and link must be in the CAR or already in the target: a CAR cut between blocks is not whole. */

@@ -2,7 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { identity } from 'multiformats/hashes/identity'
+import { inlineBlock } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions } from '../cas/interface.js'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
@@ -85,10 +85,9 @@ export async function* walkDag(
   }
 }
 
-async function fetchBlock(source: BlockSource, cid: CID, options: AbortOptions): Promise<Uint8Array> {
-  // An identity CID carries its bytes; no store holds it as a block.
-  if (cid.multihash.code === identity.code) return cid.multihash.digest
-  return source.getBlock(cid, { signal: options.signal })
+/** A block's bytes: an identity CID's from the CID itself (no store holds those), else the source's. */
+export async function fetchBlock(source: BlockSource, cid: CID, options: AbortOptions): Promise<Uint8Array> {
+  return inlineBlock(cid) ?? source.getBlock(cid, { signal: options.signal })
 }
 
 /**

@@ -29,6 +29,8 @@ export type WriteBlocks = (
 class Entry implements BufferedBlock {
   readonly key: Uint8Array
   readonly bytes: Uint8Array
+  /** The unsettled batches that alone put this block here (see {@link BlockBuffer.settle}); undefined: kept. */
+  holders: Batch | Set<Batch> | undefined
   readonly #cid: CID | undefined
   readonly #version: 0 | 1
   readonly #code: number
@@ -45,6 +47,17 @@ class Entry implements BufferedBlock {
     // A copy of the key: a CID a blockstore keeps must not pin the slab the key lives in.
     return this.#cid ?? CID.create(this.#version, this.#code, Digest.decode(this.key.slice()))
   }
+}
+
+/** A token for the puts of one operation that may still fail (an import): see {@link BlockBuffer.settle}. */
+export type Batch = object
+
+/** `holders` once `batch` puts the block again: a kept block stays kept. */
+function joined(holders: Batch | Set<Batch> | undefined, batch: Batch | undefined): Entry['holders'] {
+  if (holders === undefined || batch === undefined) return undefined
+  if (holders === batch) return holders
+  if (holders instanceof Set) return holders.add(batch)
+  return new Set([holders, batch])
 }
 
 /** Small blocks are copied into shared slabs: a copy with its own ArrayBuffer costs ~300 bytes more. */
@@ -95,16 +108,39 @@ export class BlockBuffer {
    * caller flushes). `keepCids`: hold the CID objects (the caller keeps them anyway) rather than
    * rebuild them when written.
    */
-  add(blocks: readonly BufferedBlock[], keepCids: boolean): boolean {
+  add(blocks: readonly BufferedBlock[], keepCids: boolean, batch?: Batch): boolean {
     for (const { cid, bytes } of blocks) {
-      if (this.#index.has(cid.multihash.bytes)) continue
+      const position = this.#index.get(cid.multihash.bytes)
+      if (position !== undefined) {
+        const entry = this.#order[position] as Entry
+        entry.holders = joined(entry.holders, batch)
+        continue
+      }
       // A kept CID holds its multihash already; else the multihash is copied out of whatever held it.
       const key = keepCids ? cid.multihash.bytes : this.#copy(cid.multihash.bytes)
       this.#index.set(key, this.#order.length)
-      this.#order.push(new Entry(cid, key, this.#copy(bytes), keepCids))
+      const entry = new Entry(cid, key, this.#copy(bytes), keepCids)
+      entry.holders = batch
+      this.#order.push(entry)
       this.#bytes += bytes.length
     }
     return this.#bytes >= this.#limit
+  }
+
+  /**
+   * Ends `batch`: kept, its blocks still buffered stay for the next flush as any other; not kept
+   * (the operation failed), those only it put here leave the buffer, so no later flush writes
+   * them. Blocks a flush took meanwhile are written (or being written) already.
+   */
+  settle(batch: Batch, keep: boolean): void {
+    for (const entry of this.#order) {
+      const holders = entry?.holders
+      if (entry === undefined || holders === undefined) continue
+      if (holders instanceof Set ? !holders.delete(batch) : holders !== batch) continue
+      if (keep) entry.holders = undefined
+      else if (holders === batch || (holders as Set<Batch>).size === 0) this.#remove(entry)
+    }
+    this.#compact()
   }
 
   /** Writes what is buffered now, after any flush under way; `options.signal` ends the wait. */

@@ -3,12 +3,13 @@ import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
-import type { BufferedBlock } from './block-buffer.js'
+import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode } from './buffered-blocks.js'
 import { type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
 import { concatBytes } from './concat.js'
 import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
+import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
 import { buildUnixfsFile } from './unixfs-builder.js'
 import { checkVerifiable, verifyBlock } from './verify.js'
 
@@ -119,8 +120,18 @@ export class BlockstoreStore implements ContentAddressedStore {
 
   /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
   putBlock(block: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+    return this.#putBlock(block, bytes, options, undefined)
+  }
+
+  /** Puts an import may still undo (see `tentative-puts.ts`), when `putBlock` is this class's own. */
+  [TENTATIVE_PUTS](putBlock: unknown): TentativePuts | undefined {
+    if (putBlock !== BlockstoreStore.prototype.putBlock || !(#blocks in this)) return undefined
+    return this.#blocks.tentative((cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch))
+  }
+
+  #putBlock(block: CID, bytes: Uint8Array, options: AbortOptions | undefined, batch: Batch | undefined) {
     if (this.#collection.watches.size > 0) this.#sawPut(toCid(block, 'cid'))
-    return this.#blocks.putBlock(block, bytes, options)
+    return this.#blocks.putBlock(block, bytes, options, batch)
   }
 
   /** True when the block is buffered or in the blockstore. */

@@ -3,10 +3,11 @@ import { code as dagPbCode } from '@ipld/dag-pb'
 import type { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import { InvalidArgumentError } from '../errors.js'
-import { BlockBuffer, type BufferedBlock, type WriteBlocks } from './block-buffer.js'
+import { type Batch, BlockBuffer, type BufferedBlock, type WriteBlocks } from './block-buffer.js'
 import { inlineBlock, toCid } from './id.js'
 import type { AbortOptions, Codec, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
+import type { TentativePuts } from './tentative-puts.js'
 import { readUnixfsFile } from './unixfs.js'
 import { checkVerifiable, verifyBlock } from './verify.js'
 
@@ -76,14 +77,18 @@ export class BufferedBlocks {
     return this.#transport.getBlock(cid, options)
   }
 
-  /** True when the block is buffered or the transport has it. */
+  /** True when the block is buffered, is an identity CID (its bytes are in it, as `getBlock` reads them), or the transport has it. */
   async hasBlock(block: CID, options: AbortOptions = {}): Promise<boolean> {
     const cid = toCid(block, 'cid')
-    return this.#buffer.has(cid) || (await this.#transport.hasBlock(cid, options))
+    if (this.#buffer.has(cid) || inlineBlock(cid) !== undefined) return true
+    return this.#transport.hasBlock(cid, options)
   }
 
-  /** Buffers a block under its CID once its bytes are checked against it (a CAR's block, say). */
-  async putBlock(block: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+  /**
+   * Buffers a block under its CID once its bytes are checked against it (a CAR's block, say); with
+   * `batch`, held until the batch is settled (see {@link BufferedBlocks.tentative}).
+   */
+  async putBlock(block: CID, bytes: Uint8Array, options?: AbortOptions, batch?: Batch): Promise<void> {
     options?.signal?.throwIfAborted()
     const cid = toCid(block, 'cid')
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array')
@@ -92,7 +97,19 @@ export class BufferedBlocks {
     const own = bytes.slice()
     await verifyBlock(cid, own, 'putBlock')
     // Not keeping a CAR's CID objects (and their own ArrayBuffers) is most of a tiny block's cost.
-    if (this.#buffer.add([{ cid, bytes: own }], false)) await this.flush(options)
+    if (this.#buffer.add([{ cid, bytes: own }], false, batch)) await this.flush(options)
+  }
+
+  /** A batch of tentative puts through the store's `put` (its `putBlock` with a batch). */
+  tentative(
+    put: (cid: CID, bytes: Uint8Array, options: AbortOptions | undefined, batch: Batch) => Promise<void>,
+  ): TentativePuts {
+    const batch: Batch = {}
+    return {
+      put: (cid, bytes, options) => put(cid, bytes, options, batch),
+      keep: () => this.#buffer.settle(batch, true),
+      drop: () => this.#buffer.settle(batch, false),
+    }
   }
 
   /** Buffers blocks whose CIDs were computed here (copies are kept), flushing when the buffer is full. */

@@ -1,5 +1,6 @@
 // A lock file between processes on one directory (a DiskStore's `.ts-hamt-gc`), taken over
-// atomically from a holder that died. Node-only: imported only by the disk store.
+// atomically from a holder that died; and the same owner text in its writer markers. Node-only:
+// imported only by the disk store.
 import { createHash, randomBytes } from 'node:crypto'
 import { link, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -72,14 +73,28 @@ async function linked(from: string, to: string, text: string): Promise<boolean> 
   }
 }
 
+/** A new text naming this process (`<pid> <start> <token>`), and its token: a lock's, or a writer marker's. */
+export async function ownerText(): Promise<{ text: string; token: string }> {
+  const start = await processStart(process.pid)
+  const token = randomBytes(8).toString('hex')
+  return { text: `${process.pid} ${start ?? '-'} ${token}\n`, token }
+}
+
+/**
+ * The owner a marker file at `path` names; an empty or unreadable one (an older version's, or one
+ * being written) is `pid`'s, whose start is unknown.
+ */
+export async function markerOwner(path: string, pid: number): Promise<LockOwner> {
+  const owner = await readOwner(path).catch(() => undefined)
+  return owner?.pid === undefined ? { text: '', pid, start: undefined } : owner
+}
+
 /**
  * Takes the lock at `path`: created whole with this process's text, or put in place of a dead
  * holder's. Resolves to undefined once held, or to the live holder (or live taker) that has it.
  */
 export async function takeLock(path: string): Promise<LockOwner | undefined> {
-  const start = await processStart(process.pid)
-  const token = randomBytes(8).toString('hex')
-  const text = `${process.pid} ${start ?? '-'} ${token}\n`
+  const { text, token } = await ownerText()
   const staging = `${path}.new-${token}`
   ours.add(text)
   let taken = false

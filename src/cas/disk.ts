@@ -1,4 +1,5 @@
-import { readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { type FileHandle, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import { base32upper } from 'multiformats/bases/base32'
@@ -6,10 +7,9 @@ import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
-import { isProcessAlive } from '../util/partial-files.js'
 import { BlockstoreStore, type BlockstoreStoreOptions } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
-import { isOwnerAlive, readOwner, releaseLock, takeLock } from './disk-lock.js'
+import { isOwnerAlive, markerOwner, ownerText, readOwner, releaseLock, takeLock } from './disk-lock.js'
 import type { AbortOptions } from './interface.js'
 
 export interface DiskStoreOptions extends BlockstoreStoreOptions {
@@ -17,7 +17,7 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
   createIfMissing?: boolean
 }
 
-/** Marks a directory a process is writing blocks into (followed by its pid). */
+/** Marks a directory a process is writing blocks into (followed by its pid; the text names it as `disk-lock.ts` does). */
 const WRITING_MARKER = '.ts-hamt-writing-'
 /**
  * blockstore-fs (through steno) writes `<shard>/.<name>.data.tmp` and renames it to `<shard>/<name>.data`;
@@ -42,8 +42,36 @@ function blockFile(blockstore: FsBlockstore, cid: CID): { dir: string; file: str
   return sharding.encode(cid)
 }
 
-/** An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk). */
+/**
+ * An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk),
+ * and reads a block file whole only when it is a regular file: one linked to a device or made a
+ * FIFO (a stranger's directory) would be read without end.
+ */
 class CleaningFsBlockstore extends FsBlockstore {
+  override async *get(key: CID, options?: AbortOptions): AsyncGenerator<Uint8Array> {
+    const { dir, file } = blockFile(this, key)
+    const path = join(this.path, dir, file)
+    options?.signal?.throwIfAborted()
+    let handle: FileHandle
+    try {
+      // Non-blocking: a FIFO in a block's place must not hold the open (regular files ignore the flag).
+      handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+    } catch (error) {
+      // As blockstore-fs reports it (interface-store's NotFoundError, by name; the store reads the code in it).
+      throw Object.assign(new Error(String(error), { cause: error }), { name: 'NotFoundError' })
+    }
+    try {
+      if (!(await handle.stat()).isFile())
+        throw new StoreError(`the block file ${path} is not a regular file: it is not read`)
+      yield await handle.readFile()
+    } finally {
+      await handle.close()
+    }
+  }
+
+  /** Set when a temporary file could not be removed: the writer marker then stays for the next `open`. */
+  leftTemporaryFile = false
+
   override async put(
     key: CID,
     value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
@@ -53,7 +81,10 @@ class CleaningFsBlockstore extends FsBlockstore {
       return await super.put(key, value, options)
     } catch (error) {
       const { dir, file } = blockFile(this, key)
-      await rm(join(this.path, dir, `.${file}.tmp`), { force: true }).catch(() => {})
+      await rm(join(this.path, dir, `.${file}.tmp`), { force: true }).catch((failure: unknown) => {
+        // No shard folder (or a file in its place): no temporary file was made either.
+        if ((failure as NodeJS.ErrnoException).code !== 'ENOTDIR') this.leftTemporaryFile = true
+      })
       throw error
     }
   }
@@ -101,27 +132,26 @@ export class DiskStore extends BlockstoreStore {
     const marker = join(this.directory, `${WRITING_MARKER}${process.pid}`)
     const running = flushesHere.get(this.directory) ?? 0
     flushesHere.set(this.directory, running + 1)
-    if (running === 0) await writeFile(marker, '').catch(() => {})
-    let written = false
-    let refused = false
+    // Named as the collector lock names its holder, so a pid handed to another process is told apart.
+    if (running === 0) await writeFile(marker, (await ownerText()).text).catch(() => {})
     try {
       const here = collectingHere.get(this.directory)
       const collector =
         here === undefined ? await collectorElsewhere(this.directory) : here === this ? undefined : 'this'
       if (collector !== undefined) {
-        refused = true
         throw new StoreError(
           `cannot write to ${this.description}: ${collector === 'this' ? 'another store in this process' : `process ${collector}`} is collecting garbage in it; flush again when it ends`,
         )
       }
       await super.flush(options)
-      written = true
     } finally {
       const left = (flushesHere.get(this.directory) ?? 1) - 1
       if (left === 0) flushesHere.delete(this.directory)
       else flushesHere.set(this.directory, left)
-      // After a failure the marker stays, so a later open knows to look for leftovers.
-      if (left === 0 && (written || refused)) await rm(marker, { force: true }).catch(() => {})
+      // A failed put removed its temporary file; only one it could not remove keeps the marker for a
+      // later open. A marker kept otherwise would hold other processes' collections off while this one lives.
+      const leftovers = (this.blockstore as CleaningFsBlockstore).leftTemporaryFile
+      if (left === 0 && !leftovers) await rm(marker, { force: true }).catch(() => {})
     }
   }
 
@@ -195,11 +225,9 @@ async function removeLeftovers(directory: string): Promise<void> {
   const entries = await readdir(directory, { withFileTypes: true })
   const markers = entries.filter((entry) => entry.name.startsWith(WRITING_MARKER))
   if (markers.length === 0) return
-  const alive = markers.some((marker) => {
-    const pid = Number(marker.name.slice(WRITING_MARKER.length))
-    return pid === process.pid ? flushesHere.has(directory) : isProcessAlive(pid)
-  })
-  if (alive) return
+  for (const marker of markers) {
+    if (await isWriterAlive(directory, marker.name)) return
+  }
   for (const shard of entries) {
     if (!shard.isDirectory() || !SHARD.test(shard.name)) continue
     const files = await readdir(join(directory, shard.name))
@@ -243,15 +271,28 @@ async function takeCollectorLock(store: DiskStore): Promise<void> {
     await releaseLock(lock)
     throw busy('a store in this process is writing to it')
   }
-  const writers = (await readdir(directory))
-    .filter((name) => name.startsWith(WRITING_MARKER))
-    .map((name) => Number(name.slice(WRITING_MARKER.length)))
-    .filter((pid) => pid !== process.pid && isProcessAlive(pid))
-  if (writers.length > 0) {
+  for (const name of await readdir(directory)) {
+    const pid = writerPid(name)
+    if (pid === undefined || pid === process.pid || !(await isWriterAlive(directory, name))) continue
     collectingHere.delete(directory)
     await releaseLock(lock)
-    throw busy(`process ${writers[0]} is writing to it`)
+    throw busy(`process ${pid} is writing to it`)
   }
+}
+
+/** The pid a writer marker's name carries, or undefined for any other file. */
+function writerPid(name: string): number | undefined {
+  return name.startsWith(WRITING_MARKER) ? Number(name.slice(WRITING_MARKER.length)) : undefined
+}
+
+/**
+ * Whether the writer a marker names is still running: in this process, while a flush runs here;
+ * elsewhere, its pid alive and started when the marker says (`disk-lock.ts`; an older, empty marker: its pid alive).
+ */
+async function isWriterAlive(directory: string, name: string): Promise<boolean> {
+  const pid = writerPid(name) as number
+  if (pid === process.pid) return flushesHere.has(directory)
+  return isOwnerAlive(await markerOwner(join(directory, name), pid))
 }
 
 /** Every block file in the directory, as a raw CID of its multihash (the file name). */

@@ -1,9 +1,10 @@
 import * as CarBufferWriter from '@ipld/car/buffer-writer'
+import { equals } from 'multiformats/bytes'
 import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import { integerOption } from '../check.js'
 import { BlockNotFoundError, IntegrityError, InvalidArgumentError, StoreError } from '../errors.js'
-import type { BufferedBlock } from './block-buffer.js'
+import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
 import { checkHttpUrl, GatewayReader, gatewayList } from './gateway.js'
 import { HttpClient, type HttpOptions, readBody } from './http.js'
@@ -18,6 +19,7 @@ import type {
   ResolveNameOptions,
   StoreId,
 } from './interface.js'
+import { checkImportAnswer, pinsOf, readJson } from './kubo-answers.js'
 import {
   createKey,
   type KuboNames,
@@ -26,6 +28,7 @@ import {
   publishName,
   resolveName,
 } from './kubo-names.js'
+import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
 import { unixfsFileRoot } from './unixfs-builder.js'
 import type { Blake3Digest } from './verify.js'
 
@@ -172,10 +175,20 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
   }
 
   /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
-  async putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+  putBlock(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
+    return this.#putBlock(cid, bytes, options, undefined)
+  }
+
+  /** Puts an import may still undo (see `tentative-puts.ts`), when `putBlock` is this class's own. */
+  [TENTATIVE_PUTS](putBlock: unknown): TentativePuts | undefined {
+    if (putBlock !== KuboStore.prototype.putBlock || !(#blocks in this)) return undefined
+    return this.#blocks.tentative((cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch))
+  }
+
+  async #putBlock(cid: CID, bytes: Uint8Array, options: AbortOptions | undefined, batch: Batch | undefined) {
     options?.signal?.throwIfAborted()
     this.#writable('putBlock')
-    await this.#blocks.putBlock(cid, bytes, options)
+    await this.#blocks.putBlock(cid, bytes, options, batch)
   }
 
   async #gatewayHas(cid: CID, options: AbortOptions): Promise<boolean> {
@@ -255,10 +268,7 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
   async listPins(
     options: AbortOptions & { type?: 'all' | 'recursive' | 'direct' | 'indirect' } = {},
   ): Promise<Array<{ cid: CID; type: string }>> {
-    const answer = (await this.#rpc('pin/ls', { type: options.type ?? 'recursive' }, options)) as {
-      Keys?: Record<string, { Type: string }>
-    }
-    return Object.entries(answer.Keys ?? {}).map(([cid, { Type }]) => ({ cid: CID.parse(cid), type: Type }))
+    return pinsOf(await this.#rpc('pin/ls', { type: options.type ?? 'recursive' }, options))
   }
 
   /** Bytes waiting in the write buffer. */
@@ -310,6 +320,12 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
     if (expected !== undefined && !cid.equals(expected)) {
       throw new IntegrityError(`add answered ${cid} for ${data.length} bytes whose file is ${expected}`)
     }
+    // A rabin file's layout is Kubo's, but an answer of one raw block must be these bytes' hash.
+    if (expected === undefined && !isFileRoot(cid)) {
+      const digest = await blockDigest(this.#hash, data)
+      if (!equals(cid.multihash.bytes, digest.bytes))
+        throw new IntegrityError(`add answered ${cid} for ${data.length} bytes that hash otherwise`)
+    }
     // As py-hamt: label a single-block answer with the codec asked for; a UnixFS file stays dag-pb.
     return isFileRoot(cid) ? cid : CID.createV1(code, cid.multihash)
   }
@@ -329,47 +345,6 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
   #writable(operation: string): void {
     if (this.rpcUrl === null)
       throw new StoreError(`cannot ${operation}: this KuboStore has no rpcUrl (read-only)`)
-  }
-}
-
-async function readJson(response: Response, limit: number, source: string): Promise<unknown> {
-  return JSON.parse(new TextDecoder().decode(await readBody(response, limit, source)))
-}
-
-/**
- * A `dag/import` answer must account for what was sent: Kubo (v0.43) ends it with
- * `{"Stats":{"BlockCount":n,"BlockBytesCount":b}}` for the CAR's blocks and, when pinning, names
- * each root with an empty `PinErrorMsg`. Any other 2xx body (a wrong `rpcUrl`, a proxy's page) is
- * not an import, and the blocks stay buffered.
- */
-function checkImportAnswer(answer: string, blocks: readonly BufferedBlock[], pinned: boolean): void {
-  const invalid = (why: string): StoreError =>
-    new StoreError(`dag/import ${why}: ${JSON.stringify(answer.slice(0, 300))}`)
-  type Line = {
-    Stats?: { BlockCount?: unknown; BlockBytesCount?: unknown }
-    Root?: { Cid?: { '/'?: unknown }; PinErrorMsg?: unknown }
-  }
-  let lines: Line[]
-  try {
-    lines = answer
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as Line)
-  } catch {
-    throw invalid('answered something other than Kubo’s JSON lines')
-  }
-  const stats = lines.find((line) => line?.Stats !== undefined)?.Stats
-  const bytes = blocks.reduce((total, block) => total + block.bytes.length, 0)
-  if (stats?.BlockCount !== blocks.length || stats.BlockBytesCount !== bytes) {
-    throw invalid(`did not report importing the ${blocks.length} blocks (${bytes} bytes) sent`)
-  }
-  if (!pinned) return
-  const failed = lines.find((line) => line?.Root !== undefined && line.Root.PinErrorMsg !== '')
-  if (failed !== undefined) throw invalid('could not pin')
-  const named = new Set(lines.map((line) => String(line?.Root?.Cid?.['/'])))
-  for (const { cid } of blocks) {
-    if (!named.has(String(CID.createV1(rawCode, cid.multihash))))
-      throw invalid(`did not pin every block sent`)
   }
 }
 

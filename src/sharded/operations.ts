@@ -40,7 +40,7 @@ export async function graftChunks(
     )
   }
   const moves: [number[], CID][] = []
-  for await (const [coords, cid] of source.chunks(sourceIndex)) {
+  for await (const [coords, cid] of source.chunksNow(sourceIndex)()) {
     const shifted = coords.map((c, i) => c + (chunkOffset[i] as number))
     if (!targetIndex.grid.contains(shifted)) {
       throw new ChunkOutOfBoundsError(

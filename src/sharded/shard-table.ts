@@ -233,18 +233,66 @@ export class ShardTable {
     }
   }
 
-  /** Every chunk of an array that has a CID, as `[coords, cid]`, shard by shard. */
-  async *chunks(index: ArrayIndex, options?: AbortOptions): AsyncGenerator<[number[], CID]> {
+  /**
+   * Every chunk of an array that has a CID now, as `[coords, cid]`, read shard by shard when the
+   * function returned is called (one shard in memory at a time), whatever changes meanwhile:
+   * shards with unsaved changes are copied now, the others read by the CID they have now.
+   */
+  chunksNow(index: ArrayIndex): (options?: AbortOptions) => AsyncGenerator<[number[], CID]> {
+    const unsaved = new Map<number, ShardEntry[]>()
+    const prefix = cacheKey(index.path, 0).slice(0, -1)
+    for (const key of this.#cache.dirtyKeys()) {
+      if (!key.startsWith(prefix)) continue
+      unsaved.set(Number(key.slice(prefix.length)), [...(this.#cache.get(key) as ShardEntry[])])
+    }
+    const { path, grid, shardCids } = index
+    return (options) => this.#chunksOf({ path, grid, shardCids }, unsaved, options)
+  }
+
+  async *#chunksOf(
+    index: ArrayIndex,
+    unsaved: ReadonlyMap<number, ShardEntry[]>,
+    options: AbortOptions | undefined,
+  ): AsyncGenerator<[number[], CID]> {
     const { grid } = index
     for (let shard = 0; shard < grid.shardCount; shard++) {
-      if (this.#unwritten(index, shard)) continue
-      const entries = await this.shard(index, shard, options)
+      const id = index.shardCids[shard] ?? null
+      const entries =
+        unsaved.get(shard) ?? (id === null ? undefined : await this.#savedShard(index, shard, id, options))
+      if (entries === undefined) continue
       for (let position = 0; position < entries.length; position++) {
         const cid = entries[position]
         const linear = shard * grid.chunksPerShard + position
         if (cid !== null && cid !== undefined && linear < grid.totalChunks) yield [grid.coordsOf(linear), cid]
       }
     }
+  }
+
+  /** A copy of the entries of the shard block `id` (through the cache while the table still links it unchanged). */
+  async #savedShard(
+    index: ArrayIndex,
+    shard: number,
+    id: CID,
+    options?: AbortOptions,
+  ): Promise<ShardEntry[]> {
+    const current = this.state.arrays.get(index.path)
+    const key = cacheKey(index.path, shard)
+    const linked = (): boolean =>
+      current !== undefined &&
+      this.state.arrays.get(index.path) === current &&
+      sameEntry(current.shardCids[shard] ?? null, id) &&
+      !this.#cache.isDirty(key)
+    if (linked()) {
+      const entries = await this.shard(current as ArrayIndex, shard, options)
+      // A write while it loaded may have changed the table's copy: then the block itself is read.
+      if (linked()) return [...entries]
+    }
+    const bytes = await this.store.load(id, options)
+    return decodeShard(
+      bytes,
+      index.grid.chunksPerShard,
+      `shard ${shard} (${id}) of array ${JSON.stringify(index.path)}`,
+    )
   }
 
   /**

@@ -324,7 +324,7 @@ export class ShardedZarrStore {
   async #deleteKeysUnder(dir: string): Promise<void> {
     const start = dir === '' ? '' : `${dir}/`
     const keys: string[] = []
-    for await (const key of this.#keys()) if (key.startsWith(start)) keys.push(key)
+    for await (const key of this.#keysNow()()) if (key.startsWith(start)) keys.push(key)
     const chunks: [readonly number[], null][] = []
     for (const key of keys) {
       const ref = this.#root.route(key)
@@ -346,29 +346,33 @@ export class ShardedZarrStore {
   }
 
   /**
-   * Every key: the metadata keys, then every chunk that has a CID. A read-only store streams them; a
-   * writable one lists in call order (after the writes called before the first key is asked for,
-   * before those called after), so it collects every key first, holding the store alone meanwhile.
+   * Every key: the metadata keys, then every chunk that has a CID, read a shard at a time. A
+   * writable store lists in call order: the store as it is after the writes called before the
+   * first key is asked for, whatever is called after (shards with unsaved changes are copied then).
    */
   async *list(options?: ZarrGetOptions): AsyncGenerator<string> {
-    if (this.#readOnly) return yield* this.#keys(options)
-    const keys: string[] = []
-    await this.#structure.write(async () => {
-      for await (const key of this.#keys(options)) keys.push(key)
-    }, options?.signal)
-    yield* keys
+    const keys = this.#readOnly
+      ? this.#keysNow()
+      : await this.#structure.write(async () => this.#keysNow(), options?.signal)
+    yield* keys(options)
   }
 
-  /** The keys of the state now; the caller keeps it from changing meanwhile (a lock, or read-only). */
-  async *#keys(options?: ZarrGetOptions): AsyncGenerator<string> {
+  /** The keys of the state now, read when the function returned is called (see `ShardTable.chunksNow`). */
+  #keysNow(): (options?: ZarrGetOptions) => AsyncGenerator<string> {
     const state = this.#table.state
-    const seen = new Set(state.metadata.keys())
-    yield* seen
-    for (const index of [...state.arrays.values()]) {
-      const listed = this.#root.layout.publicPath(index, this.#root.primary)
-      for await (const [coords] of this.#table.chunks(index, options)) {
-        const key = chunkKey(listed, coords)
-        if (!seen.has(key)) yield key
+    const metadata = [...state.metadata.keys()]
+    const arrays = [...state.arrays.values()].map((index) => ({
+      listed: this.#root.layout.publicPath(index, this.#root.primary),
+      chunks: this.#table.chunksNow(index),
+    }))
+    return async function* (options) {
+      const seen = new Set(metadata)
+      yield* metadata
+      for (const { listed, chunks } of arrays) {
+        for await (const [coords] of chunks(options)) {
+          const key = chunkKey(listed, coords)
+          if (!seen.has(key)) yield key
+        }
       }
     }
   }
