@@ -135,7 +135,7 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow {
   }
 
   /** `load` without a promise, for the HAMT's lookups (see `READ_NOW`); undefined sends them to `load`. */
-  [READ_NOW](id: StoreId, via: object): Uint8Array | undefined {
+  [READ_NOW](id: StoreId, via: object, borrow = false): Uint8Array | undefined {
     // A store whose `load` is replaced (a test's counting or failing store, a Proxy's trap) is asked through it.
     if (
       this.load !== MemoryStore.prototype.load ||
@@ -146,7 +146,8 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow {
       return undefined
     }
     const stored = this.#blocks.get(id)
-    return stored === undefined ? undefined : this.#copy(stored)
+    if (stored === undefined) return undefined
+    return borrow ? this.#view(stored) : this.#copy(stored)
   }
 
   /** True when a block with this ID is stored. */
