@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { blake3, loadBlake3 } from '../src/blocks.js'
 import { decodeDagCbor, encodeDagCbor } from '../src/codec/dag-cbor.js'
 import { makeKeyHasher } from '../src/hamt/keys.js'
-import { Bucket, Node } from '../src/hamt/node.js'
+import { Bucket, Node, placeOf } from '../src/hamt/node.js'
 import { encodeNode } from '../src/hamt/node-encoder.js'
 import { decodeCanonicalNode } from '../src/hamt/node-fast-decoder.js'
 import { blake3ChunkInto } from '../src/hash/blake3-chunk.js'
@@ -268,6 +268,13 @@ describe('decoded buckets hold byte IDs as places in their node block', () => {
     const changed = three.with('b', ids[5] as Uint8Array)
     assert.deepEqual(changed.pointers, [ids[0], ids[5], ids[2]])
     assert.deepEqual(three.without(0)?.pointers, [ids[1], ids[2]])
+  })
+
+  it('a place is a small integer (below 2^30, no heap number); an ID beyond what one holds stays a view', () => {
+    assert.equal(placeOf(2 ** 22 - 1, 255), 2 ** 30 - 1)
+    assert.equal(placeOf(0, 0), 0)
+    assert.equal(placeOf(2 ** 22, 34), undefined)
+    assert.equal(placeOf(10, 256), undefined)
   })
 
   it('reads ASCII keys of every length the in-place reader takes (0 to 33 bytes) exactly', () => {
