@@ -8,7 +8,9 @@ import fc from 'fast-check'
 import { blake3, loadBlake3 } from '../src/blocks.js'
 import { decodeDagCbor, encodeDagCbor } from '../src/codec/dag-cbor.js'
 import { makeKeyHasher } from '../src/hamt/keys.js'
-import { Bucket } from '../src/hamt/node.js'
+import { Bucket, Node, placeOf } from '../src/hamt/node.js'
+import { encodeNode } from '../src/hamt/node-encoder.js'
+import { decodeCanonicalNode } from '../src/hamt/node-fast-decoder.js'
 import { blake3ChunkInto } from '../src/hash/blake3-chunk.js'
 import { type Codec, HAMT, MemoryStore, type StoreId } from '../src/index.js'
 import { testSeed } from './helpers/random.js'
@@ -238,5 +240,53 @@ describe('links remember their cached node, and forget it when the cache does', 
     assert.ok((await map.cacheStats()).cachedBytes <= 4000)
     // Two rounds over ~60 leaf nodes through a cache of a few: most loads repeat.
     assert.ok(nodeLoads() > 120, `${nodeLoads()} node loads`)
+  })
+})
+
+describe('decoded buckets hold byte IDs as places in their node block', () => {
+  it('a read node keeps no view per pointer, yet every pointer reads back as the bytes written', () => {
+    // IDs of 34 bytes (the usual), and lengths around the largest a place holds (255).
+    const ids = [34, 1, 254, 255, 256, 300].map((n) => new Uint8Array(n).map((_, i) => (i * 31 + n) & 255))
+    const slots = new Array<Bucket | undefined>(256).fill(undefined)
+    ids.forEach((id, i) => {
+      slots[i] = new Bucket([`k${i}`], [id])
+    })
+    slots[200] = new Bucket(['a', 'b', 'c'], ids.slice(0, 3))
+    const read = decodeCanonicalNode(encodeNode(new Node(slots), () => new Uint8Array(0)))
+    assert.ok(read !== undefined)
+    ids.forEach((id, i) => {
+      const bucket = read.slots[i] as Bucket
+      assert.deepEqual(bucket.pointerAt(0), id, `${id.length}-byte ID`)
+      assert.deepEqual(bucket.pointers, [id])
+      // A place is a number: a view is made only when asked for (~96 bytes of V8 objects each).
+      assert.equal(typeof bucket.pointerOrPointers, id.length < 256 ? 'number' : 'object')
+    })
+    const three = read.slots[200] as Bucket
+    assert.deepEqual(three.pointers, ids.slice(0, 3))
+    assert.ok((three.pointerOrPointers as unknown[]).every((p) => typeof p === 'number'))
+    // A write to such a bucket gives an ordinary one, with every other pointer kept.
+    const changed = three.with('b', ids[5] as Uint8Array)
+    assert.deepEqual(changed.pointers, [ids[0], ids[5], ids[2]])
+    assert.deepEqual(three.without(0)?.pointers, [ids[1], ids[2]])
+  })
+
+  it('a place is a small integer (below 2^30, no heap number); an ID beyond what one holds stays a view', () => {
+    assert.equal(placeOf(2 ** 22 - 1, 255), 2 ** 30 - 1)
+    assert.equal(placeOf(0, 0), 0)
+    assert.equal(placeOf(2 ** 22, 34), undefined)
+    assert.equal(placeOf(10, 256), undefined)
+  })
+
+  it('reads ASCII keys of every length the in-place reader takes (0 to 33 bytes) exactly', () => {
+    const keys = Array.from({ length: 34 }, (_, n) => 'abcdefghijklmnopqrstuvwxyz0123456789'.slice(0, n))
+    const slots = new Array<Bucket | undefined>(256).fill(undefined)
+    keys.forEach((key, i) => {
+      slots[i] = new Bucket([key, `${key}~\u00e9`], [new Uint8Array([i]), new Uint8Array([i, 1])])
+    })
+    const read = decodeCanonicalNode(encodeNode(new Node(slots), () => new Uint8Array(0)))
+    assert.ok(read !== undefined)
+    keys.forEach((key, i) => {
+      assert.deepEqual((read.slots[i] as Bucket).keys, [key, `${key}~\u00e9`])
+    })
   })
 })

@@ -5,11 +5,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import { CID } from 'multiformats/cid'
+import { blake3Hasher, loadBlake3 } from '../src/blocks.js'
 import { encodeDagCbor } from '../src/codec/dag-cbor.js'
 import { HAMT, isHamtError, MemoryStore, type StoreId } from '../src/index.js'
 import { assertSound } from './helpers/maps.js'
 import { testSeed } from './helpers/random.js'
 
+await loadBlake3()
 const seed = testSeed()
 
 const keyArb = fc.integer({ min: 0, max: 400 }).map((i) => `k${i}`)
@@ -202,5 +205,51 @@ describe('lookups without a promise over a memory store', () => {
     loads = 0
     assert.equal(await map.get('key-1234'), 1234)
     assert.ok(loads >= 2, `${loads} loads`)
+  })
+})
+
+describe('values decoded from the memory store without a copy', () => {
+  it('a decoded value shares no bytes with the store: changing it changes neither the store nor later gets', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<unknown>({ store })
+    const cid = CID.createV1(0x55, blake3Hasher.digest(new Uint8Array([1, 2, 3])))
+    const values: Record<string, unknown> = {
+      int: 7,
+      negative: -300,
+      big: 2 ** 40,
+      float: 1.5,
+      text: 'héllo',
+      bool: true,
+      null: null,
+      bytes: new Uint8Array([9, 8, 7]),
+      cid,
+      nested: { b: new Uint8Array([5, 5]), c: [cid] },
+    }
+    for (const [key, value] of Object.entries(values)) await map.set(key, value)
+    const reader = await HAMT.open<unknown>(await map.flush(), { store, readOnly: true })
+    const before = [...store.blocks()].map(([, bytes]) => Buffer.from(bytes).toString('hex')).sort()
+    for (const target of [map, reader]) {
+      for (const [key, value] of Object.entries(values)) {
+        const got = await target.get(key)
+        assert.deepEqual(got, value, key)
+        // Scribble over every byte the decoded value shares with anything.
+        if (got instanceof Uint8Array) got.fill(0xff)
+        if (CID.asCID(got) !== null) (got as CID).bytes.fill(0xff)
+        if (key === 'nested') {
+          const nested = got as { b: Uint8Array; c: CID[] }
+          nested.b.fill(0xff)
+          nested.c[0]?.bytes.fill(0xff)
+        }
+        assert.deepEqual(await target.get(key), value, `${key} read again`)
+      }
+    }
+    // A bytes map hands the stored bytes out as they are: always a copy.
+    const raw = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    await raw.set('raw', new Uint8Array([4, 4, 4]))
+    const got = (await raw.get('raw')) as Uint8Array
+    got.fill(0xff)
+    assert.deepEqual(await raw.get('raw'), new Uint8Array([4, 4, 4]))
+    const after = [...store.blocks()].map(([, bytes]) => Buffer.from(bytes).toString('hex'))
+    assert.deepEqual(after.slice(0, before.length).sort(), before)
   })
 })

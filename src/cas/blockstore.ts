@@ -9,6 +9,7 @@ import { type CollectableAccess, collectable, WriterRegistry } from './collectab
 import { concatBytes } from './concat.js'
 import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
+import { callsOwnMethod } from './own-method.js'
 import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
 import { buildUnixfsFile } from './unixfs-builder.js'
 import { checkVerifiable, verifyBlock } from './verify.js'
@@ -124,8 +125,9 @@ export class BlockstoreStore implements ContentAddressedStore {
   }
 
   /** Puts an import may still undo (see `tentative-puts.ts`), when `putBlock` is this class's own. */
-  [TENTATIVE_PUTS](putBlock: unknown): TentativePuts | undefined {
-    if (putBlock !== BlockstoreStore.prototype.putBlock || !(#blocks in this)) return undefined
+  [TENTATIVE_PUTS](via: object): TentativePuts | undefined {
+    if (!callsOwnMethod(via, 'putBlock', BlockstoreStore.prototype.putBlock) || !(#blocks in this))
+      return undefined
     return this.#blocks.tentative((cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch))
   }
 

@@ -1,4 +1,5 @@
 import type { ContentAddressedStore } from './interface.js'
+import { callsOwnMethod } from './own-method.js'
 
 /**
  * The key a store sets to its own `save` when that save copies the bytes during the call and keeps
@@ -12,6 +13,5 @@ export const copyAtSave: unique symbol = Symbol.for('ts-hamt.copyAtSave')
  * or wrapper that overrides it (and might hold the bytes across an await) does not inherit the mark.
  */
 export function copiesAtSave(store: ContentAddressedStore): boolean {
-  const marked = (store as { [copyAtSave]?: unknown })[copyAtSave]
-  return marked !== undefined && marked === store.save
+  return callsOwnMethod(store, 'save', (store as { [copyAtSave]?: unknown })[copyAtSave])
 }

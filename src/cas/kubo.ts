@@ -28,6 +28,7 @@ import {
   publishName,
   resolveName,
 } from './kubo-names.js'
+import { callsOwnMethod } from './own-method.js'
 import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
 import { unixfsFileRoot } from './unixfs-builder.js'
 import type { Blake3Digest } from './verify.js'
@@ -180,8 +181,8 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
   }
 
   /** Puts an import may still undo (see `tentative-puts.ts`), when `putBlock` is this class's own. */
-  [TENTATIVE_PUTS](putBlock: unknown): TentativePuts | undefined {
-    if (putBlock !== KuboStore.prototype.putBlock || !(#blocks in this)) return undefined
+  [TENTATIVE_PUTS](via: object): TentativePuts | undefined {
+    if (!callsOwnMethod(via, 'putBlock', KuboStore.prototype.putBlock) || !(#blocks in this)) return undefined
     return this.#blocks.tentative((cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch))
   }
 

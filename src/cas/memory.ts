@@ -4,6 +4,7 @@ import { BlockIndex } from './block-index.js'
 import { copyAtSave } from './copy-at-save.js'
 import { formatId } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
+import { callsOwnMethod } from './own-method.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { READ_NOW, type ReadsNow } from './read-now.js'
 
@@ -135,18 +136,19 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow {
   }
 
   /** `load` without a promise, for the HAMT's lookups (see `READ_NOW`); undefined sends them to `load`. */
-  [READ_NOW](id: StoreId, via: object): Uint8Array | undefined {
+  [READ_NOW](id: StoreId, via: object, borrow = false): Uint8Array | undefined {
     // A store whose `load` is replaced (a test's counting or failing store, a Proxy's trap) is asked through it.
     if (
-      this.load !== MemoryStore.prototype.load ||
-      (via as { load?: unknown }).load !== MemoryStore.prototype.load ||
+      !callsOwnMethod(this, 'load', MemoryStore.prototype.load) ||
+      !callsOwnMethod(via, 'load', MemoryStore.prototype.load) ||
       !(#blocks in this) ||
       !(id instanceof Uint8Array)
     ) {
       return undefined
     }
     const stored = this.#blocks.get(id)
-    return stored === undefined ? undefined : this.#copy(stored)
+    if (stored === undefined) return undefined
+    return borrow ? this.#view(stored) : this.#copy(stored)
   }
 
   /** True when a block with this ID is stored. */

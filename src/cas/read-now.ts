@@ -12,9 +12,10 @@ export interface ReadsNow {
    * A fresh copy of the block `id` names, in a buffer of its own; undefined when the store cannot
    * answer at once (the block is missing, or the `load` of `via`, the store object the caller holds,
    * is not its own: a subclass, or a Proxy whose traps bind methods to the store behind it): the caller
-   * then calls `load`.
+   * then calls `load`. With `borrow`, a view of the store's own bytes instead of a copy, for a caller
+   * that reads them at once, never writes them and keeps nothing that shares their memory.
    */
-  [READ_NOW](id: StoreId, via: object): Uint8Array | undefined
+  [READ_NOW](id: StoreId, via: object, borrow?: boolean): Uint8Array | undefined
 }
 
 /** The store, if it can hand blocks over at once. */

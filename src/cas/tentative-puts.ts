@@ -18,12 +18,12 @@ export interface TentativePuts {
 
 /** A store that can put tentatively. */
 interface PutsTentatively {
-  /** Undefined unless `putBlock`, read off the object the caller holds, is the store's own (not a wrapper's). */
-  [TENTATIVE_PUTS](putBlock: unknown): TentativePuts | undefined
+  /** Undefined unless `putBlock` of `via`, the object the caller holds, is the store's own (not a wrapper's). */
+  [TENTATIVE_PUTS](via: object): TentativePuts | undefined
 }
 
 /** `sink`'s tentative puts when it has them and its `putBlock` is its own; else undefined (the caller uses `putBlock`). */
-export function tentativePuts(sink: { putBlock: unknown }): TentativePuts | undefined {
+export function tentativePuts(sink: object): TentativePuts | undefined {
   const open = (sink as Partial<PutsTentatively>)[TENTATIVE_PUTS]
-  return typeof open === 'function' ? open.call(sink, sink.putBlock) : undefined
+  return typeof open === 'function' ? open.call(sink, sink) : undefined
 }

@@ -132,8 +132,7 @@ function samePointer(a: StoreId, b: StoreId): boolean {
 function sameBucket(a: Bucket, b: Bucket): boolean {
   if (a.size !== b.size) return false
   for (let i = 0; i < a.size; i++) {
-    if (a.keys[i] !== b.keys[i] || !samePointer(a.pointers[i] as StoreId, b.pointers[i] as StoreId))
-      return false
+    if (a.keys[i] !== b.keys[i] || !samePointer(a.pointerAt(i), b.pointerAt(i))) return false
   }
   return true
 }
@@ -143,18 +142,18 @@ function* diffBuckets(a: Bucket | undefined, b: Bucket | undefined): Generator<P
   const inB = indexer(b)
   for (let i = 0; i < (a?.size ?? 0); i++) {
     const key = (a as Bucket).keys[i] as string
-    const before = (a as Bucket).pointers[i] as StoreId
+    const before = (a as Bucket).pointerAt(i)
     const j = inB(key)
     if (j < 0) yield { key, kind: 'removed', before }
     else {
-      const after = (b as Bucket).pointers[j] as StoreId
+      const after = (b as Bucket).pointerAt(j)
       if (!samePointer(before, after)) yield { key, kind: 'changed', before, after }
     }
   }
   const inA = indexer(a)
   for (let j = 0; j < (b?.size ?? 0); j++) {
     const key = (b as Bucket).keys[j] as string
-    if (inA(key) < 0) yield { key, kind: 'added', after: (b as Bucket).pointers[j] as StoreId }
+    if (inA(key) < 0) yield { key, kind: 'added', after: (b as Bucket).pointerAt(j) }
   }
 }
 
@@ -191,7 +190,7 @@ async function* diffSubtreeWithBucket(
       continue
     }
     matched.add(j)
-    const other = (bucket as Bucket).pointers[j] as StoreId
+    const other = (bucket as Bucket).pointerAt(j)
     if (samePointer(pointer, other)) continue
     const [before, after] = side === 'from' ? [pointer, other] : [other, pointer]
     yield { key, kind: 'changed', before, after }
@@ -199,7 +198,7 @@ async function* diffSubtreeWithBucket(
   for (let j = 0; j < (bucket?.size ?? 0); j++) {
     if (matched.has(j)) continue
     const key = (bucket as Bucket).keys[j] as string
-    const pointer = (bucket as Bucket).pointers[j] as StoreId
+    const pointer = (bucket as Bucket).pointerAt(j)
     yield side === 'from' ? { key, kind: 'added', after: pointer } : { key, kind: 'removed', before: pointer }
   }
 }

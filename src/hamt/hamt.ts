@@ -450,8 +450,10 @@ export class HAMT<V = unknown> {
     const found = this.#lookup(key, options)
     const pointer = found instanceof Promise ? await found : found
     if (pointer === undefined) return undefined
-    // A store holding its blocks in memory hands the value over without a promise (a fresh copy).
-    let bytes = options?.range === undefined ? this.#loader.valueNow(pointer) : undefined
+    // A store holding its blocks in memory hands the value over without a promise; its own bytes
+    // when they are only decoded, since the decoder copies what it keeps (no copy a get).
+    const decoding = options?.range === undefined && !this.valuesAreBytes
+    let bytes = options?.range === undefined ? this.#loader.valueNow(pointer, decoding) : undefined
     if (bytes === undefined) {
       const load = options === undefined ? undefined : { signal: options.signal, range: options.range }
       try {

@@ -128,11 +128,14 @@ export class NodeLoader {
     return loaded
   }
 
-  /** A value's bytes (a copy of its own) if the store hands them over without waiting; else undefined. */
-  valueNow(pointer: StoreId): Uint8Array | undefined {
+  /**
+   * A value's bytes (a copy of its own; with `borrow` maybe the store's, see `READ_NOW`) if the store
+   * hands them over without waiting; else undefined.
+   */
+  valueNow(pointer: StoreId, borrow = false): Uint8Array | undefined {
     return this.#readsNow === undefined || observing()
       ? undefined
-      : this.#readsNow[READ_NOW](pointer, this.#readsNow)
+      : this.#readsNow[READ_NOW](pointer, this.#readsNow, borrow)
   }
 
   // Not async: an async function returning a promise adds two microtask ticks to every call.

@@ -1,7 +1,7 @@
 import { CID } from 'multiformats/cid'
 import type { StoreId } from '../cas/interface.js'
 import { decodeUtf8 } from '../codec/dag-cbor.js'
-import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
+import { Bucket, CLEAN, type HeldPointer, Link, Node, placeOf, SLOTS, type Slot } from './node.js'
 
 // Decoding nodes through cborg cost 20-80 µs a node, most of a cold read (BENCHMARKS.md). This
 // reader accepts only nodes in strictly canonical form (shortest lengths, keys sorted and unique,
@@ -9,8 +9,9 @@ import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
 // validating cborg path then decides on. So it can be faster but never more lenient;
 // test/node-codec.test.ts checks it against that path on random and corrupted nodes.
 // IDs are views into the block, not copies: a copy cost ~250 bytes of V8 objects an ID, and at 1M
-// keys their garbage was a third of a cold get's time. So the block must be one no one changes or
-// shares (NodeLoader gives the decoder such a block) and a decoded node keeps it alive.
+// keys their garbage was a third of a cold get's time; a bucket's byte IDs are only their places in
+// the block until asked for. So the block must be one no one changes or shares (NodeLoader gives the
+// decoder such a block) and a decoded node keeps it alive.
 
 class Reader {
   at = 0
@@ -73,6 +74,17 @@ function readId(r: Reader): StoreId | undefined {
   return length === undefined ? undefined : r.take(length)
 }
 
+/** A bucket's pointer: a byte ID as its place in the block (see `HeldPointer`), else as {@link readId}. */
+function readPointer(r: Reader): HeldPointer | undefined {
+  if (r.peek() === 0xd8) return readId(r)
+  const length = r.head(2)
+  if (length === undefined || r.at + length > r.bytes.length) return undefined
+  const place = placeOf(r.at, length)
+  if (place === undefined) return r.take(length)
+  r.at += length
+  return place
+}
+
 /**
  * Canonical order of encoded keys, `a` and `b` given by offset and length in `bytes`: shorter first,
  * then bytewise; strictly increasing means unique.
@@ -89,16 +101,29 @@ function isBefore(bytes: Uint8Array, a: number, aLength: number, b: number, bLen
 
 /** A key's text; short ASCII keys (the usual) are read in place, anything else by decodeUtf8. */
 function readKey(bytes: Uint8Array, start: number, length: number): string | undefined {
-  if (length <= 32) {
-    let key = ''
-    for (let i = start; i < start + length; i++) {
-      const c = bytes[i] as number
-      if (c >= 0x80) return readUtf8(bytes.subarray(start, start + length))
-      key += String.fromCharCode(c)
-    }
-    return key
+  const end = start + length
+  if (length > 32) return readUtf8(bytes.subarray(start, end))
+  for (let i = start; i < end; i++)
+    if ((bytes[i] as number) >= 0x80) return readUtf8(bytes.subarray(start, end))
+  // Eight characters a call: a string a character made (and copied) a new string each, 30-50% of
+  // this function's time for 9-24 byte keys, in every key of every node a cold read decodes.
+  let key = ''
+  let i = start
+  for (; i + 8 <= end; i += 8) {
+    key += String.fromCharCode(
+      bytes[i] as number,
+      bytes[i + 1] as number,
+      bytes[i + 2] as number,
+      bytes[i + 3] as number,
+      bytes[i + 4] as number,
+      bytes[i + 5] as number,
+      bytes[i + 6] as number,
+      bytes[i + 7] as number,
+    )
   }
-  return readUtf8(bytes.subarray(start, start + length))
+  for (; i + 2 <= end; i += 2) key += String.fromCharCode(bytes[i] as number, bytes[i + 1] as number)
+  if (i < end) key += String.fromCharCode(bytes[i] as number)
+  return key
 }
 
 function readUtf8(bytes: Uint8Array): string | undefined {
@@ -117,7 +142,7 @@ function readBucket(r: Reader): Slot | null {
   if (size * 2 > r.bytes.length - r.at) return null
   // At their final size: arrays grown by push keep room for 17 entries, and a cached node has many buckets.
   const keys = new Array<string>(size)
-  const pointers = new Array<StoreId>(size)
+  const pointers = new Array<HeldPointer>(size)
   let previous = -1
   let previousLength = 0
   for (let i = 0; i < size; i++) {
@@ -129,13 +154,13 @@ function readBucket(r: Reader): Slot | null {
     previousLength = length
     r.at += length
     const key = readKey(r.bytes, start, length)
-    const pointer = readId(r)
+    const pointer = readPointer(r)
     if (key === undefined || pointer === undefined) return null
     keys[i] = key
     pointers[i] = pointer
   }
   // Checked above: strictly increasing keys.
-  return new Bucket(keys, pointers, true)
+  return new Bucket(keys, pointers, true, r.bytes)
 }
 
 /** The node, if `bytes` is a py-hamt node in strictly canonical DAG-CBOR; undefined otherwise. */

@@ -1,0 +1,9 @@
+/**
+ * Whether calling `store[name]` runs `own`, the method a store class marks as its own: a subclass's
+ * override, a patched instance or a Proxy whose trap wraps or binds the method does not. The one test
+ * behind the stores' internal capabilities (copy at save, read without a promise, tentative puts), which hold for the
+ * class's own code only.
+ */
+export function callsOwnMethod(store: object, name: 'save' | 'load' | 'putBlock', own: unknown): boolean {
+  return typeof own === 'function' && (store as Record<string, unknown>)[name] === own
+}
