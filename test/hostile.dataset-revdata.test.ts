@@ -1,0 +1,90 @@
+// Sharded Zarr v3 arrays zarr-python writes and reads, laid out in ways zarrita's sharding reader does
+// not follow: it reads the shard alone (codecs around the sharding codec skipped) with its index at
+// the end. Each must read as xarray reads it or be a typed error naming the codec, never other values.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative, sep } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { promisify } from 'node:util'
+import { loadBlake3 } from '../src/blocks.js'
+import { openDataset } from '../src/dataset.js'
+import { HAMT, MemoryStore } from '../src/index.js'
+import { assertTypedError } from './helpers/hostile.js'
+import { pyHamtPython } from './helpers/python.js'
+
+await loadBlake3()
+const dir = mkdtempSync(join(tmpdir(), 'ts-hamt-revdata-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+/** Each case: zarr-python's codecs for an int32 array x(a, b) of shape [4, 4] holding 0..15. */
+const CASES = {
+  // Valid v3 (codecs in order: transpose, then the sharding codec); zarrita skipped the transpose.
+  transposeThenShards:
+    'filters=[TransposeCodec(order=(1, 0))], serializer=ShardingCodec(chunk_shape=(2, 2)), compressors=None',
+  indexAtStart: "serializer=ShardingCodec(chunk_shape=(2, 2), index_location='start'), compressors=None",
+  checksumAfterShards: 'serializer=ShardingCodec(chunk_shape=(2, 2)), compressors=[Crc32cCodec()]',
+  nestedShards:
+    'serializer=ShardingCodec(chunk_shape=(2, 2), codecs=[ShardingCodec(chunk_shape=(1, 1))]), compressors=None',
+  // The case the refusals must leave alone: a transpose inside the shard reads.
+  transposeInShards:
+    'serializer=ShardingCodec(chunk_shape=(2, 2), codecs=[TransposeCodec(order=(1, 0)), BytesCodec()]), compressors=None',
+}
+
+/** zarr-python writes each case as dir/<name>.zarr; xarray's values of x come back, C order. */
+async function writeCases(): Promise<Record<string, number[]>> {
+  const script = `
+import json, sys, numpy as np, xarray as xr, zarr
+from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec, TransposeCodec
+out = {}
+for name, codecs in json.load(sys.stdin).items():
+    path = f"${dir}/{name}.zarr"
+    group = zarr.open_group(path, mode="w", zarr_format=3)
+    x = eval(f"group.create_array('x', shape=(4, 4), chunks=(4, 4), dtype='int32', fill_value=0, dimension_names=['a', 'b'], {codecs})")
+    x[...] = np.arange(16).reshape(4, 4)
+    out[name] = xr.open_zarr(path, consolidated=False)["x"].values.ravel().tolist()
+print(json.dumps(out))
+`
+  const python = await pyHamtPython()
+  const child = promisify(execFile)(python, ['-W', 'ignore', '-c', script], { maxBuffer: 1 << 24 })
+  child.child.stdin?.end(JSON.stringify(CASES))
+  return JSON.parse((await child).stdout) as Record<string, number[]>
+}
+
+/** Every file under `path` as a key of one in-memory HAMT. */
+async function hamtOf(path: string) {
+  const store = await MemoryStore.create()
+  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+  for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const file = join(entry.parentPath, entry.name)
+    await map.set(relative(path, file).split(sep).join('/'), new Uint8Array(readFileSync(file)))
+  }
+  return { root: await map.flush(), store }
+}
+
+describe('sharded arrays zarrita reads its own way', () => {
+  it('read as xarray reads them, or ERR_INVALID_VALUE naming what zarrita skips', async () => {
+    const expected = await writeCases()
+    for (const name of Object.keys(CASES)) {
+      const { root, store } = await hamtOf(join(dir, `${name}.zarr`))
+      const x = (await openDataset(root, { store })).variable('x')
+      let outcome: { value?: number[]; error?: unknown }
+      try {
+        outcome = { value: [...(await x.load()).values].map(Number) }
+      } catch (error) {
+        outcome = { error }
+      }
+      assert.deepEqual(expected[name], [...Array(16).keys()], `${name}: xarray's values`)
+      if (name === 'transposeInShards') {
+        assert.deepEqual(outcome.value, expected[name], `${name}: ${String(outcome.error)}`)
+        continue
+      }
+      // Values other than xarray's are the failure this test exists for.
+      if (outcome.value !== undefined) assert.deepEqual(outcome.value, expected[name], name)
+      assertTypedError(outcome, 'ERR_INVALID_VALUE')
+      assert.match(String((outcome.error as Error).message), /shard/, name)
+    }
+  })
+})
