@@ -174,10 +174,16 @@ function changedField(before: Uint8Array | undefined, after: Uint8Array | undefi
   const [x, y] = [parsePyJson(before), parsePyJson(after)]
   if (!(x instanceof Map) || !(y instanceof Map)) return 'whole document'
   if (x.get('node_type') === 'group' && y.get('node_type') === 'group') return undefined
-  return ENCODING_FIELDS.find((field) => canonical(x.get(field)) !== canonical(y.get(field)))
+  // zarr-python writes `"storage_transformers": []`, zarrita leaves it out: one encoding.
+  const field = (doc: Map<string, PyJson>, name: string) =>
+    canonical(doc.get(name) ?? (name === 'storage_transformers' ? [] : undefined))
+  return ENCODING_FIELDS.find((name) => field(x, name) !== field(y, name))
 }
 
-/** A JSON value as text with object keys sorted, integers by their digits (past 2^53 too). */
+/**
+ * A JSON value as text with object keys sorted, integers by their digits (past 2^53 too): a float
+ * of an integer's value is that integer (zarr-python's fill `0.0` is zarrita's `0`).
+ */
 function canonical(value: PyJson | undefined): string {
   if (value === undefined) return ''
   if (value instanceof PyInt) return value.digits
@@ -186,5 +192,7 @@ function canonical(value: PyJson | undefined): string {
     const fields = [...value].sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))
     return `{${fields.map(([field, item]) => `${JSON.stringify(field)}:${canonical(item)}`).join(',')}}`
   }
-  return typeof value === 'number' ? `${value}f` : JSON.stringify(value)
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : `${value}f`
+  return JSON.stringify(value)
 }
