@@ -1,11 +1,11 @@
 // mergeZarrRoots' encoding check against writers that spell one encoding two ways: zarr-python writes
 // a float fill value as `0.0` and `"storage_transformers": []`, zarrita writes `0` and leaves the
 // field out. An append by one library against chunks by the other must merge; a real change of the
-// fill value must still be refused.
+// fill value must still be refused, and a refused merge saves no block (not even a resolved one).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as zarr from 'zarrita'
-import { HAMT, isHamtError, mergeZarrRoots, type StoreId, ZarrHAMTStore } from '../src/index.js'
+import { type Codec, HAMT, isHamtError, mergeZarrRoots, type StoreId, ZarrHAMTStore } from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { GRID, tempOptions, writeTempRows } from './helpers/merge-zarr.js'
 
@@ -71,5 +71,38 @@ describe('mergeZarrRoots: one encoding in two spellings', () => {
       mergeZarrRoots(base, refilled, chunks, { store }),
       (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT') && /fill_value/.test(err.message),
     )
+  })
+})
+
+/** A store that counts the blocks saved to it. */
+class CountingStore extends CidMemoryStore {
+  saves = 0
+  override save(data: Uint8Array, codec: Codec): ReturnType<CidMemoryStore['save']> {
+    this.saves++
+    return super.save(data, codec)
+  }
+}
+
+describe('mergeZarrRoots: a refused merge', () => {
+  it('saves nothing, though a resolver settled a conflict first', async () => {
+    const store = new CountingStore()
+    const base = await zarrPythonBase(store)
+    const titled = async (root: StoreId, title: string): Promise<StoreId> => {
+      const map = await HAMT.open<Uint8Array>(root, { store, valuesAreBytes: true, readOnly: false })
+      await zarr.create(zarr.root(new ZarrHAMTStore(map)), { attributes: { title } })
+      return map.flush()
+    }
+    // a re-encodes temp, b writes a chunk under the old encoding; both retitle the root group.
+    const a = await titled(await writer(store, base, { fillValue: 0.5 }, [0]), 'a')
+    const b = await titled(await writer(store, base, undefined, [1]), 'b')
+    const resolved = new TextEncoder().encode(
+      '{"zarr_format":3,"node_type":"group","attributes":{"title":"a+b"}}',
+    )
+    const before = store.saves
+    await assert.rejects(
+      mergeZarrRoots(base, a, b, { store, resolve: () => resolved }),
+      (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT') && /fill_value/.test(err.message),
+    )
+    assert.equal(store.saves - before, 0, 'blocks saved by a refused merge')
   })
 })

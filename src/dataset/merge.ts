@@ -4,7 +4,13 @@ import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { callStore } from '../hamt/loader.js'
-import { type KeyChange, MERGE_CHECK, type MergePlan, type MergeResolver } from '../hamt/merge.js'
+import {
+  type KeyChange,
+  MERGE_CHECK,
+  type MergeCheck,
+  type MergePlan,
+  type MergeResolver,
+} from '../hamt/merge.js'
 import type { RootState } from '../sharded/interface.js'
 import { decodeRoot } from '../sharded/layout.js'
 import { mergeShardedRoots } from '../sharded/merge.js'
@@ -69,7 +75,8 @@ export async function mergeZarrRoots(
     name,
     zarrLayoutOf(blocks[i] as Uint8Array, name).kind,
   ])
-  const checked = { ...options, [MERGE_CHECK]: checkEncodings }
+  const check: MergeCheck<Uint8Array> = { reads: (key) => ARRAY_METADATA.test(key), check: checkEncodings }
+  const checked = { ...options, [MERGE_CHECK]: check }
   if (layouts.every(([, kind]) => kind === 'hamt')) {
     return HAMT.merge<Uint8Array>(roots.base, roots.a, roots.b, { ...checked, valuesAreBytes: true })
   }
@@ -128,12 +135,14 @@ async function checkEncodings(plan: MergePlan<Uint8Array>): Promise<void> {
       // The metadata this side's chunks were written under: its own, else the base's.
       const own = changes.has(key) ? changes.get(key)?.after : other.get(key)?.before
       const merged = plan.merged(key)
-      if (own === undefined ? merged === undefined : merged !== undefined && sameId(own, merged)) continue
+      const pointer = 'pointer' in merged ? merged.pointer : null
+      if (own === undefined ? pointer === undefined : pointer && sameId(own, pointer)) continue
       const load = (id: StoreId | undefined) => (id === undefined ? undefined : values.load(key, id))
-      const field = changedField(await load(own), await load(merged))
+      const after = 'value' in merged ? merged.value : await load(pointer ?? undefined)
+      const field = changedField(await load(own), after)
       if (field === undefined) continue
       const array = JSON.stringify(dir.slice(0, -1))
-      const change = merged === undefined ? 'deletes' : `changes its ${field}`
+      const change = after === undefined ? 'deletes' : `changes its ${field}`
       throw new InvalidArgumentError(
         `cannot merge array ${array}: ${side} wrote ${JSON.stringify(chunk)} under a ${key} that the merged root ${change}, so it would decode wrong (nothing was written)`,
       )
