@@ -2,6 +2,7 @@
 // a float fill value as `0.0` and `"storage_transformers": []`, zarrita writes `0` and leaves the
 // field out. An append by one library against chunks by the other must merge; a real change of the
 // fill value must still be refused, and a refused merge saves no block (not even a resolved one).
+// A stranger's metadata nested thousands deep is a typed refusal, not a stack overflow.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as zarr from 'zarrita'
@@ -104,5 +105,29 @@ describe('mergeZarrRoots: a refused merge', () => {
       (err) => isHamtError(err, 'ERR_INVALID_ARGUMENT') && /fill_value/.test(err.message),
     )
     assert.equal(store.saves - before, 0, 'blocks saved by a refused merge')
+  })
+})
+
+describe('mergeZarrRoots: metadata nested deep', () => {
+  it('codecs nested 500 to 4000 deep against chunks under the old ones: a typed refusal', async () => {
+    const store = new CidMemoryStore()
+    const base = await zarrPythonBase(store)
+    const chunks = await writer(store, base, undefined, [1])
+    const doc = (depth: number) =>
+      new TextEncoder().encode(
+        ZARR_PYTHON_TEMP.replace(
+          /"codecs": \[[^\]]*\]/,
+          `"codecs": ${'['.repeat(depth)}${']'.repeat(depth)}`,
+        ),
+      )
+    for (const depth of [500, 1000, 2000, 3000, 4000]) {
+      const map = await HAMT.open<Uint8Array>(base, { store, valuesAreBytes: true, readOnly: false })
+      await map.set('temp/zarr.json', doc(depth))
+      const deep = await map.flush()
+      await assert.rejects(mergeZarrRoots(base, deep, chunks, { store }), (err) => {
+        assert.ok(isHamtError(err, 'ERR_INVALID_ARGUMENT'), `depth ${depth}: ${String(err)}`)
+        return true
+      })
+    }
   })
 })

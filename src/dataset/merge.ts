@@ -185,23 +185,37 @@ function changedField(before: Uint8Array | undefined, after: Uint8Array | undefi
   if (x.get('node_type') === 'group' && y.get('node_type') === 'group') return undefined
   // zarr-python writes `"storage_transformers": []`, zarrita leaves it out: one encoding.
   const field = (doc: Map<string, PyJson>, name: string) =>
-    canonical(doc.get(name) ?? (name === 'storage_transformers' ? [] : undefined))
-  return ENCODING_FIELDS.find((name) => field(x, name) !== field(y, name))
+    canonical(doc.get(name) ?? (name === 'storage_transformers' ? [] : undefined), 0)
+  // A field nested past MAX_DEPTH (null) counts as changed.
+  return ENCODING_FIELDS.find((name) => {
+    const before = field(x, name)
+    return before === null || before !== field(y, name)
+  })
 }
+
+/** How deep canonical() follows a field: Zarr's encodings nest a few levels (a shard's codecs). */
+const MAX_DEPTH = 64
 
 /**
  * A JSON value as text with object keys sorted, integers by their digits (past 2^53 too): a float
- * of an integer's value is that integer (zarr-python's fill `0.0` is zarrita's `0`).
+ * of an integer's value is that integer (zarr-python's fill `0.0` is zarrita's `0`). Null when it
+ * nests deeper than MAX_DEPTH (a stranger's document; the recursion stays bounded).
  */
-function canonical(value: PyJson | undefined): string {
+function canonical(value: PyJson | undefined, depth: number): string | null {
   if (value === undefined) return ''
   if (value instanceof PyInt) return value.digits
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
-  if (value instanceof Map) {
-    const fields = [...value].sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))
-    return `{${fields.map(([field, item]) => `${JSON.stringify(field)}:${canonical(item)}`).join(',')}}`
-  }
   if (typeof value === 'number')
     return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : `${value}f`
-  return JSON.stringify(value)
+  if (!Array.isArray(value) && !(value instanceof Map)) return JSON.stringify(value)
+  if (depth >= MAX_DEPTH) return null
+  const items = Array.isArray(value)
+    ? value.map((item) => canonical(item, depth + 1))
+    : [...value]
+        .sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))
+        .map(([field, item]) => {
+          const text = canonical(item, depth + 1)
+          return text === null ? null : `${JSON.stringify(field)}:${text}`
+        })
+  if (items.includes(null)) return null
+  return Array.isArray(value) ? `[${items.join(',')}]` : `{${items.join(',')}}`
 }
