@@ -3,15 +3,15 @@
 // the end. Each must read as xarray reads it or be a typed error naming the codec, never other values.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative, sep } from 'node:path'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { loadBlake3 } from '../src/blocks.js'
 import { openDataset } from '../src/dataset.js'
-import { HAMT, MemoryStore } from '../src/index.js'
 import { assertTypedError } from './helpers/hostile.js'
+import { hamtOfDirectory } from './helpers/maps.js'
 import { pyHamtPython } from './helpers/python.js'
 
 await loadBlake3()
@@ -52,23 +52,11 @@ print(json.dumps(out))
   return JSON.parse((await child).stdout) as Record<string, number[]>
 }
 
-/** Every file under `path` as a key of one in-memory HAMT. */
-async function hamtOf(path: string) {
-  const store = await MemoryStore.create()
-  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
-  for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue
-    const file = join(entry.parentPath, entry.name)
-    await map.set(relative(path, file).split(sep).join('/'), new Uint8Array(readFileSync(file)))
-  }
-  return { root: await map.flush(), store }
-}
-
 describe('sharded arrays zarrita reads its own way', () => {
   it('read as xarray reads them, or ERR_INVALID_VALUE naming what zarrita skips', async () => {
     const expected = await writeCases()
     for (const name of Object.keys(CASES)) {
-      const { root, store } = await hamtOf(join(dir, `${name}.zarr`))
+      const { root, store } = await hamtOfDirectory(join(dir, `${name}.zarr`))
       const x = (await openDataset(root, { store })).variable('x')
       let outcome: { value?: number[]; error?: unknown }
       try {
