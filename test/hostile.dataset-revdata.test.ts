@@ -1,6 +1,8 @@
 // Sharded Zarr v3 arrays zarr-python writes and reads, laid out in ways zarrita's sharding reader does
 // not follow: it reads the shard alone (codecs around the sharding codec skipped) with its index at
 // the end. Each must read as xarray reads it or be a typed error naming the codec, never other values.
+// And Zarr v2 arrays whose .zattrs declare a _FillValue beside .zarray's fill_value: xarray masks
+// with fill_value (it overwrites the attribute), the attribute only where fill_value is null.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -73,6 +75,47 @@ describe('sharded arrays zarrita reads its own way', () => {
       if (outcome.value !== undefined) assert.deepEqual(outcome.value, expected[name], name)
       assertTypedError(outcome, 'ERR_INVALID_VALUE')
       assert.match(String((outcome.error as Error).message), /shard/, name)
+    }
+  })
+})
+
+/** Zarr v2 arrays x(a) (dtype, .zarray fill_value, .zattrs _FillValue, values) as a stranger's tool leaves them. */
+const V2_FILLS = {
+  float: ['f8', 0.0, 5, [0, 5, 1, 2]],
+  int: ['i2', 0, 5, [0, 5, 1, 2]],
+  bool: ['bool', false, true, [true, false, true, false]],
+  nullFill: ['f8', null, 5, [0, 5, 1, 2]],
+}
+
+/** zarr-python writes each, the attribute is added to .zattrs; xarray's values come back (NaN as null). */
+async function writeV2Fills(): Promise<Record<string, Array<number | null>>> {
+  const script = `
+import json, sys, numpy as np, xarray as xr, zarr
+out = {}
+for name, (dtype, fill, attr, values) in json.load(sys.stdin).items():
+    path = f"${dir}/{name}.zarr"
+    group = zarr.open_group(path, mode="w", zarr_format=2)
+    x = group.create_array("x", shape=(4,), chunks=(4,), dtype=dtype, fill_value=fill,
+                           attributes={"_ARRAY_DIMENSIONS": ["a"], "_FillValue": attr})
+    x[...] = np.array(values)
+    got = xr.open_zarr(path, consolidated=False)["x"].values.astype("f8")
+    out[name] = [None if np.isnan(v) else float(v) for v in got]
+print(json.dumps(out))
+`
+  const python = await pyHamtPython()
+  const child = promisify(execFile)(python, ['-W', 'ignore', '-c', script], { maxBuffer: 1 << 24 })
+  child.child.stdin?.end(JSON.stringify(V2_FILLS))
+  return JSON.parse((await child).stdout) as Record<string, Array<number | null>>
+}
+
+describe('Zarr v2 fill_value beside a _FillValue attribute', () => {
+  it('masks as xarray masks: with fill_value, the attribute only where fill_value is null', async () => {
+    const expected = await writeV2Fills()
+    for (const name of Object.keys(V2_FILLS)) {
+      const { root, store } = await hamtOfDirectory(join(dir, `${name}.zarr`))
+      const x = (await openDataset(root, { store })).variable('x')
+      const got = [...(await x.load()).values].map((v) => (Number.isNaN(Number(v)) ? null : Number(v)))
+      assert.deepEqual(got, expected[name], name)
     }
   })
 })

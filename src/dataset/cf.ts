@@ -54,8 +54,8 @@ const NAT = -(2n ** 63n)
 /** Options of {@link cfValueDecoder}. */
 export interface CFDecodeOptions {
   /**
-   * Mask with the array's own `fill_value` when there is no `_FillValue` attribute, as xarray does
-   * for Zarr v2 (where it keeps `_FillValue` there). Off by default, as xarray for Zarr v3.
+   * Mask with the array's own `fill_value` (over a `_FillValue` attribute; that one only when
+   * `fill_value` is null), as xarray does for Zarr v2. Off by default, as xarray for Zarr v3.
    */
   fillValueAsMask?: boolean
 }
@@ -96,7 +96,8 @@ export function cfValueDecoder(
     throw new InvalidArgumentError('dataType: expected a Zarr data_type string')
   const zarrFillValue = decodeFillValue(fillValue, dataType, 'fill_value')
   const fill =
-    options.fillValueAsMask && attrs._FillValue === undefined
+    // xarray sets _FillValue from a v2 fill_value that is not null, whatever .zattrs said.
+    options.fillValueAsMask && (zarrFillValue !== undefined || attrs._FillValue === undefined)
       ? inStoredType(zarrFillValue, dataType)
       : decodeFillValue(attrs._FillValue, dataType, '_FillValue')
   const missingValues = missingValuesOf(attrs.missing_value, dataType)
