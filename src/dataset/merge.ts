@@ -120,11 +120,12 @@ const ENCODING_FIELDS = [
  */
 async function checkEncodings(plan: MergePlan<Uint8Array>): Promise<void> {
   const { changesA, changesB, values } = plan
-  const metadataKeys = [...new Set([...changesA.keys(), ...changesB.keys()])].filter((key) =>
-    ARRAY_METADATA.test(key),
-  )
-  if (metadataKeys.length === 0) return
-  const dirs = new Map(metadataKeys.map((key) => [key.slice(0, key.lastIndexOf('/') + 1), key]))
+  // One pass over each side's keys, no copy of them (a merge may change millions of chunks).
+  const metadataKeys = new Set<string>()
+  for (const changes of [changesA, changesB])
+    for (const key of changes.keys()) if (ARRAY_METADATA.test(key)) metadataKeys.add(key)
+  if (metadataKeys.size === 0) return
+  const dirs = new Map([...metadataKeys].map((key) => [key.slice(0, key.lastIndexOf('/') + 1), key]))
   const sides = [
     ['a', changesA, changesB],
     ['b', changesB, changesA],
