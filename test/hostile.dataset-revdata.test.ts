@@ -2,7 +2,8 @@
 // not follow: it reads the shard alone (codecs around the sharding codec skipped) with its index at
 // the end. Each must read as xarray reads it or be a typed error naming the codec, never other values.
 // And Zarr v2 arrays whose .zattrs declare a _FillValue beside .zarray's fill_value: xarray masks
-// with fill_value (it overwrites the attribute), the attribute only where fill_value is null.
+// with fill_value (it overwrites the attribute), the attribute only where fill_value is null. A
+// Zarr v3 bool's numeric _FillValue is Python's bool() of it, as xarray decodes it.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -113,6 +114,35 @@ describe('Zarr v2 fill_value beside a _FillValue attribute', () => {
     const expected = await writeV2Fills()
     for (const name of Object.keys(V2_FILLS)) {
       const { root, store } = await hamtOfDirectory(join(dir, `${name}.zarr`))
+      const x = (await openDataset(root, { store })).variable('x')
+      const got = [...(await x.load()).values].map((v) => (Number.isNaN(Number(v)) ? null : Number(v)))
+      assert.deepEqual(got, expected[name], name)
+    }
+  })
+})
+
+describe('Zarr v3 bool with a numeric _FillValue', () => {
+  it("masks the values xarray masks: Python's bool() of the number", async () => {
+    const cases = { two: 2, minusOne: -1, zero: 0, half: 0.5 }
+    const script = `
+import json, sys, numpy as np, xarray as xr, zarr
+out = {}
+for name, fill in json.load(sys.stdin).items():
+    path = f"${dir}/bool-{name}.zarr"
+    group = zarr.open_group(path, mode="w", zarr_format=3)
+    x = group.create_array("x", shape=(4,), chunks=(4,), dtype="bool", fill_value=False,
+                           dimension_names=["a"], attributes={"_FillValue": fill})
+    x[...] = np.array([True, False, True, False])
+    got = xr.open_zarr(path, consolidated=False)["x"].values.astype("f8")
+    out[name] = [None if np.isnan(v) else float(v) for v in got]
+print(json.dumps(out))
+`
+    const python = await pyHamtPython()
+    const child = promisify(execFile)(python, ['-W', 'ignore', '-c', script], { maxBuffer: 1 << 24 })
+    child.child.stdin?.end(JSON.stringify(cases))
+    const expected = JSON.parse((await child).stdout) as Record<string, Array<number | null>>
+    for (const name of Object.keys(cases)) {
+      const { root, store } = await hamtOfDirectory(join(dir, `bool-${name}.zarr`))
       const x = (await openDataset(root, { store })).variable('x')
       const got = [...(await x.load()).values].map((v) => (Number.isNaN(Number(v)) ? null : Number(v)))
       assert.deepEqual(got, expected[name], name)

@@ -61,6 +61,12 @@ export interface CFDecodeOptions {
 }
 
 /** A Zarr fill value as the array stores it (xarray compares with the float32 itself for float32 arrays). */
+/** A `_FillValue` attribute; on a Zarr v3 bool a number is Python's bool() of it, as xarray reads it (NaN: True). */
+function attributeFill(value: unknown, dataType: string, v2: boolean): number | bigint | boolean | undefined {
+  if (dataType === 'bool' && !v2 && typeof value === 'number') return value !== 0
+  return decodeFillValue(value, dataType, '_FillValue')
+}
+
 function inStoredType(
   value: number | bigint | boolean | undefined,
   dataType: string,
@@ -99,7 +105,7 @@ export function cfValueDecoder(
     // xarray sets _FillValue from a v2 fill_value that is not null, whatever .zattrs said.
     options.fillValueAsMask && (zarrFillValue !== undefined || attrs._FillValue === undefined)
       ? inStoredType(zarrFillValue, dataType)
-      : decodeFillValue(attrs._FillValue, dataType, '_FillValue')
+      : attributeFill(attrs._FillValue, dataType, options.fillValueAsMask === true)
   const missingValues = missingValuesOf(attrs.missing_value, dataType)
   const scaleFactor = scalarAttribute(attrs.scale_factor, 'scale_factor')
   const addOffset = scalarAttribute(attrs.add_offset, 'add_offset')
