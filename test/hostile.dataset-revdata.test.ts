@@ -21,6 +21,15 @@ await loadBlake3()
 const dir = mkdtempSync(join(tmpdir(), 'ts-hamt-revdata-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
 
+/** Runs `script` in py-hamt's Python with `input` as JSON on stdin: its JSON answer. */
+async function python(script: string, input: unknown): Promise<unknown> {
+  const child = promisify(execFile)(await pyHamtPython(), ['-W', 'ignore', '-c', script], {
+    maxBuffer: 1 << 24,
+  })
+  child.child.stdin?.end(JSON.stringify(input))
+  return JSON.parse((await child).stdout)
+}
+
 /** Each case: zarr-python's codecs for an int32 array x(a, b) of shape [4, 4] holding 0..15. */
 const CASES = {
   // Valid v3 (codecs in order: transpose, then the sharding codec); zarrita skipped the transpose.
@@ -49,10 +58,7 @@ for name, codecs in json.load(sys.stdin).items():
     out[name] = xr.open_zarr(path, consolidated=False)["x"].values.ravel().tolist()
 print(json.dumps(out))
 `
-  const python = await pyHamtPython()
-  const child = promisify(execFile)(python, ['-W', 'ignore', '-c', script], { maxBuffer: 1 << 24 })
-  child.child.stdin?.end(JSON.stringify(CASES))
-  return JSON.parse((await child).stdout) as Record<string, number[]>
+  return (await python(script, CASES)) as Record<string, number[]>
 }
 
 describe('sharded arrays zarrita reads its own way', () => {
@@ -103,10 +109,7 @@ for name, (dtype, fill, attr, values) in json.load(sys.stdin).items():
     out[name] = [None if np.isnan(v) else float(v) for v in got]
 print(json.dumps(out))
 `
-  const python = await pyHamtPython()
-  const child = promisify(execFile)(python, ['-W', 'ignore', '-c', script], { maxBuffer: 1 << 24 })
-  child.child.stdin?.end(JSON.stringify(V2_FILLS))
-  return JSON.parse((await child).stdout) as Record<string, Array<number | null>>
+  return (await python(script, V2_FILLS)) as Record<string, Array<number | null>>
 }
 
 describe('Zarr v2 fill_value beside a _FillValue attribute', () => {
@@ -137,10 +140,7 @@ for name, fill in json.load(sys.stdin).items():
     out[name] = [None if np.isnan(v) else float(v) for v in got]
 print(json.dumps(out))
 `
-    const python = await pyHamtPython()
-    const child = promisify(execFile)(python, ['-W', 'ignore', '-c', script], { maxBuffer: 1 << 24 })
-    child.child.stdin?.end(JSON.stringify(cases))
-    const expected = JSON.parse((await child).stdout) as Record<string, Array<number | null>>
+    const expected = (await python(script, cases)) as Record<string, Array<number | null>>
     for (const name of Object.keys(cases)) {
       const { root, store } = await hamtOfDirectory(join(dir, `bool-${name}.zarr`))
       const x = (await openDataset(root, { store })).variable('x')
