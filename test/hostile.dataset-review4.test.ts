@@ -5,15 +5,16 @@
 // be what xarray gives. Seeded: TS_HAMT_SEED replays a run.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative, sep } from 'node:path'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { loadBlake3 } from '../src/blocks.js'
 import { CFDatetime, openDataset } from '../src/dataset.js'
 import { HAMT, isHamtError, MemoryStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { hamtOfDirectory } from './helpers/maps.js'
 import { pyHamtPython } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
@@ -59,20 +60,6 @@ async function xarrayWrite(
     )
     child.stdin?.end(JSON.stringify({ dir: path, seeds, zarrFormat }))
   })
-}
-
-/** Every file under `path` as a HAMT key (its relative path with `/`), in one in-memory HAMT. */
-async function hamtOf(
-  path: string,
-): Promise<{ root: Awaited<ReturnType<HAMT<Uint8Array>['flush']>>; store: MemoryStore }> {
-  const store = await MemoryStore.create()
-  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
-  for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue
-    const file = join(entry.parentPath, entry.name)
-    await map.set(relative(path, file).split(sep).join('/'), new Uint8Array(readFileSync(file)))
-  }
-  return { root: await map.flush(), store }
 }
 
 /** A value as the driver writes it: numbers by repr, times ISO, NaT, strings as they are. */
@@ -205,7 +192,7 @@ async function checkOne(
   zarrFormat: 2 | 3,
 ): Promise<void> {
   const what = `dataset seed ${datasetSeed}, Zarr v${zarrFormat} (run seed ${seed})`
-  const { root, store } = await hamtOf(path)
+  const { root, store } = await hamtOfDirectory(path)
   const ds = await openDataset(root, { store })
   assert.deepEqual({ ...ds.dims }, written.dims, `dims of ${what}`)
   const coords = ds.coords as Record<string, readonly unknown[]>

@@ -54,13 +54,19 @@ const NAT = -(2n ** 63n)
 /** Options of {@link cfValueDecoder}. */
 export interface CFDecodeOptions {
   /**
-   * Mask with the array's own `fill_value` when there is no `_FillValue` attribute, as xarray does
-   * for Zarr v2 (where it keeps `_FillValue` there). Off by default, as xarray for Zarr v3.
+   * Mask with the array's own `fill_value` (over a `_FillValue` attribute; that one only when
+   * `fill_value` is null), as xarray does for Zarr v2. Off by default, as xarray for Zarr v3.
    */
   fillValueAsMask?: boolean
 }
 
 /** A Zarr fill value as the array stores it (xarray compares with the float32 itself for float32 arrays). */
+/** A `_FillValue` attribute; on a Zarr v3 bool a number is Python's bool() of it, as xarray reads it (NaN: True). */
+function attributeFill(value: unknown, dataType: string, v2: boolean): number | bigint | boolean | undefined {
+  if (dataType === 'bool' && !v2 && typeof value === 'number') return value !== 0
+  return decodeFillValue(value, dataType, '_FillValue')
+}
+
 function inStoredType(
   value: number | bigint | boolean | undefined,
   dataType: string,
@@ -96,9 +102,10 @@ export function cfValueDecoder(
     throw new InvalidArgumentError('dataType: expected a Zarr data_type string')
   const zarrFillValue = decodeFillValue(fillValue, dataType, 'fill_value')
   const fill =
-    options.fillValueAsMask && attrs._FillValue === undefined
+    // xarray sets _FillValue from a v2 fill_value that is not null, whatever .zattrs said.
+    options.fillValueAsMask && (zarrFillValue !== undefined || attrs._FillValue === undefined)
       ? inStoredType(zarrFillValue, dataType)
-      : decodeFillValue(attrs._FillValue, dataType, '_FillValue')
+      : attributeFill(attrs._FillValue, dataType, options.fillValueAsMask === true)
   const missingValues = missingValuesOf(attrs.missing_value, dataType)
   const scaleFactor = scalarAttribute(attrs.scale_factor, 'scale_factor')
   const addOffset = scalarAttribute(attrs.add_offset, 'add_offset')

@@ -112,31 +112,42 @@ function checkOrder(name: string, zarray: Record<string, unknown>): void {
 }
 
 /**
- * Each shard of a Zarr v3 array (nested ones too) holds whole inner chunks, as the sharding spec
- * requires: zarrita would index a shard by a fraction of a chunk and fail on a byte range of NaN.
+ * A Zarr v3 sharded array laid out as zarrita reads it: the sharding codec alone (zarrita skips any
+ * codec around it and reads no nested shard), its index at the end, and shards of whole inner chunks
+ * as the spec requires. Otherwise zarrita read other values or failed on a byte range of NaN.
  */
 function checkShards(name: string, meta: Record<string, unknown>): void {
-  const grid = isRecord(meta.chunk_grid) ? meta.chunk_grid.configuration : undefined
-  let shard = isRecord(grid) ? grid.chunk_shape : undefined
-  let codecs = meta.codecs
-  while (Array.isArray(codecs)) {
-    const sharding: unknown = codecs.find((codec) => isRecord(codec) && codec.name === 'sharding_indexed')
-    if (!isRecord(sharding)) return
-    const config = isRecord(sharding.configuration) ? sharding.configuration : {}
-    const inner = config.chunk_shape
-    const outer: unknown[] = Array.isArray(shard) ? shard : []
-    if (
-      !Array.isArray(inner) ||
-      inner.length !== outer.length ||
-      !inner.every((n, d) => Number.isSafeInteger(n) && n > 0 && (outer[d] as number) % n === 0)
-    ) {
-      throw new InvalidValueError(
-        `array ${JSON.stringify(name)}: shard shape ${showShape(shard)} is not a whole number of inner chunks of shape ${showShape(inner)}`,
-      )
-    }
-    shard = inner
-    codecs = config.codecs
+  const codecs = Array.isArray(meta.codecs) ? meta.codecs : []
+  const sharding: unknown = codecs.find((codec) => isRecord(codec) && codec.name === 'sharding_indexed')
+  if (!isRecord(sharding)) return
+  const config = isRecord(sharding.configuration) ? sharding.configuration : {}
+  const refuse = (what: string): never => {
+    throw new InvalidValueError(`array ${JSON.stringify(name)}: ${what}, which zarrita does not read`)
   }
+  if (codecs.length > 1) {
+    const other = codecs.find((codec) => codec !== sharding)
+    refuse(
+      `codec ${String(JSON.stringify(isRecord(other) ? other.name : other)).slice(0, 100)} beside its sharding codec`,
+    )
+  }
+  if (config.index_location !== undefined && config.index_location !== 'end')
+    refuse(`shard index_location ${String(JSON.stringify(config.index_location)).slice(0, 100)}`)
+  const inner = config.chunk_shape
+  const grid = isRecord(meta.chunk_grid) ? meta.chunk_grid.configuration : undefined
+  const shard = isRecord(grid) ? grid.chunk_shape : undefined
+  const outer: unknown[] = Array.isArray(shard) ? shard : []
+  if (
+    !Array.isArray(inner) ||
+    inner.length !== outer.length ||
+    !inner.every((n, d) => Number.isSafeInteger(n) && n > 0 && (outer[d] as number) % n === 0)
+  ) {
+    throw new InvalidValueError(
+      `array ${JSON.stringify(name)}: shard shape ${showShape(shard)} is not a whole number of inner chunks of shape ${showShape(inner)}`,
+    )
+  }
+  const nested =
+    Array.isArray(config.codecs) && config.codecs.some((c) => isRecord(c) && c.name === 'sharding_indexed')
+  if (nested) refuse('a sharding codec inside its shards')
 }
 
 /** A Zarr v2 array of 64-bit integers whose fill_value is null. */

@@ -236,20 +236,27 @@ function nodeTypeOf(name: string, document: unknown): 'array' | 'group' | undefi
 
 /**
  * A metadata document as JSON, integers past 2^53 as bigints (an int64 fill value keeps its digits);
- * its raw bytes when it is not JSON (a diff reports, it does not judge).
+ * its raw bytes when it is not JSON or nests deeper than MAX_DEPTH (a diff reports, it does not judge).
  */
 function parseJson(bytes: Uint8Array | undefined): unknown {
   if (bytes === undefined) return undefined
   const parsed = parsePyJson(bytes)
-  return parsed === undefined ? bytes : plain(parsed)
+  const value = parsed === undefined ? TOO_DEEP : plain(parsed, 0)
+  return value === TOO_DEEP ? bytes : value
 }
 
-function plain(value: PyJson): unknown {
+/** How deep plain() follows a document: its recursion stays far inside the stack. */
+const MAX_DEPTH = 1000
+const TOO_DEEP: unique symbol = Symbol('too deep')
+
+function plain(value: PyJson, depth: number): unknown {
   if (value instanceof PyInt) {
     const number = Number(value.digits)
     return Number.isSafeInteger(number) ? number : BigInt(value.digits)
   }
-  if (Array.isArray(value)) return value.map(plain)
-  if (value instanceof Map) return Object.fromEntries([...value].map(([key, item]) => [key, plain(item)]))
-  return value
+  if (!Array.isArray(value) && !(value instanceof Map)) return value
+  if (depth >= MAX_DEPTH) return TOO_DEEP
+  const items = [...value.values()].map((item) => plain(item, depth + 1))
+  if (items.includes(TOO_DEEP)) return TOO_DEEP
+  return Array.isArray(value) ? items : Object.fromEntries([...value.keys()].map((key, i) => [key, items[i]]))
 }

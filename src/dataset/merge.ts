@@ -4,7 +4,13 @@ import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { InvalidArgumentError } from '../errors.js'
 import { HAMT } from '../hamt/hamt.js'
 import { callStore } from '../hamt/loader.js'
-import { type KeyChange, MERGE_CHECK, type MergePlan, type MergeResolver } from '../hamt/merge.js'
+import {
+  type KeyChange,
+  MERGE_CHECK,
+  type MergeCheck,
+  type MergePlan,
+  type MergeResolver,
+} from '../hamt/merge.js'
 import type { RootState } from '../sharded/interface.js'
 import { decodeRoot } from '../sharded/layout.js'
 import { mergeShardedRoots } from '../sharded/merge.js'
@@ -69,7 +75,8 @@ export async function mergeZarrRoots(
     name,
     zarrLayoutOf(blocks[i] as Uint8Array, name).kind,
   ])
-  const checked = { ...options, [MERGE_CHECK]: checkEncodings }
+  const check: MergeCheck<Uint8Array> = { reads: (key) => ARRAY_METADATA.test(key), check: checkEncodings }
+  const checked = { ...options, [MERGE_CHECK]: check }
   if (layouts.every(([, kind]) => kind === 'hamt')) {
     return HAMT.merge<Uint8Array>(roots.base, roots.a, roots.b, { ...checked, valuesAreBytes: true })
   }
@@ -113,11 +120,12 @@ const ENCODING_FIELDS = [
  */
 async function checkEncodings(plan: MergePlan<Uint8Array>): Promise<void> {
   const { changesA, changesB, values } = plan
-  const metadataKeys = [...new Set([...changesA.keys(), ...changesB.keys()])].filter((key) =>
-    ARRAY_METADATA.test(key),
-  )
-  if (metadataKeys.length === 0) return
-  const dirs = new Map(metadataKeys.map((key) => [key.slice(0, key.lastIndexOf('/') + 1), key]))
+  // One pass over each side's keys, no copy of them (a merge may change millions of chunks).
+  const metadataKeys = new Set<string>()
+  for (const changes of [changesA, changesB])
+    for (const key of changes.keys()) if (ARRAY_METADATA.test(key)) metadataKeys.add(key)
+  if (metadataKeys.size === 0) return
+  const dirs = new Map([...metadataKeys].map((key) => [key.slice(0, key.lastIndexOf('/') + 1), key]))
   const sides = [
     ['a', changesA, changesB],
     ['b', changesB, changesA],
@@ -128,12 +136,14 @@ async function checkEncodings(plan: MergePlan<Uint8Array>): Promise<void> {
       // The metadata this side's chunks were written under: its own, else the base's.
       const own = changes.has(key) ? changes.get(key)?.after : other.get(key)?.before
       const merged = plan.merged(key)
-      if (own === undefined ? merged === undefined : merged !== undefined && sameId(own, merged)) continue
+      const pointer = 'pointer' in merged ? merged.pointer : null
+      if (own === undefined ? pointer === undefined : pointer && sameId(own, pointer)) continue
       const load = (id: StoreId | undefined) => (id === undefined ? undefined : values.load(key, id))
-      const field = changedField(await load(own), await load(merged))
+      const after = 'value' in merged ? merged.value : await load(pointer ?? undefined)
+      const field = changedField(await load(own), after)
       if (field === undefined) continue
       const array = JSON.stringify(dir.slice(0, -1))
-      const change = merged === undefined ? 'deletes' : `changes its ${field}`
+      const change = after === undefined ? 'deletes' : `changes its ${field}`
       throw new InvalidArgumentError(
         `cannot merge array ${array}: ${side} wrote ${JSON.stringify(chunk)} under a ${key} that the merged root ${change}, so it would decode wrong (nothing was written)`,
       )
@@ -174,17 +184,39 @@ function changedField(before: Uint8Array | undefined, after: Uint8Array | undefi
   const [x, y] = [parsePyJson(before), parsePyJson(after)]
   if (!(x instanceof Map) || !(y instanceof Map)) return 'whole document'
   if (x.get('node_type') === 'group' && y.get('node_type') === 'group') return undefined
-  return ENCODING_FIELDS.find((field) => canonical(x.get(field)) !== canonical(y.get(field)))
+  // zarr-python writes `"storage_transformers": []`, zarrita leaves it out: one encoding.
+  const field = (doc: Map<string, PyJson>, name: string) =>
+    canonical(doc.get(name) ?? (name === 'storage_transformers' ? [] : undefined), 0)
+  // A field nested past MAX_DEPTH (null) counts as changed.
+  return ENCODING_FIELDS.find((name) => {
+    const before = field(x, name)
+    return before === null || before !== field(y, name)
+  })
 }
 
-/** A JSON value as text with object keys sorted, integers by their digits (past 2^53 too). */
-function canonical(value: PyJson | undefined): string {
+/** How deep canonical() follows a field: Zarr's encodings nest a few levels (a shard's codecs). */
+const MAX_DEPTH = 64
+
+/**
+ * A JSON value as text with object keys sorted, integers by their digits (past 2^53 too): a float
+ * of an integer's value is that integer (zarr-python's fill `0.0` is zarrita's `0`). Null when it
+ * nests deeper than MAX_DEPTH (a stranger's document; the recursion stays bounded).
+ */
+function canonical(value: PyJson | undefined, depth: number): string | null {
   if (value === undefined) return ''
   if (value instanceof PyInt) return value.digits
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
-  if (value instanceof Map) {
-    const fields = [...value].sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))
-    return `{${fields.map(([field, item]) => `${JSON.stringify(field)}:${canonical(item)}`).join(',')}}`
-  }
-  return typeof value === 'number' ? `${value}f` : JSON.stringify(value)
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : `${value}f`
+  if (!Array.isArray(value) && !(value instanceof Map)) return JSON.stringify(value)
+  if (depth >= MAX_DEPTH) return null
+  const items = Array.isArray(value)
+    ? value.map((item) => canonical(item, depth + 1))
+    : [...value]
+        .sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))
+        .map(([field, item]) => {
+          const text = canonical(item, depth + 1)
+          return text === null ? null : `${JSON.stringify(field)}:${text}`
+        })
+  if (items.includes(null)) return null
+  return Array.isArray(value) ? `[${items.join(',')}]` : `{${items.join(',')}}`
 }

@@ -69,16 +69,23 @@ export interface MergeValues<V> {
 export interface MergePlan<V> {
   readonly changesA: ReadonlyMap<string, KeyChange>
   readonly changesB: ReadonlyMap<string, KeyChange>
-  /** The merged pointer of a key either side changed (undefined: deleted). */
-  merged(key: string): StoreId | undefined
+  /**
+   * The merged pointer of a key either side changed (undefined: deleted), or the value a resolver
+   * gave it, not yet saved (a refused plan saves nothing). Exact for the keys the check `reads`.
+   */
+  merged(key: string): { pointer: StoreId | undefined } | { value: V }
   readonly values: MergeValues<V>
 }
 
 /**
  * Looks at a plan before its writes and throws to refuse it: how a layer above the map (the Zarr
- * merge, checking chunks against their array's metadata) adds its own rule to the merge.
+ * merge, checking chunks against their array's metadata) adds its own rule to the merge. Conflicts
+ * on the keys it `reads` are resolved before it runs and saved after; the rest after it.
  */
-export type MergeCheck<V> = (plan: MergePlan<V>) => Promise<void>
+export interface MergeCheck<V> {
+  reads(key: string): boolean
+  check(plan: MergePlan<V>): Promise<void>
+}
 
 /** The internal option carrying a {@link MergeCheck}: a symbol key, reachable from no entry point. */
 export const MERGE_CHECK: unique symbol = Symbol('ts-hamt.mergeCheck')
@@ -107,20 +114,33 @@ export async function planMerge<V>(
   // Writing onto the side with more changes writes fewer keys; the result is the same either way.
   const ontoA = onlyB.length <= onlyA.length
   const edits = (ontoA ? onlyB : onlyA).map(({ key, after }) => ({ key, pointer: after }))
-  if (resolve !== undefined) {
-    for (const conflict of conflicts) {
-      const edit = await resolveConflict(conflict, resolve, values, signal)
-      const current = ontoA ? conflict.a.after : conflict.b.after
-      if (!sameOptional(edit.pointer, current)) edits.push(edit)
-    }
+  // The conflicts the check reads are settled first and held (metadata, few); the rest after it.
+  const held = new Map<string, V | typeof MERGE_DELETE>()
+  const settle = (conflict: Conflict) =>
+    resolveConflict(conflict, resolve as MergeResolver<V>, values, signal)
+  for (const conflict of resolve !== undefined && check !== undefined ? conflicts : []) {
+    if (check?.reads(conflict.key)) held.set(conflict.key, await settle(conflict))
   }
   if (check !== undefined) {
     const edited = new Map(edits.map(({ key, pointer }) => [key, pointer]))
     const onto = ontoA ? changesA : changesB
-    const merged = (key: string): StoreId | undefined =>
-      edited.has(key) ? edited.get(key) : onto.get(key)?.after
-    await check({ changesA, changesB, merged, values })
+    const merged = (key: string): { pointer: StoreId | undefined } | { value: V } => {
+      if (held.has(key)) {
+        const value = held.get(key) as V | typeof MERGE_DELETE
+        return value === MERGE_DELETE ? { pointer: undefined } : { value }
+      }
+      return { pointer: edited.has(key) ? edited.get(key) : onto.get(key)?.after }
+    }
+    await check.check({ changesA, changesB, merged, values })
     signal?.throwIfAborted()
+  }
+  for (const conflict of resolve === undefined ? [] : conflicts) {
+    const value = held.has(conflict.key)
+      ? (held.get(conflict.key) as V | typeof MERGE_DELETE)
+      : await settle(conflict)
+    const pointer = value === MERGE_DELETE ? undefined : await values.save(conflict.key, value)
+    const current = ontoA ? conflict.a.after : conflict.b.after
+    if (!sameOptional(pointer, current)) edits.push({ key: conflict.key, pointer })
   }
   return { ontoA, edits }
 }
@@ -203,13 +223,13 @@ function conflictError(conflicts: Conflict[]): MergeConflictError {
   return new MergeConflictError(listed, conflicts.length)
 }
 
-/** Loads a conflict's three values, asks the resolver, and saves what it returns as a value block. */
+/** Loads a conflict's three values and asks the resolver: its value (saved once the plan stands). */
 async function resolveConflict<V>(
   { key, a, b }: Conflict,
   resolve: MergeResolver<V>,
   values: MergeValues<V>,
   signal: AbortSignal | undefined,
-): Promise<MergeEdit> {
+): Promise<V | typeof MERGE_DELETE> {
   const load = (pointer: StoreId | undefined): Promise<V> | undefined =>
     pointer === undefined ? undefined : values.load(key, pointer)
   const [baseValue, aValue, bValue] = await Promise.all([load(a.before), load(a.after), load(b.after)])
@@ -219,8 +239,7 @@ async function resolveConflict<V>(
   if (b.after !== undefined) sides.b = bValue as V
   const merged = await resolve(key, sides)
   signal?.throwIfAborted()
-  if (merged === MERGE_DELETE) return { key, pointer: undefined }
-  return { key, pointer: await values.save(key, merged) }
+  return merged
 }
 
 /** The part of a writable map the merge writes through (made by `HAMT.merge`, so no import cycle). */
