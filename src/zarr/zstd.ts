@@ -65,7 +65,7 @@ export function zstdFrameContentSize(bytes: Uint8Array): number | undefined {
 /**
  * The length of the zstd frame `bytes` starts with, read from its header and block headers (RFC 8878,
  * 3.1.1.2), or `undefined` when no whole frame is there. Node's zlib hands a frame's output over before
- * it reads the frame's end (a checksum cut off went unnoticed), so a fast decoder gets whole frames only.
+ * it reads the frame's end (a checksum cut off went unnoticed), so the zlib decoder takes whole frames only.
  */
 export function zstdFrameLength(bytes: Uint8Array): number | undefined {
   const header = frameHeader(bytes)
@@ -105,15 +105,9 @@ class FastZstdCodec {
 
   async decode(bytes: Uint8Array): Promise<Uint8Array> {
     const size = zstdFrameContentSize(bytes)
-    if (
-      size !== undefined &&
-      size > 0 &&
-      size <= MAX_FAST_DECODED_BYTES &&
-      zstdFrameLength(bytes) === bytes.length
-    ) {
+    if (size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES) {
       // A decoder need not report zstd's errors: a failure or a result of another size means this
-      // frame needs the reference, which decodes it or throws the error that says what is wrong. Bytes
-      // that are not exactly one whole frame (cut short, several frames, junk after) go there too.
+      // frame needs the reference, which decodes it or throws the error that says what is wrong.
       let out: Uint8Array | undefined
       try {
         out = await this.#settings.decoder.decode(bytes, size)

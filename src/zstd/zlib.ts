@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream'
 import * as zlib from 'node:zlib'
-import type { ZstdDecoder } from '../zarr/zstd.js'
+import { type ZstdDecoder, zstdFrameLength } from '../zarr/zstd.js'
 
 // Node 22.15+ and 23.8+; @types/node 20 does not declare it.
 const createZstdDecompress = (
@@ -25,6 +25,11 @@ export const zlibDecoder: ZstdDecoder | undefined =
     : {
         name: 'node:zlib',
         decode(compressed, size) {
+          // The answer comes with the first output chunk, before zlib reads the frame's end: bytes that
+          // are not one whole frame (a checksum cut off, junk after) go to the reference codec instead.
+          if (zstdFrameLength(compressed) !== compressed.length) {
+            return Promise.reject(new Error('not one whole zstd frame'))
+          }
           const stream = createZstdDecompress({ chunkSize: size + MIN_CHUNK })
           return new Promise<Uint8Array>((resolve, reject) => {
             const fail = (error: Error): void => {
