@@ -151,4 +151,16 @@ describe('blocks put from a Buffer into a BlockstoreStore are copied', () => {
       assert.deepEqual(new Uint8Array(await store.getBlock(cid)), original)
     })
   }
+
+  it('a bytes map over it set from a 5000-byte Buffer the caller then reuses writes what was set', async () => {
+    const store = new BlockstoreStore(new MemoryBlockstore())
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    const original = randomBytes(5000)
+    const buffer = Buffer.from(original)
+    await map.set('k', buffer)
+    buffer.fill(0)
+    const root = await map.flush()
+    const reopened = await HAMT.open<Uint8Array>(root, { store, valuesAreBytes: true })
+    assert.deepEqual(new Uint8Array((await reopened.get('k')) as Uint8Array), original)
+  })
 })
