@@ -87,7 +87,7 @@ describe("values from get over a MemoryStore (decoded from its own bytes) are th
         got.b.fill(0x5a)
         const again = (await reader.get('k')) as { b: Uint8Array; s: string }
         assert.deepEqual(again.b, original)
-        assert.notEqual(again.b.buffer, got.b.buffer)
+        if (length > 0) assert.notEqual(again.b.buffer, got.b.buffer)
       }
     })
   }
