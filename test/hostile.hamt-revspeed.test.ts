@@ -239,7 +239,7 @@ describe("a stranger's node with a huge bucket, its IDs at the 256-byte and 4 Mi
       const changes = []
       // keysOnly: the values are not in the store (a stranger's IDs); the pointers are compared.
       for await (const change of HAMT.diff(root, other, { store, maxBucketSize: 64, keysOnly: true }))
-        changes.push(change)
+        changes.push({ key: change.key, kind: change.kind })
       assert.deepEqual(changes, [{ key: keys[index + 1], kind: 'changed' }])
       // A write to the bucket keeps every other ID; the rewritten node reads the same.
       const writable = await HAMT.open(root, { store, maxBucketSize: 64, readOnly: false })
@@ -249,4 +249,34 @@ describe("a stranger's node with a huge bucket, its IDs at the 256-byte and 4 Mi
       assert.ok(sameId(await rewritten.getPointer(keys.at(-1) as string), Uint8Array.of(9)))
     })
   }
+})
+
+describe("a stranger's node with one bucket of 40,000 entries", () => {
+  it('walks and diffs read every ID from its place, one changed ID is the one change', async () => {
+    const keys = Array.from({ length: 40_000 }, (_, i) => `k${i}.${seed % 1000}`).sort(canonical)
+    const slot = blake3(utf8.encode(keys[0] as string))[0] as number
+    // Only a node's first key is checked for its place by walks: the rest need not hash there.
+    const ids = keys.map((_, i) => new Uint8Array(1 + (i % 300)).fill(i & 0xff))
+    const node = (changed: number) => {
+      const bucket: Record<string, Uint8Array> = {}
+      for (const [i, key] of keys.entries())
+        bucket[key] = i === changed ? Uint8Array.of(7, 7) : (ids[i] as Uint8Array)
+      return encodeDagCbor(Array.from({ length: 256 }, (_, i) => (i === slot ? bucket : {})))
+    }
+    const store = await MemoryStore.create()
+    const changed = Math.floor(random() * keys.length)
+    const [a, b] = [await store.save(node(-1), 'dag-cbor'), await store.save(node(changed), 'dag-cbor')]
+    const map = await HAMT.open(a, { store, maxBucketSize: 1 << 16 })
+    let i = 0
+    for await (const [key, pointer] of map.pointers()) {
+      assert.equal(key, keys[i])
+      assert.deepEqual(pointer, ids[i], key)
+      i++
+    }
+    assert.equal(i, keys.length)
+    const changes = []
+    for await (const change of HAMT.diff(a, b, { store, maxBucketSize: 1 << 16, keysOnly: true }))
+      changes.push({ key: change.key, kind: change.kind })
+    assert.deepEqual(changes, [{ key: keys[changed], kind: 'changed' }])
+  })
 })
