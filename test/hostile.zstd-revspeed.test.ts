@@ -15,6 +15,7 @@ import { registerZstdCodec } from '../src/zstd/node.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { zstddecDecoder } from '../src/zstd/zstddec.js'
 import { mulberry32, testSeed } from './helpers/random.js'
+import { frameWithoutContentSize } from './helpers/zstd.js'
 
 const seed = testSeed()
 const random = mulberry32(seed)
@@ -114,7 +115,10 @@ for (const decoder of [zstddecDecoder, ...(zlibDecoder ? [zlibDecoder] : [])]) {
       const fast = await fastCodec(decoder)
       const check = async (bytes: Uint8Array, what: string) => {
         const expected = await outcome(reference.decode(bytes))
-        assert.equal(await outcome(Promise.resolve(fast.decode(bytes))), expected, what)
+        const got = await outcome(Promise.resolve(fast.decode(bytes)))
+        // The frame itself in the message: rounds draw from one seeded stream, so a replay needs the bytes.
+        if (got !== expected)
+          assert.fail(`${what}: ${got}, reference ${expected}; ${Buffer.from(bytes).toString('base64')}`)
         return expected
       }
       for (let round = 0; round < 12; round++) {
@@ -123,7 +127,14 @@ for (const decoder of [zstddecDecoder, ...(zlibDecoder ? [zlibDecoder] : [])]) {
         if (content.length === 0) continue
         assert.notEqual(await check(whole, `round ${round} whole`), 'refused')
         assert.equal(zstdFrameLength(whole), whole.length)
-        for (let at = 1; at < whole.length; at += at < 40 || whole.length - at < 40 ? 1 : 97) {
+        // Every cut in the header and first block header, and near the end; a few between. Not
+        // every offset: numcodecs' zstd breaks for the whole process after ~1,950 refusals (below).
+        const cuts = new Set([
+          ...Array.from({ length: 14 }, (_, i) => i + 1),
+          ...Array.from({ length: 10 }, (_, i) => whole.length - 1 - i),
+        ])
+        for (let i = 0; i < 6; i++) cuts.add(1 + Math.floor(random() * (whole.length - 1)))
+        for (const at of [...cuts].filter((at) => at > 0 && at < whole.length)) {
           assert.equal(await check(whole.subarray(0, at), `round ${round} cut at ${at}`), 'refused')
         }
         if (checksum) {
@@ -169,3 +180,17 @@ for (const decoder of [zstddecDecoder, ...(zlibDecoder ? [zlibDecoder] : [])]) {
     })
   })
 }
+
+// Last in the file: it breaks numcodecs' zstd for the rest of this process.
+describe('the reference codec after many refused frames', () => {
+  it('decodes a frame only it can (no declared size) and encodes, after 2,500 corrupt chunks were refused', {
+    todo: "numcodecs 0.3.2's zstd WebAssembly fails every decode and encode of the process after ~1,950 refusals ('a.getArg is not a function', 'memory access out of bounds'); every frame the fast path refuses goes there",
+  }, async () => {
+    const fast = await fastCodec(zstddecDecoder)
+    const payload = bytesOf(1000)
+    const { frame: whole } = await frame([{ kind: 'raw', bytes: payload }], true)
+    for (let i = 0; i < 2500; i++) await outcome(Promise.resolve(fast.decode(whole.subarray(0, 500))))
+    assert.deepEqual(await fast.decode(frameWithoutContentSize(payload)), payload)
+    assert.ok((await fast.encode(payload)).length > 0)
+  })
+})
