@@ -9,26 +9,15 @@ import { describe, it } from 'node:test'
 import * as zlib from 'node:zlib'
 import { xxhash64 } from 'hash-wasm'
 import NumcodecsZstd from 'numcodecs/zstd'
-import type * as zarr from 'zarrita'
-import { type ZstdDecoder, zstdFrameLength } from '../src/zarr/zstd.js'
-import { registerZstdCodec } from '../src/zstd/node.js'
+import { zstdFrameLength } from '../src/zarr/zstd.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { zstddecDecoder } from '../src/zstd/zstddec.js'
 import { mulberry32, testSeed } from './helpers/random.js'
-import { frameWithoutContentSize } from './helpers/zstd.js'
+import { fastCodec, frameWithoutContentSize } from './helpers/zstd.js'
 
 const seed = testSeed()
 const random = mulberry32(seed)
-type Registry = typeof zarr.registry
-type Loader = NonNullable<ReturnType<Registry['get']>>
 const reference = new NumcodecsZstd(3)
-
-async function fastCodec(decoder: ZstdDecoder) {
-  const original = (): ReturnType<Loader> => import('numcodecs/zstd').then((m) => m.default as never)
-  const registry: Registry = new Map([['zstd', original]])
-  registerZstdCodec({ decoder }, registry)
-  return (await (registry.get('zstd') as Loader)()).fromConfig({ level: 3, checksum: false }, {} as never)
-}
 
 const outcome = (decoding: Promise<Uint8Array>) =>
   decoding.then(
