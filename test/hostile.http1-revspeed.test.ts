@@ -3,48 +3,18 @@
 // with CRLF (a head end seen twice), heads exactly at and one past the 16 KiB limit followed at once
 // by a large body.
 import assert from 'node:assert/strict'
-import net from 'node:net'
-import { after, describe, it } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, it } from 'node:test'
 import { nodeHttpFetch } from '../src/node/http-fetch.js'
 import { mulberry32, testSeed } from './helpers/random.js'
+import { serve } from './helpers/raw-http.js'
 
 const MAX_HEAD = 16 * 1024
 const latin1 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'))
 const concat = (parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts))
 
-/** A server answering `GET /<n>` with `answers(n)`'s pieces, each written after a pause (separate reads). */
-async function rawServer(answers: (n: number) => Uint8Array[]): Promise<{ url: string; close(): void }> {
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    let pending = ''
-    let chain = Promise.resolve()
-    socket.on('data', (data) => {
-      pending += data.toString('latin1')
-      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
-        const n = Number(/^GET \/(\d+)/.exec(pending)?.[1])
-        pending = pending.slice(end + 4)
-        chain = chain.then(async () => {
-          for (const piece of answers(n)) {
-            if (socket.destroyed) return
-            if (piece.length > 0) socket.write(piece)
-            await sleep(2)
-          }
-        })
-      }
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const close = (): void => {
-    for (const socket of sockets) socket.destroy()
-    server.close()
-  }
-  after(close)
-  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, close }
-}
+/** A server answering `GET /<n>` with `answers(n)`'s pieces, each in its own read. */
+const rawServer = (answers: (n: number) => Uint8Array[]) =>
+  serve((request) => answers(Number(/^GET \/(\d+)/.exec(request)?.[1])))
 
 /** Each cut of `wire` in two at every offset (0 and the end included). */
 const everyCut = (wire: Uint8Array): Uint8Array[][] =>
