@@ -88,6 +88,48 @@ describe('keys over the whole Unicode range, read back after flush and reopen', 
     })
   }
 
+  it('diff and merge of reopened maps with disjoint changes on each side equal the Map model', async () => {
+    const store = await MemoryStore.create()
+    const base = await HAMT.create({ store, maxBucketSize: 3 })
+    for (const [key, value] of model) await base.set(key, value)
+    const baseRoot = await base.flush()
+    const [left, right] = [
+      await HAMT.open(baseRoot, { store, maxBucketSize: 3, readOnly: false, cacheBytes: 0 }),
+      await HAMT.open(baseRoot, { store, maxBucketSize: 3, readOnly: false, cacheBytes: 0 }),
+    ]
+    const expected = new Map(model)
+    const changes = new Map<string, string>()
+    for (const [i, key] of [...model.keys()].entries()) {
+      const side = i % 7 === 0 ? left : i % 7 === 1 ? right : undefined
+      if (side === undefined) continue
+      if (i % 3 === 0) {
+        await side.delete(key)
+        expected.delete(key)
+        changes.set(key, 'removed')
+      } else {
+        await side.set(key, `changed ${i}`)
+        expected.set(key, `changed ${i}`)
+        changes.set(key, 'changed')
+      }
+    }
+    for (const [i, key] of ['\u0000new', `${asciiRun(31)}\u00e9`, asciiRun(33)].entries()) {
+      if (model.has(key)) continue
+      await (i % 2 === 0 ? left : right).set(key, i)
+      expected.set(key, i)
+      changes.set(key, 'added')
+    }
+    const [leftRoot, rightRoot] = [await left.flush(), await right.flush()]
+    const merged = await HAMT.merge(baseRoot, leftRoot, rightRoot, { store, maxBucketSize: 3 })
+    assert.deepEqual(
+      await readAll(await HAMT.open(merged, { store, maxBucketSize: 3, cacheBytes: 0 })),
+      expected,
+    )
+    const seen = new Map<string, string>()
+    for await (const change of HAMT.diff(baseRoot, merged, { store, maxBucketSize: 3, keysOnly: true }))
+      seen.set(change.key, change.kind)
+    assert.deepEqual(seen, changes)
+  })
+
   it('a key with a lone surrogate (any run length before it) is refused with a typed error, the map unchanged', async () => {
     const store = await MemoryStore.create()
     const map = await HAMT.create({ store })
