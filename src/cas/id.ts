@@ -45,6 +45,7 @@ export function sameId(a: StoreId, b: StoreId): boolean {
  * caller reading files hands in) answers `slice` with a view that shares its memory.
  */
 export function copyBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (Object.getPrototypeOf(bytes) === Uint8Array.prototype) return bytes.slice() as Uint8Array<ArrayBuffer>
   return new Uint8Array(bytes)
 }
 
