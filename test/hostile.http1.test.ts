@@ -4,76 +4,15 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, describe, it } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { nodeHttpFetch } from '../src/node/http-fetch.js'
 import { withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
-
-/** Pieces to write (`null`: end the connection there), or close at once, or never answer. */
-type Answer = (request: string, connection: number) => Array<Uint8Array | string | null> | 'close' | 'hang'
-
-/**
- * A server that answers each request head (GET/HEAD: no request body) with the pieces `answer`
- * gives, written one at a time with a pause between them so they arrive in separate reads.
- */
-async function rawServer(answer: Answer) {
-  const requests: Array<{ line: string; connection: number }> = []
-  let connections = 0
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((socket) => {
-    const connection = ++connections
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    let pending = ''
-    let chain = Promise.resolve()
-    socket.on('data', (data) => {
-      pending += data.toString('latin1')
-      for (let end = pending.indexOf('\r\n\r\n'); end >= 0; end = pending.indexOf('\r\n\r\n')) {
-        const head = pending.slice(0, end)
-        pending = pending.slice(end + 4)
-        requests.push({ line: head.split('\r\n')[0] as string, connection })
-        const pieces = answer(head, connection)
-        chain = chain.then(async () => {
-          if (pieces === 'close') return void socket.destroy()
-          if (pieces === 'hang') return
-          for (const piece of pieces) {
-            if (socket.destroyed) return
-            if (piece === null) return void socket.end()
-            socket.write(piece)
-            await sleep(1)
-          }
-        })
-      }
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () => {
-      for (const socket of sockets) socket.destroy()
-      server.close()
-    },
-  }
-}
-
-const servers: Array<{ close(): void }> = []
-after(() => {
-  for (const server of servers) server.close()
-})
-async function serve(answer: Answer) {
-  const server = await rawServer(answer)
-  servers.push(server)
-  return server
-}
+import { serve } from './helpers/raw-http.js'
 
 /** Cuts `bytes` at `cuts` random points. */
 function split(bytes: Uint8Array, random: () => number, cuts: number): Uint8Array[] {

@@ -9,26 +9,16 @@ import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import NumcodecsZstd from 'numcodecs/zstd'
-import type * as zarr from 'zarrita'
-import { type ZstdDecoder, zstdFrameContentSize } from '../src/zarr/zstd.js'
-import { registerZstdCodec } from '../src/zstd/node.js'
+import { zstdFrameContentSize } from '../src/zarr/zstd.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { zstddecDecoder } from '../src/zstd/zstddec.js'
 import { withinBudget } from './helpers/hostile.js'
 import { testSeed } from './helpers/random.js'
+import { fastCodec } from './helpers/zstd.js'
 
 const seed = testSeed()
 
-type Registry = typeof zarr.registry
-type Loader = NonNullable<ReturnType<Registry['get']>>
 const reference = new NumcodecsZstd(3)
-
-async function fastCodec(decoder: ZstdDecoder) {
-  const original = (): ReturnType<Loader> => import('numcodecs/zstd').then((m) => m.default as never)
-  const registry: Registry = new Map([['zstd', original]])
-  registerZstdCodec({ decoder }, registry)
-  return (await (registry.get('zstd') as Loader)()).fromConfig({ level: 3, checksum: false }, {} as never)
-}
 
 /** A frame of one raw block of `payload` whose single-segment header declares `declared` bytes (4-byte field). */
 function frameDeclaring(declared: number, payload: Uint8Array): Uint8Array {

@@ -1,6 +1,7 @@
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { RwLock } from '../util/rw-lock.js'
+import { copyBytes } from './id.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions } from './interface.js'
 
@@ -196,7 +197,7 @@ export class BlockBuffer {
   }
 
   #copy(bytes: Uint8Array): Uint8Array {
-    if (bytes.length > SLAB_BLOCK_LIMIT) return bytes.slice()
+    if (bytes.length > SLAB_BLOCK_LIMIT) return copyBytes(bytes)
     if (this.#slab.length - this.#slabUsed < bytes.length) {
       this.#slab = new Uint8Array(SLAB_BYTES)
       this.#slabUsed = 0

@@ -4,7 +4,7 @@ import type { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import { InvalidArgumentError } from '../errors.js'
 import { type Batch, BlockBuffer, type BufferedBlock, type WriteBlocks } from './block-buffer.js'
-import { inlineBlock, toCid } from './id.js'
+import { copyBytes, inlineBlock, toCid } from './id.js'
 import type { AbortOptions, Codec, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import type { TentativePuts } from './tentative-puts.js'
@@ -94,7 +94,7 @@ export class BufferedBlocks {
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array')
     checkVerifiable(cid)
     // Checked and buffered as one copy: the caller's array may change while the hash is awaited.
-    const own = bytes.slice()
+    const own = copyBytes(bytes)
     await verifyBlock(cid, own, 'putBlock')
     // Not keeping a CAR's CID objects (and their own ArrayBuffers) is most of a tiny block's cost.
     if (this.#buffer.add([{ cid, bytes: own }], false, batch)) await this.flush(options)

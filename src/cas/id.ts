@@ -41,19 +41,29 @@ export function sameId(a: StoreId, b: StoreId): boolean {
 }
 
 /**
- * `bytes` when they fill their buffer, else a copy that does: safe to keep without holding a larger
- * buffer alive, and to transfer. Decoded node IDs are views into their node's block, MemoryStore's
- * into a shared chunk.
+ * A copy of `bytes` in a plain Uint8Array of its own. Not `slice()`: a Node Buffer (what a store or a
+ * caller reading files hands in) answers `slice` with a view that shares its memory.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (Object.getPrototypeOf(bytes) === Uint8Array.prototype) return bytes.slice() as Uint8Array<ArrayBuffer>
+  return new Uint8Array(bytes)
+}
+
+/**
+ * `bytes` when they fill their buffer (a Buffer as a plain Uint8Array, whose `slice` copies), else a
+ * copy that does: safe to keep without holding a larger buffer alive, and to transfer. Decoded node
+ * IDs are views into their node's block, MemoryStore's into a shared chunk.
  */
 export function ownBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
+  if (bytes.byteLength !== bytes.buffer.byteLength) return copyBytes(bytes)
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer)
 }
 
 /** An ID to keep in a buffer of its own (see {@link ownBytes}); a CID whose bytes are a view, decoded from a copy. */
 export function ownId(id: StoreId): StoreId {
   if (id instanceof Uint8Array) return ownBytes(id)
   const bytes = id.bytes
-  return bytes.byteLength === bytes.buffer.byteLength ? id : CID.decode(bytes.slice())
+  return bytes.byteLength === bytes.buffer.byteLength ? id : CID.decode(copyBytes(bytes))
 }
 
 /**
@@ -61,7 +71,7 @@ export function ownId(id: StoreId): StoreId {
  * the very array), a CID as {@link ownId} keeps it.
  */
 export function copyId(id: StoreId): StoreId {
-  return id instanceof Uint8Array ? id.slice() : ownId(id)
+  return id instanceof Uint8Array ? copyBytes(id) : ownId(id)
 }
 
 /** Human-readable ID for messages: the CID string, or hex for byte IDs. */

@@ -2,7 +2,7 @@ import { BlockNotFoundError, describeValue, InvalidArgumentError } from '../erro
 import { blake3MultihashInto, loadBlake3 } from '../hash/blake3.js'
 import { BlockIndex } from './block-index.js'
 import { copyAtSave } from './copy-at-save.js'
-import { formatId } from './id.js'
+import { copyBytes, formatId } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { callsOwnMethod } from './own-method.js'
 import { checkByteRange, sliceByteRange } from './range.js'
@@ -74,7 +74,7 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow {
     if (data.length <= SMALL_BLOCK) this.#blocks.insert(id, this.#place(data))
     else {
       this.#blocks.insert(id, -1 - this.#large.length)
-      this.#large.push(data.slice())
+      this.#large.push(copyBytes(data))
     }
     return id
   }

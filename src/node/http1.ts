@@ -198,7 +198,8 @@ class Connection {
     const head = new Uint8Array(this.#head.length + bytes.length)
     head.set(this.#head)
     head.set(bytes, this.#head.length)
-    if (head.length > max && indexOfCrlf(head, 2) < 0) throw new Error('response head too large')
+    // A head of `max` bytes may still be waiting for the last 3 bytes of its CRLF CRLF.
+    if (head.length > max + 3 && indexOfCrlf(head, 2) < 0) throw new Error('response head too large')
     return head
   }
 

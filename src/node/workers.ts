@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
+import { copyBytes } from '../cas/id.js'
 import type { Blake3Digest } from '../cas/verify.js'
 import { InvalidArgumentError } from '../errors.js'
 import { blake3, loadBlake3 } from '../hash/blake3.js'
@@ -96,13 +97,13 @@ class WorkerThread {
     return this.#pending.size
   }
 
-  /** The caller's buffer may be shared (a cache, a view of a larger block): a copy is transferred. */
+  /** The caller's buffer may be shared (a cache, a view of a larger block, a Buffer): a copy is transferred. */
   run(task: Task): Promise<Uint8Array> {
     const id = this.#nextId++
     if (this.#pending.size === 0) this.#worker.ref() // answers are on their way
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
-      const data = (task.op === 'zstd' ? task.frame : task.bytes).slice()
+      const data = copyBytes(task.op === 'zstd' ? task.frame : task.bytes)
       const message = task.op === 'zstd' ? { ...task, id, frame: data } : { ...task, id, bytes: data }
       // One memcpy and a transfer cost about a fifth of structured-cloning the view.
       this.#worker.postMessage(message, [data.buffer])

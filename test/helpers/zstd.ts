@@ -1,4 +1,18 @@
 // zstd inputs shared by the zstd tests.
+import type * as zarr from 'zarrita'
+import type { ZstdDecoder } from '../../src/zarr/zstd.js'
+import { registerZstdCodec } from '../../src/zstd/node.js'
+
+type Registry = typeof zarr.registry
+type Loader = NonNullable<ReturnType<Registry['get']>>
+
+/** The fast zstd codec over `decoder`, with numcodecs' zstd (zarrita's own) as its reference. */
+export async function fastCodec(decoder: ZstdDecoder) {
+  const original = (): ReturnType<Loader> => import('numcodecs/zstd').then((m) => m.default as never)
+  const registry: Registry = new Map([['zstd', original]])
+  registerZstdCodec({ decoder }, registry)
+  return (await (registry.get('zstd') as Loader)()).fromConfig({ level: 3, checksum: false }, {} as never)
+}
 
 /** Float32 values like a climate field (smooth, plus seeded noise), so they compress as real chunks do. */
 export function climateField(n: number, seed: number): Float32Array {
