@@ -7,7 +7,7 @@ import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode } from './buffered-blocks.js'
 import { type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
 import { concatBytes } from './concat.js'
-import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
+import { type BlockHash, blockDigest, blockHashOption, ownBytes, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { callsOwnMethod } from './own-method.js'
 import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
@@ -237,7 +237,9 @@ export class BlockstoreStore implements ContentAddressedStore {
         this.#writeConcurrency,
         async (block) => {
           if (this.#collection.watches.size > 0) this.#sawPut(block.cid)
-          await this.blockstore.put(block.cid, ownBuffer(block.bytes), options)
+          // A blockstore keeps what it is given (in memory, or by structured clone into IndexedDB, which
+          // copies the whole buffer), and a tiny buffered block is a view into a shared 64 KiB slab.
+          await this.blockstore.put(block.cid, ownBytes(block.bytes), options)
           written(block)
         },
         options?.signal,
@@ -302,15 +304,6 @@ async function collect(
   const chunks: Uint8Array[] = []
   for await (const chunk of value) chunks.push(chunk)
   return plain(concatBytes(chunks))
-}
-
-/**
- * `bytes` with an ArrayBuffer of its own: a blockstore keeps what it is given (in memory, or by
- * structured clone into IndexedDB, which copies the whole buffer), and a tiny buffered block is a
- * view into a shared 64 KiB slab.
- */
-function ownBuffer(bytes: Uint8Array): Uint8Array {
-  return bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice()
 }
 
 /** Node's Buffers (blockstore-fs reads) as plain Uint8Arrays, as every other store returns. */
