@@ -3,42 +3,15 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { CarWriter } from '@ipld/car'
-import * as dagCbor from '@ipld/dag-cbor'
 import { MemoryBlockstore } from 'blockstore-core'
 import type { Pair } from 'interface-blockstore'
-import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import { sha256 } from 'multiformats/hashes/sha2'
+import type { CID } from 'multiformats/cid'
 import { BlockstoreStore, importCar } from '../src/index.js'
+import { carOf, cborBlock, rawBlock, stallingImport } from './helpers/car-blocks.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import './helpers/with-resolvers.js'
 
 const seed = testSeed()
-
-type Block = { cid: CID; bytes: Uint8Array }
-
-async function carOf(roots: CID[], blocks: Block[]): Promise<Uint8Array> {
-  const { writer, out } = CarWriter.create(roots)
-  const chunks: Uint8Array[] = []
-  const reading = (async () => {
-    for await (const chunk of out) chunks.push(chunk)
-  })()
-  for (const block of blocks) await writer.put(block)
-  await writer.close()
-  await reading
-  return Buffer.concat(chunks)
-}
-
-async function cborBlock(value: unknown): Promise<Block> {
-  const bytes = dagCbor.encode(value)
-  return { cid: CID.createV1(dagCbor.code, await sha256.digest(bytes)), bytes }
-}
-
-async function rawBlock(text: string): Promise<Block> {
-  const bytes = new TextEncoder().encode(text)
-  return { cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes }
-}
 
 /** A real in-memory blockstore whose puts can be held at a gate (a slow disk under a flush). */
 class GatedBlockstore extends MemoryBlockstore {
@@ -84,26 +57,15 @@ describe('two imports at once, one relying on a block the other put and then fai
     blockstore.hold()
     const flushing = store.flush()
     await blockstore.entered.promise
-    const putShared = Promise.withResolvers<void>()
-    const fail = Promise.withResolvers<void>()
-    async function* stalling(): AsyncIterable<Uint8Array> {
-      yield carA
-      await fail.promise
-      throw new Error('connection reset')
-    }
-    const importingA = importCar(store, stalling(), {
-      onProgress: ({ blocks }) => {
-        if (blocks === 2) putShared.resolve()
-      },
-    }).catch((e) => e)
-    await putShared.promise
+    const importingA = stallingImport(store, carA, 2)
+    await importingA.putAll
     // B puts its root, finds `shared` in the store, and waits for the flush under way to flush its own.
     const putRootB = Promise.withResolvers<void>()
     const importingB = importCar(store, carB, { onProgress: () => putRootB.resolve() })
     await putRootB.promise
     for (let turn = 0; turn < 5; turn++) await nextTurn() // no I/O is left before B's flush waits
-    fail.resolve()
-    assert.ok((await importingA) instanceof Error)
+    importingA.fail()
+    assert.ok((await importingA.outcome) instanceof Error)
     blockstore.release()
     await flushing
     assert.deepEqual((await importingB).roots, [rootB.cid])

@@ -13,6 +13,7 @@ import { promisify } from 'node:util'
 import { collectGarbage } from '../src/blocks.js'
 import { DiskStore } from '../src/node/index.js'
 import { processStart } from '../src/util/partial-files.js'
+import { storeWithLeftover } from './helpers/disk-leftover.js'
 import { withinBudget } from './helpers/hostile.js'
 
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-disk-revstore-'))
@@ -21,19 +22,6 @@ const linux = (await processStart(process.pid)) !== undefined
 const deadPid = (
   await promisify(execFile)(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])
 ).stdout
-
-/** A store in `scratch/name` with one flushed block and a killed writer's temporary file beside it. */
-async function storeWithLeftover(name: string): Promise<{ directory: string; leftover: string }> {
-  const directory = join(scratch, name)
-  const store = await DiskStore.open(directory)
-  await store.save(new TextEncoder().encode(`block of ${name}`), 'raw')
-  await store.flush()
-  const shard = (await readdir(directory, { withFileTypes: true })).find((e) => e.isDirectory())?.name
-  assert.ok(shard !== undefined)
-  const leftover = join(directory, shard, '.CIQLEFTOVER.data.tmp')
-  await writeFile(leftover, 'x')
-  return { directory, leftover }
-}
 
 /** Lets a reader stuck opening the FIFO at `path` go (it reads an empty file), so the test can end. */
 async function unblockFifo(path: string): Promise<void> {
@@ -60,7 +48,7 @@ describe('a writer marker that is not a small text file', {
 }, () => {
   for (const odd of odds) {
     it(`a dead writer's marker that is ${odd}: open cleans up within budget, and collection runs`, async () => {
-      const { directory, leftover } = await storeWithLeftover(`marker-${odd}`)
+      const { directory, leftover } = await storeWithLeftover(join(scratch, `marker-${odd}`))
       const marker = join(directory, `.ts-hamt-writing-${deadPid}`)
       await makeOdd(marker, odd)
       try {
@@ -84,7 +72,7 @@ describe('a writer marker that is not a small text file', {
 describe('the collector lock file that is not a small text file', { skip: !linux && 'no mkfifo' }, () => {
   for (const odd of ['fifo', 'huge', 'garbage'] as const) {
     it(`a lock that is ${odd} names no live holder: collection takes it within budget`, async () => {
-      const { directory } = await storeWithLeftover(`lock-${odd}`)
+      const { directory } = await storeWithLeftover(join(scratch, `lock-${odd}`))
       const store = await DiskStore.open(directory)
       const lock = join(directory, '.ts-hamt-gc')
       await makeOdd(lock, odd)
