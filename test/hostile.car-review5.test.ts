@@ -6,44 +6,20 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { CarWriter } from '@ipld/car'
-import * as dagCbor from '@ipld/dag-cbor'
 import { MemoryBlockstore } from 'blockstore-core'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { identity } from 'multiformats/hashes/identity'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { BlockstoreStore, importCar, isHamtError } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
+import { carOf, cborBlock, rawBlock, stallingImport } from './helpers/car-blocks.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import './helpers/with-resolvers.js'
 
 const seed = testSeed()
 
-async function carOf(roots: CID[], blocks: { cid: CID; bytes: Uint8Array }[]): Promise<Uint8Array> {
-  const { writer, out } = CarWriter.create(roots)
-  const chunks: Uint8Array[] = []
-  const reading = (async () => {
-    for await (const chunk of out) chunks.push(chunk)
-  })()
-  for (const block of blocks) await writer.put(block)
-  await writer.close()
-  await reading
-  return Buffer.concat(chunks)
-}
-
 async function* streamOf(bytes: Uint8Array, size = 7): AsyncIterable<Uint8Array> {
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size)
-}
-
-async function cborBlock(value: unknown): Promise<{ cid: CID; bytes: Uint8Array }> {
-  const bytes = dagCbor.encode(value)
-  return { cid: CID.createV1(dagCbor.code, await sha256.digest(bytes)), bytes }
-}
-
-async function rawBlock(text: string): Promise<{ cid: CID; bytes: Uint8Array }> {
-  const bytes = new TextEncoder().encode(text)
-  return { cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes }
 }
 
 describe('identity CIDs are held by every store (hasBlock agrees with load)', () => {
@@ -114,24 +90,13 @@ describe('a failed or aborted importCar leaves the write buffer as it was', () =
     const blockstore = new MemoryBlockstore()
     // SHA-256, as the CAR's blocks: the save below names the same block.
     const store = new BlockstoreStore(blockstore, { hash: 'sha2-256' })
-    const putBoth = Promise.withResolvers<void>()
-    const cut = Promise.withResolvers<void>()
     // Every block sent, then the stream stalls and breaks: the import fails after putting both blocks.
-    async function* stalling(): AsyncIterable<Uint8Array> {
-      yield car
-      await cut.promise
-      throw new Error('connection reset')
-    }
-    const importing = importCar(store, stalling(), {
-      onProgress: ({ blocks }) => {
-        if (blocks === 2) putBoth.resolve()
-      },
-    }).catch((e) => e)
-    await putBoth.promise
+    const importing = stallingImport(store, car, 2)
+    await importing.putAll
     // The same bytes saved as a value while the import runs: that save must not be undone.
     await store.save(leaf.bytes, 'raw')
-    cut.resolve()
-    assert.ok((await importing) instanceof Error)
+    importing.fail()
+    assert.ok((await importing.outcome) instanceof Error)
     await store.flush()
     assert.equal(await blockstore.has(leaf.cid), true, 'the save made during the import was dropped')
     assert.equal(await blockstore.has(root.cid), false)
@@ -189,23 +154,12 @@ describe('two imports at once', () => {
     const carB = await carOf([rootB.cid], [rootB]) // relies on the store holding `shared`
     const blockstore = new MemoryBlockstore()
     const store = new BlockstoreStore(blockstore, { hash: 'sha2-256' })
-    const putShared = Promise.withResolvers<void>()
-    const fail = Promise.withResolvers<void>()
-    async function* stalling(): AsyncIterable<Uint8Array> {
-      yield carA
-      await fail.promise
-      throw new Error('connection reset')
-    }
-    const importingA = importCar(store, stalling(), {
-      onProgress: ({ blocks }) => {
-        if (blocks === 2) putShared.resolve()
-      },
-    }).catch((e) => e)
-    await putShared.promise
+    const importingA = stallingImport(store, carA, 2)
+    await importingA.putAll
     const { roots } = await importCar(store, carB)
     assert.deepEqual(roots, [rootB.cid])
-    fail.resolve()
-    assert.ok((await importingA) instanceof Error)
+    importingA.fail()
+    assert.ok((await importingA.outcome) instanceof Error)
     await store.flush()
     assert.equal(await blockstore.has(rootB.cid), true)
     assert.equal(await blockstore.has(shared.cid), true, 'the block import B succeeded with is gone')

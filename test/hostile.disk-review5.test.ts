@@ -11,6 +11,7 @@ import { collectGarbage } from '../src/blocks.js'
 import { HAMT } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { processStart } from '../src/util/partial-files.js'
+import { storeWithLeftover } from './helpers/disk-leftover.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-disk-review5-'))
@@ -26,18 +27,6 @@ async function liveProcess(): Promise<{ pid: number; start: string; stop: () => 
   return { pid, start, stop: () => child.kill() }
 }
 
-async function storeWithLeftover(name: string): Promise<{ directory: string; leftover: string }> {
-  const directory = join(scratch, name)
-  const store = await DiskStore.open(directory)
-  await store.save(Uint8Array.of(1, 2, 3), 'raw')
-  await store.flush()
-  const shard = (await readdir(directory, { withFileTypes: true })).find((e) => e.isDirectory())?.name
-  assert.ok(shard !== undefined)
-  const leftover = join(directory, shard, '.CIQLEFTOVER.data.tmp')
-  await writeFile(leftover, 'x')
-  return { directory, leftover }
-}
-
 const exists = (path: string): Promise<boolean> =>
   readFile(path).then(
     () => true,
@@ -50,7 +39,7 @@ describe('writer markers name their process as the collector lock does', {
   it('a marker whose pid now belongs to another process is a dead writer’s (open cleans up)', async (t) => {
     const other = await liveProcess()
     t.after(other.stop)
-    const { directory, leftover } = await storeWithLeftover('reused-pid')
+    const { directory, leftover } = await storeWithLeftover(join(scratch, 'reused-pid'))
     // The writer that made this marker had the pid the live process has now, and another start time.
     await writeFile(join(directory, `.ts-hamt-writing-${other.pid}`), `${other.pid} 1 0123456789abcdef\n`)
     await DiskStore.open(directory)
@@ -64,7 +53,7 @@ describe('writer markers name their process as the collector lock does', {
   it('the same marker with the live process’s own start time is a live writer’s (nothing removed)', async (t) => {
     const other = await liveProcess()
     t.after(other.stop)
-    const { directory, leftover } = await storeWithLeftover('live-pid')
+    const { directory, leftover } = await storeWithLeftover(join(scratch, 'live-pid'))
     await writeFile(
       join(directory, `.ts-hamt-writing-${other.pid}`),
       `${other.pid} ${other.start} 0123456789abcdef\n`,

@@ -1,6 +1,7 @@
 import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { CarBlockIterator } from '@ipld/car/iterator'
 import type { CID } from 'multiformats/cid'
+import type { AbortOptions } from '../cas/interface.js'
 import { tentativePuts } from '../cas/tentative-puts.js'
 import { checkVerifiable, verifyBlock } from '../cas/verify.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
@@ -17,7 +18,8 @@ type CarBlock = { cid: CID; bytes: Uint8Array }
  * (or already in the target; an identity CID carries its block). A CAR given as bytes is checked in full before
  * the first block goes to the target, so a corrupt or truncated one leaves the target as it was; a
  * stream cannot be read twice: our stores take back the blocks a failed or aborted import left in
- * their write buffer (those a full buffer wrote meanwhile stay, unlinked), another target may keep
+ * their write buffer (those a full buffer wrote meanwhile stay, unlinked, and so do those a concurrent
+ * import found there and relies on), another target may keep
  * the blocks before a bad one (never the bad one, and no root is returned). `importCarFile` reads
  * its file twice to check first. A block matches a link by multihash and is read as the link's codec.
  *
@@ -56,12 +58,14 @@ export async function importCarFrom(
   const getBlock = (target as Partial<BlockSource>).getBlock
   const readBack =
     typeof getBlock === 'function' ? (cid: CID) => getBlock.call(target, cid, { signal }) : undefined
+  // Held through our stores' tentative puts: a block another import put stays while this one relies on it.
+  const has: Has = tentative?.hasBlock ?? ((cid, options) => target.hasBlock?.(cid, options))
   try {
-    if (checkFirst) await readCar(open(), target, options, undefined, true)
+    if (checkFirst) await readCar(open(), has, options, undefined, true)
     // Hashed once by the check and once by the target (ours verify): not a third time in between.
     const imported = await readCar(
       open(),
-      target,
+      has,
       options,
       { put: (cid, bytes) => put(cid, bytes, { signal }), readBack },
       !checkFirst,
@@ -81,6 +85,9 @@ function checkTarget(target: BlockSink): void {
   }
 }
 
+/** Whether the target holds a block (its `hasBlock`; undefined when it has none). */
+type Has = (cid: CID, options: AbortOptions) => Promise<boolean | undefined> | undefined
+
 /** What the put pass does with each block, and how it reads one back (the target's `getBlock`). */
 interface Putting {
   put(cid: CID, bytes: Uint8Array): Promise<void>
@@ -93,7 +100,7 @@ interface Putting {
  */
 async function readCar(
   car: CarSource,
-  target: BlockSink,
+  has: Has,
   options: ImportCarOptions,
   putting: Putting | undefined,
   verify: boolean,
@@ -109,7 +116,7 @@ async function readCar(
         cause: error,
       })
     }
-    return checkBlocks(reader.getRoots(), reader.blocks().values(), target, options, putting, verify)
+    return checkBlocks(reader.getRoots(), reader.blocks().values(), has, options, putting, verify)
   }
   let reader: CarBlockIterator
   try {
@@ -119,21 +126,14 @@ async function readCar(
     if (options.signal?.aborted) throw error
     throw new InvalidValueError(`not a CAR file: ${(error as Error).message}`, { cause: error })
   }
-  return checkBlocks(
-    await reader.getRoots(),
-    reader[Symbol.asyncIterator](),
-    target,
-    options,
-    putting,
-    verify,
-  )
+  return checkBlocks(await reader.getRoots(), reader[Symbol.asyncIterator](), has, options, putting, verify)
 }
 
 /** The body of {@link readCar} over decoded blocks (an iterator of a stream's blocks may throw). */
 async function checkBlocks(
   roots: CID[],
   iterator: Iterator<CarBlock> | AsyncIterator<CarBlock>,
-  target: BlockSink,
+  has: Has,
   options: ImportCarOptions,
   putting: Putting | undefined,
   verify: boolean,
@@ -189,15 +189,15 @@ async function checkBlocks(
     }
     await links.readBack(readBack, blocks)
   }
-  await checkComplete(target, links.missing(), options)
+  await checkComplete(has, links.missing(), options)
   return { roots, blocks }
 }
 
 /** Every root and link must be in the CAR or already in the target: a CAR cut between blocks is not whole. */
-async function checkComplete(target: BlockSink, unresolved: CID[], options: ImportCarOptions): Promise<void> {
+async function checkComplete(has: Has, unresolved: CID[], options: ImportCarOptions): Promise<void> {
   const missing: CID[] = []
   for (const cid of unresolved) {
-    if (!(await target.hasBlock?.(cid, { signal: options.signal }))) missing.push(cid)
+    if (!(await has(cid, { signal: options.signal }))) missing.push(cid)
   }
   if (missing.length > 0) {
     throw new InvalidValueError(

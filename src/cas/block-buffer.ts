@@ -100,8 +100,18 @@ export class BlockBuffer {
     return position === undefined ? undefined : this.#order[position]?.bytes
   }
 
-  has(cid: CID): boolean {
-    return this.#index.has(cid.multihash.bytes)
+  /**
+   * Whether `cid`'s block is buffered; with `batch`, the batch holds it too: an operation that relies
+   * on a block another one put tentatively keeps it from leaving if that one fails.
+   */
+  has(cid: CID, batch?: Batch): boolean {
+    const position = this.#index.get(cid.multihash.bytes)
+    if (position === undefined) return false
+    if (batch !== undefined) {
+      const entry = this.#order[position] as Entry
+      entry.holders = joined(entry.holders, batch)
+    }
+    return true
   }
 
   /**

@@ -128,7 +128,12 @@ export class BlockstoreStore implements ContentAddressedStore {
   [TENTATIVE_PUTS](via: object): TentativePuts | undefined {
     if (!callsOwnMethod(via, 'putBlock', BlockstoreStore.prototype.putBlock) || !(#blocks in this))
       return undefined
-    return this.#blocks.tentative((cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch))
+    return this.#blocks.tentative(
+      (cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch),
+      callsOwnMethod(via, 'hasBlock', BlockstoreStore.prototype.hasBlock)
+        ? (cid, options, batch) => this.#hasBlock(cid, options, batch)
+        : undefined,
+    )
   }
 
   #putBlock(block: CID, bytes: Uint8Array, options: AbortOptions | undefined, batch: Batch | undefined) {
@@ -138,10 +143,15 @@ export class BlockstoreStore implements ContentAddressedStore {
 
   /** True when the block is buffered or in the blockstore. */
   hasBlock(block: CID, options?: AbortOptions): Promise<boolean> {
+    return this.#hasBlock(block, options, undefined)
+  }
+
+  #hasBlock(block: CID, options: AbortOptions | undefined, batch: Batch | undefined): Promise<boolean> {
     // During a garbage collection the answer waits for the batch being deleted (see car/gc.ts).
     const exclusive = this.#collection.exclusive
-    if (exclusive !== undefined) return exclusive(() => this.#blocks.hasBlock(block, options), options ?? {})
-    return this.#blocks.hasBlock(block, options)
+    if (exclusive !== undefined)
+      return exclusive(() => this.#blocks.hasBlock(block, options, batch), options ?? {})
+    return this.#blocks.hasBlock(block, options, batch)
   }
 
   /**

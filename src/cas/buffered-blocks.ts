@@ -77,10 +77,13 @@ export class BufferedBlocks {
     return this.#transport.getBlock(cid, options)
   }
 
-  /** True when the block is buffered, is an identity CID (its bytes are in it, as `getBlock` reads them), or the transport has it. */
-  async hasBlock(block: CID, options: AbortOptions = {}): Promise<boolean> {
+  /**
+   * True when the block is buffered, is an identity CID (its bytes are in it, as `getBlock` reads
+   * them), or the transport has it. With `batch`, a buffered block is held by the batch too.
+   */
+  async hasBlock(block: CID, options: AbortOptions = {}, batch?: Batch): Promise<boolean> {
     const cid = toCid(block, 'cid')
-    if (this.#buffer.has(cid) || inlineBlock(cid) !== undefined) return true
+    if (this.#buffer.has(cid, batch) || inlineBlock(cid) !== undefined) return true
     return this.#transport.hasBlock(cid, options)
   }
 
@@ -100,13 +103,18 @@ export class BufferedBlocks {
     if (this.#buffer.add([{ cid, bytes: own }], false, batch)) await this.flush(options)
   }
 
-  /** A batch of tentative puts through the store's `put` (its `putBlock` with a batch). */
+  /**
+   * A batch of tentative puts through the store's `put` and `has` (its `putBlock` and `hasBlock`
+   * with a batch; `has` undefined when the caller's `hasBlock` is not the store's own).
+   */
   tentative(
     put: (cid: CID, bytes: Uint8Array, options: AbortOptions | undefined, batch: Batch) => Promise<void>,
+    has: ((cid: CID, options: AbortOptions | undefined, batch: Batch) => Promise<boolean>) | undefined,
   ): TentativePuts {
     const batch: Batch = {}
     return {
       put: (cid, bytes, options) => put(cid, bytes, options, batch),
+      hasBlock: has && ((cid, options) => has(cid, options, batch)),
       keep: () => this.#buffer.settle(batch, true),
       drop: () => this.#buffer.settle(batch, false),
     }

@@ -2,7 +2,8 @@
 // atomically from a holder that died; and the same owner text in its writer markers. Node-only:
 // imported only by the disk store.
 import { createHash, randomBytes } from 'node:crypto'
-import { link, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { type FileHandle, link, open, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { isProcessAlive, processStart } from '../util/partial-files.js'
 
@@ -34,14 +35,45 @@ function parseOwner(text: string): LockOwner {
   }
 }
 
-/** The lock's owner; undefined when there is no lock file. */
+/** Bytes of an owner text read at most: ours take under 64. */
+const OWNER_BYTES = 256
+
+/**
+ * The lock's owner; undefined when there is no lock file. A FIFO, device or folder in its place
+ * (a stranger's directory), or a file longer than any owner text, names no one.
+ */
 export async function readOwner(path: string): Promise<LockOwner | undefined> {
+  let handle: FileHandle | undefined
   try {
-    return parseOwner(await readFile(path, 'utf8'))
+    handle = await openRegularFile(path)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
+  if (handle === undefined) return parseOwner('')
+  try {
+    const buffer = Buffer.alloc(OWNER_BYTES + 1)
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
+    const text = buffer.toString('utf8', 0, bytesRead)
+    return bytesRead > OWNER_BYTES ? { text, pid: undefined, start: undefined } : parseOwner(text)
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * `path` opened to read, or undefined (closed) when it is not a regular file. Opened without
+ * waiting: a FIFO's open would wait for a writer for ever (regular files ignore the flag).
+ */
+export async function openRegularFile(path: string): Promise<FileHandle | undefined> {
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+  let regular = false
+  try {
+    regular = (await handle.stat()).isFile()
+  } finally {
+    if (!regular) await handle.close()
+  }
+  return regular ? handle : undefined
 }
 
 /** Whether the owner's process still runs: its pid alive and, where known, started when recorded. */

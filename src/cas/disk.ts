@@ -1,5 +1,4 @@
-import { constants } from 'node:fs'
-import { type FileHandle, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { type FileHandle, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import { base32upper } from 'multiformats/bases/base32'
@@ -9,7 +8,15 @@ import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
 import { BlockstoreStore, type BlockstoreStoreOptions } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
-import { isOwnerAlive, markerOwner, ownerText, readOwner, releaseLock, takeLock } from './disk-lock.js'
+import {
+  isOwnerAlive,
+  markerOwner,
+  openRegularFile,
+  ownerText,
+  readOwner,
+  releaseLock,
+  takeLock,
+} from './disk-lock.js'
 import type { AbortOptions } from './interface.js'
 
 export interface DiskStoreOptions extends BlockstoreStoreOptions {
@@ -52,17 +59,16 @@ class CleaningFsBlockstore extends FsBlockstore {
     const { dir, file } = blockFile(this, key)
     const path = join(this.path, dir, file)
     options?.signal?.throwIfAborted()
-    let handle: FileHandle
+    let handle: FileHandle | undefined
     try {
-      // Non-blocking: a FIFO in a block's place must not hold the open (regular files ignore the flag).
-      handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+      handle = await openRegularFile(path)
     } catch (error) {
       // As blockstore-fs reports it (interface-store's NotFoundError, by name; the store reads the code in it).
       throw Object.assign(new Error(String(error), { cause: error }), { name: 'NotFoundError' })
     }
+    if (handle === undefined)
+      throw new StoreError(`the block file ${path} is not a regular file: it is not read`)
     try {
-      if (!(await handle.stat()).isFile())
-        throw new StoreError(`the block file ${path} is not a regular file: it is not read`)
       yield await handle.readFile()
     } finally {
       await handle.close()
@@ -223,7 +229,8 @@ export class DiskStore extends BlockstoreStore {
  */
 async function removeLeftovers(directory: string): Promise<void> {
   const entries = await readdir(directory, { withFileTypes: true })
-  const markers = entries.filter((entry) => entry.name.startsWith(WRITING_MARKER))
+  // A folder by a marker's name was made by no writer (and `rm` would refuse it): not a marker.
+  const markers = entries.filter((entry) => entry.name.startsWith(WRITING_MARKER) && !entry.isDirectory())
   if (markers.length === 0) return
   for (const marker of markers) {
     if (await isWriterAlive(directory, marker.name)) return

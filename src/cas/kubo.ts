@@ -183,7 +183,12 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
   /** Puts an import may still undo (see `tentative-puts.ts`), when `putBlock` is this class's own. */
   [TENTATIVE_PUTS](via: object): TentativePuts | undefined {
     if (!callsOwnMethod(via, 'putBlock', KuboStore.prototype.putBlock) || !(#blocks in this)) return undefined
-    return this.#blocks.tentative((cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch))
+    return this.#blocks.tentative(
+      (cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch),
+      callsOwnMethod(via, 'hasBlock', KuboStore.prototype.hasBlock)
+        ? (cid, options, batch) => this.#blocks.hasBlock(cid, options, batch)
+        : undefined,
+    )
   }
 
   async #putBlock(cid: CID, bytes: Uint8Array, options: AbortOptions | undefined, batch: Batch | undefined) {

@@ -4,6 +4,10 @@
  * behind the stores' internal capabilities (copy at save, read without a promise, tentative puts), which hold for the
  * class's own code only.
  */
-export function callsOwnMethod(store: object, name: 'save' | 'load' | 'putBlock', own: unknown): boolean {
+export function callsOwnMethod(
+  store: object,
+  name: 'save' | 'load' | 'putBlock' | 'hasBlock',
+  own: unknown,
+): boolean {
   return typeof own === 'function' && (store as Record<string, unknown>)[name] === own
 }

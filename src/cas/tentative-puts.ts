@@ -10,6 +10,12 @@ export const TENTATIVE_PUTS: unique symbol = Symbol('ts-hamt.tentativePuts')
 export interface TentativePuts {
   /** `putBlock`, held back from later flushes until {@link TentativePuts.keep}. */
   put(cid: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void>
+  /**
+   * `hasBlock`, and a block found buffered is held as if put here: one that another operation put
+   * tentatively does not leave when that one fails while this one relies on it. Undefined when the
+   * caller's `hasBlock` is not the store's own (the caller asks that one).
+   */
+  hasBlock: ((cid: CID, options?: AbortOptions) => Promise<boolean>) | undefined
   /** The operation succeeded: its blocks are the store's as any other put's. */
   keep(): void
   /** It failed: its blocks no flush has taken yet leave the buffer (unless someone else put them too). */
