@@ -9,6 +9,8 @@ bash scripts/python-env.sh >/dev/null
 bash scripts/kubo-env.sh >/dev/null
 bash scripts/peers-env.sh >/dev/null
 node --import tsx bench/run.ts "$@"
+# The same on Node 24 (what users run), peers again in the same run; py-hamt and iamap only on Node 20.
+"$(bash scripts/node-env.sh | tail -n1)" --import tsx bench/run.ts "$@" --out hamt-node24 --py-max-keys 0 --iamap-max-keys 0
 node --import tsx bench/kubo.ts "$@"
 node --import tsx bench/zarr.ts
 node --import tsx bench/sharded.ts
