@@ -4,18 +4,9 @@
 import { describe, it } from 'node:test'
 import { KuboStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
-import { serve } from './helpers/loopback.js'
+import { QUICK_KUBO, rpcAnswering } from './helpers/loopback.js'
 
-const quick = { retryDelayMs: 1, retries: 0, timeoutMs: 2_000 }
-
-/** An RPC server answering every request with `body` (status 200). */
-async function rpcAnswering(body: string): Promise<string> {
-  const rpc = await serve((req, res) => {
-    req.resume()
-    res.writeHead(200, { 'content-type': 'application/json' }).end(body)
-  })
-  return rpc.url
-}
+const quick = QUICK_KUBO
 
 describe('key/gen and name/publish answers that are not Kubo’s', () => {
   for (const body of ['null', '{}', '{"Id":"not a name"}', '{"Id":7}', '{"Name":"x","Id":"/ipfs/bafy"}']) {
