@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process'
 import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import NumcodecsZstd from 'numcodecs/zstd'
+import { zstdFramesFault } from '../src/zarr/zstd.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import { frameWithoutContentSize } from './helpers/zstd.js'
@@ -102,3 +103,26 @@ for (const decoder of ['zstddec', ...(zlibDecoder ? ['node:zlib' as const] : [])
     })
   })
 }
+
+describe('zstdFramesFault: whole zstd and skippable frames and nothing else', () => {
+  it('names what is cut short or is no frame, and passes runs of whole frames', async () => {
+    const good = await reference.encode(payload)
+    const skippable = Uint8Array.from([0x5e, 0x2a, 0x4d, 0x18, 2, 0, 0, 0, 9, 9])
+    const run = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((part) => [...part]))
+    for (const whole of [good, run(good, good), run(skippable, good, skippable), skippable])
+      assert.equal(zstdFramesFault(whole), undefined)
+    const cut = (at: number) => new RegExp(`^the frame at byte ${at} of \\d+ is cut short`)
+    assert.equal(zstdFramesFault(new Uint8Array(0)), 'no zstd frame (0 bytes)')
+    assert.match(zstdFramesFault(good.subarray(0, good.length - 1)) as string, cut(0))
+    assert.match(zstdFramesFault(run(good, good.subarray(0, 3))) as string, cut(good.length))
+    assert.match(zstdFramesFault(run(good, skippable.subarray(0, 9))) as string, cut(good.length))
+    assert.match(
+      zstdFramesFault(run(good, Uint8Array.of(1, 2))) as string,
+      new RegExp(`^bytes ${good.length}-`),
+    )
+    assert.match(
+      zstdFramesFault(Uint8Array.of(0x28, 0xb5, 0x2f, 0xfc, 0, 0, 0, 0)) as string,
+      /^bytes 0-8 are no zstd frame/,
+    )
+  })
+})

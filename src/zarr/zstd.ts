@@ -91,6 +91,12 @@ function skippableFrameLength(bytes: Uint8Array, at: number): number | undefined
   return at + 8 + size <= bytes.length ? 8 + size : undefined
 }
 
+/** Whether `bytes` begins as a zstd or skippable frame does, as far as it goes (a magic number cut short too). */
+function startsFrame(bytes: Uint8Array): boolean {
+  const magic = (bytes[0] as number) >> 4 === 5 ? [bytes[0], 0x2a, 0x4d, 0x18] : [0x28, 0xb5, 0x2f, 0xfd]
+  return magic.every((byte, i) => i >= bytes.length || bytes[i] === byte)
+}
+
 /**
  * What makes `bytes` not a run of whole zstd and skippable frames (RFC 8878, 3.1), or `undefined` when
  * it is one. numcodecs' zstd hangs on a frame followed by a cut-off one and leaks 32 bytes of its
@@ -102,10 +108,9 @@ export function zstdFramesFault(bytes: Uint8Array): string | undefined {
     const rest = bytes.subarray(at)
     const length = zstdFrameLength(rest) ?? skippableFrameLength(bytes, at)
     if (length === undefined) {
-      const start = frameHeader(rest) !== undefined || skippableFrameLength(bytes, at) !== undefined
-      return start || rest.length < 8
+      return startsFrame(rest)
         ? `the frame at byte ${at} of ${bytes.length} is cut short or has a reserved bit or block type set`
-        : `bytes ${at}-${bytes.length} are not a zstd frame (it starts with 28 b5 2f fd)`
+        : `bytes ${at}-${bytes.length} are no zstd frame (one starts 28 b5 2f fd, a skippable one 5? 2a 4d 18)`
     }
     at += length
   }
