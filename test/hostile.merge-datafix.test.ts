@@ -5,8 +5,9 @@
 // (a value, 1 against 1.0, an int64 past 2^53 by one) still is.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { HAMT, isHamtError, mergeZarrRoots, type StoreId } from '../src/index.js'
+import { HAMT, isHamtError, mergeZarrRoots, ShardedZarrStore, type StoreId } from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
+import { shardedPath, writeShardedBase, writeTempRows } from './helpers/merge-zarr.js'
 
 const encoder = new TextEncoder()
 
@@ -193,4 +194,41 @@ describe('mergeZarrRoots: the same metadata in other bytes', () => {
     const big = text.replace('"fill_value":0', '"fill_value":9007199254740992')
     assert.equal((await appends(big, big.replace('9007199254740992', '9007199254740993'))).merged, 'conflict')
   })
+})
+
+describe('mergeZarrRoots: the same metadata in other bytes, sharded', () => {
+  for (const version of ['sharded_zarr_v1', 'sharded_zarr_v2'] as const) {
+    it(`${version}: two writers' zarr.json in other key order and whitespace, chunks of their own: merged`, async () => {
+      const store = new CidMemoryStore()
+      const base = await writeShardedBase(store, version)
+      const path = shardedPath(version)
+      const side = async (indent: number | undefined, row: number) => {
+        const sharded = await ShardedZarrStore.open(base, { store, readOnly: false })
+        const doc = JSON.parse(new TextDecoder().decode(await sharded.get(`${path}/zarr.json`)))
+        const reordered = Object.fromEntries(
+          Object.entries({ ...doc, attributes: { units: 'kelvin' } }).reverse(),
+        )
+        await sharded.set(
+          `${path}/zarr.json`,
+          encoder.encode(
+            JSON.stringify(indent ? reordered : { ...doc, attributes: { units: 'kelvin' } }, null, indent),
+          ),
+        )
+        await writeTempRows(sharded, [row], path)
+        return sharded.flush()
+      }
+      const [a, b] = [await side(undefined, 0), await side(4, 3)]
+      const ab = await mergeZarrRoots(base, a, b, { store })
+      assert.equal(String(await mergeZarrRoots(base, b, a, { store })), String(ab))
+      const merged = await ShardedZarrStore.open(ab, { store })
+      assert.deepEqual(
+        JSON.parse(new TextDecoder().decode(await merged.get(`${path}/zarr.json`))).attributes,
+        {
+          units: 'kelvin',
+        },
+      )
+      assert.ok((await merged.get(`${path}/c/0/0`)) !== undefined)
+      assert.ok((await merged.get(`${path}/c/3/0`)) !== undefined)
+    })
+  }
 })
