@@ -10,20 +10,11 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { importCar, KuboStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { rpc, startKubo } from './helpers/kubo.js'
-import { serve } from './helpers/loopback.js'
+import { QUICK_KUBO, rpcAnswering } from './helpers/loopback.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
 const seed = testSeed()
-const quick = { retryDelayMs: 1, retries: 0, timeoutMs: 2_000 }
-
-/** An RPC server answering every request with `body` (status 200). */
-async function rpcAnswering(body: string): Promise<string> {
-  const rpc = await serve((req, res) => {
-    req.resume()
-    res.writeHead(200, { 'content-type': 'application/json' }).end(body)
-  })
-  return rpc.url
-}
+const quick = QUICK_KUBO
 
 describe('add with a rabin chunker (whose boundaries are Kubo’s own)', () => {
   it('an answer naming one raw block of other bytes is an integrity error, not the ID returned', async () => {

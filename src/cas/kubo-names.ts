@@ -73,7 +73,7 @@ export async function publishName(
       `name/publish answered ${JSON.stringify(answer).slice(0, 300)}, not the name of ${value}`,
     )
   }
-  const name = parseIpnsName(answer.Name, 'the published name')
+  const name = answeredName(answer.Name, 'name/publish', answer)
   // Informative only, so bounded: a remote gateway may not serve the new record yet.
   const bound = AbortSignal.timeout(READ_BACK_MS)
   const signal = options.signal === undefined ? bound : AbortSignal.any([options.signal, bound])
@@ -96,7 +96,18 @@ export async function createKey(
     throw new InvalidArgumentError(`type must be 'ed25519' or 'rsa', got ${JSON.stringify(type)}`)
   }
   const answer = (await call(kubo, 'key/gen', { arg: key, type }, options)) as { Id?: unknown }
-  return { key, name: parseIpnsName(String(answer?.Id), 'the new key').path }
+  return { key, name: answeredName(answer?.Id, 'key/gen', answer).path }
+}
+
+/** An IPNS name the daemon answered; anything else is a bad answer (StoreError), not a bad argument. */
+function answeredName(name: unknown, command: string, answer: unknown): IpnsName {
+  try {
+    return parseIpnsName(name, 'the answered name')
+  } catch (error) {
+    throw new StoreError(`${command} answered ${JSON.stringify(answer)?.slice(0, 300)}, not an IPNS name`, {
+      cause: error,
+    })
+  }
 }
 
 /** A name followed step by step: by the daemon (`name/resolve`), or by verified records from the gateways. */

@@ -14,8 +14,9 @@ import {
 import type { RootState } from '../sharded/interface.js'
 import { decodeRoot } from '../sharded/layout.js'
 import { mergeShardedRoots } from '../sharded/merge.js'
-import { PyInt, type PyJson, parsePyJson } from '../sharded/pyjson.js'
+import { type PyJson, parsePyJson } from '../sharded/pyjson.js'
 import { isMetadataKey } from '../zarr/keys.js'
+import { canonical, encodingField, sameJson } from './metadata-compare.js'
 import { zarrLayoutOf } from './open.js'
 
 export interface ZarrMergeOptions extends AbortOptions {
@@ -27,8 +28,8 @@ export interface ZarrMergeOptions extends AbortOptions {
 
 /**
  * Three-way merge of two versions `a` and `b` of a Zarr dataset, both written from `base`: chunks
- * and metadata written by one writer are kept, a document written identically by several writers
- * (the same `zarr.json`) is no conflict, keys written differently go to `resolve` or fail with
+ * and metadata written by one writer are kept, a document several writers wrote as the same JSON
+ * (in any key order or whitespace) is no conflict, keys written differently go to `resolve` or fail with
  * `ERR_MERGE_CONFLICT` before anything is written. Writers that each write their own chunks of one
  * array from the same base, merged in any order, give exactly the root of one writer writing every
  * chunk. On a HAMT root it is `HAMT.merge` with `valuesAreBytes` (pass no other bucket size or hash);
@@ -75,7 +76,15 @@ export async function mergeZarrRoots(
     name,
     zarrLayoutOf(blocks[i] as Uint8Array, name).kind,
   ])
-  const check: MergeCheck<Uint8Array> = { reads: (key) => ARRAY_METADATA.test(key), check: checkEncodings }
+  const check: MergeCheck<Uint8Array> = {
+    reads: (key) => ARRAY_METADATA.test(key),
+    check: checkEncodings,
+    // The same document in other bytes (key order, whitespace) is no conflict; the lesser bytes stand.
+    equivalent: {
+      keys: isMetadataKey,
+      pick: (x, y) => (sameJson(x, y) ? (compareBytes(x, y) <= 0 ? 'a' : 'b') : undefined),
+    },
+  }
   const checked = { ...options, [MERGE_CHECK]: check }
   if (layouts.every(([, kind]) => kind === 'hamt')) {
     return HAMT.merge<Uint8Array>(roots.base, roots.a, roots.b, { ...checked, valuesAreBytes: true })
@@ -184,9 +193,7 @@ function changedField(before: Uint8Array | undefined, after: Uint8Array | undefi
   const [x, y] = [parsePyJson(before), parsePyJson(after)]
   if (!(x instanceof Map) || !(y instanceof Map)) return 'whole document'
   if (x.get('node_type') === 'group' && y.get('node_type') === 'group') return undefined
-  // zarr-python writes `"storage_transformers": []`, zarrita leaves it out: one encoding.
-  const field = (doc: Map<string, PyJson>, name: string) =>
-    canonical(doc.get(name) ?? (name === 'storage_transformers' ? [] : undefined), 0)
+  const field = (doc: Map<string, PyJson>, name: string) => canonical(encodingField(doc, name), 'as-integers')
   // A field nested past MAX_DEPTH (null) counts as changed.
   return ENCODING_FIELDS.find((name) => {
     const before = field(x, name)
@@ -194,29 +201,9 @@ function changedField(before: Uint8Array | undefined, after: Uint8Array | undefi
   })
 }
 
-/** How deep canonical() follows a field: Zarr's encodings nest a few levels (a shard's codecs). */
-const MAX_DEPTH = 64
-
-/**
- * A JSON value as text with object keys sorted, integers by their digits (past 2^53 too): a float
- * of an integer's value is that integer (zarr-python's fill `0.0` is zarrita's `0`). Null when it
- * nests deeper than MAX_DEPTH (a stranger's document; the recursion stays bounded).
- */
-function canonical(value: PyJson | undefined, depth: number): string | null {
-  if (value === undefined) return ''
-  if (value instanceof PyInt) return value.digits
-  if (typeof value === 'number')
-    return Number.isSafeInteger(value) && !Object.is(value, -0) ? String(value) : `${value}f`
-  if (!Array.isArray(value) && !(value instanceof Map)) return JSON.stringify(value)
-  if (depth >= MAX_DEPTH) return null
-  const items = Array.isArray(value)
-    ? value.map((item) => canonical(item, depth + 1))
-    : [...value]
-        .sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))
-        .map(([field, item]) => {
-          const text = canonical(item, depth + 1)
-          return text === null ? null : `${JSON.stringify(field)}:${text}`
-        })
-  if (items.includes(null)) return null
-  return Array.isArray(value) ? `[${items.join(',')}]` : `{${items.join(',')}}`
+/** Two documents in byte order (a prefix first): which of two equivalent ones stands, whatever the merge's order. */
+function compareBytes(x: Uint8Array, y: Uint8Array): number {
+  const length = Math.min(x.length, y.length)
+  for (let i = 0; i < length; i++) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number)
+  return x.length - y.length
 }

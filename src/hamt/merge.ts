@@ -85,6 +85,12 @@ export interface MergePlan<V> {
 export interface MergeCheck<V> {
   reads(key: string): boolean
   check(plan: MergePlan<V>): Promise<void>
+  /**
+   * Values that may mean the same in other bytes (JSON documents): for a key both sides wrote
+   * differently that `keys` accepts, `pick` names the side whose value stands for both, or
+   * undefined (a real conflict). It must pick by value, not side, so a merge's order does not matter.
+   */
+  readonly equivalent?: { keys(key: string): boolean; pick(a: V, b: V): 'a' | 'b' | undefined }
 }
 
 /** The internal option carrying a {@link MergeCheck}: a symbol key, reachable from no entry point. */
@@ -109,7 +115,16 @@ export async function planMerge<V>(
   signal?: AbortSignal,
   check?: MergeCheck<V>,
 ): Promise<{ ontoA: boolean; edits: MergeEdit[] }> {
-  const { onlyA, onlyB, conflicts } = partition(changesA, changesB)
+  const { onlyA, onlyB, conflicts: differing } = partition(changesA, changesB)
+  const conflicts: Conflict[] = []
+  for (const conflict of differing) {
+    // A side picked as meaning both is that side's change alone: written onto the other side if needed.
+    const picked = await pickEquivalent(conflict, check, values)
+    if (picked === 'a') onlyA.push(conflict.a)
+    else if (picked === 'b') onlyB.push(conflict.b)
+    else conflicts.push(conflict)
+  }
+  signal?.throwIfAborted()
   if (conflicts.length > 0 && resolve === undefined) throw conflictError(conflicts)
   // Writing onto the side with more changes writes fewer keys; the result is the same either way.
   const ontoA = onlyB.length <= onlyA.length
@@ -221,6 +236,19 @@ function conflictError(conflicts: Conflict[]): MergeConflictError {
     .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
     .slice(0, MergeConflictError.LISTED)
   return new MergeConflictError(listed, conflicts.length)
+}
+
+/** The side of a conflict the check's `equivalent` picks as meaning both values, if any. */
+async function pickEquivalent<V>(
+  { key, a, b }: Conflict,
+  check: MergeCheck<V> | undefined,
+  values: MergeValues<V>,
+): Promise<'a' | 'b' | undefined> {
+  const equivalent = check?.equivalent
+  if (equivalent === undefined || !equivalent.keys(key) || a.after === undefined || b.after === undefined)
+    return undefined
+  const [valueA, valueB] = await Promise.all([values.load(key, a.after), values.load(key, b.after)])
+  return equivalent.pick(valueA, valueB)
 }
 
 /** Loads a conflict's three values and asks the resolver: its value (saved once the plan stands). */

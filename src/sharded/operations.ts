@@ -4,6 +4,7 @@ import { chunkKey, normalizePath } from '../zarr/keys.js'
 import type { ArrayIndex } from './interface.js'
 import { SHARDED_V1 } from './interface.js'
 import { newV2Root } from './layout-v2.js'
+import { keysNow } from './listing.js'
 import { isJsonObject, V2_GROUP_JSON, V3_GROUP_JSON, withShape } from './metadata.js'
 import type { MetadataWriter } from './metadata-writer.js'
 import { dumpPyJson, parsePyJson } from './pyjson.js'
@@ -154,4 +155,26 @@ export async function migrateV1ToV2(
   metadata.clearCache()
   table.root.replace(next, primary)
   return primary
+}
+
+/**
+ * v1's deleteDir: every listed key under `dir`, all or nothing (the shards of the chunks are
+ * loaded before anything changes). The caller holds the store's structure lock.
+ */
+export async function deleteV1KeysUnder(
+  table: ShardTable,
+  metadata: MetadataWriter,
+  dir: string,
+): Promise<void> {
+  const start = dir === '' ? '' : `${dir}/`
+  const keys: string[] = []
+  for await (const key of keysNow(table, table.root)()) if (key.startsWith(start)) keys.push(key)
+  const chunks: [readonly number[], null][] = []
+  for (const key of keys) {
+    const ref = table.root.route(key)
+    if (ref !== null) chunks.push([ref.coords, null])
+  }
+  const index = table.indexOf('') // v1 has one index, whatever the array's path
+  if (index !== undefined) await table.setEntries(index, chunks)
+  for (const key of keys) metadata.forget(key)
 }

@@ -6,15 +6,15 @@ import { sliceByteRange } from '../cas/range.js'
 import { givenRootBlock } from '../cas/root-block.js'
 import { InvalidArgumentError, ReadOnlyError, UnflushedChangesError } from '../errors.js'
 import { traceZarrGet } from '../telemetry/hooks.js'
-import { KeyedMutex } from '../util/keyed-mutex.js'
-import { RwLock } from '../util/rw-lock.js'
 import type { RangeQuery, ZarrGetOptions } from '../zarr/interface.js'
-import { chunkKey, hamtKey, isShardedMetadataKey, normalizePath, toByteRange } from '../zarr/keys.js'
+import { hamtKey, isShardedMetadataKey, normalizePath, toByteRange } from '../zarr/keys.js'
+import { ShardedCallOrder } from './call-order.js'
 import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
 import type { ChunkRef } from './keys.js'
 import { decodeRoot, layoutOf } from './layout.js'
+import { arrayInfos, childrenOf, keysNow, type ShardedArrayInfo } from './listing.js'
 import { MetadataWriter } from './metadata-writer.js'
-import { graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
+import { deleteV1KeysUnder, graftChunks, migrateV1ToV2, resizeArrayMetadata } from './operations.js'
 import { checkCacheBytes, checkCreateOptions, checkStore } from './options.js'
 import { inferV1Primary } from './primary.js'
 import { checkShardReadMode, type ShardReadMode } from './read-mode.js'
@@ -22,14 +22,7 @@ import { ShardedRoot } from './root.js'
 import { ShardTable, saveForCid } from './shard-table.js'
 import { withTypedErrors } from './typed-store.js'
 
-/** Public description of one sharded array. */
-export interface ShardedArrayInfo {
-  path: string
-  arrayShape: number[]
-  chunkShape: number[]
-  chunksPerShard: number
-  shardCount: number
-}
+export type { ShardedArrayInfo }
 
 /**
  * A Zarr v3 store for zarrita over py-hamt's sharded layout (`ShardedZarrStore`): a root with the
@@ -52,11 +45,8 @@ export class ShardedZarrStore {
   readonly #table: ShardTable
   readonly #root: ShardedRoot
   readonly #readOnly: boolean
-  /** Structural changes (metadata, resizes, flush) take it alone; chunk reads and writes share it. */
-  readonly #structure = new RwLock()
+  readonly #order = new ShardedCallOrder()
   readonly #metadata: MetadataWriter
-  /** Writes of one key apply in call order (a chunk upload may take longer than a later delete). */
-  readonly #keyOrder = new KeyedMutex()
 
   private constructor(table: ShardTable, readOnly: boolean, store: ContentAddressedStore) {
     this.#table = table
@@ -130,13 +120,7 @@ export class ShardedZarrStore {
 
   /** The sharded arrays (v1: the one index, under the primary array's path). */
   arrays(): ShardedArrayInfo[] {
-    return [...this.#table.state.arrays.values()].map((index) => ({
-      path: this.#root.layout.publicPath(index, this.#root.primary),
-      arrayShape: [...index.grid.arrayShape],
-      chunkShape: [...index.grid.chunkShape],
-      chunksPerShard: index.grid.chunksPerShard,
-      shardCount: index.grid.shardCount,
-    }))
+    return arrayInfos(this.#table, this.#root)
   }
 
   /**
@@ -160,7 +144,7 @@ export class ShardedZarrStore {
       key,
       false,
       () => kindOf(key),
-      () => this.#readInOrder(key, () => this.#read(key, undefined, options)),
+      () => this.#order.read(key, () => this.#read(key, undefined, options)),
     )
   }
 
@@ -172,21 +156,13 @@ export class ShardedZarrStore {
       key,
       true,
       () => kindOf(key),
-      () => this.#readInOrder(key, () => this.#read(key, byteRange, options)),
+      () => this.#order.read(key, () => this.#read(key, byteRange, options)),
     )
   }
 
   async has(path: string, options?: ZarrGetOptions): Promise<boolean> {
     const key = hamtKey(path)
-    return this.#readInOrder(key, async () => (await this.#locate(key, options)) !== undefined)
-  }
-
-  /**
-   * A read of `key` after the writes called before it, as a HAMT's reads: structural writes by the
-   * lock's turn, and a chunk write of the same key (whose upload may still run) by the key's order.
-   */
-  #readInOrder<T>(key: string, read: () => Promise<T>): Promise<T> {
-    return this.#structure.read(() => (this.#keyOrder.busy(key) ? this.#keyOrder.run(key, read) : read()))
+    return this.#order.read(key, async () => (await this.#locate(key, options)) !== undefined)
   }
 
   async #locate(key: string, options?: AbortOptions): Promise<CID | undefined> {
@@ -240,12 +216,7 @@ export class ShardedZarrStore {
     })
   }
 
-  /**
-   * Runs a write of `key` in call order: its place in the structure lock is taken at the call,
-   * before any upload, so a later flush, resize or metadata write sees it. A chunk of a settled
-   * layout shares the lock (uploads overlap, writes of one key still apply in call order);
-   * anything else holds the lock alone.
-   */
+  /** Runs a write of `key` in call order: beside other chunk writes when it is a chunk of a settled layout. */
   #inCallOrder(key: string, write: (exclusive: boolean) => Promise<void>): Promise<void> {
     let shared: boolean
     try {
@@ -253,8 +224,7 @@ export class ShardedZarrStore {
     } catch {
       shared = false // Writes queued before this one may make the key valid: it is routed again in turn.
     }
-    if (shared) return this.#structure.read(() => this.#keyOrder.run(key, () => write(false)))
-    return this.#structure.write(() => write(true))
+    return this.#order.write(key, shared, write)
   }
 
   async #setChunk(key: string, cid: CID): Promise<void> {
@@ -286,7 +256,7 @@ export class ShardedZarrStore {
   async delete(path: string): Promise<void> {
     const key = hamtKey(path)
     this.#assertWritable('delete')
-    await this.#structure.write(() => this.#deleteKey(key))
+    await this.#order.structural(() => this.#deleteKey(key))
   }
 
   /** `delete` inside the structure lock. */
@@ -305,8 +275,8 @@ export class ShardedZarrStore {
     this.#assertWritable('deleteDir')
     const dir = normalizePath(prefix)
     // One turn of the lock, taken at the call: a write called after deleteDir applies after it.
-    await this.#structure.write(async () => {
-      if (!this.#root.layout.indexPerArray) return this.#deleteKeysUnder(dir)
+    await this.#order.structural(async () => {
+      if (!this.#root.layout.indexPerArray) return deleteV1KeysUnder(this.#table, this.#metadata, dir)
       const state = this.#table.state
       const inside = (path: string): boolean => dir === '' || path === dir || path.startsWith(`${dir}/`)
       for (const key of [...state.metadata.keys()])
@@ -315,24 +285,6 @@ export class ShardedZarrStore {
       for (const index of removed) this.#table.forget(index)
       this.#root.removeArrays(removed)
     })
-  }
-
-  /**
-   * v1's deleteDir: every listed key under `dir`, all or nothing (the shards of the chunks are
-   * loaded before anything changes). The caller holds the structure lock.
-   */
-  async #deleteKeysUnder(dir: string): Promise<void> {
-    const start = dir === '' ? '' : `${dir}/`
-    const keys: string[] = []
-    for await (const key of this.#keysNow()()) if (key.startsWith(start)) keys.push(key)
-    const chunks: [readonly number[], null][] = []
-    for (const key of keys) {
-      const ref = this.#root.route(key)
-      if (ref !== null) chunks.push([ref.coords, null])
-    }
-    const index = this.#table.indexOf('') // v1 has one index, whatever the array's path
-    if (index !== undefined) await this.#table.setEntries(index, chunks)
-    for (const key of keys) this.#metadata.forget(key)
   }
 
   /** Removes every key (py-hamt's `clear`). */
@@ -351,30 +303,9 @@ export class ShardedZarrStore {
    * first key is asked for, whatever is called after (shards with unsaved changes are copied then).
    */
   async *list(options?: ZarrGetOptions): AsyncGenerator<string> {
-    const keys = this.#readOnly
-      ? this.#keysNow()
-      : await this.#structure.write(async () => this.#keysNow(), options?.signal)
+    const now = () => keysNow(this.#table, this.#root)
+    const keys = this.#readOnly ? now() : await this.#order.structural(async () => now(), options?.signal)
     yield* keys(options)
-  }
-
-  /** The keys of the state now, read when the function returned is called (see `ShardTable.chunksNow`). */
-  #keysNow(): (options?: ZarrGetOptions) => AsyncGenerator<string> {
-    const state = this.#table.state
-    const metadata = [...state.metadata.keys()]
-    const arrays = [...state.arrays.values()].map((index) => ({
-      listed: this.#root.layout.publicPath(index, this.#root.primary),
-      chunks: this.#table.chunksNow(index),
-    }))
-    return async function* (options) {
-      const seen = new Set(metadata)
-      yield* metadata
-      for (const { listed, chunks } of arrays) {
-        for await (const [coords] of chunks(options)) {
-          const key = chunkKey(listed, coords)
-          if (!seen.has(key)) yield key
-        }
-      }
-    }
   }
 
   async *listPrefix(prefix: string, options?: ZarrGetOptions): AsyncGenerator<string> {
@@ -384,20 +315,12 @@ export class ShardedZarrStore {
   /** The direct children of a directory, each once (`listDir('temp')` gives `zarr.json` and `c`). */
   async *listDir(prefix = '', options?: ZarrGetOptions): AsyncGenerator<string> {
     const start = normalizePath(prefix) === '' ? '' : `${normalizePath(prefix)}/`
-    const seen = new Set<string>()
-    for await (const key of this.list(options)) {
-      if (!key.startsWith(start)) continue
-      const child = key.slice(start.length).split('/', 1)[0] as string
-      if (child !== '' && !seen.has(child)) {
-        seen.add(child)
-        yield child
-      }
-    }
+    yield* childrenOf(this.list(options), start)
   }
 
   /** Saves the changed shards and the root; returns the root CID. */
   async flush(options?: AbortOptions): Promise<CID> {
-    return this.#structure.write(() => this.#table.flush(options))
+    return this.#order.structural(() => this.#table.flush(options))
   }
 
   /**
@@ -407,7 +330,7 @@ export class ShardedZarrStore {
    */
   async resize(newShape: readonly number[], options: { arrayPath?: string } = {}): Promise<void> {
     this.#assertWritable('resize')
-    await this.#structure.write(async () => {
+    await this.#order.structural(async () => {
       const path = normalizePath(options.arrayPath ?? this.#root.primary.path ?? '')
       const index = this.#table.indexOf(path)
       if (index === undefined) throw new InvalidArgumentError(`no sharded array at ${JSON.stringify(path)}`)
@@ -418,7 +341,7 @@ export class ShardedZarrStore {
   /** Rewrites the `shape` of an array's `zarr.json` (as py-hamt, indented by 2) and, in v2, resizes its index to match. */
   async resizeVariable(name: string, newShape: readonly number[]): Promise<void> {
     this.#assertWritable('resizeVariable')
-    await this.#structure.write(() => resizeArrayMetadata(this.#table, this.#metadata, name, newShape))
+    await this.#order.structural(() => resizeArrayMetadata(this.#table, this.#metadata, name, newShape))
   }
 
   /**
@@ -432,7 +355,7 @@ export class ShardedZarrStore {
   ): Promise<void> {
     this.#assertWritable('graft')
     const source = await ShardedZarrStore.open(sourceRootId, { store: this.#table.store })
-    await this.#structure.write(() => graftChunks(this.#table, source.#table, chunkOffset, options))
+    await this.#order.structural(() => graftChunks(this.#table, source.#table, chunkOffset, options))
   }
 
   /**
@@ -441,7 +364,7 @@ export class ShardedZarrStore {
    */
   async migrateToV2(primaryArrayPath: string): Promise<CID> {
     this.#assertWritable('migrateToV2')
-    return this.#structure.write(async () => {
+    return this.#order.structural(async () => {
       await this.#table.flush()
       // Everything is saved and clean now: restoring the root alone restores the store.
       const restore = this.#root.checkpoint()

@@ -1,5 +1,5 @@
 import type { registry } from 'zarrita'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 
 /** The registry entries zarrita looks `zstd` up under (Zarr v3 and numcodecs-style v2 metadata). */
 const ZSTD_NAMES = ['zstd', 'numcodecs.zstd'] as const
@@ -83,6 +83,49 @@ export function zstdFrameLength(bytes: Uint8Array): number | undefined {
   return at <= bytes.length ? at : undefined
 }
 
+/** A skippable frame's first magic byte (0x50-0x5f; RFC 8878, 3.1.2), then 2a 4d 18, a 4-byte size, its data. */
+function skippableFrameLength(bytes: Uint8Array, at: number): number | undefined {
+  if (bytes.length - at < 8 || ((bytes[at] as number) & 0xf0) !== 0x50) return undefined
+  if (bytes[at + 1] !== 0x2a || bytes[at + 2] !== 0x4d || bytes[at + 3] !== 0x18) return undefined
+  const size = new DataView(bytes.buffer, bytes.byteOffset + at + 4, 4).getUint32(0, true)
+  return at + 8 + size <= bytes.length ? 8 + size : undefined
+}
+
+/** Whether `bytes` begins as a zstd or skippable frame does, as far as it goes (a magic number cut short too). */
+function startsFrame(bytes: Uint8Array): boolean {
+  const magic = (bytes[0] as number) >> 4 === 5 ? [bytes[0], 0x2a, 0x4d, 0x18] : [0x28, 0xb5, 0x2f, 0xfd]
+  return magic.every((byte, i) => i >= bytes.length || bytes[i] === byte)
+}
+
+/**
+ * What makes `bytes` not a run of whole zstd and skippable frames (RFC 8878, 3.1), or `undefined` when
+ * it is one. numcodecs' zstd hangs on a frame followed by a cut-off one and leaks 32 bytes of its
+ * WebAssembly stack per refusal (broken for the process after ~1,950), so it is not asked about these.
+ */
+export function zstdFramesFault(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 0) return 'no zstd frame (0 bytes)'
+  for (let at = 0; at < bytes.length; ) {
+    const rest = bytes.subarray(at)
+    const length = zstdFrameLength(rest) ?? skippableFrameLength(bytes, at)
+    if (length === undefined) {
+      return startsFrame(rest)
+        ? `the frame at byte ${at} of ${bytes.length} is cut short or has a reserved bit or block type set`
+        : `bytes ${at}-${bytes.length} are no zstd frame (one starts 28 b5 2f fd, a skippable one 5? 2a 4d 18)`
+    }
+    at += length
+  }
+  return undefined
+}
+
+/**
+ * Refusals numcodecs' zstd (the reference) may still make: each leaks 32 bytes of its 64 KiB
+ * WebAssembly stack, and past ~1,950 every call of the process fails or hangs. Shared, as its module is.
+ */
+const referenceRefusals = { left: 1024 }
+
+/** Decoders that have decoded a frame: a refusal by one that never did may be its own failure to load. */
+const decodersThatWorked = new WeakSet<ZstdDecoder>()
+
 /**
  * zarrita's `zstd` codec with a faster decoder that decompresses straight into one buffer of the
  * size the frame declares. Encoding, frames without a declared size and frames the fast path rejects
@@ -104,17 +147,46 @@ class FastZstdCodec {
   }
 
   async decode(bytes: Uint8Array): Promise<Uint8Array> {
+    const fault = zstdFramesFault(bytes)
+    if (fault !== undefined) throw new InvalidValueError(`zstd chunk refused: ${fault}`)
     const size = zstdFrameContentSize(bytes)
+    const decoder = this.#settings.decoder
     if (size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES) {
       // A decoder need not report zstd's errors: a failure or a result of another size means this
       // frame needs the reference, which decodes it or throws the error that says what is wrong.
       let out: Uint8Array | undefined
+      let failure: unknown
       try {
-        out = await this.#settings.decoder.decode(bytes, size)
-      } catch {}
-      if (out?.length === size) return out
+        out = await decoder.decode(bytes, size)
+      } catch (error) {
+        failure = error
+      }
+      if (out?.length === size) {
+        decodersThatWorked.add(decoder)
+        return out
+      }
+      // One whole frame a decoder that works refused is corrupt (libzstd checks its size and
+      // checksum): not asked of the reference, whose refusals are limited. Several frames are its case.
+      if (decodersThatWorked.has(decoder) && zstdFrameLength(bytes) === bytes.length) {
+        const got = failure === undefined ? `${out?.length ?? 'no'} bytes` : String(failure)
+        throw new InvalidValueError(
+          `zstd frame of ${bytes.length} bytes declaring ${size} refused by ${decoder.name ?? 'the decoder'}: ${got}`,
+          { cause: failure },
+        )
+      }
     }
-    return (await this.#reference()).decode(bytes)
+    if (referenceRefusals.left <= 0) {
+      throw new InvalidValueError(
+        `zstd frame of ${bytes.length} bytes not decoded: zarrita's zstd codec (numcodecs) refused 1024 frames in this process and breaks past ~1,950; read it in a fresh process`,
+      )
+    }
+    const reference = await this.#reference()
+    try {
+      return await reference.decode(bytes)
+    } catch (error) {
+      referenceRefusals.left--
+      throw error
+    }
   }
 }
 

@@ -56,3 +56,15 @@ export async function serve(handler: Handler, options: { readBodies?: boolean } 
   const port = (server.address() as AddressInfo).port
   return { url: `http://127.0.0.1:${port}`, port, seen }
 }
+
+/** The URL of a server answering every request with `body` as JSON (status 200): a lying Kubo RPC. */
+export async function rpcAnswering(body: string): Promise<string> {
+  const rpc = await serve((req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-type': 'application/json' }).end(body)
+  })
+  return rpc.url
+}
+
+/** KuboStore options that fail fast against such a server. */
+export const QUICK_KUBO = { retryDelayMs: 1, retries: 0, timeoutMs: 2_000 }
