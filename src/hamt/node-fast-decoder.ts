@@ -169,8 +169,12 @@ export function decodeCanonicalNode(bytes: Uint8Array): Node | undefined {
   if (r.head(4) !== SLOTS) return undefined
   const slots = new Array<Slot>(SLOTS)
   for (let i = 0; i < SLOTS; i++) {
-    const first = r.peek()
-    if (first === 0x81) {
+    const first = bytes[r.at]
+    // An empty bucket ({}, one byte) is most slots of most nodes: taken here, no call for it.
+    if (first === 0xa0) {
+      r.at++
+      slots[i] = undefined
+    } else if (first === 0x81) {
       r.at++
       const id = readId(r)
       if (id === undefined) return undefined
