@@ -251,22 +251,34 @@ class TreeBuilder {
    */
   #bucket(from: number, to: number): Bucket | undefined {
     const { keys: allKeys, pointers: allPointers } = this.#table
+    const order = this.#order
+    if (to - from === 1) {
+      // Most buckets of a large map: no arrays to build and drop.
+      const entry = order[from] as number
+      this.size++
+      return new Bucket(allKeys[entry] as string, allPointers[entry] as StoreId)
+    }
     const limit = this.#context.maxBucketSize
     const keys: string[] = []
     const pointers: StoreId[] = []
     // From the last entry back: the first time a key is seen is its last value. Each new key is
     // inserted in DAG-CBOR key order, so the bucket is built sorted.
-    for (let i = to - 1; i >= from; i--) {
-      const entry = this.#order[i] as number
+    next: for (let i = to - 1; i >= from; i--) {
+      const entry = order[i] as number
       const key = allKeys[entry] as string
-      if (keys.includes(key)) continue
+      for (let j = 0; j < keys.length; j++) if (keys[j] === key) continue next
       if (keys.length === limit) return undefined
       let at = keys.length
-      while (at > 0 && compareDagCborKeys(keys[at - 1] as string, key) > 0) at--
-      keys.splice(at, 0, key)
-      pointers.splice(at, 0, allPointers[entry] as StoreId)
+      keys.push(key)
+      pointers.push(allPointers[entry] as StoreId)
+      for (; at > 0 && compareDagCborKeys(keys[at - 1] as string, key) > 0; at--) {
+        keys[at] = keys[at - 1] as string
+        pointers[at] = pointers[at - 1] as StoreId
+      }
+      keys[at] = key
+      pointers[at] = allPointers[entry] as StoreId
     }
     this.size += keys.length
-    return new Bucket(keys, pointers)
+    return new Bucket(keys, pointers, true)
   }
 }
