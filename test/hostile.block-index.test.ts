@@ -22,7 +22,18 @@ describe('BlockIndex', () => {
           const model = new Map<string, number>()
           ids.forEach((id, i) => {
             const value = i % 3 === 0 ? -1 - i : i * 8193.5
-            if (index.get(id) === undefined) index.insert(id, value)
+            if (i % 2 === 0) {
+              if (index.get(id) === undefined) index.insert(id, value)
+            } else {
+              // getOrAdd answers what is there and calls `make` only for a new ID.
+              let made = false
+              const had = index.getOrAdd(id, () => {
+                made = true
+                return value
+              })
+              assert.equal(had, model.get(toHex(id)))
+              assert.equal(made, had === undefined)
+            }
             if (!model.has(toHex(id))) model.set(toHex(id), value)
           })
           assert.equal(index.size, model.size)
@@ -38,8 +49,13 @@ describe('BlockIndex', () => {
     )
   })
 
-  it('refuses to insert an ID of another length', () => {
+  it('refuses to insert an ID of another length, or one already there', () => {
     assert.throws(() => new BlockIndex(ID).insert(new Uint8Array(33), 1), RangeError)
+    assert.throws(() => new BlockIndex(ID).getOrAdd(new Uint8Array(35), () => 1), RangeError)
+    const index = new BlockIndex(ID)
+    index.insert(new Uint8Array(ID), 1)
+    assert.throws(() => index.insert(new Uint8Array(ID), 2), RangeError)
+    assert.equal(index.get(new Uint8Array(ID)), 1)
   })
 
   it('IDs that differ in three bytes only, 100k of them, stay cheap to add and find', async () => {

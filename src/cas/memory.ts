@@ -67,16 +67,19 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow {
     }
     const id = this.#nextId()
     blake3MultihashInto(data, id, 0)
-    // Same ID, same bytes: a block saved again is already here (and its ID's room is used again).
-    if (this.#blocks.get(id) !== undefined) return id.slice()
-    this.#idsUsed += ID_LENGTH
     // Copy: the caller may reuse its buffer, and an ID must keep naming the same bytes.
-    if (data.length <= SMALL_BLOCK) this.#blocks.insert(id, this.#place(data))
-    else {
-      this.#blocks.insert(id, -1 - this.#large.length)
-      this.#large.push(copyBytes(data))
-    }
+    const stored = this.#blocks.getOrAdd(id, () => this.#store(data))
+    // Same ID, same bytes: a block saved again is already here (and its ID's room is used again).
+    if (stored !== undefined) return id.slice()
+    this.#idsUsed += ID_LENGTH
     return id
+  }
+
+  /** Keeps a copy of a new block's bytes; returns where it is (see `#blocks`). */
+  #store(data: Uint8Array): number {
+    if (data.length <= SMALL_BLOCK) return this.#place(data)
+    this.#large.push(copyBytes(data))
+    return -this.#large.length
   }
 
   /**
