@@ -19,6 +19,8 @@ export class BlockIndex {
   /** Entry number + 1 per slot, 0 when empty; the length is a power of two. */
   #table: Int32Array
   #size = 0
+  /** The hash of the ID the last {@link BlockIndex.lookup} found absent. */
+  #pending = 0
 
   constructor(idLength: number) {
     this.#idLength = idLength
@@ -48,28 +50,40 @@ export class BlockIndex {
 
   /** Adds `id` with `value`; `id` must not be here yet (ask {@link BlockIndex.get} first). */
   insert(id: Uint8Array, value: number): void {
-    if (this.getOrAdd(id, () => value) !== undefined) throw new RangeError('this ID is here already')
+    const found = this.lookup(id)
+    if (found >= 0) throw new RangeError('this ID is here already')
+    this.addAt(found, id, value)
   }
 
   /**
-   * The value of `id` when it is here; else adds it with the value `make()` returns (called only
-   * then) and returns undefined. One probe and one hash, where `get` then `insert` took two of each.
+   * Where `id` is: its entry number (>= 0), or when absent a negative number that
+   * {@link BlockIndex.addAt} takes to add it with no second probe, if nothing is added in between.
+   * One probe and one hash, where `get` then `insert` took two of each.
    */
-  getOrAdd(id: Uint8Array, make: () => number): number | undefined {
+  lookup(id: Uint8Array): number {
     if (id.length !== this.#idLength) throw new RangeError(`IDs here are ${this.#idLength} bytes`)
     if ((this.#size + 1) * 2 > this.#table.length) this.#growTable()
     const hash = this.#hash(id, 0)
     const slot = this.#probe(id, hash)
     const found = (this.#table[slot] as number) - 1
-    if (found >= 0) return this.#values[found]
-    const value = make()
+    if (found >= 0) return found
+    this.#pending = hash
+    return -1 - slot
+  }
+
+  /** The value of entry `entry` (a {@link BlockIndex.lookup} answer >= 0). */
+  valueAt(entry: number): number {
+    return this.#values[entry] as number
+  }
+
+  /** Adds `id` where {@link BlockIndex.lookup} (the last call) found it absent. */
+  addAt(absent: number, id: Uint8Array, value: number): void {
     if (this.#size === this.#values.length) this.#growEntries()
     const entry = this.#size++
     this.#ids.set(id, entry * this.#idLength)
     this.#values[entry] = value
-    this.#hashes[entry] = hash
-    this.#table[slot] = entry + 1
-    return undefined
+    this.#hashes[entry] = this.#pending
+    this.#table[-1 - absent] = entry + 1
   }
 
   /** Every value in insertion order. */

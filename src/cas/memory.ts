@@ -85,10 +85,12 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
   #save(data: Uint8Array): Uint8Array {
     const id = this.#nextId()
     blake3MultihashInto(data, id, 0)
-    // Copy: the caller may reuse its buffer, and an ID must keep naming the same bytes.
-    const stored = this.#blocks.getOrAdd(id, () => this.#store(data))
+    const blocks = this.#blocks
+    const found = blocks.lookup(id)
     // Same ID, same bytes: a block saved again is already here (and its ID's room is used again).
-    if (stored !== undefined) return id.slice()
+    if (found >= 0) return id.slice()
+    // Copy: the caller may reuse its buffer, and an ID must keep naming the same bytes.
+    blocks.addAt(found, id, this.#store(data))
     this.#idsUsed += ID_LENGTH
     return id
   }
