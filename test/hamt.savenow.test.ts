@@ -5,28 +5,11 @@ import { describe, it } from 'node:test'
 import { loadBlake3 } from '../src/blocks.js'
 import { HAMT, MemoryStore, type StoreId } from '../src/index.js'
 import { testSeed } from './helpers/random.js'
+import { ticksToSettle } from './helpers/ticks.js'
 
 await loadBlake3()
 const seed = testSeed()
 const entries = Array.from({ length: 300 }, (_, i) => [`key-${seed}-${i}`, i] as const)
-
-/** Ticks of the microtask queue until `promise` settles (at most `limit`). */
-async function ticksToSettle(promise: Promise<unknown>, limit = 20): Promise<number> {
-  let settled = false
-  promise.then(
-    () => {
-      settled = true
-    },
-    () => {
-      settled = true
-    },
-  )
-  for (let ticks = 0; ticks < limit; ticks++) {
-    if (settled) return ticks
-    await Promise.resolve()
-  }
-  return limit
-}
 
 async function rootBySet(store: MemoryStore): Promise<StoreId> {
   const map = await HAMT.create<number>({ store })

@@ -68,17 +68,18 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
     return this.#save(data)
   }
 
+  /**
+   * Whether `store` (and `via`, the object the caller holds) may answer `name` without a promise: a
+   * store whose method is replaced (a test's counting or failing store, a Proxy's trap) is asked through it.
+   */
+  static #answersNow(store: object, via: object, name: 'save' | 'load'): boolean {
+    const own = MemoryStore.prototype[name]
+    return callsOwnMethod(store, name, own) && callsOwnMethod(via, name, own) && #blocks in store
+  }
+
   /** `save` without a promise, for the HAMT's writes (see `SAVE_NOW`); undefined sends them to `save`. */
   [SAVE_NOW](data: Uint8Array, via: object): Uint8Array | undefined {
-    // A store whose `save` is replaced (a test's counting or failing store, a Proxy's trap) is asked through it.
-    if (
-      !callsOwnMethod(this, 'save', MemoryStore.prototype.save) ||
-      !callsOwnMethod(via, 'save', MemoryStore.prototype.save) ||
-      !(#blocks in this) ||
-      !(data instanceof Uint8Array)
-    ) {
-      return undefined
-    }
+    if (!MemoryStore.#answersNow(this, via, 'save') || !(data instanceof Uint8Array)) return undefined
     return this.#save(data)
   }
 
@@ -160,15 +161,7 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
 
   /** `load` without a promise, for the HAMT's lookups (see `READ_NOW`); undefined sends them to `load`. */
   [READ_NOW](id: StoreId, via: object, borrow = false): Uint8Array | undefined {
-    // A store whose `load` is replaced (a test's counting or failing store, a Proxy's trap) is asked through it.
-    if (
-      !callsOwnMethod(this, 'load', MemoryStore.prototype.load) ||
-      !callsOwnMethod(via, 'load', MemoryStore.prototype.load) ||
-      !(#blocks in this) ||
-      !(id instanceof Uint8Array)
-    ) {
-      return undefined
-    }
+    if (!MemoryStore.#answersNow(this, via, 'load') || !(id instanceof Uint8Array)) return undefined
     const stored = this.#blocks.get(id)
     if (stored === undefined) return undefined
     return borrow ? this.#view(stored) : this.#copy(stored)
