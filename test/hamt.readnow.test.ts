@@ -11,6 +11,7 @@ import { encodeDagCbor } from '../src/codec/dag-cbor.js'
 import { HAMT, isHamtError, MemoryStore, type StoreId } from '../src/index.js'
 import { assertSound } from './helpers/maps.js'
 import { testSeed } from './helpers/random.js'
+import { ticksToSettle } from './helpers/ticks.js'
 
 await loadBlake3()
 const seed = testSeed()
@@ -30,24 +31,6 @@ const opArb = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'clearCache' as const }) },
 )
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never
-
-/** Ticks of the microtask queue until `promise` settles (at most `limit`). */
-async function ticksToSettle(promise: Promise<unknown>, limit = 20): Promise<number> {
-  let settled = false
-  promise.then(
-    () => {
-      settled = true
-    },
-    () => {
-      settled = true
-    },
-  )
-  for (let ticks = 0; ticks < limit; ticks++) {
-    if (settled) return ticks
-    await Promise.resolve()
-  }
-  return limit
-}
 
 describe('lookups without a promise over a memory store', () => {
   it('interleaved with queued writes, ranges and readers of flushed roots, they match a Map in call order', async () => {

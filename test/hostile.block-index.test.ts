@@ -22,7 +22,14 @@ describe('BlockIndex', () => {
           const model = new Map<string, number>()
           ids.forEach((id, i) => {
             const value = i % 3 === 0 ? -1 - i : i * 8193.5
-            if (index.get(id) === undefined) index.insert(id, value)
+            if (i % 2 === 0) {
+              if (index.get(id) === undefined) index.insert(id, value)
+            } else {
+              // lookup finds what is there, or where addAt puts a new ID.
+              const found = index.lookup(id)
+              assert.equal(found >= 0 ? index.valueAt(found) : undefined, model.get(toHex(id)))
+              if (found < 0) index.addAt(found, id, value)
+            }
             if (!model.has(toHex(id))) model.set(toHex(id), value)
           })
           assert.equal(index.size, model.size)
@@ -38,8 +45,13 @@ describe('BlockIndex', () => {
     )
   })
 
-  it('refuses to insert an ID of another length', () => {
+  it('refuses to insert an ID of another length, or one already there', () => {
     assert.throws(() => new BlockIndex(ID).insert(new Uint8Array(33), 1), RangeError)
+    assert.throws(() => new BlockIndex(ID).lookup(new Uint8Array(35)), RangeError)
+    const index = new BlockIndex(ID)
+    index.insert(new Uint8Array(ID), 1)
+    assert.throws(() => index.insert(new Uint8Array(ID), 2), RangeError)
+    assert.equal(index.get(new Uint8Array(ID)), 1)
   })
 
   it('IDs that differ in three bytes only, 100k of them, stay cheap to add and find', async () => {

@@ -85,6 +85,30 @@ describe('node encoder', () => {
     )
   })
 
+  it('writes keys whose UTF-8 needs a longer CBOR head than their UTF-16 length does', () => {
+    // The encoder writes a key after a head sized for ASCII and moves it when the UTF-8 is longer.
+    const keys = [
+      'a'.repeat(23),
+      'a'.repeat(24),
+      '\u00e9'.repeat(12),
+      '\u20ac'.repeat(85),
+      '\u00e9'.repeat(128),
+    ]
+    keys.push(`${'\u{1f600}'.repeat(5)}x`, '\u20ac'.repeat(21846), `${'a'.repeat(255)}\u00e9`)
+    const node = new Node()
+    keys.forEach((key, i) => {
+      node.slots[i * 3] = new Bucket([key], [blake3Hasher.digest(Uint8Array.of(i)).bytes])
+    })
+    node.slots[100] = new Bucket(
+      keys,
+      keys.map((_, i) => blake3Hasher.digest(Uint8Array.of(i, 1)).bytes),
+    )
+    assert.deepEqual(
+      encodeNode(node, () => new Uint8Array(0)),
+      referenceEncode(node),
+    )
+  })
+
   it('encodes a dirty child by the ID idOf gives it', () => {
     const child = new Node()
     const parent = new Node()

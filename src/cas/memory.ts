@@ -6,7 +6,7 @@ import { copyBytes, formatId } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { callsOwnMethod } from './own-method.js'
 import { checkByteRange, sliceByteRange } from './range.js'
-import { READ_NOW, type ReadsNow } from './read-now.js'
+import { READ_NOW, type ReadsNow, SAVE_NOW, type SavesNow } from './read-now.js'
 
 /**
  * Blocks up to this size are copied into shared arena chunks instead of an array each: a
@@ -31,7 +31,7 @@ const ID_CHUNK = ID_LENGTH * 480
  * const map = await HAMT.create({ store })
  * ```
  */
-export class MemoryStore implements ContentAddressedStore, ReadsNow {
+export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
   /** A small block's place in the arena (see {@link PLACE}), or -1 - its index in `#large`. */
   readonly #blocks = new BlockIndex(ID_LENGTH)
   /** Blocks above {@link SMALL_BLOCK}, each its own copy. */
@@ -65,18 +65,42 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow {
     if (!(data instanceof Uint8Array)) {
       throw new InvalidArgumentError(`data must be a Uint8Array, got ${describeValue(data)}`)
     }
+    return this.#save(data)
+  }
+
+  /**
+   * Whether `store` (and `via`, the object the caller holds) may answer `name` without a promise: a
+   * store whose method is replaced (a test's counting or failing store, a Proxy's trap) is asked through it.
+   */
+  static #answersNow(store: object, via: object, name: 'save' | 'load'): boolean {
+    const own = MemoryStore.prototype[name]
+    return callsOwnMethod(store, name, own) && callsOwnMethod(via, name, own) && #blocks in store
+  }
+
+  /** `save` without a promise, for the HAMT's writes (see `SAVE_NOW`); undefined sends them to `save`. */
+  [SAVE_NOW](data: Uint8Array, via: object): Uint8Array | undefined {
+    if (!MemoryStore.#answersNow(this, via, 'save') || !(data instanceof Uint8Array)) return undefined
+    return this.#save(data)
+  }
+
+  #save(data: Uint8Array): Uint8Array {
     const id = this.#nextId()
     blake3MultihashInto(data, id, 0)
+    const blocks = this.#blocks
+    const found = blocks.lookup(id)
     // Same ID, same bytes: a block saved again is already here (and its ID's room is used again).
-    if (this.#blocks.get(id) !== undefined) return id.slice()
-    this.#idsUsed += ID_LENGTH
+    if (found >= 0) return id.slice()
     // Copy: the caller may reuse its buffer, and an ID must keep naming the same bytes.
-    if (data.length <= SMALL_BLOCK) this.#blocks.insert(id, this.#place(data))
-    else {
-      this.#blocks.insert(id, -1 - this.#large.length)
-      this.#large.push(copyBytes(data))
-    }
+    blocks.addAt(found, id, this.#store(data))
+    this.#idsUsed += ID_LENGTH
     return id
+  }
+
+  /** Keeps a copy of a new block's bytes; returns where it is (see `#blocks`). */
+  #store(data: Uint8Array): number {
+    if (data.length <= SMALL_BLOCK) return this.#place(data)
+    this.#large.push(copyBytes(data))
+    return -this.#large.length
   }
 
   /**
@@ -137,15 +161,7 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow {
 
   /** `load` without a promise, for the HAMT's lookups (see `READ_NOW`); undefined sends them to `load`. */
   [READ_NOW](id: StoreId, via: object, borrow = false): Uint8Array | undefined {
-    // A store whose `load` is replaced (a test's counting or failing store, a Proxy's trap) is asked through it.
-    if (
-      !callsOwnMethod(this, 'load', MemoryStore.prototype.load) ||
-      !callsOwnMethod(via, 'load', MemoryStore.prototype.load) ||
-      !(#blocks in this) ||
-      !(id instanceof Uint8Array)
-    ) {
-      return undefined
-    }
+    if (!MemoryStore.#answersNow(this, via, 'load') || !(id instanceof Uint8Array)) return undefined
     const stored = this.#blocks.get(id)
     if (stored === undefined) return undefined
     return borrow ? this.#view(stored) : this.#copy(stored)

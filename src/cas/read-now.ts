@@ -1,7 +1,8 @@
-// An internal capability of a store that holds its blocks in this process's memory (MemoryStore):
-// a block handed over without a promise, so a HAMT lookup whose nodes and value are all there runs
-// without an await (a promise and its ticks were most of a warm get). A symbol key: not reachable
-// from the package's entry points, and a wrapper around such a store does not inherit it.
+// Internal capabilities of a store that holds its blocks in this process's memory (MemoryStore):
+// a block handed over, or saved, without a promise, so a HAMT lookup whose nodes and value are all
+// there runs without an await (a promise and its ticks were most of a warm get), and a set or bulk
+// build saves a value without one. Symbol keys: not reachable from the package's entry points, and a
+// wrapper around such a store does not inherit them.
 import type { StoreId } from './interface.js'
 
 export const READ_NOW: unique symbol = Symbol('ts-hamt.readNow')
@@ -21,4 +22,21 @@ export interface ReadsNow {
 /** The store, if it can hand blocks over at once. */
 export function readsNow(store: object): ReadsNow | undefined {
   return typeof (store as Partial<ReadsNow>)[READ_NOW] === 'function' ? (store as ReadsNow) : undefined
+}
+
+export const SAVE_NOW: unique symbol = Symbol('ts-hamt.saveNow')
+
+/** A store that may save a block at once. */
+export interface SavesNow {
+  /**
+   * Saves `data` as `save` would (copied before the call returns) and returns its ID; undefined when
+   * the store cannot save at once (`via`'s `save`, the store object the caller holds, is not its
+   * own, see {@link ReadsNow}; or `data` is not bytes): the caller then calls `save`.
+   */
+  [SAVE_NOW](data: Uint8Array, via: object): StoreId | undefined
+}
+
+/** The store, if it can save blocks at once. */
+export function savesNow(store: object): SavesNow | undefined {
+  return typeof (store as Partial<SavesNow>)[SAVE_NOW] === 'function' ? (store as SavesNow) : undefined
 }

@@ -2,7 +2,7 @@ import type { StoreId } from '../cas/interface.js'
 import { describeValue, HashExhaustedError, InvalidArgumentError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
 import type { KeyHasher } from './keys.js'
-import type { NodeLoader } from './loader.js'
+import { type NodeLoader, saveFailure } from './loader.js'
 import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
 import { encodeNode } from './node-encoder.js'
 import { compareDagCborKeys } from './utf8.js'
@@ -118,7 +118,11 @@ class EntryReader {
     const [key, value] = checkEntry(entry, index)
     // As in set: the key and its hash are checked before the value is encoded.
     const hash = this.#context.hasher.hash(key)
-    this.#batch.push(encodeValue(key, value, this.#context.valuesAreBytes))
+    const data = encodeValue(key, value, this.#context.valuesAreBytes)
+    // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for.
+    const saved = this.#context.loader.saveNow(data)
+    if (saved === undefined) this.#batch.push(data)
+    else this.table.pointers.push(saved)
     const length = table.hashLength
     if ((index + 1) * length > table.hashes.length) {
       const grown = new Uint8Array(table.hashes.length * 2)
@@ -133,17 +137,18 @@ class EntryReader {
 
   async saveBatch(): Promise<void> {
     const batch = this.#batch
+    if (batch.length === 0) return
     this.#batch = []
     const { loader, signal } = this.#context
     const options = { signal }
-    const saves = batch.map((data) => loader.save(data, 'raw', options))
+    const saves = batch.map((data) => loader.saveUnwrapped(data, 'raw', options))
     let ids: StoreId[]
     try {
       ids = await Promise.all(saves)
     } catch (error) {
       // Every save of the batch settles before the failure is reported: nothing runs on after it.
       await Promise.allSettled(saves)
-      throw error
+      throw saveFailure('raw', error, signal)
     }
     const pointers = this.table.pointers
     for (const id of ids) pointers.push(id)
@@ -251,22 +256,34 @@ class TreeBuilder {
    */
   #bucket(from: number, to: number): Bucket | undefined {
     const { keys: allKeys, pointers: allPointers } = this.#table
+    const order = this.#order
+    if (to - from === 1) {
+      // Most buckets of a large map: no arrays to build and drop.
+      const entry = order[from] as number
+      this.size++
+      return new Bucket(allKeys[entry] as string, allPointers[entry] as StoreId)
+    }
     const limit = this.#context.maxBucketSize
     const keys: string[] = []
     const pointers: StoreId[] = []
     // From the last entry back: the first time a key is seen is its last value. Each new key is
     // inserted in DAG-CBOR key order, so the bucket is built sorted.
-    for (let i = to - 1; i >= from; i--) {
-      const entry = this.#order[i] as number
+    next: for (let i = to - 1; i >= from; i--) {
+      const entry = order[i] as number
       const key = allKeys[entry] as string
-      if (keys.includes(key)) continue
+      for (let j = 0; j < keys.length; j++) if (keys[j] === key) continue next
       if (keys.length === limit) return undefined
       let at = keys.length
-      while (at > 0 && compareDagCborKeys(keys[at - 1] as string, key) > 0) at--
-      keys.splice(at, 0, key)
-      pointers.splice(at, 0, allPointers[entry] as StoreId)
+      keys.push(key)
+      pointers.push(allPointers[entry] as StoreId)
+      for (; at > 0 && compareDagCborKeys(keys[at - 1] as string, key) > 0; at--) {
+        keys[at] = keys[at - 1] as string
+        pointers[at] = pointers[at - 1] as StoreId
+      }
+      keys[at] = key
+      pointers[at] = allPointers[entry] as StoreId
     }
     this.size += keys.length
-    return new Bucket(keys, pointers)
+    return new Bucket(keys, pointers, true)
   }
 }

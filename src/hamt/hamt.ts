@@ -279,16 +279,20 @@ export class HAMT<V = unknown> {
     const data = encodeValue(key, value, this.valuesAreBytes)
     // The upload starts now, overlapping other sets' uploads, and the write takes its place in the
     // lock's queue now too: it applies after every call made before it, whatever the upload times.
-    const saving = this.#loader.saveUnwrapped(data, 'raw', options)
+    // A store in memory saves at once, without a promise to wait for (see `SAVE_NOW`).
+    const saved = this.#loader.saveNow(data)
+    const saving = saved === undefined ? this.#loader.saveUnwrapped(data, 'raw', options) : undefined
     if (this.#calls.tryWrite()) {
       // Nothing holds or waits for the lock: this call holds it from now, as `write` would, but
       // runs here instead of in two more async functions (most of a set's cost beside the store's).
       try {
-        let pointer: StoreId
-        try {
-          pointer = await saving
-        } catch (err) {
-          throw saveFailure('raw', err, options?.signal)
+        let pointer = saved
+        if (pointer === undefined) {
+          try {
+            pointer = await (saving as Promise<StoreId>)
+          } catch (err) {
+            throw saveFailure('raw', err, options?.signal)
+          }
         }
         const pending = this.#setPointerLocked(key, hash, pointer, options)
         if (pending !== undefined) await pending
@@ -297,7 +301,7 @@ export class HAMT<V = unknown> {
       }
       return
     }
-    const upload = saving.catch((err: unknown) => {
+    const upload = (saving ?? Promise.resolve(saved as StoreId)).catch((err: unknown) => {
       throw saveFailure('raw', err, options?.signal)
     })
     // Awaited in turn below; this only keeps an early failure from counting as unhandled meanwhile.

@@ -1,7 +1,7 @@
 import { formatId, ownBytes } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from '../cas/interface.js'
-import { READ_NOW, type ReadsNow, readsNow } from '../cas/read-now.js'
+import { READ_NOW, type ReadsNow, readsNow, SAVE_NOW, type SavesNow, savesNow } from '../cas/read-now.js'
 import { HamtError, StoreError } from '../errors.js'
 import { observing, timeNodeLoad, traceLoad } from '../telemetry/hooks.js'
 import { type Flight, SingleFlight } from '../util/single-flight.js'
@@ -49,12 +49,15 @@ export class NodeLoader {
   readonly #store: ContentAddressedStore
   /** The store when it hands blocks over without a promise (MemoryStore). */
   readonly #readsNow: ReadsNow | undefined
+  /** The store when it saves blocks without a promise (MemoryStore). */
+  readonly #savesNow: SavesNow | undefined
   /** Loads under way: concurrent lookups through the same uncached node fetch it once. */
   readonly #loading = new SingleFlight<StoreId, Node>(new IdMap<Flight<Node>>())
 
   constructor(store: ContentAddressedStore, cacheBytes: number) {
     this.#store = store
     this.#readsNow = readsNow(store)
+    this.#savesNow = savesNow(store)
     this.cache = new NodeCache(cacheBytes)
   }
 
@@ -155,6 +158,11 @@ export class NodeLoader {
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  /** The ID of `data` saved now by a store that saves without a promise (see `SAVE_NOW`); else undefined. */
+  saveNow(data: Uint8Array): StoreId | undefined {
+    return this.#savesNow === undefined ? undefined : this.#savesNow[SAVE_NOW](data, this.#savesNow)
   }
 
   /** The store's own save, errors unwrapped (see {@link NodeLoader.loadValueUnwrapped}, {@link saveFailure}). */

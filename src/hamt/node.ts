@@ -27,32 +27,37 @@ export class Bucket {
   /**
    * Entries in any order; they are sorted here unless already in DAG-CBOR key order (`sorted`:
    * the caller built them in order, as {@link Bucket.with} does, so they are not checked again).
-   * `block`: where the pointers given as places ({@link placeOf}) are.
+   * `block`: where the pointers given as places ({@link placeOf}) are. A key and a pointer (not
+   * arrays) make a one-entry bucket without two arrays to throw away, as {@link Bucket.of} does.
    */
   constructor(
-    keys: readonly string[],
-    pointers: readonly HeldPointer[],
+    keys: readonly string[] | string,
+    pointers: readonly HeldPointer[] | HeldPointer,
     sorted = false,
     block: Uint8Array | undefined = undefined,
   ) {
     this.block = block
-    if (keys.length === 1) {
+    if (typeof keys === 'string') {
+      this.keyOrKeys = keys
+      this.pointerOrPointers = pointers as HeldPointer
+    } else if (keys.length === 1) {
       this.keyOrKeys = keys[0] as string
-      this.pointerOrPointers = pointers[0] as HeldPointer
+      this.pointerOrPointers = (pointers as readonly HeldPointer[])[0] as HeldPointer
     } else if (sorted || isSorted(keys)) {
       this.keyOrKeys = keys
-      this.pointerOrPointers = pointers
+      this.pointerOrPointers = pointers as readonly HeldPointer[]
     } else {
+      const ps = pointers as readonly HeldPointer[]
       const order = keys.map((_, i) => i)
       order.sort((i, j) => compareDagCborKeys(keys[i] as string, keys[j] as string))
       this.keyOrKeys = order.map((i) => keys[i] as string)
-      this.pointerOrPointers = order.map((i) => pointers[i] as HeldPointer)
+      this.pointerOrPointers = order.map((i) => ps[i] as HeldPointer)
     }
   }
 
-  /** A bucket of one entry (its two arrays are garbage at once: cheap, they die young). */
+  /** A bucket of one entry. */
   static of(key: string, pointer: StoreId): Bucket {
-    return new Bucket([key], [pointer], true)
+    return new Bucket(key, pointer)
   }
 
   get size(): number {
@@ -100,12 +105,20 @@ export class Bucket {
 
   /** A bucket with `key` set to `pointer` (replaced if present), keys still in order. */
   with(key: string, pointer: StoreId): Bucket {
+    const own = this.keyOrKeys
+    if (typeof own === 'string') {
+      // The most common case of a large map's writes, without the arrays of `keys` and `pointers`.
+      if (own === key) return new Bucket(key, pointer)
+      const first = this.pointerAt(0)
+      return compareDagCborKeys(own, key) < 0
+        ? new Bucket([own, key], [first, pointer], true)
+        : new Bucket([key, own], [pointer, first], true)
+    }
     const keys = this.keys
     const pointers = this.pointers
     let at = 0
     while (at < keys.length && compareDagCborKeys(keys[at] as string, key) < 0) at++
     if (keys[at] === key) {
-      if (keys.length === 1) return Bucket.of(key, pointer)
       const replaced = pointers.slice()
       replaced[at] = pointer
       return new Bucket(keys, replaced, true)
