@@ -29,7 +29,7 @@ export interface NodeWorkers {
   readonly zstdDecoder: ZstdDecoder
   /** For `new KuboStore({ blake3Digest })`: blocks under 64 KiB are hashed in the calling thread. */
   readonly blake3Digest: Blake3Digest
-  /** Ends the threads; later calls reject. */
+  /** Ends the threads once the tasks called before it are answered; later calls reject. */
   close(): Promise<void>
 }
 
@@ -131,9 +131,9 @@ class WorkerThread {
  * 500 KB takes less than posting it to a thread) where the runtime has them; otherwise zstd by
  * @foxglove/wasm-zstd (1.4× zstddec per chunk, bench/zstd.ts) and BLAKE3 of large blocks by hash-wasm
  * on worker threads, so that they run on the other cores while the main thread fetches and
- * assembles. Each task goes to the thread with the fewest waiting; a failed decode falls back to the
- * reference codec. Threads start with the first task that needs them; idle, they do not keep the
- * process alive.
+ * assembles. Each task goes to the thread with the fewest waiting; a whole frame they refuse once
+ * they have decoded one is ERR_INVALID_VALUE (the zstd codec does not ask numcodecs about it).
+ * Threads start with the first task that needs them; idle, they do not keep the process alive.
  *
  * @example
  * ```ts
@@ -157,6 +157,8 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
   const nativeZstd = native ? zlibDecoder : undefined
   const nativeBlake3 = native ? nativeBlake3Digest() : undefined
   let pool: WorkerThread[] | undefined
+  /** Tasks given to the threads and not yet answered: close() lets them finish, as they were called before it. */
+  const inFlight = new Set<Promise<unknown>>()
   let closed = false
   const open = (): void => {
     if (closed) throw new Error('nodeWorkers: closed')
@@ -184,13 +186,21 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
     const alive = pool.filter((thread) => thread.alive)
     // No thread (threads: 0, or every one failed): the calling thread does it.
     if (alive.length === 0) return inThread(task)
-    return alive.reduce((best, thread) => (thread.load < best.load ? thread : best)).run(task)
+    const answer = alive.reduce((best, thread) => (thread.load < best.load ? thread : best)).run(task)
+    const settled: Promise<unknown> = answer.then(
+      () => inFlight.delete(settled),
+      () => inFlight.delete(settled),
+    )
+    inFlight.add(settled)
+    return answer
   }
   return {
     zstdDecoder: { name: 'nodeWorkers', decode: (frame, size) => run({ op: 'zstd', frame, size }) },
     blake3Digest: (bytes) => run({ op: 'blake3', bytes }),
     async close() {
       closed = true
+      // A thread ended with a decode pending made its valid frame a refusal (ERR_INVALID_VALUE).
+      await Promise.all([...inFlight])
       await Promise.all((pool ?? []).map((thread) => thread.terminate()))
     },
   }

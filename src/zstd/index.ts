@@ -18,8 +18,9 @@ export { zstdFrameContentSize } from '../zarr/zstd.js'
  * build in this thread (Node 20 and browsers); `options.decoder` picks another, e.g.
  * `nodeWorkers().zstdDecoder` of `ts-hamt/node`. Only frames that declare their size go to it;
  * encoding and other frames go to zarrita's own codec (its numcodecs WASM, loaded only then), so
- * results and errors are zarrita's. Calling it again changes only the decoder, when one is given.
- * Returns the decoder now in use.
+ * results are zarrita's; what is not a run of whole zstd frames, or one frame a decoder that has
+ * worked refused, is an `ERR_INVALID_VALUE` without asking it (its refusals break it past ~1,950).
+ * Calling it again changes only the decoder, when one is given. Returns the decoder now in use.
  *
  * @example
  * ```ts
