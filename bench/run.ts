@@ -37,6 +37,10 @@ type Result = {
   peakRssBytes: number
   /** CPU seconds of the build (set + flush, or fromEntries), ts-hamt only. */
   buildCpuSeconds?: number
+  /** CPU seconds of all gets, and of the first `firstGets` (V8's warm-up), ts-hamt only. */
+  getCpuSeconds?: number
+  firstGets?: number
+  firstGetsCpuSeconds?: number
   root?: string
   /** Blocks in the store after the flush (nodes, plus one per value where values are blocks). */
   blocks?: number
@@ -134,6 +138,12 @@ for (const [key, results] of runs) {
     ...(first.buildCpuSeconds === undefined
       ? {}
       : { buildCpuSeconds: median(results.map((r) => r.buildCpuSeconds as number)) }),
+    ...(first.getCpuSeconds === undefined
+      ? {}
+      : {
+          getCpuSeconds: median(results.map((r) => r.getCpuSeconds as number)),
+          firstGetsCpuSeconds: median(results.map((r) => r.firstGetsCpuSeconds as number)),
+        }),
   })
 }
 const results = [...byRunner.values()]
