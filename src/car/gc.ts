@@ -93,6 +93,8 @@ export async function collectGarbage(store: BlockstoreStore, options: GcOptions)
   try {
     // Blocks buffered before now are written (and seen as puts) before anything is listed.
     await access.flush(options)
+    // Imports under way wrote blocks before now that no root holds yet; later puts are seen.
+    await marks.markUnsettled()
     for (const root of roots) await marks.markRoot(root)
     marks.sawWriters()
     await marks.markPuts()
@@ -235,6 +237,15 @@ class Marks {
       }
       throw error
     })
+  }
+
+  /** What imports under way put (their blocks, and what those link to as far as it is there). */
+  async markUnsettled(): Promise<void> {
+    for (const put of this.#access.unsettled()) {
+      if (this.covers(put)) continue
+      this.#mark(put)
+      await this.#walk(put, () => {})
+    }
   }
 
   /** Marks from every put seen so far, waiting for a walk of them under way. */

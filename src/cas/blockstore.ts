@@ -5,6 +5,7 @@ import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.
 import { mapPool } from '../util/pool.js'
 import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode } from './buffered-blocks.js'
+import { CidQueue } from './cid-queue.js'
 import { type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
 import { concatBytes } from './concat.js'
 import { type BlockHash, blockDigest, blockHashOption, ownBytes, toCid } from './id.js'
@@ -128,12 +129,31 @@ export class BlockstoreStore implements ContentAddressedStore {
   [TENTATIVE_PUTS](via: object): TentativePuts | undefined {
     if (!callsOwnMethod(via, 'putBlock', BlockstoreStore.prototype.putBlock) || !(#blocks in this))
       return undefined
-    return this.#blocks.tentative(
-      (cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch),
+    // Until the import ends its puts are in no root: a collection beginning meanwhile keeps them
+    // (a full buffer may have written them already), see `CollectableAccess.unsettled`.
+    const log = new CidQueue()
+    const { unsettled } = this.#collection
+    unsettled.add(log)
+    const puts = this.#blocks.tentative(
+      (cid, bytes, options, batch) => {
+        log.push(toCid(cid, 'cid'))
+        return this.#putBlock(cid, bytes, options, batch)
+      },
       callsOwnMethod(via, 'hasBlock', BlockstoreStore.prototype.hasBlock)
         ? (cid, options, batch) => this.#hasBlock(cid, options, batch)
         : undefined,
     )
+    return {
+      ...puts,
+      keep: () => {
+        unsettled.delete(log)
+        puts.keep()
+      },
+      drop: () => {
+        unsettled.delete(log)
+        puts.drop()
+      },
+    }
   }
 
   #putBlock(block: CID, bytes: Uint8Array, options: AbortOptions | undefined, batch: Batch | undefined) {
@@ -214,6 +234,7 @@ export class BlockstoreStore implements ContentAddressedStore {
       exclusive: (fn, options) => this.#blocks.exclusive(fn, options),
       addWriter: (writer) => this.#collection.writers.add(writer),
       writers: () => this.#collection.writers.live(),
+      unsettled: () => unsettledPuts(this.#collection.unsettled),
     }
   }
 
@@ -273,6 +294,8 @@ interface Collection {
   readonly watches: Set<(cid: CID) => void>
   /** Maps writing through any store over the blockstore, whose unflushed blocks a collection keeps. */
   readonly writers: WriterRegistry
+  /** The puts of each import under way through a store over the blockstore (see `CollectableAccess.unsettled`). */
+  readonly unsettled: Set<CidQueue>
   /** The collecting store's turn-taking (see `CollectableAccess.exclusive`) while one runs. */
   exclusive: (<T>(fn: () => Promise<T>, options: AbortOptions) => Promise<T>) | undefined
 }
@@ -283,10 +306,19 @@ const collections = new WeakMap<object, Collection>()
 function collectionOf(blockstore: object): Collection {
   let collection = collections.get(blockstore)
   if (collection === undefined) {
-    collection = { watches: new Set(), writers: new WriterRegistry(), exclusive: undefined }
+    collection = {
+      watches: new Set(),
+      writers: new WriterRegistry(),
+      unsettled: new Set(),
+      exclusive: undefined,
+    }
     collections.set(blockstore, collection)
   }
   return collection
+}
+
+function* unsettledPuts(logs: Set<CidQueue>): Iterable<CID> {
+  for (const log of logs) yield* log
 }
 
 const noListing = (description: string): string =>

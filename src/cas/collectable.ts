@@ -39,6 +39,11 @@ export interface CollectableAccess {
   addWriter(writer: UnflushedWriter): void
   /** The live writers registered. */
   writers(): Iterable<UnflushedWriter>
+  /**
+   * The blocks put by imports still under way (in no root yet; a full buffer may have written
+   * them), each import's in the order it put them, those put while this is read included.
+   */
+  unsettled(): Iterable<CID>
 }
 
 /**

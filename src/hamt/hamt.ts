@@ -73,6 +73,9 @@ export class HAMT<V = unknown> {
   #writes = 0
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
   #writer: UnflushedWriter | undefined
+  /** Nodes the flush under way has saved, in no root yet (may be written already), and their count ever. */
+  #flushSaved: StoreId[] = []
+  #flushSaves = 0
 
   private constructor(
     options: HAMTOptions,
@@ -97,7 +100,10 @@ export class HAMT<V = unknown> {
   /** Once writable, on a collectable store: a collection keeps what this map has not flushed yet. */
   #registerWriter(): void {
     if (this.#writer !== undefined || !isCollectable(this.store)) return
-    this.#writer = { version: () => this.#writes, unflushed: () => unflushedIds(this.#root) }
+    this.#writer = {
+      version: () => this.#writes + this.#flushSaves,
+      unflushed: () => unflushedIds(this.#root, this.#flushSaved),
+    }
     this.store[collectable]().addWriter(this.#writer)
   }
 
@@ -646,13 +652,22 @@ export class HAMT<V = unknown> {
       await this.#loader.flushStore(options)
       return this.#root.id
     }
-    const rootId = await flushTree(
-      this.#root.node as Node,
-      this.#loader,
-      this.#flushConcurrency,
-      options,
-      copiesAtSave(this.store),
-    )
+    let rootId: StoreId
+    try {
+      rootId = await flushTree(
+        this.#root.node as Node,
+        this.#loader,
+        this.#flushConcurrency,
+        options,
+        copiesAtSave(this.store),
+        (id) => {
+          this.#flushSaved.push(id)
+          this.#flushSaves++
+        },
+      )
+    } finally {
+      this.#flushSaved = []
+    }
     this.#root = Link.toStored(rootId)
     return rootId
   }
@@ -713,8 +728,15 @@ function isLinkTo(parent: Node | undefined, index: number | undefined, node: Nod
   return slot instanceof Link && slot.node === node
 }
 
-/** The IDs a map's dirty nodes hold: values set and stored subtrees, none while the root is stored. */
-function* unflushedIds(root: Link): Iterable<CID> {
+/**
+ * The IDs a map's dirty nodes hold (values set and stored subtrees, none while the root is stored)
+ * and the nodes a flush under way has saved.
+ */
+function* unflushedIds(root: Link, flushSaved: readonly StoreId[]): Iterable<CID> {
+  for (const id of flushSaved) {
+    const cid = CID.asCID(id)
+    if (cid !== null) yield cid
+  }
   if (root.node === undefined) return
   const nodes: Node[] = [root.node]
   for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {

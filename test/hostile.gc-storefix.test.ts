@@ -1,0 +1,125 @@
+// Garbage collection beside writes under way: an import or a HAMT flush that wrote some blocks
+// (a small write buffer) before a collection began, and finishes after it swept. The finished
+// root must be whole: never a root with children gone.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { MemoryBlockstore } from 'blockstore-core'
+import type { CID } from 'multiformats/cid'
+import { collectGarbage, loadBlake3 } from '../src/blocks.js'
+import type { BlockstoreStore } from '../src/cas/blockstore.js'
+import { HAMT, importCar, isHamtError, MemoryStore, BlockstoreStore as Store } from '../src/index.js'
+import { DiskStore } from '../src/node/index.js'
+import { type Block, carOf, cborBlock, rawBlock } from './helpers/car-blocks.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+import './helpers/with-resolvers.js'
+
+await loadBlake3()
+const seed = testSeed()
+const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-gc-storefix-'))
+after(() => rm(scratch, { recursive: true, force: true }))
+
+type Target = { name: string; open: () => Promise<BlockstoreStore> }
+const targets: Target[] = [
+  {
+    name: 'DiskStore',
+    open: () => DiskStore.open(join(scratch, `disk-${Math.random()}`), { writeBufferBytes: 0 }),
+  },
+  { name: 'BlockstoreStore', open: async () => new Store(new MemoryBlockstore(), { writeBufferBytes: 0 }) },
+]
+
+/** A CAR of children first and their parent (the root) last, as a stream that waits at `gate` before the root. */
+async function childrenFirstCar(
+  n: number,
+): Promise<{ root: CID; children: Block[]; head: Uint8Array; tail: Uint8Array }> {
+  const random = mulberry32(seed)
+  const children: Block[] = []
+  for (let i = 0; i < n; i++) children.push(await rawBlock(`child ${i} of ${seed} ${random()}`))
+  const root = await cborBlock({ children: children.map((child) => child.cid) })
+  const car = await carOf([root.cid], [...children, root])
+  // The root's section is the CAR's last: its length (a varint), CID and bytes.
+  const length = root.cid.bytes.length + root.bytes.length
+  assert.ok(length < 1 << 14)
+  const rootSection = (length < 128 ? 1 : 2) + length
+  return { root: root.cid, children, head: car.subarray(0, -rootSection), tail: car.subarray(-rootSection) }
+}
+
+for (const target of targets) {
+  describe(`collectGarbage on a ${target.name} while an importCar is under way`, () => {
+    it('blocks the import wrote before the collection began stay: the root it returns is whole', async () => {
+      const store = await target.open()
+      const { root, children, head, tail } = await childrenFirstCar(12)
+      const gate = Promise.withResolvers<void>()
+      const sentHead = Promise.withResolvers<void>()
+      async function* stream(): AsyncIterable<Uint8Array> {
+        yield head
+        sentHead.resolve()
+        await gate.promise
+        yield tail
+      }
+      let putChildren = Promise.withResolvers<void>()
+      const importing = importCar(store, stream(), {
+        onProgress: ({ blocks }) => {
+          if (blocks === children.length) putChildren.resolve()
+        },
+      }).catch((error: unknown) => error)
+      await sentHead.promise
+      await putChildren.promise
+      putChildren = Promise.withResolvers<void>()
+      // Every child is written (no buffer): in no root yet, and the import has not finished.
+      assert.equal(store.bufferedBytes, 0)
+      await collectGarbage(store, { keep: [], all: true })
+      gate.resolve()
+      const outcome = await importing
+      assert.ok(!(outcome instanceof Error), `the import failed: ${outcome}`)
+      assert.deepEqual((outcome as { roots: CID[] }).roots, [root])
+      for (const child of children) {
+        assert.equal(await store.hasBlock(child.cid), true, `the imported root's child ${child.cid} is gone`)
+      }
+    })
+  })
+
+  describe(`collectGarbage on a ${target.name} while a HAMT flush is under way`, () => {
+    it('nodes the flush wrote before the collection began stay: the root it returns is whole', async () => {
+      const keys = Array.from({ length: 60 }, (_, i) => `key ${i} ${seed}`)
+      // How many nodes the flush saves (the root last), counted on a memory store.
+      const counting = await HAMT.create<string>({ store: await MemoryStore.create(), maxBucketSize: 1 })
+      for (const key of keys) await counting.set(key, key)
+      let nodes = 0
+      const memory = counting.store as MemoryStore
+      const memorySave = memory.save.bind(memory)
+      memory.save = (data, codec, options) => {
+        if (codec === 'dag-cbor') nodes++
+        return memorySave(data, codec, options)
+      }
+      await counting.flush()
+      assert.ok(nodes > 2, `${nodes} nodes`)
+
+      const store = await target.open()
+      const map = await HAMT.create<string>({ store, maxBucketSize: 1 })
+      for (const key of keys) await map.set(key, key)
+      // The flush waits before it saves the root: every other node is written by then.
+      const gate = Promise.withResolvers<void>()
+      const atRoot = Promise.withResolvers<void>()
+      let saves = 0
+      const save = store.save.bind(store)
+      store.save = async (data, codec, options) => {
+        if (codec === 'dag-cbor' && ++saves === nodes) {
+          atRoot.resolve()
+          await gate.promise
+        }
+        return save(data, codec, options)
+      }
+      const flushing = map.flush().catch((error: unknown) => error)
+      await atRoot.promise
+      await collectGarbage(store, { keep: [], all: true })
+      gate.resolve()
+      const root = await flushing
+      assert.ok(!(root instanceof Error), `the flush failed: ${root}`)
+      const again = await HAMT.open<string>(root as CID, { store })
+      for (const key of keys) assert.equal(await again.get(key), key)
+    })
+  })
+}
