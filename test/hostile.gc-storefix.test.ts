@@ -9,8 +9,7 @@ import { after, describe, it } from 'node:test'
 import { MemoryBlockstore } from 'blockstore-core'
 import type { CID } from 'multiformats/cid'
 import { collectGarbage, loadBlake3 } from '../src/blocks.js'
-import type { BlockstoreStore } from '../src/cas/blockstore.js'
-import { HAMT, importCar, isHamtError, MemoryStore, BlockstoreStore as Store } from '../src/index.js'
+import { BlockstoreStore, HAMT, importCar, MemoryStore } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { type Block, carOf, cborBlock, rawBlock } from './helpers/car-blocks.js'
 import { mulberry32, testSeed } from './helpers/random.js'
@@ -27,7 +26,10 @@ const targets: Target[] = [
     name: 'DiskStore',
     open: () => DiskStore.open(join(scratch, `disk-${Math.random()}`), { writeBufferBytes: 0 }),
   },
-  { name: 'BlockstoreStore', open: async () => new Store(new MemoryBlockstore(), { writeBufferBytes: 0 }) },
+  {
+    name: 'BlockstoreStore',
+    open: async () => new BlockstoreStore(new MemoryBlockstore(), { writeBufferBytes: 0 }),
+  },
 ]
 
 /** A CAR of children first and their parent (the root) last, as a stream that waits at `gate` before the root. */
@@ -81,45 +83,54 @@ for (const target of targets) {
     })
   })
 
-  describe(`collectGarbage on a ${target.name} while a HAMT flush is under way`, () => {
-    it('nodes the flush wrote before the collection began stay: the root it returns is whole', async () => {
-      const keys = Array.from({ length: 60 }, (_, i) => `key ${i} ${seed}`)
-      // How many nodes the flush saves (the root last), counted on a memory store.
-      const counting = await HAMT.create<string>({ store: await MemoryStore.create(), maxBucketSize: 1 })
-      for (const key of keys) await counting.set(key, key)
-      let nodes = 0
-      const memory = counting.store as MemoryStore
-      const memorySave = memory.save.bind(memory)
-      memory.save = (data, codec, options) => {
-        if (codec === 'dag-cbor') nodes++
-        return memorySave(data, codec, options)
-      }
-      await counting.flush()
-      assert.ok(nodes > 2, `${nodes} nodes`)
-
-      const store = await target.open()
-      const map = await HAMT.create<string>({ store, maxBucketSize: 1 })
-      for (const key of keys) await map.set(key, key)
-      // The flush waits before it saves the root: every other node is written by then.
-      const gate = Promise.withResolvers<void>()
-      const atRoot = Promise.withResolvers<void>()
-      let saves = 0
-      const save = store.save.bind(store)
-      store.save = async (data, codec, options) => {
-        if (codec === 'dag-cbor' && ++saves === nodes) {
-          atRoot.resolve()
-          await gate.promise
+  for (const mode of ['flush', 'fromEntries'] as const) {
+    describe(`collectGarbage on a ${target.name} while a HAMT ${mode} is under way`, () => {
+      it('values and nodes written before the collection began stay: the root returned is whole', async () => {
+        const keys = Array.from({ length: 60 }, (_, i) => `key ${i} ${seed}`)
+        // How many nodes the flush saves (the root last), counted on a memory store.
+        const counting = await HAMT.create<string>({ store: await MemoryStore.create(), maxBucketSize: 1 })
+        for (const key of keys) await counting.set(key, key)
+        let nodes = 0
+        const memory = counting.store as MemoryStore
+        const memorySave = memory.save.bind(memory)
+        memory.save = (data, codec, options) => {
+          if (codec === 'dag-cbor') nodes++
+          return memorySave(data, codec, options)
         }
-        return save(data, codec, options)
-      }
-      const flushing = map.flush().catch((error: unknown) => error)
-      await atRoot.promise
-      await collectGarbage(store, { keep: [], all: true })
-      gate.resolve()
-      const root = await flushing
-      assert.ok(!(root instanceof Error), `the flush failed: ${root}`)
-      const again = await HAMT.open<string>(root as CID, { store })
-      for (const key of keys) assert.equal(await again.get(key), key)
+        await counting.flush()
+        assert.ok(nodes > 2, `${nodes} nodes`)
+
+        const store = await target.open()
+        const map = mode === 'flush' ? await HAMT.create<string>({ store, maxBucketSize: 1 }) : undefined
+        for (const key of keys) await map?.set(key, key)
+        // The write waits before it saves the root: every value and other node is written by then.
+        const gate = Promise.withResolvers<void>()
+        const atRoot = Promise.withResolvers<void>()
+        let saves = 0
+        const save = store.save.bind(store)
+        store.save = async (data, codec, options) => {
+          if (codec === 'dag-cbor' && ++saves === nodes) {
+            atRoot.resolve()
+            await gate.promise
+          }
+          return save(data, codec, options)
+        }
+        const writing = (
+          map === undefined
+            ? HAMT.fromEntries<string>(
+                keys.map((key) => [key, key]),
+                { store, maxBucketSize: 1 },
+              ).then((built) => built.rootId)
+            : map.flush()
+        ).catch((error: unknown) => error)
+        await atRoot.promise
+        await collectGarbage(store, { keep: [], all: true })
+        gate.resolve()
+        const root = await writing
+        assert.ok(!(root instanceof Error), `the ${mode} failed: ${root}`)
+        const again = await HAMT.open<string>(root as CID, { store })
+        for (const key of keys) assert.equal(await again.get(key), key)
+      })
     })
-  })
+  }
 }

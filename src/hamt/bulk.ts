@@ -26,6 +26,8 @@ export type BulkContext = {
   /** The store copies the bytes at its save call (`copiesAtSave`): nodes are encoded into scratch. */
   copyAtSave: boolean
   signal: AbortSignal | undefined
+  /** Hears each value's and node's ID as its save returns (a collection keeps them while the build runs). */
+  onSaved: (id: StoreId) => void
 }
 
 /** Every entry read, in input order: index `i` is the `i`-th entry, duplicates included. */
@@ -136,7 +138,11 @@ class EntryReader {
     this.#batch = []
     const { loader, signal } = this.#context
     const options = { signal }
-    const saves = batch.map((data) => loader.save(data, 'raw', options))
+    const saves = batch.map(async (data) => {
+      const id = await loader.save(data, 'raw', options)
+      this.#context.onSaved(id)
+      return id
+    })
     let ids: StoreId[]
     try {
       ids = await Promise.all(saves)
@@ -214,6 +220,7 @@ class TreeBuilder {
     )
     const size = bytes.length
     const rootId = await this.#context.loader.save(bytes, 'dag-cbor', { signal: this.#context.signal })
+    this.#context.onSaved(rootId)
     return { rootId, root, bytes: size }
   }
 

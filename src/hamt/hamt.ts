@@ -73,7 +73,7 @@ export class HAMT<V = unknown> {
   #writes = 0
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
   #writer: UnflushedWriter | undefined
-  /** Nodes the flush under way has saved, in no root yet (may be written already), and their count ever. */
+  /** What the flush (or bulk build) under way has saved, in no root yet (may be written already), and their count ever. */
   #flushSaved: StoreId[] = []
   #flushSaves = 0
 
@@ -105,6 +105,12 @@ export class HAMT<V = unknown> {
       unflushed: () => unflushedIds(this.#root, this.#flushSaved),
     }
     this.store[collectable]().addWriter(this.#writer)
+  }
+
+  /** A save of a flush or bulk build under way: kept by collections until it ends. */
+  #sawSave(id: StoreId): void {
+    this.#flushSaved.push(id)
+    this.#flushSaves++
   }
 
   /** Creates an empty, writable map (unless `readOnly: true`). Nothing is saved until {@link HAMT.flush}. */
@@ -144,15 +150,23 @@ export class HAMT<V = unknown> {
       0,
       options.readOnly ?? false,
     )
-    const built = await buildFromEntries(entries, {
-      hasher: map.#hasher,
-      loader: map.#loader,
-      maxBucketSize: map.maxBucketSize,
-      valuesAreBytes: map.valuesAreBytes,
-      concurrency: map.#flushConcurrency,
-      copyAtSave: copiesAtSave(options.store),
-      signal: options.signal,
-    })
+    // What the build saved is in no root until it ends: a collection meanwhile keeps it (read-only too).
+    map.#registerWriter()
+    let built: Awaited<ReturnType<typeof buildFromEntries>>
+    try {
+      built = await buildFromEntries(entries, {
+        hasher: map.#hasher,
+        loader: map.#loader,
+        maxBucketSize: map.maxBucketSize,
+        valuesAreBytes: map.valuesAreBytes,
+        concurrency: map.#flushConcurrency,
+        copyAtSave: copiesAtSave(options.store),
+        signal: options.signal,
+        onSaved: (id) => map.#sawSave(id),
+      })
+    } finally {
+      map.#flushSaved = []
+    }
     map.#loader.cache.set(built.rootId, built.root, built.bytes)
     map.#root = Link.toStored(built.rootId)
     map.#size = built.size
@@ -660,10 +674,7 @@ export class HAMT<V = unknown> {
         this.#flushConcurrency,
         options,
         copiesAtSave(this.store),
-        (id) => {
-          this.#flushSaved.push(id)
-          this.#flushSaves++
-        },
+        (id) => this.#sawSave(id),
       )
     } finally {
       this.#flushSaved = []
