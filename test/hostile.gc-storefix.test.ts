@@ -9,10 +9,11 @@ import { after, describe, it } from 'node:test'
 import { MemoryBlockstore } from 'blockstore-core'
 import type { CID } from 'multiformats/cid'
 import { collectGarbage, loadBlake3 } from '../src/blocks.js'
-import { BlockstoreStore, HAMT, importCar, MemoryStore } from '../src/index.js'
+import { BlockstoreStore, HAMT, importCar, MemoryStore, ShardedZarrStore } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { type Block, carOf, cborBlock, rawBlock } from './helpers/car-blocks.js'
 import { mulberry32, testSeed } from './helpers/random.js'
+import { bytes, v3Array } from './helpers/sharded.js'
 import './helpers/with-resolvers.js'
 
 await loadBlake3()
@@ -134,3 +135,32 @@ for (const target of targets) {
     })
   }
 }
+
+describe('collectGarbage between two flushes of a writable ShardedZarrStore being listed', () => {
+  it('the listing reads the shards it began with: they stay while it runs', async () => {
+    const store = new BlockstoreStore(new MemoryBlockstore())
+    const side = 6
+    const sharded = await ShardedZarrStore.create({ store, chunksPerShard: 2, cacheBytes: 0 })
+    await sharded.set('a/zarr.json', v3Array([side, side], [1, 1]))
+    const chunk = await store.save(bytes(1 + (seed % 7)), 'raw')
+    const keys = new Set(['zarr.json', 'a/zarr.json'])
+    for (let i = 0; i < side; i++) {
+      for (let j = 0; j < side; j++) {
+        await sharded.setPointer(`a/c/${i}/${j}`, chunk)
+        keys.add(`a/c/${i}/${j}`)
+      }
+    }
+    // Reopened with no cache: the listing loads each shard block by its CID when it reaches it.
+    const root = await sharded.flush()
+    const writer = await ShardedZarrStore.open(root, { store, readOnly: false, cacheBytes: 0 })
+    const listing = writer.list()
+    const listed = new Set<string>()
+    while (listed.size < 3) listed.add((await listing.next()).value as string)
+    // Every chunk deleted (all shards change), flushed, and only the new root kept.
+    for (let i = 0; i < side; i++) for (let j = 0; j < side; j++) await writer.delete(`a/c/${i}/${j}`)
+    const emptied = await writer.flush()
+    await collectGarbage(store, { keep: [emptied] })
+    for await (const key of listing) listed.add(key)
+    assert.deepEqual([...listed].sort(), [...keys].sort())
+  })
+})

@@ -57,6 +57,8 @@ export class ShardTable {
   readonly #readPolicy: ShardReadPolicy
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
   #writer: UnflushedWriter | undefined
+  /** Where listings register the shard blocks they will read (a collectable store only). */
+  readonly #listings: { addWriter(writer: UnflushedWriter): void } | undefined
 
   /**
    * `store` is used with its failures typed (see {@link withTypedErrors}). `readMode` applies to
@@ -64,6 +66,7 @@ export class ShardTable {
    */
   constructor(store: ContentAddressedStore, root: ShardedRoot, cacheBytes: number, readMode: ShardReadMode) {
     this.store = withTypedErrors(store)
+    this.#listings = isCollectable(store) ? store[collectable]() : undefined
     this.root = root
     this.#cache = new ShardCache(cacheBytes)
     this.#readPolicy = new ShardReadPolicy(readMode)
@@ -246,19 +249,33 @@ export class ShardTable {
       unsaved.set(Number(key.slice(prefix.length)), [...(this.#cache.get(key) as ShardEntry[])])
     }
     const { path, grid, shardCids } = index
-    return (options) => this.#chunksOf({ path, grid, shardCids }, unsaved, options)
+    // The shard blocks it will read may be in no root after a flush: a collection keeps them until read.
+    const listing = {
+      next: 0,
+      version: () => 0,
+      *unflushed() {
+        for (let shard = listing.next; shard < shardCids.length; shard++) {
+          const cid = unsaved.has(shard) ? null : (shardCids[shard] ?? null)
+          if (cid !== null) yield cid
+        }
+      },
+    }
+    this.#listings?.addWriter(listing)
+    return (options) => this.#chunksOf({ path, grid, shardCids }, unsaved, options, listing)
   }
 
   async *#chunksOf(
     index: ArrayIndex,
     unsaved: ReadonlyMap<number, ShardEntry[]>,
     options: AbortOptions | undefined,
+    listing: { next: number },
   ): AsyncGenerator<[number[], CID]> {
     const { grid } = index
     for (let shard = 0; shard < grid.shardCount; shard++) {
       const id = index.shardCids[shard] ?? null
       const entries =
         unsaved.get(shard) ?? (id === null ? undefined : await this.#savedShard(index, shard, id, options))
+      listing.next = shard + 1
       if (entries === undefined) continue
       for (let position = 0; position < entries.length; position++) {
         const cid = entries[position]
