@@ -1,7 +1,7 @@
 import { CID } from 'multiformats/cid'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { integerOption } from '../check.js'
-import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
+import { BlockNotFoundError, InvalidArgumentError, InvalidValueError, StoreError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
 import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode } from './buffered-blocks.js'
@@ -14,6 +14,9 @@ import { callsOwnMethod } from './own-method.js'
 import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
 import { buildUnixfsFile } from './unixfs-builder.js'
 import { checkVerifiable, verifyBlock } from './verify.js'
+
+/** The key of a store's largest block for `putBlock` (a DiskStore's, which reads no larger block file). */
+export const MAX_PUT_BYTES: unique symbol = Symbol('ts-hamt.maxPutBytes')
 
 /**
  * The part of an `interface-blockstore` Blockstore this store uses. `get` may return the bytes, a
@@ -156,7 +159,17 @@ export class BlockstoreStore implements ContentAddressedStore {
     }
   }
 
+  /** The largest block `putBlock` takes: any here (the blockstore holds what it is given). */
+  get [MAX_PUT_BYTES](): number {
+    return Number.POSITIVE_INFINITY
+  }
+
   #putBlock(block: CID, bytes: Uint8Array, options: AbortOptions | undefined, batch: Batch | undefined) {
+    const most = this[MAX_PUT_BYTES]
+    if (bytes?.length > most) {
+      const message = `block ${block} is ${bytes.length} bytes, more than the ${most} a block of ${this.description} can be`
+      return Promise.reject(new InvalidValueError(message))
+    }
     if (this.#collection.watches.size > 0) this.#sawPut(toCid(block, 'cid'))
     return this.#blocks.putBlock(block, bytes, options, batch)
   }

@@ -6,7 +6,7 @@ import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
-import { BlockstoreStore, type BlockstoreStoreOptions } from './blockstore.js'
+import { BlockstoreStore, type BlockstoreStoreOptions, MAX_PUT_BYTES } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
 import {
   isOwnerAlive,
@@ -17,6 +17,7 @@ import {
   releaseLock,
   takeLock,
 } from './disk-lock.js'
+import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
 
 export interface DiskStoreOptions extends BlockstoreStoreOptions {
@@ -51,8 +52,9 @@ function blockFile(blockstore: FsBlockstore, cid: CID): { dir: string; file: str
 
 /**
  * An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk),
- * and reads a block file whole only when it is a regular file: one linked to a device or made a
- * FIFO (a stranger's directory) would be read without end.
+ * and reads a block file whole only when it is a regular file no larger than the store's largest
+ * block: one linked to a device or made a FIFO (a stranger's directory) would be read without end,
+ * a huge one (sparse: no disk) whole into memory.
  */
 class CleaningFsBlockstore extends FsBlockstore {
   override async *get(key: CID, options?: AbortOptions): AsyncGenerator<Uint8Array> {
@@ -69,11 +71,20 @@ class CleaningFsBlockstore extends FsBlockstore {
     if (handle === undefined)
       throw new StoreError(`the block file ${path} is not a regular file: it is not read`)
     try {
-      yield await handle.readFile()
+      const { size } = await handle.stat()
+      if (size > this.maxBlockBytes) {
+        throw new StoreError(
+          `the block file ${path} is ${size} bytes, more than the ${this.maxBlockBytes} a block of this store can be: it is not read`,
+        )
+      }
+      yield await readUpTo(handle, size)
     } finally {
       await handle.close()
     }
   }
+
+  /** The largest block file read (see {@link DiskStore}'s `chunkSize`); set by the store. */
+  maxBlockBytes = MAX_BLOCK_BYTES
 
   /** Set when a temporary file could not be removed: the writer marker then stays for the next `open`. */
   leftTemporaryFile = false
@@ -124,9 +135,19 @@ export class DiskStore extends BlockstoreStore {
   readonly directory: string
   declare readonly blockstore: FsBlockstore
 
-  private constructor(blockstore: FsBlockstore, options: BlockstoreStoreOptions) {
+  private constructor(blockstore: CleaningFsBlockstore, options: BlockstoreStoreOptions) {
     super(blockstore, options)
     this.directory = blockstore.path
+    // Its `chunkSize` (checked by now: a value's largest block), and at least a gateway's 4 MiB (a CAR's).
+    this.#maxBlockBytes = Math.max(MAX_BLOCK_BYTES, options.chunkSize ?? 0)
+    blockstore.maxBlockBytes = this.#maxBlockBytes
+  }
+
+  readonly #maxBlockBytes: number
+
+  /** The largest block this store writes and reads: a larger block file (a stranger's) is not read whole. */
+  override get [MAX_PUT_BYTES](): number {
+    return this.#maxBlockBytes
   }
 
   override get description(): string {
@@ -221,6 +242,18 @@ export class DiskStore extends BlockstoreStore {
     }
     return new DiskStore(blockstore, storeOptions)
   }
+}
+
+/** The first `size` bytes of the file (fewer if it shrank): a file growing meanwhile is read no further. */
+async function readUpTo(handle: FileHandle, size: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size)
+  let filled = 0
+  while (filled < size) {
+    const { bytesRead } = await handle.read(bytes, filled, size - filled, filled)
+    if (bytesRead === 0) break
+    filled += bytesRead
+  }
+  return filled === size ? bytes : bytes.subarray(0, filled)
 }
 
 /**
