@@ -1,9 +1,10 @@
 // DiskStore with a stranger's hand in its directory: a block file grown huge (a sparse file costs no
 // disk), read within a memory budget; what the store itself writes it still reads.
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, rm, truncate } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { mkdir, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
@@ -12,7 +13,9 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { collectGarbage, loadBlake3 } from '../src/blocks.js'
 import { HAMT, importCar, isHamtError } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
+import { processStart } from '../src/util/partial-files.js'
 import { carOf } from './helpers/car-blocks.js'
+import { storeWithLeftover } from './helpers/disk-leftover.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { testSeed } from './helpers/random.js'
 
@@ -83,5 +86,67 @@ describe('a DiskStore block file made huge', () => {
     const large = await DiskStore.open(join(scratch, 'import-large'), { chunkSize: 6 << 20 })
     await importCar(large, car)
     assert.deepEqual(await large.getBlock(block.cid), bytes)
+  })
+})
+
+const linux = (await processStart(process.pid)) !== undefined
+const exists = (path: string): Promise<boolean> =>
+  stat(path).then(
+    () => true,
+    () => false,
+  )
+const markerOf = (directory: string, pid: number): string => join(directory, `.ts-hamt-writing-${pid}`)
+
+describe('a temporary file a failed write could not remove', () => {
+  it('keeps the writer marker only while it is there: once it is gone, the next flush removes the marker', async () => {
+    const directory = join(scratch, 'left-temp')
+    const store = await DiskStore.open(directory, { writeBufferBytes: 1 << 20 })
+    const bytes = new TextEncoder().encode(`left ${seed}`)
+    await store.save(bytes, 'raw')
+    await store.flush()
+    const file = await onlyBlockFile(directory)
+    await rm(file)
+    // A folder where the block's temporary file goes: the write fails, and rm (not recursive) cannot remove it.
+    const temp = join(dirname(file), `.${basename(file)}.tmp`)
+    await mkdir(temp)
+    await store.save(bytes, 'raw')
+    await assert.rejects(store.flush(), (error: unknown) => isHamtError(error, 'ERR_STORE'))
+    assert.equal(await exists(markerOf(directory, process.pid)), true, 'the leftover keeps the marker')
+    await rm(temp, { recursive: true })
+    await store.flush()
+    assert.equal(await exists(file), true)
+    assert.equal(
+      await exists(markerOf(directory, process.pid)),
+      false,
+      'the marker outlived the leftover: other processes cannot collect garbage while this one lives',
+    )
+  })
+})
+
+describe('a writer marker whose text names another pid than its file name', {
+  skip: !linux && 'no /proc',
+}, () => {
+  const deadPid = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']))
+  // A live process other than this one (and not ours to stop): the test runner that started this file.
+  const livePid = process.ppid
+
+  it('the file name wins: a live pid named, a dead one in the text, is a live writer (nothing cleaned)', async () => {
+    const { directory, leftover } = await storeWithLeftover(join(scratch, 'name-live'))
+    await writeFile(markerOf(directory, livePid), `${deadPid} - 0123456789abcdef\n`)
+    await DiskStore.open(directory)
+    assert.equal(await exists(leftover), true, 'a live writer’s temporary file was removed')
+    const store = await DiskStore.open(directory)
+    await assert.rejects(
+      collectGarbage(store, { keep: [], all: true }),
+      new RegExp(`process ${livePid} is writing`),
+    )
+  })
+
+  it('a dead pid named, a live one in the text, is a dead writer (cleaned up, collection runs)', async () => {
+    const { directory, leftover } = await storeWithLeftover(join(scratch, 'name-dead'))
+    await writeFile(markerOf(directory, deadPid), `${livePid} - 0123456789abcdef\n`)
+    const store = await DiskStore.open(directory)
+    assert.equal(await exists(leftover), false)
+    await collectGarbage(store, { keep: [], all: true })
   })
 })

@@ -113,12 +113,13 @@ export async function ownerText(): Promise<{ text: string; token: string }> {
 }
 
 /**
- * The owner a marker file at `path` names; an empty or unreadable one (an older version's, or one
- * being written) is `pid`'s, whose start is unknown.
+ * The owner a marker file at `path` names: `pid`, the one in its name. Its text tells a reused pid
+ * (the start time) only when it names that pid too; an empty, unreadable or other one (an older
+ * version's, one being written, a stranger's) leaves the start unknown: a live `pid` counts as the writer.
  */
 export async function markerOwner(path: string, pid: number): Promise<LockOwner> {
   const owner = await readOwner(path).catch(() => undefined)
-  return owner?.pid === undefined ? { text: '', pid, start: undefined } : owner
+  return owner?.pid === pid ? owner : { text: '', pid, start: undefined }
 }
 
 /**

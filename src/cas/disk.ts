@@ -86,9 +86,6 @@ class CleaningFsBlockstore extends FsBlockstore {
   /** The largest block file read (see {@link DiskStore}'s `chunkSize`); set by the store. */
   maxBlockBytes = MAX_BLOCK_BYTES
 
-  /** Set when a temporary file could not be removed: the writer marker then stays for the next `open`. */
-  leftTemporaryFile = false
-
   override async put(
     key: CID,
     value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
@@ -98,9 +95,10 @@ class CleaningFsBlockstore extends FsBlockstore {
       return await super.put(key, value, options)
     } catch (error) {
       const { dir, file } = blockFile(this, key)
-      await rm(join(this.path, dir, `.${file}.tmp`), { force: true }).catch((failure: unknown) => {
+      const temporary = join(this.path, dir, `.${file}.tmp`)
+      await rm(temporary, { force: true }).catch((failure: unknown) => {
         // No shard folder (or a file in its place): no temporary file was made either.
-        if ((failure as NodeJS.ErrnoException).code !== 'ENOTDIR') this.leftTemporaryFile = true
+        if ((failure as NodeJS.ErrnoException).code !== 'ENOTDIR') leftOver(this.path).add(temporary)
       })
       throw error
     }
@@ -176,9 +174,10 @@ export class DiskStore extends BlockstoreStore {
       if (left === 0) flushesHere.delete(this.directory)
       else flushesHere.set(this.directory, left)
       // A failed put removed its temporary file; only one it could not remove keeps the marker for a
-      // later open. A marker kept otherwise would hold other processes' collections off while this one lives.
-      const leftovers = (this.blockstore as CleaningFsBlockstore).leftTemporaryFile
-      if (left === 0 && !leftovers) await rm(marker, { force: true }).catch(() => {})
+      // later open, and only while it is there (tried again here, no flush of ours running). A marker
+      // kept otherwise would hold other processes' collections off while this one lives.
+      if (left === 0 && (await removedLeftovers(this.directory)))
+        await rm(marker, { force: true }).catch(() => {})
     }
   }
 
@@ -242,6 +241,33 @@ export class DiskStore extends BlockstoreStore {
     }
     return new DiskStore(blockstore, storeOptions)
   }
+}
+
+/**
+ * Temporary files a failed write of this process could not remove, per directory (of any store on
+ * it: they share the process's marker).
+ */
+const leftoversHere = new Map<string, Set<string>>()
+
+function leftOver(directory: string): Set<string> {
+  const left = leftoversHere.get(directory) ?? new Set<string>()
+  leftoversHere.set(directory, left)
+  return left
+}
+
+/** Whether no temporary file of ours is left in `directory`: those left before are removed now if they can be. */
+async function removedLeftovers(directory: string): Promise<boolean> {
+  const left = leftoversHere.get(directory)
+  if (left === undefined) return true
+  for (const path of [...left]) {
+    await rm(path, { force: true }).then(
+      () => left.delete(path),
+      () => {},
+    )
+  }
+  if (left.size > 0) return false
+  leftoversHere.delete(directory)
+  return true
 }
 
 /** The first `size` bytes of the file (fewer if it shrank): a file growing meanwhile is read no further. */
