@@ -132,8 +132,8 @@ export class BlockstoreStore implements ContentAddressedStore {
   [TENTATIVE_PUTS](via: object): TentativePuts | undefined {
     if (!callsOwnMethod(via, 'putBlock', BlockstoreStore.prototype.putBlock) || !(#blocks in this))
       return undefined
-    // Until the import ends its puts are in no root: a collection beginning meanwhile keeps them
-    // (a full buffer may have written them already), see `CollectableAccess.unsettled`.
+    // Until the import ends its puts (and the blocks it found held) are in no root: a collection
+    // beginning meanwhile keeps them (a full buffer may have written them), see `CollectableAccess.unsettled`.
     const log = new CidQueue()
     const { unsettled } = this.#collection
     unsettled.add(log)
@@ -143,7 +143,12 @@ export class BlockstoreStore implements ContentAddressedStore {
         return this.#putBlock(cid, bytes, options, batch)
       },
       callsOwnMethod(via, 'hasBlock', BlockstoreStore.prototype.hasBlock)
-        ? (cid, options, batch) => this.#hasBlock(cid, options, batch)
+        ? async (cid, options, batch) => {
+            const held = await this.#hasBlock(cid, options, batch)
+            // The import relies on it from now on: a collection keeps it as one of its puts.
+            if (held) log.push(toCid(cid, 'cid'))
+            return held
+          }
         : undefined,
     )
     return {

@@ -40,8 +40,8 @@ export interface CollectableAccess {
   /** The live writers registered. */
   writers(): Iterable<UnflushedWriter>
   /**
-   * The blocks put by imports still under way (in no root yet; a full buffer may have written
-   * them), each import's in the order it put them, those put while this is read included.
+   * The blocks put, or found held and relied on, by imports still under way (in no root yet; a full
+   * buffer may have written them), each import's in order, those added while this is read included.
    */
   unsettled(): Iterable<CID>
 }
