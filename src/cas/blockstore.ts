@@ -8,7 +8,7 @@ import { BufferedBlocks, codecCode } from './buffered-blocks.js'
 import { CidQueue } from './cid-queue.js'
 import { type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
 import { concatBytes } from './concat.js'
-import { type BlockHash, blockDigest, blockHashOption, ownBytes, toCid } from './id.js'
+import { type BlockHash, blockDigest, blockHashOption, ownBytes, plainView, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { callsOwnMethod } from './own-method.js'
 import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
@@ -360,14 +360,9 @@ async function collect(
   result: Uint8Array | Promise<Uint8Array> | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
 ): Promise<Uint8Array> {
   const value = await result
-  if (value instanceof Uint8Array) return plain(value)
+  // Node's Buffers (blockstore-fs reads) as plain Uint8Arrays, as every other store returns.
+  if (value instanceof Uint8Array) return plainView(value)
   const chunks: Uint8Array[] = []
   for await (const chunk of value) chunks.push(chunk)
-  return plain(concatBytes(chunks))
-}
-
-/** Node's Buffers (blockstore-fs reads) as plain Uint8Arrays, as every other store returns. */
-function plain(bytes: Uint8Array): Uint8Array {
-  if (Object.getPrototypeOf(bytes) === Uint8Array.prototype) return bytes
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return plainView(concatBytes(chunks))
 }

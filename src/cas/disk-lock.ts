@@ -2,10 +2,10 @@
 // atomically from a holder that died; and the same owner text in its writer markers. Node-only:
 // imported only by the disk store.
 import { createHash, randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
-import { type FileHandle, link, open, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { type FileHandle, link, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { isProcessAlive, processStart } from '../util/partial-files.js'
+import { openRegularFile } from './regular-file.js'
 
 /**
  * Who holds a lock, from the file's text `<pid> <start> <token>`: the start time tells a reused pid
@@ -59,21 +59,6 @@ export async function readOwner(path: string): Promise<LockOwner | undefined> {
   } finally {
     await handle.close()
   }
-}
-
-/**
- * `path` opened to read, or undefined (closed) when it is not a regular file. Opened without
- * waiting: a FIFO's open would wait for a writer for ever (regular files ignore the flag).
- */
-export async function openRegularFile(path: string): Promise<FileHandle | undefined> {
-  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
-  let regular = false
-  try {
-    regular = (await handle.stat()).isFile()
-  } finally {
-    if (!regular) await handle.close()
-  }
-  return regular ? handle : undefined
 }
 
 /** Whether the owner's process still runs: its pid alive and, where known, started when recorded. */

@@ -8,17 +8,10 @@ import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
 import { BlockstoreStore, type BlockstoreStoreOptions, MAX_PUT_BYTES } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
-import {
-  isOwnerAlive,
-  markerOwner,
-  openRegularFile,
-  ownerText,
-  readOwner,
-  releaseLock,
-  takeLock,
-} from './disk-lock.js'
+import { isOwnerAlive, markerOwner, ownerText, readOwner, releaseLock, takeLock } from './disk-lock.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
+import { openRegularFile, readUpTo } from './regular-file.js'
 
 export interface DiskStoreOptions extends BlockstoreStoreOptions {
   /** Create the directory when it does not exist; default true. */
@@ -111,7 +104,9 @@ class CleaningFsBlockstore extends FsBlockstore {
  * a crashed process leaves whole blocks or none. Blocks are written on flush: a root returned by
  * `HAMT.flush()` has every block it needs on disk. IDs equal {@link KuboStore}'s for the same data.
  * A failed write (a full disk) removes its temporary file; those of a process killed while writing
- * are removed by the next `open` once no process is writing. Node.js only (import from `ts-hamt/node`).
+ * are removed by the next `open` once no process is writing. Its largest block is its `chunkSize`, and
+ * at least 4 MiB (a gateway's limit): `putBlock` refuses a larger one, and a larger block file (a
+ * stranger's) is not read. Node.js only (import from `ts-hamt/node`).
  *
  * @example
  * ```ts
@@ -268,18 +263,6 @@ async function removedLeftovers(directory: string): Promise<boolean> {
   if (left.size > 0) return false
   leftoversHere.delete(directory)
   return true
-}
-
-/** The first `size` bytes of the file (fewer if it shrank): a file growing meanwhile is read no further. */
-async function readUpTo(handle: FileHandle, size: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(size)
-  let filled = 0
-  while (filled < size) {
-    const { bytesRead } = await handle.read(bytes, filled, size - filled, filled)
-    if (bytesRead === 0) break
-    filled += bytesRead
-  }
-  return filled === size ? bytes : bytes.subarray(0, filled)
 }
 
 /**
