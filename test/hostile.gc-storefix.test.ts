@@ -164,3 +164,19 @@ describe('collectGarbage between two flushes of a writable ShardedZarrStore bein
     assert.deepEqual([...listed].sort(), [...keys].sort())
   })
 })
+
+describe('collectGarbage through one DiskStore while another store on the same directory writes', () => {
+  it('the other store’s unflushed values (on disk already) stay: its later flush gives a whole root', async () => {
+    const directory = join(scratch, `two-stores-${seed}`)
+    const collecting = await DiskStore.open(directory)
+    const writing = await DiskStore.open(directory, { writeBufferBytes: 0 })
+    const map = await HAMT.create<string>({ store: writing })
+    const keys = Array.from({ length: 20 }, (_, i) => `two stores ${i} ${seed}`)
+    for (const key of keys) await map.set(key, key.repeat(3))
+    assert.equal(writing.bufferedBytes, 0)
+    await collectGarbage(collecting, { keep: [], all: true })
+    const root = await map.flush()
+    const again = await HAMT.open<string>(root, { store: await DiskStore.open(directory) })
+    for (const key of keys) assert.equal(await again.get(key), key.repeat(3))
+  })
+})

@@ -15,6 +15,12 @@ import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
 import { buildUnixfsFile } from './unixfs-builder.js'
 import { checkVerifiable, verifyBlock } from './verify.js'
 
+/**
+ * The key of a blockstore's own collection key, when stores over other blockstore objects share its
+ * blocks (every FsBlockstore on one directory): their puts, writers and imports one collection sees.
+ */
+export const COLLECTION_KEY: unique symbol = Symbol('ts-hamt.collectionKey')
+
 /** The key of a store's largest block for `putBlock` (a DiskStore's, which reads no larger block file). */
 export const MAX_PUT_BYTES: unique symbol = Symbol('ts-hamt.maxPutBytes')
 
@@ -83,7 +89,9 @@ export class BlockstoreStore implements ContentAddressedStore {
       throw new InvalidArgumentError('blockstore must have get and put methods (an interface-blockstore)')
     }
     this.blockstore = blockstore
-    this.#collection = collectionOf(blockstore)
+    this.#collection = collectionOf(
+      (blockstore as { [COLLECTION_KEY]?: object })[COLLECTION_KEY] ?? blockstore,
+    )
     this.#hash = blockHashOption(options.hash)
     this.#chunkSize = integerOption('chunkSize', options.chunkSize, 1 << 20)
     this.#verify = options.verify ?? true
@@ -318,7 +326,7 @@ interface Collection {
   exclusive: (<T>(fn: () => Promise<T>, options: AbortOptions) => Promise<T>) | undefined
 }
 
-/** By blockstore object: two stores over one (a Helia node's) share its collection. */
+/** By blockstore object (or its `COLLECTION_KEY`): two stores over one (a Helia node's) share its collection. */
 const collections = new WeakMap<object, Collection>()
 
 function collectionOf(blockstore: object): Collection {

@@ -6,7 +6,7 @@ import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
-import { BlockstoreStore, type BlockstoreStoreOptions, MAX_PUT_BYTES } from './blockstore.js'
+import { BlockstoreStore, type BlockstoreStoreOptions, COLLECTION_KEY, MAX_PUT_BYTES } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
 import { isOwnerAlive, markerOwner, ownerText, readOwner, releaseLock, takeLock } from './disk-lock.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
@@ -74,6 +74,13 @@ class CleaningFsBlockstore extends FsBlockstore {
     } finally {
       await handle.close()
     }
+  }
+
+  /** Every store on this directory in this process shares one collection (a GC sees their puts and writers). */
+  get [COLLECTION_KEY](): object {
+    const key = directoryKeys.get(this.path) ?? {}
+    directoryKeys.set(this.path, key)
+    return key
   }
 
   /** The largest block file read (see {@link DiskStore}'s `chunkSize`); set by the store. */
@@ -237,6 +244,9 @@ export class DiskStore extends BlockstoreStore {
     return new DiskStore(blockstore, storeOptions)
   }
 }
+
+/** One collection key per directory (its resolved path) for the life of the process. */
+const directoryKeys = new Map<string, object>()
 
 /**
  * Temporary files a failed write of this process could not remove, per directory (of any store on
