@@ -180,3 +180,31 @@ describe('collectGarbage through one DiskStore while another store on the same d
     for (const key of keys) assert.equal(await again.get(key), key.repeat(3))
   })
 })
+
+describe('collectGarbage while a HAMT set waits for its turn (its value already written)', () => {
+  it('the value stays: the set commits and the flushed root is whole', async () => {
+    const store = new BlockstoreStore(new MemoryBlockstore(), { writeBufferBytes: 0 })
+    const first = await HAMT.create<string>({ store })
+    await first.set(`base ${seed}`, 'base')
+    const root = await first.flush()
+    const map = await HAMT.open<string>(root, { store, readOnly: false, cacheBytes: 0 })
+    // The set's path loads wait at a gate: its value is saved and written, its pointer in no node yet.
+    const gate = Promise.withResolvers<void>()
+    const loading = Promise.withResolvers<void>()
+    const load = store.load.bind(store)
+    store.load = async (id, options) => {
+      loading.resolve()
+      await gate.promise
+      return load(id, options)
+    }
+    const value = `in flight ${seed}`.repeat(20)
+    const setting = map.set('late', value)
+    await loading.promise
+    assert.equal(store.bufferedBytes, 0)
+    await collectGarbage(store, { keep: [root] })
+    gate.resolve()
+    await setting
+    const again = await HAMT.open<string>(await map.flush(), { store })
+    assert.equal(await again.get('late'), value)
+  })
+})

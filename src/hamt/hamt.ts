@@ -73,8 +73,11 @@ export class HAMT<V = unknown> {
   #writes = 0
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
   #writer: UnflushedWriter | undefined
-  /** What the flush (or bulk build) under way has saved, in no root yet (may be written already), and their count ever. */
+  /** What the flush (or bulk build) under way has saved, in no root yet (may be written already). */
   #flushSaved: StoreId[] = []
+  /** Values saved by sets not committed yet (in no node: may be written already). */
+  readonly #valuesInFlight = new Set<StoreId>()
+  /** Saves seen for the two above, ever: with the write count, the writer's version. */
   #flushSaves = 0
 
   private constructor(
@@ -102,9 +105,32 @@ export class HAMT<V = unknown> {
     if (this.#writer !== undefined || !isCollectable(this.store)) return
     this.#writer = {
       version: () => this.#writes + this.#flushSaves,
-      unflushed: () => unflushedIds(this.#root, this.#flushSaved),
+      unflushed: () => unflushedIds(this.#root, [...this.#flushSaved, ...this.#valuesInFlight]),
     }
     this.store[collectable]().addWriter(this.#writer)
+  }
+
+  /**
+   * Until the function returned is called, the value `saving` saves is kept by collections (a set's
+   * value is written, maybe, before its turn puts it in a node). Only on a collectable store.
+   */
+  #holdWhileSaved(saving: Promise<StoreId>): (() => void) | undefined {
+    if (this.#writer === undefined) return undefined
+    let done = false
+    let held: StoreId | undefined
+    saving.then(
+      (id) => {
+        if (done) return
+        held = id
+        this.#valuesInFlight.add(id)
+        this.#flushSaves++
+      },
+      () => {},
+    )
+    return () => {
+      done = true
+      if (held !== undefined) this.#valuesInFlight.delete(held)
+    }
   }
 
   /** A save of a flush or bulk build under way: kept by collections until it ends. */
@@ -300,6 +326,8 @@ export class HAMT<V = unknown> {
     // The upload starts now, overlapping other sets' uploads, and the write takes its place in the
     // lock's queue now too: it applies after every call made before it, whatever the upload times.
     const saving = this.#loader.saveUnwrapped(data, 'raw', options)
+    // On a collectable store: the value kept by collections until it is in a node (or the set failed).
+    const release = this.#holdWhileSaved(saving)
     if (this.#calls.tryWrite()) {
       // Nothing holds or waits for the lock: this call holds it from now, as `write` would, but
       // runs here instead of in two more async functions (most of a set's cost beside the store's).
@@ -314,6 +342,7 @@ export class HAMT<V = unknown> {
         if (pending !== undefined) await pending
       } finally {
         this.#calls.endWrite()
+        release?.()
       }
       return
     }
@@ -322,10 +351,14 @@ export class HAMT<V = unknown> {
     })
     // Awaited in turn below; this only keeps an early failure from counting as unhandled meanwhile.
     upload.catch(() => {})
-    await this.#calls.write(
-      async () => this.#setPointerLocked(key, hash, await upload, options),
-      options?.signal,
-    )
+    try {
+      await this.#calls.write(
+        async () => this.#setPointerLocked(key, hash, await upload, options),
+        options?.signal,
+      )
+    } finally {
+      release?.()
+    }
   }
 
   /**
@@ -357,13 +390,32 @@ export class HAMT<V = unknown> {
       values.push(encodeValue(key, value, this.valuesAreBytes))
       keys.push(key)
     }
+    const releases: ((() => void) | undefined)[] = []
     const uploads = mapPool(
       values,
       this.#flushConcurrency,
-      (data) => this.#loader.save(data, 'raw', options),
+      (data) => {
+        const saving = this.#loader.save(data, 'raw', options)
+        releases.push(this.#holdWhileSaved(saving))
+        return saving
+      },
       options?.signal,
     )
     uploads.catch(() => {})
+    try {
+      await this.#setManyUploaded(keys, hashes, uploads, options)
+    } finally {
+      for (const release of releases) release?.()
+    }
+  }
+
+  /** The rest of {@link HAMT.setMany}: `uploads` are the values' uploads, started at the call. */
+  async #setManyUploaded(
+    keys: string[],
+    hashes: Uint8Array[],
+    uploads: Promise<StoreId[]>,
+    options: AbortOptions | undefined,
+  ): Promise<void> {
     await this.#calls.write(async () => {
       const pointers = await uploads
       this.#calls.assertWritable('set')
