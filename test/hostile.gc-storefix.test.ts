@@ -208,3 +208,32 @@ describe('collectGarbage while a HAMT set waits for its turn (its value already 
     assert.equal(await again.get('late'), value)
   })
 })
+
+describe('collectGarbage while a ShardedZarrStore chunk write waits for its shard (its chunk already written)', () => {
+  it('the chunk stays: the write lands and the flushed root is whole', async () => {
+    const store = new BlockstoreStore(new MemoryBlockstore(), { writeBufferBytes: 0 })
+    const first = await ShardedZarrStore.create({ store, chunksPerShard: 4 })
+    await first.set('a/zarr.json', v3Array([4, 4], [1, 1]))
+    await first.set('a/c/0/0', bytes(seed % 5))
+    const root = await first.flush()
+    const sharded = await ShardedZarrStore.open(root, { store, readOnly: false, cacheBytes: 0 })
+    // The write's shard load waits at a gate: its chunk is saved and written, in no shard yet.
+    const gate = Promise.withResolvers<void>()
+    const loading = Promise.withResolvers<void>()
+    const load = store.load.bind(store)
+    store.load = async (id, options) => {
+      loading.resolve()
+      await gate.promise
+      return load(id, options)
+    }
+    const chunk = bytes(7 + (seed % 3))
+    const writing = sharded.set('a/c/0/1', chunk)
+    await loading.promise
+    assert.equal(store.bufferedBytes, 0)
+    await collectGarbage(store, { keep: [root] })
+    gate.resolve()
+    await writing
+    const again = await ShardedZarrStore.open(await sharded.flush(), { store })
+    assert.deepEqual(await again.get('a/c/0/1'), chunk)
+  })
+})

@@ -57,6 +57,9 @@ export class ShardTable {
   readonly #readPolicy: ShardReadPolicy
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
   #writer: UnflushedWriter | undefined
+  /** Chunks saved by writes not in their shard yet (see {@link ShardTable.holdWhile}), and holds ever. */
+  readonly #chunksInFlight = new Map<CID, number>()
+  #holds = 0
   /** Where listings register the shard blocks they will read (a collectable store only). */
   readonly #listings: { addWriter(writer: UnflushedWriter): void } | undefined
 
@@ -80,13 +83,31 @@ export class ShardTable {
     if (this.#writer !== undefined || !isCollectable(store)) return
     // Chunk writes count in the cache, metadata and array changes in the root: either is a cue.
     this.#writer = {
-      version: () => this.#cache.changes + this.root.changes,
+      version: () => this.#cache.changes + this.root.changes + this.#holds,
       unflushed: () => this.#unflushedIds(),
     }
     store[collectable]().addWriter(this.#writer)
   }
 
+  /**
+   * Runs `write` (putting the chunk `cid` just saved in its shard) with the chunk kept by collections
+   * meanwhile: it may be written already, and its shard's load may wait.
+   */
+  async holdWhile<T>(cid: CID, write: () => Promise<T>): Promise<T> {
+    if (this.#writer === undefined) return write()
+    this.#chunksInFlight.set(cid, (this.#chunksInFlight.get(cid) ?? 0) + 1)
+    this.#holds++
+    try {
+      return await write()
+    } finally {
+      const left = (this.#chunksInFlight.get(cid) ?? 1) - 1
+      if (left === 0) this.#chunksInFlight.delete(cid)
+      else this.#chunksInFlight.set(cid, left)
+    }
+  }
+
   *#unflushedIds(): Iterable<CID> {
+    yield* this.#chunksInFlight.keys()
     if (!this.hasUnflushedChanges) return
     for (const entries of this.#cache.dirtyEntries()) for (const cid of entries) if (cid !== null) yield cid
     // The root's own links (metadata, shards not changed): the base may not be a kept root.
