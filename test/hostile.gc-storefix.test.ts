@@ -9,7 +9,14 @@ import { after, describe, it } from 'node:test'
 import { MemoryBlockstore } from 'blockstore-core'
 import type { CID } from 'multiformats/cid'
 import { collectGarbage, loadBlake3 } from '../src/blocks.js'
-import { BlockstoreStore, HAMT, importCar, MemoryStore, ShardedZarrStore } from '../src/index.js'
+import {
+  BlockstoreStore,
+  HAMT,
+  importCar,
+  MemoryStore,
+  ShardedZarrStore,
+  type StoreId,
+} from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { type Block, carOf, cborBlock, rawBlock } from './helpers/car-blocks.js'
 import { mulberry32, testSeed } from './helpers/random.js'
@@ -32,6 +39,31 @@ const targets: Target[] = [
     open: async () => new BlockstoreStore(new MemoryBlockstore(), { writeBufferBytes: 0 }),
   },
 ]
+
+/**
+ * Runs `write` with `store.load` held at a gate from its first load (every block it saved is written
+ * by then: no buffer), collects keeping only `root` meanwhile, then lets the write finish.
+ */
+async function collectWhileLoadsWait(
+  store: BlockstoreStore,
+  root: StoreId,
+  write: () => Promise<void>,
+): Promise<void> {
+  const gate = Promise.withResolvers<void>()
+  const loading = Promise.withResolvers<void>()
+  const load = store.load.bind(store)
+  store.load = async (id, options) => {
+    loading.resolve()
+    await gate.promise
+    return load(id, options)
+  }
+  const writing = write()
+  await loading.promise
+  assert.equal(store.bufferedBytes, 0)
+  await collectGarbage(store, { keep: [root] })
+  gate.resolve()
+  await writing
+}
 
 /** A CAR of children first and their parent (the root) last, as a stream that waits at `gate` before the root. */
 async function childrenFirstCar(
@@ -188,22 +220,9 @@ describe('collectGarbage while a HAMT set waits for its turn (its value already 
     await first.set(`base ${seed}`, 'base')
     const root = await first.flush()
     const map = await HAMT.open<string>(root, { store, readOnly: false, cacheBytes: 0 })
-    // The set's path loads wait at a gate: its value is saved and written, its pointer in no node yet.
-    const gate = Promise.withResolvers<void>()
-    const loading = Promise.withResolvers<void>()
-    const load = store.load.bind(store)
-    store.load = async (id, options) => {
-      loading.resolve()
-      await gate.promise
-      return load(id, options)
-    }
+    // The set's path loads wait: its value is saved and written, its pointer in no node yet.
     const value = `in flight ${seed}`.repeat(20)
-    const setting = map.set('late', value)
-    await loading.promise
-    assert.equal(store.bufferedBytes, 0)
-    await collectGarbage(store, { keep: [root] })
-    gate.resolve()
-    await setting
+    await collectWhileLoadsWait(store, root, () => map.set('late', value))
     const again = await HAMT.open<string>(await map.flush(), { store })
     assert.equal(await again.get('late'), value)
   })
@@ -217,22 +236,9 @@ describe('collectGarbage while a ShardedZarrStore chunk write waits for its shar
     await first.set('a/c/0/0', bytes(seed % 5))
     const root = await first.flush()
     const sharded = await ShardedZarrStore.open(root, { store, readOnly: false, cacheBytes: 0 })
-    // The write's shard load waits at a gate: its chunk is saved and written, in no shard yet.
-    const gate = Promise.withResolvers<void>()
-    const loading = Promise.withResolvers<void>()
-    const load = store.load.bind(store)
-    store.load = async (id, options) => {
-      loading.resolve()
-      await gate.promise
-      return load(id, options)
-    }
+    // The write's shard load waits: its chunk is saved and written, in no shard yet.
     const chunk = bytes(7 + (seed % 3))
-    const writing = sharded.set('a/c/0/1', chunk)
-    await loading.promise
-    assert.equal(store.bufferedBytes, 0)
-    await collectGarbage(store, { keep: [root] })
-    gate.resolve()
-    await writing
+    await collectWhileLoadsWait(store, root, () => sharded.set('a/c/0/1', chunk))
     const again = await ShardedZarrStore.open(await sharded.flush(), { store })
     assert.deepEqual(await again.get('a/c/0/1'), chunk)
   })

@@ -1,5 +1,3 @@
-import { CID } from 'multiformats/cid'
-import { collectable, isCollectable, type UnflushedWriter } from '../cas/collectable.js'
 import { copiesAtSave } from '../cas/copy-at-save.js'
 import { copyId, isStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
@@ -11,6 +9,7 @@ import { type LookupProbe, observing, traceLookup } from '../telemetry/hooks.js'
 import { mapPool } from '../util/pool.js'
 import { buildFromEntries, checkEntries, checkEntry } from './bulk.js'
 import { CallOrder } from './call-order.js'
+import { CollectionView } from './collection-view.js'
 import { diffMaps } from './diff.js'
 import { flushTree } from './flush.js'
 import type {
@@ -72,13 +71,7 @@ export class HAMT<V = unknown> {
   /** Count of committed writes, to tell whether the map changed during a long read. */
   #writes = 0
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
-  #writer: UnflushedWriter | undefined
-  /** What the flush (or bulk build) under way has saved, in no root yet (may be written already). */
-  #flushSaved: StoreId[] = []
-  /** Values saved by sets not committed yet (in no node: may be written already). */
-  readonly #valuesInFlight = new Set<StoreId>()
-  /** Saves seen for the two above, ever: with the write count, the writer's version. */
-  #flushSaves = 0
+  #writer: CollectionView | undefined
 
   private constructor(
     options: HAMTOptions,
@@ -102,41 +95,11 @@ export class HAMT<V = unknown> {
 
   /** Once writable, on a collectable store: a collection keeps what this map has not flushed yet. */
   #registerWriter(): void {
-    if (this.#writer !== undefined || !isCollectable(this.store)) return
-    this.#writer = {
-      version: () => this.#writes + this.#flushSaves,
-      unflushed: () => unflushedIds(this.#root, [...this.#flushSaved, ...this.#valuesInFlight]),
-    }
-    this.store[collectable]().addWriter(this.#writer)
-  }
-
-  /**
-   * Until the function returned is called, the value `saving` saves is kept by collections (a set's
-   * value is written, maybe, before its turn puts it in a node). Only on a collectable store.
-   */
-  #holdWhileSaved(saving: Promise<StoreId>): (() => void) | undefined {
-    if (this.#writer === undefined) return undefined
-    let done = false
-    let held: StoreId | undefined
-    saving.then(
-      (id) => {
-        if (done) return
-        held = id
-        this.#valuesInFlight.add(id)
-        this.#flushSaves++
-      },
-      () => {},
+    this.#writer ??= CollectionView.on(
+      this.store,
+      () => this.#root,
+      () => this.#writes,
     )
-    return () => {
-      done = true
-      if (held !== undefined) this.#valuesInFlight.delete(held)
-    }
-  }
-
-  /** A save of a flush or bulk build under way: kept by collections until it ends. */
-  #sawSave(id: StoreId): void {
-    this.#flushSaved.push(id)
-    this.#flushSaves++
   }
 
   /** Creates an empty, writable map (unless `readOnly: true`). Nothing is saved until {@link HAMT.flush}. */
@@ -188,10 +151,10 @@ export class HAMT<V = unknown> {
         concurrency: map.#flushConcurrency,
         copyAtSave: copiesAtSave(options.store),
         signal: options.signal,
-        onSaved: (id) => map.#sawSave(id),
+        onSaved: (id) => map.#writer?.sawSave(id),
       })
     } finally {
-      map.#flushSaved = []
+      map.#writer?.endSaves()
     }
     map.#loader.cache.set(built.rootId, built.root, built.bytes)
     map.#root = Link.toStored(built.rootId)
@@ -327,7 +290,7 @@ export class HAMT<V = unknown> {
     // lock's queue now too: it applies after every call made before it, whatever the upload times.
     const saving = this.#loader.saveUnwrapped(data, 'raw', options)
     // On a collectable store: the value kept by collections until it is in a node (or the set failed).
-    const release = this.#holdWhileSaved(saving)
+    const release = this.#writer?.holdWhileSaved(saving)
     if (this.#calls.tryWrite()) {
       // Nothing holds or waits for the lock: this call holds it from now, as `write` would, but
       // runs here instead of in two more async functions (most of a set's cost beside the store's).
@@ -396,21 +359,21 @@ export class HAMT<V = unknown> {
       this.#flushConcurrency,
       (data) => {
         const saving = this.#loader.save(data, 'raw', options)
-        releases.push(this.#holdWhileSaved(saving))
+        releases.push(this.#writer?.holdWhileSaved(saving))
         return saving
       },
       options?.signal,
     )
     uploads.catch(() => {})
     try {
-      await this.#setManyUploaded(keys, hashes, uploads, options)
+      await this.#setManyInTurn(keys, hashes, uploads, options)
     } finally {
       for (const release of releases) release?.()
     }
   }
 
-  /** The rest of {@link HAMT.setMany}: `uploads` are the values' uploads, started at the call. */
-  async #setManyUploaded(
+  /** The write of {@link HAMT.setMany}, in its turn: `uploads` are the values' uploads, started at the call. */
+  async #setManyInTurn(
     keys: string[],
     hashes: Uint8Array[],
     uploads: Promise<StoreId[]>,
@@ -726,10 +689,10 @@ export class HAMT<V = unknown> {
         this.#flushConcurrency,
         options,
         copiesAtSave(this.store),
-        (id) => this.#sawSave(id),
+        (id) => this.#writer?.sawSave(id),
       )
     } finally {
-      this.#flushSaved = []
+      this.#writer?.endSaves()
     }
     this.#root = Link.toStored(rootId)
     return rootId
@@ -789,33 +752,4 @@ function pointerInBucket(slot: Slot, key: string): StoreId | undefined {
 function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {
   const slot = parent?.slots[index as number]
   return slot instanceof Link && slot.node === node
-}
-
-/**
- * The IDs a map's dirty nodes hold (values set and stored subtrees, none while the root is stored)
- * and the nodes a flush under way has saved.
- */
-function* unflushedIds(root: Link, flushSaved: readonly StoreId[]): Iterable<CID> {
-  for (const id of flushSaved) {
-    const cid = CID.asCID(id)
-    if (cid !== null) yield cid
-  }
-  if (root.node === undefined) return
-  const nodes: Node[] = [root.node]
-  for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
-    for (const slot of node.slots) {
-      if (slot instanceof Bucket) {
-        for (let i = 0; i < slot.size; i++) {
-          const cid = CID.asCID(slot.pointerAt(i))
-          if (cid !== null) yield cid
-        }
-      } else if (slot instanceof Link) {
-        if (slot.node !== undefined) nodes.push(slot.node)
-        else {
-          const cid = CID.asCID(slot.id)
-          if (cid !== null) yield cid
-        }
-      }
-    }
-  }
 }
