@@ -7,7 +7,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { CidQueue } from '../src/car/cid-queue.js'
+import { CidQueue } from '../src/cas/cid-queue.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
 const seed = testSeed()

@@ -67,9 +67,11 @@ const SWEEP_BATCH = 256
  *
  * What the writable HAMTs and ShardedZarrStores of this process on the store have not flushed
  * stays too: the values and chunks they set and everything their changed nodes, shards and roots
- * link to (so a map opened from a root that is not kept still flushes whole). A root a writer has
- * flushed is no longer unflushed: keep the roots you still need. Other processes' unflushed writes
- * are not seen: flush them before collecting.
+ * link to (so a map opened from a root that is not kept still flushes whole), and what a flush,
+ * `HAMT.fromEntries` or `importCar` of this process under way has written before the collection
+ * began (the root it returns is whole), and the shards a sharded listing under way has still to
+ * read. A root a writer has flushed is no longer unflushed: keep the roots you still need. Other
+ * processes' unflushed writes are not seen: flush them before collecting.
  *
  * @example
  * ```ts
@@ -93,6 +95,8 @@ export async function collectGarbage(store: BlockstoreStore, options: GcOptions)
   try {
     // Blocks buffered before now are written (and seen as puts) before anything is listed.
     await access.flush(options)
+    // Imports under way wrote blocks before now that no root holds yet; later puts are seen.
+    await marks.markUnsettled()
     for (const root of roots) await marks.markRoot(root)
     marks.sawWriters()
     await marks.markPuts()
@@ -235,6 +239,15 @@ class Marks {
       }
       throw error
     })
+  }
+
+  /** What imports under way put (their blocks, and what those link to as far as it is there). */
+  async markUnsettled(): Promise<void> {
+    for (const put of this.#access.unsettled()) {
+      if (this.covers(put)) continue
+      this.#mark(put)
+      await this.#walk(put, () => {})
+    }
   }
 
   /** Marks from every put seen so far, waiting for a walk of them under way. */

@@ -1,11 +1,13 @@
 import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { CarBlockIterator } from '@ipld/car/iterator'
 import type { CID } from 'multiformats/cid'
+import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions } from '../cas/interface.js'
 import { tentativePuts } from '../cas/tentative-puts.js'
 import { checkVerifiable, verifyBlock } from '../cas/verify.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import { raceAbort } from '../util/abort.js'
+import { mapPool } from '../util/pool.js'
 import { CarLinks } from './car-links.js'
 import type { BlockSink, BlockSource, CarSource, ImportCarOptions } from './interface.js'
 
@@ -59,7 +61,8 @@ export async function importCarFrom(
   const readBack =
     typeof getBlock === 'function' ? (cid: CID) => getBlock.call(target, cid, { signal }) : undefined
   // Held through our stores' tentative puts: a block another import put stays while this one relies on it.
-  const has: Has = tentative?.hasBlock ?? ((cid, options) => target.hasBlock?.(cid, options))
+  const asked: Has = tentative?.hasBlock ?? ((cid, options) => target.hasBlock?.(cid, options))
+  const has = storeChecks(asked)
   try {
     if (checkFirst) await readCar(open(), has, options, undefined, true)
     // Hashed once by the check and once by the target (ours verify): not a third time in between.
@@ -87,6 +90,23 @@ function checkTarget(target: BlockSink): void {
 
 /** Whether the target holds a block (its `hasBlock`; undefined when it has none). */
 type Has = (cid: CID, options: AbortOptions) => Promise<boolean | undefined> | undefined
+
+/**
+ * `has`, asked once per block an import relies on: the put pass does not ask again what the check
+ * pass found (our stores hold it for the import from then on: `tentative-puts.ts`, `car/gc.ts`).
+ */
+function storeChecks(has: Has): Has {
+  const found = new IdMap<true>()
+  return async (cid, options) => {
+    if (found.has(cid.multihash.bytes)) return true
+    const held = await has(cid, options)
+    if (held === true) found.set(cid.multihash.bytes, true)
+    return held
+  }
+}
+
+/** Links asked of the store at once; the check stops asking at the first one missing. */
+const STORE_CHECKS_AT_ONCE = 16
 
 /** What the put pass does with each block, and how it reads one back (the target's `getBlock`). */
 interface Putting {
@@ -193,15 +213,25 @@ async function checkBlocks(
   return { roots, blocks }
 }
 
-/** Every root and link must be in the CAR or already in the target: a CAR cut between blocks is not whole. */
+/**
+ * Every root and link must be in the CAR or already in the target: a CAR cut between blocks is not
+ * whole. One missing ends it: a small CAR linking thousands of absent blocks costs a few requests
+ * (a gateway's, for Kubo), not one a link.
+ */
 async function checkComplete(has: Has, unresolved: CID[], options: ImportCarOptions): Promise<void> {
   const missing: CID[] = []
-  for (const cid of unresolved) {
-    if (!(await has(cid, { signal: options.signal }))) missing.push(cid)
-  }
+  const { signal } = options
+  await mapPool(
+    unresolved,
+    STORE_CHECKS_AT_ONCE,
+    async (cid) => {
+      if (missing.length === 0 && !(await has(cid, { signal }))) missing.push(cid)
+    },
+    signal,
+  )
   if (missing.length > 0) {
     throw new InvalidValueError(
-      `the CAR file is incomplete: ${missing.length} linked block(s) are in neither the CAR nor the store, first ${missing[0]}`,
+      `the CAR file is incomplete: ${missing.length} linked block(s) found in neither the CAR nor the store (the check stops at the first), first ${missing[0]}`,
     )
   }
 }

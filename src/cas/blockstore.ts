@@ -1,18 +1,28 @@
 import { CID } from 'multiformats/cid'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { integerOption } from '../check.js'
-import { BlockNotFoundError, InvalidArgumentError, StoreError } from '../errors.js'
+import { BlockNotFoundError, InvalidArgumentError, InvalidValueError, StoreError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
 import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode } from './buffered-blocks.js'
+import { CidQueue } from './cid-queue.js'
 import { type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
 import { concatBytes } from './concat.js'
-import { type BlockHash, blockDigest, blockHashOption, ownBytes, toCid } from './id.js'
+import { type BlockHash, blockDigest, blockHashOption, ownBytes, plainView, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { callsOwnMethod } from './own-method.js'
 import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
 import { buildUnixfsFile } from './unixfs-builder.js'
 import { checkVerifiable, verifyBlock } from './verify.js'
+
+/**
+ * The key of a blockstore's own collection key, when stores over other blockstore objects share its
+ * blocks (every FsBlockstore on one directory): their puts, writers and imports one collection sees.
+ */
+export const COLLECTION_KEY: unique symbol = Symbol('ts-hamt.collectionKey')
+
+/** The key of a store's largest block for `putBlock` (a DiskStore's, which reads no larger block file). */
+export const MAX_PUT_BYTES: unique symbol = Symbol('ts-hamt.maxPutBytes')
 
 /**
  * The part of an `interface-blockstore` Blockstore this store uses. `get` may return the bytes, a
@@ -79,7 +89,9 @@ export class BlockstoreStore implements ContentAddressedStore {
       throw new InvalidArgumentError('blockstore must have get and put methods (an interface-blockstore)')
     }
     this.blockstore = blockstore
-    this.#collection = collectionOf(blockstore)
+    this.#collection = collectionOf(
+      (blockstore as { [COLLECTION_KEY]?: object })[COLLECTION_KEY] ?? blockstore,
+    )
     this.#hash = blockHashOption(options.hash)
     this.#chunkSize = integerOption('chunkSize', options.chunkSize, 1 << 20)
     this.#verify = options.verify ?? true
@@ -128,15 +140,49 @@ export class BlockstoreStore implements ContentAddressedStore {
   [TENTATIVE_PUTS](via: object): TentativePuts | undefined {
     if (!callsOwnMethod(via, 'putBlock', BlockstoreStore.prototype.putBlock) || !(#blocks in this))
       return undefined
-    return this.#blocks.tentative(
-      (cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch),
+    // Until the import ends its puts (and the blocks it found held) are in no root: a collection
+    // beginning meanwhile keeps them (a full buffer may have written them), see `CollectableAccess.unsettled`.
+    const log = new CidQueue()
+    const { unsettled } = this.#collection
+    unsettled.add(log)
+    const puts = this.#blocks.tentative(
+      (cid, bytes, options, batch) => {
+        log.push(toCid(cid, 'cid'))
+        return this.#putBlock(cid, bytes, options, batch)
+      },
       callsOwnMethod(via, 'hasBlock', BlockstoreStore.prototype.hasBlock)
-        ? (cid, options, batch) => this.#hasBlock(cid, options, batch)
+        ? async (cid, options, batch) => {
+            const held = await this.#hasBlock(cid, options, batch)
+            // The import relies on it from now on: a collection keeps it as one of its puts.
+            if (held) log.push(toCid(cid, 'cid'))
+            return held
+          }
         : undefined,
     )
+    return {
+      ...puts,
+      keep: () => {
+        unsettled.delete(log)
+        puts.keep()
+      },
+      drop: () => {
+        unsettled.delete(log)
+        puts.drop()
+      },
+    }
+  }
+
+  /** The largest block `putBlock` takes: any here (the blockstore holds what it is given). */
+  get [MAX_PUT_BYTES](): number {
+    return Number.POSITIVE_INFINITY
   }
 
   #putBlock(block: CID, bytes: Uint8Array, options: AbortOptions | undefined, batch: Batch | undefined) {
+    const most = this[MAX_PUT_BYTES]
+    if (bytes?.length > most) {
+      const message = `block ${block} is ${bytes.length} bytes, more than the ${most} a block of ${this.description} can be`
+      return Promise.reject(new InvalidValueError(message))
+    }
     if (this.#collection.watches.size > 0) this.#sawPut(toCid(block, 'cid'))
     return this.#blocks.putBlock(block, bytes, options, batch)
   }
@@ -214,6 +260,7 @@ export class BlockstoreStore implements ContentAddressedStore {
       exclusive: (fn, options) => this.#blocks.exclusive(fn, options),
       addWriter: (writer) => this.#collection.writers.add(writer),
       writers: () => this.#collection.writers.live(),
+      unsettled: () => unsettledPuts(this.#collection.unsettled),
     }
   }
 
@@ -273,20 +320,31 @@ interface Collection {
   readonly watches: Set<(cid: CID) => void>
   /** Maps writing through any store over the blockstore, whose unflushed blocks a collection keeps. */
   readonly writers: WriterRegistry
+  /** The puts of each import under way through a store over the blockstore (see `CollectableAccess.unsettled`). */
+  readonly unsettled: Set<CidQueue>
   /** The collecting store's turn-taking (see `CollectableAccess.exclusive`) while one runs. */
   exclusive: (<T>(fn: () => Promise<T>, options: AbortOptions) => Promise<T>) | undefined
 }
 
-/** By blockstore object: two stores over one (a Helia node's) share its collection. */
+/** By blockstore object (or its `COLLECTION_KEY`): two stores over one (a Helia node's) share its collection. */
 const collections = new WeakMap<object, Collection>()
 
 function collectionOf(blockstore: object): Collection {
   let collection = collections.get(blockstore)
   if (collection === undefined) {
-    collection = { watches: new Set(), writers: new WriterRegistry(), exclusive: undefined }
+    collection = {
+      watches: new Set(),
+      writers: new WriterRegistry(),
+      unsettled: new Set(),
+      exclusive: undefined,
+    }
     collections.set(blockstore, collection)
   }
   return collection
+}
+
+function* unsettledPuts(logs: Set<CidQueue>): Iterable<CID> {
+  for (const log of logs) yield* log
 }
 
 const noListing = (description: string): string =>
@@ -310,14 +368,9 @@ async function collect(
   result: Uint8Array | Promise<Uint8Array> | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
 ): Promise<Uint8Array> {
   const value = await result
-  if (value instanceof Uint8Array) return plain(value)
+  // Node's Buffers (blockstore-fs reads) as plain Uint8Arrays, as every other store returns.
+  if (value instanceof Uint8Array) return plainView(value)
   const chunks: Uint8Array[] = []
   for await (const chunk of value) chunks.push(chunk)
-  return plain(concatBytes(chunks))
-}
-
-/** Node's Buffers (blockstore-fs reads) as plain Uint8Arrays, as every other store returns. */
-function plain(bytes: Uint8Array): Uint8Array {
-  if (Object.getPrototypeOf(bytes) === Uint8Array.prototype) return bytes
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return plainView(concatBytes(chunks))
 }

@@ -39,6 +39,11 @@ export interface CollectableAccess {
   addWriter(writer: UnflushedWriter): void
   /** The live writers registered. */
   writers(): Iterable<UnflushedWriter>
+  /**
+   * The blocks put, or found held and relied on, by imports still under way (in no root yet; a full
+   * buffer may have written them), each import's in order, those added while this is read included.
+   */
+  unsettled(): Iterable<CID>
 }
 
 /**

@@ -2,10 +2,10 @@
 // atomically from a holder that died; and the same owner text in its writer markers. Node-only:
 // imported only by the disk store.
 import { createHash, randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
-import { type FileHandle, link, open, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { type FileHandle, link, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { isProcessAlive, processStart } from '../util/partial-files.js'
+import { openRegularFile } from './regular-file.js'
 
 /**
  * Who holds a lock, from the file's text `<pid> <start> <token>`: the start time tells a reused pid
@@ -61,21 +61,6 @@ export async function readOwner(path: string): Promise<LockOwner | undefined> {
   }
 }
 
-/**
- * `path` opened to read, or undefined (closed) when it is not a regular file. Opened without
- * waiting: a FIFO's open would wait for a writer for ever (regular files ignore the flag).
- */
-export async function openRegularFile(path: string): Promise<FileHandle | undefined> {
-  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
-  let regular = false
-  try {
-    regular = (await handle.stat()).isFile()
-  } finally {
-    if (!regular) await handle.close()
-  }
-  return regular ? handle : undefined
-}
-
 /** Whether the owner's process still runs: its pid alive and, where known, started when recorded. */
 export async function isOwnerAlive(owner: LockOwner): Promise<boolean> {
   if (owner.pid === process.pid) return ours.has(owner.text)
@@ -113,12 +98,13 @@ export async function ownerText(): Promise<{ text: string; token: string }> {
 }
 
 /**
- * The owner a marker file at `path` names; an empty or unreadable one (an older version's, or one
- * being written) is `pid`'s, whose start is unknown.
+ * The owner a marker file at `path` names: `pid`, the one in its name. Its text tells a reused pid
+ * (the start time) only when it names that pid too; an empty, unreadable or other one (an older
+ * version's, one being written, a stranger's) leaves the start unknown: a live `pid` counts as the writer.
  */
 export async function markerOwner(path: string, pid: number): Promise<LockOwner> {
   const owner = await readOwner(path).catch(() => undefined)
-  return owner?.pid === undefined ? { text: '', pid, start: undefined } : owner
+  return owner?.pid === pid ? owner : { text: '', pid, start: undefined }
 }
 
 /**

@@ -6,18 +6,12 @@ import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
-import { BlockstoreStore, type BlockstoreStoreOptions } from './blockstore.js'
+import { BlockstoreStore, type BlockstoreStoreOptions, COLLECTION_KEY, MAX_PUT_BYTES } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
-import {
-  isOwnerAlive,
-  markerOwner,
-  openRegularFile,
-  ownerText,
-  readOwner,
-  releaseLock,
-  takeLock,
-} from './disk-lock.js'
+import { isOwnerAlive, markerOwner, ownerText, readOwner, releaseLock, takeLock } from './disk-lock.js'
+import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
+import { openRegularFile, readUpTo } from './regular-file.js'
 
 export interface DiskStoreOptions extends BlockstoreStoreOptions {
   /** Create the directory when it does not exist; default true. */
@@ -51,8 +45,9 @@ function blockFile(blockstore: FsBlockstore, cid: CID): { dir: string; file: str
 
 /**
  * An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk),
- * and reads a block file whole only when it is a regular file: one linked to a device or made a
- * FIFO (a stranger's directory) would be read without end.
+ * and reads a block file whole only when it is a regular file no larger than the store's largest
+ * block: one linked to a device or made a FIFO (a stranger's directory) would be read without end,
+ * a huge one (sparse: no disk) whole into memory.
  */
 class CleaningFsBlockstore extends FsBlockstore {
   override async *get(key: CID, options?: AbortOptions): AsyncGenerator<Uint8Array> {
@@ -69,14 +64,27 @@ class CleaningFsBlockstore extends FsBlockstore {
     if (handle === undefined)
       throw new StoreError(`the block file ${path} is not a regular file: it is not read`)
     try {
-      yield await handle.readFile()
+      const { size } = await handle.stat()
+      if (size > this.maxBlockBytes) {
+        throw new StoreError(
+          `the block file ${path} is ${size} bytes, more than the ${this.maxBlockBytes} a block of this store can be: it is not read`,
+        )
+      }
+      yield await readUpTo(handle, size)
     } finally {
       await handle.close()
     }
   }
 
-  /** Set when a temporary file could not be removed: the writer marker then stays for the next `open`. */
-  leftTemporaryFile = false
+  /** Every store on this directory in this process shares one collection (a GC sees their puts and writers). */
+  get [COLLECTION_KEY](): object {
+    const key = directoryKeys.get(this.path) ?? {}
+    directoryKeys.set(this.path, key)
+    return key
+  }
+
+  /** The largest block file read (see {@link DiskStore}'s `chunkSize`); set by the store. */
+  maxBlockBytes = MAX_BLOCK_BYTES
 
   override async put(
     key: CID,
@@ -87,9 +95,10 @@ class CleaningFsBlockstore extends FsBlockstore {
       return await super.put(key, value, options)
     } catch (error) {
       const { dir, file } = blockFile(this, key)
-      await rm(join(this.path, dir, `.${file}.tmp`), { force: true }).catch((failure: unknown) => {
+      const temporary = join(this.path, dir, `.${file}.tmp`)
+      await rm(temporary, { force: true }).catch((failure: unknown) => {
         // No shard folder (or a file in its place): no temporary file was made either.
-        if ((failure as NodeJS.ErrnoException).code !== 'ENOTDIR') this.leftTemporaryFile = true
+        if ((failure as NodeJS.ErrnoException).code !== 'ENOTDIR') leftOver(this.path).add(temporary)
       })
       throw error
     }
@@ -102,7 +111,9 @@ class CleaningFsBlockstore extends FsBlockstore {
  * a crashed process leaves whole blocks or none. Blocks are written on flush: a root returned by
  * `HAMT.flush()` has every block it needs on disk. IDs equal {@link KuboStore}'s for the same data.
  * A failed write (a full disk) removes its temporary file; those of a process killed while writing
- * are removed by the next `open` once no process is writing. Node.js only (import from `ts-hamt/node`).
+ * are removed by the next `open` once no process is writing. Its largest block is its `chunkSize`, and
+ * at least 4 MiB (a gateway's limit): `putBlock` refuses a larger one, and a larger block file (a
+ * stranger's) is not read. Node.js only (import from `ts-hamt/node`).
  *
  * @example
  * ```ts
@@ -124,9 +135,19 @@ export class DiskStore extends BlockstoreStore {
   readonly directory: string
   declare readonly blockstore: FsBlockstore
 
-  private constructor(blockstore: FsBlockstore, options: BlockstoreStoreOptions) {
+  private constructor(blockstore: CleaningFsBlockstore, options: BlockstoreStoreOptions) {
     super(blockstore, options)
     this.directory = blockstore.path
+    // Its `chunkSize` (checked by now: a value's largest block), and at least a gateway's 4 MiB (a CAR's).
+    this.#maxBlockBytes = Math.max(MAX_BLOCK_BYTES, options.chunkSize ?? 0)
+    blockstore.maxBlockBytes = this.#maxBlockBytes
+  }
+
+  readonly #maxBlockBytes: number
+
+  /** The largest block this store writes and reads: a larger block file (a stranger's) is not read whole. */
+  override get [MAX_PUT_BYTES](): number {
+    return this.#maxBlockBytes
   }
 
   override get description(): string {
@@ -155,9 +176,10 @@ export class DiskStore extends BlockstoreStore {
       if (left === 0) flushesHere.delete(this.directory)
       else flushesHere.set(this.directory, left)
       // A failed put removed its temporary file; only one it could not remove keeps the marker for a
-      // later open. A marker kept otherwise would hold other processes' collections off while this one lives.
-      const leftovers = (this.blockstore as CleaningFsBlockstore).leftTemporaryFile
-      if (left === 0 && !leftovers) await rm(marker, { force: true }).catch(() => {})
+      // later open, and only while it is there (tried again here, no flush of ours running). A marker
+      // kept otherwise would hold other processes' collections off while this one lives.
+      if (left === 0 && (await removedLeftovers(this.directory)))
+        await rm(marker, { force: true }).catch(() => {})
     }
   }
 
@@ -221,6 +243,36 @@ export class DiskStore extends BlockstoreStore {
     }
     return new DiskStore(blockstore, storeOptions)
   }
+}
+
+/** One collection key per directory (its resolved path) for the life of the process. */
+const directoryKeys = new Map<string, object>()
+
+/**
+ * Temporary files a failed write of this process could not remove, per directory (of any store on
+ * it: they share the process's marker).
+ */
+const leftoversHere = new Map<string, Set<string>>()
+
+function leftOver(directory: string): Set<string> {
+  const left = leftoversHere.get(directory) ?? new Set<string>()
+  leftoversHere.set(directory, left)
+  return left
+}
+
+/** Whether no temporary file of ours is left in `directory`: those left before are removed now if they can be. */
+async function removedLeftovers(directory: string): Promise<boolean> {
+  const left = leftoversHere.get(directory)
+  if (left === undefined) return true
+  for (const path of [...left]) {
+    await rm(path, { force: true }).then(
+      () => left.delete(path),
+      () => {},
+    )
+  }
+  if (left.size > 0) return false
+  leftoversHere.delete(directory)
+  return true
 }
 
 /**

@@ -56,7 +56,13 @@ export function copyBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
  */
 export function ownBytes(bytes: Uint8Array): Uint8Array {
   if (bytes.byteLength !== bytes.buffer.byteLength) return copyBytes(bytes)
-  return Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer)
+  return plainView(bytes)
+}
+
+/** `bytes` as a plain Uint8Array over the same memory (a Node Buffer's `slice` is a view; this one's copies). */
+export function plainView(bytes: Uint8Array): Uint8Array {
+  if (Object.getPrototypeOf(bytes) === Uint8Array.prototype) return bytes
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 /** An ID to keep in a buffer of its own (see {@link ownBytes}); a CID whose bytes are a view, decoded from a copy. */

@@ -26,6 +26,8 @@ export type BulkContext = {
   /** The store copies the bytes at its save call (`copiesAtSave`): nodes are encoded into scratch. */
   copyAtSave: boolean
   signal: AbortSignal | undefined
+  /** Hears each value's and node's ID as its save returns (a collection keeps them while the build runs). */
+  onSaved: (id: StoreId) => void
 }
 
 /** Every entry read, in input order: index `i` is the `i`-th entry, duplicates included. */
@@ -122,7 +124,10 @@ class EntryReader {
     // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for.
     const saved = this.#context.loader.saveNow(data)
     if (saved === undefined) this.#batch.push(data)
-    else this.table.pointers.push(saved)
+    else {
+      this.#context.onSaved(saved)
+      this.table.pointers.push(saved)
+    }
     const length = table.hashLength
     if ((index + 1) * length > table.hashes.length) {
       const grown = new Uint8Array(table.hashes.length * 2)
@@ -141,7 +146,11 @@ class EntryReader {
     this.#batch = []
     const { loader, signal } = this.#context
     const options = { signal }
-    const saves = batch.map((data) => loader.saveUnwrapped(data, 'raw', options))
+    const saves = batch.map(async (data) => {
+      const id = await loader.saveUnwrapped(data, 'raw', options)
+      this.#context.onSaved(id)
+      return id
+    })
     let ids: StoreId[]
     try {
       ids = await Promise.all(saves)
@@ -219,6 +228,7 @@ class TreeBuilder {
     )
     const size = bytes.length
     const rootId = await this.#context.loader.save(bytes, 'dag-cbor', { signal: this.#context.signal })
+    this.#context.onSaved(rootId)
     return { rootId, root, bytes: size }
   }
 

@@ -27,7 +27,8 @@ function dirtyWaves(root: Node): Node[][] {
  * Saves every dirty node under `root`, children before parents, at most `concurrency` saves at a
  * time, and returns the root's ID. The tree is changed only after every save succeeded: a failed
  * flush leaves all changes in memory, and a retry starts over. `copyAtSave`: the store copies the
- * bytes at the save call, so each node is encoded into the encoder's scratch buffer.
+ * bytes at the save call, so each node is encoded into the encoder's scratch buffer. `onSaved`
+ * hears each node's ID as its save returns (a collection keeps them while the flush runs).
  */
 export async function flushTree(
   root: Node,
@@ -35,6 +36,7 @@ export async function flushTree(
   concurrency: number,
   options: AbortOptions | undefined,
   copyAtSave = false,
+  onSaved?: (id: StoreId) => void,
 ): Promise<StoreId> {
   const saved = new Map<Node, { id: StoreId; size: number }>()
   const idOf = (child: Node): StoreId => (saved.get(child) as { id: StoreId }).id
@@ -49,6 +51,7 @@ export async function flushTree(
         const size = bytes.length
         const id = await loader.save(bytes, 'dag-cbor', options)
         saved.set(node, { id, size })
+        onSaved?.(id)
       },
       options?.signal,
     )

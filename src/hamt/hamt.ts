@@ -1,5 +1,3 @@
-import { CID } from 'multiformats/cid'
-import { collectable, isCollectable, type UnflushedWriter } from '../cas/collectable.js'
 import { copiesAtSave } from '../cas/copy-at-save.js'
 import { copyId, isStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
@@ -11,6 +9,7 @@ import { type LookupProbe, observing, traceLookup } from '../telemetry/hooks.js'
 import { mapPool } from '../util/pool.js'
 import { buildFromEntries, checkEntries, checkEntry } from './bulk.js'
 import { CallOrder } from './call-order.js'
+import { CollectionView } from './collection-view.js'
 import { diffMaps } from './diff.js'
 import { flushTree } from './flush.js'
 import type {
@@ -72,7 +71,7 @@ export class HAMT<V = unknown> {
   /** Count of committed writes, to tell whether the map changed during a long read. */
   #writes = 0
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
-  #writer: UnflushedWriter | undefined
+  #writer: CollectionView | undefined
 
   private constructor(
     options: HAMTOptions,
@@ -96,9 +95,11 @@ export class HAMT<V = unknown> {
 
   /** Once writable, on a collectable store: a collection keeps what this map has not flushed yet. */
   #registerWriter(): void {
-    if (this.#writer !== undefined || !isCollectable(this.store)) return
-    this.#writer = { version: () => this.#writes, unflushed: () => unflushedIds(this.#root) }
-    this.store[collectable]().addWriter(this.#writer)
+    this.#writer ??= CollectionView.on(
+      this.store,
+      () => this.#root,
+      () => this.#writes,
+    )
   }
 
   /** Creates an empty, writable map (unless `readOnly: true`). Nothing is saved until {@link HAMT.flush}. */
@@ -138,15 +139,23 @@ export class HAMT<V = unknown> {
       0,
       options.readOnly ?? false,
     )
-    const built = await buildFromEntries(entries, {
-      hasher: map.#hasher,
-      loader: map.#loader,
-      maxBucketSize: map.maxBucketSize,
-      valuesAreBytes: map.valuesAreBytes,
-      concurrency: map.#flushConcurrency,
-      copyAtSave: copiesAtSave(options.store),
-      signal: options.signal,
-    })
+    // What the build saved is in no root until it ends: a collection meanwhile keeps it (read-only too).
+    map.#registerWriter()
+    let built: Awaited<ReturnType<typeof buildFromEntries>>
+    try {
+      built = await buildFromEntries(entries, {
+        hasher: map.#hasher,
+        loader: map.#loader,
+        maxBucketSize: map.maxBucketSize,
+        valuesAreBytes: map.valuesAreBytes,
+        concurrency: map.#flushConcurrency,
+        copyAtSave: copiesAtSave(options.store),
+        signal: options.signal,
+        onSaved: (id) => map.#writer?.sawSave(id),
+      })
+    } finally {
+      map.#writer?.endSaves()
+    }
     map.#loader.cache.set(built.rootId, built.root, built.bytes)
     map.#root = Link.toStored(built.rootId)
     map.#size = built.size
@@ -282,6 +291,8 @@ export class HAMT<V = unknown> {
     // A store in memory saves at once, without a promise to wait for (see `SAVE_NOW`).
     const saved = this.#loader.saveNow(data)
     const saving = saved === undefined ? this.#loader.saveUnwrapped(data, 'raw', options) : undefined
+    // On a collectable store: the value kept by collections until it is in a node (or the set failed).
+    const release = this.#writer?.holdWhileSaved(saving ?? Promise.resolve(saved as StoreId))
     if (this.#calls.tryWrite()) {
       // Nothing holds or waits for the lock: this call holds it from now, as `write` would, but
       // runs here instead of in two more async functions (most of a set's cost beside the store's).
@@ -298,6 +309,7 @@ export class HAMT<V = unknown> {
         if (pending !== undefined) await pending
       } finally {
         this.#calls.endWrite()
+        release?.()
       }
       return
     }
@@ -306,10 +318,14 @@ export class HAMT<V = unknown> {
     })
     // Awaited in turn below; this only keeps an early failure from counting as unhandled meanwhile.
     upload.catch(() => {})
-    await this.#calls.write(
-      async () => this.#setPointerLocked(key, hash, await upload, options),
-      options?.signal,
-    )
+    try {
+      await this.#calls.write(
+        async () => this.#setPointerLocked(key, hash, await upload, options),
+        options?.signal,
+      )
+    } finally {
+      release?.()
+    }
   }
 
   /**
@@ -341,13 +357,32 @@ export class HAMT<V = unknown> {
       values.push(encodeValue(key, value, this.valuesAreBytes))
       keys.push(key)
     }
+    const releases: ((() => void) | undefined)[] = []
     const uploads = mapPool(
       values,
       this.#flushConcurrency,
-      (data) => this.#loader.save(data, 'raw', options),
+      (data) => {
+        const saving = this.#loader.save(data, 'raw', options)
+        releases.push(this.#writer?.holdWhileSaved(saving))
+        return saving
+      },
       options?.signal,
     )
     uploads.catch(() => {})
+    try {
+      await this.#setManyInTurn(keys, hashes, uploads, options)
+    } finally {
+      for (const release of releases) release?.()
+    }
+  }
+
+  /** The write of {@link HAMT.setMany}, in its turn: `uploads` are the values' uploads, started at the call. */
+  async #setManyInTurn(
+    keys: string[],
+    hashes: Uint8Array[],
+    uploads: Promise<StoreId[]>,
+    options: AbortOptions | undefined,
+  ): Promise<void> {
     await this.#calls.write(async () => {
       const pointers = await uploads
       this.#calls.assertWritable('set')
@@ -650,13 +685,19 @@ export class HAMT<V = unknown> {
       await this.#loader.flushStore(options)
       return this.#root.id
     }
-    const rootId = await flushTree(
-      this.#root.node as Node,
-      this.#loader,
-      this.#flushConcurrency,
-      options,
-      copiesAtSave(this.store),
-    )
+    let rootId: StoreId
+    try {
+      rootId = await flushTree(
+        this.#root.node as Node,
+        this.#loader,
+        this.#flushConcurrency,
+        options,
+        copiesAtSave(this.store),
+        (id) => this.#writer?.sawSave(id),
+      )
+    } finally {
+      this.#writer?.endSaves()
+    }
     this.#root = Link.toStored(rootId)
     return rootId
   }
@@ -715,26 +756,4 @@ function pointerInBucket(slot: Slot, key: string): StoreId | undefined {
 function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {
   const slot = parent?.slots[index as number]
   return slot instanceof Link && slot.node === node
-}
-
-/** The IDs a map's dirty nodes hold: values set and stored subtrees, none while the root is stored. */
-function* unflushedIds(root: Link): Iterable<CID> {
-  if (root.node === undefined) return
-  const nodes: Node[] = [root.node]
-  for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
-    for (const slot of node.slots) {
-      if (slot instanceof Bucket) {
-        for (let i = 0; i < slot.size; i++) {
-          const cid = CID.asCID(slot.pointerAt(i))
-          if (cid !== null) yield cid
-        }
-      } else if (slot instanceof Link) {
-        if (slot.node !== undefined) nodes.push(slot.node)
-        else {
-          const cid = CID.asCID(slot.id)
-          if (cid !== null) yield cid
-        }
-      }
-    }
-  }
 }

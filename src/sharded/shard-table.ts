@@ -57,6 +57,11 @@ export class ShardTable {
   readonly #readPolicy: ShardReadPolicy
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
   #writer: UnflushedWriter | undefined
+  /** Chunks saved by writes not in their shard yet (see {@link ShardTable.holdWhile}), and holds ever. */
+  readonly #chunksInFlight = new Map<CID, number>()
+  #holds = 0
+  /** Where listings register the shard blocks they will read (a collectable store only). */
+  readonly #listings: { addWriter(writer: UnflushedWriter): void } | undefined
 
   /**
    * `store` is used with its failures typed (see {@link withTypedErrors}). `readMode` applies to
@@ -64,6 +69,7 @@ export class ShardTable {
    */
   constructor(store: ContentAddressedStore, root: ShardedRoot, cacheBytes: number, readMode: ShardReadMode) {
     this.store = withTypedErrors(store)
+    this.#listings = isCollectable(store) ? store[collectable]() : undefined
     this.root = root
     this.#cache = new ShardCache(cacheBytes)
     this.#readPolicy = new ShardReadPolicy(readMode)
@@ -77,13 +83,31 @@ export class ShardTable {
     if (this.#writer !== undefined || !isCollectable(store)) return
     // Chunk writes count in the cache, metadata and array changes in the root: either is a cue.
     this.#writer = {
-      version: () => this.#cache.changes + this.root.changes,
+      version: () => this.#cache.changes + this.root.changes + this.#holds,
       unflushed: () => this.#unflushedIds(),
     }
     store[collectable]().addWriter(this.#writer)
   }
 
+  /**
+   * Runs `write` (putting the chunk `cid` just saved in its shard) with the chunk kept by collections
+   * meanwhile: it may be written already, and its shard's load may wait.
+   */
+  async holdWhile<T>(cid: CID, write: () => Promise<T>): Promise<T> {
+    if (this.#writer === undefined) return write()
+    this.#chunksInFlight.set(cid, (this.#chunksInFlight.get(cid) ?? 0) + 1)
+    this.#holds++
+    try {
+      return await write()
+    } finally {
+      const left = (this.#chunksInFlight.get(cid) ?? 1) - 1
+      if (left === 0) this.#chunksInFlight.delete(cid)
+      else this.#chunksInFlight.set(cid, left)
+    }
+  }
+
   *#unflushedIds(): Iterable<CID> {
+    yield* this.#chunksInFlight.keys()
     if (!this.hasUnflushedChanges) return
     for (const entries of this.#cache.dirtyEntries()) for (const cid of entries) if (cid !== null) yield cid
     // The root's own links (metadata, shards not changed): the base may not be a kept root.
@@ -246,19 +270,33 @@ export class ShardTable {
       unsaved.set(Number(key.slice(prefix.length)), [...(this.#cache.get(key) as ShardEntry[])])
     }
     const { path, grid, shardCids } = index
-    return (options) => this.#chunksOf({ path, grid, shardCids }, unsaved, options)
+    // The shard blocks it will read may be in no root after a flush: a collection keeps them until read.
+    const listing = {
+      next: 0,
+      version: () => 0,
+      *unflushed() {
+        for (let shard = listing.next; shard < shardCids.length; shard++) {
+          const cid = unsaved.has(shard) ? null : (shardCids[shard] ?? null)
+          if (cid !== null) yield cid
+        }
+      },
+    }
+    this.#listings?.addWriter(listing)
+    return (options) => this.#chunksOf({ path, grid, shardCids }, unsaved, options, listing)
   }
 
   async *#chunksOf(
     index: ArrayIndex,
     unsaved: ReadonlyMap<number, ShardEntry[]>,
     options: AbortOptions | undefined,
+    listing: { next: number },
   ): AsyncGenerator<[number[], CID]> {
     const { grid } = index
     for (let shard = 0; shard < grid.shardCount; shard++) {
       const id = index.shardCids[shard] ?? null
       const entries =
         unsaved.get(shard) ?? (id === null ? undefined : await this.#savedShard(index, shard, id, options))
+      listing.next = shard + 1
       if (entries === undefined) continue
       for (let position = 0; position < entries.length; position++) {
         const cid = entries[position]

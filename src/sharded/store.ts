@@ -198,7 +198,8 @@ export class ShardedZarrStore {
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
     await this.#inCallOrder(key, async (exclusive) => {
       if (exclusive && this.#root.route(key) === null) return this.#metadata.set(key, value)
-      await this.#setChunk(key, await saveForCid(this.#table.store, value, 'raw'))
+      const cid = await saveForCid(this.#table.store, value, 'raw')
+      await this.#table.holdWhile(cid, () => this.#setChunk(key, cid))
     })
   }
 

@@ -4,9 +4,10 @@ import { CID } from 'multiformats/cid'
 const CHUNK = 64 * 1024
 
 /**
- * CIDs waiting in a DAG walk, first in first out, held as their bytes packed into chunks. A wide
- * DAG's frontier (every value of a HAMT's last level at once) held as CID objects cost ~250 bytes
- * each and kept alive the block each one was decoded from; here a CID costs its bytes and 4.
+ * CIDs held as their bytes packed into chunks, first in first out: a DAG walk's queue, and the log of
+ * an import's puts (`blockstore.ts`). A wide DAG's frontier (every value of a HAMT's last level at
+ * once) held as CID objects cost ~250 bytes each and kept alive the block each one was decoded from;
+ * here a CID costs its bytes and 4.
  */
 export class CidQueue {
   readonly #chunks: Uint8Array[] = []
@@ -36,6 +37,25 @@ export class CidQueue {
     chunk.set(bytes, at + 4)
     this.#ends[last] = at + need
     this.#length++
+  }
+
+  /** The CIDs held, oldest first, left in place; one pushed while this runs is reached too. */
+  *[Symbol.iterator](): Iterator<CID> {
+    let chunkIndex = 0
+    let at = this.#readAt
+    // A shift meanwhile would move the chunks under this walk: the log that iterates never shifts.
+    while (chunkIndex < this.#chunks.length) {
+      const chunk = this.#chunks[chunkIndex] as Uint8Array
+      if (at >= (this.#ends[chunkIndex] as number)) {
+        if (chunkIndex === this.#chunks.length - 1) return
+        chunkIndex++
+        at = 0
+        continue
+      }
+      const length = new DataView(chunk.buffer, chunk.byteOffset + at, 4).getUint32(0, true)
+      yield CID.decode(chunk.slice(at + 4, at + 4 + length))
+      at += 4 + length
+    }
   }
 
   /** The oldest CID (a copy of its bytes, so it holds no chunk); undefined when empty. */

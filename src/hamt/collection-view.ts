@@ -1,0 +1,106 @@
+import { CID } from 'multiformats/cid'
+import { collectable, isCollectable, type UnflushedWriter } from '../cas/collectable.js'
+import type { ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { Bucket, Link, type Node } from './node.js'
+
+/**
+ * A writable map's view for garbage collection (`car/gc.ts`), registered weakly with a collectable
+ * store: the IDs its dirty nodes hold, what a flush or bulk build under way has saved, and the values
+ * of sets not in a node yet. All of it may be written already and is in no root, so a collection keeps it.
+ */
+export class CollectionView implements UnflushedWriter {
+  readonly #root: () => Link
+  readonly #writes: () => number
+  /** Saved by the flush (or bulk build) under way. */
+  #saved: StoreId[] = []
+  /** Saved by sets and setMany not committed yet, with how many hold each. */
+  readonly #values = new Map<StoreId, number>()
+  /** Saves seen, ever: with the map's write count, the version. */
+  #saves = 0
+
+  private constructor(root: () => Link, writes: () => number) {
+    this.#root = root
+    this.#writes = writes
+  }
+
+  /** A view registered with `store`, or undefined when the store collects no garbage. */
+  static on(
+    store: ContentAddressedStore,
+    root: () => Link,
+    writes: () => number,
+  ): CollectionView | undefined {
+    if (!isCollectable(store)) return undefined
+    const view = new CollectionView(root, writes)
+    store[collectable]().addWriter(view)
+    return view
+  }
+
+  version(): number {
+    return this.#writes() + this.#saves
+  }
+
+  *unflushed(): Iterable<CID> {
+    for (const id of [...this.#saved, ...this.#values.keys()]) {
+      const cid = CID.asCID(id)
+      if (cid !== null) yield cid
+    }
+    yield* unflushedIds(this.#root())
+  }
+
+  /** A node or value the flush or bulk build under way saved: kept until {@link endSaves}. */
+  sawSave(id: StoreId): void {
+    this.#saved.push(id)
+    this.#saves++
+  }
+
+  endSaves(): void {
+    this.#saved = []
+  }
+
+  /**
+   * Until the function returned is called, the value `saving` saves is kept (a set's value is
+   * written, maybe, before its turn puts it in a node).
+   */
+  holdWhileSaved(saving: Promise<StoreId>): () => void {
+    let done = false
+    let held: StoreId | undefined
+    saving.then(
+      (id) => {
+        if (done) return
+        held = id
+        this.#values.set(id, (this.#values.get(id) ?? 0) + 1)
+        this.#saves++
+      },
+      () => {},
+    )
+    return () => {
+      done = true
+      if (held === undefined) return
+      const left = (this.#values.get(held) ?? 1) - 1
+      if (left === 0) this.#values.delete(held)
+      else this.#values.set(held, left)
+    }
+  }
+}
+
+/** The IDs a map's dirty nodes hold: values set and stored subtrees, none while the root is stored. */
+function* unflushedIds(root: Link): Iterable<CID> {
+  if (root.node === undefined) return
+  const nodes: Node[] = [root.node]
+  for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
+    for (const slot of node.slots) {
+      if (slot instanceof Bucket) {
+        for (let i = 0; i < slot.size; i++) {
+          const cid = CID.asCID(slot.pointerAt(i))
+          if (cid !== null) yield cid
+        }
+      } else if (slot instanceof Link) {
+        if (slot.node !== undefined) nodes.push(slot.node)
+        else {
+          const cid = CID.asCID(slot.id)
+          if (cid !== null) yield cid
+        }
+      }
+    }
+  }
+}
