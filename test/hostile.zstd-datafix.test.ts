@@ -83,7 +83,8 @@ for (const decoder of ['zstddec', ...(zlibDecoder ? ['node:zlib' as const] : [])
     it('after 1,024 refusals by the reference it is not asked again: a typed refusal, never a hang', async () => {
       const result = await inChild({
         decoder,
-        inputs: [unsizedCorrupt],
+        // Two frames: the reference's case for every decoder (node:zlib refuses one unsized frame itself).
+        inputs: [Uint8Array.from([...unsizedCorrupt, ...unsizedCorrupt])],
         times: 2500,
         warmUp: await reference.encode(payload),
         after,
@@ -98,7 +99,9 @@ for (const decoder of ['zstddec', ...(zlibDecoder ? ['node:zlib' as const] : [])
         result.messages.ERR_INVALID_VALUE as string,
         /refused 1024 frames in this process .* fresh process/,
       )
-      assert.match(result.after, /^ERR_INVALID_VALUE/)
+      // node:zlib decodes a frame without a declared size itself; zstddec has no bounded way to.
+      if (decoder === 'node:zlib') assert.equal(result.after, `decoded ${payload.length}`)
+      else assert.match(result.after, /^ERR_INVALID_VALUE/)
       assert.equal(result.encoded, 'encoded true')
     })
   })

@@ -1,10 +1,13 @@
 import type { registry } from 'zarrita'
-import { InvalidArgumentError, InvalidValueError } from '../errors.js'
+import { HamtError, InvalidArgumentError, InvalidValueError } from '../errors.js'
 
 /** The registry entries zarrita looks `zstd` up under (Zarr v3 and numcodecs-style v2 metadata). */
 const ZSTD_NAMES = ['zstd', 'numcodecs.zstd'] as const
 
-/** Decoded sizes above this go to the reference codec: the fast path allocates the whole output at once. */
+/**
+ * Decoded sizes above this go to the reference codec: the fast path allocates the whole output at
+ * once. It also bounds the output of a frame that does not declare its size.
+ */
 const MAX_FAST_DECODED_BYTES = 1 << 30
 
 /** zarrita's codec registry (its global `registry`, or a `Map` of the same shape). */
@@ -15,10 +18,18 @@ type ChunkCodec = ReturnType<CodecEntry['fromConfig']>
 
 /**
  * Decompresses one zstd frame whose decompressed size is known. A result of any other length (or a
- * rejection) sends the frame to the reference codec, so a decoder need not report zstd's errors.
+ * rejection) sends the frame to the reference codec, so a decoder need not report zstd's errors;
+ * once the decoder has decoded a frame, its refusal of one whole frame is `ERR_INVALID_VALUE`. A
+ * rejection with a ts-hamt error (a `HamtError`, e.g. a closed pool's) is the decoder's own failure,
+ * passed on as it is.
  */
 export interface ZstdDecoder {
   decode(compressed: Uint8Array, size: number): Uint8Array | Promise<Uint8Array>
+  /**
+   * Optional: decompresses one whole zstd frame that does not declare its size, rejecting once the
+   * output would pass `maxSize` bytes. Without it such frames go to the reference codec.
+   */
+  decodeUnsized?(compressed: Uint8Array, maxSize: number): Uint8Array | Promise<Uint8Array>
   /** What decodes, for diagnostics (`'node:zlib'`, `'zstddec'`). */
   readonly name?: string
 }
@@ -128,8 +139,8 @@ const decodersThatWorked = new WeakSet<ZstdDecoder>()
 
 /**
  * zarrita's `zstd` codec with a faster decoder that decompresses straight into one buffer of the
- * size the frame declares. Encoding, frames without a declared size and frames the fast path rejects
- * go to the codec it replaces, so results and errors are the reference codec's. The reference is
+ * size the frame declares (or, where the decoder can, bounded, a frame declaring none). Encoding,
+ * other frames and frames the fast path rejects go to the codec it replaces, so results and errors are the reference codec's. The reference is
  * loaded only then: in a browser, zarrita's own decoder (numcodecs' WASM) is not downloaded to read.
  */
 class FastZstdCodec {
@@ -151,26 +162,35 @@ class FastZstdCodec {
     if (fault !== undefined) throw new InvalidValueError(`zstd chunk refused: ${fault}`)
     const size = zstdFrameContentSize(bytes)
     const decoder = this.#settings.decoder
-    if (size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES) {
+    const oneFrame = zstdFrameLength(bytes) === bytes.length
+    const sized = size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES
+    const unsized = size === undefined && oneFrame && decoder.decodeUnsized !== undefined
+    if (sized || unsized) {
       // A decoder need not report zstd's errors: a failure or a result of another size means this
       // frame needs the reference, which decodes it or throws the error that says what is wrong.
       let out: Uint8Array | undefined
       let failure: unknown
       try {
-        out = await decoder.decode(bytes, size)
+        out = await (sized
+          ? decoder.decode(bytes, size)
+          : decoder.decodeUnsized?.(bytes, MAX_FAST_DECODED_BYTES))
       } catch (error) {
         failure = error
       }
-      if (out?.length === size) {
+      if (out !== undefined && (sized ? out.length === size : out.length <= MAX_FAST_DECODED_BYTES)) {
         decodersThatWorked.add(decoder)
         return out
       }
+      if (failure instanceof HamtError) throw failure // the decoder's own failure, typed by it
       // One whole frame a decoder that works refused is corrupt (libzstd checks its size and
-      // checksum): not asked of the reference, whose refusals are limited. Several frames are its case.
-      if (decodersThatWorked.has(decoder) && zstdFrameLength(bytes) === bytes.length) {
+      // checksum): not asked of the reference, whose refusals are limited. Several frames are its
+      // case, as is an unsized frame decoding past the bound.
+      const tooLarge = (failure as { code?: unknown } | undefined)?.code === 'ERR_BUFFER_TOO_LARGE'
+      if (decodersThatWorked.has(decoder) && oneFrame && !tooLarge) {
         const got = failure === undefined ? `${out?.length ?? 'no'} bytes` : String(failure)
+        const declaring = sized ? `declaring ${size}` : 'without a declared size'
         throw new InvalidValueError(
-          `zstd frame of ${bytes.length} bytes declaring ${size} refused by ${decoder.name ?? 'the decoder'}: ${got}`,
+          `zstd frame of ${bytes.length} bytes ${declaring} refused by ${decoder.name ?? 'the decoder'}: ${got}`,
           { cause: failure },
         )
       }

@@ -1,0 +1,115 @@
+// Follow-ups of the "a decoder that worked refused one whole frame" rule (d4adba1): a failure of the
+// decoder itself (a worker thread gone, the pool closed) must not blame the frame, and frames without a
+// declared size must still decode once numcodecs (the reference) is no longer asked.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { describe, it } from 'node:test'
+import { promisify } from 'node:util'
+import { Worker } from 'node:worker_threads'
+import NumcodecsZstd from 'numcodecs/zstd'
+import { nodeWorkers } from '../src/node/workers.js'
+import { zlibDecoder } from '../src/zstd/zlib.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+import { fastCodec, frameWithoutContentSize } from './helpers/zstd.js'
+import { encodeJob, type RefusalsJob, type RefusalsResult } from './helpers/zstd-refusals.js'
+
+const seed = testSeed()
+const random = mulberry32(seed)
+const HANG_GUARD_MS = 120_000
+const payload = new Uint8Array(20_000).map(() => Math.floor(random() * 16))
+const frame = await new NumcodecsZstd(3).encode(payload)
+
+/** Settles `promise` or fails after the hang guard, so a lost task fails the test instead of hanging it. */
+function guarded<T>(promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`hung for ${HANG_GUARD_MS} ms (seed ${seed})`)), HANG_GUARD_MS)
+  })
+  return Promise.race([promise, hang]).finally(() => clearTimeout(timer))
+}
+
+describe('a nodeWorkers failure is not the frame’s', () => {
+  it('a worker thread that dies under a pending decode: the frame is decoded anyway', async () => {
+    const pool = nodeWorkers({ native: false, threads: 1 })
+    try {
+      const codec = await fastCodec(pool.zstdDecoder)
+      await guarded(Promise.resolve(codec.decode(frame))) // the decoder has worked
+      // A mock crash (nothing real kills one thread on demand): the thread is terminated right
+      // after it is handed the task, as an out-of-memory or a native fault would end it.
+      const post = Worker.prototype.postMessage
+      Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+        Worker.prototype.postMessage = post
+        post.apply(this, args)
+        void this.terminate()
+      }
+      const got = await guarded(
+        Promise.resolve(codec.decode(frame)).then(
+          (out) => Buffer.compare(Buffer.from(out), Buffer.from(payload)) === 0,
+          (error: { code?: string; message: string }) => `${error.code}: ${error.message}`,
+        ),
+      )
+      Worker.prototype.postMessage = post
+      assert.equal(got, true)
+      // Later decodes still work (in this thread, as no thread is left).
+      const again = await guarded(Promise.resolve(codec.decode(frame)))
+      assert.equal(again.length, payload.length)
+    } finally {
+      await pool.close()
+    }
+  })
+
+  it('a decode or hash after close() is a typed error naming the closed pool, not a corrupt frame', async () => {
+    const pool = nodeWorkers({ native: false, threads: 1 })
+    const codec = await fastCodec(pool.zstdDecoder)
+    await guarded(Promise.resolve(codec.decode(frame)))
+    await pool.close()
+    for (const attempt of [
+      () => codec.decode(frame),
+      () => pool.zstdDecoder.decode(frame, payload.length),
+      () => pool.blake3Digest(new Uint8Array(100 << 10)),
+    ]) {
+      const error = await guarded(Promise.resolve().then(attempt)).then(
+        () => assert.fail('decoded after close'),
+        (error: { code?: string; message: string }) => error,
+      )
+      assert.equal(error.code, 'ERR_INVALID_ARGUMENT', error.message)
+      assert.match(error.message, /nodeWorkers.*closed/)
+    }
+  })
+})
+
+/** Runs `job` in a child process (its own numcodecs); one still running after the guard is killed. */
+async function inChild(job: RefusalsJob): Promise<RefusalsResult> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'test/helpers/zstd-refusals.ts', encodeJob(job)],
+    { timeout: HANG_GUARD_MS, maxBuffer: 1 << 20 },
+  ).catch((error: { killed?: boolean }) => {
+    throw error.killed ? new Error(`hung for ${HANG_GUARD_MS} ms (seed ${seed})`, { cause: error }) : error
+  })
+  return JSON.parse(stdout) as RefusalsResult
+}
+
+describe('frames without a declared size after 1,024 reference refusals', { skip: !zlibDecoder }, () => {
+  // zstddec (Node 20, browsers) has no bounded way to decode them: there the reference still decides.
+  it('node:zlib decodes a valid unsized frame and refuses corrupt ones itself', async () => {
+    const unsized = frameWithoutContentSize(payload.subarray(0, 1000))
+    const corrupt = unsized.slice()
+    corrupt[6] = (corrupt[6] as number) | 0x04 // the block's type: raw (0) made compressed (2)
+    // Two frames are the reference's case: 1,024 of them use up its refusals.
+    const twoCorrupt = Uint8Array.from([...corrupt, ...corrupt])
+    const job = { decoder: 'node:zlib' as const, times: 1030, warmUp: frame, after: unsized }
+    const used = await inChild({ ...job, inputs: [twoCorrupt, corrupt] })
+    assert.deepEqual(
+      used.outcomes,
+      { 'untyped Error': 1024, ERR_INVALID_VALUE: 1036 },
+      JSON.stringify(used.messages),
+    )
+    assert.equal(used.after, 'decoded 1000')
+    const own = await inChild({ ...job, inputs: [corrupt] })
+    assert.deepEqual(own.outcomes, { ERR_INVALID_VALUE: 1030 }, JSON.stringify(own.messages))
+    assert.match(own.messages.ERR_INVALID_VALUE as string, /without a declared size refused by node:zlib/)
+    assert.equal(own.after, 'decoded 1000')
+    assert.equal(own.encoded, 'encoded true')
+  })
+})
