@@ -2,15 +2,19 @@
 // decoder itself (a worker thread gone, the pool closed) must not blame the frame, and frames without a
 // declared size must still decode once numcodecs (the reference) is no longer asked.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { Worker } from 'node:worker_threads'
 import NumcodecsZstd from 'numcodecs/zstd'
+import type * as zarr from 'zarrita'
 import { nodeWorkers } from '../src/node/workers.js'
+import { type ZstdDecoder, zstdFrameContentSize } from '../src/zarr/zstd.js'
+import { registerZstdCodec } from '../src/zstd/node.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
+import { zstddecDecoder } from '../src/zstd/zstddec.js'
 import { mulberry32, testSeed } from './helpers/random.js'
-import { fastCodec, frameWithoutContentSize } from './helpers/zstd.js'
+import { climateField, fastCodec, frameWithoutContentSize } from './helpers/zstd.js'
 import { encodeJob, type RefusalsJob, type RefusalsResult } from './helpers/zstd-refusals.js'
 
 const seed = testSeed()
@@ -90,26 +94,78 @@ async function inChild(job: RefusalsJob): Promise<RefusalsResult> {
   return JSON.parse(stdout) as RefusalsResult
 }
 
-describe('frames without a declared size after 1,024 reference refusals', { skip: !zlibDecoder }, () => {
-  // zstddec (Node 20, browsers) has no bounded way to decode them: there the reference still decides.
-  it('node:zlib decodes a valid unsized frame and refuses corrupt ones itself', async () => {
-    const unsized = frameWithoutContentSize(payload.subarray(0, 1000))
-    const corrupt = unsized.slice()
-    corrupt[6] = (corrupt[6] as number) | 0x04 // the block's type: raw (0) made compressed (2)
-    // Two frames are the reference's case: 1,024 of them use up its refusals.
-    const twoCorrupt = Uint8Array.from([...corrupt, ...corrupt])
-    const job = { decoder: 'node:zlib' as const, times: 1030, warmUp: frame, after: unsized }
-    const used = await inChild({ ...job, inputs: [twoCorrupt, corrupt] })
-    assert.deepEqual(
-      used.outcomes,
-      { 'untyped Error': 1024, ERR_INVALID_VALUE: 1036 },
-      JSON.stringify(used.messages),
-    )
-    assert.equal(used.after, 'decoded 1000')
-    const own = await inChild({ ...job, inputs: [corrupt] })
-    assert.deepEqual(own.outcomes, { ERR_INVALID_VALUE: 1030 }, JSON.stringify(own.messages))
-    assert.match(own.messages.ERR_INVALID_VALUE as string, /without a declared size refused by node:zlib/)
-    assert.equal(own.after, 'decoded 1000')
-    assert.equal(own.encoded, 'encoded true')
+for (const decoder of ['zstddec', ...(zlibDecoder ? ['node:zlib' as const] : [])] as const) {
+  describe(`frames without a declared size after 1,024 reference refusals, ${decoder}`, () => {
+    it('a valid unsized frame decodes, and corrupt ones are refused by the decoder itself', async () => {
+      const unsized = frameWithoutContentSize(payload.subarray(0, 1000))
+      const corrupt = unsized.slice()
+      corrupt[6] = (corrupt[6] as number) | 0x04 // the block's type: raw (0) made compressed (2)
+      // Two frames are the reference's case: 1,024 of them use up its refusals.
+      const twoCorrupt = Uint8Array.from([...corrupt, ...corrupt])
+      const job = { decoder, times: 1030, warmUp: frame, after: unsized }
+      const used = await inChild({ ...job, inputs: [twoCorrupt, corrupt] })
+      assert.deepEqual(
+        used.outcomes,
+        { 'untyped Error': 1024, ERR_INVALID_VALUE: 1036 },
+        JSON.stringify(used.messages),
+      )
+      assert.equal(used.after, 'decoded 1000')
+      const own = await inChild({ ...job, inputs: [corrupt] })
+      assert.deepEqual(own.outcomes, { ERR_INVALID_VALUE: 1030 }, JSON.stringify(own.messages))
+      assert.match(
+        own.messages.ERR_INVALID_VALUE as string,
+        new RegExp(`without a declared size refused by ${decoder}`),
+      )
+      assert.equal(own.after, 'decoded 1000')
+      assert.equal(own.encoded, 'encoded true')
+    })
+  })
+}
+
+describe('whole frames without a declared size decode on the fast path, bounded by their blocks', () => {
+  const field = climateField(80_000, Math.floor(random() * 2 ** 31)) // 320 KB: several blocks
+  const bytes = new Uint8Array(field.buffer)
+  const pool = nodeWorkers({ native: false, threads: 1 })
+  const nativePool = nodeWorkers()
+  const decoders: Record<string, ZstdDecoder> = {
+    zstddec: zstddecDecoder,
+    ...(zlibDecoder ? { 'node:zlib': zlibDecoder } : {}),
+    'nodeWorkers (wasm threads)': pool.zstdDecoder,
+    nodeWorkers: nativePool.zstdDecoder,
+  }
+  for (const [name, decoder] of Object.entries(decoders)) {
+    it(`through ${name}, without loading the reference`, async () => {
+      const cliFrame = await pipeThrough(bytes)
+      let loads = 0
+      type Loader = NonNullable<ReturnType<typeof zarr.registry.get>>
+      const reference: Loader = async () => {
+        loads++
+        return (await import('numcodecs/zstd')).default as never
+      }
+      const codecs: typeof zarr.registry = new Map([['zstd', reference]])
+      registerZstdCodec({ decoder }, codecs)
+      const codec = (await (codecs.get('zstd') as Loader)()).fromConfig({ level: 3 }, {} as never)
+      const raw = payload.subarray(0, 5000)
+      assert.deepEqual(await guarded(Promise.resolve(codec.decode(frameWithoutContentSize(raw)))), raw)
+      const out = await guarded(Promise.resolve(codec.decode(cliFrame)))
+      assert.ok(Buffer.compare(Buffer.from(out), Buffer.from(bytes)) === 0, `seed ${seed}`)
+      assert.equal(loads, 0)
+    })
+  }
+  it('closes the pools', async () => {
+    await Promise.all([pool.close(), nativePool.close()])
   })
 })
+
+/** `bytes` compressed by the zstd CLI reading stdin: it writes no content size, as streaming encoders do. */
+async function pipeThrough(bytes: Uint8Array): Promise<Uint8Array> {
+  const child = spawn('zstd', ['-q', '-c', '-3'])
+  const parts: Buffer[] = []
+  child.stdout.on('data', (part: Buffer) => parts.push(part))
+  const done = new Promise((resolve, reject) => child.on('close', resolve).on('error', reject))
+  child.stdin.end(bytes)
+  await done
+  const frame = new Uint8Array(Buffer.concat(parts))
+  assert.equal(zstdFrameContentSize(frame), undefined, 'the CLI wrote no content size')
+  return frame
+}

@@ -71,7 +71,10 @@ parentPort.on('message', async (task) => {
   }
 })`
 
-type Task = { op: 'zstd'; frame: Uint8Array; size: number } | { op: 'blake3'; bytes: Uint8Array }
+/** `size` is the frame's declared size, or with `unsized` the most it may decode to (foxglove takes either). */
+type Task =
+  | { op: 'zstd'; frame: Uint8Array; size: number; unsized?: true }
+  | { op: 'blake3'; bytes: Uint8Array }
 type Pending = { resolve: (out: Uint8Array) => void; reject: (error: Error) => void }
 
 /** A thread ended or failed with the task pending: no verdict on the task, which is run again here. */
@@ -189,7 +192,12 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
   }
   const run = async (task: Task): Promise<Uint8Array> => {
     open()
-    if (task.op === 'zstd' && nativeZstd !== undefined) return nativeZstd.decode(task.frame, task.size)
+    if (task.op === 'zstd' && nativeZstd !== undefined) {
+      const { frame, size } = task
+      return task.unsized && nativeZstd.decodeUnsized
+        ? nativeZstd.decodeUnsized(frame, size)
+        : nativeZstd.decode(frame, size)
+    }
     if (task.op === 'blake3' && nativeBlake3 !== undefined) {
       const digest = await nativeBlake3(task.bytes) // a Buffer: handed on as a plain Uint8Array view
       return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
@@ -214,7 +222,11 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
     return answer
   }
   return {
-    zstdDecoder: { name: 'nodeWorkers', decode: (frame, size) => run({ op: 'zstd', frame, size }) },
+    zstdDecoder: {
+      name: 'nodeWorkers',
+      decode: (frame, size) => run({ op: 'zstd', frame, size }),
+      decodeUnsized: (frame, maxSize) => run({ op: 'zstd', frame, size: maxSize, unsized: true }),
+    },
     blake3Digest: (bytes) => run({ op: 'blake3', bytes }),
     async close() {
       closed = true

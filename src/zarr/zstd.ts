@@ -26,8 +26,8 @@ type ChunkCodec = ReturnType<CodecEntry['fromConfig']>
 export interface ZstdDecoder {
   decode(compressed: Uint8Array, size: number): Uint8Array | Promise<Uint8Array>
   /**
-   * Optional: decompresses one whole zstd frame that does not declare its size, rejecting once the
-   * output would pass `maxSize` bytes. Without it such frames go to the reference codec.
+   * Optional: decompresses one whole zstd frame that does not declare its size into at most `maxSize`
+   * bytes (what its blocks can hold), else rejects. Without it such frames go to the reference codec.
    */
   decodeUnsized?(compressed: Uint8Array, maxSize: number): Uint8Array | Promise<Uint8Array>
   /** What decodes, for diagnostics (`'node:zlib'`, `'zstddec'`). */
@@ -73,25 +73,39 @@ export function zstdFrameContentSize(bytes: Uint8Array): number | undefined {
   return sizeBytes === 2 ? size + 256 : size
 }
 
+/** A block decodes to at most 128 KiB (RFC 8878, 3.1.1.2.4): what a compressed block is counted as. */
+const MAX_BLOCK_DECODED_BYTES = 128 << 10
+
 /**
- * The length of the zstd frame `bytes` starts with, read from its header and block headers (RFC 8878,
- * 3.1.1.2), or `undefined` when no whole frame is there. Node's zlib hands a frame's output over before
- * it reads the frame's end (a checksum cut off went unnoticed), so the zlib decoder takes whole frames only.
+ * The length of the zstd frame `bytes` starts with and the most it can decode to (raw and RLE blocks
+ * their size, compressed ones 128 KiB), read from its header and block headers (RFC 8878, 3.1.1.2),
+ * or `undefined` when no whole frame is there.
  */
-export function zstdFrameLength(bytes: Uint8Array): number | undefined {
+function walkFrame(bytes: Uint8Array): { length: number; decodedBound: number } | undefined {
   const header = frameHeader(bytes)
   if (header === undefined || (header.descriptor & 0x08) !== 0) return undefined // reserved bit set
   let at = header.sizeAt + header.sizeBytes
+  let decodedBound = 0
   for (;;) {
     if (at + 3 > bytes.length) return undefined
     const block = (bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16)
     const type = (block >> 1) & 3
     if (type === 3) return undefined // reserved block type
     at += 3 + (type === 1 ? 1 : block >> 3) // an RLE block holds one byte
+    decodedBound += type === 2 ? MAX_BLOCK_DECODED_BYTES : block >> 3
     if ((block & 1) === 1) break
   }
   at += (header.descriptor & 0x04) !== 0 ? 4 : 0 // the content checksum
-  return at <= bytes.length ? at : undefined
+  return at <= bytes.length ? { length: at, decodedBound } : undefined
+}
+
+/**
+ * The length of the zstd frame `bytes` starts with, read from its header and block headers (RFC 8878,
+ * 3.1.1.2), or `undefined` when no whole frame is there. Node's zlib hands a frame's output over before
+ * it reads the frame's end (a checksum cut off went unnoticed), so the zlib decoder takes whole frames only.
+ */
+export function zstdFrameLength(bytes: Uint8Array): number | undefined {
+  return walkFrame(bytes)?.length
 }
 
 /** A skippable frame's first magic byte (0x50-0x5f; RFC 8878, 3.1.2), then 2a 4d 18, a 4-byte size, its data. */
@@ -162,31 +176,34 @@ class FastZstdCodec {
     if (fault !== undefined) throw new InvalidValueError(`zstd chunk refused: ${fault}`)
     const size = zstdFrameContentSize(bytes)
     const decoder = this.#settings.decoder
-    const oneFrame = zstdFrameLength(bytes) === bytes.length
+    const frame = walkFrame(bytes)
+    const oneFrame = frame?.length === bytes.length
     const sized = size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES
-    const unsized = size === undefined && oneFrame && decoder.decodeUnsized !== undefined
+    // Unsized, the output is bounded by what the frame's blocks can hold (nothing: the reference's case).
+    const bound = oneFrame ? frame.decodedBound : 0
+    const unsized =
+      size === undefined &&
+      decoder.decodeUnsized !== undefined &&
+      bound > 0 &&
+      bound <= MAX_FAST_DECODED_BYTES
     if (sized || unsized) {
       // A decoder need not report zstd's errors: a failure or a result of another size means this
       // frame needs the reference, which decodes it or throws the error that says what is wrong.
       let out: Uint8Array | undefined
       let failure: unknown
       try {
-        out = await (sized
-          ? decoder.decode(bytes, size)
-          : decoder.decodeUnsized?.(bytes, MAX_FAST_DECODED_BYTES))
+        out = await (sized ? decoder.decode(bytes, size) : decoder.decodeUnsized?.(bytes, bound))
       } catch (error) {
         failure = error
       }
-      if (out !== undefined && (sized ? out.length === size : out.length <= MAX_FAST_DECODED_BYTES)) {
+      if (out !== undefined && (sized ? out.length === size : out.length <= bound)) {
         decodersThatWorked.add(decoder)
         return out
       }
       if (failure instanceof HamtError) throw failure // the decoder's own failure, typed by it
       // One whole frame a decoder that works refused is corrupt (libzstd checks its size and
-      // checksum): not asked of the reference, whose refusals are limited. Several frames are its
-      // case, as is an unsized frame decoding past the bound.
-      const tooLarge = (failure as { code?: unknown } | undefined)?.code === 'ERR_BUFFER_TOO_LARGE'
-      if (decodersThatWorked.has(decoder) && oneFrame && !tooLarge) {
+      // checksum): not asked of the reference, whose refusals are limited. Several frames are its case.
+      if (decodersThatWorked.has(decoder) && oneFrame) {
         const got = failure === undefined ? `${out?.length ?? 'no'} bytes` : String(failure)
         const declaring = sized ? `declaring ${size}` : 'without a declared size'
         throw new InvalidValueError(

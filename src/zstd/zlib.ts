@@ -30,7 +30,11 @@ export const zlibDecoder: ZstdDecoder | undefined =
     : {
         name: 'node:zlib',
         // A frame that does not declare its size, in chunks, stopping past the bound (ERR_BUFFER_TOO_LARGE).
+        // One whole frame only: zlib ends its output with the first frame, ignoring any after it.
         decodeUnsized(compressed, maxSize) {
+          if (zstdFrameLength(compressed) !== compressed.length) {
+            return Promise.reject(new Error('not one whole zstd frame'))
+          }
           return new Promise<Uint8Array>((resolve, reject) =>
             zstdDecompress?.(compressed, { maxOutputLength: maxSize }, (error, out) =>
               error ? reject(error) : resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength)),
