@@ -13,6 +13,7 @@ import { type ZstdDecoder, zstdFrameContentSize } from '../src/zarr/zstd.js'
 import { registerZstdCodec } from '../src/zstd/node.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { zstddecDecoder } from '../src/zstd/zstddec.js'
+import { withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import { climateField, fastCodec, frameWithoutContentSize } from './helpers/zstd.js'
 import { encodeJob, type RefusalsJob, type RefusalsResult } from './helpers/zstd-refusals.js'
@@ -152,7 +153,26 @@ describe('whole frames without a declared size decode on the fast path, bounded 
       assert.equal(loads, 0)
     })
   }
+  // Empty compressed blocks (raw literals of 0 bytes, 0 sequences) count 128 KiB each toward the bound.
+  const emptyBlocks = (count: number) => {
+    const block = [(2 << 3) | (2 << 1), 0, 0, 0, 0] // compressed, 2 bytes: literals header, sequence count
+    const last = [(1 << 3) | 1, 0, 0, 42] // a raw block of one byte, last
+    return Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58, ...Array(count).fill(block).flat(), ...last])
+  }
+  const inThread = nodeWorkers({ native: false, threads: 0 })
+  for (const [name, decoder] of Object.entries({
+    ...decoders,
+    'nodeWorkers (no threads)': inThread.zstdDecoder,
+  })) {
+    it(`through ${name}: 40 KB bounding 1 GiB of output decodes its one byte within budget`, async () => {
+      const codec = await fastCodec(decoder)
+      const result = await withinBudget(name, () => codec.decode(emptyBlocks(8000)))
+      assert.deepEqual(result, { value: Uint8Array.of(42) })
+    })
+  }
+
   it('closes the pools', async () => {
+    await inThread.close()
     await Promise.all([pool.close(), nativePool.close()])
   })
 })
