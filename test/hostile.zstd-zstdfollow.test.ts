@@ -2,9 +2,8 @@
 // decoder itself (a worker thread gone, the pool closed) must not blame the frame, and frames without a
 // declared size must still decode once numcodecs (the reference) is no longer asked.
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { describe, it } from 'node:test'
-import { promisify } from 'node:util'
 import { Worker } from 'node:worker_threads'
 import NumcodecsZstd from 'numcodecs/zstd'
 import type * as zarr from 'zarrita'
@@ -16,7 +15,7 @@ import { zstddecDecoder } from '../src/zstd/zstddec.js'
 import { withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import { climateField, fastCodec, frameWithoutContentSize } from './helpers/zstd.js'
-import { encodeJob, type RefusalsJob, type RefusalsResult } from './helpers/zstd-refusals.js'
+import { type RefusalsJob, refusalsInChild } from './helpers/zstd-refusals.js'
 
 const seed = testSeed()
 const random = mulberry32(seed)
@@ -83,17 +82,7 @@ describe('a nodeWorkers failure is not the frame’s', () => {
   })
 })
 
-/** Runs `job` in a child process (its own numcodecs); one still running after the guard is killed. */
-async function inChild(job: RefusalsJob): Promise<RefusalsResult> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', 'tsx', 'test/helpers/zstd-refusals.ts', encodeJob(job)],
-    { timeout: HANG_GUARD_MS, maxBuffer: 1 << 20 },
-  ).catch((error: { killed?: boolean }) => {
-    throw error.killed ? new Error(`hung for ${HANG_GUARD_MS} ms (seed ${seed})`, { cause: error }) : error
-  })
-  return JSON.parse(stdout) as RefusalsResult
-}
+const inChild = (job: RefusalsJob) => refusalsInChild(job, seed)
 
 for (const decoder of ['zstddec', ...(zlibDecoder ? ['node:zlib' as const] : [])] as const) {
   describe(`frames without a declared size after 1,024 reference refusals, ${decoder}`, () => {

@@ -154,8 +154,9 @@ const decodersThatWorked = new WeakSet<ZstdDecoder>()
 /**
  * zarrita's `zstd` codec with a faster decoder that decompresses straight into one buffer of the
  * size the frame declares (or, where the decoder can, bounded, a frame declaring none). Encoding,
- * other frames and frames the fast path rejects go to the codec it replaces, so results and errors are the reference codec's. The reference is
- * loaded only then: in a browser, zarrita's own decoder (numcodecs' WASM) is not downloaded to read.
+ * other inputs and frames the fast path rejects go to the codec it replaces, so results and errors
+ * are the reference codec's. The reference is loaded only then: in a browser, zarrita's own decoder
+ * (numcodecs' WASM) is not downloaded to read.
  */
 class FastZstdCodec {
   readonly kind = 'bytes_to_bytes' as const
