@@ -3,31 +3,18 @@
 // ~1,950 refusals every later call of the process fails or hangs; a frame followed by a cut-off frame
 // header hangs it at once. Each case runs in a worker with its own numcodecs, under a hang guard.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { describe, it } from 'node:test'
-import { promisify } from 'node:util'
 import NumcodecsZstd from 'numcodecs/zstd'
 import { zstdFramesFault } from '../src/zarr/zstd.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import { frameWithoutContentSize } from './helpers/zstd.js'
-import { encodeJob, type RefusalsJob, type RefusalsResult } from './helpers/zstd-refusals.js'
+import { type RefusalsJob, refusalsInChild } from './helpers/zstd-refusals.js'
 
 const seed = testSeed()
 const random = mulberry32(seed)
-const HANG_GUARD_MS = 120_000
 
-/** Runs `job` in a child process; one still running after the guard (a hang in WebAssembly) is killed. */
-async function inChild(job: RefusalsJob): Promise<RefusalsResult> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', 'tsx', 'test/helpers/zstd-refusals.ts', encodeJob(job)],
-    { timeout: HANG_GUARD_MS, maxBuffer: 1 << 20 },
-  ).catch((error: { killed?: boolean }) => {
-    throw error.killed ? new Error(`hung for ${HANG_GUARD_MS} ms (seed ${seed})`, { cause: error }) : error
-  })
-  return JSON.parse(stdout) as RefusalsResult
-}
+const inChild = (job: RefusalsJob) => refusalsInChild(job, seed)
 
 const payload = new Uint8Array(1000).map(() => Math.floor(random() * 256))
 const reference = new NumcodecsZstd(3)
@@ -83,7 +70,8 @@ for (const decoder of ['zstddec', ...(zlibDecoder ? ['node:zlib' as const] : [])
     it('after 1,024 refusals by the reference it is not asked again: a typed refusal, never a hang', async () => {
       const result = await inChild({
         decoder,
-        inputs: [unsizedCorrupt],
+        // Two frames: the reference's case (the decoder refuses one unsized frame itself).
+        inputs: [Uint8Array.from([...unsizedCorrupt, ...unsizedCorrupt])],
         times: 2500,
         warmUp: await reference.encode(payload),
         after,
@@ -98,7 +86,8 @@ for (const decoder of ['zstddec', ...(zlibDecoder ? ['node:zlib' as const] : [])
         result.messages.ERR_INVALID_VALUE as string,
         /refused 1024 frames in this process .* fresh process/,
       )
-      assert.match(result.after, /^ERR_INVALID_VALUE/)
+      // A whole frame without a declared size is the decoder's (bounded by its blocks), not the reference's.
+      assert.equal(result.after, `decoded ${payload.length}`)
       assert.equal(result.encoded, 'encoded true')
     })
   })

@@ -29,7 +29,10 @@ export interface NodeWorkers {
   readonly zstdDecoder: ZstdDecoder
   /** For `new KuboStore({ blake3Digest })`: blocks under 64 KiB are hashed in the calling thread. */
   readonly blake3Digest: Blake3Digest
-  /** Ends the threads once the tasks called before it are answered; later calls reject. */
+  /**
+   * Ends the threads once the tasks called before it are answered; later calls reject with
+   * `ERR_INVALID_ARGUMENT` (an `InvalidArgumentError` naming the closed pool).
+   */
   close(): Promise<void>
 }
 
@@ -68,8 +71,14 @@ parentPort.on('message', async (task) => {
   }
 })`
 
-type Task = { op: 'zstd'; frame: Uint8Array; size: number } | { op: 'blake3'; bytes: Uint8Array }
+/** `size` is the frame's declared size, or with `unsized` the most it may decode to (foxglove takes either). */
+type Task =
+  | { op: 'zstd'; frame: Uint8Array; size: number; unsized?: true }
+  | { op: 'blake3'; bytes: Uint8Array }
 type Pending = { resolve: (out: Uint8Array) => void; reject: (error: Error) => void }
+
+/** A thread ended or failed with the task pending: no verdict on the task, which is run again here. */
+class ThreadGone extends Error {}
 
 /** One worker thread and the tasks it has not answered yet. */
 class WorkerThread {
@@ -89,8 +98,12 @@ class WorkerThread {
       if (out !== undefined) pending?.resolve(out)
       else pending?.reject(new Error(`ts-hamt worker: ${error}`))
     })
-    this.#worker.on('error', (error) => this.#failAll(error))
-    this.#worker.on('exit', (code) => this.#failAll(new Error(`ts-hamt worker exited with code ${code}`)))
+    this.#worker.on('error', (error) =>
+      this.#failAll(new ThreadGone('ts-hamt worker failed', { cause: error })),
+    )
+    this.#worker.on('exit', (code) =>
+      this.#failAll(new ThreadGone(`ts-hamt worker exited with code ${code}`)),
+    )
   }
 
   get load(): number {
@@ -131,8 +144,9 @@ class WorkerThread {
  * 500 KB takes less than posting it to a thread) where the runtime has them; otherwise zstd by
  * @foxglove/wasm-zstd (1.4× zstddec per chunk, bench/zstd.ts) and BLAKE3 of large blocks by hash-wasm
  * on worker threads, so that they run on the other cores while the main thread fetches and
- * assembles. Each task goes to the thread with the fewest waiting; a whole frame they refuse once
- * they have decoded one is ERR_INVALID_VALUE (the zstd codec does not ask numcodecs about it).
+ * assembles. Each task goes to the thread with the fewest waiting, and one whose thread dies under it
+ * is done in the calling thread; a whole frame they refuse once they have decoded one is
+ * ERR_INVALID_VALUE (the zstd codec does not ask numcodecs about it).
  * Threads start with the first task that needs them; idle, they do not keep the process alive.
  *
  * @example
@@ -161,7 +175,10 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
   const inFlight = new Set<Promise<unknown>>()
   let closed = false
   const open = (): void => {
-    if (closed) throw new Error('nodeWorkers: closed')
+    if (closed)
+      throw new InvalidArgumentError(
+        'nodeWorkers is closed: its zstdDecoder and blake3Digest take no more tasks',
+      )
   }
   const inThread = async (task: Task): Promise<Uint8Array> => {
     if (task.op === 'blake3') {
@@ -175,7 +192,12 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
   }
   const run = async (task: Task): Promise<Uint8Array> => {
     open()
-    if (task.op === 'zstd' && nativeZstd !== undefined) return nativeZstd.decode(task.frame, task.size)
+    if (task.op === 'zstd' && nativeZstd !== undefined) {
+      const { frame, size } = task
+      return task.unsized && nativeZstd.decodeUnsized
+        ? nativeZstd.decodeUnsized(frame, size)
+        : nativeZstd.decode(frame, size)
+    }
     if (task.op === 'blake3' && nativeBlake3 !== undefined) {
       const digest = await nativeBlake3(task.bytes) // a Buffer: handed on as a plain Uint8Array view
       return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
@@ -186,7 +208,12 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
     const alive = pool.filter((thread) => thread.alive)
     // No thread (threads: 0, or every one failed): the calling thread does it.
     if (alive.length === 0) return inThread(task)
-    const answer = alive.reduce((best, thread) => (thread.load < best.load ? thread : best)).run(task)
+    const thread = alive.reduce((best, thread) => (thread.load < best.load ? thread : best))
+    // A thread that died says nothing of the task: the calling thread does it (the dead one gets no more).
+    const answer = thread.run(task).catch((error: unknown) => {
+      if (error instanceof ThreadGone) return inThread(task)
+      throw error
+    })
     const settled: Promise<unknown> = answer.then(
       () => inFlight.delete(settled),
       () => inFlight.delete(settled),
@@ -195,7 +222,11 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
     return answer
   }
   return {
-    zstdDecoder: { name: 'nodeWorkers', decode: (frame, size) => run({ op: 'zstd', frame, size }) },
+    zstdDecoder: {
+      name: 'nodeWorkers',
+      decode: (frame, size) => run({ op: 'zstd', frame, size }),
+      decodeUnsized: (frame, maxSize) => run({ op: 'zstd', frame, size: maxSize, unsized: true }),
+    },
     blake3Digest: (bytes) => run({ op: 'blake3', bytes }),
     async close() {
       closed = true

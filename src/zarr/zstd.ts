@@ -1,10 +1,13 @@
 import type { registry } from 'zarrita'
-import { InvalidArgumentError, InvalidValueError } from '../errors.js'
+import { HamtError, InvalidArgumentError, InvalidValueError } from '../errors.js'
 
 /** The registry entries zarrita looks `zstd` up under (Zarr v3 and numcodecs-style v2 metadata). */
 const ZSTD_NAMES = ['zstd', 'numcodecs.zstd'] as const
 
-/** Decoded sizes above this go to the reference codec: the fast path allocates the whole output at once. */
+/**
+ * Decoded sizes above this go to the reference codec: the fast path allocates the whole output at
+ * once. It also bounds the output of a frame that does not declare its size.
+ */
 const MAX_FAST_DECODED_BYTES = 1 << 30
 
 /** zarrita's codec registry (its global `registry`, or a `Map` of the same shape). */
@@ -15,10 +18,18 @@ type ChunkCodec = ReturnType<CodecEntry['fromConfig']>
 
 /**
  * Decompresses one zstd frame whose decompressed size is known. A result of any other length (or a
- * rejection) sends the frame to the reference codec, so a decoder need not report zstd's errors.
+ * rejection) sends the frame to the reference codec, so a decoder need not report zstd's errors;
+ * once the decoder has decoded a frame, its refusal of one whole frame is `ERR_INVALID_VALUE`. A
+ * rejection with a ts-hamt error (a `HamtError`, e.g. a closed pool's) is the decoder's own failure,
+ * passed on as it is.
  */
 export interface ZstdDecoder {
   decode(compressed: Uint8Array, size: number): Uint8Array | Promise<Uint8Array>
+  /**
+   * Optional: decompresses one whole zstd frame that does not declare its size into at most `maxSize`
+   * bytes (what its blocks can hold), else rejects. Without it such frames go to the reference codec.
+   */
+  decodeUnsized?(compressed: Uint8Array, maxSize: number): Uint8Array | Promise<Uint8Array>
   /** What decodes, for diagnostics (`'node:zlib'`, `'zstddec'`). */
   readonly name?: string
 }
@@ -62,25 +73,39 @@ export function zstdFrameContentSize(bytes: Uint8Array): number | undefined {
   return sizeBytes === 2 ? size + 256 : size
 }
 
+/** A block decodes to at most 128 KiB (RFC 8878, 3.1.1.2.4): what a compressed block is counted as. */
+const MAX_BLOCK_DECODED_BYTES = 128 << 10
+
 /**
- * The length of the zstd frame `bytes` starts with, read from its header and block headers (RFC 8878,
- * 3.1.1.2), or `undefined` when no whole frame is there. Node's zlib hands a frame's output over before
- * it reads the frame's end (a checksum cut off went unnoticed), so the zlib decoder takes whole frames only.
+ * The length of the zstd frame `bytes` starts with and the most it can decode to (raw and RLE blocks
+ * their size, compressed ones 128 KiB), read from its header and block headers (RFC 8878, 3.1.1.2),
+ * or `undefined` when no whole frame is there.
  */
-export function zstdFrameLength(bytes: Uint8Array): number | undefined {
+function walkFrame(bytes: Uint8Array): { length: number; decodedBound: number } | undefined {
   const header = frameHeader(bytes)
   if (header === undefined || (header.descriptor & 0x08) !== 0) return undefined // reserved bit set
   let at = header.sizeAt + header.sizeBytes
+  let decodedBound = 0
   for (;;) {
     if (at + 3 > bytes.length) return undefined
     const block = (bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16)
     const type = (block >> 1) & 3
     if (type === 3) return undefined // reserved block type
     at += 3 + (type === 1 ? 1 : block >> 3) // an RLE block holds one byte
+    decodedBound += type === 2 ? MAX_BLOCK_DECODED_BYTES : block >> 3
     if ((block & 1) === 1) break
   }
   at += (header.descriptor & 0x04) !== 0 ? 4 : 0 // the content checksum
-  return at <= bytes.length ? at : undefined
+  return at <= bytes.length ? { length: at, decodedBound } : undefined
+}
+
+/**
+ * The length of the zstd frame `bytes` starts with, read from its header and block headers (RFC 8878,
+ * 3.1.1.2), or `undefined` when no whole frame is there. Node's zlib hands a frame's output over before
+ * it reads the frame's end (a checksum cut off went unnoticed), so the zlib decoder takes whole frames only.
+ */
+export function zstdFrameLength(bytes: Uint8Array): number | undefined {
+  return walkFrame(bytes)?.length
 }
 
 /** A skippable frame's first magic byte (0x50-0x5f; RFC 8878, 3.1.2), then 2a 4d 18, a 4-byte size, its data. */
@@ -128,9 +153,10 @@ const decodersThatWorked = new WeakSet<ZstdDecoder>()
 
 /**
  * zarrita's `zstd` codec with a faster decoder that decompresses straight into one buffer of the
- * size the frame declares. Encoding, frames without a declared size and frames the fast path rejects
- * go to the codec it replaces, so results and errors are the reference codec's. The reference is
- * loaded only then: in a browser, zarrita's own decoder (numcodecs' WASM) is not downloaded to read.
+ * size the frame declares (or, where the decoder can, bounded, a frame declaring none). Encoding,
+ * other inputs and frames the fast path rejects go to the codec it replaces, so results and errors
+ * are the reference codec's. The reference is loaded only then: in a browser, zarrita's own decoder
+ * (numcodecs' WASM) is not downloaded to read.
  */
 class FastZstdCodec {
   readonly kind = 'bytes_to_bytes' as const
@@ -151,26 +177,38 @@ class FastZstdCodec {
     if (fault !== undefined) throw new InvalidValueError(`zstd chunk refused: ${fault}`)
     const size = zstdFrameContentSize(bytes)
     const decoder = this.#settings.decoder
-    if (size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES) {
+    const frame = walkFrame(bytes)
+    const oneFrame = frame?.length === bytes.length
+    const sized = size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES
+    // Unsized, the output is bounded by what the frame's blocks can hold (nothing: the reference's case).
+    const bound = oneFrame ? frame.decodedBound : 0
+    const unsized =
+      size === undefined &&
+      decoder.decodeUnsized !== undefined &&
+      bound > 0 &&
+      bound <= MAX_FAST_DECODED_BYTES
+    if (sized || unsized) {
       // A decoder need not report zstd's errors: a failure or a result of another size means this
       // frame needs the reference, which decodes it or throws the error that says what is wrong.
       let out: Uint8Array | undefined
       let failure: unknown
       try {
-        out = await decoder.decode(bytes, size)
+        out = await (sized ? decoder.decode(bytes, size) : decoder.decodeUnsized?.(bytes, bound))
       } catch (error) {
         failure = error
       }
-      if (out?.length === size) {
+      if (out !== undefined && (sized ? out.length === size : out.length <= bound)) {
         decodersThatWorked.add(decoder)
         return out
       }
+      if (failure instanceof HamtError) throw failure // the decoder's own failure, typed by it
       // One whole frame a decoder that works refused is corrupt (libzstd checks its size and
       // checksum): not asked of the reference, whose refusals are limited. Several frames are its case.
-      if (decodersThatWorked.has(decoder) && zstdFrameLength(bytes) === bytes.length) {
+      if (decodersThatWorked.has(decoder) && oneFrame) {
         const got = failure === undefined ? `${out?.length ?? 'no'} bytes` : String(failure)
+        const declaring = sized ? `declaring ${size}` : 'without a declared size'
         throw new InvalidValueError(
-          `zstd frame of ${bytes.length} bytes declaring ${size} refused by ${decoder.name ?? 'the decoder'}: ${got}`,
+          `zstd frame of ${bytes.length} bytes ${declaring} refused by ${decoder.name ?? 'the decoder'}: ${got}`,
           { cause: failure },
         )
       }

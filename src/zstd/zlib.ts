@@ -3,9 +3,14 @@ import * as zlib from 'node:zlib'
 import { type ZstdDecoder, zstdFrameLength } from '../zarr/zstd.js'
 
 // Node 22.15+ and 23.8+; @types/node 20 does not declare it.
-const createZstdDecompress = (
-  zlib as { createZstdDecompress?: (options: { chunkSize: number }) => Transform }
-).createZstdDecompress
+const { createZstdDecompress, zstdDecompress } = zlib as {
+  createZstdDecompress?: (options: { chunkSize: number }) => Transform
+  zstdDecompress?: (
+    bytes: Uint8Array,
+    options: { maxOutputLength: number },
+    callback: (error: Error | null, out: Buffer) => void,
+  ) => void
+}
 /** zlib's smallest output chunk (`zlib.constants.Z_MIN_CHUNK`). */
 const MIN_CHUNK = 64
 
@@ -24,6 +29,18 @@ export const zlibDecoder: ZstdDecoder | undefined =
     ? undefined
     : {
         name: 'node:zlib',
+        // A frame that does not declare its size, in chunks, stopping past the bound (ERR_BUFFER_TOO_LARGE).
+        // One whole frame only: zlib ends its output with the first frame, ignoring any after it.
+        decodeUnsized(compressed, maxSize) {
+          if (zstdFrameLength(compressed) !== compressed.length) {
+            return Promise.reject(new Error('not one whole zstd frame'))
+          }
+          return new Promise<Uint8Array>((resolve, reject) =>
+            zstdDecompress?.(compressed, { maxOutputLength: maxSize }, (error, out) =>
+              error ? reject(error) : resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength)),
+            ),
+          )
+        },
         decode(compressed, size) {
           // The answer comes with the first output chunk, before zlib reads the frame's end: bytes that
           // are not one whole frame (a checksum cut off, junk after) go to the reference codec instead.

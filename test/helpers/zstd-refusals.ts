@@ -1,6 +1,8 @@
 // Runs as a child process (its own numcodecs instance): many refused zstd frames through the fast codec,
 // then what must still work. A child because numcodecs' zstd can hang its thread in WebAssembly.
+import { execFile } from 'node:child_process'
 import { pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
 import { zlibDecoder } from '../../src/zstd/zlib.js'
 import { zstddecDecoder } from '../../src/zstd/zstddec.js'
 import { fastCodec } from './zstd.js'
@@ -33,6 +35,20 @@ export function encodeJob(job: RefusalsJob): string {
     warmUp: b64(job.warmUp),
     after: b64(job.after),
   })
+}
+
+const HANG_GUARD_MS = 120_000
+
+/** Runs `job` in a child process (its own numcodecs); one still running after the hang guard is killed. */
+export async function refusalsInChild(job: RefusalsJob, seed: number): Promise<RefusalsResult> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'test/helpers/zstd-refusals.ts', encodeJob(job)],
+    { timeout: HANG_GUARD_MS, maxBuffer: 1 << 20 },
+  ).catch((error: { killed?: boolean }) => {
+    throw error.killed ? new Error(`hung for ${HANG_GUARD_MS} ms (seed ${seed})`, { cause: error }) : error
+  })
+  return JSON.parse(stdout) as RefusalsResult
 }
 
 function decodeJob(text: string): RefusalsJob {
