@@ -30,6 +30,28 @@ export type BulkContext = {
   onSaved: (id: StoreId) => void
 }
 
+/**
+ * `HAMT.setMany`'s entries (a synchronous iterable) checked, hashed and encoded at the call, as each
+ * `set` does at its own; throws for the first bad entry.
+ */
+export function encodeEntries(
+  entries: Iterable<readonly [string, unknown]>,
+  hasher: KeyHasher,
+  valuesAreBytes: boolean,
+): { keys: string[]; hashes: Uint8Array[]; values: Uint8Array[] } {
+  checkEntries(entries, false)
+  const keys: string[] = []
+  const hashes: Uint8Array[] = []
+  const values: Uint8Array[] = []
+  for (const entry of entries) {
+    const [key, value] = checkEntry(entry, keys.length)
+    hashes.push(hasher.hash(key))
+    values.push(encodeValue(key, value, valuesAreBytes))
+    keys.push(key)
+  }
+  return { keys, hashes, values }
+}
+
 /** Every entry read, in input order: index `i` is the `i`-th entry, duplicates included. */
 type Table = {
   keys: string[]

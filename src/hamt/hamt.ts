@@ -1,16 +1,14 @@
 import { copiesAtSave } from '../cas/copy-at-save.js'
 import { copyId, isStoreId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
-import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { checkByteRange } from '../cas/range.js'
 import { givenRootBlock } from '../cas/root-block.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
 import { type LookupProbe, observing, traceLookup } from '../telemetry/hooks.js'
 import { mapPool } from '../util/pool.js'
-import { buildFromEntries, checkEntries, checkEntry } from './bulk.js'
+import { buildFromEntries, encodeEntries } from './bulk.js'
 import { CallOrder } from './call-order.js'
 import { CollectionView } from './collection-view.js'
-import { diffMaps } from './diff.js'
 import { flushTree } from './flush.js'
 import type {
   CacheStats,
@@ -25,10 +23,11 @@ import type {
 import { checkTree } from './invariants.js'
 import { type KeyHasher, makeKeyHasher } from './keys.js'
 import { NodeLoader, saveFailure, valueLoadFailure } from './loader.js'
-import { type MergeOptions, mergeMaps } from './merge.js'
+import type { MergeOptions } from './merge.js'
 import { collapsePath, slotIndex, splitBucket } from './mutate.js'
 import { Bucket, Link, Node, type Slot } from './node.js'
-import { checkOptions, DEFAULTS } from './options.js'
+import { checkOpen, checkOptions, DEFAULTS } from './options.js'
+import { diffRoots, mergeRoots } from './roots.js'
 import { decodeValue, encodeValue } from './values.js'
 import { dirtyStats, pathTo, slotInMemory, walkEntries, walkNodes } from './walk.js'
 
@@ -174,10 +173,7 @@ export class HAMT<V = unknown> {
     rootId: StoreId | string,
     options: HAMTOptions & AbortOptions,
   ): Promise<HAMT<V>> {
-    const root = rootArgument(rootId, 'rootId', options?.store)
-    const hashFn = await checkOptions(options)
-    // A copy: the caller may transfer the buffer of the ID it gave.
-    const id = copyId(await resolveRootArgument(root, options.store, options.signal))
+    const { hashFn, id } = await checkOpen(rootId, options)
     const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined, options.readOnly ?? true)
     const rootBlock = givenRootBlock(options, id)
     if (rootBlock !== undefined) map.#loader.prime(id, rootBlock)
@@ -209,11 +205,7 @@ export class HAMT<V = unknown> {
     to: StoreId | string,
     options: HAMTOptions & DiffOptions,
   ): AsyncGenerator<MapChange<V>> {
-    const [a, b] = [rootArgument(from, 'from', options?.store), rootArgument(to, 'to', options?.store)]
-    return (async function* () {
-      const resolve = (root: typeof a) => resolveRootArgument(root, options.store, options.signal)
-      yield* diffMaps<V>(await resolve(a), await resolve(b), options)
-    })()
+    return diffRoots<V>(from, to, options)
   }
 
   /**
@@ -245,17 +237,10 @@ export class HAMT<V = unknown> {
     b: StoreId | string,
     options: HAMTOptions & MergeOptions<V>,
   ): Promise<StoreId> {
-    // Each argument checked at the call, names resolved after.
-    const [baseArg, aArg, bArg] = [
-      rootArgument(base, 'base', options?.store),
-      rootArgument(a, 'a', options?.store),
-      rootArgument(b, 'b', options?.store),
-    ]
-    const resolve = (root: typeof baseArg) => resolveRootArgument(root, options.store, options.signal)
-    const ids = [await resolve(baseArg), await resolve(aArg), await resolve(bArg)] as const
-    // A map on the merge's loader: the nodes the diffs read are in its cache.
-    return mergeMaps<V>(
-      ...ids,
+    return mergeRoots<V>(
+      base,
+      a,
+      b,
       options,
       (root, loader, hashFn) => new HAMT<V>(options, hashFn, Link.toStored(root), undefined, false, loader),
     )
@@ -346,17 +331,7 @@ export class HAMT<V = unknown> {
   async setMany(entries: Iterable<readonly [string, V]>, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
     this.#calls.assertWritableAtCall('set')
-    checkEntries(entries, false)
-    // Every key and value is checked and encoded now, as each `set` does at its call.
-    const keys: string[] = []
-    const hashes: Uint8Array[] = []
-    const values: Uint8Array[] = []
-    for (const entry of entries) {
-      const [key, value] = checkEntry(entry, keys.length)
-      hashes.push(this.#hasher.hash(key))
-      values.push(encodeValue(key, value, this.valuesAreBytes))
-      keys.push(key)
-    }
+    const { keys, hashes, values } = encodeEntries(entries, this.#hasher, this.valuesAreBytes)
     const releases: ((() => void) | undefined)[] = []
     const uploads = mapPool(
       values,

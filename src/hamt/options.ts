@@ -1,3 +1,6 @@
+import { copyId } from '../cas/id.js'
+import type { AbortOptions, StoreId } from '../cas/interface.js'
+import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { integerOption } from '../check.js'
 import { describeValue, InvalidArgumentError } from '../errors.js'
 import { blake3, loadBlake3 } from '../hash/blake3.js'
@@ -24,4 +27,17 @@ export async function checkOptions(options: HAMTOptions): Promise<HashFn> {
   if (typeof hashFn !== 'function')
     throw new InvalidArgumentError(`options.hashFn must be a function, got ${describeValue(hashFn)}`)
   return hashFn
+}
+
+/**
+ * `HAMT.open`'s arguments: the root checked first, then the options, then an IPNS name resolved; the
+ * root ID returned is a copy, since the caller may transfer the buffer of the ID it gave.
+ */
+export async function checkOpen(
+  rootId: StoreId | string,
+  options: HAMTOptions & AbortOptions,
+): Promise<{ hashFn: HashFn; id: StoreId }> {
+  const root = rootArgument(rootId, 'rootId', options?.store)
+  const hashFn = await checkOptions(options)
+  return { hashFn, id: copyId(await resolveRootArgument(root, options.store, options.signal)) }
 }
