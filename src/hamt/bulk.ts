@@ -119,8 +119,9 @@ class EntryReader {
     // As in set: the key and its hash are checked before the value is encoded.
     const hash = this.#context.hasher.hash(key)
     const data = encodeValue(key, value, this.#context.valuesAreBytes)
-    // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for.
-    const saved = this.#context.loader.saveNow(data)
+    // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for. Not
+    // while a batch waits (its `save` was patched meanwhile): the pointers are kept in input order.
+    const saved = this.#batch.length === 0 ? this.#context.loader.saveNow(data) : undefined
     if (saved === undefined) this.#batch.push(data)
     else this.table.pointers.push(saved)
     const length = table.hashLength
