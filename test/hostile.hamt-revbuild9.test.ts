@@ -139,4 +139,29 @@ describe('set/delete/get/flush histories over a memory store (values saved at on
       assert.deepEqual(await map.get('v'), { n: [1, 2] })
     }
   })
+
+  it('a store whose prototype is swapped after the map was made is asked through its new save and load', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<number>({ store })
+    await map.set('a', 1)
+    // The store object now delegates to another one (its class's own methods, promise-free ones included, gone).
+    const inner = await MemoryStore.create()
+    for (const [, bytes] of store.blocks()) await inner.save(bytes, 'raw')
+    let calls = 0
+    Object.setPrototypeOf(store, {
+      save(...args: Parameters<MemoryStore['save']>) {
+        calls++
+        return inner.save(...args)
+      },
+      load(...args: Parameters<MemoryStore['load']>) {
+        calls++
+        return inner.load(...args)
+      },
+    })
+    await map.clearCache()
+    await map.set('b', 2)
+    assert.equal(await map.get('a'), 1)
+    assert.equal(await map.get('b'), 2)
+    assert.ok(calls > 0)
+  })
 })
