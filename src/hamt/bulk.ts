@@ -122,7 +122,8 @@ class EntryReader {
     // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for. Not
     // while a batch waits (its `save` was patched meanwhile): the pointers are kept in input order.
     const saved = this.#batch.length === 0 ? this.#context.loader.saveNow(data) : undefined
-    if (saved === undefined) this.#batch.push(data)
+    // A batched byte value is copied: the caller may refill its buffer for the next entry before the batch saves.
+    if (saved === undefined) this.#batch.push(data === value ? data.slice() : data)
     else this.table.pointers.push(saved)
     const length = table.hashLength
     if ((index + 1) * length > table.hashes.length) {
