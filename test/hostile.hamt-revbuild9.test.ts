@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { loadBlake3 } from '../src/blocks.js'
-import { HAMT, type HamtError, MemoryStore, type StoreId } from '../src/index.js'
+import { HAMT, type HamtError, isHamtError, MemoryStore, StoreError, type StoreId } from '../src/index.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
 await loadBlake3()
@@ -163,5 +163,55 @@ describe('set/delete/get/flush histories over a memory store (values saved at on
     assert.equal(await map.get('a'), 1)
     assert.equal(await map.get('b'), 2)
     assert.ok(calls > 0)
+  })
+
+  it("a save patched on MemoryStore's prototype (a spy, a full store) is called by set and fromEntries", async (t) => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<number>({ store })
+    await map.set('a', 1)
+    const root = await map.flush()
+    const own = MemoryStore.prototype.save
+    let full = false
+    let calls = 0
+    t.mock.method(
+      MemoryStore.prototype,
+      'save',
+      function (this: MemoryStore, ...args: Parameters<MemoryStore['save']>) {
+        calls++
+        if (full) return Promise.reject(new StoreError('the store is full'))
+        return own.apply(this, args)
+      },
+    )
+    await map.set('b', 2)
+    assert.ok(calls > 0, 'the spy saw the value of set')
+    full = true
+    await assert.rejects(map.set('c', 3), (error) => isHamtError(error) && error.code === 'ERR_STORE')
+    await assert.rejects(
+      HAMT.fromEntries([['d', 4]], { store: await MemoryStore.create() }),
+      (error) => isHamtError(error) && error.code === 'ERR_STORE',
+    )
+    full = false
+    assert.equal(await map.get('c'), undefined)
+    assert.equal(await map.get('b'), 2)
+    assert.notDeepEqual(await map.flush(), root)
+  })
+
+  it("a load patched on MemoryStore's prototype is called by get", async (t) => {
+    const map = await HAMT.create<number>({ store: await MemoryStore.create() })
+    await map.set('a', 1)
+    await map.flush()
+    await map.clearCache()
+    const own = MemoryStore.prototype.load
+    let calls = 0
+    t.mock.method(
+      MemoryStore.prototype,
+      'load',
+      function (this: MemoryStore, ...args: Parameters<MemoryStore['load']>) {
+        calls++
+        return own.apply(this, args)
+      },
+    )
+    assert.equal(await map.get('a'), 1)
+    assert.ok(calls >= 2, `the spy saw the node and the value loads (${calls})`)
   })
 })
