@@ -47,7 +47,7 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
 
   /** `save` copies the bytes before it returns (see `copy-at-save.ts`). */
   get [copyAtSave](): unknown {
-    return OWN.save
+    return MemoryStore.prototype.save
   }
 
   /** Creates an empty store (loads the BLAKE3 WASM module the IDs need). */
