@@ -4,14 +4,14 @@
 // NUL, BOM, 2-, 3- and 4-byte characters; bytes checked against @ipld/dag-cbor, roots against py-hamt.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import * as dagCbor from '@ipld/dag-cbor'
 import { bytesToHex, hexToBytes, loadBlake3 } from '../src/blocks.js'
 import { encodeDagCbor } from '../src/codec/dag-cbor.js'
-import { Bucket, Link, Node, type Slot } from '../src/hamt/node.js'
+import { Bucket, Node, type Slot } from '../src/hamt/node.js'
 import { decodeNode } from '../src/hamt/node-decoder.js'
 import { encodeNode } from '../src/hamt/node-encoder.js'
 import { decodeCanonicalNode } from '../src/hamt/node-fast-decoder.js'
-import { HAMT, MemoryStore, type StoreId } from '../src/index.js'
+import { HAMT, MemoryStore } from '../src/index.js'
+import { referenceEncode } from './helpers/node-reference.js'
 import { pyHamtDriver } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
@@ -50,19 +50,6 @@ function boundaryKeys(): string[] {
     }
   }
   return [...keys].filter((k) => k.isWellFormed())
-}
-
-/** The reference: the same node as plain IPLD data encoded by @ipld/dag-cbor. */
-function referenceEncode(node: Node): Uint8Array {
-  return dagCbor.encode(
-    node.slots.map((slot) => {
-      if (slot === undefined) return {}
-      if (slot instanceof Link) return [slot.id]
-      const bucket: Record<string, StoreId> = Object.create(null)
-      for (let i = 0; i < slot.size; i++) bucket[slot.keyAt(i)] = slot.pointerAt(i)
-      return bucket
-    }),
-  )
 }
 
 const keys = boundaryKeys()
