@@ -10,23 +10,9 @@ import { encodeNode } from '../src/hamt/node-encoder.js'
 import { decodeCanonicalNode } from '../src/hamt/node-fast-decoder.js'
 import { decodeValue } from '../src/hamt/values.js'
 import { HAMT, isHamtError, MemoryStore, type StoreId } from '../src/index.js'
+import { referenceEncode } from './helpers/node-reference.js'
 
 await loadBlake3()
-
-/** The reference: the same node built as plain IPLD data and encoded by @ipld/dag-cbor. */
-function referenceEncode(node: Node): Uint8Array {
-  return dagCbor.encode(
-    node.slots.map((slot) => {
-      if (slot === undefined) return {}
-      if (slot instanceof Link) return [slot.id]
-      const bucket: Record<string, StoreId> = Object.create(null)
-      slot.keys.forEach((key, i) => {
-        bucket[key] = slot.pointers[i] as StoreId
-      })
-      return bucket
-    }),
-  )
-}
 
 const idArb: fc.Arbitrary<StoreId> = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 40 }).map((b) => blake3Hasher.digest(b).bytes),

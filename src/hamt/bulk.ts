@@ -143,9 +143,11 @@ class EntryReader {
     // As in set: the key and its hash are checked before the value is encoded.
     const hash = this.#context.hasher.hash(key)
     const data = encodeValue(key, value, this.#context.valuesAreBytes)
-    // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for.
-    const saved = this.#context.loader.saveNow(data)
-    if (saved === undefined) this.#batch.push(data)
+    // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for. Not
+    // while a batch waits (its `save` was patched meanwhile): the pointers are kept in input order.
+    const saved = this.#batch.length === 0 ? this.#context.loader.saveNow(data) : undefined
+    // A batched byte value is copied: the caller may refill its buffer for the next entry before the batch saves.
+    if (saved === undefined) this.#batch.push(data === value ? data.slice() : data)
     else {
       this.#context.onSaved(saved)
       this.table.pointers.push(saved)

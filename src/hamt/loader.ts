@@ -124,7 +124,8 @@ export class NodeLoader {
     const node = link.node ?? this.cache.follow(link)
     if (node !== undefined || this.#readsNow === undefined || observing()) return node
     const id = link.id as StoreId
-    const bytes = this.#readsNow[READ_NOW](id, this.#readsNow)
+    // `?.`: a store whose prototype was swapped since may have lost the method; its `load` is asked then.
+    const bytes = this.#readsNow[READ_NOW]?.(id, this.#readsNow)
     if (bytes === undefined) return undefined
     const loaded = decodeBlock(id, bytes)
     this.cache.set(id, loaded, bytes.length)
@@ -138,7 +139,7 @@ export class NodeLoader {
   valueNow(pointer: StoreId, borrow = false): Uint8Array | undefined {
     return this.#readsNow === undefined || observing()
       ? undefined
-      : this.#readsNow[READ_NOW](pointer, this.#readsNow, borrow)
+      : this.#readsNow[READ_NOW]?.(pointer, this.#readsNow, borrow)
   }
 
   // Not async: an async function returning a promise adds two microtask ticks to every call.
@@ -162,7 +163,7 @@ export class NodeLoader {
 
   /** The ID of `data` saved now by a store that saves without a promise (see `SAVE_NOW`); else undefined. */
   saveNow(data: Uint8Array): StoreId | undefined {
-    return this.#savesNow === undefined ? undefined : this.#savesNow[SAVE_NOW](data, this.#savesNow)
+    return this.#savesNow === undefined ? undefined : this.#savesNow[SAVE_NOW]?.(data, this.#savesNow)
   }
 
   /** The store's own save, errors unwrapped (see {@link NodeLoader.loadValueUnwrapped}, {@link saveFailure}). */
