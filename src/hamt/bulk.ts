@@ -1,3 +1,4 @@
+import { copyBytes } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
 import { describeValue, HashExhaustedError, InvalidArgumentError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
@@ -147,7 +148,7 @@ class EntryReader {
     // while a batch waits (its `save` was patched meanwhile): the pointers are kept in input order.
     const saved = this.#batch.length === 0 ? this.#context.loader.saveNow(data) : undefined
     // A batched byte value is copied: the caller may refill its buffer for the next entry before the batch saves.
-    if (saved === undefined) this.#batch.push(data === value ? data.slice() : data)
+    if (saved === undefined) this.#batch.push(data === value ? copyBytes(data) : data)
     else {
       this.#context.onSaved(saved)
       this.table.pointers.push(saved)

@@ -1,3 +1,4 @@
+import { copyBytes } from '../cas/id.js'
 import { describeValue, InvalidArgumentError, InvalidHashError } from '../errors.js'
 import { blake3, blake3Prefix } from '../hash/blake3.js'
 import type { HashFn } from './interface.js'
@@ -41,8 +42,9 @@ export function makeKeyHasher(hashFn: HashFn): KeyHasher {
     if (!(hash instanceof Uint8Array)) {
       throw new InvalidHashError(`hashFn must return a Uint8Array, got ${describeValue(hash)}`)
     }
-    // A copy: writes keep a key's hash across other keys' hashing, and a hashFn may reuse its buffer.
-    return hash.slice()
+    // A copy: writes keep a key's hash across other keys' hashing, and a hashFn may reuse its buffer
+    // (a Buffer's own `slice` is a view: `copyBytes`).
+    return copyBytes(hash)
   }
   const length = digest('').length
   if (length === 0) throw new InvalidHashError('hashFn returned an empty hash; at least 1 byte is needed')
