@@ -138,8 +138,7 @@ export class BlockstoreStore implements ContentAddressedStore {
 
   /** Puts an import may still undo (see `tentative-puts.ts`), when `putBlock` is this class's own. */
   [TENTATIVE_PUTS](via: object): TentativePuts | undefined {
-    if (!callsOwnMethod(via, 'putBlock', BlockstoreStore.prototype.putBlock) || !(#blocks in this))
-      return undefined
+    if (!callsOwnMethod(via, 'putBlock', OWN.putBlock) || !(#blocks in this)) return undefined
     // Until the import ends its puts (and the blocks it found held) are in no root: a collection
     // beginning meanwhile keeps them (a full buffer may have written them), see `CollectableAccess.unsettled`.
     const log = new CidQueue()
@@ -150,7 +149,7 @@ export class BlockstoreStore implements ContentAddressedStore {
         log.push(toCid(cid, 'cid'))
         return this.#putBlock(cid, bytes, options, batch)
       },
-      callsOwnMethod(via, 'hasBlock', BlockstoreStore.prototype.hasBlock)
+      callsOwnMethod(via, 'hasBlock', OWN.hasBlock)
         ? async (cid, options, batch) => {
             const held = await this.#hasBlock(cid, options, batch)
             // The import relies on it from now on: a collection keeps it as one of its puts.
@@ -314,6 +313,12 @@ export class BlockstoreStore implements ContentAddressedStore {
     }
   }
 }
+
+/**
+ * The class's own methods as defined, not as found later on the prototype: a putBlock or hasBlock
+ * patched there (a test's spy, an injected failure) is a replaced method, called, not skipped.
+ */
+const OWN = { putBlock: BlockstoreStore.prototype.putBlock, hasBlock: BlockstoreStore.prototype.hasBlock }
 
 /** A blockstore's garbage collection: the puts of every store over it are seen, its deletes exclusive. */
 interface Collection {

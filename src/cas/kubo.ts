@@ -182,10 +182,10 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
 
   /** Puts an import may still undo (see `tentative-puts.ts`), when `putBlock` is this class's own. */
   [TENTATIVE_PUTS](via: object): TentativePuts | undefined {
-    if (!callsOwnMethod(via, 'putBlock', KuboStore.prototype.putBlock) || !(#blocks in this)) return undefined
+    if (!callsOwnMethod(via, 'putBlock', OWN.putBlock) || !(#blocks in this)) return undefined
     return this.#blocks.tentative(
       (cid, bytes, options, batch) => this.#putBlock(cid, bytes, options, batch),
-      callsOwnMethod(via, 'hasBlock', KuboStore.prototype.hasBlock)
+      callsOwnMethod(via, 'hasBlock', OWN.hasBlock)
         ? (cid, options, batch) => this.#blocks.hasBlock(cid, options, batch)
         : undefined,
     )
@@ -353,6 +353,12 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
       throw new StoreError(`cannot ${operation}: this KuboStore has no rpcUrl (read-only)`)
   }
 }
+
+/**
+ * The class's own methods as defined, not as found later on the prototype: a putBlock or hasBlock
+ * patched there (a test's spy, an injected failure) is a replaced method, called, not skipped.
+ */
+const OWN = { putBlock: KuboStore.prototype.putBlock, hasBlock: KuboStore.prototype.hasBlock }
 
 function form(data: Uint8Array): FormData {
   const body = new FormData()
