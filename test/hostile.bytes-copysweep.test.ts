@@ -14,6 +14,7 @@ import {
   type ContentAddressedStore,
   EncryptedZarrHAMTStore,
   HAMT,
+  KuboStore,
   MemoryStore,
   ShardedZarrStore,
   TrustlessGatewayStore,
@@ -143,6 +144,41 @@ describe('identity CIDs decoded from a Buffer', () => {
       const cid = cidOfBuffer()
       ;(await read(cid)).fill(0)
       assert.deepEqual(cid.multihash.digest, inline)
+    }
+  })
+})
+
+describe('an unverified gateway read of a range, answered whole in Buffer chunks', () => {
+  it('hands out a copy, not a view into the chunk its fetch gave', async () => {
+    const data = randomBytes(40 + Math.floor(random() * 200))
+    const chunk = pooled(data)
+    // A caller's own fetch (one over a Node stream, say) may answer with Buffer chunks.
+    const fetch = async (): Promise<Response> =>
+      new Response(
+        new ReadableStream({
+          start: (controller) => {
+            controller.enqueue(chunk)
+            controller.close()
+          },
+        }),
+        { status: 200 },
+      )
+    const store = new KuboStore({
+      rpcUrl: null,
+      gateways: 'http://127.0.0.1:9',
+      verify: false,
+      fetch,
+      retries: 0,
+    })
+    const cid = CID.createV1(0x70, await sha256.digest(data))
+    const offset = Math.floor(random() * 20)
+    for (const range of [{ offset, length: 10 }, { suffix: 10 }, { offset }]) {
+      const got = await store.load(cid, { range })
+      const want =
+        'suffix' in range ? data.slice(-10) : data.slice(offset, offset + (range.length ?? data.length))
+      assert.deepEqual(got, want, JSON.stringify(range))
+      got.fill(0)
+      assert.deepEqual(Uint8Array.from(chunk), data, `${JSON.stringify(range)}: the chunk changed`)
     }
   })
 })
