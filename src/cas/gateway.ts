@@ -17,7 +17,7 @@ import { ConcurrencyLimit } from '../util/pool.js'
 import { concatBytes } from './concat.js'
 import { GatewayHealth } from './gateway-health.js'
 import { type HttpClient, HttpStatusError, readBody } from './http.js'
-import { inlineBlock } from './id.js'
+import { inlineBlock, plainView } from './id.js'
 import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
 import {
@@ -354,7 +354,8 @@ async function readRangeOfWhole(response: Response, range: ByteRange): Promise<U
   // Bytes streamed stand for the file's size: a read stopped at the range's end proves it reaches that far.
   const [from, to] = resolveByteRange(range, streamed)
   const bytes = concatBytes(kept)
-  return 'suffix' in range ? bytes.slice(bytes.length - (to - from)) : bytes.slice()
+  // Through a plain view: a Buffer chunk (a caller's fetch may give them) slices to a view, not a copy.
+  return plainView(bytes).slice('suffix' in range ? bytes.length - (to - from) : 0)
 }
 
 function notSaying(source: string): StoreError {

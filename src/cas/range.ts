@@ -1,4 +1,5 @@
 import { InvalidArgumentError, RangeNotSatisfiableError } from '../errors.js'
+import { plainView } from './id.js'
 import type { ByteRange } from './interface.js'
 
 function isNonNegativeInteger(value: unknown): value is number {
@@ -54,5 +55,6 @@ export function resolveByteRange(range: ByteRange, size: number): [number, numbe
 /** A copy of the bytes a range selects, under the same bounds rules as {@link resolveByteRange}. */
 export function sliceByteRange(bytes: Uint8Array, range: ByteRange): Uint8Array {
   const [start, end] = resolveByteRange(range, bytes.length)
-  return bytes.slice(start, end)
+  // Through a plain view: a Buffer's own slice is a view, not the copy this promises.
+  return plainView(bytes).slice(start, end)
 }

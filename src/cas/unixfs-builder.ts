@@ -3,6 +3,7 @@ import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
+import { copyBytes } from './id.js'
 
 /** Kubo's balanced layout puts at most this many links in one node (go-unixfs `DefaultLinksPerBlock`). */
 export const LINKS_PER_NODE = 174
@@ -58,7 +59,7 @@ async function layOut(
   const leafCount = Math.max(1, Math.ceil(data.length / chunkSize))
   for (let i = 0; i < leafCount; i++) {
     const chunk = data.subarray(i * chunkSize, (i + 1) * chunkSize)
-    const bytes = blocks === undefined ? chunk : chunk.slice()
+    const bytes = blocks === undefined ? chunk : copyBytes(chunk)
     const cid = CID.createV1(raw.code, await digest(bytes))
     blocks?.push({ cid, bytes })
     level.push({ cid, fileSize: bytes.length, dagSize: bytes.length })

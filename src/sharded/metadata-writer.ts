@@ -1,4 +1,5 @@
 import type { CID } from 'multiformats/cid'
+import { copyBytes } from '../cas/id.js'
 import { InvalidArgumentError } from '../errors.js'
 import { isMetadataKey, normalizePath } from '../zarr/keys.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
@@ -58,7 +59,7 @@ export class MetadataWriter {
     this.record(key, cid)
     // Only a write that succeeded moves the rule on.
     this.#rootGroupPending = rootGroupPending
-    if (isMetadataKey(key)) this.#readCache.set(key, bytes.slice())
+    if (isMetadataKey(key)) this.#readCache.set(key, copyBytes(bytes))
   }
 
   /** Sets a metadata key to an existing block (the converter's path): registers arrays from its content. */

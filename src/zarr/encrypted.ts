@@ -1,4 +1,5 @@
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { copyBytes } from '../cas/id.js'
 import type { ByteRange } from '../cas/interface.js'
 import { sliceByteRange } from '../cas/range.js'
 import { DecryptionError, describeValue, InvalidArgumentError } from '../errors.js'
@@ -41,8 +42,9 @@ export class EncryptedZarrHAMTStore extends ZarrHAMTStore {
     if (!(options.header instanceof Uint8Array)) {
       throw new InvalidArgumentError(`header must be a Uint8Array, got ${describeValue(options.header)}`)
     }
-    this.#key = options.key.slice()
-    this.#header = options.header.slice()
+    // Copies (a Buffer's own slice is a view): a caller wiping their key afterwards must not change ours.
+    this.#key = copyBytes(options.key)
+    this.#header = copyBytes(options.header)
   }
 
   /** Seals `plain` under a fresh random nonce, in py-hamt's layout. */

@@ -1,4 +1,4 @@
-import { formatId, sameId } from '../cas/id.js'
+import { copyBytes, formatId, sameId } from '../cas/id.js'
 import type { ByteRange, StoreId } from '../cas/interface.js'
 import { sliceByteRange } from '../cas/range.js'
 import { InvalidArgumentError, KeyNotFoundError, ReadOnlyError } from '../errors.js'
@@ -64,7 +64,11 @@ export class ZarrHAMTStore {
   }
 
   async #get(key: string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
-    if (isMetadataKey(key)) return (await this.#readMetadata(key, options))?.slice()
+    if (isMetadataKey(key)) {
+      // A copy (a store may load Buffers, whose slice is a view): the caller may write into it.
+      const value = await this.#readMetadata(key, options)
+      return value === undefined ? undefined : copyBytes(value)
+    }
     const stored = await this.hamt.get(key, { signal: options?.signal })
     return stored === undefined ? undefined : this.decodeStored(key, stored)
   }
