@@ -14,7 +14,10 @@ describe('zstd decoders whose WebAssembly memory cannot grow (child process, mem
     it(`${decoder}: a frame too large for the memory is ERR_OUT_OF_MEMORY naming its size, never bytes; later frames decode`, async () => {
       const [warm, sized, unsized, ...after] = await decodeUnderLimit(decoder, PAGES, BIG)
       assert.deepEqual(warm, { length: 1000, correct: true })
-      for (const [what, outcome] of [['declaring its size', sized], ['without a declared size', unsized]] as const) {
+      for (const [what, outcome] of [
+        ['declaring its size', sized],
+        ['without a declared size', unsized],
+      ] as const) {
         assert.equal(outcome?.code, 'ERR_OUT_OF_MEMORY', `the frame ${what}: ${JSON.stringify(outcome)}`)
         assert.match(outcome?.message ?? '', new RegExp(String(BIG)), `the frame ${what} names its size`)
       }

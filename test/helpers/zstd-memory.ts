@@ -30,10 +30,21 @@ export function rleFrame(size: number, byte: number, sized = true): Uint8Array {
 const HANG_GUARD_MS = 120_000
 
 /** Runs the child with WebAssembly memories limited to `pages` 64 KiB pages; one still running after the guard is killed. */
-export async function decodeUnderLimit(decoder: MemoryDecoder, pages: number, bigSize: number): Promise<Outcome[]> {
+export async function decodeUnderLimit(
+  decoder: MemoryDecoder,
+  pages: number,
+  bigSize: number,
+): Promise<Outcome[]> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [`--wasm-max-mem-pages=${pages}`, '--import', 'tsx', 'test/helpers/zstd-memory.ts', decoder, String(bigSize)],
+    [
+      `--wasm-max-mem-pages=${pages}`,
+      '--import',
+      'tsx',
+      'test/helpers/zstd-memory.ts',
+      decoder,
+      String(bigSize),
+    ],
     { timeout: HANG_GUARD_MS, maxBuffer: 1 << 20 },
   ).catch((error: { killed?: boolean }) => {
     throw error.killed ? new Error(`hung for ${HANG_GUARD_MS} ms`, { cause: error }) : error
@@ -57,7 +68,10 @@ async function run(which: MemoryDecoder, bigSize: number): Promise<void> {
   const decode = async (frame: Uint8Array, size: number, byte: number) => {
     try {
       const out = await codec.decode(frame)
-      outcomes.push({ length: out.length, correct: out.length === size && out.every((b) => b === byte) })
+      outcomes.push({
+        length: out.length,
+        correct: out.length === size && out.every((b: number) => b === byte),
+      })
     } catch (error) {
       const { code, message } = error as { code?: string; message?: string }
       outcomes.push({ code: code ?? `untyped ${(error as Error).constructor?.name}`, message })
