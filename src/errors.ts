@@ -21,6 +21,7 @@ export type HamtErrorCode =
   | 'ERR_LABEL_NOT_FOUND'
   | 'ERR_MERGE_CONFLICT'
   | 'ERR_IPNS_RECORD'
+  | 'ERR_OUT_OF_MEMORY'
 
 /** Base class of every error ts-hamt throws on purpose. The original failure, if any, is in `cause`. */
 export class HamtError extends Error {
@@ -198,6 +199,18 @@ export class InvalidValueError extends HamtError {
   }
 }
 
+/**
+ * A decoder's WebAssembly memory cannot hold what a value needs (the runtime refused to grow it: a
+ * browser's or a 32-bit process's limit); the message names the size. Nothing was decoded.
+ */
+export class OutOfMemoryError extends HamtError {
+  declare readonly code: 'ERR_OUT_OF_MEMORY'
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_OUT_OF_MEMORY', message, options)
+  }
+}
+
 /** A sharded Zarr root or shard is malformed: wrong version, field type, length or shard count. */
 export class InvalidManifestError extends HamtError {
   declare readonly code: 'ERR_INVALID_MANIFEST'
@@ -337,6 +350,7 @@ export type AnyHamtError =
   | LabelNotFoundError
   | MergeConflictError
   | IpnsRecordError
+  | OutOfMemoryError
 
 /** The error class of a code: `HamtErrorOf<'ERR_KEY_NOT_FOUND'>` is `KeyNotFoundError`. */
 export type HamtErrorOf<C extends HamtErrorCode> = Extract<AnyHamtError, { code: C }>

@@ -64,6 +64,7 @@ export {
   LabelNotFoundError,
   type MergeConflict,
   MergeConflictError,
+  OutOfMemoryError,
   RangeNotSatisfiableError,
   ReadOnlyError,
   StoreError,

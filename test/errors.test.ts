@@ -32,6 +32,7 @@ describe('errors', () => {
     check(new errors.LabelNotFoundError('45.3', 'lat'), 'ERR_LABEL_NOT_FOUND')
     check(new errors.MergeConflictError([{ key: 'k', a: 'added', b: 'removed' }], 1), 'ERR_MERGE_CONFLICT')
     check(new errors.IpnsRecordError('/ipns/k51', 'expired', 'm'), 'ERR_IPNS_RECORD')
+    check(new errors.OutOfMemoryError('m'), 'ERR_OUT_OF_MEMORY')
     const classes = Object.keys(errors).filter((name) => /^[A-Z]\w*Error$/.test(name) && name !== 'HamtError')
     assert.deepEqual([...checked].sort(), classes.sort(), 'a class without a check here')
   })

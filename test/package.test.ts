@@ -47,6 +47,7 @@ describe('package', () => {
       'MERGE_DELETE',
       'MemoryStore',
       'MergeConflictError',
+      'OutOfMemoryError',
       'RangeNotSatisfiableError',
       'ReadOnlyError',
       'ShardedZarrStore',

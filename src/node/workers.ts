@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { copyBytes } from '../cas/id.js'
 import type { Blake3Digest } from '../cas/verify.js'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError, OutOfMemoryError } from '../errors.js'
 import { blake3, loadBlake3 } from '../hash/blake3.js'
 import type { ZstdDecoder } from '../zarr/zstd.js'
 import { zlibDecoder } from '../zstd/zlib.js'
@@ -36,18 +36,64 @@ export interface NodeWorkers {
   close(): Promise<void>
 }
 
-type FoxgloveZstd = { isLoaded: Promise<unknown>; decompress(frame: Uint8Array, size: number): Uint8Array }
+/** The Emscripten module of @foxglove/wasm-zstd: its own wrapper does not check that malloc succeeded. */
+type FoxgloveModule = {
+  _malloc(bytes: number): number
+  _free(pointer: number): void
+  _decompress(dst: number, dstSize: number, src: number, srcSize: number): number
+  HEAPU8: Uint8Array
+}
+/** What a decode in the module gave: the bytes, or that its memory cannot grow to hold them. */
+type Decompressed = { out: Uint8Array } | { outOfMemory: true }
+
+/**
+ * Decompresses in a module of our own, in a worker (as source text) and in this thread alike: a failed
+ * malloc (memory that cannot grow) is 0, from which the package's wrapper would copy and decode.
+ */
+const DECOMPRESS_SOURCE = `(mod, frame, size) => {
+  const src = mod._malloc(frame.length)
+  const dst = src === 0 ? 0 : mod._malloc(size)
+  // Room for libzstd's context (about 160 KiB, malloc'd in _decompress): without it, a refusal.
+  const context = dst === 0 ? 0 : mod._malloc(1 << 20)
+  if (context !== 0) mod._free(context)
+  if (context === 0) {
+    if (src !== 0) mod._free(src)
+    if (dst !== 0) mod._free(dst)
+    return { outOfMemory: true }
+  }
+  try {
+    mod.HEAPU8.set(frame, src)
+    const length = mod._decompress(dst, size, src, frame.length)
+    if (length === -1) throw new Error('Error during decompression')
+    return { out: mod.HEAPU8.slice(dst, dst + length) }
+  } finally {
+    mod._free(src)
+    mod._free(dst)
+  }
+}`
+const decompress = new Function(`return ${DECOMPRESS_SOURCE}`)() as (
+  mod: FoxgloveModule,
+  frame: Uint8Array,
+  size: number,
+) => Decompressed
 
 // @foxglove/wasm-zstd is the fastest WebAssembly zstd on the benchmark's chunks (bench/zstd.ts), but
 // it loads its .wasm with fs: Node only, hence here and not in the browser-safe codec.
 const require = createRequire(import.meta.url)
-const MODULES = { zstd: require.resolve('@foxglove/wasm-zstd'), hashWasm: require.resolve('hash-wasm') }
+// Its Emscripten factory, not its index: each thread makes a module whose malloc results it sees.
+const MODULES = {
+  zstd: require.resolve('@foxglove/wasm-zstd/dist/wasm-zstd.js'),
+  hashWasm: require.resolve('hash-wasm'),
+}
+/** This thread's module, made on first use. */
+let zstdHere: Promise<FoxgloveModule> | undefined
 /** Posting a block to a thread costs a copy and a round trip; below this, hashing in place is cheaper. */
 const SMALL_BLOCK = 64 << 10
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
-const zstd = require(workerData.zstd)
+const zstd = require(workerData.zstd)()
+const decompress = ${DECOMPRESS_SOURCE}
 const hasher = require(workerData.hashWasm).createBLAKE3(256)
 async function run(task) {
   if (task.op === 'blake3') {
@@ -56,15 +102,13 @@ async function run(task) {
     h.update(task.bytes)
     return h.digest('binary')
   }
-  await zstd.isLoaded
-  const decoded = zstd.decompress(task.frame, task.size)
-  // A small Buffer is a view into Node's shared pool, which must not be transferred.
-  const whole = decoded.byteOffset === 0 && decoded.byteLength === decoded.buffer.byteLength
-  return whole ? new Uint8Array(decoded.buffer) : Uint8Array.prototype.slice.call(decoded)
+  return decompress(await zstd, task.frame, task.size)
 }
 parentPort.on('message', async (task) => {
   try {
-    const out = await run(task)
+    const answer = await run(task)
+    if (answer.outOfMemory) return parentPort.postMessage({ id: task.id, outOfMemory: true })
+    const out = answer.out ?? answer
     parentPort.postMessage({ id: task.id, out }, [out.buffer])
   } catch (error) {
     parentPort.postMessage({ id: task.id, error: String(error) })
@@ -79,6 +123,8 @@ type Pending = { resolve: (out: Uint8Array) => void; reject: (error: Error) => v
 
 /** A thread ended or failed with the task pending: no verdict on the task, which is run again here. */
 class ThreadGone extends Error {}
+/** A thread's module could not allocate a decode's buffers: the caller names the frame. */
+class WasmOutOfMemory extends Error {}
 
 /** One worker thread and the tasks it has not answered yet. */
 class WorkerThread {
@@ -91,11 +137,13 @@ class WorkerThread {
   constructor() {
     this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: MODULES })
     this.#worker.unref() // an idle pool must not keep the process alive
-    this.#worker.on('message', ({ id, out, error }: { id: number; out?: Uint8Array; error?: string }) => {
+    type Answer = { id: number; out?: Uint8Array; error?: string; outOfMemory?: true }
+    this.#worker.on('message', ({ id, out, error, outOfMemory }: Answer) => {
       const pending = this.#pending.get(id)
       this.#pending.delete(id)
       if (this.#pending.size === 0) this.#worker.unref()
       if (out !== undefined) pending?.resolve(out)
+      else if (outOfMemory) pending?.reject(new WasmOutOfMemory())
       else pending?.reject(new Error(`ts-hamt worker: ${error}`))
     })
     this.#worker.on('error', (error) =>
@@ -185,10 +233,10 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
       await loadBlake3()
       return blake3(task.bytes)
     }
-    const zstd = require(MODULES.zstd) as FoxgloveZstd
-    await zstd.isLoaded
-    const out = zstd.decompress(task.frame, task.size) // a Buffer: handed on as a plain Uint8Array view
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+    zstdHere ??= (require(MODULES.zstd) as () => Promise<FoxgloveModule>)()
+    const answer = decompress(await zstdHere, task.frame, task.size)
+    if ('out' in answer) return answer.out
+    throw new WasmOutOfMemory()
   }
   const run = async (task: Task): Promise<Uint8Array> => {
     open()
@@ -221,11 +269,18 @@ export function nodeWorkers(options: NodeWorkersOptions = {}): NodeWorkers {
     inFlight.add(settled)
     return answer
   }
+  const decodeZstd = (task: Task & { op: 'zstd' }): Promise<Uint8Array> =>
+    run(task).catch((error: unknown) => {
+      if (!(error instanceof WasmOutOfMemory)) throw error
+      throw new OutOfMemoryError(
+        `@foxglove/wasm-zstd cannot allocate ${task.size} bytes for a zstd frame of ${task.frame.length} bytes: its WebAssembly memory cannot grow that far`,
+      )
+    })
   return {
     zstdDecoder: {
       name: 'nodeWorkers',
-      decode: (frame, size) => run({ op: 'zstd', frame, size }),
-      decodeUnsized: (frame, maxSize) => run({ op: 'zstd', frame, size: maxSize, unsized: true }),
+      decode: (frame, size) => decodeZstd({ op: 'zstd', frame, size }),
+      decodeUnsized: (frame, maxSize) => decodeZstd({ op: 'zstd', frame, size: maxSize, unsized: true }),
     },
     blake3Digest: (bytes) => run({ op: 'blake3', bytes }),
     async close() {
