@@ -151,12 +151,14 @@ export class BlockstoreStore implements ContentAddressedStore {
         return this.#putBlock(cid, bytes, options, batch)
       },
       callsOwnMethod(via, 'hasBlock', BlockstoreStore.prototype.hasBlock)
-        ? async (cid, options, batch) => {
-            const held = await this.#hasBlock(cid, options, batch)
-            // The import relies on it from now on: a collection keeps it as one of its puts.
-            if (held) log.push(toCid(cid, 'cid'))
-            return held
-          }
+        ? (cid, options, batch) =>
+            // The import relies on it from now on: a collection beginning later keeps it from the log,
+            // one under way as a put, seen before its next batch is deleted.
+            this.#hasBlock(cid, options, batch, () => {
+              const id = toCid(cid, 'cid')
+              log.push(id)
+              if (this.#collection.watches.size > 0) this.#sawPut(id)
+            })
         : undefined,
     )
     return {
@@ -192,12 +194,22 @@ export class BlockstoreStore implements ContentAddressedStore {
     return this.#hasBlock(block, options, undefined)
   }
 
-  #hasBlock(block: CID, options: AbortOptions | undefined, batch: Batch | undefined): Promise<boolean> {
+  /** `onHeld` runs when the block is there, before any collection's batch can delete it. */
+  #hasBlock(
+    block: CID,
+    options: AbortOptions | undefined,
+    batch: Batch | undefined,
+    onHeld?: () => void,
+  ): Promise<boolean> {
+    const ask = async (): Promise<boolean> => {
+      const held = await this.#blocks.hasBlock(block, options, batch)
+      if (held) onHeld?.()
+      return held
+    }
     // During a garbage collection the answer waits for the batch being deleted (see car/gc.ts).
     const exclusive = this.#collection.exclusive
-    if (exclusive !== undefined)
-      return exclusive(() => this.#blocks.hasBlock(block, options, batch), options ?? {})
-    return this.#blocks.hasBlock(block, options, batch)
+    if (exclusive !== undefined) return exclusive(ask, options ?? {})
+    return ask()
   }
 
   /**
