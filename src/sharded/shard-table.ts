@@ -288,7 +288,10 @@ export class ShardTable {
     const chunks = (options?: AbortOptions) =>
       this.#chunksOf({ path, grid, shardCids }, unsaved, options, listing)
     // Stopped early or never run, a listing holds nothing more: a later collection removes those shards.
-    return Object.assign(chunks, { end: () => void (listing.next = Number.POSITIVE_INFINITY) })
+    const end = (): void => {
+      listing.next = Number.POSITIVE_INFINITY
+    }
+    return Object.assign(chunks, { end })
   }
 
   async *#chunksOf(
