@@ -164,6 +164,8 @@ export class BlockstoreStore implements ContentAddressedStore {
     return {
       ...puts,
       keep: () => {
+        // Its root goes to the caller now: a collection that began before keeps what the log held.
+        if (this.#collection.watches.size > 0) for (const cid of log) this.#sawPut(cid)
         unsettled.delete(log)
         puts.keep()
       },
@@ -272,6 +274,9 @@ export class BlockstoreStore implements ContentAddressedStore {
       exclusive: (fn, options) => this.#blocks.exclusive(fn, options),
       addWriter: (writer) => this.#collection.writers.add(writer),
       writers: () => this.#collection.writers.live(),
+      released: (cids) => {
+        if (this.#collection.watches.size > 0) for (const cid of cids) this.#sawPut(cid)
+      },
       unsettled: () => unsettledPuts(this.#collection.unsettled),
     }
   }
