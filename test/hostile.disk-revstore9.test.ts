@@ -82,3 +82,26 @@ describe('two DiskStores with different chunkSize on one directory', () => {
     )
   })
 })
+
+describe('a set on a DiskStore aborted while its value is written', () => {
+  it("rejects with the signal's reason, not a store failure", async () => {
+    const store = await DiskStore.open(join(scratch, 'aborted-write'), { writeBufferBytes: 0 })
+    const map = await HAMT.create<string>({ store })
+    const controller = new AbortController()
+    const blockstore = store.blockstore as { put: (...args: unknown[]) => Promise<unknown> }
+    const put = blockstore.put.bind(blockstore)
+    // The abort comes as blockstore-fs starts writing: it fails the put with its own PutFailedError.
+    blockstore.put = async (...args: unknown[]) => {
+      controller.abort()
+      return put(...args)
+    }
+    const failure = await map
+      .set('k', `v ${seed}`, { signal: controller.signal })
+      .catch((error: unknown) => error)
+    assert.equal(failure, controller.signal.reason, `an abort surfaced as ${failure}`)
+    blockstore.put = put
+    assert.equal(await map.size(), 0)
+    await map.set('k', 'again')
+    assert.equal(await map.get('k'), 'again')
+  })
+})

@@ -324,7 +324,8 @@ export class BlockstoreStore implements ContentAddressedStore {
     try {
       await (exclusive === undefined ? writeAll() : exclusive(writeAll, options ?? {}))
     } catch (error) {
-      if (options?.signal?.aborted) throw error
+      // The caller's abort as its reason (blockstore-fs wraps it in a PutFailedError): not a store failure.
+      if (options?.signal?.aborted) throw options.signal.reason
       throw new StoreError(`writing blocks to ${this.description} failed: ${(error as Error).message}`, {
         cause: error,
       })
