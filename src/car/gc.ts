@@ -89,14 +89,22 @@ export async function collectGarbage(store: BlockstoreStore, options: GcOptions)
   const concurrency = integerOption('concurrency', options.concurrency, 16)
   const access = store[collectable]()
   options.signal?.throwIfAborted()
-  const release = await access.begin(options)
   const marks = new Marks(access, concurrency, options)
+  // At the call, in one step: later puts are seen, and what writers and imports under way hold now
+  // is kept (one ending while the collection starts would take its hold on its blocks with it).
   const stopWatching = access.watchPuts((cid) => marks.sawPut(cid))
+  marks.sawWriters()
+  marks.sawUnsettled()
+  let release: () => Promise<void>
+  try {
+    release = await access.begin(options)
+  } catch (error) {
+    stopWatching()
+    throw error
+  }
   try {
     // Blocks buffered before now are written (and seen as puts) before anything is listed.
     await access.flush(options)
-    // Imports under way wrote blocks before now that no root holds yet; later puts are seen.
-    await marks.markUnsettled()
     for (const root of roots) await marks.markRoot(root)
     marks.sawWriters()
     await marks.markPuts()
@@ -241,13 +249,9 @@ class Marks {
     })
   }
 
-  /** What imports under way put (their blocks, and what those link to as far as it is there). */
-  async markUnsettled(): Promise<void> {
-    for (const put of this.#access.unsettled()) {
-      if (this.covers(put)) continue
-      this.#mark(put)
-      await this.#walk(put, () => {})
-    }
+  /** What imports under way put or rely on, kept as puts (what they link to is marked with them). */
+  sawUnsettled(): void {
+    for (const put of this.#access.unsettled()) this.sawPut(put)
   }
 
   /** Marks from every put seen so far, waiting for a walk of them under way. */

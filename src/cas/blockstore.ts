@@ -150,17 +150,21 @@ export class BlockstoreStore implements ContentAddressedStore {
         return this.#putBlock(cid, bytes, options, batch)
       },
       callsOwnMethod(via, 'hasBlock', OWN.hasBlock)
-        ? async (cid, options, batch) => {
-            const held = await this.#hasBlock(cid, options, batch)
-            // The import relies on it from now on: a collection keeps it as one of its puts.
-            if (held) log.push(toCid(cid, 'cid'))
-            return held
-          }
+        ? (cid, options, batch) =>
+            // The import relies on it from now on: a collection beginning later keeps it from the log,
+            // one under way as a put, seen before its next batch is deleted.
+            this.#hasBlock(cid, options, batch, () => {
+              const id = toCid(cid, 'cid')
+              log.push(id)
+              if (this.#collection.watches.size > 0) this.#sawPut(id)
+            })
         : undefined,
     )
     return {
       ...puts,
       keep: () => {
+        // Its root goes to the caller now: a collection that began before keeps what the log held.
+        if (this.#collection.watches.size > 0) for (const cid of log) this.#sawPut(cid)
         unsettled.delete(log)
         puts.keep()
       },
@@ -191,12 +195,22 @@ export class BlockstoreStore implements ContentAddressedStore {
     return this.#hasBlock(block, options, undefined)
   }
 
-  #hasBlock(block: CID, options: AbortOptions | undefined, batch: Batch | undefined): Promise<boolean> {
+  /** `onHeld` runs when the block is there, before any collection's batch can delete it. */
+  #hasBlock(
+    block: CID,
+    options: AbortOptions | undefined,
+    batch: Batch | undefined,
+    onHeld?: () => void,
+  ): Promise<boolean> {
+    const ask = async (): Promise<boolean> => {
+      const held = await this.#blocks.hasBlock(block, options, batch)
+      if (held) onHeld?.()
+      return held
+    }
     // During a garbage collection the answer waits for the batch being deleted (see car/gc.ts).
     const exclusive = this.#collection.exclusive
-    if (exclusive !== undefined)
-      return exclusive(() => this.#blocks.hasBlock(block, options, batch), options ?? {})
-    return this.#blocks.hasBlock(block, options, batch)
+    if (exclusive !== undefined) return exclusive(ask, options ?? {})
+    return ask()
   }
 
   /**
@@ -259,6 +273,9 @@ export class BlockstoreStore implements ContentAddressedStore {
       exclusive: (fn, options) => this.#blocks.exclusive(fn, options),
       addWriter: (writer) => this.#collection.writers.add(writer),
       writers: () => this.#collection.writers.live(),
+      released: (cids) => {
+        if (this.#collection.watches.size > 0) for (const cid of cids) this.#sawPut(cid)
+      },
       unsettled: () => unsettledPuts(this.#collection.unsettled),
     }
   }
@@ -306,7 +323,8 @@ export class BlockstoreStore implements ContentAddressedStore {
     try {
       await (exclusive === undefined ? writeAll() : exclusive(writeAll, options ?? {}))
     } catch (error) {
-      if (options?.signal?.aborted) throw error
+      // The caller's abort as its reason (blockstore-fs wraps it in a PutFailedError): not a store failure.
+      if (options?.signal?.aborted) throw options.signal.reason
       throw new StoreError(`writing blocks to ${this.description} failed: ${(error as Error).message}`, {
         cause: error,
       })

@@ -40,6 +40,11 @@ export interface CollectableAccess {
   /** The live writers registered. */
   writers(): Iterable<UnflushedWriter>
   /**
+   * Blocks a writer or import stops holding (its flush, build or import ended): each collection under
+   * way keeps them as puts, since it may have begun after they were written and before it asked for them.
+   */
+  released(cids: Iterable<CID>): void
+  /**
    * The blocks put, or found held and relied on, by imports still under way (in no root yet; a full
    * buffer may have written them), each import's in order, those added while this is read included.
    */

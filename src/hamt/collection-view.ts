@@ -1,5 +1,10 @@
 import { CID } from 'multiformats/cid'
-import { collectable, isCollectable, type UnflushedWriter } from '../cas/collectable.js'
+import {
+  type CollectableAccess,
+  collectable,
+  isCollectable,
+  type UnflushedWriter,
+} from '../cas/collectable.js'
 import type { ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { Bucket, Link, type Node } from './node.js'
 
@@ -11,6 +16,7 @@ import { Bucket, Link, type Node } from './node.js'
 export class CollectionView implements UnflushedWriter {
   readonly #root: () => Link
   readonly #writes: () => number
+  readonly #access: CollectableAccess
   /** Saved by the flush (or bulk build) under way. */
   #saved: StoreId[] = []
   /** Saved by sets and setMany not committed yet, with how many hold each. */
@@ -18,7 +24,8 @@ export class CollectionView implements UnflushedWriter {
   /** Saves seen, ever: with the map's write count, the version. */
   #saves = 0
 
-  private constructor(root: () => Link, writes: () => number) {
+  private constructor(access: CollectableAccess, root: () => Link, writes: () => number) {
+    this.#access = access
     this.#root = root
     this.#writes = writes
   }
@@ -30,8 +37,9 @@ export class CollectionView implements UnflushedWriter {
     writes: () => number,
   ): CollectionView | undefined {
     if (!isCollectable(store)) return undefined
-    const view = new CollectionView(root, writes)
-    store[collectable]().addWriter(view)
+    const access = store[collectable]()
+    const view = new CollectionView(access, root, writes)
+    access.addWriter(view)
     return view
   }
 
@@ -40,10 +48,7 @@ export class CollectionView implements UnflushedWriter {
   }
 
   *unflushed(): Iterable<CID> {
-    for (const id of [...this.#saved, ...this.#values.keys()]) {
-      const cid = CID.asCID(id)
-      if (cid !== null) yield cid
-    }
+    yield* cidsOf([...this.#saved, ...this.#values.keys()])
     yield* unflushedIds(this.#root())
   }
 
@@ -54,6 +59,8 @@ export class CollectionView implements UnflushedWriter {
   }
 
   endSaves(): void {
+    // A collection that began while the flush ran, before it asked this view, keeps them still.
+    this.#access.released(cidsOf(this.#saved))
     this.#saved = []
   }
 
@@ -80,6 +87,13 @@ export class CollectionView implements UnflushedWriter {
       if (left === 0) this.#values.delete(held)
       else this.#values.set(held, left)
     }
+  }
+}
+
+function* cidsOf(ids: Iterable<StoreId>): Iterable<CID> {
+  for (const id of ids) {
+    const cid = CID.asCID(id)
+    if (cid !== null) yield cid
   }
 }
 

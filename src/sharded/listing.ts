@@ -38,13 +38,18 @@ export function keysNow(
     chunks: table.chunksNow(index),
   }))
   return async function* (options) {
-    const seen = new Set(metadata)
-    yield* metadata
-    for (const { listed, chunks } of arrays) {
-      for await (const [coords] of chunks(options)) {
-        const key = chunkKey(listed, coords)
-        if (!seen.has(key)) yield key
+    try {
+      const seen = new Set(metadata)
+      yield* metadata
+      for (const { listed, chunks } of arrays) {
+        for await (const [coords] of chunks(options)) {
+          const key = chunkKey(listed, coords)
+          if (!seen.has(key)) yield key
+        }
       }
+    } finally {
+      // Stopped early: the arrays not reached hold their shards no longer.
+      for (const { chunks } of arrays) chunks.end()
     }
   }
 }

@@ -46,6 +46,9 @@ export async function saveForCid(
  * The shards of a sharded store's arrays: loads them into a bounded cache, changes entries under a
  * per-shard lock, and on flush saves only the shards that changed, then the root (owned by `root`).
  */
+/** An array's chunks as a listing began (see `ShardTable.chunksNow`); `end` lets go of a listing not run to its end. */
+export type ChunksNow = ((options?: AbortOptions) => AsyncGenerator<[number[], CID]>) & { end(): void }
+
 export class ShardTable {
   readonly store: ContentAddressedStore
   readonly root: ShardedRoot
@@ -262,7 +265,7 @@ export class ShardTable {
    * function returned is called (one shard in memory at a time), whatever changes meanwhile:
    * shards with unsaved changes are copied now, the others read by the CID they have now.
    */
-  chunksNow(index: ArrayIndex): (options?: AbortOptions) => AsyncGenerator<[number[], CID]> {
+  chunksNow(index: ArrayIndex): ChunksNow {
     const unsaved = new Map<number, ShardEntry[]>()
     const prefix = cacheKey(index.path, 0).slice(0, -1)
     for (const key of this.#cache.dirtyKeys()) {
@@ -282,7 +285,13 @@ export class ShardTable {
       },
     }
     this.#listings?.addWriter(listing)
-    return (options) => this.#chunksOf({ path, grid, shardCids }, unsaved, options, listing)
+    const chunks = (options?: AbortOptions) =>
+      this.#chunksOf({ path, grid, shardCids }, unsaved, options, listing)
+    // Stopped early or never run, a listing holds nothing more: a later collection removes those shards.
+    const end = (): void => {
+      listing.next = Number.POSITIVE_INFINITY
+    }
+    return Object.assign(chunks, { end })
   }
 
   async *#chunksOf(
@@ -292,17 +301,23 @@ export class ShardTable {
     listing: { next: number },
   ): AsyncGenerator<[number[], CID]> {
     const { grid } = index
-    for (let shard = 0; shard < grid.shardCount; shard++) {
-      const id = index.shardCids[shard] ?? null
-      const entries =
-        unsaved.get(shard) ?? (id === null ? undefined : await this.#savedShard(index, shard, id, options))
-      listing.next = shard + 1
-      if (entries === undefined) continue
-      for (let position = 0; position < entries.length; position++) {
-        const cid = entries[position]
-        const linear = shard * grid.chunksPerShard + position
-        if (cid !== null && cid !== undefined && linear < grid.totalChunks) yield [grid.coordsOf(linear), cid]
+    try {
+      for (let shard = 0; shard < grid.shardCount; shard++) {
+        const id = index.shardCids[shard] ?? null
+        const entries =
+          unsaved.get(shard) ?? (id === null ? undefined : await this.#savedShard(index, shard, id, options))
+        listing.next = shard + 1
+        if (entries === undefined) continue
+        for (let position = 0; position < entries.length; position++) {
+          const cid = entries[position]
+          const linear = shard * grid.chunksPerShard + position
+          if (cid !== null && cid !== undefined && linear < grid.totalChunks)
+            yield [grid.coordsOf(linear), cid]
+        }
       }
+    } finally {
+      // Broken out of or failed (an abort): the shards not read are held no longer.
+      listing.next = Number.POSITIVE_INFINITY
     }
   }
 
