@@ -67,7 +67,7 @@ class CleaningFsBlockstore extends FsBlockstore {
       const { size } = await handle.stat()
       if (size > this.maxBlockBytes) {
         throw new StoreError(
-          `the block file ${path} is ${size} bytes, more than the ${this.maxBlockBytes} a block of this store can be: it is not read`,
+          `the block file ${path} is ${size} bytes, more than the ${this.maxBlockBytes} a block of this store can be: it is not read (a DiskStore opened with a larger chunkSize writes such blocks: open this directory with chunkSize >= ${size})`,
         )
       }
       yield await readUpTo(handle, size)
@@ -112,8 +112,9 @@ class CleaningFsBlockstore extends FsBlockstore {
  * `HAMT.flush()` has every block it needs on disk. IDs equal {@link KuboStore}'s for the same data.
  * A failed write (a full disk) removes its temporary file; those of a process killed while writing
  * are removed by the next `open` once no process is writing. Its largest block is its `chunkSize`, and
- * at least 4 MiB (a gateway's limit): `putBlock` refuses a larger one, and a larger block file (a
- * stranger's) is not read. Node.js only (import from `ts-hamt/node`).
+ * at least 4 MiB (a gateway's limit): `putBlock` refuses a larger one. It reads block files up to that
+ * or 64 MiB, whichever is larger (another store on the directory may have a larger `chunkSize`); a
+ * larger file (a stranger's) is not read. Node.js only (import from `ts-hamt/node`).
  *
  * @example
  * ```ts
@@ -125,6 +126,9 @@ class CleaningFsBlockstore extends FsBlockstore {
  * const again = await HAMT.open(root, { store: await DiskStore.open('./my-maps') })
  * ```
  */
+/** The smallest read limit of a block file, whatever this store's own `chunkSize`. */
+const MAX_READ_BYTES = 64 << 20
+
 /**
  * Flushes running in this process, per directory: a marker under this process's pid is a live
  * writer only while one runs (else it is a killed writer's whose pid came back, pid 1 in a container).
@@ -140,7 +144,9 @@ export class DiskStore extends BlockstoreStore {
     this.directory = blockstore.path
     // Its `chunkSize` (checked by now: a value's largest block), and at least a gateway's 4 MiB (a CAR's).
     this.#maxBlockBytes = Math.max(MAX_BLOCK_BYTES, options.chunkSize ?? 0)
-    blockstore.maxBlockBytes = this.#maxBlockBytes
+    // Reads allow more: a store opened on the same directory with a larger chunkSize wrote its blocks
+    // (an 8 MiB one's 6 MiB block read by a default store); a stranger's huge file is still not read.
+    blockstore.maxBlockBytes = Math.max(this.#maxBlockBytes, MAX_READ_BYTES)
   }
 
   readonly #maxBlockBytes: number
