@@ -191,13 +191,20 @@ describe('answers that do not parse are network errors, within budget', () => {
     'a chunk without its CRLF': '3\r\nabcX\r\n0\r\n\r\n',
   }
   for (const [name, body] of Object.entries(chunked)) {
-    it(`a chunked body with ${name} is a TypeError when read`, async () => {
-      const server = await serve(() => ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', body])
-      const outcome = await withinBudget(name, async () => {
-        const response = await nodeHttpFetch()(`${server.url}/x`)
-        return response.arrayBuffer()
-      })
-      assert.ok(outcome.error instanceof TypeError, `${name}: ${String(outcome.error ?? 'read')}`)
+    it(`a chunked body with ${name} is a TypeError when read, in a read of its own or with the head`, async () => {
+      const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'
+      for (const together of [false, true]) {
+        // Together: the body failed in the read that brought the head, before a reader listened (it hung).
+        const server = await serve(() => (together ? [head + body] : [head, body]))
+        const outcome = await withinBudget(name, async () => {
+          const response = await nodeHttpFetch()(`${server.url}/x`)
+          return response.arrayBuffer()
+        })
+        assert.ok(
+          outcome.error instanceof TypeError,
+          `${name} (together: ${together}): ${String(outcome.error ?? 'read')}`,
+        )
+      }
     })
   }
 

@@ -182,6 +182,8 @@ function readBody(source: Readable, declared: number): Promise<Uint8Array<ArrayB
     source.on('close', () => {
       if (!ended) reject(new TypeError(`terminated: connection closed after ${length} bytes of the body`))
     })
+    // Destroyed before this read began (a bad chunk in the read that brought the head): its 'close' is past.
+    if (source.destroyed && !ended) reject(new TypeError('terminated: the body failed before it was read'))
   })
 }
 
