@@ -38,7 +38,9 @@ describe('DiskStore: two processes putting the same blocks', () => {
       // This process's puts of the same blocks fail (aborted) over and over while the child writes.
       const aborted = { signal: AbortSignal.abort() }
       while (!done) {
-        for (const { cid, bytes } of blocks) await store.blockstore.put(cid, bytes, aborted).catch(() => {})
+        await Promise.all(
+          blocks.map(({ cid, bytes }) => store.blockstore.put(cid, bytes, aborted).catch(() => {})),
+        )
         await new Promise((resolve) => setImmediate(resolve))
       }
       assert.equal(await exited, 0)
