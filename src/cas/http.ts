@@ -124,7 +124,7 @@ export async function readBody(
     length += value.length
     if (length > limit) {
       await reader.cancel().catch(() => {})
-      if (truncate) return ownBytes(chunks).subarray(0, limit)
+      if (truncate) return concatBytes(chunks).slice(0, limit) // its own bytes, only the first `limit`
       throw tooLarge('longer')
     }
   }
