@@ -107,7 +107,7 @@ describe('a temporary file a failed write could not remove', () => {
     const file = await onlyBlockFile(directory)
     await rm(file)
     // A folder where the block's temporary file goes: the write fails, and rm (not recursive) cannot remove it.
-    const temp = join(dirname(file), `.${basename(file)}.tmp`)
+    const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`)
     await mkdir(temp)
     await store.save(bytes, 'raw')
     await assert.rejects(store.flush(), (error: unknown) => isHamtError(error, 'ERR_STORE'))

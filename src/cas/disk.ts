@@ -1,5 +1,5 @@
-import { type FileHandle, readdir, rm, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { type FileHandle, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import { base32upper } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
@@ -21,11 +21,11 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
 /** Marks a directory a process is writing blocks into (followed by its pid; the text names it as `disk-lock.ts` does). */
 const WRITING_MARKER = '.ts-hamt-writing-'
 /**
- * blockstore-fs (through steno) writes `<shard>/.<name>.data.tmp` and renames it to `<shard>/<name>.data`;
- * its shards and names are base32 (upper case). Nothing else in the directory is ours to remove.
+ * A block is written to `<shard>/.<name>.data.<pid>.tmp` (blockstore-fs: `.<name>.data.tmp`) and
+ * renamed to `<shard>/<name>.data`; shards and names are base32 (upper case). Nothing else is ours to remove.
  */
 const SHARD = /^[A-Z2-7]+$/
-const TEMP_FILE = /^\.[A-Z2-7]+\.data\.tmp$/
+const TEMP_FILE = /^\.[A-Z2-7]+\.data(\.\d+)?\.tmp$/
 const BLOCK_FILE = /^[A-Z2-7]+\.data$/
 /** Held by the process collecting garbage in the directory (see `disk-lock.ts`, `car/gc.ts`). */
 const GC_LOCK = '.ts-hamt-gc'
@@ -86,23 +86,50 @@ class CleaningFsBlockstore extends FsBlockstore {
   /** The largest block file read (see {@link DiskStore}'s `chunkSize`); set by the store. */
   maxBlockBytes = MAX_BLOCK_BYTES
 
-  override async put(
-    key: CID,
-    value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
-    options?: AbortOptions,
-  ): Promise<CID> {
-    try {
-      return await super.put(key, value, options)
-    } catch (error) {
-      const { dir, file } = blockFile(this, key)
-      const temporary = join(this.path, dir, `.${file}.tmp`)
+  /**
+   * blockstore-fs's put, with a temporary file of this process's own: its `.<name>.tmp` is every
+   * writer's of the block, so another process's failed put removed (or its write cut short) this one's.
+   */
+  override async put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
+    const { dir, file } = blockFile(this, key)
+    const temporary = join(this.path, dir, `.${file}.${process.pid}.tmp`)
+    // One put at a time per temporary file: two stores of this process may write the same block.
+    for (let other = writing.get(temporary); other !== undefined; other = writing.get(temporary))
+      await other.catch(() => {})
+    // Settled once its temporary file is gone too: only then may the next put of the block begin.
+    const put = writeBlockFile(temporary, join(this.path, dir, file), value, options).catch(async (error) => {
       await rm(temporary, { force: true }).catch((failure: unknown) => {
         // No shard folder (or a file in its place): no temporary file was made either.
         if ((failure as NodeJS.ErrnoException).code !== 'ENOTDIR') leftOver(this.path).add(temporary)
       })
-      throw error
+      // As blockstore-fs reports it (interface-store's PutFailedError, by name).
+      throw Object.assign(new Error(String(error), { cause: error }), { name: 'PutFailedError' })
+    })
+    writing.set(temporary, put)
+    try {
+      await put
+      return key
+    } finally {
+      writing.delete(temporary)
     }
   }
+}
+
+type BlockValue = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>
+/** The temporary block files this process is writing, with their puts. */
+const writing = new Map<string, Promise<void>>()
+
+/** Writes `temporary` and renames it to `path` (its shard folder made if missing). */
+async function writeBlockFile(temporary: string, path: string, value: BlockValue, options?: AbortOptions) {
+  options?.signal?.throwIfAborted()
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(temporary, value)
+  await rename(temporary, path).catch(async (error: NodeJS.ErrnoException) => {
+    // Windows refuses to replace a block file open elsewhere: one renamed into place, as blockstore-fs takes it.
+    const present = error.code === 'EPERM' && (await stat(path).catch(() => undefined)) !== undefined
+    if (!present) throw error
+    await rm(temporary, { force: true })
+  })
 }
 
 /**

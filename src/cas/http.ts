@@ -124,11 +124,19 @@ export async function readBody(
     length += value.length
     if (length > limit) {
       await reader.cancel().catch(() => {})
-      if (truncate) return concatBytes(chunks).subarray(0, limit)
+      if (truncate) return concatBytes(chunks).slice(0, limit) // its own bytes, only the first `limit`
       throw tooLarge('longer')
     }
   }
-  return concatBytes(chunks)
+  return ownBytes(chunks)
+}
+
+/**
+ * A body's chunks joined in a buffer of their own. One chunk is copied too: it is the fetch's object
+ * (a buffer it may reuse, or a view of a larger one), and verified bytes must not change after.
+ */
+function ownBytes(chunks: Uint8Array[]): Uint8Array {
+  return chunks.length === 1 ? (chunks[0] as Uint8Array).slice() : concatBytes(chunks)
 }
 
 /** Makes the fetch of stores given none; the Node entry point sets it (node:http), elsewhere it is the global fetch. */

@@ -7,7 +7,7 @@ import { BlockNotFoundError, IntegrityError, InvalidArgumentError, StoreError } 
 import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
 import { checkHttpUrl, GatewayReader, gatewayList } from './gateway.js'
-import { HttpClient, type HttpOptions, readBody } from './http.js'
+import { HttpClient, type HttpOptions, HttpStatusError, readBody } from './http.js'
 import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
 import type {
   AbortOptions,
@@ -113,7 +113,8 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
       integerOption('writeBufferBytes', options.writeBufferBytes, 8 << 20, 0),
       {
         getBlock: (cid, options) => this.#gateway.getBlock(cid, options),
-        hasBlock: (cid, options) => this.#gatewayHas(cid, options),
+        hasBlock: (cid, options) =>
+          this.rpcUrl === null ? this.#gatewayHas(cid, options) : this.#repoHas(cid, options),
         load: (cid, options) => this.#gateway.load(cid, options),
         // Uploads run one at a time, in order; each batch is what the buffer held when it started.
         writeBlocks: (blocks, _written, options) => this.#upload(blocks, options),
@@ -170,7 +171,7 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
     return this.#blocks.getBlock(cid, options)
   }
 
-  /** True when the block is buffered or a gateway serves it. */
+  /** True when the block is buffered or Kubo's repo holds it (read-only: when a gateway serves it). */
   hasBlock(cid: CID, options?: AbortOptions): Promise<boolean> {
     return this.#blocks.hasBlock(cid, options)
   }
@@ -195,6 +196,26 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
     options?.signal?.throwIfAborted()
     this.#writable('putBlock')
     await this.#blocks.putBlock(cid, bytes, options, batch)
+  }
+
+  /**
+   * Whether the daemon's repo holds the block, without its bytes: `block/stat` offline (a global
+   * option of Kubo's), so peers are not asked. Trusted as `dag/import` is, if it names this block.
+   */
+  async #repoHas(cid: CID, options: AbortOptions): Promise<boolean> {
+    const answer = await this.#rpc('block/stat', { arg: String(cid), offline: 'true' }, options).catch(
+      (error: unknown) => {
+        // Kubo (v0.43): HTTP 500 "block was not found locally (offline): ipld: could not find <cid>".
+        if (error instanceof HttpStatusError && error.status === 500 && /could not find/.test(error.message))
+          return false
+        throw error
+      },
+    )
+    if (answer === false) return false
+    // Kubo names the CID as asked: another answer (a proxy's page, another block) is no yes.
+    if ((answer as { Key?: unknown } | null)?.Key !== String(cid))
+      throw new StoreError(`block/stat ${cid} answered ${JSON.stringify(answer)?.slice(0, 200)}`)
+    return true
   }
 
   async #gatewayHas(cid: CID, options: AbortOptions): Promise<boolean> {

@@ -77,12 +77,14 @@ function withFields(
  * A codec with the configuration fields it omits set to the value its reader assumes: zarr-python
  * 3.0's `ZstdCodec(level=0, checksum=False)`, `GzipCodec(level=5)`, `BloscCodec(cname="zstd",
  * clevel=5, blocksize=0)` with typesize and shuffle from the data type (`evolve_from_array_spec`),
- * `Crc32cCodec` without a configuration; the sharding spec's `index_location` "end".
+ * `Crc32cCodec` without a configuration; the sharding spec's `index_location` "end" and zarr-python's
+ * `ShardingCodec` codecs and index_codecs.
  */
 function codecWithDefaults(codec: PyJson, itemSize: number | undefined, depth: number): PyJson {
   if (!(codec instanceof Map) || depth > MAX_DEPTH) return codec
   const name = codec.get('name')
   const config = codec.get('configuration')
+  if (name === 'bytes') return bytesWithDefaults(codec, itemSize)
   if (name === 'crc32c' && config instanceof Map && config.size === 0) {
     const out = new Map(codec)
     out.delete('configuration')
@@ -106,7 +108,12 @@ function codecWithDefaults(codec: PyJson, itemSize: number | undefined, depth: n
       ['shuffle', shuffle],
     ])
   } else if (name === 'sharding_indexed') {
-    filled = withFields(config, [['index_location', 'end']])
+    // ShardingCodec(codecs=(BytesCodec(),), index_codecs=(BytesCodec(), Crc32cCodec()), index_location="end").
+    filled = withFields(config, [
+      ['index_location', 'end'],
+      ['codecs', [new Map([['name', 'bytes']])]],
+      ['index_codecs', [new Map([['name', 'bytes']]), new Map([['name', 'crc32c']])]],
+    ])
     const inner = (field: string, size: number | undefined) => {
       const list = filled.get(field)
       if (Array.isArray(list))
@@ -121,15 +128,71 @@ function codecWithDefaults(codec: PyJson, itemSize: number | undefined, depth: n
   return new Map(codec).set('configuration', filled)
 }
 
+/** This machine's byte order: zarr-python's `default_system_endian = Endian(sys.byteorder)`, zarrita's `LITTLE_ENDIAN_OS`. */
+const SYSTEM_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 'little' : 'big'
+
+/**
+ * The bytes codec as its reader takes it: zarr-python 3.0's `BytesCodec(endian=default_system_endian)`
+ * fills an absent endian (zarrita reads it as this machine's order too); a single-byte type does not
+ * depend on it (bytes codec spec: "Does not depend on endian parameter"), so it is left out there.
+ */
+function bytesWithDefaults(codec: Map<string, PyJson>, itemSize: number | undefined): PyJson {
+  const config = codec.get('configuration') ?? new Map<string, PyJson>()
+  if (!(config instanceof Map) || itemSize === undefined) return codec
+  const out = new Map(codec)
+  if (itemSize === 1) {
+    const rest = new Map(config)
+    rest.delete('endian')
+    if (rest.size === 0) out.delete('configuration')
+    else out.set('configuration', rest)
+    return out
+  }
+  return out.set('configuration', withFields(config, [['endian', SYSTEM_ENDIAN]]))
+}
+
+/**
+ * v2 compressors and filters (numcodecs configs) with the settings numcodecs 0.16 fills when
+ * `get_codec` makes them (`cls(**config)`; its `get_config()` of each default codec).
+ */
+const NUMCODECS_DEFAULTS: Record<string, Array<[string, PyJson]>> = {
+  zstd: [
+    ['level', 0],
+    ['checksum', false],
+  ],
+  blosc: [
+    ['cname', 'lz4'],
+    ['clevel', 5],
+    ['shuffle', 1],
+    ['blocksize', 0],
+  ],
+  gzip: [['level', 1]],
+  zlib: [['level', 1]],
+  bz2: [['level', 1]],
+  lz4: [['acceleration', 1]],
+}
+
+function numcodecWithDefaults(codec: PyJson): PyJson {
+  if (!(codec instanceof Map)) return codec
+  const id = codec.get('id')
+  const defaults =
+    typeof id === 'string' && Object.hasOwn(NUMCODECS_DEFAULTS, id) ? NUMCODECS_DEFAULTS[id] : undefined
+  return defaults === undefined ? codec : withFields(codec, defaults)
+}
+
 /**
  * One encoding field of an array document with Zarr's defaults made explicit: a codec's (above), a
  * chunk key encoding's separator when it has no configuration (v3 spec: "default" `/`, "v2" `.`), v2's
- * `dimension_separator` `.` (v2 spec), and zarrita's absent `storage_transformers` as zarr-python's `[]`.
+ * `dimension_separator` `.` (v2 spec), zarrita's absent `storage_transformers` as zarr-python's `[]`,
+ * v2 `filters` `[]` or absent as `null` and v2 compressors' and filters' numcodecs settings.
  */
 export function encodingField(doc: Map<string, PyJson>, name: string): PyJson | undefined {
   const value = doc.get(name)
   if (name === 'storage_transformers') return value ?? []
   if (name === 'dimension_separator') return value ?? '.'
+  if (name === 'compressor') return value === undefined ? value : numcodecWithDefaults(value)
+  // zarr-python 3.0's parse_filters: "an empty tuple is not allowed -- use None to express no filters".
+  if (name === 'filters')
+    return Array.isArray(value) && value.length > 0 ? value.map(numcodecWithDefaults) : null
   if (name === 'chunk_key_encoding' && value instanceof Map && !value.has('configuration')) {
     const separator = value.get('name') === 'default' ? '/' : value.get('name') === 'v2' ? '.' : undefined
     return separator === undefined

@@ -17,11 +17,11 @@ type CodecEntry = Awaited<ReturnType<CodecLoader>>
 type ChunkCodec = ReturnType<CodecEntry['fromConfig']>
 
 /**
- * Decompresses one zstd frame whose decompressed size is known. A result of any other length (or a
- * rejection) sends the frame to the reference codec, so a decoder need not report zstd's errors;
- * once the decoder has decoded a frame, its refusal of one whole frame is `ERR_INVALID_VALUE`. A
- * rejection with a ts-hamt error (a `HamtError`, e.g. a closed pool's) is the decoder's own failure,
- * passed on as it is.
+ * Decompresses one zstd frame whose decompressed size is known (it is passed one whole frame, never
+ * several). A result of any other length (or a rejection) sends the frame to the reference codec, so
+ * a decoder need not report zstd's errors; once the decoder has decoded a frame, its refusal of one
+ * whole frame is `ERR_INVALID_VALUE`. A rejection with a ts-hamt error (a `HamtError`, e.g. a closed
+ * pool's) is the decoder's own failure, passed on as it is.
  */
 export interface ZstdDecoder {
   decode(compressed: Uint8Array, size: number): Uint8Array | Promise<Uint8Array>
@@ -179,7 +179,9 @@ class FastZstdCodec {
     const decoder = this.#settings.decoder
     const frame = walkFrame(bytes)
     const oneFrame = frame?.length === bytes.length
-    const sized = size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES
+    // One whole frame only: `size` is the first frame's, and a decoder that reads one frame (as the
+    // interface says, and zlib's zstdDecompress does) would return exactly that many bytes of several.
+    const sized = oneFrame && size !== undefined && size > 0 && size <= MAX_FAST_DECODED_BYTES
     // Unsized, the output is bounded by what the frame's blocks can hold (nothing: the reference's case).
     const bound = oneFrame ? frame.decodedBound : 0
     const unsized =

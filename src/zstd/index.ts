@@ -16,8 +16,8 @@ export { zstdFrameContentSize } from '../zarr/zstd.js'
  * (zarrita's global `registry` unless given): nothing changes until you call it. The decoder is
  * Node's `zlib` on Node 22.15+ (off the main thread, on libuv's pool), else zstddec's WebAssembly
  * build in this thread (Node 20 and browsers); `options.decoder` picks another, e.g.
- * `nodeWorkers().zstdDecoder` of `ts-hamt/node`. Frames that declare their size go to it, and one
- * whole frame that declares none (bounded by what its blocks hold); encoding and other inputs go to
+ * `nodeWorkers().zstdDecoder` of `ts-hamt/node`. One whole frame that declares its size goes to it,
+ * and one that declares none (bounded by what its blocks hold); encoding and other inputs go to
  * zarrita's own codec (its numcodecs WASM, loaded only then), so results are zarrita's; what is not
  * a run of whole zstd frames, or one frame a decoder that has worked refused, is an
  * `ERR_INVALID_VALUE` without asking it (its refusals break it past ~1,950). A decoder's own typed

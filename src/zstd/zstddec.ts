@@ -34,22 +34,28 @@ const loaded = (): Promise<ZSTDDecoder> =>
  * the whole allocation is made (and freed) first; the allocator then has one free run that holds both.
  */
 function decodeChecked(decoder: ZSTDDecoder, compressed: Uint8Array, size: number): Uint8Array {
-  if (heap !== undefined) {
-    const pointer = heap.malloc(compressed.length + size + CONTEXT_BYTES)
-    if (pointer === 0) {
-      throw new OutOfMemoryError(
-        `zstddec cannot allocate ${size} bytes for a zstd frame of ${compressed.length} bytes: its WebAssembly memory cannot grow that far`,
-      )
-    }
-    heap.free(pointer)
+  // zstddec keeps one instance per module: code that loaded it first (a user's own import or codec)
+  // made it without our `_init`, so nothing can be checked; a plain Error sends frames to the reference.
+  if (heap === undefined) {
+    throw new Error(
+      'zstddec was instantiated by other code before ts-hamt: its allocations cannot be checked, so it is not used',
+    )
   }
+  const pointer = heap.malloc(compressed.length + size + CONTEXT_BYTES)
+  if (pointer === 0) {
+    throw new OutOfMemoryError(
+      `zstddec cannot allocate ${size} bytes for a zstd frame of ${compressed.length} bytes: its WebAssembly memory cannot grow that far`,
+    )
+  }
+  heap.free(pointer)
   return decoder.decode(compressed, size)
 }
 
 /**
  * zstddec's WebAssembly build in this thread, instantiated on first use: it decompresses into one
  * buffer of the declared size (zarrita's default copies the input into WASM a byte at a time). A frame
- * its memory cannot hold is `ERR_OUT_OF_MEMORY`, and the decoder stays usable.
+ * its memory cannot hold is `ERR_OUT_OF_MEMORY`, and the decoder stays usable. If other code
+ * instantiated zstddec first, every frame goes to the reference codec (its memory is unchecked).
  */
 export const zstddecDecoder: ZstdDecoder = {
   name: 'zstddec',
