@@ -5,6 +5,7 @@ import type { Command } from './command.js'
 
 export const exportCommand: Command = {
   name: 'export',
+  maxArgs: 2,
   stopsOnAbort: true,
   summary: 'write the map at ROOT (every node and value) to a CAR file',
   usage: 'export ROOT FILE.car [--base OLD]',
@@ -40,6 +41,7 @@ the blocks ROOT reaches and OLD does not: what a holder of OLD needs to have ROO
 
 export const importCommand: Command = {
   name: 'import',
+  maxArgs: 1,
   writes: true,
   stopsOnAbort: true,
   summary: 'add every block of a CAR file to the store; print its roots',

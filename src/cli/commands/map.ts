@@ -24,6 +24,7 @@ async function openMap(context: Context, root: string | undefined, raw: boolean,
 
 export const create: Command = {
   name: 'create',
+  maxArgs: 0,
   writes: true,
   summary: 'create an empty map and print its root CID',
   usage: 'create',
@@ -36,6 +37,7 @@ export const create: Command = {
 
 export const set: Command = {
   name: 'set',
+  maxArgs: 3,
   writes: true,
   summary: 'set KEY to VALUE in the map at ROOT; print the new root CID',
   usage: 'set ROOT KEY [VALUE] [--type string|json|number] [--file PATH --raw]',
@@ -70,6 +72,7 @@ as a number. --file PATH reads the value from a file (with --raw, stored as raw 
 
 export const get: Command = {
   name: 'get',
+  maxArgs: 2,
   summary: 'print the value of KEY in the map at ROOT',
   usage: 'get ROOT KEY [--raw] [--out PATH]',
   help: '--raw reads the stored bytes as they are; --out PATH writes them (or the value) to a file.',
@@ -104,6 +107,7 @@ export const get: Command = {
 
 export const remove: Command = {
   name: 'delete',
+  maxArgs: 2,
   writes: true,
   summary: 'delete KEY from the map at ROOT; print the new root CID',
   usage: 'delete ROOT KEY',
@@ -118,6 +122,7 @@ export const remove: Command = {
 
 export const keys: Command = {
   name: 'keys',
+  maxArgs: 1,
   summary: 'list the keys of the map at ROOT',
   usage: 'keys ROOT [--prefix P]',
   flags: valueFlags,

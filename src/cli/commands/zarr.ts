@@ -10,7 +10,7 @@ import { zarrJsonPath } from '../../zarr/keys.js'
 import { registerZstdCodec } from '../../zstd/node.js'
 import { type Context, rootOf, UsageError } from '../context.js'
 import type { Command } from './command.js'
-import { cfFacts, getLabelled, labelledFlags, wantsLabelled } from './zarr-dataset.js'
+import { cfFacts, encryptionOf, getLabelled, labelledFlags, wantsLabelled } from './zarr-dataset.js'
 
 type Readable = zarr.AsyncReadable & { list?: () => AsyncIterable<string> }
 
@@ -19,8 +19,9 @@ async function openZarr(
   context: Context,
   root: string | undefined,
   listMetadata: boolean,
+  encryption?: ReturnType<typeof encryptionOf>,
 ): Promise<{ store: Readable; metadataKeys: string[]; layout: ZarrLayout['kind'] }> {
-  const opened = await openZarrRoot(await rootOf(context, root), { store: await context.store() })
+  const opened = await openZarrRoot(await rootOf(context, root), { store: await context.store(), encryption })
   const store = opened.store
   // Listing walks the whole HAMT (or every shard): only `info` needs it.
   const metadataKeys: string[] = []
@@ -64,6 +65,7 @@ interface NodeInfo {
 
 export const zarrCommand: Command = {
   name: 'zarr',
+  maxArgs: 3,
   summary: 'zarr info ROOT: groups and arrays; zarr get ROOT ARRAY [--sel DIM=LABEL …|--select …]: values',
   usage:
     'zarr info ROOT | zarr get ROOT VAR [--sel DIM=LABEL]… [--isel DIM=I]… [--method nearest] [--tolerance T] [--csv] [--limit N] | zarr get ROOT ARRAY --select "0,:,10:20"',
@@ -80,7 +82,9 @@ printed as text (default 100).`,
   flags: { select: { type: 'string' }, limit: { type: 'string', default: '100' }, ...labelledFlags },
   stopsOnAbort: true,
   async run(context, [action, root, arrayPath], flags) {
-    if (action === 'info') return info(context, root)
+    // Checked first, for every action: a bad key or a lone --header is refused before anything is read.
+    const encryption = encryptionOf(flags)
+    if (action === 'info') return info(context, root, encryption)
     if (action === 'get') {
       const limit = Number(flags.limit)
       if (!Number.isSafeInteger(limit) || limit < 1) {
@@ -98,8 +102,12 @@ printed as text (default 100).`,
   },
 }
 
-async function info(context: Context, root: string | undefined): Promise<void> {
-  const { store, metadataKeys, layout } = await openZarr(context, root, true)
+async function info(
+  context: Context,
+  root: string | undefined,
+  encryption: ReturnType<typeof encryptionOf>,
+): Promise<void> {
+  const { store, metadataKeys, layout } = await openZarr(context, root, true, encryption)
   if (metadataKeys.length === 0)
     throw new InvalidArgumentError(`${root} holds no zarr.json: not a Zarr v3 dataset`)
   const nodes: NodeInfo[] = []

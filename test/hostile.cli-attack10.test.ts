@@ -1,0 +1,130 @@
+// An outsider's CLI cases (attack10): command lines a user gets slightly wrong must fail with a usage
+// error (exit 2) before anything is read or written, not run with part of what was typed.
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import * as zarr from 'zarrita'
+import { loadBlake3 } from '../src/blocks.js'
+import { EncryptedZarrHAMTStore, HAMT } from '../src/index.js'
+import { DiskStore } from '../src/node/index.js'
+import { type CliRun, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+
+const seed = testSeed()
+const random = mulberry32(seed)
+const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-cli-attack10-'))
+after(() => rm(scratch, { recursive: true, force: true }))
+before(ensureCliBuilt)
+
+const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args, 60_000)
+const word = (): string =>
+  Array.from(
+    { length: 1 + Math.floor(random() * 8) },
+    () => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(random() * 26)],
+  ).join('')
+
+describe('CLI arguments beyond what a command takes', () => {
+  it('an unquoted value with a space (`set ROOT k hello world`) is refused, not stored as "hello"', async () => {
+    const created = await cli('create')
+    assert.equal(created.code, 0, created.stderr)
+    const root = created.stdout.trim()
+    const extra = word()
+    const run = await cli('set', root, 'greeting', word(), extra)
+    assert.equal(run.code, 2, `exit code; stdout ${run.stdout}`)
+    assert.equal(run.stdout, '', 'no new root printed')
+    assert.match(run.stderr, new RegExp(`unexpected argument "${extra}"`))
+    assert.match(run.stderr, /ERR_INVALID_ARGUMENT/)
+  })
+
+  it('every command with fixed arguments refuses one more, before opening any store', async () => {
+    const root = 'bafyr4igb3js3dqlnsvmbi533lhghfet3l4r35vbi7mlrvxjb6f3n5wkc3m'
+    const lines: string[][] = [
+      ['create'],
+      ['set', root, 'k', 'v'],
+      ['get', root, 'k'],
+      ['delete', root, 'k'],
+      ['keys', root],
+      ['diff', root, root],
+      ['merge', root, root, root],
+      ['stats', root],
+      ['verify', root],
+      ['export', root, 'out.car'],
+      ['import', 'in.car'],
+      ['convert', root],
+    ]
+    for (const line of lines) {
+      const extra = word()
+      // A --store that does not exist: a command that ran would fail on it (exit 1), or create it.
+      const store = join(scratch, `never-${word()}`)
+      const run = await cli('--store', store, ...line, extra)
+      assert.equal(run.code, 2, `ts-hamt ${line.join(' ')} ${extra}: ${run.stderr}`)
+      assert.match(run.stderr, new RegExp(`unexpected argument "${extra}"`), line[0])
+    }
+    assert.deepEqual(
+      (await readdir(scratch)).filter((name) => name.startsWith('never-')),
+      [],
+      'no store created',
+    )
+  })
+})
+
+describe('zarr with --key-hex: a dataset py-hamt encrypts', async () => {
+  await loadBlake3()
+  const store = join(scratch, 'encrypted')
+  const key = Uint8Array.from({ length: 32 }, () => Math.floor(random() * 256))
+  const keyHex = Buffer.from(key).toString('hex')
+  const header = word()
+  const map = await HAMT.create<Uint8Array>({
+    store: await DiskStore.open(store, { createIfMissing: true }),
+    valuesAreBytes: true,
+  })
+  const encrypted = new EncryptedZarrHAMTStore(map, { key, header: new TextEncoder().encode(header) })
+  await zarr.create(zarr.root(encrypted), { attributes: {} })
+  const temp = await zarr.create(zarr.root(encrypted).resolve('temp'), {
+    shape: [4],
+    chunkShape: [2],
+    dtype: 'float32',
+    dimensionNames: ['x'],
+  })
+  await zarr.set(temp, null, 1.5)
+  const root = String(await map.flush())
+  const zarrCli = (...args: string[]): Promise<CliRun> => cli('--store', store, 'zarr', ...args)
+
+  it('a mistyped key is a usage error that never prints the key, or any part of it', async () => {
+    const at = Math.floor(random() * 64)
+    const typo = `${keyHex.slice(0, at)}g${keyHex.slice(at + 1)}`
+    for (const bad of [typo, keyHex.slice(0, 62), keyHex.slice(0, 63), `${keyHex}00`]) {
+      const run = await zarrCli('get', root, 'temp', '--key-hex', bad, '--header', header)
+      assert.equal(run.code, 2, `--key-hex of ${bad.length} characters: ${run.stderr}`)
+      assert.match(run.stderr, /--key-hex must be 64 hex digits/)
+      for (let i = 0; i + 8 <= 64; i += 4) {
+        assert.ok(
+          !run.stderr.includes(keyHex.slice(i, i + 8)),
+          `key bytes at ${i / 2} printed: ${run.stderr}`,
+        )
+      }
+    }
+  })
+
+  it('--header without --key-hex is refused, not ignored', async () => {
+    const run = await zarrCli('get', root, 'temp', '--header', header)
+    assert.equal(run.code, 2, run.stderr)
+    assert.match(run.stderr, /--header needs --key-hex/)
+  })
+
+  it('zarr info opens the dataset with the key it is given (it ignored it)', async () => {
+    const run = await zarrCli('info', root, '--key-hex', keyHex, '--header', header, '--json')
+    assert.equal(run.code, 0, run.stderr)
+    const { nodes } = JSON.parse(run.stdout) as {
+      nodes: Array<{ path: string; kind: string; shape?: number[] }>
+    }
+    assert.deepEqual(nodes.map((n) => [n.path, n.kind, n.shape ?? null]).sort(), [
+      ['/', 'group', null],
+      ['/temp', 'array', [4]],
+    ])
+    const labelled = await zarrCli('get', root, 'temp', '--key-hex', keyHex, '--header', header, '--json')
+    assert.equal(labelled.code, 0, labelled.stderr)
+  })
+})
