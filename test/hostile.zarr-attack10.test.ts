@@ -2,12 +2,7 @@
 // ZarrHAMTStore and EncryptedZarrHAMTStore through their public methods.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import {
-  EncryptedZarrHAMTStore,
-  HAMT,
-  MemoryStore,
-  type ZarrHAMTStore,
-} from '../src/index.js'
+import { EncryptedZarrHAMTStore, HAMT, MemoryStore, type ZarrHAMTStore } from '../src/index.js'
 import { collectRetrievalStats } from '../src/telemetry/index.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
