@@ -1,7 +1,8 @@
 // An outsider's CLI cases (attack10): command lines a user gets slightly wrong must fail with a usage
 // error (exit 2) before anything is read or written, not run with part of what was typed.
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -126,5 +127,85 @@ describe('zarr with --key-hex: a dataset py-hamt encrypts', async () => {
     ])
     const labelled = await zarrCli('get', root, 'temp', '--key-hex', keyHex, '--header', header, '--json')
     assert.equal(labelled.code, 0, labelled.stderr)
+  })
+})
+
+/** `cat` reading the FIFO at `path` (made here): what reaches it, or undefined if nothing ever opens it. */
+async function fifoReader(path: string): Promise<{ done: () => Promise<Buffer | undefined> }> {
+  await new Promise<void>((resolve, reject) =>
+    spawn('mkfifo', [path]).on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`mkfifo ${code}`)),
+    ),
+  )
+  const cat = spawn('cat', [path])
+  const chunks: Buffer[] = []
+  cat.stdout.on('data', (chunk: Buffer) => chunks.push(chunk))
+  const exited = new Promise<void>((resolve) => cat.on('exit', () => resolve()))
+  return {
+    // A writer that never opened the FIFO (it replaced it instead) leaves cat waiting: end it.
+    done: async () => {
+      if (!(await lstat(path)).isFIFO()) {
+        cat.kill()
+        await exited
+        return undefined
+      }
+      await exited
+      return Buffer.concat(chunks)
+    },
+  }
+}
+
+describe('writing to a device or a pipe (export ROOT /dev/stdout, get --out /dev/stdout)', {
+  skip: process.platform === 'win32' && 'no FIFOs or /dev/null',
+}, () => {
+  it('export writes into a FIFO and a symlink to a device, and never replaces them with a file', async () => {
+    const dir = await mkdtemp(join(scratch, 'pipes-'))
+    const created = await cli('--store', join(dir, 's'), 'create')
+    assert.equal(created.code, 0, created.stderr)
+    const root = created.stdout.trim()
+    const file = join(dir, 'file.car')
+    assert.equal((await cli('--store', join(dir, 's'), 'export', root, file)).code, 0)
+    // A symlink in scratch to /dev/null, as /dev/stdout is one to /proc/self/fd/1: the test never
+    // names a real device, so a writer that replaces what it is given replaces only scratch's link.
+    const link = join(dir, `null-${word()}`)
+    await symlink('/dev/null', link)
+    const toLink = await cli('--store', join(dir, 's'), 'export', root, link)
+    assert.equal(toLink.code, 0, toLink.stderr)
+    assert.ok((await lstat(link)).isSymbolicLink(), 'the symlink was replaced by a file')
+    assert.ok((await stat('/dev/null')).isCharacterDevice())
+    // A symlink to a file (as /dev/stdout is when stdout is a file): the file gets the CAR, the link stays.
+    const real = join(dir, 'real.car')
+    await writeFile(real, word())
+    const fileLink = join(dir, `link-${word()}`)
+    await symlink(real, fileLink)
+    const toFileLink = await cli('--store', join(dir, 's'), 'export', root, fileLink)
+    assert.equal(toFileLink.code, 0, toFileLink.stderr)
+    assert.ok((await lstat(fileLink)).isSymbolicLink(), 'the symlink to a file was replaced by a file')
+    assert.deepEqual(await readFile(real), await readFile(file))
+    const fifo = join(dir, `pipe-${word()}`)
+    const reader = await fifoReader(fifo)
+    const toFifo = await cli('--store', join(dir, 's'), 'export', root, fifo)
+    const got = await reader.done()
+    assert.equal(toFifo.code, 0, toFifo.stderr)
+    assert.ok(got !== undefined, 'the FIFO was replaced by a file, nothing was written into it')
+    assert.deepEqual(got, await readFile(file))
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.includes('.partial-')),
+      [],
+    )
+  })
+
+  it('get --out writes into a FIFO, and never replaces it with a file', async () => {
+    const dir = await mkdtemp(join(scratch, 'pipes-'))
+    const store = join(dir, 's')
+    const root = (await cli('--store', store, 'create')).stdout.trim()
+    const value = word()
+    const next = (await cli('--store', store, 'set', root, 'k', value)).stdout.trim()
+    const fifo = join(dir, `pipe-${word()}`)
+    const reader = await fifoReader(fifo)
+    const run = await cli('--store', store, 'get', next, 'k', '--out', fifo)
+    const got = await reader.done()
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(got?.toString(), value, 'the FIFO was replaced by a file, nothing was written into it')
   })
 })

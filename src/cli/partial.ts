@@ -1,16 +1,19 @@
 import { rename, rm, writeFile } from 'node:fs/promises'
-import { partialPath, removeStalePartials } from '../util/partial-files.js'
+import { partialPath, removeStalePartials, wholeFileTarget } from '../util/partial-files.js'
 import type { RunControl } from './context.js'
 
 /**
  * Writes `content` to `path` as exportCarFile writes a CAR: under a partial name, renamed once
- * complete, so neither a failure nor a signal leaves a truncated file under the real name.
+ * complete, so neither a failure nor a signal leaves a truncated file under the real name. A device
+ * or a pipe (`/dev/stdout`) is written in place; a symlink to a file, through to that file.
  */
 export async function writeWholeFile(
   control: RunControl,
-  path: string,
+  given: string,
   content: string | Uint8Array,
 ): Promise<void> {
+  const { path, inPlace } = await wholeFileTarget(given)
+  if (inPlace) return writeFile(path, content, { signal: control.signal })
   await removeStalePartials(path)
   const partial = partialPath(path)
   const forget = control.removeOnStop(partial)

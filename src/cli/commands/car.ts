@@ -1,5 +1,5 @@
 import { exportCarFile, importCarFile } from '../../car/files.js'
-import { partialPath, removeStalePartials } from '../../util/partial-files.js'
+import { partialPath, wholeFileTarget } from '../../util/partial-files.js'
 import { asSink, rootOf, UsageError } from '../context.js'
 import type { Command } from './command.js'
 
@@ -17,9 +17,9 @@ the blocks ROOT reaches and OLD does not: what a holder of OLD needs to have ROO
     const base = typeof flags.base === 'string' ? await rootOf(context, flags.base, '--base') : undefined
     if (file === undefined) throw new UsageError('FILE is missing: where to write the CAR')
     const store = await context.store()
-    await removeStalePartials(file)
-    // exportCarFile removes its partial file when it fails or is aborted; this covers a forced exit.
-    const forget = context.removeOnStop(partialPath(file))
+    // exportCarFile removes its stale and failed partial files (a device has none); this covers a forced exit.
+    const target = await wholeFileTarget(file)
+    const forget = target.inPlace ? () => {} : context.removeOnStop(partialPath(target.path))
     const progress = context.output.progress('exported')
     let total = { blocks: 0, bytes: 0 }
     await exportCarFile(store, cid, file, {
