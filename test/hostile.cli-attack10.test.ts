@@ -39,6 +39,16 @@ describe('CLI arguments beyond what a command takes', () => {
     assert.match(run.stderr, /ERR_INVALID_ARGUMENT/)
   })
 
+  it('set with both VALUE and --file is refused, not stored from the file with VALUE dropped', async () => {
+    const root = (await cli('create')).stdout.trim()
+    const file = join(scratch, `value-${word()}`)
+    await writeFile(file, word())
+    const run = await cli('set', root, 'k', word(), '--file', file)
+    assert.equal(run.code, 2, `exit code; stdout ${run.stdout}`)
+    assert.equal(run.stdout, '')
+    assert.match(run.stderr, /VALUE or --file PATH, not both/)
+  })
+
   it('every command with fixed arguments refuses one more, before opening any store', async () => {
     const root = 'bafyr4igb3js3dqlnsvmbi533lhghfet3l4r35vbi7mlrvxjb6f3n5wkc3m'
     const lines: string[][] = [

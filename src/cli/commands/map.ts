@@ -49,6 +49,7 @@ as a number. --file PATH reads the value from a file (with --raw, stored as raw 
     const raw = flags.raw === true
     let value: unknown
     if (typeof flags.file === 'string') {
+      if (text !== undefined) throw new UsageError('give VALUE or --file PATH, not both')
       let bytes: Uint8Array
       try {
         bytes = new Uint8Array(await readFile(flags.file))
