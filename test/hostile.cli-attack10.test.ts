@@ -2,6 +2,7 @@
 // error (exit 2) before anything is read or written, not run with part of what was typed.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +11,7 @@ import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
 import { EncryptedZarrHAMTStore, HAMT } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { type CliRun, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { type CliRun, cliBinary, ensureCliBuilt, runCli } from './helpers/cli.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
 const seed = testSeed()
@@ -217,5 +218,48 @@ describe('writing to a device or a pipe (export ROOT /dev/stdout, get --out /dev
     const got = await reader.done()
     assert.equal(run.code, 0, run.stderr)
     assert.equal(got?.toString(), value, 'the FIFO was replaced by a file, nothing was written into it')
+  })
+})
+
+/**
+ * The CLI's stdout as bytes (runCli decodes it as text), with its exit code and stderr. Its stdout is
+ * a shell pipe, as in `ts-hamt export ROOT /dev/stdout | ipfs dag import`: Node's own are sockets.
+ */
+function runForBytes(args: string[]): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  const line = ['bash', '-o', 'pipefail', '-c', '"$@" | cat', 'bash', process.execPath, cliBinary, ...args]
+  const child = spawn(line[0] as string, line.slice(1), { cwd: scratch })
+  const out: Buffer[] = []
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  return new Promise((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr })),
+  )
+}
+
+describe('writing the output file to stdout itself', {
+  skip: !existsSync('/proc/self/fd') && 'no /proc/self/fd',
+}, () => {
+  it('`export ROOT /dev/stdout | …` is the CAR alone: the summary goes to stderr, not after the CAR', async () => {
+    const dir = await mkdtemp(join(scratch, 'stdout-'))
+    const store = join(dir, 's')
+    let root = (await cli('--store', store, 'create')).stdout.trim()
+    root = (await cli('--store', store, 'set', root, word(), word())).stdout.trim()
+    const file = join(dir, 'file.car')
+    assert.equal((await cli('--store', store, 'export', root, file)).code, 0)
+    // /dev/stdout is a link to /proc/self/fd/1: one in scratch, so the test never names the real one.
+    const stdout = join(dir, 'stdout')
+    await symlink('/proc/self/fd/1', stdout)
+    const run = await runForBytes(['--store', store, 'export', root, stdout])
+    assert.equal(run.code, 0, run.stderr)
+    assert.deepEqual(run.stdout, await readFile(file), 'stdout is exactly the CAR')
+    assert.match(run.stderr, /exported \d+ blocks/)
+    const value = word()
+    root = (await cli('--store', store, 'set', root, 'k', value)).stdout.trim()
+    const got = await runForBytes(['--store', store, 'get', root, 'k', '--out', stdout])
+    assert.equal(got.code, 0, got.stderr)
+    assert.equal(got.stdout.toString(), value)
   })
 })

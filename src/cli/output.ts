@@ -6,8 +6,8 @@ export interface Output {
   readonly json: boolean
   /** A line of text (ignored with --json). */
   line(text: string): void
-  /** The command's result: printed as JSON with --json, else by `text`. */
-  result(value: unknown, text?: (value: unknown) => string): void
+  /** The command's result: printed as JSON with --json, else by `text`; on stderr when stdout holds a file's bytes. */
+  result(value: unknown, text?: (value: unknown) => string, options?: { stderr?: boolean }): void
   /** Progress on stderr: a bar when the total is known, a counter otherwise. No-op unless enabled. */
   progress(label: string): Progress
 }
@@ -28,9 +28,10 @@ export function makeOutput(
     line(text) {
       if (!json) stdout.write(`${text}\n`)
     },
-    result(value, text) {
-      if (json) stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`)
-      else stdout.write(`${text === undefined ? String(value) : text(value)}\n`)
+    result(value, text, options) {
+      const to = options?.stderr === true ? stderr : stdout
+      if (json) to.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`)
+      else to.write(`${text === undefined ? String(value) : text(value)}\n`)
     },
     progress(label) {
       if (!showProgress) return { update() {}, done() {} }

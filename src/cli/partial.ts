@@ -1,3 +1,4 @@
+import { fstatSync, statSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
 import { partialPath, removeStalePartials, wholeFileTarget } from '../util/partial-files.js'
 import type { RunControl } from './context.js'
@@ -25,5 +26,19 @@ export async function writeWholeFile(
     throw error
   } finally {
     forget()
+  }
+}
+
+/**
+ * True when `path` is this process's stdout (`/dev/stdout`, `/proc/self/fd/1`, the file stdout is
+ * redirected to): a summary printed on stdout would land after the file's bytes.
+ */
+export function isStdout(path: string): boolean {
+  try {
+    const file = statSync(path)
+    const out = fstatSync(1)
+    return file.dev === out.dev && file.ino === out.ino
+  } catch {
+    return false // No such file yet, or no stdout: not the same.
   }
 }

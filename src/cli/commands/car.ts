@@ -1,6 +1,7 @@
 import { exportCarFile, importCarFile } from '../../car/files.js'
 import { partialPath, wholeFileTarget } from '../../util/partial-files.js'
 import { asSink, rootOf, UsageError } from '../context.js'
+import { isStdout } from '../partial.js'
 import type { Command } from './command.js'
 
 export const exportCommand: Command = {
@@ -18,6 +19,7 @@ the blocks ROOT reaches and OLD does not: what a holder of OLD needs to have ROO
     if (file === undefined) throw new UsageError('FILE is missing: where to write the CAR')
     const store = await context.store()
     // exportCarFile removes its stale and failed partial files (a device has none); this covers a forced exit.
+    const toStdout = isStdout(file)
     const target = await wholeFileTarget(file)
     const forget = target.inPlace ? () => {} : context.removeOnStop(partialPath(target.path))
     const progress = context.output.progress('exported')
@@ -35,6 +37,7 @@ the blocks ROOT reaches and OLD does not: what a holder of OLD needs to have ROO
     context.output.result(
       { root: String(cid), ...(base === undefined ? {} : { base: String(base) }), file, ...total },
       () => `exported ${total.blocks} blocks (${total.bytes} bytes) to ${file}`,
+      { stderr: toStdout },
     )
   },
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError, KeyNotFoundError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
 import { type Context, rootOf, UsageError } from '../context.js'
 import { jsonReplacer } from '../output.js'
-import { writeWholeFile } from '../partial.js'
+import { isStdout, writeWholeFile } from '../partial.js'
 import type { Command } from './command.js'
 
 const valueFlags = {
@@ -92,8 +92,11 @@ export const get: Command = {
           : typeof value === 'string'
             ? value
             : JSON.stringify(value, jsonReplacer)
+      const toStdout = isStdout(flags.out)
       await writeWholeFile(context, flags.out, content)
-      context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`)
+      context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`, {
+        stderr: toStdout,
+      })
       return
     }
     context.output.result({ key, value }, () =>
