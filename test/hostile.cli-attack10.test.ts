@@ -139,6 +139,24 @@ describe('zarr with --key-hex: a dataset py-hamt encrypts', async () => {
     const labelled = await zarrCli('get', root, 'temp', '--key-hex', keyHex, '--header', header, '--json')
     assert.equal(labelled.code, 0, labelled.stderr)
   })
+
+  it('zarr get --select reads raw values with the key (it was refused as a labelled read)', async () => {
+    const run = await zarrCli(
+      'get',
+      root,
+      'temp',
+      '--select',
+      '1:3',
+      '--key-hex',
+      keyHex,
+      '--header',
+      header,
+      '--json',
+    )
+    assert.equal(run.code, 0, run.stderr)
+    const { shape, values } = JSON.parse(run.stdout) as { shape: number[]; values: unknown }
+    assert.deepEqual([shape, values], [[2], [1.5, 1.5]])
+  })
 })
 
 /** `cat` reading the FIFO at `path` (made here): what reaches it, or undefined if nothing ever opens it. */

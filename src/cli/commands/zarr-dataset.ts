@@ -26,10 +26,12 @@ export const labelledFlags = {
   header: { type: 'string' },
 } as const
 
+/** A labelled read: a label flag, or a key without `--select` (which reads raw values, encrypted or not). */
 export function wantsLabelled(flags: Flags): boolean {
-  return ['sel', 'isel', 'method', 'tolerance', 'csv', 'group', 'key-hex'].some(
+  const labels = ['sel', 'isel', 'method', 'tolerance', 'csv', 'group'].some(
     (name) => flags[name] !== undefined,
   )
+  return labels || (flags['key-hex'] !== undefined && flags.select === undefined)
 }
 
 /**

@@ -96,7 +96,7 @@ printed as text (default 100).`,
         if (arrayPath === undefined) throw new UsageError('VAR is missing: the name of a variable, e.g. temp')
         return getLabelled(context, root, arrayPath, flags, limit)
       }
-      return get(context, root, arrayPath, flags.select as string | undefined, limit)
+      return get(context, root, arrayPath, flags.select as string | undefined, limit, encryption)
     }
     throw new UsageError(`zarr needs info or get, got ${JSON.stringify(action)}`)
   },
@@ -166,9 +166,10 @@ async function get(
   arrayPath: string | undefined,
   select: string | undefined,
   limit: number,
+  encryption: ReturnType<typeof encryptionOf>,
 ): Promise<void> {
   if (arrayPath === undefined) throw new UsageError('ARRAY is missing: the path of an array, e.g. temp')
-  const { store } = await openZarr(context, root, false)
+  const { store } = await openZarr(context, root, false, encryption)
   registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
   // A stranger's array gets the dataset layer's checks: known codecs, chunk lengths and sizes.
   const path = arrayPath.replace(/^\/+|\/+$/g, '')
