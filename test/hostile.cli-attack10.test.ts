@@ -11,6 +11,7 @@ import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
 import { EncryptedZarrHAMTStore, HAMT } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
+import { carOf, rawBlock } from './helpers/car-blocks.js'
 import { type CliRun, cliBinary, ensureCliBuilt, runCli } from './helpers/cli.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
@@ -279,5 +280,19 @@ describe('writing the output file to stdout itself', {
     const got = await runForBytes(['--store', store, 'get', root, 'k', '--out', stdout])
     assert.equal(got.code, 0, got.stderr)
     assert.equal(got.stdout.toString(), value)
+  })
+})
+
+describe('warnings a user should not see', () => {
+  it('import of a CAR of many blocks prints no MaxListenersExceededWarning (a "possible memory leak")', async () => {
+    const blocks = await Promise.all(
+      Array.from({ length: 64 + Math.floor(random() * 64) }, () => rawBlock(word())),
+    )
+    const unique = [...new Map(blocks.map((b) => [String(b.cid), b])).values()]
+    const car = join(scratch, `many-${word()}.car`)
+    await writeFile(car, await carOf([unique[0]?.cid as never], unique))
+    const run = await cli('--store', join(scratch, `many-${word()}`), 'import', car)
+    assert.equal(run.code, 0, run.stderr)
+    assert.doesNotMatch(run.stderr, /MaxListenersExceeded|memory leak/)
   })
 })
