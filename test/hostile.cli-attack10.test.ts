@@ -296,3 +296,23 @@ describe('warnings a user should not see', () => {
     assert.doesNotMatch(run.stderr, /MaxListenersExceeded|memory leak/)
   })
 })
+
+describe('values the CLI stores, it prints', () => {
+  it('a JSON value nested thousands deep: `set --type json` stores it, `get` prints it back', async () => {
+    const depth = 2000 + Math.floor(random() * 1000)
+    const text = `${'['.repeat(depth)}${JSON.stringify(word())}${']'.repeat(depth)}`
+    const store = join(scratch, `deep-${word()}`)
+    const root = (await cli('--store', store, 'create')).stdout.trim()
+    const set = await cli('--store', store, 'set', root, 'deep', text, '--type', 'json')
+    assert.equal(set.code, 0, set.stderr)
+    for (const flags of [[], ['--json']]) {
+      // Indented JSON of it is megabytes: more than runCli's buffer holds.
+      const run = await runForBytes(['--store', store, 'get', set.stdout.trim(), 'deep', ...flags])
+      const got = { ...run, stdout: run.stdout.toString() }
+      assert.equal(got.code, 0, `depth ${depth} ${flags.join(' ')}: ${got.stderr}`)
+      const printed =
+        flags.length === 0 ? got.stdout : JSON.stringify((JSON.parse(got.stdout) as { value: unknown }).value)
+      assert.equal(printed.trim(), text)
+    }
+  })
+})

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { InvalidArgumentError, KeyNotFoundError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
 import { type Context, rootOf, UsageError } from '../context.js'
-import { jsonReplacer } from '../output.js'
+import { toJson } from '../output.js'
 import { isStdout, writeWholeFile } from '../partial.js'
 import type { Command } from './command.js'
 
@@ -86,12 +86,7 @@ export const get: Command = {
     if (value === undefined) throw new KeyNotFoundError(key)
     if (typeof flags.out === 'string') {
       // As printed: bytes as they are, a string as its text, anything else as JSON.
-      const content =
-        value instanceof Uint8Array
-          ? value
-          : typeof value === 'string'
-            ? value
-            : JSON.stringify(value, jsonReplacer)
+      const content = value instanceof Uint8Array ? value : typeof value === 'string' ? value : toJson(value)
       const toStdout = isStdout(flags.out)
       await writeWholeFile(context, flags.out, content)
       context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`, {
@@ -104,7 +99,7 @@ export const get: Command = {
         ? `<${value.length} bytes: ${Buffer.from(value.subarray(0, 32)).toString('hex')}${value.length > 32 ? '…' : ''}>`
         : typeof value === 'string'
           ? value
-          : JSON.stringify(value, jsonReplacer),
+          : toJson(value),
     )
   },
 }

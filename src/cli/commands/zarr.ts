@@ -192,7 +192,7 @@ async function get(
     if (isHamtError(error) || context.signal?.aborted) throw error
     throw new InvalidValueError(`cannot read ${arrayPath}: ${(error as Error)?.message}`, { cause: error })
   }
-  // 64-bit integers stay exact: JSON carries them as strings (jsonReplacer), text as digits.
+  // 64-bit integers stay exact: JSON carries them as strings (toJson), text as digits.
   const values = Array.from(chunk.data, (v) => (typeof v === 'number' && Number.isNaN(v) ? null : v))
   context.output.result({ array: arrayPath, dtype: array.dtype, shape: chunk.shape, values }, () => {
     const shown = values.slice(0, limit).map((v) => (v === null ? 'NaN' : String(v)))
