@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises'
 import type { CID } from 'multiformats/cid'
 import type { StoreId } from '../cas/interface.js'
 import { HamtError, InvalidArgumentError, StoreError } from '../errors.js'
-import { partialPath, removeStalePartials } from '../util/partial-files.js'
+import { partialPath, removeStalePartials, wholeFileTarget } from '../util/partial-files.js'
 import { describeSystemError, systemErrorOf } from '../util/system-error.js'
 import { exportCar } from './export.js'
 import { importCarFrom } from './import.js'
@@ -13,7 +13,8 @@ import type { BlockSink, BlockSource, ExportCarOptions, ImportCarOptions } from 
 
 /**
  * Writes the CAR of `root` (see `exportCar`) to `path`, streaming; the file appears under its
- * name only once complete, so a failed export leaves no truncated CAR behind.
+ * name only once complete, so a failed export leaves no truncated CAR behind. A device or a pipe
+ * (`/dev/stdout`, a FIFO) is written in place; a symlink to a file, through to that file.
  *
  * @example
  * ```ts
@@ -26,15 +27,17 @@ export async function exportCarFile(
   path: string,
   options: ExportCarOptions = {},
 ): Promise<void> {
-  await removeStalePartials(path)
-  const partial = partialPath(path)
+  const target = await wholeFileTarget(path)
+  const inPlace = target.inPlace
+  if (!inPlace) await removeStalePartials(target.path)
+  const partial = inPlace ? path : partialPath(target.path)
   try {
     await pipeline(Readable.from(exportCar(source, root, options)), createWriteStream(partial), {
       signal: options.signal,
     })
-    await rename(partial, path)
+    if (!inPlace) await rename(partial, target.path)
   } catch (error) {
-    await rm(partial, { force: true }).catch(() => {})
+    if (!inPlace) await rm(partial, { force: true }).catch(() => {})
     // The source's own errors (a missing block…) and an abort stay as they are; a file-system
     // failure (a full disk, no permission) is the store side of an export.
     if (error instanceof HamtError || options.signal?.aborted) throw error

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { rmSync } from 'node:fs'
 
 /** The exit code of a run ended by a signal: 128 + its number, as shells report it. */
@@ -23,6 +24,9 @@ export class Interrupt {
   readonly stopped: Promise<StopSignal>
 
   constructor() {
+    // The run's one signal goes to all its concurrent work (each block write listens while it runs):
+    // Node's warning at 11 listeners would call that a leak on any CAR import. A real leak still shows.
+    setMaxListeners(1024, this.#controller.signal)
     let resolve: (signal: StopSignal) => void = () => {}
     this.stopped = new Promise((r) => {
       resolve = r

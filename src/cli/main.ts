@@ -146,6 +146,12 @@ export async function main(argv: string[], interrupt: Interrupt): Promise<number
     const output = makeOutput(options.json, options.progress && !options.json)
     await loadBlake3()
     const args = parsed.positionals.slice(parsed.positionals.indexOf(command.name) + 1)
+    const extra = command.maxArgs === undefined ? undefined : args[command.maxArgs]
+    if (extra !== undefined) {
+      throw new UsageError(
+        `unexpected argument ${JSON.stringify(extra)}: ts-hamt ${command.usage} (quote a value with spaces)`,
+      )
+    }
     const context = makeContext(options, output, command.writes === true, interrupt)
     if (values['retrieval-stats'] === true) stats = collectRetrievalStats({ top: 5 })
     const work = command.run(context, args, values)

@@ -6,8 +6,8 @@ export interface Output {
   readonly json: boolean
   /** A line of text (ignored with --json). */
   line(text: string): void
-  /** The command's result: printed as JSON with --json, else by `text`. */
-  result(value: unknown, text?: (value: unknown) => string): void
+  /** The command's result: printed as JSON with --json, else by `text`; on stderr when stdout holds a file's bytes. */
+  result(value: unknown, text?: (value: unknown) => string, options?: { stderr?: boolean }): void
   /** Progress on stderr: a bar when the total is known, a counter otherwise. No-op unless enabled. */
   progress(label: string): Progress
 }
@@ -28,9 +28,10 @@ export function makeOutput(
     line(text) {
       if (!json) stdout.write(`${text}\n`)
     },
-    result(value, text) {
-      if (json) stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`)
-      else stdout.write(`${text === undefined ? String(value) : text(value)}\n`)
+    result(value, text, options) {
+      const to = options?.stderr === true ? stderr : stdout
+      if (json) to.write(`${toJson(value, 2)}\n`)
+      else to.write(`${text === undefined ? String(value) : text(value)}\n`)
     },
     progress(label) {
       if (!showProgress) return { update() {}, done() {} }
@@ -59,12 +60,24 @@ export function makeOutput(
   }
 }
 
-/** JSON for IPLD values: bytes as `{"/":{"bytes":base64}}` and CIDs as `{"/":cid}`, as DAG-JSON writes them. */
-export function jsonReplacer(_key: string, value: unknown): unknown {
+/**
+ * JSON for IPLD values: bytes as `{"/":{"bytes":base64}}` and CIDs as `{"/":cid}`, as DAG-JSON writes
+ * them, bigints as text. Converted first, then stringified plain: a replacer costs V8 so much stack per
+ * level that a value nested 3,000 deep, which `set --type json` stores and the decoder reads, overflowed.
+ */
+export function toJson(value: unknown, indent?: number): string {
+  return JSON.stringify(plainJson(value), null, indent)
+}
+
+function plainJson(value: unknown): unknown {
   if (value instanceof Uint8Array) return { '/': { bytes: Buffer.from(value).toString('base64') } }
   if (typeof value === 'bigint') return value.toString()
-  // CIDs serialise themselves as {"/": "bafy…"} (their toJSON) before reaching here.
-  return value
+  if (typeof value !== 'object' || value === null) return value
+  if (Array.isArray(value)) return value.map(plainJson)
+  // CIDs serialise themselves as {"/": "bafy…"} (their toJSON).
+  const own = value as { toJSON?: () => unknown }
+  if (typeof own.toJSON === 'function') return own.toJSON()
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, plainJson(item)]))
 }
 
 /** An error as the CLI reports it: a stable `code`, a message, and the errno and path of an fs failure. */

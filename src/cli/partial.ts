@@ -1,16 +1,20 @@
+import { fstatSync, statSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
-import { partialPath, removeStalePartials } from '../util/partial-files.js'
+import { partialPath, removeStalePartials, wholeFileTarget } from '../util/partial-files.js'
 import type { RunControl } from './context.js'
 
 /**
  * Writes `content` to `path` as exportCarFile writes a CAR: under a partial name, renamed once
- * complete, so neither a failure nor a signal leaves a truncated file under the real name.
+ * complete, so neither a failure nor a signal leaves a truncated file under the real name. A device
+ * or a pipe (`/dev/stdout`) is written in place; a symlink to a file, through to that file.
  */
 export async function writeWholeFile(
   control: RunControl,
-  path: string,
+  given: string,
   content: string | Uint8Array,
 ): Promise<void> {
+  const { path, inPlace } = await wholeFileTarget(given)
+  if (inPlace) return writeFile(path, content, { signal: control.signal })
   await removeStalePartials(path)
   const partial = partialPath(path)
   const forget = control.removeOnStop(partial)
@@ -22,5 +26,19 @@ export async function writeWholeFile(
     throw error
   } finally {
     forget()
+  }
+}
+
+/**
+ * True when `path` is this process's stdout (`/dev/stdout`, `/proc/self/fd/1`, the file stdout is
+ * redirected to): a summary printed on stdout would land after the file's bytes.
+ */
+export function isStdout(path: string): boolean {
+  try {
+    const file = statSync(path)
+    const out = fstatSync(1)
+    return file.dev === out.dev && file.ino === out.ino
+  } catch {
+    return false // No such file yet, or no stdout: not the same.
   }
 }

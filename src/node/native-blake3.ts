@@ -4,6 +4,9 @@ import type { Blake3Digest } from '../cas/verify.js'
 
 /** BLAKE3 of no bytes (the reference test vector): a binary that does not give it is not used. */
 const EMPTY_DIGEST = fromHex('af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262')
+/** BLAKE3's test vector for 8193 bytes `i % 251`: nine chunks, through the SIMD code no empty input reaches. */
+const LONG_INPUT = 8193
+const LONG_DIGEST = fromHex('bab6c09cb8ce8cf459261398d2e7aef35700bf488116ceb94a36d0f5f1b7bc3b')
 
 /**
  * BLAKE3 from `@napi-rs/blake-hash` (Rust's `blake3` crate with its SIMD code; the package's npm
@@ -15,7 +18,12 @@ export function nativeBlake3Digest(): Blake3Digest | undefined {
   let hash: ((input: Uint8Array) => Uint8Array) | undefined
   try {
     hash = (createRequire(import.meta.url)('@napi-rs/blake-hash') as { blake3?: typeof hash }).blake3
-    if (typeof hash !== 'function' || !equals(new Uint8Array(hash(new Uint8Array(0))), EMPTY_DIGEST)) {
+    const long = Uint8Array.from({ length: LONG_INPUT }, (_, i) => i % 251)
+    if (
+      typeof hash !== 'function' ||
+      !equals(new Uint8Array(hash(new Uint8Array(0))), EMPTY_DIGEST) ||
+      !equals(new Uint8Array(hash(long)), LONG_DIGEST)
+    ) {
       return undefined
     }
   } catch {

@@ -1,12 +1,27 @@
 // Files written under a partial name and renamed once whole (CAR exports, the CLI's `--out`), and
 // the process-liveness test that tells a killed writer's leftovers from a live writer's work.
 // Node-only: imported only by Node-only modules (ts-hamt/node, the CLI, the disk store).
-import { readdir, readFile, rm } from 'node:fs/promises'
+import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
 /** The name `path` is written under until it is complete: `path.partial-<pid>`. */
 export function partialPath(path: string, pid: number = process.pid): string {
   return `${path}.partial-${pid}`
+}
+
+/**
+ * Where a write of the whole file `path` goes. A device, pipe or socket (`/dev/stdout`, a FIFO) is
+ * written in place: there is no file to replace. An existing file is named by its real path: a
+ * partial renamed onto a symlink would replace the link (`/dev/stdout` itself, when stdout is a file).
+ */
+export async function wholeFileTarget(path: string): Promise<{ path: string; inPlace: boolean }> {
+  try {
+    const stats = await stat(path)
+    if (!stats.isFile() && !stats.isDirectory()) return { path, inPlace: true }
+    return { path: await realpath(path), inPlace: false }
+  } catch {
+    return { path, inPlace: false } // Missing (the usual case): the write itself reports any problem.
+  }
 }
 
 /** True when process `pid` exists (also when it belongs to another user). */

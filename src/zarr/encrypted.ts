@@ -96,7 +96,7 @@ export class EncryptedZarrHAMTStore extends ZarrHAMTStore {
     range: ByteRange,
     options?: ZarrGetOptions,
   ): Promise<Uint8Array | undefined> {
-    const plain = await this.get(key, options)
+    const plain = await this.readWhole(key, options)
     return plain === undefined ? undefined : sliceByteRange(plain, range)
   }
 }

@@ -59,11 +59,12 @@ export class ZarrHAMTStore {
       key,
       false,
       () => kindOf(key),
-      () => this.#get(key, options),
+      () => this.readWhole(key, options),
     )
   }
 
-  async #get(key: string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
+  /** A whole value as `get` gives it, untraced: the encrypted store's range reads it, traced once as a range. */
+  protected async readWhole(key: string, options?: ZarrGetOptions): Promise<Uint8Array | undefined> {
     if (isMetadataKey(key)) {
       // A copy (a store may load Buffers, whose slice is a view): the caller may write into it.
       const value = await this.#readMetadata(key, options)

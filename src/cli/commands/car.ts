@@ -1,10 +1,12 @@
 import { exportCarFile, importCarFile } from '../../car/files.js'
-import { partialPath, removeStalePartials } from '../../util/partial-files.js'
+import { partialPath, wholeFileTarget } from '../../util/partial-files.js'
 import { asSink, rootOf, UsageError } from '../context.js'
+import { isStdout } from '../partial.js'
 import type { Command } from './command.js'
 
 export const exportCommand: Command = {
   name: 'export',
+  maxArgs: 2,
   stopsOnAbort: true,
   summary: 'write the map at ROOT (every node and value) to a CAR file',
   usage: 'export ROOT FILE.car [--base OLD]',
@@ -16,9 +18,10 @@ the blocks ROOT reaches and OLD does not: what a holder of OLD needs to have ROO
     const base = typeof flags.base === 'string' ? await rootOf(context, flags.base, '--base') : undefined
     if (file === undefined) throw new UsageError('FILE is missing: where to write the CAR')
     const store = await context.store()
-    await removeStalePartials(file)
-    // exportCarFile removes its partial file when it fails or is aborted; this covers a forced exit.
-    const forget = context.removeOnStop(partialPath(file))
+    // exportCarFile removes its stale and failed partial files (a device has none); this covers a forced exit.
+    const toStdout = isStdout(file)
+    const target = await wholeFileTarget(file)
+    const forget = target.inPlace ? () => {} : context.removeOnStop(partialPath(target.path))
     const progress = context.output.progress('exported')
     let total = { blocks: 0, bytes: 0 }
     await exportCarFile(store, cid, file, {
@@ -34,12 +37,14 @@ the blocks ROOT reaches and OLD does not: what a holder of OLD needs to have ROO
     context.output.result(
       { root: String(cid), ...(base === undefined ? {} : { base: String(base) }), file, ...total },
       () => `exported ${total.blocks} blocks (${total.bytes} bytes) to ${file}`,
+      { stderr: toStdout },
     )
   },
 }
 
 export const importCommand: Command = {
   name: 'import',
+  maxArgs: 1,
   writes: true,
   stopsOnAbort: true,
   summary: 'add every block of a CAR file to the store; print its roots',

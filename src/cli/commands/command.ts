@@ -14,5 +14,7 @@ export interface Command {
   /** Honours `context.signal` (stops and cleans up): after a stop signal it gets a grace period for that. */
   stopsOnAbort?: boolean
   flags?: NonNullable<ParseArgsConfig['options']>
+  /** The most arguments it takes after its name: one more (an unquoted space) is a usage error, not dropped. */
+  maxArgs?: number
   run(context: Context, args: string[], flags: Flags): Promise<void>
 }

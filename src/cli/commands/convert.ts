@@ -5,6 +5,7 @@ import type { Command } from './command.js'
 
 export const convert: Command = {
   name: 'convert',
+  maxArgs: 1,
   writes: true,
   stopsOnAbort: true,
   summary: 'convert a Zarr dataset on a HAMT to py-hamt’s sharded layout; print the new root CID',

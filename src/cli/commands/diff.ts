@@ -8,6 +8,7 @@ const SIGN = { added: '+', removed: '-', changed: '~' } as const
 
 export const diff: Command = {
   name: 'diff',
+  maxArgs: 2,
   stopsOnAbort: true,
   summary:
     'what changed from root A to root B: keys of a map, or arrays, metadata and chunks of a Zarr dataset',

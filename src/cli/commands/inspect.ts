@@ -59,6 +59,7 @@ export async function treeStats(
 
 export const stats: Command = {
   name: 'stats',
+  maxArgs: 1,
   summary: 'key count, depth histogram, node count and sizes, bucket fill of the map at ROOT',
   usage: 'stats ROOT',
   async run(context, [root]) {
@@ -139,6 +140,7 @@ export async function verifyMap(
 
 export const verify: Command = {
   name: 'verify',
+  maxArgs: 1,
   summary: 'check every block reachable from ROOT against its CID, and the tree’s invariants',
   usage: 'verify ROOT',
   help: 'Exits with status 1 when anything is missing or wrong, and lists it.',

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { InvalidArgumentError, KeyNotFoundError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
 import { type Context, rootOf, UsageError } from '../context.js'
-import { jsonReplacer } from '../output.js'
-import { writeWholeFile } from '../partial.js'
+import { toJson } from '../output.js'
+import { isStdout, writeWholeFile } from '../partial.js'
 import type { Command } from './command.js'
 
 const valueFlags = {
@@ -24,6 +24,7 @@ async function openMap(context: Context, root: string | undefined, raw: boolean,
 
 export const create: Command = {
   name: 'create',
+  maxArgs: 0,
   writes: true,
   summary: 'create an empty map and print its root CID',
   usage: 'create',
@@ -36,6 +37,7 @@ export const create: Command = {
 
 export const set: Command = {
   name: 'set',
+  maxArgs: 3,
   writes: true,
   summary: 'set KEY to VALUE in the map at ROOT; print the new root CID',
   usage: 'set ROOT KEY [VALUE] [--type string|json|number] [--file PATH --raw]',
@@ -47,6 +49,7 @@ as a number. --file PATH reads the value from a file (with --raw, stored as raw 
     const raw = flags.raw === true
     let value: unknown
     if (typeof flags.file === 'string') {
+      if (text !== undefined) throw new UsageError('give VALUE or --file PATH, not both')
       let bytes: Uint8Array
       try {
         bytes = new Uint8Array(await readFile(flags.file))
@@ -70,6 +73,7 @@ as a number. --file PATH reads the value from a file (with --raw, stored as raw 
 
 export const get: Command = {
   name: 'get',
+  maxArgs: 2,
   summary: 'print the value of KEY in the map at ROOT',
   usage: 'get ROOT KEY [--raw] [--out PATH]',
   help: '--raw reads the stored bytes as they are; --out PATH writes them (or the value) to a file.',
@@ -82,14 +86,12 @@ export const get: Command = {
     if (value === undefined) throw new KeyNotFoundError(key)
     if (typeof flags.out === 'string') {
       // As printed: bytes as they are, a string as its text, anything else as JSON.
-      const content =
-        value instanceof Uint8Array
-          ? value
-          : typeof value === 'string'
-            ? value
-            : JSON.stringify(value, jsonReplacer)
+      const content = value instanceof Uint8Array ? value : typeof value === 'string' ? value : toJson(value)
+      const toStdout = isStdout(flags.out)
       await writeWholeFile(context, flags.out, content)
-      context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`)
+      context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`, {
+        stderr: toStdout,
+      })
       return
     }
     context.output.result({ key, value }, () =>
@@ -97,13 +99,14 @@ export const get: Command = {
         ? `<${value.length} bytes: ${Buffer.from(value.subarray(0, 32)).toString('hex')}${value.length > 32 ? '…' : ''}>`
         : typeof value === 'string'
           ? value
-          : JSON.stringify(value, jsonReplacer),
+          : toJson(value),
     )
   },
 }
 
 export const remove: Command = {
   name: 'delete',
+  maxArgs: 2,
   writes: true,
   summary: 'delete KEY from the map at ROOT; print the new root CID',
   usage: 'delete ROOT KEY',
@@ -118,6 +121,7 @@ export const remove: Command = {
 
 export const keys: Command = {
   name: 'keys',
+  maxArgs: 1,
   summary: 'list the keys of the map at ROOT',
   usage: 'keys ROOT [--prefix P]',
   flags: valueFlags,

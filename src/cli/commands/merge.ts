@@ -5,6 +5,7 @@ import type { Command } from './command.js'
 
 export const merge: Command = {
   name: 'merge',
+  maxArgs: 3,
   writes: true,
   stopsOnAbort: true,
   summary: 'merge roots A and B, both changed from BASE; print the merged root (conflicts: exit 1)',

@@ -24,6 +24,7 @@ function durations(flags: Record<string, unknown>): { lifetime?: string; ttl?: s
 
 export const nameCommand: Command = {
   name: 'name',
+  maxArgs: 2,
   summary: 'name resolve NAME, name publish ROOT, name key KEY: IPNS names of roots',
   usage:
     'name resolve /ipns/NAME [--all] | name publish ROOT [--key KEY] [--lifetime 48h] [--ttl 5m] [--allow-offline] | name key KEY [--type ed25519|rsa]',

@@ -13,6 +13,7 @@ async function kubo(context: Context): Promise<KuboStore> {
 
 export const pin: Command = {
   name: 'pin',
+  maxArgs: 3,
   summary: 'pin add|rm ROOT, pin update FROM TO, pin ls: recursive pins on the Kubo daemon',
   usage: 'pin add ROOT | pin rm ROOT | pin update FROM TO | pin ls   (needs --kubo URL)',
   help: 'pin update moves a recursive pin to a new version: Kubo walks only what differs.',

@@ -26,10 +26,28 @@ export const labelledFlags = {
   header: { type: 'string' },
 } as const
 
+/** A labelled read: a label flag, or a key without `--select` (which reads raw values, encrypted or not). */
 export function wantsLabelled(flags: Flags): boolean {
-  return ['sel', 'isel', 'method', 'tolerance', 'csv', 'group', 'key-hex'].some(
+  const labels = ['sel', 'isel', 'method', 'tolerance', 'csv', 'group'].some(
     (name) => flags[name] !== undefined,
   )
+  return labels || (flags['key-hex'] !== undefined && flags.select === undefined)
+}
+
+/**
+ * `--key-hex` and `--header` as the encryption of a dataset py-hamt encrypted, else undefined. A bad
+ * key is a usage error that never echoes it: a typo must not print key bytes into a terminal or a log.
+ */
+export function encryptionOf(flags: Flags): { key: Uint8Array; header: string } | undefined {
+  const keyHex = flags['key-hex']
+  if (typeof keyHex !== 'string') {
+    if (flags.header !== undefined) throw new UsageError('--header needs --key-hex: the key it goes with')
+    return undefined
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(keyHex)) {
+    throw new UsageError(`--key-hex must be 64 hex digits (a 32-byte key), got ${keyHex.length} characters`)
+  }
+  return { key: hexToBytes(keyHex), header: String(flags.header ?? '') }
 }
 
 function pairs(values: unknown, flag: string): Array<[string, string]> {
@@ -127,9 +145,7 @@ export async function getLabelled(
       `--tolerance must be a number >= 0 or a duration, got ${JSON.stringify(flags.tolerance)}`,
     )
   }
-  const keyHex = flags['key-hex']
-  const encryption =
-    typeof keyHex === 'string' ? { key: hexToBytes(keyHex), header: String(flags.header ?? '') } : undefined
+  const encryption = encryptionOf(flags)
   registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
   const ds = await openDataset(await rootOf(context, root), {
     store: await context.store(),

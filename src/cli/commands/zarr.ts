@@ -10,7 +10,7 @@ import { zarrJsonPath } from '../../zarr/keys.js'
 import { registerZstdCodec } from '../../zstd/node.js'
 import { type Context, rootOf, UsageError } from '../context.js'
 import type { Command } from './command.js'
-import { cfFacts, getLabelled, labelledFlags, wantsLabelled } from './zarr-dataset.js'
+import { cfFacts, encryptionOf, getLabelled, labelledFlags, wantsLabelled } from './zarr-dataset.js'
 
 type Readable = zarr.AsyncReadable & { list?: () => AsyncIterable<string> }
 
@@ -19,8 +19,9 @@ async function openZarr(
   context: Context,
   root: string | undefined,
   listMetadata: boolean,
+  encryption?: ReturnType<typeof encryptionOf>,
 ): Promise<{ store: Readable; metadataKeys: string[]; layout: ZarrLayout['kind'] }> {
-  const opened = await openZarrRoot(await rootOf(context, root), { store: await context.store() })
+  const opened = await openZarrRoot(await rootOf(context, root), { store: await context.store(), encryption })
   const store = opened.store
   // Listing walks the whole HAMT (or every shard): only `info` needs it.
   const metadataKeys: string[] = []
@@ -64,6 +65,7 @@ interface NodeInfo {
 
 export const zarrCommand: Command = {
   name: 'zarr',
+  maxArgs: 3,
   summary: 'zarr info ROOT: groups and arrays; zarr get ROOT ARRAY [--sel DIM=LABEL …|--select …]: values',
   usage:
     'zarr info ROOT | zarr get ROOT VAR [--sel DIM=LABEL]… [--isel DIM=I]… [--method nearest] [--tolerance T] [--csv] [--limit N] | zarr get ROOT ARRAY --select "0,:,10:20"',
@@ -80,7 +82,9 @@ printed as text (default 100).`,
   flags: { select: { type: 'string' }, limit: { type: 'string', default: '100' }, ...labelledFlags },
   stopsOnAbort: true,
   async run(context, [action, root, arrayPath], flags) {
-    if (action === 'info') return info(context, root)
+    // Checked first, for every action: a bad key or a lone --header is refused before anything is read.
+    const encryption = encryptionOf(flags)
+    if (action === 'info') return info(context, root, encryption)
     if (action === 'get') {
       const limit = Number(flags.limit)
       if (!Number.isSafeInteger(limit) || limit < 1) {
@@ -92,14 +96,18 @@ printed as text (default 100).`,
         if (arrayPath === undefined) throw new UsageError('VAR is missing: the name of a variable, e.g. temp')
         return getLabelled(context, root, arrayPath, flags, limit)
       }
-      return get(context, root, arrayPath, flags.select as string | undefined, limit)
+      return get(context, root, arrayPath, flags.select as string | undefined, limit, encryption)
     }
     throw new UsageError(`zarr needs info or get, got ${JSON.stringify(action)}`)
   },
 }
 
-async function info(context: Context, root: string | undefined): Promise<void> {
-  const { store, metadataKeys, layout } = await openZarr(context, root, true)
+async function info(
+  context: Context,
+  root: string | undefined,
+  encryption: ReturnType<typeof encryptionOf>,
+): Promise<void> {
+  const { store, metadataKeys, layout } = await openZarr(context, root, true, encryption)
   if (metadataKeys.length === 0)
     throw new InvalidArgumentError(`${root} holds no zarr.json: not a Zarr v3 dataset`)
   const nodes: NodeInfo[] = []
@@ -158,9 +166,10 @@ async function get(
   arrayPath: string | undefined,
   select: string | undefined,
   limit: number,
+  encryption: ReturnType<typeof encryptionOf>,
 ): Promise<void> {
   if (arrayPath === undefined) throw new UsageError('ARRAY is missing: the path of an array, e.g. temp')
-  const { store } = await openZarr(context, root, false)
+  const { store } = await openZarr(context, root, false, encryption)
   registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
   // A stranger's array gets the dataset layer's checks: known codecs, chunk lengths and sizes.
   const path = arrayPath.replace(/^\/+|\/+$/g, '')
@@ -183,7 +192,7 @@ async function get(
     if (isHamtError(error) || context.signal?.aborted) throw error
     throw new InvalidValueError(`cannot read ${arrayPath}: ${(error as Error)?.message}`, { cause: error })
   }
-  // 64-bit integers stay exact: JSON carries them as strings (jsonReplacer), text as digits.
+  // 64-bit integers stay exact: JSON carries them as strings (toJson), text as digits.
   const values = Array.from(chunk.data, (v) => (typeof v === 'number' && Number.isNaN(v) ? null : v))
   context.output.result({ array: arrayPath, dtype: array.dtype, shape: chunk.shape, values }, () => {
     const shown = values.slice(0, limit).map((v) => (v === null ? 'NaN' : String(v)))
