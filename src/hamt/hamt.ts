@@ -1,7 +1,7 @@
-import { copyId, isStoreId } from '../cas/id.js'
+import { copyId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { givenRootBlock } from '../cas/root-block.js'
-import { describeValue, InvalidArgumentError, UnflushedChangesError } from '../errors.js'
+import { UnflushedChangesError } from '../errors.js'
 import { CallOrder } from './call-order.js'
 import type {
   CacheStats,
@@ -18,7 +18,7 @@ import { makeKeyHasher } from './keys.js'
 import { NodeLoader } from './loader.js'
 import { countKeys, getValue, lookup, snapshot, snapshotPointers } from './map-reads.js'
 import { type MapCore, MapState } from './map-state.js'
-import { buildInto, deleteKey, flushInTurn, setEntries, setPointerInTurn, setValue } from './map-writes.js'
+import { buildInto, deleteKey, flushInTurn, setEntries, setStoredPointer, setValue } from './map-writes.js'
 import type { MergeOptions } from './merge.js'
 import { Link, Node } from './node.js'
 import { checkOpen, checkOptions, DEFAULTS } from './options.js'
@@ -249,12 +249,7 @@ export class HAMT<V = unknown> {
 
   /** Sets `key` to the ID of a value already in the store (as py-hamt's `_set_pointer`). */
   async setPointer(key: string, pointer: StoreId, options?: AbortOptions): Promise<void> {
-    this.#map.calls.assertWritableAtCall('set')
-    if (!isStoreId(pointer))
-      throw new InvalidArgumentError(`pointer must be a CID or bytes, got ${describeValue(pointer)}`)
-    const map = this.#map
-    const hash = map.hasher.hash(key)
-    await map.calls.write(async () => setPointerInTurn(map, key, hash, pointer, options), options?.signal)
+    await setStoredPointer(this.#map, key, pointer, options)
   }
 
   /** Removes `key`; throws {@link KeyNotFoundError} when it is not in the map. */

@@ -1,6 +1,7 @@
 import { copiesAtSave } from '../cas/copy-at-save.js'
+import { isStoreId } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
-import { KeyNotFoundError } from '../errors.js'
+import { describeValue, InvalidArgumentError, KeyNotFoundError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
 import { buildFromEntries, encodeEntries } from './bulk.js'
 import { CollectionView } from './collection-view.js'
@@ -108,8 +109,22 @@ export async function setEntries<V>(
   }
 }
 
+/** `HAMT.setPointer`: `pointer` names a value already in the store. */
+export async function setStoredPointer(
+  map: MapCore,
+  key: string,
+  pointer: StoreId,
+  options: AbortOptions | undefined,
+): Promise<void> {
+  map.calls.assertWritableAtCall('set')
+  if (!isStoreId(pointer))
+    throw new InvalidArgumentError(`pointer must be a CID or bytes, got ${describeValue(pointer)}`)
+  const hash = map.hasher.hash(key)
+  await map.calls.write(async () => setPointerInTurn(map, key, hash, pointer, options), options?.signal)
+}
+
 /** A pointer's write, in its turn; synchronous (no promise) when the key's path is in memory. */
-export function setPointerInTurn(
+function setPointerInTurn(
   map: MapCore,
   key: string,
   hash: Uint8Array,
