@@ -67,12 +67,8 @@ export class MapState {
    * tree between the first change and the last.
    */
   commit(path: Path, depth: number, replacement: Slot, added: number): void {
-    this.#relink(path, depth, replacement)
     if (added !== 0 && this.#size !== undefined) this.#size += added
     this.#writes++
-  }
-
-  #relink(path: Path, depth: number, replacement: Slot): void {
     let child = replacement
     for (let d = depth; d >= 0; d--) {
       const original = path.nodes[d] as Node
