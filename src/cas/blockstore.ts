@@ -10,7 +10,7 @@ import { type CollectableAccess, collectable, WriterRegistry } from './collectab
 import { concatBytes } from './concat.js'
 import { type BlockHash, blockDigest, blockHashOption, ownBytes, plainView, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
-import { callsOwnMethod } from './own-method.js'
+import { callsOwnMethod, ownMethods } from './own-method.js'
 import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
 import { buildUnixfsFile } from './unixfs-builder.js'
 import { checkVerifiable, verifyBlock } from './verify.js'
@@ -336,7 +336,7 @@ export class BlockstoreStore implements ContentAddressedStore {
  * The class's own methods as defined, not as found later on the prototype: a putBlock or hasBlock
  * patched there (a test's spy, an injected failure) is a replaced method, called, not skipped.
  */
-const OWN = { putBlock: BlockstoreStore.prototype.putBlock, hasBlock: BlockstoreStore.prototype.hasBlock }
+const OWN = ownMethods(BlockstoreStore.prototype, 'putBlock', 'hasBlock')
 
 /** A blockstore's garbage collection: the puts of every store over it are seen, its deletes exclusive. */
 interface Collection {

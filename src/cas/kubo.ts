@@ -28,7 +28,7 @@ import {
   publishName,
   resolveName,
 } from './kubo-names.js'
-import { callsOwnMethod } from './own-method.js'
+import { callsOwnMethod, ownMethods } from './own-method.js'
 import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
 import { unixfsFileRoot } from './unixfs-builder.js'
 import type { Blake3Digest } from './verify.js'
@@ -379,7 +379,7 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
  * The class's own methods as defined, not as found later on the prototype: a putBlock or hasBlock
  * patched there (a test's spy, an injected failure) is a replaced method, called, not skipped.
  */
-const OWN = { putBlock: KuboStore.prototype.putBlock, hasBlock: KuboStore.prototype.hasBlock }
+const OWN = ownMethods(KuboStore.prototype, 'putBlock', 'hasBlock')
 
 function form(data: Uint8Array): FormData {
   const body = new FormData()

@@ -4,7 +4,7 @@ import { BlockIndex } from './block-index.js'
 import { copyAtSave } from './copy-at-save.js'
 import { copyBytes, formatId } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
-import { callsOwnMethod } from './own-method.js'
+import { callsOwnMethod, ownMethods } from './own-method.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import { READ_NOW, type ReadsNow, SAVE_NOW, type SavesNow } from './read-now.js'
 
@@ -194,4 +194,4 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
  * The class's own methods as defined, not as found later on the prototype: a save or load patched
  * there (a test's spy, an injected failure) is a replaced method, called, not skipped.
  */
-const OWN = { save: MemoryStore.prototype.save, load: MemoryStore.prototype.load }
+const OWN = ownMethods(MemoryStore.prototype, 'save', 'load')

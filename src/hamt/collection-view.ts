@@ -52,13 +52,28 @@ export class CollectionView implements UnflushedWriter {
     yield* unflushedIds(this.#root())
   }
 
-  /** A node or value the flush or bulk build under way saved: kept until {@link endSaves}. */
-  sawSave(id: StoreId): void {
+  /**
+   * Runs a flush or bulk build of the map `view` watches (none: a store that collects no garbage),
+   * handing it `onSaved`: each node or value it saves is kept until it ends, failed or not.
+   */
+  static async keepingSaves<T>(
+    view: CollectionView | undefined,
+    run: (onSaved: (id: StoreId) => void) => Promise<T>,
+  ): Promise<T> {
+    if (view === undefined) return run(() => {})
+    try {
+      return await run((id) => view.#sawSave(id))
+    } finally {
+      view.#endSaves()
+    }
+  }
+
+  #sawSave(id: StoreId): void {
     this.#saved.push(id)
     this.#saves++
   }
 
-  endSaves(): void {
+  #endSaves(): void {
     // A collection that began while the flush ran, before it asked this view, keeps them still.
     this.#access.released(cidsOf(this.#saved))
     this.#saved = []

@@ -1,15 +1,8 @@
-import { copiesAtSave } from '../cas/copy-at-save.js'
-import { copyId, isStoreId } from '../cas/id.js'
+import { copyId } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
-import { checkByteRange } from '../cas/range.js'
 import { givenRootBlock } from '../cas/root-block.js'
-import { describeValue, InvalidArgumentError, KeyNotFoundError, UnflushedChangesError } from '../errors.js'
-import { type LookupProbe, observing, traceLookup } from '../telemetry/hooks.js'
-import { mapPool } from '../util/pool.js'
-import { buildFromEntries, encodeEntries } from './bulk.js'
+import { UnflushedChangesError } from '../errors.js'
 import { CallOrder } from './call-order.js'
-import { CollectionView } from './collection-view.js'
-import { flushTree } from './flush.js'
 import type {
   CacheStats,
   DiffOptions,
@@ -21,18 +14,17 @@ import type {
   NodesOptions,
 } from './interface.js'
 import { checkTree } from './invariants.js'
-import { type KeyHasher, makeKeyHasher } from './keys.js'
-import { NodeLoader, saveFailure, valueLoadFailure } from './loader.js'
+import { makeKeyHasher } from './keys.js'
+import { NodeLoader } from './loader.js'
+import { countKeys, getValue, lookup, snapshot, snapshotPointers } from './map-reads.js'
+import { type MapCore, MapState } from './map-state.js'
+import { buildInto, deleteKey, flushInTurn, setEntries, setStoredPointer, setValue } from './map-writes.js'
 import type { MergeOptions } from './merge.js'
-import { collapsePath, slotIndex, splitBucket } from './mutate.js'
-import { Bucket, Link, Node, type Slot } from './node.js'
+import { Link, Node } from './node.js'
 import { checkOpen, checkOptions, DEFAULTS } from './options.js'
 import { diffRoots, mergeRoots } from './roots.js'
-import { decodeValue, encodeValue } from './values.js'
-import { dirtyStats, pathTo, slotInMemory, walkEntries, walkNodes } from './walk.js'
-
-/** The nodes from the root down to the one whose slot holds the key's bucket (or is empty). */
-type Path = { nodes: Node[]; hash: Uint8Array }
+import { decodeValue } from './values.js'
+import { dirtyStats, walkNodes } from './walk.js'
 
 /**
  * A hash array mapped trie on a content-addressed store, byte-compatible with py-hamt's `HAMT`.
@@ -58,19 +50,8 @@ export class HAMT<V = unknown> {
   readonly store: ContentAddressedStore
   readonly maxBucketSize: number
   readonly valuesAreBytes: boolean
-  readonly #loader: NodeLoader
-  readonly #hasher: KeyHasher
-  readonly #flushConcurrency: number
-  readonly #calls: CallOrder
-  #root: Link
-  /** Key count when known (a new map, or after a full walk); kept up to date by writes. */
-  #size: number | undefined
-  /** Writes may change a dirty node in place only if it was made in the current epoch. */
-  #epoch = 0
-  /** Count of committed writes, to tell whether the map changed during a long read. */
-  #writes = 0
-  /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
-  #writer: CollectionView | undefined
+  /** Its parts and its state (`map-state.ts`), which the operations (`map-writes.ts`, `map-reads.ts`) work on. */
+  readonly #map: MapCore
 
   private constructor(
     options: HAMTOptions,
@@ -83,22 +64,17 @@ export class HAMT<V = unknown> {
     this.store = options.store
     this.maxBucketSize = options.maxBucketSize ?? DEFAULTS.maxBucketSize
     this.valuesAreBytes = options.valuesAreBytes ?? false
-    this.#calls = new CallOrder(readOnly)
-    this.#flushConcurrency = options.flushConcurrency ?? DEFAULTS.flushConcurrency
-    this.#loader = loader
-    this.#hasher = makeKeyHasher(hashFn)
-    this.#root = root
-    this.#size = size
-    if (!readOnly) this.#registerWriter()
-  }
-
-  /** Once writable, on a collectable store: a collection keeps what this map has not flushed yet. */
-  #registerWriter(): void {
-    this.#writer ??= CollectionView.on(
-      this.store,
-      () => this.#root,
-      () => this.#writes,
-    )
+    this.#map = {
+      store: this.store,
+      loader,
+      hasher: makeKeyHasher(hashFn),
+      calls: new CallOrder(readOnly),
+      state: new MapState(root, size),
+      maxBucketSize: this.maxBucketSize,
+      valuesAreBytes: this.valuesAreBytes,
+      flushConcurrency: options.flushConcurrency ?? DEFAULTS.flushConcurrency,
+    }
+    if (!readOnly) this.#map.state.registerWriter(this.store)
   }
 
   /** Creates an empty, writable map (unless `readOnly: true`). Nothing is saved until {@link HAMT.flush}. */
@@ -138,26 +114,7 @@ export class HAMT<V = unknown> {
       0,
       options.readOnly ?? false,
     )
-    // What the build saved is in no root until it ends: a collection meanwhile keeps it (read-only too).
-    map.#registerWriter()
-    let built: Awaited<ReturnType<typeof buildFromEntries>>
-    try {
-      built = await buildFromEntries(entries, {
-        hasher: map.#hasher,
-        loader: map.#loader,
-        maxBucketSize: map.maxBucketSize,
-        valuesAreBytes: map.valuesAreBytes,
-        concurrency: map.#flushConcurrency,
-        copyAtSave: copiesAtSave(options.store),
-        signal: options.signal,
-        onSaved: (id) => map.#writer?.sawSave(id),
-      })
-    } finally {
-      map.#writer?.endSaves()
-    }
-    map.#loader.cache.set(built.rootId, built.root, built.bytes)
-    map.#root = Link.toStored(built.rootId)
-    map.#size = built.size
+    await buildInto(map.#map, entries, options.signal)
     return map
   }
 
@@ -176,8 +133,8 @@ export class HAMT<V = unknown> {
     const { hashFn, id } = await checkOpen(rootId, options)
     const map = new HAMT<V>(options, hashFn, Link.toStored(id), undefined, options.readOnly ?? true)
     const rootBlock = givenRootBlock(options, id)
-    if (rootBlock !== undefined) map.#loader.prime(id, rootBlock)
-    await map.#loader.load(id, { signal: options.signal })
+    if (rootBlock !== undefined) map.#map.loader.prime(id, rootBlock)
+    await map.#map.loader.load(id, { signal: options.signal })
     return map
   }
 
@@ -248,69 +205,27 @@ export class HAMT<V = unknown> {
 
   /** True when writes are refused. */
   get readOnly(): boolean {
-    return this.#calls.readOnly
+    return this.#map.calls.readOnly
   }
 
   /** The ID of the root node. Throws {@link UnflushedChangesError} while there are unflushed changes. */
   get rootId(): StoreId {
-    if (this.#root.id === undefined) throw new UnflushedChangesError()
-    return copyId(this.#root.id)
+    const id = this.#map.state.root.id
+    if (id === undefined) throw new UnflushedChangesError()
+    return copyId(id)
   }
 
   /** True while changes exist only in memory. */
   get hasUnflushedChanges(): boolean {
-    return this.#root.id === undefined
+    return this.#map.state.root.id === undefined
   }
 
   /**
    * Sets `key` to `value`: the value is saved as its own block and the bucket holds its ID.
    * Writes apply in call order (the last call wins), while their value uploads run at once.
    */
-  async set(key: string, value: V, options?: AbortOptions): Promise<void> {
-    options?.signal?.throwIfAborted()
-    this.#calls.assertWritableAtCall('set')
-    const hash = this.#hasher.hash(key)
-    const data = encodeValue(key, value, this.valuesAreBytes)
-    // The upload starts now, overlapping other sets' uploads, and the write takes its place in the
-    // lock's queue now too: it applies after every call made before it, whatever the upload times.
-    // A store in memory saves at once, without a promise to wait for (see `SAVE_NOW`).
-    const saved = this.#loader.saveNow(data)
-    const saving = saved === undefined ? this.#loader.saveUnwrapped(data, 'raw', options) : undefined
-    // On a collectable store: the value kept by collections until it is in a node (or the set failed).
-    const release = this.#writer?.holdWhileSaved(saving ?? Promise.resolve(saved as StoreId))
-    if (this.#calls.tryWrite()) {
-      // Nothing holds or waits for the lock: this call holds it from now, as `write` would, but
-      // runs here instead of in two more async functions (most of a set's cost beside the store's).
-      try {
-        let pointer = saved
-        if (pointer === undefined) {
-          try {
-            pointer = await (saving as Promise<StoreId>)
-          } catch (err) {
-            throw saveFailure('raw', err, options?.signal)
-          }
-        }
-        const pending = this.#setPointerLocked(key, hash, pointer, options)
-        if (pending !== undefined) await pending
-      } finally {
-        this.#calls.endWrite()
-        release?.()
-      }
-      return
-    }
-    const upload = (saving ?? Promise.resolve(saved as StoreId)).catch((err: unknown) => {
-      throw saveFailure('raw', err, options?.signal)
-    })
-    // Awaited in turn below; this only keeps an early failure from counting as unhandled meanwhile.
-    upload.catch(() => {})
-    try {
-      await this.#calls.write(
-        async () => this.#setPointerLocked(key, hash, await upload, options),
-        options?.signal,
-      )
-    } finally {
-      release?.()
-    }
+  set(key: string, value: V, options?: AbortOptions): Promise<void> {
+    return setValue(this.#map, key, value, options)
   }
 
   /**
@@ -328,161 +243,36 @@ export class HAMT<V = unknown> {
    * await counts.setMany(new Map([['c', 3]]))
    * ```
    */
-  async setMany(entries: Iterable<readonly [string, V]>, options?: AbortOptions): Promise<void> {
-    options?.signal?.throwIfAborted()
-    this.#calls.assertWritableAtCall('set')
-    const { keys, hashes, values } = encodeEntries(entries, this.#hasher, this.valuesAreBytes)
-    const releases: ((() => void) | undefined)[] = []
-    const uploads = mapPool(
-      values,
-      this.#flushConcurrency,
-      (data) => {
-        const saving = this.#loader.save(data, 'raw', options)
-        releases.push(this.#writer?.holdWhileSaved(saving))
-        return saving
-      },
-      options?.signal,
-    )
-    uploads.catch(() => {})
-    try {
-      await this.#setManyInTurn(keys, hashes, uploads, options)
-    } finally {
-      for (const release of releases) release?.()
-    }
-  }
-
-  /** The write of {@link HAMT.setMany}, in its turn: `uploads` are the values' uploads, started at the call. */
-  async #setManyInTurn(
-    keys: string[],
-    hashes: Uint8Array[],
-    uploads: Promise<StoreId[]>,
-    options: AbortOptions | undefined,
-  ): Promise<void> {
-    await this.#calls.write(async () => {
-      const pointers = await uploads
-      this.#calls.assertWritable('set')
-      const before = { root: this.#root, size: this.#size, writes: this.#writes }
-      // A new epoch: every node changed from here on is a copy, so `before.root` stays intact.
-      this.#epoch++
-      try {
-        for (let i = 0; i < keys.length; i++) {
-          const key = keys[i] as string
-          const set = this.#setPointerLocked(key, hashes[i] as Uint8Array, pointers[i] as StoreId, options)
-          if (set !== undefined) await set
-        }
-      } catch (error) {
-        this.#root = before.root
-        this.#size = before.size
-        this.#writes = before.writes
-        throw error
-      }
-    }, options?.signal)
+  setMany(entries: Iterable<readonly [string, V]>, options?: AbortOptions): Promise<void> {
+    return setEntries(this.#map, entries, options)
   }
 
   /** Sets `key` to the ID of a value already in the store (as py-hamt's `_set_pointer`). */
   async setPointer(key: string, pointer: StoreId, options?: AbortOptions): Promise<void> {
-    this.#calls.assertWritableAtCall('set')
-    if (!isStoreId(pointer))
-      throw new InvalidArgumentError(`pointer must be a CID or bytes, got ${describeValue(pointer)}`)
-    const hash = this.#hasher.hash(key)
-    await this.#calls.write(async () => this.#setPointerLocked(key, hash, pointer, options), options?.signal)
-  }
-
-  /** In the write's turn; synchronous (no promise) when the key's path is in memory. */
-  #setPointerLocked(
-    key: string,
-    hash: Uint8Array,
-    pointer: StoreId,
-    options: AbortOptions | undefined,
-  ): void | Promise<void> {
-    this.#calls.assertWritable('set')
-    const found = pathTo(this.#root, hash, this.#loader, options)
-    if (Array.isArray(found)) return this.#setInPath({ nodes: found, hash }, key, pointer, options)
-    return found.then((nodes) => this.#setInPath({ nodes, hash }, key, pointer, options))
-  }
-
-  /** Plans the change on a loaded path and commits it. */
-  #setInPath(path: Path, key: string, pointer: StoreId, options: AbortOptions | undefined): void {
-    const hash = path.hash
-    const depth = path.nodes.length - 1
-    const leaf = path.nodes[depth] as Node
-    const bucket = leaf.slots[slotIndex(hash, depth, key)] as Bucket | undefined
-    const isNew = bucket === undefined || bucket.indexOf(key) < 0
-    let replacement: Slot
-    if (bucket === undefined) replacement = Bucket.of(key, pointer)
-    else if (!isNew || bucket.size < this.maxBucketSize) replacement = bucket.with(key, pointer)
-    else {
-      const added = { key, pointer, hash }
-      replacement = Link.toDirty(
-        splitBucket(bucket, added, depth + 1, this.maxBucketSize, this.#epoch, this.#hasher),
-      )
-    }
-    // Checked here too, for stores that ignore the signal: an abort never lands half-way.
-    options?.signal?.throwIfAborted()
-    this.#commit(path, depth, replacement)
-    if (isNew && this.#size !== undefined) this.#size++
-    this.#writes++
+    await setStoredPointer(this.#map, key, pointer, options)
   }
 
   /** Removes `key`; throws {@link KeyNotFoundError} when it is not in the map. */
-  async delete(key: string, options?: AbortOptions): Promise<void> {
-    options?.signal?.throwIfAborted()
-    this.#calls.assertWritableAtCall('delete')
-    const hash = this.#hasher.hash(key)
-    await this.#calls.write(async () => {
-      this.#calls.assertWritable('delete')
-      const path: Path = { nodes: await pathTo(this.#root, hash, this.#loader, options), hash }
-      const depth = path.nodes.length - 1
-      const bucket = (path.nodes[depth] as Node).slots[slotIndex(hash, depth, key)]
-      const index = bucket instanceof Bucket ? bucket.indexOf(key) : -1
-      if (!(bucket instanceof Bucket) || index < 0) throw new KeyNotFoundError(key)
-      // All loads happen here, before any change.
-      const collapsed = await collapsePath(path.nodes, hash, key, bucket.without(index), {
-        maxBucketSize: this.maxBucketSize,
-        loader: this.#loader,
-        options,
-      })
-      options?.signal?.throwIfAborted()
-      this.#commit(path, collapsed.depth, collapsed.replacement)
-      if (this.#size !== undefined) this.#size--
-      this.#writes++
-    }, options?.signal)
+  delete(key: string, options?: AbortOptions): Promise<void> {
+    return deleteKey(this.#map, key, options)
   }
 
   /**
    * The value of `key`, or `undefined` when absent. With `range`, the raw bytes of that part of the
    * stored value (not decoded).
    */
-  async get(
+  get(
     key: string,
     options: GetOptions & { range: NonNullable<GetOptions['range']> },
   ): Promise<Uint8Array | undefined>
-  async get(key: string, options?: GetOptions): Promise<V | undefined>
-  async get(key: string, options?: GetOptions): Promise<V | Uint8Array | undefined> {
-    options?.signal?.throwIfAborted()
-    if (options?.range !== undefined) checkByteRange(options.range)
-    const found = this.#lookup(key, options)
-    const pointer = found instanceof Promise ? await found : found
-    if (pointer === undefined) return undefined
-    // A store holding its blocks in memory hands the value over without a promise; its own bytes
-    // when they are only decoded, since the decoder copies what it keeps (no copy a get).
-    const decoding = options?.range === undefined && !this.valuesAreBytes
-    let bytes = options?.range === undefined ? this.#loader.valueNow(pointer, decoding) : undefined
-    if (bytes === undefined) {
-      const load = options === undefined ? undefined : { signal: options.signal, range: options.range }
-      try {
-        bytes = await this.#loader.loadValueUnwrapped(pointer, load)
-      } catch (err) {
-        throw valueLoadFailure(pointer, err, options?.signal)
-      }
-    }
-    if (options?.range !== undefined || this.valuesAreBytes) return bytes
-    return decodeValue(key, pointer, bytes) as V
+  get(key: string, options?: GetOptions): Promise<V | undefined>
+  get(key: string, options?: GetOptions): Promise<V | Uint8Array | undefined> {
+    return getValue(this.#map, key, options) as Promise<V | Uint8Array | undefined>
   }
 
   /** True when `key` is in the map. */
   async has(key: string, options?: AbortOptions): Promise<boolean> {
-    const found = this.#lookup(key, options)
+    const found = lookup(this.#map, key, options)
     return (found instanceof Promise ? await found : found) !== undefined
   }
 
@@ -491,51 +281,14 @@ export class HAMT<V = unknown> {
    * are views into node blocks, so it may be kept or transferred.
    */
   async getPointer(key: string, options?: AbortOptions): Promise<StoreId | undefined> {
-    const found = this.#lookup(key, options)
+    const found = lookup(this.#map, key, options)
     const pointer = found instanceof Promise ? await found : found
     return pointer === undefined ? undefined : copyId(pointer)
   }
 
-  /** `key`'s pointer as the map holds it (a view into its node's block), traced when observed. */
-  #lookup(
-    key: string,
-    options: AbortOptions | undefined,
-  ): StoreId | undefined | Promise<StoreId | undefined> {
-    return observing()
-      ? traceLookup(key, (probe) => this.#pointerOf(key, options, probe))
-      : this.#pointerOf(key, options)
-  }
-
-  /**
-   * `key`'s pointer, without a promise when the read may run at once and its path is in memory
-   * (the common warm lookup); else in call order, loading nodes as needed.
-   */
-  #pointerOf(
-    key: string,
-    options: AbortOptions | undefined,
-    probe?: LookupProbe,
-  ): StoreId | undefined | Promise<StoreId | undefined> {
-    const hash = this.#hasher.hash(key)
-    if (this.#calls.readableNow) {
-      options?.signal?.throwIfAborted()
-      const slot = slotInMemory(this.#root, hash, this.#loader, probe)
-      if (slot !== null) return pointerInBucket(slot, key)
-    }
-    return this.#calls.read(async () => {
-      const found = pathTo(this.#root, hash, this.#loader, options, probe)
-      return pointerIn(Array.isArray(found) ? found : await found, hash, key)
-    }, options?.signal)
-  }
-
   /** Number of keys. Walks the whole tree once for a map opened by ID; after that it is kept as writes happen. */
-  async size(options?: AbortOptions): Promise<number> {
-    const snapshot = await this.#snapshot(options?.signal, true)
-    if (snapshot.size !== undefined) return snapshot.size
-    let count = 0
-    for await (const _ of walkEntries(snapshot.root, this.#loader, this.#hasher, options)) count++
-    // The walk saw a snapshot; its count describes the live map only if no write came in between.
-    if (this.#writes === snapshot.writes) this.#size = count
-    return count
+  size(options?: AbortOptions): Promise<number> {
+    return countKeys(this.#map, options)
   }
 
   /**
@@ -547,18 +300,12 @@ export class HAMT<V = unknown> {
    * find it: {@link HAMT.verify} checks every key.
    */
   async *pointers(options?: AbortOptions): AsyncGenerator<[string, StoreId]> {
-    for await (const [key, pointer] of this.#pointers(options)) yield [key, copyId(pointer)]
-  }
-
-  /** The map's own pointers (views into node blocks), for the walks that do not hand them out. */
-  async *#pointers(options: AbortOptions | undefined): AsyncGenerator<[string, StoreId]> {
-    const { root } = await this.#snapshot(options?.signal)
-    yield* walkEntries(root, this.#loader, this.#hasher, options)
+    for await (const [key, pointer] of snapshotPointers(this.#map, options)) yield [key, copyId(pointer)]
   }
 
   /** Every key (see {@link HAMT.pointers} for consistency). */
   async *keys(options?: AbortOptions): AsyncGenerator<string> {
-    for await (const [key] of this.#pointers(options)) yield key
+    for await (const [key] of snapshotPointers(this.#map, options)) yield key
   }
 
   /** Every value (see {@link HAMT.pointers} for consistency). */
@@ -568,8 +315,8 @@ export class HAMT<V = unknown> {
 
   /** Every `[key, value]` (see {@link HAMT.pointers} for consistency). */
   async *entries(options?: AbortOptions): AsyncGenerator<[string, V]> {
-    for await (const [key, pointer] of this.#pointers(options)) {
-      const bytes = await this.#loader.loadValue(pointer, options)
+    for await (const [key, pointer] of snapshotPointers(this.#map, options)) {
+      const bytes = await this.#map.loader.loadValue(pointer, options)
       yield [key, this.valuesAreBytes ? (bytes as V) : (decodeValue(key, pointer, bytes) as V)]
     }
   }
@@ -583,26 +330,29 @@ export class HAMT<V = unknown> {
    * The map stays writable. If a save fails, the changes stay in memory and `flush()` can be retried.
    */
   async flush(options?: AbortOptions): Promise<StoreId> {
-    return copyId(await this.#calls.write(async () => this.#flushLocked(options), options?.signal))
+    return copyId(await this.#map.calls.write(async () => flushInTurn(this.#map, options), options?.signal))
   }
 
   /** Flushes, then refuses writes; reads no longer take a lock (py-hamt's `make_read_only`). */
   async makeReadOnly(options?: AbortOptions): Promise<StoreId> {
-    return copyId(await this.#calls.switchMode(true, async () => this.#flushLocked(options), options?.signal))
+    return copyId(
+      await this.#map.calls.switchMode(true, async () => flushInTurn(this.#map, options), options?.signal),
+    )
   }
 
   /** Allows writes again (py-hamt's `enable_write`). */
   async enableWrite(): Promise<void> {
-    await this.#calls.switchMode(false, async () => this.#registerWriter(), undefined)
+    await this.#map.calls.switchMode(false, async () => this.#map.state.registerWriter(this.store), undefined)
   }
 
   /** What the map holds in memory: cached clean nodes and unflushed dirty nodes. */
   async cacheStats(): Promise<CacheStats> {
-    return this.#calls.read(
+    const map = this.#map
+    return map.calls.read(
       async () => ({
-        cachedNodes: this.#loader.cache.count,
-        cachedBytes: this.#loader.cache.bytes,
-        ...dirtyStats(this.#root),
+        cachedNodes: map.loader.cache.count,
+        cachedBytes: map.loader.cache.bytes,
+        ...dirtyStats(map.state.root),
       }),
       undefined,
     )
@@ -615,15 +365,17 @@ export class HAMT<V = unknown> {
    * Loads every distinct node once: meant for tests and `verify` tools, not hot paths.
    */
   async verify(options?: AbortOptions): Promise<{ problems: string[]; keyCount: number }> {
-    const { root } = await this.#snapshot(options?.signal)
+    const map = this.#map
+    const { root } = await snapshot(map, options?.signal)
     const result = await checkTree(
       root,
-      this.#loader,
-      { maxBucketSize: this.maxBucketSize, hasher: this.#hasher },
+      map.loader,
+      { maxBucketSize: this.maxBucketSize, hasher: map.hasher },
       options,
     )
-    if (this.#size !== undefined && this.#root === root && result.keyCount !== this.#size) {
-      result.problems.push(`size() says ${this.#size} keys but the tree holds ${result.keyCount}`)
+    const size = map.state.size
+    if (size !== undefined && map.state.root === root && result.keyCount !== size) {
+      result.problems.push(`size() says ${size} keys but the tree holds ${result.keyCount}`)
     }
     return result
   }
@@ -645,90 +397,12 @@ export class HAMT<V = unknown> {
    * ```
    */
   async *nodes(options?: NodesOptions): AsyncGenerator<HAMTNode> {
-    const { root } = await this.#snapshot(options?.signal)
-    yield* walkNodes(root, this.#loader, this.#hasher.length, options)
+    const { root } = await snapshot(this.#map, options?.signal)
+    yield* walkNodes(root, this.#map.loader, this.#map.hasher.length, options)
   }
 
   /** Empties the read cache. Unflushed changes are kept: `flush()` is what frees them. */
   async clearCache(): Promise<void> {
-    this.#loader.cache.clear()
+    this.#map.loader.cache.clear()
   }
-
-  async #flushLocked(options?: AbortOptions): Promise<StoreId> {
-    if (this.#root.id !== undefined) {
-      // No node changed, but values may still wait in a buffering store (setPointer, overwrites).
-      await this.#loader.flushStore(options)
-      return this.#root.id
-    }
-    let rootId: StoreId
-    try {
-      rootId = await flushTree(
-        this.#root.node as Node,
-        this.#loader,
-        this.#flushConcurrency,
-        options,
-        copiesAtSave(this.store),
-        (id) => this.#writer?.sawSave(id),
-      )
-    } finally {
-      this.#writer?.endSaves()
-    }
-    this.#root = Link.toStored(rootId)
-    return rootId
-  }
-
-  /**
-   * The root for a long reader, taken in call order. A read-only map never changes under it; a
-   * writable one is frozen: later writes copy the nodes they change instead of changing them in place.
-   * Carries the key count when known (`countOnly` then freezes nothing) and the write count, to tell
-   * later whether the live map still matches.
-   */
-  async #snapshot(
-    signal: AbortSignal | undefined,
-    countOnly = false,
-  ): Promise<{ root: Link; size: number | undefined; writes: number }> {
-    const take = async (): Promise<{ root: Link; size: number | undefined; writes: number }> => {
-      if (!this.#calls.readOnly && !(countOnly && this.#size !== undefined)) this.#epoch++
-      return { root: this.#root, size: this.#size, writes: this.#writes }
-    }
-    return this.#calls.read(take, signal)
-  }
-
-  /**
-   * Puts `replacement` into the path's slot at `depth` and relinks every node above it. Synchronous:
-   * no reader or writer can see the tree between the first change and the last.
-   */
-  #commit(path: Path, depth: number, replacement: Slot): void {
-    let child = replacement
-    for (let d = depth; d >= 0; d--) {
-      const original = path.nodes[d] as Node
-      const node = original.epoch === this.#epoch ? original : original.copy(this.#epoch)
-      node.slots[path.hash[d] as number] = child
-      // Changed in place and already linked from its parent (or the root): nothing above changes.
-      if (
-        node === original &&
-        (d === 0 ? this.#root.node === node : isLinkTo(path.nodes[d - 1], path.hash[d - 1], node))
-      ) {
-        return
-      }
-      child = Link.toDirty(node)
-    }
-    this.#root = child as Link
-  }
-}
-
-/** The pointer of `key` in the bucket its path ends at, if there. */
-function pointerIn(nodes: Node[], hash: Uint8Array, key: string): StoreId | undefined {
-  return pointerInBucket((nodes.at(-1) as Node).slots[hash[nodes.length - 1] as number], key)
-}
-
-function pointerInBucket(slot: Slot, key: string): StoreId | undefined {
-  if (!(slot instanceof Bucket)) return undefined
-  const index = slot.indexOf(key)
-  return index < 0 ? undefined : slot.pointerAt(index)
-}
-
-function isLinkTo(parent: Node | undefined, index: number | undefined, node: Node): boolean {
-  const slot = parent?.slots[index as number]
-  return slot instanceof Link && slot.node === node
 }

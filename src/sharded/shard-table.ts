@@ -7,11 +7,14 @@ import { noteShardHit, traceShardLoad } from '../telemetry/hooks.js'
 import { KeyedMutex } from '../util/keyed-mutex.js'
 import { mapPool } from '../util/pool.js'
 import { SingleFlight } from '../util/single-flight.js'
+import { type ChunksNow, listChunks } from './chunk-listing.js'
+import { ShardedCollectionView } from './collection-view.js'
 import { type ChunkGrid, checkGeometry } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { encodeRoot } from './layout.js'
 import { decodeShard, encodeShard } from './manifest.js'
 import { type ShardReadMode, ShardReadPolicy } from './read-mode.js'
+import { remapShards } from './remap.js'
 import type { ShardedRoot } from './root.js'
 import { ShardCache } from './shard-cache.js'
 import { decodeShardEntry } from './shard-entry.js'
@@ -46,9 +49,6 @@ export async function saveForCid(
  * The shards of a sharded store's arrays: loads them into a bounded cache, changes entries under a
  * per-shard lock, and on flush saves only the shards that changed, then the root (owned by `root`).
  */
-/** An array's chunks as a listing began (see `ShardTable.chunksNow`); `end` lets go of a listing not run to its end. */
-export type ChunksNow = ((options?: AbortOptions) => AsyncGenerator<[number[], CID]>) & { end(): void }
-
 export class ShardTable {
   readonly store: ContentAddressedStore
   readonly root: ShardedRoot
@@ -59,10 +59,7 @@ export class ShardTable {
   readonly #sparseLoading = new SingleFlight<string, Uint8Array>()
   readonly #readPolicy: ShardReadPolicy
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
-  #writer: UnflushedWriter | undefined
-  /** Chunks saved by writes not in their shard yet (see {@link ShardTable.holdWhile}), and holds ever. */
-  readonly #chunksInFlight = new Map<CID, number>()
-  #holds = 0
+  #writer: ShardedCollectionView | undefined
   /** Where listings register the shard blocks they will read (a collectable store only). */
   readonly #listings: { addWriter(writer: UnflushedWriter): void } | undefined
 
@@ -83,13 +80,12 @@ export class ShardTable {
    * unflushed changes link to (saved at once, in no root until the flush).
    */
   registerWriter(store: ContentAddressedStore): void {
-    if (this.#writer !== undefined || !isCollectable(store)) return
     // Chunk writes count in the cache, metadata and array changes in the root: either is a cue.
-    this.#writer = {
-      version: () => this.#cache.changes + this.root.changes + this.#holds,
-      unflushed: () => this.#unflushedIds(),
-    }
-    store[collectable]().addWriter(this.#writer)
+    this.#writer ??= ShardedCollectionView.on(
+      store,
+      () => this.#cache.changes + this.root.changes,
+      () => this.#unflushedIds(),
+    )
   }
 
   /**
@@ -97,20 +93,11 @@ export class ShardTable {
    * meanwhile: it may be written already, and its shard's load may wait.
    */
   async holdWhile<T>(cid: CID, write: () => Promise<T>): Promise<T> {
-    if (this.#writer === undefined) return write()
-    this.#chunksInFlight.set(cid, (this.#chunksInFlight.get(cid) ?? 0) + 1)
-    this.#holds++
-    try {
-      return await write()
-    } finally {
-      const left = (this.#chunksInFlight.get(cid) ?? 1) - 1
-      if (left === 0) this.#chunksInFlight.delete(cid)
-      else this.#chunksInFlight.set(cid, left)
-    }
+    return this.#writer === undefined ? write() : this.#writer.holdWhile(cid, write)
   }
 
+  /** What the unflushed changes link to (the chunks in flight are the view's own). */
   *#unflushedIds(): Iterable<CID> {
-    yield* this.#chunksInFlight.keys()
     if (!this.hasUnflushedChanges) return
     for (const entries of this.#cache.dirtyEntries()) for (const cid of entries) if (cid !== null) yield cid
     // The root's own links (metadata, shards not changed): the base may not be a kept root.
@@ -272,53 +259,10 @@ export class ShardTable {
       if (!key.startsWith(prefix)) continue
       unsaved.set(Number(key.slice(prefix.length)), [...(this.#cache.get(key) as ShardEntry[])])
     }
-    const { path, grid, shardCids } = index
-    // The shard blocks it will read may be in no root after a flush: a collection keeps them until read.
-    const listing = {
-      next: 0,
-      version: () => 0,
-      *unflushed() {
-        for (let shard = listing.next; shard < shardCids.length; shard++) {
-          const cid = unsaved.has(shard) ? null : (shardCids[shard] ?? null)
-          if (cid !== null) yield cid
-        }
-      },
-    }
-    this.#listings?.addWriter(listing)
-    const chunks = (options?: AbortOptions) =>
-      this.#chunksOf({ path, grid, shardCids }, unsaved, options, listing)
-    // Stopped early or never run, a listing holds nothing more: a later collection removes those shards.
-    const end = (): void => {
-      listing.next = Number.POSITIVE_INFINITY
-    }
-    return Object.assign(chunks, { end })
-  }
-
-  async *#chunksOf(
-    index: ArrayIndex,
-    unsaved: ReadonlyMap<number, ShardEntry[]>,
-    options: AbortOptions | undefined,
-    listing: { next: number },
-  ): AsyncGenerator<[number[], CID]> {
-    const { grid } = index
-    try {
-      for (let shard = 0; shard < grid.shardCount; shard++) {
-        const id = index.shardCids[shard] ?? null
-        const entries =
-          unsaved.get(shard) ?? (id === null ? undefined : await this.#savedShard(index, shard, id, options))
-        listing.next = shard + 1
-        if (entries === undefined) continue
-        for (let position = 0; position < entries.length; position++) {
-          const cid = entries[position]
-          const linear = shard * grid.chunksPerShard + position
-          if (cid !== null && cid !== undefined && linear < grid.totalChunks)
-            yield [grid.coordsOf(linear), cid]
-        }
-      }
-    } finally {
-      // Broken out of or failed (an abort): the shards not read are held no longer.
-      listing.next = Number.POSITIVE_INFINITY
-    }
+    return listChunks(index, unsaved, {
+      savedShard: (saved, shard, id, options) => this.#savedShard(saved, shard, id, options),
+      listings: this.#listings,
+    })
   }
 
   /** A copy of the entries of the shard block `id` (through the cache while the table still links it unchanged). */
@@ -382,23 +326,7 @@ export class ShardTable {
     const oldShards: (ShardEntry[] | undefined)[] = []
     for (let shard = 0; shard < old.shardCount; shard++)
       oldShards.push(this.#unwritten(index, shard) ? undefined : [...(await this.shard(index, shard))])
-    // Only shards that receive a chunk are allocated: a vast, empty grid costs nothing.
-    const newShards = new Map<number, ShardEntry[]>()
-    oldShards.forEach((entries, shard) => {
-      entries?.forEach((cid, position) => {
-        const linear = shard * old.chunksPerShard + position
-        if (cid === null || linear >= old.totalChunks) return
-        const coords = old.coordsOf(linear)
-        if (!grid.contains(coords)) return
-        const slot = grid.slotOf(coords)
-        let target = newShards.get(slot.shard)
-        if (target === undefined) {
-          target = new Array<ShardEntry>(grid.chunksPerShard).fill(null)
-          newShards.set(slot.shard, target)
-        }
-        target[slot.position] = cid
-      })
-    })
+    const newShards = remapShards(oldShards, old, grid)
     const oldCids = index.shardCids
     const dirtyBefore = new Set(this.#cache.dirtyKeys())
     const shardCids = Array.from({ length: grid.shardCount }, (_, shard): ShardEntry => {
