@@ -21,7 +21,7 @@ export class Bucket {
   readonly keyOrKeys: string | readonly string[]
   /** The pointer of a one-entry bucket, else the pointers ({@link Bucket.pointerAt}). */
   readonly pointerOrPointers: HeldPointer | readonly HeldPointer[]
-  /** The node block that pointers held as places are in (see {@link HeldPointer}). */
+  /** The block that pointers held as places are in (see {@link HeldPointer}). */
   readonly block: Uint8Array | undefined
 
   /**
@@ -36,14 +36,23 @@ export class Bucket {
     sorted = false,
     block: Uint8Array | undefined = undefined,
   ) {
-    this.block = block
-    if (typeof keys === 'string') {
-      this.keyOrKeys = keys
-      this.pointerOrPointers = pointers as HeldPointer
-    } else if (keys.length === 1) {
-      this.keyOrKeys = keys[0] as string
-      this.pointerOrPointers = (pointers as readonly HeldPointer[])[0] as HeldPointer
-    } else if (sorted || isSorted(keys)) {
+    if (typeof keys === 'string' || keys.length === 1) {
+      this.keyOrKeys = typeof keys === 'string' ? keys : (keys[0] as string)
+      const pointer = (
+        typeof keys === 'string' ? pointers : (pointers as readonly HeldPointer[])[0]
+      ) as HeldPointer
+      const shared = block === undefined ? sharedBlockOf(pointer) : undefined
+      if (shared === undefined) {
+        this.pointerOrPointers = pointer
+        this.block = block
+      } else {
+        const id = pointer as Uint8Array
+        this.pointerOrPointers = placeOf(id.byteOffset, id.length) as number
+        this.block = shared
+      }
+      return
+    }
+    if (sorted || isSorted(keys)) {
       this.keyOrKeys = keys
       this.pointerOrPointers = pointers as readonly HeldPointer[]
     } else {
@@ -53,6 +62,7 @@ export class Bucket {
       this.keyOrKeys = order.map((i) => keys[i] as string)
       this.pointerOrPointers = order.map((i) => ps[i] as HeldPointer)
     }
+    this.block = block
   }
 
   /** A bucket of one entry. */
@@ -85,15 +95,20 @@ export class Bucket {
   }
 
   pointerAt(index: number): StoreId {
-    const held = (
+    const held = this.heldAt(index)
+    if (typeof held !== 'number') return held
+    const length = placeLength(held)
+    const start = placeStart(held)
+    return (this.block as Uint8Array).subarray(start, start + length)
+  }
+
+  /** The pointer at `index` as held: an ID, or its place in {@link Bucket.block}. */
+  heldAt(index: number): HeldPointer {
+    return (
       typeof this.keyOrKeys === 'string'
         ? this.pointerOrPointers
         : (this.pointerOrPointers as readonly HeldPointer[])[index]
     ) as HeldPointer
-    if (typeof held !== 'number') return held
-    const length = held % PLACE_LENGTHS
-    const start = (held - length) / PLACE_LENGTHS
-    return (this.block as Uint8Array).subarray(start, start + length)
   }
 
   indexOf(key: string): number {
@@ -154,8 +169,9 @@ export class Bucket {
 
 /**
  * A pointer as a bucket holds it: the ID, or for a byte ID in the node block a bucket was decoded
- * from, its place there (see {@link placeOf}), made into a view only when asked for. A view costs V8
- * ~96 bytes, 43% of a cached node's heap at 100k keys, which every GC copied or marked.
+ * from (or, in a one-entry bucket, in a store's small ID buffer: see `sharedBlockOf`), its place
+ * there (see {@link placeOf}), made into a view only when asked for. A view costs V8 ~96 bytes, 43%
+ * of a cached node's heap at 100k keys, which every GC copied or marked.
  */
 export type HeldPointer = StoreId | number
 
@@ -165,6 +181,40 @@ const PLACE_LENGTHS = 256
 /** The place of the ID at `block[start..start + length)`, or undefined when it cannot be one. */
 export function placeOf(start: number, length: number): number | undefined {
   return length < PLACE_LENGTHS && start < 1 << 22 ? start * PLACE_LENGTHS + length : undefined
+}
+
+/** The buffers an ID view may share to be held as a place in it (a MemoryStore's ID chunk is 16 KB). */
+const SHARED_BUFFER = 1 << 16
+let lastBuffer: ArrayBufferLike | undefined
+let lastBlock: Uint8Array | undefined
+
+/**
+ * A view of the whole of the small buffer that `pointer`, a view into it, is in, so a one-entry bucket
+ * holds the ID as a place there instead of the view (~96 bytes a key, which every GC copied or marked):
+ * it keeps the same buffer alive the view did. Undefined for a CID, an array of its own (byteOffset 0:
+ * it may be on V8's heap, where `.buffer` would move it off) or a view into a large buffer.
+ */
+function sharedBlockOf(pointer: HeldPointer): Uint8Array | undefined {
+  if (!(pointer instanceof Uint8Array) || pointer.byteOffset === 0 || pointer.length >= PLACE_LENGTHS) {
+    return undefined
+  }
+  const buffer = pointer.buffer
+  if (buffer === lastBuffer) return lastBlock
+  if (buffer.byteLength > SHARED_BUFFER) return undefined
+  // One view per buffer, while IDs come from it in turn (as a store's do): kept until the next.
+  lastBuffer = buffer
+  lastBlock = new Uint8Array(buffer)
+  return lastBlock
+}
+
+/** The length of the ID at `place`. */
+export function placeLength(place: number): number {
+  return place % PLACE_LENGTHS
+}
+
+/** Where in its block the ID at `place` starts. */
+export function placeStart(place: number): number {
+  return (place - (place % PLACE_LENGTHS)) / PLACE_LENGTHS
 }
 
 function isSorted(keys: readonly string[]): boolean {
