@@ -113,7 +113,7 @@ function writePointer(w: Writer, bucket: Bucket, index: number): void {
   }
   const length = placeLength(held)
   const start = placeStart(held)
-  const block = bucket.block as Uint8Array
+  const block = bucket.block
   w.head(MAJOR_BYTES, length)
   w.ensure(length)
   const out = w.bytes
