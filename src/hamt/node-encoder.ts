@@ -1,5 +1,5 @@
 import type { StoreId } from '../cas/interface.js'
-import { Bucket, Link, type Node, placeLength, placeStart } from './node.js'
+import { Bucket, Link, type Node } from './node.js'
 import { writeUtf8 } from './utf8.js'
 
 // Hand-written because profiling a 300k-key build showed @ipld/dag-cbor's generic encoder (token
@@ -104,37 +104,19 @@ function writeId(w: Writer, id: StoreId): void {
   w.raw(id.bytes)
 }
 
-/** A bucket's pointer; one held as a place is copied from its block, with no view made for it. */
-function writePointer(w: Writer, bucket: Bucket, index: number): void {
-  const held = bucket.heldAt(index)
-  if (typeof held !== 'number') {
-    writeId(w, held)
-    return
-  }
-  const length = placeLength(held)
-  const start = placeStart(held)
-  const block = bucket.block
-  w.head(MAJOR_BYTES, length)
-  w.ensure(length)
-  const out = w.bytes
-  let at = w.length
-  for (let i = start; i < start + length; i++) out[at++] = block[i] as number
-  w.length = at
-}
-
 function writeBucket(w: Writer, bucket: Bucket): void {
   // A bucket's keys are already in DAG-CBOR key order (see Bucket).
   const own = bucket.keyOrKeys
   if (typeof own === 'string') {
     w.byte((MAJOR_MAP << 5) | 1)
     w.text(own)
-    writePointer(w, bucket, 0)
+    writeId(w, bucket.pointerAt(0))
     return
   }
   w.head(MAJOR_MAP, bucket.size)
   for (let i = 0; i < bucket.size; i++) {
     w.text(bucket.keyAt(i))
-    writePointer(w, bucket, i)
+    writeId(w, bucket.pointerAt(i))
   }
 }
 

@@ -25,8 +25,8 @@ export class Bucket {
   /** The pointer of a one-entry bucket, else the pointers ({@link Bucket.pointerAt}). */
   declare readonly pointerOrPointers: HeldPointer | readonly HeldPointer[]
   /**
-   * The block that pointers held as places are in (see {@link HeldPointer}); {@link NO_BLOCK}, never
-   * undefined, when there are none: a field that holds one type keeps its optimised readers.
+   * The node block that pointers held as places are in (see {@link HeldPointer}); {@link NO_BLOCK},
+   * never undefined, when there are none: a field that holds one type keeps its optimised readers.
    */
   declare readonly block: Uint8Array
 
@@ -42,23 +42,13 @@ export class Bucket {
     sorted = false,
     block: Uint8Array | undefined = undefined,
   ) {
-    if (typeof keys === 'string' || keys.length === 1) {
-      this.keyOrKeys = typeof keys === 'string' ? keys : (keys[0] as string)
-      const pointer = (
-        typeof keys === 'string' ? pointers : (pointers as readonly HeldPointer[])[0]
-      ) as HeldPointer
-      const shared = block === undefined ? sharedBlockOf(pointer) : undefined
-      if (shared === undefined) {
-        this.pointerOrPointers = pointer
-        this.block = block ?? NO_BLOCK
-      } else {
-        const id = pointer as Uint8Array
-        this.pointerOrPointers = placeOf(id.byteOffset, id.length) as number
-        this.block = shared
-      }
-      return
-    }
-    if (sorted || isSorted(keys)) {
+    if (typeof keys === 'string') {
+      this.keyOrKeys = keys
+      this.pointerOrPointers = pointers as HeldPointer
+    } else if (keys.length === 1) {
+      this.keyOrKeys = keys[0] as string
+      this.pointerOrPointers = (pointers as readonly HeldPointer[])[0] as HeldPointer
+    } else if (sorted || isSorted(keys)) {
       this.keyOrKeys = keys
       this.pointerOrPointers = pointers as readonly HeldPointer[]
     } else {
@@ -101,20 +91,15 @@ export class Bucket {
   }
 
   pointerAt(index: number): StoreId {
-    const held = this.heldAt(index)
-    if (typeof held !== 'number') return held
-    const length = placeLength(held)
-    const start = placeStart(held)
-    return this.block.subarray(start, start + length)
-  }
-
-  /** The pointer at `index` as held: an ID, or its place in {@link Bucket.block}. */
-  heldAt(index: number): HeldPointer {
-    return (
+    const held = (
       typeof this.keyOrKeys === 'string'
         ? this.pointerOrPointers
         : (this.pointerOrPointers as readonly HeldPointer[])[index]
     ) as HeldPointer
+    if (typeof held !== 'number') return held
+    const length = held % PLACE_LENGTHS
+    const start = (held - length) / PLACE_LENGTHS
+    return this.block.subarray(start, start + length)
   }
 
   indexOf(key: string): number {
@@ -175,9 +160,8 @@ export class Bucket {
 
 /**
  * A pointer as a bucket holds it: the ID, or for a byte ID in the node block a bucket was decoded
- * from (or, in a one-entry bucket, in a store's small ID buffer: see `sharedBlockOf`), its place
- * there (see {@link placeOf}), made into a view only when asked for. A view costs V8 ~96 bytes, 43%
- * of a cached node's heap at 100k keys, which every GC copied or marked.
+ * from, its place there (see {@link placeOf}), made into a view only when asked for. A view costs V8
+ * ~96 bytes, 43% of a cached node's heap at 100k keys, which every GC copied or marked.
  */
 export type HeldPointer = StoreId | number
 
@@ -190,40 +174,6 @@ const PLACE_LENGTHS = 256
 /** The place of the ID at `block[start..start + length)`, or undefined when it cannot be one. */
 export function placeOf(start: number, length: number): number | undefined {
   return length < PLACE_LENGTHS && start < 1 << 22 ? start * PLACE_LENGTHS + length : undefined
-}
-
-/** The buffers an ID view may share to be held as a place in it (a MemoryStore's ID chunk is 16 KB). */
-const SHARED_BUFFER = 1 << 16
-let lastBuffer: ArrayBufferLike | undefined
-let lastBlock: Uint8Array | undefined
-
-/**
- * A view of the whole of the small buffer that `pointer`, a view into it, is in, so a one-entry bucket
- * holds the ID as a place there instead of the view (~96 bytes a key, which every GC copied or marked):
- * it keeps the same buffer alive the view did. Undefined for a CID, an array of its own (byteOffset 0:
- * it may be on V8's heap, where `.buffer` would move it off) or a view into a large buffer.
- */
-function sharedBlockOf(pointer: HeldPointer): Uint8Array | undefined {
-  if (!(pointer instanceof Uint8Array) || pointer.byteOffset === 0 || pointer.length >= PLACE_LENGTHS) {
-    return undefined
-  }
-  const buffer = pointer.buffer
-  if (buffer === lastBuffer) return lastBlock
-  if (buffer.byteLength > SHARED_BUFFER) return undefined
-  // One view per buffer, while IDs come from it in turn (as a store's do): kept until the next.
-  lastBuffer = buffer
-  lastBlock = new Uint8Array(buffer)
-  return lastBlock
-}
-
-/** The length of the ID at `place`. */
-export function placeLength(place: number): number {
-  return place % PLACE_LENGTHS
-}
-
-/** Where in its block the ID at `place` starts. */
-export function placeStart(place: number): number {
-  return (place - (place % PLACE_LENGTHS)) / PLACE_LENGTHS
 }
 
 function isSorted(keys: readonly string[]): boolean {
