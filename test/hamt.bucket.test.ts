@@ -48,6 +48,28 @@ describe('Bucket', () => {
     assert.ok(Array.isArray(new Bucket(['b', 'a'], [id(2), id(1)]).keyOrKeys))
   })
 
+  it('every bucket has one shape: its three fields in one order, block always bytes', () => {
+    // V8 keeps code optimised for a shape; a field that is undefined in some buckets and bytes in
+    // others (or made in another order) changed the shape under the hot paths once per process.
+    const buckets = [
+      Bucket.of('a', id(1)),
+      new Bucket(['a'], [id(1)]),
+      new Bucket(['b', 'a'], [id(2), id(1)]),
+      new Bucket(['a', 'b'], [id(1), id(2)], true),
+      new Bucket(['a', 'b'], [0, 0], true, Uint8Array.of(1)),
+      Bucket.of('a', id(1)).with('b', id(2)),
+      Bucket.of('a', id(1)).with('b', id(2)).without(0),
+    ]
+    for (const bucket of buckets) {
+      assert.ok(bucket !== undefined)
+      assert.deepEqual(Object.keys(bucket), ['keyOrKeys', 'pointerOrPointers', 'block'])
+      assert.ok(bucket.block instanceof Uint8Array)
+    }
+    // A bucket without places reads its pointers as given (the same arrays, no copies).
+    const ids = [id(1), id(2)]
+    assert.equal(new Bucket(['a', 'b'], ids, true).pointers, ids)
+  })
+
   it('reads and changes as a sorted list of entries (generated)', () => {
     const random = mulberry32(testSeed())
     const keys = ['a', 'b', 'aa', 'é', 'z', 'key-1', 'key-10', 'key-2', '']

@@ -17,12 +17,18 @@ export const CLEAN = -1
  * GC copied and every full GC marked.
  */
 export class Bucket {
+  // `declare`: made by the constructor's assignments only, in one order and never undefined first,
+  // so V8 keeps one shape with stable fields (a class field starts as undefined, and its change
+  // in the constructor deoptimised the code compiled against it, once per process).
   /** The key of a one-entry bucket, else the keys (read them with {@link Bucket.keyAt}). */
-  readonly keyOrKeys: string | readonly string[]
+  declare readonly keyOrKeys: string | readonly string[]
   /** The pointer of a one-entry bucket, else the pointers ({@link Bucket.pointerAt}). */
-  readonly pointerOrPointers: HeldPointer | readonly HeldPointer[]
-  /** The node block that pointers held as places are in (see {@link HeldPointer}). */
-  readonly block: Uint8Array | undefined
+  declare readonly pointerOrPointers: HeldPointer | readonly HeldPointer[]
+  /**
+   * The node block that pointers held as places are in (see {@link HeldPointer}); {@link NO_BLOCK},
+   * never undefined, when there are none: a field that holds one type keeps its optimised readers.
+   */
+  declare readonly block: Uint8Array
 
   /**
    * Entries in any order; they are sorted here unless already in DAG-CBOR key order (`sorted`:
@@ -36,7 +42,6 @@ export class Bucket {
     sorted = false,
     block: Uint8Array | undefined = undefined,
   ) {
-    this.block = block
     if (typeof keys === 'string') {
       this.keyOrKeys = keys
       this.pointerOrPointers = pointers as HeldPointer
@@ -53,6 +58,7 @@ export class Bucket {
       this.keyOrKeys = order.map((i) => keys[i] as string)
       this.pointerOrPointers = order.map((i) => ps[i] as HeldPointer)
     }
+    this.block = block ?? NO_BLOCK
   }
 
   /** A bucket of one entry. */
@@ -76,7 +82,7 @@ export class Bucket {
     const keys = this.keyOrKeys
     if (typeof keys === 'string') return [this.pointerAt(0)]
     const held = this.pointerOrPointers as readonly HeldPointer[]
-    return this.block === undefined ? (held as readonly StoreId[]) : held.map((_, i) => this.pointerAt(i))
+    return this.block === NO_BLOCK ? (held as readonly StoreId[]) : held.map((_, i) => this.pointerAt(i))
   }
 
   keyAt(index: number): string {
@@ -93,7 +99,7 @@ export class Bucket {
     if (typeof held !== 'number') return held
     const length = held % PLACE_LENGTHS
     const start = (held - length) / PLACE_LENGTHS
-    return (this.block as Uint8Array).subarray(start, start + length)
+    return this.block.subarray(start, start + length)
   }
 
   indexOf(key: string): number {
@@ -159,6 +165,9 @@ export class Bucket {
  */
 export type HeldPointer = StoreId | number
 
+/** A bucket's {@link Bucket.block} when it holds no place. */
+export const NO_BLOCK = new Uint8Array(0)
+
 /** A place is `start * PLACE_LENGTHS + length`, a small integer (no heap number) for any node block. */
 const PLACE_LENGTHS = 256
 
@@ -184,12 +193,16 @@ export class Link {
    * follows a pointer instead of hashing the ID at every level. Only a memo: the cache empties the
    * entry when it lets the node go.
    */
-  cached: CachedNode | undefined = undefined
+  declare cached: CachedNode | undefined
+  declare readonly id: StoreId | undefined
+  declare readonly node: Node | undefined
 
-  private constructor(
-    readonly id: StoreId | undefined,
-    readonly node: Node | undefined,
-  ) {}
+  // Fields assigned here in one order, none undefined first but `cached` (see Bucket's).
+  private constructor(id: StoreId | undefined, node: Node | undefined) {
+    this.id = id
+    this.node = node
+    this.cached = undefined
+  }
 
   static toStored(id: StoreId): Link {
     return new Link(id, undefined)
