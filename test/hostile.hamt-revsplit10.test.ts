@@ -40,7 +40,10 @@ test('random histories with injected failures and aborts match a Map, and flush 
       run = map.set(k, v, { signal })
       apply = () => model.set(k, v)
     } else if (kind === 1) {
-      const entries: [string, number][] = Array.from({ length: 1 + pick(4) }, (_, i) => [key(), step * 10 + i])
+      const entries: [string, number][] = Array.from({ length: 1 + pick(4) }, (_, i) => [
+        key(),
+        step * 10 + i,
+      ])
       run = map.setMany(entries, { signal })
       apply = () => {
         for (const [k, v] of entries) model.set(k, v)
@@ -49,7 +52,8 @@ test('random histories with injected failures and aborts match a Map, and flush 
       const k = model.size > 0 && random() < 0.8 ? ([...model.keys()][pick(model.size)] as string) : key()
       run = map.delete(k, { signal })
       apply = () => model.delete(k)
-      if (!model.has(k)) run = run.then(
+      if (!model.has(k))
+        run = run.then(
           () => assert.fail(`${where}: delete of absent ${k} succeeded`),
           (error: { code?: string }) => {
             if (error.code !== 'ERR_KEY_NOT_FOUND') throw error
@@ -95,12 +99,18 @@ test('concurrent random writes take effect in call order', async () => {
         calls.push(
           map.delete(k).then(
             () => assert.ok(present, `seed ${seed}: delete of absent ${k} succeeded`),
-            (error: { code?: string }) => assert.ok(!present && error.code === 'ERR_KEY_NOT_FOUND', String(error)),
+            (error: { code?: string }) =>
+              assert.ok(!present && error.code === 'ERR_KEY_NOT_FOUND', String(error)),
           ),
         )
       } else if (kind === 1) {
         model.set(k, v).set(`${k}x`, v + 1)
-        calls.push(map.setMany([[k, v], [`${k}x`, v + 1]]))
+        calls.push(
+          map.setMany([
+            [k, v],
+            [`${k}x`, v + 1],
+          ]),
+        )
       } else if (kind === 2) calls.push(map.flush())
       else {
         model.set(k, v)

@@ -1,0 +1,78 @@
+// Outsider attack on MapState.restore beside a collection: a failed setMany used to wind the map's
+// write count back, so its collection view's version could repeat a value a collection had already
+// seen for other unflushed contents, and the collection skipped asking the map again.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { MemoryBlockstore } from 'blockstore-core'
+import type { CID } from 'multiformats/cid'
+import { collectGarbage } from '../src/blocks.js'
+import { BlockstoreStore, HAMT } from '../src/index.js'
+
+/** A promise with its resolve and reject, for holding a blockstore call. */
+function gate<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+test('a value set by pointer after a failed setMany survives a collection that began during the setMany', async () => {
+  const blockstore = new MemoryBlockstore()
+  const store = new BlockstoreStore(blockstore, { writeBufferBytes: 0 })
+  // Many keys, one-entry buckets: every root slot links to a child, so most keys' paths need a load.
+  const entries = Array.from({ length: 2000 }, (_, i): [string, string] => [`k${i}`, `v${i}`])
+  const built = await HAMT.fromEntries(entries, { store, maxBucketSize: 1 })
+  const root = built.rootId as CID
+  const map = await HAMT.open<string>(root, { store, readOnly: false, maxBucketSize: 1 })
+  // A block in the store and in no root, which the map will then hold by pointer only.
+  const orphan = (await store.save(new TextEncoder().encode('"held by pointer only"'), 'raw')) as CID
+
+  const get = blockstore.get.bind(blockstore)
+  const writeLoad = gate()
+  const writeLoadReached = gate()
+  const gcLoad = gate()
+  const gcLoadReached = gate()
+  let collecting = false
+  let heldWrite = false
+  let heldGc = false
+  blockstore.get = async function* (cid: CID, options?: unknown) {
+    // The setMany's first load after its first commit: it fails, so the setMany restores.
+    if (!heldWrite && !collecting && map.hasUnflushedChanges) {
+      heldWrite = true
+      writeLoadReached.resolve()
+      await writeLoad.promise
+    }
+    // The collection's first load (the kept root) waits until the map has changed again.
+    if (collecting && !heldGc) {
+      heldGc = true
+      gcLoadReached.resolve()
+      await gcLoad.promise
+    }
+    yield* get(cid, options as never)
+  } as unknown as typeof blockstore.get
+
+  const setMany = map.setMany([
+    ['k0', 'new 0'],
+    ['k1', 'new 1'],
+    ['k2', 'new 2'],
+    ['k3', 'new 3'],
+  ])
+  await writeLoadReached.promise
+  // The collection asks the map at its call: it sees the setMany's first change.
+  collecting = true
+  const collection = collectGarbage(store, { keep: [root] })
+  await gcLoadReached.promise
+  collecting = false
+  writeLoad.reject(new Error('injected load failure'))
+  await assert.rejects(setMany)
+  assert.equal(await map.get('k0'), 'v0', 'the failed setMany changed nothing')
+  await map.setPointer('held', orphan)
+  gcLoad.resolve()
+  await collection
+  assert.equal(await store.hasBlock(orphan), true, 'the block the map holds by pointer was swept')
+  const flushed = await HAMT.open<string>(await map.flush(), { store })
+  assert.equal(await flushed.getPointer('held').then(String), String(orphan))
+})
