@@ -122,3 +122,56 @@ test('concurrent random writes take effect in call order', async () => {
     assert.equal(await map.size(), model.size, `seed ${seed} round ${round}: size`)
   }
 })
+
+test('a listing sees the map as it began, whatever writes, failures and flushes run while it is read', async () => {
+  const seed = testSeed()
+  const random = mulberry32(seed)
+  const pick = (n: number): number => Math.floor(random() * n)
+  const cas = new FaultStore(await CidMemoryStore.create())
+  const map = await HAMT.create<number>({ store: cas, maxBucketSize: 1, cacheBytes: 1 })
+  const model = new Map<string, number>()
+  for (let i = 0; i < 30; i++) {
+    await map.set(`k${i}`, i)
+    model.set(`k${i}`, i)
+  }
+  for (let round = 0; round < 6; round++) {
+    const expected = modelContents(model)
+    const listed: [string, number][] = []
+    for await (const entry of map.entries()) {
+      listed.push(entry)
+      // Between two steps of the listing: a write, maybe cut short by a failed or aborted store call.
+      const signal = cas.arm(random() < 0.5 ? 1 + pick(4) : 0, random() < 0.5 ? 'fail' : 'abort')
+      const k = `k${pick(40)}`
+      const v = round * 1000 + listed.length
+      const kind = pick(4)
+      if (kind === 0)
+        await map.set(k, v, { signal }).then(
+          () => model.set(k, v),
+          () => {},
+        )
+      else if (kind === 1)
+        await map
+          .setMany(
+            [
+              [k, v],
+              [`${k}y`, v],
+            ],
+            { signal },
+          )
+          .then(
+            () => model.set(k, v).set(`${k}y`, v),
+            () => {},
+          )
+      else if (kind === 2)
+        await map.delete(k, { signal }).then(
+          () => model.delete(k),
+          () => {},
+        )
+      else await map.flush({ signal }).catch(() => {})
+      cas.arm(0)
+    }
+    listed.sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    assert.equal(JSON.stringify(listed), expected, `seed ${seed} round ${round}: the listing mixed states`)
+    assert.equal(await contents(map), modelContents(model), `seed ${seed} round ${round}`)
+  }
+})
