@@ -175,3 +175,34 @@ test('a listing sees the map as it began, whatever writes, failures and flushes 
     assert.equal(await contents(map), modelContents(model), `seed ${seed} round ${round}`)
   }
 })
+
+test('a setMany cut short by an exhausted hash after some of its changes leaves the map as it was', async () => {
+  const seed = testSeed()
+  const random = mulberry32(seed)
+  // A 1-byte hash: a key colliding with a full bucket needs a byte the hash does not have.
+  const hashFn = (data: Uint8Array): Uint8Array => new Uint8Array([data.reduce((a, b) => a + b, 0) % 4])
+  const map = await HAMT.create<number>({ store: await CidMemoryStore.create(), hashFn, maxBucketSize: 2 })
+  const model = new Map<string, number>()
+  const failures = 0
+  for (let step = 0; step < 60; step++) {
+    const entries = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i): [string, number] => [
+      `k${Math.floor(random() * 14)}`,
+      step * 10 + i,
+    ])
+    const before = await contents(map)
+    const ok = await map.setMany(entries).then(
+      () => true,
+      (error: { code?: string }) => {
+        assert.equal(error.code, 'ERR_HASH_EXHAUSTED', `seed ${seed} step ${step}`)
+        return false
+      },
+    )
+    if (ok) for (const [k, v] of entries) model.set(k, v)
+    else
+      assert.equal(await contents(map), before, `seed ${seed} step ${step}: a failed setMany changed the map`)
+    assert.equal(await contents(map), modelContents(model), `seed ${seed} step ${step}`)
+    assert.equal(await map.size(), model.size, `seed ${seed} step ${step}: size`)
+    if (random() < 0.2) await map.flush()
+  }
+  assert.ok(failures > 0, `seed ${seed}: no setMany ran out of hash`)
+})
