@@ -183,7 +183,7 @@ test('a setMany cut short by an exhausted hash after some of its changes leaves 
   const hashFn = (data: Uint8Array): Uint8Array => new Uint8Array([data.reduce((a, b) => a + b, 0) % 4])
   const map = await HAMT.create<number>({ store: await CidMemoryStore.create(), hashFn, maxBucketSize: 2 })
   const model = new Map<string, number>()
-  const failures = 0
+  let failures = 0
   for (let step = 0; step < 60; step++) {
     const entries = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i): [string, number] => [
       `k${Math.floor(random() * 14)}`,
@@ -198,8 +198,10 @@ test('a setMany cut short by an exhausted hash after some of its changes leaves 
       },
     )
     if (ok) for (const [k, v] of entries) model.set(k, v)
-    else
+    else {
+      failures++
       assert.equal(await contents(map), before, `seed ${seed} step ${step}: a failed setMany changed the map`)
+    }
     assert.equal(await contents(map), modelContents(model), `seed ${seed} step ${step}`)
     assert.equal(await map.size(), model.size, `seed ${seed} step ${step}: size`)
     if (random() < 0.2) await map.flush()
