@@ -8,17 +8,8 @@ import { MemoryBlockstore } from 'blockstore-core'
 import type { CID } from 'multiformats/cid'
 import { collectGarbage } from '../src/blocks.js'
 import { BlockstoreStore, HAMT } from '../src/index.js'
-
-/** A promise with its resolve and reject, for holding a blockstore call. */
-function gate<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: T) => void
-  let reject!: (e: unknown) => void
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
-}
+import { mulberry32, testSeed } from './helpers/random.js'
+import './helpers/with-resolvers.js'
 
 test('a value set by pointer after a failed setMany survives a collection that began during the setMany', async () => {
   const blockstore = new MemoryBlockstore()
@@ -32,10 +23,10 @@ test('a value set by pointer after a failed setMany survives a collection that b
   const orphan = (await store.save(new TextEncoder().encode('"held by pointer only"'), 'raw')) as CID
 
   const get = blockstore.get.bind(blockstore)
-  const writeLoad = gate()
-  const writeLoadReached = gate()
-  const gcLoad = gate()
-  const gcLoadReached = gate()
+  const writeLoad = Promise.withResolvers<void>()
+  const writeLoadReached = Promise.withResolvers<void>()
+  const gcLoad = Promise.withResolvers<void>()
+  const gcLoadReached = Promise.withResolvers<void>()
   let collecting = false
   let heldWrite = false
   let heldGc = false
@@ -115,4 +106,69 @@ test('a collection started in any microtask before flush() returns keeps the roo
     if (startedBeforeReturn && !(await store.hasBlock(root))) lost.push(ticks)
   }
   assert.deepEqual(lost, [], 'collections started these many microtasks after the root was written swept it')
+})
+
+test('random writes with failing blockstore calls, beside collections keeping the last flushed root, lose nothing', async () => {
+  const seed = testSeed()
+  const random = mulberry32(seed)
+  const pick = (n: number): number => Math.floor(random() * n)
+  const blockstore = new MemoryBlockstore()
+  let failRate = 0
+  const get = blockstore.get.bind(blockstore)
+  const put = blockstore.put.bind(blockstore)
+  blockstore.get = async function* (cid: CID, options?: unknown) {
+    if (random() < failRate) throw new Error('injected get failure')
+    yield* get(cid, options as never)
+  } as unknown as typeof blockstore.get
+  blockstore.put = async (cid, bytes, options) => {
+    if (random() < failRate) throw new Error('injected put failure')
+    return put(cid, bytes, options)
+  }
+  const store = new BlockstoreStore(blockstore, { writeBufferBytes: 0 })
+  const map = await HAMT.create<string>({ store, maxBucketSize: 1, cacheBytes: 1 })
+  const model = new Map<string, string>()
+  let kept = (await map.flush()) as CID
+  for (let step = 0; step < 80; step++) {
+    const where = `seed ${seed} step ${step}`
+    failRate = random() < 0.5 ? 0.15 : 0
+    const collection = random() < 0.3 ? collectGarbage(store, { keep: [kept] }).catch(() => {}) : undefined
+    const k = `k${pick(20)}`
+    const v = `${seed} ${step} ${random()}`
+    const kind = pick(4)
+    if (kind === 0)
+      await map.set(k, v).then(
+        () => model.set(k, v),
+        () => {},
+      )
+    else if (kind === 1)
+      await map
+        .setMany([
+          [k, v],
+          [`${k}z`, `${v}z`],
+        ])
+        .then(
+          () => model.set(k, v).set(`${k}z`, `${v}z`),
+          () => {},
+        )
+    else if (kind === 2 && model.has(k))
+      await map.delete(k).then(
+        () => model.delete(k),
+        () => {},
+      )
+    else
+      await map.flush().then(
+        (root) => {
+          kept = root as CID
+        },
+        () => {},
+      )
+    failRate = 0
+    await collection
+    for (const [key, value] of model) assert.equal(await map.get(key), value, `${where}: ${key}`)
+  }
+  failRate = 0
+  await collectGarbage(store, { keep: [kept] })
+  const reopened = await HAMT.open<string>(await map.flush(), { store })
+  assert.equal(await reopened.size(), model.size, seed.toString())
+  for (const [key, value] of model) assert.equal(await reopened.get(key), value, `seed ${seed}: ${key}`)
 })
