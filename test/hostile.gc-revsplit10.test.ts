@@ -172,3 +172,38 @@ test('random writes with failing blockstore calls, beside collections keeping th
   assert.equal(await reopened.size(), model.size, seed.toString())
   for (const [key, value] of model) assert.equal(await reopened.get(key), value, `seed ${seed}: ${key}`)
 })
+
+test('a set called while enableWrite is queued has its value kept by a collection before its turn', async () => {
+  const blockstore = new MemoryBlockstore()
+  const store = new BlockstoreStore(blockstore, { writeBufferBytes: 0 })
+  const root = (await HAMT.fromEntries([['a', 'b']], { store })).rootId as CID
+  const map = await HAMT.open<string>(root, { store })
+  // A makeReadOnly whose store flush waits holds the lock: enableWrite queues behind it, the set too.
+  const flushing = Promise.withResolvers<void>()
+  const flush = store.flush.bind(store)
+  let held = false
+  store.flush = async (options) => {
+    if (!held) {
+      held = true
+      await flushing.promise
+    }
+    return flush(options)
+  }
+  const put = blockstore.put.bind(blockstore)
+  const valuePut = Promise.withResolvers<void>()
+  blockstore.put = async (cid, bytes, options) => {
+    const done = await put(cid, bytes, options)
+    valuePut.resolve()
+    return done
+  }
+  const readOnly = map.makeReadOnly()
+  const enabling = map.enableWrite()
+  const setting = map.set('new', 'a value only this set holds')
+  await valuePut.promise
+  // The set's value is written, its turn not come: a collection now must keep it.
+  await collectGarbage(store, { keep: [root] })
+  flushing.resolve()
+  await Promise.all([readOnly, enabling, setting])
+  store.flush = flush
+  assert.equal(await map.get('new'), 'a value only this set holds')
+})
