@@ -342,7 +342,9 @@ export class HAMT<V = unknown> {
 
   /** Allows writes again (py-hamt's `enable_write`). */
   async enableWrite(): Promise<void> {
-    await this.#map.calls.switchMode(false, async () => this.#map.state.registerWriter(this.store), undefined)
+    // At the call: sets called after it upload at once, and a collection must keep those values.
+    this.#map.state.registerWriter(this.store)
+    await this.#map.calls.switchMode(false, async () => {}, undefined)
   }
 
   /** What the map holds in memory: cached clean nodes and unflushed dirty nodes. */

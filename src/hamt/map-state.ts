@@ -22,7 +22,7 @@ export class MapState {
   #size: number | undefined
   /** Writes may change a dirty node in place only if it was made in the current epoch. */
   #epoch = 0
-  /** Count of committed writes, to tell whether the map changed during a long read. */
+  /** Count of committed writes (and undos), to tell whether the map changed during a long read. */
   #writes = 0
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
   #writer: CollectionView | undefined
@@ -95,11 +95,14 @@ export class MapState {
     return { root: this.#root, size: this.#size, writes: this.#writes }
   }
 
-  /** Back to a mark taken with `freeze` (a failed write of several keys changes nothing). */
+  /**
+   * Back to a mark taken with `freeze` (a failed write of several keys changes nothing). The write
+   * count still moves on: a collection may have seen the undone changes under the mark's count + n.
+   */
   restore(mark: StateMark): void {
     this.#root = mark.root
     this.#size = mark.size
-    this.#writes = mark.writes
+    this.#writes++
   }
 
   /** The tree is saved and `rootId` is its root (after a flush, or a build that knows its `size`). */

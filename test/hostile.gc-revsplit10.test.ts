@@ -1,0 +1,209 @@
+// Outsider attack on MapState.restore beside a collection: a failed setMany used to wind the map's
+// write count back, so its collection view's version could repeat a value a collection had already
+// seen for other unflushed contents, and the collection skipped asking the map again.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { code as dagCborCode } from '@ipld/dag-cbor'
+import { MemoryBlockstore } from 'blockstore-core'
+import type { CID } from 'multiformats/cid'
+import { collectGarbage } from '../src/blocks.js'
+import { BlockstoreStore, HAMT } from '../src/index.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+import './helpers/with-resolvers.js'
+
+test('a value set by pointer after a failed setMany survives a collection that began during the setMany', async () => {
+  const blockstore = new MemoryBlockstore()
+  const store = new BlockstoreStore(blockstore, { writeBufferBytes: 0 })
+  // Many keys, one-entry buckets: every root slot links to a child, so most keys' paths need a load.
+  const entries = Array.from({ length: 2000 }, (_, i): [string, string] => [`k${i}`, `v${i}`])
+  const built = await HAMT.fromEntries(entries, { store, maxBucketSize: 1 })
+  const root = built.rootId as CID
+  const map = await HAMT.open<string>(root, { store, readOnly: false, maxBucketSize: 1 })
+  // A block in the store and in no root, which the map will then hold by pointer only.
+  const orphan = (await store.save(new TextEncoder().encode('"held by pointer only"'), 'raw')) as CID
+
+  const get = blockstore.get.bind(blockstore)
+  const writeLoad = Promise.withResolvers<void>()
+  const writeLoadReached = Promise.withResolvers<void>()
+  const gcLoad = Promise.withResolvers<void>()
+  const gcLoadReached = Promise.withResolvers<void>()
+  let collecting = false
+  let heldWrite = false
+  let heldGc = false
+  blockstore.get = async function* (cid: CID, options?: unknown) {
+    // The setMany's first load after its first commit: it fails, so the setMany restores.
+    if (!heldWrite && !collecting && map.hasUnflushedChanges) {
+      heldWrite = true
+      writeLoadReached.resolve()
+      await writeLoad.promise
+    }
+    // The collection's first load (the kept root) waits until the map has changed again.
+    if (collecting && !heldGc) {
+      heldGc = true
+      gcLoadReached.resolve()
+      await gcLoad.promise
+    }
+    yield* get(cid, options as never)
+  } as unknown as typeof blockstore.get
+
+  const setMany = map.setMany([
+    ['k0', 'new 0'],
+    ['k1', 'new 1'],
+    ['k2', 'new 2'],
+    ['k3', 'new 3'],
+  ])
+  await writeLoadReached.promise
+  // The collection asks the map at its call: it sees the setMany's first change.
+  collecting = true
+  const collection = collectGarbage(store, { keep: [root] })
+  await gcLoadReached.promise
+  collecting = false
+  writeLoad.reject(new Error('injected load failure'))
+  await assert.rejects(setMany)
+  assert.equal(await map.get('k0'), 'v0', 'the failed setMany changed nothing')
+  await map.setPointer('held', orphan)
+  gcLoad.resolve()
+  await collection
+  assert.equal(await store.hasBlock(orphan), true, 'the block the map holds by pointer was swept')
+  const flushed = await HAMT.open<string>(await map.flush(), { store })
+  assert.equal(await flushed.getPointer('held').then(String), String(orphan))
+})
+
+// The flush's saves are released (`CollectionView.keepingSaves` ends) and its root stored a few
+// microtasks before `flush()` returns, and a stored root is in no writer's unflushed set: a collection
+// that starts in those last ticks (keeping nothing, or another root) sweeps the root the flush then
+// returns. The same at 820e63c (before the MapState split) with one tick fewer. A fix would hold the
+// root until the call returns, or have a writable map's view hold its stored root.
+test('a collection started in any microtask before flush() returns keeps the root it returns', {
+  todo: 'the last ~5 microtasks of a flush release its root before the caller has it',
+}, async () => {
+  const lost: number[] = []
+  for (let ticks = 0; ticks < 40; ticks++) {
+    const blockstore = new MemoryBlockstore()
+    const store = new BlockstoreStore(blockstore, { writeBufferBytes: 0 })
+    const map = await HAMT.create<string>({ store, maxBucketSize: 64 })
+    for (let i = 0; i < 5; i++) await map.set(`key ${i}`, `value ${i}`)
+    let collecting: Promise<unknown> | undefined
+    let returned = false
+    let startedBeforeReturn = false
+    const put = blockstore.put.bind(blockstore)
+    blockstore.put = async (cid, bytes, options) => {
+      const done = await put(cid, bytes, options)
+      // The flush's one node (its root) is written: a collection starts `ticks` microtasks later.
+      if (cid.code === dagCborCode && collecting === undefined) {
+        collecting = (async () => {
+          for (let t = 0; t < ticks; t++) await null
+          startedBeforeReturn = !returned
+          return collectGarbage(store, { keep: [], all: true })
+        })()
+      }
+      return done
+    }
+    const root = (await map.flush().finally(() => {
+      returned = true
+    })) as CID
+    await collecting
+    if (startedBeforeReturn && !(await store.hasBlock(root))) lost.push(ticks)
+  }
+  assert.deepEqual(lost, [], 'collections started these many microtasks after the root was written swept it')
+})
+
+test('random writes with failing blockstore calls, beside collections keeping the last flushed root, lose nothing', async () => {
+  const seed = testSeed()
+  const random = mulberry32(seed)
+  const pick = (n: number): number => Math.floor(random() * n)
+  const blockstore = new MemoryBlockstore()
+  let failRate = 0
+  const get = blockstore.get.bind(blockstore)
+  const put = blockstore.put.bind(blockstore)
+  blockstore.get = async function* (cid: CID, options?: unknown) {
+    if (random() < failRate) throw new Error('injected get failure')
+    yield* get(cid, options as never)
+  } as unknown as typeof blockstore.get
+  blockstore.put = async (cid, bytes, options) => {
+    if (random() < failRate) throw new Error('injected put failure')
+    return put(cid, bytes, options)
+  }
+  const store = new BlockstoreStore(blockstore, { writeBufferBytes: 0 })
+  const map = await HAMT.create<string>({ store, maxBucketSize: 1, cacheBytes: 1 })
+  const model = new Map<string, string>()
+  let kept = (await map.flush()) as CID
+  for (let step = 0; step < 80; step++) {
+    const where = `seed ${seed} step ${step}`
+    failRate = random() < 0.5 ? 0.15 : 0
+    const collection = random() < 0.3 ? collectGarbage(store, { keep: [kept] }).catch(() => {}) : undefined
+    const k = `k${pick(20)}`
+    const v = `${seed} ${step} ${random()}`
+    const kind = pick(4)
+    if (kind === 0)
+      await map.set(k, v).then(
+        () => model.set(k, v),
+        () => {},
+      )
+    else if (kind === 1)
+      await map
+        .setMany([
+          [k, v],
+          [`${k}z`, `${v}z`],
+        ])
+        .then(
+          () => model.set(k, v).set(`${k}z`, `${v}z`),
+          () => {},
+        )
+    else if (kind === 2 && model.has(k))
+      await map.delete(k).then(
+        () => model.delete(k),
+        () => {},
+      )
+    else
+      await map.flush().then(
+        (root) => {
+          kept = root as CID
+        },
+        () => {},
+      )
+    failRate = 0
+    await collection
+    for (const [key, value] of model) assert.equal(await map.get(key), value, `${where}: ${key}`)
+  }
+  failRate = 0
+  await collectGarbage(store, { keep: [kept] })
+  const reopened = await HAMT.open<string>(await map.flush(), { store })
+  assert.equal(await reopened.size(), model.size, seed.toString())
+  for (const [key, value] of model) assert.equal(await reopened.get(key), value, `seed ${seed}: ${key}`)
+})
+
+test('a set called while enableWrite is queued has its value kept by a collection before its turn', async () => {
+  const blockstore = new MemoryBlockstore()
+  const store = new BlockstoreStore(blockstore, { writeBufferBytes: 0 })
+  const root = (await HAMT.fromEntries([['a', 'b']], { store })).rootId as CID
+  const map = await HAMT.open<string>(root, { store })
+  // A makeReadOnly whose store flush waits holds the lock: enableWrite queues behind it, the set too.
+  const flushing = Promise.withResolvers<void>()
+  const flush = store.flush.bind(store)
+  let held = false
+  store.flush = async (options) => {
+    if (!held) {
+      held = true
+      await flushing.promise
+    }
+    return flush(options)
+  }
+  const put = blockstore.put.bind(blockstore)
+  const valuePut = Promise.withResolvers<void>()
+  blockstore.put = async (cid, bytes, options) => {
+    const done = await put(cid, bytes, options)
+    valuePut.resolve()
+    return done
+  }
+  const readOnly = map.makeReadOnly()
+  const enabling = map.enableWrite()
+  const setting = map.set('new', 'a value only this set holds')
+  await valuePut.promise
+  // The set's value is written, its turn not come: a collection now must keep it.
+  await collectGarbage(store, { keep: [root] })
+  flushing.resolve()
+  await Promise.all([readOnly, enabling, setting])
+  store.flush = flush
+  assert.equal(await map.get('new'), 'a value only this set holds')
+})
