@@ -91,6 +91,23 @@ class CleaningFsBlockstore extends FsBlockstore {
    * writer's of the block, so another process's failed put removed (or its write cut short) this one's.
    */
   override async put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
+    // A full write buffer writes without `flush()`: each put marks this process a writer and keeps
+    // out of another process's collection, as a flush does (else the collection deletes its block).
+    await beginWriting(this.path)
+    try {
+      const collector = await collectorElsewhere(this.path)
+      if (collector !== undefined) {
+        throw new StoreError(
+          `cannot write to the disk store at ${this.path}: process ${collector} is collecting garbage in it; write again when it ends`,
+        )
+      }
+      return await this.#put(key, value, options)
+    } finally {
+      await endWriting(this.path)
+    }
+  }
+
+  async #put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
     const { dir, file } = blockFile(this, key)
     const temporary = join(this.path, dir, `.${file}.${process.pid}.tmp`)
     // One put at a time per temporary file: two stores of this process may write the same block.
@@ -161,6 +178,42 @@ const MAX_READ_BYTES = 64 << 20
  * writer only while one runs (else it is a killed writer's whose pid came back, pid 1 in a container).
  */
 const flushesHere = new Map<string, number>()
+/** Per directory, this process's marker being written (or removed): a writer beginning waits for it. */
+const markersHere = new Map<string, Promise<void>>()
+
+/** Counts a flush or put of this process in `directory`, its marker written first (see {@link isWriterAlive}). */
+async function beginWriting(directory: string): Promise<void> {
+  const running = flushesHere.get(directory) ?? 0
+  flushesHere.set(directory, running + 1)
+  if (running === 0) {
+    const marker = join(directory, `${WRITING_MARKER}${process.pid}`)
+    // Named as the collector lock names its holder, so a pid handed to another process is told apart.
+    // After the last writer's removal of it, if one is under way.
+    const removed = markersHere.get(directory) ?? Promise.resolve()
+    markersHere.set(
+      directory,
+      removed.then(async () => await writeFile(marker, (await ownerText()).text).catch(() => {})),
+    )
+  }
+  await markersHere.get(directory)
+}
+
+/** Ends what {@link beginWriting} began; the last writer removes the marker. */
+async function endWriting(directory: string): Promise<void> {
+  const left = (flushesHere.get(directory) ?? 1) - 1
+  if (left > 0) return void flushesHere.set(directory, left)
+  flushesHere.delete(directory)
+  // A failed put removed its temporary file; only one it could not remove keeps the marker for a
+  // later open, and only while it is there (tried again here, no write of ours running). A marker
+  // kept otherwise would hold other processes' collections off while this one lives.
+  if (await removedLeftovers(directory)) {
+    // A writer that began meanwhile wrote the marker again (or is writing it): it is its own now.
+    if (flushesHere.has(directory)) return
+    const removal = rm(join(directory, `${WRITING_MARKER}${process.pid}`), { force: true }).catch(() => {})
+    markersHere.set(directory, removal)
+    await removal
+  }
+}
 
 export class DiskStore extends BlockstoreStore {
   readonly directory: string
@@ -189,11 +242,7 @@ export class DiskStore extends BlockstoreStore {
 
   /** Writes the buffered blocks; while it runs, a marker tells other processes' `open` not to clean up. */
   override async flush(options?: AbortOptions): Promise<void> {
-    const marker = join(this.directory, `${WRITING_MARKER}${process.pid}`)
-    const running = flushesHere.get(this.directory) ?? 0
-    flushesHere.set(this.directory, running + 1)
-    // Named as the collector lock names its holder, so a pid handed to another process is told apart.
-    if (running === 0) await writeFile(marker, (await ownerText()).text).catch(() => {})
+    await beginWriting(this.directory)
     try {
       const here = collectingHere.get(this.directory)
       const collector =
@@ -205,14 +254,7 @@ export class DiskStore extends BlockstoreStore {
       }
       await super.flush(options)
     } finally {
-      const left = (flushesHere.get(this.directory) ?? 1) - 1
-      if (left === 0) flushesHere.delete(this.directory)
-      else flushesHere.set(this.directory, left)
-      // A failed put removed its temporary file; only one it could not remove keeps the marker for a
-      // later open, and only while it is there (tried again here, no flush of ours running). A marker
-      // kept otherwise would hold other processes' collections off while this one lives.
-      if (left === 0 && (await removedLeftovers(this.directory)))
-        await rm(marker, { force: true }).catch(() => {})
+      await endWriting(this.directory)
     }
   }
 
