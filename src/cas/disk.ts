@@ -93,14 +93,8 @@ class CleaningFsBlockstore extends FsBlockstore {
   override async put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
     // A full write buffer writes without `flush()`: each put marks this process a writer and keeps
     // out of another process's collection, as a flush does (else the collection deletes its block).
-    await beginWriting(this.path)
     try {
-      const collector = await collectorElsewhere(this.path)
-      if (collector !== undefined) {
-        throw new StoreError(
-          `cannot write to the disk store at ${this.path}: process ${collector} is collecting garbage in it; write again when it ends`,
-        )
-      }
+      await beginWriting(this.path)
       return await this.#put(key, value, options)
     } finally {
       await endWriting(this.path)
@@ -178,25 +172,46 @@ const MAX_READ_BYTES = 64 << 20
  * writer only while one runs (else it is a killed writer's whose pid came back, pid 1 in a container).
  */
 const flushesHere = new Map<string, number>()
-/** Per directory, this process's marker being written (or removed): a writer beginning waits for it. */
+/**
+ * Per directory, this process's marker being written and the collector lock read after it (or the
+ * marker being removed): a writer beginning waits for it.
+ */
 const markersHere = new Map<string, Promise<void>>()
 
-/** Counts a flush or put of this process in `directory`, its marker written first (see {@link isWriterAlive}). */
+/**
+ * Counts a flush or put of this process in `directory` (the caller ends it with {@link endWriting},
+ * also when this throws). The first writes the marker, then refuses if another process collects: a
+ * collector takes its lock before it reads markers, so one of the two sees the other; while the
+ * marker stays, no collection begins and later writers need not read the lock again.
+ */
 async function beginWriting(directory: string): Promise<void> {
   const running = flushesHere.get(directory) ?? 0
   flushesHere.set(directory, running + 1)
   if (running === 0) {
     const marker = join(directory, `${WRITING_MARKER}${process.pid}`)
-    // Named as the collector lock names its holder, so a pid handed to another process is told apart.
-    // After the last writer's removal of it, if one is under way.
-    const removed = markersHere.get(directory) ?? Promise.resolve()
-    markersHere.set(
-      directory,
-      removed.then(async () => await writeFile(marker, (await ownerText()).text).catch(() => {})),
-    )
+    // After the last writer's removal of it, if one is under way (a refusal is that writer's own).
+    const removed = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
+    const entered = removed.then(async () => {
+      // Named as the collector lock names its holder, so a pid handed to another process is told apart.
+      await writeFile(marker, await markerText()).catch(() => {})
+      const collector = await collectorElsewhere(directory)
+      if (collector !== undefined) {
+        throw new StoreError(
+          `cannot write to the disk store at ${directory}: process ${collector} is collecting garbage in it; flush again when it ends`,
+        )
+      }
+    })
+    markersHere.set(directory, entered)
   }
   await markersHere.get(directory)
 }
+
+/** This process's marker text (its pid and start time do not change: read once). */
+function markerText(): Promise<string> {
+  ownMarkerText ??= ownerText().then(({ text }) => text)
+  return ownMarkerText
+}
+let ownMarkerText: Promise<string> | undefined
 
 /** Ends what {@link beginWriting} began; the last writer removes the marker. */
 async function endWriting(directory: string): Promise<void> {
@@ -242,14 +257,13 @@ export class DiskStore extends BlockstoreStore {
 
   /** Writes the buffered blocks; while it runs, a marker tells other processes' `open` not to clean up. */
   override async flush(options?: AbortOptions): Promise<void> {
-    await beginWriting(this.directory)
     try {
+      await beginWriting(this.directory)
+      // Another process's collection was refused above; another store's of this one is refused here.
       const here = collectingHere.get(this.directory)
-      const collector =
-        here === undefined ? await collectorElsewhere(this.directory) : here === this ? undefined : 'this'
-      if (collector !== undefined) {
+      if (here !== undefined && here !== this) {
         throw new StoreError(
-          `cannot write to ${this.description}: ${collector === 'this' ? 'another store in this process' : `process ${collector}`} is collecting garbage in it; flush again when it ends`,
+          `cannot write to ${this.description}: another store in this process is collecting garbage in it; flush again when it ends`,
         )
       }
       await super.flush(options)
