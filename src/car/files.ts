@@ -32,7 +32,12 @@ export async function exportCarFile(
   if (!inPlace) await removeStalePartials(target.path)
   const partial = inPlace ? path : partialPath(target.path)
   try {
-    await pipeline(Readable.from(exportCar(source, root, options)), createWriteStream(partial), {
+    // Stdout or stderr redirected to a file: written through it, where the stream stands.
+    const out =
+      target.fd === undefined
+        ? createWriteStream(partial)
+        : createWriteStream('', { fd: target.fd, autoClose: false })
+    await pipeline(Readable.from(exportCar(source, root, options)), out, {
       signal: options.signal,
     })
     if (!inPlace) await rename(partial, target.path)

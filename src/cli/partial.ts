@@ -1,6 +1,6 @@
-import { fstatSync, statSync } from 'node:fs'
+import { statSync, writeFileSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
-import { partialPath, removeStalePartials, wholeFileTarget } from '../util/partial-files.js'
+import { partialPath, removeStalePartials, sameFile, wholeFileTarget } from '../util/partial-files.js'
 import type { RunControl } from './context.js'
 
 /**
@@ -13,7 +13,9 @@ export async function writeWholeFile(
   given: string,
   content: string | Uint8Array,
 ): Promise<void> {
-  const { path, inPlace } = await wholeFileTarget(given)
+  const { path, inPlace, fd } = await wholeFileTarget(given)
+  // Stdout or stderr redirected to a file: written where the stream stands, as a print would be.
+  if (fd !== undefined) return writeFileSync(fd, content)
   if (inPlace) return writeFile(path, content, { signal: control.signal })
   await removeStalePartials(path)
   const partial = partialPath(path)
@@ -35,9 +37,7 @@ export async function writeWholeFile(
  */
 export function isStdout(path: string): boolean {
   try {
-    const file = statSync(path)
-    const out = fstatSync(1)
-    return file.dev === out.dev && file.ino === out.ino
+    return sameFile(statSync(path), 1)
   } catch {
     return false // No such file yet, or no stdout: not the same.
   }
