@@ -2,7 +2,7 @@
 // the value goes into that stream where it stands, as any command's stdout does. Replacing the file
 // by rename lost what the shell had written before and everything written after (to the old file).
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -66,4 +66,34 @@ describe('--out /dev/stdout with stdout redirected to a file', {
     const expected = Buffer.concat([Buffer.from(`${before}\n`), await readFile(car), Buffer.from('after\n')])
     assert.ok((await readFile(file)).equals(expected), `seed ${seed}`)
   })
+})
+
+describe('a FIFO nobody reads as the output file', {
+  skip: process.platform === 'win32' && 'no FIFOs',
+}, () => {
+  // Opening a FIFO for writing blocks a libuv thread until a reader comes, and Node's exit waits
+  // for that thread: SIGINT, SIGTERM, even a second signal, left the run hanging until SIGKILL.
+  for (const command of ['export', 'get'] as const) {
+    it(`${command}: SIGINT stops the run (exit 130), as README promises`, async () => {
+      const store = join(scratch, `f-${command}`)
+      let root = await run(['--store', store, 'create'])
+      const key = word()
+      root = await run(['--store', store, 'set', root, key, word()])
+      const fifo = join(scratch, `fifo-${command}-${word()}`)
+      execFileSync('mkfifo', [fifo])
+      const args = command === 'export' ? ['export', root, fifo] : ['get', root, key, '--out', fifo]
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--store', store, ...args])
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+      // Past start-up (tsx, the store) to the open of the FIFO: it never ends on its own.
+      await new Promise((resolve) => setTimeout(resolve, 4000))
+      child.kill('SIGINT')
+      // A liveness bound, not a speed one: a run that ignores the signal is killed at last.
+      const last = setTimeout(() => child.kill('SIGKILL'), 20_000)
+      const code = await exited
+      clearTimeout(last)
+      assert.equal(code, 130, `seed ${seed}: ${stderr}`)
+    })
+  }
 })
