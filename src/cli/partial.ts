@@ -1,6 +1,12 @@
 import { statSync, writeFileSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
-import { partialPath, removeStalePartials, sameFile, wholeFileTarget } from '../util/partial-files.js'
+import {
+  openInPlace,
+  partialPath,
+  removeStalePartials,
+  sameFile,
+  wholeFileTarget,
+} from '../util/partial-files.js'
 import type { RunControl } from './context.js'
 
 /**
@@ -16,7 +22,14 @@ export async function writeWholeFile(
   const { path, inPlace, fd } = await wholeFileTarget(given)
   // Stdout or stderr redirected to a file: written where the stream stands, as a print would be.
   if (fd !== undefined) return writeFileSync(fd, content)
-  if (inPlace) return writeFile(path, content, { signal: control.signal })
+  if (inPlace) {
+    const handle = await openInPlace(path, control.signal)
+    try {
+      return await handle.writeFile(content, { signal: control.signal })
+    } finally {
+      await handle.close()
+    }
+  }
   await removeStalePartials(path)
   const partial = partialPath(path)
   const forget = control.removeOnStop(partial)

@@ -2,8 +2,9 @@
 // the process-liveness test that tells a killed writer's leftovers from a live writer's work.
 // Node-only: imported only by Node-only modules (ts-hamt/node, the CLI, the disk store).
 import { fstatSync, type Stats } from 'node:fs'
-import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises'
+import { constants, type FileHandle, open, readdir, readFile, realpath, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { setTimeout as delay } from 'node:timers/promises'
 
 /** The name `path` is written under until it is complete: `path.partial-<pid>`. */
 export function partialPath(path: string, pid: number = process.pid): string {
@@ -28,6 +29,38 @@ export async function wholeFileTarget(
     return { path: await realpath(path), inPlace: false }
   } catch {
     return { path, inPlace: false } // Missing (the usual case): the write itself reports any problem.
+  }
+}
+
+/**
+ * Opens `path` (written in place: a device, a pipe) for writing; a FIFO once a reader has it open,
+ * polled: a plain open blocks a libuv thread until one comes, and Node's exit waits for that thread,
+ * so no signal could end the process. `signal` ends the wait.
+ */
+export async function openInPlace(path: string, signal?: AbortSignal): Promise<FileHandle> {
+  if (
+    !(await stat(path).then(
+      (stats) => stats.isFIFO(),
+      () => false,
+    ))
+  )
+    return open(path, 'w')
+  for (;;) {
+    signal?.throwIfAborted()
+    let probe: FileHandle
+    try {
+      probe = await open(path, constants.O_WRONLY | constants.O_NONBLOCK)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error // ENXIO: no reader yet.
+      await delay(50, undefined, { signal })
+      continue
+    }
+    // Opened while the probe holds the reader (no wait), closed after: the reader sees no end between.
+    try {
+      return await open(path, 'w')
+    } finally {
+      await probe.close()
+    }
   }
 }
 
