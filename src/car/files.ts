@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises'
 import type { CID } from 'multiformats/cid'
 import type { StoreId } from '../cas/interface.js'
 import { HamtError, InvalidArgumentError, StoreError } from '../errors.js'
-import { partialPath, removeStalePartials, wholeFileTarget } from '../util/partial-files.js'
+import { openInPlace, partialPath, removeStalePartials, wholeFileTarget } from '../util/partial-files.js'
 import { describeSystemError, systemErrorOf } from '../util/system-error.js'
 import { exportCar } from './export.js'
 import { importCarFrom } from './import.js'
@@ -32,7 +32,14 @@ export async function exportCarFile(
   if (!inPlace) await removeStalePartials(target.path)
   const partial = inPlace ? path : partialPath(target.path)
   try {
-    await pipeline(Readable.from(exportCar(source, root, options)), createWriteStream(partial), {
+    // Stdout or stderr redirected to a file: written through it, where the stream stands.
+    const out =
+      target.fd !== undefined
+        ? createWriteStream('', { fd: target.fd, autoClose: false })
+        : inPlace
+          ? (await openInPlace(path, options.signal)).createWriteStream()
+          : createWriteStream(partial)
+    await pipeline(Readable.from(exportCar(source, root, options)), out, {
       signal: options.signal,
     })
     if (!inPlace) await rename(partial, target.path)

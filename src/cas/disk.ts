@@ -91,6 +91,17 @@ class CleaningFsBlockstore extends FsBlockstore {
    * writer's of the block, so another process's failed put removed (or its write cut short) this one's.
    */
   override async put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
+    // A full write buffer writes without `flush()`: each put marks this process a writer and keeps
+    // out of another process's collection, as a flush does (else the collection deletes its block).
+    try {
+      await beginWriting(this.path)
+      return await this.#put(key, value, options)
+    } finally {
+      await endWriting(this.path)
+    }
+  }
+
+  async #put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
     const { dir, file } = blockFile(this, key)
     const temporary = join(this.path, dir, `.${file}.${process.pid}.tmp`)
     // One put at a time per temporary file: two stores of this process may write the same block.
@@ -161,6 +172,63 @@ const MAX_READ_BYTES = 64 << 20
  * writer only while one runs (else it is a killed writer's whose pid came back, pid 1 in a container).
  */
 const flushesHere = new Map<string, number>()
+/**
+ * Per directory, this process's marker being written and the collector lock read after it (or the
+ * marker being removed): a writer beginning waits for it.
+ */
+const markersHere = new Map<string, Promise<void>>()
+
+/**
+ * Counts a flush or put of this process in `directory` (the caller ends it with {@link endWriting},
+ * also when this throws). The first writes the marker, then refuses if another process collects: a
+ * collector takes its lock before it reads markers, so one of the two sees the other; while the
+ * marker stays, no collection begins and later writers need not read the lock again.
+ */
+async function beginWriting(directory: string): Promise<void> {
+  const running = flushesHere.get(directory) ?? 0
+  flushesHere.set(directory, running + 1)
+  if (running === 0) {
+    const marker = join(directory, `${WRITING_MARKER}${process.pid}`)
+    // After the last writer's removal of it, if one is under way (a refusal is that writer's own).
+    const removed = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
+    const entered = removed.then(async () => {
+      // Named as the collector lock names its holder, so a pid handed to another process is told apart.
+      await writeFile(marker, await markerText()).catch(() => {})
+      const collector = await collectorElsewhere(directory)
+      if (collector !== undefined) {
+        throw new StoreError(
+          `cannot write to the disk store at ${directory}: process ${collector} is collecting garbage in it; flush again when it ends`,
+        )
+      }
+    })
+    markersHere.set(directory, entered)
+  }
+  await markersHere.get(directory)
+}
+
+/** This process's marker text (its pid and start time do not change: read once). */
+function markerText(): Promise<string> {
+  ownMarkerText ??= ownerText().then(({ text }) => text)
+  return ownMarkerText
+}
+let ownMarkerText: Promise<string> | undefined
+
+/** Ends what {@link beginWriting} began; the last writer removes the marker. */
+async function endWriting(directory: string): Promise<void> {
+  const left = (flushesHere.get(directory) ?? 1) - 1
+  if (left > 0) return void flushesHere.set(directory, left)
+  flushesHere.delete(directory)
+  // A failed put removed its temporary file; only one it could not remove keeps the marker for a
+  // later open, and only while it is there (tried again here, no write of ours running). A marker
+  // kept otherwise would hold other processes' collections off while this one lives.
+  if (await removedLeftovers(directory)) {
+    // A writer that began meanwhile wrote the marker again (or is writing it): it is its own now.
+    if (flushesHere.has(directory)) return
+    const removal = rm(join(directory, `${WRITING_MARKER}${process.pid}`), { force: true }).catch(() => {})
+    markersHere.set(directory, removal)
+    await removal
+  }
+}
 
 export class DiskStore extends BlockstoreStore {
   readonly directory: string
@@ -189,30 +257,18 @@ export class DiskStore extends BlockstoreStore {
 
   /** Writes the buffered blocks; while it runs, a marker tells other processes' `open` not to clean up. */
   override async flush(options?: AbortOptions): Promise<void> {
-    const marker = join(this.directory, `${WRITING_MARKER}${process.pid}`)
-    const running = flushesHere.get(this.directory) ?? 0
-    flushesHere.set(this.directory, running + 1)
-    // Named as the collector lock names its holder, so a pid handed to another process is told apart.
-    if (running === 0) await writeFile(marker, (await ownerText()).text).catch(() => {})
     try {
+      await beginWriting(this.directory)
+      // Another process's collection was refused above; another store's of this one is refused here.
       const here = collectingHere.get(this.directory)
-      const collector =
-        here === undefined ? await collectorElsewhere(this.directory) : here === this ? undefined : 'this'
-      if (collector !== undefined) {
+      if (here !== undefined && here !== this) {
         throw new StoreError(
-          `cannot write to ${this.description}: ${collector === 'this' ? 'another store in this process' : `process ${collector}`} is collecting garbage in it; flush again when it ends`,
+          `cannot write to ${this.description}: another store in this process is collecting garbage in it; flush again when it ends`,
         )
       }
       await super.flush(options)
     } finally {
-      const left = (flushesHere.get(this.directory) ?? 1) - 1
-      if (left === 0) flushesHere.delete(this.directory)
-      else flushesHere.set(this.directory, left)
-      // A failed put removed its temporary file; only one it could not remove keeps the marker for a
-      // later open, and only while it is there (tried again here, no flush of ours running). A marker
-      // kept otherwise would hold other processes' collections off while this one lives.
-      if (left === 0 && (await removedLeftovers(this.directory)))
-        await rm(marker, { force: true }).catch(() => {})
+      await endWriting(this.directory)
     }
   }
 

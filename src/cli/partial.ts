@@ -1,6 +1,12 @@
-import { fstatSync, statSync } from 'node:fs'
+import { statSync, writeFileSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
-import { partialPath, removeStalePartials, wholeFileTarget } from '../util/partial-files.js'
+import {
+  openInPlace,
+  partialPath,
+  removeStalePartials,
+  sameFile,
+  wholeFileTarget,
+} from '../util/partial-files.js'
 import type { RunControl } from './context.js'
 
 /**
@@ -13,8 +19,17 @@ export async function writeWholeFile(
   given: string,
   content: string | Uint8Array,
 ): Promise<void> {
-  const { path, inPlace } = await wholeFileTarget(given)
-  if (inPlace) return writeFile(path, content, { signal: control.signal })
+  const { path, inPlace, fd } = await wholeFileTarget(given)
+  // Stdout or stderr redirected to a file: written where the stream stands, as a print would be.
+  if (fd !== undefined) return writeFileSync(fd, content)
+  if (inPlace) {
+    const handle = await openInPlace(path, control.signal)
+    try {
+      return await handle.writeFile(content, { signal: control.signal })
+    } finally {
+      await handle.close()
+    }
+  }
   await removeStalePartials(path)
   const partial = partialPath(path)
   const forget = control.removeOnStop(partial)
@@ -35,9 +50,7 @@ export async function writeWholeFile(
  */
 export function isStdout(path: string): boolean {
   try {
-    const file = statSync(path)
-    const out = fstatSync(1)
-    return file.dev === out.dev && file.ino === out.ino
+    return sameFile(statSync(path), 1)
   } catch {
     return false // No such file yet, or no stdout: not the same.
   }
