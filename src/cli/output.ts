@@ -62,22 +62,62 @@ export function makeOutput(
 
 /**
  * JSON for IPLD values: bytes as `{"/":{"bytes":base64}}` and CIDs as `{"/":cid}`, as DAG-JSON writes
- * them, bigints as text. Converted first, then stringified plain: a replacer costs V8 so much stack per
- * level that a value nested 3,000 deep, which `set --type json` stores and the decoder reads, overflowed.
+ * them, bigints as text; otherwise what `JSON.stringify(value, null, indent)` writes. Written without
+ * recursion: JSON.stringify and any recursive walk overflow the stack on values nested a few thousand
+ * deep, which `set --type json` stores and the decoder reads.
  */
-export function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(plainJson(value), null, indent)
+export function toJson(value: unknown, indent = 0): string {
+  const out: string[] = []
+  // What is left to write, last first: a value at a depth, or text (separators, keys, brackets).
+  const todo: ({ value: unknown; depth: number } | string)[] = [{ value, depth: 0 }]
+  const newline = (depth: number): string => (indent > 0 ? `\n${' '.repeat(indent * depth)}` : '')
+  while (todo.length > 0) {
+    const step = todo.pop() as { value: unknown; depth: number } | string
+    if (typeof step === 'string') {
+      out.push(step)
+      continue
+    }
+    const item = plainLeaf(step.value)
+    const depth = step.depth
+    if (typeof item !== 'object' || item === null) {
+      out.push(JSON.stringify(item) ?? 'null')
+      continue
+    }
+    const array = Array.isArray(item)
+    // Like JSON.stringify: object members that have no JSON form are left out.
+    const entries = array
+      ? (item as unknown[]).map((member) => ['', member] as const)
+      : Object.entries(item)
+          .map(([key, member]) => [key, plainLeaf(member)] as const)
+          .filter(([, member]) => !noJson(member))
+    const [open, close] = array ? ['[', ']'] : ['{', '}']
+    if (entries.length === 0) {
+      out.push(open + close)
+      continue
+    }
+    out.push(open)
+    todo.push(newline(depth) + close)
+    for (let index = entries.length - 1; index >= 0; index--) {
+      const [key, member] = entries[index] as readonly [string, unknown]
+      todo.push({ value: member, depth: depth + 1 })
+      const name = array ? '' : `${JSON.stringify(key)}:${indent > 0 ? ' ' : ''}`
+      todo.push(`${index === 0 ? '' : ','}${newline(depth + 1)}${name}`)
+    }
+  }
+  return out.join('')
 }
 
-function plainJson(value: unknown): unknown {
+/** One value as JSON sees it before looking inside: bytes, bigints and `toJSON` (CIDs) converted; idempotent. */
+function plainLeaf(value: unknown): unknown {
   if (value instanceof Uint8Array) return { '/': { bytes: Buffer.from(value).toString('base64') } }
   if (typeof value === 'bigint') return value.toString()
-  if (typeof value !== 'object' || value === null) return value
-  if (Array.isArray(value)) return value.map(plainJson)
-  // CIDs serialise themselves as {"/": "bafy…"} (their toJSON).
-  const own = value as { toJSON?: () => unknown }
-  if (typeof own.toJSON === 'function') return own.toJSON()
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, plainJson(item)]))
+  const own = value as { toJSON?: () => unknown } | null
+  if (typeof own?.toJSON === 'function') return own.toJSON()
+  return value
+}
+
+function noJson(value: unknown): boolean {
+  return value === undefined || typeof value === 'function' || typeof value === 'symbol'
 }
 
 /** An error as the CLI reports it: a stable `code`, a message, and the errno and path of an fs failure. */
