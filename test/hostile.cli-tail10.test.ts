@@ -2,7 +2,8 @@
 // control characters as escapes, while pipes, --json and --out files keep the exact text.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -79,5 +80,51 @@ describe(`a stranger's key and value (seed ${seed})`, () => {
     assert.equal((await cli('get', root, key)).stdout, `${value}\n`)
     const json = JSON.parse((await cli('get', root, key, '--json')).stdout) as { value: string }
     assert.equal(json.value, value)
+  })
+})
+
+describe('small CLI mistakes', () => {
+  let root = ''
+  before(async () => {
+    const empty = (await cli('create')).stdout.trim()
+    root = (await cli('set', empty, 'k', 'v')).stdout.trim()
+  })
+
+  it('get --out "" is a usage error naming --out, not an untyped rename failure', async () => {
+    const run = await cli('get', root, 'k', '--out', '')
+    assert.equal(run.code, 2, run.stderr)
+    assert.match(run.stderr, /--out/)
+    assert.match(run.stderr, /ERR_INVALID_ARGUMENT/)
+  })
+
+  it('a failed --out names the path given, not the partial file written first', async () => {
+    const out = join(scratch, `no-such-dir-${Math.floor(random() * 1e6)}`, 'value.txt')
+    const run = await cli('get', root, 'k', '--out', out)
+    assert.equal(run.code, 1, run.stderr)
+    assert.ok(run.stderr.startsWith(`ts-hamt: writing ${out} failed`), run.stderr)
+    assert.match(run.stderr, /ENOENT/)
+  })
+
+  it('export ROOT - writes the CAR to stdout (the `-` convention), not a file named "-"', async () => {
+    const run = await promisify(execFile)(process.execPath, [cliBinary, 'export', root, '-'], {
+      cwd: scratch,
+      env: { ...process.env, TS_HAMT_STORE: '' },
+      encoding: 'buffer',
+    })
+    assert.ok(!existsSync(join(scratch, '-')), 'a file named "-" was written')
+    assert.ok(run.stdout.length > 40, `stdout has ${run.stdout.length} bytes`)
+    const imported = join(scratch, `from-stdout-${Math.floor(random() * 1e6)}.car`)
+    await writeFile(imported, run.stdout)
+    const back = await cli('--store', join(scratch, 'imported-store'), 'import', imported)
+    assert.equal(back.code, 0, back.stderr)
+    assert.match(back.stdout, new RegExp(`root ${root}`))
+    assert.match(run.stderr.toString(), /exported \d+ blocks/)
+  })
+
+  it('zarr info ROOT with one argument more is refused (exit 2)', async () => {
+    const extra = `extra${Math.floor(random() * 1e6)}`
+    const run = await cli('zarr', 'info', root, extra)
+    assert.equal(run.code, 2, run.stderr)
+    assert.match(run.stderr, new RegExp(`unexpected argument "${extra}"`))
   })
 })

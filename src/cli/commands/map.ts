@@ -3,7 +3,7 @@ import { InvalidArgumentError, KeyNotFoundError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
 import { type Context, rootOf, UsageError } from '../context.js'
 import { toJson } from '../output.js'
-import { isStdout, writeWholeFile } from '../partial.js'
+import { isStdout, outputPath, writeWholeFile } from '../partial.js'
 import type { Command } from './command.js'
 
 const valueFlags = {
@@ -80,15 +80,16 @@ export const get: Command = {
   flags: valueFlags,
   async run(context, [root, key], flags) {
     if (key === undefined) throw new UsageError('KEY is missing')
+    const out = typeof flags.out === 'string' ? outputPath(flags.out, '--out') : undefined
     const raw = flags.raw === true
     const map = await openMap(context, root, raw, true)
     const value = await map.get(key)
     if (value === undefined) throw new KeyNotFoundError(key)
-    if (typeof flags.out === 'string') {
+    if (out !== undefined) {
       // As printed: bytes as they are, a string as its text, anything else as JSON.
       const content = value instanceof Uint8Array ? value : typeof value === 'string' ? value : toJson(value)
-      const toStdout = isStdout(flags.out)
-      await writeWholeFile(context, flags.out, content)
+      const toStdout = isStdout(out)
+      await writeWholeFile(context, out, content)
       context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`, {
         stderr: toStdout,
       })
