@@ -21,11 +21,12 @@ const cli = (...args: string[]) => runCli(scratch, args, 60_000)
 
 // Clear the screen, set the window title, a C1 CSI (U+009B), a right-to-left override, a bell, a newline.
 const attacks = ['\x1b[2J', '\x1b]0;pwned\x07', '\u009b31m', '\u202e', '\r', '\x08', '\n']
-/** Whether `text` has a character a terminal acts on (tabs aside): C0, DEL, C1 or the override. */
-const harmful = (text: string): boolean =>
+/** Whether `text` has a character a terminal acts on (tabs aside, and newlines where `lines`): C0, DEL, C1, the override. */
+const harmful = (text: string, lines = false): boolean =>
   [...text].some((char) => {
     const code = char.codePointAt(0) as number
-    return (code < 0x20 && code !== 0x09) || (code >= 0x7f && code <= 0x9f) || code === 0x202e
+    if (code === 0x09 || (lines && code === 0x0a)) return false
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x202e
   })
 const hostile = (): string =>
   Array.from(
@@ -65,14 +66,15 @@ describe(`a stranger's key and value (seed ${seed})`, () => {
     assert.ok(listed.startsWith('key'), JSON.stringify(listed))
     assert.match(listed, /\\x1b|\\u009b|\\u202e|\\r|\\x08|\\n/)
     const got = await onTerminal(['get', root, key])
-    assert.ok(!harmful(got.trimEnd()), JSON.stringify(got))
+    // A value's own newlines print as lines (a multi-line value); a key's never do.
+    assert.ok(!harmful(got, true), JSON.stringify(got))
   })
 
   it('on a terminal, an error quoting the key shows it escaped', async () => {
     const missing = `${key}${hostile()}`
     const said = await onTerminal(['get', root, missing])
     assert.match(said, /ERR_KEY_NOT_FOUND/)
-    assert.ok(!harmful(said.trimEnd()), JSON.stringify(said))
+    assert.ok(!harmful(said, true), JSON.stringify(said))
   })
 
   it('into a pipe, and with --json, the exact text', async () => {
@@ -126,5 +128,20 @@ describe('small CLI mistakes', () => {
     const run = await cli('zarr', 'info', root, extra)
     assert.equal(run.code, 2, run.stderr)
     assert.match(run.stderr, new RegExp(`unexpected argument "${extra}"`))
+  })
+})
+
+describe('set --file with --type', () => {
+  it('--type json parses the file (it was dropped: the file was stored as bytes)', async () => {
+    const empty = (await cli('create')).stdout.trim()
+    const text = JSON.stringify({ n: Math.floor(random() * 1000), list: [1, 'two'] })
+    const file = join(scratch, `value-${Math.floor(random() * 1e6)}.json`)
+    await writeFile(file, text)
+    const set = await cli('set', empty, 'j', '--file', file, '--type', 'json')
+    assert.equal(set.code, 0, set.stderr)
+    const got = await cli('get', set.stdout.trim(), 'j')
+    assert.equal(got.stdout.trim(), text)
+    const raw = await cli('set', empty, 'j', '--file', file, '--type', 'json', '--raw')
+    assert.equal(raw.code, 2, raw.stderr)
   })
 })
