@@ -103,6 +103,16 @@ class FrameWalker {
   }
 }
 
+/** Resumes the frame's decoder when more output is wanted: backpressure, as a pipeline has it. */
+class FramesDecoder extends Transform {
+  frame: Transform | undefined
+
+  override _read(size: number): void {
+    this.frame?.resume()
+    super._read(size)
+  }
+}
+
 /**
  * Decodes a `Content-Encoding: zstd` body of any number of frames, each by a `node:zlib` decoder of
  * its own; `undefined` where `node:zlib` has no zstd (Node before 22.15).
@@ -110,8 +120,7 @@ class FrameWalker {
 export function zstdBodyDecoder(): Transform | undefined {
   if (createZstdDecompress === undefined) return undefined
   const walker = new FrameWalker()
-  let frame: Transform | undefined
-  const decoder: Transform = new Transform({
+  const decoder = new FramesDecoder({
     async transform(chunk: Buffer, _encoding, done: TransformCallback) {
       try {
         let from = 0
@@ -126,24 +135,33 @@ export function zstdBodyDecoder(): Transform | undefined {
         done(error as Error)
       }
     },
+    destroy(error, done) {
+      decoder.frame?.destroy() // a cancelled or failed body: its zlib handle is freed now, not at GC
+      done(error)
+    },
     async flush(done: TransformCallback) {
       if (!walker.between) return done(new TypeError('the zstd body ends inside a frame'))
       done()
     },
   })
   const write = async (bytes: Uint8Array): Promise<void> => {
+    let frame = decoder.frame
     if (frame === undefined) {
-      frame = (createZstdDecompress as () => Transform)()
-      frame.on('data', (out: Buffer) => decoder.push(out))
+      const started = (createZstdDecompress as () => Transform)()
+      frame = started
+      decoder.frame = started
+      started.on('data', (out: Buffer) => {
+        if (!decoder.push(out)) started.pause()
+      })
       frame.on('error', (error) => decoder.destroy(error)) // a corrupt frame: the body fails with it
     }
-    if (!frame.write(bytes)) await new Promise((resolve) => frame?.once('drain', resolve))
+    if (!frame.write(bytes)) await new Promise((resolve) => frame.once('drain', resolve))
   }
   const endFrame = async (): Promise<void> => {
-    const ending = frame as Transform
-    frame = undefined
+    const ending = decoder.frame as Transform
     ending.end()
-    await finished(ending)
+    await finished(ending) // still decoder.frame meanwhile: a read resumes it until its output is out
+    decoder.frame = undefined
   }
   return decoder
 }
