@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import * as zlib from 'node:zlib'
 import { nodeHttpFetch } from '../src/node/http-fetch.js'
+import { withinBudget } from './helpers/hostile.js'
 import { serve } from './helpers/loopback.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
@@ -59,6 +60,20 @@ describe(`nodeHttpFetch of a zstd body (seed ${seed})`, {
       assert.ok(body.equals(Buffer.concat(parts)))
     })
   }
+
+  it('of frames that decode to gigabytes, read slowly, stays within the memory budget', async () => {
+    // Each frame is 256 MiB of zeros in a few kB: frame decoders must wait for the reader.
+    const frame = zstd(Buffer.alloc(256 << 20))
+    const url = await zstdServer([Buffer.concat([frame, frame, frame])])
+    const outcome = await withinBudget('zstd bomb', async () => {
+      const reader = ((await nodeHttpFetch()(url)).body as ReadableStream<Uint8Array>).getReader()
+      await reader.read()
+      // A reader that pauses: time for decoders that do not wait to fill memory (no timed assertion).
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      await reader.cancel()
+    })
+    assert.equal(outcome.error, undefined)
+  })
 
   const refused: Record<string, (frames: Buffer[]) => Buffer> = {
     'a frame then bytes that are no frame': (frames) =>
