@@ -185,8 +185,8 @@ export class IntegrityError extends HamtError {
 export class DecryptionError extends HamtError {
   declare readonly code: 'ERR_DECRYPTION'
 
-  constructor(message: string) {
-    super('ERR_DECRYPTION', message)
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_DECRYPTION', message, options)
   }
 }
 

@@ -23,27 +23,30 @@ export function makeOutput(
   stdout: NodeJS.WritableStream = process.stdout,
   stderr: NodeJS.WritableStream = process.stderr,
 ): Output {
+  // On a terminal, a stranger's keys and values are shown escaped (as `ls` does); pipes get them exact.
+  const shown = (to: NodeJS.WritableStream, text: string, keep: string): string =>
+    (to as { isTTY?: boolean }).isTTY === true ? terminalText(text, keep) : text
   return {
     json,
     line(text) {
-      if (!json) stdout.write(`${text}\n`)
+      if (!json) stdout.write(`${shown(stdout, text, '\t')}\n`)
     },
     result(value, text, options) {
       const to = options?.stderr === true ? stderr : stdout
       if (json) to.write(`${toJson(value, 2)}\n`)
-      else to.write(`${text === undefined ? String(value) : text(value)}\n`)
+      else to.write(`${shown(to, text === undefined ? String(value) : text(value), '\n\t')}\n`)
     },
     progress(label) {
       if (!showProgress) return { update() {}, done() {} }
       let last = 0
-      let shown = ''
+      let drawn = ''
       const draw = (done: number, total?: number, detail?: string): void => {
         const bar =
           total !== undefined && total > 0
             ? `[${'#'.repeat(Math.round((done / total) * 24)).padEnd(24, '.')}] ${done}/${total}`
             : `${done}`
-        shown = `\r${label} ${bar}${detail ? ` ${detail}` : ''}`
-        stderr.write(shown)
+        drawn = `\r${terminalText(`${label} ${bar}${detail ? ` ${detail}` : ''}`)}`
+        stderr.write(drawn)
       }
       return {
         update(done, total, detail) {
@@ -53,7 +56,7 @@ export function makeOutput(
           draw(done, total, detail)
         },
         done() {
-          if (shown !== '') stderr.write('\n')
+          if (drawn !== '') stderr.write('\n')
         },
       }
     },
@@ -62,22 +65,62 @@ export function makeOutput(
 
 /**
  * JSON for IPLD values: bytes as `{"/":{"bytes":base64}}` and CIDs as `{"/":cid}`, as DAG-JSON writes
- * them, bigints as text. Converted first, then stringified plain: a replacer costs V8 so much stack per
- * level that a value nested 3,000 deep, which `set --type json` stores and the decoder reads, overflowed.
+ * them, bigints as text; otherwise what `JSON.stringify(value, null, indent)` writes. Written without
+ * recursion: JSON.stringify and any recursive walk overflow the stack on values nested a few thousand
+ * deep, which `set --type json` stores and the decoder reads.
  */
-export function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(plainJson(value), null, indent)
+export function toJson(value: unknown, indent = 0): string {
+  const out: string[] = []
+  // What is left to write, last first: a value at a depth, or text (separators, keys, brackets).
+  const todo: ({ value: unknown; depth: number } | string)[] = [{ value, depth: 0 }]
+  const newline = (depth: number): string => (indent > 0 ? `\n${' '.repeat(indent * depth)}` : '')
+  while (todo.length > 0) {
+    const step = todo.pop() as { value: unknown; depth: number } | string
+    if (typeof step === 'string') {
+      out.push(step)
+      continue
+    }
+    const item = plainLeaf(step.value)
+    const depth = step.depth
+    if (typeof item !== 'object' || item === null) {
+      out.push(JSON.stringify(item) ?? 'null')
+      continue
+    }
+    const array = Array.isArray(item)
+    // Like JSON.stringify: object members that have no JSON form are left out.
+    const entries = array
+      ? (item as unknown[]).map((member) => ['', member] as const)
+      : Object.entries(item)
+          .map(([key, member]) => [key, plainLeaf(member)] as const)
+          .filter(([, member]) => !noJson(member))
+    const [open, close] = array ? ['[', ']'] : ['{', '}']
+    if (entries.length === 0) {
+      out.push(open + close)
+      continue
+    }
+    out.push(open)
+    todo.push(newline(depth) + close)
+    for (let index = entries.length - 1; index >= 0; index--) {
+      const [key, member] = entries[index] as readonly [string, unknown]
+      todo.push({ value: member, depth: depth + 1 })
+      const name = array ? '' : `${JSON.stringify(key)}:${indent > 0 ? ' ' : ''}`
+      todo.push(`${index === 0 ? '' : ','}${newline(depth + 1)}${name}`)
+    }
+  }
+  return out.join('')
 }
 
-function plainJson(value: unknown): unknown {
+/** One value as JSON sees it before looking inside: bytes, bigints and `toJSON` (CIDs) converted; idempotent. */
+function plainLeaf(value: unknown): unknown {
   if (value instanceof Uint8Array) return { '/': { bytes: Buffer.from(value).toString('base64') } }
   if (typeof value === 'bigint') return value.toString()
-  if (typeof value !== 'object' || value === null) return value
-  if (Array.isArray(value)) return value.map(plainJson)
-  // CIDs serialise themselves as {"/": "bafy…"} (their toJSON).
-  const own = value as { toJSON?: () => unknown }
-  if (typeof own.toJSON === 'function') return own.toJSON()
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, plainJson(item)]))
+  const own = value as { toJSON?: () => unknown } | null
+  if (typeof own?.toJSON === 'function') return own.toJSON()
+  return value
+}
+
+function noJson(value: unknown): boolean {
+  return value === undefined || typeof value === 'function' || typeof value === 'symbol'
 }
 
 /** An error as the CLI reports it: a stable `code`, a message, and the errno and path of an fs failure. */
@@ -111,7 +154,39 @@ export function formatError(report: ErrorReport, json: boolean): string {
   const codes = [...new Set([report.code, report.errno])].filter(
     (code) => code !== undefined && !report.message.endsWith(`(${code})`),
   )
-  return codes.length === 0
-    ? `ts-hamt: ${report.message}`
-    : `ts-hamt: ${report.message} (${codes.join(', ')})`
+  // Messages quote keys, paths and server answers: escaped always, as stderr is read by people.
+  const message = terminalText(report.message, '\n\t')
+  return codes.length === 0 ? `ts-hamt: ${message}` : `ts-hamt: ${message} (${codes.join(', ')})`
+}
+
+/** Whether a terminal acts on this UTF-16 unit: C0 controls, DEL, C1 (U+009B is CSI), bidi controls. */
+function controlsTerminal(code: number): boolean {
+  if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true
+  return (
+    code === 0x061c ||
+    code === 0x200e ||
+    code === 0x200f ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  )
+}
+
+const NAMED_ESCAPES: Record<number, string> = { 9: '\\t', 10: '\\n', 13: '\\r' }
+
+/**
+ * `text` with every character a terminal would act on written as an escape (`\x1b`, `\r`, `\u202e`),
+ * except those in `keep` (the newlines between a result's lines), so a stranger's data cannot clear,
+ * recolour or retitle the user's terminal or fake lines. Exact text: `--json`, a pipe, or `--out`.
+ */
+export function terminalText(text: string, keep = '\t'): string {
+  let out = ''
+  let from = 0
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index)
+    if (!controlsTerminal(code) || keep.includes(text[index] as string)) continue
+    const hex = code.toString(16).padStart(code < 0x100 ? 2 : 4, '0')
+    out += text.slice(from, index) + (NAMED_ESCAPES[code] ?? (code < 0x100 ? `\\x${hex}` : `\\u${hex}`))
+    from = index + 1
+  }
+  return from === 0 ? text : out + text.slice(from)
 }

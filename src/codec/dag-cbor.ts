@@ -63,6 +63,12 @@ function exactDecoder(options: DecodeOptions): (bytes: Uint8Array) => unknown {
     tokenizer._pos = 0
     try {
       return decode(bytes, withTokenizer)
+    } catch (error) {
+      if (!isStackOverflow(error)) throw error
+      throw new Error(
+        `CBOR decode error: arrays and maps nested ${nestingDepth(bytes)} deep, more than this runtime's stack decodes`,
+        { cause: error },
+      )
     } finally {
       tokenizer.data = EMPTY // drop the block: a long-lived reference would keep it in memory
     }
@@ -70,6 +76,41 @@ function exactDecoder(options: DecodeOptions): (bytes: Uint8Array) => unknown {
 }
 
 const EMPTY = new Uint8Array(0)
+
+// cborg decodes recursively, so a stranger's block nested a few thousand deep overflows the stack
+// (V8 and Safari: RangeError; Firefox: InternalError); callers wrap this in their typed errors.
+function isStackOverflow(error: unknown): boolean {
+  if (error instanceof RangeError) return /call stack|recursion/i.test(error.message)
+  return (error as Error | null)?.name === 'InternalError'
+}
+
+/** How deep arrays and maps nest in `bytes`, read without recursion and never past its end. */
+function nestingDepth(bytes: Uint8Array): number {
+  const left: number[] = [] // items still to come in each open array or map
+  let deepest = 0
+  let pos = 0
+  while (pos < bytes.length) {
+    const major = (bytes[pos] as number) >> 5
+    const info = (bytes[pos] as number) & 0x1f
+    if (info > 27) break // indefinite lengths and reserved values: not DAG-CBOR, cborg stopped there
+    const size = info < 24 ? 0 : 1 << (info - 24)
+    if (pos + 1 + size > bytes.length) break
+    let n = info
+    if (size > 0) n = bytes.subarray(pos + 1, pos + 1 + size).reduce((sum, byte) => sum * 256 + byte, 0)
+    pos += 1 + size
+    if (major === 6) continue // a tag's content is the same item
+    if (major === 2 || major === 3) pos += n
+    if ((major === 4 || major === 5) && n > 0) {
+      left.push(major === 5 ? 2 * n : n)
+      deepest = Math.max(deepest, left.length)
+      continue
+    }
+    // One item complete: it may complete the arrays and maps around it.
+    for (let top = left.length - 1; top >= 0 && --(left[top] as number) === 0; top--) left.pop()
+    if (left.length === 0) break
+  }
+  return deepest
+}
 const decodeValue = exactDecoder(dagCbor.decodeOptions)
 const decodeWithMaps = exactDecoder({ ...dagCbor.decodeOptions, useMaps: true })
 

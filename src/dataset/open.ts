@@ -29,7 +29,9 @@ export function zarrLayoutOf(rootBlock: Uint8Array, root?: string): ZarrLayout {
   try {
     decoded = decodeDagCbor(rootBlock)
   } catch (error) {
-    throw new InvalidArgumentError(`${what} is not a DAG-CBOR block`, { cause: error })
+    throw new InvalidArgumentError(`${what} is not a DAG-CBOR block: ${(error as Error)?.message}`, {
+      cause: error,
+    })
   }
   if (Array.isArray(decoded)) return { kind: 'hamt' }
   const version = (decoded as { manifest_version?: unknown } | null)?.manifest_version

@@ -4,6 +4,7 @@ import { pipeline, type Readable, type Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import { InvalidArgumentError } from '../errors.js'
 import { Pool, type RawMessage, StaleConnection } from './http1.js'
+import { zstdBodyDecoder } from './zstd-body.js'
 
 /** An answer's head and body: node:http's `IncomingMessage`, or our HTTP/1.1 client's `RawMessage`. */
 type Incoming = http.IncomingMessage | RawMessage
@@ -92,11 +93,8 @@ function decoderFor(coding: string): Transform | undefined {
       return zlib.createInflate()
     case 'br':
       return zlib.createBrotliDecompress()
-    case 'zstd': {
-      // Node 22.15+ and 23.8+ only.
-      const zstd = (zlib as { createZstdDecompress?: () => Transform }).createZstdDecompress
-      return zstd?.()
-    }
+    case 'zstd':
+      return zstdBodyDecoder() // Node 22.15+ and 23.8+ only
     default:
       return undefined
   }

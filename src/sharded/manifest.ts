@@ -30,7 +30,7 @@ export function decodeCbor(bytes: Uint8Array, what: string): unknown {
   try {
     return decodeDagCbor(bytes)
   } catch (cause) {
-    throw new InvalidManifestError(`${what} is not valid DAG-CBOR`, { cause })
+    throw new InvalidManifestError(`${what} is not valid DAG-CBOR: ${(cause as Error)?.message}`, { cause })
   }
 }
 

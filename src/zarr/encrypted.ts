@@ -74,10 +74,11 @@ export class EncryptedZarrHAMTStore extends ZarrHAMTStore {
     sealed.set(tag, ciphertext.length)
     try {
       return xchacha20poly1305(this.#key, nonce, this.#header).decrypt(sealed)
-    } catch {
+    } catch (cause) {
       // Which of key, header or bytes is wrong cannot be told apart, and should not be.
       throw new DecryptionError(
         `cannot decrypt ${JSON.stringify(key)}: wrong key or header, or the value was altered`,
+        { cause },
       )
     }
   }

@@ -1,7 +1,10 @@
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { exportCar } from '../../car/export.js'
 import { exportCarFile, importCarFile } from '../../car/files.js'
 import { partialPath, wholeFileTarget } from '../../util/partial-files.js'
 import { asSink, rootOf, UsageError } from '../context.js'
-import { isStdout } from '../partial.js'
+import { isStdout, outputPath, STDOUT } from '../partial.js'
 import type { Command } from './command.js'
 
 export const exportCommand: Command = {
@@ -9,29 +12,34 @@ export const exportCommand: Command = {
   maxArgs: 2,
   stopsOnAbort: true,
   summary: 'write the map at ROOT (every node and value) to a CAR file',
-  usage: 'export ROOT FILE.car [--base OLD]',
+  usage: 'export ROOT FILE.car|- [--base OLD]',
   help: `The CAR has ROOT as its root; \`ipfs dag import FILE.car\` loads it into Kubo. With --base OLD, only
-the blocks ROOT reaches and OLD does not: what a holder of OLD needs to have ROOT.`,
+the blocks ROOT reaches and OLD does not: what a holder of OLD needs to have ROOT. FILE - is stdout.`,
   flags: { base: { type: 'string' } },
-  async run(context, [root, file], flags) {
+  async run(context, [root, given], flags) {
+    const file = given === undefined ? undefined : outputPath(given, 'FILE')
     const cid = await rootOf(context, root)
     const base = typeof flags.base === 'string' ? await rootOf(context, flags.base, '--base') : undefined
     if (file === undefined) throw new UsageError('FILE is missing: where to write the CAR')
     const store = await context.store()
     // exportCarFile removes its stale and failed partial files (a device has none); this covers a forced exit.
     const toStdout = isStdout(file)
-    const target = await wholeFileTarget(file)
+    const target = file === STDOUT ? { inPlace: true, path: file } : await wholeFileTarget(file)
     const forget = target.inPlace ? () => {} : context.removeOnStop(partialPath(target.path))
     const progress = context.output.progress('exported')
     let total = { blocks: 0, bytes: 0 }
-    await exportCarFile(store, cid, file, {
+    const options = {
       signal: context.signal,
       ...(base === undefined ? {} : { base }),
-      onProgress: (p) => {
+      onProgress: (p: typeof total) => {
         total = p
         progress.update(p.blocks, undefined, `blocks, ${(p.bytes / 1e6).toFixed(1)} MB`)
       },
-    })
+    }
+    if (file === STDOUT) {
+      // stdout stays open for the summary and the error report (end: false).
+      await pipeline(Readable.from(exportCar(store, cid, options)), process.stdout, { end: false })
+    } else await exportCarFile(store, cid, file, options)
     forget()
     progress.done()
     context.output.result(

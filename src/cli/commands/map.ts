@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises'
+import { decodeUtf8 } from '../../codec/dag-cbor.js'
 import { InvalidArgumentError, KeyNotFoundError } from '../../errors.js'
 import { HAMT } from '../../hamt/hamt.js'
 import { type Context, rootOf, UsageError } from '../context.js'
 import { toJson } from '../output.js'
-import { isStdout, writeWholeFile } from '../partial.js'
+import { isStdout, outputPath, writeWholeFile } from '../partial.js'
 import type { Command } from './command.js'
 
 const valueFlags = {
@@ -42,7 +43,8 @@ export const set: Command = {
   summary: 'set KEY to VALUE in the map at ROOT; print the new root CID',
   usage: 'set ROOT KEY [VALUE] [--type string|json|number] [--file PATH --raw]',
   help: `VALUE is stored as a DAG-CBOR string by default; --type json parses it as JSON, --type number
-as a number. --file PATH reads the value from a file (with --raw, stored as raw bytes, as Zarr chunks are).`,
+as a number. --file PATH reads the value from a file: its bytes as a byte string, its text as JSON or a
+number with --type json|number, or with --raw the bytes as they are (as Zarr chunks are).`,
   flags: valueFlags,
   async run(context, [root, key, text], flags) {
     if (key === undefined) throw new UsageError('KEY is missing')
@@ -59,6 +61,20 @@ as a number. --file PATH reads the value from a file (with --raw, stored as raw 
         })
       }
       value = bytes
+      // --type json|number parse the file's text (it was dropped: the file was stored as bytes).
+      const type = String(flags.type)
+      if (type !== 'string') {
+        if (raw) throw new UsageError(`--raw stores the file's bytes as they are: it takes no --type ${type}`)
+        let text: string
+        try {
+          text = decodeUtf8(bytes)
+        } catch (error) {
+          throw new UsageError(`--file ${flags.file} is not UTF-8 text, as --type ${type} needs`, {
+            cause: error,
+          })
+        }
+        value = parseValue(text, type)
+      }
     } else {
       if (text === undefined) throw new UsageError('VALUE is missing (or give --file PATH)')
       if (raw) throw new UsageError('--raw needs --file PATH: raw values are bytes')
@@ -80,15 +96,16 @@ export const get: Command = {
   flags: valueFlags,
   async run(context, [root, key], flags) {
     if (key === undefined) throw new UsageError('KEY is missing')
+    const out = typeof flags.out === 'string' ? outputPath(flags.out, '--out') : undefined
     const raw = flags.raw === true
     const map = await openMap(context, root, raw, true)
     const value = await map.get(key)
     if (value === undefined) throw new KeyNotFoundError(key)
-    if (typeof flags.out === 'string') {
+    if (out !== undefined) {
       // As printed: bytes as they are, a string as its text, anything else as JSON.
       const content = value instanceof Uint8Array ? value : typeof value === 'string' ? value : toJson(value)
-      const toStdout = isStdout(flags.out)
-      await writeWholeFile(context, flags.out, content)
+      const toStdout = isStdout(out)
+      await writeWholeFile(context, out, content)
       context.output.result({ key, out: flags.out }, () => `wrote ${key} to ${flags.out}`, {
         stderr: toStdout,
       })

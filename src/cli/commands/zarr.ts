@@ -84,7 +84,13 @@ printed as text (default 100).`,
   async run(context, [action, root, arrayPath], flags) {
     // Checked first, for every action: a bad key or a lone --header is refused before anything is read.
     const encryption = encryptionOf(flags)
-    if (action === 'info') return info(context, root, encryption)
+    if (action === 'info') {
+      // maxArgs (3) is get's; info takes ROOT only.
+      if (arrayPath !== undefined) {
+        throw new UsageError(`unexpected argument ${JSON.stringify(arrayPath)}: ts-hamt zarr info ROOT`)
+      }
+      return info(context, root, encryption)
+    }
     if (action === 'get') {
       const limit = Number(flags.limit)
       if (!Number.isSafeInteger(limit) || limit < 1) {
