@@ -130,6 +130,41 @@ const arrayDoc = (dataType: string) => ({
 })
 
 /** For each pair: zarr-python writes seeded values under the first document, reads them under the second. */
+const sameV2 = (x: object, y: object) =>
+  ['dtype', 'compressor', 'filters'].every(
+    (field) =>
+      canonical(encodingField(parse(x), field), 'as-integers') ===
+      canonical(encodingField(parse(y), field), 'as-integers'),
+  )
+
+/** A numcodecs config with some settings left out (numcodecs 0.16 fills them). */
+const numcodec = () => {
+  const some = (fields: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(fields).filter(() => random() < 0.5))
+  return pick([
+    { id: 'zstd', ...some({ level: 0, checksum: false }) },
+    { id: 'blosc', ...some({ cname: 'lz4', clevel: 5, shuffle: 1, blocksize: 0 }) },
+    { id: 'gzip', ...some({ level: 1 }) },
+    { id: 'zlib', ...some({ level: 1 }) },
+    { id: 'bz2', ...some({ level: 1 }) },
+    { id: 'lz4', ...some({ acceleration: 1 }) },
+  ])
+}
+
+const v2Doc = (dtype: string) => {
+  const filters = pick([null, [], undefined, [numcodec()]])
+  return {
+    zarr_format: 2,
+    shape: [8],
+    chunks: [4],
+    dtype,
+    fill_value: null,
+    order: 'C',
+    compressor: pick([null, numcodec()]),
+    ...(filters === undefined ? {} : { filters }),
+  }
+}
+
 async function readsBack(pairs: Array<[object, object]>): Promise<string[]> {
   const script = `
 import json, sys, tempfile, os, numpy as np, zarr
@@ -140,7 +175,7 @@ for a, b in pairs:
     with tempfile.TemporaryDirectory() as d:
         os.makedirs(d + '/a')
         def put(doc):
-            with open(d + '/a/zarr.json', 'w') as f: json.dump(doc, f)
+            with open(d + ('/a/zarr.json' if doc['zarr_format'] == 3 else '/a/.zarray'), 'w') as f: json.dump(doc, f)
         put(a)
         arr = zarr.open_array(store=d, path='a', mode='r+')
         values = (rng.integers(-100, 100, 8)).astype(arr.dtype)
@@ -169,6 +204,25 @@ describe('generated pairs the check calls equal decode alike in zarr-python 3', 
         for (const y of docs.slice(i + 1))
           if (pairs.length < 80 && JSON.stringify(x) !== JSON.stringify(y) && sameEncoding(x, y))
             pairs.push([x, y])
+    assert.ok(pairs.length >= 20, `only ${pairs.length} pairs (seed ${seed})`)
+    const wrong = await readsBack(pairs)
+    assert.deepEqual(
+      wrong.slice(0, 3),
+      [],
+      `${wrong.length} of ${pairs.length} pairs read wrong (seed ${seed})`,
+    )
+  })
+})
+
+describe('generated v2 pairs the check calls equal decode alike in zarr-python 3', () => {
+  it('filters null, [] or left out; numcodecs settings left out; 1-byte, big-endian and string dtypes', async () => {
+    const docs = Array.from({ length: 300 }, () =>
+      v2Doc(pick(['|b1', '|i1', '|u1', '<i2', '>i4', '>f8', '<i8', '|S4', '<U3'])),
+    )
+    const pairs: Array<[object, object]> = []
+    for (const [i, x] of docs.entries())
+      for (const y of docs.slice(i + 1))
+        if (pairs.length < 80 && JSON.stringify(x) !== JSON.stringify(y) && sameV2(x, y)) pairs.push([x, y])
     assert.ok(pairs.length >= 20, `only ${pairs.length} pairs (seed ${seed})`)
     const wrong = await readsBack(pairs)
     assert.deepEqual(
