@@ -116,16 +116,29 @@ function codecWithDefaults(codec: PyJson, itemSize: number | undefined, depth: n
     ])
     const inner = (field: string, size: number | undefined) => {
       const list = filled.get(field)
-      if (Array.isArray(list))
-        filled.set(
-          field,
-          list.map((item) => codecWithDefaults(item, size, depth + 1)),
-        )
+      if (Array.isArray(list)) filled.set(field, codecsWithDefaults(list, size, depth + 1))
     }
     inner('codecs', itemSize)
     inner('index_codecs', 8) // the index is uint64 offsets and lengths
   }
   return new Map(codec).set('configuration', filled)
+}
+
+/** Codecs that keep the data type they get (others, e.g. zarrita's cast_value, may change it). */
+const KEEPS_DATA_TYPE = new Set(['transpose', 'bytes', 'sharding_indexed', 'crc32c', 'zstd', 'gzip', 'blosc'])
+
+/**
+ * A codec list with codecWithDefaults on each: the item size holds only until a codec that may change
+ * the data type (a one-byte array cast to int32 before its bytes codec depends on the endian).
+ */
+function codecsWithDefaults(list: PyJson[], itemSize: number | undefined, depth: number): PyJson[] {
+  let size = itemSize
+  return list.map((codec) => {
+    const filled = codecWithDefaults(codec, size, depth)
+    const name = codec instanceof Map ? codec.get('name') : undefined
+    if (typeof name !== 'string' || !KEEPS_DATA_TYPE.has(name)) size = undefined
+    return filled
+  })
 }
 
 /** This machine's byte order: zarr-python's `default_system_endian = Endian(sys.byteorder)`, zarrita's `LITTLE_ENDIAN_OS`. */
@@ -202,7 +215,7 @@ export function encodingField(doc: Map<string, PyJson>, name: string): PyJson | 
   if (name === 'codecs' && Array.isArray(value)) {
     const type = doc.get('data_type')
     const itemSize = typeof type === 'string' ? ITEM_SIZES[type] : undefined
-    return value.map((codec) => codecWithDefaults(codec, itemSize, 0))
+    return codecsWithDefaults(value, itemSize, 0)
   }
   return value
 }
