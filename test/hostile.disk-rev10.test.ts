@@ -81,3 +81,59 @@ describe('DiskStore: a full write buffer in another process while a collection r
     }
   })
 })
+
+describe('DiskStore: a run of unbuffered puts shares one marker', () => {
+  it('a collection begun right after a put either sees the writer or is seen by its next put', async () => {
+    const seed = testSeed()
+    const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-rev10-run-'))
+    const writer = unbufferedWriter(directory, seed)
+    try {
+      const store = await DiskStore.open(directory)
+      const map = await HAMT.create<number>({ store })
+      await map.set('kept', 1)
+      const root = (await map.flush()) as CID
+      await writer.ready
+      const get = store.blockstore.get.bind(store.blockstore)
+      // Each round: a put (its marker may still linger, or be gone), a collection at once, held at its
+      // first block read while the writer puts again; whichever way the timing falls, no block is lost.
+      for (let round = 0; round < 6; round++) {
+        assert.equal(
+          (await writer.put(2 * round + 1)).put,
+          'ok',
+          `seed ${seed}: round ${round}: no collection ran yet`,
+        )
+        let release = (): void => {}
+        const held = new Promise<void>((resolve) => (release = resolve))
+        let collecting = (): void => {}
+        const started = new Promise<void>((resolve) => (collecting = resolve))
+        store.blockstore.get = async function* (...args: Parameters<typeof get>) {
+          collecting()
+          await held
+          yield* get(...args)
+        }
+        const gc = collectGarbage(store, { keep: [root] })
+        const refused = gc.then(
+          () => false,
+          (error: unknown) => /process \d+ is writing to it/.test(String((error as Error)?.message)),
+        )
+        const first = await Promise.race([started.then(() => 'started' as const), refused])
+        if (first !== 'started') {
+          assert.equal(first, true, `seed ${seed}: round ${round}: the collection failed otherwise`)
+          continue // the lingering marker was seen
+        }
+        const answer = await writer.put(2 * round)
+        release()
+        await gc
+        const { cid } = await sameBlock(seed, 2 * round)
+        const present = await (await DiskStore.open(directory)).hasBlock(cid)
+        assert.ok(
+          answer.put === 'refused' || present,
+          `seed ${seed}: round ${round}: the child's put said ${answer.put}, its block was deleted`,
+        )
+      }
+    } finally {
+      await writer.end()
+      await rm(directory, { recursive: true, force: true })
+    }
+  })
+})
