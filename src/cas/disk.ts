@@ -97,7 +97,7 @@ class CleaningFsBlockstore extends FsBlockstore {
       await beginWriting(this.path)
       return await this.#put(key, value, options)
     } finally {
-      await endWriting(this.path)
+      await endWriting(this.path, { linger: true })
     }
   }
 
@@ -187,7 +187,13 @@ const markersHere = new Map<string, Promise<void>>()
 async function beginWriting(directory: string): Promise<void> {
   const running = flushesHere.get(directory) ?? 0
   flushesHere.set(directory, running + 1)
-  if (running === 0) {
+  const lingering = lingersHere.get(directory)
+  if (lingering !== undefined) {
+    // The marker stayed since a lock read that saw no collector: none can have begun since.
+    clearTimeout(lingering)
+    lingersHere.delete(directory)
+  } else if (running === 0) {
+    confirmedHere.delete(directory)
     const marker = join(directory, `${WRITING_MARKER}${process.pid}`)
     // After the last writer's removal of it, if one is under way (a refusal is that writer's own).
     const removed = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
@@ -200,6 +206,7 @@ async function beginWriting(directory: string): Promise<void> {
           `cannot write to the disk store at ${directory}: process ${collector} is collecting garbage in it; flush again when it ends`,
         )
       }
+      confirmedHere.add(directory)
     })
     markersHere.set(directory, entered)
   }
@@ -213,17 +220,51 @@ function markerText(): Promise<string> {
 }
 let ownMarkerText: Promise<string> | undefined
 
-/** Ends what {@link beginWriting} began; the last writer removes the marker. */
-async function endWriting(directory: string): Promise<void> {
+/**
+ * Directories whose marker was written and then no collector seen, until it is removed: only such
+ * a marker may linger.
+ */
+const confirmedHere = new Set<string>()
+/**
+ * Per directory, the timer that removes a marker kept after the last put ended: a run of puts
+ * (a write buffer of 0) shares one marker and one lock read. While it lingers this process is a
+ * live writer (other processes' collections are refused), so a put beginning then needs neither.
+ */
+const lingersHere = new Map<string, NodeJS.Timeout>()
+/** How long a marker outlives the last put (not a flush: its end leaves no marker). */
+const LINGER_MS = 5
+
+/**
+ * Ends what {@link beginWriting} began; the last writer removes the marker, or a put's lets it
+ * linger {@link LINGER_MS} for the next put (not after a refusal: the next writer reads the lock).
+ */
+async function endWriting(directory: string, { linger = false } = {}): Promise<void> {
   const left = (flushesHere.get(directory) ?? 1) - 1
   if (left > 0) return void flushesHere.set(directory, left)
   flushesHere.delete(directory)
+  if (linger && confirmedHere.has(directory) && !lingersHere.has(directory)) {
+    // Not unref'd: an exiting process removes its marker first (a few ms later).
+    lingersHere.set(
+      directory,
+      setTimeout(() => {
+        lingersHere.delete(directory)
+        if (!flushesHere.has(directory)) void removeMarker(directory)
+      }, LINGER_MS),
+    )
+    return
+  }
+  await removeMarker(directory)
+}
+
+/** Removes this process's marker once no temporary file of ours is left (no writer of ours running). */
+async function removeMarker(directory: string): Promise<void> {
   // A failed put removed its temporary file; only one it could not remove keeps the marker for a
   // later open, and only while it is there (tried again here, no write of ours running). A marker
   // kept otherwise would hold other processes' collections off while this one lives.
   if (await removedLeftovers(directory)) {
     // A writer that began meanwhile wrote the marker again (or is writing it): it is its own now.
-    if (flushesHere.has(directory)) return
+    if (flushesHere.has(directory) || lingersHere.has(directory)) return
+    confirmedHere.delete(directory)
     const removal = rm(join(directory, `${WRITING_MARKER}${process.pid}`), { force: true }).catch(() => {})
     markersHere.set(directory, removal)
     await removal
@@ -439,7 +480,7 @@ function writerPid(name: string): number | undefined {
  */
 async function isWriterAlive(directory: string, name: string): Promise<boolean> {
   const pid = writerPid(name) as number
-  if (pid === process.pid) return flushesHere.has(directory)
+  if (pid === process.pid) return flushesHere.has(directory) || lingersHere.has(directory)
   return isOwnerAlive(await markerOwner(join(directory, name), pid))
 }
 
