@@ -62,6 +62,16 @@ export interface UnflushedWriter {
   unflushed(): Iterable<CID>
 }
 
+/**
+ * Runs `release` a macrotask from now: after every microtask queued meanwhile, so after the caller of
+ * a flush that ends now has its result (a writer's hold on what it saved lasts until then, so a
+ * collection started in the flush's last microtasks keeps the root the caller gets).
+ */
+export function onceCallerResumed(release: () => void): void {
+  if (typeof setImmediate === 'function') setImmediate(release)
+  else setTimeout(release, 0)
+}
+
 /** Writers by weak reference, dropped once their map is garbage collected. */
 export class WriterRegistry {
   readonly #refs = new Set<WeakRef<UnflushedWriter>>()

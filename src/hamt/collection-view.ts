@@ -3,6 +3,7 @@ import {
   type CollectableAccess,
   collectable,
   isCollectable,
+  onceCallerResumed,
   type UnflushedWriter,
 } from '../cas/collectable.js'
 import type { ContentAddressedStore, StoreId } from '../cas/interface.js'
@@ -17,8 +18,8 @@ export class CollectionView implements UnflushedWriter {
   readonly #root: () => Link
   readonly #writes: () => number
   readonly #access: CollectableAccess
-  /** Saved by the flush (or bulk build) under way. */
-  #saved: StoreId[] = []
+  /** Saved by each flush (or bulk build) under way or just ended: its own saves, released on their own. */
+  readonly #saved = new Set<StoreId[]>()
   /** Saved by sets and setMany not committed yet, with how many hold each. */
   readonly #values = new Map<StoreId, number>()
   /** Saves seen, ever: with the map's write count, the version. */
@@ -48,35 +49,38 @@ export class CollectionView implements UnflushedWriter {
   }
 
   *unflushed(): Iterable<CID> {
-    yield* cidsOf([...this.#saved, ...this.#values.keys()])
+    for (const saves of this.#saved) yield* cidsOf(saves)
+    yield* cidsOf(this.#values.keys())
     yield* unflushedIds(this.#root())
   }
 
   /**
    * Runs a flush or bulk build of the map `view` watches (none: a store that collects no garbage),
-   * handing it `onSaved`: each node or value it saves is kept until it ends, failed or not.
+   * handing it `onSaved`: each node or value it saves is kept until it ends, failed or not, and then
+   * until its caller has the root (see {@link onceCallerResumed}).
    */
   static async keepingSaves<T>(
     view: CollectionView | undefined,
     run: (onSaved: (id: StoreId) => void) => Promise<T>,
   ): Promise<T> {
     if (view === undefined) return run(() => {})
+    const saves: StoreId[] = []
+    view.#saved.add(saves)
     try {
-      return await run((id) => view.#sawSave(id))
+      return await run((id) => {
+        saves.push(id)
+        view.#saves++
+      })
     } finally {
-      view.#endSaves()
+      // The root is stored a few microtasks before the caller has it: a collection then must keep it.
+      onceCallerResumed(() => view.#endSaves(saves))
     }
   }
 
-  #sawSave(id: StoreId): void {
-    this.#saved.push(id)
-    this.#saves++
-  }
-
-  #endSaves(): void {
+  #endSaves(saves: StoreId[]): void {
     // A collection that began while the flush ran, before it asked this view, keeps them still.
-    this.#access.released(cidsOf(this.#saved))
-    this.#saved = []
+    this.#saved.delete(saves)
+    this.#access.released(cidsOf(saves))
   }
 
   /**
