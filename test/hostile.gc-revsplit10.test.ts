@@ -116,8 +116,15 @@ for (const [name, build] of Object.entries(builds)) {
       if (startedBeforeReturn && !(await store.hasBlock(root))) lost.push(ticks)
     }
     // The sweep reaches past the return: some offsets start the collection after it.
-    assert.ok(startedBefore > 0 && startedBefore < 40, `${startedBefore} collections started before the return`)
-    assert.deepEqual(lost, [], 'collections started these many microtasks after the root was written swept it')
+    assert.ok(
+      startedBefore > 0 && startedBefore < 40,
+      `${startedBefore} collections started before the return`,
+    )
+    assert.deepEqual(
+      lost,
+      [],
+      'collections started these many microtasks after the root was written swept it',
+    )
   })
 }
 

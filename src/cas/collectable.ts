@@ -63,13 +63,52 @@ export interface UnflushedWriter {
 }
 
 /**
- * Runs `release` a macrotask from now: after every microtask queued meanwhile, so after the caller of
- * a flush that ends now has its result (a writer's hold on what it saved lasts until then, so a
- * collection started in the flush's last microtasks keeps the root the caller gets).
+ * What a writer's flushes (or bulk builds) under way have saved, for its {@link UnflushedWriter}: in no
+ * root until the flush returns it. Each run's saves are held until a macrotask after it ends (after the
+ * microtasks that hand its caller the root: a collection started in them keeps the root), then handed
+ * to the collections under way, each run's on their own (the next flush may start in the same tick).
  */
-export function onceCallerResumed(release: () => void): void {
-  if (typeof setImmediate === 'function') setImmediate(release)
-  else setTimeout(release, 0)
+export class SaveHolds {
+  readonly #access: CollectableAccess
+  readonly #runs = new Set<CID[]>()
+  /** Saves seen, ever: part of the writer's version. */
+  #count = 0
+
+  constructor(access: CollectableAccess) {
+    this.#access = access
+  }
+
+  get count(): number {
+    return this.#count
+  }
+
+  /** The saves held. */
+  *held(): Iterable<CID> {
+    for (const saves of this.#runs) yield* saves
+  }
+
+  /** Runs `run`, holding each CID it passes to `onSaved` (see the class). */
+  async during<T>(run: (onSaved: (cid: CID) => void) => Promise<T>): Promise<T> {
+    const saves: CID[] = []
+    this.#runs.add(saves)
+    try {
+      return await run((cid) => {
+        saves.push(cid)
+        this.#count++
+      })
+    } finally {
+      afterMicrotasks(() => {
+        this.#runs.delete(saves)
+        // A collection that began while the run went on, before it asked the writer, keeps them still.
+        this.#access.released(saves)
+      })
+    }
+  }
+}
+
+function afterMicrotasks(fn: () => void): void {
+  if (typeof setImmediate === 'function') setImmediate(fn)
+  else setTimeout(fn, 0)
 }
 
 /** Writers by weak reference, dropped once their map is garbage collected. */
