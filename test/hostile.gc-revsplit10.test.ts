@@ -7,7 +7,7 @@ import { code as dagCborCode } from '@ipld/dag-cbor'
 import { MemoryBlockstore } from 'blockstore-core'
 import type { CID } from 'multiformats/cid'
 import { collectGarbage } from '../src/blocks.js'
-import { BlockstoreStore, HAMT } from '../src/index.js'
+import { BlockstoreStore, HAMT, ShardedZarrStore } from '../src/index.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import './helpers/with-resolvers.js'
 
@@ -72,33 +72,69 @@ test('a value set by pointer after a failed setMany survives a collection that b
 // The flush's saves were released (`CollectionView.keepingSaves` ended) and its root stored a few
 // microtasks before `flush()` returned, and a stored root is in no writer's unflushed set: a collection
 // that started in those last ticks (keeping nothing, or another root) swept the root the flush then
-// returned. Now the saves are held until a macrotask later. The same for `HAMT.fromEntries`.
-const builds = {
-  flush: async (store: BlockstoreStore): Promise<() => Promise<CID>> => {
+// returned. The same for `HAMT.fromEntries`; a sharded store's flush held neither its new shards nor
+// its root at all. Now each run's saves are held until a macrotask after it (`SaveHolds`).
+interface Writer {
+  /** Saves what was written; resolves to the root. */
+  flush(): Promise<CID>
+  /** Whether the root opens and reads as written. */
+  whole(root: CID): Promise<boolean>
+}
+const writers: Record<string, (store: BlockstoreStore) => Promise<Writer>> = {
+  'a HAMT flush': async (store) => {
     const map = await HAMT.create<string>({ store, maxBucketSize: 64 })
     for (let i = 0; i < 5; i++) await map.set(`key ${i}`, `value ${i}`)
-    return async () => (await map.flush()) as CID
+    return { flush: async () => (await map.flush()) as CID, whole: (root) => hamtWhole(store, root) }
   },
-  fromEntries: async (store: BlockstoreStore): Promise<() => Promise<CID>> => {
+  'HAMT.fromEntries': async (store) => {
     const entries = Array.from({ length: 5 }, (_, i): [string, string] => [`key ${i}`, `value ${i}`])
-    return async () => (await HAMT.fromEntries(entries, { store, maxBucketSize: 64 })).rootId as CID
+    return {
+      flush: async () => (await HAMT.fromEntries(entries, { store, maxBucketSize: 64 })).rootId as CID,
+      whole: (root) => hamtWhole(store, root),
+    }
+  },
+  'a sharded flush': async (store) => {
+    const sharded = await ShardedZarrStore.create({
+      store,
+      arrayShape: [4, 4],
+      chunkShape: [1, 1],
+      chunksPerShard: 4,
+    })
+    for (let i = 0; i < 4; i++) await sharded.set(`a/c/${i}/0`, Uint8Array.of(i, 1, 2))
+    const whole = async (root: CID): Promise<boolean> => {
+      const reopened = await ShardedZarrStore.open(root, { store })
+      for (let i = 0; i < 4; i++) assert.deepEqual(await reopened.get(`a/c/${i}/0`), Uint8Array.of(i, 1, 2))
+      return true
+    }
+    return { flush: () => sharded.flush(), whole: (root) => whole(root).catch(() => false) }
   },
 }
-for (const [name, build] of Object.entries(builds)) {
+
+async function hamtWhole(store: BlockstoreStore, root: CID): Promise<boolean> {
+  try {
+    const map = await HAMT.open<string>(root, { store })
+    for (let i = 0; i < 5; i++) assert.equal(await map.get(`key ${i}`), `value ${i}`)
+    return true
+  } catch {
+    return false
+  }
+}
+
+for (const [name, writer] of Object.entries(writers)) {
   test(`a collection started in any microtask before ${name} returns keeps the root it returns`, async () => {
     const lost: number[] = []
     let startedBefore = 0
-    for (let ticks = 0; ticks < 40; ticks++) {
+    for (let ticks = 0; ticks < 80; ticks++) {
       const blockstore = new MemoryBlockstore()
       const store = new BlockstoreStore(blockstore, { writeBufferBytes: 0 })
-      const run = await build(store)
+      const { flush, whole } = await writer(store)
       let collecting: Promise<unknown> | undefined
       let returned = false
       let startedBeforeReturn = false
       const put = blockstore.put.bind(blockstore)
       blockstore.put = async (cid, bytes, options) => {
         const done = await put(cid, bytes, options)
-        // The one node (the root) is written: a collection starts `ticks` microtasks later.
+        // Its first node is written: a collection starts `ticks` microtasks later.
         if (cid.code === dagCborCode && collecting === undefined) {
           collecting = (async () => {
             for (let t = 0; t < ticks; t++) await null
@@ -108,22 +144,23 @@ for (const [name, build] of Object.entries(builds)) {
         }
         return done
       }
-      const root = await run().finally(() => {
+      const root = await flush().finally(() => {
         returned = true
       })
       await collecting
-      if (startedBeforeReturn) startedBefore++
-      if (startedBeforeReturn && !(await store.hasBlock(root))) lost.push(ticks)
+      if (!startedBeforeReturn) continue
+      startedBefore++
+      if (!(await whole(root))) lost.push(ticks)
     }
     // The sweep reaches past the return: some offsets start the collection after it.
     assert.ok(
-      startedBefore > 0 && startedBefore < 40,
+      startedBefore > 0 && startedBefore < 80,
       `${startedBefore} collections started before the return`,
     )
     assert.deepEqual(
       lost,
       [],
-      'collections started these many microtasks after the root was written swept it',
+      'collections started these many microtasks after the first node was written broke it',
     )
   })
 }
