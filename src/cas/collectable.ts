@@ -62,6 +62,55 @@ export interface UnflushedWriter {
   unflushed(): Iterable<CID>
 }
 
+/**
+ * What a writer's flushes (or bulk builds) under way have saved, for its {@link UnflushedWriter}: in no
+ * root until the flush returns it. Each run's saves are held until a macrotask after it ends (after the
+ * microtasks that hand its caller the root: a collection started in them keeps the root), then handed
+ * to the collections under way, each run's on their own (the next flush may start in the same tick).
+ */
+export class SaveHolds {
+  readonly #access: CollectableAccess
+  readonly #runs = new Set<CID[]>()
+  /** Saves seen, ever: part of the writer's version. */
+  #count = 0
+
+  constructor(access: CollectableAccess) {
+    this.#access = access
+  }
+
+  get count(): number {
+    return this.#count
+  }
+
+  /** The saves held. */
+  *held(): Iterable<CID> {
+    for (const saves of this.#runs) yield* saves
+  }
+
+  /** Runs `run`, holding each CID it passes to `onSaved` (see the class). */
+  async during<T>(run: (onSaved: (cid: CID) => void) => Promise<T>): Promise<T> {
+    const saves: CID[] = []
+    this.#runs.add(saves)
+    try {
+      return await run((cid) => {
+        saves.push(cid)
+        this.#count++
+      })
+    } finally {
+      afterMicrotasks(() => {
+        this.#runs.delete(saves)
+        // A collection that began while the run went on, before it asked the writer, keeps them still.
+        this.#access.released(saves)
+      })
+    }
+  }
+}
+
+function afterMicrotasks(fn: () => void): void {
+  if (typeof setImmediate === 'function') setImmediate(fn)
+  else setTimeout(fn, 0)
+}
+
 /** Writers by weak reference, dropped once their map is garbage collected. */
 export class WriterRegistry {
   readonly #refs = new Set<WeakRef<UnflushedWriter>>()

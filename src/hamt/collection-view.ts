@@ -3,6 +3,7 @@ import {
   type CollectableAccess,
   collectable,
   isCollectable,
+  SaveHolds,
   type UnflushedWriter,
 } from '../cas/collectable.js'
 import type { ContentAddressedStore, StoreId } from '../cas/interface.js'
@@ -16,16 +17,15 @@ import { Bucket, Link, type Node } from './node.js'
 export class CollectionView implements UnflushedWriter {
   readonly #root: () => Link
   readonly #writes: () => number
-  readonly #access: CollectableAccess
-  /** Saved by the flush (or bulk build) under way. */
-  #saved: StoreId[] = []
+  /** Saved by the flushes (or bulk builds) under way or just ended. */
+  readonly #saved: SaveHolds
   /** Saved by sets and setMany not committed yet, with how many hold each. */
   readonly #values = new Map<StoreId, number>()
-  /** Saves seen, ever: with the map's write count, the version. */
+  /** Value saves seen, ever: with the map's write count and the flushes' saves, the version. */
   #saves = 0
 
   private constructor(access: CollectableAccess, root: () => Link, writes: () => number) {
-    this.#access = access
+    this.#saved = new SaveHolds(access)
     this.#root = root
     this.#writes = writes
   }
@@ -44,39 +44,31 @@ export class CollectionView implements UnflushedWriter {
   }
 
   version(): number {
-    return this.#writes() + this.#saves
+    return this.#writes() + this.#saves + this.#saved.count
   }
 
   *unflushed(): Iterable<CID> {
-    yield* cidsOf([...this.#saved, ...this.#values.keys()])
+    yield* this.#saved.held()
+    yield* cidsOf(this.#values.keys())
     yield* unflushedIds(this.#root())
   }
 
   /**
    * Runs a flush or bulk build of the map `view` watches (none: a store that collects no garbage),
-   * handing it `onSaved`: each node or value it saves is kept until it ends, failed or not.
+   * handing it `onSaved`: each node or value it saves is kept until it ends, failed or not, and then
+   * until its caller has the root (see {@link SaveHolds}).
    */
   static async keepingSaves<T>(
     view: CollectionView | undefined,
     run: (onSaved: (id: StoreId) => void) => Promise<T>,
   ): Promise<T> {
     if (view === undefined) return run(() => {})
-    try {
-      return await run((id) => view.#sawSave(id))
-    } finally {
-      view.#endSaves()
-    }
-  }
-
-  #sawSave(id: StoreId): void {
-    this.#saved.push(id)
-    this.#saves++
-  }
-
-  #endSaves(): void {
-    // A collection that began while the flush ran, before it asked this view, keeps them still.
-    this.#access.released(cidsOf(this.#saved))
-    this.#saved = []
+    return view.#saved.during((onSaved) =>
+      run((id) => {
+        const cid = CID.asCID(id)
+        if (cid !== null) onSaved(cid)
+      }),
+    )
   }
 
   /**

@@ -369,11 +369,22 @@ export class ShardTable {
    * was (a retry saves the same blocks) and nothing of it runs on after it rejected.
    */
   async flush(options?: AbortOptions): Promise<CID> {
+    // What it saves is in no root until the caller has the one returned: a collection meanwhile keeps it.
+    if (this.#writer === undefined) return this.#flush(() => {}, options)
+    return this.#writer.keepingSaves((onSaved) => this.#flush(onSaved, options))
+  }
+
+  async #flush(onSaved: (cid: CID) => void, options: AbortOptions | undefined): Promise<CID> {
+    const save = async (bytes: Uint8Array): Promise<CID> => {
+      const cid = await saveForCid(this.store, bytes, 'dag-cbor', options)
+      onSaved(cid)
+      return cid
+    }
     const dirty = this.#cache.dirtyKeys().sort()
     const savedCids = await mapPool(
       dirty,
       FLUSH_CONCURRENCY,
-      (key) => saveForCid(this.store, encodeShard(this.#cache.get(key) as ShardEntry[]), 'dag-cbor', options),
+      (key) => save(encodeShard(this.#cache.get(key) as ShardEntry[])),
       options?.signal,
     )
     const changed = new Map<string, ShardEntry[]>()
@@ -396,7 +407,7 @@ export class ShardTable {
           return [path, shardCids === undefined ? index : { ...index, shardCids }]
         }),
       )
-      rootId = await saveForCid(this.store, encodeRoot({ ...this.state, arrays }), 'dag-cbor', options)
+      rootId = await save(encodeRoot({ ...this.state, arrays }))
     }
     await this.store.flush?.(options)
     this.root.saved(rootId, changed)

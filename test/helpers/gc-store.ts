@@ -46,6 +46,8 @@ export async function writeVersions(store: ContentAddressedStore): Promise<Versi
     await zarr.set('/temp/zarr.json', json(arrayMetadata(steps)))
     datasets.push((await zarrMap.flush()) as CID)
   }
+  // A flush's saves are held for collections until a macrotask after it (`SaveHolds`): past that.
+  await new Promise((resolve) => setImmediate(resolve))
   return { maps, datasets }
 }
 
