@@ -27,7 +27,7 @@ export function decodeValue(key: string, pointer: StoreId, bytes: Uint8Array): u
     return decodeDagCbor(bytes)
   } catch (cause) {
     throw new InvalidValueError(
-      `value of ${JSON.stringify(key)} (${formatId(pointer)}) is not DAG-CBOR (${(cause as Error)?.message}); was it written with valuesAreBytes?`,
+      `value of ${JSON.stringify(key)} (${formatId(pointer)}) is not DAG-CBOR; was it written with valuesAreBytes? (${(cause as Error)?.message})`,
       { cause },
     )
   }
