@@ -111,6 +111,69 @@ function afterMicrotasks(fn: () => void): void {
   else setTimeout(fn, 0)
 }
 
+/**
+ * A writer's view for garbage collection, registered weakly with a collectable store ({@link WriterView.on}):
+ * what its unflushed state links to, the blocks its writes hold until that state links them
+ * ({@link WriterView.hold}), and what its flushes saved ({@link WriterView.keepingSaves}). All of it may be
+ * written already and is in no root, so a collection keeps it. The HAMT's and the shard table's view.
+ */
+export class WriterView implements UnflushedWriter {
+  readonly #changes: () => number
+  readonly #linked: () => Iterable<CID>
+  readonly #saved: SaveHolds
+  /** Blocks held by writes not in the unflushed state yet, with how many hold each. */
+  readonly #held = new Map<CID, number>()
+  /** Holds ever: with the writer's change count and its flushes' saves, the version. */
+  #holds = 0
+
+  private constructor(access: CollectableAccess, changes: () => number, linked: () => Iterable<CID>) {
+    this.#saved = new SaveHolds(access)
+    this.#changes = changes
+    this.#linked = linked
+  }
+
+  /**
+   * A view registered with `store`, or undefined when the store collects no garbage. `changes` counts
+   * the writer's changes; `linked` lists what its unflushed state links to.
+   */
+  static on(store: unknown, changes: () => number, linked: () => Iterable<CID>): WriterView | undefined {
+    if (!isCollectable(store)) return undefined
+    const access = store[collectable]()
+    const view = new WriterView(access, changes, linked)
+    access.addWriter(view)
+    return view
+  }
+
+  version(): number {
+    return this.#changes() + this.#holds + this.#saved.count
+  }
+
+  *unflushed(): Iterable<CID> {
+    yield* this.#saved.held()
+    yield* this.#held.keys()
+    yield* this.#linked()
+  }
+
+  /** Runs a flush or build, handing it `onSaved`: what it saves is kept as {@link SaveHolds} says. */
+  keepingSaves<T>(run: (onSaved: (cid: CID) => void) => Promise<T>): Promise<T> {
+    return this.#saved.during(run)
+  }
+
+  /** Keeps `cid` until the function returned is called (once; later calls do nothing). */
+  hold(cid: CID): () => void {
+    this.#held.set(cid, (this.#held.get(cid) ?? 0) + 1)
+    this.#holds++
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      const left = (this.#held.get(cid) ?? 1) - 1
+      if (left === 0) this.#held.delete(cid)
+      else this.#held.set(cid, left)
+    }
+  }
+}
+
 /** Writers by weak reference, dropped once their map is garbage collected. */
 export class WriterRegistry {
   readonly #refs = new Set<WeakRef<UnflushedWriter>>()

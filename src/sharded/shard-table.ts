@@ -1,5 +1,5 @@
 import { CID } from 'multiformats/cid'
-import { collectable, isCollectable, type UnflushedWriter } from '../cas/collectable.js'
+import { collectable, isCollectable, type UnflushedWriter, WriterView } from '../cas/collectable.js'
 import { formatId } from '../cas/id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { InvalidArgumentError, StoreError } from '../errors.js'
@@ -8,7 +8,6 @@ import { KeyedMutex } from '../util/keyed-mutex.js'
 import { mapPool } from '../util/pool.js'
 import { SingleFlight } from '../util/single-flight.js'
 import { type ChunksNow, listChunks } from './chunk-listing.js'
-import { ShardedCollectionView } from './collection-view.js'
 import { type ChunkGrid, checkGeometry } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { encodeRoot } from './layout.js'
@@ -59,7 +58,7 @@ export class ShardTable {
   readonly #sparseLoading = new SingleFlight<string, Uint8Array>()
   readonly #readPolicy: ShardReadPolicy
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
-  #writer: ShardedCollectionView | undefined
+  #writer: WriterView | undefined
   /** Where listings register the shard blocks they will read (a collectable store only). */
   readonly #listings: { addWriter(writer: UnflushedWriter): void } | undefined
 
@@ -81,7 +80,7 @@ export class ShardTable {
    */
   registerWriter(store: ContentAddressedStore): void {
     // Chunk writes count in the cache, metadata and array changes in the root: either is a cue.
-    this.#writer ??= ShardedCollectionView.on(
+    this.#writer ??= WriterView.on(
       store,
       () => this.#cache.changes + this.root.changes,
       () => this.#unflushedIds(),
@@ -93,7 +92,12 @@ export class ShardTable {
    * meanwhile: it may be written already, and its shard's load may wait.
    */
   async holdWhile<T>(cid: CID, write: () => Promise<T>): Promise<T> {
-    return this.#writer === undefined ? write() : this.#writer.holdWhile(cid, write)
+    const release = this.#writer?.hold(cid)
+    try {
+      return await write()
+    } finally {
+      release?.()
+    }
   }
 
   /** What the unflushed changes link to (the chunks in flight are the view's own). */
