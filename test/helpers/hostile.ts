@@ -4,10 +4,11 @@
 // Memory is measured per case where Linux allows it: after a full garbage collection, the kernel's
 // peak-RSS mark (VmHWM) is reset (/proc/self/clear_refs, "5") and the case's peak is that mark minus
 // the resident size it started from, so what earlier cases or the test runner left behind does not
-// count against a later case. Where the mark does not move on reset (checked each time), or where
-// there is no /proc, the process's monotonic maxRSS is measured against its value when the file's
-// first budgeted case began (Node's test runner runs each file in its own process),
-// which bounds every case of the file together. Keep hostile cases in their own files.
+// count against a later case (where the mark does not move on reset, checked each time, a mark that
+// rose during the case is its peak, else its resident size is sampled). Where there is no /proc, the
+// process's monotonic maxRSS is measured against its value when the file's first budgeted case
+// began (Node's test runner runs each file in its own process), which bounds every case of the file
+// together. Keep hostile cases in their own files.
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { setFlagsFromString } from 'node:v8'
@@ -32,26 +33,40 @@ function procStatus(field: 'VmRSS' | 'VmHWM'): number | undefined {
   }
 }
 
-/** Starts a measurement; the returned function gives the peak bytes above its start so far. */
+/** Starts a measurement; the returned function gives the peak bytes above its start (and ends it). */
 function startMeasuring(): () => number {
   collectGarbage()
   try {
     writeFileSync('/proc/self/clear_refs', '5')
-    const start = procStatus('VmRSS')
-    // Some kernels and sandboxes accept the write and leave the mark where it was (the project's CI
-    // did: a case was charged the 135 MiB an earlier, unbudgeted case of its file had peaked at).
-    // A reset mark is at the resident size it was reset to; one well above it was not reset.
-    const mark = procStatus('VmHWM')
-    if (start !== undefined && mark !== undefined && mark - start < 4 * MiB) {
-      return () => (procStatus('VmHWM') ?? Number.POSITIVE_INFINITY) - start
-    }
   } catch {
-    // No per-process peak reset here: fall back to the file-wide measure.
+    // No reset here: the mark is read as it is, below.
   }
-  const maxRss = (): number => process.resourceUsage().maxRSS * 1024 // maxRSS is in KiB
-  fileBaseline ??= maxRss()
-  const baseline = fileBaseline
-  return () => maxRss() - baseline
+  const start = procStatus('VmRSS')
+  const markAtStart = procStatus('VmHWM')
+  if (start === undefined || markAtStart === undefined) {
+    // No /proc: the file-wide measure.
+    const maxRss = (): number => process.resourceUsage().maxRSS * 1024 // maxRSS is in KiB
+    fileBaseline ??= maxRss()
+    const baseline = fileBaseline
+    return () => maxRss() - baseline
+  }
+  // A reset mark is at the resident size it was reset to, and is the case's peak at its end.
+  if (markAtStart - start < 4 * MiB) return () => (procStatus('VmHWM') ?? Number.POSITIVE_INFINITY) - start
+  // Some kernels and sandboxes accept the write and leave the mark where it was (the project's CI
+  // did: a case was charged the 135 MiB an earlier, unbudgeted case of its file had peaked at). Then a
+  // mark that rose during the case is its peak; one that did not is above it, so the case's peak is
+  // sampled: resident size every 2 ms while it awaits, and at its end.
+  let sampled = start
+  const sampler = setInterval(() => {
+    sampled = Math.max(sampled, process.memoryUsage.rss())
+  }, 2)
+  sampler.unref()
+  return () => {
+    clearInterval(sampler)
+    const mark = procStatus('VmHWM') ?? Number.POSITIVE_INFINITY
+    const peak = mark > markAtStart ? mark : Math.max(sampled, process.memoryUsage.rss())
+    return peak - start
+  }
 }
 
 export interface Budget {
