@@ -17,7 +17,6 @@ const sections = [
   await read('bench/results/zarr.md'),
   await read('bench/results/zarr-node24.md'),
   await read('bench/results/sharded.md'),
-  await read('bench/results/sharded-modes.md'),
   await read('bench/results/dataset-sel.md'),
   await read('bench/results/diff.md'),
   await read('bench/results/merge.md'),
