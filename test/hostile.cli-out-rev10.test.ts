@@ -78,7 +78,10 @@ describe('a FIFO nobody reads as the output file', {
       const store = join(scratch, `f-${command}`)
       let root = await run(['--store', store, 'create'])
       const key = word()
+      const setStarted = performance.now()
       root = await run(['--store', store, 'set', root, key, word()])
+      // A whole run of the CLI, as long as this machine takes now (the CI's load varies).
+      const oneRun = performance.now() - setStarted
       const fifo = join(scratch, `fifo-${command}-${word()}`)
       execFileSync('mkfifo', [fifo])
       const args = command === 'export' ? ['export', root, fifo] : ['get', root, key, '--out', fifo]
@@ -86,8 +89,10 @@ describe('a FIFO nobody reads as the output file', {
       let stderr = ''
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-      // Past start-up (tsx, the store) to the open of the FIFO: it never ends on its own.
-      await new Promise((resolve) => setTimeout(resolve, 4000))
+      // Past start-up (tsx, the store) to the open of the FIFO: it never ends on its own. A signal
+      // before the CLI's handlers are in place kills it (no exit code): at least twice a whole run
+      // of `set` (4 s on a quiet machine was not enough at load 14).
+      await new Promise((resolve) => setTimeout(resolve, Math.max(4000, 2 * oneRun)))
       child.kill('SIGINT')
       // A liveness bound, not a speed one: a run that ignores the signal is killed at last.
       const last = setTimeout(() => child.kill('SIGKILL'), 20_000)
