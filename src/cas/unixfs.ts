@@ -63,7 +63,10 @@ function* overlapping(
   for (const child of node.children) {
     const childStart = position
     position += child.size
-    if (childStart >= end || position <= start) continue
+    // A child claimed empty is checked when the range touches it: unchecked, a lie would drop its bytes.
+    const outside =
+      child.size === 0 ? childStart < start || childStart > end : childStart >= end || position <= start
+    if (outside) continue
     const from = Math.max(start, childStart) - childStart
     yield { ...child, childStart, from, to: Math.min(end, position) - childStart }
   }
