@@ -4,12 +4,18 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as dagPb from '@ipld/dag-pb'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import * as cborg from 'cborg'
 import { UnixFS } from 'ipfs-unixfs'
+import { marshalIPNSRecord } from 'ipns'
+import { base36 } from 'multiformats/bases/base36'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { followContentPath } from '../src/cas/content-path.js'
-import { HAMT, isHamtError, KuboStore } from '../src/index.js'
+import { HAMT, isHamtError, KuboStore, TrustlessGatewayStore } from '../src/index.js'
+import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { type KuboDaemon, rpc, startKubo } from './helpers/kubo.js'
+import { serve } from './helpers/loopback.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
 const random = mulberry32(testSeed())
@@ -124,6 +130,54 @@ describe('paths into directories, against Kubo', () => {
       // Where Kubo refuses, ours must too; where Kubo resolves, ours leads to the same CID.
       if (expected.startsWith('refused')) assert.match(ours, /^refused/, `${JSON.stringify(path)}: ${ours}`)
       else assert.equal(ours, expected, JSON.stringify(path))
+    }
+  })
+})
+
+describe('records their owner signed with odd fields', () => {
+  it('a Sequence that is no uint64 (text, fraction, negative, missing, a map) is refused: malformed', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const name = `/ipns/${CID.createV1(0x72, key.publicKey.toMultihash()).toString(base36)}`
+    const text = (value: string) => new TextEncoder().encode(value)
+    /** A V2 record (what the signature covers is the CBOR data) with `fields` over valid ones. */
+    async function record(fields: Record<string, unknown>, drop?: string): Promise<Uint8Array> {
+      const valid: Record<string, unknown> = {
+        Sequence: 1,
+        TTL: 1,
+        Validity: text(new Date(Date.now() + 3_600_000).toISOString()),
+        ValidityType: 0,
+        Value: text('/ipfs/bafkqac3jobxhgidsn5rww4yk'),
+      }
+      const all = { ...valid, ...fields }
+      if (drop !== undefined) delete all[drop]
+      const data = cborg.encode(all)
+      const signatureV2 = await key.sign(Uint8Array.from([...text('ipns-signature:'), ...data]))
+      return marshalIPNSRecord({ signatureV2, data } as never)
+    }
+    let served = await record({})
+    const gateway = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.ipfs.ipns-record' }).end(served)
+    })
+    const store = new TrustlessGatewayStore({ gateways: gateway.url, retries: 0 })
+    const resolved = await store.resolveName(name)
+    assert.equal(resolved.sequence, 1n)
+    served = await record({ Sequence: 2n ** 64n - 1n })
+    assert.equal((await store.resolveName(name)).sequence, 2n ** 64n - 1n)
+    const n = 1 + Math.floor(random() * 1000)
+    const odd: Array<[string, Record<string, unknown>, string?]> = [
+      ['text', { Sequence: String(n) }],
+      ['a fraction', { Sequence: n + 0.5 }],
+      ['negative', { Sequence: -n }],
+      ['missing', {}, 'Sequence'],
+      ['a map', { Sequence: { n } }],
+    ]
+    for (const [what, fields, drop] of odd) {
+      served = await record(fields, drop)
+      // A fresh store each: one that saw 2**64-1 keeps it over anything older.
+      const fresh = new TrustlessGatewayStore({ gateways: gateway.url, retries: 0 })
+      const outcome = await withinBudget(`Sequence ${what}`, () => fresh.resolveName(name))
+      assertTypedError(outcome, 'ERR_IPNS_RECORD')
+      assert.equal((outcome.error as { problem: string }).problem, 'malformed', what)
     }
   })
 })
