@@ -203,14 +203,20 @@ function otelSink(api: OpenTelemetryApi): Sink {
             run,
           ) as never,
         end(outcome: Outcome, seconds: number): void {
-          const attributes = endAttributes(event, outcome)
-          span.setAttributes(attributes)
-          if (outcome.status !== 'ok') {
-            if (outcome.error instanceof Error) span.recordException(outcome.error)
-            span.setStatus({ code: 2, message: outcome.status })
+          try {
+            span.setAttributes(endAttributes(event, outcome))
+            if (outcome.status !== 'ok') {
+              if (outcome.error instanceof Error) span.recordException(outcome.error)
+              span.setStatus({ code: 2, message: outcome.status })
+            }
+          } finally {
+            // A span that refused an attribute still ends, and the metrics still count the read.
+            try {
+              span.end()
+            } finally {
+              record(event, outcome, seconds)
+            }
           }
-          span.end()
-          record(event, outcome, seconds)
         },
       }
     },

@@ -1,0 +1,118 @@
+// An OpenTelemetry setup that fails (a tracer that throws, a context manager that throws, spans that
+// refuse attributes) and stores that throw at the call: reads give their answer as without telemetry,
+// every span started is ended, and the retrieval stats running beside it still count every read.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { HAMT, MemoryStore, StoreError } from '../src/index.js'
+import { collectRetrievalStats, instrument, type OpenTelemetryApi } from '../src/telemetry/index.js'
+import { otel, startOtel } from './helpers/otel.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+
+const harness = startOtel()
+const random = mulberry32(testSeed())
+
+type Fault = 'none' | 'startSpan' | 'with' | 'setAttributes'
+
+/** The real API module (over the SDK startOtel registered), with one of its parts failing; counts spans started. */
+function faulty(fault: Fault): { api: OpenTelemetryApi; started: () => number } {
+  let started = 0
+  const api = {
+    trace: {
+      getTracer(name: string, version?: string) {
+        const tracer = otel.trace.getTracer(name, version)
+        return {
+          startSpan(spanName: string, options?: otel.SpanOptions, context?: otel.Context) {
+            if (fault === 'startSpan') throw new Error('tracer down')
+            const span = tracer.startSpan(spanName, options, context)
+            started++
+            if (fault === 'setAttributes') {
+              span.setAttributes = () => {
+                throw new Error('attributes refused')
+              }
+            }
+            return span
+          },
+        }
+      },
+      setSpan: (context: otel.Context, span: otel.Span) => otel.trace.setSpan(context, span),
+    },
+    context: {
+      active: () => otel.context.active(),
+      with(context: otel.Context, fn: () => unknown) {
+        if (fault === 'with') throw new Error('context manager down')
+        return otel.context.with(context, fn)
+      },
+    },
+    metrics: otel.metrics,
+  }
+  return { api: api as unknown as OpenTelemetryApi, started: () => started }
+}
+
+/** A flushed map of a few keys in a MemoryStore; its store, root and entries. */
+async function smallMap() {
+  const store = await MemoryStore.create()
+  const map = await HAMT.create<number>({ store })
+  const entries = new Map<string, number>()
+  for (let i = 0; i < 3 + Math.floor(random() * 20); i++) entries.set(`k${i}`, Math.floor(random() * 1e6))
+  for (const [key, value] of entries) await map.set(key, value)
+  return { store, root: await map.flush(), entries }
+}
+
+describe('telemetry whose OpenTelemetry part fails', () => {
+  for (const fault of ['startSpan', 'with', 'setAttributes'] as const) {
+    it(`${fault} throws: reads answer as before, every span started ends, the stats count every read`, async () => {
+      const { store, root, entries } = await smallMap()
+      const stats = collectRetrievalStats()
+      const { api, started } = faulty(fault)
+      const stop = instrument(api)
+      harness.reset()
+      try {
+        const keys = [...entries.keys()]
+        const rounds = 2 + Math.floor(random() * 5)
+        for (let round = 0; round < rounds; round++) {
+          // A fresh open each round: its lookup loads nodes from the store.
+          const map = await HAMT.open<number>(root, { store })
+          const key = keys[Math.floor(random() * keys.length)] as string
+          assert.equal(await map.get(key), entries.get(key), `${fault}: ${key}`)
+        }
+        const snapshot = stats.snapshot()
+        assert.equal(snapshot.lookups.requests, rounds, fault)
+        assert.ok(snapshot.loads.requests >= rounds, `${fault}: ${snapshot.loads.requests} loads`)
+        // One read at a time: a begin the stats never saw end would pile up here.
+        assert.equal(snapshot.loads.maxInFlight, 1, fault)
+        assert.equal(harness.spans().length, started(), `${fault}: spans ended of those started`)
+      } finally {
+        stop()
+        stats.stop()
+      }
+    })
+  }
+
+  it('a store whose load throws at the call: the read rejects with its error, its spans end with status ERROR', async () => {
+    const { store, root, entries } = await smallMap()
+    const broken = new StoreError('load refused at the call')
+    const throwing = Object.create(store, {
+      load: {
+        value: () => {
+          throw broken
+        },
+      },
+    }) as MemoryStore
+    const map = await HAMT.open<number>(root, { store })
+    const { api, started } = faulty('none')
+    const stop = instrument(api)
+    harness.reset()
+    try {
+      const reopened = await HAMT.open<number>(map.rootId as never, { store: throwing }).then(
+        (m) => m.get([...entries.keys()][0] as string),
+        (error: unknown) => error,
+      )
+      assert.equal(reopened, broken)
+      assert.ok(started() > 0)
+      assert.equal(harness.spans().length, started(), 'every span started has ended')
+      for (const span of harness.spans()) assert.equal(span.status.code, otel.SpanStatusCode.ERROR, span.name)
+    } finally {
+      stop()
+    }
+  })
+})
