@@ -116,3 +116,23 @@ describe('telemetry whose OpenTelemetry part fails', () => {
     }
   })
 })
+
+describe('span attributes stay bounded', () => {
+  it('a lookup of a key of hundreds of KB: its span carries at most ~1 KiB of it', async () => {
+    const { store, root } = await smallMap()
+    const map = await HAMT.open<number>(root as never, { store })
+    const length = 100_000 + Math.floor(random() * 400_000)
+    const key = Array.from({ length }, () => String.fromCharCode(97 + Math.floor(random() * 26))).join('')
+    const stop = instrument(otel)
+    harness.reset()
+    try {
+      assert.equal(await map.get(key), undefined)
+      const lookup = harness.spans().find((span) => span.name === 'py_hamt.hamt.lookup')
+      const shown = lookup?.attributes['py_hamt.hamt.lookup.key'] as string
+      assert.ok(shown.length <= 1025, `a ${length}-character key kept as ${shown.length} characters`)
+      assert.ok(key.startsWith(shown.slice(0, -1)))
+    } finally {
+      stop()
+    }
+  })
+})

@@ -59,6 +59,14 @@ export function statusOf(error: unknown): LoadStatus {
   return 'error'
 }
 
+/** Characters of a key or ID a sink keeps: keys come from callers and datasets, and may be megabytes. */
+const MAX_NAME_LENGTH = 1024
+
+/** `text` cut to {@link MAX_NAME_LENGTH} characters and `…`; a copy, not a slice (which may keep all of it alive). */
+export function boundedName(text: string): string {
+  return text.length > MAX_NAME_LENGTH ? `${text.slice(0, MAX_NAME_LENGTH).split('').join('')}…` : text
+}
+
 /** A store ID as text: a CID's string, else `0x` and hex (a hash-keyed store's bytes). */
 export function idText(id: unknown): string {
   return id instanceof Uint8Array ? `0x${toHex(id)}` : String(id)

@@ -1,6 +1,6 @@
 // The retrieval snapshot: counts kept in memory, no OpenTelemetry needed, for "why is this slow".
 import { integerOption } from '../check.js'
-import { attachSink } from './hooks.js'
+import { attachSink, boundedName } from './hooks.js'
 import type { Begun, Instant, LoadStatus, Outcome, Sink } from './interface.js'
 
 /** A latency (ms) or size distribution over a bounded uniform sample of the observations. */
@@ -171,9 +171,6 @@ class Sample {
   }
 }
 
-/** Characters of a name a tally keeps: keys come from callers and datasets, and may be megabytes. */
-const MAX_NAME_LENGTH = 1024
-
 /** Counts by name, for at most `limit` distinct names (later new names are only counted as missed). */
 class Tally {
   readonly counts = new Map<string, number>()
@@ -186,11 +183,7 @@ class Tally {
 
   /** Adds one; the count before (0 for a new name). Names longer than 1024 characters count by their start. */
   add(fullName: string): number {
-    // A copy, not a slice: an engine's slice may keep the whole key alive.
-    const name =
-      fullName.length > MAX_NAME_LENGTH
-        ? `${fullName.slice(0, MAX_NAME_LENGTH).split('').join('')}…`
-        : fullName
+    const name = boundedName(fullName)
     const before = this.counts.get(name)
     if (before === undefined && this.counts.size >= this.#limit) {
       this.missed = true
