@@ -37,7 +37,7 @@ async function directory(entries: Array<[string, CID]>): Promise<CID> {
   })
   const cid = CID.createV1(dagPb.code, await sha256.digest(bytes))
   const form = new FormData()
-  form.append('file', new Blob([bytes]))
+  form.append('file', new Blob([bytes as Uint8Array<ArrayBuffer>]))
   const put = await fetch(`${daemon.rpcUrl}/api/v0/block/put?cid-codec=dag-pb&mhtype=sha2-256`, {
     method: 'POST',
     body: form,
