@@ -2,7 +2,12 @@
 // directory (`/ipfs/<dir>/a/b`) must lead where Kubo's `resolve` leads, or end in a typed error, never
 // elsewhere; segments are names as Kubo reads them (`.` and `..` cleaned, no percent-decoding).
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import * as dagPb from '@ipld/dag-pb'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import * as cborg from 'cborg'
@@ -14,7 +19,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { followContentPath } from '../src/cas/content-path.js'
 import { HAMT, isHamtError, KuboStore, TrustlessGatewayStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
-import { type KuboDaemon, rpc, startKubo } from './helpers/kubo.js'
+import { type KuboDaemon, kuboBinary, rpc, startKubo } from './helpers/kubo.js'
 import { serve } from './helpers/loopback.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
@@ -178,6 +183,49 @@ describe('records their owner signed with odd fields', () => {
       const outcome = await withinBudget(`Sequence ${what}`, () => fresh.resolveName(name))
       assertTypedError(outcome, 'ERR_IPNS_RECORD')
       assert.equal((outcome.error as { problem: string }).problem, 'malformed', what)
+    }
+  })
+})
+
+describe('paths into HAMT-sharded directories, against Kubo', () => {
+  it('a sharded directory is refused by name, not searched by its slot-prefixed link names', async () => {
+    // Kubo shards every directory from 1 byte of links on: a small sharded directory made by Kubo itself.
+    const ipfs = promisify(execFile)
+    const env = { ...process.env, IPFS_PATH: daemon.ipfsPath }
+    const bin = await kuboBinary()
+    await ipfs(bin, ['config', '--json', 'Import.UnixFSHAMTDirectorySizeThreshold', '"1B"'], { env })
+    await daemon.restart()
+    const folder = await mkdtemp(join(tmpdir(), 'ts-hamt-sharded-'))
+    try {
+      await mkdir(join(folder, 'd'))
+      const names = Array.from(
+        { length: 3 + Math.floor(random() * 6) },
+        (_, i) => `n${i}${Math.floor(random() * 1e6)}`,
+      )
+      for (const name of names) await writeFile(join(folder, 'd', name), name)
+      const added = await ipfs(bin, ['add', '-r', '-Q', '--cid-version=1', join(folder, 'd')], { env })
+      const root = CID.parse(added.stdout.trim())
+      const shard = dagPb.decode(await kubo.getBlock(root))
+      assert.equal(UnixFS.unmarshal(shard.Data as Uint8Array).type, 'hamt-sharded-directory')
+      for (const link of shard.Links) {
+        // Kubo resolves the names (when the shard holds them at its top) and refuses the link names.
+        const name = (link.Name as string).slice(2)
+        for (const path of [`/${link.Name}`, `/${name}`]) {
+          const expected = await kuboResolve(`/ipfs/${root}${path}`)
+          const ours = await followContentPath(root, path, kubo.getBlock.bind(kubo)).then(
+            (cid) => `/ipfs/${cid}`,
+            (error: unknown) => {
+              assert.ok(isHamtError(error, 'ERR_INVALID_ARGUMENT'), String(error))
+              assert.match((error as Error).message, /HAMT-sharded/)
+              return 'refused'
+            },
+          )
+          if (expected.startsWith('refused')) assert.equal(ours, 'refused', path)
+          else assert.ok(ours === 'refused' || ours === expected, `${path}: ${ours}, Kubo ${expected}`)
+        }
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true })
     }
   })
 })

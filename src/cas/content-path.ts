@@ -2,6 +2,7 @@
 // named links of dag-pb directories, and map keys and list indexes of dag-cbor blocks.
 import { code as dagCborCode } from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
+import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
@@ -39,7 +40,10 @@ export async function followContentPath(
     const block = await getBlock(cid, options)
     if (cid.code === dagPb.code) {
       const name = names[at]
-      const link = decoded(cid, () => dagPb.decode(block)).Links.find((candidate) => candidate.Name === name)
+      const node = decoded(cid, () => dagPb.decode(block))
+      // Its link names are slot-prefixed (`03A` for `A`): a name match there leads where Kubo does not.
+      if (isShardedDirectory(node)) return stop(`block ${cid} is a HAMT-sharded directory, not followed here`)
+      const link = node.Links.find((candidate) => candidate.Name === name)
       if (link === undefined) return stop(`no link named ${JSON.stringify(name)}`)
       cid = link.Hash
       at++
@@ -68,6 +72,15 @@ function decoded<T>(cid: CID, decode: () => T): T {
     throw new InvalidValueError(`block ${cid} on the path does not decode: ${(cause as Error)?.message}`, {
       cause,
     })
+  }
+}
+
+/** True for a UnixFS HAMT-sharded directory (other dag-pb, UnixFS or not, is followed by link name). */
+function isShardedDirectory(node: dagPb.PBNode): boolean {
+  try {
+    return node.Data !== undefined && UnixFS.unmarshal(node.Data).type === 'hamt-sharded-directory'
+  } catch {
+    return false
   }
 }
 
