@@ -136,3 +136,30 @@ describe('span attributes stay bounded', () => {
     }
   })
 })
+
+describe('retrieval stats under many long keys', () => {
+  it('10 000 lookups of distinct ~1 KiB keys: the tally keeps 64 characters a name on average (1 Mi at least), not all of them', async () => {
+    const { setFlagsFromString } = await import('node:v8')
+    const { runInNewContext } = await import('node:vm')
+    setFlagsFromString('--expose-gc')
+    const collectGarbage = runInNewContext('gc') as () => void
+    const heapUsed = (): number => {
+      collectGarbage()
+      return process.memoryUsage().heapUsed
+    }
+    const map = await HAMT.create({ store: await MemoryStore.create() })
+    const before = heapUsed()
+    const stats = collectRetrievalStats({ maxTracked: 10_000 })
+    for (let i = 0; i < 10_000; i++) {
+      const length = 1000 + Math.floor(random() * 4000)
+      await map.get(`${i}:`.padEnd(length, String.fromCharCode(97 + (i % 26))))
+    }
+    const kept = heapUsed() - before
+    const snapshot = stats.snapshot()
+    stats.stop()
+    assert.equal(snapshot.lookups.requests, 10_000)
+    // 10 000 names of 1 KiB would be 10 MiB and more; the 1 Mi characters kept are well under 4 MiB.
+    assert.ok(kept < 4 * 2 ** 20, `the collector keeps ${(kept / 2 ** 20).toFixed(1)} MiB`)
+    assert.equal(snapshot.truncated, true)
+  })
+})

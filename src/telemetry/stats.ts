@@ -67,7 +67,7 @@ export interface RetrievalSnapshot {
 export interface RetrievalStatsOptions {
   /** Entries in `topIds` and `topKeys`; default 20. */
   top?: number
-  /** Distinct IDs and keys tracked each (memory bound); default 100 000. */
+  /** Distinct IDs and keys tracked each (memory bound; their text at most 64 characters each on average, or 1 Mi in all if more); default 100 000. */
   maxTracked?: number
   /** Observations kept per distribution (a uniform sample); default 10 000. */
   sampleLimit?: number
@@ -171,23 +171,36 @@ class Sample {
   }
 }
 
-/** Counts by name, for at most `limit` distinct names (later new names are only counted as missed). */
+/** Characters a tally keeps per name tracked, on average (names up to 1024 each, not all that long), or 1 Mi in all. */
+const AVERAGE_NAME_CHARS = 64
+const MIN_TALLY_CHARS = 1 << 20
+
+/**
+ * Counts by name, for at most `limit` distinct names holding `limit * 64` characters in all, or 1 Mi
+ * if more (later new names are only counted as missed).
+ */
 class Tally {
   readonly counts = new Map<string, number>()
   readonly #limit: number
+  readonly #charLimit: number
+  #chars = 0
   missed = false
 
   constructor(limit: number) {
     this.#limit = limit
+    this.#charLimit = Math.max(limit * AVERAGE_NAME_CHARS, MIN_TALLY_CHARS)
   }
 
   /** Adds one; the count before (0 for a new name). Names longer than 1024 characters count by their start. */
   add(fullName: string): number {
     const name = boundedName(fullName)
     const before = this.counts.get(name)
-    if (before === undefined && this.counts.size >= this.#limit) {
-      this.missed = true
-      return 0
+    if (before === undefined) {
+      if (this.counts.size >= this.#limit || this.#chars + name.length > this.#charLimit) {
+        this.missed = true
+        return 0
+      }
+      this.#chars += name.length
     }
     this.counts.set(name, (before ?? 0) + 1)
     return before ?? 0
