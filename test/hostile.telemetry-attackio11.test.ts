@@ -3,7 +3,7 @@
 // every span started is ended, and the retrieval stats running beside it still count every read.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { HAMT, MemoryStore, StoreError } from '../src/index.js'
+import { HAMT, isHamtError, MemoryStore, StoreError } from '../src/index.js'
 import { collectRetrievalStats, instrument, type OpenTelemetryApi } from '../src/telemetry/index.js'
 import { otel, startOtel } from './helpers/otel.js'
 import { mulberry32, testSeed } from './helpers/random.js'
@@ -161,5 +161,40 @@ describe('retrieval stats under many long keys', () => {
     // 10 000 names of 1 KiB would be 10 MiB and more; the 1 Mi characters kept are well under 4 MiB.
     assert.ok(kept < 4 * 2 ** 20, `the collector keeps ${(kept / 2 ** 20).toFixed(1)} MiB`)
     assert.equal(snapshot.truncated, true)
+  })
+})
+
+describe('an API module that fails at instrument()', () => {
+  it('a tracer or meter provider that throws when asked is ERR_INVALID_ARGUMENT with its error as cause; nothing stays attached', async () => {
+    for (const part of ['getTracer', 'createCounter'] as const) {
+      const failure = new Error(`${part} down`)
+      const { api } = faulty('none')
+      const broken = {
+        ...api,
+        trace: {
+          ...api.trace,
+          getTracer: part === 'getTracer' ? () => assert.fail(failure) : api.trace.getTracer,
+        },
+        metrics: {
+          getMeter: (name: string) => {
+            const meter = otel.metrics.getMeter(name)
+            if (part !== 'createCounter') return meter
+            return { ...meter, createCounter: () => assert.fail(failure) }
+          },
+        },
+      } as unknown as OpenTelemetryApi
+      assert.throws(
+        () => instrument(broken),
+        (error: unknown) => isHamtError(error, 'ERR_INVALID_ARGUMENT') && (error as Error).cause === failure,
+        part,
+      )
+      // Nothing attached: a read makes no span through it.
+      harness.reset()
+      const { store, root, entries } = await smallMap()
+      const map = await HAMT.open<number>(root as never, { store })
+      const key = [...entries.keys()][0] as string
+      assert.equal(await map.get(key), entries.get(key))
+      assert.equal(harness.spans().length, 0, part)
+    }
   })
 })

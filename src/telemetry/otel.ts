@@ -114,7 +114,16 @@ export function instrument(api: OpenTelemetryApi): () => void {
   }
   let entry = instrumented.get(api)
   if (entry === undefined) {
-    entry = { detach: attachSink(otelSink(api)), calls: 0 }
+    let sink: Sink
+    try {
+      sink = otelSink(api)
+    } catch (cause) {
+      throw new InvalidArgumentError(
+        `instrument(api): its tracer or meter failed to set up (${(cause as Error)?.message})`,
+        { cause },
+      )
+    }
+    entry = { detach: attachSink(sink), calls: 0 }
     instrumented.set(api, entry)
   }
   const attached = entry
