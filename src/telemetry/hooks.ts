@@ -92,7 +92,13 @@ function observe<T>(event: Begun, run: () => Promise<T>, outcome: (value: T) => 
   // rejection here, so the span still ends. A sink that fails around it does not fail the read.
   let result: Promise<T> | undefined
   const start = (): Promise<T> => {
-    result ??= new Promise<T>((resolve) => resolve(run()))
+    if (result === undefined) {
+      try {
+        result = Promise.resolve(run())
+      } catch (error) {
+        result = Promise.reject(error)
+      }
+    }
     return result
   }
   attempt(() => ending.within(start))
