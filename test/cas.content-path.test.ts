@@ -47,24 +47,26 @@ async function refusal(path: string, from: CID = top): Promise<Error> {
 }
 
 describe('followContentPath', () => {
-  it('follows directory names and dag-cbor fields and indexes, percent-decoded, one block per step', async () => {
+  it('follows directory names and dag-cbor fields and indexes, as Kubo reads them (names as they are, `.` and `..` cleaned), one block per step', async () => {
     assert.equal(String(await followContentPath(top, '', getBlock)), String(top))
     assert.equal(String(await followContentPath(top, '/data/leaf', getBlock)), String(leaf))
     loads.length = 0
-    const found = await followContentPath(top, '/data/cat%20alog/a%20b/list/1', getBlock)
+    const found = await followContentPath(top, '/data/cat alog/a b/list/1', getBlock)
     assert.equal(String(found), String(leaf))
     assert.deepEqual(loads, [String(top), String(inner), String(catalog)])
+    assert.equal(String(await followContentPath(top, '/./data/x/../leaf/', getBlock)), String(leaf))
   })
 
-  it('refuses a missing name, a path ending inside a block, a raw block, bad indexes and bad encoding', async () => {
+  it('refuses a missing name, a path ending inside a block, a raw block, bad indexes, percent-encoded names and `..` above the root', async () => {
     assert.match((await refusal('/data/missing')).message, /no link named "missing" \(at \/data\)/)
-    assert.match((await refusal('/data/cat%20alog/n')).message, /ends inside a block/)
-    assert.match((await refusal('/data/cat%20alog/a%20b/list')).message, /ends inside a block/)
-    assert.match((await refusal('/data/cat%20alog/a%20b/list/01')).message, /no field "01"/)
-    assert.match((await refusal('/data/cat%20alog/a%20b/list/2')).message, /no field "2"/)
-    assert.match((await refusal('/data/cat%20alog/constructor')).message, /no field "constructor"/)
+    assert.match((await refusal('/data/cat alog/n')).message, /ends inside a block/)
+    assert.match((await refusal('/data/cat alog/a b/list')).message, /ends inside a block/)
+    assert.match((await refusal('/data/cat alog/a b/list/01')).message, /no field "01"/)
+    assert.match((await refusal('/data/cat alog/a b/list/2')).message, /no field "2"/)
+    assert.match((await refusal('/data/cat alog/constructor')).message, /no field "constructor"/)
     assert.match((await refusal('/data/leaf/more')).message, /codec 0x55 has no paths/)
-    assert.match((await refusal('/data/%E0%A4%A')).message, /percent-encoding/)
+    assert.match((await refusal('/data/cat%20alog')).message, /no link named "cat%20alog"/)
+    assert.match((await refusal('/data/../..')).message, /'\.\.' leads above the root/)
     assert.match((await refusal(`/${'x/'.repeat(300)}`)).message, /more than 256 segments/)
   })
 })

@@ -2,6 +2,7 @@
 // named links of dag-pb directories, and map keys and list indexes of dag-cbor blocks.
 import { code as dagCborCode } from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
+import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
@@ -14,9 +15,10 @@ const MAX_SEGMENTS = 256
 export type GetBlock = (cid: CID, options?: AbortOptions) => Promise<Uint8Array>
 
 /**
- * The CID that `path` (`/a/b`, segments percent-decoded) leads to from `root`: through the named
- * links of dag-pb directories (not HAMT-sharded ones) and the keys and indexes of dag-cbor values,
- * ending at a link. Anything else (a missing name, a path ending inside a block, a raw block) is an
+ * The CID that `path` (`/a/b`, read as Kubo reads it: `.` and empty segments dropped, `..` the segment
+ * before, no percent-decoding) leads to from `root`: through the named links of dag-pb directories
+ * (not HAMT-sharded ones) and the keys and indexes of dag-cbor values, ending at a link. Anything else
+ * (a missing name, `..` above `root`, a path ending inside a block, a raw block) is an
  * {@link InvalidArgumentError} naming where it stopped.
  */
 export async function followContentPath(
@@ -25,21 +27,23 @@ export async function followContentPath(
   getBlock: GetBlock,
   options: AbortOptions = {},
 ): Promise<CID> {
-  const segments = path.split('/').filter((segment) => segment !== '')
-  if (segments.length > MAX_SEGMENTS)
+  const names = cleanSegments(root, path)
+  if (names.length > MAX_SEGMENTS)
     throw new InvalidArgumentError(`path ${path.slice(0, 100)}…: more than ${MAX_SEGMENTS} segments`)
-  const names = segments.map((segment) => decodeSegment(segment, path))
   let cid = root
   let at = 0
   const stop = (why: string): never => {
-    throw new InvalidArgumentError(`/ipfs/${root}${path}: ${why} (at /${segments.slice(0, at).join('/')})`)
+    throw new InvalidArgumentError(`/ipfs/${root}${path}: ${why} (at /${names.slice(0, at).join('/')})`)
   }
   while (at < names.length) {
     options.signal?.throwIfAborted()
     const block = await getBlock(cid, options)
     if (cid.code === dagPb.code) {
       const name = names[at]
-      const link = decoded(cid, () => dagPb.decode(block)).Links.find((candidate) => candidate.Name === name)
+      const node = decoded(cid, () => dagPb.decode(block))
+      // Its link names are slot-prefixed (`03A` for `A`): a name match there leads where Kubo does not.
+      if (isShardedDirectory(node)) return stop(`block ${cid} is a HAMT-sharded directory, not followed here`)
+      const link = node.Links.find((candidate) => candidate.Name === name)
       if (link === undefined) return stop(`no link named ${JSON.stringify(name)}`)
       cid = link.Hash
       at++
@@ -71,6 +75,15 @@ function decoded<T>(cid: CID, decode: () => T): T {
   }
 }
 
+/** True for a UnixFS HAMT-sharded directory (other dag-pb, UnixFS or not, is followed by link name). */
+function isShardedDirectory(node: dagPb.PBNode): boolean {
+  try {
+    return node.Data !== undefined && UnixFS.unmarshal(node.Data).type === 'hamt-sharded-directory'
+  } catch {
+    return false
+  }
+}
+
 function childOf(value: unknown, name: string): unknown {
   if (Array.isArray(value)) return /^(0|[1-9]\d*)$/.test(name) ? value[Number(name)] : undefined
   if (
@@ -84,15 +97,17 @@ function childOf(value: unknown, name: string): unknown {
   return Object.hasOwn(value, name) ? (value as Record<string, unknown>)[name] : undefined
 }
 
-function decodeSegment(segment: string, path: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch (cause) {
-    throw new InvalidArgumentError(
-      `path ${JSON.stringify(path.slice(0, 100))}: a segment is not valid percent-encoding`,
-      {
-        cause,
-      },
-    )
+/**
+ * The names `path` goes through, as Kubo's paths (Go's `path.Clean`) read it: a name is the text
+ * between slashes as it is (`%41` is not `A`); so a record leads here where it leads through Kubo.
+ */
+function cleanSegments(root: CID, path: string): string[] {
+  const names: string[] = []
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue
+    if (segment !== '..') names.push(segment)
+    else if (names.pop() === undefined)
+      throw new InvalidArgumentError(`/ipfs/${root}${path.slice(0, 100)}: '..' leads above the root`)
   }
+  return names
 }

@@ -66,6 +66,7 @@ export function parseIpnsName(value: unknown, argument: string): IpnsName {
 /**
  * Parses `/ipns/<name>[/path]` (or `ipns://<name>[/path]`): the name as {@link parseIpnsName} reads
  * it, and the path after it (`''` for none), which an opener follows from the root the name points to.
+ * A path is a content path, read as Kubo reads it; an `ipns://` URL's path is percent-decoded first.
  */
 export function parseIpnsPath(value: unknown, argument: string): { name: IpnsName; path: string } {
   if (typeof value !== 'string') return { name: parseIpnsName(value, argument), path: '' }
@@ -73,7 +74,28 @@ export function parseIpnsPath(value: unknown, argument: string): { name: IpnsNam
   const slash = value.indexOf('/', prefix.length)
   if (slash === -1) return { name: parseIpnsName(value, argument), path: '' }
   const name = parseIpnsName(value.slice(0, slash), argument)
-  return { name, path: value.slice(slash).replace(/\/+$/, '') }
+  const path = value.slice(slash).replace(/\/+$/, '')
+  return { name, path: prefix === 'ipns://' ? decodeUrlPath(path, argument) : path }
+}
+
+/** A URL's path percent-decoded segment by segment; a segment that decodes to a `/` is refused. */
+function decodeUrlPath(path: string, argument: string): string {
+  const refuse = (why: string, cause?: unknown): never => {
+    throw new InvalidArgumentError(`${argument}: path ${JSON.stringify(path.slice(0, 100))} ${why}`, {
+      cause,
+    })
+  }
+  const segments = path.split('/').map((segment) => {
+    let decoded = ''
+    try {
+      decoded = decodeURIComponent(segment)
+    } catch (cause) {
+      refuse('is not valid percent-encoding', cause)
+    }
+    if (decoded.includes('/')) refuse('has a segment with an encoded /, which no name holds')
+    return decoded
+  })
+  return segments.join('/')
 }
 
 /** A record's value, parsed: a CID and the path after it, or another name (a name may point to a name). */

@@ -95,7 +95,13 @@ export async function verifyIpnsRecord(name: IpnsName, bytes: Uint8Array): Promi
     const problem = PROBLEMS[(cause as Error)?.name] ?? 'malformed'
     throw new IpnsRecordError(name.path, problem, describe(problem, record.validity, cause), { cause })
   }
-  return { value: record.value, sequence: record.sequence, validity: record.validity }
+  // The ipns package passes on what the CBOR holds; the spec (and Kubo) read a uint64.
+  const sequence: unknown = record.sequence
+  if (typeof sequence !== 'bigint' || sequence < 0n || sequence >= 2n ** 64n) {
+    const shown = typeof sequence === 'bigint' ? String(sequence) : typeof sequence
+    throw new IpnsRecordError(name.path, 'malformed', `its sequence (${shown}) is not a uint64`)
+  }
+  return { value: record.value, sequence, validity: record.validity }
 }
 
 function describe(problem: IpnsRecordProblem, validity: string, cause: unknown): string {

@@ -10,7 +10,7 @@ import { resolveByteRange } from './range.js'
 /** Fetches one block, already checked against its CID. */
 export type BlockFetcher = (cid: CID) => Promise<Uint8Array>
 
-/** One node of a file: its own bytes (a raw leaf's block, a dag-pb node's inline data), then its children's. */
+/** One node of a file: its own bytes (a raw leaf's block, a dag-pb leaf's data), or its children's. */
 interface FileNode {
   size: number
   inline: Uint8Array
@@ -63,7 +63,10 @@ function* overlapping(
   for (const child of node.children) {
     const childStart = position
     position += child.size
-    if (childStart >= end || position <= start) continue
+    // A child claimed empty is checked when the range touches it: unchecked, a lie would drop its bytes.
+    const outside =
+      child.size === 0 ? childStart < start || childStart > end : childStart >= end || position <= start
+    if (outside) continue
     const from = Math.max(start, childStart) - childStart
     yield { ...child, childStart, from, to: Math.min(end, position) - childStart }
   }
@@ -165,6 +168,10 @@ function parseFileNode(cid: CID, block: Uint8Array): FileNode {
     )
   }
   const inline = fs.data ?? new Uint8Array(0)
+  // No importer writes both, and readers disagree on them (Kubo's cat skips the data): refused, not guessed.
+  if (inline.length > 0 && node.Links.length > 0) {
+    throw new InvalidNodeError(`UnixFS node ${cid} has both data of its own and children`)
+  }
   let total = BigInt(inline.length)
   const children = node.Links.map((link, i) => {
     const size = fs.blockSizes[i] as bigint

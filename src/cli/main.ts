@@ -113,9 +113,15 @@ export async function main(argv: string[], interrupt: Interrupt): Promise<number
       process.stdout.write(`${packageVersion()}\n`)
       return 0
     }
+    const wantsHelp = name === 'help' || argv.includes('--help') || argv.includes('-h')
+    // Options and no command (`ts-hamt --versio`): said on stderr, naming them, not the usage on stdout.
+    if (name === undefined && !wantsHelp && argv.length > 0) {
+      const given = JSON.stringify(argv.join(' ').slice(0, 100))
+      throw new UsageError(`no command in ${given}; ts-hamt --help lists the commands and options`)
+    }
     if (name === undefined || name === 'help') {
       process.stdout.write(`${usage()}\n`)
-      return name === undefined && !argv.includes('--help') && !argv.includes('-h') ? 2 : 0
+      return wantsHelp ? 0 : 2
     }
     if (command === undefined)
       throw new UsageError(`unknown command ${JSON.stringify(name)}; ts-hamt --help lists them`)

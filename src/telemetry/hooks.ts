@@ -20,18 +20,28 @@ export function attachSink(sink: Sink): () => void {
 function fanOut(list: readonly Sink[]): Sink {
   return {
     begin: (event) => {
-      const endings = list.map((sink) => sink.begin(event))
+      // Each sink on its own: one that fails must not leave another's operation begun and never ended.
+      const endings = list.flatMap((sink) => attempt(() => [sink.begin(event)]) ?? [])
       return {
         within: (run) =>
           endings.reduceRight<() => unknown>((inner, e) => () => e.within(inner), run)() as never,
         end: (outcome, seconds) => {
-          for (const ending of endings) ending.end(outcome, seconds)
+          for (const ending of endings) attempt(() => ending.end(outcome, seconds))
         },
       }
     },
     note: (event) => {
-      for (const sink of list) sink.note(event)
+      for (const sink of list) attempt(() => sink.note(event))
     },
+  }
+}
+
+/** `run`'s result, or undefined when it throws: a sink's own failure never fails a read. */
+function attempt<T>(run: () => T): T | undefined {
+  try {
+    return run()
+  } catch {
+    return undefined
   }
 }
 
@@ -47,6 +57,14 @@ export function statusOf(error: unknown): LoadStatus {
   if (typeof e?.status === 'number') return 'http_error'
   if (e?.code === 'ERR_STORE') return 'request_error'
   return 'error'
+}
+
+/** Characters of a key or ID a sink keeps: keys come from callers and datasets, and may be megabytes. */
+const MAX_NAME_LENGTH = 1024
+
+/** `text` cut to {@link MAX_NAME_LENGTH} characters and `…`; a copy, not a slice (which may keep all of it alive). */
+export function boundedName(text: string): string {
+  return text.length > MAX_NAME_LENGTH ? `${text.slice(0, MAX_NAME_LENGTH).split('').join('')}…` : text
 }
 
 /** A store ID as text: a CID's string, else `0x` and hex (a hash-keyed store's bytes). */
@@ -68,11 +86,23 @@ function observe<T>(event: Begun, run: () => Promise<T>, outcome: (value: T) => 
     return run() // A sink's own failure never fails a read.
   }
   const finish = (result: Outcome): void => {
-    try {
-      ending.end(result, now() - started)
-    } catch {}
+    attempt(() => ending.end(result, now() - started))
   }
-  return ending.within(run).then(
+  // The read runs once, inside the sink's context if the sink lets it; a throw at the call is a
+  // rejection here, so the span still ends. A sink that fails around it does not fail the read.
+  let result: Promise<T> | undefined
+  const start = (): Promise<T> => {
+    if (result === undefined) {
+      try {
+        result = Promise.resolve(run())
+      } catch (error) {
+        result = Promise.reject(error)
+      }
+    }
+    return result
+  }
+  attempt(() => ending.within(start))
+  return (result ?? start()).then(
     (value) => {
       finish(outcome(value))
       return value

@@ -1,7 +1,7 @@
 // Spans and metrics through the OpenTelemetry API module the user hands over: ts-hamt never imports
 // `@opentelemetry/api` itself, so without it nothing is loaded and every bundle builds.
 import { InvalidArgumentError } from '../errors.js'
-import { attachSink } from './hooks.js'
+import { attachSink, boundedName } from './hooks.js'
 import type { Begun, Ending, Instant, Outcome, Sink } from './interface.js'
 
 type AttributeValue = string | number | boolean
@@ -78,6 +78,7 @@ const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
  * - `ts_hamt.sharded_store.shard_load`: one shard read from the store. `py_hamt.sharded_store.shard_idx`,
  *   `ts_hamt.sharded_store.array` (start); `py_hamt.sharded_store.shard_entries`.
  * A failed span has status ERROR, the exception recorded, and `py_hamt.cas.status` saying why.
+ * Keys, IDs and array names above 1024 characters are cut there (and `…`): keys may be megabytes.
  *
  * Metrics (unit; attributes):
  * - `py_hamt.cas.load.requests` (1), `py_hamt.cas.load.response_bytes` (By),
@@ -113,7 +114,16 @@ export function instrument(api: OpenTelemetryApi): () => void {
   }
   let entry = instrumented.get(api)
   if (entry === undefined) {
-    entry = { detach: attachSink(otelSink(api)), calls: 0 }
+    let sink: Sink
+    try {
+      sink = otelSink(api)
+    } catch (cause) {
+      throw new InvalidArgumentError(
+        `instrument(api): its tracer or meter failed to set up (${(cause as Error)?.message})`,
+        { cause },
+      )
+    }
+    entry = { detach: attachSink(sink), calls: 0 }
     instrumented.set(api, entry)
   }
   const attached = entry
@@ -203,14 +213,20 @@ function otelSink(api: OpenTelemetryApi): Sink {
             run,
           ) as never,
         end(outcome: Outcome, seconds: number): void {
-          const attributes = endAttributes(event, outcome)
-          span.setAttributes(attributes)
-          if (outcome.status !== 'ok') {
-            if (outcome.error instanceof Error) span.recordException(outcome.error)
-            span.setStatus({ code: 2, message: outcome.status })
+          try {
+            span.setAttributes(endAttributes(event, outcome))
+            if (outcome.status !== 'ok') {
+              if (outcome.error instanceof Error) span.recordException(outcome.error)
+              span.setStatus({ code: 2, message: outcome.status })
+            }
+          } finally {
+            // A span that refused an attribute still ends, and the metrics still count the read.
+            try {
+              span.end()
+            } finally {
+              record(event, outcome, seconds)
+            }
           }
-          span.end()
-          record(event, outcome, seconds)
         },
       }
     },
@@ -302,20 +318,23 @@ function spanName(event: Begun): string {
 function startAttributes(event: Begun): Attributes {
   switch (event.op) {
     case 'cas.load':
-      return { 'py_hamt.cid': event.id, 'py_hamt.cas.has_range': event.ranged }
+      return { 'py_hamt.cid': boundedName(event.id), 'py_hamt.cas.has_range': event.ranged }
     case 'gateway.request':
-      return { 'ts_hamt.gateway': event.gateway, 'py_hamt.cid': event.id }
+      return { 'ts_hamt.gateway': event.gateway, 'py_hamt.cid': boundedName(event.id) }
     case 'hamt.lookup':
-      return { 'py_hamt.hamt.lookup.key': event.key }
+      return { 'py_hamt.hamt.lookup.key': boundedName(event.key) }
     case 'zarr.get':
       return {
-        'py_hamt.zarr.key': event.key,
+        'py_hamt.zarr.key': boundedName(event.key),
         'py_hamt.zarr.byte_range': event.byteRange,
         'py_hamt.zarr.store': event.store,
         'py_hamt.zarr.kind': event.kind,
       }
     case 'shard.load':
-      return { 'py_hamt.sharded_store.shard_idx': event.shard, 'ts_hamt.sharded_store.array': event.array }
+      return {
+        'py_hamt.sharded_store.shard_idx': event.shard,
+        'ts_hamt.sharded_store.array': boundedName(event.array),
+      }
   }
 }
 

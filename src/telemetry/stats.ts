@@ -1,6 +1,6 @@
 // The retrieval snapshot: counts kept in memory, no OpenTelemetry needed, for "why is this slow".
 import { integerOption } from '../check.js'
-import { attachSink } from './hooks.js'
+import { attachSink, boundedName } from './hooks.js'
 import type { Begun, Instant, LoadStatus, Outcome, Sink } from './interface.js'
 
 /** A latency (ms) or size distribution over a bounded uniform sample of the observations. */
@@ -67,7 +67,7 @@ export interface RetrievalSnapshot {
 export interface RetrievalStatsOptions {
   /** Entries in `topIds` and `topKeys`; default 20. */
   top?: number
-  /** Distinct IDs and keys tracked each (memory bound); default 100 000. */
+  /** Distinct IDs and keys tracked each (memory bound; their text at most 64 characters each on average, or 1 Mi in all if more); default 100 000. */
   maxTracked?: number
   /** Observations kept per distribution (a uniform sample); default 10 000. */
   sampleLimit?: number
@@ -171,30 +171,36 @@ class Sample {
   }
 }
 
-/** Characters of a name a tally keeps: keys come from callers and datasets, and may be megabytes. */
-const MAX_NAME_LENGTH = 1024
+/** Characters a tally keeps per name tracked, on average (names up to 1024 each, not all that long), or 1 Mi in all. */
+const AVERAGE_NAME_CHARS = 64
+const MIN_TALLY_CHARS = 1 << 20
 
-/** Counts by name, for at most `limit` distinct names (later new names are only counted as missed). */
+/**
+ * Counts by name, for at most `limit` distinct names holding `limit * 64` characters in all, or 1 Mi
+ * if more (later new names are only counted as missed).
+ */
 class Tally {
   readonly counts = new Map<string, number>()
   readonly #limit: number
+  readonly #charLimit: number
+  #chars = 0
   missed = false
 
   constructor(limit: number) {
     this.#limit = limit
+    this.#charLimit = Math.max(limit * AVERAGE_NAME_CHARS, MIN_TALLY_CHARS)
   }
 
   /** Adds one; the count before (0 for a new name). Names longer than 1024 characters count by their start. */
   add(fullName: string): number {
-    // A copy, not a slice: an engine's slice may keep the whole key alive.
-    const name =
-      fullName.length > MAX_NAME_LENGTH
-        ? `${fullName.slice(0, MAX_NAME_LENGTH).split('').join('')}…`
-        : fullName
+    const name = boundedName(fullName)
     const before = this.counts.get(name)
-    if (before === undefined && this.counts.size >= this.#limit) {
-      this.missed = true
-      return 0
+    if (before === undefined) {
+      if (this.counts.size >= this.#limit || this.#chars + name.length > this.#charLimit) {
+        this.missed = true
+        return 0
+      }
+      this.#chars += name.length
     }
     this.counts.set(name, (before ?? 0) + 1)
     return before ?? 0
