@@ -130,11 +130,16 @@ type BlockValue = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>
 /** The temporary block files this process is writing, with their puts. */
 const writing = new Map<string, Promise<void>>()
 
-/** Writes `temporary` and renames it to `path` (its shard folder made if missing). */
+/**
+ * Writes `temporary` and renames it to `path` (its shard folder made if missing). An abort stops the
+ * write between pieces (512 KiB, or the iterable's) and before the rename: no block appears.
+ */
 async function writeBlockFile(temporary: string, path: string, value: BlockValue, options?: AbortOptions) {
-  options?.signal?.throwIfAborted()
+  const signal = options?.signal
+  signal?.throwIfAborted()
   await mkdir(dirname(path), { recursive: true })
-  await writeFile(temporary, value)
+  await writeFile(temporary, value, { signal })
+  signal?.throwIfAborted()
   await rename(temporary, path).catch(async (error: NodeJS.ErrnoException) => {
     // Windows refuses to replace a block file open elsewhere: one renamed into place, as blockstore-fs takes it.
     const present = error.code === 'EPERM' && (await stat(path).catch(() => undefined)) !== undefined
