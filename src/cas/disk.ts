@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import { type FileHandle, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import { base32upper } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
@@ -29,11 +30,19 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
 }
 
 /**
- * A block is written to `<shard>/.<name>.data.<pid>.tmp` (blockstore-fs: `.<name>.data.tmp`) and
- * renamed to `<shard>/<name>.data`; shards and names are base32 (upper case). Nothing else is ours to remove.
+ * A block is written to `<shard>/.<name>.data.<pid>.<token>.tmp` (ours before: `.<name>.data.<pid>.tmp`;
+ * blockstore-fs: `.<name>.data.tmp`) and renamed to `<shard>/<name>.data`; shards and names are
+ * base32 (upper case). Nothing else is ours to remove.
  */
 const SHARD = /^[A-Z2-7]+$/
-const TEMP_FILE = /^\.[A-Z2-7]+\.data(\.\d+)?\.tmp$/
+const TEMP_FILE = /^\.[A-Z2-7]+\.data(\.\d+(\.[0-9a-f]{12})?)?\.tmp$/
+/** This process's own, beside its pid: two containers' pid 1 on one volume write different temporary files. */
+const TEMP_TOKEN = randomBytes(6).toString('hex')
+
+/** The temporary file this process writes the block file `path` to. */
+export function temporaryFile(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${TEMP_TOKEN}.tmp`)
+}
 const BLOCK_FILE = /^[A-Z2-7]+\.data$/
 /**
  * Directories this process is collecting garbage in, with the store collecting: only its own puts
@@ -94,7 +103,8 @@ class CleaningFsBlockstore extends FsBlockstore {
 
   /**
    * blockstore-fs's put, with a temporary file of this process's own: its `.<name>.tmp` is every
-   * writer's of the block, so another process's failed put removed (or its write cut short) this one's.
+   * writer's of the block, so another process's failed put removed (or its write cut short) this one's
+   * (also with a pid alone: two containers' pid 1).
    */
   override async put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
     // A full write buffer writes without `flush()`: each put marks this process a writer and keeps
@@ -109,7 +119,7 @@ class CleaningFsBlockstore extends FsBlockstore {
 
   async #put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
     const { dir, file } = blockFile(this, key)
-    const temporary = join(this.path, dir, `.${file}.${process.pid}.tmp`)
+    const temporary = temporaryFile(join(this.path, dir, file))
     // One put at a time per temporary file: two stores of this process may write the same block.
     for (let other = writing.get(temporary); other !== undefined; other = writing.get(temporary))
       await other.catch(() => {})
