@@ -2,18 +2,15 @@
 // a CAR read from stdin (`import -`), backslashes told apart from escapes on a terminal, and indented
 // --json of a value nested 50,000 deep (its indentation alone was ~5 GB of spaces).
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { promisify } from 'node:util'
-import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
 import { INDENTED_DEPTH, toJson } from '../src/cli/output.js'
-import { EncryptedZarrHAMTStore, HAMT } from '../src/index.js'
-import { DiskStore } from '../src/node/index.js'
 import { type CliRun, cliBinary, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { encryptedDataset, onTerminal } from './helpers/cli-fixtures.js'
 import { withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
@@ -44,20 +41,8 @@ function withStdin(args: string[], input: Uint8Array): Promise<CliRun> {
 
 describe('zarr --key-file: the key of a dataset py-hamt encrypts, from a file', async () => {
   const store = join(scratch, 'encrypted')
-  const key = Uint8Array.from({ length: 32 }, () => Math.floor(random() * 256))
-  const keyHex = Buffer.from(key).toString('hex')
   const header = word()
-  const map = await HAMT.create<Uint8Array>({ store: await DiskStore.open(store), valuesAreBytes: true })
-  const encrypted = new EncryptedZarrHAMTStore(map, { key, header: new TextEncoder().encode(header) })
-  await zarr.create(zarr.root(encrypted), { attributes: {} })
-  const temp = await zarr.create(zarr.root(encrypted).resolve('temp'), {
-    shape: [4],
-    chunkShape: [2],
-    dtype: 'float32',
-    dimensionNames: ['x'],
-  })
-  await zarr.set(temp, null, 2.5)
-  const root = String(await map.flush())
+  const { root, key, keyHex } = await encryptedDataset(store, random, header, 2.5)
   const zarrCli = (...args: string[]): Promise<CliRun> => cli('--store', store, 'zarr', ...args)
 
   it('reads the key as hex (a line end allowed) or as 32 raw bytes', async () => {
@@ -127,24 +112,6 @@ describe('import -: the CAR from stdin', () => {
   })
 })
 
-/** Runs the CLI with its stdout and stderr on a real pseudo-terminal (util-linux `script`). */
-async function onTerminal(args: string[]): Promise<string> {
-  const env: Record<string, string> = {
-    ...process.env,
-    TS_HAMT_STORE: '',
-    NODE: process.execPath,
-    CLI: cliBinary,
-  }
-  for (const [index, arg] of args.entries()) env[`A${index}`] = arg
-  const argv = args.map((_, index) => `"$A${index}"`).join(' ')
-  const run = promisify(execFile)('script', ['-qec', `"$NODE" "$CLI" ${argv}`, '/dev/null'], {
-    cwd: scratch,
-    env,
-  })
-  const { stdout } = await run.catch((error: { stdout: string }) => error)
-  return stdout.replaceAll('\r\n', '\n')
-}
-
 describe('on a terminal, a backslash in a key', () => {
   it('is shown doubled: a literal `\\x1b` is not the escape an ESC is shown as', async () => {
     const stem = word()
@@ -153,7 +120,7 @@ describe('on a terminal, a backslash in a key', () => {
     const empty = (await cli('create')).stdout.trim()
     const one = (await cli('set', empty, literal, 'a')).stdout.trim()
     const root = (await cli('set', one, control, 'b')).stdout.trim()
-    const shown = (await onTerminal(['keys', root])).trimEnd().split('\n').sort()
+    const shown = (await onTerminal(scratch, ['keys', root])).trimEnd().split('\n').sort()
     assert.equal(new Set(shown).size, 2, `two keys shown alike: ${JSON.stringify(shown)}`)
     assert.deepEqual(shown, [`${stem}\\\\x1b[2J`, `${stem}\\x1b[2J`].sort())
     // Into a pipe, exact.
