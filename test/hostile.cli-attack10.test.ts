@@ -7,12 +7,10 @@ import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
-import { EncryptedZarrHAMTStore, HAMT } from '../src/index.js'
-import { DiskStore } from '../src/node/index.js'
 import { carOf, rawBlock } from './helpers/car-blocks.js'
 import { type CliRun, cliBinary, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { encryptedDataset } from './helpers/cli-fixtures.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
 const seed = testSeed()
@@ -86,23 +84,8 @@ describe('CLI arguments beyond what a command takes', () => {
 describe('zarr with --key-hex: a dataset py-hamt encrypts', async () => {
   await loadBlake3()
   const store = join(scratch, 'encrypted')
-  const key = Uint8Array.from({ length: 32 }, () => Math.floor(random() * 256))
-  const keyHex = Buffer.from(key).toString('hex')
   const header = word()
-  const map = await HAMT.create<Uint8Array>({
-    store: await DiskStore.open(store, { createIfMissing: true }),
-    valuesAreBytes: true,
-  })
-  const encrypted = new EncryptedZarrHAMTStore(map, { key, header: new TextEncoder().encode(header) })
-  await zarr.create(zarr.root(encrypted), { attributes: {} })
-  const temp = await zarr.create(zarr.root(encrypted).resolve('temp'), {
-    shape: [4],
-    chunkShape: [2],
-    dtype: 'float32',
-    dimensionNames: ['x'],
-  })
-  await zarr.set(temp, null, 1.5)
-  const root = String(await map.flush())
+  const { root, keyHex } = await encryptedDataset(store, random, header, 1.5)
   const zarrCli = (...args: string[]): Promise<CliRun> => cli('--store', store, 'zarr', ...args)
 
   it('a mistyped key is a usage error that never prints the key, or any part of it', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { cliBinary, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { onTerminal } from './helpers/cli-fixtures.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
 const seed = testSeed()
@@ -35,20 +36,6 @@ const hostile = (): string =>
       `${String.fromCharCode(97 + Math.floor(random() * 26))}${attacks[Math.floor(random() * attacks.length)]}`,
   ).join('')
 
-/** Runs the CLI with its stdout and stderr on a real pseudo-terminal (util-linux `script`). */
-async function onTerminal(args: string[]): Promise<string> {
-  const env = { ...process.env, TS_HAMT_STORE: '', NODE: process.execPath, CLI: cliBinary }
-  const argv = args.map((_, index) => `"$A${index}"`).join(' ')
-  for (const [index, arg] of args.entries()) (env as Record<string, string>)[`A${index}`] = arg
-  const run = promisify(execFile)('script', ['-qec', `"$NODE" "$CLI" ${argv}`, '/dev/null'], {
-    cwd: scratch,
-    env,
-  })
-  // script exits with the command's code (-e): a failed command's output is on the error.
-  const { stdout } = await run.catch((error: { stdout: string }) => error)
-  return stdout.replaceAll('\r\n', '\n') // the terminal's own line endings
-}
-
 describe(`a stranger's key and value (seed ${seed})`, () => {
   const key = `key${hostile()}`
   const value = `value${hostile()}`
@@ -61,18 +48,18 @@ describe(`a stranger's key and value (seed ${seed})`, () => {
   })
 
   it('on a terminal, keys and get show control characters escaped', async () => {
-    const listed = await onTerminal(['keys', root])
+    const listed = await onTerminal(scratch, ['keys', root])
     assert.ok(!harmful(listed.trimEnd()), JSON.stringify(listed))
     assert.ok(listed.startsWith('key'), JSON.stringify(listed))
     assert.match(listed, /\\x1b|\\u009b|\\u202e|\\r|\\x08|\\n/)
-    const got = await onTerminal(['get', root, key])
+    const got = await onTerminal(scratch, ['get', root, key])
     // A value's own newlines print as lines (a multi-line value); a key's never do.
     assert.ok(!harmful(got, true), JSON.stringify(got))
   })
 
   it('on a terminal, an error quoting the key shows it escaped', async () => {
     const missing = `${key}${hostile()}`
-    const said = await onTerminal(['get', root, missing])
+    const said = await onTerminal(scratch, ['get', root, missing])
     assert.match(said, /ERR_KEY_NOT_FOUND/)
     assert.ok(!harmful(said, true), JSON.stringify(said))
   })

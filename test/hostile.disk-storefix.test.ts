@@ -4,13 +4,14 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { collectGarbage, loadBlake3 } from '../src/blocks.js'
+import { temporaryFile } from '../src/cas/disk.js'
 import { HAMT, importCar, isHamtError } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { processStart } from '../src/util/partial-files.js'
@@ -107,7 +108,7 @@ describe('a temporary file a failed write could not remove', () => {
     const file = await onlyBlockFile(directory)
     await rm(file)
     // A folder where the block's temporary file goes: the write fails, and rm (not recursive) cannot remove it.
-    const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`)
+    const temp = temporaryFile(file)
     await mkdir(temp)
     await store.save(bytes, 'raw')
     await assert.rejects(store.flush(), (error: unknown) => isHamtError(error, 'ERR_STORE'))

@@ -10,6 +10,7 @@ import { canonical, encodingField } from '../src/dataset/metadata-compare.js'
 import { parsePyJson } from '../src/sharded/pyjson.js'
 import { pyHamtPython } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
+import { V2_DTYPES, V3_DATA_TYPES, v3ArrayDoc } from './helpers/zarr-dtypes.js'
 
 const seed = testSeed()
 const random = mulberry32(seed)
@@ -17,20 +18,6 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.le
 /** `fields` with each one kept or left out at random. */
 const some = (fields: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(fields).filter(() => random() < 0.5))
-
-const TYPES = [
-  'bool',
-  'int8',
-  'uint8',
-  'int16',
-  'uint16',
-  'int32',
-  'float32',
-  'int64',
-  'float64',
-  'complex128',
-]
-const V2_TYPES = ['|b1', '|i1', '|u1', '<i2', '<u4', '<f4', '<i8', '<f8']
 
 /** A bytes codec with its endian given or left to the reader. */
 const bytesCodec = () =>
@@ -52,16 +39,7 @@ function arrayDoc(): Record<string, unknown> {
       ...some({ codecs: inner, index_codecs: [bytesCodec(), { name: 'crc32c' }], index_location: 'end' }),
     },
   }
-  return {
-    zarr_format: 3,
-    node_type: 'array',
-    shape: [8],
-    data_type: pick(TYPES),
-    chunk_grid: { name: 'regular', configuration: { chunk_shape: [4] } },
-    chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
-    fill_value: 0,
-    codecs: random() < 0.5 ? [sharded] : inner,
-  }
+  return v3ArrayDoc(pick(V3_DATA_TYPES), random() < 0.5 ? [sharded] : inner)
 }
 
 /** A numcodecs config with some of its settings left out. */
@@ -84,7 +62,7 @@ function v2Doc(): Record<string, unknown> {
     zarr_format: 2,
     shape: [8],
     chunks: [4],
-    dtype: pick(V2_TYPES),
+    dtype: pick(V2_DTYPES),
     fill_value: 0,
     order: 'C',
     compressor: pick([null, numcodec()]),

@@ -9,6 +9,7 @@ import { canonical, encodingField } from '../src/dataset/metadata-compare.js'
 import { parsePyJson } from '../src/sharded/pyjson.js'
 import { pyHamtPython } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
+import { MORE_V3_DATA_TYPES, V3_DATA_TYPES, v3ArrayDoc } from './helpers/zarr-dtypes.js'
 
 const seed = testSeed()
 const random = mulberry32(seed)
@@ -17,13 +18,7 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.le
 const some = (fields: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(fields).filter(() => random() < 0.5))
 
-const TYPES = ['bool', 'int8', 'uint8', 'int16', 'uint16', 'float16', 'int32', 'uint32', 'float32'].concat([
-  'int64',
-  'uint64',
-  'float64',
-  'complex64',
-  'complex128',
-])
+const TYPES = [...V3_DATA_TYPES, ...MORE_V3_DATA_TYPES]
 const BYTES = { name: 'bytes', configuration: { endian: 'little' } }
 
 function compressor(): unknown[] {
@@ -59,15 +54,10 @@ function arrayDoc(): Record<string, unknown> {
     },
   }
   const keys = pick(['default', 'v2'])
+  const doc = v3ArrayDoc(pick(TYPES), random() < 0.3 ? [sharded] : inner)
   return {
-    zarr_format: 3,
-    node_type: 'array',
-    shape: [8],
-    data_type: pick(TYPES),
-    chunk_grid: { name: 'regular', configuration: { chunk_shape: [4] } },
+    ...doc,
     chunk_key_encoding: { name: keys, ...some({ configuration: { separator: pick(['.', '/']) } }) },
-    fill_value: 0,
-    codecs: random() < 0.3 ? [sharded] : inner,
     ...some({ storage_transformers: [] }),
   }
 }

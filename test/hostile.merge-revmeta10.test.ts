@@ -9,6 +9,7 @@ import { canonical, encodingField } from '../src/dataset/metadata-compare.js'
 import { parsePyJson } from '../src/sharded/pyjson.js'
 import { pyHamtPython } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
+import { V3_DATA_TYPES, v3ArrayDoc } from './helpers/zarr-dtypes.js'
 
 const parse = (value: unknown) =>
   parsePyJson(new TextEncoder().encode(JSON.stringify(value))) as Map<string, never>
@@ -74,18 +75,6 @@ describe('a one-byte data type whose codecs change the type before the bytes cod
 const seed = testSeed()
 const random = mulberry32(seed)
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T
-const TYPES = [
-  'bool',
-  'int8',
-  'uint8',
-  'int16',
-  'uint16',
-  'int32',
-  'float32',
-  'int64',
-  'float64',
-  'complex128',
-]
 
 /** A bytes codec with its endian given, left to the reader, or (for one-byte types) said either way. */
 const bytesCodec = () =>
@@ -117,17 +106,7 @@ function codecs(depth: number): unknown[] {
   ]
 }
 
-const arrayDoc = (dataType: string) => ({
-  zarr_format: 3,
-  node_type: 'array',
-  shape: [8],
-  data_type: dataType,
-  chunk_grid: { name: 'regular', configuration: { chunk_shape: [4] } },
-  chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
-  fill_value: 0,
-  codecs: codecs(0),
-  attributes: {},
-})
+const arrayDoc = (dataType: string) => ({ ...v3ArrayDoc(dataType, codecs(0)), attributes: {} })
 
 /** For each pair: zarr-python writes seeded values under the first document, reads them under the second. */
 const sameV2 = (x: object, y: object) =>
@@ -194,7 +173,7 @@ describe('generated pairs the check calls equal decode alike in zarr-python 3', 
   it('v3 codecs: endian given or not, nested shards with and without codecs, compressor settings', async () => {
     const byType = new Map<string, object[]>()
     for (let i = 0; i < 400; i++) {
-      const doc = arrayDoc(pick(TYPES))
+      const doc = arrayDoc(pick(V3_DATA_TYPES))
       const group = byType.get(doc.data_type) ?? []
       byType.set(doc.data_type, [...group, doc])
     }

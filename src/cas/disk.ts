@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import { type FileHandle, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
 import { base32upper } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
@@ -8,7 +9,17 @@ import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
 import { BlockstoreStore, type BlockstoreStoreOptions, COLLECTION_KEY, MAX_PUT_BYTES } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
-import { isOwnerAlive, markerOwner, ownerText, readOwner, releaseLock, takeLock } from './disk-lock.js'
+import { releaseLock, takeLock } from './disk-lock.js'
+import {
+  beginWriting,
+  endWriting,
+  GC_LOCK,
+  isWriterAlive,
+  leftOver,
+  WRITING_MARKER,
+  writerPid,
+  writingHere,
+} from './disk-markers.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
 import { openRegularFile, readUpTo } from './regular-file.js'
@@ -18,17 +29,21 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
   createIfMissing?: boolean
 }
 
-/** Marks a directory a process is writing blocks into (followed by its pid; the text names it as `disk-lock.ts` does). */
-const WRITING_MARKER = '.ts-hamt-writing-'
 /**
- * A block is written to `<shard>/.<name>.data.<pid>.tmp` (blockstore-fs: `.<name>.data.tmp`) and
- * renamed to `<shard>/<name>.data`; shards and names are base32 (upper case). Nothing else is ours to remove.
+ * A block is written to `<shard>/.<name>.data.<pid>.<token>.tmp` (ours before: `.<name>.data.<pid>.tmp`;
+ * blockstore-fs: `.<name>.data.tmp`) and renamed to `<shard>/<name>.data`; shards and names are
+ * base32 (upper case). Nothing else is ours to remove.
  */
 const SHARD = /^[A-Z2-7]+$/
-const TEMP_FILE = /^\.[A-Z2-7]+\.data(\.\d+)?\.tmp$/
+const TEMP_FILE = /^\.[A-Z2-7]+\.data(\.\d+(\.[0-9a-f]{12})?)?\.tmp$/
+/** This process's own, beside its pid: two containers' pid 1 on one volume write different temporary files. */
+const TEMP_TOKEN = randomBytes(6).toString('hex')
+
+/** The temporary file this process writes the block file `path` to. */
+export function temporaryFile(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${TEMP_TOKEN}.tmp`)
+}
 const BLOCK_FILE = /^[A-Z2-7]+\.data$/
-/** Held by the process collecting garbage in the directory (see `disk-lock.ts`, `car/gc.ts`). */
-const GC_LOCK = '.ts-hamt-gc'
 /**
  * Directories this process is collecting garbage in, with the store collecting: only its own puts
  * are seen by the collection, so another store on the directory is refused writes like another process.
@@ -88,7 +103,8 @@ class CleaningFsBlockstore extends FsBlockstore {
 
   /**
    * blockstore-fs's put, with a temporary file of this process's own: its `.<name>.tmp` is every
-   * writer's of the block, so another process's failed put removed (or its write cut short) this one's.
+   * writer's of the block, so another process's failed put removed (or its write cut short) this one's
+   * (also with a pid alone: two containers' pid 1).
    */
   override async put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
     // A full write buffer writes without `flush()`: each put marks this process a writer and keeps
@@ -103,7 +119,7 @@ class CleaningFsBlockstore extends FsBlockstore {
 
   async #put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
     const { dir, file } = blockFile(this, key)
-    const temporary = join(this.path, dir, `.${file}.${process.pid}.tmp`)
+    const temporary = temporaryFile(join(this.path, dir, file))
     // One put at a time per temporary file: two stores of this process may write the same block.
     for (let other = writing.get(temporary); other !== undefined; other = writing.get(temporary))
       await other.catch(() => {})
@@ -130,11 +146,16 @@ type BlockValue = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>
 /** The temporary block files this process is writing, with their puts. */
 const writing = new Map<string, Promise<void>>()
 
-/** Writes `temporary` and renames it to `path` (its shard folder made if missing). */
+/**
+ * Writes `temporary` and renames it to `path` (its shard folder made if missing). An abort stops the
+ * write between pieces (512 KiB, or the iterable's) and before the rename: no block appears.
+ */
 async function writeBlockFile(temporary: string, path: string, value: BlockValue, options?: AbortOptions) {
-  options?.signal?.throwIfAborted()
+  const signal = options?.signal
+  signal?.throwIfAborted()
   await mkdir(dirname(path), { recursive: true })
-  await writeFile(temporary, value)
+  await writeFile(temporary, value, { signal })
+  signal?.throwIfAborted()
   await rename(temporary, path).catch(async (error: NodeJS.ErrnoException) => {
     // Windows refuses to replace a block file open elsewhere: one renamed into place, as blockstore-fs takes it.
     const present = error.code === 'EPERM' && (await stat(path).catch(() => undefined)) !== undefined
@@ -142,6 +163,9 @@ async function writeBlockFile(temporary: string, path: string, value: BlockValue
     await rm(temporary, { force: true })
   })
 }
+
+/** The smallest read limit of a block file, whatever this store's own `chunkSize`. */
+const MAX_READ_BYTES = 64 << 20
 
 /**
  * A store in a local directory, with no daemon: one file per block (`blockstore-fs`'s layout, as
@@ -164,113 +188,6 @@ async function writeBlockFile(temporary: string, path: string, value: BlockValue
  * const again = await HAMT.open(root, { store: await DiskStore.open('./my-maps') })
  * ```
  */
-/** The smallest read limit of a block file, whatever this store's own `chunkSize`. */
-const MAX_READ_BYTES = 64 << 20
-
-/**
- * Flushes running in this process, per directory: a marker under this process's pid is a live
- * writer only while one runs (else it is a killed writer's whose pid came back, pid 1 in a container).
- */
-const flushesHere = new Map<string, number>()
-/**
- * Per directory, this process's marker being written and the collector lock read after it (or the
- * marker being removed): a writer beginning waits for it.
- */
-const markersHere = new Map<string, Promise<void>>()
-
-/**
- * Counts a flush or put of this process in `directory` (the caller ends it with {@link endWriting},
- * also when this throws). The first writes the marker, then refuses if another process collects: a
- * collector takes its lock before it reads markers, so one of the two sees the other; while the
- * marker stays, no collection begins and later writers need not read the lock again.
- */
-async function beginWriting(directory: string): Promise<void> {
-  const running = flushesHere.get(directory) ?? 0
-  flushesHere.set(directory, running + 1)
-  const lingering = lingersHere.get(directory)
-  if (lingering !== undefined) {
-    // The marker stayed since a lock read that saw no collector: none can have begun since.
-    clearTimeout(lingering)
-    lingersHere.delete(directory)
-  } else if (running === 0) {
-    confirmedHere.delete(directory)
-    const marker = join(directory, `${WRITING_MARKER}${process.pid}`)
-    // After the last writer's removal of it, if one is under way (a refusal is that writer's own).
-    const removed = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
-    const entered = removed.then(async () => {
-      // Named as the collector lock names its holder, so a pid handed to another process is told apart.
-      await writeFile(marker, await markerText()).catch(() => {})
-      const collector = await collectorElsewhere(directory)
-      if (collector !== undefined) {
-        throw new StoreError(
-          `cannot write to the disk store at ${directory}: process ${collector} is collecting garbage in it; flush again when it ends`,
-        )
-      }
-      confirmedHere.add(directory)
-    })
-    markersHere.set(directory, entered)
-  }
-  await markersHere.get(directory)
-}
-
-/** This process's marker text (its pid and start time do not change: read once). */
-function markerText(): Promise<string> {
-  ownMarkerText ??= ownerText().then(({ text }) => text)
-  return ownMarkerText
-}
-let ownMarkerText: Promise<string> | undefined
-
-/**
- * Directories whose marker was written and then no collector seen, until it is removed: only such
- * a marker may linger.
- */
-const confirmedHere = new Set<string>()
-/**
- * Per directory, the timer that removes a marker kept after the last put ended: a run of puts
- * (a write buffer of 0) shares one marker and one lock read. While it lingers this process is a
- * live writer (other processes' collections are refused), so a put beginning then needs neither.
- */
-const lingersHere = new Map<string, NodeJS.Timeout>()
-/** How long a marker outlives the last put (not a flush: its end leaves no marker). */
-const LINGER_MS = 5
-
-/**
- * Ends what {@link beginWriting} began; the last writer removes the marker, or a put's lets it
- * linger {@link LINGER_MS} for the next put (not after a refusal: the next writer reads the lock).
- */
-async function endWriting(directory: string, { linger = false } = {}): Promise<void> {
-  const left = (flushesHere.get(directory) ?? 1) - 1
-  if (left > 0) return void flushesHere.set(directory, left)
-  flushesHere.delete(directory)
-  if (linger && confirmedHere.has(directory) && !lingersHere.has(directory)) {
-    // Not unref'd: an exiting process removes its marker first (a few ms later).
-    lingersHere.set(
-      directory,
-      setTimeout(() => {
-        lingersHere.delete(directory)
-        if (!flushesHere.has(directory)) void removeMarker(directory)
-      }, LINGER_MS),
-    )
-    return
-  }
-  await removeMarker(directory)
-}
-
-/** Removes this process's marker once no temporary file of ours is left (no writer of ours running). */
-async function removeMarker(directory: string): Promise<void> {
-  // A failed put removed its temporary file; only one it could not remove keeps the marker for a
-  // later open, and only while it is there (tried again here, no write of ours running). A marker
-  // kept otherwise would hold other processes' collections off while this one lives.
-  if (await removedLeftovers(directory)) {
-    // A writer that began meanwhile wrote the marker again (or is writing it): it is its own now.
-    if (flushesHere.has(directory) || lingersHere.has(directory)) return
-    confirmedHere.delete(directory)
-    const removal = rm(join(directory, `${WRITING_MARKER}${process.pid}`), { force: true }).catch(() => {})
-    markersHere.set(directory, removal)
-    await removal
-  }
-}
-
 export class DiskStore extends BlockstoreStore {
   readonly directory: string
   declare readonly blockstore: FsBlockstore
@@ -379,33 +296,6 @@ export class DiskStore extends BlockstoreStore {
 const directoryKeys = new Map<string, object>()
 
 /**
- * Temporary files a failed write of this process could not remove, per directory (of any store on
- * it: they share the process's marker).
- */
-const leftoversHere = new Map<string, Set<string>>()
-
-function leftOver(directory: string): Set<string> {
-  const left = leftoversHere.get(directory) ?? new Set<string>()
-  leftoversHere.set(directory, left)
-  return left
-}
-
-/** Whether no temporary file of ours is left in `directory`: those left before are removed now if they can be. */
-async function removedLeftovers(directory: string): Promise<boolean> {
-  const left = leftoversHere.get(directory)
-  if (left === undefined) return true
-  for (const path of [...left]) {
-    await rm(path, { force: true }).then(
-      () => left.delete(path),
-      () => {},
-    )
-  }
-  if (left.size > 0) return false
-  leftoversHere.delete(directory)
-  return true
-}
-
-/**
  * Removes the temporary files of writers that died, when a marker says one did and no writer is
  * alive now (a live one's temporary files are its blocks in flight). Costs one `readdir` otherwise.
  */
@@ -425,14 +315,6 @@ async function removeLeftovers(directory: string): Promise<void> {
     }
   }
   for (const marker of markers) await rm(join(directory, marker.name), { force: true })
-}
-
-/** The pid of a live process other than this one that holds the directory's collector lock. */
-async function collectorElsewhere(directory: string): Promise<number | undefined> {
-  // A lock that cannot be read (a directory in its place) keeps no writer out: collections fail on it.
-  const owner = await readOwner(join(directory, GC_LOCK)).catch(() => undefined)
-  if (owner?.pid === undefined || owner.pid === process.pid) return undefined
-  return (await isOwnerAlive(owner)) ? owner.pid : undefined
 }
 
 /**
@@ -455,7 +337,7 @@ async function takeCollectorLock(store: DiskStore): Promise<void> {
   }
   collectingHere.set(directory, store)
   // A flush of this process that began before the lock was taken (its marker has our pid).
-  if (flushesHere.has(directory)) {
+  if (writingHere(directory)) {
     collectingHere.delete(directory)
     await releaseLock(lock)
     throw busy('a store in this process is writing to it')
@@ -467,21 +349,6 @@ async function takeCollectorLock(store: DiskStore): Promise<void> {
     await releaseLock(lock)
     throw busy(`process ${pid} is writing to it`)
   }
-}
-
-/** The pid a writer marker's name carries, or undefined for any other file. */
-function writerPid(name: string): number | undefined {
-  return name.startsWith(WRITING_MARKER) ? Number(name.slice(WRITING_MARKER.length)) : undefined
-}
-
-/**
- * Whether the writer a marker names is still running: in this process, while a flush runs here;
- * elsewhere, its pid alive and started when the marker says (`disk-lock.ts`; an older, empty marker: its pid alive).
- */
-async function isWriterAlive(directory: string, name: string): Promise<boolean> {
-  const pid = writerPid(name) as number
-  if (pid === process.pid) return flushesHere.has(directory) || lingersHere.has(directory)
-  return isOwnerAlive(await markerOwner(join(directory, name), pid))
 }
 
 /** Every block file in the directory, as a raw CID of its multihash (the file name). */

@@ -18,12 +18,15 @@ export async function openRegularFile(path: string): Promise<FileHandle | undefi
   return regular ? handle : undefined
 }
 
-/** The first `size` bytes of the file (fewer if it shrank): a file growing meanwhile is read no further. */
+/**
+ * The first `size` bytes from the handle's position (a file just opened: its start; also a pipe),
+ * fewer if it ends first: a file growing meanwhile is read no further.
+ */
 export async function readUpTo(handle: FileHandle, size: number): Promise<Uint8Array> {
   const bytes = new Uint8Array(size)
   let filled = 0
   while (filled < size) {
-    const { bytesRead } = await handle.read(bytes, filled, size - filled, filled)
+    const { bytesRead } = await handle.read(bytes, filled, size - filled, null)
     if (bytesRead === 0) break
     filled += bytesRead
   }

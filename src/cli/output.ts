@@ -65,7 +65,8 @@ export function makeOutput(
 
 /**
  * JSON for IPLD values: bytes as `{"/":{"bytes":base64}}` and CIDs as `{"/":cid}`, as DAG-JSON writes
- * them, bigints as text; otherwise what `JSON.stringify(value, null, indent)` writes. Written without
+ * them, bigints as text; otherwise what `JSON.stringify(value, null, indent)` writes, to a depth of
+ * {@link INDENTED_DEPTH} (deeper members compact: the same JSON value, in linear space). Written without
  * recursion: JSON.stringify and any recursive walk overflow the stack on values nested a few thousand
  * deep, which `set --type json` stores and the decoder reads.
  */
@@ -73,7 +74,12 @@ export function toJson(value: unknown, indent = 0): string {
   const out: string[] = []
   // What is left to write, last first: a value at a depth, or text (separators, keys, brackets).
   const todo: ({ value: unknown; depth: number } | string)[] = [{ value, depth: 0 }]
-  const newline = (depth: number): string => (indent > 0 ? `\n${' '.repeat(indent * depth)}` : '')
+  // Indented to INDENTED_DEPTH only, deeper on one line: each level's indentation is a line's, so
+  // indenting all of a value n deep writes ~n² spaces (5 GB at 50,000, more than a string holds).
+  const margins = Array.from({ length: indent > 0 ? INDENTED_DEPTH + 1 : 0 }, (_, depth) =>
+    depth === 0 ? '\n' : `\n${' '.repeat(indent * depth)}`,
+  )
+  const newline = (depth: number): string => margins[depth] ?? ''
   while (todo.length > 0) {
     const step = todo.pop() as { value: unknown; depth: number } | string
     if (typeof step === 'string') {
@@ -109,6 +115,9 @@ export function toJson(value: unknown, indent = 0): string {
   }
   return out.join('')
 }
+
+/** How deep `toJson` indents; members deeper are written compact, on their parent's line. */
+export const INDENTED_DEPTH = 100
 
 /** One value as JSON sees it before looking inside: bytes, bigints and `toJSON` (CIDs) converted; idempotent. */
 function plainLeaf(value: unknown): unknown {
@@ -174,15 +183,22 @@ function controlsTerminal(code: number): boolean {
 const NAMED_ESCAPES: Record<number, string> = { 9: '\\t', 10: '\\n', 13: '\\r' }
 
 /**
- * `text` with every character a terminal would act on written as an escape (`\x1b`, `\r`, `\u202e`),
- * except those in `keep` (the newlines between a result's lines), so a stranger's data cannot clear,
- * recolour or retitle the user's terminal or fake lines. Exact text: `--json`, a pipe, or `--out`.
+ * `text` with every character a terminal would act on written as an escape (`\x1b`, `\r`, `\u202e`)
+ * and `\` as `\\`, except those in `keep` (the newlines between a result's lines), so a stranger's
+ * data cannot clear, recolour or retitle the user's terminal, fake lines, or pass a literal `\x1b` as an
+ * escaped one. Exact text: `--json`, a pipe, or `--out`.
  */
 export function terminalText(text: string, keep = '\t'): string {
   let out = ''
   let from = 0
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index)
+    // A backslash doubled: a stranger's literal `\x1b` must not read as one of these escapes.
+    if (code === 0x5c) {
+      out += `${text.slice(from, index)}\\\\`
+      from = index + 1
+      continue
+    }
     if (!controlsTerminal(code) || keep.includes(text[index] as string)) continue
     const hex = code.toString(16).padStart(code < 0x100 ? 2 : 4, '0')
     out += text.slice(from, index) + (NAMED_ESCAPES[code] ?? (code < 0x100 ? `\\x${hex}` : `\\u${hex}`))

@@ -198,5 +198,38 @@ const encodeOptions = {
  * ```
  */
 export function encodeDagCbor(value: unknown): Uint8Array {
-  return encodeSmallInteger(value) ?? encode(value, encodeOptions)
+  const small = encodeSmallInteger(value)
+  if (small !== undefined) return small
+  try {
+    return encode(value, encodeOptions)
+  } catch (error) {
+    // cborg encodes recursively too: named as the decoder names a block too deep for it.
+    if (!isStackOverflow(error)) throw error
+    throw new Error(
+      `CBOR encode error: arrays and maps nested ${valueDepth(value)} deep, more than this runtime's stack encodes`,
+      { cause: error },
+    )
+  }
+}
+
+/**
+ * How deep non-empty arrays and objects nest in `value` (as {@link nestingDepth} counts a block's),
+ * read without recursion; an object met again (shared, or a cycle) is not walked twice.
+ */
+function valueDepth(value: unknown): number {
+  const seen = new Set<object>()
+  const todo: Array<{ item: unknown; depth: number }> = [{ item: value, depth: 0 }]
+  let deepest = 0
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const { item, depth } = next
+    // Bytes and CIDs (`asCID` is the CID itself) are leaves.
+    if (typeof item !== 'object' || item === null || ArrayBuffer.isView(item) || seen.has(item)) continue
+    if ((item as { asCID?: unknown }).asCID === item) continue
+    seen.add(item)
+    const members = Array.isArray(item) ? item : Object.values(item)
+    if (members.length === 0) continue
+    deepest = Math.max(deepest, depth + 1)
+    for (const member of members) todo.push({ item: member, depth: depth + 1 })
+  }
+  return deepest
 }

@@ -15,7 +15,7 @@ if (process.argv[1]?.endsWith('disk-same-blocks.ts')) {
   const [directory, seed, count] = process.argv.slice(2)
   const store = await DiskStore.open(directory as string)
   const failures: string[] = []
-  process.stdout.write('ready\n')
+  process.stdout.write(`ready ${process.pid}\n`)
   for (let i = 0; i < Number(count); i++) {
     const { cid, bytes } = await sameBlock(Number(seed), i)
     await store.blockstore.put(cid, bytes).catch((error: unknown) => failures.push(String(error)))

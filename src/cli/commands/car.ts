@@ -2,10 +2,14 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { exportCar } from '../../car/export.js'
 import { exportCarFile, importCarFile } from '../../car/files.js'
+import { importCar } from '../../car/import.js'
 import { partialPath, wholeFileTarget } from '../../util/partial-files.js'
 import { asSink, rootOf, UsageError } from '../context.js'
 import { isStdout, outputPath, STDOUT } from '../partial.js'
 import type { Command } from './command.js'
+
+/** `import -`: the CAR comes on stdin. */
+const STDIN = '-'
 
 export const exportCommand: Command = {
   name: 'export',
@@ -56,15 +60,25 @@ export const importCommand: Command = {
   writes: true,
   stopsOnAbort: true,
   summary: 'add every block of a CAR file to the store; print its roots',
-  usage: 'import FILE.car',
+  usage: 'import FILE.car|-',
+  help: `FILE - reads the CAR from stdin (\`ipfs dag export ROOT | ts-hamt import -\`), once as it comes: a file
+is checked whole before its first block is stored, stdin cannot be.`,
   async run(context, [file]) {
     if (file === undefined) throw new UsageError('FILE is missing: the CAR to import')
+    if (file === STDIN && process.stdin.isTTY === true) {
+      throw new UsageError('import - reads the CAR from stdin, which is a terminal: pipe the CAR into it')
+    }
     const sink = asSink(await context.store(), context.storeName)
     const progress = context.output.progress('imported')
-    const { roots, blocks } = await importCarFile(sink, file, {
+    const options = {
       signal: context.signal,
-      onProgress: (p) => progress.update(p.blocks, undefined, `blocks, ${(p.bytes / 1e6).toFixed(1)} MB`),
-    })
+      onProgress: (p: { blocks: number; bytes: number }) =>
+        progress.update(p.blocks, undefined, `blocks, ${(p.bytes / 1e6).toFixed(1)} MB`),
+    }
+    const { roots, blocks } =
+      file === STDIN
+        ? await importCar(sink, process.stdin, options)
+        : await importCarFile(sink, file, options)
     progress.done()
     context.output.result({ roots: roots.map(String), blocks }, () =>
       [`imported ${blocks} blocks`, ...roots.map((root) => `root ${root}`)].join('\n'),

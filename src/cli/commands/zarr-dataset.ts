@@ -1,7 +1,9 @@
 // `zarr get` by label (`--sel time=2024-07-01 --sel lat=45 --method nearest`) through the dataset
 // layer, and the CF facts `zarr info` shows (fill values as numbers, scale/offset, time ranges).
+import { open } from 'node:fs/promises'
 import * as zarr from 'zarrita'
 import { hexToBytes } from '../../cas/id.js'
+import { readUpTo } from '../../cas/regular-file.js'
 import { cfValueDecoder } from '../../dataset/cf.js'
 import { decodeTimesWithNaT, parseTimeUnits } from '../../dataset/cf-time.js'
 import { checkGrid, openCheckedArray } from '../../dataset/checked-array.js'
@@ -23,6 +25,7 @@ export const labelledFlags = {
   csv: { type: 'boolean' },
   group: { type: 'string' },
   'key-hex': { type: 'string' },
+  'key-file': { type: 'string' },
   header: { type: 'string' },
 } as const
 
@@ -31,23 +34,63 @@ export function wantsLabelled(flags: Flags): boolean {
   const labels = ['sel', 'isel', 'method', 'tolerance', 'csv', 'group'].some(
     (name) => flags[name] !== undefined,
   )
-  return labels || (flags['key-hex'] !== undefined && flags.select === undefined)
+  const keyed = flags['key-hex'] !== undefined || flags['key-file'] !== undefined
+  return labels || (keyed && flags.select === undefined)
 }
 
 /**
- * `--key-hex` and `--header` as the encryption of a dataset py-hamt encrypted, else undefined. A bad
- * key is a usage error that never echoes it: a typo must not print key bytes into a terminal or a log.
+ * `--key-hex` (or `--key-file`) and `--header` as the encryption of a dataset py-hamt encrypted, else
+ * undefined. A bad key is a usage error that never echoes it: a typo must not print key bytes into a
+ * terminal or a log. `--key-file` keeps the key out of `ps` and shell history.
  */
-export function encryptionOf(flags: Flags): { key: Uint8Array; header: string } | undefined {
+export async function encryptionOf(flags: Flags): Promise<{ key: Uint8Array; header: string } | undefined> {
   const keyHex = flags['key-hex']
-  if (typeof keyHex !== 'string') {
-    if (flags.header !== undefined) throw new UsageError('--header needs --key-hex: the key it goes with')
+  const keyFile = flags['key-file']
+  if (typeof keyHex === 'string' && typeof keyFile === 'string') {
+    throw new UsageError('--key-hex or --key-file, not both: the key comes from one of them')
+  }
+  let key: Uint8Array
+  if (typeof keyHex === 'string') {
+    if (!HEX_KEY.test(keyHex)) {
+      throw new UsageError(`--key-hex must be 64 hex digits (a 32-byte key), got ${keyHex.length} characters`)
+    }
+    key = hexToBytes(keyHex)
+  } else if (typeof keyFile === 'string') key = await readKeyFile(keyFile)
+  else {
+    if (flags.header !== undefined) {
+      throw new UsageError('--header needs --key-hex or --key-file: the key it goes with')
+    }
     return undefined
   }
-  if (!/^[0-9a-fA-F]{64}$/.test(keyHex)) {
-    throw new UsageError(`--key-hex must be 64 hex digits (a 32-byte key), got ${keyHex.length} characters`)
+  return { key, header: String(flags.header ?? '') }
+}
+
+const HEX_KEY = /^[0-9a-fA-F]{64}$/
+/** A key file's bytes read at most: 64 hex digits with a line end, or 32 raw bytes, take far fewer. */
+const KEY_FILE_BYTES = 256
+
+/**
+ * The key in the file at `path` (a pipe too: `--key-file <(pass show key)`): 64 hex digits (white
+ * space around them allowed) or exactly 32 bytes. Read within a bound; never echoed.
+ */
+async function readKeyFile(path: string): Promise<Uint8Array> {
+  let bytes: Uint8Array
+  try {
+    const handle = await open(path, 'r')
+    try {
+      bytes = await readUpTo(handle, KEY_FILE_BYTES + 1)
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    throw new UsageError(`--key-file ${path} cannot be read: ${(error as Error).message}`, { cause: error })
   }
-  return { key: hexToBytes(keyHex), header: String(flags.header ?? '') }
+  const text = bytes.length <= KEY_FILE_BYTES ? new TextDecoder().decode(bytes).trim() : ''
+  if (HEX_KEY.test(text)) return hexToBytes(text)
+  if (bytes.length === 32) return bytes
+  throw new UsageError(
+    `--key-file ${path} must hold 64 hex digits or 32 bytes (a 32-byte key), got ${bytes.length > KEY_FILE_BYTES ? `more than ${KEY_FILE_BYTES}` : bytes.length} bytes`,
+  )
 }
 
 function pairs(values: unknown, flag: string): Array<[string, string]> {
@@ -145,7 +188,7 @@ export async function getLabelled(
       `--tolerance must be a number >= 0 or a duration, got ${JSON.stringify(flags.tolerance)}`,
     )
   }
-  const encryption = encryptionOf(flags)
+  const encryption = await encryptionOf(flags)
   registerZstdCodec() // the CLI is its own process: zarrita's registry is ours to configure
   const ds = await openDataset(await rootOf(context, root), {
     store: await context.store(),

@@ -19,7 +19,7 @@ async function openZarr(
   context: Context,
   root: string | undefined,
   listMetadata: boolean,
-  encryption?: ReturnType<typeof encryptionOf>,
+  encryption?: Awaited<ReturnType<typeof encryptionOf>>,
 ): Promise<{ store: Readable; metadataKeys: string[]; layout: ZarrLayout['kind'] }> {
   const opened = await openZarrRoot(await rootOf(context, root), { store: await context.store(), encryption })
   const store = opened.store
@@ -74,8 +74,8 @@ export const zarrCommand: Command = {
 empty). --method nearest|pad|ffill|backfill|bfill and --tolerance apply to labels and lists
 (a number in the coordinate's units, or a duration on a time: 12h, 1D, 30min, P1DT6H).
 --isel selects by position: DIM=3, DIM=1,2 or DIM=start:stop[:step] (step above 0). --csv prints one line per
-value (times ISO, NaN empty), streamed; --group picks the Zarr group, --key-hex/--header open a
-dataset encrypted by py-hamt. Values are CF-decoded (scale/offset, fill values NaN).
+value (times ISO, NaN empty), streamed; --group picks the Zarr group, --key-hex (or --key-file
+PATH: 64 hex digits or 32 bytes, kept out of ps) and --header open a dataset encrypted by py-hamt. Values are CF-decoded (scale/offset, fill values NaN).
 --select takes one item per dimension, comma-separated: an index (3), a slice (10:20, 10:20:2,
 :, 5:), or nothing for the whole dimension; it reads raw stored values. --limit caps the values
 printed as text (default 100).`,
@@ -83,7 +83,7 @@ printed as text (default 100).`,
   stopsOnAbort: true,
   async run(context, [action, root, arrayPath], flags) {
     // Checked first, for every action: a bad key or a lone --header is refused before anything is read.
-    const encryption = encryptionOf(flags)
+    const encryption = await encryptionOf(flags)
     if (action === 'info') {
       // maxArgs (3) is get's; info takes ROOT only.
       if (arrayPath !== undefined) {
@@ -111,7 +111,7 @@ printed as text (default 100).`,
 async function info(
   context: Context,
   root: string | undefined,
-  encryption: ReturnType<typeof encryptionOf>,
+  encryption: Awaited<ReturnType<typeof encryptionOf>>,
 ): Promise<void> {
   const { store, metadataKeys, layout } = await openZarr(context, root, true, encryption)
   if (metadataKeys.length === 0)
@@ -172,7 +172,7 @@ async function get(
   arrayPath: string | undefined,
   select: string | undefined,
   limit: number,
-  encryption: ReturnType<typeof encryptionOf>,
+  encryption: Awaited<ReturnType<typeof encryptionOf>>,
 ): Promise<void> {
   if (arrayPath === undefined) throw new UsageError('ARRAY is missing: the path of an array, e.g. temp')
   const { store } = await openZarr(context, root, false, encryption)

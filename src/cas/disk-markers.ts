@@ -1,0 +1,171 @@
+// The disk store's writer markers (`.ts-hamt-writing-<pid>`): which processes are writing blocks into
+// a directory, so a collection (or an `open` cleaning up) leaves their blocks in flight alone.
+// Node-only: imported only by the disk store.
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { StoreError } from '../errors.js'
+import { isOwnerAlive, markerOwner, ownerText, readOwner } from './disk-lock.js'
+
+/** Held by the process collecting garbage in the directory (see `disk-lock.ts`, `car/gc.ts`). */
+export const GC_LOCK = '.ts-hamt-gc'
+/** Marks a directory a process is writing blocks into (followed by its pid; the text names it as `disk-lock.ts` does). */
+export const WRITING_MARKER = '.ts-hamt-writing-'
+
+/**
+ * Flushes running in this process, per directory: a marker under this process's pid is a live
+ * writer only while one runs (else it is a killed writer's whose pid came back, pid 1 in a container).
+ */
+const flushesHere = new Map<string, number>()
+/**
+ * Per directory, this process's marker being written and the collector lock read after it (or the
+ * marker being removed): a writer beginning waits for it.
+ */
+const markersHere = new Map<string, Promise<void>>()
+
+/**
+ * Counts a flush or put of this process in `directory` (the caller ends it with {@link endWriting},
+ * also when this throws). The first writes the marker, then refuses if another process collects: a
+ * collector takes its lock before it reads markers, so one of the two sees the other; while the
+ * marker stays, no collection begins and later writers need not read the lock again.
+ */
+export async function beginWriting(directory: string): Promise<void> {
+  const running = flushesHere.get(directory) ?? 0
+  flushesHere.set(directory, running + 1)
+  const lingering = lingersHere.get(directory)
+  if (lingering !== undefined) {
+    // The marker stayed since a lock read that saw no collector: none can have begun since.
+    clearTimeout(lingering)
+    lingersHere.delete(directory)
+  } else if (running === 0) {
+    confirmedHere.delete(directory)
+    const marker = join(directory, `${WRITING_MARKER}${process.pid}`)
+    // After the last writer's removal of it, if one is under way (a refusal is that writer's own).
+    const removed = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
+    const entered = removed.then(async () => {
+      // Named as the collector lock names its holder, so a pid handed to another process is told apart.
+      await writeFile(marker, await markerText()).catch(() => {})
+      const collector = await collectorElsewhere(directory)
+      if (collector !== undefined) {
+        throw new StoreError(
+          `cannot write to the disk store at ${directory}: process ${collector} is collecting garbage in it; flush again when it ends`,
+        )
+      }
+      confirmedHere.add(directory)
+    })
+    markersHere.set(directory, entered)
+  }
+  await markersHere.get(directory)
+}
+
+/** This process's marker text (its pid and start time do not change: read once). */
+function markerText(): Promise<string> {
+  ownMarkerText ??= ownerText().then(({ text }) => text)
+  return ownMarkerText
+}
+let ownMarkerText: Promise<string> | undefined
+
+/**
+ * Directories whose marker was written and then no collector seen, until it is removed: only such
+ * a marker may linger.
+ */
+const confirmedHere = new Set<string>()
+/**
+ * Per directory, the timer that removes a marker kept after the last put ended: a run of puts
+ * (a write buffer of 0) shares one marker and one lock read. While it lingers this process is a
+ * live writer (other processes' collections are refused), so a put beginning then needs neither.
+ */
+const lingersHere = new Map<string, NodeJS.Timeout>()
+/** How long a marker outlives the last put (not a flush: its end leaves no marker). */
+const LINGER_MS = 5
+
+/**
+ * Ends what {@link beginWriting} began; the last writer removes the marker, or a put's lets it
+ * linger {@link LINGER_MS} for the next put (not after a refusal: the next writer reads the lock).
+ */
+export async function endWriting(directory: string, { linger = false } = {}): Promise<void> {
+  const left = (flushesHere.get(directory) ?? 1) - 1
+  if (left > 0) return void flushesHere.set(directory, left)
+  flushesHere.delete(directory)
+  if (linger && confirmedHere.has(directory) && !lingersHere.has(directory)) {
+    // Not unref'd: an exiting process removes its marker first (a few ms later).
+    lingersHere.set(
+      directory,
+      setTimeout(() => {
+        lingersHere.delete(directory)
+        if (!flushesHere.has(directory)) void removeMarker(directory)
+      }, LINGER_MS),
+    )
+    return
+  }
+  await removeMarker(directory)
+}
+
+/** Removes this process's marker once no temporary file of ours is left (no writer of ours running). */
+async function removeMarker(directory: string): Promise<void> {
+  // A failed put removed its temporary file; only one it could not remove keeps the marker for a
+  // later open, and only while it is there (tried again here, no write of ours running). A marker
+  // kept otherwise would hold other processes' collections off while this one lives.
+  if (await removedLeftovers(directory)) {
+    // A writer that began meanwhile wrote the marker again (or is writing it): it is its own now.
+    if (flushesHere.has(directory) || lingersHere.has(directory)) return
+    confirmedHere.delete(directory)
+    const removal = rm(join(directory, `${WRITING_MARKER}${process.pid}`), { force: true }).catch(() => {})
+    markersHere.set(directory, removal)
+    await removal
+  }
+}
+
+/**
+ * Temporary files a failed write of this process could not remove, per directory (of any store on
+ * it: they share the process's marker).
+ */
+const leftoversHere = new Map<string, Set<string>>()
+
+export function leftOver(directory: string): Set<string> {
+  const left = leftoversHere.get(directory) ?? new Set<string>()
+  leftoversHere.set(directory, left)
+  return left
+}
+
+/** Whether no temporary file of ours is left in `directory`: those left before are removed now if they can be. */
+async function removedLeftovers(directory: string): Promise<boolean> {
+  const left = leftoversHere.get(directory)
+  if (left === undefined) return true
+  for (const path of [...left]) {
+    await rm(path, { force: true }).then(
+      () => left.delete(path),
+      () => {},
+    )
+  }
+  if (left.size > 0) return false
+  leftoversHere.delete(directory)
+  return true
+}
+
+/** The pid of a live process other than this one that holds the directory's collector lock. */
+export async function collectorElsewhere(directory: string): Promise<number | undefined> {
+  // A lock that cannot be read (a directory in its place) keeps no writer out: collections fail on it.
+  const owner = await readOwner(join(directory, GC_LOCK)).catch(() => undefined)
+  if (owner?.pid === undefined || owner.pid === process.pid) return undefined
+  return (await isOwnerAlive(owner)) ? owner.pid : undefined
+}
+
+/** The pid a writer marker's name carries, or undefined for any other file. */
+export function writerPid(name: string): number | undefined {
+  return name.startsWith(WRITING_MARKER) ? Number(name.slice(WRITING_MARKER.length)) : undefined
+}
+
+/**
+ * Whether the writer a marker names is still running: in this process, while a flush runs here;
+ * elsewhere, its pid alive and started when the marker says (`disk-lock.ts`; an older, empty marker: its pid alive).
+ */
+export async function isWriterAlive(directory: string, name: string): Promise<boolean> {
+  const pid = writerPid(name) as number
+  if (pid === process.pid) return flushesHere.has(directory) || lingersHere.has(directory)
+  return isOwnerAlive(await markerOwner(join(directory, name), pid))
+}
+
+/** Whether a flush or put of this process is writing into `directory` now. */
+export function writingHere(directory: string): boolean {
+  return flushesHere.has(directory)
+}
