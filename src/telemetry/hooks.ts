@@ -62,9 +62,15 @@ export function statusOf(error: unknown): LoadStatus {
 /** Characters of a key or ID a sink keeps: keys come from callers and datasets, and may be megabytes. */
 const MAX_NAME_LENGTH = 1024
 
-/** `text` cut to {@link MAX_NAME_LENGTH} characters and `…`; a copy, not a slice (which may keep all of it alive). */
+/**
+ * `text` cut to {@link MAX_NAME_LENGTH} characters (one fewer rather than half a surrogate pair, which
+ * UTF-8 cannot carry) and `…`; a copy, not a slice (which may keep all of it alive).
+ */
 export function boundedName(text: string): string {
-  return text.length > MAX_NAME_LENGTH ? `${text.slice(0, MAX_NAME_LENGTH).split('').join('')}…` : text
+  if (text.length <= MAX_NAME_LENGTH) return text
+  const last = text.charCodeAt(MAX_NAME_LENGTH - 1)
+  const end = last >= 0xd800 && last <= 0xdbff ? MAX_NAME_LENGTH - 1 : MAX_NAME_LENGTH
+  return `${text.slice(0, end).split('').join('')}…`
 }
 
 /** A store ID as text: a CID's string, else `0x` and hex (a hash-keyed store's bytes). */
