@@ -168,9 +168,12 @@ function parseFileNode(cid: CID, block: Uint8Array): FileNode {
     )
   }
   const inline = fs.data ?? new Uint8Array(0)
-  // No importer writes both, and readers disagree on them (Kubo's cat skips the data): refused, not guessed.
+  // Kubo's MFS writes both (appending to a one-block dag-pb file), and Kubo disagrees with itself on
+  // them: its `files stat` counts the data, its `cat` skips it. Refused, not guessed.
   if (inline.length > 0 && node.Links.length > 0) {
-    throw new InvalidNodeError(`UnixFS node ${cid} has both data of its own and children`)
+    throw new InvalidNodeError(
+      `UnixFS node ${cid} has both data of its own and children (as Kubo's MFS writes when appending to a one-block file; readers disagree on its bytes)`,
+    )
   }
   let total = BigInt(inline.length)
   const children = node.Links.map((link, i) => {
