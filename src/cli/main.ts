@@ -97,14 +97,30 @@ function commandHelp(command: Command): string {
   ].join('\n')
 }
 
+/** The options in `argv`, by name (`--key-hex=…` as `--key-hex`), without their values. */
+function optionNames(argv: string[]): string {
+  return argv
+    .filter((arg) => arg.startsWith('-'))
+    .map((arg) => arg.split('=')[0])
+    .join(' ')
+}
+
+/** The options of any command that take a value (`--key-hex KEY`), as written before it. */
+const COMMAND_VALUE_OPTIONS = new Set(
+  commands.flatMap((c) =>
+    Object.entries(c.flags ?? {}).flatMap(([flag, spec]) => (spec.type === 'string' ? [`--${flag}`] : [])),
+  ),
+)
+
 /**
  * Runs the CLI on `argv` (without node and the script); returns the exit code: 0, 1 when the command
  * failed (data, files, store), 2 for a usage error, 130/143/129 when stopped by SIGINT/SIGTERM/SIGHUP.
  */
 export async function main(argv: string[], interrupt: Interrupt): Promise<number> {
-  const name = argv.find(
+  const at = argv.findIndex(
     (arg, i) => !arg.startsWith('-') && !['--store', '--kubo', '--gateway'].includes(argv[i - 1] ?? ''),
   )
+  const name = at === -1 ? undefined : argv[at]
   const command = commands.find((c) => c.name === name)
   const wantsJson = argv.includes('--json')
   let stats: RetrievalStats | undefined
@@ -115,16 +131,27 @@ export async function main(argv: string[], interrupt: Interrupt): Promise<number
     }
     const wantsHelp = name === 'help' || argv.includes('--help') || argv.includes('-h')
     // Options and no command (`ts-hamt --versio`): said on stderr, naming them, not the usage on stdout.
+    // Named by the options alone: a value may be a key (`--key-hex=…`), which is never echoed.
     if (name === undefined && !wantsHelp && argv.length > 0) {
-      const given = JSON.stringify(argv.join(' ').slice(0, 100))
-      throw new UsageError(`no command in ${given}; ts-hamt --help lists the commands and options`)
+      const given = JSON.stringify(optionNames(argv).slice(0, 100))
+      throw new UsageError(
+        `no command in the options ${given}; ts-hamt --help lists the commands and options`,
+      )
     }
     if (name === undefined || name === 'help') {
       process.stdout.write(`${usage()}\n`)
       return wantsHelp ? 0 : 2
     }
-    if (command === undefined)
+    if (command === undefined) {
+      // After a command's option (`--key-hex KEY zarr …`) it is that option's value: not echoed.
+      const option = argv[at - 1] ?? ''
+      if (COMMAND_VALUE_OPTIONS.has(option)) {
+        throw new UsageError(
+          `no command before ${option} and its value: a command's options go after it (ts-hamt COMMAND … ${option} VALUE)`,
+        )
+      }
       throw new UsageError(`unknown command ${JSON.stringify(name)}; ts-hamt --help lists them`)
+    }
     let parsed: ReturnType<typeof parseArgs>
     try {
       parsed = parseArgs({
