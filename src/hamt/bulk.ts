@@ -141,8 +141,17 @@ class EntryReader {
     const table = this.table
     const index = table.keys.length
     const [key, value] = checkEntry(entry, index)
-    // As in set: the key and its hash are checked before the value is encoded.
-    const hash = this.#context.hasher.hash(key)
+    // As in set: the key and its hash are checked before the value is encoded. The hash is copied
+    // into the table at once (`hashNow` reuses its buffer); the entry counts only once it is added.
+    const hash = this.#context.hasher.hashNow(key)
+    const length = table.hashLength
+    if ((index + 1) * length > table.hashes.length) {
+      const grown = new Uint8Array(table.hashes.length * 2)
+      grown.set(table.hashes)
+      table.hashes = grown
+    }
+    const hashes = table.hashes
+    for (let i = 0, at = index * length; i < length; i++, at++) hashes[at] = hash[i] as number
     const data = encodeValue(key, value, this.#context.valuesAreBytes)
     // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for. Not
     // while a batch waits (its `save` was patched meanwhile): the pointers are kept in input order.
@@ -153,14 +162,6 @@ class EntryReader {
       this.#context.onSaved(saved)
       this.table.pointers.push(saved)
     }
-    const length = table.hashLength
-    if ((index + 1) * length > table.hashes.length) {
-      const grown = new Uint8Array(table.hashes.length * 2)
-      grown.set(table.hashes)
-      table.hashes = grown
-    }
-    const hashes = table.hashes
-    for (let i = 0, at = index * length; i < length; i++, at++) hashes[at] = hash[i] as number
     table.keys.push(key)
     return this.#batch.length === VALUE_BATCH
   }

@@ -56,12 +56,16 @@ function pointerOf(
   options: AbortOptions | undefined,
   probe?: LookupProbe,
 ): StoreId | undefined | Promise<StoreId | undefined> {
-  const hash = map.hasher.hash(key)
-  if (map.calls.readableNow) {
+  const now = map.calls.readableNow
+  // When the read may run at once, a reused buffer: the walk is synchronous and hashes nothing else.
+  const hashed = now ? map.hasher.hashNow(key) : map.hasher.hash(key)
+  if (now) {
     options?.signal?.throwIfAborted()
-    const slot = slotInMemory(map.state.root, hash, map.loader, probe)
+    const slot = slotInMemory(map.state.root, hashed, map.loader, probe)
     if (slot !== null) return pointerInBucket(slot, key)
   }
+  // The read waits: the hash is its own.
+  const hash = now ? hashed.slice() : hashed
   return map.calls.read(async () => {
     const found = pathTo(map.state.root, hash, map.loader, options, probe)
     const nodes = Array.isArray(found) ? found : await found

@@ -53,6 +53,15 @@ export function blake3Prefix(data: Uint8Array, length: number): Uint8Array<Array
   return wasmHasher.digest('binary') as Uint8Array<ArrayBuffer>
 }
 
+/**
+ * BLAKE3 of `data[0..length)` written into `out` (32 bytes): {@link blake3Prefix} without a new array
+ * for an input of at most `SMALL_INPUT` bytes (a key), hashed in JS.
+ */
+export function blake3PrefixInto(data: Uint8Array, length: number, out: Uint8Array): void {
+  if (length <= SMALL_INPUT) blake3ChunkInto(data, length, out, 0)
+  else out.set(blake3Prefix(data, length))
+}
+
 /** BLAKE3-256 as a multiformats hasher (code 0x1e), for CIDs and multihash IDs. */
 export const blake3Hasher = from({
   name: 'blake3',
