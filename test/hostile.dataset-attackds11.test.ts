@@ -1,0 +1,225 @@
+// A differential attack on ts-hamt/dataset: xarray writes random CF datasets through py-hamt's
+// ZarrHAMTStore (times in every calendar and odd units spellings, far from the epoch, descending,
+// unordered or repeated labels; every dtype with _FillValue, missing_value, valid_range, scale and
+// offset; chunks not dividing the shape; Zarr v2 and v3, sharded), reopens them with decode_cf and
+// answers random `sel` calls; openDataset must give the same values, dims and labels, and fail where
+// xarray fails. Seeded: TS_HAMT_SEED replays a run (the seed is printed).
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import * as zarr from 'zarrita'
+import { bytesToHex, hexToBytes, loadBlake3 } from '../src/blocks.js'
+import { CFDatetime, type Dataset, encodeTime, type LabelIndexer, openDataset } from '../src/dataset.js'
+import { HAMT, isHamtError, MemoryStore, ZarrHAMTStore } from '../src/index.js'
+import { pyHamtPython } from './helpers/python.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+
+await loadBlake3()
+const seed = testSeed()
+const random = mulberry32(seed)
+const driver = fileURLToPath(new URL('./interop/attackds11_driver.py', import.meta.url))
+
+type SpecLabel = { num: string } | { str: string }
+type Selection = {
+  var: string
+  indexers: Record<string, { kind: 'label' | 'list' | 'slice'; labels: SpecLabel[]; step: number | null }>
+  method: 'nearest' | 'pad' | 'backfill' | null
+  tolerance: number | null
+} & (
+  | { values: string[]; dims: string[]; coords: Record<string, string[]> }
+  | { error: string; message: string }
+)
+type Written =
+  | { skipped: string }
+  | {
+      zarrFormat: 2 | 3
+      root: string
+      blocks: Record<string, string>
+      dims: Record<string, number>
+      variables: Record<string, { dims: string[]; dtype: string; values: string[]; coord: boolean }>
+      selections: Selection[]
+    }
+
+async function xarrayWrite(seeds: number[]): Promise<Record<string, Written>> {
+  const python = await pyHamtPython()
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      python,
+      ['-W', 'ignore', driver, 'write'],
+      { maxBuffer: 1 << 28 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`driver failed (dataset seeds ${seeds}): ${stderr}`))
+        else resolve(JSON.parse(stdout) as Record<string, Written>)
+      },
+    )
+    child.stdin?.end(JSON.stringify({ seeds }))
+  })
+}
+
+/** A value as the driver writes it: numbers by repr, times ISO, NaT, strings as they are. */
+function same(ours: unknown, theirs: string, dtype: string): boolean {
+  if (ours instanceof CFDatetime)
+    return ours.toISOString().replace(/\.0+$/, '') === theirs.replace(/\.0+$/, '')
+  if (typeof ours === 'string') return ours === theirs
+  if (ours === undefined || ours === null) return theirs === 'NaT' || theirs === 'nan'
+  const spelled: Record<string, number> = {
+    True: 1,
+    False: 0,
+    inf: Number.POSITIVE_INFINITY,
+    '-inf': -Infinity,
+  }
+  const expected = spelled[theirs] ?? Number(theirs)
+  const value = Number(ours)
+  if (Number.isNaN(expected)) return Number.isNaN(value)
+  // xarray decodes in float32 (or float16) where its dtype says so; our doubles round to its values.
+  if (dtype === 'float32' || dtype === 'float16')
+    return Math.fround(value) === expected || Math.abs(value - expected) <= Math.abs(expected) * 1e-3
+  return (
+    value === expected || (dtype === 'object' && Math.abs(value - expected) <= Math.abs(expected) * 1e-15)
+  )
+}
+
+function mismatches(ours: ArrayLike<unknown>, theirs: readonly string[], dtype: string): string[] {
+  const wrong: string[] = []
+  if (ours.length !== theirs.length) return [`length ${ours.length}, xarray ${theirs.length}`]
+  for (let i = 0; i < theirs.length && wrong.length < 4; i++) {
+    const o = ours[i]
+    if (!same(o, theirs[i] as string, dtype))
+      wrong.push(`[${i}] ours ${o instanceof CFDatetime ? o.toISOString() : String(o)}, xarray ${theirs[i]}`)
+  }
+  return wrong
+}
+
+async function open(written: Extract<Written, { root: string }>): Promise<Dataset> {
+  const store = await MemoryStore.create()
+  for (const [id, data] of Object.entries(written.blocks)) {
+    assert.equal(bytesToHex((await store.save(hexToBytes(data), 'raw')) as Uint8Array), id, 'same block IDs')
+  }
+  return openDataset(hexToBytes(written.root), { store })
+}
+
+const labelOf = (label: SpecLabel): number | string => ('num' in label ? Number(label.num) : label.str)
+
+/** Every disagreement of one dataset with xarray, as lines (empty when none). */
+async function differences(written: Extract<Written, { root: string }>): Promise<string[]> {
+  const out: string[] = []
+  const ds = await open(written)
+  const sorted = (dims: Record<string, number>): string => JSON.stringify(Object.entries(dims).sort())
+  if (sorted(ds.dims) !== sorted(written.dims))
+    out.push(`dims ${JSON.stringify(ds.dims)}, xarray ${JSON.stringify(written.dims)}`)
+  const coords = ds.coords as Record<string, readonly unknown[]>
+  for (const [name, v] of Object.entries(written.variables)) {
+    if (v.coord) {
+      const wrong = mismatches(coords[name] ?? [], v.values, v.dtype)
+      if (wrong.length > 0) out.push(`coordinate ${name} (${v.dtype}): ${wrong.join('; ')}`)
+      continue
+    }
+    const { values } = await ds.variable(name).load()
+    const wrong = mismatches(values, v.values, v.dtype)
+    if (wrong.length > 0)
+      out.push(
+        `${name} (${v.dtype}, attrs ${JSON.stringify(ds.variable(name).encoding)}): ${wrong.join('; ')}`,
+      )
+  }
+  for (const s of written.selections) {
+    const indexers: Record<string, LabelIndexer> = {}
+    for (const [dim, { kind, labels, step }] of Object.entries(s.indexers)) {
+      const values = labels.map(labelOf)
+      indexers[dim] =
+        kind === 'label'
+          ? (values[0] as number | string)
+          : kind === 'list'
+            ? values
+            : { start: values[0], stop: values[1], ...(step === 1 ? {} : { step: step as number }) }
+    }
+    const options = {
+      ...(s.method === null ? {} : { method: s.method }),
+      ...(s.tolerance === null ? {} : { tolerance: s.tolerance }),
+    }
+    const where = `sel(${JSON.stringify(indexers)}, ${JSON.stringify(options)}) of ${s.var}`
+    let view: ReturnType<ReturnType<Dataset['variable']>['sel']>
+    let loaded: Float64Array
+    try {
+      view = ds.variable(s.var).sel(indexers, options)
+      loaded = (await view.load()).values
+    } catch (error) {
+      if (!isHamtError(error)) {
+        out.push(`${where}: untyped ${error}`)
+      } else if (!('error' in s)) {
+        out.push(`${where}: xarray gives ${JSON.stringify(s.values).slice(0, 80)}, we fail: ${error}`)
+      }
+      continue
+    }
+    if ('error' in s) {
+      out.push(`${where}: xarray fails (${s.error} ${s.message}), we give ${JSON.stringify([...loaded])}`)
+      continue
+    }
+    if (JSON.stringify(view.dims) !== JSON.stringify(s.dims))
+      out.push(`${where}: dims ${JSON.stringify(view.dims)}, xarray ${JSON.stringify(s.dims)}`)
+    const wrong = mismatches(loaded, s.values, written.variables[s.var]?.dtype as string)
+    if (wrong.length > 0) out.push(`${where}: ${wrong.join('; ')}`)
+    const viewCoords = view.coords as Record<string, readonly unknown[]>
+    for (const [dim, labels] of Object.entries(s.coords)) {
+      const bad = mismatches(viewCoords[dim] ?? [], labels, written.variables[dim]?.dtype as string)
+      if (bad.length > 0) out.push(`${where}: labels of ${dim}: ${bad.join('; ')}`)
+    }
+  }
+  return out
+}
+
+describe('random CF datasets by xarray through py-hamt, read as xarray reads them', () => {
+  it('generated datasets: the same values, labels and refusals as xarray', async () => {
+    const seeds = Array.from({ length: 30 }, () => Math.floor(random() * 2 ** 31))
+    const written = await xarrayWrite(seeds)
+    const report: string[] = []
+    for (const s of seeds) {
+      const w = written[s] as Written
+      if ('skipped' in w) continue
+      const found = await differences(w).catch((error: unknown) => [`open/read failed: ${error}`])
+      if (found.length > 0) report.push(`dataset seed ${s}:\n  ${found.slice(0, 6).join('\n  ')}`)
+    }
+    assert.deepEqual(report, [], `run seed ${seed}`)
+  })
+})
+
+/** A dataset of one coordinate `time` (float64, with `attrs`) and `p`, its positions 0..n-1. */
+async function timeDataset(values: readonly number[], attrs: Record<string, unknown>): Promise<Dataset> {
+  const store = await MemoryStore.create()
+  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+  const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)), { attributes: {} })
+  const codecs = [{ name: 'bytes', configuration: { endian: 'little' } }]
+  const shape = [values.length]
+  const options = { shape, chunkShape: shape, dimensionNames: ['time'], codecs }
+  const time = await zarr.create(group.resolve('time'), { ...options, dtype: 'float64', attributes: attrs })
+  await zarr.set(time, null, { data: Float64Array.from(values), shape, stride: [1] } as never)
+  const p = await zarr.create(group.resolve('p'), { ...options, dtype: 'int32' })
+  await zarr.set(p, null, { data: Int32Array.from(values, (_, i) => i), shape, stride: [1] } as never)
+  return openDataset(await map.flush(), { store })
+}
+
+const positions = async (ds: Dataset, indexer: LabelIndexer): Promise<number[]> => [
+  ...(await ds.variable('p').sel({ time: indexer }).load()).values,
+]
+
+describe('a time label names its period to the microsecond, however coarse the units', () => {
+  // 'hours since 0001-01-01' in year 2024 is 1.7e7 hours: an hour's last microsecond, 17:59:59.999999,
+  // rounds to 18:00 in a double, so the next hour was taken into '2024-07-21T17' (seed 7 found it).
+  const units = 'hours since 0001-01-01'
+  const calendar = '360_day'
+  it("sel('2024-07-21T17') and a slice ending there hold 17:00 only, as xarray", async () => {
+    const h = encodeTime('2024-07-21T17:00', units, calendar)
+    const ds = await timeDataset([h, h + 1], { units, calendar })
+    assert.deepEqual(await positions(ds, '2024-07-21T17'), [0])
+    assert.deepEqual(await positions(ds, { stop: '2024-07-21T17' }), [0])
+  })
+  it("a day's slice ends before the next midnight, also on a descending coordinate", async () => {
+    const d = encodeTime('2300-06-23', units, calendar)
+    const ds = await timeDataset([d, d + 6, d + 24], { units, calendar })
+    assert.deepEqual(await positions(ds, '2300-06-23'), [0, 1])
+    assert.deepEqual(await positions(ds, { start: '2300-06-23', stop: '2300-06-23' }), [0, 1])
+    const down = await timeDataset([d + 24, d + 6, d], { units, calendar })
+    assert.deepEqual(await positions(down, { start: '2300-06-23', stop: '2300-06-23' }), [1, 2])
+    assert.deepEqual(await positions(down, '2300-06-23'), [1, 2])
+  })
+})
