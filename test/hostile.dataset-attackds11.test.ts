@@ -223,3 +223,65 @@ describe('a time label names its period to the microsecond, however coarse the u
     assert.deepEqual(await positions(down, '2300-06-23'), [1, 2])
   })
 })
+
+const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+
+/** Every file in one in-memory HAMT, opened as a dataset. */
+async function datasetOf(files: Record<string, Uint8Array>): Promise<Dataset> {
+  const store = await MemoryStore.create()
+  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+  for (const [key, value] of Object.entries(files)) await map.set(key, value)
+  return openDataset(await map.flush(), { store })
+}
+
+describe('float16 variables (xarray writes them as v2 <f2 and v3 float16)', () => {
+  // 1.5, -2 and 65504 as IEEE half floats, little-endian.
+  const bytes = Uint8Array.of(0x00, 0x3e, 0x00, 0xc0, 0xff, 0x7b)
+  const v3 = {
+    'zarr.json': json({ zarr_format: 3, node_type: 'group', attributes: {} }),
+    'h/zarr.json': json({
+      zarr_format: 3,
+      node_type: 'array',
+      shape: [3],
+      data_type: 'float16',
+      chunk_grid: { name: 'regular', configuration: { chunk_shape: [3] } },
+      chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+      fill_value: 'NaN',
+      codecs: [{ name: 'bytes', configuration: { endian: 'little' } }],
+      attributes: {},
+      dimension_names: ['x'],
+    }),
+    'h/c/0': bytes,
+  }
+  const v2 = {
+    '.zgroup': json({ zarr_format: 2 }),
+    '.zattrs': json({}),
+    'h/.zarray': json({
+      zarr_format: 2,
+      shape: [3],
+      chunks: [3],
+      dtype: '<f2',
+      fill_value: 'NaN',
+      order: 'C',
+      filters: null,
+      compressor: null,
+    }),
+    'h/.zattrs': json({ _ARRAY_DIMENSIONS: ['x'] }),
+    'h/0': bytes,
+  }
+  for (const [format, files] of [
+    ['v3', v3],
+    ['v2', v2],
+  ] as const) {
+    it(`${format}: the values where the runtime has Float16Array, else a typed error naming float16`, async () => {
+      try {
+        const ds = await datasetOf(files)
+        assert.deepEqual([...(await ds.variable('h').load()).values], [1.5, -2, 65504])
+        assert.equal(typeof (globalThis as { Float16Array?: unknown }).Float16Array, 'function')
+      } catch (error) {
+        assert.ok(isHamtError(error), String(error))
+        assert.match((error as Error).message, /"h".*float16.*Float16Array/)
+      }
+    })
+  }
+})
