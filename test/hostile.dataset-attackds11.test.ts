@@ -18,6 +18,7 @@ import { mulberry32, testSeed } from './helpers/random.js'
 await loadBlake3()
 const seed = testSeed()
 const random = mulberry32(seed)
+const hasFloat16 = typeof (globalThis as { Float16Array?: unknown }).Float16Array === 'function'
 const driver = fileURLToPath(new URL('./interop/attackds11_driver.py', import.meta.url))
 
 type SpecLabel = { num: string } | { str: string }
@@ -176,6 +177,8 @@ describe('random CF datasets by xarray through py-hamt, read as xarray reads the
     for (const s of seeds) {
       const w = written[s] as Written
       if ('skipped' in w) continue
+      // Node 20 has no Float16Array: a typed error naming float16 (the float16 tests below), nothing to compare.
+      if (!hasFloat16 && Object.values(w.variables).some((v) => v.dtype === 'float16')) continue
       const found = await differences(w).catch((error: unknown) => [`open/read failed: ${error}`])
       if (found.length > 0) report.push(`dataset seed ${s}:\n  ${found.slice(0, 6).join('\n  ')}`)
     }
@@ -221,6 +224,17 @@ describe('a time label names its period to the microsecond, however coarse the u
     const down = await timeDataset([d + 24, d + 6, d], { units, calendar })
     assert.deepEqual(await positions(down, { start: '2300-06-23', stop: '2300-06-23' }), [1, 2])
     assert.deepEqual(await positions(down, '2300-06-23'), [1, 2])
+  })
+  it('a stored time just below 19:00 that decodes to 18:59:59.999987 is in 18:59:59, as xarray (run seed 30)', async () => {
+    const days = 'days since 0001-01-01'
+    const t = encodeTime('9001-01-04T19:00', days, 'all_leap') // 3294003.7916666665
+    const ds = await timeDataset([t, t + 1], { units: days, calendar: 'all_leap' })
+    assert.equal(String((ds.coords.time as CFDatetime[])[0]), '9001-01-04T18:59:59.999987')
+    assert.deepEqual(await positions(ds, '9001-01-04T18:59:59'), [0])
+    assert.deepEqual(await positions(ds, '9001-01-04T18'), [0])
+    assert.deepEqual(await positions(ds, '9001-01-04T19'), [])
+    assert.deepEqual(await positions(ds, { start: '9001-01-04T19' }), [1])
+    assert.deepEqual(await positions(ds, { stop: '9001-01-04T18:59' }), [0])
   })
 })
 

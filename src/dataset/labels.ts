@@ -2,7 +2,14 @@
 // Dates or CFDatetimes) turned into positions of the view through its coordinate, with xarray's
 // methods and errors.
 import { describeValue, InvalidArgumentError, LabelNotFoundError } from '../errors.js'
-import { CFDatetime, decodeTimesWithNaT, encodeTime, labelPeriod, parseTimeUnits } from './cf-time.js'
+import {
+  CFDatetime,
+  decodedEdge,
+  decodeTimesWithNaT,
+  encodeTime,
+  labelPeriod,
+  parseTimeUnits,
+} from './cf-time.js'
 import { parseDuration } from './duration.js'
 import type { CoordinateValue, Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
 import {
@@ -248,9 +255,10 @@ export function resolveLabels(
         return value
       }
       const period = labelPeriod(label, coord.time.calendar)
+      const { units, calendar } = coord.time
       return (side === 'start') !== descending
-        ? encodeTime(period.start, coord.time.units, coord.time.calendar)
-        : encodeEnd(period.end, coord.time)
+        ? decodedEdge(period.start, units, calendar, 'first')
+        : decodedEdge(period.end, units, calendar, 'last')
     }
     const start = bound(indexer.start, 'start')
     const stop = bound(indexer.stop, 'stop')
@@ -299,21 +307,6 @@ const PANDAS_CALENDARS = new Set(['standard', 'gregorian', 'proleptic_gregorian'
 const PANDAS_FIRST = '1677-09-22T00:00:00'
 const PANDAS_LAST = '2262-04-11T00:00:00'
 
-/**
- * A period's last microsecond in the coordinate's units, kept below the next period's first: in coarse
- * units far from the epoch ('hours since 0001-01-01' in 2024) a double rounds the two to one value.
- */
-function encodeEnd(end: CFDatetime, time: { units: string; calendar: string }): number {
-  const value = encodeTime(end, time.units, time.calendar)
-  const next = encodeTime(end.addMicroseconds(1), time.units, time.calendar)
-  if (value < next || !Number.isFinite(next)) return value
-  if (next === 0) return -Number.MIN_VALUE
-  const bits = new DataView(new ArrayBuffer(8))
-  bits.setFloat64(0, next)
-  bits.setBigInt64(0, bits.getBigInt64(0) + (next > 0 ? -1n : 1n))
-  return bits.getFloat64(0)
-}
-
 /** How xarray indexes a time coordinate: pandas (with its finest resolution) or CFTimeIndex. */
 const indexKinds = new WeakMap<CoordinateInfo, { pandas: boolean; resolution: number }>()
 
@@ -358,8 +351,8 @@ function periodOf(coord: CoordinateInfo, index: CoordinateIndex, label: string):
   const period = labelPeriod(label, time.calendar)
   const kind = timeIndexKind(coord)
   if (kind.pandas && RESOLUTIONS.indexOf(period.resolution) <= kind.resolution) return undefined
-  const start = encodeTime(period.start, time.units, time.calendar)
-  const end = encodeEnd(period.end, time)
+  const start = decodedEdge(period.start, time.units, time.calendar, 'first')
+  const end = decodedEdge(period.end, time.units, time.calendar, 'last')
   const positions = periodPositions(index, start, end)
   if (
     positions === undefined ||
