@@ -21,6 +21,7 @@ import {
   repeatedPositions,
   requireUnique,
   sliceBounds,
+  valueSlice,
 } from './lookup.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
 
@@ -256,9 +257,21 @@ export function resolveLabels(
       }
       const period = labelPeriod(label, coord.time.calendar)
       const { units, calendar } = coord.time
-      return (side === 'start') !== descending
-        ? decodedEdge(period.start, units, calendar, 'first')
-        : decodedEdge(period.end, units, calendar, 'last')
+      const instant = (side === 'start') !== descending ? period.start : period.end
+      const first = decodedEdge(instant, units, calendar, 'first')
+      const last = decodedEdge(instant, units, calendar, 'last')
+      // Out of order, a slice runs between held labels: the value that decodes to the instant.
+      if (index.order === 'unordered') {
+        return index.values.find((v) => v >= first && v <= last) ?? encodeTime(instant, units, calendar)
+      }
+      return (side === 'start') !== descending ? first : last
+    }
+    if (coord.time !== undefined && index.order === 'unordered' && timeIndexKind(coord).pandas) {
+      const ends = [indexer.start, indexer.stop]
+      if (ends.every((end) => end === undefined || typeof end === 'string')) {
+        const text = labelText(indexer.start ?? indexer.stop)
+        return valueSlice(index, bound(indexer.start, 'start'), bound(indexer.stop, 'stop'), step, text)
+      }
     }
     const start = bound(indexer.start, 'start')
     const stop = bound(indexer.stop, 'stop')

@@ -30,7 +30,7 @@ CALENDARS = ["standard", "gregorian", "proleptic_gregorian", "julian", "noleap",
 UNITS = ["hours since 1-1-1", "days since 2000-1-1", "seconds since 1970-01-01T00:00:00Z",
          "days since 1850-01-01 00:00:00 UTC", "hours since 1990-01-01 06:00:00", "minutes since 2000-01-01",
          "days since 1-1-1 0:0:0", "hours since 2000-02-29", "days since 1900-01-01T00:00:00",
-         "seconds since 2000-01-01 12:00:00"]
+         "seconds since 2000-01-01 12:00:00", "microseconds since 1970-01-01", "milliseconds since 1-1-1"]
 DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
           "float64", "bool"]
 LENGTHS = [0, 1, 1, 2, 3, 4, 5, 7]
@@ -143,10 +143,21 @@ def build(seed):
 def time_label(rng, value, calendar_is_pandas):
     """An ISO label for a time value: the whole instant, or a coarser period ('2001-03')."""
     iso = text(value)
-    if iso == "NaT":
-        return iso
+    if iso == "NaT" or iso.startswith("-"):
+        return None  # xarray reads no label before year 1 (ours reads units-style dates too)
     keep = int(rng.choice([19, 19, 10, 7, 4, 13]))
     return iso[:keep]
+
+
+def values_of(ds, dim):
+    index = ds.indexes[dim]
+    return list(index) if isinstance(index, xr.CFTimeIndex) else list(index.values)
+
+
+def time_fields(instant):
+    """An instant as [year, month, day, hour, minute, second, microsecond]."""
+    return [instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second,
+            instant.microsecond]
 
 
 def label_pool(rng, ds, dim):
@@ -155,7 +166,8 @@ def label_pool(rng, ds, dim):
     is_time = isinstance(index, (pd.DatetimeIndex, xr.CFTimeIndex))
     if is_time:
         pandas = isinstance(index, pd.DatetimeIndex)
-        return [("str", time_label(rng, v, pandas)) for v in values], True
+        labels = [("str", time_label(rng, v, pandas)) for v in values]
+        return [label for label in labels if label[1] is not None], True
     extra = [float(values[0]) + 0.25, -1000.0, 1000.0] if values else [0.0]
     return [("num", text(np.asarray(v))) for v in values + extra], False
 
@@ -174,10 +186,17 @@ def selections(rng, ds):
             indexers, spec = {}, {}
             method = tolerance = None
             use_method = rng.random() < 0.3
+            time_method = False
+            # One tolerance serves every dimension: a duration or a number, so a method selects on one.
+            method_dim = str(rng.choice(var.dims)) if use_method and var.dims else None
             for dim in var.dims:
                 if dim not in ds.indexes or ds.sizes[dim] == 0 or rng.random() < 0.25:
                     continue
+                if use_method and dim != method_dim:
+                    continue
                 pool, is_time = label_pool(rng, ds, dim)
+                if not pool:
+                    continue
                 pick = lambda: pool[int(rng.integers(0, len(pool)))]
                 kind = str(rng.choice(["label", "label", "list", "slice"]))
                 if use_method:
@@ -188,8 +207,19 @@ def selections(rng, ds):
                     labels = [pick() for _ in range(int(rng.integers(1, 3)))]
                 else:
                     labels = [pick(), pick()]
-                if is_time and (kind == "list" or use_method):
-                    continue  # xarray takes no list of strings, nor strings with a method, on a cftime index
+                if is_time and use_method:
+                    # An instant near a held one (xarray takes no string with a method on a cftime index).
+                    held = values_of(ds, dim)[int(rng.integers(0, ds.sizes[dim]))]
+                    if isinstance(held, np.datetime64) and np.isnat(held):
+                        continue
+                    shift = pd.Timedelta(minutes=int(rng.choice([0, 0, 1, -1, 90, -90, 720, -2000])))
+                    instant = (pd.Timestamp(held) if isinstance(held, np.datetime64) else held) + shift.to_pytimedelta()
+                    indexers[dim] = instant
+                    spec[dim] = {"kind": "label", "labels": [{"time": time_fields(instant)}], "step": None}
+                    time_method = True
+                    continue
+                if is_time and kind == "list":
+                    continue  # xarray takes no list of strings on a cftime index
                 index = ds.indexes[dim]
                 if kind == "slice" and isinstance(index, xr.CFTimeIndex) and len(index) > 1 and index.is_monotonic_decreasing:
                     # xarray bug: a CFTimeIndex of one repeated time is taken as descending for string
@@ -202,15 +232,25 @@ def selections(rng, ds):
                     # (a CFTimeIndex, and pandas for other labels, slice it by position).
                     continue
                 values = [to_python(x, is_time, ds, dim) for x in labels]
+                if kind == "slice" and rng.random() < 0.3:
+                    # An open end: None to xarray, null to the test.
+                    end = int(rng.integers(0, 2))
+                    values[end] = None
+                    labels[end] = ("none", None)
                 step = int(rng.choice([1, 1, 2]))  # negative steps: a todo of the test if kind == "slice" else None
                 indexers[dim] = values[0] if kind == "label" else values if kind == "list" else slice(*values, step)
                 spec[dim] = {"kind": kind, "labels": [{k: v} for k, v in labels], "step": step}
             if use_method:
                 method = str(rng.choice(["nearest", "pad", "backfill"]))
-                tolerance = float(rng.choice([0.3, 1.0, 100.0])) if rng.random() < 0.5 else None
+                if time_method:
+                    # A duration: the only tolerance both kinds of time index take.
+                    tolerance = str(rng.choice(["1h", "12h", "1D", "30min"])) if rng.random() < 0.5 else None
+                else:
+                    tolerance = float(rng.choice([0.3, 1.0, 100.0])) if rng.random() < 0.5 else None
             answer = {}
             try:
-                picked = var.sel(indexers, method=method, tolerance=tolerance)
+                picked = var.sel(indexers, method=method,
+                                 tolerance=pd.Timedelta(tolerance) if isinstance(tolerance, str) else tolerance)
                 answer = {"values": [text(v) for v in np.asarray(picked.values).ravel()], "dims": list(picked.dims),
                           "coords": {str(d): [text(v) for v in np.asarray(picked[d].values).ravel()]
                                      for d in picked.dims if d in picked.coords}}
