@@ -348,4 +348,11 @@ describe('a slice of pandas-indexed times out of order, between time strings (ru
     assert.deepEqual(await outcome(ds, { start: '1970-11-27T15:00:00' }), [1, 2])
     assert.deepEqual(await outcome(ds, { start: '1970-11-27T16' }), [2])
   })
+  it("a stop hour's last microsecond whose nearest double is the next hour held is no bound (run seed 75)", async () => {
+    const hours = 'hours since 0001-01-01'
+    const h = (hour: number): number => encodeTime(`9000-02-08T${hour}:00`, hours, 'noleap')
+    const ds = await timeDataset([h(8), h(6), h(7)], { units: hours, calendar: 'noleap' })
+    assert.deepEqual(await outcome(ds, { stop: '9000-02-08T07' }), 'error')
+    assert.deepEqual(await outcome(ds, { start: '9000-02-08T06' }), [1, 2])
+  })
 })

@@ -260,10 +260,9 @@ export function resolveLabels(
       const instant = (side === 'start') !== descending ? period.start : period.end
       const first = decodedEdge(instant, units, calendar, 'first')
       const last = decodedEdge(instant, units, calendar, 'last')
-      // Out of order, a slice runs between held labels: the value that decodes to the instant.
-      if (index.order === 'unordered') {
-        return index.values.find((v) => v >= first && v <= last) ?? encodeTime(instant, units, calendar)
-      }
+      // Out of order, a slice runs between held labels: the value that decodes to the instant, or
+      // NaN, held nowhere (its nearest double may be a neighbour's: 07:59:59.999999 is 08:00).
+      if (index.order === 'unordered') return index.values.find((v) => v >= first && v <= last) ?? Number.NaN
       return (side === 'start') !== descending ? first : last
     }
     if (coord.time !== undefined && index.order === 'unordered' && timeIndexKind(coord).pandas) {

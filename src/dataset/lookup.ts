@@ -244,7 +244,7 @@ export function valueSlice(
   label: string,
 ): { kind: 'range'; start: 0; step: 1; count: number } {
   const { values } = index
-  const held = (v: number | undefined): boolean => v === undefined || values.includes(v)
+  const held = (v: number | undefined): boolean => v === undefined || (!Number.isNaN(v) && values.includes(v))
   const inside = values.filter(
     (v) => (start === undefined || v >= start) && (stop === undefined || v <= stop),
   )
