@@ -70,6 +70,10 @@ def time_coordinate(rng, n):
                             int(rng.integers(0, 24)), calendar=calendar)
     values = np.array([start + pd.Timedelta(hours=step_hours * k).to_pytimedelta() for k in range(n)], dtype=object)
     values = order(rng, values)
+    if calendar in ("standard", "proleptic_gregorian") and 1700 < year < 2200 and n > 1 and rng.random() < 0.3:
+        # A missing time (NaT), which xarray writes with a _FillValue.
+        values = np.array([np.datetime64(v.isoformat()) for v in values], dtype="datetime64[ns]")
+        values[int(rng.integers(0, n))] = np.datetime64("NaT")
     dtype = str(rng.choice(["int64", "float64", "int32"]))
     return values, {"units": units, "calendar": calendar, "dtype": dtype}
 
