@@ -408,3 +408,21 @@ describe('label slices with a negative step', () => {
     assert.deepEqual(await positions(ds, { start: '2000-01-04', stop: '2000-01-02', step: -1 }), [3, 2, 1])
   })
 })
+
+describe('int64 times beyond 2^53 units', () => {
+  it('decode to the microsecond, as cftime', {
+    todo: 'coordinates are held as doubles (metadata.ts): 221845392000000001 µs since 1970 (9000-01-01T00:00:00.000001) decodes to 9000-01-01T00:00:00, where cftime gives .000001, .000002, .000008',
+  }, async () => {
+    const base = 221845392000000001n
+    const times = BigInt64Array.of(base, base + 1n, base + 7n)
+    const ds = await timeDataset(times, {
+      units: 'microseconds since 1970-01-01',
+      calendar: 'proleptic_gregorian',
+    })
+    assert.deepEqual((ds.coords.time as CFDatetime[]).map(String), [
+      '9000-01-01T00:00:00.000001',
+      '9000-01-01T00:00:00.000002',
+      '9000-01-01T00:00:00.000008',
+    ])
+  })
+})
