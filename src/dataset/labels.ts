@@ -30,7 +30,8 @@ const METHODS: readonly Method[] = ['exact', 'nearest', 'pad', 'ffill', 'backfil
 /** A dimension's coordinate: its stored values as numbers, and its CF time units when it is a time. */
 export interface CoordinateInfo {
   readonly index: CoordinateIndex
-  readonly time?: { readonly units: string; readonly calendar: string }
+  /** A CF time: its units, calendar and, for 64-bit integers, the stored values (the index's doubles round past 2^53). */
+  readonly time?: { readonly units: string; readonly calendar: string; readonly raw?: ArrayLike<bigint> }
   /**
    * A string coordinate (station ids): its values, and them sorted without repeats. The index then
    * holds each value's rank among the sorted, so lookups and slices compare strings in order.
@@ -82,7 +83,7 @@ export function coordinateValue(coord: CoordinateInfo, position: number): Coordi
   if (coord.strings !== undefined) return coord.strings.values[position]
   const value = coord.index.values[position] as number
   if (coord.time === undefined) return value
-  return decodeTimesWithNaT([value], coord.time.units, coord.time.calendar)[0]
+  return decodeTimesWithNaT([coord.time.raw?.[position] ?? value], coord.time.units, coord.time.calendar)[0]
 }
 
 export function isLabelSlice(value: unknown): value is LabelSlice {
@@ -325,8 +326,8 @@ const indexKinds = new WeakMap<CoordinateInfo, { pandas: boolean; resolution: nu
 function timeIndexKind(coord: CoordinateInfo): { pandas: boolean; resolution: number } {
   let kind = indexKinds.get(coord)
   if (kind !== undefined) return kind
-  const time = coord.time as { units: string; calendar: string }
-  const dates = decodeTimesWithNaT(coord.index.values, time.units, time.calendar).filter(
+  const time = coord.time as NonNullable<CoordinateInfo['time']>
+  const dates = decodeTimesWithNaT(time.raw ?? coord.index.values, time.units, time.calendar).filter(
     (date): date is CFDatetime => date !== undefined,
   )
   const iso = dates.map((date) => date.toISOString())

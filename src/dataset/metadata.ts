@@ -265,10 +265,12 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   const values = Float64Array.from({ length: raw.length }, (_, i) => Number(bools?.get(i) ?? raw[i]))
   const units = array.rawAttrs.units
   const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
-  let time: { units: string; calendar: string } | undefined
+  let time: CoordinateInfo['time']
+  // 64-bit integer times decode from the stored integers: a double rounds them past 2^53.
+  const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array ? { raw } : {}
   if (typeof units === 'string') {
     try {
-      if (parseTimeUnits(units, calendar) !== undefined) time = { units, calendar }
+      if (parseTimeUnits(units, calendar) !== undefined) time = { units, calendar, ...wide }
     } catch {
       // Units that look like a time but do not parse: the coordinate stays numbers, as xarray leaves it undecoded.
     }
