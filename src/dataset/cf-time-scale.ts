@@ -5,7 +5,8 @@ import { InvalidValueError } from '../errors.js'
 
 const INT64_MAX = 2n ** 63n - 1n
 const INT64_MIN = -(2n ** 63n)
-const NAT_AS_NUMBER = -(2 ** 63)
+/** The int64 NaT sentinel once it is a double (coordinates are held as doubles). */
+export const NAT_AS_NUMBER = -(2 ** 63)
 const bits = new DataView(new ArrayBuffer(8))
 
 function bitLength(value: bigint): number {

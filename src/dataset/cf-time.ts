@@ -141,3 +141,58 @@ function toCalendar(label: string | Date | CFDatetime, calendar: Calendar): CFDa
     throw new InvalidArgumentError('label: expected a string, a Date or a CFDatetime')
   return labelPeriod(label, calendar).start
 }
+
+const bits = new DataView(new ArrayBuffer(8))
+const SIGN = 1n << 63n
+/** A double as an integer in the doubles' order: neighbouring doubles differ by one. */
+function orderKey(value: number): bigint {
+  bits.setFloat64(0, value)
+  const raw = bits.getBigUint64(0)
+  return raw >= SIGN ? -(raw - SIGN) : raw
+}
+function fromOrderKey(key: bigint): number {
+  bits.setBigUint64(0, key >= 0n ? key : SIGN - key)
+  return bits.getFloat64(0)
+}
+
+/**
+ * The stored value where the values decoding to `instant` or later begin (`'first'`), or where those
+ * decoding to `instant` or earlier end (`'last'`): a time period's edges as xarray compares decoded
+ * times. encodeTime's nearest double can decode to the next microsecond, or hold none: in
+ * 'hours since 0001-01-01', 2024-07-21T17:59:59.999999 and 18:00 are one double.
+ */
+export function decodedEdge(
+  instant: CFDatetime,
+  units: string,
+  calendar: string | undefined,
+  side: 'first' | 'last',
+): number {
+  const { unit, microseconds, epoch } = requireUnits(units, calendar)
+  const snap = unit !== 'microseconds' && unit !== 'milliseconds'
+  const target = toCalendar(instant, epoch.calendar).microsecondsSince(epoch)
+  const nearest = encodeTime(instant, units, calendar)
+  // Whether the double of `key` decodes before the edge (below +∞ only, as decoding is monotonic).
+  const before = (key: bigint): boolean => {
+    const value = fromOrderKey(key)
+    if (!Number.isFinite(value)) return value < 0
+    const us = BigInt(toMicroseconds(value, microseconds, snap, 0) as number | bigint)
+    return side === 'last' ? us <= target : us < target
+  }
+  // The last double before the edge lies within a few microseconds of `nearest`: gallop, then bisect.
+  let low = orderKey(nearest)
+  let high = low
+  const up = before(low)
+  for (let step = 1n; ; step *= 2n) {
+    if (up) high = low + step
+    else low = high - step
+    if (before(up ? high : low) !== up) break
+    if (up) low = high
+    else high = low
+  }
+  while (high - low > 1n) {
+    const middle = (low + high) / 2n
+    if (before(middle)) low = middle
+    else high = middle
+  }
+  return fromOrderKey(side === 'last' ? low : high)
+}

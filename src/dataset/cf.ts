@@ -167,12 +167,16 @@ function scaleAndOffset(
       : single
         ? Float32Array.from(values as ArrayLike<number>, Number)
         : Float64Array.from(values as ArrayLike<number>, Number)
-  const factor = single && scale !== undefined ? Math.fround(scale) : scale
-  const shift = single && offset !== undefined ? Math.fround(offset) : offset
+  // float16 stays float16 where xarray keeps it (a _FillValue beside the scale): each step rounded,
+  // the attributes too; Math.f16round is there wherever float16 arrays can be read (Float16Array).
+  const half = dtype === 'float16' ? (Math as { f16round?: (x: number) => number }).f16round : undefined
+  const round = half ?? (single ? Math.fround : undefined)
+  const factor = round !== undefined && scale !== undefined ? round(scale) : scale
+  const shift = round !== undefined && offset !== undefined ? round(offset) : offset
   for (let i = 0; i < out.length; i++) {
     let value = out[i] as number
-    if (factor !== undefined) value = single ? Math.fround(value * factor) : value * factor
-    if (shift !== undefined) value += shift
+    if (factor !== undefined) value = round !== undefined ? round(value * factor) : value * factor
+    if (shift !== undefined) value = half !== undefined ? half(value + shift) : value + shift
     out[i] = value // a Float32Array rounds the sum on store
   }
   return out

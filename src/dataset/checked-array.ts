@@ -58,6 +58,7 @@ export async function openCheckedArray(
   }
   if (v2 !== undefined) checkOrder(name, v2)
   else checkShards(name, meta)
+  checkFloat16(name, v2 === undefined ? (meta as { data_type?: unknown }).data_type : v2.dtype)
   let at = location.resolve(name)
   if (v2 !== undefined && nullFillOf64BitIntegers(v2)) at = withZeroFill(at)
   const strings = v2 === undefined ? undefined : v2Strings(v2)
@@ -96,6 +97,19 @@ function codecNames(meta: Record<string, unknown>): unknown[] {
           return [...names(config.codecs), ...names(config.index_codecs)]
         })
   return names(meta.codecs)
+}
+
+/**
+ * zarrita reads float16 into the runtime's Float16Array (Node 24, recent browsers); without one it
+ * failed on a v2 `<f2` array as "Not found: v3 array or group".
+ */
+function checkFloat16(name: string, dtype: unknown): void {
+  if (typeof (globalThis as { Float16Array?: unknown }).Float16Array === 'function') return
+  if (dtype === 'float16' || (typeof dtype === 'string' && /^[<>|]f2$/.test(dtype))) {
+    throw new InvalidValueError(
+      `array ${JSON.stringify(name)} is float16, which needs a runtime with Float16Array (Node 24, a recent browser)`,
+    )
+  }
 }
 
 /**

@@ -2,7 +2,14 @@
 // Dates or CFDatetimes) turned into positions of the view through its coordinate, with xarray's
 // methods and errors.
 import { describeValue, InvalidArgumentError, LabelNotFoundError } from '../errors.js'
-import { CFDatetime, decodeTimesWithNaT, encodeTime, labelPeriod, parseTimeUnits } from './cf-time.js'
+import {
+  CFDatetime,
+  decodedEdge,
+  decodeTimesWithNaT,
+  encodeTime,
+  labelPeriod,
+  parseTimeUnits,
+} from './cf-time.js'
 import { parseDuration } from './duration.js'
 import type { CoordinateValue, Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
 import {
@@ -14,6 +21,7 @@ import {
   repeatedPositions,
   requireUnique,
   sliceBounds,
+  valueSlice,
 } from './lookup.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
 
@@ -22,7 +30,8 @@ const METHODS: readonly Method[] = ['exact', 'nearest', 'pad', 'ffill', 'backfil
 /** A dimension's coordinate: its stored values as numbers, and its CF time units when it is a time. */
 export interface CoordinateInfo {
   readonly index: CoordinateIndex
-  readonly time?: { readonly units: string; readonly calendar: string }
+  /** A CF time: its units, calendar and, for 64-bit integers, the stored values (the index's doubles round past 2^53). */
+  readonly time?: { readonly units: string; readonly calendar: string; readonly raw?: ArrayLike<bigint> }
   /**
    * A string coordinate (station ids): its values, and them sorted without repeats. The index then
    * holds each value's rank among the sorted, so lookups and slices compare strings in order.
@@ -74,7 +83,7 @@ export function coordinateValue(coord: CoordinateInfo, position: number): Coordi
   if (coord.strings !== undefined) return coord.strings.values[position]
   const value = coord.index.values[position] as number
   if (coord.time === undefined) return value
-  return decodeTimesWithNaT([value], coord.time.units, coord.time.calendar)[0]
+  return decodeTimesWithNaT([coord.time.raw?.[position] ?? value], coord.time.units, coord.time.calendar)[0]
 }
 
 export function isLabelSlice(value: unknown): value is LabelSlice {
@@ -248,8 +257,21 @@ export function resolveLabels(
         return value
       }
       const period = labelPeriod(label, coord.time.calendar)
-      const edge = (side === 'start') !== descending ? period.start : period.end
-      return encodeTime(edge, coord.time.units, coord.time.calendar)
+      const { units, calendar } = coord.time
+      const instant = (side === 'start') !== descending ? period.start : period.end
+      const first = decodedEdge(instant, units, calendar, 'first')
+      const last = decodedEdge(instant, units, calendar, 'last')
+      // Out of order, a slice runs between held labels: the value that decodes to the instant, or
+      // NaN, held nowhere (its nearest double may be a neighbour's: 07:59:59.999999 is 08:00).
+      if (index.order === 'unordered') return index.values.find((v) => v >= first && v <= last) ?? Number.NaN
+      return (side === 'start') !== descending ? first : last
+    }
+    if (coord.time !== undefined && index.order === 'unordered' && timeIndexKind(coord).pandas) {
+      const ends = [indexer.start, indexer.stop]
+      if (ends.every((end) => end === undefined || typeof end === 'string')) {
+        const text = labelText(indexer.start ?? indexer.stop)
+        return valueSlice(index, bound(indexer.start, 'start'), bound(indexer.stop, 'stop'), step, text)
+      }
     }
     const start = bound(indexer.start, 'start')
     const stop = bound(indexer.stop, 'stop')
@@ -304,8 +326,8 @@ const indexKinds = new WeakMap<CoordinateInfo, { pandas: boolean; resolution: nu
 function timeIndexKind(coord: CoordinateInfo): { pandas: boolean; resolution: number } {
   let kind = indexKinds.get(coord)
   if (kind !== undefined) return kind
-  const time = coord.time as { units: string; calendar: string }
-  const dates = decodeTimesWithNaT(coord.index.values, time.units, time.calendar).filter(
+  const time = coord.time as NonNullable<CoordinateInfo['time']>
+  const dates = decodeTimesWithNaT(time.raw ?? coord.index.values, time.units, time.calendar).filter(
     (date): date is CFDatetime => date !== undefined,
   )
   const iso = dates.map((date) => date.toISOString())
@@ -342,8 +364,8 @@ function periodOf(coord: CoordinateInfo, index: CoordinateIndex, label: string):
   const period = labelPeriod(label, time.calendar)
   const kind = timeIndexKind(coord)
   if (kind.pandas && RESOLUTIONS.indexOf(period.resolution) <= kind.resolution) return undefined
-  const start = encodeTime(period.start, time.units, time.calendar)
-  const end = encodeTime(period.end, time.units, time.calendar)
+  const start = decodedEdge(period.start, time.units, time.calendar, 'first')
+  const end = decodedEdge(period.end, time.units, time.calendar, 'last')
   const positions = periodPositions(index, start, end)
   if (
     positions === undefined ||

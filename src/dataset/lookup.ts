@@ -2,7 +2,7 @@
 // pad/backfill/nearest with a tolerance, and label slices inclusive at both ends. Positions follow
 // the coordinate's order, so a descending coordinate (latitude north to south) pads towards larger
 // values, as pandas does.
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError, LabelNotFoundError } from '../errors.js'
 
 /** How a coordinate's values are ordered; pandas' "monotonic" allows equal neighbours. */
 export type CoordinateOrder = 'ascending' | 'descending' | 'unordered'
@@ -230,4 +230,30 @@ export function periodPositions(
     if (v >= start && v <= end) indices.push(i)
   })
   return { kind: 'list', indices }
+}
+
+/**
+ * pandas' DatetimeIndex out of order slices between time strings by value, from a time it holds to
+ * one it holds (KeyError else), and xarray takes only the whole index: a part of it is no slice.
+ */
+export function valueSlice(
+  index: CoordinateIndex,
+  start: number | undefined,
+  stop: number | undefined,
+  step: number,
+  label: string,
+): { kind: 'range'; start: 0; step: 1; count: number } {
+  const { values } = index
+  const held = (v: number | undefined): boolean => v === undefined || (!Number.isNaN(v) && values.includes(v))
+  const inside = values.filter(
+    (v) => (start === undefined || v >= start) && (stop === undefined || v <= stop),
+  )
+  if (!held(start) || !held(stop) || Math.ceil(inside.length / step) !== values.length) {
+    throw new LabelNotFoundError(
+      label,
+      index.name,
+      ': the coordinate is out of order, where xarray slices times only between times it holds, taking them all',
+    )
+  }
+  return { kind: 'range', start: 0, step: 1, count: values.length }
 }

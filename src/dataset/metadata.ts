@@ -8,6 +8,7 @@ import { describeValue, InvalidArgumentError, InvalidValueError, isHamtError } f
 import type { ShardedZarrStore } from '../sharded/store.js'
 import type { ZarrHAMTStore } from '../zarr/store.js'
 import { parseTimeUnits } from './cf-time.js'
+import { NAT_AS_NUMBER } from './cf-time-scale.js'
 import { checkGrid, fixedWidthStrings, nullFillOf64BitIntegers, openCheckedArray } from './checked-array.js'
 import type { ChunkCache } from './chunk-cache.js'
 import type { OpenDatasetOptions } from './interface.js'
@@ -262,15 +263,21 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   // zarrita's BoolArray is no typed array: its values come through get (a bool coordinate is 1 and 0).
   const bools = raw instanceof zarr.BoolArray ? raw : undefined
   const values = Float64Array.from({ length: raw.length }, (_, i) => Number(bools?.get(i) ?? raw[i]))
-  const index = coordinateIndex(array.name, values, array.dtype === 'float32')
   const units = array.rawAttrs.units
   const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
+  let time: CoordinateInfo['time']
+  // 64-bit integer times decode from the stored integers: a double rounds them past 2^53.
+  const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array ? { raw } : {}
   if (typeof units === 'string') {
     try {
-      if (parseTimeUnits(units, calendar) !== undefined) return { index, time: { units, calendar } }
+      if (parseTimeUnits(units, calendar) !== undefined) time = { units, calendar, ...wide }
     } catch {
       // Units that look like a time but do not parse: the coordinate stays numbers, as xarray leaves it undecoded.
     }
   }
-  return { index }
+  // A time's NaT (int64 -2^63) is NaN to the index, so a coordinate holding one is out of order, as to pandas.
+  if (time !== undefined)
+    for (let i = 0; i < values.length; i++) if (values[i] === NAT_AS_NUMBER) values[i] = Number.NaN
+  const index = coordinateIndex(array.name, values, array.dtype === 'float32')
+  return time === undefined ? { index } : { index, time }
 }

@@ -249,6 +249,13 @@ const SCALAR_TYPES: Record<string, { of(value: number): NumericArray }> = {
   uint32: Uint32Array,
   float32: Float32Array,
   float64: Float64Array,
+  // Where the runtime has it (Node 24, recent browsers); elsewhere a float16 array is refused at open.
+  ...((globalThis as { Float16Array?: { of(value: number): NumericArray } }).Float16Array === undefined
+    ? {}
+    : {
+        float16: (globalThis as unknown as { Float16Array: { of(value: number): NumericArray } })
+          .Float16Array,
+      }),
 }
 
 /** The block's values in C order from what zarrita read (a bounding box where a dimension takes a list). */

@@ -51,11 +51,12 @@ export function coordinateSlice(
   if (strings !== undefined) {
     return Array.from({ length: to - from }, (_, i) => strings[positionAt(selection, from + i)])
   }
+  const stored = coord.time?.raw ?? coord.index.values
   const values = Array.from(
     { length: to - from },
-    (_, i) => coord.index.values[positionAt(selection, from + i)] as number,
+    (_, i) => stored[positionAt(selection, from + i)] as number | bigint,
   )
-  if (coord.time === undefined) return values
+  if (coord.time === undefined) return values as number[]
   return decodeTimesWithNaT(values, coord.time.units, coord.time.calendar)
 }
 

@@ -69,6 +69,11 @@ export function cfDriver<T>(command: 'write', request: unknown): Promise<T> {
   return runDriver<T>('cf_driver.py', command, request)
 }
 
+/** Runs a command of test/interop/attackds11_driver.py (random CF datasets by xarray through py-hamt, xarray's selections): JSON in, JSON out. */
+export function attackDatasetDriver<T>(command: 'write', request: unknown): Promise<T> {
+  return runDriver<T>('attackds11_driver.py', command, request)
+}
+
 async function runDriver<T>(script: string, command: string, request: unknown): Promise<T> {
   const exe = await pyHamtPython()
   const child = execFile(exe, ['-W', 'ignore', `${repo}/test/interop/${script}`, command], {
