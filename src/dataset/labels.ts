@@ -257,21 +257,27 @@ export function resolveLabels(
         return value
       }
       const period = labelPeriod(label, coord.time.calendar)
-      const { units, calendar } = coord.time
       const instant = (side === 'start') !== descending ? period.start : period.end
-      const first = decodedEdge(instant, units, calendar, 'first')
-      const last = decodedEdge(instant, units, calendar, 'last')
-      // Out of order, a slice runs between held labels: the value that decodes to the instant, or
-      // NaN, held nowhere (its nearest double may be a neighbour's: 07:59:59.999999 is 08:00).
-      if (index.order === 'unordered') return index.values.find((v) => v >= first && v <= last) ?? Number.NaN
-      return (side === 'start') !== descending ? first : last
+      // Out of order, a slice runs between held labels.
+      if (index.order === 'unordered') return heldInstant(coord, index, instant)
+      return decodedEdge(
+        instant,
+        coord.time.units,
+        coord.time.calendar,
+        (side === 'start') !== descending ? 'first' : 'last',
+      )
     }
-    if (coord.time !== undefined && index.order === 'unordered' && timeIndexKind(coord).pandas) {
-      const ends = [indexer.start, indexer.stop]
-      if (ends.every((end) => end === undefined || typeof end === 'string')) {
-        const text = labelText(indexer.start ?? indexer.stop)
-        return valueSlice(index, bound(indexer.start, 'start'), bound(indexer.stop, 'stop'), step, text)
-      }
+    // pandas slices a DatetimeIndex that is not ascending (descending too) between time strings by
+    // value; the start's period begins at a held value, found as an unordered bound finds it.
+    const { start: from, stop: to } = indexer
+    const strings =
+      (from === undefined || typeof from === 'string') && (to === undefined || typeof to === 'string')
+    if (strings && coord.time !== undefined && index.order !== 'ascending' && timeIndexKind(coord).pandas) {
+      const first =
+        from === undefined
+          ? undefined
+          : heldInstant(coord, index, labelPeriod(from, coord.time.calendar).start)
+      return valueSlice(index, first, to !== undefined, step, labelText(from ?? to))
     }
     const start = bound(indexer.start, 'start')
     const stop = bound(indexer.stop, 'stop')
@@ -303,6 +309,17 @@ export function resolveLabels(
     if (repeated !== undefined && repeated.length > 1) return { kind: 'list', indices: repeated }
   }
   return { kind: 'point', index: find(indexer as Label) }
+}
+
+/**
+ * The held value that decodes to `instant`, or NaN, held nowhere (its nearest double may be a
+ * neighbour's: in 'hours since 0001-01-01', 07:59:59.999999 is 08:00).
+ */
+function heldInstant(coord: CoordinateInfo, index: CoordinateIndex, instant: CFDatetime): number {
+  const { units, calendar } = coord.time as NonNullable<CoordinateInfo['time']>
+  const first = decodedEdge(instant, units, calendar, 'first')
+  const last = decodedEdge(instant, units, calendar, 'last')
+  return index.values.find((v) => v >= first && v <= last) ?? Number.NaN
 }
 
 const RESOLUTIONS = [

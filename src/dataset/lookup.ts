@@ -233,26 +233,25 @@ export function periodPositions(
 }
 
 /**
- * pandas' DatetimeIndex out of order slices between time strings by value, from a time it holds to
- * one it holds (KeyError else), and xarray takes only the whole index: a part of it is no slice.
+ * pandas' DatetimeIndex not ascending (descending, out of order, with NaT) slices between time
+ * strings by value: from the start's first instant, which it must hold, and to the stop's last, which
+ * it never holds (a period's last nanosecond: KeyError); xarray takes only the whole index.
  */
 export function valueSlice(
   index: CoordinateIndex,
   start: number | undefined,
-  stop: number | undefined,
+  stopGiven: boolean,
   step: number,
   label: string,
 ): { kind: 'range'; start: 0; step: 1; count: number } {
   const { values } = index
-  const held = (v: number | undefined): boolean => v === undefined || (!Number.isNaN(v) && values.includes(v))
-  const inside = values.filter(
-    (v) => (start === undefined || v >= start) && (stop === undefined || v <= stop),
-  )
-  if (!held(start) || !held(stop) || Math.ceil(inside.length / step) !== values.length) {
+  const held = start === undefined || (!Number.isNaN(start) && values.includes(start))
+  const inside = start === undefined ? values.length : values.filter((v) => v >= start).length
+  if (stopGiven || !held || Math.ceil(inside / step) !== values.length) {
     throw new LabelNotFoundError(
       label,
       index.name,
-      ': the coordinate is out of order, where xarray slices times only between times it holds, taking them all',
+      ': the time coordinate is not ascending, where xarray slices by time strings only from a time it holds, with no stop, taking every time',
     )
   }
   return { kind: 'range', start: 0, step: 1, count: values.length }

@@ -98,3 +98,8 @@ async function runDriver<T>(script: string, command: string, request: unknown): 
   child.stdin?.end(JSON.stringify(request))
   return output
 }
+
+/** Runs a command of test/interop/revds11_driver.py (xarray's label slices of a decoded CF time coordinate): JSON in, JSON out. */
+export function timeSliceDriver<T>(command: 'slices', request: unknown): Promise<T> {
+  return runDriver<T>('revds11_driver.py', command, request)
+}
