@@ -266,8 +266,9 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   const units = array.rawAttrs.units
   const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
   let time: CoordinateInfo['time']
-  // 64-bit integer times decode from the stored integers: a double rounds them past 2^53.
-  const wide = raw instanceof BigInt64Array || raw instanceof BigUint64Array ? { raw } : {}
+  // 64-bit integer times decode from the stored integers where a double rounds them (past 2^53);
+  // else the doubles are exact and the integers are not kept (a second copy of the axis).
+  const wide = inexact(raw) ? { raw: raw as BigInt64Array | BigUint64Array } : {}
   if (typeof units === 'string') {
     try {
       if (parseTimeUnits(units, calendar) !== undefined) time = { units, calendar, ...wide }
@@ -280,4 +281,11 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
     for (let i = 0; i < values.length; i++) if (values[i] === NAT_AS_NUMBER) values[i] = Number.NaN
   const index = coordinateIndex(array.name, values, array.dtype === 'float32')
   return time === undefined ? { index } : { index, time }
+}
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+/** Whether 64-bit integers hold one a double rounds (NaT, -2^63, is exact: the index's NaN). */
+function inexact(raw: ArrayLike<number | bigint>): boolean {
+  if (!(raw instanceof BigInt64Array || raw instanceof BigUint64Array)) return false
+  return raw.some((v: bigint) => (v > SAFE || v < -SAFE) && v !== -(2n ** 63n))
 }
