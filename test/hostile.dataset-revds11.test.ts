@@ -150,3 +150,25 @@ describe('an int64 time coordinate held once', () => {
     )
   })
 })
+
+describe('a time string at the ends of 64-bit microseconds', () => {
+  // A period's edge is found by decoding doubles near it; the double -2^63 decodes to NaT and gave a
+  // TypeError ("Cannot convert undefined to a BigInt"), a double past int64 microseconds a misleading
+  // "time value 0" error. xarray cannot parse these years (CFTimeIndex reads 4-digit years).
+  it('bounds a slice or is a typed error, never an untyped one', async () => {
+    const units = 'microseconds since 1970-01-01'
+    const year3000 = 32503680000000000n // a cftime-indexed coordinate (past pandas' 2262)
+    const ds = await timeDataset(BigInt64Array.of(year3000, year3000 + 1n), {
+      units,
+      calendar: 'proleptic_gregorian',
+    })
+    for (const label of [
+      '-290308-12-21T19:59:05.224192',
+      '-290308-12-21T19:59:05',
+      '300000-01-01',
+      '290000',
+    ]) {
+      for (const indexer of [{ start: label }, { stop: label }, label]) await outcome(ds, indexer)
+    }
+  })
+})

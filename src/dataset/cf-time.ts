@@ -155,6 +155,16 @@ function fromOrderKey(key: bigint): number {
   return bits.getFloat64(0)
 }
 
+/** A value's whole microseconds, or undefined where it decodes to no time (NaT, or past int64). */
+function decodable(value: number, microseconds: number, snap: boolean): number | bigint | undefined {
+  try {
+    return toMicroseconds(value, microseconds, snap, 0)
+  } catch (error) {
+    if (error instanceof InvalidValueError) return undefined
+    throw error
+  }
+}
+
 /**
  * The stored value where the values decoding to `instant` or later begin (`'first'`), or where those
  * decoding to `instant` or earlier end (`'last'`): a time period's edges as xarray compares decoded
@@ -171,11 +181,12 @@ export function decodedEdge(
   const snap = unit !== 'microseconds' && unit !== 'milliseconds'
   const target = toCalendar(instant, epoch.calendar).microsecondsSince(epoch)
   const nearest = encodeTime(instant, units, calendar)
-  // Whether the double of `key` decodes before the edge (below +∞ only, as decoding is monotonic).
+  // Whether the double of `key` decodes before the edge. One that decodes to no time (±∞, NaN, NaT's
+  // -2^63, past 64-bit microseconds) is before it when negative, keeping the order monotonic.
   const before = (key: bigint): boolean => {
-    const value = fromOrderKey(key)
-    if (!Number.isFinite(value)) return value < 0
-    const us = BigInt(toMicroseconds(value, microseconds, snap, 0) as number | bigint)
+    const scaled = decodable(fromOrderKey(key), microseconds, snap)
+    if (scaled === undefined) return key < 0n
+    const us = BigInt(scaled)
     return side === 'last' ? us <= target : us < target
   }
   // The last double before the edge lies within a few microseconds of `nearest`: gallop, then bisect.
