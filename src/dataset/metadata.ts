@@ -7,6 +7,7 @@ import { isRecord } from '../check.js'
 import { describeValue, InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
 import type { ShardedZarrStore } from '../sharded/store.js'
 import type { ZarrHAMTStore } from '../zarr/store.js'
+import type { NumericArray } from './cf.js'
 import { parseTimeUnits } from './cf-time.js'
 import { NAT_AS_NUMBER } from './cf-time-scale.js'
 import { checkGrid, fixedWidthStrings, nullFillOf64BitIntegers, openCheckedArray } from './checked-array.js'
@@ -262,13 +263,18 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
     return stringCoordinate(array.name, fixedWidthStrings(array.name, raw))
   // zarrita's BoolArray is no typed array: its values come through get (a bool coordinate is 1 and 0).
   const bools = raw instanceof zarr.BoolArray ? raw : undefined
-  const values = Float64Array.from({ length: raw.length }, (_, i) => Number(bools?.get(i) ?? raw[i]))
+  // A scaled coordinate (a time in half hours) is decoded first, as xarray's decode_cf decodes any variable.
+  const scaled =
+    bools === undefined && (array.rawAttrs.scale_factor != null || array.rawAttrs.add_offset != null)
+  const values = scaled
+    ? array.decode(raw as NumericArray)
+    : Float64Array.from({ length: raw.length }, (_, i) => Number(bools?.get(i) ?? raw[i]))
   const units = array.rawAttrs.units
   const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
   let time: CoordinateInfo['time']
   // 64-bit integer times decode from the stored integers where a double rounds them (past 2^53);
   // else the doubles are exact and the integers are not kept (a second copy of the axis).
-  const wide = inexact(raw) ? { raw: raw as BigInt64Array | BigUint64Array } : {}
+  const wide = !scaled && inexact(raw) ? { raw: raw as BigInt64Array | BigUint64Array } : {}
   if (typeof units === 'string') {
     try {
       if (parseTimeUnits(units, calendar) !== undefined) time = { units, calendar, ...wide }
