@@ -193,3 +193,17 @@ describe('a time coordinate CF-scaled', () => {
     assert.deepEqual(await outcome(ds, '2000-01-01T01:00'), [1])
   })
 })
+
+describe('box on a time coordinate that is not ascending', () => {
+  // box keeps every position between its bounds whichever way the coordinate runs; the pandas
+  // value slice (whole or KeyError) made box by time strings fail on a descending or unordered one.
+  it('keeps the positions between its time strings', async () => {
+    const units = 'hours since 2000-01-01'
+    const down = await timeDataset(BigInt64Array.of(72n, 48n, 24n, 0n), { units, calendar: 'standard' })
+    const box = async (ds: Dataset, bounds: [string, string]): Promise<number[]> => [
+      ...(await ds.variable('p').box({ time: bounds }).load()).values,
+    ]
+    assert.deepEqual(await box(down, ['2000-01-02', '2000-01-03']), [1, 2])
+    assert.deepEqual(await box(down, ['2000-01-03', '2000-01-02']), [1, 2])
+  })
+})

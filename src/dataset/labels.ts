@@ -122,6 +122,9 @@ export function labelValue(coord: CoordinateInfo, label: Label): number {
   )
 }
 
+/** The slices `box` made: positions between their labels, never pandas' value slice of `sel`. */
+const boxed = new WeakSet<LabelSlice>()
+
 /**
  * The label slices of a box given by bounds in either order: each keeps every position between its
  * two labels, both included, whichever way the view's coordinate runs (a reordered view, e.g. by
@@ -149,7 +152,9 @@ export function boxSlices(
       index.order === 'unordered'
         ? locate(index, va, 'exact', undefined) > locate(index, vb, 'exact', undefined)
         : va <= vb === (index.order === 'descending')
-    slices[dim] = reversed ? { start: b, stop: a } : { start: a, stop: b }
+    const slice = reversed ? { start: b, stop: a } : { start: a, stop: b }
+    boxed.add(slice)
+    slices[dim] = slice
   }
   return slices
 }
@@ -272,7 +277,13 @@ export function resolveLabels(
     const { start: from, stop: to } = indexer
     const strings =
       (from === undefined || typeof from === 'string') && (to === undefined || typeof to === 'string')
-    if (strings && coord.time !== undefined && index.order !== 'ascending' && timeIndexKind(coord).pandas) {
+    if (
+      strings &&
+      !boxed.has(indexer) &&
+      coord.time !== undefined &&
+      index.order !== 'ascending' &&
+      timeIndexKind(coord).pandas
+    ) {
       const first =
         from === undefined
           ? undefined
