@@ -168,7 +168,10 @@ async function differences(written: Extract<Written, { root: string }>): Promise
 
 describe('random CF datasets by xarray through py-hamt, read as xarray reads them', () => {
   it('generated datasets: the same values, labels and refusals as xarray', async () => {
-    const seeds = Array.from({ length: 30 }, () => Math.floor(random() * 2 ** 31))
+    // Dataset seeds that once broke a run, written every run: 1144441969 starts in 1582-10-05..14,
+    // which the standard calendar lacks (run seed 1197924307).
+    const fixed = [1144441969]
+    const seeds = [...fixed, ...Array.from({ length: 30 }, () => Math.floor(random() * 2 ** 31))]
     const written = await attackDatasetDriver<Record<string, Written>>('write', { seeds })
     const report: string[] = []
     for (const s of seeds) {

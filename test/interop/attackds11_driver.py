@@ -66,8 +66,10 @@ def time_coordinate(rng, n):
     units = str(rng.choice(UNITS))
     step_hours = int(rng.choice([1, 6, 24, 24 * 7, 24 * 30, 24 * 365]))
     year = int(rng.choice([1, 1582, 1850, 1970, 2000, 2024, 2262, 2300, 9000]))
-    start = cftime.datetime(year, 1 + int(rng.integers(0, 12)), 1 + int(rng.integers(0, 28)),
-                            int(rng.integers(0, 24)), calendar=calendar)
+    month, day, hour = 1 + int(rng.integers(0, 12)), 1 + int(rng.integers(0, 28)), int(rng.integers(0, 24))
+    if calendar in ("standard", "gregorian") and (year, month) == (1582, 10) and 5 <= day <= 14:
+        day += 10  # 1582-10-05..14 do not exist in the mixed Julian/Gregorian calendar (cftime: ValueError)
+    start = cftime.datetime(year, month, day, hour, calendar=calendar)
     values = np.array([start + pd.Timedelta(hours=step_hours * k).to_pytimedelta() for k in range(n)], dtype=object)
     values = order(rng, values)
     if calendar in ("standard", "proleptic_gregorian") and 1700 < year < 2200 and n > 1 and rng.random() < 0.3:
