@@ -69,8 +69,8 @@ const SWEEP_BATCH = 256
  * stays too: the values and chunks they set and everything their changed nodes, shards and roots
  * link to (so a map opened from a root that is not kept still flushes whole), and what a flush,
  * `HAMT.fromEntries` or `importCar` of this process under way has written before the collection
- * began (the root it returns is whole; a flush's and fromEntries' saves are held until a macrotask
- * after it returns, so past its caller getting the root), and the shards a sharded listing under way has still to
+ * began (the root it returns is whole; a flush's and fromEntries' saves, and an import's blocks, are held
+ * until a macrotask after it returns, so past its caller getting the root), and the shards a sharded listing under way has still to
  * read. A root a writer has flushed is no longer unflushed: keep the roots you still need. Other
  * processes' unflushed writes are not seen: flush them before collecting.
  *

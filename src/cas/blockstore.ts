@@ -6,7 +6,7 @@ import { mapPool } from '../util/pool.js'
 import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode } from './buffered-blocks.js'
 import { CidQueue } from './cid-queue.js'
-import { type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
+import { afterMicrotasks, type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
 import { concatBytes } from './concat.js'
 import { type BlockHash, blockDigest, blockHashOption, ownBytes, plainView, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
@@ -163,10 +163,13 @@ export class BlockstoreStore implements ContentAddressedStore {
     return {
       ...puts,
       keep: () => {
-        // Its root goes to the caller now: a collection that began before keeps what the log held.
-        if (this.#collection.watches.size > 0) for (const cid of log) this.#sawPut(cid)
-        unsettled.delete(log)
         puts.keep()
+        // Its root reaches the caller a few microtasks later: a collection beginning before then
+        // keeps the log still (as `SaveHolds` a flush's saves), then those under way are handed it.
+        afterMicrotasks(() => {
+          unsettled.delete(log)
+          if (this.#collection.watches.size > 0) for (const cid of log) this.#sawPut(cid)
+        })
       },
       drop: () => {
         unsettled.delete(log)

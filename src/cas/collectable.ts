@@ -106,7 +106,8 @@ export class SaveHolds {
   }
 }
 
-function afterMicrotasks(fn: () => void): void {
+/** Runs `fn` in a macrotask: after the microtasks that hand a run's result to its caller. */
+export function afterMicrotasks(fn: () => void): void {
   if (typeof setImmediate === 'function') setImmediate(fn)
   else setTimeout(fn, 0)
 }
