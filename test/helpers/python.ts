@@ -103,3 +103,8 @@ async function runDriver<T>(script: string, command: string, request: unknown): 
 export function timeSliceDriver<T>(command: 'slices', request: unknown): Promise<T> {
   return runDriver<T>('revds11_driver.py', command, request)
 }
+
+/** Runs a command of test/interop/coordfill11_driver.py (a coordinate with fill values by zarr-python, decoded by xarray): JSON in, JSON out. */
+export function coordFillDriver<T>(command: 'cases', request: unknown): Promise<T> {
+  return runDriver<T>('coordfill11_driver.py', command, request)
+}
