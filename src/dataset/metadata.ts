@@ -263,9 +263,8 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
     return stringCoordinate(array.name, fixedWidthStrings(array.name, raw))
   // zarrita's BoolArray is no typed array: its values come through get (a bool coordinate is 1 and 0).
   const bools = raw instanceof zarr.BoolArray ? raw : undefined
-  // A scaled coordinate (a time in half hours) is decoded first, as xarray's decode_cf decodes any variable.
-  const scaled =
-    bools === undefined && (array.rawAttrs.scale_factor != null || array.rawAttrs.add_offset != null)
+  // A coordinate is decoded first (scale, offset, fill values to NaN/NaT), as xarray's decode_cf decodes any variable.
+  const scaled = bools === undefined && !array.cf().identity
   const values = scaled
     ? array.decode(raw as NumericArray)
     : Float64Array.from({ length: raw.length }, (_, i) => Number(bools?.get(i) ?? raw[i]))
