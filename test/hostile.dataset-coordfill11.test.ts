@@ -17,27 +17,66 @@ type Case = {
   fill: number | null
   point: number | string
 }
-type Result = { files: Record<string, string>; coord: (number | string | null)[]; point: number[] | { error: string } }
+type Result = {
+  files: Record<string, string>
+  coord: (number | string | null)[]
+  point: number[] | { error: string }
+}
 
 /** -999 as xarray writes a float _FillValue into Zarr v3 attributes: base64 of its little-endian bytes. */
 const f64 = (value: number): string => Buffer.from(new Float64Array([value]).buffer).toString('base64')
 const hours = { units: 'hours since 2000-01-01' }
 
 const CASES: Case[] = [
-  { format: 3, dtype: 'float64', values: [10, -999, 30], attrs: { _FillValue: f64(-999) }, fill: null, point: 30 },
-  { format: 3, dtype: 'float64', values: [10, -999, 30], attrs: { missing_value: -999 }, fill: null, point: 30 },
+  {
+    format: 3,
+    dtype: 'float64',
+    values: [10, -999, 30],
+    attrs: { _FillValue: f64(-999) },
+    fill: null,
+    point: 30,
+  },
+  {
+    format: 3,
+    dtype: 'float64',
+    values: [10, -999, 30],
+    attrs: { missing_value: -999 },
+    fill: null,
+    point: 30,
+  },
   { format: 3, dtype: 'int32', values: [10, -999, 30], attrs: { _FillValue: -999 }, fill: null, point: 30 },
-  { format: 3, dtype: 'int32', values: [10, -999, 30], attrs: { missing_value: -999 }, fill: null, point: -999 },
+  {
+    format: 3,
+    dtype: 'int32',
+    values: [10, -999, 30],
+    attrs: { missing_value: -999 },
+    fill: null,
+    point: -999,
+  },
   // Zarr v3: the array's own fill_value masks nothing, to xarray nor to us.
   { format: 3, dtype: 'int32', values: [10, -999, 30], attrs: {}, fill: -999, point: -999 },
   { format: 3, dtype: 'float64', values: [10, -999, 30], attrs: {}, fill: -999, point: -999 },
-  { format: 3, dtype: 'int64', values: [0, -999, 2], attrs: { ...hours, _FillValue: -999 }, fill: null, point: '2000-01-01T02' },
+  {
+    format: 3,
+    dtype: 'int64',
+    values: [0, -999, 2],
+    attrs: { ...hours, _FillValue: -999 },
+    fill: null,
+    point: '2000-01-01T02',
+  },
   { format: 3, dtype: 'int64', values: [0, -999, 2], attrs: hours, fill: -999, point: '2000-01-01T02' },
   { format: 2, dtype: 'float64', values: [10, -999, 30], attrs: { _FillValue: -999 }, fill: null, point: 30 },
   { format: 2, dtype: 'int32', values: [10, -999, 30], attrs: {}, fill: -999, point: 30 },
   { format: 2, dtype: 'float64', values: [10, -999, 30], attrs: {}, fill: -999, point: 10 },
   { format: 2, dtype: 'int64', values: [0, -999, 2], attrs: hours, fill: -999, point: '2000-01-01T02' },
-  { format: 2, dtype: 'int64', values: [0, -999, 2], attrs: { ...hours, missing_value: -999 }, fill: null, point: '2000-01-01' },
+  {
+    format: 2,
+    dtype: 'int64',
+    values: [0, -999, 2],
+    attrs: { ...hours, missing_value: -999 },
+    fill: null,
+    point: '2000-01-01',
+  },
 ]
 
 /** Our coordinate value as the driver reports xarray's: NaN and NaT null, times as ISO seconds. */
