@@ -272,8 +272,10 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
   let time: CoordinateInfo['time']
   // 64-bit integer times decode from the stored integers where a double rounds them (past 2^53);
-  // else the doubles are exact and the integers are not kept (a second copy of the axis).
-  const wide = !scaled && inexact(raw) ? { raw: raw as BigInt64Array | BigUint64Array } : {}
+  // else the doubles are exact and the integers are not kept (a second copy of the axis). Masked
+  // integer times decode to int64 with NaT (as xarray): those integers, decoded again in this rare case.
+  const stored = scaled && inexact(raw) ? array.cf().decode(raw as NumericArray).values : raw
+  const wide = inexact(stored) ? { raw: stored as BigInt64Array | BigUint64Array } : {}
   if (typeof units === 'string') {
     try {
       if (parseTimeUnits(units, calendar) !== undefined) time = { units, calendar, ...wide }

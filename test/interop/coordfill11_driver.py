@@ -1,9 +1,9 @@
 """A one-dimension dataset written by zarr-python (Zarr v2 or v3), decoded by xarray: its coordinate and a `sel`.
 
-stdin: {"cases": [{"format": 2|3, "dtype": str, "values": [number, ...], "attrs": {...}, "fill": number|null,
+stdin: {"cases": [{"format": 2|3, "dtype": str, "values": [number | decimal string, ...], "attrs": {...}, "fill": number|null,
 "point": number|str}]}. stdout: {"results": [{"files": {key: base64}, "coord": [number|str|null, ...],
 "point": [positions] | {"error": "<exception class>"}}]}: the stored bytes, the decoded coordinate `x`
-(NaN and NaT as null, times as ISO seconds) and the positions of `p` that `sel(x=point)` keeps."""
+(NaN and NaT as null, times as ISO microseconds) and the positions of `p` that `sel(x=point)` keeps."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def case_result(case):
     fmt = case["format"]
     store = zarr.storage.MemoryStore()
     group = zarr.open_group(store, mode="w", zarr_format=fmt)
-    values = np.array(case["values"], dtype=case["dtype"])
+    values = np.array([int(v) if isinstance(v, str) else v for v in case["values"]], dtype=case["dtype"])
     for name, data, attrs, fill in (
         ("x", values, case["attrs"], case.get("fill")),
         ("p", np.arange(len(values), dtype="int32"), {}, None),
@@ -37,7 +37,7 @@ def case_result(case):
     coord = []
     for value in ds.x.values:
         if np.issubdtype(ds.x.dtype, np.datetime64):
-            coord.append(None if np.isnat(value) else str(np.datetime_as_string(value, unit="s")))
+            coord.append(None if np.isnat(value) else str(np.datetime_as_string(value, unit="us")).removesuffix(".000000"))
         else:
             coord.append(None if math.isnan(float(value)) else float(value))
     try:
