@@ -214,6 +214,16 @@ function viewIndex(coord: CoordinateInfo, view: DimSelection): CoordinateIndex {
   return coordinateIndex(index.name, values, index.float32)
 }
 
+/**
+ * The coordinate in reverse order, its order the opposite: one value, or one repeated, is ascending
+ * to pandas, so reversed it is descending (slice(10, 10.25, -1) of [10] is empty, as pandas gives).
+ */
+function reversed(index: CoordinateIndex): CoordinateIndex {
+  const order =
+    index.order === 'ascending' ? 'descending' : index.order === 'descending' ? 'ascending' : 'unordered'
+  return { ...index, values: index.values.slice().reverse(), order }
+}
+
 /** Positions of the view (relative to it) that `indexer` selects along `coord`'s dimension. */
 export function resolveLabels(
   coord: CoordinateInfo,
@@ -242,34 +252,9 @@ export function resolveLabels(
       )
     }
     const step = indexer.step ?? 1
-    if (!Number.isSafeInteger(step) || step <= 0) {
+    if (!Number.isSafeInteger(step) || step === 0) {
       throw new InvalidArgumentError(
-        `slice step for ${JSON.stringify(name)} must be a positive integer, got ${step}`,
-      )
-    }
-    // A time string bounds a slice by its period: the start's first instant, the stop's last (pandas).
-    const descending = index.order === 'descending'
-    const bound = (label: Label | undefined, side: 'start' | 'stop'): number | undefined => {
-      if (label === undefined) return undefined
-      if (typeof label !== 'string' || coord.time === undefined) {
-        const value = labelValue(coord, label)
-        // A binary search finds no place for NaN: it would act as an absent end.
-        if (Number.isNaN(value)) {
-          throw new InvalidArgumentError(
-            `slice ${side} for ${JSON.stringify(name)} is NaN: give a label or leave it out`,
-          )
-        }
-        return value
-      }
-      const period = labelPeriod(label, coord.time.calendar)
-      const instant = (side === 'start') !== descending ? period.start : period.end
-      // Out of order, a slice runs between held labels.
-      if (index.order === 'unordered') return heldInstant(coord, index, instant)
-      return decodedEdge(
-        instant,
-        coord.time.units,
-        coord.time.calendar,
-        (side === 'start') !== descending ? 'first' : 'last',
+        `slice step for ${JSON.stringify(name)} must be a nonzero integer, got ${step}`,
       )
     }
     // pandas slices a DatetimeIndex that is not ascending (descending too) between time strings by
@@ -288,12 +273,39 @@ export function resolveLabels(
         from === undefined
           ? undefined
           : heldInstant(coord, index, labelPeriod(from, coord.time.calendar).start)
-      return valueSlice(index, first, to !== undefined, step, labelText(from ?? to))
+      return valueSlice(index, first, to !== undefined, Math.abs(step), labelText(from ?? to))
     }
-    const start = bound(indexer.start, 'start')
-    const stop = bound(indexer.stop, 'stop')
-    const bounds = sliceBounds(index, start, stop)
-    return { kind: 'range', start: bounds.start, step, count: Math.ceil((bounds.stop - bounds.start) / step) }
+    // A negative step runs over the view backwards (pandas swaps the sides of its bounds): the
+    // reversed coordinate sliced forward, its positions mapped back.
+    const backwards = step < 0
+    const run = backwards ? reversed(index) : index
+    // A time string bounds a slice by its period: the start's first instant, the stop's last (pandas).
+    const flip = (index.order === 'descending') !== backwards
+    const bound = (label: Label | undefined, side: 'start' | 'stop'): number | undefined => {
+      if (label === undefined) return undefined
+      if (typeof label !== 'string' || coord.time === undefined) {
+        const value = labelValue(coord, label)
+        // A binary search finds no place for NaN: it would act as an absent end.
+        if (Number.isNaN(value)) {
+          throw new InvalidArgumentError(
+            `slice ${side} for ${JSON.stringify(name)} is NaN: give a label or leave it out`,
+          )
+        }
+        return value
+      }
+      const period = labelPeriod(label, coord.time.calendar)
+      const early = (side === 'start') !== flip
+      const instant = early ? period.start : period.end
+      // Out of order, a slice runs between held labels.
+      if (index.order === 'unordered') return heldInstant(coord, index, instant)
+      return decodedEdge(instant, coord.time.units, coord.time.calendar, early ? 'first' : 'last')
+    }
+    const bounds = sliceBounds(run, bound(from, 'start'), bound(to, 'stop'))
+    const count = Math.ceil((bounds.stop - bounds.start) / Math.abs(step))
+    if (!backwards) return { kind: 'range', start: bounds.start, step, count }
+    // Views read forward in ranges; a backward run is a list of positions (one per kept label).
+    const last = index.values.length - 1
+    return { kind: 'list', indices: Array.from({ length: count }, (_, i) => last - bounds.start + i * step) }
   }
   const find = (label: Label): number => {
     const position = locate(index, labelValue(coord, label), method, tolerance)

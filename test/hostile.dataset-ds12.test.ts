@@ -1,0 +1,99 @@
+// ts-hamt/dataset against what xarray 2026.9 (pandas 3.1, numpy 2.4, the venv of
+// scripts/python-env.sh) answers, each expectation from a real run: label slices with negative
+// steps.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { loadBlake3 } from '../src/blocks.js'
+import type { LabelIndexer } from '../src/dataset.js'
+import { selected, timeDataset } from './helpers/time-dataset.js'
+
+await loadBlake3()
+
+type Cases = [LabelIndexer, number[] | 'error'][]
+
+async function check(
+  values: readonly number[] | BigInt64Array,
+  attrs: Record<string, unknown>,
+  cases: Cases,
+): Promise<void> {
+  const ds = await timeDataset(values, attrs)
+  for (const [indexer, expected] of cases) {
+    assert.deepEqual(await selected(ds, indexer), expected, JSON.stringify(indexer))
+  }
+}
+
+const days = { units: 'days since 2000-01-01', calendar: 'standard' }
+const noleap = { units: 'days since 2000-01-01', calendar: 'noleap' }
+const ascending = [0, 1, 2, 3, 4, 5]
+const descending = [5, 4, 3, 2, 1, 0]
+const unordered = [2, 0, 4, 1, 5, 3]
+
+describe('label slices with a negative step, as xarray (pandas slice_indexer)', () => {
+  it('run backwards over ascending times: the start is the later label, each period its far end', async () => {
+    await check(ascending, days, [
+      [{ start: '2000-01-04', stop: '2000-01-02', step: -1 }, [3, 2, 1]],
+      [{ start: '2000-01-02', stop: '2000-01-04', step: -1 }, []],
+      [{ step: -1 }, [5, 4, 3, 2, 1, 0]],
+      [{ start: '2000-01-05', step: -2 }, [4, 2, 0]],
+      [{ stop: '2000-01-02', step: -2 }, [5, 3, 1]],
+      [{ start: '2000-01', step: -1 }, [5, 4, 3, 2, 1, 0]],
+      [{ start: '2000-01-05T12', stop: '2000-01-01T12', step: -1 }, [4, 3, 2, 1]],
+      [{ start: new Date('2000-01-05T12:00Z'), stop: new Date('2000-01-01T12:00Z'), step: -2 }, [4, 2]],
+      [{ start: '2000-01-04', stop: '2000-01-02', step: 0 }, 'error'],
+    ])
+  })
+  it('pandas times out of order slice by value: every time or a KeyError, whatever the step', async () => {
+    const cases: Cases = [
+      [{ start: '2000-01-02', stop: '2000-01-04', step: -1 }, 'error'],
+      [{ start: '2000-01-01', step: -1 }, [0, 1, 2, 3, 4, 5]],
+      [{ start: '2000-01-06' }, 'error'],
+    ]
+    await check(descending, days, cases)
+    await check(unordered, days, cases)
+  })
+  it('cftime calendars slice by position either way', async () => {
+    await check(ascending, noleap, [
+      [{ start: '2000-01-04', stop: '2000-01-02', step: -1 }, [3, 2, 1]],
+      [{ start: '2000-01', step: -1 }, [5, 4, 3, 2, 1, 0]],
+    ])
+    await check(descending, noleap, [
+      [{ start: '2000-01-02', stop: '2000-01-04', step: -1 }, [4, 3, 2]],
+      [{ start: '2000-01-04', stop: '2000-01-02' }, [2, 3, 4]],
+      [{ step: -1 }, [5, 4, 3, 2, 1, 0]],
+    ])
+    await check(unordered, noleap, [
+      [{ step: -1 }, [5, 4, 3, 2, 1, 0]],
+      // Backwards, the start is the period's last instant, which an unordered index must hold.
+      [{ start: '2000-01-06', stop: '2000-01-01', step: -1 }, 'error'],
+    ])
+  })
+  it('numbers: ascending, descending and unordered between held labels', async () => {
+    await check(ascending, {}, [
+      [{ start: 4, stop: 1, step: -1 }, [4, 3, 2, 1]],
+      [{ start: 4.5, stop: 0.5, step: -2 }, [4, 2]],
+      [{ start: 1, stop: 4, step: -1 }, []],
+    ])
+    await check(descending, {}, [
+      [{ start: 1, stop: 4, step: -1 }, [4, 3, 2, 1]],
+      [{}, [0, 1, 2, 3, 4, 5]],
+    ])
+    await check(unordered, {}, [
+      [{ step: -1 }, [5, 4, 3, 2, 1, 0]],
+      [{ start: 5, stop: 0, step: -1 }, [4, 3, 2, 1]],
+      [{ start: 0, stop: 5 }, [1, 2, 3, 4]],
+    ])
+  })
+})
+
+describe('a negative step over one value (run seeds of the attackds11 generator)', () => {
+  // One value is ascending to pandas (is_monotonic_increasing first): backwards it is descending.
+  it('slices it as pandas: between the labels taken in reverse, or empty', async () => {
+    await check([10], {}, [
+      [{ start: 10, stop: 10.25, step: -1 }, []],
+      [{ start: -1000, stop: 1000, step: -1 }, []],
+      [{ start: 1000, stop: -1000, step: -1 }, [0]],
+    ])
+    const hours = { units: 'hours since 9000-05-13', calendar: 'proleptic_gregorian' }
+    await check([23], hours, [[{ start: '9000-05-13', stop: '9000-05-13', step: -2 }, [0]]])
+  })
+})
