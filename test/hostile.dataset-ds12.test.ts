@@ -1,6 +1,6 @@
 // ts-hamt/dataset against what xarray 2026.9 (pandas 3.1, numpy 2.4, the venv of
 // scripts/python-env.sh) answers, each expectation from a real run: label slices with negative
-// steps.
+// steps, slice(None, None) of times out of order.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { loadBlake3 } from '../src/blocks.js'
@@ -82,6 +82,23 @@ describe('label slices with a negative step, as xarray (pandas slice_indexer)', 
       [{ start: 5, stop: 0, step: -1 }, [4, 3, 2, 1]],
       [{ start: 0, stop: 5 }, [1, 2, 3, 4]],
     ])
+  })
+})
+
+describe('slice(None, None) of pandas times out of order', () => {
+  // pandas' value slice builds its mask from np.array(True) when neither end is given, and numpy 2
+  // refuses nonzero() of a 0-d array: xarray raises ValueError for every step.
+  it('is refused, as xarray refuses it; a cftime calendar takes every time', async () => {
+    const none: Cases = [
+      [{}, 'error'],
+      [{ step: 2 }, 'error'],
+      [{ step: -1 }, 'error'],
+    ]
+    await check(descending, days, none)
+    await check(unordered, days, none)
+    await check(BigInt64Array.of(0n, -(2n ** 63n), 2n), days, none)
+    await check(descending, noleap, [[{}, [0, 1, 2, 3, 4, 5]]])
+    await check(unordered, noleap, [[{}, [0, 1, 2, 3, 4, 5]]])
   })
 })
 

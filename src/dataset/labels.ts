@@ -269,6 +269,12 @@ export function resolveLabels(
       index.order !== 'ascending' &&
       timeIndexKind(coord).pandas
     ) {
+      if (from === undefined && to === undefined) {
+        // pandas masks from np.array(True) there, and numpy 2 refuses nonzero() of a 0-d array.
+        throw new InvalidArgumentError(
+          `slice with neither start nor stop on ${JSON.stringify(name)}, a time coordinate not ascending: xarray (pandas with numpy 2) raises ValueError there; use isel`,
+        )
+      }
       const first =
         from === undefined
           ? undefined
