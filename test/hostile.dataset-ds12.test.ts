@@ -3,7 +3,12 @@
 // steps, slice(None, None) of times out of order.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
+import { type CFValueDecoder, cfValueDecoder } from '../src/dataset/cf.js'
+import { loadCoordinate } from '../src/dataset/metadata.js'
+import type { StoredArray } from '../src/dataset/read.js'
+import { decodeToFloat64 } from '../src/dataset/values.js'
 import type { LabelIndexer } from '../src/dataset.js'
 import { selected, timeDataset } from './helpers/time-dataset.js'
 
@@ -112,5 +117,44 @@ describe('a negative step over one value (run seeds of the attackds11 generator)
     ])
     const hours = { units: 'hours since 9000-05-13', calendar: 'proleptic_gregorian' }
     await check([23], hours, [[{ start: '9000-05-13', stop: '9000-05-13', step: -2 }, [0]]])
+  })
+})
+
+describe('a masked int64 time coordinate past 2^53', () => {
+  // Its decoded integers (int64 with NaT) are both the index's doubles and the exact times kept.
+  it('is CF-decoded once at open', async () => {
+    const attrs = { units: 'microseconds since 1970-01-01', calendar: 'proleptic_gregorian', _FillValue: -1 }
+    const data = BigInt64Array.of(221845392000000001n, -1n, 221845392000000002n)
+    const array = await zarr.create(zarr.root(new Map()), {
+      shape: [3],
+      chunkShape: [3],
+      dtype: 'int64',
+      attributes: attrs,
+    })
+    await zarr.set(array, null, { data, shape: [3], stride: [1] } as never)
+    const decoder = cfValueDecoder(attrs, 'int64', 0n, {})
+    let decodes = 0
+    const counted: CFValueDecoder = {
+      ...decoder,
+      decode: (raw) => {
+        decodes++
+        return decoder.decode(raw)
+      },
+    }
+    const stored: StoredArray = {
+      name: 'time',
+      dims: ['time'],
+      shape: [3],
+      chunks: [3],
+      dtype: 'int64',
+      attrs: {},
+      rawAttrs: attrs,
+      open: async () => array,
+      cf: () => counted,
+      decode: (raw, into) => decodeToFloat64(counted, raw, into),
+    }
+    const coordinate = await loadCoordinate(stored)
+    assert.deepEqual(Array.from(coordinate.time?.raw ?? []), [...data.slice(0, 1), -(2n ** 63n), data[2]])
+    assert.equal(decodes, 1)
   })
 })

@@ -16,7 +16,7 @@ import { type CoordinateInfo, stringCoordinate } from './coordinate.js'
 import type { OpenDatasetOptions } from './interface.js'
 import { coordinateIndex } from './lookup.js'
 import { checkChunkSize, type StoredArray } from './read.js'
-import { decodeToFloat64, lazyDecoder } from './values.js'
+import { decodedToFloat64, decodeToFloat64, lazyDecoder } from './values.js'
 
 export type ZarrStore = ZarrHAMTStore | ShardedZarrStore
 export type ArrayMeta = {
@@ -264,17 +264,19 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   // zarrita's BoolArray is no typed array: its values come through get (a bool coordinate is 1 and 0).
   const bools = raw instanceof zarr.BoolArray ? raw : undefined
   // A coordinate is decoded first (scale, offset, fill values to NaN/NaT), as xarray's decode_cf decodes any variable.
-  const scaled = bools === undefined && !array.cf().identity
-  const values = scaled
-    ? array.decode(raw as NumericArray)
-    : Float64Array.from({ length: raw.length }, (_, i) => Number(bools?.get(i) ?? raw[i]))
+  const decoded =
+    bools === undefined && !array.cf().identity ? array.cf().decode(raw as NumericArray) : undefined
+  const values =
+    decoded !== undefined
+      ? decodedToFloat64(decoded, raw as NumericArray)
+      : Float64Array.from({ length: raw.length }, (_, i) => Number(bools?.get(i) ?? raw[i]))
   const units = array.rawAttrs.units
   const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
   let time: CoordinateInfo['time']
   // 64-bit integer times decode from the stored integers where a double rounds them (past 2^53);
   // else the doubles are exact and the integers are not kept (a second copy of the axis). Masked
-  // integer times decode to int64 with NaT (as xarray): those integers, decoded again in this rare case.
-  const stored = scaled && inexact(raw) ? array.cf().decode(raw as NumericArray).values : raw
+  // integer times decode to int64 with NaT (as xarray): those decoded integers.
+  const stored = decoded?.values ?? raw
   const wide = inexact(stored) ? { raw: stored as BigInt64Array | BigUint64Array } : {}
   if (typeof units === 'string') {
     try {
