@@ -158,3 +158,38 @@ describe('a masked int64 time coordinate past 2^53', () => {
     assert.equal(decodes, 1)
   })
 })
+
+describe('int64 times past 2^53 are compared as their exact integers', () => {
+  // 2260-01-01 is 9151488000000000 µs after 1970, past 2^53: its microseconds 3, 4 and 5 share one
+  // double. xarray indexes it with pandas (datetime64[ns]) and tells each microsecond apart.
+  it('sel, lists, slices and methods tell microseconds apart, as xarray', async () => {
+    const base = 9151488000000000n
+    const ds = await timeDataset(BigInt64Array.of(base + 3n, base + 4n, base + 5n), {
+      units: 'microseconds since 1970-01-01',
+      calendar: 'standard',
+    })
+    const us = (n: number): string => `2260-01-01T00:00:00.00000${n}`
+    for (const [indexer, expected] of [
+      [us(4), [1]],
+      [us(6), 'error'],
+      [{ start: us(4), stop: us(4) }, [1]],
+      [{ start: us(4), stop: us(5) }, [1, 2]],
+      [
+        [us(5), us(3)],
+        [2, 0],
+      ],
+      ['2260-01-01T00:00:00', [0, 1, 2]],
+    ] as Cases) {
+      assert.deepEqual(await selected(ds, indexer), expected, JSON.stringify(indexer))
+    }
+    const p = ds.variable('p')
+    for (const [label, method, expected] of [
+      [us(6), 'nearest', 2],
+      [us(2), 'nearest', 0],
+      [us(4), 'pad', 1],
+    ] as const) {
+      const view = p.sel({ time: label }, { method })
+      assert.deepEqual([view.dims, [...(await view.load()).values]], [[], [expected]], `${label} ${method}`)
+    }
+  })
+})

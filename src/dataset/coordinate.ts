@@ -1,7 +1,7 @@
 // A dimension's coordinate as `sel` reads it: its values as numbers (a string coordinate's as
 // ranks, a time's in its CF units), a label turned into such a number, a position into its value.
 import { describeValue, InvalidArgumentError } from '../errors.js'
-import { CFDatetime, decodeTimesWithNaT, encodeTime } from './cf-time.js'
+import { CFDatetime, decodedEdge, decodeTimesWithNaT, encodeTime, offsetEdge, offsetTime } from './cf-time.js'
 import type { CoordinateValue, Label } from './interface.js'
 import { type CoordinateIndex, coordinateIndex } from './lookup.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
@@ -9,8 +9,16 @@ import { type DimSelection, positionAt, sizeOf } from './selection.js'
 /** A dimension's coordinate: its stored values as numbers, and its CF time units when it is a time. */
 export interface CoordinateInfo {
   readonly index: CoordinateIndex
-  /** A CF time: its units, calendar and, for 64-bit integers, the stored values (the index's doubles round past 2^53). */
-  readonly time?: { readonly units: string; readonly calendar: string; readonly raw?: ArrayLike<bigint> }
+  /**
+   * A CF time: its units, calendar and, for 64-bit integers past 2^53, the stored values; `base`
+   * when they lie less than 2^53 apart: the index then holds each less it, exact (see {@link timeValue}).
+   */
+  readonly time?: {
+    readonly units: string
+    readonly calendar: string
+    readonly raw?: ArrayLike<bigint>
+    readonly base?: bigint
+  }
   /**
    * A string coordinate (station ids): its values, and them sorted without repeats. The index then
    * holds each value's rank among the sorted, so lookups and slices compare strings in order.
@@ -83,11 +91,32 @@ export function labelValue(coord: CoordinateInfo, label: Label): number {
         `coordinate ${JSON.stringify(coord.index.name)} is not a CF time (no "<unit> since <date>" units): give a number, got ${labelText(label)}`,
       )
     }
-    return encodeTime(label, coord.time.units, coord.time.calendar)
+    return timeValue(coord.time, label)
   }
   throw new InvalidArgumentError(
     `label for ${JSON.stringify(coord.index.name)} must be a number, a time string, a Date or a CFDatetime, got ${describeValue(label)}`,
   )
+}
+
+/** A time as the index holds it: in the coordinate's units, less its `base` when it has one. */
+export function timeValue(
+  time: NonNullable<CoordinateInfo['time']>,
+  label: string | Date | CFDatetime,
+): number {
+  const { units, calendar, base } = time
+  return base === undefined ? encodeTime(label, units, calendar) : offsetTime(label, units, calendar, base)
+}
+
+/** {@link decodedEdge} in the index's numbers (see {@link timeValue}). */
+export function timeEdge(
+  time: NonNullable<CoordinateInfo['time']>,
+  instant: CFDatetime,
+  side: 'first' | 'last',
+): number {
+  const { units, calendar, base } = time
+  return base === undefined
+    ? decodedEdge(instant, units, calendar, side)
+    : offsetEdge(instant, units, calendar, base, side)
 }
 
 /** A label as messages show it. */

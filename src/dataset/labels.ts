@@ -2,8 +2,8 @@
 // Dates or CFDatetimes) turned into positions of the view through its coordinate, with xarray's
 // methods and errors.
 import { InvalidArgumentError, LabelNotFoundError } from '../errors.js'
-import { CFDatetime, decodedEdge, decodeTimesWithNaT, labelPeriod, parseTimeUnits } from './cf-time.js'
-import { type CoordinateInfo, labelText, labelValue } from './coordinate.js'
+import { CFDatetime, decodeTimesWithNaT, labelPeriod, parseTimeUnits } from './cf-time.js'
+import { type CoordinateInfo, labelText, labelValue, timeEdge } from './coordinate.js'
 import { parseDuration } from './duration.js'
 import type { Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
 import {
@@ -209,7 +209,7 @@ export function resolveLabels(
       const instant = early ? period.start : period.end
       // Out of order, a slice runs between held labels.
       if (index.order === 'unordered') return heldInstant(coord, index, instant)
-      return decodedEdge(instant, coord.time.units, coord.time.calendar, early ? 'first' : 'last')
+      return timeEdge(coord.time, instant, early ? 'first' : 'last')
     }
     const bounds = sliceBounds(run, bound(from, 'start'), bound(to, 'stop'))
     const count = Math.ceil((bounds.stop - bounds.start) / Math.abs(step))
@@ -250,9 +250,9 @@ export function resolveLabels(
  * neighbour's: in 'hours since 0001-01-01', 07:59:59.999999 is 08:00).
  */
 function heldInstant(coord: CoordinateInfo, index: CoordinateIndex, instant: CFDatetime): number {
-  const { units, calendar } = coord.time as NonNullable<CoordinateInfo['time']>
-  const first = decodedEdge(instant, units, calendar, 'first')
-  const last = decodedEdge(instant, units, calendar, 'last')
+  const time = coord.time as NonNullable<CoordinateInfo['time']>
+  const first = timeEdge(time, instant, 'first')
+  const last = timeEdge(time, instant, 'last')
   return index.values.find((v) => v >= first && v <= last) ?? Number.NaN
 }
 
@@ -311,12 +311,12 @@ function timeIndexKind(coord: CoordinateInfo): { pandas: boolean; resolution: nu
  * the coordinate's resolution; undefined when the label is one instant to look up.
  */
 function periodOf(coord: CoordinateInfo, index: CoordinateIndex, label: string): DimSelection | undefined {
-  const time = coord.time as { units: string; calendar: string }
+  const time = coord.time as NonNullable<CoordinateInfo['time']>
   const period = labelPeriod(label, time.calendar)
   const kind = timeIndexKind(coord)
   if (kind.pandas && RESOLUTIONS.indexOf(period.resolution) <= kind.resolution) return undefined
-  const start = decodedEdge(period.start, time.units, time.calendar, 'first')
-  const end = decodedEdge(period.end, time.units, time.calendar, 'last')
+  const start = timeEdge(time, period.start, 'first')
+  const end = timeEdge(time, period.end, 'last')
   const positions = periodPositions(index, start, end)
   if (
     positions === undefined ||

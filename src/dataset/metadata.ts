@@ -288,6 +288,7 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   // A time's NaT (int64 -2^63) is NaN to the index, so a coordinate holding one is out of order, as to pandas.
   if (time !== undefined)
     for (let i = 0; i < values.length; i++) if (values[i] === NAT_AS_NUMBER) values[i] = Number.NaN
+  if (time?.raw !== undefined) time = exactOffsets(time, time.raw, values)
   const index = coordinateIndex(array.name, values, array.dtype === 'float32')
   return time === undefined ? { index } : { index, time }
 }
@@ -297,4 +298,30 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 function inexact(raw: ArrayLike<number | bigint>): boolean {
   if (!(raw instanceof BigInt64Array || raw instanceof BigUint64Array)) return false
   return raw.some((v: bigint) => (v > SAFE || v < -SAFE) && v !== -(2n ** 63n))
+}
+
+const NAT = -(2n ** 63n)
+/**
+ * Integer times past 2^53 lying less than 2^53 apart held by the index less their least (`base`),
+ * so the doubles tell each microsecond apart as pandas' int64 does; wider apart they stay rounded.
+ */
+function exactOffsets(
+  time: NonNullable<CoordinateInfo['time']>,
+  raw: ArrayLike<bigint>,
+  values: Float64Array,
+): NonNullable<CoordinateInfo['time']> {
+  let low: bigint | undefined
+  let high: bigint | undefined
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i] as bigint
+    if (v === NAT) continue
+    if (low === undefined || v < low) low = v
+    if (high === undefined || v > high) high = v
+  }
+  if (low === undefined || high === undefined || high - low > SAFE) return time
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i] as bigint
+    values[i] = v === NAT ? Number.NaN : Number(v - low)
+  }
+  return { ...time, base: low }
 }
