@@ -3,14 +3,16 @@
 // steps, slice(None, None) of times out of order.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
 import { type CFValueDecoder, cfValueDecoder } from '../src/dataset/cf.js'
 import { loadCoordinate } from '../src/dataset/metadata.js'
 import type { StoredArray } from '../src/dataset/read.js'
 import { decodeToFloat64 } from '../src/dataset/values.js'
-import type { LabelIndexer } from '../src/dataset.js'
-import { selected, timeDataset } from './helpers/time-dataset.js'
+import { type LabelIndexer, openDataset } from '../src/dataset.js'
+import { selected, timeDataset, timeStore } from './helpers/time-dataset.js'
 
 await loadBlake3()
 
@@ -191,5 +193,41 @@ describe('int64 times past 2^53 are compared as their exact integers', () => {
       const view = p.sel({ time: label }, { method })
       assert.deepEqual([view.dims, [...(await view.load()).values]], [[], [expected]], `${label} ${method}`)
     }
+  })
+})
+
+describe('a coordinate read whole at open', () => {
+  // Its index holds the values; the chunk cache kept the chunks read for it too (twice the bytes).
+  it('is held once: its chunks are not kept in the chunk cache', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    // Buffers let go of in later turns (the store's writes) are collected before measuring.
+    const collectGarbage = async (): Promise<void> => {
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setImmediate(resolve))
+        gc()
+      }
+    }
+    const n = 1 << 20
+    const values = Float64Array.from({ length: n }, (_, i) => i * 0.5)
+    const built = await timeStore(values, {})
+    await collectGarbage()
+    const before = process.memoryUsage().arrayBuffers
+    const ds = await openDataset(built.root, { store: built.store })
+    await collectGarbage()
+    const grown = process.memoryUsage().arrayBuffers - before
+    assert.equal(ds.dims.time, n)
+    assert.ok(grown < 1.5 * n * 8, `opening grew array buffers by ${grown} bytes for ${n * 8} of coordinate`)
+    assert.deepEqual(
+      [
+        ...(
+          await ds
+            .variable('time')
+            .isel({ time: [1, n - 1] })
+            .load()
+        ).values,
+      ],
+      [0.5, (n - 1) / 2],
+    )
   })
 })

@@ -391,7 +391,14 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
   await Promise.all(
     [...arrays.values()]
       .filter((array) => array.dims.length === 1 && array.dims[0] === array.name)
-      .map(async (array) => coordinates.set(array.name, await loadCoordinate(array, signal))),
+      .map(async (array) => {
+        coordinates.set(array.name, await loadCoordinate(array, signal))
+        const count = Math.ceil((array.shape[0] as number) / (array.chunks[0] as number))
+        chunkCache.forget(
+          array.name,
+          Array.from({ length: count }, (_, i) => [i]),
+        )
+      }),
   )
   return new Dataset(
     { root: formatId(rootId), layout: opened.layout, group, attrs },

@@ -10,6 +10,15 @@ export async function timeDataset(
   values: readonly number[] | Float64Array | BigInt64Array,
   attrs: Record<string, unknown>,
 ): Promise<Dataset> {
+  const { root, store } = await timeStore(values, attrs)
+  return openDataset(root, { store })
+}
+
+/** {@link timeDataset} written but not opened: its root and store. */
+export async function timeStore(
+  values: readonly number[] | Float64Array | BigInt64Array,
+  attrs: Record<string, unknown>,
+): Promise<{ root: Uint8Array; store: MemoryStore }> {
   const store = await MemoryStore.create()
   const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
   const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)), { attributes: {} })
@@ -24,7 +33,7 @@ export async function timeDataset(
   const p = await zarr.create(group.resolve('p'), { ...options, dtype: 'int32' })
   const positions = Int32Array.from({ length: values.length }, (_, i) => i)
   await zarr.set(p, null, { data: positions, shape, stride: [1] } as never)
-  return openDataset(await map.flush(), { store })
+  return { root: (await map.flush()) as Uint8Array, store }
 }
 
 /** The positions `sel({ time: indexer })` keeps, or 'error' for a typed error (an untyped one fails). */
