@@ -24,7 +24,7 @@ export class ChunkCache {
 
   /**
    * Drops the chunks of `name` at each of `coords`: a coordinate's, read whole at open, whose index
-   * holds their values (kept, they doubled its memory and crowded out data chunks).
+   * holds their values (kept, they would crowd out data chunks).
    */
   forget(name: string, coords: Iterable<readonly number[]>): void {
     for (const at of coords) this.#chunks.delete(chunkKey(name, at))

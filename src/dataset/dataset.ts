@@ -23,7 +23,7 @@ import type {
 } from './interface.js'
 import { boxSlices, resolveLabels, type SliceReading } from './labels.js'
 import { LoadedDataset } from './loaded.js'
-import { arraysOf, chooseGroup, isRecord, loadCoordinate, nodeMeta, storedArray } from './metadata.js'
+import { arraysOf, chooseGroup, isRecord, loadCoordinates, nodeMeta, storedArray } from './metadata.js'
 import { openZarrRoot, type ZarrLayout } from './open.js'
 import { checkLimit, type StoredArray } from './read.js'
 import { type Cell, cellOf, setOwn } from './records.js'
@@ -387,19 +387,7 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
       ),
     ),
   )
-  const coordinates = new Map<string, CoordinateInfo>()
-  await Promise.all(
-    [...arrays.values()]
-      .filter((array) => array.dims.length === 1 && array.dims[0] === array.name)
-      .map(async (array) => {
-        coordinates.set(array.name, await loadCoordinate(array, signal))
-        const count = Math.ceil((array.shape[0] as number) / (array.chunks[0] as number))
-        chunkCache.forget(
-          array.name,
-          Array.from({ length: count }, (_, i) => [i]),
-        )
-      }),
-  )
+  const coordinates = await loadCoordinates(arrays, chunkCache, signal)
   return new Dataset(
     { root: formatId(rootId), layout: opened.layout, group, attrs },
     arrays,

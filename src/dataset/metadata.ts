@@ -227,6 +227,31 @@ function decodedAttrs(raw: Record<string, unknown>): Record<string, unknown> {
   return attrs
 }
 
+/**
+ * The coordinates among `arrays` (1-D, named as their dimension), read whole. Their chunks are then
+ * dropped from `chunkCache`: the index holds their values (kept, they doubled a coordinate's memory).
+ */
+export async function loadCoordinates(
+  arrays: ReadonlyMap<string, StoredArray>,
+  chunkCache: ChunkCache,
+  signal?: AbortSignal,
+): Promise<Map<string, CoordinateInfo>> {
+  const coordinates = new Map<string, CoordinateInfo>()
+  await Promise.all(
+    [...arrays.values()]
+      .filter((array) => array.dims.length === 1 && array.dims[0] === array.name)
+      .map(async (array) => {
+        coordinates.set(array.name, await loadCoordinate(array, signal))
+        const count = Math.ceil((array.shape[0] as number) / (array.chunks[0] as number))
+        chunkCache.forget(
+          array.name,
+          Array.from({ length: count }, (_, i) => [i]),
+        )
+      }),
+  )
+  return coordinates
+}
+
 /** Coordinates are read whole at open: one longer than this is refused rather than allocated. */
 const MAX_COORDINATE_VALUES = 1 << 24
 
