@@ -142,6 +142,41 @@ function toCalendar(label: string | Date | CFDatetime, calendar: Calendar): CFDa
   return labelPeriod(label, calendar).start
 }
 
+/**
+ * `label` in 64-bit integer times' units less `base`, exactly (the index of such times holds each
+ * less their least, so that doubles tell apart integers past 2^53 that lie closer than 2^53).
+ */
+export function offsetTime(
+  label: string | Date | CFDatetime,
+  units: string,
+  calendar: string,
+  base: bigint,
+): number {
+  const { microseconds, epoch } = requireUnits(units, calendar)
+  const factor = BigInt(microseconds)
+  const delta = toCalendar(label, epoch.calendar).microsecondsSince(epoch) - base * factor
+  return delta % factor === 0n ? Number(delta / factor) : divideRounded(delta, factor)
+}
+
+/**
+ * {@link decodedEdge} of integer times held less `base`: the first integer whose time is at or
+ * after `instant` (`'first'`), or the last at or before it (`'last'`), less `base`.
+ */
+export function offsetEdge(
+  instant: CFDatetime,
+  units: string,
+  calendar: string,
+  base: bigint,
+  side: 'first' | 'last',
+): number {
+  const { microseconds, epoch } = requireUnits(units, calendar)
+  const factor = BigInt(microseconds)
+  const delta = toCalendar(instant, epoch.calendar).microsecondsSince(epoch)
+  const floor = delta / factor - (delta % factor < 0n ? 1n : 0n)
+  const edge = side === 'last' || delta % factor === 0n ? floor : floor + 1n
+  return Number(edge - base)
+}
+
 const bits = new DataView(new ArrayBuffer(8))
 const SIGN = 1n << 63n
 /** A double as an integer in the doubles' order: neighbouring doubles differ by one. */

@@ -22,6 +22,14 @@ export class ChunkCache {
     return withChunkCache(array as AnyArray, { cache: this, name }) as unknown as A
   }
 
+  /**
+   * Drops the chunks of `name` at each of `coords`: a coordinate's, read whole at open, whose index
+   * holds their values (kept, they would crowd out data chunks).
+   */
+  forget(name: string, coords: Iterable<readonly number[]>): void {
+    for (const at of coords) this.#chunks.delete(chunkKey(name, at))
+  }
+
   /** A chunk from the cache, or loaded once by `load` for every caller asking meanwhile. */
   get(
     key: string,
@@ -44,6 +52,9 @@ export class ChunkCache {
   }
 }
 
+/** The cache's key of the chunk at `coords` of the array cached under `name`. */
+const chunkKey = (name: string, coords: readonly number[]): string => `${name}\u0000${coords.join(',')}`
+
 const withChunkCache = zarr.defineArrayExtension(
   (array: AnyArray, { cache, name }: { cache: ChunkCache; name: string }) => ({
     getChunk(coords: number[], options?: { signal?: AbortSignal }, opts?: unknown): Promise<Chunk> {
@@ -52,7 +63,7 @@ const withChunkCache = zarr.defineArrayExtension(
         return array.getChunk(coords, options, opts as never)
       }
       return cache.get(
-        `${name}\u0000${coords.join(',')}`,
+        chunkKey(name, coords),
         (signal) => array.getChunk(coords, { ...options, signal }),
         options?.signal,
       )

@@ -8,6 +8,7 @@ import { resolveRoot } from '../cas/ipns.js'
 import { integerOption } from '../check.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import { ChunkCache } from './chunk-cache.js'
+import { type CoordinateInfo, coordinateSlice, coordinateValue } from './coordinate.js'
 import type {
   CoordinateValue,
   CoordinateValues,
@@ -20,15 +21,15 @@ import type {
   TimeRangeOptions,
   VariablesOption,
 } from './interface.js'
-import { boxSlices, type CoordinateInfo, coordinateValue, resolveLabels } from './labels.js'
+import { boxSlices, resolveLabels, type SliceReading } from './labels.js'
 import { LoadedDataset } from './loaded.js'
-import { arraysOf, chooseGroup, isRecord, loadCoordinate, nodeMeta, storedArray } from './metadata.js'
+import { arraysOf, chooseGroup, isRecord, loadCoordinates, nodeMeta, storedArray } from './metadata.js'
 import { openZarrRoot, type ZarrLayout } from './open.js'
 import { checkLimit, type StoredArray } from './read.js'
 import { type Cell, cellOf, setOwn } from './records.js'
 import { compose, type DimSelection, fullRange, positionAt, resolvePositions, sizeOf } from './selection.js'
 import { storeOf } from './source.js'
-import { coordinateSlice, type DataArray, DEFAULT_MAX_VALUES, Variable } from './variable.js'
+import { type DataArray, DEFAULT_MAX_VALUES, Variable } from './variable.js'
 
 /**
  * A dataset: its variables (`variable(name)`), dimensions, coordinates and attributes. `isel` and
@@ -151,15 +152,18 @@ export class Dataset {
 
   /** Selects every variable by label (see {@link Variable.sel}). */
   sel(indexers: Readonly<Record<string, LabelIndexer>>, options?: SelectOptions): Dataset {
-    return this.#select(indexers, (dim, view, indexer) => {
-      const coord = this.#coordinates.get(dim)
-      if (coord === undefined) {
-        throw new InvalidArgumentError(
-          `dimension ${JSON.stringify(dim)} has no coordinate to select by label: use isel`,
-        )
-      }
-      return resolveLabels(coord, view, indexer as LabelIndexer, options)
-    })
+    return this.#selectLabels(indexers, options, 'sel')
+  }
+
+  #selectLabels(
+    indexers: Readonly<Record<string, LabelIndexer>>,
+    options: SelectOptions | undefined,
+    reading: SliceReading,
+  ): Dataset {
+    // #select has checked the dimension: #requireCoordinate only finds its coordinate.
+    return this.#select(indexers, (dim, view, indexer) =>
+      resolveLabels(this.#requireCoordinate(dim), view, indexer as LabelIndexer, options, reading),
+    )
   }
 
   /**
@@ -174,9 +178,11 @@ export class Dataset {
   /** A box by label bounds in either order (see {@link Variable.box}) over every data variable, or `variables`. */
   box(bounds: Readonly<Record<string, readonly [Label, Label]>>, options?: VariablesOption): Dataset {
     const picked = this.#pick(options?.variables)
-    return picked.sel(
-      boxSlices(bounds, (dim) => ({ coord: picked.#requireCoordinate(dim), view: picked.#selection(dim) })),
-    )
+    const slices = boxSlices(bounds, (dim) => ({
+      coord: picked.#requireCoordinate(dim),
+      view: picked.#selection(dim),
+    }))
+    return picked.#selectLabels(slices, undefined, 'box')
   }
 
   /** A time range, both ends included, along `dim` (default: the one dimension with CF time units). */
@@ -381,12 +387,7 @@ export async function openDataset(root: StoreId | string, options: OpenDatasetOp
       ),
     ),
   )
-  const coordinates = new Map<string, CoordinateInfo>()
-  await Promise.all(
-    [...arrays.values()]
-      .filter((array) => array.dims.length === 1 && array.dims[0] === array.name)
-      .map(async (array) => coordinates.set(array.name, await loadCoordinate(array, signal))),
-  )
+  const coordinates = await loadCoordinates(arrays, chunkCache, signal)
   return new Dataset(
     { root: formatId(rootId), layout: opened.layout, group, attrs },
     arrays,

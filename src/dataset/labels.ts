@@ -1,17 +1,11 @@
 // `sel` for one dimension: labels (numbers, strings of a string coordinate, or times as ISO strings,
 // Dates or CFDatetimes) turned into positions of the view through its coordinate, with xarray's
 // methods and errors.
-import { describeValue, InvalidArgumentError, LabelNotFoundError } from '../errors.js'
-import {
-  CFDatetime,
-  decodedEdge,
-  decodeTimesWithNaT,
-  encodeTime,
-  labelPeriod,
-  parseTimeUnits,
-} from './cf-time.js'
+import { InvalidArgumentError, LabelNotFoundError } from '../errors.js'
+import { CFDatetime, decodeTimesWithNaT, labelPeriod, parseTimeUnits } from './cf-time.js'
+import { type CoordinateInfo, labelText, labelValue, timeEdge } from './coordinate.js'
 import { parseDuration } from './duration.js'
-import type { CoordinateValue, Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
+import type { Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
 import {
   type CoordinateIndex,
   coordinateIndex,
@@ -27,65 +21,6 @@ import { type DimSelection, positionAt, sizeOf } from './selection.js'
 
 const METHODS: readonly Method[] = ['exact', 'nearest', 'pad', 'ffill', 'backfill', 'bfill']
 
-/** A dimension's coordinate: its stored values as numbers, and its CF time units when it is a time. */
-export interface CoordinateInfo {
-  readonly index: CoordinateIndex
-  /** A CF time: its units, calendar and, for 64-bit integers, the stored values (the index's doubles round past 2^53). */
-  readonly time?: { readonly units: string; readonly calendar: string; readonly raw?: ArrayLike<bigint> }
-  /**
-   * A string coordinate (station ids): its values, and them sorted without repeats. The index then
-   * holds each value's rank among the sorted, so lookups and slices compare strings in order.
-   */
-  readonly strings?: { readonly values: readonly string[]; readonly sorted: readonly string[] }
-}
-
-/** A string coordinate: its ranks as the index's numbers (see {@link CoordinateInfo.strings}). */
-export function stringCoordinate(name: string, values: readonly string[]): CoordinateInfo {
-  const sorted = [...new Set(values)].sort(codePointOrder)
-  const rank = new Map(sorted.map((value, i) => [value, i]))
-  const ranks = Float64Array.from(values, (value) => rank.get(value) as number)
-  return { index: coordinateIndex(name, ranks, false), strings: { values, sorted } }
-}
-
-/**
- * Strings in code point order, as Python compares them (JS's `<` compares UTF-16 units, which puts
- * characters past U+FFFF before U+E000..U+FFFF): surrogates are moved above the rest of the BMP.
- */
-function codePointOrder(a: string, b: string): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i)
-    let y = b.charCodeAt(i)
-    if (x === y) continue
-    if (x >= 0xd800 && y >= 0xd800) {
-      x = x >= 0xe000 ? x - 0x800 : x + 0x2000
-      y = y >= 0xe000 ? y - 0x800 : y + 0x2000
-    }
-    return x - y
-  }
-  return a.length - b.length
-}
-
-/** A string label's rank; one the coordinate lacks falls half-way between its neighbours. */
-function stringRank(sorted: readonly string[], label: string): number {
-  let lo = 0
-  let hi = sorted.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (codePointOrder(sorted[mid] as string, label) < 0) lo = mid + 1
-    else hi = mid
-  }
-  return sorted[lo] === label ? lo : lo - 0.5
-}
-
-/** The coordinate's value at a stored position: a number, a string, or a decoded time (undefined for NaT). */
-export function coordinateValue(coord: CoordinateInfo, position: number): CoordinateValue {
-  if (coord.strings !== undefined) return coord.strings.values[position]
-  const value = coord.index.values[position] as number
-  if (coord.time === undefined) return value
-  return decodeTimesWithNaT([coord.time.raw?.[position] ?? value], coord.time.units, coord.time.calendar)[0]
-}
-
 export function isLabelSlice(value: unknown): value is LabelSlice {
   return (
     typeof value === 'object' &&
@@ -97,38 +32,17 @@ export function isLabelSlice(value: unknown): value is LabelSlice {
   )
 }
 
-/** A label as a number in the coordinate's units. */
-export function labelValue(coord: CoordinateInfo, label: Label): number {
-  if (coord.strings !== undefined) {
-    if (typeof label !== 'string') {
-      throw new InvalidArgumentError(
-        `coordinate ${JSON.stringify(coord.index.name)} holds strings: give a string, got ${describeValue(label)}`,
-      )
-    }
-    return stringRank(coord.strings.sorted, label)
-  }
-  if (typeof label === 'number') return label
-  if (typeof label === 'bigint') return Number(label)
-  if (typeof label === 'string' || label instanceof Date || label instanceof CFDatetime) {
-    if (coord.time === undefined) {
-      throw new InvalidArgumentError(
-        `coordinate ${JSON.stringify(coord.index.name)} is not a CF time (no "<unit> since <date>" units): give a number, got ${labelText(label)}`,
-      )
-    }
-    return encodeTime(label, coord.time.units, coord.time.calendar)
-  }
-  throw new InvalidArgumentError(
-    `label for ${JSON.stringify(coord.index.name)} must be a number, a time string, a Date or a CFDatetime, got ${describeValue(label)}`,
-  )
-}
-
-/** The slices `box` made: positions between their labels, never pandas' value slice of `sel`. */
-const boxed = new WeakSet<LabelSlice>()
+/**
+ * How a label slice is read: as `sel` reads it (pandas' value slice of a time coordinate out of
+ * order), or as `box` makes it (every position between its two labels, whichever way).
+ */
+export type SliceReading = 'sel' | 'box'
 
 /**
  * The label slices of a box given by bounds in either order: each keeps every position between its
  * two labels, both included, whichever way the view's coordinate runs (a reordered view, e.g. by
- * `isel` with a reversed list, runs its own way; xarray slices it in that order).
+ * `isel` with a reversed list, runs its own way; xarray slices it in that order). They are read
+ * as `'box'` slices by {@link resolveLabels}.
  */
 export function boxSlices(
   bounds: Readonly<Record<string, readonly [Label, Label]>>,
@@ -152,19 +66,9 @@ export function boxSlices(
       index.order === 'unordered'
         ? locate(index, va, 'exact', undefined) > locate(index, vb, 'exact', undefined)
         : va <= vb === (index.order === 'descending')
-    const slice = reversed ? { start: b, stop: a } : { start: a, stop: b }
-    boxed.add(slice)
-    slices[dim] = slice
+    slices[dim] = reversed ? { start: b, stop: a } : { start: a, stop: b }
   }
   return slices
-}
-
-/** A label as messages show it. */
-export function labelText(label: unknown): string {
-  if (typeof label === 'string') return JSON.stringify(label.length > 100 ? `${label.slice(0, 100)}…` : label)
-  if (label instanceof Date) return Number.isNaN(label.getTime()) ? 'Invalid Date' : label.toISOString()
-  if (label instanceof CFDatetime) return label.toISOString()
-  return String(label)
 }
 
 export function checkSelectOptions(options: SelectOptions | undefined): {
@@ -214,12 +118,23 @@ function viewIndex(coord: CoordinateInfo, view: DimSelection): CoordinateIndex {
   return coordinateIndex(index.name, values, index.float32)
 }
 
+/**
+ * The coordinate in reverse order, its order the opposite: one value, or one repeated, is ascending
+ * to pandas, so reversed it is descending (slice(10, 10.25, -1) of [10] is empty, as pandas gives).
+ */
+function reversed(index: CoordinateIndex): CoordinateIndex {
+  const order =
+    index.order === 'ascending' ? 'descending' : index.order === 'descending' ? 'ascending' : 'unordered'
+  return { ...index, values: index.values.slice().reverse(), order }
+}
+
 /** Positions of the view (relative to it) that `indexer` selects along `coord`'s dimension. */
 export function resolveLabels(
   coord: CoordinateInfo,
   view: DimSelection,
   indexer: LabelIndexer,
   options: SelectOptions | undefined,
+  reading: SliceReading = 'sel',
 ): DimSelection {
   const checked = checkSelectOptions(options)
   const { method } = checked
@@ -242,13 +157,41 @@ export function resolveLabels(
       )
     }
     const step = indexer.step ?? 1
-    if (!Number.isSafeInteger(step) || step <= 0) {
+    if (!Number.isSafeInteger(step) || step === 0) {
       throw new InvalidArgumentError(
-        `slice step for ${JSON.stringify(name)} must be a positive integer, got ${step}`,
+        `slice step for ${JSON.stringify(name)} must be a nonzero integer, got ${step}`,
       )
     }
+    // pandas slices a DatetimeIndex that is not ascending (descending too) between time strings by
+    // value; the start's period begins at a held value, found as an unordered bound finds it.
+    const { start: from, stop: to } = indexer
+    const strings =
+      (from === undefined || typeof from === 'string') && (to === undefined || typeof to === 'string')
+    if (
+      strings &&
+      reading === 'sel' &&
+      coord.time !== undefined &&
+      index.order !== 'ascending' &&
+      timeIndexKind(coord).pandas
+    ) {
+      if (from === undefined && to === undefined) {
+        // pandas masks from np.array(True) there, and numpy 2 refuses nonzero() of a 0-d array.
+        throw new InvalidArgumentError(
+          `slice with neither start nor stop on ${JSON.stringify(name)}, a time coordinate not ascending: xarray (pandas with numpy 2) raises ValueError there; use isel`,
+        )
+      }
+      const first =
+        from === undefined
+          ? undefined
+          : heldInstant(coord, index, labelPeriod(from, coord.time.calendar).start)
+      return valueSlice(index, first, to !== undefined, Math.abs(step), labelText(from ?? to))
+    }
+    // A negative step runs over the view backwards (pandas swaps the sides of its bounds): the
+    // reversed coordinate sliced forward, its positions mapped back.
+    const backwards = step < 0
+    const run = backwards ? reversed(index) : index
     // A time string bounds a slice by its period: the start's first instant, the stop's last (pandas).
-    const descending = index.order === 'descending'
+    const flip = (index.order === 'descending') !== backwards
     const bound = (label: Label | undefined, side: 'start' | 'stop'): number | undefined => {
       if (label === undefined) return undefined
       if (typeof label !== 'string' || coord.time === undefined) {
@@ -262,38 +205,18 @@ export function resolveLabels(
         return value
       }
       const period = labelPeriod(label, coord.time.calendar)
-      const instant = (side === 'start') !== descending ? period.start : period.end
+      const early = (side === 'start') !== flip
+      const instant = early ? period.start : period.end
       // Out of order, a slice runs between held labels.
       if (index.order === 'unordered') return heldInstant(coord, index, instant)
-      return decodedEdge(
-        instant,
-        coord.time.units,
-        coord.time.calendar,
-        (side === 'start') !== descending ? 'first' : 'last',
-      )
+      return timeEdge(coord.time, instant, early ? 'first' : 'last')
     }
-    // pandas slices a DatetimeIndex that is not ascending (descending too) between time strings by
-    // value; the start's period begins at a held value, found as an unordered bound finds it.
-    const { start: from, stop: to } = indexer
-    const strings =
-      (from === undefined || typeof from === 'string') && (to === undefined || typeof to === 'string')
-    if (
-      strings &&
-      !boxed.has(indexer) &&
-      coord.time !== undefined &&
-      index.order !== 'ascending' &&
-      timeIndexKind(coord).pandas
-    ) {
-      const first =
-        from === undefined
-          ? undefined
-          : heldInstant(coord, index, labelPeriod(from, coord.time.calendar).start)
-      return valueSlice(index, first, to !== undefined, step, labelText(from ?? to))
-    }
-    const start = bound(indexer.start, 'start')
-    const stop = bound(indexer.stop, 'stop')
-    const bounds = sliceBounds(index, start, stop)
-    return { kind: 'range', start: bounds.start, step, count: Math.ceil((bounds.stop - bounds.start) / step) }
+    const bounds = sliceBounds(run, bound(from, 'start'), bound(to, 'stop'))
+    const count = Math.ceil((bounds.stop - bounds.start) / Math.abs(step))
+    if (!backwards) return { kind: 'range', start: bounds.start, step, count }
+    // Views read forward in ranges; a backward run is a list of positions (one per kept label).
+    const last = index.values.length - 1
+    return { kind: 'list', indices: Array.from({ length: count }, (_, i) => last - bounds.start + i * step) }
   }
   const find = (label: Label): number => {
     const position = locate(index, labelValue(coord, label), method, tolerance)
@@ -327,9 +250,9 @@ export function resolveLabels(
  * neighbour's: in 'hours since 0001-01-01', 07:59:59.999999 is 08:00).
  */
 function heldInstant(coord: CoordinateInfo, index: CoordinateIndex, instant: CFDatetime): number {
-  const { units, calendar } = coord.time as NonNullable<CoordinateInfo['time']>
-  const first = decodedEdge(instant, units, calendar, 'first')
-  const last = decodedEdge(instant, units, calendar, 'last')
+  const time = coord.time as NonNullable<CoordinateInfo['time']>
+  const first = timeEdge(time, instant, 'first')
+  const last = timeEdge(time, instant, 'last')
   return index.values.find((v) => v >= first && v <= last) ?? Number.NaN
 }
 
@@ -388,12 +311,12 @@ function timeIndexKind(coord: CoordinateInfo): { pandas: boolean; resolution: nu
  * the coordinate's resolution; undefined when the label is one instant to look up.
  */
 function periodOf(coord: CoordinateInfo, index: CoordinateIndex, label: string): DimSelection | undefined {
-  const time = coord.time as { units: string; calendar: string }
+  const time = coord.time as NonNullable<CoordinateInfo['time']>
   const period = labelPeriod(label, time.calendar)
   const kind = timeIndexKind(coord)
   if (kind.pandas && RESOLUTIONS.indexOf(period.resolution) <= kind.resolution) return undefined
-  const start = decodedEdge(period.start, time.units, time.calendar, 'first')
-  const end = decodedEdge(period.end, time.units, time.calendar, 'last')
+  const start = timeEdge(time, period.start, 'first')
+  const end = timeEdge(time, period.end, 'last')
   const positions = periodPositions(index, start, end)
   if (
     positions === undefined ||

@@ -12,11 +12,11 @@ import { parseTimeUnits } from './cf-time.js'
 import { NAT_AS_NUMBER } from './cf-time-scale.js'
 import { checkGrid, fixedWidthStrings, nullFillOf64BitIntegers, openCheckedArray } from './checked-array.js'
 import type { ChunkCache } from './chunk-cache.js'
+import { type CoordinateInfo, stringCoordinate } from './coordinate.js'
 import type { OpenDatasetOptions } from './interface.js'
-import { type CoordinateInfo, stringCoordinate } from './labels.js'
 import { coordinateIndex } from './lookup.js'
 import { checkChunkSize, type StoredArray } from './read.js'
-import { decodeToFloat64, lazyDecoder } from './values.js'
+import { decodedToFloat64, decodeToFloat64, lazyDecoder } from './values.js'
 
 export type ZarrStore = ZarrHAMTStore | ShardedZarrStore
 export type ArrayMeta = {
@@ -227,6 +227,31 @@ function decodedAttrs(raw: Record<string, unknown>): Record<string, unknown> {
   return attrs
 }
 
+/**
+ * The coordinates among `arrays` (1-D, named as their dimension), read whole. Their chunks are then
+ * dropped from `chunkCache`: the index holds their values (kept, they doubled a coordinate's memory).
+ */
+export async function loadCoordinates(
+  arrays: ReadonlyMap<string, StoredArray>,
+  chunkCache: ChunkCache,
+  signal?: AbortSignal,
+): Promise<Map<string, CoordinateInfo>> {
+  const coordinates = new Map<string, CoordinateInfo>()
+  await Promise.all(
+    [...arrays.values()]
+      .filter((array) => array.dims.length === 1 && array.dims[0] === array.name)
+      .map(async (array) => {
+        coordinates.set(array.name, await loadCoordinate(array, signal))
+        const count = Math.ceil((array.shape[0] as number) / (array.chunks[0] as number))
+        chunkCache.forget(
+          array.name,
+          Array.from({ length: count }, (_, i) => [i]),
+        )
+      }),
+  )
+  return coordinates
+}
+
 /** Coordinates are read whole at open: one longer than this is refused rather than allocated. */
 const MAX_COORDINATE_VALUES = 1 << 24
 
@@ -264,17 +289,19 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   // zarrita's BoolArray is no typed array: its values come through get (a bool coordinate is 1 and 0).
   const bools = raw instanceof zarr.BoolArray ? raw : undefined
   // A coordinate is decoded first (scale, offset, fill values to NaN/NaT), as xarray's decode_cf decodes any variable.
-  const scaled = bools === undefined && !array.cf().identity
-  const values = scaled
-    ? array.decode(raw as NumericArray)
-    : Float64Array.from({ length: raw.length }, (_, i) => Number(bools?.get(i) ?? raw[i]))
+  const decoded =
+    bools === undefined && !array.cf().identity ? array.cf().decode(raw as NumericArray) : undefined
+  const values =
+    decoded !== undefined
+      ? decodedToFloat64(decoded, raw as NumericArray)
+      : Float64Array.from({ length: raw.length }, (_, i) => Number(bools?.get(i) ?? raw[i]))
   const units = array.rawAttrs.units
   const calendar = typeof array.rawAttrs.calendar === 'string' ? array.rawAttrs.calendar : 'standard'
   let time: CoordinateInfo['time']
   // 64-bit integer times decode from the stored integers where a double rounds them (past 2^53);
   // else the doubles are exact and the integers are not kept (a second copy of the axis). Masked
-  // integer times decode to int64 with NaT (as xarray): those integers, decoded again in this rare case.
-  const stored = scaled && inexact(raw) ? array.cf().decode(raw as NumericArray).values : raw
+  // integer times decode to int64 with NaT (as xarray): those decoded integers.
+  const stored = decoded?.values ?? raw
   const wide = inexact(stored) ? { raw: stored as BigInt64Array | BigUint64Array } : {}
   if (typeof units === 'string') {
     try {
@@ -286,6 +313,7 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   // A time's NaT (int64 -2^63) is NaN to the index, so a coordinate holding one is out of order, as to pandas.
   if (time !== undefined)
     for (let i = 0; i < values.length; i++) if (values[i] === NAT_AS_NUMBER) values[i] = Number.NaN
+  if (time?.raw !== undefined) time = exactOffsets(time, time.raw, values)
   const index = coordinateIndex(array.name, values, array.dtype === 'float32')
   return time === undefined ? { index } : { index, time }
 }
@@ -295,4 +323,30 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 function inexact(raw: ArrayLike<number | bigint>): boolean {
   if (!(raw instanceof BigInt64Array || raw instanceof BigUint64Array)) return false
   return raw.some((v: bigint) => (v > SAFE || v < -SAFE) && v !== -(2n ** 63n))
+}
+
+const NAT = -(2n ** 63n)
+/**
+ * Integer times past 2^53 lying less than 2^53 apart held by the index less their least (`base`),
+ * so the doubles tell each microsecond apart as pandas' int64 does; wider apart they stay rounded.
+ */
+function exactOffsets(
+  time: NonNullable<CoordinateInfo['time']>,
+  raw: ArrayLike<bigint>,
+  values: Float64Array,
+): NonNullable<CoordinateInfo['time']> {
+  let low: bigint | undefined
+  let high: bigint | undefined
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i] as bigint
+    if (v === NAT) continue
+    if (low === undefined || v < low) low = v
+    if (high === undefined || v > high) high = v
+  }
+  if (low === undefined || high === undefined || high - low > SAFE) return time
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i] as bigint
+    values[i] = v === NAT ? Number.NaN : Number(v - low)
+  }
+  return { ...time, base: low }
 }

@@ -1,6 +1,6 @@
 // Stored values to the doubles a view hands out: xarray's decode_cf through cf.ts (scale and offset,
 // fill values NaN), then one Float64Array whatever the decoded dtype (int64 beyond 2^53 rounds).
-import { type CFValueDecoder, cfValueDecoder, type NumericArray } from './cf.js'
+import { type CFDecoded, type CFValueDecoder, cfValueDecoder, type NumericArray } from './cf.js'
 
 /** A variable's CF decoder, made on first use: a malformed attribute fails the reads of that variable only. */
 export function lazyDecoder(
@@ -22,7 +22,15 @@ export function decodeToFloat64(
   raw: NumericArray,
   into?: Float64Array,
 ): Float64Array {
-  const { values, mask } = decoder.decode(raw)
+  return decodedToFloat64(decoder.decode(raw), raw, into)
+}
+
+/** {@link decodeToFloat64} of values already decoded from `raw`. */
+export function decodedToFloat64(
+  { values, mask }: CFDecoded,
+  raw: NumericArray,
+  into?: Float64Array,
+): Float64Array {
   const out =
     into !== undefined
       ? toFloat64(values, into)

@@ -1,7 +1,7 @@
 // A lazy labelled variable: a stored array and which positions of each dimension it keeps. `isel`
 // and `sel` make new views at no cost; values are read only by `blocks`, `load` and `toCSV`.
 import { describeValue, InvalidArgumentError } from '../errors.js'
-import { decodeTimesWithNaT } from './cf-time.js'
+import { type CoordinateInfo, coordinateSlice, coordinateValue } from './coordinate.js'
 import type {
   CoordinateValue,
   CoordinateValues,
@@ -16,7 +16,7 @@ import type {
   TimeRangeOptions,
   VariableEncoding,
 } from './interface.js'
-import { boxSlices, type CoordinateInfo, coordinateValue, resolveLabels } from './labels.js'
+import { boxSlices, resolveLabels, type SliceReading } from './labels.js'
 import { checkLimit, planBlocks, readBlock, type StoredArray } from './read.js'
 import {
   type BlockLabels,
@@ -39,26 +39,6 @@ const DEFAULT_BLOCK = 1 << 20
 /** The largest default block made to hold one run of chunks along the first dimension (128 MB of doubles). */
 const MAX_CHUNK_RUN_BLOCK = 1 << 24
 export const DEFAULT_MAX_VALUES = 1 << 27
-
-/** Decoded coordinate values of the positions `from..to` of a view's dimension. */
-export function coordinateSlice(
-  coord: CoordinateInfo,
-  selection: DimSelection,
-  from = 0,
-  to = sizeOf(selection),
-): CoordinateValue[] {
-  const strings = coord.strings?.values
-  if (strings !== undefined) {
-    return Array.from({ length: to - from }, (_, i) => strings[positionAt(selection, from + i)])
-  }
-  const stored = coord.time?.raw ?? coord.index.values
-  const values = Array.from(
-    { length: to - from },
-    (_, i) => stored[positionAt(selection, from + i)] as number | bigint,
-  )
-  if (coord.time === undefined) return values as number[]
-  return decodeTimesWithNaT(values, coord.time.units, coord.time.calendar)
-}
 
 /**
  * One variable of a dataset, or a selection of it. Its `dims`, `shape` and `coords` describe the
@@ -160,8 +140,16 @@ export class Variable {
    * `nearest` and `tolerance` need numbers or times there.
    */
   sel(indexers: Readonly<Record<string, LabelIndexer>>, options?: SelectOptions): Variable {
+    return this.#selectLabels(indexers, options, 'sel')
+  }
+
+  #selectLabels(
+    indexers: Readonly<Record<string, LabelIndexer>>,
+    options: SelectOptions | undefined,
+    reading: SliceReading,
+  ): Variable {
     return this.#select(indexers, (dim, view, indexer) =>
-      resolveLabels(this.#requireCoordinate(dim), view, indexer, options),
+      resolveLabels(this.#requireCoordinate(dim), view, indexer, options, reading),
     )
   }
 
@@ -175,12 +163,11 @@ export class Variable {
    * between them, both ends included, whichever way the coordinate runs.
    */
   box(bounds: Readonly<Record<string, readonly [Label, Label]>>): Variable {
-    return this.sel(
-      boxSlices(bounds, (dim) => ({
-        coord: this.#requireCoordinate(dim),
-        view: this.#selections[this.#source.dims.indexOf(dim)] as DimSelection,
-      })),
-    )
+    const slices = boxSlices(bounds, (dim) => ({
+      coord: this.#requireCoordinate(dim),
+      view: this.#selections[this.#source.dims.indexOf(dim)] as DimSelection,
+    }))
+    return this.#selectLabels(slices, undefined, 'box')
   }
 
   /**

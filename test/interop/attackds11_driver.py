@@ -243,7 +243,7 @@ def selections(rng, ds):
                     end = int(rng.integers(0, 2))
                     values[end] = None
                     labels[end] = ("none", None)
-                step = int(rng.choice([1, 1, 2]))  # negative steps: a todo of the test if kind == "slice" else None
+                step = int(rng.choice([1, 1, 2, -1, -2])) if kind == "slice" else None
                 indexers[dim] = values[0] if kind == "label" else values if kind == "list" else slice(*values, step)
                 spec[dim] = {"kind": kind, "labels": [{k: v} for k, v in labels], "step": step}
             if use_method:

@@ -1,0 +1,148 @@
+// A dimension's coordinate as `sel` reads it: its values as numbers (a string coordinate's as
+// ranks, a time's in its CF units), a label turned into such a number, a position into its value.
+import { describeValue, InvalidArgumentError } from '../errors.js'
+import { CFDatetime, decodedEdge, decodeTimesWithNaT, encodeTime, offsetEdge, offsetTime } from './cf-time.js'
+import type { CoordinateValue, Label } from './interface.js'
+import { type CoordinateIndex, coordinateIndex } from './lookup.js'
+import { type DimSelection, positionAt, sizeOf } from './selection.js'
+
+/** A dimension's coordinate: its stored values as numbers, and its CF time units when it is a time. */
+export interface CoordinateInfo {
+  readonly index: CoordinateIndex
+  /**
+   * A CF time: its units, calendar and, for 64-bit integers past 2^53, the stored values; `base`
+   * when they lie less than 2^53 apart: the index then holds each less it, exact (see {@link timeValue}).
+   */
+  readonly time?: {
+    readonly units: string
+    readonly calendar: string
+    readonly raw?: ArrayLike<bigint>
+    readonly base?: bigint
+  }
+  /**
+   * A string coordinate (station ids): its values, and them sorted without repeats. The index then
+   * holds each value's rank among the sorted, so lookups and slices compare strings in order.
+   */
+  readonly strings?: { readonly values: readonly string[]; readonly sorted: readonly string[] }
+}
+
+/** A string coordinate: its ranks as the index's numbers (see {@link CoordinateInfo.strings}). */
+export function stringCoordinate(name: string, values: readonly string[]): CoordinateInfo {
+  const sorted = [...new Set(values)].sort(codePointOrder)
+  const rank = new Map(sorted.map((value, i) => [value, i]))
+  const ranks = Float64Array.from(values, (value) => rank.get(value) as number)
+  return { index: coordinateIndex(name, ranks, false), strings: { values, sorted } }
+}
+
+/**
+ * Strings in code point order, as Python compares them (JS's `<` compares UTF-16 units, which puts
+ * characters past U+FFFF before U+E000..U+FFFF): surrogates are moved above the rest of the BMP.
+ */
+function codePointOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x === y) continue
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000
+    }
+    return x - y
+  }
+  return a.length - b.length
+}
+
+/** A string label's rank; one the coordinate lacks falls half-way between its neighbours. */
+function stringRank(sorted: readonly string[], label: string): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (codePointOrder(sorted[mid] as string, label) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return sorted[lo] === label ? lo : lo - 0.5
+}
+
+/** The coordinate's value at a stored position: a number, a string, or a decoded time (undefined for NaT). */
+export function coordinateValue(coord: CoordinateInfo, position: number): CoordinateValue {
+  if (coord.strings !== undefined) return coord.strings.values[position]
+  const value = coord.index.values[position] as number
+  if (coord.time === undefined) return value
+  return decodeTimesWithNaT([coord.time.raw?.[position] ?? value], coord.time.units, coord.time.calendar)[0]
+}
+
+/** A label as a number in the coordinate's units. */
+export function labelValue(coord: CoordinateInfo, label: Label): number {
+  if (coord.strings !== undefined) {
+    if (typeof label !== 'string') {
+      throw new InvalidArgumentError(
+        `coordinate ${JSON.stringify(coord.index.name)} holds strings: give a string, got ${describeValue(label)}`,
+      )
+    }
+    return stringRank(coord.strings.sorted, label)
+  }
+  if (typeof label === 'number') return label
+  if (typeof label === 'bigint') return Number(label)
+  if (typeof label === 'string' || label instanceof Date || label instanceof CFDatetime) {
+    if (coord.time === undefined) {
+      throw new InvalidArgumentError(
+        `coordinate ${JSON.stringify(coord.index.name)} is not a CF time (no "<unit> since <date>" units): give a number, got ${labelText(label)}`,
+      )
+    }
+    return timeValue(coord.time, label)
+  }
+  throw new InvalidArgumentError(
+    `label for ${JSON.stringify(coord.index.name)} must be a number, a time string, a Date or a CFDatetime, got ${describeValue(label)}`,
+  )
+}
+
+/** A time as the index holds it: in the coordinate's units, less its `base` when it has one. */
+export function timeValue(
+  time: NonNullable<CoordinateInfo['time']>,
+  label: string | Date | CFDatetime,
+): number {
+  const { units, calendar, base } = time
+  return base === undefined ? encodeTime(label, units, calendar) : offsetTime(label, units, calendar, base)
+}
+
+/** {@link decodedEdge} in the index's numbers (see {@link timeValue}). */
+export function timeEdge(
+  time: NonNullable<CoordinateInfo['time']>,
+  instant: CFDatetime,
+  side: 'first' | 'last',
+): number {
+  const { units, calendar, base } = time
+  return base === undefined
+    ? decodedEdge(instant, units, calendar, side)
+    : offsetEdge(instant, units, calendar, base, side)
+}
+
+/** A label as messages show it. */
+export function labelText(label: unknown): string {
+  if (typeof label === 'string') return JSON.stringify(label.length > 100 ? `${label.slice(0, 100)}…` : label)
+  if (label instanceof Date) return Number.isNaN(label.getTime()) ? 'Invalid Date' : label.toISOString()
+  if (label instanceof CFDatetime) return label.toISOString()
+  return String(label)
+}
+
+/** Decoded coordinate values of the positions `from..to` of a view's dimension. */
+export function coordinateSlice(
+  coord: CoordinateInfo,
+  selection: DimSelection,
+  from = 0,
+  to = sizeOf(selection),
+): CoordinateValue[] {
+  const strings = coord.strings?.values
+  if (strings !== undefined) {
+    return Array.from({ length: to - from }, (_, i) => strings[positionAt(selection, from + i)])
+  }
+  const stored = coord.time?.raw ?? coord.index.values
+  const values = Array.from(
+    { length: to - from },
+    (_, i) => stored[positionAt(selection, from + i)] as number | bigint,
+  )
+  if (coord.time === undefined) return values as number[]
+  return decodeTimesWithNaT(values, coord.time.units, coord.time.calendar)
+}
