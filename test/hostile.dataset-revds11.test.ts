@@ -4,12 +4,12 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import * as zarr from 'zarrita'
 import { loadBlake3 } from '../src/blocks.js'
 import { type Dataset, type LabelIndexer, openDataset } from '../src/dataset.js'
-import { HAMT, isHamtError, MemoryStore, ZarrHAMTStore } from '../src/index.js'
+import { isHamtError, type MemoryStore } from '../src/index.js'
 import { timeSliceDriver } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
+import { timeStore } from './helpers/time-dataset.js'
 
 await loadBlake3()
 const seed = testSeed()
@@ -17,26 +17,6 @@ const random = mulberry32(seed)
 const NAT = -(2n ** 63n)
 setFlagsFromString('--expose-gc')
 const collectGarbage = runInNewContext('gc') as () => void
-
-/** A dataset of an int64 (or float64) coordinate `time` (with `attrs`) and `p`, its positions 0..n-1: its root and store. */
-async function timeStore(
-  values: BigInt64Array | Float64Array,
-  attrs: Record<string, unknown>,
-): Promise<{ root: Uint8Array; store: MemoryStore }> {
-  const store = await MemoryStore.create()
-  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
-  const group = await zarr.create(zarr.root(new ZarrHAMTStore(map)), { attributes: {} })
-  const shape = [values.length]
-  const codecs = [{ name: 'bytes', configuration: { endian: 'little' } }]
-  const options = { shape, chunkShape: shape, dimensionNames: ['time'], codecs }
-  const dtype = values instanceof BigInt64Array ? 'int64' : 'float64'
-  const time = await zarr.create(group.resolve('time'), { ...options, dtype, attributes: attrs })
-  await zarr.set(time, null, { data: values, shape, stride: [1] } as never)
-  const p = await zarr.create(group.resolve('p'), { ...options, dtype: 'int32' })
-  const data = Int32Array.from({ length: values.length }, (_, i) => i)
-  await zarr.set(p, null, { data, shape, stride: [1] } as never)
-  return { root: (await map.flush()) as Uint8Array, store }
-}
 
 async function timeDataset(values: BigInt64Array, attrs: Record<string, unknown>): Promise<Dataset> {
   const { root, store } = await timeStore(values, attrs)
