@@ -1,0 +1,117 @@
+// IPNS leftovers of session 11: a lying gateway rolling a name back after its newest record was
+// pushed out of the reader's memory by other names; names that cannot be keys; deep record bodies;
+// paths after a name read as Kubo reads them.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createIPNSRecord, marshalIPNSRecord } from 'ipns'
+import { base36 } from 'multiformats/bases/base36'
+import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
+import { isHamtError, TrustlessGatewayStore } from '../src/index.js'
+import { serve } from './helpers/loopback.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+
+const random = mulberry32(testSeed())
+const RECORD_TYPE = 'application/vnd.ipfs.ipns-record'
+
+/** A new ed25519 name and a signer of its records pointing at `/ipfs/<cid>` with a sequence. */
+async function newName(): Promise<{
+  name: string
+  record: (cid: CID, sequence: bigint) => Promise<Uint8Array>
+}> {
+  const key = await generateKeyPair('Ed25519')
+  const name = `/ipns/${CID.createV1(0x72, key.publicKey.toMultihash()).toString(base36)}`
+  const record = async (cid: CID, sequence: bigint) =>
+    marshalIPNSRecord(await createIPNSRecord(key, cid, sequence, 3_600_000, { v1Compatible: false }))
+  return { name, record }
+}
+
+/** A gateway serving `records` by name (the last path segment of `/ipns/<name>`). */
+async function recordGateway(records: Map<string, Uint8Array>): Promise<string> {
+  const gateway = await serve((req, res) => {
+    const id = new URL(req.url ?? '/', 'http://x').pathname.split('/').pop() as string
+    const body = records.get(`/ipns/${id}`)
+    if (body === undefined) res.writeHead(404).end()
+    else res.writeHead(200, { 'content-type': RECORD_TYPE }).end(body)
+  })
+  return gateway.url
+}
+
+/** Two roots (inline raw blocks: nothing to fetch). */
+const older = CID.createV1(0x55, identity.digest(new TextEncoder().encode('older')))
+const newer = CID.createV1(0x55, identity.digest(new TextEncoder().encode('newer')))
+
+describe('rollback after the newest record was pushed out of memory', () => {
+  it('resolving more than 1000 other names does not let a gateway move a name back', async () => {
+    const victim = await newName()
+    const records = new Map<string, Uint8Array>()
+    records.set(victim.name, await victim.record(newer, 5n))
+    const store = new TrustlessGatewayStore({ gateways: await recordGateway(records), retries: 0 })
+    assert.equal((await store.resolveName(victim.name)).sequence, 5n)
+    // The attacker's own names, as many as the old memory held and more (their records are tiny).
+    const others = 1001 + Math.floor(random() * 200)
+    const signer = await newName()
+    const names: string[] = []
+    for (let i = 0; i < others; i++) {
+      const other = i === 0 ? signer : await newName()
+      records.set(other.name, await other.record(older, 1n))
+      names.push(other.name)
+    }
+    for (const other of names) await store.resolveName(other)
+    // Now the gateway lies: the victim's older (validly signed) record.
+    records.set(victim.name, await victim.record(older, 1n))
+    const resolved = await store.resolveName(victim.name)
+    assert.equal(resolved.sequence, 5n, `rolled back after ${others} other names`)
+    assert.equal(resolved.cid.toString(), newer.toString())
+  })
+
+  it('a memory the user passes (a Map) is shared by stores: a new store keeps the newest record too', async () => {
+    const victim = await newName()
+    const records = new Map([[victim.name, await victim.record(newer, 7n)]])
+    const gateways = await recordGateway(records)
+    const ipnsRecords = new Map<string, Uint8Array>()
+    const first = new TrustlessGatewayStore({ gateways, retries: 0, ipnsRecords })
+    assert.equal((await first.resolveName(victim.name)).sequence, 7n)
+    assert.ok(ipnsRecords.has(victim.name))
+    records.set(victim.name, await victim.record(older, 2n))
+    const second = new TrustlessGatewayStore({ gateways, retries: 0, ipnsRecords })
+    assert.equal((await second.resolveName(victim.name)).cid.toString(), newer.toString())
+  })
+
+  it('a damaged memory loses the protection but never leads elsewhere; a failing one is a StoreError', async () => {
+    const victim = await newName()
+    const stranger = await newName()
+    const records = new Map([[victim.name, await victim.record(older, 1n)]])
+    const gateways = await recordGateway(records)
+    // Another name's newer record, and garbage, under the victim's name: neither is taken.
+    for (const kept of [await stranger.record(newer, 9n), Uint8Array.of(1, 2, 3)]) {
+      const ipnsRecords = new Map([[victim.name, kept]])
+      const store = new TrustlessGatewayStore({ gateways, retries: 0, ipnsRecords })
+      assert.equal((await store.resolveName(victim.name)).cid.toString(), older.toString())
+      assert.deepEqual(
+        ipnsRecords.get(victim.name),
+        records.get(victim.name),
+        'the verified record replaced it',
+      )
+    }
+    const failing = {
+      get: () => {
+        throw new Error('disk gone')
+      },
+      set: () => {},
+    }
+    const store = new TrustlessGatewayStore({ gateways, retries: 0, ipnsRecords: failing })
+    const error = await store.resolveName(victim.name).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    assert.ok(isHamtError(error, 'ERR_STORE'), String(error))
+    assert.match((error as Error).message, /ipnsRecords\.get\(\/ipns\/k51.*disk gone/)
+    assert.equal(((error as Error).cause as Error).message, 'disk gone')
+    assert.throws(
+      () => new TrustlessGatewayStore({ gateways, ipnsRecords: {} as never }),
+      (e: unknown) => isHamtError(e, 'ERR_INVALID_ARGUMENT') && /ipnsRecords/.test((e as Error).message),
+    )
+  })
+})
