@@ -2,13 +2,16 @@
 // pushed out of the reader's memory by other names; names that cannot be keys; deep record bodies;
 // paths after a name read as Kubo reads them.
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
+import * as dagCbor from '@ipld/dag-cbor'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createIPNSRecord, marshalIPNSRecord } from 'ipns'
 import { base36 } from 'multiformats/bases/base36'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
-import { isHamtError, TrustlessGatewayStore } from '../src/index.js'
+import { followContentPath } from '../src/cas/content-path.js'
+import { isHamtError, KuboStore, TrustlessGatewayStore } from '../src/index.js'
+import { type KuboDaemon, rpc, startKubo } from './helpers/kubo.js'
 import { serve } from './helpers/loopback.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
@@ -113,5 +116,68 @@ describe('rollback after the newest record was pushed out of memory', () => {
       () => new TrustlessGatewayStore({ gateways, ipnsRecords: {} as never }),
       (e: unknown) => isHamtError(e, 'ERR_INVALID_ARGUMENT') && /ipnsRecords/.test((e as Error).message),
     )
+  })
+})
+
+describe('paths as Kubo reads them', () => {
+  let daemon: KuboDaemon
+  let kubo: KuboStore
+  before(async () => {
+    daemon = await startKubo()
+    kubo = new KuboStore({ rpcUrl: daemon.rpcUrl, gateways: daemon.gatewayUrl })
+  })
+  after(() => daemon?.stop())
+
+  /** Kubo's `resolve` of `path`: the path it leads to, or `refused`. */
+  const kuboResolve = (path: string): Promise<string> =>
+    rpc(daemon.rpcUrl, 'resolve', { arg: path }).then(
+      (answer) => (answer as { Path: string }).Path,
+      () => 'refused',
+    )
+
+  it('dag-cbor list indexes as Go reads integers (01, +1, -0 lead where Kubo leads; 1.0, -1 refused)', async () => {
+    const leaves = await Promise.all(
+      ['a', 'b', 'c'].map((which) => kubo.save(new TextEncoder().encode(which), 'raw')),
+    )
+    const root = (await kubo.save(dagCbor.encode({ l: [...leaves, { x: leaves[0] }] }), 'dag-cbor')) as CID
+    await kubo.flush()
+    const fixed = [
+      '0',
+      '1',
+      '01',
+      '+1',
+      '-0',
+      '+0',
+      '00',
+      '002',
+      '1.0',
+      ' 1',
+      '0x1',
+      '-1',
+      '1e0',
+      '4',
+      '９',
+      '+',
+      '-',
+    ]
+    const alphabet = ['0', '1', '2', '3', '+', '-', '.', 'e', ' ']
+    const generated = Array.from({ length: 20 }, () =>
+      Array.from(
+        { length: 1 + Math.floor(random() * 4) },
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join(''),
+    )
+    for (const index of [...fixed, ...generated]) {
+      const path = `/l/${index}${index.replace(/^[+-]/, '').replace(/^0+(?=\d)/, '') === '3' ? '/x' : ''}`
+      const expected = await kuboResolve(`/ipfs/${root}${path}`)
+      const ours = await followContentPath(root, path, kubo.getBlock.bind(kubo)).then(
+        (cid) => `/ipfs/${cid}`,
+        (error: unknown) => {
+          assert.ok(isHamtError(error, 'ERR_INVALID_ARGUMENT'), `${path}: ${String(error)}`)
+          return 'refused'
+        },
+      )
+      assert.equal(ours, expected, JSON.stringify(path))
+    }
   })
 })
