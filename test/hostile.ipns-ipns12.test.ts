@@ -5,12 +5,14 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import * as cborg from 'cborg'
 import { createIPNSRecord, marshalIPNSRecord } from 'ipns'
 import { base36 } from 'multiformats/bases/base36'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { followContentPath } from '../src/cas/content-path.js'
 import { isHamtError, KuboStore, TrustlessGatewayStore } from '../src/index.js'
+import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { type KuboDaemon, rpc, startKubo } from './helpers/kubo.js'
 import { serve } from './helpers/loopback.js'
 import { mulberry32, testSeed } from './helpers/random.js'
@@ -116,6 +118,53 @@ describe('rollback after the newest record was pushed out of memory', () => {
       () => new TrustlessGatewayStore({ gateways, ipnsRecords: {} as never }),
       (e: unknown) => isHamtError(e, 'ERR_INVALID_ARGUMENT') && /ipnsRecords/.test((e as Error).message),
     )
+  })
+})
+
+const deepKey = await generateKeyPair('Ed25519')
+
+describe('record bodies nested deep', () => {
+  const key = deepKey
+  const name = `/ipns/${CID.createV1(0x72, key.publicKey.toMultihash()).toString(base36)}`
+
+  /** A record valid in every field, with one more field `x` holding `depth` nested arrays. */
+  async function deepRecord(depth: number): Promise<Uint8Array> {
+    const valid = cborg.encode({
+      Sequence: 1,
+      TTL: 1,
+      Validity: new TextEncoder().encode(new Date(Date.now() + 3_600_000).toISOString()),
+      ValidityType: 0,
+      Value: new TextEncoder().encode(`/ipfs/${older}`),
+    })
+    const nested = new Uint8Array(depth + 1).fill(0x81)
+    nested[depth] = 0
+    // The map header counts one more entry; `x` goes last (not in DAG-CBOR order, which the `ipns` package does not check).
+    const data = Uint8Array.from([
+      (valid[0] as number) + 1,
+      ...valid.subarray(1),
+      ...cborg.encode('x'),
+      ...nested,
+    ])
+    const text = new TextEncoder().encode('ipns-signature:')
+    const signatureV2 = await key.sign(Uint8Array.from([...text, ...data]))
+    return marshalIPNSRecord({ signatureV2, data } as never)
+  }
+
+  it('a signed body nested thousands deep is refused by its depth, read without recursion, not by a stack overflow', async () => {
+    // The body (a map) nests one deeper than its field.
+    const depth = 64 + Math.floor(random() * 9000)
+    const gateway = await recordGateway(new Map([[name, await deepRecord(depth)]]))
+    const store = new TrustlessGatewayStore({ gateways: gateway, retries: 0 })
+    const outcome = await withinBudget(`a body ${depth} deep`, () => store.resolveName(name))
+    assertTypedError(outcome, 'ERR_IPNS_RECORD')
+    const error = outcome.error as Error & { problem: string }
+    assert.equal(error.problem, 'malformed')
+    assert.match(error.message, new RegExp(`nested ${depth + 1} deep`), `depth ${depth}: ${error.message}`)
+    assert.ok(!/call stack/i.test(String((error.cause as Error)?.message)), 'no stack overflow was caught')
+    // At the bound, the record is read.
+    const atBound = await recordGateway(new Map([[name, await deepRecord(63)]]))
+    const resolved = await new TrustlessGatewayStore({ gateways: atBound, retries: 0 }).resolveName(name)
+    assert.equal(resolved.cid.toString(), older.toString())
   })
 })
 

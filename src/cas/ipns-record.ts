@@ -1,7 +1,8 @@
 // Verifying an IPNS record with the ecosystem's `ipns` package, loaded only when a name is resolved:
 // it brings @libp2p/crypto (about 180 KB minified), which a bundle that never resolves a name need not carry.
-
 import { equals } from 'multiformats/bytes'
+import { nestingDepth } from '../codec/dag-cbor.js'
+import { protobufField } from '../codec/protobuf.js'
 import {
   describeValue,
   InvalidArgumentError,
@@ -90,6 +91,7 @@ export async function verifyIpnsRecord(name: IpnsName, bytes: Uint8Array): Promi
       `a record of ${bytes.length} bytes (at most ${MAX_IPNS_RECORD_BYTES})`,
     )
   }
+  checkBodyDepth(name, bytes)
   const [ipns, validator] = await loadIpns()
   let record: ReturnType<typeof ipns.unmarshalIPNSRecord>
   try {
@@ -113,6 +115,32 @@ export async function verifyIpnsRecord(name: IpnsName, bytes: Uint8Array): Promi
     throw new IpnsRecordError(name.path, 'malformed', `its sequence (${shown}) is not a uint64`)
   }
   return { value: record.value, sequence, validity: record.validity }
+}
+
+/** How deep a record's signed body may nest: its fields are flat; the `ipns` package decodes it recursively. */
+export const MAX_RECORD_BODY_DEPTH = 64
+
+/** Refuses a record whose body (field 9, DAG-CBOR) nests past {@link MAX_RECORD_BODY_DEPTH}, counted without recursion. */
+function checkBodyDepth(name: IpnsName, bytes: Uint8Array): void {
+  let body: ReturnType<typeof protobufField>
+  try {
+    body = protobufField(bytes, 9)
+  } catch (cause) {
+    throw new IpnsRecordError(
+      name.path,
+      'malformed',
+      `not a valid IPNS record (${(cause as Error).message})`,
+      {
+        cause,
+      },
+    )
+  }
+  if (!(body instanceof Uint8Array)) return // the `ipns` package names what is missing
+  const depth = nestingDepth(body)
+  if (depth > MAX_RECORD_BODY_DEPTH) {
+    const why = `its signed body is nested ${depth} deep (at most ${MAX_RECORD_BODY_DEPTH})`
+    throw new IpnsRecordError(name.path, 'malformed', why)
+  }
 }
 
 function describe(problem: IpnsRecordProblem, validity: string, cause: unknown): string {
