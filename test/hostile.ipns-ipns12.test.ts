@@ -8,6 +8,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import * as cborg from 'cborg'
 import { createIPNSRecord, marshalIPNSRecord } from 'ipns'
 import { base36 } from 'multiformats/bases/base36'
+import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { followContentPath } from '../src/cas/content-path.js'
@@ -118,6 +119,69 @@ describe('rollback after the newest record was pushed out of memory', () => {
       () => new TrustlessGatewayStore({ gateways, ipnsRecords: {} as never }),
       (e: unknown) => isHamtError(e, 'ERR_INVALID_ARGUMENT') && /ipnsRecords/.test((e as Error).message),
     )
+  })
+})
+
+describe('names that cannot be keys', () => {
+  it('a name whose inlined key is no public key is refused before any request, naming it', async () => {
+    const gateway = await serve((_req, res) => res.writeHead(404).end())
+    const store = new TrustlessGatewayStore({ gateways: gateway.url, retries: 0 })
+    const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random() * 256))
+    const digests = [
+      Uint8Array.of(1, 2, 3, 4, 5), // the note's /ipns/13VXTuH6c
+      new Uint8Array(0),
+      bytes(1 + Math.floor(random() * 40)),
+      Uint8Array.from([0x08, 0x01, 0x12, 0x1f, ...bytes(31)]), // ed25519 of 31 bytes
+      Uint8Array.from([0x08, 0x07, 0x12, 0x20, ...bytes(32)]), // no such key type
+      Uint8Array.from([0x08, 0x01, 0x12, 0x21, ...bytes(32)]), // a length past the end
+    ]
+    for (const digest of digests) {
+      const peerId = base58btc.baseEncode(identity.digest(digest).bytes)
+      for (const name of [
+        `/ipns/${peerId}`,
+        `/ipns/${CID.createV1(0x72, identity.digest(digest)).toString(base36)}`,
+      ]) {
+        const error = await store.resolveName(name).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        assert.ok(isHamtError(error, 'ERR_INVALID_ARGUMENT'), `${name}: ${String(error)}`)
+        assert.match((error as Error).message, /not a public key/, name)
+        assert.ok(
+          (error as Error).message.includes(name.slice('/ipns/'.length, 60)),
+          (error as Error).message,
+        )
+      }
+    }
+    assert.equal(gateway.seen.length, 0, 'no gateway was asked')
+    // Keys that are: ed25519 and secp256k1 (inlined), RSA (hashed).
+    for (const type of ['Ed25519', 'secp256k1', 'RSA'] as const) {
+      const key = await generateKeyPair(type as 'Ed25519')
+      const name = `/ipns/${CID.createV1(0x72, key.publicKey.toMultihash()).toString(base36)}`
+      const error = await store.resolveName(name).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      assert.ok(!isHamtError(error, 'ERR_INVALID_ARGUMENT'), `${type}: ${String(error)}`)
+    }
+  })
+
+  it('a record pointing to such a name is malformed', async () => {
+    const pointer = await newName()
+    const records = new Map<string, Uint8Array>()
+    const target = `/ipns/${base58btc.baseEncode(identity.digest(Uint8Array.of(1, 2, 3, 4, 5)).bytes)}`
+    records.set(pointer.name, await pointer.record(CID.parse('bafkqaaa'), 1n))
+    const store = new TrustlessGatewayStore({ gateways: await recordGateway(records), retries: 0 })
+    // Re-sign with a value naming the bad name.
+    const key = await generateKeyPair('Ed25519')
+    const name = `/ipns/${CID.createV1(0x72, key.publicKey.toMultihash()).toString(base36)}`
+    records.set(name, marshalIPNSRecord(await createIPNSRecord(key, target, 1n, 3_600_000)))
+    const error = await store.resolveName(name).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    assert.ok(isHamtError(error, 'ERR_IPNS_RECORD'), String(error))
+    assert.equal((error as { problem: string }).problem, 'malformed')
   })
 })
 

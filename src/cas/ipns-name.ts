@@ -6,6 +6,7 @@ import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { protobufField } from '../codec/protobuf.js'
 import { InvalidArgumentError } from '../errors.js'
 
 /** The multicodec of a CID that names a libp2p public key (`k51…` names). */
@@ -60,7 +61,29 @@ export function parseIpnsName(value: unknown, argument: string): IpnsName {
   if (multihash.code !== identity.code && multihash.code !== sha256.code) {
     return refuse('the key hash is neither identity nor sha2-256')
   }
+  // No record can be signed by it: refused here rather than asked of every gateway.
+  if (multihash.code === identity.code && !isPublicKey(multihash.digest)) {
+    return refuse('its inlined key is not a public key (a libp2p key type and its bytes)')
+  }
   return { path: `/ipns/${CID.createV1(LIBP2P_KEY_CODE, multihash).toString(base36)}`, multihash }
+}
+
+/** The sizes of the inlined keys whose size is fixed: ed25519 (type 1), secp256k1 (2, compressed or not). */
+const KEY_SIZES: Record<number, readonly number[]> = { 1: [32], 2: [33, 65] }
+
+/** True when `bytes` are a libp2p PublicKey message: a known key type (RSA, ed25519, secp256k1, ECDSA) and its bytes. */
+function isPublicKey(bytes: Uint8Array): boolean {
+  let type: ReturnType<typeof protobufField>
+  let key: ReturnType<typeof protobufField>
+  try {
+    type = protobufField(bytes, 1)
+    key = protobufField(bytes, 2)
+  } catch {
+    return false
+  }
+  if (typeof type !== 'bigint' || type > 3n || !(key instanceof Uint8Array) || key.length === 0) return false
+  const sizes = KEY_SIZES[Number(type)]
+  return sizes === undefined || sizes.includes(key.length)
 }
 
 /**
