@@ -89,15 +89,24 @@ function isPublicKey(bytes: Uint8Array): boolean {
 /**
  * Parses `/ipns/<name>[/path]` (or `ipns://<name>[/path]`): the name as {@link parseIpnsName} reads
  * it, and the path after it (`''` for none), which an opener follows from the root the name points to.
- * A path is a content path, read as Kubo reads it; an `ipns://` URL's path is percent-decoded first.
+ * A path is a content path, read as Kubo reads it: `/ipns/…` cleaned as a whole first (see
+ * {@link cleanContentPath}; `..` out of the name to `/ipfs/…` is refused); an `ipns://` URL's path
+ * is percent-decoded instead.
  */
 export function parseIpnsPath(value: unknown, argument: string): { name: IpnsName; path: string } {
   if (typeof value !== 'string') return { name: parseIpnsName(value, argument), path: '' }
-  const prefix = value.startsWith('ipns://') ? 'ipns://' : '/ipns/'
-  const slash = value.indexOf('/', prefix.length)
-  if (slash === -1) return { name: parseIpnsName(value, argument), path: '' }
-  const name = parseIpnsName(value.slice(0, slash), argument)
-  const path = value.slice(slash).replace(/\/+$/, '')
+  const text = value.startsWith('/ipns/') ? cleanContentPath(value, argument) : value
+  if (value.startsWith('/ipns/') && !text.startsWith('/ipns/')) {
+    const shown = JSON.stringify(text.slice(0, 100))
+    throw new InvalidArgumentError(
+      `${argument}: its '..' lead out of the name to ${shown}: pass that root instead`,
+    )
+  }
+  const prefix = text.startsWith('ipns://') ? 'ipns://' : '/ipns/'
+  const slash = text.indexOf('/', prefix.length)
+  if (slash === -1) return { name: parseIpnsName(text, argument), path: '' }
+  const name = parseIpnsName(text.slice(0, slash), argument)
+  const path = text.slice(slash).replace(/\/+$/, '')
   return { name, path: prefix === 'ipns://' ? decodeUrlPath(path, argument) : path }
 }
 
@@ -132,11 +141,32 @@ export type ContentPath =
  * turns it into its own typed error).
  */
 export function parseContentPath(value: string): ContentPath {
-  const match = /^\/(ipfs|ipns)\/([^/]+)((?:\/[^/]*)*)$/.exec(value.trim())
+  const match = /^\/(ipfs|ipns)\/([^/]+)((?:\/[^/]*)*)$/.exec(cleanContentPath(value.trim(), 'value'))
   if (match === null)
     throw new InvalidArgumentError(`not a content path: ${JSON.stringify(value.slice(0, 100))}`)
   const [, namespace, id, rest] = match as unknown as [string, string, string, string]
   const path = rest.replace(/\/+$/, '')
   if (namespace === 'ipfs') return { kind: 'ipfs', cid: CID.parse(id), path }
   return { kind: 'ipns', name: parseIpnsName(id, 'value'), path }
+}
+
+/**
+ * A content path (`/ipns/<name>/a/../b`) as Kubo reads it: Go's `path.Clean` over the whole text,
+ * so `..` may climb out of the root into the namespace (`/ipns/<a>/../<b>` is `/ipns/<b>`); fewer
+ * than two segments left (`/ipns/<name>/..`) is refused, as Kubo refuses it.
+ */
+export function cleanContentPath(value: string, argument: string): string {
+  if (!value.startsWith('/')) return value
+  const segments: string[] = []
+  for (const segment of value.split('/')) {
+    if (segment === '..') segments.pop()
+    else if (segment !== '' && segment !== '.') segments.push(segment)
+  }
+  if (segments.length < 2) {
+    const shown = JSON.stringify(value.slice(0, 100))
+    throw new InvalidArgumentError(
+      `${argument} ${shown} names no root once its '..' are applied (as Kubo reads it)`,
+    )
+  }
+  return `/${segments.join('/')}`
 }
