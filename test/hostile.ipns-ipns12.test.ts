@@ -25,12 +25,12 @@ const RECORD_TYPE = 'application/vnd.ipfs.ipns-record'
 /** A new ed25519 name and a signer of its records pointing at `/ipfs/<cid>` with a sequence. */
 async function newName(): Promise<{
   name: string
-  record: (cid: CID, sequence: bigint) => Promise<Uint8Array>
+  record: (value: CID | string, sequence: bigint) => Promise<Uint8Array>
 }> {
   const key = await generateKeyPair('Ed25519')
   const name = `/ipns/${CID.createV1(0x72, key.publicKey.toMultihash()).toString(base36)}`
-  const record = async (cid: CID, sequence: bigint) =>
-    marshalIPNSRecord(await createIPNSRecord(key, cid, sequence, 3_600_000, { v1Compatible: false }))
+  const record = async (value: CID | string, sequence: bigint) =>
+    marshalIPNSRecord(await createIPNSRecord(key, value, sequence, 3_600_000, { v1Compatible: false }))
   return { name, record }
 }
 
@@ -71,6 +71,36 @@ describe('rollback after the newest record was pushed out of memory', () => {
     const resolved = await store.resolveName(victim.name)
     assert.equal(resolved.sequence, 5n, `rolled back after ${others} other names`)
     assert.equal(resolved.cid.toString(), newer.toString())
+  })
+
+  it('the default memory forgets the least recently resolved name first, after 16 MiB of others', async () => {
+    const { NewestRecords, NEWEST_RECORDS_BYTES } = await import('../src/cas/ipns-record.js')
+    const { parseIpnsName } = await import('../src/cas/ipns-name.js')
+    const memory = new NewestRecords()
+    const [kept, dropped] = [await newName(), await newName()]
+    for (const victim of [kept, dropped]) {
+      await memory.settle(parseIpnsName(victim.name, 'name'), await victim.record(newer, 5n))
+    }
+    // The largest records an attacker can sign (a long value), so the fewest names fill the memory.
+    const long = `/ipfs/${older}/${'a'.repeat(9000)}`
+    const bytesOf = async (other: Awaited<ReturnType<typeof newName>>) => other.record(long, 1n)
+    const sample = await bytesOf(await newName())
+    const others = Math.ceil(NEWEST_RECORDS_BYTES / sample.length) + 10
+    for (let i = 0; i < others; i++) {
+      const other = await newName()
+      await memory.settle(parseIpnsName(other.name, 'name'), await bytesOf(other))
+      // `kept` is resolved again halfway: it is then newer in the memory than half the others.
+      if (i === others >> 1)
+        await memory.settle(parseIpnsName(kept.name, 'name'), await kept.record(older, 1n))
+    }
+    const back = async (victim: typeof kept) =>
+      (await memory.settle(parseIpnsName(victim.name, 'name'), await victim.record(older, 1n))).sequence
+    assert.equal(await back(kept), 5n, 'resolved since: still remembered')
+    assert.equal(
+      await back(dropped),
+      1n,
+      `not resolved during ${others} names of ${sample.length} bytes: forgotten`,
+    )
   })
 
   it('a memory the user passes (a Map) is shared by stores: a new store keeps the newest record too', async () => {
@@ -295,6 +325,16 @@ describe('paths as Kubo reads them', () => {
       if (/^\/ipfs\/[^/]+\/./.test(expected)) assert.equal(ours, 'refused', JSON.stringify(path))
       else assert.equal(ours, expected, JSON.stringify(path))
     }
+  })
+
+  it('a name that cannot be a key is refused before the daemon is asked (it answered: could not resolve name)', async () => {
+    assert.match(await kuboResolve('/ipns/13VXTuH6c'), /^refused/)
+    const error = await kubo.resolveName('/ipns/13VXTuH6c').then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    assert.ok(isHamtError(error, 'ERR_INVALID_ARGUMENT'), String(error))
+    assert.match((error as Error).message, /13VXTuH6c.*not a public key/)
   })
 
   /** A record of a new key whose value is `value` as it is (no publisher cleans it), put into the daemon. */
