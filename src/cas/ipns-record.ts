@@ -126,14 +126,8 @@ function checkBodyDepth(name: IpnsName, bytes: Uint8Array): void {
   try {
     body = protobufField(bytes, 9)
   } catch (cause) {
-    throw new IpnsRecordError(
-      name.path,
-      'malformed',
-      `not a valid IPNS record (${(cause as Error).message})`,
-      {
-        cause,
-      },
-    )
+    const why = `not a valid IPNS record (${(cause as Error).message})`
+    throw new IpnsRecordError(name.path, 'malformed', why, { cause })
   }
   if (!(body instanceof Uint8Array)) return // the `ipns` package names what is missing
   const depth = nestingDepth(body)
@@ -152,8 +146,8 @@ function describe(problem: IpnsRecordProblem, validity: string, cause: unknown):
 
 /**
  * What the default memory of newest records holds: 16 MiB of records (a name and its signed record
- * each), least recently resolved dropped first. Kubo's records are ~300 bytes, so ~50 000 names;
- * records of the largest size (10 KiB) ~1 600.
+ * each, ~630 bytes for a record as Kubo publishes it), least recently resolved dropped first: ~26 000
+ * names of Kubo's records; ~1 600 of the largest (10 KiB).
  */
 export const NEWEST_RECORDS_BYTES = 16 << 20
 /** What one remembered name costs besides its record's and its name's bytes (the entry, the key). */
