@@ -86,8 +86,7 @@ function isShardedDirectory(node: dagPb.PBNode): boolean {
 
 function childOf(value: unknown, name: string): unknown {
   // A list index as Kubo reads it (Go's strconv.ParseInt): a sign and leading zeros allowed, ASCII digits.
-  if (Array.isArray(value))
-    return /^[+-]?\d+$/.test(name) ? value[Number(name)] : undefined
+  if (Array.isArray(value)) return /^[+-]?\d+$/.test(name) ? value[Number(name)] : undefined
   if (
     value === null ||
     typeof value !== 'object' ||
