@@ -22,6 +22,7 @@ export type {
   ByteRange,
   Codec,
   ContentAddressedStore,
+  IpnsRecordMemory,
   LoadOptions,
   NameResolver,
   ResolvedName,

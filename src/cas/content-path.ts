@@ -85,7 +85,8 @@ function isShardedDirectory(node: dagPb.PBNode): boolean {
 }
 
 function childOf(value: unknown, name: string): unknown {
-  if (Array.isArray(value)) return /^(0|[1-9]\d*)$/.test(name) ? value[Number(name)] : undefined
+  // A list index as Kubo reads it (Go's strconv.ParseInt): a sign and leading zeros allowed, ASCII digits.
+  if (Array.isArray(value)) return /^[+-]?\d+$/.test(name) ? value[Number(name)] : undefined
   if (
     value === null ||
     typeof value !== 'object' ||

@@ -18,7 +18,7 @@ import { concatBytes } from './concat.js'
 import { GatewayHealth } from './gateway-health.js'
 import { type HttpClient, HttpStatusError, readBody } from './http.js'
 import { inlineBlock, plainView } from './id.js'
-import type { AbortOptions, ByteRange, LoadOptions } from './interface.js'
+import type { AbortOptions, ByteRange, IpnsRecordMemory, LoadOptions } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
 import {
   bestIpnsRecord,
@@ -81,6 +81,7 @@ export interface GatewayReaderOptions {
   blake3Digest?: Blake3Digest
   gatewayFailureThreshold?: number
   gatewayCooldownMs?: number
+  ipnsRecords?: IpnsRecordMemory
 }
 
 /**
@@ -97,7 +98,7 @@ export class GatewayReader {
   readonly #http: HttpClient
   readonly #verify: boolean
   readonly #blake3Digest: Blake3Digest | undefined
-  readonly #newestRecords = new NewestRecords()
+  readonly #newestRecords: NewestRecords
   /** What each record fetched was verified to say, so one resolution verifies it once. */
   readonly #verifiedRecords = new WeakMap<Uint8Array, IpnsRecordFields>()
 
@@ -119,6 +120,7 @@ export class GatewayReader {
     this.#http = http
     this.#verify = verify
     this.#blake3Digest = options.blake3Digest
+    this.#newestRecords = new NewestRecords(options.ipnsRecords)
   }
 
   async load(cid: CID, options: LoadOptions = {}): Promise<Uint8Array> {

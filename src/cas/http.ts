@@ -4,6 +4,7 @@ import { noteRetry } from '../telemetry/hooks.js'
 import { sleep } from '../util/abort.js'
 import { ConcurrencyLimit } from '../util/pool.js'
 import { concatBytes } from './concat.js'
+import type { IpnsRecordMemory } from './interface.js'
 import { RETRYABLE_POST_STATUSES, RETRYABLE_STATUSES, retryDelay } from './retry.js'
 
 /** How a store talks HTTP: shared by the Kubo store and the gateway reader. */
@@ -59,6 +60,13 @@ export interface HttpOptions {
    * Then reads try it again, and one more failure sends it back.
    */
   gatewayCooldownMs?: number
+  /**
+   * Where the newest record of each IPNS name resolved from gateways is kept, so that no gateway
+   * can move a name back to an older record while the newer one is valid (see `resolveName`).
+   * Default: 16 MiB in this process, least recently resolved names forgotten first. Pass a `Map`
+   * to forget none, or your own {@link IpnsRecordMemory} (on disk) to keep them across processes.
+   */
+  ipnsRecords?: IpnsRecordMemory
 }
 
 /** An HTTP answer outside 2xx (after its retries, for 429 and 5xx ones); the status tells callers what happened. */

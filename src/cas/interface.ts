@@ -57,6 +57,17 @@ export interface ResolvedName {
   validity?: string
 }
 
+/**
+ * Where a reader keeps the newest signed IPNS record it verified of each name (`/ipns/k51…` to the
+ * record's bytes), so that a gateway cannot move a name back to an older record. A `Map` fits; so
+ * does one a user backs with disk, to keep it across processes. What it returns is verified again
+ * before use, so a damaged memory can lose the protection but never make a name resolve elsewhere.
+ */
+export interface IpnsRecordMemory {
+  get(name: string): Uint8Array | undefined | Promise<Uint8Array | undefined>
+  set(name: string, record: Uint8Array): unknown
+}
+
 /** Options of {@link NameResolver.resolveName}. */
 export interface ResolveNameOptions extends AbortOptions {
   /**

@@ -6,6 +6,7 @@ import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { protobufField } from '../codec/protobuf.js'
 import { InvalidArgumentError } from '../errors.js'
 
 /** The multicodec of a CID that names a libp2p public key (`k51…` names). */
@@ -60,21 +61,52 @@ export function parseIpnsName(value: unknown, argument: string): IpnsName {
   if (multihash.code !== identity.code && multihash.code !== sha256.code) {
     return refuse('the key hash is neither identity nor sha2-256')
   }
+  // No record can be signed by it: refused here rather than asked of every gateway.
+  if (multihash.code === identity.code && !isPublicKey(multihash.digest)) {
+    return refuse('its inlined key is not a public key (a libp2p key type and its bytes)')
+  }
   return { path: `/ipns/${CID.createV1(LIBP2P_KEY_CODE, multihash).toString(base36)}`, multihash }
+}
+
+/** The sizes of the inlined keys whose size is fixed: ed25519 (type 1), secp256k1 (2, compressed or not). */
+const KEY_SIZES: Record<number, readonly number[]> = { 1: [32], 2: [33, 65] }
+
+/** True when `bytes` are a libp2p PublicKey message: a known key type (RSA, ed25519, secp256k1, ECDSA) and its bytes. */
+function isPublicKey(bytes: Uint8Array): boolean {
+  let type: ReturnType<typeof protobufField>
+  let key: ReturnType<typeof protobufField>
+  try {
+    type = protobufField(bytes, 1)
+    key = protobufField(bytes, 2)
+  } catch {
+    return false
+  }
+  if (typeof type !== 'bigint' || type > 3n || !(key instanceof Uint8Array) || key.length === 0) return false
+  const sizes = KEY_SIZES[Number(type)]
+  return sizes === undefined || sizes.includes(key.length)
 }
 
 /**
  * Parses `/ipns/<name>[/path]` (or `ipns://<name>[/path]`): the name as {@link parseIpnsName} reads
  * it, and the path after it (`''` for none), which an opener follows from the root the name points to.
- * A path is a content path, read as Kubo reads it; an `ipns://` URL's path is percent-decoded first.
+ * A path is a content path, read as Kubo reads it: `/ipns/…` cleaned as a whole first (see
+ * {@link cleanContentPath}; `..` out of the name to `/ipfs/…` is refused); an `ipns://` URL's path
+ * is percent-decoded instead.
  */
 export function parseIpnsPath(value: unknown, argument: string): { name: IpnsName; path: string } {
   if (typeof value !== 'string') return { name: parseIpnsName(value, argument), path: '' }
-  const prefix = value.startsWith('ipns://') ? 'ipns://' : '/ipns/'
-  const slash = value.indexOf('/', prefix.length)
-  if (slash === -1) return { name: parseIpnsName(value, argument), path: '' }
-  const name = parseIpnsName(value.slice(0, slash), argument)
-  const path = value.slice(slash).replace(/\/+$/, '')
+  const text = value.startsWith('/ipns/') ? cleanContentPath(value, argument) : value
+  if (value.startsWith('/ipns/') && !text.startsWith('/ipns/')) {
+    const shown = JSON.stringify(text.slice(0, 100))
+    throw new InvalidArgumentError(
+      `${argument}: its '..' lead out of the name to ${shown}: pass that root instead`,
+    )
+  }
+  const prefix = text.startsWith('ipns://') ? 'ipns://' : '/ipns/'
+  const slash = text.indexOf('/', prefix.length)
+  if (slash === -1) return { name: parseIpnsName(text, argument), path: '' }
+  const name = parseIpnsName(text.slice(0, slash), argument)
+  const path = text.slice(slash).replace(/\/+$/, '')
   return { name, path: prefix === 'ipns://' ? decodeUrlPath(path, argument) : path }
 }
 
@@ -109,11 +141,32 @@ export type ContentPath =
  * turns it into its own typed error).
  */
 export function parseContentPath(value: string): ContentPath {
-  const match = /^\/(ipfs|ipns)\/([^/]+)((?:\/[^/]*)*)$/.exec(value.trim())
+  const match = /^\/(ipfs|ipns)\/([^/]+)((?:\/[^/]*)*)$/.exec(cleanContentPath(value.trim(), 'value'))
   if (match === null)
     throw new InvalidArgumentError(`not a content path: ${JSON.stringify(value.slice(0, 100))}`)
   const [, namespace, id, rest] = match as unknown as [string, string, string, string]
   const path = rest.replace(/\/+$/, '')
   if (namespace === 'ipfs') return { kind: 'ipfs', cid: CID.parse(id), path }
   return { kind: 'ipns', name: parseIpnsName(id, 'value'), path }
+}
+
+/**
+ * A content path (`/ipns/<name>/a/../b`) as Kubo reads it: Go's `path.Clean` over the whole text,
+ * so `..` may climb out of the root into the namespace (`/ipns/<a>/../<b>` is `/ipns/<b>`); fewer
+ * than two segments left (`/ipns/<name>/..`) is refused, as Kubo refuses it.
+ */
+export function cleanContentPath(value: string, argument: string): string {
+  if (!value.startsWith('/')) return value
+  const segments: string[] = []
+  for (const segment of value.split('/')) {
+    if (segment === '..') segments.pop()
+    else if (segment !== '' && segment !== '.') segments.push(segment)
+  }
+  if (segments.length < 2) {
+    const shown = JSON.stringify(value.slice(0, 100))
+    throw new InvalidArgumentError(
+      `${argument} ${shown} names no root once its '..' are applied (as Kubo reads it)`,
+    )
+  }
+  return `/${segments.join('/')}`
 }

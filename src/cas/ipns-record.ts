@@ -1,7 +1,19 @@
 // Verifying an IPNS record with the ecosystem's `ipns` package, loaded only when a name is resolved:
 // it brings @libp2p/crypto (about 180 KB minified), which a bundle that never resolves a name need not carry.
-import { IpnsRecordError, type IpnsRecordProblem } from '../errors.js'
+import { equals } from 'multiformats/bytes'
+import { nestingDepth } from '../codec/dag-cbor.js'
+import { protobufField } from '../codec/protobuf.js'
+import {
+  describeValue,
+  InvalidArgumentError,
+  IpnsRecordError,
+  type IpnsRecordProblem,
+  StoreError,
+} from '../errors.js'
+import { ByteLru } from '../util/byte-lru.js'
+import { KeyedMutex } from '../util/keyed-mutex.js'
 import { BodyTooLargeError, readBody } from './http.js'
+import type { IpnsRecordMemory } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
 
 /** The most an IPNS record may be (the IPNS record spec's 10 KiB); a longer answer is refused unread. */
@@ -79,6 +91,7 @@ export async function verifyIpnsRecord(name: IpnsName, bytes: Uint8Array): Promi
       `a record of ${bytes.length} bytes (at most ${MAX_IPNS_RECORD_BYTES})`,
     )
   }
+  checkBodyDepth(name, bytes)
   const [ipns, validator] = await loadIpns()
   let record: ReturnType<typeof ipns.unmarshalIPNSRecord>
   try {
@@ -104,6 +117,26 @@ export async function verifyIpnsRecord(name: IpnsName, bytes: Uint8Array): Promi
   return { value: record.value, sequence, validity: record.validity }
 }
 
+/** How deep a record's signed body may nest: its fields are flat; the `ipns` package decodes it recursively. */
+export const MAX_RECORD_BODY_DEPTH = 64
+
+/** Refuses a record whose body (field 9, DAG-CBOR) nests past {@link MAX_RECORD_BODY_DEPTH}, counted without recursion. */
+function checkBodyDepth(name: IpnsName, bytes: Uint8Array): void {
+  let body: ReturnType<typeof protobufField>
+  try {
+    body = protobufField(bytes, 9)
+  } catch (cause) {
+    const why = `not a valid IPNS record (${(cause as Error).message})`
+    throw new IpnsRecordError(name.path, 'malformed', why, { cause })
+  }
+  if (!(body instanceof Uint8Array)) return // the `ipns` package names what is missing
+  const depth = nestingDepth(body)
+  if (depth > MAX_RECORD_BODY_DEPTH) {
+    const why = `its signed body is nested ${depth} deep (at most ${MAX_RECORD_BODY_DEPTH})`
+    throw new IpnsRecordError(name.path, 'malformed', why)
+  }
+}
+
 function describe(problem: IpnsRecordProblem, validity: string, cause: unknown): string {
   if (problem === 'signature') return "the record's signature does not verify against the name's key"
   if (problem === 'wrong-key') return 'the record was signed by another key than the name’s'
@@ -111,34 +144,86 @@ function describe(problem: IpnsRecordProblem, validity: string, cause: unknown):
   return `the record was refused (${(cause as Error)?.message})`
 }
 
-/** Names whose newest record a reader remembers (the oldest remembered is dropped beyond). */
-const REMEMBERED_NAMES = 1000
+/**
+ * What the default memory of newest records holds: 16 MiB of records (a name and its signed record
+ * each, ~630 bytes for a record as Kubo publishes it), least recently resolved dropped first: ~26 000
+ * names of Kubo's records; ~1 600 of the largest (10 KiB).
+ */
+export const NEWEST_RECORDS_BYTES = 16 << 20
+/** What one remembered name costs besides its record's and its name's bytes (the entry, the key). */
+const ENTRY_OVERHEAD_BYTES = 100
+
+/** The default {@link IpnsRecordMemory}: bounded by bytes, least recently resolved forgotten first. */
+class BoundedRecordMemory implements IpnsRecordMemory {
+  readonly #records = new ByteLru<string, Uint8Array>(NEWEST_RECORDS_BYTES)
+
+  get(name: string): Uint8Array | undefined {
+    return this.#records.get(name)
+  }
+
+  set(name: string, record: Uint8Array): void {
+    this.#records.set(name, record, record.length + 2 * name.length + ENTRY_OVERHEAD_BYTES)
+  }
+}
 
 /**
  * The newest record of each name one reader has verified, so that a gateway serving an older
  * (validly signed) record cannot move a name back while the newer one is valid: as resolvers that
- * keep records do, the highest valid sequence seen wins.
+ * keep records do (Kubo and Helia in their datastores), the highest valid sequence seen wins. The
+ * memory is `memory` when given (any map of name to record, e.g. one on disk), else
+ * {@link NEWEST_RECORDS_BYTES} in this process. Settling one name waits for the one before it.
  */
 export class NewestRecords {
-  readonly #records = new Map<string, { bytes: Uint8Array; sequence: bigint }>()
+  readonly #memory: IpnsRecordMemory
+  readonly #turns = new KeyedMutex<string>()
+
+  constructor(memory?: IpnsRecordMemory) {
+    if (memory !== undefined && (typeof memory?.get !== 'function' || typeof memory?.set !== 'function')) {
+      throw new InvalidArgumentError(
+        `ipnsRecords must have get and set methods, got ${describeValue(memory)}`,
+      )
+    }
+    this.#memory = memory ?? new BoundedRecordMemory()
+  }
 
   /**
    * Verifies `bytes` as a record of `name` (unless `verified` says what they were verified to say);
-   * returns it, or the newer one seen before if that is still valid.
+   * returns it, or the newer one remembered if that is still valid.
    */
   async settle(name: IpnsName, bytes: Uint8Array, verified?: IpnsRecordFields): Promise<IpnsRecordFields> {
     const fresh = verified ?? (await verifyIpnsRecord(name, bytes))
-    const kept = this.#records.get(name.path)
-    if (kept !== undefined && kept.sequence > fresh.sequence) {
-      const still = await verifyIpnsRecord(name, kept.bytes).catch(() => undefined)
-      if (still !== undefined) return still
+    return this.#turns.run(name.path, async () => {
+      const kept = await this.#remembered(name)
+      if (kept !== undefined && !equals(kept, bytes)) {
+        // A kept record that no longer verifies (expired, or a damaged memory) is replaced.
+        const still = await verifyIpnsRecord(name, kept).catch(() => undefined)
+        if (still !== undefined && still.sequence > fresh.sequence) return still
+      }
+      await this.#remember(name, bytes)
+      return fresh
+    })
+  }
+
+  async #remembered(name: IpnsName): Promise<Uint8Array | undefined> {
+    let kept: unknown
+    try {
+      kept = await this.#memory.get(name.path)
+    } catch (cause) {
+      throw new StoreError(`ipnsRecords.get(${name.path}) failed: ${(cause as Error)?.message}`, { cause })
     }
-    // Remembered from now on (a newer one kept before has expired, or there was none newer).
-    this.#records.delete(name.path)
-    this.#records.set(name.path, { bytes, sequence: fresh.sequence })
-    const oldest = this.#records.keys().next().value
-    if (this.#records.size > REMEMBERED_NAMES && oldest !== undefined) this.#records.delete(oldest)
-    return fresh
+    if (kept === undefined || kept === null) return undefined
+    if (!(kept instanceof Uint8Array)) {
+      throw new StoreError(`ipnsRecords.get(${name.path}) returned ${describeValue(kept)}, not bytes`)
+    }
+    return kept
+  }
+
+  async #remember(name: IpnsName, bytes: Uint8Array): Promise<void> {
+    try {
+      await this.#memory.set(name.path, bytes)
+    } catch (cause) {
+      throw new StoreError(`ipnsRecords.set(${name.path}) failed: ${(cause as Error)?.message}`, { cause })
+    }
   }
 }
 

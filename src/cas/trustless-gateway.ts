@@ -67,6 +67,9 @@ export class TrustlessGatewayStore implements ContentAddressedStore, NameResolve
    * against the name's key (inlined in ed25519 names, carried by the record for RSA) and its
    * validity; a value that is another name is followed too (32 deep at most). A refused record
    * is an `ERR_IPNS_RECORD` whose `problem` says why; a gateway serving one fails over to the next.
+   * A name never moves back to an older record than the newest one remembered in the
+   * `ipnsRecords` option (default: 16 MiB of records, least recently resolved names forgotten first)
+   * while that one is valid.
    *
    * @example
    * ```ts

@@ -2,6 +2,7 @@ import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
+import { protobufField } from '../codec/protobuf.js'
 import { InvalidArgumentError, InvalidNodeError, InvalidValueError } from '../errors.js'
 import { inlineBlock } from './id.js'
 import type { ByteRange } from './interface.js'
@@ -196,26 +197,11 @@ function parseFileNode(cid: CID, block: Uint8Array): FileNode {
  * recomputes the size from the parts): scanned here so a node whose parts disagree with it is caught.
  */
 function declaredFileSize(data: Uint8Array): bigint | undefined {
-  let at = 0
-  const varint = (): bigint => {
-    let value = 0n
-    for (let shift = 0n; ; shift += 7n) {
-      const byte = data[at++]
-      if (byte === undefined || shift > 63n) throw new InvalidNodeError('truncated UnixFS data')
-      value |= BigInt(byte & 0x7f) << shift
-      if (byte < 0x80) return value
-    }
+  let size: ReturnType<typeof protobufField>
+  try {
+    size = protobufField(data, 3)
+  } catch (cause) {
+    throw new InvalidNodeError(`UnixFS data does not parse: ${(cause as Error).message}`, { cause })
   }
-  let size: bigint | undefined
-  while (at < data.length) {
-    const key = Number(varint())
-    const wire = key & 7
-    if (key >>> 3 === 3 && wire === 0) size = varint()
-    else if (wire === 0) varint()
-    else if (wire === 1) at += 8
-    else if (wire === 2) at += Number(varint())
-    else if (wire === 5) at += 4
-    else throw new InvalidNodeError(`UnixFS data has an unknown wire type ${wire}`)
-  }
-  return size
+  return typeof size === 'bigint' ? size : undefined
 }

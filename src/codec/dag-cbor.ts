@@ -85,7 +85,7 @@ function isStackOverflow(error: unknown): boolean {
 }
 
 /** How deep arrays and maps nest in `bytes`, read without recursion and never past its end. */
-function nestingDepth(bytes: Uint8Array): number {
+export function nestingDepth(bytes: Uint8Array): number {
   const left: number[] = [] // items still to come in each open array or map
   let deepest = 0
   let pos = 0
