@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, it } from 'node:test'
 import { DiskStore } from '../src/node/index.js'
+import { untouched } from './helpers/disk-markers.js'
 import { sameBlock } from './helpers/disk-same-blocks.js'
 import { testSeed } from './helpers/random.js'
 
@@ -118,8 +119,9 @@ describe("DiskStore clean-up after a killed writer, every version's temporary fi
       const ours = ['.CIQA.data.tmp', '.CIQA.data.77.tmp', '.CIQA.data.77.0123456789ab.tmp']
       const theirs = ['.CIQA.data.77.draft.tmp', '.CIQA.data.77.0123456789AB.tmp', '.notes.tmp']
       for (const name of [...ours, ...theirs]) await writeFile(join(directory, shard, name), 'x')
-      // A marker under this process's pid with no write running here: a killed writer's.
+      // A marker under this process's pid with no write running here: a killed older version's, long ago.
       await writeFile(join(directory, `.ts-hamt-writing-${process.pid}`), '')
+      await untouched(join(directory, `.ts-hamt-writing-${process.pid}`))
       await DiskStore.open(directory)
       assert.deepEqual(
         (await filesIn(directory)).sort(),
