@@ -2,14 +2,14 @@
 // Windows path on a pipe keeps its single backslashes), `import -` failures that name stdin, the
 // refusal of `import -` when stdin is a terminal (a real pty), and `--key-file` from a FIFO.
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { loadBlake3 } from '../src/blocks.js'
-import { type CliRun, cliBinary, ensureCliBuilt, runCli } from './helpers/cli.js'
-import { encryptedDataset, onTerminal } from './helpers/cli-fixtures.js'
+import { type CliRun, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { encryptedDataset, onTerminal, withStdin } from './helpers/cli-fixtures.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
 const seed = testSeed()
@@ -22,20 +22,6 @@ await loadBlake3()
 const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args, 60_000)
 const word = (): string =>
   Array.from({ length: 1 + Math.floor(random() * 8) }, () => 'abcdefghij'[Math.floor(random() * 10)]).join('')
-
-/** Runs the CLI with `input` on its stdin. */
-function withStdin(args: string[], input: Uint8Array): Promise<CliRun> {
-  const child = spawn(process.execPath, [cliBinary, ...args], {
-    cwd: scratch,
-    env: { ...process.env, TS_HAMT_STORE: '' },
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
-  child.stdin.end(input)
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })))
-}
 
 describe(`an error naming a Windows path (seed ${seed})`, () => {
   it('keeps its backslashes single on a pipe, doubled (told from escapes) on a terminal', async () => {
@@ -63,7 +49,11 @@ describe('import -', () => {
     const file = join(scratch, 'map.car')
     assert.equal((await cli('export', root, file)).code, 0)
     const bytes = await readFile(file)
-    const run = await withStdin(['--store', join(scratch, 'cut'), 'import', '-'], bytes.subarray(0, -7))
+    const run = await withStdin(
+      scratch,
+      ['--store', join(scratch, 'cut'), 'import', '-'],
+      bytes.subarray(0, -7),
+    )
     assert.equal(run.code, 1, run.stderr)
     assert.match(run.stderr, /the CAR on stdin/)
     assert.doesNotMatch(run.stderr, /CAR file/)

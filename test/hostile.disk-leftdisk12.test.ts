@@ -2,11 +2,10 @@
 // namespaces): writers that are both pid 1 keep their own markers, and a collection elsewhere sees a
 // live writer by its lease, not by a pid that means nothing in its own namespace. Seeded maps (printed seed).
 import assert from 'node:assert/strict'
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { describe, it } from 'node:test'
 import { collectGarbage } from '../src/blocks.js'
 import { isHamtError } from '../src/index.js'
@@ -14,33 +13,34 @@ import { DiskStore } from '../src/node/index.js'
 import { storeWithLeftover } from './helpers/disk-leftover.js'
 import { untouched } from './helpers/disk-markers.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
+import { asPidOne, namespaces } from './helpers/pid-namespace.js'
 import { testSeed } from './helpers/random.js'
 
-/** Runs a Node script as pid 1 of a pid namespace of its own (in a user namespace: no root needed). */
-const NAMESPACED = ['--user', '--map-root-user', '--pid', '--fork']
-const namespaces = spawnSync('unshare', [...NAMESPACED, 'true']).status === 0
-
-function asPidOne(args: string[]): { child: ChildProcessWithoutNullStreams; lines: AsyncIterator<string> } {
-  const script = 'test/helpers/disk-paused-writer.ts'
-  const child = spawn('unshare', [...NAMESPACED, process.execPath, '--import', 'tsx', script, ...args])
-  child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk))
-  return { child, lines: createInterface({ input: child.stdout })[Symbol.asyncIterator]() }
-}
+const writer = (args: string[]) => asPidOne('test/helpers/disk-paused-writer.ts', args)
 
 describe('DiskStore: two writers of pid 1 in their own pid namespaces, and a collection in a third', {
   skip: !namespaces && 'unshare cannot make pid namespaces here',
 }, () => {
-  it('the collection is refused while either writes, and no block of a flush under way is lost', async () => {
+  it('the collection is refused while either writes (its marker kept fresh), and no block of a flush under way is lost', async () => {
     const seed = testSeed()
     const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-leftdisk12-'))
     try {
       const store = await DiskStore.open(directory)
-      const paused = asPidOne([directory, String(seed), '200', 'pause'])
+      const paused = writer([directory, String(seed), '200', 'pause'])
       assert.equal((await paused.lines.next()).value, 'paused 1', `seed ${seed}`)
       // The other pid 1 flushes and ends while the first is still flushing.
-      const quick = asPidOne([directory, String(seed + 1), '20', 'quick'])
+      const quick = writer([directory, String(seed + 1), '20', 'quick'])
       assert.equal((await quick.lines.next()).value, 'flushed 1')
       await new Promise((resolve) => quick.child.on('exit', resolve))
+      const markers = (await readdir(directory)).filter((name) => name.startsWith('.ts-hamt-writing-'))
+      assert.equal(markers.length, 1, `the paused writer's marker alone: ${markers}`)
+      // Its marker made stale behind its back: the writer's lease (a touch every 10 s) renews it.
+      const marker = join(directory, markers[0] as string)
+      await untouched(marker)
+      for (let waited = 0; (await stat(marker)).mtimeMs < Date.now() - 60_000; waited++) {
+        assert.ok(waited < 600, 'the writer never touched its marker in 60 s')
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
       const collected = await collectGarbage(store, { keep: [], all: true }).then(
         (result) => result,
         (error: unknown) => error,
