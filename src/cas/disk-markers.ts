@@ -29,8 +29,8 @@ export const MAX_MARKERS = 1024
 const leasesHere = new Map<string, () => void>()
 
 /**
- * Flushes running in this process, per directory: a marker under this process's pid is a live
- * writer only while one runs (else it is a killed writer's whose pid came back, pid 1 in a container).
+ * Flushes running in this process, per directory: this process's marker (its pid and token) is a
+ * live writer's only while one runs (or a put's marker lingers).
  */
 const flushesHere = new Map<string, number>()
 /**
