@@ -13,6 +13,7 @@ import { CID } from 'multiformats/cid'
 import { blake3Hasher, loadBlake3 } from '../src/blocks.js'
 import { BlockstoreStore, HAMT, isHamtError, KuboStore } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
+import { untouched } from './helpers/disk-markers.js'
 import { kuboAddCid, startKubo } from './helpers/kubo.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
 
@@ -257,6 +258,8 @@ describe('DiskStore on a full disk', () => {
     ] as const) {
       await writeFile(leftover, bytes(10))
       await writeFile(join(directory, `.ts-hamt-writing-${pid}`), '')
+      // An older version's marker, written long ago: its pid alone tells its writer alive.
+      await untouched(join(directory, `.ts-hamt-writing-${pid}`))
       const reopened = await DiskStore.open(directory)
       assert.equal((await tempFiles(directory)).length, kept ? 1 : 0, `writer ${pid}`)
       assert.deepEqual(await reopened.load(cid), bytes(100, 7))

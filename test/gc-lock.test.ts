@@ -15,6 +15,7 @@ import { collectGarbage, loadBlake3 } from '../src/blocks.js'
 import { HAMT, isHamtError } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { processStart } from '../src/util/partial-files.js'
+import { untouched } from './helpers/disk-markers.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
 const seed = testSeed()
@@ -81,7 +82,7 @@ describe('the collector lock between processes', () => {
     for (const child of children) assert.deepEqual(await child.next(), { ready: true })
     const next = mulberry32(seed)
     const dead = await deadPid()
-    // A dead collector's lock as this version writes it, as an older one did (a bare pid), one whose
+    // A dead collector's lock as an older version wrote it (no pid space), as an older one did (a bare pid), one whose
     // pid is alive but names a process started later (this one), and nonsense.
     const kinds = [
       `${dead} 12345 0123456789abcdef\n`,
@@ -92,6 +93,7 @@ describe('the collector lock between processes', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const stale = kinds[Math.floor(next() * kinds.length)] as string
       await writeFile(join(directory, LOCK), stale)
+      await untouched(join(directory, LOCK))
       const where = `round ${round}, lock ${JSON.stringify(stale)} (seed ${seed})`
       const delays = children.map(() => next() * 2)
       for (const [i, child] of children.entries()) child.send({ go: delays[i] })
@@ -154,11 +156,14 @@ describe('the collector lock between processes', () => {
     const dead = await deadPid()
     const stale = `${dead} 7 aaaaaaaaaaaaaaaa\n`
     await writeFile(join(store.directory, LOCK), stale)
+    await untouched(join(store.directory, LOCK))
     // The claim a taker makes on this lock before replacing it (disk-lock.ts), its maker dead.
     const claim = `${LOCK}.takeover-${createHash('sha256').update(stale).digest('hex').slice(0, 16)}-1`
     await writeFile(join(store.directory, claim), `${dead} 8 bbbbbbbbbbbbbbbb\n`)
+    await untouched(join(store.directory, claim))
     // And the staging file of a taker killed before it claimed anything.
     await writeFile(join(store.directory, `${LOCK}.new-cccccccccccccccc`), `${dead} 9 cccccccccccccccc\n`)
+    await untouched(join(store.directory, `${LOCK}.new-cccccccccccccccc`))
     const second = await DiskStore.open(store.directory)
     const outcomes = await Promise.allSettled([
       collectGarbage(store, { keep: [root], dryRun: true }),

@@ -2,15 +2,14 @@
 // a CAR read from stdin (`import -`), backslashes told apart from escapes on a terminal, and indented
 // --json of a value nested 50,000 deep (its indentation alone was ~5 GB of spaces).
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { loadBlake3 } from '../src/blocks.js'
 import { INDENTED_DEPTH, toJson } from '../src/cli/output.js'
-import { type CliRun, cliBinary, ensureCliBuilt, runCli } from './helpers/cli.js'
-import { encryptedDataset, onTerminal } from './helpers/cli-fixtures.js'
+import { type CliRun, ensureCliBuilt, runCli } from './helpers/cli.js'
+import { encryptedDataset, onTerminal, withStdin } from './helpers/cli-fixtures.js'
 import { withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
@@ -24,20 +23,6 @@ await loadBlake3()
 const cli = (...args: string[]): Promise<CliRun> => runCli(scratch, args, 60_000)
 const word = (): string =>
   Array.from({ length: 1 + Math.floor(random() * 8) }, () => 'abcdefghij'[Math.floor(random() * 10)]).join('')
-
-/** Runs the CLI with `input` on its stdin. */
-function withStdin(args: string[], input: Uint8Array): Promise<CliRun> {
-  const child = spawn(process.execPath, [cliBinary, ...args], {
-    cwd: scratch,
-    env: { ...process.env, TS_HAMT_STORE: '' },
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
-  child.stdin.end(input)
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })))
-}
 
 describe('zarr --key-file: the key of a dataset py-hamt encrypts, from a file', async () => {
   const store = join(scratch, 'encrypted')
@@ -96,6 +81,7 @@ describe('import -: the CAR from stdin', () => {
     assert.equal(car.code, 0, car.stderr)
     const other = join(scratch, 'other-store')
     const run = await withStdin(
+      scratch,
       ['--store', other, 'import', '-', '--json'],
       await readFile(join(scratch, 'map.car')),
     )
@@ -106,7 +92,11 @@ describe('import -: the CAR from stdin', () => {
 
   it('a truncated CAR on stdin fails the import: no root printed', async () => {
     const bytes = await readFile(join(scratch, 'map.car'))
-    const run = await withStdin(['--store', join(scratch, 'cut-store'), 'import', '-'], bytes.subarray(0, -7))
+    const run = await withStdin(
+      scratch,
+      ['--store', join(scratch, 'cut-store'), 'import', '-'],
+      bytes.subarray(0, -7),
+    )
     assert.equal(run.code, 1, run.stderr)
     assert.equal(run.stdout, '')
   })

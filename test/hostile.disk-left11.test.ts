@@ -3,14 +3,14 @@
 // one pid (two containers' pid 1 on a shared volume, here real pid namespaces) writing the same blocks:
 // one's failed put must not remove the other's temporary file. Seeded blocks (printed seed).
 import assert from 'node:assert/strict'
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { describe, it } from 'node:test'
 import { DiskStore } from '../src/node/index.js'
+import { untouched } from './helpers/disk-markers.js'
 import { sameBlock } from './helpers/disk-same-blocks.js'
+import { asPidOne, namespaces } from './helpers/pid-namespace.js'
 import { testSeed } from './helpers/random.js'
 
 /** Every file under `directory` (one level of shard folders), markers aside. */
@@ -59,19 +59,6 @@ describe('DiskStore: a put aborted while it writes', () => {
   })
 })
 
-/** Runs a Node script as pid 1 of a pid namespace of its own (in a user namespace: no root needed). */
-const NAMESPACED = ['--user', '--map-root-user', '--pid', '--fork']
-const namespaces = spawnSync('unshare', [...NAMESPACED, 'true']).status === 0
-
-function asPidOne(
-  script: string,
-  args: string[],
-): { child: ChildProcessWithoutNullStreams; lines: AsyncIterator<string> } {
-  const child = spawn('unshare', [...NAMESPACED, process.execPath, '--import', 'tsx', script, ...args])
-  child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk))
-  return { child, lines: createInterface({ input: child.stdout })[Symbol.asyncIterator]() }
-}
-
 describe('DiskStore: two processes of the same pid putting the same blocks', {
   skip: !namespaces && 'unshare cannot make pid namespaces here',
 }, () => {
@@ -118,8 +105,9 @@ describe("DiskStore clean-up after a killed writer, every version's temporary fi
       const ours = ['.CIQA.data.tmp', '.CIQA.data.77.tmp', '.CIQA.data.77.0123456789ab.tmp']
       const theirs = ['.CIQA.data.77.draft.tmp', '.CIQA.data.77.0123456789AB.tmp', '.notes.tmp']
       for (const name of [...ours, ...theirs]) await writeFile(join(directory, shard, name), 'x')
-      // A marker under this process's pid with no write running here: a killed writer's.
+      // A marker under this process's pid with no write running here: a killed older version's, long ago.
       await writeFile(join(directory, `.ts-hamt-writing-${process.pid}`), '')
+      await untouched(join(directory, `.ts-hamt-writing-${process.pid}`))
       await DiskStore.open(directory)
       assert.deepEqual(
         (await filesIn(directory)).sort(),

@@ -12,6 +12,7 @@ import { HAMT } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { processStart } from '../src/util/partial-files.js'
 import { storeWithLeftover } from './helpers/disk-leftover.js'
+import { currentMarker } from './helpers/disk-markers.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-disk-review5-'))
@@ -41,7 +42,8 @@ describe('writer markers name their process as the collector lock does', {
     t.after(other.stop)
     const { directory, leftover } = await storeWithLeftover(join(scratch, 'reused-pid'))
     // The writer that made this marker had the pid the live process has now, and another start time.
-    await writeFile(join(directory, `.ts-hamt-writing-${other.pid}`), `${other.pid} 1 0123456789abcdef\n`)
+    const { name, text } = await currentMarker(other.pid, 1)
+    await writeFile(join(directory, name), text)
     await DiskStore.open(directory)
     assert.equal(await exists(leftover), false, 'the killed writer’s temporary file is removed')
     assert.deepEqual(
@@ -54,10 +56,8 @@ describe('writer markers name their process as the collector lock does', {
     const other = await liveProcess()
     t.after(other.stop)
     const { directory, leftover } = await storeWithLeftover(join(scratch, 'live-pid'))
-    await writeFile(
-      join(directory, `.ts-hamt-writing-${other.pid}`),
-      `${other.pid} ${other.start} 0123456789abcdef\n`,
-    )
+    const { name, text } = await currentMarker(other.pid, other.start)
+    await writeFile(join(directory, name), text)
     await DiskStore.open(directory)
     assert.equal(await exists(leftover), true)
   })
@@ -70,17 +70,18 @@ describe('writer markers name their process as the collector lock does', {
     const map = await HAMT.create({ store })
     await map.set('a', 1)
     const root = await map.flush()
-    const marker = join(directory, `.ts-hamt-writing-${other.pid}`)
-    await writeFile(marker, `${other.pid} 1 0123456789abcdef\n`)
+    const reused = await currentMarker(other.pid, 1)
+    const marker = join(directory, reused.name)
+    await writeFile(marker, reused.text)
     await collectGarbage(store, { keep: [root] })
-    await writeFile(marker, `${other.pid} ${other.start} 0123456789abcdef\n`)
+    await writeFile(marker, (await currentMarker(other.pid, other.start)).text)
     await assert.rejects(
       collectGarbage(store, { keep: [root] }),
       new RegExp(`process ${other.pid} is writing`),
     )
   })
 
-  it('a flush writes its marker as `<pid> <start> <token>`', async () => {
+  it('a flush writes its marker as `<pid> <start> <token> <space>`, named by its pid and a token', async () => {
     const directory = join(scratch, 'marker-text')
     const store = await DiskStore.open(directory)
     for (let i = 0; i < 2000; i++) await store.save(Uint8Array.of(i & 255, i >> 8, 7), 'raw')
@@ -88,13 +89,18 @@ describe('writer markers name their process as the collector lock does', {
     // blockstore-fs writes the blocks one file at a time: the marker is there meanwhile.
     let text: string | undefined
     for (let tries = 0; tries < 1000 && text === undefined; tries++) {
-      text = await readFile(join(directory, `.ts-hamt-writing-${process.pid}`), 'utf8').catch(() => undefined)
+      const name = (await readdir(directory)).find((entry) => entry.startsWith('.ts-hamt-writing-'))
+      assert.match(
+        name ?? `.ts-hamt-writing-${process.pid}-0000000000000000`,
+        new RegExp(`^\\.ts-hamt-writing-${process.pid}-[0-9a-f]{16}$`),
+      )
+      text = name && (await readFile(join(directory, name), 'utf8').catch(() => undefined))
       if (text === undefined) await new Promise((resolve) => setImmediate(resolve))
     }
     await flushing
     assert.match(
       text ?? '',
-      new RegExp(`^${process.pid} ${await processStart(process.pid)} [0-9a-f]{16}\\n$`),
+      new RegExp(`^${process.pid} ${await processStart(process.pid)} [0-9a-f]{16} [0-9a-f-]{36}/\\d+\\n$`),
     )
   })
 })

@@ -17,6 +17,7 @@ import { DiskStore } from '../src/node/index.js'
 import { processStart } from '../src/util/partial-files.js'
 import { carOf } from './helpers/car-blocks.js'
 import { storeWithLeftover } from './helpers/disk-leftover.js'
+import { untouched } from './helpers/disk-markers.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { testSeed } from './helpers/random.js'
 
@@ -97,6 +98,9 @@ const exists = (path: string): Promise<boolean> =>
     () => false,
   )
 const markerOf = (directory: string, pid: number): string => join(directory, `.ts-hamt-writing-${pid}`)
+/** Whether this process's marker (its pid and token) is in `directory`. */
+const ownMarkerIn = async (directory: string): Promise<boolean> =>
+  (await readdir(directory)).some((name) => name.startsWith(`.ts-hamt-writing-${process.pid}-`))
 
 describe('a temporary file a failed write could not remove', () => {
   it('keeps the writer marker only while it is there: once it is gone, the next flush removes the marker', async () => {
@@ -112,12 +116,12 @@ describe('a temporary file a failed write could not remove', () => {
     await mkdir(temp)
     await store.save(bytes, 'raw')
     await assert.rejects(store.flush(), (error: unknown) => isHamtError(error, 'ERR_STORE'))
-    assert.equal(await exists(markerOf(directory, process.pid)), true, 'the leftover keeps the marker')
+    assert.equal(await ownMarkerIn(directory), true, 'the leftover keeps the marker')
     await rm(temp, { recursive: true })
     await store.flush()
     assert.equal(await exists(file), true)
     assert.equal(
-      await exists(markerOf(directory, process.pid)),
+      await ownMarkerIn(directory),
       false,
       'the marker outlived the leftover: other processes cannot collect garbage while this one lives',
     )
@@ -146,6 +150,7 @@ describe('a writer marker whose text names another pid than its file name', {
   it('a dead pid named, a live one in the text, is a dead writer (cleaned up, collection runs)', async () => {
     const { directory, leftover } = await storeWithLeftover(join(scratch, 'name-dead'))
     await writeFile(markerOf(directory, deadPid), `${livePid} - 0123456789abcdef\n`)
+    await untouched(markerOf(directory, deadPid)) // an older version's, its writer killed long ago
     const store = await DiskStore.open(directory)
     assert.equal(await exists(leftover), false)
     await collectGarbage(store, { keep: [], all: true })

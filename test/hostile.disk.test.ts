@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { DiskStore } from '../src/node/index.js'
+import { untouched } from './helpers/disk-markers.js'
 
 const run = promisify(execFile)
 const scratch = await mkdtemp(join(tmpdir(), 'ts-hamt-hostile-disk-'))
@@ -38,6 +39,7 @@ describe('DiskStore clean-up after a killed writer', () => {
     for (const path of theirs) await writeFile(path, 'keep me')
     const dead = (await run(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])).stdout
     await writeFile(join(directory, `.ts-hamt-writing-${dead}`), '')
+    await untouched(join(directory, `.ts-hamt-writing-${dead}`)) // an older version's, its writer killed long ago
     await DiskStore.open(directory)
     assert.deepEqual(await readdir(join(directory, 'notes')), ['.draft.tmp'])
     assert.ok((await readdir(join(directory, shard))).includes('.draft.tmp'))
@@ -52,7 +54,9 @@ describe('a killed writer whose pid comes back', () => {
   it('a marker under this process’s own pid, with no flush running here, is a dead writer’s (pid 1 in a restarted container)', async () => {
     const { directory, shard } = await storeWithOneShard('own-pid', Uint8Array.of(4, 5, 6))
     await writeFile(join(directory, shard, '.CIQLEFTOVER.data.tmp'), 'x')
+    // An older version's marker (no token, no pid space): only its age tells it is not another container's pid.
     await writeFile(join(directory, `.ts-hamt-writing-${process.pid}`), '')
+    await untouched(join(directory, `.ts-hamt-writing-${process.pid}`))
     await DiskStore.open(directory)
     assert.deepEqual(
       (await readdir(join(directory, shard))).filter((name) => name.endsWith('.tmp')),
@@ -81,7 +85,11 @@ describe('two stores on one directory in one process', () => {
     const markers = async () =>
       (await readdir(directory)).filter((name) => name.startsWith('.ts-hamt-writing-'))
     assert.equal(slowDone, false, 'the slow flush is still running (else this test shows nothing)')
-    assert.deepEqual(await markers(), [`.ts-hamt-writing-${process.pid}`])
+    assert.equal((await markers()).length, 1)
+    assert.match(
+      (await markers())[0] as string,
+      new RegExp(`^\\.ts-hamt-writing-${process.pid}-[0-9a-f]{16}$`),
+    )
     await slowFlush
     assert.deepEqual(await markers(), [])
   })

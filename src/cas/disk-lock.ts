@@ -2,38 +2,88 @@
 // atomically from a holder that died; and the same owner text in its writer markers. Node-only:
 // imported only by the disk store.
 import { createHash, randomBytes } from 'node:crypto'
-import { type FileHandle, link, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import {
+  type FileHandle,
+  link,
+  lstat,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  utimes,
+  writeFile,
+} from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { isProcessAlive, processStart } from '../util/partial-files.js'
 import { openRegularFile } from './regular-file.js'
 
 /**
- * Who holds a lock, from the file's text `<pid> <start> <token>`: the start time tells a reused pid
- * from the holder's (`-` where the system does not say); the random token tells two holds apart.
- * A lock of an older version holds a bare pid.
+ * Who holds a lock, from the file's text `<pid> <start> <token> <space>`: the start time tells a reused
+ * pid from the holder's (`-` where the system does not say); the random token tells two holds apart;
+ * the space names the kernel and pid namespace the pid is counted in. Older versions wrote no space,
+ * or a bare pid.
  */
 export interface LockOwner {
   /** The whole text: one owner, one text. */
   readonly text: string
   readonly pid: number | undefined
   readonly start: string | undefined
+  /** Where `pid` means something (see {@link pidSpace}); undefined when not said. */
+  readonly space?: string | undefined
+  /** The file's modification time (ms), its holder's lease (see {@link LEASE_MS}); undefined when unknown. */
+  readonly modified?: number | undefined
+  /** The file, so an absurd future time can be pulled back (see {@link isLeaseFresh}). */
+  readonly path?: string | undefined
 }
+
+/**
+ * How often a holder (a collector, a writer) touches its file: its lease. A pid says nothing in
+ * another pid namespace (two containers on one volume), so there only a recent touch tells a live holder.
+ */
+export const LEASE_MS = 10_000
+/** A file untouched this long is a dead holder's (clocks of the processes sharing it assumed within this). */
+export const STALE_MS = 6 * LEASE_MS
 
 /** Lock texts of this process: held, or being taken (so a second taker here sees it as live). */
 const ours = new Set<string>()
 /** The text of each lock this process holds, by path. */
 const held = new Map<string, string>()
+/** The lease of each lock this process holds, by path: its stop. */
+const leases = new Map<string, () => void>()
 /** Takeovers lost in a row before giving up (each means the lock changed hands meanwhile). */
 const MAX_TRIES = 16
 
-function parseOwner(text: string): LockOwner {
-  const [pid = '', start] = text.trim().split(/\s+/)
+function parseOwner(text: string, modified?: number, path?: string): LockOwner {
+  const [pid = '', start, , space] = text.trim().split(/\s+/)
   return {
     text,
     pid: /^[1-9]\d{0,15}$/.test(pid) ? Number(pid) : undefined,
     start: start === undefined || start === '-' ? undefined : start,
+    space: space === undefined || space === '-' ? undefined : space,
+    modified,
+    path,
   }
 }
+
+/**
+ * This kernel's boot and this process's pid namespace (Linux: `/proc`), as `<boot id>/<namespace
+ * inode>`: two processes with one space count pids alike. Undefined elsewhere (macOS, Windows).
+ */
+export function pidSpace(): Promise<string | undefined> {
+  ownSpace ??= Promise.all([
+    readFile('/proc/sys/kernel/random/boot_id', 'utf8'),
+    readlink('/proc/self/ns/pid'),
+  ]).then(
+    ([boot, namespace]) => {
+      const id = `${boot.trim()}/${/^pid:\[(\d+)\]$/.exec(namespace)?.[1] ?? ''}`
+      return /^[0-9a-f-]{36}\/\d+$/.test(id) ? id : undefined
+    },
+    () => undefined,
+  )
+  return ownSpace
+}
+let ownSpace: Promise<string | undefined> | undefined
 
 /** Bytes of an owner text read at most: ours take under 64. */
 const OWNER_BYTES = 256
@@ -52,17 +102,53 @@ export async function readOwner(path: string): Promise<LockOwner | undefined> {
   }
   if (handle === undefined) return parseOwner('')
   try {
+    const { mtimeMs } = await handle.stat()
     const buffer = Buffer.alloc(OWNER_BYTES + 1)
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0)
     const text = buffer.toString('utf8', 0, bytesRead)
-    return bytesRead > OWNER_BYTES ? { text, pid: undefined, start: undefined } : parseOwner(text)
+    return bytesRead > OWNER_BYTES
+      ? { text, pid: undefined, start: undefined, modified: mtimeMs, path }
+      : parseOwner(text, mtimeMs, path)
   } finally {
     await handle.close()
   }
 }
 
-/** Whether the owner's process still runs: its pid alive and, where known, started when recorded. */
+/**
+ * Whether the owner still runs. In this process's pid space: its pid alive and, where known, started
+ * when recorded. In another: its lease fresh. Where its space is not said (an older version, no
+ * `/proc`): either one, so a live holder is not judged dead (an older one's only while its file is new).
+ */
 export async function isOwnerAlive(owner: LockOwner): Promise<boolean> {
+  if (owner.pid === undefined) return false // a text naming no process (a stranger's) holds nothing
+  const here = await pidSpace()
+  if (owner.space !== undefined && owner.space === here) return isPidAlive(owner)
+  if (owner.space !== undefined) return isLeaseFresh(owner)
+  return (await isPidAlive(owner)) || (await isLeaseFresh(owner))
+}
+
+/** Whether the owner is this process: a lock it holds or is taking, or its own text. */
+export function isOurs(owner: LockOwner): boolean {
+  return ours.has(owner.text)
+}
+
+/**
+ * Whether the owner's file was touched within {@link STALE_MS}. A time further ahead than that (a
+ * clock gone wrong, a stranger's) counts as fresh but is pulled back to now: it goes stale in time
+ * unless its holder touches it again.
+ */
+async function isLeaseFresh(owner: LockOwner): Promise<boolean> {
+  if (owner.modified === undefined || !Number.isFinite(owner.modified)) return false
+  const age = Date.now() - owner.modified
+  if (age < -STALE_MS && owner.path !== undefined) {
+    const now = new Date()
+    await utimes(owner.path, now, now).catch(() => {})
+  }
+  return age < STALE_MS
+}
+
+/** Whether the owner's pid runs here and, where known, started when recorded (this process: its own text). */
+async function isPidAlive(owner: LockOwner): Promise<boolean> {
   if (owner.pid === process.pid) return ours.has(owner.text)
   if (owner.pid === undefined || !isProcessAlive(owner.pid)) return false
   if (owner.start === undefined) return true
@@ -90,21 +176,43 @@ async function linked(from: string, to: string, text: string): Promise<boolean> 
   }
 }
 
-/** A new text naming this process (`<pid> <start> <token>`), and its token: a lock's, or a writer marker's. */
+/** A new text naming this process (`<pid> <start> <token> <space>`), and its token: a lock's, or a writer marker's. */
 export async function ownerText(): Promise<{ text: string; token: string }> {
   const start = await processStart(process.pid)
   const token = randomBytes(8).toString('hex')
-  return { text: `${process.pid} ${start ?? '-'} ${token}\n`, token }
+  return { text: `${process.pid} ${start ?? '-'} ${token} ${(await pidSpace()) ?? '-'}\n`, token }
 }
 
 /**
- * The owner a marker file at `path` names: `pid`, the one in its name. Its text tells a reused pid
- * (the start time) only when it names that pid too; an empty, unreadable or other one (an older
- * version's, one being written, a stranger's) leaves the start unknown: a live `pid` counts as the writer.
+ * Touches the file at `path` every {@link LEASE_MS} until the returned stop is called: its holder's
+ * lease. Unref'd: it keeps no process alive; a failed touch (the file gone) is tried again next time.
  */
-export async function markerOwner(path: string, pid: number): Promise<LockOwner> {
-  const owner = await readOwner(path).catch(() => undefined)
-  return owner?.pid === pid ? owner : { text: '', pid, start: undefined }
+export function keepLease(path: string): () => void {
+  const timer = setInterval(() => {
+    const now = new Date()
+    void utimes(path, now, now).catch(() => {})
+  }, LEASE_MS)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+/**
+ * The owner a marker file at `path` names, or undefined when it is gone: `pid`, the one in its name.
+ * Its text tells a reused pid (the start time) and its pid space only when it names that pid too; an
+ * empty, unreadable or other one (an older version's, one being written, a stranger's) leaves both
+ * unknown: a live `pid` or a fresh lease counts as the writer.
+ */
+export async function markerOwner(path: string, pid: number | undefined): Promise<LockOwner | undefined> {
+  const owner = await readOwner(path).catch(() => null)
+  if (owner === undefined) return undefined
+  if (owner !== null && owner.pid === pid) return owner
+  const modified =
+    owner?.modified ??
+    (await lstat(path).then(
+      (stats) => stats.mtimeMs,
+      () => undefined,
+    ))
+  return { text: '', pid, start: undefined, modified, path }
 }
 
 /**
@@ -135,6 +243,7 @@ export async function takeLock(path: string): Promise<LockOwner | undefined> {
     }
     if (!taken) throw new Error(`${path} changed hands ${MAX_TRIES} times while it was being taken`)
     held.set(path, text)
+    leases.set(path, keepLease(path))
     await removeDeadTakers(path)
     return undefined
   } finally {
@@ -176,6 +285,8 @@ export async function releaseLock(path: string): Promise<void> {
   const text = held.get(path)
   if (text === undefined) return
   held.delete(path)
+  leases.get(path)?.()
+  leases.delete(path)
   ours.delete(text)
   if ((await readOwner(path).catch(() => undefined))?.text === text) await rm(path, { force: true })
 }

@@ -1,19 +1,36 @@
-// The disk store's writer markers (`.ts-hamt-writing-<pid>`): which processes are writing blocks into
-// a directory, so a collection (or an `open` cleaning up) leaves their blocks in flight alone.
-// Node-only: imported only by the disk store.
+// The disk store's writer markers (`.ts-hamt-writing-<pid>-<token>`): which processes are writing
+// blocks into a directory, so a collection (or an `open` cleaning up) leaves their blocks in flight
+// alone. Node-only: imported only by the disk store.
+import { randomBytes } from 'node:crypto'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoreError } from '../errors.js'
-import { isOwnerAlive, markerOwner, ownerText, readOwner } from './disk-lock.js'
+import { isOurs, isOwnerAlive, keepLease, markerOwner, ownerText, readOwner } from './disk-lock.js'
 
 /** Held by the process collecting garbage in the directory (see `disk-lock.ts`, `car/gc.ts`). */
 export const GC_LOCK = '.ts-hamt-gc'
-/** Marks a directory a process is writing blocks into (followed by its pid; the text names it as `disk-lock.ts` does). */
+/**
+ * Marks a directory a process is writing blocks into (followed by its pid and a token; the text names
+ * it as `disk-lock.ts` does). Older versions' carry the pid alone.
+ */
 export const WRITING_MARKER = '.ts-hamt-writing-'
+/**
+ * This process's own, beside its pid: two containers' pid 1 on one volume keep two markers (one's end
+ * removed the other's when they shared one).
+ */
+const MARKER_TOKEN = randomBytes(8).toString('hex')
+const MARKER_NAME = /^\.ts-hamt-writing-([1-9]\d{0,15})(?:-([0-9a-f]{16}))?$/
+/** This process's marker in `directory`. */
+const ownMarker = (directory: string): string =>
+  join(directory, `${WRITING_MARKER}${process.pid}-${MARKER_TOKEN}`)
+/** Markers judged in a directory at most: more are refused (a collection) or left (clean-up). */
+export const MAX_MARKERS = 1024
+/** Per directory, the lease on this process's marker while it is there (its stop). */
+const leasesHere = new Map<string, () => void>()
 
 /**
- * Flushes running in this process, per directory: a marker under this process's pid is a live
- * writer only while one runs (else it is a killed writer's whose pid came back, pid 1 in a container).
+ * Flushes running in this process, per directory: this process's marker (its pid and token) is a
+ * live writer's only while one runs (or a put's marker lingers).
  */
 const flushesHere = new Map<string, number>()
 /**
@@ -38,12 +55,13 @@ export async function beginWriting(directory: string): Promise<void> {
     lingersHere.delete(directory)
   } else if (running === 0) {
     confirmedHere.delete(directory)
-    const marker = join(directory, `${WRITING_MARKER}${process.pid}`)
+    const marker = ownMarker(directory)
     // After the last writer's removal of it, if one is under way (a refusal is that writer's own).
     const removed = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
     const entered = removed.then(async () => {
       // Named as the collector lock names its holder, so a pid handed to another process is told apart.
       await writeFile(marker, await markerText()).catch(() => {})
+      if (!leasesHere.has(directory)) leasesHere.set(directory, keepLease(marker))
       const collector = await collectorElsewhere(directory)
       if (collector !== undefined) {
         throw new StoreError(
@@ -109,7 +127,9 @@ async function removeMarker(directory: string): Promise<void> {
     // A writer that began meanwhile wrote the marker again (or is writing it): it is its own now.
     if (flushesHere.has(directory) || lingersHere.has(directory)) return
     confirmedHere.delete(directory)
-    const removal = rm(join(directory, `${WRITING_MARKER}${process.pid}`), { force: true }).catch(() => {})
+    leasesHere.get(directory)?.()
+    leasesHere.delete(directory)
+    const removal = rm(ownMarker(directory), { force: true }).catch(() => {})
     markersHere.set(directory, removal)
     await removal
   }
@@ -146,23 +166,37 @@ async function removedLeftovers(directory: string): Promise<boolean> {
 export async function collectorElsewhere(directory: string): Promise<number | undefined> {
   // A lock that cannot be read (a directory in its place) keeps no writer out: collections fail on it.
   const owner = await readOwner(join(directory, GC_LOCK)).catch(() => undefined)
-  if (owner?.pid === undefined || owner.pid === process.pid) return undefined
+  // Ours by its text, not its pid: a collector in another container may be pid 1 as this one is.
+  if (owner?.pid === undefined || isOurs(owner)) return undefined
   return (await isOwnerAlive(owner)) ? owner.pid : undefined
 }
 
-/** The pid a writer marker's name carries, or undefined for any other file. */
+/** Whether `name` is a writer marker's (any version's, or a stranger's file by that name). */
+export function isMarker(name: string): boolean {
+  return name.startsWith(WRITING_MARKER)
+}
+
+/** Whether `name` is this process's own marker. */
+export function isOwnMarker(name: string): boolean {
+  const parts = MARKER_NAME.exec(name)
+  return parts?.[2] === MARKER_TOKEN && Number(parts[1]) === process.pid
+}
+
+/** The pid a writer marker's name carries, or undefined (a stranger's name). */
 export function writerPid(name: string): number | undefined {
-  return name.startsWith(WRITING_MARKER) ? Number(name.slice(WRITING_MARKER.length)) : undefined
+  const pid = MARKER_NAME.exec(name)?.[1]
+  return pid === undefined ? undefined : Number(pid)
 }
 
 /**
- * Whether the writer a marker names is still running: in this process, while a flush runs here;
- * elsewhere, its pid alive and started when the marker says (`disk-lock.ts`; an older, empty marker: its pid alive).
+ * Whether the writer a marker names is still running: this process's own, while a flush or put runs
+ * here; another's, as `disk-lock.ts` judges its text and lease (in another pid namespace, or not
+ * said: a fresh lease; a stranger's name: its lease alone). A marker gone is no writer's.
  */
 export async function isWriterAlive(directory: string, name: string): Promise<boolean> {
-  const pid = writerPid(name) as number
-  if (pid === process.pid) return flushesHere.has(directory) || lingersHere.has(directory)
-  return isOwnerAlive(await markerOwner(join(directory, name), pid))
+  if (isOwnMarker(name)) return flushesHere.has(directory) || lingersHere.has(directory)
+  const owner = await markerOwner(join(directory, name), writerPid(name))
+  return owner !== undefined && (await isOwnerAlive(owner))
 }
 
 /** Whether a flush or put of this process is writing into `directory` now. */

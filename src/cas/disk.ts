@@ -9,13 +9,16 @@ import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
 import { BlockstoreStore, type BlockstoreStoreOptions, COLLECTION_KEY, MAX_PUT_BYTES } from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
-import { releaseLock, takeLock } from './disk-lock.js'
+import { isOurs, releaseLock, takeLock } from './disk-lock.js'
 import {
   beginWriting,
   endWriting,
   GC_LOCK,
+  isMarker,
+  isOwnMarker,
   isWriterAlive,
   leftOver,
+  MAX_MARKERS,
   WRITING_MARKER,
   writerPid,
   writingHere,
@@ -302,8 +305,9 @@ const directoryKeys = new Map<string, object>()
 async function removeLeftovers(directory: string): Promise<void> {
   const entries = await readdir(directory, { withFileTypes: true })
   // A folder by a marker's name was made by no writer (and `rm` would refuse it): not a marker.
-  const markers = entries.filter((entry) => entry.name.startsWith(WRITING_MARKER) && !entry.isDirectory())
-  if (markers.length === 0) return
+  const markers = entries.filter((entry) => isMarker(entry.name) && !entry.isDirectory())
+  // More than any writers could leave: judged by no one (a collection refuses), cleaned up by hand.
+  if (markers.length === 0 || markers.length > MAX_MARKERS) return
   for (const marker of markers) {
     if (await isWriterAlive(directory, marker.name)) return
   }
@@ -330,9 +334,9 @@ async function takeCollectorLock(store: DiskStore): Promise<void> {
   const holder = await takeLock(lock)
   if (holder !== undefined) {
     throw busy(
-      holder.pid === process.pid
+      isOurs(holder)
         ? 'this process is collecting garbage in it already'
-        : `process ${holder.pid} is collecting garbage in it`,
+        : `process ${holder.pid ?? '(unknown)'} is collecting garbage in it`,
     )
   }
   collectingHere.set(directory, store)
@@ -342,12 +346,20 @@ async function takeCollectorLock(store: DiskStore): Promise<void> {
     await releaseLock(lock)
     throw busy('a store in this process is writing to it')
   }
-  for (const name of await readdir(directory)) {
-    const pid = writerPid(name)
-    if (pid === undefined || pid === process.pid || !(await isWriterAlive(directory, name))) continue
+  const markers = (await readdir(directory)).filter((name) => isMarker(name) && !isOwnMarker(name))
+  const refuse = async (what: string): Promise<never> => {
     collectingHere.delete(directory)
     await releaseLock(lock)
-    throw busy(`process ${pid} is writing to it`)
+    throw busy(what)
+  }
+  if (markers.length > MAX_MARKERS) {
+    await refuse(
+      `${markers.length} writer markers (${WRITING_MARKER}*) are in it, more than the ${MAX_MARKERS} judged; remove those of writers that have ended`,
+    )
+  }
+  for (const name of markers) {
+    if (await isWriterAlive(directory, name))
+      await refuse(`process ${writerPid(name) ?? '(unknown)'} is writing to it`)
   }
 }
 

@@ -196,7 +196,7 @@ export async function main(argv: string[], interrupt: Interrupt): Promise<number
       reportStop(interrupt, wantsJson)
       return interrupt.exitCode as number
     }
-    process.stderr.write(`${formatError(describeError(error), wantsJson)}\n`)
+    process.stderr.write(`${formatError(describeError(error), wantsJson, process.stderr.isTTY === true)}\n`)
     return error instanceof UsageError ? 2 : 1
   } finally {
     // Also after a failure: what was read on the way is often why it failed.
@@ -217,7 +217,9 @@ useNodeDefaults()
 const interrupt = new Interrupt()
 // A reader that stops early (`ts-hamt keys ROOT | head`) is not an error: stop quietly.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') process.stderr.write(`${formatError(describeError(error), false)}\n`)
+  if (error.code !== 'EPIPE') {
+    process.stderr.write(`${formatError(describeError(error), false, process.stderr.isTTY === true)}\n`)
+  }
   interrupt.exitNow(error.code === 'EPIPE' ? 0 : 1)
 })
 process.stderr.on('error', () => {}) // Nowhere left to report it.

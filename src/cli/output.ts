@@ -156,15 +156,18 @@ export function describeError(error: unknown): ErrorReport {
   return { code: 'ERR_UNEXPECTED', message: error instanceof Error ? error.message : String(error), ...fs }
 }
 
-/** The line (or JSON document, with `--json`) that reports a failed command on stderr. */
-export function formatError(report: ErrorReport, json: boolean): string {
+/**
+ * The line (or JSON document, with `--json`) that reports a failed command on stderr; `terminal`:
+ * whether stderr is one (messages quote keys, paths and server answers: escaped there, exact into a
+ * pipe or log, as results are, so a Windows path keeps single backslashes).
+ */
+export function formatError(report: ErrorReport, json: boolean, terminal = false): string {
   if (json) return JSON.stringify({ error: report })
   // A system error's message already ends with its errno code: name each code once.
   const codes = [...new Set([report.code, report.errno])].filter(
     (code) => code !== undefined && !report.message.endsWith(`(${code})`),
   )
-  // Messages quote keys, paths and server answers: escaped always, as stderr is read by people.
-  const message = terminalText(report.message, '\n\t')
+  const message = terminal ? terminalText(report.message, '\n\t') : report.message
   return codes.length === 0 ? `ts-hamt: ${message}` : `ts-hamt: ${message} (${codes.join(', ')})`
 }
 

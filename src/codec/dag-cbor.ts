@@ -213,23 +213,44 @@ export function encodeDagCbor(value: unknown): Uint8Array {
 }
 
 /**
- * How deep non-empty arrays and objects nest in `value` (as {@link nestingDepth} counts a block's),
- * read without recursion; an object met again (shared, or a cycle) is not walked twice.
+ * How deep non-empty arrays and objects nest in `value` as the encoder walks it (as {@link
+ * nestingDepth} counts a block's), read without recursion: an object met again (shared) adds its
+ * height wherever it is (counted once, remembered); one on its own way down (a cycle) is not followed.
  */
 function valueDepth(value: unknown): number {
-  const seen = new Set<object>()
-  const todo: Array<{ item: unknown; depth: number }> = [{ item: value, depth: 0 }]
-  let deepest = 0
-  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
-    const { item, depth } = next
-    // Bytes and CIDs (`asCID` is the CID itself) are leaves.
-    if (typeof item !== 'object' || item === null || ArrayBuffer.isView(item) || seen.has(item)) continue
-    if ((item as { asCID?: unknown }).asCID === item) continue
-    seen.add(item)
-    const members = Array.isArray(item) ? item : Object.values(item)
-    if (members.length === 0) continue
-    deepest = Math.max(deepest, depth + 1)
-    for (const member of members) todo.push({ item: member, depth: depth + 1 })
+  const heights = new Map<object, number>()
+  const onPath = new Set<object>()
+  const frames: Array<{ item: object; members: unknown[]; at: number; height: number }> = []
+  const enter = (item: unknown): void => {
+    const list = membersOf(item)
+    if (list === undefined || onPath.has(item as object)) return
+    onPath.add(item as object)
+    frames.push({ item: item as object, members: list, at: 0, height: 0 })
   }
-  return deepest
+  enter(value)
+  let depth = 0
+  for (let frame = frames.at(-1); frame !== undefined; frame = frames.at(-1)) {
+    if (frame.at < frame.members.length) {
+      const member = frame.members[frame.at++]
+      const known = typeof member === 'object' && member !== null ? heights.get(member) : undefined
+      if (known === undefined) enter(member)
+      else frame.height = Math.max(frame.height, known)
+      continue
+    }
+    frames.pop()
+    onPath.delete(frame.item)
+    heights.set(frame.item, frame.height + 1)
+    const parent = frames.at(-1)
+    if (parent === undefined) depth = frame.height + 1
+    else parent.height = Math.max(parent.height, frame.height + 1)
+  }
+  return depth
+}
+
+/** The members of a non-empty array or object; undefined for a leaf (bytes and CIDs: `asCID` is the CID itself). */
+function membersOf(item: unknown): unknown[] | undefined {
+  if (typeof item !== 'object' || item === null || ArrayBuffer.isView(item)) return undefined
+  if ((item as { asCID?: unknown }).asCID === item) return undefined
+  const members = Array.isArray(item) ? item : Object.values(item)
+  return members.length === 0 ? undefined : members
 }

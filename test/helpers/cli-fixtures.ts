@@ -1,11 +1,11 @@
 // Fixtures of the CLI tests: a Zarr dataset encrypted as py-hamt encrypts one (for `zarr --key-hex`
-// and `--key-file`), and a run of the built binary on a real pseudo-terminal.
-import { execFile } from 'node:child_process'
+// and `--key-file`), and runs of the built binary on a real pseudo-terminal and with bytes on its stdin.
+import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 import * as zarr from 'zarrita'
 import { EncryptedZarrHAMTStore, HAMT } from '../../src/index.js'
 import { DiskStore } from '../../src/node/index.js'
-import { cliBinary } from './cli.js'
+import { type CliRun, cliBinary } from './cli.js'
 
 /**
  * A dataset in the disk store at `directory`, encrypted with a random 32-byte key and `header`: a
@@ -46,4 +46,18 @@ export async function onTerminal(cwd: string, args: string[]): Promise<string> {
   // script exits with the command's code (-e): a failed command's output is on the error.
   const { stdout } = await run.catch((error: { stdout: string }) => error)
   return stdout.replaceAll('\r\n', '\n') // the terminal's own line endings
+}
+
+/** Runs the CLI in `cwd` with `input` on its stdin (a pipe). */
+export function withStdin(cwd: string, args: string[], input: Uint8Array): Promise<CliRun> {
+  const child = spawn(process.execPath, [cliBinary, ...args], {
+    cwd,
+    env: { ...process.env, TS_HAMT_STORE: '' },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+  child.stdin.end(input)
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })))
 }

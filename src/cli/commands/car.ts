@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises'
 import { exportCar } from '../../car/export.js'
 import { exportCarFile, importCarFile } from '../../car/files.js'
 import { importCar } from '../../car/import.js'
+import { InvalidValueError, isHamtError } from '../../errors.js'
 import { partialPath, wholeFileTarget } from '../../util/partial-files.js'
 import { asSink, rootOf, UsageError } from '../context.js'
 import { isStdout, outputPath, STDOUT } from '../partial.js'
@@ -10,6 +11,15 @@ import type { Command } from './command.js'
 
 /** `import -`: the CAR comes on stdin. */
 const STDIN = '-'
+
+/** A CAR from stdin refused: its message names stdin, where the import's says "the CAR file". */
+function onStdin(error: unknown): never {
+  if (!isHamtError(error, 'ERR_INVALID_VALUE')) throw error
+  const named = error.message.replaceAll('the CAR file', 'the CAR on stdin')
+  throw new InvalidValueError(named === error.message ? `the CAR on stdin: ${named}` : named, {
+    cause: error,
+  })
+}
 
 export const exportCommand: Command = {
   name: 'export',
@@ -77,7 +87,7 @@ is checked whole before its first block is stored, stdin cannot be.`,
     }
     const { roots, blocks } =
       file === STDIN
-        ? await importCar(sink, process.stdin, options)
+        ? await importCar(sink, process.stdin, options).catch(onStdin)
         : await importCarFile(sink, file, options)
     progress.done()
     context.output.result({ roots: roots.map(String), blocks }, () =>
