@@ -54,6 +54,9 @@ describe('followContentPath', () => {
     const found = await followContentPath(top, '/data/cat alog/a b/list/1', getBlock)
     assert.equal(String(found), String(leaf))
     assert.deepEqual(loads, [String(top), String(inner), String(catalog)])
+    // Kubo reads a list index as Go's ParseInt does: a sign and leading zeros are allowed.
+    assert.equal(String(await followContentPath(top, '/data/cat alog/a b/list/01', getBlock)), String(leaf))
+    assert.equal(String(await followContentPath(top, '/data/cat alog/a b/list/+1', getBlock)), String(leaf))
     assert.equal(String(await followContentPath(top, '/./data/x/../leaf/', getBlock)), String(leaf))
   })
 
@@ -61,7 +64,8 @@ describe('followContentPath', () => {
     assert.match((await refusal('/data/missing')).message, /no link named "missing" \(at \/data\)/)
     assert.match((await refusal('/data/cat alog/n')).message, /ends inside a block/)
     assert.match((await refusal('/data/cat alog/a b/list')).message, /ends inside a block/)
-    assert.match((await refusal('/data/cat alog/a b/list/01')).message, /no field "01"/)
+    assert.match((await refusal('/data/cat alog/a b/list/-1')).message, /no field "-1"/)
+    assert.match((await refusal('/data/cat alog/a b/list/0x1')).message, /no field "0x1"/)
     assert.match((await refusal('/data/cat alog/a b/list/2')).message, /no field "2"/)
     assert.match((await refusal('/data/cat alog/constructor')).message, /no field "constructor"/)
     assert.match((await refusal('/data/leaf/more')).message, /codec 0x55 has no paths/)
