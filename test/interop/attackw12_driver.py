@@ -17,14 +17,15 @@ history in:  {"rpcUrl", "gatewayUrl", "version": "v1"|"v2", "chunksPerShard": in
         the last root writable, runs its ops through zarr-python and flushes.
         out: {"roots": [root per phase], "logs": [[[op, key, hex], ...] per phase],
               "values": {name: {"shape", "values"}}} (read back by zarr-python from the last root;
-              NaN as null, bools as 0/1)
+              NaN as null, bools as 0/1); when py-hamt refuses a call: {"roots", "logs", "error"}, the
+              last log ending at the refused call
 read    in:  {"rpcUrl", "gatewayUrl", "root", "paths": [array path]}
         out: {"values": {path: {"shape", "values"}}}
 """
 
 from __future__ import annotations
 
-from driver_io import JsonObject, RequestError, field, run_driver
+from driver_io import JsonObject, RequestError, field, from_hex, run_driver
 
 import math
 import sys
@@ -33,7 +34,8 @@ from typing import Any
 
 import numpy as np
 import zarr
-from py_hamt import KuboCAS, ShardedZarrStore
+from multiformats import CID
+from py_hamt import HAMT, KuboCAS, ShardedZarrStore, SimpleEncryptedZarrHAMTStore
 from sharded_driver import log_calls
 
 warnings.simplefilter("ignore")
@@ -65,6 +67,28 @@ def region(op: JsonObject) -> tuple[slice, ...]:
     return tuple(slice(a, b) for a, b in zip(field(op, "start", list), field(op, "stop", list), strict=True))
 
 
+def run_ops(store: Any, prefix: str, create: list[JsonObject], ops: list[JsonObject]) -> None:
+    """Creates the arrays of `create`, then runs the operations, all through zarr-python."""
+    for spec in create:
+        zarr.create_array(store, name=prefix + spec["name"], shape=tuple(spec["shape"]),
+                          chunks=tuple(spec["chunks"]), dtype=spec["dtype"], fill_value=fill_of(spec),
+                          compressors=None, zarr_format=3)
+    for op in ops:
+        array = zarr.open_array(store, path=prefix + field(op, "array", str), mode="r+", zarr_format=3)
+        kind = field(op, "op", str)
+        if kind == "write":
+            sel = region(op)
+            shape = tuple(s.stop - s.start for s in sel)
+            raw = [float("nan") if v is None else v for v in field(op, "values", list)]
+            array[sel] = np.array(raw, dtype=array.dtype).reshape(shape)
+        elif kind == "resize":
+            array.resize(tuple(field(op, "shape", list)))
+        elif kind == "attrs":
+            array.attrs.put(field(op, "attrs", dict))
+        else:
+            raise RequestError(f"unknown op {kind!r}")
+
+
 async def history(req: JsonObject) -> JsonObject:
     version = field(req, "version", str)
     cps = field(req, "chunksPerShard", int)
@@ -85,29 +109,14 @@ async def history(req: JsonObject) -> JsonObject:
                 store = await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=roots[-1])
             log: list[list[str]] = []
             log_calls(store, log)
-            if i == 0:
-                if version == "v2":
-                    zarr.open_group(store, path="g", mode="w", zarr_format=3)
-                for spec in arrays:
-                    zarr.create_array(store, name=prefix + spec["name"], shape=tuple(spec["shape"]),
-                                      chunks=tuple(spec["chunks"]), dtype=spec["dtype"], fill_value=fill_of(spec),
-                                      compressors=None, zarr_format=3)
-            for op in ops:
-                array = zarr.open_array(store, path=prefix + field(op, "array", str), mode="r+", zarr_format=3)
-                kind = field(op, "op", str)
-                if kind == "write":
-                    sel = region(op)
-                    shape = tuple(s.stop - s.start for s in sel)
-                    raw = [float("nan") if v is None else v for v in field(op, "values", list)]
-                    array[sel] = np.array(raw, dtype=array.dtype).reshape(shape)
-                elif kind == "resize":
-                    array.resize(tuple(field(op, "shape", list)))
-                elif kind == "attrs":
-                    array.attrs.put(field(op, "attrs", dict))
-                else:
-                    raise RequestError(f"unknown op {kind!r}")
-            roots.append(str(await store.flush()))
+            if i == 0 and version == "v2":
+                zarr.open_group(store, path="g", mode="w", zarr_format=3)
             logs.append(log)
+            try:
+                run_ops(store, prefix, arrays if i == 0 else [], ops)
+            except Exception as error:  # noqa: BLE001 - py-hamt refusing a call is an answer: the log ends at it
+                return {"roots": roots, "logs": logs, "error": repr(error)}
+            roots.append(str(await store.flush()))
         reader = await ShardedZarrStore.open(cas=cas, read_only=True, root_cid=roots[-1])
         values = {spec["name"]: flat(zarr.open_array(reader, path=prefix + spec["name"], mode="r", zarr_format=3))
                   for spec in arrays}
@@ -121,5 +130,54 @@ async def read(req: JsonObject) -> JsonObject:
                            for path in field(req, "paths", list)}}
 
 
+def cipher(req: JsonObject) -> SimpleEncryptedZarrHAMTStore:
+    """py-hamt's own _encrypt/_decrypt, on a store object that needs no HAMT for them."""
+    store = SimpleEncryptedZarrHAMTStore.__new__(SimpleEncryptedZarrHAMTStore)
+    store.encryption_key = from_hex(field(req, "keyHex", str), "keyHex")
+    store.header = from_hex(req.get("headerHex", ""), "headerHex")
+    return store
+
+
+async def seal(req: JsonObject) -> JsonObject:
+    store = cipher(req)
+    return {"sealed": [store._encrypt(from_hex(text, "plain")).hex() for text in field(req, "plains", list)]}
+
+
+async def open_sealed(req: JsonObject) -> JsonObject:
+    store = cipher(req)
+    opened: list[str | None] = []
+    for text in field(req, "sealed", list):
+        try:
+            opened.append(store._decrypt(from_hex(text, "sealed")).hex())
+        except ValueError:
+            opened.append(None)
+    return {"plains": opened}
+
+
+async def encrypted_write(req: JsonObject) -> JsonObject:
+    arrays = field(req, "arrays", list)
+    async with kubo_cas(req) as cas:
+        hamt = await HAMT.build(cas=cas, values_are_bytes=True)
+        store = SimpleEncryptedZarrHAMTStore(hamt, False, from_hex(field(req, "keyHex", str), "keyHex"),
+                                             from_hex(req.get("headerHex", ""), "headerHex"))
+        run_ops(store, "", arrays, field(req, "ops", list))
+        await hamt.make_read_only()
+        values = {spec["name"]: flat(zarr.open_array(store.with_read_only(True), path=spec["name"], mode="r",
+                                                     zarr_format=3)) for spec in arrays}
+        keys = sorted([key async for key in hamt.keys()])
+        return {"root": str(hamt.root_node_id), "values": values, "keys": keys}
+
+
+async def encrypted_read(req: JsonObject) -> JsonObject:
+    async with kubo_cas(req) as cas:
+        hamt = await HAMT.build(cas=cas, root_node_id=CID.decode(field(req, "root", str)), read_only=True,
+                                values_are_bytes=True)
+        store = SimpleEncryptedZarrHAMTStore(hamt, True, from_hex(field(req, "keyHex", str), "keyHex"),
+                                             from_hex(req.get("headerHex", ""), "headerHex"))
+        return {"values": {path: flat(zarr.open_array(store, path=path, mode="r", zarr_format=3))
+                           for path in field(req, "paths", list)}}
+
+
 if __name__ == "__main__":
-    sys.exit(run_driver("attackw12_driver", {"history": history, "read": read}, sys.argv))
+    sys.exit(run_driver("attackw12_driver", {"history": history, "read": read, "seal": seal, "open": open_sealed,
+                                                 "encrypted-write": encrypted_write, "encrypted-read": encrypted_read}, sys.argv))
