@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test'
 import { hexToBytes } from '../src/blocks.js'
 import { HamtError, KuboStore, ShardedZarrStore } from '../src/index.js'
 import { kuboOptions, startKubo } from './helpers/kubo.js'
-import { attackWriteDriver } from './helpers/python.js'
+import { attackWriteDriver, shardedDriver } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import { type Flat, generate, readFlat, type Spec } from './helpers/zarr-histories.js'
 
@@ -23,9 +23,9 @@ const daemon = await startKubo()
 after(() => daemon.stop())
 const urls = { rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl }
 const kubo = (): KuboStore => new KuboStore(kuboOptions(urls))
+const seed = testSeed()
 
 describe('random sharded histories by zarr-python: ts-hamt replays them to py-hamt’s roots and reads the same values', () => {
-  const seed = testSeed()
   for (const version of ['v1', 'v2'] as const) {
     for (let c = 0; c < Number(process.env.CASES ?? 4); c++) {
       it(`${version} case ${c} (seed ${seed})`, async () => {
@@ -74,6 +74,90 @@ describe('random sharded histories by zarr-python: ts-hamt replays them to py-ha
           const path = version === 'v2' ? `g/${spec.name}` : spec.name
           assert.deepEqual(await readFlat(reader, path), python.values[spec.name], `${path} of ${context}`)
         }
+      })
+    }
+  }
+})
+
+type StructuralOp =
+  | { op: 'resize'; shape: number[]; arrayPath?: string }
+  | { op: 'resizeVariable'; name: string; shape: number[] }
+  | { op: 'graft'; root: string; offset: number[]; sourceArrayPath?: string; targetArrayPath?: string }
+  | { op: 'migrate'; path: string }
+
+/** Runs the operations in ts-hamt as sharded_driver.py's `ops` runs them in py-hamt, then flushes. */
+async function applyStructural(store: ShardedZarrStore, ops: StructuralOp[]): Promise<string> {
+  for (const op of ops) {
+    if (op.op === 'resize')
+      await store.resize(op.shape, op.arrayPath === undefined ? {} : { arrayPath: op.arrayPath })
+    else if (op.op === 'resizeVariable') await store.resizeVariable(op.name, op.shape)
+    else if (op.op === 'graft') {
+      const { sourceArrayPath, targetArrayPath } = op
+      await store.graft(op.root, op.offset, {
+        ...(sourceArrayPath === undefined ? {} : { sourceArrayPath }),
+        ...(targetArrayPath === undefined ? {} : { targetArrayPath }),
+      })
+    } else await store.migrateToV2(op.path)
+  }
+  return (await store.flush()).toString()
+}
+
+describe('random resizes, grafts and migrations of random histories give py-hamt’s roots (or both refuse)', () => {
+  for (const version of ['v1', 'v2'] as const) {
+    for (let c = 0; c < Number(process.env.CASES ?? 3); c++) {
+      it(`${version} case ${c} (seed ${seed})`, async (t) => {
+        const random = mulberry32(seed + 1000 + c * 2 + (version === 'v1' ? 0 : 1))
+        const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1))
+        const { arrays, phases, cps } = generate(random, { v1: version === 'v1' })
+        const made = await attackWriteDriver<History>('history', {
+          ...urls,
+          version,
+          chunksPerShard: cps,
+          arrays,
+          phases: phases.slice(0, 1),
+        })
+        if (made.error !== undefined) return // the first test covers refused histories
+        const root = made.roots[0] as string
+        const prefix = version === 'v2' ? 'g/' : ''
+        const ranked = arrays.filter((a) => version === 'v2' || a === arrays[0])
+        const ops: StructuralOp[] = []
+        for (let n = int(1, 3); n > 0; n--) {
+          const spec = ranked[int(0, ranked.length - 1)] as Spec
+          // Mostly the array's rank, sometimes one more (both sides must refuse that).
+          const rank = spec.shape.length + (random() < 0.1 ? 1 : 0)
+          const shape = Array.from({ length: rank }, () => (random() < 0.15 ? 0 : int(1, 9)))
+          const arrayPath = version === 'v2' ? { arrayPath: `${prefix}${spec.name}` } : {}
+          const roll = random()
+          if (roll < 0.4) ops.push({ op: 'resize', shape, ...arrayPath })
+          else if (roll < 0.6) ops.push({ op: 'resizeVariable', name: `${prefix}${spec.name}`, shape })
+          else if (roll < 0.9) {
+            const offset = Array.from({ length: rank }, () => int(0, 2))
+            const paths =
+              version === 'v2'
+                ? { sourceArrayPath: `${prefix}${spec.name}`, targetArrayPath: `${prefix}${spec.name}` }
+                : {}
+            ops.push({ op: 'graft', root, offset, ...paths })
+          } else if (version === 'v1') ops.push({ op: 'migrate', path: 'g/a0' })
+        }
+        const context = JSON.stringify({ arrays, cps, ops })
+        let python: { root: string } | Error
+        try {
+          python = await shardedDriver<{ root: string }>('ops', { ...urls, root, ops })
+        } catch (error) {
+          python = error as Error
+        }
+        const store = await ShardedZarrStore.open(root, { store: kubo(), readOnly: false })
+        if (python instanceof Error) {
+          assert.match(python.message, /ops failed/, 'py-hamt refused, not the driver')
+          t.diagnostic(`both refuse: ${python.message}`)
+          await assert.rejects(
+            applyStructural(store, ops),
+            HamtError,
+            `after ${python.message} in ${context}`,
+          )
+          return
+        }
+        assert.equal(await applyStructural(store, ops), python.root, context)
       })
     }
   }

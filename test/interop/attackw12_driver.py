@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import zarr
 from multiformats import CID
-from py_hamt import HAMT, KuboCAS, ShardedZarrStore, SimpleEncryptedZarrHAMTStore
+from py_hamt import HAMT, KuboCAS, ShardedZarrStore, SimpleEncryptedZarrHAMTStore, ZarrHAMTStore
 from sharded_driver import log_calls
 
 warnings.simplefilter("ignore")
@@ -178,6 +178,74 @@ async def encrypted_read(req: JsonObject) -> JsonObject:
                            for path in field(req, "paths", list)}}
 
 
+def writers_dataset(rng: Any, times: range, nlat: int, dtype: str) -> Any:
+    """A random dataset over `times`: a time-chunked data variable, a time series and a static field."""
+    import xarray as xr
+
+    t = np.array(list(times), dtype=np.int64)
+    cube = rng.integers(-100, 100, size=(len(t), nlat)).astype(dtype)
+    return xr.Dataset(
+        data_vars={"temp": (("time", "lat"), cube, {"units": "K"}),
+                   "count": (("time",), (t * 3 + 1).astype(np.int32)),
+                   "mask": (("lat",), np.arange(nlat, dtype=np.uint8))},
+        coords={"time": ("time", t, {"units": "days since 2020-01-01"}),
+                "lat": ("lat", np.arange(nlat, dtype=np.float32))},
+        attrs={"title": "attackw12"},
+    )
+
+
+async def writers(req: JsonObject) -> JsonObject:
+    """Base, two writers A and B from it, and C = one writer doing B then A, by xarray through py-hamt."""
+    layout = field(req, "layout", str)
+    ntime, nlat, ct = field(req, "ntime", int), field(req, "nlat", int), field(req, "timeChunk", int)
+    dtype, append, split = field(req, "dtype", str), req.get("append", 0), field(req, "split", int)
+    rng = np.random.default_rng(field(req, "seed", int))
+    base_ds = writers_dataset(rng, range(ntime), nlat, dtype)
+    encoding = {"temp": {"chunks": (ct, nlat)}, "count": {"chunks": (ct,)}, "time": {"chunks": (ct,)}}
+    region_b = writers_dataset(rng, range(split), nlat, dtype).drop_vars(["mask", "lat"])
+    if append:
+        step_a = writers_dataset(rng, range(ntime, ntime + append), nlat, dtype)
+    else:
+        step_a = writers_dataset(rng, range(split, ntime), nlat, dtype).drop_vars(["mask", "lat"])
+    group = "g" if layout == "sharded" else None
+
+    async with kubo_cas(req) as cas:
+        async def session(root: Any, write: Any) -> str:
+            if layout == "sharded":
+                store = (await ShardedZarrStore.open(cas=cas, read_only=False, chunks_per_shard=field(req, "chunksPerShard", int))
+                         if root is None else await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=root))
+                write(store)
+                return str(await store.flush())
+            hamt = (await HAMT.build(cas=cas, values_are_bytes=True) if root is None
+                    else await HAMT.build(cas=cas, root_node_id=CID.decode(root), values_are_bytes=True))
+            write(ZarrHAMTStore(hamt))
+            await hamt.make_read_only()
+            return str(hamt.root_node_id)
+
+        def do_base(store: Any) -> None:
+            base_ds.to_zarr(store, mode="w", zarr_format=3, consolidated=False, encoding=encoding, group=group)
+
+        def do_a(store: Any) -> None:
+            if append:
+                step_a.to_zarr(store, append_dim="time", zarr_format=3, consolidated=False, group=group)
+            else:
+                step_a.to_zarr(store, region={"time": slice(split, ntime)}, zarr_format=3, consolidated=False, group=group)
+
+        def do_b(store: Any) -> None:
+            region_b.to_zarr(store, region={"time": slice(0, split)}, zarr_format=3, consolidated=False, group=group)
+
+        def both(store: Any) -> None:
+            do_b(store)
+            do_a(store)
+
+        base = await session(None, do_base)
+        a = await session(base, do_a)
+        b = await session(base, do_b)
+        c = await session(base, both)
+        return {"base": base, "a": a, "b": b, "c": c}
+
+
 if __name__ == "__main__":
     sys.exit(run_driver("attackw12_driver", {"history": history, "read": read, "seal": seal, "open": open_sealed,
-                                                 "encrypted-write": encrypted_write, "encrypted-read": encrypted_read}, sys.argv))
+                                                 "encrypted-write": encrypted_write, "encrypted-read": encrypted_read,
+                                                 "writers": writers}, sys.argv))
