@@ -19,7 +19,7 @@ export type Op =
 export type Flat = { shape: number[]; values: (number | null)[] }
 const DTYPES = ['uint8', 'int16', 'int32', 'uint32', 'float32', 'float64', 'bool'] as const
 
-/** What a history may hold: `v1` keeps the first array at least 1-d; `writesOnly` leaves out resizes, attribute rewrites and bools (zarrita writes it). */
+/** What a history may hold: `v1` keeps the first array at least 1-d (and see below); `writesOnly` leaves out resizes, attribute rewrites and bools (zarrita writes it). */
 export type HistoryKind = { v1?: boolean; writesOnly?: boolean }
 
 /** A random history for one case: arrays, then 2 or 3 phases of zarr-level operations. */
@@ -33,7 +33,10 @@ export function generate(
   const arrays: Spec[] = []
   for (let a = 0; a < int(1, 2); a++) {
     // A v1 store's primary array has at least one dimension (py-hamt opens v1 from a shape).
-    const ndim = int(a === 0 && kind.v1 ? 1 : 0, 4)
+    // v1: other arrays get another rank, and a phase resizes at most once (py-hamt 3.6.0 compares
+    // v1 array documents of the primary's rank with the shape the store was opened at, not the index's).
+    const first = arrays[0]
+    const ndim = kind.v1 ? (first === undefined ? int(1, 4) : (first.shape.length % 4) + 1) : int(0, 4)
     const dtype = pick(kind.writesOnly ? DTYPES.filter((d) => d !== 'bool') : DTYPES)
     const fill =
       dtype === 'bool' ? random() < 0.5 : dtype.startsWith('float') && random() < 0.5 ? 'NaN' : int(0, 3)
@@ -55,6 +58,7 @@ export function generate(
   const phases: Op[][] = []
   for (let p = 0; p < int(2, 3); p++) {
     const ops: Op[] = []
+    let resized = false
     for (let n = 0; n < int(1, 4); n++) {
       const spec = pick(arrays)
       const shape = shapes.get(spec.name) as number[]
@@ -69,7 +73,8 @@ export function generate(
           allFill ? (spec.fill === 'NaN' ? null : Number(spec.fill)) : value(spec),
         )
         ops.push({ op: 'write', array: spec.name, start, stop, values })
-      } else if (roll < 0.85 && shape.length > 0) {
+      } else if (roll < 0.85 && shape.length > 0 && !(kind.v1 && resized)) {
+        resized = true
         const next = shape.map(() => dim())
         shapes.set(spec.name, next)
         ops.push({ op: 'resize', array: spec.name, shape: next })
