@@ -15,6 +15,14 @@ export type Op =
   | { op: 'write'; array: string; start: number[]; stop: number[]; values: (number | null)[] }
   | { op: 'resize'; array: string; shape: number[] }
   | { op: 'attrs'; array: string; attrs: Record<string, unknown> }
+/** What attackw12_driver.py's `history` answers: roots and store-call logs per phase, the last root's values, or where py-hamt refused. */
+export type History = {
+  roots: string[]
+  logs: [string, string, string][][]
+  values: Record<string, Flat>
+  error?: string
+}
+
 /** An array's values as the driver flattens them. */
 export type Flat = { shape: number[]; values: (number | null)[] }
 const DTYPES = ['uint8', 'int16', 'int32', 'uint32', 'float32', 'float64', 'bool'] as const
