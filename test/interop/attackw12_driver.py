@@ -35,14 +35,10 @@ from typing import Any
 import numpy as np
 import zarr
 from multiformats import CID
-from py_hamt import HAMT, KuboCAS, ShardedZarrStore, SimpleEncryptedZarrHAMTStore, ZarrHAMTStore
-from sharded_driver import log_calls
+from py_hamt import HAMT, ShardedZarrStore, SimpleEncryptedZarrHAMTStore, ZarrHAMTStore
+from sharded_driver import kubo_cas, log_calls, writable_store
 
 warnings.simplefilter("ignore")
-
-
-def kubo_cas(req: JsonObject) -> KuboCAS:
-    return KuboCAS(rpc_base_url=field(req, "rpcUrl", str), gateway_base_url=field(req, "gatewayUrl", str))
 
 
 def fill_of(spec: JsonObject) -> Any:
@@ -100,14 +96,10 @@ async def history(req: JsonObject) -> JsonObject:
     logs: list[list[list[str]]] = []
     async with kubo_cas(req) as cas:
         for i, ops in enumerate(phases):
-            if i == 0 and version == "v1":
-                first = arrays[0]
-                store = await ShardedZarrStore.open(cas=cas, read_only=False, array_shape=tuple(first["shape"]),
-                                                    chunk_shape=tuple(first["chunks"]), chunks_per_shard=cps)
-            elif i == 0:
-                store = await ShardedZarrStore.open(cas=cas, read_only=False, chunks_per_shard=cps)
-            else:
-                store = await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=roots[-1])
+            first = arrays[0]
+            opening = ({"root": roots[-1]} if i > 0 else {"chunksPerShard": cps} if version == "v2" else
+                       {"create": {"arrayShape": first["shape"], "chunkShape": first["chunks"], "chunksPerShard": cps}})
+            store = await writable_store(cas, opening, new_v2=True)
             log: list[list[str]] = []
             log_calls(store, log)
             if i == 0 and version == "v2":
@@ -215,8 +207,8 @@ async def writers(req: JsonObject) -> JsonObject:
     async with kubo_cas(req) as cas:
         async def session(root: Any, write: Any) -> str:
             if layout == "sharded":
-                store = (await ShardedZarrStore.open(cas=cas, read_only=False, chunks_per_shard=field(req, "chunksPerShard", int))
-                         if root is None else await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=root))
+                opening = {"root": root} if root is not None else {"chunksPerShard": field(req, "chunksPerShard", int)}
+                store = await writable_store(cas, opening, new_v2=True)
                 write(store)
                 return str(await store.flush())
             hamt = (await HAMT.build(cas=cas, values_are_bytes=True) if root is None
