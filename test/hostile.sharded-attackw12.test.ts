@@ -5,11 +5,11 @@
 // and zarrita through ts-hamt must read the values zarr-python reads.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import { hexToBytes } from '../src/blocks.js'
 import { HamtError, KuboStore, ShardedZarrStore } from '../src/index.js'
 import { kuboOptions, startKubo } from './helpers/kubo.js'
 import { attackWriteDriver } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
+import { replayStoreCalls } from './helpers/sharded.js'
 import { generate, type History, type Op, readFlat, type Spec } from './helpers/zarr-histories.js'
 
 const daemon = await startKubo()
@@ -44,15 +44,7 @@ async function compareHistory(
         store: kubo(),
         readOnly: false,
       })
-    const replay = async (): Promise<void> => {
-      for (const [op, key, hex] of log) {
-        if (op === 'set') await store.set(key, hexToBytes(hex))
-        else if (op === 'delete') await store.delete(key)
-        else if (op === 'delete_dir') await store.deleteDir(key)
-        else if (op === 'clear') await store.clear()
-        else assert.fail(`unknown store call ${op}`)
-      }
-    }
+    const replay = (): Promise<void> => replayStoreCalls(store, log)
     // py-hamt refused a call of its last phase (zarr's concurrent calls may follow it in the
     // log): ts-hamt refuses one too, with a typed error.
     if (python.error !== undefined && phase === python.logs.length - 1) {

@@ -4,11 +4,11 @@
 // stale v1 shape within one session, as todo tests.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import { hexToBytes } from '../src/blocks.js'
 import { HamtError, KuboStore, ShardedZarrStore } from '../src/index.js'
 import { kuboOptions, startKubo } from './helpers/kubo.js'
 import { attackWriteDriver, shardedDriver } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
+import { applyStructural, replayStoreCalls, type StructuralOp } from './helpers/sharded.js'
 import { generate, type History, type Spec } from './helpers/zarr-histories.js'
 
 const daemon = await startKubo()
@@ -16,29 +16,6 @@ after(() => daemon.stop())
 const urls = { rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl }
 const kubo = (): KuboStore => new KuboStore(kuboOptions(urls))
 const seed = testSeed()
-
-type StructuralOp =
-  | { op: 'resize'; shape: number[]; arrayPath?: string }
-  | { op: 'resizeVariable'; name: string; shape: number[] }
-  | { op: 'graft'; root: string; offset: number[]; sourceArrayPath?: string; targetArrayPath?: string }
-  | { op: 'migrate'; path: string }
-
-/** Runs the operations in ts-hamt as sharded_driver.py's `ops` runs them in py-hamt, then flushes. */
-async function applyStructural(store: ShardedZarrStore, ops: StructuralOp[]): Promise<string> {
-  for (const op of ops) {
-    if (op.op === 'resize')
-      await store.resize(op.shape, op.arrayPath === undefined ? {} : { arrayPath: op.arrayPath })
-    else if (op.op === 'resizeVariable') await store.resizeVariable(op.name, op.shape)
-    else if (op.op === 'graft') {
-      const { sourceArrayPath, targetArrayPath } = op
-      await store.graft(op.root, op.offset, {
-        ...(sourceArrayPath === undefined ? {} : { sourceArrayPath }),
-        ...(targetArrayPath === undefined ? {} : { targetArrayPath }),
-      })
-    } else await store.migrateToV2(op.path)
-  }
-  return (await store.flush()).toString()
-}
 
 describe('random resizes, grafts and migrations of random histories give py-hamt’s roots (or both refuse)', () => {
   for (const version of ['v1', 'v2'] as const) {
@@ -142,10 +119,7 @@ describe('py-hamt’s stale v1 shape within one session (known divergence)', () 
     })
     assert.equal(python.roots[0], made.roots[0])
     const store = await ShardedZarrStore.open(made.roots[0] as string, { store: kubo(), readOnly: false })
-    for (const [op, key, hex] of python.logs[1] ?? []) {
-      if (op === 'set') await store.set(key, hexToBytes(hex))
-      else await store.delete(key)
-    }
+    await replayStoreCalls(store, python.logs[1] ?? [])
     assert.equal((await store.flush()).toString(), python.roots[1])
   })
 
