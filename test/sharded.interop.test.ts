@@ -15,6 +15,7 @@ import { readVariable, type Variable, writeClimate } from './helpers/climate.js'
 import { kuboOptions, startKubo } from './helpers/kubo.js'
 import { shardedDriver, zarrDriver } from './helpers/python.js'
 import { testSeed } from './helpers/random.js'
+import { applyStructural, replayStoreCalls, type StructuralOp } from './helpers/sharded.js'
 
 type Described = Variable & { dims: string[] }
 type Written = {
@@ -30,17 +31,6 @@ after(() => daemon.stop())
 const urls = { rpcUrl: daemon.rpcUrl, gatewayUrl: daemon.gatewayUrl }
 const kubo = (): KuboStore => new KuboStore(kuboOptions(urls))
 const CHUNKS_PER_SHARD = 5
-
-/** Replays one phase of Python's store calls, in the order they reached py-hamt's store. */
-async function replay(store: ShardedZarrStore, log: [string, string, string][]): Promise<void> {
-  for (const [op, key, hex] of log) {
-    if (op === 'set') await store.set(key, hexToBytes(hex))
-    else if (op === 'delete') await store.delete(key)
-    else if (op === 'delete_dir') await store.deleteDir(key)
-    else if (op === 'clear') await store.clear()
-    else assert.fail(`unknown store call ${op}`)
-  }
-}
 
 /** Every variable as zarrita reads it through ts-hamt, compared with what xarray wrote. */
 async function assertSameValues(store: ShardedZarrStore, expected: Record<string, Described>): Promise<void> {
@@ -99,7 +89,7 @@ describe('py-hamt writes, ts-hamt reads and writes the same bytes', () => {
               store: kubo(),
               readOnly: false,
             })
-          await replay(store, log)
+          await replayStoreCalls(store, log)
           assert.equal((await store.flush()).toString(), written.roots[phase], `root after phase ${phase}`)
         }
       })
@@ -129,7 +119,7 @@ describe('Zarr format 2 datasets in sharded stores (classic chunk keys such as t
               chunksPerShard: CHUNKS_PER_SHARD,
             })
           : await ShardedZarrStore.create({ store: kubo(), chunksPerShard: CHUNKS_PER_SHARD })
-      await replay(store, written.logs[0] as [string, string, string][])
+      await replayStoreCalls(store, written.logs[0] as [string, string, string][])
       assert.equal((await store.flush()).toString(), root)
       // v2 shards the classic keys of registered arrays; v1 keeps them in the metadata map.
       const classicKeys = store.metadataKeys().filter((key) => /^(0\/)?temp\/\d+\.\d+\.\d+$/.test(key))
@@ -305,24 +295,6 @@ describe('convertHamtToSharded', () => {
   })
 })
 
-type Op =
-  | { op: 'resize'; shape: number[]; arrayPath?: string }
-  | { op: 'resizeVariable'; name: string; shape: number[] }
-  | { op: 'graft'; root: string; offset: number[] }
-  | { op: 'migrate'; path: string }
-
-/** Applies the operations in ts-hamt as the driver's `ops` command does in py-hamt, then flushes. */
-async function applyOps(store: ShardedZarrStore, ops: Op[]): Promise<string> {
-  for (const op of ops) {
-    if (op.op === 'resize')
-      await store.resize(op.shape, op.arrayPath === undefined ? {} : { arrayPath: op.arrayPath })
-    else if (op.op === 'resizeVariable') await store.resizeVariable(op.name, op.shape)
-    else if (op.op === 'graft') await store.graft(op.root, op.offset)
-    else await store.migrateToV2(op.path)
-  }
-  return (await store.flush()).toString()
-}
-
 describe('resize, graft and v1 → v2 migration give py-hamt’s root CIDs', async () => {
   const single = (version: 'v1' | 'v2'): Promise<Written> =>
     shardedDriver<Written>('write', {
@@ -333,7 +305,7 @@ describe('resize, graft and v1 → v2 migration give py-hamt’s root CIDs', asy
     })
   const [v1, v2] = await Promise.all([single('v1'), single('v2')])
   const rootOf = (written: Written): string => written.roots.at(-1) as string
-  const cases: { name: string; root: () => string; ops: Op[] }[] = [
+  const cases: { name: string; root: () => string; ops: StructuralOp[] }[] = [
     {
       name: 'v1: grow the first dimension, then the metadata',
       root: () => rootOf(v1),
@@ -361,16 +333,16 @@ describe('resize, graft and v1 → v2 migration give py-hamt’s root CIDs', asy
     it(name, async () => {
       const python = await shardedDriver<{ root: string }>('ops', { ...urls, root: root(), ops })
       const store = await ShardedZarrStore.open(root(), { store: kubo(), readOnly: false })
-      assert.equal(await applyOps(store, ops), python.root)
+      assert.equal(await applyStructural(store, ops), python.root)
     })
   }
 
   it('graft a store into a bigger one at a chunk offset', async () => {
     const create = { arrayShape: [12, 16, 20], chunkShape: [2, 8, 10], chunksPerShard: CHUNKS_PER_SHARD }
-    const ops: Op[] = [{ op: 'graft', root: rootOf(v1), offset: [3, 0, 0] }]
+    const ops: StructuralOp[] = [{ op: 'graft', root: rootOf(v1), offset: [3, 0, 0] }]
     const python = await shardedDriver<{ root: string }>('ops', { ...urls, create, ops })
     const store = await ShardedZarrStore.create({ store: kubo(), ...create })
-    assert.equal(await applyOps(store, ops), python.root)
+    assert.equal(await applyStructural(store, ops), python.root)
     const grafted = await ShardedZarrStore.open(python.root, { store: kubo() })
     const source = await ShardedZarrStore.open(rootOf(v1), { store: kubo() })
     assert.deepEqual(await grafted.get('temp/c/4/1/1'), await source.get('temp/c/1/1/1'))

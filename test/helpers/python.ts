@@ -108,3 +108,11 @@ export function timeSliceDriver<T>(command: 'slices', request: unknown): Promise
 export function coordFillDriver<T>(command: 'cases', request: unknown): Promise<T> {
   return runDriver<T>('coordfill11_driver.py', command, request)
 }
+
+/** Runs a command of test/interop/attackw12_driver.py (random zarr-python histories on py-hamt's ShardedZarrStore, logged): JSON in, JSON out. */
+export function attackWriteDriver<T>(
+  command: 'history' | 'read' | 'seal' | 'open' | 'encrypted-write' | 'encrypted-read' | 'writers',
+  request: unknown,
+): Promise<T> {
+  return runDriver<T>('attackw12_driver.py', command, request)
+}

@@ -1,4 +1,5 @@
 // Small Zarr documents, chunk bytes and a small store for the sharded store's tests.
+import { hexToBytes } from '../../src/blocks.js'
 import { type ContentAddressedStore, ShardedZarrStore } from '../../src/index.js'
 import { CidMemoryStore } from './cid-store.js'
 
@@ -26,4 +27,42 @@ export async function newV1(store?: ContentAddressedStore, cacheBytes?: number):
     chunksPerShard: 3,
     ...(cacheBytes === undefined ? {} : { cacheBytes }),
   })
+}
+
+/** Replays store calls as py-hamt's drivers log them (`[op, key, hex]`, in the order they reached its store). */
+export async function replayStoreCalls(
+  store: ShardedZarrStore,
+  log: [string, string, string][],
+): Promise<void> {
+  for (const [op, key, hex] of log) {
+    if (op === 'set') await store.set(key, hexToBytes(hex))
+    else if (op === 'delete') await store.delete(key)
+    else if (op === 'delete_dir') await store.deleteDir(key)
+    else if (op === 'clear') await store.clear()
+    else throw new Error(`unknown store call ${op}`)
+  }
+}
+
+/** A structural operation as sharded_driver.py's `ops` command takes it. */
+export type StructuralOp =
+  | { op: 'resize'; shape: number[]; arrayPath?: string }
+  | { op: 'resizeVariable'; name: string; shape: number[] }
+  | { op: 'graft'; root: string; offset: number[]; sourceArrayPath?: string; targetArrayPath?: string }
+  | { op: 'migrate'; path: string }
+
+/** Applies the operations in ts-hamt as sharded_driver.py's `ops` applies them in py-hamt, then flushes. */
+export async function applyStructural(store: ShardedZarrStore, ops: StructuralOp[]): Promise<string> {
+  for (const op of ops) {
+    if (op.op === 'resize')
+      await store.resize(op.shape, op.arrayPath === undefined ? {} : { arrayPath: op.arrayPath })
+    else if (op.op === 'resizeVariable') await store.resizeVariable(op.name, op.shape)
+    else if (op.op === 'graft') {
+      const { sourceArrayPath, targetArrayPath } = op
+      await store.graft(op.root, op.offset, {
+        ...(sourceArrayPath === undefined ? {} : { sourceArrayPath }),
+        ...(targetArrayPath === undefined ? {} : { targetArrayPath }),
+      })
+    } else await store.migrateToV2(op.path)
+  }
+  return (await store.flush()).toString()
 }
