@@ -5,6 +5,7 @@ import * as zarr from 'zarrita'
 import type { AbortOptions } from '../cas/interface.js'
 import { InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
 import type { CFValueDecoder, NumericArray } from './cf.js'
+import { halvesAsFloat32 } from './checked-array.js'
 import type { DataBlock } from './interface.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
 
@@ -205,7 +206,8 @@ async function readTyped(
 ): Promise<unknown> {
   checkChunkSize(source)
   try {
-    return await zarr.get(await source.open(options), selection, { signal: options.signal })
+    const got = await zarr.get(await source.open(options), selection, { signal: options.signal })
+    return halvesAsFloat32(source.dtype, got)
   } catch (error) {
     if (isHamtError(error) || options.signal?.aborted) throw error
     throw new InvalidValueError(
@@ -249,13 +251,9 @@ const SCALAR_TYPES: Record<string, { of(value: number): NumericArray }> = {
   uint32: Uint32Array,
   float32: Float32Array,
   float64: Float64Array,
-  // Where the runtime has it (Node 24, recent browsers); elsewhere a float16 array is refused at open.
-  ...((globalThis as { Float16Array?: { of(value: number): NumericArray } }).Float16Array === undefined
-    ? {}
-    : {
-        float16: (globalThis as unknown as { Float16Array: { of(value: number): NumericArray } })
-          .Float16Array,
-      }),
+  // The runtime's Float16Array (Node 24, recent browsers); elsewhere float16 is read into float32s.
+  float16:
+    (globalThis as { Float16Array?: { of(value: number): NumericArray } }).Float16Array ?? Float32Array,
 }
 
 /** The block's values in C order from what zarrita read (a bounding box where a dimension takes a list). */
