@@ -167,8 +167,8 @@ export async function storedArray(
   try {
     opened = await open()
   } catch (error) {
-    // An array zarrita cannot open here (a data type this runtime lacks: float16 before Node 24,
-    // complex) does not close the dataset: it is listed, and reading it fails with this error.
+    // An array zarrita cannot open here (a data type it lacks: complex; float16 through a codec that
+    // computes on values, without Float16Array) does not close the dataset: listed, reading it fails.
     const shape = meta.shape
     if (!Array.isArray(shape) || !shape.every((n) => Number.isSafeInteger(n) && n >= 0)) throw error
     const dtype = String((meta as { data_type?: unknown }).data_type ?? 'unknown')
