@@ -7,6 +7,7 @@ import { bytesToHex, hexToBytes, loadBlake3 } from '../src/blocks.js'
 import { fromHalfBits, toHalfBits } from '../src/dataset/fill-value.js'
 import { type Dataset, openDataset } from '../src/dataset.js'
 import { HAMT, isHamtError, MemoryStore } from '../src/index.js'
+import { withinBudget } from './helpers/hostile.js'
 import { attackDatasetDriver } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import { timeDataset } from './helpers/time-dataset.js'
@@ -54,6 +55,18 @@ for (const zarrFormat of [3, 2] as const) {
       assert.equal(variable('h').dtype, 'float16')
       assert.deepEqual(differences(values, variable('h').values), [])
       assert.deepEqual([ds.variable('h').dtype, ds.variable('h').encoding.dtype], ['float16', 'float16'])
+    })
+
+    it('a backward isel across chunks of 4096, in blocks of any size, is the values reversed', async () => {
+      const all = (await ds.variable('h').load()).values
+      const expected: number[] = []
+      for (let i = 40_000; i > 100; i -= 7) expected.push(all[i] as number)
+      const view = ds.variable('h').isel({ x: { start: 40_000, stop: 100, step: -7 } })
+      for (const maxBlockValues of [1, 10, 1000, 100_000]) {
+        const got: number[] = []
+        for await (const block of view.blocks({ maxBlockValues })) got.push(...block.values)
+        assert.deepEqual(differences(got, expected.map(String)), [], `maxBlockValues ${maxBlockValues}`)
+      }
     })
 
     it('scale_factor and add_offset beside a _FillValue decode in float16 steps, as xarray', async () => {
@@ -212,5 +225,38 @@ describe('isel with a negative step, as xarray', () => {
     const every2 = ds.variable('p').isel({ time: { step: 2 } }) // 0, 2, 4
     assert.deepEqual([...(await every2.isel({ time: { step: -1 } }).load()).values], [4, 2, 0])
     assert.throws(() => ds.variable('p').isel({ time: { step: 0 } }), { code: 'ERR_INVALID_ARGUMENT' })
+  })
+})
+
+describe('a backward isel of a huge dimension', () => {
+  it('holds no position list: the reversed view of 2^40 positions reads its first three', async () => {
+    const store = await MemoryStore.create()
+    const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+    await map.set('zarr.json', json({ zarr_format: 3, node_type: 'group', attributes: {} }))
+    await map.set(
+      'v/zarr.json',
+      json({
+        zarr_format: 3,
+        node_type: 'array',
+        shape: [2 ** 40],
+        data_type: 'int32',
+        chunk_grid: { name: 'regular', configuration: { chunk_shape: [1000] } },
+        chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+        fill_value: 7,
+        codecs: [BYTES],
+        attributes: {},
+        dimension_names: ['x'],
+      }),
+    )
+    const ds = await openDataset(await map.flush(), { store })
+    const outcome = await withinBudget('reverse isel', () =>
+      ds
+        .variable('v')
+        .isel({ x: { step: -1 } })
+        .isel({ x: { stop: 3 } })
+        .load(),
+    )
+    assert.equal(outcome.error, undefined, String(outcome.error))
+    assert.deepEqual([...(outcome.value?.values ?? [])], [7, 7, 7])
   })
 })

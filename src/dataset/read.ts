@@ -42,10 +42,14 @@ function* chunkRuns(selection: DimSelection, chunk: number): Generator<[number, 
   if (selection.kind === 'range') {
     const { start, step } = selection
     for (let p = 0; p < size; ) {
-      const chunkEnd = (Math.floor((start + p * step) / chunk) + 1) * chunk
-      const to = Math.min(size, Math.floor((chunkEnd - 1 - start) / step) + 1)
-      yield [p, to]
-      p = to
+      // The last view position still in this chunk: before its end going up, at or after its start going down.
+      const chunkStart = Math.floor((start + p * step) / chunk) * chunk
+      const to =
+        step > 0
+          ? Math.floor((chunkStart + chunk - 1 - start) / step) + 1
+          : Math.floor((start - chunkStart) / -step) + 1
+      yield [p, Math.min(size, to)]
+      p = Math.min(size, to)
     }
     return
   }
@@ -153,10 +157,15 @@ export async function readBlock(
     const length = plan.shape[k] as number
     k++
     shape.push(length)
-    if (sel.kind === 'range') {
+    if (sel.kind === 'range' && sel.step > 0) {
       const first = sel.start + from * sel.step
       selection.push(zarr.slice(first, first + (length - 1) * sel.step + 1, sel.step))
       offsets.push(undefined)
+    } else if (sel.kind === 'range') {
+      // zarrita slices up only: the same positions read up, then taken in reverse.
+      const lowest = sel.start + (from + length - 1) * sel.step
+      selection.push(zarr.slice(lowest, sel.start + from * sel.step + 1, -sel.step))
+      offsets.push(Array.from({ length }, (_, i) => length - 1 - i))
     } else {
       const picked = sel.indices.slice(from, from + length)
       const min = Math.min(...picked)

@@ -1,5 +1,5 @@
 // Which positions of one stored dimension a view keeps: one (the dimension is dropped), an evenly
-// stepped range, or a list. Views compose: an `isel` on a view maps through what it already keeps,
+// stepped range (down when its step is negative), or a list. Views compose: an `isel` on a view maps through what it already keeps,
 // so nothing is read until values are asked for.
 import { InvalidArgumentError } from '../errors.js'
 
@@ -78,12 +78,10 @@ export function resolvePositions(indexer: PositionIndexer, size: number, dim: st
       )
     }
     if (step < 0) {
-      // Python's slice.indices: the ends clamp to -1..size-1; views read forward in ranges, so a
-      // backward run is a list of positions, as sel's negative steps.
+      // Python's slice.indices: the ends clamp to -1..size-1 (a range running down, as sel's backward slices).
       const from = Math.min(sliceEnd(start, size - 1, size, 'start', -1), size - 1)
       const to = Math.min(sliceEnd(stop, -1, size, 'stop', -1), size - 1)
-      const count = from > to ? Math.ceil((from - to) / -step) : 0
-      return { kind: 'list', indices: Array.from({ length: count }, (_, i) => from + i * step) }
+      return { kind: 'range', start: from, step, count: from > to ? Math.ceil((from - to) / -step) : 0 }
     }
     const from = sliceEnd(start, 0, size, 'start')
     const to = sliceEnd(stop, size, size, 'stop')
