@@ -185,10 +185,15 @@ export function halvesAsFloat32(dtype: string, got: unknown): unknown {
   const chunk = got as zarr.Chunk<zarr.DataType>
   if (!(chunk?.data instanceof Uint16Array)) return got
   const bits = chunk.data
+  halves ??= Float32Array.from({ length: 1 << 16 }, (_, b) => fromHalfBits(b))
+  const table = halves
   const values = new Float32Array(bits.length)
-  for (let i = 0; i < bits.length; i++) values[i] = fromHalfBits(bits[i] as number)
+  for (let i = 0; i < bits.length; i++) values[i] = table[bits[i] as number] as number
   return { ...chunk, data: values }
 }
+
+/** Every half's value by its bits (256 KiB, made on first use): 4M halves took 393 ms CPU decoded each, 28 ms looked up. */
+let halves: Float32Array | undefined
 
 /**
  * A Zarr v2 array's `order`: "C" or "F" (zarr-python refuses any other, and a missing one).
