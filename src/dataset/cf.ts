@@ -2,7 +2,7 @@
 // then `_FillValue`/`missing_value` to NaN, then `scale_factor`/`add_offset`, with xarray's choice of
 // the decoded dtype. No I/O: the caller reads chunks and hands their typed arrays to `decode`.
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
-import { decodeFillValue, isFloatType, isIntegerType, type ZarrDataType } from './fill-value.js'
+import { decodeFillValue, f16round, isFloatType, isIntegerType, type ZarrDataType } from './fill-value.js'
 
 export { decodeFillValue, type ZarrDataType } from './fill-value.js'
 
@@ -168,8 +168,8 @@ function scaleAndOffset(
         ? Float32Array.from(values as ArrayLike<number>, Number)
         : Float64Array.from(values as ArrayLike<number>, Number)
   // float16 stays float16 where xarray keeps it (a _FillValue beside the scale): each step rounded,
-  // the attributes too; Math.f16round is there wherever float16 arrays can be read (Float16Array).
-  const half = dtype === 'float16' ? (Math as { f16round?: (x: number) => number }).f16round : undefined
+  // the attributes too (Math.f16round, or where the runtime lacks it the same rounding of ours).
+  const half = dtype === 'float16' ? f16round : undefined
   const round = half ?? (single ? Math.fround : undefined)
   const factor = round !== undefined && scale !== undefined ? round(scale) : scale
   const shift = round !== undefined && offset !== undefined ? round(offset) : offset

@@ -7,6 +7,7 @@ import type { AbortOptions } from '../cas/interface.js'
 import { isRecord } from '../check.js'
 import { describeValue, InvalidValueError } from '../errors.js'
 import type { ChunkCache } from './chunk-cache.js'
+import { decodeFillValue, fromHalfBits, isFloatType, toHalfBits } from './fill-value.js'
 import type { ArrayMeta, ZarrStore } from './metadata.js'
 
 /** A shape from a stranger's metadata, shortened for a message. */
@@ -58,9 +59,14 @@ export async function openCheckedArray(
   }
   if (v2 !== undefined) checkOrder(name, v2)
   else checkShards(name, meta)
-  checkFloat16(name, v2 === undefined ? (meta as { data_type?: unknown }).data_type : v2.dtype)
   let at = location.resolve(name)
-  if (v2 !== undefined && nullFillOf64BitIntegers(v2)) at = withZeroFill(at)
+  // zarr-python reads a chunk never written of a v2 array whose fill_value is null as zeros (xarray
+  // writes int64 times so, skipping all-zero chunks); zarrita fills null, which BigInt64Array refuses.
+  if (v2 !== undefined && nullFillOf64BitIntegers(v2))
+    at = withMetadata(at, '.zarray', (zarray) => ({ ...zarray, fill_value: 0 }))
+  if (readsHalfBits(meta)) at = asHalfBits(name, at, meta)
+  else if (v2 === undefined && hexFloatFill(meta))
+    at = withMetadata(at, 'zarr.json', (doc) => plainFill(name, doc))
   const strings = v2 === undefined ? undefined : v2Strings(v2)
   const opened =
     strings === undefined
@@ -99,18 +105,95 @@ function codecNames(meta: Record<string, unknown>): unknown[] {
   return names(meta.codecs)
 }
 
+/** Whether zarrita reads float16 here itself, into the runtime's Float16Array (Node 24, recent browsers). */
+const nativeFloat16 = typeof (globalThis as { Float16Array?: unknown }).Float16Array === 'function'
+
 /**
- * zarrita reads float16 into the runtime's Float16Array (Node 24, recent browsers); without one it
- * failed on a v2 `<f2` array as "Not found: v3 array or group".
+ * Whether an array is float16 (v3 `float16`, v2 `<f2`) where the runtime has no Float16Array: then
+ * zarrita reads its uint16 bits ({@link halvesAsFloat32} makes them numbers) and its dtype stays float16.
  */
-function checkFloat16(name: string, dtype: unknown): void {
-  if (typeof (globalThis as { Float16Array?: unknown }).Float16Array === 'function') return
-  if (dtype === 'float16' || (typeof dtype === 'string' && /^[<>|]f2$/.test(dtype))) {
+export function readsHalfBits(meta: ArrayMeta): boolean {
+  if (nativeFloat16) return false
+  const dtype = meta.v2 === undefined ? (meta as { data_type?: unknown }).data_type : meta.v2.dtype
+  return dtype === 'float16' || (typeof dtype === 'string' && /^[<>|]f2$/.test(dtype))
+}
+
+/** Codecs blind to what the bytes hold: a float16 array read as its uint16 bits decodes the same through them. */
+const BYTE_CODECS =
+  /^(bytes|transpose|crc32c|gzip|zlib|zstd|blosc|lz4|numcodecs\.(zlib|gzip|zstd|blosc|lz4|shuffle))$/
+
+/**
+ * The float16 array's location over a store that gives its metadata as uint16 (the fill value as
+ * its half bits, so a chunk never written fills with it). A codec that computes on the values
+ * (delta, scale_offset, …) would compute on the bits: such an array stays refused.
+ */
+function asHalfBits(name: string, at: zarr.Location<ZarrStore>, meta: ArrayMeta): zarr.Location<ZarrStore> {
+  const computing = codecNames(meta.v2 ?? meta).find((codec) => !BYTE_CODECS.test(String(codec)))
+  if (computing !== undefined) {
     throw new InvalidValueError(
-      `array ${JSON.stringify(name)} is float16, which needs a runtime with Float16Array (Node 24, a recent browser)`,
+      `array ${JSON.stringify(name)} is float16 with codec ${String(JSON.stringify(computing)).slice(0, 100)}, which needs a runtime with Float16Array (Node 24, a recent browser)`,
     )
   }
+  const bits = (fill: unknown): unknown => {
+    if (typeof fill === 'string' && /^0x[0-9a-fA-F]{4}$/.test(fill)) return Number.parseInt(fill.slice(2), 16)
+    const value = decodeFillValue(fill, 'float16', `array ${JSON.stringify(name)} fill_value`)
+    return value === undefined ? fill : toHalfBits(Number(value))
+  }
+  if (meta.v2 !== undefined) {
+    return withMetadata(at, '.zarray', (zarray) => ({
+      ...zarray,
+      dtype: `${String(zarray.dtype).slice(0, 1)}u2`,
+      fill_value: bits(zarray.fill_value),
+    }))
+  }
+  return withMetadata(at, 'zarr.json', (array) => ({
+    ...array,
+    data_type: 'uint16',
+    fill_value: bits(array.fill_value),
+  }))
 }
+
+/** Whether a v3 float array's fill_value is hex (its IEEE bits), which zarrita fills as Number('0x…'). */
+function hexFloatFill(meta: Record<string, unknown>): boolean {
+  const { fill_value: fill, data_type: dataType } = meta
+  return typeof fill === 'string' && /^0x/.test(fill) && typeof dataType === 'string' && isFloatType(dataType)
+}
+
+/** The v3 array document with its fill_value as the number its hex bits hold, in the JSON forms zarrita reads. */
+function plainFill(name: string, doc: Record<string, unknown>): Record<string, unknown> {
+  const value = Number(
+    decodeFillValue(doc.fill_value, String(doc.data_type), `array ${JSON.stringify(name)} fill_value`),
+  )
+  const named = Number.isNaN(value)
+    ? 'NaN'
+    : value === Infinity
+      ? 'Infinity'
+      : value === -Infinity
+        ? '-Infinity'
+        : value
+  return { ...doc, fill_value: named }
+}
+
+/**
+ * What zarrita read of an array of `dtype`: a float16 one read as its uint16 bits (see
+ * {@link readsHalfBits}) as the numbers they are, a Float32Array (every half is exact in a float32)
+ * or a 0-d read's one number; anything else as it is.
+ */
+export function halvesAsFloat32(dtype: string, got: unknown): unknown {
+  if (nativeFloat16 || dtype !== 'float16') return got
+  if (typeof got === 'number') return fromHalfBits(got)
+  const chunk = got as zarr.Chunk<zarr.DataType>
+  if (!(chunk?.data instanceof Uint16Array)) return got
+  const bits = chunk.data
+  halves ??= Float32Array.from({ length: 1 << 16 }, (_, b) => fromHalfBits(b))
+  const table = halves
+  const values = new Float32Array(bits.length)
+  for (let i = 0; i < bits.length; i++) values[i] = table[bits[i] as number] as number
+  return { ...chunk, data: values }
+}
+
+/** Every half's value by its bits (256 KiB, made on first use): 4M halves took 393 ms CPU decoded each, 28 ms looked up. */
+let halves: Float32Array | undefined
 
 /**
  * A Zarr v2 array's `order`: "C" or "F" (zarr-python refuses any other, and a missing one).
@@ -169,20 +252,20 @@ export function nullFillOf64BitIntegers(zarray: Record<string, unknown>): boolea
   return zarray.fill_value === null && typeof zarray.dtype === 'string' && /^[<>|][iu]8$/.test(zarray.dtype)
 }
 
-/**
- * The array's location over a store that gives its `.zarray` with fill_value 0: zarr-python reads a
- * chunk never written of a v2 array whose fill_value is null as zeros (xarray writes int64 times so,
- * and skips their all-zero chunks), where zarrita fills it with null, which BigInt64Array refuses.
- */
-function withZeroFill(at: zarr.Location<ZarrStore>): zarr.Location<ZarrStore> {
-  const key = `${at.path}/.zarray`
+/** The array's location over a store that gives zarrita its metadata document `file` as `edit` makes it. */
+function withMetadata(
+  at: zarr.Location<ZarrStore>,
+  file: '.zarray' | 'zarr.json',
+  edit: (document: Record<string, unknown>) => Record<string, unknown>,
+): zarr.Location<ZarrStore> {
+  const key = `${at.path}/${file}`
   const inner = at.store
   const store = {
     get: async (path: string, options?: AbortOptions): Promise<Uint8Array | undefined> => {
       const bytes = await inner.get(path as zarr.AbsolutePath, options)
       if (path !== key || bytes === undefined) return bytes
-      const zarray = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
-      return new TextEncoder().encode(JSON.stringify({ ...zarray, fill_value: 0 }))
+      const document = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
+      return new TextEncoder().encode(JSON.stringify(edit(document)))
     },
   }
   return new zarr.Location(store as unknown as ZarrStore, at.path)

@@ -85,7 +85,7 @@ function fromHexBits(hex: string, dataType: string, what: string): number {
     view.setBigUint64(0, BigInt(hex))
     return view.getFloat64(0)
   }
-  if (dataType === 'float16' && bytes === 2) return float16(Number.parseInt(hex.slice(2), 16))
+  if (dataType === 'float16' && bytes === 2) return fromHalfBits(Number.parseInt(hex.slice(2), 16))
   throw new InvalidValueError(`${what}: hex ${hex} is not the width of a ${dataType}`)
 }
 
@@ -106,7 +106,8 @@ function fromBase64(text: string, what: string): number {
   )
 }
 
-function float16(bits: number): number {
+/** The number an IEEE half float's 16 bits hold (every one is exact in a float32, and in a double). */
+export function fromHalfBits(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1
   const exponent = (bits >> 10) & 0x1f
   const fraction = bits & 0x3ff
@@ -114,3 +115,35 @@ function float16(bits: number): number {
   if (exponent === 0x1f) return fraction === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15)
 }
+
+/**
+ * The bits of the half float nearest `x` (ties to even, as NumPy's float16 cast and Math.f16round;
+ * past 65520 infinity), straight from the double: rounding through a float32 first could round twice.
+ */
+export function toHalfBits(x: number): number {
+  if (Number.isNaN(x)) return 0x7e00
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0
+  const a = Math.abs(x)
+  if (a >= 65520) return sign | 0x7c00
+  if (a < 2 ** -14) return sign | roundHalfEven(a * 2 ** 24) // subnormal; 0x400 is the least normal
+  // The double's own exponent: Math.log2 can be off by one just below a power of two.
+  const view = new DataView(new ArrayBuffer(8))
+  view.setFloat64(0, a)
+  let exponent = ((view.getUint16(0) >> 4) & 0x7ff) - 1023
+  let significand = roundHalfEven(a * 2 ** (10 - exponent)) // 1024..2048, exact before rounding
+  if (significand === 2048) {
+    exponent++
+    significand = 1024
+  }
+  return sign | ((exponent + 15) << 10) | (significand - 1024)
+}
+
+function roundHalfEven(v: number): number {
+  const floor = Math.floor(v)
+  const rest = v - floor
+  return rest > 0.5 || (rest === 0.5 && floor % 2 === 1) ? floor + 1 : floor
+}
+
+/** `Math.f16round` where the runtime lacks it (before Node 24): `x` rounded to the nearest half float. */
+export const f16round: (x: number) => number =
+  (Math as { f16round?: (x: number) => number }).f16round ?? ((x) => fromHalfBits(toHalfBits(x)))

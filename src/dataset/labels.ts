@@ -214,9 +214,8 @@ export function resolveLabels(
     const bounds = sliceBounds(run, bound(from, 'start'), bound(to, 'stop'))
     const count = Math.ceil((bounds.stop - bounds.start) / Math.abs(step))
     if (!backwards) return { kind: 'range', start: bounds.start, step, count }
-    // Views read forward in ranges; a backward run is a list of positions (one per kept label).
-    const last = index.values.length - 1
-    return { kind: 'list', indices: Array.from({ length: count }, (_, i) => last - bounds.start + i * step) }
+    // The reversed coordinate's start, as a position of the view: a range running down from there.
+    return { kind: 'range', start: index.values.length - 1 - bounds.start, step, count }
   }
   const find = (label: Label): number => {
     const position = locate(index, labelValue(coord, label), method, tolerance)

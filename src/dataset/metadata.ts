@@ -10,7 +10,14 @@ import type { ZarrHAMTStore } from '../zarr/store.js'
 import type { NumericArray } from './cf.js'
 import { parseTimeUnits } from './cf-time.js'
 import { NAT_AS_NUMBER } from './cf-time-scale.js'
-import { checkGrid, fixedWidthStrings, nullFillOf64BitIntegers, openCheckedArray } from './checked-array.js'
+import {
+  checkGrid,
+  fixedWidthStrings,
+  halvesAsFloat32,
+  nullFillOf64BitIntegers,
+  openCheckedArray,
+  readsHalfBits,
+} from './checked-array.js'
 import type { ChunkCache } from './chunk-cache.js'
 import { type CoordinateInfo, stringCoordinate } from './coordinate.js'
 import type { OpenDatasetOptions } from './interface.js'
@@ -160,8 +167,8 @@ export async function storedArray(
   try {
     opened = await open()
   } catch (error) {
-    // An array zarrita cannot open here (a data type this runtime lacks: float16 before Node 24,
-    // complex) does not close the dataset: it is listed, and reading it fails with this error.
+    // An array zarrita cannot open here (a data type it lacks: complex; float16 through a codec that
+    // computes on values, without Float16Array) does not close the dataset: listed, reading it fails.
     const shape = meta.shape
     if (!Array.isArray(shape) || !shape.every((n) => Number.isSafeInteger(n) && n >= 0)) throw error
     const dtype = String((meta as { data_type?: unknown }).data_type ?? 'unknown')
@@ -184,14 +191,22 @@ export async function storedArray(
   const attrs = decodedAttrs(rawAttrs)
   // Zarr v2: xarray masks with the array's fill_value (v3 keeps it apart from _FillValue).
   // A null fill_value opened as 0 (withZeroFill) still masks nothing.
-  const fillValue = meta.v2 !== undefined && nullFillOf64BitIntegers(meta.v2) ? null : opened.fillValue
-  const cf = lazyDecoder(rawAttrs, String(opened.dtype), fillValue, meta.zarr_format === 2)
+  // float16 read as its uint16 bits (no Float16Array here) stays float16, its fill value a number.
+  const halves = readsHalfBits(meta)
+  const fillValue =
+    meta.v2 !== undefined && nullFillOf64BitIntegers(meta.v2)
+      ? null
+      : halves
+        ? (meta.v2 ?? (meta as Record<string, unknown>)).fill_value
+        : opened.fillValue
+  const dtype = halves ? 'float16' : String(opened.dtype)
+  const cf = lazyDecoder(rawAttrs, dtype, fillValue, meta.zarr_format === 2)
   return {
     name,
     dims,
     shape,
     chunks,
-    dtype: String(opened.dtype),
+    dtype,
     attrs,
     rawAttrs,
     open: (_options?: AbortOptions) => open() as Promise<zarr.Array<zarr.DataType, zarr.Readable>>,
@@ -267,7 +282,7 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   if (array.shape[0] !== 0) {
     checkChunkSize(array)
     try {
-      const got = await zarr.get(await array.open(), [null], { signal })
+      const got = halvesAsFloat32(array.dtype, await zarr.get(await array.open(), [null], { signal }))
       raw = (got as zarr.Chunk<zarr.DataType>).data as ArrayLike<number | bigint>
     } catch (error) {
       if (isHamtError(error) || signal?.aborted) throw error

@@ -5,6 +5,7 @@ import * as zarr from 'zarrita'
 import type { AbortOptions } from '../cas/interface.js'
 import { InvalidArgumentError, InvalidValueError, isHamtError } from '../errors.js'
 import type { CFValueDecoder, NumericArray } from './cf.js'
+import { halvesAsFloat32 } from './checked-array.js'
 import type { DataBlock } from './interface.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
 
@@ -41,10 +42,14 @@ function* chunkRuns(selection: DimSelection, chunk: number): Generator<[number, 
   if (selection.kind === 'range') {
     const { start, step } = selection
     for (let p = 0; p < size; ) {
-      const chunkEnd = (Math.floor((start + p * step) / chunk) + 1) * chunk
-      const to = Math.min(size, Math.floor((chunkEnd - 1 - start) / step) + 1)
-      yield [p, to]
-      p = to
+      // The last view position still in this chunk: before its end going up, at or after its start going down.
+      const chunkStart = Math.floor((start + p * step) / chunk) * chunk
+      const to =
+        step > 0
+          ? Math.floor((chunkStart + chunk - 1 - start) / step) + 1
+          : Math.floor((start - chunkStart) / -step) + 1
+      yield [p, Math.min(size, to)]
+      p = Math.min(size, to)
     }
     return
   }
@@ -152,10 +157,15 @@ export async function readBlock(
     const length = plan.shape[k] as number
     k++
     shape.push(length)
-    if (sel.kind === 'range') {
+    if (sel.kind === 'range' && sel.step > 0) {
       const first = sel.start + from * sel.step
       selection.push(zarr.slice(first, first + (length - 1) * sel.step + 1, sel.step))
       offsets.push(undefined)
+    } else if (sel.kind === 'range') {
+      // zarrita slices up only: the same positions read up, then taken in reverse.
+      const lowest = sel.start + (from + length - 1) * sel.step
+      selection.push(zarr.slice(lowest, sel.start + from * sel.step + 1, -sel.step))
+      offsets.push(Array.from({ length }, (_, i) => length - 1 - i))
     } else {
       const picked = sel.indices.slice(from, from + length)
       const min = Math.min(...picked)
@@ -205,7 +215,8 @@ async function readTyped(
 ): Promise<unknown> {
   checkChunkSize(source)
   try {
-    return await zarr.get(await source.open(options), selection, { signal: options.signal })
+    const got = await zarr.get(await source.open(options), selection, { signal: options.signal })
+    return halvesAsFloat32(source.dtype, got)
   } catch (error) {
     if (isHamtError(error) || options.signal?.aborted) throw error
     throw new InvalidValueError(
@@ -249,13 +260,9 @@ const SCALAR_TYPES: Record<string, { of(value: number): NumericArray }> = {
   uint32: Uint32Array,
   float32: Float32Array,
   float64: Float64Array,
-  // Where the runtime has it (Node 24, recent browsers); elsewhere a float16 array is refused at open.
-  ...((globalThis as { Float16Array?: { of(value: number): NumericArray } }).Float16Array === undefined
-    ? {}
-    : {
-        float16: (globalThis as unknown as { Float16Array: { of(value: number): NumericArray } })
-          .Float16Array,
-      }),
+  // The runtime's Float16Array (Node 24, recent browsers); elsewhere float16 is read into float32s.
+  float16:
+    (globalThis as { Float16Array?: { of(value: number): NumericArray } }).Float16Array ?? Float32Array,
 }
 
 /** The block's values in C order from what zarrita read (a bounding box where a dimension takes a list). */

@@ -1,5 +1,5 @@
 // Which positions of one stored dimension a view keeps: one (the dimension is dropped), an evenly
-// stepped range, or a list. Views compose: an `isel` on a view maps through what it already keeps,
+// stepped range (down when its step is negative), or a list. Views compose: an `isel` on a view maps through what it already keeps,
 // so nothing is read until values are asked for.
 import { InvalidArgumentError } from '../errors.js'
 
@@ -8,7 +8,10 @@ export type DimSelection =
   | { readonly kind: 'range'; readonly start: number; readonly step: number; readonly count: number }
   | { readonly kind: 'list'; readonly indices: readonly number[] }
 
-/** A positional slice, Python style: `stop` excluded, negatives count from the end, `step` > 0. */
+/**
+ * A positional slice, Python style: `stop` excluded, negatives count from the end, `step` a nonzero
+ * integer (a negative one runs backwards from `start`, the last position by default, as NumPy's).
+ */
 export interface IndexSlice {
   start?: number
   stop?: number
@@ -46,12 +49,19 @@ function checkPosition(i: number, size: number, dim: string): number {
   return i < 0 ? i + size : i
 }
 
-function sliceEnd(value: number | undefined, fallback: number, size: number, what: string): number {
+/** A slice end as a position, clamped to `floor`..size (a backward slice's floor is -1: before 0). */
+function sliceEnd(
+  value: number | undefined,
+  fallback: number,
+  size: number,
+  what: string,
+  floor = 0,
+): number {
   if (value === undefined || value === null) return fallback
   if (!Number.isSafeInteger(value))
     throw new InvalidArgumentError(`slice ${what} must be an integer, got ${value}`)
   const v = value < 0 ? value + size : value
-  return Math.min(Math.max(v, 0), size)
+  return Math.min(Math.max(v, floor), size)
 }
 
 /** Positions of the view (0..size) that `indexer` picks, as a selection relative to the view. */
@@ -62,10 +72,16 @@ export function resolvePositions(indexer: PositionIndexer, size: number, dim: st
   }
   if (typeof indexer === 'object' && indexer !== null) {
     const { start, stop, step = 1 } = indexer as IndexSlice
-    if (!Number.isSafeInteger(step) || step <= 0) {
+    if (!Number.isSafeInteger(step) || step === 0) {
       throw new InvalidArgumentError(
-        `slice step for ${JSON.stringify(dim)} must be a positive integer, got ${step}`,
+        `slice step for ${JSON.stringify(dim)} must be a nonzero integer, got ${step}`,
       )
+    }
+    if (step < 0) {
+      // Python's slice.indices: the ends clamp to -1..size-1 (a range running down, as sel's backward slices).
+      const from = Math.min(sliceEnd(start, size - 1, size, 'start', -1), size - 1)
+      const to = Math.min(sliceEnd(stop, -1, size, 'stop', -1), size - 1)
+      return { kind: 'range', start: from, step, count: from > to ? Math.ceil((from - to) / -step) : 0 }
     }
     const from = sliceEnd(start, 0, size, 'start')
     const to = sliceEnd(stop, size, size, 'stop')

@@ -61,7 +61,10 @@ export class Variable {
    * (`_FillValue`, `scale_factor`, a time's `units` and `calendar`…) is in {@link Variable.encoding}.
    */
   readonly attrs: Readonly<Record<string, unknown>>
-  /** The stored data type (`float32`, `int64`, …). */
+  /**
+   * The stored data type (`float32`, `int64`, …); `float16` also where the runtime has no Float16Array
+   * (Node 20, 22), which reads it through its bits into float32s: every half is exact there.
+   */
   readonly dtype: string
   readonly #source: StoredArray
   readonly #selections: readonly DimSelection[]
@@ -127,7 +130,10 @@ export class Variable {
     return coords
   }
 
-  /** Selects by position (Python style: negative positions count from the end, slices exclude `stop`). */
+  /**
+   * Selects by position (Python style: negative positions count from the end, slices exclude `stop`,
+   * a negative `step` runs backwards as NumPy's).
+   */
   isel(indexers: Readonly<Record<string, PositionIndexer>>): Variable {
     return this.#select(indexers, (_dim, view, indexer) => resolvePositions(indexer, sizeOf(view), _dim))
   }

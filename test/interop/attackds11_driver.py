@@ -10,6 +10,12 @@ write: {"seeds": [int]}
   {"root": hex, "blocks": {id: data}, "dims", "variables": {name: {"dims", "dtype", "values", "coord"}},
    "selections": [{"var", "indexers", "method", "tolerance", "values", "dims", "coords"} | {..., "error"}]}.
   Values travel as repr strings, times as ISO strings ("NaT" for missing).
+halves: {"zarrFormat": 2 | 3}
+  every float16 (all 65,536 bits, `h`), the finite ones again scaled beside a _FillValue (`s`), a 0-d
+  float16 (`z`) and a float16 coordinate (`y`, with `p` on it), written and reopened as above:
+  {"root", "blocks", "variables"} (values as repr strings).
+isel: {"size": int, "slices": [[start, stop, step]]}
+  xarray's isel(x=slice(start, stop, step)) of positions 0..size-1: {"positions": [[int]]}.
 """
 import asyncio
 import json
@@ -298,9 +304,37 @@ async def write(request):
     return {str(seed): await write_one(seed) for seed in request["seeds"]}
 
 
+async def halves(request):
+    bits = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    finite = bits[np.isfinite(bits)].astype(np.float64)
+    y = np.array([0.1, 0.5, 1.5, 2.0, 65504.0], dtype=np.float16)
+    ds = xr.Dataset({"h": ("x", bits), "s": ("w", finite), "z": ((), np.float16(1.5)),
+                     "p": ("y", np.arange(5, dtype=np.float64))}, coords={"y": y})
+    encoding = {"h": {"chunks": (4096,)},
+                "s": {"dtype": "float16", "scale_factor": 2.0, "add_offset": 273.15, "_FillValue": np.nan,
+                      "chunks": (4096,)}}
+    cas = InMemoryCAS()
+    hamt = await HAMT.build(cas=cas, values_are_bytes=True)
+    ds.to_zarr(ZarrHAMTStore(hamt, read_only=False), zarr_format=request["zarrFormat"], mode="w",
+               consolidated=False, encoding=encoding)
+    await hamt.make_read_only()
+    opened = xr.open_zarr(ZarrHAMTStore(hamt, read_only=True), zarr_format=request["zarrFormat"],
+                          consolidated=False).load()
+    return {"root": bytes(hamt.root_node_id).hex(),
+            "blocks": {bytes(k).hex(): bytes(v).hex() for k, v in cas.store.items()},
+            "variables": {str(name): {"dtype": str(var.dtype), "values": [text(v) for v in np.asarray(var.values).ravel()]}
+                          for name, var in {**opened.coords, **opened.data_vars}.items()}}
+
+
+async def isel(request):
+    positions = xr.DataArray(np.arange(request["size"]), dims="x")
+    return {"positions": [positions.isel(x=slice(*bounds)).values.tolist() for bounds in request["slices"]]}
+
+
 def main():
     request = json.load(sys.stdin)
-    json.dump(asyncio.run({"write": write}[sys.argv[1]](request)), sys.stdout)
+    commands = {"write": write, "halves": halves, "isel": isel}
+    json.dump(asyncio.run(commands[sys.argv[1]](request)), sys.stdout)
 
 
 if __name__ == "__main__":
