@@ -218,7 +218,7 @@ describe('chunks whose bytes do not match their declared shape', () => {
 })
 
 describe('arrays of a data type this runtime cannot read', () => {
-  it('a complex64 variable (or float16 before Node 24) leaves the dataset open; reading it is ERR_INVALID_VALUE', async () => {
+  it('a complex64 variable leaves the dataset open; reading it is ERR_INVALID_VALUE', async () => {
     const store = await MemoryStore.create()
     const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
     const zarrStore = new ZarrHAMTStore(map)
