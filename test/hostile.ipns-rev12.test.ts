@@ -4,10 +4,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createIPNSRecord, marshalIPNSRecord } from 'ipns'
 import { base36 } from 'multiformats/bases/base36'
 import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
 import { followIpnsName } from '../src/cas/ipns.js'
 import { parseContentPath, parseIpnsPath } from '../src/cas/ipns-name.js'
+import { TrustlessGatewayStore } from '../src/index.js'
+import { serve } from './helpers/loopback.js'
 
 const key = await generateKeyPair('Ed25519')
 const id = CID.createV1(0x72, key.publicKey.toMultihash()).toString(base36)
@@ -51,5 +55,49 @@ describe('ipns:// URLs: dot segments as a URL has them', () => {
     // The record (verified elsewhere) says /ipfs/<cid>/d: the path to follow is /d and what comes after.
     const resolved = await followIpnsName(name, async () => ({ value: `/ipfs/${cid}/d` }))
     assert.equal(`${resolved.path}${path}`, '/d')
+  })
+})
+
+/** A gateway serving `record` as the record of every name. */
+async function recordGateway(record: Uint8Array): Promise<string> {
+  const gateway = await serve((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/vnd.ipfs.ipns-record' }).end(record)
+  })
+  return gateway.url
+}
+
+describe('one ipnsRecords memory shared by two readers (as the option invites: one Map, or one on disk)', () => {
+  it('two resolutions of a name at once do not leave the older record remembered over the newer', async () => {
+    const name = `/ipns/${id}`
+    const record = async (sequence: bigint) => {
+      const root = CID.createV1(0x55, identity.digest(new TextEncoder().encode(`seq ${sequence}`)))
+      return marshalIPNSRecord(await createIPNSRecord(key, root, sequence, 3_600_000))
+    }
+    const [newer, older] = [await record(5n), await record(3n)]
+    const kept = new Map<string, Uint8Array>()
+    // An async memory (as one on disk is): while `together`, a read answers once both readers asked.
+    let together = true
+    let waiting: (() => void)[] = []
+    const ipnsRecords = {
+      get: async (key: string) => {
+        if (together)
+          await new Promise<void>((resolve) => {
+            waiting.push(resolve)
+            if (waiting.length === 2) for (const go of waiting.splice(0)) go()
+          })
+        return kept.get(key)
+      },
+      set: (key: string, value: Uint8Array) => void kept.set(key, value),
+    }
+    const reader = async (record: Uint8Array) =>
+      new TrustlessGatewayStore({ gateways: await recordGateway(record), retries: 0, ipnsRecords })
+    const [first, second] = [await reader(newer), await reader(older)]
+    const [a] = await Promise.all([first.resolveName(name), second.resolveName(name)])
+    assert.equal(a.sequence, 5n)
+    together = false
+    waiting = []
+    // The first reader was given sequence 5: a gateway serving 3 now must not move the name back.
+    const again = await (await reader(older)).resolveName(name)
+    assert.equal(again.sequence, 5n, 'the shared memory kept sequence 3 over the 5 it had been given')
   })
 })
