@@ -147,9 +147,17 @@ async function isLeaseFresh(owner: LockOwner): Promise<boolean> {
   return age < STALE_MS
 }
 
-/** Whether the owner's pid runs here and, where known, started when recorded (this process: its own text). */
+/**
+ * Whether the owner's pid runs here and, where known, started when recorded. This process's pid:
+ * its own text, or another thread's (each worker has its own copy of this module, texts and token)
+ * while its lease is fresh; one started at another time is an earlier process's.
+ */
 async function isPidAlive(owner: LockOwner): Promise<boolean> {
-  if (owner.pid === process.pid) return ours.has(owner.text)
+  if (owner.pid === process.pid) {
+    if (ours.has(owner.text)) return true
+    const start = owner.start === undefined ? undefined : await processStart(process.pid)
+    return (start === undefined || start === owner.start) && isLeaseFresh(owner)
+  }
   if (owner.pid === undefined || !isProcessAlive(owner.pid)) return false
   if (owner.start === undefined) return true
   const start = await processStart(owner.pid)

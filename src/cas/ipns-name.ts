@@ -91,7 +91,7 @@ function isPublicKey(bytes: Uint8Array): boolean {
  * it, and the path after it (`''` for none), which an opener follows from the root the name points to.
  * A path is a content path, read as Kubo reads it: `/ipns/…` cleaned as a whole first (see
  * {@link cleanContentPath}; `..` out of the name to `/ipfs/…` is refused); an `ipns://` URL's path
- * is percent-decoded instead.
+ * is read as a URL's instead (percent-decoded, its dot segments removed within it).
  */
 export function parseIpnsPath(value: unknown, argument: string): { name: IpnsName; path: string } {
   if (typeof value !== 'string') return { name: parseIpnsName(value, argument), path: '' }
@@ -117,7 +117,8 @@ function decodeUrlPath(path: string, argument: string): string {
       cause,
     })
   }
-  const segments = path.split('/').map((segment) => {
+  const segments: string[] = []
+  for (const segment of path.split('/')) {
     let decoded = ''
     try {
       decoded = decodeURIComponent(segment)
@@ -125,8 +126,11 @@ function decodeUrlPath(path: string, argument: string): string {
       refuse('is not valid percent-encoding', cause)
     }
     if (decoded.includes('/')) refuse('has a segment with an encoded /, which no name holds')
-    return decoded
-  })
+    // A URL's dot segments (also `%2E`-encoded) are its own, removed within its path: they never
+    // climb above the name into the record's path, as a URL parser reads `ipns://<name>/..`.
+    if (decoded === '..') segments.length = Math.max(1, segments.length - 1)
+    else if (decoded !== '.') segments.push(decoded)
+  }
   return segments.join('/')
 }
 

@@ -166,16 +166,20 @@ class BoundedRecordMemory implements IpnsRecordMemory {
   }
 }
 
+/** The turns on each memory of records, shared by every reader given it. */
+const turnsOf = new WeakMap<IpnsRecordMemory, KeyedMutex<string>>()
+
 /**
  * The newest record of each name one reader has verified, so that a gateway serving an older
  * (validly signed) record cannot move a name back while the newer one is valid: as resolvers that
  * keep records do (Kubo and Helia in their datastores), the highest valid sequence seen wins. The
  * memory is `memory` when given (any map of name to record, e.g. one on disk), else
- * {@link NEWEST_RECORDS_BYTES} in this process. Settling one name waits for the one before it.
+ * {@link NEWEST_RECORDS_BYTES} in this process. Settling one name waits for the one before it, also
+ * in another reader given the same memory (not in another process sharing it on disk).
  */
 export class NewestRecords {
   readonly #memory: IpnsRecordMemory
-  readonly #turns = new KeyedMutex<string>()
+  readonly #turns: KeyedMutex<string>
 
   constructor(memory?: IpnsRecordMemory) {
     if (memory !== undefined && (typeof memory?.get !== 'function' || typeof memory?.set !== 'function')) {
@@ -184,6 +188,10 @@ export class NewestRecords {
       )
     }
     this.#memory = memory ?? new BoundedRecordMemory()
+    // Readers sharing one memory take turns on it: else both read it, and the older record is written last.
+    const turns = turnsOf.get(this.#memory) ?? new KeyedMutex<string>()
+    turnsOf.set(this.#memory, turns)
+    this.#turns = turns
   }
 
   /**
