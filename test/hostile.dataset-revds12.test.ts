@@ -1,0 +1,59 @@
+// ts-hamt/dataset against what xarray 2026.9 (pandas 3.1, numpy 2.4, the venv of
+// scripts/python-env.sh) answers, each expectation from a real run: int64 times 2^53 or more units
+// apart, where the index's doubles round the times past 2^53.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { loadBlake3 } from '../src/blocks.js'
+import type { LabelIndexer, SelectOptions } from '../src/dataset.js'
+import { selected, timeDataset } from './helpers/time-dataset.js'
+
+await loadBlake3()
+
+// 1680-01-01 is -9151488000000000 µs from 1970, past -2^53, and 1965 lies 2^53 + 1 µs later: no
+// base brings both within 2^53, so the index holds doubles that round the 1680 times to even ones.
+const attrs = { units: 'microseconds since 1970-01-01', calendar: 'standard' }
+const wide = BigInt64Array.of(
+  -9151488000000000n,
+  -9151487999999998n,
+  -9151487999999996n,
+  -9151487999999994n,
+  -144288745259007n,
+)
+
+async function positions(indexer: LabelIndexer, options?: SelectOptions): Promise<number[] | 'error'> {
+  const ds = await timeDataset(wide, attrs)
+  if (options === undefined) return selected(ds, indexer)
+  try {
+    return [...(await ds.variable('p').sel({ time: indexer }, options).load()).values]
+  } catch {
+    return 'error'
+  }
+}
+
+describe('int64 times 2^53 or more units apart', () => {
+  it('never answer a label past 2^53 units by a rounded neighbour (xarray: KeyError)', async () => {
+    // .000005 is not held; its double is .000004's, and .000006 would be: xarray raises KeyError.
+    assert.deepEqual(await positions('1680-01-01T00:00:00.000005'), 'error')
+    assert.deepEqual(await positions(['1680-01-01', '1680-01-01T00:00:00.000005']), 'error')
+    // Seven times, three of them 1679-12-31T23:59:59.999999's neighbours sharing its double.
+    const ds = await timeDataset(
+      BigInt64Array.of(
+        -144288745259007n,
+        -9151487999999996n,
+        -9151487999999997n,
+        -9151488000000000n,
+        -9151487999999996n,
+        -9151487999999995n,
+        -9151487999999999n,
+      ),
+      { ...attrs, calendar: 'proleptic_gregorian' },
+    )
+    assert.deepEqual(await selected(ds, '1679-12-31T23:59:59.999999'), 'error')
+  })
+  it('answer labels within 2^53 units of the epoch as xarray', async () => {
+    assert.deepEqual(await positions('1965-06-05T23:47:34.740993'), [4])
+    assert.deepEqual(await positions('1965'), [4])
+    assert.deepEqual(await positions('1966', { method: 'nearest' }), [4])
+    assert.deepEqual(await positions({ start: '1700', stop: '1970' }), [4])
+  })
+})
