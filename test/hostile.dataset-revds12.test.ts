@@ -57,3 +57,41 @@ describe('int64 times 2^53 or more units apart', () => {
     assert.deepEqual(await positions({ start: '1700', stop: '1970' }), [4])
   })
 })
+
+describe('time strings bounding a slice of one time repeated, in a cftime calendar', () => {
+  // xarray's CFTimeIndex casts a string bound to its period's far end when the index is monotonic
+  // decreasing (not strictly: one time repeated is both ways) and longer than one; it then searches
+  // it as ascending. pandas' DatetimeIndex flips only when strictly decreasing.
+  it('bounds by the periods swapped, as xarray: empty where a period would hold them', async () => {
+    for (const calendar of ['noleap', '360_day']) {
+      const attrs = { units: 'days since 2000-01-01', calendar }
+      for (const values of [
+        [0, 0],
+        [0, 0, 0],
+      ]) {
+        const ds = await timeDataset(values, attrs)
+        const cases: [LabelIndexer, number[]][] = [
+          [{ start: '2000', stop: '2000-01-25' }, []],
+          [{ start: '2000-01-01', stop: '2000-01-01' }, []],
+          [{ start: '2000' }, []],
+          [{ stop: '2000' }, values.map((_, i) => i)],
+          [{ start: '2000-01-25', stop: '2000', step: -6 }, []],
+          [{ start: '2000-01-01', stop: '2000-01-01', step: -1 }, []],
+          [{ stop: '2000', step: -1 }, []],
+          [{ start: '2000', step: -1 }, values.map((_, i) => values.length - 1 - i)],
+        ]
+        for (const [indexer, expected] of cases) {
+          assert.deepEqual(
+            await selected(ds, indexer),
+            expected,
+            `${calendar} ${values} ${JSON.stringify(indexer)}`,
+          )
+        }
+      }
+    }
+    // The standard calendar (pandas) keeps the periods' sides.
+    const ds = await timeDataset([0, 0], { units: 'days since 2000-01-01', calendar: 'standard' })
+    assert.deepEqual(await selected(ds, { start: '2000', stop: '2000-01-25' }), [0, 1])
+    assert.deepEqual(await selected(ds, { start: '2000-01-01', stop: '2000-01-01', step: -1 }), [1, 0])
+  })
+})
