@@ -80,6 +80,15 @@ describe('time strings bounding a slice of one time repeated, in a cftime calend
           [{ stop: '2000', step: -1 }, []],
           [{ start: '2000', step: -1 }, values.map((_, i) => values.length - 1 - i)],
         ]
+        // box keeps every position between its labels.
+        const boxed = await ds
+          .variable('p')
+          .box({ time: ['2000-01-01', '2000-01-01'] })
+          .load()
+        assert.deepEqual(
+          [...boxed.values],
+          values.map((_, i) => i),
+        )
         for (const [indexer, expected] of cases) {
           assert.deepEqual(
             await selected(ds, indexer),

@@ -191,7 +191,9 @@ export function resolveLabels(
     const backwards = step < 0
     const run = backwards ? reversed(index) : index
     // A time string bounds a slice by its period: the start's first instant, the stop's last (pandas).
-    const flip = (index.order === 'descending') !== backwards
+    // box keeps the positions between its labels: one time repeated is all of them.
+    const descending = reading === 'sel' ? descendingToXarray(coord, index) : index.order === 'descending'
+    const flip = descending !== backwards
     const bound = (label: Label | undefined, side: 'start' | 'stop'): number | undefined => {
       if (label === undefined) return undefined
       if (typeof label !== 'string' || coord.time === undefined) {
@@ -209,7 +211,9 @@ export function resolveLabels(
       const instant = early ? period.start : period.end
       // Out of order, a slice runs between held labels.
       if (index.order === 'unordered') return heldInstant(coord, index, instant)
-      return timeEdge(coord.time, instant, early ? 'first' : 'last')
+      // The edge a bound needs is that of the run's order: only one time repeated tells it from `early`.
+      const lower = (side === 'start') === (run.order !== 'descending')
+      return timeEdge(coord.time, instant, lower ? 'first' : 'last')
     }
     const bounds = sliceBounds(run, bound(from, 'start'), bound(to, 'stop'))
     const count = Math.ceil((bounds.stop - bounds.start) / Math.abs(step))
@@ -243,6 +247,17 @@ export function resolveLabels(
     if (repeated !== undefined && repeated.length > 1) return { kind: 'list', indices: repeated }
   }
   return { kind: 'point', index: find(indexer as Label) }
+}
+
+/**
+ * Whether xarray casts a time string bound as on a descending index: pandas when strictly so,
+ * CFTimeIndex when monotonic decreasing with two or more values (one time repeated is, too).
+ */
+function descendingToXarray(coord: CoordinateInfo, index: CoordinateIndex): boolean {
+  const { values, order } = index
+  if (order !== 'ascending' || coord.time === undefined || values.length < 2) return order === 'descending'
+  // Ascending with its ends equal: one time repeated.
+  return values[0] === values[values.length - 1] && !timeIndexKind(coord).pandas
 }
 
 /**
