@@ -104,3 +104,20 @@ describe('time strings bounding a slice of one time repeated, in a cftime calend
     assert.deepEqual(await selected(ds, { start: '2000-01-01', stop: '2000-01-01', step: -1 }), [1, 0])
   })
 })
+
+describe('a cftime coordinate missing a time (NaT), sliced between labels', () => {
+  // xarray's CFTimeIndex holding NaT bounds slices by no rule one can follow: [2000-01-01, NaT]
+  // from '2000-01-01' is empty, [2000-01-03, NaT, 2000-01-01] up to '2000' backwards by 2 keeps both
+  // times. Answering from the held times gave other rows; a bounded slice is refused (use isel).
+  it('is refused when bounded, and runs whole when not, as xarray', async () => {
+    const julian = { units: 'days since 2000-01-01', calendar: 'julian' }
+    const two = await timeDataset([0, Number.NaN], julian)
+    assert.deepEqual(await selected(two, { start: '2000-01-01' }), 'error') // xarray: []
+    assert.deepEqual(await selected(two, { stop: '2000', step: -1 }), 'error') // xarray: []
+    assert.deepEqual(await selected(two, { step: -1 }), [1, 0])
+    const three = await timeDataset([2, Number.NaN, 0], julian)
+    assert.deepEqual(await selected(three, { stop: '2000', step: -2 }), 'error') // xarray: [2, 0]
+    assert.deepEqual(await selected(three, { start: '2000-01-01' }), 'error') // xarray: [1, 2]
+    assert.deepEqual(await selected(three, { step: -2 }), [2, 0])
+  })
+})
