@@ -186,6 +186,19 @@ export function resolveLabels(
           : heldInstant(coord, index, labelPeriod(from, coord.time.calendar).start)
       return valueSlice(index, first, to !== undefined, Math.abs(step), labelText(from ?? to))
     }
+    if (
+      reading === 'sel' &&
+      (from !== undefined || to !== undefined) &&
+      coord.time !== undefined &&
+      index.order === 'unordered' &&
+      !timeIndexKind(coord).pandas &&
+      index.values.some(Number.isNaN)
+    ) {
+      // CFTimeIndex holding NaT bounds slices by no rule we can follow ([2000-01-01, NaT] from 2000-01-01 is empty).
+      throw new InvalidArgumentError(
+        `slice between labels on ${JSON.stringify(name)}, a ${coord.time.calendar} time coordinate missing a time (NaT): xarray's CFTimeIndex bounds it unpredictably; use isel`,
+      )
+    }
     // A negative step runs over the view backwards (pandas swaps the sides of its bounds): the
     // reversed coordinate sliced forward, its positions mapped back.
     const backwards = step < 0
