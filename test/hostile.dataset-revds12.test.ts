@@ -121,3 +121,17 @@ describe('a cftime coordinate missing a time (NaT), sliced between labels', () =
     assert.deepEqual(await selected(three, { step: -2 }), [2, 0])
   })
 })
+
+describe('a cftime coordinate missing a time (NaT), selected by time strings', () => {
+  // xarray's CFTimeIndex counts NaT in every period that holds a time ('2000' of [2000-01-01, NaT,
+  // 2000-01-03] is all three rows), and refuses a list (InvalidIndexError): the held times alone
+  // gave fewer rows. Refused, as lists are by xarray.
+  it('is refused, where xarray answers with the NaT rows too', async () => {
+    const noleap = { units: 'days since 2000-01-01', calendar: 'noleap' }
+    const ds = await timeDataset([0, Number.NaN, 2], noleap)
+    assert.deepEqual(await selected(ds, '2000'), 'error') // xarray: [0, 1, 2]
+    assert.deepEqual(await selected(ds, '2000-01-01T00:00:00'), 'error') // xarray: [0, 1]
+    assert.deepEqual(await selected(ds, ['2000-01-01']), 'error') // xarray: InvalidIndexError
+    assert.deepEqual(await selected(ds, '1999'), 'error') // xarray: KeyError
+  })
+})
