@@ -186,19 +186,9 @@ export function resolveLabels(
           : heldInstant(coord, index, labelPeriod(from, coord.time.calendar).start)
       return valueSlice(index, first, to !== undefined, Math.abs(step), labelText(from ?? to))
     }
-    if (
-      reading === 'sel' &&
-      (from !== undefined || to !== undefined) &&
-      coord.time !== undefined &&
-      index.order === 'unordered' &&
-      !timeIndexKind(coord).pandas &&
-      index.values.some(Number.isNaN)
-    ) {
-      // CFTimeIndex holding NaT bounds slices by no rule we can follow ([2000-01-01, NaT] from 2000-01-01 is empty).
-      throw new InvalidArgumentError(
-        `slice between labels on ${JSON.stringify(name)}, a ${coord.time.calendar} time coordinate missing a time (NaT): xarray's CFTimeIndex bounds it unpredictably; use isel`,
-      )
-    }
+    // CFTimeIndex holding NaT bounds slices by no rule we can follow ([2000-01-01, NaT] from 2000-01-01 is empty).
+    if (reading === 'sel' && (from !== undefined || to !== undefined))
+      refuseMissingCftime(coord, index, 'a slice')
     // A negative step runs over the view backwards (pandas swaps the sides of its bounds): the
     // reversed coordinate sliced forward, its positions mapped back.
     const backwards = step < 0
@@ -247,9 +237,12 @@ export function resolveLabels(
     return position
   }
   if (Array.isArray(indexer)) {
+    refuseMissingCftime(coord, index, 'a list') // xarray: InvalidIndexError
     requireUnique(index, 'a list of labels')
     return { kind: 'list', indices: indexer.map(find) }
   }
+  // CFTimeIndex counts NaT in every period holding a time: refused rather than rows missing.
+  if (typeof indexer === 'string') refuseMissingCftime(coord, index, 'a time string')
   if (typeof indexer === 'string' && method === 'exact' && coord.time !== undefined) {
     const period = periodOf(coord, index, indexer)
     if (period !== undefined) return period
@@ -260,6 +253,15 @@ export function resolveLabels(
     if (repeated !== undefined && repeated.length > 1) return { kind: 'list', indices: repeated }
   }
   return { kind: 'point', index: find(indexer as Label) }
+}
+
+/** Refuses `what` on a time coordinate in a cftime calendar missing a time (NaT), as xarray reads it oddly. */
+function refuseMissingCftime(coord: CoordinateInfo, index: CoordinateIndex, what: string): void {
+  if (coord.time === undefined || index.order !== 'unordered' || !index.values.some(Number.isNaN)) return
+  if (timeIndexKind(coord).pandas) return
+  throw new InvalidArgumentError(
+    `${what} on ${JSON.stringify(index.name)}, a ${coord.time.calendar} time coordinate missing a time (NaT): xarray's CFTimeIndex counts NaT in periods and bounds by no rule followed here; use isel`,
+  )
 }
 
 /**
