@@ -103,8 +103,21 @@ export function timeValue(
   time: NonNullable<CoordinateInfo['time']>,
   label: string | Date | CFDatetime,
 ): number {
-  const { units, calendar, base } = time
-  return base === undefined ? encodeTime(label, units, calendar) : offsetTime(label, units, calendar, base)
+  const { units, calendar, base, raw } = time
+  if (base !== undefined) return offsetTime(label, units, calendar, base)
+  if (raw === undefined) return encodeTime(label, units, calendar)
+  return withinDoubles(offsetTime(label, units, calendar, 0n), label)
+}
+
+/**
+ * A label of integer times lying 2^53 or more units apart (no `base`: the index rounds those past
+ * 2^53) is refused past 2^53 units, where a neighbour's rounded double would answer for it.
+ */
+function withinDoubles(value: number, label: string | Date | CFDatetime): number {
+  if (Math.abs(value) <= Number.MAX_SAFE_INTEGER) return value
+  throw new InvalidArgumentError(
+    `time ${labelText(label)} lies 2^53 or more units from the epoch of a coordinate whose times lie 2^53 or more units apart: its stored integers are rounded there, so it cannot be told from its neighbours; select with isel`,
+  )
 }
 
 /** {@link decodedEdge} in the index's numbers (see {@link timeValue}). */
@@ -113,10 +126,10 @@ export function timeEdge(
   instant: CFDatetime,
   side: 'first' | 'last',
 ): number {
-  const { units, calendar, base } = time
-  return base === undefined
-    ? decodedEdge(instant, units, calendar, side)
-    : offsetEdge(instant, units, calendar, base, side)
+  const { units, calendar, base, raw } = time
+  if (base !== undefined) return offsetEdge(instant, units, calendar, base, side)
+  if (raw === undefined) return decodedEdge(instant, units, calendar, side)
+  return withinDoubles(offsetEdge(instant, units, calendar, 0n, side), instant)
 }
 
 /** A label as messages show it. */

@@ -186,12 +186,17 @@ export function resolveLabels(
           : heldInstant(coord, index, labelPeriod(from, coord.time.calendar).start)
       return valueSlice(index, first, to !== undefined, Math.abs(step), labelText(from ?? to))
     }
+    // CFTimeIndex holding NaT bounds slices by no rule we can follow ([2000-01-01, NaT] from 2000-01-01 is empty).
+    if (reading === 'sel' && (from !== undefined || to !== undefined))
+      refuseMissingCftime(coord, index, 'a slice')
     // A negative step runs over the view backwards (pandas swaps the sides of its bounds): the
     // reversed coordinate sliced forward, its positions mapped back.
     const backwards = step < 0
     const run = backwards ? reversed(index) : index
     // A time string bounds a slice by its period: the start's first instant, the stop's last (pandas).
-    const flip = (index.order === 'descending') !== backwards
+    // box keeps the positions between its labels: one time repeated is all of them.
+    const descending = reading === 'sel' ? descendingToXarray(coord, index) : index.order === 'descending'
+    const flip = descending !== backwards
     const bound = (label: Label | undefined, side: 'start' | 'stop'): number | undefined => {
       if (label === undefined) return undefined
       if (typeof label !== 'string' || coord.time === undefined) {
@@ -209,7 +214,9 @@ export function resolveLabels(
       const instant = early ? period.start : period.end
       // Out of order, a slice runs between held labels.
       if (index.order === 'unordered') return heldInstant(coord, index, instant)
-      return timeEdge(coord.time, instant, early ? 'first' : 'last')
+      // The edge a bound needs is that of the run's order: only one time repeated tells it from `early`.
+      const lower = (side === 'start') === (run.order !== 'descending')
+      return timeEdge(coord.time, instant, lower ? 'first' : 'last')
     }
     const bounds = sliceBounds(run, bound(from, 'start'), bound(to, 'stop'))
     const count = Math.ceil((bounds.stop - bounds.start) / Math.abs(step))
@@ -229,9 +236,12 @@ export function resolveLabels(
     return position
   }
   if (Array.isArray(indexer)) {
+    refuseMissingCftime(coord, index, 'a list') // xarray: InvalidIndexError
     requireUnique(index, 'a list of labels')
     return { kind: 'list', indices: indexer.map(find) }
   }
+  // CFTimeIndex counts NaT in every period holding a time: refused rather than rows missing.
+  if (typeof indexer === 'string') refuseMissingCftime(coord, index, 'a time string')
   if (typeof indexer === 'string' && method === 'exact' && coord.time !== undefined) {
     const period = periodOf(coord, index, indexer)
     if (period !== undefined) return period
@@ -242,6 +252,26 @@ export function resolveLabels(
     if (repeated !== undefined && repeated.length > 1) return { kind: 'list', indices: repeated }
   }
   return { kind: 'point', index: find(indexer as Label) }
+}
+
+/** Refuses `what` on a time coordinate in a cftime calendar missing a time (NaT), as xarray reads it oddly. */
+function refuseMissingCftime(coord: CoordinateInfo, index: CoordinateIndex, what: string): void {
+  if (coord.time === undefined || index.order !== 'unordered' || !index.values.some(Number.isNaN)) return
+  if (timeIndexKind(coord).pandas) return
+  throw new InvalidArgumentError(
+    `${what} on ${JSON.stringify(index.name)}, a ${coord.time.calendar} time coordinate missing a time (NaT): xarray's CFTimeIndex counts NaT in periods and bounds by no rule followed here; use isel`,
+  )
+}
+
+/**
+ * Whether xarray casts a time string bound as on a descending index: pandas when strictly so,
+ * CFTimeIndex when monotonic decreasing with two or more values (one time repeated is, too).
+ */
+function descendingToXarray(coord: CoordinateInfo, index: CoordinateIndex): boolean {
+  const { values, order } = index
+  if (order !== 'ascending' || coord.time === undefined || values.length < 2) return order === 'descending'
+  // Ascending with its ends equal: one time repeated.
+  return values[0] === values[values.length - 1] && !timeIndexKind(coord).pandas
 }
 
 /**
