@@ -260,7 +260,7 @@ function withMetadata(
 ): zarr.Location<ZarrStore> {
   const key = `${at.path}/${file}`
   const inner = at.store
-  const store = {
+  const store: Partial<ZarrStore> = {
     get: async (path: string, options?: AbortOptions): Promise<Uint8Array | undefined> => {
       const bytes = await inner.get(path as zarr.AbsolutePath, options)
       if (path !== key || bytes === undefined) return bytes
@@ -268,6 +268,8 @@ function withMetadata(
       return new TextEncoder().encode(JSON.stringify(edit(document)))
     },
   }
+  // Sharded arrays read their chunks by range: zarrita refuses a store without getRange.
+  if (inner.getRange !== undefined) store.getRange = inner.getRange.bind(inner)
   return new zarr.Location(store as unknown as ZarrStore, at.path)
 }
 
