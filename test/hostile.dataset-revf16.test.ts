@@ -1,0 +1,54 @@
+// Outsider review of ds12b (float16 without Float16Array, hex fills, backward slices): each case
+// against what xarray gives on the same bytes (through py-hamt, in the same run).
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { bytesToHex, hexToBytes, loadBlake3 } from '../src/blocks.js'
+import { openDataset } from '../src/dataset.js'
+import { MemoryStore } from '../src/index.js'
+import { attackDatasetDriver } from './helpers/python.js'
+
+await loadBlake3()
+
+type Written = { root: string; blocks: Record<string, string> }
+type Query = { label?: number; method?: 'nearest'; slice?: (number | null)[] }
+
+describe('sel on a float16 coordinate (0.1, 0.5, 1.5, 2, 65504 as halves), as xarray', async () => {
+  const written = await attackDatasetDriver<Written>('halves', { zarrFormat: 3 })
+  const store = await MemoryStore.create()
+  for (const [id, data] of Object.entries(written.blocks)) {
+    assert.equal(bytesToHex((await store.save(hexToBytes(data), 'raw')) as Uint8Array), id)
+  }
+  const ds = await openDataset(hexToBytes(written.root), { store })
+  // xarray casts a label (not a slice's bounds) to the coordinate's float16, then looks it up in
+  // pandas' float64 index of the halves: 0.1 names 0.0999755859375, as 0.09999 does (0.10003 the next half).
+  const queries: Query[] = [
+    { label: 0.1 },
+    { label: 0.09999 },
+    { label: 0.10003 },
+    { label: 0.0999755859375 },
+    { label: 65500 },
+    { label: 0.1, method: 'nearest' },
+    { label: 0.3, method: 'nearest' },
+    { label: 1.0, method: 'nearest' },
+    { slice: [0.1, 1.5] },
+    { slice: [0.09, 1.5] },
+    { slice: [2, 0.1, -1] },
+  ]
+  const { results } = await attackDatasetDriver<{ results: (number[] | string)[] }>('halfsel', { queries })
+  for (const [i, query] of queries.entries()) {
+    it(`${JSON.stringify(query)}: xarray ${JSON.stringify(results[i])}`, async () => {
+      const indexer =
+        query.slice === undefined
+          ? (query.label as number)
+          : { start: query.slice[0] as number, stop: query.slice[1] as number, step: query.slice[2] ?? 1 }
+      const options = query.method === undefined ? undefined : { method: query.method }
+      const outcome = await (async () => ds.variable('p').sel({ y: indexer }, options).load())().then(
+          ({ values }) => [...values],
+          (error: unknown) => (error as { code?: string }).code ?? String(error),
+        )
+      const expected = results[i]
+      if (typeof expected === 'string') assert.equal(typeof outcome, 'string', `xarray ${expected}`)
+      else assert.deepEqual(outcome, expected)
+    })
+  }
+})
