@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { bytesToHex, hexToBytes, loadBlake3 } from '../src/blocks.js'
-import { openDataset } from '../src/dataset.js'
-import { MemoryStore } from '../src/index.js'
+import { type Dataset, openDataset } from '../src/dataset.js'
+import { HAMT, isHamtError, MemoryStore } from '../src/index.js'
 import { attackDatasetDriver } from './helpers/python.js'
 
 await loadBlake3()
@@ -43,12 +43,56 @@ describe('sel on a float16 coordinate (0.1, 0.5, 1.5, 2, 65504 as halves), as xa
           : { start: query.slice[0] as number, stop: query.slice[1] as number, step: query.slice[2] ?? 1 }
       const options = query.method === undefined ? undefined : { method: query.method }
       const outcome = await (async () => ds.variable('p').sel({ y: indexer }, options).load())().then(
-          ({ values }) => [...values],
-          (error: unknown) => (error as { code?: string }).code ?? String(error),
-        )
+        ({ values }) => [...values],
+        (error: unknown) => (error as { code?: string }).code ?? String(error),
+      )
       const expected = results[i]
       if (typeof expected === 'string') assert.equal(typeof outcome, 'string', `xarray ${expected}`)
       else assert.deepEqual(outcome, expected)
+    })
+  }
+})
+
+const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
+
+/** A Zarr v2 dataset of one array `h` of 4 values in chunks of 2, only the first written (1.5, -2). */
+async function v2Array(dtype: string, fill: unknown): Promise<Dataset> {
+  const store = await MemoryStore.create()
+  const map = await HAMT.create<Uint8Array>({ store, valuesAreBytes: true })
+  await map.set('.zgroup', json({ zarr_format: 2 }))
+  await map.set(
+    'h/.zarray',
+    json({
+      zarr_format: 2,
+      shape: [4],
+      chunks: [2],
+      dtype,
+      fill_value: fill,
+      order: 'C',
+      filters: null,
+      compressor: null,
+    }),
+  )
+  await map.set('h/.zattrs', json({ _ARRAY_DIMENSIONS: ['x'] }))
+  const values = dtype === '<f2' ? Uint16Array.of(0x3e00, 0xc000) : Float32Array.of(1.5, -2)
+  await map.set('h/0', new Uint8Array(values.buffer))
+  return openDataset(await map.flush(), { store })
+}
+
+describe('a Zarr v2 float fill_value in hex (v3 only gives floats as hex bits)', () => {
+  // zarr-python 3.0.9 refuses to open both: "Fill_value 0x3f800000 is not valid for dtype float32".
+  for (const [dtype, fill] of [
+    ['<f4', '0x3f800000'],
+    ['<f2', '0x3c00'],
+  ] as const) {
+    it(`${dtype} ${fill} is refused, not filled as Number('${fill}')`, async () => {
+      const ds = await v2Array(dtype, fill)
+      const outcome = await (async () => ds.variable('h').load())().then(
+        ({ values }) => [...values],
+        (error: unknown) => error,
+      )
+      assert.ok(isHamtError(outcome) && outcome.code === 'ERR_INVALID_VALUE', String(outcome))
+      assert.match((outcome as Error).message, /"h".*fill_value.*0x/)
     })
   }
 })
