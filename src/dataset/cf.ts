@@ -144,7 +144,7 @@ export function cfValueDecoder(
       const data = reinterpretSign ? reinterpret(raw, storedType) : raw
       if (dtype === 'int64' && fills.length > 0) return maskTimes(data, fills)
       const { values, mask } =
-        fills.length > 0 ? maskToFloat(data, fills, dtype) : { values: data, mask: undefined }
+        fills.length > 0 ? maskToFloat(data, fills, dtype, storedType) : { values: data, mask: undefined }
       if (!scaled) return mask === undefined ? { values } : { values, mask }
       const out = scaleAndOffset(values, dtype, scaleFactor, addOffset, values === raw || values === data)
       return mask === undefined ? { values: out } : { values: out, mask }
@@ -253,13 +253,20 @@ const promoted = (type: string): string =>
       ? 'float32'
       : 'float64'
 
-function maskToFloat(data: NumericArray, fills: Array<number | bigint>, dtype: string): CFDecoded {
+function maskToFloat(
+  data: NumericArray,
+  fills: Array<number | bigint>,
+  dtype: string,
+  storedType: string,
+): CFDecoded {
   const single = dtype === 'float32'
   const values = single ? new Float32Array(data.length) : new Float64Array(data.length)
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     for (let i = 0; i < data.length; i++) values[i] = Number(data[i])
   } else values.set(data)
-  const targets = [...new Set(fills.map((fill) => (single ? Math.fround(Number(fill)) : Number(fill))))]
+  // Fill values in the stored float's precision, as NumPy compares them (a float16's 0.1 is 0.0999755859375).
+  const round = storedType === 'float16' ? f16round : single ? Math.fround : Number
+  const targets = [...new Set(fills.map((fill) => round(Number(fill))))]
   const mask = new Uint8Array(data.length)
   // One or two fill values (the usual case): compared directly, not looked up in a Set per value.
   if (targets.length <= 2) {

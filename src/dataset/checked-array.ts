@@ -57,8 +57,10 @@ export async function openCheckedArray(
       `array ${JSON.stringify(name)} uses codec ${String(JSON.stringify(unknown[0])).slice(0, 100)}, which zarrita does not know`,
     )
   }
-  if (v2 !== undefined) checkOrder(name, v2)
-  else checkShards(name, meta)
+  if (v2 !== undefined) {
+    checkOrder(name, v2)
+    checkV2HexFill(name, v2)
+  } else checkShards(name, meta)
   let at = location.resolve(name)
   // zarr-python reads a chunk never written of a v2 array whose fill_value is null as zeros (xarray
   // writes int64 times so, skipping all-zero chunks); zarrita fills null, which BigInt64Array refuses.
@@ -151,6 +153,24 @@ function asHalfBits(name: string, at: zarr.Location<ZarrStore>, meta: ArrayMeta)
     data_type: 'uint16',
     fill_value: bits(array.fill_value),
   }))
+}
+
+/**
+ * Hex bits are a v3 spelling of a float fill value: zarr-python refuses one in a v2 `.zarray`
+ * (zarrita filled Number('0x3f800000'), 1065353216).
+ */
+function checkV2HexFill(name: string, zarray: Record<string, unknown>): void {
+  const { fill_value: fill, dtype } = zarray
+  if (
+    typeof fill === 'string' &&
+    /^[+-]?0x/i.test(fill) &&
+    typeof dtype === 'string' &&
+    /^[<>|]f/.test(dtype)
+  ) {
+    throw new InvalidValueError(
+      `array ${JSON.stringify(name)} fill_value ${JSON.stringify(fill.slice(0, 40))} is hex, which a Zarr v2 ${dtype} cannot hold (zarr-python refuses it)`,
+    )
+  }
 }
 
 /** Whether a v3 float array's fill_value is hex (its IEEE bits), which zarrita fills as Number('0x…'). */

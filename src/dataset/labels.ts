@@ -115,7 +115,7 @@ function viewIndex(coord: CoordinateInfo, view: DimSelection): CoordinateIndex {
   }
   const values = new Float64Array(sizeOf(view))
   for (let i = 0; i < values.length; i++) values[i] = index.values[positionAt(view, i)] as number
-  return coordinateIndex(index.name, values, index.float32)
+  return coordinateIndex(index.name, values, index.float32, index.float16)
 }
 
 /**

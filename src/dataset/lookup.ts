@@ -3,6 +3,7 @@
 // the coordinate's order, so a descending coordinate (latitude north to south) pads towards larger
 // values, as pandas does.
 import { InvalidArgumentError, LabelNotFoundError } from '../errors.js'
+import { f16round } from './fill-value.js'
 
 /** How a coordinate's values are ordered; pandas' "monotonic" allows equal neighbours. */
 export type CoordinateOrder = 'ascending' | 'descending' | 'unordered'
@@ -13,14 +14,21 @@ export interface CoordinateIndex {
   readonly values: Float64Array
   /** float32 on disk: labels and distances are rounded to float32, as numpy compares them. */
   readonly float32: boolean
+  /** float16 on disk: xarray casts a label (not a slice's bounds) to float16; pandas holds the index as float64. */
+  readonly float16?: boolean
   readonly order: CoordinateOrder
 }
 
 /** How `sel` matches a label that is not in the coordinate (xarray's `method`). */
 export type Method = 'exact' | 'nearest' | 'pad' | 'ffill' | 'backfill' | 'bfill'
 
-export function coordinateIndex(name: string, values: Float64Array, float32: boolean): CoordinateIndex {
-  return { name, values, float32, order: orderOf(values) }
+export function coordinateIndex(
+  name: string,
+  values: Float64Array,
+  float32: boolean,
+  float16 = false,
+): CoordinateIndex {
+  return { name, values, float32, ...(float16 ? { float16 } : {}), order: orderOf(values) }
 }
 
 function orderOf(values: Float64Array): CoordinateOrder {
@@ -36,9 +44,9 @@ function orderOf(values: Float64Array): CoordinateOrder {
   return ascending ? 'ascending' : descending ? 'descending' : 'unordered'
 }
 
-/** The label as the coordinate compares it (xarray casts float labels to a float32 coordinate's dtype). */
-export function castLabel(index: CoordinateIndex, label: number): number {
-  return index.float32 ? Math.fround(label) : label
+/** The label as the coordinate compares it (xarray casts float labels to a float32 or float16 coordinate's dtype). */
+export function castLabel(index: CoordinateIndex, label: number, bound = false): number {
+  return index.float32 ? Math.fround(label) : index.float16 && !bound ? f16round(label) : label
 }
 
 function distance(index: CoordinateIndex, position: number, label: number): number {
@@ -190,15 +198,15 @@ export function sliceBounds(
         }
         return side === 'start' ? first : (repeated.at(-1) as number)
       }
-      return exactPosition(index, castLabel(index, label))
+      return exactPosition(index, castLabel(index, label, true))
     }
     const from = bound(start, 0, 'start')
     const to = bound(stop, n - 1, 'stop')
     if (from < 0 || to < 0) requireOrdered(index, 'a slice between labels it does not hold')
     return { start: from, stop: Math.max(from, to + 1) }
   }
-  const from = start === undefined ? 0 : countBefore(index, castLabel(index, start), false)
-  const to = stop === undefined ? n : countBefore(index, castLabel(index, stop), true)
+  const from = start === undefined ? 0 : countBefore(index, castLabel(index, start, true), false)
+  const to = stop === undefined ? n : countBefore(index, castLabel(index, stop, true), true)
   return { start: from, stop: Math.max(from, to) }
 }
 

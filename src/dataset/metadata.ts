@@ -329,7 +329,7 @@ export async function loadCoordinate(array: StoredArray, signal?: AbortSignal): 
   if (time !== undefined)
     for (let i = 0; i < values.length; i++) if (values[i] === NAT_AS_NUMBER) values[i] = Number.NaN
   if (time?.raw !== undefined) time = exactOffsets(time, time.raw, values)
-  const index = coordinateIndex(array.name, values, array.dtype === 'float32')
+  const index = coordinateIndex(array.name, values, array.dtype === 'float32', array.dtype === 'float16')
   return time === undefined ? { index } : { index, time }
 }
 

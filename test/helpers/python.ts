@@ -70,7 +70,10 @@ export function cfDriver<T>(command: 'write', request: unknown): Promise<T> {
 }
 
 /** Runs a command of test/interop/attackds11_driver.py (random CF datasets by xarray through py-hamt, xarray's selections): JSON in, JSON out. */
-export function attackDatasetDriver<T>(command: 'write' | 'halves' | 'isel', request: unknown): Promise<T> {
+export function attackDatasetDriver<T>(
+  command: 'write' | 'halves' | 'halfsel' | 'isel',
+  request: unknown,
+): Promise<T> {
   return runDriver<T>('attackds11_driver.py', command, request)
 }
 

@@ -330,6 +330,20 @@ async def halves(request):
                           for name, var in {**opened.coords, **opened.data_vars}.items()}}
 
 
+async def halfsel(request):
+    """xarray's sel on a float16 coordinate (as `halves` writes it): each query's values or its error's type."""
+    y = np.array([0.1, 0.5, 1.5, 2.0, 65504.0], dtype=np.float16)
+    p = xr.DataArray(np.arange(5, dtype=np.float64), dims="y", coords={"y": y})
+    results = []
+    for query in request["queries"]:
+        label = slice(*query["slice"]) if "slice" in query else query["label"]
+        try:
+            results.append(np.atleast_1d(p.sel(y=label, method=query.get("method")).values).tolist())
+        except (KeyError, ValueError) as error:
+            results.append(type(error).__name__)
+    return {"results": results}
+
+
 async def isel(request):
     positions = xr.DataArray(np.arange(request["size"]), dims="x")
     return {"positions": [positions.isel(x=slice(*bounds)).values.tolist() for bounds in request["slices"]]}
@@ -337,7 +351,7 @@ async def isel(request):
 
 def main():
     request = json.load(sys.stdin)
-    commands = {"write": write, "halves": halves, "isel": isel}
+    commands = {"write": write, "halves": halves, "halfsel": halfsel, "isel": isel}
     json.dump(asyncio.run(commands[sys.argv[1]](request)), sys.stdout)
 
 
