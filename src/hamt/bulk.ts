@@ -385,9 +385,9 @@ class TreeBuilder {
       const end = idEnds[entry] as number
       const start = entry === 0 ? 0 : (idEnds[entry - 1] as number)
       if (start === end) return cids.get(entry) as StoreId
-      ;(slab as Uint8Array).set(ids.subarray(start, end), written)
+      // A byte loop, not `set(ids.subarray(...))`: that view was ~90 bytes of garbage a value.
       const place = placeOf(written, end - start)
-      written += end - start
+      for (let i = start; i < end; i++) (slab as Uint8Array)[written++] = ids[i] as number
       return place ?? ids.slice(start, end)
     }
     let from = 0
