@@ -3,9 +3,17 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import * as dagCbor from '@ipld/dag-cbor'
+import { MemoryBlockstore } from 'blockstore-core/memory'
 import fc from 'fast-check'
-import type { StoreId } from '../src/cas/interface.js'
-import { HAMT, type HAMTOptions, type HashFn, isHamtError, MemoryStore } from '../src/index.js'
+import type { Codec, ContentAddressedStore, StoreId } from '../src/cas/interface.js'
+import {
+  BlockstoreStore,
+  HAMT,
+  type HAMTOptions,
+  type HashFn,
+  isHamtError,
+  MemoryStore,
+} from '../src/index.js'
 import { ipldValue } from './helpers/arbitraries.js'
 import { testSeed } from './helpers/random.js'
 
@@ -174,4 +182,49 @@ describe('HAMT.fromEntries gives the root of set + flush', () => {
     await reference.set('extra', -1)
     assert.deepEqual(await map.flush(), await reference.flush())
   })
+
+  it('IDs a node cannot hold as places (CIDs, byte IDs of 256 bytes and more, mixed lengths) build and edit as set does', async () => {
+    const stores: Record<string, () => Promise<ContentAddressedStore>> = {
+      cids: async () => new BlockstoreStore(new MemoryBlockstore()),
+      'long and short byte IDs': async () => new PaddedIdStore(await MemoryStore.create()),
+    }
+    const entries = Array.from({ length: 2000 }, (_, i) => [`k${i % 1700}`, i] as [string, number])
+    for (const [name, make] of Object.entries(stores)) {
+      for (const maxBucketSize of [1, 3]) {
+        const reference = await HAMT.create<number>({ store: await make(), maxBucketSize })
+        for (const [k, v] of entries) await reference.set(k, v)
+        const store = await make()
+        const map = await HAMT.fromEntries<number>(entries, { store, maxBucketSize })
+        assert.deepEqual(map.rootId, await reference.flush(), `${name}, bucket size ${maxBucketSize}`)
+        for (const [k] of entries.slice(-300)) assert.equal(await map.get(k), await reference.get(k), k)
+        // The root's buckets go on: an edit keeps the other pointers of the node it changes.
+        for (const map_ of [map, reference]) {
+          await map_.set('extra', -1)
+          await map_.delete('k7')
+          await map_.set('k9', 99)
+        }
+        assert.deepEqual(await map.flush(), await reference.flush(), `${name} after edits`)
+        assert.deepEqual((await map.verify()).problems, [])
+      }
+    }
+  })
 })
+
+/** A store over MemoryStore whose IDs are its IDs padded to 40 or 300 bytes (by the block's last byte). */
+class PaddedIdStore implements ContentAddressedStore {
+  readonly #inner: MemoryStore
+  constructor(inner: MemoryStore) {
+    this.#inner = inner
+  }
+
+  async save(data: Uint8Array, codec: Codec): Promise<StoreId> {
+    const id = (await this.#inner.save(data, codec)) as Uint8Array
+    const padded = new Uint8Array(((data.at(-1) as number) & 1) === 0 ? 40 : 300).fill(0xee)
+    padded.set(id)
+    return padded
+  }
+
+  async load(id: StoreId): Promise<Uint8Array> {
+    return this.#inner.load((id as Uint8Array).subarray(0, 34))
+  }
+}

@@ -4,7 +4,7 @@ import { describeValue, HashExhaustedError, InvalidArgumentError } from '../erro
 import { mapPool } from '../util/pool.js'
 import type { KeyHasher } from './keys.js'
 import { type NodeLoader, saveFailure } from './loader.js'
-import { Bucket, CLEAN, Link, Node, SLOTS, type Slot } from './node.js'
+import { Bucket, CLEAN, type HeldPointer, Link, Node, placeOf, SLOTS, type Slot } from './node.js'
 import { encodeNode } from './node-encoder.js'
 import { compareDagCborKeys } from './utf8.js'
 import { encodeValue } from './values.js'
@@ -16,6 +16,8 @@ import { encodeValue } from './values.js'
 
 /** Values encoded and saved per batch: bounds the encoded bytes held at once. */
 const VALUE_BATCH = 1024
+/** A BLAKE3 or SHA-256 multihash: the first size of the table's ID bytes (it grows as needed). */
+const TYPICAL_ID_BYTES = 34
 
 export type BulkContext = {
   hasher: KeyHasher
@@ -53,13 +55,45 @@ export function encodeEntries(
   return { keys, hashes, values }
 }
 
-/** Every entry read, in input order: index `i` is the `i`-th entry, duplicates included. */
+/**
+ * Every entry read, in input order: index `i` is the `i`-th entry, duplicates included. Byte IDs are
+ * kept as bytes, not as the store's arrays: a million ~100-byte views that outlived every young GC
+ * were most of the build's garbage collection (see `TreeBuilder.build` for where they go).
+ */
 type Table = {
   keys: string[]
-  pointers: StoreId[]
+  /** Entry `i`'s byte ID is `ids[idEnds[i - 1]..idEnds[i])`; empty for a CID, which is in `cids`. */
+  ids: Uint8Array
+  idEnds: Uint32Array
+  cids: Map<number, StoreId>
+  /** Pointers added so far (values are saved in input order, so pointer `i` is entry `i`'s). */
+  pointerCount: number
   /** The keys' hashes back to back, `hashLength` bytes each. */
   hashes: Uint8Array
   hashLength: number
+}
+
+/** `array`, or a copy twice as long (or more) when it has less than `needed` elements. */
+function withRoom<T extends Uint8Array | Uint32Array>(array: T, needed: number): T {
+  if (needed <= array.length) return array
+  let length = array.length * 2
+  while (length < needed) length *= 2
+  const grown = new (array.constructor as new (length: number) => T)(length)
+  grown.set(array)
+  return grown
+}
+
+/** Adds the next entry's value ID to the table. */
+function addPointer(table: Table, id: StoreId): void {
+  const index = table.pointerCount++
+  let end = index === 0 ? 0 : (table.idEnds[index - 1] as number)
+  table.idEnds = withRoom(table.idEnds, index + 1)
+  if (id instanceof Uint8Array) {
+    table.ids = withRoom(table.ids, end + id.length)
+    table.ids.set(id, end)
+    end += id.length
+  } else table.cids.set(index, id)
+  table.idEnds[index] = end
 }
 
 /**
@@ -132,7 +166,15 @@ class EntryReader {
   constructor(context: BulkContext) {
     this.#context = context
     const hashLength = context.hasher.length
-    this.table = { keys: [], pointers: [], hashes: new Uint8Array(1024 * hashLength), hashLength }
+    this.table = {
+      keys: [],
+      ids: new Uint8Array(1024 * TYPICAL_ID_BYTES),
+      idEnds: new Uint32Array(1024),
+      cids: new Map(),
+      pointerCount: 0,
+      hashes: new Uint8Array(1024 * hashLength),
+      hashLength,
+    }
   }
 
   /** Takes one entry; true when the batch of values is full and must be saved before the next. */
@@ -145,12 +187,8 @@ class EntryReader {
     // into the table at once (`hashNow` reuses its buffer); the entry counts only once it is added.
     const hash = this.#context.hasher.hashNow(key)
     const length = table.hashLength
-    if ((index + 1) * length > table.hashes.length) {
-      const grown = new Uint8Array(table.hashes.length * 2)
-      grown.set(table.hashes)
-      table.hashes = grown
-    }
-    const hashes = table.hashes
+    const hashes = withRoom(table.hashes, (index + 1) * length)
+    table.hashes = hashes
     for (let i = 0, at = index * length; i < length; i++, at++) hashes[at] = hash[i] as number
     const data = encodeValue(key, value, this.#context.valuesAreBytes)
     // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for. Not
@@ -160,7 +198,7 @@ class EntryReader {
     if (saved === undefined) this.#batch.push(data === value ? copyBytes(data) : data)
     else {
       this.#context.onSaved(saved)
-      this.table.pointers.push(saved)
+      addPointer(table, saved)
     }
     table.keys.push(key)
     return this.#batch.length === VALUE_BATCH
@@ -185,8 +223,7 @@ class EntryReader {
       await Promise.allSettled(saves)
       throw saveFailure('raw', error, signal)
     }
-    const pointers = this.table.pointers
-    for (const id of ids) pointers.push(id)
+    for (const id of ids) addPointer(this.table, id)
   }
 }
 
@@ -200,12 +237,16 @@ class TreeBuilder {
   /** Scratch for the partition of one range; a range is sorted and copied back before any await. */
   readonly #scratch: Uint32Array
   readonly #counts = new Uint32Array(SLOTS + 1)
+  /** Scratch for the entries one node's buckets keep (see `#pick`), filled and used before any await. */
+  readonly #picked: Uint32Array
+  #pickedLength = 0
 
   constructor(table: Table, order: Uint32Array, context: BulkContext) {
     this.#table = table
     this.#order = order
     this.#context = context
     this.#scratch = new Uint32Array(order.length)
+    this.#picked = new Uint32Array(Math.min(order.length, SLOTS * context.maxBucketSize))
   }
 
   /** The node for the entries `order[start..end)`, which share the first `depth` hash bytes, saved. */
@@ -217,13 +258,24 @@ class TreeBuilder {
     const starts = this.#partition(start, end, depth)
     const slots = new Array<Slot>(SLOTS).fill(undefined)
     const deeper: number[] = []
+    // First which entries each bucket keeps (in `#picked`), then their IDs copied into one slab
+    // of this node's: only its buckets reference it, so a later set that replaces one keeps at most
+    // this node's IDs alive, and the build makes one array a node instead of one a value.
+    /** Each bucket's slot and the end of its entries in `#picked`, side by side. */
+    const bucketSlots: number[] = []
+    this.#pickedLength = 0
+    let slabBytes = 0
     for (let slot = 0; slot < SLOTS; slot++) {
       const from = starts[slot] as number
       const to = starts[slot + 1] as number
       if (from === to) continue
-      const bucket = this.#bucket(from, to)
-      if (bucket !== undefined) slots[slot] = bucket
-      else deeper.push(slot)
+      const at = this.#pickedLength
+      if (!this.#pick(from, to)) {
+        deeper.push(slot)
+        continue
+      }
+      bucketSlots.push(slot, this.#pickedLength)
+      for (let i = at; i < this.#pickedLength; i++) slabBytes += this.#idLength(this.#picked[i] as number)
     }
     if (deeper.length > 0 && depth + 1 >= this.#table.hashLength) {
       const key = this.#table.keys[this.#order[starts[deeper[0] as number] as number] as number] as string
@@ -232,6 +284,7 @@ class TreeBuilder {
           'too many keys share one hash prefix for this bucket size (nothing was built)',
       )
     }
+    this.#makeBuckets(slots, bucketSlots, slabBytes)
     // The root's subtrees are built side by side so a slow store has saves in flight; below it one
     // at a time, which keeps the saves in flight (and the nodes held) near `concurrency`.
     const concurrency = depth === 0 ? this.#context.concurrency : 1
@@ -286,40 +339,76 @@ class TreeBuilder {
     return starts
   }
 
+  /** Byte length of entry `entry`'s ID in the table (0 for a CID). */
+  #idLength(entry: number): number {
+    const ends = this.#table.idEnds
+    return (ends[entry] as number) - (entry === 0 ? 0 : (ends[entry - 1] as number))
+  }
+
   /**
-   * The bucket of `order[from..to)` when they hold at most `maxBucketSize` distinct keys, each with
-   * its last value, in DAG-CBOR key order; else `undefined` (the range needs a child node).
+   * Appends to `#picked` the entries a bucket of `order[from..to)` keeps when they hold at most
+   * `maxBucketSize` distinct keys: each key's last entry, in DAG-CBOR key order; else false (the
+   * range needs a child node) and `#picked` as before.
    */
-  #bucket(from: number, to: number): Bucket | undefined {
-    const { keys: allKeys, pointers: allPointers } = this.#table
+  #pick(from: number, to: number): boolean {
+    const keys = this.#table.keys
     const order = this.#order
-    if (to - from === 1) {
-      // Most buckets of a large map: no arrays to build and drop.
-      const entry = order[from] as number
-      this.size++
-      return new Bucket(allKeys[entry] as string, allPointers[entry] as StoreId)
-    }
-    const limit = this.#context.maxBucketSize
-    const keys: string[] = []
-    const pointers: StoreId[] = []
+    const picked = this.#picked
+    const first = this.#pickedLength
+    let length = first
+    const limit = first + this.#context.maxBucketSize
     // From the last entry back: the first time a key is seen is its last value. Each new key is
     // inserted in DAG-CBOR key order, so the bucket is built sorted.
     next: for (let i = to - 1; i >= from; i--) {
       const entry = order[i] as number
-      const key = allKeys[entry] as string
-      for (let j = 0; j < keys.length; j++) if (keys[j] === key) continue next
-      if (keys.length === limit) return undefined
-      let at = keys.length
-      keys.push(key)
-      pointers.push(allPointers[entry] as StoreId)
-      for (; at > 0 && compareDagCborKeys(keys[at - 1] as string, key) > 0; at--) {
-        keys[at] = keys[at - 1] as string
-        pointers[at] = pointers[at - 1] as StoreId
+      const key = keys[entry] as string
+      for (let j = first; j < length; j++) if (keys[picked[j] as number] === key) continue next
+      if (length === limit) return false
+      let at = length++
+      for (; at > first && compareDagCborKeys(keys[picked[at - 1] as number] as string, key) > 0; at--) {
+        picked[at] = picked[at - 1] as number
       }
-      keys[at] = key
-      pointers[at] = allPointers[entry] as StoreId
+      picked[at] = entry
     }
-    this.size += keys.length
-    return new Bucket(keys, pointers, true)
+    this.#pickedLength = length
+    return true
+  }
+
+  /** Puts in `slots` the buckets of the entries `#picked` holds, slot after slot, their byte IDs in a new slab. */
+  #makeBuckets(slots: Slot[], bucketSlots: readonly number[], slabBytes: number): void {
+    const { keys, ids, idEnds, cids } = this.#table
+    const picked = this.#picked
+    const slab = slabBytes === 0 ? undefined : new Uint8Array(slabBytes)
+    let written = 0
+    /** Entry `entry`'s pointer: its place in the slab, a copy if no place can name it, or its CID. */
+    const pointer = (entry: number): HeldPointer => {
+      const end = idEnds[entry] as number
+      const start = entry === 0 ? 0 : (idEnds[entry - 1] as number)
+      if (start === end) return cids.get(entry) as StoreId
+      // A byte loop, not `set(ids.subarray(...))`: that view was ~90 bytes of garbage a value.
+      const place = placeOf(written, end - start)
+      for (let i = start; i < end; i++) (slab as Uint8Array)[written++] = ids[i] as number
+      return place ?? ids.slice(start, end)
+    }
+    let from = 0
+    for (let b = 0; b < bucketSlots.length; b += 2) {
+      const to = bucketSlots[b + 1] as number
+      if (to - from === 1) {
+        // Most buckets of a large map: no arrays to build and drop.
+        const entry = picked[from] as number
+        slots[bucketSlots[b] as number] = new Bucket(keys[entry] as string, pointer(entry), true, slab)
+      } else {
+        const bucketKeys = new Array<string>(to - from)
+        const pointers = new Array<HeldPointer>(to - from)
+        for (let i = from; i < to; i++) {
+          const entry = picked[i] as number
+          bucketKeys[i - from] = keys[entry] as string
+          pointers[i - from] = pointer(entry)
+        }
+        slots[bucketSlots[b] as number] = new Bucket(bucketKeys, pointers, true, slab)
+      }
+      this.size += to - from
+      from = to
+    }
   }
 }

@@ -1,5 +1,5 @@
 import type { StoreId } from '../cas/interface.js'
-import { Bucket, Link, type Node } from './node.js'
+import { Bucket, type HeldPointer, Link, type Node, placeLength, placeStart } from './node.js'
 import { writeUtf8 } from './utf8.js'
 
 // Hand-written because profiling a 300k-key build showed @ipld/dag-cbor's generic encoder (token
@@ -104,19 +104,38 @@ function writeId(w: Writer, id: StoreId): void {
   w.raw(id.bytes)
 }
 
+/** A bucket's pointer; one held as a place is copied from the bucket's block without a view of it. */
+function writePointer(w: Writer, bucket: Bucket, held: HeldPointer): void {
+  if (typeof held !== 'number') {
+    writeId(w, held)
+    return
+  }
+  const length = placeLength(held)
+  w.head(MAJOR_BYTES, length)
+  w.ensure(length)
+  // A byte loop: `set` would need a view of the block, ~90 bytes of garbage a pointer.
+  const bytes = w.bytes
+  const block = bucket.block
+  let at = w.length
+  for (let from = placeStart(held), end = from + length; from < end; from++)
+    bytes[at++] = block[from] as number
+  w.length = at
+}
+
 function writeBucket(w: Writer, bucket: Bucket): void {
   // A bucket's keys are already in DAG-CBOR key order (see Bucket).
   const own = bucket.keyOrKeys
   if (typeof own === 'string') {
     w.byte((MAJOR_MAP << 5) | 1)
     w.text(own)
-    writeId(w, bucket.pointerAt(0))
+    writePointer(w, bucket, bucket.pointerOrPointers as HeldPointer)
     return
   }
-  w.head(MAJOR_MAP, bucket.size)
-  for (let i = 0; i < bucket.size; i++) {
-    w.text(bucket.keyAt(i))
-    writeId(w, bucket.pointerAt(i))
+  const held = bucket.pointerOrPointers as readonly HeldPointer[]
+  w.head(MAJOR_MAP, own.length)
+  for (let i = 0; i < own.length; i++) {
+    w.text(own[i] as string)
+    writePointer(w, bucket, held[i] as HeldPointer)
   }
 }
 

@@ -97,9 +97,8 @@ export class Bucket {
         : (this.pointerOrPointers as readonly HeldPointer[])[index]
     ) as HeldPointer
     if (typeof held !== 'number') return held
-    const length = held % PLACE_LENGTHS
-    const start = (held - length) / PLACE_LENGTHS
-    return this.block.subarray(start, start + length)
+    const start = placeStart(held)
+    return this.block.subarray(start, start + placeLength(held))
   }
 
   indexOf(key: string): number {
@@ -170,6 +169,16 @@ export const NO_BLOCK = new Uint8Array(0)
 
 /** A place is `start * PLACE_LENGTHS + length`, a small integer (no heap number) for any node block. */
 const PLACE_LENGTHS = 256
+
+/** Where in its block the ID at `place` starts (see {@link placeOf}). */
+export function placeStart(place: number): number {
+  return (place - (place % PLACE_LENGTHS)) / PLACE_LENGTHS
+}
+
+/** The length of the ID at `place` (see {@link placeOf}). */
+export function placeLength(place: number): number {
+  return place % PLACE_LENGTHS
+}
 
 /** The place of the ID at `block[start..start + length)`, or undefined when it cannot be one. */
 export function placeOf(start: number, length: number): number | undefined {
