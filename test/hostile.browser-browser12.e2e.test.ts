@@ -14,7 +14,13 @@ import { CID } from 'multiformats/cid'
 import { code as RAW } from 'multiformats/codecs/raw'
 import type { Page } from 'playwright-core'
 import { blockDigest } from '../src/cas/id.js'
+import type * as DatasetLib from '../src/dataset.js'
+import type * as Lib from '../src/index.js'
+import { type Codec, HAMT, type LoadOptions, type StoreId, ZarrHAMTStore } from '../src/index.js'
+import type * as ZstdLib from '../src/zstd/index.js'
 import { type Browser, launchChromium, type StaticServer, serveStatic } from './helpers/browser.js'
+import { CidMemoryStore } from './helpers/cid-store.js'
+import { writeClimate } from './helpers/climate.js'
 import { type Loopback, serve } from './helpers/loopback.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
@@ -33,6 +39,25 @@ const good = bytesOf(64 * 1024)
 const other = bytesOf(64 * 1024)
 const goodCid = await rawCid(good)
 const otherCid = await rawCid(other)
+
+// A small climate dataset (zstd chunks) written by ts-hamt into blocks the gateway serves by CID.
+const dataStore = await CidMemoryStore.create()
+const blocks = new Map<string, Uint8Array>()
+const recording = {
+  save: async (data: Uint8Array, codec: Codec) => {
+    const cid = await dataStore.save(data, codec)
+    blocks.set(cid.toString(), data.slice())
+    return cid
+  },
+  load: (id: StoreId, options?: LoadOptions) => dataStore.load(id, options),
+}
+const dataMap = await HAMT.create<Uint8Array>({ store: recording, valuesAreBytes: true })
+const written = await writeClimate(new ZarrHAMTStore(dataMap))
+const dataRoot = String(await dataMap.flush())
+const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd]
+const isChunk = (bytes: Uint8Array): boolean => ZSTD_MAGIC.every((b, i) => bytes[i] === b)
+const chunks = [...blocks.values()].filter(isChunk)
+assert.ok(chunks.length >= 2, `the dataset has zstd chunk blocks (${chunks.length})`)
 
 /** What the page reports: the bytes' length and a checksum, or the error's name, code and message. */
 interface Outcome {
@@ -54,8 +79,18 @@ describe('TrustlessGatewayStore in Chromium against a lying loopback gateway', (
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ts-hamt-hostile-browser-'))
+    // The package's three browser entries the page uses, each as a namespace (their names overlap).
+    const entry = join(dir, 'entry.ts')
+    await writeFile(
+      entry,
+      [
+        `export * as core from '${repo}src/index.ts'`,
+        `export * as dataset from '${repo}src/dataset.ts'`,
+        `export * as zstd from '${repo}src/zstd/index.ts'`,
+      ].join('\n'),
+    )
     await build({
-      entryPoints: [join(repo, 'src/index.ts')],
+      entryPoints: [entry],
       bundle: true,
       format: 'esm',
       platform: 'browser',
@@ -72,6 +107,7 @@ describe('TrustlessGatewayStore in Chromium against a lying loopback gateway', (
       const send = (bytes: Uint8Array, headers: Record<string, string | number> = {}): void => {
         res.writeHead(200, { ...cors, 'content-type': 'application/vnd.ipld.raw', ...headers }).end(bytes)
       }
+      if (lie?.startsWith('ds-')) return datasetAnswer(lie, url.pathname.split('/').at(-1) ?? '', res, cors)
       switch (lie) {
         case 'honest':
           return send(good)
@@ -107,7 +143,10 @@ describe('TrustlessGatewayStore in Chromium against a lying loopback gateway', (
           open.add(res)
           let i = 0
           const timer = setInterval(() => {
-            if (res.destroyed || i >= 600) return void (clearInterval(timer), res.end())
+            if (res.destroyed || i >= 600) {
+              clearInterval(timer)
+              return void res.end()
+            }
             res.write(good.subarray(i, i + 1))
             i++
           }, 50)
@@ -141,16 +180,101 @@ describe('TrustlessGatewayStore in Chromium against a lying loopback gateway', (
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
+  /** The dataset's blocks, honest except for chunk blocks under the lie `ds-<how>`. */
+  const datasetAnswer = (
+    lie: string,
+    cid: string,
+    res: ServerResponse,
+    cors: Record<string, string>,
+  ) => {
+    const block = blocks.get(cid)
+    if (block === undefined) return void res.writeHead(404, cors).end()
+    const send = (bytes: Uint8Array): void => {
+      res.writeHead(200, cors).end(bytes)
+    }
+    if (lie === 'ds-honest' || !isChunk(block)) return send(block)
+    if (lie === 'ds-flip')
+      return send(Uint8Array.from(block, (b, i) => (i === block.length - 1 ? b ^ 0x80 : b)))
+    if (lie === 'ds-swap') return send(chunks.find((chunk) => chunk !== block) ?? block)
+    if (lie === 'ds-endless') {
+      res.writeHead(200, cors)
+      open.add(res)
+      const chunk = new Uint8Array(1 << 20)
+      let sent = 0
+      const pump = (): void => {
+        while (sent < 256 && res.write(chunk)) sent++
+        if (sent < 256 && !res.destroyed) res.once('drain', pump)
+        else res.end()
+      }
+      return pump()
+    }
+    if (lie === 'ds-drip') {
+      res.writeHead(200, cors)
+      open.add(res)
+      dripping++
+      let i = 0
+      const timer = setInterval(() => {
+        if (i >= block.length || res.destroyed) {
+          clearInterval(timer)
+          return void res.end()
+        }
+        res.write(block.subarray(i, i + 1))
+        i++
+      }, 100)
+      res.on('close', () => {
+        clearInterval(timer)
+        if (i < block.length) cutOff++
+      })
+      return
+    }
+    res.writeHead(500, cors).end()
+  }
+  /** Chunk answers started by `ds-drip`, and those the reader closed before their end. */
+  let dripping = 0
+  let cutOff = 0
+
+  /** Reads every data variable in the page through `gateways`; their values, or the error. */
+  const readDataset = (gateways: string[], abortAfterMs?: number) =>
+    page.evaluate(
+      async ({ root, gateways, abortAfterMs }) => {
+        const { dataset, zstd } = (
+          globalThis as unknown as { lib: { dataset: typeof DatasetLib; zstd: typeof ZstdLib } }
+        ).lib
+        zstd.registerZstdCodec()
+        const signal = abortAfterMs === undefined ? undefined : AbortSignal.timeout(abortAfterMs)
+        try {
+          const ds = await dataset.openDataset(root, { gateways, gatewayOptions: { retries: 0 } })
+          const values: Record<string, Array<number | null>> = {}
+          for (const name of ds.dataVars) {
+            const array = await ds.variable(name).load({ signal })
+            values[name] = Array.from(array.values, (v) => (Number.isNaN(v) ? null : v))
+          }
+          return { values, error: undefined }
+        } catch (error) {
+          const e = error as { name: string; code?: string; message: string }
+          return { values: undefined, error: { name: e.name, code: e.code, message: e.message } }
+        }
+      },
+      { root: dataRoot, gateways, abortAfterMs },
+    )
+  const dsUrl = (lie: string): string => `${gateway.url}/ds-${lie}`
+  const writtenValues = (): Record<string, Array<number | null>> =>
+    Object.fromEntries(
+      Object.entries(written)
+        .filter(([, v]) => v.shape.length >= 2)
+        .map(([name, v]) => [name, v.values]),
+    )
+
   /** Loads `cid` in the page from the gateway path `/<lie>`, with `options` for the store. */
   const load = (lie: string, cid: CID, options: Record<string, unknown> = {}, abortAfterMs?: number) =>
     page.evaluate(
       async ({ gatewayUrl, cid, options, abortAfterMs, expected }): Promise<Outcome> => {
-        const lib = (globalThis as unknown as { lib: Record<string, any> }).lib
+        const lib = (globalThis as unknown as { lib: { core: typeof Lib } }).lib.core
         const store = new lib.TrustlessGatewayStore({ gateways: gatewayUrl, ...options })
         const signal = abortAfterMs === undefined ? undefined : AbortSignal.timeout(abortAfterMs)
         const started = performance.now()
         try {
-          const bytes: Uint8Array = await store.load(lib.CID?.parse?.(cid) ?? cid, { signal })
+          const bytes: Uint8Array = await store.load(cid as never, { signal }) // the string of a CID is taken too
           const want = new Uint8Array(expected)
           const equal = bytes.length === want.length && bytes.every((b, i) => b === want[i])
           return { ok: { length: bytes.length, equal }, ms: performance.now() - started }
@@ -252,4 +376,68 @@ describe('TrustlessGatewayStore in Chromium against a lying loopback gateway', (
       assert.equal(outcome.ok?.length, other.length, JSON.stringify(outcome))
     },
   )
+
+  it(
+    'a dataset through an honest gateway: openDataset + load give what was written (zstd in the page)',
+    TEST,
+    async () => {
+      const outcome = await readDataset([dsUrl('honest')])
+      assert.deepEqual(outcome.values, writtenValues(), JSON.stringify(outcome.error))
+    },
+  )
+
+  for (const lie of ['flip', 'swap']) {
+    it(
+      `a dataset whose chunk blocks are lied about (${lie}): ERR_INTEGRITY, no wrong values`,
+      TEST,
+      async () => {
+        const outcome = await readDataset([dsUrl(lie)])
+        assert.equal(outcome.values, undefined, 'no values from a lying gateway')
+        assert.equal(outcome.error?.code, 'ERR_INTEGRITY', JSON.stringify(outcome.error))
+      },
+    )
+
+    it(`a dataset, ${lie}-lying gateway first and an honest one second: the right values`, TEST, async () => {
+      const outcome = await readDataset([dsUrl(lie), dsUrl('honest')])
+      assert.deepEqual(outcome.values, writtenValues(), JSON.stringify(outcome.error))
+    })
+  }
+
+  it('a dataset whose chunks never end: a typed error, the heap bounded', TEST, async () => {
+    const client = await page.context().newCDPSession(page)
+    await client.send('Performance.enable')
+    await client.send('HeapProfiler.collectGarbage')
+    const heap = async (): Promise<number> => {
+      const { metrics } = await client.send('Performance.getMetrics')
+      return metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? Number.NaN
+    }
+    const before = await heap()
+    let peak = before
+    let done = false
+    const sampling = (async () => {
+      for (let i = 0; i < 400 && !done; i++) {
+        peak = Math.max(peak, await heap())
+        await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+    })()
+    const outcome = await readDataset([dsUrl('endless')])
+    done = true
+    await sampling
+    console.log(
+      `endless chunks: heap ${(before / 2 ** 20).toFixed(1)} MiB -> peak ${(peak / 2 ** 20).toFixed(1)} MiB`,
+    )
+    assert.equal(outcome.values, undefined)
+    assert.equal(outcome.error?.code, 'ERR_STORE', JSON.stringify(outcome.error))
+    assert.ok(peak - before < 64 * 2 ** 20, `heap grew ${peak - before} bytes`)
+  })
+
+  it("a dataset whose chunks drip: load's signal aborts the read and closes the answers", TEST, async () => {
+    const outcome = await readDataset([dsUrl('drip')], 1000)
+    assert.equal(outcome.values, undefined)
+    assert.match(outcome.error?.name ?? '', /AbortError|TimeoutError/, JSON.stringify(outcome.error))
+    assert.ok(dripping >= 1, 'a chunk was being read')
+    // Chromium closes the aborted answers' connections: wait (bounded) for the server to see it.
+    for (let i = 0; i < 100 && cutOff < dripping; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(cutOff, dripping, 'every dripping answer was closed by the reader')
+  })
 })
