@@ -181,12 +181,7 @@ describe('TrustlessGatewayStore in Chromium against a lying loopback gateway', (
   })
 
   /** The dataset's blocks, honest except for chunk blocks under the lie `ds-<how>`. */
-  const datasetAnswer = (
-    lie: string,
-    cid: string,
-    res: ServerResponse,
-    cors: Record<string, string>,
-  ) => {
+  const datasetAnswer = (lie: string, cid: string, res: ServerResponse, cors: Record<string, string>) => {
     const block = blocks.get(cid)
     if (block === undefined) return void res.writeHead(404, cors).end()
     const send = (bytes: Uint8Array): void => {
