@@ -34,7 +34,7 @@ node --import tsx --test --test-concurrency=2 test/*.test.ts
 # the library's own code paths, fetch, streams, zlib and the package's require()/import are all here).
 fast=()
 for file in test/*.test.ts; do
-  grep -qE "helpers/(kubo|python|browser)\.js" "$file" && continue
+  grep -qE "helpers/(kubo|python|browser|browser-bundle)\.js" "$file" && continue
   fast+=("$file")
 done
 echo "test: node --test, the fast part (${#fast[@]} files), on Node $("$NODE24" --version)" >&2

@@ -68,3 +68,44 @@ export async function rpcAnswering(body: string): Promise<string> {
 
 /** KuboStore options that fail fast against such a server. */
 export const QUICK_KUBO = { retryDelayMs: 1, retries: 0, timeoutMs: 2_000 }
+
+/** Answers 200 with `mib` MiB of zeros, sent as fast as the reader takes them (a bound, not endless). */
+export function sendEndless(res: ServerResponse, mib: number, headers: Record<string, string> = {}): void {
+  res.writeHead(200, headers)
+  const chunk = new Uint8Array(1 << 20)
+  let sent = 0
+  const pump = (): void => {
+    while (sent < mib && res.write(chunk)) sent++
+    if (sent < mib && !res.destroyed) res.once('drain', pump)
+    else res.end()
+  }
+  pump()
+}
+
+/**
+ * Answers 200 with `bytes`, one byte every `everyMs`; `onCut` is called if the reader closes the
+ * connection before the end.
+ */
+export function sendDrip(
+  res: ServerResponse,
+  bytes: Uint8Array,
+  everyMs: number,
+  headers: Record<string, string> = {},
+  onCut: () => void = () => {},
+): void {
+  res.writeHead(200, headers)
+  let i = 0
+  const timer = setInterval(() => {
+    if (i >= bytes.length || res.destroyed) {
+      clearInterval(timer)
+      res.end()
+      return
+    }
+    res.write(bytes.subarray(i, i + 1))
+    i++
+  }, everyMs)
+  res.on('close', () => {
+    clearInterval(timer)
+    if (i < bytes.length) onCut()
+  })
+}
