@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import type { ServerResponse } from 'node:http'
 import { after, before, describe, it } from 'node:test'
 import type { Page } from 'playwright-core'
+import * as zarr from 'zarrita'
 import { type Codec, HAMT, type LoadOptions, type StoreId, ZarrHAMTStore } from '../src/index.js'
 import {
   type LibraryPage,
@@ -34,6 +35,24 @@ const recording = {
 const map = await HAMT.create<Uint8Array>({ store: recording, valuesAreBytes: true })
 const written = await writeClimate(new ZarrHAMTStore(map))
 const root = String(await map.flush())
+// A wider one: a single variable of 256 zstd chunks, so a read has many chunk fetches in flight.
+const wideMap = await HAMT.create<Uint8Array>({ store: recording, valuesAreBytes: true })
+const wideArray = await zarr.create(zarr.root(new ZarrHAMTStore(wideMap)).resolve('wide'), {
+  shape: [64, 64],
+  chunkShape: [4, 4],
+  dtype: 'float64',
+  dimensionNames: ['y', 'x'],
+  codecs: [
+    { name: 'bytes', configuration: { endian: 'little' } },
+    { name: 'zstd', configuration: { level: 3, checksum: false } },
+  ],
+})
+await zarr.set(wideArray, null, {
+  data: Float64Array.from({ length: 4096 }, (_, i) => i),
+  shape: [64, 64],
+  stride: [64, 1],
+})
+const wideRoot = String(await wideMap.flush())
 const isChunk = (bytes: Uint8Array): boolean => [0x28, 0xb5, 0x2f, 0xfd].every((b, i) => bytes[i] === b)
 const chunks = [...blocks.values()].filter(isChunk)
 assert.ok(chunks.length >= 2, `the dataset has zstd chunk blocks (${chunks.length})`)
@@ -70,6 +89,7 @@ describe('a dataset in Chromium from a gateway that lies about its chunks', () =
         return send(Uint8Array.from(block, (b, i) => (i === block.length - 1 ? b ^ 0x80 : b)))
       if (lie === 'swap') return send(chunks.find((chunk) => chunk !== block) ?? block)
       if (lie === 'endless') return sendEndless(res, 256, cors)
+      if (lie === 'endless-paced') return sendEndless(res, 256, cors, 10)
       if (lie === 'drip') {
         dripping++
         return sendDrip(res, block, 100, cors, () => cutOff++)
@@ -84,7 +104,7 @@ describe('a dataset in Chromium from a gateway that lies about its chunks', () =
   })
 
   /** Reads every data variable in the page through the gateways `lies`; their values, or the error. */
-  const read = (lies: string[], abortAfterMs?: number) =>
+  const read = (lies: string[], abortAfterMs?: number, root_ = root) =>
     page.evaluate(
       async ({ root, gateways, abortAfterMs }) => {
         const { dataset, zstd } = (globalThis as unknown as { lib: PageLibrary }).lib
@@ -103,7 +123,7 @@ describe('a dataset in Chromium from a gateway that lies about its chunks', () =
           return { values: undefined, error: { name: e.name, code: e.code, message: e.message } }
         }
       },
-      { root, gateways: lies.map((lie) => `${gateway.url}/${lie}`), abortAfterMs },
+      { root: root_, gateways: lies.map((lie) => `${gateway.url}/${lie}`), abortAfterMs },
     )
 
   it('through an honest gateway: what was written', TEST, async () => {
@@ -144,4 +164,31 @@ describe('a dataset in Chromium from a gateway that lies about its chunks', () =
     for (let i = 0; i < 100 && cutOff < dripping; i++) await new Promise((resolve) => setTimeout(resolve, 50))
     assert.equal(cutOff, dripping, 'every dripping answer was closed by the reader')
   })
+
+  it('the 256-chunk dataset through an honest gateway: its values', TEST, async () => {
+    const outcome = await read(['honest'], undefined, wideRoot)
+    assert.deepEqual(
+      outcome.values,
+      { wide: Array.from({ length: 4096 }, (_, i) => i) },
+      JSON.stringify(outcome.error),
+    )
+  })
+
+  it(
+    '256 chunks that never end, read at the default concurrency: a store error, memory bounded',
+    TEST,
+    async () => {
+      const { result, grewBy } = await peakMemoryDuring(page, () =>
+        read(['endless-paced'], undefined, wideRoot),
+      )
+      console.log(
+        `256 endless chunks: page heap + ArrayBuffers grew by at most ${(grewBy / 2 ** 20).toFixed(1)} MiB`,
+      )
+      assert.equal(result.values, undefined)
+      assert.equal(result.error?.code, 'ERR_STORE', JSON.stringify(result.error))
+      assert.match(result.error?.message ?? '', /more than the \d+ bytes/)
+      // Chromium opens at most 6 HTTP/1.1 connections to one origin: 6 bodies of up to 4 MiB at once.
+      assert.ok(grewBy < MEMORY_BUDGET, `grew ${grewBy} bytes`)
+    },
+  )
 })

@@ -69,14 +69,29 @@ export async function rpcAnswering(body: string): Promise<string> {
 /** KuboStore options that fail fast against such a server. */
 export const QUICK_KUBO = { retryDelayMs: 1, retries: 0, timeoutMs: 2_000 }
 
-/** Answers 200 with `mib` MiB of zeros, sent as fast as the reader takes them (a bound, not endless). */
-export function sendEndless(res: ServerResponse, mib: number, headers: Record<string, string> = {}): void {
+/**
+ * Answers 200 with `mib` MiB of zeros (a bound, not endless): as fast as the reader takes them, or
+ * 256 KiB every `paceMs` so that a reader's memory can be sampled while it holds them.
+ */
+export function sendEndless(
+  res: ServerResponse,
+  mib: number,
+  headers: Record<string, string> = {},
+  paceMs = 0,
+): void {
   res.writeHead(200, headers)
-  const chunk = new Uint8Array(1 << 20)
+  const chunk = new Uint8Array(paceMs > 0 ? 1 << 18 : 1 << 20)
+  const total = (mib << 20) / chunk.length
   let sent = 0
   const pump = (): void => {
-    while (sent < mib && res.write(chunk)) sent++
-    if (sent < mib && !res.destroyed) res.once('drain', pump)
+    if (paceMs > 0) {
+      if (sent < total && !res.destroyed && res.write(chunk)) sent++
+      if (sent < total && !res.destroyed) setTimeout(pump, paceMs)
+      else res.end()
+      return
+    }
+    while (sent < total && res.write(chunk)) sent++
+    if (sent < total && !res.destroyed) res.once('drain', pump)
     else res.end()
   }
   pump()
