@@ -84,6 +84,9 @@ describe('a dataset in Chromium from a gateway that lies about its chunks', () =
       const send = (bytes: Uint8Array): void => {
         res.writeHead(200, cors).end(bytes)
       }
+      const flipped = (): Uint8Array =>
+        Uint8Array.from(block, (b, i) => (i === block.length - 1 ? b ^ 0x80 : b))
+      if (lie === 'nodes') return send(isChunk(block) ? block : flipped())
       if (lie === 'honest' || !isChunk(block)) return send(block)
       if (lie === 'flip')
         return send(Uint8Array.from(block, (b, i) => (i === block.length - 1 ? b ^ 0x80 : b)))
@@ -191,4 +194,25 @@ describe('a dataset in Chromium from a gateway that lies about its chunks', () =
       assert.ok(grewBy < MEMORY_BUDGET, `grew ${grewBy} bytes`)
     },
   )
+
+  it('HAMT.open and get in the page: the value; HAMT nodes lied about: ERR_INTEGRITY', TEST, async () => {
+    const got = (lie: string) =>
+      page.evaluate(
+        async ({ root, gateway }) => {
+          const { core } = (globalThis as unknown as { lib: PageLibrary }).lib
+          const store = new core.TrustlessGatewayStore({ gateways: gateway, retries: 0 })
+          try {
+            const map = await core.HAMT.open<Uint8Array>(root, { store, valuesAreBytes: true })
+            const value = await map.get('wide/zarr.json')
+            return { text: new TextDecoder().decode(value), code: undefined }
+          } catch (error) {
+            return { text: undefined, code: (error as { code?: string }).code }
+          }
+        },
+        { root: wideRoot, gateway: `${gateway.url}/${lie}` },
+      )
+    const honest = await got('honest')
+    assert.equal(JSON.parse(honest.text ?? '{}').node_type, 'array', JSON.stringify(honest))
+    assert.deepEqual(await got('nodes'), { text: undefined, code: 'ERR_INTEGRITY' })
+  })
 })
