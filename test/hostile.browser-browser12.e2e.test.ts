@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import type { ServerResponse } from 'node:http'
 import { after, before, describe, it } from 'node:test'
+import { gzipSync } from 'node:zlib'
 import { CID } from 'multiformats/cid'
 import { code as RAW } from 'multiformats/codecs/raw'
 import type { Page } from 'playwright-core'
@@ -34,6 +35,7 @@ const rawCid = async (bytes: Uint8Array): Promise<CID> =>
 const good = bytesOf(64 * 1024)
 const other = bytesOf(64 * 1024)
 const goodCid = await rawCid(good)
+const bomb = gzipSync(new Uint8Array(256 << 20), { level: 9 })
 const otherCid = await rawCid(other)
 
 /** What the page reports: whether the bytes are the block's, or the error's name, code and message. */
@@ -78,6 +80,17 @@ describe('TrustlessGatewayStore in Chromium against a lying loopback gateway', (
           // A Content-Length shorter than the block: HTTP itself cuts the body there.
           res.writeHead(200, { ...cors, 'content-length': '100' })
           return void res.end(good.subarray(0, 100))
+        case 'long-length':
+          // Promises more than it sends and keeps the connection open: only a timeout ends it.
+          res.writeHead(200, { ...cors, 'content-length': String(good.length * 2) })
+          return void res.write(good)
+        case 'huge-length':
+          res.writeHead(200, { ...cors, 'content-length': String(2 ** 40) })
+          return void res.write(good)
+        case 'gzip-bomb':
+          // 256 MiB of zeros in about 256 KB: the browser decodes it before the library sees it.
+          res.writeHead(200, { ...cors, 'content-encoding': 'gzip', 'content-length': String(bomb.length) })
+          return void res.end(bomb)
         case 'endless':
           return sendEndless(res, 512, cors)
         case 'drip':
@@ -193,5 +206,21 @@ describe('TrustlessGatewayStore in Chromium against a lying loopback gateway', (
   it('the other block asked for by its own CID is fine (the lie was only the pairing)', TEST, async () => {
     const outcome = await load('other-block', otherCid)
     assert.equal(outcome.ok?.length, other.length, JSON.stringify(outcome))
+  })
+
+  it('a Content-Length promising more than comes: the per-attempt timeout ends it, typed', TEST, async () => {
+    typed(await load('long-length', goodCid, { retries: 0, timeoutMs: 1_000 }), 'ERR_STORE', /long-length/)
+  })
+
+  it('a Content-Length of 1 TiB: a typed error, no wait for it', TEST, async () => {
+    // Cross-origin, the encoding is hidden: the length is not trusted either way, the timeout ends it.
+    typed(await load('huge-length', goodCid, { retries: 0, timeoutMs: 1_000 }), 'ERR_STORE', /huge-length/)
+  })
+
+  it('a gzip bomb: a store error at the block size limit, memory bounded', TEST, async () => {
+    const { result, grewBy } = await peakMemoryDuring(page, () => load('gzip-bomb', goodCid, { retries: 0 }))
+    console.log(`gzip bomb: page heap + ArrayBuffers grew by at most ${(grewBy / 2 ** 20).toFixed(1)} MiB`)
+    typed(result, 'ERR_STORE', /more than the \d+ bytes/)
+    assert.ok(grewBy < MEMORY_BUDGET, `grew ${grewBy} bytes`)
   })
 })
