@@ -98,7 +98,9 @@ const ERROR_BODY_BYTES = 1024
 /**
  * Reads a body of at most `limit` bytes, stopping at the first byte beyond it: a declared
  * Content-Length above the limit is refused before any byte is read, and a body without one (or
- * content-encoded, whose Content-Length is not what fetch hands over) is counted as it streams. With `truncate`, the first `limit` bytes are returned instead of an error.
+ * content-encoded, whose Content-Length is not what fetch hands over, or a browser's cross-origin
+ * one, whose encoding is hidden) is counted as it streams. With `truncate`, the first `limit` bytes
+ * are returned instead of an error.
  * Either way the rest of the body is not read (the connection is closed).
  */
 export async function readBody(
@@ -111,7 +113,11 @@ export async function readBody(
     new BodyTooLargeError(`${source}: the answer is ${what}, more than the ${limit} bytes it may have`)
   // A declared length counts only for a body not content-encoded: fetch decodes gzip and friends,
   // and a few hundred KB of gzip can declare themselves and then decode to gigabytes.
-  const encoding = response.headers.get('content-encoding')?.trim().toLowerCase() ?? 'identity'
+  // A browser's cross-origin answer hides Content-Encoding (not CORS-safelisted) yet shows Content-Length.
+  const encoding =
+    response.type === 'cors'
+      ? 'unknown'
+      : (response.headers.get('content-encoding')?.trim().toLowerCase() ?? 'identity')
   const declared =
     encoding === 'identity' ? Number(response.headers.get('content-length') ?? Number.NaN) : Number.NaN
   if (declared > limit && !truncate) {
