@@ -1,5 +1,6 @@
 import { copyBytes } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
+import { isEncodedNow } from '../codec/dag-cbor.js'
 import { describeValue, HashExhaustedError, InvalidArgumentError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
 import type { KeyHasher } from './keys.js'
@@ -190,12 +191,13 @@ class EntryReader {
     const hashes = withRoom(table.hashes, (index + 1) * length)
     table.hashes = hashes
     for (let i = 0, at = index * length; i < length; i++, at++) hashes[at] = hash[i] as number
-    const data = encodeValue(key, value, this.#context.valuesAreBytes)
+    // Encoded into a shared buffer when it can be: saved at once (copied) or copied into the batch.
+    const data = encodeValue(key, value, this.#context.valuesAreBytes, true)
     // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for. Not
     // while a batch waits (its `save` was patched meanwhile): the pointers are kept in input order.
     const saved = this.#batch.length === 0 ? this.#context.loader.saveNow(data) : undefined
     // A batched byte value is copied: the caller may refill its buffer for the next entry before the batch saves.
-    if (saved === undefined) this.#batch.push(data === value ? copyBytes(data) : data)
+    if (saved === undefined) this.#batch.push(data === value || isEncodedNow(data) ? copyBytes(data) : data)
     else {
       this.#context.onSaved(saved)
       addPointer(table, saved)
