@@ -20,8 +20,6 @@ const PLACE = 8192
 /** Every ID is a BLAKE3-256 multihash: `1e 20` and 32 bytes. */
 const ID_LENGTH = 34
 const ID_CHUNK = ID_LENGTH * 480
-/** Borrowed blocks up to this size come from one reused buffer (see `#borrowed`). */
-const BORROW_SMALL = 64
 
 /**
  * A store in memory whose IDs are the BLAKE3-256 multihash of the data (`1e 20` + 32 bytes), exactly
@@ -44,9 +42,6 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
   /** Where the IDs handed out live (see `#nextId`), and the bytes of it used. */
   #idChunk = new Uint8Array(0)
   #idsUsed = 0
-  /** Where a borrowed small block is copied (see `#borrowed`), and its views by length. */
-  readonly #borrowScratch = new Uint8Array(BORROW_SMALL)
-  readonly #borrowViews: Uint8Array[] = []
   /** Where `SAVE_INTO` hashes a block: its ID is copied into the caller's bytes. */
   readonly #scratchId = new Uint8Array(ID_LENGTH)
 
@@ -183,27 +178,7 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
     if (!MemoryStore.#answersNow(this, via, 'load') || !(id instanceof Uint8Array)) return undefined
     const stored = this.#blocks.get(id)
     if (stored === undefined) return undefined
-    return borrow ? this.#borrowed(stored) : this.#copy(stored)
-  }
-
-  /**
-   * A small block's bytes copied into a buffer the next borrow overwrites, through a view made once
-   * per length: a new view a get was ~100 bytes of its garbage. Larger blocks: a view of the arena.
-   */
-  #borrowed(stored: number): Uint8Array {
-    const length = stored % PLACE
-    if (stored < 0 || length > BORROW_SMALL) return this.#view(stored)
-    const offset = (stored - length) / PLACE
-    const start = offset % CHUNK
-    const chunk = this.#chunks[(offset - start) / CHUNK] as Uint8Array
-    const scratch = this.#borrowScratch
-    for (let i = 0; i < length; i++) scratch[i] = chunk[start + i] as number
-    let view = this.#borrowViews[length]
-    if (view === undefined) {
-      view = scratch.subarray(0, length)
-      this.#borrowViews[length] = view
-    }
-    return view
+    return borrow ? this.#view(stored) : this.#copy(stored)
   }
 
   /** True when a block with this ID is stored. */
