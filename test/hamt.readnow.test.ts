@@ -235,4 +235,13 @@ describe('values decoded from the memory store without a copy', () => {
     const after = [...store.blocks()].map(([, bytes]) => Buffer.from(bytes).toString('hex'))
     assert.deepEqual(after.slice(0, before.length).sort(), before)
   })
+  it('values decoded from borrowed bytes keep their own: a later get changes no earlier value', async () => {
+    const map = await HAMT.create<unknown>({ store: await MemoryStore.create() })
+    const values = Array.from({ length: 40 }, (_, i) => ({ b: Uint8Array.of(i, i + 1), s: `v${i}`, n: i }))
+    for (const [i, value] of values.entries()) await map.set(`k${i}`, value)
+    await map.flush()
+    const got = []
+    for (let i = 0; i < values.length; i++) got.push(await map.get(`k${i}`))
+    assert.deepEqual(got, values)
+  })
 })

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { blake3Hasher, bytesToHex } from '../src/blocks.js'
+import { SAVE_INTO } from '../src/cas/read-now.js'
 import { isHamtError, MemoryStore } from '../src/index.js'
 import { storeComplianceSuite } from './helpers/store-compliance.js'
 
@@ -83,5 +84,23 @@ describe('MemoryStore small blocks in shared chunks', () => {
     }
     assert.deepEqual(await store.save(data[7] as Uint8Array, 'raw'), copies[7])
     assert.equal(store.blockCount, 1000)
+  })
+  it("saves into a caller's bytes (SAVE_INTO) only where the ID fits, and then as save does", async () => {
+    const store = await MemoryStore.create()
+    const data = new TextEncoder().encode('abc')
+    const into = new Uint8Array(40)
+    // No room from 10 (34 bytes needed): nothing saved, nothing written.
+    assert.equal(store[SAVE_INTO](data, store, into, 10), 0)
+    assert.equal(store.blockCount, 0)
+    assert.deepEqual(into, new Uint8Array(40))
+    assert.equal(store[SAVE_INTO](data, store, into, 6), 34)
+    const id = await store.save(data, 'raw')
+    assert.deepEqual(into.subarray(6), id)
+    assert.deepEqual(into.subarray(0, 6), new Uint8Array(6))
+    // Saved again: the same ID, still one block.
+    assert.equal(store[SAVE_INTO](data, store, into, 0), 34)
+    assert.deepEqual(into.subarray(0, 34), id)
+    assert.equal(store.blockCount, 1)
+    assert.deepEqual(await store.load(id), data)
   })
 })

@@ -6,7 +6,7 @@ import { copyBytes, formatId } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { callsOwnMethod, ownMethods } from './own-method.js'
 import { checkByteRange, sliceByteRange } from './range.js'
-import { READ_NOW, type ReadsNow, SAVE_NOW, type SavesNow } from './read-now.js'
+import { READ_NOW, type ReadsNow, SAVE_INTO, SAVE_NOW, type SavesNow } from './read-now.js'
 
 /**
  * Blocks up to this size are copied into shared arena chunks instead of an array each: a
@@ -42,6 +42,8 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
   /** Where the IDs handed out live (see `#nextId`), and the bytes of it used. */
   #idChunk = new Uint8Array(0)
   #idsUsed = 0
+  /** Where `SAVE_INTO` hashes a block: its ID is copied into the caller's bytes. */
+  readonly #scratchId = new Uint8Array(ID_LENGTH)
 
   private constructor() {}
 
@@ -81,6 +83,18 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
   [SAVE_NOW](data: Uint8Array, via: object): Uint8Array | undefined {
     if (!MemoryStore.#answersNow(this, via, 'save') || !(data instanceof Uint8Array)) return undefined
     return this.#save(data)
+  }
+
+  /** `SAVE_NOW` with the ID written into the caller's bytes: no array for a caller that copies it anyway. */
+  [SAVE_INTO](data: Uint8Array, via: object, into: Uint8Array, at: number): number {
+    if (!MemoryStore.#answersNow(this, via, 'save') || !(data instanceof Uint8Array)) return 0
+    if (!(into instanceof Uint8Array) || at < 0 || at + ID_LENGTH > into.length) return 0
+    const id = this.#scratchId
+    blake3MultihashInto(data, id, 0)
+    const found = this.#blocks.lookup(id)
+    if (found < 0) this.#blocks.addAt(found, id, this.#store(data))
+    into.set(id, at)
+    return ID_LENGTH
   }
 
   #save(data: Uint8Array): Uint8Array {

@@ -25,6 +25,7 @@ export function readsNow(store: object): ReadsNow | undefined {
 }
 
 export const SAVE_NOW: unique symbol = Symbol('ts-hamt.saveNow')
+export const SAVE_INTO: unique symbol = Symbol('ts-hamt.saveInto')
 
 /** A store that may save a block at once. */
 export interface SavesNow {
@@ -34,6 +35,12 @@ export interface SavesNow {
    * own, see {@link ReadsNow}; or `data` is not bytes): the caller then calls `save`.
    */
   [SAVE_NOW](data: Uint8Array, via: object): StoreId | undefined
+  /**
+   * {@link SavesNow[SAVE_NOW]}, but the ID (bytes) is written into `into` from `at` instead of
+   * returned as an array of its own; its length, or 0 when nothing was saved (as SAVE_NOW's
+   * undefined, or `into` has no room for it from `at`).
+   */
+  [SAVE_INTO](data: Uint8Array, via: object, into: Uint8Array, at: number): number
 }
 
 /** The store, if it can save blocks at once. */

@@ -158,17 +158,38 @@ function smallInteger(bytes: Uint8Array): number | undefined {
   return first < 0x20 ? value : -1 - value
 }
 
-/** The shortest CBOR encoding of an integer of at most 32 bits (and its negative), or undefined. */
-function encodeSmallInteger(value: unknown): Uint8Array | undefined {
-  if (typeof value !== 'number' || !Number.isInteger(value) || Object.is(value, -0)) return undefined
+// One buffer for the integers encodeDagCborNow writes, and a fixed view of each length they take:
+// a new array a value cost ~210 bytes of V8 objects, most of a bulk build's garbage.
+const scratch = new Uint8Array(5)
+const scratchViews = [1, 2, 3, 4, 5].map((length) => scratch.subarray(0, length))
+
+/** Writes the shortest CBOR encoding of an integer of at most 32 bits (and its negative) into `scratch`; its length, or 0. */
+function writeSmallInteger(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || Object.is(value, -0)) return 0
   const major = value < 0 ? 0x20 : 0
   const n = value < 0 ? -1 - value : value
-  if (n < 24) return Uint8Array.of(major | n)
-  if (n < 0x100) return Uint8Array.of(major | 24, n)
-  if (n < 0x10000) return Uint8Array.of(major | 25, n >>> 8, n & 0xff)
-  if (n < 0x100000000)
-    return Uint8Array.of(major | 26, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)
-  return undefined
+  if (n < 24) {
+    scratch[0] = major | n
+    return 1
+  }
+  if (n < 0x100) {
+    scratch[0] = major | 24
+    scratch[1] = n
+    return 2
+  }
+  if (n < 0x10000) {
+    scratch[0] = major | 25
+    scratch[1] = n >>> 8
+    scratch[2] = n & 0xff
+    return 3
+  }
+  if (n >= 0x100000000) return 0
+  scratch[0] = major | 26
+  scratch[1] = n >>> 24
+  scratch[2] = (n >>> 16) & 0xff
+  scratch[3] = (n >>> 8) & 0xff
+  scratch[4] = n & 0xff
+  return 5
 }
 
 // TextEncoder writes a lone surrogate as U+FFFD, so a value would read back changed; Python refuses it.
@@ -198,8 +219,27 @@ const encodeOptions = {
  * ```
  */
 export function encodeDagCbor(value: unknown): Uint8Array {
-  const small = encodeSmallInteger(value)
-  if (small !== undefined) return small
+  const length = writeSmallInteger(value)
+  if (length > 0) return scratch.slice(0, length)
+  return encodeLarger(value)
+}
+
+/**
+ * {@link encodeDagCbor}, but a small integer's bytes are a view of a buffer the next call
+ * overwrites: for a caller that copies them at once (see {@link isEncodedNow}) and keeps nothing else.
+ */
+export function encodeDagCborNow(value: unknown): Uint8Array {
+  const length = writeSmallInteger(value)
+  if (length > 0) return scratchViews[length - 1] as Uint8Array
+  return encodeLarger(value)
+}
+
+/** True when `bytes` are {@link encodeDagCborNow}'s shared buffer: to be copied before they are kept. */
+export function isEncodedNow(bytes: Uint8Array): boolean {
+  return bytes.buffer === scratch.buffer
+}
+
+function encodeLarger(value: unknown): Uint8Array {
   try {
     return encode(value, encodeOptions)
   } catch (error) {

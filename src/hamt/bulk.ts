@@ -1,5 +1,6 @@
 import { copyBytes } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
+import { isEncodedNow } from '../codec/dag-cbor.js'
 import { describeValue, HashExhaustedError, InvalidArgumentError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
 import type { KeyHasher } from './keys.js'
@@ -96,6 +97,22 @@ function addPointer(table: Table, id: StoreId): void {
   table.idEnds[index] = end
 }
 
+/** Room the table keeps for an ID saved straight into it (see {@link addPointerNow}). */
+const ID_ROOM = 64
+
+/** Saves the next entry's value where the store saves at once, its ID written into the table; false when it cannot. */
+function addPointerNow(table: Table, data: Uint8Array, loader: NodeLoader): boolean {
+  const index = table.pointerCount
+  const end = index === 0 ? 0 : (table.idEnds[index - 1] as number)
+  table.ids = withRoom(table.ids, end + ID_ROOM)
+  const length = loader.saveInto(data, table.ids, end)
+  if (length === 0) return false
+  table.idEnds = withRoom(table.idEnds, index + 1)
+  table.idEnds[index] = end + length
+  table.pointerCount++
+  return true
+}
+
 /**
  * Saves every value and builds the canonical tree for `entries` (the last value of a repeated key
  * wins); returns the saved root's ID, its node and the count of distinct keys. Throws the error
@@ -190,16 +207,18 @@ class EntryReader {
     const hashes = withRoom(table.hashes, (index + 1) * length)
     table.hashes = hashes
     for (let i = 0, at = index * length; i < length; i++, at++) hashes[at] = hash[i] as number
-    const data = encodeValue(key, value, this.#context.valuesAreBytes)
+    // Encoded into a shared buffer when it can be: saved at once (copied) or copied into the batch.
+    const data = encodeValue(key, value, this.#context.valuesAreBytes, true)
     // A store in memory saves at once (see `SAVE_NOW`): then there is never a batch to wait for. Not
     // while a batch waits (its `save` was patched meanwhile): the pointers are kept in input order.
-    const saved = this.#batch.length === 0 ? this.#context.loader.saveNow(data) : undefined
+    // Its ID is written straight into the table: bytes, never a CID, so no collection's view needs it.
+    const savedInto = this.#batch.length === 0 && addPointerNow(table, data, this.#context.loader)
+    const saved = savedInto || this.#batch.length > 0 ? undefined : this.#context.loader.saveNow(data)
     // A batched byte value is copied: the caller may refill its buffer for the next entry before the batch saves.
-    if (saved === undefined) this.#batch.push(data === value ? copyBytes(data) : data)
-    else {
+    if (saved !== undefined) {
       this.#context.onSaved(saved)
       addPointer(table, saved)
-    }
+    } else if (!savedInto) this.#batch.push(data === value || isEncodedNow(data) ? copyBytes(data) : data)
     table.keys.push(key)
     return this.#batch.length === VALUE_BATCH
   }

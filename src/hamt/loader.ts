@@ -1,7 +1,15 @@
 import { formatId, ownBytes } from '../cas/id.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from '../cas/interface.js'
-import { READ_NOW, type ReadsNow, readsNow, SAVE_NOW, type SavesNow, savesNow } from '../cas/read-now.js'
+import {
+  READ_NOW,
+  type ReadsNow,
+  readsNow,
+  SAVE_INTO,
+  SAVE_NOW,
+  type SavesNow,
+  savesNow,
+} from '../cas/read-now.js'
 import { HamtError, StoreError } from '../errors.js'
 import { observing, timeNodeLoad, traceLoad } from '../telemetry/hooks.js'
 import { type Flight, SingleFlight } from '../util/single-flight.js'
@@ -164,6 +172,16 @@ export class NodeLoader {
   /** The ID of `data` saved now by a store that saves without a promise (see `SAVE_NOW`); else undefined. */
   saveNow(data: Uint8Array): StoreId | undefined {
     return this.#savesNow === undefined ? undefined : this.#savesNow[SAVE_NOW]?.(data, this.#savesNow)
+  }
+
+  /**
+   * {@link NodeLoader.saveNow} with the ID's bytes written into `into` from `at`: their length, or 0
+   * when the store cannot save at once (or the ID does not fit).
+   */
+  saveInto(data: Uint8Array, into: Uint8Array, at: number): number {
+    return this.#savesNow === undefined
+      ? 0
+      : (this.#savesNow[SAVE_INTO]?.(data, this.#savesNow, into, at) ?? 0)
   }
 
   /** The store's own save, errors unwrapped (see {@link NodeLoader.loadValueUnwrapped}, {@link saveFailure}). */

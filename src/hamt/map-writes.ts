@@ -1,6 +1,7 @@
 import { copiesAtSave } from '../cas/copy-at-save.js'
 import { isStoreId } from '../cas/id.js'
 import type { AbortOptions, StoreId } from '../cas/interface.js'
+import { isEncodedNow } from '../codec/dag-cbor.js'
 import { describeValue, InvalidArgumentError, KeyNotFoundError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
 import { buildFromEntries, encodeEntries } from './bulk.js'
@@ -23,12 +24,16 @@ export async function setValue<V>(
   options?.signal?.throwIfAborted()
   map.calls.assertWritableAtCall('set')
   const hash = map.hasher.hash(key)
-  const data = encodeValue(key, value, map.valuesAreBytes)
+  // Encoded into a shared buffer when it can be: saved at once (copied), else copied for `save`.
+  const data = encodeValue(key, value, map.valuesAreBytes, true)
   // The upload starts now, overlapping other sets' uploads, and the write takes its place in the
   // lock's queue now too: it applies after every call made before it, whatever the upload times.
   // A store in memory saves at once, without a promise to wait for (see `SAVE_NOW`).
   const saved = map.loader.saveNow(data)
-  const saving = saved === undefined ? map.loader.saveUnwrapped(data, 'raw', options) : undefined
+  const saving =
+    saved === undefined
+      ? map.loader.saveUnwrapped(isEncodedNow(data) ? data.slice() : data, 'raw', options)
+      : undefined
   // On a collectable store: the value kept by collections until it is in a node (or the set failed).
   const release = map.state.writer?.holdWhileSaved(saving ?? Promise.resolve(saved as StoreId))
   if (map.calls.tryWrite()) {

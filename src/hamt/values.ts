@@ -1,10 +1,13 @@
 import { formatId } from '../cas/id.js'
 import type { StoreId } from '../cas/interface.js'
-import { decodeDagCbor, encodeDagCbor } from '../codec/dag-cbor.js'
+import { decodeDagCbor, encodeDagCbor, encodeDagCborNow } from '../codec/dag-cbor.js'
 import { describeValue, InvalidValueError } from '../errors.js'
 
-/** The bytes stored for a value: as given for a bytes map, else its DAG-CBOR encoding. */
-export function encodeValue(key: string, value: unknown, valuesAreBytes: boolean): Uint8Array {
+/**
+ * The bytes stored for a value: as given for a bytes map, else its DAG-CBOR encoding. With `now`, a
+ * small integer's bytes are a shared buffer the next call overwrites (see `encodeDagCborNow`).
+ */
+export function encodeValue(key: string, value: unknown, valuesAreBytes: boolean, now = false): Uint8Array {
   if (valuesAreBytes) {
     if (value instanceof Uint8Array) return value
     throw new InvalidValueError(
@@ -12,7 +15,7 @@ export function encodeValue(key: string, value: unknown, valuesAreBytes: boolean
     )
   }
   try {
-    return encodeDagCbor(value)
+    return now ? encodeDagCborNow(value) : encodeDagCbor(value)
   } catch (cause) {
     throw new InvalidValueError(
       `value of ${JSON.stringify(key)} cannot be encoded as DAG-CBOR: ${(cause as Error).message}`,
