@@ -14,6 +14,7 @@ import {
   beginWriting,
   endWriting,
   GC_LOCK,
+  heldMarker,
   isMarker,
   isOwnMarker,
   isWriterAlive,
@@ -138,6 +139,8 @@ class CleaningFsBlockstore extends FsBlockstore {
     writing.set(temporary, put)
     try {
       await put
+      // Its marker held throughout, or a collection may have deleted blocks this flush wrote before.
+      await heldMarker(this.path)
       return key
     } finally {
       writing.delete(temporary)
