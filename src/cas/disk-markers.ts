@@ -222,6 +222,37 @@ export async function collectorElsewhere(directory: string): Promise<number | un
   return (await isOwnerAlive(owner)) ? owner.pid : undefined
 }
 
+/** A shard folder's name (see `disk.ts`). */
+export const SHARD = /^[A-Z2-7]+$/
+
+/**
+ * Removes dead writers' markers (names from one `readdir` of `directory`, judged dead by the caller,
+ * who holds the collector lock) and the temporary files their names' pid and token say are theirs
+ * (see `disk.ts`'s `temporaryFile`). An older version's marker (a pid alone) or a stranger's is left
+ * to `open`'s clean-up; what cannot be removed is left.
+ */
+export async function removeDeadWriters(directory: string, dead: readonly string[]): Promise<void> {
+  const suffixes = new Set<string>()
+  const markers: string[] = []
+  for (const name of dead) {
+    const parts = MARKER_NAME.exec(name)
+    if (parts?.[2] === undefined) continue
+    suffixes.add(`.data.${parts[1]}.${parts[2]}.tmp`)
+    markers.push(name)
+  }
+  if (markers.length === 0) return
+  for (const shard of await readdir(directory, { withFileTypes: true })) {
+    if (!shard.isDirectory() || !SHARD.test(shard.name)) continue
+    for (const file of await readdir(join(directory, shard.name)).catch(() => [])) {
+      const at = file.indexOf('.data.')
+      if (at > 0 && suffixes.has(file.slice(at)))
+        await rm(join(directory, shard.name, file), { force: true }).catch(() => {})
+    }
+  }
+  // Last: a marker left (a removal cut short) still says its temporary files are a dead writer's.
+  for (const name of markers) await rm(join(directory, name), { force: true }).catch(() => {})
+}
+
 /** Whether `name` is a writer marker's (any version's, or a stranger's file by that name). */
 export function isMarker(name: string): boolean {
   return name.startsWith(WRITING_MARKER)
