@@ -2,10 +2,10 @@
 // blocks into a directory, so a collection (or an `open` cleaning up) leaves their blocks in flight
 // alone. Node-only: imported only by the disk store.
 import { randomBytes } from 'node:crypto'
-import { rm, writeFile } from 'node:fs/promises'
+import { lstat, readdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoreError } from '../errors.js'
-import { isOurs, isOwnerAlive, keepLease, markerOwner, ownerText, readOwner } from './disk-lock.js'
+import { isOurs, isOwnerAlive, LEASE_MS, markerOwner, ownerText, readOwner, STALE_MS } from './disk-lock.js'
 
 /** Held by the process collecting garbage in the directory (see `disk-lock.ts`, `car/gc.ts`). */
 export const GC_LOCK = '.ts-hamt-gc'
@@ -18,7 +18,7 @@ export const WRITING_MARKER = '.ts-hamt-writing-'
  * This process's own, beside its pid: two containers' pid 1 on one volume keep two markers (one's end
  * removed the other's when they shared one).
  */
-const MARKER_TOKEN = randomBytes(8).toString('hex')
+export const MARKER_TOKEN = randomBytes(8).toString('hex')
 const MARKER_NAME = /^\.ts-hamt-writing-([1-9]\d{0,15})(?:-([0-9a-f]{16}))?$/
 /** This process's marker in `directory`. */
 const ownMarker = (directory: string): string =>
@@ -55,13 +55,14 @@ export async function beginWriting(directory: string): Promise<void> {
     lingersHere.delete(directory)
   } else if (running === 0) {
     confirmedHere.delete(directory)
+    lostHere.delete(directory) // a marker written afresh, the collector lock read after it
     const marker = ownMarker(directory)
     // After the last writer's removal of it, if one is under way (a refusal is that writer's own).
     const removed = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
     const entered = removed.then(async () => {
       // Named as the collector lock names its holder, so a pid handed to another process is told apart.
       await writeFile(marker, await markerText()).catch(() => {})
-      if (!leasesHere.has(directory)) leasesHere.set(directory, keepLease(marker))
+      if (!leasesHere.has(directory)) leasesHere.set(directory, keepMarker(directory))
       const collector = await collectorElsewhere(directory)
       if (collector !== undefined) {
         throw new StoreError(
@@ -73,6 +74,56 @@ export async function beginWriting(directory: string): Promise<void> {
     markersHere.set(directory, entered)
   }
   await markersHere.get(directory)
+}
+
+/**
+ * Directories whose marker was found gone while this process wrote there (another process judged it
+ * dead: an event loop blocked past the lease), until a marker is written afresh: a collection may
+ * have run meanwhile, so no put of the writers then running may succeed.
+ */
+const lostHere = new Set<string>()
+
+/**
+ * Touches this process's marker every {@link LEASE_MS} (its lease); writes it again (same name and
+ * text) when it is gone while a writer of ours runs. Unref'd: it keeps no process alive.
+ */
+function keepMarker(directory: string): () => void {
+  const marker = ownMarker(directory)
+  const timer = setInterval(() => {
+    const now = new Date()
+    void utimes(marker, now, now).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' && isWritingHere(directory)) return restoreMarker(directory)
+    })
+  }, LEASE_MS)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+/** Writes this process's marker again (not over one being written); its writers are told (see {@link heldMarker}). */
+async function restoreMarker(directory: string): Promise<void> {
+  lostHere.add(directory)
+  confirmedHere.delete(directory) // no put's marker lingers: the next writer writes it and reads the lock
+  await writeFile(ownMarker(directory), await markerText(), { flag: 'wx' }).catch(() => {})
+}
+
+/** Whether a flush or put of this process runs (or a put's marker lingers) in `directory`. */
+const isWritingHere = (directory: string): boolean => flushesHere.has(directory) || lingersHere.has(directory)
+
+/**
+ * Checked once a block file is in place: refuses (a typed error) unless this process's marker stayed
+ * since its writers began, so no collection ran meanwhile that deleted a block they wrote. A marker
+ * found gone is written again first (for the puts still running).
+ */
+export async function heldMarker(directory: string): Promise<void> {
+  const gone = await lstat(ownMarker(directory)).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+  )
+  if (gone) await restoreMarker(directory)
+  if (!lostHere.has(directory)) return
+  throw new StoreError(
+    `cannot write to the disk store at ${directory}: this process's writer marker was removed while it wrote (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?); a collection may have deleted blocks it wrote: flush again`,
+  )
 }
 
 /** This process's marker text (its pid and start time do not change: read once). */
@@ -171,6 +222,37 @@ export async function collectorElsewhere(directory: string): Promise<number | un
   return (await isOwnerAlive(owner)) ? owner.pid : undefined
 }
 
+/** A shard folder's name (see `disk.ts`). */
+export const SHARD = /^[A-Z2-7]+$/
+
+/**
+ * Removes dead writers' markers (names from one `readdir` of `directory`, judged dead by the caller,
+ * who holds the collector lock) and the temporary files their names' pid and token say are theirs
+ * (see `disk.ts`'s `temporaryFile`). An older version's marker (a pid alone) or a stranger's is left
+ * to `open`'s clean-up; what cannot be removed is left.
+ */
+export async function removeDeadWriters(directory: string, dead: readonly string[]): Promise<void> {
+  const suffixes = new Set<string>()
+  const markers: string[] = []
+  for (const name of dead) {
+    const parts = MARKER_NAME.exec(name)
+    if (parts?.[2] === undefined) continue
+    suffixes.add(`.data.${parts[1]}.${parts[2]}.tmp`)
+    markers.push(name)
+  }
+  if (markers.length === 0) return
+  for (const shard of await readdir(directory, { withFileTypes: true })) {
+    if (!shard.isDirectory() || !SHARD.test(shard.name)) continue
+    for (const file of await readdir(join(directory, shard.name)).catch(() => [])) {
+      const at = file.indexOf('.data.')
+      if (at > 0 && suffixes.has(file.slice(at)))
+        await rm(join(directory, shard.name, file), { force: true }).catch(() => {})
+    }
+  }
+  // Last: a marker left (a removal cut short) still says its temporary files are a dead writer's.
+  for (const name of markers) await rm(join(directory, name), { force: true }).catch(() => {})
+}
+
 /** Whether `name` is a writer marker's (any version's, or a stranger's file by that name). */
 export function isMarker(name: string): boolean {
   return name.startsWith(WRITING_MARKER)
@@ -194,7 +276,7 @@ export function writerPid(name: string): number | undefined {
  * said: a fresh lease; a stranger's name: its lease alone). A marker gone is no writer's.
  */
 export async function isWriterAlive(directory: string, name: string): Promise<boolean> {
-  if (isOwnMarker(name)) return flushesHere.has(directory) || lingersHere.has(directory)
+  if (isOwnMarker(name)) return isWritingHere(directory)
   const owner = await markerOwner(join(directory, name), writerPid(name))
   return owner !== undefined && (await isOwnerAlive(owner))
 }

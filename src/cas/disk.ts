@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { type FileHandle, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { FsBlockstore } from 'blockstore-fs'
@@ -14,12 +13,15 @@ import {
   beginWriting,
   endWriting,
   GC_LOCK,
+  heldMarker,
   isMarker,
   isOwnMarker,
   isWriterAlive,
   leftOver,
+  MARKER_TOKEN,
   MAX_MARKERS,
-  WRITING_MARKER,
+  removeDeadWriters,
+  SHARD,
   writerPid,
   writingHere,
 } from './disk-markers.js'
@@ -33,18 +35,16 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
 }
 
 /**
- * A block is written to `<shard>/.<name>.data.<pid>.<token>.tmp` (ours before: `.<name>.data.<pid>.tmp`;
+ * A block is written to `<shard>/.<name>.data.<pid>.<token>.tmp`, its writer marker's token (ours before:
+ * a token of its own, `.<name>.data.<pid>.tmp`;
  * blockstore-fs: `.<name>.data.tmp`) and renamed to `<shard>/<name>.data`; shards and names are
  * base32 (upper case). Nothing else is ours to remove.
  */
-const SHARD = /^[A-Z2-7]+$/
-const TEMP_FILE = /^\.[A-Z2-7]+\.data(\.\d+(\.[0-9a-f]{12})?)?\.tmp$/
-/** This process's own, beside its pid: two containers' pid 1 on one volume write different temporary files. */
-const TEMP_TOKEN = randomBytes(6).toString('hex')
+const TEMP_FILE = /^\.[A-Z2-7]+\.data(\.\d+(\.[0-9a-f]{12}|\.[0-9a-f]{16})?)?\.tmp$/
 
 /** The temporary file this process writes the block file `path` to. */
 export function temporaryFile(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${TEMP_TOKEN}.tmp`)
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${MARKER_TOKEN}.tmp`)
 }
 const BLOCK_FILE = /^[A-Z2-7]+\.data$/
 /**
@@ -138,6 +138,8 @@ class CleaningFsBlockstore extends FsBlockstore {
     writing.set(temporary, put)
     try {
       await put
+      // Its marker held throughout, or a collection may have deleted blocks this flush wrote before.
+      await heldMarker(this.path)
       return key
     } finally {
       writing.delete(temporary)
@@ -352,15 +354,16 @@ async function takeCollectorLock(store: DiskStore): Promise<void> {
     await releaseLock(lock)
     throw busy(what)
   }
-  if (markers.length > MAX_MARKERS) {
-    await refuse(
-      `${markers.length} writer markers (${WRITING_MARKER}*) are in it, more than the ${MAX_MARKERS} judged; remove those of writers that have ended`,
-    )
-  }
+  // Every one judged: a dead writer's own marker (and its temporary files) goes even while others
+  // write, or a directory never without a writer piles them up.
+  const dead: string[] = []
+  let live: string | undefined
   for (const name of markers) {
-    if (await isWriterAlive(directory, name))
-      await refuse(`process ${writerPid(name) ?? '(unknown)'} is writing to it`)
+    if (await isWriterAlive(directory, name)) live ??= name
+    else dead.push(name)
   }
+  await removeDeadWriters(directory, dead)
+  if (live !== undefined) await refuse(`process ${writerPid(live) ?? '(unknown)'} is writing to it`)
 }
 
 /** Every block file in the directory, as a raw CID of its multihash (the file name). */

@@ -1,6 +1,8 @@
 // A child process for the writer-marker tests: flushes a map of `count` entries (made from `seed`)
 // into a DiskStore. `pause`: holds its flush after its third block write until a line arrives on
-// stdin, then prints how many entries its root is missing. `quick`: flushes and exits.
+// stdin, then prints how many entries its root is missing (or its flush's typed error). `block`: as
+// `pause`, its event loop blocked meanwhile (no timer, no callback runs). `quick`: flushes and exits.
+import { readSync } from 'node:fs'
 import { HAMT } from '../../src/index.js'
 import { DiskStore } from '../../src/node/index.js'
 
@@ -12,22 +14,46 @@ const entries = Array.from({ length: Number(count) }, (_, i) => [
   `value ${i} `.repeat(40),
 ])
 for (const [key, value] of entries) await map.set(key as string, value as string)
-if (mode === 'pause') {
+const paused = mode === 'pause' || mode === 'block'
+/** Reads stdin synchronously up to a newline: the event loop stays blocked until it arrives. */
+function blockUntilLine(): void {
+  const byte = Buffer.alloc(1)
+  const nap = new Int32Array(new SharedArrayBuffer(4))
+  for (;;) {
+    try {
+      if (readSync(0, byte) === 0 || byte[0] === 0x0a) return
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
+      Atomics.wait(nap, 0, 0, 20)
+    }
+  }
+}
+if (paused) {
   const blockstore = store.blockstore
   const put = blockstore.put.bind(blockstore)
   let puts = 0
-  const lines = process.stdin[Symbol.asyncIterator]()
+  const lines = mode === 'pause' ? process.stdin[Symbol.asyncIterator]() : undefined
   blockstore.put = async (...args: Parameters<typeof put>) => {
     const written = await put(...args)
     if (++puts === 3) {
       process.stdout.write(`paused ${process.pid}\n`)
-      await lines.next()
+      if (lines === undefined) blockUntilLine()
+      else await lines.next()
     }
     return written
   }
 }
-const root = await map.flush()
-if (mode !== 'pause') {
+const root = await map.flush().catch((error: { code?: string }) => {
+  if (!paused || error?.code === undefined) throw error
+  process.stdout.write(
+    `${JSON.stringify({ error: error.code, message: String((error as Error).message) })}\n`,
+  )
+  process.stdin.destroy()
+  return undefined
+})
+if (root === undefined) {
+  // Reported above.
+} else if (!paused) {
   process.stdout.write(`flushed ${process.pid}\n`)
 } else {
   // A root block gone: every entry is.
