@@ -2,11 +2,13 @@
 // into a DiskStore. `pause`: holds its flush after its third block write until a line arrives on
 // stdin, then prints how many entries its root is missing (or its flush's typed error). `block`: as
 // `pause`, its event loop blocked meanwhile (no timer, no callback runs). `quick`: flushes and exits.
+// `count`: flushes and prints how many block writes its flush made. An optional fifth argument: the
+// block write after which `pause` or `block` holds (3 by default).
 import { readSync } from 'node:fs'
 import { HAMT } from '../../src/index.js'
 import { DiskStore } from '../../src/node/index.js'
 
-const [directory, seed, count, mode] = process.argv.slice(2)
+const [directory, seed, count, mode, holdAt = '3'] = process.argv.slice(2)
 const store = await DiskStore.open(directory as string)
 const map = await HAMT.create<string>({ store })
 const entries = Array.from({ length: Number(count) }, (_, i) => [
@@ -15,6 +17,7 @@ const entries = Array.from({ length: Number(count) }, (_, i) => [
 ])
 for (const [key, value] of entries) await map.set(key as string, value as string)
 const paused = mode === 'pause' || mode === 'block'
+let puts = 0
 /** Reads stdin synchronously up to a newline: the event loop stays blocked until it arrives. */
 function blockUntilLine(): void {
   const byte = Buffer.alloc(1)
@@ -28,14 +31,13 @@ function blockUntilLine(): void {
     }
   }
 }
-if (paused) {
+if (paused || mode === 'count') {
   const blockstore = store.blockstore
   const put = blockstore.put.bind(blockstore)
-  let puts = 0
   const lines = mode === 'pause' ? process.stdin[Symbol.asyncIterator]() : undefined
   blockstore.put = async (...args: Parameters<typeof put>) => {
     const written = await put(...args)
-    if (++puts === 3) {
+    if (++puts === Number(holdAt) && paused) {
       process.stdout.write(`paused ${process.pid}\n`)
       if (lines === undefined) blockUntilLine()
       else await lines.next()
@@ -53,6 +55,8 @@ const root = await map.flush().catch((error: { code?: string }) => {
 })
 if (root === undefined) {
   // Reported above.
+} else if (mode === 'count') {
+  process.stdout.write(`puts ${puts}\n`)
 } else if (!paused) {
   process.stdout.write(`flushed ${process.pid}\n`)
 } else {
