@@ -50,3 +50,32 @@ describe('DiskStore: a writer whose marker is removed after its last block write
     }
   })
 })
+
+describe('DiskStore: flushing again after the lost-marker error', {
+  skip: !namespaces && 'unshare cannot make pid namespaces here',
+}, () => {
+  it('the second flush gives a root with every entry (the blocks the collection deleted written again)', {
+    timeout: 120_000,
+  }, async () => {
+    const seed = testSeed()
+    const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-rev12b-'))
+    try {
+      const paused = writer([directory, String(seed), '200', 'retry'])
+      assert.equal((await paused.lines.next()).value, 'paused 1', `seed ${seed}`)
+      const [marker] = await markersIn(directory)
+      assert.ok(marker !== undefined, 'the blocked writer has a marker')
+      await rm(join(directory, marker))
+      const store = await DiskStore.open(directory)
+      const { removed } = await collectGarbage(store, { keep: [], all: true })
+      assert.ok(removed > 0, `seed ${seed}: the collection deleted the blocks written so far`)
+      paused.child.stdin.write('go\n')
+      const failed = JSON.parse((await paused.lines.next()).value as string) as Record<string, unknown>
+      assert.equal(failed.error, 'ERR_STORE', `seed ${seed}: the first flush: ${JSON.stringify(failed)}`)
+      const again = JSON.parse((await paused.lines.next()).value as string) as unknown
+      await new Promise((resolve) => paused.child.on('exit', resolve))
+      assert.deepEqual(again, { missing: 0 }, `seed ${seed}: the root of the flush made again`)
+    } finally {
+      await rm(directory, { recursive: true, force: true })
+    }
+  })
+})

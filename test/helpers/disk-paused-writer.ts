@@ -2,6 +2,7 @@
 // into a DiskStore. `pause`: holds its flush after its third block write until a line arrives on
 // stdin, then prints how many entries its root is missing (or its flush's typed error). `block`: as
 // `pause`, its event loop blocked meanwhile (no timer, no callback runs). `quick`: flushes and exits.
+// `retry`: as `block`, and after its flush's typed error flushes again and prints what that root misses.
 // `count`: flushes and prints how many block writes its flush made. An optional fifth argument: the
 // block write after which `pause` or `block` holds (3 by default).
 import { readSync } from 'node:fs'
@@ -16,7 +17,7 @@ const entries = Array.from({ length: Number(count) }, (_, i) => [
   `value ${i} `.repeat(40),
 ])
 for (const [key, value] of entries) await map.set(key as string, value as string)
-const paused = mode === 'pause' || mode === 'block'
+const paused = mode === 'pause' || mode === 'block' || mode === 'retry'
 let puts = 0
 /** Reads stdin synchronously up to a newline: the event loop stays blocked until it arrives. */
 function blockUntilLine(): void {
@@ -50,6 +51,7 @@ const root = await map.flush().catch((error: { code?: string }) => {
   process.stdout.write(
     `${JSON.stringify({ error: error.code, message: String((error as Error).message) })}\n`,
   )
+  if (mode === 'retry') return map.flush()
   process.stdin.destroy()
   return undefined
 })
