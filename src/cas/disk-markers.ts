@@ -122,7 +122,7 @@ export async function heldMarker(directory: string): Promise<void> {
   if (gone) await restoreMarker(directory)
   if (!lostHere.has(directory)) return
   throw new StoreError(
-    `cannot write to the disk store at ${directory}: this process's writer marker was removed while it wrote (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?); a collection may have deleted blocks it wrote: flush again`,
+    `cannot write to the disk store at ${directory}: this process's writer marker was removed while it wrote (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?); a collection may have deleted blocks this process wrote since: a map written through this store is not to be trusted; open it again from its last root written before and redo its changes`,
   )
 }
 

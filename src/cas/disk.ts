@@ -230,6 +230,8 @@ export class DiskStore extends BlockstoreStore {
         )
       }
       await super.flush(options)
+      // Checked per put, and once more here: a marker lost after the last put (a collection ran meanwhile).
+      await heldMarker(this.directory)
     } finally {
       await endWriting(this.directory)
     }
