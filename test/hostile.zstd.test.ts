@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import NumcodecsZstd from 'numcodecs/zstd'
-import { zstdFrameContentSize } from '../src/zarr/zstd.js'
+import { zstdFrameContentSize, zstdFramesFault } from '../src/zarr/zstd.js'
 import { zlibDecoder } from '../src/zstd/zlib.js'
 import { zstddecDecoder } from '../src/zstd/zstddec.js'
 import { withinBudget } from './helpers/hostile.js'
@@ -75,7 +75,10 @@ for (const decoder of [zstddecDecoder, ...(zlibDecoder ? [zlibDecoder] : [])]) {
           fc.asyncProperty(mutation, async ({ edits, cut, tail }) => {
             const frame = new Uint8Array([...valid.subarray(0, Math.max(cut, 6)), ...tail])
             for (const [at, value] of edits) if (at < frame.length) frame[at] = value
-            const expected = await outcome(reference.decode(frame))
+            // numcodecs' zstd hangs on a frame followed by a cut-off one (seed 1114949169: a whole frame
+            // and 0x5b), which is why the fast codec refuses those itself: the reference is not asked.
+            const fault = zstdFramesFault(frame)
+            const expected = fault === undefined ? await outcome(reference.decode(frame)) : 'refused'
             const got = await outcome(Promise.resolve(fast.decode(frame)))
             if (expected !== 'refused' || got === 'refused') assert.equal(got, expected)
             else assert.match(got, new RegExp(`^${zstdFrameContentSize(frame)} bytes,`))
