@@ -138,12 +138,14 @@ class CleaningFsBlockstore extends FsBlockstore {
     writing.set(temporary, put)
     try {
       await put
-      // Its marker held throughout, or a collection may have deleted blocks this flush wrote before.
-      await heldMarker(this.path)
-      return key
     } finally {
+      // Out before any other await: a put of the same block waiting on this settled one loops on it
+      // without yielding (an await here starved the I/O it waited for: hostile.disk-left10 hung).
       writing.delete(temporary)
     }
+    // Its marker held throughout, or a collection may have deleted blocks this flush wrote before.
+    await heldMarker(this.path)
+    return key
   }
 }
 
