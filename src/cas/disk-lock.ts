@@ -156,7 +156,11 @@ async function isPidAlive(owner: LockOwner): Promise<boolean> {
   if (owner.pid === process.pid) {
     if (ours.has(owner.text)) return true
     const start = owner.start === undefined ? undefined : await processStart(process.pid)
-    return (start === undefined || start === owner.start) && isLeaseFresh(owner)
+    if (!((start === undefined || start === owner.start) && (await isLeaseFresh(owner)))) return false
+    // Read again: a lock this process released while it was read (its file removed, then its text
+    // forgotten) is not another thread's, and is gone by now (a writer of ours refused on it).
+    if (owner.path === undefined || owner.text === '') return true
+    return (await readOwner(owner.path).catch(() => undefined))?.text === owner.text
   }
   if (owner.pid === undefined || !isProcessAlive(owner.pid)) return false
   if (owner.start === undefined) return true
@@ -295,8 +299,12 @@ export async function releaseLock(path: string): Promise<void> {
   held.delete(path)
   leases.get(path)?.()
   leases.delete(path)
-  ours.delete(text)
-  if ((await readOwner(path).catch(() => undefined))?.text === text) await rm(path, { force: true })
+  try {
+    if ((await readOwner(path).catch(() => undefined))?.text === text) await rm(path, { force: true })
+  } finally {
+    // Ours until its file is gone (see `isPidAlive`'s second read).
+    ours.delete(text)
+  }
 }
 
 /** Staging and claim files of takers killed mid-way (passed over, but litter), once the lock is ours. */
