@@ -114,12 +114,17 @@ describe('a flush that failed in a process still running', { skip: !linux && 'no
     const root = await map.flush()
     // A child whose flush fails (its block's shard folder is a file), then stays alive.
     const script = `
+      import { existsSync } from 'node:fs'
       import { writeFile } from 'node:fs/promises'
       import { join } from 'node:path'
       import { DiskStore } from ${JSON.stringify(new URL('../src/node/index.ts', import.meta.url).href)}
       const store = await DiskStore.open(${JSON.stringify(directory)})
-      const cid = await store.save(new TextEncoder().encode('child ${process.pid}'), 'raw')
-      const { dir } = store.blockstore.shardingStrategy.encode(cid)
+      // A block whose shard folder the parent's blocks did not make (1 in ~30 runs they had).
+      let dir
+      for (let i = 0; dir === undefined || existsSync(join(store.directory, dir)); i++) {
+        const cid = await store.save(new TextEncoder().encode('child ${process.pid} ' + i), 'raw')
+        dir = store.blockstore.shardingStrategy.encode(cid).dir
+      }
       await writeFile(join(store.directory, dir), 'not a folder')
       const failed = await store.flush().then(() => 'flushed', (error) => error.code)
       process.stdout.write(failed + '\\n')
@@ -127,9 +132,13 @@ describe('a flush that failed in a process still running', { skip: !linux && 'no
     `
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script])
     t.after(() => child.kill('SIGKILL'))
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += String(chunk)
+    })
     const line = await new Promise<string>((resolve, reject) => {
       child.stdout.once('data', (chunk: Buffer) => resolve(String(chunk).trim()))
-      child.once('exit', (code) => reject(new Error(`child exited ${code}`)))
+      child.once('exit', (code) => reject(new Error(`child exited ${code}: ${stderr}`)))
     })
     assert.equal(line, 'ERR_STORE')
     const outcome = await collectGarbage(store, { keep: [root] }).catch((error: unknown) => error)
