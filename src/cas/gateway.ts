@@ -16,7 +16,7 @@ import { traceGateway } from '../telemetry/hooks.js'
 import { ConcurrencyLimit } from '../util/pool.js'
 import { concatBytes } from './concat.js'
 import { GatewayHealth } from './gateway-health.js'
-import { type HttpClient, HttpStatusError, readBody } from './http.js'
+import { BodyTooLargeError, type HttpClient, HttpStatusError, readBody } from './http.js'
 import { inlineBlock, plainView } from './id.js'
 import type { AbortOptions, ByteRange, IpnsRecordMemory, LoadOptions } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
@@ -37,6 +37,9 @@ import { type Blake3Digest, checkVerifiable, verifyBlock } from './verify.js'
  * so twice that is generous; a gateway that streams more is cut off rather than trusted with memory.
  */
 export const MAX_BLOCK_BYTES = 4 << 20
+
+/** The default of `unverifiedReadBytes`: the most one unverified read of a whole file takes. */
+export const UNVERIFIED_READ_BYTES = 256 << 20
 
 /** Gateway URL forms as py-hamt takes them: `http://h:8080`, `…/`, `…/ipfs`, `…/ipfs/` → `http://h:8080/ipfs/`. */
 export function normalizeGatewayUrl(url: string): string {
@@ -82,6 +85,7 @@ export interface GatewayReaderOptions {
   gatewayFailureThreshold?: number
   gatewayCooldownMs?: number
   ipnsRecords?: IpnsRecordMemory
+  unverifiedReadBytes?: number
 }
 
 /**
@@ -97,6 +101,8 @@ export class GatewayReader {
   readonly #gateways: readonly Gateway[]
   readonly #http: HttpClient
   readonly #verify: boolean
+  /** What an unverified read of a whole file (or a range without end) may take: nothing else bounds it. */
+  readonly #unverifiedReadBytes: number
   readonly #blake3Digest: Blake3Digest | undefined
   readonly #newestRecords: NewestRecords
   /** What each record fetched was verified to say, so one resolution verifies it once. */
@@ -119,6 +125,11 @@ export class GatewayReader {
     }))
     this.#http = http
     this.#verify = verify
+    this.#unverifiedReadBytes = integerOption(
+      'unverifiedReadBytes',
+      options.unverifiedReadBytes,
+      UNVERIFIED_READ_BYTES,
+    )
     this.#blake3Digest = options.blake3Digest
     this.#newestRecords = new NewestRecords(options.ipnsRecords)
   }
@@ -303,12 +314,17 @@ export class GatewayReader {
         source,
         { headers, signal, limit: gateway.limit, failOver },
         async (response) => {
-          // Unverified reads trust the gateway's bytes, not its lengths: a range is read only as far as it goes.
-          if (range === undefined) return new Uint8Array(await response.arrayBuffer())
+          // Unverified reads trust the gateway's bytes, not its lengths: a range is read only as far
+          // as it goes, a whole file (or a range without end) up to unverifiedReadBytes.
+          const most = this.#unverifiedReadBytes
+          if (range === undefined) return await readBody(response, most, source).catch(tooLarge)
           // A gateway that ignores Range sends the whole file: only the range's bytes are kept.
-          if (response.status === 200) return readRangeOfWhole(response, range)
+          if (response.status === 200) return readRangeOfWhole(response, range, most, source)
           const wanted = asked !== undefined && 'suffix' in asked ? asked.suffix : asked?.length
-          const body = await readBody(response, wanted ?? Number.POSITIVE_INFINITY, source)
+          const body =
+            wanted === undefined
+              ? await readBody(response, most, source).catch(tooLarge)
+              : await readBody(response, wanted, source)
           if (response.status !== 206) throw notSaying(source)
           checkPartialAnswer(source, range, response.headers.get('content-range'), body)
           return empty ? new Uint8Array(0) : body
@@ -328,7 +344,12 @@ export class GatewayReader {
  * bytes before the range are dropped, a suffix keeps a window of its length, and the read stops at
  * the range's end. Out of the file (by the bytes that came) is a RangeNotSatisfiableError, as elsewhere.
  */
-async function readRangeOfWhole(response: Response, range: ByteRange): Promise<Uint8Array> {
+async function readRangeOfWhole(
+  response: Response,
+  range: ByteRange,
+  most: number,
+  source: string,
+): Promise<Uint8Array> {
   const start = 'offset' in range ? range.offset : 0
   const end = 'offset' in range && range.length !== undefined ? range.offset + range.length : Infinity
   const kept: Uint8Array[] = []
@@ -347,7 +368,11 @@ async function readRangeOfWhole(response: Response, range: ByteRange): Promise<U
         while (kept.length > 1 && keptBytes - (kept[0] as Uint8Array).length >= range.suffix)
           keptBytes -= (kept.shift() as Uint8Array).length
       } else if (streamed > start) {
-        kept.push(value.subarray(Math.max(start - at, 0), Math.min(end, streamed) - at))
+        const part = value.subarray(Math.max(start - at, 0), Math.min(end, streamed) - at)
+        keptBytes += part.length
+        if (keptBytes > most)
+          tooLarge(new BodyTooLargeError(`${source}: the range is more than ${most} bytes`))
+        kept.push(part)
       }
     }
   } finally {
@@ -358,6 +383,14 @@ async function readRangeOfWhole(response: Response, range: ByteRange): Promise<U
   const bytes = concatBytes(kept)
   // Through a plain view: a Buffer chunk (a caller's fetch may give them) slices to a view, not a copy.
   return plainView(bytes).slice('suffix' in range ? bytes.length - (to - from) : 0)
+}
+
+/** A whole unverified read refused for its size, saying how to read the file. */
+function tooLarge(error: unknown): never {
+  if (!(error instanceof BodyTooLargeError)) throw error
+  throw new BodyTooLargeError(`${error.message} (unverifiedReadBytes): raise it, or read the file by range`, {
+    cause: error,
+  })
 }
 
 function notSaying(source: string): StoreError {

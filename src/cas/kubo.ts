@@ -46,6 +46,11 @@ export interface KuboStoreOptions extends HttpOptions {
   pinOnAdd?: boolean
   /** Check every block read against its CID; default true. */
   verify?: boolean
+  /**
+   * With `verify: false`, the most bytes one read of a whole file (or of a range without a length)
+   * takes from a gateway, which nothing else bounds there; default 256 MiB. A larger one is `ERR_STORE`.
+   */
+  unverifiedReadBytes?: number
   /** How blocks under BLAKE3 CIDs are hashed to verify them; default in this thread (see {@link Blake3Digest}). */
   blake3Digest?: Blake3Digest
   /** Bytes of blocks held for batched upload before they are sent; default 8 MiB. */
