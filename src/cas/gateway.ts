@@ -10,14 +10,20 @@ import {
   InvalidArgumentError,
   IpnsRecordError,
   RangeNotSatisfiableError,
-  StoreError,
 } from '../errors.js'
 import { traceGateway } from '../telemetry/hooks.js'
 import { ConcurrencyLimit } from '../util/pool.js'
-import { concatBytes } from './concat.js'
 import { GatewayHealth } from './gateway-health.js'
-import { BodyTooLargeError, type HttpClient, HttpStatusError, readBody } from './http.js'
-import { inlineBlock, plainView } from './id.js'
+import {
+  checkPartialAnswer,
+  notSaying,
+  rangeHeader,
+  readRangeOfWhole,
+  tooLarge,
+  unsatisfiedRange,
+} from './gateway-range.js'
+import { type HttpClient, HttpStatusError, readBody } from './http.js'
+import { inlineBlock } from './id.js'
 import type { AbortOptions, ByteRange, IpnsRecordMemory, LoadOptions } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
 import {
@@ -28,7 +34,7 @@ import {
   readIpnsRecordAnswer,
   verifyIpnsRecord,
 } from './ipns-record.js'
-import { checkByteRange, resolveByteRange, sliceByteRange } from './range.js'
+import { checkByteRange, sliceByteRange } from './range.js'
 import { readUnixfsFile } from './unixfs.js'
 import { type Blake3Digest, checkVerifiable, verifyBlock } from './verify.js'
 
@@ -337,120 +343,6 @@ export class GatewayReader {
       throw error
     }
   }
-}
-
-/**
- * The bytes `range` selects from an answer carrying the whole file, holding only those as it streams:
- * bytes before the range are dropped, a suffix keeps a window of its length, and the read stops at
- * the range's end. Out of the file (by the bytes that came) is a RangeNotSatisfiableError, as elsewhere.
- */
-async function readRangeOfWhole(
-  response: Response,
-  range: ByteRange,
-  most: number,
-  source: string,
-): Promise<Uint8Array> {
-  const start = 'offset' in range ? range.offset : 0
-  const end = 'offset' in range && range.length !== undefined ? range.offset + range.length : Infinity
-  const kept: Uint8Array[] = []
-  let keptBytes = 0
-  let streamed = 0
-  const reader = response.body?.getReader()
-  try {
-    while (reader !== undefined && streamed < end) {
-      const { done, value } = await reader.read()
-      if (done) break
-      const at = streamed
-      streamed += value.length
-      if ('suffix' in range) {
-        kept.push(value)
-        keptBytes += value.length
-        while (kept.length > 1 && keptBytes - (kept[0] as Uint8Array).length >= range.suffix)
-          keptBytes -= (kept.shift() as Uint8Array).length
-      } else if (streamed > start) {
-        const part = value.subarray(Math.max(start - at, 0), Math.min(end, streamed) - at)
-        keptBytes += part.length
-        if (keptBytes > most)
-          tooLarge(new BodyTooLargeError(`${source}: the range is more than ${most} bytes`))
-        kept.push(part)
-      }
-    }
-  } finally {
-    await reader?.cancel().catch(() => {})
-  }
-  // Bytes streamed stand for the file's size: a read stopped at the range's end proves it reaches that far.
-  const [from, to] = resolveByteRange(range, streamed)
-  const bytes = concatBytes(kept)
-  // Through a plain view: a Buffer chunk (a caller's fetch may give them) slices to a view, not a copy.
-  return plainView(bytes).slice('suffix' in range ? bytes.length - (to - from) : 0)
-}
-
-/** A whole unverified read refused for its size, saying how to read the file. */
-function tooLarge(error: unknown): never {
-  if (!(error instanceof BodyTooLargeError)) throw error
-  throw new BodyTooLargeError(`${error.message} (unverifiedReadBytes): raise it, or read the file by range`, {
-    cause: error,
-  })
-}
-
-function notSaying(source: string): StoreError {
-  return new StoreError(`${source}: the answer to a Range request does not say which bytes it carries`)
-}
-
-/**
- * A 206 must carry the bytes the range selects, as its `Content-Range` says: where it names the
- * file's size, a range reaching outside the file is refused as every other path refuses it.
- */
-function checkPartialAnswer(
-  source: string,
-  range: ByteRange,
-  contentRange: string | null,
-  body: Uint8Array,
-): void {
-  const answered = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? '')
-  if (answered === null) throw notSaying(source)
-  const [first, last, total] = [Number(answered[1]), Number(answered[2]), answered[3]]
-  if (last - first + 1 !== body.length) throw notSaying(source)
-  if ('offset' in range && range.length === 0) return // one byte asked to locate the offset, none given back
-  let start: number | undefined
-  let length: number | undefined
-  if (total !== '*') {
-    const [from, to] = resolveByteRange(range, Number(total))
-    ;[start, length] = [from, to - from]
-  } else if ('offset' in range) [start, length] = [range.offset, range.length]
-  else length = range.suffix
-  if ((start !== undefined && first !== start) || (length !== undefined && body.length !== length)) {
-    throw new StoreError(
-      `${source}: asked for range ${JSON.stringify(range)}, the gateway sent bytes ${first}-${last}`,
-    )
-  }
-}
-
-function rangeHeader(range: ByteRange): string {
-  if ('suffix' in range) return `bytes=-${range.suffix}`
-  return `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`
-}
-
-/**
- * A 416 selects no byte, which is right for a range that selects none at the file's end (offset =
- * size, a suffix of 0): with the size it names (`Content-Range: bytes *\/size`), the range is
- * resolved as every other path resolves it; without it, the range is out of the file.
- */
-function unsatisfiedRange(source: string, range: ByteRange, error: HttpStatusError): Uint8Array {
-  const size = /^bytes \*\/(\d+)$/.exec(error.headers.get('content-range') ?? '')?.[1]
-  if (size === undefined) {
-    throw new RangeNotSatisfiableError(
-      `${source}: the gateway found range ${JSON.stringify(range)} outside the file`,
-    )
-  }
-  const [start, end] = resolveByteRange(range, Number(size))
-  if (start !== end) {
-    throw new StoreError(
-      `${source}: the gateway refused range ${JSON.stringify(range)} of a ${size}-byte file`,
-      { cause: error },
-    )
-  }
-  return new Uint8Array(0)
 }
 
 /** A gateway's failure, as opposed to the caller's abort or a range outside the value (final answers). */
