@@ -80,7 +80,9 @@ export async function importCarFile(
       streams.push(stream)
       return stream
     }
-    return await importCarFrom(target, openStream, { ...options, checkFirst: seekable })
+    // A regular file's sections are bounded by its size; a pipe's by maxBlockBytes.
+    const bounded = seekable ? { maxBlockBytes: options.maxBlockBytes ?? Number.MAX_SAFE_INTEGER } : {}
+    return await importCarFrom(target, openStream, { ...options, ...bounded, checkFirst: seekable })
   } finally {
     for (const stream of streams) stream.destroy()
     await handle.close().catch(() => {})

@@ -1,10 +1,13 @@
 import { CarBufferReader } from '@ipld/car/buffer-reader'
 import { CarBlockIterator } from '@ipld/car/iterator'
 import type { CID } from 'multiformats/cid'
+import { MAX_PUT_BYTES } from '../cas/blockstore.js'
+import { MAX_BLOCK_BYTES } from '../cas/gateway.js'
 import { IdMap } from '../cas/id-map.js'
 import type { AbortOptions } from '../cas/interface.js'
 import { tentativePuts } from '../cas/tentative-puts.js'
 import { checkVerifiable, verifyBlock } from '../cas/verify.js'
+import { integerOption } from '../check.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import { raceAbort } from '../util/abort.js'
 import { mapPool } from '../util/pool.js'
@@ -63,6 +66,9 @@ export async function importCarFrom(
   // Held through our stores' tentative puts: a block another import put stays while this one relies on it.
   const asked: Has = tentative?.hasBlock ?? ((cid, options) => target.hasBlock?.(cid, options))
   const has = storeChecks(asked)
+  const own = (target as { [MAX_PUT_BYTES]?: unknown })[MAX_PUT_BYTES]
+  const most = Number.isSafeInteger(own) ? Math.max(own as number, MAX_BLOCK_BYTES) : MAX_BLOCK_BYTES
+  options = { ...options, maxBlockBytes: integerOption('maxBlockBytes', options.maxBlockBytes, most) }
   try {
     if (checkFirst) await readCar(open(), has, options, undefined, true)
     // Hashed once by the check and once by the target (ours verify): not a third time in between.
@@ -138,15 +144,54 @@ async function readCar(
     }
     return checkBlocks(reader.getRoots(), reader.blocks().values(), has, options, putting, verify)
   }
+  const stream = boundedStream(car, options.maxBlockBytes ?? MAX_BLOCK_BYTES)
   let reader: CarBlockIterator
   try {
     // Raced with the signal here and below: a stream that stops sending must not outlast an abort.
-    reader = await raceAbort(CarBlockIterator.fromIterable(car), options.signal)
+    reader = await raceAbort(CarBlockIterator.fromIterable(stream.pieces), options.signal)
   } catch (error) {
     if (options.signal?.aborted) throw error
     throw new InvalidValueError(`not a CAR file: ${(error as Error).message}`, { cause: error })
   }
-  return checkBlocks(await reader.getRoots(), reader[Symbol.asyncIterator](), has, options, putting, verify)
+  const blocks = reader[Symbol.asyncIterator]()
+  const counted: AsyncIterator<CarBlock> = {
+    next: () => blocks.next().then(stream.arrived),
+    return: () => blocks.return?.() ?? Promise.resolve({ done: true, value: undefined }),
+  }
+  return checkBlocks(await reader.getRoots(), counted, has, options, putting, verify)
+}
+
+/** A section's bytes beyond its block: its length (a varint) and its CID. */
+const SECTION_HEAD_BYTES = 1024
+
+/**
+ * A CAR stream's pieces, refused once the decoder has taken more than a block's `most` bytes since
+ * the last block it gave (it reads a section whole, whatever length it declares, before giving it);
+ * the stream is closed then. `arrived` passes each block (or the end) through and restarts the count.
+ */
+function boundedStream(car: AsyncIterable<Uint8Array>, most: number) {
+  const source = car[Symbol.asyncIterator]()
+  let taken = 0
+  const pieces: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => ({
+      async next() {
+        if (taken > most + SECTION_HEAD_BYTES) {
+          await source.return?.()
+          throw new InvalidValueError(
+            `a section of the CAR stream runs past ${most} bytes, the largest block it may carry (maxBlockBytes)`,
+          )
+        }
+        const next = await source.next()
+        if (next.done !== true) taken += next.value.length
+        return next
+      },
+    }),
+  }
+  const arrived = <T>(result: T): T => {
+    taken = 0
+    return result
+  }
+  return { pieces, arrived }
 }
 
 /** The body of {@link readCar} over decoded blocks (an iterator of a stream's blocks may throw). */

@@ -42,4 +42,11 @@ export interface ExportCarOptions extends AbortOptions {
 
 export interface ImportCarOptions extends AbortOptions {
   onProgress?: (progress: CarProgress) => void
+  /**
+   * The largest block a CAR given as a stream may carry (each is read whole before it is checked):
+   * one declared larger is refused (`ERR_INVALID_VALUE`) before more of it is read. Default the
+   * target's own limit (a DiskStore's chunkSize) or 4 MiB, whichever is larger; a regular file's
+   * blocks (`importCarFile`) are bounded by its size instead.
+   */
+  maxBlockBytes?: number
 }
