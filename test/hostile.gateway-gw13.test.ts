@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { type ByteRange, KuboStore } from '../src/index.js'
+import { type ByteRange, isHamtError, KuboStore } from '../src/index.js'
 import { nodeHttpFetch } from '../src/node/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { serve } from './helpers/loopback.js'
@@ -77,6 +77,15 @@ function store(url: string, makeFetch: () => typeof globalThis.fetch, unverified
 }
 
 describe('an unverified read takes no more than it may need from a gateway', () => {
+  it('unverifiedReadBytes must be a positive integer', () => {
+    for (const unverifiedReadBytes of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(
+        () => new KuboStore({ rpcUrl: null, verify: false, unverifiedReadBytes }),
+        (error: unknown) => isHamtError(error, 'ERR_INVALID_ARGUMENT'),
+      )
+    }
+  })
+
   for (const [fetchName, makeFetch] of fetches) {
     it(`${fetchName}: an endless body for a whole file or an open range is ERR_STORE, the connection closed`, async () => {
       for (const [status, range] of [
