@@ -92,6 +92,8 @@ describe('an unverified read takes no more than it may need from a gateway', () 
         [200, undefined],
         [206, { offset: 0 }],
         [200, { offset: 5 }],
+        // A suffix from a gateway that ignores Range streams the whole file, keeping only its window.
+        [200, { suffix: 10 }],
       ] as Array<[200 | 206, ByteRange | undefined]>) {
         const what = `${status} endless, range ${JSON.stringify(range)}`
         const gateway = await endless(status)

@@ -11,6 +11,7 @@ import { resolveByteRange } from './range.js'
  * The bytes `range` selects from an answer carrying the whole file, holding only those as it streams:
  * bytes before the range are dropped, a suffix keeps a window of its length, and the read stops at
  * the range's end. Out of the file (by the bytes that came) is a RangeNotSatisfiableError, as elsewhere.
+ * A range without end (or a suffix, which needs the whole file) stops past `most` bytes (ERR_STORE).
  */
 export async function readRangeOfWhole(
   response: Response,
@@ -31,6 +32,8 @@ export async function readRangeOfWhole(
       const at = streamed
       streamed += value.length
       if ('suffix' in range) {
+        // A suffix needs the whole file to stream by, so the whole file's bound holds it too.
+        if (streamed > most) tooLarge(new BodyTooLargeError(`${source}: the file is more than ${most} bytes`))
         kept.push(value)
         keptBytes += value.length
         while (kept.length > 1 && keptBytes - (kept[0] as Uint8Array).length >= range.suffix)
