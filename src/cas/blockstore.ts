@@ -25,6 +25,12 @@ export const COLLECTION_KEY: unique symbol = Symbol('ts-hamt.collectionKey')
 export const MAX_PUT_BYTES: unique symbol = Symbol('ts-hamt.maxPutBytes')
 
 /**
+ * The key of a store's check at the end of each `flush` that the blocks it wrote are still there (a
+ * DiskStore's marker held: no other process's collection ran); until it passes they stay buffered.
+ */
+export const CONFIRM_FLUSH: unique symbol = Symbol('ts-hamt.confirmFlush')
+
+/**
  * The part of an `interface-blockstore` Blockstore this store uses. `get` may return the bytes, a
  * promise of them, or (interface-blockstore 7) an iterable of their chunks.
  */
@@ -221,7 +227,7 @@ export class BlockstoreStore implements ContentAddressedStore {
    * for the next flush; `HAMT.flush()` calls this before it commits a new root.
    */
   flush(options?: AbortOptions): Promise<void> {
-    return this.#blocks.flush(options)
+    return this.#blocks.flush(options, (this as { [CONFIRM_FLUSH]?: () => Promise<void> })[CONFIRM_FLUSH])
   }
 
   /** What this store is, for messages. */

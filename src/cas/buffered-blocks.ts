@@ -130,8 +130,8 @@ export class BufferedBlocks {
     return this.#buffer.exclusive(fn, options)
   }
 
-  /** Writes every buffered block to the transport (after any flush under way). */
-  flush(options?: AbortOptions): Promise<void> {
-    return this.#buffer.flush(options)
+  /** Writes every buffered block to the transport (after any flush under way); `confirm`: see {@link BlockBuffer.flush}. */
+  flush(options?: AbortOptions, confirm?: () => Promise<void>): Promise<void> {
+    return this.#buffer.flush(options, confirm)
   }
 }
