@@ -35,8 +35,8 @@ export type BulkContext = {
 }
 
 /**
- * `HAMT.setMany`'s entries (a synchronous iterable) checked, hashed and encoded at the call, as each
- * `set` does at its own; throws for the first bad entry.
+ * `HAMT.setMany`'s entries (a synchronous iterable) checked, hashed and encoded (byte values copied)
+ * at the call, as each `set` does at its own; throws for the first bad entry.
  */
 export function encodeEntries(
   entries: Iterable<readonly [string, unknown]>,
@@ -50,7 +50,9 @@ export function encodeEntries(
   for (const entry of entries) {
     const [key, value] = checkEntry(entry, keys.length)
     hashes.push(hasher.hash(key))
-    values.push(encodeValue(key, value, valuesAreBytes))
+    // A byte value taken at the call: its save may start after the caller refilled its array.
+    const data = encodeValue(key, value, valuesAreBytes)
+    values.push(data === value ? copyBytes(data) : data)
     keys.push(key)
   }
   return { keys, hashes, values }
