@@ -99,30 +99,42 @@ describe('DiskStore: flushing again after its marker was lost mid-flush', () => 
   })
 })
 
+/**
+ * A store whose lease ticks when the test says (mock timers) and a one-entry map on it whose next
+ * flush holds in its first put until `goOn`; `held()`: our marker's path once that put is reached.
+ */
+async function flushHeld(directory: string) {
+  mock.timers.enable({ apis: ['setInterval'] })
+  const store = await DiskStore.open(directory)
+  const map = await HAMT.create<string>({ store })
+  await map.set('a', 'b')
+  const put = store.blockstore.put.bind(store.blockstore)
+  const inPut = Promise.withResolvers<void>()
+  const goOn = Promise.withResolvers<void>()
+  store.blockstore.put = async (...args: Parameters<typeof put>) => {
+    inPut.resolve()
+    await goOn.promise
+    return put(...args)
+  }
+  const held = async (): Promise<string> => {
+    await inPut.promise
+    return join(directory, (await ownMarkerIn(directory)) as string)
+  }
+  return { store, map, put, goOn, held }
+}
+
 describe("DiskStore's lease restoring a lost marker", () => {
   it('leaves no marker once our last writer ended, whichever of its write and our removal comes first', {
     timeout: 60_000,
   }, async () => {
-    mock.timers.enable({ apis: ['setInterval'] })
     const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-disk13-'))
     try {
-      const store = await DiskStore.open(directory)
-      const map = await HAMT.create<string>({ store })
-      await map.set('a', 'b')
-      const put = store.blockstore.put.bind(store.blockstore)
-      const inPut = Promise.withResolvers<void>()
-      const goOn = Promise.withResolvers<void>()
-      store.blockstore.put = async (...args: Parameters<typeof put>) => {
-        inPut.resolve()
-        await goOn.promise
-        return put(...args)
-      }
+      const { map, goOn, held } = await flushHeld(directory)
       const flushing = map.flush().then(
         (value) => ({ value }),
         (error: unknown) => ({ error }),
       )
-      await inPut.promise
-      const marker = join(directory, (await ownMarkerIn(directory)) as string)
+      const marker = await held()
       // Another process judged this one dead and removed its marker.
       await rm(marker)
       // The lease's write of it again held until our own removal of the marker is done (the order
@@ -155,23 +167,11 @@ describe("DiskStore's lease restoring a lost marker", () => {
   it("does not mark a writer that began after our last writer's removal lost (a touch failing on that removal)", {
     timeout: 60_000,
   }, async () => {
-    mock.timers.enable({ apis: ['setInterval'] })
     const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-disk13-'))
     try {
-      const store = await DiskStore.open(directory)
-      const map = await HAMT.create<string>({ store })
-      await map.set('a', 'b')
-      const put = store.blockstore.put.bind(store.blockstore)
-      const inPut = Promise.withResolvers<void>()
-      const goOn = Promise.withResolvers<void>()
-      store.blockstore.put = async (...args: Parameters<typeof put>) => {
-        inPut.resolve()
-        await goOn.promise
-        return put(...args)
-      }
+      const { store, map, put, goOn, held } = await flushHeld(directory)
       const first = map.flush()
-      await inPut.promise
-      const marker = join(directory, (await ownMarkerIn(directory)) as string)
+      const marker = await held()
       // The lease's touch runs once the first flush's end removed the marker; its failure is
       // reported once the second flush began.
       const removed = Promise.withResolvers<void>()
