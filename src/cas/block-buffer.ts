@@ -1,9 +1,9 @@
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { RwLock } from '../util/rw-lock.js'
-import { copyBytes } from './id.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions } from './interface.js'
+import { Slabs } from './slabs.js'
 
 /** A block waiting in a {@link BlockBuffer}. */
 export interface BufferedBlock {
@@ -62,10 +62,6 @@ function joined(holders: Batch | Set<Batch> | undefined, batch: Batch | undefine
   return new Set([holders, batch])
 }
 
-/** Small blocks are copied into shared slabs: a copy with its own ArrayBuffer costs ~300 bytes more. */
-const SLAB_BYTES = 64 << 10
-const SLAB_BLOCK_LIMIT = 4 << 10
-
 /**
  * The blocks a store holds until they are written: readable at once, keyed by multihash (stores
  * key blocks by hash, so a raw and a dag-cbor CID name one block), kept in the order they came (a
@@ -81,8 +77,8 @@ export class BlockBuffer {
   #order: (Entry | undefined)[] = []
   #bytes = 0
   readonly #flushes = new RwLock()
-  #slab = new Uint8Array(0)
-  #slabUsed = 0
+  /** Where blocks and multihashes are copied (small ones share slabs). */
+  readonly #slabs = new Slabs()
 
   /** `limit`: bytes held before {@link BlockBuffer.add} flushes (0: every add flushes). */
   constructor(limit: number, write: WriteBlocks) {
@@ -129,9 +125,9 @@ export class BlockBuffer {
         continue
       }
       // A kept CID holds its multihash already; else the multihash is copied out of whatever held it.
-      const key = keepCids ? cid.multihash.bytes : this.#copy(cid.multihash.bytes)
+      const key = keepCids ? cid.multihash.bytes : this.#slabs.copy(cid.multihash.bytes)
       this.#index.set(key, this.#order.length)
-      const entry = new Entry(cid, key, this.#copy(bytes), keepCids)
+      const entry = new Entry(cid, key, this.#slabs.copy(bytes), keepCids)
       entry.holders = batch
       this.#order.push(entry)
       this.#bytes += bytes.length
@@ -254,17 +250,5 @@ export class BlockBuffer {
       this.#index.set(block.key, position)
     })
     this.#order = kept
-  }
-
-  #copy(bytes: Uint8Array): Uint8Array {
-    if (bytes.length > SLAB_BLOCK_LIMIT) return copyBytes(bytes)
-    if (this.#slab.length - this.#slabUsed < bytes.length) {
-      this.#slab = new Uint8Array(SLAB_BYTES)
-      this.#slabUsed = 0
-    }
-    const copy = this.#slab.subarray(this.#slabUsed, this.#slabUsed + bytes.length)
-    copy.set(bytes)
-    this.#slabUsed += bytes.length
-    return copy
   }
 }
