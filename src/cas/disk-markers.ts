@@ -92,8 +92,8 @@ function keepMarker(directory: string): () => void {
   const marker = ownMarker(directory)
   const timer = setInterval(() => {
     const now = new Date()
-    // A touch that fails once our last writer removed the marker (or a new one wrote it afresh) is no
-    // loss: that writer's marker was read as written after the removal (it was refused as lost).
+    // Lost only if no change of ours came since: a touch failing on our last writer's own removal
+    // refused a writer beginning after it (its marker written afresh) as lost.
     const since = markersHere.get(directory)
     void utimes(marker, now, now).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT' && markersHere.get(directory) === since && isWritingHere(directory))
