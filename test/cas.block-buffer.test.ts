@@ -72,6 +72,66 @@ describe('BlockBuffer', () => {
     }
   })
 
+  it('a confirming flush keeps what it wrote until its end passes; a failed confirm keeps every block', async () => {
+    // A DiskStore's lost marker (disk13): another process's collection may have deleted what was written.
+    const blocks = await Promise.all(Array.from({ length: 8 }, (_, i) => blockOf(i)))
+    for (const failAt of [undefined, 2, 5]) {
+      const written: string[] = []
+      let fail = failAt !== undefined
+      const buffer = new BlockBuffer(1 << 20, async (batch, done) => {
+        for (const block of batch) {
+          if (fail && String(block.cid) === String(blocks[failAt as number]?.cid)) throw new Error('injected')
+          written.push(String(block.cid))
+          done(block)
+          // Written, not yet confirmed: readable still, no longer counted as waiting.
+          assert.deepEqual(buffer.get(block.cid), block.bytes)
+        }
+        assert.equal(buffer.bytes, 0)
+      })
+      buffer.add(blocks.slice(0, 6), true)
+      await assert.rejects(
+        buffer.flush(undefined, async () => {
+          throw new Error('lost')
+        }),
+        failAt === undefined ? /lost/ : /injected/,
+        'the write failure first, then the lost confirm',
+      )
+      assert.equal(buffer.bytes, 40 * 6, `failing at ${failAt}: every block of the flush stays`)
+      for (const block of blocks.slice(0, 6)) assert.deepEqual(buffer.get(block.cid), block.bytes)
+      buffer.add(blocks.slice(6), false)
+      fail = false
+      written.length = 0
+      let confirmed = 0
+      await buffer.flush(undefined, async () => {
+        confirmed++
+      })
+      assert.deepEqual(written, names(blocks), `failing at ${failAt}: all written again, in order`)
+      assert.equal(confirmed, 1)
+      assert.equal(buffer.bytes, 0)
+      assert.equal(buffer.get((blocks[0] as BufferedBlock).cid), undefined, 'confirmed: out of the buffer')
+      await buffer.flush(undefined, async () => {
+        confirmed++
+      })
+      assert.equal(confirmed, 2, 'an empty buffer confirms too (blocks written before the flush)')
+    }
+    // A failed write with the marker held: what was written leaves, as without a confirm.
+    const written: string[] = []
+    const buffer = new BlockBuffer(1 << 20, async (batch, done) => {
+      for (const block of batch) {
+        if (String(block.cid) === String(blocks[3]?.cid)) throw new Error('injected')
+        written.push(String(block.cid))
+        done(block)
+      }
+    })
+    buffer.add(blocks, true)
+    await assert.rejects(
+      buffer.flush(undefined, async () => {}),
+      /injected/,
+    )
+    assert.equal(buffer.bytes, 40 * 5)
+    assert.equal(buffer.get((blocks[0] as BufferedBlock).cid), undefined)
+  })
+
   it('flushes run one at a time; blocks added during one wait for the next', async () => {
     const batches: string[][] = []
     let release!: () => void

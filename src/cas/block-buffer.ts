@@ -1,9 +1,9 @@
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { RwLock } from '../util/rw-lock.js'
-import { copyBytes } from './id.js'
 import { IdMap } from './id-map.js'
 import type { AbortOptions } from './interface.js'
+import { Slabs } from './slabs.js'
 
 /** A block waiting in a {@link BlockBuffer}. */
 export interface BufferedBlock {
@@ -13,8 +13,9 @@ export interface BufferedBlock {
 
 /**
  * A store's transport for buffered blocks: writes `blocks` (in the order they were buffered).
- * A block passed to `written` leaves the buffer at once; when the call resolves, every block of
- * the batch has; when it rejects, those not reported stay buffered for the next flush. A block's
+ * A block passed to `written` leaves the buffer at once (with a confirming flush, at its end: see
+ * {@link BlockBuffer.flush}); when the call resolves, every block of the batch has; when it rejects,
+ * those not reported stay buffered for the next flush. A block's
  * bytes may be a view into a shared slab: a transport that keeps them (a blockstore) copies them.
  */
 export type WriteBlocks = (
@@ -61,10 +62,6 @@ function joined(holders: Batch | Set<Batch> | undefined, batch: Batch | undefine
   return new Set([holders, batch])
 }
 
-/** Small blocks are copied into shared slabs: a copy with its own ArrayBuffer costs ~300 bytes more. */
-const SLAB_BYTES = 64 << 10
-const SLAB_BLOCK_LIMIT = 4 << 10
-
 /**
  * The blocks a store holds until they are written: readable at once, keyed by multihash (stores
  * key blocks by hash, so a raw and a dag-cbor CID name one block), kept in the order they came (a
@@ -80,8 +77,8 @@ export class BlockBuffer {
   #order: (Entry | undefined)[] = []
   #bytes = 0
   readonly #flushes = new RwLock()
-  #slab = new Uint8Array(0)
-  #slabUsed = 0
+  /** Where blocks and multihashes are copied (small ones share slabs). */
+  readonly #slabs = new Slabs()
 
   /** `limit`: bytes held before {@link BlockBuffer.add} flushes (0: every add flushes). */
   constructor(limit: number, write: WriteBlocks) {
@@ -128,9 +125,9 @@ export class BlockBuffer {
         continue
       }
       // A kept CID holds its multihash already; else the multihash is copied out of whatever held it.
-      const key = keepCids ? cid.multihash.bytes : this.#copy(cid.multihash.bytes)
+      const key = keepCids ? cid.multihash.bytes : this.#slabs.copy(cid.multihash.bytes)
       this.#index.set(key, this.#order.length)
-      const entry = new Entry(cid, key, this.#copy(bytes), keepCids)
+      const entry = new Entry(cid, key, this.#slabs.copy(bytes), keepCids)
       entry.holders = batch
       this.#order.push(entry)
       this.#bytes += bytes.length
@@ -154,9 +151,16 @@ export class BlockBuffer {
     this.#compact()
   }
 
-  /** Writes what is buffered now, after any flush under way; `options.signal` ends the wait. */
-  flush(options?: AbortOptions): Promise<void> {
-    return this.#flushes.write(() => this.#flushNow(options), options?.signal)
+  /**
+   * Writes what is buffered now, after any flush under way; `options.signal` ends the wait. With
+   * `confirm` (run at the flush's end, also when nothing was buffered), written blocks stay buffered
+   * (readable, not counted in {@link BlockBuffer.bytes}) until it resolves; when it rejects, every
+   * block of the flush stays for the next one to write again (a disk store's lost marker: another
+   * process's collection may have deleted them). Either way the buffer holds no more than the flush's
+   * own batch already keeps alive until its end, plus the saves made meanwhile (up to the limit).
+   */
+  flush(options?: AbortOptions, confirm?: () => Promise<void>): Promise<void> {
+    return this.#flushes.write(() => this.#flushNow(options, confirm), options?.signal)
   }
 
   /** Runs `fn` between flushes: no buffered block is written while it runs (a sweep's deletes). */
@@ -164,11 +168,15 @@ export class BlockBuffer {
     return this.#flushes.write(fn, options?.signal)
   }
 
-  async #flushNow(options: AbortOptions | undefined): Promise<void> {
+  async #flushNow(
+    options: AbortOptions | undefined,
+    confirm: (() => Promise<void>) | undefined,
+  ): Promise<void> {
     this.#compact()
-    if (this.#order.length === 0) return
+    if (this.#order.length === 0) return confirm?.()
     // Blocks buffered while this batch is written get positions after it and wait for the next flush.
     const batch = this.#order.slice() as Entry[]
+    if (confirm !== undefined) return this.#flushConfirmed(batch, options, confirm)
     let reported = 0
     await this.#write(
       batch,
@@ -181,6 +189,44 @@ export class BlockBuffer {
     this.#compact()
   }
 
+  /** `batch` written, each block kept (uncounted) until `confirm` passes; all of them kept if it fails. */
+  async #flushConfirmed(
+    batch: readonly Entry[],
+    options: AbortOptions | undefined,
+    confirm: () => Promise<void>,
+  ): Promise<void> {
+    const held = new Set<Entry>()
+    const hold = (entry: Entry): void => {
+      if (held.has(entry) || this.#order[this.#index.get(entry.key) ?? -1] !== entry) return
+      held.add(entry)
+      this.#bytes -= entry.bytes.length
+    }
+    this.#held = held
+    try {
+      let failure: { error: unknown } | undefined
+      try {
+        await this.#write(batch, (block) => hold(block as Entry), options)
+        for (const entry of batch) hold(entry)
+      } catch (error) {
+        failure = { error }
+      }
+      const lost = await confirm().then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      )
+      if (lost === undefined) for (const entry of [...held]) this.#remove(entry)
+      else for (const entry of held) this.#bytes += entry.bytes.length
+      this.#compact()
+      // The write's own failure first: it came first (a lost marker fails the puts after it too).
+      if (failure !== undefined || lost !== undefined) throw (failure ?? lost)?.error
+    } finally {
+      this.#held = undefined
+    }
+  }
+
+  /** Blocks a confirming flush wrote, until its end (see {@link BlockBuffer.flush}): not counted in #bytes. */
+  #held: Set<Entry> | undefined
+
   /** Takes a written block out; false if it was out already. */
   #remove(block: Entry): boolean {
     const { key } = block
@@ -188,7 +234,7 @@ export class BlockBuffer {
     if (position === undefined || this.#order[position] !== block) return false
     this.#index.delete(key)
     this.#order[position] = undefined
-    this.#bytes -= block.bytes.length
+    if (this.#held?.delete(block) !== true) this.#bytes -= block.bytes.length
     return true
   }
 
@@ -204,17 +250,5 @@ export class BlockBuffer {
       this.#index.set(block.key, position)
     })
     this.#order = kept
-  }
-
-  #copy(bytes: Uint8Array): Uint8Array {
-    if (bytes.length > SLAB_BLOCK_LIMIT) return copyBytes(bytes)
-    if (this.#slab.length - this.#slabUsed < bytes.length) {
-      this.#slab = new Uint8Array(SLAB_BYTES)
-      this.#slabUsed = 0
-    }
-    const copy = this.#slab.subarray(this.#slabUsed, this.#slabUsed + bytes.length)
-    copy.set(bytes)
-    this.#slabUsed += bytes.length
-    return copy
   }
 }

@@ -1,5 +1,4 @@
-import { CID } from 'multiformats/cid'
-import type { MultihashDigest } from 'multiformats/hashes/interface'
+import type { CID } from 'multiformats/cid'
 import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, InvalidValueError, StoreError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
@@ -8,7 +7,7 @@ import { BufferedBlocks, codecCode } from './buffered-blocks.js'
 import { CidQueue } from './cid-queue.js'
 import { afterMicrotasks, type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
 import { concatBytes } from './concat.js'
-import { type BlockHash, blockDigest, blockHashOption, ownBytes, plainView, toCid } from './id.js'
+import { type BlockHash, blockDigest, blockHashOption, copyBytes, ownBytes, plainView, toCid } from './id.js'
 import type { AbortOptions, Codec, ContentAddressedStore, LoadOptions, StoreId } from './interface.js'
 import { callsOwnMethod, ownMethods } from './own-method.js'
 import { TENTATIVE_PUTS, type TentativePuts } from './tentative-puts.js'
@@ -23,6 +22,12 @@ export const COLLECTION_KEY: unique symbol = Symbol('ts-hamt.collectionKey')
 
 /** The key of a store's largest block for `putBlock` (a DiskStore's, which reads no larger block file). */
 export const MAX_PUT_BYTES: unique symbol = Symbol('ts-hamt.maxPutBytes')
+
+/**
+ * The key of a store's check at the end of each `flush` that the blocks it wrote are still there (a
+ * DiskStore's marker held: no other process's collection ran); until it passes they stay buffered.
+ */
+export const CONFIRM_FLUSH: unique symbol = Symbol('ts-hamt.confirmFlush')
 
 /**
  * The part of an `interface-blockstore` Blockstore this store uses. `get` may return the bytes, a
@@ -109,14 +114,12 @@ export class BlockstoreStore implements ContentAddressedStore {
     options?.signal?.throwIfAborted()
     if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data must be a Uint8Array')
     const code = codecCode(codec)
-    const digest = (bytes: Uint8Array): Promise<MultihashDigest> => blockDigest(this.#hash, bytes)
-    if (data.length <= this.#chunkSize) {
-      const cid = CID.createV1(code, await digest(data))
-      this.#sawPut(cid)
-      await this.#blocks.add([{ cid, bytes: data }], options)
-      return cid
-    }
-    const file = await buildUnixfsFile(data, this.#chunkSize, digest)
+    if (data.length <= this.#chunkSize)
+      return this.#blocks.addBlock(data, code, this.#hash, options, (cid) => this.#sawPut(cid))
+    // Copied now: the caller may change its array while the chunks' hashes are awaited.
+    const file = await buildUnixfsFile(copyBytes(data), this.#chunkSize, (bytes) =>
+      blockDigest(this.#hash, bytes),
+    )
     for (const block of file.blocks) this.#sawPut(block.cid)
     await this.#blocks.add(file.blocks, options)
     return file.root
@@ -221,7 +224,7 @@ export class BlockstoreStore implements ContentAddressedStore {
    * for the next flush; `HAMT.flush()` calls this before it commits a new root.
    */
   flush(options?: AbortOptions): Promise<void> {
-    return this.#blocks.flush(options)
+    return this.#blocks.flush(options, (this as { [CONFIRM_FLUSH]?: () => Promise<void> })[CONFIRM_FLUSH])
   }
 
   /** What this store is, for messages. */

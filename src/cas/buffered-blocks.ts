@@ -1,10 +1,10 @@
 import { code as dagCborCode } from '@ipld/dag-cbor'
 import { code as dagPbCode } from '@ipld/dag-pb'
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import { InvalidArgumentError } from '../errors.js'
 import { type Batch, BlockBuffer, type BufferedBlock, type WriteBlocks } from './block-buffer.js'
-import { copyBytes, inlineBlock, toCid } from './id.js'
+import { type BlockHash, blockDigest, blockDigestNow, copyBytes, inlineBlock, toCid } from './id.js'
 import type { AbortOptions, Codec, LoadOptions, StoreId } from './interface.js'
 import { checkByteRange, sliceByteRange } from './range.js'
 import type { TentativePuts } from './tentative-puts.js'
@@ -120,6 +120,31 @@ export class BufferedBlocks {
     }
   }
 
+  /**
+   * Buffers `data` as one block of multicodec `code` and returns its CID (`saw` gets it first). Hashed
+   * and copied before this returns when the hash can be (see `blockDigestNow`), else hashed from a copy
+   * taken now: a caller changing its array once it called `save` changes nothing, and the CID always
+   * names the bytes buffered (the copy came after an awaited hash: a block that failed its CID).
+   */
+  async addBlock(
+    data: Uint8Array,
+    code: number,
+    hash: BlockHash,
+    options: AbortOptions | undefined,
+    saw?: (cid: CID) => void,
+  ): Promise<CID> {
+    let bytes = data
+    let digest = blockDigestNow(hash, bytes)
+    if (digest === undefined) {
+      bytes = copyBytes(data)
+      digest = await blockDigest(hash, bytes)
+    }
+    const cid = CID.createV1(code, digest)
+    saw?.(cid)
+    await this.add([{ cid, bytes }], options)
+    return cid
+  }
+
   /** Buffers blocks whose CIDs were computed here (copies are kept), flushing when the buffer is full. */
   async add(blocks: readonly BufferedBlock[], options?: AbortOptions): Promise<void> {
     if (this.#buffer.add(blocks, true)) await this.flush(options)
@@ -130,8 +155,8 @@ export class BufferedBlocks {
     return this.#buffer.exclusive(fn, options)
   }
 
-  /** Writes every buffered block to the transport (after any flush under way). */
-  flush(options?: AbortOptions): Promise<void> {
-    return this.#buffer.flush(options)
+  /** Writes every buffered block to the transport (after any flush under way); `confirm`: see {@link BlockBuffer.flush}. */
+  flush(options?: AbortOptions, confirm?: () => Promise<void>): Promise<void> {
+    return this.#buffer.flush(options, confirm)
   }
 }

@@ -34,8 +34,9 @@ const leasesHere = new Map<string, () => void>()
  */
 const flushesHere = new Map<string, number>()
 /**
- * Per directory, this process's marker being written and the collector lock read after it (or the
- * marker being removed): a writer beginning waits for it.
+ * Per directory, the one chain of this process's marker changes: written and the collector lock read
+ * after it, written again when lost, removed. Each waits for the one before; a writer beginning waits
+ * for the last. Replaced at each change: the lease tells a marker it touched from a later one by it.
  */
 const markersHere = new Map<string, Promise<void>>()
 
@@ -91,19 +92,33 @@ function keepMarker(directory: string): () => void {
   const marker = ownMarker(directory)
   const timer = setInterval(() => {
     const now = new Date()
+    // Lost only if no change of ours came since: a touch failing on our last writer's own removal
+    // refused a writer beginning after it (its marker written afresh) as lost.
+    const since = markersHere.get(directory)
     void utimes(marker, now, now).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' && isWritingHere(directory)) return restoreMarker(directory)
+      if (error.code === 'ENOENT' && markersHere.get(directory) === since && isWritingHere(directory))
+        return restoreMarker(directory)
     })
   }, LEASE_MS)
   timer.unref()
   return () => clearInterval(timer)
 }
 
-/** Writes this process's marker again (not over one being written); its writers are told (see {@link heldMarker}). */
-async function restoreMarker(directory: string): Promise<void> {
+/**
+ * Notes the marker lost (its writers are told: see {@link heldMarker}) and writes it again in its
+ * turn on {@link markersHere}: never over one being written, and never after our last writer's
+ * removal of it (a marker left without a lease refused other processes' collections while we lived).
+ */
+function restoreMarker(directory: string): Promise<void> {
   lostHere.add(directory)
   confirmedHere.delete(directory) // no put's marker lingers: the next writer writes it and reads the lock
-  await writeFile(ownMarker(directory), await markerText(), { flag: 'wx' }).catch(() => {})
+  const before = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
+  const restored = before.then(async () => {
+    if (isWritingHere(directory))
+      await writeFile(ownMarker(directory), await markerText(), { flag: 'wx' }).catch(() => {})
+  })
+  markersHere.set(directory, restored)
+  return restored
 }
 
 /** Whether a flush or put of this process runs (or a put's marker lingers) in `directory`. */
@@ -122,7 +137,7 @@ export async function heldMarker(directory: string): Promise<void> {
   if (gone) await restoreMarker(directory)
   if (!lostHere.has(directory)) return
   throw new StoreError(
-    `cannot write to the disk store at ${directory}: this process's writer marker was removed while it wrote (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?); a collection may have deleted blocks this process wrote since: a map written through this store is not to be trusted; open it again from its last root written before and redo its changes`,
+    `cannot write to the disk store at ${directory}: this process's writer marker was removed while it wrote (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?); a collection may have deleted blocks this process wrote since. A flush's blocks stay buffered until its end finds the marker held: flush again to write them again. Blocks written between flushes when the write buffer filled (writeBufferBytes) are not kept: if it filled since a map's last root, open that root again and redo the changes made since`,
   )
 }
 
@@ -180,7 +195,9 @@ async function removeMarker(directory: string): Promise<void> {
     confirmedHere.delete(directory)
     leasesHere.get(directory)?.()
     leasesHere.delete(directory)
-    const removal = rm(ownMarker(directory), { force: true }).catch(() => {})
+    // After a restore of it still under way (see restoreMarker); a writer beginning waits for this.
+    const before = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
+    const removal = before.then(() => rm(ownMarker(directory), { force: true })).catch(() => {})
     markersHere.set(directory, removal)
     await removal
   }

@@ -6,7 +6,13 @@ import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
-import { BlockstoreStore, type BlockstoreStoreOptions, COLLECTION_KEY, MAX_PUT_BYTES } from './blockstore.js'
+import {
+  BlockstoreStore,
+  type BlockstoreStoreOptions,
+  COLLECTION_KEY,
+  CONFIRM_FLUSH,
+  MAX_PUT_BYTES,
+} from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
 import { isOurs, releaseLock, takeLock } from './disk-lock.js'
 import {
@@ -216,6 +222,14 @@ export class DiskStore extends BlockstoreStore {
     return this.#maxBlockBytes
   }
 
+  /**
+   * Checked per put, and once more at a flush's end (a marker lost after the last put: a collection
+   * ran meanwhile). Until it passes, the flush's blocks stay buffered: flushing again writes them again.
+   */
+  get [CONFIRM_FLUSH](): () => Promise<void> {
+    return () => heldMarker(this.directory)
+  }
+
   override get description(): string {
     return `the disk store at ${this.directory}`
   }
@@ -232,8 +246,6 @@ export class DiskStore extends BlockstoreStore {
         )
       }
       await super.flush(options)
-      // Checked per put, and once more here: a marker lost after the last put (a collection ran meanwhile).
-      await heldMarker(this.directory)
     } finally {
       await endWriting(this.directory)
     }

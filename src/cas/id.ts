@@ -27,6 +27,16 @@ export async function blockDigest(hash: BlockHash, data: Uint8Array): Promise<Mu
   return blake3Hasher.digest(data)
 }
 
+/**
+ * The multihash `blockDigest` gives, when it can be computed before this returns (Node's SHA-256,
+ * BLAKE3 once loaded), else undefined (a browser's SHA-256 is a promise).
+ */
+export function blockDigestNow(hash: BlockHash, data: Uint8Array): MultihashDigest | undefined {
+  if (hash === 'blake3') return blake3Loaded() ? blake3Hasher.digest(data) : undefined
+  const digest = sha256.digest(data)
+  return digest instanceof Promise ? undefined : digest
+}
+
 /** True for the values a store may use as an ID: a CID or a byte string. */
 export function isStoreId(value: unknown): value is StoreId {
   return value instanceof Uint8Array || CID.asCID(value) !== null

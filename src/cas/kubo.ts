@@ -8,7 +8,7 @@ import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
 import { checkHttpUrl, GatewayReader, gatewayList } from './gateway.js'
 import { HttpClient, type HttpOptions, HttpStatusError, readBody } from './http.js'
-import { type BlockHash, blockDigest, blockHashOption, toCid } from './id.js'
+import { type BlockHash, blockDigest, blockHashOption, copyBytes, toCid } from './id.js'
 import type {
   AbortOptions,
   Codec,
@@ -152,11 +152,10 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
     if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data must be a Uint8Array')
     const code = codecCode(codec)
     this.#writable('save')
+    // Copied now: the caller may change its array while the upload is under way.
     if (this.#chunkSize === undefined || data.length > this.#chunkSize)
-      return this.#addNow(data, code, options)
-    const cid = CID.createV1(code, await blockDigest(this.#hash, data))
-    await this.#blocks.add([{ cid, bytes: data }], options)
-    return cid
+      return this.#addNow(copyBytes(data), code, options)
+    return this.#blocks.addBlock(data, code, this.#hash, options)
   }
 
   /**
