@@ -62,6 +62,27 @@ describe('review of gw13: CAR streams bounded by maxBlockBytes', () => {
     }
   })
 
+  it('a section declaring 1 TiB from a source whose return() never settles: refused all the same', async () => {
+    const block = await rawBlock(bytesOf(8))
+    const header = await carOf([block.cid], [])
+    const noise = bytesOf(64 * KiB)
+    let sent = 0
+    let returned = false
+    const prefix = Uint8Array.from([...header, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, ...block.cid.bytes])
+    const stream: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => ({ done: false, value: sent++ === 0 ? prefix : noise }),
+        return: () => {
+          returned = true
+          return new Promise<IteratorResult<Uint8Array>>(() => {})
+        },
+      }),
+    }
+    const outcome = await withinBudget('return() hangs', (signal) => importCar(store(), stream, { signal }))
+    assertTypedError(outcome, 'ERR_INVALID_VALUE')
+    assert.ok(returned, 'the source was asked to close')
+  })
+
   it('a corrupt block, then endless bytes: ERR_INTEGRITY, the source closed', async () => {
     const block = await rawBlock(bytesOf(1024))
     const other = await rawBlock(bytesOf(1024))
