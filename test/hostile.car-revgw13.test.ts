@@ -15,7 +15,10 @@ const KiB = 1 << 10
 const seed = testSeed()
 const random = mulberry32(seed)
 const bytesOf = (length: number) => Uint8Array.from({ length }, () => Math.floor(random() * 256))
-const rawBlock = async (bytes: Uint8Array) => ({ cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes })
+const rawBlock = async (bytes: Uint8Array) => ({
+  cid: CID.createV1(raw.code, await sha256.digest(bytes)),
+  bytes,
+})
 const store = () => new BlockstoreStore(new MemoryBlockstore())
 
 async function* piecesOf(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
@@ -37,7 +40,13 @@ function endless(prefix: Uint8Array, piece: Uint8Array) {
       closed = true
     }
   }
-  return { stream: pieces(), closed: () => closed, stop: () => void (stopped = true) }
+  return {
+    stream: pieces(),
+    closed: () => closed,
+    stop: () => {
+      stopped = true
+    },
+  }
 }
 
 describe('review of gw13: CAR streams bounded by maxBlockBytes', () => {
@@ -54,7 +63,9 @@ describe('review of gw13: CAR streams bounded by maxBlockBytes', () => {
     const header = await carOf([(await rawBlock(bytesOf(8))).cid], [])
     const source = endless(header, new Uint8Array(0))
     try {
-      const outcome = await withinBudget('empty pieces', (signal) => importCar(store(), source.stream, { signal }))
+      const outcome = await withinBudget('empty pieces', (signal) =>
+        importCar(store(), source.stream, { signal }),
+      )
       assertTypedError(outcome, 'ERR_INVALID_VALUE')
       assert.ok(source.closed(), 'the source was closed')
     } finally {
@@ -90,7 +101,9 @@ describe('review of gw13: CAR streams bounded by maxBlockBytes', () => {
     const car = await carOf([block.cid], [{ cid: block.cid, bytes: other.bytes }])
     const source = endless(car, bytesOf(64 * KiB))
     try {
-      const outcome = await withinBudget('corrupt block', (signal) => importCar(store(), source.stream, { signal }))
+      const outcome = await withinBudget('corrupt block', (signal) =>
+        importCar(store(), source.stream, { signal }),
+      )
       assertTypedError(outcome, 'ERR_INTEGRITY')
       await new Promise((resolve) => setImmediate(resolve))
       assert.ok(source.closed(), 'the source was closed')
@@ -103,7 +116,10 @@ describe('review of gw13: CAR streams bounded by maxBlockBytes', () => {
     const block = await rawBlock(bytesOf(8))
     const header = await carOf([block.cid], [])
     // A section declaring 3 MiB (within the default bound), then bytes that never reach it.
-    const source = endless(Uint8Array.from([...header, 0x80, 0x80, 0xc0, 0x01, ...block.cid.bytes]), bytesOf(KiB))
+    const source = endless(
+      Uint8Array.from([...header, 0x80, 0x80, 0xc0, 0x01, ...block.cid.bytes]),
+      bytesOf(KiB),
+    )
     const controller = new AbortController()
     const reason = new Error('stop')
     try {
