@@ -1,12 +1,19 @@
 // Review of gw13's bound on CAR streams (boundedStream): a legitimate stream must still be taken,
 // a stream of empty pieces must not loop forever, and a refused stream is let go (closed).
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
 import { MemoryBlockstore } from 'blockstore-core'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { BlockstoreStore, importCar } from '../src/index.js'
+import { importCarFile } from '../src/node/index.js'
 import { carOf } from './helpers/car-blocks.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
@@ -130,6 +137,27 @@ describe('review of gw13: CAR streams bounded by maxBlockBytes', () => {
       assert.ok(source.closed(), 'the source was closed')
     } finally {
       source.stop()
+    }
+  })
+
+  it('a FIFO carrying a block of exactly 4 MiB (the default bound) is imported', async () => {
+    const big = await rawBlock(Uint8Array.from({ length: 4 << 20 }, (_, i) => (i * 31 + seed) % 251))
+    const small = await rawBlock(bytesOf(100))
+    const car = await carOf([big.cid, small.cid], [small, big])
+    const dir = await mkdtemp(join(tmpdir(), 'ts-hamt-car-revgw13-'))
+    try {
+      const fifo = join(dir, 'car.fifo')
+      execFileSync('mkfifo', [fifo])
+      const writer = createWriteStream(fifo)
+      writer.end(car)
+      const taken = await importCarFile(store(), fifo)
+      assert.deepEqual(taken.roots, [big.cid, small.cid])
+      assert.equal(taken.blocks, 2)
+      // The whole CAR as one piece (Readable.from of a buffer) is taken too.
+      const whole = await importCar(store(), Readable.from([car]))
+      assert.equal(whole.blocks, 2)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
     }
   })
 })
