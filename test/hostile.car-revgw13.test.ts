@@ -64,6 +64,9 @@ describe('review of gw13: CAR streams bounded by maxBlockBytes', () => {
     const car = await carOf([big.cid, ...small.map((b) => b.cid)], [big, ...small])
     const taken = await importCar(store(), piecesOf(car, KiB), { maxBlockBytes: 64 * KiB })
     assert.equal(taken.blocks, 101)
+    // Byte by byte, the header and every section split over pieces.
+    const bytewise = await importCar(store(), piecesOf(car, 1), { maxBlockBytes: 64 * KiB })
+    assert.equal(bytewise.blocks, 101)
   })
 
   it('empty pieces forever: a typed error within budget, the source closed', async () => {
