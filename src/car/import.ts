@@ -150,19 +150,29 @@ async function readCar(
     // Raced with the signal here and below: a stream that stops sending must not outlast an abort.
     reader = await raceAbort(CarBlockIterator.fromIterable(stream.pieces), options.signal)
   } catch (error) {
+    stream.close()
     if (options.signal?.aborted) throw error
     throw new InvalidValueError(`not a CAR file: ${(error as Error).message}`, { cause: error })
   }
+  // The header is bounded on its own: a block of maxBlockBytes after many roots is still taken.
+  stream.arrived(undefined)
   const blocks = reader[Symbol.asyncIterator]()
   const counted: AsyncIterator<CarBlock> = {
     next: () => blocks.next().then(stream.arrived),
-    return: () => blocks.return?.() ?? Promise.resolve({ done: true, value: undefined }),
+    // The decoder never closes its source: a refused or aborted stream is closed here, at once.
+    return: async () => {
+      stream.close()
+      await blocks.return?.()
+      return { done: true, value: undefined }
+    },
   }
   return checkBlocks(await reader.getRoots(), counted, has, options, putting, verify)
 }
 
 /** A section's bytes beyond its block: its length (a varint) and its CID. */
 const SECTION_HEAD_BYTES = 1024
+/** What an empty piece counts for: it carries nothing, but endless ones must end too. */
+const EMPTY_PIECE_BYTES = 1024
 
 /**
  * A CAR stream's pieces, refused once the decoder has taken more than a block's `most` bytes since
@@ -171,18 +181,20 @@ const SECTION_HEAD_BYTES = 1024
  */
 function boundedStream(car: AsyncIterable<Uint8Array>, most: number) {
   const source = car[Symbol.asyncIterator]()
+  // Not awaited: a source stalled in a read may finish its return only once that read does.
+  const close = (): void => void Promise.resolve(source.return?.()).catch(() => {})
   let taken = 0
   const pieces: AsyncIterable<Uint8Array> = {
     [Symbol.asyncIterator]: () => ({
       async next() {
         if (taken > most + SECTION_HEAD_BYTES) {
-          await source.return?.()
+          close()
           throw new InvalidValueError(
             `a section of the CAR stream runs past ${most} bytes, the largest block it may carry (maxBlockBytes)`,
           )
         }
         const next = await source.next()
-        if (next.done !== true) taken += next.value.length
+        if (next.done !== true) taken += next.value.length === 0 ? EMPTY_PIECE_BYTES : next.value.length
         return next
       },
     }),
@@ -191,7 +203,7 @@ function boundedStream(car: AsyncIterable<Uint8Array>, most: number) {
     taken = 0
     return result
   }
-  return { pieces, arrived }
+  return { pieces, arrived, close }
 }
 
 /** The body of {@link readCar} over decoded blocks (an iterator of a stream's blocks may throw). */
