@@ -235,6 +235,7 @@ export function resolveLabels(
     }
     return position
   }
+  refuseCftimeStrings(coord, indexer, method)
   if (Array.isArray(indexer)) {
     refuseMissingCftime(coord, index, 'a list') // xarray: InvalidIndexError
     requireUnique(index, 'a list of labels')
@@ -252,6 +253,21 @@ export function resolveLabels(
     if (repeated !== undefined && repeated.length > 1) return { kind: 'list', indices: repeated }
   }
   return { kind: 'point', index: find(indexer as Label) }
+}
+
+/**
+ * Refuses time strings xarray's CFTimeIndex does not look up: with a method (it compares the string
+ * to its dates: TypeError) or in a list (it matches none: KeyError).
+ */
+function refuseCftimeStrings(coord: CoordinateInfo, indexer: Label | readonly Label[], method: Method): void {
+  if (coord.time === undefined || timeIndexKind(coord).pandas) return
+  const list = Array.isArray(indexer)
+  const text = (list ? indexer : [indexer]).find((label) => typeof label === 'string')
+  if (text === undefined || (!list && method === 'exact')) return
+  const how = list ? 'in a list' : `with method '${method}'`
+  throw new InvalidArgumentError(
+    `time string ${labelText(text)} ${how} on ${JSON.stringify(coord.index.name)}, a ${coord.time.calendar} time coordinate: xarray's CFTimeIndex raises there; give a Date or CFDatetime`,
+  )
 }
 
 /** Refuses `what` on a time coordinate in a cftime calendar missing a time (NaT), as xarray reads it oddly. */
@@ -347,10 +363,14 @@ function periodOf(coord: CoordinateInfo, index: CoordinateIndex, label: string):
   const start = timeEdge(time, period.start, 'first')
   const end = timeEdge(time, period.end, 'last')
   const positions = periodPositions(index, start, end)
-  if (
-    positions === undefined ||
-    (kind.pandas && positions.kind === 'list' && positions.indices.length === 0)
-  ) {
+  // pandas 3.1 refuses a period past either end of a monotonic index; inside one, or on an index
+  // out of order (NaT too), a period matching nothing is an empty selection.
+  const { values } = index
+  const pastEnds =
+    kind.pandas &&
+    index.order === 'descending' &&
+    (start > (values[0] as number) || end < (values[values.length - 1] as number))
+  if (positions === undefined || pastEnds) {
     throw new LabelNotFoundError(
       labelText(label),
       index.name,
