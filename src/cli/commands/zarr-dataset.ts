@@ -104,9 +104,18 @@ function pairs(values: unknown, flag: string): Array<[string, string]> {
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/
 
+/** The step of a `--sel` slice `a..b..step`: a nonzero integer (below 0 runs backwards, as xarray's). */
+function sliceStep(dim: string, text: string, step: string): number {
+  const value = Number(step)
+  if (!/^[-+]?\d+$/.test(step.trim()) || !Number.isSafeInteger(value) || value === 0) {
+    throw new UsageError(`--sel ${dim}=${text}: the step ${JSON.stringify(step)} is not a nonzero integer`)
+  }
+  return value
+}
+
 /**
- * `--sel` values: a label, `a,b,c` (a list), `a..b` (a slice, both ends included, either may be
- * empty). Labels of a dimension `keepsText` names stay text: on a time `time=2024` is the year, as
+ * `--sel` values: a label, `a,b,c` (a list), `a..b` or `a..b..step` (a slice, both ends included,
+ * either may be empty). Labels of a dimension `keepsText` names stay text: on a time `time=2024` is the year, as
  * in xarray, not 2024 of the file's units; on a string coordinate `station=72503` is the id.
  */
 export function parseSel(
@@ -118,11 +127,12 @@ export function parseSel(
     const label = (item: string): string | number =>
       !keepsText(dim) && NUMBER.test(item.trim()) ? Number(item) : item.trim()
     const range = text.split('..')
-    if (range.length === 2) {
-      const [start, stop] = range as [string, string]
+    if (range.length === 2 || range.length === 3) {
+      const [start, stop, step] = range as [string, string, string | undefined]
       indexers[dim] = {
         ...(start === '' ? {} : { start: label(start) }),
         ...(stop === '' ? {} : { stop: label(stop) }),
+        ...(step === undefined || step === '' ? {} : { step: sliceStep(dim, text, step) }),
       }
     } else if (text.includes(',')) indexers[dim] = text.split(',').map(label)
     else indexers[dim] = label(text)
