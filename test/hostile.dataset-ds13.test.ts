@@ -138,3 +138,29 @@ describe('a cftime calendar given time strings, against xarray', () => {
     assert.deepEqual(await differences(generated), [], `run seed ${seed}`)
   })
 })
+
+describe('int64 times lying 2^53 or more units apart, against xarray', () => {
+  // 2260-01-01 is 9151488000000000 µs after 1970, past 2^53; with a time in 1811 beside them the
+  // coordinate spans more than 2^53 µs, so no base makes its doubles exact.
+  it('tell microseconds past 2^53 apart in labels, lists, methods and slices', async () => {
+    const base = 9151488000000000n
+    const far = [-5000000000000000n, -5000000000000001n, 2n]
+    const us = (n: number): string => `2260-01-01T00:00:00.${String(n).padStart(6, '0')}`
+    const label = (): string => pick([us(Math.floor(random() * 12)), '2260-01-01', '2260', '1811-06-13T06:13:20'])
+    const cases: Case[] = Array.from({ length: 120 }, () => {
+      const n = 1 + Math.floor(random() * 5)
+      const values = Array.from({ length: n }, () => base + BigInt(1 + Math.floor(random() * 10)))
+      values.splice(Math.floor(random() * (n + 1)), 0, pick(far))
+      if (random() < 0.5) values.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      const list = random() < 0.2
+      return {
+        values: values.map(String),
+        units: 'microseconds since 1970-01-01',
+        calendar: 'standard',
+        label: list ? [label(), label()] : label(),
+        method: pick([null, null, 'pad', 'backfill']),
+      }
+    })
+    assert.deepEqual(await differences(cases), [], `run seed ${seed}`)
+  })
+})

@@ -3,7 +3,7 @@
 // methods and errors.
 import { InvalidArgumentError, LabelNotFoundError } from '../errors.js'
 import { CFDatetime, decodeTimesWithNaT, labelPeriod, parseTimeUnits } from './cf-time.js'
-import { type CoordinateInfo, labelText, labelValue, timeEdge } from './coordinate.js'
+import { type CoordinateInfo, labelText, labelValue, timeEdge, withinTolerance } from './coordinate.js'
 import { parseDuration } from './duration.js'
 import type { Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
 import {
@@ -225,7 +225,11 @@ export function resolveLabels(
     return { kind: 'range', start: index.values.length - 1 - bounds.start, step, count }
   }
   const find = (label: Label): number => {
-    const position = locate(index, labelValue(coord, label), method, tolerance)
+    // Ranks have no distances: a ranked time's tolerance is measured on its stored integers.
+    const ranked = coord.time?.ranks !== undefined && tolerance !== undefined && method !== 'exact'
+    let position = locate(index, labelValue(coord, label), method, ranked ? undefined : tolerance)
+    if (ranked && position >= 0 && !withinTolerance(coord, label, positionAt(view, position), tolerance))
+      position = -1
     if (position < 0) {
       const hint =
         method === 'exact'

@@ -5,10 +5,16 @@ import * as zarr from 'zarrita'
 import { hexToBytes } from '../../cas/id.js'
 import { readUpTo } from '../../cas/regular-file.js'
 import { cfValueDecoder } from '../../dataset/cf.js'
-import { decodeTimesWithNaT, parseTimeUnits } from '../../dataset/cf-time.js'
+import { decodeTimesWithNaT, labelPeriod, parseTimeUnits } from '../../dataset/cf-time.js'
 import { checkGrid, openCheckedArray } from '../../dataset/checked-array.js'
 import { openDataset } from '../../dataset/dataset.js'
-import type { CoordinateValue, LabelIndexer, Method, PositionIndexer } from '../../dataset/interface.js'
+import type {
+  CoordinateValue,
+  Label,
+  LabelIndexer,
+  Method,
+  PositionIndexer,
+} from '../../dataset/interface.js'
 import type { ZarrStore } from '../../dataset/metadata.js'
 import { checkChunkSize } from '../../dataset/read.js'
 import { cellOf } from '../../dataset/records.js'
@@ -141,6 +147,17 @@ export function parseSel(
 }
 
 /**
+ * A time's labels in a list, or with a method, as the instants they start at (xarray given datetimes:
+ * its cftime index takes no string there); a lone label stays text, the period it names.
+ */
+function asInstants(indexer: LabelIndexer, calendar: string, method: boolean): LabelIndexer {
+  const instant = (label: Label): Label =>
+    typeof label === 'string' ? labelPeriod(label, calendar).start : label
+  if (Array.isArray(indexer)) return indexer.map(instant)
+  return method && typeof indexer === 'string' ? instant(indexer) : indexer
+}
+
+/**
  * `--isel` values: a position, `a,b,c`, or `start:stop[:step]` (step above 0). A malformed one is a
  * UsageError naming it; a slice's bounds past ±2^53 clamp, selecting to an end as Python's do.
  */
@@ -210,18 +227,25 @@ export async function getLabelled(
     ...(typeof flags.method === 'string' ? { method: flags.method as Method } : {}),
     ...(tolerance === undefined ? {} : { tolerance }),
   }
+  const calendarOf = (dim: string): string | undefined => {
+    try {
+      return ds.variables.includes(dim) ? ds.variable(dim).encoding.calendar : undefined
+    } catch {
+      return undefined // attributes that do not decode: sel says what is wrong with the label
+    }
+  }
   // Times and strings (Zarr v3 `string`, v2 vlen-utf8 or fixed-width `<U`) take labels as text.
   const keepsText = (dim: string): boolean => {
     if (!ds.variables.includes(dim)) return false
-    const coordinate = ds.variable(dim)
-    if (coordinate.dtype === 'string' || coordinate.dtype.startsWith('v2:U')) return true
-    try {
-      return coordinate.encoding.calendar !== undefined
-    } catch {
-      return false // attributes that do not decode: sel says what is wrong with the label
-    }
+    const { dtype } = ds.variable(dim)
+    return dtype === 'string' || dtype.startsWith('v2:U') || calendarOf(dim) !== undefined
   }
-  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(parseSel(flags.sel, keepsText), options)
+  const indexers = parseSel(flags.sel, keepsText)
+  for (const [dim, indexer] of Object.entries(indexers)) {
+    const calendar = calendarOf(dim)
+    if (calendar !== undefined) indexers[dim] = asInstants(indexer, calendar, options.method !== undefined)
+  }
+  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(indexers, options)
   const progress = context.output.progress(`reading ${name}`)
   const read = {
     signal: context.signal,
