@@ -21,6 +21,7 @@ type Case = {
   calendar: string
   label: string | string[]
   method: string | null
+  tolerance?: string
 }
 type Answer = { positions: number[]; scalar: boolean } | 'error'
 
@@ -50,7 +51,10 @@ function times(): { values: string[]; units: string } {
 async function ours(c: Case): Promise<Answer> {
   const ds = await timeDataset(BigInt64Array.from(c.values, BigInt), { units: c.units, calendar: c.calendar })
   try {
-    const options = c.method === null ? undefined : { method: c.method as Method }
+    const options =
+      c.method === null
+        ? undefined
+        : { method: c.method as Method, ...(c.tolerance === undefined ? {} : { tolerance: c.tolerance }) }
     const view = ds.variable('p').sel({ time: c.label as LabelIndexer }, options)
     return { positions: [...(await view.load()).values], scalar: view.dims.length === 0 }
   } catch (error) {
@@ -146,19 +150,22 @@ describe('int64 times lying 2^53 or more units apart, against xarray', () => {
     const base = 9151488000000000n
     const far = [-5000000000000000n, -5000000000000001n, 2n]
     const us = (n: number): string => `2260-01-01T00:00:00.${String(n).padStart(6, '0')}`
-    const label = (): string => pick([us(Math.floor(random() * 12)), '2260-01-01', '2260', '1811-06-13T06:13:20'])
+    const label = (): string =>
+      pick([us(Math.floor(random() * 12)), '2260-01-01', '2260', '1811-06-13T06:13:20'])
     const cases: Case[] = Array.from({ length: 120 }, () => {
       const n = 1 + Math.floor(random() * 5)
       const values = Array.from({ length: n }, () => base + BigInt(1 + Math.floor(random() * 10)))
       values.splice(Math.floor(random() * (n + 1)), 0, pick(far))
       if (random() < 0.5) values.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
       const list = random() < 0.2
+      const method = pick([null, null, 'pad', 'backfill'])
       return {
         values: values.map(String),
         units: 'microseconds since 1970-01-01',
         calendar: 'standard',
         label: list ? [label(), label()] : label(),
-        method: pick([null, null, 'pad', 'backfill']),
+        method,
+        ...(method !== null && random() < 0.4 ? { tolerance: pick(['0us', '1us', '2us', '3us']) } : {}),
       }
     })
     assert.deepEqual(await differences(cases), [], `run seed ${seed}`)

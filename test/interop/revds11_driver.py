@@ -2,7 +2,7 @@
 
 stdin: {"cases": [{"values": [decimal string, ...] (int64; -2**63 is NaT), "units": str, "calendar": str,
 "start": str|null, "stop": str|null, "step": int|null} or, in place of the slice, "label": str | [str],
-"method": str|null}]}. stdout: {"results": [{"positions": [...], "scalar": bool} | {"error": "<exception
+"method": str|null, "tolerance": str|null (a pandas Timedelta)}]}. stdout: {"results": [{"positions": [...], "scalar": bool} | {"error": "<exception
 class>"}]}: the positions `sel(time=slice(start, stop, step))` (or `sel(time=label, method=method)`) keeps."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def select(case):
     try:
         decoded = xr.decode_cf(raw)
         if "label" in case:
-            result = decoded.p.sel(time=case["label"], method=case.get("method"))
+            result = decoded.p.sel(time=case["label"], method=case.get("method"), tolerance=case.get("tolerance"))
         else:
             result = decoded.p.sel(time=slice(case.get("start"), case.get("stop"), case.get("step")))
     except Exception as error:  # noqa: BLE001 - the class is the answer
