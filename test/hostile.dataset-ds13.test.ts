@@ -171,3 +171,30 @@ describe('int64 times lying 2^53 or more units apart, against xarray', () => {
     assert.deepEqual(await differences(cases), [], `run seed ${seed}`)
   })
 })
+
+describe('nearest and tolerance on a pandas time index, against xarray', () => {
+  // pandas subtracts the label from the neighbours (the last time for a missing one) in int64
+  // nanoseconds: 292 years or more apart it raises OverflowError.
+  it('refuses where the distances pandas takes overflow int64 nanoseconds, answers elsewhere', async () => {
+    const years = (y: number): bigint => BigInt(Math.round((y - 1970) * 365.2425 * 86400)) * 1_000_000n
+    const cases: Case[] = Array.from({ length: 150 }, () => {
+      const n = 1 + Math.floor(random() * 4)
+      const values = Array.from({ length: n }, () => years(pick([1690, 1700, 1800, 1970, 2000, 2100, 2250])))
+      if (random() < 0.5) values.push(9151488000000000n + BigInt(Math.floor(random() * 5)))
+      values.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      if (random() < 0.4) values.reverse()
+      const method = pick(['nearest', 'nearest', 'pad', 'backfill'])
+      const label = (): string =>
+        `${pick([1680, 1700, 1850, 1970, 2000, 2200, 2260])}-0${1 + Math.floor(random() * 9)}`
+      return {
+        values: [...new Set(values)].map(String),
+        units: 'microseconds since 1970-01-01',
+        calendar: pick(['standard', 'proleptic_gregorian']),
+        label: random() < 0.2 ? [label(), label()] : label(),
+        method,
+        ...(method === 'nearest' && random() < 0.7 ? {} : { tolerance: pick(['1D', '36500D', '106000D']) }),
+      }
+    })
+    assert.deepEqual(await differences(cases), [], `run seed ${seed}`)
+  })
+})

@@ -172,6 +172,23 @@ export function rankOf(sorted: ArrayLike<bigint>, { numerator, denominator }: Fr
   return lo - (below < above ? 0.75 : below > above ? 0.25 : 0.5)
 }
 
+const INT64 = 2n ** 63n
+
+/** Whether the time at stored `position` lies less than 2^63 ns from time `label` (an int64 of pandas holds their distance). */
+export function withinNanoseconds(
+  coord: CoordinateInfo,
+  label: string | Date | CFDatetime,
+  position: number,
+): boolean {
+  const time = coord.time as NonNullable<CoordinateInfo['time']>
+  const held = coordinateValue(coord, position)
+  if (!(held instanceof CFDatetime)) return true
+  const at = (date: string | Date | CFDatetime): bigint =>
+    exactTime(date, time.units, time.calendar).numerator
+  const ns = (at(held) - at(label)) * 1000n
+  return ns < INT64 && ns >= -INT64
+}
+
 /** Whether the ranked time at stored `position` lies within `tolerance` units of `label`, exactly. */
 export function withinTolerance(
   coord: CoordinateInfo,

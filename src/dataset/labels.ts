@@ -2,7 +2,7 @@
 // Dates or CFDatetimes) turned into positions of the view through its coordinate, with xarray's
 // methods and errors.
 import { InvalidArgumentError, LabelNotFoundError } from '../errors.js'
-import { CFDatetime, decodeTimesWithNaT, labelPeriod, parseTimeUnits } from './cf-time.js'
+import { CFDatetime, labelPeriod, parseTimeUnits } from './cf-time.js'
 import { type CoordinateInfo, labelText, labelValue, timeEdge, withinTolerance } from './coordinate.js'
 import { parseDuration } from './duration.js'
 import type { Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
@@ -18,6 +18,13 @@ import {
   valueSlice,
 } from './lookup.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
+import {
+  RESOLUTIONS,
+  refuseCftimeStrings,
+  refuseMissingCftime,
+  refuseOverflow,
+  timeIndexKind,
+} from './time-index.js'
 
 const METHODS: readonly Method[] = ['exact', 'nearest', 'pad', 'ffill', 'backfill', 'bfill']
 
@@ -225,6 +232,7 @@ export function resolveLabels(
     return { kind: 'range', start: index.values.length - 1 - bounds.start, step, count }
   }
   const find = (label: Label): number => {
+    if (method !== 'exact') refuseOverflow(coord, index, view, label, method, tolerance !== undefined)
     // Ranks have no distances: a ranked time's tolerance is measured on its stored integers.
     const ranked = coord.time?.ranks !== undefined && tolerance !== undefined && method !== 'exact'
     let position = locate(index, labelValue(coord, label), method, ranked ? undefined : tolerance)
@@ -260,30 +268,6 @@ export function resolveLabels(
 }
 
 /**
- * Refuses time strings xarray's CFTimeIndex does not look up: with a method (it compares the string
- * to its dates: TypeError) or in a list (it matches none: KeyError).
- */
-function refuseCftimeStrings(coord: CoordinateInfo, indexer: Label | readonly Label[], method: Method): void {
-  if (coord.time === undefined || timeIndexKind(coord).pandas) return
-  const list = Array.isArray(indexer)
-  const text = (list ? indexer : [indexer]).find((label) => typeof label === 'string')
-  if (text === undefined || (!list && method === 'exact')) return
-  const how = list ? 'in a list' : `with method '${method}'`
-  throw new InvalidArgumentError(
-    `time string ${labelText(text)} ${how} on ${JSON.stringify(coord.index.name)}, a ${coord.time.calendar} time coordinate: xarray's CFTimeIndex raises there; give a Date or CFDatetime`,
-  )
-}
-
-/** Refuses `what` on a time coordinate in a cftime calendar missing a time (NaT), as xarray reads it oddly. */
-function refuseMissingCftime(coord: CoordinateInfo, index: CoordinateIndex, what: string): void {
-  if (coord.time === undefined || index.order !== 'unordered' || !index.values.some(Number.isNaN)) return
-  if (timeIndexKind(coord).pandas) return
-  throw new InvalidArgumentError(
-    `${what} on ${JSON.stringify(index.name)}, a ${coord.time.calendar} time coordinate missing a time (NaT): xarray's CFTimeIndex counts NaT in periods and bounds by no rule followed here; use isel`,
-  )
-}
-
-/**
  * Whether xarray casts a time string bound as on a descending index: pandas when strictly so,
  * CFTimeIndex when monotonic decreasing with two or more values (one time repeated is, too).
  */
@@ -303,55 +287,6 @@ function heldInstant(coord: CoordinateInfo, index: CoordinateIndex, instant: CFD
   const first = timeEdge(time, instant, 'first')
   const last = timeEdge(time, instant, 'last')
   return index.values.find((v) => v >= first && v <= last) ?? Number.NaN
-}
-
-const RESOLUTIONS = [
-  'microsecond',
-  'millisecond',
-  'second',
-  'minute',
-  'hour',
-  'day',
-  'month',
-  'year',
-] as const
-const PANDAS_CALENDARS = new Set(['standard', 'gregorian', 'proleptic_gregorian'])
-// datetime64[ns] holds 1677-09-21 to 2262-04-11; xarray decodes outside it with cftime.
-const PANDAS_FIRST = '1677-09-22T00:00:00'
-const PANDAS_LAST = '2262-04-11T00:00:00'
-
-/** How xarray indexes a time coordinate: pandas (with its finest resolution) or CFTimeIndex. */
-const indexKinds = new WeakMap<CoordinateInfo, { pandas: boolean; resolution: number }>()
-
-function timeIndexKind(coord: CoordinateInfo): { pandas: boolean; resolution: number } {
-  let kind = indexKinds.get(coord)
-  if (kind !== undefined) return kind
-  const time = coord.time as NonNullable<CoordinateInfo['time']>
-  const dates = decodeTimesWithNaT(time.raw ?? coord.index.values, time.units, time.calendar).filter(
-    (date): date is CFDatetime => date !== undefined,
-  )
-  const iso = dates.map((date) => date.toISOString())
-  const pandas =
-    PANDAS_CALENDARS.has(time.calendar) && iso.every((text) => text >= PANDAS_FIRST && text <= PANDAS_LAST)
-  let resolution = RESOLUTIONS.indexOf('day')
-  for (const date of dates) {
-    const finest =
-      date.microsecond % 1000 !== 0
-        ? 0
-        : date.microsecond !== 0
-          ? 1
-          : date.second !== 0
-            ? 2
-            : date.minute !== 0
-              ? 3
-              : date.hour !== 0
-                ? 4
-                : 5
-    resolution = Math.min(resolution, finest)
-  }
-  kind = { pandas, resolution }
-  indexKinds.set(coord, kind)
-  return kind
 }
 
 /**
