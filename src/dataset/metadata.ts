@@ -378,7 +378,7 @@ function rankedTimes(
   all.sort()
   let unique = 0
   for (const v of all) if (v !== NAT && (unique === 0 || all[unique - 1] !== v)) all[unique++] = v
-  const ranks = all.subarray(0, unique)
+  const ranks = unique === all.length ? all : all.slice(0, unique)
   for (let i = 0; i < raw.length; i++) {
     const v = raw[i] as bigint
     values[i] = v === NAT ? Number.NaN : rankOf(ranks, { numerator: v, denominator: 1n })
