@@ -158,7 +158,7 @@ function asInstants(indexer: LabelIndexer, calendar: string, method: boolean): L
 }
 
 /**
- * `--isel` values: a position, `a,b,c`, or `start:stop[:step]` (step above 0). A malformed one is a
+ * `--isel` values: a position, `a,b,c`, or `start:stop[:step]` (a step below 0 runs backwards). A malformed one is a
  * UsageError naming it; a slice's bounds past ±2^53 clamp, selecting to an end as Python's do.
  */
 export function parseIsel(values: unknown): Record<string, PositionIndexer> {
@@ -175,11 +175,7 @@ export function parseIsel(values: unknown): Record<string, PositionIndexer> {
       const [start, stop, step] = parts.map((part) =>
         part === '' ? undefined : Math.min(Math.max(int(part), -MAX_POSITION), MAX_POSITION),
       )
-      if (step !== undefined && step <= 0) {
-        throw refuse(
-          `the step must be a positive integer (steps of 0 or below are not supported), got ${step}`,
-        )
-      }
+      if (step === 0) throw refuse('the step must be a nonzero integer (below 0 runs backwards), got 0')
       indexers[dim] = { start, stop, step }
       continue
     }
