@@ -79,6 +79,26 @@ describe('zarr get --sel on a string coordinate of numeric-looking ids', () => {
     assert.deepEqual((await get('station=00..72503')).values, [10, 11])
     assert.deepEqual((await get('station=72503..')).values, [11, 12, 13])
   })
+  it('a slice with a step, backwards below 0, as xarray; a step of 0 or no integer is a usage error', async () => {
+    const { store, root } = await stations(['00', '72503', '72503b', 'A'])
+    const get = (sel: string): Promise<CliRun> =>
+      cli('zarr', 'get', root, 't', '--sel', sel, '--store', store, '--json')
+    for (const [sel, values] of [
+      ['station=00..A..2', [10, 12]],
+      ['station=A..00..-1', [13, 12, 11, 10]],
+      ['station=..72503..-2', [13, 11]],
+      ['station=72503....2', [11, 13]],
+    ] as const) {
+      const run = await get(sel)
+      assert.equal(run.code, 0, `--sel ${sel}: ${run.stderr}`)
+      assert.deepEqual(JSON.parse(run.stdout).values, values, sel)
+    }
+    for (const sel of ['station=00..A..0', 'station=00..A..x', 'station=00..A..1.5']) {
+      const run = await get(sel)
+      assert.equal(run.code, 2, `--sel ${sel}: ${run.stdout}`)
+      assert.match(run.stderr, /--sel station=00\.\.A\.\.\S+: the step \S+ is not a nonzero integer/)
+    }
+  })
 })
 
 /** A Zarr v3 dataset on disk whose arrays (float64, 10 values, one chunk) each carry `overrides` and a chunk of `bytes`. */

@@ -143,10 +143,14 @@ async function oneArray(
   return openDataset(await map.flush(), { store })
 }
 
-/** A float16 (or float32) `h` of 4 values in chunks of 2, only the first written (1.5, -2). */
+/** A float16 (or float32, float64) `h` of 4 values in chunks of 2, only the first written (1.5, -2). */
 function halfWithFill(fill: unknown, codecs: unknown[] = [BYTES], dataType = 'float16'): Promise<Dataset> {
   const bytes = new Uint8Array(
-    dataType === 'float16' ? Uint16Array.of(0x3e00, 0xc000).buffer : Float32Array.of(1.5, -2).buffer,
+    dataType === 'float16'
+      ? Uint16Array.of(0x3e00, 0xc000).buffer
+      : dataType === 'float32'
+        ? Float32Array.of(1.5, -2).buffer
+        : Float64Array.of(1.5, -2).buffer,
   )
   const gzip = codecs.some((codec) => (codec as { name: string }).name === 'gzip')
   return oneArray(
@@ -170,6 +174,20 @@ describe('a float16 chunk never written holds the fill value, as zarr-python (a 
   it("a float32's hex fill_value is its bits too (zarrita filled Number('0x3f800000'), 1065353216)", async () => {
     const ds = await halfWithFill('0x3f800000', [BYTES], 'float32')
     assert.deepEqual([...(await ds.variable('h').load()).values], [1.5, -2, 1, 1])
+  })
+  it('a hex fill_value of -0 keeps its sign (zarr-python fills -0.0; the rewrite for zarrita wrote 0)', async () => {
+    for (const [dataType, fill] of [
+      ['float16', '0x8000'],
+      ['float32', '0x80000000'],
+      ['float64', '0x8000000000000000'],
+    ] as const) {
+      const { values } = await (await halfWithFill(fill, [BYTES], dataType)).variable('h').load()
+      assert.deepEqual(
+        [...values].map((v) => Object.is(v, -0)),
+        [false, false, true, true],
+        `${dataType} ${fill}: ${[...values].map((v) => (Object.is(v, -0) ? '-0' : v))}`,
+      )
+    }
   })
   it('a sharded array with a rewritten fill_value keeps its range reads (float16, and a float32 hex fill)', async () => {
     // One shard of two inner chunks, the first written (1.5, -2), the second missing (index all ones).

@@ -83,7 +83,8 @@ function timeFields(date: CFDatetime): number[] {
  * A time label in one of the forms users give: a Date (where the calendar has it), a CFDatetime, or
  * a string, the whole instant or a coarser period ('2000-03', '2000-03-05'). xarray gets the string
  * where it reads strings (one exact label, slice ends), else the instant the string starts at: it
- * cannot take strings with a method or in a list on a cftime index, where we take that instant.
+ * cannot take strings with a method or in a list on a cftime index, where we refuse them too
+ * (test/hostile.dataset-ds13.test.ts), so we get that instant as a CFDatetime.
  */
 function timeLabel(
   random: () => number,
@@ -103,6 +104,13 @@ function timeLabel(
   const keep = pick < 0.7 ? 6 : pick < 0.8 ? 3 : pick < 0.9 ? 2 : 4
   const text = date.toISOString().slice(0, [0, 4, 7, 10, 13, 16, 19][keep])
   const start = fields.map((v, i) => (i < keep ? v : i < 3 ? 1 : 0))
+  if (!stringsToPython && !['standard', 'gregorian', 'proleptic_gregorian'].includes(date.calendar)) {
+    const [year, month, day, hour, minute, second] = start as [number, number, number, number, number, number]
+    return {
+      py: { time: start },
+      ts: new CFDatetime(year, month, day, hour, minute, second, 0, date.calendar),
+    }
+  }
   return { py: stringsToPython ? { str: text } : { time: start }, ts: text }
 }
 

@@ -152,10 +152,22 @@ export function offsetTime(
   calendar: string,
   base: bigint,
 ): number {
+  const { numerator, denominator } = exactTime(label, units, calendar)
+  const delta = numerator - base * denominator
+  return delta % denominator === 0n ? Number(delta / denominator) : divideRounded(delta, denominator)
+}
+
+/** `label` in a time coordinate's units as an exact fraction: `numerator / denominator` units. */
+export function exactTime(
+  label: string | Date | CFDatetime,
+  units: string,
+  calendar: string,
+): { numerator: bigint; denominator: bigint } {
   const { microseconds, epoch } = requireUnits(units, calendar)
-  const factor = BigInt(microseconds)
-  const delta = toCalendar(label, epoch.calendar).microsecondsSince(epoch) - base * factor
-  return delta % factor === 0n ? Number(delta / factor) : divideRounded(delta, factor)
+  return {
+    numerator: toCalendar(label, epoch.calendar).microsecondsSince(epoch),
+    denominator: BigInt(microseconds),
+  }
 }
 
 /**
@@ -169,12 +181,19 @@ export function offsetEdge(
   base: bigint,
   side: 'first' | 'last',
 ): number {
-  const { microseconds, epoch } = requireUnits(units, calendar)
-  const factor = BigInt(microseconds)
-  const delta = toCalendar(instant, epoch.calendar).microsecondsSince(epoch)
+  return Number(integerEdge(instant, units, calendar, side) - base)
+}
+
+/** The first integer time at or after `instant` (`'first'`), or the last at or before it (`'last'`). */
+export function integerEdge(
+  instant: CFDatetime,
+  units: string,
+  calendar: string,
+  side: 'first' | 'last',
+): bigint {
+  const { numerator: delta, denominator: factor } = exactTime(instant, units, calendar)
   const floor = delta / factor - (delta % factor < 0n ? 1n : 0n)
-  const edge = side === 'last' || delta % factor === 0n ? floor : floor + 1n
-  return Number(edge - base)
+  return side === 'last' || delta % factor === 0n ? floor : floor + 1n
 }
 
 const bits = new DataView(new ArrayBuffer(8))

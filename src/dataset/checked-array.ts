@@ -285,12 +285,20 @@ function withMetadata(
       const bytes = await inner.get(path as zarr.AbsolutePath, options)
       if (path !== key || bytes === undefined) return bytes
       const document = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>
-      return new TextEncoder().encode(JSON.stringify(edit(document)))
+      return new TextEncoder().encode(metadataText(edit(document)))
     },
   }
   // Sharded arrays read their chunks by range: zarrita refuses a store without getRange.
   if (inner.getRange !== undefined) store.getRange = inner.getRange.bind(inner)
   return new zarr.Location(store as unknown as ZarrStore, at.path)
+}
+
+/** A metadata document as JSON; a fill_value of -0 keeps its sign (JSON.stringify writes 0). */
+function metadataText(document: Record<string, unknown>): string {
+  if (!Object.is(document.fill_value, -0)) return JSON.stringify(document)
+  const { fill_value: _, ...rest } = document
+  const others = JSON.stringify(rest)
+  return others === '{}' ? '{"fill_value":-0}' : `{"fill_value":-0,${others.slice(1)}`
 }
 
 /**

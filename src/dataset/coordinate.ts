@@ -1,7 +1,16 @@
 // A dimension's coordinate as `sel` reads it: its values as numbers (a string coordinate's as
 // ranks, a time's in its CF units), a label turned into such a number, a position into its value.
 import { describeValue, InvalidArgumentError } from '../errors.js'
-import { CFDatetime, decodedEdge, decodeTimesWithNaT, encodeTime, offsetEdge, offsetTime } from './cf-time.js'
+import {
+  CFDatetime,
+  decodedEdge,
+  decodeTimesWithNaT,
+  encodeTime,
+  exactTime,
+  integerEdge,
+  offsetEdge,
+  offsetTime,
+} from './cf-time.js'
 import type { CoordinateValue, Label } from './interface.js'
 import { type CoordinateIndex, coordinateIndex } from './lookup.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
@@ -11,13 +20,15 @@ export interface CoordinateInfo {
   readonly index: CoordinateIndex
   /**
    * A CF time: its units, calendar and, for 64-bit integers past 2^53, the stored values; `base`
-   * when they lie less than 2^53 apart: the index then holds each less it, exact (see {@link timeValue}).
+   * when they lie less than 2^53 apart: the index then holds each less it, exact (see {@link timeValue});
+   * else `ranks`, them sorted without repeats (NaT left out): the index holds each one's rank.
    */
   readonly time?: {
     readonly units: string
     readonly calendar: string
     readonly raw?: ArrayLike<bigint>
     readonly base?: bigint
+    readonly ranks?: ArrayLike<bigint>
   }
   /**
    * A string coordinate (station ids): its values, and them sorted without repeats. The index then
@@ -83,8 +94,12 @@ export function labelValue(coord: CoordinateInfo, label: Label): number {
     }
     return stringRank(coord.strings.sorted, label)
   }
-  if (typeof label === 'number') return label
-  if (typeof label === 'bigint') return Number(label)
+  if (typeof label === 'number' || typeof label === 'bigint') {
+    const ranks = coord.time?.ranks
+    if (ranks === undefined) return Number(label)
+    const exact = typeof label === 'bigint' ? { numerator: label, denominator: 1n } : exactNumber(label)
+    return exact === undefined ? (label as number) : rankOf(ranks, exact)
+  }
   if (typeof label === 'string' || label instanceof Date || label instanceof CFDatetime) {
     if (coord.time === undefined) {
       throw new InvalidArgumentError(
@@ -98,26 +113,15 @@ export function labelValue(coord: CoordinateInfo, label: Label): number {
   )
 }
 
-/** A time as the index holds it: in the coordinate's units, less its `base` when it has one. */
+/** A time as the index holds it: in the coordinate's units, less its `base` when it has one, or its rank. */
 export function timeValue(
   time: NonNullable<CoordinateInfo['time']>,
   label: string | Date | CFDatetime,
 ): number {
-  const { units, calendar, base, raw } = time
+  const { units, calendar, base, ranks } = time
   if (base !== undefined) return offsetTime(label, units, calendar, base)
-  if (raw === undefined) return encodeTime(label, units, calendar)
-  return withinDoubles(offsetTime(label, units, calendar, 0n), label)
-}
-
-/**
- * A label of integer times lying 2^53 or more units apart (no `base`: the index rounds those past
- * 2^53) is refused past 2^53 units, where a neighbour's rounded double would answer for it.
- */
-function withinDoubles(value: number, label: string | Date | CFDatetime): number {
-  if (Math.abs(value) <= Number.MAX_SAFE_INTEGER) return value
-  throw new InvalidArgumentError(
-    `time ${labelText(label)} lies 2^53 or more units from the epoch of a coordinate whose times lie 2^53 or more units apart: its stored integers are rounded there, so it cannot be told from its neighbours; select with isel`,
-  )
+  if (ranks !== undefined) return rankOf(ranks, exactTime(label, units, calendar))
+  return encodeTime(label, units, calendar)
 }
 
 /** {@link decodedEdge} in the index's numbers (see {@link timeValue}). */
@@ -126,10 +130,84 @@ export function timeEdge(
   instant: CFDatetime,
   side: 'first' | 'last',
 ): number {
-  const { units, calendar, base, raw } = time
+  const { units, calendar, base, ranks } = time
   if (base !== undefined) return offsetEdge(instant, units, calendar, base, side)
-  if (raw === undefined) return decodedEdge(instant, units, calendar, side)
-  return withinDoubles(offsetEdge(instant, units, calendar, 0n, side), instant)
+  if (ranks !== undefined)
+    return rankOf(ranks, { numerator: integerEdge(instant, units, calendar, side), denominator: 1n })
+  return decodedEdge(instant, units, calendar, side)
+}
+
+/** An exact rational: `numerator / denominator`. */
+export type Fraction = { numerator: bigint; denominator: bigint }
+
+/** A finite double as the exact fraction it is (m·2^e: doubled until whole); undefined for NaN, ±Infinity. */
+function exactNumber(x: number): Fraction | undefined {
+  if (!Number.isFinite(x)) return undefined
+  let whole = x
+  let denominator = 1n
+  while (!Number.isInteger(whole)) {
+    whole *= 2
+    denominator *= 2n
+  }
+  return { numerator: BigInt(whole), denominator }
+}
+
+/**
+ * The rank of a value among sorted integers: its own where held; between two, a quarter from the
+ * nearer (half-way when as near both), so `nearest` in ranks picks as pandas does in values.
+ */
+export function rankOf(sorted: ArrayLike<bigint>, { numerator, denominator }: Fraction): number {
+  const scaled = (i: number): bigint => (sorted[i] as bigint) * denominator
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (scaled(mid) < numerator) lo = mid + 1
+    else hi = mid
+  }
+  if (lo < sorted.length && scaled(lo) === numerator) return lo
+  if (lo === 0 || lo === sorted.length) return lo - 0.5
+  const below = numerator - scaled(lo - 1)
+  const above = scaled(lo) - numerator
+  return lo - (below < above ? 0.75 : below > above ? 0.25 : 0.5)
+}
+
+const INT64 = 2n ** 63n
+
+/** Whether the time at stored `position` lies less than 2^63 ns from time `label` (an int64 of pandas holds their distance). */
+export function withinNanoseconds(
+  coord: CoordinateInfo,
+  label: string | Date | CFDatetime,
+  position: number,
+): boolean {
+  const time = coord.time as NonNullable<CoordinateInfo['time']>
+  const held = coordinateValue(coord, position)
+  if (!(held instanceof CFDatetime)) return true
+  const at = (date: string | Date | CFDatetime): bigint =>
+    exactTime(date, time.units, time.calendar).numerator
+  const ns = (at(held) - at(label)) * 1000n
+  return ns < INT64 && ns >= -INT64
+}
+
+/** Whether the ranked time at stored `position` lies within `tolerance` units of `label`, exactly. */
+export function withinTolerance(
+  coord: CoordinateInfo,
+  label: Label,
+  position: number,
+  tolerance: number,
+): boolean {
+  const time = coord.time as NonNullable<CoordinateInfo['time']>
+  const held = time.raw?.[position] as bigint
+  const value =
+    typeof label === 'bigint'
+      ? { numerator: label, denominator: 1n }
+      : typeof label === 'number'
+        ? exactNumber(label)
+        : exactTime(label as string | Date | CFDatetime, time.units, time.calendar)
+  const limit = exactNumber(tolerance)
+  if (value === undefined || limit === undefined) return tolerance === Number.POSITIVE_INFINITY
+  const gap = held * value.denominator - value.numerator
+  return (gap < 0n ? -gap : gap) * limit.denominator <= limit.numerator * value.denominator
 }
 
 /** A label as messages show it. */

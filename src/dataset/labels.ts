@@ -2,8 +2,8 @@
 // Dates or CFDatetimes) turned into positions of the view through its coordinate, with xarray's
 // methods and errors.
 import { InvalidArgumentError, LabelNotFoundError } from '../errors.js'
-import { CFDatetime, decodeTimesWithNaT, labelPeriod, parseTimeUnits } from './cf-time.js'
-import { type CoordinateInfo, labelText, labelValue, timeEdge } from './coordinate.js'
+import { CFDatetime, labelPeriod, parseTimeUnits } from './cf-time.js'
+import { type CoordinateInfo, labelText, labelValue, timeEdge, withinTolerance } from './coordinate.js'
 import { parseDuration } from './duration.js'
 import type { Label, LabelIndexer, LabelSlice, SelectOptions } from './interface.js'
 import {
@@ -18,6 +18,13 @@ import {
   valueSlice,
 } from './lookup.js'
 import { type DimSelection, positionAt, sizeOf } from './selection.js'
+import {
+  RESOLUTIONS,
+  refuseCftimeStrings,
+  refuseMissingCftime,
+  refuseOverflow,
+  timeIndexKind,
+} from './time-index.js'
 
 const METHODS: readonly Method[] = ['exact', 'nearest', 'pad', 'ffill', 'backfill', 'bfill']
 
@@ -225,7 +232,12 @@ export function resolveLabels(
     return { kind: 'range', start: index.values.length - 1 - bounds.start, step, count }
   }
   const find = (label: Label): number => {
-    const position = locate(index, labelValue(coord, label), method, tolerance)
+    if (method !== 'exact') refuseOverflow(coord, index, view, label, method, tolerance !== undefined)
+    // Ranks have no distances: a ranked time's tolerance is measured on its stored integers.
+    const ranked = coord.time?.ranks !== undefined && tolerance !== undefined && method !== 'exact'
+    let position = locate(index, labelValue(coord, label), method, ranked ? undefined : tolerance)
+    if (ranked && position >= 0 && !withinTolerance(coord, label, positionAt(view, position), tolerance))
+      position = -1
     if (position < 0) {
       const hint =
         method === 'exact'
@@ -235,6 +247,7 @@ export function resolveLabels(
     }
     return position
   }
+  refuseCftimeStrings(coord, indexer, method)
   if (Array.isArray(indexer)) {
     refuseMissingCftime(coord, index, 'a list') // xarray: InvalidIndexError
     requireUnique(index, 'a list of labels')
@@ -252,15 +265,6 @@ export function resolveLabels(
     if (repeated !== undefined && repeated.length > 1) return { kind: 'list', indices: repeated }
   }
   return { kind: 'point', index: find(indexer as Label) }
-}
-
-/** Refuses `what` on a time coordinate in a cftime calendar missing a time (NaT), as xarray reads it oddly. */
-function refuseMissingCftime(coord: CoordinateInfo, index: CoordinateIndex, what: string): void {
-  if (coord.time === undefined || index.order !== 'unordered' || !index.values.some(Number.isNaN)) return
-  if (timeIndexKind(coord).pandas) return
-  throw new InvalidArgumentError(
-    `${what} on ${JSON.stringify(index.name)}, a ${coord.time.calendar} time coordinate missing a time (NaT): xarray's CFTimeIndex counts NaT in periods and bounds by no rule followed here; use isel`,
-  )
 }
 
 /**
@@ -285,55 +289,6 @@ function heldInstant(coord: CoordinateInfo, index: CoordinateIndex, instant: CFD
   return index.values.find((v) => v >= first && v <= last) ?? Number.NaN
 }
 
-const RESOLUTIONS = [
-  'microsecond',
-  'millisecond',
-  'second',
-  'minute',
-  'hour',
-  'day',
-  'month',
-  'year',
-] as const
-const PANDAS_CALENDARS = new Set(['standard', 'gregorian', 'proleptic_gregorian'])
-// datetime64[ns] holds 1677-09-21 to 2262-04-11; xarray decodes outside it with cftime.
-const PANDAS_FIRST = '1677-09-22T00:00:00'
-const PANDAS_LAST = '2262-04-11T00:00:00'
-
-/** How xarray indexes a time coordinate: pandas (with its finest resolution) or CFTimeIndex. */
-const indexKinds = new WeakMap<CoordinateInfo, { pandas: boolean; resolution: number }>()
-
-function timeIndexKind(coord: CoordinateInfo): { pandas: boolean; resolution: number } {
-  let kind = indexKinds.get(coord)
-  if (kind !== undefined) return kind
-  const time = coord.time as NonNullable<CoordinateInfo['time']>
-  const dates = decodeTimesWithNaT(time.raw ?? coord.index.values, time.units, time.calendar).filter(
-    (date): date is CFDatetime => date !== undefined,
-  )
-  const iso = dates.map((date) => date.toISOString())
-  const pandas =
-    PANDAS_CALENDARS.has(time.calendar) && iso.every((text) => text >= PANDAS_FIRST && text <= PANDAS_LAST)
-  let resolution = RESOLUTIONS.indexOf('day')
-  for (const date of dates) {
-    const finest =
-      date.microsecond % 1000 !== 0
-        ? 0
-        : date.microsecond !== 0
-          ? 1
-          : date.second !== 0
-            ? 2
-            : date.minute !== 0
-              ? 3
-              : date.hour !== 0
-                ? 4
-                : 5
-    resolution = Math.min(resolution, finest)
-  }
-  kind = { pandas, resolution }
-  indexKinds.set(coord, kind)
-  return kind
-}
-
 /**
  * A time string names a period, as xarray reads `sel(time='2024-07')`: every position in it (the
  * dimension is kept) when xarray indexes with cftime, or with pandas when the label is coarser than
@@ -347,10 +302,14 @@ function periodOf(coord: CoordinateInfo, index: CoordinateIndex, label: string):
   const start = timeEdge(time, period.start, 'first')
   const end = timeEdge(time, period.end, 'last')
   const positions = periodPositions(index, start, end)
-  if (
-    positions === undefined ||
-    (kind.pandas && positions.kind === 'list' && positions.indices.length === 0)
-  ) {
+  // pandas 3.1 refuses a period past either end of a monotonic index; inside one, or on an index
+  // out of order (NaT too), a period matching nothing is an empty selection.
+  const { values } = index
+  const pastEnds =
+    kind.pandas &&
+    index.order === 'descending' &&
+    (start > (values[0] as number) || end < (values[values.length - 1] as number))
+  if (positions === undefined || pastEnds) {
     throw new LabelNotFoundError(
       labelText(label),
       index.name,

@@ -19,7 +19,7 @@ import {
   readsHalfBits,
 } from './checked-array.js'
 import type { ChunkCache } from './chunk-cache.js'
-import { type CoordinateInfo, stringCoordinate } from './coordinate.js'
+import { type CoordinateInfo, rankOf, stringCoordinate } from './coordinate.js'
 import type { OpenDatasetOptions } from './interface.js'
 import { coordinateIndex } from './lookup.js'
 import { checkChunkSize, type StoredArray } from './read.js'
@@ -358,10 +358,30 @@ function exactOffsets(
     if (low === undefined || v < low) low = v
     if (high === undefined || v > high) high = v
   }
-  if (low === undefined || high === undefined || high - low > SAFE) return time
+  if (low === undefined || high === undefined) return time
+  if (high - low > SAFE) return rankedTimes(time, raw, values)
   for (let i = 0; i < raw.length; i++) {
     const v = raw[i] as bigint
     values[i] = v === NAT ? Number.NaN : Number(v - low)
   }
   return { ...time, base: low }
+}
+
+/** Integer times 2^53 or more apart: the index holds each one's rank among them, so labels compare exactly. */
+function rankedTimes(
+  time: NonNullable<CoordinateInfo['time']>,
+  raw: ArrayLike<bigint>,
+  values: Float64Array,
+): NonNullable<CoordinateInfo['time']> {
+  // Typed arrays sort bigints by value; NaT (the least int64) sorts first and is left out.
+  const all = raw instanceof BigUint64Array ? BigUint64Array.from(raw) : BigInt64Array.from(raw)
+  all.sort()
+  let unique = 0
+  for (const v of all) if (v !== NAT && (unique === 0 || all[unique - 1] !== v)) all[unique++] = v
+  const ranks = unique === all.length ? all : all.slice(0, unique)
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i] as bigint
+    values[i] = v === NAT ? Number.NaN : rankOf(ranks, { numerator: v, denominator: 1n })
+  }
+  return { ...time, ranks }
 }

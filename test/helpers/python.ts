@@ -102,7 +102,7 @@ async function runDriver<T>(script: string, command: string, request: unknown): 
   return output
 }
 
-/** Runs a command of test/interop/revds11_driver.py (xarray's label slices of a decoded CF time coordinate): JSON in, JSON out. */
+/** Runs a command of test/interop/revds11_driver.py (xarray's label slices, or labels with a method, of a decoded CF time coordinate): JSON in, JSON out. */
 export function timeSliceDriver<T>(command: 'slices', request: unknown): Promise<T> {
   return runDriver<T>('revds11_driver.py', command, request)
 }

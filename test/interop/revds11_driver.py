@@ -1,8 +1,9 @@
 """xarray's `sel` with a label slice on a decoded CF time coordinate, case by case.
 
 stdin: {"cases": [{"values": [decimal string, ...] (int64; -2**63 is NaT), "units": str, "calendar": str,
-"start": str|null, "stop": str|null, "step": int|null}]}. stdout: {"results": [{"positions": [...]}
-| {"error": "<exception class>"}]}: the positions `sel(time=slice(start, stop, step))` keeps."""
+"start": str|null, "stop": str|null, "step": int|null} or, in place of the slice, "label": str | [str],
+"method": str|null, "tolerance": str|null (a pandas Timedelta)}]}. stdout: {"results": [{"positions": [...], "scalar": bool} | {"error": "<exception
+class>"}]}: the positions `sel(time=slice(start, stop, step))` (or `sel(time=label, method=method)`) keeps."""
 
 from __future__ import annotations
 
@@ -22,10 +23,13 @@ def select(case):
     )
     try:
         decoded = xr.decode_cf(raw)
-        result = decoded.p.sel(time=slice(case.get("start"), case.get("stop"), case.get("step")))
+        if "label" in case:
+            result = decoded.p.sel(time=case["label"], method=case.get("method"), tolerance=case.get("tolerance"))
+        else:
+            result = decoded.p.sel(time=slice(case.get("start"), case.get("stop"), case.get("step")))
     except Exception as error:  # noqa: BLE001 - the class is the answer
         return {"error": type(error).__name__, "message": str(error)[:200]}
-    return {"positions": np.atleast_1d(result.values).tolist()}
+    return {"positions": np.atleast_1d(result.values).tolist(), "scalar": result.ndim == 0}
 
 
 def main():

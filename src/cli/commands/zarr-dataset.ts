@@ -5,10 +5,16 @@ import * as zarr from 'zarrita'
 import { hexToBytes } from '../../cas/id.js'
 import { readUpTo } from '../../cas/regular-file.js'
 import { cfValueDecoder } from '../../dataset/cf.js'
-import { decodeTimesWithNaT, parseTimeUnits } from '../../dataset/cf-time.js'
+import { decodeTimesWithNaT, labelPeriod, parseTimeUnits } from '../../dataset/cf-time.js'
 import { checkGrid, openCheckedArray } from '../../dataset/checked-array.js'
 import { openDataset } from '../../dataset/dataset.js'
-import type { CoordinateValue, LabelIndexer, Method, PositionIndexer } from '../../dataset/interface.js'
+import type {
+  CoordinateValue,
+  Label,
+  LabelIndexer,
+  Method,
+  PositionIndexer,
+} from '../../dataset/interface.js'
 import type { ZarrStore } from '../../dataset/metadata.js'
 import { checkChunkSize } from '../../dataset/read.js'
 import { cellOf } from '../../dataset/records.js'
@@ -104,9 +110,18 @@ function pairs(values: unknown, flag: string): Array<[string, string]> {
 
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/
 
+/** The step of a `--sel` slice `a..b..step`: a nonzero integer (below 0 runs backwards, as xarray's). */
+function sliceStep(dim: string, text: string, step: string): number {
+  const value = Number(step)
+  if (!/^[-+]?\d+$/.test(step.trim()) || !Number.isSafeInteger(value) || value === 0) {
+    throw new UsageError(`--sel ${dim}=${text}: the step ${JSON.stringify(step)} is not a nonzero integer`)
+  }
+  return value
+}
+
 /**
- * `--sel` values: a label, `a,b,c` (a list), `a..b` (a slice, both ends included, either may be
- * empty). Labels of a dimension `keepsText` names stay text: on a time `time=2024` is the year, as
+ * `--sel` values: a label, `a,b,c` (a list), `a..b` or `a..b..step` (a slice, both ends included,
+ * either may be empty). Labels of a dimension `keepsText` names stay text: on a time `time=2024` is the year, as
  * in xarray, not 2024 of the file's units; on a string coordinate `station=72503` is the id.
  */
 export function parseSel(
@@ -118,11 +133,12 @@ export function parseSel(
     const label = (item: string): string | number =>
       !keepsText(dim) && NUMBER.test(item.trim()) ? Number(item) : item.trim()
     const range = text.split('..')
-    if (range.length === 2) {
-      const [start, stop] = range as [string, string]
+    if (range.length === 2 || range.length === 3) {
+      const [start, stop, step] = range as [string, string, string | undefined]
       indexers[dim] = {
         ...(start === '' ? {} : { start: label(start) }),
         ...(stop === '' ? {} : { stop: label(stop) }),
+        ...(step === undefined || step === '' ? {} : { step: sliceStep(dim, text, step) }),
       }
     } else if (text.includes(',')) indexers[dim] = text.split(',').map(label)
     else indexers[dim] = label(text)
@@ -131,7 +147,18 @@ export function parseSel(
 }
 
 /**
- * `--isel` values: a position, `a,b,c`, or `start:stop[:step]` (step above 0). A malformed one is a
+ * A time's labels in a list, or with a method, as the instants they start at (xarray given datetimes:
+ * its cftime index takes no string there); a lone label stays text, the period it names.
+ */
+function asInstants(indexer: LabelIndexer, calendar: string, method: boolean): LabelIndexer {
+  const instant = (label: Label): Label =>
+    typeof label === 'string' ? labelPeriod(label, calendar).start : label
+  if (Array.isArray(indexer)) return indexer.map(instant)
+  return method && typeof indexer === 'string' ? instant(indexer) : indexer
+}
+
+/**
+ * `--isel` values: a position, `a,b,c`, or `start:stop[:step]` (a step below 0 runs backwards). A malformed one is a
  * UsageError naming it; a slice's bounds past ±2^53 clamp, selecting to an end as Python's do.
  */
 export function parseIsel(values: unknown): Record<string, PositionIndexer> {
@@ -148,11 +175,7 @@ export function parseIsel(values: unknown): Record<string, PositionIndexer> {
       const [start, stop, step] = parts.map((part) =>
         part === '' ? undefined : Math.min(Math.max(int(part), -MAX_POSITION), MAX_POSITION),
       )
-      if (step !== undefined && step <= 0) {
-        throw refuse(
-          `the step must be a positive integer (steps of 0 or below are not supported), got ${step}`,
-        )
-      }
+      if (step === 0) throw refuse('the step must be a nonzero integer (below 0 runs backwards), got 0')
       indexers[dim] = { start, stop, step }
       continue
     }
@@ -200,18 +223,25 @@ export async function getLabelled(
     ...(typeof flags.method === 'string' ? { method: flags.method as Method } : {}),
     ...(tolerance === undefined ? {} : { tolerance }),
   }
+  const calendarOf = (dim: string): string | undefined => {
+    try {
+      return ds.variables.includes(dim) ? ds.variable(dim).encoding.calendar : undefined
+    } catch {
+      return undefined // attributes that do not decode: sel says what is wrong with the label
+    }
+  }
   // Times and strings (Zarr v3 `string`, v2 vlen-utf8 or fixed-width `<U`) take labels as text.
   const keepsText = (dim: string): boolean => {
     if (!ds.variables.includes(dim)) return false
-    const coordinate = ds.variable(dim)
-    if (coordinate.dtype === 'string' || coordinate.dtype.startsWith('v2:U')) return true
-    try {
-      return coordinate.encoding.calendar !== undefined
-    } catch {
-      return false // attributes that do not decode: sel says what is wrong with the label
-    }
+    const { dtype } = ds.variable(dim)
+    return dtype === 'string' || dtype.startsWith('v2:U') || calendarOf(dim) !== undefined
   }
-  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(parseSel(flags.sel, keepsText), options)
+  const indexers = parseSel(flags.sel, keepsText)
+  for (const [dim, indexer] of Object.entries(indexers)) {
+    const calendar = calendarOf(dim)
+    if (calendar !== undefined) indexers[dim] = asInstants(indexer, calendar, options.method !== undefined)
+  }
+  const view = ds.variable(name).isel(parseIsel(flags.isel)).sel(indexers, options)
   const progress = context.output.progress(`reading ${name}`)
   const read = {
     signal: context.signal,

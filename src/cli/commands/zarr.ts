@@ -71,9 +71,9 @@ export const zarrCommand: Command = {
     'zarr info ROOT | zarr get ROOT VAR [--sel DIM=LABEL]… [--isel DIM=I]… [--method nearest] [--tolerance T] [--csv] [--limit N] | zarr get ROOT ARRAY --select "0,:,10:20"',
   help: `--sel selects by label as xarray's sel: DIM=LABEL (a number, or a time such as 2024-07-01 or
 2024-07-01T12:00), DIM=A,B,C (a list) or DIM=A..B (a slice, both ends included; either end may be
-empty). --method nearest|pad|ffill|backfill|bfill and --tolerance apply to labels and lists
+empty; DIM=A..B..S steps by S positions, below 0 backwards). --method nearest|pad|ffill|backfill|bfill and --tolerance apply to labels and lists
 (a number in the coordinate's units, or a duration on a time: 12h, 1D, 30min, P1DT6H).
---isel selects by position: DIM=3, DIM=1,2 or DIM=start:stop[:step] (step above 0). --csv prints one line per
+--isel selects by position: DIM=3, DIM=1,2 or DIM=start:stop[:step] (step below 0 backwards). --csv prints one line per
 value (times ISO, NaN empty), streamed; --group picks the Zarr group, --key-hex (or --key-file
 PATH: 64 hex digits or 32 bytes, kept out of ps) and --header open a dataset encrypted by py-hamt. Values are CF-decoded (scale/offset, fill values NaN).
 --select takes one item per dimension, comma-separated: an index (3), a slice (10:20, 10:20:2,
