@@ -65,7 +65,10 @@ describe('BlockBuffer: a confirming flush crossed with other changes (revdisk13)
     written.length = 0
     state.gate = undefined
     await buffer.flush(undefined, held)
-    assert.deepEqual(written, blocks.map((b) => String(b.cid)))
+    assert.deepEqual(
+      written,
+      blocks.map((b) => String(b.cid)),
+    )
     assert.equal(buffer.bytes, 0)
     for (const block of blocks) assert.equal(buffer.get(block.cid), undefined)
   })
