@@ -99,49 +99,35 @@ describe('BlockBuffer: a confirming flush crossed with other changes (revdisk13)
     assert.equal(buffer.bytes, 0)
   })
 
-  it('an abort mid-write, the confirm passing: what was written leaves, the rest stays counted and is written next', async () => {
-    const seed = testSeed()
-    const blocks = await seededBlocks(seed, 6)
-    const { written, state, write } = recorder()
-    const buffer = new BlockBuffer(1 << 20, write)
-    buffer.add(blocks, true)
-    const controller = new AbortController()
-    let reached = 0
-    state.reached = () => {
-      if (++reached === 3) controller.abort(new Error('stop'))
-    }
-    await assert.rejects(buffer.flush({ signal: controller.signal }, held), /stop/)
-    assert.equal(written.length, 2)
-    assert.equal(buffer.bytes, SIZE * 4, `seed ${seed}: the four unwritten still counted`)
-    state.reached = undefined
-    written.length = 0
-    await buffer.flush(undefined, held)
-    assert.deepEqual(
-      written,
-      blocks.slice(2).map((b) => String(b.cid)),
-    )
-    assert.equal(buffer.bytes, 0)
-  })
-
-  it('an abort mid-write and a failed confirm: every block stays, counted once', async () => {
-    const seed = testSeed()
-    const blocks = await seededBlocks(seed, 6)
-    const { written, state, write } = recorder()
-    const buffer = new BlockBuffer(1 << 20, write)
-    buffer.add(blocks, true)
-    const controller = new AbortController()
-    let reached = 0
-    state.reached = () => {
-      if (++reached === 4) controller.abort(new Error('stop'))
-    }
-    await assert.rejects(buffer.flush({ signal: controller.signal }, lost), /stop/)
-    assert.equal(buffer.bytes, SIZE * 6, `seed ${seed}`)
-    state.reached = undefined
-    written.length = 0
-    await buffer.flush(undefined, held)
-    assert.equal(written.length, 6)
-    assert.equal(buffer.bytes, 0)
-  })
+  // Aborted at the third block: two written. A held marker lets those two leave; a lost one keeps all six.
+  for (const [confirm, kept] of [
+    [held, 4],
+    [lost, 6],
+  ] as const) {
+    it(`an abort mid-write, the confirm ${confirm === held ? 'passing' : 'failing'}: ${kept} blocks stay counted, written next`, async () => {
+      const seed = testSeed()
+      const blocks = await seededBlocks(seed, 6)
+      const { written, state, write } = recorder()
+      const buffer = new BlockBuffer(1 << 20, write)
+      buffer.add(blocks, true)
+      const controller = new AbortController()
+      let reached = 0
+      state.reached = () => {
+        if (++reached === 3) controller.abort(new Error('stop'))
+      }
+      await assert.rejects(buffer.flush({ signal: controller.signal }, confirm), /stop/)
+      assert.equal(written.length, 2)
+      assert.equal(buffer.bytes, SIZE * kept, `seed ${seed}: the blocks kept counted once`)
+      state.reached = undefined
+      written.length = 0
+      await buffer.flush(undefined, held)
+      assert.deepEqual(
+        written,
+        blocks.slice(6 - kept).map((b) => String(b.cid)),
+      )
+      assert.equal(buffer.bytes, 0)
+    })
+  }
 
   it('a full buffer during the confirm queues a plain flush: after a failed confirm it writes old and new, the count ends at 0', async () => {
     const seed = testSeed()
