@@ -1,5 +1,5 @@
 import type { CID } from 'multiformats/cid'
-import { toCid } from '../cas/id.js'
+import { copyBytes, toCid } from '../cas/id.js'
 import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interface.js'
 import { resolveRootArgument, rootArgument } from '../cas/ipns.js'
 import { sliceByteRange } from '../cas/range.js'
@@ -196,9 +196,11 @@ export class ShardedZarrStore {
     const key = hamtKey(path)
     this.#assertWritable('set')
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
+    // Copied now: the write waits its turn, and the caller may refill its array meanwhile.
+    const own = copyBytes(value)
     await this.#inCallOrder(key, async (exclusive) => {
-      if (exclusive && this.#root.route(key) === null) return this.#metadata.set(key, value)
-      const cid = await saveForCid(this.#table.store, value, 'raw')
+      if (exclusive && this.#root.route(key) === null) return this.#metadata.set(key, own)
+      const cid = await saveForCid(this.#table.store, own, 'raw')
       await this.#table.holdWhile(cid, () => this.#setChunk(key, cid))
     })
   }
