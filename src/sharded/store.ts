@@ -196,13 +196,20 @@ export class ShardedZarrStore {
     const key = hamtKey(path)
     this.#assertWritable('set')
     if (!(value instanceof Uint8Array)) throw new InvalidArgumentError(`value of ${key} must be a Uint8Array`)
-    // Copied now: the write waits its turn, and the caller may refill its array meanwhile.
-    const own = copyBytes(value)
-    await this.#inCallOrder(key, async (exclusive) => {
-      if (exclusive && this.#root.route(key) === null) return this.#metadata.set(key, own)
-      const cid = await saveForCid(this.#table.store, own, 'raw')
+    let data = value
+    let started = false
+    const writing = this.#inCallOrder(key, async (exclusive) => {
+      started = true
+      // Metadata (small) is kept to be read back: its own copy.
+      if (exclusive && this.#root.route(key) === null)
+        return this.#metadata.set(key, data === value ? copyBytes(data) : data)
+      const cid = await saveForCid(this.#table.store, data, 'raw')
       await this.#table.holdWhile(cid, () => this.#setChunk(key, cid))
     })
+    // A write waiting its turn gets a copy: the caller may refill its array meanwhile. One that began
+    // hands the array to the store's save at the call, as a map's set does.
+    if (!started) data = copyBytes(value)
+    await writing
   }
 
   /**
