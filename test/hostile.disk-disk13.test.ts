@@ -4,36 +4,19 @@
 // removal of the marker (and its collection's deletes) done by hand; the lease's timer ticked by
 // node:test's mock timers; fs calls held back by wrapping node:fs/promises (the real calls run).
 import assert from 'node:assert/strict'
-import fs, { mkdtemp, readdir, rm } from 'node:fs/promises'
+import fs, { mkdtemp, rm } from 'node:fs/promises'
 import { syncBuiltinESMExports } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, it, mock } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { LEASE_MS } from '../src/cas/disk-lock.js'
-import { isOwnMarker } from '../src/cas/disk-markers.js'
 import { HAMT } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { assertTypedError } from './helpers/hostile.js'
-import { mulberry32, testSeed } from './helpers/random.js'
+import { deleteBlockFiles, ownMarkerIn, seededMap } from './helpers/lost-marker.js'
+import { testSeed } from './helpers/random.js'
 import './helpers/with-resolvers.js'
-
-const ownMarkerIn = async (directory: string): Promise<string | undefined> =>
-  (await readdir(directory)).find(isOwnMarker)
-
-/** Deletes every block file, as another process's collection does when it finds no live writer. */
-async function deleteBlockFiles(directory: string): Promise<number> {
-  let deleted = 0
-  for (const shard of await readdir(directory, { withFileTypes: true })) {
-    if (!shard.isDirectory()) continue
-    for (const name of await readdir(join(directory, shard.name))) {
-      if (!name.endsWith('.data')) continue
-      await rm(join(directory, shard.name, name), { force: true })
-      deleted++
-    }
-  }
-  return deleted
-}
 
 type FsName = 'writeFile' | 'rm' | 'utimes'
 const realFs = { writeFile: fs.writeFile, rm: fs.rm, utimes: fs.utimes }
@@ -47,18 +30,6 @@ afterEach(() => {
   syncBuiltinESMExports()
   mock.timers.reset()
 })
-
-/** A map of `count` seeded entries on `store`. */
-async function seededMap(store: DiskStore, seed: number, count: number) {
-  const random = mulberry32(seed)
-  const entries = Array.from(
-    { length: count },
-    (_, i) => [`key ${seed} ${i}`, `value ${random().toString(36)} `.repeat(1 + (i % 20))] as const,
-  )
-  const map = await HAMT.create<string>({ store })
-  for (const [key, value] of entries) await map.set(key, value)
-  return { map, entries }
-}
 
 describe('DiskStore: flushing again after its marker was lost mid-flush', () => {
   it('writes every block of the failed flush again: the new root has every entry', async () => {

@@ -3,37 +3,14 @@
 // failing on its own. The flush fails typed; flushing again gives a root with every entry, and no
 // marker is left. Two stores on one directory (one process's marker) lose it together.
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { isOwnMarker } from '../src/cas/disk-markers.js'
 import { HAMT } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { mulberry32, testSeed } from './helpers/random.js'
-
-const ownMarkerIn = async (directory: string): Promise<string | undefined> =>
-  (await readdir(directory)).find(isOwnMarker)
-
-/** Deletes every block file, as another process's collection does when it finds no live writer. */
-async function deleteBlockFiles(directory: string): Promise<void> {
-  for (const shard of await readdir(directory, { withFileTypes: true })) {
-    if (!shard.isDirectory()) continue
-    for (const name of await readdir(join(directory, shard.name)))
-      if (name.endsWith('.data')) await rm(join(directory, shard.name, name), { force: true })
-  }
-}
-
-async function seededMap(store: DiskStore, seed: number, count: number) {
-  const random = mulberry32(seed)
-  const entries = Array.from(
-    { length: count },
-    (_, i) => [`key ${seed} ${i}`, `value ${random().toString(36)} `.repeat(1 + (i % 20))] as const,
-  )
-  const map = await HAMT.create<string>({ store })
-  for (const [key, value] of entries) await map.set(key, value)
-  return { map, entries }
-}
+import { deleteBlockFiles, ownMarkerIn, seededMap } from './helpers/lost-marker.js'
+import { testSeed } from './helpers/random.js'
 
 /** Entries of `entries` the map at `root` (read by a fresh store) does not give back. */
 async function missingAt(directory: string, root: unknown, entries: readonly (readonly [string, string])[]) {
