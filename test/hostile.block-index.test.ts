@@ -54,6 +54,32 @@ describe('BlockIndex', () => {
     assert.equal(index.get(new Uint8Array(ID)), 1)
   })
 
+  it('finds an ID read where it sits in a larger block, and nothing for a range past the bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: ID, maxLength: ID }), { minLength: 1, maxLength: 200 }),
+        fc.nat(),
+        fc.nat(64),
+        (ids, pick, pad) => {
+          const index = new BlockIndex(ID)
+          ids.forEach((id, i) => {
+            if (index.get(id) === undefined) index.insert(id, i)
+          })
+          const id = ids[pick % ids.length] as Uint8Array
+          const block = new Uint8Array(pad + ID + pad).fill(0xa5)
+          block.set(id, pad)
+          assert.equal(index.get(block, pad, ID), index.get(id))
+          // A range reaching past the block, before it, or of another length finds nothing.
+          assert.equal(index.get(block, pad + ID + pad - ID + 1, ID), undefined)
+          assert.equal(index.get(block, -1, ID), undefined)
+          assert.equal(index.get(block, pad, ID - 1), undefined)
+          assert.equal(index.get(id, 1, ID), undefined)
+        },
+      ),
+      { seed, numRuns: 60 },
+    )
+  })
+
   it('IDs that differ in three bytes only, 100k of them, stay cheap to add and find', async () => {
     const outcome = await withinBudget('100k near-identical IDs', async () => {
       const index = new BlockIndex(ID)

@@ -34,15 +34,18 @@ export class BlockIndex {
     return this.#size
   }
 
-  /** The value of `id`, or undefined. */
-  get(id: Uint8Array): number | undefined {
-    const entry = this.#find(id)
+  /**
+   * The value of `id`, or undefined; of the ID at `id[start..start + length)` when given (an ID
+   * inside a larger block, read where it is: no view made for it).
+   */
+  get(id: Uint8Array, start = 0, length = id.length): number | undefined {
+    const entry = this.#find(id, start, length)
     return entry < 0 ? undefined : this.#values[entry]
   }
 
   /** Replaces the value of `id`; false when `id` is not here. */
   update(id: Uint8Array, value: number): boolean {
-    const entry = this.#find(id)
+    const entry = this.#find(id, 0, id.length)
     if (entry < 0) return false
     this.#values[entry] = value
     return true
@@ -64,7 +67,7 @@ export class BlockIndex {
     if (id.length !== this.#idLength) throw new RangeError(`IDs here are ${this.#idLength} bytes`)
     if ((this.#size + 1) * 2 > this.#table.length) this.#growTable()
     const hash = this.#hash(id, 0)
-    const slot = this.#probe(id, hash)
+    const slot = this.#probe(id, 0, hash)
     const found = (this.#table[slot] as number) - 1
     if (found >= 0) return found
     this.#pending = hash
@@ -99,14 +102,17 @@ export class BlockIndex {
     }
   }
 
-  /** The entry number of `id`, or -1. */
-  #find(id: Uint8Array): number {
-    if (id.length !== this.#idLength) return -1
-    return (this.#table[this.#probe(id, this.#hash(id, 0))] as number) - 1
+  /** The entry number of the ID at `bytes[start..start + length)`, or -1. */
+  #find(bytes: Uint8Array, start: number, length: number): number {
+    if (length !== this.#idLength || start < 0 || start + length > bytes.length) return -1
+    return (this.#table[this.#probe(bytes, start, this.#hash(bytes, start))] as number) - 1
   }
 
-  /** The table slot that holds `id` (of hash `hash`), or else the empty slot where it would go. */
-  #probe(id: Uint8Array, hash: number): number {
+  /**
+   * The table slot that holds the ID at `id[at..)` (of hash `hash`), or else the empty slot where
+   * it would go.
+   */
+  #probe(id: Uint8Array, at: number, hash: number): number {
     const n = this.#idLength
     const table = this.#table
     const mask = table.length - 1
@@ -117,7 +123,7 @@ export class BlockIndex {
       const start = found * n
       let i = n - 1
       // Compared from the end: IDs share their multihash prefix.
-      while (i >= 0 && ids[start + i] === id[i]) i--
+      while (i >= 0 && ids[start + i] === id[at + i]) i--
       if (i < 0) return slot
     }
   }

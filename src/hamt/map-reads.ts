@@ -1,11 +1,12 @@
 import type { AbortOptions, StoreId } from '../cas/interface.js'
 import { checkByteRange } from '../cas/range.js'
+import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { type LookupProbe, observing, traceLookup } from '../telemetry/hooks.js'
 import type { GetOptions } from './interface.js'
 import { valueLoadFailure } from './loader.js'
 import type { MapCore, StateMark } from './map-state.js'
 import { Bucket, type Node, type Slot } from './node.js'
-import { decodeValue } from './values.js'
+import { decodeValue, notDagCbor } from './values.js'
 import { pathTo, slotInMemory, walkEntries } from './walk.js'
 
 /** `HAMT.get`: the value, its raw bytes (`range`, or bytes values) or undefined. */
@@ -16,12 +17,38 @@ export async function getValue(
 ): Promise<unknown | Uint8Array | undefined> {
   options?.signal?.throwIfAborted()
   if (options?.range !== undefined) checkByteRange(options.range)
-  const found = lookup(map, key, options)
-  const pointer = found instanceof Promise ? await found : found
-  if (pointer === undefined) return undefined
   // A store holding its blocks in memory hands the value over without a promise; its own bytes
   // when they are only decoded, since the decoder copies what it keeps (no copy a get).
   const decoding = options?.range === undefined && !map.valuesAreBytes
+  // The warm get: its bucket in memory now, its value read by the pointer's place (no view of it).
+  if (decoding && map.calls.readableNow && !observing()) {
+    const bucket = slotInMemory(map.state.root, map.hasher.hashNow(key), map.loader)
+    if (bucket !== null) {
+      const index = bucket === undefined ? -1 : bucket.indexOf(key)
+      if (index < 0) return undefined
+      const bytes = map.loader.valueInBucketNow(bucket as Bucket, index)
+      if (bytes === undefined)
+        return valueAt(map, key, (bucket as Bucket).pointerAt(index), options, decoding)
+      try {
+        return decodeDagCbor(bytes)
+      } catch (cause) {
+        throw notDagCbor(key, (bucket as Bucket).pointerAt(index), cause)
+      }
+    }
+  }
+  const found = lookup(map, key, options)
+  const pointer = found instanceof Promise ? await found : found
+  return pointer === undefined ? undefined : valueAt(map, key, pointer, options, decoding)
+}
+
+/** The value `pointer` names for `key` (see {@link getValue}). */
+async function valueAt(
+  map: MapCore,
+  key: string,
+  pointer: StoreId,
+  options: GetOptions | undefined,
+  decoding: boolean,
+): Promise<unknown | Uint8Array> {
   let bytes = options?.range === undefined ? map.loader.valueNow(pointer, decoding) : undefined
   if (bytes === undefined) {
     const load = options === undefined ? undefined : { signal: options.signal, range: options.range }

@@ -91,14 +91,19 @@ export class Bucket {
   }
 
   pointerAt(index: number): StoreId {
-    const held = (
+    const held = this.heldAt(index)
+    if (typeof held !== 'number') return held
+    const start = placeStart(held)
+    return this.block.subarray(start, start + placeLength(held))
+  }
+
+  /** The pointer as held: an ID, or its place in {@link Bucket.block} (no view made, see {@link HeldPointer}). */
+  heldAt(index: number): HeldPointer {
+    return (
       typeof this.keyOrKeys === 'string'
         ? this.pointerOrPointers
         : (this.pointerOrPointers as readonly HeldPointer[])[index]
     ) as HeldPointer
-    if (typeof held !== 'number') return held
-    const start = placeStart(held)
-    return this.block.subarray(start, start + placeLength(held))
   }
 
   indexOf(key: string): number {

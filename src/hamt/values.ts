@@ -29,9 +29,14 @@ export function decodeValue(key: string, pointer: StoreId, bytes: Uint8Array): u
   try {
     return decodeDagCbor(bytes)
   } catch (cause) {
-    throw new InvalidValueError(
-      `value of ${JSON.stringify(key)} (${formatId(pointer)}) is not DAG-CBOR; was it written with valuesAreBytes? (${(cause as Error)?.message})`,
-      { cause },
-    )
+    throw notDagCbor(key, pointer, cause)
   }
+}
+
+/** What {@link decodeValue} throws when the value block of `key` at `pointer` failed to decode with `cause`. */
+export function notDagCbor(key: string, pointer: StoreId, cause: unknown): InvalidValueError {
+  return new InvalidValueError(
+    `value of ${JSON.stringify(key)} (${formatId(pointer)}) is not DAG-CBOR; was it written with valuesAreBytes? (${(cause as Error)?.message})`,
+    { cause },
+  )
 }
