@@ -23,16 +23,17 @@ export async function getValue(
   // The warm get: its bucket in memory now, its value read by the pointer's place (no view of it).
   if (decoding && map.calls.readableNow && !observing()) {
     const bucket = slotInMemory(map.state.root, map.hasher.hashNow(key), map.loader)
+    if (bucket === undefined) return undefined
     if (bucket !== null) {
-      const index = bucket === undefined ? -1 : bucket.indexOf(key)
+      const index = bucket.indexOf(key)
       if (index < 0) return undefined
-      const bytes = map.loader.valueInBucketNow(bucket as Bucket, index)
-      if (bytes === undefined)
-        return valueAt(map, key, (bucket as Bucket).pointerAt(index), options, decoding)
+      const bytes = map.loader.valueInBucketNow(bucket, index)
+      if (bytes === undefined) return valueAt(map, key, bucket.pointerAt(index), options, decoding)
       try {
         return decodeDagCbor(bytes)
       } catch (cause) {
-        throw notDagCbor(key, (bucket as Bucket).pointerAt(index), cause)
+        // The pointer's view made only here: decodeValue would make it for every get.
+        throw notDagCbor(key, bucket.pointerAt(index), cause)
       }
     }
   }
