@@ -40,6 +40,10 @@ const flushesHere = new Map<string, number>()
  */
 const markersHere = new Map<string, Promise<void>>()
 
+/** The last change on {@link markersHere} settled (a refusal is its writer's own, not the next one's). */
+const lastMarkerChange = (directory: string): Promise<void> =>
+  (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
+
 /**
  * Counts a flush or put of this process in `directory` (the caller ends it with {@link endWriting},
  * also when this throws). The first writes the marker, then refuses if another process collects: a
@@ -59,7 +63,7 @@ export async function beginWriting(directory: string): Promise<void> {
     lostHere.delete(directory) // a marker written afresh, the collector lock read after it
     const marker = ownMarker(directory)
     // After the last writer's removal of it, if one is under way (a refusal is that writer's own).
-    const removed = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
+    const removed = lastMarkerChange(directory)
     const entered = removed.then(async () => {
       // Named as the collector lock names its holder, so a pid handed to another process is told apart.
       await writeFile(marker, await markerText()).catch(() => {})
@@ -112,7 +116,7 @@ function keepMarker(directory: string): () => void {
 function restoreMarker(directory: string): Promise<void> {
   lostHere.add(directory)
   confirmedHere.delete(directory) // no put's marker lingers: the next writer writes it and reads the lock
-  const before = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
+  const before = lastMarkerChange(directory)
   const restored = before.then(async () => {
     if (isWritingHere(directory))
       await writeFile(ownMarker(directory), await markerText(), { flag: 'wx' }).catch(() => {})
@@ -196,7 +200,7 @@ async function removeMarker(directory: string): Promise<void> {
     leasesHere.get(directory)?.()
     leasesHere.delete(directory)
     // After a restore of it still under way (see restoreMarker); a writer beginning waits for this.
-    const before = (markersHere.get(directory) ?? Promise.resolve()).catch(() => {})
+    const before = lastMarkerChange(directory)
     const removal = before.then(() => rm(ownMarker(directory), { force: true })).catch(() => {})
     markersHere.set(directory, removal)
     await removal
