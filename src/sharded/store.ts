@@ -364,8 +364,11 @@ export class ShardedZarrStore {
     options: { sourceArrayPath?: string; targetArrayPath?: string } = {},
   ): Promise<void> {
     this.#assertWritable('graft')
-    const source = await ShardedZarrStore.open(sourceRootId, { store: this.#table.store })
-    await this.#order.structural(() => graftChunks(this.#table, source.#table, chunkOffset, options))
+    // The source opens in the graft's turn, taken at the call: a set or flush called after it applies after it.
+    await this.#order.structural(async () => {
+      const source = await ShardedZarrStore.open(sourceRootId, { store: this.#table.store })
+      await graftChunks(this.#table, source.#table, chunkOffset, options)
+    })
   }
 
   /**

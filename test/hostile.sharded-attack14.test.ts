@@ -1,0 +1,105 @@
+// An outsider's attack on ShardedZarrStore's whole-store operations (session 14): resize,
+// resizeVariable and graft called without waiting take effect in call order, as on a Map (a
+// sequential run of the same calls is the model); the shapes and offsets they are given are read at
+// the call; bad arguments are typed errors.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { isHamtError, ShardedZarrStore } from '../src/index.js'
+import { CidMemoryStore } from './helpers/cid-store.js'
+import { FaultStore } from './helpers/fault-injection.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+import { bytes, v3Array } from './helpers/sharded.js'
+
+const seed = testSeed()
+
+type Version = 'v1' | 'v2'
+type Call =
+  | { op: 'set'; key: string; value: number }
+  | { op: 'delete' | 'get'; key: string }
+  | { op: 'resize' | 'resizeVariable'; shape: number[] }
+  | { op: 'graft'; offset: number[] }
+  | { op: 'flush' }
+
+/** The array's path and a store over a 4x4 grid of 1x1 chunks, 3 to a shard, one chunk written and flushed. */
+async function base(version: Version, cas: CidMemoryStore): Promise<{ path: string; root: string }> {
+  const create = { store: cas, chunkShape: [1, 1], chunksPerShard: 3 }
+  const store =
+    version === 'v1'
+      ? await ShardedZarrStore.create({ ...create, arrayShape: [4, 4] })
+      : await ShardedZarrStore.create({ store: cas, chunksPerShard: 3 })
+  const path = version === 'v1' ? 'a' : 'g/a'
+  if (version === 'v2') await store.set(`${path}/zarr.json`, v3Array([4, 4], [1, 1]))
+  await store.set(`${path}/c/0/0`, bytes(200)) // v1 settles its sharded array at its first chunk write
+  return { path, root: (await store.flush()).toString() }
+}
+
+/** A 2x2 source to graft from, on the same blocks. */
+async function graftSource(version: Version, cas: CidMemoryStore): Promise<string> {
+  const create = { store: cas, chunkShape: [1, 1], chunksPerShard: 3 }
+  const store =
+    version === 'v1'
+      ? await ShardedZarrStore.create({ ...create, arrayShape: [2, 2] })
+      : await ShardedZarrStore.create({ store: cas, chunksPerShard: 3 })
+  const path = version === 'v1' ? 'a' : 'g/a'
+  if (version === 'v2') await store.set(`${path}/zarr.json`, v3Array([2, 2], [1, 1]))
+  await store.set(`${path}/c/0/1`, bytes(101))
+  await store.set(`${path}/c/1/0`, bytes(110))
+  return (await store.flush()).toString()
+}
+
+function generateCalls(random: () => number, version: Version, path: string): Call[] {
+  const int = (n: number): number => Math.floor(random() * n)
+  return Array.from({ length: 14 }, (): Call => {
+    const key = `${path}/c/${int(5)}/${int(5)}`
+    const pick = random()
+    if (pick < 0.3) return { op: 'set', key, value: int(250) }
+    if (pick < 0.4) return { op: 'delete', key }
+    if (pick < 0.6) return { op: 'get', key }
+    const shape = [1 + int(5), 1 + int(5)]
+    if (pick < 0.7) return { op: version === 'v2' && random() < 0.5 ? 'resizeVariable' : 'resize', shape }
+    if (pick < 0.85) return { op: 'graft', offset: [int(4), int(4)] }
+    return { op: 'flush' }
+  })
+}
+
+/** Starts one call; its outcome as text (a value, a root, or the error's code). */
+function start(store: ShardedZarrStore, call: Call, path: string, source: string): Promise<string> {
+  const run = (): Promise<unknown> => {
+    if (call.op === 'set') return store.set(call.key, bytes(call.value))
+    if (call.op === 'delete') return store.delete(call.key)
+    if (call.op === 'get') return store.get(call.key)
+    if (call.op === 'resize') return store.resize(call.shape, { arrayPath: path })
+    if (call.op === 'resizeVariable') return store.resizeVariable(path, call.shape)
+    if (call.op === 'graft') return store.graft(source, call.offset, { sourceArrayPath: path })
+    return store.flush()
+  }
+  return run().then(
+    (value) => (value instanceof Uint8Array ? `[${value}]` : String(value)),
+    (error: unknown) => (isHamtError(error) ? error.code : `untyped ${String(error)}`),
+  )
+}
+
+describe('whole-store operations called without waiting take effect in call order', () => {
+  for (const version of ['v1', 'v2'] as const) {
+    it(`${version}: generated set, delete, get, resize, graft and flush match the same calls awaited one by one`, async () => {
+      const random = mulberry32(seed + (version === 'v1' ? 0 : 1))
+      for (let run = 0; run < 25; run++) {
+        const inner = await CidMemoryStore.create()
+        const { path, root } = await base(version, inner)
+        const source = await graftSource(version, inner)
+        const calls = generateCalls(random, version, path)
+        // Every store call takes a millisecond, so a later call can overtake one still loading.
+        const open = () => ShardedZarrStore.open(root, { store: new FaultStore(inner), readOnly: false })
+        const model = await open()
+        const expected: string[] = []
+        for (const call of calls) expected.push(await start(model, call, path, source))
+        expected.push((await model.flush()).toString())
+        const store = await open()
+        const running = calls.map((call) => start(store, call, path, source))
+        running.push(store.flush().then(String))
+        const context = `seed ${seed} run ${run}: ${JSON.stringify(calls)}`
+        assert.deepEqual(await Promise.all(running), expected, context)
+      }
+    })
+  }
+})
