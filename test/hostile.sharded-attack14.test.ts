@@ -103,3 +103,49 @@ describe('whole-store operations called without waiting take effect in call orde
     })
   }
 })
+
+describe('shapes, offsets and paths are the ones given at the call', () => {
+  for (const version of ['v1', 'v2'] as const) {
+    it(`${version}: changed by the caller while the call waits its turn (generated)`, async () => {
+      const random = mulberry32(seed + 10 + (version === 'v1' ? 0 : 1))
+      const int = (n: number): number => Math.floor(random() * n)
+      for (let run = 0; run < 20; run++) {
+        const inner = await CidMemoryStore.create()
+        const { path, root } = await base(version, inner)
+        const source = await graftSource(version, inner)
+        const open = () => ShardedZarrStore.open(root, { store: new FaultStore(inner), readOnly: false })
+        const shape = [3 + int(4), 3 + int(4)]
+        const offset = [int(2), int(2)]
+        const byVariable = version === 'v2' && random() < 0.5
+        const context = `seed ${seed} run ${run}: shape ${shape}, offset ${offset}, by variable ${byVariable}`
+        const calls = (store: ShardedZarrStore, given: { shape: number[]; offset: number[] }) => {
+          const options = { arrayPath: path }
+          const graftOptions = { sourceArrayPath: path, targetArrayPath: path }
+          // A chunk write in flight first: the calls after it wait their turn.
+          const running = [
+            store.set(`${path}/c/0/1`, bytes(7)),
+            byVariable ? store.resizeVariable(path, given.shape) : store.resize(given.shape, options),
+            store.graft(source, given.offset, graftOptions),
+          ]
+          return { running, options, graftOptions }
+        }
+        const model = await open()
+        for (const call of calls(model, { shape, offset }).running) await call
+        const store = await open()
+        const given = { shape: [...shape], offset: [...offset] }
+        const { running, options, graftOptions } = calls(store, given)
+        given.shape.fill(1)
+        given.offset.fill(9)
+        options.arrayPath = 'elsewhere'
+        Object.assign(graftOptions, { sourceArrayPath: 'x', targetArrayPath: 'y' })
+        await Promise.all(running)
+        assert.deepEqual(
+          store.arrays().map((a) => a.arrayShape),
+          [shape],
+          context,
+        )
+        assert.equal((await store.flush()).toString(), (await model.flush()).toString(), context)
+      }
+    })
+  }
+})

@@ -340,18 +340,20 @@ export class ShardedZarrStore {
    */
   async resize(newShape: readonly number[], options: { arrayPath?: string } = {}): Promise<void> {
     this.#assertWritable('resize')
+    const [shape, arrayPath] = [atCall(newShape), options.arrayPath]
     await this.#order.structural(async () => {
-      const path = normalizePath(options.arrayPath ?? this.#root.primary.path ?? '')
+      const path = normalizePath(arrayPath ?? this.#root.primary.path ?? '')
       const index = this.#table.indexOf(path)
       if (index === undefined) throw new InvalidArgumentError(`no sharded array at ${JSON.stringify(path)}`)
-      await this.#table.resize(index, newShape)
+      await this.#table.resize(index, shape)
     })
   }
 
   /** Rewrites the `shape` of an array's `zarr.json` (as py-hamt, indented by 2) and, in v2, resizes its index to match. */
   async resizeVariable(name: string, newShape: readonly number[]): Promise<void> {
     this.#assertWritable('resizeVariable')
-    await this.#order.structural(() => resizeArrayMetadata(this.#table, this.#metadata, name, newShape))
+    const shape = atCall(newShape)
+    await this.#order.structural(() => resizeArrayMetadata(this.#table, this.#metadata, name, shape))
   }
 
   /**
@@ -364,10 +366,12 @@ export class ShardedZarrStore {
     options: { sourceArrayPath?: string; targetArrayPath?: string } = {},
   ): Promise<void> {
     this.#assertWritable('graft')
+    const offset = atCall(chunkOffset)
+    const paths = { ...options }
     // The source opens in the graft's turn, taken at the call: a set or flush called after it applies after it.
     await this.#order.structural(async () => {
       const source = await ShardedZarrStore.open(sourceRootId, { store: this.#table.store })
-      await graftChunks(this.#table, source.#table, chunkOffset, options)
+      await graftChunks(this.#table, source.#table, offset, paths)
     })
   }
 
@@ -401,6 +405,11 @@ export class ShardedZarrStore {
       )
     }
   }
+}
+
+/** An array argument as it is at the call (a call waiting its turn must not see the caller's later changes); else as given, for the check that refuses it. */
+function atCall<T>(value: readonly T[]): readonly T[] {
+  return Array.isArray(value) ? [...value] : value
 }
 
 function kindOf(key: string): 'metadata' | 'chunk' {
