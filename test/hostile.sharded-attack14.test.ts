@@ -7,6 +7,7 @@ import { describe, it } from 'node:test'
 import { isHamtError, ShardedZarrStore } from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { FaultStore } from './helpers/fault-injection.js'
+import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import { bytes, v3Array } from './helpers/sharded.js'
 
@@ -146,6 +147,67 @@ describe('shapes, offsets and paths are the ones given at the call', () => {
         )
         assert.equal((await store.flush()).toString(), (await model.flush()).toString(), context)
       }
+    })
+  }
+})
+
+describe('absurd arguments to whole-store operations', () => {
+  for (const version of ['v1', 'v2'] as const) {
+    it(`${version}: a typed error within 64 MiB, the store as it was, and a retry works`, async () => {
+      const inner = await CidMemoryStore.create()
+      const { path, root } = await base(version, inner)
+      const source = await graftSource(version, inner)
+      const store = await ShardedZarrStore.open(root, { store: inner, readOnly: false })
+      const sparse = new Array<number>(2 ** 32 - 1) // a length, no entries
+      const dense = (n: number) => [n, 4]
+      const absurd: [string, () => Promise<unknown>][] = [
+        ['resize(null)', () => store.resize(null as unknown as number[])],
+        ['resize("44")', () => store.resize('44' as unknown as number[])],
+        ['resize({length: 2})', () => store.resize({ length: 2 } as unknown as number[])],
+        ['resize(2**32-1 holes)', () => store.resize(sparse)],
+        ['resize(2 holes)', () => store.resize(new Array<number>(2), { arrayPath: path })],
+        ['resizeVariable(2 holes)', () => store.resizeVariable(path, new Array<number>(2))],
+        ['graft(2 holes)', () => store.graft(source, new Array<number>(2), { sourceArrayPath: path })],
+        [
+          'create(2 holes)',
+          () =>
+            ShardedZarrStore.create({
+              store: inner,
+              arrayShape: new Array<number>(2),
+              chunkShape: [1, 1],
+              chunksPerShard: 3,
+            }),
+        ],
+        ['resize([NaN, 4])', () => store.resize(dense(Number.NaN))],
+        ['resize([-1, 4])', () => store.resize(dense(-1))],
+        ['resize([2.5, 4])', () => store.resize(dense(2.5))],
+        ['resize([2**53, 4])', () => store.resize(dense(2 ** 53))],
+        ['resize([2**40, 2**40])', () => store.resize([2 ** 40, 2 ** 40])],
+        ['resize([4])', () => store.resize([4], { arrayPath: path })],
+        ['resizeVariable(2**32-1 holes)', () => store.resizeVariable(path, sparse)],
+        ['resizeVariable(null)', () => store.resizeVariable(path, null as unknown as number[])],
+        ['graft(2**32-1 holes)', () => store.graft(source, sparse, { sourceArrayPath: path })],
+        [
+          'graft(null offset)',
+          () => store.graft(source, null as unknown as number[], { sourceArrayPath: path }),
+        ],
+        ['graft([2**52, 0])', () => store.graft(source, [2 ** 52, 0], { sourceArrayPath: path })],
+        ['graft([-1, 0])', () => store.graft(source, [-1, 0], { sourceArrayPath: path })],
+        ['graft(not a root)', () => store.graft('bafy-not-a-cid', [0, 0], { sourceArrayPath: path })],
+        ['migrateToV2(null)', () => store.migrateToV2(null as unknown as string)],
+      ]
+      for (const [name, call] of absurd) {
+        const outcome = await withinBudget(name, call, { ms: 20_000 })
+        assert.ok(outcome.error !== undefined, `${name}: refused`)
+        assertTypedError(outcome)
+        assert.equal(store.hasUnflushedChanges, false, `${name}: nothing changed`)
+        assert.equal(store.rootId.toString(), (await store.flush()).toString(), `${name}: the same root`)
+      }
+      // Null options are no options.
+      await store.resize([0, 0], null as unknown as { arrayPath?: string })
+      await store.resize([6, 6], version === 'v1' ? {} : { arrayPath: path })
+      await store.graft(source, [4, 4], null as unknown as { sourceArrayPath?: string })
+      assert.deepEqual(await store.get(`${path}/c/5/4`), bytes(110))
     })
   }
 })

@@ -1,4 +1,4 @@
-import { ChunkOutOfBoundsError } from '../errors.js'
+import { ChunkOutOfBoundsError, describeValue } from '../errors.js'
 
 /** Where a chunk's CID lives: which shard of its array, and which entry of that shard. */
 export interface ShardSlot {
@@ -88,6 +88,16 @@ const isNonNegativeInt = (n: unknown): n is number =>
   typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 
 /**
+ * True for an array of safe integers of at least `min`. A hole is no integer (`every` skips holes,
+ * so `new Array(2)` would pass and `new Array(2 ** 32 - 1)` would take minutes): the first one ends it.
+ */
+export function isIntegerList(value: unknown, min = 0): value is number[] {
+  if (!Array.isArray(value)) return false
+  for (let i = 0; i < value.length; i++) if (!isNonNegativeInt(value[i]) || value[i] < min) return false
+  return true
+}
+
+/**
  * Upper bound on `chunks_per_shard` and on an array's shard count. A shard lists every entry and
  * the root lists every shard, at least one byte each, and each is one block: IPFS blocks stay
  * within 2 MiB (bitswap's limit) and our readers take at most 4 MiB, so nothing above 4 Mi
@@ -105,10 +115,10 @@ export function checkGeometry(
   chunkShape: unknown,
   chunksPerShard: unknown,
 ): string | undefined {
-  if (!Array.isArray(arrayShape) || !arrayShape.every(isNonNegativeInt)) {
+  if (!isIntegerList(arrayShape)) {
     return `array_shape must be a list of non-negative integers, got ${describeShape(arrayShape)}`
   }
-  if (!Array.isArray(chunkShape) || !chunkShape.every((n) => isNonNegativeInt(n) && n > 0)) {
+  if (!isIntegerList(chunkShape, 1)) {
     return `chunk_shape must be a list of positive integers, got ${describeShape(chunkShape)}`
   }
   if (arrayShape.length !== chunkShape.length) {
@@ -130,8 +140,18 @@ export function checkGeometry(
   return undefined
 }
 
-/** A shape for a message, cut short: a hostile one may be long. */
-function describeShape(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value)
+/**
+ * A shape (or any argument) for a message, cut short: a hostile one may be long (a length of 2^32-1
+ * holes), cyclic or not JSON at all. Only its first entries are written out.
+ */
+export function describeShape(value: unknown): string {
+  const long = Array.isArray(value) && value.length > 8
+  let text: string
+  try {
+    text = JSON.stringify(long ? value.slice(0, 8) : value) ?? String(value)
+    if (long) text = `${text.slice(0, -1)},... (${value.length} entries)]`
+  } catch {
+    text = describeValue(value)
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text
 }

@@ -1,6 +1,7 @@
 import type { CID } from 'multiformats/cid'
 import { ChunkOutOfBoundsError, InvalidArgumentError } from '../errors.js'
 import { chunkKey, normalizePath } from '../zarr/keys.js'
+import { describeShape, isIntegerList } from './geometry.js'
 import type { ArrayIndex } from './interface.js'
 import { SHARDED_V1 } from './interface.js'
 import { newV2Root } from './layout-v2.js'
@@ -34,10 +35,10 @@ export async function graftChunks(
     !Array.isArray(chunkOffset) ||
     chunkOffset.length !== rank ||
     targetIndex.grid.chunksPerDim.length !== rank ||
-    !chunkOffset.every((n) => Number.isSafeInteger(n) && n >= 0)
+    !isIntegerList(chunkOffset)
   ) {
     throw new InvalidArgumentError(
-      `chunkOffset must be ${rank} non-negative integers matching both arrays' rank, got ${JSON.stringify(chunkOffset)}`,
+      `chunkOffset must be ${rank} non-negative integers matching both arrays' rank, got ${describeShape(chunkOffset)}`,
     )
   }
   const moves: [number[], CID][] = []
@@ -61,8 +62,8 @@ export async function resizeArrayMetadata(
   name: string,
   newShape: readonly number[],
 ): Promise<void> {
-  if (!Array.isArray(newShape) || !newShape.every((n) => Number.isSafeInteger(n) && n >= 0)) {
-    throw new InvalidArgumentError(`newShape must be non-negative integers, got ${JSON.stringify(newShape)}`)
+  if (!isIntegerList(newShape)) {
+    throw new InvalidArgumentError(`newShape must be non-negative integers, got ${describeShape(newShape)}`)
   }
   const path = normalizePath(name)
   const key = path === '' ? 'zarr.json' : `${path}/zarr.json`

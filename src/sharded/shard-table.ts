@@ -8,7 +8,7 @@ import { KeyedMutex } from '../util/keyed-mutex.js'
 import { mapPool } from '../util/pool.js'
 import { SingleFlight } from '../util/single-flight.js'
 import { type ChunksNow, listChunks } from './chunk-listing.js'
-import { type ChunkGrid, checkGeometry } from './geometry.js'
+import { type ChunkGrid, checkGeometry, describeShape, isIntegerList } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { encodeRoot } from './layout.js'
 import { decodeShard, encodeShard } from './manifest.js'
@@ -302,12 +302,9 @@ export class ShardTable {
    */
   async resize(index: ArrayIndex, newShape: readonly number[]): Promise<void> {
     const old = index.grid
-    if (
-      newShape.length !== old.arrayShape.length ||
-      !newShape.every((n) => Number.isSafeInteger(n) && n >= 0)
-    ) {
+    if (!Array.isArray(newShape) || newShape.length !== old.arrayShape.length || !isIntegerList(newShape)) {
       throw new InvalidArgumentError(
-        `new shape ${JSON.stringify(newShape)} must be ${old.arrayShape.length} non-negative integers`,
+        `new shape ${describeShape(newShape)} must be ${old.arrayShape.length} non-negative integers`,
       )
     }
     const problem = checkGeometry(newShape, old.chunkShape, old.chunksPerShard)

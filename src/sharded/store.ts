@@ -340,7 +340,7 @@ export class ShardedZarrStore {
    */
   async resize(newShape: readonly number[], options: { arrayPath?: string } = {}): Promise<void> {
     this.#assertWritable('resize')
-    const [shape, arrayPath] = [atCall(newShape), options.arrayPath]
+    const [shape, arrayPath] = [atCall(newShape), options?.arrayPath]
     await this.#order.structural(async () => {
       const path = normalizePath(arrayPath ?? this.#root.primary.path ?? '')
       const index = this.#table.indexOf(path)
@@ -407,9 +407,19 @@ export class ShardedZarrStore {
   }
 }
 
-/** An array argument as it is at the call (a call waiting its turn must not see the caller's later changes); else as given, for the check that refuses it. */
-function atCall<T>(value: readonly T[]): readonly T[] {
-  return Array.isArray(value) ? [...value] : value
+/**
+ * A shape or offset as it is at the call (a call waiting its turn must not see the caller's later
+ * changes). Anything but integers is returned as given, for the check that refuses it: a copy stops
+ * at the first non-integer, so an array of 2^32-1 holes costs nothing.
+ */
+function atCall(value: readonly number[]): readonly number[] {
+  if (!Array.isArray(value)) return value
+  const copy: number[] = []
+  for (const n of value) {
+    if (!Number.isSafeInteger(n)) return value
+    copy.push(n)
+  }
+  return copy
 }
 
 function kindOf(key: string): 'metadata' | 'chunk' {
