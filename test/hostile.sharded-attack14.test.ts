@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isHamtError, ShardedZarrStore } from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
-import { FaultStore } from './helpers/fault-injection.js'
+import { atEveryStoreCall, FaultStore } from './helpers/fault-injection.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 import { bytes, v3Array } from './helpers/sharded.js'
@@ -208,6 +208,59 @@ describe('absurd arguments to whole-store operations', () => {
       await store.resize([6, 6], version === 'v1' ? {} : { arrayPath: path })
       await store.graft(source, [4, 4], null as unknown as { sourceArrayPath?: string })
       assert.deepEqual(await store.get(`${path}/c/5/4`), bytes(110))
+    })
+  }
+})
+
+/** What a user sees of a store: arrays, keys and values, unsaved changes. */
+async function seen(store: ShardedZarrStore): Promise<string> {
+  const keys: string[] = []
+  for await (const key of store.list()) keys.push(key)
+  const values = await Promise.all(keys.sort().map(async (key) => `${(await store.get(key)) ?? ''}`))
+  return JSON.stringify({ arrays: store.arrays(), keys, values, unsaved: store.hasUnflushedChanges })
+}
+
+describe('a resize or resizeVariable failed or aborted at any store call', () => {
+  for (const [version, mode] of [
+    ['v1', 'fail'],
+    ['v2', 'fail'],
+    ['v2', 'abort'],
+  ] as const) {
+    it(`${version}, ${mode}: the store is as it was, and a retry gives the root of an unfailed run`, async () => {
+      const random = mulberry32(seed + 20)
+      // The second dimension changes: every chunk moves (a resize that only appends loads nothing).
+      const shape = [1 + Math.floor(random() * 6), [1, 2, 3, 5, 6][Math.floor(random() * 5)] as number]
+      const build = async (cas: FaultStore | CidMemoryStore): Promise<ShardedZarrStore> => {
+        const inner = cas instanceof FaultStore ? cas.inner : cas
+        const { path, root } = await base(version, inner)
+        const writer = await ShardedZarrStore.open(root, { store: inner, readOnly: false })
+        for (const key of ['c/1/2', 'c/3/3', 'c/2/0']) await writer.set(`${path}/${key}`, bytes(key.length))
+        const flushed = await writer.flush()
+        // No clean shard kept: the resize must load each, and each load can fail.
+        const store = await ShardedZarrStore.open(flushed, { store: cas, readOnly: false, cacheBytes: 0 })
+        await store.set(`${path}/c/0/3`, bytes(3)) // unsaved
+        return store
+      }
+      const resize = (store: ShardedZarrStore): Promise<void> =>
+        version === 'v1' ? store.resize([...shape]) : store.resizeVariable('g/a', [...shape])
+      const control = await build(await CidMemoryStore.create())
+      await resize(control)
+      const clean = (await control.flush()).toString()
+      const { failures } = await atEveryStoreCall({
+        build,
+        run: resize,
+        observe: seen,
+        unchanged: `the store as it was (seed ${seed}, shape ${shape})`,
+        mode,
+        afterFailure: async (store, error, n) => {
+          // resize takes no signal: a store's own abort passes as it is, as every abort does.
+          const typed = isHamtError(error) || (mode === 'abort' && (error as Error).name === 'AbortError')
+          assert.ok(typed, `call ${n}: a typed error, got ${String(error)}`)
+          await resize(store)
+          assert.equal((await store.flush()).toString(), clean, `retry after call ${n} (seed ${seed})`)
+        },
+      })
+      assert.ok(failures >= 1, `calls failed: ${failures}`)
     })
   }
 })
