@@ -20,7 +20,7 @@ type Call =
   | { op: 'delete' | 'get'; key: string }
   | { op: 'resize' | 'resizeVariable'; shape: number[] }
   | { op: 'graft'; offset: number[] }
-  | { op: 'flush' }
+  | { op: 'flush' | 'clear' | 'migrate' }
 
 /** The array's path and a store over a 4x4 grid of 1x1 chunks, 3 to a shard, one chunk written and flushed. */
 async function base(version: Version, cas: CidMemoryStore): Promise<{ path: string; root: string }> {
@@ -60,7 +60,8 @@ function generateCalls(random: () => number, version: Version, path: string): Ca
     const shape = [1 + int(5), 1 + int(5)]
     if (pick < 0.7) return { op: version === 'v2' && random() < 0.5 ? 'resizeVariable' : 'resize', shape }
     if (pick < 0.85) return { op: 'graft', offset: [int(4), int(4)] }
-    return { op: 'flush' }
+    if (pick < 0.95) return { op: 'flush' }
+    return { op: version === 'v1' && random() < 0.5 ? 'migrate' : 'clear' }
   })
 }
 
@@ -73,6 +74,8 @@ function start(store: ShardedZarrStore, call: Call, path: string, source: string
     if (call.op === 'resize') return store.resize(call.shape, { arrayPath: path })
     if (call.op === 'resizeVariable') return store.resizeVariable(path, call.shape)
     if (call.op === 'graft') return store.graft(source, call.offset, { sourceArrayPath: path })
+    if (call.op === 'clear') return store.clear()
+    if (call.op === 'migrate') return store.migrateToV2(path)
     return store.flush()
   }
   return run().then(
@@ -83,7 +86,7 @@ function start(store: ShardedZarrStore, call: Call, path: string, source: string
 
 describe('whole-store operations called without waiting take effect in call order', () => {
   for (const version of ['v1', 'v2'] as const) {
-    it(`${version}: generated set, delete, get, resize, graft and flush match the same calls awaited one by one`, async () => {
+    it(`${version}: generated set, delete, get, resize, graft, flush, clear and migrate match the same calls awaited one by one`, async () => {
       const random = mulberry32(seed + (version === 'v1' ? 0 : 1))
       for (let run = 0; run < 25; run++) {
         const inner = await CidMemoryStore.create()
