@@ -22,32 +22,45 @@ type Call =
   | { op: 'graft'; offset: number[] }
   | { op: 'flush' | 'clear' | 'migrate' }
 
-/** The array's path and a store over a 4x4 grid of 1x1 chunks, 3 to a shard, one chunk written and flushed. */
-async function base(version: Version, cas: CidMemoryStore): Promise<{ path: string; root: string }> {
-  const create = { store: cas, chunkShape: [1, 1], chunksPerShard: 3 }
+/** A store over one array of 1x1 chunks, 3 to a shard, with these chunks written; its path and flushed root. */
+async function written(
+  version: Version,
+  cas: CidMemoryStore,
+  shape: number[],
+  chunks: [string, number][],
+): Promise<{ path: string; root: string }> {
   const store =
     version === 'v1'
-      ? await ShardedZarrStore.create({ ...create, arrayShape: [4, 4] })
+      ? await ShardedZarrStore.create({
+          store: cas,
+          arrayShape: shape,
+          chunkShape: [1, 1],
+          chunksPerShard: 3,
+        })
       : await ShardedZarrStore.create({ store: cas, chunksPerShard: 3 })
   const path = version === 'v1' ? 'a' : 'g/a'
-  if (version === 'v2') await store.set(`${path}/zarr.json`, v3Array([4, 4], [1, 1]))
-  await store.set(`${path}/c/0/0`, bytes(200)) // v1 settles its sharded array at its first chunk write
+  if (version === 'v2') await store.set(`${path}/zarr.json`, v3Array(shape, [1, 1]))
+  // v1 settles its sharded array at its first chunk write.
+  for (const [coords, value] of chunks) await store.set(`${path}/c/${coords}`, bytes(value))
   return { path, root: (await store.flush()).toString() }
 }
 
+/** The store the calls start from: 4x4, one chunk. */
+const base = (version: Version, cas: CidMemoryStore) => written(version, cas, [4, 4], [['0/0', 200]])
+
 /** A 2x2 source to graft from, on the same blocks. */
-async function graftSource(version: Version, cas: CidMemoryStore): Promise<string> {
-  const create = { store: cas, chunkShape: [1, 1], chunksPerShard: 3 }
-  const store =
-    version === 'v1'
-      ? await ShardedZarrStore.create({ ...create, arrayShape: [2, 2] })
-      : await ShardedZarrStore.create({ store: cas, chunksPerShard: 3 })
-  const path = version === 'v1' ? 'a' : 'g/a'
-  if (version === 'v2') await store.set(`${path}/zarr.json`, v3Array([2, 2], [1, 1]))
-  await store.set(`${path}/c/0/1`, bytes(101))
-  await store.set(`${path}/c/1/0`, bytes(110))
-  return (await store.flush()).toString()
-}
+const graftSource = async (version: Version, cas: CidMemoryStore): Promise<string> =>
+  (
+    await written(
+      version,
+      cas,
+      [2, 2],
+      [
+        ['0/1', 101],
+        ['1/0', 110],
+      ],
+    )
+  ).root
 
 function generateCalls(random: () => number, version: Version, path: string): Call[] {
   const int = (n: number): number => Math.floor(random() * n)
