@@ -26,8 +26,8 @@ const withPeers = arg('peers', 'true') !== 'false'
 const iamapMaxKeys = Number(arg('iamap-max-keys', '100000'))
 const pyMaxKeys = Number(arg('py-max-keys', String(Number.POSITIVE_INFINITY)))
 const out = arg('out', 'hamt')
-// The JS runners run bundled, as users run the package: under tsx, Node 20's set + flush of 10k keys
-// took 10-25% more CPU (tsx's `__name` wrappers around closures; bench/notes.md, session 14).
+// The JS runners run bundled, as users run the package, not as tsx transforms it (its `__name`
+// wrappers around closures): builds then cost 5-25% less CPU, gets 10-20% more (bench/notes.md).
 const workerBundle = await bundleForNode(fileURLToPath(new URL('hamt-worker.ts', import.meta.url)))
 
 type Result = {
