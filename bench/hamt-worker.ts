@@ -1,5 +1,6 @@
 // One benchmark run in its own process, so peak RSS belongs to this run alone.
 // Usage: tsx bench/hamt-worker.ts <ts-hamt|ts-hamt-bulk|iamap> <keys> <gets> <seed>   → one JSON line on stdout
+// (bench/run.ts runs it bundled to plain JavaScript: see bundleForNode)
 import * as dagCbor from '@ipld/dag-cbor'
 import iamap from 'iamap'
 import { CID } from 'multiformats/cid'

@@ -20,7 +20,7 @@ import { promisify } from 'node:util'
 import { CID } from 'multiformats/cid'
 import { type ContentAddressedStore, HAMT, KuboStore, type LoadOptions, type StoreId } from '../src/index.js'
 import type { KuboDaemon } from '../test/helpers/kubo.js'
-import { arg, markdownTable } from './common.js'
+import { arg, bundleForNode, markdownTable } from './common.js'
 import { type ReadResult, type Setup, setups, type Task, type TsTask } from './zarr-read.js'
 
 const run = promisify(execFile)
@@ -30,19 +30,7 @@ const readerScript = fileURLToPath(new URL('zarr-read.ts', import.meta.url))
 // sources) every module imported during the timed read (zarrita loads its codecs on first use) went
 // through tsx's resolver and transform, ~14% of the main thread's CPU samples in the read.
 // Bundled here with our sources inlined and packages left to Node (so it sits inside the repo).
-const readerBundle = `${repo}/bench/.build/zarr-read.mjs`
-await (await import('esbuild')).build({
-  entryPoints: [readerScript],
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  packages: 'external',
-  // package.json's sideEffects names dist/ only: the Node entries' set-up calls must stay.
-  ignoreAnnotations: true,
-  target: 'node20',
-  outfile: readerBundle,
-  logLevel: 'warning',
-})
+const readerBundle = await bundleForNode(readerScript)
 
 // --- the benchmark -----------------------------------------------------------------------------
 
