@@ -1,6 +1,7 @@
 // Budgets for hostile inputs: a case must end (with correct data or a typed error) without raising the
 // process's resident memory by more than a limit. A case that never settles fails after a generous
 // hang bound and its signal is aborted; how fast a case ran is not asserted (speed belongs in bench/).
+// A case that blocks the event loop is not ended by the bound (no timer runs while it does).
 //
 // Memory is measured per case where Linux allows it: after a full garbage collection, the kernel's
 // peak-RSS mark (VmHWM) is reset (/proc/self/clear_refs, "5") and the case's peak is that mark minus
@@ -117,6 +118,7 @@ export async function withinBudget<T>(
   assert.ok(extra < mib * MiB, `${name}: peak memory rose ${(extra / MiB).toFixed(1)} MiB, budget ${mib} MiB`)
   return outcome
 }
+
 /** Asserts that a budgeted case ended in a ts-hamt error with `code` (or any ts-hamt error). */
 export function assertTypedError(outcome: { value?: unknown; error?: unknown }, code?: HamtErrorCode): void {
   assert.ok(
