@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startMeasuring } from './helpers/hostile.js'
+import { startMeasuring, withinBudget } from './helpers/hostile.js'
 
 const MiB = 1024 * 1024
 
@@ -38,4 +38,30 @@ describe('hostile budget measure', { skip: !existsSync('/proc/self/status') && '
       assert.ok(synchronous() > 150 * MiB, `a synchronous 320 MiB case measured ${synchronous() / MiB} MiB`)
     })
   }
+})
+
+describe('hostile budget hang bound', () => {
+  it('a case that never settles fails at the bound, its signal aborted; one that settles returns its outcome', async () => {
+    let seen: AbortSignal | undefined
+    await assert.rejects(
+      withinBudget(
+        'never',
+        (signal) => {
+          seen = signal
+          return new Promise<never>(() => {})
+        },
+        { ms: 50 },
+      ),
+      /never: did not settle within 50 ms/,
+    )
+    assert.equal(seen?.aborted, true)
+    const failed = new Error('typed or not')
+    assert.deepEqual(await withinBudget('value', () => 7), { value: 7 })
+    assert.deepEqual(
+      await withinBudget('error', () => {
+        throw failed
+      }),
+      { error: failed },
+    )
+  })
 })

@@ -78,25 +78,21 @@ describe('hostile datasets', () => {
     const { store, root } = await build({
       'big/zarr.json': arrayMeta([huge, huge], [1, 1], ['y', 'x'], 'float32'),
     })
-    const outcome = await withinBudget(
-      'absurd shape',
-      async () => {
-        const ds = await openDataset(root, { store })
-        const big = ds.variable('big')
-        assert.equal(big.size, huge * huge)
-        const view = big.isel({ y: { start: -3 }, x: [0, huge - 1, 5] })
-        assert.deepEqual(view.shape, [3, 3])
-        assert.deepEqual([...(await view.load()).values].map(Number.isNaN), Array(9).fill(true))
-        let blocks = 0
-        for await (const block of big.blocks({ maxBlockValues: 1000 })) {
-          assert.ok(block.values.length <= 1000)
-          if (++blocks === 3) break
-        }
-        return big.load()
-        // A hang and memory bound: ~1.5 s alone (3,000 one-value chunks), 5.2 s at load 15 (ci1, session 12).
-      },
-      { ms: 30_000 },
-    )
+    const outcome = await withinBudget('absurd shape', async () => {
+      const ds = await openDataset(root, { store })
+      const big = ds.variable('big')
+      assert.equal(big.size, huge * huge)
+      const view = big.isel({ y: { start: -3 }, x: [0, huge - 1, 5] })
+      assert.deepEqual(view.shape, [3, 3])
+      assert.deepEqual([...(await view.load()).values].map(Number.isNaN), Array(9).fill(true))
+      let blocks = 0
+      for await (const block of big.blocks({ maxBlockValues: 1000 })) {
+        assert.ok(block.values.length <= 1000)
+        if (++blocks === 3) break
+      }
+      return big.load()
+      // A hang and memory bound: ~1.5 s alone (3,000 one-value chunks), 5.2 s at load 15 (ci1, session 12).
+    })
     assertTypedError(outcome, 'ERR_INVALID_ARGUMENT')
     assert.match(String(outcome.error), /maxValues/)
   })

@@ -163,11 +163,11 @@ describe('a block file that is not a file (a stranger’s directory)', () => {
     const reopened = await DiskStore.open(directory)
     await rm(path)
     await symlink('/dev/zero', path)
-    assertTypedError(await withinBudget('/dev/zero', () => reopened.load(cid), { ms: 5_000 }), 'ERR_STORE')
+    assertTypedError(await withinBudget('/dev/zero', () => reopened.load(cid)), 'ERR_STORE')
     // A FIFO no one writes to: opening it to read would wait for a writer for ever.
     await rm(path)
     execFileSync('mkfifo', [path])
-    assertTypedError(await withinBudget('FIFO', () => reopened.load(cid), { ms: 5_000 }), 'ERR_STORE')
+    assertTypedError(await withinBudget('FIFO', () => reopened.load(cid)), 'ERR_STORE')
     await rm(path)
     assertTypedError(await withinBudget('missing', () => reopened.load(cid)), 'ERR_BLOCK_NOT_FOUND')
   })

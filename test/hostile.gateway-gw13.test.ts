@@ -31,6 +31,8 @@ const cid = CID.createV1(DAG_PB, await sha256.digest(chunk))
 interface Endless {
   url: string
   closed: () => number
+  /** Settles when the server has its first request (and counts its connection's close). */
+  requested: Promise<void>
 }
 
 /**
@@ -39,6 +41,8 @@ interface Endless {
  */
 async function endless(status: 200 | 206, declared?: number): Promise<Endless> {
   let closed = 0
+  let seen!: () => void
+  const requested = new Promise<void>((resolve) => (seen = resolve))
   const { url } = await serve((req: IncomingMessage, res: ServerResponse) => {
     const headers: Record<string, string> = {}
     if (declared !== undefined) headers['content-length'] = String(declared)
@@ -55,14 +59,18 @@ async function endless(status: 200 | 206, declared?: number): Promise<Endless> {
       if (!res.destroyed) res.end()
     }
     req.socket.once('close', () => closed++)
+    seen()
     more()
   })
-  return { url, closed: () => closed }
+  return { url, closed: () => closed, requested }
 }
 
-/** Waits until the server has seen `n` connections closed (a refused read closes its own). */
+/** Waits until the server has seen `n` connections closed (a refused read closes its own), within the hang bound. */
 async function released(server: Endless, n = 1): Promise<void> {
-  while (server.closed() < n) await new Promise((resolve) => setTimeout(resolve, 5))
+  const waited = await withinBudget(`${n} connection(s) closed`, async () => {
+    while (server.closed() < n) await new Promise((resolve) => setTimeout(resolve, 5))
+  })
+  assert.equal(waited.error, undefined)
 }
 
 function store(url: string, makeFetch: () => typeof globalThis.fetch, unverifiedReadBytes?: number) {
@@ -166,9 +174,12 @@ describe('an unverified read takes no more than it may need from a gateway', () 
       const gateway = await endless(200)
       const controller = new AbortController()
       const reason = new Error('stop')
-      const outcome = await withinBudget('aborted', () => {
+      const outcome = await withinBudget('aborted', async () => {
         const reading = store(gateway.url, makeFetch).load(cid, { signal: controller.signal })
-        setTimeout(() => controller.abort(reason), 50)
+        // Aborted once the body streams: a 50 ms timer fired before the request got there at load 10,
+        // and a server that never saw the connection never saw it close (the test waited for ever).
+        await Promise.race([gateway.requested, reading.catch(() => {})])
+        controller.abort(reason)
         return reading
       })
       assert.equal(outcome.error, reason)

@@ -201,6 +201,12 @@ describe('a stalled gateway', () => {
     const store = new TrustlessGatewayStore({ gateways: [a.url, b.url], retries: 0, timeoutMs: 150 })
     assert.deepEqual((await withinBudget('stall', () => store.load(block.cid))).value, block.bytes)
     assert.deepEqual(log, ['a', 'b'])
+    // The given 150 ms ended the attempt, not the 60 s default (no time is asserted).
+    const alone = new TrustlessGatewayStore({ gateways: a.url, retries: 0, timeoutMs: 150 })
+    assert.match(
+      String((await withinBudget('stall alone', () => alone.load(block.cid))).error),
+      /timed out after 150 ms/,
+    )
     const patient = new TrustlessGatewayStore({ gateways: a.url, timeoutMs: 60_000 })
     const reason = new Error('enough')
     const outcome = await withinBudget('stall, abort', () => {

@@ -144,13 +144,12 @@ describe('idle connections', () => {
         `const text = await (await nodeHttpFetch()(${JSON.stringify(`${server.url}/x`)})).text()\n` +
         'console.log(text)\n',
     )
-    const started = Date.now()
+    // The child is killed after 20 s (a hang bound; execFile then rejects): no time is asserted.
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], {
       timeout: 20_000,
     })
     assert.equal(stdout.trim(), 'ok')
     // The server keeps the connection open for ever: only an unref'd idle socket lets the child end.
-    assert.ok(Date.now() - started < 20_000)
   })
 })
 

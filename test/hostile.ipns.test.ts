@@ -74,7 +74,10 @@ describe('hostile IPNS answers', () => {
       res.write(valid.subarray(0, 10))
     })
     const s = new TrustlessGatewayStore({ gateways: stalled.url, retries: 0, timeoutMs: 300 })
-    assertTypedError(await withinBudget('stalled record', () => s.resolveName(name)), 'ERR_STORE')
+    const outcome = await withinBudget('stalled record', () => s.resolveName(name))
+    assertTypedError(outcome, 'ERR_STORE')
+    // The given timeout ended it, not the 60 s default (no time is asserted).
+    assert.match(String(outcome.error), /timed out after 300 ms/)
   })
 
   it('the caller’s signal ends a resolution waiting on a stalled gateway, with its reason', async () => {
@@ -94,9 +97,7 @@ describe('hostile IPNS answers', () => {
       current = bytes
       assertTypedError(await outcomeOf(() => store.resolveName(name)), 'ERR_IPNS_RECORD')
     })
-    await withinBudget('100 garbage records', () => fc.assert(property, { seed, numRuns: 100 }), {
-      ms: 15_000,
-    })
+    await withinBudget('100 garbage records', () => fc.assert(property, { seed, numRuns: 100 }))
   })
 
   it('a valid record with bytes changed is refused, or (where no signature covers them) names the same root', async () => {
@@ -114,9 +115,7 @@ describe('hostile IPNS answers', () => {
         else assert.equal(outcome.value?.cid.toString(), root.toString())
       },
     )
-    await withinBudget('200 changed records', () => fc.assert(property, { seed, numRuns: 200 }), {
-      ms: 15_000,
-    })
+    await withinBudget('200 changed records', () => fc.assert(property, { seed, numRuns: 200 }))
   })
 
   it('a name that points to itself ends after 32 steps: too-deep', async () => {
@@ -153,7 +152,7 @@ describe('hostile IPNS answers', () => {
     const property = fc.asyncProperty(fc.string({ maxLength: 200 }), async (text) => {
       assertTypedError(await outcomeOf(() => HAMT.open(`/ipns/${text}`, { store })))
     })
-    await withinBudget('200 random names', () => fc.assert(property, { seed, numRuns: 200 }), { ms: 15_000 })
+    await withinBudget('200 random names', () => fc.assert(property, { seed, numRuns: 200 }))
   })
 })
 

@@ -145,19 +145,19 @@ describe('redirects re-decide credentials at every hop', () => {
           1,
         )
       })
-      target = await serve(() => {}) // never answers
+      const controller = new AbortController()
+      const reason = new Error('the caller gave up')
+      // Never answers; the caller gives up once the redirect reached it (a timer could fire first at load).
+      target = await serve(() => setTimeout(() => controller.abort(reason), 20))
       const store = new TrustlessGatewayStore({
         gateways: a.url,
         fetch: makeFetch(),
         ...options,
         timeoutMs: 60_000,
       })
-      const reason = new Error('the caller gave up')
-      const outcome = await withinBudget('abort during redirect', () => {
-        const controller = new AbortController()
-        setTimeout(() => controller.abort(reason), 200)
-        return store.load(block.cid, { signal: controller.signal })
-      })
+      const outcome = await withinBudget('abort during redirect', () =>
+        store.load(block.cid, { signal: controller.signal }),
+      )
       assert.equal(outcome.error, reason)
       assert.equal(target.seen.length, 1, 'the redirect was followed, then the abort ended the wait')
     })

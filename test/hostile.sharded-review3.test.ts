@@ -41,98 +41,90 @@ type Call = { op: 'set'; key: string; value: number } | { op: 'delete' | 'get' |
 describe('ShardedZarrStore calls in call order', () => {
   it('generated batches of set, delete, get and has fired without waiting: each read sees the calls before it', async () => {
     const random = mulberry32(seed)
-    const outcome = await withinBudget(
-      'call order',
-      async () => {
-        for (let run = 0; run < 40; run++) {
-          const store = await newV1(new SlowStore(await CidMemoryStore.create(), random))
-          const model = new Map<string, number>()
-          const keys = Array.from(
-            { length: 3 },
-            () => `a/c/${Math.floor(random() * 4)}/${Math.floor(random() * 4)}`,
-          )
-          const calls: Call[] = Array.from({ length: 12 }, () => {
-            const key = keys[Math.floor(random() * keys.length)] as string
-            const pick = random()
-            if (pick < 0.35) return { op: 'set', key, value: Math.floor(random() * 250) }
-            return { op: pick < 0.5 ? 'delete' : pick < 0.8 ? 'get' : 'has', key }
-          })
-          // v1 settles its sharded array at the first chunk write (which runs alone): settled first here.
-          await store.set(keys[0] as string, bytes(255))
-          model.set(keys[0] as string, 255)
-          const expected: unknown[] = []
-          const running = calls.map((call) => {
-            if (call.op === 'set') {
-              model.set(call.key, call.value)
-              expected.push(undefined)
-              return store.set(call.key, bytes(call.value))
-            }
-            if (call.op === 'delete') {
-              model.delete(call.key)
-              expected.push(undefined)
-              return store.delete(call.key)
-            }
-            const value = model.get(call.key)
-            if (call.op === 'has') {
-              expected.push(value !== undefined)
-              return store.has(call.key)
-            }
-            expected.push(value === undefined ? undefined : bytes(value))
-            return store.get(call.key)
-          })
-          const got = await Promise.all(running)
-          assert.deepEqual(got, expected, `seed ${seed} run ${run}: ${JSON.stringify(calls)}`)
-        }
-      },
-      { ms: 20_000 },
-    )
+    const outcome = await withinBudget('call order', async () => {
+      for (let run = 0; run < 40; run++) {
+        const store = await newV1(new SlowStore(await CidMemoryStore.create(), random))
+        const model = new Map<string, number>()
+        const keys = Array.from(
+          { length: 3 },
+          () => `a/c/${Math.floor(random() * 4)}/${Math.floor(random() * 4)}`,
+        )
+        const calls: Call[] = Array.from({ length: 12 }, () => {
+          const key = keys[Math.floor(random() * keys.length)] as string
+          const pick = random()
+          if (pick < 0.35) return { op: 'set', key, value: Math.floor(random() * 250) }
+          return { op: pick < 0.5 ? 'delete' : pick < 0.8 ? 'get' : 'has', key }
+        })
+        // v1 settles its sharded array at the first chunk write (which runs alone): settled first here.
+        await store.set(keys[0] as string, bytes(255))
+        model.set(keys[0] as string, 255)
+        const expected: unknown[] = []
+        const running = calls.map((call) => {
+          if (call.op === 'set') {
+            model.set(call.key, call.value)
+            expected.push(undefined)
+            return store.set(call.key, bytes(call.value))
+          }
+          if (call.op === 'delete') {
+            model.delete(call.key)
+            expected.push(undefined)
+            return store.delete(call.key)
+          }
+          const value = model.get(call.key)
+          if (call.op === 'has') {
+            expected.push(value !== undefined)
+            return store.has(call.key)
+          }
+          expected.push(value === undefined ? undefined : bytes(value))
+          return store.get(call.key)
+        })
+        const got = await Promise.all(running)
+        assert.deepEqual(got, expected, `seed ${seed} run ${run}: ${JSON.stringify(calls)}`)
+      }
+    })
     assert.equal(outcome.error, undefined, String((outcome.error as Error)?.message).slice(0, 2000))
   })
 
   it('generated writes and resizes fired without waiting, then list: exactly the keys the calls before it leave', async () => {
     const random = mulberry32(seed + 1)
-    const outcome = await withinBudget(
-      'list in call order',
-      async () => {
-        for (let run = 0; run < 40; run++) {
-          const store = await newV1(new SlowStore(await CidMemoryStore.create(), random))
-          let shape = [4, 4]
-          const model = new Set<string>()
-          const keyIn = (): string =>
-            `a/c/${Math.floor(random() * (shape[0] as number))}/${Math.floor(random() * (shape[1] as number))}`
-          const first = keyIn()
-          await store.set(first, bytes(1)) // settles v1's sharded array (that write runs alone)
-          model.add(first)
-          const running: Promise<void>[] = []
-          for (let i = 0; i < 10; i++) {
-            const pick = random()
-            if (pick < 0.5) {
-              const key = keyIn()
-              model.add(key)
-              running.push(store.set(key, bytes(i)))
-            } else if (pick < 0.8) {
-              const key = keyIn()
-              model.delete(key)
-              running.push(store.delete(key))
-            } else {
-              shape = [1 + Math.floor(random() * 5), 1 + Math.floor(random() * 5)]
-              for (const key of [...model]) {
-                const [, , i0, i1] = key.split('/').map(Number)
-                if ((i0 as number) >= (shape[0] as number) || (i1 as number) >= (shape[1] as number))
-                  model.delete(key)
-              }
-              running.push(store.resize(shape))
+    const outcome = await withinBudget('list in call order', async () => {
+      for (let run = 0; run < 40; run++) {
+        const store = await newV1(new SlowStore(await CidMemoryStore.create(), random))
+        let shape = [4, 4]
+        const model = new Set<string>()
+        const keyIn = (): string =>
+          `a/c/${Math.floor(random() * (shape[0] as number))}/${Math.floor(random() * (shape[1] as number))}`
+        const first = keyIn()
+        await store.set(first, bytes(1)) // settles v1's sharded array (that write runs alone)
+        model.add(first)
+        const running: Promise<void>[] = []
+        for (let i = 0; i < 10; i++) {
+          const pick = random()
+          if (pick < 0.5) {
+            const key = keyIn()
+            model.add(key)
+            running.push(store.set(key, bytes(i)))
+          } else if (pick < 0.8) {
+            const key = keyIn()
+            model.delete(key)
+            running.push(store.delete(key))
+          } else {
+            shape = [1 + Math.floor(random() * 5), 1 + Math.floor(random() * 5)]
+            for (const key of [...model]) {
+              const [, , i0, i1] = key.split('/').map(Number)
+              if ((i0 as number) >= (shape[0] as number) || (i1 as number) >= (shape[1] as number))
+                model.delete(key)
             }
+            running.push(store.resize(shape))
           }
-          const listed: string[] = []
-          for await (const key of store.list()) listed.push(key)
-          await Promise.all(running)
-          assert.deepEqual(new Set(listed), model, `seed ${seed} run ${run}`)
-          assert.equal(listed.length, model.size, `seed ${seed} run ${run}: each key once`)
         }
-      },
-      { ms: 20_000 },
-    )
+        const listed: string[] = []
+        for await (const key of store.list()) listed.push(key)
+        await Promise.all(running)
+        assert.deepEqual(new Set(listed), model, `seed ${seed} run ${run}`)
+        assert.equal(listed.length, model.size, `seed ${seed} run ${run}: each key once`)
+      }
+    })
     assert.equal(outcome.error, undefined, String((outcome.error as Error)?.message).slice(0, 2000))
   })
 })

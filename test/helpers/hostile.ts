@@ -1,5 +1,7 @@
-// Budgets for hostile inputs: a case must end (with correct data or a typed error) within a time
-// limit and without raising the process's resident memory by more than a limit.
+// Budgets for hostile inputs: a case must end (with correct data or a typed error) without raising the
+// process's resident memory by more than a limit. A case that never settles fails after a generous
+// hang bound and its signal is aborted; how fast a case ran is not asserted (speed belongs in bench/).
+// A case that blocks the event loop is not ended by the bound (no timer runs while it does).
 //
 // Memory is measured per case where Linux allows it: after a full garbage collection, the kernel's
 // peak-RSS mark (VmHWM) is reset (/proc/self/clear_refs, "5") and the case's peak is that mark minus
@@ -73,44 +75,45 @@ export function startMeasuring({ reset = true }: { reset?: boolean } = {}): () =
 }
 
 export interface Budget {
-  /** Wall-clock limit for the case (default 5 s). */
+  /**
+   * Hang bound: a case not settled after this many ms fails and its signal is aborted (default 60 s).
+   * Not a speed limit: what should end promptly is shown by what it counted or its memory.
+   */
   ms?: number
   /** Limit on the peak resident memory above where the case began (default 64 MiB). */
   mib?: number
 }
 
 /**
- * Runs `run` under a time and memory budget and returns its outcome: the value, or the error it threw.
- * Fails the test when the budget is exceeded. A case that never settles fails after `ms`.
+ * Runs `run` under a memory budget and a hang bound and returns its outcome: the value, or the error
+ * it threw. Fails the test when memory rose past the budget or the case did not settle within `ms`.
  */
 export async function withinBudget<T>(
   name: string,
   run: (signal: AbortSignal) => Promise<T> | T,
   budget: Budget = {},
 ): Promise<{ value?: T; error?: unknown }> {
-  const ms = budget.ms ?? 5_000
+  const ms = budget.ms ?? 60_000
   const mib = budget.mib ?? 64
   const peakAbove = startMeasuring()
   const controller = new AbortController()
+  const hung = new Error(`${name}: did not settle within ${ms} ms`)
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort(new Error(`${name}: budget of ${ms} ms exceeded`))
-      reject(new Error(`${name}: did not settle within ${ms} ms`))
+      controller.abort(new Error(`${name}: hang bound of ${ms} ms reached`))
+      reject(hung)
     }, ms)
   })
-  const started = performance.now()
   let outcome: { value?: T; error?: unknown }
   try {
     outcome = { value: await Promise.race([Promise.resolve().then(() => run(controller.signal)), timeout]) }
   } catch (error) {
-    if (error instanceof Error && error.message === `${name}: did not settle within ${ms} ms`) throw error
+    if (error === hung) throw error
     outcome = { error }
   } finally {
     clearTimeout(timer)
   }
-  const elapsed = performance.now() - started
-  assert.ok(elapsed < ms, `${name}: took ${elapsed.toFixed(0)} ms, budget ${ms} ms`)
   const extra = peakAbove()
   assert.ok(extra < mib * MiB, `${name}: peak memory rose ${(extra / MiB).toFixed(1)} MiB, budget ${mib} MiB`)
   return outcome
