@@ -23,11 +23,19 @@ export const COLLECTION_KEY: unique symbol = Symbol('ts-hamt.collectionKey')
 /** The key of a store's largest block for `putBlock` (a DiskStore's, which reads no larger block file). */
 export const MAX_PUT_BYTES: unique symbol = Symbol('ts-hamt.maxPutBytes')
 
-/**
- * The key of a store's check at the end of each `flush` that the blocks it wrote are still there (a
- * DiskStore's marker held: no other process's collection ran); until it passes they stay buffered.
- */
+/** The key of a store's {@link FlushConfirmation} (a DiskStore's: its writer marker). */
 export const CONFIRM_FLUSH: unique symbol = Symbol('ts-hamt.confirmFlush')
+
+/** How a store confirms that the blocks it wrote are still there (see {@link CONFIRM_FLUSH}). */
+export interface FlushConfirmation {
+  /**
+   * Run at the end of each `flush` (a DiskStore's marker held: no other process's collection ran
+   * since the blocks were written); until it passes, the flush's blocks stay buffered.
+   */
+  confirm(): Promise<void>
+  /** Told, in the buffer's turn, before blocks leave a full write buffer with no flush to confirm them. */
+  writingEarly(): void
+}
 
 /**
  * The part of an `interface-blockstore` Blockstore this store uses. `get` may return the bytes, a
@@ -106,6 +114,7 @@ export class BlockstoreStore implements ContentAddressedStore {
       getBlock: (cid, options) => this.#read(cid, options),
       hasBlock: async (cid, options) => await this.blockstore.has(cid, options),
       writeBlocks: (blocks, written, options) => this.#write(blocks, written, options),
+      writingEarly: () => this.#confirmation?.writingEarly(),
     })
   }
 
@@ -224,7 +233,12 @@ export class BlockstoreStore implements ContentAddressedStore {
    * for the next flush; `HAMT.flush()` calls this before it commits a new root.
    */
   flush(options?: AbortOptions): Promise<void> {
-    return this.#blocks.flush(options, (this as { [CONFIRM_FLUSH]?: () => Promise<void> })[CONFIRM_FLUSH])
+    const confirmation = this.#confirmation
+    return this.#blocks.flush(options, confirmation && (() => confirmation.confirm()))
+  }
+
+  get #confirmation(): FlushConfirmation | undefined {
+    return (this as { [CONFIRM_FLUSH]?: FlushConfirmation })[CONFIRM_FLUSH]
   }
 
   /** What this store is, for messages. */

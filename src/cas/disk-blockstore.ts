@@ -7,7 +7,14 @@ import { FsBlockstore } from 'blockstore-fs'
 import type { CID } from 'multiformats/cid'
 import { StoreError } from '../errors.js'
 import { COLLECTION_KEY } from './blockstore.js'
-import { beginWriting, endWriting, heldMarker, leftOver, MARKER_TOKEN } from './disk-markers.js'
+import {
+  beginWriting,
+  endWriting,
+  heldMarker,
+  leftOver,
+  MARKER_TOKEN,
+  UnconfirmedWrites,
+} from './disk-markers.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
 import { openRegularFile, readUpTo } from './regular-file.js'
@@ -65,6 +72,9 @@ export class CleaningFsBlockstore extends FsBlockstore {
     return key
   }
 
+  /** The blocks this store wrote that no flush has confirmed yet: they keep the marker (see `disk-markers.ts`). */
+  readonly unconfirmed = new UnconfirmedWrites(this.path)
+
   /** The largest block file read (see {@link DiskStore}'s `chunkSize`); set by the store. */
   maxBlockBytes = MAX_BLOCK_BYTES
 
@@ -78,6 +88,7 @@ export class CleaningFsBlockstore extends FsBlockstore {
     // out of another process's collection, as a flush does (else the collection deletes its block).
     try {
       await beginWriting(this.path)
+      this.unconfirmed.wrote()
       return await this.#put(key, value, options)
     } finally {
       await endWriting(this.path, { linger: true })

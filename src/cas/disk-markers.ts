@@ -58,7 +58,8 @@ export async function beginWriting(directory: string): Promise<void> {
     // The marker stayed since a lock read that saw no collector: none can have begun since.
     clearTimeout(lingering)
     lingersHere.delete(directory)
-  } else if (running === 0) {
+  } else if (running === 0 && !unconfirmedHere.has(directory)) {
+    // (Kept for blocks written unconfirmed, the marker stayed since such a lock read too.)
     confirmedHere.delete(directory)
     lostHere.delete(directory) // a marker written afresh, the collector lock read after it
     const marker = ownMarker(directory)
@@ -115,18 +116,27 @@ function keepMarker(directory: string): () => void {
  */
 function restoreMarker(directory: string): Promise<void> {
   lostHere.add(directory)
+  // Holds taken before are moot (a collection may have run): each store finds it at its next flush.
+  lossesHere.set(directory, (lossesHere.get(directory) ?? 0) + 1)
+  unconfirmedHere.delete(directory)
   confirmedHere.delete(directory) // no put's marker lingers: the next writer writes it and reads the lock
   const before = lastMarkerChange(directory)
   const restored = before.then(async () => {
     if (isWritingHere(directory))
       await writeFile(ownMarker(directory), await markerText(), { flag: 'wx' }).catch(() => {})
   })
+  // Only holds were writing (their lease found the loss): no writer of ours ends to stop the lease.
+  if (!isWritingHere(directory)) void restored.then(() => removeMarker(directory))
   markersHere.set(directory, restored)
   return restored
 }
 
-/** Whether a flush or put of this process runs (or a put's marker lingers) in `directory`. */
-const isWritingHere = (directory: string): boolean => flushesHere.has(directory) || lingersHere.has(directory)
+/**
+ * Whether a flush or put of this process runs in `directory`, a put's marker lingers, or a store holds
+ * blocks it wrote unconfirmed.
+ */
+const isWritingHere = (directory: string): boolean =>
+  flushesHere.has(directory) || lingersHere.has(directory) || unconfirmedHere.has(directory)
 
 /**
  * Checked once a block file is in place: refuses (a typed error) unless this process's marker stayed
@@ -143,6 +153,85 @@ export async function heldMarker(directory: string): Promise<void> {
   throw new StoreError(
     `cannot write to the disk store at ${directory}: this process's writer marker was removed while it wrote (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?); a collection may have deleted blocks this process wrote since. A flush's blocks stay buffered until its end finds the marker held: flush again to write them again. Blocks written between flushes when the write buffer filled (writeBufferBytes) are not kept: if it filled since a map's last root, open that root again and redo the changes made since`,
   )
+}
+
+/**
+ * Per directory, how many stores of this process hold blocks they wrote that no flush has confirmed
+ * yet (see {@link UnconfirmedWrites}): while any does, this process is writing there.
+ */
+const unconfirmedHere = new Map<string, number>()
+/** Per directory, how many times this process's marker was found lost: holds taken before are moot. */
+const lossesHere = new Map<string, number>()
+
+/**
+ * One store's blocks written and not yet confirmed by a flush's end. A full write buffer writes
+ * blocks before `flush()`, in no root yet: from its first put this process's marker stays (other
+ * processes' collections are refused, as while a put runs) until a flush's end finds it held. A
+ * marker lost meanwhile drops every hold; a store that wrote before a flush then fails every flush.
+ */
+export class UnconfirmedWrites {
+  readonly #directory: string
+  /** The loss count when this store's hold was taken; undefined: no hold. */
+  #heldAt: number | undefined
+  /** Blocks left the buffer with no confirming flush (it filled) since the last confirmed one. */
+  #early = false
+  /** Such blocks were written before a lost marker: a collection may have deleted them. */
+  #lost = false
+
+  constructor(directory: string) {
+    this.#directory = directory
+  }
+
+  /** Blocks are leaving the write buffer without a confirming flush (called in the buffer's turn). */
+  writingEarly(): void {
+    this.#early = true
+  }
+
+  /** A put of the store began writing (its marker confirmed): the marker stays from now. */
+  wrote(): void {
+    this.#dropMoot()
+    if (this.#heldAt !== undefined) return
+    const directory = this.#directory
+    this.#heldAt = lossesHere.get(directory) ?? 0
+    unconfirmedHere.set(directory, (unconfirmedHere.get(directory) ?? 0) + 1)
+  }
+
+  /** At a flush's end (the buffer's turn): refuses (typed) unless every block written since the last is safe. */
+  async confirm(): Promise<void> {
+    try {
+      await heldMarker(this.#directory)
+      this.#dropMoot()
+    } catch (error) {
+      if (this.#early) this.#lost = true
+      throw error
+    } finally {
+      this.#release()
+    }
+    if (this.#lost) {
+      throw new StoreError(
+        `cannot flush to the disk store at ${this.#directory}: this process's writer marker was removed (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?) after this store wrote blocks before a flush (its write buffer filled: writeBufferBytes); a collection may have deleted them, so no flush of this store can return a whole root: open the store again (DiskStore.open), open the map's last root and redo the changes made since`,
+      )
+    }
+    this.#early = false
+  }
+
+  /** A hold a loss dropped: blocks written before a flush under it may be gone. */
+  #dropMoot(): void {
+    if (this.#heldAt === undefined || this.#heldAt === (lossesHere.get(this.#directory) ?? 0)) return
+    if (this.#early) this.#lost = true
+    this.#heldAt = undefined
+  }
+
+  #release(): void {
+    if (this.#heldAt === undefined) return
+    this.#heldAt = undefined
+    const directory = this.#directory
+    const left = (unconfirmedHere.get(directory) ?? 1) - 1
+    if (left > 0) return void unconfirmedHere.set(directory, left)
+    unconfirmedHere.delete(directory)
+    // The last writer of ours left it for these blocks: removed now (a flush running removes it at its end).
+    if (!isWritingHere(directory)) void removeMarker(directory)
+  }
 }
 
 /** This process's marker text (its pid and start time do not change: read once). */
@@ -174,6 +263,8 @@ export async function endWriting(directory: string, { linger = false } = {}): Pr
   const left = (flushesHere.get(directory) ?? 1) - 1
   if (left > 0) return void flushesHere.set(directory, left)
   flushesHere.delete(directory)
+  // Blocks written and not confirmed yet: the marker stays until their store's flush confirms them.
+  if (unconfirmedHere.has(directory)) return
   if (linger && confirmedHere.has(directory) && !lingersHere.has(directory)) {
     // Not unref'd: an exiting process removes its marker first (a few ms later).
     lingersHere.set(
@@ -195,7 +286,7 @@ async function removeMarker(directory: string): Promise<void> {
   // kept otherwise would hold other processes' collections off while this one lives.
   if (await removedLeftovers(directory)) {
     // A writer that began meanwhile wrote the marker again (or is writing it): it is its own now.
-    if (flushesHere.has(directory) || lingersHere.has(directory)) return
+    if (isWritingHere(directory)) return
     confirmedHere.delete(directory)
     leasesHere.get(directory)?.()
     leasesHere.delete(directory)

@@ -6,7 +6,13 @@ import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
-import { BlockstoreStore, type BlockstoreStoreOptions, CONFIRM_FLUSH, MAX_PUT_BYTES } from './blockstore.js'
+import {
+  BlockstoreStore,
+  type BlockstoreStoreOptions,
+  CONFIRM_FLUSH,
+  type FlushConfirmation,
+  MAX_PUT_BYTES,
+} from './blockstore.js'
 import { type CollectableAccess, collectable } from './collectable.js'
 import { blockFile, CleaningFsBlockstore } from './disk-blockstore.js'
 import { isOurs, releaseLock, takeLock } from './disk-lock.js'
@@ -14,7 +20,6 @@ import {
   beginWriting,
   endWriting,
   GC_LOCK,
-  heldMarker,
   isMarker,
   isOwnMarker,
   isWriterAlive,
@@ -80,6 +85,7 @@ export class DiskStore extends BlockstoreStore {
   private constructor(blockstore: CleaningFsBlockstore, options: BlockstoreStoreOptions) {
     super(blockstore, options)
     this.directory = blockstore.path
+    this.#unconfirmed = blockstore.unconfirmed
     // Its `chunkSize` (checked by now: a value's largest block), and at least a gateway's 4 MiB (a CAR's).
     this.#maxBlockBytes = Math.max(MAX_BLOCK_BYTES, options.chunkSize ?? 0)
     // Reads allow more: a store opened on the same directory with a larger chunkSize wrote its blocks
@@ -88,6 +94,7 @@ export class DiskStore extends BlockstoreStore {
   }
 
   readonly #maxBlockBytes: number
+  readonly #unconfirmed: FlushConfirmation
 
   /** The largest block this store writes and reads: a larger block file (a stranger's) is not read whole. */
   override get [MAX_PUT_BYTES](): number {
@@ -95,11 +102,12 @@ export class DiskStore extends BlockstoreStore {
   }
 
   /**
-   * Checked per put, and once more at a flush's end (a marker lost after the last put: a collection
-   * ran meanwhile). Until it passes, the flush's blocks stay buffered: flushing again writes them again.
+   * The marker checked per put, and once more at a flush's end (a marker lost after the last put: a
+   * collection ran meanwhile). Until it passes, the flush's blocks stay buffered: flushing again writes
+   * them again. Blocks written before a flush (a full buffer) keep the marker until it passes.
    */
-  get [CONFIRM_FLUSH](): () => Promise<void> {
-    return () => heldMarker(this.directory)
+  get [CONFIRM_FLUSH](): FlushConfirmation {
+    return this.#unconfirmed
   }
 
   override get description(): string {
