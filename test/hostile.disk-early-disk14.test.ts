@@ -5,7 +5,7 @@
 // collection runs in a real child process (test/helpers/gc-child.ts).
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import fs, { mkdtemp, rm } from 'node:fs/promises'
+import fs, { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { syncBuiltinESMExports } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -190,4 +190,41 @@ describe('DiskStore: blocks written before a flush, its marker lost meanwhile', 
       assert.equal(await ownMarkerIn(directory), undefined, 'no marker is left behind')
     })
   }
+})
+
+describe('DiskStore: a process that wrote blocks before a flush and ends without one', () => {
+  it('removes its marker as it exits: another process collects at once', async (t) => {
+    await loadBlake3()
+    const seed = testSeed()
+    const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-disk14-'))
+    t.after(() => rm(directory, { recursive: true, force: true }))
+    const store = await DiskStore.open(directory)
+    const base = await (await HAMT.create<string>({ store })).flush()
+    const script = `
+      import { HAMT } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)}
+      import { DiskStore } from ${JSON.stringify(new URL('../src/node/index.ts', import.meta.url).href)}
+      const store = await DiskStore.open(${JSON.stringify(directory)}, { writeBufferBytes: 1024 })
+      const map = await HAMT.create({ store })
+      for (const [key, value] of ${JSON.stringify(seededEntries(seed, 50))}) await map.set(key, value)
+      const markers = (await import('node:fs')).readdirSync(store.directory).filter((name) => name.startsWith('.ts-hamt-writing-'))
+      process.stdout.write(JSON.stringify(markers))
+    `
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script])
+    t.after(() => child.kill('SIGKILL'))
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk
+    })
+    const code = await new Promise((resolve) => child.once('exit', resolve))
+    assert.equal(code, 0, stderr)
+    assert.equal((JSON.parse(stdout) as string[]).length, 1, 'the child kept its marker while it lived')
+    const markers = (await readdir(directory)).filter((name) => name.startsWith('.ts-hamt-writing-'))
+    assert.deepEqual(markers, [], 'the exited child left its marker')
+    const result = await collectGarbage(store, { keep: [base] })
+    assert.ok(result.removed > 0, `seed ${seed}: the child's blocks, in no root, are collected`)
+  })
 })

@@ -7,14 +7,8 @@ import { FsBlockstore } from 'blockstore-fs'
 import type { CID } from 'multiformats/cid'
 import { StoreError } from '../errors.js'
 import { COLLECTION_KEY } from './blockstore.js'
-import {
-  beginWriting,
-  endWriting,
-  heldMarker,
-  leftOver,
-  MARKER_TOKEN,
-  UnconfirmedWrites,
-} from './disk-markers.js'
+import { MARKER_TOKEN } from './disk-marker-names.js'
+import { beginWriting, endWriting, heldMarker, leftOver, UnconfirmedWrites } from './disk-markers.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
 import { openRegularFile, readUpTo } from './regular-file.js'

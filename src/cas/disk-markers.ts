@@ -1,30 +1,16 @@
 // The disk store's writer markers (`.ts-hamt-writing-<pid>-<token>`): which processes are writing
 // blocks into a directory, so a collection (or an `open` cleaning up) leaves their blocks in flight
 // alone. Node-only: imported only by the disk store.
-import { randomBytes } from 'node:crypto'
-import { lstat, readdir, rm, utimes, writeFile } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
+import { lstat, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoreError } from '../errors.js'
 import { isOurs, isOwnerAlive, LEASE_MS, markerOwner, ownerText, readOwner, STALE_MS } from './disk-lock.js'
+import { GC_LOCK, isOwnMarker, MARKER_TOKEN, WRITING_MARKER, writerPid } from './disk-marker-names.js'
 
-/** Held by the process collecting garbage in the directory (see `disk-lock.ts`, `car/gc.ts`). */
-export const GC_LOCK = '.ts-hamt-gc'
-/**
- * Marks a directory a process is writing blocks into (followed by its pid and a token; the text names
- * it as `disk-lock.ts` does). Older versions' carry the pid alone.
- */
-export const WRITING_MARKER = '.ts-hamt-writing-'
-/**
- * This process's own, beside its pid: two containers' pid 1 on one volume keep two markers (one's end
- * removed the other's when they shared one).
- */
-export const MARKER_TOKEN = randomBytes(8).toString('hex')
-const MARKER_NAME = /^\.ts-hamt-writing-([1-9]\d{0,15})(?:-([0-9a-f]{16}))?$/
 /** This process's marker in `directory`. */
 const ownMarker = (directory: string): string =>
   join(directory, `${WRITING_MARKER}${process.pid}-${MARKER_TOKEN}`)
-/** Markers judged in a directory at most: more are refused (a collection) or left (clean-up). */
-export const MAX_MARKERS = 1024
 /** Per directory, the lease on this process's marker while it is there (its stop). */
 const leasesHere = new Map<string, () => void>()
 
@@ -194,6 +180,8 @@ export class UnconfirmedWrites {
     const directory = this.#directory
     this.#heldAt = lossesHere.get(directory) ?? 0
     unconfirmedHere.set(directory, (unconfirmedHere.get(directory) ?? 0) + 1)
+    if (!exitHooked) process.once('exit', removeHeldMarkers)
+    exitHooked = true
   }
 
   /** At a flush's end (the buffer's turn): refuses (typed) unless every block written since the last is safe. */
@@ -231,6 +219,21 @@ export class UnconfirmedWrites {
     unconfirmedHere.delete(directory)
     // The last writer of ours left it for these blocks: removed now (a flush running removes it at its end).
     if (!isWritingHere(directory)) void removeMarker(directory)
+  }
+}
+
+let exitHooked = false
+/**
+ * At exit, the markers kept only for blocks written unconfirmed (no timer keeps the process alive
+ * for them): a dead writer's marker is removed by the next collection anyway, this saves it the work.
+ */
+function removeHeldMarkers(): void {
+  for (const directory of unconfirmedHere.keys()) {
+    // A write cut short leaves temporary files: its marker tells the next `open` to remove them.
+    if (flushesHere.has(directory) || leftoversHere.has(directory)) continue
+    try {
+      rmSync(ownMarker(directory), { force: true })
+    } catch {}
   }
 }
 
@@ -332,54 +335,6 @@ export async function collectorElsewhere(directory: string): Promise<number | un
   // Ours by its text, not its pid: a collector in another container may be pid 1 as this one is.
   if (owner?.pid === undefined || isOurs(owner)) return undefined
   return (await isOwnerAlive(owner)) ? owner.pid : undefined
-}
-
-/** A shard folder's name (see `disk.ts`). */
-export const SHARD = /^[A-Z2-7]+$/
-
-/**
- * Removes dead writers' markers (names from one `readdir` of `directory`, judged dead by the caller,
- * who holds the collector lock) and the temporary files their names' pid and token say are theirs
- * (see `disk.ts`'s `temporaryFile`). An older version's marker (a pid alone) or a stranger's is left
- * to `open`'s clean-up; what cannot be removed is left.
- */
-export async function removeDeadWriters(directory: string, dead: readonly string[]): Promise<void> {
-  const suffixes = new Set<string>()
-  const markers: string[] = []
-  for (const name of dead) {
-    const parts = MARKER_NAME.exec(name)
-    if (parts?.[2] === undefined) continue
-    suffixes.add(`.data.${parts[1]}.${parts[2]}.tmp`)
-    markers.push(name)
-  }
-  if (markers.length === 0) return
-  for (const shard of await readdir(directory, { withFileTypes: true })) {
-    if (!shard.isDirectory() || !SHARD.test(shard.name)) continue
-    for (const file of await readdir(join(directory, shard.name)).catch(() => [])) {
-      const at = file.indexOf('.data.')
-      if (at > 0 && suffixes.has(file.slice(at)))
-        await rm(join(directory, shard.name, file), { force: true }).catch(() => {})
-    }
-  }
-  // Last: a marker left (a removal cut short) still says its temporary files are a dead writer's.
-  for (const name of markers) await rm(join(directory, name), { force: true }).catch(() => {})
-}
-
-/** Whether `name` is a writer marker's (any version's, or a stranger's file by that name). */
-export function isMarker(name: string): boolean {
-  return name.startsWith(WRITING_MARKER)
-}
-
-/** Whether `name` is this process's own marker. */
-export function isOwnMarker(name: string): boolean {
-  const parts = MARKER_NAME.exec(name)
-  return parts?.[2] === MARKER_TOKEN && Number(parts[1]) === process.pid
-}
-
-/** The pid a writer marker's name carries, or undefined (a stranger's name). */
-export function writerPid(name: string): number | undefined {
-  const pid = MARKER_NAME.exec(name)?.[1]
-  return pid === undefined ? undefined : Number(pid)
 }
 
 /**

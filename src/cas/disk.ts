@@ -17,18 +17,15 @@ import { type CollectableAccess, collectable } from './collectable.js'
 import { blockFile, CleaningFsBlockstore } from './disk-blockstore.js'
 import { isOurs, releaseLock, takeLock } from './disk-lock.js'
 import {
-  beginWriting,
-  endWriting,
   GC_LOCK,
   isMarker,
   isOwnMarker,
-  isWriterAlive,
   MAX_MARKERS,
   removeDeadWriters,
   SHARD,
   writerPid,
-  writingHere,
-} from './disk-markers.js'
+} from './disk-marker-names.js'
+import { beginWriting, endWriting, isWriterAlive, writingHere } from './disk-markers.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
 
@@ -61,7 +58,10 @@ const MAX_READ_BYTES = 64 << 20
  * A store in a local directory, with no daemon: one file per block (`blockstore-fs`'s layout, as
  * Helia's and js-ipfs's on-disk repos), each written to a temporary file and renamed into place, so
  * a crashed process leaves whole blocks or none. Blocks are written on flush: a root returned by
- * `HAMT.flush()` has every block it needs on disk. IDs equal {@link KuboStore}'s for the same data.
+ * `HAMT.flush()` has every block it needs on disk. A full write buffer (`writeBufferBytes`) writes
+ * blocks before a flush: from then until a flush of this store ends, other processes' garbage
+ * collections in the directory are refused (those blocks are in no root yet), so a store that never
+ * flushes holds them off while its process lives. IDs equal {@link KuboStore}'s for the same data.
  * A failed write (a full disk) removes its temporary file; those of a process killed while writing
  * are removed by the next `open` once no process is writing. Its largest block is its `chunkSize`, and
  * at least 4 MiB (a gateway's limit): `putBlock` refuses a larger one. It reads block files up to that
