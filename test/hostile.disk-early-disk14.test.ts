@@ -9,7 +9,7 @@ import fs, { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { syncBuiltinESMExports } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, it, mock } from 'node:test'
+import { afterEach, describe, it, mock, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { collectGarbage, loadBlake3 } from '../src/blocks.js'
 import { LEASE_MS } from '../src/cas/disk-lock.js'
@@ -19,22 +19,9 @@ import { assertTypedError } from './helpers/hostile.js'
 import { deleteBlockFiles, ownMarkerIn } from './helpers/lost-marker.js'
 import { mulberry32, testSeed } from './helpers/random.js'
 
-/** A collection in another process keeping `root`: its result, or the message it was refused with. */
-function collectElsewhere(
-  directory: string,
-  root: StoreId,
-): Promise<{ removed: number } | { refused: string }> {
-  // gc-child kills itself after that many deletes: never here.
-  const args = [
-    '--import',
-    'tsx',
-    'test/helpers/gc-child.ts',
-    directory,
-    String(root),
-    'delete',
-    '1000000000',
-  ]
-  const child = spawn(process.execPath, args)
+/** Runs a child Node (tsx loaded) to its end: its exit code and output. */
+function runChild(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args])
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => {
@@ -45,12 +32,26 @@ function collectElsewhere(
   })
   return new Promise((resolve, reject) => {
     child.once('error', reject)
-    child.once('exit', (code) => {
-      if (code === 0) return resolve(JSON.parse(stdout) as { removed: number })
-      if (/ERR_STORE|is writing to it/.test(stderr)) return resolve({ refused: stderr })
-      reject(new Error(`the collecting child exited ${code}: ${stderr}`))
-    })
+    child.once('exit', (code) => resolve({ code, stdout, stderr }))
   })
+}
+
+/** A collection in another process keeping `root`: its result, or the message it was refused with. */
+async function collectElsewhere(
+  directory: string,
+  root: StoreId,
+): Promise<{ removed: number } | { refused: string }> {
+  // gc-child kills itself after that many deletes: never here.
+  const { code, stdout, stderr } = await runChild([
+    'test/helpers/gc-child.ts',
+    directory,
+    String(root),
+    'delete',
+    '1000000000',
+  ])
+  if (code === 0) return JSON.parse(stdout) as { removed: number }
+  if (/ERR_STORE|is writing to it/.test(stderr)) return { refused: stderr }
+  throw new Error(`the collecting child exited ${code}: ${stderr}`)
 }
 
 /** `count` seeded entries, each value long enough to be its own block (so a small buffer fills). */
@@ -76,19 +77,29 @@ async function assertEveryEntry(directory: string, root: StoreId, entries: [stri
   )
 }
 
+/**
+ * A map on a fresh directory (removed after the test) flushed once empty (`base`), then given 200
+ * seeded entries through a 1 KiB write buffer: most of its blocks written before its next flush.
+ */
+async function mapWrittenEarly(t: TestContext) {
+  await loadBlake3()
+  const seed = testSeed()
+  const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-disk14-'))
+  t.after(() => rm(directory, { recursive: true, force: true }))
+  const map = await HAMT.create<string>({
+    store: await DiskStore.open(directory, { writeBufferBytes: 1024 }),
+  })
+  const base = await map.flush()
+  const entries = seededEntries(seed, 200)
+  for (const [key, value] of entries) await map.set(key, value)
+  // Past the 5 ms a put's marker lingers: before, no marker said this process had blocks in flight.
+  await sleep(50)
+  return { seed, directory, map, base, entries }
+}
+
 describe('DiskStore: blocks written before a flush (a full write buffer)', () => {
   it("are not deleted by another process's collection before the flush: it is refused", async (t) => {
-    await loadBlake3()
-    const seed = testSeed()
-    const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-disk14-'))
-    t.after(() => rm(directory, { recursive: true, force: true }))
-    const store = await DiskStore.open(directory, { writeBufferBytes: 1024 })
-    const map = await HAMT.create<string>({ store })
-    const base = await map.flush()
-    const entries = seededEntries(seed, 200)
-    for (const [key, value] of entries) await map.set(key, value)
-    // Past the 5 ms a put's marker lingers: before, no marker said this process had blocks in flight.
-    await sleep(50)
+    const { seed, directory, map, base, entries } = await mapWrittenEarly(t)
     assert.ok((await ownMarkerIn(directory)) !== undefined, 'the marker stays while blocks are unconfirmed')
     const during = await collectElsewhere(directory, base)
     assert.ok('refused' in during, `seed ${seed}: the collection ran and removed ${JSON.stringify(during)}`)
@@ -102,16 +113,7 @@ describe('DiskStore: blocks written before a flush (a full write buffer)', () =>
   })
 
   it("survive this process's own collection before the flush (the map's unflushed state is kept)", async (t) => {
-    await loadBlake3()
-    const seed = testSeed()
-    const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-disk14-'))
-    t.after(() => rm(directory, { recursive: true, force: true }))
-    const store = await DiskStore.open(directory, { writeBufferBytes: 1024 })
-    const map = await HAMT.create<string>({ store })
-    const base = await map.flush()
-    const entries = seededEntries(seed, 200)
-    for (const [key, value] of entries) await map.set(key, value)
-    await sleep(50)
+    const { seed, directory, map, base, entries } = await mapWrittenEarly(t)
     // Through another store on the directory, as a separate part of the program would.
     const result = await collectGarbage(await DiskStore.open(directory), { keep: [base] })
     const root = await map.flush()
@@ -209,17 +211,7 @@ describe('DiskStore: a process that wrote blocks before a flush and ends without
       const markers = (await import('node:fs')).readdirSync(store.directory).filter((name) => name.startsWith('.ts-hamt-writing-'))
       process.stdout.write(JSON.stringify(markers))
     `
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script])
-    t.after(() => child.kill('SIGKILL'))
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk
-    })
-    const code = await new Promise((resolve) => child.once('exit', resolve))
+    const { code, stdout, stderr } = await runChild(['--input-type=module', '-e', script])
     assert.equal(code, 0, stderr)
     assert.equal((JSON.parse(stdout) as string[]).length, 1, 'the child kept its marker while it lived')
     const markers = (await readdir(directory)).filter((name) => name.startsWith('.ts-hamt-writing-'))
