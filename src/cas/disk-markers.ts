@@ -44,7 +44,7 @@ export async function beginWriting(directory: string): Promise<void> {
     // The marker stayed since a lock read that saw no collector: none can have begun since.
     clearTimeout(lingering)
     lingersHere.delete(directory)
-  } else if (running === 0 && !unconfirmedHere.has(directory)) {
+  } else if (running === 0 && !holdersHere.has(directory)) {
     // (Kept for blocks written unconfirmed, the marker stayed since such a lock read too.)
     confirmedHere.delete(directory)
     lostHere.delete(directory) // a marker written afresh, the collector lock read after it
@@ -104,7 +104,7 @@ function restoreMarker(directory: string): Promise<void> {
   lostHere.add(directory)
   // Holds taken before are moot (a collection may have run): each store finds it at its next flush.
   lossesHere.set(directory, (lossesHere.get(directory) ?? 0) + 1)
-  unconfirmedHere.delete(directory)
+  holdersHere.delete(directory)
   confirmedHere.delete(directory) // no put's marker lingers: the next writer writes it and reads the lock
   const before = lastMarkerChange(directory)
   const restored = before.then(async () => {
@@ -122,7 +122,7 @@ function restoreMarker(directory: string): Promise<void> {
  * blocks it wrote unconfirmed.
  */
 const isWritingHere = (directory: string): boolean =>
-  flushesHere.has(directory) || lingersHere.has(directory) || unconfirmedHere.has(directory)
+  flushesHere.has(directory) || lingersHere.has(directory) || holdersHere.has(directory)
 
 /**
  * Checked once a block file is in place: refuses (a typed error) unless this process's marker stayed
@@ -142,10 +142,10 @@ export async function heldMarker(directory: string): Promise<void> {
 }
 
 /**
- * Per directory, how many stores of this process hold blocks they wrote that no flush has confirmed
- * yet (see {@link UnconfirmedWrites}): while any does, this process is writing there.
+ * Per directory, the stores of this process holding the marker for blocks they wrote that are in no
+ * root yet (see {@link UnconfirmedWrites}): while any does, this process is writing there.
  */
-const unconfirmedHere = new Map<string, number>()
+const holdersHere = new Map<string, Set<UnconfirmedWrites>>()
 /** Per directory, how many times this process's marker was found lost: holds taken before are moot. */
 const lossesHere = new Map<string, number>()
 
@@ -163,6 +163,19 @@ export class UnconfirmedWrites {
   #early = false
   /** Such blocks were written before a lost marker: a collection may have deleted them. */
   #lost = false
+  /** Puts begun, ever, and their count at the last confirmed flush: a hold kept goes only with none since. */
+  #puts = 0
+  #confirmedAt = 0
+  /** Whether a writer of this process has unflushed changes no flush under way roots (see {@link keepWhile}). */
+  #unrooted: () => boolean = () => false
+
+  /**
+   * A confirmed flush keeps the hold while `unrooted()` says a writer's changes are in no root yet:
+   * the flush wrote blocks of theirs (buffered, or written early) that only their own flush roots.
+   */
+  keepWhile(unrooted: () => boolean): void {
+    this.#unrooted = unrooted
+  }
 
   constructor(directory: string) {
     this.#directory = directory
@@ -175,32 +188,50 @@ export class UnconfirmedWrites {
 
   /** A put of the store began writing (its marker confirmed): the marker stays from now. */
   wrote(): void {
+    this.#puts++
     this.#dropMoot()
     if (this.#heldAt !== undefined) return
     const directory = this.#directory
     this.#heldAt = lossesHere.get(directory) ?? 0
-    unconfirmedHere.set(directory, (unconfirmedHere.get(directory) ?? 0) + 1)
+    const holders = holdersHere.get(directory) ?? new Set()
+    holdersHere.set(directory, holders.add(this))
     if (!exitHooked) process.once('exit', removeHeldMarkers)
     exitHooked = true
   }
 
-  /** At a flush's end (the buffer's turn): refuses (typed) unless every block written since the last is safe. */
+  /**
+   * At a flush's end (the buffer's turn): refuses (typed) unless every block written since the last
+   * is safe; then the hold goes, unless another writer's blocks are in no root yet (see {@link keepWhile}).
+   */
   async confirm(): Promise<void> {
     try {
       await heldMarker(this.#directory)
-      this.#dropMoot()
     } catch (error) {
       if (this.#early) this.#lost = true
-      throw error
-    } finally {
       this.#release()
+      throw error
     }
+    this.#dropMoot()
     if (this.#lost) {
+      this.#release()
       throw new StoreError(
         `cannot flush to the disk store at ${this.#directory}: this process's writer marker was removed (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?) after this store wrote blocks before a flush (its write buffer filled: writeBufferBytes); a collection may have deleted them, so no flush of this store can return a whole root: open the store again (DiskStore.open), open the map's last root and redo the changes made since`,
       )
     }
+    this.#confirmedAt = this.#puts
+    // Kept, what it wrote for them counts as written early: a loss from now on may delete it.
+    this.#early = this.#heldAt !== undefined && this.#unrooted()
+    if (!this.#early) this.#release()
+    // A writer this flush roots may be what kept another store's hold (stores share a directory).
+    for (const other of [...(holdersHere.get(this.#directory) ?? [])]) if (other !== this) other.#settle()
+  }
+
+  /** Lets a kept hold go once no put came since its confirmed flush and no writer's changes are in no root. */
+  #settle(): void {
+    this.#dropMoot()
+    if (this.#heldAt === undefined || this.#puts !== this.#confirmedAt || this.#unrooted()) return
     this.#early = false
+    this.#release()
   }
 
   /** A hold a loss dropped: blocks written before a flush under it may be gone. */
@@ -211,12 +242,14 @@ export class UnconfirmedWrites {
   }
 
   #release(): void {
+    this.#dropMoot() // a hold a loss dropped took its count with it
     if (this.#heldAt === undefined) return
     this.#heldAt = undefined
     const directory = this.#directory
-    const left = (unconfirmedHere.get(directory) ?? 1) - 1
-    if (left > 0) return void unconfirmedHere.set(directory, left)
-    unconfirmedHere.delete(directory)
+    const holders = holdersHere.get(directory)
+    holders?.delete(this)
+    if (holders?.size !== 0) return
+    holdersHere.delete(directory)
     // The last writer of ours left it for these blocks: removed now (a flush running removes it at its end).
     if (!isWritingHere(directory)) void removeMarker(directory)
   }
@@ -228,7 +261,7 @@ let exitHooked = false
  * for them): a dead writer's marker is removed by the next collection anyway, this saves it the work.
  */
 function removeHeldMarkers(): void {
-  for (const directory of unconfirmedHere.keys()) {
+  for (const directory of holdersHere.keys()) {
     // A write cut short leaves temporary files: its marker tells the next `open` to remove them.
     if (flushesHere.has(directory) || leftoversHere.has(directory)) continue
     try {
@@ -267,7 +300,7 @@ export async function endWriting(directory: string, { linger = false } = {}): Pr
   if (left > 0) return void flushesHere.set(directory, left)
   flushesHere.delete(directory)
   // Blocks written and not confirmed yet: the marker stays until their store's flush confirms them.
-  if (unconfirmedHere.has(directory)) return
+  if (holdersHere.has(directory)) return
   if (linger && confirmedHere.has(directory) && !lingersHere.has(directory)) {
     // Not unref'd: an exiting process removes its marker first (a few ms later).
     lingersHere.set(

@@ -13,7 +13,7 @@ import {
   type FlushConfirmation,
   MAX_PUT_BYTES,
 } from './blockstore.js'
-import { type CollectableAccess, collectable } from './collectable.js'
+import { type CollectableAccess, collectable, unrootedWriter } from './collectable.js'
 import { blockFile, CleaningFsBlockstore } from './disk-blockstore.js'
 import { isOurs, releaseLock, takeLock } from './disk-lock.js'
 import {
@@ -59,9 +59,9 @@ const MAX_READ_BYTES = 64 << 20
  * Helia's and js-ipfs's on-disk repos), each written to a temporary file and renamed into place, so
  * a crashed process leaves whole blocks or none. Blocks are written on flush: a root returned by
  * `HAMT.flush()` has every block it needs on disk. A full write buffer (`writeBufferBytes`) writes
- * blocks before a flush: from then until a flush of this store ends, other processes' garbage
- * collections in the directory are refused (those blocks are in no root yet), so a store that never
- * flushes holds them off while its process lives. IDs equal {@link KuboStore}'s for the same data.
+ * blocks before a flush (and a flush writes every map's buffered blocks): from then until no map of
+ * this process on the directory has unflushed changes, other processes' garbage collections in it are
+ * refused (those blocks are in no root yet), so a map that never flushes holds them off while it lives. IDs equal {@link KuboStore}'s for the same data.
  * A failed write (a full disk) removes its temporary file; those of a process killed while writing
  * are removed by the next `open` once no process is writing. Its largest block is its `chunkSize`, and
  * at least 4 MiB (a gateway's limit): `putBlock` refuses a larger one. It reads block files up to that
@@ -86,6 +86,9 @@ export class DiskStore extends BlockstoreStore {
     super(blockstore, options)
     this.directory = blockstore.path
     this.#unconfirmed = blockstore.unconfirmed
+    // Every writer on the directory in this process (the registry is the directory's, not this store's).
+    const access = super[collectable]()
+    blockstore.unconfirmed.keepWhile(() => unrootedWriter(access.writers()))
     // Its `chunkSize` (checked by now: a value's largest block), and at least a gateway's 4 MiB (a CAR's).
     this.#maxBlockBytes = Math.max(MAX_BLOCK_BYTES, options.chunkSize ?? 0)
     // Reads allow more: a store opened on the same directory with a larger chunkSize wrote its blocks
