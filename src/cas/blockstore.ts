@@ -3,7 +3,7 @@ import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, InvalidValueError, StoreError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
 import type { Batch, BufferedBlock } from './block-buffer.js'
-import { BufferedBlocks, codecCode } from './buffered-blocks.js'
+import { BufferedBlocks, codecCode, type FlushConfirmation } from './buffered-blocks.js'
 import { CidQueue } from './cid-queue.js'
 import { afterMicrotasks, type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
 import { concatBytes } from './concat.js'
@@ -23,19 +23,8 @@ export const COLLECTION_KEY: unique symbol = Symbol('ts-hamt.collectionKey')
 /** The key of a store's largest block for `putBlock` (a DiskStore's, which reads no larger block file). */
 export const MAX_PUT_BYTES: unique symbol = Symbol('ts-hamt.maxPutBytes')
 
-/** The key of a store's {@link FlushConfirmation} (a DiskStore's: its writer marker). */
+/** The key of a store's `FlushConfirmation` (see `buffered-blocks.ts`; a DiskStore's: its writer marker). */
 export const CONFIRM_FLUSH: unique symbol = Symbol('ts-hamt.confirmFlush')
-
-/** How a store confirms that the blocks it wrote are still there (see {@link CONFIRM_FLUSH}). */
-export interface FlushConfirmation {
-  /**
-   * Run at the end of each `flush` (a DiskStore's marker held: no other process's collection ran
-   * since the blocks were written); until it passes, the flush's blocks stay buffered.
-   */
-  confirm(): Promise<void>
-  /** Told, in the buffer's turn, before blocks leave a full write buffer with no flush to confirm them. */
-  writingEarly(): void
-}
 
 /**
  * The part of an `interface-blockstore` Blockstore this store uses. `get` may return the bytes, a

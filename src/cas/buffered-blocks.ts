@@ -26,6 +26,17 @@ export function isFileRoot(cid: CID): boolean {
   return cid.code === dagPbCode
 }
 
+/** How a store confirms that the blocks it wrote are still there (a store's, under `blockstore.ts`'s CONFIRM_FLUSH). */
+export interface FlushConfirmation {
+  /**
+   * Run at the end of each `flush` (a DiskStore's marker held: no other process's collection ran
+   * since the blocks were written); until it passes, the flush's blocks stay buffered.
+   */
+  confirm(): Promise<void>
+  /** Told, in the buffer's turn, before blocks leave a full write buffer with no flush to confirm them. */
+  writingEarly(): void
+}
+
 /** Where a CID store's blocks live beyond its write buffer (a blockstore, a Kubo daemon). */
 export interface BlockTransport {
   /** One block's bytes, checked against its CID; a BlockNotFoundError when it is not there. */

@@ -6,13 +6,8 @@ import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
-import {
-  BlockstoreStore,
-  type BlockstoreStoreOptions,
-  CONFIRM_FLUSH,
-  type FlushConfirmation,
-  MAX_PUT_BYTES,
-} from './blockstore.js'
+import { BlockstoreStore, type BlockstoreStoreOptions, CONFIRM_FLUSH, MAX_PUT_BYTES } from './blockstore.js'
+import type { FlushConfirmation } from './buffered-blocks.js'
 import { type CollectableAccess, collectable, unrootedWriter } from './collectable.js'
 import { blockFile, CleaningFsBlockstore } from './disk-blockstore.js'
 import { isOurs, releaseLock, takeLock } from './disk-lock.js'
