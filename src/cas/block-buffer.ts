@@ -158,9 +158,10 @@ export class BlockBuffer {
    * block of the flush stays for the next one to write again (a disk store's lost marker: another
    * process's collection may have deleted them). Either way the buffer holds no more than the flush's
    * own batch already keeps alive until its end, plus the saves made meanwhile (up to the limit).
+   * Without it, `unconfirmed` is told before blocks are written (in this flush's turn).
    */
-  flush(options?: AbortOptions, confirm?: () => Promise<void>): Promise<void> {
-    return this.#flushes.write(() => this.#flushNow(options, confirm), options?.signal)
+  flush(options?: AbortOptions, confirm?: () => Promise<void>, unconfirmed?: () => void): Promise<void> {
+    return this.#flushes.write(() => this.#flushNow(options, confirm, unconfirmed), options?.signal)
   }
 
   /** Runs `fn` between flushes: no buffered block is written while it runs (a sweep's deletes). */
@@ -171,12 +172,14 @@ export class BlockBuffer {
   async #flushNow(
     options: AbortOptions | undefined,
     confirm: (() => Promise<void>) | undefined,
+    unconfirmed: (() => void) | undefined,
   ): Promise<void> {
     this.#compact()
     if (this.#order.length === 0) return confirm?.()
     // Blocks buffered while this batch is written get positions after it and wait for the next flush.
     const batch = this.#order.slice() as Entry[]
     if (confirm !== undefined) return this.#flushConfirmed(batch, options, confirm)
+    unconfirmed?.()
     let reported = 0
     await this.#write(
       batch,

@@ -3,7 +3,7 @@ import { integerOption } from '../check.js'
 import { BlockNotFoundError, InvalidArgumentError, InvalidValueError, StoreError } from '../errors.js'
 import { mapPool } from '../util/pool.js'
 import type { Batch, BufferedBlock } from './block-buffer.js'
-import { BufferedBlocks, codecCode } from './buffered-blocks.js'
+import { BufferedBlocks, codecCode, type FlushConfirmation } from './buffered-blocks.js'
 import { CidQueue } from './cid-queue.js'
 import { afterMicrotasks, type CollectableAccess, collectable, WriterRegistry } from './collectable.js'
 import { concatBytes } from './concat.js'
@@ -23,10 +23,7 @@ export const COLLECTION_KEY: unique symbol = Symbol('ts-hamt.collectionKey')
 /** The key of a store's largest block for `putBlock` (a DiskStore's, which reads no larger block file). */
 export const MAX_PUT_BYTES: unique symbol = Symbol('ts-hamt.maxPutBytes')
 
-/**
- * The key of a store's check at the end of each `flush` that the blocks it wrote are still there (a
- * DiskStore's marker held: no other process's collection ran); until it passes they stay buffered.
- */
+/** The key of a store's `FlushConfirmation` (see `buffered-blocks.ts`; a DiskStore's: its writer marker). */
 export const CONFIRM_FLUSH: unique symbol = Symbol('ts-hamt.confirmFlush')
 
 /**
@@ -106,6 +103,7 @@ export class BlockstoreStore implements ContentAddressedStore {
       getBlock: (cid, options) => this.#read(cid, options),
       hasBlock: async (cid, options) => await this.blockstore.has(cid, options),
       writeBlocks: (blocks, written, options) => this.#write(blocks, written, options),
+      writingEarly: () => this.#confirmation?.writingEarly(),
     })
   }
 
@@ -224,7 +222,12 @@ export class BlockstoreStore implements ContentAddressedStore {
    * for the next flush; `HAMT.flush()` calls this before it commits a new root.
    */
   flush(options?: AbortOptions): Promise<void> {
-    return this.#blocks.flush(options, (this as { [CONFIRM_FLUSH]?: () => Promise<void> })[CONFIRM_FLUSH])
+    const confirmation = this.#confirmation
+    return this.#blocks.flush(options, confirmation && (() => confirmation.confirm()))
+  }
+
+  get #confirmation(): FlushConfirmation | undefined {
+    return (this as { [CONFIRM_FLUSH]?: FlushConfirmation })[CONFIRM_FLUSH]
   }
 
   /** What this store is, for messages. */

@@ -26,6 +26,17 @@ export function isFileRoot(cid: CID): boolean {
   return cid.code === dagPbCode
 }
 
+/** How a store confirms that the blocks it wrote are still there (a store's, under `blockstore.ts`'s CONFIRM_FLUSH). */
+export interface FlushConfirmation {
+  /**
+   * Run at the end of each `flush` (a DiskStore's marker held: no other process's collection ran
+   * since the blocks were written); until it passes, the flush's blocks stay buffered.
+   */
+  confirm(): Promise<void>
+  /** Told, in the buffer's turn, before blocks leave a full write buffer with no flush to confirm them. */
+  writingEarly(): void
+}
+
 /** Where a CID store's blocks live beyond its write buffer (a blockstore, a Kubo daemon). */
 export interface BlockTransport {
   /** One block's bytes, checked against its CID; a BlockNotFoundError when it is not there. */
@@ -33,6 +44,8 @@ export interface BlockTransport {
   hasBlock(cid: CID, options: AbortOptions): Promise<boolean>
   /** Writes buffered blocks (see {@link WriteBlocks}). */
   writeBlocks: WriteBlocks
+  /** Told, in the buffer's turn, before blocks leave a full buffer with no flush (see `FlushConfirmation`). */
+  writingEarly?(): void
   /** A value that is not buffered, when the transport reads values its own way (a gateway's ranges). */
   load?(cid: CID, options: LoadOptions): Promise<Uint8Array>
 }
@@ -100,7 +113,7 @@ export class BufferedBlocks {
     const own = copyBytes(bytes)
     await verifyBlock(cid, own, 'putBlock')
     // Not keeping a CAR's CID objects (and their own ArrayBuffers) is most of a tiny block's cost.
-    if (this.#buffer.add([{ cid, bytes: own }], false, batch)) await this.flush(options)
+    if (this.#buffer.add([{ cid, bytes: own }], false, batch)) await this.#flushFull(options)
   }
 
   /**
@@ -147,7 +160,12 @@ export class BufferedBlocks {
 
   /** Buffers blocks whose CIDs were computed here (copies are kept), flushing when the buffer is full. */
   async add(blocks: readonly BufferedBlock[], options?: AbortOptions): Promise<void> {
-    if (this.#buffer.add(blocks, true)) await this.flush(options)
+    if (this.#buffer.add(blocks, true)) await this.#flushFull(options)
+  }
+
+  /** A full buffer's flush: its blocks leave unconfirmed (the transport is told). */
+  #flushFull(options: AbortOptions | undefined): Promise<void> {
+    return this.#buffer.flush(options, undefined, this.#transport.writingEarly?.bind(this.#transport))
   }
 
   /** Runs `fn` between flushes: no buffered block reaches the transport while it runs. */

@@ -1,30 +1,16 @@
 // The disk store's writer markers (`.ts-hamt-writing-<pid>-<token>`): which processes are writing
 // blocks into a directory, so a collection (or an `open` cleaning up) leaves their blocks in flight
 // alone. Node-only: imported only by the disk store.
-import { randomBytes } from 'node:crypto'
-import { lstat, readdir, rm, utimes, writeFile } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
+import { lstat, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoreError } from '../errors.js'
 import { isOurs, isOwnerAlive, LEASE_MS, markerOwner, ownerText, readOwner, STALE_MS } from './disk-lock.js'
+import { GC_LOCK, isOwnMarker, MARKER_TOKEN, WRITING_MARKER, writerPid } from './disk-marker-names.js'
 
-/** Held by the process collecting garbage in the directory (see `disk-lock.ts`, `car/gc.ts`). */
-export const GC_LOCK = '.ts-hamt-gc'
-/**
- * Marks a directory a process is writing blocks into (followed by its pid and a token; the text names
- * it as `disk-lock.ts` does). Older versions' carry the pid alone.
- */
-export const WRITING_MARKER = '.ts-hamt-writing-'
-/**
- * This process's own, beside its pid: two containers' pid 1 on one volume keep two markers (one's end
- * removed the other's when they shared one).
- */
-export const MARKER_TOKEN = randomBytes(8).toString('hex')
-const MARKER_NAME = /^\.ts-hamt-writing-([1-9]\d{0,15})(?:-([0-9a-f]{16}))?$/
 /** This process's marker in `directory`. */
 const ownMarker = (directory: string): string =>
   join(directory, `${WRITING_MARKER}${process.pid}-${MARKER_TOKEN}`)
-/** Markers judged in a directory at most: more are refused (a collection) or left (clean-up). */
-export const MAX_MARKERS = 1024
 /** Per directory, the lease on this process's marker while it is there (its stop). */
 const leasesHere = new Map<string, () => void>()
 
@@ -58,7 +44,8 @@ export async function beginWriting(directory: string): Promise<void> {
     // The marker stayed since a lock read that saw no collector: none can have begun since.
     clearTimeout(lingering)
     lingersHere.delete(directory)
-  } else if (running === 0) {
+  } else if (running === 0 && !holdersHere.has(directory)) {
+    // (Kept for blocks written unconfirmed, the marker stayed since such a lock read too.)
     confirmedHere.delete(directory)
     lostHere.delete(directory) // a marker written afresh, the collector lock read after it
     const marker = ownMarker(directory)
@@ -115,18 +102,27 @@ function keepMarker(directory: string): () => void {
  */
 function restoreMarker(directory: string): Promise<void> {
   lostHere.add(directory)
+  // Holds taken before are moot (a collection may have run): each store finds it at its next flush.
+  lossesHere.set(directory, (lossesHere.get(directory) ?? 0) + 1)
+  holdersHere.delete(directory)
   confirmedHere.delete(directory) // no put's marker lingers: the next writer writes it and reads the lock
   const before = lastMarkerChange(directory)
   const restored = before.then(async () => {
     if (isWritingHere(directory))
       await writeFile(ownMarker(directory), await markerText(), { flag: 'wx' }).catch(() => {})
   })
+  // Only holds were writing (their lease found the loss): no writer of ours ends to stop the lease.
+  if (!isWritingHere(directory)) void restored.then(() => removeMarker(directory))
   markersHere.set(directory, restored)
   return restored
 }
 
-/** Whether a flush or put of this process runs (or a put's marker lingers) in `directory`. */
-const isWritingHere = (directory: string): boolean => flushesHere.has(directory) || lingersHere.has(directory)
+/**
+ * Whether a flush or put of this process runs in `directory`, a put's marker lingers, or a store holds
+ * blocks it wrote unconfirmed.
+ */
+const isWritingHere = (directory: string): boolean =>
+  flushesHere.has(directory) || lingersHere.has(directory) || holdersHere.has(directory)
 
 /**
  * Checked once a block file is in place: refuses (a typed error) unless this process's marker stayed
@@ -143,6 +139,135 @@ export async function heldMarker(directory: string): Promise<void> {
   throw new StoreError(
     `cannot write to the disk store at ${directory}: this process's writer marker was removed while it wrote (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?); a collection may have deleted blocks this process wrote since. A flush's blocks stay buffered until its end finds the marker held: flush again to write them again. Blocks written between flushes when the write buffer filled (writeBufferBytes) are not kept: if it filled since a map's last root, open that root again and redo the changes made since`,
   )
+}
+
+/**
+ * Per directory, the stores of this process holding the marker for blocks they wrote that are in no
+ * root yet (see {@link UnconfirmedWrites}): while any does, this process is writing there.
+ */
+const holdersHere = new Map<string, Set<UnconfirmedWrites>>()
+/** Per directory, how many times this process's marker was found lost: holds taken before are moot. */
+const lossesHere = new Map<string, number>()
+
+/**
+ * One store's blocks written and not yet confirmed by a flush's end. A full write buffer writes
+ * blocks before `flush()`, in no root yet: from its first put this process's marker stays (other
+ * processes' collections are refused, as while a put runs) until a flush's end finds it held. A
+ * marker lost meanwhile drops every hold; a store that wrote before a flush then fails every flush.
+ */
+export class UnconfirmedWrites {
+  readonly #directory: string
+  /** The loss count when this store's hold was taken; undefined: no hold. */
+  #heldAt: number | undefined
+  /** Blocks left the buffer with no confirming flush (it filled) since the last confirmed one. */
+  #early = false
+  /** Such blocks were written before a lost marker: a collection may have deleted them. */
+  #lost = false
+  /** Puts begun, ever, and their count at the last confirmed flush: a hold kept goes only with none since. */
+  #puts = 0
+  #confirmedAt = 0
+  /** Whether a writer of this process has unflushed changes no flush under way roots (see {@link keepWhile}). */
+  #unrooted: () => boolean = () => false
+
+  /**
+   * A confirmed flush keeps the hold while `unrooted()` says a writer's changes are in no root yet:
+   * the flush wrote blocks of theirs (buffered, or written early) that only their own flush roots.
+   */
+  keepWhile(unrooted: () => boolean): void {
+    this.#unrooted = unrooted
+  }
+
+  constructor(directory: string) {
+    this.#directory = directory
+  }
+
+  /** Blocks are leaving the write buffer without a confirming flush (called in the buffer's turn). */
+  writingEarly(): void {
+    this.#early = true
+  }
+
+  /** A put of the store began writing (its marker confirmed): the marker stays from now. */
+  wrote(): void {
+    this.#puts++
+    this.#dropMoot()
+    if (this.#heldAt !== undefined) return
+    const directory = this.#directory
+    this.#heldAt = lossesHere.get(directory) ?? 0
+    const holders = holdersHere.get(directory) ?? new Set()
+    holdersHere.set(directory, holders.add(this))
+    if (!exitHooked) process.once('exit', removeHeldMarkers)
+    exitHooked = true
+  }
+
+  /**
+   * At a flush's end (the buffer's turn): refuses (typed) unless every block written since the last
+   * is safe; then the hold goes, unless another writer's blocks are in no root yet (see {@link keepWhile}).
+   */
+  async confirm(): Promise<void> {
+    try {
+      await heldMarker(this.#directory)
+    } catch (error) {
+      if (this.#early) this.#lost = true
+      this.#release()
+      throw error
+    }
+    this.#dropMoot()
+    if (this.#lost) {
+      this.#release()
+      throw new StoreError(
+        `cannot flush to the disk store at ${this.#directory}: this process's writer marker was removed (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?) after this store wrote blocks before a flush (its write buffer filled: writeBufferBytes); a collection may have deleted them, so no flush of this store can return a whole root: open the store again (DiskStore.open), open the map's last root and redo the changes made since`,
+      )
+    }
+    this.#confirmedAt = this.#puts
+    // Kept, what it wrote for them counts as written early: a loss from now on may delete it.
+    this.#early = this.#heldAt !== undefined && this.#unrooted()
+    if (!this.#early) this.#release()
+    // A writer this flush roots may be what kept another store's hold (stores share a directory).
+    for (const other of [...(holdersHere.get(this.#directory) ?? [])]) if (other !== this) other.#settle()
+  }
+
+  /** Lets a kept hold go once no put came since its confirmed flush and no writer's changes are in no root. */
+  #settle(): void {
+    this.#dropMoot()
+    if (this.#heldAt === undefined || this.#puts !== this.#confirmedAt || this.#unrooted()) return
+    this.#early = false
+    this.#release()
+  }
+
+  /** A hold a loss dropped: blocks written before a flush under it may be gone. */
+  #dropMoot(): void {
+    if (this.#heldAt === undefined || this.#heldAt === (lossesHere.get(this.#directory) ?? 0)) return
+    if (this.#early) this.#lost = true
+    this.#heldAt = undefined
+  }
+
+  #release(): void {
+    this.#dropMoot() // a hold a loss dropped took its count with it
+    if (this.#heldAt === undefined) return
+    this.#heldAt = undefined
+    const directory = this.#directory
+    const holders = holdersHere.get(directory)
+    holders?.delete(this)
+    if (holders?.size !== 0) return
+    holdersHere.delete(directory)
+    // The last writer of ours left it for these blocks: removed now (a flush running removes it at its end).
+    if (!isWritingHere(directory)) void removeMarker(directory)
+  }
+}
+
+let exitHooked = false
+/**
+ * At exit, the markers kept only for blocks written unconfirmed (no timer keeps the process alive
+ * for them): a dead writer's marker is removed by the next collection anyway, this saves it the work.
+ */
+function removeHeldMarkers(): void {
+  for (const directory of holdersHere.keys()) {
+    // A write cut short leaves temporary files: its marker tells the next `open` to remove them.
+    if (flushesHere.has(directory) || leftoversHere.has(directory)) continue
+    try {
+      rmSync(ownMarker(directory), { force: true })
+    } catch {}
+  }
 }
 
 /** This process's marker text (its pid and start time do not change: read once). */
@@ -174,6 +299,8 @@ export async function endWriting(directory: string, { linger = false } = {}): Pr
   const left = (flushesHere.get(directory) ?? 1) - 1
   if (left > 0) return void flushesHere.set(directory, left)
   flushesHere.delete(directory)
+  // Blocks written and not confirmed yet: the marker stays until their store's flush confirms them.
+  if (holdersHere.has(directory)) return
   if (linger && confirmedHere.has(directory) && !lingersHere.has(directory)) {
     // Not unref'd: an exiting process removes its marker first (a few ms later).
     lingersHere.set(
@@ -195,7 +322,7 @@ async function removeMarker(directory: string): Promise<void> {
   // kept otherwise would hold other processes' collections off while this one lives.
   if (await removedLeftovers(directory)) {
     // A writer that began meanwhile wrote the marker again (or is writing it): it is its own now.
-    if (flushesHere.has(directory) || lingersHere.has(directory)) return
+    if (isWritingHere(directory)) return
     confirmedHere.delete(directory)
     leasesHere.get(directory)?.()
     leasesHere.delete(directory)
@@ -241,54 +368,6 @@ export async function collectorElsewhere(directory: string): Promise<number | un
   // Ours by its text, not its pid: a collector in another container may be pid 1 as this one is.
   if (owner?.pid === undefined || isOurs(owner)) return undefined
   return (await isOwnerAlive(owner)) ? owner.pid : undefined
-}
-
-/** A shard folder's name (see `disk.ts`). */
-export const SHARD = /^[A-Z2-7]+$/
-
-/**
- * Removes dead writers' markers (names from one `readdir` of `directory`, judged dead by the caller,
- * who holds the collector lock) and the temporary files their names' pid and token say are theirs
- * (see `disk.ts`'s `temporaryFile`). An older version's marker (a pid alone) or a stranger's is left
- * to `open`'s clean-up; what cannot be removed is left.
- */
-export async function removeDeadWriters(directory: string, dead: readonly string[]): Promise<void> {
-  const suffixes = new Set<string>()
-  const markers: string[] = []
-  for (const name of dead) {
-    const parts = MARKER_NAME.exec(name)
-    if (parts?.[2] === undefined) continue
-    suffixes.add(`.data.${parts[1]}.${parts[2]}.tmp`)
-    markers.push(name)
-  }
-  if (markers.length === 0) return
-  for (const shard of await readdir(directory, { withFileTypes: true })) {
-    if (!shard.isDirectory() || !SHARD.test(shard.name)) continue
-    for (const file of await readdir(join(directory, shard.name)).catch(() => [])) {
-      const at = file.indexOf('.data.')
-      if (at > 0 && suffixes.has(file.slice(at)))
-        await rm(join(directory, shard.name, file), { force: true }).catch(() => {})
-    }
-  }
-  // Last: a marker left (a removal cut short) still says its temporary files are a dead writer's.
-  for (const name of markers) await rm(join(directory, name), { force: true }).catch(() => {})
-}
-
-/** Whether `name` is a writer marker's (any version's, or a stranger's file by that name). */
-export function isMarker(name: string): boolean {
-  return name.startsWith(WRITING_MARKER)
-}
-
-/** Whether `name` is this process's own marker. */
-export function isOwnMarker(name: string): boolean {
-  const parts = MARKER_NAME.exec(name)
-  return parts?.[2] === MARKER_TOKEN && Number(parts[1]) === process.pid
-}
-
-/** The pid a writer marker's name carries, or undefined (a stranger's name). */
-export function writerPid(name: string): number | undefined {
-  const pid = MARKER_NAME.exec(name)?.[1]
-  return pid === undefined ? undefined : Number(pid)
 }
 
 /**

@@ -1,39 +1,30 @@
-import { type FileHandle, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
-import { FsBlockstore } from 'blockstore-fs'
+import { readdir, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { FsBlockstore } from 'blockstore-fs'
 import { base32upper } from 'multiformats/bases/base32'
 import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
-import {
-  BlockstoreStore,
-  type BlockstoreStoreOptions,
-  COLLECTION_KEY,
-  CONFIRM_FLUSH,
-  MAX_PUT_BYTES,
-} from './blockstore.js'
-import { type CollectableAccess, collectable } from './collectable.js'
+import { BlockstoreStore, type BlockstoreStoreOptions, CONFIRM_FLUSH, MAX_PUT_BYTES } from './blockstore.js'
+import type { FlushConfirmation } from './buffered-blocks.js'
+import { type CollectableAccess, collectable, unrootedWriter } from './collectable.js'
+import { blockFile, CleaningFsBlockstore } from './disk-blockstore.js'
 import { isOurs, releaseLock, takeLock } from './disk-lock.js'
 import {
-  beginWriting,
-  endWriting,
   GC_LOCK,
-  heldMarker,
   isMarker,
   isOwnMarker,
-  isWriterAlive,
-  leftOver,
-  MARKER_TOKEN,
   MAX_MARKERS,
   removeDeadWriters,
   SHARD,
   writerPid,
-  writingHere,
-} from './disk-markers.js'
+} from './disk-marker-names.js'
+import { beginWriting, endWriting, isWriterAlive, writingHere } from './disk-markers.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
-import { openRegularFile, readUpTo } from './regular-file.js'
+
+export { temporaryFile } from './disk-blockstore.js'
 
 export interface DiskStoreOptions extends BlockstoreStoreOptions {
   /** Create the directory when it does not exist; default true. */
@@ -48,134 +39,12 @@ export interface DiskStoreOptions extends BlockstoreStoreOptions {
  */
 const TEMP_FILE = /^\.[A-Z2-7]+\.data(\.\d+(\.[0-9a-f]{12}|\.[0-9a-f]{16})?)?\.tmp$/
 
-/** The temporary file this process writes the block file `path` to. */
-export function temporaryFile(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${MARKER_TOKEN}.tmp`)
-}
 const BLOCK_FILE = /^[A-Z2-7]+\.data$/
 /**
  * Directories this process is collecting garbage in, with the store collecting: only its own puts
  * are seen by the collection, so another store on the directory is refused writes like another process.
  */
 const collectingHere = new Map<string, DiskStore>()
-
-/** Where blockstore-fs keeps a block (a runtime field of FsBlockstore that its types mark private). */
-function blockFile(blockstore: FsBlockstore, cid: CID): { dir: string; file: string } {
-  const sharding = (
-    blockstore as unknown as { shardingStrategy: { encode(cid: CID): { dir: string; file: string } } }
-  ).shardingStrategy
-  return sharding.encode(cid)
-}
-
-/**
- * An FsBlockstore that removes a block's temporary file when writing the block fails (a full disk),
- * and reads a block file whole only when it is a regular file no larger than the store's largest
- * block: one linked to a device or made a FIFO (a stranger's directory) would be read without end,
- * a huge one (sparse: no disk) whole into memory.
- */
-class CleaningFsBlockstore extends FsBlockstore {
-  override async *get(key: CID, options?: AbortOptions): AsyncGenerator<Uint8Array> {
-    const { dir, file } = blockFile(this, key)
-    const path = join(this.path, dir, file)
-    options?.signal?.throwIfAborted()
-    let handle: FileHandle | undefined
-    try {
-      handle = await openRegularFile(path)
-    } catch (error) {
-      // As blockstore-fs reports it (interface-store's NotFoundError, by name; the store reads the code in it).
-      throw Object.assign(new Error(String(error), { cause: error }), { name: 'NotFoundError' })
-    }
-    if (handle === undefined)
-      throw new StoreError(`the block file ${path} is not a regular file: it is not read`)
-    try {
-      const { size } = await handle.stat()
-      if (size > this.maxBlockBytes) {
-        throw new StoreError(
-          `the block file ${path} is ${size} bytes, more than the ${this.maxBlockBytes} a block of this store can be: it is not read (a DiskStore opened with a larger chunkSize writes such blocks: open this directory with chunkSize >= ${size})`,
-        )
-      }
-      yield await readUpTo(handle, size)
-    } finally {
-      await handle.close()
-    }
-  }
-
-  /** Every store on this directory in this process shares one collection (a GC sees their puts and writers). */
-  get [COLLECTION_KEY](): object {
-    const key = directoryKeys.get(this.path) ?? {}
-    directoryKeys.set(this.path, key)
-    return key
-  }
-
-  /** The largest block file read (see {@link DiskStore}'s `chunkSize`); set by the store. */
-  maxBlockBytes = MAX_BLOCK_BYTES
-
-  /**
-   * blockstore-fs's put, with a temporary file of this process's own: its `.<name>.tmp` is every
-   * writer's of the block, so another process's failed put removed (or its write cut short) this one's
-   * (also with a pid alone: two containers' pid 1).
-   */
-  override async put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
-    // A full write buffer writes without `flush()`: each put marks this process a writer and keeps
-    // out of another process's collection, as a flush does (else the collection deletes its block).
-    try {
-      await beginWriting(this.path)
-      return await this.#put(key, value, options)
-    } finally {
-      await endWriting(this.path, { linger: true })
-    }
-  }
-
-  async #put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
-    const { dir, file } = blockFile(this, key)
-    const temporary = temporaryFile(join(this.path, dir, file))
-    // One put at a time per temporary file: two stores of this process may write the same block.
-    for (let other = writing.get(temporary); other !== undefined; other = writing.get(temporary))
-      await other.catch(() => {})
-    // Settled once its temporary file is gone too: only then may the next put of the block begin.
-    const put = writeBlockFile(temporary, join(this.path, dir, file), value, options).catch(async (error) => {
-      await rm(temporary, { force: true }).catch((failure: unknown) => {
-        // No shard folder (or a file in its place): no temporary file was made either.
-        if ((failure as NodeJS.ErrnoException).code !== 'ENOTDIR') leftOver(this.path).add(temporary)
-      })
-      // As blockstore-fs reports it (interface-store's PutFailedError, by name).
-      throw Object.assign(new Error(String(error), { cause: error }), { name: 'PutFailedError' })
-    })
-    writing.set(temporary, put)
-    try {
-      await put
-    } finally {
-      // Out before any other await: a put of the same block waiting on this settled one loops on it
-      // without yielding (an await here starved the I/O it waited for: hostile.disk-left10 hung).
-      writing.delete(temporary)
-    }
-    // Its marker held throughout, or a collection may have deleted blocks this flush wrote before.
-    await heldMarker(this.path)
-    return key
-  }
-}
-
-type BlockValue = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>
-/** The temporary block files this process is writing, with their puts. */
-const writing = new Map<string, Promise<void>>()
-
-/**
- * Writes `temporary` and renames it to `path` (its shard folder made if missing). An abort stops the
- * write between pieces (512 KiB, or the iterable's) and before the rename: no block appears.
- */
-async function writeBlockFile(temporary: string, path: string, value: BlockValue, options?: AbortOptions) {
-  const signal = options?.signal
-  signal?.throwIfAborted()
-  await mkdir(dirname(path), { recursive: true })
-  await writeFile(temporary, value, { signal })
-  signal?.throwIfAborted()
-  await rename(temporary, path).catch(async (error: NodeJS.ErrnoException) => {
-    // Windows refuses to replace a block file open elsewhere: one renamed into place, as blockstore-fs takes it.
-    const present = error.code === 'EPERM' && (await stat(path).catch(() => undefined)) !== undefined
-    if (!present) throw error
-    await rm(temporary, { force: true })
-  })
-}
 
 /** The smallest read limit of a block file, whatever this store's own `chunkSize`. */
 const MAX_READ_BYTES = 64 << 20
@@ -184,7 +53,10 @@ const MAX_READ_BYTES = 64 << 20
  * A store in a local directory, with no daemon: one file per block (`blockstore-fs`'s layout, as
  * Helia's and js-ipfs's on-disk repos), each written to a temporary file and renamed into place, so
  * a crashed process leaves whole blocks or none. Blocks are written on flush: a root returned by
- * `HAMT.flush()` has every block it needs on disk. IDs equal {@link KuboStore}'s for the same data.
+ * `HAMT.flush()` has every block it needs on disk. A full write buffer (`writeBufferBytes`) writes
+ * blocks before a flush (and a flush writes every map's buffered blocks): from then until no map of
+ * this process on the directory has unflushed changes, other processes' garbage collections in it are
+ * refused (those blocks are in no root yet), so a map that never flushes holds them off while it lives. IDs equal {@link KuboStore}'s for the same data.
  * A failed write (a full disk) removes its temporary file; those of a process killed while writing
  * are removed by the next `open` once no process is writing. Its largest block is its `chunkSize`, and
  * at least 4 MiB (a gateway's limit): `putBlock` refuses a larger one. It reads block files up to that
@@ -208,6 +80,10 @@ export class DiskStore extends BlockstoreStore {
   private constructor(blockstore: CleaningFsBlockstore, options: BlockstoreStoreOptions) {
     super(blockstore, options)
     this.directory = blockstore.path
+    this.#unconfirmed = blockstore.unconfirmed
+    // Every writer on the directory in this process (the registry is the directory's, not this store's).
+    const access = super[collectable]()
+    blockstore.unconfirmed.keepWhile(() => unrootedWriter(access.writers()))
     // Its `chunkSize` (checked by now: a value's largest block), and at least a gateway's 4 MiB (a CAR's).
     this.#maxBlockBytes = Math.max(MAX_BLOCK_BYTES, options.chunkSize ?? 0)
     // Reads allow more: a store opened on the same directory with a larger chunkSize wrote its blocks
@@ -216,6 +92,7 @@ export class DiskStore extends BlockstoreStore {
   }
 
   readonly #maxBlockBytes: number
+  readonly #unconfirmed: FlushConfirmation
 
   /** The largest block this store writes and reads: a larger block file (a stranger's) is not read whole. */
   override get [MAX_PUT_BYTES](): number {
@@ -223,11 +100,12 @@ export class DiskStore extends BlockstoreStore {
   }
 
   /**
-   * Checked per put, and once more at a flush's end (a marker lost after the last put: a collection
-   * ran meanwhile). Until it passes, the flush's blocks stay buffered: flushing again writes them again.
+   * The marker checked per put, and once more at a flush's end (a marker lost after the last put: a
+   * collection ran meanwhile). Until it passes, the flush's blocks stay buffered: flushing again writes
+   * them again. Blocks written before a flush (a full buffer) keep the marker until it passes.
    */
-  get [CONFIRM_FLUSH](): () => Promise<void> {
-    return () => heldMarker(this.directory)
+  get [CONFIRM_FLUSH](): FlushConfirmation {
+    return this.#unconfirmed
   }
 
   override get description(): string {
@@ -312,9 +190,6 @@ export class DiskStore extends BlockstoreStore {
     return new DiskStore(blockstore, storeOptions)
   }
 }
-
-/** One collection key per directory (its resolved path) for the life of the process. */
-const directoryKeys = new Map<string, object>()
 
 /**
  * Removes the temporary files of writers that died, when a marker says one did and no writer is

@@ -2,7 +2,7 @@
 // collection done by hand, and a seeded map to lose blocks of.
 import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { isOwnMarker } from '../../src/cas/disk-markers.js'
+import { isOwnMarker } from '../../src/cas/disk-marker-names.js'
 import { HAMT } from '../../src/index.js'
 import type { DiskStore } from '../../src/node/index.js'
 import { mulberry32 } from './random.js'
