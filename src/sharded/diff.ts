@@ -8,6 +8,7 @@ import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { layoutOf } from './layout.js'
 import { decodeShard } from './manifest.js'
+import { sameEntry } from './shard-table.js'
 
 /** A key whose block differs between two sharded roots, with the CID on each side where present. */
 export interface ShardedKeyChange {
@@ -15,6 +16,14 @@ export interface ShardedKeyChange {
   readonly kind: ChangeKind
   readonly before?: CID
   readonly after?: CID
+}
+
+export interface ShardedDiffOptions extends AbortOptions {
+  /**
+   * Which shard positions of an array (by public path) to compare, where both sides number its
+   * chunks alike; default all. A merge that settles some shards whole reads only the others.
+   */
+  shards?: ((path: string, shard: number) => boolean) | undefined
 }
 
 /**
@@ -26,7 +35,7 @@ export async function* diffShardedRoots(
   from: RootState,
   to: RootState,
   store: ContentAddressedStore,
-  options?: AbortOptions,
+  options?: ShardedDiffOptions,
 ): AsyncGenerator<ShardedKeyChange> {
   yield* diffCidMaps(from.metadata, to.metadata)
   const arraysFrom = byPublicPath(from)
@@ -36,7 +45,10 @@ export async function* diffShardedRoots(
   }
 }
 
-function* diffCidMaps(a: ReadonlyMap<string, CID>, b: ReadonlyMap<string, CID>): Generator<ShardedKeyChange> {
+export function* diffCidMaps(
+  a: ReadonlyMap<string, CID>,
+  b: ReadonlyMap<string, CID>,
+): Generator<ShardedKeyChange> {
   for (const [key, before] of a) {
     const after = b.get(key)
     if (after === undefined) yield { key, kind: 'removed', before }
@@ -45,7 +57,8 @@ function* diffCidMaps(a: ReadonlyMap<string, CID>, b: ReadonlyMap<string, CID>):
   for (const [key, after] of b) if (!a.has(key)) yield { key, kind: 'added', after }
 }
 
-function byPublicPath(state: RootState): Map<string, ArrayIndex> {
+/** The arrays of a root by the path `ShardedZarrStore` lists their chunks under. */
+export function byPublicPath(state: RootState): Map<string, ArrayIndex> {
   const layout = layoutOf(state.version)
   const primary = layout.initialPrimary(state)
   return new Map([...state.arrays.values()].map((index) => [layout.publicPath(index, primary), index]))
@@ -55,7 +68,7 @@ function byPublicPath(state: RootState): Map<string, ArrayIndex> {
  * Appending along the first dimension keeps every chunk's number (row-major, first dimension
  * slowest), so shards can be compared by position; any other change of grid renumbers the chunks.
  */
-function sameNumbering(a: ChunkGrid, b: ChunkGrid): boolean {
+export function sameNumbering(a: ChunkGrid, b: ChunkGrid): boolean {
   return (
     a.chunksPerShard === b.chunksPerShard &&
     a.chunkShape.length === b.chunkShape.length &&
@@ -69,23 +82,16 @@ async function* diffArrays(
   b: ArrayIndex | undefined,
   path: string,
   store: ContentAddressedStore,
-  options: AbortOptions | undefined,
+  options: ShardedDiffOptions | undefined,
 ): AsyncGenerator<ShardedKeyChange> {
   if (a !== undefined && b !== undefined && sameNumbering(a.grid, b.grid)) {
     const shards = Math.max(a.shardCids.length, b.shardCids.length)
     for (let shard = 0; shard < shards; shard++) {
       const cidA = a.shardCids[shard] ?? null
       const cidB = b.shardCids[shard] ?? null
-      if (cidA === cidB || (cidA !== null && cidB !== null && sameId(cidA, cidB))) continue
-      const entriesA = await loadShard(a, shard, store, options)
-      const entriesB = await loadShard(b, shard, store, options)
-      const base = shard * a.grid.chunksPerShard
-      for (const { index, kind, before, after } of diffEntries(entriesA, entriesB, base)) {
-        const grid = after !== undefined ? b.grid : a.grid
-        if (index >= grid.totalChunks) continue
-        const key = chunkKey(path, grid.coordsOf(index))
-        yield { key, kind, ...(before && { before }), ...(after && { after }) }
-      }
+      if (sameEntry(cidA, cidB)) continue
+      if (options?.shards !== undefined && !options.shards(path, shard)) continue
+      yield* diffShard(a, b, path, shard, store, options)
     }
     return
   }
@@ -93,6 +99,26 @@ async function* diffArrays(
   const chunksA = a === undefined ? new Map<string, CID>() : await chunksByKey(a, path, store, options)
   const chunksB = b === undefined ? new Map<string, CID>() : await chunksByKey(b, path, store, options)
   yield* diffCidMaps(chunksA, chunksB)
+}
+
+/** The chunks that differ in one shard position of two arrays that number their chunks alike. */
+export async function* diffShard(
+  a: ArrayIndex,
+  b: ArrayIndex,
+  path: string,
+  shard: number,
+  store: ContentAddressedStore,
+  options: AbortOptions | undefined,
+): AsyncGenerator<ShardedKeyChange> {
+  const entriesA = await loadShard(a, shard, store, options)
+  const entriesB = await loadShard(b, shard, store, options)
+  const base = shard * a.grid.chunksPerShard
+  for (const { index, kind, before, after } of diffEntries(entriesA, entriesB, base)) {
+    const grid = after !== undefined ? b.grid : a.grid
+    if (index >= grid.totalChunks) continue
+    const key = chunkKey(path, grid.coordsOf(index))
+    yield { key, kind, ...(before && { before }), ...(after && { after }) }
+  }
 }
 
 /** Chunk numbers (from `base`) whose entries differ between two shards (undefined: never written). */

@@ -417,6 +417,7 @@ export class ShardTable {
   }
 }
 
-function sameEntry(a: ShardEntry, b: ShardEntry): boolean {
+/** Two shard entries (or shard CIDs) alike: both null, or the same CID. */
+export function sameEntry(a: ShardEntry, b: ShardEntry): boolean {
   return a === null || b === null ? a === b : a.equals(b)
 }
