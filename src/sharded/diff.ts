@@ -45,7 +45,7 @@ export async function* diffShardedRoots(
   }
 }
 
-export function* diffCidMaps(
+function* diffCidMaps(
   a: ReadonlyMap<string, CID>,
   b: ReadonlyMap<string, CID>,
 ): Generator<ShardedKeyChange> {

@@ -4,7 +4,7 @@ import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interf
 import { InvalidArgumentError } from '../errors.js'
 import { callStore } from '../hamt/loader.js'
 import { type KeyChange, type MergeEdit, type MergeResolver, mergeCheckOf, planMerge } from '../hamt/merge.js'
-import { byPublicPath, diffCidMaps, diffShard, diffShardedRoots, sameNumbering } from './diff.js'
+import { byPublicPath, diffShard, diffShardedRoots, sameNumbering } from './diff.js'
 import type { ArrayIndex, RootState } from './interface.js'
 import { sameEntry, saveForCid } from './shard-table.js'
 import { ShardedZarrStore } from './store.js'
@@ -37,14 +37,24 @@ export async function mergeShardedRoots(
   if (sameId(ids.a, ids.b) || sameId(ids.b, ids.base)) return ids.a
   if (sameId(ids.a, ids.base)) return ids.b
   const whole = wholeShards(states)
-  const perChunk = (path: string, shard: number): boolean => whole.get(path)?.sides.has(shard) !== true
-  const collect = async (side: RootState): Promise<Map<string, KeyChange>> => {
+  const collect = async (side: 'a' | 'b'): Promise<Map<string, KeyChange>> => {
     const changes = new Map<string, KeyChange>()
-    for await (const change of diffShardedRoots(states.base, side, store, { ...options, shards: perChunk }))
+    // A side's first chunk change in an array is planned like any other, so the merge's check sees
+    // that the side wrote under the array; the rest of its whole shards never are.
+    const planned = new Set<string>()
+    let at: string | undefined
+    const shards = (path: string, shard: number): boolean => {
+      at = path
+      const settledBy = whole.get(path)?.sides.get(shard)
+      return settledBy === undefined || (!planned.has(path) && settledBy !== (side === 'a' ? 'b' : 'a'))
+    }
+    for await (const change of diffShardedRoots(states.base, states[side], store, { ...options, shards })) {
       changes.set(change.key, change)
+      if (at !== undefined) planned.add(at)
+    }
     return changes
   }
-  const [changesA, changesB] = await Promise.all([collect(states.a), collect(states.b)])
+  const [changesA, changesB] = await Promise.all([collect('a'), collect('b')])
   const values = {
     load: (key: string, pointer: StoreId) =>
       callStore(
@@ -84,9 +94,8 @@ export async function mergeShardedRoots(
 type WholeSide = 'a' | 'b' | 'both'
 
 /**
- * Per array (by public path) whose grid is one in all three roots, and under whose directory (or
- * above it) no metadata changed (a merge checks chunks against changed array metadata): the shard
- * positions that merge whole, with the base's index.
+ * Per array (by public path) whose grid is one in all three roots: the shard positions that merge
+ * whole, with the base's index.
  */
 function wholeShards(states: {
   base: RootState
@@ -94,15 +103,10 @@ function wholeShards(states: {
   b: RootState
 }): Map<string, { index: ArrayIndex; sides: Map<number, WholeSide> }> {
   const [arraysA, arraysB] = [byPublicPath(states.a), byPublicPath(states.b)]
-  const dirs = [...diffCidMaps(states.base.metadata, states.a.metadata)]
-    .concat([...diffCidMaps(states.base.metadata, states.b.metadata)])
-    .map(({ key }) => key.slice(0, key.lastIndexOf('/') + 1))
   const whole = new Map<string, { index: ArrayIndex; sides: Map<number, WholeSide> }>()
   for (const [path, index] of byPublicPath(states.base)) {
     const [a, b] = [arraysA.get(path), arraysB.get(path)]
     if (a === undefined || b === undefined || !sameGrid(index, a) || !sameGrid(index, b)) continue
-    const prefix = path === '' ? '' : `${path}/`
-    if (dirs.some((dir) => prefix.startsWith(dir) || dir.startsWith(prefix))) continue
     const sides = new Map<number, WholeSide>()
     const count = Math.max(index.shardCids.length, a.shardCids.length, b.shardCids.length)
     for (let shard = 0; shard < count; shard++) {
