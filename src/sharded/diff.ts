@@ -7,7 +7,7 @@ import { chunkKey } from '../zarr/keys.js'
 import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { layoutOf } from './layout.js'
-import { decodeShard } from './manifest.js'
+import { ShardDecoder } from './manifest.js'
 import { sameEntry } from './shard-table.js'
 
 /** A key whose block differs between two sharded roots, with the CID on each side where present. */
@@ -38,17 +38,15 @@ export async function* diffShardedRoots(
   options?: ShardedDiffOptions,
 ): AsyncGenerator<ShardedKeyChange> {
   yield* diffCidMaps(from.metadata, to.metadata)
+  const decoder = new ShardDecoder()
   const arraysFrom = byPublicPath(from)
   const arraysTo = byPublicPath(to)
   for (const path of new Set([...arraysFrom.keys(), ...arraysTo.keys()])) {
-    yield* diffArrays(arraysFrom.get(path), arraysTo.get(path), path, store, options)
+    yield* diffArrays(arraysFrom.get(path), arraysTo.get(path), path, store, options, decoder)
   }
 }
 
-function* diffCidMaps(
-  a: ReadonlyMap<string, CID>,
-  b: ReadonlyMap<string, CID>,
-): Generator<ShardedKeyChange> {
+function* diffCidMaps(a: ReadonlyMap<string, CID>, b: ReadonlyMap<string, CID>): Generator<ShardedKeyChange> {
   for (const [key, before] of a) {
     const after = b.get(key)
     if (after === undefined) yield { key, kind: 'removed', before }
@@ -83,6 +81,7 @@ async function* diffArrays(
   path: string,
   store: ContentAddressedStore,
   options: ShardedDiffOptions | undefined,
+  decoder: ShardDecoder,
 ): AsyncGenerator<ShardedKeyChange> {
   if (a !== undefined && b !== undefined && sameNumbering(a.grid, b.grid)) {
     const shards = Math.max(a.shardCids.length, b.shardCids.length)
@@ -91,13 +90,15 @@ async function* diffArrays(
       const cidB = b.shardCids[shard] ?? null
       if (sameEntry(cidA, cidB)) continue
       if (options?.shards !== undefined && !options.shards(path, shard)) continue
-      yield* diffShard(a, b, path, shard, store, options)
+      yield* diffShard(a, b, path, shard, store, options, decoder)
     }
     return
   }
   // Renumbered (or only on one side): compare by coordinates over every shard of both.
-  const chunksA = a === undefined ? new Map<string, CID>() : await chunksByKey(a, path, store, options)
-  const chunksB = b === undefined ? new Map<string, CID>() : await chunksByKey(b, path, store, options)
+  const chunksA =
+    a === undefined ? new Map<string, CID>() : await chunksByKey(a, path, store, options, decoder)
+  const chunksB =
+    b === undefined ? new Map<string, CID>() : await chunksByKey(b, path, store, options, decoder)
   yield* diffCidMaps(chunksA, chunksB)
 }
 
@@ -109,9 +110,10 @@ export async function* diffShard(
   shard: number,
   store: ContentAddressedStore,
   options: AbortOptions | undefined,
+  decoder = new ShardDecoder(),
 ): AsyncGenerator<ShardedKeyChange> {
-  const entriesA = await loadShard(a, shard, store, options)
-  const entriesB = await loadShard(b, shard, store, options)
+  const entriesA = await loadShard(a, shard, store, options, decoder)
+  const entriesB = await loadShard(b, shard, store, options, decoder)
   const base = shard * a.grid.chunksPerShard
   for (const { index, kind, before, after } of diffEntries(entriesA, entriesB, base)) {
     const grid = after !== undefined ? b.grid : a.grid
@@ -143,10 +145,11 @@ async function chunksByKey(
   path: string,
   store: ContentAddressedStore,
   options: AbortOptions | undefined,
+  decoder: ShardDecoder,
 ): Promise<Map<string, CID>> {
   const chunks = new Map<string, CID>()
   for (let shard = 0; shard < index.shardCids.length; shard++) {
-    const entries = await loadShard(index, shard, store, options)
+    const entries = await loadShard(index, shard, store, options, decoder)
     entries?.forEach((cid, i) => {
       const number = shard * index.grid.chunksPerShard + i
       if (cid !== null && number < index.grid.totalChunks)
@@ -162,6 +165,7 @@ async function loadShard(
   shard: number,
   store: ContentAddressedStore,
   options: AbortOptions | undefined,
+  decoder: ShardDecoder,
 ): Promise<ShardEntry[] | undefined> {
   options?.signal?.throwIfAborted()
   const cid = index.shardCids[shard]
@@ -172,5 +176,5 @@ async function loadShard(
     () => store.load(cid, { signal: options?.signal }),
     options?.signal,
   )
-  return decodeShard(bytes, index.grid.chunksPerShard, label)
+  return decoder.decode(cid, bytes, index.grid.chunksPerShard, label)
 }

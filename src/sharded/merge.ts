@@ -6,6 +6,7 @@ import { callStore } from '../hamt/loader.js'
 import { type KeyChange, type MergeEdit, type MergeResolver, mergeCheckOf, planMerge } from '../hamt/merge.js'
 import { byPublicPath, diffShard, diffShardedRoots, sameNumbering } from './diff.js'
 import type { ArrayIndex, RootState } from './interface.js'
+import { ShardDecoder } from './manifest.js'
 import { sameEntry, saveForCid } from './shard-table.js'
 import { ShardedZarrStore } from './store.js'
 
@@ -75,13 +76,14 @@ export async function mergeShardedRoots(
     states.base.metadata.has(key) || states.a.metadata.has(key) || states.b.metadata.has(key)
   const sharded = await ShardedZarrStore.open(target, { store, readOnly: false, signal })
   const other = ontoA ? 'b' : 'a'
+  const decoder = new ShardDecoder()
   await applyEdits(sharded, edits, isMetadata, async () => {
     for (const [path, { index, sides }] of whole) {
       const source = byPublicPath(states[other]).get(path) as ArrayIndex
       for (const [shard, side] of sides) {
         if (side !== other) continue
         const writes: Promise<void>[] = []
-        for await (const { key, after } of diffShard(index, source, path, shard, store, { signal }))
+        for await (const { key, after } of diffShard(index, source, path, shard, store, { signal }, decoder))
           writes.push(after === undefined ? sharded.delete(key) : sharded.setPointer(key, after))
         await Promise.all(writes)
       }
