@@ -94,12 +94,50 @@ async function* diffArrays(
     }
     return
   }
-  // Renumbered (or only on one side): compare by coordinates over every shard of both.
-  const chunksA =
-    a === undefined ? new Map<string, CID>() : await chunksByKey(a, path, store, options, decoder)
-  const chunksB =
-    b === undefined ? new Map<string, CID>() : await chunksByKey(b, path, store, options, decoder)
-  yield* diffCidMaps(chunksA, chunksB)
+  // Renumbered (or only on one side): each side's chunks against the other's entry at their
+  // coordinates, streamed (both grids are row-major, so the other side's shards are read in order).
+  const load = (index: ArrayIndex, shard: number) => loadShard(index, shard, store, options, decoder)
+  const entryAt = entryReader(load)
+  for await (const [coords, before] of chunksOf(a, load)) {
+    const after = await entryAt(b, coords)
+    const key = chunkKey(path, coords)
+    if (after === null) yield { key, kind: 'removed', before }
+    else if (!sameId(before, after)) yield { key, kind: 'changed', before, after }
+  }
+  for await (const [coords, after] of chunksOf(b, load)) {
+    if ((await entryAt(a, coords)) === null) yield { key: chunkKey(path, coords), kind: 'added', after }
+  }
+}
+
+type ShardLoader = (index: ArrayIndex, shard: number) => Promise<ShardEntry[] | undefined>
+
+/** The chunks an array has, as coordinates and CID, shard by shard. */
+async function* chunksOf(index: ArrayIndex | undefined, load: ShardLoader): AsyncGenerator<[number[], CID]> {
+  if (index === undefined) return
+  for (let shard = 0; shard < index.shardCids.length; shard++) {
+    const entries = await load(index, shard)
+    if (entries === undefined) continue
+    for (let i = 0; i < entries.length; i++) {
+      const cid = entries[i]
+      const number = shard * index.grid.chunksPerShard + i
+      if (cid !== null && cid !== undefined && number < index.grid.totalChunks)
+        yield [index.grid.coordsOf(number), cid]
+    }
+  }
+}
+
+/** Reads an array's entry at coordinates (null: none there), keeping the shard last read for the next call. */
+function entryReader(
+  load: ShardLoader,
+): (index: ArrayIndex | undefined, coords: readonly number[]) => Promise<ShardEntry> {
+  let last: { index: ArrayIndex; shard: number; entries: ShardEntry[] | undefined } | undefined
+  return async (index, coords) => {
+    if (index === undefined || !index.grid.contains(coords)) return null
+    const { shard, position } = index.grid.slotOf(coords)
+    if (last === undefined || last.index !== index || last.shard !== shard)
+      last = { index, shard, entries: await load(index, shard) }
+    return last.entries?.[position] ?? null
+  }
 }
 
 /** The chunks that differ in one shard position of two arrays that number their chunks alike. */
@@ -138,25 +176,6 @@ function* diffEntries(
     else if (after === null) yield { index: base + i, kind: 'removed', before }
     else if (!sameId(before, after)) yield { index: base + i, kind: 'changed', before, after }
   }
-}
-
-async function chunksByKey(
-  index: ArrayIndex,
-  path: string,
-  store: ContentAddressedStore,
-  options: AbortOptions | undefined,
-  decoder: ShardDecoder,
-): Promise<Map<string, CID>> {
-  const chunks = new Map<string, CID>()
-  for (let shard = 0; shard < index.shardCids.length; shard++) {
-    const entries = await loadShard(index, shard, store, options, decoder)
-    entries?.forEach((cid, i) => {
-      const number = shard * index.grid.chunksPerShard + i
-      if (cid !== null && number < index.grid.totalChunks)
-        chunks.set(chunkKey(path, index.grid.coordsOf(number)), cid)
-    })
-  }
-  return chunks
 }
 
 /** A shard's entries; undefined for a shard never written (null in the root). */
