@@ -105,7 +105,8 @@ export function mergeCheckOf<V>(options: object): MergeCheck<V> | undefined {
  * What a three-way merge writes, given each side's changes from the base (any layout): the side
  * to write onto (the one with more changes) and the edits, the other side's changes and the
  * resolved conflicts. Without a resolver a conflict is a {@link MergeConflictError}, before any
- * write; `check` sees the plan last and may refuse it.
+ * write; `check` sees the plan last and may refuse it. `settled` counts changes each side made that
+ * the caller merges itself (whole sharded shards), for choosing the side to write onto.
  */
 export async function planMerge<V>(
   changesA: ReadonlyMap<string, KeyChange>,
@@ -114,6 +115,7 @@ export async function planMerge<V>(
   values: MergeValues<V>,
   signal?: AbortSignal,
   check?: MergeCheck<V>,
+  settled: { a: number; b: number } = { a: 0, b: 0 },
 ): Promise<{ ontoA: boolean; edits: MergeEdit[] }> {
   const { onlyA, onlyB, conflicts: differing } = partition(changesA, changesB)
   const conflicts: Conflict[] = []
@@ -127,7 +129,7 @@ export async function planMerge<V>(
   signal?.throwIfAborted()
   if (conflicts.length > 0 && resolve === undefined) throw conflictError(conflicts)
   // Writing onto the side with more changes writes fewer keys; the result is the same either way.
-  const ontoA = onlyB.length <= onlyA.length
+  const ontoA = onlyB.length + settled.b <= onlyA.length + settled.a
   const edits = (ontoA ? onlyB : onlyA).map(({ key, after }) => ({ key, pointer: after }))
   // The conflicts the check reads are settled first and held (metadata, few); the rest after it.
   const held = new Map<string, V | typeof MERGE_DELETE>()

@@ -7,7 +7,8 @@ import { chunkKey } from '../zarr/keys.js'
 import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { layoutOf } from './layout.js'
-import { decodeShard } from './manifest.js'
+import { ShardDecoder } from './manifest.js'
+import { sameEntry } from './shard-table.js'
 
 /** A key whose block differs between two sharded roots, with the CID on each side where present. */
 export interface ShardedKeyChange {
@@ -15,6 +16,14 @@ export interface ShardedKeyChange {
   readonly kind: ChangeKind
   readonly before?: CID
   readonly after?: CID
+}
+
+export interface ShardedDiffOptions extends AbortOptions {
+  /**
+   * Which shard positions of an array (by public path) to compare, where both sides number its
+   * chunks alike; default all. A merge that settles some shards whole reads only the others.
+   */
+  shards?: ((path: string, shard: number) => boolean) | undefined
 }
 
 /**
@@ -26,13 +35,14 @@ export async function* diffShardedRoots(
   from: RootState,
   to: RootState,
   store: ContentAddressedStore,
-  options?: AbortOptions,
+  options?: ShardedDiffOptions,
 ): AsyncGenerator<ShardedKeyChange> {
   yield* diffCidMaps(from.metadata, to.metadata)
+  const decoder = new ShardDecoder()
   const arraysFrom = byPublicPath(from)
   const arraysTo = byPublicPath(to)
   for (const path of new Set([...arraysFrom.keys(), ...arraysTo.keys()])) {
-    yield* diffArrays(arraysFrom.get(path), arraysTo.get(path), path, store, options)
+    yield* diffArrays(arraysFrom.get(path), arraysTo.get(path), path, store, options, decoder)
   }
 }
 
@@ -45,7 +55,8 @@ function* diffCidMaps(a: ReadonlyMap<string, CID>, b: ReadonlyMap<string, CID>):
   for (const [key, after] of b) if (!a.has(key)) yield { key, kind: 'added', after }
 }
 
-function byPublicPath(state: RootState): Map<string, ArrayIndex> {
+/** The arrays of a root by the path `ShardedZarrStore` lists their chunks under. */
+export function byPublicPath(state: RootState): Map<string, ArrayIndex> {
   const layout = layoutOf(state.version)
   const primary = layout.initialPrimary(state)
   return new Map([...state.arrays.values()].map((index) => [layout.publicPath(index, primary), index]))
@@ -55,7 +66,7 @@ function byPublicPath(state: RootState): Map<string, ArrayIndex> {
  * Appending along the first dimension keeps every chunk's number (row-major, first dimension
  * slowest), so shards can be compared by position; any other change of grid renumbers the chunks.
  */
-function sameNumbering(a: ChunkGrid, b: ChunkGrid): boolean {
+export function sameNumbering(a: ChunkGrid, b: ChunkGrid): boolean {
   return (
     a.chunksPerShard === b.chunksPerShard &&
     a.chunkShape.length === b.chunkShape.length &&
@@ -69,30 +80,85 @@ async function* diffArrays(
   b: ArrayIndex | undefined,
   path: string,
   store: ContentAddressedStore,
-  options: AbortOptions | undefined,
+  options: ShardedDiffOptions | undefined,
+  decoder: ShardDecoder,
 ): AsyncGenerator<ShardedKeyChange> {
   if (a !== undefined && b !== undefined && sameNumbering(a.grid, b.grid)) {
     const shards = Math.max(a.shardCids.length, b.shardCids.length)
     for (let shard = 0; shard < shards; shard++) {
       const cidA = a.shardCids[shard] ?? null
       const cidB = b.shardCids[shard] ?? null
-      if (cidA === cidB || (cidA !== null && cidB !== null && sameId(cidA, cidB))) continue
-      const entriesA = await loadShard(a, shard, store, options)
-      const entriesB = await loadShard(b, shard, store, options)
-      const base = shard * a.grid.chunksPerShard
-      for (const { index, kind, before, after } of diffEntries(entriesA, entriesB, base)) {
-        const grid = after !== undefined ? b.grid : a.grid
-        if (index >= grid.totalChunks) continue
-        const key = chunkKey(path, grid.coordsOf(index))
-        yield { key, kind, ...(before && { before }), ...(after && { after }) }
-      }
+      if (sameEntry(cidA, cidB)) continue
+      if (options?.shards !== undefined && !options.shards(path, shard)) continue
+      yield* diffShard(a, b, path, shard, store, options, decoder)
     }
     return
   }
-  // Renumbered (or only on one side): compare by coordinates over every shard of both.
-  const chunksA = a === undefined ? new Map<string, CID>() : await chunksByKey(a, path, store, options)
-  const chunksB = b === undefined ? new Map<string, CID>() : await chunksByKey(b, path, store, options)
-  yield* diffCidMaps(chunksA, chunksB)
+  // Renumbered (or only on one side): each side's chunks against the other's entry at their
+  // coordinates, streamed (both grids are row-major, so the other side's shards are read in order).
+  const load = (index: ArrayIndex, shard: number) => loadShard(index, shard, store, options, decoder)
+  const entryAt = entryReader(load)
+  for await (const [coords, before] of chunksOf(a, load)) {
+    const after = await entryAt(b, coords)
+    const key = chunkKey(path, coords)
+    if (after === null) yield { key, kind: 'removed', before }
+    else if (!sameId(before, after)) yield { key, kind: 'changed', before, after }
+  }
+  for await (const [coords, after] of chunksOf(b, load)) {
+    if ((await entryAt(a, coords)) === null) yield { key: chunkKey(path, coords), kind: 'added', after }
+  }
+}
+
+type ShardLoader = (index: ArrayIndex, shard: number) => Promise<ShardEntry[] | undefined>
+
+/** The chunks an array has, as coordinates and CID, shard by shard. */
+async function* chunksOf(index: ArrayIndex | undefined, load: ShardLoader): AsyncGenerator<[number[], CID]> {
+  if (index === undefined) return
+  for (let shard = 0; shard < index.shardCids.length; shard++) {
+    const entries = await load(index, shard)
+    if (entries === undefined) continue
+    for (let i = 0; i < entries.length; i++) {
+      const cid = entries[i]
+      const number = shard * index.grid.chunksPerShard + i
+      if (cid !== null && cid !== undefined && number < index.grid.totalChunks)
+        yield [index.grid.coordsOf(number), cid]
+    }
+  }
+}
+
+/** Reads an array's entry at coordinates (null: none there), keeping the shard last read for the next call. */
+function entryReader(
+  load: ShardLoader,
+): (index: ArrayIndex | undefined, coords: readonly number[]) => Promise<ShardEntry> {
+  let last: { index: ArrayIndex; shard: number; entries: ShardEntry[] | undefined } | undefined
+  return async (index, coords) => {
+    if (index === undefined || !index.grid.contains(coords)) return null
+    const { shard, position } = index.grid.slotOf(coords)
+    if (last === undefined || last.index !== index || last.shard !== shard)
+      last = { index, shard, entries: await load(index, shard) }
+    return last.entries?.[position] ?? null
+  }
+}
+
+/** The chunks that differ in one shard position of two arrays that number their chunks alike. */
+export async function* diffShard(
+  a: ArrayIndex,
+  b: ArrayIndex,
+  path: string,
+  shard: number,
+  store: ContentAddressedStore,
+  options: AbortOptions | undefined,
+  decoder = new ShardDecoder(),
+): AsyncGenerator<ShardedKeyChange> {
+  const entriesA = await loadShard(a, shard, store, options, decoder)
+  const entriesB = await loadShard(b, shard, store, options, decoder)
+  const base = shard * a.grid.chunksPerShard
+  for (const { index, kind, before, after } of diffEntries(entriesA, entriesB, base)) {
+    const grid = after !== undefined ? b.grid : a.grid
+    if (index >= grid.totalChunks) continue
+    const key = chunkKey(path, grid.coordsOf(index))
+    yield { key, kind, ...(before && { before }), ...(after && { after }) }
+  }
 }
 
 /** Chunk numbers (from `base`) whose entries differ between two shards (undefined: never written). */
@@ -112,30 +178,13 @@ function* diffEntries(
   }
 }
 
-async function chunksByKey(
-  index: ArrayIndex,
-  path: string,
-  store: ContentAddressedStore,
-  options: AbortOptions | undefined,
-): Promise<Map<string, CID>> {
-  const chunks = new Map<string, CID>()
-  for (let shard = 0; shard < index.shardCids.length; shard++) {
-    const entries = await loadShard(index, shard, store, options)
-    entries?.forEach((cid, i) => {
-      const number = shard * index.grid.chunksPerShard + i
-      if (cid !== null && number < index.grid.totalChunks)
-        chunks.set(chunkKey(path, index.grid.coordsOf(number)), cid)
-    })
-  }
-  return chunks
-}
-
 /** A shard's entries; undefined for a shard never written (null in the root). */
 async function loadShard(
   index: ArrayIndex,
   shard: number,
   store: ContentAddressedStore,
   options: AbortOptions | undefined,
+  decoder: ShardDecoder,
 ): Promise<ShardEntry[] | undefined> {
   options?.signal?.throwIfAborted()
   const cid = index.shardCids[shard]
@@ -146,5 +195,5 @@ async function loadShard(
     () => store.load(cid, { signal: options?.signal }),
     options?.signal,
   )
-  return decodeShard(bytes, index.grid.chunksPerShard, label)
+  return decoder.decode(cid, bytes, index.grid.chunksPerShard, label)
 }

@@ -139,6 +139,23 @@ export function decodeShard(bytes: Uint8Array, expected: number, label: string):
   return shard as ShardEntry[]
 }
 
+/**
+ * Decodes shard blocks remembering the last one: a root may link one block at many positions, and a
+ * walk over it decodes the block once, its CIDs shared by every copy (each caller gets its own list).
+ */
+export class ShardDecoder {
+  #last: { id: CID; expected: number; entries: readonly ShardEntry[] } | undefined
+
+  /** The entries of the block `id` whose bytes are `bytes` (see {@link decodeShard}). */
+  decode(id: CID, bytes: Uint8Array, expected: number, label: string): ShardEntry[] {
+    const last = this.#last
+    if (last !== undefined && last.expected === expected && last.id.equals(id)) return [...last.entries]
+    const entries = decodeShard(bytes, expected, label)
+    this.#last = { id, expected, entries: [...entries] }
+    return entries
+  }
+}
+
 export function encodeShard(entries: readonly ShardEntry[]): Uint8Array {
   return dagCbor.encode(entries)
 }

@@ -11,7 +11,7 @@ import { type ChunksNow, listChunks } from './chunk-listing.js'
 import { type ChunkGrid, checkGeometry, describeShape, isIntegerList } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { encodeRoot } from './layout.js'
-import { decodeShard, encodeShard } from './manifest.js'
+import { encodeShard, ShardDecoder } from './manifest.js'
 import { type ShardReadMode, ShardReadPolicy } from './read-mode.js'
 import { remapShards } from './remap.js'
 import type { ShardedRoot } from './root.js'
@@ -57,6 +57,7 @@ export class ShardTable {
   /** Shard blocks being loaded for sparse reads: shared while in flight, never cached. */
   readonly #sparseLoading = new SingleFlight<string, Uint8Array>()
   readonly #readPolicy: ShardReadPolicy
+  readonly #decoder = new ShardDecoder()
   /** A collectable store's view of the unflushed changes; held here, weakly by the store. */
   #writer: WriterView | undefined
   /** Where listings register the shard blocks they will read (a collectable store only). */
@@ -156,7 +157,12 @@ export class ShardTable {
       return empty
     }
     const bytes = await this.store.load(id, { signal })
-    const entries = decodeShard(bytes, size, `shard ${shard} (${id}) of array ${JSON.stringify(index.path)}`)
+    const entries = this.#decoder.decode(
+      id,
+      bytes,
+      size,
+      `shard ${shard} (${id}) of array ${JSON.stringify(index.path)}`,
+    )
     // Replaced while it loaded (the index dropped, or this shard relinked): the entries are only the caller's.
     if (this.state.arrays.get(index.path) !== index || !sameEntry(index.shardCids[shard] ?? null, id))
       return entries
@@ -289,7 +295,8 @@ export class ShardTable {
       if (linked()) return [...entries]
     }
     const bytes = await this.store.load(id, options)
-    return decodeShard(
+    return this.#decoder.decode(
+      id,
       bytes,
       index.grid.chunksPerShard,
       `shard ${shard} (${id}) of array ${JSON.stringify(index.path)}`,
@@ -417,6 +424,7 @@ export class ShardTable {
   }
 }
 
-function sameEntry(a: ShardEntry, b: ShardEntry): boolean {
+/** Two shard entries (or shard CIDs) alike: both null, or the same CID. */
+export function sameEntry(a: ShardEntry, b: ShardEntry): boolean {
   return a === null || b === null ? a === b : a.equals(b)
 }
