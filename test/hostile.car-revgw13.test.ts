@@ -33,14 +33,15 @@ async function* piecesOf(bytes: Uint8Array, size: number): AsyncGenerator<Uint8A
 }
 
 /** `prefix`, then `piece` forever (until `stop()`); `closed()` says whether the import let it go. */
-function endless(prefix: Uint8Array, piece: Uint8Array) {
+function endless(prefix: Uint8Array, piece: Uint8Array, onPiece?: (count: number) => void) {
   let closed = false
   let stopped = false
   async function* pieces(): AsyncGenerator<Uint8Array> {
     try {
       yield prefix
-      while (!stopped) {
+      for (let count = 1; !stopped; count++) {
         await new Promise((resolve) => setImmediate(resolve))
+        onPiece?.(count)
         yield piece
       }
     } finally {
@@ -126,15 +127,18 @@ describe('review of gw13: CAR streams bounded by maxBlockBytes', () => {
     const block = await rawBlock(bytesOf(8))
     const header = await carOf([block.cid], [])
     // A section declaring 3 MiB (within the default bound), then bytes that never reach it.
+    const controller = new AbortController()
+    const reason = new Error('stop')
+    // Aborted at its 100th KiB, counted by the source (a 50 ms timer let a fast run read all 3 MiB first).
     const source = endless(
       Uint8Array.from([...header, 0x80, 0x80, 0xc0, 0x01, ...block.cid.bytes]),
       bytesOf(KiB),
+      (count) => {
+        if (count === 100) controller.abort(reason)
+      },
     )
-    const controller = new AbortController()
-    const reason = new Error('stop')
     try {
       const importing = importCar(store(), source.stream, { signal: controller.signal })
-      setTimeout(() => controller.abort(reason), 50)
       await assert.rejects(importing, (error) => error === reason)
       for (let i = 0; i < 10 && !source.closed(); i++) await new Promise((resolve) => setImmediate(resolve))
       assert.ok(source.closed(), 'the source was closed')
