@@ -60,7 +60,10 @@ export interface UnflushedWriter {
   version(): number
   /** The IDs the unflushed state links to (a collection walks their links too). */
   unflushed(): Iterable<CID>
-  /** Whether a flush (or build) of it is under way: what it links to is in the root that flush returns. */
+  /**
+   * Whether a flush (or build) of it is under way and it changed (or held a block) no more since that
+   * began: what it links to is in the root that flush returns.
+   */
   flushing?(): boolean
 }
 
@@ -145,6 +148,8 @@ export class WriterView implements UnflushedWriter {
   readonly #held = new Map<CID, number>()
   /** Holds ever: with the writer's change count and its flushes' saves, the version. */
   #holds = 0
+  /** Changes and holds when the last flush or build began: one made since is in no root it returns. */
+  #atRun = -1
 
   private constructor(access: CollectableAccess, changes: () => number, linked: () => Iterable<CID>) {
     this.#saved = new SaveHolds(access)
@@ -169,7 +174,8 @@ export class WriterView implements UnflushedWriter {
   }
 
   flushing(): boolean {
-    return this.#saved.running
+    // A set called during a flush uploads its value at once (a full buffer writes it): not in that root.
+    return this.#saved.running && this.#changes() + this.#holds === this.#atRun
   }
 
   *unflushed(): Iterable<CID> {
@@ -180,6 +186,7 @@ export class WriterView implements UnflushedWriter {
 
   /** Runs a flush or build, handing it `onSaved`: what it saves is kept as {@link SaveHolds} says. */
   keepingSaves<T>(run: (onSaved: (cid: CID) => void) => Promise<T>): Promise<T> {
+    this.#atRun = this.#changes() + this.#holds
     return this.#saved.during(run)
   }
 

@@ -1,0 +1,89 @@
+// Attacks on disk14's hold of the writer marker for blocks a DiskStore wrote before a flush
+// (revdisk14). The collection runs in a real child process (test/helpers/gc-child.ts).
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
+import { loadBlake3 } from '../src/blocks.js'
+import { HAMT, type StoreId } from '../src/index.js'
+import { DiskStore } from '../src/node/index.js'
+import { ownMarkerIn } from './helpers/lost-marker.js'
+import { mulberry32, testSeed } from './helpers/random.js'
+
+/** Another process's collection keeping `root` (gc-child, never killing itself): what it removed, or its refusal. */
+async function collectElsewhere(
+  directory: string,
+  root: StoreId,
+): Promise<{ removed: number } | { refused: string }> {
+  const args = [
+    '--import',
+    'tsx',
+    'test/helpers/gc-child.ts',
+    directory,
+    String(root),
+    'delete',
+    '1000000000',
+  ]
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, args)
+    return JSON.parse(stdout) as { removed: number }
+  } catch (error) {
+    const stderr = String((error as { stderr?: string }).stderr)
+    if (/ERR_STORE|is writing to it/.test(stderr)) return { refused: stderr }
+    throw error
+  }
+}
+
+/** `count` seeded entries whose values (over 1 KiB) each fill a 1 KiB write buffer alone. */
+function bigEntries(seed: number, prefix: string, count: number): [string, string][] {
+  const random = mulberry32(seed)
+  return Array.from({ length: count }, (_, i) => [`${prefix} ${i}`, `${random().toString(36)} `.repeat(120)])
+}
+
+async function missingEntries(
+  directory: string,
+  root: StoreId,
+  entries: [string, string][],
+): Promise<number> {
+  const reader = await HAMT.open<string>(root, { store: await DiskStore.open(directory), readOnly: true })
+  let missing = 0
+  for (const [key, value] of entries) if ((await reader.get(key).catch(() => undefined)) !== value) missing++
+  return missing
+}
+
+async function freshDirectory(t: TestContext): Promise<string> {
+  await loadBlake3()
+  const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-revdisk14-'))
+  t.after(() => rm(directory, { recursive: true, force: true }))
+  return directory
+}
+
+describe('DiskStore: blocks written before a flush, for changes the flush under way does not root', () => {
+  it("a set called during the map's flush: its value, written early, keeps the marker", async (t) => {
+    const seed = testSeed()
+    const directory = await freshDirectory(t)
+    const map = await HAMT.create<string>({
+      store: await DiskStore.open(directory, { writeBufferBytes: 1024 }),
+    })
+    const early = bigEntries(seed, 'early', 20)
+    for (const [key, value] of early) await map.set(key, value)
+    // The flush roots the sets called before it; these, called after, are in no root it returns.
+    const flushed = map.flush()
+    const late = bigEntries(seed + 1, 'late', 20)
+    await Promise.all([flushed, ...late.map(([key, value]) => map.set(key, value))])
+    const root = await flushed
+    await sleep(50) // past a put's lingering marker
+    assert.ok(
+      (await ownMarkerIn(directory)) !== undefined,
+      `seed ${seed}: no marker while the late sets' values are on disk in no root`,
+    )
+    const during = await collectElsewhere(directory, root)
+    assert.ok('refused' in during, `seed ${seed}: the collection ran and removed ${JSON.stringify(during)}`)
+    assert.equal(await missingEntries(directory, await map.flush(), [...early, ...late]), 0, `seed ${seed}`)
+    assert.equal(await ownMarkerIn(directory), undefined, 'the next flush roots them: the marker goes')
+  })
+})
