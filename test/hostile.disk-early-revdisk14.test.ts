@@ -86,4 +86,32 @@ describe('DiskStore: blocks written before a flush, for changes the flush under 
     assert.equal(await missingEntries(directory, await map.flush(), [...early, ...late]), 0, `seed ${seed}`)
     assert.equal(await ownMarkerIn(directory), undefined, 'the next flush roots them: the marker goes')
   })
+
+  it('a flush aborted after its store flush (it returns no root): the blocks it and the sets wrote keep the marker', async (t) => {
+    const seed = testSeed()
+    const directory = await freshDirectory(t)
+    const store = await DiskStore.open(directory, { writeBufferBytes: 1024 })
+    const map = await HAMT.create<string>({ store })
+    const base = await map.flush()
+    const entries = bigEntries(seed, 'entry', 20)
+    for (const [key, value] of entries) await map.set(key, value)
+    // The signal fires as the store's flush ends: its marker confirmed, the map's flush then refuses.
+    const controller = new AbortController()
+    const storeFlush = store.flush.bind(store)
+    store.flush = async (options) => {
+      await storeFlush(options)
+      controller.abort()
+    }
+    await assert.rejects(map.flush({ signal: controller.signal }), { name: 'AbortError' })
+    store.flush = storeFlush
+    await sleep(50)
+    assert.ok(
+      (await ownMarkerIn(directory)) !== undefined,
+      `seed ${seed}: no marker while the map's blocks are in no root`,
+    )
+    const during = await collectElsewhere(directory, base)
+    assert.ok('refused' in during, `seed ${seed}: the collection ran and removed ${JSON.stringify(during)}`)
+    assert.equal(await missingEntries(directory, await map.flush(), entries), 0, `seed ${seed}`)
+    assert.equal(await ownMarkerIn(directory), undefined, 'the next flush roots them: the marker goes')
+  })
 })

@@ -60,20 +60,15 @@ export interface UnflushedWriter {
   version(): number
   /** The IDs the unflushed state links to (a collection walks their links too). */
   unflushed(): Iterable<CID>
-  /**
-   * Whether a flush (or build) of it is under way and it changed (or held a block) no more since that
-   * began: what it links to is in the root that flush returns.
-   */
-  flushing?(): boolean
 }
 
 /**
- * Whether a writer has unflushed state no flush under way will root: blocks a store wrote for it (a
- * full buffer, another writer's flush) are in no root yet.
+ * Whether a writer has unflushed state: blocks a store wrote for it (a full buffer, another writer's
+ * flush) are in no root yet. A flush under way counts until its caller has the root: it may still fail
+ * (aborted after the store's flush), and a set called meanwhile is in no root it returns.
  */
 export function unrootedWriter(writers: Iterable<UnflushedWriter>): boolean {
   for (const writer of writers) {
-    if (writer.flushing?.() === true) continue
     for (const _ of writer.unflushed()) return true
   }
   return false
@@ -97,11 +92,6 @@ export class SaveHolds {
 
   get count(): number {
     return this.#count
-  }
-
-  /** Whether a run is under way (or ended within a macrotask: its caller has the root). */
-  get running(): boolean {
-    return this.#runs.size > 0
   }
 
   /** The saves held. */
@@ -148,8 +138,6 @@ export class WriterView implements UnflushedWriter {
   readonly #held = new Map<CID, number>()
   /** Holds ever: with the writer's change count and its flushes' saves, the version. */
   #holds = 0
-  /** Changes and holds when the last flush or build began: one made since is in no root it returns. */
-  #atRun = -1
 
   private constructor(access: CollectableAccess, changes: () => number, linked: () => Iterable<CID>) {
     this.#saved = new SaveHolds(access)
@@ -173,11 +161,6 @@ export class WriterView implements UnflushedWriter {
     return this.#changes() + this.#holds + this.#saved.count
   }
 
-  flushing(): boolean {
-    // A set called during a flush uploads its value at once (a full buffer writes it): not in that root.
-    return this.#saved.running && this.#changes() + this.#holds === this.#atRun
-  }
-
   *unflushed(): Iterable<CID> {
     yield* this.#saved.held()
     yield* this.#held.keys()
@@ -186,7 +169,6 @@ export class WriterView implements UnflushedWriter {
 
   /** Runs a flush or build, handing it `onSaved`: what it saves is kept as {@link SaveHolds} says. */
   keepingSaves<T>(run: (onSaved: (cid: CID) => void) => Promise<T>): Promise<T> {
-    this.#atRun = this.#changes() + this.#holds
     return this.#saved.during(run)
   }
 

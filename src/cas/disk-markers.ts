@@ -223,11 +223,11 @@ export class UnconfirmedWrites {
     this.#early = this.#heldAt !== undefined && this.#unrooted()
     if (!this.#early) this.#release()
     // A writer this flush roots may be what kept another store's hold (stores share a directory).
-    for (const other of [...(holdersHere.get(this.#directory) ?? [])]) if (other !== this) other.#settle()
+    settleHolds(this.#directory)
   }
 
   /** Lets a kept hold go once no put came since its confirmed flush and no writer's changes are in no root. */
-  #settle(): void {
+  settle(): void {
     this.#dropMoot()
     if (this.#heldAt === undefined || this.#puts !== this.#confirmedAt || this.#unrooted()) return
     this.#early = false
@@ -253,6 +253,14 @@ export class UnconfirmedWrites {
     // The last writer of ours left it for these blocks: removed now (a flush running removes it at its end).
     if (!isWritingHere(directory)) void removeMarker(directory)
   }
+}
+
+/**
+ * Lets go the holds kept in `directory` for writers whose changes are rooted now: at a confirmed flush,
+ * and as a writer's flush or build ends (its caller has the root; a failed one keeps them).
+ */
+export function settleHolds(directory: string): void {
+  for (const held of [...(holdersHere.get(directory) ?? [])]) held.settle()
 }
 
 let exitHooked = false

@@ -20,7 +20,7 @@ import {
   SHARD,
   writerPid,
 } from './disk-marker-names.js'
-import { beginWriting, endWriting, isWriterAlive, writingHere } from './disk-markers.js'
+import { beginWriting, endWriting, isWriterAlive, settleHolds, writingHere } from './disk-markers.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
 
@@ -158,6 +158,11 @@ export class DiskStore extends BlockstoreStore {
           await releaseLock(join(directory, GC_LOCK))
           await release()
         }
+      },
+      released: (cids) => {
+        access.released(cids)
+        // A writer's flush or build ended: a hold kept for its changes may go now (see UnconfirmedWrites).
+        settleHolds(directory)
       },
       list: (options) => listBlockFiles(directory, options),
       size: async (cid) => {
