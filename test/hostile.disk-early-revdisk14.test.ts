@@ -2,7 +2,7 @@
 // (revdisk14). The collection runs in a real child process (test/helpers/gc-child.ts).
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, symlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
@@ -113,5 +113,29 @@ describe('DiskStore: blocks written before a flush, for changes the flush under 
     assert.ok('refused' in during, `seed ${seed}: the collection ran and removed ${JSON.stringify(during)}`)
     assert.equal(await missingEntries(directory, await map.flush(), entries), 0, `seed ${seed}`)
     assert.equal(await ownMarkerIn(directory), undefined, 'the next flush roots them: the marker goes')
+  })
+
+  it("another store on the directory through a symbolic link: its flush's end leaves the marker the first holds", async (t) => {
+    const seed = testSeed()
+    const directory = await freshDirectory(t)
+    const alias = `${directory}-link`
+    await symlink(directory, alias)
+    t.after(() => rm(alias, { force: true }))
+    const map = await HAMT.create<string>({
+      store: await DiskStore.open(directory, { writeBufferBytes: 1024 }),
+    })
+    const entries = bigEntries(seed, 'entry', 20)
+    for (const [key, value] of entries) await map.set(key, value)
+    const other = await HAMT.create<string>({ store: await DiskStore.open(alias) })
+    await other.set('other', 'map')
+    const otherRoot = await other.flush()
+    await sleep(50)
+    assert.ok(
+      (await ownMarkerIn(directory)) !== undefined,
+      `seed ${seed}: no marker while the map's blocks are in no root`,
+    )
+    const during = await collectElsewhere(directory, otherRoot)
+    assert.ok('refused' in during, `seed ${seed}: the collection ran and removed ${JSON.stringify(during)}`)
+    assert.equal(await missingEntries(directory, await map.flush(), entries), 0, `seed ${seed}`)
   })
 })

@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises'
+import { readdir, realpath, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FsBlockstore } from 'blockstore-fs'
 import { base32upper } from 'multiformats/bases/base32'
@@ -74,6 +74,7 @@ const MAX_READ_BYTES = 64 << 20
  * ```
  */
 export class DiskStore extends BlockstoreStore {
+  /** The directory's real path (symbolic links resolved). */
   readonly directory: string
   declare readonly blockstore: FsBlockstore
 
@@ -183,9 +184,16 @@ export class DiskStore extends BlockstoreStore {
       throw new InvalidArgumentError(`directory must be a non-empty path, got ${JSON.stringify(directory)}`)
     }
     const { createIfMissing = true, ...storeOptions } = options
-    const blockstore = new CleaningFsBlockstore(directory, { createIfMissing })
+    let blockstore = new CleaningFsBlockstore(directory, { createIfMissing })
     try {
       await blockstore.open()
+      // One name per directory: this process's marker and the holds on it are kept per name, so a store
+      // opened through a symbolic link removed the marker another store's blocks in no root needed.
+      const real = await realpath(blockstore.path)
+      if (real !== blockstore.path) {
+        blockstore = new CleaningFsBlockstore(real, { createIfMissing })
+        await blockstore.open()
+      }
       await removeLeftovers(blockstore.path)
     } catch (error) {
       throw new StoreError(`cannot open the disk store at ${directory}: ${(error as Error).message}`, {
