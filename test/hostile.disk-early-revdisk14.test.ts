@@ -9,7 +9,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { loadBlake3 } from '../src/blocks.js'
-import { HAMT, type StoreId } from '../src/index.js'
+import { HAMT, ShardedZarrStore, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { ownMarkerIn } from './helpers/lost-marker.js'
 import { mulberry32, testSeed } from './helpers/random.js'
@@ -137,5 +137,36 @@ describe('DiskStore: blocks written before a flush, for changes the flush under 
     const during = await collectElsewhere(directory, otherRoot)
     assert.ok('refused' in during, `seed ${seed}: the collection ran and removed ${JSON.stringify(during)}`)
     assert.equal(await missingEntries(directory, await map.flush(), entries), 0, `seed ${seed}`)
+  })
+})
+
+describe('DiskStore: the marker kept for blocks written early goes once the writer that wrote them has flushed', () => {
+  it('a bulk build (fromEntries: it flushes the store at its end)', async (t) => {
+    const seed = testSeed()
+    const directory = await freshDirectory(t)
+    const store = await DiskStore.open(directory, { writeBufferBytes: 1024 })
+    const entries = bigEntries(seed, 'entry', 20)
+    const map = await HAMT.fromEntries<string>(entries, { store })
+    await sleep(50) // the hold goes as the build's end reaches the collection view (a macrotask)
+    assert.equal(await ownMarkerIn(directory), undefined, `seed ${seed}: the marker stays after the build`)
+    assert.equal(await missingEntries(directory, map.rootId as StoreId, entries), 0)
+  })
+
+  it('a sharded Zarr store writing chunks early, then its flush', async (t) => {
+    const directory = await freshDirectory(t)
+    const store = await DiskStore.open(directory, { writeBufferBytes: 4096 })
+    const zarr = await ShardedZarrStore.create({
+      store,
+      arrayShape: [8, 8],
+      chunkShape: [1, 1],
+      chunksPerShard: 4,
+    })
+    for (let i = 0; i < 8; i++)
+      for (let j = 0; j < 5; j++) await zarr.set(`a/c/${i}/${j}`, new Uint8Array(200).fill(i * 8 + j))
+    await sleep(50)
+    assert.ok((await ownMarkerIn(directory)) !== undefined, 'chunks written early: the marker stays')
+    await zarr.flush()
+    await sleep(50)
+    assert.equal(await ownMarkerIn(directory), undefined, 'the marker stays after the flush')
   })
 })
