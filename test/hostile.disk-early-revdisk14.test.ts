@@ -170,3 +170,36 @@ describe('DiskStore: the marker kept for blocks written early goes once the writ
     assert.equal(await ownMarkerIn(directory), undefined, 'the marker stays after the flush')
   })
 })
+
+describe('DiskStore: a store dropped (its map with it) before a flush', () => {
+  it('lets its hold go once collected: its marker no longer refuses other processes for ever', async (t) => {
+    const directory = await freshDirectory(t)
+    // In a child with --expose-gc: the store and map live only in writeAndDrop, then garbage collection runs.
+    const script = `
+      import { readdirSync } from 'node:fs'
+      import { setTimeout as sleep } from 'node:timers/promises'
+      import { HAMT } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)}
+      import { DiskStore } from ${JSON.stringify(new URL('../src/node/index.ts', import.meta.url).href)}
+      const markers = () => readdirSync(${JSON.stringify(directory)}).filter((name) => name.startsWith('.ts-hamt-writing-')).length
+      async function writeAndDrop() {
+        const map = await HAMT.create({ store: await DiskStore.open(${JSON.stringify(directory)}, { writeBufferBytes: 1024 }) })
+        for (const [key, value] of ${JSON.stringify(bigEntries(testSeed(), 'entry', 20))}) await map.set(key, value)
+      }
+      await writeAndDrop()
+      await sleep(20)
+      const before = markers()
+      for (let i = 0; i < 50 && markers() > 0; i++) {
+        globalThis.gc()
+        await sleep(10)
+      }
+      process.stdout.write(JSON.stringify({ before, after: markers() }))
+    `
+    const args = ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script]
+    const { stdout } = await promisify(execFile)(process.execPath, args)
+    assert.deepEqual(
+      JSON.parse(stdout),
+      { before: 1, after: 0 },
+      'markers before and after the store was collected',
+    )
+  })
+})
