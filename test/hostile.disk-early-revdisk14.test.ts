@@ -203,3 +203,29 @@ describe('DiskStore: a store dropped (its map with it) before a flush', () => {
     )
   })
 })
+
+describe('DiskStore: a hold kept for writers on another store of the directory', () => {
+  it("goes at the flush's end: a store's flush writes only its own maps' blocks", async (t) => {
+    const seed = testSeed()
+    const directory = await freshDirectory(t)
+    // Its change buffered only (an 8 MiB buffer): nothing of it on disk for a marker to protect.
+    const pending = await HAMT.create<string>({ store: await DiskStore.open(directory) })
+    await pending.set('pending', 'change')
+    const map = await HAMT.create<string>({
+      store: await DiskStore.open(directory, { writeBufferBytes: 1024 }),
+    })
+    const entries = bigEntries(seed, 'entry', 20)
+    for (const [key, value] of entries) await map.set(key, value)
+    const root = await map.flush()
+    await sleep(50)
+    assert.equal(
+      await ownMarkerIn(directory),
+      undefined,
+      `seed ${seed}: the marker stays for the other store's map`,
+    )
+    const during = await collectElsewhere(directory, root)
+    assert.ok('removed' in during, `seed ${seed}: the collection was refused: ${JSON.stringify(during)}`)
+    assert.equal(await missingEntries(directory, root, entries), 0, `seed ${seed}`)
+    assert.equal(await missingEntries(directory, await pending.flush(), [['pending', 'change']]), 0)
+  })
+})
