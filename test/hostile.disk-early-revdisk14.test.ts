@@ -55,6 +55,27 @@ async function missingEntries(
   return missing
 }
 
+/**
+ * After `map`'s blocks went to disk in no root: this process's marker is there, another process's
+ * collection keeping `keep` is refused, and the map's next flush returns every entry.
+ */
+async function assertProtected(
+  directory: string,
+  keep: StoreId,
+  map: HAMT<string>,
+  entries: [string, string][],
+  seed: number,
+) {
+  await sleep(50) // past a put's lingering marker
+  assert.ok(
+    (await ownMarkerIn(directory)) !== undefined,
+    `seed ${seed}: no marker while the map's blocks are in no root`,
+  )
+  const during = await collectElsewhere(directory, keep)
+  assert.ok('refused' in during, `seed ${seed}: the collection ran and removed ${JSON.stringify(during)}`)
+  assert.equal(await missingEntries(directory, await map.flush(), entries), 0, `seed ${seed}`)
+}
+
 async function freshDirectory(t: TestContext): Promise<string> {
   await loadBlake3()
   const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-revdisk14-'))
@@ -75,15 +96,7 @@ describe('DiskStore: blocks written before a flush, for changes the flush under 
     const flushed = map.flush()
     const late = bigEntries(seed + 1, 'late', 20)
     await Promise.all([flushed, ...late.map(([key, value]) => map.set(key, value))])
-    const root = await flushed
-    await sleep(50) // past a put's lingering marker
-    assert.ok(
-      (await ownMarkerIn(directory)) !== undefined,
-      `seed ${seed}: no marker while the late sets' values are on disk in no root`,
-    )
-    const during = await collectElsewhere(directory, root)
-    assert.ok('refused' in during, `seed ${seed}: the collection ran and removed ${JSON.stringify(during)}`)
-    assert.equal(await missingEntries(directory, await map.flush(), [...early, ...late]), 0, `seed ${seed}`)
+    await assertProtected(directory, await flushed, map, [...early, ...late], seed)
     assert.equal(await ownMarkerIn(directory), undefined, 'the next flush roots them: the marker goes')
   })
 
@@ -104,14 +117,7 @@ describe('DiskStore: blocks written before a flush, for changes the flush under 
     }
     await assert.rejects(map.flush({ signal: controller.signal }), { name: 'AbortError' })
     store.flush = storeFlush
-    await sleep(50)
-    assert.ok(
-      (await ownMarkerIn(directory)) !== undefined,
-      `seed ${seed}: no marker while the map's blocks are in no root`,
-    )
-    const during = await collectElsewhere(directory, base)
-    assert.ok('refused' in during, `seed ${seed}: the collection ran and removed ${JSON.stringify(during)}`)
-    assert.equal(await missingEntries(directory, await map.flush(), entries), 0, `seed ${seed}`)
+    await assertProtected(directory, base, map, entries, seed)
     assert.equal(await ownMarkerIn(directory), undefined, 'the next flush roots them: the marker goes')
   })
 
@@ -128,15 +134,7 @@ describe('DiskStore: blocks written before a flush, for changes the flush under 
     for (const [key, value] of entries) await map.set(key, value)
     const other = await HAMT.create<string>({ store: await DiskStore.open(alias) })
     await other.set('other', 'map')
-    const otherRoot = await other.flush()
-    await sleep(50)
-    assert.ok(
-      (await ownMarkerIn(directory)) !== undefined,
-      `seed ${seed}: no marker while the map's blocks are in no root`,
-    )
-    const during = await collectElsewhere(directory, otherRoot)
-    assert.ok('refused' in during, `seed ${seed}: the collection ran and removed ${JSON.stringify(during)}`)
-    assert.equal(await missingEntries(directory, await map.flush(), entries), 0, `seed ${seed}`)
+    await assertProtected(directory, await other.flush(), map, entries, seed)
   })
 })
 
