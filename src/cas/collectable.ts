@@ -60,17 +60,15 @@ export interface UnflushedWriter {
   version(): number
   /** The IDs the unflushed state links to (a collection walks their links too). */
   unflushed(): Iterable<CID>
-  /** Whether a flush (or build) of it is under way: what it links to is in the root that flush returns. */
-  flushing?(): boolean
 }
 
 /**
- * Whether a writer has unflushed state no flush under way will root: blocks a store wrote for it (a
- * full buffer, another writer's flush) are in no root yet.
+ * Whether a writer has unflushed state: blocks a store wrote for it (a full buffer, another writer's
+ * flush) are in no root yet. A flush under way counts until its caller has the root: it may still fail
+ * (aborted after the store's flush), and a set called meanwhile is in no root it returns.
  */
 export function unrootedWriter(writers: Iterable<UnflushedWriter>): boolean {
   for (const writer of writers) {
-    if (writer.flushing?.() === true) continue
     for (const _ of writer.unflushed()) return true
   }
   return false
@@ -94,11 +92,6 @@ export class SaveHolds {
 
   get count(): number {
     return this.#count
-  }
-
-  /** Whether a run is under way (or ended within a macrotask: its caller has the root). */
-  get running(): boolean {
-    return this.#runs.size > 0
   }
 
   /** The saves held. */
@@ -166,10 +159,6 @@ export class WriterView implements UnflushedWriter {
 
   version(): number {
     return this.#changes() + this.#holds + this.#saved.count
-  }
-
-  flushing(): boolean {
-    return this.#saved.running
   }
 
   *unflushed(): Iterable<CID> {

@@ -142,10 +142,22 @@ export async function heldMarker(directory: string): Promise<void> {
 }
 
 /**
- * Per directory, the stores of this process holding the marker for blocks they wrote that are in no
- * root yet (see {@link UnconfirmedWrites}): while any does, this process is writing there.
+ * Per directory, the stores of this process holding the marker for blocks they wrote in no root yet
+ * ({@link UnconfirmedWrites}): while any does, this process writes there. Weakly: a store dropped (its
+ * maps with it) leaves blocks no one can root, and its hold goes.
  */
-const holdersHere = new Map<string, Set<UnconfirmedWrites>>()
+type Hold = WeakRef<UnconfirmedWrites>
+const holdersHere = new Map<string, Set<Hold>>()
+const droppedHolds = new FinalizationRegistry<[string, Hold]>(([dir, ref]) => dropHolder(dir, ref))
+
+/** A store's hold goes; the last one's marker is removed (a flush running removes it at its end). */
+function dropHolder(directory: string, ref: Hold): void {
+  const holders = holdersHere.get(directory)
+  if (holders?.delete(ref) !== true || holders.size > 0) return
+  holdersHere.delete(directory)
+  if (!isWritingHere(directory)) void removeMarker(directory)
+}
+
 /** Per directory, how many times this process's marker was found lost: holds taken before are moot. */
 const lossesHere = new Map<string, number>()
 
@@ -157,6 +169,7 @@ const lossesHere = new Map<string, number>()
  */
 export class UnconfirmedWrites {
   readonly #directory: string
+  readonly #ref = new WeakRef(this)
   /** The loss count when this store's hold was taken; undefined: no hold. */
   #heldAt: number | undefined
   /** Blocks left the buffer with no confirming flush (it filled) since the last confirmed one. */
@@ -166,7 +179,7 @@ export class UnconfirmedWrites {
   /** Puts begun, ever, and their count at the last confirmed flush: a hold kept goes only with none since. */
   #puts = 0
   #confirmedAt = 0
-  /** Whether a writer of this process has unflushed changes no flush under way roots (see {@link keepWhile}). */
+  /** Whether a writer of this process has unflushed changes (see {@link keepWhile}). */
   #unrooted: () => boolean = () => false
 
   /**
@@ -194,7 +207,8 @@ export class UnconfirmedWrites {
     const directory = this.#directory
     this.#heldAt = lossesHere.get(directory) ?? 0
     const holders = holdersHere.get(directory) ?? new Set()
-    holdersHere.set(directory, holders.add(this))
+    holdersHere.set(directory, holders.add(this.#ref))
+    droppedHolds.register(this, [directory, this.#ref], this.#ref)
     if (!exitHooked) process.once('exit', removeHeldMarkers)
     exitHooked = true
   }
@@ -223,11 +237,11 @@ export class UnconfirmedWrites {
     this.#early = this.#heldAt !== undefined && this.#unrooted()
     if (!this.#early) this.#release()
     // A writer this flush roots may be what kept another store's hold (stores share a directory).
-    for (const other of [...(holdersHere.get(this.#directory) ?? [])]) if (other !== this) other.#settle()
+    settleHolds(this.#directory)
   }
 
   /** Lets a kept hold go once no put came since its confirmed flush and no writer's changes are in no root. */
-  #settle(): void {
+  settle(): void {
     this.#dropMoot()
     if (this.#heldAt === undefined || this.#puts !== this.#confirmedAt || this.#unrooted()) return
     this.#early = false
@@ -245,14 +259,14 @@ export class UnconfirmedWrites {
     this.#dropMoot() // a hold a loss dropped took its count with it
     if (this.#heldAt === undefined) return
     this.#heldAt = undefined
-    const directory = this.#directory
-    const holders = holdersHere.get(directory)
-    holders?.delete(this)
-    if (holders?.size !== 0) return
-    holdersHere.delete(directory)
-    // The last writer of ours left it for these blocks: removed now (a flush running removes it at its end).
-    if (!isWritingHere(directory)) void removeMarker(directory)
+    droppedHolds.unregister(this.#ref)
+    dropHolder(this.#directory, this.#ref)
   }
+}
+
+/** Lets holds kept in `directory` go if writers are rooted now (a flush confirmed; a writer's flush ended). */
+export function settleHolds(directory: string): void {
+  for (const held of [...(holdersHere.get(directory) ?? [])]) held.deref()?.settle()
 }
 
 let exitHooked = false

@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises'
+import { readdir, realpath, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FsBlockstore } from 'blockstore-fs'
 import { base32upper } from 'multiformats/bases/base32'
@@ -8,7 +8,7 @@ import * as Digest from 'multiformats/hashes/digest'
 import { InvalidArgumentError, isHamtError, StoreError } from '../errors.js'
 import { BlockstoreStore, type BlockstoreStoreOptions, CONFIRM_FLUSH, MAX_PUT_BYTES } from './blockstore.js'
 import type { FlushConfirmation } from './buffered-blocks.js'
-import { type CollectableAccess, collectable, unrootedWriter } from './collectable.js'
+import { type CollectableAccess, collectable, unrootedWriter, WriterRegistry } from './collectable.js'
 import { blockFile, CleaningFsBlockstore } from './disk-blockstore.js'
 import { isOurs, releaseLock, takeLock } from './disk-lock.js'
 import {
@@ -20,7 +20,7 @@ import {
   SHARD,
   writerPid,
 } from './disk-marker-names.js'
-import { beginWriting, endWriting, isWriterAlive, writingHere } from './disk-markers.js'
+import { beginWriting, endWriting, isWriterAlive, settleHolds, writingHere } from './disk-markers.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
 
@@ -55,7 +55,7 @@ const MAX_READ_BYTES = 64 << 20
  * a crashed process leaves whole blocks or none. Blocks are written on flush: a root returned by
  * `HAMT.flush()` has every block it needs on disk. A full write buffer (`writeBufferBytes`) writes
  * blocks before a flush (and a flush writes every map's buffered blocks): from then until no map of
- * this process on the directory has unflushed changes, other processes' garbage collections in it are
+ * this store has unflushed changes, other processes' garbage collections in it are
  * refused (those blocks are in no root yet), so a map that never flushes holds them off while it lives. IDs equal {@link KuboStore}'s for the same data.
  * A failed write (a full disk) removes its temporary file; those of a process killed while writing
  * are removed by the next `open` once no process is writing. Its largest block is its `chunkSize`, and
@@ -74,6 +74,7 @@ const MAX_READ_BYTES = 64 << 20
  * ```
  */
 export class DiskStore extends BlockstoreStore {
+  /** The directory's real path (symbolic links resolved). */
   readonly directory: string
   declare readonly blockstore: FsBlockstore
 
@@ -81,9 +82,8 @@ export class DiskStore extends BlockstoreStore {
     super(blockstore, options)
     this.directory = blockstore.path
     this.#unconfirmed = blockstore.unconfirmed
-    // Every writer on the directory in this process (the registry is the directory's, not this store's).
-    const access = super[collectable]()
-    blockstore.unconfirmed.keepWhile(() => unrootedWriter(access.writers()))
+    // This store's own writers: its buffer writes (early, or in its flush) no other store's blocks.
+    blockstore.unconfirmed.keepWhile(() => unrootedWriter(this.#writers.live()))
     // Its `chunkSize` (checked by now: a value's largest block), and at least a gateway's 4 MiB (a CAR's).
     this.#maxBlockBytes = Math.max(MAX_BLOCK_BYTES, options.chunkSize ?? 0)
     // Reads allow more: a store opened on the same directory with a larger chunkSize wrote its blocks
@@ -93,6 +93,7 @@ export class DiskStore extends BlockstoreStore {
 
   readonly #maxBlockBytes: number
   readonly #unconfirmed: FlushConfirmation
+  readonly #writers = new WriterRegistry()
 
   /** The largest block this store writes and reads: a larger block file (a stranger's) is not read whole. */
   override get [MAX_PUT_BYTES](): number {
@@ -159,6 +160,15 @@ export class DiskStore extends BlockstoreStore {
           await release()
         }
       },
+      addWriter: (writer) => {
+        access.addWriter(writer)
+        this.#writers.add(writer)
+      },
+      released: (cids) => {
+        access.released(cids)
+        // A writer's flush or build ended: a hold kept for its changes may go now (see UnconfirmedWrites).
+        settleHolds(directory)
+      },
       list: (options) => listBlockFiles(directory, options),
       size: async (cid) => {
         const { dir, file } = blockFile(blockstore, cid)
@@ -178,9 +188,16 @@ export class DiskStore extends BlockstoreStore {
       throw new InvalidArgumentError(`directory must be a non-empty path, got ${JSON.stringify(directory)}`)
     }
     const { createIfMissing = true, ...storeOptions } = options
-    const blockstore = new CleaningFsBlockstore(directory, { createIfMissing })
+    let blockstore = new CleaningFsBlockstore(directory, { createIfMissing })
     try {
       await blockstore.open()
+      // One name per directory: this process's marker and the holds on it are kept per name, so a store
+      // opened through a symbolic link removed the marker another store's blocks in no root needed.
+      const real = await realpath(blockstore.path)
+      if (real !== blockstore.path) {
+        blockstore = new CleaningFsBlockstore(real, { createIfMissing })
+        await blockstore.open()
+      }
       await removeLeftovers(blockstore.path)
     } catch (error) {
       throw new StoreError(`cannot open the disk store at ${directory}: ${(error as Error).message}`, {
