@@ -141,19 +141,24 @@ describe('answers that mean "try again" are retried, others are not', () => {
       const a = await gateway('a', [], (req, res, n) =>
         n === 1 ? res.writeHead(503, { 'retry-after': retryAfter }).end() : answer(req, res),
       )
-      const waiting = new TrustlessGatewayStore({ gateways: a.url, retryDelayMs: 1 })
+      const controller = new AbortController()
       const reason = new Error('the caller gave up')
-      const outcome = await withinBudget(`Retry-After: ${retryAfter}`, () => {
-        const controller = new AbortController()
-        setTimeout(() => controller.abort(reason), 100)
-        return waiting.load(block.cid, { signal: controller.signal })
-      })
-      assert.equal(outcome.error, reason, 'the signal ends the wait')
-      assert.equal(
-        a.seen.length,
-        1,
-        'no retry before Retry-After (back-off alone would have retried in ~1 ms)',
+      // The caller gives up 100 ms after the 503 reached the store, when a 1 ms back-off would have
+      // retried (a 100 ms timer from the start could fire before the request left, at load).
+      let fetched = 0
+      const fetch: typeof globalThis.fetch = async (input, init) => {
+        fetched++
+        const response = await globalThis.fetch(input, init)
+        if (response.status === 503) setTimeout(() => controller.abort(reason), 100)
+        return response
+      }
+      const waiting = new TrustlessGatewayStore({ gateways: a.url, retryDelayMs: 1, fetch })
+      const outcome = await withinBudget(`Retry-After: ${retryAfter}`, () =>
+        waiting.load(block.cid, { signal: controller.signal }),
       )
+      assert.equal(outcome.error, reason, 'the signal ends the wait')
+      assert.equal(fetched, 1, 'no retry before Retry-After (back-off alone would have retried in ~1 ms)')
+      assert.equal(a.seen.length, 1)
       const capped = new TrustlessGatewayStore({ gateways: a.url, retryDelayMs: 1, maxRetryDelayMs: 20 })
       const read = await withinBudget(`capped ${retryAfter}`, () => capped.load(block.cid))
       assert.deepEqual(read.value, block.bytes)
