@@ -37,6 +37,9 @@ describe('random resizes, grafts and migrations of random histories give py-hamt
         const ranked = arrays.filter((a) => version === 'v2' || a === arrays[0])
         const ops: StructuralOp[] = []
         let reshaped = false
+        // py-hamt 3.6.0's v1 resize_variable writes a document of another rank (zarr cannot open it):
+        // ts-hamt refuses it (see hostile.sharded-left14).
+        let rankChangedV1 = false
         for (let n = int(1, 3); n > 0; n--) {
           const spec = ranked[int(0, ranked.length - 1)] as Spec
           // Mostly the array's rank, sometimes one more (both sides must refuse that).
@@ -48,8 +51,10 @@ describe('random resizes, grafts and migrations of random histories give py-hamt
             version === 'v1' && reshaped ? (random() < 0.5 ? random() * 0.4 : 0.6 + random() * 0.3) : random()
           if (roll < 0.6) reshaped = true
           if (roll < 0.4) ops.push({ op: 'resize', shape, ...arrayPath })
-          else if (roll < 0.6) ops.push({ op: 'resizeVariable', name: `${prefix}${spec.name}`, shape })
-          else if (roll < 0.9) {
+          else if (roll < 0.6) {
+            ops.push({ op: 'resizeVariable', name: `${prefix}${spec.name}`, shape })
+            if (version === 'v1' && rank !== spec.shape.length) rankChangedV1 = true
+          } else if (roll < 0.9) {
             const offset = Array.from({ length: rank }, () => int(0, 2))
             const paths =
               version === 'v2'
@@ -73,6 +78,14 @@ describe('random resizes, grafts and migrations of random histories give py-hamt
             applyStructural(store, ops),
             HamtError,
             `after ${python.message} in ${context}`,
+          )
+          return
+        }
+        if (rankChangedV1) {
+          await assert.rejects(
+            applyStructural(store, ops),
+            /rank/,
+            `py-hamt wrote it; ts-hamt refuses ${context}`,
           )
           return
         }

@@ -6,7 +6,14 @@ import type { ArrayIndex } from './interface.js'
 import { SHARDED_V1 } from './interface.js'
 import { newV2Root } from './layout-v2.js'
 import { keysNow } from './listing.js'
-import { isJsonObject, V2_GROUP_JSON, V3_GROUP_JSON, withShape } from './metadata.js'
+import {
+  declaredChunkShape,
+  declaredShape,
+  isJsonObject,
+  V2_GROUP_JSON,
+  V3_GROUP_JSON,
+  withShape,
+} from './metadata.js'
 import type { MetadataWriter } from './metadata-writer.js'
 import { dumpPyJson, parsePyJson } from './pyjson.js'
 import { type ShardTable, saveForCid } from './shard-table.js'
@@ -72,6 +79,13 @@ export async function resizeArrayMetadata(
     throw new InvalidArgumentError(`resizeVariable: no metadata ${JSON.stringify(key)} to resize`)
   const json = parsePyJson(await table.store.load(cid))
   if (!isJsonObject(json)) throw new InvalidArgumentError(`resizeVariable: ${key} is not a JSON object`)
+  // py-hamt 3.6.0 refuses this in v2 only; in v1 it writes a document zarr cannot open.
+  const rank = (declaredChunkShape(json) ?? declaredShape(json))?.length
+  if (rank !== undefined && newShape.length !== rank) {
+    throw new InvalidArgumentError(
+      `resizeVariable: ${key} is an array of rank ${rank}, the new shape ${describeShape(newShape)} has rank ${newShape.length}`,
+    )
+  }
   const resized = withShape(json, newShape)
   const bytes = dumpPyJson(resized, 2)
   const newCid = await saveForCid(table.store, bytes, 'raw')
