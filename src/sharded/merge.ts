@@ -38,6 +38,10 @@ export async function mergeShardedRoots(
   if (sameId(ids.a, ids.b) || sameId(ids.b, ids.base)) return ids.a
   if (sameId(ids.a, ids.base)) return ids.b
   const whole = wholeShards(states)
+  // The first side to fail stops the other (a shared abort), and the merge rejects once both have
+  // settled: nothing of a rejected merge runs after it.
+  const failed = new AbortController()
+  const sideSignal = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal])
   const collect = async (side: 'a' | 'b'): Promise<Map<string, KeyChange>> => {
     const changes = new Map<string, KeyChange>()
     // A side's first chunk change in an array is planned like any other, so the merge's check sees
@@ -49,13 +53,24 @@ export async function mergeShardedRoots(
       const settledBy = whole.get(path)?.sides.get(shard)
       return settledBy === undefined || (!planned.has(path) && settledBy !== (side === 'a' ? 'b' : 'a'))
     }
-    for await (const change of diffShardedRoots(states.base, states[side], store, { ...options, shards })) {
+    for await (const change of diffShardedRoots(states.base, states[side], store, {
+      ...options,
+      signal: sideSignal,
+      shards,
+    })) {
       changes.set(change.key, change)
       if (at !== undefined) planned.add(at)
     }
     return changes
   }
-  const [changesA, changesB] = await Promise.all([collect('a'), collect('b')])
+  const collectOrStop = (side: 'a' | 'b') =>
+    collect(side).catch((error: unknown) => {
+      failed.abort(error)
+      throw error
+    })
+  const [a, b] = await Promise.allSettled([collectOrStop('a'), collectOrStop('b')])
+  if (a.status === 'rejected' || b.status === 'rejected') throw failed.signal.reason
+  const [changesA, changesB] = [a.value, b.value]
   const values = {
     load: (key: string, pointer: StoreId) =>
       callStore(
