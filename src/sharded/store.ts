@@ -349,7 +349,7 @@ export class ShardedZarrStore {
     })
   }
 
-  /** Rewrites the `shape` of an array's `zarr.json` (as py-hamt, indented by 2) and, in v2, resizes its index to match. */
+  /** Rewrites the `shape` of an array's `zarr.json` (as py-hamt, indented by 2; no rank change); v2 resizes its index too. */
   async resizeVariable(name: string, newShape: readonly number[]): Promise<void> {
     this.#assertWritable('resizeVariable')
     const shape = atCall(newShape)
