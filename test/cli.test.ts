@@ -242,8 +242,18 @@ describe('ts-hamt CLI: signals, pipes and exit codes', () => {
     // The partial file exists (the gateway answers nothing, so it stays empty).
     'partial file on disk': {
       answer: 0,
-      reached: async (_p: CliProcess, _gw: HoldingGateway, dir: string) => {
-        while ((await partials(dir)).length === 0) await new Promise((r) => setTimeout(r, 5))
+      reached: async (p: CliProcess, _gw: HoldingGateway, dir: string) => {
+        // Bounded by the run's exit and a count (a hang bound of some 10 s, not a speed limit): an
+        // export that never writes the file fails here instead of hanging.
+        let exited = false
+        void p.exit.then(() => (exited = true))
+        for (let looks = 0; looks < 2_000 && !exited; looks++) {
+          if ((await partials(dir)).length > 0) return
+          await new Promise((r) => setTimeout(r, 5))
+        }
+        assert.fail(
+          `no partial file in ${dir} (${exited ? 'the export ended' : '2000 looks'}): ${p.stderr()}`,
+        )
       },
     },
     // Blocks have been written to the partial file and reported.
