@@ -12,6 +12,8 @@ import { sameBlock } from './helpers/disk-same-blocks.js'
 import { testSeed } from './helpers/random.js'
 
 const COUNT = 40
+/** Not a speed limit: the child writes its blocks in seconds; past this it hangs. */
+const HANG_MS = 120_000
 
 describe('DiskStore: two processes putting the same blocks', () => {
   it("a failed put in one never fails the other's put of the same block", async () => {
@@ -20,18 +22,19 @@ describe('DiskStore: two processes putting the same blocks', () => {
     try {
       const store = await DiskStore.open(directory)
       const blocks = await Promise.all(Array.from({ length: COUNT }, (_, i) => sameBlock(seed, i)))
-      const child = spawn(process.execPath, [
-        '--import',
-        'tsx',
-        'test/helpers/disk-same-blocks.ts',
-        directory,
-        String(seed),
-        String(COUNT),
-      ])
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'test/helpers/disk-same-blocks.ts', directory, String(seed), String(COUNT)],
+        // The hang bound: both wait loops below end when the child exits, so a child that hangs is
+        // killed and the test fails on its exit code instead of hanging.
+        { timeout: HANG_MS },
+      )
       let out = ''
       child.stdout.on('data', (chunk: Buffer) => (out += chunk))
       child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk))
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+      const exited = new Promise<string>((resolve) =>
+        child.on('exit', (code, signal) => resolve(signal === null ? `code ${code}` : `killed by ${signal}`)),
+      )
       let done = false
       void exited.then(() => (done = true))
       while (!out.includes('ready') && !done) await new Promise((resolve) => setTimeout(resolve, 5))
@@ -43,7 +46,7 @@ describe('DiskStore: two processes putting the same blocks', () => {
         )
         await new Promise((resolve) => setImmediate(resolve))
       }
-      assert.equal(await exited, 0)
+      assert.equal(await exited, 'code 0', `the child (killed after ${HANG_MS} ms if it hangs)`)
       const result = JSON.parse(out.trim().split('\n').at(-1) as string) as {
         failures: number
         first?: string

@@ -294,7 +294,11 @@ describe('gateway health', () => {
     const b = await gateway('b', log, (req, res) => answer(req, res))
     const store = new TrustlessGatewayStore({ gateways: [a.url, b.url], concurrency: 1 })
     const first = store.load((blocks[0] as { cid: CID }).cid)
-    while (held.length === 0) await new Promise((resolve) => setImmediate(resolve))
+    // Bounded: a first read that never reaches a fails at the hang bound instead of hanging.
+    const reached = await withinBudget('the first read reaching a', async (signal) => {
+      while (held.length === 0 && !signal.aborted) await new Promise((resolve) => setImmediate(resolve))
+    })
+    assert.equal(reached.error, undefined)
     // a's one slot is taken: the next reads go to b rather than queue behind a.
     const others = await withinBudget('while a is busy', async () => {
       const got: Uint8Array[] = []
