@@ -82,8 +82,12 @@ export class DiskStore extends BlockstoreStore {
     super(blockstore, options)
     this.directory = blockstore.path
     this.#unconfirmed = blockstore.unconfirmed
-    // This store's own writers: its buffer writes (early, or in its flush) no other store's blocks.
-    blockstore.unconfirmed.keepWhile(() => unrootedWriter(this.#writers.live()))
+    // This store's own writers and imports: its buffer writes (early, or in its flush) no other store's
+    // blocks, and an import's puts are in no root until it ends.
+    const access = super[collectable]()
+    blockstore.unconfirmed.keepWhile(
+      () => unrootedWriter(this.#writers.live()) || !access.unsettled()[Symbol.iterator]().next().done,
+    )
     // Its `chunkSize` (checked by now: a value's largest block), and at least a gateway's 4 MiB (a CAR's).
     this.#maxBlockBytes = Math.max(MAX_BLOCK_BYTES, options.chunkSize ?? 0)
     // Reads allow more: a store opened on the same directory with a larger chunkSize wrote its blocks
@@ -94,6 +98,11 @@ export class DiskStore extends BlockstoreStore {
   readonly #maxBlockBytes: number
   readonly #unconfirmed: FlushConfirmation
   readonly #writers = new WriterRegistry()
+
+  /** An import ended: a hold kept for its puts may go now (see UnconfirmedWrites). */
+  protected override importSettled(): void {
+    settleHolds(this.directory)
+  }
 
   /** The largest block this store writes and reads: a larger block file (a stranger's) is not read whole. */
   override get [MAX_PUT_BYTES](): number {
