@@ -114,7 +114,11 @@ describe('DiskStore: an import under way whose blocks a full buffer wrote (in no
       assert.equal(missing, 0, `seed ${seed}: the import returned a root missing blocks: ${missing}`)
       // Its end lets the hold go: no marker stays to refuse other processes while this one lives.
       await sleep(50)
-      assert.equal(await ownMarkerIn(directory), undefined, `seed ${seed}: the marker stayed after the import`)
+      assert.equal(
+        await ownMarkerIn(directory),
+        undefined,
+        `seed ${seed}: the marker stayed after the import`,
+      )
     })
 })
 
