@@ -12,49 +12,9 @@ import { loadBlake3 } from '../src/blocks.js'
 import { beginWriting, endWriting } from '../src/cas/disk-markers.js'
 import { exportCar, HAMT, importCar, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
+import { bigEntries, collectElsewhere, missingEntries } from './helpers/early-writes.js'
 import { ownMarkerIn } from './helpers/lost-marker.js'
-import { mulberry32, testSeed } from './helpers/random.js'
-
-/** Another process's collection keeping `root` (gc-child): what it removed, or its refusal. */
-async function collectElsewhere(
-  directory: string,
-  root: StoreId,
-): Promise<{ removed: number } | { refused: string }> {
-  const args = [
-    '--import',
-    'tsx',
-    'test/helpers/gc-child.ts',
-    directory,
-    String(root),
-    'delete',
-    '1000000000',
-  ]
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, args)
-    return JSON.parse(stdout) as { removed: number }
-  } catch (error) {
-    const stderr = String((error as { stderr?: string }).stderr)
-    if (/ERR_STORE|is writing to it/.test(stderr)) return { refused: stderr }
-    throw error
-  }
-}
-
-/** `count` seeded entries whose values (over 1 KiB) each fill a 1 KiB write buffer alone. */
-function bigEntries(seed: number, prefix: string, count: number): [string, string][] {
-  const random = mulberry32(seed)
-  return Array.from({ length: count }, (_, i) => [`${prefix} ${i}`, `${random().toString(36)} `.repeat(120)])
-}
-
-async function missingEntries(
-  directory: string,
-  root: StoreId,
-  entries: [string, string][],
-): Promise<number> {
-  const reader = await HAMT.open<string>(root, { store: await DiskStore.open(directory), readOnly: true })
-  let missing = 0
-  for (const [key, value] of entries) if ((await reader.get(key).catch(() => undefined)) !== value) missing++
-  return missing
-}
+import { testSeed } from './helpers/random.js'
 
 async function freshDirectory(t: TestContext): Promise<string> {
   await loadBlake3()
