@@ -2,9 +2,11 @@
 // same API with Node's defaults for stores given no `fetch` or `blake3Digest`. Importing it sets
 // them for the whole process, so these tests have a file (a process) of their own.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import { CID } from 'multiformats/cid'
 import { blake3, blake3Hasher, loadBlake3 } from '../src/blocks.js'
 import * as rootEntry from '../src/index.js'
@@ -36,6 +38,16 @@ describe("ts-hamt's Node entry point", () => {
   it('exports the package root’s API, the same classes', () => {
     assert.deepEqual(Object.keys(nodeEntry).sort(), Object.keys(rootEntry).sort())
     assert.equal(nodeEntry.KuboStore, rootEntry.KuboStore)
+  })
+
+  it('importing it does not load Node’s fetch (undici): that waits for the first request', async () => {
+    // A process of its own: this one has loaded undici already. `extends Response` at import cost
+    // ~15-40 ms of CPU, a tenth of the whole import, for users who never read over HTTP.
+    const script = `await import(${JSON.stringify(new URL('../src/index.node.ts', import.meta.url).href)})
+console.log(JSON.stringify(process.moduleLoadList.filter((name) => name.includes('undici'))))`
+    const run = promisify(execFile)
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script])
+    assert.deepEqual(JSON.parse(stdout), [])
   })
 
   it('reads through node:http when given no fetch; a store given one keeps it', async () => {
