@@ -41,8 +41,8 @@ describe("ts-hamt's Node entry point", () => {
   })
 
   it('importing it does not load Node’s fetch (undici): that waits for the first request', async () => {
-    // A process of its own: this one has loaded undici already. `extends Response` at import cost
-    // ~15-40 ms of CPU, a tenth of the whole import, for users who never read over HTTP.
+    // A process of its own: this one has loaded undici already. `extends Response` (Node 20) and
+    // node:http (Node 24) loaded it at import: 15-70 ms of CPU, for users who never read over HTTP.
     const script = `await import(${JSON.stringify(new URL('../src/index.node.ts', import.meta.url).href)})
 console.log(JSON.stringify(process.moduleLoadList.filter((name) => name.includes('undici'))))`
     const run = promisify(execFile)

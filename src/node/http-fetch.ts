@@ -1,5 +1,4 @@
-import http from 'node:http'
-import https from 'node:https'
+import type { IncomingMessage } from 'node:http'
 import { pipeline, type Readable, type Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import { InvalidArgumentError } from '../errors.js'
@@ -7,7 +6,7 @@ import { Pool, type RawMessage, StaleConnection } from './http1.js'
 import { zstdBodyDecoder } from './zstd-body.js'
 
 /** An answer's head and body: node:http's `IncomingMessage`, or our HTTP/1.1 client's `RawMessage`. */
-type Incoming = http.IncomingMessage | RawMessage
+type Incoming = IncomingMessage | RawMessage
 
 export interface NodeHttpFetchOptions {
   /** Connections kept open per host; default 32 (the HTTP client's default concurrency). */
@@ -17,7 +16,7 @@ export interface NodeHttpFetchOptions {
 }
 
 type NodeResponseClass = ReturnType<typeof defineNodeResponse>
-/** Made at the first answer: `extends Response` loads Node's fetch (undici), ~15-40 ms of CPU at import. */
+/** Made at the first answer: `extends Response` loads Node's fetch (undici), 15-40 ms of CPU on Node 20. */
 let nodeResponse: NodeResponseClass | undefined
 
 /** A {@link defineNodeResponse} response (the class made on the first call). */
@@ -257,6 +256,9 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof global
   if (!Number.isSafeInteger(maxSockets) || maxSockets < 1) {
     throw new InvalidArgumentError(`maxSockets must be a positive integer, got ${String(options.maxSockets)}`)
   }
+  // Loaded here, not at import: in Node 24 node:http loads Node's fetch (undici), ~70 ms of CPU.
+  const http = process.getBuiltinModule('node:http')
+  const https = process.getBuiltinModule('node:https')
   const agents = {
     'http:': new http.Agent({ keepAlive: true, maxSockets }),
     'https:': new https.Agent({ keepAlive: true, maxSockets }),
@@ -298,7 +300,7 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof global
       }
     }
     const send = (): Promise<Incoming> =>
-      new Promise<http.IncomingMessage>((resolve, reject) => {
+      new Promise<IncomingMessage>((resolve, reject) => {
         const request = (url.protocol === 'https:' ? https : http).request(url, {
           method,
           agent,
