@@ -40,14 +40,36 @@ describe("ts-hamt's Node entry point", () => {
     assert.equal(nodeEntry.KuboStore, rootEntry.KuboStore)
   })
 
-  it('importing it does not load Node’s fetch (undici): that waits for the first request', async () => {
-    // A process of its own: this one has loaded undici already. `extends Response` (Node 20) and
-    // node:http (Node 24) loaded it at import: 15-70 ms of CPU, for users who never read over HTTP.
-    const script = `await import(${JSON.stringify(new URL('../src/index.node.ts', import.meta.url).href)})
+  it('importing it loads neither Node’s fetch (undici) nor ipfs-unixfs: each waits for its first use', async () => {
+    // A process of its own (this one has loaded both), with a resolve hook that names every module.
+    // `extends Response` (Node 20) and node:http (Node 24) loaded undici at import, and ipfs-unixfs
+    // came with the stores: 15-70 and ~35 ms of CPU, for users who never read over HTTP or UnixFS.
+    const hook = `export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context)
+  process.stderr.write('resolved ' + resolved.url + '\\n')
+  return resolved
+}`
+    const script = `import { register } from 'node:module'
+register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)})
+await import(${JSON.stringify(new URL('../src/index.node.ts', import.meta.url).href)})
 console.log(JSON.stringify(process.moduleLoadList.filter((name) => name.includes('undici'))))`
     const run = promisify(execFile)
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script])
+    const { stdout, stderr } = await run(process.execPath, [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      script,
+    ])
     assert.deepEqual(JSON.parse(stdout), [])
+    const packages = new Set(
+      [...stderr.matchAll(/^resolved .*?node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((match) => match[1]),
+    )
+    assert.ok(packages.has('multiformats'), 'the hook saw the imports')
+    assert.deepEqual(
+      ['ipfs-unixfs', 'protons-runtime'].filter((name) => packages.has(name)),
+      [],
+    )
   })
 
   it('reads through node:http when given no fetch; a store given one keeps it', async () => {
