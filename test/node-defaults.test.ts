@@ -2,9 +2,11 @@
 // same API with Node's defaults for stores given no `fetch` or `blake3Digest`. Importing it sets
 // them for the whole process, so these tests have a file (a process) of their own.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import { CID } from 'multiformats/cid'
 import { blake3, blake3Hasher, loadBlake3 } from '../src/blocks.js'
 import * as rootEntry from '../src/index.js'
@@ -36,6 +38,38 @@ describe("ts-hamt's Node entry point", () => {
   it('exports the package root’s API, the same classes', () => {
     assert.deepEqual(Object.keys(nodeEntry).sort(), Object.keys(rootEntry).sort())
     assert.equal(nodeEntry.KuboStore, rootEntry.KuboStore)
+  })
+
+  it('importing it loads neither Node’s fetch (undici) nor ipfs-unixfs: each waits for its first use', async () => {
+    // A process of its own (this one has loaded both), with a resolve hook that names every module.
+    // `extends Response` (Node 20) and node:http (Node 24) loaded undici at import, and ipfs-unixfs
+    // came with the stores: 15-70 and ~35 ms of CPU, for users who never read over HTTP or UnixFS.
+    const hook = `export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context)
+  process.stderr.write('resolved ' + resolved.url + '\\n')
+  return resolved
+}`
+    const script = `import { register } from 'node:module'
+register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)})
+await import(${JSON.stringify(new URL('../src/index.node.ts', import.meta.url).href)})
+console.log(JSON.stringify(process.moduleLoadList.filter((name) => name.includes('undici'))))`
+    const run = promisify(execFile)
+    const { stdout, stderr } = await run(process.execPath, [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      script,
+    ])
+    assert.deepEqual(JSON.parse(stdout), [])
+    const packages = new Set(
+      [...stderr.matchAll(/^resolved .*?node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((match) => match[1]),
+    )
+    assert.ok(packages.has('multiformats'), 'the hook saw the imports')
+    assert.deepEqual(
+      ['ipfs-unixfs', 'protons-runtime'].filter((name) => packages.has(name)),
+      [],
+    )
   })
 
   it('reads through node:http when given no fetch; a store given one keeps it', async () => {

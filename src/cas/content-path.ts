@@ -2,11 +2,12 @@
 // named links of dag-pb directories, and map keys and list indexes of dag-cbor blocks.
 import { code as dagCborCode } from '@ipld/dag-cbor'
 import * as dagPb from '@ipld/dag-pb'
-import { UnixFS } from 'ipfs-unixfs'
+import type { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import { decodeDagCbor } from '../codec/dag-cbor.js'
 import { InvalidArgumentError, InvalidValueError } from '../errors.js'
 import type { AbortOptions } from './interface.js'
+import { loadUnixfs } from './unixfs-module.js'
 
 /** Segments followed at most: a path is text from a record, and each segment may cost a block. */
 const MAX_SEGMENTS = 256
@@ -42,7 +43,8 @@ export async function followContentPath(
       const name = names[at]
       const node = decoded(cid, () => dagPb.decode(block))
       // Its link names are slot-prefixed (`03A` for `A`): a name match there leads where Kubo does not.
-      if (isShardedDirectory(node)) return stop(`block ${cid} is a HAMT-sharded directory, not followed here`)
+      if (isShardedDirectory(node, await loadUnixfs()))
+        return stop(`block ${cid} is a HAMT-sharded directory, not followed here`)
       const link = node.Links.find((candidate) => candidate.Name === name)
       if (link === undefined) return stop(`no link named ${JSON.stringify(name)}`)
       cid = link.Hash
@@ -76,9 +78,9 @@ function decoded<T>(cid: CID, decode: () => T): T {
 }
 
 /** True for a UnixFS HAMT-sharded directory (other dag-pb, UnixFS or not, is followed by link name). */
-function isShardedDirectory(node: dagPb.PBNode): boolean {
+function isShardedDirectory(node: dagPb.PBNode, unixfs: typeof UnixFS): boolean {
   try {
-    return node.Data !== undefined && UnixFS.unmarshal(node.Data).type === 'hamt-sharded-directory'
+    return node.Data !== undefined && unixfs.unmarshal(node.Data).type === 'hamt-sharded-directory'
   } catch {
     return false
   }

@@ -1,9 +1,9 @@
 import * as dagPb from '@ipld/dag-pb'
-import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import type { MultihashDigest } from 'multiformats/hashes/interface'
 import { copyBytes } from './id.js'
+import { loadUnixfs } from './unixfs-module.js'
 
 /** Kubo's balanced layout puts at most this many links in one node (go-unixfs `DefaultLinksPerBlock`). */
 export const LINKS_PER_NODE = 174
@@ -76,6 +76,7 @@ async function layOut(
 }
 
 async function fileNode(children: Child[], digest: Digester, blocks: Block[] | undefined): Promise<Child> {
+  const UnixFS = await loadUnixfs()
   const unixfs = new UnixFS({ type: 'file', blockSizes: children.map((c) => BigInt(c.fileSize)) })
   const bytes = dagPb.encode({
     Data: unixfs.marshal(),

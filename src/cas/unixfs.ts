@@ -1,5 +1,5 @@
 import * as dagPb from '@ipld/dag-pb'
-import { UnixFS } from 'ipfs-unixfs'
+import type { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { protobufField } from '../codec/protobuf.js'
@@ -7,6 +7,7 @@ import { InvalidArgumentError, InvalidNodeError, InvalidValueError } from '../er
 import { inlineBlock } from './id.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'
+import { loadUnixfs } from './unixfs-module.js'
 
 /** Fetches one block, already checked against its CID. */
 export type BlockFetcher = (cid: CID) => Promise<Uint8Array>
@@ -94,8 +95,8 @@ class FileRead {
       // An identity CID carries its block: Kubo inlines small leaves so, and no store holds them.
       const inline = inlineBlock(cid)
       const fetched = inline !== undefined ? Promise.resolve(inline) : this.#fetchBlock(cid)
-      node = fetched.then((block) => {
-        const parsed = parseFileNode(cid, block)
+      node = fetched.then(async (block) => {
+        const parsed = parseFileNode(cid, block, cid.code === raw.code ? undefined : await loadUnixfs())
         this.#parsed.set(key, parsed)
         return parsed
       })
@@ -149,14 +150,14 @@ class FileRead {
 }
 
 /** A raw leaf, or a dag-pb UnixFS file node whose sizes add up (links, blockSizes and its filesize agree). */
-function parseFileNode(cid: CID, block: Uint8Array): FileNode {
+function parseFileNode(cid: CID, block: Uint8Array, unixfs: typeof UnixFS | undefined): FileNode {
   if (cid.code === raw.code) return { size: block.length, inline: block, children: [] }
   let node: dagPb.PBNode
   let fs: UnixFS
   try {
     node = dagPb.decode(block)
     if (node.Data === undefined) throw new Error('it has no UnixFS data')
-    fs = UnixFS.unmarshal(node.Data)
+    fs = (unixfs as typeof UnixFS).unmarshal(node.Data)
   } catch (cause) {
     throw new InvalidNodeError(`${cid} is not a UnixFS node: ${(cause as Error).message}`, { cause })
   }

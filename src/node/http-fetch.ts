@@ -1,5 +1,4 @@
-import http from 'node:http'
-import https from 'node:https'
+import type { IncomingMessage } from 'node:http'
 import { pipeline, type Readable, type Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import { InvalidArgumentError } from '../errors.js'
@@ -7,7 +6,7 @@ import { Pool, type RawMessage, StaleConnection } from './http1.js'
 import { zstdBodyDecoder } from './zstd-body.js'
 
 /** An answer's head and body: node:http's `IncomingMessage`, or our HTTP/1.1 client's `RawMessage`. */
-type Incoming = http.IncomingMessage | RawMessage
+type Incoming = IncomingMessage | RawMessage
 
 export interface NodeHttpFetchOptions {
   /** Connections kept open per host; default 32 (the HTTP client's default concurrency). */
@@ -16,68 +15,81 @@ export interface NodeHttpFetchOptions {
   fallback?: typeof globalThis.fetch
 }
 
+type NodeResponseClass = ReturnType<typeof defineNodeResponse>
+/** Made at the first answer: `extends Response` loads Node's fetch (undici), 15-40 ms of CPU on Node 20. */
+let nodeResponse: NodeResponseClass | undefined
+
+/** A {@link defineNodeResponse} response (the class made on the first call). */
+function newNodeResponse(...args: ConstructorParameters<NodeResponseClass>): Response {
+  nodeResponse ??= defineNodeResponse()
+  return new nodeResponse(...args)
+}
+
 /**
  * A response over Node's `IncomingMessage`, returned as soon as the headers arrive: `arrayBuffer()`
  * and friends read the message directly (no trip through web streams, which cost Node's `fetch`
  * about 1 ms for each 500 KB body), while `body` streams it, so a reader can stop at any length.
  * A content-encoded body is decoded as fetch decodes it, as it is read.
  */
-class NodeResponse extends Response {
-  readonly #message: Incoming
-  /** The message, or the last of the decoders it is piped through. */
-  readonly #source: Readable
-  readonly #signal: AbortSignal | undefined
-  readonly #empty: boolean
-  #used = false
-  #stream: ReadableStream<Uint8Array<ArrayBuffer>> | null | undefined
+function defineNodeResponse() {
+  return class NodeResponse extends Response {
+    readonly #message: Incoming
+    /** The message, or the last of the decoders it is piped through. */
+    readonly #source: Readable
+    readonly #signal: AbortSignal | undefined
+    readonly #empty: boolean
+    #used = false
+    #stream: ReadableStream<Uint8Array<ArrayBuffer>> | null | undefined
 
-  constructor(message: Incoming, init: ResponseInit, url: string, empty: boolean, signal?: AbortSignal) {
-    super(null, init)
-    this.#message = message
-    this.#signal = signal
-    this.#empty = empty
-    this.#source = empty ? message : decoded(message)
-    if (empty) message.resume()
-    Object.defineProperty(this, 'url', { value: url })
-  }
-
-  override get bodyUsed(): boolean {
-    return this.#used
-  }
-
-  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
-    if (this.#stream === undefined) {
-      this.#stream = this.#empty ? null : streamOf(this.#message, this.#source, this.#signal)
+    constructor(message: Incoming, init: ResponseInit, url: string, empty: boolean, signal?: AbortSignal) {
+      super(null, init)
+      this.#message = message
+      this.#signal = signal
+      this.#empty = empty
+      this.#source = empty ? message : decoded(message)
+      if (empty) message.resume()
+      Object.defineProperty(this, 'url', { value: url })
     }
-    return this.#stream
-  }
 
-  override async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = await this.bytes()
-    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer
-    return bytes.slice().buffer
-  }
+    override get bodyUsed(): boolean {
+      return this.#used
+    }
 
-  override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
-    if (this.#used || this.#stream != null)
-      throw new TypeError('Body is unusable: Body has already been read')
-    this.#used = true
-    if (this.#empty) return new Uint8Array(0)
-    const whole = 'whole' in this.#message && this.#source === this.#message ? this.#message.whole : undefined
-    // A declared length is the length on the wire: it sizes the buffer only for a body not encoded.
-    const declared =
-      this.#source === this.#message ? Number(this.#message.headers['content-length']) : Number.NaN
-    return (whole ?? readBody(this.#source, declared)).catch((error: unknown) => {
-      throw this.#signal?.aborted ? this.#signal.reason : error
-    })
-  }
+    override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+      if (this.#stream === undefined) {
+        this.#stream = this.#empty ? null : streamOf(this.#message, this.#source, this.#signal)
+      }
+      return this.#stream
+    }
 
-  override async text(): Promise<string> {
-    return new TextDecoder().decode(await this.bytes())
-  }
+    override async arrayBuffer(): Promise<ArrayBuffer> {
+      const bytes = await this.bytes()
+      if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer
+      return bytes.slice().buffer
+    }
 
-  override async json(): Promise<unknown> {
-    return JSON.parse(await this.text())
+    override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+      if (this.#used || this.#stream != null)
+        throw new TypeError('Body is unusable: Body has already been read')
+      this.#used = true
+      if (this.#empty) return new Uint8Array(0)
+      const whole =
+        'whole' in this.#message && this.#source === this.#message ? this.#message.whole : undefined
+      // A declared length is the length on the wire: it sizes the buffer only for a body not encoded.
+      const declared =
+        this.#source === this.#message ? Number(this.#message.headers['content-length']) : Number.NaN
+      return (whole ?? readBody(this.#source, declared)).catch((error: unknown) => {
+        throw this.#signal?.aborted ? this.#signal.reason : error
+      })
+    }
+
+    override async text(): Promise<string> {
+      return new TextDecoder().decode(await this.bytes())
+    }
+
+    override async json(): Promise<unknown> {
+      return JSON.parse(await this.text())
+    }
   }
 }
 
@@ -244,6 +256,9 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof global
   if (!Number.isSafeInteger(maxSockets) || maxSockets < 1) {
     throw new InvalidArgumentError(`maxSockets must be a positive integer, got ${String(options.maxSockets)}`)
   }
+  // Loaded here, not at import: in Node 24 node:http loads Node's fetch (undici), ~70 ms of CPU.
+  const http = process.getBuiltinModule('node:http')
+  const https = process.getBuiltinModule('node:https')
   const agents = {
     'http:': new http.Agent({ keepAlive: true, maxSockets }),
     'https:': new https.Agent({ keepAlive: true, maxSockets }),
@@ -285,7 +300,7 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof global
       }
     }
     const send = (): Promise<Incoming> =>
-      new Promise<http.IncomingMessage>((resolve, reject) => {
+      new Promise<IncomingMessage>((resolve, reject) => {
         const request = (url.protocol === 'https:' ? https : http).request(url, {
           method,
           agent,
@@ -308,7 +323,7 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof global
     if (status >= 300 && status < 400 && response.headers.location !== undefined) {
       if (init.redirect === 'manual') {
         response.destroy() // its body is not wanted, and may not end
-        return new NodeResponse(
+        return newNodeResponse(
           response,
           { status, statusText: response.statusMessage ?? '', headers: headersOf(response) },
           url.href,
@@ -320,7 +335,7 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof global
       return fallback(input, init)
     }
     const nullBody = method === 'HEAD' || status === 204 || status === 304
-    return new NodeResponse(
+    return newNodeResponse(
       response,
       { status, statusText: response.statusMessage ?? '', headers: headersOf(response) },
       url.href,
