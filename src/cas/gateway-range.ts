@@ -56,12 +56,19 @@ export async function readRangeOfWhole(
   return plainView(bytes).slice('suffix' in range ? bytes.length - (to - from) : 0)
 }
 
+/**
+ * An unverified read refused for the size of what it asked (the file, or its range): the content's
+ * size, not a gateway's fault, so the read ends here rather than fetching it from the next gateway.
+ */
+export class OverUnverifiedReadBytesError extends BodyTooLargeError {}
+
 /** A whole unverified read refused for its size, saying how to read the file. */
 export function tooLarge(error: unknown): never {
   if (!(error instanceof BodyTooLargeError)) throw error
-  throw new BodyTooLargeError(`${error.message} (unverifiedReadBytes): raise it, or read the file by range`, {
-    cause: error,
-  })
+  throw new OverUnverifiedReadBytesError(
+    `${error.message} (unverifiedReadBytes): raise it, or read the file by range`,
+    { cause: error },
+  )
 }
 
 export function notSaying(source: string): StoreError {

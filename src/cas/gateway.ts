@@ -17,6 +17,7 @@ import { GatewayHealth } from './gateway-health.js'
 import {
   checkPartialAnswer,
   notSaying,
+  OverUnverifiedReadBytesError,
   rangeHeader,
   readRangeOfWhole,
   tooLarge,
@@ -345,9 +346,16 @@ export class GatewayReader {
   }
 }
 
-/** A gateway's failure, as opposed to the caller's abort or a range outside the value (final answers). */
+/**
+ * A gateway's failure, as opposed to final answers: the caller's abort, a range outside the value, a
+ * file over `unverifiedReadBytes` (its size, which the next gateway would send in full again).
+ */
 function isGatewayFailure(error: unknown, signal: AbortSignal | undefined): boolean {
-  return !signal?.aborted && !(error instanceof RangeNotSatisfiableError)
+  return (
+    !signal?.aborted &&
+    !(error instanceof RangeNotSatisfiableError) &&
+    !(error instanceof OverUnverifiedReadBytesError)
+  )
 }
 
 /**

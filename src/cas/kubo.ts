@@ -48,7 +48,8 @@ export interface KuboStoreOptions extends HttpOptions {
   verify?: boolean
   /**
    * With `verify: false`, the most bytes one read of a whole file (or of a range without a length)
-   * takes from a gateway, which nothing else bounds there; default 256 MiB. A larger one is `ERR_STORE`.
+   * takes from a gateway, which nothing else bounds there; default 256 MiB. A larger one is `ERR_STORE`
+   * from the first gateway that answers (its size, not the gateway's fault: the next is not asked).
    */
   unverifiedReadBytes?: number
   /** How blocks under BLAKE3 CIDs are hashed to verify them; default in this thread (see {@link Blake3Digest}). */
