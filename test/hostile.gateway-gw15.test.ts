@@ -47,3 +47,116 @@ describe('a file over unverifiedReadBytes', () => {
     })
   }
 })
+
+/**
+ * A caller's fetch (the real one underneath) whose bodies' `cancel()` never settles; with `stall`,
+ * its bodies never deliver a byte and it heeds no signal.
+ */
+function stuckCancelFetch(stall = false): typeof globalThis.fetch {
+  return async (input, init) => {
+    const response = await globalThis.fetch(input, init)
+    const reader = response.body?.getReader()
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (stall) return new Promise<void>(() => {})
+        const next = await reader?.read()
+        if (next === undefined || next.done) controller.close()
+        else controller.enqueue(next.value)
+      },
+      cancel() {
+        void reader?.cancel().catch(() => {})
+        return new Promise<void>(() => {})
+      },
+    })
+    return new Response(body, { status: response.status, headers: response.headers })
+  }
+}
+
+describe('a caller’s fetch whose body cancel() never settles', () => {
+  const bytes = new Uint8Array(3 * MiB).fill(7)
+  const answer = (status: number, headers: Record<string, string> = {}, body = bytes) =>
+    serve((_req, res) => {
+      res.writeHead(status, headers).end(body)
+    })
+  const reader = (url: string, options: { fetch?: typeof globalThis.fetch; timeoutMs?: number } = {}) =>
+    new KuboStore({
+      rpcUrl: null,
+      gateways: url,
+      verify: false,
+      retries: 0,
+      unverifiedReadBytes: 2 * MiB,
+      fetch: stuckCancelFetch(),
+      ...options,
+    })
+  // Hang bound only: each case ends at once when nothing awaits the cancel.
+  const bound = { ms: 15_000 }
+
+  it('a whole read over unverifiedReadBytes is ERR_STORE (declared, and counted as it streams)', async () => {
+    for (const gateway of [
+      await answer(200, { 'content-length': String(bytes.length) }),
+      await answer(200),
+    ]) {
+      const outcome = await withinBudget('over the cap', () => reader(gateway.url).load(cid), bound)
+      assertTypedError(outcome, 'ERR_STORE')
+    }
+  })
+
+  it('a range answered with the whole file gives the range', async () => {
+    const gateway = await answer(200)
+    const range = { offset: 10, length: 5 }
+    const outcome = await withinBudget(
+      'range of a whole',
+      () => reader(gateway.url).load(cid, { range }),
+      bound,
+    )
+    assert.deepEqual(outcome.value, bytes.subarray(10, 15))
+  })
+
+  it('a redirect is followed', async () => {
+    const target = await answer(200)
+    const gateway = await serve((req, res) => {
+      res.writeHead(302, { location: `${target.url}${req.url}` }).end(bytes.subarray(0, 64 << 10))
+    })
+    const outcome = await withinBudget(
+      'redirect',
+      () => reader(gateway.url).load(cid, { range: { offset: 0, length: 3 } }),
+      bound,
+    )
+    assert.deepEqual(outcome.value, bytes.subarray(0, 3))
+  })
+
+  it('a 404 with a long body is ERR_BLOCK_NOT_FOUND', async () => {
+    const gateway = await answer(404)
+    assertTypedError(
+      await withinBudget('404', () => reader(gateway.url).load(cid), bound),
+      'ERR_BLOCK_NOT_FOUND',
+    )
+  })
+
+  it('a body that never comes, from a fetch that heeds no signal, ends at the store’s timeout', async () => {
+    const gateway = await answer(200)
+    const store = reader(gateway.url, { fetch: stuckCancelFetch(true), timeoutMs: 200 })
+    const outcome = await withinBudget('stalled body', () => store.load(cid), bound)
+    assertTypedError(outcome, 'ERR_STORE')
+    assert.match(String((outcome.error as Error).message), /timed out after 200 ms/)
+  })
+
+  it('a caller’s abort ends such a stalled read', async () => {
+    const gateway = await answer(200)
+    const store = reader(gateway.url, { fetch: stuckCancelFetch(true) })
+    const reason = new Error('stop')
+    const outcome = await withinBudget(
+      'aborted',
+      async () => {
+        const controller = new AbortController()
+        const reading = store.load(cid, { signal: controller.signal })
+        // Aborted once the request reached the gateway (its body then never comes).
+        while (gateway.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+        controller.abort(reason)
+        return reading
+      },
+      bound,
+    )
+    assert.equal(outcome.error, reason)
+  })
+})

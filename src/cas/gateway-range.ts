@@ -2,7 +2,7 @@
 // an answer must carry (a 206 its Content-Range's bytes, a 200 the whole file, of which the range is kept).
 import { RangeNotSatisfiableError, StoreError } from '../errors.js'
 import { concatBytes } from './concat.js'
-import { BodyTooLargeError, type HttpStatusError } from './http.js'
+import { BodyTooLargeError, discard, type HttpStatusError } from './http.js'
 import { plainView } from './id.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'
@@ -47,7 +47,7 @@ export async function readRangeOfWhole(
       }
     }
   } finally {
-    await reader?.cancel().catch(() => {})
+    discard(reader)
   }
   // Bytes streamed stand for the file's size: a read stopped at the range's end proves it reaches that far.
   const [from, to] = resolveByteRange(range, streamed)

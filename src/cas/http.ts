@@ -1,7 +1,7 @@
 import { integerOption } from '../check.js'
 import { HamtError, StoreError } from '../errors.js'
 import { noteRetry } from '../telemetry/hooks.js'
-import { sleep } from '../util/abort.js'
+import { raceAbort, sleep } from '../util/abort.js'
 import { ConcurrencyLimit } from '../util/pool.js'
 import { concatBytes } from './concat.js'
 import type { IpnsRecordMemory } from './interface.js'
@@ -24,6 +24,8 @@ export interface HttpOptions {
    * HTTP/1.1 in Node (20 and 24), even to a server that offers HTTP/2; browsers negotiate HTTP/2 or
    * 3 themselves. For HTTP/2 in Node, pass a fetch that negotiates it (undici's
    * `new Agent({ allowH2: true })` as its `dispatcher`).
+   * A read ends on its own `timeoutMs` or signal even when this fetch heeds neither, and a body
+   * left unread is cancelled without waiting for the cancel to settle.
    */
   fetch?: typeof globalThis.fetch
   /**
@@ -121,7 +123,7 @@ export async function readBody(
   const declared =
     encoding === 'identity' ? Number(response.headers.get('content-length') ?? Number.NaN) : Number.NaN
   if (declared > limit && !truncate) {
-    await response.body?.cancel().catch(() => {})
+    discard(response.body)
     throw tooLarge(`declared as ${declared} bytes`)
   }
   // fetch itself holds a body to its declared length, so this one is read whole.
@@ -137,12 +139,20 @@ export async function readBody(
     chunks.push(value)
     length += value.length
     if (length > limit) {
-      await reader.cancel().catch(() => {})
+      discard(reader)
       if (truncate) return concatBytes(chunks).slice(0, limit) // its own bytes, only the first `limit`
       throw tooLarge('longer')
     }
   }
   return ownBytes(chunks)
+}
+
+/**
+ * Stops reading a body the caller no longer needs (the connection is closed). Not awaited: a caller's
+ * fetch may never settle its cancel, and the read is over either way.
+ */
+export function discard(body: ReadableStream | ReadableStreamDefaultReader | null | undefined): void {
+  body?.cancel().catch(() => {})
 }
 
 /**
@@ -278,17 +288,28 @@ export class HttpClient {
     read: (response: Response) => Promise<T>,
   ): Promise<T> {
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
-    const response = await this.#send(method, url, init, signal).catch((error: unknown) => {
-      throw method === 'GET' && !signal.aborted && connectionClosed(error)
-        ? new ClosedBeforeAnswer('the connection closed before an answer', { cause: error })
-        : error
-    })
-    if (!response.ok) {
-      const body = await readBody(response, ERROR_BODY_BYTES, url, true).catch(() => undefined)
-      const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
-      throw new HttpStatusError(method, url, response.status, text, response.headers)
+    // Raced with the signal: a caller's fetch that heeds none must still end at the timeout or abort.
+    const response = await raceAbort(this.#send(method, url, init, signal), signal).catch(
+      (error: unknown) => {
+        throw method === 'GET' && !signal.aborted && connectionClosed(error)
+          ? new ClosedBeforeAnswer('the connection closed before an answer', { cause: error })
+          : error
+      },
+    )
+    try {
+      if (!response.ok) {
+        const body = await raceAbort(readBody(response, ERROR_BODY_BYTES, url, true), signal).catch(
+          () => undefined,
+        )
+        signal.throwIfAborted()
+        const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
+        throw new HttpStatusError(method, url, response.status, text, response.headers)
+      }
+      return await raceAbort(read(response), signal)
+    } finally {
+      // A body left unread (an error, an abort mid-read) is not left open; a read one is a no-op.
+      if (signal.aborted) discard(response.body)
     }
-    return await read(response)
   }
 
   /**
@@ -322,7 +343,7 @@ export class HttpClient {
       }
       const location = response.headers.get('location')
       if (!REDIRECT_STATUSES.has(response.status) || location === null) return response
-      await response.body?.cancel().catch(() => {})
+      discard(response.body)
       if (hops >= MAX_REDIRECTS)
         throw new StoreError(`${method} ${url}: more than ${MAX_REDIRECTS} redirects`)
       target = redirectTarget(method, url, location, target)
