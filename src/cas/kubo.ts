@@ -60,10 +60,16 @@ export interface KuboStoreOptions extends HttpOptions {
 
 export type { PublishedName, PublishNameOptions }
 
-/** The most an RPC answer may be (a pin listing can be long); the rest is not read. */
-const RPC_ANSWER_BYTES = 64 << 20
 /** The most an `add` answer (one JSON line) may be. */
 const ADD_ANSWER_BYTES = 64 << 10
+/**
+ * The most each RPC answer may be; the rest is not read. Kubo (v0.43) answers these commands with one
+ * small JSON object (a CID or two, a name, a path: under 1 KiB); a pin listing is ~100 bytes a pin.
+ */
+const RPC_ANSWER_BYTES: Readonly<Record<string, number>> = {
+  'pin/ls': 64 << 20,
+}
+const SMALL_RPC_ANSWER_BYTES = 64 << 10
 
 /**
  * A store on an IPFS Kubo daemon, with py-hamt `KuboCAS`'s IDs: data is added as CIDv1 with BLAKE3
@@ -369,8 +375,11 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
   ): Promise<unknown> {
     this.#writable(command)
     const url = `${this.rpcUrl}/api/v0/${command}?${new URLSearchParams(params)}`
+    const limit = Object.hasOwn(RPC_ANSWER_BYTES, command)
+      ? (RPC_ANSWER_BYTES[command] as number)
+      : SMALL_RPC_ANSWER_BYTES
     return this.#http.request('POST', url, { signal: options.signal }, (r) =>
-      readJson(r, RPC_ANSWER_BYTES, url),
+      readJson(r, limit, `${command} (${url})`),
     )
   }
 
