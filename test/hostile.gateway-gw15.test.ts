@@ -160,3 +160,107 @@ describe('a caller’s fetch whose body cancel() never settles', () => {
     assert.equal(outcome.error, reason)
   })
 })
+
+/**
+ * The global fetch, counting the bytes its bodies handed to readers that still read them (a body
+ * read to its end or cancelled counts no more): at most what the reads hold at once.
+ */
+function countingFetch() {
+  let held = 0
+  let peak = 0
+  let largest = 0
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const response = await globalThis.fetch(input, init)
+    const reader = response.body?.getReader()
+    let delivered = 0
+    const done = (): void => {
+      held -= delivered
+      delivered = 0
+    }
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const next = await reader?.read().catch((error: unknown) => {
+            done()
+            throw error
+          })
+          if (next === undefined || next.done) {
+            done()
+            controller.close()
+            return
+          }
+          delivered += next.value.length
+          held += next.value.length
+          peak = Math.max(peak, held)
+          largest = Math.max(largest, next.value.length)
+          controller.enqueue(next.value)
+        },
+        cancel(reason) {
+          done()
+          return reader?.cancel(reason)
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    return new Response(body, { status: response.status, headers: response.headers })
+  }
+  return { fetch, peak: () => peak, largestPiece: () => largest }
+}
+
+const cids = await Promise.all(
+  Array.from({ length: 32 }, async (_, i) => CID.createV1(DAG_PB, await sha256.digest(Uint8Array.of(i)))),
+)
+
+describe('unverifiedReadBytes holds for the store as a whole', () => {
+  it('32 concurrent reads of endless bodies hold no more than it together, each ending typed', async () => {
+    // 1 MiB a read and 32 at once: 32 MiB if each read had its own.
+    const gateway = await serve((_req, res) => sendEndless(res, 1024))
+    const bodies = countingFetch()
+    const store = new KuboStore({
+      rpcUrl: null,
+      gateways: gateway.url,
+      verify: false,
+      retries: 0,
+      unverifiedReadBytes: MiB,
+      fetch: bodies.fetch,
+    })
+    const outcome = await withinBudget('32 endless reads', () =>
+      Promise.allSettled(cids.map((c) => store.load(c))),
+    )
+    for (const result of outcome.value as PromiseSettledResult<Uint8Array>[]) {
+      assert.equal(result.status, 'rejected')
+      const error = (result as PromiseRejectedResult).reason
+      assertTypedError({ error }, 'ERR_STORE')
+      assert.match(String(error.message), /1048576 bytes.*unverifiedReadBytes/)
+    }
+    // What the reads held at once: their shared MiB, and the one piece each waiting read holds
+    // beyond what it was granted.
+    const bound = MiB + 32 * bodies.largestPiece()
+    assert.ok(bodies.peak() <= bound, `the reads held ${bodies.peak()} bytes at once, bound ${bound}`)
+    // A read stopped for older ones starts again once, when it is the oldest: no request storm.
+    assert.ok(gateway.seen.length <= 64, `${gateway.seen.length} requests for 32 reads`)
+  })
+
+  for (const declared of [true, false]) {
+    it(`(${declared ? 'declared' : 'not declared'}) 12 concurrent 2 MiB files with 3 MiB for all: each read waits its turn and succeeds`, async () => {
+      const file = new Uint8Array(2 * MiB).map((_, i) => i % 251)
+      const gateway = await serve((_req, res) => {
+        res.writeHead(200, declared ? { 'content-length': String(file.length) } : {})
+        res.end(file)
+      })
+      const store = new KuboStore({
+        rpcUrl: null,
+        gateways: gateway.url,
+        verify: false,
+        retries: 0,
+        unverifiedReadBytes: 3 * MiB,
+      })
+      const outcome = await withinBudget('12 files', () =>
+        Promise.all(
+          cids.slice(0, 12).map((c) => store.load(c).then((bytes) => assert.deepEqual(bytes, file))),
+        ),
+      )
+      assert.equal(outcome.error, undefined)
+    })
+  }
+})

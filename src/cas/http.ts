@@ -103,13 +103,15 @@ const ERROR_BODY_BYTES = 1024
  * content-encoded, whose Content-Length is not what fetch hands over, or a browser's cross-origin
  * one, whose encoding is hidden) is counted as it streams. With `truncate`, the first `limit` bytes
  * are returned instead of an error.
- * Either way the rest of the body is not read (the connection is closed).
+ * Either way the rest of the body is not read (the connection is closed). `hold` is told the bytes
+ * the read holds before it keeps them (a declared length at once, else as they stream), and may wait.
  */
 export async function readBody(
   response: Response,
   limit: number,
   source: string,
   truncate = false,
+  hold?: (bytes: number) => Promise<void>,
 ): Promise<Uint8Array> {
   const tooLarge = (what: string): StoreError =>
     new BodyTooLargeError(`${source}: the answer is ${what}, more than the ${limit} bytes it may have`)
@@ -127,7 +129,13 @@ export async function readBody(
     throw tooLarge(`declared as ${declared} bytes`)
   }
   // fetch itself holds a body to its declared length, so this one is read whole.
-  if (declared <= limit) return new Uint8Array(await response.arrayBuffer())
+  if (declared <= limit) {
+    await hold?.(declared)?.catch((error: unknown) => {
+      discard(response.body)
+      throw error
+    })
+    return new Uint8Array(await response.arrayBuffer())
+  }
   const body = response.body
   if (body === null) return new Uint8Array(0)
   const reader = body.getReader()
@@ -143,6 +151,10 @@ export async function readBody(
       if (truncate) return concatBytes(chunks).slice(0, limit) // its own bytes, only the first `limit`
       throw tooLarge('longer')
     }
+    await hold?.(length)?.catch((error: unknown) => {
+      discard(reader)
+      throw error
+    })
   }
   return ownBytes(chunks)
 }
@@ -225,7 +237,8 @@ export class HttpClient {
   }
 
   /**
-   * Sends a request and hands a 2xx response to `read`, whose result is returned. A network error
+   * Sends a request and hands a 2xx response to `read` (with the attempt's signal: its timeout and
+   * the caller's abort), whose result is returned. A network error
    * or timeout (while connecting or while `read` consumes the body) and an answer of 429, 500, 502,
    * 503 or 504 are retried after a back-off; once retries run out, the last answer is an
    * {@link HttpStatusError} and a network failure a StoreError naming the URL. Other answers are an
@@ -235,7 +248,7 @@ export class HttpClient {
     method: 'GET' | 'POST',
     url: string,
     init: RequestInit,
-    read: (response: Response) => Promise<T>,
+    read: (response: Response, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const limit = init.limit ?? this.#limit
     let resent = 0
@@ -285,7 +298,7 @@ export class HttpClient {
     url: string,
     init: RequestInit,
     timeout: AbortSignal,
-    read: (response: Response) => Promise<T>,
+    read: (response: Response, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
     // Raced with the signal: a caller's fetch that heeds none must still end at the timeout or abort.
@@ -305,7 +318,7 @@ export class HttpClient {
         const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
         throw new HttpStatusError(method, url, response.status, text, response.headers)
       }
-      return await raceAbort(read(response), signal)
+      return await raceAbort(read(response, signal), signal)
     } finally {
       // A body left unread (an error, an abort mid-read) is not left open; a read one is a no-op.
       if (signal.aborted) discard(response.body)
