@@ -374,7 +374,6 @@ function isGatewayFailure(error: unknown, signal: AbortSignal | undefined): bool
 function budgetHeld(source: string, held: number, most: number): ReadBudgetError {
   return new ReadBudgetError(
     `${source}: stopped at ${held} bytes for older reads, which with it held this store's unverifiedReadBytes (${most} bytes in all)`,
-    held,
   )
 }
 

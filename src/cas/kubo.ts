@@ -47,9 +47,10 @@ export interface KuboStoreOptions extends HttpOptions {
   /** Check every block read against its CID; default true. */
   verify?: boolean
   /**
-   * With `verify: false`, the most bytes one read of a whole file (or of a range without a length)
-   * takes from a gateway, which nothing else bounds there; default 256 MiB. A larger one is `ERR_STORE`
-   * from the first gateway that answers (its size, not the gateway's fault: the next is not asked).
+   * With `verify: false`, the most bytes that this store's reads of whole files (or of ranges without
+   * a length) hold at once, together, which nothing else bounds there; default 256 MiB. Reads wait
+   * their turn, oldest first. A file larger than it is `ERR_STORE` from the first gateway that
+   * answers (its size, not the gateway's fault: the next is not asked).
    */
   unverifiedReadBytes?: number
   /** How blocks under BLAKE3 CIDs are hashed to verify them; default in this thread (see {@link Blake3Digest}). */

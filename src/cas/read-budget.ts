@@ -5,15 +5,7 @@ import { watchAbort } from '../util/abort.js'
  * A read stopped because the store's shared budget of unverified bytes was held by other reads, each
  * waiting for more: the youngest gives its bytes back so that the older ones can finish.
  */
-export class ReadBudgetError extends StoreError {
-  /** The bytes the read held when it was stopped: it waits for that much room before it starts again. */
-  readonly held: number
-
-  constructor(message: string, held: number) {
-    super(message)
-    this.held = held
-  }
-}
+export class ReadBudgetError extends StoreError {}
 
 /** One read's part of a {@link ReadBudget}: what it holds, and what it waits for. */
 export interface BudgetShare {
@@ -62,11 +54,6 @@ export class ReadBudget {
 
   constructor(total: number) {
     this.total = total
-  }
-
-  /** Bytes held by all reads now. */
-  get used(): number {
-    return this.#used
   }
 
   /** A new read's share, younger than every share taken before. */
