@@ -141,6 +141,15 @@ describe('a caller’s fetch whose body cancel() never settles', () => {
     assert.match(String((outcome.error as Error).message), /timed out after 200 ms/)
   })
 
+  it('a fetch that never answers and heeds no signal ends at the store’s timeout', async () => {
+    const gateway = await answer(200)
+    const never: typeof globalThis.fetch = () => new Promise<Response>(() => {})
+    const store = reader(gateway.url, { fetch: never, timeoutMs: 200 })
+    const outcome = await withinBudget('no answer', () => store.load(cid), bound)
+    assertTypedError(outcome, 'ERR_STORE')
+    assert.match(String((outcome.error as Error).message), /timed out after 200 ms/)
+  })
+
   it('a caller’s abort ends such a stalled read', async () => {
     const gateway = await answer(200)
     const store = reader(gateway.url, { fetch: stuckCancelFetch(true) })

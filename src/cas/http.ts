@@ -301,20 +301,24 @@ export class HttpClient {
     read: (response: Response, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
-    // Raced with the signal: a caller's fetch that heeds none must still end at the timeout or abort.
-    const response = await raceAbort(this.#send(method, url, init, signal), signal).catch(
-      (error: unknown) => {
-        throw method === 'GET' && !signal.aborted && connectionClosed(error)
-          ? new ClosedBeforeAnswer('the connection closed before an answer', { cause: error })
-          : error
-      },
-    )
+    // Raced with the signal: a caller's fetch that heeds none must still end at the timeout or abort
+    // (an answer that comes after is dropped unread).
+    const sending = this.#send(method, url, init, signal)
+    const response = await raceAbort(sending, signal).catch((error: unknown) => {
+      if (signal.aborted)
+        sending.then(
+          (late) => discard(late.body),
+          () => {},
+        )
+      throw method === 'GET' && !signal.aborted && connectionClosed(error)
+        ? new ClosedBeforeAnswer('the connection closed before an answer', { cause: error })
+        : error
+    })
     try {
       if (!response.ok) {
         const body = await raceAbort(readBody(response, ERROR_BODY_BYTES, url, true), signal).catch(
           () => undefined,
         )
-        signal.throwIfAborted()
         const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
         throw new HttpStatusError(method, url, response.status, text, response.headers)
       }
