@@ -2,7 +2,8 @@
 // an answer must carry (a 206 its Content-Range's bytes, a 200 the whole file, of which the range is kept).
 import { RangeNotSatisfiableError, StoreError } from '../errors.js'
 import { concatBytes } from './concat.js'
-import { BodyTooLargeError, discard, type HttpStatusError, readBody } from './http.js'
+import type { HttpStatusError } from './http.js'
+import { BodyTooLargeError, discard, readBody } from './http-body.js'
 import { plainView } from './id.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'

@@ -20,7 +20,8 @@ import {
   readUnverifiedAnswer,
   unsatisfiedRange,
 } from './gateway-range.js'
-import { type HttpClient, HttpStatusError, readBody } from './http.js'
+import { type HttpClient, HttpStatusError } from './http.js'
+import { readBody } from './http-body.js'
 import { inlineBlock } from './id.js'
 import type { AbortOptions, ByteRange, IpnsRecordMemory, LoadOptions } from './interface.js'
 import type { IpnsName } from './ipns-name.js'

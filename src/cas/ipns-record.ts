@@ -12,7 +12,7 @@ import {
 } from '../errors.js'
 import { ByteLru } from '../util/byte-lru.js'
 import { KeyedMutex } from '../util/keyed-mutex.js'
-import { BodyTooLargeError, discard, readBody } from './http.js'
+import { BodyTooLargeError, discard, readBody } from './http-body.js'
 import type { IpnsRecordMemory } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
 

@@ -7,7 +7,8 @@ import { BlockNotFoundError, IntegrityError, InvalidArgumentError, StoreError } 
 import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
 import { checkHttpUrl, GatewayReader, gatewayList } from './gateway.js'
-import { HttpClient, type HttpOptions, HttpStatusError, readBody } from './http.js'
+import { HttpClient, type HttpOptions, HttpStatusError } from './http.js'
+import { readBody } from './http-body.js'
 import { type BlockHash, blockDigest, blockHashOption, copyBytes, toCid } from './id.js'
 import type {
   AbortOptions,
@@ -19,7 +20,7 @@ import type {
   ResolveNameOptions,
   StoreId,
 } from './interface.js'
-import { checkImportAnswer, pinsOf, readJson } from './kubo-answers.js'
+import { checkImportAnswer, pinsOf, readJson, rpcAnswerBytes } from './kubo-answers.js'
 import {
   createKey,
   type KuboNames,
@@ -63,14 +64,6 @@ export type { PublishedName, PublishNameOptions }
 
 /** The most an `add` answer (one JSON line) may be. */
 const ADD_ANSWER_BYTES = 64 << 10
-/**
- * The most each RPC answer may be; the rest is not read. Kubo (v0.43) answers these commands with one
- * small JSON object (a CID or two, a name, a path: under 1 KiB); a pin listing is ~100 bytes a pin.
- */
-const RPC_ANSWER_BYTES: Readonly<Record<string, number>> = {
-  'pin/ls': 64 << 20,
-}
-const SMALL_RPC_ANSWER_BYTES = 64 << 10
 
 /**
  * A store on an IPFS Kubo daemon, with py-hamt `KuboCAS`'s IDs: data is added as CIDv1 with BLAKE3
@@ -376,11 +369,8 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
   ): Promise<unknown> {
     this.#writable(command)
     const url = `${this.rpcUrl}/api/v0/${command}?${new URLSearchParams(params)}`
-    const limit = Object.hasOwn(RPC_ANSWER_BYTES, command)
-      ? (RPC_ANSWER_BYTES[command] as number)
-      : SMALL_RPC_ANSWER_BYTES
     return this.#http.request('POST', url, { signal: options.signal }, (r) =>
-      readJson(r, limit, `${command} (${url})`),
+      readJson(r, rpcAnswerBytes(command), `${command} (${url})`),
     )
   }
 
