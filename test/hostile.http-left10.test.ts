@@ -2,7 +2,7 @@
 // pooled reader, a cache), and bytes verified against their CID must not change after.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { readBody } from '../src/cas/http.js'
+import { readBody } from '../src/cas/http-body.js'
 import { testSeed } from './helpers/random.js'
 
 /** A body of one chunk, streamed (no Content-Length, as a chunked or encoded answer has none). */

@@ -2,7 +2,8 @@
 // an answer must carry (a 206 its Content-Range's bytes, a 200 the whole file, of which the range is kept).
 import { RangeNotSatisfiableError, StoreError } from '../errors.js'
 import { concatBytes } from './concat.js'
-import { BodyTooLargeError, type HttpStatusError } from './http.js'
+import type { HttpStatusError } from './http.js'
+import { BodyTooLargeError, discard, readBody } from './http-body.js'
 import { plainView } from './id.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'
@@ -12,12 +13,14 @@ import { resolveByteRange } from './range.js'
  * bytes before the range are dropped, a suffix keeps a window of its length, and the read stops at
  * the range's end. Out of the file (by the bytes that came) is a RangeNotSatisfiableError, as elsewhere.
  * A range without end (or a suffix, which needs the whole file) stops past `most` bytes (ERR_STORE).
+ * `hold` is told the bytes kept so far before the next are read, and may wait.
  */
 export async function readRangeOfWhole(
   response: Response,
   range: ByteRange,
   most: number,
   source: string,
+  hold?: (bytes: number) => Promise<void>,
 ): Promise<Uint8Array> {
   const start = 'offset' in range ? range.offset : 0
   const end = 'offset' in range && range.length !== undefined ? range.offset + range.length : Infinity
@@ -45,9 +48,10 @@ export async function readRangeOfWhole(
           tooLarge(new BodyTooLargeError(`${source}: the range is more than ${most} bytes`))
         kept.push(part)
       }
+      await hold?.(keptBytes)
     }
   } finally {
-    await reader?.cancel().catch(() => {})
+    discard(reader)
   }
   // Bytes streamed stand for the file's size: a read stopped at the range's end proves it reaches that far.
   const [from, to] = resolveByteRange(range, streamed)
@@ -56,12 +60,46 @@ export async function readRangeOfWhole(
   return plainView(bytes).slice('suffix' in range ? bytes.length - (to - from) : 0)
 }
 
+/**
+ * An unverified read refused for the size of what it asked (the file, or its range): the content's
+ * size, not a gateway's fault, so the read ends here rather than fetching it from the next gateway.
+ */
+export class OverUnverifiedReadBytesError extends BodyTooLargeError {}
+
+/**
+ * The bytes of an unverified answer for `range` (undefined: the whole file). Unverified reads trust
+ * the gateway's bytes, not its lengths: a range is read only as far as it goes, a whole file (or a
+ * range without end) up to `most`, its bytes told to `hold` as they come.
+ */
+export async function readUnverifiedAnswer(
+  response: Response,
+  source: string,
+  range: ByteRange | undefined,
+  most: number,
+  hold: (bytes: number) => Promise<void>,
+): Promise<Uint8Array> {
+  if (range === undefined) return await readBody(response, most, source, false, hold).catch(tooLarge)
+  // A gateway that ignores Range sends the whole file: only the range's bytes are kept.
+  if (response.status === 200) return await readRangeOfWhole(response, range, most, source, hold)
+  const asked = askedFor(range)
+  const wanted = 'suffix' in asked ? asked.suffix : asked.length
+  // A range with a length is the caller's to hold; one without end is held as it streams.
+  const body =
+    wanted === undefined
+      ? await readBody(response, most, source, false, hold).catch(tooLarge)
+      : await readBody(response, wanted, source)
+  if (response.status !== 206) throw notSaying(source)
+  checkPartialAnswer(source, range, response.headers.get('content-range'), body)
+  return asked === range ? body : new Uint8Array(0)
+}
+
 /** A whole unverified read refused for its size, saying how to read the file. */
 export function tooLarge(error: unknown): never {
   if (!(error instanceof BodyTooLargeError)) throw error
-  throw new BodyTooLargeError(`${error.message} (unverifiedReadBytes): raise it, or read the file by range`, {
-    cause: error,
-  })
+  throw new OverUnverifiedReadBytesError(
+    `${error.message} (unverifiedReadBytes): raise it, or read the file by range`,
+    { cause: error },
+  )
 }
 
 export function notSaying(source: string): StoreError {
@@ -97,7 +135,16 @@ export function checkPartialAnswer(
   }
 }
 
-export function rangeHeader(range: ByteRange): string {
+/**
+ * What is asked for `range`. A zero-length range names no byte (`bytes=5-4` is malformed): the byte at
+ * its offset is asked, so the gateway still says whether the offset is inside the file, and none kept.
+ */
+function askedFor(range: ByteRange): ByteRange {
+  return 'offset' in range && range.length === 0 ? { offset: range.offset, length: 1 } : range
+}
+
+export function rangeHeader(wanted: ByteRange): string {
+  const range = askedFor(wanted)
   if ('suffix' in range) return `bytes=-${range.suffix}`
   return `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`
 }

@@ -15,14 +15,13 @@ import { traceGateway } from '../telemetry/hooks.js'
 import { ConcurrencyLimit } from '../util/pool.js'
 import { GatewayHealth } from './gateway-health.js'
 import {
-  checkPartialAnswer,
-  notSaying,
+  OverUnverifiedReadBytesError,
   rangeHeader,
-  readRangeOfWhole,
-  tooLarge,
+  readUnverifiedAnswer,
   unsatisfiedRange,
 } from './gateway-range.js'
-import { type HttpClient, HttpStatusError, readBody } from './http.js'
+import { type HttpClient, HttpStatusError } from './http.js'
+import { readBody } from './http-body.js'
 import { inlineBlock } from './id.js'
 import type { AbortOptions, ByteRange, IpnsRecordMemory, LoadOptions } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
@@ -35,6 +34,7 @@ import {
   verifyIpnsRecord,
 } from './ipns-record.js'
 import { checkByteRange, sliceByteRange } from './range.js'
+import { type BudgetShare, ReadBudget, ReadBudgetError } from './read-budget.js'
 import { readUnixfsFile } from './unixfs.js'
 import { type Blake3Digest, checkVerifiable, verifyBlock } from './verify.js'
 
@@ -109,6 +109,8 @@ export class GatewayReader {
   readonly #verify: boolean
   /** What an unverified read of a whole file (or a range without end) may take: nothing else bounds it. */
   readonly #unverifiedReadBytes: number
+  /** What all unverified reads of unknown length hold at once: `unverifiedReadBytes` too. */
+  readonly #readBudget: ReadBudget
   readonly #blake3Digest: Blake3Digest | undefined
   readonly #newestRecords: NewestRecords
   /** What each record fetched was verified to say, so one resolution verifies it once. */
@@ -136,6 +138,7 @@ export class GatewayReader {
       options.unverifiedReadBytes,
       UNVERIFIED_READ_BYTES,
     )
+    this.#readBudget = new ReadBudget(this.#unverifiedReadBytes)
     this.#blake3Digest = options.blake3Digest
     this.#newestRecords = new NewestRecords(options.ipnsRecords)
   }
@@ -309,45 +312,70 @@ export class GatewayReader {
     failOver = false,
   ): Promise<Uint8Array> {
     const source = `${gateway.url}${cid}`
-    // A zero-length range names no byte (`bytes=5-4` is malformed): ask for the byte at its offset,
-    // so the gateway still says whether the offset is inside the file, and return none.
-    const empty = range !== undefined && 'offset' in range && range.length === 0
-    const asked: ByteRange | undefined = empty ? { offset: range.offset, length: 1 } : range
-    const headers: Record<string, string> = asked === undefined ? {} : { range: rangeHeader(asked) }
+    // One share for the read's attempts and restarts: it keeps its age, so a restart is not starved.
+    const share = this.#readBudget.share()
     try {
-      return await this.#http.request(
-        'GET',
-        source,
-        { headers, signal, limit: gateway.limit, failOver },
-        async (response) => {
-          // Unverified reads trust the gateway's bytes, not its lengths: a range is read only as far
-          // as it goes, a whole file (or a range without end) up to unverifiedReadBytes.
-          const most = this.#unverifiedReadBytes
-          if (range === undefined) return await readBody(response, most, source).catch(tooLarge)
-          // A gateway that ignores Range sends the whole file: only the range's bytes are kept.
-          if (response.status === 200) return readRangeOfWhole(response, range, most, source)
-          const wanted = asked !== undefined && 'suffix' in asked ? asked.suffix : asked?.length
-          const body =
-            wanted === undefined
-              ? await readBody(response, most, source).catch(tooLarge)
-              : await readBody(response, wanted, source)
-          if (response.status !== 206) throw notSaying(source)
-          checkPartialAnswer(source, range, response.headers.get('content-range'), body)
-          return empty ? new Uint8Array(0) : body
-        },
-      )
-    } catch (error) {
-      if (range !== undefined && error instanceof HttpStatusError && error.status === 416) {
-        return unsatisfiedRange(source, range, error)
+      return await this.#readUnverified(gateway, source, range, signal, failOver, share)
+    } finally {
+      share.end()
+    }
+  }
+
+  async #readUnverified(
+    gateway: Gateway,
+    source: string,
+    range: ByteRange | undefined,
+    signal: AbortSignal | undefined,
+    failOver: boolean,
+    share: BudgetShare,
+  ): Promise<Uint8Array> {
+    const headers: Record<string, string> = range === undefined ? {} : { range: rangeHeader(range) }
+    const most = this.#unverifiedReadBytes
+    for (;;) {
+      try {
+        return await this.#http.request(
+          'GET',
+          source,
+          { headers, signal, limit: gateway.limit, failOver },
+          async (response, attempt) => {
+            const hold = (bytes: number): Promise<void> =>
+              share.hold(bytes, attempt, (held) => budgetHeld(source, held, most))
+            try {
+              return await readUnverifiedAnswer(response, source, range, most, hold)
+            } finally {
+              share.release() // the bytes are the caller's now, or dropped
+            }
+          },
+        )
+      } catch (error) {
+        // Stopped for older reads to finish: starts again once they did.
+        if (error instanceof ReadBudgetError) await share.turn(signal)
+        else if (range !== undefined && error instanceof HttpStatusError && error.status === 416)
+          return unsatisfiedRange(source, range, error)
+        else throw error
       }
-      throw error
     }
   }
 }
 
-/** A gateway's failure, as opposed to the caller's abort or a range outside the value (final answers). */
+/**
+ * A gateway's failure, as opposed to final answers: the caller's abort, a range outside the value, a
+ * file over `unverifiedReadBytes` (its size, which the next gateway would send in full again), a read
+ * stopped because other reads held the store's unverified bytes.
+ */
 function isGatewayFailure(error: unknown, signal: AbortSignal | undefined): boolean {
-  return !signal?.aborted && !(error instanceof RangeNotSatisfiableError)
+  return (
+    !signal?.aborted &&
+    !(error instanceof RangeNotSatisfiableError) &&
+    !(error instanceof OverUnverifiedReadBytesError) &&
+    !(error instanceof ReadBudgetError)
+  )
+}
+
+function budgetHeld(source: string, held: number, most: number): ReadBudgetError {
+  return new ReadBudgetError(
+    `${source}: stopped at ${held} bytes for older reads, which with it held this store's unverifiedReadBytes (${most} bytes in all)`,
+  )
 }
 
 /**

@@ -1,9 +1,9 @@
 import { integerOption } from '../check.js'
 import { HamtError, StoreError } from '../errors.js'
 import { noteRetry } from '../telemetry/hooks.js'
-import { sleep } from '../util/abort.js'
+import { raceAbort, sleep } from '../util/abort.js'
 import { ConcurrencyLimit } from '../util/pool.js'
-import { concatBytes } from './concat.js'
+import { discard, readBody } from './http-body.js'
 import type { IpnsRecordMemory } from './interface.js'
 import { RETRYABLE_POST_STATUSES, RETRYABLE_STATUSES, retryDelay } from './retry.js'
 
@@ -24,6 +24,8 @@ export interface HttpOptions {
    * HTTP/1.1 in Node (20 and 24), even to a server that offers HTTP/2; browsers negotiate HTTP/2 or
    * 3 themselves. For HTTP/2 in Node, pass a fetch that negotiates it (undici's
    * `new Agent({ allowH2: true })` as its `dispatcher`).
+   * A read ends on its own `timeoutMs` or signal even when this fetch heeds neither, and a body
+   * left unread is cancelled without waiting for the cancel to settle.
    */
   fetch?: typeof globalThis.fetch
   /**
@@ -82,9 +84,6 @@ export class HttpStatusError extends StoreError {
   }
 }
 
-/** A body longer than its reader allows (declared so, or counted as it streamed); the rest was not read. */
-export class BodyTooLargeError extends StoreError {}
-
 /** Configured headers that may go to any origin: content negotiation, never a credential (py-hamt's list). */
 const FORWARDABLE_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'user-agent'])
 
@@ -94,64 +93,6 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
 
 /** Bytes of an error answer quoted in its HttpStatusError; the rest is not read. */
 const ERROR_BODY_BYTES = 1024
-
-/**
- * Reads a body of at most `limit` bytes, stopping at the first byte beyond it: a declared
- * Content-Length above the limit is refused before any byte is read, and a body without one (or
- * content-encoded, whose Content-Length is not what fetch hands over, or a browser's cross-origin
- * one, whose encoding is hidden) is counted as it streams. With `truncate`, the first `limit` bytes
- * are returned instead of an error.
- * Either way the rest of the body is not read (the connection is closed).
- */
-export async function readBody(
-  response: Response,
-  limit: number,
-  source: string,
-  truncate = false,
-): Promise<Uint8Array> {
-  const tooLarge = (what: string): StoreError =>
-    new BodyTooLargeError(`${source}: the answer is ${what}, more than the ${limit} bytes it may have`)
-  // A declared length counts only for a body not content-encoded: fetch decodes gzip and friends,
-  // and a few hundred KB of gzip can declare themselves and then decode to gigabytes.
-  // A browser's cross-origin answer hides Content-Encoding (not CORS-safelisted) yet shows Content-Length.
-  const encoding =
-    response.type === 'cors'
-      ? 'unknown'
-      : (response.headers.get('content-encoding')?.trim().toLowerCase() ?? 'identity')
-  const declared =
-    encoding === 'identity' ? Number(response.headers.get('content-length') ?? Number.NaN) : Number.NaN
-  if (declared > limit && !truncate) {
-    await response.body?.cancel().catch(() => {})
-    throw tooLarge(`declared as ${declared} bytes`)
-  }
-  // fetch itself holds a body to its declared length, so this one is read whole.
-  if (declared <= limit) return new Uint8Array(await response.arrayBuffer())
-  const body = response.body
-  if (body === null) return new Uint8Array(0)
-  const reader = body.getReader()
-  const chunks: Uint8Array[] = []
-  let length = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-    length += value.length
-    if (length > limit) {
-      await reader.cancel().catch(() => {})
-      if (truncate) return concatBytes(chunks).slice(0, limit) // its own bytes, only the first `limit`
-      throw tooLarge('longer')
-    }
-  }
-  return ownBytes(chunks)
-}
-
-/**
- * A body's chunks joined in a buffer of their own. One chunk is copied too: it is the fetch's object
- * (a buffer it may reuse, or a view of a larger one), and verified bytes must not change after.
- */
-function ownBytes(chunks: Uint8Array[]): Uint8Array {
-  return chunks.length === 1 ? (chunks[0] as Uint8Array).slice() : concatBytes(chunks)
-}
 
 /** Makes the fetch of stores given none; the Node entry point sets it (node:http), elsewhere it is the global fetch. */
 let defaultFetch: () => typeof globalThis.fetch = () => globalThis.fetch.bind(globalThis)
@@ -215,7 +156,8 @@ export class HttpClient {
   }
 
   /**
-   * Sends a request and hands a 2xx response to `read`, whose result is returned. A network error
+   * Sends a request and hands a 2xx response to `read` (with the attempt's signal: its timeout and
+   * the caller's abort), whose result is returned. A network error
    * or timeout (while connecting or while `read` consumes the body) and an answer of 429, 500, 502,
    * 503 or 504 are retried after a back-off; once retries run out, the last answer is an
    * {@link HttpStatusError} and a network failure a StoreError naming the URL. Other answers are an
@@ -225,7 +167,7 @@ export class HttpClient {
     method: 'GET' | 'POST',
     url: string,
     init: RequestInit,
-    read: (response: Response) => Promise<T>,
+    read: (response: Response, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const limit = init.limit ?? this.#limit
     let resent = 0
@@ -275,20 +217,35 @@ export class HttpClient {
     url: string,
     init: RequestInit,
     timeout: AbortSignal,
-    read: (response: Response) => Promise<T>,
+    read: (response: Response, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
-    const response = await this.#send(method, url, init, signal).catch((error: unknown) => {
+    // Raced with the signal: a caller's fetch that heeds none must still end at the timeout or abort
+    // (an answer that comes after is dropped unread).
+    const sending = this.#send(method, url, init, signal)
+    const response = await raceAbort(sending, signal).catch((error: unknown) => {
+      if (signal.aborted)
+        sending.then(
+          (late) => discard(late.body),
+          () => {},
+        )
       throw method === 'GET' && !signal.aborted && connectionClosed(error)
         ? new ClosedBeforeAnswer('the connection closed before an answer', { cause: error })
         : error
     })
-    if (!response.ok) {
-      const body = await readBody(response, ERROR_BODY_BYTES, url, true).catch(() => undefined)
-      const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
-      throw new HttpStatusError(method, url, response.status, text, response.headers)
+    try {
+      if (!response.ok) {
+        const body = await raceAbort(readBody(response, ERROR_BODY_BYTES, url, true), signal).catch(
+          () => undefined,
+        )
+        const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
+        throw new HttpStatusError(method, url, response.status, text, response.headers)
+      }
+      return await raceAbort(read(response, signal), signal)
+    } finally {
+      // A body left unread (an error, an abort mid-read) is not left open; a read one is a no-op.
+      if (signal.aborted) discard(response.body)
     }
-    return await read(response)
   }
 
   /**
@@ -322,7 +279,7 @@ export class HttpClient {
       }
       const location = response.headers.get('location')
       if (!REDIRECT_STATUSES.has(response.status) || location === null) return response
-      await response.body?.cancel().catch(() => {})
+      discard(response.body)
       if (hops >= MAX_REDIRECTS)
         throw new StoreError(`${method} ${url}: more than ${MAX_REDIRECTS} redirects`)
       target = redirectTarget(method, url, location, target)

@@ -12,7 +12,7 @@ import {
 } from '../errors.js'
 import { ByteLru } from '../util/byte-lru.js'
 import { KeyedMutex } from '../util/keyed-mutex.js'
-import { BodyTooLargeError, readBody } from './http.js'
+import { BodyTooLargeError, discard, readBody } from './http-body.js'
 import type { IpnsRecordMemory } from './interface.js'
 import type { IpnsName } from './ipns-name.js'
 
@@ -43,7 +43,7 @@ export async function readIpnsRecordAnswer(
 ): Promise<Uint8Array> {
   const type = response.headers.get('content-type') ?? ''
   if (type.split(';')[0]?.trim().toLowerCase() !== IPNS_RECORD_TYPE) {
-    await response.body?.cancel().catch(() => {})
+    discard(response.body)
     const why = `${url} answered ${JSON.stringify(type.slice(0, 100))}, not ${IPNS_RECORD_TYPE}`
     throw new IpnsRecordError(name.path, 'not-a-record', why)
   }

@@ -4,11 +4,20 @@ import { CID } from 'multiformats/cid'
 import { code as rawCode } from 'multiformats/codecs/raw'
 import { StoreError } from '../errors.js'
 import type { BufferedBlock } from './block-buffer.js'
-import { readBody } from './http.js'
+import { readBody } from './http-body.js'
 
 /** A JSON object (not an array, not null). */
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * The most an answer of RPC `command` may be; the rest is not read. Kubo (v0.43) answers the commands
+ * used here with one small JSON object (a CID or two, a name, a path: under 1 KiB), but a pin
+ * listing (~100 bytes a pin).
+ */
+export function rpcAnswerBytes(command: string): number {
+  return command === 'pin/ls' ? 64 << 20 : 64 << 10
 }
 
 export async function readJson(response: Response, limit: number, source: string): Promise<unknown> {

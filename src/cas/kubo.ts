@@ -7,7 +7,8 @@ import { BlockNotFoundError, IntegrityError, InvalidArgumentError, StoreError } 
 import type { Batch, BufferedBlock } from './block-buffer.js'
 import { BufferedBlocks, codecCode, isFileRoot } from './buffered-blocks.js'
 import { checkHttpUrl, GatewayReader, gatewayList } from './gateway.js'
-import { HttpClient, type HttpOptions, HttpStatusError, readBody } from './http.js'
+import { HttpClient, type HttpOptions, HttpStatusError } from './http.js'
+import { readBody } from './http-body.js'
 import { type BlockHash, blockDigest, blockHashOption, copyBytes, toCid } from './id.js'
 import type {
   AbortOptions,
@@ -19,7 +20,7 @@ import type {
   ResolveNameOptions,
   StoreId,
 } from './interface.js'
-import { checkImportAnswer, pinsOf, readJson } from './kubo-answers.js'
+import { checkImportAnswer, pinsOf, readJson, rpcAnswerBytes } from './kubo-answers.js'
 import {
   createKey,
   type KuboNames,
@@ -47,8 +48,10 @@ export interface KuboStoreOptions extends HttpOptions {
   /** Check every block read against its CID; default true. */
   verify?: boolean
   /**
-   * With `verify: false`, the most bytes one read of a whole file (or of a range without a length)
-   * takes from a gateway, which nothing else bounds there; default 256 MiB. A larger one is `ERR_STORE`.
+   * With `verify: false`, the most bytes that this store's reads of whole files (or of ranges without
+   * a length) hold at once, together, which nothing else bounds there; default 256 MiB. Reads wait
+   * their turn, oldest first. A file larger than it is `ERR_STORE` from the first gateway that
+   * answers (its size, not the gateway's fault: the next is not asked).
    */
   unverifiedReadBytes?: number
   /** How blocks under BLAKE3 CIDs are hashed to verify them; default in this thread (see {@link Blake3Digest}). */
@@ -59,8 +62,6 @@ export interface KuboStoreOptions extends HttpOptions {
 
 export type { PublishedName, PublishNameOptions }
 
-/** The most an RPC answer may be (a pin listing can be long); the rest is not read. */
-const RPC_ANSWER_BYTES = 64 << 20
 /** The most an `add` answer (one JSON line) may be. */
 const ADD_ANSWER_BYTES = 64 << 10
 
@@ -369,7 +370,7 @@ export class KuboStore implements ContentAddressedStore, NameResolver {
     this.#writable(command)
     const url = `${this.rpcUrl}/api/v0/${command}?${new URLSearchParams(params)}`
     return this.#http.request('POST', url, { signal: options.signal }, (r) =>
-      readJson(r, RPC_ANSWER_BYTES, url),
+      readJson(r, rpcAnswerBytes(command), `${command} (${url})`),
     )
   }
 

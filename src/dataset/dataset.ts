@@ -207,11 +207,13 @@ export class Dataset {
     }
     const done = views.map(() => 0)
     const onProgress = options.onProgress
-    // The first variable that fails stops the others' reads: nobody waits for them.
+    // The first variable that fails aborts the others' reads; the load rejects once they all settled,
+    // so none still runs after it (its first failure, in time).
     const failed = new AbortController()
     const signal =
       options.signal === undefined ? failed.signal : AbortSignal.any([options.signal, failed.signal])
-    const arrays: DataArray[] = await Promise.all(
+    let first: { error: unknown } | undefined
+    const settled = await Promise.allSettled(
       views.map((view, v) =>
         view
           .load({
@@ -226,11 +228,14 @@ export class Dataset {
               }),
           })
           .catch((error: unknown) => {
+            first ??= { error }
             failed.abort(error)
             throw error
           }),
       ),
     )
+    if (first !== undefined) throw first.error
+    const arrays = settled.map((result) => (result as PromiseFulfilledResult<DataArray>).value)
     return new LoadedDataset({ coords: this.coords, attrs: this.attrs }, arrays, this.#joinLabels(views))
   }
 
