@@ -35,7 +35,7 @@ export class UnconfirmedWrites implements Holder {
   #settledAt = 0
   /** Puts under way (begun, not ended). */
   #putting = 0
-  /** A put stored since the last confirm while no writer or import of the store could own it (see {@link writerGone}). */
+  /** A put stored since the last confirm while no writer or import of the store could own it (see {@link ownerGone}). */
   #unowned = false
   /** Whether a writer of this store (or an import) has changes in no root yet (see {@link keepWhile}). */
   #unrooted: () => boolean = () => false
@@ -85,11 +85,12 @@ export class UnconfirmedWrites implements Holder {
   }
 
   /**
-   * A writer of the store was garbage collected: what it had in no root is no one's now. Unless a put
-   * came with no writer or import to own it (a plain `putBlock`'s block: kept until a flush) or one is
-   * under way, the puts so far are settled: the hold goes once no writer left has changes in no root.
+   * A writer of the store was garbage collected, or an import failed: what it had in no root is no
+   * one's now. Unless a put came with no writer or import to own it (a plain `putBlock`'s block: kept
+   * until a flush) or one is under way, the puts so far are settled: the hold goes once no writer or
+   * import left has changes in no root.
    */
-  writerGone(): void {
+  ownerGone(): void {
     if (!this.#unowned && this.#putting === 0) this.#settledAt = this.#puts
     this.settle()
   }

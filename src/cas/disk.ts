@@ -100,12 +100,13 @@ export class DiskStore extends BlockstoreStore {
 
   readonly #maxBlockBytes: number
   readonly #unconfirmed: UnconfirmedWrites
-  /** A writer collected (its map dropped) lets a hold kept for what it had in no root go. */
-  readonly #writers = new WriterRegistry(() => this.#unconfirmed.writerGone())
+  /** A writer collected (its map dropped): a hold kept for what it had in no root may go. */
+  readonly #writers = new WriterRegistry(() => this.#unconfirmed.ownerGone())
 
-  /** An import ended: a hold kept for its puts may go now (see UnconfirmedWrites). */
-  protected override importSettled(): void {
-    settleHolds(this.directory)
+  /** An import ended: a hold kept for its puts may go now (see UnconfirmedWrites); a failed one's are no one's. */
+  protected override importSettled(kept: boolean): void {
+    if (kept) settleHolds(this.directory)
+    else this.#unconfirmed.ownerGone()
   }
 
   /** The largest block this store writes and reads: a larger block file (a stranger's) is not read whole. */
