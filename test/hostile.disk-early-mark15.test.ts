@@ -1,24 +1,15 @@
 // mark15: what a DiskStore's hold on its writer marker (blocks a full write buffer wrote before a
 // flush) waits for once no one can root those blocks.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { loadBlake3 } from '../src/blocks.js'
 import { exportCar, HAMT, importCar, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { bigEntries } from './helpers/early-writes.js'
+import { bigEntries, freshDirectory as fresh } from './helpers/early-writes.js'
 import { ownMarkerIn } from './helpers/lost-marker.js'
 import { testSeed } from './helpers/random.js'
 
-async function freshDirectory(t: TestContext): Promise<string> {
-  await loadBlake3()
-  const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-mark15-'))
-  t.after(() => rm(directory, { recursive: true, force: true }))
-  return directory
-}
+const freshDirectory = (t: TestContext): Promise<string> => fresh(t, 'mark15')
 
 describe('DiskStore: an import that fails after its full buffer wrote blocks (its puts taken back)', () => {
   it('lets the marker go: no one can root those blocks, so other processes are not refused while the store lives', async (t) => {

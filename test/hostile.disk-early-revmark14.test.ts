@@ -2,26 +2,24 @@
 // flush. Collections run in a real child process (test/helpers/gc-child.ts).
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { loadBlake3 } from '../src/blocks.js'
 import { beginWriting, endWriting } from '../src/cas/disk-markers.js'
 import { exportCar, HAMT, importCar, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { bigEntries, collectElsewhere, missingEntries } from './helpers/early-writes.js'
+import {
+  bigEntries,
+  collectElsewhere,
+  freshDirectory as fresh,
+  missingEntries,
+} from './helpers/early-writes.js'
 import { deleteBlockFiles, ownMarkerIn } from './helpers/lost-marker.js'
 import { testSeed } from './helpers/random.js'
 
-async function freshDirectory(t: TestContext): Promise<string> {
-  await loadBlake3()
-  const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-revmark14-'))
-  t.after(() => rm(directory, { recursive: true, force: true }))
-  return directory
-}
+const freshDirectory = (t: TestContext): Promise<string> => fresh(t, 'revmark14')
 
 describe('DiskStore: an import under way whose blocks a full buffer wrote (in no root until it ends)', () => {
   const triggers: [string, (store: DiskStore) => Promise<unknown>][] = [
