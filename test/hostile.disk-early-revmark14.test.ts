@@ -83,10 +83,11 @@ describe('DiskStore: an import under way whose blocks a full buffer wrote (in no
 describe('DiskStore: a map dropped before its flush while its store lives on (a long-lived store)', () => {
   /**
    * In a child with --expose-gc: the store stays in `kept`, a map lives only in writeAndDrop. With
-   * `saveFirst`, the store saves big blocks itself first (no map or import to own them). The markers
-   * before and after the map is collected, and after a flush of the store.
+   * `first: 'save'`, the store saves big blocks itself first (no map or import to own them); with
+   * `'map'`, a map that stays alive sets them (unflushed). The markers before and after the dropped map
+   * is collected, and after the live map's flush (it flushes the store).
    */
-  async function dropInChild(directory: string, saveFirst: boolean) {
+  async function dropInChild(directory: string, first: 'save' | 'map' | 'none') {
     const script = `
       import { readdirSync } from 'node:fs'
       import { setTimeout as sleep } from 'node:timers/promises'
@@ -97,7 +98,9 @@ describe('DiskStore: a map dropped before its flush while its store lives on (a 
       const gone = new FinalizationRegistry(() => { collected = true })
       const kept = await DiskStore.open(${JSON.stringify(directory)}, { writeBufferBytes: 1024 })
       const [saved, set] = [${JSON.stringify(bigEntries(testSeed(), 'saved', 3))}, ${JSON.stringify(bigEntries(testSeed(), 'entry', 20))}]
-      if (${saveFirst}) for (const [, value] of saved) await kept.save(new TextEncoder().encode(value), 'raw')
+      if (${JSON.stringify(first)} === 'save') for (const [, value] of saved) await kept.save(new TextEncoder().encode(value), 'raw')
+      const live = await HAMT.create({ store: kept }) // after the saves: none owns them
+      if (${JSON.stringify(first)} === 'map') for (const [key, value] of saved) await live.set(key, value)
       async function writeAndDrop() {
         const map = await HAMT.create({ store: kept })
         gone.register(map, undefined)
@@ -111,7 +114,7 @@ describe('DiskStore: a map dropped before its flush while its store lives on (a 
         await sleep(10)
       }
       const after = markers()
-      await kept.flush()
+      await live.flush()
       await sleep(20)
       process.stdout.write(JSON.stringify({ before, collected, after, flushed: markers() }))
     `
@@ -121,15 +124,23 @@ describe('DiskStore: a map dropped before its flush while its store lives on (a 
 
   it('lets the hold go once the map is collected: its marker no longer refuses other processes while the store lives', async (t) => {
     assert.deepEqual(
-      await dropInChild(await freshDirectory(t), false),
+      await dropInChild(await freshDirectory(t), 'none'),
       { before: 1, collected: true, after: 0, flushed: 0 },
       'markers before and after the map was collected (its store alive), and after a flush of the store',
     )
   })
 
+  it('keeps it while a live map of the store has changes in no root, until its flush', async (t) => {
+    assert.deepEqual(
+      await dropInChild(await freshDirectory(t), 'map'),
+      { before: 1, collected: true, after: 1, flushed: 0 },
+      'markers before and after the map was collected (another map alive, unflushed), and after its flush',
+    )
+  })
+
   it("keeps it for blocks the store saved early with no map to own them, until the store's flush", async (t) => {
     assert.deepEqual(
-      await dropInChild(await freshDirectory(t), true),
+      await dropInChild(await freshDirectory(t), 'save'),
       { before: 1, collected: true, after: 1, flushed: 0 },
       'markers before and after the map was collected (its store alive), and after a flush of the store',
     )
