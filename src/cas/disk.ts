@@ -103,10 +103,13 @@ export class DiskStore extends BlockstoreStore {
   /** A writer collected (its map dropped): a hold kept for what it had in no root may go. */
   readonly #writers = new WriterRegistry(() => this.#unconfirmed.ownerGone())
 
-  /** An import ended: a hold kept for its puts may go now (see UnconfirmedWrites); a failed one's are no one's. */
+  /**
+   * An import ended: a hold kept for its puts may go now (see UnconfirmedWrites); a failed one's are
+   * no one's. Imports on any store of the directory keep holds: each is asked.
+   */
   protected override importSettled(kept: boolean): void {
-    if (kept) settleHolds(this.directory)
-    else this.#unconfirmed.ownerGone()
+    if (!kept) this.#unconfirmed.ownerGone()
+    settleHolds(this.directory)
   }
 
   /** The largest block this store writes and reads: a larger block file (a stranger's) is not read whole. */
