@@ -1,27 +1,25 @@
 // revmark14: holes left in the DiskStore's hold of its writer marker for blocks written before a
-// flush. Collections run in a real child process (test/helpers/gc-child.ts); findings only (todo).
+// flush. Collections run in a real child process (test/helpers/gc-child.ts).
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
-import { loadBlake3 } from '../src/blocks.js'
 import { beginWriting, endWriting } from '../src/cas/disk-markers.js'
 import { exportCar, HAMT, importCar, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { bigEntries, collectElsewhere, missingEntries } from './helpers/early-writes.js'
-import { ownMarkerIn } from './helpers/lost-marker.js'
+import {
+  bigEntries,
+  collectElsewhere,
+  freshDirectory as fresh,
+  missingEntries,
+} from './helpers/early-writes.js'
+import { deleteBlockFiles, ownMarkerIn } from './helpers/lost-marker.js'
 import { testSeed } from './helpers/random.js'
 
-async function freshDirectory(t: TestContext): Promise<string> {
-  await loadBlake3()
-  const directory = await mkdtemp(join(tmpdir(), 'ts-hamt-revmark14-'))
-  t.after(() => rm(directory, { recursive: true, force: true }))
-  return directory
-}
+const freshDirectory = (t: TestContext): Promise<string> => fresh(t, 'revmark14')
 
 describe('DiskStore: an import under way whose blocks a full buffer wrote (in no root until it ends)', () => {
   const triggers: [string, (store: DiskStore) => Promise<unknown>][] = [
@@ -83,11 +81,13 @@ describe('DiskStore: an import under way whose blocks a full buffer wrote (in no
 })
 
 describe('DiskStore: a map dropped before its flush while its store lives on (a long-lived store)', () => {
-  it('lets the hold go once the map is collected: its marker no longer refuses other processes while the store lives', {
-    todo: 'revmark14: a writer collected (WriterRegistry) settles no hold; only a flush of the store does',
-  }, async (t) => {
-    const directory = await freshDirectory(t)
-    // In a child with --expose-gc: the store stays in `kept`, the map lives only in writeAndDrop.
+  /**
+   * In a child with --expose-gc: the store stays in `kept`, a map lives only in writeAndDrop. With
+   * `first: 'save'`, the store saves big blocks itself first (no map or import to own them); with
+   * `'map'`, a map that stays alive sets them (unflushed). The markers before and after the dropped map
+   * is collected, and after the live map's flush (it flushes the store).
+   */
+  async function dropInChild(directory: string, first: 'save' | 'map' | 'none') {
     const script = `
       import { readdirSync } from 'node:fs'
       import { setTimeout as sleep } from 'node:timers/promises'
@@ -97,10 +97,14 @@ describe('DiskStore: a map dropped before its flush while its store lives on (a 
       let collected = false
       const gone = new FinalizationRegistry(() => { collected = true })
       const kept = await DiskStore.open(${JSON.stringify(directory)}, { writeBufferBytes: 1024 })
+      const [saved, set] = [${JSON.stringify(bigEntries(testSeed(), 'saved', 3))}, ${JSON.stringify(bigEntries(testSeed(), 'entry', 20))}]
+      if (${JSON.stringify(first)} === 'save') for (const [, value] of saved) await kept.save(new TextEncoder().encode(value), 'raw')
+      const live = await HAMT.create({ store: kept }) // after the saves: none owns them
+      if (${JSON.stringify(first)} === 'map') for (const [key, value] of saved) await live.set(key, value)
       async function writeAndDrop() {
         const map = await HAMT.create({ store: kept })
         gone.register(map, undefined)
-        for (const [key, value] of ${JSON.stringify(bigEntries(testSeed(), 'entry', 20))}) await map.set(key, value)
+        for (const [key, value] of set) await map.set(key, value)
       }
       await writeAndDrop()
       await sleep(20)
@@ -109,45 +113,112 @@ describe('DiskStore: a map dropped before its flush while its store lives on (a 
         globalThis.gc()
         await sleep(10)
       }
-      process.stdout.write(JSON.stringify({ before, collected, after: markers(), store: kept.directory !== '' }))
+      const after = markers()
+      await live.flush()
+      await sleep(20)
+      process.stdout.write(JSON.stringify({ before, collected, after, flushed: markers() }))
     `
     const args = ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script]
-    const { stdout } = await promisify(execFile)(process.execPath, args)
+    return JSON.parse((await promisify(execFile)(process.execPath, args)).stdout)
+  }
+
+  it('lets the hold go once the map is collected: its marker no longer refuses other processes while the store lives', async (t) => {
     assert.deepEqual(
-      JSON.parse(stdout),
-      { before: 1, collected: true, after: 0, store: true },
-      'markers before and after the map was collected (its store alive)',
+      await dropInChild(await freshDirectory(t), 'none'),
+      { before: 1, collected: true, after: 0, flushed: 0 },
+      'markers before and after the map was collected (its store alive), and after a flush of the store',
+    )
+  })
+
+  it('keeps it while a live map of the store has changes in no root, until its flush', async (t) => {
+    assert.deepEqual(
+      await dropInChild(await freshDirectory(t), 'map'),
+      { before: 1, collected: true, after: 1, flushed: 0 },
+      'markers before and after the map was collected (another map alive, unflushed), and after its flush',
+    )
+  })
+
+  it("keeps it for blocks the store saved early with no map to own them, until the store's flush", async (t) => {
+    assert.deepEqual(
+      await dropInChild(await freshDirectory(t), 'save'),
+      { before: 1, collected: true, after: 1, flushed: 0 },
+      'markers before and after the map was collected (its store alive), and after a flush of the store',
     )
   })
 })
 
 describe("DiskStore: this process's marker lost while a flush of another store runs", () => {
-  it('a store that never wrote early flushes once the marker is written afresh (a hold taken after the loss keeps the loss for ever)', {
-    todo: 'revmark14: beginWriting skips the fresh write (and lostHere.delete) while any hold is kept',
-  }, async (t) => {
-    const seed = testSeed()
+  /**
+   * Maps on two stores of one directory: `early` (a 1 KiB buffer) with a small change buffered, `other`
+   * (the default buffer). A flush of a third store is under way (stood in for by `beginWriting`, as
+   * DiskStore.flush calls it) when another process removes this one's marker (as the disk14 tests do);
+   * `lose` then runs (a collection deleting blocks). Two big sets of `early` follow: the first finds
+   * the loss, the second takes a hold after it (the map's change keeps it).
+   */
+  async function lostDuringFlush(
+    t: TestContext,
+    seed: number,
+    before: (early: HAMT<string>) => Promise<unknown>,
+    lose: (directory: string) => Promise<unknown>,
+  ) {
     const directory = await freshDirectory(t)
     const early = await HAMT.create<string>({
       store: await DiskStore.open(directory, { writeBufferBytes: 1024 }),
     })
     const other = await HAMT.create<string>({ store: await DiskStore.open(directory) })
-    // Stands in for a flush of a third store under way (its puts slow): called as DiskStore.flush calls it.
+    await before(early)
+    await early.set('small', 'change')
     await beginWriting(directory)
-    // Another process judged this one dead and removed its marker (as the disk14 tests do).
     await rm(join(directory, (await ownMarkerIn(directory)) as string))
+    await lose(directory)
     const [first, second] = bigEntries(seed, 'entry', 2) as [[string, string], [string, string]]
-    // The first early put finds the loss; the second takes a hold after it (a flush still runs).
     const sets = [await outcome(early.set(...first)), await outcome(early.set(...second))]
     await endWriting(directory)
     await other.set('other', 'map')
     const flushes = [await outcome(other.flush()), await outcome(other.flush())]
-    const marker = await ownMarkerIn(directory)
-    assert.deepEqual(
-      flushes.map((result) => ('error' in result ? String(result.error).slice(0, 90) : 'flushed')),
-      ['flushed', 'flushed'],
-      `seed ${seed}: the other store's flushes (the early sets: ${sets.map((s) => ('error' in s ? 'failed' : 'set'))})`,
+    const said = (results: { error: unknown }[] | object[]) =>
+      results.map((result) => ('error' in result ? String(result.error).slice(0, 90) : 'flushed'))
+    return { directory, early, sets: said(sets), flushes: said(flushes) }
+  }
+
+  it('a store that never wrote early flushes once the marker is written afresh (a hold taken after the loss keeps the loss for ever)', async (t) => {
+    const seed = testSeed()
+    const { directory, early, sets, flushes } = await lostDuringFlush(
+      t,
+      seed,
+      async () => {},
+      async () => {},
     )
-    assert.equal(marker, undefined, 'the marker stays after the other store flushed')
+    assert.deepEqual(
+      flushes,
+      ['flushed', 'flushed'],
+      `seed ${seed}: the other store's flushes (early sets: ${sets})`,
+    )
+    // The early store lost nothing (its refused puts' blocks stay buffered): its flush is whole.
+    const root = await early.flush()
+    const reader = await HAMT.open<string>(root, { store: await DiskStore.open(directory), readOnly: true })
+    assert.equal(await reader.get('small'), 'change', `seed ${seed}`)
+    await sleep(20) // past a put's lingering marker
+    assert.equal(await ownMarkerIn(directory), undefined, 'the marker stays after both stores flushed')
+  })
+
+  it('a store that wrote early before the loss still fails its flush typed; the other store flushes', async (t) => {
+    const seed = testSeed()
+    const [written] = bigEntries(seed + 1, 'before', 1) as [[string, string]]
+    const { directory, early, flushes } = await lostDuringFlush(
+      t,
+      seed,
+      (map) => map.set(...written), // a block written early, in no root
+      deleteBlockFiles, // another process's collection, the marker gone
+    )
+    assert.deepEqual(flushes, ['flushed', 'flushed'], `seed ${seed}: the other store's flushes`)
+    for (let i = 0; i < 2; i++) {
+      const result = await outcome(early.flush())
+      assert.ok('error' in result, `seed ${seed}: flush ${i} of the store that lost blocks returned a root`)
+      assert.equal((result.error as { code?: string }).code, 'ERR_STORE', String(result.error))
+    }
+    await sleep(20)
+    assert.equal(await ownMarkerIn(directory), undefined, 'the marker stays after the failed flushes')
   })
 })
 

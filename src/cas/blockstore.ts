@@ -170,19 +170,19 @@ export class BlockstoreStore implements ContentAddressedStore {
         afterMicrotasks(() => {
           unsettled.delete(log)
           if (this.#collection.watches.size > 0) for (const cid of log) this.#sawPut(cid)
-          this.importSettled()
+          this.importSettled(true)
         })
       },
       drop: () => {
         unsettled.delete(log)
         puts.drop()
-        this.importSettled()
+        this.importSettled(false)
       },
     }
   }
 
-  /** An import through this store kept or dropped its puts (a subclass holding them for it lets go). */
-  protected importSettled(): void {}
+  /** An import through this store kept (`kept`) or dropped its puts (a subclass holding them for it lets go). */
+  protected importSettled(_kept: boolean): void {}
 
   /** The largest block `putBlock` takes: any here (the blockstore holds what it is given). */
   get [MAX_PUT_BYTES](): number {

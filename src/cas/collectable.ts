@@ -187,10 +187,17 @@ export class WriterView implements UnflushedWriter {
   }
 }
 
-/** Writers by weak reference, dropped once their map is garbage collected. */
+/** Writers by weak reference, dropped once their map is garbage collected (`onCollected` is told then). */
 export class WriterRegistry {
   readonly #refs = new Set<WeakRef<UnflushedWriter>>()
-  readonly #finalizer = new FinalizationRegistry<WeakRef<UnflushedWriter>>((ref) => this.#refs.delete(ref))
+  readonly #finalizer: FinalizationRegistry<WeakRef<UnflushedWriter>>
+
+  constructor(onCollected?: () => void) {
+    this.#finalizer = new FinalizationRegistry((ref) => {
+      this.#refs.delete(ref)
+      onCollected?.()
+    })
+  }
 
   add(writer: UnflushedWriter): void {
     const ref = new WeakRef(writer)

@@ -7,8 +7,10 @@ import { FsBlockstore } from 'blockstore-fs'
 import type { CID } from 'multiformats/cid'
 import { StoreError } from '../errors.js'
 import { COLLECTION_KEY } from './blockstore.js'
+import { UnconfirmedWrites } from './disk-holds.js'
+import { leftOver } from './disk-leftovers.js'
 import { MARKER_TOKEN } from './disk-marker-names.js'
-import { beginWriting, endWriting, heldMarker, leftOver, UnconfirmedWrites } from './disk-markers.js'
+import { beginWriting, endWriting, heldMarker } from './disk-markers.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
 import { openRegularFile, readUpTo } from './regular-file.js'
@@ -80,11 +82,17 @@ export class CleaningFsBlockstore extends FsBlockstore {
   override async put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
     // A full write buffer writes without `flush()`: each put marks this process a writer and keeps
     // out of another process's collection, as a flush does (else the collection deletes its block).
+    let began = false
+    let stored = false
     try {
       await beginWriting(this.path)
       this.unconfirmed.wrote()
-      return await this.#put(key, value, options)
+      began = true
+      await this.#put(key, value, options)
+      stored = true
+      return key
     } finally {
+      if (began) this.unconfirmed.putEnded(stored)
       await endWriting(this.path, { linger: true })
     }
   }

@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs'
 import { lstat, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoreError } from '../errors.js'
+import { hasLeftovers, removedLeftovers } from './disk-leftovers.js'
 import { isOurs, isOwnerAlive, LEASE_MS, markerOwner, ownerText, readOwner, STALE_MS } from './disk-lock.js'
 import { GC_LOCK, isOwnMarker, MARKER_TOKEN, WRITING_MARKER, writerPid } from './disk-marker-names.js'
 
@@ -41,11 +42,13 @@ export async function beginWriting(directory: string): Promise<void> {
   flushesHere.set(directory, running + 1)
   const lingering = lingersHere.get(directory)
   if (lingering !== undefined) {
-    // The marker stayed since a lock read that saw no collector: none can have begun since.
     clearTimeout(lingering)
     lingersHere.delete(directory)
-  } else if (running === 0 && !holdersHere.has(directory)) {
-    // (Kept for blocks written unconfirmed, the marker stayed since such a lock read too.)
+  }
+  // A marker kept (lingering, or held for blocks written unconfirmed) stayed since a lock read that saw
+  // no collector, unless found lost since: then it is written afresh, or no writer after the loss passes.
+  const kept = lingering !== undefined || holdersHere.has(directory)
+  if (running === 0 && !(kept && confirmedHere.has(directory))) {
     confirmedHere.delete(directory)
     lostHere.delete(directory) // a marker written afresh, the collector lock read after it
     const marker = ownMarker(directory)
@@ -141,133 +144,42 @@ export async function heldMarker(directory: string): Promise<void> {
   )
 }
 
+/** A store's hold on this process's marker (see `disk-holds.ts`), weakly: a store dropped lets it go. */
+export interface Holder {
+  /** Lets the hold go if nothing needs it any more. */
+  settle(): void
+}
+type Hold = WeakRef<Holder>
 /**
- * Per directory, the stores of this process holding the marker for blocks they wrote in no root yet
- * ({@link UnconfirmedWrites}): while any does, this process writes there. Weakly: a store dropped (its
- * maps with it) leaves blocks no one can root, and its hold goes.
+ * Per directory, the stores of this process holding the marker for blocks they wrote in no root yet:
+ * while any does, this process writes there.
  */
-type Hold = WeakRef<UnconfirmedWrites>
 const holdersHere = new Map<string, Set<Hold>>()
-const droppedHolds = new FinalizationRegistry<[string, Hold]>(([dir, ref]) => dropHolder(dir, ref))
+
+/** `ref`'s store holds the marker in `directory` from now (see {@link releaseHold}). */
+export function takeHold(directory: string, ref: Hold): void {
+  const holders = holdersHere.get(directory) ?? new Set()
+  holdersHere.set(directory, holders.add(ref))
+  if (!exitHooked) process.once('exit', removeHeldMarkers)
+  exitHooked = true
+}
 
 /** A store's hold goes; the last one's marker is removed (a flush running removes it at its end). */
-function dropHolder(directory: string, ref: Hold): void {
+export function releaseHold(directory: string, ref: Hold): void {
   const holders = holdersHere.get(directory)
   if (holders?.delete(ref) !== true || holders.size > 0) return
   holdersHere.delete(directory)
   if (!isWritingHere(directory)) void removeMarker(directory)
 }
 
+/** The stores holding the marker in `directory`. */
+export const holdsIn = (directory: string): Hold[] => [...(holdersHere.get(directory) ?? [])]
+
 /** Per directory, how many times this process's marker was found lost: holds taken before are moot. */
 const lossesHere = new Map<string, number>()
 
-/**
- * One store's blocks written and not yet confirmed by a flush's end. A full write buffer writes
- * blocks before `flush()`, in no root yet: from its first put this process's marker stays (other
- * processes' collections are refused, as while a put runs) until a flush's end finds it held. A
- * marker lost meanwhile drops every hold; a store that wrote before a flush then fails every flush.
- */
-export class UnconfirmedWrites {
-  readonly #directory: string
-  readonly #ref = new WeakRef(this)
-  /** The loss count when this store's hold was taken; undefined: no hold. */
-  #heldAt: number | undefined
-  /** Blocks left the buffer with no confirming flush (it filled) since the last confirmed one. */
-  #early = false
-  /** Such blocks were written before a lost marker: a collection may have deleted them. */
-  #lost = false
-  /** Puts begun, ever, and their count at the last confirmed flush: a hold kept goes only with none since. */
-  #puts = 0
-  #confirmedAt = 0
-  /** Whether a writer of this process has unflushed changes (see {@link keepWhile}). */
-  #unrooted: () => boolean = () => false
-
-  /**
-   * A confirmed flush keeps the hold while `unrooted()` says a writer's changes are in no root yet:
-   * the flush wrote blocks of theirs (buffered, or written early) that only their own flush roots.
-   */
-  keepWhile(unrooted: () => boolean): void {
-    this.#unrooted = unrooted
-  }
-
-  constructor(directory: string) {
-    this.#directory = directory
-  }
-
-  /** Blocks are leaving the write buffer without a confirming flush (called in the buffer's turn). */
-  writingEarly(): void {
-    this.#early = true
-  }
-
-  /** A put of the store began writing (its marker confirmed): the marker stays from now. */
-  wrote(): void {
-    this.#puts++
-    this.#dropMoot()
-    if (this.#heldAt !== undefined) return
-    const directory = this.#directory
-    this.#heldAt = lossesHere.get(directory) ?? 0
-    const holders = holdersHere.get(directory) ?? new Set()
-    holdersHere.set(directory, holders.add(this.#ref))
-    droppedHolds.register(this, [directory, this.#ref], this.#ref)
-    if (!exitHooked) process.once('exit', removeHeldMarkers)
-    exitHooked = true
-  }
-
-  /**
-   * At a flush's end (the buffer's turn): refuses (typed) unless every block written since the last
-   * is safe; then the hold goes, unless another writer's blocks are in no root yet (see {@link keepWhile}).
-   */
-  async confirm(): Promise<void> {
-    try {
-      await heldMarker(this.#directory)
-    } catch (error) {
-      if (this.#early) this.#lost = true
-      this.#release()
-      throw error
-    }
-    this.#dropMoot()
-    if (this.#lost) {
-      this.#release()
-      throw new StoreError(
-        `cannot flush to the disk store at ${this.#directory}: this process's writer marker was removed (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?) after this store wrote blocks before a flush (its write buffer filled: writeBufferBytes); a collection may have deleted them, so no flush of this store can return a whole root: open the store again (DiskStore.open), open the map's last root and redo the changes made since`,
-      )
-    }
-    this.#confirmedAt = this.#puts
-    // Kept, what it wrote for them counts as written early: a loss from now on may delete it.
-    this.#early = this.#heldAt !== undefined && this.#unrooted()
-    if (!this.#early) this.#release()
-    // A writer this flush roots may be what kept another store's hold (stores share a directory).
-    settleHolds(this.#directory)
-  }
-
-  /** Lets a kept hold go once no put came since its confirmed flush and no writer's changes are in no root. */
-  settle(): void {
-    this.#dropMoot()
-    if (this.#heldAt === undefined || this.#puts !== this.#confirmedAt || this.#unrooted()) return
-    this.#early = false
-    this.#release()
-  }
-
-  /** A hold a loss dropped: blocks written before a flush under it may be gone. */
-  #dropMoot(): void {
-    if (this.#heldAt === undefined || this.#heldAt === (lossesHere.get(this.#directory) ?? 0)) return
-    if (this.#early) this.#lost = true
-    this.#heldAt = undefined
-  }
-
-  #release(): void {
-    this.#dropMoot() // a hold a loss dropped took its count with it
-    if (this.#heldAt === undefined) return
-    this.#heldAt = undefined
-    droppedHolds.unregister(this.#ref)
-    dropHolder(this.#directory, this.#ref)
-  }
-}
-
-/** Lets holds kept in `directory` go if writers are rooted now (a flush confirmed; a writer's flush ended). */
-export function settleHolds(directory: string): void {
-  for (const held of [...(holdersHere.get(directory) ?? [])]) held.deref()?.settle()
-}
+/** How many times this process's marker in `directory` was found lost (a hold taken before it is moot). */
+export const lossesIn = (directory: string): number => lossesHere.get(directory) ?? 0
 
 let exitHooked = false
 /**
@@ -277,7 +189,7 @@ let exitHooked = false
 function removeHeldMarkers(): void {
   for (const directory of holdersHere.keys()) {
     // A write cut short leaves temporary files: its marker tells the next `open` to remove them.
-    if (flushesHere.has(directory) || leftoversHere.has(directory)) continue
+    if (flushesHere.has(directory) || hasLeftovers(directory)) continue
     try {
       rmSync(ownMarker(directory), { force: true })
     } catch {}
@@ -346,33 +258,6 @@ async function removeMarker(directory: string): Promise<void> {
     markersHere.set(directory, removal)
     await removal
   }
-}
-
-/**
- * Temporary files a failed write of this process could not remove, per directory (of any store on
- * it: they share the process's marker).
- */
-const leftoversHere = new Map<string, Set<string>>()
-
-export function leftOver(directory: string): Set<string> {
-  const left = leftoversHere.get(directory) ?? new Set<string>()
-  leftoversHere.set(directory, left)
-  return left
-}
-
-/** Whether no temporary file of ours is left in `directory`: those left before are removed now if they can be. */
-async function removedLeftovers(directory: string): Promise<boolean> {
-  const left = leftoversHere.get(directory)
-  if (left === undefined) return true
-  for (const path of [...left]) {
-    await rm(path, { force: true }).then(
-      () => left.delete(path),
-      () => {},
-    )
-  }
-  if (left.size > 0) return false
-  leftoversHere.delete(directory)
-  return true
 }
 
 /** The pid of a live process other than this one that holds the directory's collector lock. */

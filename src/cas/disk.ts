@@ -10,6 +10,7 @@ import { BlockstoreStore, type BlockstoreStoreOptions, CONFIRM_FLUSH, MAX_PUT_BY
 import type { FlushConfirmation } from './buffered-blocks.js'
 import { type CollectableAccess, collectable, unrootedWriter, WriterRegistry } from './collectable.js'
 import { blockFile, CleaningFsBlockstore } from './disk-blockstore.js'
+import { settleHolds, type UnconfirmedWrites } from './disk-holds.js'
 import { isOurs, releaseLock, takeLock } from './disk-lock.js'
 import {
   GC_LOCK,
@@ -20,7 +21,7 @@ import {
   SHARD,
   writerPid,
 } from './disk-marker-names.js'
-import { beginWriting, endWriting, isWriterAlive, settleHolds, writingHere } from './disk-markers.js'
+import { beginWriting, endWriting, isWriterAlive, writingHere } from './disk-markers.js'
 import { MAX_BLOCK_BYTES } from './gateway.js'
 import type { AbortOptions } from './interface.js'
 
@@ -85,8 +86,10 @@ export class DiskStore extends BlockstoreStore {
     // This store's own writers and imports: its buffer writes (early, or in its flush) no other store's
     // blocks, and an import's puts are in no root until it ends.
     const access = super[collectable]()
+    const importing = (): boolean => !access.unsettled()[Symbol.iterator]().next().done
     blockstore.unconfirmed.keepWhile(
-      () => unrootedWriter(this.#writers.live()) || !access.unsettled()[Symbol.iterator]().next().done,
+      () => unrootedWriter(this.#writers.live()) || importing(),
+      () => !this.#writers.live()[Symbol.iterator]().next().done || importing(),
     )
     // Its `chunkSize` (checked by now: a value's largest block), and at least a gateway's 4 MiB (a CAR's).
     this.#maxBlockBytes = Math.max(MAX_BLOCK_BYTES, options.chunkSize ?? 0)
@@ -96,11 +99,16 @@ export class DiskStore extends BlockstoreStore {
   }
 
   readonly #maxBlockBytes: number
-  readonly #unconfirmed: FlushConfirmation
-  readonly #writers = new WriterRegistry()
+  readonly #unconfirmed: UnconfirmedWrites
+  /** A writer collected (its map dropped): a hold kept for what it had in no root may go. */
+  readonly #writers = new WriterRegistry(() => this.#unconfirmed.ownerGone())
 
-  /** An import ended: a hold kept for its puts may go now (see UnconfirmedWrites). */
-  protected override importSettled(): void {
+  /**
+   * An import ended: a hold kept for its puts may go now (see UnconfirmedWrites); a failed one's are
+   * no one's. Imports on any store of the directory keep holds: each is asked.
+   */
+  protected override importSettled(kept: boolean): void {
+    if (!kept) this.#unconfirmed.ownerGone()
     settleHolds(this.directory)
   }
 

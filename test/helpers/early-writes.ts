@@ -1,7 +1,12 @@
 // The disk-early tests' shared parts: another process's collection (gc-child), a map whose values
-// each fill a 1 KiB write buffer, and how many of its entries a root still reads.
+// each fill a 1 KiB write buffer, how many of its entries a root still reads, a fresh directory.
 import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestContext } from 'node:test'
 import { promisify } from 'node:util'
+import { loadBlake3 } from '../../src/blocks.js'
 import { HAMT, type StoreId } from '../../src/index.js'
 import { DiskStore } from '../../src/node/index.js'
 import { mulberry32 } from './random.js'
@@ -46,4 +51,12 @@ export async function missingEntries(
   let missing = 0
   for (const [key, value] of entries) if ((await reader.get(key).catch(() => undefined)) !== value) missing++
   return missing
+}
+
+/** A fresh temporary directory named `ts-hamt-<name>-*`, removed after the test (BLAKE3 loaded for its stores). */
+export async function freshDirectory(t: TestContext, name: string): Promise<string> {
+  await loadBlake3()
+  const directory = await mkdtemp(join(tmpdir(), `ts-hamt-${name}-`))
+  t.after(() => rm(directory, { recursive: true, force: true }))
+  return directory
 }
