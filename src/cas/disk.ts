@@ -83,8 +83,8 @@ export class DiskStore extends BlockstoreStore {
     super(blockstore, options)
     this.directory = blockstore.path
     this.#unconfirmed = blockstore.unconfirmed
-    // This store's own writers and imports: its buffer writes (early, or in its flush) no other store's
-    // blocks, and an import's puts are in no root until it ends.
+    // This store's own writers (its buffer writes no other store's blocks) and the imports under way on
+    // any store of the directory (the collection is shared; an import's puts are in no root until it ends).
     const access = super[collectable]()
     const importing = (): boolean => !access.unsettled()[Symbol.iterator]().next().done
     blockstore.unconfirmed.keepWhile(
