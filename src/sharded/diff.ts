@@ -8,7 +8,7 @@ import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { layoutOf } from './layout.js'
 import { ShardDecoder } from './manifest.js'
-import { sameEntry } from './shard-table.js'
+import { sameEntry } from './shard-entry.js'
 
 /** A key whose block differs between two sharded roots, with the CID on each side where present. */
 export interface ShardedKeyChange {

@@ -7,8 +7,9 @@ import { type KeyChange, type MergeEdit, type MergeResolver, mergeCheckOf, planM
 import { byPublicPath, diffShard, diffShardedRoots, sameNumbering } from './diff.js'
 import type { ArrayIndex, RootState } from './interface.js'
 import { ShardDecoder } from './manifest.js'
-import { sameEntry, saveForCid } from './shard-table.js'
+import { sameEntry } from './shard-entry.js'
 import { ShardedZarrStore } from './store.js'
+import { saveForCid } from './typed-store.js'
 
 export interface ShardedMergeOptions extends AbortOptions {
   store: ContentAddressedStore

@@ -14,7 +14,8 @@ import {
   V3_GROUP_JSON,
 } from './metadata.js'
 import { dumpPyJson, type PyJson, parsePyJson } from './pyjson.js'
-import { type ShardTable, saveForCid } from './shard-table.js'
+import type { ShardTable } from './shard-table.js'
+import { saveForCid } from './typed-store.js'
 
 const V2_GROUP_REQUIRED =
   'sharded_zarr_v2 writes need an explicit Zarr group (as py-hamt 3.6.0): put arrays under a group such as "0/temp", ' +

@@ -16,7 +16,8 @@ import {
 } from './metadata.js'
 import type { MetadataWriter } from './metadata-writer.js'
 import { dumpPyJson, parsePyJson } from './pyjson.js'
-import { type ShardTable, saveForCid } from './shard-table.js'
+import type { ShardTable } from './shard-table.js'
+import { saveForCid } from './typed-store.js'
 
 function indexFor(table: ShardTable, path: string, what: string): ArrayIndex {
   const index = table.indexOf(path)
@@ -48,18 +49,24 @@ export async function graftChunks(
       `chunkOffset must be ${rank} non-negative integers matching both arrays' rank, got ${describeShape(chunkOffset)}`,
     )
   }
-  const moves: [number[], CID][] = []
-  for await (const [coords, cid] of source.chunksNow(sourceIndex)()) {
-    const shifted = coords.map((c, i) => c + (chunkOffset[i] as number))
-    if (!targetIndex.grid.contains(shifted)) {
-      throw new ChunkOutOfBoundsError(
-        chunkKey(targetPath, shifted),
-        'graft target is outside the target array',
-      )
+  // Streamed into the target a source shard at a time: nothing is held per chunk (a root may link
+  // one shard block at every position, claiming far more chunks than its blocks hold).
+  async function* moves(): AsyncGenerator<[number[], CID][]> {
+    for await (const chunks of source.chunksNow(sourceIndex).byShard()) {
+      for (const chunk of chunks) {
+        const shifted = chunk[0].map((c, i) => c + (chunkOffset[i] as number))
+        if (!targetIndex.grid.contains(shifted)) {
+          throw new ChunkOutOfBoundsError(
+            chunkKey(targetPath, shifted),
+            'graft target is outside the target array',
+          )
+        }
+        chunk[0] = shifted
+      }
+      yield chunks
     }
-    moves.push([shifted, cid])
   }
-  await target.setEntries(targetIndex, moves)
+  await target.setEntries(targetIndex, moves())
 }
 
 /** py-hamt's `resize_variable`: the array document gets the new shape (written with indent 2); v2 resizes the index too. */
@@ -190,6 +197,6 @@ export async function deleteV1KeysUnder(
     if (ref !== null) chunks.push([ref.coords, null])
   }
   const index = table.indexOf('') // v1 has one index, whatever the array's path
-  if (index !== undefined) await table.setEntries(index, chunks)
+  if (index !== undefined) await table.setEntries(index, [chunks])
   for (const key of keys) metadata.forget(key)
 }

@@ -19,8 +19,8 @@ import { checkCacheBytes, checkCreateOptions, checkStore } from './options.js'
 import { inferV1Primary } from './primary.js'
 import { checkShardReadMode, type ShardReadMode } from './read-mode.js'
 import { ShardedRoot } from './root.js'
-import { ShardTable, saveForCid } from './shard-table.js'
-import { withTypedErrors } from './typed-store.js'
+import { ShardTable } from './shard-table.js'
+import { saveForCid, withTypedErrors } from './typed-store.js'
 
 export type { ShardedArrayInfo }
 
