@@ -4,7 +4,7 @@ import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interf
 import { InvalidArgumentError } from '../errors.js'
 import { callStore } from '../hamt/loader.js'
 import { type KeyChange, type MergeEdit, type MergeResolver, mergeCheckOf, planMerge } from '../hamt/merge.js'
-import { byPublicPath, diffShard, diffShardedRoots, sameNumbering } from './diff.js'
+import { byPublicPath, diffShard, diffShardedBatches, sameNumbering } from './diff.js'
 import type { ArrayIndex, RootState } from './interface.js'
 import { ShardDecoder } from './manifest.js'
 import { sameEntry } from './shard-entry.js'
@@ -54,13 +54,13 @@ export async function mergeShardedRoots(
       const settledBy = whole.get(path)?.sides.get(shard)
       return settledBy === undefined || (!planned.has(path) && settledBy !== (side === 'a' ? 'b' : 'a'))
     }
-    for await (const change of diffShardedRoots(states.base, states[side], store, {
+    for await (const batch of diffShardedBatches(states.base, states[side], store, {
       ...options,
       signal: sideSignal,
       shards,
     })) {
-      changes.set(change.key, change)
-      if (at !== undefined) planned.add(at)
+      for (const change of batch) changes.set(change.key, change)
+      if (at !== undefined && batch.length > 0) planned.add(at)
     }
     return changes
   }
@@ -98,10 +98,12 @@ export async function mergeShardedRoots(
       const source = byPublicPath(states[other]).get(path) as ArrayIndex
       for (const [shard, side] of sides) {
         if (side !== other) continue
-        const writes: Promise<void>[] = []
-        for await (const { key, after } of diffShard(index, source, path, shard, store, { signal }, decoder))
-          writes.push(after === undefined ? sharded.delete(key) : sharded.setPointer(key, after))
-        await Promise.all(writes)
+        const changes = await diffShard(index, source, path, shard, store, { signal }, decoder)
+        await Promise.all(
+          changes.map(({ key, after }) =>
+            after === undefined ? sharded.delete(key) : sharded.setPointer(key, after),
+          ),
+        )
       }
     }
   })
