@@ -24,6 +24,16 @@ export interface ShardedDiffOptions extends AbortOptions {
    * chunks alike; default all. A merge that settles some shards whole reads only the others.
    */
   shards?: ((path: string, shard: number) => boolean) | undefined
+  /** Which arrays (by public path) to compare; default all. */
+  arrays?: ((path: string) => boolean) | undefined
+  /** Whether to compare the metadata entries (default true). */
+  metadata?: boolean | undefined
+}
+
+/** One shard's chunk changes of the array at `path`, or (path undefined) the metadata's changes. */
+export interface ShardedChangeBatch {
+  readonly path: string | undefined
+  readonly changes: ShardedKeyChange[]
 }
 
 /**
@@ -37,7 +47,7 @@ export async function* diffShardedRoots(
   store: ContentAddressedStore,
   options?: ShardedDiffOptions,
 ): AsyncGenerator<ShardedKeyChange> {
-  for await (const batch of diffShardedBatches(from, to, store, options)) yield* batch
+  for await (const { changes } of diffShardedBatches(from, to, store, options)) yield* changes
 }
 
 /**
@@ -49,13 +59,16 @@ export async function* diffShardedBatches(
   to: RootState,
   store: ContentAddressedStore,
   options?: ShardedDiffOptions,
-): AsyncGenerator<ShardedKeyChange[]> {
-  yield [...diffCidMaps(from.metadata, to.metadata)]
+): AsyncGenerator<ShardedChangeBatch> {
+  if (options?.metadata !== false)
+    yield { path: undefined, changes: [...diffCidMaps(from.metadata, to.metadata)] }
   const decoder = new ShardDecoder()
   const arraysFrom = byPublicPath(from)
   const arraysTo = byPublicPath(to)
   for (const path of new Set([...arraysFrom.keys(), ...arraysTo.keys()])) {
-    yield* diffArrays(arraysFrom.get(path), arraysTo.get(path), path, store, options, decoder)
+    if (options?.arrays !== undefined && !options.arrays(path)) continue
+    const batches = diffArrays(arraysFrom.get(path), arraysTo.get(path), path, store, options, decoder)
+    for await (const changes of batches) yield { path, changes }
   }
 }
 
