@@ -138,7 +138,7 @@ describe('whole-store walks over a root that links one shard at every position',
 
 describe('a merge where both writers relinked every shard, to different blocks', () => {
   it('within 64 MiB', {
-    todo: 'every chunk both changed is a conflict held with both values for the resolver: n=150 (22,500 chunks) 212 MiB, n=300 499-631 MiB and 6 s CPU',
+    todo: 'every chunk both changed is a conflict for the resolver (three loads, a call and a save each): n=150 (22,500 chunks) 212 MiB before session 15, now ~8 MiB live but peaks of 58-68 MiB (Node 20) and 99-126 MiB (Node 24) in garbage; n=300 499-631 -> ~196 MiB (Node 20)',
   }, async () => {
     const { cas, base } = await setup(150)
     const from = await repeated(cas, base, 2, 150)
