@@ -214,6 +214,7 @@ export class ShardTable {
   async setEntries(
     index: ArrayIndex,
     batches: Iterable<EntryBatch> | AsyncIterable<EntryBatch>,
+    options?: AbortOptions,
   ): Promise<void> {
     // Per shard: its entries (undefined: never written and nothing set yet), and whether they changed.
     const staged = new Map<number, { entries: ShardEntry[] | undefined; changed: boolean }>()
@@ -222,7 +223,9 @@ export class ShardTable {
         const { shard, position } = index.grid.slotOf(coords)
         let at = staged.get(shard)
         if (at === undefined) {
-          const entries = this.#unwritten(index, shard) ? undefined : [...(await this.shard(index, shard))]
+          const entries = this.#unwritten(index, shard)
+            ? undefined
+            : [...(await this.shard(index, shard, options))]
           at = { entries, changed: false }
           staged.set(shard, at)
         }
@@ -289,7 +292,7 @@ export class ShardTable {
    * Gives an array a new shape. Growing the first dimension only appends to the row-major grid, so
    * shards stay as they are; any other change moves every chunk to its new linear position.
    */
-  async resize(index: ArrayIndex, newShape: readonly number[]): Promise<void> {
+  async resize(index: ArrayIndex, newShape: readonly number[], options?: AbortOptions): Promise<void> {
     const old = index.grid
     if (!Array.isArray(newShape) || newShape.length !== old.arrayShape.length || !isIntegerList(newShape)) {
       throw new InvalidArgumentError(
@@ -309,13 +312,15 @@ export class ShardTable {
       this.root.reshape(index, grid, shardCids)
       return
     }
-    await this.#remap(index, old, grid)
+    await this.#remap(index, old, grid, options)
   }
 
-  async #remap(index: ArrayIndex, old: ChunkGrid, grid: ChunkGrid): Promise<void> {
+  async #remap(index: ArrayIndex, old: ChunkGrid, grid: ChunkGrid, options?: AbortOptions): Promise<void> {
     const oldShards: (ShardEntry[] | undefined)[] = []
     for (let shard = 0; shard < old.shardCount; shard++)
-      oldShards.push(this.#unwritten(index, shard) ? undefined : [...(await this.shard(index, shard))])
+      oldShards.push(
+        this.#unwritten(index, shard) ? undefined : [...(await this.shard(index, shard, options))],
+      )
     const newShards = remapShards(oldShards, old, grid)
     const oldCids = index.shardCids
     const dirtyBefore = new Set(this.#cache.dirtyKeys())
