@@ -3,8 +3,14 @@ import type { UnflushedWriter } from '../cas/collectable.js'
 import type { AbortOptions } from '../cas/interface.js'
 import type { ArrayIndex, ShardEntry } from './interface.js'
 
-/** An array's chunks as a listing began (see `ShardTable.chunksNow`); `end` lets go of a listing not run to its end. */
-export type ChunksNow = ((options?: AbortOptions) => AsyncGenerator<[number[], CID]>) & { end(): void }
+/**
+ * An array's chunks as a listing began (see `ShardTable.chunksNow`), one at a time or (`byShard`) a
+ * shard's at a time; `end` lets go of a listing not run to its end.
+ */
+export type ChunksNow = ((options?: AbortOptions) => AsyncGenerator<[number[], CID]>) & {
+  byShard(options?: AbortOptions): AsyncGenerator<[number[], CID][]>
+  end(): void
+}
 
 /** How a listing reads a saved shard block, and where it registers the blocks it has still to read. */
 export interface ListingSource {
@@ -36,22 +42,26 @@ export function listChunks(
     },
   }
   source.listings?.addWriter(listing)
-  const chunks = (options?: AbortOptions) =>
-    chunksOf({ path, grid, shardCids }, unsaved, source, options, listing)
+  const byShard = (options?: AbortOptions) =>
+    shardsOf({ path, grid, shardCids }, unsaved, source, options, listing)
+  async function* chunks(options?: AbortOptions): AsyncGenerator<[number[], CID]> {
+    for await (const shard of byShard(options)) yield* shard
+  }
   // Stopped early or never run, a listing holds nothing more: a later collection removes those shards.
   const end = (): void => {
     listing.next = Number.POSITIVE_INFINITY
   }
-  return Object.assign(chunks, { end })
+  return Object.assign(chunks, { byShard, end })
 }
 
-async function* chunksOf(
+/** The chunks of each shard that has any, a shard at a time (no await per chunk). */
+async function* shardsOf(
   index: ArrayIndex,
   unsaved: ReadonlyMap<number, ShardEntry[]>,
   source: ListingSource,
   options: AbortOptions | undefined,
   listing: { next: number },
-): AsyncGenerator<[number[], CID]> {
+): AsyncGenerator<[number[], CID][]> {
   const { grid } = index
   try {
     for (let shard = 0; shard < grid.shardCount; shard++) {
@@ -60,11 +70,14 @@ async function* chunksOf(
         unsaved.get(shard) ?? (id === null ? undefined : await source.savedShard(index, shard, id, options))
       listing.next = shard + 1
       if (entries === undefined) continue
+      const chunks: [number[], CID][] = []
       for (let position = 0; position < entries.length; position++) {
         const cid = entries[position]
         const linear = shard * grid.chunksPerShard + position
-        if (cid !== null && cid !== undefined && linear < grid.totalChunks) yield [grid.coordsOf(linear), cid]
+        if (cid !== null && cid !== undefined && linear < grid.totalChunks)
+          chunks.push([grid.coordsOf(linear), cid])
       }
+      if (chunks.length > 0) yield chunks
     }
   } finally {
     // Broken out of or failed (an abort): the shards not read are held no longer.

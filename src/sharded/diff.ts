@@ -8,7 +8,7 @@ import type { ChunkGrid } from './geometry.js'
 import type { ArrayIndex, RootState, ShardEntry } from './interface.js'
 import { layoutOf } from './layout.js'
 import { ShardDecoder } from './manifest.js'
-import { sameEntry } from './shard-table.js'
+import { sameEntry } from './shard-entry.js'
 
 /** A key whose block differs between two sharded roots, with the CID on each side where present. */
 export interface ShardedKeyChange {
@@ -24,6 +24,16 @@ export interface ShardedDiffOptions extends AbortOptions {
    * chunks alike; default all. A merge that settles some shards whole reads only the others.
    */
   shards?: ((path: string, shard: number) => boolean) | undefined
+  /** Which arrays (by public path) to compare; default all. */
+  arrays?: ((path: string) => boolean) | undefined
+  /** Whether to compare the metadata entries (default true). */
+  metadata?: boolean | undefined
+}
+
+/** One shard's chunk changes of the array at `path`, or (path undefined) the metadata's changes. */
+export interface ShardedChangeBatch {
+  readonly path: string | undefined
+  readonly changes: ShardedKeyChange[]
 }
 
 /**
@@ -37,12 +47,28 @@ export async function* diffShardedRoots(
   store: ContentAddressedStore,
   options?: ShardedDiffOptions,
 ): AsyncGenerator<ShardedKeyChange> {
-  yield* diffCidMaps(from.metadata, to.metadata)
+  for await (const { changes } of diffShardedBatches(from, to, store, options)) yield* changes
+}
+
+/**
+ * {@link diffShardedRoots} a shard's changes at a time (the metadata's first): no await per chunk, for
+ * a walk over a root that may claim far more chunks than its blocks hold.
+ */
+export async function* diffShardedBatches(
+  from: RootState,
+  to: RootState,
+  store: ContentAddressedStore,
+  options?: ShardedDiffOptions,
+): AsyncGenerator<ShardedChangeBatch> {
+  if (options?.metadata !== false)
+    yield { path: undefined, changes: [...diffCidMaps(from.metadata, to.metadata)] }
   const decoder = new ShardDecoder()
   const arraysFrom = byPublicPath(from)
   const arraysTo = byPublicPath(to)
   for (const path of new Set([...arraysFrom.keys(), ...arraysTo.keys()])) {
-    yield* diffArrays(arraysFrom.get(path), arraysTo.get(path), path, store, options, decoder)
+    if (options?.arrays !== undefined && !options.arrays(path)) continue
+    const batches = diffArrays(arraysFrom.get(path), arraysTo.get(path), path, store, options, decoder)
+    for await (const changes of batches) yield { path, changes }
   }
 }
 
@@ -82,7 +108,7 @@ async function* diffArrays(
   store: ContentAddressedStore,
   options: ShardedDiffOptions | undefined,
   decoder: ShardDecoder,
-): AsyncGenerator<ShardedKeyChange> {
+): AsyncGenerator<ShardedKeyChange[]> {
   if (a !== undefined && b !== undefined && sameNumbering(a.grid, b.grid)) {
     const shards = Math.max(a.shardCids.length, b.shardCids.length)
     for (let shard = 0; shard < shards; shard++) {
@@ -90,7 +116,8 @@ async function* diffArrays(
       const cidB = b.shardCids[shard] ?? null
       if (sameEntry(cidA, cidB)) continue
       if (options?.shards !== undefined && !options.shards(path, shard)) continue
-      yield* diffShard(a, b, path, shard, store, options, decoder)
+      const changes = await diffShard(a, b, path, shard, store, options, decoder)
+      if (changes.length > 0) yield changes
     }
     return
   }
@@ -98,50 +125,75 @@ async function* diffArrays(
   // coordinates, streamed (both grids are row-major, so the other side's shards are read in order).
   const load = (index: ArrayIndex, shard: number) => loadShard(index, shard, store, options, decoder)
   const entryAt = entryReader(load)
-  for await (const [coords, before] of chunksOf(a, load)) {
-    const after = await entryAt(b, coords)
-    const key = chunkKey(path, coords)
-    if (after === null) yield { key, kind: 'removed', before }
-    else if (!sameId(before, after)) yield { key, kind: 'changed', before, after }
+  for await (const chunks of chunksOf(a, load)) {
+    const changes: ShardedKeyChange[] = []
+    for (const [coords, before] of chunks) {
+      const after = entryAt.now(b, coords) ?? (await entryAt.load(b, coords))
+      const key = chunkKey(path, coords)
+      if (after === null) changes.push({ key, kind: 'removed', before })
+      else if (!sameId(before, after)) changes.push({ key, kind: 'changed', before, after })
+    }
+    if (changes.length > 0) yield changes
   }
-  for await (const [coords, after] of chunksOf(b, load)) {
-    if ((await entryAt(a, coords)) === null) yield { key: chunkKey(path, coords), kind: 'added', after }
+  for await (const chunks of chunksOf(b, load)) {
+    const changes: ShardedKeyChange[] = []
+    for (const [coords, after] of chunks) {
+      const before = entryAt.now(a, coords) ?? (await entryAt.load(a, coords))
+      if (before === null) changes.push({ key: chunkKey(path, coords), kind: 'added', after })
+    }
+    if (changes.length > 0) yield changes
   }
 }
 
 type ShardLoader = (index: ArrayIndex, shard: number) => Promise<ShardEntry[] | undefined>
 
-/** The chunks an array has, as coordinates and CID, shard by shard. */
-async function* chunksOf(index: ArrayIndex | undefined, load: ShardLoader): AsyncGenerator<[number[], CID]> {
+/** The chunks an array has, as coordinates and CID, a shard's at a time. */
+async function* chunksOf(
+  index: ArrayIndex | undefined,
+  load: ShardLoader,
+): AsyncGenerator<[number[], CID][]> {
   if (index === undefined) return
   for (let shard = 0; shard < index.shardCids.length; shard++) {
     const entries = await load(index, shard)
     if (entries === undefined) continue
+    const chunks: [number[], CID][] = []
     for (let i = 0; i < entries.length; i++) {
       const cid = entries[i]
       const number = shard * index.grid.chunksPerShard + i
       if (cid !== null && cid !== undefined && number < index.grid.totalChunks)
-        yield [index.grid.coordsOf(number), cid]
+        chunks.push([index.grid.coordsOf(number), cid])
     }
+    yield chunks
   }
 }
 
-/** Reads an array's entry at coordinates (null: none there), keeping the shard last read for the next call. */
-function entryReader(
-  load: ShardLoader,
-): (index: ArrayIndex | undefined, coords: readonly number[]) => Promise<ShardEntry> {
+/**
+ * Reads an array's entry at coordinates (null: none there), keeping the shard last read for the next
+ * call: `now` answers without an await when it can (undefined: that shard must be loaded first).
+ */
+function entryReader(load: ShardLoader): {
+  now(index: ArrayIndex | undefined, coords: readonly number[]): ShardEntry | undefined
+  load(index: ArrayIndex | undefined, coords: readonly number[]): Promise<ShardEntry>
+} {
   let last: { index: ArrayIndex; shard: number; entries: ShardEntry[] | undefined } | undefined
-  return async (index, coords) => {
-    if (index === undefined || !index.grid.contains(coords)) return null
-    const { shard, position } = index.grid.slotOf(coords)
-    if (last === undefined || last.index !== index || last.shard !== shard)
+  return {
+    now(index, coords) {
+      if (index === undefined || !index.grid.contains(coords)) return null
+      const { shard, position } = index.grid.slotOf(coords)
+      if (last === undefined || last.index !== index || last.shard !== shard) return undefined
+      return last.entries?.[position] ?? null
+    },
+    async load(index, coords) {
+      if (index === undefined || !index.grid.contains(coords)) return null
+      const { shard, position } = index.grid.slotOf(coords)
       last = { index, shard, entries: await load(index, shard) }
-    return last.entries?.[position] ?? null
+      return last.entries?.[position] ?? null
+    },
   }
 }
 
 /** The chunks that differ in one shard position of two arrays that number their chunks alike. */
-export async function* diffShard(
+export async function diffShard(
   a: ArrayIndex,
   b: ArrayIndex,
   path: string,
@@ -149,16 +201,18 @@ export async function* diffShard(
   store: ContentAddressedStore,
   options: AbortOptions | undefined,
   decoder = new ShardDecoder(),
-): AsyncGenerator<ShardedKeyChange> {
+): Promise<ShardedKeyChange[]> {
   const entriesA = await loadShard(a, shard, store, options, decoder)
   const entriesB = await loadShard(b, shard, store, options, decoder)
   const base = shard * a.grid.chunksPerShard
+  const changes: ShardedKeyChange[] = []
   for (const { index, kind, before, after } of diffEntries(entriesA, entriesB, base)) {
     const grid = after !== undefined ? b.grid : a.grid
     if (index >= grid.totalChunks) continue
     const key = chunkKey(path, grid.coordsOf(index))
-    yield { key, kind, ...(before && { before }), ...(after && { after }) }
+    changes.push({ key, kind, ...(before && { before }), ...(after && { after }) })
   }
+  return changes
 }
 
 /** Chunk numbers (from `base`) whose entries differ between two shards (undefined: never written). */

@@ -98,6 +98,21 @@ export function isIntegerList(value: unknown, min = 0): value is number[] {
 }
 
 /**
+ * A shape or offset as it is at the call (a call waiting its turn must not see the caller's later
+ * changes). Anything but integers is returned as given, for the check that refuses it: a copy stops
+ * at the first non-integer, so an array of 2^32-1 holes costs nothing.
+ */
+export function atCall(value: readonly number[]): readonly number[] {
+  if (!Array.isArray(value)) return value
+  const copy: number[] = []
+  for (const n of value) {
+    if (!Number.isSafeInteger(n)) return value
+    copy.push(n)
+  }
+  return copy
+}
+
+/**
  * Upper bound on `chunks_per_shard` and on an array's shard count. A shard lists every entry and
  * the root lists every shard, at least one byte each, and each is one block: IPFS blocks stay
  * within 2 MiB (bitswap's limit) and our readers take at most 4 MiB, so nothing above 4 Mi

@@ -140,18 +140,20 @@ export function decodeShard(bytes: Uint8Array, expected: number, label: string):
 }
 
 /**
- * Decodes shard blocks remembering the last one: a root may link one block at many positions, and a
- * walk over it decodes the block once, its CIDs shared by every copy (each caller gets its own list).
+ * Decodes shard blocks remembering the last two: a root may link one block at many positions, and a
+ * walk over it (or a diff, alternating between its two roots) decodes each block once, its CIDs
+ * shared by every copy (each caller gets its own list).
  */
 export class ShardDecoder {
-  #last: { id: CID; expected: number; entries: readonly ShardEntry[] } | undefined
+  /** The blocks decoded last, the latest first. */
+  #recent: { id: CID; expected: number; entries: readonly ShardEntry[] }[] = []
 
   /** The entries of the block `id` whose bytes are `bytes` (see {@link decodeShard}). */
   decode(id: CID, bytes: Uint8Array, expected: number, label: string): ShardEntry[] {
-    const last = this.#last
-    if (last !== undefined && last.expected === expected && last.id.equals(id)) return [...last.entries]
+    const known = this.#recent.find((block) => block.expected === expected && block.id.equals(id))
+    if (known !== undefined) return [...known.entries]
     const entries = decodeShard(bytes, expected, label)
-    this.#last = { id, expected, entries: [...entries] }
+    this.#recent = [{ id, expected, entries: [...entries] }, ...this.#recent.slice(0, 1)]
     return entries
   }
 }

@@ -4,11 +4,13 @@ import type { AbortOptions, ContentAddressedStore, StoreId } from '../cas/interf
 import { InvalidArgumentError } from '../errors.js'
 import { callStore } from '../hamt/loader.js'
 import { type KeyChange, type MergeEdit, type MergeResolver, mergeCheckOf, planMerge } from '../hamt/merge.js'
-import { byPublicPath, diffShard, diffShardedRoots, sameNumbering } from './diff.js'
+import { byPublicPath, diffShard, sameNumbering } from './diff.js'
 import type { ArrayIndex, RootState } from './interface.js'
 import { ShardDecoder } from './manifest.js'
-import { sameEntry, saveForCid } from './shard-table.js'
+import { type ArrayChanges, collectSide, rereadSide, type SettledBy } from './merge-collect.js'
+import { sameEntry } from './shard-entry.js'
 import { ShardedZarrStore } from './store.js'
+import { saveForCid } from './typed-store.js'
 
 export interface ShardedMergeOptions extends AbortOptions {
   store: ContentAddressedStore
@@ -42,35 +44,50 @@ export async function mergeShardedRoots(
   // settled: nothing of a rejected merge runs after it.
   const failed = new AbortController()
   const sideSignal = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal])
-  const collect = async (side: 'a' | 'b'): Promise<Map<string, KeyChange>> => {
-    const changes = new Map<string, KeyChange>()
-    // A side's first chunk change in an array is planned like any other, so the merge's check sees
-    // that the side wrote under the array; the rest of its whole shards never are.
-    const planned = new Set<string>()
-    let at: string | undefined
-    const shards = (path: string, shard: number): boolean => {
-      at = path
-      const settledBy = whole.get(path)?.sides.get(shard)
-      return settledBy === undefined || (!planned.has(path) && settledBy !== (side === 'a' ? 'b' : 'a'))
-    }
-    for await (const change of diffShardedRoots(states.base, states[side], store, {
-      ...options,
-      signal: sideSignal,
-      shards,
-    })) {
-      changes.set(change.key, change)
-      if (at !== undefined) planned.add(at)
-    }
-    return changes
-  }
-  const collectOrStop = (side: 'a' | 'b') =>
-    collect(side).catch((error: unknown) => {
+  const settledBy: SettledBy = (path, shard) => whole.get(path)?.sides.get(shard)
+  const sideOptions = { signal: sideSignal }
+  const stopping = <T>(run: Promise<T>): Promise<T> =>
+    run.catch((error: unknown) => {
       failed.abort(error)
       throw error
     })
-  const [a, b] = await Promise.allSettled([collectOrStop('a'), collectOrStop('b')])
-  if (a.status === 'rejected' || b.status === 'rejected') throw failed.signal.reason
-  const [changesA, changesB] = [a.value, b.value]
+  const bothSides = async <T>(run: (side: 'a' | 'b') => Promise<T>): Promise<[T, T]> => {
+    const [a, b] = await Promise.allSettled([stopping(run('a')), stopping(run('b'))])
+    if (a.status === 'rejected' || b.status === 'rejected') throw failed.signal.reason
+    return [a.value, b.value]
+  }
+  const sides = await bothSides((side) =>
+    collectSide(states.base, states[side], side, store, settledBy, sideOptions),
+  )
+  // An array with more chunk changes than a side held: if the other side changed chunks in it too,
+  // the side's changes are read again for the plan; if not, they are written as they stream.
+  const [arraysA, arraysB] = [sides[0].arrays, sides[1].arrays]
+  const streamed = { a: new Set<string>(), b: new Set<string>() }
+  const reread = { a: new Set<string>(), b: new Set<string>() }
+  for (const path of new Set([...arraysA.keys(), ...arraysB.keys()])) {
+    const [seenA, seenB] = [arraysA.get(path), arraysB.get(path)]
+    if (seenA?.overflowed && seenB === undefined) streamed.a.add(path)
+    else if (seenB?.overflowed && seenA === undefined) streamed.b.add(path)
+    else {
+      if (seenA?.overflowed) reread.a.add(path)
+      if (seenB?.overflowed) reread.b.add(path)
+    }
+  }
+  await bothSides(async (side) => {
+    const held = sides[side === 'a' ? 0 : 1].changes
+    const paths = reread[side]
+    if (paths.size === 0) return
+    const batches = rereadSide(
+      states.base,
+      states[side],
+      store,
+      (path) => paths.has(path),
+      settledBy,
+      sideOptions,
+    )
+    for await (const batch of batches) for (const change of batch) held.set(change.key, change)
+  })
+  const [changesA, changesB] = [sides[0].changes, sides[1].changes]
   const values = {
     load: (key: string, pointer: StoreId) =>
       callStore(
@@ -83,6 +100,15 @@ export async function mergeShardedRoots(
   const settled = { a: 0, b: 0 }
   for (const { index, sides } of whole.values())
     for (const side of sides.values()) if (side !== 'both') settled[side] += index.grid.chunksPerShard
+  // A streamed array's changes not held count as settled (the held ones are in the plan).
+  for (const [side, { arrays }] of [
+    ['a', sides[0]],
+    ['b', sides[1]],
+  ] as const)
+    for (const path of streamed[side]) {
+      const seen = arrays.get(path) as ArrayChanges
+      settled[side] += seen.count - seen.held
+    }
   const check = mergeCheckOf<Uint8Array>(options)
   const { ontoA, edits } = await planMerge(changesA, changesB, resolve, values, signal, check, settled)
   const target = ontoA ? ids.a : ids.b
@@ -97,14 +123,26 @@ export async function mergeShardedRoots(
       const source = byPublicPath(states[other]).get(path) as ArrayIndex
       for (const [shard, side] of sides) {
         if (side !== other) continue
-        const writes: Promise<void>[] = []
-        for await (const { key, after } of diffShard(index, source, path, shard, store, { signal }, decoder))
-          writes.push(after === undefined ? sharded.delete(key) : sharded.setPointer(key, after))
-        await Promise.all(writes)
+        await writeChanges(sharded, await diffShard(index, source, path, shard, store, { signal }, decoder))
       }
     }
+    const paths = streamed[other]
+    if (paths.size === 0) return
+    const batches = rereadSide(states.base, states[other], store, (path) => paths.has(path), settledBy, {
+      signal,
+    })
+    for await (const batch of batches) await writeChanges(sharded, batch)
   })
   return sharded.flush({ signal })
+}
+
+/** Writes one batch of a side's chunk changes (a shard's). */
+async function writeChanges(sharded: ShardedZarrStore, changes: readonly KeyChange[]): Promise<void> {
+  await Promise.all(
+    changes.map(({ key, after }) =>
+      after === undefined ? sharded.delete(key) : sharded.setPointer(key, after as CID),
+    ),
+  )
 }
 
 /** Which side's shard stands at a position only one side changed, or both alike. */

@@ -1,5 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import { copyBytes } from '../cas/id.js'
+import type { AbortOptions } from '../cas/interface.js'
 import { InvalidArgumentError } from '../errors.js'
 import { isMetadataKey, normalizePath } from '../zarr/keys.js'
 import { ChunkGrid, checkGeometry } from './geometry.js'
@@ -14,7 +15,8 @@ import {
   V3_GROUP_JSON,
 } from './metadata.js'
 import { dumpPyJson, type PyJson, parsePyJson } from './pyjson.js'
-import { type ShardTable, saveForCid } from './shard-table.js'
+import type { ShardTable } from './shard-table.js'
+import { saveForCid } from './typed-store.js'
 
 const V2_GROUP_REQUIRED =
   'sharded_zarr_v2 writes need an explicit Zarr group (as py-hamt 3.6.0): put arrays under a group such as "0/temp", ' +
@@ -95,7 +97,7 @@ export class MetadataWriter {
   }
 
   /** An array document registers its index (v2) or resizes the store when its shape changed (v1). */
-  async register(key: string, json: PyJson | undefined): Promise<void> {
+  async register(key: string, json: PyJson | undefined, options?: AbortOptions): Promise<void> {
     const path = arrayPathOfMetadataKey(key)
     if (path === undefined || !isJsonObject(json)) return
     const state = this.#table.state
@@ -106,7 +108,7 @@ export class MetadataWriter {
       if (shape === undefined || index === undefined) return
       const current = index.grid.arrayShape
       if (shape.length === current.length && shape.some((n, i) => n !== current[i]))
-        await this.#table.resize(index, shape)
+        await this.#table.resize(index, shape, options)
       return
     }
     if (geometry === undefined) return
@@ -131,7 +133,7 @@ export class MetadataWriter {
       )
     }
     if (geometry.shape.some((n, i) => n !== existing.grid.arrayShape[i]))
-      await this.#table.resize(existing, geometry.shape)
+      await this.#table.resize(existing, geometry.shape, options)
   }
 
   #defaultChunksPerShard(): number {

@@ -1,4 +1,5 @@
 import type { CID } from 'multiformats/cid'
+import type { AbortOptions } from '../cas/interface.js'
 import { ChunkOutOfBoundsError, InvalidArgumentError } from '../errors.js'
 import { chunkKey, normalizePath } from '../zarr/keys.js'
 import { describeShape, isIntegerList } from './geometry.js'
@@ -16,7 +17,8 @@ import {
 } from './metadata.js'
 import type { MetadataWriter } from './metadata-writer.js'
 import { dumpPyJson, parsePyJson } from './pyjson.js'
-import { type ShardTable, saveForCid } from './shard-table.js'
+import type { ShardTable } from './shard-table.js'
+import { saveForCid } from './typed-store.js'
 
 function indexFor(table: ShardTable, path: string, what: string): ArrayIndex {
   const index = table.indexOf(path)
@@ -31,6 +33,7 @@ export async function graftChunks(
   source: ShardTable,
   chunkOffset: readonly number[],
   options: { sourceArrayPath?: string; targetArrayPath?: string },
+  abort?: AbortOptions,
 ): Promise<void> {
   const sourcePath = options.sourceArrayPath ?? source.root.primary.path
   if (sourcePath === undefined) return
@@ -48,18 +51,24 @@ export async function graftChunks(
       `chunkOffset must be ${rank} non-negative integers matching both arrays' rank, got ${describeShape(chunkOffset)}`,
     )
   }
-  const moves: [number[], CID][] = []
-  for await (const [coords, cid] of source.chunksNow(sourceIndex)()) {
-    const shifted = coords.map((c, i) => c + (chunkOffset[i] as number))
-    if (!targetIndex.grid.contains(shifted)) {
-      throw new ChunkOutOfBoundsError(
-        chunkKey(targetPath, shifted),
-        'graft target is outside the target array',
-      )
+  // Streamed into the target a source shard at a time: nothing is held per chunk (a root may link
+  // one shard block at every position, claiming far more chunks than its blocks hold).
+  async function* moves(): AsyncGenerator<[number[], CID][]> {
+    for await (const chunks of source.chunksNow(sourceIndex).byShard(abort)) {
+      for (const chunk of chunks) {
+        const shifted = chunk[0].map((c, i) => c + (chunkOffset[i] as number))
+        if (!targetIndex.grid.contains(shifted)) {
+          throw new ChunkOutOfBoundsError(
+            chunkKey(targetPath, shifted),
+            'graft target is outside the target array',
+          )
+        }
+        chunk[0] = shifted
+      }
+      yield chunks
     }
-    moves.push([shifted, cid])
   }
-  await target.setEntries(targetIndex, moves)
+  await target.setEntries(targetIndex, moves(), abort)
 }
 
 /** py-hamt's `resize_variable`: the array document gets the new shape (written with indent 2); v2 resizes the index too. */
@@ -68,6 +77,7 @@ export async function resizeArrayMetadata(
   metadata: MetadataWriter,
   name: string,
   newShape: readonly number[],
+  options?: AbortOptions,
 ): Promise<void> {
   if (!isIntegerList(newShape)) {
     throw new InvalidArgumentError(`newShape must be non-negative integers, got ${describeShape(newShape)}`)
@@ -77,7 +87,7 @@ export async function resizeArrayMetadata(
   const cid = table.state.metadata.get(key)
   if (cid === undefined)
     throw new InvalidArgumentError(`resizeVariable: no metadata ${JSON.stringify(key)} to resize`)
-  const json = parsePyJson(await table.store.load(cid))
+  const json = parsePyJson(await table.store.load(cid, options))
   if (!isJsonObject(json)) throw new InvalidArgumentError(`resizeVariable: ${key} is not a JSON object`)
   // py-hamt 3.6.0 refuses this in v2 only; in v1 it writes a document zarr cannot open.
   const rank = (declaredChunkShape(json) ?? declaredShape(json))?.length
@@ -88,8 +98,8 @@ export async function resizeArrayMetadata(
   }
   const resized = withShape(json, newShape)
   const bytes = dumpPyJson(resized, 2)
-  const newCid = await saveForCid(table.store, bytes, 'raw')
-  if (table.root.layout.indexPerArray) await metadata.register(key, resized)
+  const newCid = await saveForCid(table.store, bytes, 'raw', options)
+  if (table.root.layout.indexPerArray) await metadata.register(key, resized, options)
   metadata.record(key, newCid)
 }
 
@@ -120,6 +130,7 @@ async function addParentGroups(
   table: ShardTable,
   metadata: Map<string, CID>,
   arrayPath: string,
+  options?: AbortOptions,
 ): Promise<void> {
   const parts = arrayPath.split('/')
   const classic = metadata.has(`${arrayPath}/.zarray`)
@@ -129,16 +140,19 @@ async function addParentGroups(
     const key = group === '' ? name : `${group}/${name}`
     const existing = metadata.get(key)
     if (existing === undefined) {
-      metadata.set(key, await saveForCid(table.store, classic ? V2_GROUP_JSON : V3_GROUP_JSON, 'raw'))
+      metadata.set(
+        key,
+        await saveForCid(table.store, classic ? V2_GROUP_JSON : V3_GROUP_JSON, 'raw', options),
+      )
       continue
     }
     if (classic) continue
-    const json = parsePyJson(await table.store.load(existing))
+    const json = parsePyJson(await table.store.load(existing, options))
     if (!isJsonObject(json) || json.get('node_type') !== 'group' || !json.has('consolidated_metadata'))
       continue
     const stripped = new Map(json)
     stripped.delete('consolidated_metadata')
-    metadata.set(key, await saveForCid(table.store, dumpPyJson(stripped), 'raw'))
+    metadata.set(key, await saveForCid(table.store, dumpPyJson(stripped), 'raw', options))
   }
 }
 
@@ -150,6 +164,7 @@ export async function migrateV1ToV2(
   table: ShardTable,
   metadata: MetadataWriter,
   primaryArrayPath: string,
+  options?: AbortOptions,
 ): Promise<string> {
   if (typeof primaryArrayPath !== 'string' || normalizePath(primaryArrayPath) === '') {
     throw new InvalidArgumentError('primaryArrayPath must be a non-empty array path')
@@ -161,7 +176,7 @@ export async function migrateV1ToV2(
   const source = migrationSource(state.metadata, primary)
   const migrated = new Map<string, CID>()
   for (const [key, cid] of state.metadata) migrated.set(migratedKey(key, source, primary), cid)
-  await addParentGroups(table, migrated, primary)
+  await addParentGroups(table, migrated, primary, options)
   const old = state.arrays.get('') as ArrayIndex
   const next = newV2Root(old.grid.chunksPerShard)
   next.metadata = migrated
@@ -190,6 +205,6 @@ export async function deleteV1KeysUnder(
     if (ref !== null) chunks.push([ref.coords, null])
   }
   const index = table.indexOf('') // v1 has one index, whatever the array's path
-  if (index !== undefined) await table.setEntries(index, chunks)
+  if (index !== undefined) await table.setEntries(index, [chunks])
   for (const key of keys) metadata.forget(key)
 }

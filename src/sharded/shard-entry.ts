@@ -70,3 +70,8 @@ export function decodeShardEntry(
   }
   return cid
 }
+
+/** Two shard entries (or shard CIDs) alike: both null, or the same CID. */
+export function sameEntry(a: ShardEntry, b: ShardEntry): boolean {
+  return a === null || b === null ? a === b : a.equals(b)
+}

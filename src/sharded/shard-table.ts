@@ -1,8 +1,7 @@
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import { collectable, isCollectable, type UnflushedWriter, WriterView } from '../cas/collectable.js'
-import { formatId } from '../cas/id.js'
-import type { AbortOptions, Codec, ContentAddressedStore, StoreId } from '../cas/interface.js'
-import { InvalidArgumentError, StoreError } from '../errors.js'
+import type { AbortOptions, ContentAddressedStore } from '../cas/interface.js'
+import { InvalidArgumentError } from '../errors.js'
 import { noteShardHit, traceShardLoad } from '../telemetry/hooks.js'
 import { KeyedMutex } from '../util/keyed-mutex.js'
 import { mapPool } from '../util/pool.js'
@@ -16,33 +15,13 @@ import { type ShardReadMode, ShardReadPolicy } from './read-mode.js'
 import { remapShards } from './remap.js'
 import type { ShardedRoot } from './root.js'
 import { ShardCache } from './shard-cache.js'
-import { decodeShardEntry } from './shard-entry.js'
-import { withTypedErrors } from './typed-store.js'
+import { decodeShardEntry, sameEntry } from './shard-entry.js'
+import { saveForCid, withTypedErrors } from './typed-store.js'
 
 /** How many shards a flush saves at once (py-hamt uses 8 too). */
 const FLUSH_CONCURRENCY = 8
 
 const cacheKey = (path: string, shard: number): string => `${path}\u0000${shard}`
-
-/**
- * Saves a block and insists on a CID: shard entries and root links are CBOR tag-42 links, so a
- * store with bare multihash IDs (MemoryStore, py-hamt's InMemoryCAS) cannot hold a sharded Zarr.
- */
-export async function saveForCid(
-  store: ContentAddressedStore,
-  data: Uint8Array,
-  codec: Codec,
-  options?: AbortOptions,
-): Promise<CID> {
-  const id: StoreId = await store.save(data, codec, options)
-  const cid = CID.asCID(id)
-  if (cid === null) {
-    throw new StoreError(
-      `the sharded Zarr store needs a store whose IDs are CIDs (such as KuboStore); it returned ${formatId(id)}`,
-    )
-  }
-  return cid
-}
 
 /**
  * The shards of a sharded store's arrays: loads them into a bounded cache, changes entries under a
@@ -227,34 +206,40 @@ export class ShardTable {
   }
 
   /**
-   * Sets many entries, all or nothing: every shard they touch is loaded before any changes, then
-   * all change at once. The caller holds the structure lock alone (no entry write runs meanwhile).
+   * Sets many entries given in batches, all or nothing: each shard they touch is copied when its
+   * first update comes (8 B an entry, whatever the updates), and the changed copies go in at once
+   * after the last batch; batches that throw midway change nothing. The caller holds the structure
+   * lock alone.
    */
   async setEntries(
     index: ArrayIndex,
-    updates: readonly (readonly [readonly number[], ShardEntry])[],
+    batches: Iterable<EntryBatch> | AsyncIterable<EntryBatch>,
+    options?: AbortOptions,
   ): Promise<void> {
-    const byShard = new Map<number, [number, ShardEntry][]>()
-    for (const [coords, entry] of updates) {
-      const { shard, position } = index.grid.slotOf(coords)
-      const changes = byShard.get(shard) ?? []
-      changes.push([position, entry])
-      byShard.set(shard, changes)
-    }
-    const current = new Map<number, ShardEntry[]>()
-    for (const shard of byShard.keys())
-      if (!this.#unwritten(index, shard)) current.set(shard, [...(await this.shard(index, shard))])
-    for (const [shard, changes] of byShard) {
-      if (!current.has(shard) && changes.every(([, entry]) => entry === null)) continue
-      const entries = current.get(shard) ?? new Array<ShardEntry>(index.grid.chunksPerShard).fill(null)
-      let changed = false
-      for (const [position, entry] of changes) {
-        if (sameEntry(entries[position] ?? null, entry)) continue
-        entries[position] = entry
-        changed = true
+    // Per shard: its entries (undefined: never written and nothing set yet), and whether they changed.
+    const staged = new Map<number, { entries: ShardEntry[] | undefined; changed: boolean }>()
+    for await (const batch of batches) {
+      for (const [coords, entry] of batch) {
+        const { shard, position } = index.grid.slotOf(coords)
+        let at = staged.get(shard)
+        if (at === undefined) {
+          const entries = this.#unwritten(index, shard)
+            ? undefined
+            : [...(await this.shard(index, shard, options))]
+          at = { entries, changed: false }
+          staged.set(shard, at)
+        }
+        if (at.entries === undefined) {
+          if (entry === null) continue
+          at.entries = new Array<ShardEntry>(index.grid.chunksPerShard).fill(null)
+        }
+        if (sameEntry(at.entries[position] ?? null, entry)) continue
+        at.entries[position] = entry
+        at.changed = true
       }
-      if (changed) this.#cache.put(cacheKey(index.path, shard), entries, true)
     }
+    for (const [shard, { entries, changed }] of staged)
+      if (changed) this.#cache.put(cacheKey(index.path, shard), entries as ShardEntry[], true)
   }
 
   /**
@@ -307,7 +292,7 @@ export class ShardTable {
    * Gives an array a new shape. Growing the first dimension only appends to the row-major grid, so
    * shards stay as they are; any other change moves every chunk to its new linear position.
    */
-  async resize(index: ArrayIndex, newShape: readonly number[]): Promise<void> {
+  async resize(index: ArrayIndex, newShape: readonly number[], options?: AbortOptions): Promise<void> {
     const old = index.grid
     if (!Array.isArray(newShape) || newShape.length !== old.arrayShape.length || !isIntegerList(newShape)) {
       throw new InvalidArgumentError(
@@ -327,13 +312,15 @@ export class ShardTable {
       this.root.reshape(index, grid, shardCids)
       return
     }
-    await this.#remap(index, old, grid)
+    await this.#remap(index, old, grid, options)
   }
 
-  async #remap(index: ArrayIndex, old: ChunkGrid, grid: ChunkGrid): Promise<void> {
+  async #remap(index: ArrayIndex, old: ChunkGrid, grid: ChunkGrid, options?: AbortOptions): Promise<void> {
     const oldShards: (ShardEntry[] | undefined)[] = []
     for (let shard = 0; shard < old.shardCount; shard++)
-      oldShards.push(this.#unwritten(index, shard) ? undefined : [...(await this.shard(index, shard))])
+      oldShards.push(
+        this.#unwritten(index, shard) ? undefined : [...(await this.shard(index, shard, options))],
+      )
     const newShards = remapShards(oldShards, old, grid)
     const oldCids = index.shardCids
     const dirtyBefore = new Set(this.#cache.dirtyKeys())
@@ -424,7 +411,5 @@ export class ShardTable {
   }
 }
 
-/** Two shard entries (or shard CIDs) alike: both null, or the same CID. */
-export function sameEntry(a: ShardEntry, b: ShardEntry): boolean {
-  return a === null || b === null ? a === b : a.equals(b)
-}
+/** Entry updates as `[coords, entry]` (null: no chunk). */
+export type EntryBatch = Iterable<readonly [readonly number[], ShardEntry]>

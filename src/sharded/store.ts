@@ -9,6 +9,7 @@ import { traceZarrGet } from '../telemetry/hooks.js'
 import type { RangeQuery, ZarrGetOptions } from '../zarr/interface.js'
 import { hamtKey, isShardedMetadataKey, normalizePath, toByteRange } from '../zarr/keys.js'
 import { ShardedCallOrder } from './call-order.js'
+import { atCall } from './geometry.js'
 import type { ArrayIndex, CreateShardedOptions, ManifestVersion, ShardedStoreOptions } from './interface.js'
 import type { ChunkRef } from './keys.js'
 import { decodeRoot, layoutOf } from './layout.js'
@@ -19,8 +20,8 @@ import { checkCacheBytes, checkCreateOptions, checkStore } from './options.js'
 import { inferV1Primary } from './primary.js'
 import { checkShardReadMode, type ShardReadMode } from './read-mode.js'
 import { ShardedRoot } from './root.js'
-import { ShardTable, saveForCid } from './shard-table.js'
-import { withTypedErrors } from './typed-store.js'
+import { ShardTable } from './shard-table.js'
+import { saveForCid, withTypedErrors } from './typed-store.js'
 
 export type { ShardedArrayInfo }
 
@@ -336,65 +337,75 @@ export class ShardedZarrStore {
   /**
    * Gives a sharded array a new shape (v1: the one array; v2: `arrayPath`, default the first array).
    * Growing the first dimension keeps every shard; other changes move chunks to their new positions.
-   * The array's `zarr.json` is not changed: see {@link ShardedZarrStore.resizeVariable}.
+   * The array's `zarr.json` is not changed: see {@link ShardedZarrStore.resizeVariable}. `signal`
+   * ends it (waiting its turn or loading shards) with nothing changed.
    */
-  async resize(newShape: readonly number[], options: { arrayPath?: string } = {}): Promise<void> {
+  async resize(
+    newShape: readonly number[],
+    options: { arrayPath?: string } & AbortOptions = {},
+  ): Promise<void> {
     this.#assertWritable('resize')
-    const [shape, arrayPath] = [atCall(newShape), options?.arrayPath]
+    const [shape, arrayPath, signal] = [atCall(newShape), options?.arrayPath, options?.signal]
     await this.#order.structural(async () => {
       const path = normalizePath(arrayPath ?? this.#root.primary.path ?? '')
       const index = this.#table.indexOf(path)
       if (index === undefined) throw new InvalidArgumentError(`no sharded array at ${JSON.stringify(path)}`)
-      await this.#table.resize(index, shape)
-    })
+      await this.#table.resize(index, shape, { signal })
+    }, signal)
   }
 
   /** Rewrites the `shape` of an array's `zarr.json` (as py-hamt, indented by 2; no rank change); v2 resizes its index too. */
-  async resizeVariable(name: string, newShape: readonly number[]): Promise<void> {
+  async resizeVariable(name: string, newShape: readonly number[], options?: AbortOptions): Promise<void> {
     this.#assertWritable('resizeVariable')
-    const shape = atCall(newShape)
-    await this.#order.structural(() => resizeArrayMetadata(this.#table, this.#metadata, name, shape))
+    const [shape, signal] = [atCall(newShape), options?.signal]
+    await this.#order.structural(
+      () => resizeArrayMetadata(this.#table, this.#metadata, name, shape, { signal }),
+      signal,
+    )
   }
 
   /**
    * Copies every chunk CID of another sharded store (same store backend) into this one, shifted by
-   * `chunkOffset` chunks. All or nothing: a chunk outside the target grid or a failed load changes nothing.
+   * `chunkOffset` chunks. All or nothing: a chunk outside the target grid, a failed load or `signal`
+   * (a source that never answers holds every later call) changes nothing.
    */
   async graft(
     sourceRootId: StoreId | string,
     chunkOffset: readonly number[],
-    options: { sourceArrayPath?: string; targetArrayPath?: string } = {},
+    options: { sourceArrayPath?: string; targetArrayPath?: string } & AbortOptions = {},
   ): Promise<void> {
     this.#assertWritable('graft')
     const offset = atCall(chunkOffset)
-    const paths = { ...options }
+    const { signal, ...paths } = { ...options }
     // The source opens in the graft's turn, taken at the call: a set or flush called after it applies after it.
     await this.#order.structural(async () => {
-      const source = await ShardedZarrStore.open(sourceRootId, { store: this.#table.store })
-      await graftChunks(this.#table, source.#table, offset, paths)
-    })
+      const source = await ShardedZarrStore.open(sourceRootId, { store: this.#table.store, signal })
+      await graftChunks(this.#table, source.#table, offset, paths, { signal })
+    }, signal)
   }
 
   /**
    * Rewrites a v1 root as v2, the shards kept as they are under `primaryArrayPath`; flushes and
-   * returns the new root CID. All or nothing: if it fails, the store is the v1 store it was (flushed).
+   * returns the new root CID. All or nothing: if it fails (or `signal` ends it), the store is the v1
+   * store it was (flushed, if its turn came).
    */
-  async migrateToV2(primaryArrayPath: string): Promise<CID> {
+  async migrateToV2(primaryArrayPath: string, options?: AbortOptions): Promise<CID> {
     this.#assertWritable('migrateToV2')
+    const signal = options?.signal
     return this.#order.structural(async () => {
-      await this.#table.flush()
+      await this.#table.flush({ signal })
       // Everything is saved and clean now: restoring the root alone restores the store.
       const restore = this.#root.checkpoint()
       try {
-        await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath)
-        return await this.#table.flush()
+        await migrateV1ToV2(this.#table, this.#metadata, primaryArrayPath, { signal })
+        return await this.#table.flush({ signal })
       } catch (error) {
         restore()
         this.#table.clearCache()
         this.#metadata.clearCache()
         throw error
       }
-    })
+    }, signal)
   }
 
   #assertWritable(operation: string): void {
@@ -405,21 +416,6 @@ export class ShardedZarrStore {
       )
     }
   }
-}
-
-/**
- * A shape or offset as it is at the call (a call waiting its turn must not see the caller's later
- * changes). Anything but integers is returned as given, for the check that refuses it: a copy stops
- * at the first non-integer, so an array of 2^32-1 holes costs nothing.
- */
-function atCall(value: readonly number[]): readonly number[] {
-  if (!Array.isArray(value)) return value
-  const copy: number[] = []
-  for (const n of value) {
-    if (!Number.isSafeInteger(n)) return value
-    copy.push(n)
-  }
-  return copy
 }
 
 function kindOf(key: string): 'metadata' | 'chunk' {

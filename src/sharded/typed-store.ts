@@ -1,5 +1,7 @@
+import { CID } from 'multiformats/cid'
 import { formatId } from '../cas/id.js'
-import type { ContentAddressedStore } from '../cas/interface.js'
+import type { AbortOptions, Codec, ContentAddressedStore, StoreId } from '../cas/interface.js'
+import { StoreError } from '../errors.js'
 import { callStore } from '../hamt/loader.js'
 import { traceLoad } from '../telemetry/hooks.js'
 
@@ -32,4 +34,24 @@ export function withTypedErrors(store: ContentAddressedStore): ContentAddressedS
       )
   }
   return typed
+}
+
+/**
+ * Saves a block and insists on a CID: shard entries and root links are CBOR tag-42 links, so a
+ * store with bare multihash IDs (MemoryStore, py-hamt's InMemoryCAS) cannot hold a sharded Zarr.
+ */
+export async function saveForCid(
+  store: ContentAddressedStore,
+  data: Uint8Array,
+  codec: Codec,
+  options?: AbortOptions,
+): Promise<CID> {
+  const id: StoreId = await store.save(data, codec, options)
+  const cid = CID.asCID(id)
+  if (cid === null) {
+    throw new StoreError(
+      `the sharded Zarr store needs a store whose IDs are CIDs (such as KuboStore); it returned ${formatId(id)}`,
+    )
+  }
+  return cid
 }
