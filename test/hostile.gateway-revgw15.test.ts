@@ -69,3 +69,62 @@ describe('a gateway that ignores Range, for a range it would have had to read pa
     assert.equal(honouring.seen.length, 0)
   })
 })
+
+/** A caller's fetch (the global one underneath) that heeds no signal: its bodies go on after an abort. */
+const deafFetch: typeof globalThis.fetch = (input, init) => globalThis.fetch(input, { ...init, signal: null })
+
+/**
+ * A gateway sending 64 KiB every `everyMs` ms, without a length, until `stallAfter` bytes (then it
+ * holds the connection open, sending nothing); `closed` settles when the reader closed the connection.
+ */
+async function dripping(everyMs: number, stallAfter = Number.POSITIVE_INFINITY) {
+  let closed: () => void = () => {}
+  const whenClosed = new Promise<void>((resolve) => {
+    closed = resolve
+  })
+  const server = await serve((_req, res) => {
+    res.writeHead(200)
+    let sent = 0
+    const timer = setInterval(() => {
+      if (sent >= stallAfter) return
+      res.write(new Uint8Array(64 << 10))
+      sent += 64 << 10
+    }, everyMs)
+    res.on('close', () => {
+      clearInterval(timer)
+      closed()
+    })
+  })
+  return { ...server, whenClosed }
+}
+
+describe('a read that timed out, from a fetch that heeds no signal', () => {
+  const reader = (url: string) =>
+    new KuboStore({
+      rpcUrl: null,
+      gateways: url,
+      verify: false,
+      retries: 0,
+      timeoutMs: 300,
+      unverifiedReadBytes: 8 * MiB,
+      fetch: deafFetch,
+    })
+
+  it('closes its connection once the gateway sends more (its body is cancelled, not left open)', async () => {
+    const gateway = await dripping(50)
+    const outcome = await withinBudget('timed out', () => reader(gateway.url).load(cid), { ms: 15_000 })
+    assertTypedError(outcome, 'ERR_STORE')
+    assert.match(String((outcome.error as Error).message), /timed out after 300 ms/)
+    // Hang bound only: the read left behind stops at the next piece the gateway sends.
+    await withinBudget('connection closed', () => gateway.whenClosed, { ms: 10_000 })
+  })
+
+  it('closes its connection, and drops the bytes it held, while the gateway sends nothing more', {
+    todo: 'the read left behind waits in reader.read() for ever: its body is locked, so discard(response.body) at the abort does nothing, and the bytes it read (up to unverifiedReadBytes, given back to the budget by share.end()) stay held',
+  }, async () => {
+    const gateway = await dripping(10, 512 << 10)
+    const outcome = await withinBudget('timed out', () => reader(gateway.url).load(cid), { ms: 15_000 })
+    assertTypedError(outcome, 'ERR_STORE')
+    await withinBudget('connection closed', () => gateway.whenClosed, { ms: 3_000 })
+  })
+})

@@ -81,9 +81,11 @@ export class ReadBudget {
     signal: AbortSignal | undefined,
     refused: (held: number) => Error,
   ): Promise<void> {
-    if (bytes > this.total) throw new RangeError(`a read may hold ${this.total} bytes, asked for ${bytes}`)
+    // Rejected, never thrown: a reader's `hold(n).catch(...)` that cancels its body must run.
+    if (bytes > this.total)
+      return Promise.reject(new RangeError(`a read may hold ${this.total} bytes, asked for ${bytes}`))
     if (bytes <= share.held) return Promise.resolve()
-    signal?.throwIfAborted()
+    if (signal?.aborted) return Promise.reject(signal.reason)
     if (this.#queue.length === 0 && this.#used - share.held + bytes <= this.total) {
       this.#take(share, bytes)
       return Promise.resolve()
