@@ -1,6 +1,7 @@
 // An outsider's review of gw15's shared unverified-read budget: what a lying gateway (or a caller's
 // fetch that heeds no signal) can do to it. Loopback gateways only: a real gateway cannot be made to lie.
 import assert from 'node:assert/strict'
+import type { ServerResponse } from 'node:http'
 import { describe, it } from 'node:test'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -126,5 +127,53 @@ describe('a read that timed out, from a fetch that heeds no signal', () => {
     const outcome = await withinBudget('timed out', () => reader(gateway.url).load(cid), { ms: 15_000 })
     assertTypedError(outcome, 'ERR_STORE')
     await withinBudget('connection closed', () => gateway.whenClosed, { ms: 3_000 })
+  })
+})
+
+describe('a read retried after a timeout, from a fetch that heeds no signal', () => {
+  it('is not dropped from the budget’s queue when its timed-out attempt ends late', async () => {
+    const KiB = 1024
+    const [young, old] = [cid, CID.createV1(DAG_PB, await sha256.digest(Uint8Array.of(15)))]
+    const answers: Record<string, ServerResponse[]> = {}
+    const gatewayUrl = (
+      await serve((req, res) => {
+        const key = String(req.url).includes(String(young)) ? 'young' : 'old'
+        ;(answers[key] ??= []).push(res.writeHead(200))
+        res.write(new Uint8Array((key === 'young' ? 200 : 768) * KiB))
+      })
+    ).url
+    const store = new KuboStore({
+      rpcUrl: null,
+      gateways: gatewayUrl,
+      verify: false,
+      retries: 1,
+      retryDelayMs: 1,
+      timeoutMs: 2_000,
+      unverifiedReadBytes: MiB,
+      fetch: deafFetch,
+    })
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 150))
+    const until = async (ready: () => boolean) => {
+      while (!ready()) await pause()
+    }
+    const outcome = await withinBudget('retried read', async () => {
+      // The first read's first attempt gets 200 KiB and then nothing: it times out, left behind.
+      const reading = store.load(young)
+      await until(() => answers.young?.length === 2)
+      // Its second attempt has 200 KiB; another read holds 768 KiB and goes on reading.
+      const other = store.load(old)
+      await until(() => answers.old?.length === 1)
+      await pause()
+      // 300 KiB more: the second attempt waits for the other read's bytes.
+      answers.young?.[1]?.end(new Uint8Array(300 * KiB))
+      await pause()
+      // The attempt left behind gets a piece at last, and ends.
+      answers.young?.[0]?.write(new Uint8Array(64 * KiB))
+      await pause()
+      answers.old?.[0]?.end()
+      return [await reading, await other]
+    })
+    assert.equal(outcome.error, undefined, String((outcome.error as Error)?.message))
+    assert.equal((outcome.value as Uint8Array[])[0]?.length, 500 * KiB)
   })
 })

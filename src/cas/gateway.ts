@@ -331,6 +331,7 @@ export class GatewayReader {
   ): Promise<Uint8Array> {
     const headers: Record<string, string> = range === undefined ? {} : { range: rangeHeader(range) }
     const most = this.#unverifiedReadBytes
+    let attempts = 0
     for (;;) {
       try {
         return await this.#http.request(
@@ -340,10 +341,13 @@ export class GatewayReader {
           async (response, attempt) => {
             const hold = (bytes: number): Promise<void> =>
               share.hold(bytes, attempt, (held) => budgetHeld(source, held, most))
+            const current = ++attempts
             try {
               return await readUnverifiedAnswer(response, source, range, most, hold)
             } finally {
-              share.release() // the bytes are the caller's now, or dropped
+              // The bytes are the caller's now, or dropped. An attempt left behind (a fetch that heeds
+              // no signal) that ends late leaves the share to the attempt after it.
+              if (current === attempts) share.release()
             }
           },
         )
