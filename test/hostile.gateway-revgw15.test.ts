@@ -120,13 +120,11 @@ describe('a read that timed out, from a fetch that heeds no signal', () => {
     await withinBudget('connection closed', () => gateway.whenClosed, { ms: 10_000 })
   })
 
-  it('closes its connection, and drops the bytes it held, while the gateway sends nothing more', {
-    todo: 'the read left behind waits in reader.read() for ever: its body is locked, so discard(response.body) at the abort does nothing, and the bytes it read (up to unverifiedReadBytes, given back to the budget by share.end()) stay held',
-  }, async () => {
+  it('closes its connection while the gateway sends nothing more (the read left behind ends)', async () => {
     const gateway = await dripping(10, 512 << 10)
     const outcome = await withinBudget('timed out', () => reader(gateway.url).load(cid), { ms: 15_000 })
     assertTypedError(outcome, 'ERR_STORE')
-    await withinBudget('connection closed', () => gateway.whenClosed, { ms: 3_000 })
+    await withinBudget('connection closed', () => gateway.whenClosed, { ms: 10_000 })
   })
 })
 

@@ -3,7 +3,7 @@
 import { RangeNotSatisfiableError, StoreError } from '../errors.js'
 import { concatBytes } from './concat.js'
 import type { HttpStatusError } from './http.js'
-import { BodyTooLargeError, discard, readBody } from './http-body.js'
+import { BodyTooLargeError, discard, readBody, readerOf } from './http-body.js'
 import { plainView } from './id.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'
@@ -28,7 +28,7 @@ export async function readRangeOfWhole(
   const kept: Uint8Array[] = []
   let keptBytes = 0
   let streamed = 0
-  const reader = response.body?.getReader()
+  const reader = readerOf(response)
   try {
     while (reader !== undefined && streamed < end) {
       const { done, value } = await reader.read()

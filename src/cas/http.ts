@@ -3,7 +3,7 @@ import { HamtError, StoreError } from '../errors.js'
 import { noteRetry } from '../telemetry/hooks.js'
 import { raceAbort, sleep } from '../util/abort.js'
 import { ConcurrencyLimit } from '../util/pool.js'
-import { discard, readBody } from './http-body.js'
+import { discard, discardBody, readBody } from './http-body.js'
 import type { IpnsRecordMemory } from './interface.js'
 import { RETRYABLE_POST_STATUSES, RETRYABLE_STATUSES, retryDelay } from './retry.js'
 
@@ -244,7 +244,7 @@ export class HttpClient {
       return await raceAbort(read(response, signal), signal)
     } finally {
       // A body left unread (an error, an abort mid-read) is not left open; a read one is a no-op.
-      if (signal.aborted) discard(response.body)
+      if (signal.aborted) discardBody(response)
     }
   }
 
