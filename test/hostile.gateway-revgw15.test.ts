@@ -36,7 +36,11 @@ function gateway(honoursRange: boolean) {
 describe('a gateway that ignores Range, for a range it would have had to read past unverifiedReadBytes', () => {
   // The range fits what a 206 may carry (a range with a length, or a suffix, is the caller's bound);
   // only the gateway's whole-file answer runs past the cap: its fault, so the next gateway is asked.
-  for (const range of [{ offset: 0, length: 2 * MiB }, { suffix: MiB / 2 }]) {
+  const ranges: Array<{ offset: number; length: number } | { suffix: number }> = [
+    { offset: 0, length: 2 * MiB },
+    { suffix: MiB / 2 },
+  ]
+  for (const range of ranges) {
     it(`${JSON.stringify(range)} is read from the next gateway`, async () => {
       const [ignoring, honouring] = [await gateway(false), await gateway(true)]
       const store = new KuboStore({
@@ -173,5 +177,56 @@ describe('a read retried after a timeout, from a fetch that heeds no signal', ()
     })
     assert.equal(outcome.error, undefined, String((outcome.error as Error)?.message))
     assert.equal((outcome.value as Uint8Array[])[0]?.length, 500 * KiB)
+  })
+})
+
+/**
+ * The global fetch over a slow link that buffers nothing: each 64 KiB piece of a body comes `everyMs`
+ * ms after it is asked for, so a body nobody reads does not move.
+ */
+function slowLinkFetch(everyMs: number): typeof globalThis.fetch {
+  return async (input, init) => {
+    const response = await globalThis.fetch(input, init)
+    const whole = new Uint8Array(await response.arrayBuffer())
+    let at = 0
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, everyMs))
+          if (at >= whole.length) return controller.close()
+          controller.enqueue(whole.slice(at, at + (64 << 10)))
+          at += 64 << 10
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    return new Response(body, { status: response.status, headers: response.headers })
+  }
+}
+
+describe('reads waiting their turn for unverifiedReadBytes', () => {
+  it('do not time out for the wait: each read alone takes well under timeoutMs', async () => {
+    const size = 768 << 10
+    const contents = new Uint8Array(size).map((_, i) => i % 13)
+    const gateway = await serve((_req, res) => {
+      res.writeHead(200, { 'content-length': String(size) }).end(contents)
+    })
+    const store = new KuboStore({
+      rpcUrl: null,
+      gateways: gateway.url,
+      verify: false,
+      retries: 0,
+      timeoutMs: 1_500,
+      unverifiedReadBytes: MiB,
+      // 12 pieces of 64 KiB, 50 ms each: ~600 ms a read.
+      fetch: slowLinkFetch(50),
+    })
+    const cids = await Promise.all(
+      [1, 2, 3, 4].map(async (i) => CID.createV1(DAG_PB, await sha256.digest(Uint8Array.of(100 + i)))),
+    )
+    const outcome = await withinBudget('4 reads', () => Promise.allSettled(cids.map((c) => store.load(c))))
+    for (const result of outcome.value as PromiseSettledResult<Uint8Array>[]) {
+      assert.equal(result.status, 'fulfilled', String((result as PromiseRejectedResult).reason?.message))
+    }
   })
 })

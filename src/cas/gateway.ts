@@ -338,9 +338,10 @@ export class GatewayReader {
           'GET',
           source,
           { headers, signal, limit: gateway.limit, failOver },
-          async (response, attempt) => {
+          async (response, attempt, offClock) => {
+            // Waiting for other reads' bytes is not the gateway's slowness: off the attempt's clock.
             const hold = (bytes: number): Promise<void> =>
-              share.hold(bytes, attempt, (held) => budgetHeld(source, held, most))
+              offClock(share.hold(bytes, attempt, (held) => budgetHeld(source, held, most)))
             const current = ++attempts
             try {
               return await readUnverifiedAnswer(response, source, range, most, hold)

@@ -61,3 +61,52 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
           })
   })
 }
+
+/**
+ * A timeout whose clock stops while a wait passed to {@link PausableTimeout.offClock} runs: time
+ * spent waiting on something else (a shared budget), not on the other side, does not count.
+ * Its signal fires with a `TimeoutError`, as AbortSignal.timeout's does.
+ */
+export class PausableTimeout {
+  readonly #controller = new AbortController()
+  readonly signal = this.#controller.signal
+  #left: number
+  #startedAt = 0
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #waits = 0
+
+  constructor(ms: number) {
+    this.#left = ms
+    this.#run()
+  }
+
+  /** `wait`, with the clock stopped until it settles. */
+  offClock<T>(wait: Promise<T>): Promise<T> {
+    if (this.#waits++ === 0 && this.#timer !== undefined) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+      this.#left -= performance.now() - this.#startedAt
+    }
+    return wait.finally(() => {
+      if (--this.#waits === 0) this.#run()
+    })
+  }
+
+  /** Stops the clock for good (the attempt is over). */
+  clear(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#waits = Number.POSITIVE_INFINITY
+  }
+
+  #run(): void {
+    if (this.signal.aborted) return
+    this.#startedAt = performance.now()
+    // setTimeout takes at most 2^31-1 ms; unref'd, as AbortSignal.timeout's timer is.
+    this.#timer = setTimeout(
+      () => this.#controller.abort(new DOMException('The operation timed out.', 'TimeoutError')),
+      Math.min(Math.max(this.#left, 0), 2 ** 31 - 1),
+    )
+    ;(this.#timer as { unref?: () => void }).unref?.()
+  }
+}
