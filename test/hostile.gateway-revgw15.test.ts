@@ -36,6 +36,8 @@ function gateway(honoursRange: boolean) {
 describe('a gateway that ignores Range, for a range it would have had to read past unverifiedReadBytes', () => {
   // The range fits what a 206 may carry (a range with a length, or a suffix, is the caller's bound);
   // only the gateway's whole-file answer runs past the cap: its fault, so the next gateway is asked.
+  const twoGateways = (...gateways: string[]) =>
+    new KuboStore({ rpcUrl: null, gateways, verify: false, retries: 0, unverifiedReadBytes: MiB })
   const ranges: Array<{ offset: number; length: number } | { suffix: number }> = [
     { offset: 0, length: 2 * MiB },
     { suffix: MiB / 2 },
@@ -43,13 +45,7 @@ describe('a gateway that ignores Range, for a range it would have had to read pa
   for (const range of ranges) {
     it(`${JSON.stringify(range)} is read from the next gateway`, async () => {
       const [ignoring, honouring] = [await gateway(false), await gateway(true)]
-      const store = new KuboStore({
-        rpcUrl: null,
-        gateways: [ignoring.url, honouring.url],
-        verify: false,
-        retries: 0,
-        unverifiedReadBytes: MiB,
-      })
+      const store = twoGateways(ignoring.url, honouring.url)
       const outcome = await withinBudget('range', () => store.load(cid, { range }))
       assert.equal(outcome.error, undefined, String((outcome.error as Error)?.message))
       const start = 'offset' in range ? range.offset : file.length - range.suffix
@@ -61,13 +57,7 @@ describe('a gateway that ignores Range, for a range it would have had to read pa
 
   it('a range without end past unverifiedReadBytes is the content’s size: one typed failure', async () => {
     const [ignoring, honouring] = [await gateway(false), await gateway(true)]
-    const store = new KuboStore({
-      rpcUrl: null,
-      gateways: [ignoring.url, honouring.url],
-      verify: false,
-      retries: 0,
-      unverifiedReadBytes: MiB,
-    })
+    const store = twoGateways(ignoring.url, honouring.url)
     const outcome = await withinBudget('open range', () => store.load(cid, { range: { offset: 10 } }))
     assertTypedError(outcome, 'ERR_STORE')
     assert.match(String((outcome.error as Error).message), /unverifiedReadBytes/)
@@ -136,11 +126,11 @@ describe('a read retried after a timeout, from a fetch that heeds no signal', ()
   it('is not dropped from the budget’s queue when its timed-out attempt ends late', async () => {
     const KiB = 1024
     const [young, old] = [cid, CID.createV1(DAG_PB, await sha256.digest(Uint8Array.of(15)))]
-    const answers: Record<string, ServerResponse[]> = {}
+    const answers: Record<'young' | 'old', ServerResponse[]> = { young: [], old: [] }
     const gatewayUrl = (
       await serve((req, res) => {
         const key = String(req.url).includes(String(young)) ? 'young' : 'old'
-        ;(answers[key] ??= []).push(res.writeHead(200))
+        answers[key].push(res.writeHead(200))
         res.write(new Uint8Array((key === 'young' ? 200 : 768) * KiB))
       })
     ).url
@@ -161,18 +151,18 @@ describe('a read retried after a timeout, from a fetch that heeds no signal', ()
     const outcome = await withinBudget('retried read', async () => {
       // The first read's first attempt gets 200 KiB and then nothing: it times out, left behind.
       const reading = store.load(young)
-      await until(() => answers.young?.length === 2)
+      await until(() => answers.young.length === 2)
       // Its second attempt has 200 KiB; another read holds 768 KiB and goes on reading.
       const other = store.load(old)
-      await until(() => answers.old?.length === 1)
+      await until(() => answers.old.length === 1)
       await pause()
       // 300 KiB more: the second attempt waits for the other read's bytes.
-      answers.young?.[1]?.end(new Uint8Array(300 * KiB))
+      answers.young[1]?.end(new Uint8Array(300 * KiB))
       await pause()
       // The attempt left behind gets a piece at last, and ends.
-      answers.young?.[0]?.write(new Uint8Array(64 * KiB))
+      answers.young[0]?.write(new Uint8Array(64 * KiB))
       await pause()
-      answers.old?.[0]?.end()
+      answers.old[0]?.end()
       return [await reading, await other]
     })
     assert.equal(outcome.error, undefined, String((outcome.error as Error)?.message))

@@ -50,7 +50,10 @@ export interface HttpOptions {
    * (py-hamt's cap). The caller's `signal` ends a wait at any time.
    */
   maxRetryDelayMs?: number
-  /** Time limit of one request attempt in ms, counted from when it gets its slot; default 60 000. */
+  /**
+   * Time limit of one request attempt in ms, counted from when it gets its slot (and not while an
+   * unverified read waits for `unverifiedReadBytes`); default 60 000.
+   */
   timeoutMs?: number
   /**
    * Failed reads in a row (after their retries; a 404 or wrong bytes count too) after which a
