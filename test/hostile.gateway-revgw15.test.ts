@@ -220,3 +220,58 @@ describe('reads waiting their turn for unverifiedReadBytes', () => {
     }
   })
 })
+
+describe('a read stopped for older reads', () => {
+  it('starts again once the budget has room, not only once every older read (one holding nothing) ended', {
+    todo: 'ReadBudget.turn waits for every older read under way, also one that holds no budget byte (a range with a length, a fetch still waiting for headers): C waits for the slow range read A (up to its timeouts and retries) with the budget free',
+  }, async () => {
+    const KiB = 1024
+    const id = async (i: number) => CID.createV1(DAG_PB, await sha256.digest(Uint8Array.of(200 + i)))
+    const [a, b, c] = [await id(1), await id(2), await id(3)]
+    const whole = new Uint8Array(768 * KiB).fill(9)
+    const pending: Record<'a' | 'b' | 'c', ServerResponse[]> = { a: [], b: [], c: [] }
+    const server = await serve((req, res) => {
+      const url = String(req.url)
+      const key = url.includes(String(a)) ? 'a' : url.includes(String(b)) ? 'b' : 'c'
+      pending[key].push(res)
+      if (key === 'a') return // A's slow gateway answers once C started again
+      if (key === 'c' && pending.c.length === 2) {
+        res.writeHead(200).end(whole)
+        const slow = pending.a[0]
+        slow?.writeHead(206, { 'content-range': `bytes 0-9/${whole.length}` }).end(whole.subarray(0, 10))
+        return
+      }
+      res.writeHead(200).write(whole.subarray(0, 512 * KiB))
+    })
+    const store = new KuboStore({
+      rpcUrl: null,
+      gateways: server.url,
+      verify: false,
+      retries: 0,
+      timeoutMs: 30_000,
+      unverifiedReadBytes: MiB,
+    })
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 150))
+    const until = async (ready: () => boolean) => {
+      while (!ready()) await pause()
+    }
+    const outcome = await withinBudget(
+      'stopped read',
+      async () => {
+        const readA = store.load(a, { range: { offset: 0, length: 10 } })
+        await until(() => pending.a.length === 1)
+        const readB = store.load(b)
+        await until(() => pending.b.length === 1)
+        const readC = store.load(c)
+        await until(() => pending.c.length === 1)
+        await pause()
+        // B and C hold 512 KiB each (the budget's MiB) and both wait for more: C, the younger, is stopped.
+        pending.b[0]?.end(whole.subarray(512 * KiB))
+        pending.c[0]?.end(whole.subarray(512 * KiB))
+        return await Promise.all([readA, readB, readC])
+      },
+      { ms: 8_000 },
+    )
+    assert.equal(outcome.error, undefined)
+  })
+})
