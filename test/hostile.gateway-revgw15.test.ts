@@ -257,12 +257,12 @@ describe('a read stopped for older reads', () => {
     }
     const outcome = await withinBudget(
       'stopped read',
-      async () => {
-        const readA = store.load(a, { range: { offset: 0, length: 10 } })
+      async (signal) => {
+        const readA = store.load(a, { range: { offset: 0, length: 10 }, signal })
         await until(() => pending.a.length === 1)
-        const readB = store.load(b)
+        const readB = store.load(b, { signal })
         await until(() => pending.b.length === 1)
-        const readC = store.load(c)
+        const readC = store.load(c, { signal })
         await until(() => pending.c.length === 1)
         await pause()
         // B and C hold 512 KiB each (the budget's MiB) and both wait for more: C, the younger, is stopped.
