@@ -8,6 +8,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { KuboStore } from '../src/index.js'
 import { assertTypedError, withinBudget } from './helpers/hostile.js'
 import { serve } from './helpers/loopback.js'
+import { mulberry32, testSeed } from './helpers/random.js'
 
 const MiB = 1 << 20
 const DAG_PB = 0x70
@@ -274,4 +275,66 @@ describe('a read stopped for older reads', () => {
     )
     assert.equal(outcome.error, undefined)
   })
+})
+
+describe('unverifiedReadBytes after reads that failed, were cut, timed out or were aborted', () => {
+  for (const [which, fetch] of [
+    ['the default fetch', undefined],
+    ['a fetch that heeds no signal', deafFetch],
+  ] as const) {
+    it(`(${which}) is whole again: a read of all of it then goes through`, async () => {
+      const seed = testSeed()
+      const random = mulberry32(seed)
+      const fates = ['whole', 'cut', 'stall'] as const
+      const plans = new Map<string, { size: number; declared: boolean; fate: (typeof fates)[number] }>()
+      const ids = await Promise.all(
+        Array.from({ length: 24 }, async (_, i) => {
+          const id = CID.createV1(DAG_PB, await sha256.digest(Uint8Array.of(50, i)))
+          const fate = fates[Math.floor(random() * 3)] ?? 'whole'
+          plans.set(String(id), { size: Math.floor(random() * 1.5 * MiB), declared: random() < 0.5, fate })
+          return id
+        }),
+      )
+      const bodies = new Uint8Array(1.5 * MiB).fill(3)
+      const server = await serve((req, res) => {
+        const plan = plans.get(String(req.url).split('/').at(-1) ?? '')
+        const size = plan?.size ?? MiB
+        res.writeHead(200, plan?.declared === false ? {} : { 'content-length': String(size) })
+        const body = bodies.subarray(0, size)
+        if (plan === undefined || plan.fate === 'whole') res.end(body)
+        else if (plan.fate === 'cut') res.write(body.subarray(0, size >> 1), () => res.destroy())
+        else res.write(body.subarray(0, size >> 1)) // and nothing more: the timeout or an abort ends it
+      })
+      const store = new KuboStore({
+        rpcUrl: null,
+        gateways: server.url,
+        verify: false,
+        retries: 1,
+        retryDelayMs: 1,
+        timeoutMs: 1_000,
+        unverifiedReadBytes: MiB,
+        fetch,
+      })
+      const outcome = await withinBudget('chaos', async () => {
+        const reads = ids.map(async (id) => {
+          const controller = new AbortController()
+          if (random() < 0.4) setTimeout(() => controller.abort(new Error('stop')), random() * 300)
+          return store.load(id, { signal: controller.signal })
+        })
+        const settled = await Promise.allSettled(reads)
+        // Every byte given back: a read of the whole budget (declared, then counted as it streams) goes through.
+        for (const declared of [true, false]) {
+          const last = CID.createV1(DAG_PB, await sha256.digest(Uint8Array.of(declared ? 1 : 0)))
+          plans.set(String(last), { size: MiB, declared, fate: 'whole' })
+          assert.equal((await store.load(last)).length, MiB)
+        }
+        return settled
+      })
+      assert.equal(outcome.error, undefined, `seed ${seed}: ${String((outcome.error as Error)?.stack)}`)
+      for (const [i, result] of (outcome.value as PromiseSettledResult<Uint8Array>[]).entries()) {
+        const plan = plans.get(String(ids[i]))
+        if (result.status === 'fulfilled') assert.equal(result.value.length, plan?.size, `seed ${seed}`)
+      }
+    })
+  }
 })
