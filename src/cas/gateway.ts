@@ -339,9 +339,11 @@ export class GatewayReader {
           source,
           { headers, signal, limit: gateway.limit, failOver },
           async (response, attempt, offClock) => {
-            // Waiting for other reads' bytes is not the gateway's slowness: off the attempt's clock.
-            const hold = (bytes: number): Promise<void> =>
-              offClock(share.hold(bytes, attempt, (held) => budgetHeld(source, held, most)))
+            const hold = (bytes: number): Promise<void> => {
+              const holding = share.hold(bytes, attempt, (held) => budgetHeld(source, held, most))
+              // Waiting for other reads' bytes is not the gateway's slowness: off the attempt's clock.
+              return share.waits() ? offClock(holding) : holding
+            }
             const current = ++attempts
             try {
               return await readUnverifiedAnswer(response, source, range, most, hold)

@@ -70,25 +70,29 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
 export class PausableTimeout {
   readonly #controller = new AbortController()
   readonly signal = this.#controller.signal
-  #left: number
-  #startedAt = 0
-  #timer: ReturnType<typeof setTimeout> | undefined
+  readonly #ms: number
+  readonly #startedAt = performance.now()
+  /** Time spent in waits that ended. */
+  #pausedFor = 0
+  #pausedAt = 0
   #waits = 0
+  #timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(ms: number) {
-    this.#left = ms
-    this.#run()
+    this.#ms = ms
+    this.#arm(ms)
   }
 
-  /** `wait`, with the clock stopped until it settles. */
+  /**
+   * `wait`, with the clock stopped until it settles. No timer is touched (a read calls it for each
+   * piece, mostly granted at once): the clock is checked when the timer comes due.
+   */
   offClock<T>(wait: Promise<T>): Promise<T> {
-    if (this.#waits++ === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer)
-      this.#timer = undefined
-      this.#left -= performance.now() - this.#startedAt
-    }
+    if (this.#waits++ === 0) this.#pausedAt = performance.now()
     return wait.finally(() => {
-      if (--this.#waits === 0) this.#run()
+      if (--this.#waits > 0) return
+      this.#pausedFor += performance.now() - this.#pausedAt
+      if (this.#timer === undefined) this.#check() // it came due during the wait
     })
   }
 
@@ -99,14 +103,23 @@ export class PausableTimeout {
     this.#waits = Number.POSITIVE_INFINITY
   }
 
-  #run(): void {
-    if (this.signal.aborted) return
-    this.#startedAt = performance.now()
+  #arm(ms: number): void {
     // setTimeout takes at most 2^31-1 ms; unref'd, as AbortSignal.timeout's timer is.
     this.#timer = setTimeout(
-      () => this.#controller.abort(new DOMException('The operation timed out.', 'TimeoutError')),
-      Math.min(Math.max(this.#left, 0), 2 ** 31 - 1),
+      () => {
+        this.#timer = undefined
+        this.#check()
+      },
+      Math.min(Math.max(ms, 0), 2 ** 31 - 1),
     )
     ;(this.#timer as { unref?: () => void }).unref?.()
+  }
+
+  /** Fires if the running time is up; else comes back when it will be (or when the wait ends). */
+  #check(): void {
+    if (this.#waits > 0) return
+    const left = this.#ms - (performance.now() - this.#startedAt - this.#pausedFor)
+    if (left > 0) this.#arm(left)
+    else this.#controller.abort(new DOMException('The operation timed out.', 'TimeoutError'))
   }
 }
