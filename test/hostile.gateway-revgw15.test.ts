@@ -271,7 +271,7 @@ describe('a read stopped for older reads', () => {
         pending.c[0]?.end(whole.subarray(512 * KiB))
         return await Promise.all([readA, readB, readC])
       },
-      { ms: 8_000 },
+      { ms: 4_000 },
     )
     assert.equal(outcome.error, undefined)
   })
