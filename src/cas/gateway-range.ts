@@ -3,7 +3,7 @@
 import { RangeNotSatisfiableError, StoreError } from '../errors.js'
 import { concatBytes } from './concat.js'
 import type { HttpStatusError } from './http.js'
-import { BodyTooLargeError, discard, readBody } from './http-body.js'
+import { BodyTooLargeError, discard, readBody, readerOf } from './http-body.js'
 import { plainView } from './id.js'
 import type { ByteRange } from './interface.js'
 import { resolveByteRange } from './range.js'
@@ -12,7 +12,8 @@ import { resolveByteRange } from './range.js'
  * The bytes `range` selects from an answer carrying the whole file, holding only those as it streams:
  * bytes before the range are dropped, a suffix keeps a window of its length, and the read stops at
  * the range's end. Out of the file (by the bytes that came) is a RangeNotSatisfiableError, as elsewhere.
- * A range without end (or a suffix, which needs the whole file) stops past `most` bytes (ERR_STORE).
+ * Past `most` bytes kept (or streamed, for a suffix) the read stops (ERR_STORE): final for a range
+ * without end (the content's size), the gateway's fault for one a 206 would have carried.
  * `hold` is told the bytes kept so far before the next are read, and may wait.
  */
 export async function readRangeOfWhole(
@@ -27,7 +28,7 @@ export async function readRangeOfWhole(
   const kept: Uint8Array[] = []
   let keptBytes = 0
   let streamed = 0
-  const reader = response.body?.getReader()
+  const reader = readerOf(response)
   try {
     while (reader !== undefined && streamed < end) {
       const { done, value } = await reader.read()
@@ -36,7 +37,7 @@ export async function readRangeOfWhole(
       streamed += value.length
       if ('suffix' in range) {
         // A suffix needs the whole file to stream by, so the whole file's bound holds it too.
-        if (streamed > most) tooLarge(new BodyTooLargeError(`${source}: the file is more than ${most} bytes`))
+        if (streamed > most) throw ignoredRange(source, `the file is more than ${most} bytes`)
         kept.push(value)
         keptBytes += value.length
         while (kept.length > 1 && keptBytes - (kept[0] as Uint8Array).length >= range.suffix)
@@ -44,8 +45,12 @@ export async function readRangeOfWhole(
       } else if (streamed > start) {
         const part = value.subarray(Math.max(start - at, 0), Math.min(end, streamed) - at)
         keptBytes += part.length
-        if (keptBytes > most)
-          tooLarge(new BodyTooLargeError(`${source}: the range is more than ${most} bytes`))
+        if (keptBytes > most) {
+          const over = new BodyTooLargeError(`${source}: the range is more than ${most} bytes`)
+          // Past the cap with an end: a 206 would have carried it (the caller's bound), not this answer.
+          if (end === Infinity) tooLarge(over)
+          throw ignoredRange(source, `the range is more than ${most} bytes`)
+        }
         kept.push(part)
       }
       await hold?.(keptBytes)
@@ -91,6 +96,14 @@ export async function readUnverifiedAnswer(
   if (response.status !== 206) throw notSaying(source)
   checkPartialAnswer(source, range, response.headers.get('content-range'), body)
   return asked === range ? body : new Uint8Array(0)
+}
+
+/**
+ * A range the gateway answered with the whole file, which ran past `unverifiedReadBytes` where a 206
+ * would not have: the gateway's fault, so the next gateway is asked.
+ */
+function ignoredRange(source: string, what: string): BodyTooLargeError {
+  return new BodyTooLargeError(`${source}: the gateway ignored Range and ${what} (unverifiedReadBytes)`)
 }
 
 /** A whole unverified read refused for its size, saying how to read the file. */

@@ -331,19 +331,26 @@ export class GatewayReader {
   ): Promise<Uint8Array> {
     const headers: Record<string, string> = range === undefined ? {} : { range: rangeHeader(range) }
     const most = this.#unverifiedReadBytes
+    let attempts = 0
     for (;;) {
       try {
         return await this.#http.request(
           'GET',
           source,
           { headers, signal, limit: gateway.limit, failOver },
-          async (response, attempt) => {
-            const hold = (bytes: number): Promise<void> =>
-              share.hold(bytes, attempt, (held) => budgetHeld(source, held, most))
+          async (response, attempt, offClock) => {
+            const hold = (bytes: number): Promise<void> => {
+              const holding = share.hold(bytes, attempt, (held) => budgetHeld(source, held, most))
+              // Waiting for other reads' bytes is not the gateway's slowness: off the attempt's clock.
+              return share.waits() ? offClock(holding) : holding
+            }
+            const current = ++attempts
             try {
               return await readUnverifiedAnswer(response, source, range, most, hold)
             } finally {
-              share.release() // the bytes are the caller's now, or dropped
+              // The bytes are the caller's now, or dropped. An attempt left behind (a fetch that heeds
+              // no signal) that ends late leaves the share to the attempt after it.
+              if (current === attempts) share.release()
             }
           },
         )

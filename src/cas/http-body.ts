@@ -44,9 +44,8 @@ export async function readBody(
     })
     return new Uint8Array(await response.arrayBuffer())
   }
-  const body = response.body
-  if (body === null) return new Uint8Array(0)
-  const reader = body.getReader()
+  const reader = readerOf(response)
+  if (reader === undefined) return new Uint8Array(0)
   const chunks: Uint8Array[] = []
   let length = 0
   for (;;) {
@@ -65,6 +64,24 @@ export async function readBody(
     })
   }
   return ownBytes(chunks)
+}
+
+/** The reader a read here took of each answer's body: what {@link discardBody} cancels once it is locked. */
+const readers = new WeakMap<Response, ReadableStreamDefaultReader<Uint8Array>>()
+
+/** A reader of the answer's body (none without one), which {@link discardBody} can cancel. */
+export function readerOf(response: Response): ReadableStreamDefaultReader<Uint8Array> | undefined {
+  const reader = response.body?.getReader()
+  if (reader !== undefined) readers.set(response, reader)
+  return reader
+}
+
+/**
+ * Stops reading an answer's body, also while a read here holds its reader (the body is locked): a
+ * read left behind by a fetch that heeds no signal then ends rather than wait for ever.
+ */
+export function discardBody(response: Response): void {
+  discard(readers.get(response) ?? response.body)
 }
 
 /**

@@ -1,9 +1,9 @@
 import { integerOption } from '../check.js'
 import { HamtError, StoreError } from '../errors.js'
 import { noteRetry } from '../telemetry/hooks.js'
-import { raceAbort, sleep } from '../util/abort.js'
+import { PausableTimeout, raceAbort, sleep } from '../util/abort.js'
 import { ConcurrencyLimit } from '../util/pool.js'
-import { discard, readBody } from './http-body.js'
+import { discard, discardBody, readBody } from './http-body.js'
 import type { IpnsRecordMemory } from './interface.js'
 import { RETRYABLE_POST_STATUSES, RETRYABLE_STATUSES, retryDelay } from './retry.js'
 
@@ -50,7 +50,10 @@ export interface HttpOptions {
    * (py-hamt's cap). The caller's `signal` ends a wait at any time.
    */
   maxRetryDelayMs?: number
-  /** Time limit of one request attempt in ms, counted from when it gets its slot; default 60 000. */
+  /**
+   * Time limit of one request attempt in ms, counted from when it gets its slot (and not while an
+   * unverified read waits for `unverifiedReadBytes`); default 60 000.
+   */
   timeoutMs?: number
   /**
    * Failed reads in a row (after their retries; a 404 or wrong bytes count too) after which a
@@ -83,6 +86,16 @@ export class HttpStatusError extends StoreError {
     this.headers = headers
   }
 }
+
+/**
+ * Reads a 2xx answer, given the attempt's signal (its timeout and the caller's abort) and `offClock`:
+ * a wait passed through it (for something other than the server) does not count to the timeout.
+ */
+export type AttemptRead<T> = (
+  response: Response,
+  signal: AbortSignal,
+  offClock: <U>(wait: Promise<U>) => Promise<U>,
+) => Promise<T>
 
 /** Configured headers that may go to any origin: content negotiation, never a credential (py-hamt's list). */
 const FORWARDABLE_HEADERS = new Set(['accept', 'accept-encoding', 'accept-language', 'user-agent'])
@@ -163,12 +176,7 @@ export class HttpClient {
    * {@link HttpStatusError} and a network failure a StoreError naming the URL. Other answers are an
    * HttpStatusError at once. The caller's signal ends the request, a wait for a slot, or a back-off.
    */
-  async request<T>(
-    method: 'GET' | 'POST',
-    url: string,
-    init: RequestInit,
-    read: (response: Response, signal: AbortSignal) => Promise<T>,
-  ): Promise<T> {
+  async request<T>(method: 'GET' | 'POST', url: string, init: RequestInit, read: AttemptRead<T>): Promise<T> {
     const limit = init.limit ?? this.#limit
     let resent = 0
     for (let attempt = 0; ; attempt++) {
@@ -177,11 +185,12 @@ export class HttpClient {
       try {
         return await limit.run(async () => {
           // The attempt's time starts with its slot: waiting in the queue is not the server's fault.
-          const timeout = AbortSignal.timeout(this.#timeoutMs)
+          const timeout = new PausableTimeout(this.#timeoutMs)
           try {
             return await this.#attempt(method, url, init, timeout, read)
           } finally {
-            timedOut = timeout.aborted
+            timedOut = timeout.signal.aborted
+            timeout.clear()
           }
         }, init.signal)
       } catch (thrown) {
@@ -216,10 +225,10 @@ export class HttpClient {
     method: 'GET' | 'POST',
     url: string,
     init: RequestInit,
-    timeout: AbortSignal,
-    read: (response: Response, signal: AbortSignal) => Promise<T>,
+    timeout: PausableTimeout,
+    read: AttemptRead<T>,
   ): Promise<T> {
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal
     // Raced with the signal: a caller's fetch that heeds none must still end at the timeout or abort
     // (an answer that comes after is dropped unread).
     const sending = this.#send(method, url, init, signal)
@@ -241,10 +250,13 @@ export class HttpClient {
         const text = body === undefined ? '' : new TextDecoder().decode(body).trim()
         throw new HttpStatusError(method, url, response.status, text, response.headers)
       }
-      return await raceAbort(read(response, signal), signal)
+      return await raceAbort(
+        read(response, signal, (wait) => timeout.offClock(wait)),
+        signal,
+      )
     } finally {
       // A body left unread (an error, an abort mid-read) is not left open; a read one is a no-op.
-      if (signal.aborted) discard(response.body)
+      if (signal.aborted) discardBody(response)
     }
   }
 

@@ -16,6 +16,8 @@ export interface BudgetShare {
    * that would wait for ever (every holder waiting) is refused: `refused` gives its error.
    */
   hold(bytes: number, signal: AbortSignal | undefined, refused: (held: number) => Error): Promise<void>
+  /** True while a {@link BudgetShare.hold} waits (it was not granted at once). */
+  waits(): boolean
   /** Gives every byte back (the read is over, or its attempt): the share keeps its age for a retry. */
   release(): void
   /**
@@ -62,6 +64,7 @@ export class ReadBudget {
       held: 0,
       age: this.#ages++,
       hold: (bytes, signal, refused) => this.#hold(share, bytes, signal, refused),
+      waits: () => share.waiting !== undefined,
       release: () => this.#release(share),
       turn: (signal) => this.#turn(share, signal),
       end: () => {
@@ -81,9 +84,11 @@ export class ReadBudget {
     signal: AbortSignal | undefined,
     refused: (held: number) => Error,
   ): Promise<void> {
-    if (bytes > this.total) throw new RangeError(`a read may hold ${this.total} bytes, asked for ${bytes}`)
+    // Rejected, never thrown: a reader's `hold(n).catch(...)` that cancels its body must run.
+    if (bytes > this.total)
+      return Promise.reject(new RangeError(`a read may hold ${this.total} bytes, asked for ${bytes}`))
     if (bytes <= share.held) return Promise.resolve()
-    signal?.throwIfAborted()
+    if (signal?.aborted) return Promise.reject(signal.reason)
     if (this.#queue.length === 0 && this.#used - share.held + bytes <= this.total) {
       this.#take(share, bytes)
       return Promise.resolve()

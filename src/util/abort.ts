@@ -61,3 +61,65 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
           })
   })
 }
+
+/**
+ * A timeout whose clock stops while a wait passed to {@link PausableTimeout.offClock} runs: time
+ * spent waiting on something else (a shared budget), not on the other side, does not count.
+ * Its signal fires with a `TimeoutError`, as AbortSignal.timeout's does.
+ */
+export class PausableTimeout {
+  readonly #controller = new AbortController()
+  readonly signal = this.#controller.signal
+  readonly #ms: number
+  readonly #startedAt = performance.now()
+  /** Time spent in waits that ended. */
+  #pausedFor = 0
+  #pausedAt = 0
+  #waits = 0
+  #timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(ms: number) {
+    this.#ms = ms
+    this.#arm(ms)
+  }
+
+  /**
+   * `wait`, with the clock stopped until it settles. No timer is touched (a read calls it for each
+   * piece, mostly granted at once): the clock is checked when the timer comes due.
+   */
+  offClock<T>(wait: Promise<T>): Promise<T> {
+    if (this.#waits++ === 0) this.#pausedAt = performance.now()
+    return wait.finally(() => {
+      if (--this.#waits > 0) return
+      this.#pausedFor += performance.now() - this.#pausedAt
+      if (this.#timer === undefined) this.#check() // it came due during the wait
+    })
+  }
+
+  /** Stops the clock for good (the attempt is over). */
+  clear(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#waits = Number.POSITIVE_INFINITY
+  }
+
+  #arm(ms: number): void {
+    // setTimeout takes at most 2^31-1 ms; unref'd, as AbortSignal.timeout's timer is.
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined
+        this.#check()
+      },
+      Math.min(Math.max(ms, 0), 2 ** 31 - 1),
+    )
+    ;(this.#timer as { unref?: () => void }).unref?.()
+  }
+
+  /** Fires if the running time is up; else comes back when it will be (or when the wait ends). */
+  #check(): void {
+    if (this.#waits > 0) return
+    const left = this.#ms - (performance.now() - this.#startedAt - this.#pausedFor)
+    if (left > 0) this.#arm(left)
+    else this.#controller.abort(new DOMException('The operation timed out.', 'TimeoutError'))
+  }
+}
