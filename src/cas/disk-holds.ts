@@ -72,6 +72,11 @@ export class UnconfirmedWrites implements Holder {
     droppedHolds.register(this, [directory, this.#ref], this.#ref)
   }
 
+  /** The caller's own put (`putBlock`): a writer or import given up does not settle it, only a flush. */
+  unownedPut(): void {
+    this.#unowned = true
+  }
+
   /** A put {@link wrote} began ended: its block is on disk (`stored`), or still buffered (refused, failed). */
   putEnded(stored: boolean): void {
     this.#putting--

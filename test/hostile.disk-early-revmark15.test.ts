@@ -1,0 +1,69 @@
+// revmark15: a third outside look at the DiskStore's hold of its writer marker for blocks a full
+// write buffer wrote before a flush. Collections run in a real child process (test/helpers/gc-child.ts).
+import assert from 'node:assert/strict'
+import { describe, it, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { blake3Hasher } from '../src/blocks.js'
+import { exportCar, HAMT, importCar, type StoreId } from '../src/index.js'
+import { DiskStore } from '../src/node/index.js'
+import { bigEntries, collectElsewhere, freshDirectory as fresh } from './helpers/early-writes.js'
+import { ownMarkerIn } from './helpers/lost-marker.js'
+import { testSeed } from './helpers/random.js'
+
+const freshDirectory = (t: TestContext): Promise<string> => fresh(t, 'revmark15')
+
+/** `count` seeded raw blocks over 1 KiB each (each fills a 1 KiB write buffer alone), with their CIDs. */
+async function bigBlocks(seed: number, count: number): Promise<[CID, Uint8Array][]> {
+  const encoder = new TextEncoder()
+  return Promise.all(
+    bigEntries(seed, 'block', count).map(async ([, value]) => {
+      const bytes = encoder.encode(value)
+      return [CID.createV1(raw.code, await blake3Hasher.digest(bytes)), bytes] as [CID, Uint8Array]
+    }),
+  )
+}
+
+describe('DiskStore: a plain putBlock while an import is under way, the import then failing', () => {
+  it("keeps the marker for the put's block (written early, in no root) until the store's flush", async (t) => {
+    const seed = testSeed()
+    // The CAR of a map of 40 values over 1 KiB each, made in another directory.
+    const source = await DiskStore.open(await freshDirectory(t))
+    const made = await HAMT.fromEntries<string>(bigEntries(seed, 'entry', 40), { store: source })
+    const parts: Uint8Array[] = []
+    for await (const part of exportCar(source, made.rootId as StoreId)) parts.push(part)
+    const directory = await freshDirectory(t)
+    const store = await DiskStore.open(directory, { writeBufferBytes: 1024 })
+    const keep = await (await HAMT.create<string>({ store })).flush()
+    // A stream (no check pass): its first half, then it fails once `fail` is called.
+    let fail = () => {}
+    const failed = new Promise<void>((resolve) => {
+      fail = resolve
+    })
+    async function* stream() {
+      yield* parts.slice(0, Math.floor(parts.length / 2))
+      await failed
+      throw new Error('the source broke')
+    }
+    const imported = importCar(store, stream())
+    await sleep(200) // the first half put: most of it written by the full 1 KiB buffer
+    // The caller's own blocks, no import's: written early by the full buffer, in no root yet.
+    const blocks = await bigBlocks(seed, 3)
+    for (const [cid, bytes] of blocks) await store.putBlock(cid, bytes)
+    fail()
+    await assert.rejects(imported, /the source broke|corrupt/)
+    await sleep(50) // past a put's lingering marker
+    const marker = await ownMarkerIn(directory)
+    const during = await collectElsewhere(directory, keep)
+    await store.flush() // resolves: the caller takes its blocks to be on disk
+    const held = await Promise.all(blocks.map(([cid]) => store.hasBlock(cid)))
+    assert.deepEqual(
+      held,
+      [true, true, true],
+      `seed ${seed}: blocks put gone after the flush resolved (marker ${marker}, collection ${JSON.stringify(during)})`,
+    )
+    await sleep(50)
+    assert.equal(await ownMarkerIn(directory), undefined, `seed ${seed}: the marker stays after the flush`)
+  })
+})
