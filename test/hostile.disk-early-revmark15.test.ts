@@ -1,11 +1,14 @@
 // revmark15: a third outside look at the DiskStore's hold of its writer marker for blocks a full
 // write buffer wrote before a flush. Collections run in a real child process (test/helpers/gc-child.ts).
 import assert from 'node:assert/strict'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { blake3Hasher } from '../src/blocks.js'
+import { beginWriting, endWriting, heldMarker } from '../src/cas/disk-markers.js'
 import { exportCar, HAMT, importCar, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
 import { bigEntries, collectElsewhere, freshDirectory as fresh } from './helpers/early-writes.js'
@@ -67,3 +70,56 @@ describe('DiskStore: a plain putBlock while an import is under way, the import t
     assert.equal(await ownMarkerIn(directory), undefined, `seed ${seed}: the marker stays after the flush`)
   })
 })
+
+describe("DiskStore: this process's marker lost while its writers overlap (one always running)", () => {
+  // A loss was cleared only by a writer beginning when none ran (the marker written afresh, the
+  // collector lock read), so while writers overlapped every flush failed, also those begun after the
+  // loss was found ("flush again" never helped).
+  it('a flush begun after the loss was found writes the marker afresh and passes; the writer running through the loss still fails', async (t) => {
+    const seed = testSeed()
+    const directory = await freshDirectory(t)
+    const map = await HAMT.create<string>({ store: await DiskStore.open(directory) })
+    // A flush of another store runs throughout (stood in for by `beginWriting`, as DiskStore.flush calls it).
+    const since = await beginWriting(directory)
+    try {
+      await rm(join(directory, (await ownMarkerIn(directory)) as string)) // another process judged it dead
+      await map.set('first', 'change')
+      const first = await outcome(map.flush()) // its blocks were written while the marker was gone
+      assert.ok('error' in first, `seed ${seed}: the flush through the loss returned a root`)
+      await map.set('second', 'change')
+      const second = await outcome(map.flush()) // begun once the loss was found
+      assert.ok(
+        'value' in second,
+        `seed ${seed}: a flush begun after the loss was found failed: ${'error' in second ? second.error : ''}`,
+      )
+      // The writer that ran through the loss still fails its end check.
+      await assert.rejects(
+        heldMarker(directory, since),
+        (error) => (error as { code?: string }).code === 'ERR_STORE',
+      )
+      const reader = await HAMT.open<string>(second.value as StoreId, {
+        store: await DiskStore.open(directory),
+        readOnly: true,
+      })
+      assert.deepEqual(
+        [await reader.get('first'), await reader.get('second')],
+        ['change', 'change'],
+        `seed ${seed}`,
+      )
+    } finally {
+      await endWriting(directory)
+    }
+    await sleep(20) // past a put's lingering marker
+    assert.equal(
+      await ownMarkerIn(directory),
+      undefined,
+      `seed ${seed}: the marker stays after the writers ended`,
+    )
+  })
+})
+
+const outcome = <T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> =>
+  promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  )

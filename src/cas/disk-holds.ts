@@ -41,6 +41,8 @@ export class UnconfirmedWrites implements Holder {
   #unrooted: () => boolean = () => false
   /** Whether the store has a live writer or an import under way. */
   #owned: () => boolean = () => false
+  /** The tickets (see `beginWriting`) of the store's flushes under way: a confirm checks from the oldest. */
+  readonly #flushes: number[] = []
 
   /**
    * A confirmed flush keeps the hold while `unrooted()` says a writer's changes are in no root yet:
@@ -54,6 +56,15 @@ export class UnconfirmedWrites implements Holder {
 
   constructor(directory: string) {
     this.#directory = directory
+  }
+
+  /** A flush of the store began writing with ticket `since` (see `beginWriting`); {@link flushEnded} ends it. */
+  flushBegan(since: number): void {
+    this.#flushes.push(since)
+  }
+
+  flushEnded(since: number): void {
+    this.#flushes.splice(this.#flushes.indexOf(since), 1)
   }
 
   /** Blocks are leaving the write buffer without a confirming flush (called in the buffer's turn). */
@@ -106,7 +117,8 @@ export class UnconfirmedWrites implements Holder {
    */
   async confirm(): Promise<void> {
     try {
-      await heldMarker(this.#directory)
+      // Its flush is one of those under way (each confirms in its turn): from the oldest's start, to be safe.
+      await heldMarker(this.#directory, Math.min(...this.#flushes))
     } catch (error) {
       if (this.#early) this.#lost = true
       this.#writingEarly = false

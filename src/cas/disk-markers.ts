@@ -35,9 +35,11 @@ const lastMarkerChange = (directory: string): Promise<void> =>
  * Counts a flush or put of this process in `directory` (the caller ends it with {@link endWriting},
  * also when this throws). The first writes the marker, then refuses if another process collects: a
  * collector takes its lock before it reads markers, so one of the two sees the other; while the
- * marker stays, no collection begins and later writers need not read the lock again.
+ * marker stays, no collection begins and later writers need not read the lock again. A writer
+ * beginning after a loss was found writes it afresh and reads the lock itself, even while others run.
+ * Resolves to the writer's ticket for {@link heldMarker}: the losses found before it began.
  */
-export async function beginWriting(directory: string): Promise<void> {
+export async function beginWriting(directory: string): Promise<number> {
   const running = flushesHere.get(directory) ?? 0
   flushesHere.set(directory, running + 1)
   const lingering = lingersHere.get(directory)
@@ -48,7 +50,9 @@ export async function beginWriting(directory: string): Promise<void> {
   // A marker kept (lingering, or held for blocks written unconfirmed) stayed since a lock read that saw
   // no collector, unless found lost since: then it is written afresh, or no writer after the loss passes.
   const kept = lingering !== undefined || holdersHere.has(directory)
-  if (running === 0 && !(kept && confirmedHere.has(directory))) {
+  // Writers running through a loss fail by their tickets; this one may pass once its lock read does.
+  const since = lossesIn(directory)
+  if ((running === 0 && !(kept && confirmedHere.has(directory))) || lostHere.has(directory)) {
     confirmedHere.delete(directory)
     lostHere.delete(directory) // a marker written afresh, the collector lock read after it
     const marker = ownMarker(directory)
@@ -69,12 +73,13 @@ export async function beginWriting(directory: string): Promise<void> {
     markersHere.set(directory, entered)
   }
   await markersHere.get(directory)
+  return since
 }
 
 /**
  * Directories whose marker was found gone while this process wrote there (another process judged it
  * dead: an event loop blocked past the lease), until a marker is written afresh: a collection may
- * have run meanwhile, so no put of the writers then running may succeed.
+ * have run meanwhile, so the next writer beginning writes it and reads the collector lock itself.
  */
 const lostHere = new Set<string>()
 
@@ -129,16 +134,17 @@ const isWritingHere = (directory: string): boolean =>
 
 /**
  * Checked once a block file is in place: refuses (a typed error) unless this process's marker stayed
- * since its writers began, so no collection ran meanwhile that deleted a block they wrote. A marker
- * found gone is written again first (for the puts still running).
+ * since the writer began (`since`: its ticket from {@link beginWriting}), so no collection ran
+ * meanwhile that deleted a block it wrote. A marker found gone is written again first (for the puts
+ * still running).
  */
-export async function heldMarker(directory: string): Promise<void> {
+export async function heldMarker(directory: string, since: number): Promise<void> {
   const gone = await lstat(ownMarker(directory)).then(
     () => false,
     (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
   )
   if (gone) await restoreMarker(directory)
-  if (!lostHere.has(directory)) return
+  if (lossesIn(directory) === since) return
   throw new StoreError(
     `cannot write to the disk store at ${directory}: this process's writer marker was removed while it wrote (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?); a collection may have deleted blocks this process wrote since. A flush's blocks stay buffered until its end finds the marker held: flush again to write them again. Blocks written between flushes when the write buffer filled (writeBufferBytes) are not kept: if it filled since a map's last root, open that root again and redo the changes made since`,
   )
