@@ -1,10 +1,12 @@
 // revmark15: a third outside look at the DiskStore's hold of its writer marker for blocks a full
 // write buffer wrote before a flush. Collections run in a real child process (test/helpers/gc-child.ts).
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { blake3Hasher } from '../src/blocks.js'
@@ -68,6 +70,48 @@ describe('DiskStore: a plain putBlock while an import is under way, the import t
     )
     await sleep(50)
     assert.equal(await ownMarkerIn(directory), undefined, `seed ${seed}: the marker stays after the flush`)
+  })
+})
+
+describe('DiskStore: a plain putBlock while a map lives, the map then collected (its store alive)', () => {
+  it("keeps the marker for the put's block (written early, in no root) until the store's flush", async (t) => {
+    const directory = await freshDirectory(t)
+    const blocks = (await bigBlocks(testSeed(), 3)).map(([cid, bytes]) => [String(cid), [...bytes]])
+    // In a child with --expose-gc: the store stays in `kept`, the map lives only in putAndDrop.
+    const script = `
+      import { readdirSync } from 'node:fs'
+      import { setTimeout as sleep } from 'node:timers/promises'
+      import { CID } from 'multiformats/cid'
+      import { HAMT } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)}
+      import { DiskStore } from ${JSON.stringify(new URL('../src/node/index.ts', import.meta.url).href)}
+      const markers = () => readdirSync(${JSON.stringify(directory)}).filter((name) => name.startsWith('.ts-hamt-writing-')).length
+      let collected = false
+      const gone = new FinalizationRegistry(() => { collected = true })
+      const kept = await DiskStore.open(${JSON.stringify(directory)}, { writeBufferBytes: 1024 })
+      async function putAndDrop() {
+        const map = await HAMT.create({ store: kept })
+        gone.register(map, undefined)
+        for (const [cid, bytes] of ${JSON.stringify(blocks)}) await kept.putBlock(CID.parse(cid), Uint8Array.from(bytes))
+      }
+      await putAndDrop()
+      await sleep(20)
+      const before = markers()
+      for (let i = 0; i < 50 && (markers() > 0 || !collected); i++) {
+        globalThis.gc()
+        await sleep(10)
+      }
+      const after = markers()
+      await kept.flush()
+      await sleep(20)
+      process.stdout.write(JSON.stringify({ before, collected, after, flushed: markers() }))
+    `
+    const args = ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script]
+    const { stdout } = await promisify(execFile)(process.execPath, args)
+    assert.deepEqual(
+      JSON.parse(stdout),
+      { before: 1, collected: true, after: 1, flushed: 0 },
+      'markers before and after the map was collected (its store alive, the blocks put in no root), and after a flush of the store',
+    )
   })
 })
 
