@@ -74,10 +74,12 @@ describe('DiskStore: a plain putBlock while an import is under way, the import t
 })
 
 describe('DiskStore: a plain putBlock while a map lives, the map then collected (its store alive)', () => {
-  it("keeps the marker for the put's block (written early, in no root) until the store's flush", async (t) => {
-    const directory = await freshDirectory(t)
-    const blocks = (await bigBlocks(testSeed(), 3)).map(([cid, bytes]) => [String(cid), [...bytes]])
-    // In a child with --expose-gc: the store stays in `kept`, the map lives only in putAndDrop.
+  /**
+   * In a child with --expose-gc: the store stays in `kept`, a map lives only in `putAndDrop` (its
+   * body: `map`, `kept`, `blocks` [CID, bytes][] and `big` entries in scope). The markers before and
+   * after the map is collected, and after a flush of the store.
+   */
+  async function dropInChild(directory: string, blocks: [CID, Uint8Array][], body: string) {
     const script = `
       import { readdirSync } from 'node:fs'
       import { setTimeout as sleep } from 'node:timers/promises'
@@ -88,10 +90,12 @@ describe('DiskStore: a plain putBlock while a map lives, the map then collected 
       let collected = false
       const gone = new FinalizationRegistry(() => { collected = true })
       const kept = await DiskStore.open(${JSON.stringify(directory)}, { writeBufferBytes: 1024 })
+      const blocks = ${JSON.stringify(blocks.map(([cid, bytes]) => [String(cid), [...bytes]]))}.map(([cid, bytes]) => [CID.parse(cid), Uint8Array.from(bytes)])
+      const big = ${JSON.stringify(bigEntries(testSeed(), 'entry', 5))}
       async function putAndDrop() {
         const map = await HAMT.create({ store: kept })
         gone.register(map, undefined)
-        for (const [cid, bytes] of ${JSON.stringify(blocks)}) await kept.putBlock(CID.parse(cid), Uint8Array.from(bytes))
+        ${body}
       }
       await putAndDrop()
       await sleep(20)
@@ -106,11 +110,37 @@ describe('DiskStore: a plain putBlock while a map lives, the map then collected 
       process.stdout.write(JSON.stringify({ before, collected, after, flushed: markers() }))
     `
     const args = ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script]
-    const { stdout } = await promisify(execFile)(process.execPath, args)
+    return JSON.parse((await promisify(execFile)(process.execPath, args)).stdout)
+  }
+
+  it("keeps the marker for the put's block (written early, in no root) until the store's flush", async (t) => {
+    const directory = await freshDirectory(t)
+    const body = 'for (const [cid, bytes] of blocks) await kept.putBlock(cid, bytes)'
     assert.deepEqual(
-      JSON.parse(stdout),
+      await dropInChild(directory, await bigBlocks(testSeed(), 3), body),
       { before: 1, collected: true, after: 1, flushed: 0 },
       'markers before and after the map was collected (its store alive, the blocks put in no root), and after a flush of the store',
+    )
+  })
+
+  it('also for a block put while a flush of the store ran (buffered after its turn began, written early later)', async (t) => {
+    const directory = await freshDirectory(t)
+    const small = new TextEncoder().encode(`a block put during a flush ${testSeed()}`)
+    const block: [CID, Uint8Array] = [CID.createV1(raw.code, await blake3Hasher.digest(small)), small]
+    // The flush's turn took the buffer (its bytes no longer counted) when the put comes; the put's
+    // block waits in the buffer until the map's big sets fill it.
+    const body = `
+      await map.set('small', 'change')
+      const flushing = kept.flush()
+      while (kept.bufferedBytes > 0) await new Promise((resolve) => setImmediate(resolve))
+      await kept.putBlock(...blocks[0])
+      await flushing
+      for (const [key, value] of big) await map.set(key, value)
+    `
+    assert.deepEqual(
+      await dropInChild(directory, [block], body),
+      { before: 1, collected: true, after: 1, flushed: 0 },
+      'markers before and after the map was collected (its store alive, the block put in no root), and after a flush of the store',
     )
   })
 })

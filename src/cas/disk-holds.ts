@@ -41,8 +41,13 @@ export class UnconfirmedWrites implements Holder {
   #unrooted: () => boolean = () => false
   /** Whether the store has a live writer or an import under way. */
   #owned: () => boolean = () => false
-  /** The tickets (see `beginWriting`) of the store's flushes under way: a confirm checks from the oldest. */
-  readonly #flushes: number[] = []
+  /** Calls of {@link unownedPut}, ever. */
+  #plainPuts = 0
+  /**
+   * The store's flushes under way: their tickets (see `beginWriting`) and {@link unownedPut} counts at
+   * their start. A confirm can't tell which is its own: it checks from the oldest's.
+   */
+  readonly #flushes: { since: number; plainPuts: number }[] = []
 
   /**
    * A confirmed flush keeps the hold while `unrooted()` says a writer's changes are in no root yet:
@@ -60,11 +65,14 @@ export class UnconfirmedWrites implements Holder {
 
   /** A flush of the store began writing with ticket `since` (see `beginWriting`); {@link flushEnded} ends it. */
   flushBegan(since: number): void {
-    this.#flushes.push(since)
+    this.#flushes.push({ since, plainPuts: this.#plainPuts })
   }
 
   flushEnded(since: number): void {
-    this.#flushes.splice(this.#flushes.indexOf(since), 1)
+    this.#flushes.splice(
+      this.#flushes.findIndex((flush) => flush.since === since),
+      1,
+    )
   }
 
   /** Blocks are leaving the write buffer without a confirming flush (called in the buffer's turn). */
@@ -85,6 +93,7 @@ export class UnconfirmedWrites implements Holder {
 
   /** The caller's own put (`putBlock`): a writer or import given up does not settle it, only a flush. */
   unownedPut(): void {
+    this.#plainPuts++
     this.#unowned = true
   }
 
@@ -118,7 +127,7 @@ export class UnconfirmedWrites implements Holder {
   async confirm(): Promise<void> {
     try {
       // Its flush is one of those under way (each confirms in its turn): from the oldest's start, to be safe.
-      await heldMarker(this.#directory, Math.min(...this.#flushes))
+      await heldMarker(this.#directory, Math.min(...this.#flushes.map((flush) => flush.since)))
     } catch (error) {
       if (this.#early) this.#lost = true
       this.#writingEarly = false
@@ -133,7 +142,8 @@ export class UnconfirmedWrites implements Holder {
       )
     }
     this.#settledAt = this.#puts
-    this.#unowned = false
+    // A plain put since the flush began may have missed its turn (buffered after it took the buffer).
+    this.#unowned = this.#plainPuts !== Math.min(...this.#flushes.map((flush) => flush.plainPuts))
     this.#writingEarly = false
     // Kept, what it wrote for them counts as written early: a loss from now on may delete it.
     this.#early = this.#heldAt !== undefined && this.#unrooted()
