@@ -1,9 +1,11 @@
 // revmark15: a third outside look at the DiskStore's hold of its writer marker for blocks a full
 // write buffer wrote before a flush. Collections run in a real child process (test/helpers/gc-child.ts).
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
@@ -188,6 +190,38 @@ describe("DiskStore: this process's marker lost while its writers overlap (one a
       await ownMarkerIn(directory),
       undefined,
       `seed ${seed}: the marker stays after the writers ended`,
+    )
+  })
+})
+
+describe('DiskStore: a collection elsewhere refused a writer while others of this process ran', () => {
+  it('a writer beginning after that collection ended reads the lock again (it inherited the refusal while writers overlapped)', async (t) => {
+    const directory = await freshDirectory(t)
+    // Another process holding the collector lock until told (a line on its stdin).
+    const script = `
+      import { takeLock, releaseLock } from ${JSON.stringify(new URL('../src/cas/disk-lock.ts', import.meta.url).href)}
+      const lock = ${JSON.stringify(join(directory, '.ts-hamt-gc'))}
+      process.stdout.write((await takeLock(lock)) === undefined ? 'held\\n' : 'refused\\n')
+      process.stdin.once('data', async () => { await releaseLock(lock); process.stdout.write('released\\n'); process.exit(0) })
+    `
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    t.after(() => child.kill())
+    const lines = createInterface({ input: child.stdout as Readable })[Symbol.asyncIterator]()
+    assert.equal((await lines.next()).value, 'held')
+    // A writer begins (a put, a flush) and is refused; another begins while it runs, refused too.
+    const refused = await outcome(beginWriting(directory))
+    assert.ok('error' in refused, 'a writer began while another process collects')
+    child.stdin?.write('go\\n')
+    assert.equal((await lines.next()).value, 'released')
+    // The collection ended; the refused writer has not ended yet when the next begins.
+    const after = await outcome(beginWriting(directory))
+    await endWriting(directory)
+    await endWriting(directory)
+    assert.ok(
+      'value' in after,
+      `a writer beginning after the collection ended was refused: ${'error' in after ? after.error : ''}`,
     )
   })
 })

@@ -48,13 +48,14 @@ export async function beginWriting(directory: string): Promise<number> {
     lingersHere.delete(directory)
   }
   // A marker kept (lingering, or held for blocks written unconfirmed) stayed since a lock read that saw
-  // no collector, unless found lost since: then it is written afresh, or no writer after the loss passes.
+  // no collector, unless found lost (or a collector found) since: the next writer rechecks, also while others run.
   const kept = lingering !== undefined || holdersHere.has(directory)
   // Writers running through a loss fail by their tickets; this one may pass once its lock read does.
   const since = lossesIn(directory)
-  if ((running === 0 && !(kept && confirmedHere.has(directory))) || lostHere.has(directory)) {
+  const recheck = recheckHere.has(directory)
+  if ((running === 0 && !(kept && confirmedHere.has(directory))) || recheck) {
     confirmedHere.delete(directory)
-    lostHere.delete(directory) // a marker written afresh, the collector lock read after it
+    recheckHere.delete(directory) // a marker written afresh, the collector lock read after it
     const marker = ownMarker(directory)
     // After the last writer's removal of it, if one is under way (a refusal is that writer's own).
     const removed = lastMarkerChange(directory)
@@ -64,6 +65,8 @@ export async function beginWriting(directory: string): Promise<number> {
       if (!leasesHere.has(directory)) leasesHere.set(directory, keepMarker(directory))
       const collector = await collectorElsewhere(directory)
       if (collector !== undefined) {
+        // Writers beginning while this one runs would wait on its refusal: they read the lock again.
+        recheckHere.add(directory)
         throw new StoreError(
           `cannot write to the disk store at ${directory}: process ${collector} is collecting garbage in it; flush again when it ends`,
         )
@@ -77,11 +80,11 @@ export async function beginWriting(directory: string): Promise<number> {
 }
 
 /**
- * Directories whose marker was found gone while this process wrote there (another process judged it
- * dead: an event loop blocked past the lease), until a marker is written afresh: a collection may
- * have run meanwhile, so the next writer beginning writes it and reads the collector lock itself.
+ * Directories where the next writer beginning writes the marker afresh and reads the collector lock
+ * itself, also while others run: the marker was found gone while this process wrote there (another
+ * process judged it dead: an event loop blocked past the lease), or the last lock read found a collector.
  */
-const lostHere = new Set<string>()
+const recheckHere = new Set<string>()
 
 /**
  * Touches this process's marker every {@link LEASE_MS} (its lease); writes it again (same name and
@@ -109,7 +112,7 @@ function keepMarker(directory: string): () => void {
  * removal of it (a marker left without a lease refused other processes' collections while we lived).
  */
 function restoreMarker(directory: string): Promise<void> {
-  lostHere.add(directory)
+  recheckHere.add(directory)
   // Holds taken before are moot (a collection may have run): each store finds it at its next flush.
   lossesHere.set(directory, (lossesHere.get(directory) ?? 0) + 1)
   holdersHere.delete(directory)
