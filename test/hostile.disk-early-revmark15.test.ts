@@ -125,6 +125,21 @@ describe('DiskStore: a plain putBlock while a map lives, the map then collected 
     )
   })
 
+  it('and for a block the caller saved itself (store.save) while the map lived', {
+    // todo: a put is taken as a live writer's when one lives (the store can't tell a map's save from
+    // the caller's own); the map collected settles it, so the hold goes and another process's
+    // collection may delete the block before the store's flush. Writers would have to mark their saves.
+    todo: "the store can't tell a map's save from its caller's",
+  }, async (t) => {
+    const directory = await freshDirectory(t)
+    const body = "for (const [, bytes] of blocks) await kept.save(bytes, 'raw')"
+    assert.deepEqual(
+      await dropInChild(directory, await bigBlocks(testSeed(), 3), body),
+      { before: 1, collected: true, after: 1, flushed: 0 },
+      'markers before and after the map was collected (its store alive, the blocks saved in no root), and after a flush of the store',
+    )
+  })
+
   it('also for a block put while a flush of the store ran (buffered after its turn began, written early later)', async (t) => {
     const directory = await freshDirectory(t)
     const small = new TextEncoder().encode(`a block put during a flush ${testSeed()}`)
