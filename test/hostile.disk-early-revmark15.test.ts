@@ -13,9 +13,9 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { blake3Hasher } from '../src/blocks.js'
 import { beginWriting, endWriting, heldMarker } from '../src/cas/disk-markers.js'
-import { exportCar, HAMT, importCar, type StoreId } from '../src/index.js'
+import { HAMT, importCar, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { bigEntries, collectElsewhere, freshDirectory as fresh } from './helpers/early-writes.js'
+import { bigEntries, collectElsewhere, freshDirectory as fresh, mapCar } from './helpers/early-writes.js'
 import { ownMarkerIn } from './helpers/lost-marker.js'
 import { testSeed } from './helpers/random.js'
 
@@ -36,10 +36,7 @@ describe('DiskStore: a plain putBlock while an import is under way, the import t
   it("keeps the marker for the put's block (written early, in no root) until the store's flush", async (t) => {
     const seed = testSeed()
     // The CAR of a map of 40 values over 1 KiB each, made in another directory.
-    const source = await DiskStore.open(await freshDirectory(t))
-    const made = await HAMT.fromEntries<string>(bigEntries(seed, 'entry', 40), { store: source })
-    const parts: Uint8Array[] = []
-    for await (const part of exportCar(source, made.rootId as StoreId)) parts.push(part)
+    const parts = await mapCar(t, bigEntries(seed, 'entry', 40))
     const directory = await freshDirectory(t)
     const store = await DiskStore.open(directory, { writeBufferBytes: 1024 })
     const keep = await (await HAMT.create<string>({ store })).flush()
