@@ -238,6 +238,45 @@ describe('DiskStore: a collection elsewhere refused a writer while others of thi
   })
 })
 
+describe("DiskStore: this process's marker lost while an import's full buffer wrote blocks early", () => {
+  it('the import fails typed; its blocks no one can root, later flushes of the store pass (it lost nothing a root needs)', async (t) => {
+    const seed = testSeed()
+    const parts = await mapCar(t, bigEntries(seed, 'entry', 40))
+    const directory = await freshDirectory(t)
+    const store = await DiskStore.open(directory, { writeBufferBytes: 1024 })
+    let resume = () => {}
+    const paused = new Promise<void>((resolve) => {
+      resume = resolve
+    })
+    const half = Math.floor(parts.length / 2)
+    async function* stream() {
+      yield* parts.slice(0, half)
+      await paused
+      yield* parts.slice(half)
+    }
+    const imported = outcome(importCar(store, stream()))
+    await sleep(200) // the first half put: most of it written by the full 1 KiB buffer
+    await rm(join(directory, (await ownMarkerIn(directory)) as string)) // another process judged it dead
+    resume()
+    const failed = await imported
+    assert.ok('error' in failed, `seed ${seed}: the import through the loss returned a root`)
+    assert.equal((failed.error as { code?: string }).code, 'ERR_STORE', String(failed.error))
+    // A map on the same store: nothing it or anyone can root was lost.
+    const map = await HAMT.create<string>({ store })
+    await map.set('after', 'the import')
+    const flushed = await outcome(map.flush())
+    assert.ok(
+      'value' in flushed,
+      `seed ${seed}: the store's flush failed: ${'error' in flushed ? flushed.error : ''}`,
+    )
+    const reader = await HAMT.open<string>(flushed.value, {
+      store: await DiskStore.open(directory),
+      readOnly: true,
+    })
+    assert.equal(await reader.get('after'), 'the import', `seed ${seed}`)
+  })
+})
+
 const outcome = <T>(promise: Promise<T>): Promise<{ value: T } | { error: unknown }> =>
   promise.then(
     (value) => ({ value }),

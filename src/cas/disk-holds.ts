@@ -14,7 +14,8 @@ const droppedHolds = new FinalizationRegistry<[string, WeakRef<Holder>]>(([direc
  * One store's blocks written and not yet confirmed by a flush's end. A full write buffer writes
  * blocks before `flush()`, in no root yet: from its first put this process's marker stays (other
  * processes' collections are refused, as while a put runs) until a flush's end finds it held. A
- * marker lost meanwhile drops every hold; a store that wrote before a flush then fails every flush.
+ * marker lost meanwhile drops every hold; a store that wrote before a flush then fails every flush,
+ * until no writer or import is left to root those blocks.
  */
 export class UnconfirmedWrites implements Holder {
   readonly #directory: string
@@ -152,12 +153,15 @@ export class UnconfirmedWrites implements Holder {
     settleHolds(this.#directory)
   }
 
-  /** Lets a kept hold go once no put came (or runs) since it settled and no writer's changes are in no root. */
+  /**
+   * Lets a kept hold go once no put came (or runs) since it settled and no writer's changes are in no
+   * root. Then what was written early is no one's: a loss found before cost nothing a root needs.
+   */
   settle(): void {
     this.#dropMoot()
-    if (this.#heldAt === undefined || this.#putting > 0 || this.#puts !== this.#settledAt || this.#unrooted())
-      return
+    if (this.#putting > 0 || this.#puts !== this.#settledAt || this.#unrooted()) return
     this.#early = false
+    this.#lost = false
     this.#release()
   }
 
