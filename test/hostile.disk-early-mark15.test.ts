@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { exportCar, HAMT, importCar, type StoreId } from '../src/index.js'
+import { HAMT, importCar } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { bigEntries, freshDirectory as fresh } from './helpers/early-writes.js'
+import { bigEntries, freshDirectory as fresh, mapCar } from './helpers/early-writes.js'
 import { ownMarkerIn } from './helpers/lost-marker.js'
 import { testSeed } from './helpers/random.js'
 
@@ -15,10 +15,7 @@ describe('DiskStore: an import that fails after its full buffer wrote blocks (it
   it('lets the marker go: no one can root those blocks, so other processes are not refused while the store lives', async (t) => {
     const seed = testSeed()
     // The CAR of a map of 40 values over 1 KiB each, made in another directory.
-    const source = await DiskStore.open(await freshDirectory(t))
-    const made = await HAMT.fromEntries<string>(bigEntries(seed, 'entry', 40), { store: source })
-    const parts: Uint8Array[] = []
-    for await (const part of exportCar(source, made.rootId as StoreId)) parts.push(part)
+    const parts = await mapCar(t, bigEntries(seed, 'entry', 40))
     const directory = await freshDirectory(t)
     const store = await DiskStore.open(directory, { writeBufferBytes: 1024 })
     // A stream (no check pass) whose source fails halfway, after most of its first half was written.

@@ -134,7 +134,8 @@ export class BlockstoreStore implements ContentAddressedStore {
 
   /** Adds a block under its CID (after checking the bytes against it), e.g. from a CAR file. */
   putBlock(block: CID, bytes: Uint8Array, options?: AbortOptions): Promise<void> {
-    return this.#putBlock(block, bytes, options, undefined)
+    // The caller's own block, whatever map lives: a map or import given up does not settle it.
+    return this.#putBlock(block, bytes, options, undefined).then(() => this.#confirmation?.unownedPut())
   }
 
   /** Puts an import may still undo (see `tentative-puts.ts`), when `putBlock` is this class's own. */

@@ -35,6 +35,8 @@ export interface FlushConfirmation {
   confirm(): Promise<void>
   /** Told, in the buffer's turn, before blocks leave a full write buffer with no flush to confirm them. */
   writingEarly(): void
+  /** Told when the caller's own `putBlock` buffered a block (no map or import owns it): only a flush confirms it. */
+  unownedPut(): void
 }
 
 /** Where a CID store's blocks live beyond its write buffer (a blockstore, a Kubo daemon). */

@@ -85,10 +85,10 @@ export class CleaningFsBlockstore extends FsBlockstore {
     let began = false
     let stored = false
     try {
-      await beginWriting(this.path)
+      const since = await beginWriting(this.path)
       this.unconfirmed.wrote()
       began = true
-      await this.#put(key, value, options)
+      await this.#put(key, value, since, options)
       stored = true
       return key
     } finally {
@@ -97,7 +97,7 @@ export class CleaningFsBlockstore extends FsBlockstore {
     }
   }
 
-  async #put(key: CID, value: BlockValue, options?: AbortOptions): Promise<CID> {
+  async #put(key: CID, value: BlockValue, since: number, options?: AbortOptions): Promise<CID> {
     const { dir, file } = blockFile(this, key)
     const temporary = temporaryFile(join(this.path, dir, file))
     // One put at a time per temporary file: two stores of this process may write the same block.
@@ -121,7 +121,7 @@ export class CleaningFsBlockstore extends FsBlockstore {
       writing.delete(temporary)
     }
     // Its marker held throughout, or a collection may have deleted blocks this flush wrote before.
-    await heldMarker(this.path)
+    await heldMarker(this.path, since)
     return key
   }
 }

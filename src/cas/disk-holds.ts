@@ -14,7 +14,8 @@ const droppedHolds = new FinalizationRegistry<[string, WeakRef<Holder>]>(([direc
  * One store's blocks written and not yet confirmed by a flush's end. A full write buffer writes
  * blocks before `flush()`, in no root yet: from its first put this process's marker stays (other
  * processes' collections are refused, as while a put runs) until a flush's end finds it held. A
- * marker lost meanwhile drops every hold; a store that wrote before a flush then fails every flush.
+ * marker lost meanwhile drops every hold; a store that wrote before a flush then fails every flush,
+ * until no writer or import is left to root those blocks.
  */
 export class UnconfirmedWrites implements Holder {
   readonly #directory: string
@@ -41,6 +42,13 @@ export class UnconfirmedWrites implements Holder {
   #unrooted: () => boolean = () => false
   /** Whether the store has a live writer or an import under way. */
   #owned: () => boolean = () => false
+  /** Calls of {@link unownedPut}, ever. */
+  #plainPuts = 0
+  /**
+   * The store's flushes under way: their tickets (see `beginWriting`) and {@link unownedPut} counts at
+   * their start. A confirm can't tell which is its own: it checks from the oldest's.
+   */
+  readonly #flushes: { since: number; plainPuts: number }[] = []
 
   /**
    * A confirmed flush keeps the hold while `unrooted()` says a writer's changes are in no root yet:
@@ -54,6 +62,18 @@ export class UnconfirmedWrites implements Holder {
 
   constructor(directory: string) {
     this.#directory = directory
+  }
+
+  /** A flush of the store began writing with ticket `since` (see `beginWriting`); {@link flushEnded} ends it. */
+  flushBegan(since: number): void {
+    this.#flushes.push({ since, plainPuts: this.#plainPuts })
+  }
+
+  flushEnded(since: number): void {
+    this.#flushes.splice(
+      this.#flushes.findIndex((flush) => flush.since === since),
+      1,
+    )
   }
 
   /** Blocks are leaving the write buffer without a confirming flush (called in the buffer's turn). */
@@ -70,6 +90,12 @@ export class UnconfirmedWrites implements Holder {
     this.#heldAt = lossesIn(directory)
     takeHold(directory, this.#ref)
     droppedHolds.register(this, [directory, this.#ref], this.#ref)
+  }
+
+  /** The caller's own put (`putBlock`): a writer or import given up does not settle it, only a flush. */
+  unownedPut(): void {
+    this.#plainPuts++
+    this.#unowned = true
   }
 
   /** A put {@link wrote} began ended: its block is on disk (`stored`), or still buffered (refused, failed). */
@@ -101,7 +127,8 @@ export class UnconfirmedWrites implements Holder {
    */
   async confirm(): Promise<void> {
     try {
-      await heldMarker(this.#directory)
+      // Its flush is one of those under way (each confirms in its turn): from the oldest's start, to be safe.
+      await heldMarker(this.#directory, Math.min(...this.#flushes.map((flush) => flush.since)))
     } catch (error) {
       if (this.#early) this.#lost = true
       this.#writingEarly = false
@@ -116,7 +143,8 @@ export class UnconfirmedWrites implements Holder {
       )
     }
     this.#settledAt = this.#puts
-    this.#unowned = false
+    // A plain put since the flush began may have missed its turn (buffered after it took the buffer).
+    this.#unowned = this.#plainPuts !== Math.min(...this.#flushes.map((flush) => flush.plainPuts))
     this.#writingEarly = false
     // Kept, what it wrote for them counts as written early: a loss from now on may delete it.
     this.#early = this.#heldAt !== undefined && this.#unrooted()
@@ -125,12 +153,15 @@ export class UnconfirmedWrites implements Holder {
     settleHolds(this.#directory)
   }
 
-  /** Lets a kept hold go once no put came (or runs) since it settled and no writer's changes are in no root. */
+  /**
+   * Lets a kept hold go once no put came (or runs) since it settled and no writer's changes are in no
+   * root. Then what was written early is no one's: a loss found before cost nothing a root needs.
+   */
   settle(): void {
     this.#dropMoot()
-    if (this.#heldAt === undefined || this.#putting > 0 || this.#puts !== this.#settledAt || this.#unrooted())
-      return
+    if (this.#putting > 0 || this.#puts !== this.#settledAt || this.#unrooted()) return
     this.#early = false
+    this.#lost = false
     this.#release()
   }
 

@@ -35,9 +35,11 @@ const lastMarkerChange = (directory: string): Promise<void> =>
  * Counts a flush or put of this process in `directory` (the caller ends it with {@link endWriting},
  * also when this throws). The first writes the marker, then refuses if another process collects: a
  * collector takes its lock before it reads markers, so one of the two sees the other; while the
- * marker stays, no collection begins and later writers need not read the lock again.
+ * marker stays, no collection begins and later writers need not read the lock again. A writer
+ * beginning after a loss was found writes it afresh and reads the lock itself, even while others run.
+ * Resolves to the writer's ticket for {@link heldMarker}: the losses found before it began.
  */
-export async function beginWriting(directory: string): Promise<void> {
+export async function beginWriting(directory: string): Promise<number> {
   const running = flushesHere.get(directory) ?? 0
   flushesHere.set(directory, running + 1)
   const lingering = lingersHere.get(directory)
@@ -46,11 +48,14 @@ export async function beginWriting(directory: string): Promise<void> {
     lingersHere.delete(directory)
   }
   // A marker kept (lingering, or held for blocks written unconfirmed) stayed since a lock read that saw
-  // no collector, unless found lost since: then it is written afresh, or no writer after the loss passes.
+  // no collector, unless found lost (or a collector found) since: the next writer rechecks, also while others run.
   const kept = lingering !== undefined || holdersHere.has(directory)
-  if (running === 0 && !(kept && confirmedHere.has(directory))) {
+  // Writers running through a loss fail by their tickets; this one may pass once its lock read does.
+  const since = lossesIn(directory)
+  const recheck = recheckHere.has(directory)
+  if ((running === 0 && !(kept && confirmedHere.has(directory))) || recheck) {
     confirmedHere.delete(directory)
-    lostHere.delete(directory) // a marker written afresh, the collector lock read after it
+    recheckHere.delete(directory) // a marker written afresh, the collector lock read after it
     const marker = ownMarker(directory)
     // After the last writer's removal of it, if one is under way (a refusal is that writer's own).
     const removed = lastMarkerChange(directory)
@@ -60,6 +65,8 @@ export async function beginWriting(directory: string): Promise<void> {
       if (!leasesHere.has(directory)) leasesHere.set(directory, keepMarker(directory))
       const collector = await collectorElsewhere(directory)
       if (collector !== undefined) {
+        // Writers beginning while this one runs would wait on its refusal: they read the lock again.
+        recheckHere.add(directory)
         throw new StoreError(
           `cannot write to the disk store at ${directory}: process ${collector} is collecting garbage in it; flush again when it ends`,
         )
@@ -69,14 +76,15 @@ export async function beginWriting(directory: string): Promise<void> {
     markersHere.set(directory, entered)
   }
   await markersHere.get(directory)
+  return since
 }
 
 /**
- * Directories whose marker was found gone while this process wrote there (another process judged it
- * dead: an event loop blocked past the lease), until a marker is written afresh: a collection may
- * have run meanwhile, so no put of the writers then running may succeed.
+ * Directories where the next writer beginning writes the marker afresh and reads the collector lock
+ * itself, also while others run: the marker was found gone while this process wrote there (another
+ * process judged it dead: an event loop blocked past the lease), or the last lock read found a collector.
  */
-const lostHere = new Set<string>()
+const recheckHere = new Set<string>()
 
 /**
  * Touches this process's marker every {@link LEASE_MS} (its lease); writes it again (same name and
@@ -104,7 +112,7 @@ function keepMarker(directory: string): () => void {
  * removal of it (a marker left without a lease refused other processes' collections while we lived).
  */
 function restoreMarker(directory: string): Promise<void> {
-  lostHere.add(directory)
+  recheckHere.add(directory)
   // Holds taken before are moot (a collection may have run): each store finds it at its next flush.
   lossesHere.set(directory, (lossesHere.get(directory) ?? 0) + 1)
   holdersHere.delete(directory)
@@ -129,16 +137,17 @@ const isWritingHere = (directory: string): boolean =>
 
 /**
  * Checked once a block file is in place: refuses (a typed error) unless this process's marker stayed
- * since its writers began, so no collection ran meanwhile that deleted a block they wrote. A marker
- * found gone is written again first (for the puts still running).
+ * since the writer began (`since`: its ticket from {@link beginWriting}), so no collection ran
+ * meanwhile that deleted a block it wrote. A marker found gone is written again first (for the puts
+ * still running).
  */
-export async function heldMarker(directory: string): Promise<void> {
+export async function heldMarker(directory: string, since: number): Promise<void> {
   const gone = await lstat(ownMarker(directory)).then(
     () => false,
     (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
   )
   if (gone) await restoreMarker(directory)
-  if (!lostHere.has(directory)) return
+  if (lossesIn(directory) === since) return
   throw new StoreError(
     `cannot write to the disk store at ${directory}: this process's writer marker was removed while it wrote (another process judged it dead: was this process paused or its event loop blocked for over ${STALE_MS / 1000} s?); a collection may have deleted blocks this process wrote since. A flush's blocks stay buffered until its end finds the marker held: flush again to write them again. Blocks written between flushes when the write buffer filled (writeBufferBytes) are not kept: if it filled since a map's last root, open that root again and redo the changes made since`,
   )

@@ -132,8 +132,10 @@ export class DiskStore extends BlockstoreStore {
 
   /** Writes the buffered blocks; while it runs, a marker tells other processes' `open` not to clean up. */
   override async flush(options?: AbortOptions): Promise<void> {
+    let since: number | undefined
     try {
-      await beginWriting(this.directory)
+      since = await beginWriting(this.directory)
+      this.#unconfirmed.flushBegan(since)
       // Another process's collection was refused above; another store's of this one is refused here.
       const here = collectingHere.get(this.directory)
       if (here !== undefined && here !== this) {
@@ -143,6 +145,7 @@ export class DiskStore extends BlockstoreStore {
       }
       await super.flush(options)
     } finally {
+      if (since !== undefined) this.#unconfirmed.flushEnded(since)
       await endWriting(this.directory)
     }
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import { promisify } from 'node:util'
 import { loadBlake3 } from '../../src/blocks.js'
-import { HAMT, type StoreId } from '../../src/index.js'
+import { exportCar, HAMT, type StoreId } from '../../src/index.js'
 import { DiskStore } from '../../src/node/index.js'
 import { mulberry32 } from './random.js'
 
@@ -59,4 +59,13 @@ export async function freshDirectory(t: TestContext, name: string): Promise<stri
   const directory = await mkdtemp(join(tmpdir(), `ts-hamt-${name}-`))
   t.after(() => rm(directory, { recursive: true, force: true }))
   return directory
+}
+
+/** The CAR, in the pieces `exportCar` yields, of a map of `entries` made in a fresh directory. */
+export async function mapCar(t: TestContext, entries: [string, string][]): Promise<Uint8Array[]> {
+  const source = await DiskStore.open(await freshDirectory(t, 'car'))
+  const made = await HAMT.fromEntries<string>(entries, { store: source })
+  const parts: Uint8Array[] = []
+  for await (const part of exportCar(source, made.rootId as StoreId)) parts.push(part)
+  return parts
 }
