@@ -112,7 +112,7 @@ describe('v1 roots after histories of calls and reopens match py-hamt 3.6.0', ()
       const paths = ['', 'temp/', 'x/', 'time/']
       const chunkKey = (): string => {
         const [i, j] = [pick([0, 1]), pick([0, 1])]
-        return pick(paths) + pick([`c/${i}/${j}`, `c.${i}.${j}`, `${i}.${j}`, `c/${i}`])
+        return pick(paths) + pick([`c/${i}/${j}`, `c.${i}.${j}`, `${i}.${j}`, `c/${i}`, `c/${i}.${j}`])
       }
       const calls: Call[] = []
       for (let n = 10 + Math.floor(random() * 40); n > 0; n--) {
