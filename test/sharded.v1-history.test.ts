@@ -11,24 +11,14 @@ import { isHamtError, ShardedZarrStore } from '../src/index.js'
 import { CidMemoryStore } from './helpers/cid-store.js'
 import { shardedDriver } from './helpers/python.js'
 import { mulberry32, testSeed } from './helpers/random.js'
+import { v3Array } from './helpers/sharded.js'
 
 type Call = [op: 'set' | 'delete' | 'get' | 'flush' | 'reopen' | 'peek', key: string, hex: string]
 
 const create = { arrayShape: [4, 4], chunkShape: [2, 2], chunksPerShard: 3 }
 const hex = (text: string): string => Buffer.from(text).toString('hex')
 const array = (shape: number[], chunkShape: number[], separator: '/' | '.'): string =>
-  hex(
-    JSON.stringify({
-      zarr_format: 3,
-      node_type: 'array',
-      shape,
-      data_type: 'uint8',
-      chunk_grid: { name: 'regular', configuration: { chunk_shape: chunkShape } },
-      chunk_key_encoding: { name: 'default', configuration: { separator } },
-      fill_value: 0,
-      codecs: [{ name: 'bytes' }],
-    }),
-  )
+  Buffer.from(v3Array(shape, chunkShape, separator)).toString('hex')
 const docs = {
   slash: array([4, 4], [2, 2], '/'),
   dot: array([4, 4], [2, 2], '.'),
