@@ -106,7 +106,8 @@ export class MetadataWriter {
       const shape = geometry?.shape ?? declaredShape(json)
       const index = state.arrays.get('')
       if (shape === undefined || index === undefined) return
-      const current = index.grid.arrayShape
+      // Compared with py-hamt's shape, not the index's: they differ once a named array is primary.
+      const current = this.#table.root.documentShape
       if (shape.length === current.length && shape.some((n, i) => n !== current[i]))
         await this.#table.resize(index, shape, options)
       return

@@ -173,14 +173,23 @@ export async function migrateV1ToV2(
   if (state.version !== SHARDED_V1)
     throw new InvalidArgumentError('only a sharded_zarr_v1 store can be migrated to v2')
   const primary = normalizePath(primaryArrayPath)
+  const old = state.arrays.get('') as ArrayIndex
+  // py-hamt builds the v2 index from its `_array_shape` (ShardedRoot.documentShape), which a resize in
+  // this session may have left behind; a shard count that then disagrees is its ValueError.
+  const grid = old.grid.withShape(table.root.documentShape)
+  if (grid.shardCount !== old.shardCids.length) {
+    throw new InvalidArgumentError(
+      `cannot migrate: the store was resized since it was opened (${describeShape(grid.arrayShape)} -> ` +
+        `${describeShape(old.grid.arrayShape)}) and py-hamt 3.6.0 migrates the opened shape; flush, reopen, then migrate`,
+    )
+  }
   const source = migrationSource(state.metadata, primary)
   const migrated = new Map<string, CID>()
   for (const [key, cid] of state.metadata) migrated.set(migratedKey(key, source, primary), cid)
   await addParentGroups(table, migrated, primary, options)
-  const old = state.arrays.get('') as ArrayIndex
   const next = newV2Root(old.grid.chunksPerShard)
   next.metadata = migrated
-  next.arrays.set(primary, { path: primary, grid: old.grid, shardCids: [...old.shardCids] })
+  next.arrays.set(primary, { path: primary, grid, shardCids: [...old.shardCids] })
   table.clearCache()
   metadata.clearCache()
   table.root.replace(next, primary)

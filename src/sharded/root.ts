@@ -17,6 +17,8 @@ export class ShardedRoot {
   #changes = 0
   #savedId: CID | undefined
   readonly #primary: PrimaryArray
+  /** py-hamt's `_array_shape`: see {@link ShardedRoot.documentShape}. */
+  #documentShape: readonly number[]
 
   /** A root read from `savedId`, or (undefined) a new one not yet saved. */
   constructor(state: RootState, savedId: CID | undefined) {
@@ -25,6 +27,13 @@ export class ShardedRoot {
     this.#savedId = savedId
     this.#changed = savedId === undefined
     this.#primary = this.#layout.initialPrimary(state)
+    this.#documentShape = this.#primaryShape()
+  }
+
+  /** The primary array's shape now (none: empty). */
+  #primaryShape(): readonly number[] {
+    const path = this.#primary.path
+    return (path === undefined ? undefined : this.indexOf(path))?.grid.arrayShape ?? []
   }
 
   /** How many changes this root has had: grows with every intent method. */
@@ -65,6 +74,15 @@ export class ShardedRoot {
   /** Which array a v1 root shards (v2: the first array, the default for resizes). */
   get primary(): Readonly<PrimaryArray> {
     return this.#primary
+  }
+
+  /**
+   * The shape a v1 array document's shape is compared with to decide a resize, as py-hamt 3.6.0 keeps
+   * it (`_array_shape`): the shape when opened, moved by a resize only while the primary array is the
+   * index's (`""`). Once a named array is primary it stays, so a document of that shape resizes nothing.
+   */
+  get documentShape(): readonly number[] {
+    return this.#documentShape
   }
 
   /** True when the root differs from the last one saved (or none was saved). */
@@ -112,6 +130,7 @@ export class ShardedRoot {
   reshape(index: ArrayIndex, grid: ChunkGrid, shardCids: ShardEntry[]): void {
     index.grid = grid
     index.shardCids = shardCids
+    if (this.#primary.path === index.path) this.#documentShape = grid.arrayShape
     this.#markChanged()
   }
 
@@ -135,6 +154,7 @@ export class ShardedRoot {
     this.#layout = layoutOf(state.version)
     this.#primary.path = primary
     this.#primary.inferred = false
+    this.#documentShape = this.#primaryShape()
     this.#markChanged()
   }
 
@@ -145,7 +165,9 @@ export class ShardedRoot {
   checkpoint(): () => void {
     const [state, layout, changed, savedId] = [this.#state, this.#layout, this.#changed, this.#savedId]
     const { path, inferred } = this.#primary
+    const documentShape = this.#documentShape
     return () => {
+      this.#documentShape = documentShape
       this.#state = state
       this.#layout = layout
       this.#changed = changed

@@ -50,7 +50,7 @@ export function datasetDriver<T>(command: 'write' | 'select', request: unknown):
 
 /** Runs a command of test/interop/sharded_driver.py (py-hamt's ShardedZarrStore with xarray, on Kubo): JSON in, JSON out. */
 export function shardedDriver<T>(
-  command: 'write' | 'read' | 'convert' | 'ops' | 'replay' | 'route' | 'json' | 'get' | 'modes',
+  command: 'write' | 'read' | 'convert' | 'ops' | 'replay' | 'history' | 'route' | 'json' | 'get' | 'modes',
   request: unknown,
 ): Promise<T> {
   return runDriver<T>('sharded_driver.py', command, request)

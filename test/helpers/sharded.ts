@@ -6,8 +6,8 @@ import { CidMemoryStore } from './cid-store.js'
 /** The bytes given, as a chunk. */
 export const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values)
 
-/** A minimal Zarr v3 `zarr.json` of a uint8 array over a regular chunk grid. */
-export const v3Array = (shape: number[], chunkShape: number[]): Uint8Array =>
+/** A minimal Zarr v3 `zarr.json` of a uint8 array over a regular chunk grid (and a key separator, if given). */
+export const v3Array = (shape: number[], chunkShape: number[], separator?: '/' | '.'): Uint8Array =>
   new TextEncoder().encode(
     JSON.stringify({
       zarr_format: 3,
@@ -15,6 +15,7 @@ export const v3Array = (shape: number[], chunkShape: number[]): Uint8Array =>
       shape,
       data_type: 'uint8',
       chunk_grid: { name: 'regular', configuration: { chunk_shape: chunkShape } },
+      ...(separator && { chunk_key_encoding: { name: 'default', configuration: { separator } } }),
     }),
   )
 

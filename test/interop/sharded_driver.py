@@ -35,6 +35,11 @@ route    in:  {"setup": {"arrayShape"?, "chunkShape"?, "chunksPerShard", "metada
          out: {"routes": {key: "metadata" | "chunk" | "lost" | "error: <class>"}}: where py-hamt puts a
          `set` of each key on a fresh store made as `setup` says (v1 with a shape, else v2, then
          `metadata` set in order); "lost" when the set succeeds and a get finds nothing.
+history  in:  {"create": {"arrayShape", "chunkShape", "chunksPerShard"}} (a new v1 store), "calls": [[op, key, hex], ...]
+               with op "set", "delete", "get", "flush", "reopen" (flush, then open the root writable) or "peek"
+               (flush, then get the key from the root opened read-only)  (no Kubo: in-memory CAS returning CIDs)
+         out: {"answers": [the root of each flush, reopen and peek; the hex or null of each get and peek;
+               "error" for each refused set, delete or read; the root of a last flush]}
 get      in:  {"root", "mode": "full"|"sparse"|"auto", "keys": [str]}
          out: {"values": {key: hex | null}}: store.get of each key, in order, on one read-only store
          opened with that shard_read_mode.
@@ -301,6 +306,49 @@ async def route(req: JsonObject) -> JsonObject:
     return {"routes": routes}
 
 
+async def history(req: JsonObject) -> JsonObject:
+    spec = field(req, "create", dict)
+    cas = CidMemoryCAS()
+    buffer = default_buffer_prototype().buffer.from_bytes
+    store = await ShardedZarrStore.open(
+        cas=cas, read_only=False, array_shape=tuple(field(spec, "arrayShape", list)),
+        chunk_shape=tuple(field(spec, "chunkShape", list)), chunks_per_shard=field(spec, "chunksPerShard", int))
+    answers: list[str | None] = []
+    for call in field(req, "calls", list):
+        if not isinstance(call, list) or len(call) != 3:
+            raise RequestError(f"a call must be [op, key, hex], got {call!r}")
+        op, key, data = call
+        if op in ("set", "delete"):
+            try:
+                if op == "set":
+                    await store.set(key, buffer(from_hex(data, key)))
+                else:
+                    await store.delete(key)
+            except Exception:  # noqa: BLE001 - the refusal is the answer (checked before any change)
+                answers.append("error")
+        elif op in ("get", "peek"):
+            reader = store
+            if op == "peek":
+                root = str(await store.flush())
+                answers.append(root)
+                reader = await ShardedZarrStore.open(cas=cas, read_only=True, root_cid=root)
+            try:
+                found = await reader.get(key, default_buffer_prototype())
+            except Exception:  # noqa: BLE001 - as above
+                answers.append("error")
+                continue
+            answers.append(None if found is None else found.to_bytes().hex())
+        elif op in ("flush", "reopen"):
+            root = str(await store.flush())
+            answers.append(root)
+            if op == "reopen":
+                store = await ShardedZarrStore.open(cas=cas, read_only=False, root_cid=root)
+        else:
+            raise RequestError(f"unknown call {op!r}")
+    answers.append(str(await store.flush()))
+    return {"answers": answers}
+
+
 async def get(req: JsonObject) -> JsonObject:
     mode = field(req, "mode", str)
     values: dict[str, str | None] = {}
@@ -351,4 +399,4 @@ async def json_roundtrip(req: JsonObject) -> JsonObject:
 
 
 if __name__ == "__main__":
-    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops, "replay": replay, "route": route, "json": json_roundtrip, "get": get, "modes": modes}, sys.argv))
+    sys.exit(run_driver("sharded_driver", {"write": write, "read": read, "convert": convert, "ops": ops, "replay": replay, "history": history, "route": route, "json": json_roundtrip, "get": get, "modes": modes}, sys.argv))
