@@ -1,12 +1,10 @@
 // revmark14: holes left in the DiskStore's hold of its writer marker for blocks written before a
 // flush. Collections run in a real child process (test/helpers/gc-child.ts).
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { promisify } from 'node:util'
 import { beginWriting, endWriting } from '../src/cas/disk-markers.js'
 import { exportCar, HAMT, importCar, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
@@ -14,6 +12,7 @@ import {
   bigEntries,
   collectElsewhere,
   freshDirectory as fresh,
+  mapDroppedInChild,
   missingEntries,
 } from './helpers/early-writes.js'
 import { deleteBlockFiles, ownMarkerIn } from './helpers/lost-marker.js'
@@ -82,44 +81,22 @@ describe('DiskStore: an import under way whose blocks a full buffer wrote (in no
 
 describe('DiskStore: a map dropped before its flush while its store lives on (a long-lived store)', () => {
   /**
-   * In a child with --expose-gc: the store stays in `kept`, a map lives only in writeAndDrop. With
+   * In a child with --expose-gc: the store stays in `kept`, a map lives only while it sets 20 big entries. With
    * `first: 'save'`, the store saves big blocks itself first (no map or import to own them); with
    * `'map'`, a map that stays alive sets them (unflushed). The markers before and after the dropped map
    * is collected, and after the live map's flush (it flushes the store).
    */
   async function dropInChild(directory: string, first: 'save' | 'map' | 'none') {
-    const script = `
-      import { readdirSync } from 'node:fs'
-      import { setTimeout as sleep } from 'node:timers/promises'
-      import { HAMT } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)}
-      import { DiskStore } from ${JSON.stringify(new URL('../src/node/index.ts', import.meta.url).href)}
-      const markers = () => readdirSync(${JSON.stringify(directory)}).filter((name) => name.startsWith('.ts-hamt-writing-')).length
-      let collected = false
-      const gone = new FinalizationRegistry(() => { collected = true })
-      const kept = await DiskStore.open(${JSON.stringify(directory)}, { writeBufferBytes: 1024 })
-      const [saved, set] = [${JSON.stringify(bigEntries(testSeed(), 'saved', 3))}, ${JSON.stringify(bigEntries(testSeed(), 'entry', 20))}]
-      if (${JSON.stringify(first)} === 'save') for (const [, value] of saved) await kept.save(new TextEncoder().encode(value), 'raw')
-      const live = await HAMT.create({ store: kept }) // after the saves: none owns them
-      if (${JSON.stringify(first)} === 'map') for (const [key, value] of saved) await live.set(key, value)
-      async function writeAndDrop() {
-        const map = await HAMT.create({ store: kept })
-        gone.register(map, undefined)
-        for (const [key, value] of set) await map.set(key, value)
-      }
-      await writeAndDrop()
-      await sleep(20)
-      const before = markers()
-      for (let i = 0; i < 50 && (markers() > 0 || !collected); i++) {
-        globalThis.gc()
-        await sleep(10)
-      }
-      const after = markers()
-      await live.flush()
-      await sleep(20)
-      process.stdout.write(JSON.stringify({ before, collected, after, flushed: markers() }))
-    `
-    const args = ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script]
-    return JSON.parse((await promisify(execFile)(process.execPath, args)).stdout)
+    return mapDroppedInChild(directory, {
+      setup: `
+        const [saved, set] = [${JSON.stringify(bigEntries(testSeed(), 'saved', 3))}, ${JSON.stringify(bigEntries(testSeed(), 'entry', 20))}]
+        if (${JSON.stringify(first)} === 'save') for (const [, value] of saved) await kept.save(new TextEncoder().encode(value), 'raw')
+        const live = await HAMT.create({ store: kept }) // after the saves: none owns them
+        if (${JSON.stringify(first)} === 'map') for (const [key, value] of saved) await live.set(key, value)
+      `,
+      drop: 'for (const [key, value] of set) await map.set(key, value)',
+      after: 'await live.flush()',
+    })
   }
 
   it('lets the hold go once the map is collected: its marker no longer refuses other processes while the store lives', async (t) => {

@@ -1,21 +1,26 @@
 // revmark15: a third outside look at the DiskStore's hold of its writer marker for blocks a full
 // write buffer wrote before a flush. Collections run in a real child process (test/helpers/gc-child.ts).
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
 import { describe, it, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { promisify } from 'node:util'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { blake3Hasher } from '../src/blocks.js'
 import { beginWriting, endWriting, heldMarker } from '../src/cas/disk-markers.js'
 import { HAMT, importCar, type StoreId } from '../src/index.js'
 import { DiskStore } from '../src/node/index.js'
-import { bigEntries, collectElsewhere, freshDirectory as fresh, mapCar } from './helpers/early-writes.js'
+import {
+  bigEntries,
+  collectElsewhere,
+  freshDirectory as fresh,
+  mapCar,
+  mapDroppedInChild,
+} from './helpers/early-writes.js'
 import { ownMarkerIn } from './helpers/lost-marker.js'
 import { testSeed } from './helpers/random.js'
 
@@ -74,42 +79,20 @@ describe('DiskStore: a plain putBlock while an import is under way, the import t
 
 describe('DiskStore: a plain putBlock while a map lives, the map then collected (its store alive)', () => {
   /**
-   * In a child with --expose-gc: the store stays in `kept`, a map lives only in `putAndDrop` (its
+   * In a child with --expose-gc: the store stays in `kept`, a map lives only while `body` runs (its
    * body: `map`, `kept`, `blocks` [CID, bytes][] and `big` entries in scope). The markers before and
    * after the map is collected, and after a flush of the store.
    */
   async function dropInChild(directory: string, blocks: [CID, Uint8Array][], body: string) {
-    const script = `
-      import { readdirSync } from 'node:fs'
-      import { setTimeout as sleep } from 'node:timers/promises'
-      import { CID } from 'multiformats/cid'
-      import { HAMT } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)}
-      import { DiskStore } from ${JSON.stringify(new URL('../src/node/index.ts', import.meta.url).href)}
-      const markers = () => readdirSync(${JSON.stringify(directory)}).filter((name) => name.startsWith('.ts-hamt-writing-')).length
-      let collected = false
-      const gone = new FinalizationRegistry(() => { collected = true })
-      const kept = await DiskStore.open(${JSON.stringify(directory)}, { writeBufferBytes: 1024 })
-      const blocks = ${JSON.stringify(blocks.map(([cid, bytes]) => [String(cid), [...bytes]]))}.map(([cid, bytes]) => [CID.parse(cid), Uint8Array.from(bytes)])
-      const big = ${JSON.stringify(bigEntries(testSeed(), 'entry', 5))}
-      async function putAndDrop() {
-        const map = await HAMT.create({ store: kept })
-        gone.register(map, undefined)
-        ${body}
-      }
-      await putAndDrop()
-      await sleep(20)
-      const before = markers()
-      for (let i = 0; i < 50 && (markers() > 0 || !collected); i++) {
-        globalThis.gc()
-        await sleep(10)
-      }
-      const after = markers()
-      await kept.flush()
-      await sleep(20)
-      process.stdout.write(JSON.stringify({ before, collected, after, flushed: markers() }))
-    `
-    const args = ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script]
-    return JSON.parse((await promisify(execFile)(process.execPath, args)).stdout)
+    return mapDroppedInChild(directory, {
+      imports: "import { CID } from 'multiformats/cid'",
+      setup: `
+        const blocks = ${JSON.stringify(blocks.map(([cid, bytes]) => [String(cid), [...bytes]]))}.map(([cid, bytes]) => [CID.parse(cid), Uint8Array.from(bytes)])
+        const big = ${JSON.stringify(bigEntries(testSeed(), 'entry', 5))}
+      `,
+      drop: body,
+      after: 'await kept.flush()',
+    })
   }
 
   it("keeps the marker for the put's block (written early, in no root) until the store's flush", async (t) => {

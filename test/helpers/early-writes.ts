@@ -1,5 +1,6 @@
 // The disk-early tests' shared parts: another process's collection (gc-child), a map whose values
-// each fill a 1 KiB write buffer, how many of its entries a root still reads, a fresh directory.
+// each fill a 1 KiB write buffer, how many of its entries a root still reads, a fresh directory, a map
+// collected in a child process while its store lives.
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -68,4 +69,53 @@ export async function mapCar(t: TestContext, entries: [string, string][]): Promi
   const parts: Uint8Array[] = []
   for await (const part of exportCar(source, made.rootId as StoreId)) parts.push(part)
   return parts
+}
+
+/** Markers in a directory before and after a map was collected (and whether it was), and after `after`. */
+export interface DroppedMapMarkers {
+  before: number
+  collected: boolean
+  after: number
+  flushed: number
+}
+
+/**
+ * In a child process with --expose-gc: a store of `directory` (1 KiB write buffer) stays in `kept`;
+ * `setup` runs, then `drop` with a map (`map`) that lives only while it runs; the map is collected,
+ * then `after` runs (a flush). `imports` and `setup` may declare what the others use.
+ */
+export async function mapDroppedInChild(
+  directory: string,
+  parts: { imports?: string; setup?: string; drop: string; after: string },
+): Promise<DroppedMapMarkers> {
+  const script = `
+    import { readdirSync } from 'node:fs'
+    import { setTimeout as sleep } from 'node:timers/promises'
+    import { HAMT } from ${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)}
+    import { DiskStore } from ${JSON.stringify(new URL('../../src/node/index.ts', import.meta.url).href)}
+    ${parts.imports ?? ''}
+    const markers = () => readdirSync(${JSON.stringify(directory)}).filter((name) => name.startsWith('.ts-hamt-writing-')).length
+    let collected = false
+    const gone = new FinalizationRegistry(() => { collected = true })
+    const kept = await DiskStore.open(${JSON.stringify(directory)}, { writeBufferBytes: 1024 })
+    ${parts.setup ?? ''}
+    async function dropping() {
+      const map = await HAMT.create({ store: kept })
+      gone.register(map, undefined)
+      ${parts.drop}
+    }
+    await dropping()
+    await sleep(20)
+    const before = markers()
+    for (let i = 0; i < 50 && (markers() > 0 || !collected); i++) {
+      globalThis.gc()
+      await sleep(10)
+    }
+    const after = markers()
+    ${parts.after}
+    await sleep(20)
+    process.stdout.write(JSON.stringify({ before, collected, after, flushed: markers() }))
+  `
+  const args = ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script]
+  return JSON.parse((await promisify(execFile)(process.execPath, args)).stdout) as DroppedMapMarkers
 }
