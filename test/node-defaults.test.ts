@@ -44,9 +44,11 @@ describe("ts-hamt's Node entry point", () => {
     // A process of its own (this one has loaded both), with a resolve hook that names every module.
     // `extends Response` (Node 20) and node:http (Node 24) loaded undici at import, and ipfs-unixfs
     // came with the stores: 15-70 and ~35 ms of CPU, for users who never read over HTTP or UnixFS.
-    const hook = `export async function resolve(specifier, context, next) {
+    // The hook runs on its own thread on Node 24: written synchronously, else lines can be lost at exit.
+    const hook = `import { writeSync } from 'node:fs'
+export async function resolve(specifier, context, next) {
   const resolved = await next(specifier, context)
-  process.stderr.write('resolved ' + resolved.url + '\\n')
+  writeSync(2, 'resolved ' + resolved.url + '\\n')
   return resolved
 }`
     const script = `import { register } from 'node:module'
