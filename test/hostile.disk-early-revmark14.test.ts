@@ -14,6 +14,7 @@ import {
   freshDirectory as fresh,
   mapDroppedInChild,
   missingEntries,
+  pausedHalfway,
 } from './helpers/early-writes.js'
 import { deleteBlockFiles, ownMarkerIn } from './helpers/lost-marker.js'
 import { testSeed } from './helpers/random.js'
@@ -45,17 +46,8 @@ describe('DiskStore: an import under way whose blocks a full buffer wrote (in no
       const store = await DiskStore.open(directory, { writeBufferBytes: 1024 })
       const keep = await (await HAMT.create<string>({ store })).flush()
       // A stream (no check pass): its first half, then it waits until `resume` is called.
-      let resume = () => {}
-      const paused = new Promise<void>((resolve) => {
-        resume = resolve
-      })
-      const half = Math.floor(parts.length / 2)
-      async function* stream() {
-        yield* parts.slice(0, half)
-        await paused
-        yield* parts.slice(half)
-      }
-      const imported = importCar(store, stream())
+      const { stream, resume } = pausedHalfway(parts)
+      const imported = importCar(store, stream)
       await sleep(200) // the first half put: most of it written by the full 1 KiB buffer
       // Another writer's end on this store (a second import's, a map's, a plain flush).
       await trigger(store)

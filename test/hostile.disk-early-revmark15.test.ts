@@ -20,6 +20,7 @@ import {
   freshDirectory as fresh,
   mapCar,
   mapDroppedInChild,
+  pausedHalfway,
 } from './helpers/early-writes.js'
 import { ownMarkerIn } from './helpers/lost-marker.js'
 import { testSeed } from './helpers/random.js'
@@ -227,17 +228,8 @@ describe("DiskStore: this process's marker lost while an import's full buffer wr
     const parts = await mapCar(t, bigEntries(seed, 'entry', 40))
     const directory = await freshDirectory(t)
     const store = await DiskStore.open(directory, { writeBufferBytes: 1024 })
-    let resume = () => {}
-    const paused = new Promise<void>((resolve) => {
-      resume = resolve
-    })
-    const half = Math.floor(parts.length / 2)
-    async function* stream() {
-      yield* parts.slice(0, half)
-      await paused
-      yield* parts.slice(half)
-    }
-    const imported = outcome(importCar(store, stream()))
+    const { stream, resume } = pausedHalfway(parts)
+    const imported = outcome(importCar(store, stream))
     await sleep(200) // the first half put: most of it written by the full 1 KiB buffer
     await rm(join(directory, (await ownMarkerIn(directory)) as string)) // another process judged it dead
     resume()

@@ -119,3 +119,21 @@ export async function mapDroppedInChild(
   const args = ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script]
   return JSON.parse((await promisify(execFile)(process.execPath, args)).stdout) as DroppedMapMarkers
 }
+
+/** A stream of a CAR's `parts` (no check pass) that yields its first half, then waits until `resume` is called. */
+export function pausedHalfway(parts: Uint8Array[]): {
+  stream: AsyncGenerator<Uint8Array>
+  resume: () => void
+} {
+  let resume = () => {}
+  const paused = new Promise<void>((resolve) => {
+    resume = resolve
+  })
+  const half = Math.floor(parts.length / 2)
+  async function* stream() {
+    yield* parts.slice(0, half)
+    await paused
+    yield* parts.slice(half)
+  }
+  return { stream: stream(), resume }
+}
